@@ -1,0 +1,23 @@
+//! The domain of bankfeeds: the types every other crate speaks, and the rules that do not need I/O.
+//!
+//! Nothing here touches a database, a socket or an async runtime; the store crates persist these
+//! types and the server translates them to and from HTTP.
+
+pub mod clock;
+pub mod connection;
+pub mod ids;
+pub mod org;
+pub mod page;
+pub mod platform;
+pub mod secret;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use connection::{Connection, NewConnection};
+pub use ids::{ConnectionId, OrgId};
+pub use org::{NewOrg, Org};
+pub use page::{Cursor, Page, PageRequest};
+pub use platform::Platform;
+pub use secret::{Secret, SecretHash, SecretKind};
+
+/// Timestamps are UTC everywhere: on the wire (RFC 3339) and in storage.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

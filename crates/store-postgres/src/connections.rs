@@ -1,0 +1,125 @@
+use bankfeeds_domain::{
+    Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
+};
+use bankfeeds_store::{StoreError, StoreResult};
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::map_err;
+
+#[derive(FromRow)]
+struct ConnectionRow {
+    id: Uuid,
+    org_id: Uuid,
+    platform: String,
+    name: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    deleted_at: Option<Timestamp>,
+}
+
+impl TryFrom<ConnectionRow> for Connection {
+    type Error = StoreError;
+    fn try_from(r: ConnectionRow) -> StoreResult<Self> {
+        Ok(Connection {
+            id: r.id.into(),
+            org_id: r.org_id.into(),
+            platform: r
+                .platform
+                .parse()
+                .map_err(|e| StoreError::Backend(Box::new(e)))?,
+            name: r.name,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
+
+pub async fn create(pool: &PgPool, new: &NewConnection) -> StoreResult<()> {
+    let c = &new.connection;
+    sqlx::query(
+        "INSERT INTO connections
+             (id, org_id, platform, name, access_token_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(c.id.as_uuid())
+    .bind(c.org_id.as_uuid())
+    .bind(c.platform.as_str())
+    .bind(&c.name)
+    .bind(new.access_token_hash.to_hex())
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub async fn list(
+    pool: &PgPool,
+    org: OrgId,
+    page: &PageRequest<ConnectionId>,
+) -> StoreResult<Page<Connection>> {
+    // One extra row tells whether another page follows.
+    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections
+         WHERE org_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id > $2)
+         ORDER BY id LIMIT $3"
+    ))
+    .bind(org.as_uuid())
+    .bind(page.after.map(|a| a.as_uuid()))
+    .bind(i64::from(page.limit) + 1)
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    let mut items = rows
+        .into_iter()
+        .map(Connection::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let has_more = items.len() > page.limit as usize;
+    items.truncate(page.limit as usize);
+    Ok(Page { items, has_more })
+}
+
+pub async fn find_by_token(pool: &PgPool, token: &SecretHash) -> StoreResult<Option<Connection>> {
+    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1"
+    ))
+    .bind(token.to_hex())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Connection::try_from).transpose()
+}
+
+pub async fn get(pool: &PgPool, org: OrgId, id: ConnectionId) -> StoreResult<Option<Connection>> {
+    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(org.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Connection::try_from).transpose()
+}
+
+pub async fn delete(pool: &PgPool, org: OrgId, id: ConnectionId, at: Timestamp) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE connections SET deleted_at = $3, updated_at = $3
+         WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL",
+    )
+    .bind(org.as_uuid())
+    .bind(id.as_uuid())
+    .bind(at)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

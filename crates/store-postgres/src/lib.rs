@@ -1,0 +1,130 @@
+//! PostgreSQL storage: for deployments where one machine is not enough. Several hub instances
+//! share one database; everything they need to agree on lives in it.
+
+mod connections;
+mod error;
+mod orgs;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bankfeeds_domain::{
+    Connection, ConnectionId, NewConnection, NewOrg, Org, OrgId, Page, PageRequest, SecretHash,
+    Timestamp,
+};
+use bankfeeds_store::{OrgCredential, PoolStats, Store, StoreError, StoreResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+pub use error::map_err;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    max_connections: u32,
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL. Does not migrate.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(map_err)?
+            .application_name("bankfeeds");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        Ok(Self {
+            pool,
+            max_connections,
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        // sqlx holds an advisory lock while migrating, so instances starting together take turns.
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            connections: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.max_connections,
+        }
+    }
+
+    async fn create_org(&self, new: &NewOrg) -> StoreResult<()> {
+        orgs::create(&self.pool, new).await
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        orgs::list(&self.pool).await
+    }
+
+    async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>> {
+        orgs::find_credential(&self.pool, client_id).await
+    }
+
+    async fn create_connection(&self, new: &NewConnection) -> StoreResult<()> {
+        connections::create(&self.pool, new).await
+    }
+
+    async fn list_connections(
+        &self,
+        org: OrgId,
+        page: &PageRequest<ConnectionId>,
+    ) -> StoreResult<Page<Connection>> {
+        connections::list(&self.pool, org, page).await
+    }
+
+    async fn find_connection_by_token(
+        &self,
+        token: &SecretHash,
+    ) -> StoreResult<Option<Connection>> {
+        connections::find_by_token(&self.pool, token).await
+    }
+
+    async fn get_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+    ) -> StoreResult<Option<Connection>> {
+        connections::get(&self.pool, org, id).await
+    }
+
+    async fn delete_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        connections::delete(&self.pool, org, id, at).await
+    }
+}

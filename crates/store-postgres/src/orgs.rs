@@ -1,0 +1,69 @@
+use bankfeeds_domain::{NewOrg, Org, SecretHash, Timestamp};
+use bankfeeds_store::{OrgCredential, StoreError, StoreResult};
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::map_err;
+
+#[derive(FromRow)]
+struct OrgRow {
+    id: Uuid,
+    name: String,
+    client_id: String,
+    client_secret_hash: String,
+    created_at: Timestamp,
+}
+
+impl OrgRow {
+    fn into_credential(self) -> StoreResult<OrgCredential> {
+        let client_secret_hash = SecretHash::from_hex(&self.client_secret_hash)
+            .ok_or_else(|| StoreError::Backend("corrupt client secret hash".into()))?;
+        Ok(OrgCredential {
+            org: Org {
+                id: self.id.into(),
+                name: self.name,
+                client_id: self.client_id,
+                created_at: self.created_at,
+            },
+            client_secret_hash,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, name, client_id, client_secret_hash, created_at";
+
+pub async fn create(pool: &PgPool, new: &NewOrg) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO orgs (id, name, client_id, client_secret_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(new.org.id.as_uuid())
+    .bind(&new.org.name)
+    .bind(&new.org.client_id)
+    .bind(new.client_secret_hash.to_hex())
+    .bind(new.org.created_at)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub async fn list(pool: &PgPool) -> StoreResult<Vec<Org>> {
+    let rows: Vec<OrgRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs ORDER BY id"))
+        .fetch_all(pool)
+        .await
+        .map_err(map_err)?;
+    rows.into_iter()
+        .map(|r| r.into_credential().map(|c| c.org))
+        .collect()
+}
+
+pub async fn find_credential(pool: &PgPool, client_id: &str) -> StoreResult<Option<OrgCredential>> {
+    let row: Option<OrgRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs WHERE client_id = $1"))
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(map_err)?;
+    row.map(OrgRow::into_credential).transpose()
+}

@@ -1,0 +1,140 @@
+use bankfeeds_domain::{
+    Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
+};
+use bankfeeds_store::{StoreError, StoreResult};
+use sqlx::{FromRow, SqlitePool};
+
+use crate::{map_err, time, SqliteStore};
+
+#[derive(FromRow)]
+struct ConnectionRow {
+    id: String,
+    org_id: String,
+    platform: String,
+    name: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    deleted_at: Option<i64>,
+}
+
+fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+impl TryFrom<ConnectionRow> for Connection {
+    type Error = StoreError;
+    fn try_from(r: ConnectionRow) -> StoreResult<Self> {
+        Ok(Connection {
+            id: r.id.parse().map_err(corrupt)?,
+            org_id: r.org_id.parse().map_err(corrupt)?,
+            platform: r.platform.parse().map_err(corrupt)?,
+            name: r.name,
+            created_at: time::from_db(r.created_at)?,
+            updated_at: time::from_db(r.updated_at)?,
+            deleted_at: time::opt_from_db(r.deleted_at)?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
+
+pub async fn create(store: &SqliteStore, new: &NewConnection) -> StoreResult<()> {
+    let c = &new.connection;
+    let mut tx = store.write_tx().await?;
+    sqlx::query(
+        "INSERT INTO connections
+             (id, org_id, platform, name, access_token_hash, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.id.to_string())
+    .bind(c.org_id.to_string())
+    .bind(c.platform.as_str())
+    .bind(&c.name)
+    .bind(new.access_token_hash.to_hex())
+    .bind(time::to_db(c.created_at))
+    .bind(time::to_db(c.updated_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn list(
+    pool: &SqlitePool,
+    org: OrgId,
+    page: &PageRequest<ConnectionId>,
+) -> StoreResult<Page<Connection>> {
+    // One extra row tells whether another page follows.
+    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections
+         WHERE org_id = ? AND deleted_at IS NULL AND id > ?
+         ORDER BY id LIMIT ?"
+    ))
+    .bind(org.to_string())
+    .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
+    .bind(i64::from(page.limit) + 1)
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    let mut items = rows
+        .into_iter()
+        .map(Connection::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let has_more = items.len() > page.limit as usize;
+    items.truncate(page.limit as usize);
+    Ok(Page { items, has_more })
+}
+
+pub async fn find_by_token(
+    pool: &SqlitePool,
+    token: &SecretHash,
+) -> StoreResult<Option<Connection>> {
+    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE access_token_hash = ?"
+    ))
+    .bind(token.to_hex())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Connection::try_from).transpose()
+}
+
+pub async fn get(
+    pool: &SqlitePool,
+    org: OrgId,
+    id: ConnectionId,
+) -> StoreResult<Option<Connection>> {
+    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
+    ))
+    .bind(org.to_string())
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Connection::try_from).transpose()
+}
+
+pub async fn delete(
+    store: &SqliteStore,
+    org: OrgId,
+    id: ConnectionId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    let done = sqlx::query(
+        "UPDATE connections SET deleted_at = ?, updated_at = ?
+         WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
+    )
+    .bind(time::to_db(at))
+    .bind(time::to_db(at))
+    .bind(org.to_string())
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.commit().await.map_err(map_err)
+}

@@ -1,0 +1,30 @@
+use bankfeeds_store::StoreError;
+
+/// Maps sqlx errors to store errors. SQLite names no constraint in its errors, only the columns
+/// (`UNIQUE constraint failed: orgs.client_id`), so the table.column is mapped to the constraint
+/// name PostgreSQL would report; callers match on one name for both backends.
+pub fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let msg = db.message();
+            let name = UNIQUE_COLUMNS
+                .iter()
+                .find(|(cols, _)| msg.contains(cols))
+                .map(|(_, name)| *name)
+                .unwrap_or("unique");
+            StoreError::Conflict(name)
+        }
+        _ => StoreError::Backend(Box::new(e)),
+    }
+}
+
+const UNIQUE_COLUMNS: &[(&str, &str)] = &[
+    ("orgs.client_id", "orgs_client_id_key"),
+    (
+        "connections.access_token_hash",
+        "connections_access_token_hash_key",
+    ),
+    ("orgs.id", "orgs_pkey"),
+    ("connections.id", "connections_pkey"),
+];

@@ -1,0 +1,75 @@
+use bankfeeds_domain::{NewOrg, Org, SecretHash};
+use bankfeeds_store::{OrgCredential, StoreError, StoreResult};
+use sqlx::{FromRow, SqlitePool};
+
+use crate::{map_err, time, SqliteStore};
+
+#[derive(FromRow)]
+struct OrgRow {
+    id: String,
+    name: String,
+    client_id: String,
+    client_secret_hash: String,
+    created_at: i64,
+}
+
+impl OrgRow {
+    fn into_credential(self) -> StoreResult<OrgCredential> {
+        let client_secret_hash = SecretHash::from_hex(&self.client_secret_hash)
+            .ok_or_else(|| StoreError::Backend("corrupt client secret hash".into()))?;
+        Ok(OrgCredential {
+            org: Org {
+                id: self
+                    .id
+                    .parse()
+                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
+                name: self.name,
+                client_id: self.client_id,
+                created_at: time::from_db(self.created_at)?,
+            },
+            client_secret_hash,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, name, client_id, client_secret_hash, created_at";
+
+pub async fn create(store: &SqliteStore, new: &NewOrg) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    sqlx::query(
+        "INSERT INTO orgs (id, name, client_id, client_secret_hash, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(new.org.id.to_string())
+    .bind(&new.org.name)
+    .bind(&new.org.client_id)
+    .bind(new.client_secret_hash.to_hex())
+    .bind(time::to_db(new.org.created_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn list(pool: &SqlitePool) -> StoreResult<Vec<Org>> {
+    let rows: Vec<OrgRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs ORDER BY id"))
+        .fetch_all(pool)
+        .await
+        .map_err(map_err)?;
+    rows.into_iter()
+        .map(|r| r.into_credential().map(|c| c.org))
+        .collect()
+}
+
+pub async fn find_credential(
+    pool: &SqlitePool,
+    client_id: &str,
+) -> StoreResult<Option<OrgCredential>> {
+    let row: Option<OrgRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs WHERE client_id = ?"))
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(map_err)?;
+    row.map(OrgRow::into_credential).transpose()
+}

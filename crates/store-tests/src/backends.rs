@@ -1,0 +1,106 @@
+//! Fresh databases for tests: a temporary SQLite file, or a new PostgreSQL database created on
+//! the server named by `BANKFEEDS_TEST_POSTGRES_URL` and dropped when the test ends.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use bankfeeds_store::{DynStore, Store};
+use bankfeeds_store_postgres::PostgresStore;
+use bankfeeds_store_sqlite::SqliteStore;
+use sqlx::{Connection, PgConnection};
+
+pub const POSTGRES_URL_ENV: &str = "BANKFEEDS_TEST_POSTGRES_URL";
+/// Set (to anything) in CI: a missing PostgreSQL is then a failure rather than a skip.
+pub const REQUIRE_POSTGRES_ENV: &str = "BANKFEEDS_REQUIRE_POSTGRES";
+
+/// A migrated store on a database nobody else uses. Dropping it removes the database.
+pub struct TestDb {
+    pub store: DynStore,
+    /// The URL of this database, for starting hub processes on it.
+    pub url: String,
+    _cleanup: Cleanup,
+}
+
+enum Cleanup {
+    TempDir(#[allow(dead_code)] tempfile::TempDir),
+    PgDatabase { admin_url: String, name: String },
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Cleanup::PgDatabase { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async context; a short-lived runtime on its own thread does it.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) = PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A fresh SQLite database in a temporary directory. Always available.
+pub async fn sqlite(_test: &str) -> Option<TestDb> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("bankfeeds.db").display());
+    let store = SqliteStore::connect(&url).await.expect("open sqlite");
+    store.migrate().await.expect("migrate sqlite");
+    Some(TestDb {
+        store: Arc::new(store),
+        url,
+        _cleanup: Cleanup::TempDir(dir),
+    })
+}
+
+/// A fresh PostgreSQL database, or `None` (after saying so on stderr) when no server is
+/// configured. With `BANKFEEDS_REQUIRE_POSTGRES` set, a missing server fails the test instead.
+pub async fn postgres(test: &str) -> Option<TestDb> {
+    let Some(admin_url) = std::env::var(POSTGRES_URL_ENV)
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        if std::env::var_os(REQUIRE_POSTGRES_ENV).is_some() {
+            panic!("{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_URL_ENV} is not");
+        }
+        // Written straight to the stderr handle, past libtest's capture, so the skip is visible.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test} on PostgreSQL: {POSTGRES_URL_ENV} is not set"
+        );
+        return None;
+    };
+    let name = format!("bftest_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_URL_ENV}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let mut url = url::Url::parse(&admin_url).expect("valid postgres url");
+    url.set_path(&format!("/{name}"));
+    let url = url.to_string();
+    let cleanup = Cleanup::PgDatabase { admin_url, name };
+    let store = PostgresStore::connect(&url, 8)
+        .await
+        .expect("open postgres");
+    store.migrate().await.expect("migrate postgres");
+    Some(TestDb {
+        store: Arc::new(store),
+        url,
+        _cleanup: cleanup,
+    })
+}

@@ -1,0 +1,38 @@
+//! The storage conformance suite: every backend must pass the same tests, each on a fresh database.
+//!
+//! `backends` makes those databases (also used by the server's HTTP tests); `suite` holds the
+//! tests as plain async functions over a `DynStore`; `conformance_suite!` turns them into
+//! `#[tokio::test]`s for one backend.
+
+pub mod backends;
+pub mod suite;
+
+pub use backends::{TestDb, POSTGRES_URL_ENV, REQUIRE_POSTGRES_ENV};
+
+/// Expands to one `#[tokio::test]` per suite case, run against `$backend` (a function returning
+/// `Option<TestDb>`, `None` meaning the backend is not available here and the test is skipped).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($backend:path) => {
+        $crate::conformance_suite!(@cases $backend;
+            migrations_are_idempotent,
+            ping_answers,
+            orgs_round_trip,
+            org_client_ids_are_unique,
+            connections_round_trip,
+            connection_tokens_are_unique,
+            organisations_never_see_each_others_connections,
+            deleted_connections_disappear_but_their_token_is_recognised,
+            connection_pages_walk_every_row_once_in_creation_order,
+        );
+    };
+    (@cases $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(db) = $backend(stringify!($case)).await else { return };
+                $crate::suite::$case(db.store.clone()).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,199 @@
+//! The cases every backend must pass. Each takes a fresh, migrated store.
+
+use std::collections::HashSet;
+
+use bankfeeds_domain::{
+    Clock, Connection, NewConnection, NewOrg, Org, PageRequest, Platform, Secret, SystemClock,
+};
+use bankfeeds_store::{DynStore, StoreError};
+use chrono::TimeDelta;
+
+async fn org(store: &DynStore, name: &str) -> (Org, Secret) {
+    let (new, secret) = NewOrg::generate(name, SystemClock.now()).unwrap();
+    store.create_org(&new).await.unwrap();
+    (new.org, secret)
+}
+
+async fn connection(store: &DynStore, org: &Org, platform: Platform) -> (Connection, Secret) {
+    let (new, token) =
+        NewConnection::generate(org.id, platform, Some("Acme Ltd"), SystemClock.now()).unwrap();
+    store.create_connection(&new).await.unwrap();
+    (new.connection, token)
+}
+
+pub async fn migrations_are_idempotent(store: DynStore) {
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+}
+
+pub async fn ping_answers(store: DynStore) {
+    store.ping().await.unwrap();
+    let stats = store.pool_stats();
+    assert!(stats.max >= 1);
+    assert!(stats.connections <= stats.max);
+}
+
+pub async fn orgs_round_trip(store: DynStore) {
+    let (a, secret) = org(&store, "Demo Bank").await;
+    let (b, _) = org(&store, "Other Bank").await;
+    let listed = store.list_orgs().await.unwrap();
+    assert_eq!(listed, vec![a.clone(), b]);
+
+    let cred = store
+        .find_org_credential(&a.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cred.org, a);
+    assert!(cred.client_secret_hash.verify(&secret));
+    assert!(!cred
+        .client_secret_hash
+        .verify(&Secret::from_presented("bfsk_wrong")));
+    assert!(store
+        .find_org_credential("bfci_nobody")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn org_client_ids_are_unique(store: DynStore) {
+    let (a, _) = org(&store, "Demo Bank").await;
+    let (mut again, _) = NewOrg::generate("Copycat", SystemClock.now()).unwrap();
+    again.org.client_id = a.client_id.clone();
+    match store.create_org(&again).await {
+        Err(StoreError::Conflict("orgs_client_id_key")) => {}
+        other => panic!("expected client id conflict, got {other:?}"),
+    }
+    assert_eq!(store.list_orgs().await.unwrap().len(), 1);
+}
+
+pub async fn connections_round_trip(store: DynStore) {
+    let (o, _) = org(&store, "Demo Bank").await;
+    for platform in Platform::ALL {
+        let (c, token) = connection(&store, &o, platform).await;
+        assert_eq!(
+            store.get_connection(o.id, c.id).await.unwrap(),
+            Some(c.clone())
+        );
+        assert_eq!(
+            store.find_connection_by_token(&token.hash()).await.unwrap(),
+            Some(c.clone()),
+            "timestamps and every field must survive the round trip exactly"
+        );
+    }
+    let unnamed = NewConnection::generate(o.id, Platform::Xero, None, SystemClock.now())
+        .unwrap()
+        .0;
+    store.create_connection(&unnamed).await.unwrap();
+    let got = store
+        .get_connection(o.id, unnamed.connection.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.name, None);
+    let unknown = Secret::from_presented("bfat_unknown").hash();
+    assert_eq!(
+        store.find_connection_by_token(&unknown).await.unwrap(),
+        None
+    );
+}
+
+pub async fn connection_tokens_are_unique(store: DynStore) {
+    let (o, _) = org(&store, "Demo Bank").await;
+    let (first, _) =
+        NewConnection::generate(o.id, Platform::Xero, None, SystemClock.now()).unwrap();
+    store.create_connection(&first).await.unwrap();
+    let (mut second, _) =
+        NewConnection::generate(o.id, Platform::Xero, None, SystemClock.now()).unwrap();
+    second.access_token_hash = first.access_token_hash;
+    match store.create_connection(&second).await {
+        Err(StoreError::Conflict("connections_access_token_hash_key")) => {}
+        other => panic!("expected token conflict, got {other:?}"),
+    }
+}
+
+pub async fn organisations_never_see_each_others_connections(store: DynStore) {
+    let (a, _) = org(&store, "Bank A").await;
+    let (b, _) = org(&store, "Bank B").await;
+    let (ca, _) = connection(&store, &a, Platform::IntuitBankFeeds).await;
+    let (cb, _) = connection(&store, &b, Platform::Xero).await;
+
+    assert_eq!(store.get_connection(b.id, ca.id).await.unwrap(), None);
+    let page = PageRequest {
+        after: None,
+        limit: 50,
+    };
+    let listed_b: Vec<_> = store.list_connections(b.id, &page).await.unwrap().items;
+    assert_eq!(listed_b, vec![cb.clone()]);
+    assert!(matches!(
+        store
+            .delete_connection(b.id, ca.id, SystemClock.now())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.get_connection(a.id, ca.id).await.unwrap(), Some(ca));
+}
+
+pub async fn deleted_connections_disappear_but_their_token_is_recognised(store: DynStore) {
+    let (o, _) = org(&store, "Demo Bank").await;
+    let (c, token) = connection(&store, &o, Platform::SageIntacct).await;
+    let at = SystemClock.now() + TimeDelta::seconds(1);
+    store.delete_connection(o.id, c.id, at).await.unwrap();
+
+    assert_eq!(store.get_connection(o.id, c.id).await.unwrap(), None);
+    let page = PageRequest {
+        after: None,
+        limit: 50,
+    };
+    assert!(store
+        .list_connections(o.id, &page)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let found = store
+        .find_connection_by_token(&token.hash())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.deleted_at, Some(at));
+    assert!(found.is_deleted());
+    assert!(matches!(
+        store.delete_connection(o.id, c.id, at).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn connection_pages_walk_every_row_once_in_creation_order(store: DynStore) {
+    let (o, _) = org(&store, "Demo Bank").await;
+    let (other, _) = org(&store, "Other Bank").await;
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(connection(&store, &o, Platform::ALL[i % 5]).await.0.id);
+        // Interleave another organisation's rows: they must never appear in o's pages.
+        connection(&store, &other, Platform::Xero).await;
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = store
+            .list_connections(o.id, &PageRequest { after, limit: 3 })
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|c| c.id));
+        if !page.has_more {
+            break;
+        }
+        after = page.items.last().map(|c| c.id);
+        // A row created mid-walk lands after the cursor and is seen exactly once.
+        if pages == 1 {
+            created.push(connection(&store, &o, Platform::Netsuite).await.0.id);
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, created);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len());
+}
