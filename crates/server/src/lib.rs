@@ -1,1 +1,141 @@
+//! The bankfeeds HTTP server.
+//!
+//! `main` (in the CLI crate) loads the config, sets up telemetry and calls [`run`]; tests build
+//! an [`AppState`] on a store of their own and call [`serve`] on `127.0.0.1:0`.
 
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod openapi;
+pub mod state;
+pub mod telemetry;
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use bankfeeds_domain::SystemClock;
+use bankfeeds_store::DynStore;
+use bankfeeds_store_postgres::PostgresStore;
+use bankfeeds_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use state::AppState;
+
+/// Opens the database the config names (SQLite or PostgreSQL, by URL scheme). Does not migrate.
+pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+    let store: DynStore = match config.backend()? {
+        config::Backend::Sqlite => Arc::new(SqliteStore::connect(&config.database_url).await?),
+        config::Backend::Postgres => Arc::new(
+            PostgresStore::connect(&config.database_url, config.database_max_connections).await?,
+        ),
+    };
+    Ok(store)
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(CatchPanicLayer::custom(|_panic| {
+            tracing::error!("handler panicked");
+            ApiError::internal_opaque().into_response()
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::get_metrics))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(http::header::CONTENT_TYPE, "application/json")],
+                    openapi::document(),
+                )
+            }),
+        )
+        .merge(api::router())
+        .fallback(|| async { ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(layers)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` is cancelled, then lets in-flight requests finish for up to `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let app = router(state);
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the grace period; stopping");
+        }
+    }
+    Ok(())
+}
+
+/// Opens and migrates the database, then serves on `listener` until `shutdown`.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    store.migrate().await?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        database = store.backend(),
+        "bankfeeds serving"
+    );
+    let state = AppState::new(
+        store,
+        Arc::new(SystemClock),
+        config.public_base(),
+        config.rate_limit_per_10s,
+    );
+    serve(
+        listener,
+        state,
+        shutdown,
+        Duration::from_secs(config.shutdown_grace_seconds),
+    )
+    .await?;
+    tracing::info!("bankfeeds stopped");
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `bankfeeds`: one binary for the hub. Thin over the libraries: parse, load config, set up
+//! logging, call in.
+
+// Printing results to stdout is this binary's job.
+#![allow(clippy::print_stdout)]
+
+mod org;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use bankfeeds_server::config::{Config, LogFormat, Overrides};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "bankfeeds", version, about = "A self-hosted bank feeds hub")]
+struct Cli {
+    /// A TOML config file (keys as in the README's configuration table).
+    #[arg(long, global = true, env = "BANKFEEDS_CONFIG")]
+    config: Option<PathBuf>,
+    /// `sqlite://path` or `postgres://…` (overrides file and BANKFEEDS_DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// `human` or `json` (overrides file and BANKFEEDS_LOG_FORMAT).
+    #[arg(long, global = true)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (applies migrations first).
+    Serve {
+        /// Address to listen on (overrides file and BANKFEEDS_LISTEN).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// The URL browsers reach this hub at (overrides file and BANKFEEDS_PUBLIC_URL).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage organisations (the FIs using the hub) and their API credentials.
+    Org {
+        #[command(subcommand)]
+        command: org::OrgCommand,
+    },
+    /// Print the OpenAPI document of the API.
+    Openapi,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut overrides = Overrides {
+        database_url: cli.database_url.clone(),
+        log_format: cli.log_format,
+        ..Overrides::default()
+    };
+    if let Command::Serve { listen, public_url } = &cli.command {
+        overrides.listen = *listen;
+        overrides.public_url = public_url.clone();
+    }
+    if let Command::Openapi = cli.command {
+        print!("{}", bankfeeds_server::openapi::document());
+        return Ok(());
+    }
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    bankfeeds_server::telemetry::init(config.log_format, &config.log_level);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(dispatch(cli.command, config))
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => serve(config).await,
+        Command::Migrate => {
+            let store = bankfeeds_server::open_store(&config).await?;
+            store.migrate().await?;
+            tracing::info!(database = store.backend(), "migrations applied");
+            Ok(())
+        }
+        Command::Org { command } => org::run(command, &config).await,
+        Command::Openapi => unreachable!("handled before config is loaded"),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    bankfeeds_server::run(config, listener, shutdown).await
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+    shutdown.cancel();
+}

@@ -1,0 +1,161 @@
+//! The binary as an operator runs it: `org create`, `serve`, SIGTERM, restart.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
+
+fn bankfeeds(db_url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("BANKFEEDS_DATABASE_URL", db_url)
+        .env("BANKFEEDS_LOG_LEVEL", "warn");
+    cmd
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start(db_url: &str, port: u16) -> Server {
+    let server = Server(
+        bankfeeds(db_url)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_ok()
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("bankfeeds serve did not answer /healthz");
+}
+
+fn terminate(mut server: Server) -> std::process::ExitStatus {
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn org_create_serve_sigterm_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+
+    let out = bankfeeds(&db_url)
+        .args(["org", "create", "--name", "Demo Bank"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let org: Value =
+        serde_json::from_slice(&out.stdout).expect("org create prints one JSON object");
+    let (client_id, secret) = (
+        org["client_id"].as_str().unwrap(),
+        org["client_secret"].as_str().unwrap(),
+    );
+    assert_eq!(org["name"], "Demo Bank");
+    assert!(secret.starts_with("bfsk_"));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(secret),
+        "the secret is never logged"
+    );
+
+    let listed = bankfeeds(&db_url).args(["org", "list"]).output().unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains(client_id) && !listed.contains(secret),
+        "{listed}"
+    );
+
+    let blank = bankfeeds(&db_url)
+        .args(["org", "create", "--name", " "])
+        .output()
+        .unwrap();
+    assert!(!blank.status.success());
+
+    let port = free_port();
+    let server = start(&db_url, port).await;
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!(
+            "http://127.0.0.1:{port}/versioned/connections/create"
+        ))
+        .basic_auth(client_id, Some(secret))
+        .json(&serde_json::json!({"platform": "XERO"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["connection"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(terminate(server).success(), "SIGTERM is a clean stop");
+
+    let server = start(&db_url, port).await;
+    let fetched: Value = http
+        .get(format!(
+            "http://127.0.0.1:{port}/versioned/connections/access_token?access_token={token}"
+        ))
+        .basic_auth(client_id, Some(secret))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        fetched["connection"]["id"], created["connection"]["id"],
+        "data survives a restart"
+    );
+    assert!(terminate(server).success());
+}
+
+#[test]
+fn a_bad_database_url_is_refused_with_a_message() {
+    let out = bankfeeds("mysql://nowhere")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite:// or postgres://"));
+}

@@ -1,0 +1,309 @@
+//! `/versioned/connections`: an FI creates one connection per business customer and platform,
+//! and selects it on later calls with the connection's `access_token`.
+
+use axum::extract::{Path, State};
+use axum::Json as JsonOut;
+use bankfeeds_domain::{Connection, ConnectionId, NewConnection, Platform, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::pagination::{ListParams, PageOut};
+use crate::auth::{ConnectionAuth, OrgAuth};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConnectionIn {
+    /// The accounting platform this customer's feeds go to.
+    pub platform: Platform,
+    /// A label for the FI's own use, e.g. the customer's business name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A freshly created connection: the only time its `access_token` is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionCreatedOut {
+    pub id: ConnectionId,
+    /// Selects this connection on later calls. Stored hashed: keep it, it cannot be shown again.
+    pub access_token: String,
+    /// Where the customer's browser goes to link feeds to the platform.
+    pub link_url: String,
+    pub name: Option<String>,
+    pub platform: Platform,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionCreateOut {
+    pub connection: ConnectionCreatedOut,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionOut {
+    pub id: ConnectionId,
+    pub platform: Platform,
+    pub name: Option<String>,
+    pub link_url: String,
+    /// Always false while the connection exists: a deleted connection answers 401.
+    pub disabled: bool,
+    pub needs_update: bool,
+    /// Objects this connection cannot read or write. Bank feed connections support all.
+    pub unavailable_objects: Vec<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionGetOut {
+    pub connection: ConnectionOut,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionListOut {
+    /// The page of connections, oldest first. Access tokens are stored hashed and never listed.
+    pub connections: Vec<ConnectionOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionRefOut {
+    pub id: ConnectionId,
+    #[serde(rename = "orgId")]
+    pub org_id: String,
+    pub platform: Platform,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisabledStatusOut {
+    pub is_disabled: bool,
+    pub disabled_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NeedsUpdateStatusOut {
+    pub needs_update: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusOut {
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Bank feed connections need no initial sync: ready as soon as created.
+    pub is_ready: bool,
+    pub is_healthy: bool,
+    pub link_url: String,
+    pub platform: Platform,
+    pub disabled_status: DisabledStatusOut,
+    pub needs_update_status: NeedsUpdateStatusOut,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectionStatusOut {
+    pub connection: ConnectionRefOut,
+    pub status: StatusOut,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeletedOut {
+    pub success: bool,
+}
+
+/// `?access_token=` as documented; the extractor reads it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccessTokenParam {
+    /// The connection's access token.
+    #[allow(dead_code)]
+    pub access_token: String,
+}
+
+fn link_url(state: &AppState, id: ConnectionId) -> String {
+    format!("{}/link/connections/{id}", state.public_base)
+}
+
+fn connection_out(state: &AppState, c: Connection) -> ConnectionOut {
+    ConnectionOut {
+        link_url: link_url(state, c.id),
+        id: c.id,
+        platform: c.platform,
+        name: c.name,
+        disabled: false,
+        needs_update: false,
+        unavailable_objects: Vec::new(),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+/// Create a connection for one business customer and platform.
+#[utoipa::path(
+    post,
+    path = "/versioned/connections/create",
+    tag = "connections",
+    request_body = ConnectionIn,
+    responses(
+        (status = 200, body = ConnectionCreateOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn create_connection(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Json(body): Json<ConnectionIn>,
+) -> ApiResult<JsonOut<ConnectionCreateOut>> {
+    let (new, token) = NewConnection::generate(
+        org.id,
+        body.platform,
+        body.name.as_deref(),
+        state.clock.now(),
+    )
+    .map_err(|e| ApiError::bad_request("INVALID_FIELD_VALUE", format!("field `name`: {e}")))?;
+    state.store.create_connection(&new).await?;
+    let c = new.connection;
+    tracing::info!(connection_id = %c.id, platform = %c.platform, "connection created");
+    Ok(JsonOut(ConnectionCreateOut {
+        connection: ConnectionCreatedOut {
+            link_url: link_url(&state, c.id),
+            id: c.id,
+            access_token: token.expose().to_owned(),
+            name: c.name,
+            platform: c.platform,
+        },
+    }))
+}
+
+/// List the organisation's connections, oldest first.
+#[utoipa::path(
+    get,
+    path = "/versioned/connections",
+    tag = "connections",
+    params(ListParams),
+    responses(
+        (status = 200, body = ConnectionListOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn list_connections(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Query(params): Query<ListParams>,
+) -> ApiResult<JsonOut<ConnectionListOut>> {
+    let page = params.page_request(|key| key.parse::<ConnectionId>().ok())?;
+    let found = state.store.list_connections(org.id, &page).await?;
+    let PageOut { items, next_cursor } = PageOut::from_page(found, |c| c.id.to_string());
+    Ok(JsonOut(ConnectionListOut {
+        connections: items
+            .into_iter()
+            .map(|c| connection_out(&state, c))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Fetch the connection an access token belongs to.
+#[utoipa::path(
+    get,
+    path = "/versioned/connections/access_token",
+    tag = "connections",
+    params(AccessTokenParam),
+    responses(
+        (status = 200, body = ConnectionGetOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn get_connection(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+) -> JsonOut<ConnectionGetOut> {
+    JsonOut(ConnectionGetOut {
+        connection: connection_out(&state, auth.connection),
+    })
+}
+
+/// The status of the connection an access token belongs to.
+#[utoipa::path(
+    get,
+    path = "/versioned/connections/status",
+    tag = "connections",
+    params(AccessTokenParam),
+    responses(
+        (status = 200, body = ConnectionStatusOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn get_connection_status(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+) -> JsonOut<ConnectionStatusOut> {
+    let c = auth.connection;
+    JsonOut(ConnectionStatusOut {
+        connection: ConnectionRefOut {
+            id: c.id,
+            org_id: auth.org.id.to_string(),
+            platform: c.platform,
+        },
+        status: StatusOut {
+            created_at: c.created_at,
+            is_ready: true,
+            is_healthy: true,
+            link_url: link_url(&state, c.id),
+            platform: c.platform,
+            disabled_status: DisabledStatusOut {
+                is_disabled: false,
+                disabled_reason: None,
+            },
+            needs_update_status: NeedsUpdateStatusOut {
+                needs_update: false,
+            },
+        },
+    })
+}
+
+/// Delete a connection. Its access token stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/versioned/connections/{id}",
+    tag = "connections",
+    params(("id" = String, Path, description = "The connection's id")),
+    responses(
+        (status = 200, body = DeletedOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+        (status = 410, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn delete_connection(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<DeletedOut>> {
+    let id: ConnectionId = id.parse().map_err(|_| {
+        ApiError::bad_request("INVALID_ID", format!("{id:?} is not a connection id"))
+    })?;
+    state
+        .store
+        .delete_connection(org.id, id, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            bankfeeds_store::StoreError::NotFound => ApiError::gone(
+                "CONNECTION_NOT_FOUND",
+                format!("no connection {id} in this organisation"),
+            ),
+            other => other.into(),
+        })?;
+    tracing::info!(connection_id = %id, "connection deleted");
+    Ok(JsonOut(DeletedOut { success: true }))
+}

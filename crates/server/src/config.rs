@@ -1,0 +1,227 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `BANKFEEDS_*` environment
+//! variables, then command-line flags; each layer overrides the one before. Checked at load, so
+//! a bad value stops start-up with a message instead of failing later.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// `sqlite://path` (created if missing) or `postgres://…`.
+    pub database_url: String,
+    /// Largest PostgreSQL pool per hub instance (SQLite sizes its own).
+    pub database_max_connections: u32,
+    /// The URL users' browsers reach this hub at, for links the hub hands out. Defaults to
+    /// `http://<listen>`.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `bankfeeds_server=debug,info`.
+    pub log_level: String,
+    /// API requests allowed per organisation per 10 seconds on one instance (Rutter's limit is
+    /// 500); 0 turns the limit off.
+    pub rate_limit_per_10s: u32,
+    /// How long in-flight requests get to finish after SIGTERM/Ctrl-C.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://bankfeeds.db".into(),
+            database_max_connections: 10,
+            public_url: None,
+            log_format: LogFormat::Human,
+            log_level: "info".into(),
+            rate_limit_per_10s: 500,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+/// The keys that may come from the environment, as `BANKFEEDS_<KEY>`. Listed so unrelated
+/// `BANKFEEDS_*` variables (the test suite's, for one) are not mistaken for settings.
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "database_max_connections",
+    "public_url",
+    "log_format",
+    "log_level",
+    "rate_limit_per_10s",
+    "shutdown_grace_seconds",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "human" => Ok(LogFormat::Human),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("unknown log format {other:?} (human or json)")),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Config {
+    /// Loads the layers. `file` is required to exist when given.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "config file {} not found", path.display());
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("BANKFEEDS_").only(ENV_KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.backend()?;
+        anyhow::ensure!(
+            self.database_max_connections >= 1,
+            "database_max_connections must be at least 1"
+        );
+        if let Some(url) = &self.public_url {
+            let parsed = url::Url::parse(url)
+                .map_err(|e| anyhow::anyhow!("public_url {url:?} is not a URL: {e}"))?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "http" | "https"),
+                "public_url must be http or https"
+            );
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| anyhow::anyhow!("log_level {:?}: {e}", self.log_level))?;
+        Ok(())
+    }
+
+    /// The storage backend, chosen by the database URL's scheme.
+    pub fn backend(&self) -> anyhow::Result<Backend> {
+        let scheme = self.database_url.split_once("://").map(|(s, _)| s);
+        match scheme {
+            Some("sqlite") => Ok(Backend::Sqlite),
+            Some("postgres" | "postgresql") => Ok(Backend::Postgres),
+            _ => anyhow::bail!(
+                "database_url must start with sqlite:// or postgres:// (got {})",
+                redact_url(&self.database_url)
+            ),
+        }
+    }
+
+    /// The base of links handed to browsers, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+}
+
+/// Hides a password in a database URL, for logs and `Debug`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string()
+        }
+        Ok(_) => raw.to_owned(),
+        Err(_) => "<unparseable url>".to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("rate_limit_per_10s", &self.rate_limit_per_10s)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn layers_override_in_order_and_bad_values_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "bankfeeds.toml",
+                "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\nrate_limit_per_10s = 7",
+            )?;
+            jail.set_env("BANKFEEDS_LOG_LEVEL", "warn");
+            jail.set_env("BANKFEEDS_TEST_POSTGRES_URL", "not a setting");
+            let overrides = Overrides {
+                database_url: Some("postgres://u:pw@localhost/db".into()),
+                ..Overrides::default()
+            };
+            let c = Config::load(Some(Path::new("bankfeeds.toml")), &overrides).unwrap();
+            assert_eq!(c.listen.port(), 9000, "file overrides defaults");
+            assert_eq!(c.log_level, "warn", "environment overrides file");
+            assert_eq!(c.rate_limit_per_10s, 7);
+            assert_eq!(
+                c.backend().unwrap(),
+                Backend::Postgres,
+                "flags override all"
+            );
+            assert!(
+                !format!("{c:?}").contains("pw"),
+                "Debug redacts the password"
+            );
+            assert_eq!(c.public_base(), "http://127.0.0.1:9000");
+
+            jail.set_env("BANKFEEDS_DATABASE_URL", "mysql://x");
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            jail.set_env("BANKFEEDS_DATABASE_URL", "sqlite://x.db");
+            jail.set_env("BANKFEEDS_LISTEN", "nonsense");
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            assert!(Config::load(Some(Path::new("missing.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+}

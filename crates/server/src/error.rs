@@ -1,0 +1,176 @@
+//! The one error type of the Rutter-shaped API: `{error_type, error_code, error_message}`.
+//!
+//! Codes are stable, upper-snake strings that integrations can match on; messages are for
+//! people and may change. Server faults are logged with their cause chain and answered with an
+//! opaque 500, never with the cause.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bankfeeds_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error_type: &'static str,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after_secs: Option<u64>,
+}
+
+/// The error body, as documented in the OpenAPI document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorOut {
+    /// The family of the error, e.g. `INVALID_REQUEST`.
+    pub error_type: &'static str,
+    /// A stable machine-readable code, e.g. `INVALID_ACCESS_TOKEN`.
+    pub error_code: &'static str,
+    /// A human-readable explanation. May change between releases.
+    pub error_message: String,
+}
+
+impl ApiError {
+    fn new(
+        status: StatusCode,
+        error_type: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            error_type,
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// 400: the request is wrong and the message says how.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", code, message)
+    }
+
+    /// 401: the organisation's credentials or the connection's access token are missing or wrong.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "AUTHENTICATION_ERROR",
+            code,
+            message,
+        )
+    }
+
+    /// 404: no such route.
+    pub fn route_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "ROUTE_NOT_FOUND",
+            "no such endpoint",
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "INVALID_REQUEST",
+            "METHOD_NOT_ALLOWED",
+            "this endpoint does not accept that HTTP method",
+        )
+    }
+
+    /// 410: the resource id names nothing this caller can see (Rutter answers 410 for these).
+    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, "NOT_FOUND", code, message)
+    }
+
+    /// 409: the request conflicts with what is stored.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "CONFLICT", code, message)
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "INVALID_REQUEST",
+            "PAYLOAD_TOO_LARGE",
+            format!("request body exceeds {limit} bytes"),
+        )
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMIT_ERROR",
+                "RATE_LIMITED",
+                "too many requests for this organisation; retry after the Retry-After delay",
+            )
+        }
+    }
+
+    /// 500: logs the cause (with its chain) and hides it from the caller.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        tracing::error!(error = %chain, "request failed");
+        Self::internal_opaque()
+    }
+
+    pub fn internal_opaque() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "API_ERROR",
+            "INTERNAL_ERROR",
+            "the server failed to handle this request; it has been logged",
+        )
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "API_ERROR",
+            "UNAVAILABLE",
+            message,
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // Handlers that can name the missing resource map NotFound themselves.
+            StoreError::NotFound => ApiError::gone("RESOURCE_NOT_FOUND", "no such resource"),
+            StoreError::Conflict(what) => ApiError::conflict(
+                "CONFLICT",
+                format!("conflicts with a stored resource ({what})"),
+            ),
+            StoreError::Backend(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorOut {
+            error_type: self.error_type,
+            error_code: self.code,
+            error_message: self.message,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,46 @@
+//! Liveness and readiness probes.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HealthOut {
+    pub status: &'static str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReadyOut {
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = HealthOut)))]
+pub async fn healthz() -> Json<HealthOut> {
+    Json(HealthOut { status: "ok" })
+}
+
+/// The process can serve: its database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses((status = 200, body = ReadyOut), (status = 503, body = crate::error::ErrorOut))
+)]
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<ReadyOut>> {
+    match state.store.ping().await {
+        Ok(()) => Ok(Json(ReadyOut {
+            status: "ready",
+            database: state.store.backend(),
+        })),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            Err(ApiError::unavailable("the database is not reachable"))
+        }
+    }
+}

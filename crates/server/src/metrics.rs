@@ -1,0 +1,138 @@
+//! Prometheus metrics: request counts and latency by route and status, database pool figures.
+//! One registry per app (no global recorder), so tests can run several hubs in one process.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bankfeeds_store::PoolStats;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+type HistogramFamily = Family<HttpLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<HttpLabels, Counter>,
+    latency: HistogramFamily,
+    pool_connections: Gauge,
+    pool_idle: Gauge,
+    pool_max: Gauge,
+    pub rate_limited: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("bankfeeds");
+        let requests = Family::<HttpLabels, Counter>::default();
+        // 1 ms .. ~16 s
+        let latency: HistogramFamily =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 15)));
+        let pool_connections = Gauge::default();
+        let pool_idle = Gauge::default();
+        let pool_max = Gauge::default();
+        let rate_limited = Counter::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            pool_connections.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "Database pool size limit",
+            pool_max.clone(),
+        );
+        registry.register(
+            "rate_limited_requests",
+            "Requests refused by the per-organisation rate limit",
+            rate_limited.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            pool_connections,
+            pool_idle,
+            pool_max,
+            rate_limited,
+        }
+    }
+
+    fn record(&self, labels: &HttpLabels, seconds: f64) {
+        self.latency.get_or_create(labels).observe(seconds);
+        self.requests.get_or_create(labels).inc();
+    }
+
+    /// The Prometheus text exposition, with pool gauges read now.
+    pub fn render(&self, pool: PoolStats) -> String {
+        self.pool_connections.set(i64::from(pool.connections));
+        self.pool_idle.set(i64::from(pool.idle));
+        self.pool_max.set(i64::from(pool.max));
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Middleware: times each request and counts it under its route template (never the raw path,
+/// which would carry ids and explode the label set).
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(req).await;
+    let labels = HttpLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
+    state
+        .metrics
+        .record(&labels, started.elapsed().as_secs_f64());
+    response
+}
+
+pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let body = state.metrics.render(state.store.pool_stats());
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+}

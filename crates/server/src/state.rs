@@ -1,0 +1,46 @@
+//! What every handler can reach: the store, the clock, metrics, and the per-organisation limiter.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bankfeeds_domain::{Clock, OrgId};
+use bankfeeds_store::DynStore;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub limiter: Option<Arc<DefaultKeyedRateLimiter<OrgId>>>,
+    /// Base of the links the hub hands out, without a trailing slash.
+    pub public_base: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(
+        store: DynStore,
+        clock: Arc<dyn Clock>,
+        public_base: String,
+        rate_limit_per_10s: u32,
+    ) -> Self {
+        let limiter = NonZeroU32::new(rate_limit_per_10s).map(|per_10s| {
+            // Refill evenly over the window, allow the whole window as a burst.
+            let period = Duration::from_secs(10) / per_10s.get();
+            let quota = Quota::with_period(period)
+                .expect("non-zero period")
+                .allow_burst(per_10s);
+            Arc::new(RateLimiter::keyed(quota))
+        });
+        Self {
+            metrics: Arc::new(Metrics::new()),
+            store,
+            clock,
+            limiter,
+            public_base: public_base.into(),
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Connections: the create → fetch → list → delete story, and isolation between organisations.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use crate::helpers::{err, ok, Hub};
+
+crate::on_both_backends!(
+    connection_lifecycle,
+    organisations_never_see_or_touch_each_others_connections,
+    pages_walk_every_connection_once,
+);
+
+async fn connection_lifecycle(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let created = ok(hub
+        .post(
+            &bank,
+            "/versioned/connections/create",
+            &json!({"platform": "INTUIT_BANK_FEEDS", "name": "Acme Ltd"}),
+        )
+        .header("X-Rutter-Version", "2024-08-31")
+        .send()
+        .await)
+    .await;
+    let c = &created["connection"];
+    let id = c["id"].as_str().unwrap();
+    let token = c["access_token"].as_str().unwrap();
+    assert_eq!(c["platform"], "INTUIT_BANK_FEEDS");
+    assert_eq!(c["name"], "Acme Ltd");
+    assert!(token.starts_with("bfat_"));
+    assert_eq!(c["link_url"], format!("{}/link/connections/{id}", hub.base));
+
+    let fetched = ok(hub
+        .get(
+            &bank,
+            &format!("/versioned/connections/access_token?access_token={token}"),
+        )
+        .send()
+        .await)
+    .await;
+    assert_eq!(fetched["connection"]["id"], id);
+    assert_eq!(fetched["connection"]["platform"], "INTUIT_BANK_FEEDS");
+    assert_eq!(fetched["connection"]["disabled"], false);
+    assert!(
+        fetched["connection"].get("access_token").is_none(),
+        "tokens are shown once"
+    );
+
+    let status = ok(hub
+        .get(
+            &bank,
+            &format!("/versioned/connections/status?access_token={token}"),
+        )
+        .send()
+        .await)
+    .await;
+    assert_eq!(status["connection"]["id"], id);
+    assert_eq!(status["connection"]["orgId"], bank.org.id.to_string());
+    assert_eq!(status["status"]["is_ready"], true);
+    assert_eq!(status["status"]["disabled_status"]["is_disabled"], false);
+
+    let listed = ok(hub.get(&bank, "/versioned/connections").send().await).await;
+    assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["connections"][0]["id"], id);
+    assert!(listed["next_cursor"].is_null());
+
+    let deleted = ok(hub
+        .delete(&bank, &format!("/versioned/connections/{id}"))
+        .send()
+        .await)
+    .await;
+    assert_eq!(deleted, json!({"success": true}));
+
+    // The token stops working at once, on every endpoint that takes it.
+    for path in ["access_token", "status"] {
+        err(
+            hub.get(
+                &bank,
+                &format!("/versioned/connections/{path}?access_token={token}"),
+            )
+            .send()
+            .await,
+            401,
+            "CONNECTION_DELETED",
+        )
+        .await;
+    }
+    let listed = ok(hub.get(&bank, "/versioned/connections").send().await).await;
+    assert!(listed["connections"].as_array().unwrap().is_empty());
+    err(
+        hub.delete(&bank, &format!("/versioned/connections/{id}"))
+            .send()
+            .await,
+        410,
+        "CONNECTION_NOT_FOUND",
+    )
+    .await;
+
+    // A connection without a name is fine; a blank one is stored as none.
+    let unnamed = ok(hub
+        .post(
+            &bank,
+            "/versioned/connections/create",
+            &json!({"platform": "XERO", "name": "  "}),
+        )
+        .send()
+        .await)
+    .await;
+    assert!(unnamed["connection"]["name"].is_null());
+}
+
+async fn organisations_never_see_or_touch_each_others_connections(hub: Hub) {
+    let a = hub.org("Bank A").await;
+    let b = hub.org("Bank B").await;
+    let (a_id, a_token) = hub.connection(&a, "XERO").await;
+    let (b_id, _) = hub.connection(&b, "NETSUITE").await;
+
+    // B presenting A's token is refused exactly as an unknown token is.
+    for path in ["access_token", "status"] {
+        err(
+            hub.get(
+                &b,
+                &format!("/versioned/connections/{path}?access_token={a_token}"),
+            )
+            .send()
+            .await,
+            401,
+            "INVALID_ACCESS_TOKEN",
+        )
+        .await;
+    }
+    err(
+        hub.delete(&b, &format!("/versioned/connections/{a_id}"))
+            .send()
+            .await,
+        410,
+        "CONNECTION_NOT_FOUND",
+    )
+    .await;
+    let b_list = ok(hub.get(&b, "/versioned/connections").send().await).await;
+    let ids: Vec<_> = b_list["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!(b_id)]);
+
+    // A's connection is untouched.
+    let fetched = ok(hub
+        .get(
+            &a,
+            &format!("/versioned/connections/access_token?access_token={a_token}"),
+        )
+        .send()
+        .await)
+    .await;
+    assert_eq!(fetched["connection"]["id"], a_id);
+}
+
+async fn pages_walk_every_connection_once(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let other = hub.org("Other Bank").await;
+    let mut created = Vec::new();
+    for platform in [
+        "INTUIT_BANK_FEEDS",
+        "XERO",
+        "SAGE_INTACCT",
+        "SAGE_BUSINESS_CLOUD",
+        "NETSUITE",
+    ] {
+        created.push(hub.connection(&bank, platform).await.0);
+        hub.connection(&other, platform).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/versioned/connections?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = ok(hub.get(&bank, &path).send().await).await;
+        pages += 1;
+        let rows = page["connections"].as_array().unwrap();
+        assert!(rows.len() <= 2);
+        seen.extend(rows.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/versioned/connections?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, created, "oldest first, each once");
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 5);
+}

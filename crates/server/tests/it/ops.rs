@@ -1,0 +1,130 @@
+//! Probes, metrics, request ids, the OpenAPI document, restarts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bankfeeds_domain::SystemClock;
+use bankfeeds_server::AppState;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{ok, Hub};
+
+crate::on_both_backends!(probes_and_metrics);
+
+async fn probes_and_metrics(hub: Hub) {
+    let health = ok(hub.http.get(hub.url("/healthz")).send().await).await;
+    assert_eq!(health["status"], "ok");
+    let ready = ok(hub.http.get(hub.url("/readyz")).send().await).await;
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["database"], hub.store.backend());
+
+    let bank = hub.org("Demo Bank").await;
+    hub.connection(&bank, "XERO").await;
+    let resp = hub
+        .http
+        .get(hub.url("/healthz"))
+        .header("x-request-id", "caller-chosen-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["x-request-id"],
+        "caller-chosen-id",
+        "a caller's request id is echoed"
+    );
+
+    let metrics = hub
+        .http
+        .get(hub.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"bankfeeds_http_requests_total{method="POST",route="/versioned/connections/create",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("bankfeeds_http_request_duration_seconds_bucket"));
+    assert!(metrics.contains("bankfeeds_db_pool_max_connections"));
+}
+
+#[tokio::test]
+async fn served_openapi_matches_the_committed_copy() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json"))
+            .expect("openapi.json is committed at the repository root");
+    let generated = bankfeeds_server::openapi::document();
+    assert!(
+        committed == generated,
+        "openapi.json drifted from the code: regenerate it with `cargo run -- openapi > openapi.json`"
+    );
+    let db = bankfeeds_store_tests::backends::sqlite("openapi")
+        .await
+        .unwrap();
+    let hub = Hub::start(db).await;
+    let served = hub
+        .http
+        .get(hub.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(served, generated);
+    let doc: serde_json::Value = serde_json::from_str(&served).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/versioned/connections",
+        "/versioned/connections/create",
+        "/versioned/connections/{id}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "documents {path}");
+    }
+}
+
+#[tokio::test]
+async fn data_survives_a_restart_and_shutdown_is_graceful() {
+    let db = bankfeeds_store_tests::backends::sqlite("restart")
+        .await
+        .unwrap();
+    let first = Hub::start_on(db.store.clone(), None, 0).await;
+    let bank = first.org("Demo Bank").await;
+    let (id, token) = first.connection(&bank, "SAGE_INTACCT").await;
+    drop(first);
+
+    // A new process on the same file: open the database afresh, as `bankfeeds serve` would.
+    let config = bankfeeds_server::Config {
+        database_url: db.url.clone(),
+        ..bankfeeds_server::Config::default()
+    };
+    let store = bankfeeds_server::open_store(&config).await.unwrap();
+    store.migrate().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store, Arc::new(SystemClock), base.clone(), 0);
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(bankfeeds_server::serve(
+        listener,
+        state,
+        shutdown.clone(),
+        Duration::from_secs(5),
+    ));
+    let body = ok(reqwest::Client::new()
+        .get(format!(
+            "{base}/versioned/connections/access_token?access_token={token}"
+        ))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .send()
+        .await)
+    .await;
+    assert_eq!(body["connection"]["id"], id);
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("server stops after shutdown")
+        .unwrap()
+        .unwrap();
+}
