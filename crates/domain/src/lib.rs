@@ -3,17 +3,28 @@
 //! Nothing here touches a database, a socket or an async runtime; the store crates persist these
 //! types and the server translates them to and from HTTP.
 
+pub mod account;
+pub mod batch;
 pub mod clock;
 pub mod connection;
+pub mod currency;
 pub mod ids;
+pub mod job;
+pub mod money;
 pub mod org;
 pub mod page;
 pub mod platform;
+pub mod profile;
 pub mod secret;
+pub mod transaction;
 
+pub use account::{BankFeedAccount, BankFeedAccountId};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{Connection, NewConnection};
-pub use ids::{ConnectionId, OrgId};
+pub use currency::Currency;
+pub use ids::{ConnectionId, JobId, OrgId, TransactionId};
+pub use job::{Job, JobStatus};
+pub use money::Amount;
 pub use org::{NewOrg, Org};
 pub use page::{Cursor, Page, PageRequest};
 pub use platform::Platform;

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub retry_after_secs: Option<u64>,
+    /// Per-item problems (e.g. each refused transaction of a batch), as `errors`.
+    pub errors: Option<serde_json::Value>,
 }
 
 /// The error body, as documented in the OpenAPI document.
@@ -27,6 +29,10 @@ pub struct ErrorOut {
     pub error_code: &'static str,
     /// A human-readable explanation. May change between releases.
     pub error_message: String,
+    /// Present when several items were refused: one entry per problem, each with its own code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub errors: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -42,6 +48,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after_secs: None,
+            errors: None,
         }
     }
 
@@ -132,6 +139,24 @@ impl ApiError {
         )
     }
 
+    pub fn with_errors(self, errors: serde_json::Value) -> Self {
+        Self {
+            errors: Some(errors),
+            ..self
+        }
+    }
+
+    /// The JSON body this error answers with (also what a job saves as its outcome).
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::to_value(ErrorOut {
+            error_type: self.error_type,
+            error_code: self.code,
+            error_message: self.message.clone(),
+            errors: self.errors.clone(),
+        })
+        .expect("errors serialise")
+    }
+
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -147,9 +172,27 @@ impl From<StoreError> for ApiError {
         match e {
             // Handlers that can name the missing resource map NotFound themselves.
             StoreError::NotFound => ApiError::gone("RESOURCE_NOT_FOUND", "no such resource"),
+            StoreError::Conflict("bank_feed_accounts_internal_id_key") => ApiError::conflict(
+                "BANK_FEED_ACCOUNT_EXISTS",
+                "a bank feed account with this internal_bank_account_id exists on the connection; \
+                 set additional_fields.override_existing to update it",
+            ),
+            StoreError::Conflict("currency_locked") => ApiError::conflict(
+                "CURRENCY_LOCKED",
+                "the account holds transactions, so its currency cannot change",
+            ),
+            StoreError::Conflict("idempotency_key_in_progress") => ApiError::conflict(
+                "IDEMPOTENCY_KEY_IN_USE",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ),
             StoreError::Conflict(what) => ApiError::conflict(
                 "CONFLICT",
                 format!("conflicts with a stored resource ({what})"),
+            ),
+            StoreError::Invalid { code, message } => ApiError::bad_request(code, message),
+            StoreError::IdempotencyKeyReused => ApiError::conflict(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used for a different request; use a new key",
             ),
             StoreError::Backend(_) => ApiError::internal(&e),
         }
@@ -158,12 +201,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorOut {
-            error_type: self.error_type,
-            error_code: self.code,
-            error_message: self.message,
-        };
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let mut response = (self.status, axum::Json(self.body())).into_response();
         if let Some(secs) = self.retry_after_secs {
             response
                 .headers_mut()

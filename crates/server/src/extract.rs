@@ -24,25 +24,30 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(ct) = req.headers().get(CONTENT_TYPE) {
-            let ct = ct.to_str().unwrap_or_default();
-            let mime = ct.split(';').next().unwrap_or_default().trim();
-            if !(mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")) {
-                return Err(ApiError::bad_request(
-                    "UNSUPPORTED_CONTENT_TYPE",
-                    format!("request body must be application/json, not {mime:?}"),
-                ));
-            }
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::payload_too_large(BODY_LIMIT)
-            } else {
-                ApiError::bad_request("UNREADABLE_BODY", "the request body could not be read")
-            }
-        })?;
+        let bytes = read_json_body(req, state).await?;
         parse_json(&bytes).map(Json)
     }
+}
+
+/// The raw body of a JSON request: checks the content type and the size limit.
+pub async fn read_json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    if let Some(ct) = req.headers().get(CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or_default();
+        let mime = ct.split(';').next().unwrap_or_default().trim();
+        if !(mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")) {
+            return Err(ApiError::bad_request(
+                "UNSUPPORTED_CONTENT_TYPE",
+                format!("request body must be application/json, not {mime:?}"),
+            ));
+        }
+    }
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(BODY_LIMIT)
+        } else {
+            ApiError::bad_request("UNREADABLE_BODY", "the request body could not be read")
+        }
+    })
 }
 
 /// Parses JSON, classifying failures into stable codes.

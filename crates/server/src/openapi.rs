@@ -22,11 +22,17 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         api::connections::get_connection,
         api::connections::get_connection_status,
         api::connections::delete_connection,
+        api::accounts::create_account,
+        api::accounts::list_accounts,
+        api::accounts::get_account,
+        api::accounts::update_account,
+        api::accounts::delete_account,
     ),
     components(schemas(error::ErrorOut)),
     modifiers(&BasicAuth),
     tags(
         (name = "connections", description = "One connection per business customer and accounting platform"),
+        (name = "bank feed accounts", description = "The FI's bank and card accounts on a connection"),
         (name = "health", description = "Probes"),
     )
 )]

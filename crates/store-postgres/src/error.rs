@@ -21,4 +21,5 @@ const KNOWN_CONSTRAINTS: &[&str] = &[
     "connections_access_token_hash_key",
     "orgs_pkey",
     "connections_pkey",
+    "bank_feed_accounts_internal_id_key",
 ];

@@ -1,19 +1,25 @@
 //! PostgreSQL storage: for deployments where one machine is not enough. Several hub instances
 //! share one database; everything they need to agree on lives in it.
 
+mod accounts;
 mod connections;
 mod error;
+mod events;
+mod idempotency;
 mod orgs;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::{
-    Connection, ConnectionId, NewConnection, NewOrg, Org, OrgId, Page, PageRequest, SecretHash,
-    Timestamp,
+    BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, NewConnection, NewOrg, Org,
+    OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
-use bankfeeds_store::{OrgCredential, PoolStats, Store, StoreError, StoreResult};
+use bankfeeds_store::{
+    Event, Idem, OrgCredential, Outcome, PoolStats, Store, StoreError, StoreResult,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -126,5 +132,63 @@ impl Store for PostgresStore {
         at: Timestamp,
     ) -> StoreResult<()> {
         connections::delete(&self.pool, org, id, at).await
+    }
+
+    async fn create_account(
+        &self,
+        account: &BankFeedAccount,
+        override_existing: bool,
+        idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
+    ) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
+        accounts::create(&self.pool, account, override_existing, idem).await
+    }
+
+    async fn get_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        accounts::get(&self.pool, connection, id).await
+    }
+
+    async fn list_accounts(
+        &self,
+        connection: ConnectionId,
+        query: &AccountQuery,
+    ) -> StoreResult<Page<BankFeedAccount>> {
+        accounts::list(&self.pool, connection, query).await
+    }
+
+    async fn update_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        patch: &AccountPatch,
+        now: Timestamp,
+        idem: Option<Idem<'_, BankFeedAccount>>,
+    ) -> StoreResult<Outcome<BankFeedAccount>> {
+        accounts::update(&self.pool, connection, id, patch, now, idem).await
+    }
+
+    async fn delete_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        accounts::delete(&self.pool, connection, id, now).await
+    }
+
+    async fn set_feed_state(
+        &self,
+        id: BankFeedAccountId,
+        state: &FeedState,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        accounts::set_feed_state(&self.pool, id, state, now).await
+    }
+
+    async fn list_events(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<Event>> {
+        events::list(&self.pool, org, after_seq, limit).await
     }
 }

@@ -20,6 +20,14 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
 }
 
 const UNIQUE_COLUMNS: &[(&str, &str)] = &[
+    (
+        "bank_feed_accounts.connection_id, bank_feed_accounts.internal_bank_account_id",
+        "bank_feed_accounts_internal_id_key",
+    ),
+    (
+        "transactions.account_id, transactions.transaction_id",
+        "transactions_account_transaction_id_key",
+    ),
     ("orgs.client_id", "orgs_client_id_key"),
     (
         "connections.access_token_hash",

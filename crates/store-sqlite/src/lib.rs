@@ -5,8 +5,11 @@
 //! means no `SQLITE_BUSY` under load. Every write transaction starts with `BEGIN IMMEDIATE` so it
 //! takes the write lock up front instead of failing to upgrade half-way.
 
+mod accounts;
 mod connections;
 mod error;
+mod events;
+mod idempotency;
 mod orgs;
 mod time;
 
@@ -14,11 +17,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::{
-    Connection, ConnectionId, NewConnection, NewOrg, Org, OrgId, Page, PageRequest, SecretHash,
-    Timestamp,
+    BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, NewConnection, NewOrg, Org,
+    OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
-use bankfeeds_store::{OrgCredential, PoolStats, Store, StoreError, StoreResult};
+use bankfeeds_store::{
+    Event, Idem, OrgCredential, Outcome, PoolStats, Store, StoreError, StoreResult,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
@@ -149,5 +155,63 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<()> {
         connections::delete(self, org, id, at).await
+    }
+
+    async fn create_account(
+        &self,
+        account: &BankFeedAccount,
+        override_existing: bool,
+        idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
+    ) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
+        accounts::create(self, account, override_existing, idem).await
+    }
+
+    async fn get_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        accounts::get(&self.reader, connection, id).await
+    }
+
+    async fn list_accounts(
+        &self,
+        connection: ConnectionId,
+        query: &AccountQuery,
+    ) -> StoreResult<Page<BankFeedAccount>> {
+        accounts::list(&self.reader, connection, query).await
+    }
+
+    async fn update_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        patch: &AccountPatch,
+        now: Timestamp,
+        idem: Option<Idem<'_, BankFeedAccount>>,
+    ) -> StoreResult<Outcome<BankFeedAccount>> {
+        accounts::update(self, connection, id, patch, now, idem).await
+    }
+
+    async fn delete_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        accounts::delete(self, connection, id, now).await
+    }
+
+    async fn set_feed_state(
+        &self,
+        id: BankFeedAccountId,
+        state: &FeedState,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        accounts::set_feed_state(self, id, state, now).await
+    }
+
+    async fn list_events(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<Event>> {
+        events::list(&self.reader, org, after_seq, limit).await
     }
 }

@@ -4,6 +4,7 @@
 //! tests as plain async functions over a `DynStore`; `conformance_suite!` turns them into
 //! `#[tokio::test]`s for one backend.
 
+pub mod accounts;
 pub mod backends;
 pub mod suite;
 
@@ -25,6 +26,24 @@ macro_rules! conformance_suite {
             deleted_connections_disappear_but_their_token_is_recognised,
             connection_pages_walk_every_row_once_in_creation_order,
         );
+        $crate::conformance_suite!(@accounts $backend;
+            accounts_round_trip,
+            internal_ids_are_unique_per_connection_unless_overridden,
+            parents_must_be_on_the_same_connection,
+            patches_merge_and_clear_fields,
+            account_lists_filter_sort_and_page,
+            idempotent_account_writes_replay_and_refuse_reuse,
+            account_changes_append_events,
+        );
+    };
+    (@accounts $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(db) = $backend(stringify!($case)).await else { return };
+                $crate::accounts::$case(db.store.clone()).await;
+            }
+        )*
     };
     (@cases $backend:path; $($case:ident),* $(,)?) => {
         $(

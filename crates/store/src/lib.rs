@@ -4,10 +4,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::{
-    Connection, ConnectionId, NewConnection, NewOrg, Org, OrgId, Page, PageRequest, SecretHash,
-    Timestamp,
+    BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, NewConnection, NewOrg, Org,
+    OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
+
+mod idempotency;
+pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -16,6 +20,13 @@ pub enum StoreError {
     /// A uniqueness rule was broken; the name says which.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The write breaks a rule only the database can check (e.g. a parent account that is not
+    /// on the same connection). `code` is the API's error code.
+    #[error("{code}: {message}")]
+    Invalid { code: &'static str, message: String },
+    /// The idempotency key was used before with a different request.
+    #[error("idempotency key reused with a different request")]
+    IdempotencyKeyReused,
     /// The database could not be reached or failed. Never shown to API callers.
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -79,6 +90,77 @@ pub trait Store: Send + Sync + 'static {
         id: ConnectionId,
         at: Timestamp,
     ) -> StoreResult<()>;
+
+    // --- bank feed accounts (all scoped to one connection) ---
+
+    /// Creates `account`, or with `override_existing` updates the live account with the same
+    /// `internal_bank_account_id` (keeping its id and feed state). Returns the stored account
+    /// and whether it was created. `Conflict("bank_feed_accounts_internal_id_key")` when it
+    /// exists and may not be overridden; `Invalid` when the parent is not on the connection.
+    async fn create_account(
+        &self,
+        account: &BankFeedAccount,
+        override_existing: bool,
+        idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
+    ) -> StoreResult<Outcome<(BankFeedAccount, bool)>>;
+
+    async fn get_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>>;
+
+    async fn list_accounts(
+        &self,
+        connection: ConnectionId,
+        query: &AccountQuery,
+    ) -> StoreResult<Page<BankFeedAccount>>;
+
+    /// Applies a PATCH to a live account. `NotFound` when there is none;
+    /// `Conflict("currency_locked")` when the currency would change under stored transactions.
+    async fn update_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        patch: &AccountPatch,
+        now: Timestamp,
+        idem: Option<Idem<'_, BankFeedAccount>>,
+    ) -> StoreResult<Outcome<BankFeedAccount>>;
+
+    /// Deletes a live account. `NotFound` when there is none.
+    async fn delete_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Sets the platform-side feed state (the link flow; tests). Not reachable by FIs.
+    async fn set_feed_state(
+        &self,
+        id: BankFeedAccountId,
+        state: &FeedState,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount>;
+
+    // --- events (the outbox) ---
+
+    /// Events of one organisation after `after_seq`, oldest first.
+    async fn list_events(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<Event>>;
+}
+
+/// One change, recorded in the same database transaction as the change itself, for the
+/// webhooks to deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub seq: i64,
+    pub org_id: OrgId,
+    pub connection_id: Option<ConnectionId>,
+    /// e.g. `bank_feed_account.created`.
+    pub event_type: String,
+    pub resource_id: String,
+    pub payload: serde_json::Value,
+    pub created_at: Timestamp,
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -77,6 +77,16 @@ pub struct ConnectionRefOut {
     pub platform: Platform,
 }
 
+impl ConnectionRefOut {
+    pub fn new(c: &Connection) -> Self {
+        ConnectionRefOut {
+            id: c.id,
+            org_id: c.org_id.to_string(),
+            platform: c.platform,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DisabledStatusOut {
     pub is_disabled: bool,
@@ -249,11 +259,7 @@ pub async fn get_connection_status(
 ) -> JsonOut<ConnectionStatusOut> {
     let c = auth.connection;
     JsonOut(ConnectionStatusOut {
-        connection: ConnectionRefOut {
-            id: c.id,
-            org_id: auth.org.id.to_string(),
-            platform: c.platform,
-        },
+        connection: ConnectionRefOut::new(&c),
         status: StatusOut {
             created_at: c.created_at,
             is_ready: true,

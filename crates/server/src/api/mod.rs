@@ -1,12 +1,19 @@
 //! The Rutter-shaped API under `/versioned`.
 
+pub mod accounts;
 pub mod connections;
+pub mod idempotency;
+pub mod list_query;
 pub mod pagination;
+pub mod time_param;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::state::AppState;
+
+const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
+const ACCOUNT: &str = "/versioned/accounting/bank_feeds/accounts/{id}";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,5 +33,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/versioned/connections/{id}",
             delete(connections::delete_connection),
+        )
+        .route(
+            ACCOUNTS,
+            get(accounts::list_accounts).post(accounts::create_account),
+        )
+        .route(
+            ACCOUNT,
+            get(accounts::get_account)
+                .patch(accounts::update_account)
+                .delete(accounts::delete_account),
         )
 }

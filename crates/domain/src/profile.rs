@@ -1,0 +1,72 @@
+//! Platform profiles: what each accounting platform accepts, so a batch is refused by the hub
+//! with a clear error instead of failing later inside the platform.
+//!
+//! The values follow the seed documents (Rutter's and Codat's platform guides); where they and
+//! DESIGN.md's table disagree the seeds win.
+
+use crate::Platform;
+
+/// Which API door a batch came through: the Codat door applies Codat's documented QuickBooks
+/// window (7 days before the feed start date), the Rutter door Rutter's (none before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    Rutter,
+    Codat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformProfile {
+    pub platform: Platform,
+    /// Largest batch accepted in one request (at least 1 is always required).
+    pub max_batch: usize,
+    /// Transactions are refused until the customer has linked the feed in the platform
+    /// (`transaction_ready`). Intuit accepts them from creation and holds them until linked.
+    pub requires_ready_feed: bool,
+    /// A new bank feed account starts `transaction_ready` (Intuit) or not (everyone else).
+    pub ready_at_creation: bool,
+    /// How far before the feed's `transaction_start_date` a transaction may be posted:
+    /// `Some(0)` none before it, `Some(n)` up to n days before, `None` no limit.
+    pub days_before_start: Option<u32>,
+    /// Transactions older than this many days (before now) are refused.
+    pub max_age_days: Option<u32>,
+    /// On the account's first import only, transactions older than this are refused.
+    pub first_import_max_age_days: Option<u32>,
+    /// How many transactions the platform takes per statement when it ingests.
+    pub ingest_chunk: usize,
+}
+
+impl PlatformProfile {
+    pub fn for_platform(platform: Platform, door: Door) -> Self {
+        let base = PlatformProfile {
+            platform,
+            max_batch: 1000,
+            requires_ready_feed: true,
+            ready_at_creation: false,
+            days_before_start: Some(0),
+            max_age_days: None,
+            first_import_max_age_days: None,
+            ingest_chunk: 1000,
+        };
+        match platform {
+            Platform::IntuitBankFeeds => PlatformProfile {
+                requires_ready_feed: false,
+                ready_at_creation: true,
+                days_before_start: Some(if door == Door::Codat { 7 } else { 0 }),
+                ..base
+            },
+            Platform::Xero => PlatformProfile {
+                max_age_days: Some(365),
+                ..base
+            },
+            Platform::SageIntacct | Platform::SageBusinessCloud => PlatformProfile {
+                ingest_chunk: 100,
+                ..base
+            },
+            Platform::Netsuite => PlatformProfile {
+                days_before_start: None,
+                first_import_max_age_days: Some(60),
+                ..base
+            },
+        }
+    }
+}

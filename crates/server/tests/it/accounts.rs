@@ -1,0 +1,617 @@
+//! Bank feed accounts through the real router: create, list, fetch, patch, delete, every error.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{err, ok, Creds, Hub};
+
+crate::on_both_backends!(
+    account_lifecycle,
+    account_validation_refuses_each_bad_input,
+    account_lists_filter_sort_and_page,
+    idempotency_keys_replay_the_first_answer,
+    accounts_of_other_connections_and_organisations_are_invisible,
+);
+
+const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
+
+fn accounts(token: &str) -> String {
+    format!("{ACCOUNTS}?access_token={token}")
+}
+
+fn account_url(id: &str, token: &str) -> String {
+    format!("{ACCOUNTS}/{id}?access_token={token}")
+}
+
+fn seed_account(internal_id: &str) -> Value {
+    json!({"bank_feed_account": {
+        "internal_bank_account_id": internal_id,
+        "bank_account_type": "bank",
+        "currency_code": "USD",
+        "name": "Regan's Bank Account",
+        "available_balance": 1546.23,
+        "current_balance": 1833.21,
+        "bank_account_number": "182237382",
+        "line_of_business": "small business",
+        "routing_number": "123456789",
+        "transaction_start_date": "2023-02-02T00:00:00.000Z",
+        "feed_status": "active"
+    }})
+}
+
+async fn create(hub: &Hub, creds: &Creds, token: &str, internal_id: &str) -> Value {
+    let body = ok(hub
+        .post(creds, &accounts(token), &seed_account(internal_id))
+        .send()
+        .await)
+    .await;
+    body["bank_feed_account"].clone()
+}
+
+async fn account_lifecycle(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    let a = create(&hub, &bank, &token, "0674101002388").await;
+    let id = a["id"].as_str().unwrap();
+    assert_eq!(a["internal_bank_account_id"], "0674101002388");
+    assert_eq!(
+        a["current_balance"],
+        json!(1833.21),
+        "amounts come back exactly"
+    );
+    assert_eq!(a["available_balance"].to_string(), "1546.23");
+    assert_eq!(
+        a["feed_status"], "inactive",
+        "the FI cannot activate a feed; the platform does"
+    );
+    assert_eq!(
+        a["transaction_ready"], true,
+        "Intuit accepts transactions from creation"
+    );
+    assert_eq!(a["transaction_start_date"], "2023-02-02T00:00:00Z");
+    assert!(a["last_synced_at"].is_null());
+    assert!(
+        a.get("platform_data").is_none(),
+        "only with expand=platform_data"
+    );
+
+    let got = ok(hub.get(&bank, &account_url(id, &token)).send().await).await;
+    assert_eq!(got["bank_feed_account"], a);
+    assert_eq!(got["connection"]["platform"], "INTUIT_BANK_FEEDS");
+    let expanded = ok(hub
+        .get(
+            &bank,
+            &format!("{}&expand=platform_data", account_url(id, &token)),
+        )
+        .send()
+        .await)
+    .await;
+    assert!(expanded["bank_feed_account"]["platform_data"].is_null());
+
+    let patched = ok(hub
+        .http
+        .patch(hub.url(&account_url(id, &token)))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .json(&json!({"bank_feed_account": {"name": "Renamed", "credit_limit": 5000, "routing_number": null, "current_balance": "10.5"}}))
+        .send()
+        .await)
+    .await;
+    let p = &patched["bank_feed_account"];
+    assert_eq!(p["name"], "Renamed");
+    assert_eq!(p["credit_limit"], json!(5000));
+    assert!(p["routing_number"].is_null());
+    assert_eq!(p["current_balance"], json!(10.5));
+    assert_eq!(
+        p["bank_account_number"], "182237382",
+        "fields not sent stay"
+    );
+
+    // Override updates the same account instead of refusing.
+    let mut again = seed_account("0674101002388");
+    again["bank_feed_account"]["additional_fields"] = json!({"override_existing": true});
+    again["bank_feed_account"]["name"] = json!("Overridden");
+    let over = ok(hub.post(&bank, &accounts(&token), &again).send().await).await;
+    assert_eq!(over["bank_feed_account"]["id"], id);
+    assert_eq!(over["bank_feed_account"]["name"], "Overridden");
+
+    let deleted = ok(hub.delete(&bank, &account_url(id, &token)).send().await).await;
+    assert_eq!(deleted, json!({"code": "deleted", "success": true}));
+    err(
+        hub.get(&bank, &account_url(id, &token)).send().await,
+        410,
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+    err(
+        hub.delete(&bank, &account_url(id, &token)).send().await,
+        410,
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+
+    let xero_token = hub.connection(&bank, "XERO").await.1;
+    let x = create(&hub, &bank, &xero_token, "X-1").await;
+    assert_eq!(
+        x["transaction_ready"], false,
+        "Xero feeds wait for the customer to link"
+    );
+
+    let events = hub.store.list_events(bank.org.id, 0, 100).await.unwrap();
+    let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "bank_feed_account.created",
+            "bank_feed_account.updated",
+            "bank_feed_account.updated",
+            "bank_feed_account.deleted",
+            "bank_feed_account.created"
+        ]
+    );
+}
+
+async fn account_validation_refuses_each_bad_input(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "SAGE_INTACCT").await;
+    let url = accounts(&token);
+    let with = |field: &str, value: Value| {
+        let mut body = seed_account("ACC-1");
+        body["bank_feed_account"][field] = value;
+        body
+    };
+    let without = |field: &str| {
+        let mut body = seed_account("ACC-1");
+        body["bank_feed_account"]
+            .as_object_mut()
+            .unwrap()
+            .remove(field);
+        body
+    };
+    err(
+        hub.post(&bank, &url, &with("currency_code", json!("XYZ")))
+            .send()
+            .await,
+        400,
+        "INVALID_ENUM_VALUE",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &with("currency_code", json!("usd")))
+            .send()
+            .await,
+        400,
+        "INVALID_ENUM_VALUE",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &with("bank_account_type", json!("savings")))
+            .send()
+            .await,
+        400,
+        "INVALID_ENUM_VALUE",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &without("currency_code"))
+            .send()
+            .await,
+        400,
+        "MISSING_FIELD",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &without("internal_bank_account_id"))
+            .send()
+            .await,
+        400,
+        "MISSING_FIELD",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &with("internal_bank_account_id", json!("  ")))
+            .send()
+            .await,
+        400,
+        "INVALID_FIELD_VALUE",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &with("current_balance", json!(1.234)))
+            .send()
+            .await,
+        400,
+        "TOO_MANY_DECIMALS",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &with("current_balance", json!("abc")))
+            .send()
+            .await,
+        400,
+        "INVALID_FIELD_VALUE",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &with("current_balance", json!(true)))
+            .send()
+            .await,
+        400,
+        "INVALID_FIELD_TYPE",
+    )
+    .await;
+    err(
+        hub.post(
+            &bank,
+            &url,
+            &with("transaction_start_date", json!("02/02/2023")),
+        )
+        .send()
+        .await,
+        400,
+        "INVALID_FIELD_VALUE",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &with("name", json!("x".repeat(1001))))
+            .send()
+            .await,
+        400,
+        "FIELD_TOO_LONG",
+    )
+    .await;
+    err(
+        hub.post(
+            &bank,
+            &url,
+            &with(
+                "parent_bank_feed_account_id",
+                json!("01a1fc9a-af8c-76a4-87f1-65c8c73af427"),
+            ),
+        )
+        .send()
+        .await,
+        400,
+        "PARENT_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+    // JPY has no minor units.
+    let mut jpy = with("currency_code", json!("JPY"));
+    jpy["bank_feed_account"]["current_balance"] = json!(100.5);
+    jpy["bank_feed_account"]["available_balance"] = json!(100);
+    err(
+        hub.post(&bank, &url, &jpy).send().await,
+        400,
+        "TOO_MANY_DECIMALS",
+    )
+    .await;
+    // Nothing above was stored.
+    let listed = ok(hub.get(&bank, &url).send().await).await;
+    assert!(listed["bank_feed_accounts"].as_array().unwrap().is_empty());
+
+    let a = create(&hub, &bank, &token, "ACC-1").await;
+    err(
+        hub.post(&bank, &url, &seed_account("ACC-1")).send().await,
+        409,
+        "BANK_FEED_ACCOUNT_EXISTS",
+    )
+    .await;
+    let id = a["id"].as_str().unwrap();
+    let patch = |body: Value| {
+        hub.http
+            .patch(hub.url(&account_url(id, &token)))
+            .basic_auth(&bank.client_id, Some(&bank.client_secret))
+            .json(&json!({"bank_feed_account": body}))
+            .send()
+    };
+    err(
+        patch(json!({"feed_status": "active"})).await,
+        400,
+        "READ_ONLY_FIELD",
+    )
+    .await;
+    err(patch(json!({"colour": "blue"})).await, 400, "UNKNOWN_FIELD").await;
+    err(
+        patch(json!({"credit_limit": "lots"})).await,
+        400,
+        "INVALID_FIELD_VALUE",
+    )
+    .await;
+    err(
+        patch(json!({"current_balance": 1.001})).await,
+        400,
+        "TOO_MANY_DECIMALS",
+    )
+    .await;
+    err(
+        patch(json!({"currency_code": "JPY"})).await,
+        400,
+        "TOO_MANY_DECIMALS",
+    )
+    .await;
+    err(
+        patch(json!({"currency_code": "ABC"})).await,
+        400,
+        "INVALID_ENUM_VALUE",
+    )
+    .await;
+    err(
+        patch(json!({"parent_bank_feed_account_id": id})).await,
+        400,
+        "PARENT_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+    err(
+        patch(json!({"internal_bank_account_id": ""})).await,
+        400,
+        "INVALID_FIELD_VALUE",
+    )
+    .await;
+    let unchanged = ok(hub.get(&bank, &account_url(id, &token)).send().await).await;
+    assert_eq!(
+        unchanged["bank_feed_account"], a,
+        "no refused PATCH changed anything"
+    );
+    err(
+        hub.get(&bank, &account_url("nope", &token)).send().await,
+        400,
+        "INVALID_ID",
+    )
+    .await;
+    err(
+        hub.get(
+            &bank,
+            &format!("{}&expand=everything", account_url(id, &token)),
+        )
+        .send()
+        .await,
+        400,
+        "INVALID_QUERY_PARAMETER",
+    )
+    .await;
+}
+
+async fn account_lists_filter_sort_and_page(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "XERO").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            create(&hub, &bank, &token, &format!("ACC-{i}")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let walk = |query: &'static str| {
+        let hub = &hub;
+        let bank = &bank;
+        let token = token.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut url = format!("{}&limit=2{query}", accounts(&token));
+                if let Some(c) = &cursor {
+                    url.push_str(&format!("&cursor={c}"));
+                }
+                let page = ok(hub.get(bank, &url).send().await).await;
+                seen.extend(
+                    page["bank_feed_accounts"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a["id"].as_str().unwrap().to_owned()),
+                );
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => return seen,
+                }
+            }
+        }
+    };
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(
+        walk("").await,
+        newest_first,
+        "default sort is updated_at DESC"
+    );
+    assert_eq!(walk("&sort=updated_at%20ASC").await, ids);
+    assert_eq!(
+        walk("&sort=updated_at").await,
+        ids,
+        "direction defaults to ASC"
+    );
+    assert_eq!(
+        walk("&sort=last_synced_at")
+            .await
+            .iter()
+            .collect::<HashSet<_>>()
+            .len(),
+        5
+    );
+    assert_eq!(walk("&filter=updated_at%20%3E%202000-01-01").await.len(), 5);
+    assert!(walk("&filter=updated_at%20%3C%202000-01-01")
+        .await
+        .is_empty());
+    assert!(
+        walk("&filter=last_synced_at%20%3E%3D%202000-01-01")
+            .await
+            .is_empty(),
+        "never synced"
+    );
+
+    let base = accounts(&token);
+    err(
+        hub.get(&bank, &format!("{base}&filter=name%20%3D%20x"))
+            .send()
+            .await,
+        400,
+        "INVALID_FILTER",
+    )
+    .await;
+    err(
+        hub.get(&bank, &format!("{base}&filter=updated_at%20%3E%20soon"))
+            .send()
+            .await,
+        400,
+        "INVALID_FILTER",
+    )
+    .await;
+    err(
+        hub.get(&bank, &format!("{base}&sort=name")).send().await,
+        400,
+        "INVALID_SORT",
+    )
+    .await;
+    err(
+        hub.get(&bank, &format!("{base}&limit=501")).send().await,
+        400,
+        "INVALID_LIMIT",
+    )
+    .await;
+    err(
+        hub.get(&bank, &format!("{base}&cursor=garbage"))
+            .send()
+            .await,
+        400,
+        "INVALID_CURSOR",
+    )
+    .await;
+    // A cursor from one sort is refused under another.
+    let page = ok(hub.get(&bank, &format!("{base}&limit=2")).send().await).await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    err(
+        hub.get(
+            &bank,
+            &format!("{base}&limit=2&sort=updated_at%20ASC&cursor={cursor}"),
+        )
+        .send()
+        .await,
+        400,
+        "INVALID_CURSOR",
+    )
+    .await;
+}
+
+async fn idempotency_keys_replay_the_first_answer(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "NETSUITE").await;
+    let url = accounts(&token);
+    let first = hub
+        .post(&bank, &url, &seed_account("ACC-1"))
+        .header("Idempotency-Key", "key-1")
+        .send()
+        .await
+        .unwrap();
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    // Same key, same request (whitespace and key order aside): the first answer again, not a 409.
+    let raw = serde_json::to_string_pretty(&seed_account("ACC-1")).unwrap();
+    let again = hub
+        .http
+        .post(hub.url(&url))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .header("content-type", "application/json")
+        .header("Idempotency-Key", "key-1")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    // Same key, different request.
+    err(
+        hub.post(&bank, &url, &seed_account("ACC-2"))
+            .header("Idempotency-Key", "key-1")
+            .send()
+            .await,
+        409,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
+    err(
+        hub.post(&bank, &url, &seed_account("ACC-2"))
+            .header("Idempotency-Key", "")
+            .send()
+            .await,
+        400,
+        "INVALID_IDEMPOTENCY_KEY",
+    )
+    .await;
+    // A refused request does not burn its key.
+    err(
+        hub.post(&bank, &url, &seed_account("ACC-1"))
+            .header("Idempotency-Key", "key-2")
+            .send()
+            .await,
+        409,
+        "BANK_FEED_ACCOUNT_EXISTS",
+    )
+    .await;
+    ok(hub
+        .post(&bank, &url, &seed_account("ACC-3"))
+        .header("Idempotency-Key", "key-2")
+        .send()
+        .await)
+    .await;
+    // Keys belong to one organisation.
+    let other = hub.org("Other Bank").await;
+    let (_, other_token) = hub.connection(&other, "NETSUITE").await;
+    let theirs = ok(hub
+        .post(&other, &accounts(&other_token), &seed_account("ACC-1"))
+        .header("Idempotency-Key", "key-1")
+        .send()
+        .await)
+    .await;
+    assert_ne!(
+        theirs["bank_feed_account"]["id"],
+        first["bank_feed_account"]["id"]
+    );
+    let listed = ok(hub.get(&bank, &url).send().await).await;
+    assert_eq!(
+        listed["bank_feed_accounts"].as_array().unwrap().len(),
+        2,
+        "ACC-1 once, ACC-3"
+    );
+}
+
+async fn accounts_of_other_connections_and_organisations_are_invisible(hub: Hub) {
+    let a = hub.org("Bank A").await;
+    let b = hub.org("Bank B").await;
+    let (_, a_token) = hub.connection(&a, "XERO").await;
+    let (_, a_token2) = hub.connection(&a, "XERO").await;
+    let (_, b_token) = hub.connection(&b, "XERO").await;
+    let acc = create(&hub, &a, &a_token, "ACC-1").await;
+    let id = acc["id"].as_str().unwrap();
+    err(
+        hub.get(&a, &account_url(id, &a_token2)).send().await,
+        410,
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+    err(
+        hub.get(&b, &account_url(id, &b_token)).send().await,
+        410,
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+    err(
+        hub.get(&b, &account_url(id, &a_token)).send().await,
+        401,
+        "INVALID_ACCESS_TOKEN",
+    )
+    .await;
+    err(
+        hub.delete(&b, &account_url(id, &b_token)).send().await,
+        410,
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+    let b_list = ok(hub.get(&b, &accounts(&b_token)).send().await).await;
+    assert!(b_list["bank_feed_accounts"].as_array().unwrap().is_empty());
+    ok(hub.get(&a, &account_url(id, &a_token)).send().await).await;
+}

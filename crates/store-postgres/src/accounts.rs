@@ -1,0 +1,502 @@
+//! Bank feed accounts on PostgreSQL.
+//!
+//! Writers read the row they change with `SELECT ... FOR UPDATE`, so concurrent writes to one
+//! account (from this or another hub instance) take turns, as they do on SQLite's single writer.
+//! Amounts cross the wire as text (`$n::numeric` in, `current_balance::text` out), never as a
+//! float.
+
+use bankfeeds_domain::account::{
+    AccountPatch, AccountQuery, AccountSortField, BankAccountType, CompareOp, FeedState,
+    FeedStatus, SortDirection,
+};
+use bankfeeds_domain::{
+    Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Page, Timestamp,
+};
+use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
+use chrono::DateTime;
+use sqlx::{FromRow, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{events, idempotency, map_err};
+
+#[derive(FromRow)]
+struct AccountRow {
+    id: Uuid,
+    org_id: Uuid,
+    connection_id: Uuid,
+    internal_bank_account_id: String,
+    parent_id: Option<Uuid>,
+    bank_account_type: String,
+    currency_code: String,
+    feed_status: String,
+    transaction_ready: bool,
+    transaction_start_date: Option<Timestamp>,
+    current_balance: Option<String>,
+    details: String,
+    platform_data: Option<String>,
+    last_synced_at: Option<Timestamp>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt bank_feed_accounts row: {what}").into())
+}
+
+impl TryFrom<AccountRow> for BankFeedAccount {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> StoreResult<Self> {
+        Ok(BankFeedAccount {
+            id: r.id.into(),
+            org_id: r.org_id.into(),
+            connection_id: r.connection_id.into(),
+            internal_bank_account_id: r.internal_bank_account_id,
+            parent_bank_feed_account_id: r.parent_id.map(Into::into),
+            bank_account_type: BankAccountType::parse(&r.bank_account_type)
+                .ok_or_else(|| corrupt("bank_account_type"))?,
+            currency: Currency::from_code(&r.currency_code).ok_or_else(|| corrupt("currency"))?,
+            feed_status: FeedStatus::parse(&r.feed_status).ok_or_else(|| corrupt("feed_status"))?,
+            transaction_ready: r.transaction_ready,
+            transaction_start_date: r.transaction_start_date,
+            // NUMERIC's text form (e.g. `1833.2100`); Amount drops the trailing zeros.
+            current_balance: r
+                .current_balance
+                .map(|b| b.parse::<Amount>())
+                .transpose()
+                .map_err(|_| corrupt("current_balance"))?,
+            details: serde_json::from_str(&r.details).map_err(|_| corrupt("details"))?,
+            platform_data: r
+                .platform_data
+                .map(|p| serde_json::from_str(&p))
+                .transpose()
+                .map_err(|_| corrupt("platform_data"))?,
+            last_synced_at: r.last_synced_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, connection_id, internal_bank_account_id, parent_id,
+    bank_account_type, currency_code, feed_status, transaction_ready, transaction_start_date,
+    current_balance::text AS current_balance, details, platform_data, last_synced_at,
+    created_at, updated_at";
+
+/// Inserts or rewrites the whole row.
+async fn save(tx: &mut PgConnection, a: &BankFeedAccount) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO bank_feed_accounts (id, org_id, connection_id, internal_bank_account_id,
+             parent_id, bank_account_type, currency_code, feed_status, transaction_ready,
+             transaction_start_date, current_balance, details, platform_data, last_synced_at,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::numeric, $12, $13, $14, $15, $16)
+         ON CONFLICT (id) DO UPDATE SET
+             internal_bank_account_id = excluded.internal_bank_account_id,
+             parent_id = excluded.parent_id,
+             bank_account_type = excluded.bank_account_type,
+             currency_code = excluded.currency_code,
+             feed_status = excluded.feed_status,
+             transaction_ready = excluded.transaction_ready,
+             transaction_start_date = excluded.transaction_start_date,
+             current_balance = excluded.current_balance,
+             details = excluded.details,
+             platform_data = excluded.platform_data,
+             last_synced_at = excluded.last_synced_at,
+             updated_at = excluded.updated_at",
+    )
+    .bind(a.id.as_uuid())
+    .bind(a.org_id.as_uuid())
+    .bind(a.connection_id.as_uuid())
+    .bind(&a.internal_bank_account_id)
+    .bind(a.parent_bank_feed_account_id.map(|p| p.as_uuid()))
+    .bind(a.bank_account_type.as_str())
+    .bind(a.currency.code())
+    .bind(a.feed_status.as_str())
+    .bind(a.transaction_ready)
+    .bind(a.transaction_start_date)
+    .bind(a.current_balance.map(|b| b.to_string()))
+    .bind(serde_json::to_string(&a.details).expect("details serialise"))
+    .bind(a.platform_data.as_ref().map(|p| p.to_string()))
+    .bind(a.last_synced_at)
+    .bind(a.created_at)
+    .bind(a.updated_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// How a live account is looked up.
+enum Key<'a> {
+    Id(BankFeedAccountId),
+    InternalId(&'a str),
+}
+
+async fn find_live(
+    tx: &mut PgConnection,
+    connection: ConnectionId,
+    key: Key<'_>,
+    for_update: bool,
+) -> StoreResult<Option<BankFeedAccount>> {
+    let clause = match key {
+        Key::Id(_) => "id",
+        Key::InternalId(_) => "internal_bank_account_id",
+    };
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts
+         WHERE connection_id = $1 AND {clause} = $2 AND deleted_at IS NULL{lock}"
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql).bind(connection.as_uuid());
+    let query = match key {
+        Key::Id(id) => query.bind(id.as_uuid()),
+        Key::InternalId(internal) => query.bind(internal),
+    };
+    let row = query.fetch_optional(&mut *tx).await.map_err(map_err)?;
+    row.map(BankFeedAccount::try_from).transpose()
+}
+
+async fn check_parent(tx: &mut PgConnection, a: &BankFeedAccount) -> StoreResult<()> {
+    let Some(parent) = a.parent_bank_feed_account_id else {
+        return Ok(());
+    };
+    if find_live(tx, a.connection_id, Key::Id(parent), false)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::Invalid {
+            code: "PARENT_ACCOUNT_NOT_FOUND",
+            message: format!(
+                "parent_bank_feed_account_id {parent} is not an account of this connection"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
+    serde_json::json!({
+        "bank_feed_account_id": a.id,
+        "connection_id": a.connection_id,
+        "internal_bank_account_id": a.internal_bank_account_id,
+        "feed_status": a.feed_status,
+        "transaction_ready": a.transaction_ready,
+    })
+}
+
+async fn record(
+    tx: &mut PgConnection,
+    a: &BankFeedAccount,
+    event_type: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    events::append(
+        tx,
+        a.org_id,
+        Some(a.connection_id),
+        event_type,
+        &a.id.to_string(),
+        &event_payload(a),
+        now,
+    )
+    .await
+}
+
+pub async fn create(
+    pool: &PgPool,
+    account: &BankFeedAccount,
+    override_existing: bool,
+    idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
+) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    if let Some(idem) = idem {
+        if let Some(saved) = idempotency::begin(&mut tx, idem.key, account.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+    }
+    // Creates of one internal id take turns, as on SQLite's single writer: `FOR UPDATE` below
+    // cannot lock a row that does not exist yet, and without this a concurrent override of a
+    // new id would lose on the unique index instead of updating the winner's row.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!(
+            "bank_feed_accounts:{}:{}",
+            account.connection_id, account.internal_bank_account_id
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    // Locked, so a concurrent override or PATCH of the same account waits for this one.
+    let existing = find_live(
+        &mut tx,
+        account.connection_id,
+        Key::InternalId(&account.internal_bank_account_id),
+        true,
+    )
+    .await?;
+    let (stored, created) = match existing {
+        Some(_) if !override_existing => {
+            return Err(StoreError::Conflict("bank_feed_accounts_internal_id_key"));
+        }
+        Some(old) => {
+            // Override: the FI's fields are replaced; identity, feed state and sync history stay.
+            let updated = BankFeedAccount {
+                id: old.id,
+                created_at: old.created_at,
+                feed_status: old.feed_status,
+                transaction_ready: old.transaction_ready,
+                transaction_start_date: account
+                    .transaction_start_date
+                    .or(old.transaction_start_date),
+                platform_data: old.platform_data,
+                last_synced_at: old.last_synced_at,
+                updated_at: account.created_at,
+                ..account.clone()
+            };
+            (updated, false)
+        }
+        None => (account.clone(), true),
+    };
+    if stored.parent_bank_feed_account_id == Some(stored.id) {
+        return Err(StoreError::Invalid {
+            code: "PARENT_ACCOUNT_NOT_FOUND",
+            message: "an account cannot be its own parent".into(),
+        });
+    }
+    check_parent(&mut tx, &stored).await?;
+    // A concurrent create of the same new internal id loses here, on the unique index, with
+    // `Conflict("bank_feed_accounts_internal_id_key")` (see `error::KNOWN_CONSTRAINTS`).
+    save(&mut tx, &stored).await?;
+    let event = if created {
+        "bank_feed_account.created"
+    } else {
+        "bank_feed_account.updated"
+    };
+    record(&mut tx, &stored, event, account.created_at).await?;
+    let result = (stored, created);
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(&result)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(result))
+}
+
+pub async fn get(
+    pool: &PgPool,
+    connection: ConnectionId,
+    id: BankFeedAccountId,
+) -> StoreResult<Option<BankFeedAccount>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    find_live(&mut conn, connection, Key::Id(id), false).await
+}
+
+/// The earliest instant a `timestamptz` holds (4714-11-24 BC), in microseconds since 1970.
+const PG_MIN_MICROS: i64 = -210_866_803_200_000_000;
+
+/// Where a microsecond instant falls relative to what PostgreSQL (and chrono) can hold: every
+/// stored value lies inside, so an instant outside compares the same against all of them.
+enum Instant {
+    BeforeAll,
+    At(Timestamp),
+    AfterAll,
+}
+
+fn instant(micros: i64) -> Instant {
+    if micros < PG_MIN_MICROS {
+        return Instant::BeforeAll;
+    }
+    // chrono's range ends before PostgreSQL's, and every stored value was read through chrono.
+    match DateTime::from_timestamp_micros(micros) {
+        Some(t) => Instant::At(t),
+        None => Instant::AfterAll,
+    }
+}
+
+fn empty_page() -> Page<BankFeedAccount> {
+    Page {
+        items: Vec::new(),
+        has_more: false,
+    }
+}
+
+pub async fn list(
+    pool: &PgPool,
+    connection: ConnectionId,
+    q: &AccountQuery,
+) -> StoreResult<Page<BankFeedAccount>> {
+    let column = |f: AccountSortField| match f {
+        AccountSortField::UpdatedAt => "updated_at",
+        AccountSortField::LastSyncedAt => "last_synced_at",
+    };
+    // A null sort value sorts as the epoch: the cursor's 0 microseconds.
+    let sort = format!("COALESCE({}, 'epoch'::timestamptz)", column(q.sort));
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE connection_id = $1 AND deleted_at IS NULL"
+    );
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    let mut binds: Vec<Timestamp> = Vec::new();
+    for f in &q.filters {
+        let op = match f.op {
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Eq => "=",
+        };
+        // Filters compare the raw column, so null values never match.
+        match instant(f.value.timestamp_micros()) {
+            Instant::At(t) => {
+                sql.push_str(&format!(" AND {} {op} ${}", column(f.field), next()));
+                binds.push(t);
+            }
+            Instant::BeforeAll if matches!(f.op, CompareOp::Gt | CompareOp::Ge) => {
+                sql.push_str(&format!(" AND {} IS NOT NULL", column(f.field)));
+            }
+            Instant::AfterAll if matches!(f.op, CompareOp::Lt | CompareOp::Le) => {
+                sql.push_str(&format!(" AND {} IS NOT NULL", column(f.field)));
+            }
+            Instant::BeforeAll | Instant::AfterAll => return Ok(empty_page()),
+        }
+    }
+    let (cmp, dir) = match q.direction {
+        SortDirection::Asc => (">", "ASC"),
+        SortDirection::Desc => ("<", "DESC"),
+    };
+    let mut after_id = None;
+    if let Some(after) = q.after {
+        match (instant(after.at_micros), q.direction) {
+            (Instant::At(t), _) => {
+                let (at, id) = (next(), next());
+                sql.push_str(&format!(
+                    " AND ({sort} {cmp} ${at} OR ({sort} = ${at} AND id {cmp} ${id}))"
+                ));
+                binds.push(t);
+                after_id = Some(after.id);
+            }
+            // Every row comes after the cursor.
+            (Instant::BeforeAll, SortDirection::Asc) | (Instant::AfterAll, SortDirection::Desc) => {
+            }
+            // No row does.
+            (Instant::BeforeAll, SortDirection::Desc) | (Instant::AfterAll, SortDirection::Asc) => {
+                return Ok(empty_page());
+            }
+        }
+    }
+    let limit = next();
+    sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir} LIMIT ${limit}"));
+
+    let mut query = sqlx::query_as::<_, AccountRow>(&sql).bind(connection.as_uuid());
+    for t in binds {
+        query = query.bind(t);
+    }
+    if let Some(id) = after_id {
+        query = query.bind(id.as_uuid());
+    }
+    let rows = query
+        .bind(i64::from(q.limit) + 1)
+        .fetch_all(pool)
+        .await
+        .map_err(map_err)?;
+    let mut items = rows
+        .into_iter()
+        .map(BankFeedAccount::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let has_more = items.len() > q.limit as usize;
+    items.truncate(q.limit as usize);
+    Ok(Page { items, has_more })
+}
+
+pub async fn update(
+    pool: &PgPool,
+    connection: ConnectionId,
+    id: BankFeedAccountId,
+    patch: &AccountPatch,
+    now: Timestamp,
+    idem: Option<Idem<'_, BankFeedAccount>>,
+) -> StoreResult<Outcome<BankFeedAccount>> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    if let Some(idem) = idem {
+        if let Some(saved) = idempotency::begin(&mut tx, idem.key, now).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+    }
+    let mut account = find_live(&mut tx, connection, Key::Id(id), true)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let currency_before = account.currency;
+    patch
+        .apply(&mut account, now)
+        .map_err(|e| StoreError::Invalid {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+    if account.currency != currency_before && has_transactions(&mut tx, id).await? {
+        return Err(StoreError::Conflict("currency_locked"));
+    }
+    check_parent(&mut tx, &account).await?;
+    save(&mut tx, &account).await?;
+    record(&mut tx, &account, "bank_feed_account.updated", now).await?;
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(account))
+}
+
+async fn has_transactions(tx: &mut PgConnection, id: BankFeedAccountId) -> StoreResult<bool> {
+    let newest: Option<Option<Timestamp>> =
+        sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    Ok(newest.flatten().is_some())
+}
+
+pub async fn delete(
+    pool: &PgPool,
+    connection: ConnectionId,
+    id: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let account = find_live(&mut tx, connection, Key::Id(id), true)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    sqlx::query("UPDATE bank_feed_accounts SET deleted_at = $1, updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    record(&mut tx, &account, "bank_feed_account.deleted", now).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn set_feed_state(
+    pool: &PgPool,
+    id: BankFeedAccountId,
+    state: &FeedState,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let row: Option<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let mut account = BankFeedAccount::try_from(row.ok_or(StoreError::NotFound)?)?;
+    account.feed_status = state.feed_status;
+    account.transaction_ready = state.transaction_ready;
+    account.transaction_start_date = state.transaction_start_date;
+    account.updated_at = now;
+    save(&mut tx, &account).await?;
+    record(&mut tx, &account, "bank_feed_account.feed_changed", now).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(account)
+}

@@ -1,0 +1,74 @@
+//! The event outbox: appended in the same transaction as the change it describes.
+
+use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
+use bankfeeds_store::{Event, StoreError, StoreResult};
+use sqlx::{FromRow, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::map_err;
+
+pub async fn append(
+    tx: &mut PgConnection,
+    org: OrgId,
+    connection: Option<ConnectionId>,
+    event_type: &str,
+    resource_id: &str,
+    payload: &serde_json::Value,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO events (org_id, connection_id, event_type, resource_id, payload, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(org.as_uuid())
+    .bind(connection.map(|c| c.as_uuid()))
+    .bind(event_type)
+    .bind(resource_id)
+    .bind(payload.to_string())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct EventRow {
+    seq: i64,
+    org_id: Uuid,
+    connection_id: Option<Uuid>,
+    event_type: String,
+    resource_id: String,
+    payload: String,
+    created_at: Timestamp,
+}
+
+fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+pub async fn list(pool: &PgPool, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT seq, org_id, connection_id, event_type, resource_id, payload, created_at
+         FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(org.as_uuid())
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Event {
+                seq: r.seq,
+                org_id: r.org_id.into(),
+                connection_id: r.connection_id.map(Into::into),
+                event_type: r.event_type,
+                resource_id: r.resource_id,
+                payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
+                created_at: r.created_at,
+            })
+        })
+        .collect()
+}

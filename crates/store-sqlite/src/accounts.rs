@@ -1,0 +1,413 @@
+//! Bank feed accounts on SQLite.
+
+use bankfeeds_domain::account::{
+    AccountPatch, AccountQuery, AccountSortField, BankAccountType, CompareOp, FeedState,
+    FeedStatus, SortDirection,
+};
+use bankfeeds_domain::{
+    Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Page, Timestamp,
+};
+use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
+
+use crate::{events, idempotency, map_err, time, SqliteStore};
+
+#[derive(FromRow)]
+struct AccountRow {
+    id: String,
+    org_id: String,
+    connection_id: String,
+    internal_bank_account_id: String,
+    parent_id: Option<String>,
+    bank_account_type: String,
+    currency_code: String,
+    feed_status: String,
+    transaction_ready: bool,
+    transaction_start_date: Option<i64>,
+    current_balance: Option<String>,
+    details: String,
+    platform_data: Option<String>,
+    last_synced_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt bank_feed_accounts row: {what}").into())
+}
+
+impl TryFrom<AccountRow> for BankFeedAccount {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> StoreResult<Self> {
+        Ok(BankFeedAccount {
+            id: r.id.parse().map_err(|_| corrupt("id"))?,
+            org_id: r.org_id.parse().map_err(|_| corrupt("org_id"))?,
+            connection_id: r
+                .connection_id
+                .parse()
+                .map_err(|_| corrupt("connection_id"))?,
+            internal_bank_account_id: r.internal_bank_account_id,
+            parent_bank_feed_account_id: r
+                .parent_id
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(|_| corrupt("parent_id"))?,
+            bank_account_type: BankAccountType::parse(&r.bank_account_type)
+                .ok_or_else(|| corrupt("bank_account_type"))?,
+            currency: Currency::from_code(&r.currency_code).ok_or_else(|| corrupt("currency"))?,
+            feed_status: FeedStatus::parse(&r.feed_status).ok_or_else(|| corrupt("feed_status"))?,
+            transaction_ready: r.transaction_ready,
+            transaction_start_date: time::opt_from_db(r.transaction_start_date)?,
+            current_balance: r
+                .current_balance
+                .map(|b| b.parse::<Amount>())
+                .transpose()
+                .map_err(|_| corrupt("current_balance"))?,
+            details: serde_json::from_str(&r.details).map_err(|_| corrupt("details"))?,
+            platform_data: r
+                .platform_data
+                .map(|p| serde_json::from_str(&p))
+                .transpose()
+                .map_err(|_| corrupt("platform_data"))?,
+            last_synced_at: time::opt_from_db(r.last_synced_at)?,
+            created_at: time::from_db(r.created_at)?,
+            updated_at: time::from_db(r.updated_at)?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, connection_id, internal_bank_account_id, parent_id,
+    bank_account_type, currency_code, feed_status, transaction_ready, transaction_start_date,
+    current_balance, details, platform_data, last_synced_at, created_at, updated_at";
+
+/// Inserts or rewrites the whole row.
+async fn save(tx: &mut SqliteConnection, a: &BankFeedAccount) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO bank_feed_accounts (id, org_id, connection_id, internal_bank_account_id,
+             parent_id, bank_account_type, currency_code, feed_status, transaction_ready,
+             transaction_start_date, current_balance, details, platform_data, last_synced_at,
+             created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET
+             internal_bank_account_id = excluded.internal_bank_account_id,
+             parent_id = excluded.parent_id,
+             bank_account_type = excluded.bank_account_type,
+             currency_code = excluded.currency_code,
+             feed_status = excluded.feed_status,
+             transaction_ready = excluded.transaction_ready,
+             transaction_start_date = excluded.transaction_start_date,
+             current_balance = excluded.current_balance,
+             details = excluded.details,
+             platform_data = excluded.platform_data,
+             last_synced_at = excluded.last_synced_at,
+             updated_at = excluded.updated_at",
+    )
+    .bind(a.id.to_string())
+    .bind(a.org_id.to_string())
+    .bind(a.connection_id.to_string())
+    .bind(&a.internal_bank_account_id)
+    .bind(a.parent_bank_feed_account_id.map(|p| p.to_string()))
+    .bind(a.bank_account_type.as_str())
+    .bind(a.currency.code())
+    .bind(a.feed_status.as_str())
+    .bind(a.transaction_ready)
+    .bind(a.transaction_start_date.map(time::to_db))
+    .bind(a.current_balance.map(|b| b.to_string()))
+    .bind(serde_json::to_string(&a.details).expect("details serialise"))
+    .bind(a.platform_data.as_ref().map(|p| p.to_string()))
+    .bind(a.last_synced_at.map(time::to_db))
+    .bind(time::to_db(a.created_at))
+    .bind(time::to_db(a.updated_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn find_live(
+    tx: &mut SqliteConnection,
+    connection: ConnectionId,
+    clause: &str,
+    value: String,
+) -> StoreResult<Option<BankFeedAccount>> {
+    let row: Option<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts
+         WHERE connection_id = ? AND {clause} = ? AND deleted_at IS NULL"
+    ))
+    .bind(connection.to_string())
+    .bind(value)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    row.map(BankFeedAccount::try_from).transpose()
+}
+
+async fn check_parent(tx: &mut SqliteConnection, a: &BankFeedAccount) -> StoreResult<()> {
+    let Some(parent) = a.parent_bank_feed_account_id else {
+        return Ok(());
+    };
+    if find_live(tx, a.connection_id, "id", parent.to_string())
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::Invalid {
+            code: "PARENT_ACCOUNT_NOT_FOUND",
+            message: format!(
+                "parent_bank_feed_account_id {parent} is not an account of this connection"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
+    serde_json::json!({
+        "bank_feed_account_id": a.id,
+        "connection_id": a.connection_id,
+        "internal_bank_account_id": a.internal_bank_account_id,
+        "feed_status": a.feed_status,
+        "transaction_ready": a.transaction_ready,
+    })
+}
+
+async fn record(
+    tx: &mut SqliteConnection,
+    a: &BankFeedAccount,
+    event_type: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    events::append(
+        tx,
+        a.org_id,
+        Some(a.connection_id),
+        event_type,
+        &a.id.to_string(),
+        &event_payload(a),
+        now,
+    )
+    .await
+}
+
+pub async fn create(
+    store: &SqliteStore,
+    account: &BankFeedAccount,
+    override_existing: bool,
+    idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
+) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
+    let mut tx = store.write_tx().await?;
+    if let Some(idem) = idem {
+        if let Some(saved) = idempotency::begin(&mut tx, idem.key, account.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+    }
+    let existing = find_live(
+        &mut tx,
+        account.connection_id,
+        "internal_bank_account_id",
+        account.internal_bank_account_id.clone(),
+    )
+    .await?;
+    let (stored, created) = match existing {
+        Some(_) if !override_existing => {
+            return Err(StoreError::Conflict("bank_feed_accounts_internal_id_key"));
+        }
+        Some(old) => {
+            // Override: the FI's fields are replaced; identity, feed state and sync history stay.
+            let updated = BankFeedAccount {
+                id: old.id,
+                created_at: old.created_at,
+                feed_status: old.feed_status,
+                transaction_ready: old.transaction_ready,
+                transaction_start_date: account
+                    .transaction_start_date
+                    .or(old.transaction_start_date),
+                platform_data: old.platform_data,
+                last_synced_at: old.last_synced_at,
+                updated_at: account.created_at,
+                ..account.clone()
+            };
+            (updated, false)
+        }
+        None => (account.clone(), true),
+    };
+    if stored.parent_bank_feed_account_id == Some(stored.id) {
+        return Err(StoreError::Invalid {
+            code: "PARENT_ACCOUNT_NOT_FOUND",
+            message: "an account cannot be its own parent".into(),
+        });
+    }
+    check_parent(&mut tx, &stored).await?;
+    save(&mut tx, &stored).await?;
+    let event = if created {
+        "bank_feed_account.created"
+    } else {
+        "bank_feed_account.updated"
+    };
+    record(&mut tx, &stored, event, account.created_at).await?;
+    let result = (stored, created);
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(&result)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(result))
+}
+
+pub async fn get(
+    pool: &SqlitePool,
+    connection: ConnectionId,
+    id: BankFeedAccountId,
+) -> StoreResult<Option<BankFeedAccount>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    find_live(&mut conn, connection, "id", id.to_string()).await
+}
+
+pub async fn list(
+    pool: &SqlitePool,
+    connection: ConnectionId,
+    q: &AccountQuery,
+) -> StoreResult<Page<BankFeedAccount>> {
+    let column = |f: AccountSortField| match f {
+        AccountSortField::UpdatedAt => "updated_at",
+        AccountSortField::LastSyncedAt => "last_synced_at",
+    };
+    let sort = format!("COALESCE({}, 0)", column(q.sort));
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE connection_id = ? AND deleted_at IS NULL"
+    );
+    for f in &q.filters {
+        let op = match f.op {
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Eq => "=",
+        };
+        sql.push_str(&format!(" AND {} {op} ?", column(f.field)));
+    }
+    let (cmp, dir) = match q.direction {
+        SortDirection::Asc => (">", "ASC"),
+        SortDirection::Desc => ("<", "DESC"),
+    };
+    if q.after.is_some() {
+        sql.push_str(&format!(
+            " AND ({sort} {cmp} ? OR ({sort} = ? AND id {cmp} ?))"
+        ));
+    }
+    sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir} LIMIT ?"));
+
+    let mut query = sqlx::query_as::<_, AccountRow>(&sql).bind(connection.to_string());
+    for f in &q.filters {
+        query = query.bind(time::to_db(f.value));
+    }
+    if let Some(after) = q.after {
+        query = query
+            .bind(after.at_micros)
+            .bind(after.at_micros)
+            .bind(after.id.to_string());
+    }
+    let rows = query
+        .bind(i64::from(q.limit) + 1)
+        .fetch_all(pool)
+        .await
+        .map_err(map_err)?;
+    let mut items = rows
+        .into_iter()
+        .map(BankFeedAccount::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let has_more = items.len() > q.limit as usize;
+    items.truncate(q.limit as usize);
+    Ok(Page { items, has_more })
+}
+
+pub async fn update(
+    store: &SqliteStore,
+    connection: ConnectionId,
+    id: BankFeedAccountId,
+    patch: &AccountPatch,
+    now: Timestamp,
+    idem: Option<Idem<'_, BankFeedAccount>>,
+) -> StoreResult<Outcome<BankFeedAccount>> {
+    let mut tx = store.write_tx().await?;
+    if let Some(idem) = idem {
+        if let Some(saved) = idempotency::begin(&mut tx, idem.key, now).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+    }
+    let mut account = find_live(&mut tx, connection, "id", id.to_string())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let currency_before = account.currency;
+    patch
+        .apply(&mut account, now)
+        .map_err(|e| StoreError::Invalid {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+    if account.currency != currency_before && has_transactions(&mut tx, id).await? {
+        return Err(StoreError::Conflict("currency_locked"));
+    }
+    check_parent(&mut tx, &account).await?;
+    save(&mut tx, &account).await?;
+    record(&mut tx, &account, "bank_feed_account.updated", now).await?;
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(account))
+}
+
+async fn has_transactions(tx: &mut SqliteConnection, id: BankFeedAccountId) -> StoreResult<bool> {
+    let newest: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    Ok(newest.flatten().is_some())
+}
+
+pub async fn delete(
+    store: &SqliteStore,
+    connection: ConnectionId,
+    id: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    let account = find_live(&mut tx, connection, "id", id.to_string())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    sqlx::query("UPDATE bank_feed_accounts SET deleted_at = ?, updated_at = ? WHERE id = ?")
+        .bind(time::to_db(now))
+        .bind(time::to_db(now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    record(&mut tx, &account, "bank_feed_account.deleted", now).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn set_feed_state(
+    store: &SqliteStore,
+    id: BankFeedAccountId,
+    state: &FeedState,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
+    let mut tx = store.write_tx().await?;
+    let row: Option<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = ? AND deleted_at IS NULL"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let mut account = BankFeedAccount::try_from(row.ok_or(StoreError::NotFound)?)?;
+    account.feed_status = state.feed_status;
+    account.transaction_ready = state.transaction_ready;
+    account.transaction_start_date = state.transaction_start_date;
+    account.updated_at = now;
+    save(&mut tx, &account).await?;
+    record(&mut tx, &account, "bank_feed_account.feed_changed", now).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(account)
+}
