@@ -151,3 +151,69 @@ pub struct BatchRequest {
     pub current_balance: Option<Amount>,
     pub transactions: Vec<TransactionData>,
 }
+
+/// Sorts a batch against the account's stored transactions with the same ids: `Ok(is_new)`
+/// per transaction (an identical re-send is not new), or the ids stored with different
+/// content, each once, in batch order.
+pub fn classify(
+    batch: &[TransactionData],
+    stored: &std::collections::HashMap<String, Transaction>,
+) -> Result<Vec<bool>, Vec<String>> {
+    let mut conflicts: Vec<String> = Vec::new();
+    let mut is_new = Vec::with_capacity(batch.len());
+    for t in batch {
+        match stored.get(&t.transaction_id) {
+            Some(s) if s.data == *t => is_new.push(false),
+            Some(_) => {
+                if !conflicts.contains(&t.transaction_id) {
+                    conflicts.push(t.transaction_id.clone());
+                }
+                is_new.push(false);
+            }
+            None => is_new.push(true),
+        }
+    }
+    if conflicts.is_empty() {
+        Ok(is_new)
+    } else {
+        Err(conflicts)
+    }
+}
+
+/// The answer's items for an accepted batch, in batch order, and the new rows to write.
+pub fn assemble(
+    account: &crate::BankFeedAccount,
+    batch: &[TransactionData],
+    is_new: &[bool],
+    stored: &std::collections::HashMap<String, Transaction>,
+    now: Timestamp,
+) -> (Vec<BatchItem>, Vec<Transaction>) {
+    let mut items = Vec::with_capacity(batch.len());
+    let mut fresh = Vec::new();
+    for (t, new) in batch.iter().zip(is_new) {
+        match stored.get(&t.transaction_id) {
+            Some(s) if !new => items.push(BatchItem {
+                transaction: s.clone(),
+                duplicate: true,
+            }),
+            _ => {
+                let row = Transaction {
+                    id: crate::TransactionId::new(),
+                    org_id: account.org_id,
+                    connection_id: account.connection_id,
+                    bank_feed_account_id: account.id,
+                    data: t.clone(),
+                    platform_ingested: false,
+                    created_at: now,
+                    ingested_at: None,
+                };
+                fresh.push(row.clone());
+                items.push(BatchItem {
+                    transaction: row,
+                    duplicate: false,
+                });
+            }
+        }
+    }
+    (items, fresh)
+}

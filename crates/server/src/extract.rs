@@ -58,6 +58,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "a JSON request body is required",
         ));
     }
+    // PostgreSQL text cannot hold NUL, and no bank data needs it: refuse it for every backend.
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(ApiError::bad_request(
+            "INVALID_FIELD_VALUE",
+            "strings must not contain the NUL character (\\u0000)",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

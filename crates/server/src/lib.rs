@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod state;
@@ -89,6 +90,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Background job workers per instance: batches for one account run one at a time anyway, so a
+/// few workers keep several accounts moving without crowding the database.
+const JOB_WORKERS: usize = 2;
+
 /// Serves until `shutdown` is cancelled, then lets in-flight requests finish for up to `grace`.
 pub async fn serve(
     listener: TcpListener,
@@ -96,6 +101,8 @@ pub async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
+    let workers_stop = CancellationToken::new();
+    let mut workers = jobs::spawn_workers(&state, JOB_WORKERS, &workers_stop);
     let app = router(state);
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -107,6 +114,9 @@ pub async fn serve(
             tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the grace period; stopping");
         }
     }
+    // Workers finish the job in hand (its transaction commits or rolls back whole) and stop.
+    workers_stop.cancel();
+    while workers.join_next().await.is_some() {}
     Ok(())
 }
 

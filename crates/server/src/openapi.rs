@@ -27,12 +27,18 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         api::accounts::get_account,
         api::accounts::update_account,
         api::accounts::delete_account,
+        api::transactions::create_transactions,
+        api::transactions::list_transactions,
+        api::transactions::get_transaction,
+        api::jobs::get_job,
     ),
-    components(schemas(error::ErrorOut)),
+    components(schemas(error::ErrorOut, api::jobs::AsyncEnvelopeOut)),
     modifiers(&BasicAuth),
     tags(
         (name = "connections", description = "One connection per business customer and accounting platform"),
         (name = "bank feed accounts", description = "The FI's bank and card accounts on a connection"),
+        (name = "bank feed transactions", description = "Posted transactions, pushed in batches of 1 to 1000 for one account"),
+        (name = "jobs", description = "Outcomes of asynchronous writes"),
         (name = "health", description = "Probes"),
     )
 )]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bankfeeds_domain::{Clock, OrgId};
 use bankfeeds_store::DynStore;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
 
@@ -18,6 +19,10 @@ pub struct AppState {
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<OrgId>>>,
     /// Base of the links the hub hands out, without a trailing slash.
     pub public_base: Arc<str>,
+    /// Wakes a worker when a job is submitted on this instance.
+    pub job_notify: Arc<Notify>,
+    /// Wakes `prefer_sync` requests when a job finishes on this instance.
+    pub job_done: Arc<Notify>,
 }
 
 impl AppState {
@@ -41,6 +46,8 @@ impl AppState {
             clock,
             limiter,
             public_base: public_base.into(),
+            job_notify: Arc::new(Notify::new()),
+            job_done: Arc::new(Notify::new()),
         }
     }
 }

@@ -127,12 +127,12 @@ async fn save(tx: &mut PgConnection, a: &BankFeedAccount) -> StoreResult<()> {
 }
 
 /// How a live account is looked up.
-enum Key<'a> {
+pub(crate) enum Key<'a> {
     Id(BankFeedAccountId),
     InternalId(&'a str),
 }
 
-async fn find_live(
+pub(crate) async fn find_live(
     tx: &mut PgConnection,
     connection: ConnectionId,
     key: Key<'_>,
@@ -294,13 +294,13 @@ const PG_MIN_MICROS: i64 = -210_866_803_200_000_000;
 
 /// Where a microsecond instant falls relative to what PostgreSQL (and chrono) can hold: every
 /// stored value lies inside, so an instant outside compares the same against all of them.
-enum Instant {
+pub(crate) enum Instant {
     BeforeAll,
     At(Timestamp),
     AfterAll,
 }
 
-fn instant(micros: i64) -> Instant {
+pub(crate) fn instant(micros: i64) -> Instant {
     if micros < PG_MIN_MICROS {
         return Instant::BeforeAll;
     }

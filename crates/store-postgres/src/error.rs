@@ -22,4 +22,6 @@ const KNOWN_CONSTRAINTS: &[&str] = &[
     "orgs_pkey",
     "connections_pkey",
     "bank_feed_accounts_internal_id_key",
+    "transactions_account_transaction_id_key",
+    "jobs_id_key",
 ];

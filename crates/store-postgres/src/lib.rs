@@ -6,19 +6,23 @@ mod connections;
 mod error;
 mod events;
 mod idempotency;
+mod jobs;
 mod orgs;
+mod transactions;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::transaction::{BatchRequest, Transaction, TransactionQuery};
 use bankfeeds_domain::{
-    BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, NewConnection, NewOrg, Org,
-    OrgId, Page, PageRequest, SecretHash, Timestamp,
+    BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, Job, JobId, NewConnection,
+    NewOrg, Org, OrgId, Page, PageRequest, SecretHash, Timestamp, TransactionId,
 };
 use bankfeeds_store::{
-    Event, Idem, OrgCredential, Outcome, PoolStats, Store, StoreError, StoreResult,
+    BatchRender, Event, Idem, OrgCredential, Outcome, PoolStats, Store, StoreError, StoreResult,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -190,5 +194,67 @@ impl Store for PostgresStore {
 
     async fn list_events(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<Event>> {
         events::list(&self.pool, org, after_seq, limit).await
+    }
+
+    async fn submit_job(
+        &self,
+        job: &Job,
+        idem: Option<Idem<'_, Job>>,
+    ) -> StoreResult<Outcome<Job>> {
+        jobs::submit(&self.pool, job, idem).await
+    }
+
+    async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
+        jobs::get(&self.pool, org, id).await
+    }
+
+    async fn claim_job(
+        &self,
+        only: Option<JobId>,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Job>> {
+        jobs::claim(&self.pool, only, lease_until, now).await
+    }
+
+    async fn apply_batch(
+        &self,
+        job: JobId,
+        batch: &BatchRequest,
+        profile: &PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'_>,
+    ) -> StoreResult<Job> {
+        transactions::apply_batch(&self.pool, job, batch, profile, now, render).await
+    }
+
+    async fn fail_job(
+        &self,
+        job: JobId,
+        status: u16,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Job> {
+        jobs::fail(&self.pool, job, status, body, now).await
+    }
+
+    async fn list_transactions(
+        &self,
+        connection: ConnectionId,
+        query: &TransactionQuery,
+    ) -> StoreResult<Page<Transaction>> {
+        transactions::list(&self.pool, connection, query).await
+    }
+
+    async fn get_transaction(
+        &self,
+        connection: ConnectionId,
+        id: TransactionId,
+    ) -> StoreResult<Option<Transaction>> {
+        transactions::get(&self.pool, connection, id).await
+    }
+
+    async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
+        transactions::mark_ingested(&self.pool, account, now).await
     }
 }

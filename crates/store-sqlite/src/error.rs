@@ -33,6 +33,7 @@ const UNIQUE_COLUMNS: &[(&str, &str)] = &[
         "connections.access_token_hash",
         "connections_access_token_hash_key",
     ),
+    ("jobs.id", "jobs_id_key"),
     ("orgs.id", "orgs_pkey"),
     ("connections.id", "connections_pkey"),
 ];

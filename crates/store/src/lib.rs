@@ -5,9 +5,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::transaction::{
+    BatchItem, BatchRefusal, BatchRequest, Transaction, TransactionQuery,
+};
 use bankfeeds_domain::{
-    BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, NewConnection, NewOrg, Org,
-    OrgId, Page, PageRequest, SecretHash, Timestamp,
+    BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, Job, JobId, NewConnection,
+    NewOrg, Org, OrgId, Page, PageRequest, SecretHash, Timestamp, TransactionId,
 };
 
 mod idempotency;
@@ -143,6 +147,63 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<BankFeedAccount>;
 
+    // --- jobs and transactions ---
+
+    /// Accepts a job (`prequeued`). With an idempotency key, a repeat returns the saved answer.
+    async fn submit_job(&self, job: &Job, idem: Option<Idem<'_, Job>>)
+        -> StoreResult<Outcome<Job>>;
+
+    async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>>;
+
+    /// Claims the oldest runnable job, or only `only`: unfinished, first among its account's
+    /// unfinished jobs (one batch at a time per account, in arrival order), and not leased to
+    /// another worker (or its lease expired). Marks it `pending` until `lease_until`.
+    async fn claim_job(
+        &self,
+        only: Option<JobId>,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Job>>;
+
+    /// Applies a claimed batch job in one database transaction: checks it against what is
+    /// stored and the platform's rules, writes the new transactions, the account balance, the
+    /// outbox event and the job's outcome (rendered by `render`) together. A refused batch
+    /// writes only the job's outcome. A job already finished is returned unchanged.
+    async fn apply_batch(
+        &self,
+        job: JobId,
+        batch: &BatchRequest,
+        profile: &PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'_>,
+    ) -> StoreResult<Job>;
+
+    /// Finishes an unfinished job with a failure (e.g. an unreadable request, or retries
+    /// exhausted). A finished job is returned unchanged.
+    async fn fail_job(
+        &self,
+        job: JobId,
+        status: u16,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Job>;
+
+    async fn list_transactions(
+        &self,
+        connection: ConnectionId,
+        query: &TransactionQuery,
+    ) -> StoreResult<Page<Transaction>>;
+
+    async fn get_transaction(
+        &self,
+        connection: ConnectionId,
+        id: TransactionId,
+    ) -> StoreResult<Option<Transaction>>;
+
+    /// The platform took every stored transaction of the account: marks them ingested and
+    /// moves the account's `last_synced_at`. Returns how many were newly ingested.
+    async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64>;
+
     // --- events (the outbox) ---
 
     /// Events of one organisation after `after_seq`, oldest first.
@@ -164,3 +225,7 @@ pub struct Event {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// Renders a batch's outcome as the HTTP status and JSON body the job saves.
+pub type BatchRender<'a> =
+    &'a (dyn Fn(&Result<Vec<BatchItem>, BatchRefusal>) -> (u16, serde_json::Value) + Send + Sync);

@@ -21,9 +21,19 @@ pub struct IdempotentJson<T> {
     pub body: T,
     key: Option<String>,
     fingerprint: String,
+    canonical: serde_json::Value,
 }
 
 impl<T> IdempotentJson<T> {
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The body as JSON, exactly as sent (numbers keep their digits).
+    pub fn canonical_body(&self) -> &serde_json::Value {
+        &self.canonical
+    }
+
     pub fn key_for(&self, org: OrgId) -> Option<IdempotencyKey> {
         self.key.as_ref().map(|key| IdempotencyKey {
             org_id: org,
@@ -73,6 +83,7 @@ where
             body,
             key,
             fingerprint,
+            canonical,
         })
     }
 }

@@ -3,9 +3,11 @@
 pub mod accounts;
 pub mod connections;
 pub mod idempotency;
+pub mod jobs;
 pub mod list_query;
 pub mod pagination;
 pub mod time_param;
+pub mod transactions;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -14,6 +16,8 @@ use crate::state::AppState;
 
 const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
 const ACCOUNT: &str = "/versioned/accounting/bank_feeds/accounts/{id}";
+const TRANSACTIONS: &str = "/versioned/accounting/bank_feeds/transactions";
+const TRANSACTION: &str = "/versioned/accounting/bank_feeds/transactions/{id}";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,4 +48,10 @@ pub fn router() -> Router<AppState> {
                 .patch(accounts::update_account)
                 .delete(accounts::delete_account),
         )
+        .route(
+            TRANSACTIONS,
+            get(transactions::list_transactions).post(transactions::create_transactions),
+        )
+        .route(TRANSACTION, get(transactions::get_transaction))
+        .route("/versioned/jobs/{id}", get(jobs::get_job))
 }

@@ -3,18 +3,21 @@
 
 use bankfeeds_domain::clock::truncate_micros;
 use bankfeeds_domain::Timestamp;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer};
 
 pub fn parse(s: &str) -> Option<Timestamp> {
     let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(truncate_micros(t.with_timezone(&Utc)));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
+    let t = if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        truncate_micros(t.with_timezone(&Utc))
+    } else {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)?
+            .and_utc()
+    };
+    // Years outside 1900..=9999 are typos, and some would not fit every backend's timestamps.
+    (1900..=9999).contains(&t.year()).then_some(t)
 }
 
 fn invalid<E: serde::de::Error>(s: &str) -> E {
@@ -62,5 +65,7 @@ mod tests {
         );
         assert!(parse("02/02/2023").is_none());
         assert!(parse("2023-02-30").is_none());
+        assert!(parse("-5000-01-01").is_none());
+        assert!(parse("0999-01-01T00:00:00Z").is_none());
     }
 }

@@ -1,9 +1,14 @@
 //! HTTP tests: each boots the real app on a real socket over a fresh database, on SQLite always
 //! and on PostgreSQL when `BANKFEEDS_TEST_POSTGRES_URL` is set.
 
+// Test builders take JSON by value for readable call sites.
+#![allow(clippy::needless_pass_by_value)]
+
 mod accounts;
 mod connections;
 mod errors;
 mod helpers;
+mod model;
 mod ops;
 mod shared_database;
+mod transactions;

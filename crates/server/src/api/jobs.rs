@@ -1,0 +1,121 @@
+//! `/versioned/jobs/:id`: the outcome of an asynchronous write, exactly as the synchronous call
+//! would have answered.
+
+use axum::extract::{Path, State};
+use axum::Json as JsonOut;
+use bankfeeds_domain::{Job, JobId, JobStatus, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::OrgAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AsyncResponseOut {
+    pub id: String,
+    /// Where to fetch the job.
+    pub response_url: String,
+    pub status: JobStatus,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AsyncEnvelopeOut {
+    pub async_response: AsyncResponseOut,
+}
+
+pub fn async_envelope(public_base: &str, job: &Job) -> AsyncEnvelopeOut {
+    AsyncEnvelopeOut {
+        async_response: AsyncResponseOut {
+            id: job.id.to_string(),
+            response_url: format!("{public_base}/versioned/jobs/{}", job.id),
+            status: job.status,
+        },
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobRequestOut {
+    pub method: String,
+    pub url: String,
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobResponseOut {
+    pub http_status: u16,
+    /// The body the synchronous call would have answered with.
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobOut {
+    pub id: JobId,
+    pub status: JobStatus,
+    pub request: JobRequestOut,
+    /// Present once the job has finished.
+    pub response: Option<JobResponseOut>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobGetOut {
+    pub job: JobOut,
+}
+
+impl From<Job> for JobOut {
+    fn from(j: Job) -> Self {
+        JobOut {
+            id: j.id,
+            status: j.status,
+            request: JobRequestOut {
+                method: j.request.method,
+                url: j.request.url,
+                body: j.request.body,
+                idempotency_key: j.request.idempotency_key,
+            },
+            response: j
+                .response
+                .map(|(http_status, body)| JobResponseOut { http_status, body }),
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+/// Fetch a job of the calling organisation.
+#[utoipa::path(
+    get,
+    path = "/versioned/jobs/{id}",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, body = JobGetOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+        (status = 410, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn get_job(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<JobGetOut>> {
+    let id: JobId = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{id:?} is not a job id")))?;
+    let job = state.store.get_job(org.id, id).await?.ok_or_else(|| {
+        ApiError::gone("JOB_NOT_FOUND", format!("no job {id} in this organisation"))
+    })?;
+    Ok(JsonOut(JobGetOut { job: job.into() }))
+}

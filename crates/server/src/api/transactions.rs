@@ -1,0 +1,504 @@
+//! `/versioned/accounting/bank_feeds/transactions`: the FI pushes posted transactions in
+//! batches for one account. Every batch becomes a job; `prefer_sync` waits for it.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json as JsonOut;
+use bankfeeds_domain::batch::{summary, validate_batch, AccountContext};
+use bankfeeds_domain::job::JobRequest;
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::transaction::{
+    BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction, TransactionData,
+    TransactionQuery, TransactionType,
+};
+use bankfeeds_domain::{Amount, BankFeedAccountId, Cursor, Job, Timestamp, TransactionId};
+use bankfeeds_store::{Idem, Outcome};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::accounts::ResponseMode;
+use crate::api::connections::ConnectionRefOut;
+use crate::api::idempotency::{replay, saved, IdempotentJson};
+use crate::api::jobs::{async_envelope, AsyncEnvelopeOut};
+use crate::api::time_param;
+use crate::auth::ConnectionAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::jobs;
+use crate::state::AppState;
+
+/// How long `prefer_sync` waits for the batch before answering with the job.
+pub const SYNC_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TransactionIn {
+    /// The FI's id for the transaction. Must never change; unique per account.
+    pub transaction_id: String,
+    /// When the FI posted it. Only posted transactions belong in a feed.
+    #[serde(deserialize_with = "time_param::required")]
+    #[schema(value_type = String, format = DateTime)]
+    pub posted_at: Timestamp,
+    #[serde(default, deserialize_with = "time_param::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub transaction_date: Option<Timestamp>,
+    /// Negative for money out (DEBIT), positive for money in (CREDIT).
+    pub amount: Amount,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub memo: Option<String>,
+    #[serde(default)]
+    pub payee: Option<String>,
+    #[serde(default)]
+    pub transaction_type: Option<TransactionType>,
+    #[serde(default)]
+    pub debit_credit_memo: Option<DebitCreditMemo>,
+    #[serde(default)]
+    pub interest_amount: Option<Amount>,
+    #[serde(default)]
+    pub principal_amount: Option<Amount>,
+}
+
+impl From<&TransactionIn> for TransactionData {
+    fn from(t: &TransactionIn) -> Self {
+        TransactionData {
+            transaction_id: t.transaction_id.clone(),
+            posted_at: t.posted_at,
+            transaction_date: t.transaction_date,
+            amount: t.amount,
+            description: t.description.clone(),
+            memo: t.memo.clone(),
+            payee: t.payee.clone(),
+            transaction_type: t.transaction_type,
+            debit_credit_memo: t.debit_credit_memo,
+            interest_amount: t.interest_amount,
+            principal_amount: t.principal_amount,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchIn {
+    pub bank_feed_account_id: BankFeedAccountId,
+    /// The account's balance after this batch; set in the same database transaction.
+    #[serde(default)]
+    pub current_balance: Option<Amount>,
+    pub transactions: Vec<TransactionIn>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TransactionsCreateIn {
+    pub bank_feed_transactions: BatchIn,
+    /// `prefer_sync` (default) answers with the transactions when the batch is applied within
+    /// 10 s, else with the job; `async` always answers with the job.
+    #[serde(default)]
+    pub response_mode: Option<ResponseMode>,
+}
+
+impl TransactionsCreateIn {
+    pub fn to_domain(&self) -> BatchRequest {
+        let b = &self.bank_feed_transactions;
+        BatchRequest {
+            bank_feed_account_id: b.bank_feed_account_id,
+            current_balance: b.current_balance,
+            transactions: b.transactions.iter().map(TransactionData::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionOut {
+    pub id: TransactionId,
+    pub bank_feed_account_id: BankFeedAccountId,
+    pub transaction_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub posted_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub transaction_date: Option<Timestamp>,
+    pub amount: Amount,
+    pub description: Option<String>,
+    pub memo: Option<String>,
+    pub payee: Option<String>,
+    pub transaction_type: Option<TransactionType>,
+    pub debit_credit_memo: Option<DebitCreditMemo>,
+    pub interest_amount: Option<Amount>,
+    pub principal_amount: Option<Amount>,
+    /// Whether the accounting platform has ingested it.
+    pub platform_ingested: bool,
+    /// When the platform ingested it.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_synced_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Only in a POST's answer: it was stored before, identically, and nothing was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<bool>,
+}
+
+impl TransactionOut {
+    pub fn new(t: Transaction, duplicate: Option<bool>) -> Self {
+        let d = t.data;
+        TransactionOut {
+            id: t.id,
+            bank_feed_account_id: t.bank_feed_account_id,
+            transaction_id: d.transaction_id,
+            posted_at: d.posted_at,
+            transaction_date: d.transaction_date,
+            amount: d.amount,
+            description: d.description,
+            memo: d.memo,
+            payee: d.payee,
+            transaction_type: d.transaction_type,
+            debit_credit_memo: d.debit_credit_memo,
+            interest_amount: d.interest_amount,
+            principal_amount: d.principal_amount,
+            platform_ingested: t.platform_ingested,
+            last_synced_at: t.ingested_at,
+            created_at: t.created_at,
+            duplicate,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionsCreatedOut {
+    pub bank_feed_transactions: Vec<TransactionOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionListOut {
+    pub connection: ConnectionRefOut,
+    pub bank_feed_transactions: Vec<TransactionOut>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionGetOut {
+    pub connection: ConnectionRefOut,
+    pub bank_feed_transaction: TransactionOut,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TransactionListParams {
+    /// The connection's access token.
+    #[allow(dead_code)]
+    pub access_token: Option<String>,
+    /// Only this account's transactions.
+    pub bank_feed_account_id: Option<String>,
+    /// Posted at or after (RFC 3339 or YYYY-MM-DD).
+    pub posted_at_min: Option<String>,
+    /// Posted at or before.
+    pub posted_at_max: Option<String>,
+    pub platform_ingested: Option<bool>,
+    pub cursor: Option<String>,
+    /// Rows per page: 1 to 1000, default 50.
+    pub limit: Option<u32>,
+}
+
+/// The answer a finished batch job saves: what the synchronous call would have said.
+pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, serde_json::Value) {
+    match outcome {
+        Ok(items) => {
+            let body = TransactionsCreatedOut {
+                bank_feed_transactions: items
+                    .iter()
+                    .map(|i| TransactionOut::new(i.transaction.clone(), Some(i.duplicate)))
+                    .collect(),
+            };
+            (
+                200,
+                serde_json::to_value(body).expect("transactions serialise"),
+            )
+        }
+        Err(refusal) => {
+            let e = refusal_error(refusal);
+            (e.status.as_u16(), e.body())
+        }
+    }
+}
+
+fn refusal_error(refusal: &BatchRefusal) -> ApiError {
+    match refusal {
+        BatchRefusal::Conflict { transaction_ids } => ApiError::conflict(
+            "TRANSACTION_ID_CONFLICT",
+            format!(
+                "transaction_id {} is already stored for this account with different content; \
+                 a transaction never changes once sent (send a new transaction_id for a new transaction)",
+                transaction_ids.join(", ")
+            ),
+        )
+        .with_errors(serde_json::json!(transaction_ids
+            .iter()
+            .map(|id| serde_json::json!({"code": "TRANSACTION_ID_CONFLICT", "transaction_id": id}))
+            .collect::<Vec<_>>())),
+        BatchRefusal::Invalid(violations) => {
+            ApiError::bad_request(violations.first().map_or("INVALID_BATCH", |v| v.code), summary(violations))
+                .with_errors(serde_json::to_value(violations).expect("violations serialise"))
+        }
+        BatchRefusal::AccountNotFound => account_not_found(),
+    }
+}
+
+fn account_not_found() -> ApiError {
+    ApiError::gone(
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+        "bank_feed_account_id names no bank feed account of this connection",
+    )
+}
+
+/// Push a batch of posted transactions for one bank feed account.
+#[utoipa::path(
+    post,
+    path = "/versioned/accounting/bank_feeds/transactions",
+    tag = "bank feed transactions",
+    params(crate::api::connections::AccessTokenParam),
+    request_body = TransactionsCreateIn,
+    responses(
+        (status = 200, description = "The stored transactions, or (async) the job", body = TransactionsCreatedOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+        (status = 409, body = crate::error::ErrorOut),
+        (status = 410, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn create_transactions(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    req: IdempotentJson<TransactionsCreateIn>,
+) -> ApiResult<Response> {
+    let c = &auth.connection;
+    let batch = req.body.to_domain();
+    let account = state
+        .store
+        .get_account(c.id, batch.bank_feed_account_id)
+        .await?
+        .ok_or_else(account_not_found)?;
+
+    // The rules that do not depend on what is stored are checked now, so a malformed batch is
+    // refused at once and never becomes a job. The job re-checks everything against the store.
+    let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
+    let stateless = AccountContext {
+        minor_units: account.currency.minor_units(),
+        transaction_ready: account.transaction_ready,
+        transaction_start_date: None,
+        newest_posted_at: None,
+        has_transactions: true,
+    };
+    let all_seen = vec![false; batch.transactions.len()];
+    if let Err(v) = validate_batch(
+        &profile,
+        &stateless,
+        &batch.transactions,
+        &all_seen,
+        state.clock.now(),
+    ) {
+        return Err(refusal_error(&BatchRefusal::Invalid(v)));
+    }
+    if let Some(balance) = batch.current_balance {
+        if !balance.fits_minor_units(account.currency.minor_units()) {
+            return Err(ApiError::bad_request(
+                "TOO_MANY_DECIMALS",
+                format!(
+                    "field `bank_feed_transactions.current_balance`: {balance} has more than the {} decimal places {} allows",
+                    account.currency.minor_units(),
+                    account.currency.code()
+                ),
+            ));
+        }
+    }
+
+    let job = Job::new(
+        c.org_id,
+        c.id,
+        Some(account.id),
+        JobRequest {
+            method: "POST".into(),
+            url: "/versioned/accounting/bank_feeds/transactions".into(),
+            body: req.canonical_body().clone(),
+            idempotency_key: req.key().map(str::to_owned),
+        },
+        state.clock.now(),
+    );
+    let key = req.key_for(c.org_id);
+    let base = state.public_base.clone();
+    let render = move |j: &Job| saved(200, &async_envelope(&base, j));
+    let idem = key.as_ref().map(|key| Idem {
+        key,
+        render: &render,
+    });
+    let job = match state.store.submit_job(&job, idem).await? {
+        Outcome::Done(job) => job,
+        Outcome::Replayed(saved) => return replay_job(&state, auth.org.id, saved).await,
+    };
+    state.job_notify.notify_one();
+    let mode = req.body.response_mode.unwrap_or_default();
+    if matches!(mode, ResponseMode::Async) {
+        return Ok(JsonOut(async_envelope(&state.public_base, &job)).into_response());
+    }
+    let job = jobs::run_now_or_wait(&state, job, SYNC_WAIT).await?;
+    Ok(job_answer(&state, &job))
+}
+
+/// The job's own answer once finished, else the async envelope.
+fn job_answer(state: &AppState, job: &Job) -> Response {
+    match &job.response {
+        Some((status, body)) => (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::OK),
+            JsonOut(body.clone()),
+        )
+            .into_response(),
+        None => JsonOut(async_envelope(&state.public_base, job)).into_response(),
+    }
+}
+
+/// A replayed batch POST answers with its job's outcome when there is one.
+async fn replay_job(
+    state: &AppState,
+    org: bankfeeds_domain::OrgId,
+    saved: bankfeeds_store::StoredResponse,
+) -> ApiResult<Response> {
+    let envelope: Option<AsyncEnvelopeOut> = serde_json::from_str(&saved.body).ok();
+    let job_id = envelope.and_then(|e| e.async_response.id.parse().ok());
+    let Some(job_id) = job_id else {
+        return Ok(replay(saved));
+    };
+    match state.store.get_job(org, job_id).await? {
+        Some(job) if job.status.is_finished() => {
+            let mut r = job_answer(state, &job);
+            r.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
+            Ok(r)
+        }
+        _ => Ok(replay(saved)),
+    }
+}
+
+fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{raw:?} is not a {what} id")))
+}
+
+/// List the connection's transactions, oldest first.
+#[utoipa::path(
+    get,
+    path = "/versioned/accounting/bank_feeds/transactions",
+    tag = "bank feed transactions",
+    params(TransactionListParams),
+    responses(
+        (status = 200, body = TransactionListOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn list_transactions(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    Query(p): Query<TransactionListParams>,
+) -> ApiResult<JsonOut<TransactionListOut>> {
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_LIMIT",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let time = |raw: &Option<String>, name: &str| -> Result<Option<Timestamp>, ApiError> {
+        raw.as_deref()
+            .map(|s| {
+                time_param::parse(s).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "INVALID_QUERY_PARAMETER",
+                        format!("{name}: {s:?} is not a timestamp"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            Cursor::decode(raw)
+                .and_then(|c| c.0.parse::<TransactionId>().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "INVALID_CURSOR",
+                        "cursor is not one this list handed out",
+                    )
+                })?,
+        ),
+    };
+    let query = TransactionQuery {
+        bank_feed_account_id: p
+            .bank_feed_account_id
+            .as_deref()
+            .map(|a| parse_id(a, "bank feed account"))
+            .transpose()?,
+        posted_at_min: time(&p.posted_at_min, "posted_at_min")?,
+        posted_at_max: time(&p.posted_at_max, "posted_at_max")?,
+        platform_ingested: p.platform_ingested,
+        after,
+        limit,
+    };
+    let page = state
+        .store
+        .list_transactions(auth.connection.id, &query)
+        .await?;
+    let next_cursor = if page.has_more {
+        page.items.last().map(|t| Cursor(t.id.to_string()).encode())
+    } else {
+        None
+    };
+    Ok(JsonOut(TransactionListOut {
+        connection: ConnectionRefOut::new(&auth.connection),
+        bank_feed_transactions: page
+            .items
+            .into_iter()
+            .map(|t| TransactionOut::new(t, None))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Fetch one transaction.
+#[utoipa::path(
+    get,
+    path = "/versioned/accounting/bank_feeds/transactions/{id}",
+    tag = "bank feed transactions",
+    params(("id" = String, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::api::connections::AccessTokenParam),
+    responses(
+        (status = 200, body = TransactionGetOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+        (status = 410, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn get_transaction(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<TransactionGetOut>> {
+    let id: TransactionId = parse_id(&id, "transaction")?;
+    let t = state
+        .store
+        .get_transaction(auth.connection.id, id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::gone(
+                "TRANSACTION_NOT_FOUND",
+                format!("no transaction {id} on this connection"),
+            )
+        })?;
+    Ok(JsonOut(TransactionGetOut {
+        connection: ConnectionRefOut::new(&auth.connection),
+        bank_feed_transaction: TransactionOut::new(t, None),
+    }))
+}

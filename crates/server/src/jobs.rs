@@ -1,0 +1,164 @@
+//! Running jobs: workers drain the durable queue in the database; a `prefer_sync` request runs
+//! its own job at once when it is first in its account's queue, or waits for it.
+//!
+//! Delivery is at least once (a worker that dies leaves its lease to expire and another worker
+//! claims the job again); running a job twice is harmless because the store applies a batch and
+//! records the job's outcome in one transaction, and returns a finished job unchanged.
+
+use std::time::{Duration, Instant};
+
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::Job;
+use bankfeeds_store::StoreResult;
+use chrono::TimeDelta;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::transactions::{render_outcome, TransactionsCreateIn};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long a claimed job is reserved for its worker.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// After this many claims a job is given up on and finished as a server failure.
+const MAX_ATTEMPTS: u32 = 5;
+/// How often idle workers look for jobs submitted through other hub instances.
+const POLL: Duration = Duration::from_millis(250);
+
+/// Runs one claimed job to its outcome.
+async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
+    let now = state.clock.now();
+    if job.attempts > MAX_ATTEMPTS {
+        tracing::error!(job_id = %job.id, attempts = job.attempts, "job failed too often; giving up");
+        let e = ApiError::internal_opaque();
+        return state
+            .store
+            .fail_job(job.id, e.status.as_u16(), &e.body(), now)
+            .await;
+    }
+    let request: TransactionsCreateIn = match serde_json::from_value(job.request.body.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            // Checked when the job was accepted; only a corrupted row gets here.
+            tracing::error!(job_id = %job.id, error = %e, "job request unreadable");
+            let e = ApiError::bad_request(
+                "INVALID_REQUEST_BODY",
+                "the job's request could not be read",
+            );
+            return state
+                .store
+                .fail_job(job.id, e.status.as_u16(), &e.body(), now)
+                .await;
+        }
+    };
+    let Some(connection) = state
+        .store
+        .get_connection(job.org_id, job.connection_id)
+        .await?
+    else {
+        let e = ApiError::unauthorized(
+            "CONNECTION_DELETED",
+            "the connection was deleted before the batch ran",
+        );
+        return state
+            .store
+            .fail_job(job.id, e.status.as_u16(), &e.body(), now)
+            .await;
+    };
+    let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
+    let done = state
+        .store
+        .apply_batch(job.id, &request.to_domain(), &profile, now, &render_outcome)
+        .await?;
+    tracing::info!(job_id = %done.id, status = done.status.as_str(), "job finished");
+    Ok(done)
+}
+
+/// Runs a claimed job in its own task, so a panic fails only that attempt (the lease then
+/// expires and the job is retried), and wakes anyone waiting for jobs to finish.
+async fn run_guarded(state: &AppState, job: Job) -> Option<Job> {
+    let id = job.id;
+    let task_state = state.clone();
+    let result = tokio::spawn(async move { run_claimed(&task_state, job).await }).await;
+    state.job_done.notify_waiters();
+    match result {
+        Ok(Ok(job)) => Some(job),
+        Ok(Err(e)) => {
+            tracing::error!(job_id = %id, error = %e, "job attempt failed; it will be retried");
+            None
+        }
+        Err(panic) => {
+            tracing::error!(job_id = %id, error = %panic, "job attempt panicked; it will be retried");
+            None
+        }
+    }
+}
+
+/// For `prefer_sync`: runs the job now if it is first in its account's queue, otherwise waits
+/// (running it as soon as its turn comes) until it finishes or `wait` passes. Returns the job
+/// as it then stands.
+pub async fn run_now_or_wait(state: &AppState, job: Job, wait: Duration) -> StoreResult<Job> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let now = state.clock.now();
+        if let Some(claimed) = state
+            .store
+            .claim_job(Some(job.id), now + LEASE, now)
+            .await?
+        {
+            if let Some(done) = run_guarded(state, claimed).await {
+                return Ok(done);
+            }
+        }
+        let current = state
+            .store
+            .get_job(job.org_id, job.id)
+            .await?
+            .unwrap_or(job.clone());
+        if current.status.is_finished() || Instant::now() >= deadline {
+            return Ok(current);
+        }
+        let notified = state.job_done.notified();
+        tokio::select! {
+            () = notified => {}
+            () = tokio::time::sleep(Duration::from_millis(25)) => {}
+        }
+    }
+}
+
+/// Starts `count` workers that drain the queue until `shutdown`.
+pub fn spawn_workers(state: &AppState, count: usize, shutdown: &CancellationToken) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    for worker in 0..count {
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        set.spawn(async move {
+            tracing::debug!(worker, "job worker started");
+            while !shutdown.is_cancelled() {
+                let now = state.clock.now();
+                match state.store.claim_job(None, now + LEASE, now).await {
+                    Ok(Some(job)) => {
+                        run_guarded(&state, job).await;
+                    }
+                    Ok(None) => {
+                        let submitted = state.job_notify.notified();
+                        tokio::select! {
+                            () = submitted => {}
+                            () = tokio::time::sleep(POLL) => {}
+                            () = shutdown.cancelled() => {}
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(worker, error = %e, "cannot claim jobs; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            () = shutdown.cancelled() => {}
+                        }
+                    }
+                }
+            }
+            tracing::debug!(worker, "job worker stopped");
+        });
+    }
+    set
+}

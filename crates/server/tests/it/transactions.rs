@@ -1,0 +1,657 @@
+//! Transactions and jobs through the real router: every rule refused and accepted, both
+//! response modes, duplicates, conflicts, idempotency.
+
+use bankfeeds_domain::account::{FeedState, FeedStatus};
+use bankfeeds_domain::{Clock, SystemClock};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use serde_json::{json, Value};
+
+use crate::helpers::{err, ok, Creds, Hub};
+
+crate::on_both_backends!(
+    push_list_fetch_and_resend,
+    async_mode_answers_with_a_job_that_holds_the_outcome,
+    stateless_rules_refuse_at_once_with_their_codes,
+    stored_state_rules_refuse_through_the_job,
+    feeds_that_need_linking_refuse_until_linked,
+    idempotency_keys_replay_batches,
+);
+
+const TXNS: &str = "/versioned/accounting/bank_feeds/transactions";
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn days_ago(n: i64) -> DateTime<Utc> {
+    SystemClock.now() - TimeDelta::days(n)
+}
+
+fn txn(id: &str, at: DateTime<Utc>, amount: Value) -> Value {
+    json!({
+        "transaction_id": id,
+        "posted_at": ts(at),
+        "transaction_date": ts(at),
+        "amount": amount,
+        "description": "Office supplies",
+        "memo": "Staples",
+        "transaction_type": "debit",
+        "debit_credit_memo": if amount.to_string().contains('-') { "DEBIT" } else { "CREDIT" },
+    })
+}
+
+fn batch(account: &str, txns: Vec<Value>) -> Value {
+    json!({"bank_feed_transactions": {"bank_feed_account_id": account, "transactions": txns}})
+}
+
+struct Feed {
+    creds: Creds,
+    token: String,
+    account: String,
+}
+
+async fn feed(hub: &Hub, platform: &str, currency: &str) -> Feed {
+    let creds = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&creds, platform).await;
+    let body = json!({"bank_feed_account": {
+        "internal_bank_account_id": "0674101002388",
+        "bank_account_type": "bank",
+        "currency_code": currency,
+        "name": "Operating",
+    }});
+    let created = ok(hub
+        .post(
+            &creds,
+            &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
+            &body,
+        )
+        .send()
+        .await)
+    .await;
+    let account = created["bank_feed_account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Feed {
+        creds,
+        token,
+        account,
+    }
+}
+
+impl Feed {
+    fn url(&self) -> String {
+        format!("{TXNS}?access_token={}", self.token)
+    }
+    async fn push(&self, hub: &Hub, body: &Value) -> reqwest::Result<reqwest::Response> {
+        hub.post(&self.creds, &self.url(), body).send().await
+    }
+    async fn account(&self, hub: &Hub) -> Value {
+        let url = format!(
+            "/versioned/accounting/bank_feeds/accounts/{}?access_token={}",
+            self.account, self.token
+        );
+        ok(hub.get(&self.creds, &url).send().await).await["bank_feed_account"].clone()
+    }
+    async fn stored(&self, hub: &Hub) -> Vec<Value> {
+        let list = ok(hub
+            .get(&self.creds, &format!("{}&limit=1000", self.url()))
+            .send()
+            .await)
+        .await;
+        list["bank_feed_transactions"].as_array().unwrap().clone()
+    }
+    async fn link(&self, hub: &Hub, start: Option<DateTime<Utc>>) {
+        let state = FeedState {
+            feed_status: FeedStatus::Active,
+            transaction_ready: true,
+            transaction_start_date: start,
+        };
+        hub.store
+            .set_feed_state(self.account.parse().unwrap(), &state, SystemClock.now())
+            .await
+            .unwrap();
+    }
+}
+
+async fn push_list_fetch_and_resend(hub: Hub) {
+    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let mut body = batch(
+        &f.account,
+        vec![
+            txn("T1", days_ago(3), json!(-300)),
+            txn("T2", days_ago(2), json!(1250.5)),
+            txn("T3", days_ago(2), json!("-0.01")),
+        ],
+    );
+    body["bank_feed_transactions"]["current_balance"] = json!(934.56);
+    let answer = ok(f.push(&hub, &body).await).await;
+    let rows = answer["bank_feed_transactions"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["transaction_id"], "T1");
+    assert_eq!(rows[0]["amount"], json!(-300));
+    assert_eq!(
+        rows[1]["amount"].to_string(),
+        "1250.5",
+        "exact, never through a float"
+    );
+    assert_eq!(rows[2]["amount"].to_string(), "-0.01");
+    assert!(rows
+        .iter()
+        .all(|r| r["duplicate"] == false && r["platform_ingested"] == false));
+    assert_eq!(rows[0]["memo"], "Staples");
+    assert_eq!(rows[0]["debit_credit_memo"], "DEBIT");
+    assert_eq!(
+        f.account(&hub).await["current_balance"],
+        json!(934.56),
+        "balance set with the batch"
+    );
+
+    let stored = f.stored(&hub).await;
+    assert_eq!(stored.len(), 3);
+    assert!(stored.iter().all(|r| r.get("duplicate").is_none()));
+    let one = ok(hub
+        .get(
+            &f.creds,
+            &format!(
+                "{TXNS}/{}?access_token={}",
+                rows[1]["id"].as_str().unwrap(),
+                f.token
+            ),
+        )
+        .send()
+        .await)
+    .await;
+    assert_eq!(one["bank_feed_transaction"]["transaction_id"], "T2");
+
+    // The identical batch again: harmless, reported as duplicates, nothing new stored.
+    let again = ok(f.push(&hub, &body).await).await;
+    let again_rows = again["bank_feed_transactions"].as_array().unwrap();
+    assert!(again_rows.iter().all(|r| r["duplicate"] == true));
+    assert_eq!(again_rows[0]["id"], rows[0]["id"]);
+    assert_eq!(f.stored(&hub).await.len(), 3);
+
+    // Filters and paging.
+    let url = format!(
+        "{}&bank_feed_account_id={}&posted_at_min={}&limit=1",
+        f.url(),
+        f.account,
+        ts(days_ago(2) - TimeDelta::hours(1))
+    );
+    let page = ok(hub.get(&f.creds, &url).send().await).await;
+    assert_eq!(page["bank_feed_transactions"][0]["transaction_id"], "T2");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = ok(hub
+        .get(&f.creds, &format!("{url}&cursor={cursor}"))
+        .send()
+        .await)
+    .await;
+    assert_eq!(next["bank_feed_transactions"][0]["transaction_id"], "T3");
+    assert!(next["next_cursor"].is_null());
+    let ingested = ok(hub
+        .get(&f.creds, &format!("{}&platform_ingested=true", f.url()))
+        .send()
+        .await)
+    .await;
+    assert!(ingested["bank_feed_transactions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    hub.store
+        .mark_ingested(f.account.parse().unwrap(), SystemClock.now())
+        .await
+        .unwrap();
+    let ingested = ok(hub
+        .get(&f.creds, &format!("{}&platform_ingested=true", f.url()))
+        .send()
+        .await)
+    .await;
+    assert_eq!(
+        ingested["bank_feed_transactions"].as_array().unwrap().len(),
+        3
+    );
+    assert!(!f.account(&hub).await["last_synced_at"].is_null());
+
+    err(
+        hub.get(&f.creds, &format!("{}&limit=1001", f.url()))
+            .send()
+            .await,
+        400,
+        "INVALID_LIMIT",
+    )
+    .await;
+    err(
+        hub.get(&f.creds, &format!("{}&posted_at_min=yesterday", f.url()))
+            .send()
+            .await,
+        400,
+        "INVALID_QUERY_PARAMETER",
+    )
+    .await;
+    err(
+        hub.get(&f.creds, &format!("{TXNS}/nope?access_token={}", f.token))
+            .send()
+            .await,
+        400,
+        "INVALID_ID",
+    )
+    .await;
+    err(
+        hub.get(
+            &f.creds,
+            &format!(
+                "{TXNS}/01a1fc9a-af8c-76a4-87f1-65c8c73af427?access_token={}",
+                f.token
+            ),
+        )
+        .send()
+        .await,
+        410,
+        "TRANSACTION_NOT_FOUND",
+    )
+    .await;
+    let events = hub.store.list_events(f.creds.org.id, 0, 100).await.unwrap();
+    let created = events
+        .iter()
+        .filter(|e| e.event_type == "bank_feed_transactions.created")
+        .count();
+    let finished = events
+        .iter()
+        .filter(|e| e.event_type == "job.finished")
+        .count();
+    assert_eq!((created, finished), (2, 2));
+}
+
+async fn wait_for_job(hub: &Hub, creds: &Creds, id: &str) -> Value {
+    for _ in 0..200 {
+        let job = ok(hub
+            .get(creds, &format!("/versioned/jobs/{id}"))
+            .send()
+            .await)
+        .await;
+        if job["job"]["status"] == "success" || job["job"]["status"] == "failure" {
+            return job["job"].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+async fn async_mode_answers_with_a_job_that_holds_the_outcome(hub: Hub) {
+    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let mut body = batch(&f.account, vec![txn("A1", days_ago(1), json!(-12.34))]);
+    body["response_mode"] = json!("async");
+    let answer = ok(f.push(&hub, &body).await).await;
+    let envelope = &answer["async_response"];
+    let id = envelope["id"].as_str().unwrap();
+    assert_eq!(
+        envelope["response_url"],
+        format!("{}/versioned/jobs/{id}", hub.base)
+    );
+    assert!(["prequeued", "pending", "success"].contains(&envelope["status"].as_str().unwrap()));
+    let job = wait_for_job(&hub, &f.creds, id).await;
+    assert_eq!(job["status"], "success");
+    assert_eq!(job["response"]["http_status"], 200);
+    assert_eq!(
+        job["response"]["body"]["bank_feed_transactions"][0]["transaction_id"],
+        "A1"
+    );
+    assert_eq!(
+        job["response"]["body"]["bank_feed_transactions"][0]["amount"].to_string(),
+        "-12.34"
+    );
+    assert_eq!(job["request"]["method"], "POST");
+    assert_eq!(
+        job["request"]["body"]["bank_feed_transactions"]["transactions"][0]["transaction_id"],
+        "A1"
+    );
+    assert!(
+        !job["request"]["url"]
+            .as_str()
+            .unwrap()
+            .contains("access_token"),
+        "tokens stay out of jobs"
+    );
+
+    // A batch refused by stored state fails its job with the answer sync mode would give.
+    let mut older = batch(&f.account, vec![txn("A0", days_ago(5), json!(-1))]);
+    older["response_mode"] = json!("async");
+    let answer = ok(f.push(&hub, &older).await).await;
+    let job = wait_for_job(
+        &hub,
+        &f.creds,
+        answer["async_response"]["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(job["status"], "failure");
+    assert_eq!(job["response"]["http_status"], 400);
+    assert_eq!(job["response"]["body"]["error_code"], "OLDER_THAN_STORED");
+
+    // Another organisation cannot read the job.
+    let other = hub.org("Other Bank").await;
+    err(
+        hub.get(&other, &format!("/versioned/jobs/{id}"))
+            .send()
+            .await,
+        410,
+        "JOB_NOT_FOUND",
+    )
+    .await;
+    err(
+        hub.get(&other, "/versioned/jobs/not-a-job").send().await,
+        400,
+        "INVALID_ID",
+    )
+    .await;
+}
+
+async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
+    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let a = f.account.clone();
+    let cases: Vec<(&str, Value)> = vec![
+        ("BATCH_EMPTY", batch(&a, vec![])),
+        (
+            "BATCH_TOO_LARGE",
+            batch(
+                &a,
+                (0..1001)
+                    .map(|i| txn(&format!("B{i}"), days_ago(1), json!(-1)))
+                    .collect(),
+            ),
+        ),
+        (
+            "DUPLICATE_TRANSACTION_ID",
+            batch(
+                &a,
+                vec![
+                    txn("D", days_ago(2), json!(-1)),
+                    txn("D", days_ago(1), json!(-2)),
+                ],
+            ),
+        ),
+        (
+            "MISSING_TRANSACTION_ID",
+            batch(&a, vec![txn(" ", days_ago(1), json!(-1))]),
+        ),
+        (
+            "NOT_CHRONOLOGICAL",
+            batch(
+                &a,
+                vec![
+                    txn("N1", days_ago(1), json!(-1)),
+                    txn("N2", days_ago(2), json!(-1)),
+                ],
+            ),
+        ),
+        (
+            "FUTURE_DATED",
+            batch(
+                &a,
+                vec![txn("F1", SystemClock.now() + TimeDelta::days(1), json!(-1))],
+            ),
+        ),
+        (
+            "TOO_MANY_DECIMALS",
+            batch(&a, vec![txn("M1", days_ago(1), json!(-1.005))]),
+        ),
+        ("SIGN_MISMATCH", {
+            let mut t = txn("S1", days_ago(1), json!(-5));
+            t["debit_credit_memo"] = json!("CREDIT");
+            batch(&a, vec![t])
+        }),
+        ("FIELD_TOO_LONG", {
+            let mut t = txn("L1", days_ago(1), json!(-5));
+            t["description"] = json!("x".repeat(4001));
+            batch(&a, vec![t])
+        }),
+    ];
+    for (code, body) in &cases {
+        let e = err(f.push(&hub, body).await, 400, code).await;
+        if *code != "BATCH_EMPTY" && *code != "BATCH_TOO_LARGE" {
+            assert!(
+                e["errors"][0]["transaction_id"].is_string(),
+                "{code}: names the transaction: {e}"
+            );
+        }
+    }
+    // Type errors in a transaction name the field.
+    let mut bad = batch(&a, vec![txn("X", days_ago(1), json!(-1))]);
+    bad["bank_feed_transactions"]["transactions"][0]["debit_credit_memo"] = json!("MEMO");
+    err(f.push(&hub, &bad).await, 400, "INVALID_ENUM_VALUE").await;
+    bad["bank_feed_transactions"]["transactions"][0]["debit_credit_memo"] = json!("DEBIT");
+    bad["bank_feed_transactions"]["transactions"][0]["posted_at"] = json!("last tuesday");
+    err(f.push(&hub, &bad).await, 400, "INVALID_FIELD_VALUE").await;
+    let mut no_amount = batch(&a, vec![txn("Y", days_ago(1), json!(-1))]);
+    no_amount["bank_feed_transactions"]["transactions"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("amount");
+    err(f.push(&hub, &no_amount).await, 400, "MISSING_FIELD").await;
+    let mut balance = batch(&a, vec![txn("Z", days_ago(1), json!(-1))]);
+    balance["bank_feed_transactions"]["current_balance"] = json!(1.234);
+    err(f.push(&hub, &balance).await, 400, "TOO_MANY_DECIMALS").await;
+    err(
+        f.push(
+            &hub,
+            &batch(
+                "01a1fc9a-af8c-76a4-87f1-65c8c73af427",
+                vec![txn("U", days_ago(1), json!(-1))],
+            ),
+        )
+        .await,
+        410,
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+    assert!(
+        f.stored(&hub).await.is_empty(),
+        "no refused batch stored anything"
+    );
+
+    // The accepted edges: exactly 1000, equal timestamps, zero with DEBIT, cents in USD.
+    let at = days_ago(1);
+    let mut edge: Vec<Value> = (0..999)
+        .map(|i| txn(&format!("E{i:04}"), at, json!(-1.25)))
+        .collect();
+    let mut zero = txn("ZERO", at, json!(0));
+    zero["debit_credit_memo"] = json!("DEBIT");
+    edge.push(zero);
+    let answer = ok(f.push(&hub, &batch(&a, edge)).await).await;
+    assert_eq!(
+        answer["bank_feed_transactions"].as_array().unwrap().len(),
+        1000
+    );
+    assert_eq!(f.stored(&hub).await.len(), 1000);
+
+    // JPY allows no decimals.
+    let jpy = feed(&hub, "INTUIT_BANK_FEEDS", "JPY").await;
+    err(
+        jpy.push(
+            &hub,
+            &batch(&jpy.account, vec![txn("J1", days_ago(1), json!(-1.5))]),
+        )
+        .await,
+        400,
+        "TOO_MANY_DECIMALS",
+    )
+    .await;
+    ok(jpy
+        .push(
+            &hub,
+            &batch(&jpy.account, vec![txn("J1", days_ago(1), json!(-150))]),
+        )
+        .await)
+    .await;
+}
+
+async fn stored_state_rules_refuse_through_the_job(hub: Hub) {
+    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    ok(f.push(
+        &hub,
+        &batch(
+            &f.account,
+            vec![
+                txn("T1", days_ago(3), json!(-300)),
+                txn("T2", days_ago(2), json!(-5)),
+            ],
+        ),
+    )
+    .await)
+    .await;
+
+    // Older than the newest stored: refused, naming the transaction; same time is fine.
+    let e = err(
+        f.push(
+            &hub,
+            &batch(&f.account, vec![txn("OLD", days_ago(4), json!(-1))]),
+        )
+        .await,
+        400,
+        "OLDER_THAN_STORED",
+    )
+    .await;
+    assert_eq!(e["errors"][0]["transaction_id"], "OLD");
+    assert!(e["error_message"].as_str().unwrap().contains("OLD"));
+    let stored_t2 = f.stored(&hub).await[1]["posted_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut same = txn("SAME", days_ago(2), json!(-1));
+    same["posted_at"] = json!(stored_t2);
+    ok(f.push(&hub, &batch(&f.account, vec![same])).await).await;
+
+    // The same id with different content: the whole batch is refused (409) and names the id.
+    let e = err(
+        f.push(
+            &hub,
+            &batch(
+                &f.account,
+                vec![
+                    txn("T2", days_ago(2), json!(-6)),
+                    txn("NEW", days_ago(1), json!(-1)),
+                ],
+            ),
+        )
+        .await,
+        409,
+        "TRANSACTION_ID_CONFLICT",
+    )
+    .await;
+    assert!(e["error_message"].as_str().unwrap().contains("T2"));
+    assert!(
+        f.stored(&hub)
+            .await
+            .iter()
+            .all(|t| t["transaction_id"] != "NEW"),
+        "nothing of a refused batch is applied"
+    );
+
+    // History window: none before the feed start date on Intuit (Rutter door).
+    let g = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    g.link(&hub, Some(days_ago(10))).await;
+    err(
+        g.push(
+            &hub,
+            &batch(&g.account, vec![txn("H1", days_ago(11), json!(-1))]),
+        )
+        .await,
+        400,
+        "BEFORE_HISTORY_WINDOW",
+    )
+    .await;
+    ok(g.push(
+        &hub,
+        &batch(&g.account, vec![txn("H1", days_ago(9), json!(-1))]),
+    )
+    .await)
+    .await;
+
+    // Xero: at most a year back.
+    let x = feed(&hub, "XERO", "GBP").await;
+    x.link(&hub, None).await;
+    err(
+        x.push(
+            &hub,
+            &batch(&x.account, vec![txn("X1", days_ago(366), json!(-1))]),
+        )
+        .await,
+        400,
+        "BEFORE_HISTORY_WINDOW",
+    )
+    .await;
+    ok(x.push(
+        &hub,
+        &batch(&x.account, vec![txn("X1", days_ago(364), json!(-1))]),
+    )
+    .await)
+    .await;
+
+    // NetSuite: at most 60 days on the first import.
+    let n = feed(&hub, "NETSUITE", "USD").await;
+    n.link(&hub, None).await;
+    err(
+        n.push(
+            &hub,
+            &batch(&n.account, vec![txn("N1", days_ago(61), json!(-1))]),
+        )
+        .await,
+        400,
+        "BEFORE_HISTORY_WINDOW",
+    )
+    .await;
+    ok(n.push(
+        &hub,
+        &batch(&n.account, vec![txn("N1", days_ago(59), json!(-1))]),
+    )
+    .await)
+    .await;
+}
+
+async fn feeds_that_need_linking_refuse_until_linked(hub: Hub) {
+    for platform in ["XERO", "SAGE_INTACCT", "SAGE_BUSINESS_CLOUD", "NETSUITE"] {
+        let f = feed(&hub, platform, "USD").await;
+        let body = batch(&f.account, vec![txn("T1", days_ago(1), json!(-1))]);
+        err(f.push(&hub, &body).await, 400, "FEED_NOT_READY").await;
+        f.link(&hub, Some(days_ago(30))).await;
+        let account = f.account(&hub).await;
+        assert_eq!(
+            (
+                account["feed_status"].as_str(),
+                account["transaction_ready"].as_bool()
+            ),
+            (Some("active"), Some(true))
+        );
+        ok(f.push(&hub, &body).await).await;
+    }
+}
+
+async fn idempotency_keys_replay_batches(hub: Hub) {
+    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let body = batch(&f.account, vec![txn("I1", days_ago(1), json!(-9.99))]);
+    let first = ok(hub
+        .post(&f.creds, &f.url(), &body)
+        .header("Idempotency-Key", "batch-1")
+        .send()
+        .await)
+    .await;
+    let again = hub
+        .post(&f.creds, &f.url(), &body)
+        .header("Idempotency-Key", "batch-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first, "the first answer, not a duplicate report");
+    let other = batch(&f.account, vec![txn("I2", days_ago(1), json!(-1))]);
+    err(
+        hub.post(&f.creds, &f.url(), &other)
+            .header("Idempotency-Key", "batch-1")
+            .send()
+            .await,
+        409,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
+    assert_eq!(f.stored(&hub).await.len(), 1);
+}

@@ -1,0 +1,242 @@
+//! The job queue on PostgreSQL: accept, claim (head of each account's queue only), finish.
+//!
+//! Several hub instances claim from one table. A claim is one `UPDATE` whose candidate is
+//! picked with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the same job, and
+//! only the first unfinished job of an account is ever a candidate, so they never take two jobs
+//! of one account either.
+
+use bankfeeds_domain::job::JobRequest;
+use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
+use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
+use sqlx::{FromRow, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{events, idempotency, map_err};
+
+#[derive(FromRow)]
+struct JobRow {
+    id: Uuid,
+    org_id: Uuid,
+    connection_id: Uuid,
+    account_id: Option<Uuid>,
+    status: String,
+    request: String,
+    response_status: Option<i32>,
+    response_body: Option<String>,
+    attempts: i32,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    finished_at: Option<Timestamp>,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt jobs row: {what}").into())
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+    fn try_from(r: JobRow) -> StoreResult<Self> {
+        let response = match (r.response_status, r.response_body) {
+            (Some(status), Some(body)) => Some((
+                u16::try_from(status).map_err(|_| corrupt("response_status"))?,
+                serde_json::from_str(&body).map_err(|_| corrupt("response_body"))?,
+            )),
+            _ => None,
+        };
+        Ok(Job {
+            id: r.id.into(),
+            org_id: r.org_id.into(),
+            connection_id: r.connection_id.into(),
+            bank_feed_account_id: r.account_id.map(Into::into),
+            status: JobStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
+            request: serde_json::from_str::<JobRequest>(&r.request)
+                .map_err(|_| corrupt("request"))?,
+            response,
+            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            finished_at: r.finished_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, connection_id, account_id, status, request,
+    response_status, response_body, attempts, created_at, updated_at, finished_at";
+
+pub async fn submit(
+    pool: &PgPool,
+    job: &Job,
+    idem: Option<Idem<'_, Job>>,
+) -> StoreResult<Outcome<Job>> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    if let Some(idem) = idem {
+        if let Some(saved) = idempotency::begin(&mut tx, idem.key, job.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+    }
+    if let Some(account) = job.bank_feed_account_id {
+        // Jobs of one account are queued in `seq` order, but sequence values are handed out at
+        // INSERT and transactions commit in any order: without this, a job could become visible
+        // behind a later-numbered job of its account that a worker already claimed, and then
+        // be claimed too (two batches of one account at once, out of arrival order). Taking
+        // turns per account until commit makes `seq` order the commit order within an account,
+        // as SQLite's single writer does.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("jobs:{account}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    // A repeated job id loses on the unique index: `Conflict("jobs_id_key")`.
+    sqlx::query(
+        "INSERT INTO jobs (id, org_id, connection_id, account_id, status, request, attempts,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+    )
+    .bind(job.id.as_uuid())
+    .bind(job.org_id.as_uuid())
+    .bind(job.connection_id.as_uuid())
+    .bind(job.bank_feed_account_id.map(|a| a.as_uuid()))
+    .bind(job.status.as_str())
+    .bind(serde_json::to_string(&job.request).expect("requests serialise"))
+    .bind(job.created_at)
+    .bind(job.updated_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(job.clone()))
+}
+
+pub async fn get(pool: &PgPool, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Job::try_from).transpose()
+}
+
+/// Reads a job and locks its row until the caller's transaction ends, so a job is finished
+/// once: a second worker applying the same job waits here, then sees it finished.
+pub(crate) async fn load_for_update(tx: &mut PgConnection, id: JobId) -> StoreResult<Job> {
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    row.map(Job::try_from)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
+/// and not held under an unexpired lease.
+///
+/// Only the head of an account's unfinished jobs is a candidate (`NOT EXISTS`), so at most one
+/// job per account can be claimed at a time; `SKIP LOCKED` passes over a candidate another
+/// claimer (or a worker finishing it) holds, and the outer `WHERE` re-checks status and lease on
+/// the row as locked, so a job is never claimed twice under one lease.
+pub async fn claim(
+    pool: &PgPool,
+    only: Option<JobId>,
+    lease_until: Timestamp,
+    now: Timestamp,
+) -> StoreResult<Option<Job>> {
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "UPDATE jobs SET status = 'pending', locked_until = $1, attempts = attempts + 1,
+             updated_at = $2
+         WHERE seq = (
+             SELECT j.seq FROM jobs j
+             WHERE j.status IN ('prequeued', 'pending')
+               AND (j.locked_until IS NULL OR j.locked_until < $2)
+               AND ($3::uuid IS NULL OR j.id = $3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM jobs e
+                   WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
+                     AND e.seq < j.seq)
+             ORDER BY j.seq LIMIT 1
+             FOR UPDATE OF j SKIP LOCKED)
+           AND status IN ('prequeued', 'pending')
+           AND (locked_until IS NULL OR locked_until < $2)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(lease_until)
+    .bind(now)
+    .bind(only.map(|j| j.as_uuid()))
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Job::try_from).transpose()
+}
+
+/// Records a job's outcome in the caller's transaction (with its event).
+pub(crate) async fn finish(
+    tx: &mut PgConnection,
+    job: &Job,
+    status: u16,
+    body: &serde_json::Value,
+    now: Timestamp,
+) -> StoreResult<Job> {
+    let outcome = if (200..300).contains(&status) {
+        JobStatus::Success
+    } else {
+        JobStatus::Failure
+    };
+    sqlx::query(
+        "UPDATE jobs SET status = $1, response_status = $2, response_body = $3,
+             locked_until = NULL, updated_at = $4, finished_at = $4
+         WHERE id = $5",
+    )
+    .bind(outcome.as_str())
+    .bind(i32::from(status))
+    .bind(body.to_string())
+    .bind(now)
+    .bind(job.id.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let payload = serde_json::json!({ "job_id": job.id, "status": outcome, "http_status": status });
+    events::append(
+        tx,
+        job.org_id,
+        Some(job.connection_id),
+        "job.finished",
+        &job.id.to_string(),
+        &payload,
+        now,
+    )
+    .await?;
+    Ok(Job {
+        status: outcome,
+        response: Some((status, body.clone())),
+        updated_at: now,
+        finished_at: Some(now),
+        ..job.clone()
+    })
+}
+
+pub async fn fail(
+    pool: &PgPool,
+    id: JobId,
+    status: u16,
+    body: &serde_json::Value,
+    now: Timestamp,
+) -> StoreResult<Job> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let job = load_for_update(&mut tx, id).await?;
+    if job.status.is_finished() {
+        return Ok(job);
+    }
+    let job = finish(&mut tx, &job, status, body, now).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(job)
+}

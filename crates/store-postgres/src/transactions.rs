@@ -1,0 +1,439 @@
+//! Transactions on PostgreSQL: a batch is checked and applied in one database transaction,
+//! together with the account's new balance, the outbox event and the job's outcome.
+//!
+//! The job row and then the account row are locked (`FOR UPDATE`) before anything is read, so
+//! batches of one account (and a job run twice) take turns, as on SQLite's single writer. Every
+//! reason to refuse a batch is found before the first write, so a refused batch writes nothing
+//! but the job's outcome. Amounts cross the wire as text (`::numeric` in, `::text` out).
+
+use std::collections::HashMap;
+
+use bankfeeds_domain::batch::{validate_batch, AccountContext};
+use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::transaction::{
+    assemble, classify, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction,
+    TransactionData, TransactionQuery, TransactionType,
+};
+use bankfeeds_domain::{
+    Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp,
+    TransactionId,
+};
+use bankfeeds_store::{BatchRender, StoreError, StoreResult};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::accounts::{self, Instant, Key};
+use crate::{events, jobs, map_err};
+
+#[derive(FromRow)]
+struct TransactionRow {
+    id: Uuid,
+    org_id: Uuid,
+    connection_id: Uuid,
+    account_id: Uuid,
+    transaction_id: String,
+    posted_at: Timestamp,
+    transaction_date: Option<Timestamp>,
+    amount: String,
+    description: Option<String>,
+    memo: Option<String>,
+    payee: Option<String>,
+    transaction_type: Option<String>,
+    debit_credit_memo: Option<String>,
+    interest_amount: Option<String>,
+    principal_amount: Option<String>,
+    platform_ingested: bool,
+    ingested_at: Option<Timestamp>,
+    created_at: Timestamp,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt transactions row: {what}").into())
+}
+
+/// NUMERIC's text form (e.g. `-300.00` when written so); Amount drops the trailing zeros, so it
+/// compares equal to what the FI sent.
+fn amount(s: Option<String>, what: &str) -> StoreResult<Option<Amount>> {
+    s.map(|a| a.parse::<Amount>())
+        .transpose()
+        .map_err(|_| corrupt(what))
+}
+
+impl TryFrom<TransactionRow> for Transaction {
+    type Error = StoreError;
+    fn try_from(r: TransactionRow) -> StoreResult<Self> {
+        Ok(Transaction {
+            id: r.id.into(),
+            org_id: r.org_id.into(),
+            connection_id: r.connection_id.into(),
+            bank_feed_account_id: r.account_id.into(),
+            data: TransactionData {
+                transaction_id: r.transaction_id,
+                posted_at: r.posted_at,
+                transaction_date: r.transaction_date,
+                amount: amount(Some(r.amount), "amount")?.ok_or_else(|| corrupt("amount"))?,
+                description: r.description,
+                memo: r.memo,
+                payee: r.payee,
+                transaction_type: r
+                    .transaction_type
+                    .map(|t| TransactionType::parse(&t).ok_or_else(|| corrupt("transaction_type")))
+                    .transpose()?,
+                debit_credit_memo: r
+                    .debit_credit_memo
+                    .map(|t| DebitCreditMemo::parse(&t).ok_or_else(|| corrupt("debit_credit_memo")))
+                    .transpose()?,
+                interest_amount: amount(r.interest_amount, "interest_amount")?,
+                principal_amount: amount(r.principal_amount, "principal_amount")?,
+            },
+            platform_ingested: r.platform_ingested,
+            created_at: r.created_at,
+            ingested_at: r.ingested_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, connection_id, account_id, transaction_id, posted_at,
+    transaction_date, amount::text AS amount, description, memo, payee, transaction_type,
+    debit_credit_memo, interest_amount::text AS interest_amount,
+    principal_amount::text AS principal_amount, platform_ingested, ingested_at, created_at";
+
+/// The stored transactions of the account among the batch's `transaction_id`s.
+async fn stored_by_transaction_id(
+    tx: &mut PgConnection,
+    account: BankFeedAccountId,
+    batch: &[TransactionData],
+) -> StoreResult<HashMap<String, Transaction>> {
+    let ids: Vec<&str> = batch.iter().map(|t| t.transaction_id.as_str()).collect();
+    let rows: Vec<TransactionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM transactions
+         WHERE account_id = $1 AND transaction_id = ANY($2::text[])"
+    ))
+    .bind(account.as_uuid())
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let t = Transaction::try_from(row)?;
+        found.insert(t.data.transaction_id.clone(), t);
+    }
+    Ok(found)
+}
+
+/// Inserts the rows in one statement: one array per column, `UNNEST`ed together. One SQL text
+/// whatever the batch size (so one prepared statement), and no bind-parameter limit.
+async fn insert(tx: &mut PgConnection, rows: &[Transaction], job: JobId) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: &dyn Fn(&Transaction) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
+    let ids = col(&|t| t.id.as_uuid());
+    let orgs = col(&|t| t.org_id.as_uuid());
+    let connections = col(&|t| t.connection_id.as_uuid());
+    let accounts = col(&|t| t.bank_feed_account_id.as_uuid());
+    let data = || rows.iter().map(|t| &t.data);
+    let transaction_ids: Vec<&str> = data().map(|d| d.transaction_id.as_str()).collect();
+    let posted_at: Vec<Timestamp> = data().map(|d| d.posted_at).collect();
+    let transaction_dates: Vec<Option<Timestamp>> = data().map(|d| d.transaction_date).collect();
+    let amounts: Vec<String> = data().map(|d| d.amount.to_string()).collect();
+    let descriptions: Vec<Option<&str>> = data().map(|d| d.description.as_deref()).collect();
+    let memos: Vec<Option<&str>> = data().map(|d| d.memo.as_deref()).collect();
+    let payees: Vec<Option<&str>> = data().map(|d| d.payee.as_deref()).collect();
+    let types: Vec<Option<&str>> = data()
+        .map(|d| d.transaction_type.map(|t| t.as_str()))
+        .collect();
+    let memos_dc: Vec<Option<&str>> = data()
+        .map(|d| d.debit_credit_memo.map(|m| m.as_str()))
+        .collect();
+    let interest: Vec<Option<String>> = data()
+        .map(|d| d.interest_amount.map(|a| a.to_string()))
+        .collect();
+    let principal: Vec<Option<String>> = data()
+        .map(|d| d.principal_amount.map(|a| a.to_string()))
+        .collect();
+    let ingested: Vec<bool> = rows.iter().map(|t| t.platform_ingested).collect();
+    let ingested_at: Vec<Option<Timestamp>> = rows.iter().map(|t| t.ingested_at).collect();
+    let created_at: Vec<Timestamp> = rows.iter().map(|t| t.created_at).collect();
+    sqlx::query(
+        "INSERT INTO transactions (id, org_id, connection_id, account_id, transaction_id,
+             posted_at, transaction_date, amount, description, memo, payee, transaction_type,
+             debit_credit_memo, interest_amount, principal_amount, platform_ingested,
+             ingested_at, created_at, job_id)
+         SELECT t.*, $19 FROM UNNEST(
+             $1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[],
+             $7::timestamptz[], $8::text[]::numeric[], $9::text[], $10::text[], $11::text[],
+             $12::text[], $13::text[], $14::text[]::numeric[], $15::text[]::numeric[],
+             $16::boolean[], $17::timestamptz[], $18::timestamptz[]) AS t",
+    )
+    .bind(ids)
+    .bind(orgs)
+    .bind(connections)
+    .bind(accounts)
+    .bind(transaction_ids)
+    .bind(posted_at)
+    .bind(transaction_dates)
+    .bind(amounts)
+    .bind(descriptions)
+    .bind(memos)
+    .bind(payees)
+    .bind(types)
+    .bind(memos_dc)
+    .bind(interest)
+    .bind(principal)
+    .bind(ingested)
+    .bind(ingested_at)
+    .bind(created_at)
+    .bind(job.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// An accepted batch, ready to write.
+struct Accepted {
+    account: BankFeedAccount,
+    newest_posted_at: Option<Timestamp>,
+    items: Vec<BatchItem>,
+    fresh: Vec<Transaction>,
+}
+
+/// Checks the batch against what is stored and the platform's rules. Reads only (and locks the
+/// account row): a refusal leaves nothing to undo.
+async fn check(
+    tx: &mut PgConnection,
+    batch: &BatchRequest,
+    job: &Job,
+    profile: &PlatformProfile,
+    now: Timestamp,
+) -> StoreResult<Result<Accepted, BatchRefusal>> {
+    // Locked: batches of one account (and PATCHes of it) take turns from here to commit.
+    let found = accounts::find_live(
+        tx,
+        job.connection_id,
+        Key::Id(batch.bank_feed_account_id),
+        true,
+    )
+    .await?;
+    let Some(account) = found else {
+        return Ok(Err(BatchRefusal::AccountNotFound));
+    };
+    let newest_posted_at: Option<Timestamp> =
+        sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = $1")
+            .bind(account.id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+
+    let stored = stored_by_transaction_id(tx, account.id, &batch.transactions).await?;
+    let is_new = match classify(&batch.transactions, &stored) {
+        Ok(is_new) => is_new,
+        Err(transaction_ids) => return Ok(Err(BatchRefusal::Conflict { transaction_ids })),
+    };
+    let ctx = AccountContext {
+        minor_units: account.currency.minor_units(),
+        transaction_ready: account.transaction_ready,
+        transaction_start_date: account.transaction_start_date,
+        newest_posted_at,
+        has_transactions: newest_posted_at.is_some(),
+    };
+    if let Err(violations) = validate_batch(profile, &ctx, &batch.transactions, &is_new, now) {
+        return Ok(Err(BatchRefusal::Invalid(violations)));
+    }
+
+    let (items, fresh) = assemble(&account, &batch.transactions, &is_new, &stored, now);
+    Ok(Ok(Accepted {
+        account,
+        newest_posted_at,
+        items,
+        fresh,
+    }))
+}
+
+/// Writes an accepted batch: the new transactions, the account's newest `posted_at` and
+/// balance, and the outbox event.
+async fn write(
+    tx: &mut PgConnection,
+    a: Accepted,
+    job: &Job,
+    batch: &BatchRequest,
+    now: Timestamp,
+) -> StoreResult<Vec<BatchItem>> {
+    let Accepted {
+        account,
+        newest_posted_at,
+        items,
+        fresh,
+    } = a;
+    if fresh.is_empty() && batch.current_balance.is_none() {
+        // A pure re-send: nothing to write.
+        return Ok(items);
+    }
+    insert(tx, &fresh, job.id).await?;
+    let newest_after = fresh
+        .iter()
+        .map(|t| t.data.posted_at)
+        .chain(newest_posted_at)
+        .max();
+    sqlx::query(
+        "UPDATE bank_feed_accounts
+         SET newest_posted_at = $1, current_balance = COALESCE($2::numeric, current_balance),
+             updated_at = $3
+         WHERE id = $4",
+    )
+    .bind(newest_after)
+    .bind(batch.current_balance.map(|b| b.to_string()))
+    .bind(now)
+    .bind(account.id.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let payload = serde_json::json!({
+        "bank_feed_account_id": account.id,
+        "job_id": job.id,
+        "created": fresh.len(),
+        "duplicates": items.len() - fresh.len(),
+    });
+    events::append(
+        tx,
+        account.org_id,
+        Some(account.connection_id),
+        "bank_feed_transactions.created",
+        &account.id.to_string(),
+        &payload,
+        now,
+    )
+    .await?;
+    Ok(items)
+}
+
+pub async fn apply_batch(
+    pool: &PgPool,
+    job_id: JobId,
+    batch: &BatchRequest,
+    profile: &PlatformProfile,
+    now: Timestamp,
+    render: BatchRender<'_>,
+) -> StoreResult<Job> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    // Locked: a worker applying the same job concurrently waits, then sees it finished.
+    let job = jobs::load_for_update(&mut tx, job_id).await?;
+    if job.status.is_finished() {
+        // Delivery is at least once: a job run twice answers with its first outcome.
+        return Ok(job);
+    }
+    // A refused batch writes nothing but the job's outcome: every refusal is decided in
+    // `check`, before the first write.
+    let outcome = match check(&mut tx, batch, &job, profile, now).await? {
+        Ok(accepted) => Ok(write(&mut tx, accepted, &job, batch, now).await?),
+        Err(refusal) => Err(refusal),
+    };
+    let (status, body) = render(&outcome);
+    let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(job)
+}
+
+fn empty_page() -> Page<Transaction> {
+    Page {
+        items: Vec::new(),
+        has_more: false,
+    }
+}
+
+pub async fn list(
+    pool: &PgPool,
+    connection: ConnectionId,
+    q: &TransactionQuery,
+) -> StoreResult<Page<Transaction>> {
+    let mut b = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {COLUMNS} FROM transactions WHERE connection_id = "
+    ));
+    b.push_bind(connection.as_uuid());
+    if let Some(a) = q.bank_feed_account_id {
+        b.push(" AND account_id = ").push_bind(a.as_uuid());
+    }
+    // An instant before what `timestamptz` holds cannot be bound; every stored value is after
+    // it, so the filter keeps all rows (min) or none (max). chrono ends before PostgreSQL does.
+    if let Some(t) = q.posted_at_min {
+        match accounts::instant(t.timestamp_micros()) {
+            Instant::At(t) => {
+                b.push(" AND posted_at >= ").push_bind(t);
+            }
+            Instant::BeforeAll => {}
+            Instant::AfterAll => return Ok(empty_page()),
+        }
+    }
+    if let Some(t) = q.posted_at_max {
+        match accounts::instant(t.timestamp_micros()) {
+            Instant::At(t) => {
+                b.push(" AND posted_at <= ").push_bind(t);
+            }
+            Instant::BeforeAll => return Ok(empty_page()),
+            Instant::AfterAll => {}
+        }
+    }
+    if let Some(i) = q.platform_ingested {
+        b.push(" AND platform_ingested = ").push_bind(i);
+    }
+    if let Some(after) = q.after {
+        b.push(" AND id > ").push_bind(after.as_uuid());
+    }
+    b.push(" ORDER BY id LIMIT ")
+        .push_bind(i64::from(q.limit) + 1);
+    let rows: Vec<TransactionRow> = b.build_query_as().fetch_all(pool).await.map_err(map_err)?;
+    let mut items = rows
+        .into_iter()
+        .map(Transaction::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let has_more = items.len() > q.limit as usize;
+    items.truncate(q.limit as usize);
+    Ok(Page { items, has_more })
+}
+
+pub async fn get(
+    pool: &PgPool,
+    connection: ConnectionId,
+    id: TransactionId,
+) -> StoreResult<Option<Transaction>> {
+    let row: Option<TransactionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2"
+    ))
+    .bind(connection.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Transaction::try_from).transpose()
+}
+
+/// The platform side took every stored transaction of the account: mark them ingested and
+/// move the account's `last_synced_at`.
+pub async fn mark_ingested(
+    pool: &PgPool,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    // The account row first: it locks the account, so a batch being applied to it either
+    // commits before (and its transactions are marked) or waits until this commits.
+    sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(account.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let done = sqlx::query(
+        "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $1
+         WHERE account_id = $2 AND NOT platform_ingested",
+    )
+    .bind(now)
+    .bind(account.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,221 @@
+//! The job queue on SQLite: accept, claim (head of each account's queue only), finish.
+
+use bankfeeds_domain::job::JobRequest;
+use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
+use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
+
+use crate::{events, idempotency, map_err, time, SqliteStore};
+
+#[derive(FromRow)]
+pub(crate) struct JobRow {
+    id: String,
+    org_id: String,
+    connection_id: String,
+    account_id: Option<String>,
+    status: String,
+    request: String,
+    response_status: Option<i64>,
+    response_body: Option<String>,
+    attempts: i64,
+    created_at: i64,
+    updated_at: i64,
+    finished_at: Option<i64>,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt jobs row: {what}").into())
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+    fn try_from(r: JobRow) -> StoreResult<Self> {
+        let response = match (r.response_status, r.response_body) {
+            (Some(status), Some(body)) => Some((
+                u16::try_from(status).map_err(|_| corrupt("response_status"))?,
+                serde_json::from_str(&body).map_err(|_| corrupt("response_body"))?,
+            )),
+            _ => None,
+        };
+        Ok(Job {
+            id: r.id.parse().map_err(|_| corrupt("id"))?,
+            org_id: r.org_id.parse().map_err(|_| corrupt("org_id"))?,
+            connection_id: r
+                .connection_id
+                .parse()
+                .map_err(|_| corrupt("connection_id"))?,
+            bank_feed_account_id: r
+                .account_id
+                .map(|a| a.parse())
+                .transpose()
+                .map_err(|_| corrupt("account_id"))?,
+            status: JobStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
+            request: serde_json::from_str::<JobRequest>(&r.request)
+                .map_err(|_| corrupt("request"))?,
+            response,
+            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+            created_at: time::from_db(r.created_at)?,
+            updated_at: time::from_db(r.updated_at)?,
+            finished_at: time::opt_from_db(r.finished_at)?,
+        })
+    }
+}
+
+pub(crate) const COLUMNS: &str = "id, org_id, connection_id, account_id, status, request,
+    response_status, response_body, attempts, created_at, updated_at, finished_at";
+
+pub async fn submit(
+    store: &SqliteStore,
+    job: &Job,
+    idem: Option<Idem<'_, Job>>,
+) -> StoreResult<Outcome<Job>> {
+    let mut tx = store.write_tx().await?;
+    if let Some(idem) = idem {
+        if let Some(saved) = idempotency::begin(&mut tx, idem.key, job.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO jobs (id, org_id, connection_id, account_id, status, request, attempts,
+             created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+    )
+    .bind(job.id.to_string())
+    .bind(job.org_id.to_string())
+    .bind(job.connection_id.to_string())
+    .bind(job.bank_feed_account_id.map(|a| a.to_string()))
+    .bind(job.status.as_str())
+    .bind(serde_json::to_string(&job.request).expect("requests serialise"))
+    .bind(time::to_db(job.created_at))
+    .bind(time::to_db(job.updated_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(job.clone()))
+}
+
+pub async fn get(pool: &SqlitePool, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE org_id = ? AND id = ?"
+    ))
+    .bind(org.to_string())
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Job::try_from).transpose()
+}
+
+pub(crate) async fn load(tx: &mut SqliteConnection, id: JobId) -> StoreResult<Job> {
+    let row: Option<JobRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?"))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    row.map(Job::try_from)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
+/// and not held under an unexpired lease.
+pub async fn claim(
+    store: &SqliteStore,
+    only: Option<JobId>,
+    lease_until: Timestamp,
+    now: Timestamp,
+) -> StoreResult<Option<Job>> {
+    let mut tx = store.write_tx().await?;
+    let row: Option<JobRow> = sqlx::query_as(&format!(
+        "UPDATE jobs SET status = 'pending', locked_until = ?, attempts = attempts + 1, updated_at = ?
+         WHERE seq = (
+             SELECT j.seq FROM jobs j
+             WHERE j.status IN ('prequeued', 'pending')
+               AND (j.locked_until IS NULL OR j.locked_until < ?)
+               AND (? IS NULL OR j.id = ?)
+               AND NOT EXISTS (
+                   SELECT 1 FROM jobs e
+                   WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
+                     AND e.seq < j.seq)
+             ORDER BY j.seq LIMIT 1)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(time::to_db(lease_until))
+    .bind(time::to_db(now))
+    .bind(time::to_db(now))
+    .bind(only.map(|j| j.to_string()))
+    .bind(only.map(|j| j.to_string()))
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    row.map(Job::try_from).transpose()
+}
+
+/// Records a job's outcome in the caller's transaction (with its event).
+pub(crate) async fn finish(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    status: u16,
+    body: &serde_json::Value,
+    now: Timestamp,
+) -> StoreResult<Job> {
+    let outcome = if (200..300).contains(&status) {
+        JobStatus::Success
+    } else {
+        JobStatus::Failure
+    };
+    sqlx::query(
+        "UPDATE jobs SET status = ?, response_status = ?, response_body = ?, locked_until = NULL,
+             updated_at = ?, finished_at = ?
+         WHERE id = ?",
+    )
+    .bind(outcome.as_str())
+    .bind(i64::from(status))
+    .bind(body.to_string())
+    .bind(time::to_db(now))
+    .bind(time::to_db(now))
+    .bind(job.id.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let payload = serde_json::json!({ "job_id": job.id, "status": outcome, "http_status": status });
+    events::append(
+        tx,
+        job.org_id,
+        Some(job.connection_id),
+        "job.finished",
+        &job.id.to_string(),
+        &payload,
+        now,
+    )
+    .await?;
+    Ok(Job {
+        status: outcome,
+        response: Some((status, body.clone())),
+        updated_at: now,
+        finished_at: Some(now),
+        ..job.clone()
+    })
+}
+
+pub async fn fail(
+    store: &SqliteStore,
+    id: JobId,
+    status: u16,
+    body: &serde_json::Value,
+    now: Timestamp,
+) -> StoreResult<Job> {
+    let mut tx = store.write_tx().await?;
+    let job = load(&mut tx, id).await?;
+    if job.status.is_finished() {
+        return Ok(job);
+    }
+    let job = finish(&mut tx, &job, status, body, now).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(job)
+}
