@@ -23,6 +23,8 @@ pub struct AppState {
     pub job_notify: Arc<Notify>,
     /// Wakes `prefer_sync` requests when a job finishes on this instance.
     pub job_done: Arc<Notify>,
+    /// How long a `prefer_sync` write waits for its job before answering with the job.
+    pub sync_wait: Duration,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             public_base: public_base.into(),
             job_notify: Arc::new(Notify::new()),
             job_done: Arc::new(Notify::new()),
+            sync_wait: Duration::from_secs(10),
         }
     }
 }

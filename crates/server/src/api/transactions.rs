@@ -1,8 +1,6 @@
 //! `/versioned/accounting/bank_feeds/transactions`: the FI pushes posted transactions in
 //! batches for one account. Every batch becomes a job; `prefer_sync` waits for it.
 
-use std::time::Duration;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -29,9 +27,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::jobs;
 use crate::state::AppState;
-
-/// How long `prefer_sync` waits for the batch before answering with the job.
-pub const SYNC_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TransactionIn {
@@ -337,12 +332,21 @@ pub async fn create_transactions(
     };
     state.job_notify.notify_one();
     let mode = req.body.response_mode.unwrap_or_default();
-    if matches!(mode, ResponseMode::Async) {
-        return Ok(JsonOut(async_envelope(&state.public_base, &job)).into_response());
+    let mut answer = if matches!(mode, ResponseMode::Async) {
+        JsonOut(async_envelope(&state.public_base, &job)).into_response()
+    } else {
+        let job = jobs::run_now_or_wait(&state, job.clone(), state.sync_wait).await?;
+        job_answer(&state, &job)
+    };
+    // As Rutter does, an accepted request names its job.
+    if let Ok(v) = axum::http::HeaderValue::from_str(&job.id.to_string()) {
+        answer.headers_mut().insert(JOB_ID_HEADER, v);
     }
-    let job = jobs::run_now_or_wait(&state, job, SYNC_WAIT).await?;
-    Ok(job_answer(&state, &job))
+    Ok(answer)
 }
+
+/// Names the job behind an accepted write.
+pub const JOB_ID_HEADER: &str = "x-rutter-job-id";
 
 /// The job's own answer once finished, else the async envelope.
 fn job_answer(state: &AppState, job: &Job) -> Response {

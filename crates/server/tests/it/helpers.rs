@@ -37,14 +37,25 @@ impl Hub {
 
     /// A hub on a store someone else owns (a second instance on the same database).
     pub async fn start_on(store: DynStore, db: Option<TestDb>, rate_limit_per_10s: u32) -> Hub {
+        Self::start_with(store, db, |_| {}, rate_limit_per_10s).await
+    }
+
+    /// A hub whose state `tune` may adjust before it serves.
+    pub async fn start_with(
+        store: DynStore,
+        db: Option<TestDb>,
+        tune: impl FnOnce(&mut AppState),
+        rate_limit_per_10s: u32,
+    ) -> Hub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(
+        let mut state = AppState::new(
             store.clone(),
             Arc::new(SystemClock),
             base.clone(),
             rate_limit_per_10s,
         );
+        tune(&mut state);
         let shutdown = CancellationToken::new();
         tokio::spawn(bankfeeds_server::serve(
             listener,

@@ -17,6 +17,98 @@ crate::on_both_backends!(
     idempotency_keys_replay_batches,
 );
 
+/// Batches for one account wait their turn; `prefer_sync` answers with the job when the wait
+/// is longer than it will hold the request.
+async fn a_busy_account_queues_batches_in_order(hub: Hub) {
+    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let first = batch(&f.account, vec![txn("Q1", days_ago(2), json!(-1))]);
+    // Hold the queue: put a job in it directly (no worker is woken) and claim it at once, as
+    // another worker would. Idle workers only poll every 250 ms, so this wins; retry if not.
+    let store = hub.store.clone();
+    let creds_org = f.creds.org.id;
+    let connection = store
+        .find_connection_by_token(&bankfeeds_domain::Secret::from_presented(f.token.clone()).hash())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut held = None;
+    for _ in 0..20 {
+        let now = SystemClock.now();
+        let request = bankfeeds_domain::job::JobRequest {
+            method: "POST".into(),
+            url: TXNS.into(),
+            body: first.clone(),
+            idempotency_key: None,
+        };
+        let job = bankfeeds_domain::Job::new(
+            creds_org,
+            connection.id,
+            Some(f.account.parse().unwrap()),
+            request,
+            now,
+        );
+        store.submit_job(&job, None).await.unwrap();
+        if let Some(job) = store
+            .claim_job(Some(job.id), now + TimeDelta::seconds(60), now)
+            .await
+            .unwrap()
+        {
+            held = Some(job);
+            break;
+        }
+    }
+    let held = held.expect("claimed a job before the workers did");
+    let second = batch(&f.account, vec![txn("Q2", days_ago(1), json!(-2))]);
+    let answer = ok(f.push(&hub, &second).await).await;
+    let envelope = &answer["async_response"];
+    assert_eq!(
+        envelope["status"], "prequeued",
+        "waits behind the held job: {answer}"
+    );
+    // The held job finishes; the queued one then runs, in order.
+    let body: serde_json::Value = held.request.body.clone();
+    let request: bankfeeds_server::api::transactions::TransactionsCreateIn =
+        serde_json::from_value(body).unwrap();
+    let profile = bankfeeds_domain::profile::PlatformProfile::for_platform(
+        bankfeeds_domain::Platform::IntuitBankFeeds,
+        bankfeeds_domain::profile::Door::Rutter,
+    );
+    store
+        .apply_batch(
+            held.id,
+            &request.to_domain(),
+            &profile,
+            SystemClock.now(),
+            &bankfeeds_server::api::transactions::render_outcome,
+        )
+        .await
+        .unwrap();
+    let job = wait_for_job(&hub, &f.creds, envelope["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "success");
+    let ids: Vec<_> = f
+        .stored(&hub)
+        .await
+        .iter()
+        .map(|t| t["transaction_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["Q1", "Q2"]);
+}
+
+#[tokio::test]
+async fn prefer_sync_answers_with_the_job_when_the_account_is_busy() {
+    let db = bankfeeds_store_tests::backends::sqlite("busy")
+        .await
+        .unwrap();
+    let hub = Hub::start_with(
+        db.store.clone(),
+        Some(db),
+        |s| s.sync_wait = std::time::Duration::from_millis(300),
+        0,
+    )
+    .await;
+    a_busy_account_queues_batches_in_order(hub).await;
+}
+
 const TXNS: &str = "/versioned/accounting/bank_feeds/transactions";
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -125,9 +217,23 @@ async fn push_list_fetch_and_resend(hub: Hub) {
         ],
     );
     body["bank_feed_transactions"]["current_balance"] = json!(934.56);
-    let answer = ok(f.push(&hub, &body).await).await;
+    let resp = f.push(&hub, &body).await.unwrap();
+    let job_id = resp.headers()["x-rutter-job-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer = ok(Ok(resp)).await;
     let rows = answer["bank_feed_transactions"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
+    let job = ok(hub
+        .get(&f.creds, &format!("/versioned/jobs/{job_id}"))
+        .send()
+        .await)
+    .await;
+    assert_eq!(
+        job["job"]["response"]["body"], answer,
+        "the job holds exactly the answer given"
+    );
     assert_eq!(rows[0]["transaction_id"], "T1");
     assert_eq!(rows[0]["amount"], json!(-300));
     assert_eq!(
@@ -462,6 +568,36 @@ async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
         1000
     );
     assert_eq!(f.stored(&hub).await.len(), 1000);
+
+    // Refused requests never became jobs: only the accepted batch's job ran.
+    let events = hub
+        .store
+        .list_events(f.creds.org.id, 0, 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "job.finished")
+            .count(),
+        1
+    );
+    // An account holding transactions keeps its currency.
+    let url = format!(
+        "/versioned/accounting/bank_feeds/accounts/{a}?access_token={}",
+        f.token
+    );
+    err(
+        hub.http
+            .patch(hub.url(&url))
+            .basic_auth(&f.creds.client_id, Some(&f.creds.client_secret))
+            .json(&json!({"bank_feed_account": {"currency_code": "EUR"}}))
+            .send()
+            .await,
+        409,
+        "CURRENCY_LOCKED",
+    )
+    .await;
 
     // JPY allows no decimals.
     let jpy = feed(&hub, "INTUIT_BANK_FEEDS", "JPY").await;
