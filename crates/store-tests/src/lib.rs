@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod backends;
+pub mod jobs;
 pub mod suite;
 
 pub use backends::{TestDb, POSTGRES_URL_ENV, REQUIRE_POSTGRES_ENV};
@@ -35,6 +36,16 @@ macro_rules! conformance_suite {
             idempotent_account_writes_replay_and_refuse_reuse,
             account_changes_append_events,
         );
+        $crate::conformance_suite!(@jobs $backend;
+            jobs_run_one_at_a_time_per_account_in_arrival_order,
+            expired_leases_are_claimed_again,
+            applying_a_batch_stores_it_once,
+            refused_batches_write_only_the_job_outcome,
+            fail_job_finishes_once,
+            transaction_lists_filter_and_page,
+            idempotent_job_submission_replays,
+            get_job_is_scoped_to_the_organisation,
+        );
     };
     (@accounts $backend:path; $($case:ident),* $(,)?) => {
         $(
@@ -42,6 +53,15 @@ macro_rules! conformance_suite {
             async fn $case() {
                 let Some(db) = $backend(stringify!($case)).await else { return };
                 $crate::accounts::$case(db.store.clone()).await;
+            }
+        )*
+    };
+    (@jobs $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(db) = $backend(stringify!($case)).await else { return };
+                $crate::jobs::$case(db.store.clone()).await;
             }
         )*
     };
