@@ -1,11 +1,11 @@
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::map_err;
+use crate::{idempotency, map_err};
 
 #[derive(FromRow)]
 struct ConnectionRow {
@@ -38,8 +38,18 @@ impl TryFrom<ConnectionRow> for Connection {
 
 const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
 
-pub async fn create(pool: &PgPool, new: &NewConnection) -> StoreResult<()> {
+pub async fn create(
+    pool: &PgPool,
+    new: &NewConnection,
+    idem: Option<Idem<'_, Connection>>,
+) -> StoreResult<Outcome<()>> {
     let c = &new.connection;
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    if let Some(idem) = idem {
+        if let Some(saved) = idempotency::begin(&mut tx, idem.key, c.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+    }
     sqlx::query(
         "INSERT INTO connections
              (id, org_id, platform, name, access_token_hash, created_at, updated_at)
@@ -52,10 +62,14 @@ pub async fn create(pool: &PgPool, new: &NewConnection) -> StoreResult<()> {
     .bind(new.access_token_hash.to_hex())
     .bind(c.created_at)
     .bind(c.updated_at)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    Ok(())
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(()))
 }
 
 pub async fn list(

@@ -102,8 +102,12 @@ impl Store for PostgresStore {
         orgs::find_credential(&self.pool, client_id).await
     }
 
-    async fn create_connection(&self, new: &NewConnection) -> StoreResult<()> {
-        connections::create(&self.pool, new).await
+    async fn create_connection(
+        &self,
+        new: &NewConnection,
+        idem: Option<Idem<'_, Connection>>,
+    ) -> StoreResult<Outcome<()>> {
+        connections::create(&self.pool, new, idem).await
     }
 
     async fn list_connections(

@@ -1,10 +1,10 @@
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqlitePool};
 
-use crate::{map_err, time, SqliteStore};
+use crate::{idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct ConnectionRow {
@@ -38,9 +38,18 @@ impl TryFrom<ConnectionRow> for Connection {
 
 const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
 
-pub async fn create(store: &SqliteStore, new: &NewConnection) -> StoreResult<()> {
+pub async fn create(
+    store: &SqliteStore,
+    new: &NewConnection,
+    idem: Option<Idem<'_, Connection>>,
+) -> StoreResult<Outcome<()>> {
     let c = &new.connection;
     let mut tx = store.write_tx().await?;
+    if let Some(idem) = idem {
+        if let Some(saved) = idempotency::begin(&mut tx, idem.key, c.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+    }
     sqlx::query(
         "INSERT INTO connections
              (id, org_id, platform, name, access_token_hash, created_at, updated_at)
@@ -56,7 +65,11 @@ pub async fn create(store: &SqliteStore, new: &NewConnection) -> StoreResult<()>
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(()))
 }
 
 pub async fn list(

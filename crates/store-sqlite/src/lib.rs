@@ -125,8 +125,12 @@ impl Store for SqliteStore {
         orgs::find_credential(&self.reader, client_id).await
     }
 
-    async fn create_connection(&self, new: &NewConnection) -> StoreResult<()> {
-        connections::create(self, new).await
+    async fn create_connection(
+        &self,
+        new: &NewConnection,
+        idem: Option<Idem<'_, Connection>>,
+    ) -> StoreResult<Outcome<()>> {
+        connections::create(self, new, idem).await
     }
 
     async fn list_connections(

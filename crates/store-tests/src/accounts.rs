@@ -22,7 +22,7 @@ async fn setup(store: &DynStore, platform: Platform) -> Connection {
 
 async fn connection(store: &DynStore, org: OrgId, platform: Platform) -> Connection {
     let (c, _) = NewConnection::generate(org, platform, None, SystemClock.now()).unwrap();
-    store.create_connection(&c).await.unwrap();
+    store.create_connection(&c, None).await.unwrap();
     c.connection
 }
 

@@ -46,7 +46,7 @@ async fn org(store: &DynStore) -> OrgId {
 
 async fn connection(store: &DynStore, org: OrgId, platform: Platform) -> Connection {
     let (c, _) = NewConnection::generate(org, platform, None, SystemClock.now()).unwrap();
-    store.create_connection(&c).await.unwrap();
+    store.create_connection(&c, None).await.unwrap();
     c.connection
 }
 

@@ -17,7 +17,7 @@ async fn org(store: &DynStore, name: &str) -> (Org, Secret) {
 async fn connection(store: &DynStore, org: &Org, platform: Platform) -> (Connection, Secret) {
     let (new, token) =
         NewConnection::generate(org.id, platform, Some("Acme Ltd"), SystemClock.now()).unwrap();
-    store.create_connection(&new).await.unwrap();
+    store.create_connection(&new, None).await.unwrap();
     (new.connection, token)
 }
 
@@ -84,7 +84,7 @@ pub async fn connections_round_trip(store: DynStore) {
     let unnamed = NewConnection::generate(o.id, Platform::Xero, None, SystemClock.now())
         .unwrap()
         .0;
-    store.create_connection(&unnamed).await.unwrap();
+    store.create_connection(&unnamed, None).await.unwrap();
     let got = store
         .get_connection(o.id, unnamed.connection.id)
         .await
@@ -102,11 +102,11 @@ pub async fn connection_tokens_are_unique(store: DynStore) {
     let (o, _) = org(&store, "Demo Bank").await;
     let (first, _) =
         NewConnection::generate(o.id, Platform::Xero, None, SystemClock.now()).unwrap();
-    store.create_connection(&first).await.unwrap();
+    store.create_connection(&first, None).await.unwrap();
     let (mut second, _) =
         NewConnection::generate(o.id, Platform::Xero, None, SystemClock.now()).unwrap();
     second.access_token_hash = first.access_token_hash;
-    match store.create_connection(&second).await {
+    match store.create_connection(&second, None).await {
         Err(StoreError::Conflict("connections_access_token_hash_key")) => {}
         other => panic!("expected token conflict, got {other:?}"),
     }

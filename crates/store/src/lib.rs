@@ -74,7 +74,12 @@ pub trait Store: Send + Sync + 'static {
 
     // --- connections ---
 
-    async fn create_connection(&self, new: &NewConnection) -> StoreResult<()>;
+    /// Stores a new connection. With an idempotency key, a repeat returns the saved answer.
+    async fn create_connection(
+        &self,
+        new: &NewConnection,
+        idem: Option<Idem<'_, Connection>>,
+    ) -> StoreResult<Outcome<()>>;
     /// Live (not deleted) connections of one organisation, oldest first.
     async fn list_connections(
         &self,

@@ -2,15 +2,18 @@
 //! and selects it on later calls with the connection's `access_token`.
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::{Connection, ConnectionId, NewConnection, Platform, Timestamp};
+use bankfeeds_store::{Idem, Outcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::idempotency::{replay, saved, IdempotentJson};
 use crate::api::pagination::{ListParams, PageOut};
 use crate::auth::{ConnectionAuth, OrgAuth};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::Query;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -26,8 +29,9 @@ pub struct ConnectionIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionCreatedOut {
     pub id: ConnectionId,
-    /// Selects this connection on later calls. Stored hashed: keep it, it cannot be shown again.
-    pub access_token: String,
+    /// Selects this connection on later calls. Stored hashed: keep it, it cannot be shown
+    /// again (an idempotent replay of this request answers null here).
+    pub access_token: Option<String>,
     /// Where the customer's browser goes to link feeds to the platform.
     pub link_url: String,
     pub name: Option<String>,
@@ -165,8 +169,9 @@ fn connection_out(state: &AppState, c: Connection) -> ConnectionOut {
 pub async fn create_connection(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Json(body): Json<ConnectionIn>,
-) -> ApiResult<JsonOut<ConnectionCreateOut>> {
+    req: IdempotentJson<ConnectionIn>,
+) -> ApiResult<Response> {
+    let body = &req.body;
     let (new, token) = NewConnection::generate(
         org.id,
         body.platform,
@@ -174,18 +179,30 @@ pub async fn create_connection(
         state.clock.now(),
     )
     .map_err(|e| ApiError::bad_request("INVALID_FIELD_VALUE", format!("field `name`: {e}")))?;
-    state.store.create_connection(&new).await?;
-    let c = new.connection;
-    tracing::info!(connection_id = %c.id, platform = %c.platform, "connection created");
-    Ok(JsonOut(ConnectionCreateOut {
+    let created = |c: &Connection, token: Option<String>| ConnectionCreateOut {
         connection: ConnectionCreatedOut {
             link_url: link_url(&state, c.id),
             id: c.id,
-            access_token: token.expose().to_owned(),
-            name: c.name,
+            access_token: token,
+            name: c.name.clone(),
             platform: c.platform,
         },
-    }))
+    };
+    let key = req.key_for(org.id);
+    // The saved answer leaves the token out: secrets are stored only hashed.
+    let render = |c: &Connection| saved(200, &created(c, None));
+    let idem = key.as_ref().map(|key| Idem {
+        key,
+        render: &render,
+    });
+    match state.store.create_connection(&new, idem).await? {
+        Outcome::Replayed(saved) => Ok(replay(saved)),
+        Outcome::Done(()) => {
+            let c = &new.connection;
+            tracing::info!(connection_id = %c.id, platform = %c.platform, "connection created");
+            Ok(JsonOut(created(c, Some(token.expose().to_owned()))).into_response())
+        }
+    }
 }
 
 /// List the organisation's connections, oldest first.

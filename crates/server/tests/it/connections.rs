@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::helpers::{err, ok, Hub};
 
 crate::on_both_backends!(
+    creating_a_connection_is_idempotent_without_repeating_the_token,
     connection_lifecycle,
     organisations_never_see_or_touch_each_others_connections,
     pages_walk_every_connection_once,
@@ -191,4 +192,45 @@ async fn pages_walk_every_connection_once(hub: Hub) {
     assert_eq!(pages, 3);
     assert_eq!(seen, created, "oldest first, each once");
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 5);
+}
+
+async fn creating_a_connection_is_idempotent_without_repeating_the_token(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let body = json!({"platform": "XERO", "name": "Acme Ltd"});
+    let create = || {
+        hub.post(&bank, "/versioned/connections/create", &body)
+            .header("Idempotency-Key", "customer-42")
+            .send()
+    };
+    let first = ok(create().await).await;
+    assert!(first["connection"]["access_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("bfat_"));
+    let again = create().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(
+        again["connection"]["id"], first["connection"]["id"],
+        "one connection, not two"
+    );
+    assert!(
+        again["connection"]["access_token"].is_null(),
+        "tokens are stored hashed, never replayed"
+    );
+    let listed = ok(hub.get(&bank, "/versioned/connections").send().await).await;
+    assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
+    err(
+        hub.post(
+            &bank,
+            "/versioned/connections/create",
+            &json!({"platform": "NETSUITE"}),
+        )
+        .header("Idempotency-Key", "customer-42")
+        .send()
+        .await,
+        409,
+        "IDEMPOTENCY_KEY_REUSED",
+    )
+    .await;
 }
