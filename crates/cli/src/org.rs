@@ -1,7 +1,8 @@
 //! `bankfeeds org …`: organisations are created on the hub's own machine, straight in the
 //! database, since nobody can call the API before one exists.
 
-use bankfeeds_domain::{Clock, NewOrg, SystemClock, Timestamp};
+use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::{Clock, NewOrg, Platform, SystemClock, Timestamp};
 use bankfeeds_server::config::Config;
 use clap::Subcommand;
 use serde::Serialize;
@@ -15,6 +16,28 @@ pub enum OrgCommand {
     },
     /// List organisations as JSON lines.
     List,
+    /// Set how the organisation appears in a platform's list of banks and where its login
+    /// page is (the same as `PUT /versioned/bank_feeds/configs/:platform`).
+    Configure {
+        /// The organisation's id or client_id.
+        #[arg(long)]
+        org: String,
+        /// INTUIT_BANK_FEEDS, XERO, SAGE_INTACCT, SAGE_BUSINESS_CLOUD or NETSUITE.
+        #[arg(long)]
+        platform: Platform,
+        #[arg(long)]
+        display_name: String,
+        /// The FI's login page the link flow sends customers to.
+        #[arg(long)]
+        login_url: String,
+        /// ISO 3166-1 alpha-2, e.g. US.
+        #[arg(long)]
+        country_code: String,
+        #[arg(long)]
+        logo_url: Option<String>,
+        #[arg(long)]
+        otp_instructions: Option<String>,
+    },
 }
 
 #[derive(Serialize)]
@@ -51,6 +74,47 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                     client_secret: secret.expose(),
                     created_at: org.created_at,
                 })?
+            );
+        }
+        OrgCommand::Configure {
+            org,
+            platform,
+            display_name,
+            login_url,
+            country_code,
+            logo_url,
+            otp_instructions,
+        } => {
+            let orgs = store.list_orgs().await?;
+            let found = orgs
+                .iter()
+                .find(|o| o.id.to_string() == org || o.client_id == org)
+                .ok_or_else(|| anyhow::anyhow!("no organisation with id or client_id {org:?}"))?;
+            let now = SystemClock.now();
+            let config = FiConfig {
+                org_id: found.id,
+                platform,
+                display_name,
+                logo_url,
+                country_code,
+                login_url,
+                otp_instructions,
+                created_at: now,
+                updated_at: now,
+            }
+            .checked()?;
+            let stored = store.put_fi_config(&config).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "org_id": stored.org_id,
+                    "platform": stored.platform,
+                    "display_name": stored.display_name,
+                    "login_url": stored.login_url,
+                    "country_code": stored.country_code,
+                    "logo_url": stored.logo_url,
+                    "otp_instructions": stored.otp_instructions,
+                })
             );
         }
         OrgCommand::List => {

@@ -110,6 +110,24 @@ async fn org_create_serve_sigterm_and_restart() {
         .unwrap();
     assert!(!blank.status.success());
 
+    let configure = |login: &str| {
+        bankfeeds(&db_url)
+            .args(["org", "configure", "--org", client_id, "--platform", "XERO"])
+            .args(["--display-name", "Demo Bank", "--login-url", login, "--country-code", "gb"])
+            .output()
+            .unwrap()
+    };
+    let out = configure("https://bank.example/login");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (config["platform"].as_str(), config["country_code"].as_str()),
+        (Some("XERO"), Some("GB"))
+    );
+    let bad = configure("not a url");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("login_url"));
+
     let port = free_port();
     let server = start(&db_url, port).await;
     let http = reqwest::Client::new();
@@ -129,6 +147,19 @@ async fn org_create_serve_sigterm_and_restart() {
         .as_str()
         .unwrap()
         .to_owned();
+    let config: Value = http
+        .get(format!("http://127.0.0.1:{port}/versioned/bank_feeds/configs/XERO"))
+        .basic_auth(client_id, Some(secret))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        config["bank_feeds_config"]["login_url"], "https://bank.example/login",
+        "the CLI and the API see one store"
+    );
     assert!(terminate(server).success(), "SIGTERM is a clean stop");
 
     let server = start(&db_url, port).await;

@@ -18,6 +18,8 @@ pub enum SecretKind {
     ClientSecret,
     /// A connection's access token (`?access_token=`).
     AccessToken,
+    /// A link-flow one-time password.
+    Otp,
 }
 
 impl SecretKind {
@@ -25,6 +27,7 @@ impl SecretKind {
         match self {
             SecretKind::ClientSecret => "bfsk_",
             SecretKind::AccessToken => "bfat_",
+            SecretKind::Otp => "bfotp_",
         }
     }
 }

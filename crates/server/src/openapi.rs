@@ -31,6 +31,11 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         api::transactions::list_transactions,
         api::transactions::get_transaction,
         api::jobs::get_job,
+        api::fi_configs::put_fi_config,
+        api::fi_configs::list_fi_configs,
+        api::fi_configs::get_fi_config,
+        api::fi_configs::delete_fi_config,
+        api::otp::create_otp,
     ),
     components(schemas(error::ErrorOut, api::jobs::AsyncEnvelopeOut)),
     modifiers(&BasicAuth),
@@ -39,6 +44,8 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         (name = "bank feed accounts", description = "The FI's bank and card accounts on a connection"),
         (name = "bank feed transactions", description = "Posted transactions, pushed in batches of 1 to 1000 for one account"),
         (name = "jobs", description = "Outcomes of asynchronous writes"),
+        (name = "bank feeds configuration", description = "How the FI appears in each platform and where its login page is"),
+        (name = "link", description = "The link flow's one-time passwords"),
         (name = "health", description = "Probes"),
     )
 )]

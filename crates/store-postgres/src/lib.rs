@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod idempotency;
 mod jobs;
+mod link;
 mod orgs;
 mod transactions;
 
@@ -15,11 +16,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{BatchRequest, Transaction, TransactionQuery};
 use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, Job, JobId, NewConnection,
-    NewOrg, Org, OrgId, Page, PageRequest, SecretHash, Timestamp, TransactionId,
+    NewOrg, Org, OrgId, Page, PageRequest, Platform, SecretHash, Timestamp, TransactionId,
 };
 use bankfeeds_store::{
     BatchRender, Event, Idem, OrgCredential, Outcome, PoolStats, Store, StoreError, StoreResult,
@@ -260,5 +263,37 @@ impl Store for PostgresStore {
 
     async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
         transactions::mark_ingested(&self.pool, account, now).await
+    }
+
+    async fn put_fi_config(&self, config: &FiConfig) -> StoreResult<FiConfig> {
+        link::put_config(&self.pool, config).await
+    }
+
+    async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>> {
+        link::get_config(&self.pool, org, platform).await
+    }
+
+    async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>> {
+        link::list_configs(&self.pool, org).await
+    }
+
+    async fn list_fis_for_platform(&self, platform: Platform) -> StoreResult<Vec<FiConfig>> {
+        link::list_for_platform(&self.pool, platform).await
+    }
+
+    async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()> {
+        link::delete_config(&self.pool, org, platform).await
+    }
+
+    async fn issue_otp(&self, otp: &NewOtp) -> StoreResult<()> {
+        link::issue_otp(&self.pool, otp).await
+    }
+
+    async fn consume_otp(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
+        link::consume_otp(&self.pool, hash, now).await
     }
 }

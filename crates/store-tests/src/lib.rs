@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod backends;
 pub mod jobs;
+pub mod link;
 pub mod suite;
 
 pub use backends::{TestDb, POSTGRES_URL_ENV, REQUIRE_POSTGRES_ENV};
@@ -46,6 +47,12 @@ macro_rules! conformance_suite {
             idempotent_job_submission_replays,
             get_job_is_scoped_to_the_organisation,
         );
+        $crate::conformance_suite!(@link $backend;
+            fi_configs_round_trip_and_replace,
+            otps_are_single_use_and_expire,
+            concurrent_consumers_get_an_otp_once,
+            concurrent_issuers_leave_one_active_otp,
+        );
     };
     (@accounts $backend:path; $($case:ident),* $(,)?) => {
         $(
@@ -62,6 +69,15 @@ macro_rules! conformance_suite {
             async fn $case() {
                 let Some(db) = $backend(stringify!($case)).await else { return };
                 $crate::jobs::$case(db.store.clone()).await;
+            }
+        )*
+    };
+    (@link $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(db) = $backend(stringify!($case)).await else { return };
+                $crate::link::$case(db.store.clone()).await;
             }
         )*
     };

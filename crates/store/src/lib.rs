@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{
     BatchItem, BatchRefusal, BatchRequest, Transaction, TransactionQuery,
 };
 use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, Job, JobId, NewConnection,
-    NewOrg, Org, OrgId, Page, PageRequest, SecretHash, Timestamp, TransactionId,
+    NewOrg, Org, OrgId, Page, PageRequest, Platform, SecretHash, Timestamp, TransactionId,
 };
 
 mod idempotency;
@@ -208,6 +210,34 @@ pub trait Store: Send + Sync + 'static {
     /// The platform took every stored transaction of the account: marks them ingested and
     /// moves the account's `last_synced_at`. Returns how many were newly ingested.
     async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64>;
+
+    // --- FI configuration and link OTPs ---
+
+    /// Creates or replaces the organisation's configuration for one platform (keeping its
+    /// `created_at`); returns what is stored.
+    async fn put_fi_config(&self, config: &FiConfig) -> StoreResult<FiConfig>;
+
+    async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>>;
+
+    /// The organisation's configurations, by platform name.
+    async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>>;
+
+    /// Every FI configured for a platform, by display name: the platform's list of banks.
+    async fn list_fis_for_platform(&self, platform: Platform) -> StoreResult<Vec<FiConfig>>;
+
+    /// `NotFound` when the organisation has no configuration for the platform.
+    async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()>;
+
+    /// Stores a new OTP for its connection, cancelling any earlier unused one.
+    async fn issue_otp(&self, otp: &NewOtp) -> StoreResult<()>;
+
+    /// Uses an OTP once: the connection it belongs to, or why it cannot be used. Nothing
+    /// changes when it is refused.
+    async fn consume_otp(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>>;
 
     // --- events (the outbox) ---
 

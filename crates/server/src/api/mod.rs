@@ -2,9 +2,11 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod fi_configs;
 pub mod idempotency;
 pub mod jobs;
 pub mod list_query;
+pub mod otp;
 pub mod pagination;
 pub mod time_param;
 pub mod transactions;
@@ -54,4 +56,18 @@ pub fn router() -> Router<AppState> {
         )
         .route(TRANSACTION, get(transactions::get_transaction))
         .route("/versioned/jobs/{id}", get(jobs::get_job))
+        .route(
+            "/versioned/bank_feeds/configs",
+            get(fi_configs::list_fi_configs),
+        )
+        .route(
+            "/versioned/bank_feeds/configs/{platform}",
+            get(fi_configs::get_fi_config)
+                .put(fi_configs::put_fi_config)
+                .delete(fi_configs::delete_fi_config),
+        )
+        .route(
+            "/versioned/accounting/bank_feeds/otp",
+            post(otp::create_otp),
+        )
 }

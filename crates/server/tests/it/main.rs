@@ -8,6 +8,7 @@ mod accounts;
 mod connections;
 mod errors;
 mod helpers;
+mod link;
 mod model;
 mod ops;
 mod shared_database;

@@ -1,0 +1,162 @@
+//! How an FI appears inside each accounting platform, and where its login page is: the
+//! "Bank Feeds Configuration" the platforms' bank lists and the link flow are built from.
+
+use crate::{OrgId, Platform, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiConfig {
+    pub org_id: OrgId,
+    pub platform: Platform,
+    /// The FI's name in the platform's list of banks.
+    pub display_name: String,
+    pub logo_url: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. `US`, `GB`.
+    pub country_code: String,
+    /// The FI's own login page; the link flow sends the customer there with `redirect_uri`.
+    pub login_url: String,
+    /// Shown on the platform's link page: how the customer obtains access (optional).
+    pub otp_instructions: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FiConfigError {
+    #[error("field `{field}` must be 1 to {max} characters")]
+    Length { field: &'static str, max: usize },
+    #[error("field `{field}` must be an absolute http(s) URL")]
+    Url { field: &'static str },
+    #[error("field `country_code`: {0:?} is not an ISO 3166-1 alpha-2 country code")]
+    Country(String),
+}
+
+impl FiConfigError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            FiConfigError::Length { .. } => "FIELD_TOO_LONG",
+            FiConfigError::Url { .. } => "INVALID_URL",
+            FiConfigError::Country(_) => "INVALID_COUNTRY_CODE",
+        }
+    }
+}
+
+fn check_url(field: &'static str, value: &str) -> Result<(), FiConfigError> {
+    let lower = value.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or(FiConfigError::Url { field })?;
+    // A host must follow the scheme; no whitespace or control characters anywhere.
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty()
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        || value.len() > 2000
+    {
+        return Err(FiConfigError::Url { field });
+    }
+    Ok(())
+}
+
+impl FiConfig {
+    /// Checks every field; returns the config with its country code upper-cased.
+    pub fn checked(mut self) -> Result<Self, FiConfigError> {
+        let name = self.display_name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(FiConfigError::Length {
+                field: "display_name",
+                max: 100,
+            });
+        }
+        self.display_name = name.to_owned();
+        check_url("login_url", &self.login_url)?;
+        if let Some(logo) = &self.logo_url {
+            check_url("logo_url", logo)?;
+        }
+        if self
+            .otp_instructions
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > 500)
+        {
+            return Err(FiConfigError::Length {
+                field: "otp_instructions",
+                max: 500,
+            });
+        }
+        let country = self.country_code.trim().to_ascii_uppercase();
+        if !is_country(&country) {
+            return Err(FiConfigError::Country(self.country_code.clone()));
+        }
+        self.country_code = country;
+        Ok(self)
+    }
+}
+
+/// ISO 3166-1 alpha-2 codes currently assigned.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ \
+BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET \
+FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR \
+IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN \
+MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY \
+QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR \
+TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+pub fn is_country(code: &str) -> bool {
+    code.len() == 2 && COUNTRIES.split(' ').any(|c| c == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn config() -> FiConfig {
+        FiConfig {
+            org_id: OrgId::new(),
+            platform: Platform::Xero,
+            display_name: " Demo Bank ".into(),
+            logo_url: Some("https://bank.example/logo.png".into()),
+            country_code: "gb".into(),
+            login_url: "https://bank.example/login".into(),
+            otp_instructions: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn configs_are_checked_and_normalised() {
+        let ok = config().checked().unwrap();
+        assert_eq!(
+            (ok.display_name.as_str(), ok.country_code.as_str()),
+            ("Demo Bank", "GB")
+        );
+        assert_eq!(COUNTRIES.split(' ').count(), 249);
+        let bad = |f: fn(&mut FiConfig)| {
+            let mut c = config();
+            f(&mut c);
+            c.checked().unwrap_err().code()
+        };
+        assert_eq!(
+            bad(|c| c.login_url = "ftp://bank.example".into()),
+            "INVALID_URL"
+        );
+        assert_eq!(bad(|c| c.login_url = "https://".into()), "INVALID_URL");
+        assert_eq!(
+            bad(|c| c.login_url = "https://bank.example/a b".into()),
+            "INVALID_URL"
+        );
+        assert_eq!(
+            bad(|c| c.logo_url = Some("javascript:alert(1)".into())),
+            "INVALID_URL"
+        );
+        assert_eq!(
+            bad(|c| c.country_code = "XX".into()),
+            "INVALID_COUNTRY_CODE"
+        );
+        assert_eq!(
+            bad(|c| c.country_code = "GBR".into()),
+            "INVALID_COUNTRY_CODE"
+        );
+        assert_eq!(bad(|c| c.display_name = "  ".into()), "FIELD_TOO_LONG");
+    }
+}

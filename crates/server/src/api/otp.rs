@@ -1,0 +1,77 @@
+//! `POST /versioned/accounting/bank_feeds/otp`: after its own login, the FI asks for a one-time
+//! password for the customer's connection and sends the browser back to the hub with it.
+//!
+//! `Idempotency-Key` does not apply here: the OTP is a secret stored only hashed, so it cannot
+//! be replayed, and a retry is safe anyway because each call cancels the previous OTP.
+
+use axum::extract::State;
+use axum::Json as JsonOut;
+use bankfeeds_domain::otp::NewOtp;
+use bankfeeds_domain::{Platform, Timestamp};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::ConnectionAuth;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpOut {
+    /// Append as `&otp=` to the `redirect_uri` the hub gave the login page. Never show it to
+    /// the customer; it is valid once, for one hour, and only until a newer one is issued.
+    pub otp: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    /// The hub's link redirect for this connection's platform; append `challenge` (from the
+    /// login page's `redirect_uri`) and `otp` when you do not use that `redirect_uri` as is.
+    pub redirect_uri: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OtpEnvelopeOut {
+    pub bank_feed_otp: OtpOut,
+}
+
+/// The path segment of a platform's link pages.
+pub fn platform_slug(p: Platform) -> &'static str {
+    match p {
+        Platform::IntuitBankFeeds => "intuit",
+        Platform::Xero => "xero",
+        Platform::SageIntacct => "sage-intacct",
+        Platform::SageBusinessCloud => "sage-business-cloud",
+        Platform::Netsuite => "netsuite",
+    }
+}
+
+/// Generate a one-time password for the connection (cancelling any earlier one).
+#[utoipa::path(
+    post,
+    path = "/versioned/accounting/bank_feeds/otp",
+    tag = "link",
+    params(crate::api::connections::AccessTokenParam),
+    responses(
+        (status = 200, body = OtpEnvelopeOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn create_otp(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+) -> ApiResult<JsonOut<OtpEnvelopeOut>> {
+    let (otp, secret) = NewOtp::generate(&auth.connection, state.clock.now());
+    state.store.issue_otp(&otp).await?;
+    tracing::info!(connection_id = %auth.connection.id, "link OTP issued");
+    Ok(JsonOut(OtpEnvelopeOut {
+        bank_feed_otp: OtpOut {
+            otp: secret.expose().to_owned(),
+            expires_at: otp.expires_at,
+            redirect_uri: format!(
+                "{}/link/{}/redirect",
+                state.public_base,
+                platform_slug(auth.connection.platform)
+            ),
+        },
+    }))
+}
