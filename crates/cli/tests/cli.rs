@@ -113,12 +113,23 @@ async fn org_create_serve_sigterm_and_restart() {
     let configure = |login: &str| {
         bankfeeds(&db_url)
             .args(["org", "configure", "--org", client_id, "--platform", "XERO"])
-            .args(["--display-name", "Demo Bank", "--login-url", login, "--country-code", "gb"])
+            .args([
+                "--display-name",
+                "Demo Bank",
+                "--login-url",
+                login,
+                "--country-code",
+                "gb",
+            ])
             .output()
             .unwrap()
     };
     let out = configure("https://bank.example/login");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (config["platform"].as_str(), config["country_code"].as_str()),
@@ -148,7 +159,9 @@ async fn org_create_serve_sigterm_and_restart() {
         .unwrap()
         .to_owned();
     let config: Value = http
-        .get(format!("http://127.0.0.1:{port}/versioned/bank_feeds/configs/XERO"))
+        .get(format!(
+            "http://127.0.0.1:{port}/versioned/bank_feeds/configs/XERO"
+        ))
         .basic_auth(client_id, Some(secret))
         .send()
         .await
