@@ -11,6 +11,7 @@ pub mod currency;
 pub mod fi_config;
 pub mod ids;
 pub mod job;
+pub mod link;
 pub mod money;
 pub mod org;
 pub mod otp;

@@ -20,6 +20,8 @@ pub enum SecretKind {
     AccessToken,
     /// A link-flow one-time password.
     Otp,
+    /// A link-flow challenge (carried in the redirect to the FI's login page and back).
+    Challenge,
 }
 
 impl SecretKind {
@@ -28,6 +30,7 @@ impl SecretKind {
             SecretKind::ClientSecret => "bfsk_",
             SecretKind::AccessToken => "bfat_",
             SecretKind::Otp => "bfotp_",
+            SecretKind::Challenge => "bfch_",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod health;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
+pub mod platforms;
 pub mod state;
 pub mod telemetry;
 
@@ -84,6 +85,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(api::router())
+        .merge(platforms::sandbox::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(layers)

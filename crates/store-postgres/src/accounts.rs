@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{events, idempotency, map_err};
 
 #[derive(FromRow)]
-struct AccountRow {
+pub(crate) struct AccountRow {
     id: Uuid,
     org_id: Uuid,
     connection_id: Uuid,
@@ -77,7 +77,9 @@ impl TryFrom<AccountRow> for BankFeedAccount {
     }
 }
 
-const COLUMNS: &str = "id, org_id, connection_id, internal_bank_account_id, parent_id,
+/// The account columns, unqualified: join them only with tables sharing none of these names
+/// (e.g. `company_feeds`).
+pub(crate) const COLUMNS: &str = "id, org_id, connection_id, internal_bank_account_id, parent_id,
     bank_account_type, currency_code, feed_status, transaction_ready, transaction_start_date,
     current_balance::text AS current_balance, details, platform_data, last_synced_at,
     created_at, updated_at";
@@ -483,6 +485,19 @@ pub async fn set_feed_state(
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
     let mut tx = pool.begin().await.map_err(map_err)?;
+    let account = set_feed_state_in(&mut tx, id, state, now).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(account)
+}
+
+/// Sets the platform-side feed state inside the caller's transaction, locking the account's row
+/// until that transaction ends. `NotFound` when there is no live account with this id.
+pub(crate) async fn set_feed_state_in(
+    tx: &mut PgConnection,
+    id: BankFeedAccountId,
+    state: &FeedState,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
     let row: Option<AccountRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
     ))
@@ -495,8 +510,7 @@ pub async fn set_feed_state(
     account.transaction_ready = state.transaction_ready;
     account.transaction_start_date = state.transaction_start_date;
     account.updated_at = now;
-    save(&mut tx, &account).await?;
-    record(&mut tx, &account, "bank_feed_account.feed_changed", now).await?;
-    tx.commit().await.map_err(map_err)?;
+    save(tx, &account).await?;
+    record(tx, &account, "bank_feed_account.feed_changed", now).await?;
     Ok(account)
 }

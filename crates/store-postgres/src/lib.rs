@@ -8,6 +8,7 @@ mod events;
 mod idempotency;
 mod jobs;
 mod link;
+mod link_flow;
 mod orgs;
 mod transactions;
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{BatchRequest, Transaction, TransactionQuery};
@@ -295,5 +297,45 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
         link::consume_otp(&self.pool, hash, now).await
+    }
+
+    async fn create_company(&self, company: &Company) -> StoreResult<()> {
+        link_flow::create_company(&self.pool, company).await
+    }
+
+    async fn get_company(&self, id: CompanyId) -> StoreResult<Option<Company>> {
+        link_flow::get_company(&self.pool, id).await
+    }
+
+    async fn create_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
+        link_flow::create_challenge(&self.pool, challenge).await
+    }
+
+    async fn get_challenge(&self, hash: &SecretHash) -> StoreResult<Option<Challenge>> {
+        link_flow::get_challenge(&self.pool, hash).await
+    }
+
+    async fn bind_challenge(
+        &self,
+        challenge: &SecretHash,
+        platform: Platform,
+        otp: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Result<Challenge, LinkRefusal>> {
+        link_flow::bind_challenge(&self.pool, challenge, platform, otp, now).await
+    }
+
+    async fn complete_link(
+        &self,
+        challenge: &SecretHash,
+        accounts: &[BankFeedAccountId],
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
+        link_flow::complete_link(&self.pool, challenge, accounts, start, now).await
+    }
+
+    async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
+        link_flow::list_company_feeds(&self.pool, company).await
     }
 }

@@ -12,7 +12,7 @@ use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::{ConnectionId, OrgId, Platform, SecretHash, Timestamp};
 use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::map_err;
@@ -180,6 +180,24 @@ pub async fn consume_otp(
     now: Timestamp,
 ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
     let mut tx = pool.begin().await.map_err(map_err)?;
+    let result = consume_otp_in(&mut tx, hash, now).await?;
+    if result.is_ok() {
+        tx.commit().await.map_err(map_err)?;
+    } else {
+        // Nothing changes; the row lock is released now rather than when the pool reuses the
+        // connection.
+        tx.rollback().await.map_err(map_err)?;
+    }
+    Ok(result)
+}
+
+/// Uses an OTP inside the caller's transaction, locking its row until that transaction ends.
+/// A refusal writes nothing; the caller rolls back (or commits nothing) to release the lock.
+pub(crate) async fn consume_otp_in(
+    tx: &mut PgConnection,
+    hash: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
     // Concurrent users of one OTP wait here for the first to finish, then read its `used_at`.
     let row: Option<OtpRow> = sqlx::query_as(
         "SELECT org_id, connection_id, expires_at, used_at, cancelled_at
@@ -190,24 +208,17 @@ pub async fn consume_otp(
     .await
     .map_err(map_err)?;
     let Some(otp) = row else {
-        tx.rollback().await.map_err(map_err)?;
         return Ok(Err(OtpRefusal::Unknown));
     };
     // Checked in SQLite's order: used, then superseded, then expired.
-    let refusal = if otp.used_at.is_some() {
-        Some(OtpRefusal::AlreadyUsed)
-    } else if otp.cancelled_at.is_some() {
-        Some(OtpRefusal::Superseded)
-    } else if otp.expires_at <= now {
-        Some(OtpRefusal::Expired)
-    } else {
-        None
-    };
-    if let Some(refusal) = refusal {
-        // Nothing changes; the row lock is released now rather than when the pool reuses the
-        // connection.
-        tx.rollback().await.map_err(map_err)?;
-        return Ok(Err(refusal));
+    if otp.used_at.is_some() {
+        return Ok(Err(OtpRefusal::AlreadyUsed));
+    }
+    if otp.cancelled_at.is_some() {
+        return Ok(Err(OtpRefusal::Superseded));
+    }
+    if otp.expires_at <= now {
+        return Ok(Err(OtpRefusal::Expired));
     }
     sqlx::query("UPDATE otps SET used_at = $1 WHERE hash = $2")
         .bind(now)
@@ -215,6 +226,5 @@ pub async fn consume_otp(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
     Ok(Ok((otp.org_id.into(), otp.connection_id.into())))
 }

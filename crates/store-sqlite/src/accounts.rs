@@ -394,6 +394,18 @@ pub async fn set_feed_state(
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
     let mut tx = store.write_tx().await?;
+    let account = set_feed_state_in(&mut tx, id, state, now).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(account)
+}
+
+/// Sets the platform-side feed state inside the caller's write transaction.
+pub(crate) async fn set_feed_state_in(
+    tx: &mut SqliteConnection,
+    id: BankFeedAccountId,
+    state: &FeedState,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
     let row: Option<AccountRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = ? AND deleted_at IS NULL"
     ))
@@ -406,8 +418,7 @@ pub async fn set_feed_state(
     account.transaction_ready = state.transaction_ready;
     account.transaction_start_date = state.transaction_start_date;
     account.updated_at = now;
-    save(&mut tx, &account).await?;
-    record(&mut tx, &account, "bank_feed_account.feed_changed", now).await?;
-    tx.commit().await.map_err(map_err)?;
+    save(tx, &account).await?;
+    record(tx, &account, "bank_feed_account.feed_changed", now).await?;
     Ok(account)
 }

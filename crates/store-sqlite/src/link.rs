@@ -164,6 +164,19 @@ pub async fn consume_otp(
     now: Timestamp,
 ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
     let mut tx = store.write_tx().await?;
+    let result = consume_otp_in(&mut tx, hash, now).await?;
+    if result.is_ok() {
+        tx.commit().await.map_err(map_err)?;
+    }
+    Ok(result)
+}
+
+/// Uses an OTP inside the caller's write transaction.
+pub(crate) async fn consume_otp_in(
+    tx: &mut sqlx::SqliteConnection,
+    hash: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
     let row: Option<OtpRow> = sqlx::query_as(
         "SELECT org_id, connection_id, expires_at, used_at, cancelled_at FROM otps WHERE hash = ?",
     )
@@ -199,7 +212,6 @@ pub async fn consume_otp(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
     let corrupt = |_| StoreError::Backend("corrupt otps row".into());
     Ok(Ok((
         org.parse().map_err(corrupt)?,

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod backends;
 pub mod jobs;
 pub mod link;
+pub mod link_flow;
 pub mod suite;
 
 pub use backends::{TestDb, POSTGRES_URL_ENV, REQUIRE_POSTGRES_ENV};
@@ -53,6 +54,11 @@ macro_rules! conformance_suite {
             concurrent_consumers_get_an_otp_once,
             concurrent_issuers_leave_one_active_otp,
         );
+        $crate::conformance_suite!(@link_flow $backend;
+            link_flow_binds_and_activates_feeds,
+            link_refusals_change_nothing,
+            concurrent_binds_use_a_challenge_once,
+        );
     };
     (@accounts $backend:path; $($case:ident),* $(,)?) => {
         $(
@@ -78,6 +84,15 @@ macro_rules! conformance_suite {
             async fn $case() {
                 let Some(db) = $backend(stringify!($case)).await else { return };
                 $crate::link::$case(db.store.clone()).await;
+            }
+        )*
+    };
+    (@link_flow $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(db) = $backend(stringify!($case)).await else { return };
+                $crate::link_flow::$case(db.store.clone()).await;
             }
         )*
     };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{
@@ -238,6 +239,41 @@ pub trait Store: Send + Sync + 'static {
         hash: &SecretHash,
         now: Timestamp,
     ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>>;
+
+    // --- the link flow (platform side) ---
+
+    async fn create_company(&self, company: &Company) -> StoreResult<()>;
+
+    async fn get_company(&self, id: CompanyId) -> StoreResult<Option<Company>>;
+
+    async fn create_challenge(&self, challenge: &Challenge) -> StoreResult<()>;
+
+    async fn get_challenge(&self, hash: &SecretHash) -> StoreResult<Option<Challenge>>;
+
+    /// The redirect back from the FI: checks the challenge (for `platform`'s link pages) and
+    /// uses the OTP, which must come from the FI the customer picked and belong to a connection
+    /// for the same platform; then binds that connection to the challenge. One database
+    /// transaction: when refused, neither the challenge nor the OTP is used up.
+    async fn bind_challenge(
+        &self,
+        challenge: &SecretHash,
+        platform: Platform,
+        otp: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Result<Challenge, LinkRefusal>>;
+
+    /// The customer's feed choice: each account (of the bound connection) becomes an active,
+    /// transaction-ready feed of the company from `start` on; the link is complete.
+    async fn complete_link(
+        &self,
+        challenge: &SecretHash,
+        accounts: &[BankFeedAccountId],
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>>;
+
+    /// The company's linked feeds (unlinked ones left out).
+    async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>>;
 
     // --- events (the outbox) ---
 

@@ -9,6 +9,7 @@ mod connections;
 mod errors;
 mod helpers;
 mod link;
+mod link_flow;
 mod model;
 mod ops;
 mod shared_database;

@@ -1,0 +1,307 @@
+//! The sandbox platforms' JSON interface, so tests and scripts drive the link flow without a
+//! browser: a company picks an FI from the platform's list of banks, is sent to the FI's login
+//! page with a challenge, comes back with the FI's OTP, and picks the feeds to link.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json as JsonOut, Router};
+use bankfeeds_domain::link::{Challenge, Company, CompanyId};
+use bankfeeds_domain::{BankFeedAccountId, OrgId, Platform, Secret, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::api::accounts::AccountOut;
+use crate::api::otp::platform_slug;
+use crate::api::time_param;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sandbox/{platform}/api/banks", get(list_banks))
+        .route("/sandbox/{platform}/api/companies", post(create_company))
+        .route(
+            "/sandbox/{platform}/api/companies/{company}/connect",
+            post(connect),
+        )
+        .route(
+            "/sandbox/{platform}/api/companies/{company}/feeds",
+            get(list_feeds),
+        )
+        .route("/sandbox/{platform}/api/link/redirect", post(redirect))
+        .route("/sandbox/{platform}/api/link/complete", post(complete))
+}
+
+/// Platforms by the slug their pages use.
+fn platform(slug: &str) -> Result<Platform, ApiError> {
+    Platform::ALL
+        .into_iter()
+        .find(|p| platform_slug(*p) == slug)
+        .ok_or_else(ApiError::route_not_found)
+}
+
+async fn company_of(state: &AppState, platform: Platform, raw: &str) -> Result<Company, ApiError> {
+    let id: CompanyId = raw
+        .parse()
+        .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{raw:?} is not a company id")))?;
+    state
+        .store
+        .get_company(id)
+        .await?
+        .filter(|c| c.platform == platform)
+        .ok_or_else(|| ApiError::gone("COMPANY_NOT_FOUND", "no such company on this platform"))
+}
+
+#[derive(Serialize)]
+struct BankOut {
+    org_id: OrgId,
+    display_name: String,
+    logo_url: Option<String>,
+    country_code: String,
+    otp_instructions: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BanksOut {
+    banks: Vec<BankOut>,
+}
+
+/// The platform's list of banks: every FI configured for it.
+async fn list_banks(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> ApiResult<JsonOut<BanksOut>> {
+    let platform = platform(&slug)?;
+    let banks = state.store.list_fis_for_platform(platform).await?;
+    Ok(JsonOut(BanksOut {
+        banks: banks
+            .into_iter()
+            .map(|c| BankOut {
+                org_id: c.org_id,
+                display_name: c.display_name,
+                logo_url: c.logo_url,
+                country_code: c.country_code,
+                otp_instructions: c.otp_instructions,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct CompanyIn {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct CompanyOut {
+    id: CompanyId,
+    platform: Platform,
+    name: String,
+    created_at: Timestamp,
+}
+
+#[derive(Serialize)]
+struct CompanyEnvelopeOut {
+    company: CompanyOut,
+}
+
+/// A company (a business's books) in the sandbox platform.
+async fn create_company(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Json(body): Json<CompanyIn>,
+) -> ApiResult<JsonOut<CompanyEnvelopeOut>> {
+    let platform = platform(&slug)?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad_request(
+            "INVALID_FIELD_VALUE",
+            "field `name` must be 1 to 200 characters",
+        ));
+    }
+    let company = Company {
+        id: CompanyId::new(),
+        platform,
+        name: name.to_owned(),
+        created_at: state.clock.now(),
+    };
+    state.store.create_company(&company).await?;
+    Ok(JsonOut(CompanyEnvelopeOut {
+        company: CompanyOut {
+            id: company.id,
+            platform,
+            name: company.name,
+            created_at: company.created_at,
+        },
+    }))
+}
+
+#[derive(Deserialize)]
+struct ConnectIn {
+    /// The FI picked from the list of banks.
+    org_id: OrgId,
+}
+
+#[derive(Serialize)]
+struct ConnectOut {
+    /// The challenge's secret: it rides in the redirect to the FI and back.
+    challenge: String,
+    expires_at: Timestamp,
+    /// Where the customer's browser goes now: the FI's login page with `redirect_uri`.
+    login_redirect_url: String,
+}
+
+/// "Connect your bank": creates a challenge (10 minutes, single use) and answers with the FI's
+/// login page to send the customer to.
+async fn connect(
+    State(state): State<AppState>,
+    Path((slug, company)): Path<(String, String)>,
+    Json(body): Json<ConnectIn>,
+) -> ApiResult<JsonOut<ConnectOut>> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let config = state
+        .store
+        .get_fi_config(body.org_id, platform)
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "BANK_NOT_LISTED",
+                "that bank is not listed on this platform",
+            )
+        })?;
+    let (challenge, secret) =
+        Challenge::generate(platform, company.id, body.org_id, state.clock.now());
+    state.store.create_challenge(&challenge).await?;
+    let redirect_uri = format!(
+        "{}/link/{slug}/redirect?challenge={}",
+        state.public_base,
+        secret.expose()
+    );
+    let mut login = url::Url::parse(&config.login_url)
+        .map_err(|_| ApiError::bad_request("INVALID_URL", "the bank's login_url is not a URL"))?;
+    login
+        .query_pairs_mut()
+        .append_pair("redirect_uri", &redirect_uri);
+    Ok(JsonOut(ConnectOut {
+        challenge: secret.expose().to_owned(),
+        expires_at: challenge.expires_at,
+        login_redirect_url: login.to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct RedirectIn {
+    challenge: String,
+    otp: String,
+}
+
+#[derive(Serialize)]
+struct RedirectOut {
+    company_id: CompanyId,
+    /// The connection's accounts the customer may link.
+    bank_feed_accounts: Vec<AccountOut>,
+}
+
+fn refused(r: bankfeeds_domain::link::LinkRefusal) -> ApiError {
+    ApiError::bad_request(r.code(), r.message())
+}
+
+/// The redirect back from the FI, with the challenge and the FI's OTP: binds the FI's connection
+/// to the company and answers with the accounts to choose from.
+async fn redirect(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Json(body): Json<RedirectIn>,
+) -> ApiResult<JsonOut<RedirectOut>> {
+    let platform = platform(&slug)?;
+    let challenge = Secret::from_presented(body.challenge).hash();
+    let otp = Secret::from_presented(body.otp).hash();
+    let bound = state
+        .store
+        .bind_challenge(&challenge, platform, &otp, state.clock.now())
+        .await?
+        .map_err(refused)?;
+    let connection = bound
+        .connection_id
+        .expect("a bound challenge names its connection");
+    let query = bankfeeds_domain::account::AccountQuery {
+        filters: Vec::new(),
+        sort: bankfeeds_domain::account::AccountSortField::UpdatedAt,
+        direction: bankfeeds_domain::account::SortDirection::Asc,
+        after: None,
+        limit: 500,
+    };
+    let accounts = state.store.list_accounts(connection, &query).await?;
+    tracing::info!(company_id = %bound.company_id, connection_id = %connection, "link: bank login confirmed");
+    Ok(JsonOut(RedirectOut {
+        company_id: bound.company_id,
+        bank_feed_accounts: accounts
+            .items
+            .into_iter()
+            .map(|a| AccountOut::new(a, false))
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct CompleteIn {
+    challenge: String,
+    bank_feed_account_ids: Vec<BankFeedAccountId>,
+    /// The feed start date the customer chose.
+    #[serde(default, deserialize_with = "time_param::option")]
+    start_date: Option<Timestamp>,
+}
+
+#[derive(Serialize)]
+struct FeedsOut {
+    bank_feed_accounts: Vec<AccountOut>,
+}
+
+/// The customer's choice of feeds: they become active and ready for transactions.
+async fn complete(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Json(body): Json<CompleteIn>,
+) -> ApiResult<JsonOut<FeedsOut>> {
+    platform(&slug)?;
+    if body.bank_feed_account_ids.is_empty() {
+        return Err(ApiError::bad_request(
+            "NO_ACCOUNTS_SELECTED",
+            "choose at least one account to link",
+        ));
+    }
+    let challenge = Secret::from_presented(body.challenge).hash();
+    let linked = state
+        .store
+        .complete_link(
+            &challenge,
+            &body.bank_feed_account_ids,
+            body.start_date,
+            state.clock.now(),
+        )
+        .await?
+        .map_err(refused)?;
+    Ok(JsonOut(FeedsOut {
+        bank_feed_accounts: linked
+            .into_iter()
+            .map(|a| AccountOut::new(a, false))
+            .collect(),
+    }))
+}
+
+/// The company's linked feeds.
+async fn list_feeds(
+    State(state): State<AppState>,
+    Path((slug, company)): Path<(String, String)>,
+) -> ApiResult<JsonOut<FeedsOut>> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let feeds = state.store.list_company_feeds(company.id).await?;
+    Ok(JsonOut(FeedsOut {
+        bank_feed_accounts: feeds
+            .into_iter()
+            .map(|a| AccountOut::new(a, false))
+            .collect(),
+    }))
+}

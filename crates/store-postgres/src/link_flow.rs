@@ -1,0 +1,312 @@
+//! The platform side of the link flow on PostgreSQL: companies, challenges, linked feeds.
+//!
+//! Several hub instances may handle redirects for one challenge at once. Binding and completing
+//! lock the challenge's row first (`SELECT ... FOR UPDATE`), so they take turns on it as on
+//! SQLite's single writer: of concurrent binds exactly one succeeds and the rest see the
+//! challenge used. Everything a bind or a completion does happens in one transaction, rolled
+//! back whole when it is refused, so a refusal uses up neither the challenge nor the OTP.
+//!
+//! Locks are taken in one order, challenge, then connection, then OTP, then accounts; issuing an
+//! OTP locks the connection before the OTPs, so the two cannot deadlock.
+
+use bankfeeds_domain::account::{FeedState, FeedStatus};
+use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal, SELECTION_TTL};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, SecretHash, Timestamp};
+use bankfeeds_store::{StoreError, StoreResult};
+use sqlx::{FromRow, PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::accounts::{self, AccountRow, Key};
+use crate::{link, map_err};
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt link-flow row: {what}").into())
+}
+
+pub async fn create_company(pool: &PgPool, c: &Company) -> StoreResult<()> {
+    sqlx::query("INSERT INTO companies (id, platform, name, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(c.id.as_uuid())
+        .bind(c.platform.as_str())
+        .bind(&c.name)
+        .bind(c.created_at)
+        .execute(pool)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+pub async fn get_company(pool: &PgPool, id: CompanyId) -> StoreResult<Option<Company>> {
+    let row: Option<(Uuid, String, String, Timestamp)> =
+        sqlx::query_as("SELECT id, platform, name, created_at FROM companies WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(pool)
+            .await
+            .map_err(map_err)?;
+    row.map(|(id, platform, name, created_at)| {
+        Ok(Company {
+            id: id.into(),
+            platform: platform.parse().map_err(|_| corrupt("company platform"))?,
+            name,
+            created_at,
+        })
+    })
+    .transpose()
+}
+
+#[derive(FromRow)]
+struct ChallengeRow {
+    hash: String,
+    platform: String,
+    company_id: Uuid,
+    org_id: Uuid,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    connection_id: Option<Uuid>,
+    bound_at: Option<Timestamp>,
+    completed_at: Option<Timestamp>,
+}
+
+impl TryFrom<ChallengeRow> for Challenge {
+    type Error = StoreError;
+    fn try_from(r: ChallengeRow) -> StoreResult<Self> {
+        Ok(Challenge {
+            hash: SecretHash::from_hex(&r.hash).ok_or_else(|| corrupt("challenge hash"))?,
+            platform: r
+                .platform
+                .parse()
+                .map_err(|_| corrupt("challenge platform"))?,
+            company_id: r.company_id.into(),
+            org_id: r.org_id.into(),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            connection_id: r.connection_id.map(Into::into),
+            bound_at: r.bound_at,
+            completed_at: r.completed_at,
+        })
+    }
+}
+
+const CHALLENGE_COLUMNS: &str = "hash, platform, company_id, org_id, created_at, expires_at,
+    connection_id, bound_at, completed_at";
+
+pub async fn create_challenge(pool: &PgPool, c: &Challenge) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO challenges ({CHALLENGE_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL)"
+    ))
+    .bind(c.hash.to_hex())
+    .bind(c.platform.as_str())
+    .bind(c.company_id.as_uuid())
+    .bind(c.org_id.as_uuid())
+    .bind(c.created_at)
+    .bind(c.expires_at)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// The challenge; with `for_update`, its row stays locked until the transaction ends (a
+/// concurrent locker waits, then reads what the first one committed).
+async fn load_challenge(
+    conn: &mut PgConnection,
+    hash: &SecretHash,
+    for_update: bool,
+) -> StoreResult<Option<Challenge>> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    let row: Option<ChallengeRow> = sqlx::query_as(&format!(
+        "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = $1{lock}"
+    ))
+    .bind(hash.to_hex())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    row.map(Challenge::try_from).transpose()
+}
+
+pub async fn get_challenge(pool: &PgPool, hash: &SecretHash) -> StoreResult<Option<Challenge>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    load_challenge(&mut conn, hash, false).await
+}
+
+/// Commits what `result` says was done, or rolls back a refusal so that nothing it touched
+/// (a used OTP, a changed account) stays changed, and its row locks are released now.
+async fn finish<T>(
+    tx: Transaction<'_, Postgres>,
+    result: Result<T, LinkRefusal>,
+) -> StoreResult<Result<T, LinkRefusal>> {
+    match result {
+        Ok(_) => tx.commit().await.map_err(map_err)?,
+        Err(_) => tx.rollback().await.map_err(map_err)?,
+    }
+    Ok(result)
+}
+
+pub async fn bind_challenge(
+    pool: &PgPool,
+    challenge: &SecretHash,
+    platform: Platform,
+    otp: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<Result<Challenge, LinkRefusal>> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let result = bind_in(&mut tx, challenge, platform, otp, now).await?;
+    finish(tx, result).await
+}
+
+/// Checks in SQLite's order; writes only once every check has passed, except the OTP's use,
+/// which the caller rolls back on a later refusal.
+async fn bind_in(
+    tx: &mut PgConnection,
+    challenge: &SecretHash,
+    platform: Platform,
+    otp: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<Result<Challenge, LinkRefusal>> {
+    // Concurrent binds of one challenge wait here, then see it bound.
+    let Some(mut c) = load_challenge(tx, challenge, true).await? else {
+        return Ok(Err(LinkRefusal::UnknownChallenge));
+    };
+    if c.platform != platform {
+        return Ok(Err(LinkRefusal::WrongPlatform));
+    }
+    if c.bound_at.is_some() {
+        return Ok(Err(LinkRefusal::UsedChallenge));
+    }
+    if c.expires_at <= now {
+        return Ok(Err(LinkRefusal::ExpiredChallenge));
+    }
+    // The OTP's connection is locked before the OTP, in the order `issue_otp` takes them (an
+    // OTP's connection never changes, so reading it unlocked is safe). The shared lock also
+    // keeps the connection from being deleted until this transaction ends.
+    let otp_connection: Option<Uuid> =
+        sqlx::query_scalar("SELECT connection_id FROM otps WHERE hash = $1")
+            .bind(otp.to_hex())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    if let Some(id) = otp_connection {
+        sqlx::query("SELECT id FROM connections WHERE id = $1 FOR SHARE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    let (org, connection) = match link::consume_otp_in(tx, otp, now).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(LinkRefusal::Otp(refusal))),
+    };
+    if org != c.org_id {
+        return Ok(Err(LinkRefusal::ForeignOtp));
+    }
+    let connection_platform: Option<String> =
+        sqlx::query_scalar("SELECT platform FROM connections WHERE id = $1 AND deleted_at IS NULL")
+            .bind(connection.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    if connection_platform.as_deref() != Some(platform.as_str()) {
+        return Ok(Err(LinkRefusal::ConnectionPlatformMismatch));
+    }
+    sqlx::query("UPDATE challenges SET connection_id = $1, bound_at = $2 WHERE hash = $3")
+        .bind(connection.as_uuid())
+        .bind(now)
+        .bind(challenge.to_hex())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    c.connection_id = Some(connection);
+    c.bound_at = Some(now);
+    Ok(Ok(c))
+}
+
+pub async fn complete_link(
+    pool: &PgPool,
+    challenge: &SecretHash,
+    accounts: &[BankFeedAccountId],
+    start: Option<Timestamp>,
+    now: Timestamp,
+) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let result = complete_in(&mut tx, challenge, accounts, start, now).await?;
+    finish(tx, result).await
+}
+
+async fn complete_in(
+    tx: &mut PgConnection,
+    challenge: &SecretHash,
+    accounts: &[BankFeedAccountId],
+    start: Option<Timestamp>,
+    now: Timestamp,
+) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
+    // Concurrent completions of one challenge wait here, then see it completed.
+    let Some(c) = load_challenge(tx, challenge, true).await? else {
+        return Ok(Err(LinkRefusal::UnknownChallenge));
+    };
+    let (Some(connection), Some(bound_at), None) = (c.connection_id, c.bound_at, c.completed_at)
+    else {
+        return Ok(Err(LinkRefusal::NotBound));
+    };
+    if bound_at + SELECTION_TTL <= now {
+        return Ok(Err(LinkRefusal::NotBound));
+    }
+    // Every account is checked (and locked, in id order so that concurrent completions over
+    // the same accounts cannot deadlock) before anything is written.
+    let mut ids = accounts.to_vec();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        if accounts::find_live(tx, connection, Key::Id(id), true)
+            .await?
+            .is_none()
+        {
+            return Ok(Err(LinkRefusal::UnknownAccount));
+        }
+    }
+    let state = FeedState {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: start,
+    };
+    let mut linked = Vec::with_capacity(accounts.len());
+    for id in accounts {
+        linked.push(accounts::set_feed_state_in(tx, *id, &state, now).await?);
+        sqlx::query(
+            "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES ($1, $2, $3)
+             ON CONFLICT (company_id, account_id)
+             DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+        )
+        .bind(c.company_id.as_uuid())
+        .bind(id.as_uuid())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    sqlx::query("UPDATE challenges SET completed_at = $1 WHERE hash = $2")
+        .bind(now)
+        .bind(challenge.to_hex())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    Ok(Ok(linked))
+}
+
+pub async fn list_company_feeds(
+    pool: &PgPool,
+    company: CompanyId,
+) -> StoreResult<Vec<BankFeedAccount>> {
+    // UUIDs sort as their bytes, i.e. as SQLite sorts their lower-case text.
+    let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {} FROM company_feeds f
+         JOIN bank_feed_accounts a ON a.id = f.account_id
+         WHERE f.company_id = $1 AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
+         ORDER BY f.linked_at, a.id",
+        accounts::COLUMNS
+    ))
+    .bind(company.as_uuid())
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter().map(BankFeedAccount::try_from).collect()
+}

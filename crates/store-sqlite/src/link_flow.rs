@@ -1,0 +1,251 @@
+//! The platform side of the link flow on SQLite: companies, challenges, linked feeds.
+
+use bankfeeds_domain::account::{FeedState, FeedStatus};
+use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal, SELECTION_TTL};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, SecretHash, Timestamp};
+use bankfeeds_store::{StoreError, StoreResult};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
+
+use crate::{accounts, map_err, time, SqliteStore};
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt link-flow row: {what}").into())
+}
+
+pub async fn create_company(store: &SqliteStore, c: &Company) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    sqlx::query("INSERT INTO companies (id, platform, name, created_at) VALUES (?, ?, ?, ?)")
+        .bind(c.id.to_string())
+        .bind(c.platform.as_str())
+        .bind(&c.name)
+        .bind(time::to_db(c.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn get_company(pool: &SqlitePool, id: CompanyId) -> StoreResult<Option<Company>> {
+    let row: Option<(String, String, String, i64)> =
+        sqlx::query_as("SELECT id, platform, name, created_at FROM companies WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await
+            .map_err(map_err)?;
+    row.map(|(id, platform, name, created_at)| {
+        Ok(Company {
+            id: id.parse().map_err(|_| corrupt("company id"))?,
+            platform: platform.parse().map_err(|_| corrupt("company platform"))?,
+            name,
+            created_at: time::from_db(created_at)?,
+        })
+    })
+    .transpose()
+}
+
+#[derive(FromRow)]
+struct ChallengeRow {
+    hash: String,
+    platform: String,
+    company_id: String,
+    org_id: String,
+    created_at: i64,
+    expires_at: i64,
+    connection_id: Option<String>,
+    bound_at: Option<i64>,
+    completed_at: Option<i64>,
+}
+
+impl TryFrom<ChallengeRow> for Challenge {
+    type Error = StoreError;
+    fn try_from(r: ChallengeRow) -> StoreResult<Self> {
+        Ok(Challenge {
+            hash: SecretHash::from_hex(&r.hash).ok_or_else(|| corrupt("challenge hash"))?,
+            platform: r
+                .platform
+                .parse()
+                .map_err(|_| corrupt("challenge platform"))?,
+            company_id: r
+                .company_id
+                .parse()
+                .map_err(|_| corrupt("challenge company"))?,
+            org_id: r.org_id.parse().map_err(|_| corrupt("challenge org"))?,
+            created_at: time::from_db(r.created_at)?,
+            expires_at: time::from_db(r.expires_at)?,
+            connection_id: r
+                .connection_id
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(|_| corrupt("challenge connection"))?,
+            bound_at: time::opt_from_db(r.bound_at)?,
+            completed_at: time::opt_from_db(r.completed_at)?,
+        })
+    }
+}
+
+const CHALLENGE_COLUMNS: &str =
+    "hash, platform, company_id, org_id, created_at, expires_at, connection_id, bound_at, completed_at";
+
+pub async fn create_challenge(store: &SqliteStore, c: &Challenge) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    sqlx::query(&format!(
+        "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL)"
+    ))
+    .bind(c.hash.to_hex())
+    .bind(c.platform.as_str())
+    .bind(c.company_id.to_string())
+    .bind(c.org_id.to_string())
+    .bind(time::to_db(c.created_at))
+    .bind(time::to_db(c.expires_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn load_challenge(
+    conn: &mut SqliteConnection,
+    hash: &SecretHash,
+) -> StoreResult<Option<Challenge>> {
+    let row: Option<ChallengeRow> = sqlx::query_as(&format!(
+        "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = ?"
+    ))
+    .bind(hash.to_hex())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    row.map(Challenge::try_from).transpose()
+}
+
+pub async fn get_challenge(pool: &SqlitePool, hash: &SecretHash) -> StoreResult<Option<Challenge>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    load_challenge(&mut conn, hash).await
+}
+
+pub async fn bind_challenge(
+    store: &SqliteStore,
+    challenge: &SecretHash,
+    platform: Platform,
+    otp: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<Result<Challenge, LinkRefusal>> {
+    let mut tx = store.write_tx().await?;
+    let Some(mut c) = load_challenge(&mut tx, challenge).await? else {
+        return Ok(Err(LinkRefusal::UnknownChallenge));
+    };
+    if c.platform != platform {
+        return Ok(Err(LinkRefusal::WrongPlatform));
+    }
+    if c.bound_at.is_some() {
+        return Ok(Err(LinkRefusal::UsedChallenge));
+    }
+    if c.expires_at <= now {
+        return Ok(Err(LinkRefusal::ExpiredChallenge));
+    }
+    // The OTP is used inside this same transaction, so a refusal below rolls its use back.
+    let (org, connection) = match crate::link::consume_otp_in(&mut tx, otp, now).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(LinkRefusal::Otp(refusal))),
+    };
+    if org != c.org_id {
+        return Ok(Err(LinkRefusal::ForeignOtp));
+    }
+    let connection_platform: Option<String> =
+        sqlx::query_scalar("SELECT platform FROM connections WHERE id = ? AND deleted_at IS NULL")
+            .bind(connection.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    if connection_platform.as_deref() != Some(platform.as_str()) {
+        return Ok(Err(LinkRefusal::ConnectionPlatformMismatch));
+    }
+    sqlx::query("UPDATE challenges SET connection_id = ?, bound_at = ? WHERE hash = ?")
+        .bind(connection.to_string())
+        .bind(time::to_db(now))
+        .bind(challenge.to_hex())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    c.connection_id = Some(connection);
+    c.bound_at = Some(now);
+    Ok(Ok(c))
+}
+
+pub async fn complete_link(
+    store: &SqliteStore,
+    challenge: &SecretHash,
+    accounts: &[BankFeedAccountId],
+    start: Option<Timestamp>,
+    now: Timestamp,
+) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
+    let mut tx = store.write_tx().await?;
+    let Some(c) = load_challenge(&mut tx, challenge).await? else {
+        return Ok(Err(LinkRefusal::UnknownChallenge));
+    };
+    let (Some(connection), Some(bound_at), None) = (c.connection_id, c.bound_at, c.completed_at)
+    else {
+        return Ok(Err(LinkRefusal::NotBound));
+    };
+    if bound_at + SELECTION_TTL <= now {
+        return Ok(Err(LinkRefusal::NotBound));
+    }
+    let mut linked = Vec::with_capacity(accounts.len());
+    for id in accounts {
+        if accounts::find_live(&mut tx, connection, "id", id.to_string())
+            .await?
+            .is_none()
+        {
+            return Ok(Err(LinkRefusal::UnknownAccount));
+        }
+        let state = FeedState {
+            feed_status: FeedStatus::Active,
+            transaction_ready: true,
+            transaction_start_date: start,
+        };
+        linked.push(accounts::set_feed_state_in(&mut tx, *id, &state, now).await?);
+        sqlx::query(
+            "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES (?, ?, ?)
+             ON CONFLICT (company_id, account_id) DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+        )
+        .bind(c.company_id.to_string())
+        .bind(id.to_string())
+        .bind(time::to_db(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    sqlx::query("UPDATE challenges SET completed_at = ? WHERE hash = ?")
+        .bind(time::to_db(now))
+        .bind(challenge.to_hex())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(Ok(linked))
+}
+
+pub async fn list_company_feeds(
+    pool: &SqlitePool,
+    company: CompanyId,
+) -> StoreResult<Vec<BankFeedAccount>> {
+    let ids: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.connection_id, a.id FROM company_feeds f
+         JOIN bank_feed_accounts a ON a.id = f.account_id
+         WHERE f.company_id = ? AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
+         ORDER BY f.linked_at, a.id",
+    )
+    .bind(company.to_string())
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    let mut feeds = Vec::with_capacity(ids.len());
+    for (connection, id) in ids {
+        let connection = connection.parse().map_err(|_| corrupt("feed connection"))?;
+        if let Some(a) = accounts::find_live(&mut conn, connection, "id", id).await? {
+            feeds.push(a);
+        }
+    }
+    Ok(feeds)
+}

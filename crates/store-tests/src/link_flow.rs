@@ -1,0 +1,491 @@
+//! Link-flow cases, platform side: companies, challenges, binding an FI's connection with an
+//! OTP, and choosing the feeds.
+
+use bankfeeds_domain::account::{BankAccountType, FeedStatus};
+use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal, SELECTION_TTL};
+use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::{
+    BankFeedAccount, Clock, Connection, Currency, NewConnection, NewOrg, OrgId, Platform, Secret,
+    SecretHash, SystemClock, Timestamp,
+};
+use bankfeeds_store::{DynStore, Outcome};
+use chrono::TimeDelta;
+use tokio::task::JoinSet;
+
+fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+const MICRO: TimeDelta = TimeDelta::microseconds(1);
+
+async fn org(store: &DynStore, name: &str) -> OrgId {
+    let (new, _) = NewOrg::generate(name, SystemClock.now()).unwrap();
+    store.create_org(&new).await.unwrap();
+    new.org.id
+}
+
+async fn connection(store: &DynStore, org: OrgId, platform: Platform) -> Connection {
+    let (c, _) = NewConnection::generate(org, platform, None, SystemClock.now()).unwrap();
+    store.create_connection(&c, None).await.unwrap();
+    c.connection
+}
+
+async fn account(store: &DynStore, c: &Connection, internal_id: &str) -> BankFeedAccount {
+    let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
+    let mut a = BankFeedAccount::new(
+        c.org_id,
+        c.id,
+        &profile,
+        internal_id.to_owned(),
+        BankAccountType::Bank,
+        Currency::from_code("USD").unwrap(),
+        SystemClock.now(),
+    );
+    a.details.name = Some(format!("Account {internal_id}"));
+    match store.create_account(&a, false, None).await.unwrap() {
+        Outcome::Done((stored, true)) => stored,
+        other => panic!("expected a fresh create, got {other:?}"),
+    }
+}
+
+async fn company(store: &DynStore, platform: Platform, name: &str) -> Company {
+    let company = Company {
+        id: CompanyId::new(),
+        platform,
+        name: name.to_owned(),
+        created_at: SystemClock.now(),
+    };
+    store.create_company(&company).await.unwrap();
+    company
+}
+
+async fn challenge(store: &DynStore, company: &Company, org: OrgId, now: Timestamp) -> Challenge {
+    let (challenge, _) = Challenge::generate(company.platform, company.id, org, now);
+    store.create_challenge(&challenge).await.unwrap();
+    challenge
+}
+
+async fn otp(store: &DynStore, c: &Connection, now: Timestamp) -> SecretHash {
+    let (otp, secret) = NewOtp::generate(c, now);
+    store.issue_otp(&otp).await.unwrap();
+    secret.hash()
+}
+
+async fn bind(
+    store: &DynStore,
+    challenge: &Challenge,
+    platform: Platform,
+    otp: &SecretHash,
+    at: Timestamp,
+) -> Result<Challenge, LinkRefusal> {
+    store
+        .bind_challenge(&challenge.hash, platform, otp, at)
+        .await
+        .unwrap()
+}
+
+/// Binds, which must succeed, and checks what the bound challenge says.
+async fn bind_ok(
+    store: &DynStore,
+    challenge: &Challenge,
+    otp: &SecretHash,
+    connection: &Connection,
+    at: Timestamp,
+) {
+    let bound = bind(store, challenge, challenge.platform, otp, at)
+        .await
+        .unwrap_or_else(|r| panic!("a valid bind was refused: {r:?}"));
+    let expected = Challenge {
+        connection_id: Some(connection.id),
+        bound_at: Some(at),
+        ..challenge.clone()
+    };
+    assert_eq!(bound, expected);
+    assert_eq!(
+        store.get_challenge(&challenge.hash).await.unwrap(),
+        Some(expected)
+    );
+}
+
+async fn feed_changes(store: &DynStore, org: OrgId) -> usize {
+    store
+        .list_events(org, 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event_type == "bank_feed_account.feed_changed")
+        .count()
+}
+
+pub async fn link_flow_binds_and_activates_feeds(store: DynStore) {
+    let now = SystemClock.now();
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    assert_eq!(
+        store.get_company(books.id).await.unwrap(),
+        Some(books.clone())
+    );
+    assert_eq!(store.get_company(CompanyId::new()).await.unwrap(), None);
+
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let checking = account(&store, &xero, "CHK-1").await;
+    let savings = account(&store, &xero, "SAV-1").await;
+    for a in [&checking, &savings] {
+        assert_eq!(a.feed_status, FeedStatus::Inactive);
+        assert!(!a.transaction_ready, "Xero feeds wait for the customer");
+    }
+
+    let ch = challenge(&store, &books, fi, now).await;
+    assert_eq!(ch.connection_id, None);
+    assert_eq!(
+        store.get_challenge(&ch.hash).await.unwrap(),
+        Some(ch.clone())
+    );
+    let unknown = Secret::from_presented("bfch_unknown").hash();
+    assert_eq!(store.get_challenge(&unknown).await.unwrap(), None);
+
+    let code = otp(&store, &xero, now).await;
+    bind_ok(&store, &ch, &code, &xero, now + secs(1)).await;
+
+    let start = now - TimeDelta::days(30);
+    let linked = store
+        .complete_link(&ch.hash, &[checking.id], Some(start), now + secs(2))
+        .await
+        .unwrap()
+        .expect("feed choice accepted");
+    let expected = BankFeedAccount {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: Some(start),
+        updated_at: now + secs(2),
+        ..checking.clone()
+    };
+    assert_eq!(linked, vec![expected.clone()]);
+    assert_eq!(
+        store.get_account(xero.id, checking.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store.get_account(xero.id, savings.id).await.unwrap(),
+        Some(savings.clone()),
+        "accounts not chosen are untouched"
+    );
+    let completed = store.get_challenge(&ch.hash).await.unwrap().unwrap();
+    assert_eq!(completed.completed_at, Some(now + secs(2)));
+    assert_eq!(completed.connection_id, Some(xero.id));
+
+    assert_eq!(
+        store.list_company_feeds(books.id).await.unwrap(),
+        vec![expected.clone()]
+    );
+    let other = company(&store, Platform::Xero, "Other Books").await;
+    assert!(store.list_company_feeds(other.id).await.unwrap().is_empty());
+
+    let events = store.list_events(fi, 0, 100).await.unwrap();
+    let changed: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "bank_feed_account.feed_changed")
+        .collect();
+    assert_eq!(changed.len(), 1, "one feed changed: {events:?}");
+    assert_eq!(changed[0].resource_id, checking.id.to_string());
+    assert_eq!(changed[0].connection_id, Some(xero.id));
+    assert_eq!(changed[0].payload["feed_status"], "active");
+    assert_eq!(changed[0].payload["transaction_ready"], true);
+}
+
+pub async fn link_refusals_change_nothing(store: DynStore) {
+    let t0 = SystemClock.now();
+    let at = |n: i64| t0 + secs(n);
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let qbo = connection(&store, fi, Platform::IntuitBankFeeds).await;
+    let other_fi = org(&store, "Other Bank").await;
+    let other_xero = connection(&store, other_fi, Platform::Xero).await;
+
+    // Unknown challenge; the OTP is still usable.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let unknown = Secret::from_presented("bfch_unknown").hash();
+    assert_eq!(
+        store
+            .bind_challenge(&unknown, Platform::Xero, &code, at(1))
+            .await
+            .unwrap(),
+        Err(LinkRefusal::UnknownChallenge)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(1)).await;
+
+    // Another platform's link pages.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    assert_eq!(
+        bind(&store, &ch, Platform::IntuitBankFeeds, &code, at(1)).await,
+        Err(LinkRefusal::WrongPlatform)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(1)).await;
+
+    // Expired: refused at `expires_at` exactly and after, accepted one microsecond before.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    for late in [ch.expires_at + secs(3600), ch.expires_at] {
+        assert_eq!(
+            bind(&store, &ch, Platform::Xero, &code, late).await,
+            Err(LinkRefusal::ExpiredChallenge)
+        );
+    }
+    bind_ok(&store, &ch, &code, &xero, ch.expires_at - MICRO).await;
+
+    // Unknown OTP; the challenge is still usable.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let unknown_otp = Secret::from_presented("bfotp_unknown").hash();
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &unknown_otp, at(1)).await,
+        Err(LinkRefusal::Otp(OtpRefusal::Unknown))
+    );
+    bind_ok(&store, &ch, &code, &xero, at(1)).await;
+
+    // An OTP from another FI than the one picked: neither it nor the challenge is used up, and
+    // the other FI's own flow still works with it.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let foreign = otp(&store, &other_xero, t0).await;
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &foreign, at(1)).await,
+        Err(LinkRefusal::ForeignOtp)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(2)).await;
+    let their_ch = challenge(&store, &books, other_fi, t0).await;
+    bind_ok(&store, &their_ch, &foreign, &other_xero, at(3)).await;
+
+    // The OTP's connection is for another platform; the OTP is still usable.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let qbo_code = otp(&store, &qbo, t0).await;
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &qbo_code, at(1)).await,
+        Err(LinkRefusal::ConnectionPlatformMismatch)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(2)).await;
+    assert_eq!(
+        store.consume_otp(&qbo_code, at(3)).await.unwrap(),
+        Ok((fi, qbo.id)),
+        "the refused bind must not use the OTP"
+    );
+
+    // The OTP's connection was deleted after the OTP was issued.
+    let deleted = connection(&store, fi, Platform::Xero).await;
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let orphan = otp(&store, &deleted, t0).await;
+    store
+        .delete_connection(fi, deleted.id, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &orphan, at(2)).await,
+        Err(LinkRefusal::ConnectionPlatformMismatch)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(3)).await;
+    assert_eq!(
+        store.consume_otp(&orphan, at(4)).await.unwrap(),
+        Ok((fi, deleted.id)),
+        "the refused bind must not use the OTP"
+    );
+
+    // A bound challenge cannot be bound again, even with a fresh OTP, which stays usable. The
+    // challenge is checked before the OTP.
+    let used = challenge(&store, &books, fi, t0).await;
+    let first = otp(&store, &xero, t0).await;
+    bind_ok(&store, &used, &first, &xero, at(1)).await;
+    let fresh = otp(&store, &xero, at(2)).await;
+    assert_eq!(
+        bind(&store, &used, Platform::Xero, &fresh, at(3)).await,
+        Err(LinkRefusal::UsedChallenge)
+    );
+    assert_eq!(
+        bind(&store, &used, Platform::Xero, &first, at(3)).await,
+        Err(LinkRefusal::UsedChallenge)
+    );
+    let ch = challenge(&store, &books, fi, t0).await;
+    bind_ok(&store, &ch, &fresh, &xero, at(4)).await;
+
+    // A used OTP cannot bind a second challenge, which stays usable.
+    let ch = challenge(&store, &books, fi, t0).await;
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &fresh, at(5)).await,
+        Err(LinkRefusal::Otp(OtpRefusal::AlreadyUsed))
+    );
+    let code = otp(&store, &xero, at(5)).await;
+    bind_ok(&store, &ch, &code, &xero, at(6)).await;
+
+    // --- feed choice ---
+    let checking = account(&store, &xero, "CHK-1").await;
+    let savings = account(&store, &xero, "SAV-1").await;
+    let gone = account(&store, &xero, "OLD-1").await;
+    store.delete_account(xero.id, gone.id, at(1)).await.unwrap();
+    let same_org_other_connection = account(&store, &qbo, "CHK-1").await;
+    let other_org = account(&store, &other_xero, "CHK-1").await;
+    let changes_before = feed_changes(&store, fi).await;
+
+    // Unknown challenge; before the bind.
+    assert_eq!(
+        store
+            .complete_link(&unknown, &[checking.id], None, at(10))
+            .await
+            .unwrap(),
+        Err(LinkRefusal::UnknownChallenge)
+    );
+    let ch = challenge(&store, &books, fi, at(10)).await;
+    assert_eq!(
+        store
+            .complete_link(&ch.hash, &[checking.id], None, at(11))
+            .await
+            .unwrap(),
+        Err(LinkRefusal::NotBound)
+    );
+    let code = otp(&store, &xero, at(10)).await;
+    bind_ok(&store, &ch, &code, &xero, at(12)).await;
+
+    // Accounts that are not live accounts of the bound connection; the valid one listed first
+    // must not stay activated.
+    for stranger in [&same_org_other_connection, &other_org, &gone] {
+        assert_eq!(
+            store
+                .complete_link(&ch.hash, &[checking.id, stranger.id], None, at(13))
+                .await
+                .unwrap(),
+            Err(LinkRefusal::UnknownAccount),
+            "{} is not an account of the bound connection",
+            stranger.internal_bank_account_id
+        );
+    }
+    assert_eq!(
+        store.get_account(xero.id, checking.id).await.unwrap(),
+        Some(checking.clone()),
+        "a refused feed choice activates nothing"
+    );
+    assert_eq!(
+        store
+            .get_account(qbo.id, same_org_other_connection.id)
+            .await
+            .unwrap(),
+        Some(same_org_other_connection.clone())
+    );
+    assert!(store.list_company_feeds(books.id).await.unwrap().is_empty());
+    assert_eq!(feed_changes(&store, fi).await, changes_before);
+    assert_eq!(
+        store
+            .get_challenge(&ch.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .completed_at,
+        None
+    );
+
+    // The valid choice still works once, then the link is done.
+    let linked = store
+        .complete_link(&ch.hash, &[checking.id], None, at(14))
+        .await
+        .unwrap()
+        .expect("feed choice accepted");
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].feed_status, FeedStatus::Active);
+    assert_eq!(linked[0].transaction_start_date, None);
+    assert_eq!(
+        store
+            .complete_link(&ch.hash, &[savings.id], None, at(15))
+            .await
+            .unwrap(),
+        Err(LinkRefusal::NotBound)
+    );
+    assert_eq!(
+        store.get_account(xero.id, savings.id).await.unwrap(),
+        Some(savings.clone())
+    );
+    assert_eq!(feed_changes(&store, fi).await, changes_before + 1);
+
+    // Too late: refused at `bound_at + SELECTION_TTL` exactly and after, accepted just before.
+    let ch = challenge(&store, &books, fi, at(20)).await;
+    let code = otp(&store, &xero, at(20)).await;
+    bind_ok(&store, &ch, &code, &xero, at(21)).await;
+    let deadline = at(21) + SELECTION_TTL;
+    for late in [deadline + secs(3600), deadline] {
+        assert_eq!(
+            store
+                .complete_link(&ch.hash, &[savings.id], None, late)
+                .await
+                .unwrap(),
+            Err(LinkRefusal::NotBound)
+        );
+    }
+    assert_eq!(
+        store.get_account(xero.id, savings.id).await.unwrap(),
+        Some(savings.clone())
+    );
+    let linked = store
+        .complete_link(&ch.hash, &[savings.id], None, deadline - MICRO)
+        .await
+        .unwrap()
+        .expect("feed choice accepted just in time");
+    assert_eq!(linked[0].id, savings.id);
+    let feeds: Vec<_> = store
+        .list_company_feeds(books.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(
+        feeds,
+        [checking.id, savings.id],
+        "in the order they were linked"
+    );
+}
+
+pub async fn concurrent_binds_use_a_challenge_once(store: DynStore) {
+    let now = SystemClock.now();
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let ch = challenge(&store, &books, fi, now).await;
+    let code = otp(&store, &xero, now).await;
+
+    let mut binders = JoinSet::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let hash = ch.hash;
+        binders.spawn(async move {
+            store
+                .bind_challenge(
+                    &hash,
+                    Platform::Xero,
+                    &code,
+                    now + secs(1) + TimeDelta::microseconds(i),
+                )
+                .await
+                .unwrap()
+        });
+    }
+    let mut bound = Vec::new();
+    while let Some(outcome) = binders.join_next().await {
+        match outcome.unwrap() {
+            Ok(c) => bound.push(c),
+            Err(LinkRefusal::UsedChallenge | LinkRefusal::Otp(OtpRefusal::AlreadyUsed)) => {}
+            Err(other) => panic!("unexpected refusal {other:?}"),
+        }
+    }
+    assert_eq!(bound.len(), 1, "exactly one bind may use the challenge");
+    assert_eq!(bound[0].connection_id, Some(xero.id));
+    assert_eq!(
+        store.get_challenge(&ch.hash).await.unwrap(),
+        Some(bound[0].clone())
+    );
+    assert_eq!(
+        store.consume_otp(&code, now + secs(2)).await.unwrap(),
+        Err(OtpRefusal::AlreadyUsed)
+    );
+}
