@@ -138,6 +138,27 @@ impl BankFeedAccount {
     }
 }
 
+impl BankFeedAccount {
+    /// `additional_fields.override_existing`: the FI's fields are replaced by `incoming`'s;
+    /// identity, feed state (the platform's) and sync history stay. A start date the FI sends
+    /// replaces the stored one; none keeps it.
+    pub fn overridden_by(self, incoming: &BankFeedAccount) -> BankFeedAccount {
+        BankFeedAccount {
+            id: self.id,
+            created_at: self.created_at,
+            feed_status: self.feed_status,
+            transaction_ready: self.transaction_ready,
+            transaction_start_date: incoming
+                .transaction_start_date
+                .or(self.transaction_start_date),
+            platform_data: self.platform_data,
+            last_synced_at: self.last_synced_at,
+            updated_at: incoming.created_at,
+            ..incoming.clone()
+        }
+    }
+}
+
 /// Sort orders for account lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountSortField {

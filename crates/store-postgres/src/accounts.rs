@@ -239,23 +239,7 @@ pub async fn create(
         Some(_) if !override_existing => {
             return Err(StoreError::Conflict("bank_feed_accounts_internal_id_key"));
         }
-        Some(old) => {
-            // Override: the FI's fields are replaced; identity, feed state and sync history stay.
-            let updated = BankFeedAccount {
-                id: old.id,
-                created_at: old.created_at,
-                feed_status: old.feed_status,
-                transaction_ready: old.transaction_ready,
-                transaction_start_date: account
-                    .transaction_start_date
-                    .or(old.transaction_start_date),
-                platform_data: old.platform_data,
-                last_synced_at: old.last_synced_at,
-                updated_at: account.created_at,
-                ..account.clone()
-            };
-            (updated, false)
-        }
+        Some(old) => (old.overridden_by(account), false),
         None => (account.clone(), true),
     };
     if stored.parent_bank_feed_account_id == Some(stored.id) {
