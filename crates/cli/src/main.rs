@@ -4,6 +4,7 @@
 // Printing results to stdout is this binary's job.
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod org;
 
 use std::path::PathBuf;
@@ -49,10 +50,15 @@ enum Command {
     },
     /// Print the OpenAPI document of the API.
     Openapi,
+    /// Benchmark ingest, reads and scale against hubs it starts itself on fresh databases.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::Bench(args) = &cli.command {
+        return bench::run(args, cli.database_url.as_deref());
+    }
     let mut overrides = Overrides {
         database_url: cli.database_url.clone(),
         log_format: cli.log_format,
@@ -84,7 +90,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org { command } => org::run(command, &config).await,
-        Command::Openapi => unreachable!("handled before config is loaded"),
+        Command::Openapi | Command::Bench(_) => unreachable!("handled before config is loaded"),
     }
 }
 

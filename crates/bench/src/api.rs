@@ -1,0 +1,342 @@
+//! The hub's HTTP API as the benchmark uses it: one FI with one connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::data::{self, Kind};
+use crate::hub::OrgCreated;
+
+/// A client of one hub, authenticated as the bench's organisation, on one connection.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    base: String,
+    client_id: String,
+    client_secret: String,
+    token: String,
+    pub connection_id: String,
+}
+
+/// A refusal worth retrying (transport error, 5xx, 429), or not.
+pub enum PushError {
+    Retry(anyhow::Error),
+    Fatal(anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct TxIn<'a> {
+    transaction_id: &'a str,
+    posted_at: String,
+    amount: &'a str,
+    description: &'a str,
+    debit_credit_memo: &'a str,
+}
+
+#[derive(Deserialize)]
+pub struct Listed {
+    pub transaction_id: String,
+    pub posted_at: String,
+    pub amount: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct ListPage {
+    bank_feed_transactions: Vec<Listed>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct JobGet {
+    job: JobOut,
+}
+
+#[derive(Deserialize)]
+struct JobOut {
+    status: String,
+    response: Option<JobResponse>,
+}
+
+#[derive(Deserialize)]
+struct JobResponse {
+    http_status: u16,
+}
+
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(64)
+        .build()?)
+}
+
+async fn answer(r: reqwest::Response, what: &str) -> anyhow::Result<serde_json::Value> {
+    let status = r.status();
+    let body = r.bytes().await?;
+    if !status.is_success() {
+        bail!("{what}: {status}: {}", String::from_utf8_lossy(&body));
+    }
+    serde_json::from_slice(&body).with_context(|| format!("{what}: unreadable answer"))
+}
+
+impl Api {
+    /// Creates the connection (platform INTUIT_BANK_FEEDS: its feeds take transactions from
+    /// creation) and returns a client bound to it.
+    pub async fn connect(
+        http: reqwest::Client,
+        base: &str,
+        org: &OrgCreated,
+    ) -> anyhow::Result<Self> {
+        let r = http
+            .post(format!("{base}/versioned/connections/create"))
+            .basic_auth(&org.client_id, Some(&org.client_secret))
+            .json(&json!({"platform": "INTUIT_BANK_FEEDS", "name": "Bench Ltd"}))
+            .send()
+            .await?;
+        let v = answer(r, "create connection").await?;
+        let c = &v["connection"];
+        let token = c["access_token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no access_token in {v}"))?;
+        let id = c["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no connection id in {v}"))?;
+        Ok(Self {
+            http,
+            inner: Arc::new(Inner {
+                base: base.to_owned(),
+                client_id: org.client_id.clone(),
+                client_secret: org.client_secret.clone(),
+                token: token.to_owned(),
+                connection_id: id.to_owned(),
+            }),
+        })
+    }
+
+    pub fn connection_id(&self) -> &str {
+        &self.inner.connection_id
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.inner.base))
+            .basic_auth(&self.inner.client_id, Some(&self.inner.client_secret))
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.inner.base))
+            .basic_auth(&self.inner.client_id, Some(&self.inner.client_secret))
+            .query(&[("access_token", &self.inner.token)])
+    }
+
+    /// Publishes one USD bank account; its id.
+    pub async fn create_account(&self, internal_id: &str) -> anyhow::Result<String> {
+        let body = json!({"bank_feed_account": {
+            "internal_bank_account_id": internal_id,
+            "bank_account_type": "bank",
+            "currency_code": "USD",
+            "name": format!("Bench {internal_id}"),
+            "current_balance": "1000.00",
+        }});
+        let r = self
+            .post("/versioned/accounting/bank_feeds/accounts")
+            .json(&body)
+            .send()
+            .await?;
+        let v = answer(r, "create account").await?;
+        v["bank_feed_account"]["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no account id in {v}"))
+    }
+
+    /// Publishes `n` accounts named `<label>-<i>`, `parallel` at a time; their ids in order.
+    pub async fn create_accounts(
+        &self,
+        label: &str,
+        n: usize,
+        parallel: usize,
+        progress: &indicatif::ProgressBar,
+    ) -> anyhow::Result<Vec<String>> {
+        let parallel = parallel.clamp(1, n.max(1));
+        let mut set = tokio::task::JoinSet::new();
+        for w in 0..parallel {
+            let api = self.clone();
+            let label = label.to_owned();
+            let progress = progress.clone();
+            set.spawn(async move {
+                let mut out = Vec::new();
+                for i in (w..n).step_by(parallel) {
+                    out.push((i, api.create_account(&format!("{label}-{i:06}")).await?));
+                    progress.inc(1);
+                }
+                anyhow::Ok(out)
+            });
+        }
+        let mut ids = vec![String::new(); n];
+        while let Some(r) = set.join_next().await {
+            for (i, id) in r?? {
+                ids[i] = id;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The JSON body of one batch.
+    pub fn batch_body(
+        account_id: &str,
+        account: usize,
+        spec: data::BatchSpec,
+        base: i64,
+    ) -> Vec<u8> {
+        let rows: Vec<data::Row> = (spec.start..spec.start + spec.len)
+            .map(|s| data::row(Kind::Ingest, account, s, 0, base))
+            .collect();
+        let txs: Vec<TxIn<'_>> = rows
+            .iter()
+            .map(|r| TxIn {
+                transaction_id: &r.transaction_id,
+                posted_at: data::rfc3339(r.posted_at),
+                amount: &r.amount,
+                description: &r.description,
+                debit_credit_memo: r.debit_credit_memo,
+            })
+            .collect();
+        serde_json::to_vec(&json!({"bank_feed_transactions": {
+            "bank_feed_account_id": account_id,
+            "current_balance": "1000.00",
+            "transactions": txs,
+        }}))
+        .expect("a batch serialises")
+    }
+
+    /// Pushes one batch (response_mode prefer_sync). Returns the job id; when the hub answered
+    /// with the job rather than the transactions (not applied within its sync wait), waits for
+    /// the job and checks it succeeded.
+    pub async fn push(&self, body: Vec<u8>) -> Result<String, PushError> {
+        let r = self
+            .post("/versioned/accounting/bank_feeds/transactions")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| PushError::Retry(e.into()))?;
+        let status = r.status();
+        let job_id = r
+            .headers()
+            .get("x-rutter-job-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = r.bytes().await.map_err(|e| PushError::Retry(e.into()))?;
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(PushError::Retry(anyhow!(
+                "push: {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )));
+        }
+        if status != StatusCode::OK {
+            return Err(PushError::Fatal(anyhow!(
+                "push refused: {status}: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(2000)])
+            )));
+        }
+        let job_id =
+            job_id.ok_or_else(|| PushError::Fatal(anyhow!("no x-rutter-job-id header")))?;
+        // The synchronous answer starts with the transactions; the job envelope with this.
+        let head = &bytes[..bytes.len().min(40)];
+        if head.windows(16).any(|w| w == b"\"async_response\"") {
+            self.wait_job(&job_id).await.map_err(PushError::Fatal)?;
+        }
+        Ok(job_id)
+    }
+
+    /// Polls a job until it finishes; an error unless it answered 200.
+    pub async fn wait_job(&self, id: &str) -> anyhow::Result<()> {
+        for _ in 0..6000 {
+            let r = self.get(&format!("/versioned/jobs/{id}")).send().await?;
+            let status = r.status();
+            let bytes = r.bytes().await?;
+            if !status.is_success() {
+                bail!("job {id}: {status}: {}", String::from_utf8_lossy(&bytes));
+            }
+            let j: JobGet = serde_json::from_slice(&bytes)?;
+            match j.job.status.as_str() {
+                "success" | "failure" => {
+                    let code = j.job.response.map_or(0, |r| r.http_status);
+                    if code != 200 {
+                        bail!("job {id} finished {} with {code}", j.job.status);
+                    }
+                    return Ok(());
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        bail!("job {id} did not finish in 5 minutes")
+    }
+
+    /// One page (up to 1000) of an account's transactions, oldest first, and the next cursor.
+    pub async fn list_page(
+        &self,
+        account_id: &str,
+        cursor: Option<&str>,
+    ) -> anyhow::Result<(Vec<Listed>, Option<String>)> {
+        let mut q = vec![
+            ("access_token", self.inner.token.as_str()),
+            ("bank_feed_account_id", account_id),
+            ("limit", "1000"),
+        ];
+        if let Some(c) = cursor {
+            q.push(("cursor", c));
+        }
+        let r = self
+            .get("/versioned/accounting/bank_feeds/transactions")
+            .query(&q)
+            .send()
+            .await?;
+        let status = r.status();
+        let bytes = r.bytes().await?;
+        if !status.is_success() {
+            bail!(
+                "list transactions: {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        let page: ListPage = serde_json::from_slice(&bytes).context("list transactions")?;
+        Ok((page.bank_feed_transactions, page.next_cursor))
+    }
+
+    /// `GET …/accounts/:id`, checked for 200.
+    pub async fn get_account(&self, id: &str) -> anyhow::Result<()> {
+        let r = self
+            .get(&format!("/versioned/accounting/bank_feeds/accounts/{id}"))
+            .query(&[("access_token", &self.inner.token)])
+            .send()
+            .await?;
+        let status = r.status();
+        let bytes = r.bytes().await?;
+        if !status.is_success() {
+            bail!("get account: {status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        Ok(())
+    }
+
+    /// `GET /versioned/jobs/:id`, checked for 200.
+    pub async fn get_job(&self, id: &str) -> anyhow::Result<()> {
+        let r = self.get(&format!("/versioned/jobs/{id}")).send().await?;
+        let status = r.status();
+        let bytes = r.bytes().await?;
+        if !status.is_success() {
+            bail!("get job: {status}: {}", String::from_utf8_lossy(&bytes));
+        }
+        Ok(())
+    }
+}
