@@ -84,6 +84,8 @@ pub enum LinkRefusal {
     NotBound,
     /// A selected account is not one of the bound connection's.
     UnknownAccount,
+    /// The FI deleted the connection after the login was confirmed.
+    ConnectionDeleted,
 }
 
 impl LinkRefusal {
@@ -103,6 +105,7 @@ impl LinkRefusal {
             LinkRefusal::ConnectionPlatformMismatch => "CONNECTION_PLATFORM_MISMATCH",
             LinkRefusal::NotBound => "LINK_NOT_IN_PROGRESS",
             LinkRefusal::UnknownAccount => "UNKNOWN_ACCOUNT",
+            LinkRefusal::ConnectionDeleted => "CONNECTION_DELETED",
         }
     }
 

@@ -250,6 +250,18 @@ async fn complete_in(
     if bound_at + SELECTION_TTL <= now {
         return Ok(Err(LinkRefusal::NotBound));
     }
+    // The FI may have deleted the connection since the login was confirmed; its accounts are
+    // kept (soft delete), so check the connection itself. Shared lock: no delete meanwhile.
+    let live: Option<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT id FROM connections WHERE id = $1 AND deleted_at IS NULL FOR SHARE",
+    )
+    .bind(connection.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if live.is_none() {
+        return Ok(Err(LinkRefusal::ConnectionDeleted));
+    }
     // Every account is checked (and locked, in id order so that concurrent completions over
     // the same accounts cannot deadlock) before anything is written.
     let mut ids = accounts.to_vec();

@@ -190,6 +190,17 @@ pub async fn complete_link(
     if bound_at + SELECTION_TTL <= now {
         return Ok(Err(LinkRefusal::NotBound));
     }
+    // The FI may have deleted the connection since the login was confirmed; its accounts are
+    // kept (soft delete), so check the connection itself.
+    let live: Option<String> =
+        sqlx::query_scalar("SELECT id FROM connections WHERE id = ? AND deleted_at IS NULL")
+            .bind(connection.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    if live.is_none() {
+        return Ok(Err(LinkRefusal::ConnectionDeleted));
+    }
     let mut linked = Vec::with_capacity(accounts.len());
     for id in accounts {
         if accounts::find_live(&mut tx, connection, "id", id.to_string())

@@ -58,6 +58,7 @@ macro_rules! conformance_suite {
             link_flow_binds_and_activates_feeds,
             link_refusals_change_nothing,
             concurrent_binds_use_a_challenge_once,
+            a_deleted_connection_cannot_complete_a_link,
         );
     };
     (@accounts $backend:path; $($case:ident),* $(,)?) => {

@@ -489,3 +489,34 @@ pub async fn concurrent_binds_use_a_challenge_once(store: DynStore) {
         Err(OtpRefusal::AlreadyUsed)
     );
 }
+
+pub async fn a_deleted_connection_cannot_complete_a_link(store: DynStore) {
+    let now = SystemClock.now();
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let checking = account(&store, &xero, "CHK-1").await;
+    let ch = challenge(&store, &books, fi, now).await;
+    let code = otp(&store, &xero, now).await;
+    bind_ok(&store, &ch, &code, &xero, now + secs(1)).await;
+    store
+        .delete_connection(fi, xero.id, now + secs(2))
+        .await
+        .unwrap();
+    let refused = store
+        .complete_link(&ch.hash, &[checking.id], None, now + secs(3))
+        .await
+        .unwrap();
+    assert_eq!(refused, Err(LinkRefusal::ConnectionDeleted));
+    let after = store
+        .get_account(xero.id, checking.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after.feed_status,
+        FeedStatus::Inactive,
+        "nothing was activated"
+    );
+    assert!(store.list_company_feeds(books.id).await.unwrap().is_empty());
+}
