@@ -231,6 +231,13 @@ pub async fn fail(
     body: &serde_json::Value,
     now: Timestamp,
 ) -> StoreResult<Job> {
+    // A failure is a 4xx or 5xx answer; anything else is a caller's mistake.
+    if status < 400 {
+        return Err(StoreError::Invalid {
+            code: "INVALID_JOB_OUTCOME",
+            message: format!("a failed job answers with an error status, not {status}"),
+        });
+    }
     let mut tx = pool.begin().await.map_err(map_err)?;
     let job = load_for_update(&mut tx, id).await?;
     if job.status.is_finished() {

@@ -709,6 +709,14 @@ pub async fn fail_job_finishes_once(store: DynStore) {
     let body = json!({"error_code": "INTERNAL_ERROR", "detail": [1, 2.5, "x"]});
     let at = now + secs(3);
     let mark = last_seq(&events(&store, o).await);
+    // A success status is not a failure: refused, the job untouched.
+    assert!(matches!(
+        store.fail_job(j.id, 200, &body, at).await,
+        Err(StoreError::Invalid {
+            code: "INVALID_JOB_OUTCOME",
+            ..
+        })
+    ));
     let failed = store.fail_job(j.id, 500, &body, at).await.unwrap();
     assert_eq!(failed.status, JobStatus::Failure);
     assert_eq!(failed.response, Some((500, body.clone())));

@@ -187,7 +187,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Job>;
 
     /// Finishes an unfinished job with a failure (e.g. an unreadable request, or retries
-    /// exhausted). A finished job is returned unchanged.
+    /// exhausted): `status` must be 4xx or 5xx (`Invalid` otherwise). A finished job is
+    /// returned unchanged.
     async fn fail_job(
         &self,
         job: JobId,
