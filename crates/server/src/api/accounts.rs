@@ -9,14 +9,14 @@ use bankfeeds_domain::account::{
     DETAIL_FIELDS,
 };
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::{Amount, BankFeedAccount, BankFeedAccountId, Currency, Cursor, Timestamp};
+use bankfeeds_domain::{Amount, BankFeedAccount, BankFeedAccountId, Currency, Timestamp};
 use bankfeeds_store::{Idem, Outcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::connections::ConnectionRefOut;
 use crate::api::idempotency::{replay, saved, IdempotentJson};
-use crate::api::{list_query, time_param};
+use crate::api::{list_query, pagination, time_param};
 use crate::auth::ConnectionAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -412,31 +412,13 @@ pub async fn list_accounts(
     let expand = wants_platform_data(params.expand.as_deref())?;
     let filters = list_query::parse_filter(params.filter.as_deref().unwrap_or_default())?;
     let (sort, direction) = list_query::parse_sort(params.sort.as_deref())?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_LIMIT",
-            "limit must be between 1 and 500",
-        ));
-    }
+    let limit = pagination::check_limit(params.limit, 500)?;
     // The cursor names the sort it belongs to, so it cannot be replayed under another one.
     let sort_tag = format!("{sort:?}:{direction:?}");
-    let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(raw) => Some(
-            Cursor::decode(raw)
-                .and_then(|c| {
-                    c.0.strip_prefix(&format!("{sort_tag}|"))
-                        .and_then(AccountSortKey::decode)
-                })
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "INVALID_CURSOR",
-                        "cursor is not one this list handed out",
-                    )
-                })?,
-        ),
-    };
+    let after = pagination::decode_cursor(params.cursor.as_deref(), |c| {
+        c.strip_prefix(&format!("{sort_tag}|"))
+            .and_then(AccountSortKey::decode)
+    })?;
     let query = AccountQuery {
         filters,
         sort,
@@ -448,17 +430,9 @@ pub async fn list_accounts(
         .store
         .list_accounts(auth.connection.id, &query)
         .await?;
-    let next_cursor = if page.has_more {
-        page.items.last().map(|a| {
-            Cursor(format!(
-                "{sort_tag}|{}",
-                AccountSortKey::of(a, sort).encode()
-            ))
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next_cursor = pagination::next_cursor(&page, |a| {
+        format!("{sort_tag}|{}", AccountSortKey::of(a, sort).encode())
+    });
     Ok(JsonOut(AccountListOut {
         connection: ConnectionRefOut::new(&auth.connection),
         bank_feed_accounts: page

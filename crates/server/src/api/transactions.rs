@@ -12,7 +12,7 @@ use bankfeeds_domain::transaction::{
     BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction, TransactionData,
     TransactionQuery, TransactionType,
 };
-use bankfeeds_domain::{Amount, BankFeedAccountId, Cursor, Job, Timestamp, TransactionId};
+use bankfeeds_domain::{Amount, BankFeedAccountId, Job, Timestamp, TransactionId};
 use bankfeeds_store::{Idem, Outcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,7 +21,7 @@ use crate::api::accounts::ResponseMode;
 use crate::api::connections::ConnectionRefOut;
 use crate::api::idempotency::{replay, saved, IdempotentJson};
 use crate::api::jobs::{async_envelope, AsyncEnvelopeOut};
-use crate::api::time_param;
+use crate::api::{pagination, time_param};
 use crate::auth::ConnectionAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -407,13 +407,7 @@ pub async fn list_transactions(
     auth: ConnectionAuth,
     Query(p): Query<TransactionListParams>,
 ) -> ApiResult<JsonOut<TransactionListOut>> {
-    let limit = p.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_LIMIT",
-            "limit must be between 1 and 1000",
-        ));
-    }
+    let limit = pagination::check_limit(p.limit, 1000)?;
     let time = |raw: &Option<String>, name: &str| -> Result<Option<Timestamp>, ApiError> {
         raw.as_deref()
             .map(|s| {
@@ -426,19 +420,8 @@ pub async fn list_transactions(
             })
             .transpose()
     };
-    let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(raw) => Some(
-            Cursor::decode(raw)
-                .and_then(|c| c.0.parse::<TransactionId>().ok())
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "INVALID_CURSOR",
-                        "cursor is not one this list handed out",
-                    )
-                })?,
-        ),
-    };
+    let after =
+        pagination::decode_cursor(p.cursor.as_deref(), |c| c.parse::<TransactionId>().ok())?;
     let query = TransactionQuery {
         bank_feed_account_id: p
             .bank_feed_account_id
@@ -455,11 +438,7 @@ pub async fn list_transactions(
         .store
         .list_transactions(auth.connection.id, &query)
         .await?;
-    let next_cursor = if page.has_more {
-        page.items.last().map(|t| Cursor(t.id.to_string()).encode())
-    } else {
-        None
-    };
+    let next_cursor = pagination::next_cursor(&page, |t| t.id.to_string());
     Ok(JsonOut(TransactionListOut {
         connection: ConnectionRefOut::new(&auth.connection),
         bank_feed_transactions: page
