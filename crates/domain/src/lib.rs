@@ -19,6 +19,7 @@ pub mod page;
 pub mod platform;
 pub mod profile;
 pub mod secret;
+pub mod statement;
 pub mod transaction;
 
 pub use account::{BankFeedAccount, BankFeedAccountId};

@@ -6,6 +6,7 @@ mod connections;
 mod error;
 mod events;
 mod idempotency;
+mod ingest;
 mod jobs;
 mod link;
 mod link_flow;
@@ -21,6 +22,7 @@ use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::statement::{Statement, StatementId};
 use bankfeeds_domain::transaction::{BatchRequest, Transaction, TransactionQuery};
 use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, Job, JobId, NewConnection,
@@ -337,5 +339,58 @@ impl Store for PostgresStore {
 
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
         link_flow::list_company_feeds(&self.pool, company).await
+    }
+
+    async fn list_companies(&self, platform: Platform) -> StoreResult<Vec<Company>> {
+        ingest::list_companies(&self.pool, platform).await
+    }
+
+    async fn get_company_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        ingest::get_company_feed(&self.pool, company, account).await
+    }
+
+    async fn unlink_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        ingest::unlink_feed(&self.pool, company, account, now).await
+    }
+
+    async fn ingest_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+        per_statement: u32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Statement>> {
+        ingest::ingest_feed(&self.pool, company, account, per_statement, now).await
+    }
+
+    async fn list_statements(
+        &self,
+        account: BankFeedAccountId,
+        before: Option<StatementId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Statement>> {
+        ingest::list_statements(&self.pool, account, before, limit).await
+    }
+
+    async fn statement_transactions(&self, statement: &Statement) -> StoreResult<Vec<Transaction>> {
+        ingest::statement_transactions(&self.pool, statement).await
+    }
+
+    async fn list_feeds_due(
+        &self,
+        platform: Platform,
+        synced_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<(CompanyId, BankFeedAccountId)>> {
+        ingest::list_feeds_due(&self.pool, platform, synced_before, limit).await
     }
 }

@@ -26,7 +26,7 @@ use crate::accounts::{self, Instant, Key};
 use crate::{events, jobs, map_err};
 
 #[derive(FromRow)]
-struct TransactionRow {
+pub(crate) struct TransactionRow {
     id: Uuid,
     org_id: Uuid,
     connection_id: Uuid,
@@ -93,7 +93,7 @@ impl TryFrom<TransactionRow> for Transaction {
     }
 }
 
-const COLUMNS: &str = "id, org_id, connection_id, account_id, transaction_id, posted_at,
+pub(crate) const COLUMNS: &str = "id, org_id, connection_id, account_id, transaction_id, posted_at,
     transaction_date, amount::text AS amount, description, memo, payee, transaction_type,
     debit_credit_memo, interest_amount::text AS interest_amount,
     principal_amount::text AS principal_amount, platform_ingested, ingested_at, created_at";

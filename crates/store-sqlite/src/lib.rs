@@ -10,6 +10,7 @@ mod connections;
 mod error;
 mod events;
 mod idempotency;
+mod ingest;
 mod jobs;
 mod link;
 mod link_flow;
@@ -26,6 +27,7 @@ use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::statement::{Statement, StatementId};
 use bankfeeds_domain::transaction::{BatchRequest, Transaction, TransactionQuery};
 use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, Job, JobId, NewConnection,
@@ -360,5 +362,58 @@ impl Store for SqliteStore {
 
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
         link_flow::list_company_feeds(&self.reader, company).await
+    }
+
+    async fn list_companies(&self, platform: Platform) -> StoreResult<Vec<Company>> {
+        ingest::list_companies(&self.reader, platform).await
+    }
+
+    async fn get_company_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        ingest::get_company_feed(&self.reader, company, account).await
+    }
+
+    async fn unlink_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        ingest::unlink_feed(self, company, account, now).await
+    }
+
+    async fn ingest_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+        per_statement: u32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Statement>> {
+        ingest::ingest_feed(self, company, account, per_statement, now).await
+    }
+
+    async fn list_statements(
+        &self,
+        account: BankFeedAccountId,
+        before: Option<StatementId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Statement>> {
+        ingest::list_statements(&self.reader, account, before, limit).await
+    }
+
+    async fn statement_transactions(&self, statement: &Statement) -> StoreResult<Vec<Transaction>> {
+        ingest::statement_transactions(&self.reader, statement).await
+    }
+
+    async fn list_feeds_due(
+        &self,
+        platform: Platform,
+        synced_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<(CompanyId, BankFeedAccountId)>> {
+        ingest::list_feeds_due(&self.reader, platform, synced_before, limit).await
     }
 }

@@ -19,7 +19,7 @@ use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use crate::{events, jobs, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
-struct TransactionRow {
+pub(crate) struct TransactionRow {
     id: String,
     org_id: String,
     connection_id: String,
@@ -87,7 +87,7 @@ impl TryFrom<TransactionRow> for Transaction {
     }
 }
 
-const COLUMNS: &str = "id, org_id, connection_id, account_id, transaction_id, posted_at,
+pub(crate) const COLUMNS: &str = "id, org_id, connection_id, account_id, transaction_id, posted_at,
     transaction_date, amount, description, memo, payee, transaction_type, debit_credit_memo,
     interest_amount, principal_amount, platform_ingested, ingested_at, created_at";
 

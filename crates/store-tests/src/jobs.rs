@@ -20,7 +20,7 @@ use chrono::{DateTime, TimeDelta};
 use serde_json::{json, Value};
 
 /// The fixed "now" of these cases; transactions are posted before it.
-fn t0() -> Timestamp {
+pub(crate) fn t0() -> Timestamp {
     DateTime::parse_from_rfc3339("2024-06-15T12:00:00Z")
         .unwrap()
         .to_utc()
@@ -38,13 +38,13 @@ fn amount(s: &str) -> Amount {
     s.parse().unwrap()
 }
 
-async fn org(store: &DynStore) -> OrgId {
+pub(crate) async fn org(store: &DynStore) -> OrgId {
     let (org, _) = NewOrg::generate("Demo Bank", SystemClock.now()).unwrap();
     store.create_org(&org).await.unwrap();
     org.org.id
 }
 
-async fn connection(store: &DynStore, org: OrgId, platform: Platform) -> Connection {
+pub(crate) async fn connection(store: &DynStore, org: OrgId, platform: Platform) -> Connection {
     let (c, _) = NewConnection::generate(org, platform, None, SystemClock.now()).unwrap();
     store.create_connection(&c, None).await.unwrap();
     c.connection
@@ -54,7 +54,11 @@ fn profile(c: &Connection) -> PlatformProfile {
     PlatformProfile::for_platform(c.platform, Door::Rutter)
 }
 
-async fn account(store: &DynStore, c: &Connection, internal_id: &str) -> BankFeedAccount {
+pub(crate) async fn account(
+    store: &DynStore,
+    c: &Connection,
+    internal_id: &str,
+) -> BankFeedAccount {
     let mut a = BankFeedAccount::new(
         c.org_id,
         c.id,
@@ -95,7 +99,7 @@ async fn submit(store: &DynStore, job: &Job) -> Job {
 }
 
 /// A bare transaction: only the required fields.
-fn tx(id: &str, posted_at: Timestamp, amt: &str) -> TransactionData {
+pub(crate) fn tx(id: &str, posted_at: Timestamp, amt: &str) -> TransactionData {
     TransactionData {
         transaction_id: id.to_owned(),
         posted_at,
@@ -126,7 +130,7 @@ fn full_tx(id: &str, posted_at: Timestamp, amt: &str) -> TransactionData {
     }
 }
 
-fn batch(
+pub(crate) fn batch(
     account: &BankFeedAccount,
     balance: Option<&str>,
     transactions: Vec<TransactionData>,
@@ -189,7 +193,7 @@ async fn apply(
 }
 
 /// Submits, claims and applies one batch on `c`; returns the finished job and the outcome.
-async fn run_batch(
+pub(crate) async fn run_batch(
     store: &DynStore,
     c: &Connection,
     account: &BankFeedAccount,

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod backends;
+pub mod ingest;
 pub mod jobs;
 pub mod link;
 pub mod link_flow;
@@ -60,6 +61,12 @@ macro_rules! conformance_suite {
             concurrent_binds_use_a_challenge_once,
             a_deleted_connection_cannot_complete_a_link,
         );
+        $crate::conformance_suite!(@ingest $backend;
+            feeds_are_ingested_as_statements_once,
+            concurrent_syncs_take_each_transaction_once,
+            unlinked_feeds_go_inactive_and_stop_syncing,
+            scheduled_syncs_find_the_feeds_due,
+        );
     };
     (@accounts $backend:path; $($case:ident),* $(,)?) => {
         $(
@@ -85,6 +92,15 @@ macro_rules! conformance_suite {
             async fn $case() {
                 let Some(db) = $backend(stringify!($case)).await else { return };
                 $crate::link::$case(db.store.clone()).await;
+            }
+        )*
+    };
+    (@ingest $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(db) = $backend(stringify!($case)).await else { return };
+                $crate::ingest::$case(db.store.clone()).await;
             }
         )*
     };

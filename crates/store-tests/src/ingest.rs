@@ -1,0 +1,319 @@
+//! Platform-side cases: a linked feed is ingested as statements exactly once, unlinking stops it,
+//! and scheduled syncs find the feeds that are due.
+
+use bankfeeds_domain::account::FeedStatus;
+use bankfeeds_domain::link::{Challenge, Company, CompanyId};
+use bankfeeds_domain::otp::NewOtp;
+use bankfeeds_domain::statement::Statement;
+use bankfeeds_domain::transaction::TransactionQuery;
+use bankfeeds_domain::{BankFeedAccount, Connection, Platform, Timestamp};
+use bankfeeds_store::{DynStore, StoreError};
+use chrono::TimeDelta;
+use rust_decimal::Decimal;
+use tokio::task::JoinSet;
+
+use crate::jobs::{account, batch, connection, org, run_batch, t0, tx};
+
+fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+/// A company of `platform` with one linked feed (from 30 days before `t0`) on a fresh FI.
+async fn linked_feed(
+    store: &DynStore,
+    platform: Platform,
+    name: &str,
+) -> (Company, Connection, BankFeedAccount) {
+    let fi = org(store).await;
+    let c = connection(store, fi, platform).await;
+    let a = account(store, &c, name).await;
+    let books = Company {
+        id: CompanyId::new(),
+        platform,
+        name: format!("{name} Books"),
+        created_at: t0(),
+    };
+    store.create_company(&books).await.unwrap();
+    let (challenge, _) = Challenge::generate(platform, books.id, fi, t0());
+    store.create_challenge(&challenge).await.unwrap();
+    let (otp, code) = NewOtp::generate(&c, t0());
+    store.issue_otp(&otp).await.unwrap();
+    store
+        .bind_challenge(&challenge.hash, platform, &code.hash(), t0())
+        .await
+        .unwrap()
+        .expect("bind");
+    let linked = store
+        .complete_link(
+            &challenge.hash,
+            &[a.id],
+            Some(t0() - TimeDelta::days(30)),
+            t0(),
+        )
+        .await
+        .unwrap()
+        .expect("complete");
+    (books, c, linked.into_iter().next().unwrap())
+}
+
+/// Pushes `n` transactions of 1.00 .. n.00 (posted a second apart, numbered from `first`) with
+/// the batch's closing balance.
+async fn push(
+    store: &DynStore,
+    c: &Connection,
+    a: &BankFeedAccount,
+    first: usize,
+    n: usize,
+    balance: &str,
+) {
+    let base = t0() - TimeDelta::days(10);
+    let txs = (first..first + n)
+        .map(|i| {
+            tx(
+                &format!("T{i:05}"),
+                base + secs(i as i64),
+                &format!("{}.00", i - first + 1),
+            )
+        })
+        .collect();
+    let (_, outcome) = run_batch(store, c, a, &batch(a, Some(balance), txs), t0()).await;
+    outcome.expect("batch accepted");
+}
+
+async fn ingested(store: &DynStore, c: &Connection, flag: bool) -> usize {
+    let q = TransactionQuery {
+        platform_ingested: Some(flag),
+        limit: 1000,
+        ..TransactionQuery::default()
+    };
+    store.list_transactions(c.id, &q).await.unwrap().items.len()
+}
+
+pub async fn feeds_are_ingested_as_statements_once(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::SageIntacct, "SAGE-1").await;
+    push(&store, &c, &feed, 0, 250, "1000").await;
+    assert_eq!(ingested(&store, &c, false).await, 250);
+
+    let at = t0() + secs(60);
+    let statements = store.ingest_feed(books.id, feed.id, 100, at).await.unwrap();
+    let counts: Vec<u32> = statements.iter().map(|s| s.transaction_count).collect();
+    assert_eq!(
+        counts,
+        vec![100, 100, 50],
+        "Sage takes at most 100 per statement"
+    );
+    // 1 + 2 + … + 250 = 31375 came in, and the FI says the balance is now 1000.
+    assert_eq!(statements[0].opening_balance, d("-30375"));
+    assert_eq!(statements[0].closing_balance, statements[1].opening_balance);
+    assert_eq!(statements[1].closing_balance, statements[2].opening_balance);
+    assert_eq!(statements[2].closing_balance, d("1000"));
+    assert!(statements.iter().all(|s| s.ingested_at == at));
+    assert_eq!(ingested(&store, &c, true).await, 250);
+    assert_eq!(ingested(&store, &c, false).await, 0);
+
+    let middle = store.statement_transactions(&statements[1]).await.unwrap();
+    let ids: Vec<_> = middle
+        .iter()
+        .map(|t| t.data.transaction_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 100);
+    assert_eq!(ids[0], "T00100");
+    assert_eq!(ids[99], "T00199");
+    assert!(middle
+        .iter()
+        .all(|t| t.platform_ingested && t.ingested_at == Some(at)));
+    let synced = store.get_account(c.id, feed.id).await.unwrap().unwrap();
+    assert_eq!(synced.last_synced_at, Some(at));
+
+    // Newest first, and paged with `before`.
+    let listed = store.list_statements(feed.id, None, 2).await.unwrap();
+    assert_eq!(listed, vec![statements[2].clone(), statements[1].clone()]);
+    let older = store
+        .list_statements(feed.id, Some(statements[1].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(older, vec![statements[0].clone()]);
+
+    // Nothing new: no statement, but the sync time still moves.
+    let later = at + secs(60);
+    assert!(store
+        .ingest_feed(books.id, feed.id, 100, later)
+        .await
+        .unwrap()
+        .is_empty());
+    let synced = store.get_account(c.id, feed.id).await.unwrap().unwrap();
+    assert_eq!(synced.last_synced_at, Some(later));
+
+    // More arrive: the next statement carries on at the FI's new balance.
+    push(&store, &c, &feed, 250, 2, "1002.5").await;
+    let next = store
+        .ingest_feed(books.id, feed.id, 100, later + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].opening_balance, d("999.5"));
+    assert_eq!(next[0].closing_balance, d("1002.5"));
+
+    let synced_events: Vec<_> = store
+        .list_events(c.org_id, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "bank_feed_account.synced")
+        .collect();
+    assert_eq!(synced_events.len(), 3);
+    assert_eq!(synced_events[0].payload["transactions_ingested"], 250);
+    assert_eq!(synced_events[0].payload["statements"], 3);
+    assert_eq!(synced_events[0].resource_id, feed.id.to_string());
+
+    // Another company cannot ingest this feed.
+    let stranger = Company {
+        id: CompanyId::new(),
+        platform: Platform::SageIntacct,
+        name: "Stranger".into(),
+        created_at: t0(),
+    };
+    store.create_company(&stranger).await.unwrap();
+    assert!(matches!(
+        store.ingest_feed(stranger.id, feed.id, 100, at).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.get_company_feed(stranger.id, feed.id).await.unwrap(),
+        None
+    );
+}
+
+pub async fn concurrent_syncs_take_each_transaction_once(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::Xero, "XERO-1").await;
+    push(&store, &c, &feed, 0, 300, "500").await;
+    let mut syncs = JoinSet::new();
+    for i in 0..6 {
+        let store = store.clone();
+        syncs.spawn(async move {
+            store
+                .ingest_feed(books.id, feed.id, 1000, t0() + secs(i))
+                .await
+                .unwrap()
+        });
+    }
+    let mut statements: Vec<Statement> = Vec::new();
+    while let Some(done) = syncs.join_next().await {
+        statements.extend(done.unwrap());
+    }
+    assert_eq!(
+        statements.len(),
+        1,
+        "one sync took everything: {statements:?}"
+    );
+    assert_eq!(statements[0].transaction_count, 300);
+    assert_eq!(
+        store
+            .statement_transactions(&statements[0])
+            .await
+            .unwrap()
+            .len(),
+        300
+    );
+}
+
+pub async fn unlinked_feeds_go_inactive_and_stop_syncing(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::Netsuite, "NS-1").await;
+    assert_eq!(
+        store.get_company_feed(books.id, feed.id).await.unwrap(),
+        Some(feed.clone())
+    );
+    let at = t0() + secs(5);
+    let unlinked = store.unlink_feed(books.id, feed.id, at).await.unwrap();
+    assert_eq!(unlinked.feed_status, FeedStatus::Inactive);
+    assert!(!unlinked.transaction_ready);
+    assert_eq!(unlinked.transaction_start_date, feed.transaction_start_date);
+    assert_eq!(unlinked.updated_at, at);
+    assert_eq!(
+        store.get_account(c.id, feed.id).await.unwrap(),
+        Some(unlinked.clone())
+    );
+    assert_eq!(
+        store.get_company_feed(books.id, feed.id).await.unwrap(),
+        None
+    );
+    assert!(store.list_company_feeds(books.id).await.unwrap().is_empty());
+    assert!(matches!(
+        store.unlink_feed(books.id, feed.id, at).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.ingest_feed(books.id, feed.id, 1000, at).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store
+        .list_feeds_due(Platform::Netsuite, at + secs(3600), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let events = store.list_events(c.org_id, 0, 1000).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.event_type, "bank_feed_account.feed_changed");
+    assert_eq!(last.payload["feed_status"], "inactive");
+}
+
+pub async fn scheduled_syncs_find_the_feeds_due(store: DynStore) {
+    let (books_a, _, a) = linked_feed(&store, Platform::Xero, "XERO-A").await;
+    let (books_b, _, b) = linked_feed(&store, Platform::Xero, "XERO-B").await;
+    let (_, _, _sage) = linked_feed(&store, Platform::SageBusinessCloud, "SBC-1").await;
+    let at = |n: i64| -> Timestamp { t0() + secs(n) };
+
+    // Never synced: both due, on Xero only.
+    let due = store
+        .list_feeds_due(Platform::Xero, at(0), 100)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2);
+    assert!(due.contains(&(books_a.id, a.id)) && due.contains(&(books_b.id, b.id)));
+
+    store
+        .ingest_feed(books_b.id, b.id, 1000, at(10))
+        .await
+        .unwrap();
+    store
+        .ingest_feed(books_a.id, a.id, 1000, at(20))
+        .await
+        .unwrap();
+    assert!(store
+        .list_feeds_due(Platform::Xero, at(10), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .list_feeds_due(Platform::Xero, at(11), 100)
+            .await
+            .unwrap(),
+        vec![(books_b.id, b.id)]
+    );
+    assert_eq!(
+        store
+            .list_feeds_due(Platform::Xero, at(21), 100)
+            .await
+            .unwrap(),
+        vec![(books_b.id, b.id), (books_a.id, a.id)],
+        "least recently synced first"
+    );
+    assert_eq!(
+        store
+            .list_feeds_due(Platform::Xero, at(21), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let companies = store.list_companies(Platform::Xero).await.unwrap();
+    let ids: Vec<_> = companies.iter().map(|c| c.id).collect();
+    assert_eq!(ids, vec![books_a.id, books_b.id]);
+    assert!(companies.iter().all(|c| c.platform == Platform::Xero));
+}
