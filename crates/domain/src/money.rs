@@ -115,6 +115,13 @@ impl Serialize for Amount {
     }
 }
 
+/// Serializes any exact decimal (a running balance, say) as a JSON number with its digits.
+pub fn exact_number<S: Serializer>(d: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+    let n = serde_json::Number::from_str(&d.normalize().to_string())
+        .map_err(serde::ser::Error::custom)?;
+    n.serialize(serializer)
+}
+
 impl<'de> Deserialize<'de> for Amount {
     /// A JSON number, or a string holding one.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

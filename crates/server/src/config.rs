@@ -31,6 +31,11 @@ pub struct Config {
     pub rate_limit_per_10s: u32,
     /// How long in-flight requests get to finish after SIGTERM/Ctrl-C.
     pub shutdown_grace_seconds: u64,
+    /// How often the QuickBooks sandbox ingests linked feeds on its own (it also pulls when a
+    /// feed's page is opened).
+    pub sandbox_quickbooks_sync_seconds: u64,
+    /// How often the Xero, Sage and NetSuite sandboxes ingest linked feeds.
+    pub sandbox_sync_seconds: u64,
 }
 
 impl Default for Config {
@@ -44,6 +49,8 @@ impl Default for Config {
             log_level: "info".into(),
             rate_limit_per_10s: 500,
             shutdown_grace_seconds: 30,
+            sandbox_quickbooks_sync_seconds: 86_400,
+            sandbox_sync_seconds: 3_600,
         }
     }
 }
@@ -59,6 +66,8 @@ const ENV_KEYS: &[&str] = &[
     "log_level",
     "rate_limit_per_10s",
     "shutdown_grace_seconds",
+    "sandbox_quickbooks_sync_seconds",
+    "sandbox_sync_seconds",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +108,13 @@ pub enum Backend {
 }
 
 impl Config {
+    pub fn sandbox_schedule(&self) -> crate::platforms::sandbox::sync::Schedule {
+        crate::platforms::sandbox::sync::Schedule {
+            quickbooks: chrono::TimeDelta::seconds(self.sandbox_quickbooks_sync_seconds as i64),
+            others: chrono::TimeDelta::seconds(self.sandbox_sync_seconds as i64),
+        }
+    }
+
     /// Loads the layers. `file` is required to exist when given.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -116,6 +132,18 @@ impl Config {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.backend()?;
+        for (name, secs) in [
+            (
+                "sandbox_quickbooks_sync_seconds",
+                self.sandbox_quickbooks_sync_seconds,
+            ),
+            ("sandbox_sync_seconds", self.sandbox_sync_seconds),
+        ] {
+            anyhow::ensure!(
+                (1..=366 * 86_400).contains(&secs),
+                "{name} must be between 1 second and a year"
+            );
+        }
         anyhow::ensure!(
             self.database_max_connections >= 1,
             "database_max_connections must be at least 1"

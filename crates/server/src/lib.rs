@@ -6,15 +6,18 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod demo_bank;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod jobs;
+pub mod link;
 pub mod metrics;
 pub mod openapi;
 pub mod platforms;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -86,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(api::router())
         .merge(platforms::sandbox::router())
+        .merge(link::router())
+        .merge(demo_bank::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(layers)
@@ -105,6 +110,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let workers_stop = CancellationToken::new();
     let mut workers = jobs::spawn_workers(&state, JOB_WORKERS, &workers_stop);
+    let scheduler = state
+        .sandbox_sync_tick
+        .map(|tick| platforms::sandbox::sync::spawn(state.clone(), tick, workers_stop.clone()));
     let app = router(state);
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -119,6 +127,9 @@ pub async fn serve(
     // Workers finish the job in hand (its transaction commits or rolls back whole) and stop.
     workers_stop.cancel();
     while workers.join_next().await.is_some() {}
+    if let Some(scheduler) = scheduler {
+        let _ = scheduler.await;
+    }
     Ok(())
 }
 
@@ -135,12 +146,13 @@ pub async fn run(
         database = store.backend(),
         "bankfeeds serving"
     );
-    let state = AppState::new(
+    let mut state = AppState::new(
         store,
         Arc::new(SystemClock),
         config.public_base(),
         config.rate_limit_per_10s,
     );
+    state.sandbox_sync = config.sandbox_schedule();
     serve(
         listener,
         state,

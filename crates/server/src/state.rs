@@ -25,6 +25,11 @@ pub struct AppState {
     pub job_done: Arc<Notify>,
     /// How long a `prefer_sync` write waits for its job before answering with the job.
     pub sync_wait: Duration,
+    /// How often the sandbox platforms ingest linked feeds on their own.
+    pub sandbox_sync: crate::platforms::sandbox::sync::Schedule,
+    /// How often this instance looks for feeds due for a scheduled sync; `None` runs no
+    /// scheduler (tests drive `sync::run_due` themselves).
+    pub sandbox_sync_tick: Option<Duration>,
 }
 
 impl AppState {
@@ -51,6 +56,8 @@ impl AppState {
             job_notify: Arc::new(Notify::new()),
             job_done: Arc::new(Notify::new()),
             sync_wait: Duration::from_secs(10),
+            sandbox_sync: Default::default(),
+            sandbox_sync_tick: Some(Duration::from_secs(30)),
         }
     }
 }

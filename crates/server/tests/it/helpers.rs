@@ -55,6 +55,8 @@ impl Hub {
             base.clone(),
             rate_limit_per_10s,
         );
+        // Tests sync the sandbox feeds themselves, when they mean to.
+        state.sandbox_sync_tick = None;
         tune(&mut state);
         let shutdown = CancellationToken::new();
         tokio::spawn(bankfeeds_server::serve(

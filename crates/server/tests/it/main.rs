@@ -12,5 +12,6 @@ mod link;
 mod link_flow;
 mod model;
 mod ops;
+mod pages;
 mod shared_database;
 mod transactions;

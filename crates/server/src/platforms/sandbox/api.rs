@@ -6,11 +6,12 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
 use bankfeeds_domain::link::{Challenge, Company, CompanyId};
+use bankfeeds_domain::statement::{Statement, StatementId};
 use bankfeeds_domain::{BankFeedAccountId, OrgId, Platform, Secret, Timestamp};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::api::accounts::AccountOut;
-use crate::api::otp::platform_slug;
 use crate::api::time_param;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
@@ -19,7 +20,22 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/sandbox/{platform}/api/banks", get(list_banks))
-        .route("/sandbox/{platform}/api/companies", post(create_company))
+        .route(
+            "/sandbox/{platform}/api/companies",
+            post(create_company).get(list_companies),
+        )
+        .route(
+            "/sandbox/{platform}/api/companies/{company}/feeds/{account}",
+            get(get_feed),
+        )
+        .route(
+            "/sandbox/{platform}/api/companies/{company}/feeds/{account}/sync",
+            post(sync_feed),
+        )
+        .route(
+            "/sandbox/{platform}/api/companies/{company}/feeds/{account}/unlink",
+            post(unlink_feed),
+        )
         .route(
             "/sandbox/{platform}/api/companies/{company}/connect",
             post(connect),
@@ -34,10 +50,7 @@ pub fn router() -> Router<AppState> {
 
 /// Platforms by the slug their pages use.
 fn platform(slug: &str) -> Result<Platform, ApiError> {
-    Platform::ALL
-        .into_iter()
-        .find(|p| platform_slug(*p) == slug)
-        .ok_or_else(ApiError::route_not_found)
+    super::by_slug(slug).ok_or_else(ApiError::route_not_found)
 }
 
 async fn company_of(state: &AppState, platform: Platform, raw: &str) -> Result<Company, ApiError> {
@@ -173,20 +186,12 @@ async fn connect(
     let (challenge, secret) =
         Challenge::generate(platform, company.id, body.org_id, state.clock.now());
     state.store.create_challenge(&challenge).await?;
-    let redirect_uri = format!(
-        "{}/link/{slug}/redirect?challenge={}",
-        state.public_base,
-        secret.expose()
-    );
-    let mut login = url::Url::parse(&config.login_url)
+    let login = crate::link::login_redirect(&state, &config, platform, &secret)
         .map_err(|_| ApiError::bad_request("INVALID_URL", "the bank's login_url is not a URL"))?;
-    login
-        .query_pairs_mut()
-        .append_pair("redirect_uri", &redirect_uri);
     Ok(JsonOut(ConnectOut {
         challenge: secret.expose().to_owned(),
         expires_at: challenge.expires_at,
-        login_redirect_url: login.to_string(),
+        login_redirect_url: login,
     }))
 }
 
@@ -303,5 +308,187 @@ async fn list_feeds(
             .into_iter()
             .map(|a| AccountOut::new(a, false))
             .collect(),
+    }))
+}
+
+#[derive(Serialize)]
+struct CompaniesOut {
+    companies: Vec<CompanyOut>,
+}
+
+/// The platform's companies, oldest first.
+async fn list_companies(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> ApiResult<JsonOut<CompaniesOut>> {
+    let platform = platform(&slug)?;
+    let companies = state.store.list_companies(platform).await?;
+    Ok(JsonOut(CompaniesOut {
+        companies: companies
+            .into_iter()
+            .map(|c| CompanyOut {
+                id: c.id,
+                platform: c.platform,
+                name: c.name,
+                created_at: c.created_at,
+            })
+            .collect(),
+    }))
+}
+
+async fn feed_of(
+    state: &AppState,
+    company: &Company,
+    raw: &str,
+) -> Result<bankfeeds_domain::BankFeedAccount, ApiError> {
+    let id: BankFeedAccountId = raw.parse().map_err(|_| {
+        ApiError::bad_request("INVALID_ID", format!("{raw:?} is not an account id"))
+    })?;
+    state
+        .store
+        .get_company_feed(company.id, id)
+        .await?
+        .ok_or_else(|| ApiError::gone("FEED_NOT_LINKED", "the company has not linked that feed"))
+}
+
+#[derive(Serialize)]
+struct StatementOut {
+    id: StatementId,
+    ingested_at: Timestamp,
+    transaction_count: u32,
+    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
+    opening_balance: Decimal,
+    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
+    closing_balance: Decimal,
+}
+
+impl From<&Statement> for StatementOut {
+    fn from(s: &Statement) -> Self {
+        Self {
+            id: s.id,
+            ingested_at: s.ingested_at,
+            transaction_count: s.transaction_count,
+            opening_balance: s.opening_balance,
+            closing_balance: s.closing_balance,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct IngestedOut {
+    id: bankfeeds_domain::TransactionId,
+    transaction_id: String,
+    posted_at: Timestamp,
+    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
+    amount: Decimal,
+    description: Option<String>,
+    payee: Option<String>,
+    /// The platform's running balance after this transaction.
+    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
+    balance: Decimal,
+}
+
+#[derive(Serialize)]
+struct StatementWithRowsOut {
+    #[serde(flatten)]
+    statement: StatementOut,
+    transactions: Vec<IngestedOut>,
+}
+
+#[derive(Serialize)]
+struct FeedOut {
+    bank_feed_account: AccountOut,
+    /// Newest first.
+    statements: Vec<StatementWithRowsOut>,
+    /// Pass as `before` for older statements.
+    next_before: Option<StatementId>,
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    before: Option<StatementId>,
+}
+
+/// What the platform holds for a feed: its statements (newest first), each with its
+/// transactions and running balance. Reading does not sync; `…/sync` does.
+async fn get_feed(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+    axum::extract::Query(query): axum::extract::Query<FeedQuery>,
+) -> ApiResult<JsonOut<FeedOut>> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let feed = feed_of(&state, &company, &account).await?;
+    let view = super::sync::feed_view(&state, feed, query.before, 20).await?;
+    Ok(JsonOut(FeedOut {
+        bank_feed_account: AccountOut::new(view.account, false),
+        statements: view
+            .statements
+            .iter()
+            .map(|s| StatementWithRowsOut {
+                statement: StatementOut::from(&s.statement),
+                transactions: s
+                    .rows
+                    .iter()
+                    .map(|(t, balance)| IngestedOut {
+                        id: t.id,
+                        transaction_id: t.data.transaction_id.clone(),
+                        posted_at: t.data.posted_at,
+                        amount: t.data.amount.as_decimal(),
+                        description: t.data.description.clone(),
+                        payee: t.data.payee.clone(),
+                        balance: *balance,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        next_before: view.older,
+    }))
+}
+
+#[derive(Serialize)]
+struct SyncOut {
+    /// The statements this sync created (none when nothing was new).
+    statements: Vec<StatementOut>,
+    transactions_ingested: u32,
+    bank_feed_account: AccountOut,
+}
+
+/// "Sync now": the platform ingests the feed.
+async fn sync_feed(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+) -> ApiResult<JsonOut<SyncOut>> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let feed = feed_of(&state, &company, &account).await?;
+    let statements = super::sync::sync_feed(&state, platform, company.id, feed.id).await?;
+    let feed = feed_of(&state, &company, &account).await?;
+    Ok(JsonOut(SyncOut {
+        transactions_ingested: statements.iter().map(|s| s.transaction_count).sum(),
+        statements: statements.iter().map(StatementOut::from).collect(),
+        bank_feed_account: AccountOut::new(feed, false),
+    }))
+}
+
+#[derive(Serialize)]
+struct AccountEnvelopeOut {
+    bank_feed_account: AccountOut,
+}
+
+/// The customer unlinks a feed: it becomes inactive and the platform stops ingesting it.
+async fn unlink_feed(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+) -> ApiResult<JsonOut<AccountEnvelopeOut>> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let feed = feed_of(&state, &company, &account).await?;
+    let unlinked = state
+        .store
+        .unlink_feed(company.id, feed.id, state.clock.now())
+        .await?;
+    Ok(JsonOut(AccountEnvelopeOut {
+        bank_feed_account: AccountOut::new(unlinked, false),
     }))
 }

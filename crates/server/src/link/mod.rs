@@ -1,0 +1,51 @@
+//! The hub's link pages, between the platform and the FI: the redirect back from the FI's
+//! login page (challenge + OTP), and the platform's account selection with a feed start date.
+//!
+//! The OTP arrives in the redirect's query string; it is used at once and the browser is sent
+//! on (303) to the selection page, so it stays in no page, no later URL and no log (request
+//! spans name the route, never the URI). The challenge then rides in an `HttpOnly` cookie
+//! scoped to `/link` while the customer chooses.
+
+mod select;
+
+use axum::routing::get;
+use axum::Router;
+use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::{Platform, Secret};
+
+use crate::api::otp::platform_slug;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/link/{platform}/redirect", get(select::redirect))
+        .route(
+            "/link/{platform}/select",
+            get(select::select_page).post(select::select),
+        )
+}
+
+/// The `redirect_uri` the FI sends the customer back to, carrying the challenge.
+pub fn redirect_uri(state: &AppState, platform: Platform, challenge: &Secret) -> String {
+    format!(
+        "{}/link/{}/redirect?challenge={}",
+        state.public_base,
+        platform_slug(platform),
+        challenge.expose()
+    )
+}
+
+/// The FI's login page with the hub's `redirect_uri` appended: where "connect your bank" sends
+/// the customer's browser.
+pub fn login_redirect(
+    state: &AppState,
+    config: &FiConfig,
+    platform: Platform,
+    challenge: &Secret,
+) -> Result<String, url::ParseError> {
+    let mut login = url::Url::parse(&config.login_url)?;
+    login
+        .query_pairs_mut()
+        .append_pair("redirect_uri", &redirect_uri(state, platform, challenge));
+    Ok(login.to_string())
+}

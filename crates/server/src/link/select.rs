@@ -1,0 +1,258 @@
+//! The redirect back from the FI and the account selection that follows it.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
+use bankfeeds_domain::link::{Challenge, LinkRefusal, SELECTION_TTL};
+use bankfeeds_domain::{BankFeedAccountId, Platform, Secret, Timestamp};
+use chrono::{NaiveDate, TimeDelta};
+use serde::Deserialize;
+
+use crate::api::otp::platform_slug;
+use crate::platforms::sandbox::pages::FeedRow;
+use crate::state::AppState;
+use crate::web::{self, csrf, Chrome, Csrf, PageError};
+
+/// Holds the challenge while the customer picks accounts.
+const COOKIE: &str = "bf_link";
+
+fn platform(slug: &str) -> Result<Platform, PageError> {
+    crate::platforms::sandbox::by_slug(slug).ok_or_else(|| PageError::not_found("platform"))
+}
+
+fn refused(r: LinkRefusal) -> PageError {
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        r.code(),
+        "We could not connect your bank",
+        r.message(),
+    )
+}
+
+fn link_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.public_base.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/link; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie characters are plain ASCII")
+}
+
+/// `GET /link/{platform}/redirect?challenge=…&otp=…`: the FI sends the customer back here after
+/// its login. The OTP is used at once (or refused, changing nothing); then on to the selection.
+pub async fn redirect(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let mut challenge = None;
+    let mut otp = None;
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*k {
+            "challenge" => challenge = Some(v.into_owned()),
+            "otp" => otp = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let (Some(challenge), Some(otp)) = (challenge, otp) else {
+        return Err(PageError::bad_request(
+            "MISSING_PARAMETER",
+            "This link is incomplete. Start connecting your bank again from your accounting software.",
+        ));
+    };
+    let challenge = Secret::from_presented(challenge);
+    let bound = state
+        .store
+        .bind_challenge(
+            &challenge.hash(),
+            platform,
+            &Secret::from_presented(otp).hash(),
+            state.clock.now(),
+        )
+        .await?
+        .map_err(|r| {
+            tracing::info!(
+                code = r.code(),
+                platform = platform.as_str(),
+                "link: redirect refused"
+            );
+            refused(r)
+        })?;
+    tracing::info!(
+        company_id = %bound.company_id,
+        connection_id = ?bound.connection_id,
+        "link: bank login confirmed"
+    );
+    let mut response = web::see_other(&format!("/link/{}/select", platform_slug(platform)));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        link_cookie(&state, challenge.expose(), SELECTION_TTL.num_seconds()),
+    );
+    Ok(response)
+}
+
+/// The challenge in the cookie, if the customer is mid-selection on this platform.
+async fn bound_challenge(
+    state: &AppState,
+    platform: Platform,
+    headers: &HeaderMap,
+) -> Result<(Secret, Challenge), PageError> {
+    let secret = csrf::cookie(headers, COOKIE)
+        .map(Secret::from_presented)
+        .ok_or_else(|| refused(LinkRefusal::NotBound))?;
+    let challenge = state
+        .store
+        .get_challenge(&secret.hash())
+        .await?
+        .ok_or_else(|| refused(LinkRefusal::UnknownChallenge))?;
+    if challenge.platform != platform {
+        return Err(refused(LinkRefusal::WrongPlatform));
+    }
+    match (challenge.bound_at, challenge.completed_at) {
+        (_, Some(_)) => Err(refused(LinkRefusal::UsedChallenge)),
+        (Some(bound), None) if bound + SELECTION_TTL > state.clock.now() => Ok((secret, challenge)),
+        _ => Err(refused(LinkRefusal::NotBound)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "link/select.html")]
+struct SelectPage {
+    chrome: Chrome,
+    slug: &'static str,
+    bank: String,
+    company: String,
+    accounts: Vec<FeedRow>,
+    start_date: String,
+    today: String,
+    csrf: String,
+}
+
+/// How far back the start date is suggested: a month, which every platform accepts.
+const SUGGESTED_HISTORY: TimeDelta = TimeDelta::days(30);
+
+pub async fn select_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    csrf: Csrf,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let (_, challenge) = bound_challenge(&state, platform, &headers).await?;
+    let connection = challenge
+        .connection_id
+        .ok_or_else(|| refused(LinkRefusal::NotBound))?;
+    let company = state
+        .store
+        .get_company(challenge.company_id)
+        .await?
+        .ok_or_else(|| PageError::not_found("company"))?;
+    let bank = state
+        .store
+        .get_fi_config(challenge.org_id, platform)
+        .await?
+        .map(|c| c.display_name)
+        .unwrap_or_else(|| "Your bank".to_owned());
+    let query = AccountQuery {
+        filters: Vec::new(),
+        sort: AccountSortField::UpdatedAt,
+        direction: SortDirection::Asc,
+        after: None,
+        limit: 500,
+    };
+    let accounts = state.store.list_accounts(connection, &query).await?.items;
+    let now = state.clock.now();
+    let page = web::render(&SelectPage {
+        chrome: Chrome::platform(platform, "Choose accounts"),
+        slug: platform_slug(platform),
+        bank,
+        company: company.name,
+        accounts: accounts.iter().map(FeedRow::new).collect(),
+        start_date: web::date(now - SUGGESTED_HISTORY),
+        today: web::date(now),
+        csrf: csrf.token().to_owned(),
+    })?;
+    Ok(csrf.attach(page, state.public_base.starts_with("https://")))
+}
+
+#[derive(Deserialize)]
+struct SelectForm {
+    csrf: String,
+    #[serde(default)]
+    account: Vec<String>,
+    start_date: String,
+}
+
+fn start_of(date: &str, now: Timestamp) -> Result<Timestamp, PageError> {
+    let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| {
+        PageError::bad_request("INVALID_START_DATE", "Enter the feed start date as a date.")
+    })?;
+    let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
+    if start > now {
+        return Err(PageError::bad_request(
+            "START_DATE_IN_FUTURE",
+            "The feed start date cannot be in the future.",
+        ));
+    }
+    if day.year_ce().1 < 1900 {
+        return Err(PageError::bad_request(
+            "INVALID_START_DATE",
+            "Enter the feed start date as a date.",
+        ));
+    }
+    Ok(start)
+}
+
+use chrono::Datelike;
+
+/// The customer's choice: the chosen accounts become active feeds of the company.
+pub async fn select(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    csrf: Csrf,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let form: SelectForm = web::form(&body)?;
+    if !csrf.verify(&form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let (secret, challenge) = bound_challenge(&state, platform, &headers).await?;
+    if form.account.is_empty() {
+        return Err(PageError::bad_request(
+            "NO_ACCOUNTS_SELECTED",
+            "Choose at least one account to connect. Go back and try again.",
+        ));
+    }
+    let ids = form
+        .account
+        .iter()
+        .map(|a| a.parse::<BankFeedAccountId>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| refused(LinkRefusal::UnknownAccount))?;
+    let now = state.clock.now();
+    let start = start_of(&form.start_date, now)?;
+    let linked = state
+        .store
+        .complete_link(&secret.hash(), &ids, Some(start), now)
+        .await?
+        .map_err(refused)?;
+    tracing::info!(company_id = %challenge.company_id, feeds = linked.len(), "link: feeds chosen");
+    let mut response = web::see_other(&format!(
+        "/sandbox/{}/companies/{}",
+        platform_slug(platform),
+        challenge.company_id
+    ));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, link_cookie(&state, "", 0));
+    Ok(response)
+}

@@ -1,0 +1,457 @@
+//! The sandbox platforms' web pages: the list of companies, a company with its linked feeds,
+//! "connect your bank" with the banks configured for the platform, and each feed's ingested
+//! transactions with a running balance. Every form carries a CSRF token.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use bankfeeds_domain::account::FeedStatus;
+use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::link::{Challenge, Company, CompanyId};
+use bankfeeds_domain::statement::StatementId;
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, OrgId, Platform};
+use serde::Deserialize;
+
+use super::sync::{self, FeedView};
+use crate::api::otp::platform_slug;
+use crate::state::AppState;
+use crate::web::{self, Chrome, Csrf, PageError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sandbox/", get(home))
+        .route("/sandbox/{platform}/", get(index))
+        .route("/sandbox/{platform}/companies", post(create_company))
+        .route("/sandbox/{platform}/companies/{company}", get(company_page))
+        .route(
+            "/sandbox/{platform}/companies/{company}/connect",
+            get(connect_page).post(connect),
+        )
+        .route(
+            "/sandbox/{platform}/companies/{company}/feeds/{account}",
+            get(feed_page),
+        )
+        .route(
+            "/sandbox/{platform}/companies/{company}/feeds/{account}/sync",
+            post(sync_now),
+        )
+        .route(
+            "/sandbox/{platform}/companies/{company}/feeds/{account}/unlink",
+            post(unlink),
+        )
+}
+
+fn platform(slug: &str) -> Result<Platform, PageError> {
+    super::by_slug(slug).ok_or_else(|| PageError::not_found("platform"))
+}
+
+async fn company_of(state: &AppState, platform: Platform, raw: &str) -> Result<Company, PageError> {
+    let id: CompanyId = raw.parse().map_err(|_| PageError::not_found("company"))?;
+    state
+        .store
+        .get_company(id)
+        .await?
+        .filter(|c| c.platform == platform)
+        .ok_or_else(|| PageError::not_found("company"))
+}
+
+async fn feed_of(
+    state: &AppState,
+    company: &Company,
+    raw: &str,
+) -> Result<BankFeedAccount, PageError> {
+    let id: BankFeedAccountId = raw.parse().map_err(|_| PageError::not_found("feed"))?;
+    state
+        .store
+        .get_company_feed(company.id, id)
+        .await?
+        .ok_or_else(|| PageError::not_found("feed"))
+}
+
+fn secure(state: &AppState) -> bool {
+    state.public_base.starts_with("https://")
+}
+
+/// A feed as the pages list it.
+pub struct FeedRow {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub number: String,
+    pub currency: String,
+    pub active: bool,
+    pub balance: String,
+    pub last_synced: String,
+    pub start: String,
+}
+
+impl FeedRow {
+    pub fn new(a: &BankFeedAccount) -> Self {
+        let number = a
+            .details
+            .bank_account_number
+            .as_deref()
+            .map(|n| {
+                let tail: String = n
+                    .chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("••{tail}")
+            })
+            .unwrap_or_default();
+        Self {
+            id: a.id.to_string(),
+            name: a
+                .details
+                .name
+                .clone()
+                .unwrap_or_else(|| a.internal_bank_account_id.clone()),
+            kind: match a.bank_account_type {
+                bankfeeds_domain::account::BankAccountType::Bank => "Bank",
+                bankfeeds_domain::account::BankAccountType::CreditCard => "Credit card",
+            },
+            number,
+            currency: a.currency.code().to_owned(),
+            active: a.feed_status == FeedStatus::Active,
+            balance: a
+                .current_balance
+                .map(|b| web::money(b.as_decimal()))
+                .unwrap_or_else(|| "—".to_owned()),
+            last_synced: a
+                .last_synced_at
+                .map(web::moment)
+                .unwrap_or_else(|| "never".to_owned()),
+            start: a
+                .transaction_start_date
+                .map(web::date)
+                .unwrap_or_else(|| "—".to_owned()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+// --- the list of sandboxes ---
+
+struct PlatformLink {
+    slug: &'static str,
+    name: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/home.html")]
+struct HomePage {
+    chrome: Chrome,
+    platforms: Vec<PlatformLink>,
+}
+
+async fn home() -> Result<Response, PageError> {
+    web::render(&HomePage {
+        chrome: Chrome::hub("Sandbox accounting platforms"),
+        platforms: Platform::ALL
+            .into_iter()
+            .map(|p| PlatformLink {
+                slug: platform_slug(p),
+                name: p.display_name(),
+            })
+            .collect(),
+    })
+}
+
+// --- companies ---
+
+#[derive(Template)]
+#[template(path = "sandbox/index.html")]
+struct IndexPage {
+    chrome: Chrome,
+    slug: &'static str,
+    companies: Vec<Company>,
+    csrf: String,
+}
+
+async fn index(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    csrf: Csrf,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let companies = state.store.list_companies(platform).await?;
+    let page = web::render(&IndexPage {
+        chrome: Chrome::platform(platform, "Companies"),
+        slug: platform_slug(platform),
+        companies,
+        csrf: csrf.token().to_owned(),
+    })?;
+    Ok(csrf.attach(page, secure(&state)))
+}
+
+#[derive(Deserialize)]
+struct CompanyForm {
+    csrf: String,
+    name: String,
+}
+
+async fn create_company(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    csrf: Csrf,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let form: CompanyForm = web::form(&body)?;
+    if !csrf.verify(&form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(PageError::bad_request(
+            "INVALID_FIELD_VALUE",
+            "A company name must be 1 to 200 characters.",
+        ));
+    }
+    let company = Company {
+        id: CompanyId::new(),
+        platform,
+        name: name.to_owned(),
+        created_at: state.clock.now(),
+    };
+    state.store.create_company(&company).await?;
+    Ok(web::see_other(&format!(
+        "/sandbox/{}/companies/{}",
+        platform_slug(platform),
+        company.id
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "sandbox/company.html")]
+struct CompanyPage {
+    chrome: Chrome,
+    slug: &'static str,
+    company: Company,
+    feeds: Vec<FeedRow>,
+}
+
+async fn company_page(
+    State(state): State<AppState>,
+    Path((slug, company)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let feeds = state.store.list_company_feeds(company.id).await?;
+    web::render(&CompanyPage {
+        chrome: Chrome::platform(platform, company.name.clone()),
+        slug: platform_slug(platform),
+        feeds: feeds.iter().map(FeedRow::new).collect(),
+        company,
+    })
+}
+
+// --- connect your bank ---
+
+#[derive(Template)]
+#[template(path = "sandbox/connect.html")]
+struct ConnectPage {
+    chrome: Chrome,
+    slug: &'static str,
+    company: Company,
+    banks: Vec<FiConfig>,
+    csrf: String,
+}
+
+async fn connect_page(
+    State(state): State<AppState>,
+    Path((slug, company)): Path<(String, String)>,
+    csrf: Csrf,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let banks = state.store.list_fis_for_platform(platform).await?;
+    let page = web::render(&ConnectPage {
+        chrome: Chrome::platform(platform, "Connect your bank"),
+        slug: platform_slug(platform),
+        company,
+        banks,
+        csrf: csrf.token().to_owned(),
+    })?;
+    Ok(csrf.attach(page, secure(&state)))
+}
+
+#[derive(Deserialize)]
+struct ConnectForm {
+    csrf: String,
+    org_id: String,
+}
+
+/// The customer picked their bank: a challenge (10 minutes, single use) is created and the
+/// browser goes to the bank's login page with the hub's `redirect_uri`.
+async fn connect(
+    State(state): State<AppState>,
+    Path((slug, company)): Path<(String, String)>,
+    csrf: Csrf,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let form: ConnectForm = web::form(&body)?;
+    if !csrf.verify(&form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let org: OrgId = form
+        .org_id
+        .parse()
+        .map_err(|_| PageError::bad_request("BANK_NOT_LISTED", "Pick a bank from the list."))?;
+    let config = state
+        .store
+        .get_fi_config(org, platform)
+        .await?
+        .ok_or_else(|| {
+            PageError::bad_request("BANK_NOT_LISTED", "That bank is not listed here.")
+        })?;
+    let (challenge, secret) = Challenge::generate(platform, company.id, org, state.clock.now());
+    state.store.create_challenge(&challenge).await?;
+    let login = crate::link::login_redirect(&state, &config, platform, &secret).map_err(|_| {
+        PageError::bad_request("INVALID_URL", "The bank's login page address is not valid.")
+    })?;
+    Ok(web::see_other(&login))
+}
+
+// --- a feed ---
+
+#[derive(Template)]
+#[template(path = "sandbox/feed.html")]
+struct FeedPage {
+    chrome: Chrome,
+    slug: &'static str,
+    company: Company,
+    feed: FeedRow,
+    view: FeedView,
+    pulls_on_open: bool,
+    next_sync: String,
+    csrf: String,
+}
+
+impl FeedPage {
+    fn money(&self, d: &rust_decimal::Decimal) -> String {
+        web::money(*d)
+    }
+
+    fn amount(&self, a: &bankfeeds_domain::Amount) -> String {
+        web::money(a.as_decimal())
+    }
+
+    fn negative(&self, a: &bankfeeds_domain::Amount) -> bool {
+        a.is_negative()
+    }
+
+    fn date(&self, t: &bankfeeds_domain::Timestamp) -> String {
+        web::date(*t)
+    }
+
+    fn moment(&self, t: &bankfeeds_domain::Timestamp) -> String {
+        web::moment(*t)
+    }
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    before: Option<String>,
+}
+
+const STATEMENTS_PER_PAGE: u32 = 10;
+
+async fn feed_page(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+    Query(query): Query<FeedQuery>,
+    csrf: Csrf,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let mut feed = feed_of(&state, &company, &account).await?;
+    let before = match query.before.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(
+            raw.parse::<StatementId>()
+                .map_err(|_| PageError::not_found("statement"))?,
+        ),
+    };
+    // QuickBooks pulls the feed whenever the customer opens it (the first page only).
+    if sync::pulls_on_open(platform) && before.is_none() {
+        sync::sync_feed(&state, platform, company.id, feed.id).await?;
+        feed = feed_of(&state, &company, &account).await?;
+    }
+    let next_sync = feed
+        .last_synced_at
+        .map(|t| web::moment(t + state.sandbox_sync.interval(platform)))
+        .unwrap_or_else(|| "soon".to_owned());
+    let view = sync::feed_view(&state, feed.clone(), before, STATEMENTS_PER_PAGE).await?;
+    let page = web::render(&FeedPage {
+        chrome: Chrome::platform(platform, FeedRow::new(&feed).name),
+        slug: platform_slug(platform),
+        feed: FeedRow::new(&feed),
+        company,
+        view,
+        pulls_on_open: sync::pulls_on_open(platform),
+        next_sync,
+        csrf: csrf.token().to_owned(),
+    })?;
+    Ok(csrf.attach(page, secure(&state)))
+}
+
+async fn sync_now(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+    csrf: Csrf,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let form: CsrfOnly = web::form(&body)?;
+    if !csrf.verify(&form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let feed = feed_of(&state, &company, &account).await?;
+    sync::sync_feed(&state, platform, company.id, feed.id).await?;
+    Ok(web::see_other(&format!(
+        "/sandbox/{}/companies/{}/feeds/{}",
+        platform_slug(platform),
+        company.id,
+        feed.id
+    )))
+}
+
+async fn unlink(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+    csrf: Csrf,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let company = company_of(&state, platform, &company).await?;
+    let form: CsrfOnly = web::form(&body)?;
+    if !csrf.verify(&form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let feed = feed_of(&state, &company, &account).await?;
+    state
+        .store
+        .unlink_feed(company.id, feed.id, state.clock.now())
+        .await?;
+    tracing::info!(platform = platform.as_str(), company_id = %company.id, bank_feed_account_id = %feed.id, "feed unlinked in the sandbox");
+    Ok(web::see_other(&format!(
+        "/sandbox/{}/companies/{}",
+        platform_slug(platform),
+        company.id
+    )))
+}

@@ -1,0 +1,86 @@
+//! CSRF protection for the hub's forms: the double-submit cookie pattern. A page that shows a
+//! form sets a random token in an `HttpOnly`, `SameSite=Lax` cookie and puts the same token in
+//! a hidden field; a post is accepted only when the two match (compared in constant time). A
+//! page on another site can make the browser post, but cannot read the cookie to fill the field.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+use base64::Engine;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+const COOKIE: &str = "bf_csrf";
+/// The hidden field every form carries.
+pub const FIELD: &str = "csrf";
+
+pub struct Csrf {
+    token: String,
+    /// The cookie did not come with the request: the response must set it.
+    fresh: bool,
+}
+
+impl Csrf {
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Whether a posted form's token matches the cookie the browser sent.
+    pub fn verify(&self, presented: &str) -> bool {
+        !self.fresh && bool::from(self.token.as_bytes().ct_eq(presented.as_bytes()))
+    }
+
+    /// Sets the cookie on a page that shows a form, when the browser does not have it yet.
+    pub fn attach(&self, mut response: Response, secure: bool) -> Response {
+        if self.fresh {
+            let cookie = format!(
+                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}",
+                self.token,
+                if secure { "; Secure" } else { "" }
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        response
+    }
+}
+
+/// The value of cookie `name` in the request, if any.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn well_formed(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(token) = cookie(&parts.headers, COOKIE).filter(|t| well_formed(t)) {
+            return Ok(Csrf {
+                token: token.to_owned(),
+                fresh: false,
+            });
+        }
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Ok(Csrf {
+            token: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+            fresh: true,
+        })
+    }
+}

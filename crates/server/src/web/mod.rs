@@ -1,0 +1,169 @@
+//! What every HTML page of the hub shares: the headers they go out with, CSRF protection for
+//! their forms, and the error page.
+//!
+//! The pages (link flow, sandbox platforms, demo bank) never send `Cross-Origin-Opener-Policy`:
+//! the accounting platforms open the link flow in a popup and watch it (seed 003), which that
+//! header would break. They send `Referrer-Policy: no-referrer`, so the URL the FI redirected to
+//! (which carries the OTP) never leaks to another site, and `Cache-Control: no-store`.
+
+pub mod csrf;
+mod error;
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+pub use csrf::Csrf;
+pub use error::PageError;
+
+/// The frame of a page: its title and whose page it is (a sandbox platform, the hub's link
+/// pages, or the demo bank), which sets the header and the accent colour.
+pub struct Chrome {
+    pub title: String,
+    pub brand: String,
+    /// A label next to the brand, e.g. "sandbox".
+    pub tag: &'static str,
+    pub accent: &'static str,
+    pub home: String,
+}
+
+impl Chrome {
+    pub fn platform(platform: bankfeeds_domain::Platform, title: impl Into<String>) -> Self {
+        use bankfeeds_domain::Platform;
+        let accent = match platform {
+            Platform::IntuitBankFeeds => "#2e7d32",
+            Platform::Xero => "#0b6fa4",
+            Platform::SageIntacct | Platform::SageBusinessCloud => "#00773b",
+            Platform::Netsuite => "#125580",
+        };
+        Self {
+            title: title.into(),
+            brand: platform.display_name().to_owned(),
+            tag: "sandbox",
+            accent,
+            home: format!("/sandbox/{}/", crate::api::otp::platform_slug(platform)),
+        }
+    }
+
+    pub fn hub(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            brand: "bankfeeds".to_owned(),
+            tag: "",
+            accent: "#2d3748",
+            home: "/sandbox/".to_owned(),
+        }
+    }
+
+    pub fn demo_bank(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            brand: "Demo Bank".to_owned(),
+            tag: "a demo, not a real bank",
+            accent: "#8a1538",
+            home: "/demo-bank/".to_owned(),
+        }
+    }
+}
+
+/// An HTML page with the hub's page headers.
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; \
+             script-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
+}
+
+/// Renders a template as a 200 page.
+pub fn render<T: Template>(page: &T) -> Result<Response, PageError> {
+    render_status(StatusCode::OK, page)
+}
+
+pub fn render_status<T: Template>(status: StatusCode, page: &T) -> Result<Response, PageError> {
+    let body = page.render().map_err(|e| {
+        tracing::error!(error = %e, "page failed to render");
+        PageError::internal()
+    })?;
+    Ok(html(status, body))
+}
+
+/// A `303 See Other` to `location`: where a form post or a redirect step sends the browser.
+pub fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            response
+        }
+        Err(_) => PageError::internal().into_response(),
+    }
+}
+
+/// Reads a posted form (repeated fields, such as checkboxes, become lists).
+pub fn form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
+    serde_html_form::from_bytes(body).map_err(|_| {
+        PageError::bad_request(
+            "INVALID_FORM",
+            "The form was incomplete. Go back, reload the page and try again.",
+        )
+    })
+}
+
+/// Money as a page shows it: the exact decimal, at least two places, never through a float.
+pub fn money(amount: rust_decimal::Decimal) -> String {
+    let mut a = amount.normalize();
+    if a.scale() < 2 {
+        a.rescale(2);
+    }
+    a.to_string()
+}
+
+/// A date as a page shows it.
+pub fn date(t: bankfeeds_domain::Timestamp) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// A moment as a page shows it (UTC).
+pub fn moment(t: bankfeeds_domain::Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_keeps_every_digit() {
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        assert_eq!(money(d("12")), "12.00");
+        assert_eq!(money(d("-0.5")), "-0.50");
+        assert_eq!(money(d("1234.567")), "1234.567");
+        assert_eq!(money(d("0.00000001")), "0.00000001");
+    }
+}

@@ -1,0 +1,632 @@
+//! The link flow as a browser walks it, through the hub's HTML pages: a sandbox company
+//! connects its bank, signs in at the demo bank, chooses accounts, and the feed page shows the
+//! ingested transactions with a running balance. Forms need their CSRF token; refused
+//! redirects show an error page and change nothing; pages never carry an OTP or token and
+//! never send `Cross-Origin-Opener-Policy`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bankfeeds_domain::link::CompanyId;
+use bankfeeds_domain::{Clock, ManualClock, Platform, Secret, SystemClock};
+use chrono::{SecondsFormat, TimeDelta};
+use serde_json::{json, Value};
+
+use crate::helpers::{ok, Creds, Hub};
+
+crate::on_both_backends!(
+    quickbooks_links_and_shows_the_feed_in_the_browser,
+    forms_without_their_csrf_token_change_nothing,
+);
+
+/// A browser: follows no redirects by itself, keeps cookies, and checks every page's headers.
+struct Browser<'a> {
+    hub: &'a Hub,
+    http: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+    /// Every page body seen, to check no secret ever appeared in one.
+    seen: String,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(hub: &'a Hub) -> Self {
+        Self {
+            hub,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+            seen: String::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn finish(&mut self, resp: reqwest::Response) -> Page {
+        let h = resp.headers();
+        assert!(
+            !h.contains_key("cross-origin-opener-policy"),
+            "the link pages must not send COOP"
+        );
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        for c in h.get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            assert!(c.contains("HttpOnly"), "{c}");
+            let (kv, _) = c.split_once(';').unwrap();
+            let (k, v) = kv.split_once('=').unwrap();
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = h.get("location").map(|l| l.to_str().unwrap().to_owned());
+        let body = resp.text().await.unwrap();
+        self.seen.push_str(&body);
+        Page {
+            status,
+            location,
+            body,
+        }
+    }
+
+    fn absolute(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            self.hub.url(path)
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let resp = self
+            .http
+            .get(self.absolute(path))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.finish(resp).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let resp = self
+            .http
+            .post(self.absolute(path))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.finish(resp).await
+    }
+}
+
+/// The value of the first `name="<field>" value="…"` in a page.
+fn field(page: &Page, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {}", page.body))
+        + marker.len();
+    let end = page.body[start..].find('"').unwrap() + start;
+    page.body[start..end]
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/")
+}
+
+fn see_other(page: &Page) -> String {
+    assert_eq!(page.status, 303, "{}", page.body);
+    page.location.clone().unwrap()
+}
+
+fn error_code(page: &Page) -> String {
+    let start = page.body.find("id=\"error-code\">").expect("an error page") + 16;
+    let end = page.body[start..].find('<').unwrap() + start;
+    page.body[start..end].to_owned()
+}
+
+/// The FI: configured for QuickBooks with the demo bank as its login page, one customer with a
+/// checking account and a card, and a few transactions already pushed to the checking account.
+async fn fi(hub: &Hub) -> (Creds, String, Vec<String>) {
+    let bank = hub.org("Demo Bank").await;
+    let config = json!({"display_name": "Demo Bank", "login_url": hub.url("/demo-bank/login"), "country_code": "US"});
+    ok(hub
+        .http
+        .put(hub.url("/versioned/bank_feeds/configs/INTUIT_BANK_FEEDS"))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .json(&config)
+        .send()
+        .await)
+    .await;
+    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    let mut accounts = Vec::new();
+    for (id, kind, name) in [
+        ("CHK-1", "bank", "Business Checking"),
+        ("CARD-1", "credit_card", "Business Card"),
+    ] {
+        let body = json!({"bank_feed_account": {"internal_bank_account_id": id, "bank_account_type": kind,
+            "currency_code": "USD", "name": name, "bank_account_number": "000123456789"}});
+        let a = ok(hub
+            .post(
+                &bank,
+                &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
+                &body,
+            )
+            .send()
+            .await)
+        .await;
+        accounts.push(a["bank_feed_account"]["id"].as_str().unwrap().to_owned());
+    }
+    (bank, token, accounts)
+}
+
+async fn push(hub: &Hub, bank: &Creds, token: &str, account: &str, txs: Value, balance: &str) {
+    let batch = json!({"bank_feed_transactions": {"bank_feed_account_id": account,
+        "current_balance": balance.parse::<Value>().unwrap(), "transactions": txs}});
+    ok(hub
+        .post(
+            bank,
+            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+            &batch,
+        )
+        .send()
+        .await)
+    .await;
+}
+
+fn posted(days_ago: i64) -> String {
+    (SystemClock.now() - TimeDelta::days(days_ago)).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
+    let (bank, token, accounts) = fi(&hub).await;
+    let mut b = Browser::new(&hub);
+
+    // A company in the QuickBooks sandbox.
+    let index = b.get("/sandbox/intuit/").await;
+    assert_eq!(index.status, 200);
+    let csrf = field(&index, "csrf");
+    let company_page = see_other(
+        &b.post(
+            "/sandbox/intuit/companies",
+            &[("csrf", &csrf), ("name", "Acme Books")],
+        )
+        .await,
+    );
+    let company_id = company_page.rsplit('/').next().unwrap().to_owned();
+    let company = b.get(&company_page).await;
+    assert!(company.body.contains("Acme Books") && company.body.contains("Connect your bank"));
+
+    // Connect your bank: the demo bank is listed; picking it goes to its login page.
+    let connect = b
+        .get(&format!("/sandbox/intuit/companies/{company_id}/connect"))
+        .await;
+    assert!(connect.body.contains("Demo Bank"));
+    let login = see_other(
+        &b.post(
+            &format!("/sandbox/intuit/companies/{company_id}/connect"),
+            &[
+                ("csrf", &field(&connect, "csrf")),
+                ("org_id", &field(&connect, "org_id")),
+            ],
+        )
+        .await,
+    );
+    assert!(login.starts_with(&hub.url("/demo-bank/login?redirect_uri=")));
+
+    // The demo bank: sign in as the customer; it sends the browser back with an OTP.
+    let signin = b.get(&login).await;
+    assert_eq!(signin.status, 200, "{}", signin.body);
+    assert!(signin.body.contains("This is a demo") && signin.body.contains("Acme Books"));
+    let back = see_other(
+        &b.post(
+            "/demo-bank/login",
+            &[
+                ("csrf", &field(&signin, "csrf")),
+                ("redirect_uri", &field(&signin, "redirect_uri")),
+                ("customer", &field(&signin, "customer")),
+            ],
+        )
+        .await,
+    );
+    assert!(back.starts_with(&hub.url("/link/intuit/redirect?challenge=")));
+    assert!(back.contains("&otp=bfotp_"));
+
+    // The hub uses the OTP and moves on to the selection without it in the URL.
+    let select = see_other(&b.get(&back).await);
+    assert_eq!(select, "/link/intuit/select");
+    let choose = b.get(&select).await;
+    assert_eq!(choose.status, 200, "{}", choose.body);
+    for a in &accounts {
+        assert!(choose.body.contains(a.as_str()), "account {a} offered");
+    }
+    assert!(choose.body.contains("Business Checking") && choose.body.contains("••6789"));
+
+    // Transactions the FI pushed (QuickBooks takes them before the link too).
+    push(
+        &hub,
+        &bank,
+        &token,
+        &accounts[0],
+        json!([
+            {"transaction_id": "T1", "posted_at": posted(3), "amount": -42.5, "description": "Office supplies", "payee": "Staples"},
+            {"transaction_id": "T2", "posted_at": posted(2), "amount": 1200, "description": "Invoice 1001 paid"},
+            {"transaction_id": "T3", "posted_at": posted(1), "amount": -0.01, "description": "Rounding fee"}
+        ]),
+        "5000.25",
+    )
+    .await;
+
+    let start = (SystemClock.now() - TimeDelta::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    let done = see_other(
+        &b.post(
+            &select,
+            &[
+                ("csrf", &field(&choose, "csrf")),
+                ("account", &accounts[0]),
+                ("account", &accounts[1]),
+                ("start_date", &start),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(done, format!("/sandbox/intuit/companies/{company_id}"));
+    assert!(
+        !b.cookies.contains_key("bf_link"),
+        "the link cookie is cleared"
+    );
+    let company = b.get(&done).await;
+    assert_eq!(company.body.matches("status active").count(), 2);
+
+    // Opening the feed page makes QuickBooks pull: the transactions with a running balance.
+    let feed = b
+        .get(&format!(
+            "/sandbox/intuit/companies/{company_id}/feeds/{}",
+            accounts[0]
+        ))
+        .await;
+    assert_eq!(feed.status, 200);
+    for text in [
+        "Office supplies",
+        "Staples",
+        "Invoice 1001 paid",
+        "-42.50",
+        "1200.00",
+        "-0.01",
+        // 5000.25 - (-42.50 + 1200 - 0.01) = 3842.76 opening; then 3800.26, 5000.26, 5000.25.
+        "3842.76",
+        "3800.26",
+        "5000.26",
+        "5000.25",
+    ] {
+        assert!(feed.body.contains(text), "{text} on the feed page");
+    }
+
+    // The FI sees what the platform took.
+    let listed = ok(hub
+        .get(
+            &bank,
+            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+        )
+        .send()
+        .await)
+    .await;
+    let txs = listed["bank_feed_transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 3);
+    assert!(
+        txs.iter().all(|t| t["platform_ingested"] == true),
+        "{listed}"
+    );
+    let a = ok(hub
+        .get(
+            &bank,
+            &format!(
+                "/versioned/accounting/bank_feeds/accounts/{}?access_token={token}",
+                accounts[0]
+            ),
+        )
+        .send()
+        .await)
+    .await;
+    assert!(a["bank_feed_account"]["last_synced_at"].is_string(), "{a}");
+    assert_eq!(
+        a["bank_feed_account"]["transaction_start_date"]
+            .as_str()
+            .map(|s| &s[..10]),
+        Some(start.as_str())
+    );
+
+    // Unlinking in the sandbox makes the feed inactive for the FI.
+    let unlinked = see_other(
+        &b.post(
+            &format!(
+                "/sandbox/intuit/companies/{company_id}/feeds/{}/unlink",
+                accounts[1]
+            ),
+            &[("csrf", &field(&feed, "csrf"))],
+        )
+        .await,
+    );
+    assert_eq!(unlinked, done);
+    let card = ok(hub
+        .get(
+            &bank,
+            &format!(
+                "/versioned/accounting/bank_feeds/accounts/{}?access_token={token}",
+                accounts[1]
+            ),
+        )
+        .send()
+        .await)
+    .await;
+    assert_eq!(card["bank_feed_account"]["feed_status"], "inactive");
+    assert_eq!(card["bank_feed_account"]["transaction_ready"], false);
+
+    // No page ever held the OTP or the connection's token.
+    assert!(!b.seen.contains("bfotp_"), "an OTP appeared in a page");
+    assert!(
+        !b.seen.contains(&token),
+        "the access token appeared in a page"
+    );
+    let _ = CompanyId::new();
+}
+
+async fn forms_without_their_csrf_token_change_nothing(hub: Hub) {
+    let mut b = Browser::new(&hub);
+    // No cookie at all.
+    let refused = b
+        .post(
+            "/sandbox/xero/companies",
+            &[("csrf", "x"), ("name", "Evil Ltd")],
+        )
+        .await;
+    assert_eq!(
+        (refused.status, error_code(&refused).as_str()),
+        (403, "CSRF_TOKEN_INVALID")
+    );
+    // A cookie, but another token in the form (a cross-site post cannot read the cookie).
+    let index = b.get("/sandbox/xero/").await;
+    let token = field(&index, "csrf");
+    let forged = "A".repeat(43);
+    assert_ne!(token, forged);
+    let refused = b
+        .post(
+            "/sandbox/xero/companies",
+            &[("csrf", &forged), ("name", "Evil Ltd")],
+        )
+        .await;
+    assert_eq!(
+        (refused.status, error_code(&refused).as_str()),
+        (403, "CSRF_TOKEN_INVALID")
+    );
+    // A form with a field missing.
+    let refused = b
+        .post("/sandbox/xero/companies", &[("name", "Evil Ltd")])
+        .await;
+    assert_eq!(
+        (refused.status, error_code(&refused).as_str()),
+        (400, "INVALID_FORM")
+    );
+    assert!(hub
+        .store
+        .list_companies(Platform::Xero)
+        .await
+        .unwrap()
+        .is_empty());
+    // With the token, it works.
+    let ok_page = b
+        .post(
+            "/sandbox/xero/companies",
+            &[("csrf", &token), ("name", "Good Ltd")],
+        )
+        .await;
+    assert_eq!(ok_page.status, 303);
+    assert_eq!(
+        hub.store
+            .list_companies(Platform::Xero)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Unknown platforms and companies are 404 pages.
+    assert_eq!(b.get("/sandbox/myob/").await.status, 404);
+    let missing = b
+        .get(&format!("/sandbox/xero/companies/{}", CompanyId::new()))
+        .await;
+    assert_eq!(
+        (missing.status, error_code(&missing).as_str()),
+        (404, "NOT_FOUND")
+    );
+}
+
+/// Each refused redirect shows an error page with its code and leaves the challenge and OTP as
+/// they were; the clock is the hub's own, moved by the test.
+async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<ManualClock>) {
+    let (bank, token, accounts) = fi(&hub).await;
+    let other = hub.org("Other Bank").await;
+    let (_, other_token) = hub.connection(&other, "INTUIT_BANK_FEEDS").await;
+    let mut b = Browser::new(&hub);
+
+    let otp = |token: String| {
+        let hub = &hub;
+        let bank = &bank;
+        async move {
+            let o = ok(hub
+                .post(
+                    bank,
+                    &format!("/versioned/accounting/bank_feeds/otp?access_token={token}"),
+                    &json!({}),
+                )
+                .send()
+                .await)
+            .await;
+            o["bank_feed_otp"]["otp"].as_str().unwrap().to_owned()
+        }
+    };
+    let company = ok(hub
+        .http
+        .post(hub.url("/sandbox/intuit/api/companies"))
+        .json(&json!({"name": "Acme Books"}))
+        .send()
+        .await)
+    .await["company"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let challenge = || {
+        let hub = &hub;
+        let company = &company;
+        let bank = &bank;
+        async move {
+            let c = ok(hub
+                .http
+                .post(hub.url(&format!("/sandbox/intuit/api/companies/{company}/connect")))
+                .json(&json!({"org_id": bank.org.id}))
+                .send()
+                .await)
+            .await;
+            c["challenge"].as_str().unwrap().to_owned()
+        }
+    };
+    let redirect = |ch: &str, otp: &str| format!("/link/intuit/redirect?challenge={ch}&otp={otp}");
+    let unbound = |ch: String| {
+        let hub = &hub;
+        async move {
+            let c = hub
+                .store
+                .get_challenge(&Secret::from_presented(ch).hash())
+                .await
+                .unwrap()
+                .unwrap();
+            c.bound_at.is_none()
+        }
+    };
+
+    // A wrong OTP.
+    let ch = challenge().await;
+    let page = b.get(&redirect(&ch, "bfotp_wrong")).await;
+    assert_eq!(
+        (page.status, error_code(&page).as_str()),
+        (400, "UNKNOWN_OTP")
+    );
+    assert!(unbound(ch.clone()).await);
+    // An OTP of another FI.
+    let foreign = {
+        let o = ok(hub
+            .post(
+                &other,
+                &format!("/versioned/accounting/bank_feeds/otp?access_token={other_token}"),
+                &json!({}),
+            )
+            .send()
+            .await)
+        .await;
+        o["bank_feed_otp"]["otp"].as_str().unwrap().to_owned()
+    };
+    let page = b.get(&redirect(&ch, &foreign)).await;
+    assert_eq!(error_code(&page), "OTP_FROM_ANOTHER_FI");
+    assert!(unbound(ch.clone()).await);
+    // A stale challenge: eleven minutes later.
+    let code = otp(token.clone()).await;
+    clock.advance(TimeDelta::minutes(11));
+    let page = b.get(&redirect(&ch, &code)).await;
+    assert_eq!(error_code(&page), "CHALLENGE_EXPIRED");
+    assert!(unbound(ch.clone()).await);
+    // An expired OTP: issued, then more than an hour passes before a fresh challenge uses it.
+    clock.advance(TimeDelta::minutes(50));
+    let fresh = challenge().await;
+    let page = b.get(&redirect(&fresh, &code)).await;
+    assert_eq!(error_code(&page), "OTP_EXPIRED");
+    assert!(unbound(fresh.clone()).await);
+    // Without the link cookie there is no selection to make.
+    let page = b.get("/link/intuit/select").await;
+    assert_eq!(
+        (page.status, error_code(&page).as_str()),
+        (400, "LINK_NOT_IN_PROGRESS")
+    );
+
+    // The same fresh challenge still works with a good OTP; then both are spent.
+    let good = otp(token.clone()).await;
+    assert_eq!(
+        see_other(&b.get(&redirect(&fresh, &good)).await),
+        "/link/intuit/select"
+    );
+    let again = challenge().await;
+    let page = b.get(&redirect(&again, &good)).await;
+    assert_eq!(error_code(&page), "OTP_ALREADY_USED");
+    let page = b.get(&redirect(&fresh, &otp(token.clone()).await)).await;
+    assert_eq!(error_code(&page), "CHALLENGE_ALREADY_USED");
+
+    // Nothing was linked by any of it.
+    for a in &accounts {
+        let got = ok(hub
+            .get(
+                &bank,
+                &format!("/versioned/accounting/bank_feeds/accounts/{a}?access_token={token}"),
+            )
+            .send()
+            .await)
+        .await;
+        assert!(got["bank_feed_account"]["transaction_start_date"].is_null());
+    }
+    // The selection page is open for thirty minutes after the login, then refused.
+    assert_eq!(b.get("/link/intuit/select").await.status, 200);
+    clock.advance(TimeDelta::minutes(31));
+    let page = b.get("/link/intuit/select").await;
+    assert_eq!(error_code(&page), "LINK_NOT_IN_PROGRESS");
+    assert!(!b.seen.contains("bfotp_"));
+}
+
+mod with_clock {
+    use super::*;
+
+    async fn hub_with_clock(db: bankfeeds_store_tests::TestDb) -> (Hub, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let c = clock.clone();
+        let store = db.store.clone();
+        let hub = Hub::start_with(store, Some(db), move |s| s.clock = c as Arc<dyn Clock>, 0).await;
+        (hub, clock)
+    }
+
+    #[tokio::test]
+    async fn refused_redirects_on_sqlite() {
+        let db = bankfeeds_store_tests::backends::sqlite("refused_redirects_pages")
+            .await
+            .unwrap();
+        let (hub, clock) = hub_with_clock(db).await;
+        refused_redirects_show_a_page_and_change_nothing(hub, clock).await;
+    }
+
+    #[tokio::test]
+    async fn refused_redirects_on_postgres() {
+        let Some(db) = bankfeeds_store_tests::backends::postgres("refused_redirects_pages").await
+        else {
+            return;
+        };
+        let (hub, clock) = hub_with_clock(db).await;
+        refused_redirects_show_a_page_and_change_nothing(hub, clock).await;
+    }
+}
