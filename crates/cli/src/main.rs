@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod demo;
 mod org;
 
 use std::path::PathBuf;
@@ -50,6 +51,9 @@ enum Command {
     },
     /// Print the OpenAPI document of the API.
     Openapi,
+    /// Try the whole story locally: a hub on a temporary database, a demo FI, a linked
+    /// sandbox company and a month of transactions ingested; serves until Ctrl-C.
+    Demo(demo::DemoArgs),
     /// Benchmark ingest, reads and scale against hubs it starts itself on fresh databases.
     Bench(bench::BenchArgs),
 }
@@ -72,7 +76,12 @@ fn main() -> anyhow::Result<()> {
         print!("{}", bankfeeds_server::openapi::document());
         return Ok(());
     }
-    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    let mut config = Config::load(cli.config.as_deref(), &overrides)?;
+    if matches!(cli.command, Command::Demo(_)) && std::env::var_os("BANKFEEDS_LOG_LEVEL").is_none()
+    {
+        // The demo's summary is the point; request logs would bury it.
+        config.log_level = "warn".into();
+    }
     bankfeeds_server::telemetry::init(config.log_format, &config.log_level);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -90,6 +99,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org { command } => org::run(command, &config).await,
+        Command::Demo(args) => demo::run(args, config).await,
         Command::Openapi | Command::Bench(_) => unreachable!("handled before config is loaded"),
     }
 }
@@ -104,7 +114,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
+pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -203,3 +203,86 @@ fn a_bad_database_url_is_refused_with_a_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite:// or postgres://"));
 }
+
+/// `bankfeeds demo` on a fresh machine: a linked sandbox company whose feed shows a month of
+/// ingested transactions, served until SIGTERM, leaving nothing behind.
+#[tokio::test]
+async fn demo_links_pushes_ingests_and_serves_until_stopped() {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Press Ctrl-C");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    });
+    let demo = Server(child);
+    let lines = tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap();
+    let text = lines.join("\n");
+    let url_after = |label: &str| -> String {
+        let line = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(label) && l.contains("http://"))
+            .unwrap_or_else(|| panic!("no {label:?} line in:\n{text}"));
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned()
+    };
+    let db = text
+        .split("SQLite at ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .expect("the database path is printed")
+        .to_owned();
+    assert!(std::path::Path::new(&db).exists());
+
+    // Both feeds were pushed and fully ingested.
+    for name in ["Business Checking", "Business Visa"] {
+        let row = lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(name) && !l.contains("http"))
+            .unwrap_or_else(|| panic!("no summary row for {name}:\n{text}"));
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let (pushed, ingested) = (cols[cols.len() - 3], cols[cols.len() - 2]);
+        assert_eq!(pushed, ingested, "{row}");
+        assert!(pushed.parse::<u32>().unwrap() >= 10, "{row}");
+    }
+    let feed = reqwest::get(url_after("Business Checking"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(feed.contains("Card terminal settlement"), "{feed}");
+    assert!(feed.contains("Payroll") || feed.contains("Rent"));
+    let company = reqwest::get(url_after("the company's feeds"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(company.matches("status active").count(), 2);
+
+    let status = terminate(demo);
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !std::path::Path::new(&db).exists(),
+        "the demo's database is removed on exit"
+    );
+}

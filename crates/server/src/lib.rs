@@ -133,6 +133,18 @@ pub async fn serve(
     Ok(())
 }
 
+/// The state a hub serves with, as its config says, on an opened store.
+pub fn app_state(config: &Config, store: DynStore) -> AppState {
+    let mut state = AppState::new(
+        store,
+        Arc::new(SystemClock),
+        config.public_base(),
+        config.rate_limit_per_10s,
+    );
+    state.sandbox_sync = config.sandbox_schedule();
+    state
+}
+
 /// Opens and migrates the database, then serves on `listener` until `shutdown`.
 pub async fn run(
     config: Config,
@@ -146,13 +158,7 @@ pub async fn run(
         database = store.backend(),
         "bankfeeds serving"
     );
-    let mut state = AppState::new(
-        store,
-        Arc::new(SystemClock),
-        config.public_base(),
-        config.rate_limit_per_10s,
-    );
-    state.sandbox_sync = config.sandbox_schedule();
+    let state = app_state(&config, store);
     serve(
         listener,
         state,
