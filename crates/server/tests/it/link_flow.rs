@@ -13,7 +13,7 @@ crate::on_both_backends!(
     refused_redirects_change_nothing
 );
 
-fn slug(platform: &str) -> &'static str {
+pub(crate) fn slug(platform: &str) -> &'static str {
     match platform {
         "INTUIT_BANK_FEEDS" => "intuit",
         "XERO" => "xero",
@@ -23,7 +23,11 @@ fn slug(platform: &str) -> &'static str {
     }
 }
 
-async fn sandbox(hub: &Hub, path: &str, body: &Value) -> reqwest::Result<reqwest::Response> {
+pub(crate) async fn sandbox(
+    hub: &Hub,
+    path: &str,
+    body: &Value,
+) -> reqwest::Result<reqwest::Response> {
     hub.http.post(hub.url(path)).json(body).send().await
 }
 
@@ -38,7 +42,11 @@ async fn redirect_to(
 }
 
 /// The FI's side after its own login: connection, accounts, OTP.
-async fn fi_login(hub: &Hub, bank: &Creds, platform: &str) -> (String, Vec<String>, String) {
+pub(crate) async fn fi_login(
+    hub: &Hub,
+    bank: &Creds,
+    platform: &str,
+) -> (String, Vec<String>, String) {
     let (_, token) = hub.connection(bank, platform).await;
     let mut accounts = Vec::new();
     for (id, kind) in [("CHK-1", "bank"), ("CARD-1", "credit_card")] {
@@ -70,7 +78,7 @@ async fn fi_login(hub: &Hub, bank: &Creds, platform: &str) -> (String, Vec<Strin
     )
 }
 
-async fn list_bank(hub: &Hub, bank: &Creds, platform: &str) {
+pub(crate) async fn list_bank(hub: &Hub, bank: &Creds, platform: &str) {
     let config = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login?lang=en", "country_code": "US"});
     ok(hub
         .http

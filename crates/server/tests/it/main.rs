@@ -14,4 +14,5 @@ mod model;
 mod ops;
 mod pages;
 mod shared_database;
+mod sync;
 mod transactions;

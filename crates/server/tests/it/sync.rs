@@ -1,0 +1,288 @@
+//! Ingestion by the sandbox platforms, over HTTP: each platform syncs on its own schedule
+//! (QuickBooks daily, the others hourly by default) or when asked, takes its profile's
+//! statement size (Sage: 100), and marks what it took for the FI to see.
+
+use std::sync::Arc;
+
+use bankfeeds_domain::{Clock, ManualClock, SystemClock};
+use bankfeeds_server::platforms::sandbox::sync::run_due;
+use bankfeeds_server::AppState;
+use chrono::{SecondsFormat, TimeDelta};
+use serde_json::{json, Value};
+
+use crate::helpers::{err, ok, Creds, Hub};
+use crate::link_flow::{fi_login, list_bank, sandbox, slug};
+
+/// A company of `platform` with the FI's first account linked; returns (company, token, account).
+async fn linked(hub: &Hub, bank: &Creds, platform: &str) -> (String, String, String) {
+    let s = slug(platform);
+    list_bank(hub, bank, platform).await;
+    let company = ok(sandbox(
+        hub,
+        &format!("/sandbox/{s}/api/companies"),
+        &json!({"name": "Books"}),
+    )
+    .await)
+    .await;
+    let company = company["company"]["id"].as_str().unwrap().to_owned();
+    let connect = ok(sandbox(
+        hub,
+        &format!("/sandbox/{s}/api/companies/{company}/connect"),
+        &json!({"org_id": bank.org.id}),
+    )
+    .await)
+    .await;
+    let challenge = connect["challenge"].as_str().unwrap().to_owned();
+    let (token, accounts, otp) = fi_login(hub, bank, platform).await;
+    ok(sandbox(
+        hub,
+        &format!("/sandbox/{s}/api/link/redirect"),
+        &json!({"challenge": challenge, "otp": otp}),
+    )
+    .await)
+    .await;
+    let start = (SystemClock.now() - TimeDelta::days(30)).to_rfc3339();
+    ok(sandbox(
+        hub,
+        &format!("/sandbox/{s}/api/link/complete"),
+        &json!({"challenge": challenge, "bank_feed_account_ids": [accounts[0]], "start_date": start}),
+    )
+    .await)
+    .await;
+    (company, token, accounts[0].clone())
+}
+
+/// Pushes `n` transactions numbered from `first` (amounts 1, 2, 3, …), closing at `balance`.
+async fn push(
+    hub: &Hub,
+    bank: &Creds,
+    token: &str,
+    account: &str,
+    first: usize,
+    n: usize,
+    balance: i64,
+) {
+    let base = SystemClock.now() - TimeDelta::days(5);
+    let txs: Vec<Value> = (first..first + n)
+        .map(|i| {
+            let posted = (base + TimeDelta::seconds(i as i64)).to_rfc3339_opts(SecondsFormat::Secs, true);
+            json!({"transaction_id": format!("T{i:05}"), "posted_at": posted, "amount": i - first + 1})
+        })
+        .collect();
+    ok(hub
+        .post(
+            bank,
+            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+            &json!({"bank_feed_transactions": {"bank_feed_account_id": account, "current_balance": balance, "transactions": txs}}),
+        )
+        .send()
+        .await)
+    .await;
+}
+
+async fn not_ingested(hub: &Hub, bank: &Creds, token: &str) -> usize {
+    let listed = ok(hub
+        .get(
+            bank,
+            &format!(
+                "/versioned/accounting/bank_feeds/transactions?access_token={token}&limit=500"
+            ),
+        )
+        .send()
+        .await)
+    .await;
+    listed["bank_feed_transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["platform_ingested"] == false)
+        .count()
+}
+
+async fn feed(hub: &Hub, platform: &str, company: &str, account: &str) -> Value {
+    ok(hub
+        .http
+        .get(hub.url(&format!(
+            "/sandbox/{}/api/companies/{company}/feeds/{account}",
+            slug(platform)
+        )))
+        .send()
+        .await)
+    .await
+}
+
+async fn each_platform_syncs_on_its_own_schedule(hub: Hub, clock: Arc<ManualClock>) {
+    let state = AppState::new(
+        hub.store.clone(),
+        clock.clone() as Arc<dyn Clock>,
+        hub.base.clone(),
+        0,
+    );
+    let mut feeds = Vec::new();
+    for platform in ["INTUIT_BANK_FEEDS", "XERO", "SAGE_INTACCT"] {
+        let bank = hub.org(platform).await;
+        let (company, token, account) = linked(&hub, &bank, platform).await;
+        feeds.push((platform, bank, company, token, account));
+    }
+    for (platform, bank, _, token, account) in &feeds {
+        let n = if *platform == "SAGE_INTACCT" { 250 } else { 3 };
+        push(&hub, bank, token, account, 0, n, 1000).await;
+    }
+
+    // Never synced: every linked feed is due.
+    assert_eq!(run_due(&state).await.unwrap(), 3);
+    for (_, bank, _, token, _) in &feeds {
+        assert_eq!(not_ingested(&hub, bank, token).await, 0);
+    }
+    // Sage took its 250 as statements of at most 100, closing at the FI's balance.
+    let (_, _, company, _, account) = &feeds[2];
+    let sage = feed(&hub, "SAGE_INTACCT", company, account).await;
+    let counts: Vec<u64> = sage["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["transaction_count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![50, 100, 100], "newest first: {sage}");
+    assert_eq!(sage["statements"][0]["closing_balance"], json!(1000));
+    let newest = sage["statements"][0]["transactions"].as_array().unwrap();
+    assert_eq!(newest.last().unwrap()["balance"], json!(1000));
+    assert_eq!(newest.last().unwrap()["transaction_id"], "T00249");
+    assert!(sage["bank_feed_account"]["last_synced_at"].is_string());
+
+    // Two hours on, with new transactions: the hourly platforms take them, QuickBooks waits.
+    for (platform, bank, _, token, account) in &feeds {
+        let first = if *platform == "SAGE_INTACCT" { 250 } else { 3 };
+        push(&hub, bank, token, account, first, 2, 1003).await;
+    }
+    clock.advance(TimeDelta::hours(2));
+    assert_eq!(run_due(&state).await.unwrap(), 2);
+    let waiting: Vec<usize> = {
+        let mut v = Vec::new();
+        for (_, bank, _, token, _) in &feeds {
+            v.push(not_ingested(&hub, bank, token).await);
+        }
+        v
+    };
+    assert_eq!(waiting, vec![2, 0, 0]);
+    // Nothing is due again straight away.
+    assert_eq!(run_due(&state).await.unwrap(), 0);
+    // A day after its last sync QuickBooks takes them too.
+    clock.advance(TimeDelta::hours(23));
+    assert!(run_due(&state).await.unwrap() >= 1);
+    let (_, bank, _, token, _) = &feeds[0];
+    assert_eq!(not_ingested(&hub, bank, token).await, 0);
+
+    // An unlinked feed is no longer synced, nor can it be.
+    let (_, bank, company, token, account) = &feeds[1];
+    let unlinked = ok(sandbox(
+        &hub,
+        &format!("/sandbox/xero/api/companies/{company}/feeds/{account}/unlink"),
+        &json!({}),
+    )
+    .await)
+    .await;
+    assert_eq!(unlinked["bank_feed_account"]["feed_status"], "inactive");
+    err(
+        sandbox(
+            &hub,
+            &format!("/sandbox/xero/api/companies/{company}/feeds/{account}/sync"),
+            &json!({}),
+        )
+        .await,
+        410,
+        "FEED_NOT_LINKED",
+    )
+    .await;
+    clock.advance(TimeDelta::hours(2));
+    let before = not_ingested(&hub, bank, token).await;
+    run_due(&state).await.unwrap();
+    assert_eq!(not_ingested(&hub, bank, token).await, before);
+    // The FI can no longer push to it (Xero needs an active feed).
+    let posted =
+        (SystemClock.now() - TimeDelta::days(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    err(
+        hub.post(
+            bank,
+            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+            &json!({"bank_feed_transactions": {"bank_feed_account_id": account, "transactions": [
+                {"transaction_id": "LATE", "posted_at": posted, "amount": 1}]}}),
+        )
+        .send()
+        .await,
+        400,
+        "FEED_NOT_READY",
+    )
+    .await;
+}
+
+/// "Sync now" through the JSON interface answers with what was taken, once.
+async fn sync_now_takes_each_transaction_once(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (company, token, account) = linked(&hub, &bank, "NETSUITE").await;
+    push(&hub, &bank, &token, &account, 0, 5, 15).await;
+    let path = format!("/sandbox/netsuite/api/companies/{company}/feeds/{account}/sync");
+    let first = ok(sandbox(&hub, &path, &json!({})).await).await;
+    assert_eq!(first["transactions_ingested"], 5);
+    assert_eq!(first["statements"][0]["opening_balance"], json!(0));
+    assert_eq!(first["statements"][0]["closing_balance"], json!(15));
+    let again = ok(sandbox(&hub, &path, &json!({})).await).await;
+    assert_eq!(again["transactions_ingested"], 0);
+    assert!(again["statements"].as_array().unwrap().is_empty());
+    assert_ne!(
+        first["bank_feed_account"]["last_synced_at"], again["bank_feed_account"]["last_synced_at"],
+        "the sync time moves even when nothing is new"
+    );
+    // Another company cannot read or sync the feed.
+    let other = ok(sandbox(
+        &hub,
+        "/sandbox/netsuite/api/companies",
+        &json!({"name": "Other"}),
+    )
+    .await)
+    .await;
+    let other = other["company"]["id"].as_str().unwrap();
+    err(
+        sandbox(
+            &hub,
+            &format!("/sandbox/netsuite/api/companies/{other}/feeds/{account}/sync"),
+            &json!({}),
+        )
+        .await,
+        410,
+        "FEED_NOT_LINKED",
+    )
+    .await;
+}
+
+crate::on_both_backends!(sync_now_takes_each_transaction_once);
+
+mod with_clock {
+    use super::*;
+
+    async fn hub_with_clock(db: bankfeeds_store_tests::TestDb) -> (Hub, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let c = clock.clone();
+        let store = db.store.clone();
+        let hub = Hub::start_with(store, Some(db), move |s| s.clock = c as Arc<dyn Clock>, 0).await;
+        (hub, clock)
+    }
+
+    #[tokio::test]
+    async fn schedules_on_sqlite() {
+        let db = bankfeeds_store_tests::backends::sqlite("sync_schedules")
+            .await
+            .unwrap();
+        let (hub, clock) = hub_with_clock(db).await;
+        each_platform_syncs_on_its_own_schedule(hub, clock).await;
+    }
+
+    #[tokio::test]
+    async fn schedules_on_postgres() {
+        let Some(db) = bankfeeds_store_tests::backends::postgres("sync_schedules").await else {
+            return;
+        };
+        let (hub, clock) = hub_with_clock(db).await;
+        each_platform_syncs_on_its_own_schedule(hub, clock).await;
+    }
+}
