@@ -121,6 +121,17 @@ pub async fn get(pool: &PgPool, org: OrgId, id: ConnectionId) -> StoreResult<Opt
     row.map(Connection::try_from).transpose()
 }
 
+pub async fn find(pool: &PgPool, id: ConnectionId) -> StoreResult<Option<Connection>> {
+    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Connection::try_from).transpose()
+}
+
 pub async fn delete(pool: &PgPool, org: OrgId, id: ConnectionId, at: Timestamp) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE connections SET deleted_at = $3, updated_at = $3

@@ -132,6 +132,10 @@ impl Store for PostgresStore {
         connections::find_by_token(&self.pool, token).await
     }
 
+    async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
+        connections::find(&self.pool, id).await
+    }
+
     async fn get_connection(
         &self,
         org: OrgId,

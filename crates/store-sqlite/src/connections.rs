@@ -128,6 +128,17 @@ pub async fn get(
     row.map(Connection::try_from).transpose()
 }
 
+pub async fn find(pool: &SqlitePool, id: ConnectionId) -> StoreResult<Option<Connection>> {
+    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Connection::try_from).transpose()
+}
+
 pub async fn delete(
     store: &SqliteStore,
     org: OrgId,

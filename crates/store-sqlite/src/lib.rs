@@ -155,6 +155,10 @@ impl Store for SqliteStore {
         connections::find_by_token(&self.reader, token).await
     }
 
+    async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
+        connections::find(&self.reader, id).await
+    }
+
     async fn get_connection(
         &self,
         org: OrgId,

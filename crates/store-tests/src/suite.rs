@@ -137,10 +137,12 @@ pub async fn organisations_never_see_each_others_connections(store: DynStore) {
 pub async fn deleted_connections_disappear_but_their_token_is_recognised(store: DynStore) {
     let (o, _) = org(&store, "Demo Bank").await;
     let (c, token) = connection(&store, &o, Platform::SageIntacct).await;
+    assert_eq!(store.find_connection(c.id).await.unwrap(), Some(c.clone()));
     let at = SystemClock.now() + TimeDelta::seconds(1);
     store.delete_connection(o.id, c.id, at).await.unwrap();
 
     assert_eq!(store.get_connection(o.id, c.id).await.unwrap(), None);
+    assert_eq!(store.find_connection(c.id).await.unwrap(), None);
     let page = PageRequest {
         after: None,
         limit: 50,

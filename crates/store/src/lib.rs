@@ -96,6 +96,9 @@ pub trait Store: Send + Sync + 'static {
     /// A live connection of this organisation.
     async fn get_connection(&self, org: OrgId, id: ConnectionId)
         -> StoreResult<Option<Connection>>;
+    /// A live connection by id alone, whichever organisation owns it: for the page behind its
+    /// `link_url`, which the FI's customer opens without credentials.
+    async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>>;
     /// Marks a live connection of this organisation deleted. `NotFound` if there is none.
     async fn delete_connection(
         &self,

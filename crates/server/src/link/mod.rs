@@ -6,6 +6,7 @@
 //! spans name the route, never the URI). The challenge then rides in an `HttpOnly` cookie
 //! scoped to `/link` while the customer chooses.
 
+mod connection;
 mod select;
 
 use axum::routing::get;
@@ -19,6 +20,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/link/{platform}/redirect", get(select::redirect))
+        .route("/link/connections/{id}", get(connection::connection_page))
         .route(
             "/link/{platform}/select",
             get(select::select_page).post(select::select),

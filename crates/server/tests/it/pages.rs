@@ -17,7 +17,61 @@ use crate::helpers::{ok, Creds, Hub};
 crate::on_both_backends!(
     quickbooks_links_and_shows_the_feed_in_the_browser,
     forms_without_their_csrf_token_change_nothing,
+    the_link_url_tells_the_customer_where_to_start,
 );
+
+async fn the_link_url_tells_the_customer_where_to_start(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let created = ok(hub
+        .post(
+            &bank,
+            "/versioned/connections/create",
+            &json!({"platform": "XERO"}),
+        )
+        .send()
+        .await)
+    .await;
+    let link_url = created["connection"]["link_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = created["connection"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = created["connection"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(link_url, hub.url(&format!("/link/connections/{id}")));
+    let mut b = Browser::new(&hub);
+    // Before the FI has listed itself on Xero.
+    let page = b.get(&link_url).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("not-configured"), "{}", page.body);
+    ok(hub
+        .http
+        .put(hub.url("/versioned/bank_feeds/configs/XERO"))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .json(&json!({"display_name": "First Demo Bank", "login_url": "https://bank.example/login", "country_code": "GB"}))
+        .send()
+        .await)
+    .await;
+    let page = b.get(&link_url).await;
+    assert!(
+        page.body
+            .contains("Connect your First Demo Bank accounts to Xero"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("href=\"/sandbox/xero/\""));
+    assert!(!b.seen.contains(&token));
+    // A deleted or unknown connection has no page.
+    ok(hub
+        .delete(&bank, &format!("/versioned/connections/{id}"))
+        .send()
+        .await)
+    .await;
+    assert_eq!(b.get(&link_url).await.status, 404);
+    assert_eq!(b.get("/link/connections/nonsense").await.status, 404);
+}
 
 /// A browser: follows no redirects by itself, keeps cookies, and checks every page's headers.
 struct Browser<'a> {
