@@ -6,6 +6,7 @@
 pub mod account;
 pub mod batch;
 pub mod clock;
+pub mod codat;
 pub mod connection;
 pub mod currency;
 pub mod fi_config;
