@@ -9,6 +9,7 @@ pub mod clock;
 pub mod codat;
 pub mod connection;
 pub mod currency;
+pub mod customer;
 pub mod fi_config;
 pub mod ids;
 pub mod job;

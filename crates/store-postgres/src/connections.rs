@@ -2,13 +2,13 @@ use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::{idempotency, map_err};
 
 #[derive(FromRow)]
-struct ConnectionRow {
+pub(crate) struct ConnectionRow {
     id: Uuid,
     org_id: Uuid,
     platform: String,
@@ -36,7 +36,7 @@ impl TryFrom<ConnectionRow> for Connection {
     }
 }
 
-const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
+pub(crate) const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
 
 pub async fn create(
     pool: &PgPool,
@@ -50,6 +50,17 @@ pub async fn create(
             return Ok(Outcome::Replayed(saved));
         }
     }
+    insert(&mut tx, new).await?;
+    if let Some(idem) = idem {
+        idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(Outcome::Done(()))
+}
+
+/// Inserts a connection inside the caller's transaction.
+pub(crate) async fn insert(tx: &mut PgConnection, new: &NewConnection) -> StoreResult<()> {
+    let c = &new.connection;
     sqlx::query(
         "INSERT INTO connections
              (id, org_id, platform, name, access_token_hash, created_at, updated_at)
@@ -65,11 +76,7 @@ pub async fn create(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(()))
+    Ok(())
 }
 
 pub async fn list(

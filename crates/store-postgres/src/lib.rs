@@ -3,6 +3,7 @@
 
 mod accounts;
 mod connections;
+mod customers;
 mod error;
 mod events;
 mod idempotency;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::customer::{Customer, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
@@ -151,6 +153,42 @@ impl Store for PostgresStore {
         at: Timestamp,
     ) -> StoreResult<()> {
         connections::delete(&self.pool, org, id, at).await
+    }
+
+    async fn create_customer(&self, customer: &Customer) -> StoreResult<()> {
+        customers::create(&self.pool, customer).await
+    }
+
+    async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
+        customers::get(&self.pool, org, id).await
+    }
+
+    async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
+        customers::list(&self.pool, org).await
+    }
+
+    async fn update_customer(&self, customer: &Customer) -> StoreResult<()> {
+        customers::update(&self.pool, customer).await
+    }
+
+    async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()> {
+        customers::delete(&self.pool, org, id, at).await
+    }
+
+    async fn create_customer_connection(
+        &self,
+        customer: CustomerId,
+        new: &NewConnection,
+    ) -> StoreResult<()> {
+        customers::create_connection(&self.pool, customer, new).await
+    }
+
+    async fn list_customer_connections(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Connection>> {
+        customers::list_connections(&self.pool, org, customer).await
     }
 
     async fn create_account(

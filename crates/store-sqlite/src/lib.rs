@@ -7,6 +7,7 @@
 
 mod accounts;
 mod connections;
+mod customers;
 mod error;
 mod events;
 mod idempotency;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::customer::{Customer, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
@@ -174,6 +176,42 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<()> {
         connections::delete(self, org, id, at).await
+    }
+
+    async fn create_customer(&self, customer: &Customer) -> StoreResult<()> {
+        customers::create(self, customer).await
+    }
+
+    async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
+        customers::get(&self.reader, org, id).await
+    }
+
+    async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
+        customers::list(&self.reader, org).await
+    }
+
+    async fn update_customer(&self, customer: &Customer) -> StoreResult<()> {
+        customers::update(self, customer).await
+    }
+
+    async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()> {
+        customers::delete(self, org, id, at).await
+    }
+
+    async fn create_customer_connection(
+        &self,
+        customer: CustomerId,
+        new: &NewConnection,
+    ) -> StoreResult<()> {
+        customers::create_connection(self, customer, new).await
+    }
+
+    async fn list_customer_connections(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Connection>> {
+        customers::list_connections(&self.reader, org, customer).await
     }
 
     async fn create_account(

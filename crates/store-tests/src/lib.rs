@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod backends;
+pub mod customers;
 pub mod ingest;
 pub mod jobs;
 pub mod link;
@@ -61,6 +62,9 @@ macro_rules! conformance_suite {
             concurrent_binds_use_a_challenge_once,
             a_deleted_connection_cannot_complete_a_link,
         );
+        $crate::conformance_suite!(@customers $backend;
+            customers_round_trip_update_and_delete,
+        );
         $crate::conformance_suite!(@ingest $backend;
             feeds_are_ingested_as_statements_once,
             concurrent_syncs_take_each_transaction_once,
@@ -92,6 +96,15 @@ macro_rules! conformance_suite {
             async fn $case() {
                 let Some(db) = $backend(stringify!($case)).await else { return };
                 $crate::link::$case(db.store.clone()).await;
+            }
+        )*
+    };
+    (@customers $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(db) = $backend(stringify!($case)).await else { return };
+                $crate::customers::$case(db.store.clone()).await;
             }
         )*
     };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::customer::{Customer, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
@@ -106,6 +107,39 @@ pub trait Store: Send + Sync + 'static {
         id: ConnectionId,
         at: Timestamp,
     ) -> StoreResult<()>;
+
+    // --- customers (the Codat door's companies) and their connections ---
+
+    async fn create_customer(&self, customer: &Customer) -> StoreResult<()>;
+
+    /// A live customer of this organisation.
+    async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>>;
+
+    /// The organisation's live customers, oldest first.
+    async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>>;
+
+    /// Replaces a live customer's name, description, tags and `updated_at`. `NotFound` when
+    /// there is none.
+    async fn update_customer(&self, customer: &Customer) -> StoreResult<()>;
+
+    /// Deletes a live customer and every live connection it has, in one transaction (their
+    /// access tokens stop working). `NotFound` when there is none.
+    async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()>;
+
+    /// Stores a new connection belonging to a live customer of the connection's organisation.
+    /// `NotFound` when there is no such customer.
+    async fn create_customer_connection(
+        &self,
+        customer: CustomerId,
+        new: &NewConnection,
+    ) -> StoreResult<()>;
+
+    /// The customer's live connections, oldest first (none for an unknown customer).
+    async fn list_customer_connections(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Connection>>;
 
     // --- bank feed accounts (all scoped to one connection) ---
 

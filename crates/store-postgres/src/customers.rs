@@ -1,0 +1,194 @@
+//! The FI's customers (the Codat door's companies) on PostgreSQL, and their connections.
+
+use std::collections::BTreeMap;
+
+use bankfeeds_domain::customer::{Customer, CustomerId};
+use bankfeeds_domain::{Connection, NewConnection, OrgId, Timestamp};
+use bankfeeds_store::{StoreError, StoreResult};
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::connections::{self, ConnectionRow};
+use crate::map_err;
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt customer row: {what}").into())
+}
+
+#[derive(FromRow)]
+struct CustomerRow {
+    id: Uuid,
+    org_id: Uuid,
+    name: String,
+    description: Option<String>,
+    tags: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl TryFrom<CustomerRow> for Customer {
+    type Error = StoreError;
+    fn try_from(r: CustomerRow) -> StoreResult<Self> {
+        Ok(Customer {
+            id: r.id.into(),
+            org_id: r.org_id.into(),
+            name: r.name,
+            description: r.description,
+            tags: serde_json::from_str::<BTreeMap<String, String>>(&r.tags)
+                .map_err(|_| corrupt("tags"))?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, name, description, tags, created_at, updated_at";
+
+fn tags(c: &Customer) -> String {
+    serde_json::to_string(&c.tags).expect("a string map serializes")
+}
+
+pub async fn create(pool: &PgPool, c: &Customer) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO customers (id, org_id, name, description, tags, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(c.id.as_uuid())
+    .bind(c.org_id.as_uuid())
+    .bind(&c.name)
+    .bind(&c.description)
+    .bind(tags(c))
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn get(pool: &PgPool, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
+    let row: Option<CustomerRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
+    ))
+    .bind(org.as_uuid())
+    .bind(id.as_uuid())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(Customer::try_from).transpose()
+}
+
+pub async fn list(pool: &PgPool, org: OrgId) -> StoreResult<Vec<Customer>> {
+    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND deleted_at IS NULL
+         ORDER BY created_at, id"
+    ))
+    .bind(org.as_uuid())
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter().map(Customer::try_from).collect()
+}
+
+pub async fn update(pool: &PgPool, c: &Customer) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let done = sqlx::query(
+        "UPDATE customers SET name = $1, description = $2, tags = $3, updated_at = $4
+         WHERE org_id = $5 AND id = $6 AND deleted_at IS NULL",
+    )
+    .bind(&c.name)
+    .bind(&c.description)
+    .bind(tags(c))
+    .bind(c.updated_at)
+    .bind(c.org_id.as_uuid())
+    .bind(c.id.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn delete(pool: &PgPool, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let done = sqlx::query(
+        "UPDATE customers SET deleted_at = $1, updated_at = $2
+         WHERE org_id = $3 AND id = $4 AND deleted_at IS NULL",
+    )
+    .bind(at)
+    .bind(at)
+    .bind(org.as_uuid())
+    .bind(id.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query(
+        "UPDATE connections SET deleted_at = $1, updated_at = $2
+         WHERE deleted_at IS NULL
+           AND id IN (SELECT connection_id FROM customer_connections WHERE customer_id = $3)",
+    )
+    .bind(at)
+    .bind(at)
+    .bind(id.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn create_connection(
+    pool: &PgPool,
+    customer: CustomerId,
+    new: &NewConnection,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let live: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM customers WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR SHARE",
+    )
+    .bind(customer.as_uuid())
+    .bind(new.connection.org_id.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if live.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    connections::insert(&mut tx, new).await?;
+    sqlx::query("INSERT INTO customer_connections (connection_id, customer_id) VALUES ($1, $2)")
+        .bind(new.connection.id.as_uuid())
+        .bind(customer.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn list_connections(
+    pool: &PgPool,
+    org: OrgId,
+    customer: CustomerId,
+) -> StoreResult<Vec<Connection>> {
+    let columns = connections::COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {columns} FROM customer_connections cc
+         JOIN connections c ON c.id = cc.connection_id
+         WHERE cc.customer_id = $1 AND c.org_id = $2 AND c.deleted_at IS NULL
+         ORDER BY c.id"
+    ))
+    .bind(customer.as_uuid())
+    .bind(org.as_uuid())
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter().map(Connection::try_from).collect()
+}

@@ -1,0 +1,135 @@
+//! Customers (the Codat door's companies) and the connections that belong to them.
+
+use std::collections::BTreeMap;
+
+use bankfeeds_domain::customer::{Customer, CustomerId};
+use bankfeeds_domain::{
+    Clock, NewConnection, NewOrg, OrgId, PageRequest, Platform, SystemClock, Timestamp,
+};
+use bankfeeds_store::{DynStore, StoreError};
+use chrono::TimeDelta;
+
+async fn org(store: &DynStore, name: &str) -> OrgId {
+    let (new, _) = NewOrg::generate(name, SystemClock.now()).unwrap();
+    store.create_org(&new).await.unwrap();
+    new.org.id
+}
+
+fn customer(org: OrgId, name: &str, at: Timestamp) -> Customer {
+    let mut tags = BTreeMap::new();
+    tags.insert("region".to_owned(), "uk".to_owned());
+    Customer {
+        id: CustomerId::new(),
+        org_id: org,
+        name: name.to_owned(),
+        description: Some("Requested early access".to_owned()),
+        tags,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+pub async fn customers_round_trip_update_and_delete(store: DynStore) {
+    let t0 = SystemClock.now();
+    let at = |s: i64| t0 + TimeDelta::seconds(s);
+    let a = org(&store, "Bank A").await;
+    let b = org(&store, "Bank B").await;
+    let first = customer(a, "Bank of Dave", at(0));
+    let second = customer(a, "Elaborate Events, Inc", at(1));
+    let theirs = customer(b, "Other", at(2));
+    for c in [&first, &second, &theirs] {
+        store.create_customer(c).await.unwrap();
+    }
+    assert_eq!(
+        store.get_customer(a, first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.get_customer(b, first.id).await.unwrap(),
+        None,
+        "scoped to the organisation"
+    );
+    assert_eq!(
+        store.list_customers(a).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(store.list_customers(b).await.unwrap(), vec![theirs.clone()]);
+
+    let mut renamed = first.clone();
+    renamed.name = "Dave's Bank".to_owned();
+    renamed.description = None;
+    renamed.tags.clear();
+    renamed.updated_at = at(5);
+    store.update_customer(&renamed).await.unwrap();
+    assert_eq!(
+        store.get_customer(a, first.id).await.unwrap(),
+        Some(renamed.clone())
+    );
+    let mut foreign = theirs.clone();
+    foreign.org_id = a;
+    assert!(matches!(
+        store.update_customer(&foreign).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Connections hang off a live customer of the same organisation.
+    let mut made = Vec::new();
+    for platform in [Platform::IntuitBankFeeds, Platform::Xero] {
+        let (new, _) = NewConnection::generate(a, platform, None, at(6)).unwrap();
+        store
+            .create_customer_connection(first.id, &new)
+            .await
+            .unwrap();
+        made.push(new.connection);
+    }
+    let (other, _) = NewConnection::generate(a, Platform::Xero, None, at(6)).unwrap();
+    store
+        .create_customer_connection(second.id, &other)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_customer_connections(a, first.id).await.unwrap(),
+        made
+    );
+    assert!(store
+        .list_customer_connections(b, first.id)
+        .await
+        .unwrap()
+        .is_empty());
+    let (orphan, token) = NewConnection::generate(a, Platform::Xero, None, at(6)).unwrap();
+    assert!(matches!(
+        store.create_customer_connection(theirs.id, &orphan).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.find_connection_by_token(&token.hash()).await.unwrap(),
+        None,
+        "nothing half-made"
+    );
+
+    // Deleting a customer deletes its connections, and only its.
+    assert!(matches!(
+        store.delete_customer(b, first.id, at(7)).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_customer(a, first.id, at(7)).await.unwrap();
+    assert_eq!(store.get_customer(a, first.id).await.unwrap(), None);
+    assert_eq!(store.list_customers(a).await.unwrap(), vec![second.clone()]);
+    for c in &made {
+        assert_eq!(store.get_connection(a, c.id).await.unwrap(), None);
+    }
+    let page = PageRequest {
+        after: None,
+        limit: 50,
+    };
+    let live: Vec<_> = store.list_connections(a, &page).await.unwrap().items;
+    assert_eq!(live, vec![other.connection.clone()]);
+    assert!(matches!(
+        store.delete_customer(a, first.id, at(8)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.update_customer(&renamed).await,
+        Err(StoreError::NotFound)
+    ));
+}
