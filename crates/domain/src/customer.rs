@@ -29,6 +29,19 @@ pub struct Customer {
     pub updated_at: Timestamp,
 }
 
+/// A connection seen from its customer: whether it was unlinked, and what the platform has
+/// linked of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerConnection {
+    pub connection: crate::Connection,
+    pub customer_id: CustomerId,
+    pub unlinked_at: Option<Timestamp>,
+    /// How many of its live accounts are active feeds in the platform.
+    pub active_feeds: u32,
+    /// The latest `last_synced_at` of its accounts.
+    pub last_synced_at: Option<Timestamp>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CustomerError {
     #[error("`name` must have at least one letter, digit or allowed symbol and at most {MAX_NAME} characters")]

@@ -15,6 +15,8 @@ CREATE INDEX customers_by_org ON customers (org_id, created_at, id) WHERE delete
 
 CREATE TABLE customer_connections (
     connection_id UUID PRIMARY KEY REFERENCES connections (id),
-    customer_id   UUID NOT NULL REFERENCES customers (id)
+    customer_id   UUID NOT NULL REFERENCES customers (id),
+    -- Set when the connection is unlinked through the Codat door (PATCH status Unlinked).
+    unlinked_at   TIMESTAMPTZ
 );
 CREATE INDEX customer_connections_by_customer ON customer_connections (customer_id, connection_id);

@@ -2,12 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use bankfeeds_domain::customer::{Customer, CustomerId};
-use bankfeeds_domain::{Connection, NewConnection, OrgId, Timestamp};
+use bankfeeds_domain::account::{FeedState, FeedStatus};
+use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
+use bankfeeds_domain::{
+    BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, Timestamp,
+};
 use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::accounts::{self, Key};
 use crate::connections::{self, ConnectionRow};
 use crate::map_err;
 
@@ -169,26 +173,149 @@ pub async fn create_connection(
     tx.commit().await.map_err(map_err)
 }
 
-pub async fn list_connections(
-    pool: &PgPool,
+#[derive(FromRow)]
+struct CustomerConnectionRow {
+    #[sqlx(flatten)]
+    connection: ConnectionRow,
+    customer_id: Uuid,
+    unlinked_at: Option<Timestamp>,
+    active_feeds: i64,
+    last_synced_at: Option<Timestamp>,
+}
+
+impl TryFrom<CustomerConnectionRow> for CustomerConnection {
+    type Error = StoreError;
+    fn try_from(r: CustomerConnectionRow) -> StoreResult<Self> {
+        Ok(CustomerConnection {
+            connection: Connection::try_from(r.connection)?,
+            customer_id: r.customer_id.into(),
+            unlinked_at: r.unlinked_at,
+            active_feeds: u32::try_from(r.active_feeds).map_err(|_| corrupt("feeds"))?,
+            last_synced_at: r.last_synced_at,
+        })
+    }
+}
+
+/// The customer's live connections (one of them when `only` is given).
+async fn select_connections(
+    conn: &mut PgConnection,
     org: OrgId,
     customer: CustomerId,
-) -> StoreResult<Vec<Connection>> {
+    only: Option<ConnectionId>,
+) -> StoreResult<Vec<CustomerConnection>> {
     let columns = connections::COLUMNS
         .split(", ")
         .map(|c| format!("c.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {columns} FROM customer_connections cc
+    let rows: Vec<CustomerConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {columns}, cc.customer_id, cc.unlinked_at,
+             (SELECT COUNT(*) FROM bank_feed_accounts a WHERE a.connection_id = c.id
+                AND a.deleted_at IS NULL AND a.feed_status = 'active') AS active_feeds,
+             (SELECT MAX(a.last_synced_at) FROM bank_feed_accounts a WHERE a.connection_id = c.id
+                AND a.deleted_at IS NULL) AS last_synced_at
+         FROM customer_connections cc
          JOIN connections c ON c.id = cc.connection_id
          WHERE cc.customer_id = $1 AND c.org_id = $2 AND c.deleted_at IS NULL
+           AND ($3::uuid IS NULL OR c.id = $3)
          ORDER BY c.id"
     ))
     .bind(customer.as_uuid())
     .bind(org.as_uuid())
-    .fetch_all(pool)
+    .bind(only.map(|c| c.as_uuid()))
+    .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
-    rows.into_iter().map(Connection::try_from).collect()
+    rows.into_iter().map(CustomerConnection::try_from).collect()
+}
+
+pub async fn list_connections(
+    pool: &PgPool,
+    org: OrgId,
+    customer: CustomerId,
+) -> StoreResult<Vec<CustomerConnection>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    select_connections(&mut conn, org, customer, None).await
+}
+
+pub async fn get_connection(
+    pool: &PgPool,
+    org: OrgId,
+    customer: CustomerId,
+    id: ConnectionId,
+) -> StoreResult<Option<CustomerConnection>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    Ok(select_connections(&mut conn, org, customer, Some(id))
+        .await?
+        .pop())
+}
+
+pub async fn unlink_connection(
+    pool: &PgPool,
+    org: OrgId,
+    customer: CustomerId,
+    id: ConnectionId,
+    at: Timestamp,
+) -> StoreResult<CustomerConnection> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    // The connection's row first: a concurrent delete or unlink waits its turn.
+    let live: Option<Uuid> = sqlx::query_scalar(
+        "SELECT c.id FROM connections c
+         JOIN customer_connections cc ON cc.connection_id = c.id
+         WHERE c.id = $1 AND c.org_id = $2 AND cc.customer_id = $3 AND c.deleted_at IS NULL
+         FOR UPDATE OF c",
+    )
+    .bind(id.as_uuid())
+    .bind(org.as_uuid())
+    .bind(customer.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if live.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query(
+        "UPDATE customer_connections SET unlinked_at = $1
+         WHERE connection_id = $2 AND unlinked_at IS NULL",
+    )
+    .bind(at)
+    .bind(id.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let active: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM bank_feed_accounts
+         WHERE connection_id = $1 AND deleted_at IS NULL AND feed_status = 'active'
+         ORDER BY id FOR UPDATE",
+    )
+    .bind(id.as_uuid())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    for account in active {
+        let account: BankFeedAccountId = account.into();
+        let current = accounts::find_live(&mut tx, id, Key::Id(account), true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let state = FeedState {
+            feed_status: FeedStatus::Inactive,
+            transaction_ready: false,
+            transaction_start_date: current.transaction_start_date,
+        };
+        accounts::set_feed_state_in(&mut tx, account, &state, at).await?;
+        sqlx::query(
+            "UPDATE company_feeds SET unlinked_at = $1 WHERE account_id = $2 AND unlinked_at IS NULL",
+        )
+        .bind(at)
+        .bind(account.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    let done = select_connections(&mut tx, org, customer, Some(id))
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(done)
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
-use bankfeeds_domain::customer::{Customer, CustomerId};
+use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
@@ -187,8 +187,27 @@ impl Store for PostgresStore {
         &self,
         org: OrgId,
         customer: CustomerId,
-    ) -> StoreResult<Vec<Connection>> {
+    ) -> StoreResult<Vec<CustomerConnection>> {
         customers::list_connections(&self.pool, org, customer).await
+    }
+
+    async fn get_customer_connection(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<CustomerConnection>> {
+        customers::get_connection(&self.pool, org, customer, connection).await
+    }
+
+    async fn unlink_customer_connection(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+        connection: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<CustomerConnection> {
+        customers::unlink_connection(&self.pool, org, customer, connection, at).await
     }
 
     async fn create_account(

@@ -2,13 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use bankfeeds_domain::customer::{Customer, CustomerId};
-use bankfeeds_domain::{Connection, NewConnection, OrgId, Timestamp};
+use bankfeeds_domain::account::{FeedState, FeedStatus};
+use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
+use bankfeeds_domain::{
+    BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, Timestamp,
+};
 use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
 use crate::connections::{self, ConnectionRow};
-use crate::{map_err, time, SqliteStore};
+use crate::{accounts, map_err, time, SqliteStore};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt customer row: {what}").into())
@@ -173,26 +176,139 @@ pub async fn create_connection(
     tx.commit().await.map_err(map_err)
 }
 
-pub async fn list_connections(
-    pool: &SqlitePool,
+#[derive(FromRow)]
+struct CustomerConnectionRow {
+    #[sqlx(flatten)]
+    connection: ConnectionRow,
+    customer_id: String,
+    unlinked_at: Option<i64>,
+    active_feeds: i64,
+    last_synced_at: Option<i64>,
+}
+
+impl TryFrom<CustomerConnectionRow> for CustomerConnection {
+    type Error = StoreError;
+    fn try_from(r: CustomerConnectionRow) -> StoreResult<Self> {
+        Ok(CustomerConnection {
+            connection: Connection::try_from(r.connection)?,
+            customer_id: r.customer_id.parse().map_err(|_| corrupt("customer id"))?,
+            unlinked_at: time::opt_from_db(r.unlinked_at)?,
+            active_feeds: u32::try_from(r.active_feeds).map_err(|_| corrupt("feeds"))?,
+            last_synced_at: time::opt_from_db(r.last_synced_at)?,
+        })
+    }
+}
+
+/// The customer's live connections (one of them when `only` is given).
+async fn select_connections(
+    conn: &mut SqliteConnection,
     org: OrgId,
     customer: CustomerId,
-) -> StoreResult<Vec<Connection>> {
+    only: Option<ConnectionId>,
+) -> StoreResult<Vec<CustomerConnection>> {
     let columns = connections::COLUMNS
         .split(", ")
         .map(|c| format!("c.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {columns} FROM customer_connections cc
+    let rows: Vec<CustomerConnectionRow> = sqlx::query_as(&format!(
+        "SELECT {columns}, cc.customer_id, cc.unlinked_at,
+             (SELECT COUNT(*) FROM bank_feed_accounts a WHERE a.connection_id = c.id
+                AND a.deleted_at IS NULL AND a.feed_status = 'active') AS active_feeds,
+             (SELECT MAX(a.last_synced_at) FROM bank_feed_accounts a WHERE a.connection_id = c.id
+                AND a.deleted_at IS NULL) AS last_synced_at
+         FROM customer_connections cc
          JOIN connections c ON c.id = cc.connection_id
          WHERE cc.customer_id = ? AND c.org_id = ? AND c.deleted_at IS NULL
+           AND (? IS NULL OR c.id = ?)
          ORDER BY c.id"
     ))
     .bind(customer.to_string())
     .bind(org.to_string())
-    .fetch_all(pool)
+    .bind(only.map(|c| c.to_string()))
+    .bind(only.map(|c| c.to_string()))
+    .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
-    rows.into_iter().map(Connection::try_from).collect()
+    rows.into_iter().map(CustomerConnection::try_from).collect()
+}
+
+pub async fn list_connections(
+    pool: &SqlitePool,
+    org: OrgId,
+    customer: CustomerId,
+) -> StoreResult<Vec<CustomerConnection>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    select_connections(&mut conn, org, customer, None).await
+}
+
+pub async fn get_connection(
+    pool: &SqlitePool,
+    org: OrgId,
+    customer: CustomerId,
+    id: ConnectionId,
+) -> StoreResult<Option<CustomerConnection>> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    Ok(select_connections(&mut conn, org, customer, Some(id))
+        .await?
+        .pop())
+}
+
+pub async fn unlink_connection(
+    store: &SqliteStore,
+    org: OrgId,
+    customer: CustomerId,
+    id: ConnectionId,
+    at: Timestamp,
+) -> StoreResult<CustomerConnection> {
+    let mut tx = store.write_tx().await?;
+    if select_connections(&mut tx, org, customer, Some(id))
+        .await?
+        .is_empty()
+    {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query(
+        "UPDATE customer_connections SET unlinked_at = ?
+         WHERE connection_id = ? AND unlinked_at IS NULL",
+    )
+    .bind(time::to_db(at))
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let active: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM bank_feed_accounts
+         WHERE connection_id = ? AND deleted_at IS NULL AND feed_status = 'active' ORDER BY id",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    for account in active {
+        let account: BankFeedAccountId = account.parse().map_err(|_| corrupt("account id"))?;
+        let current = accounts::find_live(&mut tx, id, "id", account.to_string())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let state = FeedState {
+            feed_status: FeedStatus::Inactive,
+            transaction_ready: false,
+            transaction_start_date: current.transaction_start_date,
+        };
+        accounts::set_feed_state_in(&mut tx, account, &state, at).await?;
+        sqlx::query(
+            "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",
+        )
+        .bind(time::to_db(at))
+        .bind(account.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    let done = select_connections(&mut tx, org, customer, Some(id))
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(done)
 }

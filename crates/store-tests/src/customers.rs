@@ -87,9 +87,33 @@ pub async fn customers_round_trip_update_and_delete(store: DynStore) {
         .create_customer_connection(second.id, &other)
         .await
         .unwrap();
+    let listed = store.list_customer_connections(a, first.id).await.unwrap();
     assert_eq!(
-        store.list_customer_connections(a, first.id).await.unwrap(),
+        listed
+            .iter()
+            .map(|c| c.connection.clone())
+            .collect::<Vec<_>>(),
         made
+    );
+    assert!(listed.iter().all(|c| c.customer_id == first.id
+        && c.unlinked_at.is_none()
+        && c.active_feeds == 0
+        && c.last_synced_at.is_none()));
+    assert_eq!(
+        store
+            .get_customer_connection(a, first.id, made[1].id)
+            .await
+            .unwrap()
+            .map(|c| c.connection),
+        Some(made[1].clone())
+    );
+    assert_eq!(
+        store
+            .get_customer_connection(a, second.id, made[1].id)
+            .await
+            .unwrap(),
+        None,
+        "another customer's connection"
     );
     assert!(store
         .list_customer_connections(b, first.id)
@@ -132,4 +156,116 @@ pub async fn customers_round_trip_update_and_delete(store: DynStore) {
         store.update_customer(&renamed).await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn unlinking_a_customer_connection_deactivates_its_feeds(store: DynStore) {
+    use bankfeeds_domain::account::FeedStatus;
+    use bankfeeds_domain::link::{Challenge, Company, CompanyId};
+    use bankfeeds_domain::otp::NewOtp;
+
+    let t0 = SystemClock.now();
+    let at = |s: i64| t0 + TimeDelta::seconds(s);
+    let fi = org(&store, "Bank A").await;
+    let dave = customer(fi, "Bank of Dave", at(0));
+    store.create_customer(&dave).await.unwrap();
+    let (new, _) = NewConnection::generate(fi, Platform::Xero, None, at(0)).unwrap();
+    store
+        .create_customer_connection(dave.id, &new)
+        .await
+        .unwrap();
+    let c = new.connection;
+    let checking = crate::jobs::account(&store, &c, "CHK-1").await;
+    let savings = crate::jobs::account(&store, &c, "SAV-1").await;
+
+    // The platform links the checking account.
+    let books = Company {
+        id: CompanyId::new(),
+        platform: Platform::Xero,
+        name: "Books".into(),
+        created_at: at(0),
+    };
+    store.create_company(&books).await.unwrap();
+    let (challenge, _) = Challenge::generate(Platform::Xero, books.id, fi, at(1));
+    store.create_challenge(&challenge).await.unwrap();
+    let (otp, code) = NewOtp::generate(&c, at(1));
+    store.issue_otp(&otp).await.unwrap();
+    store
+        .bind_challenge(&challenge.hash, Platform::Xero, &code.hash(), at(2))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .complete_link(&challenge.hash, &[checking.id], Some(at(-86_400)), at(3))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .ingest_feed(books.id, checking.id, 1000, at(4))
+        .await
+        .unwrap();
+    let linked = store
+        .get_customer_connection(fi, dave.id, c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            linked.active_feeds,
+            linked.last_synced_at,
+            linked.unlinked_at
+        ),
+        (1, Some(at(4)), None)
+    );
+
+    let unlinked = store
+        .unlink_customer_connection(fi, dave.id, c.id, at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (unlinked.active_feeds, unlinked.unlinked_at),
+        (0, Some(at(5)))
+    );
+    let account = store.get_account(c.id, checking.id).await.unwrap().unwrap();
+    assert_eq!(
+        (account.feed_status, account.transaction_ready),
+        (FeedStatus::Inactive, false)
+    );
+    assert_eq!(
+        store.get_company_feed(books.id, checking.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_account(c.id, savings.id).await.unwrap(),
+        Some(savings.clone()),
+        "never linked: untouched"
+    );
+    // Again: nothing changes, the first unlink time stays.
+    let again = store
+        .unlink_customer_connection(fi, dave.id, c.id, at(6))
+        .await
+        .unwrap();
+    assert_eq!(again.unlinked_at, Some(at(5)));
+    // Not this customer's, or deleted: not found.
+    let other = customer(fi, "Other", at(0));
+    store.create_customer(&other).await.unwrap();
+    assert!(matches!(
+        store
+            .unlink_customer_connection(fi, other.id, c.id, at(7))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_connection(fi, c.id, at(8)).await.unwrap();
+    assert!(matches!(
+        store
+            .unlink_customer_connection(fi, dave.id, c.id, at(9))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .get_customer_connection(fi, dave.id, c.id)
+            .await
+            .unwrap(),
+        None
+    );
 }

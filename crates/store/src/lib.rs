@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
-use bankfeeds_domain::customer::{Customer, CustomerId};
+use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
@@ -139,7 +139,26 @@ pub trait Store: Send + Sync + 'static {
         &self,
         org: OrgId,
         customer: CustomerId,
-    ) -> StoreResult<Vec<Connection>>;
+    ) -> StoreResult<Vec<CustomerConnection>>;
+
+    /// One live connection of the customer.
+    async fn get_customer_connection(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<CustomerConnection>>;
+
+    /// Unlinks a live connection of the customer: marks it unlinked and makes each of its
+    /// active feeds `inactive` and not ready (with events), in one transaction. `NotFound`
+    /// when the customer has no such live connection.
+    async fn unlink_customer_connection(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+        connection: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<CustomerConnection>;
 
     // --- bank feed accounts (all scoped to one connection) ---
 
