@@ -1,0 +1,459 @@
+// The link flow in a real browser: Debian's chromium, driven by playwright-core, clicks through
+// the QuickBooks sandbox with the demo bank and checks the feed page shows what the FI pushed.
+//
+//   node e2e/link-flow.mjs [path/to/bankfeeds]        (or BANKFEEDS_BIN=path/to/bankfeeds)
+//
+// The script starts its own hub (`bankfeeds serve`) on a free loopback port with a SQLite
+// database in a temporary directory, sets up the FI through the CLI and the API, then drives the
+// browser. Whatever happens, the browser and the hub are stopped and the directory removed.
+//
+// Screenshot: with E2E_SCREENSHOT=1 the feed page (1200×800 viewport, full page) is saved to
+// docs/screenshots/sandbox-feed.png, the README's picture; E2E_SCREENSHOT=<path.png> saves it
+// there instead. Without it nothing is written outside the temporary directory (CI runs it so).
+//
+// Other knobs: CHROMIUM (default /usr/bin/chromium), E2E_HEADED=1 to watch the browser,
+// E2E_STEPS=<dir> to save a full-page screenshot of the page after each click into <dir>.
+// Exit code 0 when every check passed, 1 otherwise (with the hub's log tail on failure).
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, openSync, closeSync, mkdirSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..');
+const bin = resolve(process.argv[2] ?? process.env.BANKFEEDS_BIN ?? join(repo, 'target/release/bankfeeds'));
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const screenshotTo = (() => {
+  const s = process.env.E2E_SCREENSHOT;
+  if (!s || s === '0') return null;
+  return s === '1' ? join(repo, 'docs/screenshots/sandbox-feed.png') : resolve(s);
+})();
+const stepsDir = process.env.E2E_STEPS ? resolve(process.env.E2E_STEPS) : null;
+const TIMEOUT_MS = 15_000; // per browser action / navigation
+const OVERALL_MS = 180_000; // the whole run
+
+const log = (...a) => console.log('  ', ...a);
+class Failure extends Error {}
+function check(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+
+// ---------------------------------------------------------------- the FI's data
+//
+// Amounts are in cents so the expected balances are exact; the API gets them as JSON numbers
+// with at most two decimals, which JSON.stringify writes exactly.
+const DAY = 86_400_000;
+const now = Date.now();
+const postedAt = (daysAgo, hh, mm) => {
+  const d = new Date(now - daysAgo * DAY);
+  d.setUTCHours(hh, mm, 0, 0);
+  return d.toISOString().replace('.000Z', 'Z');
+};
+const checking = {
+  internal_bank_account_id: 'CHK-0001',
+  bank_account_type: 'bank',
+  currency_code: 'USD',
+  name: 'Business Checking',
+  bank_account_number: '000123456789',
+  current_balance_cents: 1_284_337, // 12843.37
+  transactions: [
+    { id: 'CHK-T01', days: 19, at: [14, 5], cents: 1_450_000, description: 'Invoice 1042 paid', payee: 'Northwind Traders' },
+    { id: 'CHK-T02', days: 17, at: [9, 12], cents: -325_000, description: 'Office rent', payee: 'Harbor Properties LLC' },
+    { id: 'CHK-T03', days: 15, at: [16, 40], cents: -8_742, description: 'Internet service', payee: 'Comcast Business' },
+    { id: 'CHK-T04', days: 13, at: [10, 0], cents: -21_599, description: 'Office supplies', payee: 'Staples' },
+    { id: 'CHK-T05', days: 11, at: [11, 30], cents: 287_550, description: 'Invoice 1043 paid', payee: 'Contoso Ltd' },
+    { id: 'CHK-T06', days: 9, at: [8, 15], cents: -1_280_000, description: 'Payroll', payee: 'Gusto' },
+    { id: 'CHK-T07', days: 7, at: [13, 45], cents: -4_999, description: 'Software subscription', payee: 'Adobe' },
+    { id: 'CHK-T08', days: 5, at: [15, 20], cents: -1_250, description: 'Monthly service fee', payee: null },
+    { id: 'CHK-T09', days: 3, at: [12, 10], cents: 99_875, description: 'Stripe payout', payee: 'Stripe' },
+    { id: 'CHK-T10', days: 1, at: [9, 55], cents: -1, description: 'Rounding adjustment', payee: null },
+  ],
+};
+const card = {
+  internal_bank_account_id: 'CARD-0001',
+  bank_account_type: 'credit_card',
+  currency_code: 'USD',
+  name: 'Business Card',
+  bank_account_number: '4111000011112222',
+  current_balance_cents: -38_470,
+  transactions: [
+    { id: 'CARD-T01', days: 6, at: [19, 2], cents: -12_480, description: 'Client lunch', payee: 'The Capital Grille' },
+    { id: 'CARD-T02', days: 4, at: [7, 30], cents: -25_990, description: 'Flight SFO-SEA', payee: 'Alaska Airlines' },
+  ],
+};
+
+const money = (cents) => {
+  const sign = cents < 0 ? '-' : '';
+  const a = Math.abs(cents);
+  return `${sign}${Math.floor(a / 100)}.${String(a % 100).padStart(2, '0')}`;
+};
+const num = (cents) => Number(money(cents)); // a JSON number with ≤ 2 decimals
+const cents = (text) => {
+  const m = /^(-?)(\d+)\.(\d{2})$/.exec(text.trim());
+  check(m, `not an amount as the pages write them: ${JSON.stringify(text)}`);
+  return (m[1] ? -1 : 1) * (Number(m[2]) * 100 + Number(m[3]));
+};
+
+// ---------------------------------------------------------------- the hub
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+function hubEnv() {
+  // Only the flags configure the hub: no stray BANKFEEDS_* setting from the caller's shell.
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('BANKFEEDS_')) delete env[k];
+  return env;
+}
+
+async function waitHealthy(base, hubProc) {
+  const until = Date.now() + 20_000;
+  while (Date.now() < until) {
+    if (hubProc.exitCode !== null) throw new Failure(`the hub exited with ${hubProc.exitCode} before answering`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Failure(`no answer from ${base}/healthz within 20 s`);
+}
+
+async function api(base, creds, method, path, body) {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: 'Basic ' + Buffer.from(`${creds.client_id}:${creds.client_secret}`).toString('base64'),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  check(r.status === 200, `${method} ${path.replace(/access_token=[^&]+/, 'access_token=…')}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/// The FI: an organisation configured for QuickBooks with the demo bank as its login page, one
+/// customer ("Acme Ltd") with a checking account and a card, and their transactions pushed.
+async function setUpFi(base, dbUrl) {
+  const { stdout } = await promisify(execFile)(bin, ['org', 'create', '--name', 'Demo Bank', '--database-url', dbUrl], {
+    env: hubEnv(),
+  });
+  const org = JSON.parse(stdout.trim().split('\n').pop());
+  check(org.client_id && org.client_secret, `org create printed no credential: ${stdout}`);
+  log(`org "${org.name}" created (${org.client_id})`);
+
+  await api(base, org, 'PUT', '/versioned/bank_feeds/configs/INTUIT_BANK_FEEDS', {
+    display_name: 'Demo Bank',
+    login_url: `${base}/demo-bank/login`,
+    country_code: 'US',
+  });
+  const created = await api(base, org, 'POST', '/versioned/connections/create', {
+    platform: 'INTUIT_BANK_FEEDS',
+    name: 'Acme Ltd',
+  });
+  const token = created.connection.access_token;
+  check(typeof token === 'string' && token.length > 0, 'the connection has no access token');
+  const q = `access_token=${encodeURIComponent(token)}`;
+
+  for (const a of [checking, card]) {
+    const got = await api(base, org, 'POST', `/versioned/accounting/bank_feeds/accounts?${q}`, {
+      bank_feed_account: {
+        internal_bank_account_id: a.internal_bank_account_id,
+        bank_account_type: a.bank_account_type,
+        currency_code: a.currency_code,
+        name: a.name,
+        bank_account_number: a.bank_account_number,
+        current_balance: num(a.current_balance_cents),
+      },
+    });
+    a.id = got.bank_feed_account.id;
+    await api(base, org, 'POST', `/versioned/accounting/bank_feeds/transactions?${q}`, {
+      bank_feed_transactions: {
+        bank_feed_account_id: a.id,
+        current_balance: num(a.current_balance_cents),
+        transactions: a.transactions.map((t) => ({
+          transaction_id: t.id,
+          posted_at: postedAt(t.days, ...t.at),
+          amount: num(t.cents),
+          description: t.description,
+          ...(t.payee ? { payee: t.payee } : {}),
+        })),
+      },
+    });
+    log(`${a.name}: account ${a.id}, ${a.transactions.length} transactions pushed, balance ${money(a.current_balance_cents)}`);
+  }
+  return { org, token };
+}
+
+// ---------------------------------------------------------------- the browser
+
+let shot = 0;
+async function clickAndWait(page, locator, urlPattern, what) {
+  await Promise.all([page.waitForURL(urlPattern, { waitUntil: 'load' }), locator.click()]);
+  log(`${what} → ${new URL(page.url()).pathname}`);
+  if (stepsDir) {
+    const name = `${String(++shot).padStart(2, '0')}-${what.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
+    await page.screenshot({ path: join(stepsDir, name), fullPage: true });
+  }
+}
+
+async function walkLinkFlow(page, base) {
+  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const at = (path) => new RegExp(`^${esc(base)}${path}$`);
+
+  // The QuickBooks sandbox: a new company.
+  await page.goto(`${base}/sandbox/intuit/`, { waitUntil: 'load' });
+  if (stepsDir) {
+    mkdirSync(stepsDir, { recursive: true });
+    await page.screenshot({ path: join(stepsDir, '00-sandbox-index.png'), fullPage: true });
+  }
+  check((await page.locator('h1').innerText()) === 'Companies', 'the sandbox index has no "Companies" heading');
+  await page.locator('input[name="name"]').fill('Acme Books');
+  await clickAndWait(page, page.getByRole('button', { name: 'Create company' }), at('/sandbox/intuit/companies/[^/?]+'), 'create company "Acme Books"');
+  const companyUrl = page.url();
+  check((await page.locator('h1').innerText()) === 'Acme Books', 'the company page is not titled "Acme Books"');
+
+  // Connect your bank → the demo bank is listed.
+  await clickAndWait(page, page.locator('#connect-bank'), at('/sandbox/intuit/companies/[^/?]+/connect'), 'Connect your bank');
+  await clickAndWait(page, page.getByRole('button', { name: 'Connect Demo Bank' }), at('/demo-bank/login\\?redirect_uri=.+'), 'Connect Demo Bank');
+
+  // The demo bank's sign-in page: says it is a demo, names the company, offers the customer.
+  const banner = await page.locator('.banner').innerText();
+  check(banner.includes('This is a demo'), `the demo bank does not say it is a demo: ${banner}`);
+  check((await page.locator('main').innerText()).includes('Acme Books'), 'the demo bank login does not name the company');
+  const customer = page.getByLabel('Acme Ltd');
+  check((await customer.count()) === 1, 'the demo bank does not offer the customer "Acme Ltd"');
+  await customer.check();
+  // Through /link/intuit/redirect (which takes the OTP) to the selection, without the OTP.
+  await clickAndWait(page, page.locator('#sign-in'), at('/link/intuit/select'), 'sign in at the demo bank');
+
+  // Choose the accounts: both offered and ticked, from 30 days back by default.
+  for (const a of [checking, card]) {
+    const box = page.locator(`input[type="checkbox"][name="account"][value="${a.id}"]`);
+    check((await box.count()) === 1, `account ${a.name} (${a.id}) is not offered`);
+    check(await box.isChecked(), `account ${a.name} is not ticked by default`);
+    const last4 = a.bank_account_number.slice(-4);
+    const label = await page.locator(`label[for="account-${a.id}"]`).innerText();
+    check(label.includes(a.name) && label.includes(last4), `account label ${JSON.stringify(label)} lacks the name or ••${last4}`);
+  }
+  const start = await page.locator('input[name="start_date"]').inputValue();
+  // (either side of a UTC midnight that passed since the page was made)
+  const daysBack = (ms) => new Date(ms - 30 * DAY).toISOString().slice(0, 10);
+  const expectedStart = [daysBack(Date.now()), daysBack(Date.now() - 60_000)];
+  check(expectedStart.includes(start), `default start date ${start}, expected ${expectedStart[0]} (30 days back)`);
+  await clickAndWait(page, page.locator('#connect-accounts'), companyUrl, 'connect accounts');
+
+  // The company page: both feeds active.
+  const rows = page.locator('#feeds tbody tr');
+  check((await rows.count()) === 2, `the company page lists ${await rows.count()} feeds, expected 2`);
+  check((await page.locator('#feeds .status.active').count()) === 2, 'not every feed is active');
+
+  // The checking feed: QuickBooks pulls when the page is opened.
+  await clickAndWait(page, page.locator('#feeds').getByRole('link', { name: checking.name }), at(`/sandbox/intuit/companies/[^/?]+/feeds/${esc(checking.id)}`), `open the feed "${checking.name}"`);
+  await checkFeedPage(page, checking);
+
+  check(!page.url().includes('bfotp_'), 'the final URL carries an OTP');
+}
+
+async function checkFeedPage(page, account) {
+  check((await page.locator('#no-transactions').count()) === 0, 'the feed page says no transactions were downloaded');
+  const bankBalance = (await page.locator('#bank-balance').innerText()).trim();
+  check(cents(bankBalance) === account.current_balance_cents, `bank balance ${bankBalance}, expected ${money(account.current_balance_cents)}`);
+  const lastSynced = (await page.locator('#last-synced').innerText()).trim();
+  check(/\d{4}-\d{2}-\d{2}/.test(lastSynced), `last synced is ${JSON.stringify(lastSynced)}, expected a date`);
+
+  // Statements are listed newest first; each table's rows run oldest to newest.
+  const tables = await page.locator('table.transactions').evaluateAll((ts) =>
+    ts.map((t) =>
+      [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())),
+    ),
+  );
+  check(tables.length >= 1, 'the feed page has no transactions table');
+  const rows = tables.slice().reverse().flat(); // oldest statement first
+  check(rows.length === account.transactions.length, `${rows.length} transactions on the feed page, expected ${account.transactions.length}`);
+
+  for (const t of account.transactions) {
+    const row = rows.find((r) => r[1] === t.description);
+    check(row, `transaction "${t.description}" is not on the feed page`);
+    check(row[3] === money(t.cents), `"${t.description}": amount ${row[3]}, expected ${money(t.cents)}`);
+    check(row[2] === (t.payee ?? ''), `"${t.description}": payee ${JSON.stringify(row[2])}, expected ${JSON.stringify(t.payee ?? '')}`);
+    check(row[0] === postedAt(t.days, ...t.at).slice(0, 10), `"${t.description}": date ${row[0]}, expected ${postedAt(t.days, ...t.at).slice(0, 10)}`);
+  }
+  // The running balance: each row's balance is the previous one plus its amount, and the last
+  // one is the balance the FI pushed.
+  const opening = account.current_balance_cents - account.transactions.reduce((s, t) => s + t.cents, 0);
+  let running = opening;
+  for (const r of rows) {
+    running += cents(r[3]);
+    check(cents(r[4]) === running, `running balance after "${r[1]}" is ${r[4]}, expected ${money(running)}`);
+  }
+  const last = rows[rows.length - 1][4];
+  check(cents(last) === account.current_balance_cents, `last running balance ${last}, expected ${money(account.current_balance_cents)}`);
+  log(`feed page: ${rows.length} transactions, running balance ${money(opening)} → ${last}, bank balance ${bankBalance}, last synced ${lastSynced}`);
+}
+
+// ---------------------------------------------------------------- main
+
+// Last resort if the script is interrupted or times out: the hub must not outlive it, nor its
+// directory. (Playwright kills the browser it launched when the process exits.)
+let hubProc = null;
+let workDir = null;
+process.once('exit', () => {
+  if (hubProc && hubProc.exitCode === null && hubProc.signalCode === null) hubProc.kill('SIGKILL');
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    console.error(`\n${sig}: stopping`);
+    process.exit(1);
+  });
+}
+
+async function main() {
+  check(existsSync(bin), `no hub binary at ${bin} (build it with 'cargo build --release -p bankfeeds-cli', or pass its path)`);
+  check(existsSync(chromiumPath), `no chromium at ${chromiumPath} (apt-get install -y chromium)`);
+
+  const work = mkdtempSync(join(tmpdir(), 'bankfeeds-e2e-'));
+  workDir = work;
+  const dbUrl = `sqlite://${join(work, 'e2e.db')}`;
+  const logPath = join(work, 'hub.log');
+  let browser = null;
+  const stopHub = async () => {
+    if (!hubProc || hubProc.exitCode !== null || hubProc.signalCode !== null) return;
+    const exited = new Promise((r) => hubProc.once('exit', r));
+    hubProc.kill('SIGTERM');
+    const killer = setTimeout(() => hubProc.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(killer);
+  };
+
+  let failed = null;
+  let page = null;
+  try {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const logFd = openSync(logPath, 'a');
+    hubProc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', dbUrl, '--public-url', base], {
+      env: hubEnv(),
+      stdio: ['ignore', logFd, logFd],
+    });
+    closeSync(logFd);
+    log(`hub: ${bin} serve on ${base} (${dbUrl})`);
+    await waitHealthy(base, hubProc);
+
+    const { token } = await setUpFi(base, dbUrl);
+
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: process.env.E2E_HEADED !== '1',
+      args: ['--no-sandbox', '--disable-background-networking'],
+    });
+    log(`browser: ${chromiumPath} ${browser.version()}`);
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-US' });
+    context.setDefaultTimeout(TIMEOUT_MS);
+    context.setDefaultNavigationTimeout(TIMEOUT_MS);
+    page = await context.newPage();
+
+    // Every response: no Cross-Origin-Opener-Policy, and no page body holding the OTP or the
+    // connection's token. Every request stays on the hub. No script error or console error.
+    const problems = [];
+    const bodies = [];
+    page.on('request', (req) => {
+      if (!req.url().startsWith(`${base}/`)) problems.push(`a request left the hub: ${req.method()} ${req.url()}`);
+    });
+    page.on('response', (res) => {
+      bodies.push(
+        (async () => {
+          const h = await res.allHeaders();
+          const what = `${res.status()} ${new URL(res.url()).pathname}`;
+          if ('cross-origin-opener-policy' in h) problems.push(`${what} sends Cross-Origin-Opener-Policy: ${h['cross-origin-opener-policy']}`);
+          if (res.status() >= 300 && res.status() < 400) return; // redirects have no body to read
+          const body = await res.text().catch(() => '');
+          if (body.includes('bfotp_')) problems.push(`${what}: the page holds an OTP (bfotp_…)`);
+          if (body.includes(token)) problems.push(`${what}: the page holds the connection's access token`);
+          if (res.status() >= 400) problems.push(`${what}: error page`);
+        })(),
+      );
+    });
+    page.on('pageerror', (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      // The hub serves no favicon; the browser's own request for one is not the page's doing.
+      if (new URL(m.location().url || page.url()).pathname === '/favicon.ico') return;
+      problems.push(`console error on ${page.url()}: ${m.text()} ${m.location().url ?? ''}`.trimEnd());
+    });
+
+    await walkLinkFlow(page, base);
+
+    // The rendered HTML too (the DOM as the browser ended up with it).
+    const html = await page.content();
+    check(!html.includes('bfotp_') && !html.includes(token), 'the feed page holds an OTP or the access token');
+    await Promise.all(bodies);
+    check(problems.length === 0, `problems seen while browsing:\n      ${problems.join('\n      ')}`);
+    log(`${bodies.length} responses checked: no COOP header, no OTP or token in any page, no request off the hub`);
+
+    if (screenshotTo) {
+      mkdirSync(dirname(screenshotTo), { recursive: true });
+      await page.screenshot({ path: screenshotTo, fullPage: true });
+      log(`screenshot: ${screenshotTo}`);
+    }
+  } catch (e) {
+    failed = e;
+  } finally {
+    if (failed && page) {
+      console.error(`\n  page at failure: ${page.url()}`);
+      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(unreadable)');
+      console.error(text.split('\n').map((l) => `    | ${l}`).slice(0, 40).join('\n'));
+    }
+    await browser?.close().catch(() => {});
+    await stopHub();
+    if (failed) {
+      let hubLog = '';
+      try {
+        hubLog = readFileSync(logPath, 'utf8');
+      } catch {
+        // no log yet
+      }
+      // (the human log format colours its output even into a file)
+      const tail = hubLog.replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n').slice(-30);
+      if (tail.length && tail[0] !== '') console.error(`\n  hub log (last ${tail.length} lines):\n${tail.map((l) => `    | ${l}`).join('\n')}`);
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+  if (failed) throw failed;
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`\nFAIL: the browser test took longer than ${OVERALL_MS / 1000} s`);
+  process.exit(1); // the 'exit' handler kills the hub
+}, OVERALL_MS);
+watchdog.unref();
+
+main().then(
+  () => {
+    console.log('\nPASS: the QuickBooks sandbox link flow works in chromium');
+    process.exit(0);
+  },
+  (e) => {
+    console.error(`\nFAIL: ${e instanceof Failure ? e.message : e.stack ?? e}`);
+    process.exit(1);
+  },
+);
