@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod codat;
 pub mod config;
 pub mod demo_bank;
 pub mod error;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(platforms::sandbox::router())
         .merge(link::router())
         .merge(demo_bank::router())
+        .merge(codat::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(layers)

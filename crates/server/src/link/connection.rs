@@ -43,3 +43,49 @@ pub async fn connection_page(
         bank,
     })
 }
+
+struct CompanyConnection {
+    platform: &'static str,
+    link_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "link/company.html")]
+struct CompanyPage {
+    chrome: Chrome,
+    name: String,
+    connections: Vec<CompanyConnection>,
+}
+
+/// A Codat company's `redirect`: its data connections, each with the page that starts it.
+pub async fn company_page(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let (Ok(org), Ok(id)) = (
+        org.parse::<bankfeeds_domain::OrgId>(),
+        id.parse::<bankfeeds_domain::customer::CustomerId>(),
+    ) else {
+        return Err(PageError::not_found("company"));
+    };
+    let customer = state
+        .store
+        .get_customer(org, id)
+        .await?
+        .ok_or_else(|| PageError::not_found("company"))?;
+    let connections = state
+        .store
+        .list_customer_connections(org, id)
+        .await?
+        .into_iter()
+        .map(|cc| CompanyConnection {
+            platform: cc.connection.platform.display_name(),
+            link_url: format!("/link/connections/{}", cc.connection.id),
+        })
+        .collect();
+    web::render(&CompanyPage {
+        chrome: Chrome::hub("Connect your accounts"),
+        name: customer.name,
+        connections,
+    })
+}

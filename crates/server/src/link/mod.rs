@@ -22,6 +22,10 @@ pub fn router() -> Router<AppState> {
         .route("/link/{platform}/redirect", get(select::redirect))
         .route("/link/connections/{id}", get(connection::connection_page))
         .route(
+            "/link/orgs/{org}/customers/{id}",
+            get(connection::company_page),
+        )
+        .route(
             "/link/{platform}/select",
             get(select::select_page).post(select::select),
         )

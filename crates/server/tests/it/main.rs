@@ -5,6 +5,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod accounts;
+mod codat;
 mod connections;
 mod errors;
 mod helpers;

@@ -1,0 +1,181 @@
+//! Data connections: one per company and platform (`platformKey` hcws, gbol, olpr, akxx).
+//! Their status follows the core: `PendingAuth` until the platform links a feed, `Linked`
+//! while one is active, `Unlinked` once unlinked here.
+
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bankfeeds_domain::codat::{self, ConnectionStatus};
+use bankfeeds_domain::customer::CustomerConnection;
+use bankfeeds_domain::{ConnectionId, NewConnection};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::companies::company_of;
+use super::error::{CodatError, CodatResult};
+use super::paging::ListParams;
+use super::{time, CodatAuth, CodatJson};
+use crate::state::AppState;
+
+pub fn status(cc: &CustomerConnection) -> ConnectionStatus {
+    if cc.unlinked_at.is_some() {
+        ConnectionStatus::Unlinked
+    } else if cc.active_feeds > 0 {
+        ConnectionStatus::Linked
+    } else {
+        ConnectionStatus::PendingAuth
+    }
+}
+
+pub fn connection_json(state: &AppState, cc: &CustomerConnection) -> Value {
+    let c = &cc.connection;
+    let (integration, source) = codat::integration_ids(c.platform);
+    json!({
+        "id": c.id,
+        "integrationId": integration,
+        "integrationKey": c.platform.codat_key(),
+        "sourceId": source,
+        "sourceType": "BankFeed",
+        "platformName": codat::platform_name(c.platform),
+        "linkUrl": format!("{}/link/connections/{}", state.public_base, c.id),
+        "status": status(cc).as_str(),
+        "lastSync": cc.last_synced_at.map(time),
+        "created": time(c.created_at),
+        "dataConnectionErrors": [],
+        "connectionInfo": {},
+    })
+}
+
+async fn connection_of(
+    state: &AppState,
+    org: bankfeeds_domain::OrgId,
+    company: &str,
+    raw: &str,
+) -> CodatResult<CustomerConnection> {
+    let customer = company_of(state, org, company).await?;
+    let id: ConnectionId = raw
+        .parse()
+        .map_err(|_| CodatError::connection_not_found(raw))?;
+    state
+        .store
+        .get_customer_connection(org, customer.id, id)
+        .await?
+        .ok_or_else(|| CodatError::connection_not_found(raw))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateIn {
+    platform_key: Option<String>,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path(company): Path<String>,
+    CodatJson(body): CodatJson<CreateIn>,
+) -> CodatResult<Json<Value>> {
+    let customer = company_of(&state, org.id, &company).await?;
+    let key = body.platform_key.unwrap_or_default();
+    let platform = codat::platform_for_key(&key).ok_or_else(|| {
+        CodatError::bad_request(
+            "UNKNOWN_PLATFORM_KEY",
+            format!("{key:?} is not a bank feeds integration: use hcws, gbol, olpr or akxx"),
+        )
+        .with_validation(&json!([{"itemId": "platformKey", "message": "unknown platform key", "validatorName": "PlatformKeyValidator"}]))
+    })?;
+    // The Codat door addresses connections by company and id; the core's access token is
+    // not handed out here (it stays usable only if the FI fetched it another way: it cannot).
+    let (new, _token) =
+        NewConnection::generate(org.id, platform, Some(&customer.name), state.clock.now())
+            .map_err(|e| CodatError::bad_request("INVALID_FIELD_VALUE", e.to_string()))?;
+    state
+        .store
+        .create_customer_connection(customer.id, &new)
+        .await?;
+    let cc = state
+        .store
+        .get_customer_connection(org.id, customer.id, new.connection.id)
+        .await?
+        .ok_or_else(|| CodatError::connection_not_found(&new.connection.id.to_string()))?;
+    Ok(Json(connection_json(&state, &cc)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path(company): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    RawQuery(query): RawQuery,
+) -> CodatResult<Json<Value>> {
+    let params = ListParams::parse(query.as_deref())?;
+    let customer = company_of(&state, org.id, &company).await?;
+    let items = state
+        .store
+        .list_customer_connections(org.id, customer.id)
+        .await?
+        .iter()
+        .map(|cc| connection_json(&state, cc))
+        .collect();
+    Ok(Json(params.page(items, uri.path())))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection)): Path<(String, String)>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    Ok(Json(connection_json(&state, &cc)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnlinkIn {
+    status: String,
+}
+
+/// `PATCH {status: "Unlinked"}`: the platform stops taking the connection's feeds.
+pub async fn unlink(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection)): Path<(String, String)>,
+    CodatJson(body): CodatJson<UnlinkIn>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    if ConnectionStatus::parse(&body.status) != Some(ConnectionStatus::Unlinked) {
+        return Err(CodatError::bad_request(
+            "INVALID_STATUS",
+            format!(
+                "a data connection can only be set to \"Unlinked\", not {:?}",
+                body.status
+            ),
+        ));
+    }
+    let done = state
+        .store
+        .unlink_customer_connection(org.id, cc.customer_id, cc.connection.id, state.clock.now())
+        .await?;
+    Ok(Json(connection_json(&state, &done)))
+}
+
+/// 200 with no body (what Codat's SDK expects); the connection's feeds stop.
+pub async fn delete(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection)): Path<(String, String)>,
+) -> CodatResult<Response> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    match state
+        .store
+        .delete_connection(org.id, cc.connection.id, state.clock.now())
+        .await
+    {
+        Ok(()) => Ok(StatusCode::OK.into_response()),
+        Err(bankfeeds_store::StoreError::NotFound) => {
+            Err(CodatError::connection_not_found(&connection))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

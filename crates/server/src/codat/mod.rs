@@ -1,0 +1,88 @@
+//! The Codat-compatible front door (issue 5): Codat's Bank Feeds API over the same core as the
+//! Rutter-shaped door, so Codat's own SDK works against the hub with only `server_url` changed
+//! (to `<hub>/codat`). A Codat company is a customer of the FI, a data connection is a
+//! connection, a source account a bank feed account, a push operation a job.
+//!
+//! Authentication is the organisation's credential, `Authorization: Basic
+//! base64(client_id:client_secret)`: the very header the Rutter-shaped door takes. Errors use
+//! Codat's `ErrorMessage` shape (`error`), lists Codat's paging (`paging`).
+
+mod companies;
+mod connections;
+pub mod error;
+pub mod paging;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use bankfeeds_domain::Org;
+use serde::de::DeserializeOwned;
+
+use crate::auth::OrgAuth;
+use crate::extract::{parse_json, read_json_body};
+use crate::state::AppState;
+use error::CodatError;
+
+pub fn router() -> Router<AppState> {
+    let door = Router::new()
+        .route("/companies", get(companies::list).post(companies::create))
+        .route(
+            "/companies/{company}",
+            get(companies::get)
+                .put(companies::replace)
+                .patch(companies::update)
+                .delete(companies::delete),
+        )
+        .route(
+            "/companies/{company}/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}",
+            get(connections::get)
+                .patch(connections::unlink)
+                .delete(connections::delete),
+        )
+        .fallback(|| async {
+            CodatError::not_found("ROUTE_NOT_FOUND", "no such operation in the Codat door")
+        })
+        .method_not_allowed_fallback(|| async {
+            CodatError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "this path does not take that method",
+            )
+        });
+    Router::new().nest("/codat", door)
+}
+
+/// The calling organisation, by the same Basic credential as the Rutter-shaped door.
+pub struct CodatAuth(pub Org);
+
+impl FromRequestParts<AppState> for CodatAuth {
+    type Rejection = CodatError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, CodatError> {
+        let OrgAuth(org) = OrgAuth::from_request_parts(parts, state).await?;
+        Ok(CodatAuth(org))
+    }
+}
+
+/// A JSON body, refused with a Codat `ErrorMessage` 400 when it does not fit.
+pub struct CodatJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CodatJson<T> {
+    type Rejection = CodatError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, CodatError> {
+        let bytes = read_json_body(req, state).await?;
+        Ok(CodatJson(parse_json(&bytes)?))
+    }
+}
+
+/// Codat's timestamps: RFC 3339 in UTC with a `Z`.
+pub fn time(t: bankfeeds_domain::Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

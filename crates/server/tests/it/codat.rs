@@ -1,0 +1,583 @@
+//! The Codat-compatible door over HTTP: companies and data connections in Codat's shapes,
+//! errors as `ErrorMessage`, lists with Codat's paging, one credential for both doors.
+
+use bankfeeds_domain::account::BankAccountType;
+use bankfeeds_domain::otp::NewOtp;
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::{BankFeedAccount, Clock, ConnectionId, Currency, SystemClock};
+use serde_json::{json, Value};
+
+use crate::helpers::{Creds, Hub};
+
+crate::on_both_backends!(
+    companies_round_trip_in_codats_shapes,
+    codat_errors_are_error_messages,
+    data_connections_follow_the_core,
+);
+
+async fn call(
+    hub: &Hub,
+    creds: &Creds,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = hub
+        .http
+        .request(method, hub.url(&format!("/codat{path}")))
+        .basic_auth(&creds.client_id, Some(&creds.client_secret));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    if let Some(ct) = resp.headers().get("content-type") {
+        assert!(
+            ct.to_str().unwrap().starts_with("application/json"),
+            "{ct:?}"
+        );
+    }
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
+    (status, body)
+}
+
+/// Asserts an `ErrorMessage` with this status and our code.
+fn error(got: (u16, Value), status: u16, code: &str) -> Value {
+    let (s, body) = got;
+    assert_eq!(
+        (s, body["errorCode"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
+    assert_eq!(body["statusCode"], status);
+    assert!(body["error"].is_string());
+    assert_eq!(body["correlationId"].as_str().unwrap().len(), 32);
+    assert!(body["canBeRetried"].is_string() && body["detailedErrorCode"].is_i64());
+    body
+}
+
+async fn companies_round_trip_in_codats_shapes(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let (s, dave) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Bank of <Dave>", "description": "Early access", "tags": {"region": "uk"}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{dave}");
+    assert_eq!(
+        dave["name"], "Bank of Dave",
+        "characters Codat drops are dropped"
+    );
+    assert_eq!(dave["tags"]["region"], "uk");
+    assert_eq!(dave["dataConnections"], json!([]));
+    let id = dave["id"].as_str().unwrap().to_owned();
+    assert!(dave["redirect"].as_str().unwrap().starts_with(&hub.base));
+    assert!(dave["created"].as_str().unwrap().ends_with('Z'));
+    for (name, region) in [("Elaborate Events, Inc", "us"), ("Acme Ltd", "uk")] {
+        let (s, _) = call(
+            &hub,
+            &bank,
+            Method::POST,
+            "/companies",
+            Some(json!({"name": name, "tags": {"region": region}})),
+        )
+        .await;
+        assert_eq!(s, 200);
+    }
+
+    let (s, page) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        "/companies?page=1&pageSize=2&orderBy=name",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(page["totalResults"], 3);
+    assert_eq!(page["pageSize"], 2);
+    let names: Vec<_> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Acme Ltd", "Bank of Dave"]);
+    assert_eq!(page["_links"]["self"]["href"], "/codat/companies");
+    assert!(page["_links"]["current"]["href"]
+        .as_str()
+        .unwrap()
+        .starts_with("/codat/companies?page=1"));
+    assert!(page["_links"]["next"]["href"]
+        .as_str()
+        .unwrap()
+        .contains("page=2"));
+    let (_, uk) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        "/companies?tags=region%3Duk",
+        None,
+    )
+    .await;
+    assert_eq!(uk["totalResults"], 2);
+    let (_, q) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        "/companies?query=name~events",
+        None,
+    )
+    .await;
+    assert_eq!(q["results"][0]["name"], "Elaborate Events, Inc");
+
+    let (s, got) = call(&hub, &bank, Method::GET, &format!("/companies/{id}"), None).await;
+    assert_eq!((s, &got["id"]), (200, &dave["id"]));
+    let (s, replaced) = call(
+        &hub,
+        &bank,
+        Method::PUT,
+        &format!("/companies/{id}"),
+        Some(json!({"name": "Dave's Bank"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (
+            replaced["name"].as_str(),
+            &replaced["description"],
+            &replaced["tags"]
+        ),
+        (Some("Dave's Bank"), &Value::Null, &json!({}))
+    );
+    let (s, patched) = call(
+        &hub,
+        &bank,
+        Method::PATCH,
+        &format!("/companies/{id}"),
+        Some(json!({"description": "VIP"})),
+    )
+    .await;
+    assert_eq!(
+        (s, patched["name"].as_str(), patched["description"].as_str()),
+        (200, Some("Dave's Bank"), Some("VIP"))
+    );
+
+    // Another organisation sees none of it.
+    let other = hub.org("Other Bank").await;
+    error(
+        call(&hub, &other, Method::GET, &format!("/companies/{id}"), None).await,
+        404,
+        "COMPANY_NOT_FOUND",
+    );
+    let (_, theirs) = call(&hub, &other, Method::GET, "/companies", None).await;
+    assert_eq!(theirs["totalResults"], 0);
+    error(
+        call(
+            &hub,
+            &other,
+            Method::DELETE,
+            &format!("/companies/{id}"),
+            None,
+        )
+        .await,
+        404,
+        "COMPANY_NOT_FOUND",
+    );
+
+    let (s, body) = call(
+        &hub,
+        &bank,
+        Method::DELETE,
+        &format!("/companies/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!((s, body), (204, Value::Null));
+    error(
+        call(&hub, &bank, Method::GET, &format!("/companies/{id}"), None).await,
+        404,
+        "COMPANY_NOT_FOUND",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::DELETE,
+            &format!("/companies/{id}"),
+            None,
+        )
+        .await,
+        404,
+        "COMPANY_NOT_FOUND",
+    );
+}
+
+async fn codat_errors_are_error_messages(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let nobody = Creds {
+        client_secret: "bfsk_wrong".into(),
+        ..hub.org("X").await
+    };
+    error(
+        call(&hub, &nobody, Method::GET, "/companies", None).await,
+        401,
+        "INVALID_CREDENTIALS",
+    );
+    let resp = hub
+        .http
+        .get(hub.url("/codat/companies"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["errorCode"], "MISSING_CREDENTIALS");
+
+    let e = error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            "/companies",
+            Some(json!({"description": "no name"})),
+        )
+        .await,
+        400,
+        "MISSING_FIELD",
+    );
+    assert_eq!(e["validation"]["errors"][0]["itemId"], "name");
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            "/companies",
+            Some(json!({"name": "<>"})),
+        )
+        .await,
+        400,
+        "INVALID_FIELD_VALUE",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            "/companies",
+            Some(json!({"name": "A", "tags": {"k": "v".repeat(101)}})),
+        )
+        .await,
+        400,
+        "INVALID_FIELD_VALUE",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            "/companies",
+            Some(json!(["not", "an", "object"])),
+        )
+        .await,
+        400,
+        "INVALID_FIELD_TYPE",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::GET,
+            "/companies?query=name%3D%3Dx",
+            None,
+        )
+        .await,
+        400,
+        "MALFORMED_QUERY",
+    );
+    error(
+        call(&hub, &bank, Method::GET, "/companies?pageSize=0", None).await,
+        400,
+        "INVALID_PAGE_SIZE",
+    );
+    error(
+        call(&hub, &bank, Method::GET, "/companies/not-a-uuid", None).await,
+        404,
+        "COMPANY_NOT_FOUND",
+    );
+    error(
+        call(&hub, &bank, Method::GET, "/nothing/here", None).await,
+        404,
+        "ROUTE_NOT_FOUND",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            "/companies/x/connections/y",
+            None,
+        )
+        .await,
+        405,
+        "METHOD_NOT_ALLOWED",
+    );
+    let (_, list) = call(&hub, &bank, Method::GET, "/companies", None).await;
+    assert_eq!(
+        list["totalResults"], 0,
+        "nothing was created by the refusals"
+    );
+}
+
+async fn data_connections_follow_the_core(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let (_, co) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Bank of Dave"})),
+    )
+    .await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let base = format!("/companies/{company}/connections");
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &base,
+            Some(json!({"platformKey": "zzzz"})),
+        )
+        .await,
+        400,
+        "UNKNOWN_PLATFORM_KEY",
+    );
+    error(
+        call(&hub, &bank, Method::POST, &base, Some(json!({}))).await,
+        400,
+        "UNKNOWN_PLATFORM_KEY",
+    );
+
+    let (s, qbo) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &base,
+        Some(json!({"platformKey": "hcws"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{qbo}");
+    assert_eq!(qbo["status"], "PendingAuth");
+    assert_eq!(qbo["integrationKey"], "hcws");
+    assert_eq!(qbo["platformName"], "QuickBooks Online Bank Feeds");
+    assert_eq!(qbo["sourceType"], "BankFeed");
+    assert_eq!(qbo["integrationId"], "6b113e06-e818-45d7-977b-8e6bb3d01269");
+    let id = qbo["id"].as_str().unwrap().to_owned();
+    assert_eq!(qbo["linkUrl"], hub.url(&format!("/link/connections/{id}")));
+    let (_, xero) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &base,
+        Some(json!({"platformKey": "gbol"})),
+    )
+    .await;
+
+    let (_, list) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("{base}?query=integrationKey%3Dgbol"),
+        None,
+    )
+    .await;
+    assert_eq!(list["totalResults"], 1);
+    assert_eq!(list["results"][0]["id"], xero["id"]);
+    let (_, company_now) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("/companies/{company}"),
+        None,
+    )
+    .await;
+    assert_eq!(company_now["dataConnections"].as_array().unwrap().len(), 2);
+    // One core: the Rutter-shaped door lists the same connections.
+    let rutter: Value = hub
+        .get(&bank, "/versioned/connections")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<_> = rutter["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    assert!(
+        ids.contains(&qbo["id"]) && ids.contains(&xero["id"]),
+        "{rutter}"
+    );
+
+    // The platform links a feed of the QuickBooks connection: the connection is Linked.
+    let cid: ConnectionId = id.parse().unwrap();
+    let connection = hub.store.find_connection(cid).await.unwrap().unwrap();
+    let profile = PlatformProfile::for_platform(connection.platform, Door::Codat);
+    let account = BankFeedAccount::new(
+        bank.org.id,
+        cid,
+        &profile,
+        "CHK-1".into(),
+        BankAccountType::Bank,
+        Currency::from_code("USD").unwrap(),
+        SystemClock.now(),
+    );
+    hub.store
+        .create_account(&account, false, None)
+        .await
+        .unwrap();
+    let (otp, code) = NewOtp::generate(&connection, SystemClock.now());
+    hub.store.issue_otp(&otp).await.unwrap();
+    let sandbox = |path: String, body: Value| {
+        let hub = &hub;
+        async move {
+            hub.http
+                .post(hub.url(&path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let config = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login", "country_code": "US"});
+    hub.http
+        .put(hub.url("/versioned/bank_feeds/configs/INTUIT_BANK_FEEDS"))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    let books = sandbox(
+        "/sandbox/intuit/api/companies".into(),
+        json!({"name": "Books"}),
+    )
+    .await;
+    let books = books["company"]["id"].as_str().unwrap().to_owned();
+    let connect = sandbox(
+        format!("/sandbox/intuit/api/companies/{books}/connect"),
+        json!({"org_id": bank.org.id}),
+    )
+    .await;
+    let challenge = connect["challenge"].as_str().unwrap().to_owned();
+    sandbox(
+        "/sandbox/intuit/api/link/redirect".into(),
+        json!({"challenge": challenge, "otp": code.expose()}),
+    )
+    .await;
+    let done = sandbox(
+        "/sandbox/intuit/api/link/complete".into(),
+        json!({"challenge": challenge, "bank_feed_account_ids": [account.id]}),
+    )
+    .await;
+    assert_eq!(
+        done["bank_feed_accounts"][0]["feed_status"], "active",
+        "{done}"
+    );
+    let (_, linked) = call(&hub, &bank, Method::GET, &format!("{base}/{id}"), None).await;
+    assert_eq!(linked["status"], "Linked");
+
+    // Unlinking through Codat stops the feed.
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::PATCH,
+            &format!("{base}/{id}"),
+            Some(json!({"status": "Linked"})),
+        )
+        .await,
+        400,
+        "INVALID_STATUS",
+    );
+    let (s, unlinked) = call(
+        &hub,
+        &bank,
+        Method::PATCH,
+        &format!("{base}/{id}"),
+        Some(json!({"status": "Unlinked"})),
+    )
+    .await;
+    assert_eq!((s, unlinked["status"].as_str()), (200, Some("Unlinked")));
+    let stored = hub
+        .store
+        .get_account(cid, account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.feed_status.as_str(), "inactive");
+
+    // Deleting: 200 with no body; then it is gone, from both doors.
+    let (s, body) = call(&hub, &bank, Method::DELETE, &format!("{base}/{id}"), None).await;
+    assert_eq!((s, body), (200, Value::Null));
+    error(
+        call(&hub, &bank, Method::GET, &format!("{base}/{id}"), None).await,
+        404,
+        "CONNECTION_NOT_FOUND",
+    );
+    assert_eq!(hub.store.find_connection(cid).await.unwrap(), None);
+    // Another company's path does not reach a connection.
+    let (_, other) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Other"})),
+    )
+    .await;
+    let other = other["id"].as_str().unwrap();
+    let xid = xero["id"].as_str().unwrap();
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::GET,
+            &format!("/companies/{other}/connections/{xid}"),
+            None,
+        )
+        .await,
+        404,
+        "CONNECTION_NOT_FOUND",
+    );
+    // The company's redirect page lists the connection left.
+    let page = hub
+        .http
+        .get(co["redirect"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Connect to Xero") && !page.contains("QuickBooks"),
+        "{page}"
+    );
+}
