@@ -498,3 +498,31 @@ pub(crate) async fn set_feed_state_in(
     record(tx, &account, "bank_feed_account.feed_changed", now).await?;
     Ok(account)
 }
+
+pub async fn disconnect(
+    pool: &PgPool,
+    connection: ConnectionId,
+    id: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let current = find_live(&mut tx, connection, Key::Id(id), true)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let state = FeedState {
+        feed_status: FeedStatus::Inactive,
+        transaction_ready: false,
+        transaction_start_date: current.transaction_start_date,
+    };
+    let account = set_feed_state_in(&mut tx, id, &state, now).await?;
+    sqlx::query(
+        "UPDATE company_feeds SET unlinked_at = $1 WHERE account_id = $2 AND unlinked_at IS NULL",
+    )
+    .bind(now)
+    .bind(id.as_uuid())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(account)
+}

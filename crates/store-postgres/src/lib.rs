@@ -255,6 +255,15 @@ impl Store for PostgresStore {
         accounts::delete(&self.pool, connection, id, now).await
     }
 
+    async fn disconnect_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        accounts::disconnect(&self.pool, connection, id, now).await
+    }
+
     async fn set_feed_state(
         &self,
         id: BankFeedAccountId,

@@ -406,3 +406,31 @@ pub(crate) async fn set_feed_state_in(
     record(tx, &account, "bank_feed_account.feed_changed", now).await?;
     Ok(account)
 }
+
+pub async fn disconnect(
+    store: &SqliteStore,
+    connection: ConnectionId,
+    id: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
+    let mut tx = store.write_tx().await?;
+    let current = find_live(&mut tx, connection, "id", id.to_string())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let state = FeedState {
+        feed_status: FeedStatus::Inactive,
+        transaction_ready: false,
+        transaction_start_date: current.transaction_start_date,
+    };
+    let account = set_feed_state_in(&mut tx, id, &state, now).await?;
+    sqlx::query(
+        "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",
+    )
+    .bind(time::to_db(now))
+    .bind(id.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(account)
+}

@@ -278,6 +278,15 @@ impl Store for SqliteStore {
         accounts::delete(self, connection, id, now).await
     }
 
+    async fn disconnect_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        accounts::disconnect(self, connection, id, now).await
+    }
+
     async fn set_feed_state(
         &self,
         id: BankFeedAccountId,

@@ -317,3 +317,43 @@ pub async fn scheduled_syncs_find_the_feeds_due(store: DynStore) {
     assert_eq!(ids, vec![books_a.id, books_b.id]);
     assert!(companies.iter().all(|c| c.platform == Platform::Xero));
 }
+
+pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::Xero, "XERO-D").await;
+    let at = t0() + secs(9);
+    let done = store.disconnect_account(c.id, feed.id, at).await.unwrap();
+    assert_eq!(
+        (done.feed_status, done.transaction_ready, done.updated_at),
+        (FeedStatus::Inactive, false, at)
+    );
+    assert_eq!(done.transaction_start_date, feed.transaction_start_date);
+    assert_eq!(
+        store.get_company_feed(books.id, feed.id).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.ingest_feed(books.id, feed.id, 1000, at).await,
+        Err(StoreError::NotFound)
+    ));
+    let other = connection(&store, c.org_id, Platform::Xero).await;
+    assert!(
+        matches!(
+            store.disconnect_account(other.id, feed.id, at).await,
+            Err(StoreError::NotFound)
+        ),
+        "only on its own connection"
+    );
+    let last = store
+        .list_events(c.org_id, 0, 1000)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        (last.event_type.as_str(), &last.payload["feed_status"]),
+        (
+            "bank_feed_account.feed_changed",
+            &serde_json::json!("inactive")
+        )
+    );
+}

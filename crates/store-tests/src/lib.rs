@@ -71,6 +71,7 @@ macro_rules! conformance_suite {
             concurrent_syncs_take_each_transaction_once,
             unlinked_feeds_go_inactive_and_stop_syncing,
             scheduled_syncs_find_the_feeds_due,
+            disconnected_accounts_leave_every_company,
         );
     };
     (@accounts $backend:path; $($case:ident),* $(,)?) => {

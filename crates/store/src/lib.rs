@@ -204,6 +204,16 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<()>;
 
+    /// Disconnects a live account from every platform company that linked it: `inactive`,
+    /// not ready for transactions, unlinked, with an event; one transaction. `NotFound` when
+    /// there is no such live account.
+    async fn disconnect_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount>;
+
     /// Sets the platform-side feed state (the link flow; tests). Not reachable by FIs.
     async fn set_feed_state(
         &self,

@@ -2,6 +2,7 @@
 //! (platform keys, statuses, account types) and its query language.
 
 pub mod query;
+pub mod source_account;
 
 use crate::Platform;
 
