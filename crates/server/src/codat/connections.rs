@@ -47,7 +47,7 @@ pub fn connection_json(state: &AppState, cc: &CustomerConnection) -> Value {
     })
 }
 
-async fn connection_of(
+pub(super) async fn connection_of(
     state: &AppState,
     org: bankfeeds_domain::OrgId,
     company: &str,

@@ -11,6 +11,7 @@ mod companies;
 mod connections;
 pub mod error;
 pub mod paging;
+mod source_accounts;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -44,6 +45,18 @@ pub fn router() -> Router<AppState> {
             get(connections::get)
                 .patch(connections::unlink)
                 .delete(connections::delete),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts",
+            get(source_accounts::list).post(source_accounts::create),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/batch",
+            axum::routing::post(source_accounts::create_batch),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}",
+            axum::routing::patch(source_accounts::update).delete(source_accounts::delete),
         )
         .fallback(|| async {
             CodatError::not_found("ROUTE_NOT_FOUND", "no such operation in the Codat door")

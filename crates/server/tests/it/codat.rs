@@ -13,6 +13,7 @@ crate::on_both_backends!(
     companies_round_trip_in_codats_shapes,
     codat_errors_are_error_messages,
     data_connections_follow_the_core,
+    source_accounts_follow_codats_rules,
 );
 
 async fn call(
@@ -579,5 +580,271 @@ async fn data_connections_follow_the_core(hub: Hub) {
     assert!(
         page.contains("Connect to Xero") && !page.contains("QuickBooks"),
         "{page}"
+    );
+}
+
+async fn source_accounts_follow_codats_rules(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let (_, co) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Bank of Dave"})),
+    )
+    .await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let (_, conn) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("/companies/{company}/connections"),
+        Some(json!({"platformKey": "hcws"})),
+    )
+    .await;
+    let connection = conn["id"].as_str().unwrap().to_owned();
+    let base =
+        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
+
+    // Seed 001's V2 account.
+    let v2 = json!({"id": "ac-001", "accountName": "account-001", "accountType": "checking",
+        "accountNumber": "12345670", "sortCode": "12-34-56", "currency": "USD", "balance": 4002});
+    let (s, a) = call(&hub, &bank, Method::POST, &base, Some(v2.clone())).await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(
+        (
+            a["id"].as_str(),
+            a["status"].as_str(),
+            a["accountType"].as_str()
+        ),
+        (Some("ac-001"), Some("pending"), Some("checking"))
+    );
+    assert_eq!(a["balance"], json!(4002));
+    assert!(a["feedStartDate"].is_null());
+    error(
+        call(&hub, &bank, Method::POST, &base, Some(v2.clone())).await,
+        400,
+        "SOURCE_ACCOUNT_EXISTS",
+    );
+    // The v1 model needs only an id; numbers in exponent notation stay exact.
+    let (s, v1) = call(&hub, &bank, Method::POST, &base, Some(json!({"id": "acc-v1", "accountType": "Debit", "currency": "GBP", "balance": 1.23450e3}))).await;
+    assert_eq!(
+        (s, v1["accountType"].as_str(), v1["currency"].as_str()),
+        (200, Some("Debit"), Some("GBP"))
+    );
+    assert_eq!(v1["balance"].to_string(), "1234.5");
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &base,
+            Some(json!({"accountName": "no id"})),
+        )
+        .await,
+        400,
+        "MISSING_FIELD",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &base,
+            Some(json!({"id": "x", "currency": "XXY"})),
+        )
+        .await,
+        400,
+        "INVALID_CURRENCY",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &base,
+            Some(json!({"id": "x", "currency": "USD", "balance": 1.001})),
+        )
+        .await,
+        400,
+        "TOO_MANY_DECIMALS",
+    );
+    error(call(&hub, &bank, Method::POST, &base, Some(json!({"id": "x", "accountName": "n", "accountType": "brokerage", "accountNumber": "1", "currency": "USD", "balance": 1}))).await, 400, "INVALID_ENUM_VALUE");
+
+    // A batch: one result per account; 207 when some were refused, 201 when none.
+    let (s, results) = call(&hub, &bank, Method::POST, &format!("{base}/batch"), Some(json!([
+        {"id": "sav-1", "accountName": "Savings", "accountType": "savings", "accountNumber": "9", "currency": "USD", "balance": 0},
+        v2,
+        {"id": "card-1", "accountName": "Card", "accountType": "creditCard", "accountNumber": "4111", "currency": "USD", "balance": -12.5},
+    ]))).await;
+    assert_eq!(s, 207, "{results}");
+    let codes: Vec<_> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"]["statusCode"].clone())
+        .collect();
+    assert_eq!(codes, vec![json!(201), json!("400"), json!(201)]);
+    assert_eq!(results[2]["result"]["account"]["accountType"], "creditCard");
+    let (s, _) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("{base}/batch"),
+        Some(json!([{"id": "sav-2"}])),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    let (s, listed) = call(&hub, &bank, Method::GET, &base, None).await;
+    assert_eq!(s, 200);
+    let ids: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ac-001", "acc-v1", "sav-1", "card-1", "sav-2"]);
+
+    // Updates: the name, and the balance while pending; the status only to disconnected.
+    let one = format!("{base}/ac-001");
+    let (s, renamed) = call(&hub, &bank, Method::PATCH, &one, Some(json!({"id": "ac-001", "accountName": "Operating", "accountType": "Credit", "balance": 99.99}))).await;
+    assert_eq!(
+        (
+            s,
+            renamed["accountName"].as_str(),
+            renamed["accountType"].as_str()
+        ),
+        (200, Some("Operating"), Some("checking")),
+        "{renamed}"
+    );
+    assert_eq!(renamed["balance"], json!(99.99));
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::PATCH,
+            &one,
+            Some(json!({"id": "ac-001", "status": "connected"})),
+        )
+        .await,
+        400,
+        "INVALID_STATUS",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::PATCH,
+            &one,
+            Some(json!({"id": "other"})),
+        )
+        .await,
+        400,
+        "ID_MISMATCH",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::PATCH,
+            &format!("{base}/nope"),
+            Some(json!({"id": "nope"})),
+        )
+        .await,
+        404,
+        "SOURCE_ACCOUNT_NOT_FOUND",
+    );
+
+    // Once the platform links it, the balance is the pushes' to set; disconnecting works.
+    let cid: ConnectionId = connection.parse().unwrap();
+    let stored = hub
+        .store
+        .list_accounts(
+            cid,
+            &bankfeeds_domain::account::AccountQuery {
+                filters: vec![],
+                sort: bankfeeds_domain::account::AccountSortField::UpdatedAt,
+                direction: bankfeeds_domain::account::SortDirection::Asc,
+                after: None,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|a| a.internal_bank_account_id == "ac-001")
+        .unwrap();
+    let state = bankfeeds_domain::account::FeedState {
+        feed_status: bankfeeds_domain::account::FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: Some(SystemClock.now()),
+    };
+    hub.store
+        .set_feed_state(stored.id, &state, SystemClock.now())
+        .await
+        .unwrap();
+    let (_, listed) = call(&hub, &bank, Method::GET, &base, None).await;
+    assert_eq!(listed[0]["status"], "connected");
+    assert!(listed[0]["feedStartDate"].is_string());
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::PATCH,
+            &one,
+            Some(json!({"id": "ac-001", "balance": 5})),
+        )
+        .await,
+        400,
+        "BALANCE_LOCKED",
+    );
+    let (s, off) = call(
+        &hub,
+        &bank,
+        Method::PATCH,
+        &one,
+        Some(json!({"id": "ac-001", "status": "disconnected"})),
+    )
+    .await;
+    assert_eq!((s, off["status"].as_str()), (200, Some("disconnected")));
+    let core = hub
+        .store
+        .get_account(cid, stored.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (core.feed_status.as_str(), core.transaction_ready),
+        ("inactive", false)
+    );
+
+    // Delete: 204, then gone.
+    let (s, body) = call(&hub, &bank, Method::DELETE, &format!("{base}/sav-2"), None).await;
+    assert_eq!((s, body), (204, Value::Null));
+    error(
+        call(&hub, &bank, Method::DELETE, &format!("{base}/sav-2"), None).await,
+        404,
+        "SOURCE_ACCOUNT_NOT_FOUND",
+    );
+    let (_, listed) = call(&hub, &bank, Method::GET, &base, None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 4);
+    // Unknown connection or company: 404.
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::GET,
+            &format!(
+                "/companies/{company}/connections/{}/connectionInfo/bankFeedAccounts",
+                ConnectionId::new()
+            ),
+            None,
+        )
+        .await,
+        404,
+        "CONNECTION_NOT_FOUND",
     );
 }

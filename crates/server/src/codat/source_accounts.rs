@@ -1,0 +1,379 @@
+//! Source accounts: the FI's accounts a company may connect, as bank feed accounts of the data
+//! connection. The Codat `id` is the account's `internal_bank_account_id`. Created with the V2
+//! model (or the v1 model, whose only required field is `id`) and answered in the same model.
+
+use std::collections::HashSet;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bankfeeds_domain::account::{AccountQuery, AccountSortField, AccountSortKey, SortDirection};
+use bankfeeds_domain::codat::source_account::{self as rules, Model, V2_ACCOUNT_TYPES};
+use bankfeeds_domain::customer::CustomerConnection;
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::{Amount, BankFeedAccount, ConnectionId, Currency};
+use bankfeeds_store::{Outcome, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::connections::connection_of;
+use super::error::{CodatError, CodatResult};
+use super::{time, CodatAuth, CodatJson};
+use crate::state::AppState;
+
+/// What a create or update may carry (V2 and v1 fields together; both are camelCase).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceAccountIn {
+    id: Option<String>,
+    account_name: Option<String>,
+    account_type: Option<String>,
+    account_number: Option<String>,
+    sort_code: Option<String>,
+    currency: Option<String>,
+    balance: Option<Amount>,
+    modified_date: Option<String>,
+    routing_info: Option<Value>,
+    account_info: Option<Value>,
+    status: Option<String>,
+    #[allow(dead_code)]
+    feed_start_date: Option<String>,
+}
+
+fn field_error(item: &str, code: &'static str, message: String) -> CodatError {
+    let validation = json!([
+        {"itemId": item, "message": message, "validatorName": "SourceAccountValidator"}
+    ]);
+    CodatError::bad_request(code, message).with_validation(&validation)
+}
+
+pub fn account_json(a: &BankFeedAccount) -> Value {
+    let codat = rules::codat_data(a);
+    let mut out = json!({
+        "id": a.internal_bank_account_id,
+        "accountName": a.details.name,
+        "accountType": codat.get("accountType").cloned().unwrap_or(Value::Null),
+        "accountNumber": a.details.bank_account_number,
+        "sortCode": codat.get("sortCode").cloned().unwrap_or(Value::Null),
+        "currency": a.currency.code(),
+        "balance": a.current_balance,
+        "modifiedDate": time(a.updated_at),
+        "status": rules::status(a),
+        "feedStartDate": a.transaction_start_date.map(time),
+    });
+    if rules::model(a) == Model::V2 {
+        for key in ["routingInfo", "accountInfo"] {
+            if let Some(v) = codat.get(key).filter(|v| !v.is_null()) {
+                out[key] = v.clone();
+            }
+        }
+    }
+    out
+}
+
+/// Builds the account a create asks for, or says why not.
+fn account_from(
+    cc: &CustomerConnection,
+    body: SourceAccountIn,
+    now: bankfeeds_domain::Timestamp,
+) -> CodatResult<BankFeedAccount> {
+    let id = body
+        .id
+        .map(|i| i.trim().to_owned())
+        .filter(|i| !i.is_empty() && i.chars().count() <= 255)
+        .ok_or_else(|| {
+            field_error(
+                "id",
+                "MISSING_FIELD",
+                "`id` is required (1 to 255 characters)".into(),
+            )
+        })?;
+    let v2 = body
+        .account_type
+        .as_deref()
+        .is_some_and(|t| V2_ACCOUNT_TYPES.contains(&t))
+        && body.account_name.is_some()
+        && body.account_number.is_some()
+        && body.currency.is_some()
+        && body.balance.is_some();
+    if let Some(t) = body.account_type.as_deref() {
+        let v2_shaped =
+            body.account_name.is_some() && body.account_number.is_some() && body.balance.is_some();
+        if v2_shaped
+            && !V2_ACCOUNT_TYPES.contains(&t)
+            && t.chars().next().is_some_and(char::is_lowercase)
+        {
+            return Err(field_error(
+                "accountType",
+                "INVALID_ENUM_VALUE",
+                format!(
+                    "`accountType` {t:?} is not one of {}",
+                    V2_ACCOUNT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    let code = body.currency.as_deref().unwrap_or("USD");
+    let currency = Currency::from_code(code).ok_or_else(|| {
+        field_error(
+            "currency",
+            "INVALID_CURRENCY",
+            format!("{code:?} is not an ISO 4217 currency code"),
+        )
+    })?;
+    let profile = PlatformProfile::for_platform(cc.connection.platform, Door::Codat);
+    let mut a = BankFeedAccount::new(
+        cc.connection.org_id,
+        cc.connection.id,
+        &profile,
+        id,
+        rules::bank_account_type(body.account_type.as_deref()),
+        currency,
+        now,
+    );
+    a.details.name = body.account_name;
+    a.details.bank_account_number = body.account_number;
+    a.current_balance = body.balance;
+    if let Some(b) = a.current_balance {
+        if !b.fits_minor_units(currency.minor_units()) {
+            return Err(field_error(
+                "balance",
+                "TOO_MANY_DECIMALS",
+                format!("{} has more decimals than {} allows", b, currency.code()),
+            ));
+        }
+    }
+    rules::set_codat_data(
+        &mut a,
+        json!({
+            "model": if v2 { "v2" } else { "v1" },
+            "accountType": body.account_type,
+            "sortCode": body.sort_code,
+            "routingInfo": body.routing_info,
+            "accountInfo": body.account_info,
+            "modifiedDate": body.modified_date,
+        }),
+    );
+    Ok(a)
+}
+
+/// Every live account of the connection, oldest first.
+pub(super) async fn all_accounts(
+    state: &AppState,
+    connection: ConnectionId,
+) -> CodatResult<Vec<BankFeedAccount>> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let q = AccountQuery {
+            filters: Vec::new(),
+            sort: AccountSortField::UpdatedAt,
+            direction: SortDirection::Asc,
+            after,
+            limit: 500,
+        };
+        let page = state.store.list_accounts(connection, &q).await?;
+        after = page
+            .items
+            .last()
+            .map(|a| AccountSortKey::of(a, AccountSortField::UpdatedAt));
+        out.extend(page.items);
+        if !page.has_more {
+            break;
+        }
+    }
+    out.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    Ok(out)
+}
+
+pub(super) async fn account_of(
+    state: &AppState,
+    cc: &CustomerConnection,
+    raw: &str,
+) -> CodatResult<BankFeedAccount> {
+    all_accounts(state, cc.connection.id)
+        .await?
+        .into_iter()
+        .find(|a| a.internal_bank_account_id == raw)
+        .ok_or_else(|| {
+            CodatError::not_found(
+                "SOURCE_ACCOUNT_NOT_FOUND",
+                format!("Source account {raw} not found"),
+            )
+        })
+}
+
+async fn store_new(state: &AppState, a: &BankFeedAccount) -> CodatResult<BankFeedAccount> {
+    match state.store.create_account(a, false, None).await {
+        Ok(Outcome::Done((stored, _))) => Ok(stored),
+        // Only with an idempotency key, which this door does not pass.
+        Ok(Outcome::Replayed(_)) => Ok(a.clone()),
+        Err(StoreError::Conflict("bank_feed_accounts_internal_id_key")) => Err(field_error(
+            "id",
+            "SOURCE_ACCOUNT_EXISTS",
+            format!(
+                "a source account with id {:?} already exists on this connection",
+                a.internal_bank_account_id
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST …/connectionInfo/bankFeedAccounts`: 200 with the account, `pending`.
+pub async fn create(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection)): Path<(String, String)>,
+    CodatJson(body): CodatJson<SourceAccountIn>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    let a = account_from(&cc, body, state.clock.now())?;
+    let stored = store_new(&state, &a).await?;
+    Ok(Json(account_json(&stored)))
+}
+
+/// `POST …/bankFeedAccounts/batch`: 201 when every account was created, 207 when some were
+/// refused; one result per account, in order.
+pub async fn create_batch(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection)): Path<(String, String)>,
+    CodatJson(body): CodatJson<Vec<SourceAccountIn>>,
+) -> CodatResult<Response> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    if body.is_empty() {
+        return Err(CodatError::bad_request(
+            "EMPTY_BATCH",
+            "send at least one source account",
+        ));
+    }
+    let mut results = Vec::with_capacity(body.len());
+    let mut seen = HashSet::new();
+    let mut all_ok = true;
+    for item in body {
+        let source_id = item.id.clone().unwrap_or_default();
+        let outcome = if !seen.insert(source_id.clone()) {
+            Err(field_error(
+                "id",
+                "DUPLICATE_IN_BATCH",
+                format!("id {source_id:?} appears twice in the batch"),
+            ))
+        } else {
+            match account_from(&cc, item, state.clock.now()) {
+                Ok(a) => store_new(&state, &a).await,
+                Err(e) => Err(e),
+            }
+        };
+        results.push(match outcome {
+            Ok(a) => json!({"sourceAccountId": source_id, "result": {"statusCode": 201, "error": null, "account": account_json(&a)}}),
+            Err(e) if e.status.is_client_error() => {
+                all_ok = false;
+                json!({"sourceAccountId": source_id, "result": {"statusCode": e.status.as_u16().to_string(), "error": e.message}})
+            }
+            Err(e) => return Err(e),
+        });
+    }
+    let status = if all_ok {
+        StatusCode::CREATED
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok((status, Json(Value::Array(results))).into_response())
+}
+
+/// `GET …/connectionInfo/bankFeedAccounts`: a bare array.
+pub async fn list(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection)): Path<(String, String)>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    let accounts = all_accounts(&state, cc.connection.id).await?;
+    Ok(Json(Value::Array(
+        accounts.iter().map(account_json).collect(),
+    )))
+}
+
+/// `PATCH …/bankFeedAccounts/{accountId}`: the name; the balance while not connected; the
+/// status only to `disconnected`. Other fields are accepted and left as they are (as Codat
+/// does; seed 001's example sends them all).
+pub async fn update(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection, account)): Path<(String, String, String)>,
+    CodatJson(body): CodatJson<SourceAccountIn>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    let a = account_of(&state, &cc, &account).await?;
+    if body.id.as_deref().is_some_and(|id| id != account) {
+        return Err(field_error(
+            "id",
+            "ID_MISMATCH",
+            format!("the body's id does not match {account:?}"),
+        ));
+    }
+    let update = rules::check_update(
+        &a,
+        body.account_name.as_deref(),
+        body.balance,
+        body.status.as_deref(),
+    )
+    .map_err(|r| {
+        field_error(
+            if r.code() == "BALANCE_LOCKED" {
+                "balance"
+            } else {
+                "status"
+            },
+            r.code(),
+            r.to_string(),
+        )
+    })?;
+    let now = state.clock.now();
+    let mut patch = bankfeeds_domain::account::AccountPatch::default();
+    if let Some(name) = update.account_name {
+        patch.details.insert("name".into(), Value::String(name));
+    }
+    if let Some(b) = update.balance {
+        patch.current_balance = Some(Some(b));
+    }
+    let mut stored = match state
+        .store
+        .update_account(cc.connection.id, a.id, &patch, now, None)
+        .await
+    {
+        Ok(Outcome::Done(a)) => a,
+        Ok(Outcome::Replayed(_)) => a.clone(),
+        Err(StoreError::NotFound) => {
+            return Err(CodatError::not_found(
+                "SOURCE_ACCOUNT_NOT_FOUND",
+                format!("Source account {account} not found"),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if update.disconnect {
+        stored = state
+            .store
+            .disconnect_account(cc.connection.id, a.id, now)
+            .await?;
+    }
+    Ok(Json(account_json(&stored)))
+}
+
+/// `DELETE …/bankFeedAccounts/{accountId}`: 204.
+pub async fn delete(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection, account)): Path<(String, String, String)>,
+) -> CodatResult<Response> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    let a = account_of(&state, &cc, &account).await?;
+    state
+        .store
+        .delete_account(cc.connection.id, a.id, state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
