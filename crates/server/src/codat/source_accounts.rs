@@ -183,7 +183,7 @@ pub(super) async fn all_accounts(
             break;
         }
     }
-    out.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    out.sort_by_key(|a| (a.created_at, a.id));
     Ok(out)
 }
 
