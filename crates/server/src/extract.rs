@@ -66,7 +66,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let detail = inner.to_string();
@@ -102,7 +102,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("field `{path}`")
         };
         ApiError::bad_request(code, format!("{at}: {detail}"))
-    })
+    })?;
+    // One JSON value, then only whitespace: the body is kept as sent, so it must be JSON whole.
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            "MALFORMED_JSON",
+            format!("request body is not valid JSON: {e}"),
+        )
+    })?;
+    Ok(value)
 }
 
 /// Query parameters, with `INVALID_QUERY_PARAMETER` naming the parameter on failure.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::profile::PlatformProfile;
@@ -298,6 +299,7 @@ pub struct Event {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Renders a batch's outcome as the HTTP status and JSON body the job saves.
+/// Renders a batch's outcome as the HTTP status and JSON body the job saves (rendered once, as
+/// text: the store keeps it and the API sends it as is).
 pub type BatchRender<'a> =
-    &'a (dyn Fn(&Result<Vec<BatchItem>, BatchRefusal>) -> (u16, serde_json::Value) + Send + Sync);
+    &'a (dyn Fn(&Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) + Send + Sync);
