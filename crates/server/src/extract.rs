@@ -59,7 +59,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     // PostgreSQL text cannot hold NUL, and no bank data needs it: refuse it for every backend.
-    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+    if has_escaped_nul(bytes) {
         return Err(ApiError::bad_request(
             "INVALID_FIELD_VALUE",
             "strings must not contain the NUL character (\\u0000)",
@@ -111,6 +111,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
     })?;
     Ok(value)
+}
+
+/// Whether the text holds `\u0000` (any case): checked at each backslash only, as a body is
+/// mostly anything else.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'\\'
+            && bytes
+                .get(i..i + 6)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+    })
 }
 
 /// Query parameters, with `INVALID_QUERY_PARAMETER` naming the parameter on failure.
