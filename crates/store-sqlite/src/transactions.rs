@@ -277,6 +277,7 @@ pub async fn apply_batch(
     let (status, body) = render(&outcome);
     let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
     tx.commit().await.map_err(map_err)?;
+    store.checkpoint_soon().await;
     Ok(job)
 }
 
