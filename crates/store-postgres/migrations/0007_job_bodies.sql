@@ -11,3 +11,14 @@ CREATE TABLE job_response_bodies (
     job_id UUID PRIMARY KEY REFERENCES jobs (id),
     body   TEXT NOT NULL
 );
+-- The bodies are large JSON: compress them with LZ4, several times cheaper in CPU than the
+-- default pglz for about the same size, where the server is built with it (PostgreSQL 14+,
+-- --with-lz4, as the common packages are). Elsewhere they keep the default.
+DO $$
+BEGIN
+    EXECUTE 'ALTER TABLE job_request_bodies ALTER COLUMN body SET COMPRESSION lz4';
+    EXECUTE 'ALTER TABLE job_response_bodies ALTER COLUMN body SET COMPRESSION lz4';
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'job bodies keep the default compression: %', SQLERRM;
+END
+$$;
