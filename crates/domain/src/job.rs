@@ -4,6 +4,9 @@
 //! with the HTTP status and body the synchronous call would have answered. Jobs for one bank
 //! feed account run one at a time, in the order they were accepted.
 
+use std::fmt;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{BankFeedAccountId, ConnectionId, JobId, OrgId, Timestamp};
@@ -42,14 +45,106 @@ impl JobStatus {
     }
 }
 
+/// A JSON document kept as its text: parsed (or rendered) once, then stored and sent as is,
+/// never rebuilt as a `serde_json::Value` on the hot path. Cheap to clone.
+///
+/// Equality is of the text: two documents that differ only in whitespace or key order are
+/// different `RawJson`s (compare [`RawJson::to_value`] for meaning).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawJson(Arc<str>);
+
+impl RawJson {
+    /// Checks that `text` is exactly one JSON value (surrounding whitespace allowed).
+    pub fn parse(text: impl Into<Arc<str>>) -> Result<Self, serde_json::Error> {
+        let text = text.into();
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)?;
+        Ok(Self(text))
+    }
+
+    /// Text this program rendered as JSON itself (or stored after checking it), taken as is.
+    pub fn trusted(text: impl Into<Arc<str>>) -> Self {
+        Self(text.into())
+    }
+
+    pub fn from_value(value: &serde_json::Value) -> Self {
+        Self(value.to_string().into())
+    }
+
+    /// The document as a `Value` (numbers keep their digits).
+    ///
+    /// # Panics
+    /// If the text is not JSON, which `parse` and this program's own rendering rule out.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).expect("RawJson holds JSON")
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The request that created a job, as `GET /jobs/:id` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobRequest {
     pub method: String,
     /// Path and query, with the access token removed.
     pub url: String,
-    pub body: serde_json::Value,
+    /// The body as the caller sent it.
+    pub body: RawJson,
     pub idempotency_key: Option<String>,
+}
+
+/// How a job's request is stored: the small fields as one JSON object, the body as its own text.
+#[derive(Serialize, Deserialize)]
+struct StoredRequestHead {
+    method: String,
+    url: String,
+    /// Only in rows written before the body got a column of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<serde_json::Value>,
+    idempotency_key: Option<String>,
+}
+
+impl JobRequest {
+    /// The stored form of everything but the body (which is stored as `self.body.as_str()`).
+    pub fn stored_head(&self) -> String {
+        serde_json::to_string(&StoredRequestHead {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            body: None,
+            idempotency_key: self.idempotency_key.clone(),
+        })
+        .expect("requests serialise")
+    }
+
+    /// Reads a stored request back: the head and the body's text, or a head that still holds
+    /// the body (rows written before the body had its own column). `None` when unreadable.
+    pub fn from_stored(head: &str, body: Option<String>) -> Option<Self> {
+        let head: StoredRequestHead = serde_json::from_str(head).ok()?;
+        let body = match (body, head.body) {
+            (Some(text), _) => RawJson::trusted(text),
+            (None, Some(value)) => RawJson::from_value(&value),
+            (None, None) => return None,
+        };
+        Some(JobRequest {
+            method: head.method,
+            url: head.url,
+            body,
+            idempotency_key: head.idempotency_key,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +156,7 @@ pub struct Job {
     pub status: JobStatus,
     pub request: JobRequest,
     /// HTTP status and JSON body of the outcome, once finished.
-    pub response: Option<(u16, serde_json::Value)>,
+    pub response: Option<(u16, RawJson)>,
     pub attempts: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -89,5 +184,71 @@ impl Job {
             updated_at: now,
             finished_at: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: &str) -> JobRequest {
+        JobRequest {
+            method: "POST".into(),
+            url: "/versioned/accounting/bank_feeds/transactions".into(),
+            body: RawJson::parse(body).unwrap(),
+            idempotency_key: Some("k1".into()),
+        }
+    }
+
+    #[test]
+    fn raw_json_is_one_json_value() {
+        assert!(RawJson::parse(" {\"a\": [1, 2.50]} \n").is_ok());
+        assert!(
+            RawJson::parse("{\"a\": 1} x").is_err(),
+            "trailing characters"
+        );
+        assert!(RawJson::parse("{\"a\": ").is_err());
+        assert!(RawJson::parse("").is_err());
+        let raw = RawJson::parse("{\"b\": 1.230, \"a\": 1e400}").unwrap();
+        assert_eq!(
+            raw.as_str(),
+            "{\"b\": 1.230, \"a\": 1e400}",
+            "the text is kept"
+        );
+        assert_eq!(raw.to_value()["b"].to_string(), "1.230", "digits are kept");
+    }
+
+    #[test]
+    fn a_stored_request_reads_back_exactly() {
+        let r = request("{\"z\": 1, \"a\": \"caf\\u00e9\", \"n\": 10.10}");
+        let head = r.stored_head();
+        assert!(
+            !head.contains("\"body\""),
+            "the body is stored on its own: {head}"
+        );
+        let back = JobRequest::from_stored(&head, Some(r.body.as_str().to_owned())).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.body.as_str(), r.body.as_str());
+    }
+
+    #[test]
+    fn a_request_stored_whole_by_earlier_versions_still_reads() {
+        let legacy =
+            r#"{"method":"POST","url":"/u","body":{"n":10.10,"t":[]},"idempotency_key":null}"#;
+        let r = JobRequest::from_stored(legacy, None).unwrap();
+        assert_eq!((r.method.as_str(), r.url.as_str()), ("POST", "/u"));
+        let want: serde_json::Value = serde_json::from_str(r#"{"t": [], "n": 10.10}"#).unwrap();
+        assert_eq!(r.body.to_value(), want);
+        assert_eq!(r.body.to_value()["n"].to_string(), "10.10");
+        assert_eq!(r.idempotency_key, None);
+        assert!(
+            JobRequest::from_stored(
+                r#"{"method":"POST","url":"/u","idempotency_key":null}"#,
+                None
+            )
+            .is_none(),
+            "no body anywhere"
+        );
+        assert!(JobRequest::from_stored("not json", Some("{}".into())).is_none());
     }
 }

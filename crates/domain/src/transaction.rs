@@ -180,16 +180,16 @@ pub fn classify(
     }
 }
 
-/// The answer's items for an accepted batch, in batch order, and the new rows to write.
+/// The answer's items for an accepted batch, in batch order. The new rows to write are the
+/// items that are not duplicates ([`fresh`]).
 pub fn assemble(
     account: &crate::BankFeedAccount,
     batch: &[TransactionData],
     is_new: &[bool],
     stored: &std::collections::HashMap<String, Transaction>,
     now: Timestamp,
-) -> (Vec<BatchItem>, Vec<Transaction>) {
+) -> Vec<BatchItem> {
     let mut items = Vec::with_capacity(batch.len());
-    let mut fresh = Vec::new();
     for (t, new) in batch.iter().zip(is_new) {
         match stored.get(&t.transaction_id) {
             Some(s) if !new => items.push(BatchItem {
@@ -207,7 +207,6 @@ pub fn assemble(
                     created_at: now,
                     ingested_at: None,
                 };
-                fresh.push(row.clone());
                 items.push(BatchItem {
                     transaction: row,
                     duplicate: false,
@@ -215,5 +214,14 @@ pub fn assemble(
             }
         }
     }
-    (items, fresh)
+    items
+}
+
+/// The new rows among an accepted batch's items, in batch order.
+pub fn fresh(items: &[BatchItem]) -> Vec<&Transaction> {
+    items
+        .iter()
+        .filter(|i| !i.duplicate)
+        .map(|i| &i.transaction)
+        .collect()
 }

@@ -59,14 +59,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     // PostgreSQL text cannot hold NUL, and no bank data needs it: refuse it for every backend.
-    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+    if has_escaped_nul(bytes) {
         return Err(ApiError::bad_request(
             "INVALID_FIELD_VALUE",
             "strings must not contain the NUL character (\\u0000)",
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let detail = inner.to_string();
@@ -102,6 +102,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("field `{path}`")
         };
         ApiError::bad_request(code, format!("{at}: {detail}"))
+    })?;
+    // One JSON value, then only whitespace: the body is kept as sent, so it must be JSON whole.
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            "MALFORMED_JSON",
+            format!("request body is not valid JSON: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// Whether the text holds `\u0000` (any case): checked at each backslash only, as a body is
+/// mostly anything else.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'\\'
+            && bytes
+                .get(i..i + 6)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"\\u0000"))
     })
 }
 

@@ -5,9 +5,11 @@
 //! claims the job again); running a job twice is harmless because the store applies a batch and
 //! records the job's outcome in one transaction, and returns a finished job unchanged.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::transaction::BatchRequest;
 use bankfeeds_domain::Job;
 use bankfeeds_store::StoreResult;
 use chrono::TimeDelta;
@@ -25,8 +27,9 @@ const MAX_ATTEMPTS: u32 = 5;
 /// How often idle workers look for jobs submitted through other hub instances.
 const POLL: Duration = Duration::from_millis(250);
 
-/// Runs one claimed job to its outcome.
-async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
+/// Runs one claimed job to its outcome. `batch` is the job's request already parsed (by the
+/// request that submitted it and runs it now); without it, the stored request is read.
+async fn run_claimed(state: &AppState, job: Job, batch: Option<&BatchRequest>) -> StoreResult<Job> {
     let now = state.clock.now();
     if job.attempts > MAX_ATTEMPTS {
         tracing::error!(job_id = %job.id, attempts = job.attempts, "job failed too often; giving up");
@@ -36,20 +39,27 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
             .fail_job(job.id, e.status.as_u16(), &e.body(), now)
             .await;
     }
-    let request: TransactionsCreateIn = match serde_json::from_value(job.request.body.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            // Checked when the job was accepted; only a corrupted row gets here.
-            tracing::error!(job_id = %job.id, error = %e, "job request unreadable");
-            let e = ApiError::bad_request(
-                "INVALID_REQUEST_BODY",
-                "the job's request could not be read",
-            );
-            return state
-                .store
-                .fail_job(job.id, e.status.as_u16(), &e.body(), now)
-                .await;
-        }
+    let parsed;
+    let batch = match batch {
+        Some(batch) => batch,
+        None => match serde_json::from_str::<TransactionsCreateIn>(job.request.body.as_str()) {
+            Ok(r) => {
+                parsed = r.into_domain();
+                &parsed
+            }
+            Err(e) => {
+                // Checked when the job was accepted; only a corrupted row gets here.
+                tracing::error!(job_id = %job.id, error = %e, "job request unreadable");
+                let e = ApiError::bad_request(
+                    "INVALID_REQUEST_BODY",
+                    "the job's request could not be read",
+                );
+                return state
+                    .store
+                    .fail_job(job.id, e.status.as_u16(), &e.body(), now)
+                    .await;
+            }
+        },
     };
     let Some(connection) = state
         .store
@@ -68,7 +78,7 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
     let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
     let done = state
         .store
-        .apply_batch(job.id, &request.to_domain(), &profile, now, &render_outcome)
+        .apply_batch(job.id, batch, &profile, now, &render_outcome)
         .await?;
     tracing::info!(job_id = %done.id, status = done.status.as_str(), "job finished");
     Ok(done)
@@ -76,10 +86,11 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
 
 /// Runs a claimed job in its own task, so a panic fails only that attempt (the lease then
 /// expires and the job is retried), and wakes anyone waiting for jobs to finish.
-async fn run_guarded(state: &AppState, job: Job) -> Option<Job> {
+async fn run_guarded(state: &AppState, job: Job, batch: Option<Arc<BatchRequest>>) -> Option<Job> {
     let id = job.id;
     let task_state = state.clone();
-    let result = tokio::spawn(async move { run_claimed(&task_state, job).await }).await;
+    let result =
+        tokio::spawn(async move { run_claimed(&task_state, job, batch.as_deref()).await }).await;
     state.job_done.notify_waiters();
     match result {
         Ok(Ok(job)) => Some(job),
@@ -96,8 +107,13 @@ async fn run_guarded(state: &AppState, job: Job) -> Option<Job> {
 
 /// For `prefer_sync`: runs the job now if it is first in its account's queue, otherwise waits
 /// (running it as soon as its turn comes) until it finishes or `wait` passes. Returns the job
-/// as it then stands.
-pub async fn run_now_or_wait(state: &AppState, job: Job, wait: Duration) -> StoreResult<Job> {
+/// as it then stands. `batch` is the job's request, parsed, if the caller has it.
+pub async fn run_now_or_wait(
+    state: &AppState,
+    job: Job,
+    wait: Duration,
+    batch: Option<Arc<BatchRequest>>,
+) -> StoreResult<Job> {
     let deadline = Instant::now() + wait;
     loop {
         let now = state.clock.now();
@@ -106,7 +122,7 @@ pub async fn run_now_or_wait(state: &AppState, job: Job, wait: Duration) -> Stor
             .claim_job(Some(job.id), now + LEASE, now)
             .await?
         {
-            if let Some(done) = run_guarded(state, claimed).await {
+            if let Some(done) = run_guarded(state, claimed, batch.clone()).await {
                 return Ok(done);
             }
         }
@@ -138,7 +154,7 @@ pub fn spawn_workers(state: &AppState, count: usize, shutdown: &CancellationToke
                 let now = state.clock.now();
                 match state.store.claim_job(None, now + LEASE, now).await {
                     Ok(Some(job)) => {
-                        run_guarded(&state, job).await;
+                        run_guarded(&state, job, None).await;
                     }
                     Ok(None) => {
                         let submitted = state.job_notify.notified();

@@ -5,7 +5,7 @@
 //! only the first unfinished job of an account is ever a candidate, so they never take two jobs
 //! of one account either.
 
-use bankfeeds_domain::job::JobRequest;
+use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection, PgPool};
@@ -21,6 +21,7 @@ struct JobRow {
     account_id: Option<Uuid>,
     status: String,
     request: String,
+    request_body: Option<String>,
     response_status: Option<i32>,
     response_body: Option<String>,
     attempts: i32,
@@ -37,9 +38,10 @@ impl TryFrom<JobRow> for Job {
     type Error = StoreError;
     fn try_from(r: JobRow) -> StoreResult<Self> {
         let response = match (r.response_status, r.response_body) {
+            // Written by this program as JSON: taken as is, not parsed again.
             (Some(status), Some(body)) => Some((
                 u16::try_from(status).map_err(|_| corrupt("response_status"))?,
-                serde_json::from_str(&body).map_err(|_| corrupt("response_body"))?,
+                RawJson::trusted(body),
             )),
             _ => None,
         };
@@ -49,8 +51,8 @@ impl TryFrom<JobRow> for Job {
             connection_id: r.connection_id.into(),
             bank_feed_account_id: r.account_id.map(Into::into),
             status: JobStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
-            request: serde_json::from_str::<JobRequest>(&r.request)
-                .map_err(|_| corrupt("request"))?,
+            request: JobRequest::from_stored(&r.request, r.request_body)
+                .ok_or_else(|| corrupt("request"))?,
             response,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             created_at: r.created_at,
@@ -60,8 +62,15 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
-const COLUMNS: &str = "id, org_id, connection_id, account_id, status, request,
-    response_status, response_body, attempts, created_at, updated_at, finished_at";
+/// A job's columns, its bodies included, selected from `jobs j`. A body is in its own table, or
+/// in the `jobs` row when that was written before the bodies had tables of their own.
+const SELECT: &str = "SELECT j.id, j.org_id, j.connection_id, j.account_id, j.status, j.request,
+        q.body AS request_body, j.response_status,
+        COALESCE(r.body, j.response_body) AS response_body, j.attempts, j.created_at,
+        j.updated_at, j.finished_at
+    FROM jobs j
+    LEFT JOIN job_request_bodies q ON q.job_id = j.id
+    LEFT JOIN job_response_bodies r ON r.job_id = j.id";
 
 pub async fn submit(
     pool: &PgPool,
@@ -98,12 +107,18 @@ pub async fn submit(
     .bind(job.connection_id.as_uuid())
     .bind(job.bank_feed_account_id.map(|a| a.as_uuid()))
     .bind(job.status.as_str())
-    .bind(serde_json::to_string(&job.request).expect("requests serialise"))
+    .bind(job.request.stored_head())
     .bind(job.created_at)
     .bind(job.updated_at)
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
+    sqlx::query("INSERT INTO job_request_bodies (job_id, body) VALUES ($1, $2)")
+        .bind(job.id.as_uuid())
+        .bind(job.request.body.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     if let Some(idem) = idem {
         idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
     }
@@ -112,27 +127,24 @@ pub async fn submit(
 }
 
 pub async fn get(pool: &PgPool, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE org_id = $1 AND id = $2"
-    ))
-    .bind(org.as_uuid())
-    .bind(id.as_uuid())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
+    let row: Option<JobRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.id = $2"))
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(pool)
+            .await
+            .map_err(map_err)?;
     row.map(Job::try_from).transpose()
 }
 
 /// Reads a job and locks its row until the caller's transaction ends, so a job is finished
 /// once: a second worker applying the same job waits here, then sees it finished.
 pub(crate) async fn load_for_update(tx: &mut PgConnection, id: JobId) -> StoreResult<Job> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id.as_uuid())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = $1 FOR UPDATE OF j"))
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
     row.map(Job::try_from)
         .transpose()?
         .ok_or(StoreError::NotFound)
@@ -151,7 +163,9 @@ pub async fn claim(
     lease_until: Timestamp,
     now: Timestamp,
 ) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
+    // The claim, then the job with its bodies. Between the two the job is leased to this
+    // caller, and a job's bodies never change once written (the response is written once).
+    let claimed: Option<Uuid> = sqlx::query_scalar(
         "UPDATE jobs SET status = 'pending', locked_until = $1, attempts = attempts + 1,
              updated_at = $2
          WHERE seq = (
@@ -167,14 +181,22 @@ pub async fn claim(
              FOR UPDATE OF j SKIP LOCKED)
            AND status IN ('prequeued', 'pending')
            AND (locked_until IS NULL OR locked_until < $2)
-         RETURNING {COLUMNS}"
-    ))
+         RETURNING id",
+    )
     .bind(lease_until)
     .bind(now)
     .bind(only.map(|j| j.as_uuid()))
     .fetch_optional(pool)
     .await
     .map_err(map_err)?;
+    let Some(id) = claimed else {
+        return Ok(None);
+    };
+    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(map_err)?;
     row.map(Job::try_from).transpose()
 }
 
@@ -183,7 +205,7 @@ pub(crate) async fn finish(
     tx: &mut PgConnection,
     job: &Job,
     status: u16,
-    body: &serde_json::Value,
+    body: &RawJson,
     now: Timestamp,
 ) -> StoreResult<Job> {
     let outcome = if (200..300).contains(&status) {
@@ -192,18 +214,23 @@ pub(crate) async fn finish(
         JobStatus::Failure
     };
     sqlx::query(
-        "UPDATE jobs SET status = $1, response_status = $2, response_body = $3,
-             locked_until = NULL, updated_at = $4, finished_at = $4
-         WHERE id = $5",
+        "UPDATE jobs SET status = $1, response_status = $2, locked_until = NULL,
+             updated_at = $3, finished_at = $3
+         WHERE id = $4",
     )
     .bind(outcome.as_str())
     .bind(i32::from(status))
-    .bind(body.to_string())
     .bind(now)
     .bind(job.id.as_uuid())
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
+    sqlx::query("INSERT INTO job_response_bodies (job_id, body) VALUES ($1, $2)")
+        .bind(job.id.as_uuid())
+        .bind(body.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     let payload = serde_json::json!({ "job_id": job.id, "status": outcome, "http_status": status });
     events::append(
         tx,
@@ -243,7 +270,7 @@ pub async fn fail(
     if job.status.is_finished() {
         return Ok(job);
     }
-    let job = finish(&mut tx, &job, status, body, now).await?;
+    let job = finish(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(job)
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use bankfeeds_domain::batch::{validate_batch, AccountContext};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{
-    assemble, classify, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction,
+    assemble, classify, fresh, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction,
     TransactionData, TransactionQuery, TransactionType,
 };
 use bankfeeds_domain::{
@@ -124,11 +124,11 @@ async fn stored_by_transaction_id(
 
 /// Inserts the rows in one statement: one array per column, `UNNEST`ed together. One SQL text
 /// whatever the batch size (so one prepared statement), and no bind-parameter limit.
-async fn insert(tx: &mut PgConnection, rows: &[Transaction], job: JobId) -> StoreResult<()> {
+async fn insert(tx: &mut PgConnection, rows: &[&Transaction], job: JobId) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let col = |f: &dyn Fn(&Transaction) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
+    let col = |f: &dyn Fn(&Transaction) -> Uuid| rows.iter().map(|t| f(t)).collect::<Vec<_>>();
     let ids = col(&|t| t.id.as_uuid());
     let orgs = col(&|t| t.org_id.as_uuid());
     let connections = col(&|t| t.connection_id.as_uuid());
@@ -197,7 +197,6 @@ struct Accepted {
     account: BankFeedAccount,
     newest_posted_at: Option<Timestamp>,
     items: Vec<BatchItem>,
-    fresh: Vec<Transaction>,
 }
 
 /// Checks the batch against what is stored and the platform's rules. Reads only (and locks the
@@ -243,12 +242,11 @@ async fn check(
         return Ok(Err(BatchRefusal::Invalid(violations)));
     }
 
-    let (items, fresh) = assemble(&account, &batch.transactions, &is_new, &stored, now);
+    let items = assemble(&account, &batch.transactions, &is_new, &stored, now);
     Ok(Ok(Accepted {
         account,
         newest_posted_at,
         items,
-        fresh,
     }))
 }
 
@@ -265,8 +263,8 @@ async fn write(
         account,
         newest_posted_at,
         items,
-        fresh,
     } = a;
+    let fresh = fresh(&items);
     if fresh.is_empty() && batch.current_balance.is_none() {
         // A pure re-send: nothing to write.
         return Ok(items);

@@ -1,6 +1,6 @@
 //! The job queue on SQLite: accept, claim (head of each account's queue only), finish.
 
-use bankfeeds_domain::job::JobRequest;
+use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
@@ -15,6 +15,7 @@ pub(crate) struct JobRow {
     account_id: Option<String>,
     status: String,
     request: String,
+    request_body: Option<String>,
     response_status: Option<i64>,
     response_body: Option<String>,
     attempts: i64,
@@ -31,9 +32,10 @@ impl TryFrom<JobRow> for Job {
     type Error = StoreError;
     fn try_from(r: JobRow) -> StoreResult<Self> {
         let response = match (r.response_status, r.response_body) {
+            // Written by this program as JSON: taken as is, not parsed again.
             (Some(status), Some(body)) => Some((
                 u16::try_from(status).map_err(|_| corrupt("response_status"))?,
-                serde_json::from_str(&body).map_err(|_| corrupt("response_body"))?,
+                RawJson::trusted(body),
             )),
             _ => None,
         };
@@ -50,8 +52,8 @@ impl TryFrom<JobRow> for Job {
                 .transpose()
                 .map_err(|_| corrupt("account_id"))?,
             status: JobStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
-            request: serde_json::from_str::<JobRequest>(&r.request)
-                .map_err(|_| corrupt("request"))?,
+            request: JobRequest::from_stored(&r.request, r.request_body)
+                .ok_or_else(|| corrupt("request"))?,
             response,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             created_at: time::from_db(r.created_at)?,
@@ -61,8 +63,15 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
-pub(crate) const COLUMNS: &str = "id, org_id, connection_id, account_id, status, request,
-    response_status, response_body, attempts, created_at, updated_at, finished_at";
+/// A job's columns, its bodies included, selected from `jobs j`. A body is in its own table, or
+/// in the `jobs` row when that was written before the bodies had tables of their own.
+const SELECT: &str = "SELECT j.id, j.org_id, j.connection_id, j.account_id, j.status, j.request,
+        q.body AS request_body, j.response_status,
+        COALESCE(r.body, j.response_body) AS response_body, j.attempts, j.created_at,
+        j.updated_at, j.finished_at
+    FROM jobs j
+    LEFT JOIN job_request_bodies q ON q.job_id = j.id
+    LEFT JOIN job_response_bodies r ON r.job_id = j.id";
 
 pub async fn submit(
     store: &SqliteStore,
@@ -85,12 +94,18 @@ pub async fn submit(
     .bind(job.connection_id.to_string())
     .bind(job.bank_feed_account_id.map(|a| a.to_string()))
     .bind(job.status.as_str())
-    .bind(serde_json::to_string(&job.request).expect("requests serialise"))
+    .bind(job.request.stored_head())
     .bind(time::to_db(job.created_at))
     .bind(time::to_db(job.updated_at))
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
+    sqlx::query("INSERT INTO job_request_bodies (job_id, body) VALUES (?, ?)")
+        .bind(job.id.to_string())
+        .bind(job.request.body.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     if let Some(idem) = idem {
         idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
     }
@@ -99,19 +114,17 @@ pub async fn submit(
 }
 
 pub async fn get(pool: &SqlitePool, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE org_id = ? AND id = ?"
-    ))
-    .bind(org.to_string())
-    .bind(id.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
+    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.org_id = ? AND j.id = ?"))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await
+        .map_err(map_err)?;
     row.map(Job::try_from).transpose()
 }
 
 pub(crate) async fn load(tx: &mut SqliteConnection, id: JobId) -> StoreResult<Job> {
-    let row: Option<JobRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?"))
+    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = ?"))
         .bind(id.to_string())
         .fetch_optional(&mut *tx)
         .await
@@ -130,7 +143,7 @@ pub async fn claim(
     now: Timestamp,
 ) -> StoreResult<Option<Job>> {
     let mut tx = store.write_tx().await?;
-    let row: Option<JobRow> = sqlx::query_as(&format!(
+    let claimed: Option<String> = sqlx::query_scalar(
         "UPDATE jobs SET status = 'pending', locked_until = ?, attempts = attempts + 1, updated_at = ?
          WHERE seq = (
              SELECT j.seq FROM jobs j
@@ -142,8 +155,8 @@ pub async fn claim(
                    WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
                      AND e.seq < j.seq)
              ORDER BY j.seq LIMIT 1)
-         RETURNING {COLUMNS}"
-    ))
+         RETURNING id",
+    )
     .bind(time::to_db(lease_until))
     .bind(time::to_db(now))
     .bind(time::to_db(now))
@@ -152,8 +165,12 @@ pub async fn claim(
     .fetch_optional(&mut *tx)
     .await
     .map_err(map_err)?;
+    let job = match claimed {
+        Some(id) => Some(load(&mut tx, id.parse().map_err(|_| corrupt("id"))?).await?),
+        None => None,
+    };
     tx.commit().await.map_err(map_err)?;
-    row.map(Job::try_from).transpose()
+    Ok(job)
 }
 
 /// Records a job's outcome in the caller's transaction (with its event).
@@ -161,7 +178,7 @@ pub(crate) async fn finish(
     tx: &mut SqliteConnection,
     job: &Job,
     status: u16,
-    body: &serde_json::Value,
+    body: &RawJson,
     now: Timestamp,
 ) -> StoreResult<Job> {
     let outcome = if (200..300).contains(&status) {
@@ -170,19 +187,24 @@ pub(crate) async fn finish(
         JobStatus::Failure
     };
     sqlx::query(
-        "UPDATE jobs SET status = ?, response_status = ?, response_body = ?, locked_until = NULL,
-             updated_at = ?, finished_at = ?
+        "UPDATE jobs SET status = ?, response_status = ?, locked_until = NULL, updated_at = ?,
+             finished_at = ?
          WHERE id = ?",
     )
     .bind(outcome.as_str())
     .bind(i64::from(status))
-    .bind(body.to_string())
     .bind(time::to_db(now))
     .bind(time::to_db(now))
     .bind(job.id.to_string())
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
+    sqlx::query("INSERT INTO job_response_bodies (job_id, body) VALUES (?, ?)")
+        .bind(job.id.to_string())
+        .bind(body.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     let payload = serde_json::json!({ "job_id": job.id, "status": outcome, "http_status": status });
     events::append(
         tx,
@@ -222,7 +244,7 @@ pub async fn fail(
     if job.status.is_finished() {
         return Ok(job);
     }
-    let job = finish(&mut tx, &job, status, body, now).await?;
+    let job = finish(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(job)
 }

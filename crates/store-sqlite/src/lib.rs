@@ -20,6 +20,8 @@ mod time;
 mod transactions;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -50,7 +52,22 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     max_readers: u32,
+    /// The checkpointer: its own connection, and whether it is busy.
+    checkpointer: Arc<Checkpointer>,
 }
+
+#[derive(Debug)]
+struct Checkpointer {
+    pool: SqlitePool,
+    busy: AtomicBool,
+    last: std::sync::Mutex<std::time::Instant>,
+}
+
+/// How often, at most, a commit is followed by a checkpoint.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// WAL pages after which a committing writer checkpoints by itself anyway (SQLite's automatic
+/// checkpoint, default 1000): only reached when the checkpointer falls behind.
+const WRITER_CHECKPOINT_PAGES: &str = "10000";
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at a `sqlite://path` URL. Does not migrate.
@@ -66,9 +83,23 @@ impl SqliteStore {
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+            )
+            .await
+            .map_err(map_err)?;
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
             .connect_with(options.clone())
             .await
             .map_err(map_err)?;
+        let checkpointer = Arc::new(Checkpointer {
+            pool: checkpointer,
+            busy: AtomicBool::new(false),
+            last: std::sync::Mutex::new(std::time::Instant::now()),
+        });
         let max_readers = std::thread::available_parallelism()
             .map(|n| n.get() as u32 * 2)
             .unwrap_or(4)
@@ -82,7 +113,37 @@ impl SqliteStore {
             writer,
             reader,
             max_readers,
+            checkpointer,
         })
+    }
+
+    /// After a commit: copies the WAL back into the database file from the checkpointer's own
+    /// connection, at most every `CHECKPOINT_EVERY` and one at a time. SQLite's automatic
+    /// checkpoint would do it inside a commit, holding the only writer while every other write
+    /// waits; PASSIVE here never waits for, or blocks, the writer or readers.
+    pub(crate) async fn checkpoint_soon(&self) {
+        let c = &self.checkpointer;
+        {
+            let mut last = c.last.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() < CHECKPOINT_EVERY || c.busy.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            *last = std::time::Instant::now();
+        }
+        // Not busy any more when done, or when the caller stops waiting half-way.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _done = Done(&c.busy);
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&c.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; the writer checkpoints instead");
+        }
     }
 
     pub(crate) async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use bankfeeds_domain::batch::{validate_batch, AccountContext};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{
-    assemble, classify, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction,
+    assemble, classify, fresh, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction,
     TransactionData, TransactionQuery, TransactionType,
 };
 use bankfeeds_domain::{
@@ -91,10 +91,13 @@ pub(crate) const COLUMNS: &str = "id, org_id, connection_id, account_id, transac
     transaction_date, amount, description, memo, payee, transaction_type, debit_credit_memo,
     interest_amount, principal_amount, platform_ingested, ingested_at, created_at";
 
-/// Rows per multi-row INSERT: 18 parameters each, well under SQLite's variable limit.
-const INSERT_CHUNK: usize = 200;
-/// Ids per `IN (...)` lookup.
-const LOOKUP_CHUNK: usize = 500;
+/// Rows per multi-row INSERT: a whole 1000-transaction batch in one statement (19 parameters a
+/// row, 19,000 in all, under SQLite's limit of 32,766). Fewer, larger statements were the
+/// fastest form in the bench's ceiling measurements, and every full batch reuses one prepared
+/// statement.
+const INSERT_CHUNK: usize = 1000;
+/// Ids per `IN (...)` lookup: a whole batch in one statement.
+const LOOKUP_CHUNK: usize = 1000;
 
 async fn stored_by_transaction_id(
     tx: &mut SqliteConnection,
@@ -126,23 +129,35 @@ async fn stored_by_transaction_id(
     Ok(found)
 }
 
-async fn insert(tx: &mut SqliteConnection, rows: &[Transaction], job: JobId) -> StoreResult<()> {
+/// Inserts the rows (all of one account, so of one organisation and connection). The strings
+/// are bound borrowed, and the ids every row shares are formatted once.
+async fn insert(
+    tx: &mut SqliteConnection,
+    account: &BankFeedAccount,
+    rows: &[&Transaction],
+    job: JobId,
+) -> StoreResult<()> {
+    let org = account.org_id.to_string();
+    let connection = account.connection_id.to_string();
+    let account_id = account.id.to_string();
+    let job = job.to_string();
     for chunk in rows.chunks(INSERT_CHUNK) {
         let mut q =
             QueryBuilder::<Sqlite>::new(format!("INSERT INTO transactions ({COLUMNS}, job_id) "));
         q.push_values(chunk, |mut b, t| {
+            debug_assert_eq!(t.bank_feed_account_id, account.id);
             let d = &t.data;
             b.push_bind(t.id.to_string())
-                .push_bind(t.org_id.to_string())
-                .push_bind(t.connection_id.to_string())
-                .push_bind(t.bank_feed_account_id.to_string())
-                .push_bind(d.transaction_id.clone())
+                .push_bind(org.as_str())
+                .push_bind(connection.as_str())
+                .push_bind(account_id.as_str())
+                .push_bind(d.transaction_id.as_str())
                 .push_bind(time::to_db(d.posted_at))
                 .push_bind(d.transaction_date.map(time::to_db))
                 .push_bind(d.amount.to_string())
-                .push_bind(d.description.clone())
-                .push_bind(d.memo.clone())
-                .push_bind(d.payee.clone())
+                .push_bind(d.description.as_deref())
+                .push_bind(d.memo.as_deref())
+                .push_bind(d.payee.as_deref())
                 .push_bind(d.transaction_type.map(|t| t.as_str()))
                 .push_bind(d.debit_credit_memo.map(|m| m.as_str()))
                 .push_bind(d.interest_amount.map(|a| a.to_string()))
@@ -150,7 +165,7 @@ async fn insert(tx: &mut SqliteConnection, rows: &[Transaction], job: JobId) -> 
                 .push_bind(t.platform_ingested)
                 .push_bind(t.ingested_at.map(time::to_db))
                 .push_bind(time::to_db(t.created_at))
-                .push_bind(job.to_string());
+                .push_bind(job.as_str());
         });
         q.build().execute(&mut *tx).await.map_err(map_err)?;
     }
@@ -199,12 +214,13 @@ async fn check_and_write(
         return Ok(Err(BatchRefusal::Invalid(violations)));
     }
 
-    let (items, fresh) = assemble(&account, &batch.transactions, &is_new, &stored, now);
+    let items = assemble(&account, &batch.transactions, &is_new, &stored, now);
+    let fresh = fresh(&items);
     if fresh.is_empty() && batch.current_balance.is_none() {
         // A pure re-send: nothing to write.
         return Ok(Ok(items));
     }
-    insert(tx, &fresh, job.id).await?;
+    insert(tx, &account, &fresh, job.id).await?;
     let newest_after = fresh
         .iter()
         .map(|t| t.data.posted_at)
@@ -261,6 +277,7 @@ pub async fn apply_batch(
     let (status, body) = render(&outcome);
     let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
     tx.commit().await.map_err(map_err)?;
+    store.checkpoint_soon().await;
     Ok(job)
 }
 

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use bankfeeds_domain::account::{BankAccountType, FeedState, FeedStatus};
 use bankfeeds_domain::batch::codes;
-use bankfeeds_domain::job::JobRequest;
+use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::{
     BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction, TransactionData,
@@ -84,11 +84,20 @@ fn job(c: &Connection, account: Option<&BankFeedAccount>, at: Timestamp) -> Job 
         JobRequest {
             method: "POST".into(),
             url: "/versioned/accounting/bank_feeds/transactions".into(),
-            body: json!({"bank_feed_transactions": {"transactions": []}}),
+            // Kept as sent: spacing, key order and every digit survive the round trip.
+            body: RawJson::parse(
+                "{\"bank_feed_transactions\": {\"transactions\": [], \"current_balance\": 1.230},\n \"a\":0.1}",
+            )
+            .unwrap(),
             idempotency_key: None,
         },
         at,
     )
+}
+
+/// A finished job's answer, as JSON.
+fn response(job: &Job) -> Option<(u16, Value)> {
+    job.response.as_ref().map(|(s, b)| (*s, b.to_value()))
 }
 
 async fn submit(store: &DynStore, job: &Job) -> Job {
@@ -147,8 +156,13 @@ pub(crate) fn batch(
 struct Recorder(Mutex<Vec<Result<Vec<BatchItem>, BatchRefusal>>>);
 
 impl Recorder {
-    fn render(&self, outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, Value) {
+    fn render(&self, outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
         self.0.lock().unwrap().push(outcome.clone());
+        let (status, body) = Self::answer(outcome);
+        (status, RawJson::from_value(&body))
+    }
+
+    fn answer(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, Value) {
         match outcome {
             Ok(items) => {
                 let created = items.iter().filter(|i| !i.duplicate).count();
@@ -260,7 +274,7 @@ pub async fn jobs_run_one_at_a_time_per_account_in_arrival_order(store: DynStore
     assert_eq!(got, a1, "every field survives the round trip");
     assert_eq!(got.status, JobStatus::Prequeued);
     assert_eq!(
-        (got.attempts, got.response.clone(), got.finished_at),
+        (got.attempts, response(&got), got.finished_at),
         (0, None, None)
     );
 
@@ -293,7 +307,7 @@ pub async fn jobs_run_one_at_a_time_per_account_in_arrival_order(store: DynStore
     assert_eq!(done.attempts, 1, "applying is not a claim");
     assert_eq!(done.finished_at, Some(t));
     assert_eq!(
-        done.response,
+        response(&done),
         Some((200, json!({"created": 1, "duplicates": 0})))
     );
     assert_eq!(store.get_job(o, a1.id).await.unwrap().unwrap(), done);
@@ -410,7 +424,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
     let (job1, outcome) = run_batch(&store, &c, &a, &b, now).await;
     assert_eq!(job1.status, JobStatus::Success);
     assert_eq!(
-        job1.response,
+        response(&job1),
         Some((200, json!({"created": 3, "duplicates": 0})))
     );
     assert_eq!((job1.finished_at, job1.updated_at), (Some(now), now));
@@ -490,7 +504,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
     let mark = last_seq(&events(&store, o).await);
     let (job2, outcome) = run_batch(&store, &c, &a, &resend, later).await;
     assert_eq!(
-        job2.response,
+        response(&job2),
         Some((200, json!({"created": 0, "duplicates": 3})))
     );
     let items2 = outcome.unwrap();
@@ -594,7 +608,7 @@ pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
     );
     refused(&j, 409);
     assert_eq!(
-        j.response.as_ref().unwrap().1,
+        response(&j).unwrap().1,
         json!({"refusal": "conflict", "transaction_ids": ["T1"]})
     );
     assert_eq!(store.get_job(o, j.id).await.unwrap().unwrap(), j);
@@ -723,7 +737,7 @@ pub async fn fail_job_finishes_once(store: DynStore) {
     ));
     let failed = store.fail_job(j.id, 500, &body, at).await.unwrap();
     assert_eq!(failed.status, JobStatus::Failure);
-    assert_eq!(failed.response, Some((500, body.clone())));
+    assert_eq!(response(&failed), Some((500, body.clone())));
     assert_eq!((failed.finished_at, failed.updated_at), (Some(at), at));
     assert_eq!(failed.attempts, 1);
     assert_eq!(failed.created_at, j.created_at);

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
 use bankfeeds_domain::profile::PlatformProfile;
@@ -418,6 +419,7 @@ pub struct Event {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Renders a batch's outcome as the HTTP status and JSON body the job saves.
+/// Renders a batch's outcome as the HTTP status and JSON body the job saves (rendered once, as
+/// text: the store keeps it and the API sends it as is).
 pub type BatchRender<'a> =
-    &'a (dyn Fn(&Result<Vec<BatchItem>, BatchRefusal>) -> (u16, serde_json::Value) + Send + Sync);
+    &'a (dyn Fn(&Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) + Send + Sync);

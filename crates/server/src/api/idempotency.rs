@@ -4,6 +4,7 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::OrgId;
 use bankfeeds_store::{IdempotencyKey, StoredResponse};
 use serde::de::DeserializeOwned;
@@ -15,13 +16,14 @@ use crate::extract::{parse_json, read_json_body};
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
 
-/// A JSON body together with the caller's idempotency key (if any) and a fingerprint of the
-/// request (method, path, query, body bytes).
+/// A JSON body, parsed once, together with its text, the caller's idempotency key (if any) and,
+/// with a key, a fingerprint of the request (method, path, query, body).
 pub struct IdempotentJson<T> {
     pub body: T,
     key: Option<String>,
-    fingerprint: String,
-    canonical: serde_json::Value,
+    /// Set exactly when `key` is.
+    fingerprint: Option<String>,
+    raw: RawJson,
 }
 
 impl<T> IdempotentJson<T> {
@@ -29,16 +31,17 @@ impl<T> IdempotentJson<T> {
         self.key.as_deref()
     }
 
-    /// The body as JSON, exactly as sent (numbers keep their digits).
-    pub fn canonical_body(&self) -> &serde_json::Value {
-        &self.canonical
+    /// The body exactly as sent (one JSON value, surrounding whitespace trimmed).
+    pub fn raw_body(&self) -> &RawJson {
+        &self.raw
     }
 
     pub fn key_for(&self, org: OrgId) -> Option<IdempotencyKey> {
+        let fingerprint = self.fingerprint.as_ref()?;
         self.key.as_ref().map(|key| IdempotencyKey {
             org_id: org,
             key: key.clone(),
-            fingerprint: self.fingerprint.clone(),
+            fingerprint: fingerprint.clone(),
         })
     }
 }
@@ -75,15 +78,29 @@ where
         hasher.update(b"\n");
         let bytes = read_json_body(req, state).await?;
         let body = parse_json::<T>(&bytes)?;
-        // Hash a canonical form so whitespace and key order do not make a retry "different".
-        let canonical: serde_json::Value = parse_json(&bytes)?;
-        hasher.update(canonical.to_string());
-        let fingerprint = hex::encode(hasher.finalize());
+        // `parse_json` accepted the whole body as one JSON value; only its text is still needed.
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            ApiError::bad_request(
+                "MALFORMED_JSON",
+                "request body is not valid JSON: it is not UTF-8",
+            )
+        })?;
+        let raw = RawJson::trusted(text.trim_matches(|c: char| c.is_ascii_whitespace()));
+        // Only a request with a key needs a fingerprint. It hashes a canonical form, so
+        // whitespace and key order do not make a retry "different".
+        let fingerprint = match key {
+            Some(_) => {
+                let canonical: serde_json::Value = parse_json(&bytes)?;
+                hasher.update(canonical.to_string());
+                Some(hex::encode(hasher.finalize()))
+            }
+            None => None,
+        };
         Ok(Self {
             body,
             key,
             fingerprint,
-            canonical,
+            raw,
         })
     }
 }

@@ -79,12 +79,13 @@ impl From<Job> for JobOut {
             request: JobRequestOut {
                 method: j.request.method,
                 url: j.request.url,
-                body: j.request.body,
+                body: j.request.body.to_value(),
                 idempotency_key: j.request.idempotency_key,
             },
-            response: j
-                .response
-                .map(|(http_status, body)| JobResponseOut { http_status, body }),
+            response: j.response.map(|(http_status, body)| JobResponseOut {
+                http_status,
+                body: body.to_value(),
+            }),
             created_at: j.created_at,
             updated_at: j.updated_at,
             finished_at: j.finished_at,

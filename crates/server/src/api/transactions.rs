@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::batch::{summary, validate_batch, AccountContext};
-use bankfeeds_domain::job::JobRequest;
+use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::{
     BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction, TransactionData,
@@ -57,6 +57,24 @@ pub struct TransactionIn {
     pub principal_amount: Option<Amount>,
 }
 
+impl From<TransactionIn> for TransactionData {
+    fn from(t: TransactionIn) -> Self {
+        TransactionData {
+            transaction_id: t.transaction_id,
+            posted_at: t.posted_at,
+            transaction_date: t.transaction_date,
+            amount: t.amount,
+            description: t.description,
+            memo: t.memo,
+            payee: t.payee,
+            transaction_type: t.transaction_type,
+            debit_credit_memo: t.debit_credit_memo,
+            interest_amount: t.interest_amount,
+            principal_amount: t.principal_amount,
+        }
+    }
+}
+
 impl From<&TransactionIn> for TransactionData {
     fn from(t: &TransactionIn) -> Self {
         TransactionData {
@@ -100,6 +118,20 @@ impl TransactionsCreateIn {
             bank_feed_account_id: b.bank_feed_account_id,
             current_balance: b.current_balance,
             transactions: b.transactions.iter().map(TransactionData::from).collect(),
+        }
+    }
+
+    /// The batch, moving the strings rather than copying them.
+    pub fn into_domain(self) -> BatchRequest {
+        let b = self.bank_feed_transactions;
+        BatchRequest {
+            bank_feed_account_id: b.bank_feed_account_id,
+            current_balance: b.current_balance,
+            transactions: b
+                .transactions
+                .into_iter()
+                .map(TransactionData::from)
+                .collect(),
         }
     }
 }
@@ -158,6 +190,62 @@ impl TransactionOut {
     }
 }
 
+/// [`TransactionOut`] rendered from a borrowed transaction, for a batch's answer: the same
+/// fields in the same order with the same rules, so the same JSON, without copying 1000 rows'
+/// strings first.
+#[derive(Serialize)]
+struct TransactionOutRef<'a> {
+    id: TransactionId,
+    bank_feed_account_id: BankFeedAccountId,
+    transaction_id: &'a str,
+    posted_at: Timestamp,
+    transaction_date: Option<Timestamp>,
+    amount: Amount,
+    description: Option<&'a str>,
+    memo: Option<&'a str>,
+    payee: Option<&'a str>,
+    transaction_type: Option<TransactionType>,
+    debit_credit_memo: Option<DebitCreditMemo>,
+    interest_amount: Option<Amount>,
+    principal_amount: Option<Amount>,
+    platform_ingested: bool,
+    last_synced_at: Option<Timestamp>,
+    created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate: Option<bool>,
+}
+
+impl<'a> TransactionOutRef<'a> {
+    fn new(t: &'a Transaction, duplicate: Option<bool>) -> Self {
+        let d = &t.data;
+        TransactionOutRef {
+            id: t.id,
+            bank_feed_account_id: t.bank_feed_account_id,
+            transaction_id: &d.transaction_id,
+            posted_at: d.posted_at,
+            transaction_date: d.transaction_date,
+            amount: d.amount,
+            description: d.description.as_deref(),
+            memo: d.memo.as_deref(),
+            payee: d.payee.as_deref(),
+            transaction_type: d.transaction_type,
+            debit_credit_memo: d.debit_credit_memo,
+            interest_amount: d.interest_amount,
+            principal_amount: d.principal_amount,
+            platform_ingested: t.platform_ingested,
+            last_synced_at: t.ingested_at,
+            created_at: t.created_at,
+            duplicate,
+        }
+    }
+}
+
+/// [`TransactionsCreatedOut`], borrowed.
+#[derive(Serialize)]
+struct TransactionsCreatedOutRef<'a> {
+    bank_feed_transactions: Vec<TransactionOutRef<'a>>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransactionsCreatedOut {
     pub bank_feed_transactions: Vec<TransactionOut>,
@@ -194,24 +282,24 @@ pub struct TransactionListParams {
     pub limit: Option<u32>,
 }
 
-/// The answer a finished batch job saves: what the synchronous call would have said.
-pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, serde_json::Value) {
+/// The answer a finished batch job saves: what the synchronous call would have said, rendered
+/// once as text. The job keeps that text, and the synchronous answer, `GET /versioned/jobs/:id`
+/// and replays all send it.
+pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
     match outcome {
         Ok(items) => {
-            let body = TransactionsCreatedOut {
+            let body = TransactionsCreatedOutRef {
                 bank_feed_transactions: items
                     .iter()
-                    .map(|i| TransactionOut::new(i.transaction.clone(), Some(i.duplicate)))
+                    .map(|i| TransactionOutRef::new(&i.transaction, Some(i.duplicate)))
                     .collect(),
             };
-            (
-                200,
-                serde_json::to_value(body).expect("transactions serialise"),
-            )
+            let text = serde_json::to_string(&body).expect("transactions serialise");
+            (200, RawJson::trusted(text))
         }
         Err(refusal) => {
             let e = refusal_error(refusal);
-            (e.status.as_u16(), e.body())
+            (e.status.as_u16(), RawJson::from_value(&e.body()))
         }
     }
 }
@@ -267,7 +355,11 @@ pub async fn create_transactions(
     req: IdempotentJson<TransactionsCreateIn>,
 ) -> ApiResult<Response> {
     let c = &auth.connection;
-    let batch = req.body.to_domain();
+    let key = req.key_for(c.org_id);
+    let idempotency_key = req.key().map(str::to_owned);
+    let raw_body = req.raw_body().clone();
+    let mode = req.body.response_mode.unwrap_or_default();
+    let batch = req.body.into_domain();
     let account = state
         .store
         .get_account(c.id, batch.bank_feed_account_id)
@@ -314,12 +406,11 @@ pub async fn create_transactions(
         JobRequest {
             method: "POST".into(),
             url: "/versioned/accounting/bank_feeds/transactions".into(),
-            body: req.canonical_body().clone(),
-            idempotency_key: req.key().map(str::to_owned),
+            body: raw_body,
+            idempotency_key,
         },
         state.clock.now(),
     );
-    let key = req.key_for(c.org_id);
     let base = state.public_base.clone();
     let render = move |j: &Job| saved(200, &async_envelope(&base, j));
     let idem = key.as_ref().map(|key| Idem {
@@ -330,13 +421,19 @@ pub async fn create_transactions(
         Outcome::Done(job) => job,
         Outcome::Replayed(saved) => return replay_job(&state, auth.org.id, saved).await,
     };
-    state.job_notify.notify_one();
-    let mode = req.body.response_mode.unwrap_or_default();
     let mut answer = if matches!(mode, ResponseMode::Async) {
+        state.job_notify.notify_one();
         JsonOut(async_envelope(&state.public_base, &job)).into_response()
     } else {
-        let job = jobs::run_now_or_wait(&state, job.clone(), state.sync_wait).await?;
-        job_answer(&state, &job)
+        // This request runs its own job, with the batch it has already parsed. Workers are not
+        // woken for it (they would only race it and parse the stored body again); they poll,
+        // and are woken if the wait runs out first.
+        let batch = std::sync::Arc::new(batch);
+        let done = jobs::run_now_or_wait(&state, job.clone(), state.sync_wait, Some(batch)).await?;
+        if !done.status.is_finished() {
+            state.job_notify.notify_one();
+        }
+        job_answer(&state, &done)
     };
     // As Rutter does, an accepted request names its job.
     if let Ok(v) = axum::http::HeaderValue::from_str(&job.id.to_string()) {
@@ -351,9 +448,11 @@ pub const JOB_ID_HEADER: &str = "x-rutter-job-id";
 /// The job's own answer once finished, else the async envelope.
 fn job_answer(state: &AppState, job: &Job) -> Response {
     match &job.response {
+        // The text the job saved, sent as is.
         Some((status, body)) => (
             StatusCode::from_u16(*status).unwrap_or(StatusCode::OK),
-            JsonOut(body.clone()),
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body.as_str().to_owned(),
         )
             .into_response(),
         None => JsonOut(async_envelope(&state.public_base, job)).into_response(),
@@ -484,4 +583,48 @@ pub async fn get_transaction(
         connection: ConnectionRefOut::new(&auth.connection),
         bank_feed_transaction: TransactionOut::new(t, None),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bankfeeds_domain::transaction::TransactionData;
+    use bankfeeds_domain::{ConnectionId, OrgId};
+
+    fn transaction(full: bool) -> Transaction {
+        let at: Timestamp = "2026-03-04T05:06:07.123456Z".parse().unwrap();
+        let amount = |s: &str| s.parse::<Amount>().unwrap();
+        Transaction {
+            id: TransactionId::new(),
+            org_id: OrgId::new(),
+            connection_id: ConnectionId::new(),
+            bank_feed_account_id: BankFeedAccountId::new(),
+            data: TransactionData {
+                transaction_id: "T-\"1\"\u{e9}".into(),
+                posted_at: at,
+                transaction_date: full.then_some(at),
+                amount: amount("-1234.50"),
+                description: full.then(|| "caf\u{e9} \\ \n".to_owned()),
+                memo: full.then(|| "m".to_owned()),
+                payee: None,
+                transaction_type: full.then_some(TransactionType::Payment),
+                debit_credit_memo: full.then_some(DebitCreditMemo::Debit),
+                interest_amount: full.then(|| amount("0.10")),
+                principal_amount: None,
+            },
+            platform_ingested: full,
+            created_at: at,
+            ingested_at: full.then_some(at),
+        }
+    }
+
+    #[test]
+    fn a_batch_answer_renders_as_transaction_out_would() {
+        for (full, duplicate) in [(true, Some(true)), (false, Some(false)), (true, None)] {
+            let t = transaction(full);
+            let owned = serde_json::to_string(&TransactionOut::new(t.clone(), duplicate)).unwrap();
+            let borrowed = serde_json::to_string(&TransactionOutRef::new(&t, duplicate)).unwrap();
+            assert_eq!(borrowed, owned);
+        }
+    }
 }

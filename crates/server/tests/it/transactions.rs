@@ -37,7 +37,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
         let request = bankfeeds_domain::job::JobRequest {
             method: "POST".into(),
             url: TXNS.into(),
-            body: first.clone(),
+            body: bankfeeds_domain::job::RawJson::from_value(&first),
             idempotency_key: None,
         };
         let job = bankfeeds_domain::Job::new(
@@ -66,7 +66,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
         "waits behind the held job: {answer}"
     );
     // The held job finishes; the queued one then runs, in order.
-    let body: serde_json::Value = held.request.body.clone();
+    let body: serde_json::Value = held.request.body.to_value();
     let request: bankfeeds_server::api::transactions::TransactionsCreateIn =
         serde_json::from_value(body).unwrap();
     let profile = bankfeeds_domain::profile::PlatformProfile::for_platform(
