@@ -8,6 +8,7 @@ pub mod auth;
 pub mod codat;
 pub mod config;
 pub mod demo_bank;
+pub mod early_refusal;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(early_refusal::close_after))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT));
 
     Router::new()

@@ -274,3 +274,21 @@ pub async fn fail(
     tx.commit().await.map_err(map_err)?;
     Ok(job)
 }
+
+pub async fn list_for_connection(
+    pool: &PgPool,
+    org: OrgId,
+    connection: bankfeeds_domain::ConnectionId,
+    limit: u32,
+) -> StoreResult<Vec<Job>> {
+    let rows: Vec<JobRow> = sqlx::query_as(&format!(
+        "{SELECT} WHERE j.org_id = $1 AND j.connection_id = $2 ORDER BY j.seq DESC LIMIT $3"
+    ))
+    .bind(org.as_uuid())
+    .bind(connection.as_uuid())
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter().map(Job::try_from).collect()
+}

@@ -289,6 +289,15 @@ impl Store for PostgresStore {
         jobs::get(&self.pool, org, id).await
     }
 
+    async fn list_connection_jobs(
+        &self,
+        org: OrgId,
+        connection: ConnectionId,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        jobs::list_for_connection(&self.pool, org, connection, limit).await
+    }
+
     async fn claim_job(
         &self,
         only: Option<JobId>,

@@ -248,3 +248,21 @@ pub async fn fail(
     tx.commit().await.map_err(map_err)?;
     Ok(job)
 }
+
+pub async fn list_for_connection(
+    pool: &SqlitePool,
+    org: OrgId,
+    connection: bankfeeds_domain::ConnectionId,
+    limit: u32,
+) -> StoreResult<Vec<Job>> {
+    let rows: Vec<JobRow> = sqlx::query_as(&format!(
+        "{SELECT} WHERE j.org_id = ? AND j.connection_id = ? ORDER BY j.seq DESC LIMIT ?"
+    ))
+    .bind(org.to_string())
+    .bind(connection.to_string())
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(map_err)?;
+    rows.into_iter().map(Job::try_from).collect()
+}

@@ -373,6 +373,15 @@ impl Store for SqliteStore {
         jobs::get(&self.reader, org, id).await
     }
 
+    async fn list_connection_jobs(
+        &self,
+        org: OrgId,
+        connection: ConnectionId,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        jobs::list_for_connection(&self.reader, org, connection, limit).await
+    }
+
     async fn claim_job(
         &self,
         only: Option<JobId>,

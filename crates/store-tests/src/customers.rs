@@ -269,3 +269,61 @@ pub async fn unlinking_a_customer_connection_deactivates_its_feeds(store: DynSto
         None
     );
 }
+
+pub async fn connection_jobs_list_newest_first(store: DynStore) {
+    use bankfeeds_domain::job::{JobRequest, RawJson};
+    use bankfeeds_domain::Job;
+
+    let t0 = SystemClock.now();
+    let fi = org(&store, "Bank A").await;
+    let other = org(&store, "Bank B").await;
+    let (a, _) = NewConnection::generate(fi, Platform::Xero, None, t0).unwrap();
+    let (b, _) = NewConnection::generate(fi, Platform::Xero, None, t0).unwrap();
+    store.create_connection(&a, None).await.unwrap();
+    store.create_connection(&b, None).await.unwrap();
+    let job = |c: &bankfeeds_domain::Connection, n: i64| {
+        Job::new(
+            c.org_id,
+            c.id,
+            None,
+            JobRequest {
+                method: "POST".into(),
+                url: format!("/codat/push/{n}"),
+                body: RawJson::from_value(&serde_json::json!({"n": n})),
+                idempotency_key: None,
+            },
+            t0 + TimeDelta::seconds(n),
+        )
+    };
+    let mut made = Vec::new();
+    for (c, n) in [(&a.connection, 1), (&b.connection, 2), (&a.connection, 3)] {
+        let j = job(c, n);
+        store.submit_job(&j, None).await.unwrap();
+        made.push(j.id);
+    }
+    let listed = store
+        .list_connection_jobs(fi, a.connection.id, 10)
+        .await
+        .unwrap();
+    let ids: Vec<_> = listed.iter().map(|j| j.id).collect();
+    assert_eq!(
+        ids,
+        vec![made[2], made[0]],
+        "newest first, this connection only"
+    );
+    assert_eq!(listed[0].request.url, "/codat/push/3");
+    assert_eq!(listed[0].request.body.to_value()["n"], 3);
+    assert_eq!(
+        store
+            .list_connection_jobs(fi, a.connection.id, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .list_connection_jobs(other, a.connection.id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

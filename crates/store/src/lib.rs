@@ -231,6 +231,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>>;
 
+    /// The connection's jobs, newest first (the Codat door's push operations).
+    async fn list_connection_jobs(
+        &self,
+        org: OrgId,
+        connection: ConnectionId,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+
     /// Claims the oldest runnable job, or only `only`: unfinished, first among its account's
     /// unfinished jobs (one batch at a time per account, in arrival order), and not leased to
     /// another worker (or its lease expired). Marks it `pending` until `lease_until`.

@@ -210,7 +210,23 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
 
 async fn bad_credentials_get_precise_codes(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
+    // Refused before its body is read, a POST's answer closes the connection, and says so.
+    let refused = hub
+        .http
+        .post(hub.url("/versioned/connections/create"))
+        .basic_auth(&bank.client_id, Some("bfsk_wrong"))
+        .json(&serde_json::json!({"platform": "XERO"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["connection"], "close");
     let list = hub.url("/versioned/connections");
+    let read = hub.http.get(&list).send().await.unwrap();
+    assert!(
+        !read.headers().contains_key("connection"),
+        "a refusal without a body keeps the connection"
+    );
     err(hub.http.get(&list).send().await, 401, "MISSING_CREDENTIALS").await;
     err(
         hub.http
