@@ -39,6 +39,9 @@ async fn run_claimed(state: &AppState, job: Job, batch: Option<&BatchRequest>) -
             .fail_job(job.id, e.status.as_u16(), &e.body(), now)
             .await;
     }
+    if job.request.url.starts_with(crate::codat::push::JOB_PREFIX) {
+        return crate::codat::push::run_claimed(state, job).await;
+    }
     let parsed;
     let batch = match batch {
         Some(batch) => batch,

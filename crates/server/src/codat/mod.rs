@@ -11,6 +11,7 @@ mod companies;
 mod connections;
 pub mod error;
 pub mod paging;
+pub mod push;
 mod source_accounts;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -58,6 +59,16 @@ pub fn router() -> Router<AppState> {
             "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}",
             axum::routing::patch(source_accounts::update).delete(source_accounts::delete),
         )
+        .route(
+            "/companies/{company}/connections/{connection}/push/bankAccounts/{account}/bankTransactions",
+            axum::routing::post(push::create),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}/options/bankAccounts/{account}/bankTransactions",
+            get(push::create_model),
+        )
+        .route("/companies/{company}/push", get(push::list))
+        .route("/companies/{company}/push/{key}", get(push::get))
         .fallback(|| async {
             CodatError::not_found("ROUTE_NOT_FOUND", "no such operation in the Codat door")
         })
@@ -92,6 +103,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CodatJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, CodatError> {
         let bytes = read_json_body(req, state).await?;
         Ok(CodatJson(parse_json(&bytes)?))
+    }
+}
+
+/// A JSON body kept as the text it came as (for the job), with its parsed form.
+pub struct CodatRawJson<T> {
+    pub value: T,
+    pub raw: bankfeeds_domain::job::RawJson,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CodatRawJson<T> {
+    type Rejection = CodatError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, CodatError> {
+        let bytes = read_json_body(req, state).await?;
+        let value = parse_json(&bytes)?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| CodatError::bad_request("UNREADABLE_BODY", "the body is not UTF-8"))?;
+        let raw = bankfeeds_domain::job::RawJson::parse(text)
+            .map_err(|_| CodatError::bad_request("MALFORMED_JSON", "the body is not JSON"))?;
+        Ok(CodatRawJson { value, raw })
     }
 }
 

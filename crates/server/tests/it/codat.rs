@@ -14,6 +14,7 @@ crate::on_both_backends!(
     codat_errors_are_error_messages,
     data_connections_follow_the_core,
     source_accounts_follow_codats_rules,
+    pushes_follow_quickbooks_rules,
 );
 
 async fn call(
@@ -846,5 +847,369 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
         .await,
         404,
         "CONNECTION_NOT_FOUND",
+    );
+}
+
+/// Polls a push operation until it leaves `Pending`.
+async fn settled(hub: &Hub, bank: &Creds, company: &str, key: &str) -> Value {
+    for _ in 0..200 {
+        let (s, op) = call(
+            hub,
+            bank,
+            reqwest::Method::GET,
+            &format!("/companies/{company}/push/{key}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{op}");
+        if op["status"] != "Pending" {
+            return op;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("push {key} still pending");
+}
+
+fn day(n: i64) -> String {
+    (SystemClock.now() - chrono::TimeDelta::days(n))
+        .format("%Y-%m-%dT10:00:00")
+        .to_string()
+}
+
+async fn pushes_follow_quickbooks_rules(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let (_, co) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Elaborate Events, Inc"})),
+    )
+    .await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let (_, conn) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("/companies/{company}/connections"),
+        Some(json!({"platformKey": "hcws"})),
+    )
+    .await;
+    let connection = conn["id"].as_str().unwrap().to_owned();
+    let accounts =
+        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
+    call(&hub, &bank, Method::POST, &accounts, Some(json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0}))).await;
+    let push = format!(
+        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
+    );
+    let tx = |id: &str, days_ago: i64, amount: f64, balance: f64| json!({"id": id, "date": day(days_ago), "description": format!("tx {id}"), "amount": amount, "balance": balance, "transactionType": if amount < 0.0 { "Debit" } else { "Credit" }});
+
+    // Not connected yet: refused, saying so.
+    let e = error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &push,
+            Some(json!({"accountId": "ac-001", "transactions": [tx("t1", 3, 10.0, 10.0)]})),
+        )
+        .await,
+        400,
+        "SOURCE_ACCOUNT_NOT_CONNECTED",
+    );
+    assert!(e["error"].as_str().unwrap().contains("pending"), "{e}");
+
+    // The customer links it in QuickBooks with a feed start date ten days ago.
+    let cid: ConnectionId = connection.parse().unwrap();
+    let q = bankfeeds_domain::account::AccountQuery {
+        filters: vec![],
+        sort: bankfeeds_domain::account::AccountSortField::UpdatedAt,
+        direction: bankfeeds_domain::account::SortDirection::Asc,
+        after: None,
+        limit: 10,
+    };
+    let account = hub
+        .store
+        .list_accounts(cid, &q)
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let start = SystemClock.now() - chrono::TimeDelta::days(10);
+    hub.store
+        .set_feed_state(
+            account.id,
+            &bankfeeds_domain::account::FeedState {
+                feed_status: bankfeeds_domain::account::FeedStatus::Active,
+                transaction_ready: true,
+                transaction_start_date: Some(start),
+            },
+            SystemClock.now(),
+        )
+        .await
+        .unwrap();
+
+    // A good push: Pending at once, then Success; the last balance is the account's.
+    let body = json!({"accountId": "ac-001", "transactions": [tx("t1", 12, 7991.59, 8009.11), tx("t2", 4, -9.11, 8000.0), tx("t3", 3, 100.5, 8100.5)]});
+    let (s, op) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("{push}?timeoutInMinutes=30&allowSyncOnPushComplete=true"),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (s, op["status"].as_str(), op["statusCode"].as_i64()),
+        (200, Some("Pending"), Some(202)),
+        "{op}"
+    );
+    assert_eq!(
+        (op["dataType"].as_str(), op["timeoutInMinutes"].as_i64()),
+        (Some("bankTransactions"), Some(30))
+    );
+    assert_eq!(op["data"], body, "the request is echoed");
+    assert_eq!(op["dataConnectionKey"], conn["id"]);
+    let done = settled(
+        &hub,
+        &bank,
+        &company,
+        op["pushOperationKey"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (done["status"].as_str(), done["statusCode"].as_i64()),
+        (Some("Success"), Some(200)),
+        "{done}"
+    );
+    let changed: Vec<_> = done["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["recordRef"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        ["t1", "t2", "t3"],
+        "12 days back is within 7 days of a 10-day-old start"
+    );
+    assert!(done["completedOnUtc"].is_string());
+    assert_eq!(
+        hub.store
+            .get_account(cid, account.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .current_balance,
+        Some("8100.5".parse().unwrap())
+    );
+
+    // Each QuickBooks rule fails the push, naming the offending transactions; nothing is stored.
+    let future = (SystemClock.now() + chrono::TimeDelta::days(2))
+        .format("%Y-%m-%dT10:00:00")
+        .to_string();
+    let cases = [
+        (
+            json!([{"id": "f1", "date": future, "description": "future", "amount": 1, "balance": 1}]),
+            "FUTURE_DATED",
+            "f1",
+        ),
+        (json!([tx("o1", 5, 1.0, 1.0)]), "OLDER_THAN_STORED", "o1"),
+        (
+            json!([tx("n1", 1, 1.0, 1.0), tx("n2", 2, 1.0, 2.0)]),
+            "NOT_CHRONOLOGICAL",
+            "n2",
+        ),
+        (
+            json!([tx("h1", 18, 1.0, 1.0)]),
+            "BEFORE_HISTORY_WINDOW",
+            "h1",
+        ),
+        (
+            json!([tx("t3", 3, 999.0, 1.0)]),
+            "TRANSACTION_ID_CONFLICT",
+            "t3",
+        ),
+    ];
+    for (txs, rule, item) in cases {
+        let (s, op) = call(
+            &hub,
+            &bank,
+            Method::POST,
+            &push,
+            Some(json!({"accountId": "ac-001", "transactions": txs})),
+        )
+        .await;
+        assert_eq!(s, 200, "{op}");
+        let failed = settled(
+            &hub,
+            &bank,
+            &company,
+            op["pushOperationKey"].as_str().unwrap(),
+        )
+        .await;
+        assert_eq!(failed["status"], "Failed", "{rule}: {failed}");
+        let errors = failed["validation"]["errors"].as_array().unwrap();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["validatorName"] == rule && e["itemId"] == item),
+            "{rule}: {failed}"
+        );
+        assert!(failed["errorMessage"].is_string());
+    }
+    let many: Vec<Value> = (0..1001)
+        .map(|i| tx(&format!("m{i}"), 1, 1.0, 1.0))
+        .collect();
+    let (_, op) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &push,
+        Some(json!({"accountId": "ac-001", "transactions": many})),
+    )
+    .await;
+    let failed = settled(
+        &hub,
+        &bank,
+        &company,
+        op["pushOperationKey"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        failed["validation"]["errors"][0]["validatorName"],
+        "BATCH_TOO_LARGE"
+    );
+    let stored = hub
+        .store
+        .list_transactions(
+            cid,
+            &bankfeeds_domain::transaction::TransactionQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(stored.len(), 3);
+
+    // What cannot be a transaction is a 400 before any push operation exists.
+    let e = error(call(&hub, &bank, Method::POST, &push, Some(json!({"accountId": "ac-001", "transactions": [{"id": "x", "date": "soon", "description": "d", "amount": 1, "balance": 1}]}))).await, 400, "INVALID_DATE");
+    assert_eq!(e["validation"]["errors"][0]["itemId"], "x");
+    error(call(&hub, &bank, Method::POST, &push, Some(json!({"accountId": "ac-001", "transactions": [{"id": "x", "date": day(1), "amount": 1}]}))).await, 400, "MISSING_FIELD");
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &push,
+            Some(json!({"accountId": "other", "transactions": []})),
+        )
+        .await,
+        400,
+        "ACCOUNT_ID_MISMATCH",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &format!("{push}?timeoutInMinutes=0"),
+            Some(json!({"accountId": "ac-001", "transactions": [tx("z", 1, 1.0, 1.0)]})),
+        )
+        .await,
+        400,
+        "INVALID_TIMEOUT",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &push.replace("ac-001", "nope"),
+            Some(json!({"transactions": []})),
+        )
+        .await,
+        404,
+        "SOURCE_ACCOUNT_NOT_FOUND",
+    );
+
+    // A sign against the type is a warning, not a failure.
+    let (_, op) = call(&hub, &bank, Method::POST, &push, Some(json!({"accountId": "ac-001", "transactions": [{"id": "w1", "date": day(1), "description": "refund", "amount": -5, "balance": 8095.5, "transactionType": "Credit"}]}))).await;
+    let ok = settled(
+        &hub,
+        &bank,
+        &company,
+        op["pushOperationKey"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(ok["status"], "Success");
+    assert_eq!(ok["validation"]["warnings"][0]["itemId"], "w1");
+
+    // A push that waited past its timeout is TimedOut and never applied.
+    let late = bankfeeds_domain::Job::new(bank.org.id, cid, Some(account.id), bankfeeds_domain::job::JobRequest {
+        method: "POST".into(),
+        url: format!("/codat/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions?timeoutInMinutes=1"),
+        body: bankfeeds_domain::job::RawJson::from_value(&json!({"accountId": "ac-001", "transactions": [tx("late", 0, 1.0, 1.0)]})),
+        idempotency_key: None,
+    }, SystemClock.now() - chrono::TimeDelta::minutes(5));
+    hub.store.submit_job(&late, None).await.unwrap();
+    let timed_out = settled(&hub, &bank, &company, &late.id.to_string()).await;
+    assert_eq!(
+        (
+            timed_out["status"].as_str(),
+            timed_out["timeoutInMinutes"].as_i64()
+        ),
+        (Some("TimedOut"), Some(1)),
+        "{timed_out}"
+    );
+
+    // The list: paged, filtered and ordered.
+    let (s, page) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!(
+            "/companies/{company}/push?query=status%3DFailed&orderBy=-requestedOnUtc&pageSize=2"
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["totalResults"], 6);
+    assert_eq!(page["results"].as_array().unwrap().len(), 2);
+    assert!(
+        page["results"][0]["requestedOnUtc"].as_str()
+            >= page["results"][1]["requestedOnUtc"].as_str()
+    );
+    assert!(page["results"][0].get("data").is_none());
+    let (_, all) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("/companies/{company}/push"),
+        None,
+    )
+    .await;
+    assert_eq!(all["totalResults"], 9);
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::GET,
+            &format!("/companies/{company}/push/{}", ConnectionId::new()),
+            None,
+        )
+        .await,
+        404,
+        "PUSH_OPERATION_NOT_FOUND",
+    );
+    let (s, model) = call(&hub, &bank, Method::GET, &format!("/companies/{company}/connections/{connection}/options/bankAccounts/ac-001/bankTransactions"), None).await;
+    assert_eq!((s, model["type"].as_str()), (200, Some("Object")));
+    assert_eq!(
+        model["properties"]["transactions"]["properties"]["description"]["required"],
+        true
     );
 }

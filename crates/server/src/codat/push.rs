@@ -1,0 +1,413 @@
+//! Push operations: `POST …/push/bankAccounts/{accountId}/bankTransactions` accepts a batch as
+//! a job at once (status `Pending`, `statusCode` 202, well inside the SDK's 5 s timeout) and a
+//! worker applies it under the platform's Codat-door rules (QuickBooks: no future dates, at
+//! most 7 days before the feed start date, chronological, none older than the newest stored,
+//! at most 1000); the operation then ends `Success` (with one `Created` change per new
+//! transaction), `Failed` (with `validation.errors` naming each offending transaction), or
+//! `TimedOut` when `timeoutInMinutes` passes first (the batch is then never applied).
+//!
+//! The job keeps the request as sent and, once finished, the Codat fragment of its outcome;
+//! a push operation is rendered from the two.
+
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::Json;
+use bankfeeds_domain::codat::bank_transaction::{self, BankTransaction, Problem};
+use bankfeeds_domain::codat::source_account;
+use bankfeeds_domain::job::{JobRequest, RawJson};
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::transaction::{BatchItem, BatchRefusal};
+use bankfeeds_domain::{Job, JobId, Timestamp};
+use bankfeeds_store::StoreResult;
+use chrono::TimeDelta;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::companies::company_of;
+use super::connections::connection_of;
+use super::error::{CodatError, CodatResult};
+use super::paging::ListParams;
+use super::source_accounts::account_of;
+use super::{time, CodatAuth, CodatRawJson};
+use crate::state::AppState;
+
+/// Where the door's jobs are recognised: their request path starts so.
+pub const JOB_PREFIX: &str = "/codat/";
+/// Longest `timeoutInMinutes` taken (a day); longer values are capped.
+const MAX_TIMEOUT_MINUTES: i64 = 24 * 60;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBankTransactionsIn {
+    account_id: Option<String>,
+    transactions: Option<Vec<BankTransaction>>,
+}
+
+fn timeout_of(url: &str) -> Option<i64> {
+    let query = url.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "timeoutInMinutes")
+        .and_then(|(_, v)| v.parse::<i64>().ok())
+}
+
+fn deadline(job: &Job) -> Option<Timestamp> {
+    timeout_of(&job.request.url).map(|m| job.created_at + TimeDelta::minutes(m))
+}
+
+fn problems_json(problems: &[Problem]) -> Value {
+    Value::Array(
+        problems
+            .iter()
+            .map(|p| {
+                json!({
+                    "itemId": p.item_id.clone().or_else(|| p.index.map(|i| format!("transactions[{i}]"))),
+                    "message": p.message,
+                    "validatorName": p.code,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn warnings_of(job: &Job) -> Value {
+    let body: Option<CreateBankTransactionsIn> =
+        serde_json::from_str(job.request.body.as_str()).ok();
+    let txs = body.and_then(|b| b.transactions).unwrap_or_default();
+    problems_json(&bank_transaction::warnings(&txs))
+}
+
+/// The Codat fragment a finished push job keeps as its answer.
+pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
+    let fragment = match outcome {
+        Ok(items) => json!({
+            "status": "Success",
+            "statusCode": 200,
+            "changes": items.iter().filter(|i| !i.duplicate).map(|i| json!({
+                "type": "Created",
+                "recordRef": {"id": i.transaction.data.transaction_id, "dataType": "bankTransactions"},
+            })).collect::<Vec<_>>(),
+        }),
+        Err(BatchRefusal::Invalid(violations)) => {
+            let problems: Vec<Problem> = violations
+                .iter()
+                .map(|v| Problem {
+                    index: v.index,
+                    item_id: v.transaction_id.clone(),
+                    code: v.code,
+                    message: v.message.clone(),
+                })
+                .collect();
+            json!({
+                "status": "Failed",
+                "statusCode": 400,
+                "errorMessage": bankfeeds_domain::batch::summary(violations),
+                "validation": {"errors": problems_json(&problems)},
+            })
+        }
+        Err(BatchRefusal::Conflict { transaction_ids }) => json!({
+            "status": "Failed",
+            "statusCode": 409,
+            "errorMessage": format!(
+                "transaction id {} is already stored for this account with different content",
+                transaction_ids.join(", ")
+            ),
+            "validation": {"errors": transaction_ids.iter().map(|id| json!({
+                "itemId": id, "message": "already stored with different content", "validatorName": "TRANSACTION_ID_CONFLICT",
+            })).collect::<Vec<_>>()},
+        }),
+        Err(BatchRefusal::AccountNotFound) => json!({
+            "status": "Failed",
+            "statusCode": 404,
+            "errorMessage": "the source account no longer exists",
+        }),
+    };
+    let status = fragment["statusCode"].as_u64().unwrap_or(200) as u16;
+    (status, RawJson::from_value(&fragment))
+}
+
+fn timed_out_fragment() -> Value {
+    json!({
+        "status": "TimedOut",
+        "statusCode": 504,
+        "errorMessage": "the push operation did not complete within timeoutInMinutes; nothing was applied",
+    })
+}
+
+/// A push operation as Codat shows it.
+pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
+    let mut out = json!({
+        "companyId": company,
+        "pushOperationKey": job.id,
+        "dataConnectionKey": job.connection_id,
+        "requestedOnUtc": time(job.created_at),
+        "completedOnUtc": job.finished_at.map(time),
+        "timeoutInMinutes": timeout_of(&job.request.url),
+        "status": "Pending",
+        "statusCode": 202,
+        "errorMessage": null,
+        "validation": {"errors": [], "warnings": warnings_of(job)},
+        "dataType": "bankTransactions",
+        "changes": [],
+    });
+    if let Some((_, body)) = &job.response {
+        let fragment = body.to_value();
+        for key in ["status", "statusCode", "errorMessage", "changes"] {
+            if let Some(v) = fragment.get(key) {
+                out[key] = v.clone();
+            }
+        }
+        if let Some(errors) = fragment.pointer("/validation/errors") {
+            out["validation"]["errors"] = errors.clone();
+        }
+    }
+    if with_data {
+        out["data"] = job.request.body.to_value();
+    }
+    out
+}
+
+/// A pending job past its `timeoutInMinutes` is finished as timed out (unless a worker
+/// finishes it first; the store lets only one of them win).
+async fn settle(state: &AppState, job: Job) -> StoreResult<Job> {
+    match deadline(&job) {
+        Some(d) if !job.status.is_finished() && d <= state.clock.now() => {
+            state
+                .store
+                .fail_job(job.id, 504, &timed_out_fragment(), state.clock.now())
+                .await
+        }
+        _ => Ok(job),
+    }
+}
+
+/// The worker's part: applies a push job, or times it out.
+pub async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
+    let now = state.clock.now();
+    if deadline(&job).is_some_and(|d| d <= now) {
+        return state
+            .store
+            .fail_job(job.id, 504, &timed_out_fragment(), now)
+            .await;
+    }
+    let Some(connection) = state
+        .store
+        .get_connection(job.org_id, job.connection_id)
+        .await?
+    else {
+        let gone = json!({"status": "Failed", "statusCode": 404, "errorMessage": "the data connection was deleted before the push ran"});
+        return state.store.fail_job(job.id, 404, &gone, now).await;
+    };
+    let body: Result<CreateBankTransactionsIn, _> = serde_json::from_str(job.request.body.as_str());
+    let batch = body.ok().and_then(|b| {
+        let account = job.bank_feed_account_id?;
+        bank_transaction::to_batch(
+            connection.platform,
+            account,
+            &b.transactions.unwrap_or_default(),
+        )
+        .ok()
+    });
+    let Some(batch) = batch else {
+        // Checked when the push was accepted; only a corrupted row gets here.
+        tracing::error!(job_id = %job.id, "push job request unreadable");
+        let bad = json!({"status": "Failed", "statusCode": 400, "errorMessage": "the push operation's request could not be read"});
+        return state.store.fail_job(job.id, 400, &bad, now).await;
+    };
+    let profile = PlatformProfile::for_platform(connection.platform, Door::Codat);
+    state
+        .store
+        .apply_batch(job.id, &batch, &profile, now, &render_outcome)
+        .await
+}
+
+/// `POST …/push/bankAccounts/{accountId}/bankTransactions`.
+pub async fn create(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection, account)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    body: CodatRawJson<CreateBankTransactionsIn>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    let a = account_of(&state, &cc, &account).await?;
+    if body
+        .value
+        .account_id
+        .as_deref()
+        .is_some_and(|id| id != account)
+    {
+        return Err(CodatError::bad_request(
+            "ACCOUNT_ID_MISMATCH",
+            format!("the body's accountId does not match the path's {account:?}"),
+        ));
+    }
+    if source_account::status(&a) != "connected" {
+        return Err(CodatError::bad_request(
+            "SOURCE_ACCOUNT_NOT_CONNECTED",
+            format!(
+                "source account {account:?} is {}: the customer must connect it in the accounting platform before transactions can be pushed",
+                source_account::status(&a)
+            ),
+        ));
+    }
+    let timeout = match form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "timeoutInMinutes")
+        .map(|(_, v)| v.into_owned())
+    {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|m| *m >= 1)
+                .map(|m| m.min(MAX_TIMEOUT_MINUTES))
+                .ok_or_else(|| {
+                    CodatError::bad_request(
+                        "INVALID_TIMEOUT",
+                        "`timeoutInMinutes` must be a whole number of minutes from 1",
+                    )
+                })?,
+        ),
+    };
+    let txs = body.value.transactions.as_deref().unwrap_or_default();
+    if let Err(problems) = bank_transaction::to_batch(cc.connection.platform, a.id, txs) {
+        return Err(CodatError::bad_request(
+            problems.first().map_or("INVALID_FIELD_VALUE", |p| p.code),
+            format!(
+                "{} transaction problem(s): {}",
+                problems.len(),
+                problems[0].message
+            ),
+        )
+        .with_validation(&problems_json(&problems)));
+    }
+    let url = match timeout {
+        Some(m) => format!("{JOB_PREFIX}companies/{company}/connections/{connection}/push/bankAccounts/{account}/bankTransactions?timeoutInMinutes={m}"),
+        None => format!("{JOB_PREFIX}companies/{company}/connections/{connection}/push/bankAccounts/{account}/bankTransactions"),
+    };
+    let job = Job::new(
+        org.id,
+        cc.connection.id,
+        Some(a.id),
+        JobRequest {
+            method: "POST".into(),
+            url,
+            body: body.raw,
+            idempotency_key: None,
+        },
+        state.clock.now(),
+    );
+    let job = match state.store.submit_job(&job, None).await? {
+        bankfeeds_store::Outcome::Done(j) => j,
+        bankfeeds_store::Outcome::Replayed(_) => job,
+    };
+    state.job_notify.notify_one();
+    Ok(Json(push_json(&job, &company, true)))
+}
+
+/// The company's push jobs (all its connections'), newest first.
+async fn company_jobs(
+    state: &AppState,
+    org: bankfeeds_domain::OrgId,
+    company: &str,
+) -> CodatResult<Vec<Job>> {
+    let customer = company_of(state, org, company).await?;
+    let mut jobs = Vec::new();
+    for cc in state
+        .store
+        .list_customer_connections(org, customer.id)
+        .await?
+    {
+        for job in state
+            .store
+            .list_connection_jobs(org, cc.connection.id, 10_000)
+            .await?
+        {
+            if job.request.url.starts_with(JOB_PREFIX) {
+                jobs.push(settle(state, job).await?);
+            }
+        }
+    }
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.created_at));
+    Ok(jobs)
+}
+
+/// `GET /companies/{companyId}/push/{pushOperationKey}`.
+pub async fn get(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, key)): Path<(String, String)>,
+) -> CodatResult<Json<Value>> {
+    let customer = company_of(&state, org.id, &company).await?;
+    let not_found = || {
+        CodatError::not_found(
+            "PUSH_OPERATION_NOT_FOUND",
+            format!("Push operation {key} not found"),
+        )
+    };
+    let id: JobId = key.parse().map_err(|_| not_found())?;
+    let job = state
+        .store
+        .get_job(org.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let theirs = state
+        .store
+        .get_customer_connection(org.id, customer.id, job.connection_id)
+        .await?
+        .is_some();
+    if !theirs || !job.request.url.starts_with(JOB_PREFIX) {
+        return Err(not_found());
+    }
+    let job = settle(&state, job).await?;
+    Ok(Json(push_json(&job, &company, false)))
+}
+
+/// `GET /companies/{companyId}/push`: paged, with `query` and `orderBy`.
+pub async fn list(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path(company): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    RawQuery(query): RawQuery,
+) -> CodatResult<Json<Value>> {
+    let params = ListParams::parse(query.as_deref())?;
+    let jobs = company_jobs(&state, org.id, &company).await?;
+    let items = jobs.iter().map(|j| push_json(j, &company, false)).collect();
+    Ok(Json(params.page(items, uri.path())))
+}
+
+/// `GET …/options/bankAccounts/{accountId}/bankTransactions`: what a push takes.
+pub async fn create_model(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection, account)): Path<(String, String, String)>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    account_of(&state, &cc, &account).await?;
+    let qbo = cc.connection.platform == bankfeeds_domain::Platform::IntuitBankFeeds;
+    let prop = |kind: &str, name: &str, description: &str, required: bool| json!({"type": kind, "displayName": name, "description": description, "required": required});
+    Ok(Json(json!({
+        "type": "Object",
+        "displayName": "Bank Transactions",
+        "description": "Posted transactions of one source account, oldest first, at most 1000 per push.",
+        "required": true,
+        "properties": {
+            "accountId": prop("String", "Account ID", "The source account's id.", true),
+            "transactions": {
+                "type": "Array",
+                "displayName": "Transactions",
+                "description": "At most 1000, in chronological order, none in the future, none older than the newest already pushed.",
+                "required": true,
+                "properties": {
+                    "id": prop("String", "ID", "Unique per source account; a re-send with the same content is ignored.", true),
+                    "date": prop("DateTime", "Cleared on date", if qbo { "No later than today, at most 7 days before the feed start date." } else { "No later than today." }, true),
+                    "description": prop("String", "Description", "Shown as the transaction's name.", qbo),
+                    "counterparty": prop("String", "Counterparty", "The payee.", false),
+                    "reference": prop("String", "Reference", "A memo.", false),
+                    "amount": prop("Number", "Amount", "Negative for money out.", true),
+                    "balance": prop("Number", "Balance", "The account balance after this transaction; the last one becomes the account's balance.", true),
+                    "transactionType": prop("String", "Transaction type", "One of Codat's BankTransactionType values.", false),
+                },
+            },
+        },
+    })))
+}
