@@ -22,6 +22,8 @@ pub enum SecretKind {
     Otp,
     /// A link-flow challenge (carried in the redirect to the FI's login page and back).
     Challenge,
+    /// The password of generated bank feed credentials (typed into the accounting platform).
+    FeedPassword,
 }
 
 impl SecretKind {
@@ -31,6 +33,7 @@ impl SecretKind {
             SecretKind::AccessToken => "bfat_",
             SecretKind::Otp => "bfotp_",
             SecretKind::Challenge => "bfch_",
+            SecretKind::FeedPassword => "bfpw_",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod connections;
+mod credentials;
 mod customers;
 mod error;
 mod events;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
@@ -378,6 +380,22 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
         link::consume_otp(&self.pool, hash, now).await
+    }
+
+    async fn create_credentials(&self, credentials: &BankFeedCredentials) -> StoreResult<()> {
+        credentials::create(&self.pool, credentials).await
+    }
+
+    async fn find_credentials(&self, username: &str) -> StoreResult<Option<BankFeedCredentials>> {
+        credentials::find(&self.pool, username).await
+    }
+
+    async fn revoke_credentials(
+        &self,
+        connection: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        credentials::revoke(&self.pool, connection, at).await
     }
 
     async fn create_company(&self, company: &Company) -> StoreResult<()> {

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod connections;
+mod credentials;
 mod customers;
 mod error;
 mod events;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
@@ -462,6 +464,22 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
         link::consume_otp(self, hash, now).await
+    }
+
+    async fn create_credentials(&self, credentials: &BankFeedCredentials) -> StoreResult<()> {
+        credentials::create(self, credentials).await
+    }
+
+    async fn find_credentials(&self, username: &str) -> StoreResult<Option<BankFeedCredentials>> {
+        credentials::find(&self.reader, username).await
+    }
+
+    async fn revoke_credentials(
+        &self,
+        connection: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        credentials::revoke(self, connection, at).await
     }
 
     async fn create_company(&self, company: &Company) -> StoreResult<()> {

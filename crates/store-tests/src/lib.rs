@@ -66,6 +66,7 @@ macro_rules! conformance_suite {
             customers_round_trip_update_and_delete,
             unlinking_a_customer_connection_deactivates_its_feeds,
             connection_jobs_list_newest_first,
+            credentials_are_stored_hashed_and_revoked_together,
         );
         $crate::conformance_suite!(@ingest $backend;
             feeds_are_ingested_as_statements_once,

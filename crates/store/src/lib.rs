@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
+use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::job::RawJson;
@@ -316,6 +317,16 @@ pub trait Store: Send + Sync + 'static {
         hash: &SecretHash,
         now: Timestamp,
     ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>>;
+
+    /// Stores a new set of generated bank feed credentials.
+    async fn create_credentials(&self, credentials: &BankFeedCredentials) -> StoreResult<()>;
+
+    /// The set with this username, revoked or not.
+    async fn find_credentials(&self, username: &str) -> StoreResult<Option<BankFeedCredentials>>;
+
+    /// Revokes every live set of the connection; returns how many.
+    async fn revoke_credentials(&self, connection: ConnectionId, at: Timestamp)
+        -> StoreResult<u64>;
 
     // --- the link flow (platform side) ---
 
