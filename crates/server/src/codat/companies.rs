@@ -12,7 +12,7 @@ use bankfeeds_domain::OrgId;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::connections::connection_json;
+use super::connections::{connection_json, page_url};
 use super::error::{CodatError, CodatResult};
 use super::paging::ListParams;
 use super::{time, CodatAuth, CodatJson};
@@ -31,7 +31,7 @@ pub fn company_json(state: &AppState, c: &Customer, connections: &[CustomerConne
         "tags": c.tags,
         "referenceParentCompany": null,
         "referenceSubsidiaryCompanies": [],
-        "dataConnections": connections.iter().map(|cc| connection_json(state, cc)).collect::<Vec<_>>(),
+        "dataConnections": connections.iter().map(|cc| connection_json(cc, &page_url(state, cc))).collect::<Vec<_>>(),
     })
 }
 

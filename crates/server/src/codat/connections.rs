@@ -28,7 +28,34 @@ pub fn status(cc: &CustomerConnection) -> ConnectionStatus {
     }
 }
 
-pub fn connection_json(state: &AppState, cc: &CustomerConnection) -> Value {
+/// The connection's `linkUrl`. A QuickBooks connection's carries a fresh one-hour OTP each time
+/// it is asked for (as Codat's does: get the connection again for a new link); the others
+/// point to the page that says where to start.
+pub async fn link_url(state: &AppState, cc: &CustomerConnection) -> CodatResult<String> {
+    let c = &cc.connection;
+    if c.platform == bankfeeds_domain::Platform::IntuitBankFeeds && cc.unlinked_at.is_none() {
+        let (otp, code) = bankfeeds_domain::otp::NewOtp::generate(c, state.clock.now());
+        state.store.issue_otp(&otp).await?;
+        return Ok(format!(
+            "{}{}?otp={}",
+            state.public_base,
+            crate::link::codat::START,
+            code.expose()
+        ));
+    }
+    Ok(page_url(state, cc))
+}
+
+/// The connection's link page without an OTP (what a company's `dataConnections` show, so
+/// reading a company does not invalidate a link the customer has open).
+pub fn page_url(state: &AppState, cc: &CustomerConnection) -> String {
+    format!(
+        "{}/link/connections/{}",
+        state.public_base, cc.connection.id
+    )
+}
+
+pub fn connection_json(cc: &CustomerConnection, link_url: &str) -> Value {
     let c = &cc.connection;
     let (integration, source) = codat::integration_ids(c.platform);
     json!({
@@ -38,7 +65,7 @@ pub fn connection_json(state: &AppState, cc: &CustomerConnection) -> Value {
         "sourceId": source,
         "sourceType": "BankFeed",
         "platformName": codat::platform_name(c.platform),
-        "linkUrl": format!("{}/link/connections/{}", state.public_base, c.id),
+        "linkUrl": link_url,
         "status": status(cc).as_str(),
         "lastSync": cc.last_synced_at.map(time),
         "created": time(c.created_at),
@@ -99,7 +126,8 @@ pub async fn create(
         .get_customer_connection(org.id, customer.id, new.connection.id)
         .await?
         .ok_or_else(|| CodatError::connection_not_found(&new.connection.id.to_string()))?;
-    Ok(Json(connection_json(&state, &cc)))
+    let url = link_url(&state, &cc).await?;
+    Ok(Json(connection_json(&cc, &url)))
 }
 
 pub async fn list(
@@ -111,13 +139,15 @@ pub async fn list(
 ) -> CodatResult<Json<Value>> {
     let params = ListParams::parse(query.as_deref())?;
     let customer = company_of(&state, org.id, &company).await?;
-    let items = state
+    let mut items = Vec::new();
+    for cc in state
         .store
         .list_customer_connections(org.id, customer.id)
         .await?
-        .iter()
-        .map(|cc| connection_json(&state, cc))
-        .collect();
+    {
+        let url = link_url(&state, &cc).await?;
+        items.push(connection_json(&cc, &url));
+    }
     Ok(Json(params.page(items, uri.path())))
 }
 
@@ -127,7 +157,8 @@ pub async fn get(
     Path((company, connection)): Path<(String, String)>,
 ) -> CodatResult<Json<Value>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
-    Ok(Json(connection_json(&state, &cc)))
+    let url = link_url(&state, &cc).await?;
+    Ok(Json(connection_json(&cc, &url)))
 }
 
 #[derive(Deserialize)]
@@ -157,7 +188,8 @@ pub async fn unlink(
         .store
         .unlink_customer_connection(org.id, cc.customer_id, cc.connection.id, state.clock.now())
         .await?;
-    Ok(Json(connection_json(&state, &done)))
+    let url = link_url(&state, &done).await?;
+    Ok(Json(connection_json(&done, &url)))
 }
 
 /// 200 with no body (what Codat's SDK expects); the connection's feeds stop.

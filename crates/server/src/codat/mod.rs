@@ -56,6 +56,11 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(source_accounts::create_batch),
         )
         .route(
+            "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/credentials",
+            axum::routing::post(source_accounts::generate_credentials)
+                .delete(source_accounts::delete_credentials),
+        )
+        .route(
             "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}",
             axum::routing::patch(source_accounts::update).delete(source_accounts::delete),
         )

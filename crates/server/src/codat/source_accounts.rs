@@ -377,3 +377,37 @@ pub async fn delete(
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `POST …/bankFeedAccounts/credentials`: a new username and password for the customer to type
+/// into QuickBooks; each call a new set. The SDK sends an odd body (a JSON string); it is
+/// ignored.
+pub async fn generate_credentials(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection)): Path<(String, String)>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    let (credentials, password) = bankfeeds_domain::credentials::BankFeedCredentials::generate(
+        &cc.connection,
+        state.clock.now(),
+    );
+    state.store.create_credentials(&credentials).await?;
+    tracing::info!(connection_id = %cc.connection.id, "bank feed credentials generated");
+    Ok(Json(
+        json!({"username": credentials.username, "password": password.expose()}),
+    ))
+}
+
+/// `DELETE …/bankFeedAccounts/credentials`: revokes every set of the connection; 204.
+pub async fn delete_credentials(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection)): Path<(String, String)>,
+) -> CodatResult<Response> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    state
+        .store
+        .revoke_credentials(cc.connection.id, state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -6,8 +6,9 @@
 //! spans name the route, never the URI). The challenge then rides in an `HttpOnly` cookie
 //! scoped to `/link` while the customer chooses.
 
+pub mod codat;
 mod connection;
-mod select;
+pub(crate) mod select;
 
 use axum::routing::get;
 use axum::Router;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/link/{platform}/redirect", get(select::redirect))
         .route("/link/connections/{id}", get(connection::connection_page))
+        .route(codat::START, get(codat::start).post(codat::get_credentials))
         .route(
             "/link/orgs/{org}/customers/{id}",
             get(connection::company_page),

@@ -32,7 +32,7 @@ fn refused(r: LinkRefusal) -> PageError {
     )
 }
 
-fn link_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn link_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     let secure = if state.public_base.starts_with("https://") {
         "; Secure"
     } else {

@@ -74,22 +74,22 @@ async fn the_link_url_tells_the_customer_where_to_start(hub: Hub) {
 }
 
 /// A browser: follows no redirects by itself, keeps cookies, and checks every page's headers.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     hub: &'a Hub,
     http: reqwest::Client,
     cookies: BTreeMap<String, String>,
     /// Every page body seen, to check no secret ever appeared in one.
-    seen: String,
+    pub(crate) seen: String,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
 }
 
 impl<'a> Browser<'a> {
-    fn new(hub: &'a Hub) -> Self {
+    pub(crate) fn new(hub: &'a Hub) -> Self {
         Self {
             hub,
             http: reqwest::Client::builder()
@@ -146,7 +146,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let resp = self
             .http
             .get(self.absolute(path))
@@ -157,7 +157,7 @@ impl<'a> Browser<'a> {
         self.finish(resp).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
@@ -175,7 +175,7 @@ impl<'a> Browser<'a> {
 }
 
 /// The value of the first `name="<field>" value="…"` in a page.
-fn field(page: &Page, name: &str) -> String {
+pub(crate) fn field(page: &Page, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .body
@@ -188,12 +188,12 @@ fn field(page: &Page, name: &str) -> String {
         .replace("&#x2f;", "/")
 }
 
-fn see_other(page: &Page) -> String {
+pub(crate) fn see_other(page: &Page) -> String {
     assert_eq!(page.status, 303, "{}", page.body);
     page.location.clone().unwrap()
 }
 
-fn error_code(page: &Page) -> String {
+pub(crate) fn error_code(page: &Page) -> String {
     let start = page.body.find("id=\"error-code\">").expect("an error page") + 16;
     let end = page.body[start..].find('<').unwrap() + start;
     page.body[start..end].to_owned()

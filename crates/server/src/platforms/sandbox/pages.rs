@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
             get(connect_page).post(connect),
         )
         .route(
+            "/sandbox/{platform}/companies/{company}/credentials",
+            post(credentials_login),
+        )
+        .route(
             "/sandbox/{platform}/companies/{company}/feeds/{account}",
             get(feed_page),
         )
@@ -266,6 +270,8 @@ struct ConnectPage {
     slug: &'static str,
     company: Company,
     banks: Vec<FiConfig>,
+    /// QuickBooks also links with credentials the bank generated (Codat's flow).
+    takes_credentials: bool,
     csrf: String,
 }
 
@@ -282,6 +288,7 @@ async fn connect_page(
         slug: platform_slug(platform),
         company,
         banks,
+        takes_credentials: sync::takes_credentials(platform),
         csrf: csrf.token().to_owned(),
     })?;
     Ok(csrf.attach(page, secure(&state)))
@@ -454,4 +461,66 @@ async fn unlink(
         platform_slug(platform),
         company.id
     )))
+}
+
+#[derive(Deserialize)]
+struct CredentialsForm {
+    csrf: String,
+    username: String,
+    password: String,
+}
+
+/// QuickBooks' other way in: the customer types the bank feed credentials their bank
+/// generated. They name the connection; the hub binds it to the company as an OTP would (one
+/// is issued and used on the spot, never leaving the server) and goes on to the selection.
+async fn credentials_login(
+    State(state): State<AppState>,
+    Path((slug, company)): Path<(String, String)>,
+    csrf: Csrf,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    if !sync::takes_credentials(platform) {
+        return Err(PageError::not_found("page"));
+    }
+    let company = company_of(&state, platform, &company).await?;
+    let form: CredentialsForm = web::form(&body)?;
+    if !csrf.verify(&form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let refused = || {
+        PageError::bad_request(
+            "INVALID_CREDENTIALS",
+            "That username and password did not match. Check them with your bank and try again.",
+        )
+    };
+    let password = bankfeeds_domain::Secret::from_presented(form.password);
+    let found = state.store.find_credentials(form.username.trim()).await?;
+    let credentials = found.filter(|c| c.admits(&password)).ok_or_else(refused)?;
+    let connection = state
+        .store
+        .find_connection(credentials.connection_id)
+        .await?
+        .ok_or_else(refused)?;
+    let now = state.clock.now();
+    let (challenge, secret) = Challenge::generate(platform, company.id, connection.org_id, now);
+    state.store.create_challenge(&challenge).await?;
+    let (otp, code) = bankfeeds_domain::otp::NewOtp::generate(&connection, now);
+    state.store.issue_otp(&otp).await?;
+    state
+        .store
+        .bind_challenge(&challenge.hash, platform, &code.hash(), now)
+        .await?
+        .map_err(|r| PageError::bad_request(r.code(), r.message()))?;
+    tracing::info!(company_id = %company.id, connection_id = %connection.id, "link: bank feed credentials accepted");
+    let mut response = web::see_other(&format!("/link/{}/select", platform_slug(platform)));
+    response.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        crate::link::select::link_cookie(
+            &state,
+            secret.expose(),
+            bankfeeds_domain::link::SELECTION_TTL.num_seconds(),
+        ),
+    );
+    Ok(response)
 }

@@ -52,6 +52,12 @@ pub fn pulls_on_open(platform: Platform) -> bool {
     platform == Platform::IntuitBankFeeds
 }
 
+/// Whether the platform links with bank feed credentials the bank generated (QuickBooks, as
+/// Codat's QuickBooks Online Bank Feeds integration works), besides the redirect flow.
+pub fn takes_credentials(platform: Platform) -> bool {
+    platform == Platform::IntuitBankFeeds
+}
+
 /// The platform ingests one linked feed now.
 pub async fn sync_feed(
     state: &AppState,

@@ -1,0 +1,221 @@
+//! Codat's QuickBooks flow end to end: the FI creates a company, a QuickBooks connection and a
+//! source account through the Codat door and generates bank feed credentials; the customer
+//! types them into the QuickBooks sandbox, picks the account; the connection is `Linked`, the
+//! account `connected`, and a push lands in the sandbox's feed. The `linkUrl` page hands out
+//! credentials with its one-hour OTP, once.
+
+use bankfeeds_domain::Clock;
+use serde_json::{json, Value};
+
+use crate::codat::{call, day, settled};
+use crate::helpers::{ok, Hub};
+use crate::pages::{error_code, field, see_other, Browser};
+
+crate::on_both_backends!(quickbooks_links_with_generated_credentials);
+
+async fn quickbooks_links_with_generated_credentials(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let config = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login", "country_code": "US"});
+    ok(hub
+        .http
+        .put(hub.url("/versioned/bank_feeds/configs/INTUIT_BANK_FEEDS"))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .json(&config)
+        .send()
+        .await)
+    .await;
+    let (_, co) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Elaborate Events, Inc"})),
+    )
+    .await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let (_, conn) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("/companies/{company}/connections"),
+        Some(json!({"platformKey": "hcws"})),
+    )
+    .await;
+    let connection = conn["id"].as_str().unwrap().to_owned();
+    let base = format!("/companies/{company}/connections/{connection}");
+    call(&hub, &bank, Method::POST, &format!("{base}/connectionInfo/bankFeedAccounts"), Some(json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0}))).await;
+
+    // Each call is a new set; the SDK's odd body (a JSON string) is ignored.
+    let creds_path = format!("{base}/connectionInfo/bankFeedAccounts/credentials");
+    let (s, first) = call(&hub, &bank, Method::POST, &creds_path, Some(json!(""))).await;
+    assert_eq!(s, 200, "{first}");
+    let (_, second) = call(&hub, &bank, Method::POST, &creds_path, None).await;
+    assert_ne!(first["username"], second["username"]);
+    let (user, pass) = (
+        first["username"].as_str().unwrap(),
+        first["password"].as_str().unwrap(),
+    );
+
+    // In the QuickBooks sandbox: a wrong password is refused, the right one links.
+    let mut b = Browser::new(&hub);
+    let books = ok(hub
+        .http
+        .post(hub.url("/sandbox/intuit/api/companies"))
+        .json(&json!({"name": "Elaborate Books"}))
+        .send()
+        .await)
+    .await;
+    let books = books["company"]["id"].as_str().unwrap().to_owned();
+    let connect = b
+        .get(&format!("/sandbox/intuit/companies/{books}/connect"))
+        .await;
+    assert!(
+        connect.body.contains("bank feed credentials"),
+        "{}",
+        connect.body
+    );
+    let csrf = field(&connect, "csrf");
+    let login = format!("/sandbox/intuit/companies/{books}/credentials");
+    let wrong = b
+        .post(
+            &login,
+            &[
+                ("csrf", &csrf),
+                ("username", user),
+                ("password", "bfpw_wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, error_code(&wrong).as_str()),
+        (400, "INVALID_CREDENTIALS")
+    );
+    let select = see_other(
+        &b.post(
+            &login,
+            &[("csrf", &csrf), ("username", user), ("password", pass)],
+        )
+        .await,
+    );
+    assert_eq!(select, "/link/intuit/select");
+    let choose = b.get(&select).await;
+    assert!(choose.body.contains("Checking"), "{}", choose.body);
+    let start = (bankfeeds_domain::SystemClock.now() - chrono::TimeDelta::days(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    let account = field(&choose, "account");
+    let done = see_other(
+        &b.post(
+            &select,
+            &[
+                ("csrf", &field(&choose, "csrf")),
+                ("account", &account),
+                ("start_date", &start),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(done, format!("/sandbox/intuit/companies/{books}"));
+
+    // Codat sees it linked and connected, with the chosen start date.
+    let (_, linked) = call(&hub, &bank, Method::GET, &base, None).await;
+    assert_eq!(linked["status"], "Linked");
+    let (_, accounts) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("{base}/connectionInfo/bankFeedAccounts"),
+        None,
+    )
+    .await;
+    assert_eq!(accounts[0]["status"], "connected");
+    assert!(accounts[0]["feedStartDate"]
+        .as_str()
+        .unwrap()
+        .starts_with(&start));
+
+    // A push lands in the sandbox's feed (QuickBooks pulls when the page opens).
+    let push = format!("{base}/push/bankAccounts/ac-001/bankTransactions");
+    let body = json!({"accountId": "ac-001", "transactions": [
+        {"id": "ca1ba928", "date": day(9), "description": "HSBC Covent Grdn ATM W", "amount": 7991.59, "balance": 8009.11, "transactionType": "Atm"},
+        {"id": "ca1ba929", "date": day(1), "description": "Coffee beans", "counterparty": "Pacific Importers", "amount": -9.11, "balance": 8000.00, "transactionType": "Debit"}]});
+    let (_, op) = call(&hub, &bank, Method::POST, &push, Some(body)).await;
+    let op = settled(
+        &hub,
+        &bank,
+        &company,
+        op["pushOperationKey"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        op["status"], "Success",
+        "9 days back is within 7 days of a 5-day-old start: {op}"
+    );
+    let feed = b
+        .get(&format!(
+            "/sandbox/intuit/companies/{books}/feeds/{account}"
+        ))
+        .await;
+    for text in [
+        "HSBC Covent Grdn ATM W",
+        "Pacific Importers",
+        "7991.59",
+        "-9.11",
+        "8000.00",
+    ] {
+        assert!(feed.body.contains(text), "{text} on the feed page");
+    }
+
+    // Revoked credentials no longer link.
+    let (s, _) = call(&hub, &bank, Method::DELETE, &creds_path, None).await;
+    assert_eq!(s, 204);
+    let connect = b
+        .get(&format!("/sandbox/intuit/companies/{books}/connect"))
+        .await;
+    let again = b
+        .post(
+            &login,
+            &[
+                ("csrf", &field(&connect, "csrf")),
+                ("username", second["username"].as_str().unwrap()),
+                ("password", second["password"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(error_code(&again), "INVALID_CREDENTIALS");
+
+    // The linkUrl: its OTP moves to a cookie, "Get credentials" uses it once.
+    let (_, fresh) = call(&hub, &bank, Method::GET, &base, None).await;
+    let link = fresh["linkUrl"].as_str().unwrap().to_owned();
+    let (_, newer) = call(&hub, &bank, Method::GET, &base, None).await;
+    assert_ne!(
+        newer["linkUrl"],
+        Value::String(link.clone()),
+        "each GET mints a new OTP"
+    );
+    let link = newer["linkUrl"].as_str().unwrap().to_owned();
+    let mut customer = Browser::new(&hub);
+    let start_page = see_other(&customer.get(&link).await);
+    assert_eq!(start_page, "/link/codat/start");
+    let page = customer.get(&start_page).await;
+    assert!(page.body.contains("Get credentials"));
+    let handed = customer
+        .post(&start_page, &[("csrf", &field(&page, "csrf"))])
+        .await;
+    assert_eq!(handed.status, 200, "{}", handed.body);
+    assert!(handed.body.contains("bfpw_") && handed.body.contains("bf-"));
+    assert!(!customer.seen.contains("bfotp_"), "the OTP is in no page");
+    let used = customer
+        .post(&start_page, &[("csrf", &field(&page, "csrf"))])
+        .await;
+    assert_eq!(used.status, 400);
+    // An old linkUrl (superseded by the later GET) is refused too.
+    let mut stale = Browser::new(&hub);
+    see_other(&stale.get(fresh["linkUrl"].as_str().unwrap()).await);
+    let page = stale.get("/link/codat/start").await;
+    let refused = stale
+        .post("/link/codat/start", &[("csrf", &field(&page, "csrf"))])
+        .await;
+    assert_eq!(error_code(&refused), "OTP_SUPERSEDED");
+}
