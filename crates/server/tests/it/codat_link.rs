@@ -11,7 +11,10 @@ use crate::codat::{call, day, settled};
 use crate::helpers::{ok, Hub};
 use crate::pages::{error_code, field, see_other, Browser};
 
-crate::on_both_backends!(quickbooks_links_with_generated_credentials);
+crate::on_both_backends!(
+    quickbooks_links_with_generated_credentials,
+    credentials_link_through_the_json_interface_too
+);
 
 async fn quickbooks_links_with_generated_credentials(hub: Hub) {
     use reqwest::Method;
@@ -218,4 +221,86 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
         .post("/link/codat/start", &[("csrf", &field(&page, "csrf"))])
         .await;
     assert_eq!(error_code(&refused), "OTP_SUPERSEDED");
+}
+
+async fn credentials_link_through_the_json_interface_too(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let (_, co) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Bank of Dave"})),
+    )
+    .await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let (_, conn) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("/companies/{company}/connections"),
+        Some(json!({"platformKey": "hcws"})),
+    )
+    .await;
+    let base = format!(
+        "/companies/{company}/connections/{}",
+        conn["id"].as_str().unwrap()
+    );
+    let (_, account) = call(&hub, &bank, Method::POST, &format!("{base}/connectionInfo/bankFeedAccounts"), Some(json!({"id": "ac-9", "accountName": "Checking", "accountType": "checking", "accountNumber": "9", "currency": "USD", "balance": 1}))).await;
+    assert_eq!(account["status"], "pending");
+    let (_, creds) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("{base}/connectionInfo/bankFeedAccounts/credentials"),
+        None,
+    )
+    .await;
+    let books = ok(hub
+        .http
+        .post(hub.url("/sandbox/intuit/api/companies"))
+        .json(&json!({"name": "Books"}))
+        .send()
+        .await)
+    .await;
+    let books = books["company"]["id"].as_str().unwrap().to_owned();
+    let post = |path: &str, body: Value| hub.http.post(hub.url(path)).json(&body).send();
+    let refused: Value = post(
+        "/sandbox/intuit/api/link/credentials",
+        json!({"company_id": books, "username": creds["username"], "password": "bfpw_nope"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(refused["error_code"], "INVALID_CREDENTIALS");
+    let bound = ok(post(
+        "/sandbox/intuit/api/link/credentials",
+        json!({"company_id": books, "username": creds["username"], "password": creds["password"]}),
+    )
+    .await)
+    .await;
+    let offered = bound["bank_feed_accounts"][0]["id"].clone();
+    assert_eq!(
+        bound["bank_feed_accounts"][0]["internal_bank_account_id"],
+        "ac-9"
+    );
+    ok(post(
+        "/sandbox/intuit/api/link/complete",
+        json!({"challenge": bound["challenge"], "bank_feed_account_ids": [offered]}),
+    )
+    .await)
+    .await;
+    let (_, linked) = call(&hub, &bank, Method::GET, &base, None).await;
+    assert_eq!(linked["status"], "Linked");
+    // Other platforms do not take credentials.
+    let xero = post(
+        "/sandbox/xero/api/link/credentials",
+        json!({"company_id": books, "username": "u", "password": "p"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(xero.status(), 404);
 }

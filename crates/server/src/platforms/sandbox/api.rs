@@ -46,6 +46,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/sandbox/{platform}/api/link/redirect", post(redirect))
         .route("/sandbox/{platform}/api/link/complete", post(complete))
+        .route(
+            "/sandbox/{platform}/api/link/credentials",
+            post(credentials),
+        )
 }
 
 /// Platforms by the slug their pages use.
@@ -490,5 +494,58 @@ async fn unlink_feed(
         .await?;
     Ok(JsonOut(AccountEnvelopeOut {
         bank_feed_account: AccountOut::new(unlinked, false),
+    }))
+}
+
+#[derive(Deserialize)]
+struct CredentialsIn {
+    company_id: String,
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct CredentialsOut {
+    /// Carries the link to `…/link/complete`.
+    challenge: String,
+    company_id: CompanyId,
+    bank_feed_accounts: Vec<AccountOut>,
+}
+
+/// QuickBooks: the customer typed the bank feed credentials their bank generated; like the
+/// redirect back, answers the accounts to choose from (and the challenge to complete with).
+async fn credentials(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Json(body): Json<CredentialsIn>,
+) -> ApiResult<JsonOut<CredentialsOut>> {
+    let platform = platform(&slug)?;
+    if !super::sync::takes_credentials(platform) {
+        return Err(ApiError::route_not_found());
+    }
+    let company = company_of(&state, platform, &body.company_id).await?;
+    let password = Secret::from_presented(body.password);
+    let (secret, bound) = super::bind_with_credentials(&state, &company, &body.username, &password)
+        .await?
+        .map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
+    let connection = bound
+        .connection_id
+        .expect("a bound challenge names its connection");
+    let query = bankfeeds_domain::account::AccountQuery {
+        filters: Vec::new(),
+        sort: bankfeeds_domain::account::AccountSortField::UpdatedAt,
+        direction: bankfeeds_domain::account::SortDirection::Asc,
+        after: None,
+        limit: 500,
+    };
+    let accounts = state.store.list_accounts(connection, &query).await?;
+    Ok(JsonOut(CredentialsOut {
+        challenge: secret.expose().to_owned(),
+        company_id: company.id,
+        bank_feed_accounts: accounts
+            .items
+            .into_iter()
+            .map(|a| AccountOut::new(a, false))
+            .collect(),
     }))
 }

@@ -488,31 +488,11 @@ async fn credentials_login(
     if !csrf.verify(&form.csrf) {
         return Err(PageError::csrf());
     }
-    let refused = || {
-        PageError::bad_request(
-            "INVALID_CREDENTIALS",
-            "That username and password did not match. Check them with your bank and try again.",
-        )
-    };
     let password = bankfeeds_domain::Secret::from_presented(form.password);
-    let found = state.store.find_credentials(form.username.trim()).await?;
-    let credentials = found.filter(|c| c.admits(&password)).ok_or_else(refused)?;
-    let connection = state
-        .store
-        .find_connection(credentials.connection_id)
-        .await?
-        .ok_or_else(refused)?;
-    let now = state.clock.now();
-    let (challenge, secret) = Challenge::generate(platform, company.id, connection.org_id, now);
-    state.store.create_challenge(&challenge).await?;
-    let (otp, code) = bankfeeds_domain::otp::NewOtp::generate(&connection, now);
-    state.store.issue_otp(&otp).await?;
-    state
-        .store
-        .bind_challenge(&challenge.hash, platform, &code.hash(), now)
+    let (secret, bound) = super::bind_with_credentials(&state, &company, &form.username, &password)
         .await?
         .map_err(|r| PageError::bad_request(r.code(), r.message()))?;
-    tracing::info!(company_id = %company.id, connection_id = %connection.id, "link: bank feed credentials accepted");
+    tracing::info!(company_id = %company.id, connection_id = ?bound.connection_id, "link: bank feed credentials accepted");
     let mut response = web::see_other(&format!("/link/{}/select", platform_slug(platform)));
     response.headers_mut().append(
         axum::http::header::SET_COOKIE,
