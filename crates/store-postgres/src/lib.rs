@@ -434,6 +434,21 @@ impl Store for PostgresStore {
         link_flow::complete_link(&self.pool, challenge, accounts, start, now).await
     }
 
+    async fn connection_company(&self, connection: ConnectionId) -> StoreResult<Option<Company>> {
+        link_flow::connection_company(&self.pool, connection).await
+    }
+
+    async fn link_feed(
+        &self,
+        company: CompanyId,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        link_flow::link_feed(&self.pool, company, connection, account, start, now).await
+    }
+
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
         link_flow::list_company_feeds(&self.pool, company).await
     }

@@ -322,3 +322,58 @@ pub async fn list_company_feeds(
     .map_err(map_err)?;
     rows.into_iter().map(BankFeedAccount::try_from).collect()
 }
+
+pub async fn connection_company(
+    pool: &PgPool,
+    connection: bankfeeds_domain::ConnectionId,
+) -> StoreResult<Option<Company>> {
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "SELECT company_id FROM challenges
+         WHERE connection_id = $1 AND completed_at IS NOT NULL
+         ORDER BY completed_at DESC LIMIT 1",
+    )
+    .bind(connection.as_uuid())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    match id {
+        None => Ok(None),
+        Some(id) => get_company(pool, id.into()).await,
+    }
+}
+
+pub async fn link_feed(
+    pool: &PgPool,
+    company: CompanyId,
+    connection: bankfeeds_domain::ConnectionId,
+    account: BankFeedAccountId,
+    start: Option<Timestamp>,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    if accounts::find_live(&mut tx, connection, Key::Id(account), true)
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::NotFound);
+    }
+    let state = FeedState {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: start,
+    };
+    let linked = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
+    sqlx::query(
+        "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES ($1, $2, $3)
+         ON CONFLICT (company_id, account_id)
+         DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+    )
+    .bind(company.as_uuid())
+    .bind(account.as_uuid())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(linked)
+}

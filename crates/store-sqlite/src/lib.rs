@@ -518,6 +518,21 @@ impl Store for SqliteStore {
         link_flow::complete_link(self, challenge, accounts, start, now).await
     }
 
+    async fn connection_company(&self, connection: ConnectionId) -> StoreResult<Option<Company>> {
+        link_flow::connection_company(&self.reader, connection).await
+    }
+
+    async fn link_feed(
+        &self,
+        company: CompanyId,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        link_flow::link_feed(self, company, connection, account, start, now).await
+    }
+
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
         link_flow::list_company_feeds(&self.reader, company).await
     }

@@ -260,3 +260,57 @@ pub async fn list_company_feeds(
     }
     Ok(feeds)
 }
+
+pub async fn connection_company(
+    pool: &SqlitePool,
+    connection: bankfeeds_domain::ConnectionId,
+) -> StoreResult<Option<Company>> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT company_id FROM challenges
+         WHERE connection_id = ? AND completed_at IS NOT NULL
+         ORDER BY completed_at DESC LIMIT 1",
+    )
+    .bind(connection.to_string())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    match id {
+        None => Ok(None),
+        Some(id) => get_company(pool, id.parse().map_err(|_| corrupt("company id"))?).await,
+    }
+}
+
+pub async fn link_feed(
+    store: &SqliteStore,
+    company: CompanyId,
+    connection: bankfeeds_domain::ConnectionId,
+    account: BankFeedAccountId,
+    start: Option<Timestamp>,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
+    let mut tx = store.write_tx().await?;
+    if accounts::find_live(&mut tx, connection, "id", account.to_string())
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::NotFound);
+    }
+    let state = FeedState {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: start,
+    };
+    let linked = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
+    sqlx::query(
+        "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES (?, ?, ?)
+         ON CONFLICT (company_id, account_id) DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+    )
+    .bind(company.to_string())
+    .bind(account.to_string())
+    .bind(time::to_db(now))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(linked)
+}

@@ -357,3 +357,43 @@ pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
         )
     );
 }
+
+pub async fn mapped_feeds_join_the_linked_company(store: DynStore) {
+    let (books, c, _feed) = linked_feed(&store, Platform::Xero, "XERO-M").await;
+    assert_eq!(
+        store.connection_company(c.id).await.unwrap(),
+        Some(books.clone())
+    );
+    let extra = account(&store, &c, "XERO-M2").await;
+    let start = Some(t0() - TimeDelta::days(3));
+    let at = t0() + secs(4);
+    let linked = store
+        .link_feed(books.id, c.id, extra.id, start, at)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            linked.feed_status,
+            linked.transaction_ready,
+            linked.transaction_start_date,
+            linked.updated_at
+        ),
+        (FeedStatus::Active, true, start, at)
+    );
+    assert_eq!(
+        store.get_company_feed(books.id, extra.id).await.unwrap(),
+        Some(linked)
+    );
+    let other = connection(&store, c.org_id, Platform::Xero).await;
+    assert_eq!(
+        store.connection_company(other.id).await.unwrap(),
+        None,
+        "never linked"
+    );
+    assert!(matches!(
+        store
+            .link_feed(books.id, other.id, extra.id, start, at)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}

@@ -74,6 +74,7 @@ macro_rules! conformance_suite {
             unlinked_feeds_go_inactive_and_stop_syncing,
             scheduled_syncs_find_the_feeds_due,
             disconnected_accounts_leave_every_company,
+            mapped_feeds_join_the_linked_company,
         );
     };
     (@accounts $backend:path; $($case:ident),* $(,)?) => {

@@ -360,6 +360,22 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>>;
 
+    /// The platform company the connection was last linked into (by a completed link).
+    async fn connection_company(&self, connection: ConnectionId) -> StoreResult<Option<Company>>;
+
+    /// Links one more account of a connection into a company without a challenge (account
+    /// mapping through the Codat door, for platforms that allow it): the account becomes an
+    /// active, ready feed of the company from `start`. `NotFound` when the account is not a
+    /// live account of the connection.
+    async fn link_feed(
+        &self,
+        company: CompanyId,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount>;
+
     /// The company's linked feeds (unlinked ones left out).
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>>;
 

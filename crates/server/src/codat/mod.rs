@@ -7,9 +7,11 @@
 //! base64(client_id:client_secret)`: the very header the Rutter-shaped door takes. Errors use
 //! Codat's `ErrorMessage` shape (`error`), lists Codat's paging (`paging`).
 
+mod bank_feeds;
 mod companies;
 mod connections;
 pub mod error;
+mod mapping;
 pub mod paging;
 pub mod push;
 mod source_accounts;
@@ -71,6 +73,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/companies/{company}/connections/{connection}/options/bankAccounts/{account}/bankTransactions",
             get(push::create_model),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}/bankFeedAccounts/mapping",
+            get(mapping::get).post(mapping::create),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}/bankFeeds/otp",
+            axum::routing::post(bank_feeds::generate_otp),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}/bankFeeds/info",
+            get(bank_feeds::company_information),
         )
         .route("/companies/{company}/push", get(push::list))
         .route("/companies/{company}/push/{key}", get(push::get))

@@ -7,13 +7,14 @@
 use bankfeeds_domain::Clock;
 use serde_json::{json, Value};
 
-use crate::codat::{call, day, settled};
+use crate::codat::{call, day, error, settled};
 use crate::helpers::{ok, Hub};
 use crate::pages::{error_code, field, see_other, Browser};
 
 crate::on_both_backends!(
     quickbooks_links_with_generated_credentials,
-    credentials_link_through_the_json_interface_too
+    credentials_link_through_the_json_interface_too,
+    xero_maps_accounts_by_api_after_the_link
 );
 
 async fn quickbooks_links_with_generated_credentials(hub: Hub) {
@@ -303,4 +304,213 @@ async fn credentials_link_through_the_json_interface_too(hub: Hub) {
     .await
     .unwrap();
     assert_eq!(xero.status(), 404);
+}
+
+async fn xero_maps_accounts_by_api_after_the_link(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let config = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login", "country_code": "GB"});
+    ok(hub
+        .http
+        .put(hub.url("/versioned/bank_feeds/configs/XERO"))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .json(&config)
+        .send()
+        .await)
+    .await;
+    let (_, co) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Bank of Dave"})),
+    )
+    .await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let (_, conn) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("/companies/{company}/connections"),
+        Some(json!({"platformKey": "gbol"})),
+    )
+    .await;
+    let base = format!(
+        "/companies/{company}/connections/{}",
+        conn["id"].as_str().unwrap()
+    );
+    for id in ["cur-1", "sav-1"] {
+        call(&hub, &bank, Method::POST, &format!("{base}/connectionInfo/bankFeedAccounts"), Some(json!({"id": id, "accountName": id, "accountType": "checking", "accountNumber": "1", "currency": "GBP", "balance": 10}))).await;
+    }
+    let mapping = format!("{base}/bankFeedAccounts/mapping");
+    let (s, before) = call(&hub, &bank, Method::GET, &mapping, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(before.as_array().unwrap().len(), 2);
+    assert_eq!(
+        (
+            before[0]["status"].as_str(),
+            &before[0]["targetAccountOptions"]
+        ),
+        (Some("pending"), &json!([]))
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &mapping,
+            Some(json!({"sourceAccountId": "sav-1"})),
+        )
+        .await,
+        400,
+        "CONNECTION_NOT_LINKED",
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::GET,
+            &format!("{base}/bankFeeds/info"),
+            None,
+        )
+        .await,
+        404,
+        "COMPANY_INFORMATION_NOT_AVAILABLE",
+    );
+
+    // The FI's OTP through the Codat door drives Xero's redirect flow.
+    let (s, otp) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("{base}/bankFeeds/otp"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{otp}");
+    assert!(otp["otp"].as_str().unwrap().starts_with("bfotp_") && otp["expiry"].is_string());
+    let post = |path: &str, body: Value| hub.http.post(hub.url(path)).json(&body).send();
+    let books = ok(post(
+        "/sandbox/xero/api/companies",
+        json!({"name": "Dave's Books"}),
+    )
+    .await)
+    .await;
+    let books = books["company"]["id"].as_str().unwrap().to_owned();
+    let connect = ok(post(
+        &format!("/sandbox/xero/api/companies/{books}/connect"),
+        json!({"org_id": bank.org.id}),
+    )
+    .await)
+    .await;
+    let bound = ok(post(
+        "/sandbox/xero/api/link/redirect",
+        json!({"challenge": connect["challenge"], "otp": otp["otp"]}),
+    )
+    .await)
+    .await;
+    let first = bound["bank_feed_accounts"][0]["id"].clone();
+    ok(post(
+        "/sandbox/xero/api/link/complete",
+        json!({"challenge": connect["challenge"], "bank_feed_account_ids": [first]}),
+    )
+    .await)
+    .await;
+
+    // Now mapping by API: the first is connected, the second can be.
+    let (_, after) = call(&hub, &bank, Method::GET, &mapping, None).await;
+    assert_eq!(
+        (after[0]["status"].as_str(), &after[0]["targetAccountId"]),
+        (Some("connected"), &first)
+    );
+    let option = after[1]["targetAccountOptions"][0]["id"].clone();
+    assert!(after[1]["targetAccountOptions"][0]["name"]
+        .as_str()
+        .unwrap()
+        .contains("Dave's Books"));
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &mapping,
+            Some(json!({"sourceAccountId": "sav-1", "targetAccountId": "elsewhere"})),
+        )
+        .await,
+        400,
+        "UNKNOWN_TARGET_ACCOUNT",
+    );
+    let (s, mapped) = call(&hub, &bank, Method::POST, &mapping, Some(json!({"sourceAccountId": "sav-1", "targetAccountId": option, "feedStartDate": day(30)}))).await;
+    assert_eq!(
+        (s, mapped["status"].as_str()),
+        (200, Some("connected")),
+        "{mapped}"
+    );
+    let (_, accounts) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("{base}/connectionInfo/bankFeedAccounts"),
+        None,
+    )
+    .await;
+    assert!(accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["status"] == "connected"));
+    let feeds = ok(hub
+        .http
+        .get(hub.url(&format!("/sandbox/xero/api/companies/{books}/feeds")))
+        .send()
+        .await)
+    .await;
+    assert_eq!(
+        feeds["bank_feed_accounts"].as_array().unwrap().len(),
+        2,
+        "the mapped account is a feed of the company"
+    );
+    let (s, info) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("{base}/bankFeeds/info"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            s,
+            info["companyName"].as_str(),
+            info["baseCurrency"].as_str()
+        ),
+        (200, Some("Dave's Books"), Some("GBP"))
+    );
+    assert_eq!(info["multicurrencyEnabled"], false);
+
+    // QuickBooks customers map inside QuickBooks.
+    let (_, qbo) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("/companies/{company}/connections"),
+        Some(json!({"platformKey": "hcws"})),
+    )
+    .await;
+    let qbase = format!(
+        "/companies/{company}/connections/{}",
+        qbo["id"].as_str().unwrap()
+    );
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::POST,
+            &format!("{qbase}/bankFeedAccounts/mapping"),
+            Some(json!({"sourceAccountId": "x"})),
+        )
+        .await,
+        400,
+        "MAPPING_IN_PLATFORM",
+    );
 }
