@@ -15,7 +15,53 @@ crate::on_both_backends!(
     stored_state_rules_refuse_through_the_job,
     feeds_that_need_linking_refuse_until_linked,
     idempotency_keys_replay_batches,
+    a_batch_is_kept_as_sent_and_must_be_json_whole,
 );
+
+/// The job keeps the body as sent (spacing, key order, every digit) and answers with exactly
+/// what the synchronous call did; a body with anything after its JSON value is refused.
+async fn a_batch_is_kept_as_sent_and_must_be_json_whole(hub: Hub) {
+    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let send = |body: String| {
+        hub.http
+            .post(hub.url(&f.url()))
+            .basic_auth(&f.creds.client_id, Some(&f.creds.client_secret))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let txn = format!(
+        "{{ \"posted_at\": \"{}\",\n  \"transaction_id\": \"K1\", \"amount\": -12.30 }}",
+        ts(days_ago(1))
+    );
+    let body = format!(
+        "\n {{\"bank_feed_transactions\": {{ \"transactions\": [ {txn} ],\n \"bank_feed_account_id\": \"{}\" }} }} \n",
+        f.account
+    );
+    let refused = format!("{body} {{}}");
+    err(send(refused).await, 400, "MALFORMED_JSON").await;
+    assert!(f.stored(&hub).await.is_empty(), "nothing was stored");
+
+    let resp = send(body.clone()).await.unwrap();
+    let job_id = resp.headers()["x-rutter-job-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer = ok(Ok(resp)).await;
+    assert_eq!(answer["bank_feed_transactions"][0]["transaction_id"], "K1");
+    let job = wait_for_job(&hub, &f.creds, &job_id).await;
+    assert_eq!(
+        job["response"]["body"], answer,
+        "the job answers as the call did"
+    );
+    let sent: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(job["request"]["body"], sent);
+    assert_eq!(
+        job["request"]["body"]["bank_feed_transactions"]["transactions"][0]["amount"].to_string(),
+        "-12.30",
+        "every digit as sent"
+    );
+}
 
 /// Batches for one account wait their turn; `prefer_sync` answers with the job when the wait
 /// is longer than it will hold the request.
