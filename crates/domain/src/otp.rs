@@ -17,6 +17,10 @@ pub struct NewOtp {
     pub hash: SecretHash,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Leave the connection's earlier unused OTPs valid (the Codat door's `linkUrl`, minted on
+    /// every read, must not break a link the customer has open). Normally a new OTP cancels
+    /// the earlier ones.
+    pub keeps_earlier: bool,
 }
 
 impl NewOtp {
@@ -30,9 +34,20 @@ impl NewOtp {
                 hash: secret.hash(),
                 created_at: now,
                 expires_at: now + OTP_TTL,
+                keeps_earlier: false,
             },
             secret,
         )
+    }
+}
+
+impl NewOtp {
+    /// The same OTP, leaving the connection's earlier ones valid.
+    pub fn alongside_earlier(self) -> NewOtp {
+        NewOtp {
+            keeps_earlier: true,
+            ..self
+        }
     }
 }
 

@@ -141,15 +141,17 @@ pub async fn issue_otp(pool: &PgPool, otp: &NewOtp) -> StoreResult<()> {
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
-    sqlx::query(
-        "UPDATE otps SET cancelled_at = $1
-         WHERE connection_id = $2 AND used_at IS NULL AND cancelled_at IS NULL",
-    )
-    .bind(otp.created_at)
-    .bind(otp.connection_id.as_uuid())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    if !otp.keeps_earlier {
+        sqlx::query(
+            "UPDATE otps SET cancelled_at = $1
+             WHERE connection_id = $2 AND used_at IS NULL AND cancelled_at IS NULL",
+        )
+        .bind(otp.created_at)
+        .bind(otp.connection_id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
     sqlx::query(
         "INSERT INTO otps (hash, org_id, connection_id, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5)",

@@ -126,15 +126,17 @@ pub async fn delete_config(store: &SqliteStore, org: OrgId, platform: Platform) 
 
 pub async fn issue_otp(store: &SqliteStore, otp: &NewOtp) -> StoreResult<()> {
     let mut tx = store.write_tx().await?;
-    sqlx::query(
-        "UPDATE otps SET cancelled_at = ?
-         WHERE connection_id = ? AND used_at IS NULL AND cancelled_at IS NULL",
-    )
-    .bind(time::to_db(otp.created_at))
-    .bind(otp.connection_id.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+    if !otp.keeps_earlier {
+        sqlx::query(
+            "UPDATE otps SET cancelled_at = ?
+             WHERE connection_id = ? AND used_at IS NULL AND cancelled_at IS NULL",
+        )
+        .bind(time::to_db(otp.created_at))
+        .bind(otp.connection_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
     sqlx::query(
         "INSERT INTO otps (hash, org_id, connection_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
     )

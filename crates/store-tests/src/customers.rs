@@ -378,3 +378,31 @@ pub async fn credentials_are_stored_hashed_and_revoked_together(store: DynStore)
         .unwrap();
     assert!(other.admits(&p3), "another connection's set stays");
 }
+
+pub async fn otps_issued_alongside_leave_earlier_ones_valid(store: DynStore) {
+    use bankfeeds_domain::otp::NewOtp;
+
+    let t0 = SystemClock.now();
+    let fi = org(&store, "Bank A").await;
+    let (c, _) = NewConnection::generate(fi, Platform::IntuitBankFeeds, None, t0).unwrap();
+    store.create_connection(&c, None).await.unwrap();
+    let (first, one) = NewOtp::generate(&c.connection, t0);
+    store.issue_otp(&first).await.unwrap();
+    let (second, two) = NewOtp::generate(&c.connection, t0);
+    store.issue_otp(&second.alongside_earlier()).await.unwrap();
+    let at = t0 + TimeDelta::seconds(1);
+    assert_eq!(
+        store.consume_otp(&one.hash(), at).await.unwrap(),
+        Ok((fi, c.connection.id))
+    );
+    assert_eq!(
+        store.consume_otp(&two.hash(), at).await.unwrap(),
+        Ok((fi, c.connection.id))
+    );
+    // A normal issue still cancels what is left.
+    let (third, three) = NewOtp::generate(&c.connection, t0);
+    store.issue_otp(&third.alongside_earlier()).await.unwrap();
+    let (fourth, _) = NewOtp::generate(&c.connection, t0);
+    store.issue_otp(&fourth).await.unwrap();
+    assert!(store.consume_otp(&three.hash(), at).await.unwrap().is_err());
+}

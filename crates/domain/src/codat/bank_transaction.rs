@@ -63,7 +63,12 @@ pub fn transaction_type(codat: &str) -> Option<TransactionType> {
 /// A Codat date: a date-time whose offset, if any, is ignored, or a plain date.
 pub fn local_date_time(s: &str) -> Option<crate::Timestamp> {
     let s = s.trim();
-    let local = if s.len() > 19 && (s.ends_with('Z') || s[19..].contains(['+', '-'])) {
+    // A date-time's first 19 characters are `YYYY-MM-DDTHH:MM:SS`, all ASCII; anything else is
+    // not a date (and must not be sliced by bytes).
+    if !s.is_ascii() {
+        return None;
+    }
+    let local = if s.len() > 19 {
         // Drop the offset (`Z`, `+01:00`, `-0500`) but keep fractional seconds.
         let cut = s[19..].find(['Z', '+', '-']).map_or(s.len(), |i| 19 + i);
         &s[..cut]
@@ -115,6 +120,14 @@ pub fn to_batch(
     account: BankFeedAccountId,
     txs: &[BankTransaction],
 ) -> Result<BatchRequest, Vec<Problem>> {
+    if txs.is_empty() {
+        return Err(vec![Problem {
+            index: None,
+            item_id: None,
+            code: "BATCH_EMPTY",
+            message: "`transactions` is empty: send at least one transaction".to_owned(),
+        }]);
+    }
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(txs.len());
     for (i, t) in txs.iter().enumerate() {
@@ -228,6 +241,11 @@ mod tests {
             "2023-01-10T00:00:00+00:00"
         );
         assert!(local_date_time("10/01/2023").is_none());
+        assert!(
+            local_date_time("2026-11-18T14:14:1éZ").is_none(),
+            "no panic on non-ASCII"
+        );
+        assert!(local_date_time("é").is_none());
     }
 
     #[test]

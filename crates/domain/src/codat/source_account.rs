@@ -72,7 +72,7 @@ pub fn set_codat_data(a: &mut BankFeedAccount, data: Value) {
 pub enum UpdateRefusal {
     #[error("the balance can only change while the source account is not connected")]
     BalanceWhileConnected,
-    #[error("a source account's status can only be set to \"disconnected\"")]
+    #[error("a source account's status can only be set to \"disconnected\", and only once it is connected")]
     Status,
 }
 
@@ -106,7 +106,8 @@ pub fn check_update(
     let disconnect = match requested_status {
         None => false,
         Some(s) if s == current => false,
-        Some("disconnected") => true,
+        // Only a connected account can be disconnected; a pending one was never linked.
+        Some("disconnected") if current == "connected" => true,
         Some(_) => return Err(UpdateRefusal::Status),
     };
     let balance = balance.filter(|b| Some(*b) != a.current_balance);

@@ -35,7 +35,9 @@ pub async fn link_url(state: &AppState, cc: &CustomerConnection) -> CodatResult<
     let c = &cc.connection;
     if c.platform == bankfeeds_domain::Platform::IntuitBankFeeds && cc.unlinked_at.is_none() {
         let (otp, code) = bankfeeds_domain::otp::NewOtp::generate(c, state.clock.now());
-        state.store.issue_otp(&otp).await?;
+        // Alongside the earlier ones: reading the connection must not break a link the
+        // customer has open.
+        state.store.issue_otp(&otp.alongside_earlier()).await?;
         return Ok(format!(
             "{}{}?otp={}",
             state.public_base,

@@ -32,8 +32,8 @@ use crate::state::AppState;
 
 /// Where the door's jobs are recognised: their request path starts so.
 pub const JOB_PREFIX: &str = "/codat/";
-/// Longest `timeoutInMinutes` taken (a day); longer values are capped.
-const MAX_TIMEOUT_MINUTES: i64 = 24 * 60;
+/// Longest `timeoutInMinutes` taken: a year.
+const MAX_TIMEOUT_MINUTES: i64 = 366 * 24 * 60;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

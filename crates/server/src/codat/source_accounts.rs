@@ -63,10 +63,15 @@ pub fn account_json(a: &BankFeedAccount) -> Value {
         "feedStartDate": a.transaction_start_date.map(time),
     });
     if rules::model(a) == Model::V2 {
-        for key in ["routingInfo", "accountInfo"] {
-            if let Some(v) = codat.get(key).filter(|v| !v.is_null()) {
-                out[key] = v.clone();
-            }
+        // Always present on V2 accounts (Codat's default type is `bankcode`): the SDK tells
+        // the two models apart by these fields.
+        out["routingInfo"] = codat
+            .get("routingInfo")
+            .filter(|v| v.is_object())
+            .cloned()
+            .unwrap_or_else(|| json!({"bankCode": null, "type": "bankcode"}));
+        if let Some(v) = codat.get("accountInfo").filter(|v| !v.is_null()) {
+            out["accountInfo"] = v.clone();
         }
     }
     out

@@ -366,3 +366,104 @@ async fn refused_redirects_change_nothing(hub: Hub) {
     )
     .await;
 }
+
+/// Challenge and OTP expiry on every platform, with the hub's clock moved by the test.
+async fn expiry_on_every_platform(hub: Hub, clock: std::sync::Arc<bankfeeds_domain::ManualClock>) {
+    for platform in [
+        "INTUIT_BANK_FEEDS",
+        "XERO",
+        "SAGE_INTACCT",
+        "SAGE_BUSINESS_CLOUD",
+        "NETSUITE",
+    ] {
+        let s = slug(platform);
+        let bank = hub.org(platform).await;
+        list_bank(&hub, &bank, platform).await;
+        let company = ok(sandbox(
+            &hub,
+            &format!("/sandbox/{s}/api/companies"),
+            &json!({"name": "Acme Ltd"}),
+        )
+        .await)
+        .await;
+        let company_id = company["company"]["id"].as_str().unwrap().to_owned();
+        let challenge = || {
+            let hub = &hub;
+            let company_id = &company_id;
+            let bank = &bank;
+            async move {
+                let c = ok(sandbox(
+                    hub,
+                    &format!("/sandbox/{s}/api/companies/{company_id}/connect"),
+                    &json!({"org_id": bank.org.id}),
+                )
+                .await)
+                .await;
+                c["challenge"].as_str().unwrap().to_owned()
+            }
+        };
+        let (_, _, otp) = fi_login(&hub, &bank, platform).await;
+
+        // A challenge is good for ten minutes.
+        let stale = challenge().await;
+        clock.advance(TimeDelta::minutes(10));
+        err(
+            redirect_to(&hub, s, &stale, &otp).await,
+            400,
+            "CHALLENGE_EXPIRED",
+        )
+        .await;
+        // The OTP was not used up by that refusal: a fresh challenge takes it.
+        // ... even 59 minutes after it was issued.
+        clock.advance(TimeDelta::minutes(49));
+        let fresh = challenge().await;
+        ok(redirect_to(&hub, s, &fresh, &otp).await).await;
+
+        // An OTP is good for an hour.
+        let (_, _, late) = fi_login(&hub, &bank, platform).await;
+        clock.advance(TimeDelta::minutes(60));
+        let c = challenge().await;
+        err(redirect_to(&hub, s, &c, &late).await, 400, "OTP_EXPIRED").await;
+        let bound = hub
+            .store
+            .get_challenge(&bankfeeds_domain::Secret::from_presented(c).hash())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(bound.bound_at.is_none(), "{platform}: nothing bound");
+    }
+}
+
+mod with_clock {
+    use std::sync::Arc;
+
+    use bankfeeds_domain::{Clock, ManualClock, SystemClock};
+
+    use crate::helpers::Hub;
+
+    async fn hub_with_clock(db: bankfeeds_store_tests::TestDb) -> (Hub, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let c = clock.clone();
+        let store = db.store.clone();
+        let hub = Hub::start_with(store, Some(db), move |s| s.clock = c as Arc<dyn Clock>, 0).await;
+        (hub, clock)
+    }
+
+    #[tokio::test]
+    async fn expiry_on_sqlite() {
+        let db = bankfeeds_store_tests::backends::sqlite("link_expiry")
+            .await
+            .unwrap();
+        let (hub, clock) = hub_with_clock(db).await;
+        super::expiry_on_every_platform(hub, clock).await;
+    }
+
+    #[tokio::test]
+    async fn expiry_on_postgres() {
+        let Some(db) = bankfeeds_store_tests::backends::postgres("link_expiry").await else {
+            return;
+        };
+        let (hub, clock) = hub_with_clock(db).await;
+        super::expiry_on_every_platform(hub, clock).await;
+    }
+}
