@@ -1138,6 +1138,77 @@ def stop(proc):
 ctx = SimpleNamespace()
 
 
+# --- the connection OTP, account mapping and company information (Xero: mapping by API)
+
+def expect_refusal(call, status, code):
+    """Like expect_error, for operations whose error statuses the SDK may or may not document
+    as ErrorMessage: either exception, with this status and our errorCode."""
+    try:
+        call()
+    except (errors.ErrorMessage, errors.SDKError) as e:
+        eq(e.status_code, status, f"status for {code}")
+        body = json.loads(e.body) if isinstance(getattr(e, "body", None), str) and e.body else {}
+        eq(body.get("errorCode"), code, "errorCode")
+        return e
+    raise AssertionError(f"expected a {status} {code}, the call succeeded")
+
+
+@case("source_accounts.generate_otp: the connection's OTP drives Xero's redirect link; mapping and info wait for it")
+def _():
+    c = ctx.sdk.companies.create(request={"name": "Mapping Co"})
+    conn = ctx.sdk.connections.create(request={"company_id": c.id, "request_body": {"platform_key": "gbol"}})
+    ctx.m = SimpleNamespace(company=c.id, where={"company_id": c.id, "connection_id": conn.id})
+    for a in ["cur-1", "sav-1"]:
+        ctx.sdk.source_accounts.create(request={**ctx.m.where, "request_body": {**v2_account(a, a, 10), "currency": "GBP"}})
+    before = ctx.sdk.account_mapping.get(request=ctx.m.where)
+    eq([(m.source_account_id, str(m.status)) for m in before], [("cur-1", "pending"), ("sav-1", "pending")], "mappings before")
+    expect_refusal(lambda: ctx.sdk.account_mapping.create(request={**ctx.m.where, "bank_feed_account_mapping": {
+        "source_account_id": "sav-1"}}), 400, "CONNECTION_NOT_LINKED")
+    expect_refusal(lambda: ctx.sdk.company_information.get(request=ctx.m.where), 404, "COMPANY_INFORMATION_NOT_AVAILABLE")
+    otp = ctx.sdk.source_accounts.generate_otp(request=ctx.m.where)
+    check(otp.otp.startswith("bfotp_") and otp.expiry, f"otp {otp}")
+    status, _ = http(ctx, "PUT", "/versioned/bank_feeds/configs/XERO", {
+        "display_name": "Codat SDK Bank", "login_url": "https://bank.example/login", "country_code": "GB"})
+    eq(status, 200, "FI configuration for Xero")
+    s, books = sandbox("POST", "/sandbox/xero/api/companies", {"name": "Mapping Books"})
+    ctx.m.books = books["company"]["id"]
+    s, connect = sandbox("POST", f"/sandbox/xero/api/companies/{ctx.m.books}/connect", {"org_id": ctx.org["id"]})
+    eq(s, 200, f"connect {connect}")
+    s, bound = sandbox("POST", "/sandbox/xero/api/link/redirect", {"challenge": connect["challenge"], "otp": otp.otp})
+    eq(s, 200, f"redirect {bound}")
+    first = [a["id"] for a in bound["bank_feed_accounts"] if a["internal_bank_account_id"] == "cur-1"]
+    s, done = sandbox("POST", "/sandbox/xero/api/link/complete", {"challenge": connect["challenge"], "bank_feed_account_ids": first})
+    eq(s, 200, f"complete {done}")
+    check_connection(ctx.sdk.connections.get(request=ctx.m.where), "gbol", status="Linked")
+
+
+@case("account_mapping.get/create: map the second account into the linked Xero company")
+def _():
+    mappings = {m.source_account_id: m for m in ctx.sdk.account_mapping.get(request=ctx.m.where)}
+    eq(str(mappings["cur-1"].status), "connected", "the linked one")
+    check(mappings["cur-1"].target_account_id, "a connected mapping names its target")
+    options = mappings["sav-1"].target_account_options or []
+    eq(len(options), 1, "one target option")
+    expect_refusal(lambda: ctx.sdk.account_mapping.create(request={**ctx.m.where, "bank_feed_account_mapping": {
+        "source_account_id": "sav-1", "target_account_id": "elsewhere"}}), 400, "UNKNOWN_TARGET_ACCOUNT")
+    mapped = ctx.sdk.account_mapping.create(request={**ctx.m.where, "bank_feed_account_mapping": {
+        "source_account_id": "sav-1", "target_account_id": options[0].id, "feed_start_date": day(20)}})
+    eq((mapped.source_account_id, str(mapped.status)), ("sav-1", "connected"), "mapped")
+    statuses = {a.id: enum_value(a.status) for a in ctx.sdk.source_accounts.list(request=ctx.m.where)}
+    eq(statuses, {"cur-1": "connected", "sav-1": "connected"}, "both connected")
+    s, feeds = sandbox("GET", f"/sandbox/xero/api/companies/{ctx.m.books}/feeds")
+    eq(len(feeds["bank_feed_accounts"]), 2, "two feeds in the Xero company")
+    qbo = new_company("Mapping QBO Co")
+    expect_refusal(lambda: ctx.sdk.account_mapping.create(request={**qbo.where, "bank_feed_account_mapping": {
+        "source_account_id": "x"}}), 400, "MAPPING_IN_PLATFORM")
+
+
+@case("company_information.get: the linked company's name and currency")
+def _():
+    info = ctx.sdk.company_information.get(request=ctx.m.where)
+    eq((info.company_name, info.base_currency, info.multicurrency_enabled), ("Mapping Books", "GBP", False), "info")
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)  # in order with the hub's log in CI output
     bin_arg = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BANKFEEDS_BIN")
