@@ -22,6 +22,7 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         api::connections::get_connection,
         api::connections::get_connection_status,
         api::connections::delete_connection,
+        api::connections::rotate_access_token,
         api::accounts::create_account,
         api::accounts::list_accounts,
         api::accounts::get_account,

@@ -155,3 +155,32 @@ pub async fn delete(pool: &PgPool, org: OrgId, id: ConnectionId, at: Timestamp) 
     }
     Ok(())
 }
+
+pub async fn rotate_token(
+    pool: &PgPool,
+    org: OrgId,
+    id: ConnectionId,
+    token: &SecretHash,
+    at: Timestamp,
+) -> StoreResult<Connection> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let done = sqlx::query("UPDATE connections SET access_token_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4 AND deleted_at IS NULL")
+        .bind(token.to_hex())
+        .bind(at)
+        .bind(org.as_uuid())
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let row: ConnectionRow =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM connections WHERE id = $1"))
+            .bind(id.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Connection::try_from(row)
+}

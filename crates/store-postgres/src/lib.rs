@@ -148,6 +148,16 @@ impl Store for PostgresStore {
         connections::get(&self.pool, org, id).await
     }
 
+    async fn rotate_access_token(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        token: &SecretHash,
+        at: Timestamp,
+    ) -> StoreResult<Connection> {
+        connections::rotate_token(&self.pool, org, id, token, at).await
+    }
+
     async fn delete_connection(
         &self,
         org: OrgId,

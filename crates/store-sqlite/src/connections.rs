@@ -169,3 +169,32 @@ pub async fn delete(
     }
     tx.commit().await.map_err(map_err)
 }
+
+pub async fn rotate_token(
+    store: &SqliteStore,
+    org: OrgId,
+    id: ConnectionId,
+    token: &SecretHash,
+    at: Timestamp,
+) -> StoreResult<Connection> {
+    let mut tx = store.write_tx().await?;
+    let done = sqlx::query("UPDATE connections SET access_token_hash = ?, updated_at = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL")
+        .bind(token.to_hex())
+        .bind(time::to_db(at))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let row: ConnectionRow =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Connection::try_from(row)
+}

@@ -232,6 +232,16 @@ impl Store for SqliteStore {
         connections::get(&self.reader, org, id).await
     }
 
+    async fn rotate_access_token(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        token: &SecretHash,
+        at: Timestamp,
+    ) -> StoreResult<Connection> {
+        connections::rotate_token(self, org, id, token, at).await
+    }
+
     async fn delete_connection(
         &self,
         org: OrgId,

@@ -30,6 +30,7 @@ macro_rules! conformance_suite {
             organisations_never_see_each_others_connections,
             deleted_connections_disappear_but_their_token_is_recognised,
             connection_pages_walk_every_row_once_in_creation_order,
+            access_tokens_rotate,
         );
         $crate::conformance_suite!(@accounts $backend;
             accounts_round_trip,

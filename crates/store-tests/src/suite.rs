@@ -199,3 +199,45 @@ pub async fn connection_pages_walk_every_row_once_in_creation_order(store: DynSt
     assert_eq!(seen, created);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), seen.len());
 }
+
+pub async fn access_tokens_rotate(store: DynStore) {
+    let (o, _) = org(&store, "Demo Bank").await;
+    let (other, _) = org(&store, "Other Bank").await;
+    let (c, old) = connection(&store, &o, Platform::Xero).await;
+    let new = Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
+    let at = SystemClock.now() + TimeDelta::seconds(1);
+    assert!(
+        matches!(
+            store
+                .rotate_access_token(other.id, c.id, &new.hash(), at)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "only its own organisation"
+    );
+    let rotated = store
+        .rotate_access_token(o.id, c.id, &new.hash(), at)
+        .await
+        .unwrap();
+    assert_eq!((rotated.id, rotated.updated_at), (c.id, at));
+    assert_eq!(
+        store.find_connection_by_token(&old.hash()).await.unwrap(),
+        None,
+        "the old token stops"
+    );
+    assert_eq!(
+        store.find_connection_by_token(&new.hash()).await.unwrap(),
+        Some(rotated)
+    );
+    store.delete_connection(o.id, c.id, at).await.unwrap();
+    let again = Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
+    assert!(
+        matches!(
+            store
+                .rotate_access_token(o.id, c.id, &again.hash(), at)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "not a deleted connection"
+    );
+}

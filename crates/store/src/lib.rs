@@ -102,6 +102,16 @@ pub trait Store: Send + Sync + 'static {
     /// A live connection by id alone, whichever organisation owns it: for the page behind its
     /// `link_url`, which the FI's customer opens without credentials.
     async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>>;
+    /// Gives a live connection of this organisation a new access token (the old one stops
+    /// working at once) and returns the connection. `NotFound` when there is none.
+    async fn rotate_access_token(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        token: &SecretHash,
+        at: Timestamp,
+    ) -> StoreResult<Connection>;
+
     /// Marks a live connection of this organisation deleted. `NotFound` if there is none.
     async fn delete_connection(
         &self,

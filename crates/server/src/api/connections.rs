@@ -330,3 +330,50 @@ pub async fn delete_connection(
     tracing::info!(connection_id = %id, "connection deleted");
     Ok(JsonOut(DeletedOut { success: true }))
 }
+
+/// Give a connection a new access token; the old one stops working at once. Also how an FI
+/// gets a token for a connection made through the Codat door, to read it through this API.
+#[utoipa::path(
+    post,
+    path = "/versioned/connections/{id}/rotate_access_token",
+    tag = "connections",
+    params(("id" = String, Path, description = "The connection's id")),
+    responses(
+        (status = 200, body = ConnectionCreateOut),
+        (status = 400, body = crate::error::ErrorOut),
+        (status = 401, body = crate::error::ErrorOut),
+        (status = 410, body = crate::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn rotate_access_token(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<ConnectionCreateOut>> {
+    let id: ConnectionId = id.parse().map_err(|_| {
+        ApiError::bad_request("INVALID_ID", format!("{id:?} is not a connection id"))
+    })?;
+    let token = bankfeeds_domain::Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
+    let c = state
+        .store
+        .rotate_access_token(org.id, id, &token.hash(), state.clock.now())
+        .await
+        .map_err(|e| match e {
+            bankfeeds_store::StoreError::NotFound => ApiError::gone(
+                "CONNECTION_NOT_FOUND",
+                format!("no connection {id} in this organisation"),
+            ),
+            other => other.into(),
+        })?;
+    tracing::info!(connection_id = %id, "access token rotated");
+    Ok(JsonOut(ConnectionCreateOut {
+        connection: ConnectionCreatedOut {
+            link_url: link_url(&state, c.id),
+            id: c.id,
+            access_token: Some(token.expose().to_owned()),
+            name: c.name,
+            platform: c.platform,
+        },
+    }))
+}

@@ -41,6 +41,10 @@ pub fn router() -> Router<AppState> {
             delete(connections::delete_connection),
         )
         .route(
+            "/versioned/connections/{id}/rotate_access_token",
+            post(connections::rotate_access_token),
+        )
+        .route(
             ACCOUNTS,
             get(accounts::list_accounts).post(accounts::create_account),
         )

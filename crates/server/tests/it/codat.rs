@@ -1172,6 +1172,76 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
         "{timed_out}"
     );
 
+    // One core, two doors: the Rutter-shaped API reads back what Codat pushed, once a token
+    // is issued for the connection.
+    let rotated: Value = hub
+        .post(
+            &bank,
+            &format!("/versioned/connections/{connection}/rotate_access_token"),
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = rotated["connection"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accounts: Value = hub
+        .get(
+            &bank,
+            &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rutter_account = &accounts["bank_feed_accounts"][0];
+    assert_eq!(
+        rutter_account["internal_bank_account_id"], "ac-001",
+        "{accounts}"
+    );
+    assert_eq!(rutter_account["current_balance"], json!(8095.5));
+    assert_eq!(rutter_account["feed_status"], "active");
+    let listed: Value = hub
+        .get(
+            &bank,
+            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows: Vec<(String, String)> = listed["bank_feed_transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["transaction_id"].as_str().unwrap().to_owned(),
+                t["amount"].to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("t1", "7991.59"),
+        ("t2", "-9.11"),
+        ("t3", "100.5"),
+        ("w1", "-5"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(rows, want, "{listed}");
+    assert_eq!(listed["bank_feed_transactions"][3]["description"], "refund");
+
     // The list: paged, filtered and ordered.
     let (s, page) = call(
         &hub,
