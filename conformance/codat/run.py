@@ -1209,6 +1209,20 @@ def _():
     eq((info.company_name, info.base_currency, info.multicurrency_enabled), ("Mapping Books", "GBP", False), "info")
 
 
+@case("companies.get_access_token: a one-hour Bearer token that opens the company's link page with working links")
+def _():
+    c = ctx.sdk.companies.create(request={"name": "Token Co"})
+    ctx.sdk.connections.create(request={"company_id": c.id, "request_body": {"platform_key": "hcws"}})
+    t = ctx.sdk.companies.get_access_token(request={"company_id": c.id})
+    eq((t.expires_in, t.token_type), (3600, "Bearer"), "expiresIn, tokenType")
+    check(t.access_token.startswith("bfct_"), f"accessToken {t.access_token[:5]}…")
+    with urllib.request.urlopen(f"{c.redirect}?access_token={t.access_token}", timeout=10) as r:
+        page = r.read().decode()
+    check("/link/codat/start?otp=bfotp_" in page, "the page carries a working QuickBooks link")
+    check(t.access_token not in page, "the token is not echoed")
+    expect_error(lambda: ctx.sdk.companies.get_access_token(request={"company_id": str(uuid.uuid4())}), 404, "COMPANY_NOT_FOUND")
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)  # in order with the hub's log in CI output
     bin_arg = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BANKFEEDS_BIN")

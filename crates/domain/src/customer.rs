@@ -42,6 +42,41 @@ pub struct CustomerConnection {
     pub last_synced_at: Option<Timestamp>,
 }
 
+/// How long a company access token lasts (Codat's `expiresIn`).
+pub const ACCESS_TOKEN_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// A short-lived token for one customer (Codat's company `accessToken`): it opens the
+/// customer's link page with working links (fresh OTPs) in it. Stored hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerToken {
+    pub hash: crate::SecretHash,
+    pub org_id: OrgId,
+    pub customer_id: CustomerId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl CustomerToken {
+    pub fn generate(customer: &Customer, now: Timestamp) -> (CustomerToken, crate::Secret) {
+        let secret = crate::Secret::generate(crate::SecretKind::CompanyToken);
+        (
+            CustomerToken {
+                hash: secret.hash(),
+                org_id: customer.org_id,
+                customer_id: customer.id,
+                created_at: now,
+                expires_at: now + ACCESS_TOKEN_TTL,
+            },
+            secret,
+        )
+    }
+
+    /// Whether it opens `customer`'s page at `now`.
+    pub fn opens(&self, customer: CustomerId, now: Timestamp) -> bool {
+        self.customer_id == customer && now < self.expires_at
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CustomerError {
     #[error("`name` must have at least one letter, digit or allowed symbol and at most {MAX_NAME} characters")]

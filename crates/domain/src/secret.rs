@@ -24,6 +24,8 @@ pub enum SecretKind {
     Challenge,
     /// The password of generated bank feed credentials (typed into the accounting platform).
     FeedPassword,
+    /// A company's (customer's) access token, for its link page (Codat's `accessToken`).
+    CompanyToken,
 }
 
 impl SecretKind {
@@ -34,6 +36,7 @@ impl SecretKind {
             SecretKind::Otp => "bfotp_",
             SecretKind::Challenge => "bfch_",
             SecretKind::FeedPassword => "bfpw_",
+            SecretKind::CompanyToken => "bfct_",
         }
     }
 }

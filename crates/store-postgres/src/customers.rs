@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use bankfeeds_domain::account::{FeedState, FeedStatus};
-use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
+use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, CustomerToken};
 use bankfeeds_domain::{
-    BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, Timestamp,
+    BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, SecretHash, Timestamp,
 };
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection, PgPool};
@@ -318,4 +318,39 @@ pub async fn unlink_connection(
         .ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(map_err)?;
     Ok(done)
+}
+
+pub async fn create_token(pool: &PgPool, t: &CustomerToken) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO customer_tokens (hash, org_id, customer_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(t.hash.to_hex())
+    .bind(t.org_id.as_uuid())
+    .bind(t.customer_id.as_uuid())
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .execute(pool)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub async fn find_token(pool: &PgPool, hash: &SecretHash) -> StoreResult<Option<CustomerToken>> {
+    let row: Option<(Uuid, Uuid, Timestamp, Timestamp)> = sqlx::query_as(
+        "SELECT org_id, customer_id, created_at, expires_at FROM customer_tokens WHERE hash = $1",
+    )
+    .bind(hash.to_hex())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    Ok(
+        row.map(|(org, customer, created_at, expires_at)| CustomerToken {
+            hash: *hash,
+            org_id: org.into(),
+            customer_id: customer.into(),
+            created_at,
+            expires_at,
+        }),
+    )
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::credentials::BankFeedCredentials;
-use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
+use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, CustomerToken};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
@@ -185,6 +185,14 @@ impl Store for PostgresStore {
 
     async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()> {
         customers::delete(&self.pool, org, id, at).await
+    }
+
+    async fn create_customer_token(&self, token: &CustomerToken) -> StoreResult<()> {
+        customers::create_token(&self.pool, token).await
+    }
+
+    async fn find_customer_token(&self, hash: &SecretHash) -> StoreResult<Option<CustomerToken>> {
+        customers::find_token(&self.pool, hash).await
     }
 
     async fn create_customer_connection(

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use bankfeeds_domain::account::{FeedState, FeedStatus};
-use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
+use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, CustomerToken};
 use bankfeeds_domain::{
-    BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, Timestamp,
+    BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, SecretHash, Timestamp,
 };
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
@@ -311,4 +311,44 @@ pub async fn unlink_connection(
         .ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(map_err)?;
     Ok(done)
+}
+
+pub async fn create_token(store: &SqliteStore, t: &CustomerToken) -> StoreResult<()> {
+    let mut tx = store.write_tx().await?;
+    sqlx::query(
+        "INSERT INTO customer_tokens (hash, org_id, customer_id, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(t.hash.to_hex())
+    .bind(t.org_id.to_string())
+    .bind(t.customer_id.to_string())
+    .bind(time::to_db(t.created_at))
+    .bind(time::to_db(t.expires_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+pub async fn find_token(
+    pool: &SqlitePool,
+    hash: &SecretHash,
+) -> StoreResult<Option<CustomerToken>> {
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT org_id, customer_id, created_at, expires_at FROM customer_tokens WHERE hash = ?",
+    )
+    .bind(hash.to_hex())
+    .fetch_optional(pool)
+    .await
+    .map_err(map_err)?;
+    row.map(|(org, customer, created, expires)| {
+        Ok(CustomerToken {
+            hash: *hash,
+            org_id: org.parse().map_err(|_| corrupt("token org"))?,
+            customer_id: customer.parse().map_err(|_| corrupt("token customer"))?,
+            created_at: time::from_db(created)?,
+            expires_at: time::from_db(expires)?,
+        })
+    })
+    .transpose()
 }

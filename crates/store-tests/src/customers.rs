@@ -406,3 +406,30 @@ pub async fn otps_issued_alongside_leave_earlier_ones_valid(store: DynStore) {
     store.issue_otp(&fourth).await.unwrap();
     assert!(store.consume_otp(&three.hash(), at).await.unwrap().is_err());
 }
+
+pub async fn customer_tokens_are_stored_hashed(store: DynStore) {
+    use bankfeeds_domain::customer::CustomerToken;
+
+    let t0 = SystemClock.now();
+    let fi = org(&store, "Bank A").await;
+    let dave = customer(fi, "Bank of Dave", t0);
+    let other = customer(fi, "Other", t0);
+    store.create_customer(&dave).await.unwrap();
+    store.create_customer(&other).await.unwrap();
+    let (token, secret) = CustomerToken::generate(&dave, t0);
+    store.create_customer_token(&token).await.unwrap();
+    let found = store
+        .find_customer_token(&secret.hash())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, token);
+    assert!(found.opens(dave.id, t0 + TimeDelta::minutes(59)));
+    assert!(
+        !found.opens(dave.id, t0 + TimeDelta::minutes(60)),
+        "an hour"
+    );
+    assert!(!found.opens(other.id, t0), "only its own customer");
+    let unknown = bankfeeds_domain::Secret::from_presented("bfct_nope").hash();
+    assert_eq!(store.find_customer_token(&unknown).await.unwrap(), None);
+}

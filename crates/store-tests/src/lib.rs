@@ -69,6 +69,7 @@ macro_rules! conformance_suite {
             connection_jobs_list_newest_first,
             credentials_are_stored_hashed_and_revoked_together,
             otps_issued_alongside_leave_earlier_ones_valid,
+            customer_tokens_are_stored_hashed,
         );
         $crate::conformance_suite!(@ingest $backend;
             feeds_are_ingested_as_statements_once,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
 use bankfeeds_domain::credentials::BankFeedCredentials;
-use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId};
+use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, CustomerToken};
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
@@ -137,6 +137,10 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a live customer and every live connection it has, in one transaction (their
     /// access tokens stop working). `NotFound` when there is none.
     async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()>;
+
+    async fn create_customer_token(&self, token: &CustomerToken) -> StoreResult<()>;
+
+    async fn find_customer_token(&self, hash: &SecretHash) -> StoreResult<Option<CustomerToken>>;
 
     /// Stores a new connection belonging to a live customer of the connection's organisation.
     /// `NotFound` when there is no such customer.

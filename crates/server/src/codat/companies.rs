@@ -183,3 +183,21 @@ pub async fn delete(
         Err(e) => Err(e.into()),
     }
 }
+
+/// `GET /companies/{companyId}/accessToken`: a one-hour token (stored hashed) that opens the
+/// company's link page (`redirect?access_token=…`) with working links: fresh OTPs for its
+/// QuickBooks connections. Each call makes a new token.
+pub async fn access_token(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path(company): Path<String>,
+) -> CodatResult<Json<Value>> {
+    let c = company_of(&state, org.id, &company).await?;
+    let (token, secret) = customer::CustomerToken::generate(&c, state.clock.now());
+    state.store.create_customer_token(&token).await?;
+    Ok(Json(json!({
+        "expiresIn": customer::ACCESS_TOKEN_TTL.num_seconds(),
+        "accessToken": secret.expose(),
+        "tokenType": "Bearer",
+    })))
+}

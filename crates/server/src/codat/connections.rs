@@ -31,7 +31,10 @@ pub fn status(cc: &CustomerConnection) -> ConnectionStatus {
 /// The connection's `linkUrl`. A QuickBooks connection's carries a fresh one-hour OTP each time
 /// it is asked for (as Codat's does: get the connection again for a new link); the others
 /// point to the page that says where to start.
-pub async fn link_url(state: &AppState, cc: &CustomerConnection) -> CodatResult<String> {
+pub async fn link_url(
+    state: &AppState,
+    cc: &CustomerConnection,
+) -> bankfeeds_store::StoreResult<String> {
     let c = &cc.connection;
     if c.platform == bankfeeds_domain::Platform::IntuitBankFeeds && cc.unlinked_at.is_none() {
         let (otp, code) = bankfeeds_domain::otp::NewOtp::generate(c, state.clock.now());

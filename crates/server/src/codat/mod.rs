@@ -9,7 +9,7 @@
 
 mod bank_feeds;
 mod companies;
-mod connections;
+pub mod connections;
 pub mod error;
 mod mapping;
 pub mod paging;
@@ -38,6 +38,10 @@ pub fn router() -> Router<AppState> {
                 .put(companies::replace)
                 .patch(companies::update)
                 .delete(companies::delete),
+        )
+        .route(
+            "/companies/{company}/accessToken",
+            get(companies::access_token),
         )
         .route(
             "/companies/{company}/connections",

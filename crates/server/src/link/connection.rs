@@ -58,9 +58,12 @@ struct CompanyPage {
 }
 
 /// A Codat company's `redirect`: its data connections, each with the page that starts it.
+/// With the company's access token (`?access_token=`, from Codat's `accessToken`), the links
+/// are the working ones: QuickBooks' carry a fresh OTP.
 pub async fn company_page(
     State(state): State<AppState>,
     Path((org, id)): Path<(String, String)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
     let (Ok(org), Ok(id)) = (
         org.parse::<bankfeeds_domain::OrgId>(),
@@ -73,16 +76,29 @@ pub async fn company_page(
         .get_customer(org, id)
         .await?
         .ok_or_else(|| PageError::not_found("company"))?;
-    let connections = state
-        .store
-        .list_customer_connections(org, id)
-        .await?
-        .into_iter()
-        .map(|cc| CompanyConnection {
+    let token = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| bankfeeds_domain::Secret::from_presented(v.into_owned()));
+    let trusted = match token {
+        None => false,
+        Some(t) => state
+            .store
+            .find_customer_token(&t.hash())
+            .await?
+            .is_some_and(|t| t.opens(id, state.clock.now())),
+    };
+    let mut connections = Vec::new();
+    for cc in state.store.list_customer_connections(org, id).await? {
+        let link_url = if trusted {
+            crate::codat::connections::link_url(&state, &cc).await?
+        } else {
+            format!("/link/connections/{}", cc.connection.id)
+        };
+        connections.push(CompanyConnection {
             platform: cc.connection.platform.display_name(),
-            link_url: format!("/link/connections/{}", cc.connection.id),
-        })
-        .collect();
+            link_url,
+        });
+    }
     web::render(&CompanyPage {
         chrome: Chrome::hub("Connect your accounts"),
         name: customer.name,

@@ -14,7 +14,8 @@ use crate::pages::{error_code, field, see_other, Browser};
 crate::on_both_backends!(
     quickbooks_links_with_generated_credentials,
     credentials_link_through_the_json_interface_too,
-    xero_maps_accounts_by_api_after_the_link
+    xero_maps_accounts_by_api_after_the_link,
+    company_access_tokens_open_working_links
 );
 
 async fn quickbooks_links_with_generated_credentials(hub: Hub) {
@@ -513,5 +514,122 @@ async fn xero_maps_accounts_by_api_after_the_link(hub: Hub) {
         .await,
         400,
         "MAPPING_IN_PLATFORM",
+    );
+}
+
+async fn company_access_tokens_open_working_links(hub: Hub) {
+    use reqwest::Method;
+    let bank = hub.org("Demo Bank").await;
+    let (_, co) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Bank of Dave"})),
+    )
+    .await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    call(
+        &hub,
+        &bank,
+        Method::POST,
+        &format!("/companies/{company}/connections"),
+        Some(json!({"platformKey": "hcws"})),
+    )
+    .await;
+    let (s, token) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("/companies/{company}/accessToken"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{token}");
+    assert_eq!(
+        (token["expiresIn"].as_i64(), token["tokenType"].as_str()),
+        (Some(3600), Some("Bearer"))
+    );
+    let secret = token["accessToken"].as_str().unwrap();
+    assert!(secret.starts_with("bfct_"));
+    let (_, again) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("/companies/{company}/accessToken"),
+        None,
+    )
+    .await;
+    assert_ne!(
+        again["accessToken"], token["accessToken"],
+        "a new token each time"
+    );
+
+    let redirect = co["redirect"].as_str().unwrap();
+    let plain = hub
+        .http
+        .get(redirect)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        plain.contains("/link/connections/") && !plain.contains("otp="),
+        "{plain}"
+    );
+    let page = hub
+        .http
+        .get(format!("{redirect}?access_token={secret}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/link/codat/start?otp=bfotp_"), "{page}");
+    assert!(!page.contains(secret), "the token is not echoed");
+    // Another company's token opens nothing.
+    let (_, other) = call(
+        &hub,
+        &bank,
+        Method::POST,
+        "/companies",
+        Some(json!({"name": "Other"})),
+    )
+    .await;
+    let (_, theirs) = call(
+        &hub,
+        &bank,
+        Method::GET,
+        &format!("/companies/{}/accessToken", other["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let foreign = hub
+        .http
+        .get(format!(
+            "{redirect}?access_token={}",
+            theirs["accessToken"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!foreign.contains("otp="), "{foreign}");
+    error(
+        call(
+            &hub,
+            &bank,
+            Method::GET,
+            "/companies/nope/accessToken",
+            None,
+        )
+        .await,
+        404,
+        "COMPANY_NOT_FOUND",
     );
 }
