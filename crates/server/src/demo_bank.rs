@@ -185,7 +185,7 @@ async fn login_page(
         customers,
         csrf: csrf.token().to_owned(),
     })?;
-    Ok(csrf.attach(page, state.public_base.starts_with("https://")))
+    Ok(csrf.attach(page, &state))
 }
 
 #[derive(Deserialize)]

@@ -33,6 +33,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Whether browsers reach the hub over HTTPS, so its cookies may be marked `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base.starts_with("https://")
+    }
+
     pub fn new(
         store: DynStore,
         clock: Arc<dyn Clock>,

@@ -20,15 +20,7 @@ const COOKIE: &str = "bf_codat";
 pub const START: &str = "/link/codat/start";
 
 fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.public_base.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/link/codat; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie characters are plain ASCII")
+    web::cookie(state, COOKIE, value, "/link/codat", Some(max_age))
 }
 
 fn refused(r: LinkRefusal) -> PageError {
@@ -85,7 +77,7 @@ pub async fn start(
         chrome: Chrome::hub("Connect your accounts to QuickBooks Online"),
         csrf: csrf.token().to_owned(),
     })?;
-    Ok(csrf.attach(page, state.public_base.starts_with("https://")))
+    Ok(csrf.attach(page, &state))
 }
 
 #[derive(Template)]

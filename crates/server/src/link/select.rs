@@ -33,15 +33,7 @@ fn refused(r: LinkRefusal) -> PageError {
 }
 
 pub(crate) fn link_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.public_base.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/link; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .expect("cookie characters are plain ASCII")
+    web::cookie(state, COOKIE, value, "/link", Some(max_age))
 }
 
 /// `GET /link/{platform}/redirect?challenge=…&otp=…`: the FI sends the customer back here after
@@ -179,7 +171,7 @@ pub async fn select_page(
         today: web::date(now),
         csrf: csrf.token().to_owned(),
     })?;
-    Ok(csrf.attach(page, state.public_base.starts_with("https://")))
+    Ok(csrf.attach(page, &state))
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use base64::Engine;
 use rand::RngCore;
@@ -32,16 +32,12 @@ impl Csrf {
     }
 
     /// Sets the cookie on a page that shows a form, when the browser does not have it yet.
-    pub fn attach(&self, mut response: Response, secure: bool) -> Response {
+    pub fn attach(&self, mut response: Response, state: &crate::state::AppState) -> Response {
         if self.fresh {
-            let cookie = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}",
-                self.token,
-                if secure { "; Secure" } else { "" }
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                super::cookie(state, COOKIE, &self.token, "/", None),
             );
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
         }
         response
     }

@@ -125,6 +125,26 @@ pub fn see_other(location: &str) -> Response {
     }
 }
 
+/// A `Set-Cookie` value for one of the hub's own cookies: `HttpOnly`, `SameSite=Lax`, `Secure`
+/// when the hub is served over HTTPS. `max_age` `None` lasts the browser session; `Some(0)`
+/// deletes the cookie.
+pub fn cookie(
+    state: &crate::state::AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<i64>,
+) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+    if let Some(secs) = max_age {
+        c.push_str(&format!("; Max-Age={secs}"));
+    }
+    if state.secure_cookies() {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).expect("the hub's cookies are plain ASCII")
+}
+
 /// Reads a posted form (repeated fields, such as checkboxes, become lists).
 pub fn form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
     serde_html_form::from_bytes(body).map_err(|_| {

@@ -74,6 +74,16 @@ impl Hub {
         }
     }
 
+    /// A hub whose clock the test moves (challenge, OTP and schedule expiry).
+    pub async fn start_with_clock(db: TestDb) -> (Hub, Arc<bankfeeds_domain::ManualClock>) {
+        let clock = Arc::new(bankfeeds_domain::ManualClock::new(SystemClock.now()));
+        let c = clock.clone();
+        let store = db.store.clone();
+        let hub =
+            Self::start_with(store, Some(db), move |s| s.clock = c as Arc<dyn Clock>, 0).await;
+        (hub, clock)
+    }
+
     /// Creates an organisation the way `bankfeeds org create` does.
     pub async fn org(&self, name: &str) -> Creds {
         let (new, secret) = NewOrg::generate(name, SystemClock.now()).unwrap();

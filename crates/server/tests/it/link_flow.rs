@@ -435,26 +435,14 @@ async fn expiry_on_every_platform(hub: Hub, clock: std::sync::Arc<bankfeeds_doma
 }
 
 mod with_clock {
-    use std::sync::Arc;
-
-    use bankfeeds_domain::{Clock, ManualClock, SystemClock};
-
     use crate::helpers::Hub;
-
-    async fn hub_with_clock(db: bankfeeds_store_tests::TestDb) -> (Hub, Arc<ManualClock>) {
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let c = clock.clone();
-        let store = db.store.clone();
-        let hub = Hub::start_with(store, Some(db), move |s| s.clock = c as Arc<dyn Clock>, 0).await;
-        (hub, clock)
-    }
 
     #[tokio::test]
     async fn expiry_on_sqlite() {
         let db = bankfeeds_store_tests::backends::sqlite("link_expiry")
             .await
             .unwrap();
-        let (hub, clock) = hub_with_clock(db).await;
+        let (hub, clock) = Hub::start_with_clock(db).await;
         super::expiry_on_every_platform(hub, clock).await;
     }
 
@@ -463,7 +451,7 @@ mod with_clock {
         let Some(db) = bankfeeds_store_tests::backends::postgres("link_expiry").await else {
             return;
         };
-        let (hub, clock) = hub_with_clock(db).await;
+        let (hub, clock) = Hub::start_with_clock(db).await;
         super::expiry_on_every_platform(hub, clock).await;
     }
 }

@@ -657,20 +657,12 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
 mod with_clock {
     use super::*;
 
-    async fn hub_with_clock(db: bankfeeds_store_tests::TestDb) -> (Hub, Arc<ManualClock>) {
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let c = clock.clone();
-        let store = db.store.clone();
-        let hub = Hub::start_with(store, Some(db), move |s| s.clock = c as Arc<dyn Clock>, 0).await;
-        (hub, clock)
-    }
-
     #[tokio::test]
     async fn refused_redirects_on_sqlite() {
         let db = bankfeeds_store_tests::backends::sqlite("refused_redirects_pages")
             .await
             .unwrap();
-        let (hub, clock) = hub_with_clock(db).await;
+        let (hub, clock) = Hub::start_with_clock(db).await;
         refused_redirects_show_a_page_and_change_nothing(hub, clock).await;
     }
 
@@ -680,7 +672,7 @@ mod with_clock {
         else {
             return;
         };
-        let (hub, clock) = hub_with_clock(db).await;
+        let (hub, clock) = Hub::start_with_clock(db).await;
         refused_redirects_show_a_page_and_change_nothing(hub, clock).await;
     }
 }

@@ -260,20 +260,12 @@ crate::on_both_backends!(sync_now_takes_each_transaction_once);
 mod with_clock {
     use super::*;
 
-    async fn hub_with_clock(db: bankfeeds_store_tests::TestDb) -> (Hub, Arc<ManualClock>) {
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let c = clock.clone();
-        let store = db.store.clone();
-        let hub = Hub::start_with(store, Some(db), move |s| s.clock = c as Arc<dyn Clock>, 0).await;
-        (hub, clock)
-    }
-
     #[tokio::test]
     async fn schedules_on_sqlite() {
         let db = bankfeeds_store_tests::backends::sqlite("sync_schedules")
             .await
             .unwrap();
-        let (hub, clock) = hub_with_clock(db).await;
+        let (hub, clock) = Hub::start_with_clock(db).await;
         each_platform_syncs_on_its_own_schedule(hub, clock).await;
     }
 
@@ -282,7 +274,7 @@ mod with_clock {
         let Some(db) = bankfeeds_store_tests::backends::postgres("sync_schedules").await else {
             return;
         };
-        let (hub, clock) = hub_with_clock(db).await;
+        let (hub, clock) = Hub::start_with_clock(db).await;
         each_platform_syncs_on_its_own_schedule(hub, clock).await;
     }
 }

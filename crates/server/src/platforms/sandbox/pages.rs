@@ -75,10 +75,6 @@ async fn feed_of(
         .ok_or_else(|| PageError::not_found("feed"))
 }
 
-fn secure(state: &AppState) -> bool {
-    state.public_base.starts_with("https://")
-}
-
 /// A feed as the pages list it.
 pub struct FeedRow {
     pub id: String,
@@ -196,7 +192,7 @@ async fn index(
         companies,
         csrf: csrf.token().to_owned(),
     })?;
-    Ok(csrf.attach(page, secure(&state)))
+    Ok(csrf.attach(page, &state))
 }
 
 #[derive(Deserialize)]
@@ -291,7 +287,7 @@ async fn connect_page(
         takes_credentials: sync::takes_credentials(platform),
         csrf: csrf.token().to_owned(),
     })?;
-    Ok(csrf.attach(page, secure(&state)))
+    Ok(csrf.attach(page, &state))
 }
 
 #[derive(Deserialize)]
@@ -413,7 +409,7 @@ async fn feed_page(
         next_sync,
         csrf: csrf.token().to_owned(),
     })?;
-    Ok(csrf.attach(page, secure(&state)))
+    Ok(csrf.attach(page, &state))
 }
 
 async fn sync_now(
