@@ -48,6 +48,36 @@ pub(crate) async fn call(
     (status, body)
 }
 
+/// A company and one data connection on it (`key`: hcws, gbol, olpr, akxx); answers both as
+/// the door showed them.
+pub(crate) async fn company_with_connection(
+    hub: &Hub,
+    bank: &Creds,
+    name: &str,
+    key: &str,
+) -> (Value, Value) {
+    let (s, company) = call(
+        hub,
+        bank,
+        reqwest::Method::POST,
+        "/companies",
+        Some(json!({"name": name})),
+    )
+    .await;
+    assert_eq!(s, 200, "{company}");
+    let path = format!("/companies/{}/connections", company["id"].as_str().unwrap());
+    let (s, connection) = call(
+        hub,
+        bank,
+        reqwest::Method::POST,
+        &path,
+        Some(json!({"platformKey": key})),
+    )
+    .await;
+    assert_eq!(s, 200, "{connection}");
+    (company, connection)
+}
+
 /// Asserts an `ErrorMessage` with this status and our code.
 pub(crate) fn error(got: (u16, Value), status: u16, code: &str) -> Value {
     let (s, body) = got;
@@ -593,23 +623,8 @@ async fn data_connections_follow_the_core(hub: Hub) {
 async fn source_accounts_follow_codats_rules(hub: Hub) {
     use reqwest::Method;
     let bank = hub.org("Demo Bank").await;
-    let (_, co) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        "/companies",
-        Some(json!({"name": "Bank of Dave"})),
-    )
-    .await;
+    let (co, conn) = company_with_connection(&hub, &bank, "Bank of Dave", "hcws").await;
     let company = co["id"].as_str().unwrap().to_owned();
-    let (_, conn) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("/companies/{company}/connections"),
-        Some(json!({"platformKey": "hcws"})),
-    )
-    .await;
     let connection = conn["id"].as_str().unwrap().to_owned();
     let base =
         format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
@@ -885,23 +900,8 @@ pub(crate) fn day(n: i64) -> String {
 async fn pushes_follow_quickbooks_rules(hub: Hub) {
     use reqwest::Method;
     let bank = hub.org("Demo Bank").await;
-    let (_, co) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        "/companies",
-        Some(json!({"name": "Elaborate Events, Inc"})),
-    )
-    .await;
+    let (co, conn) = company_with_connection(&hub, &bank, "Elaborate Events, Inc", "hcws").await;
     let company = co["id"].as_str().unwrap().to_owned();
-    let (_, conn) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("/companies/{company}/connections"),
-        Some(json!({"platformKey": "hcws"})),
-    )
-    .await;
     let connection = conn["id"].as_str().unwrap().to_owned();
     let accounts =
         format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");

@@ -7,7 +7,7 @@
 use bankfeeds_domain::Clock;
 use serde_json::{json, Value};
 
-use crate::codat::{call, day, error, settled};
+use crate::codat::{call, company_with_connection, day, error, settled};
 use crate::helpers::{ok, Hub};
 use crate::pages::{error_code, field, see_other, Browser};
 
@@ -30,23 +30,8 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
         .send()
         .await)
     .await;
-    let (_, co) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        "/companies",
-        Some(json!({"name": "Elaborate Events, Inc"})),
-    )
-    .await;
+    let (co, conn) = company_with_connection(&hub, &bank, "Elaborate Events, Inc", "hcws").await;
     let company = co["id"].as_str().unwrap().to_owned();
-    let (_, conn) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("/companies/{company}/connections"),
-        Some(json!({"platformKey": "hcws"})),
-    )
-    .await;
     let connection = conn["id"].as_str().unwrap().to_owned();
     let base = format!("/companies/{company}/connections/{connection}");
     call(&hub, &bank, Method::POST, &format!("{base}/connectionInfo/bankFeedAccounts"), Some(json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0}))).await;
@@ -229,23 +214,8 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
 async fn credentials_link_through_the_json_interface_too(hub: Hub) {
     use reqwest::Method;
     let bank = hub.org("Demo Bank").await;
-    let (_, co) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        "/companies",
-        Some(json!({"name": "Bank of Dave"})),
-    )
-    .await;
+    let (co, conn) = company_with_connection(&hub, &bank, "Bank of Dave", "hcws").await;
     let company = co["id"].as_str().unwrap().to_owned();
-    let (_, conn) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("/companies/{company}/connections"),
-        Some(json!({"platformKey": "hcws"})),
-    )
-    .await;
     let base = format!(
         "/companies/{company}/connections/{}",
         conn["id"].as_str().unwrap()
@@ -320,23 +290,8 @@ async fn xero_maps_accounts_by_api_after_the_link(hub: Hub) {
         .send()
         .await)
     .await;
-    let (_, co) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        "/companies",
-        Some(json!({"name": "Bank of Dave"})),
-    )
-    .await;
+    let (co, conn) = company_with_connection(&hub, &bank, "Bank of Dave", "gbol").await;
     let company = co["id"].as_str().unwrap().to_owned();
-    let (_, conn) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("/companies/{company}/connections"),
-        Some(json!({"platformKey": "gbol"})),
-    )
-    .await;
     let base = format!(
         "/companies/{company}/connections/{}",
         conn["id"].as_str().unwrap()
