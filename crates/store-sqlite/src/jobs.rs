@@ -5,7 +5,7 @@ use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
-use crate::{events, idempotency, map_err, time, SqliteStore};
+use crate::{body, events, idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 pub(crate) struct JobRow {
@@ -15,9 +15,11 @@ pub(crate) struct JobRow {
     account_id: Option<String>,
     status: String,
     request: String,
-    request_body: Option<String>,
+    request_body: Option<Vec<u8>>,
+    request_packed: Option<bool>,
     response_status: Option<i64>,
-    response_body: Option<String>,
+    response_body: Option<Vec<u8>>,
+    response_packed: Option<bool>,
     attempts: i64,
     created_at: i64,
     updated_at: i64,
@@ -31,7 +33,9 @@ fn corrupt(what: &str) -> StoreError {
 impl TryFrom<JobRow> for Job {
     type Error = StoreError;
     fn try_from(r: JobRow) -> StoreResult<Self> {
-        let response = match (r.response_status, r.response_body) {
+        let response_body = body::unpack(r.response_body, r.response_packed).map_err(corrupt)?;
+        let request_body = body::unpack(r.request_body, r.request_packed).map_err(corrupt)?;
+        let response = match (r.response_status, response_body) {
             // Written by this program as JSON: taken as is, not parsed again.
             (Some(status), Some(body)) => Some((
                 u16::try_from(status).map_err(|_| corrupt("response_status"))?,
@@ -52,7 +56,7 @@ impl TryFrom<JobRow> for Job {
                 .transpose()
                 .map_err(|_| corrupt("account_id"))?,
             status: JobStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
-            request: JobRequest::from_stored(&r.request, r.request_body)
+            request: JobRequest::from_stored(&r.request, request_body)
                 .ok_or_else(|| corrupt("request"))?,
             response,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
@@ -64,10 +68,12 @@ impl TryFrom<JobRow> for Job {
 }
 
 /// A job's columns, its bodies included, selected from `jobs j`. A body is in its own table, or
-/// in the `jobs` row when that was written before the bodies had tables of their own.
+/// in the `jobs` row when that was written before the bodies had tables of their own; in its
+/// own table it may be packed (see `body`).
 const SELECT: &str = "SELECT j.id, j.org_id, j.connection_id, j.account_id, j.status, j.request,
-        q.body AS request_body, j.response_status,
-        COALESCE(r.body, j.response_body) AS response_body, j.attempts, j.created_at,
+        CAST(q.body AS BLOB) AS request_body, typeof(q.body) = 'blob' AS request_packed,
+        j.response_status, CAST(COALESCE(r.body, j.response_body) AS BLOB) AS response_body,
+        typeof(r.body) = 'blob' AS response_packed, j.attempts, j.created_at,
         j.updated_at, j.finished_at
     FROM jobs j
     LEFT JOIN job_request_bodies q ON q.job_id = j.id
@@ -102,7 +108,7 @@ pub async fn submit(
     .map_err(map_err)?;
     sqlx::query("INSERT INTO job_request_bodies (job_id, body) VALUES (?, ?)")
         .bind(job.id.to_string())
-        .bind(job.request.body.as_str())
+        .bind(body::pack(job.request.body.as_str()))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -123,15 +129,32 @@ pub async fn get(pool: &SqlitePool, org: OrgId, id: JobId) -> StoreResult<Option
     row.map(Job::try_from).transpose()
 }
 
-pub(crate) async fn load(tx: &mut SqliteConnection, id: JobId) -> StoreResult<Job> {
+pub(crate) async fn find(conn: &mut SqliteConnection, id: JobId) -> StoreResult<Option<Job>> {
     let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = ?"))
         .bind(id.to_string())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map_err)?;
-    row.map(Job::try_from)
-        .transpose()?
-        .ok_or(StoreError::NotFound)
+    row.map(Job::try_from).transpose()
+}
+
+pub(crate) async fn load(tx: &mut SqliteConnection, id: JobId) -> StoreResult<Job> {
+    find(tx, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// A job's status and attempts, without its bodies.
+pub(crate) async fn state(tx: &mut SqliteConnection, id: JobId) -> StoreResult<(JobStatus, u32)> {
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT status, attempts FROM jobs WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    let (status, attempts) = row.ok_or(StoreError::NotFound)?;
+    Ok((
+        JobStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        u32::try_from(attempts).unwrap_or(u32::MAX),
+    ))
 }
 
 /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
@@ -181,6 +204,18 @@ pub(crate) async fn finish(
     body: &RawJson,
     now: Timestamp,
 ) -> StoreResult<Job> {
+    finish_packed(tx, job, status, body, body::pack(body.as_str()), now).await
+}
+
+/// `finish`, with the body already packed for storage (outside the write lock).
+pub(crate) async fn finish_packed(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    status: u16,
+    body: &RawJson,
+    packed: body::Stored<'_>,
+    now: Timestamp,
+) -> StoreResult<Job> {
     let outcome = if (200..300).contains(&status) {
         JobStatus::Success
     } else {
@@ -201,7 +236,7 @@ pub(crate) async fn finish(
     .map_err(map_err)?;
     sqlx::query("INSERT INTO job_response_bodies (job_id, body) VALUES (?, ?)")
         .bind(job.id.to_string())
-        .bind(body.as_str())
+        .bind(packed)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;

@@ -6,6 +6,7 @@
 //! takes the write lock up front instead of failing to upgrade half-way.
 
 mod accounts;
+mod body;
 mod connections;
 mod credentials;
 mod customers;

@@ -1,9 +1,11 @@
-//! Transactions on SQLite: a batch is checked and applied in one write transaction, together
-//! with the account's new balance, the outbox event and the job's outcome.
+//! Transactions on SQLite: a batch is applied in one write transaction, together with the
+//! account's new balance, the outbox event and the job's outcome; it is worked out beforehand
+//! on a reader (see `apply_batch`).
 
 use std::collections::HashMap;
 
 use bankfeeds_domain::batch::{validate_batch, AccountContext};
+use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{
     assemble, classify, fresh, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction,
@@ -16,7 +18,7 @@ use bankfeeds_domain::{
 use bankfeeds_store::{BatchRender, StoreError, StoreResult};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use crate::{events, jobs, map_err, time, SqliteStore};
+use crate::{body, events, jobs, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 pub(crate) struct TransactionRow {
@@ -172,59 +174,97 @@ async fn insert(
     Ok(())
 }
 
-/// Checks the batch against what is stored and the platform's rules; on success writes it.
-async fn check_and_write(
-    tx: &mut SqliteConnection,
-    job: &Job,
+/// What a batch does, worked out from one view of the store: its account (with that account's
+/// `version`, see migration 0011) and the outcome, before anything is written.
+struct Plan {
+    account: Option<(BankFeedAccount, i64)>,
+    newest_posted_at: Option<Timestamp>,
+    outcome: Result<Vec<BatchItem>, BatchRefusal>,
+}
+
+/// Checks the batch against what is stored and the platform's rules. Only reads, so it runs on
+/// a reader's snapshot as well as inside the write transaction.
+async fn plan(
+    conn: &mut SqliteConnection,
+    connection: ConnectionId,
     batch: &BatchRequest,
     profile: &PlatformProfile,
     now: Timestamp,
-) -> StoreResult<Result<Vec<BatchItem>, BatchRefusal>> {
+) -> StoreResult<Plan> {
     let found = crate::accounts::find_live(
-        tx,
-        job.connection_id,
+        conn,
+        connection,
         "id",
         batch.bank_feed_account_id.to_string(),
     )
     .await?;
     let Some(account): Option<BankFeedAccount> = found else {
-        return Ok(Err(BatchRefusal::AccountNotFound));
+        return Ok(Plan {
+            account: None,
+            newest_posted_at: None,
+            outcome: Err(BatchRefusal::AccountNotFound),
+        });
     };
-    let newest: Option<i64> =
-        sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = ?")
+    let (newest, version): (Option<i64>, i64) =
+        sqlx::query_as("SELECT newest_posted_at, version FROM bank_feed_accounts WHERE id = ?")
             .bind(account.id.to_string())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await
             .map_err(map_err)?;
     let newest_posted_at = time::opt_from_db(newest)?;
 
-    let stored = stored_by_transaction_id(tx, account.id, &batch.transactions).await?;
-    let is_new = match classify(&batch.transactions, &stored) {
-        Ok(is_new) => is_new,
-        Err(transaction_ids) => return Ok(Err(BatchRefusal::Conflict { transaction_ids })),
+    let stored = stored_by_transaction_id(conn, account.id, &batch.transactions).await?;
+    let outcome = match classify(&batch.transactions, &stored) {
+        Err(transaction_ids) => Err(BatchRefusal::Conflict { transaction_ids }),
+        Ok(is_new) => {
+            let ctx = AccountContext {
+                minor_units: account.currency.minor_units(),
+                transaction_ready: account.transaction_ready,
+                transaction_start_date: account.transaction_start_date,
+                newest_posted_at,
+                has_transactions: newest_posted_at.is_some(),
+            };
+            match validate_batch(profile, &ctx, &batch.transactions, &is_new, now) {
+                Err(violations) => Err(BatchRefusal::Invalid(violations)),
+                Ok(()) => Ok(assemble(
+                    &account,
+                    &batch.transactions,
+                    &is_new,
+                    &stored,
+                    now,
+                )),
+            }
+        }
     };
-    let ctx = AccountContext {
-        minor_units: account.currency.minor_units(),
-        transaction_ready: account.transaction_ready,
-        transaction_start_date: account.transaction_start_date,
+    Ok(Plan {
+        account: Some((account, version)),
         newest_posted_at,
-        has_transactions: newest_posted_at.is_some(),
-    };
-    if let Err(violations) = validate_batch(profile, &ctx, &batch.transactions, &is_new, now) {
-        return Ok(Err(BatchRefusal::Invalid(violations)));
-    }
+        outcome,
+    })
+}
 
-    let items = assemble(&account, &batch.transactions, &is_new, &stored, now);
-    let fresh = fresh(&items);
+/// Writes what an accepted plan adds: the new rows, the account's newest posting date and
+/// balance, and the event.
+async fn write(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    batch: &BatchRequest,
+    plan: &Plan,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (Ok(items), Some((account, _))) = (&plan.outcome, &plan.account) else {
+        return Ok(());
+    };
+    let fresh = fresh(items);
     if fresh.is_empty() && batch.current_balance.is_none() {
         // A pure re-send: nothing to write.
-        return Ok(Ok(items));
+        return Ok(());
     }
-    insert(tx, &account, &fresh, job.id).await?;
+    insert(tx, account, &fresh, job.id).await?;
     let newest_after = fresh
         .iter()
         .map(|t| t.data.posted_at)
-        .chain(newest_posted_at)
+        .chain(plan.newest_posted_at)
         .max();
     sqlx::query(
         "UPDATE bank_feed_accounts
@@ -253,10 +293,80 @@ async fn check_and_write(
         &payload,
         now,
     )
-    .await?;
-    Ok(Ok(items))
+    .await
 }
 
+/// A batch worked out before taking the write lock: its job as it stood, its plan and its
+/// rendered (and packed) answer.
+struct Prepared {
+    job: Job,
+    plan: Plan,
+    status: u16,
+    body: RawJson,
+    packed: body::Stored<'static>,
+}
+
+/// Works the batch out on a reader's snapshot, while other batches hold the write lock: the
+/// job, the lookups, the checks, the new rows and the answer. `None` when the job is finished
+/// or unknown (the write transaction then answers as it always has).
+async fn prepare(
+    store: &SqliteStore,
+    job_id: JobId,
+    batch: &BatchRequest,
+    profile: &PlatformProfile,
+    now: Timestamp,
+    render: BatchRender<'_>,
+) -> StoreResult<Option<Prepared>> {
+    let (job, plan) = {
+        let mut conn = store.reader.acquire().await.map_err(map_err)?;
+        // One read transaction: the account's version and its rows come from one snapshot.
+        let mut snapshot = sqlx::Connection::begin(&mut *conn).await.map_err(map_err)?;
+        let Some(job) = jobs::find(&mut snapshot, job_id).await? else {
+            return Ok(None);
+        };
+        if job.status.is_finished() {
+            return Ok(None);
+        }
+        let plan = plan(&mut snapshot, job.connection_id, batch, profile, now).await?;
+        snapshot.rollback().await.map_err(map_err)?;
+        (job, plan)
+    };
+    let (status, body) = render(&plan.outcome);
+    let packed = body::pack(body.as_str()).into_owned();
+    Ok(Some(Prepared {
+        job,
+        plan,
+        status,
+        body,
+        packed,
+    }))
+}
+
+/// The version of the connection's live account, inside the write transaction (`None` when
+/// there is no such account).
+async fn version_now(
+    tx: &mut SqliteConnection,
+    connection: ConnectionId,
+    account: BankFeedAccountId,
+) -> StoreResult<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT version FROM bank_feed_accounts
+         WHERE connection_id = ? AND id = ? AND deleted_at IS NULL",
+    )
+    .bind(connection.to_string())
+    .bind(account.to_string())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)
+}
+
+/// Applies a batch and records the job's outcome, in one write transaction.
+///
+/// SQLite has one writer, so whatever a batch does while holding it, every other batch waits
+/// for. The batch is therefore worked out first on a reader (`prepare`), and the write
+/// transaction only checks that the job is still unfinished and its account unchanged since
+/// (its `version`), then writes. If the account changed, the batch is worked out again under
+/// the lock: the outcome is always the one the store's state at commit gives.
 pub async fn apply_batch(
     store: &SqliteStore,
     job_id: JobId,
@@ -265,17 +375,56 @@ pub async fn apply_batch(
     now: Timestamp,
     render: BatchRender<'_>,
 ) -> StoreResult<Job> {
+    let prepared = prepare(store, job_id, batch, profile, now, render).await?;
+    commit(store, job_id, prepared, batch, profile, now, render).await
+}
+
+/// The write transaction of `apply_batch`.
+async fn commit(
+    store: &SqliteStore,
+    job_id: JobId,
+    prepared: Option<Prepared>,
+    batch: &BatchRequest,
+    profile: &PlatformProfile,
+    now: Timestamp,
+    render: BatchRender<'_>,
+) -> StoreResult<Job> {
     let mut tx = store.write_tx().await?;
-    let job = jobs::load(&mut tx, job_id).await?;
-    if job.status.is_finished() {
+    let (status, attempts) = jobs::state(&mut tx, job_id).await?;
+    if status.is_finished() {
         // Delivery is at least once: a job run twice answers with its first outcome.
-        return Ok(job);
+        return jobs::load(&mut tx, job_id).await;
     }
+    // The prepared batch stands if its account is as it was (or is still not found).
+    let prepared = match prepared {
+        Some(p) => {
+            let now_version =
+                version_now(&mut tx, p.job.connection_id, batch.bank_feed_account_id).await?;
+            (now_version == p.plan.account.as_ref().map(|(_, v)| *v)).then_some(p)
+        }
+        None => None,
+    };
     // Every reason to refuse is found before the first write, so a refused batch has written
     // nothing and only the job's outcome is recorded.
-    let outcome = check_and_write(&mut tx, &job, batch, profile, now).await?;
-    let (status, body) = render(&outcome);
-    let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
+    let job = match prepared {
+        Some(p) => {
+            // The job as prepared, with what claiming it again since may have changed.
+            let job = Job {
+                status,
+                attempts,
+                ..p.job
+            };
+            write(&mut tx, &job, batch, &p.plan, now).await?;
+            jobs::finish_packed(&mut tx, &job, p.status, &p.body, p.packed, now).await?
+        }
+        None => {
+            let job = jobs::load(&mut tx, job_id).await?;
+            let plan = plan(&mut tx, job.connection_id, batch, profile, now).await?;
+            write(&mut tx, &job, batch, &plan, now).await?;
+            let (status, body) = render(&plan.outcome);
+            jobs::finish(&mut tx, &job, status, &body, now).await?
+        }
+    };
     tx.commit().await.map_err(map_err)?;
     store.checkpoint_soon().await;
     Ok(job)
@@ -359,3 +508,6 @@ pub async fn mark_ingested(
     tx.commit().await.map_err(map_err)?;
     Ok(done.rows_affected())
 }
+
+#[cfg(test)]
+mod tests;

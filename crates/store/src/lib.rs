@@ -468,7 +468,9 @@ pub struct Event {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Renders a batch's outcome as the HTTP status and JSON body the job saves (rendered once, as
-/// text: the store keeps it and the API sends it as is).
+/// Renders a batch's outcome as the HTTP status and JSON body the job saves (rendered as text:
+/// the store keeps it and the API sends it as is). A store may work a batch out before it takes
+/// its write lock and again under it if the account changed in between; the answer stored is
+/// always the render of the outcome that was committed.
 pub type BatchRender<'a> =
     &'a (dyn Fn(&Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) + Send + Sync);

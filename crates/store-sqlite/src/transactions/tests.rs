@@ -1,0 +1,262 @@
+//! The batch worked out on a reader and committed under the write lock: what happens when the
+//! account changes in between (the conformance suite cannot interleave that; it covers the
+//! rest on both backends).
+
+use std::sync::Mutex;
+
+use bankfeeds_domain::account::BankAccountType;
+use bankfeeds_domain::job::JobRequest;
+use bankfeeds_domain::profile::Door;
+use bankfeeds_domain::transaction::TransactionData;
+use bankfeeds_domain::{Connection, Currency, NewConnection, NewOrg, Platform};
+use bankfeeds_store::{Outcome, Store};
+use chrono::{DateTime, TimeDelta};
+
+use super::*;
+
+fn t0() -> Timestamp {
+    DateTime::parse_from_rfc3339("2024-06-15T12:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    connection: Connection,
+    account: BankFeedAccount,
+    profile: PlatformProfile,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let (org, _) = NewOrg::generate("Demo Bank", t0()).unwrap();
+    store.create_org(&org).await.unwrap();
+    let (c, _) =
+        NewConnection::generate(org.org.id, Platform::IntuitBankFeeds, None, t0()).unwrap();
+    store.create_connection(&c, None).await.unwrap();
+    let profile = PlatformProfile::for_platform(c.connection.platform, Door::Rutter);
+    let a = BankFeedAccount::new(
+        c.connection.org_id,
+        c.connection.id,
+        &profile,
+        "chk-1".into(),
+        BankAccountType::Bank,
+        Currency::from_code("USD").unwrap(),
+        t0() - TimeDelta::days(30),
+    );
+    let Outcome::Done((account, true)) = store.create_account(&a, false, None).await.unwrap()
+    else {
+        panic!("a fresh account");
+    };
+    Fixture {
+        _dir: dir,
+        store,
+        connection: c.connection,
+        account,
+        profile,
+    }
+}
+
+fn batch(f: &Fixture) -> BatchRequest {
+    let tx = |id: &str, amount: &str| TransactionData {
+        transaction_id: id.into(),
+        posted_at: t0() - TimeDelta::days(1),
+        transaction_date: None,
+        amount: amount.parse().unwrap(),
+        description: Some("Card purchase".into()),
+        memo: None,
+        payee: None,
+        transaction_type: None,
+        debit_credit_memo: None,
+        interest_amount: None,
+        principal_amount: None,
+    };
+    BatchRequest {
+        bank_feed_account_id: f.account.id,
+        current_balance: None,
+        transactions: vec![tx("t-1", "-12.34"), tx("t-2", "56.78")],
+    }
+}
+
+/// Submits and claims a job for a batch; returns its id.
+async fn claimed_job(f: &Fixture) -> JobId {
+    let job = Job::new(
+        f.connection.org_id,
+        f.connection.id,
+        Some(f.account.id),
+        JobRequest {
+            method: "POST".into(),
+            url: "/versioned/accounting/bank_feeds/transactions".into(),
+            body: RawJson::trusted("{}"),
+            idempotency_key: None,
+        },
+        t0(),
+    );
+    f.store.submit_job(&job, None).await.unwrap();
+    let claimed = f
+        .store
+        .claim_job(Some(job.id), t0() + TimeDelta::seconds(60), t0())
+        .await
+        .unwrap()
+        .expect("claimable");
+    claimed.id
+}
+
+type Seen = Mutex<Vec<Result<Vec<BatchItem>, BatchRefusal>>>;
+
+/// Renders `created/duplicates/ingested` counts, or the refusal's name, and records what it saw.
+fn render(seen: &Seen, outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
+    seen.lock().unwrap().push(outcome.clone());
+    match outcome {
+        Ok(items) => {
+            let created = items.iter().filter(|i| !i.duplicate).count();
+            let ingested = items
+                .iter()
+                .filter(|i| i.transaction.platform_ingested)
+                .count();
+            let body = serde_json::json!({"created": created, "ingested": ingested});
+            (200, RawJson::from_value(&body))
+        }
+        Err(BatchRefusal::AccountNotFound) => (404, RawJson::trusted("{\"refusal\":\"gone\"}")),
+        Err(_) => (400, RawJson::trusted("{\"refusal\":\"other\"}")),
+    }
+}
+
+async fn stored(f: &Fixture) -> usize {
+    let q = TransactionQuery {
+        limit: 100,
+        ..TransactionQuery::default()
+    };
+    f.store
+        .list_transactions(f.connection.id, &q)
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+#[tokio::test]
+async fn an_unchanged_account_commits_the_prepared_answer() {
+    let f = fixture().await;
+    let b = batch(&f);
+    let job = claimed_job(&f).await;
+    let seen = Seen::default();
+    let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
+    let prepared = prepare(&f.store, job, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    assert!(prepared.is_some());
+    let done = commit(&f.store, job, prepared, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "worked out once, on the reader"
+    );
+    let (status, body) = done.response.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        body.to_value(),
+        serde_json::json!({"created": 2, "ingested": 0})
+    );
+    assert_eq!(stored(&f).await, 2);
+}
+
+#[tokio::test]
+async fn an_account_deleted_after_preparing_refuses_the_batch() {
+    let f = fixture().await;
+    let b = batch(&f);
+    let job = claimed_job(&f).await;
+    let seen = Seen::default();
+    let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
+    let prepared = prepare(&f.store, job, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    f.store
+        .delete_account(f.connection.id, f.account.id, t0())
+        .await
+        .unwrap();
+    let done = commit(&f.store, job, prepared, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "worked out again under the lock"
+    );
+    assert_eq!(done.response.unwrap().0, 404);
+    assert_eq!(stored(&f).await, 0, "nothing written for a refused batch");
+    // What was stored is what the API answers later.
+    let again = f
+        .store
+        .get_job(f.connection.org_id, job)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.response.unwrap().0, 404);
+}
+
+#[tokio::test]
+async fn rows_ingested_after_preparing_answer_as_ingested() {
+    let f = fixture().await;
+    let b = batch(&f);
+    // The batch is stored once, then sent again; the platform ingests it in between the
+    // re-send being worked out and committed.
+    let first = claimed_job(&f).await;
+    let seen = Seen::default();
+    let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
+    f.store
+        .apply_batch(first, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    let resend = claimed_job(&f).await;
+    let prepared = prepare(&f.store, resend, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .mark_ingested(f.account.id, t0() + TimeDelta::seconds(1))
+            .await
+            .unwrap(),
+        2
+    );
+    let done = commit(&f.store, resend, prepared, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    let (status, body) = done.response.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        body.to_value(),
+        serde_json::json!({"created": 0, "ingested": 2}),
+        "the answer is that of the state committed against, not of the snapshot"
+    );
+    assert_eq!(stored(&f).await, 2);
+}
+
+#[tokio::test]
+async fn a_job_finished_meanwhile_keeps_its_first_outcome() {
+    let f = fixture().await;
+    let b = batch(&f);
+    let job = claimed_job(&f).await;
+    let seen = Seen::default();
+    let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
+    let prepared = prepare(&f.store, job, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    // Another attempt of the same job (its lease expired) finishes it first.
+    let first = f
+        .store
+        .apply_batch(job, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    let second = commit(&f.store, job, prepared, &b, &f.profile, t0(), &r)
+        .await
+        .unwrap();
+    assert_eq!(second.response, first.response);
+    assert_eq!(stored(&f).await, 2, "the batch is stored once");
+}
