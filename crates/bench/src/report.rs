@@ -127,10 +127,23 @@ pub(crate) fn targets(r: &Report, backend: Backend) -> Vec<Target> {
             .and_then(|s| s.iter().find(|p| p.clients == 8))
             .map(|p| p.p99_ms)
     };
+    // Eight clients each waiting for its own 1000-row batch, on SQLite's one writer: even a
+    // store writing at the ceiling's rate would keep each batch waiting for the other seven's
+    // rows. (PostgreSQL's writers run side by side, and its ceiling is measured so.)
+    let floor_at_8 = (matches!(backend, Backend::Sqlite) && r.ceiling.rows_per_s > 0.0)
+        .then(|| 8.0 * 1000.0 / r.ceiling.rows_per_s * 1e3);
     t.push(Target {
         name: "batch p99 at C=8".into(),
         goal: "≤ 25 ms (SQLite)".into(),
-        measured: p99_at_8.map_or_else(|| "not run at C=8".into(), |v| format!("{v:.1} ms")),
+        measured: p99_at_8.map_or_else(
+            || "not run at C=8".into(),
+            |v| match floor_at_8 {
+                Some(floor) => {
+                    format!("{v:.1} ms; 8 batches at the ceiling's rate alone take {floor:.1} ms")
+                }
+                None => format!("{v:.1} ms"),
+            },
+        ),
         met: match backend {
             Backend::Sqlite => p99_at_8.map(|v| v <= 25.0),
             Backend::Postgres => None,
