@@ -53,6 +53,20 @@ pub struct AccountContext {
     pub has_transactions: bool,
 }
 
+impl AccountContext {
+    /// The context of a stored account whose newest stored transaction was posted at
+    /// `newest_posted_at` (`None`: it holds none yet).
+    pub fn of(account: &crate::BankFeedAccount, newest_posted_at: Option<Timestamp>) -> Self {
+        AccountContext {
+            minor_units: account.currency.minor_units(),
+            transaction_ready: account.transaction_ready,
+            transaction_start_date: account.transaction_start_date,
+            newest_posted_at,
+            has_transactions: newest_posted_at.is_some(),
+        }
+    }
+}
+
 /// One refused transaction (or the whole batch when `index` is None), with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Violation {

@@ -231,13 +231,7 @@ async fn check(
         Ok(is_new) => is_new,
         Err(transaction_ids) => return Ok(Err(BatchRefusal::Conflict { transaction_ids })),
     };
-    let ctx = AccountContext {
-        minor_units: account.currency.minor_units(),
-        transaction_ready: account.transaction_ready,
-        transaction_start_date: account.transaction_start_date,
-        newest_posted_at,
-        has_transactions: newest_posted_at.is_some(),
-    };
+    let ctx = AccountContext::of(&account, newest_posted_at);
     if let Err(violations) = validate_batch(profile, &ctx, &batch.transactions, &is_new, now) {
         return Ok(Err(BatchRefusal::Invalid(violations)));
     }

@@ -217,13 +217,7 @@ async fn plan(
     let outcome = match classify(&batch.transactions, &stored) {
         Err(transaction_ids) => Err(BatchRefusal::Conflict { transaction_ids }),
         Ok(is_new) => {
-            let ctx = AccountContext {
-                minor_units: account.currency.minor_units(),
-                transaction_ready: account.transaction_ready,
-                transaction_start_date: account.transaction_start_date,
-                newest_posted_at,
-                has_transactions: newest_posted_at.is_some(),
-            };
+            let ctx = AccountContext::of(&account, newest_posted_at);
             match validate_batch(profile, &ctx, &batch.transactions, &is_new, now) {
                 Err(violations) => Err(BatchRefusal::Invalid(violations)),
                 Ok(()) => Ok(assemble(

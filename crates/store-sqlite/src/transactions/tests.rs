@@ -61,6 +61,26 @@ async fn fixture() -> Fixture {
     }
 }
 
+impl Fixture {
+    async fn prepare(&self, job: JobId, b: &BatchRequest, r: BatchRender<'_>) -> Option<Prepared> {
+        prepare(&self.store, job, b, &self.profile, t0(), r)
+            .await
+            .unwrap()
+    }
+
+    async fn commit(
+        &self,
+        job: JobId,
+        prepared: Option<Prepared>,
+        b: &BatchRequest,
+        r: BatchRender<'_>,
+    ) -> Job {
+        commit(&self.store, job, prepared, b, &self.profile, t0(), r)
+            .await
+            .unwrap()
+    }
+}
+
 fn batch(f: &Fixture) -> BatchRequest {
     let tx = |id: &str, amount: &str| TransactionData {
         transaction_id: id.into(),
@@ -146,13 +166,9 @@ async fn an_unchanged_account_commits_the_prepared_answer() {
     let job = claimed_job(&f).await;
     let seen = Seen::default();
     let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
-    let prepared = prepare(&f.store, job, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    let prepared = f.prepare(job, &b, &r).await;
     assert!(prepared.is_some());
-    let done = commit(&f.store, job, prepared, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    let done = f.commit(job, prepared, &b, &r).await;
     assert_eq!(
         seen.lock().unwrap().len(),
         1,
@@ -174,16 +190,12 @@ async fn an_account_deleted_after_preparing_refuses_the_batch() {
     let job = claimed_job(&f).await;
     let seen = Seen::default();
     let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
-    let prepared = prepare(&f.store, job, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    let prepared = f.prepare(job, &b, &r).await;
     f.store
         .delete_account(f.connection.id, f.account.id, t0())
         .await
         .unwrap();
-    let done = commit(&f.store, job, prepared, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    let done = f.commit(job, prepared, &b, &r).await;
     assert_eq!(
         seen.lock().unwrap().len(),
         2,
@@ -215,9 +227,7 @@ async fn rows_ingested_after_preparing_answer_as_ingested() {
         .await
         .unwrap();
     let resend = claimed_job(&f).await;
-    let prepared = prepare(&f.store, resend, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    let prepared = f.prepare(resend, &b, &r).await;
     assert_eq!(
         f.store
             .mark_ingested(f.account.id, t0() + TimeDelta::seconds(1))
@@ -225,9 +235,7 @@ async fn rows_ingested_after_preparing_answer_as_ingested() {
             .unwrap(),
         2
     );
-    let done = commit(&f.store, resend, prepared, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    let done = f.commit(resend, prepared, &b, &r).await;
     let (status, body) = done.response.unwrap();
     assert_eq!(status, 200);
     assert_eq!(
@@ -245,18 +253,14 @@ async fn a_job_finished_meanwhile_keeps_its_first_outcome() {
     let job = claimed_job(&f).await;
     let seen = Seen::default();
     let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
-    let prepared = prepare(&f.store, job, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    let prepared = f.prepare(job, &b, &r).await;
     // Another attempt of the same job (its lease expired) finishes it first.
     let first = f
         .store
         .apply_batch(job, &b, &f.profile, t0(), &r)
         .await
         .unwrap();
-    let second = commit(&f.store, job, prepared, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    let second = f.commit(job, prepared, &b, &r).await;
     assert_eq!(second.response, first.response);
     assert_eq!(stored(&f).await, 2, "the batch is stored once");
 }
