@@ -462,6 +462,35 @@ pub async fn delete(
     tx.commit().await.map_err(map_err)
 }
 
+/// Deletes every live account of a connection inside the caller's transaction (the connection
+/// is being deleted), each with its event: their feeds leave every platform company and are no
+/// longer synced.
+pub(crate) async fn delete_all_of_connection(
+    tx: &mut PgConnection,
+    connection: ConnectionId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+        "UPDATE bank_feed_accounts SET deleted_at = $2, updated_at = $2
+         WHERE connection_id = $1 AND deleted_at IS NULL
+         RETURNING {COLUMNS}"
+    ))
+    .bind(connection.as_uuid())
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let mut accounts = rows
+        .into_iter()
+        .map(BankFeedAccount::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    accounts.sort_by_key(|a| a.id);
+    for account in &accounts {
+        record(tx, account, "bank_feed_account.deleted", now).await?;
+    }
+    Ok(())
+}
+
 pub async fn set_feed_state(
     pool: &PgPool,
     id: BankFeedAccountId,

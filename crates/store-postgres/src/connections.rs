@@ -5,7 +5,7 @@ use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::{idempotency, map_err};
+use crate::{accounts, idempotency, map_err};
 
 #[derive(FromRow)]
 pub(crate) struct ConnectionRow {
@@ -140,6 +140,7 @@ pub async fn find(pool: &PgPool, id: ConnectionId) -> StoreResult<Option<Connect
 }
 
 pub async fn delete(pool: &PgPool, org: OrgId, id: ConnectionId, at: Timestamp) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
     let done = sqlx::query(
         "UPDATE connections SET deleted_at = $3, updated_at = $3
          WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL",
@@ -147,13 +148,14 @@ pub async fn delete(pool: &PgPool, org: OrgId, id: ConnectionId, at: Timestamp) 
     .bind(org.as_uuid())
     .bind(id.as_uuid())
     .bind(at)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(map_err)?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    Ok(())
+    accounts::delete_all_of_connection(&mut tx, id, at).await?;
+    tx.commit().await.map_err(map_err)
 }
 
 pub async fn rotate_token(

@@ -371,6 +371,39 @@ pub async fn delete(
     tx.commit().await.map_err(map_err)
 }
 
+/// Deletes every live account of a connection inside the caller's write transaction (the
+/// connection is being deleted), each with its event: their feeds leave every platform company
+/// and are no longer synced.
+pub(crate) async fn delete_all_of_connection(
+    tx: &mut SqliteConnection,
+    connection: ConnectionId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts
+         WHERE connection_id = ? AND deleted_at IS NULL ORDER BY id"
+    ))
+    .bind(connection.to_string())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    sqlx::query(
+        "UPDATE bank_feed_accounts SET deleted_at = ?, updated_at = ?
+         WHERE connection_id = ? AND deleted_at IS NULL",
+    )
+    .bind(time::to_db(now))
+    .bind(time::to_db(now))
+    .bind(connection.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    for row in rows {
+        let account = BankFeedAccount::try_from(row)?;
+        record(tx, &account, "bank_feed_account.deleted", now).await?;
+    }
+    Ok(())
+}
+
 pub async fn set_feed_state(
     store: &SqliteStore,
     id: BankFeedAccountId,

@@ -4,7 +4,7 @@ use bankfeeds_domain::{
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
-use crate::{idempotency, map_err, time, SqliteStore};
+use crate::{accounts, idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 pub(crate) struct ConnectionRow {
@@ -167,6 +167,7 @@ pub async fn delete(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    accounts::delete_all_of_connection(&mut tx, id, at).await?;
     tx.commit().await.map_err(map_err)
 }
 

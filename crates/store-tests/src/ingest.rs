@@ -358,6 +358,63 @@ pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
     );
 }
 
+pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::Xero, "XERO-X").await;
+    // A second account of the same connection, and a feed of another FI in the same company's
+    // platform, which must stay.
+    let second = account(&store, &c, "XERO-X2").await;
+    let (other_books, other_c, other_feed) = linked_feed(&store, Platform::Xero, "XERO-Y").await;
+    let at = t0() + secs(9);
+    store.delete_connection(c.org_id, c.id, at).await.unwrap();
+
+    assert_eq!(store.list_company_feeds(books.id).await.unwrap(), vec![]);
+    assert_eq!(
+        store.get_company_feed(books.id, feed.id).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.ingest_feed(books.id, feed.id, 1000, at).await,
+        Err(StoreError::NotFound)
+    ));
+    let due = store
+        .list_feeds_due(Platform::Xero, at + secs(3600), 100)
+        .await
+        .unwrap();
+    assert_eq!(due, vec![(other_books.id, other_feed.id)]);
+    assert_eq!(
+        store
+            .get_company_feed(other_books.id, other_feed.id)
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(other_feed.id)
+    );
+    assert_eq!(
+        store
+            .get_account(other_c.id, other_feed.id)
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(other_feed.id)
+    );
+
+    let deleted: Vec<_> = store
+        .list_events(c.org_id, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "bank_feed_account.deleted")
+        .map(|e| (e.resource_id, e.created_at))
+        .collect();
+    let mut expected = vec![(feed.id.to_string(), at), (second.id.to_string(), at)];
+    expected.sort();
+    assert_eq!(deleted, expected, "one event per account, in id order");
+    assert!(matches!(
+        store.delete_connection(c.org_id, c.id, at).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 pub async fn mapped_feeds_join_the_linked_company(store: DynStore) {
     let (books, c, _feed) = linked_feed(&store, Platform::Xero, "XERO-M").await;
     assert_eq!(

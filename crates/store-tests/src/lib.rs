@@ -77,6 +77,7 @@ macro_rules! conformance_suite {
             unlinked_feeds_go_inactive_and_stop_syncing,
             scheduled_syncs_find_the_feeds_due,
             disconnected_accounts_leave_every_company,
+            deleted_connections_take_their_feeds_with_them,
             mapped_feeds_join_the_linked_company,
         );
     };

@@ -112,7 +112,9 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> StoreResult<Connection>;
 
-    /// Marks a live connection of this organisation deleted. `NotFound` if there is none.
+    /// Marks a live connection of this organisation deleted, and with it every live account of
+    /// it (each with a `bank_feed_account.deleted` event), so no platform lists or syncs their
+    /// feeds any more; one transaction. `NotFound` if there is none.
     async fn delete_connection(
         &self,
         org: OrgId,

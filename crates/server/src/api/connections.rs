@@ -294,7 +294,8 @@ pub async fn get_connection_status(
     })
 }
 
-/// Delete a connection. Its access token stops working at once.
+/// Delete a connection. Its access token stops working at once, and its bank feed accounts are
+/// deleted with it: their feeds leave every accounting platform and are no longer synced.
 #[utoipa::path(
     delete,
     path = "/versioned/connections/{id}",

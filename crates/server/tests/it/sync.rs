@@ -255,7 +255,50 @@ async fn sync_now_takes_each_transaction_once(hub: Hub) {
     .await;
 }
 
-crate::on_both_backends!(sync_now_takes_each_transaction_once);
+/// An FI that deletes a connection takes its feeds out of the platforms: the company no longer
+/// lists the feed, and neither "sync now" nor the schedule reaches it.
+async fn deleted_connections_leave_the_platform(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (company, token, account) = linked(&hub, &bank, "XERO").await;
+    push(&hub, &bank, &token, &account, 0, 3, 6).await;
+    let feeds = format!("/sandbox/xero/api/companies/{company}/feeds");
+    let before = ok(hub.http.get(hub.url(&feeds)).send().await).await;
+    assert_eq!(
+        before["bank_feed_accounts"].as_array().unwrap().len(),
+        1,
+        "{before}"
+    );
+
+    let listed = ok(hub.get(&bank, "/versioned/connections").send().await).await;
+    let id = listed["connections"][0]["id"].as_str().unwrap().to_owned();
+    ok(hub
+        .delete(&bank, &format!("/versioned/connections/{id}"))
+        .send()
+        .await)
+    .await;
+
+    let after = ok(hub.http.get(hub.url(&feeds)).send().await).await;
+    assert_eq!(after["bank_feed_accounts"], json!([]), "{after}");
+    err(
+        sandbox(&hub, &format!("{feeds}/{account}/sync"), &json!({})).await,
+        410,
+        "FEED_NOT_LINKED",
+    )
+    .await;
+    // Never synced, it would be the first feed due.
+    let state = AppState::new(
+        hub.store.clone(),
+        Arc::new(SystemClock),
+        hub.base.clone(),
+        0,
+    );
+    assert_eq!(run_due(&state).await.unwrap(), 0, "nothing left to sync");
+}
+
+crate::on_both_backends!(
+    sync_now_takes_each_transaction_once,
+    deleted_connections_leave_the_platform,
+);
 
 mod with_clock {
     use super::*;
