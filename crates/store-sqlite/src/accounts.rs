@@ -380,26 +380,23 @@ pub(crate) async fn delete_all_of_connection(
     now: Timestamp,
 ) -> StoreResult<()> {
     let rows: Vec<AccountRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM bank_feed_accounts
-         WHERE connection_id = ? AND deleted_at IS NULL ORDER BY id"
+        "UPDATE bank_feed_accounts SET deleted_at = ?1, updated_at = ?1
+         WHERE connection_id = ?2 AND deleted_at IS NULL
+         RETURNING {COLUMNS}"
     ))
+    .bind(time::to_db(now))
     .bind(connection.to_string())
     .fetch_all(&mut *tx)
     .await
     .map_err(map_err)?;
-    sqlx::query(
-        "UPDATE bank_feed_accounts SET deleted_at = ?, updated_at = ?
-         WHERE connection_id = ? AND deleted_at IS NULL",
-    )
-    .bind(time::to_db(now))
-    .bind(time::to_db(now))
-    .bind(connection.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    for row in rows {
-        let account = BankFeedAccount::try_from(row)?;
-        record(tx, &account, "bank_feed_account.deleted", now).await?;
+    let mut accounts = rows
+        .into_iter()
+        .map(BankFeedAccount::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING gives no order; the events follow the accounts' ids.
+    accounts.sort_by_key(|a| a.id);
+    for account in &accounts {
+        record(tx, account, "bank_feed_account.deleted", now).await?;
     }
     Ok(())
 }

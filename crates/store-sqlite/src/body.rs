@@ -8,13 +8,14 @@
 //! The column's own type says which form a value has: TEXT is the JSON as is (small bodies, and
 //! every body written before this), BLOB is LZ4 with its length prepended.
 
+use std::borrow::Cow;
+
 /// Bodies smaller than a page stay plain text: compressing them saves no page.
 const COMPRESS_FROM: usize = 4096;
 
 /// A body as bound into an INSERT.
 pub(crate) enum Stored<'a> {
-    Text(&'a str),
-    Owned(String),
+    Text(Cow<'a, str>),
     Packed(Vec<u8>),
 }
 
@@ -22,8 +23,7 @@ impl Stored<'_> {
     /// The same value, owning its text.
     pub(crate) fn into_owned(self) -> Stored<'static> {
         match self {
-            Stored::Text(t) => Stored::Owned(t.to_owned()),
-            Stored::Owned(t) => Stored::Owned(t),
+            Stored::Text(t) => Stored::Text(Cow::Owned(t.into_owned())),
             Stored::Packed(b) => Stored::Packed(b),
         }
     }
@@ -31,7 +31,7 @@ impl Stored<'_> {
 
 pub(crate) fn pack(json: &str) -> Stored<'_> {
     if json.len() < COMPRESS_FROM {
-        Stored::Text(json)
+        Stored::Text(Cow::Borrowed(json))
     } else {
         Stored::Packed(lz4_flex::compress_prepend_size(json.as_bytes()))
     }
@@ -43,8 +43,7 @@ impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for Stored<'q> {
         buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
     ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
         match self {
-            Stored::Text(t) => <&str as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(t, buf),
-            Stored::Owned(t) => <String as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(t, buf),
+            Stored::Text(t) => <Cow<'q, str> as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(t, buf),
             Stored::Packed(b) => <Vec<u8> as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(b, buf),
         }
     }
@@ -84,7 +83,7 @@ mod tests {
 
     #[test]
     fn small_bodies_stay_text_and_large_ones_round_trip_packed() {
-        assert!(matches!(pack("{\"a\":1}"), Stored::Text("{\"a\":1}")));
+        assert!(matches!(pack("{\"a\":1}"), Stored::Text(t) if t == "{\"a\":1}"));
         let large = format!("[{}]", vec!["{\"amount\":\"-12.34\"}"; 1000].join(","));
         let Stored::Packed(bytes) = pack(&large) else {
             panic!("a large body is packed");
