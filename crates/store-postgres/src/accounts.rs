@@ -5,6 +5,8 @@
 //! Amounts cross the wire as text (`$n::numeric` in, `current_balance::text` out), never as a
 //! float.
 
+use async_trait::async_trait;
+
 use bankfeeds_domain::account::{
     AccountPatch, AccountQuery, AccountSortField, BankAccountType, CompareOp, FeedState,
     FeedStatus, SortDirection,
@@ -14,9 +16,10 @@ use bankfeeds_domain::{
 };
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use chrono::DateTime;
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::PostgresStore;
 use crate::{events, idempotency, map_err};
 
 #[derive(FromRow)]
@@ -204,77 +207,6 @@ async fn record(
     .await
 }
 
-pub async fn create(
-    pool: &PgPool,
-    account: &BankFeedAccount,
-    override_existing: bool,
-    idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
-) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    if let Some(idem) = idem {
-        if let Some(saved) = idempotency::begin(&mut tx, idem.key, account.created_at).await? {
-            return Ok(Outcome::Replayed(saved));
-        }
-    }
-    // Creates of one internal id take turns, as on SQLite's single writer: `FOR UPDATE` below
-    // cannot lock a row that does not exist yet, and without this a concurrent override of a
-    // new id would lose on the unique index instead of updating the winner's row.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!(
-            "bank_feed_accounts:{}:{}",
-            account.connection_id, account.internal_bank_account_id
-        ))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    // Locked, so a concurrent override or PATCH of the same account waits for this one.
-    let existing = find_live(
-        &mut tx,
-        account.connection_id,
-        Key::InternalId(&account.internal_bank_account_id),
-        true,
-    )
-    .await?;
-    let (stored, created) = match existing {
-        Some(_) if !override_existing => {
-            return Err(StoreError::Conflict("bank_feed_accounts_internal_id_key"));
-        }
-        Some(old) => (old.overridden_by(account), false),
-        None => (account.clone(), true),
-    };
-    if stored.parent_bank_feed_account_id == Some(stored.id) {
-        return Err(StoreError::Invalid {
-            code: "PARENT_ACCOUNT_NOT_FOUND",
-            message: "an account cannot be its own parent".into(),
-        });
-    }
-    check_parent(&mut tx, &stored).await?;
-    // A concurrent create of the same new internal id loses here, on the unique index, with
-    // `Conflict("bank_feed_accounts_internal_id_key")` (see `error::KNOWN_CONSTRAINTS`).
-    save(&mut tx, &stored).await?;
-    let event = if created {
-        "bank_feed_account.created"
-    } else {
-        "bank_feed_account.updated"
-    };
-    record(&mut tx, &stored, event, account.created_at).await?;
-    let result = (stored, created);
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(&result)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(result))
-}
-
-pub async fn get(
-    pool: &PgPool,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-) -> StoreResult<Option<BankFeedAccount>> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
-    find_live(&mut conn, connection, Key::Id(id), false).await
-}
-
 /// The earliest instant a `timestamptz` holds (4714-11-24 BC), in microseconds since 1970.
 const PG_MIN_MICROS: i64 = -210_866_803_200_000_000;
 
@@ -304,134 +236,6 @@ fn empty_page() -> Page<BankFeedAccount> {
     }
 }
 
-pub async fn list(
-    pool: &PgPool,
-    connection: ConnectionId,
-    q: &AccountQuery,
-) -> StoreResult<Page<BankFeedAccount>> {
-    let column = |f: AccountSortField| match f {
-        AccountSortField::UpdatedAt => "updated_at",
-        AccountSortField::LastSyncedAt => "last_synced_at",
-    };
-    // A null sort value sorts as the epoch: the cursor's 0 microseconds.
-    let sort = format!("COALESCE({}, 'epoch'::timestamptz)", column(q.sort));
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE connection_id = $1 AND deleted_at IS NULL"
-    );
-    let mut n = 1;
-    let mut next = || {
-        n += 1;
-        n
-    };
-    let mut binds: Vec<Timestamp> = Vec::new();
-    for f in &q.filters {
-        let op = match f.op {
-            CompareOp::Gt => ">",
-            CompareOp::Ge => ">=",
-            CompareOp::Lt => "<",
-            CompareOp::Le => "<=",
-            CompareOp::Eq => "=",
-        };
-        // Filters compare the raw column, so null values never match.
-        match instant(f.value.timestamp_micros()) {
-            Instant::At(t) => {
-                sql.push_str(&format!(" AND {} {op} ${}", column(f.field), next()));
-                binds.push(t);
-            }
-            Instant::BeforeAll if matches!(f.op, CompareOp::Gt | CompareOp::Ge) => {
-                sql.push_str(&format!(" AND {} IS NOT NULL", column(f.field)));
-            }
-            Instant::AfterAll if matches!(f.op, CompareOp::Lt | CompareOp::Le) => {
-                sql.push_str(&format!(" AND {} IS NOT NULL", column(f.field)));
-            }
-            Instant::BeforeAll | Instant::AfterAll => return Ok(empty_page()),
-        }
-    }
-    let (cmp, dir) = match q.direction {
-        SortDirection::Asc => (">", "ASC"),
-        SortDirection::Desc => ("<", "DESC"),
-    };
-    let mut after_id = None;
-    if let Some(after) = q.after {
-        match (instant(after.at_micros), q.direction) {
-            (Instant::At(t), _) => {
-                let (at, id) = (next(), next());
-                sql.push_str(&format!(
-                    " AND ({sort} {cmp} ${at} OR ({sort} = ${at} AND id {cmp} ${id}))"
-                ));
-                binds.push(t);
-                after_id = Some(after.id);
-            }
-            // Every row comes after the cursor.
-            (Instant::BeforeAll, SortDirection::Asc) | (Instant::AfterAll, SortDirection::Desc) => {
-            }
-            // No row does.
-            (Instant::BeforeAll, SortDirection::Desc) | (Instant::AfterAll, SortDirection::Asc) => {
-                return Ok(empty_page());
-            }
-        }
-    }
-    let limit = next();
-    sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir} LIMIT ${limit}"));
-
-    let mut query = sqlx::query_as::<_, AccountRow>(&sql).bind(connection.as_uuid());
-    for t in binds {
-        query = query.bind(t);
-    }
-    if let Some(id) = after_id {
-        query = query.bind(id.as_uuid());
-    }
-    let rows = query
-        .bind(i64::from(q.limit) + 1)
-        .fetch_all(pool)
-        .await
-        .map_err(map_err)?;
-    let mut items = rows
-        .into_iter()
-        .map(BankFeedAccount::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = items.len() > q.limit as usize;
-    items.truncate(q.limit as usize);
-    Ok(Page { items, has_more })
-}
-
-pub async fn update(
-    pool: &PgPool,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    patch: &AccountPatch,
-    now: Timestamp,
-    idem: Option<Idem<'_, BankFeedAccount>>,
-) -> StoreResult<Outcome<BankFeedAccount>> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    if let Some(idem) = idem {
-        if let Some(saved) = idempotency::begin(&mut tx, idem.key, now).await? {
-            return Ok(Outcome::Replayed(saved));
-        }
-    }
-    let mut account = find_live(&mut tx, connection, Key::Id(id), true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let currency_before = account.currency;
-    patch
-        .apply(&mut account, now)
-        .map_err(|e| StoreError::Invalid {
-            code: e.code(),
-            message: e.to_string(),
-        })?;
-    if account.currency != currency_before && has_transactions(&mut tx, id).await? {
-        return Err(StoreError::Conflict("currency_locked"));
-    }
-    check_parent(&mut tx, &account).await?;
-    save(&mut tx, &account).await?;
-    record(&mut tx, &account, "bank_feed_account.updated", now).await?;
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(account))
-}
-
 async fn has_transactions(tx: &mut PgConnection, id: BankFeedAccountId) -> StoreResult<bool> {
     let newest: Option<Option<Timestamp>> =
         sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = $1")
@@ -440,26 +244,6 @@ async fn has_transactions(tx: &mut PgConnection, id: BankFeedAccountId) -> Store
             .await
             .map_err(map_err)?;
     Ok(newest.flatten().is_some())
-}
-
-pub async fn delete(
-    pool: &PgPool,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    let account = find_live(&mut tx, connection, Key::Id(id), true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    sqlx::query("UPDATE bank_feed_accounts SET deleted_at = $1, updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    record(&mut tx, &account, "bank_feed_account.deleted", now).await?;
-    tx.commit().await.map_err(map_err)
 }
 
 /// Deletes every live account of a connection inside the caller's transaction (the connection
@@ -491,18 +275,6 @@ pub(crate) async fn delete_all_of_connection(
     Ok(())
 }
 
-pub async fn set_feed_state(
-    pool: &PgPool,
-    id: BankFeedAccountId,
-    state: &FeedState,
-    now: Timestamp,
-) -> StoreResult<BankFeedAccount> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    let account = set_feed_state_in(&mut tx, id, state, now).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(account)
-}
-
 /// Sets the platform-side feed state inside the caller's transaction, locking the account's row
 /// until that transaction ends. `NotFound` when there is no live account with this id.
 pub(crate) async fn set_feed_state_in(
@@ -528,23 +300,245 @@ pub(crate) async fn set_feed_state_in(
     Ok(account)
 }
 
-pub async fn disconnect(
-    pool: &PgPool,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<BankFeedAccount> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    let current = find_live(&mut tx, connection, Key::Id(id), true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let state = FeedState {
-        feed_status: FeedStatus::Inactive,
-        transaction_ready: false,
-        transaction_start_date: current.transaction_start_date,
-    };
-    let account = set_feed_state_in(&mut tx, id, &state, now).await?;
-    sqlx::query(
+#[async_trait]
+impl bankfeeds_store::AccountStore for PostgresStore {
+    async fn create_account(
+        &self,
+        account: &BankFeedAccount,
+        override_existing: bool,
+        idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
+    ) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        if let Some(idem) = idem {
+            if let Some(saved) = idempotency::begin(&mut tx, idem.key, account.created_at).await? {
+                return Ok(Outcome::Replayed(saved));
+            }
+        }
+        // Creates of one internal id take turns, as on SQLite's single writer: `FOR UPDATE` below
+        // cannot lock a row that does not exist yet, and without this a concurrent override of a
+        // new id would lose on the unique index instead of updating the winner's row.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!(
+                "bank_feed_accounts:{}:{}",
+                account.connection_id, account.internal_bank_account_id
+            ))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        // Locked, so a concurrent override or PATCH of the same account waits for this one.
+        let existing = find_live(
+            &mut tx,
+            account.connection_id,
+            Key::InternalId(&account.internal_bank_account_id),
+            true,
+        )
+        .await?;
+        let (stored, created) = match existing {
+            Some(_) if !override_existing => {
+                return Err(StoreError::Conflict("bank_feed_accounts_internal_id_key"));
+            }
+            Some(old) => (old.overridden_by(account), false),
+            None => (account.clone(), true),
+        };
+        if stored.parent_bank_feed_account_id == Some(stored.id) {
+            return Err(StoreError::Invalid {
+                code: "PARENT_ACCOUNT_NOT_FOUND",
+                message: "an account cannot be its own parent".into(),
+            });
+        }
+        check_parent(&mut tx, &stored).await?;
+        // A concurrent create of the same new internal id loses here, on the unique index, with
+        // `Conflict("bank_feed_accounts_internal_id_key")` (see `error::KNOWN_CONSTRAINTS`).
+        save(&mut tx, &stored).await?;
+        let event = if created {
+            "bank_feed_account.created"
+        } else {
+            "bank_feed_account.updated"
+        };
+        record(&mut tx, &stored, event, account.created_at).await?;
+        let result = (stored, created);
+        if let Some(idem) = idem {
+            idempotency::finish(&mut tx, idem.key, &(idem.render)(&result)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Outcome::Done(result))
+    }
+
+    async fn get_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        find_live(&mut conn, connection, Key::Id(id), false).await
+    }
+
+    async fn list_accounts(
+        &self,
+        connection: ConnectionId,
+        q: &AccountQuery,
+    ) -> StoreResult<Page<BankFeedAccount>> {
+        let column = |f: AccountSortField| match f {
+            AccountSortField::UpdatedAt => "updated_at",
+            AccountSortField::LastSyncedAt => "last_synced_at",
+        };
+        // A null sort value sorts as the epoch: the cursor's 0 microseconds.
+        let sort = format!("COALESCE({}, 'epoch'::timestamptz)", column(q.sort));
+        let mut sql = format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE connection_id = $1 AND deleted_at IS NULL"
+    );
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        let mut binds: Vec<Timestamp> = Vec::new();
+        for f in &q.filters {
+            let op = match f.op {
+                CompareOp::Gt => ">",
+                CompareOp::Ge => ">=",
+                CompareOp::Lt => "<",
+                CompareOp::Le => "<=",
+                CompareOp::Eq => "=",
+            };
+            // Filters compare the raw column, so null values never match.
+            match instant(f.value.timestamp_micros()) {
+                Instant::At(t) => {
+                    sql.push_str(&format!(" AND {} {op} ${}", column(f.field), next()));
+                    binds.push(t);
+                }
+                Instant::BeforeAll if matches!(f.op, CompareOp::Gt | CompareOp::Ge) => {
+                    sql.push_str(&format!(" AND {} IS NOT NULL", column(f.field)));
+                }
+                Instant::AfterAll if matches!(f.op, CompareOp::Lt | CompareOp::Le) => {
+                    sql.push_str(&format!(" AND {} IS NOT NULL", column(f.field)));
+                }
+                Instant::BeforeAll | Instant::AfterAll => return Ok(empty_page()),
+            }
+        }
+        let (cmp, dir) = match q.direction {
+            SortDirection::Asc => (">", "ASC"),
+            SortDirection::Desc => ("<", "DESC"),
+        };
+        let mut after_id = None;
+        if let Some(after) = q.after {
+            match (instant(after.at_micros), q.direction) {
+                (Instant::At(t), _) => {
+                    let (at, id) = (next(), next());
+                    sql.push_str(&format!(
+                        " AND ({sort} {cmp} ${at} OR ({sort} = ${at} AND id {cmp} ${id}))"
+                    ));
+                    binds.push(t);
+                    after_id = Some(after.id);
+                }
+                // Every row comes after the cursor.
+                (Instant::BeforeAll, SortDirection::Asc)
+                | (Instant::AfterAll, SortDirection::Desc) => {}
+                // No row does.
+                (Instant::BeforeAll, SortDirection::Desc)
+                | (Instant::AfterAll, SortDirection::Asc) => {
+                    return Ok(empty_page());
+                }
+            }
+        }
+        let limit = next();
+        sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir} LIMIT ${limit}"));
+
+        let mut query = sqlx::query_as::<_, AccountRow>(&sql).bind(connection.as_uuid());
+        for t in binds {
+            query = query.bind(t);
+        }
+        if let Some(id) = after_id {
+            query = query.bind(id.as_uuid());
+        }
+        let rows = query
+            .bind(i64::from(q.limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut items = rows
+            .into_iter()
+            .map(BankFeedAccount::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let has_more = items.len() > q.limit as usize;
+        items.truncate(q.limit as usize);
+        Ok(Page { items, has_more })
+    }
+
+    async fn update_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        patch: &AccountPatch,
+        now: Timestamp,
+        idem: Option<Idem<'_, BankFeedAccount>>,
+    ) -> StoreResult<Outcome<BankFeedAccount>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        if let Some(idem) = idem {
+            if let Some(saved) = idempotency::begin(&mut tx, idem.key, now).await? {
+                return Ok(Outcome::Replayed(saved));
+            }
+        }
+        let mut account = find_live(&mut tx, connection, Key::Id(id), true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let currency_before = account.currency;
+        patch
+            .apply(&mut account, now)
+            .map_err(|e| StoreError::Invalid {
+                code: e.code(),
+                message: e.to_string(),
+            })?;
+        if account.currency != currency_before && has_transactions(&mut tx, id).await? {
+            return Err(StoreError::Conflict("currency_locked"));
+        }
+        check_parent(&mut tx, &account).await?;
+        save(&mut tx, &account).await?;
+        record(&mut tx, &account, "bank_feed_account.updated", now).await?;
+        if let Some(idem) = idem {
+            idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Outcome::Done(account))
+    }
+
+    async fn delete_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let account = find_live(&mut tx, connection, Key::Id(id), true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query("UPDATE bank_feed_accounts SET deleted_at = $1, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        record(&mut tx, &account, "bank_feed_account.deleted", now).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn disconnect_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let current = find_live(&mut tx, connection, Key::Id(id), true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let state = FeedState {
+            feed_status: FeedStatus::Inactive,
+            transaction_ready: false,
+            transaction_start_date: current.transaction_start_date,
+        };
+        let account = set_feed_state_in(&mut tx, id, &state, now).await?;
+        sqlx::query(
         "UPDATE company_feeds SET unlinked_at = $1 WHERE account_id = $2 AND unlinked_at IS NULL",
     )
     .bind(now)
@@ -552,6 +546,19 @@ pub async fn disconnect(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(account)
+        tx.commit().await.map_err(map_err)?;
+        Ok(account)
+    }
+
+    async fn set_feed_state(
+        &self,
+        id: BankFeedAccountId,
+        state: &FeedState,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let account = set_feed_state_in(&mut tx, id, state, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(account)
+    }
 }

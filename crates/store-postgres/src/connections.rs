@@ -1,10 +1,12 @@
+use async_trait::async_trait;
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::PostgresStore;
 use crate::{accounts, idempotency, map_err};
 
 #[derive(FromRow)]
@@ -38,26 +40,6 @@ impl TryFrom<ConnectionRow> for Connection {
 
 pub(crate) const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
 
-pub async fn create(
-    pool: &PgPool,
-    new: &NewConnection,
-    idem: Option<Idem<'_, Connection>>,
-) -> StoreResult<Outcome<()>> {
-    let c = &new.connection;
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    if let Some(idem) = idem {
-        if let Some(saved) = idempotency::begin(&mut tx, idem.key, c.created_at).await? {
-            return Ok(Outcome::Replayed(saved));
-        }
-    }
-    insert(&mut tx, new).await?;
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(()))
-}
-
 /// Inserts a connection inside the caller's transaction.
 pub(crate) async fn insert(tx: &mut PgConnection, new: &NewConnection) -> StoreResult<()> {
     let c = &new.connection;
@@ -79,94 +61,104 @@ pub(crate) async fn insert(tx: &mut PgConnection, new: &NewConnection) -> StoreR
     Ok(())
 }
 
-pub async fn list(
-    pool: &PgPool,
-    org: OrgId,
-    page: &PageRequest<ConnectionId>,
-) -> StoreResult<Page<Connection>> {
-    // One extra row tells whether another page follows.
-    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections
+#[async_trait]
+impl bankfeeds_store::ConnectionStore for PostgresStore {
+    async fn create_connection(
+        &self,
+        new: &NewConnection,
+        idem: Option<Idem<'_, Connection>>,
+    ) -> StoreResult<Outcome<()>> {
+        let c = &new.connection;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        if let Some(idem) = idem {
+            if let Some(saved) = idempotency::begin(&mut tx, idem.key, c.created_at).await? {
+                return Ok(Outcome::Replayed(saved));
+            }
+        }
+        insert(&mut tx, new).await?;
+        if let Some(idem) = idem {
+            idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Outcome::Done(()))
+    }
+
+    async fn list_connections(
+        &self,
+        org: OrgId,
+        page: &PageRequest<ConnectionId>,
+    ) -> StoreResult<Page<Connection>> {
+        // One extra row tells whether another page follows.
+        let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM connections
          WHERE org_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id > $2)
          ORDER BY id LIMIT $3"
-    ))
-    .bind(org.as_uuid())
-    .bind(page.after.map(|a| a.as_uuid()))
-    .bind(i64::from(page.limit) + 1)
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    let mut items = rows
-        .into_iter()
-        .map(Connection::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = items.len() > page.limit as usize;
-    items.truncate(page.limit as usize);
-    Ok(Page { items, has_more })
-}
+        ))
+        .bind(org.as_uuid())
+        .bind(page.after.map(|a| a.as_uuid()))
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut items = rows
+            .into_iter()
+            .map(Connection::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let has_more = items.len() > page.limit as usize;
+        items.truncate(page.limit as usize);
+        Ok(Page { items, has_more })
+    }
 
-pub async fn find_by_token(pool: &PgPool, token: &SecretHash) -> StoreResult<Option<Connection>> {
-    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1"
-    ))
-    .bind(token.to_hex())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Connection::try_from).transpose()
-}
+    async fn find_connection_by_token(
+        &self,
+        token: &SecretHash,
+    ) -> StoreResult<Option<Connection>> {
+        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1"
+        ))
+        .bind(token.to_hex())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(Connection::try_from).transpose()
+    }
 
-pub async fn get(pool: &PgPool, org: OrgId, id: ConnectionId) -> StoreResult<Option<Connection>> {
-    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+    async fn get_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+    ) -> StoreResult<Option<Connection>> {
+        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM connections WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
     ))
-    .bind(org.as_uuid())
-    .bind(id.as_uuid())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Connection::try_from).transpose()
-}
-
-pub async fn find(pool: &PgPool, id: ConnectionId) -> StoreResult<Option<Connection>> {
-    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL"
-    ))
-    .bind(id.as_uuid())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Connection::try_from).transpose()
-}
-
-pub async fn delete(pool: &PgPool, org: OrgId, id: ConnectionId, at: Timestamp) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    let done = sqlx::query(
-        "UPDATE connections SET deleted_at = $3, updated_at = $3
-         WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL",
-    )
-    .bind(org.as_uuid())
-    .bind(id.as_uuid())
-    .bind(at)
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+        .bind(org.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(Connection::try_from).transpose()
     }
-    accounts::delete_all_of_connection(&mut tx, id, at).await?;
-    tx.commit().await.map_err(map_err)
-}
 
-pub async fn rotate_token(
-    pool: &PgPool,
-    org: OrgId,
-    id: ConnectionId,
-    token: &SecretHash,
-    at: Timestamp,
-) -> StoreResult<Connection> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    let done = sqlx::query("UPDATE connections SET access_token_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4 AND deleted_at IS NULL")
+    async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
+        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(Connection::try_from).transpose()
+    }
+
+    async fn rotate_access_token(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        token: &SecretHash,
+        at: Timestamp,
+    ) -> StoreResult<Connection> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = sqlx::query("UPDATE connections SET access_token_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4 AND deleted_at IS NULL")
         .bind(token.to_hex())
         .bind(at)
         .bind(org.as_uuid())
@@ -174,15 +166,40 @@ pub async fn rotate_token(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let row: ConnectionRow =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM connections WHERE id = $1"))
+                .bind(id.as_uuid())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Connection::try_from(row)
     }
-    let row: ConnectionRow =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM connections WHERE id = $1"))
-            .bind(id.as_uuid())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    Connection::try_from(row)
+
+    async fn delete_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = sqlx::query(
+            "UPDATE connections SET deleted_at = $3, updated_at = $3
+         WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL",
+        )
+        .bind(org.as_uuid())
+        .bind(id.as_uuid())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        accounts::delete_all_of_connection(&mut tx, id, at).await?;
+        tx.commit().await.map_err(map_err)
+    }
 }

@@ -1,11 +1,14 @@
 //! The event outbox: appended in the same transaction as the change it describes.
 
+use async_trait::async_trait;
+
 use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
 use bankfeeds_store::{Event, StoreError, StoreResult};
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::map_err;
+use crate::PostgresStore;
 
 pub async fn append(
     tx: &mut PgConnection,
@@ -47,28 +50,31 @@ fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
-pub async fn list(pool: &PgPool, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT seq, org_id, connection_id, event_type, resource_id, payload, created_at
+#[async_trait]
+impl bankfeeds_store::EventStore for PostgresStore {
+    async fn list_events(&self, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT seq, org_id, connection_id, event_type, resource_id, payload, created_at
          FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-    )
-    .bind(org.as_uuid())
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Event {
-                seq: r.seq,
-                org_id: r.org_id.into(),
-                connection_id: r.connection_id.map(Into::into),
-                event_type: r.event_type,
-                resource_id: r.resource_id,
-                payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
-                created_at: r.created_at,
+        )
+        .bind(org.as_uuid())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Event {
+                    seq: r.seq,
+                    org_id: r.org_id.into(),
+                    connection_id: r.connection_id.map(Into::into),
+                    event_type: r.event_type,
+                    resource_id: r.resource_id,
+                    payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
+                    created_at: r.created_at,
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }

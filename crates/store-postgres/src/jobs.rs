@@ -5,12 +5,15 @@
 //! only the first unfinished job of an account is ever a candidate, so they never take two jobs
 //! of one account either.
 
+use async_trait::async_trait;
+
 use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::PostgresStore;
 use crate::{events, idempotency, map_err};
 
 #[derive(FromRow)]
@@ -72,71 +75,6 @@ const SELECT: &str = "SELECT j.id, j.org_id, j.connection_id, j.account_id, j.st
     LEFT JOIN job_request_bodies q ON q.job_id = j.id
     LEFT JOIN job_response_bodies r ON r.job_id = j.id";
 
-pub async fn submit(
-    pool: &PgPool,
-    job: &Job,
-    idem: Option<Idem<'_, Job>>,
-) -> StoreResult<Outcome<Job>> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    if let Some(idem) = idem {
-        if let Some(saved) = idempotency::begin(&mut tx, idem.key, job.created_at).await? {
-            return Ok(Outcome::Replayed(saved));
-        }
-    }
-    if let Some(account) = job.bank_feed_account_id {
-        // Jobs of one account are queued in `seq` order, but sequence values are handed out at
-        // INSERT and transactions commit in any order: without this, a job could become visible
-        // behind a later-numbered job of its account that a worker already claimed, and then
-        // be claimed too (two batches of one account at once, out of arrival order). Taking
-        // turns per account until commit makes `seq` order the commit order within an account,
-        // as SQLite's single writer does.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("jobs:{account}"))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    }
-    // A repeated job id loses on the unique index: `Conflict("jobs_id_key")`.
-    sqlx::query(
-        "INSERT INTO jobs (id, org_id, connection_id, account_id, status, request, attempts,
-             created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
-    )
-    .bind(job.id.as_uuid())
-    .bind(job.org_id.as_uuid())
-    .bind(job.connection_id.as_uuid())
-    .bind(job.bank_feed_account_id.map(|a| a.as_uuid()))
-    .bind(job.status.as_str())
-    .bind(job.request.stored_head())
-    .bind(job.created_at)
-    .bind(job.updated_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    sqlx::query("INSERT INTO job_request_bodies (job_id, body) VALUES ($1, $2)")
-        .bind(job.id.as_uuid())
-        .bind(job.request.body.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(job.clone()))
-}
-
-pub async fn get(pool: &PgPool, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> =
-        sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.id = $2"))
-            .bind(org.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(pool)
-            .await
-            .map_err(map_err)?;
-    row.map(Job::try_from).transpose()
-}
-
 /// Reads a job and locks its row until the caller's transaction ends, so a job is finished
 /// once: a second worker applying the same job waits here, then sees it finished.
 pub(crate) async fn load_for_update(tx: &mut PgConnection, id: JobId) -> StoreResult<Job> {
@@ -148,56 +86,6 @@ pub(crate) async fn load_for_update(tx: &mut PgConnection, id: JobId) -> StoreRe
     row.map(Job::try_from)
         .transpose()?
         .ok_or(StoreError::NotFound)
-}
-
-/// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
-/// and not held under an unexpired lease.
-///
-/// Only the head of an account's unfinished jobs is a candidate (`NOT EXISTS`), so at most one
-/// job per account can be claimed at a time; `SKIP LOCKED` passes over a candidate another
-/// claimer (or a worker finishing it) holds, and the outer `WHERE` re-checks status and lease on
-/// the row as locked, so a job is never claimed twice under one lease.
-pub async fn claim(
-    pool: &PgPool,
-    only: Option<JobId>,
-    lease_until: Timestamp,
-    now: Timestamp,
-) -> StoreResult<Option<Job>> {
-    // The claim, then the job with its bodies. Between the two the job is leased to this
-    // caller, and a job's bodies never change once written (the response is written once).
-    let claimed: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE jobs SET status = 'pending', locked_until = $1, attempts = attempts + 1,
-             updated_at = $2
-         WHERE seq = (
-             SELECT j.seq FROM jobs j
-             WHERE j.status IN ('prequeued', 'pending')
-               AND (j.locked_until IS NULL OR j.locked_until < $2)
-               AND ($3::uuid IS NULL OR j.id = $3)
-               AND NOT EXISTS (
-                   SELECT 1 FROM jobs e
-                   WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
-                     AND e.seq < j.seq)
-             ORDER BY j.seq LIMIT 1
-             FOR UPDATE OF j SKIP LOCKED)
-           AND status IN ('prequeued', 'pending')
-           AND (locked_until IS NULL OR locked_until < $2)
-         RETURNING id",
-    )
-    .bind(lease_until)
-    .bind(now)
-    .bind(only.map(|j| j.as_uuid()))
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    let Some(id) = claimed else {
-        return Ok(None);
-    };
-    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(map_err)?;
-    row.map(Job::try_from).transpose()
 }
 
 /// Records a job's outcome in the caller's transaction (with its event).
@@ -251,44 +139,162 @@ pub(crate) async fn finish(
     })
 }
 
-pub async fn fail(
-    pool: &PgPool,
-    id: JobId,
-    status: u16,
-    body: &serde_json::Value,
-    now: Timestamp,
-) -> StoreResult<Job> {
-    // A failure is a 4xx or 5xx answer; anything else is a caller's mistake.
-    if status < 400 {
-        return Err(StoreError::Invalid {
-            code: "INVALID_JOB_OUTCOME",
-            message: format!("a failed job answers with an error status, not {status}"),
-        });
+#[async_trait]
+impl bankfeeds_store::JobStore for PostgresStore {
+    async fn submit_job(
+        &self,
+        job: &Job,
+        idem: Option<Idem<'_, Job>>,
+    ) -> StoreResult<Outcome<Job>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        if let Some(idem) = idem {
+            if let Some(saved) = idempotency::begin(&mut tx, idem.key, job.created_at).await? {
+                return Ok(Outcome::Replayed(saved));
+            }
+        }
+        if let Some(account) = job.bank_feed_account_id {
+            // Jobs of one account are queued in `seq` order, but sequence values are handed out at
+            // INSERT and transactions commit in any order: without this, a job could become visible
+            // behind a later-numbered job of its account that a worker already claimed, and then
+            // be claimed too (two batches of one account at once, out of arrival order). Taking
+            // turns per account until commit makes `seq` order the commit order within an account,
+            // as SQLite's single writer does.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(format!("jobs:{account}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        // A repeated job id loses on the unique index: `Conflict("jobs_id_key")`.
+        sqlx::query(
+            "INSERT INTO jobs (id, org_id, connection_id, account_id, status, request, attempts,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+        )
+        .bind(job.id.as_uuid())
+        .bind(job.org_id.as_uuid())
+        .bind(job.connection_id.as_uuid())
+        .bind(job.bank_feed_account_id.map(|a| a.as_uuid()))
+        .bind(job.status.as_str())
+        .bind(job.request.stored_head())
+        .bind(job.created_at)
+        .bind(job.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query("INSERT INTO job_request_bodies (job_id, body) VALUES ($1, $2)")
+            .bind(job.id.as_uuid())
+            .bind(job.request.body.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if let Some(idem) = idem {
+            idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Outcome::Done(job.clone()))
     }
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    let job = load_for_update(&mut tx, id).await?;
-    if job.status.is_finished() {
-        return Ok(job);
-    }
-    let job = finish(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(job)
-}
 
-pub async fn list_for_connection(
-    pool: &PgPool,
-    org: OrgId,
-    connection: bankfeeds_domain::ConnectionId,
-    limit: u32,
-) -> StoreResult<Vec<Job>> {
-    let rows: Vec<JobRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE j.org_id = $1 AND j.connection_id = $2 ORDER BY j.seq DESC LIMIT $3"
-    ))
-    .bind(org.as_uuid())
-    .bind(connection.as_uuid())
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter().map(Job::try_from).collect()
+    async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
+        let row: Option<JobRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE j.org_id = $1 AND j.id = $2"))
+                .bind(org.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn list_connection_jobs(
+        &self,
+        org: OrgId,
+        connection: bankfeeds_domain::ConnectionId,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "{SELECT} WHERE j.org_id = $1 AND j.connection_id = $2 ORDER BY j.seq DESC LIMIT $3"
+        ))
+        .bind(org.as_uuid())
+        .bind(connection.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
+    /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
+    /// and not held under an unexpired lease.
+    ///
+    /// Only the head of an account's unfinished jobs is a candidate (`NOT EXISTS`), so at most one
+    /// job per account can be claimed at a time; `SKIP LOCKED` passes over a candidate another
+    /// claimer (or a worker finishing it) holds, and the outer `WHERE` re-checks status and lease on
+    /// the row as locked, so a job is never claimed twice under one lease.
+    async fn claim_job(
+        &self,
+        only: Option<JobId>,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Job>> {
+        // The claim, then the job with its bodies. Between the two the job is leased to this
+        // caller, and a job's bodies never change once written (the response is written once).
+        let claimed: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE jobs SET status = 'pending', locked_until = $1, attempts = attempts + 1,
+             updated_at = $2
+         WHERE seq = (
+             SELECT j.seq FROM jobs j
+             WHERE j.status IN ('prequeued', 'pending')
+               AND (j.locked_until IS NULL OR j.locked_until < $2)
+               AND ($3::uuid IS NULL OR j.id = $3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM jobs e
+                   WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
+                     AND e.seq < j.seq)
+             ORDER BY j.seq LIMIT 1
+             FOR UPDATE OF j SKIP LOCKED)
+           AND status IN ('prequeued', 'pending')
+           AND (locked_until IS NULL OR locked_until < $2)
+         RETURNING id",
+        )
+        .bind(lease_until)
+        .bind(now)
+        .bind(only.map(|j| j.as_uuid()))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let Some(id) = claimed else {
+            return Ok(None);
+        };
+        let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn fail_job(
+        &self,
+        id: JobId,
+        status: u16,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Job> {
+        // A failure is a 4xx or 5xx answer; anything else is a caller's mistake.
+        if status < 400 {
+            return Err(StoreError::Invalid {
+                code: "INVALID_JOB_OUTCOME",
+                message: format!("a failed job answers with an error status, not {status}"),
+            });
+        }
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let job = load_for_update(&mut tx, id).await?;
+        if job.status.is_finished() {
+            return Ok(job);
+        }
+        let job = finish(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(job)
+    }
 }

@@ -1,232 +1,387 @@
-//! FI configurations and link OTPs on PostgreSQL.
+//! The platform side of the link flow on PostgreSQL: companies, challenges, linked feeds.
 //!
-//! Several hub instances may issue and use OTPs at once. Issuing locks the connection's row
-//! first, so issuers of one connection take turns and at most one OTP per connection is ever
-//! active; using an OTP locks its row (`SELECT ... FOR UPDATE`), so of concurrent users exactly
-//! one succeeds and the rest see it used, as on SQLite's single writer.
+//! Several hub instances may handle redirects for one challenge at once. Binding and completing
+//! lock the challenge's row first (`SELECT ... FOR UPDATE`), so they take turns on it as on
+//! SQLite's single writer: of concurrent binds exactly one succeeds and the rest see the
+//! challenge used. Everything a bind or a completion does happens in one transaction, rolled
+//! back whole when it is refused, so a refusal uses up neither the challenge nor the OTP.
 //!
-//! Text is ordered with `COLLATE "C"` (byte order), as SQLite orders it, whatever the
-//! database's default collation.
+//! Locks are taken in one order, challenge, then connection, then OTP, then accounts; issuing an
+//! OTP locks the connection before the OTPs, so the two cannot deadlock.
 
-use bankfeeds_domain::fi_config::FiConfig;
-use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
-use bankfeeds_domain::{ConnectionId, OrgId, Platform, SecretHash, Timestamp};
+use async_trait::async_trait;
+
+use bankfeeds_domain::account::{FeedState, FeedStatus};
+use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal, SELECTION_TTL};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, SecretHash, Timestamp};
 use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::map_err;
+use crate::accounts::{self, Key};
+use crate::PostgresStore;
+use crate::{map_err, otps};
 
-#[derive(FromRow)]
-struct ConfigRow {
-    org_id: Uuid,
-    platform: String,
-    display_name: String,
-    logo_url: Option<String>,
-    country_code: String,
-    login_url: String,
-    otp_instructions: Option<String>,
-    created_at: Timestamp,
-    updated_at: Timestamp,
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt link-flow row: {what}").into())
 }
 
-impl TryFrom<ConfigRow> for FiConfig {
+#[derive(FromRow)]
+struct ChallengeRow {
+    hash: String,
+    platform: String,
+    company_id: Uuid,
+    org_id: Uuid,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    connection_id: Option<Uuid>,
+    bound_at: Option<Timestamp>,
+    completed_at: Option<Timestamp>,
+}
+
+impl TryFrom<ChallengeRow> for Challenge {
     type Error = StoreError;
-    fn try_from(r: ConfigRow) -> StoreResult<Self> {
-        Ok(FiConfig {
-            org_id: r.org_id.into(),
+    fn try_from(r: ChallengeRow) -> StoreResult<Self> {
+        Ok(Challenge {
+            hash: SecretHash::from_hex(&r.hash).ok_or_else(|| corrupt("challenge hash"))?,
             platform: r
                 .platform
                 .parse()
-                .map_err(|_| StoreError::Backend("corrupt fi_configs row: platform".into()))?,
-            display_name: r.display_name,
-            logo_url: r.logo_url,
-            country_code: r.country_code,
-            login_url: r.login_url,
-            otp_instructions: r.otp_instructions,
+                .map_err(|_| corrupt("challenge platform"))?,
+            company_id: r.company_id.into(),
+            org_id: r.org_id.into(),
             created_at: r.created_at,
-            updated_at: r.updated_at,
+            expires_at: r.expires_at,
+            connection_id: r.connection_id.map(Into::into),
+            bound_at: r.bound_at,
+            completed_at: r.completed_at,
         })
     }
 }
 
-const COLUMNS: &str = "org_id, platform, display_name, logo_url, country_code, login_url,
-    otp_instructions, created_at, updated_at";
+const CHALLENGE_COLUMNS: &str = "hash, platform, company_id, org_id, created_at, expires_at,
+    connection_id, bound_at, completed_at";
 
-pub async fn put_config(pool: &PgPool, c: &FiConfig) -> StoreResult<FiConfig> {
-    // One statement: concurrent puts of one (org, platform) take turns on the primary key.
-    let row: ConfigRow = sqlx::query_as(&format!(
-        "INSERT INTO fi_configs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (org_id, platform) DO UPDATE SET
-             display_name = excluded.display_name, logo_url = excluded.logo_url,
-             country_code = excluded.country_code, login_url = excluded.login_url,
-             otp_instructions = excluded.otp_instructions, updated_at = excluded.updated_at
-         RETURNING {COLUMNS}"
-    ))
-    .bind(c.org_id.as_uuid())
-    .bind(c.platform.as_str())
-    .bind(&c.display_name)
-    .bind(&c.logo_url)
-    .bind(&c.country_code)
-    .bind(&c.login_url)
-    .bind(&c.otp_instructions)
-    .bind(c.created_at)
-    .bind(c.updated_at)
-    .fetch_one(pool)
-    .await
-    .map_err(map_err)?;
-    FiConfig::try_from(row)
-}
-
-pub async fn get_config(
-    pool: &PgPool,
-    org: OrgId,
-    platform: Platform,
-) -> StoreResult<Option<FiConfig>> {
-    let row: Option<ConfigRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 AND platform = $2"
-    ))
-    .bind(org.as_uuid())
-    .bind(platform.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(FiConfig::try_from).transpose()
-}
-
-pub async fn list_configs(pool: &PgPool, org: OrgId) -> StoreResult<Vec<FiConfig>> {
-    let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 ORDER BY platform COLLATE \"C\""
-    ))
-    .bind(org.as_uuid())
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter().map(FiConfig::try_from).collect()
-}
-
-pub async fn list_for_platform(pool: &PgPool, platform: Platform) -> StoreResult<Vec<FiConfig>> {
-    // UUIDs sort as their bytes, i.e. as SQLite sorts their lower-case text.
-    let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM fi_configs WHERE platform = $1
-         ORDER BY display_name COLLATE \"C\", org_id"
-    ))
-    .bind(platform.as_str())
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter().map(FiConfig::try_from).collect()
-}
-
-pub async fn delete_config(pool: &PgPool, org: OrgId, platform: Platform) -> StoreResult<()> {
-    let done = sqlx::query("DELETE FROM fi_configs WHERE org_id = $1 AND platform = $2")
-        .bind(org.as_uuid())
-        .bind(platform.as_str())
-        .execute(pool)
-        .await
-        .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
-}
-
-pub async fn issue_otp(pool: &PgPool, otp: &NewOtp) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    // Issuers of one connection take turns here: without the lock, two could each cancel the
-    // other's (not yet visible) OTP and both insert, leaving two active. An unknown connection
-    // locks nothing and the insert below fails on its foreign key, as on SQLite.
-    sqlx::query("SELECT id FROM connections WHERE id = $1 FOR UPDATE")
-        .bind(otp.connection_id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    if !otp.keeps_earlier {
-        sqlx::query(
-            "UPDATE otps SET cancelled_at = $1
-             WHERE connection_id = $2 AND used_at IS NULL AND cancelled_at IS NULL",
-        )
-        .bind(otp.created_at)
-        .bind(otp.connection_id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    }
-    sqlx::query(
-        "INSERT INTO otps (hash, org_id, connection_id, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(otp.hash.to_hex())
-    .bind(otp.org_id.as_uuid())
-    .bind(otp.connection_id.as_uuid())
-    .bind(otp.created_at)
-    .bind(otp.expires_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
-}
-
-#[derive(FromRow)]
-struct OtpRow {
-    org_id: Uuid,
-    connection_id: Uuid,
-    expires_at: Timestamp,
-    used_at: Option<Timestamp>,
-    cancelled_at: Option<Timestamp>,
-}
-
-pub async fn consume_otp(
-    pool: &PgPool,
+/// The challenge; with `for_update`, its row stays locked until the transaction ends (a
+/// concurrent locker waits, then reads what the first one committed).
+async fn load_challenge(
+    conn: &mut PgConnection,
     hash: &SecretHash,
-    now: Timestamp,
-) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    let result = consume_otp_in(&mut tx, hash, now).await?;
-    if result.is_ok() {
-        tx.commit().await.map_err(map_err)?;
-    } else {
-        // Nothing changes; the row lock is released now rather than when the pool reuses the
-        // connection.
-        tx.rollback().await.map_err(map_err)?;
+    for_update: bool,
+) -> StoreResult<Option<Challenge>> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    let row: Option<ChallengeRow> = sqlx::query_as(&format!(
+        "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = $1{lock}"
+    ))
+    .bind(hash.to_hex())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    row.map(Challenge::try_from).transpose()
+}
+
+/// Commits what `result` says was done, or rolls back a refusal so that nothing it touched
+/// (a used OTP, a changed account) stays changed, and its row locks are released now.
+async fn finish<T>(
+    tx: Transaction<'_, Postgres>,
+    result: Result<T, LinkRefusal>,
+) -> StoreResult<Result<T, LinkRefusal>> {
+    match result {
+        Ok(_) => tx.commit().await.map_err(map_err)?,
+        Err(_) => tx.rollback().await.map_err(map_err)?,
     }
     Ok(result)
 }
 
-/// Uses an OTP inside the caller's transaction, locking its row until that transaction ends.
-/// A refusal writes nothing; the caller rolls back (or commits nothing) to release the lock.
-pub(crate) async fn consume_otp_in(
+/// Checks in SQLite's order; writes only once every check has passed, except the OTP's use,
+/// which the caller rolls back on a later refusal.
+async fn bind_in(
     tx: &mut PgConnection,
-    hash: &SecretHash,
+    challenge: &SecretHash,
+    platform: Platform,
+    otp: &SecretHash,
     now: Timestamp,
-) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
-    // Concurrent users of one OTP wait here for the first to finish, then read its `used_at`.
-    let row: Option<OtpRow> = sqlx::query_as(
-        "SELECT org_id, connection_id, expires_at, used_at, cancelled_at
-         FROM otps WHERE hash = $1 FOR UPDATE",
-    )
-    .bind(hash.to_hex())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let Some(otp) = row else {
-        return Ok(Err(OtpRefusal::Unknown));
+) -> StoreResult<Result<Challenge, LinkRefusal>> {
+    // Concurrent binds of one challenge wait here, then see it bound.
+    let Some(mut c) = load_challenge(tx, challenge, true).await? else {
+        return Ok(Err(LinkRefusal::UnknownChallenge));
     };
-    // Checked in SQLite's order: used, then superseded, then expired.
-    if otp.used_at.is_some() {
-        return Ok(Err(OtpRefusal::AlreadyUsed));
+    if c.platform != platform {
+        return Ok(Err(LinkRefusal::WrongPlatform));
     }
-    if otp.cancelled_at.is_some() {
-        return Ok(Err(OtpRefusal::Superseded));
+    if c.bound_at.is_some() {
+        return Ok(Err(LinkRefusal::UsedChallenge));
     }
-    if otp.expires_at <= now {
-        return Ok(Err(OtpRefusal::Expired));
+    if c.expires_at <= now {
+        return Ok(Err(LinkRefusal::ExpiredChallenge));
     }
-    sqlx::query("UPDATE otps SET used_at = $1 WHERE hash = $2")
+    // The OTP's connection is locked before the OTP, in the order `issue_otp` takes them (an
+    // OTP's connection never changes, so reading it unlocked is safe). The shared lock also
+    // keeps the connection from being deleted until this transaction ends.
+    let otp_connection: Option<Uuid> =
+        sqlx::query_scalar("SELECT connection_id FROM otps WHERE hash = $1")
+            .bind(otp.to_hex())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    if let Some(id) = otp_connection {
+        sqlx::query("SELECT id FROM connections WHERE id = $1 FOR SHARE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    let (org, connection) = match otps::consume_otp_in(tx, otp, now).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(Err(LinkRefusal::Otp(refusal))),
+    };
+    if org != c.org_id {
+        return Ok(Err(LinkRefusal::ForeignOtp));
+    }
+    let connection_platform: Option<String> =
+        sqlx::query_scalar("SELECT platform FROM connections WHERE id = $1 AND deleted_at IS NULL")
+            .bind(connection.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    if connection_platform.as_deref() != Some(platform.as_str()) {
+        return Ok(Err(LinkRefusal::ConnectionPlatformMismatch));
+    }
+    sqlx::query("UPDATE challenges SET connection_id = $1, bound_at = $2 WHERE hash = $3")
+        .bind(connection.as_uuid())
         .bind(now)
-        .bind(hash.to_hex())
+        .bind(challenge.to_hex())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    Ok(Ok((otp.org_id.into(), otp.connection_id.into())))
+    c.connection_id = Some(connection);
+    c.bound_at = Some(now);
+    Ok(Ok(c))
+}
+
+async fn complete_in(
+    tx: &mut PgConnection,
+    challenge: &SecretHash,
+    accounts: &[BankFeedAccountId],
+    start: Option<Timestamp>,
+    now: Timestamp,
+) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
+    // Concurrent completions of one challenge wait here, then see it completed.
+    let Some(c) = load_challenge(tx, challenge, true).await? else {
+        return Ok(Err(LinkRefusal::UnknownChallenge));
+    };
+    let (Some(connection), Some(bound_at), None) = (c.connection_id, c.bound_at, c.completed_at)
+    else {
+        return Ok(Err(LinkRefusal::NotBound));
+    };
+    if bound_at + SELECTION_TTL <= now {
+        return Ok(Err(LinkRefusal::NotBound));
+    }
+    // The FI may have deleted the connection since the login was confirmed; its accounts are
+    // kept (soft delete), so check the connection itself. Shared lock: no delete meanwhile.
+    let live: Option<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT id FROM connections WHERE id = $1 AND deleted_at IS NULL FOR SHARE",
+    )
+    .bind(connection.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if live.is_none() {
+        return Ok(Err(LinkRefusal::ConnectionDeleted));
+    }
+    // Every account is checked (and locked, in id order so that concurrent completions over
+    // the same accounts cannot deadlock) before anything is written.
+    let mut ids = accounts.to_vec();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        if accounts::find_live(tx, connection, Key::Id(id), true)
+            .await?
+            .is_none()
+        {
+            return Ok(Err(LinkRefusal::UnknownAccount));
+        }
+    }
+    let state = FeedState {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: start,
+    };
+    let mut linked = Vec::with_capacity(accounts.len());
+    for id in accounts {
+        linked.push(accounts::set_feed_state_in(tx, *id, &state, now).await?);
+        sqlx::query(
+            "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES ($1, $2, $3)
+             ON CONFLICT (company_id, account_id)
+             DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+        )
+        .bind(c.company_id.as_uuid())
+        .bind(id.as_uuid())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    sqlx::query("UPDATE challenges SET completed_at = $1 WHERE hash = $2")
+        .bind(now)
+        .bind(challenge.to_hex())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    Ok(Ok(linked))
+}
+
+#[async_trait]
+impl bankfeeds_store::LinkStore for PostgresStore {
+    async fn create_company(&self, c: &Company) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO companies (id, platform, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(c.id.as_uuid())
+        .bind(c.platform.as_str())
+        .bind(&c.name)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_company(&self, id: CompanyId) -> StoreResult<Option<Company>> {
+        let row: Option<(Uuid, String, String, Timestamp)> =
+            sqlx::query_as("SELECT id, platform, name, created_at FROM companies WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        row.map(|(id, platform, name, created_at)| {
+            Ok(Company {
+                id: id.into(),
+                platform: platform.parse().map_err(|_| corrupt("company platform"))?,
+                name,
+                created_at,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_companies(&self, platform: Platform) -> StoreResult<Vec<Company>> {
+        let rows: Vec<(Uuid, String, Timestamp)> = sqlx::query_as(
+        "SELECT id, name, created_at FROM companies WHERE platform = $1 ORDER BY created_at, id",
+    )
+    .bind(platform.as_str())
+    .fetch_all(&self.pool)
+    .await
+    .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at)| Company {
+                id: id.into(),
+                platform,
+                name,
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn create_challenge(&self, c: &Challenge) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO challenges ({CHALLENGE_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL)"
+        ))
+        .bind(c.hash.to_hex())
+        .bind(c.platform.as_str())
+        .bind(c.company_id.as_uuid())
+        .bind(c.org_id.as_uuid())
+        .bind(c.created_at)
+        .bind(c.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_challenge(&self, hash: &SecretHash) -> StoreResult<Option<Challenge>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        load_challenge(&mut conn, hash, false).await
+    }
+
+    async fn bind_challenge(
+        &self,
+        challenge: &SecretHash,
+        platform: Platform,
+        otp: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Result<Challenge, LinkRefusal>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let result = bind_in(&mut tx, challenge, platform, otp, now).await?;
+        finish(tx, result).await
+    }
+
+    async fn complete_link(
+        &self,
+        challenge: &SecretHash,
+        accounts: &[BankFeedAccountId],
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let result = complete_in(&mut tx, challenge, accounts, start, now).await?;
+        finish(tx, result).await
+    }
+
+    async fn connection_company(
+        &self,
+        connection: bankfeeds_domain::ConnectionId,
+    ) -> StoreResult<Option<Company>> {
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "SELECT company_id FROM challenges
+         WHERE connection_id = $1 AND completed_at IS NOT NULL
+         ORDER BY completed_at DESC LIMIT 1",
+        )
+        .bind(connection.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        match id {
+            None => Ok(None),
+            Some(id) => self.get_company(id.into()).await,
+        }
+    }
+
+    async fn link_feed(
+        &self,
+        company: CompanyId,
+        connection: bankfeeds_domain::ConnectionId,
+        account: BankFeedAccountId,
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        if accounts::find_live(&mut tx, connection, Key::Id(account), true)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound);
+        }
+        let state = FeedState {
+            feed_status: FeedStatus::Active,
+            transaction_ready: true,
+            transaction_start_date: start,
+        };
+        let linked = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
+        sqlx::query(
+            "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES ($1, $2, $3)
+         ON CONFLICT (company_id, account_id)
+         DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+        )
+        .bind(company.as_uuid())
+        .bind(account.as_uuid())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(linked)
+    }
 }

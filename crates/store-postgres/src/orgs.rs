@@ -1,9 +1,11 @@
+use async_trait::async_trait;
 use bankfeeds_domain::{NewOrg, Org, SecretHash, Timestamp};
 use bankfeeds_store::{OrgCredential, StoreError, StoreResult};
-use sqlx::{FromRow, PgPool};
+use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::map_err;
+use crate::PostgresStore;
 
 #[derive(FromRow)]
 struct OrgRow {
@@ -32,38 +34,41 @@ impl OrgRow {
 
 const COLUMNS: &str = "id, name, client_id, client_secret_hash, created_at";
 
-pub async fn create(pool: &PgPool, new: &NewOrg) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO orgs (id, name, client_id, client_secret_hash, created_at)
+#[async_trait]
+impl bankfeeds_store::OrgStore for PostgresStore {
+    async fn create_org(&self, new: &NewOrg) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO orgs (id, name, client_id, client_secret_hash, created_at)
          VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(new.org.id.as_uuid())
-    .bind(&new.org.name)
-    .bind(&new.org.client_id)
-    .bind(new.client_secret_hash.to_hex())
-    .bind(new.org.created_at)
-    .execute(pool)
-    .await
-    .map_err(map_err)?;
-    Ok(())
-}
-
-pub async fn list(pool: &PgPool) -> StoreResult<Vec<Org>> {
-    let rows: Vec<OrgRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs ORDER BY id"))
-        .fetch_all(pool)
+        )
+        .bind(new.org.id.as_uuid())
+        .bind(&new.org.name)
+        .bind(&new.org.client_id)
+        .bind(new.client_secret_hash.to_hex())
+        .bind(new.org.created_at)
+        .execute(&self.pool)
         .await
         .map_err(map_err)?;
-    rows.into_iter()
-        .map(|r| r.into_credential().map(|c| c.org))
-        .collect()
-}
+        Ok(())
+    }
 
-pub async fn find_credential(pool: &PgPool, client_id: &str) -> StoreResult<Option<OrgCredential>> {
-    let row: Option<OrgRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs WHERE client_id = $1"))
-            .bind(client_id)
-            .fetch_optional(pool)
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        let rows: Vec<OrgRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs ORDER BY id"))
+            .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-    row.map(OrgRow::into_credential).transpose()
+        rows.into_iter()
+            .map(|r| r.into_credential().map(|c| c.org))
+            .collect()
+    }
+
+    async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>> {
+        let row: Option<OrgRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs WHERE client_id = $1"))
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        row.map(OrgRow::into_credential).transpose()
+    }
 }

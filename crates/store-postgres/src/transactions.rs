@@ -6,6 +6,8 @@
 //! reason to refuse a batch is found before the first write, so a refused batch writes nothing
 //! but the job's outcome. Amounts cross the wire as text (`::numeric` in, `::text` out).
 
+use async_trait::async_trait;
+
 use std::collections::HashMap;
 
 use bankfeeds_domain::batch::{validate_batch, AccountContext};
@@ -19,10 +21,11 @@ use bankfeeds_domain::{
     TransactionId,
 };
 use bankfeeds_store::{BatchRender, StoreError, StoreResult};
-use sqlx::{FromRow, PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::accounts::{self, Instant, Key};
+use crate::PostgresStore;
 use crate::{events, jobs, map_err};
 
 #[derive(FromRow)]
@@ -301,33 +304,6 @@ async fn write(
     Ok(items)
 }
 
-pub async fn apply_batch(
-    pool: &PgPool,
-    job_id: JobId,
-    batch: &BatchRequest,
-    profile: &PlatformProfile,
-    now: Timestamp,
-    render: BatchRender<'_>,
-) -> StoreResult<Job> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    // Locked: a worker applying the same job concurrently waits, then sees it finished.
-    let job = jobs::load_for_update(&mut tx, job_id).await?;
-    if job.status.is_finished() {
-        // Delivery is at least once: a job run twice answers with its first outcome.
-        return Ok(job);
-    }
-    // A refused batch writes nothing but the job's outcome: every refusal is decided in
-    // `check`, before the first write.
-    let outcome = match check(&mut tx, batch, &job, profile, now).await? {
-        Ok(accepted) => Ok(write(&mut tx, accepted, &job, batch, now).await?),
-        Err(refusal) => Err(refusal),
-    };
-    let (status, body) = render(&outcome);
-    let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(job)
-}
-
 fn empty_page() -> Page<Transaction> {
     Page {
         items: Vec::new(),
@@ -335,97 +311,127 @@ fn empty_page() -> Page<Transaction> {
     }
 }
 
-pub async fn list(
-    pool: &PgPool,
-    connection: ConnectionId,
-    q: &TransactionQuery,
-) -> StoreResult<Page<Transaction>> {
-    let mut b = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {COLUMNS} FROM transactions WHERE connection_id = "
-    ));
-    b.push_bind(connection.as_uuid());
-    if let Some(a) = q.bank_feed_account_id {
-        b.push(" AND account_id = ").push_bind(a.as_uuid());
-    }
-    // An instant before what `timestamptz` holds cannot be bound; every stored value is after
-    // it, so the filter keeps all rows (min) or none (max). chrono ends before PostgreSQL does.
-    if let Some(t) = q.posted_at_min {
-        match accounts::instant(t.timestamp_micros()) {
-            Instant::At(t) => {
-                b.push(" AND posted_at >= ").push_bind(t);
-            }
-            Instant::BeforeAll => {}
-            Instant::AfterAll => return Ok(empty_page()),
+#[async_trait]
+impl bankfeeds_store::TransactionStore for PostgresStore {
+    async fn apply_batch(
+        &self,
+        job_id: JobId,
+        batch: &BatchRequest,
+        profile: &PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'_>,
+    ) -> StoreResult<Job> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Locked: a worker applying the same job concurrently waits, then sees it finished.
+        let job = jobs::load_for_update(&mut tx, job_id).await?;
+        if job.status.is_finished() {
+            // Delivery is at least once: a job run twice answers with its first outcome.
+            return Ok(job);
         }
+        // A refused batch writes nothing but the job's outcome: every refusal is decided in
+        // `check`, before the first write.
+        let outcome = match check(&mut tx, batch, &job, profile, now).await? {
+            Ok(accepted) => Ok(write(&mut tx, accepted, &job, batch, now).await?),
+            Err(refusal) => Err(refusal),
+        };
+        let (status, body) = render(&outcome);
+        let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(job)
     }
-    if let Some(t) = q.posted_at_max {
-        match accounts::instant(t.timestamp_micros()) {
-            Instant::At(t) => {
-                b.push(" AND posted_at <= ").push_bind(t);
-            }
-            Instant::BeforeAll => return Ok(empty_page()),
-            Instant::AfterAll => {}
+
+    async fn list_transactions(
+        &self,
+        connection: ConnectionId,
+        q: &TransactionQuery,
+    ) -> StoreResult<Page<Transaction>> {
+        let mut b = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {COLUMNS} FROM transactions WHERE connection_id = "
+        ));
+        b.push_bind(connection.as_uuid());
+        if let Some(a) = q.bank_feed_account_id {
+            b.push(" AND account_id = ").push_bind(a.as_uuid());
         }
+        // An instant before what `timestamptz` holds cannot be bound; every stored value is after
+        // it, so the filter keeps all rows (min) or none (max). chrono ends before PostgreSQL does.
+        if let Some(t) = q.posted_at_min {
+            match accounts::instant(t.timestamp_micros()) {
+                Instant::At(t) => {
+                    b.push(" AND posted_at >= ").push_bind(t);
+                }
+                Instant::BeforeAll => {}
+                Instant::AfterAll => return Ok(empty_page()),
+            }
+        }
+        if let Some(t) = q.posted_at_max {
+            match accounts::instant(t.timestamp_micros()) {
+                Instant::At(t) => {
+                    b.push(" AND posted_at <= ").push_bind(t);
+                }
+                Instant::BeforeAll => return Ok(empty_page()),
+                Instant::AfterAll => {}
+            }
+        }
+        if let Some(i) = q.platform_ingested {
+            b.push(" AND platform_ingested = ").push_bind(i);
+        }
+        if let Some(after) = q.after {
+            b.push(" AND id > ").push_bind(after.as_uuid());
+        }
+        b.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(q.limit) + 1);
+        let rows: Vec<TransactionRow> = b
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut items = rows
+            .into_iter()
+            .map(Transaction::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let has_more = items.len() > q.limit as usize;
+        items.truncate(q.limit as usize);
+        Ok(Page { items, has_more })
     }
-    if let Some(i) = q.platform_ingested {
-        b.push(" AND platform_ingested = ").push_bind(i);
-    }
-    if let Some(after) = q.after {
-        b.push(" AND id > ").push_bind(after.as_uuid());
-    }
-    b.push(" ORDER BY id LIMIT ")
-        .push_bind(i64::from(q.limit) + 1);
-    let rows: Vec<TransactionRow> = b.build_query_as().fetch_all(pool).await.map_err(map_err)?;
-    let mut items = rows
-        .into_iter()
-        .map(Transaction::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = items.len() > q.limit as usize;
-    items.truncate(q.limit as usize);
-    Ok(Page { items, has_more })
-}
 
-pub async fn get(
-    pool: &PgPool,
-    connection: ConnectionId,
-    id: TransactionId,
-) -> StoreResult<Option<Transaction>> {
-    let row: Option<TransactionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2"
-    ))
-    .bind(connection.as_uuid())
-    .bind(id.as_uuid())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Transaction::try_from).transpose()
-}
+    async fn get_transaction(
+        &self,
+        connection: ConnectionId,
+        id: TransactionId,
+    ) -> StoreResult<Option<Transaction>> {
+        let row: Option<TransactionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2"
+        ))
+        .bind(connection.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(Transaction::try_from).transpose()
+    }
 
-/// The platform side took every stored transaction of the account: mark them ingested and
-/// move the account's `last_synced_at`.
-pub async fn mark_ingested(
-    pool: &PgPool,
-    account: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<u64> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    // The account row first: it locks the account, so a batch being applied to it either
-    // commits before (and its transactions are marked) or waits until this commits.
-    sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
+    /// The platform side took every stored transaction of the account: mark them ingested and
+    /// move the account's `last_synced_at`.
+    async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // The account row first: it locks the account, so a batch being applied to it either
+        // commits before (and its transactions are marked) or waits until this commits.
+        sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(account.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let done = sqlx::query(
+            "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $1
+         WHERE account_id = $2 AND NOT platform_ingested",
+        )
         .bind(now)
         .bind(account.as_uuid())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    let done = sqlx::query(
-        "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $1
-         WHERE account_id = $2 AND NOT platform_ingested",
-    )
-    .bind(now)
-    .bind(account.as_uuid())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(done.rows_affected())
+        tx.commit().await.map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
 }

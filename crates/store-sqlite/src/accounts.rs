@@ -1,5 +1,7 @@
 //! Bank feed accounts on SQLite.
 
+use async_trait::async_trait;
+
 use bankfeeds_domain::account::{
     AccountPatch, AccountQuery, AccountSortField, BankAccountType, CompareOp, FeedState,
     FeedStatus, SortDirection,
@@ -8,7 +10,7 @@ use bankfeeds_domain::{
     Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Page, Timestamp,
 };
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::{FromRow, SqliteConnection};
 
 use crate::{events, idempotency, map_err, time, SqliteStore};
 
@@ -188,158 +190,6 @@ async fn record(
     .await
 }
 
-pub async fn create(
-    store: &SqliteStore,
-    account: &BankFeedAccount,
-    override_existing: bool,
-    idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
-) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
-    let mut tx = store.write_tx().await?;
-    if let Some(idem) = idem {
-        if let Some(saved) = idempotency::begin(&mut tx, idem.key, account.created_at).await? {
-            return Ok(Outcome::Replayed(saved));
-        }
-    }
-    let existing = find_live(
-        &mut tx,
-        account.connection_id,
-        "internal_bank_account_id",
-        account.internal_bank_account_id.clone(),
-    )
-    .await?;
-    let (stored, created) = match existing {
-        Some(_) if !override_existing => {
-            return Err(StoreError::Conflict("bank_feed_accounts_internal_id_key"));
-        }
-        Some(old) => (old.overridden_by(account), false),
-        None => (account.clone(), true),
-    };
-    if stored.parent_bank_feed_account_id == Some(stored.id) {
-        return Err(StoreError::Invalid {
-            code: "PARENT_ACCOUNT_NOT_FOUND",
-            message: "an account cannot be its own parent".into(),
-        });
-    }
-    check_parent(&mut tx, &stored).await?;
-    save(&mut tx, &stored).await?;
-    let event = if created {
-        "bank_feed_account.created"
-    } else {
-        "bank_feed_account.updated"
-    };
-    record(&mut tx, &stored, event, account.created_at).await?;
-    let result = (stored, created);
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(&result)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(result))
-}
-
-pub async fn get(
-    pool: &SqlitePool,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-) -> StoreResult<Option<BankFeedAccount>> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
-    find_live(&mut conn, connection, "id", id.to_string()).await
-}
-
-pub async fn list(
-    pool: &SqlitePool,
-    connection: ConnectionId,
-    q: &AccountQuery,
-) -> StoreResult<Page<BankFeedAccount>> {
-    let column = |f: AccountSortField| match f {
-        AccountSortField::UpdatedAt => "updated_at",
-        AccountSortField::LastSyncedAt => "last_synced_at",
-    };
-    let sort = format!("COALESCE({}, 0)", column(q.sort));
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE connection_id = ? AND deleted_at IS NULL"
-    );
-    for f in &q.filters {
-        let op = match f.op {
-            CompareOp::Gt => ">",
-            CompareOp::Ge => ">=",
-            CompareOp::Lt => "<",
-            CompareOp::Le => "<=",
-            CompareOp::Eq => "=",
-        };
-        sql.push_str(&format!(" AND {} {op} ?", column(f.field)));
-    }
-    let (cmp, dir) = match q.direction {
-        SortDirection::Asc => (">", "ASC"),
-        SortDirection::Desc => ("<", "DESC"),
-    };
-    if q.after.is_some() {
-        sql.push_str(&format!(
-            " AND ({sort} {cmp} ? OR ({sort} = ? AND id {cmp} ?))"
-        ));
-    }
-    sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir} LIMIT ?"));
-
-    let mut query = sqlx::query_as::<_, AccountRow>(&sql).bind(connection.to_string());
-    for f in &q.filters {
-        query = query.bind(time::to_db(f.value));
-    }
-    if let Some(after) = q.after {
-        query = query
-            .bind(after.at_micros)
-            .bind(after.at_micros)
-            .bind(after.id.to_string());
-    }
-    let rows = query
-        .bind(i64::from(q.limit) + 1)
-        .fetch_all(pool)
-        .await
-        .map_err(map_err)?;
-    let mut items = rows
-        .into_iter()
-        .map(BankFeedAccount::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = items.len() > q.limit as usize;
-    items.truncate(q.limit as usize);
-    Ok(Page { items, has_more })
-}
-
-pub async fn update(
-    store: &SqliteStore,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    patch: &AccountPatch,
-    now: Timestamp,
-    idem: Option<Idem<'_, BankFeedAccount>>,
-) -> StoreResult<Outcome<BankFeedAccount>> {
-    let mut tx = store.write_tx().await?;
-    if let Some(idem) = idem {
-        if let Some(saved) = idempotency::begin(&mut tx, idem.key, now).await? {
-            return Ok(Outcome::Replayed(saved));
-        }
-    }
-    let mut account = find_live(&mut tx, connection, "id", id.to_string())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let currency_before = account.currency;
-    patch
-        .apply(&mut account, now)
-        .map_err(|e| StoreError::Invalid {
-            code: e.code(),
-            message: e.to_string(),
-        })?;
-    if account.currency != currency_before && has_transactions(&mut tx, id).await? {
-        return Err(StoreError::Conflict("currency_locked"));
-    }
-    check_parent(&mut tx, &account).await?;
-    save(&mut tx, &account).await?;
-    record(&mut tx, &account, "bank_feed_account.updated", now).await?;
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(account))
-}
-
 async fn has_transactions(tx: &mut SqliteConnection, id: BankFeedAccountId) -> StoreResult<bool> {
     let newest: Option<Option<i64>> =
         sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = ?")
@@ -348,27 +198,6 @@ async fn has_transactions(tx: &mut SqliteConnection, id: BankFeedAccountId) -> S
             .await
             .map_err(map_err)?;
     Ok(newest.flatten().is_some())
-}
-
-pub async fn delete(
-    store: &SqliteStore,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    let account = find_live(&mut tx, connection, "id", id.to_string())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    sqlx::query("UPDATE bank_feed_accounts SET deleted_at = ?, updated_at = ? WHERE id = ?")
-        .bind(time::to_db(now))
-        .bind(time::to_db(now))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    record(&mut tx, &account, "bank_feed_account.deleted", now).await?;
-    tx.commit().await.map_err(map_err)
 }
 
 /// Deletes every live account of a connection inside the caller's write transaction (the
@@ -401,18 +230,6 @@ pub(crate) async fn delete_all_of_connection(
     Ok(())
 }
 
-pub async fn set_feed_state(
-    store: &SqliteStore,
-    id: BankFeedAccountId,
-    state: &FeedState,
-    now: Timestamp,
-) -> StoreResult<BankFeedAccount> {
-    let mut tx = store.write_tx().await?;
-    let account = set_feed_state_in(&mut tx, id, state, now).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(account)
-}
-
 /// Sets the platform-side feed state inside the caller's write transaction.
 pub(crate) async fn set_feed_state_in(
     tx: &mut SqliteConnection,
@@ -437,30 +254,218 @@ pub(crate) async fn set_feed_state_in(
     Ok(account)
 }
 
-pub async fn disconnect(
-    store: &SqliteStore,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<BankFeedAccount> {
-    let mut tx = store.write_tx().await?;
-    let current = find_live(&mut tx, connection, "id", id.to_string())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let state = FeedState {
-        feed_status: FeedStatus::Inactive,
-        transaction_ready: false,
-        transaction_start_date: current.transaction_start_date,
-    };
-    let account = set_feed_state_in(&mut tx, id, &state, now).await?;
-    sqlx::query(
-        "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",
-    )
-    .bind(time::to_db(now))
-    .bind(id.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(account)
+#[async_trait]
+impl bankfeeds_store::AccountStore for SqliteStore {
+    async fn create_account(
+        &self,
+        account: &BankFeedAccount,
+        override_existing: bool,
+        idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
+    ) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
+        let mut tx = self.write_tx().await?;
+        if let Some(idem) = idem {
+            if let Some(saved) = idempotency::begin(&mut tx, idem.key, account.created_at).await? {
+                return Ok(Outcome::Replayed(saved));
+            }
+        }
+        let existing = find_live(
+            &mut tx,
+            account.connection_id,
+            "internal_bank_account_id",
+            account.internal_bank_account_id.clone(),
+        )
+        .await?;
+        let (stored, created) = match existing {
+            Some(_) if !override_existing => {
+                return Err(StoreError::Conflict("bank_feed_accounts_internal_id_key"));
+            }
+            Some(old) => (old.overridden_by(account), false),
+            None => (account.clone(), true),
+        };
+        if stored.parent_bank_feed_account_id == Some(stored.id) {
+            return Err(StoreError::Invalid {
+                code: "PARENT_ACCOUNT_NOT_FOUND",
+                message: "an account cannot be its own parent".into(),
+            });
+        }
+        check_parent(&mut tx, &stored).await?;
+        save(&mut tx, &stored).await?;
+        let event = if created {
+            "bank_feed_account.created"
+        } else {
+            "bank_feed_account.updated"
+        };
+        record(&mut tx, &stored, event, account.created_at).await?;
+        let result = (stored, created);
+        if let Some(idem) = idem {
+            idempotency::finish(&mut tx, idem.key, &(idem.render)(&result)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Outcome::Done(result))
+    }
+
+    async fn get_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        find_live(&mut conn, connection, "id", id.to_string()).await
+    }
+
+    async fn list_accounts(
+        &self,
+        connection: ConnectionId,
+        q: &AccountQuery,
+    ) -> StoreResult<Page<BankFeedAccount>> {
+        let column = |f: AccountSortField| match f {
+            AccountSortField::UpdatedAt => "updated_at",
+            AccountSortField::LastSyncedAt => "last_synced_at",
+        };
+        let sort = format!("COALESCE({}, 0)", column(q.sort));
+        let mut sql = format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE connection_id = ? AND deleted_at IS NULL"
+    );
+        for f in &q.filters {
+            let op = match f.op {
+                CompareOp::Gt => ">",
+                CompareOp::Ge => ">=",
+                CompareOp::Lt => "<",
+                CompareOp::Le => "<=",
+                CompareOp::Eq => "=",
+            };
+            sql.push_str(&format!(" AND {} {op} ?", column(f.field)));
+        }
+        let (cmp, dir) = match q.direction {
+            SortDirection::Asc => (">", "ASC"),
+            SortDirection::Desc => ("<", "DESC"),
+        };
+        if q.after.is_some() {
+            sql.push_str(&format!(
+                " AND ({sort} {cmp} ? OR ({sort} = ? AND id {cmp} ?))"
+            ));
+        }
+        sql.push_str(&format!(" ORDER BY {sort} {dir}, id {dir} LIMIT ?"));
+
+        let mut query = sqlx::query_as::<_, AccountRow>(&sql).bind(connection.to_string());
+        for f in &q.filters {
+            query = query.bind(time::to_db(f.value));
+        }
+        if let Some(after) = q.after {
+            query = query
+                .bind(after.at_micros)
+                .bind(after.at_micros)
+                .bind(after.id.to_string());
+        }
+        let rows = query
+            .bind(i64::from(q.limit) + 1)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
+        let mut items = rows
+            .into_iter()
+            .map(BankFeedAccount::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let has_more = items.len() > q.limit as usize;
+        items.truncate(q.limit as usize);
+        Ok(Page { items, has_more })
+    }
+
+    async fn update_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        patch: &AccountPatch,
+        now: Timestamp,
+        idem: Option<Idem<'_, BankFeedAccount>>,
+    ) -> StoreResult<Outcome<BankFeedAccount>> {
+        let mut tx = self.write_tx().await?;
+        if let Some(idem) = idem {
+            if let Some(saved) = idempotency::begin(&mut tx, idem.key, now).await? {
+                return Ok(Outcome::Replayed(saved));
+            }
+        }
+        let mut account = find_live(&mut tx, connection, "id", id.to_string())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let currency_before = account.currency;
+        patch
+            .apply(&mut account, now)
+            .map_err(|e| StoreError::Invalid {
+                code: e.code(),
+                message: e.to_string(),
+            })?;
+        if account.currency != currency_before && has_transactions(&mut tx, id).await? {
+            return Err(StoreError::Conflict("currency_locked"));
+        }
+        check_parent(&mut tx, &account).await?;
+        save(&mut tx, &account).await?;
+        record(&mut tx, &account, "bank_feed_account.updated", now).await?;
+        if let Some(idem) = idem {
+            idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Outcome::Done(account))
+    }
+
+    async fn delete_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let account = find_live(&mut tx, connection, "id", id.to_string())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sqlx::query("UPDATE bank_feed_accounts SET deleted_at = ?, updated_at = ? WHERE id = ?")
+            .bind(time::to_db(now))
+            .bind(time::to_db(now))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        record(&mut tx, &account, "bank_feed_account.deleted", now).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn disconnect_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let mut tx = self.write_tx().await?;
+        let current = find_live(&mut tx, connection, "id", id.to_string())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let state = FeedState {
+            feed_status: FeedStatus::Inactive,
+            transaction_ready: false,
+            transaction_start_date: current.transaction_start_date,
+        };
+        let account = set_feed_state_in(&mut tx, id, &state, now).await?;
+        sqlx::query(
+            "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",
+        )
+        .bind(time::to_db(now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(account)
+    }
+
+    async fn set_feed_state(
+        &self,
+        id: BankFeedAccountId,
+        state: &FeedState,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let mut tx = self.write_tx().await?;
+        let account = set_feed_state_in(&mut tx, id, state, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(account)
+    }
 }

@@ -1,8 +1,9 @@
+use async_trait::async_trait;
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::{FromRow, SqliteConnection};
 
 use crate::{accounts, idempotency, map_err, time, SqliteStore};
 
@@ -38,26 +39,6 @@ impl TryFrom<ConnectionRow> for Connection {
 
 pub(crate) const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
 
-pub async fn create(
-    store: &SqliteStore,
-    new: &NewConnection,
-    idem: Option<Idem<'_, Connection>>,
-) -> StoreResult<Outcome<()>> {
-    let c = &new.connection;
-    let mut tx = store.write_tx().await?;
-    if let Some(idem) = idem {
-        if let Some(saved) = idempotency::begin(&mut tx, idem.key, c.created_at).await? {
-            return Ok(Outcome::Replayed(saved));
-        }
-    }
-    insert(&mut tx, new).await?;
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(()))
-}
-
 /// Inserts a connection inside the caller's write transaction.
 pub(crate) async fn insert(tx: &mut SqliteConnection, new: &NewConnection) -> StoreResult<()> {
     let c = &new.connection;
@@ -79,107 +60,104 @@ pub(crate) async fn insert(tx: &mut SqliteConnection, new: &NewConnection) -> St
     Ok(())
 }
 
-pub async fn list(
-    pool: &SqlitePool,
-    org: OrgId,
-    page: &PageRequest<ConnectionId>,
-) -> StoreResult<Page<Connection>> {
-    // One extra row tells whether another page follows.
-    let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections
+#[async_trait]
+impl bankfeeds_store::ConnectionStore for SqliteStore {
+    async fn create_connection(
+        &self,
+        new: &NewConnection,
+        idem: Option<Idem<'_, Connection>>,
+    ) -> StoreResult<Outcome<()>> {
+        let c = &new.connection;
+        let mut tx = self.write_tx().await?;
+        if let Some(idem) = idem {
+            if let Some(saved) = idempotency::begin(&mut tx, idem.key, c.created_at).await? {
+                return Ok(Outcome::Replayed(saved));
+            }
+        }
+        insert(&mut tx, new).await?;
+        if let Some(idem) = idem {
+            idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Outcome::Done(()))
+    }
+
+    async fn list_connections(
+        &self,
+        org: OrgId,
+        page: &PageRequest<ConnectionId>,
+    ) -> StoreResult<Page<Connection>> {
+        // One extra row tells whether another page follows.
+        let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM connections
          WHERE org_id = ? AND deleted_at IS NULL AND id > ?
          ORDER BY id LIMIT ?"
-    ))
-    .bind(org.to_string())
-    .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
-    .bind(i64::from(page.limit) + 1)
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    let mut items = rows
-        .into_iter()
-        .map(Connection::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = items.len() > page.limit as usize;
-    items.truncate(page.limit as usize);
-    Ok(Page { items, has_more })
-}
-
-pub async fn find_by_token(
-    pool: &SqlitePool,
-    token: &SecretHash,
-) -> StoreResult<Option<Connection>> {
-    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE access_token_hash = ?"
-    ))
-    .bind(token.to_hex())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Connection::try_from).transpose()
-}
-
-pub async fn get(
-    pool: &SqlitePool,
-    org: OrgId,
-    id: ConnectionId,
-) -> StoreResult<Option<Connection>> {
-    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
-    ))
-    .bind(org.to_string())
-    .bind(id.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Connection::try_from).transpose()
-}
-
-pub async fn find(pool: &SqlitePool, id: ConnectionId) -> StoreResult<Option<Connection>> {
-    let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Connection::try_from).transpose()
-}
-
-pub async fn delete(
-    store: &SqliteStore,
-    org: OrgId,
-    id: ConnectionId,
-    at: Timestamp,
-) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    let done = sqlx::query(
-        "UPDATE connections SET deleted_at = ?, updated_at = ?
-         WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
-    )
-    .bind(time::to_db(at))
-    .bind(time::to_db(at))
-    .bind(org.to_string())
-    .bind(id.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+        ))
+        .bind(org.to_string())
+        .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        let mut items = rows
+            .into_iter()
+            .map(Connection::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let has_more = items.len() > page.limit as usize;
+        items.truncate(page.limit as usize);
+        Ok(Page { items, has_more })
     }
-    accounts::delete_all_of_connection(&mut tx, id, at).await?;
-    tx.commit().await.map_err(map_err)
-}
 
-pub async fn rotate_token(
-    store: &SqliteStore,
-    org: OrgId,
-    id: ConnectionId,
-    token: &SecretHash,
-    at: Timestamp,
-) -> StoreResult<Connection> {
-    let mut tx = store.write_tx().await?;
-    let done = sqlx::query("UPDATE connections SET access_token_hash = ?, updated_at = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL")
+    async fn find_connection_by_token(
+        &self,
+        token: &SecretHash,
+    ) -> StoreResult<Option<Connection>> {
+        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM connections WHERE access_token_hash = ?"
+        ))
+        .bind(token.to_hex())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
+        row.map(Connection::try_from).transpose()
+    }
+
+    async fn get_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+    ) -> StoreResult<Option<Connection>> {
+        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM connections WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
+        row.map(Connection::try_from).transpose()
+    }
+
+    async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
+        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
+        row.map(Connection::try_from).transpose()
+    }
+
+    async fn rotate_access_token(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        token: &SecretHash,
+        at: Timestamp,
+    ) -> StoreResult<Connection> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("UPDATE connections SET access_token_hash = ?, updated_at = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL")
         .bind(token.to_hex())
         .bind(time::to_db(at))
         .bind(org.to_string())
@@ -187,15 +165,41 @@ pub async fn rotate_token(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let row: ConnectionRow =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?"))
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Connection::try_from(row)
     }
-    let row: ConnectionRow =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    Connection::try_from(row)
+
+    async fn delete_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE connections SET deleted_at = ?, updated_at = ?
+         WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
+        )
+        .bind(time::to_db(at))
+        .bind(time::to_db(at))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        accounts::delete_all_of_connection(&mut tx, id, at).await?;
+        tx.commit().await.map_err(map_err)
+    }
 }

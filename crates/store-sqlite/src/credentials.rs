@@ -1,61 +1,64 @@
 //! Generated bank feed credentials on SQLite.
 
+use async_trait::async_trait;
+
 use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::{ConnectionId, SecretHash, Timestamp};
 use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::SqlitePool;
 
 use crate::{map_err, time, SqliteStore};
 
-pub async fn create(store: &SqliteStore, c: &BankFeedCredentials) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    sqlx::query(
-        "INSERT INTO bank_feed_credentials
+#[async_trait]
+impl bankfeeds_store::CredentialStore for SqliteStore {
+    async fn create_credentials(&self, c: &BankFeedCredentials) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO bank_feed_credentials
              (username, org_id, connection_id, password_hash, created_at, revoked_at)
          VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&c.username)
-    .bind(c.org_id.to_string())
-    .bind(c.connection_id.to_string())
-    .bind(c.password_hash.to_hex())
-    .bind(time::to_db(c.created_at))
-    .bind(c.revoked_at.map(time::to_db))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
-}
+        )
+        .bind(&c.username)
+        .bind(c.org_id.to_string())
+        .bind(c.connection_id.to_string())
+        .bind(c.password_hash.to_hex())
+        .bind(time::to_db(c.created_at))
+        .bind(c.revoked_at.map(time::to_db))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
 
-pub async fn find(pool: &SqlitePool, username: &str) -> StoreResult<Option<BankFeedCredentials>> {
-    let row: Option<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT username, org_id, connection_id, password_hash, created_at, revoked_at
+    async fn find_credentials(&self, username: &str) -> StoreResult<Option<BankFeedCredentials>> {
+        let row: Option<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT username, org_id, connection_id, password_hash, created_at, revoked_at
          FROM bank_feed_credentials WHERE username = ?",
-    )
-    .bind(username)
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    let corrupt = || StoreError::Backend("corrupt credentials row".into());
-    row.map(|(username, org, connection, hash, created, revoked)| {
-        Ok(BankFeedCredentials {
-            username,
-            org_id: org.parse().map_err(|_| corrupt())?,
-            connection_id: connection.parse().map_err(|_| corrupt())?,
-            password_hash: SecretHash::from_hex(&hash).ok_or_else(corrupt)?,
-            created_at: time::from_db(created)?,
-            revoked_at: time::opt_from_db(revoked)?,
+        )
+        .bind(username)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
+        let corrupt = || StoreError::Backend("corrupt credentials row".into());
+        row.map(|(username, org, connection, hash, created, revoked)| {
+            Ok(BankFeedCredentials {
+                username,
+                org_id: org.parse().map_err(|_| corrupt())?,
+                connection_id: connection.parse().map_err(|_| corrupt())?,
+                password_hash: SecretHash::from_hex(&hash).ok_or_else(corrupt)?,
+                created_at: time::from_db(created)?,
+                revoked_at: time::opt_from_db(revoked)?,
+            })
         })
-    })
-    .transpose()
-}
+        .transpose()
+    }
 
-pub async fn revoke(
-    store: &SqliteStore,
-    connection: ConnectionId,
-    at: Timestamp,
-) -> StoreResult<u64> {
-    let mut tx = store.write_tx().await?;
-    let done = sqlx::query(
+    async fn revoke_credentials(
+        &self,
+        connection: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
         "UPDATE bank_feed_credentials SET revoked_at = ? WHERE connection_id = ? AND revoked_at IS NULL",
     )
     .bind(time::to_db(at))
@@ -63,6 +66,7 @@ pub async fn revoke(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(done.rows_affected())
+        tx.commit().await.map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
 }

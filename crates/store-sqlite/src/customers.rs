@@ -1,5 +1,7 @@
 //! The FI's customers (the Codat door's companies) on SQLite, and their connections.
 
+use async_trait::async_trait;
+
 use std::collections::BTreeMap;
 
 use bankfeeds_domain::account::{FeedState, FeedStatus};
@@ -8,7 +10,7 @@ use bankfeeds_domain::{
     BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, SecretHash, Timestamp,
 };
 use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::{FromRow, SqliteConnection};
 
 use crate::connections::{self, ConnectionRow};
 use crate::{accounts, map_err, time, SqliteStore};
@@ -48,132 +50,6 @@ const COLUMNS: &str = "id, org_id, name, description, tags, created_at, updated_
 
 fn tags(c: &Customer) -> String {
     serde_json::to_string(&c.tags).expect("a string map serializes")
-}
-
-pub async fn create(store: &SqliteStore, c: &Customer) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    sqlx::query(
-        "INSERT INTO customers (id, org_id, name, description, tags, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(c.id.to_string())
-    .bind(c.org_id.to_string())
-    .bind(&c.name)
-    .bind(&c.description)
-    .bind(tags(c))
-    .bind(time::to_db(c.created_at))
-    .bind(time::to_db(c.updated_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
-}
-
-pub async fn get(pool: &SqlitePool, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
-    let row: Option<CustomerRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
-    ))
-    .bind(org.to_string())
-    .bind(id.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Customer::try_from).transpose()
-}
-
-pub async fn list(pool: &SqlitePool, org: OrgId) -> StoreResult<Vec<Customer>> {
-    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND deleted_at IS NULL
-         ORDER BY created_at, id"
-    ))
-    .bind(org.to_string())
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter().map(Customer::try_from).collect()
-}
-
-pub async fn update(store: &SqliteStore, c: &Customer) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    let done = sqlx::query(
-        "UPDATE customers SET name = ?, description = ?, tags = ?, updated_at = ?
-         WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
-    )
-    .bind(&c.name)
-    .bind(&c.description)
-    .bind(tags(c))
-    .bind(time::to_db(c.updated_at))
-    .bind(c.org_id.to_string())
-    .bind(c.id.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    tx.commit().await.map_err(map_err)
-}
-
-pub async fn delete(
-    store: &SqliteStore,
-    org: OrgId,
-    id: CustomerId,
-    at: Timestamp,
-) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    let done = sqlx::query(
-        "UPDATE customers SET deleted_at = ?, updated_at = ?
-         WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
-    )
-    .bind(time::to_db(at))
-    .bind(time::to_db(at))
-    .bind(org.to_string())
-    .bind(id.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    sqlx::query(
-        "UPDATE connections SET deleted_at = ?, updated_at = ?
-         WHERE deleted_at IS NULL
-           AND id IN (SELECT connection_id FROM customer_connections WHERE customer_id = ?)",
-    )
-    .bind(time::to_db(at))
-    .bind(time::to_db(at))
-    .bind(id.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
-}
-
-pub async fn create_connection(
-    store: &SqliteStore,
-    customer: CustomerId,
-    new: &NewConnection,
-) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    let live: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM customers WHERE id = ? AND org_id = ? AND deleted_at IS NULL",
-    )
-    .bind(customer.to_string())
-    .bind(new.connection.org_id.to_string())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if live.is_none() {
-        return Err(StoreError::NotFound);
-    }
-    connections::insert(&mut tx, new).await?;
-    sqlx::query("INSERT INTO customer_connections (connection_id, customer_id) VALUES (?, ?)")
-        .bind(new.connection.id.to_string())
-        .bind(customer.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
 }
 
 #[derive(FromRow)]
@@ -233,70 +109,230 @@ async fn select_connections(
     rows.into_iter().map(CustomerConnection::try_from).collect()
 }
 
-pub async fn list_connections(
-    pool: &SqlitePool,
-    org: OrgId,
-    customer: CustomerId,
-) -> StoreResult<Vec<CustomerConnection>> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
-    select_connections(&mut conn, org, customer, None).await
-}
-
-pub async fn get_connection(
-    pool: &SqlitePool,
-    org: OrgId,
-    customer: CustomerId,
-    id: ConnectionId,
-) -> StoreResult<Option<CustomerConnection>> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
-    Ok(select_connections(&mut conn, org, customer, Some(id))
-        .await?
-        .pop())
-}
-
-pub async fn unlink_connection(
-    store: &SqliteStore,
-    org: OrgId,
-    customer: CustomerId,
-    id: ConnectionId,
-    at: Timestamp,
-) -> StoreResult<CustomerConnection> {
-    let mut tx = store.write_tx().await?;
-    if select_connections(&mut tx, org, customer, Some(id))
-        .await?
-        .is_empty()
-    {
-        return Err(StoreError::NotFound);
-    }
-    sqlx::query(
-        "UPDATE customer_connections SET unlinked_at = ?
-         WHERE connection_id = ? AND unlinked_at IS NULL",
-    )
-    .bind(time::to_db(at))
-    .bind(id.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let active: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM bank_feed_accounts
-         WHERE connection_id = ? AND deleted_at IS NULL AND feed_status = 'active' ORDER BY id",
-    )
-    .bind(id.to_string())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    for account in active {
-        let account: BankFeedAccountId = account.parse().map_err(|_| corrupt("account id"))?;
-        let current = accounts::find_live(&mut tx, id, "id", account.to_string())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let state = FeedState {
-            feed_status: FeedStatus::Inactive,
-            transaction_ready: false,
-            transaction_start_date: current.transaction_start_date,
-        };
-        accounts::set_feed_state_in(&mut tx, account, &state, at).await?;
+#[async_trait]
+impl bankfeeds_store::CustomerStore for SqliteStore {
+    async fn create_customer(&self, c: &Customer) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         sqlx::query(
+            "INSERT INTO customers (id, org_id, name, description, tags, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.org_id.to_string())
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(tags(c))
+        .bind(time::to_db(c.created_at))
+        .bind(time::to_db(c.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
+        let row: Option<CustomerRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
+        row.map(Customer::try_from).transpose()
+    }
+
+    async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
+        let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND deleted_at IS NULL
+         ORDER BY created_at, id"
+        ))
+        .bind(org.to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(Customer::try_from).collect()
+    }
+
+    async fn update_customer(&self, c: &Customer) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE customers SET name = ?, description = ?, tags = ?, updated_at = ?
+         WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
+        )
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(tags(c))
+        .bind(time::to_db(c.updated_at))
+        .bind(c.org_id.to_string())
+        .bind(c.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE customers SET deleted_at = ?, updated_at = ?
+         WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
+        )
+        .bind(time::to_db(at))
+        .bind(time::to_db(at))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "UPDATE connections SET deleted_at = ?, updated_at = ?
+         WHERE deleted_at IS NULL
+           AND id IN (SELECT connection_id FROM customer_connections WHERE customer_id = ?)",
+        )
+        .bind(time::to_db(at))
+        .bind(time::to_db(at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn create_customer_token(&self, t: &CustomerToken) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO customer_tokens (hash, org_id, customer_id, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(t.hash.to_hex())
+        .bind(t.org_id.to_string())
+        .bind(t.customer_id.to_string())
+        .bind(time::to_db(t.created_at))
+        .bind(time::to_db(t.expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn find_customer_token(&self, hash: &SecretHash) -> StoreResult<Option<CustomerToken>> {
+        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT org_id, customer_id, created_at, expires_at FROM customer_tokens WHERE hash = ?",
+    )
+    .bind(hash.to_hex())
+    .fetch_optional(&self.reader)
+    .await
+    .map_err(map_err)?;
+        row.map(|(org, customer, created, expires)| {
+            Ok(CustomerToken {
+                hash: *hash,
+                org_id: org.parse().map_err(|_| corrupt("token org"))?,
+                customer_id: customer.parse().map_err(|_| corrupt("token customer"))?,
+                created_at: time::from_db(created)?,
+                expires_at: time::from_db(expires)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_customer_connection(
+        &self,
+        customer: CustomerId,
+        new: &NewConnection,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        let live: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM customers WHERE id = ? AND org_id = ? AND deleted_at IS NULL",
+        )
+        .bind(customer.to_string())
+        .bind(new.connection.org_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if live.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        connections::insert(&mut tx, new).await?;
+        sqlx::query("INSERT INTO customer_connections (connection_id, customer_id) VALUES (?, ?)")
+            .bind(new.connection.id.to_string())
+            .bind(customer.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn list_customer_connections(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<CustomerConnection>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        select_connections(&mut conn, org, customer, None).await
+    }
+
+    async fn get_customer_connection(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+        id: ConnectionId,
+    ) -> StoreResult<Option<CustomerConnection>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        Ok(select_connections(&mut conn, org, customer, Some(id))
+            .await?
+            .pop())
+    }
+
+    async fn unlink_customer_connection(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+        id: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<CustomerConnection> {
+        let mut tx = self.write_tx().await?;
+        if select_connections(&mut tx, org, customer, Some(id))
+            .await?
+            .is_empty()
+        {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "UPDATE customer_connections SET unlinked_at = ?
+         WHERE connection_id = ? AND unlinked_at IS NULL",
+        )
+        .bind(time::to_db(at))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let active: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM bank_feed_accounts
+         WHERE connection_id = ? AND deleted_at IS NULL AND feed_status = 'active' ORDER BY id",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for account in active {
+            let account: BankFeedAccountId = account.parse().map_err(|_| corrupt("account id"))?;
+            let current = accounts::find_live(&mut tx, id, "id", account.to_string())
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let state = FeedState {
+                feed_status: FeedStatus::Inactive,
+                transaction_ready: false,
+                transaction_start_date: current.transaction_start_date,
+            };
+            accounts::set_feed_state_in(&mut tx, account, &state, at).await?;
+            sqlx::query(
             "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",
         )
         .bind(time::to_db(at))
@@ -304,51 +340,12 @@ pub async fn unlink_connection(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        }
+        let done = select_connections(&mut tx, org, customer, Some(id))
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(done)
     }
-    let done = select_connections(&mut tx, org, customer, Some(id))
-        .await?
-        .pop()
-        .ok_or(StoreError::NotFound)?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(done)
-}
-
-pub async fn create_token(store: &SqliteStore, t: &CustomerToken) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    sqlx::query(
-        "INSERT INTO customer_tokens (hash, org_id, customer_id, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(t.hash.to_hex())
-    .bind(t.org_id.to_string())
-    .bind(t.customer_id.to_string())
-    .bind(time::to_db(t.created_at))
-    .bind(time::to_db(t.expires_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
-}
-
-pub async fn find_token(
-    pool: &SqlitePool,
-    hash: &SecretHash,
-) -> StoreResult<Option<CustomerToken>> {
-    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT org_id, customer_id, created_at, expires_at FROM customer_tokens WHERE hash = ?",
-    )
-    .bind(hash.to_hex())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(|(org, customer, created, expires)| {
-        Ok(CustomerToken {
-            hash: *hash,
-            org_id: org.parse().map_err(|_| corrupt("token org"))?,
-            customer_id: customer.parse().map_err(|_| corrupt("token customer"))?,
-            created_at: time::from_db(created)?,
-            expires_at: time::from_db(expires)?,
-        })
-    })
-    .transpose()
 }

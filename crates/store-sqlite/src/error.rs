@@ -37,3 +37,9 @@ const UNIQUE_COLUMNS: &[(&str, &str)] = &[
     ("orgs.id", "orgs_pkey"),
     ("connections.id", "connections_pkey"),
 ];
+
+/// Parses a stored text column (an id, a platform) or says which column is corrupt.
+pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> bankfeeds_store::StoreResult<T> {
+    s.parse()
+        .map_err(|_| StoreError::Backend(format!("corrupt row: {what}").into()))
+}

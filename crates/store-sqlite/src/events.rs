@@ -1,10 +1,12 @@
 //! The event outbox: appended in the same transaction as the change it describes.
 
+use async_trait::async_trait;
+
 use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
 use bankfeeds_store::{Event, StoreError, StoreResult};
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::{FromRow, SqliteConnection};
 
-use crate::{map_err, time};
+use crate::{map_err, time, SqliteStore};
 
 pub async fn append(
     tx: &mut SqliteConnection,
@@ -46,37 +48,35 @@ fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Box::new(e))
 }
 
-pub async fn list(
-    pool: &SqlitePool,
-    org: OrgId,
-    after: i64,
-    limit: u32,
-) -> StoreResult<Vec<Event>> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT seq, org_id, connection_id, event_type, resource_id, payload, created_at
+#[async_trait]
+impl bankfeeds_store::EventStore for SqliteStore {
+    async fn list_events(&self, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT seq, org_id, connection_id, event_type, resource_id, payload, created_at
          FROM events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-    )
-    .bind(org.to_string())
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Event {
-                seq: r.seq,
-                org_id: r.org_id.parse().map_err(corrupt)?,
-                connection_id: r
-                    .connection_id
-                    .map(|c| c.parse())
-                    .transpose()
-                    .map_err(corrupt)?,
-                event_type: r.event_type,
-                resource_id: r.resource_id,
-                payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
-                created_at: time::from_db(r.created_at)?,
+        )
+        .bind(org.to_string())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Event {
+                    seq: r.seq,
+                    org_id: r.org_id.parse().map_err(corrupt)?,
+                    connection_id: r
+                        .connection_id
+                        .map(|c| c.parse())
+                        .transpose()
+                        .map_err(corrupt)?,
+                    event_type: r.event_type,
+                    resource_id: r.resource_id,
+                    payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
+                    created_at: time::from_db(r.created_at)?,
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }

@@ -1,9 +1,11 @@
 //! The job queue on SQLite: accept, claim (head of each account's queue only), finish.
 
+use async_trait::async_trait;
+
 use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
-use sqlx::{FromRow, SqliteConnection, SqlitePool};
+use sqlx::{FromRow, SqliteConnection};
 
 use crate::{body, events, idempotency, map_err, time, SqliteStore};
 
@@ -79,56 +81,6 @@ const SELECT: &str = "SELECT j.id, j.org_id, j.connection_id, j.account_id, j.st
     LEFT JOIN job_request_bodies q ON q.job_id = j.id
     LEFT JOIN job_response_bodies r ON r.job_id = j.id";
 
-pub async fn submit(
-    store: &SqliteStore,
-    job: &Job,
-    idem: Option<Idem<'_, Job>>,
-) -> StoreResult<Outcome<Job>> {
-    let mut tx = store.write_tx().await?;
-    if let Some(idem) = idem {
-        if let Some(saved) = idempotency::begin(&mut tx, idem.key, job.created_at).await? {
-            return Ok(Outcome::Replayed(saved));
-        }
-    }
-    sqlx::query(
-        "INSERT INTO jobs (id, org_id, connection_id, account_id, status, request, attempts,
-             created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-    )
-    .bind(job.id.to_string())
-    .bind(job.org_id.to_string())
-    .bind(job.connection_id.to_string())
-    .bind(job.bank_feed_account_id.map(|a| a.to_string()))
-    .bind(job.status.as_str())
-    .bind(job.request.stored_head())
-    .bind(time::to_db(job.created_at))
-    .bind(time::to_db(job.updated_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    sqlx::query("INSERT INTO job_request_bodies (job_id, body) VALUES (?, ?)")
-        .bind(job.id.to_string())
-        .bind(body::pack(job.request.body.as_str()))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    if let Some(idem) = idem {
-        idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(Outcome::Done(job.clone()))
-}
-
-pub async fn get(pool: &SqlitePool, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.org_id = ? AND j.id = ?"))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await
-        .map_err(map_err)?;
-    row.map(Job::try_from).transpose()
-}
-
 pub(crate) async fn find(conn: &mut SqliteConnection, id: JobId) -> StoreResult<Option<Job>> {
     let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = ?"))
         .bind(id.to_string())
@@ -155,45 +107,6 @@ pub(crate) async fn state(tx: &mut SqliteConnection, id: JobId) -> StoreResult<(
         JobStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
         u32::try_from(attempts).unwrap_or(u32::MAX),
     ))
-}
-
-/// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
-/// and not held under an unexpired lease.
-pub async fn claim(
-    store: &SqliteStore,
-    only: Option<JobId>,
-    lease_until: Timestamp,
-    now: Timestamp,
-) -> StoreResult<Option<Job>> {
-    let mut tx = store.write_tx().await?;
-    let claimed: Option<String> = sqlx::query_scalar(
-        "UPDATE jobs SET status = 'pending', locked_until = ?, attempts = attempts + 1, updated_at = ?
-         WHERE seq = (
-             SELECT j.seq FROM jobs j
-             WHERE j.status IN ('prequeued', 'pending')
-               AND (j.locked_until IS NULL OR j.locked_until < ?)
-               AND (? IS NULL OR j.id = ?)
-               AND NOT EXISTS (
-                   SELECT 1 FROM jobs e
-                   WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
-                     AND e.seq < j.seq)
-             ORDER BY j.seq LIMIT 1)
-         RETURNING id",
-    )
-    .bind(time::to_db(lease_until))
-    .bind(time::to_db(now))
-    .bind(time::to_db(now))
-    .bind(only.map(|j| j.to_string()))
-    .bind(only.map(|j| j.to_string()))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let job = match claimed {
-        Some(id) => Some(load(&mut tx, id.parse().map_err(|_| corrupt("id"))?).await?),
-        None => None,
-    };
-    tx.commit().await.map_err(map_err)?;
-    Ok(job)
 }
 
 /// Records a job's outcome in the caller's transaction (with its event).
@@ -260,44 +173,137 @@ pub(crate) async fn finish_packed(
     })
 }
 
-pub async fn fail(
-    store: &SqliteStore,
-    id: JobId,
-    status: u16,
-    body: &serde_json::Value,
-    now: Timestamp,
-) -> StoreResult<Job> {
-    // A failure is a 4xx or 5xx answer; anything else is a caller's mistake.
-    if status < 400 {
-        return Err(StoreError::Invalid {
-            code: "INVALID_JOB_OUTCOME",
-            message: format!("a failed job answers with an error status, not {status}"),
-        });
+#[async_trait]
+impl bankfeeds_store::JobStore for SqliteStore {
+    async fn submit_job(
+        &self,
+        job: &Job,
+        idem: Option<Idem<'_, Job>>,
+    ) -> StoreResult<Outcome<Job>> {
+        let mut tx = self.write_tx().await?;
+        if let Some(idem) = idem {
+            if let Some(saved) = idempotency::begin(&mut tx, idem.key, job.created_at).await? {
+                return Ok(Outcome::Replayed(saved));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO jobs (id, org_id, connection_id, account_id, status, request, attempts,
+             created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        )
+        .bind(job.id.to_string())
+        .bind(job.org_id.to_string())
+        .bind(job.connection_id.to_string())
+        .bind(job.bank_feed_account_id.map(|a| a.to_string()))
+        .bind(job.status.as_str())
+        .bind(job.request.stored_head())
+        .bind(time::to_db(job.created_at))
+        .bind(time::to_db(job.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query("INSERT INTO job_request_bodies (job_id, body) VALUES (?, ?)")
+            .bind(job.id.to_string())
+            .bind(body::pack(job.request.body.as_str()))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if let Some(idem) = idem {
+            idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(Outcome::Done(job.clone()))
     }
-    let mut tx = store.write_tx().await?;
-    let job = load(&mut tx, id).await?;
-    if job.status.is_finished() {
-        return Ok(job);
-    }
-    let job = finish(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(job)
-}
 
-pub async fn list_for_connection(
-    pool: &SqlitePool,
-    org: OrgId,
-    connection: bankfeeds_domain::ConnectionId,
-    limit: u32,
-) -> StoreResult<Vec<Job>> {
-    let rows: Vec<JobRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE j.org_id = ? AND j.connection_id = ? ORDER BY j.seq DESC LIMIT ?"
-    ))
-    .bind(org.to_string())
-    .bind(connection.to_string())
-    .bind(i64::from(limit))
-    .fetch_all(pool)
+    async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
+        let row: Option<JobRow> =
+            sqlx::query_as(&format!("{SELECT} WHERE j.org_id = ? AND j.id = ?"))
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(map_err)?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn list_connection_jobs(
+        &self,
+        org: OrgId,
+        connection: bankfeeds_domain::ConnectionId,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+            "{SELECT} WHERE j.org_id = ? AND j.connection_id = ? ORDER BY j.seq DESC LIMIT ?"
+        ))
+        .bind(org.to_string())
+        .bind(connection.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
+    /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
+    /// and not held under an unexpired lease.
+    async fn claim_job(
+        &self,
+        only: Option<JobId>,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Job>> {
+        let mut tx = self.write_tx().await?;
+        let claimed: Option<String> = sqlx::query_scalar(
+        "UPDATE jobs SET status = 'pending', locked_until = ?, attempts = attempts + 1, updated_at = ?
+         WHERE seq = (
+             SELECT j.seq FROM jobs j
+             WHERE j.status IN ('prequeued', 'pending')
+               AND (j.locked_until IS NULL OR j.locked_until < ?)
+               AND (? IS NULL OR j.id = ?)
+               AND NOT EXISTS (
+                   SELECT 1 FROM jobs e
+                   WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
+                     AND e.seq < j.seq)
+             ORDER BY j.seq LIMIT 1)
+         RETURNING id",
+    )
+    .bind(time::to_db(lease_until))
+    .bind(time::to_db(now))
+    .bind(time::to_db(now))
+    .bind(only.map(|j| j.to_string()))
+    .bind(only.map(|j| j.to_string()))
+    .fetch_optional(&mut *tx)
     .await
     .map_err(map_err)?;
-    rows.into_iter().map(Job::try_from).collect()
+        let job = match claimed {
+            Some(id) => Some(load(&mut tx, id.parse().map_err(|_| corrupt("id"))?).await?),
+            None => None,
+        };
+        tx.commit().await.map_err(map_err)?;
+        Ok(job)
+    }
+
+    async fn fail_job(
+        &self,
+        id: JobId,
+        status: u16,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Job> {
+        // A failure is a 4xx or 5xx answer; anything else is a caller's mistake.
+        if status < 400 {
+            return Err(StoreError::Invalid {
+                code: "INVALID_JOB_OUTCOME",
+                message: format!("a failed job answers with an error status, not {status}"),
+            });
+        }
+        let mut tx = self.write_tx().await?;
+        let job = load(&mut tx, id).await?;
+        if job.status.is_finished() {
+            return Ok(job);
+        }
+        let job = finish(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(job)
+    }
 }

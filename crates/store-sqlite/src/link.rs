@@ -1,222 +1,319 @@
-//! FI configurations and link OTPs on SQLite.
+//! The platform side of the link flow on SQLite: companies, challenges, linked feeds.
 
-use bankfeeds_domain::fi_config::FiConfig;
-use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
-use bankfeeds_domain::{ConnectionId, OrgId, Platform, SecretHash, Timestamp};
+use async_trait::async_trait;
+
+use bankfeeds_domain::account::{FeedState, FeedStatus};
+use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal, SELECTION_TTL};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, SecretHash, Timestamp};
 use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteConnection};
 
-use crate::{map_err, time, SqliteStore};
+use crate::error::parse;
+use crate::{accounts, map_err, time, SqliteStore};
 
-#[derive(FromRow)]
-struct ConfigRow {
-    org_id: String,
-    platform: String,
-    display_name: String,
-    logo_url: Option<String>,
-    country_code: String,
-    login_url: String,
-    otp_instructions: Option<String>,
-    created_at: i64,
-    updated_at: i64,
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt link-flow row: {what}").into())
 }
 
-impl TryFrom<ConfigRow> for FiConfig {
+#[derive(FromRow)]
+struct ChallengeRow {
+    hash: String,
+    platform: String,
+    company_id: String,
+    org_id: String,
+    created_at: i64,
+    expires_at: i64,
+    connection_id: Option<String>,
+    bound_at: Option<i64>,
+    completed_at: Option<i64>,
+}
+
+impl TryFrom<ChallengeRow> for Challenge {
     type Error = StoreError;
-    fn try_from(r: ConfigRow) -> StoreResult<Self> {
-        let corrupt =
-            |what: &str| StoreError::Backend(format!("corrupt fi_configs row: {what}").into());
-        Ok(FiConfig {
-            org_id: r.org_id.parse().map_err(|_| corrupt("org_id"))?,
-            platform: r.platform.parse().map_err(|_| corrupt("platform"))?,
-            display_name: r.display_name,
-            logo_url: r.logo_url,
-            country_code: r.country_code,
-            login_url: r.login_url,
-            otp_instructions: r.otp_instructions,
+    fn try_from(r: ChallengeRow) -> StoreResult<Self> {
+        Ok(Challenge {
+            hash: SecretHash::from_hex(&r.hash).ok_or_else(|| corrupt("challenge hash"))?,
+            platform: r
+                .platform
+                .parse()
+                .map_err(|_| corrupt("challenge platform"))?,
+            company_id: r
+                .company_id
+                .parse()
+                .map_err(|_| corrupt("challenge company"))?,
+            org_id: r.org_id.parse().map_err(|_| corrupt("challenge org"))?,
             created_at: time::from_db(r.created_at)?,
-            updated_at: time::from_db(r.updated_at)?,
+            expires_at: time::from_db(r.expires_at)?,
+            connection_id: r
+                .connection_id
+                .map(|c| c.parse())
+                .transpose()
+                .map_err(|_| corrupt("challenge connection"))?,
+            bound_at: time::opt_from_db(r.bound_at)?,
+            completed_at: time::opt_from_db(r.completed_at)?,
         })
     }
 }
 
-const COLUMNS: &str = "org_id, platform, display_name, logo_url, country_code, login_url,
-    otp_instructions, created_at, updated_at";
+const CHALLENGE_COLUMNS: &str =
+    "hash, platform, company_id, org_id, created_at, expires_at, connection_id, bound_at, completed_at";
 
-pub async fn put_config(store: &SqliteStore, c: &FiConfig) -> StoreResult<FiConfig> {
-    let mut tx = store.write_tx().await?;
-    let row: ConfigRow = sqlx::query_as(&format!(
-        "INSERT INTO fi_configs ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (org_id, platform) DO UPDATE SET
-             display_name = excluded.display_name, logo_url = excluded.logo_url,
-             country_code = excluded.country_code, login_url = excluded.login_url,
-             otp_instructions = excluded.otp_instructions, updated_at = excluded.updated_at
-         RETURNING {COLUMNS}"
+async fn load_challenge(
+    conn: &mut SqliteConnection,
+    hash: &SecretHash,
+) -> StoreResult<Option<Challenge>> {
+    let row: Option<ChallengeRow> = sqlx::query_as(&format!(
+        "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = ?"
     ))
-    .bind(c.org_id.to_string())
-    .bind(c.platform.as_str())
-    .bind(&c.display_name)
-    .bind(&c.logo_url)
-    .bind(&c.country_code)
-    .bind(&c.login_url)
-    .bind(&c.otp_instructions)
-    .bind(time::to_db(c.created_at))
-    .bind(time::to_db(c.updated_at))
-    .fetch_one(&mut *tx)
+    .bind(hash.to_hex())
+    .fetch_optional(&mut *conn)
     .await
     .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    FiConfig::try_from(row)
+    row.map(Challenge::try_from).transpose()
 }
 
-pub async fn get_config(
-    pool: &SqlitePool,
-    org: OrgId,
-    platform: Platform,
-) -> StoreResult<Option<FiConfig>> {
-    let row: Option<ConfigRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? AND platform = ?"
-    ))
-    .bind(org.to_string())
-    .bind(platform.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(FiConfig::try_from).transpose()
-}
-
-pub async fn list_configs(pool: &SqlitePool, org: OrgId) -> StoreResult<Vec<FiConfig>> {
-    let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? ORDER BY platform"
-    ))
-    .bind(org.to_string())
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter().map(FiConfig::try_from).collect()
-}
-
-pub async fn list_for_platform(
-    pool: &SqlitePool,
-    platform: Platform,
-) -> StoreResult<Vec<FiConfig>> {
-    let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM fi_configs WHERE platform = ? ORDER BY display_name, org_id"
-    ))
-    .bind(platform.as_str())
-    .fetch_all(pool)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter().map(FiConfig::try_from).collect()
-}
-
-pub async fn delete_config(store: &SqliteStore, org: OrgId, platform: Platform) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    let done = sqlx::query("DELETE FROM fi_configs WHERE org_id = ? AND platform = ?")
-        .bind(org.to_string())
-        .bind(platform.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+#[async_trait]
+impl bankfeeds_store::LinkStore for SqliteStore {
+    async fn create_company(&self, c: &Company) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("INSERT INTO companies (id, platform, name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(c.id.to_string())
+            .bind(c.platform.as_str())
+            .bind(&c.name)
+            .bind(time::to_db(c.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
     }
-    tx.commit().await.map_err(map_err)
-}
 
-pub async fn issue_otp(store: &SqliteStore, otp: &NewOtp) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    if !otp.keeps_earlier {
-        sqlx::query(
-            "UPDATE otps SET cancelled_at = ?
-             WHERE connection_id = ? AND used_at IS NULL AND cancelled_at IS NULL",
+    async fn get_company(&self, id: CompanyId) -> StoreResult<Option<Company>> {
+        let row: Option<(String, String, String, i64)> =
+            sqlx::query_as("SELECT id, platform, name, created_at FROM companies WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(map_err)?;
+        row.map(|(id, platform, name, created_at)| {
+            Ok(Company {
+                id: id.parse().map_err(|_| corrupt("company id"))?,
+                platform: platform.parse().map_err(|_| corrupt("company platform"))?,
+                name,
+                created_at: time::from_db(created_at)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_companies(&self, platform: Platform) -> StoreResult<Vec<Company>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT id, name, created_at FROM companies WHERE platform = ? ORDER BY created_at, id",
         )
-        .bind(time::to_db(otp.created_at))
-        .bind(otp.connection_id.to_string())
+        .bind(platform.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(id, name, created_at)| {
+                Ok(Company {
+                    id: parse(&id, "company id")?,
+                    platform,
+                    name,
+                    created_at: time::from_db(created_at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_challenge(&self, c: &Challenge) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(&format!(
+        "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL)"
+    ))
+        .bind(c.hash.to_hex())
+        .bind(c.platform.as_str())
+        .bind(c.company_id.to_string())
+        .bind(c.org_id.to_string())
+        .bind(time::to_db(c.created_at))
+        .bind(time::to_db(c.expires_at))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
     }
-    sqlx::query(
-        "INSERT INTO otps (hash, org_id, connection_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+
+    async fn get_challenge(&self, hash: &SecretHash) -> StoreResult<Option<Challenge>> {
+        let mut conn = self.reader.acquire().await.map_err(map_err)?;
+        load_challenge(&mut conn, hash).await
+    }
+
+    async fn bind_challenge(
+        &self,
+        challenge: &SecretHash,
+        platform: Platform,
+        otp: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Result<Challenge, LinkRefusal>> {
+        let mut tx = self.write_tx().await?;
+        let Some(mut c) = load_challenge(&mut tx, challenge).await? else {
+            return Ok(Err(LinkRefusal::UnknownChallenge));
+        };
+        if c.platform != platform {
+            return Ok(Err(LinkRefusal::WrongPlatform));
+        }
+        if c.bound_at.is_some() {
+            return Ok(Err(LinkRefusal::UsedChallenge));
+        }
+        if c.expires_at <= now {
+            return Ok(Err(LinkRefusal::ExpiredChallenge));
+        }
+        // The OTP is used inside this same transaction, so a refusal below rolls its use back.
+        let (org, connection) = match crate::otps::consume_otp_in(&mut tx, otp, now).await? {
+            Ok(found) => found,
+            Err(refusal) => return Ok(Err(LinkRefusal::Otp(refusal))),
+        };
+        if org != c.org_id {
+            return Ok(Err(LinkRefusal::ForeignOtp));
+        }
+        let connection_platform: Option<String> = sqlx::query_scalar(
+            "SELECT platform FROM connections WHERE id = ? AND deleted_at IS NULL",
+        )
+        .bind(connection.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if connection_platform.as_deref() != Some(platform.as_str()) {
+            return Ok(Err(LinkRefusal::ConnectionPlatformMismatch));
+        }
+        sqlx::query("UPDATE challenges SET connection_id = ?, bound_at = ? WHERE hash = ?")
+            .bind(connection.to_string())
+            .bind(time::to_db(now))
+            .bind(challenge.to_hex())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        c.connection_id = Some(connection);
+        c.bound_at = Some(now);
+        Ok(Ok(c))
+    }
+
+    async fn complete_link(
+        &self,
+        challenge: &SecretHash,
+        accounts: &[BankFeedAccountId],
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
+        let mut tx = self.write_tx().await?;
+        let Some(c) = load_challenge(&mut tx, challenge).await? else {
+            return Ok(Err(LinkRefusal::UnknownChallenge));
+        };
+        let (Some(connection), Some(bound_at), None) =
+            (c.connection_id, c.bound_at, c.completed_at)
+        else {
+            return Ok(Err(LinkRefusal::NotBound));
+        };
+        if bound_at + SELECTION_TTL <= now {
+            return Ok(Err(LinkRefusal::NotBound));
+        }
+        // The FI may have deleted the connection since the login was confirmed; its accounts are
+        // kept (soft delete), so check the connection itself.
+        let live: Option<String> =
+            sqlx::query_scalar("SELECT id FROM connections WHERE id = ? AND deleted_at IS NULL")
+                .bind(connection.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if live.is_none() {
+            return Ok(Err(LinkRefusal::ConnectionDeleted));
+        }
+        let mut linked = Vec::with_capacity(accounts.len());
+        for id in accounts {
+            if accounts::find_live(&mut tx, connection, "id", id.to_string())
+                .await?
+                .is_none()
+            {
+                return Ok(Err(LinkRefusal::UnknownAccount));
+            }
+            let state = FeedState {
+                feed_status: FeedStatus::Active,
+                transaction_ready: true,
+                transaction_start_date: start,
+            };
+            linked.push(accounts::set_feed_state_in(&mut tx, *id, &state, now).await?);
+            sqlx::query(
+            "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES (?, ?, ?)
+             ON CONFLICT (company_id, account_id) DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+        )
+        .bind(c.company_id.to_string())
+        .bind(id.to_string())
+        .bind(time::to_db(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        }
+        sqlx::query("UPDATE challenges SET completed_at = ? WHERE hash = ?")
+            .bind(time::to_db(now))
+            .bind(challenge.to_hex())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(Ok(linked))
+    }
+
+    async fn connection_company(
+        &self,
+        connection: bankfeeds_domain::ConnectionId,
+    ) -> StoreResult<Option<Company>> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT company_id FROM challenges
+         WHERE connection_id = ? AND completed_at IS NOT NULL
+         ORDER BY completed_at DESC LIMIT 1",
+        )
+        .bind(connection.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
+        match id {
+            None => Ok(None),
+            Some(id) => self.get_company(parse(&id, "company id")?).await,
+        }
+    }
+
+    async fn link_feed(
+        &self,
+        company: CompanyId,
+        connection: bankfeeds_domain::ConnectionId,
+        account: BankFeedAccountId,
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let mut tx = self.write_tx().await?;
+        if accounts::find_live(&mut tx, connection, "id", account.to_string())
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound);
+        }
+        let state = FeedState {
+            feed_status: FeedStatus::Active,
+            transaction_ready: true,
+            transaction_start_date: start,
+        };
+        let linked = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
+        sqlx::query(
+        "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES (?, ?, ?)
+         ON CONFLICT (company_id, account_id) DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
     )
-    .bind(otp.hash.to_hex())
-    .bind(otp.org_id.to_string())
-    .bind(otp.connection_id.to_string())
-    .bind(time::to_db(otp.created_at))
-    .bind(time::to_db(otp.expires_at))
+    .bind(company.to_string())
+    .bind(account.to_string())
+    .bind(time::to_db(now))
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
-}
-
-#[derive(FromRow)]
-struct OtpRow {
-    org_id: String,
-    connection_id: String,
-    expires_at: i64,
-    used_at: Option<i64>,
-    cancelled_at: Option<i64>,
-}
-
-pub async fn consume_otp(
-    store: &SqliteStore,
-    hash: &SecretHash,
-    now: Timestamp,
-) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
-    let mut tx = store.write_tx().await?;
-    let result = consume_otp_in(&mut tx, hash, now).await?;
-    if result.is_ok() {
         tx.commit().await.map_err(map_err)?;
+        Ok(linked)
     }
-    Ok(result)
-}
-
-/// Uses an OTP inside the caller's write transaction.
-pub(crate) async fn consume_otp_in(
-    tx: &mut sqlx::SqliteConnection,
-    hash: &SecretHash,
-    now: Timestamp,
-) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
-    let row: Option<OtpRow> = sqlx::query_as(
-        "SELECT org_id, connection_id, expires_at, used_at, cancelled_at FROM otps WHERE hash = ?",
-    )
-    .bind(hash.to_hex())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let Some(OtpRow {
-        org_id: org,
-        connection_id: connection,
-        expires_at,
-        used_at,
-        cancelled_at,
-    }) = row
-    else {
-        return Ok(Err(OtpRefusal::Unknown));
-    };
-    let refusal = if used_at.is_some() {
-        Some(OtpRefusal::AlreadyUsed)
-    } else if cancelled_at.is_some() {
-        Some(OtpRefusal::Superseded)
-    } else if time::from_db(expires_at)? <= now {
-        Some(OtpRefusal::Expired)
-    } else {
-        None
-    };
-    if let Some(refusal) = refusal {
-        return Ok(Err(refusal));
-    }
-    sqlx::query("UPDATE otps SET used_at = ? WHERE hash = ?")
-        .bind(time::to_db(now))
-        .bind(hash.to_hex())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    let corrupt = |_| StoreError::Backend("corrupt otps row".into());
-    Ok(Ok((
-        org.parse().map_err(corrupt)?,
-        connection.parse().map_err(corrupt)?,
-    )))
 }

@@ -1,6 +1,7 @@
+use async_trait::async_trait;
 use bankfeeds_domain::{NewOrg, Org, SecretHash};
 use bankfeeds_store::{OrgCredential, StoreError, StoreResult};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::FromRow;
 
 use crate::{map_err, time, SqliteStore};
 
@@ -34,42 +35,42 @@ impl OrgRow {
 
 const COLUMNS: &str = "id, name, client_id, client_secret_hash, created_at";
 
-pub async fn create(store: &SqliteStore, new: &NewOrg) -> StoreResult<()> {
-    let mut tx = store.write_tx().await?;
-    sqlx::query(
-        "INSERT INTO orgs (id, name, client_id, client_secret_hash, created_at)
+#[async_trait]
+impl bankfeeds_store::OrgStore for SqliteStore {
+    async fn create_org(&self, new: &NewOrg) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO orgs (id, name, client_id, client_secret_hash, created_at)
          VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(new.org.id.to_string())
-    .bind(&new.org.name)
-    .bind(&new.org.client_id)
-    .bind(new.client_secret_hash.to_hex())
-    .bind(time::to_db(new.org.created_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
-}
-
-pub async fn list(pool: &SqlitePool) -> StoreResult<Vec<Org>> {
-    let rows: Vec<OrgRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs ORDER BY id"))
-        .fetch_all(pool)
+        )
+        .bind(new.org.id.to_string())
+        .bind(&new.org.name)
+        .bind(&new.org.client_id)
+        .bind(new.client_secret_hash.to_hex())
+        .bind(time::to_db(new.org.created_at))
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    rows.into_iter()
-        .map(|r| r.into_credential().map(|c| c.org))
-        .collect()
-}
+        tx.commit().await.map_err(map_err)
+    }
 
-pub async fn find_credential(
-    pool: &SqlitePool,
-    client_id: &str,
-) -> StoreResult<Option<OrgCredential>> {
-    let row: Option<OrgRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs WHERE client_id = ?"))
-            .bind(client_id)
-            .fetch_optional(pool)
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        let rows: Vec<OrgRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs ORDER BY id"))
+            .fetch_all(&self.reader)
             .await
             .map_err(map_err)?;
-    row.map(OrgRow::into_credential).transpose()
+        rows.into_iter()
+            .map(|r| r.into_credential().map(|c| c.org))
+            .collect()
+    }
+
+    async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>> {
+        let row: Option<OrgRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs WHERE client_id = ?"))
+                .bind(client_id)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(map_err)?;
+        row.map(OrgRow::into_credential).transpose()
+    }
 }

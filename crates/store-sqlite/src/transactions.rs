@@ -2,6 +2,8 @@
 //! account's new balance, the outbox event and the job's outcome; it is worked out beforehand
 //! on a reader (see `apply_batch`).
 
+use async_trait::async_trait;
+
 use std::collections::HashMap;
 
 use bankfeeds_domain::batch::{validate_batch, AccountContext};
@@ -16,7 +18,7 @@ use bankfeeds_domain::{
     TransactionId,
 };
 use bankfeeds_store::{BatchRender, StoreError, StoreResult};
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::{body, events, jobs, map_err, time, SqliteStore};
 
@@ -354,25 +356,6 @@ async fn version_now(
     .map_err(map_err)
 }
 
-/// Applies a batch and records the job's outcome, in one write transaction.
-///
-/// SQLite has one writer, so whatever a batch does while holding it, every other batch waits
-/// for. The batch is therefore worked out first on a reader (`prepare`), and the write
-/// transaction only checks that the job is still unfinished and its account unchanged since
-/// (its `version`), then writes. If the account changed, the batch is worked out again under
-/// the lock: the outcome is always the one the store's state at commit gives.
-pub async fn apply_batch(
-    store: &SqliteStore,
-    job_id: JobId,
-    batch: &BatchRequest,
-    profile: &PlatformProfile,
-    now: Timestamp,
-    render: BatchRender<'_>,
-) -> StoreResult<Job> {
-    let prepared = prepare(store, job_id, batch, profile, now, render).await?;
-    commit(store, job_id, prepared, batch, profile, now, render).await
-}
-
 /// The write transaction of `apply_batch`.
 async fn commit(
     store: &SqliteStore,
@@ -424,83 +407,105 @@ async fn commit(
     Ok(job)
 }
 
-pub async fn list(
-    pool: &SqlitePool,
-    connection: ConnectionId,
-    q: &TransactionQuery,
-) -> StoreResult<Page<Transaction>> {
-    let mut b = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {COLUMNS} FROM transactions WHERE connection_id = "
-    ));
-    b.push_bind(connection.to_string());
-    if let Some(a) = q.bank_feed_account_id {
-        b.push(" AND account_id = ").push_bind(a.to_string());
+#[async_trait]
+impl bankfeeds_store::TransactionStore for SqliteStore {
+    /// Applies a batch and records the job's outcome, in one write transaction.
+    ///
+    /// SQLite has one writer, so whatever a batch does while holding it, every other batch waits
+    /// for. The batch is therefore worked out first on a reader (`prepare`), and the write
+    /// transaction only checks that the job is still unfinished and its account unchanged since
+    /// (its `version`), then writes. If the account changed, the batch is worked out again under
+    /// the lock: the outcome is always the one the store's state at commit gives.
+    async fn apply_batch(
+        &self,
+        job_id: JobId,
+        batch: &BatchRequest,
+        profile: &PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'_>,
+    ) -> StoreResult<Job> {
+        let prepared = prepare(self, job_id, batch, profile, now, render).await?;
+        commit(self, job_id, prepared, batch, profile, now, render).await
     }
-    if let Some(t) = q.posted_at_min {
-        b.push(" AND posted_at >= ").push_bind(time::to_db(t));
-    }
-    if let Some(t) = q.posted_at_max {
-        b.push(" AND posted_at <= ").push_bind(time::to_db(t));
-    }
-    if let Some(i) = q.platform_ingested {
-        b.push(" AND platform_ingested = ").push_bind(i);
-    }
-    if let Some(after) = q.after {
-        b.push(" AND id > ").push_bind(after.to_string());
-    }
-    b.push(" ORDER BY id LIMIT ")
-        .push_bind(i64::from(q.limit) + 1);
-    let rows: Vec<TransactionRow> = b.build_query_as().fetch_all(pool).await.map_err(map_err)?;
-    let mut items = rows
-        .into_iter()
-        .map(Transaction::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
-    let has_more = items.len() > q.limit as usize;
-    items.truncate(q.limit as usize);
-    Ok(Page { items, has_more })
-}
 
-pub async fn get(
-    pool: &SqlitePool,
-    connection: ConnectionId,
-    id: TransactionId,
-) -> StoreResult<Option<Transaction>> {
-    let row: Option<TransactionRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?"
-    ))
-    .bind(connection.to_string())
-    .bind(id.to_string())
-    .fetch_optional(pool)
-    .await
-    .map_err(map_err)?;
-    row.map(Transaction::try_from).transpose()
-}
+    async fn list_transactions(
+        &self,
+        connection: ConnectionId,
+        q: &TransactionQuery,
+    ) -> StoreResult<Page<Transaction>> {
+        let mut b = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {COLUMNS} FROM transactions WHERE connection_id = "
+        ));
+        b.push_bind(connection.to_string());
+        if let Some(a) = q.bank_feed_account_id {
+            b.push(" AND account_id = ").push_bind(a.to_string());
+        }
+        if let Some(t) = q.posted_at_min {
+            b.push(" AND posted_at >= ").push_bind(time::to_db(t));
+        }
+        if let Some(t) = q.posted_at_max {
+            b.push(" AND posted_at <= ").push_bind(time::to_db(t));
+        }
+        if let Some(i) = q.platform_ingested {
+            b.push(" AND platform_ingested = ").push_bind(i);
+        }
+        if let Some(after) = q.after {
+            b.push(" AND id > ").push_bind(after.to_string());
+        }
+        b.push(" ORDER BY id LIMIT ")
+            .push_bind(i64::from(q.limit) + 1);
+        let rows: Vec<TransactionRow> = b
+            .build_query_as()
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
+        let mut items = rows
+            .into_iter()
+            .map(Transaction::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let has_more = items.len() > q.limit as usize;
+        items.truncate(q.limit as usize);
+        Ok(Page { items, has_more })
+    }
 
-/// The platform side took every stored transaction of the account: mark them ingested and
-/// move the account's `last_synced_at`.
-pub async fn mark_ingested(
-    store: &SqliteStore,
-    account: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<u64> {
-    let mut tx = store.write_tx().await?;
-    let done = sqlx::query(
-        "UPDATE transactions SET platform_ingested = 1, ingested_at = ?
+    async fn get_transaction(
+        &self,
+        connection: ConnectionId,
+        id: TransactionId,
+    ) -> StoreResult<Option<Transaction>> {
+        let row: Option<TransactionRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?"
+        ))
+        .bind(connection.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(map_err)?;
+        row.map(Transaction::try_from).transpose()
+    }
+
+    /// The platform side took every stored transaction of the account: mark them ingested and
+    /// move the account's `last_synced_at`.
+    async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE transactions SET platform_ingested = 1, ingested_at = ?
          WHERE account_id = ? AND platform_ingested = 0",
-    )
-    .bind(time::to_db(now))
-    .bind(account.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = ? WHERE id = ?")
+        )
         .bind(time::to_db(now))
         .bind(account.to_string())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
-    Ok(done.rows_affected())
+        sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = ? WHERE id = ?")
+            .bind(time::to_db(now))
+            .bind(account.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use bankfeeds_domain::job::JobRequest;
 use bankfeeds_domain::profile::Door;
 use bankfeeds_domain::transaction::TransactionData;
 use bankfeeds_domain::{Connection, Currency, NewConnection, NewOrg, Platform};
-use bankfeeds_store::{Outcome, Store};
+use bankfeeds_store::prelude::*;
+use bankfeeds_store::Outcome;
 use chrono::{DateTime, TimeDelta};
 
 use super::*;

@@ -1,0 +1,128 @@
+//! FI configurations on PostgreSQL.
+//!
+//! Text is ordered with `COLLATE "C"` (byte order), as SQLite orders it, whatever the
+//! database's default collation.
+
+use async_trait::async_trait;
+
+use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::{OrgId, Platform, Timestamp};
+use bankfeeds_store::{StoreError, StoreResult};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::map_err;
+use crate::PostgresStore;
+
+#[derive(FromRow)]
+struct ConfigRow {
+    org_id: Uuid,
+    platform: String,
+    display_name: String,
+    logo_url: Option<String>,
+    country_code: String,
+    login_url: String,
+    otp_instructions: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl TryFrom<ConfigRow> for FiConfig {
+    type Error = StoreError;
+    fn try_from(r: ConfigRow) -> StoreResult<Self> {
+        Ok(FiConfig {
+            org_id: r.org_id.into(),
+            platform: r
+                .platform
+                .parse()
+                .map_err(|_| StoreError::Backend("corrupt fi_configs row: platform".into()))?,
+            display_name: r.display_name,
+            logo_url: r.logo_url,
+            country_code: r.country_code,
+            login_url: r.login_url,
+            otp_instructions: r.otp_instructions,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "org_id, platform, display_name, logo_url, country_code, login_url,
+    otp_instructions, created_at, updated_at";
+
+#[async_trait]
+impl bankfeeds_store::FiConfigStore for PostgresStore {
+    async fn put_fi_config(&self, c: &FiConfig) -> StoreResult<FiConfig> {
+        // One statement: concurrent puts of one (org, platform) take turns on the primary key.
+        let row: ConfigRow = sqlx::query_as(&format!(
+            "INSERT INTO fi_configs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (org_id, platform) DO UPDATE SET
+             display_name = excluded.display_name, logo_url = excluded.logo_url,
+             country_code = excluded.country_code, login_url = excluded.login_url,
+             otp_instructions = excluded.otp_instructions, updated_at = excluded.updated_at
+         RETURNING {COLUMNS}"
+        ))
+        .bind(c.org_id.as_uuid())
+        .bind(c.platform.as_str())
+        .bind(&c.display_name)
+        .bind(&c.logo_url)
+        .bind(&c.country_code)
+        .bind(&c.login_url)
+        .bind(&c.otp_instructions)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        FiConfig::try_from(row)
+    }
+
+    async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>> {
+        let row: Option<ConfigRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 AND platform = $2"
+        ))
+        .bind(org.as_uuid())
+        .bind(platform.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(FiConfig::try_from).transpose()
+    }
+
+    async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>> {
+        let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 ORDER BY platform COLLATE \"C\""
+        ))
+        .bind(org.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(FiConfig::try_from).collect()
+    }
+
+    async fn list_fis_for_platform(&self, platform: Platform) -> StoreResult<Vec<FiConfig>> {
+        // UUIDs sort as their bytes, i.e. as SQLite sorts their lower-case text.
+        let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM fi_configs WHERE platform = $1
+         ORDER BY display_name COLLATE \"C\", org_id"
+        ))
+        .bind(platform.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(FiConfig::try_from).collect()
+    }
+
+    async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM fi_configs WHERE org_id = $1 AND platform = $2")
+            .bind(org.as_uuid())
+            .bind(platform.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! Jobs: accepted work (transaction batches) and its outcome.
+
+use crate::{Idem, Outcome, StoreResult};
+use async_trait::async_trait;
+use bankfeeds_domain::{ConnectionId, Job, JobId, OrgId, Timestamp};
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Accepts a job (`prequeued`). With an idempotency key, a repeat returns the saved answer.
+    async fn submit_job(&self, job: &Job, idem: Option<Idem<'_, Job>>)
+        -> StoreResult<Outcome<Job>>;
+
+    async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>>;
+
+    /// The connection's jobs, newest first (the Codat door's push operations).
+    async fn list_connection_jobs(
+        &self,
+        org: OrgId,
+        connection: ConnectionId,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// Claims the oldest runnable job, or only `only`: unfinished, first among its account's
+    /// unfinished jobs (one batch at a time per account, in arrival order), and not leased to
+    /// another worker (or its lease expired). Marks it `pending` until `lease_until`.
+    async fn claim_job(
+        &self,
+        only: Option<JobId>,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Job>>;
+
+    /// Finishes an unfinished job with a failure (e.g. an unreadable request, or retries
+    /// exhausted): `status` must be 4xx or 5xx (`Invalid` otherwise). A finished job is
+    /// returned unchanged.
+    async fn fail_job(
+        &self,
+        job: JobId,
+        status: u16,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Job>;
+}

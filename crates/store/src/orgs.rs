@@ -1,0 +1,14 @@
+//! Organisations (the FIs using the hub) and their API credentials.
+
+use crate::{OrgCredential, StoreResult};
+use async_trait::async_trait;
+use bankfeeds_domain::{NewOrg, Org};
+
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    async fn create_org(&self, new: &NewOrg) -> StoreResult<()>;
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+
+    async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>>;
+}

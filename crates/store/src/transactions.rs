@@ -1,0 +1,41 @@
+//! Transactions: applying a batch, reading them back, marking them ingested.
+
+use crate::{BatchRender, StoreResult};
+use async_trait::async_trait;
+use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::transaction::{BatchRequest, Transaction, TransactionQuery};
+use bankfeeds_domain::{
+    BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
+};
+
+#[async_trait]
+pub trait TransactionStore: Send + Sync {
+    /// Applies a claimed batch job in one database transaction: checks it against what is
+    /// stored and the platform's rules, writes the new transactions, the account balance, the
+    /// outbox event and the job's outcome (rendered by `render`) together. A refused batch
+    /// writes only the job's outcome. A job already finished is returned unchanged.
+    async fn apply_batch(
+        &self,
+        job: JobId,
+        batch: &BatchRequest,
+        profile: &PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'_>,
+    ) -> StoreResult<Job>;
+
+    async fn list_transactions(
+        &self,
+        connection: ConnectionId,
+        query: &TransactionQuery,
+    ) -> StoreResult<Page<Transaction>>;
+
+    async fn get_transaction(
+        &self,
+        connection: ConnectionId,
+        id: TransactionId,
+    ) -> StoreResult<Option<Transaction>>;
+
+    /// The platform took every stored transaction of the account: marks them ingested and
+    /// moves the account's `last_synced_at`. Returns how many were newly ingested.
+    async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64>;
+}
