@@ -4,6 +4,8 @@
 
 use chrono::TimeDelta;
 
+use crate::account::{FeedState, FeedStatus};
+use crate::otp::OtpRecord;
 use crate::secret::{Secret, SecretHash, SecretKind};
 use crate::{ConnectionId, OrgId, Platform, Timestamp};
 
@@ -67,6 +69,91 @@ impl Challenge {
     }
 }
 
+/// The redirect back from the FI, decided: `challenge` is what the hash found, `platform` the
+/// link pages the redirect came to, `otp` what the OTP's hash found, and `otp_connection` the
+/// platform of the OTP's connection if it is live. On success, the challenge bound to the
+/// OTP's connection, which the store writes (with the OTP used) in the transaction it read
+/// these in; on a refusal it writes nothing.
+pub fn decide_bind(
+    challenge: Option<Challenge>,
+    platform: Platform,
+    otp: Option<&OtpRecord>,
+    otp_connection: Option<Platform>,
+    now: Timestamp,
+) -> Result<Challenge, LinkRefusal> {
+    let mut c = challenge.ok_or(LinkRefusal::UnknownChallenge)?;
+    if c.platform != platform {
+        return Err(LinkRefusal::WrongPlatform);
+    }
+    if c.bound_at.is_some() {
+        return Err(LinkRefusal::UsedChallenge);
+    }
+    if c.expires_at <= now {
+        return Err(LinkRefusal::ExpiredChallenge);
+    }
+    let otp = OtpRecord::usable(otp, now).map_err(LinkRefusal::Otp)?;
+    if otp.org_id != c.org_id {
+        return Err(LinkRefusal::ForeignOtp);
+    }
+    if otp_connection != Some(platform) {
+        return Err(LinkRefusal::ConnectionPlatformMismatch);
+    }
+    c.connection_id = Some(otp.connection_id);
+    c.bound_at = Some(now);
+    Ok(c)
+}
+
+/// A feed selection in progress: the company asking and the connection the login bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    pub company_id: CompanyId,
+    pub connection_id: ConnectionId,
+}
+
+/// Whether the customer may still pick feeds for this challenge: it is bound, not completed,
+/// and the login was confirmed less than [`SELECTION_TTL`] ago.
+pub fn open_selection(
+    challenge: Option<&Challenge>,
+    now: Timestamp,
+) -> Result<Selection, LinkRefusal> {
+    let c = challenge.ok_or(LinkRefusal::UnknownChallenge)?;
+    match (c.connection_id, c.bound_at, c.completed_at) {
+        (Some(connection_id), Some(bound_at), None) if now < bound_at + SELECTION_TTL => {
+            Ok(Selection {
+                company_id: c.company_id,
+                connection_id,
+            })
+        }
+        _ => Err(LinkRefusal::NotBound),
+    }
+}
+
+/// The feed choice, checked against what the store found: whether the bound connection is
+/// still live (the FI may have deleted it since the login) and whether every chosen account is
+/// a live account of it.
+pub fn check_feed_choice(
+    connection_live: bool,
+    all_accounts_live: bool,
+) -> Result<(), LinkRefusal> {
+    if !connection_live {
+        Err(LinkRefusal::ConnectionDeleted)
+    } else if !all_accounts_live {
+        Err(LinkRefusal::UnknownAccount)
+    } else {
+        Ok(())
+    }
+}
+
+/// The feed state of an account the customer linked into a company: active and ready to take
+/// transactions from `start` on.
+pub fn linked_feed_state(start: Option<Timestamp>) -> FeedState {
+    FeedState {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: start,
+    }
+}
+
 /// Why a redirect back from the FI was refused. Nothing changes when it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkRefusal {
@@ -116,5 +203,156 @@ impl LinkRefusal {
             LinkRefusal::UsedChallenge => "This link has already been used. Start connecting your bank again from your accounting software.",
             _ => "We could not confirm your bank login. Start connecting your bank again from your accounting software.",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otp::OtpRefusal;
+    use chrono::{DateTime, TimeDelta};
+
+    fn now() -> Timestamp {
+        DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn challenge() -> Challenge {
+        Challenge::generate(Platform::Xero, CompanyId::new(), OrgId::new(), now()).0
+    }
+
+    fn otp_of(c: &Challenge) -> OtpRecord {
+        OtpRecord {
+            org_id: c.org_id,
+            connection_id: ConnectionId::new(),
+            expires_at: now() + TimeDelta::hours(1),
+            used_at: None,
+            cancelled_at: None,
+        }
+    }
+
+    fn bind(
+        c: Option<Challenge>,
+        otp: Option<&OtpRecord>,
+        conn: Option<Platform>,
+    ) -> Result<Challenge, LinkRefusal> {
+        decide_bind(c, Platform::Xero, otp, conn, now() + TimeDelta::minutes(1))
+    }
+
+    #[test]
+    fn a_good_redirect_binds_the_otps_connection() {
+        let c = challenge();
+        let otp = otp_of(&c);
+        let bound = bind(Some(c.clone()), Some(&otp), Some(Platform::Xero)).unwrap();
+        assert_eq!(bound.connection_id, Some(otp.connection_id));
+        assert_eq!(bound.bound_at, Some(now() + TimeDelta::minutes(1)));
+        assert_eq!(bound.completed_at, None);
+    }
+
+    #[test]
+    fn the_challenge_is_checked_before_the_otp() {
+        let c = challenge();
+        // An unknown OTP with a bad challenge reports the challenge.
+        assert_eq!(bind(None, None, None), Err(LinkRefusal::UnknownChallenge));
+        let other = Challenge {
+            platform: Platform::IntuitBankFeeds,
+            ..c.clone()
+        };
+        assert_eq!(
+            bind(Some(other), None, None),
+            Err(LinkRefusal::WrongPlatform)
+        );
+        let used = Challenge {
+            bound_at: Some(now()),
+            ..c.clone()
+        };
+        assert_eq!(
+            bind(Some(used), None, None),
+            Err(LinkRefusal::UsedChallenge)
+        );
+        let expired = Challenge {
+            expires_at: now(),
+            ..c.clone()
+        };
+        assert_eq!(
+            bind(Some(expired), None, None),
+            Err(LinkRefusal::ExpiredChallenge)
+        );
+        assert_eq!(
+            bind(Some(c), None, None),
+            Err(LinkRefusal::Otp(OtpRefusal::Unknown))
+        );
+    }
+
+    #[test]
+    fn the_otp_must_come_from_the_chosen_fi_for_a_live_connection_of_the_platform() {
+        let c = challenge();
+        let foreign = OtpRecord {
+            org_id: OrgId::new(),
+            ..otp_of(&c)
+        };
+        assert_eq!(
+            bind(Some(c.clone()), Some(&foreign), Some(Platform::Xero)),
+            Err(LinkRefusal::ForeignOtp)
+        );
+        let otp = otp_of(&c);
+        assert_eq!(
+            bind(Some(c.clone()), Some(&otp), Some(Platform::IntuitBankFeeds)),
+            Err(LinkRefusal::ConnectionPlatformMismatch)
+        );
+        assert_eq!(
+            bind(Some(c), Some(&otp), None),
+            Err(LinkRefusal::ConnectionPlatformMismatch)
+        );
+    }
+
+    #[test]
+    fn selection_is_open_only_while_bound_and_not_completed_for_thirty_minutes() {
+        let c = challenge();
+        assert_eq!(
+            open_selection(None, now()),
+            Err(LinkRefusal::UnknownChallenge)
+        );
+        assert_eq!(open_selection(Some(&c), now()), Err(LinkRefusal::NotBound));
+        let connection = ConnectionId::new();
+        let bound = Challenge {
+            connection_id: Some(connection),
+            bound_at: Some(now()),
+            ..c
+        };
+        assert_eq!(
+            open_selection(Some(&bound), now()),
+            Ok(Selection {
+                company_id: bound.company_id,
+                connection_id: connection
+            })
+        );
+        let late = now() + SELECTION_TTL;
+        assert_eq!(
+            open_selection(Some(&bound), late),
+            Err(LinkRefusal::NotBound)
+        );
+        let done = Challenge {
+            completed_at: Some(now()),
+            ..bound
+        };
+        assert_eq!(
+            open_selection(Some(&done), now()),
+            Err(LinkRefusal::NotBound)
+        );
+    }
+
+    #[test]
+    fn a_deleted_connection_is_reported_before_unknown_accounts() {
+        assert_eq!(check_feed_choice(true, true), Ok(()));
+        assert_eq!(
+            check_feed_choice(false, false),
+            Err(LinkRefusal::ConnectionDeleted)
+        );
+        assert_eq!(
+            check_feed_choice(true, false),
+            Err(LinkRefusal::UnknownAccount)
+        );
     }
 }

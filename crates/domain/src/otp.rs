@@ -60,3 +60,87 @@ pub enum OtpRefusal {
     /// A newer OTP was issued for the connection.
     Superseded,
 }
+
+/// An OTP as stored: who issued it, for which connection, and what has happened to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpRecord {
+    pub org_id: OrgId,
+    pub connection_id: ConnectionId,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+}
+
+impl OtpRecord {
+    /// Whether the OTP found for a hash (if any) may be used now. Checked in a fixed order,
+    /// the same on every backend: unknown, used, superseded, expired.
+    pub fn usable(found: Option<&OtpRecord>, now: Timestamp) -> Result<&OtpRecord, OtpRefusal> {
+        let otp = found.ok_or(OtpRefusal::Unknown)?;
+        if otp.used_at.is_some() {
+            Err(OtpRefusal::AlreadyUsed)
+        } else if otp.cancelled_at.is_some() {
+            Err(OtpRefusal::Superseded)
+        } else if otp.expires_at <= now {
+            Err(OtpRefusal::Expired)
+        } else {
+            Ok(otp)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, TimeDelta};
+
+    fn now() -> Timestamp {
+        DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn fresh() -> OtpRecord {
+        OtpRecord {
+            org_id: OrgId::new(),
+            connection_id: ConnectionId::new(),
+            expires_at: now() + TimeDelta::minutes(5),
+            used_at: None,
+            cancelled_at: None,
+        }
+    }
+
+    #[test]
+    fn a_fresh_otp_is_usable_until_the_instant_it_expires() {
+        let otp = fresh();
+        assert_eq!(OtpRecord::usable(Some(&otp), now()), Ok(&otp));
+        let at_expiry = otp.expires_at;
+        assert_eq!(
+            OtpRecord::usable(Some(&otp), at_expiry),
+            Err(OtpRefusal::Expired)
+        );
+    }
+
+    #[test]
+    fn refusals_come_in_a_fixed_order() {
+        assert_eq!(OtpRecord::usable(None, now()), Err(OtpRefusal::Unknown));
+        // Used and cancelled and expired: "used" wins, then "superseded".
+        let spent = OtpRecord {
+            used_at: Some(now()),
+            cancelled_at: Some(now()),
+            expires_at: now() - TimeDelta::minutes(1),
+            ..fresh()
+        };
+        assert_eq!(
+            OtpRecord::usable(Some(&spent), now()),
+            Err(OtpRefusal::AlreadyUsed)
+        );
+        let cancelled = OtpRecord {
+            used_at: None,
+            ..spent
+        };
+        assert_eq!(
+            OtpRecord::usable(Some(&cancelled), now()),
+            Err(OtpRefusal::Superseded)
+        );
+    }
+}

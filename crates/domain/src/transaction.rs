@@ -225,3 +225,38 @@ pub fn fresh(items: &[BatchItem]) -> Vec<&Transaction> {
         .map(|i| &i.transaction)
         .collect()
 }
+
+/// What a store read for a batch, in the transaction (or snapshot) it decides it in.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchFacts<'a> {
+    /// The batch's account, if it is a live account of the job's connection.
+    pub account: Option<&'a crate::BankFeedAccount>,
+    /// The newest `posted_at` stored for the account.
+    pub newest_posted_at: Option<Timestamp>,
+    /// The account's stored transactions with the batch's `transaction_id`s.
+    pub stored: &'a std::collections::HashMap<String, Transaction>,
+}
+
+/// Decides a batch against what is stored and the platform's rules: the answer's items (the
+/// new rows are [`fresh`]) or why the whole batch is refused. Pure, so every backend decides
+/// alike; the store writes what it returns.
+pub fn decide_batch(
+    facts: BatchFacts<'_>,
+    batch: &BatchRequest,
+    profile: &crate::profile::PlatformProfile,
+    now: Timestamp,
+) -> Result<Vec<BatchItem>, BatchRefusal> {
+    let account = facts.account.ok_or(BatchRefusal::AccountNotFound)?;
+    let is_new = classify(&batch.transactions, facts.stored)
+        .map_err(|transaction_ids| BatchRefusal::Conflict { transaction_ids })?;
+    let ctx = crate::batch::AccountContext::of(account, facts.newest_posted_at);
+    crate::batch::validate_batch(profile, &ctx, &batch.transactions, &is_new, now)
+        .map_err(BatchRefusal::Invalid)?;
+    Ok(assemble(
+        account,
+        &batch.transactions,
+        &is_new,
+        facts.stored,
+        now,
+    ))
+}

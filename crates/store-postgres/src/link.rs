@@ -11,9 +11,10 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
-use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal, SELECTION_TTL};
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, SecretHash, Timestamp};
+use bankfeeds_domain::link::{self, Challenge, Company, CompanyId, LinkRefusal};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, ConnectionId, Platform, SecretHash, Timestamp,
+};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection, Postgres, Transaction};
 use uuid::Uuid;
@@ -93,8 +94,7 @@ async fn finish<T>(
     Ok(result)
 }
 
-/// Checks in SQLite's order; writes only once every check has passed, except the OTP's use,
-/// which the caller rolls back on a later refusal.
+/// Reads what the redirect needs under its locks, decides, and writes only if accepted.
 async fn bind_in(
     tx: &mut PgConnection,
     challenge: &SecretHash,
@@ -103,18 +103,7 @@ async fn bind_in(
     now: Timestamp,
 ) -> StoreResult<Result<Challenge, LinkRefusal>> {
     // Concurrent binds of one challenge wait here, then see it bound.
-    let Some(mut c) = load_challenge(tx, challenge, true).await? else {
-        return Ok(Err(LinkRefusal::UnknownChallenge));
-    };
-    if c.platform != platform {
-        return Ok(Err(LinkRefusal::WrongPlatform));
-    }
-    if c.bound_at.is_some() {
-        return Ok(Err(LinkRefusal::UsedChallenge));
-    }
-    if c.expires_at <= now {
-        return Ok(Err(LinkRefusal::ExpiredChallenge));
-    }
+    let found = load_challenge(tx, challenge, true).await?;
     // The OTP's connection is locked before the OTP, in the order `issue_otp` takes them (an
     // OTP's connection never changes, so reading it unlocked is safe). The shared lock also
     // keeps the connection from being deleted until this transaction ends.
@@ -124,39 +113,73 @@ async fn bind_in(
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?;
-    if let Some(id) = otp_connection {
-        sqlx::query("SELECT id FROM connections WHERE id = $1 FOR SHARE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    }
-    let (org, connection) = match otps::consume_otp_in(tx, otp, now).await? {
-        Ok(found) => found,
-        Err(refusal) => return Ok(Err(LinkRefusal::Otp(refusal))),
+    let connection_platform = match otp_connection {
+        Some(id) => live_connection_platform(tx, id.into()).await?,
+        None => None,
     };
-    if org != c.org_id {
-        return Ok(Err(LinkRefusal::ForeignOtp));
-    }
-    let connection_platform: Option<String> =
-        sqlx::query_scalar("SELECT platform FROM connections WHERE id = $1 AND deleted_at IS NULL")
-            .bind(connection.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    if connection_platform.as_deref() != Some(platform.as_str()) {
-        return Ok(Err(LinkRefusal::ConnectionPlatformMismatch));
-    }
+    let otp_found = otps::load_for_update(tx, otp).await?;
+    let bound = match link::decide_bind(
+        found,
+        platform,
+        otp_found.as_ref(),
+        connection_platform,
+        now,
+    ) {
+        Ok(bound) => bound,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    otps::mark_used(tx, otp, now).await?;
     sqlx::query("UPDATE challenges SET connection_id = $1, bound_at = $2 WHERE hash = $3")
-        .bind(connection.as_uuid())
+        .bind(bound.connection_id.map(|c| c.as_uuid()))
         .bind(now)
         .bind(challenge.to_hex())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    c.connection_id = Some(connection);
-    c.bound_at = Some(now);
-    Ok(Ok(c))
+    Ok(Ok(bound))
+}
+
+/// The connection's platform if it is live, its row share-locked (so it cannot be deleted)
+/// until the transaction ends.
+async fn live_connection_platform(
+    tx: &mut PgConnection,
+    connection: ConnectionId,
+) -> StoreResult<Option<Platform>> {
+    let row: Option<(String, bool)> = sqlx::query_as(
+        "SELECT platform, deleted_at IS NULL FROM connections WHERE id = $1 FOR SHARE",
+    )
+    .bind(connection.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    match row {
+        Some((platform, true)) => platform
+            .parse()
+            .map(Some)
+            .map_err(|_| corrupt("connection platform")),
+        _ => Ok(None),
+    }
+}
+
+/// Makes the account a feed of the company (again, if it was unlinked).
+async fn link_into_company(
+    tx: &mut PgConnection,
+    company: CompanyId,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES ($1, $2, $3)
+         ON CONFLICT (company_id, account_id)
+         DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+    )
+    .bind(company.as_uuid())
+    .bind(account.as_uuid())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
 }
 
 async fn complete_in(
@@ -167,60 +190,40 @@ async fn complete_in(
     now: Timestamp,
 ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
     // Concurrent completions of one challenge wait here, then see it completed.
-    let Some(c) = load_challenge(tx, challenge, true).await? else {
-        return Ok(Err(LinkRefusal::UnknownChallenge));
+    let found = load_challenge(tx, challenge, true).await?;
+    let selection = match link::open_selection(found.as_ref(), now) {
+        Ok(selection) => selection,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    let (Some(connection), Some(bound_at), None) = (c.connection_id, c.bound_at, c.completed_at)
-    else {
-        return Ok(Err(LinkRefusal::NotBound));
-    };
-    if bound_at + SELECTION_TTL <= now {
-        return Ok(Err(LinkRefusal::NotBound));
-    }
+    let connection = selection.connection_id;
     // The FI may have deleted the connection since the login was confirmed; its accounts are
     // kept (soft delete), so check the connection itself. Shared lock: no delete meanwhile.
-    let live: Option<uuid::Uuid> = sqlx::query_scalar(
-        "SELECT id FROM connections WHERE id = $1 AND deleted_at IS NULL FOR SHARE",
-    )
-    .bind(connection.as_uuid())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if live.is_none() {
-        return Ok(Err(LinkRefusal::ConnectionDeleted));
-    }
+    let connection_live = live_connection_platform(tx, connection).await?.is_some();
     // Every account is checked (and locked, in id order so that concurrent completions over
     // the same accounts cannot deadlock) before anything is written.
-    let mut ids = accounts.to_vec();
-    ids.sort();
-    ids.dedup();
-    for id in ids {
-        if accounts::find_live(tx, connection, Key::Id(id), true)
-            .await?
-            .is_none()
-        {
-            return Ok(Err(LinkRefusal::UnknownAccount));
+    let mut all_live = true;
+    if connection_live {
+        let mut ids = accounts.to_vec();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            if accounts::find_live(tx, connection, Key::Id(id), true)
+                .await?
+                .is_none()
+            {
+                all_live = false;
+                break;
+            }
         }
     }
-    let state = FeedState {
-        feed_status: FeedStatus::Active,
-        transaction_ready: true,
-        transaction_start_date: start,
-    };
+    if let Err(refusal) = link::check_feed_choice(connection_live, all_live) {
+        return Ok(Err(refusal));
+    }
+    let state = link::linked_feed_state(start);
     let mut linked = Vec::with_capacity(accounts.len());
     for id in accounts {
         linked.push(accounts::set_feed_state_in(tx, *id, &state, now).await?);
-        sqlx::query(
-            "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES ($1, $2, $3)
-             ON CONFLICT (company_id, account_id)
-             DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
-        )
-        .bind(c.company_id.as_uuid())
-        .bind(id.as_uuid())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        link_into_company(tx, selection.company_id, *id, now).await?;
     }
     sqlx::query("UPDATE challenges SET completed_at = $1 WHERE hash = $2")
         .bind(now)
@@ -330,10 +333,7 @@ impl bankfeeds_store::LinkStore for PostgresStore {
         finish(tx, result).await
     }
 
-    async fn connection_company(
-        &self,
-        connection: bankfeeds_domain::ConnectionId,
-    ) -> StoreResult<Option<Company>> {
+    async fn connection_company(&self, connection: ConnectionId) -> StoreResult<Option<Company>> {
         let id: Option<Uuid> = sqlx::query_scalar(
             "SELECT company_id FROM challenges
          WHERE connection_id = $1 AND completed_at IS NOT NULL
@@ -352,7 +352,7 @@ impl bankfeeds_store::LinkStore for PostgresStore {
     async fn link_feed(
         &self,
         company: CompanyId,
-        connection: bankfeeds_domain::ConnectionId,
+        connection: ConnectionId,
         account: BankFeedAccountId,
         start: Option<Timestamp>,
         now: Timestamp,
@@ -364,23 +364,9 @@ impl bankfeeds_store::LinkStore for PostgresStore {
         {
             return Err(StoreError::NotFound);
         }
-        let state = FeedState {
-            feed_status: FeedStatus::Active,
-            transaction_ready: true,
-            transaction_start_date: start,
-        };
+        let state = link::linked_feed_state(start);
         let linked = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
-        sqlx::query(
-            "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES ($1, $2, $3)
-         ON CONFLICT (company_id, account_id)
-         DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
-        )
-        .bind(company.as_uuid())
-        .bind(account.as_uuid())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        link_into_company(&mut tx, company, account, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(linked)
     }

@@ -6,7 +6,7 @@
 //! one succeeds and the rest see it used, as on SQLite's single writer.
 
 use async_trait::async_trait;
-use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
+use bankfeeds_domain::otp::{NewOtp, OtpRecord, OtpRefusal};
 use bankfeeds_domain::{ConnectionId, OrgId, SecretHash, Timestamp};
 use bankfeeds_store::StoreResult;
 use sqlx::{FromRow, PgConnection};
@@ -23,14 +23,24 @@ struct OtpRow {
     cancelled_at: Option<Timestamp>,
 }
 
-/// Uses an OTP inside the caller's transaction, locking its row until that transaction ends.
-/// A refusal writes nothing; the caller rolls back (or commits nothing) to release the lock.
-pub(crate) async fn consume_otp_in(
+impl From<OtpRow> for OtpRecord {
+    fn from(r: OtpRow) -> Self {
+        OtpRecord {
+            org_id: r.org_id.into(),
+            connection_id: r.connection_id.into(),
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+            cancelled_at: r.cancelled_at,
+        }
+    }
+}
+
+/// The OTP with this hash, its row locked until the caller's transaction ends: concurrent
+/// users of one OTP wait here for the first to finish, then read its `used_at`.
+pub(crate) async fn load_for_update(
     tx: &mut PgConnection,
     hash: &SecretHash,
-    now: Timestamp,
-) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
-    // Concurrent users of one OTP wait here for the first to finish, then read its `used_at`.
+) -> StoreResult<Option<OtpRecord>> {
     let row: Option<OtpRow> = sqlx::query_as(
         "SELECT org_id, connection_id, expires_at, used_at, cancelled_at
          FROM otps WHERE hash = $1 FOR UPDATE",
@@ -39,26 +49,22 @@ pub(crate) async fn consume_otp_in(
     .fetch_optional(&mut *tx)
     .await
     .map_err(map_err)?;
-    let Some(otp) = row else {
-        return Ok(Err(OtpRefusal::Unknown));
-    };
-    // Checked in SQLite's order: used, then superseded, then expired.
-    if otp.used_at.is_some() {
-        return Ok(Err(OtpRefusal::AlreadyUsed));
-    }
-    if otp.cancelled_at.is_some() {
-        return Ok(Err(OtpRefusal::Superseded));
-    }
-    if otp.expires_at <= now {
-        return Ok(Err(OtpRefusal::Expired));
-    }
+    Ok(row.map(OtpRecord::from))
+}
+
+/// Uses the OTP up; the caller has checked it with [`OtpRecord::usable`].
+pub(crate) async fn mark_used(
+    tx: &mut PgConnection,
+    hash: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<()> {
     sqlx::query("UPDATE otps SET used_at = $1 WHERE hash = $2")
         .bind(now)
         .bind(hash.to_hex())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    Ok(Ok((otp.org_id.into(), otp.connection_id.into())))
+    Ok(())
 }
 
 #[async_trait]
@@ -105,14 +111,20 @@ impl bankfeeds_store::OtpStore for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let result = consume_otp_in(&mut tx, hash, now).await?;
-        if result.is_ok() {
-            tx.commit().await.map_err(map_err)?;
-        } else {
-            // Nothing changes; the row lock is released now rather than when the &self.pool reuses the
-            // connection.
-            tx.rollback().await.map_err(map_err)?;
+        let found = load_for_update(&mut tx, hash).await?;
+        match OtpRecord::usable(found.as_ref(), now) {
+            Ok(otp) => {
+                let used = (otp.org_id, otp.connection_id);
+                mark_used(&mut tx, hash, now).await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(Ok(used))
+            }
+            Err(refusal) => {
+                // Nothing changes; the row lock is released now rather than when the pool
+                // reuses the connection.
+                tx.rollback().await.map_err(map_err)?;
+                Ok(Err(refusal))
+            }
         }
-        Ok(result)
     }
 }

@@ -10,11 +10,10 @@ use async_trait::async_trait;
 
 use std::collections::HashMap;
 
-use bankfeeds_domain::batch::{validate_batch, AccountContext};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{
-    assemble, classify, fresh, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction,
-    TransactionData, TransactionQuery, TransactionType,
+    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo,
+    Transaction, TransactionData, TransactionQuery, TransactionType,
 };
 use bankfeeds_domain::{
     Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp,
@@ -219,32 +218,33 @@ async fn check(
         true,
     )
     .await?;
-    let Some(account) = found else {
-        return Ok(Err(BatchRefusal::AccountNotFound));
+    let (newest_posted_at, stored) = match &found {
+        None => (None, HashMap::new()),
+        Some(account) => {
+            let newest: Option<Timestamp> =
+                sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = $1")
+                    .bind(account.id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+            let stored = stored_by_transaction_id(tx, account.id, &batch.transactions).await?;
+            (newest, stored)
+        }
     };
-    let newest_posted_at: Option<Timestamp> =
-        sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = $1")
-            .bind(account.id.as_uuid())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
-
-    let stored = stored_by_transaction_id(tx, account.id, &batch.transactions).await?;
-    let is_new = match classify(&batch.transactions, &stored) {
-        Ok(is_new) => is_new,
-        Err(transaction_ids) => return Ok(Err(BatchRefusal::Conflict { transaction_ids })),
-    };
-    let ctx = AccountContext::of(&account, newest_posted_at);
-    if let Err(violations) = validate_batch(profile, &ctx, &batch.transactions, &is_new, now) {
-        return Ok(Err(BatchRefusal::Invalid(violations)));
-    }
-
-    let items = assemble(&account, &batch.transactions, &is_new, &stored, now);
-    Ok(Ok(Accepted {
-        account,
+    let facts = BatchFacts {
+        account: found.as_ref(),
         newest_posted_at,
-        items,
-    }))
+        stored: &stored,
+    };
+    Ok(match (decide_batch(facts, batch, profile, now), found) {
+        (Ok(items), Some(account)) => Ok(Accepted {
+            account,
+            newest_posted_at,
+            items,
+        }),
+        (Err(refusal), _) => Err(refusal),
+        (Ok(_), None) => unreachable!("decide_batch refuses a batch whose account is missing"),
+    })
 }
 
 /// Writes an accepted batch: the new transactions, the account's newest `posted_at` and

@@ -2,14 +2,15 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
-use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal, SELECTION_TTL};
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, SecretHash, Timestamp};
+use bankfeeds_domain::link::{self, Challenge, Company, CompanyId, LinkRefusal};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, ConnectionId, Platform, SecretHash, Timestamp,
+};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::parse;
-use crate::{accounts, map_err, time, SqliteStore};
+use crate::{accounts, map_err, otps, time, SqliteStore};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt link-flow row: {what}").into())
@@ -70,6 +71,43 @@ async fn load_challenge(
     .await
     .map_err(map_err)?;
     row.map(Challenge::try_from).transpose()
+}
+
+/// The platform of the connection, if it is live (not deleted).
+async fn live_connection_platform(
+    conn: &mut SqliteConnection,
+    connection: ConnectionId,
+) -> StoreResult<Option<Platform>> {
+    let platform: Option<String> =
+        sqlx::query_scalar("SELECT platform FROM connections WHERE id = ? AND deleted_at IS NULL")
+            .bind(connection.to_string())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    platform
+        .map(|p| parse(&p, "connection platform"))
+        .transpose()
+}
+
+/// Makes the account a feed of the company (again, if it was unlinked).
+async fn link_into_company(
+    conn: &mut SqliteConnection,
+    company: CompanyId,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES (?, ?, ?)
+         ON CONFLICT (company_id, account_id)
+         DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
+    )
+    .bind(company.to_string())
+    .bind(account.to_string())
+    .bind(time::to_db(now))
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -155,47 +193,29 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Result<Challenge, LinkRefusal>> {
         let mut tx = self.write_tx().await?;
-        let Some(mut c) = load_challenge(&mut tx, challenge).await? else {
-            return Ok(Err(LinkRefusal::UnknownChallenge));
+        // Everything is read in this write transaction, decided, and written only if accepted:
+        // a refusal uses up neither the challenge nor the OTP.
+        let found = load_challenge(&mut tx, challenge).await?;
+        let otp_found = otps::load(&mut tx, otp).await?;
+        let otp_connection = match &otp_found {
+            Some(o) => live_connection_platform(&mut tx, o.connection_id).await?,
+            None => None,
         };
-        if c.platform != platform {
-            return Ok(Err(LinkRefusal::WrongPlatform));
-        }
-        if c.bound_at.is_some() {
-            return Ok(Err(LinkRefusal::UsedChallenge));
-        }
-        if c.expires_at <= now {
-            return Ok(Err(LinkRefusal::ExpiredChallenge));
-        }
-        // The OTP is used inside this same transaction, so a refusal below rolls its use back.
-        let (org, connection) = match crate::otps::consume_otp_in(&mut tx, otp, now).await? {
-            Ok(found) => found,
-            Err(refusal) => return Ok(Err(LinkRefusal::Otp(refusal))),
-        };
-        if org != c.org_id {
-            return Ok(Err(LinkRefusal::ForeignOtp));
-        }
-        let connection_platform: Option<String> = sqlx::query_scalar(
-            "SELECT platform FROM connections WHERE id = ? AND deleted_at IS NULL",
-        )
-        .bind(connection.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if connection_platform.as_deref() != Some(platform.as_str()) {
-            return Ok(Err(LinkRefusal::ConnectionPlatformMismatch));
-        }
+        let bound =
+            match link::decide_bind(found, platform, otp_found.as_ref(), otp_connection, now) {
+                Ok(bound) => bound,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+        otps::mark_used(&mut tx, otp, now).await?;
         sqlx::query("UPDATE challenges SET connection_id = ?, bound_at = ? WHERE hash = ?")
-            .bind(connection.to_string())
+            .bind(bound.connection_id.map(|c| c.to_string()))
             .bind(time::to_db(now))
             .bind(challenge.to_hex())
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        c.connection_id = Some(connection);
-        c.bound_at = Some(now);
-        Ok(Ok(c))
+        Ok(Ok(bound))
     }
 
     async fn complete_link(
@@ -206,52 +226,37 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
         let mut tx = self.write_tx().await?;
-        let Some(c) = load_challenge(&mut tx, challenge).await? else {
-            return Ok(Err(LinkRefusal::UnknownChallenge));
+        let found = load_challenge(&mut tx, challenge).await?;
+        let selection = match link::open_selection(found.as_ref(), now) {
+            Ok(selection) => selection,
+            Err(refusal) => return Ok(Err(refusal)),
         };
-        let (Some(connection), Some(bound_at), None) =
-            (c.connection_id, c.bound_at, c.completed_at)
-        else {
-            return Ok(Err(LinkRefusal::NotBound));
-        };
-        if bound_at + SELECTION_TTL <= now {
-            return Ok(Err(LinkRefusal::NotBound));
-        }
+        let connection = selection.connection_id;
         // The FI may have deleted the connection since the login was confirmed; its accounts are
         // kept (soft delete), so check the connection itself.
-        let live: Option<String> =
-            sqlx::query_scalar("SELECT id FROM connections WHERE id = ? AND deleted_at IS NULL")
-                .bind(connection.to_string())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        if live.is_none() {
-            return Ok(Err(LinkRefusal::ConnectionDeleted));
+        let connection_live = live_connection_platform(&mut tx, connection)
+            .await?
+            .is_some();
+        let mut all_live = true;
+        if connection_live {
+            for id in accounts {
+                if accounts::find_live(&mut tx, connection, "id", id.to_string())
+                    .await?
+                    .is_none()
+                {
+                    all_live = false;
+                    break;
+                }
+            }
         }
+        if let Err(refusal) = link::check_feed_choice(connection_live, all_live) {
+            return Ok(Err(refusal));
+        }
+        let state = link::linked_feed_state(start);
         let mut linked = Vec::with_capacity(accounts.len());
         for id in accounts {
-            if accounts::find_live(&mut tx, connection, "id", id.to_string())
-                .await?
-                .is_none()
-            {
-                return Ok(Err(LinkRefusal::UnknownAccount));
-            }
-            let state = FeedState {
-                feed_status: FeedStatus::Active,
-                transaction_ready: true,
-                transaction_start_date: start,
-            };
             linked.push(accounts::set_feed_state_in(&mut tx, *id, &state, now).await?);
-            sqlx::query(
-            "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES (?, ?, ?)
-             ON CONFLICT (company_id, account_id) DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
-        )
-        .bind(c.company_id.to_string())
-        .bind(id.to_string())
-        .bind(time::to_db(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+            link_into_company(&mut tx, selection.company_id, *id, now).await?;
         }
         sqlx::query("UPDATE challenges SET completed_at = ? WHERE hash = ?")
             .bind(time::to_db(now))
@@ -263,10 +268,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         Ok(Ok(linked))
     }
 
-    async fn connection_company(
-        &self,
-        connection: bankfeeds_domain::ConnectionId,
-    ) -> StoreResult<Option<Company>> {
+    async fn connection_company(&self, connection: ConnectionId) -> StoreResult<Option<Company>> {
         let id: Option<String> = sqlx::query_scalar(
             "SELECT company_id FROM challenges
          WHERE connection_id = ? AND completed_at IS NOT NULL
@@ -285,7 +287,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
     async fn link_feed(
         &self,
         company: CompanyId,
-        connection: bankfeeds_domain::ConnectionId,
+        connection: ConnectionId,
         account: BankFeedAccountId,
         start: Option<Timestamp>,
         now: Timestamp,
@@ -297,22 +299,9 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         {
             return Err(StoreError::NotFound);
         }
-        let state = FeedState {
-            feed_status: FeedStatus::Active,
-            transaction_ready: true,
-            transaction_start_date: start,
-        };
+        let state = link::linked_feed_state(start);
         let linked = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
-        sqlx::query(
-        "INSERT INTO company_feeds (company_id, account_id, linked_at) VALUES (?, ?, ?)
-         ON CONFLICT (company_id, account_id) DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
-    )
-    .bind(company.to_string())
-    .bind(account.to_string())
-    .bind(time::to_db(now))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+        link_into_company(&mut tx, company, account, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(linked)
     }

@@ -2,11 +2,12 @@
 //! issuer keeps earlier ones (the Codat door's QuickBooks links).
 
 use async_trait::async_trait;
-use bankfeeds_domain::otp::{NewOtp, OtpRefusal};
+use bankfeeds_domain::otp::{NewOtp, OtpRecord, OtpRefusal};
 use bankfeeds_domain::{ConnectionId, OrgId, SecretHash, Timestamp};
 use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::FromRow;
+use sqlx::{FromRow, SqliteConnection};
 
+use crate::error::parse;
 use crate::{map_err, time, SqliteStore};
 
 #[derive(FromRow)]
@@ -18,12 +19,24 @@ struct OtpRow {
     cancelled_at: Option<i64>,
 }
 
-/// Uses an OTP inside the caller's write transaction.
-pub(crate) async fn consume_otp_in(
-    tx: &mut sqlx::SqliteConnection,
+impl TryFrom<OtpRow> for OtpRecord {
+    type Error = StoreError;
+    fn try_from(r: OtpRow) -> StoreResult<Self> {
+        Ok(OtpRecord {
+            org_id: parse(&r.org_id, "otp org_id")?,
+            connection_id: parse(&r.connection_id, "otp connection_id")?,
+            expires_at: time::from_db(r.expires_at)?,
+            used_at: time::opt_from_db(r.used_at)?,
+            cancelled_at: time::opt_from_db(r.cancelled_at)?,
+        })
+    }
+}
+
+/// The OTP with this hash, read inside the caller's write transaction.
+pub(crate) async fn load(
+    tx: &mut SqliteConnection,
     hash: &SecretHash,
-    now: Timestamp,
-) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
+) -> StoreResult<Option<OtpRecord>> {
     let row: Option<OtpRow> = sqlx::query_as(
         "SELECT org_id, connection_id, expires_at, used_at, cancelled_at FROM otps WHERE hash = ?",
     )
@@ -31,39 +44,22 @@ pub(crate) async fn consume_otp_in(
     .fetch_optional(&mut *tx)
     .await
     .map_err(map_err)?;
-    let Some(OtpRow {
-        org_id: org,
-        connection_id: connection,
-        expires_at,
-        used_at,
-        cancelled_at,
-    }) = row
-    else {
-        return Ok(Err(OtpRefusal::Unknown));
-    };
-    let refusal = if used_at.is_some() {
-        Some(OtpRefusal::AlreadyUsed)
-    } else if cancelled_at.is_some() {
-        Some(OtpRefusal::Superseded)
-    } else if time::from_db(expires_at)? <= now {
-        Some(OtpRefusal::Expired)
-    } else {
-        None
-    };
-    if let Some(refusal) = refusal {
-        return Ok(Err(refusal));
-    }
+    row.map(OtpRecord::try_from).transpose()
+}
+
+/// Uses the OTP up; the caller has checked it with [`OtpRecord::usable`].
+pub(crate) async fn mark_used(
+    tx: &mut SqliteConnection,
+    hash: &SecretHash,
+    now: Timestamp,
+) -> StoreResult<()> {
     sqlx::query("UPDATE otps SET used_at = ? WHERE hash = ?")
         .bind(time::to_db(now))
         .bind(hash.to_hex())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    let corrupt = |_| StoreError::Backend("corrupt otps row".into());
-    Ok(Ok((
-        org.parse().map_err(corrupt)?,
-        connection.parse().map_err(corrupt)?,
-    )))
+    Ok(())
 }
 
 #[async_trait]
@@ -101,10 +97,13 @@ impl bankfeeds_store::OtpStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
         let mut tx = self.write_tx().await?;
-        let result = consume_otp_in(&mut tx, hash, now).await?;
-        if result.is_ok() {
-            tx.commit().await.map_err(map_err)?;
-        }
-        Ok(result)
+        let found = load(&mut tx, hash).await?;
+        let otp = match OtpRecord::usable(found.as_ref(), now) {
+            Ok(otp) => (otp.org_id, otp.connection_id),
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        mark_used(&mut tx, hash, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(Ok(otp))
     }
 }

@@ -6,12 +6,11 @@ use async_trait::async_trait;
 
 use std::collections::HashMap;
 
-use bankfeeds_domain::batch::{validate_batch, AccountContext};
 use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{
-    assemble, classify, fresh, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction,
-    TransactionData, TransactionQuery, TransactionType,
+    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo,
+    Transaction, TransactionData, TransactionQuery, TransactionType,
 };
 use bankfeeds_domain::{
     Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp,
@@ -201,10 +200,16 @@ async fn plan(
     )
     .await?;
     let Some(account): Option<BankFeedAccount> = found else {
+        let none = HashMap::new();
+        let facts = BatchFacts {
+            account: None,
+            newest_posted_at: None,
+            stored: &none,
+        };
         return Ok(Plan {
             account: None,
             newest_posted_at: None,
-            outcome: Err(BatchRefusal::AccountNotFound),
+            outcome: decide_batch(facts, batch, profile, now),
         });
     };
     let (newest, version): (Option<i64>, i64) =
@@ -214,24 +219,13 @@ async fn plan(
             .await
             .map_err(map_err)?;
     let newest_posted_at = time::opt_from_db(newest)?;
-
     let stored = stored_by_transaction_id(conn, account.id, &batch.transactions).await?;
-    let outcome = match classify(&batch.transactions, &stored) {
-        Err(transaction_ids) => Err(BatchRefusal::Conflict { transaction_ids }),
-        Ok(is_new) => {
-            let ctx = AccountContext::of(&account, newest_posted_at);
-            match validate_batch(profile, &ctx, &batch.transactions, &is_new, now) {
-                Err(violations) => Err(BatchRefusal::Invalid(violations)),
-                Ok(()) => Ok(assemble(
-                    &account,
-                    &batch.transactions,
-                    &is_new,
-                    &stored,
-                    now,
-                )),
-            }
-        }
+    let facts = BatchFacts {
+        account: Some(&account),
+        newest_posted_at,
+        stored: &stored,
     };
+    let outcome = decide_batch(facts, batch, profile, now);
     Ok(Plan {
         account: Some((account, version)),
         newest_posted_at,
