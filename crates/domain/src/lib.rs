@@ -11,6 +11,7 @@ pub mod connection;
 pub mod credentials;
 pub mod currency;
 pub mod customer;
+pub mod event;
 pub mod fi_config;
 pub mod ids;
 pub mod job;

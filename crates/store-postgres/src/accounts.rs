@@ -14,7 +14,7 @@ use bankfeeds_domain::account::{
 use bankfeeds_domain::{
     Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Page, Timestamp,
 };
-use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
 use chrono::DateTime;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
@@ -192,14 +192,14 @@ fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
 async fn record(
     tx: &mut PgConnection,
     a: &BankFeedAccount,
-    event_type: &str,
+    kind: EventKind,
     now: Timestamp,
 ) -> StoreResult<()> {
     events::append(
         tx,
         a.org_id,
         Some(a.connection_id),
-        event_type,
+        kind,
         &a.id.to_string(),
         &event_payload(a),
         now,
@@ -270,7 +270,7 @@ pub(crate) async fn delete_all_of_connection(
         .collect::<StoreResult<Vec<_>>>()?;
     accounts.sort_by_key(|a| a.id);
     for account in &accounts {
-        record(tx, account, "bank_feed_account.deleted", now).await?;
+        record(tx, account, EventKind::AccountDeleted, now).await?;
     }
     Ok(())
 }
@@ -296,7 +296,7 @@ pub(crate) async fn set_feed_state_in(
     account.transaction_start_date = state.transaction_start_date;
     account.updated_at = now;
     save(tx, &account).await?;
-    record(tx, &account, "bank_feed_account.feed_changed", now).await?;
+    record(tx, &account, EventKind::AccountFeedChanged, now).await?;
     Ok(account)
 }
 
@@ -351,9 +351,9 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         // `Conflict("bank_feed_accounts_internal_id_key")` (see `error::KNOWN_CONSTRAINTS`).
         save(&mut tx, &stored).await?;
         let event = if created {
-            "bank_feed_account.created"
+            EventKind::AccountCreated
         } else {
-            "bank_feed_account.updated"
+            EventKind::AccountUpdated
         };
         record(&mut tx, &stored, event, account.created_at).await?;
         let result = (stored, created);
@@ -494,7 +494,7 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         }
         check_parent(&mut tx, &account).await?;
         save(&mut tx, &account).await?;
-        record(&mut tx, &account, "bank_feed_account.updated", now).await?;
+        record(&mut tx, &account, EventKind::AccountUpdated, now).await?;
         if let Some(idem) = idem {
             idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
         }
@@ -518,7 +518,7 @@ impl bankfeeds_store::AccountStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        record(&mut tx, &account, "bank_feed_account.deleted", now).await?;
+        record(&mut tx, &account, EventKind::AccountDeleted, now).await?;
         tx.commit().await.map_err(map_err)
     }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
-use bankfeeds_store::{Event, StoreError, StoreResult};
+use bankfeeds_store::{Event, EventKind, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ pub async fn append(
     tx: &mut PgConnection,
     org: OrgId,
     connection: Option<ConnectionId>,
-    event_type: &str,
+    kind: EventKind,
     resource_id: &str,
     payload: &serde_json::Value,
     now: Timestamp,
@@ -25,7 +25,7 @@ pub async fn append(
     )
     .bind(org.as_uuid())
     .bind(connection.map(|c| c.as_uuid()))
-    .bind(event_type)
+    .bind(kind.as_str())
     .bind(resource_id)
     .bind(payload.to_string())
     .bind(now)
@@ -69,7 +69,9 @@ impl bankfeeds_store::EventStore for PostgresStore {
                     seq: r.seq,
                     org_id: r.org_id.into(),
                     connection_id: r.connection_id.map(Into::into),
-                    event_type: r.event_type,
+                    kind: EventKind::parse(&r.event_type).ok_or_else(|| {
+                        StoreError::Backend(format!("unknown event type {}", r.event_type).into())
+                    })?,
                     resource_id: r.resource_id,
                     payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
                     created_at: r.created_at,

@@ -9,7 +9,7 @@ use bankfeeds_domain::account::{
 use bankfeeds_domain::{
     Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Page, Timestamp,
 };
-use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::{events, idempotency, map_err, time, SqliteStore};
@@ -175,14 +175,14 @@ fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
 async fn record(
     tx: &mut SqliteConnection,
     a: &BankFeedAccount,
-    event_type: &str,
+    kind: EventKind,
     now: Timestamp,
 ) -> StoreResult<()> {
     events::append(
         tx,
         a.org_id,
         Some(a.connection_id),
-        event_type,
+        kind,
         &a.id.to_string(),
         &event_payload(a),
         now,
@@ -225,7 +225,7 @@ pub(crate) async fn delete_all_of_connection(
     // RETURNING gives no order; the events follow the accounts' ids.
     accounts.sort_by_key(|a| a.id);
     for account in &accounts {
-        record(tx, account, "bank_feed_account.deleted", now).await?;
+        record(tx, account, EventKind::AccountDeleted, now).await?;
     }
     Ok(())
 }
@@ -250,7 +250,7 @@ pub(crate) async fn set_feed_state_in(
     account.transaction_start_date = state.transaction_start_date;
     account.updated_at = now;
     save(tx, &account).await?;
-    record(tx, &account, "bank_feed_account.feed_changed", now).await?;
+    record(tx, &account, EventKind::AccountFeedChanged, now).await?;
     Ok(account)
 }
 
@@ -291,9 +291,9 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         check_parent(&mut tx, &stored).await?;
         save(&mut tx, &stored).await?;
         let event = if created {
-            "bank_feed_account.created"
+            EventKind::AccountCreated
         } else {
-            "bank_feed_account.updated"
+            EventKind::AccountUpdated
         };
         record(&mut tx, &stored, event, account.created_at).await?;
         let result = (stored, created);
@@ -400,7 +400,7 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         }
         check_parent(&mut tx, &account).await?;
         save(&mut tx, &account).await?;
-        record(&mut tx, &account, "bank_feed_account.updated", now).await?;
+        record(&mut tx, &account, EventKind::AccountUpdated, now).await?;
         if let Some(idem) = idem {
             idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
         }
@@ -425,7 +425,7 @@ impl bankfeeds_store::AccountStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        record(&mut tx, &account, "bank_feed_account.deleted", now).await?;
+        record(&mut tx, &account, EventKind::AccountDeleted, now).await?;
         tx.commit().await.map_err(map_err)
     }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
-use bankfeeds_store::{Event, StoreError, StoreResult};
+use bankfeeds_store::{Event, EventKind, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::{map_err, time, SqliteStore};
@@ -12,7 +12,7 @@ pub async fn append(
     tx: &mut SqliteConnection,
     org: OrgId,
     connection: Option<ConnectionId>,
-    event_type: &str,
+    kind: EventKind,
     resource_id: &str,
     payload: &serde_json::Value,
     now: Timestamp,
@@ -23,7 +23,7 @@ pub async fn append(
     )
     .bind(org.to_string())
     .bind(connection.map(|c| c.to_string()))
-    .bind(event_type)
+    .bind(kind.as_str())
     .bind(resource_id)
     .bind(payload.to_string())
     .bind(time::to_db(now))
@@ -71,7 +71,9 @@ impl bankfeeds_store::EventStore for SqliteStore {
                         .map(|c| c.parse())
                         .transpose()
                         .map_err(corrupt)?,
-                    event_type: r.event_type,
+                    kind: EventKind::parse(&r.event_type).ok_or_else(|| {
+                        StoreError::Backend(format!("unknown event type {}", r.event_type).into())
+                    })?,
                     resource_id: r.resource_id,
                     payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
                     created_at: time::from_db(r.created_at)?,

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
-use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::{body, events, idempotency, map_err, time, SqliteStore};
@@ -158,7 +158,7 @@ pub(crate) async fn finish_packed(
         tx,
         job.org_id,
         Some(job.connection_id),
-        "job.finished",
+        EventKind::JobFinished,
         &job.id.to_string(),
         &payload,
         now,

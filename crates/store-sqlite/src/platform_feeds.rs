@@ -8,7 +8,7 @@ use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{EventKind, StoreError, StoreResult};
 use rust_decimal::Decimal;
 use sqlx::{FromRow, SqliteConnection};
 
@@ -224,7 +224,7 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
             &mut tx,
             feed.org_id,
             Some(feed.connection_id),
-            "bank_feed_account.synced",
+            EventKind::AccountSynced,
             &account.to_string(),
             &serde_json::json!({
                 "bank_feed_account_id": account,

@@ -16,7 +16,7 @@ use bankfeeds_domain::{
     Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp,
     TransactionId,
 };
-use bankfeeds_store::{BatchRender, StoreError, StoreResult};
+use bankfeeds_store::{BatchRender, EventKind, StoreError, StoreResult};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::{body, events, jobs, map_err, time, SqliteStore};
@@ -278,7 +278,7 @@ async fn write(
         tx,
         account.org_id,
         Some(account.connection_id),
-        "bank_feed_transactions.created",
+        EventKind::TransactionsCreated,
         &account.id.to_string(),
         &payload,
         now,

@@ -462,7 +462,7 @@ pub async fn account_changes_append_events(store: DynStore) {
         .unwrap();
     store.delete_account(c.id, a.id, now).await.unwrap();
     let events = store.list_events(c.org_id, 0, 100).await.unwrap();
-    let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let types: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         types,
         [

@@ -7,7 +7,7 @@ use bankfeeds_domain::otp::NewOtp;
 use bankfeeds_domain::statement::Statement;
 use bankfeeds_domain::transaction::TransactionQuery;
 use bankfeeds_domain::{BankFeedAccount, Connection, Platform, Timestamp};
-use bankfeeds_store::{DynStore, StoreError};
+use bankfeeds_store::{DynStore, EventKind, StoreError};
 use chrono::TimeDelta;
 use rust_decimal::Decimal;
 use tokio::task::JoinSet;
@@ -163,7 +163,7 @@ pub async fn feeds_are_ingested_as_statements_once(store: DynStore) {
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.event_type == "bank_feed_account.synced")
+        .filter(|e| e.kind.as_str() == "bank_feed_account.synced")
         .collect();
     assert_eq!(synced_events.len(), 3);
     assert_eq!(synced_events[0].payload["transactions_ingested"], 250);
@@ -257,7 +257,7 @@ pub async fn unlinked_feeds_go_inactive_and_stop_syncing(store: DynStore) {
         .is_empty());
     let events = store.list_events(c.org_id, 0, 1000).await.unwrap();
     let last = events.last().unwrap();
-    assert_eq!(last.event_type, "bank_feed_account.feed_changed");
+    assert_eq!(last.kind, EventKind::AccountFeedChanged);
     assert_eq!(last.payload["feed_status"], "inactive");
 }
 
@@ -350,7 +350,7 @@ pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
         .pop()
         .unwrap();
     assert_eq!(
-        (last.event_type.as_str(), &last.payload["feed_status"]),
+        (last.kind.as_str(), &last.payload["feed_status"]),
         (
             "bank_feed_account.feed_changed",
             &serde_json::json!("inactive")
@@ -403,7 +403,7 @@ pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.event_type == "bank_feed_account.deleted")
+        .filter(|e| e.kind.as_str() == "bank_feed_account.deleted")
         .map(|e| (e.resource_id, e.created_at))
         .collect();
     let mut expected = vec![(feed.id.to_string(), at), (second.id.to_string(), at)];

@@ -249,7 +249,7 @@ fn last_seq(events: &[Event]) -> i64 {
 }
 
 fn types(events: &[Event]) -> Vec<&str> {
-    events.iter().map(|e| e.event_type.as_str()).collect()
+    events.iter().map(|e| e.kind.as_str()).collect()
 }
 
 async fn claim(store: &DynStore, only: Option<JobId>, now: Timestamp) -> Option<Job> {

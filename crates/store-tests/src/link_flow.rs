@@ -114,7 +114,7 @@ async fn feed_changes(store: &DynStore, org: OrgId) -> usize {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e.event_type == "bank_feed_account.feed_changed")
+        .filter(|e| e.kind.as_str() == "bank_feed_account.feed_changed")
         .count()
 }
 
@@ -185,7 +185,7 @@ pub async fn link_flow_binds_and_activates_feeds(store: DynStore) {
     let events = store.list_events(fi, 0, 100).await.unwrap();
     let changed: Vec<_> = events
         .iter()
-        .filter(|e| e.event_type == "bank_feed_account.feed_changed")
+        .filter(|e| e.kind.as_str() == "bank_feed_account.feed_changed")
         .collect();
     assert_eq!(changed.len(), 1, "one feed changed: {events:?}");
     assert_eq!(changed[0].resource_id, checking.id.to_string());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::transaction::{BatchItem, BatchRefusal};
-use bankfeeds_domain::{ConnectionId, Org, OrgId, SecretHash, Timestamp};
+use bankfeeds_domain::{Org, SecretHash};
 
 mod accounts;
 mod connections;
@@ -103,19 +103,7 @@ pub trait Store:
     fn pool_stats(&self) -> PoolStats;
 }
 
-/// One change, recorded in the same database transaction as the change itself, for the
-/// webhooks to deliver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    pub seq: i64,
-    pub org_id: OrgId,
-    pub connection_id: Option<ConnectionId>,
-    /// e.g. `bank_feed_account.created`.
-    pub event_type: String,
-    pub resource_id: String,
-    pub payload: serde_json::Value,
-    pub created_at: Timestamp,
-}
+pub use bankfeeds_domain::event::{Event, EventKind};
 
 pub type DynStore = Arc<dyn Store>;
 

@@ -138,7 +138,7 @@ async fn account_lifecycle(hub: Hub) {
     );
 
     let events = hub.store.list_events(bank.org.id, 0, 100).await.unwrap();
-    let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let types: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         types,
         [

@@ -405,11 +405,11 @@ async fn push_list_fetch_and_resend(hub: Hub) {
     let events = hub.store.list_events(f.creds.org.id, 0, 100).await.unwrap();
     let created = events
         .iter()
-        .filter(|e| e.event_type == "bank_feed_transactions.created")
+        .filter(|e| e.kind.as_str() == "bank_feed_transactions.created")
         .count();
     let finished = events
         .iter()
-        .filter(|e| e.event_type == "job.finished")
+        .filter(|e| e.kind.as_str() == "job.finished")
         .count();
     assert_eq!((created, finished), (2, 2));
 }
@@ -624,7 +624,7 @@ async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
     assert_eq!(
         events
             .iter()
-            .filter(|e| e.event_type == "job.finished")
+            .filter(|e| e.kind.as_str() == "job.finished")
             .count(),
         1
     );
