@@ -45,6 +45,32 @@ impl JobStatus {
     }
 }
 
+/// What a job does. The door that accepts a job names its kind; the runner registered for
+/// that kind runs it, so the queue itself knows no door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// A Rutter-shaped `POST /bank_feeds/transactions` batch.
+    TransactionBatch,
+    /// A Codat-door push of bank transactions (with an optional timeout).
+    CodatPush,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 2] = [JobKind::TransactionBatch, JobKind::CodatPush];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::TransactionBatch => "transaction_batch",
+            JobKind::CodatPush => "codat_push",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// A JSON document kept as its text: parsed (or rendered) once, then stored and sent as is,
 /// never rebuilt as a `serde_json::Value` on the hot path. Cheap to clone.
 ///
@@ -150,6 +176,7 @@ impl JobRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: JobId,
+    pub kind: JobKind,
     pub org_id: OrgId,
     pub connection_id: ConnectionId,
     pub bank_feed_account_id: Option<BankFeedAccountId>,
@@ -165,6 +192,7 @@ pub struct Job {
 
 impl Job {
     pub fn new(
+        kind: JobKind,
         org_id: OrgId,
         connection_id: ConnectionId,
         bank_feed_account_id: Option<BankFeedAccountId>,
@@ -173,6 +201,7 @@ impl Job {
     ) -> Self {
         Job {
             id: JobId::new(),
+            kind,
             org_id,
             connection_id,
             bank_feed_account_id,
@@ -198,6 +227,14 @@ mod tests {
             body: RawJson::parse(body).unwrap(),
             idempotency_key: Some("k1".into()),
         }
+    }
+
+    #[test]
+    fn job_kinds_read_back_from_their_stored_names() {
+        for k in JobKind::ALL {
+            assert_eq!(JobKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(JobKind::parse("rutter"), None);
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! claims the job again); running a job twice is harmless because the store applies a batch and
 //! records the job's outcome in one transaction, and returns a finished job unchanged.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bankfeeds_domain::profile::{Door, PlatformProfile};
+use async_trait::async_trait;
+use bankfeeds_domain::job::JobKind;
 use bankfeeds_domain::transaction::BatchRequest;
 use bankfeeds_domain::Job;
 use bankfeeds_store::StoreResult;
@@ -16,8 +18,6 @@ use chrono::TimeDelta;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::transactions::{render_outcome, TransactionsCreateIn};
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How long a claimed job is reserved for its worker.
@@ -27,62 +27,57 @@ const MAX_ATTEMPTS: u32 = 5;
 /// How often idle workers look for jobs submitted through other hub instances.
 const POLL: Duration = Duration::from_millis(250);
 
-/// Runs one claimed job to its outcome. `batch` is the job's request already parsed (by the
-/// request that submitted it and runs it now); without it, the stored request is read.
+/// Runs one kind of job. The door that accepts a kind of job registers its runner, so the
+/// queue knows no door: it claims, hands over, retries and gives up.
+#[async_trait]
+pub trait JobRunner: Send + Sync + 'static {
+    /// Runs a claimed job to its outcome and returns the job as finished (or, for a job that
+    /// must wait longer, as it stands). `batch` is the job's request already parsed, when the
+    /// request that submitted it runs it at once; otherwise the runner reads the stored one.
+    async fn run(
+        &self,
+        state: &AppState,
+        job: Job,
+        batch: Option<&BatchRequest>,
+    ) -> StoreResult<Job>;
+
+    /// The HTTP status and body a job of this kind finishes with when it has failed too often
+    /// to try again, in the shape of its door's errors.
+    fn abandoned(&self) -> (u16, serde_json::Value);
+}
+
+/// One runner per job kind, total by construction: the doors are asked for every kind.
+#[derive(Clone)]
+pub struct Runners(Arc<HashMap<JobKind, Arc<dyn JobRunner>>>);
+
+impl Runners {
+    pub fn new(runner_for: impl Fn(JobKind) -> Arc<dyn JobRunner>) -> Self {
+        Self(Arc::new(
+            JobKind::ALL
+                .into_iter()
+                .map(|k| (k, runner_for(k)))
+                .collect(),
+        ))
+    }
+
+    fn get(&self, kind: JobKind) -> &dyn JobRunner {
+        // Every kind was registered in `new`.
+        self.0[&kind].as_ref()
+    }
+}
+
+/// Runs one claimed job to its outcome with the runner registered for its kind.
 async fn run_claimed(state: &AppState, job: Job, batch: Option<&BatchRequest>) -> StoreResult<Job> {
-    let now = state.clock.now();
+    let runner = state.job_runners.get(job.kind);
     if job.attempts > MAX_ATTEMPTS {
         tracing::error!(job_id = %job.id, attempts = job.attempts, "job failed too often; giving up");
-        let e = ApiError::internal_opaque();
+        let (status, body) = runner.abandoned();
         return state
             .store
-            .fail_job(job.id, e.status.as_u16(), &e.body(), now)
+            .fail_job(job.id, status, &body, state.clock.now())
             .await;
     }
-    if job.request.url.starts_with(crate::codat::push::JOB_PREFIX) {
-        return crate::codat::push::run_claimed(state, job).await;
-    }
-    let parsed;
-    let batch = match batch {
-        Some(batch) => batch,
-        None => match serde_json::from_str::<TransactionsCreateIn>(job.request.body.as_str()) {
-            Ok(r) => {
-                parsed = r.into_domain();
-                &parsed
-            }
-            Err(e) => {
-                // Checked when the job was accepted; only a corrupted row gets here.
-                tracing::error!(job_id = %job.id, error = %e, "job request unreadable");
-                let e = ApiError::bad_request(
-                    "INVALID_REQUEST_BODY",
-                    "the job's request could not be read",
-                );
-                return state
-                    .store
-                    .fail_job(job.id, e.status.as_u16(), &e.body(), now)
-                    .await;
-            }
-        },
-    };
-    let Some(connection) = state
-        .store
-        .get_connection(job.org_id, job.connection_id)
-        .await?
-    else {
-        let e = ApiError::unauthorized(
-            "CONNECTION_DELETED",
-            "the connection was deleted before the batch ran",
-        );
-        return state
-            .store
-            .fail_job(job.id, e.status.as_u16(), &e.body(), now)
-            .await;
-    };
-    let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
-    let done = state
-        .store
-        .apply_batch(job.id, batch, &profile, now, &render_outcome)
-        .await?;
+    let done = runner.run(state, job, batch).await?;
     tracing::info!(job_id = %done.id, status = done.status.as_str(), "job finished");
     Ok(done)
 }

@@ -29,6 +29,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use bankfeeds_domain::job::JobKind;
 use bankfeeds_domain::SystemClock;
 use bankfeeds_store::DynStore;
 use bankfeeds_store_postgres::PostgresStore;
@@ -135,6 +136,14 @@ pub async fn serve(
         let _ = scheduler.await;
     }
     Ok(())
+}
+
+/// Who runs each kind of job: the door that accepts it.
+pub fn job_runners() -> jobs::Runners {
+    jobs::Runners::new(|kind| match kind {
+        JobKind::TransactionBatch => Arc::new(api::batch_job::BatchRunner),
+        JobKind::CodatPush => Arc::new(codat::push::PushRunner),
+    })
 }
 
 /// The state a hub serves with, as its config says, on an opened store.

@@ -19,6 +19,8 @@ pub struct AppState {
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<OrgId>>>,
     /// Base of the links the hub hands out, without a trailing slash.
     pub public_base: Arc<str>,
+    /// The runner of each kind of job, registered by the doors.
+    pub job_runners: crate::jobs::Runners,
     /// Wakes a worker when a job is submitted on this instance.
     pub job_notify: Arc<Notify>,
     /// Wakes `prefer_sync` requests when a job finishes on this instance.
@@ -58,6 +60,7 @@ impl AppState {
             clock,
             limiter,
             public_base: public_base.into(),
+            job_runners: crate::job_runners(),
             job_notify: Arc::new(Notify::new()),
             job_done: Arc::new(Notify::new()),
             sync_wait: Duration::from_secs(10),

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::job::{JobRequest, RawJson};
+use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
 use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection};
@@ -19,6 +19,7 @@ use crate::{events, idempotency, map_err};
 #[derive(FromRow)]
 struct JobRow {
     id: Uuid,
+    kind: String,
     org_id: Uuid,
     connection_id: Uuid,
     account_id: Option<Uuid>,
@@ -50,6 +51,7 @@ impl TryFrom<JobRow> for Job {
         };
         Ok(Job {
             id: r.id.into(),
+            kind: JobKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
             org_id: r.org_id.into(),
             connection_id: r.connection_id.into(),
             bank_feed_account_id: r.account_id.map(Into::into),
@@ -67,7 +69,8 @@ impl TryFrom<JobRow> for Job {
 
 /// A job's columns, its bodies included, selected from `jobs j`. A body is in its own table, or
 /// in the `jobs` row when that was written before the bodies had tables of their own.
-const SELECT: &str = "SELECT j.id, j.org_id, j.connection_id, j.account_id, j.status, j.request,
+const SELECT: &str =
+    "SELECT j.id, j.kind, j.org_id, j.connection_id, j.account_id, j.status, j.request,
         q.body AS request_body, j.response_status,
         COALESCE(r.body, j.response_body) AS response_body, j.attempts, j.created_at,
         j.updated_at, j.finished_at
@@ -167,11 +170,12 @@ impl bankfeeds_store::JobStore for PostgresStore {
         }
         // A repeated job id loses on the unique index: `Conflict("jobs_id_key")`.
         sqlx::query(
-            "INSERT INTO jobs (id, org_id, connection_id, account_id, status, request, attempts,
-             created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+            "INSERT INTO jobs (id, kind, org_id, connection_id, account_id, status, request,
+             attempts, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
         )
         .bind(job.id.as_uuid())
+        .bind(job.kind.as_str())
         .bind(job.org_id.as_uuid())
         .bind(job.connection_id.as_uuid())
         .bind(job.bank_feed_account_id.map(|a| a.as_uuid()))

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::job::{JobRequest, RawJson};
+use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
 use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
@@ -12,6 +12,7 @@ use crate::{body, events, idempotency, map_err, time, SqliteStore};
 #[derive(FromRow)]
 pub(crate) struct JobRow {
     id: String,
+    kind: String,
     org_id: String,
     connection_id: String,
     account_id: Option<String>,
@@ -47,6 +48,7 @@ impl TryFrom<JobRow> for Job {
         };
         Ok(Job {
             id: r.id.parse().map_err(|_| corrupt("id"))?,
+            kind: JobKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
             org_id: r.org_id.parse().map_err(|_| corrupt("org_id"))?,
             connection_id: r
                 .connection_id
@@ -72,7 +74,8 @@ impl TryFrom<JobRow> for Job {
 /// A job's columns, its bodies included, selected from `jobs j`. A body is in its own table, or
 /// in the `jobs` row when that was written before the bodies had tables of their own; in its
 /// own table it may be packed (see `body`).
-const SELECT: &str = "SELECT j.id, j.org_id, j.connection_id, j.account_id, j.status, j.request,
+const SELECT: &str =
+    "SELECT j.id, j.kind, j.org_id, j.connection_id, j.account_id, j.status, j.request,
         CAST(q.body AS BLOB) AS request_body, typeof(q.body) = 'blob' AS request_packed,
         j.response_status, CAST(COALESCE(r.body, j.response_body) AS BLOB) AS response_body,
         typeof(r.body) = 'blob' AS response_packed, j.attempts, j.created_at,
@@ -187,11 +190,12 @@ impl bankfeeds_store::JobStore for SqliteStore {
             }
         }
         sqlx::query(
-            "INSERT INTO jobs (id, org_id, connection_id, account_id, status, request, attempts,
-             created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            "INSERT INTO jobs (id, kind, org_id, connection_id, account_id, status, request,
+             attempts, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
         )
         .bind(job.id.to_string())
+        .bind(job.kind.as_str())
         .bind(job.org_id.to_string())
         .bind(job.connection_id.to_string())
         .bind(job.bank_feed_account_id.map(|a| a.to_string()))

@@ -283,6 +283,7 @@ pub async fn connection_jobs_list_newest_first(store: DynStore) {
     store.create_connection(&b, None).await.unwrap();
     let job = |c: &bankfeeds_domain::Connection, n: i64| {
         Job::new(
+            bankfeeds_domain::job::JobKind::TransactionBatch,
             c.org_id,
             c.id,
             None,

@@ -78,6 +78,7 @@ pub(crate) async fn account(
 /// A job for a batch on `account` (of connection `c`), accepted at `at`.
 fn job(c: &Connection, account: Option<&BankFeedAccount>, at: Timestamp) -> Job {
     Job::new(
+bankfeeds_domain::job::JobKind::TransactionBatch,
         c.org_id,
         c.id,
         account.map(|a| a.id),

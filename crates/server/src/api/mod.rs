@@ -1,6 +1,7 @@
 //! The Rutter-shaped API under `/versioned`.
 
 pub mod accounts;
+pub mod batch_job;
 pub mod connections;
 pub mod fi_configs;
 pub mod idempotency;

@@ -400,6 +400,7 @@ pub async fn create_transactions(
     }
 
     let job = Job::new(
+        bankfeeds_domain::job::JobKind::TransactionBatch,
         c.org_id,
         c.id,
         Some(account.id),

@@ -13,7 +13,7 @@ use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::Json;
 use bankfeeds_domain::codat::bank_transaction::{self, BankTransaction, Problem};
 use bankfeeds_domain::codat::source_account;
-use bankfeeds_domain::job::{JobRequest, RawJson};
+use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::{BatchItem, BatchRefusal};
 use bankfeeds_domain::{Job, JobId, Timestamp};
@@ -30,8 +30,8 @@ use super::source_accounts::account_of;
 use super::{time, CodatAuth, CodatRawJson};
 use crate::state::AppState;
 
-/// Where the door's jobs are recognised: their request path starts so.
-pub const JOB_PREFIX: &str = "/codat/";
+/// The door's mount point, which a push job's request URL starts with (as `GET` shows it).
+const JOB_PREFIX: &str = "/codat/";
 /// Longest `timeoutInMinutes` taken: a year.
 const MAX_TIMEOUT_MINUTES: i64 = 366 * 24 * 60;
 
@@ -179,8 +179,29 @@ async fn settle(state: &AppState, job: Job) -> StoreResult<Job> {
     }
 }
 
-/// The worker's part: applies a push job, or times it out.
-pub async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
+/// The worker's part of the Codat door: applies a push job, or times it out.
+pub struct PushRunner;
+
+#[async_trait::async_trait]
+impl crate::jobs::JobRunner for PushRunner {
+    async fn run(
+        &self,
+        state: &AppState,
+        job: Job,
+        _batch: Option<&bankfeeds_domain::transaction::BatchRequest>,
+    ) -> StoreResult<Job> {
+        run_claimed(state, job).await
+    }
+
+    fn abandoned(&self) -> (u16, Value) {
+        (
+            500,
+            json!({"status": "Failed", "statusCode": 500, "errorMessage": "the push operation failed on the server too often; it was not applied"}),
+        )
+    }
+}
+
+async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
     let now = state.clock.now();
     if deadline(&job).is_some_and(|d| d <= now) {
         return state
@@ -284,6 +305,7 @@ pub async fn create(
         None => format!("{JOB_PREFIX}companies/{company}/connections/{connection}/push/bankAccounts/{account}/bankTransactions"),
     };
     let job = Job::new(
+        bankfeeds_domain::job::JobKind::CodatPush,
         org.id,
         cc.connection.id,
         Some(a.id),
@@ -321,7 +343,7 @@ async fn company_jobs(
             .list_connection_jobs(org, cc.connection.id, 10_000)
             .await?
         {
-            if job.request.url.starts_with(JOB_PREFIX) {
+            if job.kind == JobKind::CodatPush {
                 jobs.push(settle(state, job).await?);
             }
         }
@@ -354,7 +376,7 @@ pub async fn get(
         .get_customer_connection(org.id, customer.id, job.connection_id)
         .await?
         .is_some();
-    if !theirs || !job.request.url.starts_with(JOB_PREFIX) {
+    if !theirs || job.kind != JobKind::CodatPush {
         return Err(not_found());
     }
     let job = settle(&state, job).await?;

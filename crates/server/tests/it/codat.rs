@@ -1155,7 +1155,8 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
     assert_eq!(ok["validation"]["warnings"][0]["itemId"], "w1");
 
     // A push that waited past its timeout is TimedOut and never applied.
-    let late = bankfeeds_domain::Job::new(bank.org.id, cid, Some(account.id), bankfeeds_domain::job::JobRequest {
+    let late = bankfeeds_domain::Job::new(
+bankfeeds_domain::job::JobKind::CodatPush,bank.org.id, cid, Some(account.id), bankfeeds_domain::job::JobRequest {
         method: "POST".into(),
         url: format!("/codat/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions?timeoutInMinutes=1"),
         body: bankfeeds_domain::job::RawJson::from_value(&json!({"accountId": "ac-001", "transactions": [tx("late", 0, 1.0, 1.0)]})),

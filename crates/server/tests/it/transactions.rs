@@ -87,6 +87,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
             idempotency_key: None,
         };
         let job = bankfeeds_domain::Job::new(
+            bankfeeds_domain::job::JobKind::TransactionBatch,
             creds_org,
             connection.id,
             Some(f.account.parse().unwrap()),

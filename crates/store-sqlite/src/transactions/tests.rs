@@ -106,6 +106,7 @@ fn batch(f: &Fixture) -> BatchRequest {
 /// Submits and claims a job for a batch; returns its id.
 async fn claimed_job(f: &Fixture) -> JobId {
     let job = Job::new(
+        bankfeeds_domain::job::JobKind::TransactionBatch,
         f.connection.org_id,
         f.connection.id,
         Some(f.account.id),

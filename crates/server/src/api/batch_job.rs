@@ -1,0 +1,73 @@
+//! The Rutter-shaped door's job: a `POST /bank_feeds/transactions` batch accepted for later
+//! (or for `prefer_sync`), applied under the platform's rules for this door.
+
+use async_trait::async_trait;
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::transaction::BatchRequest;
+use bankfeeds_domain::Job;
+use bankfeeds_store::StoreResult;
+
+use crate::api::transactions::{render_outcome, TransactionsCreateIn};
+use crate::error::ApiError;
+use crate::jobs::JobRunner;
+use crate::state::AppState;
+
+pub struct BatchRunner;
+
+#[async_trait]
+impl JobRunner for BatchRunner {
+    async fn run(
+        &self,
+        state: &AppState,
+        job: Job,
+        batch: Option<&BatchRequest>,
+    ) -> StoreResult<Job> {
+        let now = state.clock.now();
+        let parsed;
+        let batch = match batch {
+            Some(batch) => batch,
+            None => match serde_json::from_str::<TransactionsCreateIn>(job.request.body.as_str()) {
+                Ok(r) => {
+                    parsed = r.into_domain();
+                    &parsed
+                }
+                Err(e) => {
+                    // Checked when the job was accepted; only a corrupted row gets here.
+                    tracing::error!(job_id = %job.id, error = %e, "job request unreadable");
+                    let e = ApiError::bad_request(
+                        "INVALID_REQUEST_BODY",
+                        "the job's request could not be read",
+                    );
+                    return state
+                        .store
+                        .fail_job(job.id, e.status.as_u16(), &e.body(), now)
+                        .await;
+                }
+            },
+        };
+        let Some(connection) = state
+            .store
+            .get_connection(job.org_id, job.connection_id)
+            .await?
+        else {
+            let e = ApiError::unauthorized(
+                "CONNECTION_DELETED",
+                "the connection was deleted before the batch ran",
+            );
+            return state
+                .store
+                .fail_job(job.id, e.status.as_u16(), &e.body(), now)
+                .await;
+        };
+        let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
+        state
+            .store
+            .apply_batch(job.id, batch, &profile, now, &render_outcome)
+            .await
+    }
+
+    fn abandoned(&self) -> (u16, serde_json::Value) {
+        let e = ApiError::internal_opaque();
+        (e.status.as_u16(), e.body())
+    }
+}
