@@ -1,0 +1,51 @@
+//! Statement readers and writers for the bank feeds hub.
+//!
+//! The hub holds each account's posted transactions and reported balances; accounting software
+//! wants them in a handful of file and wire formats. This crate turns the hub's data into those
+//! formats and reads the one format clients send to us (OFX Direct Connect requests):
+//!
+//! - [`ofx`]: OFX 1.x SGML and 2.x XML — the Direct Connect request reader, the response writers
+//!   (sign-on, profile, account list, bank and card statements, per-transaction errors) and Web
+//!   Connect files (`.qbo`, `.qfx`, `.ofx`).
+//! - `csv`, `bai2`, `mt940`, `camt053`: statement files for ERPs and accountants.
+//!
+//! It is pure: no database, no HTTP. Every writer streams to an [`std::io::Write`] one line at a
+//! time, keeping only running totals, so a year of transactions never sits in memory. Amounts are
+//! [`rust_decimal::Decimal`] end to end.
+
+pub mod model;
+pub mod ofx;
+mod text;
+
+pub use model::{
+    derive_closing, AccountKind, Balance, Balances, BankAccountType, Period, StatementAccount,
+    StatementCurrency, StatementHeader, StatementLine, Totals,
+};
+
+use rust_decimal::Decimal;
+
+/// Why a writer could not produce its format.
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("write failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("amount {amount} has more decimals than {currency} allows")]
+    TooManyDecimals { amount: Decimal, currency: String },
+    #[error("{format} needs the {which} balance and the FI reported none")]
+    MissingBalance {
+        format: &'static str,
+        which: &'static str,
+    },
+    #[error("{0}")]
+    Usage(&'static str),
+    #[error("csv: {0}")]
+    Csv(#[from] ::csv::Error),
+    #[error("xml: {0}")]
+    Xml(String),
+}
+
+impl From<quick_xml::Error> for FormatError {
+    fn from(e: quick_xml::Error) -> Self {
+        FormatError::Xml(e.to_string())
+    }
+}
