@@ -7,13 +7,17 @@
 //! - [`ofx`]: OFX 1.x SGML and 2.x XML — the Direct Connect request reader, the response writers
 //!   (sign-on, profile, account list, bank and card statements, per-transaction errors) and Web
 //!   Connect files (`.qbo`, `.qfx`, `.ofx`).
-//! - `csv`, `bai2`, `mt940`, `camt053`: statement files for ERPs and accountants.
+//! - [`csv`], [`bai2`], [`mt940`], [`camt053`]: statement files for ERPs and accountants.
 //!
 //! It is pure: no database, no HTTP. Every writer streams to an [`std::io::Write`] one line at a
 //! time, keeping only running totals, so a year of transactions never sits in memory. Amounts are
 //! [`rust_decimal::Decimal`] end to end.
 
+pub mod bai2;
+pub mod camt053;
+pub mod csv;
 pub mod model;
+pub mod mt940;
 pub mod ofx;
 mod text;
 

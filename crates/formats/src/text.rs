@@ -12,7 +12,6 @@ pub(crate) fn split_chars(s: &str, n: usize) -> (&str, &str) {
 
 /// A plain-ASCII spelling of `c` where there is an obvious one (é → e, ß → ss, Ø → O), for
 /// formats such as MT940 that cannot carry anything else. `None` when there is none.
-#[allow(dead_code)] // first used by the MT940 writer
 pub(crate) fn fold_to_ascii(c: char) -> Option<&'static str> {
     Some(match c {
         'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' => "A",
