@@ -170,7 +170,7 @@ pub struct Totals {
 impl Totals {
     pub fn add(&mut self, amount: Decimal) {
         self.count += 1;
-        if amount.is_sign_negative() {
+        if amount < Decimal::ZERO {
             self.debits += -amount;
         } else {
             self.credits += amount;

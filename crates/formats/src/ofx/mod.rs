@@ -21,9 +21,11 @@ pub mod writer;
 pub use date::{format_ofx_datetime, parse_ofx_datetime};
 pub use request::{parse_request, IncTran, OfxRequest, RequestBody, SignonRequest, TrnRequest};
 pub use response::{
-    AccountInfo, MessageSet, Profile, ResponseWriter, SignonResponse, Status, TrnEcho,
+    AccountInfo, MessageSet, Profile, ResponseWriter, SignonResponse, Status, TrnEcho, TrnKind,
 };
-pub use webconnect::{write_web_connect, WebConnectOptions};
+pub use statement::StatementWriter;
+pub use webconnect::{start_web_connect, write_web_connect, WebConnectOptions};
+pub use writer::SgmlCharset;
 
 /// The two OFX families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -151,7 +151,8 @@ pub fn parse_body(body: &str) -> Result<Element, OfxParseError> {
                 if stack.len() > MAX_DEPTH {
                     return Err(body_err("nested too deeply"));
                 }
-                stack.push(Element::new(name));
+                // SGML names are case-insensitive; OFX spells them in capitals.
+                stack.push(Element::new(name.to_ascii_uppercase()));
             }
             Token::Text(raw) => {
                 if raw.trim().is_empty() {
@@ -175,7 +176,10 @@ pub fn parse_body(body: &str) -> Result<Element, OfxParseError> {
             Token::End(name) => {
                 if open_leaf {
                     open_leaf = false;
-                    let was = stack.last().map(|e| e.name == name).unwrap_or(false);
+                    let was = stack
+                        .last()
+                        .map(|e| e.name.eq_ignore_ascii_case(name))
+                        .unwrap_or(false);
                     close_top(&mut stack);
                     if was {
                         continue;
@@ -183,7 +187,7 @@ pub fn parse_body(body: &str) -> Result<Element, OfxParseError> {
                 }
                 let pos = stack
                     .iter()
-                    .rposition(|e| e.name == name)
+                    .rposition(|e| e.name.eq_ignore_ascii_case(name))
                     .filter(|&p| p > 0)
                     .ok_or_else(|| body_err(&format!("end tag </{name}> without start")))?;
                 while stack.len() > pos {
@@ -220,6 +224,8 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.path(&["S", "CODE"]).unwrap().text.as_deref(), Some("0"));
         assert_eq!(a.leaf("T"), Some("x & y"));
+        let lower = parse_body("<ofx><s><code>0<severity>INFO</S><t>x &amp; y</t></ofx>").unwrap();
+        assert_eq!(lower, a);
     }
 
     #[test]

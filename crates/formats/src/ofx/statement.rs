@@ -45,7 +45,7 @@ pub fn trntype(line: &StatementLine) -> &'static str {
             return t;
         }
     }
-    if line.amount.is_sign_negative() {
+    if line.amount < rust_decimal::Decimal::ZERO {
         "DEBIT"
     } else {
         "CREDIT"
