@@ -165,12 +165,18 @@ def check_mt940(path, acct):
 NS = {"c": "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"}
 
 
+def camt_ns(version):
+    return {"c": f"urn:iso:std:iso:20022:tech:xsd:camt.053.001.{version}"}
+
+
 def signed(el):
     amt = Decimal(el.find("c:Amt", NS).text)
     return -amt if el.find("c:CdtDbtInd", NS).text == "DBIT" else amt
 
 
-def check_camt(path, accounts, xsd):
+def check_camt(path, accounts, xsd, version="02"):
+    global NS
+    NS = camt_ns(version)
     if xsd:
         import xmlschema
 
@@ -204,6 +210,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir", type=Path)
     ap.add_argument("--xsd", help="camt.053.001.02.xsd; without it CAMT is checked element by element only")
+    ap.add_argument("--xsd08", help="camt.053.001.08.xsd, likewise for the .001.08 file")
     args = ap.parse_args()
     d = args.outdir
     expected = json.loads((d / "expected.json").read_text(encoding="utf-8"))
@@ -228,12 +235,13 @@ def main():
         run(check_mt940, d / f"{i}.mt940", a)
     run(check_bai2, d / "all.bai2", accounts)
     run(check_camt, d / "all.camt053.xml", accounts, args.xsd)
+    run(check_camt, d / "all.camt053.v08.xml", accounts, args.xsd08, version="08")
     if failures:
         print("\n".join(failures))
         print(f"FAILED: {len(failures)} mismatches")
         sys.exit(1)
     print(f"ok: {checked['files']} files, {checked['transactions']} transactions, {checked['balances']} balances"
-          + ("" if args.xsd else " (CAMT not validated against the XSD)"))
+          + ("" if args.xsd and args.xsd08 else " (CAMT not validated against both XSDs)"))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use bankfeeds_formats::bai2::{Bai2Options, Bai2Writer};
-use bankfeeds_formats::camt053::Camt053Writer;
+use bankfeeds_formats::camt053::{Camt053Writer, CamtVersion};
 use bankfeeds_formats::csv::write_csv;
 use bankfeeds_formats::mt940::Mt940Writer;
 use bankfeeds_formats::ofx::response::{SignonResponse, Status, TrnEcho};
@@ -152,19 +152,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             group_currency: None,
         },
     )?;
-    let mut camt = Camt053Writer::new(create(&dir, "all.camt053.xml"), "MSG-2024-01", created)?;
+    let camt_file = |v: CamtVersion, name: &str| {
+        Camt053Writer::new(create(&dir, name), v, "MSG-2024-01", created)
+    };
+    let mut camts = [
+        camt_file(CamtVersion::V02, "all.camt053.xml")?,
+        camt_file(CamtVersion::V08, "all.camt053.v08.xml")?,
+    ];
     for (h, lines) in &samples {
         bai.begin_account(h)?;
-        camt.begin_statement(h, &format!("{}-2024-01", h.account.account_id))?;
+        for camt in &mut camts {
+            camt.begin_statement(h, &format!("{}-2024-01", h.account.account_id))?;
+        }
         for l in lines {
             bai.line(l)?;
-            camt.line(l)?;
+            camts.iter_mut().try_for_each(|c| c.line(l))?;
         }
         bai.end_account()?;
-        camt.end_statement()?;
+        camts
+            .iter_mut()
+            .try_for_each(|c| c.end_statement().map(drop))?;
     }
     bai.finish()?;
-    camt.finish()?;
+    for camt in camts {
+        camt.finish()?;
+    }
 
     std::fs::write(
         dir.join("expected.json"),

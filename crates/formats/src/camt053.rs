@@ -1,4 +1,5 @@
-//! ISO 20022 CAMT.053.001.02 bank-to-customer statements, written with quick-xml.
+//! ISO 20022 CAMT.053 bank-to-customer statements (versions .001.02 and .001.08), written with
+//! quick-xml.
 //!
 //! One `Document` / `BkToCstmrStmt` holds one `Stmt` per account, so a connection's accounts
 //! can share a file. Each `Stmt` has the account (`Othr/Id` = account number), the balances the
@@ -23,11 +24,29 @@ use crate::ofx::statement::trntype;
 use crate::text::split_chars;
 use crate::FormatError;
 
-pub const NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02";
+/// The two schema versions NetSuite's statement parsers accept. What this writer uses of them
+/// differs in two places only: 08 wraps the entry status (`Sts/Cd`) and a party's name
+/// (`Cdtr/Pty/Nm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CamtVersion {
+    #[default]
+    V02,
+    V08,
+}
+
+impl CamtVersion {
+    pub fn namespace(self) -> &'static str {
+        match self {
+            CamtVersion::V02 => "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02",
+            CamtVersion::V08 => "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08",
+        }
+    }
+}
 
 /// Streams one CAMT.053 document.
 pub struct Camt053Writer<W: Write> {
     xml: quick_xml::Writer<W>,
+    version: CamtVersion,
     created_at: DateTime<Utc>,
     current: Option<(StatementCurrency, Totals)>,
 }
@@ -39,14 +58,20 @@ fn iso(t: &DateTime<Utc>) -> String {
 impl<W: Write> Camt053Writer<W> {
     /// Writes the document start and `GrpHdr`; `message_id` is cut to the schema's 35
     /// characters.
-    pub fn new(out: W, message_id: &str, created_at: DateTime<Utc>) -> Result<Self, FormatError> {
+    pub fn new(
+        out: W,
+        version: CamtVersion,
+        message_id: &str,
+        created_at: DateTime<Utc>,
+    ) -> Result<Self, FormatError> {
         let mut xml = quick_xml::Writer::new_with_indent(out, b' ', 2);
         xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         let mut doc = BytesStart::new("Document");
-        doc.push_attribute(("xmlns", NAMESPACE));
+        doc.push_attribute(("xmlns", version.namespace()));
         xml.write_event(Event::Start(doc))?;
         let mut w = Camt053Writer {
             xml,
+            version,
             created_at,
             current: None,
         };
@@ -168,7 +193,14 @@ impl<W: Write> Camt053Writer<W> {
         let cur = cur.clone();
         self.open("Ntry")?;
         self.amount(&cur, l.amount)?;
-        self.leaf("Sts", "BOOK")?;
+        match self.version {
+            CamtVersion::V02 => self.leaf("Sts", "BOOK")?,
+            CamtVersion::V08 => {
+                self.open("Sts")?;
+                self.leaf("Cd", "BOOK")?;
+                self.close("Sts")?;
+            }
+        }
         self.open("BookgDt")?;
         self.leaf("Dt", &l.posted_at.format("%Y-%m-%d").to_string())?;
         self.close("BookgDt")?;
@@ -195,7 +227,13 @@ impl<W: Write> Camt053Writer<W> {
                 };
                 self.open("RltdPties")?;
                 self.open(party)?;
+                if self.version == CamtVersion::V08 {
+                    self.open("Pty")?;
+                }
                 self.leaf("Nm", split_chars(p, 70).0)?;
+                if self.version == CamtVersion::V08 {
+                    self.close("Pty")?;
+                }
                 self.close(party)?;
                 self.close("RltdPties")?;
             }

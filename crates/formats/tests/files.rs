@@ -3,7 +3,7 @@
 mod common;
 
 use bankfeeds_formats::bai2::{Bai2Options, Bai2Writer};
-use bankfeeds_formats::camt053::Camt053Writer;
+use bankfeeds_formats::camt053::{Camt053Writer, CamtVersion};
 use bankfeeds_formats::csv::{write_csv, COLUMNS};
 use bankfeeds_formats::mt940::{to_swift_x, Mt940Writer};
 use bankfeeds_formats::ofx::tree::Element;
@@ -204,8 +204,14 @@ fn xml_tree(bytes: &[u8]) -> Element {
 
 #[test]
 fn camt053_statements_entries_and_balances() {
+    for version in [CamtVersion::V02, CamtVersion::V08] {
+        camt053_round_trip(version);
+    }
+}
+
+fn camt053_round_trip(version: CamtVersion) {
     let samples = samples();
-    let mut w = Camt053Writer::new(Vec::new(), "MSG-1", at(2024, 2, 1)).unwrap();
+    let mut w = Camt053Writer::new(Vec::new(), version, "MSG-1", at(2024, 2, 1)).unwrap();
     for (h, lines) in &samples {
         w.begin_statement(h, &format!("{}-2024-01", h.account.account_id))
             .unwrap();

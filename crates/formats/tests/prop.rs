@@ -4,7 +4,7 @@
 mod common;
 
 use bankfeeds_formats::bai2::{Bai2Options, Bai2Writer};
-use bankfeeds_formats::camt053::Camt053Writer;
+use bankfeeds_formats::camt053::{Camt053Writer, CamtVersion};
 use bankfeeds_formats::csv::write_csv;
 use bankfeeds_formats::ofx::header::parse_document;
 use bankfeeds_formats::ofx::response::{SignonResponse, Status, TrnEcho};
@@ -145,7 +145,7 @@ proptest! {
         prop_assert_eq!(dec(&row[2]), amount);
         prop_assert_eq!(&row[4], description.as_str());
 
-        let mut camt = Camt053Writer::new(Vec::new(), "m", at(2024, 2, 1)).unwrap();
+        let mut camt = Camt053Writer::new(Vec::new(), CamtVersion::V02, "m", at(2024, 2, 1)).unwrap();
         camt.begin_statement(&h, "s").unwrap();
         camt.line(&l).unwrap();
         let xml = String::from_utf8(camt.finish().unwrap()).unwrap();

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::rc::Rc;
 
 use bankfeeds_formats::bai2::{Bai2Options, Bai2Writer};
-use bankfeeds_formats::camt053::Camt053Writer;
+use bankfeeds_formats::camt053::{Camt053Writer, CamtVersion};
 use bankfeeds_formats::csv::CsvWriter;
 use bankfeeds_formats::mt940::Mt940Writer;
 use bankfeeds_formats::ofx::{write_web_connect, SgmlCharset, WebConnectOptions};
@@ -120,7 +120,7 @@ fn every_writer_streams() {
     assert_streamed("mt940", &half, &sink);
 
     let (sink, half) = (Counter::default(), Rc::new(Cell::new(0)));
-    let mut w = Camt053Writer::new(sink.clone(), "m", at(2024, 2, 1)).unwrap();
+    let mut w = Camt053Writer::new(sink.clone(), CamtVersion::V08, "m", at(2024, 2, 1)).unwrap();
     w.begin_statement(&h, "s").unwrap();
     lines(&l, &sink, half.clone())
         .try_for_each(|x| w.line(&x))
