@@ -171,11 +171,12 @@ impl<W: Write> Mt940Writer<W> {
             _ => "NMSC",
         };
         let id = to_swift_x(&l.transaction_id);
-        let entry = l.transaction_date.unwrap_or(l.posted_at.date_naive());
+        // Value date and entry (booking) date: the hub knows the posting date only, which is
+        // both (the customer's own transaction date is neither).
         let mut f61 = format!(
             "{}{}{mark}{}{code}NONREF//{}",
             l.posted_at.format("%y%m%d"),
-            entry.format("%m%d"),
+            l.posted_at.format("%m%d"),
             amount_field(&header, l.amount)?,
             split_chars(&id, 16).0
         );

@@ -151,7 +151,7 @@ fn mt940_fields_charset_and_amounts() {
         usd.starts_with(":20:STMT-2024-01\r\n:25:1001\r\n:28C:1/1\r\n:60F:C240101USD100,00\r\n")
     );
     assert!(usd.contains(
-        ":61:2401050104D42,51NMSCNONREF//1001-0001\r\n:86:Cafe Creme, Zurich Card purchase\r\n"
+        ":61:2401050105D42,51NMSCNONREF//1001-0001\r\n:86:Cafe Creme, Zurich Card purchase\r\n"
     ));
     assert!(usd.contains(":62F:C240131USD1357,49\r\n:64:C240131USD1300,00\r\n-\r\n"));
     let jpy = mt940_of(1);

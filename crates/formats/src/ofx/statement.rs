@@ -90,7 +90,9 @@ impl<W: Write> ResponseWriter<W> {
     /// balance.
     ///
     /// `LEDGERBAL` is required by OFX; when the FI reported no closing balance it is derived as
-    /// opening + the lines' net movement, dated at the end of the period. With neither balance
+    /// opening + the net movement of the lines passed in, dated at the end of the period. So
+    /// with `INCLUDE=N` and no reported closing balance, pass the period's lines anyway (they
+    /// are counted, not written) or the derived figure is the opening one. With neither balance
     /// this refuses before writing anything.
     pub fn begin_statement(
         &mut self,

@@ -115,8 +115,12 @@ impl<W: Write> OfxWriter<W> {
         }
     }
 
-    /// Writes a leaf element with escaped text.
+    /// Writes a leaf element with escaped text. An empty (or all-blank) value writes nothing:
+    /// in SGML `<TAG>` with no text would open an aggregate and swallow what follows.
     pub fn leaf(&mut self, tag: &str, value: &str) -> std::io::Result<()> {
+        if value.trim().is_empty() {
+            return Ok(());
+        }
         match self.family {
             Family::Sgml => {
                 self.raw(format!("<{tag}>").as_bytes())?;
