@@ -9,6 +9,36 @@
 //!   Connect files (`.qbo`, `.qfx`, `.ofx`).
 //! - [`csv`], [`bai2`], [`mt940`], [`camt053`]: statement files for ERPs and accountants.
 //!
+//! A Direct Connect exchange, as the server strings it together:
+//!
+//! ```
+//! use bankfeeds_formats::ofx::{parse_request, ResponseWriter, SgmlCharset, SignonResponse, Status, TrnEcho, TrnKind};
+//!
+//! let body = b"OFXHEADER:100\r\nDATA:OFXSGML\r\nVERSION:102\r\n\r\n<OFX><SIGNONMSGSRQV1><SONRQ>\
+//!     <DTCLIENT>20240101<USERID>alice<USERPASS>pw<LANGUAGE>ENG<FI><ORG>HUB<FID>9999</FI>\
+//!     <APPID>QWIN<APPVER>2700</SONRQ></SIGNONMSGSRQV1><BANKMSGSRQV1><STMTTRNRQ><TRNUID>1\
+//!     <STMTRQ><BANKACCTFROM><BANKID>1<ACCTID>404<ACCTTYPE>CHECKING</BANKACCTFROM>\
+//!     <INCTRAN><INCLUDE>Y</INCTRAN></STMTRQ></STMTTRNRQ></BANKMSGSRQV1></OFX>";
+//! let req = parse_request(body).expect("a 400 otherwise");
+//! let signon = SignonResponse {
+//!     status: Status::OK, // or Status::new(15500, "…") after a bad password, and nothing else
+//!     dtserver: chrono::Utc::now(),
+//!     language: "ENG".into(),
+//!     org: req.signon.org.clone(),
+//!     fid: req.signon.fid.clone(),
+//!     intu_bid: None,
+//!     intu_userid: None,
+//! };
+//! let mut rw = ResponseWriter::start(Vec::new(), req.version, SgmlCharset::Utf8, &signon)?;
+//! for t in req.in_response_order() {
+//!     // Known account: rw.begin_statement(&t.into(), &header, include)?, .line(..)*, .finish()?
+//!     rw.error(&TrnKind::of(&t.body), &TrnEcho::from(t), &Status::new(2003, "Account not found"))?;
+//! }
+//! let response: Vec<u8> = rw.finish()?;
+//! assert!(response.starts_with(b"OFXHEADER:100"));
+//! # Ok::<(), bankfeeds_formats::FormatError>(())
+//! ```
+//!
 //! It is pure: no database, no HTTP. Every writer streams to an [`std::io::Write`] one line at a
 //! time, keeping only running totals, so a year of transactions never sits in memory. Amounts are
 //! [`rust_decimal::Decimal`] end to end.

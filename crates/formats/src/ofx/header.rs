@@ -50,10 +50,9 @@ pub fn parse_document(bytes: &[u8]) -> Result<(OfxVersion, Element), OfxParseErr
 /// the others (`SECURITY`, `ENCODING`, `CHARSET`, …) are accepted as sent.
 fn sgml_header(header: &str) -> Result<OfxVersion, OfxParseError> {
     let mut version = None;
-    for line in header.split(['\r', '\n']).map(str::trim) {
-        if line.is_empty() {
-            continue;
-        }
+    // Values never contain blanks, so splitting on any whitespace also reads a header whose
+    // lines were joined by spaces.
+    for line in header.split_whitespace() {
         let (key, value) = line
             .split_once(':')
             .ok_or_else(|| OfxParseError::Header(format!("line without ':': {line:?}")))?;
@@ -177,6 +176,14 @@ fn parse_xml(text: &str) -> Result<(OfxVersion, Element), OfxParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_on_one_line() {
+        let body = "OFXHEADER:100 DATA:OFXSGML VERSION:103 SECURITY:NONE <OFX><A>1</OFX>";
+        let (v, root) = parse_document(body.as_bytes()).unwrap();
+        assert_eq!(v.number, 103);
+        assert_eq!(root.leaf("A"), Some("1"));
+    }
 
     #[test]
     fn pi_attributes() {
