@@ -88,8 +88,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         v["acct_id"] = acct_id.as_str().into();
                         *inctran
                     }
-                    RequestBody::Unsupported { request, .. } => {
-                        v["kind"] = request.as_str().into();
+                    RequestBody::Unsupported { transaction, .. } => {
+                        v["kind"] = transaction.as_str().into();
                         None
                     }
                 };

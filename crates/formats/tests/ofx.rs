@@ -348,6 +348,47 @@ fn sign_on_failure_writes_only_sonrs() {
 }
 
 #[test]
+fn unsupported_requests_are_answered_in_their_own_wrappers() {
+    let body = OFXCLIENT_102.replace(
+        "</BANKMSGSRQV1>",
+        "<STMTENDTRNRQ><TRNUID>e1<STMTENDRQ><X>1</STMTENDRQ></STMTENDTRNRQ></BANKMSGSRQV1>\
+         <INVSTMTMSGSRQV1><INVSTMTTRNRQ><TRNUID>i1<INVSTMTRQ><Y>2</INVSTMTRQ></INVSTMTTRNRQ></INVSTMTMSGSRQV1>",
+    );
+    let r = parse_request(body.as_bytes()).unwrap();
+    assert_eq!(
+        r.transactions[1].body,
+        RequestBody::Unsupported {
+            message_set: "BANKMSGSRQV1".into(),
+            transaction: "STMTENDTRNRQ".into(),
+            request: Some("STMTENDRQ".into()),
+        }
+    );
+    let mut rw =
+        ResponseWriter::start(Vec::new(), r.version, SgmlCharset::Utf8, &signon(false)).unwrap();
+    for t in r.in_response_order() {
+        rw.error(
+            &TrnKind::of(&t.body),
+            &TrnEcho::from(t),
+            &Status::new(2000, "no"),
+        )
+        .unwrap();
+    }
+    let (_, root) = parse_document(&rw.finish().unwrap()).unwrap();
+    let names: Vec<&str> = root.children.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["SIGNONMSGSRSV1", "BANKMSGSRSV1", "INVSTMTMSGSRSV1"]);
+    let bank: Vec<&str> = root.children[1]
+        .children
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(bank, ["STMTTRNRS", "STMTENDTRNRS"]);
+    assert_eq!(
+        leaf(&root, &["INVSTMTMSGSRSV1", "INVSTMTTRNRS", "TRNUID"]),
+        "i1"
+    );
+}
+
+#[test]
 fn message_sets_out_of_order_are_refused() {
     let mut rw = ResponseWriter::start(
         Vec::new(),

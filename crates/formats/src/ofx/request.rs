@@ -82,10 +82,12 @@ pub enum RequestBody {
         acct_id: String,
         inctran: Option<IncTran>,
     },
-    /// A transaction this reader does not type, named by its message set and aggregate.
+    /// A transaction this reader does not type: its message set (`INVSTMTMSGSRQV1`), its
+    /// transaction wrapper (`INVSTMTTRNRQ`) and the request inside, if any (`INVSTMTRQ`).
     Unsupported {
         message_set: String,
-        request: String,
+        transaction: String,
+        request: Option<String>,
     },
 }
 
@@ -186,9 +188,8 @@ fn transaction(msgset: &str, trn: &Element) -> Result<TrnRequest, OfxParseError>
         }
         (_, rq) => RequestBody::Unsupported {
             message_set: msgset.to_string(),
-            request: rq
-                .map(|r| r.name.clone())
-                .unwrap_or_else(|| trn.name.clone()),
+            transaction: trn.name.clone(),
+            request: rq.map(|r| r.name.clone()),
         },
     };
     Ok(TrnRequest {
@@ -225,7 +226,10 @@ impl OfxRequest {
     /// file order within a set), which [`super::ResponseWriter`] requires.
     pub fn in_response_order(&self) -> Vec<&TrnRequest> {
         let mut v: Vec<&TrnRequest> = self.transactions.iter().collect();
-        v.sort_by_key(|t| super::response::TrnKind::of(&t.body).message_set());
+        v.sort_by_cached_key(|t| {
+            let kind = super::response::TrnKind::of(&t.body);
+            (kind.message_set(), kind.wrappers().0)
+        });
         v
     }
 }

@@ -100,10 +100,11 @@ pub enum TrnKind {
     AccountInfo,
     BankStatement,
     CardStatement,
-    /// An untyped request: `message_set` is e.g. `INVSTMTMSGSRQV1`, `request` e.g. `INVSTMTRQ`.
+    /// An untyped request, answered with an error: `message_set` is e.g. `INVSTMTMSGSRQV1`,
+    /// `transaction` e.g. `INVSTMTTRNRQ`.
     Other {
         message_set: String,
-        request: String,
+        transaction: String,
     },
 }
 
@@ -116,10 +117,11 @@ impl TrnKind {
             RequestBody::CardStatement { .. } => TrnKind::CardStatement,
             RequestBody::Unsupported {
                 message_set,
-                request,
+                transaction,
+                ..
             } => TrnKind::Other {
                 message_set: message_set.clone(),
-                request: request.clone(),
+                transaction: transaction.clone(),
             },
         }
     }
@@ -130,12 +132,19 @@ impl TrnKind {
             TrnKind::AccountInfo => MessageSet::Signup,
             TrnKind::BankStatement => MessageSet::Bank,
             TrnKind::CardStatement => MessageSet::CreditCard,
-            TrnKind::Other { .. } => MessageSet::Other,
+            // An unsupported request in a set we do answer goes into that set's wrapper.
+            TrnKind::Other { message_set, .. } => match message_set.as_str() {
+                "SIGNUPMSGSRQV1" => MessageSet::Signup,
+                "BANKMSGSRQV1" => MessageSet::Bank,
+                "CREDITCARDMSGSRQV1" => MessageSet::CreditCard,
+                "PROFMSGSRQV1" => MessageSet::Prof,
+                _ => MessageSet::Other,
+            },
         }
     }
 
     /// (message-set wrapper, transaction wrapper) element names of the answer.
-    fn wrappers(&self) -> (String, String) {
+    pub(super) fn wrappers(&self) -> (String, String) {
         let fixed = |a: &str, b: &str| (a.to_string(), b.to_string());
         match self {
             TrnKind::Profile => fixed("PROFMSGSRSV1", "PROFTRNRS"),
@@ -144,10 +153,13 @@ impl TrnKind {
             TrnKind::CardStatement => fixed("CREDITCARDMSGSRSV1", "CCSTMTTRNRS"),
             TrnKind::Other {
                 message_set,
-                request,
+                transaction,
             } => (
                 message_set.replace("MSGSRQV", "MSGSRSV"),
-                format!("{}TRNRS", request.trim_end_matches("RQ")),
+                format!(
+                    "{}RS",
+                    transaction.strip_suffix("RQ").unwrap_or(transaction)
+                ),
             ),
         }
     }
@@ -220,7 +232,7 @@ impl<W: Write> ResponseWriter<W> {
         let set = kind.message_set();
         let (set_tag, trn_tag) = kind.wrappers();
         match &self.open_set {
-            Some((open, tag)) if *open == set && *tag == set_tag => {}
+            Some((_, tag)) if *tag == set_tag => {}
             Some((open, _)) if *open > set => {
                 return Err(FormatError::Usage(
                     "OFX message sets must be answered in OFX order",
