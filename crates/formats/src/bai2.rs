@@ -14,6 +14,8 @@
 //!   80 characters; it is cut at spaces where possible (readers join continuations with a space).
 //! - The bank reference field is the transaction id, with `,` and `/` (BAI2's delimiters)
 //!   replaced by `-`.
+//! - Text is the description as the bank sent it (UTF-8, as NetSuite reads BAI2). A description
+//!   that ends in `/` loses it in readers that take a final `/` as the record delimiter.
 
 use std::io::Write;
 

@@ -13,6 +13,10 @@
 //! | `type` | the transaction type as the bank sent it; empty when absent |
 //! | `transaction_id` | the stable id (FITID) |
 //! | `running_balance` | the balance after this transaction when the bank reported it; **empty otherwise** (never computed) |
+//!
+//! Cells are written exactly as the bank sent them, with no spreadsheet "formula injection"
+//! guard (a leading `'` would change the data an importer reads); a description starting with
+//! `=` stays as it is.
 
 use std::io::Write;
 

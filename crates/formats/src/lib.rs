@@ -65,6 +65,8 @@ pub enum FormatError {
     Io(#[from] std::io::Error),
     #[error("amount {amount} has more decimals than {currency} allows")]
     TooManyDecimals { amount: Decimal, currency: String },
+    #[error("amount {amount} in {currency} does not fit the format's integer range")]
+    OutOfRange { amount: Decimal, currency: String },
     #[error("{format} needs the {which} balance and the FI reported none")]
     MissingBalance {
         format: &'static str,

@@ -30,20 +30,25 @@ impl StatementCurrency {
     /// An amount with more decimals than the currency has is refused rather than rounded: a
     /// statement file must carry exactly what the bank reported.
     pub fn to_minor(&self, amount: Decimal) -> Result<i128, FormatError> {
-        let scaled = amount * Decimal::from(10i64.pow(self.minor_units));
+        let out_of_range = || FormatError::OutOfRange {
+            amount,
+            currency: self.code.clone(),
+        };
+        let scaled = 10i64
+            .checked_pow(self.minor_units)
+            .and_then(|f| amount.checked_mul(Decimal::from(f)))
+            .ok_or_else(out_of_range)?;
         if scaled.fract() != Decimal::ZERO {
             return Err(FormatError::TooManyDecimals {
                 amount,
                 currency: self.code.clone(),
             });
         }
-        scaled.to_i128().ok_or(FormatError::TooManyDecimals {
-            amount,
-            currency: self.code.clone(),
-        })
+        scaled.to_i128().ok_or_else(out_of_range)
     }
 
     /// `amount` formatted with exactly the currency's number of decimals, `.` as radix.
+    /// Refused like [`Self::to_minor`] when it has more decimals than the currency.
     pub fn format(&self, amount: Decimal) -> Result<String, FormatError> {
         self.to_minor(amount)?;
         let mut a = amount;
@@ -193,4 +198,37 @@ pub fn derive_closing(balances: &Balances, totals: &Totals, period: &Period) -> 
             as_of: period.to,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn minor_units_are_exact_or_refused() {
+        let usd = StatementCurrency::new("USD", 2);
+        let jpy = StatementCurrency::new("JPY", 0);
+        let d = |s| Decimal::from_str(s).unwrap();
+        assert_eq!(usd.to_minor(d("-42.5")).unwrap(), -4250);
+        assert_eq!(jpy.to_minor(d("5800")).unwrap(), 5800);
+        assert_eq!(usd.format(d("7")).unwrap(), "7.00");
+        assert!(matches!(
+            usd.to_minor(d("0.001")),
+            Err(FormatError::TooManyDecimals { .. })
+        ));
+        assert!(matches!(
+            jpy.format(d("1.5")),
+            Err(FormatError::TooManyDecimals { .. })
+        ));
+        assert!(matches!(
+            usd.to_minor(Decimal::MAX),
+            Err(FormatError::OutOfRange { .. })
+        ));
+        let silly = StatementCurrency::new("XXX", 40);
+        assert!(matches!(
+            silly.to_minor(d("1")),
+            Err(FormatError::OutOfRange { .. })
+        ));
+    }
 }
