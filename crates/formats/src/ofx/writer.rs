@@ -65,7 +65,7 @@ impl<W: Write> OfxWriter<W> {
                 let header = format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n\
                      <?OFX OFXHEADER=\"200\" VERSION=\"{}\" SECURITY=\"NONE\" \
-                     OLDFILEUID=\"NONE\" NEWFILEUID=\"{uid}\"?>",
+                     OLDFILEUID=\"NONE\" NEWFILEUID=\"{uid}\"?>\n",
                     version.number
                 );
                 w.raw(header.as_bytes())?;
