@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::job::JobKind;
-use bankfeeds_domain::transaction::BatchRequest;
 use bankfeeds_domain::Job;
 use bankfeeds_store::StoreResult;
 use chrono::TimeDelta;

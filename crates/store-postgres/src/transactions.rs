@@ -10,10 +10,12 @@ use async_trait::async_trait;
 
 use std::collections::HashMap;
 
+use bankfeeds_domain::batch::{
+    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
+};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{
-    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo,
-    Transaction, TransactionData, TransactionQuery, TransactionType,
+    DebitCreditMemo, Transaction, TransactionData, TransactionQuery, TransactionType,
 };
 use bankfeeds_domain::{
     Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp,

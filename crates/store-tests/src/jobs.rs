@@ -5,11 +5,11 @@ use std::sync::Mutex;
 
 use bankfeeds_domain::account::{BankAccountType, FeedState, FeedStatus};
 use bankfeeds_domain::batch::codes;
+use bankfeeds_domain::batch::{BatchItem, BatchRefusal, BatchRequest};
 use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::{
-    BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction, TransactionData,
-    TransactionQuery, TransactionType,
+    DebitCreditMemo, Transaction, TransactionData, TransactionQuery, TransactionType,
 };
 use bankfeeds_domain::{
     Amount, BankFeedAccount, Clock, Connection, Currency, Job, JobId, JobStatus, NewConnection,

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bankfeeds_domain::batch::{BatchItem, BatchRefusal};
 use bankfeeds_domain::job::RawJson;
-use bankfeeds_domain::transaction::{BatchItem, BatchRefusal};
 use bankfeeds_domain::{Org, SecretHash};
 
 mod accounts;

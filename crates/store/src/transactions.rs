@@ -2,8 +2,9 @@
 
 use crate::{BatchRender, StoreResult};
 use async_trait::async_trait;
+use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::profile::PlatformProfile;
-use bankfeeds_domain::transaction::{BatchRequest, Transaction, TransactionQuery};
+use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
 use bankfeeds_domain::{
     BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
 };

@@ -9,7 +9,8 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::transaction::{BatchRequest, TransactionData, TransactionType};
+use crate::batch::BatchRequest;
+use crate::transaction::{TransactionData, TransactionType};
 use crate::{Amount, BankFeedAccountId, Platform};
 
 /// One transaction as Codat's API carries it.

@@ -2,8 +2,8 @@
 //! (or for `prefer_sync`), applied under the platform's rules for this door.
 
 use async_trait::async_trait;
+use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::transaction::BatchRequest;
 use bankfeeds_domain::Job;
 use bankfeeds_store::StoreResult;
 

@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::batch::{summary, validate_batch, AccountContext};
+use bankfeeds_domain::batch::{BatchItem, BatchRefusal, BatchRequest};
 use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::{
-    BatchItem, BatchRefusal, BatchRequest, DebitCreditMemo, Transaction, TransactionData,
-    TransactionQuery, TransactionType,
+    DebitCreditMemo, Transaction, TransactionData, TransactionQuery, TransactionType,
 };
 use bankfeeds_domain::{Amount, BankFeedAccountId, Job, Timestamp, TransactionId};
 use bankfeeds_store::{Idem, Outcome};

@@ -11,11 +11,11 @@
 
 use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::Json;
+use bankfeeds_domain::batch::{BatchItem, BatchRefusal};
 use bankfeeds_domain::codat::bank_transaction::{self, BankTransaction, Problem};
 use bankfeeds_domain::codat::source_account;
 use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::transaction::{BatchItem, BatchRefusal};
 use bankfeeds_domain::{Job, JobId, Timestamp};
 use bankfeeds_store::StoreResult;
 use chrono::TimeDelta;
@@ -188,7 +188,7 @@ impl crate::jobs::JobRunner for PushRunner {
         &self,
         state: &AppState,
         job: Job,
-        _batch: Option<&bankfeeds_domain::transaction::BatchRequest>,
+        _batch: Option<&bankfeeds_domain::batch::BatchRequest>,
     ) -> StoreResult<Job> {
         run_claimed(state, job).await
     }

@@ -1,0 +1,11 @@
+//! One batch of transactions pushed for one bank feed account: the rules it must keep
+//! ([`rules`]) and the decision against what is already stored ([`decide`]).
+
+pub mod decide;
+pub mod rules;
+
+pub use decide::{
+    assemble, classify, decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
+};
+pub use rules::{codes, summary, validate_batch, AccountContext, Violation};
+pub use rules::{MAX_TEXT_CHARS, MAX_TRANSACTION_ID_CHARS, SUMMARY_LIMIT};
