@@ -2,8 +2,8 @@
 HTTP where the SDK has no operation, and the flows that build companies, connections, accounts
 and links (conftest.py starts the hub and hands these out as fixtures).
 
-`check`/`eq` raise AssertionError with the same messages run.py printed, so a failing test says
-what differed in the hub's words, not only which line.
+`check`/`eq` raise AssertionError with the same messages the former run.py printed, so a
+failing test says what differed in the hub's words, not only which line.
 """
 
 from __future__ import annotations

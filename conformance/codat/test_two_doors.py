@@ -42,7 +42,7 @@ def test_quickbooks_sandbox_shows_each_pushed_transaction_once_with_exact_amount
 
 
 def test_a_codat_push_reads_back_through_the_rutter_shaped_door_once_with_exact_amounts(codat):
-    """Not in run.py: the FI reads a Codat-made connection with the Rutter-shaped API by
+    """Not in the former run.py: the FI reads a Codat-made connection with the Rutter-shaped API by
     rotating its access token (README), and sees the pushed account and transactions."""
     r = codat.linked_quickbooks_company("Read Back Co", ["r-core"], books_name="Read Back Books")
     sent = [tx("k1", day(3), 250, 350, kind="Dep", description="Deposit"),
