@@ -91,19 +91,6 @@ def expect_error(call, status, code=None, item=None, undocumented=False):
     raise AssertionError(f"want {label}, the call returned {result!r}")
 
 
-def expect_refusal(call, status, code):
-    """Like expect_error, for operations whose error statuses the SDK may or may not document
-    as ErrorMessage: either exception, with this status and our errorCode."""
-    try:
-        call()
-    except (errors.ErrorMessage, errors.SDKError) as e:
-        eq(e.status_code, status, f"status for {code}")
-        body = json.loads(e.body) if isinstance(getattr(e, "body", None), str) and e.body else {}
-        eq(body.get("errorCode"), code, "errorCode")
-        return e
-    raise AssertionError(f"expected a {status} {code}, the call succeeded")
-
-
 # ---------------------------------------------------------------- the SDK, recorded
 
 CALLED: set[str] = set()

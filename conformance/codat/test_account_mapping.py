@@ -1,7 +1,7 @@
 """Account mapping: what a connection's accounts map to, before and after the link, and mapping
 an account into the linked platform company (Xero maps by API; QuickBooks maps in the platform)."""
 
-from helpers import check, enum_value, day, eq, expect_refusal
+from helpers import check, day, enum_value, eq, expect_error
 
 
 def test_mappings_are_pending_and_creating_one_is_400_until_the_connection_is_linked(codat, xero_unlinked):
@@ -9,7 +9,7 @@ def test_mappings_are_pending_and_creating_one_is_400_until_the_connection_is_li
     before = codat.sdk.account_mapping.get(request=m.where)
     eq([(x.source_account_id, str(x.status)) for x in before], [("cur-1", "pending"), ("sav-1", "pending")],
        "mappings before")
-    expect_refusal(lambda: codat.sdk.account_mapping.create(request={**m.where, "bank_feed_account_mapping": {
+    expect_error(lambda: codat.sdk.account_mapping.create(request={**m.where, "bank_feed_account_mapping": {
         "source_account_id": "sav-1"}}), 400, "CONNECTION_NOT_LINKED")
 
 
@@ -20,7 +20,7 @@ def test_map_the_second_account_into_the_linked_xero_company(codat, xero_linked)
     check(mappings["cur-1"].target_account_id, "a connected mapping names its target")
     options = mappings["sav-1"].target_account_options or []
     eq(len(options), 1, "one target option")
-    expect_refusal(lambda: sdk.account_mapping.create(request={**m.where, "bank_feed_account_mapping": {
+    expect_error(lambda: sdk.account_mapping.create(request={**m.where, "bank_feed_account_mapping": {
         "source_account_id": "sav-1", "target_account_id": "elsewhere"}}), 400, "UNKNOWN_TARGET_ACCOUNT")
     mapped = sdk.account_mapping.create(request={**m.where, "bank_feed_account_mapping": {
         "source_account_id": "sav-1", "target_account_id": options[0].id, "feed_start_date": day(20)}})
@@ -33,5 +33,5 @@ def test_map_the_second_account_into_the_linked_xero_company(codat, xero_linked)
 
 def test_quickbooks_connections_map_in_the_platform_not_by_api(codat):
     qbo = codat.new_company("Mapping QBO Co")
-    expect_refusal(lambda: codat.sdk.account_mapping.create(request={**qbo.where, "bank_feed_account_mapping": {
+    expect_error(lambda: codat.sdk.account_mapping.create(request={**qbo.where, "bank_feed_account_mapping": {
         "source_account_id": "x"}}), 400, "MAPPING_IN_PLATFORM")

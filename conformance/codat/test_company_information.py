@@ -1,11 +1,11 @@
 """Company information: the linked platform company's name and currency, and nothing before
 the connection is linked."""
 
-from helpers import eq, expect_refusal
+from helpers import eq, expect_error
 
 
 def test_not_available_until_the_connection_is_linked(codat, xero_unlinked):
-    expect_refusal(lambda: codat.sdk.company_information.get(request=xero_unlinked.where),
+    expect_error(lambda: codat.sdk.company_information.get(request=xero_unlinked.where),
                    404, "COMPANY_INFORMATION_NOT_AVAILABLE")
 
 
