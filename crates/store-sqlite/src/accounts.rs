@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use bankfeeds_domain::account::{
-    AccountPatch, AccountQuery, AccountSortField, BankAccountType, CompareOp, FeedState,
-    FeedStatus, SortDirection,
+    decide_create, decide_patch, AccountPatch, AccountQuery, AccountSortField, BankAccountType,
+    CompareOp, FeedState, FeedStatus, SortDirection,
 };
 use bankfeeds_domain::{
     Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Page, Timestamp,
@@ -144,22 +144,18 @@ pub(crate) async fn find_live(
     row.map(BankFeedAccount::try_from).transpose()
 }
 
-async fn check_parent(tx: &mut SqliteConnection, a: &BankFeedAccount) -> StoreResult<()> {
-    let Some(parent) = a.parent_bank_feed_account_id else {
-        return Ok(());
-    };
-    if find_live(tx, a.connection_id, "id", parent.to_string())
-        .await?
-        .is_none()
-    {
-        return Err(StoreError::Invalid {
-            code: "PARENT_ACCOUNT_NOT_FOUND",
-            message: format!(
-                "parent_bank_feed_account_id {parent} is not an account of this connection"
-            ),
-        });
+/// Whether `parent` (if any) is a live account of the connection.
+async fn parent_is_live(
+    tx: &mut SqliteConnection,
+    connection: ConnectionId,
+    parent: Option<BankFeedAccountId>,
+) -> StoreResult<bool> {
+    match parent {
+        None => Ok(true),
+        Some(p) => Ok(find_live(tx, connection, "id", p.to_string())
+            .await?
+            .is_some()),
     }
-    Ok(())
 }
 
 fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
@@ -275,20 +271,13 @@ impl bankfeeds_store::AccountStore for SqliteStore {
             account.internal_bank_account_id.clone(),
         )
         .await?;
-        let (stored, created) = match existing {
-            Some(_) if !override_existing => {
-                return Err(StoreError::Conflict("bank_feed_accounts_internal_id_key"));
-            }
-            Some(old) => (old.overridden_by(account), false),
-            None => (account.clone(), true),
-        };
-        if stored.parent_bank_feed_account_id == Some(stored.id) {
-            return Err(StoreError::Invalid {
-                code: "PARENT_ACCOUNT_NOT_FOUND",
-                message: "an account cannot be its own parent".into(),
-            });
-        }
-        check_parent(&mut tx, &stored).await?;
+        let parent_live = parent_is_live(
+            &mut tx,
+            account.connection_id,
+            account.parent_bank_feed_account_id,
+        )
+        .await?;
+        let (stored, created) = decide_create(account, existing, override_existing, parent_live)?;
         save(&mut tx, &stored).await?;
         let event = if created {
             EventKind::AccountCreated
@@ -385,20 +374,16 @@ impl bankfeeds_store::AccountStore for SqliteStore {
                 return Ok(Outcome::Replayed(saved));
             }
         }
-        let mut account = find_live(&mut tx, connection, "id", id.to_string())
+        let current = find_live(&mut tx, connection, "id", id.to_string())
             .await?
             .ok_or(StoreError::NotFound)?;
-        let currency_before = account.currency;
-        patch
-            .apply(&mut account, now)
-            .map_err(|e| StoreError::Invalid {
-                code: e.code(),
-                message: e.to_string(),
-            })?;
-        if account.currency != currency_before && has_transactions(&mut tx, id).await? {
-            return Err(StoreError::Conflict("currency_locked"));
-        }
-        check_parent(&mut tx, &account).await?;
+        let parent_live = parent_is_live(&mut tx, connection, patch.parent_after(&current)).await?;
+        // Whether transactions exist matters only to a currency change.
+        let has_transactions = match patch.currency {
+            Some(c) if c != current.currency => has_transactions(&mut tx, id).await?,
+            _ => false,
+        };
+        let account = decide_patch(current, patch, now, has_transactions, parent_live)?;
         save(&mut tx, &account).await?;
         record(&mut tx, &account, EventKind::AccountUpdated, now).await?;
         if let Some(idem) = idem {

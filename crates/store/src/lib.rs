@@ -58,6 +58,24 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// An account rule's refusal as the error the doors already map: a taken internal id and a
+/// locked currency are conflicts, the rest invalid requests with the rule's code.
+impl From<bankfeeds_domain::account::AccountRefusal> for StoreError {
+    fn from(r: bankfeeds_domain::account::AccountRefusal) -> Self {
+        use bankfeeds_domain::account::AccountRefusal;
+        match r {
+            AccountRefusal::InternalIdTaken => {
+                StoreError::Conflict("bank_feed_accounts_internal_id_key")
+            }
+            AccountRefusal::CurrencyLocked => StoreError::Conflict("currency_locked"),
+            other => StoreError::Invalid {
+                code: other.code(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
 /// An organisation with the digest of its client secret, for authentication.
 #[derive(Debug, Clone)]
 pub struct OrgCredential {

@@ -1,5 +1,9 @@
 //! Bank feed accounts: the FI's bank and card accounts a customer can link to a platform.
 
+pub mod change;
+
+pub use change::{decide_create, decide_patch, AccountRefusal};
+
 use serde::{Deserialize, Serialize};
 
 use crate::currency::Currency;
