@@ -12,15 +12,16 @@ use bankfeeds_domain::{
 use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
+use crate::error::DbUuid;
 use crate::{events, idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct AccountRow {
-    id: String,
-    org_id: String,
-    connection_id: String,
+    id: DbUuid,
+    org_id: DbUuid,
+    connection_id: DbUuid,
     internal_bank_account_id: String,
-    parent_id: Option<String>,
+    parent_id: Option<DbUuid>,
     bank_account_type: String,
     currency_code: String,
     feed_status: String,
@@ -42,18 +43,11 @@ impl TryFrom<AccountRow> for BankFeedAccount {
     type Error = StoreError;
     fn try_from(r: AccountRow) -> StoreResult<Self> {
         Ok(BankFeedAccount {
-            id: r.id.parse().map_err(|_| corrupt("id"))?,
-            org_id: r.org_id.parse().map_err(|_| corrupt("org_id"))?,
-            connection_id: r
-                .connection_id
-                .parse()
-                .map_err(|_| corrupt("connection_id"))?,
+            id: r.id.into_uuid().into(),
+            org_id: r.org_id.into_uuid().into(),
+            connection_id: r.connection_id.into_uuid().into(),
             internal_bank_account_id: r.internal_bank_account_id,
-            parent_bank_feed_account_id: r
-                .parent_id
-                .map(|p| p.parse())
-                .transpose()
-                .map_err(|_| corrupt("parent_id"))?,
+            parent_bank_feed_account_id: r.parent_id.map(|u| u.into_uuid().into()),
             bank_account_type: BankAccountType::parse(&r.bank_account_type)
                 .ok_or_else(|| corrupt("bank_account_type"))?,
             currency: Currency::from_code(&r.currency_code).ok_or_else(|| corrupt("currency"))?,

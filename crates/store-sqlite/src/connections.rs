@@ -5,12 +5,13 @@ use bankfeeds_domain::{
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
+use crate::error::DbUuid;
 use crate::{accounts, idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 pub(crate) struct ConnectionRow {
-    id: String,
-    org_id: String,
+    id: DbUuid,
+    org_id: DbUuid,
     platform: String,
     name: Option<String>,
     created_at: i64,
@@ -26,8 +27,8 @@ impl TryFrom<ConnectionRow> for Connection {
     type Error = StoreError;
     fn try_from(r: ConnectionRow) -> StoreResult<Self> {
         Ok(Connection {
-            id: r.id.parse().map_err(corrupt)?,
-            org_id: r.org_id.parse().map_err(corrupt)?,
+            id: r.id.into_uuid().into(),
+            org_id: r.org_id.into_uuid().into(),
             platform: r.platform.parse().map_err(corrupt)?,
             name: r.name,
             created_at: time::from_db(r.created_at)?,

@@ -6,6 +6,7 @@ use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::{ConnectionId, SecretHash, Timestamp};
 use bankfeeds_store::{StoreError, StoreResult};
 
+use crate::error::DbUuid;
 use crate::{map_err, time, SqliteStore};
 
 #[async_trait]
@@ -30,7 +31,7 @@ impl bankfeeds_store::CredentialStore for SqliteStore {
     }
 
     async fn find_credentials(&self, username: &str) -> StoreResult<Option<BankFeedCredentials>> {
-        let row: Option<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        let row: Option<(String, DbUuid, DbUuid, String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT username, org_id, connection_id, password_hash, created_at, revoked_at
          FROM bank_feed_credentials WHERE username = ?",
         )
@@ -42,8 +43,8 @@ impl bankfeeds_store::CredentialStore for SqliteStore {
         row.map(|(username, org, connection, hash, created, revoked)| {
             Ok(BankFeedCredentials {
                 username,
-                org_id: org.parse().map_err(|_| corrupt())?,
-                connection_id: connection.parse().map_err(|_| corrupt())?,
+                org_id: org.into_uuid().into(),
+                connection_id: connection.into_uuid().into(),
                 password_hash: SecretHash::from_hex(&hash).ok_or_else(corrupt)?,
                 created_at: time::from_db(created)?,
                 revoked_at: time::opt_from_db(revoked)?,

@@ -13,6 +13,7 @@ use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::connections::{self, ConnectionRow};
+use crate::error::DbUuid;
 use crate::{accounts, map_err, time, SqliteStore};
 
 fn corrupt(what: &str) -> StoreError {
@@ -21,8 +22,8 @@ fn corrupt(what: &str) -> StoreError {
 
 #[derive(FromRow)]
 struct CustomerRow {
-    id: String,
-    org_id: String,
+    id: DbUuid,
+    org_id: DbUuid,
     name: String,
     description: Option<String>,
     tags: String,
@@ -34,8 +35,8 @@ impl TryFrom<CustomerRow> for Customer {
     type Error = StoreError;
     fn try_from(r: CustomerRow) -> StoreResult<Self> {
         Ok(Customer {
-            id: r.id.parse().map_err(|_| corrupt("id"))?,
-            org_id: r.org_id.parse().map_err(|_| corrupt("org id"))?,
+            id: r.id.into_uuid().into(),
+            org_id: r.org_id.into_uuid().into(),
             name: r.name,
             description: r.description,
             tags: serde_json::from_str::<BTreeMap<String, String>>(&r.tags)
@@ -56,7 +57,7 @@ fn tags(c: &Customer) -> String {
 struct CustomerConnectionRow {
     #[sqlx(flatten)]
     connection: ConnectionRow,
-    customer_id: String,
+    customer_id: DbUuid,
     unlinked_at: Option<i64>,
     active_feeds: i64,
     last_synced_at: Option<i64>,
@@ -67,7 +68,7 @@ impl TryFrom<CustomerConnectionRow> for CustomerConnection {
     fn try_from(r: CustomerConnectionRow) -> StoreResult<Self> {
         Ok(CustomerConnection {
             connection: Connection::try_from(r.connection)?,
-            customer_id: r.customer_id.parse().map_err(|_| corrupt("customer id"))?,
+            customer_id: r.customer_id.into_uuid().into(),
             unlinked_at: time::opt_from_db(r.unlinked_at)?,
             active_feeds: u32::try_from(r.active_feeds).map_err(|_| corrupt("feeds"))?,
             last_synced_at: time::opt_from_db(r.last_synced_at)?,
@@ -223,7 +224,7 @@ impl bankfeeds_store::CustomerStore for SqliteStore {
     }
 
     async fn find_customer_token(&self, hash: &SecretHash) -> StoreResult<Option<CustomerToken>> {
-        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        let row: Option<(DbUuid, DbUuid, i64, i64)> = sqlx::query_as(
         "SELECT org_id, customer_id, created_at, expires_at FROM customer_tokens WHERE hash = ?",
     )
     .bind(hash.to_hex())
@@ -233,8 +234,8 @@ impl bankfeeds_store::CustomerStore for SqliteStore {
         row.map(|(org, customer, created, expires)| {
             Ok(CustomerToken {
                 hash: *hash,
-                org_id: org.parse().map_err(|_| corrupt("token org"))?,
-                customer_id: customer.parse().map_err(|_| corrupt("token customer"))?,
+                org_id: org.into_uuid().into(),
+                customer_id: customer.into_uuid().into(),
                 created_at: time::from_db(created)?,
                 expires_at: time::from_db(expires)?,
             })
@@ -313,7 +314,7 @@ impl bankfeeds_store::CustomerStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let active: Vec<String> = sqlx::query_scalar(
+        let active: Vec<DbUuid> = sqlx::query_scalar(
             "SELECT id FROM bank_feed_accounts
          WHERE connection_id = ? AND deleted_at IS NULL AND feed_status = 'active' ORDER BY id",
         )
@@ -322,7 +323,7 @@ impl bankfeeds_store::CustomerStore for SqliteStore {
         .await
         .map_err(map_err)?;
         for account in active {
-            let account: BankFeedAccountId = account.parse().map_err(|_| corrupt("account id"))?;
+            let account: BankFeedAccountId = account.into_uuid().into();
             let current = accounts::find_live(&mut tx, id, "id", account.to_string())
                 .await?
                 .ok_or(StoreError::NotFound)?;

@@ -43,3 +43,7 @@ pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> bankfeeds_stor
     s.parse()
         .map_err(|_| StoreError::Backend(format!("corrupt row: {what}").into()))
 }
+
+/// An id column: stored as hyphenated UUID text, decoded by sqlx itself (a malformed one is a
+/// decode error, so a corrupt row never becomes a domain id).
+pub(crate) type DbUuid = sqlx::types::uuid::fmt::Hyphenated;

@@ -6,6 +6,7 @@ use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
 use bankfeeds_store::{Event, EventKind, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
+use crate::error::DbUuid;
 use crate::{map_err, time, SqliteStore};
 
 pub async fn append(
@@ -36,8 +37,8 @@ pub async fn append(
 #[derive(FromRow)]
 struct EventRow {
     seq: i64,
-    org_id: String,
-    connection_id: Option<String>,
+    org_id: DbUuid,
+    connection_id: Option<DbUuid>,
     event_type: String,
     resource_id: String,
     payload: String,
@@ -65,12 +66,8 @@ impl bankfeeds_store::EventStore for SqliteStore {
             .map(|r| {
                 Ok(Event {
                     seq: r.seq,
-                    org_id: r.org_id.parse().map_err(corrupt)?,
-                    connection_id: r
-                        .connection_id
-                        .map(|c| c.parse())
-                        .transpose()
-                        .map_err(corrupt)?,
+                    org_id: r.org_id.into_uuid().into(),
+                    connection_id: r.connection_id.map(|u| u.into_uuid().into()),
                     kind: EventKind::parse(&r.event_type).ok_or_else(|| {
                         StoreError::Backend(format!("unknown event type {}", r.event_type).into())
                     })?,

@@ -7,11 +7,12 @@ use bankfeeds_domain::{OrgId, Platform};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::FromRow;
 
+use crate::error::DbUuid;
 use crate::{map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct ConfigRow {
-    org_id: String,
+    org_id: DbUuid,
     platform: String,
     display_name: String,
     logo_url: Option<String>,
@@ -28,7 +29,7 @@ impl TryFrom<ConfigRow> for FiConfig {
         let corrupt =
             |what: &str| StoreError::Backend(format!("corrupt fi_configs row: {what}").into());
         Ok(FiConfig {
-            org_id: r.org_id.parse().map_err(|_| corrupt("org_id"))?,
+            org_id: r.org_id.into_uuid().into(),
             platform: r.platform.parse().map_err(|_| corrupt("platform"))?,
             display_name: r.display_name,
             logo_url: r.logo_url,

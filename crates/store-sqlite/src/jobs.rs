@@ -7,15 +7,16 @@ use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
+use crate::error::DbUuid;
 use crate::{body, events, idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 pub(crate) struct JobRow {
-    id: String,
+    id: DbUuid,
     kind: String,
-    org_id: String,
-    connection_id: String,
-    account_id: Option<String>,
+    org_id: DbUuid,
+    connection_id: DbUuid,
+    account_id: Option<DbUuid>,
     status: String,
     request: String,
     request_body: Option<Vec<u8>>,
@@ -47,18 +48,11 @@ impl TryFrom<JobRow> for Job {
             _ => None,
         };
         Ok(Job {
-            id: r.id.parse().map_err(|_| corrupt("id"))?,
+            id: r.id.into_uuid().into(),
             kind: JobKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
-            org_id: r.org_id.parse().map_err(|_| corrupt("org_id"))?,
-            connection_id: r
-                .connection_id
-                .parse()
-                .map_err(|_| corrupt("connection_id"))?,
-            bank_feed_account_id: r
-                .account_id
-                .map(|a| a.parse())
-                .transpose()
-                .map_err(|_| corrupt("account_id"))?,
+            org_id: r.org_id.into_uuid().into(),
+            connection_id: r.connection_id.into_uuid().into(),
+            bank_feed_account_id: r.account_id.map(|u| u.into_uuid().into()),
             status: JobStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
             request: JobRequest::from_stored(&r.request, request_body)
                 .ok_or_else(|| corrupt("request"))?,
@@ -257,7 +251,7 @@ impl bankfeeds_store::JobStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Option<Job>> {
         let mut tx = self.write_tx().await?;
-        let claimed: Option<String> = sqlx::query_scalar(
+        let claimed: Option<DbUuid> = sqlx::query_scalar(
         "UPDATE jobs SET status = 'pending', locked_until = ?, attempts = attempts + 1, updated_at = ?
          WHERE seq = (
              SELECT j.seq FROM jobs j
@@ -280,7 +274,7 @@ impl bankfeeds_store::JobStore for SqliteStore {
     .await
     .map_err(map_err)?;
         let job = match claimed {
-            Some(id) => Some(load(&mut tx, id.parse().map_err(|_| corrupt("id"))?).await?),
+            Some(id) => Some(load(&mut tx, id.into_uuid().into()).await?),
             None => None,
         };
         tx.commit().await.map_err(map_err)?;

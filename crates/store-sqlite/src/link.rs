@@ -10,6 +10,7 @@ use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::parse;
+use crate::error::DbUuid;
 use crate::{accounts, map_err, otps, time, SqliteStore};
 
 fn corrupt(what: &str) -> StoreError {
@@ -20,11 +21,11 @@ fn corrupt(what: &str) -> StoreError {
 struct ChallengeRow {
     hash: String,
     platform: String,
-    company_id: String,
-    org_id: String,
+    company_id: DbUuid,
+    org_id: DbUuid,
     created_at: i64,
     expires_at: i64,
-    connection_id: Option<String>,
+    connection_id: Option<DbUuid>,
     bound_at: Option<i64>,
     completed_at: Option<i64>,
 }
@@ -38,18 +39,11 @@ impl TryFrom<ChallengeRow> for Challenge {
                 .platform
                 .parse()
                 .map_err(|_| corrupt("challenge platform"))?,
-            company_id: r
-                .company_id
-                .parse()
-                .map_err(|_| corrupt("challenge company"))?,
-            org_id: r.org_id.parse().map_err(|_| corrupt("challenge org"))?,
+            company_id: r.company_id.into_uuid().into(),
+            org_id: r.org_id.into_uuid().into(),
             created_at: time::from_db(r.created_at)?,
             expires_at: time::from_db(r.expires_at)?,
-            connection_id: r
-                .connection_id
-                .map(|c| c.parse())
-                .transpose()
-                .map_err(|_| corrupt("challenge connection"))?,
+            connection_id: r.connection_id.map(|u| u.into_uuid().into()),
             bound_at: time::opt_from_db(r.bound_at)?,
             completed_at: time::opt_from_db(r.completed_at)?,
         })
@@ -126,7 +120,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
     }
 
     async fn get_company(&self, id: CompanyId) -> StoreResult<Option<Company>> {
-        let row: Option<(String, String, String, i64)> =
+        let row: Option<(DbUuid, String, String, i64)> =
             sqlx::query_as("SELECT id, platform, name, created_at FROM companies WHERE id = ?")
                 .bind(id.to_string())
                 .fetch_optional(&self.reader)
@@ -134,7 +128,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
                 .map_err(map_err)?;
         row.map(|(id, platform, name, created_at)| {
             Ok(Company {
-                id: id.parse().map_err(|_| corrupt("company id"))?,
+                id: id.into_uuid().into(),
                 platform: platform.parse().map_err(|_| corrupt("company platform"))?,
                 name,
                 created_at: time::from_db(created_at)?,
@@ -144,7 +138,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
     }
 
     async fn list_companies(&self, platform: Platform) -> StoreResult<Vec<Company>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        let rows: Vec<(DbUuid, String, i64)> = sqlx::query_as(
             "SELECT id, name, created_at FROM companies WHERE platform = ? ORDER BY created_at, id",
         )
         .bind(platform.as_str())
@@ -154,7 +148,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         rows.into_iter()
             .map(|(id, name, created_at)| {
                 Ok(Company {
-                    id: parse(&id, "company id")?,
+                    id: id.into_uuid().into(),
                     platform,
                     name,
                     created_at: time::from_db(created_at)?,
@@ -269,7 +263,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
     }
 
     async fn connection_company(&self, connection: ConnectionId) -> StoreResult<Option<Company>> {
-        let id: Option<String> = sqlx::query_scalar(
+        let id: Option<DbUuid> = sqlx::query_scalar(
             "SELECT company_id FROM challenges
          WHERE connection_id = ? AND completed_at IS NOT NULL
          ORDER BY completed_at DESC LIMIT 1",
@@ -280,7 +274,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         .map_err(map_err)?;
         match id {
             None => Ok(None),
-            Some(id) => self.get_company(parse(&id, "company id")?).await,
+            Some(id) => self.get_company(id.into_uuid().into()).await,
         }
     }
 

@@ -3,11 +3,12 @@ use bankfeeds_domain::{NewOrg, Org, SecretHash};
 use bankfeeds_store::{OrgCredential, StoreError, StoreResult};
 use sqlx::FromRow;
 
+use crate::error::DbUuid;
 use crate::{map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct OrgRow {
-    id: String,
+    id: DbUuid,
     name: String,
     client_id: String,
     client_secret_hash: String,
@@ -20,10 +21,7 @@ impl OrgRow {
             .ok_or_else(|| StoreError::Backend("corrupt client secret hash".into()))?;
         Ok(OrgCredential {
             org: Org {
-                id: self
-                    .id
-                    .parse()
-                    .map_err(|e| StoreError::Backend(Box::new(e)))?,
+                id: self.id.into_uuid().into(),
                 name: self.name,
                 client_id: self.client_id,
                 created_at: time::from_db(self.created_at)?,

@@ -7,13 +7,13 @@ use bankfeeds_domain::{ConnectionId, OrgId, SecretHash, Timestamp};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
-use crate::error::parse;
+use crate::error::DbUuid;
 use crate::{map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct OtpRow {
-    org_id: String,
-    connection_id: String,
+    org_id: DbUuid,
+    connection_id: DbUuid,
     expires_at: i64,
     used_at: Option<i64>,
     cancelled_at: Option<i64>,
@@ -23,8 +23,8 @@ impl TryFrom<OtpRow> for OtpRecord {
     type Error = StoreError;
     fn try_from(r: OtpRow) -> StoreResult<Self> {
         Ok(OtpRecord {
-            org_id: parse(&r.org_id, "otp org_id")?,
-            connection_id: parse(&r.connection_id, "otp connection_id")?,
+            org_id: r.org_id.into_uuid().into(),
+            connection_id: r.connection_id.into_uuid().into(),
             expires_at: time::from_db(r.expires_at)?,
             used_at: time::opt_from_db(r.used_at)?,
             cancelled_at: time::opt_from_db(r.cancelled_at)?,

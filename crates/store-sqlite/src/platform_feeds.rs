@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::parse;
+use crate::error::DbUuid;
 use crate::transactions::{TransactionRow, COLUMNS};
 use crate::{accounts, events, map_err, time, SqliteStore};
 
@@ -46,13 +47,13 @@ async fn linked(
 
 #[derive(FromRow)]
 struct StatementRow {
-    id: String,
-    company_id: String,
-    account_id: String,
+    id: DbUuid,
+    company_id: DbUuid,
+    account_id: DbUuid,
     ingested_at: i64,
     transaction_count: i64,
-    first_transaction_id: String,
-    last_transaction_id: String,
+    first_transaction_id: DbUuid,
+    last_transaction_id: DbUuid,
     opening_balance: String,
     closing_balance: String,
 }
@@ -62,13 +63,13 @@ impl TryFrom<StatementRow> for Statement {
 
     fn try_from(r: StatementRow) -> StoreResult<Self> {
         Ok(Statement {
-            id: parse(&r.id, "id")?,
-            company_id: parse(&r.company_id, "company id")?,
-            account_id: parse(&r.account_id, "account id")?,
+            id: r.id.into_uuid().into(),
+            company_id: r.company_id.into_uuid().into(),
+            account_id: r.account_id.into_uuid().into(),
             ingested_at: time::from_db(r.ingested_at)?,
             transaction_count: u32::try_from(r.transaction_count).map_err(|_| corrupt("count"))?,
-            first_transaction_id: parse(&r.first_transaction_id, "first transaction")?,
-            last_transaction_id: parse(&r.last_transaction_id, "last transaction")?,
+            first_transaction_id: r.first_transaction_id.into_uuid().into(),
+            last_transaction_id: r.last_transaction_id.into_uuid().into(),
             opening_balance: parse(&r.opening_balance, "opening balance")?,
             closing_balance: parse(&r.closing_balance, "closing balance")?,
         })
@@ -78,7 +79,7 @@ impl TryFrom<StatementRow> for Statement {
 #[async_trait]
 impl bankfeeds_store::PlatformFeedStore for SqliteStore {
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
-        let ids: Vec<(String, String)> = sqlx::query_as(
+        let ids: Vec<(DbUuid, String)> = sqlx::query_as(
             "SELECT a.connection_id, a.id FROM company_feeds f
          JOIN bank_feed_accounts a ON a.id = f.account_id
          WHERE f.company_id = ? AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
@@ -91,7 +92,7 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         let mut conn = self.reader.acquire().await.map_err(map_err)?;
         let mut feeds = Vec::with_capacity(ids.len());
         for (connection, id) in ids {
-            let connection = connection.parse().map_err(|_| corrupt("feed connection"))?;
+            let connection = connection.into_uuid().into();
             if let Some(a) = accounts::find_live(&mut conn, connection, "id", id).await? {
                 feeds.push(a);
             }

@@ -21,14 +21,15 @@ use bankfeeds_domain::{
 use bankfeeds_store::{BatchRender, EventKind, StoreError, StoreResult};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 
+use crate::error::DbUuid;
 use crate::{body, events, jobs, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 pub(crate) struct TransactionRow {
-    id: String,
-    org_id: String,
-    connection_id: String,
-    account_id: String,
+    id: DbUuid,
+    org_id: DbUuid,
+    connection_id: DbUuid,
+    account_id: DbUuid,
     transaction_id: String,
     posted_at: i64,
     transaction_date: Option<i64>,
@@ -59,13 +60,10 @@ impl TryFrom<TransactionRow> for Transaction {
     type Error = StoreError;
     fn try_from(r: TransactionRow) -> StoreResult<Self> {
         Ok(Transaction {
-            id: r.id.parse().map_err(|_| corrupt("id"))?,
-            org_id: r.org_id.parse().map_err(|_| corrupt("org_id"))?,
-            connection_id: r
-                .connection_id
-                .parse()
-                .map_err(|_| corrupt("connection_id"))?,
-            bank_feed_account_id: r.account_id.parse().map_err(|_| corrupt("account_id"))?,
+            id: r.id.into_uuid().into(),
+            org_id: r.org_id.into_uuid().into(),
+            connection_id: r.connection_id.into_uuid().into(),
+            bank_feed_account_id: r.account_id.into_uuid().into(),
             data: TransactionData {
                 transaction_id: r.transaction_id,
                 posted_at: time::from_db(r.posted_at)?,
