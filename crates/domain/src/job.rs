@@ -71,6 +71,21 @@ impl JobKind {
     }
 }
 
+/// A job finished as failed must answer with an error status (4xx or 5xx); anything else is
+/// a programming mistake in the caller, refused before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a failed job answers with an error status, not {0}")]
+pub struct NotAFailureStatus(pub u16);
+
+/// Checks the status a job is failed with.
+pub fn failure_status(status: u16) -> Result<u16, NotAFailureStatus> {
+    if status >= 400 {
+        Ok(status)
+    } else {
+        Err(NotAFailureStatus(status))
+    }
+}
+
 /// A JSON document kept as its text: parsed (or rendered) once, then stored and sent as is,
 /// never rebuilt as a `serde_json::Value` on the hot path. Cheap to clone.
 ///
@@ -227,6 +242,14 @@ mod tests {
             body: RawJson::parse(body).unwrap(),
             idempotency_key: Some("k1".into()),
         }
+    }
+
+    #[test]
+    fn only_error_statuses_fail_a_job() {
+        assert_eq!(failure_status(400), Ok(400));
+        assert_eq!(failure_status(504), Ok(504));
+        assert_eq!(failure_status(399), Err(NotAFailureStatus(399)));
+        assert_eq!(failure_status(200), Err(NotAFailureStatus(200)));
     }
 
     #[test]

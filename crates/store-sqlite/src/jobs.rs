@@ -288,13 +288,7 @@ impl bankfeeds_store::JobStore for SqliteStore {
         body: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<Job> {
-        // A failure is a 4xx or 5xx answer; anything else is a caller's mistake.
-        if status < 400 {
-            return Err(StoreError::Invalid {
-                code: "INVALID_JOB_OUTCOME",
-                message: format!("a failed job answers with an error status, not {status}"),
-            });
-        }
+        bankfeeds_domain::job::failure_status(status)?;
         let mut tx = self.write_tx().await?;
         let job = load(&mut tx, id).await?;
         if job.status.is_finished() {

@@ -58,6 +58,15 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl From<bankfeeds_domain::job::NotAFailureStatus> for StoreError {
+    fn from(e: bankfeeds_domain::job::NotAFailureStatus) -> Self {
+        StoreError::Invalid {
+            code: "INVALID_JOB_OUTCOME",
+            message: e.to_string(),
+        }
+    }
+}
+
 /// An account rule's refusal as the error the doors already map: a taken internal id and a
 /// locked currency are conflicts, the rest invalid requests with the rule's code.
 impl From<bankfeeds_domain::account::AccountRefusal> for StoreError {
