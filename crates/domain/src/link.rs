@@ -154,6 +154,16 @@ pub fn linked_feed_state(start: Option<Timestamp>) -> FeedState {
     }
 }
 
+/// The feed state of an account whose feed was unlinked (by the platform, the customer or
+/// the FI): inactive and taking no transactions; its start date is kept for a later re-link.
+pub fn unlinked_feed_state(current: &crate::BankFeedAccount) -> FeedState {
+    FeedState {
+        feed_status: FeedStatus::Inactive,
+        transaction_ready: false,
+        transaction_start_date: current.transaction_start_date,
+    }
+}
+
 /// Why a redirect back from the FI was refused. Nothing changes when it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkRefusal {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use bankfeeds_domain::account::{
     decide_create, decide_patch, AccountPatch, AccountQuery, AccountSortField, CompareOp,
-    FeedState, FeedStatus, SortDirection,
+    FeedState, SortDirection,
 };
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Page, Timestamp};
 use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
@@ -379,11 +379,7 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         let current = find_live(&mut tx, connection, Key::Id(id), true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let state = FeedState {
-            feed_status: FeedStatus::Inactive,
-            transaction_ready: false,
-            transaction_start_date: current.transaction_start_date,
-        };
+        let state = bankfeeds_domain::link::unlinked_feed_state(&current);
         let account = set_feed_state_in(&mut tx, id, &state, now).await?;
         sqlx::query(
         "UPDATE company_feeds SET unlinked_at = $1 WHERE account_id = $2 AND unlinked_at IS NULL",

@@ -7,7 +7,6 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
 use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
@@ -136,11 +135,7 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
             // Another instance unlinked it while this one waited for the account's lock.
             return Err(StoreError::NotFound);
         }
-        let state = FeedState {
-            feed_status: FeedStatus::Inactive,
-            transaction_ready: false,
-            transaction_start_date: current.transaction_start_date,
-        };
+        let state = bankfeeds_domain::link::unlinked_feed_state(&current);
         let account = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(account)

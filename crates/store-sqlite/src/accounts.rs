@@ -418,11 +418,7 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         let current = find_live(&mut tx, connection, "id", id.to_string())
             .await?
             .ok_or(StoreError::NotFound)?;
-        let state = FeedState {
-            feed_status: FeedStatus::Inactive,
-            transaction_ready: false,
-            transaction_start_date: current.transaction_start_date,
-        };
+        let state = bankfeeds_domain::link::unlinked_feed_state(&current);
         let account = set_feed_state_in(&mut tx, id, &state, now).await?;
         sqlx::query(
             "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",

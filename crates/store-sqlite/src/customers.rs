@@ -4,7 +4,6 @@ use async_trait::async_trait;
 
 use std::collections::BTreeMap;
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
 use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, CustomerToken};
 use bankfeeds_domain::{
     BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, SecretHash, Timestamp,
@@ -327,11 +326,7 @@ impl bankfeeds_store::CustomerStore for SqliteStore {
             let current = accounts::find_live(&mut tx, id, "id", account.to_string())
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            let state = FeedState {
-                feed_status: FeedStatus::Inactive,
-                transaction_ready: false,
-                transaction_start_date: current.transaction_start_date,
-            };
+            let state = bankfeeds_domain::link::unlinked_feed_state(&current);
             accounts::set_feed_state_in(&mut tx, account, &state, at).await?;
             sqlx::query(
             "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",

@@ -3,7 +3,6 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
 use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
@@ -128,11 +127,7 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let state = FeedState {
-            feed_status: FeedStatus::Inactive,
-            transaction_ready: false,
-            transaction_start_date: current.transaction_start_date,
-        };
+        let state = bankfeeds_domain::link::unlinked_feed_state(&current);
         let account = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(account)
