@@ -354,6 +354,32 @@ mod tests {
     }
 
     #[test]
+    fn linking_activates_a_feed_and_unlinking_deactivates_it_keeping_its_start() {
+        let start = Some(now() - TimeDelta::days(30));
+        let linked = linked_feed_state(start);
+        assert_eq!(linked.feed_status, FeedStatus::Active);
+        assert!(linked.transaction_ready);
+        let profile = crate::profile::PlatformProfile::for_platform(
+            Platform::Xero,
+            crate::profile::Door::Rutter,
+        );
+        let mut account = crate::BankFeedAccount::new(
+            OrgId::new(),
+            ConnectionId::new(),
+            &profile,
+            "acc-1".into(),
+            crate::account::BankAccountType::Bank,
+            crate::Currency::from_code("GBP").unwrap(),
+            now(),
+        );
+        account.transaction_start_date = start;
+        let unlinked = unlinked_feed_state(&account);
+        assert_eq!(unlinked.feed_status, FeedStatus::Inactive);
+        assert!(!unlinked.transaction_ready);
+        assert_eq!(unlinked.transaction_start_date, start);
+    }
+
+    #[test]
     fn a_deleted_connection_is_reported_before_unknown_accounts() {
         assert_eq!(check_feed_choice(true, true), Ok(()));
         assert_eq!(
