@@ -1,10 +1,15 @@
 //! Idempotency keys: a repeat replays the saved answer, a reuse for another request is refused,
 //! a refused request saves nothing, and keys are scoped to the organisation.
 
-use bankfeeds_domain::{BankFeedAccount, Clock, Job, Platform, SystemClock};
+use bankfeeds_domain::account::AccountPatch;
+use bankfeeds_domain::{
+    BankFeedAccount, Clock, Connection, Job, NewConnection, PageRequest, Platform, SystemClock,
+};
 use bankfeeds_store::{DynStore, Idem, IdempotencyKey, Outcome, StoreError, StoredResponse};
 
-use crate::helpers::{account, claim, connection, draft_account, job, org, secs, setup, t0};
+use crate::helpers::{
+    account, claim, connection, create_fresh, draft_account, job, org, secs, setup, t0,
+};
 
 pub async fn idempotent_account_writes_replay_and_refuse_reuse(store: DynStore) {
     let c = setup(&store, Platform::Xero).await;
@@ -173,4 +178,161 @@ pub async fn idempotent_job_submission_replays(store: DynStore) {
         None,
         "no second job was queued"
     );
+}
+
+pub async fn idempotent_connection_creation_replays(store: DynStore) {
+    let o = org(&store).await;
+    let key = IdempotencyKey {
+        org_id: o,
+        key: "conn-1".into(),
+        fingerprint: "fp-a".into(),
+    };
+    let render = |c: &Connection| StoredResponse {
+        status: 201,
+        body: format!("{{\"connection\":\"{}\"}}", c.id),
+    };
+    let idem = Idem {
+        key: &key,
+        render: &render,
+    };
+    let fresh =
+        || NewConnection::generate(o, Platform::Xero, Some("Acme Ltd"), SystemClock.now()).unwrap();
+    let (first, _) = fresh();
+    assert_eq!(
+        store.create_connection(&first, Some(idem)).await.unwrap(),
+        Outcome::Done(())
+    );
+    let (second, second_token) = fresh();
+    assert_eq!(
+        store.create_connection(&second, Some(idem)).await.unwrap(),
+        Outcome::Replayed(StoredResponse {
+            status: 201,
+            body: format!("{{\"connection\":\"{}\"}}", first.connection.id),
+        })
+    );
+    assert_eq!(
+        store
+            .find_connection_by_token(&second_token.hash())
+            .await
+            .unwrap(),
+        None,
+        "the repeat stores nothing"
+    );
+    let reused = IdempotencyKey {
+        fingerprint: "fp-b".into(),
+        ..key.clone()
+    };
+    let (third, _) = fresh();
+    assert!(matches!(
+        store
+            .create_connection(
+                &third,
+                Some(Idem {
+                    key: &reused,
+                    render: &render
+                })
+            )
+            .await,
+        Err(StoreError::IdempotencyKeyReused)
+    ));
+    let page = PageRequest {
+        after: None,
+        limit: 50,
+    };
+    assert_eq!(
+        store.list_connections(o, &page).await.unwrap().items,
+        vec![first.connection.clone()],
+        "only the first request created a connection"
+    );
+    // Another organisation's key space is separate.
+    let other = org(&store).await;
+    let theirs = IdempotencyKey {
+        org_id: other,
+        ..key.clone()
+    };
+    let (fourth, _) =
+        NewConnection::generate(other, Platform::Xero, None, SystemClock.now()).unwrap();
+    assert_eq!(
+        store
+            .create_connection(
+                &fourth,
+                Some(Idem {
+                    key: &theirs,
+                    render: &render
+                })
+            )
+            .await
+            .unwrap(),
+        Outcome::Done(())
+    );
+}
+
+pub async fn idempotent_account_updates_replay(store: DynStore) {
+    let c = setup(&store, Platform::Xero).await;
+    let now = SystemClock.now();
+    let a = create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
+    let key = IdempotencyKey {
+        org_id: c.org_id,
+        key: "patch-1".into(),
+        fingerprint: "fp-a".into(),
+    };
+    let render = |a: &BankFeedAccount| StoredResponse {
+        status: 200,
+        body: format!("named {:?}", a.details.name),
+    };
+    let idem = Idem {
+        key: &key,
+        render: &render,
+    };
+    let rename = |name: &str| {
+        let mut details = serde_json::Map::new();
+        details.insert("name".into(), serde_json::json!(name));
+        AccountPatch {
+            details,
+            ..AccountPatch::default()
+        }
+    };
+    let Outcome::Done(first) = store
+        .update_account(c.id, a.id, &rename("First"), now + secs(1), Some(idem))
+        .await
+        .unwrap()
+    else {
+        panic!("first use does the work")
+    };
+    assert_eq!(first.details.name.as_deref(), Some("First"));
+    assert_eq!(
+        store
+            .update_account(c.id, a.id, &rename("Second"), now + secs(2), Some(idem))
+            .await
+            .unwrap(),
+        Outcome::Replayed(StoredResponse {
+            status: 200,
+            body: "named Some(\"First\")".into(),
+        })
+    );
+    assert_eq!(
+        store.get_account(c.id, a.id).await.unwrap().unwrap(),
+        first,
+        "the repeat changes nothing"
+    );
+    let reused = IdempotencyKey {
+        fingerprint: "fp-b".into(),
+        ..key.clone()
+    };
+    assert!(matches!(
+        store
+            .update_account(
+                c.id,
+                a.id,
+                &rename("Third"),
+                now + secs(3),
+                Some(Idem {
+                    key: &reused,
+                    render: &render
+                })
+            )
+            .await,
+        Err(StoreError::IdempotencyKeyReused)
+    ));
+    assert_eq!(store.get_account(c.id, a.id).await.unwrap().unwrap(), first);
 }

@@ -48,6 +48,8 @@ macro_rules! __suite_cases {
             orgs: [
                 orgs_round_trip,
                 org_client_ids_are_unique,
+                each_client_id_finds_only_its_own_organisation,
+                orgs_list_every_organisation_once,
             ],
             connections: [
                 connections_round_trip,
@@ -86,6 +88,8 @@ macro_rules! __suite_cases {
             idempotency: [
                 idempotent_account_writes_replay_and_refuse_reuse,
                 idempotent_job_submission_replays,
+                idempotent_connection_creation_replays,
+                idempotent_account_updates_replay,
             ],
             link: [
                 link_flow_binds_and_activates_feeds,
@@ -102,9 +106,13 @@ macro_rules! __suite_cases {
                 concurrent_consumers_get_an_otp_once,
                 concurrent_issuers_leave_one_active_otp,
                 otps_issued_alongside_leave_earlier_ones_valid,
+                otps_answer_with_their_own_organisation_and_connection,
+                a_new_otp_supersedes_an_expired_unused_one,
             ],
             credentials: [
                 credentials_are_stored_hashed_and_revoked_together,
+                revoking_leaves_later_sets_and_other_organisations_alone,
+                a_username_is_never_stored_twice,
             ],
             platform_feeds: [
                 feeds_are_ingested_as_statements_once,

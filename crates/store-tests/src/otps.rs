@@ -203,3 +203,73 @@ pub async fn otps_issued_alongside_leave_earlier_ones_valid(store: DynStore) {
     store.issue_otp(&fourth).await.unwrap();
     assert!(store.consume_otp(&three.hash(), at).await.unwrap().is_err());
 }
+
+pub async fn otps_answer_with_their_own_organisation_and_connection(store: DynStore) {
+    let now = SystemClock.now();
+    let a = org(&store, "Bank A").await;
+    let b = org(&store, "Bank B").await;
+    let ca = connection(&store, a).await;
+    let cb = connection(&store, b).await;
+    let (_, for_a) = issue(&store, &ca, now).await;
+    // Another organisation's OTP (and another connection's) never supersedes this one.
+    let (_, for_b) = issue(&store, &cb, now + secs(1)).await;
+    assert_eq!(
+        store
+            .consume_otp(&for_b.hash(), now + secs(2))
+            .await
+            .unwrap(),
+        Ok((b, cb.id))
+    );
+    assert_eq!(
+        store
+            .consume_otp(&for_a.hash(), now + secs(2))
+            .await
+            .unwrap(),
+        Ok((a, ca.id))
+    );
+}
+
+pub async fn a_new_otp_supersedes_an_expired_unused_one(store: DynStore) {
+    let now = SystemClock.now();
+    let o = org(&store, "Demo Bank").await;
+    let c = connection(&store, o).await;
+    let (_, old) = issue(&store, &c, now).await;
+    let late = now + OTP_TTL + secs(1);
+    assert_eq!(
+        store.consume_otp(&old.hash(), late).await.unwrap(),
+        Err(OtpRefusal::Expired)
+    );
+    let (_, new) = issue(&store, &c, late).await;
+    // Refusals are checked in a fixed order: used, then superseded, then expired.
+    assert_eq!(
+        store
+            .consume_otp(&old.hash(), late + secs(1))
+            .await
+            .unwrap(),
+        Err(OtpRefusal::Superseded)
+    );
+    assert_eq!(
+        store
+            .consume_otp(&new.hash(), late + secs(1))
+            .await
+            .unwrap(),
+        Ok((o, c.id))
+    );
+    assert_eq!(
+        store
+            .consume_otp(&new.hash(), late + OTP_TTL + secs(2))
+            .await
+            .unwrap(),
+        Err(OtpRefusal::AlreadyUsed),
+        "used, even once past its expiry"
+    );
+    // A used OTP is not superseded by the next one either.
+    issue(&store, &c, late + secs(2)).await;
+    assert_eq!(
+        store
+            .consume_otp(&new.hash(), late + secs(3))
+            .await
+            .unwrap(),
+        Err(OtpRefusal::AlreadyUsed)
+    );
+}
