@@ -337,3 +337,58 @@ pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
         )
     );
 }
+
+pub async fn accounts_are_never_seen_through_another_connection(store: DynStore) {
+    let c = setup(&store, Platform::Xero).await;
+    let sibling = connection(&store, c.org_id, Platform::Xero).await;
+    let foreign = setup(&store, Platform::Xero).await;
+    let now = SystemClock.now();
+    let mine = create(&store, &account(&c, "ACC-1", now)).await;
+    let sib = create(&store, &account(&sibling, "ACC-1", now)).await;
+    let theirs = create(&store, &account(&foreign, "ACC-1", now)).await;
+    let q = AccountQuery {
+        filters: vec![],
+        sort: AccountSortField::UpdatedAt,
+        direction: SortDirection::Asc,
+        after: None,
+        limit: 50,
+    };
+    assert_eq!(
+        store.list_accounts(c.id, &q).await.unwrap().items,
+        vec![mine.clone()]
+    );
+    assert_eq!(
+        store.list_accounts(foreign.id, &q).await.unwrap().items,
+        vec![theirs.clone()]
+    );
+    let later = now + secs(1);
+    for (through, a) in [
+        (c.id, &sib),
+        (c.id, &theirs),
+        (sibling.id, &mine),
+        (foreign.id, &mine),
+    ] {
+        assert_eq!(store.get_account(through, a.id).await.unwrap(), None);
+        assert!(matches!(
+            store
+                .update_account(through, a.id, &AccountPatch::default(), later, None)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store.disconnect_account(through, a.id, later).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store.delete_account(through, a.id, later).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    for (through, a) in [(c.id, &mine), (sibling.id, &sib), (foreign.id, &theirs)] {
+        assert_eq!(
+            store.get_account(through, a.id).await.unwrap().as_ref(),
+            Some(a),
+            "untouched"
+        );
+    }
+}

@@ -292,3 +292,60 @@ pub async fn customer_tokens_are_stored_hashed(store: DynStore) {
     let unknown = bankfeeds_domain::Secret::from_presented("bfct_nope").hash();
     assert_eq!(store.find_customer_token(&unknown).await.unwrap(), None);
 }
+
+pub async fn organisations_never_see_each_others_customers(store: DynStore) {
+    let t0 = SystemClock.now();
+    let at = |s: i64| t0 + TimeDelta::seconds(s);
+    let a = org(&store, "Bank A").await;
+    let b = org(&store, "Bank B").await;
+    let dave = customer(a, "Bank of Dave", at(0));
+    store.create_customer(&dave).await.unwrap();
+    let (new, token) = NewConnection::generate(a, Platform::Xero, None, at(0)).unwrap();
+    store
+        .create_customer_connection(dave.id, &new)
+        .await
+        .unwrap();
+    let c = new.connection;
+
+    // Organisation B asks for A's customer and connection by their ids.
+    assert_eq!(store.get_customer(b, dave.id).await.unwrap(), None);
+    assert!(store.list_customers(b).await.unwrap().is_empty());
+    assert!(store
+        .list_customer_connections(b, dave.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .get_customer_connection(b, dave.id, c.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        store
+            .unlink_customer_connection(b, dave.id, c.id, at(1))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_customer(b, dave.id, at(1)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A's customer and connection are untouched.
+    assert_eq!(
+        store.get_customer(a, dave.id).await.unwrap(),
+        Some(dave.clone())
+    );
+    let mine = store
+        .get_customer_connection(a, dave.id, c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((mine.connection, mine.unlinked_at), (c.clone(), None));
+    assert_eq!(
+        store.find_connection_by_token(&token.hash()).await.unwrap(),
+        Some(c)
+    );
+}

@@ -141,3 +141,55 @@ pub async fn fi_configs_round_trip_and_replace(store: DynStore) {
         .collect();
     assert_eq!(names, ["Alpha Credit Union", "Mid Bank"]);
 }
+
+pub async fn organisations_never_see_each_others_fi_configs(store: DynStore) {
+    let now = SystemClock.now();
+    let a = org(&store, "Bank A").await;
+    let b = org(&store, "Bank B").await;
+    let mine = config(a, Platform::Xero, "Bank A", now);
+    let mut theirs = config(b, Platform::Xero, "Bank B", now + secs(1));
+    theirs.login_url = "https://bank-b.example/login".into();
+    assert_eq!(store.put_fi_config(&mine).await.unwrap(), mine);
+    assert_eq!(store.put_fi_config(&theirs).await.unwrap(), theirs);
+    assert_eq!(
+        store.get_fi_config(a, Platform::Xero).await.unwrap(),
+        Some(mine.clone())
+    );
+    assert_eq!(
+        store.get_fi_config(b, Platform::Xero).await.unwrap(),
+        Some(theirs.clone())
+    );
+    assert_eq!(store.list_fi_configs(a).await.unwrap(), vec![mine.clone()]);
+    assert_eq!(
+        store.list_fi_configs(b).await.unwrap(),
+        vec![theirs.clone()]
+    );
+
+    // Replacing B's keeps its own `created_at` and leaves A's alone.
+    let mut replaced = config(b, Platform::Xero, "Bank B Renamed", now + secs(2));
+    replaced.logo_url = None;
+    let stored = store.put_fi_config(&replaced).await.unwrap();
+    assert_eq!(
+        stored,
+        FiConfig {
+            created_at: now + secs(1),
+            ..replaced
+        }
+    );
+    assert_eq!(
+        store.get_fi_config(a, Platform::Xero).await.unwrap(),
+        Some(mine.clone())
+    );
+
+    // Deleting B's leaves A's.
+    store.delete_fi_config(b, Platform::Xero).await.unwrap();
+    assert_eq!(store.get_fi_config(b, Platform::Xero).await.unwrap(), None);
+    assert_eq!(
+        store.get_fi_config(a, Platform::Xero).await.unwrap(),
+        Some(mine.clone())
+    );
+    assert_eq!(
+        store.list_fis_for_platform(Platform::Xero).await.unwrap(),
+        vec![mine]
+    );
+}

@@ -64,6 +64,7 @@ macro_rules! __suite_cases {
                 customers_round_trip_update_and_delete,
                 unlinking_a_customer_connection_deactivates_its_feeds,
                 customer_tokens_are_stored_hashed,
+                organisations_never_see_each_others_customers,
             ],
             accounts: [
                 accounts_round_trip,
@@ -72,6 +73,7 @@ macro_rules! __suite_cases {
                 patches_merge_and_clear_fields,
                 account_lists_filter_sort_and_page,
                 disconnected_accounts_leave_every_company,
+                accounts_are_never_seen_through_another_connection,
             ],
             transactions: [
                 applying_a_batch_stores_it_once,
@@ -100,6 +102,7 @@ macro_rules! __suite_cases {
             ],
             fi_configs: [
                 fi_configs_round_trip_and_replace,
+                organisations_never_see_each_others_fi_configs,
             ],
             otps: [
                 otps_are_single_use_and_expire,
@@ -122,6 +125,8 @@ macro_rules! __suite_cases {
             ],
             events: [
                 account_changes_append_events,
+                organisations_never_see_each_others_events,
+                event_pages_walk_every_event_once_in_commit_order,
             ],
         }
     };
