@@ -392,3 +392,27 @@ pub async fn accounts_are_never_seen_through_another_connection(store: DynStore)
         );
     }
 }
+
+pub async fn feed_states_apply_only_to_live_accounts(store: DynStore) {
+    let c = setup(&store, Platform::Xero).await;
+    let now = SystemClock.now();
+    let gone = create(&store, &account(&c, "ACC-1", now)).await;
+    store.delete_account(c.id, gone.id, now).await.unwrap();
+    let events = store.list_events(c.org_id, 0, 100).await.unwrap().len();
+    let active = FeedState {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: Some(now),
+    };
+    for id in [gone.id, bankfeeds_domain::BankFeedAccountId::new()] {
+        assert!(matches!(
+            store.set_feed_state(id, &active, now + secs(1)).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    assert_eq!(
+        store.list_events(c.org_id, 0, 100).await.unwrap().len(),
+        events,
+        "a refused change records nothing"
+    );
+}

@@ -44,6 +44,7 @@ macro_rules! __suite_cases {
             store: [
                 migrations_are_idempotent,
                 ping_answers,
+                the_backend_names_itself,
             ],
             orgs: [
                 orgs_round_trip,
@@ -74,6 +75,7 @@ macro_rules! __suite_cases {
                 account_lists_filter_sort_and_page,
                 disconnected_accounts_leave_every_company,
                 accounts_are_never_seen_through_another_connection,
+                feed_states_apply_only_to_live_accounts,
             ],
             transactions: [
                 applying_a_batch_stores_it_once,
@@ -122,6 +124,7 @@ macro_rules! __suite_cases {
                 concurrent_syncs_take_each_transaction_once,
                 unlinked_feeds_go_inactive_and_stop_syncing,
                 scheduled_syncs_find_the_feeds_due,
+                statements_belong_to_their_feed,
             ],
             events: [
                 account_changes_append_events,

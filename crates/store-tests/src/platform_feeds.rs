@@ -274,3 +274,46 @@ pub async fn scheduled_syncs_find_the_feeds_due(store: DynStore) {
     assert_eq!(ids, vec![books_a.id, books_b.id]);
     assert!(companies.iter().all(|c| c.platform == Platform::Xero));
 }
+
+pub async fn statements_belong_to_their_feed(store: DynStore) {
+    let (books_a, ca, a) = linked_feed(&store, Platform::Xero, "XERO-A").await;
+    let (books_b, cb, b) = linked_feed(&store, Platform::Xero, "XERO-B").await;
+    push(&store, &ca, &a, 0, 3, "10").await;
+    push(&store, &cb, &b, 100, 2, "20").await;
+    let at = t0() + secs(60);
+    let sa = store.ingest_feed(books_a.id, a.id, 100, at).await.unwrap();
+    let sb = store.ingest_feed(books_b.id, b.id, 100, at).await.unwrap();
+    assert_eq!((sa.len(), sb.len()), (1, 1));
+    assert_eq!(store.list_statements(a.id, None, 10).await.unwrap(), sa);
+    assert_eq!(store.list_statements(b.id, None, 10).await.unwrap(), sb);
+    let ta = store.statement_transactions(&sa[0]).await.unwrap();
+    assert_eq!(ta.len(), 3);
+    assert!(ta.iter().all(|t| t.bank_feed_account_id == a.id));
+    let tb = store.statement_transactions(&sb[0]).await.unwrap();
+    assert_eq!(tb.len(), 2);
+    assert!(tb.iter().all(|t| t.bank_feed_account_id == b.id));
+    // Neither company reaches the other's feed.
+    assert!(matches!(
+        store.ingest_feed(books_a.id, b.id, 100, at).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.get_company_feed(books_b.id, a.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .list_company_feeds(books_a.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| f.id)
+            .collect::<Vec<_>>(),
+        vec![a.id]
+    );
+    assert!(store
+        .list_statements(bankfeeds_domain::BankFeedAccountId::new(), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -13,3 +13,11 @@ pub async fn ping_answers(store: DynStore) {
     assert!(stats.max >= 1);
     assert!(stats.connections <= stats.max);
 }
+
+pub async fn the_backend_names_itself(store: DynStore) {
+    assert!(
+        matches!(store.backend(), "sqlite" | "postgres"),
+        "{}",
+        store.backend()
+    );
+}
