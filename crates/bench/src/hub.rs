@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
-use sqlx::Connection;
+use sqlx::migrate::MigrateDatabase;
+use sqlx::Postgres;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -76,16 +77,15 @@ impl Env {
                     &uuid::Uuid::new_v4().simple().to_string()[..12],
                     label.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
                 );
-                let mut conn = sqlx::PgConnection::connect(admin).await.with_context(|| {
-                    "cannot connect to the PostgreSQL server --database-url names"
+                let url = with_database(admin, &name);
+                Postgres::create_database(&url).await.with_context(|| {
+                    format!(
+                        "cannot create database {name} on the PostgreSQL server --database-url \
+                         names"
+                    )
                 })?;
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .with_context(|| format!("CREATE DATABASE {name}"))?;
-                let _ = conn.close().await;
-                self.pg_created.push(name.clone());
-                Ok(with_database(admin, &name))
+                self.pg_created.push(name);
+                Ok(url)
             }
         }
     }
@@ -98,23 +98,10 @@ impl Env {
         if self.pg_created.is_empty() {
             return;
         }
-        match sqlx::PgConnection::connect(admin).await {
-            Ok(mut conn) => {
-                for name in self.pg_created.drain(..) {
-                    if let Err(e) =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await
-                    {
-                        eprintln!("warning: could not drop database {name}: {e}");
-                    }
-                }
-                let _ = conn.close().await;
+        for name in self.pg_created.drain(..) {
+            if let Err(e) = Postgres::force_drop_database(&with_database(admin, &name)).await {
+                eprintln!("warning: could not drop database {name}: {e}");
             }
-            Err(e) => eprintln!(
-                "warning: could not connect to drop the bench databases {:?}: {e}",
-                self.pg_created
-            ),
         }
     }
 

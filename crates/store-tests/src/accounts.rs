@@ -1,55 +1,18 @@
-//! Bank feed account cases.
+//! `AccountStore`: bank feed accounts, scoped to their connection.
 
 use std::collections::HashSet;
 
 use bankfeeds_domain::account::{
-    AccountPatch, AccountQuery, AccountSortField, AccountSortKey, BankAccountType, CompareOp,
-    FeedState, FeedStatus, SortDirection, TimeFilter,
+    AccountPatch, AccountQuery, AccountSortField, AccountSortKey, CompareOp, FeedState, FeedStatus,
+    SortDirection, TimeFilter,
 };
-use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::{
-    BankFeedAccount, Clock, Connection, Currency, NewConnection, NewOrg, OrgId, Platform,
-    SystemClock, Timestamp,
-};
-use bankfeeds_store::{DynStore, Idem, IdempotencyKey, Outcome, StoreError, StoredResponse};
+use bankfeeds_domain::{Clock, Platform, SystemClock};
+use bankfeeds_store::{DynStore, Outcome, StoreError};
 use chrono::TimeDelta;
 
-async fn setup(store: &DynStore, platform: Platform) -> Connection {
-    let (org, _) = NewOrg::generate("Demo Bank", SystemClock.now()).unwrap();
-    store.create_org(&org).await.unwrap();
-    connection(store, org.org.id, platform).await
-}
-
-async fn connection(store: &DynStore, org: OrgId, platform: Platform) -> Connection {
-    let (c, _) = NewConnection::generate(org, platform, None, SystemClock.now()).unwrap();
-    store.create_connection(&c, None).await.unwrap();
-    c.connection
-}
-
-fn account(c: &Connection, internal_id: &str, now: Timestamp) -> BankFeedAccount {
-    let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
-    let mut a = BankFeedAccount::new(
-        c.org_id,
-        c.id,
-        &profile,
-        internal_id.to_owned(),
-        BankAccountType::Bank,
-        Currency::from_code("USD").unwrap(),
-        now,
-    );
-    a.current_balance = Some("1833.21".parse().unwrap());
-    a.details.name = Some("Operating account".into());
-    a.details.available_balance = Some("1546.23".parse().unwrap());
-    a.details.routing_number = Some("123456789".into());
-    a
-}
-
-async fn create(store: &DynStore, a: &BankFeedAccount) -> BankFeedAccount {
-    match store.create_account(a, false, None).await.unwrap() {
-        Outcome::Done((stored, true)) => stored,
-        other => panic!("expected a fresh create, got {other:?}"),
-    }
-}
+use crate::helpers::{
+    connection, create_fresh as create, draft_account as account, linked_feed, secs, setup, t0,
+};
 
 pub async fn accounts_round_trip(store: DynStore) {
     let qbo = setup(&store, Platform::IntuitBankFeeds).await;
@@ -335,160 +298,121 @@ pub async fn account_lists_filter_sort_and_page(store: DynStore) {
     assert!(synced.is_empty());
 }
 
-pub async fn idempotent_account_writes_replay_and_refuse_reuse(store: DynStore) {
-    let c = setup(&store, Platform::Xero).await;
-    let now = SystemClock.now();
-    let key = IdempotencyKey {
-        org_id: c.org_id,
-        key: "k-1".into(),
-        fingerprint: "fp-a".into(),
-    };
-    let render = |r: &(BankFeedAccount, bool)| StoredResponse {
-        status: 200,
-        body: format!("created {}", r.0.id),
-    };
-    let idem = Idem {
-        key: &key,
-        render: &render,
-    };
-    let Outcome::Done((first, true)) = store
-        .create_account(&account(&c, "ACC-1", now), false, Some(idem))
+pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::Xero, "XERO-D").await;
+    let at = t0() + secs(9);
+    let done = store.disconnect_account(c.id, feed.id, at).await.unwrap();
+    assert_eq!(
+        (done.feed_status, done.transaction_ready, done.updated_at),
+        (FeedStatus::Inactive, false, at)
+    );
+    assert_eq!(done.transaction_start_date, feed.transaction_start_date);
+    assert_eq!(
+        store.get_company_feed(books.id, feed.id).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.ingest_feed(books.id, feed.id, 1000, at).await,
+        Err(StoreError::NotFound)
+    ));
+    let other = connection(&store, c.org_id, Platform::Xero).await;
+    assert!(
+        matches!(
+            store.disconnect_account(other.id, feed.id, at).await,
+            Err(StoreError::NotFound)
+        ),
+        "only on its own connection"
+    );
+    let last = store
+        .list_events(c.org_id, 0, 1000)
         .await
         .unwrap()
-    else {
-        panic!("first use does the work")
-    };
-    // The same key again, even for a request that would now conflict, replays the first answer.
-    let replay = store
-        .create_account(&account(&c, "ACC-1", now), false, Some(idem))
-        .await
+        .pop()
         .unwrap();
     assert_eq!(
-        replay,
-        Outcome::Replayed(StoredResponse {
-            status: 200,
-            body: format!("created {}", first.id)
-        })
+        (last.kind.as_str(), &last.payload["feed_status"]),
+        (
+            "bank_feed_account.feed_changed",
+            &serde_json::json!("inactive")
+        )
     );
-    let reused = IdempotencyKey {
-        fingerprint: "fp-b".into(),
-        ..key.clone()
-    };
-    assert!(matches!(
-        store
-            .create_account(
-                &account(&c, "ACC-2", now),
-                false,
-                Some(Idem {
-                    key: &reused,
-                    render: &render
-                })
-            )
-            .await,
-        Err(StoreError::IdempotencyKeyReused)
-    ));
-    // A refused request saves nothing: the key stays free.
-    let key2 = IdempotencyKey {
-        org_id: c.org_id,
-        key: "k-2".into(),
-        fingerprint: "fp-c".into(),
-    };
-    assert!(store
-        .create_account(
-            &account(&c, "ACC-1", now),
-            false,
-            Some(Idem {
-                key: &key2,
-                render: &render
-            })
-        )
-        .await
-        .is_err());
-    let Outcome::Done(_) = store
-        .create_account(
-            &account(&c, "ACC-3", now),
-            false,
-            Some(Idem {
-                key: &key2,
-                render: &render,
-            }),
-        )
-        .await
-        .unwrap()
-    else {
-        panic!("key 2 was never used")
-    };
-    // Keys are scoped to the organisation.
-    let other = setup(&store, Platform::Xero).await;
-    let theirs = IdempotencyKey {
-        org_id: other.org_id,
-        ..key.clone()
-    };
-    let Outcome::Done(_) = store
-        .create_account(
-            &account(&other, "ACC-1", now),
-            false,
-            Some(Idem {
-                key: &theirs,
-                render: &render,
-            }),
-        )
-        .await
-        .unwrap()
-    else {
-        panic!("another organisation's key space is separate")
-    };
 }
 
-pub async fn account_changes_append_events(store: DynStore) {
-    let c = setup(&store, Platform::SageBusinessCloud).await;
+pub async fn accounts_are_never_seen_through_another_connection(store: DynStore) {
+    let c = setup(&store, Platform::Xero).await;
+    let sibling = connection(&store, c.org_id, Platform::Xero).await;
+    let foreign = setup(&store, Platform::Xero).await;
     let now = SystemClock.now();
-    let a = create(&store, &account(&c, "ACC-1", now)).await;
-    store
-        .update_account(c.id, a.id, &AccountPatch::default(), now, None)
-        .await
-        .unwrap();
-    store
-        .set_feed_state(
-            a.id,
-            &FeedState {
-                feed_status: FeedStatus::Active,
-                transaction_ready: true,
-                transaction_start_date: None,
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    store.delete_account(c.id, a.id, now).await.unwrap();
-    let events = store.list_events(c.org_id, 0, 100).await.unwrap();
-    let types: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    let mine = create(&store, &account(&c, "ACC-1", now)).await;
+    let sib = create(&store, &account(&sibling, "ACC-1", now)).await;
+    let theirs = create(&store, &account(&foreign, "ACC-1", now)).await;
+    let q = AccountQuery {
+        filters: vec![],
+        sort: AccountSortField::UpdatedAt,
+        direction: SortDirection::Asc,
+        after: None,
+        limit: 50,
+    };
     assert_eq!(
-        types,
-        [
-            "bank_feed_account.created",
-            "bank_feed_account.updated",
-            "bank_feed_account.feed_changed",
-            "bank_feed_account.deleted"
-        ]
+        store.list_accounts(c.id, &q).await.unwrap().items,
+        vec![mine.clone()]
     );
-    assert!(events
-        .iter()
-        .all(|e| e.resource_id == a.id.to_string() && e.connection_id == Some(c.id)));
-    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert_eq!(events[2].payload["feed_status"], "active");
-    let after = store
-        .list_events(c.org_id, events[1].seq, 100)
-        .await
-        .unwrap();
-    assert_eq!(after.len(), 2);
-    // A failed write appends nothing.
-    let dup = account(&c, "ACC-2", now);
-    create(&store, &dup).await;
-    let before = store.list_events(c.org_id, 0, 100).await.unwrap().len();
-    assert!(store.create_account(&dup, false, None).await.is_err());
+    assert_eq!(
+        store.list_accounts(foreign.id, &q).await.unwrap().items,
+        vec![theirs.clone()]
+    );
+    let later = now + secs(1);
+    for (through, a) in [
+        (c.id, &sib),
+        (c.id, &theirs),
+        (sibling.id, &mine),
+        (foreign.id, &mine),
+    ] {
+        assert_eq!(store.get_account(through, a.id).await.unwrap(), None);
+        assert!(matches!(
+            store
+                .update_account(through, a.id, &AccountPatch::default(), later, None)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store.disconnect_account(through, a.id, later).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store.delete_account(through, a.id, later).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    for (through, a) in [(c.id, &mine), (sibling.id, &sib), (foreign.id, &theirs)] {
+        assert_eq!(
+            store.get_account(through, a.id).await.unwrap().as_ref(),
+            Some(a),
+            "untouched"
+        );
+    }
+}
+
+pub async fn feed_states_apply_only_to_live_accounts(store: DynStore) {
+    let c = setup(&store, Platform::Xero).await;
+    let now = SystemClock.now();
+    let gone = create(&store, &account(&c, "ACC-1", now)).await;
+    store.delete_account(c.id, gone.id, now).await.unwrap();
+    let events = store.list_events(c.org_id, 0, 100).await.unwrap().len();
+    let active = FeedState {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: Some(now),
+    };
+    for id in [gone.id, bankfeeds_domain::BankFeedAccountId::new()] {
+        assert!(matches!(
+            store.set_feed_state(id, &active, now + secs(1)).await,
+            Err(StoreError::NotFound)
+        ));
+    }
     assert_eq!(
         store.list_events(c.org_id, 0, 100).await.unwrap().len(),
-        before
+        events,
+        "a refused change records nothing"
     );
 }

@@ -1,5 +1,7 @@
 //! Fresh databases for tests: a temporary SQLite file, or a new PostgreSQL database created on
-//! the server named by `BANKFEEDS_TEST_POSTGRES_URL` and dropped when the test ends.
+//! the server named by `BANKFEEDS_TEST_POSTGRES_URL` and dropped when the test ends, both with
+//! sqlx's own helpers (`MigrateDatabase`, which does its work from the server's `postgres`
+//! maintenance database).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -7,7 +9,8 @@ use std::sync::Arc;
 use bankfeeds_store::{DynStore, Store};
 use bankfeeds_store_postgres::PostgresStore;
 use bankfeeds_store_sqlite::SqliteStore;
-use sqlx::{Connection, PgConnection};
+use sqlx::migrate::MigrateDatabase;
+use sqlx::Postgres;
 
 pub const POSTGRES_URL_ENV: &str = "BANKFEEDS_TEST_POSTGRES_URL";
 /// Set (to anything) in CI: a missing PostgreSQL is then a failure rather than a skip.
@@ -23,28 +26,25 @@ pub struct TestDb {
 
 enum Cleanup {
     TempDir(#[allow(dead_code)] tempfile::TempDir),
-    PgDatabase { admin_url: String, name: String },
+    /// The URL of the test database itself: sqlx's helpers connect to the server's maintenance
+    /// database to create and drop the one the URL names.
+    PgDatabase {
+        url: String,
+    },
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if let Cleanup::PgDatabase { admin_url, name } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
+        if let Cleanup::PgDatabase { url } = self {
+            let url = url.clone();
             // Drop runs outside async context; a short-lived runtime on its own thread does it.
+            // Forced: connections the test's pool left behind are closed first.
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(mut conn) = PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .execute(&mut conn)
-                        .await;
-                    }
-                });
+                let _ = rt.block_on(Postgres::force_drop_database(&url));
             })
             .join();
         }
@@ -82,18 +82,13 @@ pub async fn postgres(test: &str) -> Option<TestDb> {
         return None;
     };
     let name = format!("bftest_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_URL_ENV}: {e}"));
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    admin.close().await.ok();
     let mut url = url::Url::parse(&admin_url).expect("valid postgres url");
     url.set_path(&format!("/{name}"));
     let url = url.to_string();
-    let cleanup = Cleanup::PgDatabase { admin_url, name };
+    Postgres::create_database(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create a test database at {POSTGRES_URL_ENV}: {e}"));
+    let cleanup = Cleanup::PgDatabase { url: url.clone() };
     let store = PostgresStore::connect(&url, 8)
         .await
         .expect("open postgres");

@@ -1,19 +1,15 @@
-//! Customers (the Codat door's companies) and the connections that belong to them.
+//! `CustomerStore`: customers (the Codat door's companies), their tokens and their connections.
 
 use std::collections::BTreeMap;
 
 use bankfeeds_domain::customer::{Customer, CustomerId};
 use bankfeeds_domain::{
-    Clock, NewConnection, NewOrg, OrgId, PageRequest, Platform, SystemClock, Timestamp,
+    Clock, NewConnection, OrgId, PageRequest, Platform, SystemClock, Timestamp,
 };
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 
-async fn org(store: &DynStore, name: &str) -> OrgId {
-    let (new, _) = NewOrg::generate(name, SystemClock.now()).unwrap();
-    store.create_org(&new).await.unwrap();
-    new.org.id
-}
+use crate::helpers::named_org as org;
 
 fn customer(org: OrgId, name: &str, at: Timestamp) -> Customer {
     let mut tags = BTreeMap::new();
@@ -174,8 +170,8 @@ pub async fn unlinking_a_customer_connection_deactivates_its_feeds(store: DynSto
         .await
         .unwrap();
     let c = new.connection;
-    let checking = crate::jobs::account(&store, &c, "CHK-1").await;
-    let savings = crate::jobs::account(&store, &c, "SAV-1").await;
+    let checking = crate::helpers::account(&store, &c, "CHK-1").await;
+    let savings = crate::helpers::account(&store, &c, "SAV-1").await;
 
     // The platform links the checking account.
     let books = Company {
@@ -270,144 +266,6 @@ pub async fn unlinking_a_customer_connection_deactivates_its_feeds(store: DynSto
     );
 }
 
-pub async fn connection_jobs_list_newest_first(store: DynStore) {
-    use bankfeeds_domain::job::{JobRequest, RawJson};
-    use bankfeeds_domain::Job;
-
-    let t0 = SystemClock.now();
-    let fi = org(&store, "Bank A").await;
-    let other = org(&store, "Bank B").await;
-    let (a, _) = NewConnection::generate(fi, Platform::Xero, None, t0).unwrap();
-    let (b, _) = NewConnection::generate(fi, Platform::Xero, None, t0).unwrap();
-    store.create_connection(&a, None).await.unwrap();
-    store.create_connection(&b, None).await.unwrap();
-    let job = |c: &bankfeeds_domain::Connection, n: i64| {
-        Job::new(
-            bankfeeds_domain::job::JobKind::TransactionBatch,
-            c.org_id,
-            c.id,
-            None,
-            JobRequest {
-                method: "POST".into(),
-                url: format!("/codat/push/{n}"),
-                body: RawJson::from_value(&serde_json::json!({"n": n})),
-                idempotency_key: None,
-            },
-            t0 + TimeDelta::seconds(n),
-        )
-    };
-    let mut made = Vec::new();
-    for (c, n) in [(&a.connection, 1), (&b.connection, 2), (&a.connection, 3)] {
-        let j = job(c, n);
-        store.submit_job(&j, None).await.unwrap();
-        made.push(j.id);
-    }
-    let listed = store
-        .list_connection_jobs(fi, a.connection.id, 10)
-        .await
-        .unwrap();
-    let ids: Vec<_> = listed.iter().map(|j| j.id).collect();
-    assert_eq!(
-        ids,
-        vec![made[2], made[0]],
-        "newest first, this connection only"
-    );
-    assert_eq!(listed[0].request.url, "/codat/push/3");
-    assert_eq!(listed[0].request.body.to_value()["n"], 3);
-    assert_eq!(
-        store
-            .list_connection_jobs(fi, a.connection.id, 1)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert!(store
-        .list_connection_jobs(other, a.connection.id, 10)
-        .await
-        .unwrap()
-        .is_empty());
-}
-
-pub async fn credentials_are_stored_hashed_and_revoked_together(store: DynStore) {
-    use bankfeeds_domain::credentials::BankFeedCredentials;
-
-    let t0 = SystemClock.now();
-    let fi = org(&store, "Bank A").await;
-    let (a, _) = NewConnection::generate(fi, Platform::IntuitBankFeeds, None, t0).unwrap();
-    let (b, _) = NewConnection::generate(fi, Platform::IntuitBankFeeds, None, t0).unwrap();
-    store.create_connection(&a, None).await.unwrap();
-    store.create_connection(&b, None).await.unwrap();
-    let (first, p1) = BankFeedCredentials::generate(&a.connection, t0);
-    let (second, p2) = BankFeedCredentials::generate(&a.connection, t0);
-    let (theirs, p3) = BankFeedCredentials::generate(&b.connection, t0);
-    for c in [&first, &second, &theirs] {
-        store.create_credentials(c).await.unwrap();
-    }
-    let found = store
-        .find_credentials(&first.username)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(found, first);
-    assert!(found.admits(&p1) && !found.admits(&p2));
-    assert_ne!(
-        found.password_hash.to_hex(),
-        p1.expose(),
-        "only the hash is kept"
-    );
-    assert_eq!(store.find_credentials("bf-nobody").await.unwrap(), None);
-
-    let at = t0 + TimeDelta::seconds(3);
-    assert_eq!(
-        store.revoke_credentials(a.connection.id, at).await.unwrap(),
-        2
-    );
-    assert_eq!(
-        store.revoke_credentials(a.connection.id, at).await.unwrap(),
-        0
-    );
-    for (c, p) in [(&first, &p1), (&second, &p2)] {
-        let got = store.find_credentials(&c.username).await.unwrap().unwrap();
-        assert_eq!(got.revoked_at, Some(at));
-        assert!(!got.admits(p));
-    }
-    let other = store
-        .find_credentials(&theirs.username)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(other.admits(&p3), "another connection's set stays");
-}
-
-pub async fn otps_issued_alongside_leave_earlier_ones_valid(store: DynStore) {
-    use bankfeeds_domain::otp::NewOtp;
-
-    let t0 = SystemClock.now();
-    let fi = org(&store, "Bank A").await;
-    let (c, _) = NewConnection::generate(fi, Platform::IntuitBankFeeds, None, t0).unwrap();
-    store.create_connection(&c, None).await.unwrap();
-    let (first, one) = NewOtp::generate(&c.connection, t0);
-    store.issue_otp(&first).await.unwrap();
-    let (second, two) = NewOtp::generate(&c.connection, t0);
-    store.issue_otp(&second.alongside_earlier()).await.unwrap();
-    let at = t0 + TimeDelta::seconds(1);
-    assert_eq!(
-        store.consume_otp(&one.hash(), at).await.unwrap(),
-        Ok((fi, c.connection.id))
-    );
-    assert_eq!(
-        store.consume_otp(&two.hash(), at).await.unwrap(),
-        Ok((fi, c.connection.id))
-    );
-    // A normal issue still cancels what is left.
-    let (third, three) = NewOtp::generate(&c.connection, t0);
-    store.issue_otp(&third.alongside_earlier()).await.unwrap();
-    let (fourth, _) = NewOtp::generate(&c.connection, t0);
-    store.issue_otp(&fourth).await.unwrap();
-    assert!(store.consume_otp(&three.hash(), at).await.unwrap().is_err());
-}
-
 pub async fn customer_tokens_are_stored_hashed(store: DynStore) {
     use bankfeeds_domain::customer::CustomerToken;
 
@@ -433,4 +291,61 @@ pub async fn customer_tokens_are_stored_hashed(store: DynStore) {
     assert!(!found.opens(other.id, t0), "only its own customer");
     let unknown = bankfeeds_domain::Secret::from_presented("bfct_nope").hash();
     assert_eq!(store.find_customer_token(&unknown).await.unwrap(), None);
+}
+
+pub async fn organisations_never_see_each_others_customers(store: DynStore) {
+    let t0 = SystemClock.now();
+    let at = |s: i64| t0 + TimeDelta::seconds(s);
+    let a = org(&store, "Bank A").await;
+    let b = org(&store, "Bank B").await;
+    let dave = customer(a, "Bank of Dave", at(0));
+    store.create_customer(&dave).await.unwrap();
+    let (new, token) = NewConnection::generate(a, Platform::Xero, None, at(0)).unwrap();
+    store
+        .create_customer_connection(dave.id, &new)
+        .await
+        .unwrap();
+    let c = new.connection;
+
+    // Organisation B asks for A's customer and connection by their ids.
+    assert_eq!(store.get_customer(b, dave.id).await.unwrap(), None);
+    assert!(store.list_customers(b).await.unwrap().is_empty());
+    assert!(store
+        .list_customer_connections(b, dave.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .get_customer_connection(b, dave.id, c.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        store
+            .unlink_customer_connection(b, dave.id, c.id, at(1))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_customer(b, dave.id, at(1)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A's customer and connection are untouched.
+    assert_eq!(
+        store.get_customer(a, dave.id).await.unwrap(),
+        Some(dave.clone())
+    );
+    let mine = store
+        .get_customer_connection(a, dave.id, c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((mine.connection, mine.unlinked_at), (c.clone(), None));
+    assert_eq!(
+        store.find_connection_by_token(&token.hash()).await.unwrap(),
+        Some(c)
+    );
 }

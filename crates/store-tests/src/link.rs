@@ -1,321 +1,453 @@
-//! Link-flow cases: FI configurations and one-time passwords.
+//! `LinkStore`, the platform side of the link flow: companies, challenges, binding an FI's
+//! connection with an OTP, choosing the feeds, and mapping more feeds into a linked company.
 
-use bankfeeds_domain::fi_config::FiConfig;
-use bankfeeds_domain::otp::{NewOtp, OtpRefusal, OTP_TTL};
-use bankfeeds_domain::{
-    Clock, Connection, NewConnection, NewOrg, OrgId, Platform, Secret, SystemClock, Timestamp,
-};
+use bankfeeds_domain::account::FeedStatus;
+use bankfeeds_domain::link::{CompanyId, LinkRefusal, SELECTION_TTL};
+use bankfeeds_domain::otp::OtpRefusal;
+use bankfeeds_domain::{BankFeedAccount, Clock, Platform, Secret, SystemClock};
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 use tokio::task::JoinSet;
 
-async fn org(store: &DynStore, name: &str) -> OrgId {
-    let (new, _) = NewOrg::generate(name, SystemClock.now()).unwrap();
-    store.create_org(&new).await.unwrap();
-    new.org.id
-}
+use crate::helpers::{
+    bind, bind_ok, challenge, company, connection, feed_changes, link_account as account,
+    linked_feed, named_org as org, otp, secs, t0, MICRO,
+};
 
-async fn connection(store: &DynStore, org: OrgId) -> Connection {
-    let (c, _) = NewConnection::generate(org, Platform::Xero, None, SystemClock.now()).unwrap();
-    store.create_connection(&c, None).await.unwrap();
-    c.connection
-}
-
-fn config(org: OrgId, platform: Platform, display_name: &str, now: Timestamp) -> FiConfig {
-    FiConfig {
-        org_id: org,
-        platform,
-        display_name: display_name.to_owned(),
-        logo_url: Some("https://bank.example/logo.png".into()),
-        country_code: "US".into(),
-        login_url: "https://bank.example/login".into(),
-        otp_instructions: None,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-fn secs(n: i64) -> TimeDelta {
-    TimeDelta::seconds(n)
-}
-
-pub async fn fi_configs_round_trip_and_replace(store: DynStore) {
+pub async fn link_flow_binds_and_activates_feeds(store: DynStore) {
     let now = SystemClock.now();
-    let a = org(&store, "Bank A").await;
-    let b = org(&store, "Bank B").await;
-    let c = org(&store, "Bank C").await;
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    assert_eq!(
+        store.get_company(books.id).await.unwrap(),
+        Some(books.clone())
+    );
+    assert_eq!(store.get_company(CompanyId::new()).await.unwrap(), None);
 
-    // Put, in an order that is not the platforms' order.
-    let mut a_configs = Vec::new();
-    for (platform, name) in [
-        (Platform::Xero, "Middle Bank"),
-        (Platform::Netsuite, "Middle Bank NetSuite"),
-        (Platform::IntuitBankFeeds, "Middle Bank QBO"),
-    ] {
-        let put = config(a, platform, name, now);
-        let stored = store.put_fi_config(&put).await.unwrap();
-        assert_eq!(
-            stored, put,
-            "every field must survive the round trip exactly"
-        );
-        assert_eq!(
-            store.get_fi_config(a, platform).await.unwrap(),
-            Some(put.clone())
-        );
-        a_configs.push(put);
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let checking = account(&store, &xero, "CHK-1").await;
+    let savings = account(&store, &xero, "SAV-1").await;
+    for a in [&checking, &savings] {
+        assert_eq!(a.feed_status, FeedStatus::Inactive);
+        assert!(!a.transaction_ready, "Xero feeds wait for the customer");
     }
-    assert_eq!(
-        store.get_fi_config(a, Platform::SageIntacct).await.unwrap(),
-        None
-    );
-    assert_eq!(store.get_fi_config(b, Platform::Xero).await.unwrap(), None);
-    let listed = store.list_fi_configs(a).await.unwrap();
-    let platforms: Vec<_> = listed.iter().map(|c| c.platform).collect();
-    assert_eq!(
-        platforms,
-        [
-            Platform::IntuitBankFeeds,
-            Platform::Netsuite,
-            Platform::Xero
-        ],
-        "listed by platform name"
-    );
-    assert!(store.list_fi_configs(b).await.unwrap().is_empty());
 
-    // Putting again replaces every field but keeps `created_at`.
-    let mut replacement = config(a, Platform::Xero, "Zenith Bank", now + secs(60));
-    replacement.logo_url = None;
-    replacement.country_code = "GB".into();
-    replacement.login_url = "https://zenith.example/sign-in".into();
-    replacement.otp_instructions = Some("Ask for a code under Settings > Apps.".into());
-    let stored = store.put_fi_config(&replacement).await.unwrap();
-    let expected = FiConfig {
-        created_at: now,
-        ..replacement.clone()
-    };
-    assert_eq!(stored, expected);
+    let ch = challenge(&store, &books, fi, now).await;
+    assert_eq!(ch.connection_id, None);
     assert_eq!(
-        store.get_fi_config(a, Platform::Xero).await.unwrap(),
-        Some(expected.clone())
+        store.get_challenge(&ch.hash).await.unwrap(),
+        Some(ch.clone())
     );
-    assert_eq!(store.list_fi_configs(a).await.unwrap().len(), 3);
-    // Clearing an optional field on replace clears it.
-    let mut cleared = replacement.clone();
-    cleared.otp_instructions = None;
-    cleared.updated_at = now + secs(61);
-    let stored = store.put_fi_config(&cleared).await.unwrap();
-    assert_eq!(stored.otp_instructions, None);
-    assert_eq!(stored.created_at, now);
-    assert_eq!(stored.updated_at, now + secs(61));
+    let unknown = Secret::from_presented("bfch_unknown").hash();
+    assert_eq!(store.get_challenge(&unknown).await.unwrap(), None);
 
-    // A platform's list of banks: every organisation's, by display name, only that platform's.
-    let b_xero = config(b, Platform::Xero, "Alpha Credit Union", now);
-    let c_xero = config(c, Platform::Xero, "Mid Bank", now);
-    let b_qbo = config(b, Platform::IntuitBankFeeds, "Alpha QBO", now);
-    for put in [&b_xero, &c_xero, &b_qbo] {
-        store.put_fi_config(put).await.unwrap();
-    }
-    let xero = store.list_fis_for_platform(Platform::Xero).await.unwrap();
-    let names: Vec<_> = xero.iter().map(|c| c.display_name.as_str()).collect();
-    assert_eq!(names, ["Alpha Credit Union", "Mid Bank", "Zenith Bank"]);
-    assert!(xero.iter().all(|c| c.platform == Platform::Xero));
-    assert_eq!(xero[0], b_xero);
-    let qbo = store
-        .list_fis_for_platform(Platform::IntuitBankFeeds)
-        .await
-        .unwrap();
-    let names: Vec<_> = qbo.iter().map(|c| c.display_name.as_str()).collect();
-    assert_eq!(names, ["Alpha QBO", "Middle Bank QBO"]);
-    assert!(store
-        .list_fis_for_platform(Platform::SageBusinessCloud)
+    let code = otp(&store, &xero, now).await;
+    bind_ok(&store, &ch, &code, &xero, now + secs(1)).await;
+
+    let start = now - TimeDelta::days(30);
+    let linked = store
+        .complete_link(&ch.hash, &[checking.id], Some(start), now + secs(2))
         .await
         .unwrap()
-        .is_empty());
+        .expect("feed choice accepted");
+    let expected = BankFeedAccount {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: Some(start),
+        updated_at: now + secs(2),
+        ..checking.clone()
+    };
+    assert_eq!(linked, vec![expected.clone()]);
+    assert_eq!(
+        store.get_account(xero.id, checking.id).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store.get_account(xero.id, savings.id).await.unwrap(),
+        Some(savings.clone()),
+        "accounts not chosen are untouched"
+    );
+    let completed = store.get_challenge(&ch.hash).await.unwrap().unwrap();
+    assert_eq!(completed.completed_at, Some(now + secs(2)));
+    assert_eq!(completed.connection_id, Some(xero.id));
 
-    // Delete: gone once, then NotFound; nothing else touched.
-    store.delete_fi_config(a, Platform::Xero).await.unwrap();
-    assert_eq!(store.get_fi_config(a, Platform::Xero).await.unwrap(), None);
-    assert!(matches!(
-        store.delete_fi_config(a, Platform::Xero).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        store.delete_fi_config(c, Platform::Netsuite).await,
-        Err(StoreError::NotFound)
-    ));
     assert_eq!(
-        store.get_fi_config(b, Platform::Xero).await.unwrap(),
-        Some(b_xero.clone())
+        store.list_company_feeds(books.id).await.unwrap(),
+        vec![expected.clone()]
+    );
+    let other = company(&store, Platform::Xero, "Other Books").await;
+    assert!(store.list_company_feeds(other.id).await.unwrap().is_empty());
+
+    let events = store.list_events(fi, 0, 100).await.unwrap();
+    let changed: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind.as_str() == "bank_feed_account.feed_changed")
+        .collect();
+    assert_eq!(changed.len(), 1, "one feed changed: {events:?}");
+    assert_eq!(changed[0].resource_id, checking.id.to_string());
+    assert_eq!(changed[0].connection_id, Some(xero.id));
+    assert_eq!(changed[0].payload["feed_status"], "active");
+    assert_eq!(changed[0].payload["transaction_ready"], true);
+}
+
+pub async fn link_refusals_change_nothing(store: DynStore) {
+    let t0 = SystemClock.now();
+    let at = |n: i64| t0 + secs(n);
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let qbo = connection(&store, fi, Platform::IntuitBankFeeds).await;
+    let other_fi = org(&store, "Other Bank").await;
+    let other_xero = connection(&store, other_fi, Platform::Xero).await;
+
+    // Unknown challenge; the OTP is still usable.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let unknown = Secret::from_presented("bfch_unknown").hash();
+    assert_eq!(
+        store
+            .bind_challenge(&unknown, Platform::Xero, &code, at(1))
+            .await
+            .unwrap(),
+        Err(LinkRefusal::UnknownChallenge)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(1)).await;
+
+    // Another platform's link pages.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    assert_eq!(
+        bind(&store, &ch, Platform::IntuitBankFeeds, &code, at(1)).await,
+        Err(LinkRefusal::WrongPlatform)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(1)).await;
+
+    // Expired: refused at `expires_at` exactly and after, accepted one microsecond before.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    for late in [ch.expires_at + secs(3600), ch.expires_at] {
+        assert_eq!(
+            bind(&store, &ch, Platform::Xero, &code, late).await,
+            Err(LinkRefusal::ExpiredChallenge)
+        );
+    }
+    bind_ok(&store, &ch, &code, &xero, ch.expires_at - MICRO).await;
+
+    // Unknown OTP; the challenge is still usable.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let unknown_otp = Secret::from_presented("bfotp_unknown").hash();
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &unknown_otp, at(1)).await,
+        Err(LinkRefusal::Otp(OtpRefusal::Unknown))
+    );
+    bind_ok(&store, &ch, &code, &xero, at(1)).await;
+
+    // An OTP from another FI than the one picked: neither it nor the challenge is used up, and
+    // the other FI's own flow still works with it.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let foreign = otp(&store, &other_xero, t0).await;
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &foreign, at(1)).await,
+        Err(LinkRefusal::ForeignOtp)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(2)).await;
+    let their_ch = challenge(&store, &books, other_fi, t0).await;
+    bind_ok(&store, &their_ch, &foreign, &other_xero, at(3)).await;
+
+    // The OTP's connection is for another platform; the OTP is still usable.
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let qbo_code = otp(&store, &qbo, t0).await;
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &qbo_code, at(1)).await,
+        Err(LinkRefusal::ConnectionPlatformMismatch)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(2)).await;
+    assert_eq!(
+        store.consume_otp(&qbo_code, at(3)).await.unwrap(),
+        Ok((fi, qbo.id)),
+        "the refused bind must not use the OTP"
+    );
+
+    // The OTP's connection was deleted after the OTP was issued.
+    let deleted = connection(&store, fi, Platform::Xero).await;
+    let ch = challenge(&store, &books, fi, t0).await;
+    let code = otp(&store, &xero, t0).await;
+    let orphan = otp(&store, &deleted, t0).await;
+    store
+        .delete_connection(fi, deleted.id, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &orphan, at(2)).await,
+        Err(LinkRefusal::ConnectionPlatformMismatch)
+    );
+    bind_ok(&store, &ch, &code, &xero, at(3)).await;
+    assert_eq!(
+        store.consume_otp(&orphan, at(4)).await.unwrap(),
+        Ok((fi, deleted.id)),
+        "the refused bind must not use the OTP"
+    );
+
+    // A bound challenge cannot be bound again, even with a fresh OTP, which stays usable. The
+    // challenge is checked before the OTP.
+    let used = challenge(&store, &books, fi, t0).await;
+    let first = otp(&store, &xero, t0).await;
+    bind_ok(&store, &used, &first, &xero, at(1)).await;
+    let fresh = otp(&store, &xero, at(2)).await;
+    assert_eq!(
+        bind(&store, &used, Platform::Xero, &fresh, at(3)).await,
+        Err(LinkRefusal::UsedChallenge)
     );
     assert_eq!(
-        store.list_fi_configs(a).await.unwrap(),
-        vec![a_configs[2].clone(), a_configs[1].clone()]
+        bind(&store, &used, Platform::Xero, &first, at(3)).await,
+        Err(LinkRefusal::UsedChallenge)
     );
-    let names: Vec<_> = store
-        .list_fis_for_platform(Platform::Xero)
+    let ch = challenge(&store, &books, fi, t0).await;
+    bind_ok(&store, &ch, &fresh, &xero, at(4)).await;
+
+    // A used OTP cannot bind a second challenge, which stays usable.
+    let ch = challenge(&store, &books, fi, t0).await;
+    assert_eq!(
+        bind(&store, &ch, Platform::Xero, &fresh, at(5)).await,
+        Err(LinkRefusal::Otp(OtpRefusal::AlreadyUsed))
+    );
+    let code = otp(&store, &xero, at(5)).await;
+    bind_ok(&store, &ch, &code, &xero, at(6)).await;
+
+    // --- feed choice ---
+    let checking = account(&store, &xero, "CHK-1").await;
+    let savings = account(&store, &xero, "SAV-1").await;
+    let gone = account(&store, &xero, "OLD-1").await;
+    store.delete_account(xero.id, gone.id, at(1)).await.unwrap();
+    let same_org_other_connection = account(&store, &qbo, "CHK-1").await;
+    let other_org = account(&store, &other_xero, "CHK-1").await;
+    let changes_before = feed_changes(&store, fi).await;
+
+    // Unknown challenge; before the bind.
+    assert_eq!(
+        store
+            .complete_link(&unknown, &[checking.id], None, at(10))
+            .await
+            .unwrap(),
+        Err(LinkRefusal::UnknownChallenge)
+    );
+    let ch = challenge(&store, &books, fi, at(10)).await;
+    assert_eq!(
+        store
+            .complete_link(&ch.hash, &[checking.id], None, at(11))
+            .await
+            .unwrap(),
+        Err(LinkRefusal::NotBound)
+    );
+    let code = otp(&store, &xero, at(10)).await;
+    bind_ok(&store, &ch, &code, &xero, at(12)).await;
+
+    // Accounts that are not live accounts of the bound connection; the valid one listed first
+    // must not stay activated.
+    for stranger in [&same_org_other_connection, &other_org, &gone] {
+        assert_eq!(
+            store
+                .complete_link(&ch.hash, &[checking.id, stranger.id], None, at(13))
+                .await
+                .unwrap(),
+            Err(LinkRefusal::UnknownAccount),
+            "{} is not an account of the bound connection",
+            stranger.internal_bank_account_id
+        );
+    }
+    assert_eq!(
+        store.get_account(xero.id, checking.id).await.unwrap(),
+        Some(checking.clone()),
+        "a refused feed choice activates nothing"
+    );
+    assert_eq!(
+        store
+            .get_account(qbo.id, same_org_other_connection.id)
+            .await
+            .unwrap(),
+        Some(same_org_other_connection.clone())
+    );
+    assert!(store.list_company_feeds(books.id).await.unwrap().is_empty());
+    assert_eq!(feed_changes(&store, fi).await, changes_before);
+    assert_eq!(
+        store
+            .get_challenge(&ch.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .completed_at,
+        None
+    );
+
+    // The valid choice still works once, then the link is done.
+    let linked = store
+        .complete_link(&ch.hash, &[checking.id], None, at(14))
+        .await
+        .unwrap()
+        .expect("feed choice accepted");
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].feed_status, FeedStatus::Active);
+    assert_eq!(linked[0].transaction_start_date, None);
+    assert_eq!(
+        store
+            .complete_link(&ch.hash, &[savings.id], None, at(15))
+            .await
+            .unwrap(),
+        Err(LinkRefusal::NotBound)
+    );
+    assert_eq!(
+        store.get_account(xero.id, savings.id).await.unwrap(),
+        Some(savings.clone())
+    );
+    assert_eq!(feed_changes(&store, fi).await, changes_before + 1);
+
+    // Too late: refused at `bound_at + SELECTION_TTL` exactly and after, accepted just before.
+    let ch = challenge(&store, &books, fi, at(20)).await;
+    let code = otp(&store, &xero, at(20)).await;
+    bind_ok(&store, &ch, &code, &xero, at(21)).await;
+    let deadline = at(21) + SELECTION_TTL;
+    for late in [deadline + secs(3600), deadline] {
+        assert_eq!(
+            store
+                .complete_link(&ch.hash, &[savings.id], None, late)
+                .await
+                .unwrap(),
+            Err(LinkRefusal::NotBound)
+        );
+    }
+    assert_eq!(
+        store.get_account(xero.id, savings.id).await.unwrap(),
+        Some(savings.clone())
+    );
+    let linked = store
+        .complete_link(&ch.hash, &[savings.id], None, deadline - MICRO)
+        .await
+        .unwrap()
+        .expect("feed choice accepted just in time");
+    assert_eq!(linked[0].id, savings.id);
+    let feeds: Vec<_> = store
+        .list_company_feeds(books.id)
         .await
         .unwrap()
         .into_iter()
-        .map(|c| c.display_name)
+        .map(|a| a.id)
         .collect();
-    assert_eq!(names, ["Alpha Credit Union", "Mid Bank"]);
+    assert_eq!(
+        feeds,
+        [checking.id, savings.id],
+        "in the order they were linked"
+    );
 }
 
-async fn issue(store: &DynStore, connection: &Connection, now: Timestamp) -> (NewOtp, Secret) {
-    let (otp, secret) = NewOtp::generate(connection, now);
-    assert_eq!(otp.expires_at, now + OTP_TTL);
-    store.issue_otp(&otp).await.unwrap();
-    (otp, secret)
-}
-
-pub async fn otps_are_single_use_and_expire(store: DynStore) {
+pub async fn concurrent_binds_use_a_challenge_once(store: DynStore) {
     let now = SystemClock.now();
-    let o = org(&store, "Demo Bank").await;
-    let c1 = connection(&store, o).await;
-    let c2 = connection(&store, o).await;
-    let consume = |secret: &Secret, at: Timestamp| {
-        let (store, hash) = (store.clone(), secret.hash());
-        async move { store.consume_otp(&hash, at).await.unwrap() }
-    };
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let ch = challenge(&store, &books, fi, now).await;
+    let code = otp(&store, &xero, now).await;
 
-    // Single use.
-    let (_, first) = issue(&store, &c1, now).await;
-    assert_eq!(consume(&first, now + secs(1)).await, Ok((o, c1.id)));
-    assert_eq!(
-        consume(&first, now + secs(2)).await,
-        Err(OtpRefusal::AlreadyUsed)
-    );
-    let unknown = Secret::from_presented("bfotp_unknown");
-    assert_eq!(consume(&unknown, now).await, Err(OtpRefusal::Unknown));
-
-    // Expiry: refused at `expires_at` exactly (and after), accepted one microsecond before.
-    // The refusals change nothing: the OTP is still usable afterwards.
-    let (otp, expiring) = issue(&store, &c1, now).await;
-    assert_eq!(
-        consume(&expiring, otp.expires_at + secs(60)).await,
-        Err(OtpRefusal::Expired)
-    );
-    assert_eq!(
-        consume(&expiring, otp.expires_at).await,
-        Err(OtpRefusal::Expired)
-    );
-    let just_before = otp.expires_at - TimeDelta::microseconds(1);
-    assert_eq!(consume(&expiring, just_before).await, Ok((o, c1.id)));
-    assert_eq!(
-        consume(&expiring, just_before).await,
-        Err(OtpRefusal::AlreadyUsed)
-    );
-
-    // A new OTP supersedes the connection's unused one; the new one works.
-    let (_, older) = issue(&store, &c1, now).await;
-    let (_, newer) = issue(&store, &c1, now + secs(1)).await;
-    assert_eq!(
-        consume(&older, now + secs(2)).await,
-        Err(OtpRefusal::Superseded)
-    );
-    assert_eq!(consume(&newer, now + secs(2)).await, Ok((o, c1.id)));
-    // Used OTPs stay used when a new one is issued; superseded ones stay superseded, even
-    // once past their expiry.
-    let (_, latest) = issue(&store, &c1, now + secs(3)).await;
-    let late = now + OTP_TTL + secs(3600);
-    assert_eq!(consume(&first, late).await, Err(OtpRefusal::AlreadyUsed));
-    assert_eq!(consume(&newer, late).await, Err(OtpRefusal::AlreadyUsed));
-    assert_eq!(consume(&older, late).await, Err(OtpRefusal::Superseded));
-
-    // Another connection's OTP is unaffected by new OTPs on this one.
-    let (_, other) = issue(&store, &c2, now + secs(4)).await;
-    let (_, latest_again) = issue(&store, &c1, now + secs(5)).await;
-    assert_eq!(
-        consume(&latest, now + secs(6)).await,
-        Err(OtpRefusal::Superseded)
-    );
-
-    // Refusals change nothing: after each, a different active OTP still works.
-    assert_eq!(
-        consume(&unknown, now + secs(6)).await,
-        Err(OtpRefusal::Unknown)
-    );
-    assert_eq!(
-        consume(&older, now + secs(6)).await,
-        Err(OtpRefusal::Superseded)
-    );
-    assert_eq!(
-        consume(&first, now + secs(6)).await,
-        Err(OtpRefusal::AlreadyUsed)
-    );
-    assert_eq!(consume(&other, now + secs(7)).await, Ok((o, c2.id)));
-    assert_eq!(
-        consume(&latest_again, now + secs(7) + OTP_TTL).await,
-        Err(OtpRefusal::Expired)
-    );
-    assert_eq!(consume(&latest_again, now + secs(7)).await, Ok((o, c1.id)));
-    assert_eq!(
-        consume(&other, now + secs(8)).await,
-        Err(OtpRefusal::AlreadyUsed)
-    );
-}
-
-pub async fn concurrent_consumers_get_an_otp_once(store: DynStore) {
-    let now = SystemClock.now();
-    let o = org(&store, "Demo Bank").await;
-    let c = connection(&store, o).await;
-    let (_, secret) = issue(&store, &c, now).await;
-    let hash = secret.hash();
-
-    let mut consumers = JoinSet::new();
+    let mut binders = JoinSet::new();
     for i in 0..8 {
         let store = store.clone();
-        consumers.spawn(async move { store.consume_otp(&hash, now + secs(i)).await.unwrap() });
-    }
-    let (mut ok, mut used) = (0, 0);
-    while let Some(outcome) = consumers.join_next().await {
-        match outcome.unwrap() {
-            Ok(found) => {
-                assert_eq!(found, (o, c.id));
-                ok += 1;
-            }
-            Err(OtpRefusal::AlreadyUsed) => used += 1,
-            Err(other) => panic!("unexpected refusal {other:?}"),
-        }
-    }
-    assert_eq!((ok, used), (1, 7), "exactly one consumer may use the OTP");
-}
-
-pub async fn concurrent_issuers_leave_one_active_otp(store: DynStore) {
-    let now = SystemClock.now();
-    let o = org(&store, "Demo Bank").await;
-    let c = connection(&store, o).await;
-
-    let mut issuers = JoinSet::new();
-    for _ in 0..8 {
-        let (store, c) = (store.clone(), c.clone());
-        issuers.spawn(async move {
-            let (otp, secret) = NewOtp::generate(&c, now);
-            store.issue_otp(&otp).await.unwrap();
-            secret
+        let hash = ch.hash;
+        binders.spawn(async move {
+            store
+                .bind_challenge(
+                    &hash,
+                    Platform::Xero,
+                    &code,
+                    now + secs(1) + TimeDelta::microseconds(i),
+                )
+                .await
+                .unwrap()
         });
     }
-    let mut secrets = Vec::new();
-    while let Some(secret) = issuers.join_next().await {
-        secrets.push(secret.unwrap());
-    }
-    let mut ok = 0;
-    for secret in &secrets {
-        match store
-            .consume_otp(&secret.hash(), now + secs(1))
-            .await
-            .unwrap()
-        {
-            Ok(found) => {
-                assert_eq!(found, (o, c.id));
-                ok += 1;
-            }
-            Err(OtpRefusal::Superseded) => {}
+    let mut bound = Vec::new();
+    while let Some(outcome) = binders.join_next().await {
+        match outcome.unwrap() {
+            Ok(c) => bound.push(c),
+            Err(LinkRefusal::UsedChallenge | LinkRefusal::Otp(OtpRefusal::AlreadyUsed)) => {}
             Err(other) => panic!("unexpected refusal {other:?}"),
         }
     }
+    assert_eq!(bound.len(), 1, "exactly one bind may use the challenge");
+    assert_eq!(bound[0].connection_id, Some(xero.id));
     assert_eq!(
-        ok, 1,
-        "exactly one of the concurrently issued OTPs may be active"
+        store.get_challenge(&ch.hash).await.unwrap(),
+        Some(bound[0].clone())
     );
+    assert_eq!(
+        store.consume_otp(&code, now + secs(2)).await.unwrap(),
+        Err(OtpRefusal::AlreadyUsed)
+    );
+}
+
+pub async fn a_deleted_connection_cannot_complete_a_link(store: DynStore) {
+    let now = SystemClock.now();
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let checking = account(&store, &xero, "CHK-1").await;
+    let ch = challenge(&store, &books, fi, now).await;
+    let code = otp(&store, &xero, now).await;
+    bind_ok(&store, &ch, &code, &xero, now + secs(1)).await;
+    store
+        .delete_connection(fi, xero.id, now + secs(2))
+        .await
+        .unwrap();
+    let refused = store
+        .complete_link(&ch.hash, &[checking.id], None, now + secs(3))
+        .await
+        .unwrap();
+    assert_eq!(refused, Err(LinkRefusal::ConnectionDeleted));
+    assert_eq!(
+        store.get_account(xero.id, checking.id).await.unwrap(),
+        None,
+        "the connection took its accounts with it"
+    );
+    assert!(store.list_company_feeds(books.id).await.unwrap().is_empty());
+}
+
+pub async fn mapped_feeds_join_the_linked_company(store: DynStore) {
+    let (books, c, _feed) = linked_feed(&store, Platform::Xero, "XERO-M").await;
+    assert_eq!(
+        store.connection_company(c.id).await.unwrap(),
+        Some(books.clone())
+    );
+    let extra = crate::helpers::account(&store, &c, "XERO-M2").await;
+    let start = Some(t0() - TimeDelta::days(3));
+    let at = t0() + secs(4);
+    let linked = store
+        .link_feed(books.id, c.id, extra.id, start, at)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            linked.feed_status,
+            linked.transaction_ready,
+            linked.transaction_start_date,
+            linked.updated_at
+        ),
+        (FeedStatus::Active, true, start, at)
+    );
+    assert_eq!(
+        store.get_company_feed(books.id, extra.id).await.unwrap(),
+        Some(linked)
+    );
+    let other = connection(&store, c.org_id, Platform::Xero).await;
+    assert_eq!(
+        store.connection_company(other.id).await.unwrap(),
+        None,
+        "never linked"
+    );
+    assert!(matches!(
+        store
+            .link_feed(books.id, other.id, extra.id, start, at)
+            .await,
+        Err(StoreError::NotFound)
+    ));
 }

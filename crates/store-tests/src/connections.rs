@@ -1,70 +1,20 @@
-//! The cases every backend must pass. Each takes a fresh, migrated store.
+//! `ConnectionStore`: connections, their access tokens, paging, deletion and its cascade.
 
 use std::collections::HashSet;
 
 use bankfeeds_domain::{
-    Clock, Connection, NewConnection, NewOrg, Org, PageRequest, Platform, Secret, SystemClock,
+    Clock, Connection, NewConnection, Org, PageRequest, Platform, Secret, SystemClock,
 };
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 
-async fn org(store: &DynStore, name: &str) -> (Org, Secret) {
-    let (new, secret) = NewOrg::generate(name, SystemClock.now()).unwrap();
-    store.create_org(&new).await.unwrap();
-    (new.org, secret)
-}
+use crate::helpers::{account, linked_feed, org_with_secret as org, secs, t0};
 
 async fn connection(store: &DynStore, org: &Org, platform: Platform) -> (Connection, Secret) {
     let (new, token) =
         NewConnection::generate(org.id, platform, Some("Acme Ltd"), SystemClock.now()).unwrap();
     store.create_connection(&new, None).await.unwrap();
     (new.connection, token)
-}
-
-pub async fn migrations_are_idempotent(store: DynStore) {
-    store.migrate().await.unwrap();
-    store.migrate().await.unwrap();
-}
-
-pub async fn ping_answers(store: DynStore) {
-    store.ping().await.unwrap();
-    let stats = store.pool_stats();
-    assert!(stats.max >= 1);
-    assert!(stats.connections <= stats.max);
-}
-
-pub async fn orgs_round_trip(store: DynStore) {
-    let (a, secret) = org(&store, "Demo Bank").await;
-    let (b, _) = org(&store, "Other Bank").await;
-    let listed = store.list_orgs().await.unwrap();
-    assert_eq!(listed, vec![a.clone(), b]);
-
-    let cred = store
-        .find_org_credential(&a.client_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(cred.org, a);
-    assert!(cred.client_secret_hash.verify(&secret));
-    assert!(!cred
-        .client_secret_hash
-        .verify(&Secret::from_presented("bfsk_wrong")));
-    assert!(store
-        .find_org_credential("bfci_nobody")
-        .await
-        .unwrap()
-        .is_none());
-}
-
-pub async fn org_client_ids_are_unique(store: DynStore) {
-    let (a, _) = org(&store, "Demo Bank").await;
-    let (mut again, _) = NewOrg::generate("Copycat", SystemClock.now()).unwrap();
-    again.org.client_id = a.client_id.clone();
-    match store.create_org(&again).await {
-        Err(StoreError::Conflict("orgs_client_id_key")) => {}
-        other => panic!("expected client id conflict, got {other:?}"),
-    }
-    assert_eq!(store.list_orgs().await.unwrap().len(), 1);
 }
 
 pub async fn connections_round_trip(store: DynStore) {
@@ -240,4 +190,61 @@ pub async fn access_tokens_rotate(store: DynStore) {
         ),
         "not a deleted connection"
     );
+}
+
+pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::Xero, "XERO-X").await;
+    // A second account of the same connection, and a feed of another FI in the same company's
+    // platform, which must stay.
+    let second = account(&store, &c, "XERO-X2").await;
+    let (other_books, other_c, other_feed) = linked_feed(&store, Platform::Xero, "XERO-Y").await;
+    let at = t0() + secs(9);
+    store.delete_connection(c.org_id, c.id, at).await.unwrap();
+
+    assert_eq!(store.list_company_feeds(books.id).await.unwrap(), vec![]);
+    assert_eq!(
+        store.get_company_feed(books.id, feed.id).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.ingest_feed(books.id, feed.id, 1000, at).await,
+        Err(StoreError::NotFound)
+    ));
+    let due = store
+        .list_feeds_due(Platform::Xero, at + secs(3600), 100)
+        .await
+        .unwrap();
+    assert_eq!(due, vec![(other_books.id, other_feed.id)]);
+    assert_eq!(
+        store
+            .get_company_feed(other_books.id, other_feed.id)
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(other_feed.id)
+    );
+    assert_eq!(
+        store
+            .get_account(other_c.id, other_feed.id)
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(other_feed.id)
+    );
+
+    let deleted: Vec<_> = store
+        .list_events(c.org_id, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind.as_str() == "bank_feed_account.deleted")
+        .map(|e| (e.resource_id, e.created_at))
+        .collect();
+    let mut expected = vec![(feed.id.to_string(), at), (second.id.to_string(), at)];
+    expected.sort();
+    assert_eq!(deleted, expected, "one event per account, in id order");
+    assert!(matches!(
+        store.delete_connection(c.org_id, c.id, at).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -1,9 +1,8 @@
-//! Platform-side cases: a linked feed is ingested as statements exactly once, unlinking stops it,
-//! and scheduled syncs find the feeds that are due.
+//! `PlatformFeedStore`: a linked feed is ingested as statements exactly once, unlinking stops
+//! it, and scheduled syncs find the feeds that are due.
 
 use bankfeeds_domain::account::FeedStatus;
-use bankfeeds_domain::link::{Challenge, Company, CompanyId};
-use bankfeeds_domain::otp::NewOtp;
+use bankfeeds_domain::link::{Company, CompanyId};
 use bankfeeds_domain::statement::Statement;
 use bankfeeds_domain::transaction::TransactionQuery;
 use bankfeeds_domain::{BankFeedAccount, Connection, Platform, Timestamp};
@@ -12,52 +11,10 @@ use chrono::TimeDelta;
 use rust_decimal::Decimal;
 use tokio::task::JoinSet;
 
-use crate::jobs::{account, batch, connection, org, run_batch, t0, tx};
-
-fn secs(n: i64) -> TimeDelta {
-    TimeDelta::seconds(n)
-}
+use crate::helpers::{batch, linked_feed, run_batch, secs, t0, tx};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
-}
-
-/// A company of `platform` with one linked feed (from 30 days before `t0`) on a fresh FI.
-async fn linked_feed(
-    store: &DynStore,
-    platform: Platform,
-    name: &str,
-) -> (Company, Connection, BankFeedAccount) {
-    let fi = org(store).await;
-    let c = connection(store, fi, platform).await;
-    let a = account(store, &c, name).await;
-    let books = Company {
-        id: CompanyId::new(),
-        platform,
-        name: format!("{name} Books"),
-        created_at: t0(),
-    };
-    store.create_company(&books).await.unwrap();
-    let (challenge, _) = Challenge::generate(platform, books.id, fi, t0());
-    store.create_challenge(&challenge).await.unwrap();
-    let (otp, code) = NewOtp::generate(&c, t0());
-    store.issue_otp(&otp).await.unwrap();
-    store
-        .bind_challenge(&challenge.hash, platform, &code.hash(), t0())
-        .await
-        .unwrap()
-        .expect("bind");
-    let linked = store
-        .complete_link(
-            &challenge.hash,
-            &[a.id],
-            Some(t0() - TimeDelta::days(30)),
-            t0(),
-        )
-        .await
-        .unwrap()
-        .expect("complete");
-    (books, c, linked.into_iter().next().unwrap())
 }
 
 /// Pushes `n` transactions of 1.00 .. n.00 (posted a second apart, numbered from `first`) with
@@ -318,139 +275,45 @@ pub async fn scheduled_syncs_find_the_feeds_due(store: DynStore) {
     assert!(companies.iter().all(|c| c.platform == Platform::Xero));
 }
 
-pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
-    let (books, c, feed) = linked_feed(&store, Platform::Xero, "XERO-D").await;
-    let at = t0() + secs(9);
-    let done = store.disconnect_account(c.id, feed.id, at).await.unwrap();
+pub async fn statements_belong_to_their_feed(store: DynStore) {
+    let (books_a, ca, a) = linked_feed(&store, Platform::Xero, "XERO-A").await;
+    let (books_b, cb, b) = linked_feed(&store, Platform::Xero, "XERO-B").await;
+    push(&store, &ca, &a, 0, 3, "10").await;
+    push(&store, &cb, &b, 100, 2, "20").await;
+    let at = t0() + secs(60);
+    let sa = store.ingest_feed(books_a.id, a.id, 100, at).await.unwrap();
+    let sb = store.ingest_feed(books_b.id, b.id, 100, at).await.unwrap();
+    assert_eq!((sa.len(), sb.len()), (1, 1));
+    assert_eq!(store.list_statements(a.id, None, 10).await.unwrap(), sa);
+    assert_eq!(store.list_statements(b.id, None, 10).await.unwrap(), sb);
+    let ta = store.statement_transactions(&sa[0]).await.unwrap();
+    assert_eq!(ta.len(), 3);
+    assert!(ta.iter().all(|t| t.bank_feed_account_id == a.id));
+    let tb = store.statement_transactions(&sb[0]).await.unwrap();
+    assert_eq!(tb.len(), 2);
+    assert!(tb.iter().all(|t| t.bank_feed_account_id == b.id));
+    // Neither company reaches the other's feed.
+    assert!(matches!(
+        store.ingest_feed(books_a.id, b.id, 100, at).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(
-        (done.feed_status, done.transaction_ready, done.updated_at),
-        (FeedStatus::Inactive, false, at)
-    );
-    assert_eq!(done.transaction_start_date, feed.transaction_start_date);
-    assert_eq!(
-        store.get_company_feed(books.id, feed.id).await.unwrap(),
+        store.get_company_feed(books_b.id, a.id).await.unwrap(),
         None
     );
-    assert!(matches!(
-        store.ingest_feed(books.id, feed.id, 1000, at).await,
-        Err(StoreError::NotFound)
-    ));
-    let other = connection(&store, c.org_id, Platform::Xero).await;
-    assert!(
-        matches!(
-            store.disconnect_account(other.id, feed.id, at).await,
-            Err(StoreError::NotFound)
-        ),
-        "only on its own connection"
-    );
-    let last = store
-        .list_events(c.org_id, 0, 1000)
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    assert_eq!(
-        (last.kind.as_str(), &last.payload["feed_status"]),
-        (
-            "bank_feed_account.feed_changed",
-            &serde_json::json!("inactive")
-        )
-    );
-}
-
-pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
-    let (books, c, feed) = linked_feed(&store, Platform::Xero, "XERO-X").await;
-    // A second account of the same connection, and a feed of another FI in the same company's
-    // platform, which must stay.
-    let second = account(&store, &c, "XERO-X2").await;
-    let (other_books, other_c, other_feed) = linked_feed(&store, Platform::Xero, "XERO-Y").await;
-    let at = t0() + secs(9);
-    store.delete_connection(c.org_id, c.id, at).await.unwrap();
-
-    assert_eq!(store.list_company_feeds(books.id).await.unwrap(), vec![]);
-    assert_eq!(
-        store.get_company_feed(books.id, feed.id).await.unwrap(),
-        None
-    );
-    assert!(matches!(
-        store.ingest_feed(books.id, feed.id, 1000, at).await,
-        Err(StoreError::NotFound)
-    ));
-    let due = store
-        .list_feeds_due(Platform::Xero, at + secs(3600), 100)
-        .await
-        .unwrap();
-    assert_eq!(due, vec![(other_books.id, other_feed.id)]);
     assert_eq!(
         store
-            .get_company_feed(other_books.id, other_feed.id)
+            .list_company_feeds(books_a.id)
             .await
             .unwrap()
-            .map(|a| a.id),
-        Some(other_feed.id)
+            .into_iter()
+            .map(|f| f.id)
+            .collect::<Vec<_>>(),
+        vec![a.id]
     );
-    assert_eq!(
-        store
-            .get_account(other_c.id, other_feed.id)
-            .await
-            .unwrap()
-            .map(|a| a.id),
-        Some(other_feed.id)
-    );
-
-    let deleted: Vec<_> = store
-        .list_events(c.org_id, 0, 1000)
+    assert!(store
+        .list_statements(bankfeeds_domain::BankFeedAccountId::new(), None, 10)
         .await
         .unwrap()
-        .into_iter()
-        .filter(|e| e.kind.as_str() == "bank_feed_account.deleted")
-        .map(|e| (e.resource_id, e.created_at))
-        .collect();
-    let mut expected = vec![(feed.id.to_string(), at), (second.id.to_string(), at)];
-    expected.sort();
-    assert_eq!(deleted, expected, "one event per account, in id order");
-    assert!(matches!(
-        store.delete_connection(c.org_id, c.id, at).await,
-        Err(StoreError::NotFound)
-    ));
-}
-
-pub async fn mapped_feeds_join_the_linked_company(store: DynStore) {
-    let (books, c, _feed) = linked_feed(&store, Platform::Xero, "XERO-M").await;
-    assert_eq!(
-        store.connection_company(c.id).await.unwrap(),
-        Some(books.clone())
-    );
-    let extra = account(&store, &c, "XERO-M2").await;
-    let start = Some(t0() - TimeDelta::days(3));
-    let at = t0() + secs(4);
-    let linked = store
-        .link_feed(books.id, c.id, extra.id, start, at)
-        .await
-        .unwrap();
-    assert_eq!(
-        (
-            linked.feed_status,
-            linked.transaction_ready,
-            linked.transaction_start_date,
-            linked.updated_at
-        ),
-        (FeedStatus::Active, true, start, at)
-    );
-    assert_eq!(
-        store.get_company_feed(books.id, extra.id).await.unwrap(),
-        Some(linked)
-    );
-    let other = connection(&store, c.org_id, Platform::Xero).await;
-    assert_eq!(
-        store.connection_company(other.id).await.unwrap(),
-        None,
-        "never linked"
-    );
-    assert!(matches!(
-        store
-            .link_feed(books.id, other.id, extra.id, start, at)
-            .await,
-        Err(StoreError::NotFound)
-    ));
+        .is_empty());
 }

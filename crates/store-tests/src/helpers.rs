@@ -1,0 +1,431 @@
+//! Fixtures and helpers shared by the suite's files: organisations, connections, accounts,
+//! jobs and batches, linked feeds, events.
+
+use std::sync::Mutex;
+
+use bankfeeds_domain::account::BankAccountType;
+use bankfeeds_domain::batch::{BatchItem, BatchRefusal, BatchRequest};
+use bankfeeds_domain::job::{JobRequest, RawJson};
+use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
+use bankfeeds_domain::otp::NewOtp;
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::transaction::{Transaction, TransactionData, TransactionQuery};
+use bankfeeds_domain::{
+    Amount, BankFeedAccount, Clock, Connection, Currency, Job, JobId, JobStatus, NewConnection,
+    NewOrg, Org, OrgId, Platform, Secret, SecretHash, SystemClock, Timestamp,
+};
+use bankfeeds_store::{DynStore, Event, Outcome};
+use chrono::{DateTime, TimeDelta};
+use serde_json::{json, Value};
+
+/// The fixed "now" of these cases; transactions are posted before it.
+pub(crate) fn t0() -> Timestamp {
+    DateTime::parse_from_rfc3339("2024-06-15T12:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+pub(crate) fn secs(n: i64) -> TimeDelta {
+    TimeDelta::seconds(n)
+}
+
+pub(crate) fn days(n: i64) -> TimeDelta {
+    TimeDelta::days(n)
+}
+
+pub(crate) fn amount(s: &str) -> Amount {
+    s.parse().unwrap()
+}
+
+pub(crate) async fn org(store: &DynStore) -> OrgId {
+    let (org, _) = NewOrg::generate("Demo Bank", SystemClock.now()).unwrap();
+    store.create_org(&org).await.unwrap();
+    org.org.id
+}
+
+pub(crate) async fn connection(store: &DynStore, org: OrgId, platform: Platform) -> Connection {
+    let (c, _) = NewConnection::generate(org, platform, None, SystemClock.now()).unwrap();
+    store.create_connection(&c, None).await.unwrap();
+    c.connection
+}
+
+pub(crate) fn profile(c: &Connection) -> PlatformProfile {
+    PlatformProfile::for_platform(c.platform, Door::Rutter)
+}
+
+pub(crate) async fn account(
+    store: &DynStore,
+    c: &Connection,
+    internal_id: &str,
+) -> BankFeedAccount {
+    let mut a = BankFeedAccount::new(
+        c.org_id,
+        c.id,
+        &profile(c),
+        internal_id.to_owned(),
+        BankAccountType::Bank,
+        Currency::from_code("USD").unwrap(),
+        t0() - days(30),
+    );
+    a.current_balance = Some(amount("100"));
+    match store.create_account(&a, false, None).await.unwrap() {
+        Outcome::Done((stored, true)) => stored,
+        other => panic!("expected a fresh create, got {other:?}"),
+    }
+}
+
+/// A job for a batch on `account` (of connection `c`), accepted at `at`.
+pub(crate) fn job(c: &Connection, account: Option<&BankFeedAccount>, at: Timestamp) -> Job {
+    Job::new(
+bankfeeds_domain::job::JobKind::TransactionBatch,
+        c.org_id,
+        c.id,
+        account.map(|a| a.id),
+        JobRequest {
+            method: "POST".into(),
+            url: "/versioned/accounting/bank_feeds/transactions".into(),
+            // Kept as sent: spacing, key order and every digit survive the round trip.
+            body: RawJson::parse(
+                "{\"bank_feed_transactions\": {\"transactions\": [], \"current_balance\": 1.230},\n \"a\":0.1}",
+            )
+            .unwrap(),
+            idempotency_key: None,
+        },
+        at,
+    )
+}
+
+/// A finished job's answer, as JSON.
+pub(crate) fn response(job: &Job) -> Option<(u16, Value)> {
+    job.response.as_ref().map(|(s, b)| (*s, b.to_value()))
+}
+
+pub(crate) async fn submit(store: &DynStore, job: &Job) -> Job {
+    match store.submit_job(job, None).await.unwrap() {
+        Outcome::Done(j) => j,
+        other => panic!("expected the job accepted, got {other:?}"),
+    }
+}
+
+/// A bare transaction: only the required fields.
+pub(crate) fn tx(id: &str, posted_at: Timestamp, amt: &str) -> TransactionData {
+    TransactionData {
+        transaction_id: id.to_owned(),
+        posted_at,
+        transaction_date: None,
+        amount: amount(amt),
+        description: None,
+        memo: None,
+        payee: None,
+        transaction_type: None,
+        debit_credit_memo: None,
+        interest_amount: None,
+        principal_amount: None,
+    }
+}
+
+pub(crate) fn batch(
+    account: &BankFeedAccount,
+    balance: Option<&str>,
+    transactions: Vec<TransactionData>,
+) -> BatchRequest {
+    BatchRequest {
+        bank_feed_account_id: account.id,
+        current_balance: balance.map(amount),
+        transactions,
+    }
+}
+
+/// The render callback: records what it was given, and answers as the API would in spirit.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Result<Vec<BatchItem>, BatchRefusal>>>);
+
+impl Recorder {
+    fn render(&self, outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
+        self.0.lock().unwrap().push(outcome.clone());
+        let (status, body) = Self::answer(outcome);
+        (status, RawJson::from_value(&body))
+    }
+
+    fn answer(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, Value) {
+        match outcome {
+            Ok(items) => {
+                let created = items.iter().filter(|i| !i.duplicate).count();
+                (
+                    200,
+                    json!({"created": created, "duplicates": items.len() - created}),
+                )
+            }
+            Err(BatchRefusal::Conflict { transaction_ids }) => (
+                409,
+                json!({"refusal": "conflict", "transaction_ids": transaction_ids}),
+            ),
+            Err(BatchRefusal::Invalid(v)) => {
+                let codes: Vec<_> = v.iter().map(|v| v.code).collect();
+                (400, json!({"refusal": "invalid", "codes": codes}))
+            }
+            Err(BatchRefusal::AccountNotFound) => (410, json!({"refusal": "account_not_found"})),
+        }
+    }
+
+    fn take(&self) -> Vec<Result<Vec<BatchItem>, BatchRefusal>> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Applies `batch` as job `id`; returns the job and what `render` saw (nothing when the job was
+/// already finished).
+pub(crate) async fn apply(
+    store: &DynStore,
+    id: JobId,
+    batch: &BatchRequest,
+    profile: &PlatformProfile,
+    now: Timestamp,
+) -> (Job, Vec<Result<Vec<BatchItem>, BatchRefusal>>) {
+    let rec = Recorder::default();
+    let render = |o: &Result<Vec<BatchItem>, BatchRefusal>| rec.render(o);
+    let job = store
+        .apply_batch(id, batch, profile, now, &render)
+        .await
+        .unwrap();
+    (job, rec.take())
+}
+
+/// Submits, claims and applies one batch on `c`; returns the finished job and the outcome.
+pub(crate) async fn run_batch(
+    store: &DynStore,
+    c: &Connection,
+    account: &BankFeedAccount,
+    b: &BatchRequest,
+    now: Timestamp,
+) -> (Job, Result<Vec<BatchItem>, BatchRefusal>) {
+    let j = submit(store, &job(c, Some(account), now)).await;
+    let claimed = store
+        .claim_job(Some(j.id), now + secs(60), now)
+        .await
+        .unwrap()
+        .expect("the account's only job is claimable");
+    assert_eq!(claimed.id, j.id);
+    let (done, mut seen) = apply(store, j.id, b, &profile(c), now).await;
+    assert_eq!(seen.len(), 1, "render runs once");
+    (done, seen.pop().unwrap())
+}
+
+pub(crate) async fn all_transactions(store: &DynStore, c: &Connection) -> Vec<Transaction> {
+    let q = TransactionQuery {
+        limit: 1000,
+        ..TransactionQuery::default()
+    };
+    let page = store.list_transactions(c.id, &q).await.unwrap();
+    assert!(!page.has_more);
+    page.items
+}
+
+pub(crate) async fn events(store: &DynStore, org: OrgId) -> Vec<Event> {
+    store.list_events(org, 0, 1000).await.unwrap()
+}
+
+pub(crate) async fn events_after(store: &DynStore, org: OrgId, seq: i64) -> Vec<Event> {
+    store.list_events(org, seq, 1000).await.unwrap()
+}
+
+pub(crate) fn last_seq(events: &[Event]) -> i64 {
+    events.last().map_or(0, |e| e.seq)
+}
+
+pub(crate) fn types(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.kind.as_str()).collect()
+}
+
+pub(crate) async fn claim(store: &DynStore, only: Option<JobId>, now: Timestamp) -> Option<Job> {
+    store.claim_job(only, now + secs(60), now).await.unwrap()
+}
+
+pub(crate) async fn status(store: &DynStore, j: &Job) -> JobStatus {
+    store.get_job(j.org_id, j.id).await.unwrap().unwrap().status
+}
+
+// Organisations by name.
+
+pub(crate) async fn named_org(store: &DynStore, name: &str) -> OrgId {
+    let (new, _) = NewOrg::generate(name, SystemClock.now()).unwrap();
+    store.create_org(&new).await.unwrap();
+    new.org.id
+}
+
+pub(crate) async fn org_with_secret(store: &DynStore, name: &str) -> (Org, Secret) {
+    let (new, secret) = NewOrg::generate(name, SystemClock.now()).unwrap();
+    store.create_org(&new).await.unwrap();
+    (new.org, secret)
+}
+
+// Accounts built in memory, then created (the `accounts` cases' fixtures).
+
+pub(crate) async fn setup(store: &DynStore, platform: Platform) -> Connection {
+    let (org, _) = NewOrg::generate("Demo Bank", SystemClock.now()).unwrap();
+    store.create_org(&org).await.unwrap();
+    connection(store, org.org.id, platform).await
+}
+
+pub(crate) fn draft_account(c: &Connection, internal_id: &str, now: Timestamp) -> BankFeedAccount {
+    let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
+    let mut a = BankFeedAccount::new(
+        c.org_id,
+        c.id,
+        &profile,
+        internal_id.to_owned(),
+        BankAccountType::Bank,
+        Currency::from_code("USD").unwrap(),
+        now,
+    );
+    a.current_balance = Some("1833.21".parse().unwrap());
+    a.details.name = Some("Operating account".into());
+    a.details.available_balance = Some("1546.23".parse().unwrap());
+    a.details.routing_number = Some("123456789".into());
+    a
+}
+
+pub(crate) async fn create_fresh(store: &DynStore, a: &BankFeedAccount) -> BankFeedAccount {
+    match store.create_account(a, false, None).await.unwrap() {
+        Outcome::Done((stored, true)) => stored,
+        other => panic!("expected a fresh create, got {other:?}"),
+    }
+}
+
+// The link flow.
+
+pub(crate) const MICRO: TimeDelta = TimeDelta::microseconds(1);
+
+pub(crate) async fn link_account(
+    store: &DynStore,
+    c: &Connection,
+    internal_id: &str,
+) -> BankFeedAccount {
+    let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
+    let mut a = BankFeedAccount::new(
+        c.org_id,
+        c.id,
+        &profile,
+        internal_id.to_owned(),
+        BankAccountType::Bank,
+        Currency::from_code("USD").unwrap(),
+        SystemClock.now(),
+    );
+    a.details.name = Some(format!("Account {internal_id}"));
+    match store.create_account(&a, false, None).await.unwrap() {
+        Outcome::Done((stored, true)) => stored,
+        other => panic!("expected a fresh create, got {other:?}"),
+    }
+}
+
+pub(crate) async fn company(store: &DynStore, platform: Platform, name: &str) -> Company {
+    let company = Company {
+        id: CompanyId::new(),
+        platform,
+        name: name.to_owned(),
+        created_at: SystemClock.now(),
+    };
+    store.create_company(&company).await.unwrap();
+    company
+}
+
+pub(crate) async fn challenge(
+    store: &DynStore,
+    company: &Company,
+    org: OrgId,
+    now: Timestamp,
+) -> Challenge {
+    let (challenge, _) = Challenge::generate(company.platform, company.id, org, now);
+    store.create_challenge(&challenge).await.unwrap();
+    challenge
+}
+
+pub(crate) async fn otp(store: &DynStore, c: &Connection, now: Timestamp) -> SecretHash {
+    let (otp, secret) = NewOtp::generate(c, now);
+    store.issue_otp(&otp).await.unwrap();
+    secret.hash()
+}
+
+pub(crate) async fn bind(
+    store: &DynStore,
+    challenge: &Challenge,
+    platform: Platform,
+    otp: &SecretHash,
+    at: Timestamp,
+) -> Result<Challenge, LinkRefusal> {
+    store
+        .bind_challenge(&challenge.hash, platform, otp, at)
+        .await
+        .unwrap()
+}
+
+/// Binds, which must succeed, and checks what the bound challenge says.
+pub(crate) async fn bind_ok(
+    store: &DynStore,
+    challenge: &Challenge,
+    otp: &SecretHash,
+    connection: &Connection,
+    at: Timestamp,
+) {
+    let bound = bind(store, challenge, challenge.platform, otp, at)
+        .await
+        .unwrap_or_else(|r| panic!("a valid bind was refused: {r:?}"));
+    let expected = Challenge {
+        connection_id: Some(connection.id),
+        bound_at: Some(at),
+        ..challenge.clone()
+    };
+    assert_eq!(bound, expected);
+    assert_eq!(
+        store.get_challenge(&challenge.hash).await.unwrap(),
+        Some(expected)
+    );
+}
+
+pub(crate) async fn feed_changes(store: &DynStore, org: OrgId) -> usize {
+    store
+        .list_events(org, 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind.as_str() == "bank_feed_account.feed_changed")
+        .count()
+}
+
+/// A company of `platform` with one linked feed (from 30 days before `t0`) on a fresh FI.
+pub(crate) async fn linked_feed(
+    store: &DynStore,
+    platform: Platform,
+    name: &str,
+) -> (Company, Connection, BankFeedAccount) {
+    let fi = org(store).await;
+    let c = connection(store, fi, platform).await;
+    let a = account(store, &c, name).await;
+    let books = Company {
+        id: CompanyId::new(),
+        platform,
+        name: format!("{name} Books"),
+        created_at: t0(),
+    };
+    store.create_company(&books).await.unwrap();
+    let (challenge, _) = Challenge::generate(platform, books.id, fi, t0());
+    store.create_challenge(&challenge).await.unwrap();
+    let (otp, code) = NewOtp::generate(&c, t0());
+    store.issue_otp(&otp).await.unwrap();
+    store
+        .bind_challenge(&challenge.hash, platform, &code.hash(), t0())
+        .await
+        .unwrap()
+        .expect("bind");
+    let linked = store
+        .complete_link(
+            &challenge.hash,
+            &[a.id],
+            Some(t0() - TimeDelta::days(30)),
+            t0(),
+        )
+        .await
+        .unwrap()
+        .expect("complete");
+    (books, c, linked.into_iter().next().unwrap())
+}

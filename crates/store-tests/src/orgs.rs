@@ -1,0 +1,86 @@
+//! `OrgStore`: organisations and the credentials they authenticate with.
+
+use bankfeeds_domain::{Clock, NewOrg, Secret, SystemClock};
+use bankfeeds_store::{DynStore, StoreError};
+
+use crate::helpers::org_with_secret as org;
+
+pub async fn orgs_round_trip(store: DynStore) {
+    let (a, secret) = org(&store, "Demo Bank").await;
+    let (b, _) = org(&store, "Other Bank").await;
+    let listed = store.list_orgs().await.unwrap();
+    assert_eq!(listed, vec![a.clone(), b]);
+
+    let cred = store
+        .find_org_credential(&a.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cred.org, a);
+    assert!(cred.client_secret_hash.verify(&secret));
+    assert!(!cred
+        .client_secret_hash
+        .verify(&Secret::from_presented("bfsk_wrong")));
+    assert!(store
+        .find_org_credential("bfci_nobody")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn org_client_ids_are_unique(store: DynStore) {
+    let (a, _) = org(&store, "Demo Bank").await;
+    let (mut again, _) = NewOrg::generate("Copycat", SystemClock.now()).unwrap();
+    again.org.client_id = a.client_id.clone();
+    match store.create_org(&again).await {
+        Err(StoreError::Conflict("orgs_client_id_key")) => {}
+        other => panic!("expected client id conflict, got {other:?}"),
+    }
+    assert_eq!(store.list_orgs().await.unwrap().len(), 1);
+}
+
+pub async fn each_client_id_finds_only_its_own_organisation(store: DynStore) {
+    let (a, a_secret) = org(&store, "Bank A").await;
+    let (b, b_secret) = org(&store, "Bank B").await;
+    assert_ne!(a.client_id, b.client_id);
+    let found_a = store
+        .find_org_credential(&a.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let found_b = store
+        .find_org_credential(&b.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((&found_a.org, &found_b.org), (&a, &b));
+    assert!(found_a.client_secret_hash.verify(&a_secret));
+    assert!(found_b.client_secret_hash.verify(&b_secret));
+    assert!(
+        !found_a.client_secret_hash.verify(&b_secret),
+        "another organisation's secret never opens it"
+    );
+    assert!(!found_b.client_secret_hash.verify(&a_secret));
+    assert!(store.find_org_credential("").await.unwrap().is_none());
+}
+
+pub async fn orgs_list_every_organisation_once(store: DynStore) {
+    assert!(store.list_orgs().await.unwrap().is_empty());
+    let mut made = Vec::new();
+    for i in 0..5 {
+        made.push(org(&store, &format!("Bank {i}")).await.0);
+    }
+    let listed = store.list_orgs().await.unwrap();
+    assert_eq!(listed.len(), made.len(), "each once: {listed:?}");
+    for o in &made {
+        assert!(listed.contains(o), "{} is listed as stored", o.name);
+    }
+    // A refused create adds nothing.
+    let (mut copy, _) = NewOrg::generate("Copycat", SystemClock.now()).unwrap();
+    copy.org.client_id = made[2].client_id.clone();
+    assert!(matches!(
+        store.create_org(&copy).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.list_orgs().await.unwrap(), listed);
+}
