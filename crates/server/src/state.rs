@@ -9,6 +9,7 @@ use bankfeeds_store::DynStore;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 
+use crate::jobs::{JobContext, Runners};
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -20,7 +21,7 @@ pub struct AppState {
     /// Base of the links the hub hands out, without a trailing slash.
     pub public_base: Arc<str>,
     /// The runner of each kind of job, registered by the doors.
-    pub job_runners: crate::jobs::Runners,
+    pub job_runners: Runners<AppState>,
     /// Wakes a worker when a job is submitted on this instance.
     pub job_notify: Arc<Notify>,
     /// Wakes `prefer_sync` requests when a job finishes on this instance.
@@ -28,7 +29,7 @@ pub struct AppState {
     /// How long a `prefer_sync` write waits for its job before answering with the job.
     pub sync_wait: Duration,
     /// How often the sandbox platforms ingest linked feeds on their own.
-    pub sandbox_sync: crate::platforms::sandbox::sync::Schedule,
+    pub sandbox_sync: crate::config::SandboxSchedule,
     /// How often this instance looks for feeds due for a scheduled sync; `None` runs no
     /// scheduler (tests drive `sync::run_due` themselves).
     pub sandbox_sync_tick: Option<Duration>,
@@ -67,5 +68,27 @@ impl AppState {
             sandbox_sync: Default::default(),
             sandbox_sync_tick: Some(Duration::from_secs(30)),
         }
+    }
+}
+
+impl JobContext for AppState {
+    fn store(&self) -> &DynStore {
+        &self.store
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    fn runners(&self) -> &Runners<Self> {
+        &self.job_runners
+    }
+
+    fn job_submitted(&self) -> &Notify {
+        &self.job_notify
+    }
+
+    fn job_finished(&self) -> &Notify {
+        &self.job_done
     }
 }

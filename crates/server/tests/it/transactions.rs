@@ -114,7 +114,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
     );
     // The held job finishes; the queued one then runs, in order.
     let body: serde_json::Value = held.request.body.to_value();
-    let request: bankfeeds_server::api::transactions::TransactionsCreateIn =
+    let request: bankfeeds_server::rutter::transactions::TransactionsCreateIn =
         serde_json::from_value(body).unwrap();
     let profile = bankfeeds_domain::profile::PlatformProfile::for_platform(
         bankfeeds_domain::Platform::IntuitBankFeeds,
@@ -126,7 +126,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
             &request.to_domain(),
             &profile,
             SystemClock.now(),
-            &bankfeeds_server::api::transactions::render_outcome,
+            &bankfeeds_server::rutter::transactions::render_outcome,
         )
         .await
         .unwrap();

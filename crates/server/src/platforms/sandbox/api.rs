@@ -11,10 +11,10 @@ use bankfeeds_domain::{BankFeedAccountId, OrgId, Platform, Secret, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::api::accounts::AccountOut;
-use crate::api::time_param;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Json;
+use crate::http::time_param;
+use crate::rutter::accounts::AccountOut;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -54,7 +54,7 @@ pub fn router() -> Router<AppState> {
 
 /// Platforms by the slug their pages use.
 fn platform(slug: &str) -> Result<Platform, ApiError> {
-    super::by_slug(slug).ok_or_else(ApiError::route_not_found)
+    crate::web::platform_by_slug(slug).ok_or_else(ApiError::route_not_found)
 }
 
 async fn company_of(state: &AppState, platform: Platform, raw: &str) -> Result<Company, ApiError> {

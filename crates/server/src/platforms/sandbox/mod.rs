@@ -8,20 +8,11 @@ pub mod pages;
 pub mod sync;
 
 use axum::Router;
-use bankfeeds_domain::Platform;
 
-use crate::api::otp::platform_slug;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     api::router().merge(pages::router())
-}
-
-/// The platform whose pages use this slug in their paths.
-pub fn by_slug(slug: &str) -> Option<Platform> {
-    Platform::ALL
-        .into_iter()
-        .find(|p| platform_slug(*p) == slug)
 }
 
 /// Why bank feed credentials did not link.

@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use bankfeeds_domain::account::FeedStatus;
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::{Challenge, Company, CompanyId};
 use bankfeeds_domain::statement::StatementId;
@@ -16,9 +15,9 @@ use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, OrgId, Platform};
 use serde::Deserialize;
 
 use super::sync::{self, FeedView};
-use crate::api::otp::platform_slug;
 use crate::state::AppState;
-use crate::web::{self, Chrome, Csrf, PageError};
+use crate::web::platform_slug;
+use crate::web::{self, Chrome, Csrf, FeedRow, PageError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,7 +48,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn platform(slug: &str) -> Result<Platform, PageError> {
-    super::by_slug(slug).ok_or_else(|| PageError::not_found("platform"))
+    web::platform_by_slug(slug).ok_or_else(|| PageError::not_found("platform"))
 }
 
 async fn company_of(state: &AppState, platform: Platform, raw: &str) -> Result<Company, PageError> {
@@ -73,67 +72,6 @@ async fn feed_of(
         .get_company_feed(company.id, id)
         .await?
         .ok_or_else(|| PageError::not_found("feed"))
-}
-
-/// A feed as the pages list it.
-pub struct FeedRow {
-    pub id: String,
-    pub name: String,
-    pub kind: &'static str,
-    pub number: String,
-    pub currency: String,
-    pub active: bool,
-    pub balance: String,
-    pub last_synced: String,
-    pub start: String,
-}
-
-impl FeedRow {
-    pub fn new(a: &BankFeedAccount) -> Self {
-        let number = a
-            .details
-            .bank_account_number
-            .as_deref()
-            .map(|n| {
-                let tail: String = n
-                    .chars()
-                    .rev()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                format!("••{tail}")
-            })
-            .unwrap_or_default();
-        Self {
-            id: a.id.to_string(),
-            name: a
-                .details
-                .name
-                .clone()
-                .unwrap_or_else(|| a.internal_bank_account_id.clone()),
-            kind: match a.bank_account_type {
-                bankfeeds_domain::account::BankAccountType::Bank => "Bank",
-                bankfeeds_domain::account::BankAccountType::CreditCard => "Credit card",
-            },
-            number,
-            currency: a.currency.code().to_owned(),
-            active: a.feed_status == FeedStatus::Active,
-            balance: a
-                .current_balance
-                .map(|b| web::money(b.as_decimal()))
-                .unwrap_or_else(|| "—".to_owned()),
-            last_synced: a
-                .last_synced_at
-                .map(web::moment)
-                .unwrap_or_else(|| "never".to_owned()),
-            start: a
-                .transaction_start_date
-                .map(web::date)
-                .unwrap_or_else(|| "—".to_owned()),
-        }
-    }
 }
 
 #[derive(Deserialize)]

@@ -14,12 +14,12 @@ use bankfeeds_store::{Idem, Outcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::connections::ConnectionRefOut;
-use crate::api::idempotency::{replay, saved, IdempotentJson};
-use crate::api::{list_query, pagination, time_param};
-use crate::auth::ConnectionAuth;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::http::auth::ConnectionAuth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Query;
+use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::{list_query, pagination, time_param};
+use crate::rutter::connections::ConnectionRefOut;
 use crate::state::AppState;
 
 const MAX_ID_LEN: usize = 255;
@@ -308,13 +308,13 @@ fn check_account(a: &BankFeedAccount) -> Result<(), ApiError> {
     post,
     path = "/versioned/accounting/bank_feeds/accounts",
     tag = "bank feed accounts",
-    params(crate::api::connections::AccessTokenParam),
+    params(crate::rutter::connections::AccessTokenParam),
     request_body = AccountCreateIn,
     responses(
         (status = 200, body = AccountEnvelopeOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 409, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 409, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -399,8 +399,8 @@ pub async fn create_account(
     params(AccountListParams),
     responses(
         (status = 200, body = AccountListOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -452,9 +452,9 @@ pub async fn list_accounts(
     params(("id" = String, Path, description = "The bank feed account's id"), AccountGetParams),
     responses(
         (status = 200, body = AccountGetOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -482,14 +482,14 @@ pub async fn get_account(
     patch,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = String, Path, description = "The bank feed account's id"), crate::api::connections::AccessTokenParam),
+    params(("id" = String, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
     request_body = AccountPatchIn,
     responses(
         (status = 200, body = AccountEnvelopeOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 409, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 409, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -652,12 +652,12 @@ fn patch_from(
     delete,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = String, Path, description = "The bank feed account's id"), crate::api::connections::AccessTokenParam),
+    params(("id" = String, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = AccountDeletedOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]

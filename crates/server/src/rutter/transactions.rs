@@ -17,15 +17,15 @@ use bankfeeds_store::{Idem, Outcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::accounts::ResponseMode;
-use crate::api::connections::ConnectionRefOut;
-use crate::api::idempotency::{replay, saved, IdempotentJson};
-use crate::api::jobs::{async_envelope, AsyncEnvelopeOut};
-use crate::api::{pagination, time_param};
-use crate::auth::ConnectionAuth;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::http::auth::ConnectionAuth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Query;
+use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::{pagination, time_param};
 use crate::jobs;
+use crate::rutter::accounts::ResponseMode;
+use crate::rutter::connections::ConnectionRefOut;
+use crate::rutter::jobs::{async_envelope, AsyncEnvelopeOut};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -338,14 +338,14 @@ fn account_not_found() -> ApiError {
     post,
     path = "/versioned/accounting/bank_feeds/transactions",
     tag = "bank feed transactions",
-    params(crate::api::connections::AccessTokenParam),
+    params(crate::rutter::connections::AccessTokenParam),
     request_body = TransactionsCreateIn,
     responses(
         (status = 200, description = "The stored transactions, or (async) the job", body = TransactionsCreatedOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 409, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 409, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -497,8 +497,8 @@ fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> 
     params(TransactionListParams),
     responses(
         (status = 200, body = TransactionListOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -555,12 +555,12 @@ pub async fn list_transactions(
     get,
     path = "/versioned/accounting/bank_feeds/transactions/{id}",
     tag = "bank feed transactions",
-    params(("id" = String, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::api::connections::AccessTokenParam),
+    params(("id" = String, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = TransactionGetOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
