@@ -5,12 +5,13 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
-use bankfeeds_domain::link::{Challenge, Company, CompanyId};
+use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::statement::{Statement, StatementId};
 use bankfeeds_domain::{BankFeedAccountId, OrgId, Platform, Secret, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::ops::{self, OpError, Refusal};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::time_param;
@@ -57,16 +58,39 @@ fn platform(slug: &str) -> Result<Platform, ApiError> {
     crate::web::platform_by_slug(slug).ok_or_else(ApiError::route_not_found)
 }
 
-async fn company_of(state: &AppState, platform: Platform, raw: &str) -> Result<Company, ApiError> {
-    let id: CompanyId = raw
-        .parse()
-        .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{raw:?} is not a company id")))?;
-    state
-        .store
-        .get_company(id)
-        .await?
-        .filter(|c| c.platform == platform)
-        .ok_or_else(|| ApiError::gone("COMPANY_NOT_FOUND", "no such company on this platform"))
+/// The JSON interface's words for the operations' refusals.
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> Self {
+        let r = match e {
+            OpError::Store(e) => return e.into(),
+            OpError::Refused(r) => r,
+        };
+        match r {
+            Refusal::MalformedCompanyId(raw) => {
+                ApiError::bad_request("INVALID_ID", format!("{raw:?} is not a company id"))
+            }
+            Refusal::CompanyNotFound => {
+                ApiError::gone("COMPANY_NOT_FOUND", "no such company on this platform")
+            }
+            Refusal::MalformedFeedId(raw) => {
+                ApiError::bad_request("INVALID_ID", format!("{raw:?} is not an account id"))
+            }
+            Refusal::FeedNotLinked => {
+                ApiError::gone("FEED_NOT_LINKED", "the company has not linked that feed")
+            }
+            Refusal::InvalidCompanyName => ApiError::bad_request(
+                "INVALID_FIELD_VALUE",
+                "field `name` must be 1 to 200 characters",
+            ),
+            Refusal::BankNotListed => ApiError::bad_request(
+                "BANK_NOT_LISTED",
+                "that bank is not listed on this platform",
+            ),
+            Refusal::InvalidLoginUrl => {
+                ApiError::bad_request("INVALID_URL", "the bank's login_url is not a URL")
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -129,20 +153,7 @@ async fn create_company(
     Json(body): Json<CompanyIn>,
 ) -> ApiResult<JsonOut<CompanyEnvelopeOut>> {
     let platform = platform(&slug)?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::bad_request(
-            "INVALID_FIELD_VALUE",
-            "field `name` must be 1 to 200 characters",
-        ));
-    }
-    let company = Company {
-        id: CompanyId::new(),
-        platform,
-        name: name.to_owned(),
-        created_at: state.clock.now(),
-    };
-    state.store.create_company(&company).await?;
+    let company = ops::create_company(&state, platform, &body.name).await?;
     Ok(JsonOut(CompanyEnvelopeOut {
         company: CompanyOut {
             id: company.id,
@@ -176,26 +187,12 @@ async fn connect(
     Json(body): Json<ConnectIn>,
 ) -> ApiResult<JsonOut<ConnectOut>> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
-    let config = state
-        .store
-        .get_fi_config(body.org_id, platform)
-        .await?
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "BANK_NOT_LISTED",
-                "that bank is not listed on this platform",
-            )
-        })?;
-    let (challenge, secret) =
-        Challenge::generate(platform, company.id, body.org_id, state.clock.now());
-    state.store.create_challenge(&challenge).await?;
-    let login = crate::link::login_redirect(&state, &config, platform, &secret)
-        .map_err(|_| ApiError::bad_request("INVALID_URL", "the bank's login_url is not a URL"))?;
+    let company = ops::company(&state, platform, &company).await?;
+    let started = ops::connect(&state, platform, &company, body.org_id).await?;
     Ok(JsonOut(ConnectOut {
-        challenge: secret.expose().to_owned(),
-        expires_at: challenge.expires_at,
-        login_redirect_url: login,
+        challenge: started.secret.expose().to_owned(),
+        expires_at: started.challenge.expires_at,
+        login_redirect_url: started.login_redirect_url,
     }))
 }
 
@@ -234,19 +231,11 @@ async fn redirect(
     let connection = bound
         .connection_id
         .expect("a bound challenge names its connection");
-    let query = bankfeeds_domain::account::AccountQuery {
-        filters: Vec::new(),
-        sort: bankfeeds_domain::account::AccountSortField::UpdatedAt,
-        direction: bankfeeds_domain::account::SortDirection::Asc,
-        after: None,
-        limit: 500,
-    };
-    let accounts = state.store.list_accounts(connection, &query).await?;
+    let accounts = ops::linkable_accounts(&state, connection).await?;
     tracing::info!(company_id = %bound.company_id, connection_id = %connection, "link: bank login confirmed");
     Ok(JsonOut(RedirectOut {
         company_id: bound.company_id,
         bank_feed_accounts: accounts
-            .items
             .into_iter()
             .map(|a| AccountOut::new(a, false))
             .collect(),
@@ -305,7 +294,7 @@ async fn list_feeds(
     Path((slug, company)): Path<(String, String)>,
 ) -> ApiResult<JsonOut<FeedsOut>> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
+    let company = ops::company(&state, platform, &company).await?;
     let feeds = state.store.list_company_feeds(company.id).await?;
     Ok(JsonOut(FeedsOut {
         bank_feed_accounts: feeds
@@ -338,21 +327,6 @@ async fn list_companies(
             })
             .collect(),
     }))
-}
-
-async fn feed_of(
-    state: &AppState,
-    company: &Company,
-    raw: &str,
-) -> Result<bankfeeds_domain::BankFeedAccount, ApiError> {
-    let id: BankFeedAccountId = raw.parse().map_err(|_| {
-        ApiError::bad_request("INVALID_ID", format!("{raw:?} is not an account id"))
-    })?;
-    state
-        .store
-        .get_company_feed(company.id, id)
-        .await?
-        .ok_or_else(|| ApiError::gone("FEED_NOT_LINKED", "the company has not linked that feed"))
 }
 
 #[derive(Serialize)]
@@ -421,8 +395,8 @@ async fn get_feed(
     axum::extract::Query(query): axum::extract::Query<FeedQuery>,
 ) -> ApiResult<JsonOut<FeedOut>> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
-    let feed = feed_of(&state, &company, &account).await?;
+    let company = ops::company(&state, platform, &company).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
     let view = super::sync::feed_view(&state, feed, query.before, 20).await?;
     Ok(JsonOut(FeedOut {
         bank_feed_account: AccountOut::new(view.account, false),
@@ -464,10 +438,10 @@ async fn sync_feed(
     Path((slug, company, account)): Path<(String, String, String)>,
 ) -> ApiResult<JsonOut<SyncOut>> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
-    let feed = feed_of(&state, &company, &account).await?;
+    let company = ops::company(&state, platform, &company).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
     let statements = super::sync::sync_feed(&state, platform, company.id, feed.id).await?;
-    let feed = feed_of(&state, &company, &account).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
     Ok(JsonOut(SyncOut {
         transactions_ingested: statements.iter().map(|s| s.transaction_count).sum(),
         statements: statements.iter().map(StatementOut::from).collect(),
@@ -486,12 +460,9 @@ async fn unlink_feed(
     Path((slug, company, account)): Path<(String, String, String)>,
 ) -> ApiResult<JsonOut<AccountEnvelopeOut>> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
-    let feed = feed_of(&state, &company, &account).await?;
-    let unlinked = state
-        .store
-        .unlink_feed(company.id, feed.id, state.clock.now())
-        .await?;
+    let company = ops::company(&state, platform, &company).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
+    let unlinked = ops::unlink(&state, &company, &feed).await?;
     Ok(JsonOut(AccountEnvelopeOut {
         bank_feed_account: AccountOut::new(unlinked, false),
     }))
@@ -523,27 +494,19 @@ async fn credentials(
     if !super::sync::takes_credentials(platform) {
         return Err(ApiError::route_not_found());
     }
-    let company = company_of(&state, platform, &body.company_id).await?;
+    let company = ops::company(&state, platform, &body.company_id).await?;
     let password = Secret::from_presented(body.password);
-    let (secret, bound) = super::bind_with_credentials(&state, &company, &body.username, &password)
+    let (secret, bound) = ops::bind_with_credentials(&state, &company, &body.username, &password)
         .await?
         .map_err(|r| ApiError::bad_request(r.code(), r.message()))?;
     let connection = bound
         .connection_id
         .expect("a bound challenge names its connection");
-    let query = bankfeeds_domain::account::AccountQuery {
-        filters: Vec::new(),
-        sort: bankfeeds_domain::account::AccountSortField::UpdatedAt,
-        direction: bankfeeds_domain::account::SortDirection::Asc,
-        after: None,
-        limit: 500,
-    };
-    let accounts = state.store.list_accounts(connection, &query).await?;
+    let accounts = ops::linkable_accounts(&state, connection).await?;
     Ok(JsonOut(CredentialsOut {
         challenge: secret.expose().to_owned(),
         company_id: company.id,
         bank_feed_accounts: accounts
-            .items
             .into_iter()
             .map(|a| AccountOut::new(a, false))
             .collect(),
