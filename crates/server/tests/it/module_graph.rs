@@ -1,6 +1,6 @@
 //! The server's source tree keeps its shape: no two modules import each other (directly or
-//! round a longer cycle), at the level of files and of top-level modules. Read from the
-//! source, so it needs no hub.
+//! round a longer cycle), at the level of files and of top-level modules, and no source file
+//! is over 500 lines. Read from the source, so it needs no hub.
 //!
 //! An edge is a `crate::…` or `super::…` path (in a `use` or inline, groups expanded) from one
 //! module to another, outside `#[cfg(test)]`. A parent's references to its own children by
@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 type Module = Vec<String>;
+
+const MAX_LINES: usize = 500;
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -224,4 +226,19 @@ fn no_two_server_modules_import_each_other() {
             show(&c)
         );
     }
+}
+
+#[test]
+fn no_server_source_file_is_over_500_lines() {
+    let root = src();
+    let mut mods = BTreeMap::new();
+    modules(&root, &root, &mut mods);
+    let long: Vec<String> = mods
+        .values()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).unwrap().lines().count();
+            (lines > MAX_LINES).then(|| format!("{} ({lines})", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "over {MAX_LINES} lines: {long:?}");
 }
