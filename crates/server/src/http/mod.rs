@@ -1,5 +1,5 @@
 //! The HTTP plumbing every door shares: the error answer, body and query extractors,
-//! authentication, idempotency, pagination, list and time query parameters, and the
+//! authentication, idempotency, pagination, PATCH fields, list and time query parameters, and the
 //! middleware around every request (metrics, early refusals). It knows no door.
 
 pub mod auth;
@@ -10,4 +10,5 @@ pub mod idempotency;
 pub mod list_query;
 pub mod metrics;
 pub mod pagination;
+pub mod patch;
 pub mod time_param;

@@ -1,9 +1,11 @@
-//! A PATCH body, field by field, into the domain's account patch.
+//! A PATCH body, field by field, into the domain's account patch. A clearable field is read
+//! as a [`Patch`], so `null` (clear) and a value (set) are told apart by serde, not by hand.
 
 use bankfeeds_domain::account::{AccountPatch, DETAIL_FIELDS};
 
 use super::dto::{MAX_ID_LEN, MAX_TEXT_LEN};
 use crate::http::error::ApiError;
+use crate::http::patch::Patch;
 use crate::http::time_param;
 
 /// Turns a PATCH body into a domain patch, checking each field's type.
@@ -56,30 +58,29 @@ pub(super) fn patch_from(
                 );
             }
             "parent_bank_feed_account_id" => {
-                patch.parent_bank_feed_account_id = Some(
-                    serde_json::from_value(value.clone()).map_err(|e| invalid(e.to_string()))?,
-                );
+                patch.parent_bank_feed_account_id =
+                    serde_json::from_value::<Patch<_>>(value.clone())
+                        .map_err(|e| invalid(e.to_string()))?
+                        .into_update();
             }
             "transaction_start_date" => {
-                let v = match value {
-                    serde_json::Value::Null => None,
-                    serde_json::Value::String(s) => Some(
-                        time_param::parse(s)
-                            .ok_or_else(|| invalid(format!("{s:?} is not a timestamp")))?,
-                    ),
-                    _ => {
-                        return Err(typed(
-                            "INVALID_FIELD_TYPE",
-                            "must be a timestamp string or null".into(),
-                        ))
-                    }
-                };
-                patch.transaction_start_date = Some(v);
+                let raw: Patch<String> = serde_json::from_value(value.clone()).map_err(|_| {
+                    typed(
+                        "INVALID_FIELD_TYPE",
+                        "must be a timestamp string or null".into(),
+                    )
+                })?;
+                patch.transaction_start_date = raw
+                    .try_map(|s| {
+                        time_param::parse(&s)
+                            .ok_or_else(|| invalid(format!("{s:?} is not a timestamp")))
+                    })?
+                    .into_update();
             }
             "current_balance" => {
-                patch.current_balance = Some(
-                    serde_json::from_value(value.clone()).map_err(|e| invalid(e.to_string()))?,
-                );
+                patch.current_balance = serde_json::from_value::<Patch<_>>(value.clone())
+                    .map_err(|e| invalid(e.to_string()))?
+                    .into_update();
             }
             f if DETAIL_FIELDS.contains(&f) => {
                 let value = match value {
