@@ -1,6 +1,7 @@
 //! What every handler can reach: the store, the clock, metrics, and the per-organisation limiter.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub job_notify: Arc<Notify>,
     /// Wakes `prefer_sync` requests when a job finishes on this instance.
     pub job_done: Arc<Notify>,
+    /// Job claims being tried or run on this instance, so `jobs::drain` knows when it is done.
+    pub jobs_in_hand: Arc<AtomicUsize>,
     /// How long a `prefer_sync` write waits for its job before answering with the job.
     pub sync_wait: Duration,
     /// How often the sandbox platforms ingest linked feeds on their own.
@@ -64,6 +67,7 @@ impl AppState {
             job_runners: crate::job_runners(),
             job_notify: Arc::new(Notify::new()),
             job_done: Arc::new(Notify::new()),
+            jobs_in_hand: Arc::new(AtomicUsize::new(0)),
             sync_wait: Duration::from_secs(10),
             sandbox_sync: Default::default(),
             sandbox_sync_tick: Some(Duration::from_secs(30)),
@@ -90,5 +94,9 @@ impl JobContext for AppState {
 
     fn job_finished(&self) -> &Notify {
         &self.job_done
+    }
+
+    fn jobs_in_hand(&self) -> &AtomicUsize {
+        &self.jobs_in_hand
     }
 }

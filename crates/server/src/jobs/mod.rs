@@ -7,6 +7,7 @@
 
 mod runner;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,24 @@ pub trait JobContext: Clone + Send + Sync + 'static {
     fn job_submitted(&self) -> &Notify;
     /// Wakes `prefer_sync` requests when a job finishes on this instance.
     fn job_finished(&self) -> &Notify;
+    /// How many claims are being tried or run on this instance (see [`drain`]).
+    fn jobs_in_hand(&self) -> &AtomicUsize;
+}
+
+/// Counts a claim attempt and the run that may follow as in hand until dropped.
+struct InHand<'a>(&'a AtomicUsize);
+
+impl<'a> InHand<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// How long a claimed job is reserved for its worker.
@@ -96,6 +115,7 @@ pub async fn run_now_or_wait<S: JobContext>(
 ) -> StoreResult<Job> {
     let deadline = Instant::now() + wait;
     loop {
+        let in_hand = InHand::new(state.jobs_in_hand());
         let now = state.clock().now();
         if let Some(claimed) = state
             .store()
@@ -106,6 +126,7 @@ pub async fn run_now_or_wait<S: JobContext>(
                 return Ok(done);
             }
         }
+        drop(in_hand);
         let current = state
             .store()
             .get_job(job.org_id, job.id)
@@ -135,12 +156,14 @@ pub fn spawn_workers<S: JobContext>(
         set.spawn(async move {
             tracing::debug!(worker, "job worker started");
             while !shutdown.is_cancelled() {
+                let in_hand = InHand::new(state.jobs_in_hand());
                 let now = state.clock().now();
                 match state.store().claim_job(None, now + LEASE, now).await {
                     Ok(Some(job)) => {
                         run_guarded(&state, job, None).await;
                     }
                     Ok(None) => {
+                        drop(in_hand);
                         let submitted = state.job_submitted().notified();
                         tokio::select! {
                             () = submitted => {}
@@ -149,6 +172,7 @@ pub fn spawn_workers<S: JobContext>(
                         }
                     }
                     Err(e) => {
+                        drop(in_hand);
                         tracing::warn!(worker, error = %e, "cannot claim jobs; retrying");
                         tokio::select! {
                             () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -161,4 +185,37 @@ pub fn spawn_workers<S: JobContext>(
         });
     }
     set
+}
+
+/// Claims and runs jobs until none can be claimed and none is in hand on this instance, so a
+/// test can then read outcomes without sleeping or polling. Jobs leased by another instance
+/// are not waited for. Returns how many jobs it ran.
+pub async fn drain<S: JobContext>(state: &S) -> StoreResult<usize> {
+    let mut ran = 0;
+    loop {
+        // Listen before looking, so a job finishing in between still wakes us.
+        let finished = state.job_finished().notified();
+        tokio::pin!(finished);
+        finished.as_mut().enable();
+        // Read before looking: a job another task finishes after this has committed before
+        // its count drops, so the look below sees whatever it unblocked.
+        let others = state.jobs_in_hand().load(Ordering::SeqCst);
+        let in_hand = InHand::new(state.jobs_in_hand());
+        let now = state.clock().now();
+        if let Some(job) = state.store().claim_job(None, now + LEASE, now).await? {
+            run_guarded(state, job, None).await;
+            ran += 1;
+            continue;
+        }
+        drop(in_hand);
+        if others == 0 {
+            return Ok(ran);
+        }
+        // Another task has one in hand: wait for it to finish (or, if it was only looking,
+        // for it to have looked).
+        tokio::select! {
+            () = finished => {}
+            () = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+    }
 }

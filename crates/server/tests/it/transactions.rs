@@ -415,19 +415,19 @@ async fn push_list_fetch_and_resend(hub: Hub) {
     assert_eq!((created, finished), (2, 2));
 }
 
+/// The job once the hub's queue has been drained: finished.
 async fn wait_for_job(hub: &Hub, creds: &Creds, id: &str) -> Value {
-    for _ in 0..200 {
-        let job = ok(hub
-            .get(creds, &format!("/versioned/jobs/{id}"))
-            .send()
-            .await)
-        .await;
-        if job["job"]["status"] == "success" || job["job"]["status"] == "failure" {
-            return job["job"].clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("job {id} did not finish");
+    hub.drain().await;
+    let job = ok(hub
+        .get(creds, &format!("/versioned/jobs/{id}"))
+        .send()
+        .await)
+    .await;
+    assert!(
+        job["job"]["status"] == "success" || job["job"]["status"] == "failure",
+        "job {id} did not finish: {job}"
+    );
+    job["job"].clone()
 }
 
 async fn async_mode_answers_with_a_job_that_holds_the_outcome(hub: Hub) {
