@@ -107,9 +107,37 @@ pub enum Backend {
     Postgres,
 }
 
+/// How often each kind of sandbox platform ingests a linked feed on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxSchedule {
+    /// QuickBooks: daily (it also pulls whenever the feed's page is opened).
+    pub quickbooks: chrono::TimeDelta,
+    /// Xero, Sage and NetSuite.
+    pub others: chrono::TimeDelta,
+}
+
+impl Default for SandboxSchedule {
+    fn default() -> Self {
+        Self {
+            quickbooks: chrono::TimeDelta::days(1),
+            others: chrono::TimeDelta::hours(1),
+        }
+    }
+}
+
+impl SandboxSchedule {
+    /// How long a feed on this platform goes between scheduled syncs.
+    pub fn interval(&self, platform: bankfeeds_domain::Platform) -> chrono::TimeDelta {
+        match platform {
+            bankfeeds_domain::Platform::IntuitBankFeeds => self.quickbooks,
+            _ => self.others,
+        }
+    }
+}
+
 impl Config {
-    pub fn sandbox_schedule(&self) -> crate::platforms::sandbox::sync::Schedule {
-        crate::platforms::sandbox::sync::Schedule {
+    pub fn sandbox_schedule(&self) -> SandboxSchedule {
+        SandboxSchedule {
             quickbooks: chrono::TimeDelta::seconds(self.sandbox_quickbooks_sync_seconds as i64),
             others: chrono::TimeDelta::seconds(self.sandbox_sync_seconds as i64),
         }

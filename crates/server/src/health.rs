@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
-use crate::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -30,7 +30,7 @@ pub async fn healthz() -> Json<HealthOut> {
     get,
     path = "/readyz",
     tag = "health",
-    responses((status = 200, body = ReadyOut), (status = 503, body = crate::error::ErrorOut))
+    responses((status = 200, body = ReadyOut), (status = 503, body = crate::http::error::ErrorOut))
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<ReadyOut>> {
     match state.store.ping().await {

@@ -3,20 +3,17 @@
 //! `main` (in the CLI crate) loads the config, sets up telemetry and calls [`run`]; tests build
 //! an [`AppState`] on a store of their own and call [`serve`] on `127.0.0.1:0`.
 
-pub mod api;
-pub mod auth;
 pub mod codat;
 pub mod config;
 pub mod demo_bank;
-pub mod early_refusal;
-pub mod error;
-pub mod extract;
 pub mod health;
+pub mod http;
 pub mod jobs;
 pub mod link;
 pub mod metrics;
 pub mod openapi;
 pub mod platforms;
+pub mod rutter;
 pub mod state;
 pub mod telemetry;
 pub mod web;
@@ -43,7 +40,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use config::Config;
-pub use error::ApiError;
+pub use http::error::ApiError;
 pub use state::AppState;
 
 /// Opens the database the config names (SQLite or PostgreSQL, by URL scheme). Does not migrate.
@@ -73,25 +70,25 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            http::metrics::track,
         ))
-        .layer(axum::middleware::from_fn(early_refusal::close_after))
-        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT));
+        .layer(axum::middleware::from_fn(http::early_refusal::close_after))
+        .layer(DefaultBodyLimit::max(http::extract::BODY_LIMIT));
 
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::get_metrics))
+        .route("/metrics", get(http::metrics::get_metrics))
         .route(
             "/openapi.json",
             get(|| async {
                 (
-                    [(http::header::CONTENT_TYPE, "application/json")],
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
                     openapi::document(),
                 )
             }),
         )
-        .merge(api::router())
+        .merge(rutter::router())
         .merge(platforms::sandbox::router())
         .merge(link::router())
         .merge(demo_bank::router())
@@ -139,9 +136,9 @@ pub async fn serve(
 }
 
 /// Who runs each kind of job: the door that accepts it.
-pub fn job_runners() -> jobs::Runners {
+pub fn job_runners() -> jobs::Runners<AppState> {
     jobs::Runners::new(|kind| match kind {
-        JobKind::TransactionBatch => Arc::new(api::batch_job::BatchRunner),
+        JobKind::TransactionBatch => Arc::new(rutter::batch_job::BatchRunner),
         JobKind::CodatPush => Arc::new(codat::push::PushRunner),
     })
 }

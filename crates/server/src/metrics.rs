@@ -1,12 +1,6 @@
 //! Prometheus metrics: request counts and latency by route and status, database pool figures.
 //! One registry per app (no global recorder), so tests can run several hubs in one process.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use bankfeeds_store::PoolStats;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -14,8 +8,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-
-use crate::state::AppState;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -90,9 +82,15 @@ impl Metrics {
         }
     }
 
-    fn record(&self, labels: &HttpLabels, seconds: f64) {
-        self.latency.get_or_create(labels).observe(seconds);
-        self.requests.get_or_create(labels).inc();
+    /// Counts one answered request and its latency under its route template.
+    pub fn record(&self, method: String, route: String, status: u16, seconds: f64) {
+        let labels = HttpLabels {
+            method,
+            route,
+            status,
+        };
+        self.latency.get_or_create(&labels).observe(seconds);
+        self.requests.get_or_create(&labels).inc();
     }
 
     /// The Prometheus text exposition, with pool gauges read now.
@@ -105,34 +103,4 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         out
     }
-}
-
-/// Middleware: times each request and counts it under its route template (never the raw path,
-/// which would carry ids and explode the label set).
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let response = next.run(req).await;
-    let labels = HttpLabels {
-        method,
-        route,
-        status: response.status().as_u16(),
-    };
-    state
-        .metrics
-        .record(&labels, started.elapsed().as_secs_f64());
-    response
-}
-
-pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(state.store.pool_stats());
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        body,
-    )
 }

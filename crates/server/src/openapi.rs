@@ -4,7 +4,8 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, error, health};
+use crate::http::error;
+use crate::{health, rutter};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,28 +18,28 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
     paths(
         health::healthz,
         health::readyz,
-        api::connections::create_connection,
-        api::connections::list_connections,
-        api::connections::get_connection,
-        api::connections::get_connection_status,
-        api::connections::delete_connection,
-        api::connections::rotate_access_token,
-        api::accounts::create_account,
-        api::accounts::list_accounts,
-        api::accounts::get_account,
-        api::accounts::update_account,
-        api::accounts::delete_account,
-        api::transactions::create_transactions,
-        api::transactions::list_transactions,
-        api::transactions::get_transaction,
-        api::jobs::get_job,
-        api::fi_configs::put_fi_config,
-        api::fi_configs::list_fi_configs,
-        api::fi_configs::get_fi_config,
-        api::fi_configs::delete_fi_config,
-        api::otp::create_otp,
+        rutter::connections::create_connection,
+        rutter::connections::list_connections,
+        rutter::connections::get_connection,
+        rutter::connections::get_connection_status,
+        rutter::connections::delete_connection,
+        rutter::connections::rotate_access_token,
+        rutter::accounts::create_account,
+        rutter::accounts::list_accounts,
+        rutter::accounts::get_account,
+        rutter::accounts::update_account,
+        rutter::accounts::delete_account,
+        rutter::transactions::create_transactions,
+        rutter::transactions::list_transactions,
+        rutter::transactions::get_transaction,
+        rutter::jobs::get_job,
+        rutter::fi_configs::put_fi_config,
+        rutter::fi_configs::list_fi_configs,
+        rutter::fi_configs::get_fi_config,
+        rutter::fi_configs::delete_fi_config,
+        rutter::otp::create_otp,
     ),
-    components(schemas(error::ErrorOut, api::jobs::AsyncEnvelopeOut)),
+    components(schemas(error::ErrorOut, rutter::jobs::AsyncEnvelopeOut)),
     modifiers(&BasicAuth),
     tags(
         (name = "connections", description = "One connection per business customer and accounting platform"),

@@ -1,6 +1,7 @@
 //! What every handler can reach: the store, the clock, metrics, and the per-organisation limiter.
 
 use std::num::NonZeroU32;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use bankfeeds_store::DynStore;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 
+use crate::jobs::{JobContext, Runners};
 use crate::metrics::Metrics;
 
 #[derive(Clone)]
@@ -20,15 +22,17 @@ pub struct AppState {
     /// Base of the links the hub hands out, without a trailing slash.
     pub public_base: Arc<str>,
     /// The runner of each kind of job, registered by the doors.
-    pub job_runners: crate::jobs::Runners,
+    pub job_runners: Runners<AppState>,
     /// Wakes a worker when a job is submitted on this instance.
     pub job_notify: Arc<Notify>,
     /// Wakes `prefer_sync` requests when a job finishes on this instance.
     pub job_done: Arc<Notify>,
+    /// Job claims being tried or run on this instance, so `jobs::drain` knows when it is done.
+    pub jobs_in_hand: Arc<AtomicUsize>,
     /// How long a `prefer_sync` write waits for its job before answering with the job.
     pub sync_wait: Duration,
     /// How often the sandbox platforms ingest linked feeds on their own.
-    pub sandbox_sync: crate::platforms::sandbox::sync::Schedule,
+    pub sandbox_sync: crate::config::SandboxSchedule,
     /// How often this instance looks for feeds due for a scheduled sync; `None` runs no
     /// scheduler (tests drive `sync::run_due` themselves).
     pub sandbox_sync_tick: Option<Duration>,
@@ -63,9 +67,36 @@ impl AppState {
             job_runners: crate::job_runners(),
             job_notify: Arc::new(Notify::new()),
             job_done: Arc::new(Notify::new()),
+            jobs_in_hand: Arc::new(AtomicUsize::new(0)),
             sync_wait: Duration::from_secs(10),
             sandbox_sync: Default::default(),
             sandbox_sync_tick: Some(Duration::from_secs(30)),
         }
+    }
+}
+
+impl JobContext for AppState {
+    fn store(&self) -> &DynStore {
+        &self.store
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    fn runners(&self) -> &Runners<Self> {
+        &self.job_runners
+    }
+
+    fn job_submitted(&self) -> &Notify {
+        &self.job_notify
+    }
+
+    fn job_finished(&self) -> &Notify {
+        &self.job_done
+    }
+
+    fn jobs_in_hand(&self) -> &AtomicUsize {
+        &self.jobs_in_hand
     }
 }

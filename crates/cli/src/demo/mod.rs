@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bankfeeds_domain::{Clock, NewOrg, Platform, SystemClock};
-use bankfeeds_server::api::otp::platform_slug;
 use bankfeeds_server::config::Config;
+use bankfeeds_server::web::platform_slug;
 use chrono::{SecondsFormat, TimeDelta};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};

@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bankfeeds_domain::customer::{self, Customer, CustomerConnection, CustomerId};
-use bankfeeds_domain::OrgId;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::connections::{connection_json, page_url};
+use super::connections::connection_json;
 use super::error::{CodatError, CodatResult};
 use super::paging::ListParams;
-use super::{time, CodatAuth, CodatJson};
+use super::{company_of, time, CodatAuth, CodatJson};
+use crate::link::codat::page_url;
 use crate::state::AppState;
 
 pub fn company_json(state: &AppState, c: &Customer, connections: &[CustomerConnection]) -> Value {
@@ -33,18 +33,6 @@ pub fn company_json(state: &AppState, c: &Customer, connections: &[CustomerConne
         "referenceSubsidiaryCompanies": [],
         "dataConnections": connections.iter().map(|cc| connection_json(cc, &page_url(state, cc))).collect::<Vec<_>>(),
     })
-}
-
-/// The organisation's live company with this id; 404 otherwise (also for a malformed id).
-pub async fn company_of(state: &AppState, org: OrgId, raw: &str) -> CodatResult<Customer> {
-    let id: CustomerId = raw
-        .parse()
-        .map_err(|_| CodatError::company_not_found(raw))?;
-    state
-        .store
-        .get_customer(org, id)
-        .await?
-        .ok_or_else(|| CodatError::company_not_found(raw))
 }
 
 async fn render(state: &AppState, c: &Customer) -> CodatResult<Value> {

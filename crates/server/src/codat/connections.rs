@@ -12,10 +12,10 @@ use bankfeeds_domain::{ConnectionId, NewConnection};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::companies::company_of;
 use super::error::{CodatError, CodatResult};
 use super::paging::ListParams;
-use super::{time, CodatAuth, CodatJson};
+use super::{company_of, time, CodatAuth, CodatJson};
+use crate::link::codat::link_url;
 use crate::state::AppState;
 
 pub fn status(cc: &CustomerConnection) -> ConnectionStatus {
@@ -26,38 +26,6 @@ pub fn status(cc: &CustomerConnection) -> ConnectionStatus {
     } else {
         ConnectionStatus::PendingAuth
     }
-}
-
-/// The connection's `linkUrl`. A QuickBooks connection's carries a fresh one-hour OTP each time
-/// it is asked for (as Codat's does: get the connection again for a new link); the others
-/// point to the page that says where to start.
-pub async fn link_url(
-    state: &AppState,
-    cc: &CustomerConnection,
-) -> bankfeeds_store::StoreResult<String> {
-    let c = &cc.connection;
-    if c.platform == bankfeeds_domain::Platform::IntuitBankFeeds && cc.unlinked_at.is_none() {
-        let (otp, code) = bankfeeds_domain::otp::NewOtp::generate(c, state.clock.now());
-        // Alongside the earlier ones: reading the connection must not break a link the
-        // customer has open.
-        state.store.issue_otp(&otp.alongside_earlier()).await?;
-        return Ok(format!(
-            "{}{}?otp={}",
-            state.public_base,
-            crate::link::codat::START,
-            code.expose()
-        ));
-    }
-    Ok(page_url(state, cc))
-}
-
-/// The connection's link page without an OTP (what a company's `dataConnections` show, so
-/// reading a company does not invalidate a link the customer has open).
-pub fn page_url(state: &AppState, cc: &CustomerConnection) -> String {
-    format!(
-        "{}/link/connections/{}",
-        state.public_base, cc.connection.id
-    )
 }
 
 pub fn connection_json(cc: &CustomerConnection, link_url: &str) -> Value {

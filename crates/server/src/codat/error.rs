@@ -9,7 +9,7 @@ use bankfeeds_store::StoreError;
 use rand::RngCore;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 #[derive(Debug)]
 pub struct CodatError {

@@ -21,13 +21,14 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use bankfeeds_domain::Org;
+use bankfeeds_domain::customer::{Customer, CustomerId};
+use bankfeeds_domain::{Org, OrgId};
 use serde::de::DeserializeOwned;
 
-use crate::auth::OrgAuth;
-use crate::extract::{parse_json, read_json_body};
+use crate::http::auth::OrgAuth;
+use crate::http::extract::{parse_json, read_json_body};
 use crate::state::AppState;
-use error::CodatError;
+use error::{CodatError, CodatResult};
 
 pub fn router() -> Router<AppState> {
     let door = Router::new()
@@ -147,6 +148,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CodatRawJson<T> {
             .map_err(|_| CodatError::bad_request("MALFORMED_JSON", "the body is not JSON"))?;
         Ok(CodatRawJson { value, raw })
     }
+}
+
+/// The organisation's live company with this id; 404 otherwise (also for a malformed id).
+pub async fn company_of(state: &AppState, org: OrgId, raw: &str) -> CodatResult<Customer> {
+    let id: CustomerId = raw
+        .parse()
+        .map_err(|_| CodatError::company_not_found(raw))?;
+    state
+        .store
+        .get_customer(org, id)
+        .await?
+        .ok_or_else(|| CodatError::company_not_found(raw))
 }
 
 /// Codat's timestamps: RFC 3339 in UTC with a `Z`.

@@ -22,7 +22,7 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::companies::company_of;
+use super::company_of;
 use super::connections::connection_of;
 use super::error::{CodatError, CodatResult};
 use super::paging::ListParams;
@@ -183,7 +183,7 @@ async fn settle(state: &AppState, job: Job) -> StoreResult<Job> {
 pub struct PushRunner;
 
 #[async_trait::async_trait]
-impl crate::jobs::JobRunner for PushRunner {
+impl crate::jobs::JobRunner<AppState> for PushRunner {
     async fn run(
         &self,
         state: &AppState,

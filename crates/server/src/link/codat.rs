@@ -9,6 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bankfeeds_domain::credentials::BankFeedCredentials;
+use bankfeeds_domain::customer::CustomerConnection;
 use bankfeeds_domain::link::LinkRefusal;
 use bankfeeds_domain::Secret;
 use serde::Deserialize;
@@ -18,6 +19,38 @@ use crate::web::{self, csrf, Chrome, Csrf, PageError};
 
 const COOKIE: &str = "bf_codat";
 pub const START: &str = "/link/codat/start";
+
+/// The connection's `linkUrl`. A QuickBooks connection's carries a fresh one-hour OTP each time
+/// it is asked for (as Codat's does: get the connection again for a new link); the others
+/// point to the page that says where to start.
+pub async fn link_url(
+    state: &AppState,
+    cc: &CustomerConnection,
+) -> bankfeeds_store::StoreResult<String> {
+    let c = &cc.connection;
+    if c.platform == bankfeeds_domain::Platform::IntuitBankFeeds && cc.unlinked_at.is_none() {
+        let (otp, code) = bankfeeds_domain::otp::NewOtp::generate(c, state.clock.now());
+        // Alongside the earlier ones: reading the connection must not break a link the
+        // customer has open.
+        state.store.issue_otp(&otp.alongside_earlier()).await?;
+        return Ok(format!(
+            "{}{}?otp={}",
+            state.public_base,
+            START,
+            code.expose()
+        ));
+    }
+    Ok(page_url(state, cc))
+}
+
+/// The connection's link page without an OTP (what a company's `dataConnections` show, so
+/// reading a company does not invalidate a link the customer has open).
+pub fn page_url(state: &AppState, cc: &CustomerConnection) -> String {
+    format!(
+        "{}/link/connections/{}",
+        state.public_base, cc.connection.id
+    )
+}
 
 fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     web::cookie(state, COOKIE, value, "/link/codat", Some(max_age))

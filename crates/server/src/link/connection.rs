@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use bankfeeds_domain::ConnectionId;
 
-use crate::api::otp::platform_slug;
 use crate::state::AppState;
+use crate::web::platform_slug;
 use crate::web::{self, Chrome, PageError};
 
 #[derive(Template)]
@@ -90,7 +90,7 @@ pub async fn company_page(
     let mut connections = Vec::new();
     for cc in state.store.list_customer_connections(org, id).await? {
         let link_url = if trusted {
-            crate::codat::connections::link_url(&state, &cc).await?
+            super::codat::link_url(&state, &cc).await?
         } else {
             format!("/link/connections/{}", cc.connection.id)
         };

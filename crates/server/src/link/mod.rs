@@ -15,8 +15,8 @@ use axum::Router;
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::{Platform, Secret};
 
-use crate::api::otp::platform_slug;
 use crate::state::AppState;
+use crate::web::platform_slug;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -11,16 +11,16 @@ use bankfeeds_domain::{BankFeedAccountId, Platform, Secret, Timestamp};
 use chrono::{NaiveDate, TimeDelta};
 use serde::Deserialize;
 
-use crate::api::otp::platform_slug;
-use crate::platforms::sandbox::pages::FeedRow;
+use crate::web::platform_slug;
+
 use crate::state::AppState;
-use crate::web::{self, csrf, Chrome, Csrf, PageError};
+use crate::web::{self, csrf, Chrome, Csrf, FeedRow, PageError};
 
 /// Holds the challenge while the customer picks accounts.
 const COOKIE: &str = "bf_link";
 
 fn platform(slug: &str) -> Result<Platform, PageError> {
-    crate::platforms::sandbox::by_slug(slug).ok_or_else(|| PageError::not_found("platform"))
+    web::platform_by_slug(slug).ok_or_else(|| PageError::not_found("platform"))
 }
 
 fn refused(r: LinkRefusal) -> PageError {

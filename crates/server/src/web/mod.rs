@@ -8,13 +8,34 @@
 
 pub mod csrf;
 mod error;
+mod feed;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bankfeeds_domain::Platform;
 
 pub use csrf::Csrf;
 pub use error::PageError;
+pub use feed::FeedRow;
+
+/// The path segment of a platform's link pages.
+pub fn platform_slug(p: Platform) -> &'static str {
+    match p {
+        Platform::IntuitBankFeeds => "intuit",
+        Platform::Xero => "xero",
+        Platform::SageIntacct => "sage-intacct",
+        Platform::SageBusinessCloud => "sage-business-cloud",
+        Platform::Netsuite => "netsuite",
+    }
+}
+
+/// The platform whose pages use this slug in their paths.
+pub fn platform_by_slug(slug: &str) -> Option<Platform> {
+    Platform::ALL
+        .into_iter()
+        .find(|p| platform_slug(*p) == slug)
+}
 
 /// The frame of a page: its title and whose page it is (a sandbox platform, the hub's link
 /// pages, or the demo bank), which sets the header and the accent colour.
@@ -29,7 +50,6 @@ pub struct Chrome {
 
 impl Chrome {
     pub fn platform(platform: bankfeeds_domain::Platform, title: impl Into<String>) -> Self {
-        use bankfeeds_domain::Platform;
         let accent = match platform {
             Platform::IntuitBankFeeds => "#2e7d32",
             Platform::Xero => "#0b6fa4",
@@ -41,7 +61,7 @@ impl Chrome {
             brand: platform.display_name().to_owned(),
             tag: "sandbox",
             accent,
-            home: format!("/sandbox/{}/", crate::api::otp::platform_slug(platform)),
+            home: format!("/sandbox/{}/", crate::web::platform_slug(platform)),
         }
     }
 

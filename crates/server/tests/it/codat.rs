@@ -872,23 +872,20 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
 }
 
 /// Polls a push operation until it leaves `Pending`.
+/// The push operation once the hub's queue has been drained: settled.
 pub(crate) async fn settled(hub: &Hub, bank: &Creds, company: &str, key: &str) -> Value {
-    for _ in 0..200 {
-        let (s, op) = call(
-            hub,
-            bank,
-            reqwest::Method::GET,
-            &format!("/companies/{company}/push/{key}"),
-            None,
-        )
-        .await;
-        assert_eq!(s, 200, "{op}");
-        if op["status"] != "Pending" {
-            return op;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("push {key} still pending");
+    hub.drain().await;
+    let (s, op) = call(
+        hub,
+        bank,
+        reqwest::Method::GET,
+        &format!("/companies/{company}/push/{key}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{op}");
+    assert_ne!(op["status"], "Pending", "push {key} still pending: {op}");
+    op
 }
 
 pub(crate) fn day(n: i64) -> String {

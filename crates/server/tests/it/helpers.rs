@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Hub {
     pub base: String,
     pub store: DynStore,
+    /// The state the hub serves with, for driving its job queue.
+    pub state: AppState,
     pub http: reqwest::Client,
     shutdown: CancellationToken,
     _db: Option<TestDb>,
@@ -61,13 +63,14 @@ impl Hub {
         let shutdown = CancellationToken::new();
         tokio::spawn(bankfeeds_server::serve(
             listener,
-            state,
+            state.clone(),
             shutdown.clone(),
             Duration::from_secs(5),
         ));
         Hub {
             base,
             store,
+            state,
             http: reqwest::Client::new(),
             shutdown,
             _db: db,
@@ -93,6 +96,12 @@ impl Hub {
             client_secret: secret.expose().to_owned(),
             org: new.org,
         }
+    }
+
+    /// Runs the hub's queue until no job can be claimed and none is running, so what the
+    /// jobs did can be read at once.
+    pub async fn drain(&self) {
+        bankfeeds_server::jobs::drain(&self.state).await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {

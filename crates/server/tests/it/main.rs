@@ -13,6 +13,7 @@ mod helpers;
 mod link;
 mod link_flow;
 mod model;
+mod module_graph;
 mod ops;
 mod pages;
 mod shared_database;

@@ -23,6 +23,7 @@ const TXNS: &str = "/versioned/accounting/bank_feeds/transactions";
 #[derive(Clone)]
 struct Ctx {
     hub_base: String,
+    state: bankfeeds_server::AppState,
     http: reqwest::Client,
     client_id: String,
     secret: String,
@@ -52,23 +53,20 @@ impl Ctx {
     }
 
     async fn job_outcome(&self, id: &str) -> (u16, Value) {
-        for _ in 0..400 {
-            let job: Value = self
-                .http
-                .get(format!("{}/versioned/jobs/{id}", self.hub_base))
-                .basic_auth(&self.client_id, Some(&self.secret))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if let Some(status) = job["job"]["response"]["http_status"].as_u64() {
-                return (status as u16, job["job"]["response"]["body"].clone());
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("job {id} never finished");
+        bankfeeds_server::jobs::drain(&self.state).await.unwrap();
+        let job: Value = self
+            .http
+            .get(format!("{}/versioned/jobs/{id}", self.hub_base))
+            .basic_auth(&self.client_id, Some(&self.secret))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let status = job["job"]["response"]["http_status"].as_u64();
+        let status = status.unwrap_or_else(|| panic!("job {id} never finished: {job}"));
+        (status as u16, job["job"]["response"]["body"].clone())
     }
 }
 
@@ -279,6 +277,7 @@ async fn random_batch_sequences_store_each_acknowledged_transaction_once(hub: Hu
         let (_, token) = hub.connection(&creds, "INTUIT_BANK_FEEDS").await;
         let ctx = Ctx {
             hub_base: hub.base.clone(),
+            state: hub.state.clone(),
             http: hub.http.clone(),
             client_id: creds.client_id.clone(),
             secret: creds.client_secret.clone(),

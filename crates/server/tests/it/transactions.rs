@@ -114,7 +114,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
     );
     // The held job finishes; the queued one then runs, in order.
     let body: serde_json::Value = held.request.body.to_value();
-    let request: bankfeeds_server::api::transactions::TransactionsCreateIn =
+    let request: bankfeeds_server::rutter::transactions::TransactionsCreateIn =
         serde_json::from_value(body).unwrap();
     let profile = bankfeeds_domain::profile::PlatformProfile::for_platform(
         bankfeeds_domain::Platform::IntuitBankFeeds,
@@ -126,7 +126,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
             &request.to_domain(),
             &profile,
             SystemClock.now(),
-            &bankfeeds_server::api::transactions::render_outcome,
+            &bankfeeds_server::rutter::transactions::render_outcome,
         )
         .await
         .unwrap();
@@ -415,19 +415,19 @@ async fn push_list_fetch_and_resend(hub: Hub) {
     assert_eq!((created, finished), (2, 2));
 }
 
+/// The job once the hub's queue has been drained: finished.
 async fn wait_for_job(hub: &Hub, creds: &Creds, id: &str) -> Value {
-    for _ in 0..200 {
-        let job = ok(hub
-            .get(creds, &format!("/versioned/jobs/{id}"))
-            .send()
-            .await)
-        .await;
-        if job["job"]["status"] == "success" || job["job"]["status"] == "failure" {
-            return job["job"].clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("job {id} did not finish");
+    hub.drain().await;
+    let job = ok(hub
+        .get(creds, &format!("/versioned/jobs/{id}"))
+        .send()
+        .await)
+    .await;
+    assert!(
+        job["job"]["status"] == "success" || job["job"]["status"] == "failure",
+        "job {id} did not finish: {job}"
+    );
+    job["job"].clone()
 }
 
 async fn async_mode_answers_with_a_job_that_holds_the_outcome(hub: Hub) {

@@ -8,17 +8,17 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use bankfeeds_domain::account::FeedStatus;
 use bankfeeds_domain::fi_config::FiConfig;
-use bankfeeds_domain::link::{Challenge, Company, CompanyId};
+use bankfeeds_domain::link::Company;
 use bankfeeds_domain::statement::StatementId;
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, OrgId, Platform};
+use bankfeeds_domain::{OrgId, Platform};
 use serde::Deserialize;
 
+use super::ops::{self, OpError, Refusal};
 use super::sync::{self, FeedView};
-use crate::api::otp::platform_slug;
 use crate::state::AppState;
-use crate::web::{self, Chrome, Csrf, PageError};
+use crate::web::platform_slug;
+use crate::web::{self, Chrome, Csrf, FeedRow, PageError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,89 +49,31 @@ pub fn router() -> Router<AppState> {
 }
 
 fn platform(slug: &str) -> Result<Platform, PageError> {
-    super::by_slug(slug).ok_or_else(|| PageError::not_found("platform"))
+    web::platform_by_slug(slug).ok_or_else(|| PageError::not_found("platform"))
 }
 
-async fn company_of(state: &AppState, platform: Platform, raw: &str) -> Result<Company, PageError> {
-    let id: CompanyId = raw.parse().map_err(|_| PageError::not_found("company"))?;
-    state
-        .store
-        .get_company(id)
-        .await?
-        .filter(|c| c.platform == platform)
-        .ok_or_else(|| PageError::not_found("company"))
-}
-
-async fn feed_of(
-    state: &AppState,
-    company: &Company,
-    raw: &str,
-) -> Result<BankFeedAccount, PageError> {
-    let id: BankFeedAccountId = raw.parse().map_err(|_| PageError::not_found("feed"))?;
-    state
-        .store
-        .get_company_feed(company.id, id)
-        .await?
-        .ok_or_else(|| PageError::not_found("feed"))
-}
-
-/// A feed as the pages list it.
-pub struct FeedRow {
-    pub id: String,
-    pub name: String,
-    pub kind: &'static str,
-    pub number: String,
-    pub currency: String,
-    pub active: bool,
-    pub balance: String,
-    pub last_synced: String,
-    pub start: String,
-}
-
-impl FeedRow {
-    pub fn new(a: &BankFeedAccount) -> Self {
-        let number = a
-            .details
-            .bank_account_number
-            .as_deref()
-            .map(|n| {
-                let tail: String = n
-                    .chars()
-                    .rev()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                format!("••{tail}")
-            })
-            .unwrap_or_default();
-        Self {
-            id: a.id.to_string(),
-            name: a
-                .details
-                .name
-                .clone()
-                .unwrap_or_else(|| a.internal_bank_account_id.clone()),
-            kind: match a.bank_account_type {
-                bankfeeds_domain::account::BankAccountType::Bank => "Bank",
-                bankfeeds_domain::account::BankAccountType::CreditCard => "Credit card",
-            },
-            number,
-            currency: a.currency.code().to_owned(),
-            active: a.feed_status == FeedStatus::Active,
-            balance: a
-                .current_balance
-                .map(|b| web::money(b.as_decimal()))
-                .unwrap_or_else(|| "—".to_owned()),
-            last_synced: a
-                .last_synced_at
-                .map(web::moment)
-                .unwrap_or_else(|| "never".to_owned()),
-            start: a
-                .transaction_start_date
-                .map(web::date)
-                .unwrap_or_else(|| "—".to_owned()),
+/// The pages' words for the operations' refusals.
+impl From<OpError> for PageError {
+    fn from(e: OpError) -> Self {
+        let r = match e {
+            OpError::Store(e) => return e.into(),
+            OpError::Refused(r) => r,
+        };
+        match r {
+            Refusal::MalformedCompanyId(_) | Refusal::CompanyNotFound => {
+                PageError::not_found("company")
+            }
+            Refusal::MalformedFeedId(_) | Refusal::FeedNotLinked => PageError::not_found("feed"),
+            Refusal::InvalidCompanyName => PageError::bad_request(
+                "INVALID_FIELD_VALUE",
+                "A company name must be 1 to 200 characters.",
+            ),
+            Refusal::BankNotListed => {
+                PageError::bad_request("BANK_NOT_LISTED", "That bank is not listed here.")
+            }
+            Refusal::InvalidLoginUrl => {
+                PageError::bad_request("INVALID_URL", "The bank's login page address is not valid.")
+            }
         }
     }
 }
@@ -212,20 +154,7 @@ async fn create_company(
     if !csrf.verify(&form.csrf) {
         return Err(PageError::csrf());
     }
-    let name = form.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(PageError::bad_request(
-            "INVALID_FIELD_VALUE",
-            "A company name must be 1 to 200 characters.",
-        ));
-    }
-    let company = Company {
-        id: CompanyId::new(),
-        platform,
-        name: name.to_owned(),
-        created_at: state.clock.now(),
-    };
-    state.store.create_company(&company).await?;
+    let company = ops::create_company(&state, platform, &form.name).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}",
         platform_slug(platform),
@@ -247,7 +176,7 @@ async fn company_page(
     Path((slug, company)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
+    let company = ops::company(&state, platform, &company).await?;
     let feeds = state.store.list_company_feeds(company.id).await?;
     web::render(&CompanyPage {
         chrome: Chrome::platform(platform, company.name.clone()),
@@ -277,7 +206,7 @@ async fn connect_page(
     csrf: Csrf,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
+    let company = ops::company(&state, platform, &company).await?;
     let banks = state.store.list_fis_for_platform(platform).await?;
     let page = web::render(&ConnectPage {
         chrome: Chrome::platform(platform, "Connect your bank"),
@@ -305,7 +234,7 @@ async fn connect(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
+    let company = ops::company(&state, platform, &company).await?;
     let form: ConnectForm = web::form(&body)?;
     if !csrf.verify(&form.csrf) {
         return Err(PageError::csrf());
@@ -314,19 +243,8 @@ async fn connect(
         .org_id
         .parse()
         .map_err(|_| PageError::bad_request("BANK_NOT_LISTED", "Pick a bank from the list."))?;
-    let config = state
-        .store
-        .get_fi_config(org, platform)
-        .await?
-        .ok_or_else(|| {
-            PageError::bad_request("BANK_NOT_LISTED", "That bank is not listed here.")
-        })?;
-    let (challenge, secret) = Challenge::generate(platform, company.id, org, state.clock.now());
-    state.store.create_challenge(&challenge).await?;
-    let login = crate::link::login_redirect(&state, &config, platform, &secret).map_err(|_| {
-        PageError::bad_request("INVALID_URL", "The bank's login page address is not valid.")
-    })?;
-    Ok(web::see_other(&login))
+    let started = ops::connect(&state, platform, &company, org).await?;
+    Ok(web::see_other(&started.login_redirect_url))
 }
 
 // --- a feed ---
@@ -380,8 +298,8 @@ async fn feed_page(
     csrf: Csrf,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
-    let mut feed = feed_of(&state, &company, &account).await?;
+    let company = ops::company(&state, platform, &company).await?;
+    let mut feed = ops::feed(&state, &company, &account).await?;
     let before = match query.before.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(
@@ -392,7 +310,7 @@ async fn feed_page(
     // QuickBooks pulls the feed whenever the customer opens it (the first page only).
     if sync::pulls_on_open(platform) && before.is_none() {
         sync::sync_feed(&state, platform, company.id, feed.id).await?;
-        feed = feed_of(&state, &company, &account).await?;
+        feed = ops::feed(&state, &company, &account).await?;
     }
     let next_sync = feed
         .last_synced_at
@@ -419,12 +337,12 @@ async fn sync_now(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
+    let company = ops::company(&state, platform, &company).await?;
     let form: CsrfOnly = web::form(&body)?;
     if !csrf.verify(&form.csrf) {
         return Err(PageError::csrf());
     }
-    let feed = feed_of(&state, &company, &account).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
     sync::sync_feed(&state, platform, company.id, feed.id).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}/feeds/{}",
@@ -441,16 +359,13 @@ async fn unlink(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let company = company_of(&state, platform, &company).await?;
+    let company = ops::company(&state, platform, &company).await?;
     let form: CsrfOnly = web::form(&body)?;
     if !csrf.verify(&form.csrf) {
         return Err(PageError::csrf());
     }
-    let feed = feed_of(&state, &company, &account).await?;
-    state
-        .store
-        .unlink_feed(company.id, feed.id, state.clock.now())
-        .await?;
+    let feed = ops::feed(&state, &company, &account).await?;
+    ops::unlink(&state, &company, &feed).await?;
     tracing::info!(platform = platform.as_str(), company_id = %company.id, bank_feed_account_id = %feed.id, "feed unlinked in the sandbox");
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}",
@@ -479,13 +394,13 @@ async fn credentials_login(
     if !sync::takes_credentials(platform) {
         return Err(PageError::not_found("page"));
     }
-    let company = company_of(&state, platform, &company).await?;
+    let company = ops::company(&state, platform, &company).await?;
     let form: CredentialsForm = web::form(&body)?;
     if !csrf.verify(&form.csrf) {
         return Err(PageError::csrf());
     }
     let password = bankfeeds_domain::Secret::from_presented(form.password);
-    let (secret, bound) = super::bind_with_credentials(&state, &company, &form.username, &password)
+    let (secret, bound) = ops::bind_with_credentials(&state, &company, &form.username, &password)
         .await?
         .map_err(|r| PageError::bad_request(r.code(), r.message()))?;
     tracing::info!(company_id = %company.id, connection_id = ?bound.connection_id, "link: bank feed credentials accepted");

@@ -13,39 +13,11 @@ use bankfeeds_domain::statement::{self, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform};
 use bankfeeds_store::StoreResult;
-use chrono::TimeDelta;
 use rust_decimal::Decimal;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
-
-/// How often each kind of sandbox platform ingests a linked feed on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Schedule {
-    /// QuickBooks: daily (it also pulls whenever the feed's page is opened).
-    pub quickbooks: TimeDelta,
-    /// Xero, Sage and NetSuite.
-    pub others: TimeDelta,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Self {
-            quickbooks: TimeDelta::days(1),
-            others: TimeDelta::hours(1),
-        }
-    }
-}
-
-impl Schedule {
-    pub fn interval(&self, platform: Platform) -> TimeDelta {
-        match platform {
-            Platform::IntuitBankFeeds => self.quickbooks,
-            _ => self.others,
-        }
-    }
-}
 
 /// Whether opening a feed's page makes the platform pull (QuickBooks does).
 pub fn pulls_on_open(platform: Platform) -> bool {

@@ -10,8 +10,8 @@ use bankfeeds_store::{IdempotencyKey, StoredResponse};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
-use crate::extract::{parse_json, read_json_body};
+use crate::http::error::ApiError;
+use crate::http::extract::{parse_json, read_json_body};
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;

@@ -1,15 +1,11 @@
-//! The Rutter-shaped API under `/versioned`.
+//! The Rutter-shaped door: the API under `/versioned`, its DTOs and the runner of its jobs.
 
 pub mod accounts;
 pub mod batch_job;
 pub mod connections;
 pub mod fi_configs;
-pub mod idempotency;
 pub mod jobs;
-pub mod list_query;
 pub mod otp;
-pub mod pagination;
-pub mod time_param;
 pub mod transactions;
 
 use axum::routing::{delete, get, post};

@@ -8,8 +8,8 @@ use bankfeeds_domain::{Connection, Org, Secret};
 use base64::Engine;
 use governor::clock::{Clock as _, DefaultClock};
 
-use crate::error::ApiError;
-use crate::extract::query_param;
+use crate::http::error::ApiError;
+use crate::http::extract::query_param;
 use crate::state::AppState;
 
 /// The API versions accepted in `X-Rutter-Version`. All answer with today's shapes.

@@ -7,15 +7,15 @@ use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::Job;
 use bankfeeds_store::StoreResult;
 
-use crate::api::transactions::{render_outcome, TransactionsCreateIn};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::jobs::JobRunner;
+use crate::rutter::transactions::{render_outcome, TransactionsCreateIn};
 use crate::state::AppState;
 
 pub struct BatchRunner;
 
 #[async_trait]
-impl JobRunner for BatchRunner {
+impl JobRunner<AppState> for BatchRunner {
     async fn run(
         &self,
         state: &AppState,

@@ -9,9 +9,9 @@ use bankfeeds_domain::{Platform, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::OrgAuth;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::http::auth::OrgAuth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -102,8 +102,8 @@ fn not_configured(platform: Platform) -> ApiError {
     request_body = FiConfigIn,
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -139,7 +139,7 @@ pub async fn put_fi_config(
     get,
     path = "/versioned/bank_feeds/configs",
     tag = "bank feeds configuration",
-    responses((status = 200, body = FiConfigListOut), (status = 401, body = crate::error::ErrorOut)),
+    responses((status = 200, body = FiConfigListOut), (status = 401, body = crate::http::error::ErrorOut)),
     security(("basic" = []))
 )]
 pub async fn list_fi_configs(
@@ -160,9 +160,9 @@ pub async fn list_fi_configs(
     params(("platform" = Platform, Path, description = "The accounting platform")),
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -190,9 +190,9 @@ pub async fn get_fi_config(
     params(("platform" = Platform, Path, description = "The accounting platform")),
     responses(
         (status = 200, body = FiConfigDeletedOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]

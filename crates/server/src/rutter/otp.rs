@@ -7,13 +7,14 @@
 use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::otp::NewOtp;
-use bankfeeds_domain::{Platform, Timestamp};
+use bankfeeds_domain::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::ConnectionAuth;
-use crate::error::ApiResult;
+use crate::http::auth::ConnectionAuth;
+use crate::http::error::ApiResult;
 use crate::state::AppState;
+use crate::web::platform_slug;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OtpOut {
@@ -32,27 +33,16 @@ pub struct OtpEnvelopeOut {
     pub bank_feed_otp: OtpOut,
 }
 
-/// The path segment of a platform's link pages.
-pub fn platform_slug(p: Platform) -> &'static str {
-    match p {
-        Platform::IntuitBankFeeds => "intuit",
-        Platform::Xero => "xero",
-        Platform::SageIntacct => "sage-intacct",
-        Platform::SageBusinessCloud => "sage-business-cloud",
-        Platform::Netsuite => "netsuite",
-    }
-}
-
 /// Generate a one-time password for the connection (cancelling any earlier one).
 #[utoipa::path(
     post,
     path = "/versioned/accounting/bank_feeds/otp",
     tag = "link",
-    params(crate::api::connections::AccessTokenParam),
+    params(crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = OtpEnvelopeOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]

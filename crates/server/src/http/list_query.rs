@@ -7,8 +7,8 @@
 
 use bankfeeds_domain::account::{AccountSortField, CompareOp, SortDirection, TimeFilter};
 
-use crate::api::time_param;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::http::time_param;
 
 fn field(name: &str) -> Option<AccountSortField> {
     match name {

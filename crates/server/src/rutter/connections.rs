@@ -9,11 +9,11 @@ use bankfeeds_store::{Idem, Outcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::idempotency::{replay, saved, IdempotentJson};
-use crate::api::pagination::{ListParams, PageOut};
-use crate::auth::{ConnectionAuth, OrgAuth};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::http::auth::{ConnectionAuth, OrgAuth};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Query;
+use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::pagination::{ListParams, PageOut};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -161,8 +161,8 @@ fn connection_out(state: &AppState, c: Connection) -> ConnectionOut {
     request_body = ConnectionIn,
     responses(
         (status = 200, body = ConnectionCreateOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -213,8 +213,8 @@ pub async fn create_connection(
     params(ListParams),
     responses(
         (status = 200, body = ConnectionListOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -243,8 +243,8 @@ pub async fn list_connections(
     params(AccessTokenParam),
     responses(
         (status = 200, body = ConnectionGetOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -265,8 +265,8 @@ pub async fn get_connection(
     params(AccessTokenParam),
     responses(
         (status = 200, body = ConnectionStatusOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -303,9 +303,9 @@ pub async fn get_connection_status(
     params(("id" = String, Path, description = "The connection's id")),
     responses(
         (status = 200, body = DeletedOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -341,9 +341,9 @@ pub async fn delete_connection(
     params(("id" = String, Path, description = "The connection's id")),
     responses(
         (status = 200, body = ConnectionCreateOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]

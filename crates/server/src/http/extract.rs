@@ -7,7 +7,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Largest request body accepted. A full 1000-transaction batch is well under 1 MiB.
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;

@@ -7,8 +7,8 @@ use bankfeeds_domain::{Job, JobId, JobStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::OrgAuth;
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::OrgAuth;
+use crate::http::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -101,9 +101,9 @@ impl From<Job> for JobOut {
     params(("id" = String, Path, description = "The job's id")),
     responses(
         (status = 200, body = JobGetOut),
-        (status = 400, body = crate::error::ErrorOut),
-        (status = 401, body = crate::error::ErrorOut),
-        (status = 410, body = crate::error::ErrorOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]

@@ -4,7 +4,7 @@ use bankfeeds_domain::{Cursor, Page, PageRequest};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -1,0 +1,175 @@
+//! A company's linked feeds through the JSON interface: the list, what the platform holds for
+//! one (statements and running balances), "sync now" and unlink.
+
+use axum::extract::{Path, State};
+use axum::Json as JsonOut;
+use bankfeeds_domain::statement::{Statement, StatementId};
+use bankfeeds_domain::Timestamp;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::platform;
+use crate::http::error::ApiResult;
+use crate::platforms::sandbox::{ops, sync};
+use crate::rutter::accounts::AccountOut;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+pub(super) struct FeedsOut {
+    pub(super) bank_feed_accounts: Vec<AccountOut>,
+}
+
+/// The company's linked feeds.
+pub(super) async fn list_feeds(
+    State(state): State<AppState>,
+    Path((slug, company)): Path<(String, String)>,
+) -> ApiResult<JsonOut<FeedsOut>> {
+    let platform = platform(&slug)?;
+    let company = ops::company(&state, platform, &company).await?;
+    let feeds = state.store.list_company_feeds(company.id).await?;
+    Ok(JsonOut(FeedsOut {
+        bank_feed_accounts: feeds
+            .into_iter()
+            .map(|a| AccountOut::new(a, false))
+            .collect(),
+    }))
+}
+
+#[derive(Serialize)]
+pub(super) struct StatementOut {
+    id: StatementId,
+    ingested_at: Timestamp,
+    transaction_count: u32,
+    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
+    opening_balance: Decimal,
+    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
+    closing_balance: Decimal,
+}
+
+impl From<&Statement> for StatementOut {
+    fn from(s: &Statement) -> Self {
+        Self {
+            id: s.id,
+            ingested_at: s.ingested_at,
+            transaction_count: s.transaction_count,
+            opening_balance: s.opening_balance,
+            closing_balance: s.closing_balance,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct IngestedOut {
+    id: bankfeeds_domain::TransactionId,
+    transaction_id: String,
+    posted_at: Timestamp,
+    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
+    amount: Decimal,
+    description: Option<String>,
+    payee: Option<String>,
+    /// The platform's running balance after this transaction.
+    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
+    balance: Decimal,
+}
+
+#[derive(Serialize)]
+pub(super) struct StatementWithRowsOut {
+    #[serde(flatten)]
+    statement: StatementOut,
+    transactions: Vec<IngestedOut>,
+}
+
+#[derive(Serialize)]
+pub(super) struct FeedOut {
+    bank_feed_account: AccountOut,
+    /// Newest first.
+    statements: Vec<StatementWithRowsOut>,
+    /// Pass as `before` for older statements.
+    next_before: Option<StatementId>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct FeedQuery {
+    before: Option<StatementId>,
+}
+
+/// What the platform holds for a feed: its statements (newest first), each with its
+/// transactions and running balance. Reading does not sync; `…/sync` does.
+pub(super) async fn get_feed(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+    axum::extract::Query(query): axum::extract::Query<FeedQuery>,
+) -> ApiResult<JsonOut<FeedOut>> {
+    let platform = platform(&slug)?;
+    let company = ops::company(&state, platform, &company).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
+    let view = sync::feed_view(&state, feed, query.before, 20).await?;
+    Ok(JsonOut(FeedOut {
+        bank_feed_account: AccountOut::new(view.account, false),
+        statements: view
+            .statements
+            .iter()
+            .map(|s| StatementWithRowsOut {
+                statement: StatementOut::from(&s.statement),
+                transactions: s
+                    .rows
+                    .iter()
+                    .map(|(t, balance)| IngestedOut {
+                        id: t.id,
+                        transaction_id: t.data.transaction_id.clone(),
+                        posted_at: t.data.posted_at,
+                        amount: t.data.amount.as_decimal(),
+                        description: t.data.description.clone(),
+                        payee: t.data.payee.clone(),
+                        balance: *balance,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        next_before: view.older,
+    }))
+}
+
+#[derive(Serialize)]
+pub(super) struct SyncOut {
+    /// The statements this sync created (none when nothing was new).
+    statements: Vec<StatementOut>,
+    transactions_ingested: u32,
+    bank_feed_account: AccountOut,
+}
+
+/// "Sync now": the platform ingests the feed.
+pub(super) async fn sync_feed(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+) -> ApiResult<JsonOut<SyncOut>> {
+    let platform = platform(&slug)?;
+    let company = ops::company(&state, platform, &company).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
+    let statements = sync::sync_feed(&state, platform, company.id, feed.id).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
+    Ok(JsonOut(SyncOut {
+        transactions_ingested: statements.iter().map(|s| s.transaction_count).sum(),
+        statements: statements.iter().map(StatementOut::from).collect(),
+        bank_feed_account: AccountOut::new(feed, false),
+    }))
+}
+
+#[derive(Serialize)]
+pub(super) struct AccountEnvelopeOut {
+    bank_feed_account: AccountOut,
+}
+
+/// The customer unlinks a feed: it becomes inactive and the platform stops ingesting it.
+pub(super) async fn unlink_feed(
+    State(state): State<AppState>,
+    Path((slug, company, account)): Path<(String, String, String)>,
+) -> ApiResult<JsonOut<AccountEnvelopeOut>> {
+    let platform = platform(&slug)?;
+    let company = ops::company(&state, platform, &company).await?;
+    let feed = ops::feed(&state, &company, &account).await?;
+    let unlinked = ops::unlink(&state, &company, &feed).await?;
+    Ok(JsonOut(AccountEnvelopeOut {
+        bank_feed_account: AccountOut::new(unlinked, false),
+    }))
+}

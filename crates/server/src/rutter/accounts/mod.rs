@@ -1,0 +1,349 @@
+//! `/versioned/accounting/bank_feeds/accounts`: the FI publishes its customer's bank and card
+//! accounts on a connection; the customer links them in the platform.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json as JsonOut;
+use bankfeeds_domain::account::{AccountDetails, AccountQuery, AccountSortKey};
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId};
+use bankfeeds_store::{Idem, Outcome};
+
+mod dto;
+mod patch;
+
+pub use dto::*;
+
+use crate::http::auth::ConnectionAuth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Query;
+use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::{list_query, pagination};
+use crate::rutter::connections::ConnectionRefOut;
+use crate::state::AppState;
+
+fn wants_platform_data(expand: Option<&str>) -> Result<bool, ApiError> {
+    match expand.map(str::trim).filter(|e| !e.is_empty()) {
+        None => Ok(false),
+        Some("platform_data") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            "INVALID_QUERY_PARAMETER",
+            format!("expand supports only `platform_data`, not {other:?}"),
+        )),
+    }
+}
+
+fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::bad_request(
+            "INVALID_ID",
+            format!("{raw:?} is not a bank feed account id"),
+        )
+    })
+}
+
+fn not_found(id: BankFeedAccountId) -> ApiError {
+    ApiError::gone(
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+        format!("no bank feed account {id} on this connection"),
+    )
+}
+
+fn check_text(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(ApiError::bad_request(
+            "FIELD_TOO_LONG",
+            format!("field `bank_feed_account.{field}` is longer than {max} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_account(a: &BankFeedAccount) -> Result<(), ApiError> {
+    let id = a.internal_bank_account_id.trim();
+    if id.is_empty() || id.chars().count() > MAX_ID_LEN {
+        return Err(ApiError::bad_request(
+            "INVALID_FIELD_VALUE",
+            format!("field `bank_feed_account.internal_bank_account_id` must be 1 to {MAX_ID_LEN} characters"),
+        ));
+    }
+    let d = &a.details;
+    for (field, value) in [
+        ("name", d.name.as_deref()),
+        ("account_id", d.account_id.as_deref()),
+        ("bank_account_number", d.bank_account_number.as_deref()),
+        ("routing_number", d.routing_number.as_deref()),
+        ("line_of_business", d.line_of_business.as_deref()),
+    ] {
+        check_text(field, value, MAX_TEXT_LEN)?;
+    }
+    a.check_money()
+        .map_err(|e| ApiError::bad_request(e.code(), format!("bank_feed_account.{e}")))
+}
+
+/// Create a bank feed account (or, with `additional_fields.override_existing`, update the one
+/// with the same `internal_bank_account_id`).
+#[utoipa::path(
+    post,
+    path = "/versioned/accounting/bank_feeds/accounts",
+    tag = "bank feed accounts",
+    params(crate::rutter::connections::AccessTokenParam),
+    request_body = AccountCreateIn,
+    responses(
+        (status = 200, body = AccountEnvelopeOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 409, body = crate::http::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn create_account(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    req: IdempotentJson<AccountCreateIn>,
+) -> ApiResult<Response> {
+    let c = &auth.connection;
+    let input = &req.body.bank_feed_account;
+    let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
+    let mut account = BankFeedAccount::new(
+        c.org_id,
+        c.id,
+        &profile,
+        input.internal_bank_account_id.trim().to_owned(),
+        input.bank_account_type,
+        input.currency_code,
+        state.clock.now(),
+    );
+    account.parent_bank_feed_account_id = input.parent_bank_feed_account_id;
+    account.transaction_start_date = input.transaction_start_date;
+    account.current_balance = input.current_balance;
+    account.details = AccountDetails {
+        name: input.name.clone(),
+        account_id: input.account_id.clone(),
+        bank_account_number: input.bank_account_number.clone(),
+        routing_number: input.routing_number.clone(),
+        line_of_business: input.line_of_business.clone(),
+        available_balance: input.available_balance,
+        available_credit: input.available_credit,
+        credit_limit: input.credit_limit,
+        last_statement_balance: input.last_statement_balance,
+        last_statement_date: input.last_statement_date,
+        minimum_payment_amount: input.minimum_payment_amount,
+        next_payment_amount: input.next_payment_amount,
+        next_payment_date: input.next_payment_date,
+        past_due_amount: input.past_due_amount,
+        purchases_apr: input.purchases_apr,
+        finance_charges: input.finance_charges,
+    };
+    check_account(&account)?;
+    let override_existing = input
+        .additional_fields
+        .as_ref()
+        .is_some_and(|f| f.override_existing);
+
+    let key = req.key_for(c.org_id);
+    let render = |(a, _): &(BankFeedAccount, bool)| {
+        saved(
+            200,
+            &AccountEnvelopeOut {
+                bank_feed_account: AccountOut::new(a.clone(), false),
+            },
+        )
+    };
+    let idem = key.as_ref().map(|key| Idem {
+        key,
+        render: &render,
+    });
+    match state
+        .store
+        .create_account(&account, override_existing, idem)
+        .await?
+    {
+        Outcome::Replayed(saved) => Ok(replay(saved)),
+        Outcome::Done((stored, created)) => {
+            tracing::info!(bank_feed_account_id = %stored.id, created, "bank feed account written");
+            Ok(JsonOut(AccountEnvelopeOut {
+                bank_feed_account: AccountOut::new(stored, false),
+            })
+            .into_response())
+        }
+    }
+}
+
+/// List the connection's bank feed accounts.
+#[utoipa::path(
+    get,
+    path = "/versioned/accounting/bank_feeds/accounts",
+    tag = "bank feed accounts",
+    params(AccountListParams),
+    responses(
+        (status = 200, body = AccountListOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    Query(params): Query<AccountListParams>,
+) -> ApiResult<JsonOut<AccountListOut>> {
+    let expand = wants_platform_data(params.expand.as_deref())?;
+    let filters = list_query::parse_filter(params.filter.as_deref().unwrap_or_default())?;
+    let (sort, direction) = list_query::parse_sort(params.sort.as_deref())?;
+    let limit = pagination::check_limit(params.limit, 500)?;
+    // The cursor names the sort it belongs to, so it cannot be replayed under another one.
+    let sort_tag = format!("{sort:?}:{direction:?}");
+    let after = pagination::decode_cursor(params.cursor.as_deref(), |c| {
+        c.strip_prefix(&format!("{sort_tag}|"))
+            .and_then(AccountSortKey::decode)
+    })?;
+    let query = AccountQuery {
+        filters,
+        sort,
+        direction,
+        after,
+        limit,
+    };
+    let page = state
+        .store
+        .list_accounts(auth.connection.id, &query)
+        .await?;
+    let next_cursor = pagination::next_cursor(&page, |a| {
+        format!("{sort_tag}|{}", AccountSortKey::of(a, sort).encode())
+    });
+    Ok(JsonOut(AccountListOut {
+        connection: ConnectionRefOut::new(&auth.connection),
+        bank_feed_accounts: page
+            .items
+            .into_iter()
+            .map(|a| AccountOut::new(a, expand))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Fetch one bank feed account.
+#[utoipa::path(
+    get,
+    path = "/versioned/accounting/bank_feeds/accounts/{id}",
+    tag = "bank feed accounts",
+    params(("id" = String, Path, description = "The bank feed account's id"), AccountGetParams),
+    responses(
+        (status = 200, body = AccountGetOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn get_account(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    Path(id): Path<String>,
+    Query(params): Query<AccountGetParams>,
+) -> ApiResult<JsonOut<AccountGetOut>> {
+    let expand = wants_platform_data(params.expand.as_deref())?;
+    let id = parse_account_id(&id)?;
+    let account = state
+        .store
+        .get_account(auth.connection.id, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(JsonOut(AccountGetOut {
+        connection: ConnectionRefOut::new(&auth.connection),
+        bank_feed_account: AccountOut::new(account, expand),
+    }))
+}
+
+/// Update a bank feed account's FI fields. Feed state belongs to the platform and is not patchable.
+#[utoipa::path(
+    patch,
+    path = "/versioned/accounting/bank_feeds/accounts/{id}",
+    tag = "bank feed accounts",
+    params(("id" = String, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    request_body = AccountPatchIn,
+    responses(
+        (status = 200, body = AccountEnvelopeOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 409, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn update_account(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    Path(id): Path<String>,
+    req: IdempotentJson<AccountPatchIn>,
+) -> ApiResult<Response> {
+    let id = parse_account_id(&id)?;
+    let patch = patch::patch_from(&req.body.bank_feed_account)?;
+    let key = req.key_for(auth.connection.org_id);
+    let render = |a: &BankFeedAccount| {
+        saved(
+            200,
+            &AccountEnvelopeOut {
+                bank_feed_account: AccountOut::new(a.clone(), false),
+            },
+        )
+    };
+    let idem = key.as_ref().map(|key| Idem {
+        key,
+        render: &render,
+    });
+    let now = state.clock.now();
+    let outcome = state
+        .store
+        .update_account(auth.connection.id, id, &patch, now, idem)
+        .await
+        .map_err(|e| match e {
+            bankfeeds_store::StoreError::NotFound => not_found(id),
+            other => other.into(),
+        })?;
+    match outcome {
+        Outcome::Replayed(saved) => Ok(replay(saved)),
+        Outcome::Done(account) => {
+            // Money fields were checked against the final currency inside the store's transaction.
+            Ok(JsonOut(AccountEnvelopeOut {
+                bank_feed_account: AccountOut::new(account, false),
+            })
+            .into_response())
+        }
+    }
+}
+
+/// Delete a bank feed account. Its transactions stay stored.
+#[utoipa::path(
+    delete,
+    path = "/versioned/accounting/bank_feeds/accounts/{id}",
+    tag = "bank feed accounts",
+    params(("id" = String, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    responses(
+        (status = 200, body = AccountDeletedOut),
+        (status = 400, body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 410, body = crate::http::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn delete_account(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<AccountDeletedOut>> {
+    let id = parse_account_id(&id)?;
+    state
+        .store
+        .delete_account(auth.connection.id, id, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            bankfeeds_store::StoreError::NotFound => not_found(id),
+            other => other.into(),
+        })?;
+    Ok(JsonOut(AccountDeletedOut {
+        code: "deleted",
+        success: true,
+    }))
+}

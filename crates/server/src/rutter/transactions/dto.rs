@@ -1,0 +1,312 @@
+//! The transaction's request and answer shapes (the OpenAPI schemas), and how a transaction
+//! is rendered, owned or borrowed.
+
+use bankfeeds_domain::batch::BatchRequest;
+use bankfeeds_domain::transaction::{
+    DebitCreditMemo, Transaction, TransactionData, TransactionType,
+};
+use bankfeeds_domain::{Amount, BankFeedAccountId, Timestamp, TransactionId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::http::time_param;
+use crate::rutter::accounts::ResponseMode;
+use crate::rutter::connections::ConnectionRefOut;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TransactionIn {
+    /// The FI's id for the transaction. Must never change; unique per account.
+    pub transaction_id: String,
+    /// When the FI posted it. Only posted transactions belong in a feed.
+    #[serde(deserialize_with = "time_param::required")]
+    #[schema(value_type = String, format = DateTime)]
+    pub posted_at: Timestamp,
+    #[serde(default, deserialize_with = "time_param::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub transaction_date: Option<Timestamp>,
+    /// Negative for money out (DEBIT), positive for money in (CREDIT).
+    pub amount: Amount,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub memo: Option<String>,
+    #[serde(default)]
+    pub payee: Option<String>,
+    #[serde(default)]
+    pub transaction_type: Option<TransactionType>,
+    #[serde(default)]
+    pub debit_credit_memo: Option<DebitCreditMemo>,
+    #[serde(default)]
+    pub interest_amount: Option<Amount>,
+    #[serde(default)]
+    pub principal_amount: Option<Amount>,
+}
+
+impl From<TransactionIn> for TransactionData {
+    fn from(t: TransactionIn) -> Self {
+        TransactionData {
+            transaction_id: t.transaction_id,
+            posted_at: t.posted_at,
+            transaction_date: t.transaction_date,
+            amount: t.amount,
+            description: t.description,
+            memo: t.memo,
+            payee: t.payee,
+            transaction_type: t.transaction_type,
+            debit_credit_memo: t.debit_credit_memo,
+            interest_amount: t.interest_amount,
+            principal_amount: t.principal_amount,
+        }
+    }
+}
+
+impl From<&TransactionIn> for TransactionData {
+    fn from(t: &TransactionIn) -> Self {
+        TransactionData {
+            transaction_id: t.transaction_id.clone(),
+            posted_at: t.posted_at,
+            transaction_date: t.transaction_date,
+            amount: t.amount,
+            description: t.description.clone(),
+            memo: t.memo.clone(),
+            payee: t.payee.clone(),
+            transaction_type: t.transaction_type,
+            debit_credit_memo: t.debit_credit_memo,
+            interest_amount: t.interest_amount,
+            principal_amount: t.principal_amount,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchIn {
+    pub bank_feed_account_id: BankFeedAccountId,
+    /// The account's balance after this batch; set in the same database transaction.
+    #[serde(default)]
+    pub current_balance: Option<Amount>,
+    pub transactions: Vec<TransactionIn>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TransactionsCreateIn {
+    pub bank_feed_transactions: BatchIn,
+    /// `prefer_sync` (default) answers with the transactions when the batch is applied within
+    /// 10 s, else with the job; `async` always answers with the job.
+    #[serde(default)]
+    pub response_mode: Option<ResponseMode>,
+}
+
+impl TransactionsCreateIn {
+    pub fn to_domain(&self) -> BatchRequest {
+        let b = &self.bank_feed_transactions;
+        BatchRequest {
+            bank_feed_account_id: b.bank_feed_account_id,
+            current_balance: b.current_balance,
+            transactions: b.transactions.iter().map(TransactionData::from).collect(),
+        }
+    }
+
+    /// The batch, moving the strings rather than copying them.
+    pub fn into_domain(self) -> BatchRequest {
+        let b = self.bank_feed_transactions;
+        BatchRequest {
+            bank_feed_account_id: b.bank_feed_account_id,
+            current_balance: b.current_balance,
+            transactions: b
+                .transactions
+                .into_iter()
+                .map(TransactionData::from)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionOut {
+    pub id: TransactionId,
+    pub bank_feed_account_id: BankFeedAccountId,
+    pub transaction_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub posted_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub transaction_date: Option<Timestamp>,
+    pub amount: Amount,
+    pub description: Option<String>,
+    pub memo: Option<String>,
+    pub payee: Option<String>,
+    pub transaction_type: Option<TransactionType>,
+    pub debit_credit_memo: Option<DebitCreditMemo>,
+    pub interest_amount: Option<Amount>,
+    pub principal_amount: Option<Amount>,
+    /// Whether the accounting platform has ingested it.
+    pub platform_ingested: bool,
+    /// When the platform ingested it.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_synced_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// Only in a POST's answer: it was stored before, identically, and nothing was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<bool>,
+}
+
+impl TransactionOut {
+    pub fn new(t: Transaction, duplicate: Option<bool>) -> Self {
+        let d = t.data;
+        TransactionOut {
+            id: t.id,
+            bank_feed_account_id: t.bank_feed_account_id,
+            transaction_id: d.transaction_id,
+            posted_at: d.posted_at,
+            transaction_date: d.transaction_date,
+            amount: d.amount,
+            description: d.description,
+            memo: d.memo,
+            payee: d.payee,
+            transaction_type: d.transaction_type,
+            debit_credit_memo: d.debit_credit_memo,
+            interest_amount: d.interest_amount,
+            principal_amount: d.principal_amount,
+            platform_ingested: t.platform_ingested,
+            last_synced_at: t.ingested_at,
+            created_at: t.created_at,
+            duplicate,
+        }
+    }
+}
+
+/// [`TransactionOut`] rendered from a borrowed transaction, for a batch's answer: the same
+/// fields in the same order with the same rules, so the same JSON, without copying 1000 rows'
+/// strings first.
+#[derive(Serialize)]
+pub(super) struct TransactionOutRef<'a> {
+    id: TransactionId,
+    bank_feed_account_id: BankFeedAccountId,
+    transaction_id: &'a str,
+    posted_at: Timestamp,
+    transaction_date: Option<Timestamp>,
+    amount: Amount,
+    description: Option<&'a str>,
+    memo: Option<&'a str>,
+    payee: Option<&'a str>,
+    transaction_type: Option<TransactionType>,
+    debit_credit_memo: Option<DebitCreditMemo>,
+    interest_amount: Option<Amount>,
+    principal_amount: Option<Amount>,
+    platform_ingested: bool,
+    last_synced_at: Option<Timestamp>,
+    created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate: Option<bool>,
+}
+
+impl<'a> TransactionOutRef<'a> {
+    pub(super) fn new(t: &'a Transaction, duplicate: Option<bool>) -> Self {
+        let d = &t.data;
+        TransactionOutRef {
+            id: t.id,
+            bank_feed_account_id: t.bank_feed_account_id,
+            transaction_id: &d.transaction_id,
+            posted_at: d.posted_at,
+            transaction_date: d.transaction_date,
+            amount: d.amount,
+            description: d.description.as_deref(),
+            memo: d.memo.as_deref(),
+            payee: d.payee.as_deref(),
+            transaction_type: d.transaction_type,
+            debit_credit_memo: d.debit_credit_memo,
+            interest_amount: d.interest_amount,
+            principal_amount: d.principal_amount,
+            platform_ingested: t.platform_ingested,
+            last_synced_at: t.ingested_at,
+            created_at: t.created_at,
+            duplicate,
+        }
+    }
+}
+
+/// [`TransactionsCreatedOut`], borrowed.
+#[derive(Serialize)]
+pub(super) struct TransactionsCreatedOutRef<'a> {
+    pub(super) bank_feed_transactions: Vec<TransactionOutRef<'a>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionsCreatedOut {
+    pub bank_feed_transactions: Vec<TransactionOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionListOut {
+    pub connection: ConnectionRefOut,
+    pub bank_feed_transactions: Vec<TransactionOut>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionGetOut {
+    pub connection: ConnectionRefOut,
+    pub bank_feed_transaction: TransactionOut,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TransactionListParams {
+    /// The connection's access token.
+    #[allow(dead_code)]
+    pub access_token: Option<String>,
+    /// Only this account's transactions.
+    pub bank_feed_account_id: Option<String>,
+    /// Posted at or after (RFC 3339 or YYYY-MM-DD).
+    pub posted_at_min: Option<String>,
+    /// Posted at or before.
+    pub posted_at_max: Option<String>,
+    pub platform_ingested: Option<bool>,
+    pub cursor: Option<String>,
+    /// Rows per page: 1 to 1000, default 50.
+    pub limit: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bankfeeds_domain::transaction::TransactionData;
+    use bankfeeds_domain::{ConnectionId, OrgId};
+
+    fn transaction(full: bool) -> Transaction {
+        let at: Timestamp = "2026-03-04T05:06:07.123456Z".parse().unwrap();
+        let amount = |s: &str| s.parse::<Amount>().unwrap();
+        Transaction {
+            id: TransactionId::new(),
+            org_id: OrgId::new(),
+            connection_id: ConnectionId::new(),
+            bank_feed_account_id: BankFeedAccountId::new(),
+            data: TransactionData {
+                transaction_id: "T-\"1\"\u{e9}".into(),
+                posted_at: at,
+                transaction_date: full.then_some(at),
+                amount: amount("-1234.50"),
+                description: full.then(|| "caf\u{e9} \\ \n".to_owned()),
+                memo: full.then(|| "m".to_owned()),
+                payee: None,
+                transaction_type: full.then_some(TransactionType::Payment),
+                debit_credit_memo: full.then_some(DebitCreditMemo::Debit),
+                interest_amount: full.then(|| amount("0.10")),
+                principal_amount: None,
+            },
+            platform_ingested: full,
+            created_at: at,
+            ingested_at: full.then_some(at),
+        }
+    }
+
+    #[test]
+    fn a_batch_answer_renders_as_transaction_out_would() {
+        for (full, duplicate) in [(true, Some(true)), (false, Some(false)), (true, None)] {
+            let t = transaction(full);
+            let owned = serde_json::to_string(&TransactionOut::new(t.clone(), duplicate)).unwrap();
+            let borrowed = serde_json::to_string(&TransactionOutRef::new(&t, duplicate)).unwrap();
+            assert_eq!(borrowed, owned);
+        }
+    }
+}
