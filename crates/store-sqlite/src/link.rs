@@ -35,10 +35,7 @@ impl TryFrom<ChallengeRow> for Challenge {
     fn try_from(r: ChallengeRow) -> StoreResult<Self> {
         Ok(Challenge {
             hash: SecretHash::from_hex(&r.hash).ok_or_else(|| corrupt("challenge hash"))?,
-            platform: r
-                .platform
-                .parse()
-                .map_err(|_| corrupt("challenge platform"))?,
+            platform: parse(&r.platform, "challenge platform")?,
             company_id: r.company_id.into_uuid().into(),
             org_id: r.org_id.into_uuid().into(),
             created_at: time::from_db(r.created_at)?,
@@ -129,7 +126,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         row.map(|(id, platform, name, created_at)| {
             Ok(Company {
                 id: id.into_uuid().into(),
-                platform: platform.parse().map_err(|_| corrupt("company platform"))?,
+                platform: parse(&platform, "company platform")?,
                 name,
                 created_at: time::from_db(created_at)?,
             })

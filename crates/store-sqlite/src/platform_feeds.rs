@@ -26,7 +26,7 @@ async fn linked(
     company: CompanyId,
     account: BankFeedAccountId,
 ) -> StoreResult<Option<BankFeedAccount>> {
-    let connection: Option<String> = sqlx::query_scalar(
+    let connection: Option<DbUuid> = sqlx::query_scalar(
         "SELECT a.connection_id FROM company_feeds f
          JOIN bank_feed_accounts a ON a.id = f.account_id
          WHERE f.company_id = ? AND f.account_id = ? AND f.unlinked_at IS NULL
@@ -40,7 +40,7 @@ async fn linked(
     let Some(connection) = connection else {
         return Ok(None);
     };
-    let connection = parse(&connection, "feed connection")?;
+    let connection = connection.into_uuid().into();
     accounts::find_live(conn, connection, "id", account.to_string()).await
 }
 
@@ -146,7 +146,7 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
             .ok_or(StoreError::NotFound)?;
         // Every not-yet-ingested row of the account, walking its (account_id, id) index; the write
         // lock held since BEGIN IMMEDIATE keeps the set still until the UPDATE below.
-        let rows: Vec<(String, String)> = sqlx::query_as(
+        let rows: Vec<(DbUuid, String)> = sqlx::query_as(
             "SELECT id, amount FROM transactions
          WHERE account_id = ? AND platform_ingested = 0 ORDER BY id",
         )
@@ -158,7 +158,7 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
             .iter()
             .map(|(id, amount)| {
                 Ok(Pending {
-                    id: parse(id, "transaction id")?,
+                    id: id.into_uuid().into(),
                     amount: parse(amount, "transaction amount")?,
                 })
             })
@@ -277,7 +277,7 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         synced_before: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<(CompanyId, BankFeedAccountId)>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
+        let rows: Vec<(DbUuid, DbUuid)> = sqlx::query_as(
             "SELECT f.company_id, f.account_id FROM company_feeds f
          JOIN companies c ON c.id = f.company_id
          JOIN bank_feed_accounts a ON a.id = f.account_id
@@ -291,8 +291,9 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(map_err)?;
-        rows.into_iter()
-            .map(|(c, a)| Ok((parse(&c, "company id")?, parse(&a, "account id")?)))
-            .collect()
+        Ok(rows
+            .into_iter()
+            .map(|(c, a)| (c.into_uuid().into(), a.into_uuid().into()))
+            .collect())
     }
 }
