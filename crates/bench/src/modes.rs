@@ -178,7 +178,10 @@ async fn ceiling(
         );
     }
     let method = match backend {
-        Backend::Sqlite => "SQLite: prepared 1000-row INSERT, 1000 rows per transaction, WAL, synchronous=NORMAL, 1 connection".to_owned(),
+        Backend::Sqlite => format!(
+            "SQLite: prepared 1000-row INSERT, 1000 rows per transaction, WAL, synchronous={}, 1 connection",
+            direct::sqlite_synchronous()
+        ),
         Backend::Postgres => format!("PostgreSQL: COPY text, 1000 rows per transaction, {connections} connection(s)"),
     };
     Ok(Ceiling {

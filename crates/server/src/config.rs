@@ -29,6 +29,12 @@ pub struct Config {
     /// API requests allowed per organisation per 10 seconds on one instance (Rutter's limit is
     /// 500); 0 turns the limit off.
     pub rate_limit_per_10s: u32,
+    /// How long a client has to send a request's headers, counted from when the connection is
+    /// ready for them (so also how long an idle keep-alive connection stays open).
+    pub header_timeout_seconds: u64,
+    /// Open client connections per instance at most (lowered at start-up to fit the process's
+    /// file-descriptor limit).
+    pub max_connections: u32,
     /// How long in-flight requests get to finish after SIGTERM/Ctrl-C.
     pub shutdown_grace_seconds: u64,
     /// How often the QuickBooks sandbox ingests linked feeds on its own (it also pulls when a
@@ -36,6 +42,20 @@ pub struct Config {
     pub sandbox_quickbooks_sync_seconds: u64,
     /// How often the Xero, Sage and NetSuite sandboxes ingest linked feeds.
     pub sandbox_sync_seconds: u64,
+    /// SQLite's `synchronous` for writing connections: `full` (default; an acknowledged write
+    /// survives a power cut) or `normal` (faster; survives only a process crash).
+    pub sqlite_synchronous: SqliteSynchronous,
+    /// Start on a PostgreSQL server or session with `fsync`, `synchronous_commit` or
+    /// `full_page_writes` off instead of refusing to.
+    pub postgres_allow_unsafe_settings: bool,
+}
+
+/// SQLite's `synchronous` setting, as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    Full,
+    Normal,
 }
 
 impl Default for Config {
@@ -48,9 +68,13 @@ impl Default for Config {
             log_format: LogFormat::Human,
             log_level: "info".into(),
             rate_limit_per_10s: 500,
+            header_timeout_seconds: 10,
+            max_connections: 1000,
             shutdown_grace_seconds: 30,
             sandbox_quickbooks_sync_seconds: 86_400,
             sandbox_sync_seconds: 3_600,
+            sqlite_synchronous: SqliteSynchronous::Full,
+            postgres_allow_unsafe_settings: false,
         }
     }
 }
@@ -65,9 +89,13 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "rate_limit_per_10s",
+    "header_timeout_seconds",
+    "max_connections",
     "shutdown_grace_seconds",
     "sandbox_quickbooks_sync_seconds",
     "sandbox_sync_seconds",
+    "sqlite_synchronous",
+    "postgres_allow_unsafe_settings",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +164,14 @@ impl SandboxSchedule {
 }
 
 impl Config {
+    /// The socket-level limits this config asks for.
+    pub fn limits(&self) -> crate::listener::Limits {
+        crate::listener::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
+            max_connections: self.max_connections as usize,
+        }
+    }
+
     pub fn sandbox_schedule(&self) -> SandboxSchedule {
         SandboxSchedule {
             quickbooks: chrono::TimeDelta::seconds(self.sandbox_quickbooks_sync_seconds as i64),
@@ -172,6 +208,14 @@ impl Config {
                 "{name} must be between 1 second and a year"
             );
         }
+        anyhow::ensure!(
+            (1..=3600).contains(&self.header_timeout_seconds),
+            "header_timeout_seconds must be between 1 and 3600"
+        );
+        anyhow::ensure!(
+            self.max_connections >= 1,
+            "max_connections must be at least 1"
+        );
         anyhow::ensure!(
             self.database_max_connections >= 1,
             "database_max_connections must be at least 1"
@@ -277,6 +321,29 @@ mod tests {
             jail.set_env("BANKFEEDS_LISTEN", "nonsense");
             assert!(Config::load(None, &Overrides::default()).is_err());
             assert!(Config::load(Some(Path::new("missing.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn durability_is_full_unless_the_operator_says_otherwise() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Full);
+            assert!(!c.postgres_allow_unsafe_settings);
+
+            jail.set_env("BANKFEEDS_SQLITE_SYNCHRONOUS", "normal");
+            jail.set_env("BANKFEEDS_POSTGRES_ALLOW_UNSAFE_SETTINGS", "true");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Normal);
+            assert!(c.postgres_allow_unsafe_settings);
+
+            jail.set_env("BANKFEEDS_SQLITE_SYNCHRONOUS", "off");
+            assert!(
+                Config::load(None, &Overrides::default()).is_err(),
+                "OFF is not offered: it can corrupt the database"
+            );
             Ok(())
         });
     }

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use bankfeeds_store::Durability;
 use serde::Serialize;
 
 use crate::http::error::{ApiError, ApiResult};
@@ -17,6 +18,11 @@ pub struct ReadyOut {
     pub status: &'static str,
     /// `sqlite` or `postgres`.
     pub database: &'static str,
+    /// `full`: every acknowledged write survives a power cut. `reduced`: the operator chose
+    /// settings under which acknowledged writes can be lost; `warning` says which.
+    pub durability: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// The process is up.
@@ -34,10 +40,18 @@ pub async fn healthz() -> Json<HealthOut> {
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<ReadyOut>> {
     match state.store.ping().await {
-        Ok(()) => Ok(Json(ReadyOut {
-            status: "ready",
-            database: state.store.backend(),
-        })),
+        Ok(()) => {
+            let (durability, warning) = match state.store.durability() {
+                Durability::Full => ("full", None),
+                Durability::Reduced(why) => ("reduced", Some(why)),
+            };
+            Ok(Json(ReadyOut {
+                status: "ready",
+                database: state.store.backend(),
+                durability,
+                warning,
+            }))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             Err(ApiError::unavailable("the database is not reachable"))

@@ -10,6 +10,7 @@ pub mod health;
 pub mod http;
 pub mod jobs;
 pub mod link;
+pub mod listener;
 pub mod metrics;
 pub mod openapi;
 pub mod platforms;
@@ -18,7 +19,6 @@ pub mod state;
 pub mod telemetry;
 pub mod web;
 
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ use axum::routing::get;
 use axum::Router;
 use bankfeeds_domain::job::JobKind;
 use bankfeeds_domain::SystemClock;
-use bankfeeds_store::DynStore;
+use bankfeeds_store::{Durability, DynStore};
 use bankfeeds_store_postgres::PostgresStore;
 use bankfeeds_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -46,13 +47,37 @@ pub use state::AppState;
 /// Opens the database the config names (SQLite or PostgreSQL, by URL scheme). Does not migrate.
 pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
     let store: DynStore = match config.backend()? {
-        config::Backend::Sqlite => Arc::new(SqliteStore::connect(&config.database_url).await?),
-        config::Backend::Postgres => Arc::new(
-            PostgresStore::connect(&config.database_url, config.database_max_connections).await?,
-        ),
+        config::Backend::Sqlite => {
+            let synchronous = match config.sqlite_synchronous {
+                config::SqliteSynchronous::Full => bankfeeds_store_sqlite::Synchronous::Full,
+                config::SqliteSynchronous::Normal => bankfeeds_store_sqlite::Synchronous::Normal,
+            };
+            Arc::new(SqliteStore::open(&config.database_url, synchronous).await?)
+        }
+        config::Backend::Postgres => {
+            let on_unsafe = if config.postgres_allow_unsafe_settings {
+                bankfeeds_store_postgres::UnsafeSettings::Allow
+            } else {
+                bankfeeds_store_postgres::UnsafeSettings::Refuse
+            };
+            Arc::new(
+                PostgresStore::open(
+                    &config.database_url,
+                    config.database_max_connections,
+                    on_unsafe,
+                )
+                .await?,
+            )
+        }
     };
+    if let Durability::Reduced(why) = store.durability() {
+        tracing::warn!(backend = store.backend(), "{why}");
+    }
     Ok(store)
 }
+
+/// How long a request body may take to arrive.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
@@ -73,7 +98,9 @@ pub fn router(state: AppState) -> Router {
             http::metrics::track,
         ))
         .layer(axum::middleware::from_fn(http::early_refusal::close_after))
-        .layer(DefaultBodyLimit::max(http::extract::BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(http::extract::BODY_LIMIT))
+        // A body must arrive in time too: the largest allowed at a slow ~140 kB/s.
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -110,15 +137,31 @@ pub async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
+    serve_with(
+        listener,
+        state,
+        shutdown,
+        grace,
+        listener::Limits::default(),
+    )
+    .await
+}
+
+/// `serve` with the given socket-level limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+    grace: Duration,
+    limits: listener::Limits,
+) -> anyhow::Result<()> {
     let workers_stop = CancellationToken::new();
     let mut workers = jobs::spawn_workers(&state, JOB_WORKERS, &workers_stop);
     let scheduler = state
         .sandbox_sync_tick
         .map(|tick| platforms::sandbox::sync::spawn(state.clone(), tick, workers_stop.clone()));
     let app = router(state);
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future();
+    let server = listener::serve(listener, app, limits, shutdown.clone());
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,
@@ -169,11 +212,12 @@ pub async fn run(
         "bankfeeds serving"
     );
     let state = app_state(&config, store);
-    serve(
+    serve_with(
         listener,
         state,
         shutdown,
         Duration::from_secs(config.shutdown_grace_seconds),
+        config.limits().fit_to_process(),
     )
     .await?;
     tracing::info!("bankfeeds stopped");

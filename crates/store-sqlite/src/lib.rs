@@ -4,6 +4,10 @@
 //! anyway, and serialising writes in the pool (rather than letting them collide on the file lock)
 //! means no `SQLITE_BUSY` under load. Every write transaction starts with `BEGIN IMMEDIATE` so it
 //! takes the write lock up front instead of failing to upgrade half-way.
+//!
+//! Durability: `synchronous=FULL` by default, so the WAL is fsynced at every commit and a batch
+//! the hub acknowledged survives a power cut. `NORMAL` (synced only at checkpoints) survives a
+//! process crash but not an OS crash; it is there for operators who choose speed, explicitly.
 
 mod accounts;
 mod body;
@@ -28,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bankfeeds_store::{PoolStats, Store, StoreError, StoreResult};
+use bankfeeds_store::{Durability, PoolStats, Store, StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
@@ -43,6 +47,31 @@ pub struct SqliteStore {
     max_readers: u32,
     /// The checkpointer: its own connection, and whether it is busy.
     checkpointer: Arc<Checkpointer>,
+    synchronous: Synchronous,
+}
+
+/// SQLite's `synchronous` setting for the connections that write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// The WAL is synced at every commit: an acknowledged commit survives a power cut.
+    #[default]
+    Full,
+    /// The WAL is synced only at checkpoints: survives a process crash, but an OS crash or a
+    /// power cut can roll back commits that were already acknowledged.
+    Normal,
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            other => Err(format!(
+                "unknown SQLite synchronous setting {other:?} (full or normal)"
+            )),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -59,15 +88,22 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 const WRITER_CHECKPOINT_PAGES: &str = "10000";
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at a `sqlite://path` URL. Does not migrate.
+    /// Opens (creating if missing) the database at a `sqlite://path` URL, fully durable. Does
+    /// not migrate.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::open(url, Synchronous::Full).await
+    }
+
+    /// Opens the database with the given `synchronous` setting on every connection.
+    pub async fn open(url: &str, synchronous: Synchronous) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(map_err)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode; only an OS crash or power
-            // loss can roll back the last commits. The bench's ceiling uses the same settings.
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match synchronous {
+                Synchronous::Full => SqliteSynchronous::Full,
+                Synchronous::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new()
@@ -103,6 +139,7 @@ impl SqliteStore {
             reader,
             max_readers,
             checkpointer,
+            synchronous,
         })
     }
 
@@ -169,6 +206,17 @@ impl Store for SqliteStore {
             connections: self.writer.size() + self.reader.size(),
             idle: (self.writer.num_idle() + self.reader.num_idle()) as u32,
             max: 1 + self.max_readers,
+        }
+    }
+
+    fn durability(&self) -> Durability {
+        match self.synchronous {
+            Synchronous::Full => Durability::Full,
+            Synchronous::Normal => Durability::Reduced(
+                "SQLite runs with synchronous=NORMAL (BANKFEEDS_SQLITE_SYNCHRONOUS=normal): \
+                 acknowledged writes may be lost if the operating system crashes or the power fails"
+                    .into(),
+            ),
         }
     }
 }

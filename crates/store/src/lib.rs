@@ -92,6 +92,16 @@ pub struct OrgCredential {
     pub client_secret_hash: SecretHash,
 }
 
+/// Whether what the backend acknowledges survives a power cut, not only a process crash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is on stable storage before the call that made it returns.
+    Full,
+    /// The operator chose speed over safety: commits already acknowledged can be lost if the
+    /// operating system crashes or the power fails. The text names the setting and its effect.
+    Reduced(String),
+}
+
 /// Connection-pool figures for `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PoolStats {
@@ -128,6 +138,9 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
 
     fn pool_stats(&self) -> PoolStats;
+
+    /// How durable a commit is with the settings this store runs under (checked at connect).
+    fn durability(&self) -> Durability;
 }
 
 pub use bankfeeds_domain::event::{Event, EventKind};

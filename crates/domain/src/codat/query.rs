@@ -16,6 +16,10 @@ use serde_json::Value;
 /// Codat limits a query's length.
 pub const MAX_QUERY_LEN: usize = 2048;
 
+/// How deep `{ }` groups may nest. The parser recurses once per level, and a caller must not be
+/// able to spend the server's stack with a query of nothing but `{`.
+pub const MAX_GROUP_DEPTH: usize = 16;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Error parsing query - Malformed query: {0}")]
 pub struct QueryError(pub String);
@@ -50,7 +54,11 @@ impl Query {
                 MAX_QUERY_LEN - 1
             )));
         }
-        let mut p = Parser { s: text, i: 0 };
+        let mut p = Parser {
+            s: text,
+            i: 0,
+            depth: 0,
+        };
         let q = p.or()?;
         p.space();
         if p.i != p.s.len() {
@@ -142,6 +150,8 @@ fn compare(found: &Value, op: Op, wanted: &str) -> bool {
 struct Parser<'a> {
     s: &'a str,
     i: usize,
+    /// `{ }` groups open at this point.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -191,7 +201,14 @@ impl Parser<'_> {
 
     fn term(&mut self) -> Result<Query, QueryError> {
         if self.eat("{") {
+            if self.depth == MAX_GROUP_DEPTH {
+                return Err(QueryError(format!(
+                    "groups nested deeper than {MAX_GROUP_DEPTH}"
+                )));
+            }
+            self.depth += 1;
             let q = self.or()?;
+            self.depth -= 1;
             if !self.eat("}") {
                 return Err(QueryError("a `{` is not closed".into()));
             }
@@ -306,6 +323,18 @@ mod tests {
 
     fn op(status: &str, code: i64, at: &str) -> Value {
         json!({"status": status, "statusCode": code, "requestedOnUtc": at, "data": {"accountId": "CHK-1"}, "errorMessage": null})
+    }
+
+    /// Issue 12, item 7: 2,047 `{` used to recurse 2,047 levels deep (about 1.8 MB of stack).
+    #[test]
+    fn group_nesting_is_bounded() {
+        let nested = |n: usize| format!("{}status=Success{}", "{".repeat(n), "}".repeat(n));
+        let deepest = Query::parse(&nested(MAX_GROUP_DEPTH)).unwrap();
+        assert!(deepest.matches(&op("Success", 200, "2026-01-01T00:00:00Z")));
+        let err = Query::parse(&nested(MAX_GROUP_DEPTH + 1)).unwrap_err();
+        assert!(err.0.contains("nested deeper than 16"), "{err}");
+        let err = Query::parse(&"{".repeat(MAX_QUERY_LEN - 1)).unwrap_err();
+        assert!(err.0.contains("nested deeper"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,153 @@
+//! What anonymous callers can do to the hub itself: made-up input must not grow its state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bankfeeds_domain::SystemClock;
+use bankfeeds_server::listener::Limits;
+use bankfeeds_server::AppState;
+use bankfeeds_store_tests::TestDb;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::Hub;
+
+crate::on_both_backends!(made_up_methods_share_one_metrics_label);
+
+/// Issue 12, item 3: the raw method used to be a Prometheus label, so every made-up method was a
+/// new time series kept for ever.
+async fn made_up_methods_share_one_metrics_label(hub: Hub) {
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let resp = hub
+            .http
+            .request(method, hub.url("/versioned/connections"))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_client_error(), "{}", resp.status());
+    }
+    let metrics = hub
+        .http
+        .get(hub.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("MADEUP"), "{metrics}");
+    let other: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("bankfeeds_http_requests_total{method=\"OTHER\""))
+        .collect();
+    let counted: u64 = other
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, 20, "{other:?}");
+}
+
+/// A hub on SQLite with the given socket limits; the token stops it.
+async fn hub_with_limits(limits: Limits) -> (String, CancellationToken, TestDb) {
+    let db = bankfeeds_store_tests::backends::sqlite("limits")
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut state = AppState::new(
+        db.store.clone(),
+        Arc::new(SystemClock),
+        format!("http://{addr}"),
+        0,
+    );
+    state.sandbox_sync_tick = None;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(bankfeeds_server::serve_with(
+        listener,
+        state,
+        shutdown.clone(),
+        Duration::from_secs(1),
+        limits,
+    ));
+    (addr, shutdown, db)
+}
+
+/// Reads until the server closes the connection; how long that took.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(limit, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => continue, // hyper may answer 408 before closing
+            Err(_) => panic!("the connection was still open after {limit:?}"),
+        }
+    }
+}
+
+/// Issue 12, item 2: half a header, or nothing at all, no longer holds a socket for ever.
+#[tokio::test]
+async fn slow_and_idle_clients_are_closed() {
+    let limits = Limits {
+        header_timeout: Duration::from_secs(1),
+        max_connections: 100,
+    };
+    let (addr, shutdown, _db) = hub_with_limits(limits).await;
+
+    let mut half = TcpStream::connect(&addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut idle = TcpStream::connect(&addr).await.unwrap();
+    assert!(closed_within(&mut half, Duration::from_secs(5)).await >= Duration::from_millis(900));
+    closed_within(&mut idle, Duration::from_secs(5)).await;
+
+    // A kept-alive connection is closed once idle for the same time, after a full answer.
+    let mut kept = TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    kept.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    closed_within(&mut kept, Duration::from_secs(5)).await;
+    shutdown.cancel();
+}
+
+/// Issue 12, item 2: past the cap, new clients wait instead of exhausting descriptors; a freed
+/// slot serves them.
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let limits = Limits {
+        header_timeout: Duration::from_secs(30),
+        max_connections: 2,
+    };
+    let (addr, shutdown, _db) = hub_with_limits(limits).await;
+    let first = TcpStream::connect(&addr).await.unwrap();
+    let _second = TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/healthz");
+    let waited = client
+        .get(&url)
+        .timeout(Duration::from_millis(700))
+        .send()
+        .await;
+    assert!(
+        waited.is_err(),
+        "a third connection was served past the cap"
+    );
+
+    drop(first);
+    let served = client
+        .get(&url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    shutdown.cancel();
+}
