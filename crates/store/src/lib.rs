@@ -12,6 +12,7 @@ mod accounts;
 mod connections;
 mod credentials;
 mod customers;
+pub mod decode;
 mod events;
 mod fi_configs;
 mod idempotency;
