@@ -18,7 +18,7 @@ use bankfeeds_domain::{
 use bankfeeds_store::{BatchRender, EventKind, StoreResult};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::{body, events, jobs, map_err, time, SqliteStore};
+use crate::{body, db, events, jobs, map_err, time, SqliteStore};
 
 mod rows;
 
@@ -297,18 +297,7 @@ impl bankfeeds_store::TransactionStore for SqliteStore {
         }
         b.push(" ORDER BY id LIMIT ")
             .push_bind(i64::from(q.limit) + 1);
-        let rows: Vec<TransactionRow> = b
-            .build_query_as()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(map_err)?;
-        let mut items = rows
-            .into_iter()
-            .map(Transaction::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let has_more = items.len() > q.limit as usize;
-        items.truncate(q.limit as usize);
-        Ok(Page { items, has_more })
+        db::page(b.build_query_as::<TransactionRow>(), &self.reader, q.limit).await
     }
 
     async fn get_transaction(
@@ -316,15 +305,15 @@ impl bankfeeds_store::TransactionStore for SqliteStore {
         connection: ConnectionId,
         id: TransactionId,
     ) -> StoreResult<Option<Transaction>> {
-        let row: Option<TransactionRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?"
-        ))
-        .bind(connection.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.reader)
+        db::optional(
+            sqlx::query_as::<_, TransactionRow>(&format!(
+                "SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?"
+            ))
+            .bind(connection.to_string())
+            .bind(id.to_string()),
+            &self.reader,
+        )
         .await
-        .map_err(map_err)?;
-        row.map(Transaction::try_from).transpose()
     }
 
     /// The platform side took every stored transaction of the account: mark them ingested and
