@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
-use bankfeeds_store::{Event, EventKind, StoreError, StoreResult};
+use bankfeeds_store::decode::{json, known};
+use bankfeeds_store::{Event, EventKind, StoreResult};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
@@ -46,10 +47,6 @@ struct EventRow {
     created_at: Timestamp,
 }
 
-fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
 #[async_trait]
 impl bankfeeds_store::EventStore for PostgresStore {
     async fn list_events(&self, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
@@ -69,11 +66,9 @@ impl bankfeeds_store::EventStore for PostgresStore {
                     seq: r.seq,
                     org_id: r.org_id.into(),
                     connection_id: r.connection_id.map(Into::into),
-                    kind: EventKind::parse(&r.event_type).ok_or_else(|| {
-                        StoreError::Backend(format!("unknown event type {}", r.event_type).into())
-                    })?,
+                    kind: known(EventKind::parse(&r.event_type), "events.event_type")?,
                     resource_id: r.resource_id,
-                    payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
+                    payload: json(&r.payload, "events.payload")?,
                     created_at: r.created_at,
                 })
             })
