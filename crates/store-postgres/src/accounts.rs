@@ -12,7 +12,7 @@ use bankfeeds_domain::account::{
     FeedState, SortDirection,
 };
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Page, Timestamp};
-use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 use chrono::DateTime;
 use sqlx::PgConnection;
 
@@ -37,32 +37,13 @@ async fn parent_is_live(
     }
 }
 
-fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
-    serde_json::json!({
-        "bank_feed_account_id": a.id,
-        "connection_id": a.connection_id,
-        "internal_bank_account_id": a.internal_bank_account_id,
-        "feed_status": a.feed_status,
-        "transaction_ready": a.transaction_ready,
-    })
-}
-
 async fn record(
     tx: &mut PgConnection,
     a: &BankFeedAccount,
     kind: EventKind,
     now: Timestamp,
 ) -> StoreResult<()> {
-    events::append(
-        tx,
-        a.org_id,
-        Some(a.connection_id),
-        kind,
-        &a.id.to_string(),
-        &event_payload(a),
-        now,
-    )
-    .await
+    events::append(tx, &NewEvent::account(kind, a), now).await
 }
 
 /// The earliest instant a `timestamptz` holds (4714-11-24 BC), in microseconds since 1970.

@@ -2,33 +2,26 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
+use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{json, known};
-use bankfeeds_store::{Event, EventKind, StoreResult};
+use bankfeeds_store::{Event, EventKind, NewEvent, StoreResult};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::map_err;
 use crate::PostgresStore;
 
-pub async fn append(
-    tx: &mut PgConnection,
-    org: OrgId,
-    connection: Option<ConnectionId>,
-    kind: EventKind,
-    resource_id: &str,
-    payload: &serde_json::Value,
-    now: Timestamp,
-) -> StoreResult<()> {
+/// Records the event in the caller's transaction.
+pub async fn append(tx: &mut PgConnection, e: &NewEvent, now: Timestamp) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (org_id, connection_id, event_type, resource_id, payload, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(org.as_uuid())
-    .bind(connection.map(|c| c.as_uuid()))
-    .bind(kind.as_str())
-    .bind(resource_id)
-    .bind(payload.to_string())
+    .bind(e.org_id.as_uuid())
+    .bind(e.connection_id.map(|c| c.as_uuid()))
+    .bind(e.kind.as_str())
+    .bind(&e.resource_id)
+    .bind(e.payload.to_string())
     .bind(now)
     .execute(&mut *tx)
     .await

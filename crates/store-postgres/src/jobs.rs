@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::{Job, JobId, OrgId, Timestamp};
 use bankfeeds_store::decode::job;
-use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{Idem, NewEvent, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
@@ -104,18 +104,7 @@ pub(crate) async fn finish(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    let payload =
-        serde_json::json!({ "job_id": job.id, "status": done.status, "http_status": status });
-    events::append(
-        tx,
-        job.org_id,
-        Some(job.connection_id),
-        EventKind::JobFinished,
-        &job.id.to_string(),
-        &payload,
-        now,
-    )
-    .await?;
+    events::append(tx, &NewEvent::job_finished(&done, status), now).await?;
     Ok(done)
 }
 

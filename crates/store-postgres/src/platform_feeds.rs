@@ -12,7 +12,7 @@ use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
 use bankfeeds_store::decode::{corrupt, count, parse};
-use bankfeeds_store::{EventKind, StoreError, StoreResult};
+use bankfeeds_store::{NewEvent, StoreError, StoreResult};
 use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
@@ -209,21 +209,8 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        events::append(
-            &mut tx,
-            feed.org_id,
-            Some(feed.connection_id),
-            EventKind::AccountSynced,
-            &account.to_string(),
-            &serde_json::json!({
-                "bank_feed_account_id": account,
-                "platform_company_id": company,
-                "transactions_ingested": pending.len(),
-                "statements": statements.len(),
-            }),
-            now,
-        )
-        .await?;
+        let event = NewEvent::account_synced(&feed, company, pending.len(), statements.len());
+        events::append(&mut tx, &event, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(statements)
     }

@@ -20,7 +20,7 @@ use bankfeeds_domain::{
 };
 use bankfeeds_store::decode::parse;
 use bankfeeds_store::decode::transaction::{amount, debit_credit_memo, transaction_type};
-use bankfeeds_store::{BatchRender, EventKind, StoreError, StoreResult};
+use bankfeeds_store::{BatchRender, NewEvent, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -268,22 +268,9 @@ async fn write(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    let payload = serde_json::json!({
-        "bank_feed_account_id": account.id,
-        "job_id": job.id,
-        "created": fresh.len(),
-        "duplicates": items.len() - fresh.len(),
-    });
-    events::append(
-        tx,
-        account.org_id,
-        Some(account.connection_id),
-        EventKind::TransactionsCreated,
-        &account.id.to_string(),
-        &payload,
-        now,
-    )
-    .await?;
+    let created = fresh.len();
+    let event = NewEvent::transactions_created(&account, job.id, created, items.len() - created);
+    events::append(tx, &event, now).await?;
     Ok(items)
 }
 

@@ -10,7 +10,7 @@ use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Page, T
 use bankfeeds_store::decode::account::{
     account_type, balance, currency, details, feed_status, platform_data,
 };
-use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::DbUuid;
@@ -140,32 +140,13 @@ async fn parent_is_live(
     }
 }
 
-fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
-    serde_json::json!({
-        "bank_feed_account_id": a.id,
-        "connection_id": a.connection_id,
-        "internal_bank_account_id": a.internal_bank_account_id,
-        "feed_status": a.feed_status,
-        "transaction_ready": a.transaction_ready,
-    })
-}
-
 async fn record(
     tx: &mut SqliteConnection,
     a: &BankFeedAccount,
     kind: EventKind,
     now: Timestamp,
 ) -> StoreResult<()> {
-    events::append(
-        tx,
-        a.org_id,
-        Some(a.connection_id),
-        kind,
-        &a.id.to_string(),
-        &event_payload(a),
-        now,
-    )
-    .await
+    events::append(tx, &NewEvent::account(kind, a), now).await
 }
 
 async fn has_transactions(tx: &mut SqliteConnection, id: BankFeedAccountId) -> StoreResult<bool> {

@@ -2,32 +2,25 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
+use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{json, known};
-use bankfeeds_store::{Event, EventKind, StoreResult};
+use bankfeeds_store::{Event, EventKind, NewEvent, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::DbUuid;
 use crate::{map_err, time, SqliteStore};
 
-pub async fn append(
-    tx: &mut SqliteConnection,
-    org: OrgId,
-    connection: Option<ConnectionId>,
-    kind: EventKind,
-    resource_id: &str,
-    payload: &serde_json::Value,
-    now: Timestamp,
-) -> StoreResult<()> {
+/// Records the event in the caller's transaction.
+pub async fn append(tx: &mut SqliteConnection, e: &NewEvent, now: Timestamp) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (org_id, connection_id, event_type, resource_id, payload, created_at)
          VALUES (?, ?, ?, ?, ?, ?)",
     )
-    .bind(org.to_string())
-    .bind(connection.map(|c| c.to_string()))
-    .bind(kind.as_str())
-    .bind(resource_id)
-    .bind(payload.to_string())
+    .bind(e.org_id.to_string())
+    .bind(e.connection_id.map(|c| c.to_string()))
+    .bind(e.kind.as_str())
+    .bind(&e.resource_id)
+    .bind(e.payload.to_string())
     .bind(time::to_db(now))
     .execute(&mut *tx)
     .await

@@ -8,12 +8,12 @@ use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
 use bankfeeds_store::decode::{count, parse};
-use bankfeeds_store::{EventKind, StoreError, StoreResult};
+use bankfeeds_store::{NewEvent, StoreError, StoreResult};
 use rust_decimal::Decimal;
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::DbUuid;
-use crate::transactions::{TransactionRow, COLUMNS};
+use crate::transactions::{self, TransactionRow, COLUMNS};
 use crate::{accounts, db, events, map_err, time, SqliteStore};
 
 /// The linked feed's account, inside the caller's connection or transaction.
@@ -197,36 +197,9 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         .await
         .map_err(map_err)?;
         }
-        sqlx::query(
-            "UPDATE transactions SET platform_ingested = 1, ingested_at = ?
-         WHERE account_id = ? AND platform_ingested = 0",
-        )
-        .bind(time::to_db(now))
-        .bind(account.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = ? WHERE id = ?")
-            .bind(time::to_db(now))
-            .bind(account.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        events::append(
-            &mut tx,
-            feed.org_id,
-            Some(feed.connection_id),
-            EventKind::AccountSynced,
-            &account.to_string(),
-            &serde_json::json!({
-                "bank_feed_account_id": account,
-                "platform_company_id": company,
-                "transactions_ingested": pending.len(),
-                "statements": statements.len(),
-            }),
-            now,
-        )
-        .await?;
+        transactions::mark_ingested_in(&mut tx, account, now).await?;
+        let event = NewEvent::account_synced(&feed, company, pending.len(), statements.len());
+        events::append(&mut tx, &event, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(statements)
     }
