@@ -86,17 +86,15 @@ pub(crate) async fn delete_all_of_connection(
     connection: ConnectionId,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let mut accounts: Vec<BankFeedAccount> = db::all(
-        sqlx::query_as::<_, AccountRow>(&format!(
-            "UPDATE bank_feed_accounts SET deleted_at = $2, updated_at = $2
+    let sql = format!(
+        "UPDATE bank_feed_accounts SET deleted_at = $2, updated_at = $2
              WHERE connection_id = $1 AND deleted_at IS NULL
              RETURNING {COLUMNS}"
-        ))
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql)
         .bind(connection.as_uuid())
-        .bind(now),
-        &mut *tx,
-    )
-    .await?;
+        .bind(now);
+    let mut accounts: Vec<BankFeedAccount> = db::all(query, &mut *tx).await?;
     // RETURNING gives no order; the events follow the accounts' ids.
     accounts.sort_by_key(|a| a.id);
     for account in &accounts {
@@ -113,15 +111,12 @@ pub(crate) async fn set_feed_state_in(
     state: &FeedState,
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
-    let mut account: BankFeedAccount = db::one(
-        sqlx::query_as::<_, AccountRow>(&format!(
-            "SELECT {COLUMNS} FROM bank_feed_accounts
+    let sql = format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts
              WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
-        ))
-        .bind(id.as_uuid()),
-        &mut *tx,
-    )
-    .await?;
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql).bind(id.as_uuid());
+    let mut account: BankFeedAccount = db::one(query, &mut *tx).await?;
     account.feed_status = state.feed_status;
     account.transaction_ready = state.transaction_ready;
     account.transaction_start_date = state.transaction_start_date;

@@ -83,33 +83,25 @@ impl bankfeeds_store::ConnectionStore for PostgresStore {
         page: &PageRequest<ConnectionId>,
     ) -> StoreResult<Page<Connection>> {
         // One extra row tells whether another page follows.
-        db::page(
-            sqlx::query_as::<_, ConnectionRow>(&format!(
-                "SELECT {COLUMNS} FROM connections
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connections
          WHERE org_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id > $2)
          ORDER BY id LIMIT $3"
-            ))
+        );
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql)
             .bind(org.as_uuid())
             .bind(page.after.map(|a| a.as_uuid()))
-            .bind(i64::from(page.limit) + 1),
-            &self.pool,
-            page.limit,
-        )
-        .await
+            .bind(i64::from(page.limit) + 1);
+        db::page(query, &self.pool, page.limit).await
     }
 
     async fn find_connection_by_token(
         &self,
         token: &SecretHash,
     ) -> StoreResult<Option<Connection>> {
-        db::optional(
-            sqlx::query_as::<_, ConnectionRow>(&format!(
-                "SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1"
-            ))
-            .bind(token.to_hex()),
-            &self.pool,
-        )
-        .await
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1");
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql).bind(token.to_hex());
+        db::optional(query, &self.pool).await
     }
 
     async fn get_connection(
@@ -117,26 +109,19 @@ impl bankfeeds_store::ConnectionStore for PostgresStore {
         org: OrgId,
         id: ConnectionId,
     ) -> StoreResult<Option<Connection>> {
-        db::optional(
-            sqlx::query_as::<_, ConnectionRow>(&format!(
+        let sql = format!(
         "SELECT {COLUMNS} FROM connections WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
-    ))
+    );
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql)
             .bind(org.as_uuid())
-            .bind(id.as_uuid()),
-            &self.pool,
-        )
-        .await
+            .bind(id.as_uuid());
+        db::optional(query, &self.pool).await
     }
 
     async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
-        db::optional(
-            sqlx::query_as::<_, ConnectionRow>(&format!(
-                "SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL"
-            ))
-            .bind(id.as_uuid()),
-            &self.pool,
-        )
-        .await
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL");
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql).bind(id.as_uuid());
+        db::optional(query, &self.pool).await
     }
 
     async fn rotate_access_token(

@@ -85,9 +85,8 @@ async fn select_connections(
         .map(|c| format!("c.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    db::all(
-        sqlx::query_as::<_, CustomerConnectionRow>(&format!(
-            "SELECT {columns}, cc.customer_id, cc.unlinked_at,
+    let sql = format!(
+        "SELECT {columns}, cc.customer_id, cc.unlinked_at,
              (SELECT COUNT(*) FROM bank_feed_accounts a WHERE a.connection_id = c.id
                 AND a.deleted_at IS NULL AND a.feed_status = 'active') AS active_feeds,
              (SELECT MAX(a.last_synced_at) FROM bank_feed_accounts a WHERE a.connection_id = c.id
@@ -97,13 +96,12 @@ async fn select_connections(
          WHERE cc.customer_id = $1 AND c.org_id = $2 AND c.deleted_at IS NULL
            AND ($3::uuid IS NULL OR c.id = $3)
          ORDER BY c.id"
-        ))
+    );
+    let query = sqlx::query_as::<_, CustomerConnectionRow>(&sql)
         .bind(customer.as_uuid())
         .bind(org.as_uuid())
-        .bind(only.map(|c| c.as_uuid())),
-        &mut *conn,
-    )
-    .await
+        .bind(only.map(|c| c.as_uuid()));
+    db::all(query, &mut *conn).await
 }
 
 #[async_trait]
@@ -128,27 +126,22 @@ impl bankfeeds_store::CustomerStore for PostgresStore {
     }
 
     async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
-        db::optional(
-            sqlx::query_as::<_, CustomerRow>(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
-        ))
+        );
+        let query = sqlx::query_as::<_, CustomerRow>(&sql)
             .bind(org.as_uuid())
-            .bind(id.as_uuid()),
-            &self.pool,
-        )
-        .await
+            .bind(id.as_uuid());
+        db::optional(query, &self.pool).await
     }
 
     async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
-        db::all(
-            sqlx::query_as::<_, CustomerRow>(&format!(
-                "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND deleted_at IS NULL
+        let sql = format!(
+            "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND deleted_at IS NULL
          ORDER BY created_at, id"
-            ))
-            .bind(org.as_uuid()),
-            &self.pool,
-        )
-        .await
+        );
+        let query = sqlx::query_as::<_, CustomerRow>(&sql).bind(org.as_uuid());
+        db::all(query, &self.pool).await
     }
 
     async fn update_customer(&self, c: &Customer) -> StoreResult<()> {

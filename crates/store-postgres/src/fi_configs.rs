@@ -76,39 +76,29 @@ impl bankfeeds_store::FiConfigStore for PostgresStore {
     }
 
     async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>> {
-        db::optional(
-            sqlx::query_as::<_, ConfigRow>(&format!(
-                "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 AND platform = $2"
-            ))
+        let sql = format!("SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 AND platform = $2");
+        let query = sqlx::query_as::<_, ConfigRow>(&sql)
             .bind(org.as_uuid())
-            .bind(platform.as_str()),
-            &self.pool,
-        )
-        .await
+            .bind(platform.as_str());
+        db::optional(query, &self.pool).await
     }
 
     async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>> {
-        db::all(
-            sqlx::query_as::<_, ConfigRow>(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 ORDER BY platform COLLATE \"C\""
-        ))
-            .bind(org.as_uuid()),
-            &self.pool,
-        )
-        .await
+        );
+        let query = sqlx::query_as::<_, ConfigRow>(&sql).bind(org.as_uuid());
+        db::all(query, &self.pool).await
     }
 
     async fn list_fis_for_platform(&self, platform: Platform) -> StoreResult<Vec<FiConfig>> {
         // UUIDs sort as their bytes, i.e. as SQLite sorts their lower-case text.
-        db::all(
-            sqlx::query_as::<_, ConfigRow>(&format!(
-                "SELECT {COLUMNS} FROM fi_configs WHERE platform = $1
+        let sql = format!(
+            "SELECT {COLUMNS} FROM fi_configs WHERE platform = $1
          ORDER BY display_name COLLATE \"C\", org_id"
-            ))
-            .bind(platform.as_str()),
-            &self.pool,
-        )
-        .await
+        );
+        let query = sqlx::query_as::<_, ConfigRow>(&sql).bind(platform.as_str());
+        db::all(query, &self.pool).await
     }
 
     async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()> {

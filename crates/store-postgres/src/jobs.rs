@@ -70,11 +70,8 @@ const SELECT: &str =
 /// once: a second worker applying the same job waits here, then sees it finished.
 pub(crate) async fn load_for_update(tx: &mut PgConnection, id: JobId) -> StoreResult<Job> {
     let sql = format!("{SELECT} WHERE j.id = $1 FOR UPDATE OF j");
-    db::one(
-        sqlx::query_as::<_, JobRow>(&sql).bind(id.as_uuid()),
-        &mut *tx,
-    )
-    .await
+    let query = sqlx::query_as::<_, JobRow>(&sql).bind(id.as_uuid());
+    db::one(query, &mut *tx).await
 }
 
 /// Records a job's outcome in the caller's transaction (with its event).
@@ -178,16 +175,14 @@ impl bankfeeds_store::JobStore for PostgresStore {
         connection: bankfeeds_domain::ConnectionId,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        db::all(
-            sqlx::query_as::<_, JobRow>(&format!(
+        let sql = format!(
             "{SELECT} WHERE j.org_id = $1 AND j.connection_id = $2 ORDER BY j.seq DESC LIMIT $3"
-        ))
+        );
+        let query = sqlx::query_as::<_, JobRow>(&sql)
             .bind(org.as_uuid())
             .bind(connection.as_uuid())
-            .bind(i64::from(limit)),
-            &self.pool,
-        )
-        .await
+            .bind(i64::from(limit));
+        db::all(query, &self.pool).await
     }
 
     /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
@@ -232,11 +227,9 @@ impl bankfeeds_store::JobStore for PostgresStore {
         let Some(id) = claimed else {
             return Ok(None);
         };
-        db::optional(
-            sqlx::query_as::<_, JobRow>(&format!("{SELECT} WHERE j.id = $1")).bind(id),
-            &self.pool,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE j.id = $1");
+        let query = sqlx::query_as::<_, JobRow>(&sql).bind(id);
+        db::optional(query, &self.pool).await
     }
 
     async fn fail_job(

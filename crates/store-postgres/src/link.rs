@@ -65,14 +65,9 @@ async fn load_challenge(
     for_update: bool,
 ) -> StoreResult<Option<Challenge>> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
-    db::optional(
-        sqlx::query_as::<_, ChallengeRow>(&format!(
-            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = $1{lock}"
-        ))
-        .bind(hash.to_hex()),
-        &mut *conn,
-    )
-    .await
+    let sql = format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = $1{lock}");
+    let query = sqlx::query_as::<_, ChallengeRow>(&sql).bind(hash.to_hex());
+    db::optional(query, &mut *conn).await
 }
 
 /// Commits what `result` says was done, or rolls back a refusal so that nothing it touched

@@ -81,18 +81,15 @@ impl TryFrom<StatementRow> for Statement {
 impl bankfeeds_store::PlatformFeedStore for PostgresStore {
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
         // UUIDs sort as their bytes, i.e. as SQLite sorts their lower-case text.
-        db::all(
-            sqlx::query_as::<_, AccountRow>(&format!(
-                "SELECT {} FROM company_feeds f
+        let sql = format!(
+            "SELECT {} FROM company_feeds f
          JOIN bank_feed_accounts a ON a.id = f.account_id
          WHERE f.company_id = $1 AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
          ORDER BY f.linked_at, a.id",
-                accounts::COLUMNS
-            ))
-            .bind(company.as_uuid()),
-            &self.pool,
-        )
-        .await
+            accounts::COLUMNS
+        );
+        let query = sqlx::query_as::<_, AccountRow>(&sql).bind(company.as_uuid());
+        db::all(query, &self.pool).await
     }
 
     async fn get_company_feed(
@@ -221,33 +218,24 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
         before: Option<StatementId>,
         limit: u32,
     ) -> StoreResult<Vec<Statement>> {
-        db::all(sqlx::query_as::<_, StatementRow>(
-        "SELECT id, company_id, account_id, ingested_at, transaction_count, first_transaction_id,
+        let query = sqlx::query_as::<_, StatementRow>("SELECT id, company_id, account_id, ingested_at, transaction_count, first_transaction_id,
                 last_transaction_id, opening_balance::text AS opening_balance,
                 closing_balance::text AS closing_balance
          FROM statements WHERE account_id = $1 AND ($2::uuid IS NULL OR id < $2)
-         ORDER BY id DESC LIMIT $3",
-    )
-    .bind(account.as_uuid())
-    .bind(before.map(|b| b.as_uuid()))
-    .bind(i64::from(limit)),
-&self.pool,
-)
-.await
+         ORDER BY id DESC LIMIT $3",).bind(account.as_uuid()).bind(before.map(|b| b.as_uuid())).bind(i64::from(limit));
+        db::all(query, &self.pool).await
     }
 
     async fn statement_transactions(&self, s: &Statement) -> StoreResult<Vec<Transaction>> {
-        db::all(
-            sqlx::query_as::<_, TransactionRow>(&format!(
-                "SELECT {COLUMNS} FROM transactions
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transactions
          WHERE account_id = $1 AND id >= $2 AND id <= $3 AND platform_ingested ORDER BY id"
-            ))
+        );
+        let query = sqlx::query_as::<_, TransactionRow>(&sql)
             .bind(s.account_id.as_uuid())
             .bind(s.first_transaction_id.as_uuid())
-            .bind(s.last_transaction_id.as_uuid()),
-            &self.pool,
-        )
-        .await
+            .bind(s.last_transaction_id.as_uuid());
+        db::all(query, &self.pool).await
     }
 
     async fn list_feeds_due(

@@ -92,16 +92,14 @@ async fn stored_by_transaction_id(
     batch: &[TransactionData],
 ) -> StoreResult<HashMap<String, Transaction>> {
     let ids: Vec<&str> = batch.iter().map(|t| t.transaction_id.as_str()).collect();
-    let rows: Vec<Transaction> = db::all(
-        sqlx::query_as::<_, TransactionRow>(&format!(
-            "SELECT {COLUMNS} FROM transactions
+    let sql = format!(
+        "SELECT {COLUMNS} FROM transactions
              WHERE account_id = $1 AND transaction_id = ANY($2::text[])"
-        ))
+    );
+    let query = sqlx::query_as::<_, TransactionRow>(&sql)
         .bind(account.as_uuid())
-        .bind(ids),
-        &mut *tx,
-    )
-    .await?;
+        .bind(ids);
+    let rows: Vec<Transaction> = db::all(query, &mut *tx).await?;
     Ok(rows
         .into_iter()
         .map(|t| (t.data.transaction_id.clone(), t))
@@ -351,15 +349,12 @@ impl bankfeeds_store::TransactionStore for PostgresStore {
         connection: ConnectionId,
         id: TransactionId,
     ) -> StoreResult<Option<Transaction>> {
-        db::optional(
-            sqlx::query_as::<_, TransactionRow>(&format!(
-                "SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2"
-            ))
+        let sql =
+            format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2");
+        let query = sqlx::query_as::<_, TransactionRow>(&sql)
             .bind(connection.as_uuid())
-            .bind(id.as_uuid()),
-            &self.pool,
-        )
-        .await
+            .bind(id.as_uuid());
+        db::optional(query, &self.pool).await
     }
 
     /// The platform side took every stored transaction of the account: mark them ingested and

@@ -114,16 +114,14 @@ pub(crate) async fn find_live(
     clause: &str,
     value: String,
 ) -> StoreResult<Option<BankFeedAccount>> {
-    db::optional(
-        sqlx::query_as::<_, AccountRow>(&format!(
-            "SELECT {COLUMNS} FROM bank_feed_accounts
+    let sql = format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts
          WHERE connection_id = ? AND {clause} = ? AND deleted_at IS NULL"
-        ))
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql)
         .bind(connection.to_string())
-        .bind(value),
-        &mut *tx,
-    )
-    .await
+        .bind(value);
+    db::optional(query, &mut *tx).await
 }
 
 /// Whether `parent` (if any) is a live account of the connection.
@@ -167,17 +165,15 @@ pub(crate) async fn delete_all_of_connection(
     connection: ConnectionId,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let mut accounts: Vec<BankFeedAccount> = db::all(
-        sqlx::query_as::<_, AccountRow>(&format!(
-            "UPDATE bank_feed_accounts SET deleted_at = ?1, updated_at = ?1
+    let sql = format!(
+        "UPDATE bank_feed_accounts SET deleted_at = ?1, updated_at = ?1
              WHERE connection_id = ?2 AND deleted_at IS NULL
              RETURNING {COLUMNS}"
-        ))
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql)
         .bind(time::to_db(now))
-        .bind(connection.to_string()),
-        &mut *tx,
-    )
-    .await?;
+        .bind(connection.to_string());
+    let mut accounts: Vec<BankFeedAccount> = db::all(query, &mut *tx).await?;
     // RETURNING gives no order; the events follow the accounts' ids.
     accounts.sort_by_key(|a| a.id);
     for account in &accounts {
@@ -193,14 +189,10 @@ pub(crate) async fn set_feed_state_in(
     state: &FeedState,
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
-    let mut account: BankFeedAccount = db::one(
-        sqlx::query_as::<_, AccountRow>(&format!(
-            "SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = ? AND deleted_at IS NULL"
-        ))
-        .bind(id.to_string()),
-        &mut *tx,
-    )
-    .await?;
+    let sql =
+        format!("SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = ? AND deleted_at IS NULL");
+    let query = sqlx::query_as::<_, AccountRow>(&sql).bind(id.to_string());
+    let mut account: BankFeedAccount = db::one(query, &mut *tx).await?;
     account.feed_status = state.feed_status;
     account.transaction_ready = state.transaction_ready;
     account.transaction_start_date = state.transaction_start_date;

@@ -82,33 +82,25 @@ impl bankfeeds_store::ConnectionStore for SqliteStore {
         page: &PageRequest<ConnectionId>,
     ) -> StoreResult<Page<Connection>> {
         // One extra row tells whether another page follows.
-        db::page(
-            sqlx::query_as::<_, ConnectionRow>(&format!(
-                "SELECT {COLUMNS} FROM connections
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connections
          WHERE org_id = ? AND deleted_at IS NULL AND id > ?
          ORDER BY id LIMIT ?"
-            ))
+        );
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql)
             .bind(org.to_string())
             .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
-            .bind(i64::from(page.limit) + 1),
-            &self.reader,
-            page.limit,
-        )
-        .await
+            .bind(i64::from(page.limit) + 1);
+        db::page(query, &self.reader, page.limit).await
     }
 
     async fn find_connection_by_token(
         &self,
         token: &SecretHash,
     ) -> StoreResult<Option<Connection>> {
-        db::optional(
-            sqlx::query_as::<_, ConnectionRow>(&format!(
-                "SELECT {COLUMNS} FROM connections WHERE access_token_hash = ?"
-            ))
-            .bind(token.to_hex()),
-            &self.reader,
-        )
-        .await
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE access_token_hash = ?");
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql).bind(token.to_hex());
+        db::optional(query, &self.reader).await
     }
 
     async fn get_connection(
@@ -116,26 +108,19 @@ impl bankfeeds_store::ConnectionStore for SqliteStore {
         org: OrgId,
         id: ConnectionId,
     ) -> StoreResult<Option<Connection>> {
-        db::optional(
-            sqlx::query_as::<_, ConnectionRow>(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM connections WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
-        ))
+        );
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql)
             .bind(org.to_string())
-            .bind(id.to_string()),
-            &self.reader,
-        )
-        .await
+            .bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
-        db::optional(
-            sqlx::query_as::<_, ConnectionRow>(&format!(
-                "SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL"
-            ))
-            .bind(id.to_string()),
-            &self.reader,
-        )
-        .await
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL");
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql).bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     async fn rotate_access_token(

@@ -83,9 +83,8 @@ async fn select_connections(
         .map(|c| format!("c.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    db::all(
-        sqlx::query_as::<_, CustomerConnectionRow>(&format!(
-            "SELECT {columns}, cc.customer_id, cc.unlinked_at,
+    let sql = format!(
+        "SELECT {columns}, cc.customer_id, cc.unlinked_at,
              (SELECT COUNT(*) FROM bank_feed_accounts a WHERE a.connection_id = c.id
                 AND a.deleted_at IS NULL AND a.feed_status = 'active') AS active_feeds,
              (SELECT MAX(a.last_synced_at) FROM bank_feed_accounts a WHERE a.connection_id = c.id
@@ -95,14 +94,13 @@ async fn select_connections(
          WHERE cc.customer_id = ? AND c.org_id = ? AND c.deleted_at IS NULL
            AND (? IS NULL OR c.id = ?)
          ORDER BY c.id"
-        ))
+    );
+    let query = sqlx::query_as::<_, CustomerConnectionRow>(&sql)
         .bind(customer.to_string())
         .bind(org.to_string())
         .bind(only.map(|c| c.to_string()))
-        .bind(only.map(|c| c.to_string())),
-        &mut *conn,
-    )
-    .await
+        .bind(only.map(|c| c.to_string()));
+    db::all(query, &mut *conn).await
 }
 
 #[async_trait]
@@ -127,27 +125,22 @@ impl bankfeeds_store::CustomerStore for SqliteStore {
     }
 
     async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
-        db::optional(
-            sqlx::query_as::<_, CustomerRow>(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
-        ))
+        );
+        let query = sqlx::query_as::<_, CustomerRow>(&sql)
             .bind(org.to_string())
-            .bind(id.to_string()),
-            &self.reader,
-        )
-        .await
+            .bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
-        db::all(
-            sqlx::query_as::<_, CustomerRow>(&format!(
-                "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND deleted_at IS NULL
+        let sql = format!(
+            "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND deleted_at IS NULL
          ORDER BY created_at, id"
-            ))
-            .bind(org.to_string()),
-            &self.reader,
-        )
-        .await
+        );
+        let query = sqlx::query_as::<_, CustomerRow>(&sql).bind(org.to_string());
+        db::all(query, &self.reader).await
     }
 
     async fn update_customer(&self, c: &Customer) -> StoreResult<()> {

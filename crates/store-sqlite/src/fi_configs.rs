@@ -73,37 +73,25 @@ impl bankfeeds_store::FiConfigStore for SqliteStore {
     }
 
     async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>> {
-        db::optional(
-            sqlx::query_as::<_, ConfigRow>(&format!(
-                "SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? AND platform = ?"
-            ))
+        let sql = format!("SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? AND platform = ?");
+        let query = sqlx::query_as::<_, ConfigRow>(&sql)
             .bind(org.to_string())
-            .bind(platform.as_str()),
-            &self.reader,
-        )
-        .await
+            .bind(platform.as_str());
+        db::optional(query, &self.reader).await
     }
 
     async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>> {
-        db::all(
-            sqlx::query_as::<_, ConfigRow>(&format!(
-                "SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? ORDER BY platform"
-            ))
-            .bind(org.to_string()),
-            &self.reader,
-        )
-        .await
+        let sql = format!("SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? ORDER BY platform");
+        let query = sqlx::query_as::<_, ConfigRow>(&sql).bind(org.to_string());
+        db::all(query, &self.reader).await
     }
 
     async fn list_fis_for_platform(&self, platform: Platform) -> StoreResult<Vec<FiConfig>> {
-        db::all(
-            sqlx::query_as::<_, ConfigRow>(&format!(
-                "SELECT {COLUMNS} FROM fi_configs WHERE platform = ? ORDER BY display_name, org_id"
-            ))
-            .bind(platform.as_str()),
-            &self.reader,
-        )
-        .await
+        let sql = format!(
+            "SELECT {COLUMNS} FROM fi_configs WHERE platform = ? ORDER BY display_name, org_id"
+        );
+        let query = sqlx::query_as::<_, ConfigRow>(&sql).bind(platform.as_str());
+        db::all(query, &self.reader).await
     }
 
     async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()> {

@@ -69,11 +69,9 @@ const SELECT: &str =
     LEFT JOIN job_response_bodies r ON r.job_id = j.id";
 
 pub(crate) async fn find(conn: &mut SqliteConnection, id: JobId) -> StoreResult<Option<Job>> {
-    db::optional(
-        sqlx::query_as::<_, JobRow>(&format!("{SELECT} WHERE j.id = ?")).bind(id.to_string()),
-        &mut *conn,
-    )
-    .await
+    let sql = format!("{SELECT} WHERE j.id = ?");
+    let query = sqlx::query_as::<_, JobRow>(&sql).bind(id.to_string());
+    db::optional(query, &mut *conn).await
 }
 
 pub(crate) async fn load(tx: &mut SqliteConnection, id: JobId) -> StoreResult<Job> {
@@ -179,13 +177,11 @@ impl bankfeeds_store::JobStore for SqliteStore {
     }
 
     async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-        db::optional(
-            sqlx::query_as::<_, JobRow>(&format!("{SELECT} WHERE j.org_id = ? AND j.id = ?"))
-                .bind(org.to_string())
-                .bind(id.to_string()),
-            &self.reader,
-        )
-        .await
+        let sql = format!("{SELECT} WHERE j.org_id = ? AND j.id = ?");
+        let query = sqlx::query_as::<_, JobRow>(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     async fn list_connection_jobs(
@@ -194,16 +190,14 @@ impl bankfeeds_store::JobStore for SqliteStore {
         connection: bankfeeds_domain::ConnectionId,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        db::all(
-            sqlx::query_as::<_, JobRow>(&format!(
-                "{SELECT} WHERE j.org_id = ? AND j.connection_id = ? ORDER BY j.seq DESC LIMIT ?"
-            ))
+        let sql = format!(
+            "{SELECT} WHERE j.org_id = ? AND j.connection_id = ? ORDER BY j.seq DESC LIMIT ?"
+        );
+        let query = sqlx::query_as::<_, JobRow>(&sql)
             .bind(org.to_string())
             .bind(connection.to_string())
-            .bind(i64::from(limit)),
-            &self.reader,
-        )
-        .await
+            .bind(i64::from(limit));
+        db::all(query, &self.reader).await
     }
 
     /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,

@@ -50,14 +50,9 @@ async fn load_challenge(
     conn: &mut SqliteConnection,
     hash: &SecretHash,
 ) -> StoreResult<Option<Challenge>> {
-    db::optional(
-        sqlx::query_as::<_, ChallengeRow>(&format!(
-            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = ?"
-        ))
-        .bind(hash.to_hex()),
-        &mut *conn,
-    )
-    .await
+    let sql = format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = ?");
+    let query = sqlx::query_as::<_, ChallengeRow>(&sql).bind(hash.to_hex());
+    db::optional(query, &mut *conn).await
 }
 
 /// The platform of the connection, if it is live (not deleted).

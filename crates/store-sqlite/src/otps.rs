@@ -37,13 +37,11 @@ pub(crate) async fn load(
     tx: &mut SqliteConnection,
     hash: &SecretHash,
 ) -> StoreResult<Option<OtpRecord>> {
-    db::optional(sqlx::query_as::<_, OtpRow>(
+    let query = sqlx::query_as::<_, OtpRow>(
         "SELECT org_id, connection_id, expires_at, used_at, cancelled_at FROM otps WHERE hash = ?",
     )
-    .bind(hash.to_hex()),
-&mut *tx,
-)
-.await
+    .bind(hash.to_hex());
+    db::optional(query, &mut *tx).await
 }
 
 /// Uses the OTP up; the caller has checked it with [`OtpRecord::usable`].

@@ -210,33 +210,23 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         before: Option<StatementId>,
         limit: u32,
     ) -> StoreResult<Vec<Statement>> {
-        db::all(sqlx::query_as::<_, StatementRow>(
-        "SELECT id, company_id, account_id, ingested_at, transaction_count, first_transaction_id,
+        let query = sqlx::query_as::<_, StatementRow>("SELECT id, company_id, account_id, ingested_at, transaction_count, first_transaction_id,
                 last_transaction_id, opening_balance, closing_balance
          FROM statements WHERE account_id = ? AND (? IS NULL OR id < ?)
-         ORDER BY id DESC LIMIT ?",
-    )
-    .bind(account.to_string())
-    .bind(before.map(|b| b.to_string()))
-    .bind(before.map(|b| b.to_string()))
-    .bind(i64::from(limit)),
-&self.reader,
-)
-.await
+         ORDER BY id DESC LIMIT ?",).bind(account.to_string()).bind(before.map(|b| b.to_string())).bind(before.map(|b| b.to_string())).bind(i64::from(limit));
+        db::all(query, &self.reader).await
     }
 
     async fn statement_transactions(&self, s: &Statement) -> StoreResult<Vec<Transaction>> {
-        db::all(
-            sqlx::query_as::<_, TransactionRow>(&format!(
-                "SELECT {COLUMNS} FROM transactions
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transactions
          WHERE account_id = ? AND id >= ? AND id <= ? AND platform_ingested = 1 ORDER BY id"
-            ))
+        );
+        let query = sqlx::query_as::<_, TransactionRow>(&sql)
             .bind(s.account_id.to_string())
             .bind(s.first_transaction_id.to_string())
-            .bind(s.last_transaction_id.to_string()),
-            &self.reader,
-        )
-        .await
+            .bind(s.last_transaction_id.to_string());
+        db::all(query, &self.reader).await
     }
 
     async fn list_feeds_due(

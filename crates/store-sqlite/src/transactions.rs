@@ -319,15 +319,11 @@ impl bankfeeds_store::TransactionStore for SqliteStore {
         connection: ConnectionId,
         id: TransactionId,
     ) -> StoreResult<Option<Transaction>> {
-        db::optional(
-            sqlx::query_as::<_, TransactionRow>(&format!(
-                "SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?"
-            ))
+        let sql = format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?");
+        let query = sqlx::query_as::<_, TransactionRow>(&sql)
             .bind(connection.to_string())
-            .bind(id.to_string()),
-            &self.reader,
-        )
-        .await
+            .bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     /// The platform side took every stored transaction of the account: mark them ingested and
