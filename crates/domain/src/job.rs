@@ -229,6 +229,23 @@ impl Job {
             finished_at: None,
         }
     }
+
+    /// The job finished with the HTTP answer its synchronous call would have had: a 2xx answer
+    /// is a success, any other a failure.
+    pub fn finished(&self, status: u16, body: RawJson, now: Timestamp) -> Job {
+        let outcome = if (200..300).contains(&status) {
+            JobStatus::Success
+        } else {
+            JobStatus::Failure
+        };
+        Job {
+            status: outcome,
+            response: Some((status, body)),
+            updated_at: now,
+            finished_at: Some(now),
+            ..self.clone()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -241,6 +258,33 @@ mod tests {
             url: "/versioned/accounting/bank_feeds/transactions".into(),
             body: RawJson::parse(body).unwrap(),
             idempotency_key: Some("k1".into()),
+        }
+    }
+
+    #[test]
+    fn a_job_succeeds_with_a_2xx_answer_only() {
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let job = Job::new(
+            JobKind::TransactionBatch,
+            OrgId::new(),
+            ConnectionId::new(),
+            None,
+            request("{}"),
+            now,
+        );
+        let later = now + chrono::Duration::seconds(1);
+        for (status, outcome) in [
+            (200, JobStatus::Success),
+            (299, JobStatus::Success),
+            (300, JobStatus::Failure),
+            (409, JobStatus::Failure),
+            (500, JobStatus::Failure),
+        ] {
+            let done = job.finished(status, RawJson::trusted("{}"), later);
+            assert_eq!(done.status, outcome);
+            assert_eq!(done.response.map(|(s, _)| s), Some(status));
+            assert_eq!((done.updated_at, done.finished_at), (later, Some(later)));
+            assert_eq!((done.id, done.created_at), (job.id, now));
         }
     }
 

@@ -38,6 +38,24 @@ pub struct Page<T> {
     pub has_more: bool,
 }
 
+impl<T> Page<T> {
+    /// The page of a list read with one row more than `limit`: the extra row only tells that
+    /// another page follows, and is dropped.
+    pub fn from_overfetch(mut items: Vec<T>, limit: u32) -> Self {
+        let limit = limit as usize;
+        let has_more = items.len() > limit;
+        items.truncate(limit);
+        Page { items, has_more }
+    }
+
+    pub fn empty() -> Self {
+        Page {
+            items: Vec::new(),
+            has_more: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +65,15 @@ mod tests {
         let c = Cursor("0190f3c2-aaaa".into());
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("%%%"), None);
+    }
+
+    #[test]
+    fn an_overfetched_row_means_another_page() {
+        let more = Page::from_overfetch(vec![1, 2, 3], 2);
+        assert_eq!((more.items, more.has_more), (vec![1, 2], true));
+        let last = Page::from_overfetch(vec![1, 2], 2);
+        assert_eq!((last.items, last.has_more), (vec![1, 2], false));
+        let none = Page::<u8>::from_overfetch(vec![], 2);
+        assert_eq!((none.items.len(), none.has_more), (0, false));
     }
 }

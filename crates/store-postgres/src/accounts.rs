@@ -12,12 +12,12 @@ use bankfeeds_domain::account::{
     FeedState, SortDirection,
 };
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Page, Timestamp};
-use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 use chrono::DateTime;
 use sqlx::PgConnection;
 
 use crate::PostgresStore;
-use crate::{events, idempotency, map_err};
+use crate::{db, events, idempotency, map_err};
 
 mod rows;
 
@@ -37,32 +37,13 @@ async fn parent_is_live(
     }
 }
 
-fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
-    serde_json::json!({
-        "bank_feed_account_id": a.id,
-        "connection_id": a.connection_id,
-        "internal_bank_account_id": a.internal_bank_account_id,
-        "feed_status": a.feed_status,
-        "transaction_ready": a.transaction_ready,
-    })
-}
-
 async fn record(
     tx: &mut PgConnection,
     a: &BankFeedAccount,
     kind: EventKind,
     now: Timestamp,
 ) -> StoreResult<()> {
-    events::append(
-        tx,
-        a.org_id,
-        Some(a.connection_id),
-        kind,
-        &a.id.to_string(),
-        &event_payload(a),
-        now,
-    )
-    .await
+    events::append(tx, &NewEvent::account(kind, a), now).await
 }
 
 /// The earliest instant a `timestamptz` holds (4714-11-24 BC), in microseconds since 1970.
@@ -87,13 +68,6 @@ pub(crate) fn instant(micros: i64) -> Instant {
     }
 }
 
-fn empty_page() -> Page<BankFeedAccount> {
-    Page {
-        items: Vec::new(),
-        has_more: false,
-    }
-}
-
 async fn has_transactions(tx: &mut PgConnection, id: BankFeedAccountId) -> StoreResult<bool> {
     let newest: Option<Option<Timestamp>> =
         sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = $1")
@@ -112,20 +86,16 @@ pub(crate) async fn delete_all_of_connection(
     connection: ConnectionId,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "UPDATE bank_feed_accounts SET deleted_at = $2, updated_at = $2
-         WHERE connection_id = $1 AND deleted_at IS NULL
-         RETURNING {COLUMNS}"
-    ))
-    .bind(connection.as_uuid())
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let mut accounts = rows
-        .into_iter()
-        .map(BankFeedAccount::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
+             WHERE connection_id = $1 AND deleted_at IS NULL
+             RETURNING {COLUMNS}"
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(connection.as_uuid())
+        .bind(now);
+    let mut accounts: Vec<BankFeedAccount> = db::all(query, &mut *tx).await?;
+    // RETURNING gives no order; the events follow the accounts' ids.
     accounts.sort_by_key(|a| a.id);
     for account in &accounts {
         record(tx, account, EventKind::AccountDeleted, now).await?;
@@ -141,20 +111,39 @@ pub(crate) async fn set_feed_state_in(
     state: &FeedState,
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
-    let row: Option<AccountRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
-    ))
-    .bind(id.as_uuid())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let mut account = BankFeedAccount::try_from(row.ok_or(StoreError::NotFound)?)?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM bank_feed_accounts
+             WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql).bind(id.as_uuid());
+    let mut account: BankFeedAccount = db::one(query, &mut *tx).await?;
     account.feed_status = state.feed_status;
     account.transaction_ready = state.transaction_ready;
     account.transaction_start_date = state.transaction_start_date;
     account.updated_at = now;
     save(tx, &account).await?;
     record(tx, &account, EventKind::AccountFeedChanged, now).await?;
+    Ok(account)
+}
+
+/// Takes a live account's feed off every platform company, inside the caller's transaction: its
+/// unlinked feed state (with the event), and the end of each company's link.
+pub(crate) async fn unlink_everywhere(
+    tx: &mut PgConnection,
+    current: &BankFeedAccount,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
+    let state = bankfeeds_domain::link::unlinked_feed_state(current);
+    let account = set_feed_state_in(tx, current.id, &state, now).await?;
+    db::execute(
+        sqlx::query(
+            "UPDATE company_feeds SET unlinked_at = $1 WHERE account_id = $2 AND unlinked_at IS NULL",
+        )
+        .bind(now)
+        .bind(current.id.as_uuid()),
+        &mut *tx,
+    )
+    .await?;
     Ok(account)
 }
 
@@ -167,10 +156,8 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
     ) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        if let Some(idem) = idem {
-            if let Some(saved) = idempotency::begin(&mut tx, idem.key, account.created_at).await? {
-                return Ok(Outcome::Replayed(saved));
-            }
+        if let Some(saved) = idempotency::begin(&mut tx, idem, account.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
         }
         // Creates of one internal id take turns, as on SQLite's single writer: `FOR UPDATE` below
         // cannot lock a row that does not exist yet, and without this a concurrent override of a
@@ -208,9 +195,7 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         };
         record(&mut tx, &stored, event, account.created_at).await?;
         let result = (stored, created);
-        if let Some(idem) = idem {
-            idempotency::finish(&mut tx, idem.key, &(idem.render)(&result)).await?;
-        }
+        idempotency::finish(&mut tx, idem, &result).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(result))
     }
@@ -264,7 +249,7 @@ impl bankfeeds_store::AccountStore for PostgresStore {
                 Instant::AfterAll if matches!(f.op, CompareOp::Lt | CompareOp::Le) => {
                     sql.push_str(&format!(" AND {} IS NOT NULL", column(f.field)));
                 }
-                Instant::BeforeAll | Instant::AfterAll => return Ok(empty_page()),
+                Instant::BeforeAll | Instant::AfterAll => return Ok(Page::empty()),
             }
         }
         let (cmp, dir) = match q.direction {
@@ -288,7 +273,7 @@ impl bankfeeds_store::AccountStore for PostgresStore {
                 // No row does.
                 (Instant::BeforeAll, SortDirection::Desc)
                 | (Instant::AfterAll, SortDirection::Asc) => {
-                    return Ok(empty_page());
+                    return Ok(Page::empty());
                 }
             }
         }
@@ -302,18 +287,8 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         if let Some(id) = after_id {
             query = query.bind(id.as_uuid());
         }
-        let rows = query
-            .bind(i64::from(q.limit) + 1)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let mut items = rows
-            .into_iter()
-            .map(BankFeedAccount::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let has_more = items.len() > q.limit as usize;
-        items.truncate(q.limit as usize);
-        Ok(Page { items, has_more })
+        let query = query.bind(i64::from(q.limit) + 1);
+        db::page(query, &self.pool, q.limit).await
     }
 
     async fn update_account(
@@ -325,10 +300,8 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         idem: Option<Idem<'_, BankFeedAccount>>,
     ) -> StoreResult<Outcome<BankFeedAccount>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        if let Some(idem) = idem {
-            if let Some(saved) = idempotency::begin(&mut tx, idem.key, now).await? {
-                return Ok(Outcome::Replayed(saved));
-            }
+        if let Some(saved) = idempotency::begin(&mut tx, idem, now).await? {
+            return Ok(Outcome::Replayed(saved));
         }
         let current = find_live(&mut tx, connection, Key::Id(id), true)
             .await?
@@ -342,9 +315,7 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         let account = decide_patch(current, patch, now, has_transactions, parent_live)?;
         save(&mut tx, &account).await?;
         record(&mut tx, &account, EventKind::AccountUpdated, now).await?;
-        if let Some(idem) = idem {
-            idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
-        }
+        idempotency::finish(&mut tx, idem, &account).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(account))
     }
@@ -359,12 +330,15 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         let account = find_live(&mut tx, connection, Key::Id(id), true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        sqlx::query("UPDATE bank_feed_accounts SET deleted_at = $1, updated_at = $1 WHERE id = $2")
+        db::execute(
+            sqlx::query(
+                "UPDATE bank_feed_accounts SET deleted_at = $1, updated_at = $1 WHERE id = $2",
+            )
             .bind(now)
-            .bind(id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .bind(id.as_uuid()),
+            &mut *tx,
+        )
+        .await?;
         record(&mut tx, &account, EventKind::AccountDeleted, now).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -379,16 +353,7 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         let current = find_live(&mut tx, connection, Key::Id(id), true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let state = bankfeeds_domain::link::unlinked_feed_state(&current);
-        let account = set_feed_state_in(&mut tx, id, &state, now).await?;
-        sqlx::query(
-        "UPDATE company_feeds SET unlinked_at = $1 WHERE account_id = $2 AND unlinked_at IS NULL",
-    )
-    .bind(now)
-    .bind(id.as_uuid())
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
+        let account = unlink_everywhere(&mut tx, &current, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(account)
     }

@@ -2,12 +2,13 @@ use async_trait::async_trait;
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
+use bankfeeds_store::decode::parse;
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::PostgresStore;
-use crate::{accounts, idempotency, map_err};
+use crate::{accounts, db, idempotency, map_err};
 
 #[derive(FromRow)]
 pub(crate) struct ConnectionRow {
@@ -26,10 +27,7 @@ impl TryFrom<ConnectionRow> for Connection {
         Ok(Connection {
             id: r.id.into(),
             org_id: r.org_id.into(),
-            platform: r
-                .platform
-                .parse()
-                .map_err(|e| StoreError::Backend(Box::new(e)))?,
+            platform: parse(&r.platform, "connections.platform")?,
             name: r.name,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -70,15 +68,11 @@ impl bankfeeds_store::ConnectionStore for PostgresStore {
     ) -> StoreResult<Outcome<()>> {
         let c = &new.connection;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        if let Some(idem) = idem {
-            if let Some(saved) = idempotency::begin(&mut tx, idem.key, c.created_at).await? {
-                return Ok(Outcome::Replayed(saved));
-            }
+        if let Some(saved) = idempotency::begin(&mut tx, idem, c.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
         }
         insert(&mut tx, new).await?;
-        if let Some(idem) = idem {
-            idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
-        }
+        idempotency::finish(&mut tx, idem, c).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(()))
     }
@@ -89,38 +83,25 @@ impl bankfeeds_store::ConnectionStore for PostgresStore {
         page: &PageRequest<ConnectionId>,
     ) -> StoreResult<Page<Connection>> {
         // One extra row tells whether another page follows.
-        let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM connections
          WHERE org_id = $1 AND deleted_at IS NULL AND ($2::uuid IS NULL OR id > $2)
          ORDER BY id LIMIT $3"
-        ))
-        .bind(org.as_uuid())
-        .bind(page.after.map(|a| a.as_uuid()))
-        .bind(i64::from(page.limit) + 1)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let mut items = rows
-            .into_iter()
-            .map(Connection::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let has_more = items.len() > page.limit as usize;
-        items.truncate(page.limit as usize);
-        Ok(Page { items, has_more })
+        );
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql)
+            .bind(org.as_uuid())
+            .bind(page.after.map(|a| a.as_uuid()))
+            .bind(i64::from(page.limit) + 1);
+        db::page(query, &self.pool, page.limit).await
     }
 
     async fn find_connection_by_token(
         &self,
         token: &SecretHash,
     ) -> StoreResult<Option<Connection>> {
-        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1"
-        ))
-        .bind(token.to_hex())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.map(Connection::try_from).transpose()
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1");
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql).bind(token.to_hex());
+        db::optional(query, &self.pool).await
     }
 
     async fn get_connection(
@@ -128,26 +109,19 @@ impl bankfeeds_store::ConnectionStore for PostgresStore {
         org: OrgId,
         id: ConnectionId,
     ) -> StoreResult<Option<Connection>> {
-        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+        let sql = format!(
         "SELECT {COLUMNS} FROM connections WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
-    ))
-        .bind(org.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.map(Connection::try_from).transpose()
+    );
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid());
+        db::optional(query, &self.pool).await
     }
 
     async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
-        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL"
-        ))
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.map(Connection::try_from).transpose()
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL");
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql).bind(id.as_uuid());
+        db::optional(query, &self.pool).await
     }
 
     async fn rotate_access_token(
@@ -158,17 +132,14 @@ impl bankfeeds_store::ConnectionStore for PostgresStore {
         at: Timestamp,
     ) -> StoreResult<Connection> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let done = sqlx::query("UPDATE connections SET access_token_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4 AND deleted_at IS NULL")
+        db::execute_found(sqlx::query("UPDATE connections SET access_token_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4 AND deleted_at IS NULL")
         .bind(token.to_hex())
         .bind(at)
         .bind(org.as_uuid())
-        .bind(id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .bind(id.as_uuid()),
+&mut *tx,
+)
+.await?;
         let row: ConnectionRow =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM connections WHERE id = $1"))
                 .bind(id.as_uuid())
@@ -186,19 +157,17 @@ impl bankfeeds_store::ConnectionStore for PostgresStore {
         at: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let done = sqlx::query(
-            "UPDATE connections SET deleted_at = $3, updated_at = $3
+        db::execute_found(
+            sqlx::query(
+                "UPDATE connections SET deleted_at = $3, updated_at = $3
          WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL",
+            )
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .bind(at),
+            &mut *tx,
         )
-        .bind(org.as_uuid())
-        .bind(id.as_uuid())
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?;
         accounts::delete_all_of_connection(&mut tx, id, at).await?;
         tx.commit().await.map_err(map_err)
     }

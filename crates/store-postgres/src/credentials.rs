@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::{ConnectionId, SecretHash, Timestamp};
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::decode::known;
+use bankfeeds_store::StoreResult;
 use uuid::Uuid;
 
 use crate::map_err;
@@ -46,8 +47,10 @@ impl bankfeeds_store::CredentialStore for PostgresStore {
                     username,
                     org_id: org.into(),
                     connection_id: connection.into(),
-                    password_hash: SecretHash::from_hex(&hash)
-                        .ok_or_else(|| StoreError::Backend("corrupt credentials row".into()))?,
+                    password_hash: known(
+                        SecretHash::from_hex(&hash),
+                        "bank_feed_credentials.password_hash",
+                    )?,
                     created_at,
                     revoked_at,
                 })

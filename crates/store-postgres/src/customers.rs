@@ -8,18 +8,15 @@ use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, Custo
 use bankfeeds_domain::{
     BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, SecretHash, Timestamp,
 };
+use bankfeeds_store::decode::{count, json};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::accounts::{self, Key};
 use crate::connections::{self, ConnectionRow};
-use crate::map_err;
 use crate::PostgresStore;
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt customer row: {what}").into())
-}
+use crate::{db, map_err};
 
 #[derive(FromRow)]
 struct CustomerRow {
@@ -40,8 +37,7 @@ impl TryFrom<CustomerRow> for Customer {
             org_id: r.org_id.into(),
             name: r.name,
             description: r.description,
-            tags: serde_json::from_str::<BTreeMap<String, String>>(&r.tags)
-                .map_err(|_| corrupt("tags"))?,
+            tags: json::<BTreeMap<String, String>>(&r.tags, "customers.tags")?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -71,7 +67,7 @@ impl TryFrom<CustomerConnectionRow> for CustomerConnection {
             connection: Connection::try_from(r.connection)?,
             customer_id: r.customer_id.into(),
             unlinked_at: r.unlinked_at,
-            active_feeds: u32::try_from(r.active_feeds).map_err(|_| corrupt("feeds"))?,
+            active_feeds: count(r.active_feeds, "active_feeds")?,
             last_synced_at: r.last_synced_at,
         })
     }
@@ -89,7 +85,7 @@ async fn select_connections(
         .map(|c| format!("c.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows: Vec<CustomerConnectionRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT {columns}, cc.customer_id, cc.unlinked_at,
              (SELECT COUNT(*) FROM bank_feed_accounts a WHERE a.connection_id = c.id
                 AND a.deleted_at IS NULL AND a.feed_status = 'active') AS active_feeds,
@@ -100,14 +96,12 @@ async fn select_connections(
          WHERE cc.customer_id = $1 AND c.org_id = $2 AND c.deleted_at IS NULL
            AND ($3::uuid IS NULL OR c.id = $3)
          ORDER BY c.id"
-    ))
-    .bind(customer.as_uuid())
-    .bind(org.as_uuid())
-    .bind(only.map(|c| c.as_uuid()))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter().map(CustomerConnection::try_from).collect()
+    );
+    let query = sqlx::query_as::<_, CustomerConnectionRow>(&sql)
+        .bind(customer.as_uuid())
+        .bind(org.as_uuid())
+        .bind(only.map(|c| c.as_uuid()));
+    db::all(query, &mut *conn).await
 }
 
 #[async_trait]
@@ -132,66 +126,57 @@ impl bankfeeds_store::CustomerStore for PostgresStore {
     }
 
     async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
-        let row: Option<CustomerRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
-        ))
-        .bind(org.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.map(Customer::try_from).transpose()
+        );
+        let query = sqlx::query_as::<_, CustomerRow>(&sql)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid());
+        db::optional(query, &self.pool).await
     }
 
     async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
-        let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND deleted_at IS NULL
          ORDER BY created_at, id"
-        ))
-        .bind(org.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(Customer::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, CustomerRow>(&sql).bind(org.as_uuid());
+        db::all(query, &self.pool).await
     }
 
     async fn update_customer(&self, c: &Customer) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let done = sqlx::query(
-            "UPDATE customers SET name = $1, description = $2, tags = $3, updated_at = $4
+        db::execute_found(
+            sqlx::query(
+                "UPDATE customers SET name = $1, description = $2, tags = $3, updated_at = $4
          WHERE org_id = $5 AND id = $6 AND deleted_at IS NULL",
+            )
+            .bind(&c.name)
+            .bind(&c.description)
+            .bind(tags(c))
+            .bind(c.updated_at)
+            .bind(c.org_id.as_uuid())
+            .bind(c.id.as_uuid()),
+            &mut *tx,
         )
-        .bind(&c.name)
-        .bind(&c.description)
-        .bind(tags(c))
-        .bind(c.updated_at)
-        .bind(c.org_id.as_uuid())
-        .bind(c.id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let done = sqlx::query(
-            "UPDATE customers SET deleted_at = $1, updated_at = $2
+        db::execute_found(
+            sqlx::query(
+                "UPDATE customers SET deleted_at = $1, updated_at = $2
          WHERE org_id = $3 AND id = $4 AND deleted_at IS NULL",
+            )
+            .bind(at)
+            .bind(at)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid()),
+            &mut *tx,
         )
-        .bind(at)
-        .bind(at)
-        .bind(org.as_uuid())
-        .bind(id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?;
         sqlx::query(
             "UPDATE connections SET deleted_at = $1, updated_at = $2
          WHERE deleted_at IS NULL
@@ -338,16 +323,7 @@ impl bankfeeds_store::CustomerStore for PostgresStore {
             let current = accounts::find_live(&mut tx, id, Key::Id(account), true)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            let state = bankfeeds_domain::link::unlinked_feed_state(&current);
-            accounts::set_feed_state_in(&mut tx, account, &state, at).await?;
-            sqlx::query(
-            "UPDATE company_feeds SET unlinked_at = $1 WHERE account_id = $2 AND unlinked_at IS NULL",
-        )
-        .bind(at)
-        .bind(account.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+            accounts::unlink_everywhere(&mut tx, &current, at).await?;
         }
         let done = select_connections(&mut tx, org, customer, Some(id))
             .await?

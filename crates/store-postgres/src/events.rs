@@ -2,32 +2,26 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
-use bankfeeds_store::{Event, EventKind, StoreError, StoreResult};
+use bankfeeds_domain::{OrgId, Timestamp};
+use bankfeeds_store::decode::{json, known};
+use bankfeeds_store::{Event, EventKind, NewEvent, StoreResult};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::map_err;
 use crate::PostgresStore;
 
-pub async fn append(
-    tx: &mut PgConnection,
-    org: OrgId,
-    connection: Option<ConnectionId>,
-    kind: EventKind,
-    resource_id: &str,
-    payload: &serde_json::Value,
-    now: Timestamp,
-) -> StoreResult<()> {
+/// Records the event in the caller's transaction.
+pub async fn append(tx: &mut PgConnection, e: &NewEvent, now: Timestamp) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (org_id, connection_id, event_type, resource_id, payload, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(org.as_uuid())
-    .bind(connection.map(|c| c.as_uuid()))
-    .bind(kind.as_str())
-    .bind(resource_id)
-    .bind(payload.to_string())
+    .bind(e.org_id.as_uuid())
+    .bind(e.connection_id.map(|c| c.as_uuid()))
+    .bind(e.kind.as_str())
+    .bind(&e.resource_id)
+    .bind(e.payload.to_string())
     .bind(now)
     .execute(&mut *tx)
     .await
@@ -44,10 +38,6 @@ struct EventRow {
     resource_id: String,
     payload: String,
     created_at: Timestamp,
-}
-
-fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(e))
 }
 
 #[async_trait]
@@ -69,11 +59,9 @@ impl bankfeeds_store::EventStore for PostgresStore {
                     seq: r.seq,
                     org_id: r.org_id.into(),
                     connection_id: r.connection_id.map(Into::into),
-                    kind: EventKind::parse(&r.event_type).ok_or_else(|| {
-                        StoreError::Backend(format!("unknown event type {}", r.event_type).into())
-                    })?,
+                    kind: known(EventKind::parse(&r.event_type), "events.event_type")?,
                     resource_id: r.resource_id,
-                    payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
+                    payload: json(&r.payload, "events.payload")?,
                     created_at: r.created_at,
                 })
             })

@@ -7,12 +7,13 @@ use async_trait::async_trait;
 
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::{OrgId, Platform, Timestamp};
+use bankfeeds_store::decode::parse;
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use crate::map_err;
 use crate::PostgresStore;
+use crate::{db, map_err};
 
 #[derive(FromRow)]
 struct ConfigRow {
@@ -32,10 +33,7 @@ impl TryFrom<ConfigRow> for FiConfig {
     fn try_from(r: ConfigRow) -> StoreResult<Self> {
         Ok(FiConfig {
             org_id: r.org_id.into(),
-            platform: r
-                .platform
-                .parse()
-                .map_err(|_| StoreError::Backend("corrupt fi_configs row: platform".into()))?,
+            platform: parse(&r.platform, "fi_configs.platform")?,
             display_name: r.display_name,
             logo_url: r.logo_url,
             country_code: r.country_code,
@@ -78,51 +76,38 @@ impl bankfeeds_store::FiConfigStore for PostgresStore {
     }
 
     async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>> {
-        let row: Option<ConfigRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 AND platform = $2"
-        ))
-        .bind(org.as_uuid())
-        .bind(platform.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.map(FiConfig::try_from).transpose()
+        let sql = format!("SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 AND platform = $2");
+        let query = sqlx::query_as::<_, ConfigRow>(&sql)
+            .bind(org.as_uuid())
+            .bind(platform.as_str());
+        db::optional(query, &self.pool).await
     }
 
     async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>> {
-        let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 ORDER BY platform COLLATE \"C\""
-        ))
-        .bind(org.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(FiConfig::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, ConfigRow>(&sql).bind(org.as_uuid());
+        db::all(query, &self.pool).await
     }
 
     async fn list_fis_for_platform(&self, platform: Platform) -> StoreResult<Vec<FiConfig>> {
         // UUIDs sort as their bytes, i.e. as SQLite sorts their lower-case text.
-        let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM fi_configs WHERE platform = $1
          ORDER BY display_name COLLATE \"C\", org_id"
-        ))
-        .bind(platform.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(FiConfig::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, ConfigRow>(&sql).bind(platform.as_str());
+        db::all(query, &self.pool).await
     }
 
     async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM fi_configs WHERE org_id = $1 AND platform = $2")
-            .bind(org.as_uuid())
-            .bind(platform.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        db::execute_found(
+            sqlx::query("DELETE FROM fi_configs WHERE org_id = $1 AND platform = $2")
+                .bind(org.as_uuid())
+                .bind(platform.as_str()),
+            &self.pool,
+        )
+        .await
     }
 }

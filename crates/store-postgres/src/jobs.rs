@@ -7,14 +7,15 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
-use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
-use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_domain::job::RawJson;
+use bankfeeds_domain::{Job, JobId, OrgId, Timestamp};
+use bankfeeds_store::decode::job;
+use bankfeeds_store::{Idem, NewEvent, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::PostgresStore;
-use crate::{events, idempotency, map_err};
+use crate::{db, events, idempotency, map_err};
 
 #[derive(FromRow)]
 struct JobRow {
@@ -34,31 +35,18 @@ struct JobRow {
     finished_at: Option<Timestamp>,
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt jobs row: {what}").into())
-}
-
 impl TryFrom<JobRow> for Job {
     type Error = StoreError;
     fn try_from(r: JobRow) -> StoreResult<Self> {
-        let response = match (r.response_status, r.response_body) {
-            // Written by this program as JSON: taken as is, not parsed again.
-            (Some(status), Some(body)) => Some((
-                u16::try_from(status).map_err(|_| corrupt("response_status"))?,
-                RawJson::trusted(body),
-            )),
-            _ => None,
-        };
         Ok(Job {
             id: r.id.into(),
-            kind: JobKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
+            kind: job::kind(&r.kind)?,
             org_id: r.org_id.into(),
             connection_id: r.connection_id.into(),
             bank_feed_account_id: r.account_id.map(Into::into),
-            status: JobStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
-            request: JobRequest::from_stored(&r.request, r.request_body)
-                .ok_or_else(|| corrupt("request"))?,
-            response,
+            status: job::status(&r.status)?,
+            request: job::request(&r.request, r.request_body)?,
+            response: job::response(r.response_status.map(i64::from), r.response_body)?,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -81,14 +69,9 @@ const SELECT: &str =
 /// Reads a job and locks its row until the caller's transaction ends, so a job is finished
 /// once: a second worker applying the same job waits here, then sees it finished.
 pub(crate) async fn load_for_update(tx: &mut PgConnection, id: JobId) -> StoreResult<Job> {
-    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = $1 FOR UPDATE OF j"))
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    row.map(Job::try_from)
-        .transpose()?
-        .ok_or(StoreError::NotFound)
+    let sql = format!("{SELECT} WHERE j.id = $1 FOR UPDATE OF j");
+    let query = sqlx::query_as::<_, JobRow>(&sql).bind(id.as_uuid());
+    db::one(query, &mut *tx).await
 }
 
 /// Records a job's outcome in the caller's transaction (with its event).
@@ -99,17 +82,13 @@ pub(crate) async fn finish(
     body: &RawJson,
     now: Timestamp,
 ) -> StoreResult<Job> {
-    let outcome = if (200..300).contains(&status) {
-        JobStatus::Success
-    } else {
-        JobStatus::Failure
-    };
+    let done = job.finished(status, body.clone(), now);
     sqlx::query(
         "UPDATE jobs SET status = $1, response_status = $2, locked_until = NULL,
              updated_at = $3, finished_at = $3
          WHERE id = $4",
     )
-    .bind(outcome.as_str())
+    .bind(done.status.as_str())
     .bind(i32::from(status))
     .bind(now)
     .bind(job.id.as_uuid())
@@ -122,24 +101,8 @@ pub(crate) async fn finish(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    let payload = serde_json::json!({ "job_id": job.id, "status": outcome, "http_status": status });
-    events::append(
-        tx,
-        job.org_id,
-        Some(job.connection_id),
-        EventKind::JobFinished,
-        &job.id.to_string(),
-        &payload,
-        now,
-    )
-    .await?;
-    Ok(Job {
-        status: outcome,
-        response: Some((status, body.clone())),
-        updated_at: now,
-        finished_at: Some(now),
-        ..job.clone()
-    })
+    events::append(tx, &NewEvent::job_finished(&done, status), now).await?;
+    Ok(done)
 }
 
 #[async_trait]
@@ -150,10 +113,8 @@ impl bankfeeds_store::JobStore for PostgresStore {
         idem: Option<Idem<'_, Job>>,
     ) -> StoreResult<Outcome<Job>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        if let Some(idem) = idem {
-            if let Some(saved) = idempotency::begin(&mut tx, idem.key, job.created_at).await? {
-                return Ok(Outcome::Replayed(saved));
-            }
+        if let Some(saved) = idempotency::begin(&mut tx, idem, job.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
         }
         if let Some(account) = job.bank_feed_account_id {
             // Jobs of one account are queued in `seq` order, but sequence values are handed out at
@@ -192,9 +153,7 @@ impl bankfeeds_store::JobStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        if let Some(idem) = idem {
-            idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
-        }
+        idempotency::finish(&mut tx, idem, job).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(job.clone()))
     }
@@ -216,16 +175,14 @@ impl bankfeeds_store::JobStore for PostgresStore {
         connection: bankfeeds_domain::ConnectionId,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "{SELECT} WHERE j.org_id = $1 AND j.connection_id = $2 ORDER BY j.seq DESC LIMIT $3"
-        ))
-        .bind(org.as_uuid())
-        .bind(connection.as_uuid())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(Job::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, JobRow>(&sql)
+            .bind(org.as_uuid())
+            .bind(connection.as_uuid())
+            .bind(i64::from(limit));
+        db::all(query, &self.pool).await
     }
 
     /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
@@ -270,12 +227,9 @@ impl bankfeeds_store::JobStore for PostgresStore {
         let Some(id) = claimed else {
             return Ok(None);
         };
-        let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.map(Job::try_from).transpose()
+        let sql = format!("{SELECT} WHERE j.id = $1");
+        let query = sqlx::query_as::<_, JobRow>(&sql).bind(id);
+        db::optional(query, &self.pool).await
     }
 
     async fn fail_job(

@@ -9,6 +9,7 @@ mod accounts;
 mod connections;
 mod credentials;
 mod customers;
+mod db;
 mod error;
 mod events;
 mod fi_configs;

@@ -15,17 +15,14 @@ use bankfeeds_domain::link::{self, Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, ConnectionId, Platform, SecretHash, Timestamp,
 };
+use bankfeeds_store::decode::{known, parse};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::accounts::{self, Key};
 use crate::PostgresStore;
-use crate::{map_err, otps};
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt link-flow row: {what}").into())
-}
+use crate::{db, map_err, otps};
 
 #[derive(FromRow)]
 struct ChallengeRow {
@@ -44,11 +41,8 @@ impl TryFrom<ChallengeRow> for Challenge {
     type Error = StoreError;
     fn try_from(r: ChallengeRow) -> StoreResult<Self> {
         Ok(Challenge {
-            hash: SecretHash::from_hex(&r.hash).ok_or_else(|| corrupt("challenge hash"))?,
-            platform: r
-                .platform
-                .parse()
-                .map_err(|_| corrupt("challenge platform"))?,
+            hash: known(SecretHash::from_hex(&r.hash), "challenges.hash")?,
+            platform: parse(&r.platform, "challenges.platform")?,
             company_id: r.company_id.into(),
             org_id: r.org_id.into(),
             created_at: r.created_at,
@@ -71,14 +65,9 @@ async fn load_challenge(
     for_update: bool,
 ) -> StoreResult<Option<Challenge>> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
-    let row: Option<ChallengeRow> = sqlx::query_as(&format!(
-        "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = $1{lock}"
-    ))
-    .bind(hash.to_hex())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    row.map(Challenge::try_from).transpose()
+    let sql = format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = $1{lock}");
+    let query = sqlx::query_as::<_, ChallengeRow>(&sql).bind(hash.to_hex());
+    db::optional(query, &mut *conn).await
 }
 
 /// Commits what `result` says was done, or rolls back a refusal so that nothing it touched
@@ -153,10 +142,7 @@ async fn live_connection_platform(
     .await
     .map_err(map_err)?;
     match row {
-        Some((platform, true)) => platform
-            .parse()
-            .map(Some)
-            .map_err(|_| corrupt("connection platform")),
+        Some((platform, true)) => parse(&platform, "connections.platform").map(Some),
         _ => Ok(None),
     }
 }
@@ -260,7 +246,7 @@ impl bankfeeds_store::LinkStore for PostgresStore {
         row.map(|(id, platform, name, created_at)| {
             Ok(Company {
                 id: id.into(),
-                platform: platform.parse().map_err(|_| corrupt("company platform"))?,
+                platform: parse(&platform, "companies.platform")?,
                 name,
                 created_at,
             })

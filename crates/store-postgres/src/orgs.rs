@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use bankfeeds_domain::{NewOrg, Org, SecretHash, Timestamp};
-use bankfeeds_store::{OrgCredential, StoreError, StoreResult};
+use bankfeeds_store::decode::known;
+use bankfeeds_store::{OrgCredential, StoreResult};
 use sqlx::FromRow;
 use uuid::Uuid;
 
@@ -18,8 +19,10 @@ struct OrgRow {
 
 impl OrgRow {
     fn into_credential(self) -> StoreResult<OrgCredential> {
-        let client_secret_hash = SecretHash::from_hex(&self.client_secret_hash)
-            .ok_or_else(|| StoreError::Backend("corrupt client secret hash".into()))?;
+        let client_secret_hash = known(
+            SecretHash::from_hex(&self.client_secret_hash),
+            "orgs.client_secret_hash",
+        )?;
         Ok(OrgCredential {
             org: Org {
                 id: self.id.into(),

@@ -11,7 +11,8 @@ use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
-use bankfeeds_store::{EventKind, StoreError, StoreResult};
+use bankfeeds_store::decode::{corrupt, count, parse};
+use bankfeeds_store::{NewEvent, StoreError, StoreResult};
 use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
@@ -19,15 +20,7 @@ use uuid::Uuid;
 use crate::accounts::{self, AccountRow, Key};
 use crate::transactions::{TransactionRow, COLUMNS};
 use crate::PostgresStore;
-use crate::{events, map_err};
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt statement row: {what}").into())
-}
-
-fn decimal(s: &str, what: &str) -> StoreResult<Decimal> {
-    s.parse().map_err(|_| corrupt(what))
-}
+use crate::{db, events, map_err};
 
 /// The linked feed's account; with `lock`, its row stays locked until the transaction ends.
 async fn linked(
@@ -75,11 +68,11 @@ impl TryFrom<StatementRow> for Statement {
             company_id: r.company_id.into(),
             account_id: r.account_id.into(),
             ingested_at: r.ingested_at,
-            transaction_count: u32::try_from(r.transaction_count).map_err(|_| corrupt("count"))?,
+            transaction_count: count(r.transaction_count.into(), "statements.transaction_count")?,
             first_transaction_id: r.first_transaction_id.into(),
             last_transaction_id: r.last_transaction_id.into(),
-            opening_balance: decimal(&r.opening_balance, "opening balance")?,
-            closing_balance: decimal(&r.closing_balance, "closing balance")?,
+            opening_balance: parse(&r.opening_balance, "statements.opening_balance")?,
+            closing_balance: parse(&r.closing_balance, "statements.closing_balance")?,
         })
     }
 }
@@ -88,18 +81,15 @@ impl TryFrom<StatementRow> for Statement {
 impl bankfeeds_store::PlatformFeedStore for PostgresStore {
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
         // UUIDs sort as their bytes, i.e. as SQLite sorts their lower-case text.
-        let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {} FROM company_feeds f
          JOIN bank_feed_accounts a ON a.id = f.account_id
          WHERE f.company_id = $1 AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
          ORDER BY f.linked_at, a.id",
             accounts::COLUMNS
-        ))
-        .bind(company.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(BankFeedAccount::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, AccountRow>(&sql).bind(company.as_uuid());
+        db::all(query, &self.pool).await
     }
 
     async fn get_company_feed(
@@ -121,20 +111,18 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
         let current = linked(&mut tx, company, account, true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let done = sqlx::query(
-            "UPDATE company_feeds SET unlinked_at = $1
-         WHERE company_id = $2 AND account_id = $3 AND unlinked_at IS NULL",
+        // `NotFound` when another instance unlinked it while this one waited for the lock.
+        db::execute_found(
+            sqlx::query(
+                "UPDATE company_feeds SET unlinked_at = $1
+                 WHERE company_id = $2 AND account_id = $3 AND unlinked_at IS NULL",
+            )
+            .bind(now)
+            .bind(company.as_uuid())
+            .bind(account.as_uuid()),
+            &mut *tx,
         )
-        .bind(now)
-        .bind(company.as_uuid())
-        .bind(account.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            // Another instance unlinked it while this one waited for the account's lock.
-            return Err(StoreError::NotFound);
-        }
+        .await?;
         let state = bankfeeds_domain::link::unlinked_feed_state(&current);
         let account = accounts::set_feed_state_in(&mut tx, account, &state, now).await?;
         tx.commit().await.map_err(map_err)?;
@@ -167,7 +155,7 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
             .map(|(id, amount)| {
                 Ok(Pending {
                     id: (*id).into(),
-                    amount: decimal(amount, "transaction amount")?,
+                    amount: parse(amount, "transactions.amount")?,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -182,7 +170,7 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
         .await
         .map_err(map_err)?;
         let previous = previous
-            .map(|b| decimal(&b, "closing balance"))
+            .map(|b| parse::<Decimal>(&b, "statements.closing_balance"))
             .transpose()?;
         let statements = statement::plan(
             company,
@@ -203,7 +191,7 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
         .bind(company.as_uuid())
         .bind(account.as_uuid())
         .bind(now)
-        .bind(i32::try_from(s.transaction_count).map_err(|_| corrupt("count"))?)
+        .bind(i32::try_from(s.transaction_count).map_err(|_| corrupt("statements.transaction_count"))?)
         .bind(s.first_transaction_id.as_uuid())
         .bind(s.last_transaction_id.as_uuid())
         .bind(s.opening_balance.to_string())
@@ -218,21 +206,8 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        events::append(
-            &mut tx,
-            feed.org_id,
-            Some(feed.connection_id),
-            EventKind::AccountSynced,
-            &account.to_string(),
-            &serde_json::json!({
-                "bank_feed_account_id": account,
-                "platform_company_id": company,
-                "transactions_ingested": pending.len(),
-                "statements": statements.len(),
-            }),
-            now,
-        )
-        .await?;
+        let event = NewEvent::account_synced(&feed, company, pending.len(), statements.len());
+        events::append(&mut tx, &event, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(statements)
     }
@@ -243,34 +218,24 @@ impl bankfeeds_store::PlatformFeedStore for PostgresStore {
         before: Option<StatementId>,
         limit: u32,
     ) -> StoreResult<Vec<Statement>> {
-        let rows: Vec<StatementRow> = sqlx::query_as(
-        "SELECT id, company_id, account_id, ingested_at, transaction_count, first_transaction_id,
+        let query = sqlx::query_as::<_, StatementRow>("SELECT id, company_id, account_id, ingested_at, transaction_count, first_transaction_id,
                 last_transaction_id, opening_balance::text AS opening_balance,
                 closing_balance::text AS closing_balance
          FROM statements WHERE account_id = $1 AND ($2::uuid IS NULL OR id < $2)
-         ORDER BY id DESC LIMIT $3",
-    )
-    .bind(account.as_uuid())
-    .bind(before.map(|b| b.as_uuid()))
-    .bind(i64::from(limit))
-    .fetch_all(&self.pool)
-    .await
-    .map_err(map_err)?;
-        rows.into_iter().map(Statement::try_from).collect()
+         ORDER BY id DESC LIMIT $3",).bind(account.as_uuid()).bind(before.map(|b| b.as_uuid())).bind(i64::from(limit));
+        db::all(query, &self.pool).await
     }
 
     async fn statement_transactions(&self, s: &Statement) -> StoreResult<Vec<Transaction>> {
-        let rows: Vec<TransactionRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM transactions
          WHERE account_id = $1 AND id >= $2 AND id <= $3 AND platform_ingested ORDER BY id"
-        ))
-        .bind(s.account_id.as_uuid())
-        .bind(s.first_transaction_id.as_uuid())
-        .bind(s.last_transaction_id.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(Transaction::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, TransactionRow>(&sql)
+            .bind(s.account_id.as_uuid())
+            .bind(s.first_transaction_id.as_uuid())
+            .bind(s.last_transaction_id.as_uuid());
+        db::all(query, &self.pool).await
     }
 
     async fn list_feeds_due(

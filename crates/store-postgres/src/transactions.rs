@@ -14,20 +14,19 @@ use bankfeeds_domain::batch::{
     decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
 };
 use bankfeeds_domain::profile::PlatformProfile;
-use bankfeeds_domain::transaction::{
-    DebitCreditMemo, Transaction, TransactionData, TransactionQuery, TransactionType,
-};
+use bankfeeds_domain::transaction::{Transaction, TransactionData, TransactionQuery};
 use bankfeeds_domain::{
-    Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp,
-    TransactionId,
+    BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
 };
-use bankfeeds_store::{BatchRender, EventKind, StoreError, StoreResult};
+use bankfeeds_store::decode::parse;
+use bankfeeds_store::decode::transaction::{amount, debit_credit_memo, transaction_type};
+use bankfeeds_store::{BatchRender, NewEvent, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::accounts::{self, Instant, Key};
 use crate::PostgresStore;
-use crate::{events, jobs, map_err};
+use crate::{db, events, jobs, map_err};
 
 #[derive(FromRow)]
 pub(crate) struct TransactionRow {
@@ -51,18 +50,6 @@ pub(crate) struct TransactionRow {
     created_at: Timestamp,
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt transactions row: {what}").into())
-}
-
-/// NUMERIC's text form (e.g. `-300.00` when written so); Amount drops the trailing zeros, so it
-/// compares equal to what the FI sent.
-fn amount(s: Option<String>, what: &str) -> StoreResult<Option<Amount>> {
-    s.map(|a| a.parse::<Amount>())
-        .transpose()
-        .map_err(|_| corrupt(what))
-}
-
 impl TryFrom<TransactionRow> for Transaction {
     type Error = StoreError;
     fn try_from(r: TransactionRow) -> StoreResult<Self> {
@@ -75,20 +62,16 @@ impl TryFrom<TransactionRow> for Transaction {
                 transaction_id: r.transaction_id,
                 posted_at: r.posted_at,
                 transaction_date: r.transaction_date,
-                amount: amount(Some(r.amount), "amount")?.ok_or_else(|| corrupt("amount"))?,
+                // NUMERIC's text form (e.g. `-300.00` when written so); Amount drops the
+                // trailing zeros, so it compares equal to what the FI sent.
+                amount: parse(&r.amount, "transactions.amount")?,
                 description: r.description,
                 memo: r.memo,
                 payee: r.payee,
-                transaction_type: r
-                    .transaction_type
-                    .map(|t| TransactionType::parse(&t).ok_or_else(|| corrupt("transaction_type")))
-                    .transpose()?,
-                debit_credit_memo: r
-                    .debit_credit_memo
-                    .map(|t| DebitCreditMemo::parse(&t).ok_or_else(|| corrupt("debit_credit_memo")))
-                    .transpose()?,
-                interest_amount: amount(r.interest_amount, "interest_amount")?,
-                principal_amount: amount(r.principal_amount, "principal_amount")?,
+                transaction_type: transaction_type(r.transaction_type)?,
+                debit_credit_memo: debit_credit_memo(r.debit_credit_memo)?,
+                interest_amount: amount(r.interest_amount, "transactions.interest_amount")?,
+                principal_amount: amount(r.principal_amount, "transactions.principal_amount")?,
             },
             platform_ingested: r.platform_ingested,
             created_at: r.created_at,
@@ -109,21 +92,18 @@ async fn stored_by_transaction_id(
     batch: &[TransactionData],
 ) -> StoreResult<HashMap<String, Transaction>> {
     let ids: Vec<&str> = batch.iter().map(|t| t.transaction_id.as_str()).collect();
-    let rows: Vec<TransactionRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM transactions
-         WHERE account_id = $1 AND transaction_id = ANY($2::text[])"
-    ))
-    .bind(account.as_uuid())
-    .bind(ids)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let mut found = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let t = Transaction::try_from(row)?;
-        found.insert(t.data.transaction_id.clone(), t);
-    }
-    Ok(found)
+             WHERE account_id = $1 AND transaction_id = ANY($2::text[])"
+    );
+    let query = sqlx::query_as::<_, TransactionRow>(&sql)
+        .bind(account.as_uuid())
+        .bind(ids);
+    let rows: Vec<Transaction> = db::all(query, &mut *tx).await?;
+    Ok(rows
+        .into_iter()
+        .map(|t| (t.data.transaction_id.clone(), t))
+        .collect())
 }
 
 /// Inserts the rows in one statement: one array per column, `UNNEST`ed together. One SQL text
@@ -238,15 +218,14 @@ async fn check(
         newest_posted_at,
         stored: &stored,
     };
-    Ok(match (decide_batch(facts, batch, profile, now), found) {
-        (Ok(items), Some(account)) => Ok(Accepted {
-            account,
+    // `decide_batch` accepts a batch only when it was given its account.
+    Ok(decide_batch(facts, batch, profile, now).and_then(|items| {
+        Ok(Accepted {
+            account: found.ok_or(BatchRefusal::AccountNotFound)?,
             newest_posted_at,
             items,
-        }),
-        (Err(refusal), _) => Err(refusal),
-        (Ok(_), None) => unreachable!("decide_batch refuses a batch whose account is missing"),
-    })
+        })
+    }))
 }
 
 /// Writes an accepted batch: the new transactions, the account's newest `posted_at` and
@@ -287,30 +266,10 @@ async fn write(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    let payload = serde_json::json!({
-        "bank_feed_account_id": account.id,
-        "job_id": job.id,
-        "created": fresh.len(),
-        "duplicates": items.len() - fresh.len(),
-    });
-    events::append(
-        tx,
-        account.org_id,
-        Some(account.connection_id),
-        EventKind::TransactionsCreated,
-        &account.id.to_string(),
-        &payload,
-        now,
-    )
-    .await?;
+    let created = fresh.len();
+    let event = NewEvent::transactions_created(&account, job.id, created, items.len() - created);
+    events::append(tx, &event, now).await?;
     Ok(items)
-}
-
-fn empty_page() -> Page<Transaction> {
-    Page {
-        items: Vec::new(),
-        has_more: false,
-    }
 }
 
 #[async_trait]
@@ -362,7 +321,7 @@ impl bankfeeds_store::TransactionStore for PostgresStore {
                     b.push(" AND posted_at >= ").push_bind(t);
                 }
                 Instant::BeforeAll => {}
-                Instant::AfterAll => return Ok(empty_page()),
+                Instant::AfterAll => return Ok(Page::empty()),
             }
         }
         if let Some(t) = q.posted_at_max {
@@ -370,7 +329,7 @@ impl bankfeeds_store::TransactionStore for PostgresStore {
                 Instant::At(t) => {
                     b.push(" AND posted_at <= ").push_bind(t);
                 }
-                Instant::BeforeAll => return Ok(empty_page()),
+                Instant::BeforeAll => return Ok(Page::empty()),
                 Instant::AfterAll => {}
             }
         }
@@ -382,18 +341,7 @@ impl bankfeeds_store::TransactionStore for PostgresStore {
         }
         b.push(" ORDER BY id LIMIT ")
             .push_bind(i64::from(q.limit) + 1);
-        let rows: Vec<TransactionRow> = b
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let mut items = rows
-            .into_iter()
-            .map(Transaction::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let has_more = items.len() > q.limit as usize;
-        items.truncate(q.limit as usize);
-        Ok(Page { items, has_more })
+        db::page(b.build_query_as::<TransactionRow>(), &self.pool, q.limit).await
     }
 
     async fn get_transaction(
@@ -401,15 +349,12 @@ impl bankfeeds_store::TransactionStore for PostgresStore {
         connection: ConnectionId,
         id: TransactionId,
     ) -> StoreResult<Option<Transaction>> {
-        let row: Option<TransactionRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2"
-        ))
-        .bind(connection.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.map(Transaction::try_from).transpose()
+        let sql =
+            format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2");
+        let query = sqlx::query_as::<_, TransactionRow>(&sql)
+            .bind(connection.as_uuid())
+            .bind(id.as_uuid());
+        db::optional(query, &self.pool).await
     }
 
     /// The platform side took every stored transaction of the account: mark them ingested and

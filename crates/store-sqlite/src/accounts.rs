@@ -3,17 +3,18 @@
 use async_trait::async_trait;
 
 use bankfeeds_domain::account::{
-    decide_create, decide_patch, AccountPatch, AccountQuery, AccountSortField, BankAccountType,
-    CompareOp, FeedState, FeedStatus, SortDirection,
+    decide_create, decide_patch, AccountPatch, AccountQuery, AccountSortField, CompareOp,
+    FeedState, SortDirection,
 };
-use bankfeeds_domain::{
-    Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Page, Timestamp,
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Page, Timestamp};
+use bankfeeds_store::decode::account::{
+    account_type, balance, currency, details, feed_status, platform_data,
 };
-use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::DbUuid;
-use crate::{events, idempotency, map_err, time, SqliteStore};
+use crate::{db, events, idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct AccountRow {
@@ -35,10 +36,6 @@ struct AccountRow {
     updated_at: i64,
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt bank_feed_accounts row: {what}").into())
-}
-
 impl TryFrom<AccountRow> for BankFeedAccount {
     type Error = StoreError;
     fn try_from(r: AccountRow) -> StoreResult<Self> {
@@ -48,23 +45,14 @@ impl TryFrom<AccountRow> for BankFeedAccount {
             connection_id: r.connection_id.into_uuid().into(),
             internal_bank_account_id: r.internal_bank_account_id,
             parent_bank_feed_account_id: r.parent_id.map(|u| u.into_uuid().into()),
-            bank_account_type: BankAccountType::parse(&r.bank_account_type)
-                .ok_or_else(|| corrupt("bank_account_type"))?,
-            currency: Currency::from_code(&r.currency_code).ok_or_else(|| corrupt("currency"))?,
-            feed_status: FeedStatus::parse(&r.feed_status).ok_or_else(|| corrupt("feed_status"))?,
+            bank_account_type: account_type(&r.bank_account_type)?,
+            currency: currency(&r.currency_code)?,
+            feed_status: feed_status(&r.feed_status)?,
             transaction_ready: r.transaction_ready,
             transaction_start_date: time::opt_from_db(r.transaction_start_date)?,
-            current_balance: r
-                .current_balance
-                .map(|b| b.parse::<Amount>())
-                .transpose()
-                .map_err(|_| corrupt("current_balance"))?,
-            details: serde_json::from_str(&r.details).map_err(|_| corrupt("details"))?,
-            platform_data: r
-                .platform_data
-                .map(|p| serde_json::from_str(&p))
-                .transpose()
-                .map_err(|_| corrupt("platform_data"))?,
+            current_balance: balance(r.current_balance)?,
+            details: details(&r.details)?,
+            platform_data: platform_data(r.platform_data)?,
             last_synced_at: time::opt_from_db(r.last_synced_at)?,
             created_at: time::from_db(r.created_at)?,
             updated_at: time::from_db(r.updated_at)?,
@@ -126,16 +114,14 @@ pub(crate) async fn find_live(
     clause: &str,
     value: String,
 ) -> StoreResult<Option<BankFeedAccount>> {
-    let row: Option<AccountRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM bank_feed_accounts
          WHERE connection_id = ? AND {clause} = ? AND deleted_at IS NULL"
-    ))
-    .bind(connection.to_string())
-    .bind(value)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    row.map(BankFeedAccount::try_from).transpose()
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(connection.to_string())
+        .bind(value);
+    db::optional(query, &mut *tx).await
 }
 
 /// Whether `parent` (if any) is a live account of the connection.
@@ -152,32 +138,13 @@ async fn parent_is_live(
     }
 }
 
-fn event_payload(a: &BankFeedAccount) -> serde_json::Value {
-    serde_json::json!({
-        "bank_feed_account_id": a.id,
-        "connection_id": a.connection_id,
-        "internal_bank_account_id": a.internal_bank_account_id,
-        "feed_status": a.feed_status,
-        "transaction_ready": a.transaction_ready,
-    })
-}
-
 async fn record(
     tx: &mut SqliteConnection,
     a: &BankFeedAccount,
     kind: EventKind,
     now: Timestamp,
 ) -> StoreResult<()> {
-    events::append(
-        tx,
-        a.org_id,
-        Some(a.connection_id),
-        kind,
-        &a.id.to_string(),
-        &event_payload(a),
-        now,
-    )
-    .await
+    events::append(tx, &NewEvent::account(kind, a), now).await
 }
 
 async fn has_transactions(tx: &mut SqliteConnection, id: BankFeedAccountId) -> StoreResult<bool> {
@@ -198,20 +165,15 @@ pub(crate) async fn delete_all_of_connection(
     connection: ConnectionId,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "UPDATE bank_feed_accounts SET deleted_at = ?1, updated_at = ?1
-         WHERE connection_id = ?2 AND deleted_at IS NULL
-         RETURNING {COLUMNS}"
-    ))
-    .bind(time::to_db(now))
-    .bind(connection.to_string())
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let mut accounts = rows
-        .into_iter()
-        .map(BankFeedAccount::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
+             WHERE connection_id = ?2 AND deleted_at IS NULL
+             RETURNING {COLUMNS}"
+    );
+    let query = sqlx::query_as::<_, AccountRow>(&sql)
+        .bind(time::to_db(now))
+        .bind(connection.to_string());
+    let mut accounts: Vec<BankFeedAccount> = db::all(query, &mut *tx).await?;
     // RETURNING gives no order; the events follow the accounts' ids.
     accounts.sort_by_key(|a| a.id);
     for account in &accounts {
@@ -227,20 +189,37 @@ pub(crate) async fn set_feed_state_in(
     state: &FeedState,
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
-    let row: Option<AccountRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = ? AND deleted_at IS NULL"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let mut account = BankFeedAccount::try_from(row.ok_or(StoreError::NotFound)?)?;
+    let sql =
+        format!("SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = ? AND deleted_at IS NULL");
+    let query = sqlx::query_as::<_, AccountRow>(&sql).bind(id.to_string());
+    let mut account: BankFeedAccount = db::one(query, &mut *tx).await?;
     account.feed_status = state.feed_status;
     account.transaction_ready = state.transaction_ready;
     account.transaction_start_date = state.transaction_start_date;
     account.updated_at = now;
     save(tx, &account).await?;
     record(tx, &account, EventKind::AccountFeedChanged, now).await?;
+    Ok(account)
+}
+
+/// Takes a live account's feed off every platform company, inside the caller's write
+/// transaction: its unlinked feed state (with the event), and the end of each company's link.
+pub(crate) async fn unlink_everywhere(
+    tx: &mut SqliteConnection,
+    current: &BankFeedAccount,
+    now: Timestamp,
+) -> StoreResult<BankFeedAccount> {
+    let state = bankfeeds_domain::link::unlinked_feed_state(current);
+    let account = set_feed_state_in(tx, current.id, &state, now).await?;
+    db::execute(
+        sqlx::query(
+            "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",
+        )
+        .bind(time::to_db(now))
+        .bind(current.id.to_string()),
+        &mut *tx,
+    )
+    .await?;
     Ok(account)
 }
 
@@ -253,10 +232,8 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
     ) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
         let mut tx = self.write_tx().await?;
-        if let Some(idem) = idem {
-            if let Some(saved) = idempotency::begin(&mut tx, idem.key, account.created_at).await? {
-                return Ok(Outcome::Replayed(saved));
-            }
+        if let Some(saved) = idempotency::begin(&mut tx, idem, account.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
         }
         let existing = find_live(
             &mut tx,
@@ -280,9 +257,7 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         };
         record(&mut tx, &stored, event, account.created_at).await?;
         let result = (stored, created);
-        if let Some(idem) = idem {
-            idempotency::finish(&mut tx, idem.key, &(idem.render)(&result)).await?;
-        }
+        idempotency::finish(&mut tx, idem, &result).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(result))
     }
@@ -340,18 +315,8 @@ impl bankfeeds_store::AccountStore for SqliteStore {
                 .bind(after.at_micros)
                 .bind(after.id.to_string());
         }
-        let rows = query
-            .bind(i64::from(q.limit) + 1)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(map_err)?;
-        let mut items = rows
-            .into_iter()
-            .map(BankFeedAccount::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let has_more = items.len() > q.limit as usize;
-        items.truncate(q.limit as usize);
-        Ok(Page { items, has_more })
+        let query = query.bind(i64::from(q.limit) + 1);
+        db::page(query, &self.reader, q.limit).await
     }
 
     async fn update_account(
@@ -363,10 +328,8 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         idem: Option<Idem<'_, BankFeedAccount>>,
     ) -> StoreResult<Outcome<BankFeedAccount>> {
         let mut tx = self.write_tx().await?;
-        if let Some(idem) = idem {
-            if let Some(saved) = idempotency::begin(&mut tx, idem.key, now).await? {
-                return Ok(Outcome::Replayed(saved));
-            }
+        if let Some(saved) = idempotency::begin(&mut tx, idem, now).await? {
+            return Ok(Outcome::Replayed(saved));
         }
         let current = find_live(&mut tx, connection, "id", id.to_string())
             .await?
@@ -380,9 +343,7 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         let account = decide_patch(current, patch, now, has_transactions, parent_live)?;
         save(&mut tx, &account).await?;
         record(&mut tx, &account, EventKind::AccountUpdated, now).await?;
-        if let Some(idem) = idem {
-            idempotency::finish(&mut tx, idem.key, &(idem.render)(&account)).await?;
-        }
+        idempotency::finish(&mut tx, idem, &account).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(account))
     }
@@ -397,13 +358,15 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         let account = find_live(&mut tx, connection, "id", id.to_string())
             .await?
             .ok_or(StoreError::NotFound)?;
-        sqlx::query("UPDATE bank_feed_accounts SET deleted_at = ?, updated_at = ? WHERE id = ?")
+        db::execute(
+            sqlx::query(
+                "UPDATE bank_feed_accounts SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2",
+            )
             .bind(time::to_db(now))
-            .bind(time::to_db(now))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            .bind(id.to_string()),
+            &mut *tx,
+        )
+        .await?;
         record(&mut tx, &account, EventKind::AccountDeleted, now).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -418,16 +381,7 @@ impl bankfeeds_store::AccountStore for SqliteStore {
         let current = find_live(&mut tx, connection, "id", id.to_string())
             .await?
             .ok_or(StoreError::NotFound)?;
-        let state = bankfeeds_domain::link::unlinked_feed_state(&current);
-        let account = set_feed_state_in(&mut tx, id, &state, now).await?;
-        sqlx::query(
-            "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",
-        )
-        .bind(time::to_db(now))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let account = unlink_everywhere(&mut tx, &current, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(account)
     }

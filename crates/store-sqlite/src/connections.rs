@@ -2,11 +2,12 @@ use async_trait::async_trait;
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
+use bankfeeds_store::decode::parse;
 use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::DbUuid;
-use crate::{accounts, idempotency, map_err, time, SqliteStore};
+use crate::{accounts, db, idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 pub(crate) struct ConnectionRow {
@@ -19,17 +20,13 @@ pub(crate) struct ConnectionRow {
     deleted_at: Option<i64>,
 }
 
-fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
 impl TryFrom<ConnectionRow> for Connection {
     type Error = StoreError;
     fn try_from(r: ConnectionRow) -> StoreResult<Self> {
         Ok(Connection {
             id: r.id.into_uuid().into(),
             org_id: r.org_id.into_uuid().into(),
-            platform: r.platform.parse().map_err(corrupt)?,
+            platform: parse(&r.platform, "connections.platform")?,
             name: r.name,
             created_at: time::from_db(r.created_at)?,
             updated_at: time::from_db(r.updated_at)?,
@@ -70,15 +67,11 @@ impl bankfeeds_store::ConnectionStore for SqliteStore {
     ) -> StoreResult<Outcome<()>> {
         let c = &new.connection;
         let mut tx = self.write_tx().await?;
-        if let Some(idem) = idem {
-            if let Some(saved) = idempotency::begin(&mut tx, idem.key, c.created_at).await? {
-                return Ok(Outcome::Replayed(saved));
-            }
+        if let Some(saved) = idempotency::begin(&mut tx, idem, c.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
         }
         insert(&mut tx, new).await?;
-        if let Some(idem) = idem {
-            idempotency::finish(&mut tx, idem.key, &(idem.render)(c)).await?;
-        }
+        idempotency::finish(&mut tx, idem, c).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(()))
     }
@@ -89,38 +82,25 @@ impl bankfeeds_store::ConnectionStore for SqliteStore {
         page: &PageRequest<ConnectionId>,
     ) -> StoreResult<Page<Connection>> {
         // One extra row tells whether another page follows.
-        let rows: Vec<ConnectionRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM connections
          WHERE org_id = ? AND deleted_at IS NULL AND id > ?
          ORDER BY id LIMIT ?"
-        ))
-        .bind(org.to_string())
-        .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(i64::from(page.limit) + 1)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        let mut items = rows
-            .into_iter()
-            .map(Connection::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let has_more = items.len() > page.limit as usize;
-        items.truncate(page.limit as usize);
-        Ok(Page { items, has_more })
+        );
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql)
+            .bind(org.to_string())
+            .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(i64::from(page.limit) + 1);
+        db::page(query, &self.reader, page.limit).await
     }
 
     async fn find_connection_by_token(
         &self,
         token: &SecretHash,
     ) -> StoreResult<Option<Connection>> {
-        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM connections WHERE access_token_hash = ?"
-        ))
-        .bind(token.to_hex())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(map_err)?;
-        row.map(Connection::try_from).transpose()
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE access_token_hash = ?");
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql).bind(token.to_hex());
+        db::optional(query, &self.reader).await
     }
 
     async fn get_connection(
@@ -128,26 +108,19 @@ impl bankfeeds_store::ConnectionStore for SqliteStore {
         org: OrgId,
         id: ConnectionId,
     ) -> StoreResult<Option<Connection>> {
-        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM connections WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
-        ))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(map_err)?;
-        row.map(Connection::try_from).transpose()
+        );
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
-        let row: Option<ConnectionRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(map_err)?;
-        row.map(Connection::try_from).transpose()
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = ? AND deleted_at IS NULL");
+        let query = sqlx::query_as::<_, ConnectionRow>(&sql).bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     async fn rotate_access_token(
@@ -158,17 +131,14 @@ impl bankfeeds_store::ConnectionStore for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<Connection> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("UPDATE connections SET access_token_hash = ?, updated_at = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL")
+        db::execute_found(sqlx::query("UPDATE connections SET access_token_hash = ?, updated_at = ? WHERE org_id = ? AND id = ? AND deleted_at IS NULL")
         .bind(token.to_hex())
         .bind(time::to_db(at))
         .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .bind(id.to_string()),
+&mut *tx,
+)
+.await?;
         let row: ConnectionRow =
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?"))
                 .bind(id.to_string())
@@ -186,20 +156,18 @@ impl bankfeeds_store::ConnectionStore for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
-            "UPDATE connections SET deleted_at = ?, updated_at = ?
+        db::execute_found(
+            sqlx::query(
+                "UPDATE connections SET deleted_at = ?, updated_at = ?
          WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
+            )
+            .bind(time::to_db(at))
+            .bind(time::to_db(at))
+            .bind(org.to_string())
+            .bind(id.to_string()),
+            &mut *tx,
         )
-        .bind(time::to_db(at))
-        .bind(time::to_db(at))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?;
         accounts::delete_all_of_connection(&mut tx, id, at).await?;
         tx.commit().await.map_err(map_err)
     }

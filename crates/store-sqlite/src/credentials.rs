@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::{ConnectionId, SecretHash, Timestamp};
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::decode::known;
+use bankfeeds_store::StoreResult;
 
 use crate::error::DbUuid;
 use crate::{map_err, time, SqliteStore};
@@ -39,13 +40,15 @@ impl bankfeeds_store::CredentialStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(map_err)?;
-        let corrupt = || StoreError::Backend("corrupt credentials row".into());
         row.map(|(username, org, connection, hash, created, revoked)| {
             Ok(BankFeedCredentials {
                 username,
                 org_id: org.into_uuid().into(),
                 connection_id: connection.into_uuid().into(),
-                password_hash: SecretHash::from_hex(&hash).ok_or_else(corrupt)?,
+                password_hash: known(
+                    SecretHash::from_hex(&hash),
+                    "bank_feed_credentials.password_hash",
+                )?,
                 created_at: time::from_db(created)?,
                 revoked_at: time::opt_from_db(revoked)?,
             })

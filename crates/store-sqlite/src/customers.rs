@@ -8,16 +8,13 @@ use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, Custo
 use bankfeeds_domain::{
     BankFeedAccountId, Connection, ConnectionId, NewConnection, OrgId, SecretHash, Timestamp,
 };
+use bankfeeds_store::decode::{count, json};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::connections::{self, ConnectionRow};
 use crate::error::DbUuid;
-use crate::{accounts, map_err, time, SqliteStore};
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt customer row: {what}").into())
-}
+use crate::{accounts, db, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct CustomerRow {
@@ -38,8 +35,7 @@ impl TryFrom<CustomerRow> for Customer {
             org_id: r.org_id.into_uuid().into(),
             name: r.name,
             description: r.description,
-            tags: serde_json::from_str::<BTreeMap<String, String>>(&r.tags)
-                .map_err(|_| corrupt("tags"))?,
+            tags: json::<BTreeMap<String, String>>(&r.tags, "customers.tags")?,
             created_at: time::from_db(r.created_at)?,
             updated_at: time::from_db(r.updated_at)?,
         })
@@ -69,7 +65,7 @@ impl TryFrom<CustomerConnectionRow> for CustomerConnection {
             connection: Connection::try_from(r.connection)?,
             customer_id: r.customer_id.into_uuid().into(),
             unlinked_at: time::opt_from_db(r.unlinked_at)?,
-            active_feeds: u32::try_from(r.active_feeds).map_err(|_| corrupt("feeds"))?,
+            active_feeds: count(r.active_feeds, "active_feeds")?,
             last_synced_at: time::opt_from_db(r.last_synced_at)?,
         })
     }
@@ -87,7 +83,7 @@ async fn select_connections(
         .map(|c| format!("c.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows: Vec<CustomerConnectionRow> = sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT {columns}, cc.customer_id, cc.unlinked_at,
              (SELECT COUNT(*) FROM bank_feed_accounts a WHERE a.connection_id = c.id
                 AND a.deleted_at IS NULL AND a.feed_status = 'active') AS active_feeds,
@@ -98,15 +94,13 @@ async fn select_connections(
          WHERE cc.customer_id = ? AND c.org_id = ? AND c.deleted_at IS NULL
            AND (? IS NULL OR c.id = ?)
          ORDER BY c.id"
-    ))
-    .bind(customer.to_string())
-    .bind(org.to_string())
-    .bind(only.map(|c| c.to_string()))
-    .bind(only.map(|c| c.to_string()))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    rows.into_iter().map(CustomerConnection::try_from).collect()
+    );
+    let query = sqlx::query_as::<_, CustomerConnectionRow>(&sql)
+        .bind(customer.to_string())
+        .bind(org.to_string())
+        .bind(only.map(|c| c.to_string()))
+        .bind(only.map(|c| c.to_string()));
+    db::all(query, &mut *conn).await
 }
 
 #[async_trait]
@@ -131,66 +125,57 @@ impl bankfeeds_store::CustomerStore for SqliteStore {
     }
 
     async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
-        let row: Option<CustomerRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND id = ? AND deleted_at IS NULL"
-        ))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(map_err)?;
-        row.map(Customer::try_from).transpose()
+        );
+        let query = sqlx::query_as::<_, CustomerRow>(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
-        let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM customers WHERE org_id = ? AND deleted_at IS NULL
          ORDER BY created_at, id"
-        ))
-        .bind(org.to_string())
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(Customer::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, CustomerRow>(&sql).bind(org.to_string());
+        db::all(query, &self.reader).await
     }
 
     async fn update_customer(&self, c: &Customer) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
-            "UPDATE customers SET name = ?, description = ?, tags = ?, updated_at = ?
+        db::execute_found(
+            sqlx::query(
+                "UPDATE customers SET name = ?, description = ?, tags = ?, updated_at = ?
          WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
+            )
+            .bind(&c.name)
+            .bind(&c.description)
+            .bind(tags(c))
+            .bind(time::to_db(c.updated_at))
+            .bind(c.org_id.to_string())
+            .bind(c.id.to_string()),
+            &mut *tx,
         )
-        .bind(&c.name)
-        .bind(&c.description)
-        .bind(tags(c))
-        .bind(time::to_db(c.updated_at))
-        .bind(c.org_id.to_string())
-        .bind(c.id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
-            "UPDATE customers SET deleted_at = ?, updated_at = ?
+        db::execute_found(
+            sqlx::query(
+                "UPDATE customers SET deleted_at = ?, updated_at = ?
          WHERE org_id = ? AND id = ? AND deleted_at IS NULL",
+            )
+            .bind(time::to_db(at))
+            .bind(time::to_db(at))
+            .bind(org.to_string())
+            .bind(id.to_string()),
+            &mut *tx,
         )
-        .bind(time::to_db(at))
-        .bind(time::to_db(at))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?;
         sqlx::query(
             "UPDATE connections SET deleted_at = ?, updated_at = ?
          WHERE deleted_at IS NULL
@@ -326,16 +311,7 @@ impl bankfeeds_store::CustomerStore for SqliteStore {
             let current = accounts::find_live(&mut tx, id, "id", account.to_string())
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            let state = bankfeeds_domain::link::unlinked_feed_state(&current);
-            accounts::set_feed_state_in(&mut tx, account, &state, at).await?;
-            sqlx::query(
-            "UPDATE company_feeds SET unlinked_at = ? WHERE account_id = ? AND unlinked_at IS NULL",
-        )
-        .bind(time::to_db(at))
-        .bind(account.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+            accounts::unlink_everywhere(&mut tx, &current, at).await?;
         }
         let done = select_connections(&mut tx, org, customer, Some(id))
             .await?

@@ -38,12 +38,6 @@ const UNIQUE_COLUMNS: &[(&str, &str)] = &[
     ("connections.id", "connections_pkey"),
 ];
 
-/// Parses a stored text column (an id, a platform) or says which column is corrupt.
-pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> bankfeeds_store::StoreResult<T> {
-    s.parse()
-        .map_err(|_| StoreError::Backend(format!("corrupt row: {what}").into()))
-}
-
 /// An id column: stored as hyphenated UUID text, decoded by sqlx itself (a malformed one is a
 /// decode error, so a corrupt row never becomes a domain id).
 pub(crate) type DbUuid = sqlx::types::uuid::fmt::Hyphenated;

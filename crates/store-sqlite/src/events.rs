@@ -2,31 +2,25 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::{ConnectionId, OrgId, Timestamp};
-use bankfeeds_store::{Event, EventKind, StoreError, StoreResult};
+use bankfeeds_domain::{OrgId, Timestamp};
+use bankfeeds_store::decode::{json, known};
+use bankfeeds_store::{Event, EventKind, NewEvent, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::DbUuid;
 use crate::{map_err, time, SqliteStore};
 
-pub async fn append(
-    tx: &mut SqliteConnection,
-    org: OrgId,
-    connection: Option<ConnectionId>,
-    kind: EventKind,
-    resource_id: &str,
-    payload: &serde_json::Value,
-    now: Timestamp,
-) -> StoreResult<()> {
+/// Records the event in the caller's transaction.
+pub async fn append(tx: &mut SqliteConnection, e: &NewEvent, now: Timestamp) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (org_id, connection_id, event_type, resource_id, payload, created_at)
          VALUES (?, ?, ?, ?, ?, ?)",
     )
-    .bind(org.to_string())
-    .bind(connection.map(|c| c.to_string()))
-    .bind(kind.as_str())
-    .bind(resource_id)
-    .bind(payload.to_string())
+    .bind(e.org_id.to_string())
+    .bind(e.connection_id.map(|c| c.to_string()))
+    .bind(e.kind.as_str())
+    .bind(&e.resource_id)
+    .bind(e.payload.to_string())
     .bind(time::to_db(now))
     .execute(&mut *tx)
     .await
@@ -43,10 +37,6 @@ struct EventRow {
     resource_id: String,
     payload: String,
     created_at: i64,
-}
-
-fn corrupt(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(e))
 }
 
 #[async_trait]
@@ -68,11 +58,9 @@ impl bankfeeds_store::EventStore for SqliteStore {
                     seq: r.seq,
                     org_id: r.org_id.into_uuid().into(),
                     connection_id: r.connection_id.map(|u| u.into_uuid().into()),
-                    kind: EventKind::parse(&r.event_type).ok_or_else(|| {
-                        StoreError::Backend(format!("unknown event type {}", r.event_type).into())
-                    })?,
+                    kind: known(EventKind::parse(&r.event_type), "events.event_type")?,
                     resource_id: r.resource_id,
-                    payload: serde_json::from_str(&r.payload).map_err(corrupt)?,
+                    payload: json(&r.payload, "events.payload")?,
                     created_at: time::from_db(r.created_at)?,
                 })
             })

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::{OrgId, Platform};
+use bankfeeds_store::decode::parse;
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::FromRow;
 
 use crate::error::DbUuid;
-use crate::{map_err, time, SqliteStore};
+use crate::{db, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct ConfigRow {
@@ -26,11 +27,9 @@ struct ConfigRow {
 impl TryFrom<ConfigRow> for FiConfig {
     type Error = StoreError;
     fn try_from(r: ConfigRow) -> StoreResult<Self> {
-        let corrupt =
-            |what: &str| StoreError::Backend(format!("corrupt fi_configs row: {what}").into());
         Ok(FiConfig {
             org_id: r.org_id.into_uuid().into(),
-            platform: r.platform.parse().map_err(|_| corrupt("platform"))?,
+            platform: parse(&r.platform, "fi_configs.platform")?,
             display_name: r.display_name,
             logo_url: r.logo_url,
             country_code: r.country_code,
@@ -74,50 +73,36 @@ impl bankfeeds_store::FiConfigStore for SqliteStore {
     }
 
     async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>> {
-        let row: Option<ConfigRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? AND platform = ?"
-        ))
-        .bind(org.to_string())
-        .bind(platform.as_str())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(map_err)?;
-        row.map(FiConfig::try_from).transpose()
+        let sql = format!("SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? AND platform = ?");
+        let query = sqlx::query_as::<_, ConfigRow>(&sql)
+            .bind(org.to_string())
+            .bind(platform.as_str());
+        db::optional(query, &self.reader).await
     }
 
     async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>> {
-        let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? ORDER BY platform"
-        ))
-        .bind(org.to_string())
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(FiConfig::try_from).collect()
+        let sql = format!("SELECT {COLUMNS} FROM fi_configs WHERE org_id = ? ORDER BY platform");
+        let query = sqlx::query_as::<_, ConfigRow>(&sql).bind(org.to_string());
+        db::all(query, &self.reader).await
     }
 
     async fn list_fis_for_platform(&self, platform: Platform) -> StoreResult<Vec<FiConfig>> {
-        let rows: Vec<ConfigRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM fi_configs WHERE platform = ? ORDER BY display_name, org_id"
-        ))
-        .bind(platform.as_str())
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(FiConfig::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, ConfigRow>(&sql).bind(platform.as_str());
+        db::all(query, &self.reader).await
     }
 
     async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("DELETE FROM fi_configs WHERE org_id = ? AND platform = ?")
-            .bind(org.to_string())
-            .bind(platform.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        db::execute_found(
+            sqlx::query("DELETE FROM fi_configs WHERE org_id = ? AND platform = ?")
+                .bind(org.to_string())
+                .bind(platform.as_str()),
+            &mut *tx,
+        )
+        .await?;
         tx.commit().await.map_err(map_err)
     }
 }

@@ -1,29 +1,34 @@
 //! Idempotency keys inside the caller's write transaction (see the store crate's docs).
 
 use bankfeeds_domain::Timestamp;
-use bankfeeds_store::{IdempotencyKey, StoreError, StoreResult, StoredResponse};
+use bankfeeds_store::{Idem, StoreError, StoreResult, StoredResponse};
 use sqlx::SqliteConnection;
 
-use crate::{map_err, time};
+use crate::{db, map_err, time};
 
-/// Claims the key for this transaction, or returns the answer saved by an earlier request.
-pub async fn begin(
+/// Claims the key (if the request has one) for this transaction, or returns the answer saved by
+/// an earlier request.
+pub async fn begin<T>(
     tx: &mut SqliteConnection,
-    key: &IdempotencyKey,
+    idem: Option<Idem<'_, T>>,
     now: Timestamp,
 ) -> StoreResult<Option<StoredResponse>> {
-    let claimed = sqlx::query(
-        "INSERT INTO idempotency_keys (org_id, key, fingerprint, status, body, created_at)
-         VALUES (?, ?, ?, 0, '', ?) ON CONFLICT DO NOTHING",
+    let Some(Idem { key, .. }) = idem else {
+        return Ok(None);
+    };
+    let claimed = db::execute(
+        sqlx::query(
+            "INSERT INTO idempotency_keys (org_id, key, fingerprint, status, body, created_at)
+             VALUES (?, ?, ?, 0, '', ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(key.org_id.to_string())
+        .bind(&key.key)
+        .bind(&key.fingerprint)
+        .bind(time::to_db(now)),
+        &mut *tx,
     )
-    .bind(key.org_id.to_string())
-    .bind(&key.key)
-    .bind(&key.fingerprint)
-    .bind(time::to_db(now))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if claimed.rows_affected() == 1 {
+    .await?;
+    if claimed == 1 {
         return Ok(None);
     }
     let (fingerprint, status, body): (String, i64, String) = sqlx::query_as(
@@ -43,19 +48,27 @@ pub async fn begin(
     }))
 }
 
-/// Saves the answer for the key claimed by `begin`, in the same transaction as the work.
-pub async fn finish(
+/// Saves the answer to `done` for the key claimed by `begin` (if any), in the same transaction
+/// as the work.
+pub async fn finish<T>(
     tx: &mut SqliteConnection,
-    key: &IdempotencyKey,
-    response: &StoredResponse,
+    idem: Option<Idem<'_, T>>,
+    done: &T,
 ) -> StoreResult<()> {
-    sqlx::query("UPDATE idempotency_keys SET status = ?, body = ? WHERE org_id = ? AND key = ?")
+    let Some(Idem { key, render }) = idem else {
+        return Ok(());
+    };
+    let response = render(done);
+    db::execute(
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = ?, body = ? WHERE org_id = ? AND key = ?",
+        )
         .bind(i64::from(response.status))
-        .bind(&response.body)
+        .bind(response.body)
         .bind(key.org_id.to_string())
-        .bind(&key.key)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        .bind(&key.key),
+        &mut *tx,
+    )
+    .await?;
     Ok(())
 }

@@ -2,13 +2,14 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
+use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
-use bankfeeds_store::{EventKind, Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::decode::{corrupt, job};
+use bankfeeds_store::{Idem, NewEvent, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::DbUuid;
-use crate::{body, events, idempotency, map_err, time, SqliteStore};
+use crate::{body, db, events, idempotency, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 pub(crate) struct JobRow {
@@ -30,33 +31,22 @@ pub(crate) struct JobRow {
     finished_at: Option<i64>,
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt jobs row: {what}").into())
-}
-
 impl TryFrom<JobRow> for Job {
     type Error = StoreError;
     fn try_from(r: JobRow) -> StoreResult<Self> {
-        let response_body = body::unpack(r.response_body, r.response_packed).map_err(corrupt)?;
-        let request_body = body::unpack(r.request_body, r.request_packed).map_err(corrupt)?;
-        let response = match (r.response_status, response_body) {
-            // Written by this program as JSON: taken as is, not parsed again.
-            (Some(status), Some(body)) => Some((
-                u16::try_from(status).map_err(|_| corrupt("response_status"))?,
-                RawJson::trusted(body),
-            )),
-            _ => None,
-        };
+        let response_body = body::unpack(r.response_body, r.response_packed)
+            .map_err(|_| corrupt("job_response_bodies.body"))?;
+        let request_body = body::unpack(r.request_body, r.request_packed)
+            .map_err(|_| corrupt("job_request_bodies.body"))?;
         Ok(Job {
             id: r.id.into_uuid().into(),
-            kind: JobKind::parse(&r.kind).ok_or_else(|| corrupt("kind"))?,
+            kind: job::kind(&r.kind)?,
             org_id: r.org_id.into_uuid().into(),
             connection_id: r.connection_id.into_uuid().into(),
             bank_feed_account_id: r.account_id.map(|u| u.into_uuid().into()),
-            status: JobStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
-            request: JobRequest::from_stored(&r.request, request_body)
-                .ok_or_else(|| corrupt("request"))?,
-            response,
+            status: job::status(&r.status)?,
+            request: job::request(&r.request, request_body)?,
+            response: job::response(r.response_status, response_body)?,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             created_at: time::from_db(r.created_at)?,
             updated_at: time::from_db(r.updated_at)?,
@@ -79,12 +69,9 @@ const SELECT: &str =
     LEFT JOIN job_response_bodies r ON r.job_id = j.id";
 
 pub(crate) async fn find(conn: &mut SqliteConnection, id: JobId) -> StoreResult<Option<Job>> {
-    let row: Option<JobRow> = sqlx::query_as(&format!("{SELECT} WHERE j.id = ?"))
-        .bind(id.to_string())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    row.map(Job::try_from).transpose()
+    let sql = format!("{SELECT} WHERE j.id = ?");
+    let query = sqlx::query_as::<_, JobRow>(&sql).bind(id.to_string());
+    db::optional(query, &mut *conn).await
 }
 
 pub(crate) async fn load(tx: &mut SqliteConnection, id: JobId) -> StoreResult<Job> {
@@ -101,7 +88,7 @@ pub(crate) async fn state(tx: &mut SqliteConnection, id: JobId) -> StoreResult<(
             .map_err(map_err)?;
     let (status, attempts) = row.ok_or(StoreError::NotFound)?;
     Ok((
-        JobStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        job::status(&status)?,
         u32::try_from(attempts).unwrap_or(u32::MAX),
     ))
 }
@@ -126,17 +113,13 @@ pub(crate) async fn finish_packed(
     packed: body::Stored<'_>,
     now: Timestamp,
 ) -> StoreResult<Job> {
-    let outcome = if (200..300).contains(&status) {
-        JobStatus::Success
-    } else {
-        JobStatus::Failure
-    };
+    let done = job.finished(status, body.clone(), now);
     sqlx::query(
         "UPDATE jobs SET status = ?, response_status = ?, locked_until = NULL, updated_at = ?,
              finished_at = ?
          WHERE id = ?",
     )
-    .bind(outcome.as_str())
+    .bind(done.status.as_str())
     .bind(i64::from(status))
     .bind(time::to_db(now))
     .bind(time::to_db(now))
@@ -150,24 +133,8 @@ pub(crate) async fn finish_packed(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    let payload = serde_json::json!({ "job_id": job.id, "status": outcome, "http_status": status });
-    events::append(
-        tx,
-        job.org_id,
-        Some(job.connection_id),
-        EventKind::JobFinished,
-        &job.id.to_string(),
-        &payload,
-        now,
-    )
-    .await?;
-    Ok(Job {
-        status: outcome,
-        response: Some((status, body.clone())),
-        updated_at: now,
-        finished_at: Some(now),
-        ..job.clone()
-    })
+    events::append(tx, &NewEvent::job_finished(&done, status), now).await?;
+    Ok(done)
 }
 
 #[async_trait]
@@ -178,10 +145,8 @@ impl bankfeeds_store::JobStore for SqliteStore {
         idem: Option<Idem<'_, Job>>,
     ) -> StoreResult<Outcome<Job>> {
         let mut tx = self.write_tx().await?;
-        if let Some(idem) = idem {
-            if let Some(saved) = idempotency::begin(&mut tx, idem.key, job.created_at).await? {
-                return Ok(Outcome::Replayed(saved));
-            }
+        if let Some(saved) = idempotency::begin(&mut tx, idem, job.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
         }
         sqlx::query(
             "INSERT INTO jobs (id, kind, org_id, connection_id, account_id, status, request,
@@ -206,22 +171,17 @@ impl bankfeeds_store::JobStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        if let Some(idem) = idem {
-            idempotency::finish(&mut tx, idem.key, &(idem.render)(job)).await?;
-        }
+        idempotency::finish(&mut tx, idem, job).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(job.clone()))
     }
 
     async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-        let row: Option<JobRow> =
-            sqlx::query_as(&format!("{SELECT} WHERE j.org_id = ? AND j.id = ?"))
-                .bind(org.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(map_err)?;
-        row.map(Job::try_from).transpose()
+        let sql = format!("{SELECT} WHERE j.org_id = ? AND j.id = ?");
+        let query = sqlx::query_as::<_, JobRow>(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     async fn list_connection_jobs(
@@ -230,16 +190,14 @@ impl bankfeeds_store::JobStore for SqliteStore {
         connection: bankfeeds_domain::ConnectionId,
         limit: u32,
     ) -> StoreResult<Vec<Job>> {
-        let rows: Vec<JobRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "{SELECT} WHERE j.org_id = ? AND j.connection_id = ? ORDER BY j.seq DESC LIMIT ?"
-        ))
-        .bind(org.to_string())
-        .bind(connection.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(Job::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, JobRow>(&sql)
+            .bind(org.to_string())
+            .bind(connection.to_string())
+            .bind(i64::from(limit));
+        db::all(query, &self.reader).await
     }
 
     /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,

@@ -14,6 +14,7 @@ mod body;
 mod connections;
 mod credentials;
 mod customers;
+mod db;
 mod error;
 mod events;
 mod fi_configs;

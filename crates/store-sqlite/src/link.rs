@@ -6,16 +6,12 @@ use bankfeeds_domain::link::{self, Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, ConnectionId, Platform, SecretHash, Timestamp,
 };
+use bankfeeds_store::decode::{known, parse};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
-use crate::error::parse;
 use crate::error::DbUuid;
-use crate::{accounts, map_err, otps, time, SqliteStore};
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt link-flow row: {what}").into())
-}
+use crate::{accounts, db, map_err, otps, time, SqliteStore};
 
 #[derive(FromRow)]
 struct ChallengeRow {
@@ -34,8 +30,8 @@ impl TryFrom<ChallengeRow> for Challenge {
     type Error = StoreError;
     fn try_from(r: ChallengeRow) -> StoreResult<Self> {
         Ok(Challenge {
-            hash: SecretHash::from_hex(&r.hash).ok_or_else(|| corrupt("challenge hash"))?,
-            platform: parse(&r.platform, "challenge platform")?,
+            hash: known(SecretHash::from_hex(&r.hash), "challenges.hash")?,
+            platform: parse(&r.platform, "challenges.platform")?,
             company_id: r.company_id.into_uuid().into(),
             org_id: r.org_id.into_uuid().into(),
             created_at: time::from_db(r.created_at)?,
@@ -54,14 +50,9 @@ async fn load_challenge(
     conn: &mut SqliteConnection,
     hash: &SecretHash,
 ) -> StoreResult<Option<Challenge>> {
-    let row: Option<ChallengeRow> = sqlx::query_as(&format!(
-        "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = ?"
-    ))
-    .bind(hash.to_hex())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(map_err)?;
-    row.map(Challenge::try_from).transpose()
+    let sql = format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE hash = ?");
+    let query = sqlx::query_as::<_, ChallengeRow>(&sql).bind(hash.to_hex());
+    db::optional(query, &mut *conn).await
 }
 
 /// The platform of the connection, if it is live (not deleted).
@@ -76,7 +67,7 @@ async fn live_connection_platform(
             .await
             .map_err(map_err)?;
     platform
-        .map(|p| parse(&p, "connection platform"))
+        .map(|p| parse(&p, "connections.platform"))
         .transpose()
 }
 
@@ -126,7 +117,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         row.map(|(id, platform, name, created_at)| {
             Ok(Company {
                 id: id.into_uuid().into(),
-                platform: parse(&platform, "company platform")?,
+                platform: parse(&platform, "companies.platform")?,
                 name,
                 created_at: time::from_db(created_at)?,
             })

@@ -8,7 +8,7 @@ use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
 use crate::error::DbUuid;
-use crate::{map_err, time, SqliteStore};
+use crate::{db, map_err, time, SqliteStore};
 
 #[derive(FromRow)]
 struct OtpRow {
@@ -37,14 +37,11 @@ pub(crate) async fn load(
     tx: &mut SqliteConnection,
     hash: &SecretHash,
 ) -> StoreResult<Option<OtpRecord>> {
-    let row: Option<OtpRow> = sqlx::query_as(
+    let query = sqlx::query_as::<_, OtpRow>(
         "SELECT org_id, connection_id, expires_at, used_at, cancelled_at FROM otps WHERE hash = ?",
     )
-    .bind(hash.to_hex())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    row.map(OtpRecord::try_from).transpose()
+    .bind(hash.to_hex());
+    db::optional(query, &mut *tx).await
 }
 
 /// Uses the OTP up; the caller has checked it with [`OtpRecord::usable`].

@@ -7,18 +7,14 @@ use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
-use bankfeeds_store::{EventKind, StoreError, StoreResult};
+use bankfeeds_store::decode::{count, parse};
+use bankfeeds_store::{NewEvent, StoreError, StoreResult};
 use rust_decimal::Decimal;
 use sqlx::{FromRow, SqliteConnection};
 
-use crate::error::parse;
 use crate::error::DbUuid;
-use crate::transactions::{TransactionRow, COLUMNS};
-use crate::{accounts, events, map_err, time, SqliteStore};
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt statement row: {what}").into())
-}
+use crate::transactions::{self, TransactionRow, COLUMNS};
+use crate::{accounts, db, events, map_err, time, SqliteStore};
 
 /// The linked feed's account, inside the caller's connection or transaction.
 async fn linked(
@@ -66,11 +62,11 @@ impl TryFrom<StatementRow> for Statement {
             company_id: r.company_id.into_uuid().into(),
             account_id: r.account_id.into_uuid().into(),
             ingested_at: time::from_db(r.ingested_at)?,
-            transaction_count: u32::try_from(r.transaction_count).map_err(|_| corrupt("count"))?,
+            transaction_count: count(r.transaction_count, "statements.transaction_count")?,
             first_transaction_id: r.first_transaction_id.into_uuid().into(),
             last_transaction_id: r.last_transaction_id.into_uuid().into(),
-            opening_balance: parse(&r.opening_balance, "opening balance")?,
-            closing_balance: parse(&r.closing_balance, "closing balance")?,
+            opening_balance: parse(&r.opening_balance, "statements.opening_balance")?,
+            closing_balance: parse(&r.closing_balance, "statements.closing_balance")?,
         })
     }
 }
@@ -159,7 +155,7 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
             .map(|(id, amount)| {
                 Ok(Pending {
                     id: id.into_uuid().into(),
-                    amount: parse(amount, "transaction amount")?,
+                    amount: parse(amount, "transactions.amount")?,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -171,7 +167,7 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         .await
         .map_err(map_err)?;
         let previous = previous
-            .map(|b| parse::<Decimal>(&b, "closing balance"))
+            .map(|b| parse::<Decimal>(&b, "statements.closing_balance"))
             .transpose()?;
         let statements = statement::plan(
             company,
@@ -201,36 +197,9 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         .await
         .map_err(map_err)?;
         }
-        sqlx::query(
-            "UPDATE transactions SET platform_ingested = 1, ingested_at = ?
-         WHERE account_id = ? AND platform_ingested = 0",
-        )
-        .bind(time::to_db(now))
-        .bind(account.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = ? WHERE id = ?")
-            .bind(time::to_db(now))
-            .bind(account.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        events::append(
-            &mut tx,
-            feed.org_id,
-            Some(feed.connection_id),
-            EventKind::AccountSynced,
-            &account.to_string(),
-            &serde_json::json!({
-                "bank_feed_account_id": account,
-                "platform_company_id": company,
-                "transactions_ingested": pending.len(),
-                "statements": statements.len(),
-            }),
-            now,
-        )
-        .await?;
+        transactions::mark_ingested_in(&mut tx, account, now).await?;
+        let event = NewEvent::account_synced(&feed, company, pending.len(), statements.len());
+        events::append(&mut tx, &event, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(statements)
     }
@@ -241,34 +210,23 @@ impl bankfeeds_store::PlatformFeedStore for SqliteStore {
         before: Option<StatementId>,
         limit: u32,
     ) -> StoreResult<Vec<Statement>> {
-        let rows: Vec<StatementRow> = sqlx::query_as(
-        "SELECT id, company_id, account_id, ingested_at, transaction_count, first_transaction_id,
+        let query = sqlx::query_as::<_, StatementRow>("SELECT id, company_id, account_id, ingested_at, transaction_count, first_transaction_id,
                 last_transaction_id, opening_balance, closing_balance
          FROM statements WHERE account_id = ? AND (? IS NULL OR id < ?)
-         ORDER BY id DESC LIMIT ?",
-    )
-    .bind(account.to_string())
-    .bind(before.map(|b| b.to_string()))
-    .bind(before.map(|b| b.to_string()))
-    .bind(i64::from(limit))
-    .fetch_all(&self.reader)
-    .await
-    .map_err(map_err)?;
-        rows.into_iter().map(Statement::try_from).collect()
+         ORDER BY id DESC LIMIT ?",).bind(account.to_string()).bind(before.map(|b| b.to_string())).bind(before.map(|b| b.to_string())).bind(i64::from(limit));
+        db::all(query, &self.reader).await
     }
 
     async fn statement_transactions(&self, s: &Statement) -> StoreResult<Vec<Transaction>> {
-        let rows: Vec<TransactionRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM transactions
          WHERE account_id = ? AND id >= ? AND id <= ? AND platform_ingested = 1 ORDER BY id"
-        ))
-        .bind(s.account_id.to_string())
-        .bind(s.first_transaction_id.to_string())
-        .bind(s.last_transaction_id.to_string())
-        .fetch_all(&self.reader)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(Transaction::try_from).collect()
+        );
+        let query = sqlx::query_as::<_, TransactionRow>(&sql)
+            .bind(s.account_id.to_string())
+            .bind(s.first_transaction_id.to_string())
+            .bind(s.last_transaction_id.to_string());
+        db::all(query, &self.reader).await
     }
 
     async fn list_feeds_due(

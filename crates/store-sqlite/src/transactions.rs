@@ -15,10 +15,10 @@ use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
 use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
 };
-use bankfeeds_store::{BatchRender, EventKind, StoreResult};
+use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::{body, events, jobs, map_err, time, SqliteStore};
+use crate::{body, db, events, jobs, map_err, time, SqliteStore};
 
 mod rows;
 
@@ -117,22 +117,9 @@ async fn write(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    let payload = serde_json::json!({
-        "bank_feed_account_id": account.id,
-        "job_id": job.id,
-        "created": fresh.len(),
-        "duplicates": items.len() - fresh.len(),
-    });
-    events::append(
-        tx,
-        account.org_id,
-        Some(account.connection_id),
-        EventKind::TransactionsCreated,
-        &account.id.to_string(),
-        &payload,
-        now,
-    )
-    .await
+    let created = fresh.len();
+    let event = NewEvent::transactions_created(account, job.id, created, items.len() - created);
+    events::append(tx, &event, now).await
 }
 
 /// A batch worked out before taking the write lock: its job as it stood, its plan and its
@@ -250,6 +237,33 @@ async fn commit(
     Ok(job)
 }
 
+/// Marks every not-yet-ingested transaction of the account ingested and moves its
+/// `last_synced_at`, inside the caller's write transaction; says how many were marked.
+pub(crate) async fn mark_ingested_in(
+    tx: &mut SqliteConnection,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    let marked = db::execute(
+        sqlx::query(
+            "UPDATE transactions SET platform_ingested = 1, ingested_at = ?
+             WHERE account_id = ? AND platform_ingested = 0",
+        )
+        .bind(time::to_db(now))
+        .bind(account.to_string()),
+        &mut *tx,
+    )
+    .await?;
+    db::execute(
+        sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = ? WHERE id = ?")
+            .bind(time::to_db(now))
+            .bind(account.to_string()),
+        &mut *tx,
+    )
+    .await?;
+    Ok(marked)
+}
+
 #[async_trait]
 impl bankfeeds_store::TransactionStore for SqliteStore {
     /// Applies a batch and records the job's outcome, in one write transaction.
@@ -297,18 +311,7 @@ impl bankfeeds_store::TransactionStore for SqliteStore {
         }
         b.push(" ORDER BY id LIMIT ")
             .push_bind(i64::from(q.limit) + 1);
-        let rows: Vec<TransactionRow> = b
-            .build_query_as()
-            .fetch_all(&self.reader)
-            .await
-            .map_err(map_err)?;
-        let mut items = rows
-            .into_iter()
-            .map(Transaction::try_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let has_more = items.len() > q.limit as usize;
-        items.truncate(q.limit as usize);
-        Ok(Page { items, has_more })
+        db::page(b.build_query_as::<TransactionRow>(), &self.reader, q.limit).await
     }
 
     async fn get_transaction(
@@ -316,38 +319,20 @@ impl bankfeeds_store::TransactionStore for SqliteStore {
         connection: ConnectionId,
         id: TransactionId,
     ) -> StoreResult<Option<Transaction>> {
-        let row: Option<TransactionRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?"
-        ))
-        .bind(connection.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(map_err)?;
-        row.map(Transaction::try_from).transpose()
+        let sql = format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?");
+        let query = sqlx::query_as::<_, TransactionRow>(&sql)
+            .bind(connection.to_string())
+            .bind(id.to_string());
+        db::optional(query, &self.reader).await
     }
 
     /// The platform side took every stored transaction of the account: mark them ingested and
     /// move the account's `last_synced_at`.
     async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query(
-            "UPDATE transactions SET platform_ingested = 1, ingested_at = ?
-         WHERE account_id = ? AND platform_ingested = 0",
-        )
-        .bind(time::to_db(now))
-        .bind(account.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = ? WHERE id = ?")
-            .bind(time::to_db(now))
-            .bind(account.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let marked = mark_ingested_in(&mut tx, account, now).await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(done.rows_affected())
+        Ok(marked)
     }
 }
 

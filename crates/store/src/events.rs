@@ -1,11 +1,132 @@
 //! The outbox: events recorded with each change.
 
-use crate::{Event, StoreResult};
+use crate::{Event, EventKind, StoreResult};
 use async_trait::async_trait;
-use bankfeeds_domain::OrgId;
+use bankfeeds_domain::link::CompanyId;
+use bankfeeds_domain::{BankFeedAccount, ConnectionId, Job, JobId, OrgId};
+use serde_json::json;
 
 #[async_trait]
 pub trait EventStore: Send + Sync {
     /// Events of one organisation after `after_seq`, oldest first.
     async fn list_events(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<Event>>;
+}
+
+/// An event as the change that causes it records it (the store adds its sequence number and
+/// time). Both backends build their events here, so they say the same thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub org_id: OrgId,
+    pub connection_id: Option<ConnectionId>,
+    pub kind: EventKind,
+    pub resource_id: String,
+    pub payload: serde_json::Value,
+}
+
+impl NewEvent {
+    /// An account was created, updated, deleted or had its feed state changed.
+    pub fn account(kind: EventKind, a: &BankFeedAccount) -> Self {
+        NewEvent {
+            org_id: a.org_id,
+            connection_id: Some(a.connection_id),
+            kind,
+            resource_id: a.id.to_string(),
+            payload: json!({
+                "bank_feed_account_id": a.id,
+                "connection_id": a.connection_id,
+                "internal_bank_account_id": a.internal_bank_account_id,
+                "feed_status": a.feed_status,
+                "transaction_ready": a.transaction_ready,
+            }),
+        }
+    }
+
+    /// A job finished (`job` as finished, with its answer's status `http_status`).
+    pub fn job_finished(job: &Job, http_status: u16) -> Self {
+        NewEvent {
+            org_id: job.org_id,
+            connection_id: Some(job.connection_id),
+            kind: EventKind::JobFinished,
+            resource_id: job.id.to_string(),
+            payload: json!({ "job_id": job.id, "status": job.status, "http_status": http_status }),
+        }
+    }
+
+    /// A batch of `job` stored `created` new transactions of the account and found
+    /// `duplicates` already stored.
+    pub fn transactions_created(
+        account: &BankFeedAccount,
+        job: JobId,
+        created: usize,
+        duplicates: usize,
+    ) -> Self {
+        NewEvent {
+            org_id: account.org_id,
+            connection_id: Some(account.connection_id),
+            kind: EventKind::TransactionsCreated,
+            resource_id: account.id.to_string(),
+            payload: json!({
+                "bank_feed_account_id": account.id,
+                "job_id": job,
+                "created": created,
+                "duplicates": duplicates,
+            }),
+        }
+    }
+
+    /// A platform company ingested the feed's pending transactions as `statements` statements.
+    pub fn account_synced(
+        feed: &BankFeedAccount,
+        company: CompanyId,
+        transactions_ingested: usize,
+        statements: usize,
+    ) -> Self {
+        NewEvent {
+            org_id: feed.org_id,
+            connection_id: Some(feed.connection_id),
+            kind: EventKind::AccountSynced,
+            resource_id: feed.id.to_string(),
+            payload: json!({
+                "bank_feed_account_id": feed.id,
+                "platform_company_id": company,
+                "transactions_ingested": transactions_ingested,
+                "statements": statements,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
+
+    #[test]
+    fn a_finished_job_says_its_outcome_and_its_answers_status() {
+        let now = bankfeeds_domain::Timestamp::default();
+        let request = JobRequest {
+            method: "POST".into(),
+            url: "/jobs".into(),
+            body: RawJson::trusted("{}"),
+            idempotency_key: None,
+        };
+        let job = Job::new(
+            JobKind::TransactionBatch,
+            OrgId::new(),
+            ConnectionId::new(),
+            None,
+            request,
+            now,
+        )
+        .finished(409, RawJson::trusted("{}"), now);
+        let e = NewEvent::job_finished(&job, 409);
+        assert_eq!(
+            (e.kind, e.resource_id.clone()),
+            (EventKind::JobFinished, job.id.to_string())
+        );
+        assert_eq!(
+            e.payload,
+            json!({ "job_id": job.id, "status": "failure", "http_status": 409 })
+        );
+    }
 }

@@ -12,6 +12,7 @@ mod accounts;
 mod connections;
 mod credentials;
 mod customers;
+pub mod decode;
 mod events;
 mod fi_configs;
 mod idempotency;
@@ -23,9 +24,17 @@ mod platform_feeds;
 mod transactions;
 pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
 pub use {
-    accounts::AccountStore, connections::ConnectionStore, credentials::CredentialStore,
-    customers::CustomerStore, events::EventStore, fi_configs::FiConfigStore, jobs::JobStore,
-    link::LinkStore, orgs::OrgStore, otps::OtpStore, platform_feeds::PlatformFeedStore,
+    accounts::AccountStore,
+    connections::ConnectionStore,
+    credentials::CredentialStore,
+    customers::CustomerStore,
+    events::{EventStore, NewEvent},
+    fi_configs::FiConfigStore,
+    jobs::JobStore,
+    link::LinkStore,
+    orgs::OrgStore,
+    otps::OtpStore,
+    platform_feeds::PlatformFeedStore,
     transactions::TransactionStore,
 };
 

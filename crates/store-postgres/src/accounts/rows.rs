@@ -1,9 +1,9 @@
 //! Account rows on PostgreSQL: the columns, their conversion, writing one, finding a live one.
 
-use crate::map_err;
-use bankfeeds_domain::account::{BankAccountType, FeedStatus};
-use bankfeeds_domain::{
-    Amount, BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Timestamp,
+use crate::{db, map_err};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Timestamp};
+use bankfeeds_store::decode::account::{
+    account_type, balance, currency, details, feed_status, platform_data,
 };
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection};
@@ -29,10 +29,6 @@ pub(crate) struct AccountRow {
     updated_at: Timestamp,
 }
 
-pub(crate) fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt bank_feed_accounts row: {what}").into())
-}
-
 impl TryFrom<AccountRow> for BankFeedAccount {
     type Error = StoreError;
     fn try_from(r: AccountRow) -> StoreResult<Self> {
@@ -42,24 +38,14 @@ impl TryFrom<AccountRow> for BankFeedAccount {
             connection_id: r.connection_id.into(),
             internal_bank_account_id: r.internal_bank_account_id,
             parent_bank_feed_account_id: r.parent_id.map(Into::into),
-            bank_account_type: BankAccountType::parse(&r.bank_account_type)
-                .ok_or_else(|| corrupt("bank_account_type"))?,
-            currency: Currency::from_code(&r.currency_code).ok_or_else(|| corrupt("currency"))?,
-            feed_status: FeedStatus::parse(&r.feed_status).ok_or_else(|| corrupt("feed_status"))?,
+            bank_account_type: account_type(&r.bank_account_type)?,
+            currency: currency(&r.currency_code)?,
+            feed_status: feed_status(&r.feed_status)?,
             transaction_ready: r.transaction_ready,
             transaction_start_date: r.transaction_start_date,
-            // NUMERIC's text form (e.g. `1833.2100`); Amount drops the trailing zeros.
-            current_balance: r
-                .current_balance
-                .map(|b| b.parse::<Amount>())
-                .transpose()
-                .map_err(|_| corrupt("current_balance"))?,
-            details: serde_json::from_str(&r.details).map_err(|_| corrupt("details"))?,
-            platform_data: r
-                .platform_data
-                .map(|p| serde_json::from_str(&p))
-                .transpose()
-                .map_err(|_| corrupt("platform_data"))?,
+            current_balance: balance(r.current_balance)?,
+            details: details(&r.details)?,
+            platform_data: platform_data(r.platform_data)?,
             last_synced_at: r.last_synced_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -144,6 +130,5 @@ pub(crate) async fn find_live(
         Key::Id(id) => query.bind(id.as_uuid()),
         Key::InternalId(internal) => query.bind(internal),
     };
-    let row = query.fetch_optional(&mut *tx).await.map_err(map_err)?;
-    row.map(BankFeedAccount::try_from).transpose()
+    db::optional(query, &mut *tx).await
 }

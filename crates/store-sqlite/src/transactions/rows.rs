@@ -1,11 +1,11 @@
 //! Transaction rows on SQLite: the columns, their conversion, looking a batch's ids up, inserting.
 
 use crate::error::DbUuid;
-use crate::{map_err, time};
-use bankfeeds_domain::transaction::{
-    DebitCreditMemo, Transaction, TransactionData, TransactionType,
-};
-use bankfeeds_domain::{Amount, BankFeedAccount, BankFeedAccountId, JobId};
+use crate::{db, map_err, time};
+use bankfeeds_domain::transaction::{Transaction, TransactionData};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, JobId};
+use bankfeeds_store::decode::parse;
+use bankfeeds_store::decode::transaction::{amount, debit_credit_memo, transaction_type};
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::HashMap;
@@ -32,16 +32,6 @@ pub(crate) struct TransactionRow {
     created_at: i64,
 }
 
-pub(crate) fn corrupt(what: &str) -> StoreError {
-    StoreError::Backend(format!("corrupt transactions row: {what}").into())
-}
-
-pub(crate) fn amount(s: Option<String>, what: &str) -> StoreResult<Option<Amount>> {
-    s.map(|a| a.parse::<Amount>())
-        .transpose()
-        .map_err(|_| corrupt(what))
-}
-
 impl TryFrom<TransactionRow> for Transaction {
     type Error = StoreError;
     fn try_from(r: TransactionRow) -> StoreResult<Self> {
@@ -54,20 +44,14 @@ impl TryFrom<TransactionRow> for Transaction {
                 transaction_id: r.transaction_id,
                 posted_at: time::from_db(r.posted_at)?,
                 transaction_date: time::opt_from_db(r.transaction_date)?,
-                amount: r.amount.parse().map_err(|_| corrupt("amount"))?,
+                amount: parse(&r.amount, "transactions.amount")?,
                 description: r.description,
                 memo: r.memo,
                 payee: r.payee,
-                transaction_type: r
-                    .transaction_type
-                    .map(|t| TransactionType::parse(&t).ok_or_else(|| corrupt("transaction_type")))
-                    .transpose()?,
-                debit_credit_memo: r
-                    .debit_credit_memo
-                    .map(|t| DebitCreditMemo::parse(&t).ok_or_else(|| corrupt("debit_credit_memo")))
-                    .transpose()?,
-                interest_amount: amount(r.interest_amount, "interest_amount")?,
-                principal_amount: amount(r.principal_amount, "principal_amount")?,
+                transaction_type: transaction_type(r.transaction_type)?,
+                debit_credit_memo: debit_credit_memo(r.debit_credit_memo)?,
+                interest_amount: amount(r.interest_amount, "transactions.interest_amount")?,
+                principal_amount: amount(r.principal_amount, "transactions.principal_amount")?,
             },
             platform_ingested: r.platform_ingested,
             created_at: time::from_db(r.created_at)?,
@@ -105,13 +89,9 @@ pub(crate) async fn stored_by_transaction_id(
             ids.push_bind(t.transaction_id.clone());
         }
         q.push(")");
-        let rows: Vec<TransactionRow> = q
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        for row in rows {
-            let t = Transaction::try_from(row)?;
+        let rows: Vec<Transaction> =
+            db::all(q.build_query_as::<TransactionRow>(), &mut *tx).await?;
+        for t in rows {
             found.insert(t.data.transaction_id.clone(), t);
         }
     }
