@@ -125,6 +125,37 @@ pub struct Load<'a> {
     pub base: i64,
 }
 
+/// A [`Load`] that owns its parts, to move into another task or thread.
+struct OwnedLoad {
+    owner: Owner,
+    accounts: Vec<String>,
+    counts: Vec<u64>,
+    kind: Kind,
+    base: i64,
+}
+
+impl OwnedLoad {
+    fn of(load: &Load<'_>) -> Self {
+        OwnedLoad {
+            owner: load.owner.clone(),
+            accounts: load.accounts.to_vec(),
+            counts: load.counts.to_vec(),
+            kind: load.kind,
+            base: load.base,
+        }
+    }
+
+    fn as_load(&self) -> Load<'_> {
+        Load {
+            owner: &self.owner,
+            accounts: &self.accounts,
+            counts: &self.counts,
+            kind: self.kind,
+            base: self.base,
+        }
+    }
+}
+
 /// Writes the load; the time the writing took (connections opened beforehand are not counted).
 pub async fn insert(
     backend: Backend,
@@ -150,19 +181,10 @@ pub async fn insert(
             let mut set = tokio::task::JoinSet::new();
             for (k, mut c) in conns.into_iter().enumerate() {
                 let specs = data::schedule(load.counts, connections, k);
-                let owner = load.owner.clone();
-                let accounts = load.accounts.to_vec();
-                let (kind, base) = (load.kind, load.base);
-                let counts = load.counts.to_vec();
+                let owned = OwnedLoad::of(load);
                 let progress = progress.clone();
                 set.spawn(async move {
-                    let load = Load {
-                        owner: &owner,
-                        accounts: &accounts,
-                        counts: &counts,
-                        kind,
-                        base,
-                    };
+                    let load = owned.as_load();
                     for spec in specs {
                         pg_batch(&mut c, &load, spec).await?;
                         progress.inc(spec.len);
@@ -212,20 +234,11 @@ async fn sqlite_insert(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Duration> {
     let specs = data::schedule(load.counts, 1, 0);
-    let owner = load.owner.clone();
-    let accounts = load.accounts.to_vec();
-    let counts = load.counts.to_vec();
-    let (kind, base) = (load.kind, load.base);
+    let owned = OwnedLoad::of(load);
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     let started = Instant::now();
     let producer = tokio::task::spawn_blocking(move || {
-        let load = Load {
-            owner: &owner,
-            accounts: &accounts,
-            counts: &counts,
-            kind,
-            base,
-        };
+        let load = owned.as_load();
         for spec in specs {
             if tx
                 .blocking_send((sqlite_batch(&load, spec), spec.len))

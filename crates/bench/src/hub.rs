@@ -115,10 +115,11 @@ impl Env {
         c
     }
 
-    /// `bankfeeds migrate` on `url`, in a short-lived child.
-    pub async fn migrate(&self, url: &str) -> anyhow::Result<()> {
+    /// `bankfeeds <command> --database-url <url>` in a short-lived child: its standard output,
+    /// or an error with its standard error when it fails.
+    async fn run(&self, command: &[&str], url: &str) -> anyhow::Result<Vec<u8>> {
         let mut c = self.command();
-        c.args(["migrate", "--database-url", url]);
+        c.args(command).args(["--database-url", url]);
         let out = tokio::process::Command::from(c)
             .stdin(Stdio::null())
             .output()
@@ -126,34 +127,28 @@ impl Env {
             .context("cannot run the hub binary")?;
         if !out.status.success() {
             bail!(
-                "`bankfeeds migrate` failed ({}): {}",
+                "`bankfeeds {}` failed ({}): {}",
+                command.join(" "),
                 out.status,
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        Ok(out.stdout)
+    }
+
+    /// `bankfeeds migrate` on `url`, in a short-lived child.
+    pub async fn migrate(&self, url: &str) -> anyhow::Result<()> {
+        self.run(&["migrate"], url).await?;
         Ok(())
     }
 
     /// `bankfeeds org create --name Bench` on `url`: the organisation and its credential.
     pub async fn create_org(&self, url: &str) -> anyhow::Result<OrgCreated> {
-        let mut c = self.command();
-        c.args(["org", "create", "--name", "Bench", "--database-url", url]);
-        let out = tokio::process::Command::from(c)
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .context("cannot run the hub binary")?;
-        if !out.status.success() {
-            bail!(
-                "`bankfeeds org create` failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        serde_json::from_slice(&out.stdout).with_context(|| {
+        let stdout = self.run(&["org", "create", "--name", "Bench"], url).await?;
+        serde_json::from_slice(&stdout).with_context(|| {
             format!(
                 "`bankfeeds org create` printed no organisation: {}",
-                String::from_utf8_lossy(&out.stdout)
+                String::from_utf8_lossy(&stdout)
             )
         })
     }

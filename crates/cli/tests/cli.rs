@@ -142,33 +142,20 @@ async fn org_create_serve_sigterm_and_restart() {
     let port = free_port();
     let server = start(&db_url, port).await;
     let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!(
-            "http://127.0.0.1:{port}/versioned/connections/create"
-        ))
-        .basic_auth(client_id, Some(secret))
-        .json(&serde_json::json!({"platform": "XERO"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = |request: reqwest::RequestBuilder| async move {
+        let resp = request.basic_auth(client_id, Some(secret)).send().await;
+        resp.unwrap().json::<Value>().await.unwrap()
+    };
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let created = api(http
+        .post(url("/versioned/connections/create"))
+        .json(&serde_json::json!({"platform": "XERO"})))
+    .await;
     let token = created["connection"]["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let config: Value = http
-        .get(format!(
-            "http://127.0.0.1:{port}/versioned/bank_feeds/configs/XERO"
-        ))
-        .basic_auth(client_id, Some(secret))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = api(http.get(url("/versioned/bank_feeds/configs/XERO"))).await;
     assert_eq!(
         config["bank_feeds_config"]["login_url"], "https://bank.example/login",
         "the CLI and the API see one store"
@@ -176,17 +163,10 @@ async fn org_create_serve_sigterm_and_restart() {
     assert!(terminate(server).success(), "SIGTERM is a clean stop");
 
     let server = start(&db_url, port).await;
-    let fetched: Value = http
-        .get(format!(
-            "http://127.0.0.1:{port}/versioned/connections/access_token?access_token={token}"
-        ))
-        .basic_auth(client_id, Some(secret))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fetched = api(http.get(url(&format!(
+        "/versioned/connections/access_token?access_token={token}"
+    ))))
+    .await;
     assert_eq!(
         fetched["connection"]["id"], created["connection"]["id"],
         "data survives a restart"
@@ -263,20 +243,14 @@ async fn demo_links_pushes_ingests_and_serves_until_stopped() {
         assert_eq!(pushed, ingested, "{row}");
         assert!(pushed.parse::<u32>().unwrap() >= 10, "{row}");
     }
-    let feed = reqwest::get(url_after("Business Checking"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = |url: String| async move {
+        let resp = reqwest::get(url).await.unwrap();
+        resp.text().await.unwrap()
+    };
+    let feed = page(url_after("Business Checking")).await;
     assert!(feed.contains("Card terminal settlement"), "{feed}");
     assert!(feed.contains("Payroll") || feed.contains("Rent"));
-    let company = reqwest::get(url_after("the company's feeds"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let company = page(url_after("the company's feeds")).await;
     assert_eq!(company.matches("status active").count(), 2);
 
     let status = terminate(demo);

@@ -40,3 +40,11 @@ pub use secret::{Secret, SecretHash, SecretKind};
 
 /// Timestamps are UTC everywhere: on the wire (RFC 3339) and in storage.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// The instant an RFC 3339 string names: the fixed "now" of the unit tests.
+#[cfg(test)]
+pub(crate) fn ts(rfc3339: &str) -> Timestamp {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .to_utc()
+}

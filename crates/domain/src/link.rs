@@ -220,12 +220,10 @@ impl LinkRefusal {
 mod tests {
     use super::*;
     use crate::otp::OtpRefusal;
-    use chrono::{DateTime, TimeDelta};
+    use chrono::TimeDelta;
 
     fn now() -> Timestamp {
-        DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
-            .unwrap()
-            .to_utc()
+        crate::ts("2026-01-01T12:00:00Z")
     }
 
     fn challenge() -> Challenge {

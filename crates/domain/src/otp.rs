@@ -91,12 +91,10 @@ impl OtpRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{DateTime, TimeDelta};
+    use chrono::TimeDelta;
 
     fn now() -> Timestamp {
-        DateTime::parse_from_rfc3339("2026-01-01T12:00:00Z")
-            .unwrap()
-            .to_utc()
+        crate::ts("2026-01-01T12:00:00Z")
     }
 
     fn fresh() -> OtpRecord {

@@ -124,31 +124,24 @@ fn chunk_text(text: &str, first: usize, rest: usize) -> Vec<String> {
     out
 }
 
+/// A BAI2 date and time pair of fields: `YYMMDD,HHMM`.
+fn date_time(t: &DateTime<Utc>) -> String {
+    t.format("%y%m%d,%H%M").to_string()
+}
+
 impl<W: Write> Bai2Writer<W> {
     /// Writes the `01` and `02` records.
     pub fn new(mut out: W, o: &Bai2Options) -> Result<Self, FormatError> {
+        let (sender, receiver) = (clean_field(&o.sender_id), clean_field(&o.receiver_id));
+        let (file_id, created) = (clean_field(&o.file_id), date_time(&o.created_at));
         writeln!(
             out,
-            "01,{},{},{},{},{},{},,2/",
-            clean_field(&o.sender_id),
-            clean_field(&o.receiver_id),
-            o.created_at.format("%y%m%d"),
-            o.created_at.format("%H%M"),
-            clean_field(&o.file_id),
-            RECORD_LENGTH,
+            "01,{sender},{receiver},{created},{file_id},{RECORD_LENGTH},,2/"
         )?;
-        writeln!(
-            out,
-            "02,{},{},1,{},{},{},2/",
-            clean_field(&o.receiver_id),
-            clean_field(&o.sender_id),
-            o.as_of.format("%y%m%d"),
-            o.as_of.format("%H%M"),
-            o.group_currency
-                .as_deref()
-                .map(clean_field)
-                .unwrap_or_default(),
-        )?;
+        let as_of = date_time(&o.as_of);
+        let currency = o.group_currency.as_deref().map(clean_field);
+        let currency = currency.unwrap_or_default();
+        writeln!(out, "02,{receiver},{sender},1,{as_of},{currency},2/")?;
         Ok(Bai2Writer {
             out,
             file_records: 2,

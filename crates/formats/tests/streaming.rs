@@ -56,7 +56,15 @@ fn header_and_line() -> (StatementHeader, StatementLine) {
     (h, ls[0].clone())
 }
 
-fn assert_streamed(name: &str, half: &Rc<Cell<usize>>, sink: &Counter) {
+/// Runs `write` (one writer) over the lazy lines into a counting sink, then asserts that output
+/// had reached the sink by the halfway line.
+fn assert_streams(
+    name: &str,
+    template: &StatementLine,
+    write: impl FnOnce(Counter, Box<dyn Iterator<Item = StatementLine>>),
+) {
+    let (sink, half) = (Counter::default(), Rc::new(Cell::new(0)));
+    write(sink.clone(), Box::new(lines(template, &sink, half.clone())));
     let (mid, end) = (half.get(), sink.0.get());
     assert!(
         mid > end / 3,
@@ -68,7 +76,6 @@ fn assert_streamed(name: &str, half: &Rc<Cell<usize>>, sink: &Counter) {
 fn every_writer_streams() {
     let (h, l) = header_and_line();
 
-    let (sink, half) = (Counter::default(), Rc::new(Cell::new(0)));
     let opts = WebConnectOptions {
         org: "HUB".into(),
         fid: "1".into(),
@@ -77,54 +84,43 @@ fn every_writer_streams() {
         dtserver: at(2024, 2, 1),
         charset: SgmlCharset::Utf8,
     };
-    let (_, totals) =
-        write_web_connect(sink.clone(), &opts, &h, lines(&l, &sink, half.clone())).unwrap();
-    assert_eq!(totals.count as usize, LINES);
-    assert_streamed("qbo", &half, &sink);
+    assert_streams("qbo", &l, |sink, lines| {
+        let (_, totals) = write_web_connect(sink, &opts, &h, lines).unwrap();
+        assert_eq!(totals.count as usize, LINES);
+    });
 
-    let (sink, half) = (Counter::default(), Rc::new(Cell::new(0)));
-    let mut w = CsvWriter::new(sink.clone(), &h).unwrap();
-    lines(&l, &sink, half.clone())
-        .try_for_each(|x| w.line(&x))
-        .unwrap();
-    w.finish().unwrap();
-    assert_streamed("csv", &half, &sink);
+    assert_streams("csv", &l, |sink, mut lines| {
+        let mut w = CsvWriter::new(sink, &h).unwrap();
+        lines.try_for_each(|x| w.line(&x)).unwrap();
+        w.finish().unwrap();
+    });
 
-    let (sink, half) = (Counter::default(), Rc::new(Cell::new(0)));
-    let mut w = Bai2Writer::new(
-        sink.clone(),
-        &Bai2Options {
-            sender_id: "S".into(),
-            receiver_id: "R".into(),
-            file_id: "1".into(),
-            created_at: at(2024, 2, 1),
-            as_of: at(2024, 1, 31),
-            group_currency: None,
-        },
-    )
-    .unwrap();
-    w.begin_account(&h).unwrap();
-    lines(&l, &sink, half.clone())
-        .try_for_each(|x| w.line(&x))
-        .unwrap();
-    w.finish().unwrap();
-    assert_streamed("bai2", &half, &sink);
+    let bai2 = Bai2Options {
+        sender_id: "S".into(),
+        receiver_id: "R".into(),
+        file_id: "1".into(),
+        created_at: at(2024, 2, 1),
+        as_of: at(2024, 1, 31),
+        group_currency: None,
+    };
+    assert_streams("bai2", &l, |sink, mut lines| {
+        let mut w = Bai2Writer::new(sink, &bai2).unwrap();
+        w.begin_account(&h).unwrap();
+        lines.try_for_each(|x| w.line(&x)).unwrap();
+        w.finish().unwrap();
+    });
 
-    let (sink, half) = (Counter::default(), Rc::new(Cell::new(0)));
-    let mut w = Mt940Writer::new(sink.clone());
-    w.begin_statement(&h, "s", 1).unwrap();
-    lines(&l, &sink, half.clone())
-        .try_for_each(|x| w.line(&x))
-        .unwrap();
-    w.finish().unwrap();
-    assert_streamed("mt940", &half, &sink);
+    assert_streams("mt940", &l, |sink, mut lines| {
+        let mut w = Mt940Writer::new(sink);
+        w.begin_statement(&h, "s", 1).unwrap();
+        lines.try_for_each(|x| w.line(&x)).unwrap();
+        w.finish().unwrap();
+    });
 
-    let (sink, half) = (Counter::default(), Rc::new(Cell::new(0)));
-    let mut w = Camt053Writer::new(sink.clone(), CamtVersion::V08, "m", at(2024, 2, 1)).unwrap();
-    w.begin_statement(&h, "s").unwrap();
-    lines(&l, &sink, half.clone())
-        .try_for_each(|x| w.line(&x))
-        .unwrap();
-    w.finish().unwrap();
-    assert_streamed("camt053", &half, &sink);
+    assert_streams("camt053", &l, |sink, mut lines| {
+        let mut w = Camt053Writer::new(sink, CamtVersion::V08, "m", at(2024, 2, 1)).unwrap();
+        w.begin_statement(&h, "s").unwrap();
+        lines.try_for_each(|x| w.line(&x)).unwrap();
+        w.finish().unwrap();
+    });
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use bankfeeds_domain::account::{
-    AccountPatch, AccountQuery, AccountSortField, AccountSortKey, CompareOp, FeedState, FeedStatus,
+    AccountPatch, AccountQuery, AccountSortField, AccountSortKey, CompareOp, FeedStatus,
     SortDirection, TimeFilter,
 };
 use bankfeeds_domain::{Clock, Platform, SystemClock};
@@ -11,7 +11,8 @@ use bankfeeds_store::{DynStore, Outcome, StoreError};
 use chrono::TimeDelta;
 
 use crate::helpers::{
-    connection, create_fresh as create, draft_account as account, linked_feed, secs, setup, t0,
+    active, assert_feed_gone, connection, create_fresh as create, draft_account as account,
+    linked_feed, secs, setup, t0,
 };
 
 pub async fn accounts_round_trip(store: DynStore) {
@@ -47,15 +48,7 @@ pub async fn internal_ids_are_unique_per_connection_unless_overridden(store: Dyn
     let now = SystemClock.now();
     let first = create(&store, &account(&c, "ACC-1", now)).await;
     let linked = store
-        .set_feed_state(
-            first.id,
-            &FeedState {
-                feed_status: FeedStatus::Active,
-                transaction_ready: true,
-                transaction_start_date: Some(now),
-            },
-            now,
-        )
+        .set_feed_state(first.id, &active(Some(now)), now)
         .await
         .unwrap();
 
@@ -307,14 +300,7 @@ pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
         (FeedStatus::Inactive, false, at)
     );
     assert_eq!(done.transaction_start_date, feed.transaction_start_date);
-    assert_eq!(
-        store.get_company_feed(books.id, feed.id).await.unwrap(),
-        None
-    );
-    assert!(matches!(
-        store.ingest_feed(books.id, feed.id, 1000, at).await,
-        Err(StoreError::NotFound)
-    ));
+    assert_feed_gone(&store, &books, &feed, at).await;
     let other = connection(&store, c.org_id, Platform::Xero).await;
     assert!(
         matches!(
@@ -399,14 +385,10 @@ pub async fn feed_states_apply_only_to_live_accounts(store: DynStore) {
     let gone = create(&store, &account(&c, "ACC-1", now)).await;
     store.delete_account(c.id, gone.id, now).await.unwrap();
     let events = store.list_events(c.org_id, 0, 100).await.unwrap().len();
-    let active = FeedState {
-        feed_status: FeedStatus::Active,
-        transaction_ready: true,
-        transaction_start_date: Some(now),
-    };
+    let linked = active(Some(now));
     for id in [gone.id, bankfeeds_domain::BankFeedAccountId::new()] {
         assert!(matches!(
-            store.set_feed_state(id, &active, now + secs(1)).await,
+            store.set_feed_state(id, &linked, now + secs(1)).await,
             Err(StoreError::NotFound)
         ));
     }

@@ -8,7 +8,7 @@ use bankfeeds_domain::{
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 
-use crate::helpers::{account, linked_feed, org_with_secret as org, secs, t0};
+use crate::helpers::{account, assert_feed_gone, linked_feed, org_with_secret as org, secs, t0};
 
 async fn connection(store: &DynStore, org: &Org, platform: Platform) -> (Connection, Secret) {
     let (new, token) =
@@ -202,14 +202,7 @@ pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
     store.delete_connection(c.org_id, c.id, at).await.unwrap();
 
     assert_eq!(store.list_company_feeds(books.id).await.unwrap(), vec![]);
-    assert_eq!(
-        store.get_company_feed(books.id, feed.id).await.unwrap(),
-        None
-    );
-    assert!(matches!(
-        store.ingest_feed(books.id, feed.id, 1000, at).await,
-        Err(StoreError::NotFound)
-    ));
+    assert_feed_gone(&store, &books, &feed, at).await;
     let due = store
         .list_feeds_due(Platform::Xero, at + secs(3600), 100)
         .await

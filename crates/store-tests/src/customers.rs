@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use bankfeeds_domain::customer::{Customer, CustomerId};
 use bankfeeds_domain::{
-    Clock, NewConnection, OrgId, PageRequest, Platform, SystemClock, Timestamp,
+    Clock, NewConnection, OrgId, PageRequest, Platform, Secret, SystemClock, Timestamp,
 };
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
@@ -23,6 +23,18 @@ fn customer(org: OrgId, name: &str, at: Timestamp) -> Customer {
         created_at: at,
         updated_at: at,
     }
+}
+
+/// A new connection on `platform` for customer `of`, stored; answers it with its token.
+async fn customer_connection(
+    store: &DynStore,
+    of: &Customer,
+    platform: Platform,
+    at: Timestamp,
+) -> (NewConnection, Secret) {
+    let (new, token) = NewConnection::generate(of.org_id, platform, None, at).unwrap();
+    store.create_customer_connection(of.id, &new).await.unwrap();
+    (new, token)
 }
 
 pub async fn customers_round_trip_update_and_delete(store: DynStore) {
@@ -71,18 +83,10 @@ pub async fn customers_round_trip_update_and_delete(store: DynStore) {
     // Connections hang off a live customer of the same organisation.
     let mut made = Vec::new();
     for platform in [Platform::IntuitBankFeeds, Platform::Xero] {
-        let (new, _) = NewConnection::generate(a, platform, None, at(6)).unwrap();
-        store
-            .create_customer_connection(first.id, &new)
-            .await
-            .unwrap();
+        let (new, _) = customer_connection(&store, &first, platform, at(6)).await;
         made.push(new.connection);
     }
-    let (other, _) = NewConnection::generate(a, Platform::Xero, None, at(6)).unwrap();
-    store
-        .create_customer_connection(second.id, &other)
-        .await
-        .unwrap();
+    let (other, _) = customer_connection(&store, &second, Platform::Xero, at(6)).await;
     let listed = store.list_customer_connections(a, first.id).await.unwrap();
     assert_eq!(
         listed
@@ -164,11 +168,7 @@ pub async fn unlinking_a_customer_connection_deactivates_its_feeds(store: DynSto
     let fi = org(&store, "Bank A").await;
     let dave = customer(fi, "Bank of Dave", at(0));
     store.create_customer(&dave).await.unwrap();
-    let (new, _) = NewConnection::generate(fi, Platform::Xero, None, at(0)).unwrap();
-    store
-        .create_customer_connection(dave.id, &new)
-        .await
-        .unwrap();
+    let (new, _) = customer_connection(&store, &dave, Platform::Xero, at(0)).await;
     let c = new.connection;
     let checking = crate::helpers::account(&store, &c, "CHK-1").await;
     let savings = crate::helpers::account(&store, &c, "SAV-1").await;
@@ -300,11 +300,7 @@ pub async fn organisations_never_see_each_others_customers(store: DynStore) {
     let b = org(&store, "Bank B").await;
     let dave = customer(a, "Bank of Dave", at(0));
     store.create_customer(&dave).await.unwrap();
-    let (new, token) = NewConnection::generate(a, Platform::Xero, None, at(0)).unwrap();
-    store
-        .create_customer_connection(dave.id, &new)
-        .await
-        .unwrap();
+    let (new, token) = customer_connection(&store, &dave, Platform::Xero, at(0)).await;
     let c = new.connection;
 
     // Organisation B asks for A's customer and connection by their ids.

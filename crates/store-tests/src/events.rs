@@ -1,10 +1,10 @@
 //! `EventStore`: the outbox. Every change appends its events in commit order, per organisation.
 
-use bankfeeds_domain::account::{AccountPatch, FeedState, FeedStatus};
+use bankfeeds_domain::account::AccountPatch;
 use bankfeeds_domain::{Clock, Platform, SystemClock};
 use bankfeeds_store::DynStore;
 
-use crate::helpers::{create_fresh as create, draft_account as account, setup};
+use crate::helpers::{active, create_fresh as create, draft_account as account, setup};
 
 pub async fn account_changes_append_events(store: DynStore) {
     let c = setup(&store, Platform::SageBusinessCloud).await;
@@ -15,15 +15,7 @@ pub async fn account_changes_append_events(store: DynStore) {
         .await
         .unwrap();
     store
-        .set_feed_state(
-            a.id,
-            &FeedState {
-                feed_status: FeedStatus::Active,
-                transaction_ready: true,
-                transaction_start_date: None,
-            },
-            now,
-        )
+        .set_feed_state(a.id, &active(None), now)
         .await
         .unwrap();
     store.delete_account(c.id, a.id, now).await.unwrap();

@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use bankfeeds_domain::account::BankAccountType;
+use bankfeeds_domain::account::{BankAccountType, FeedState, FeedStatus};
 use bankfeeds_domain::batch::{BatchItem, BatchRefusal, BatchRequest};
 use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
@@ -14,7 +14,7 @@ use bankfeeds_domain::{
     Amount, BankFeedAccount, Clock, Connection, Currency, Job, JobId, JobStatus, NewConnection,
     NewOrg, Org, OrgId, Platform, Secret, SecretHash, SystemClock, Timestamp,
 };
-use bankfeeds_store::{DynStore, Event, Outcome};
+use bankfeeds_store::{DynStore, Event, Outcome, StoreError};
 use chrono::{DateTime, TimeDelta};
 use serde_json::{json, Value};
 
@@ -53,25 +53,36 @@ pub(crate) fn profile(c: &Connection) -> PlatformProfile {
     PlatformProfile::for_platform(c.platform, Door::Rutter)
 }
 
-pub(crate) async fn account(
-    store: &DynStore,
-    c: &Connection,
-    internal_id: &str,
-) -> BankFeedAccount {
-    let mut a = BankFeedAccount::new(
+/// A new US-dollar bank account `internal_id` of connection `c`, not yet stored.
+pub(crate) fn usd_account(c: &Connection, internal_id: &str, now: Timestamp) -> BankFeedAccount {
+    BankFeedAccount::new(
         c.org_id,
         c.id,
         &profile(c),
         internal_id.to_owned(),
         BankAccountType::Bank,
         Currency::from_code("USD").unwrap(),
-        t0() - days(30),
-    );
-    a.current_balance = Some(amount("100"));
-    match store.create_account(&a, false, None).await.unwrap() {
-        Outcome::Done((stored, true)) => stored,
-        other => panic!("expected a fresh create, got {other:?}"),
+        now,
+    )
+}
+
+/// The feed state a platform sets when it links an account, with feeds from `start`.
+pub(crate) fn active(start: Option<Timestamp>) -> FeedState {
+    FeedState {
+        feed_status: FeedStatus::Active,
+        transaction_ready: true,
+        transaction_start_date: start,
     }
+}
+
+pub(crate) async fn account(
+    store: &DynStore,
+    c: &Connection,
+    internal_id: &str,
+) -> BankFeedAccount {
+    let mut a = usd_account(c, internal_id, t0() - days(30));
+    a.current_balance = Some(amount("100"));
+    create_fresh(store, &a).await
 }
 
 /// A job for a batch on `account` (of connection `c`), accepted at `at`.
@@ -268,16 +279,7 @@ pub(crate) async fn setup(store: &DynStore, platform: Platform) -> Connection {
 }
 
 pub(crate) fn draft_account(c: &Connection, internal_id: &str, now: Timestamp) -> BankFeedAccount {
-    let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
-    let mut a = BankFeedAccount::new(
-        c.org_id,
-        c.id,
-        &profile,
-        internal_id.to_owned(),
-        BankAccountType::Bank,
-        Currency::from_code("USD").unwrap(),
-        now,
-    );
+    let mut a = usd_account(c, internal_id, now);
     a.current_balance = Some("1833.21".parse().unwrap());
     a.details.name = Some("Operating account".into());
     a.details.available_balance = Some("1546.23".parse().unwrap());
@@ -292,6 +294,23 @@ pub(crate) async fn create_fresh(store: &DynStore, a: &BankFeedAccount) -> BankF
     }
 }
 
+/// Asserts that the company's platform no longer finds the feed, nor can ingest it.
+pub(crate) async fn assert_feed_gone(
+    store: &DynStore,
+    books: &Company,
+    feed: &BankFeedAccount,
+    at: Timestamp,
+) {
+    assert_eq!(
+        store.get_company_feed(books.id, feed.id).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.ingest_feed(books.id, feed.id, 1000, at).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 // The link flow.
 
 pub(crate) const MICRO: TimeDelta = TimeDelta::microseconds(1);
@@ -301,21 +320,9 @@ pub(crate) async fn link_account(
     c: &Connection,
     internal_id: &str,
 ) -> BankFeedAccount {
-    let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
-    let mut a = BankFeedAccount::new(
-        c.org_id,
-        c.id,
-        &profile,
-        internal_id.to_owned(),
-        BankAccountType::Bank,
-        Currency::from_code("USD").unwrap(),
-        SystemClock.now(),
-    );
+    let mut a = usd_account(c, internal_id, SystemClock.now());
     a.details.name = Some(format!("Account {internal_id}"));
-    match store.create_account(&a, false, None).await.unwrap() {
-        Outcome::Done((stored, true)) => stored,
-        other => panic!("expected a fresh create, got {other:?}"),
-    }
+    create_fresh(store, &a).await
 }
 
 pub(crate) async fn company(store: &DynStore, platform: Platform, name: &str) -> Company {

@@ -3,40 +3,57 @@
 
 use bankfeeds_domain::account::AccountPatch;
 use bankfeeds_domain::{
-    BankFeedAccount, Clock, Connection, Job, NewConnection, PageRequest, Platform, SystemClock,
+    BankFeedAccount, Clock, Connection, Job, NewConnection, OrgId, PageRequest, Platform,
+    SystemClock,
 };
-use bankfeeds_store::{DynStore, Idem, IdempotencyKey, Outcome, StoreError, StoredResponse};
+use bankfeeds_store::{
+    DynStore, Idem, IdempotencyKey, Outcome, StoreError, StoreResult, StoredResponse,
+};
 
 use crate::helpers::{
     account, claim, connection, create_fresh, draft_account, job, org, secs, setup, t0,
 };
 
+type RenderAccount = dyn Fn(&(BankFeedAccount, bool)) -> StoredResponse + Send + Sync;
+
+/// Creates `a` under the idempotency key `key`, saving the answer `render` gives.
+async fn create_keyed(
+    store: &DynStore,
+    a: &BankFeedAccount,
+    key: &IdempotencyKey,
+    render: &RenderAccount,
+) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
+    store
+        .create_account(a, false, Some(Idem { key, render }))
+        .await
+}
+
+/// The key `key` of organisation `org`, for the request with this fingerprint.
+fn idem_key(org: OrgId, key: &str, fingerprint: &str) -> IdempotencyKey {
+    IdempotencyKey {
+        org_id: org,
+        key: key.into(),
+        fingerprint: fingerprint.into(),
+    }
+}
+
 pub async fn idempotent_account_writes_replay_and_refuse_reuse(store: DynStore) {
     let c = setup(&store, Platform::Xero).await;
     let now = SystemClock.now();
-    let key = IdempotencyKey {
-        org_id: c.org_id,
-        key: "k-1".into(),
-        fingerprint: "fp-a".into(),
-    };
+    let key = idem_key(c.org_id, "k-1", "fp-a");
     let render = |r: &(BankFeedAccount, bool)| StoredResponse {
         status: 200,
         body: format!("created {}", r.0.id),
     };
-    let idem = Idem {
-        key: &key,
-        render: &render,
-    };
-    let Outcome::Done((first, true)) = store
-        .create_account(&draft_account(&c, "ACC-1", now), false, Some(idem))
-        .await
-        .unwrap()
+    let Outcome::Done((first, true)) =
+        create_keyed(&store, &draft_account(&c, "ACC-1", now), &key, &render)
+            .await
+            .unwrap()
     else {
         panic!("first use does the work")
     };
     // The same key again, even for a request that would now conflict, replays the first answer.
-    let replay = store
-        .create_account(&draft_account(&c, "ACC-1", now), false, Some(idem))
+    let replay = create_keyed(&store, &draft_account(&c, "ACC-1", now), &key, &render)
         .await
         .unwrap();
     assert_eq!(
@@ -46,49 +63,19 @@ pub async fn idempotent_account_writes_replay_and_refuse_reuse(store: DynStore) 
             body: format!("created {}", first.id)
         })
     );
-    let reused = IdempotencyKey {
-        fingerprint: "fp-b".into(),
-        ..key.clone()
-    };
+    let reused = idem_key(key.org_id, &key.key, "fp-b");
     assert!(matches!(
-        store
-            .create_account(
-                &draft_account(&c, "ACC-2", now),
-                false,
-                Some(Idem {
-                    key: &reused,
-                    render: &render
-                })
-            )
-            .await,
+        create_keyed(&store, &draft_account(&c, "ACC-2", now), &reused, &render).await,
         Err(StoreError::IdempotencyKeyReused)
     ));
     // A refused request saves nothing: the key stays free.
-    let key2 = IdempotencyKey {
-        org_id: c.org_id,
-        key: "k-2".into(),
-        fingerprint: "fp-c".into(),
-    };
-    assert!(store
-        .create_account(
-            &draft_account(&c, "ACC-1", now),
-            false,
-            Some(Idem {
-                key: &key2,
-                render: &render
-            })
-        )
-        .await
-        .is_err());
-    let Outcome::Done(_) = store
-        .create_account(
-            &draft_account(&c, "ACC-3", now),
-            false,
-            Some(Idem {
-                key: &key2,
-                render: &render,
-            }),
-        )
+    let key2 = idem_key(c.org_id, "k-2", "fp-c");
+    assert!(
+        create_keyed(&store, &draft_account(&c, "ACC-1", now), &key2, &render)
+            .await
+            .is_err()
+    );
+    let Outcome::Done(_) = create_keyed(&store, &draft_account(&c, "ACC-3", now), &key2, &render)
         .await
         .unwrap()
     else {
@@ -100,18 +87,14 @@ pub async fn idempotent_account_writes_replay_and_refuse_reuse(store: DynStore) 
         org_id: other.org_id,
         ..key.clone()
     };
-    let Outcome::Done(_) = store
-        .create_account(
-            &draft_account(&other, "ACC-1", now),
-            false,
-            Some(Idem {
-                key: &theirs,
-                render: &render,
-            }),
-        )
-        .await
-        .unwrap()
-    else {
+    let Outcome::Done(_) = create_keyed(
+        &store,
+        &draft_account(&other, "ACC-1", now),
+        &theirs,
+        &render,
+    )
+    .await
+    .unwrap() else {
         panic!("another organisation's key space is separate")
     };
 }
@@ -121,11 +104,7 @@ pub async fn idempotent_job_submission_replays(store: DynStore) {
     let c = connection(&store, o, Platform::IntuitBankFeeds).await;
     let a = account(&store, &c, "A").await;
     let now = t0();
-    let key = IdempotencyKey {
-        org_id: o,
-        key: "batch-1".into(),
-        fingerprint: "fp-a".into(),
-    };
+    let key = idem_key(o, "batch-1", "fp-a");
     let render = |j: &Job| StoredResponse {
         status: 202,
         body: format!("{{\"job\":\"{}\"}}", j.id),
@@ -147,10 +126,7 @@ pub async fn idempotent_job_submission_replays(store: DynStore) {
             body: format!("{{\"job\":\"{}\"}}", first.id),
         })
     );
-    let reused = IdempotencyKey {
-        fingerprint: "fp-b".into(),
-        ..key.clone()
-    };
+    let reused = idem_key(key.org_id, &key.key, "fp-b");
     let third = job(&c, Some(&a), now + secs(2));
     assert!(matches!(
         store
@@ -182,11 +158,7 @@ pub async fn idempotent_job_submission_replays(store: DynStore) {
 
 pub async fn idempotent_connection_creation_replays(store: DynStore) {
     let o = org(&store).await;
-    let key = IdempotencyKey {
-        org_id: o,
-        key: "conn-1".into(),
-        fingerprint: "fp-a".into(),
-    };
+    let key = idem_key(o, "conn-1", "fp-a");
     let render = |c: &Connection| StoredResponse {
         status: 201,
         body: format!("{{\"connection\":\"{}\"}}", c.id),
@@ -218,10 +190,7 @@ pub async fn idempotent_connection_creation_replays(store: DynStore) {
         None,
         "the repeat stores nothing"
     );
-    let reused = IdempotencyKey {
-        fingerprint: "fp-b".into(),
-        ..key.clone()
-    };
+    let reused = idem_key(key.org_id, &key.key, "fp-b");
     let (third, _) = fresh();
     assert!(matches!(
         store
@@ -271,11 +240,7 @@ pub async fn idempotent_account_updates_replay(store: DynStore) {
     let c = setup(&store, Platform::Xero).await;
     let now = SystemClock.now();
     let a = create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
-    let key = IdempotencyKey {
-        org_id: c.org_id,
-        key: "patch-1".into(),
-        fingerprint: "fp-a".into(),
-    };
+    let key = idem_key(c.org_id, "patch-1", "fp-a");
     let render = |a: &BankFeedAccount| StoredResponse {
         status: 200,
         body: format!("named {:?}", a.details.name),
@@ -315,10 +280,7 @@ pub async fn idempotent_account_updates_replay(store: DynStore) {
         first,
         "the repeat changes nothing"
     );
-    let reused = IdempotencyKey {
-        fingerprint: "fp-b".into(),
-        ..key.clone()
-    };
+    let reused = idem_key(key.org_id, &key.key, "fp-b");
     assert!(matches!(
         store
             .update_account(

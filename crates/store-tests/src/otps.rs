@@ -87,18 +87,14 @@ pub async fn otps_are_single_use_and_expire(store: DynStore) {
     );
 
     // Refusals change nothing: after each, a different active OTP still works.
-    assert_eq!(
-        consume(&unknown, now + secs(6)).await,
-        Err(OtpRefusal::Unknown)
-    );
-    assert_eq!(
-        consume(&older, now + secs(6)).await,
-        Err(OtpRefusal::Superseded)
-    );
-    assert_eq!(
-        consume(&first, now + secs(6)).await,
-        Err(OtpRefusal::AlreadyUsed)
-    );
+    let refused = [
+        ("unknown", &unknown, OtpRefusal::Unknown),
+        ("older", &older, OtpRefusal::Superseded),
+        ("first", &first, OtpRefusal::AlreadyUsed),
+    ];
+    for (case, otp, refusal) in refused {
+        assert_eq!(consume(otp, now + secs(6)).await, Err(refusal), "{case}");
+    }
     assert_eq!(consume(&other, now + secs(7)).await, Ok((o, c2.id)));
     assert_eq!(
         consume(&latest_again, now + secs(7) + OTP_TTL).await,

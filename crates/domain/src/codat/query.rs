@@ -176,26 +176,29 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Query, QueryError> {
-        let mut parts = vec![self.and()?];
-        while self.eat("||") {
-            parts.push(self.and()?);
-        }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Query::Or(parts)
-        })
+        self.joined("||", Self::and, Query::Or)
     }
 
     fn and(&mut self) -> Result<Query, QueryError> {
-        let mut parts = vec![self.term()?];
-        while self.eat("&&") {
-            parts.push(self.term()?);
+        self.joined("&&", Self::term, Query::And)
+    }
+
+    /// One `part`, then one more after each `separator`: a lone part is itself, several are
+    /// `combine`d.
+    fn joined(
+        &mut self,
+        separator: &str,
+        part: fn(&mut Self) -> Result<Query, QueryError>,
+        combine: fn(Vec<Query>) -> Query,
+    ) -> Result<Query, QueryError> {
+        let mut parts = vec![part(self)?];
+        while self.eat(separator) {
+            parts.push(part(self)?);
         }
         Ok(if parts.len() == 1 {
             parts.remove(0)
         } else {
-            Query::And(parts)
+            combine(parts)
         })
     }
 

@@ -24,23 +24,25 @@ struct Tokenizer<'a> {
 }
 
 impl<'a> Tokenizer<'a> {
+    /// Skips a run from `open` to `close` (a comment, a processing instruction) when the rest
+    /// starts with `open`; `unterminated` is the error when `close` never comes.
+    fn skip(&mut self, open: &str, close: &str, unterminated: &str) -> Result<bool, OfxParseError> {
+        let Some(after) = self.rest.strip_prefix(open) else {
+            return Ok(false);
+        };
+        let end = after.find(close).ok_or_else(|| body_err(unterminated))?;
+        self.rest = &after[end + close.len()..];
+        Ok(true)
+    }
+
     fn next_token(&mut self) -> Result<Option<Token<'a>>, OfxParseError> {
         loop {
             if self.rest.is_empty() {
                 return Ok(None);
             }
-            if let Some(after) = self.rest.strip_prefix("<!--") {
-                let end = after
-                    .find("-->")
-                    .ok_or_else(|| body_err("unterminated comment"))?;
-                self.rest = &after[end + 3..];
-                continue;
-            }
-            if let Some(after) = self.rest.strip_prefix("<?") {
-                let end = after
-                    .find("?>")
-                    .ok_or_else(|| body_err("unterminated <?"))?;
-                self.rest = &after[end + 2..];
+            if self.skip("<!--", "-->", "unterminated comment")?
+                || self.skip("<?", "?>", "unterminated <?")?
+            {
                 continue;
             }
             if let Some(after) = self.rest.strip_prefix('<') {

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, Creds, Hub};
+use crate::helpers::{err, err_in, ok, Creds, Hub};
 
 crate::on_both_backends!(
     account_lifecycle,
@@ -41,11 +41,9 @@ fn seed_account(internal_id: &str) -> Value {
 }
 
 async fn create(hub: &Hub, creds: &Creds, token: &str, internal_id: &str) -> Value {
-    let body = ok(hub
-        .post(creds, &accounts(token), &seed_account(internal_id))
-        .send()
-        .await)
-    .await;
+    let body = hub
+        .post_ok(creds, &accounts(token), &seed_account(internal_id))
+        .await;
     body["bank_feed_account"].clone()
 }
 
@@ -76,24 +74,20 @@ async fn account_lifecycle(hub: Hub) {
         "only with expand=platform_data"
     );
 
-    let got = ok(hub.get(&bank, &account_url(id, &token)).send().await).await;
+    let got = hub.get_ok(&bank, &account_url(id, &token)).await;
     assert_eq!(got["bank_feed_account"], a);
     assert_eq!(got["connection"]["platform"], "INTUIT_BANK_FEEDS");
-    let expanded = ok(hub
-        .get(
+    let expanded = hub
+        .get_ok(
             &bank,
             &format!("{}&expand=platform_data", account_url(id, &token)),
         )
-        .send()
-        .await)
-    .await;
+        .await;
     assert!(expanded["bank_feed_account"]["platform_data"].is_null());
 
+    let changes = json!({"bank_feed_account": {"name": "Renamed", "credit_limit": 5000, "routing_number": null, "current_balance": "10.5"}});
     let patched = ok(hub
-        .http
-        .patch(hub.url(&account_url(id, &token)))
-        .basic_auth(&bank.client_id, Some(&bank.client_secret))
-        .json(&json!({"bank_feed_account": {"name": "Renamed", "credit_limit": 5000, "routing_number": null, "current_balance": "10.5"}}))
+        .patch(&bank, &account_url(id, &token), &changes)
         .send()
         .await)
     .await;
@@ -111,7 +105,7 @@ async fn account_lifecycle(hub: Hub) {
     let mut again = seed_account("0674101002388");
     again["bank_feed_account"]["additional_fields"] = json!({"override_existing": true});
     again["bank_feed_account"]["name"] = json!("Overridden");
-    let over = ok(hub.post(&bank, &accounts(&token), &again).send().await).await;
+    let over = hub.post_ok(&bank, &accounts(&token), &again).await;
     assert_eq!(over["bank_feed_account"]["id"], id);
     assert_eq!(over["bank_feed_account"]["name"], "Overridden");
 
@@ -168,125 +162,77 @@ async fn account_validation_refuses_each_bad_input(hub: Hub) {
             .remove(field);
         body
     };
-    err(
-        hub.post(&bank, &url, &with("currency_code", json!("XYZ")))
-            .send()
-            .await,
-        400,
-        "INVALID_ENUM_VALUE",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &with("currency_code", json!("usd")))
-            .send()
-            .await,
-        400,
-        "INVALID_ENUM_VALUE",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &with("bank_account_type", json!("savings")))
-            .send()
-            .await,
-        400,
-        "INVALID_ENUM_VALUE",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &without("currency_code"))
-            .send()
-            .await,
-        400,
-        "MISSING_FIELD",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &without("internal_bank_account_id"))
-            .send()
-            .await,
-        400,
-        "MISSING_FIELD",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &with("internal_bank_account_id", json!("  ")))
-            .send()
-            .await,
-        400,
-        "INVALID_FIELD_VALUE",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &with("current_balance", json!(1.234)))
-            .send()
-            .await,
-        400,
-        "TOO_MANY_DECIMALS",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &with("current_balance", json!("abc")))
-            .send()
-            .await,
-        400,
-        "INVALID_FIELD_VALUE",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &with("current_balance", json!(true)))
-            .send()
-            .await,
-        400,
-        "INVALID_FIELD_TYPE",
-    )
-    .await;
-    err(
-        hub.post(
-            &bank,
-            &url,
-            &with("transaction_start_date", json!("02/02/2023")),
-        )
-        .send()
-        .await,
-        400,
-        "INVALID_FIELD_VALUE",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &with("name", json!("x".repeat(1001))))
-            .send()
-            .await,
-        400,
-        "FIELD_TOO_LONG",
-    )
-    .await;
-    err(
-        hub.post(
-            &bank,
-            &url,
-            &with(
-                "parent_bank_feed_account_id",
-                json!("01a1fc9a-af8c-76a4-87f1-65c8c73af427"),
-            ),
-        )
-        .send()
-        .await,
-        400,
-        "PARENT_ACCOUNT_NOT_FOUND",
-    )
-    .await;
     // JPY has no minor units.
     let mut jpy = with("currency_code", json!("JPY"));
     jpy["bank_feed_account"]["current_balance"] = json!(100.5);
     jpy["bank_feed_account"]["available_balance"] = json!(100);
-    err(
-        hub.post(&bank, &url, &jpy).send().await,
-        400,
-        "TOO_MANY_DECIMALS",
-    )
-    .await;
+    let refused = [
+        (
+            "unknown currency",
+            with("currency_code", json!("XYZ")),
+            "INVALID_ENUM_VALUE",
+        ),
+        (
+            "lower-case currency",
+            with("currency_code", json!("usd")),
+            "INVALID_ENUM_VALUE",
+        ),
+        (
+            "unknown account type",
+            with("bank_account_type", json!("savings")),
+            "INVALID_ENUM_VALUE",
+        ),
+        ("no currency", without("currency_code"), "MISSING_FIELD"),
+        (
+            "no internal id",
+            without("internal_bank_account_id"),
+            "MISSING_FIELD",
+        ),
+        (
+            "blank internal id",
+            with("internal_bank_account_id", json!("  ")),
+            "INVALID_FIELD_VALUE",
+        ),
+        (
+            "a tenth of a cent",
+            with("current_balance", json!(1.234)),
+            "TOO_MANY_DECIMALS",
+        ),
+        (
+            "a balance that is no number",
+            with("current_balance", json!("abc")),
+            "INVALID_FIELD_VALUE",
+        ),
+        (
+            "a boolean balance",
+            with("current_balance", json!(true)),
+            "INVALID_FIELD_TYPE",
+        ),
+        (
+            "a US date",
+            with("transaction_start_date", json!("02/02/2023")),
+            "INVALID_FIELD_VALUE",
+        ),
+        (
+            "a long name",
+            with("name", json!("x".repeat(1001))),
+            "FIELD_TOO_LONG",
+        ),
+        (
+            "an unknown parent",
+            with(
+                "parent_bank_feed_account_id",
+                json!("01a1fc9a-af8c-76a4-87f1-65c8c73af427"),
+            ),
+            "PARENT_ACCOUNT_NOT_FOUND",
+        ),
+        ("cents in JPY", jpy, "TOO_MANY_DECIMALS"),
+    ];
+    for (case, body, code) in refused {
+        err_in(case, hub.post(&bank, &url, &body).send().await, 400, code).await;
+    }
     // Nothing above was stored.
-    let listed = ok(hub.get(&bank, &url).send().await).await;
+    let listed = hub.get_ok(&bank, &url).await;
     assert!(listed["bank_feed_accounts"].as_array().unwrap().is_empty());
 
     let a = create(&hub, &bank, &token, "ACC-1").await;
@@ -297,57 +243,31 @@ async fn account_validation_refuses_each_bad_input(hub: Hub) {
     )
     .await;
     let id = a["id"].as_str().unwrap();
-    let patch = |body: Value| {
-        hub.http
-            .patch(hub.url(&account_url(id, &token)))
-            .basic_auth(&bank.client_id, Some(&bank.client_secret))
-            .json(&json!({"bank_feed_account": body}))
+    let refused = [
+        (json!({"feed_status": "active"}), "READ_ONLY_FIELD"),
+        (json!({"colour": "blue"}), "UNKNOWN_FIELD"),
+        (json!({"credit_limit": "lots"}), "INVALID_FIELD_VALUE"),
+        (json!({"current_balance": 1.001}), "TOO_MANY_DECIMALS"),
+        (json!({"currency_code": "JPY"}), "TOO_MANY_DECIMALS"),
+        (json!({"currency_code": "ABC"}), "INVALID_ENUM_VALUE"),
+        (
+            json!({"parent_bank_feed_account_id": id}),
+            "PARENT_ACCOUNT_NOT_FOUND",
+        ),
+        (
+            json!({"internal_bank_account_id": ""}),
+            "INVALID_FIELD_VALUE",
+        ),
+    ];
+    for (fields, code) in refused {
+        let body = json!({ "bank_feed_account": fields });
+        let resp = hub
+            .patch(&bank, &account_url(id, &token), &body)
             .send()
-    };
-    err(
-        patch(json!({"feed_status": "active"})).await,
-        400,
-        "READ_ONLY_FIELD",
-    )
-    .await;
-    err(patch(json!({"colour": "blue"})).await, 400, "UNKNOWN_FIELD").await;
-    err(
-        patch(json!({"credit_limit": "lots"})).await,
-        400,
-        "INVALID_FIELD_VALUE",
-    )
-    .await;
-    err(
-        patch(json!({"current_balance": 1.001})).await,
-        400,
-        "TOO_MANY_DECIMALS",
-    )
-    .await;
-    err(
-        patch(json!({"currency_code": "JPY"})).await,
-        400,
-        "TOO_MANY_DECIMALS",
-    )
-    .await;
-    err(
-        patch(json!({"currency_code": "ABC"})).await,
-        400,
-        "INVALID_ENUM_VALUE",
-    )
-    .await;
-    err(
-        patch(json!({"parent_bank_feed_account_id": id})).await,
-        400,
-        "PARENT_ACCOUNT_NOT_FOUND",
-    )
-    .await;
-    err(
-        patch(json!({"internal_bank_account_id": ""})).await,
-        400,
-        "INVALID_FIELD_VALUE",
-    )
-    .await;
-    let unchanged = ok(hub.get(&bank, &account_url(id, &token)).send().await).await;
+            .await;
+        err_in(&format!("PATCH {fields}"), resp, 400, code).await;
+    }
+    let unchanged = hub.get_ok(&bank, &account_url(id, &token)).await;
     assert_eq!(
         unchanged["bank_feed_account"], a,
         "no refused PATCH changed anything"
@@ -395,7 +315,7 @@ async fn account_lists_filter_sort_and_page(hub: Hub) {
                 if let Some(c) = &cursor {
                     url.push_str(&format!("&cursor={c}"));
                 }
-                let page = ok(hub.get(bank, &url).send().await).await;
+                let page = hub.get_ok(bank, &url).await;
                 seen.extend(
                     page["bank_feed_accounts"]
                         .as_array()
@@ -443,44 +363,19 @@ async fn account_lists_filter_sort_and_page(hub: Hub) {
     );
 
     let base = accounts(&token);
-    err(
-        hub.get(&bank, &format!("{base}&filter=name%20%3D%20x"))
-            .send()
-            .await,
-        400,
-        "INVALID_FILTER",
-    )
-    .await;
-    err(
-        hub.get(&bank, &format!("{base}&filter=updated_at%20%3E%20soon"))
-            .send()
-            .await,
-        400,
-        "INVALID_FILTER",
-    )
-    .await;
-    err(
-        hub.get(&bank, &format!("{base}&sort=name")).send().await,
-        400,
-        "INVALID_SORT",
-    )
-    .await;
-    err(
-        hub.get(&bank, &format!("{base}&limit=501")).send().await,
-        400,
-        "INVALID_LIMIT",
-    )
-    .await;
-    err(
-        hub.get(&bank, &format!("{base}&cursor=garbage"))
-            .send()
-            .await,
-        400,
-        "INVALID_CURSOR",
-    )
-    .await;
+    let refused = [
+        ("&filter=name%20%3D%20x", "INVALID_FILTER"),
+        ("&filter=updated_at%20%3E%20soon", "INVALID_FILTER"),
+        ("&sort=name", "INVALID_SORT"),
+        ("&limit=501", "INVALID_LIMIT"),
+        ("&cursor=garbage", "INVALID_CURSOR"),
+    ];
+    for (query, code) in refused {
+        let resp = hub.get(&bank, &format!("{base}{query}")).send().await;
+        err_in(query, resp, 400, code).await;
+    }
     // A cursor from one sort is refused under another.
-    let page = ok(hub.get(&bank, &format!("{base}&limit=2")).send().await).await;
+    let page = hub.get_ok(&bank, &format!("{base}&limit=2")).await;
     let cursor = page["next_cursor"].as_str().unwrap();
     err(
         hub.get(
@@ -523,41 +418,19 @@ async fn idempotency_keys_replay_the_first_answer(hub: Hub) {
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.unwrap();
     assert_eq!(again, first);
+    let keyed = |internal_id: &str, key: &str| {
+        hub.post(&bank, &url, &seed_account(internal_id))
+            .header("Idempotency-Key", key)
+            .send()
+    };
     // Same key, different request.
-    err(
-        hub.post(&bank, &url, &seed_account("ACC-2"))
-            .header("Idempotency-Key", "key-1")
-            .send()
-            .await,
-        409,
-        "IDEMPOTENCY_KEY_REUSED",
-    )
-    .await;
-    err(
-        hub.post(&bank, &url, &seed_account("ACC-2"))
-            .header("Idempotency-Key", "")
-            .send()
-            .await,
-        400,
-        "INVALID_IDEMPOTENCY_KEY",
-    )
-    .await;
+    let reused = keyed("ACC-2", "key-1").await;
+    err(reused, 409, "IDEMPOTENCY_KEY_REUSED").await;
+    err(keyed("ACC-2", "").await, 400, "INVALID_IDEMPOTENCY_KEY").await;
     // A refused request does not burn its key.
-    err(
-        hub.post(&bank, &url, &seed_account("ACC-1"))
-            .header("Idempotency-Key", "key-2")
-            .send()
-            .await,
-        409,
-        "BANK_FEED_ACCOUNT_EXISTS",
-    )
-    .await;
-    ok(hub
-        .post(&bank, &url, &seed_account("ACC-3"))
-        .header("Idempotency-Key", "key-2")
-        .send()
-        .await)
-    .await;
+    let refused = keyed("ACC-1", "key-2").await;
+    err(refused, 409, "BANK_FEED_ACCOUNT_EXISTS").await;
+    ok(keyed("ACC-3", "key-2").await).await;
     // Keys belong to one organisation.
     let other = hub.org("Other Bank").await;
     let (_, other_token) = hub.connection(&other, "NETSUITE").await;
@@ -571,7 +444,7 @@ async fn idempotency_keys_replay_the_first_answer(hub: Hub) {
         theirs["bank_feed_account"]["id"],
         first["bank_feed_account"]["id"]
     );
-    let listed = ok(hub.get(&bank, &url).send().await).await;
+    let listed = hub.get_ok(&bank, &url).await;
     assert_eq!(
         listed["bank_feed_accounts"].as_array().unwrap().len(),
         2,
@@ -587,31 +460,36 @@ async fn accounts_of_other_connections_and_organisations_are_invisible(hub: Hub)
     let (_, b_token) = hub.connection(&b, "XERO").await;
     let acc = create(&hub, &a, &a_token, "ACC-1").await;
     let id = acc["id"].as_str().unwrap();
-    err(
-        hub.get(&a, &account_url(id, &a_token2)).send().await,
-        410,
-        "BANK_FEED_ACCOUNT_NOT_FOUND",
-    )
-    .await;
-    err(
-        hub.get(&b, &account_url(id, &b_token)).send().await,
-        410,
-        "BANK_FEED_ACCOUNT_NOT_FOUND",
-    )
-    .await;
-    err(
-        hub.get(&b, &account_url(id, &a_token)).send().await,
-        401,
-        "INVALID_ACCESS_TOKEN",
-    )
-    .await;
-    err(
-        hub.delete(&b, &account_url(id, &b_token)).send().await,
-        410,
-        "BANK_FEED_ACCOUNT_NOT_FOUND",
-    )
-    .await;
-    let b_list = ok(hub.get(&b, &accounts(&b_token)).send().await).await;
+    let refused = [
+        (
+            "another connection of A",
+            hub.get(&a, &account_url(id, &a_token2)),
+            410,
+            "BANK_FEED_ACCOUNT_NOT_FOUND",
+        ),
+        (
+            "B with its own token",
+            hub.get(&b, &account_url(id, &b_token)),
+            410,
+            "BANK_FEED_ACCOUNT_NOT_FOUND",
+        ),
+        (
+            "B with A's token",
+            hub.get(&b, &account_url(id, &a_token)),
+            401,
+            "INVALID_ACCESS_TOKEN",
+        ),
+        (
+            "B deleting",
+            hub.delete(&b, &account_url(id, &b_token)),
+            410,
+            "BANK_FEED_ACCOUNT_NOT_FOUND",
+        ),
+    ];
+    for (case, request, status, code) in refused {
+        err_in(case, request.send().await, status, code).await;
+    }
+    let b_list = hub.get_ok(&b, &accounts(&b_token)).await;
     assert!(b_list["bank_feed_accounts"].as_array().unwrap().is_empty());
-    ok(hub.get(&a, &account_url(id, &a_token)).send().await).await;
+    hub.get_ok(&a, &account_url(id, &a_token)).await;
 }

@@ -7,8 +7,8 @@
 use bankfeeds_domain::Clock;
 use serde_json::{json, Value};
 
-use crate::codat::{call, company_with_connection, day, error, settled};
-use crate::helpers::{ok, Hub};
+use crate::codat::{day, error, Codat};
+use crate::helpers::{ok, Hub, Sandbox};
 use crate::pages::{error_code, field, see_other, Browser};
 
 crate::on_both_backends!(
@@ -19,28 +19,28 @@ crate::on_both_backends!(
 );
 
 async fn quickbooks_links_with_generated_credentials(hub: Hub) {
-    use reqwest::Method;
     let bank = hub.org("Demo Bank").await;
-    let config = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login", "country_code": "US"});
-    ok(hub
-        .http
-        .put(hub.url("/versioned/bank_feeds/configs/INTUIT_BANK_FEEDS"))
-        .basic_auth(&bank.client_id, Some(&bank.client_secret))
-        .json(&config)
-        .send()
-        .await)
+    let codat = Codat::new(&hub, &bank);
+    hub.list_bank(
+        &bank,
+        "INTUIT_BANK_FEEDS",
+        "https://bank.example/login",
+        "US",
+    )
     .await;
-    let (co, conn) = company_with_connection(&hub, &bank, "Elaborate Events, Inc", "hcws").await;
+    let (co, conn) = codat
+        .company_with_connection("Elaborate Events, Inc", "hcws")
+        .await;
     let company = co["id"].as_str().unwrap().to_owned();
     let connection = conn["id"].as_str().unwrap().to_owned();
     let base = format!("/companies/{company}/connections/{connection}");
-    call(&hub, &bank, Method::POST, &format!("{base}/connectionInfo/bankFeedAccounts"), Some(json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0}))).await;
+    codat.post(&format!("{base}/connectionInfo/bankFeedAccounts"), json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
 
     // Each call is a new set; the SDK's odd body (a JSON string) is ignored.
     let creds_path = format!("{base}/connectionInfo/bankFeedAccounts/credentials");
-    let (s, first) = call(&hub, &bank, Method::POST, &creds_path, Some(json!(""))).await;
+    let (s, first) = codat.post(&creds_path, json!("")).await;
     assert_eq!(s, 200, "{first}");
-    let (_, second) = call(&hub, &bank, Method::POST, &creds_path, None).await;
+    let (_, second) = codat.post_empty(&creds_path).await;
     assert_ne!(first["username"], second["username"]);
     let (user, pass) = (
         first["username"].as_str().unwrap(),
@@ -49,14 +49,9 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
 
     // In the QuickBooks sandbox: a wrong password is refused, the right one links.
     let mut b = Browser::new(&hub);
-    let books = ok(hub
-        .http
-        .post(hub.url("/sandbox/intuit/api/companies"))
-        .json(&json!({"name": "Elaborate Books"}))
-        .send()
-        .await)
-    .await;
-    let books = books["company"]["id"].as_str().unwrap().to_owned();
+    let books = Sandbox::of(&hub, "INTUIT_BANK_FEEDS")
+        .company("Elaborate Books")
+        .await;
     let connect = b
         .get(&format!("/sandbox/intuit/companies/{books}/connect"))
         .await;
@@ -109,16 +104,11 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
     assert_eq!(done, format!("/sandbox/intuit/companies/{books}"));
 
     // Codat sees it linked and connected, with the chosen start date.
-    let (_, linked) = call(&hub, &bank, Method::GET, &base, None).await;
+    let (_, linked) = codat.get(&base).await;
     assert_eq!(linked["status"], "Linked");
-    let (_, accounts) = call(
-        &hub,
-        &bank,
-        Method::GET,
-        &format!("{base}/connectionInfo/bankFeedAccounts"),
-        None,
-    )
-    .await;
+    let (_, accounts) = codat
+        .get(&format!("{base}/connectionInfo/bankFeedAccounts"))
+        .await;
     assert_eq!(accounts[0]["status"], "connected");
     assert!(accounts[0]["feedStartDate"]
         .as_str()
@@ -130,14 +120,10 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
     let body = json!({"accountId": "ac-001", "transactions": [
         {"id": "ca1ba928", "date": day(9), "description": "HSBC Covent Grdn ATM W", "amount": 7991.59, "balance": 8009.11, "transactionType": "Atm"},
         {"id": "ca1ba929", "date": day(1), "description": "Coffee beans", "counterparty": "Pacific Importers", "amount": -9.11, "balance": 8000.00, "transactionType": "Debit"}]});
-    let (_, op) = call(&hub, &bank, Method::POST, &push, Some(body)).await;
-    let op = settled(
-        &hub,
-        &bank,
-        &company,
-        op["pushOperationKey"].as_str().unwrap(),
-    )
-    .await;
+    let (_, op) = codat.post(&push, body).await;
+    let op = codat
+        .settled(&company, op["pushOperationKey"].as_str().unwrap())
+        .await;
     assert_eq!(
         op["status"], "Success",
         "9 days back is within 7 days of a 5-day-old start: {op}"
@@ -158,7 +144,7 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
     }
 
     // Revoked credentials no longer link.
-    let (s, _) = call(&hub, &bank, Method::DELETE, &creds_path, None).await;
+    let (s, _) = codat.delete(&creds_path).await;
     assert_eq!(s, 204);
     let connect = b
         .get(&format!("/sandbox/intuit/companies/{books}/connect"))
@@ -176,9 +162,9 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
     assert_eq!(error_code(&again), "INVALID_CREDENTIALS");
 
     // The linkUrl: its OTP moves to a cookie, "Get credentials" uses it once.
-    let (_, fresh) = call(&hub, &bank, Method::GET, &base, None).await;
+    let (_, fresh) = codat.get(&base).await;
     let link = fresh["linkUrl"].as_str().unwrap().to_owned();
-    let (_, newer) = call(&hub, &bank, Method::GET, &base, None).await;
+    let (_, newer) = codat.get(&base).await;
     assert_ne!(
         newer["linkUrl"],
         Value::String(link.clone()),
@@ -212,95 +198,82 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
 }
 
 async fn credentials_link_through_the_json_interface_too(hub: Hub) {
-    use reqwest::Method;
     let bank = hub.org("Demo Bank").await;
-    let (co, conn) = company_with_connection(&hub, &bank, "Bank of Dave", "hcws").await;
+    let codat = Codat::new(&hub, &bank);
+    let (co, conn) = codat.company_with_connection("Bank of Dave", "hcws").await;
     let company = co["id"].as_str().unwrap().to_owned();
     let base = format!(
         "/companies/{company}/connections/{}",
         conn["id"].as_str().unwrap()
     );
-    let (_, account) = call(&hub, &bank, Method::POST, &format!("{base}/connectionInfo/bankFeedAccounts"), Some(json!({"id": "ac-9", "accountName": "Checking", "accountType": "checking", "accountNumber": "9", "currency": "USD", "balance": 1}))).await;
+    let (_, account) = codat.post(&format!("{base}/connectionInfo/bankFeedAccounts"), json!({"id": "ac-9", "accountName": "Checking", "accountType": "checking", "accountNumber": "9", "currency": "USD", "balance": 1})).await;
     assert_eq!(account["status"], "pending");
-    let (_, creds) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("{base}/connectionInfo/bankFeedAccounts/credentials"),
-        None,
-    )
-    .await;
-    let books = ok(hub
-        .http
-        .post(hub.url("/sandbox/intuit/api/companies"))
-        .json(&json!({"name": "Books"}))
-        .send()
-        .await)
-    .await;
-    let books = books["company"]["id"].as_str().unwrap().to_owned();
-    let post = |path: &str, body: Value| hub.http.post(hub.url(path)).json(&body).send();
-    let refused: Value = post(
-        "/sandbox/intuit/api/link/credentials",
-        json!({"company_id": books, "username": creds["username"], "password": "bfpw_nope"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let (_, creds) = codat
+        .post_empty(&format!(
+            "{base}/connectionInfo/bankFeedAccounts/credentials"
+        ))
+        .await;
+    let intuit = Sandbox::of(&hub, "INTUIT_BANK_FEEDS");
+    let books = intuit.company("Books").await;
+    let refused: Value = intuit
+        .post(
+            "/link/credentials",
+            json!({"company_id": books, "username": creds["username"], "password": "bfpw_nope"}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(refused["error_code"], "INVALID_CREDENTIALS");
-    let bound = ok(post(
-        "/sandbox/intuit/api/link/credentials",
-        json!({"company_id": books, "username": creds["username"], "password": creds["password"]}),
-    )
-    .await)
+    let bound = ok(intuit
+        .post(
+            "/link/credentials",
+            json!({"company_id": books, "username": creds["username"], "password": creds["password"]}),
+        )
+        .await)
     .await;
     let offered = bound["bank_feed_accounts"][0]["id"].clone();
     assert_eq!(
         bound["bank_feed_accounts"][0]["internal_bank_account_id"],
         "ac-9"
     );
-    ok(post(
-        "/sandbox/intuit/api/link/complete",
-        json!({"challenge": bound["challenge"], "bank_feed_account_ids": [offered]}),
-    )
-    .await)
+    ok(intuit
+        .post(
+            "/link/complete",
+            json!({"challenge": bound["challenge"], "bank_feed_account_ids": [offered]}),
+        )
+        .await)
     .await;
-    let (_, linked) = call(&hub, &bank, Method::GET, &base, None).await;
+    let (_, linked) = codat.get(&base).await;
     assert_eq!(linked["status"], "Linked");
     // Other platforms do not take credentials.
-    let xero = post(
-        "/sandbox/xero/api/link/credentials",
-        json!({"company_id": books, "username": "u", "password": "p"}),
-    )
-    .await
-    .unwrap();
+    let xero = Sandbox::of(&hub, "XERO")
+        .post(
+            "/link/credentials",
+            json!({"company_id": books, "username": "u", "password": "p"}),
+        )
+        .await
+        .unwrap();
     assert_eq!(xero.status(), 404);
 }
 
 async fn xero_maps_accounts_by_api_after_the_link(hub: Hub) {
-    use reqwest::Method;
     let bank = hub.org("Demo Bank").await;
-    let config = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login", "country_code": "GB"});
-    ok(hub
-        .http
-        .put(hub.url("/versioned/bank_feeds/configs/XERO"))
-        .basic_auth(&bank.client_id, Some(&bank.client_secret))
-        .json(&config)
-        .send()
-        .await)
-    .await;
-    let (co, conn) = company_with_connection(&hub, &bank, "Bank of Dave", "gbol").await;
+    let codat = Codat::new(&hub, &bank);
+    hub.list_bank(&bank, "XERO", "https://bank.example/login", "GB")
+        .await;
+    let (co, conn) = codat.company_with_connection("Bank of Dave", "gbol").await;
     let company = co["id"].as_str().unwrap().to_owned();
     let base = format!(
         "/companies/{company}/connections/{}",
         conn["id"].as_str().unwrap()
     );
     for id in ["cur-1", "sav-1"] {
-        call(&hub, &bank, Method::POST, &format!("{base}/connectionInfo/bankFeedAccounts"), Some(json!({"id": id, "accountName": id, "accountType": "checking", "accountNumber": "1", "currency": "GBP", "balance": 10}))).await;
+        codat.post(&format!("{base}/connectionInfo/bankFeedAccounts"), json!({"id": id, "accountName": id, "accountType": "checking", "accountNumber": "1", "currency": "GBP", "balance": 10})).await;
     }
     let mapping = format!("{base}/bankFeedAccounts/mapping");
-    let (s, before) = call(&hub, &bank, Method::GET, &mapping, None).await;
+    let (s, before) = codat.get(&mapping).await;
     assert_eq!(s, 200);
     assert_eq!(before.as_array().unwrap().len(), 2);
     assert_eq!(
@@ -311,71 +284,40 @@ async fn xero_maps_accounts_by_api_after_the_link(hub: Hub) {
         (Some("pending"), &json!([]))
     );
     error(
-        call(
-            &hub,
-            &bank,
-            Method::POST,
-            &mapping,
-            Some(json!({"sourceAccountId": "sav-1"})),
-        )
-        .await,
+        codat
+            .post(&mapping, json!({"sourceAccountId": "sav-1"}))
+            .await,
         400,
         "CONNECTION_NOT_LINKED",
     );
     error(
-        call(
-            &hub,
-            &bank,
-            Method::GET,
-            &format!("{base}/bankFeeds/info"),
-            None,
-        )
-        .await,
+        codat.get(&format!("{base}/bankFeeds/info")).await,
         404,
         "COMPANY_INFORMATION_NOT_AVAILABLE",
     );
 
     // The FI's OTP through the Codat door drives Xero's redirect flow.
-    let (s, otp) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("{base}/bankFeeds/otp"),
-        None,
-    )
-    .await;
+    let (s, otp) = codat.post_empty(&format!("{base}/bankFeeds/otp")).await;
     assert_eq!(s, 200, "{otp}");
     assert!(otp["otp"].as_str().unwrap().starts_with("bfotp_") && otp["expiry"].is_string());
-    let post = |path: &str, body: Value| hub.http.post(hub.url(path)).json(&body).send();
-    let books = ok(post(
-        "/sandbox/xero/api/companies",
-        json!({"name": "Dave's Books"}),
-    )
-    .await)
-    .await;
-    let books = books["company"]["id"].as_str().unwrap().to_owned();
-    let connect = ok(post(
-        &format!("/sandbox/xero/api/companies/{books}/connect"),
-        json!({"org_id": bank.org.id}),
-    )
-    .await)
-    .await;
-    let bound = ok(post(
-        "/sandbox/xero/api/link/redirect",
-        json!({"challenge": connect["challenge"], "otp": otp["otp"]}),
-    )
-    .await)
+    let xero = Sandbox::of(&hub, "XERO");
+    let books = xero.company("Dave's Books").await;
+    let challenge = xero.challenge(&books, &bank).await;
+    let bound = ok(xero
+        .redirect(&challenge, otp["otp"].as_str().unwrap())
+        .await)
     .await;
     let first = bound["bank_feed_accounts"][0]["id"].clone();
-    ok(post(
-        "/sandbox/xero/api/link/complete",
-        json!({"challenge": connect["challenge"], "bank_feed_account_ids": [first]}),
-    )
-    .await)
+    ok(xero
+        .post(
+            "/link/complete",
+            json!({"challenge": challenge, "bank_feed_account_ids": [first]}),
+        )
+        .await)
     .await;
 
     // Now mapping by API: the first is connected, the second can be.
-    let (_, after) = call(&hub, &bank, Method::GET, &mapping, None).await;
+    let (_, after) = codat.get(&mapping).await;
     assert_eq!(
         (after[0]["status"].as_str(), &after[0]["targetAccountId"]),
         (Some("connected"), &first)
@@ -386,55 +328,36 @@ async fn xero_maps_accounts_by_api_after_the_link(hub: Hub) {
         .unwrap()
         .contains("Dave's Books"));
     error(
-        call(
-            &hub,
-            &bank,
-            Method::POST,
-            &mapping,
-            Some(json!({"sourceAccountId": "sav-1", "targetAccountId": "elsewhere"})),
-        )
-        .await,
+        codat
+            .post(
+                &mapping,
+                json!({"sourceAccountId": "sav-1", "targetAccountId": "elsewhere"}),
+            )
+            .await,
         400,
         "UNKNOWN_TARGET_ACCOUNT",
     );
-    let (s, mapped) = call(&hub, &bank, Method::POST, &mapping, Some(json!({"sourceAccountId": "sav-1", "targetAccountId": option, "feedStartDate": day(30)}))).await;
+    let (s, mapped) = codat.post(&mapping, json!({"sourceAccountId": "sav-1", "targetAccountId": option, "feedStartDate": day(30)})).await;
     assert_eq!(
         (s, mapped["status"].as_str()),
         (200, Some("connected")),
         "{mapped}"
     );
-    let (_, accounts) = call(
-        &hub,
-        &bank,
-        Method::GET,
-        &format!("{base}/connectionInfo/bankFeedAccounts"),
-        None,
-    )
-    .await;
+    let (_, accounts) = codat
+        .get(&format!("{base}/connectionInfo/bankFeedAccounts"))
+        .await;
     assert!(accounts
         .as_array()
         .unwrap()
         .iter()
         .all(|a| a["status"] == "connected"));
-    let feeds = ok(hub
-        .http
-        .get(hub.url(&format!("/sandbox/xero/api/companies/{books}/feeds")))
-        .send()
-        .await)
-    .await;
+    let feeds = xero.get(&format!("/companies/{books}/feeds")).await;
     assert_eq!(
         feeds["bank_feed_accounts"].as_array().unwrap().len(),
         2,
         "the mapped account is a feed of the company"
     );
-    let (s, info) = call(
-        &hub,
-        &bank,
-        Method::GET,
-        &format!("{base}/bankFeeds/info"),
-        None,
-    )
-    .await;
+    let (s, info) = codat.get(&format!("{base}/bankFeeds/info")).await;
     assert_eq!(
         (
             s,
@@ -446,60 +369,36 @@ async fn xero_maps_accounts_by_api_after_the_link(hub: Hub) {
     assert_eq!(info["multicurrencyEnabled"], false);
 
     // QuickBooks customers map inside QuickBooks.
-    let (_, qbo) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("/companies/{company}/connections"),
-        Some(json!({"platformKey": "hcws"})),
-    )
-    .await;
+    let (_, qbo) = codat
+        .post(
+            &format!("/companies/{company}/connections"),
+            json!({"platformKey": "hcws"}),
+        )
+        .await;
     let qbase = format!(
         "/companies/{company}/connections/{}",
         qbo["id"].as_str().unwrap()
     );
     error(
-        call(
-            &hub,
-            &bank,
-            Method::POST,
-            &format!("{qbase}/bankFeedAccounts/mapping"),
-            Some(json!({"sourceAccountId": "x"})),
-        )
-        .await,
+        codat
+            .post(
+                &format!("{qbase}/bankFeedAccounts/mapping"),
+                json!({"sourceAccountId": "x"}),
+            )
+            .await,
         400,
         "MAPPING_IN_PLATFORM",
     );
 }
 
 async fn company_access_tokens_open_working_links(hub: Hub) {
-    use reqwest::Method;
     let bank = hub.org("Demo Bank").await;
-    let (_, co) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        "/companies",
-        Some(json!({"name": "Bank of Dave"})),
-    )
-    .await;
+    let codat = Codat::new(&hub, &bank);
+    let (co, _) = codat.company_with_connection("Bank of Dave", "hcws").await;
     let company = co["id"].as_str().unwrap().to_owned();
-    call(
-        &hub,
-        &bank,
-        Method::POST,
-        &format!("/companies/{company}/connections"),
-        Some(json!({"platformKey": "hcws"})),
-    )
-    .await;
-    let (s, token) = call(
-        &hub,
-        &bank,
-        Method::GET,
-        &format!("/companies/{company}/accessToken"),
-        None,
-    )
-    .await;
+    let (s, token) = codat
+        .get(&format!("/companies/{company}/accessToken"))
+        .await;
     assert_eq!(s, 200, "{token}");
     assert_eq!(
         (token["expiresIn"].as_i64(), token["tokenType"].as_str()),
@@ -507,83 +406,42 @@ async fn company_access_tokens_open_working_links(hub: Hub) {
     );
     let secret = token["accessToken"].as_str().unwrap();
     assert!(secret.starts_with("bfct_"));
-    let (_, again) = call(
-        &hub,
-        &bank,
-        Method::GET,
-        &format!("/companies/{company}/accessToken"),
-        None,
-    )
-    .await;
+    let (_, again) = codat
+        .get(&format!("/companies/{company}/accessToken"))
+        .await;
     assert_ne!(
         again["accessToken"], token["accessToken"],
         "a new token each time"
     );
 
     let redirect = co["redirect"].as_str().unwrap();
-    let plain = hub
-        .http
-        .get(redirect)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let plain = hub.open_text(redirect).await;
     assert!(
         plain.contains("/link/connections/") && !plain.contains("otp="),
         "{plain}"
     );
     let page = hub
-        .http
-        .get(format!("{redirect}?access_token={secret}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .open_text(&format!("{redirect}?access_token={secret}"))
+        .await;
     assert!(page.contains("/link/codat/start?otp=bfotp_"), "{page}");
     assert!(!page.contains(secret), "the token is not echoed");
     // Another company's token opens nothing.
-    let (_, other) = call(
-        &hub,
-        &bank,
-        Method::POST,
-        "/companies",
-        Some(json!({"name": "Other"})),
-    )
-    .await;
-    let (_, theirs) = call(
-        &hub,
-        &bank,
-        Method::GET,
-        &format!("/companies/{}/accessToken", other["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let other = codat.company("Other").await;
+    let (_, theirs) = codat
+        .get(&format!(
+            "/companies/{}/accessToken",
+            other["id"].as_str().unwrap()
+        ))
+        .await;
     let foreign = hub
-        .http
-        .get(format!(
+        .open_text(&format!(
             "{redirect}?access_token={}",
             theirs["accessToken"].as_str().unwrap()
         ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(!foreign.contains("otp="), "{foreign}");
     error(
-        call(
-            &hub,
-            &bank,
-            Method::GET,
-            "/companies/nope/accessToken",
-            None,
-        )
-        .await,
+        codat.get("/companies/nope/accessToken").await,
         404,
         "COMPANY_NOT_FOUND",
     );

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use crate::helpers::{err, ok, Hub};
+use crate::helpers::{err, ok, refusals, with_token, Creds, Hub};
 
 crate::on_both_backends!(
     creating_a_connection_is_idempotent_without_repeating_the_token,
@@ -12,6 +12,25 @@ crate::on_both_backends!(
     organisations_never_see_or_touch_each_others_connections,
     pages_walk_every_connection_once,
 );
+
+/// Asserts that `creds` presenting `token` is refused with `code` by every endpoint that takes
+/// a token, and that deleting connection `id` as `creds` finds no connection.
+async fn token_and_connection_refused(hub: &Hub, creds: &Creds, token: &str, code: &str, id: &str) {
+    let by_token = |path: &str| with_token(&format!("/versioned/connections/{path}"), token);
+    refusals(
+        &hub.http,
+        [
+            (hub.get(creds, &by_token("access_token")), 401, code),
+            (hub.get(creds, &by_token("status")), 401, code),
+            (
+                hub.delete(creds, &format!("/versioned/connections/{id}")),
+                410,
+                "CONNECTION_NOT_FOUND",
+            ),
+        ],
+    )
+    .await;
+}
 
 async fn connection_lifecycle(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
@@ -33,14 +52,12 @@ async fn connection_lifecycle(hub: Hub) {
     assert!(token.starts_with("bfat_"));
     assert_eq!(c["link_url"], format!("{}/link/connections/{id}", hub.base));
 
-    let fetched = ok(hub
-        .get(
+    let fetched = hub
+        .get_ok(
             &bank,
             &format!("/versioned/connections/access_token?access_token={token}"),
         )
-        .send()
-        .await)
-    .await;
+        .await;
     assert_eq!(fetched["connection"]["id"], id);
     assert_eq!(fetched["connection"]["platform"], "INTUIT_BANK_FEEDS");
     assert_eq!(fetched["connection"]["disabled"], false);
@@ -49,20 +66,18 @@ async fn connection_lifecycle(hub: Hub) {
         "tokens are shown once"
     );
 
-    let status = ok(hub
-        .get(
+    let status = hub
+        .get_ok(
             &bank,
             &format!("/versioned/connections/status?access_token={token}"),
         )
-        .send()
-        .await)
-    .await;
+        .await;
     assert_eq!(status["connection"]["id"], id);
     assert_eq!(status["connection"]["orgId"], bank.org.id.to_string());
     assert_eq!(status["status"]["is_ready"], true);
     assert_eq!(status["status"]["disabled_status"]["is_disabled"], false);
 
-    let listed = ok(hub.get(&bank, "/versioned/connections").send().await).await;
+    let listed = hub.get_ok(&bank, "/versioned/connections").await;
     assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
     assert_eq!(listed["connections"][0]["id"], id);
     assert!(listed["next_cursor"].is_null());
@@ -74,41 +89,19 @@ async fn connection_lifecycle(hub: Hub) {
     .await;
     assert_eq!(deleted, json!({"success": true}));
 
-    // The token stops working at once, on every endpoint that takes it.
-    for path in ["access_token", "status"] {
-        err(
-            hub.get(
-                &bank,
-                &format!("/versioned/connections/{path}?access_token={token}"),
-            )
-            .send()
-            .await,
-            401,
-            "CONNECTION_DELETED",
-        )
-        .await;
-    }
-    let listed = ok(hub.get(&bank, "/versioned/connections").send().await).await;
+    // The token stops working at once, on every endpoint that takes it; the connection is gone.
+    token_and_connection_refused(&hub, &bank, token, "CONNECTION_DELETED", id).await;
+    let listed = hub.get_ok(&bank, "/versioned/connections").await;
     assert!(listed["connections"].as_array().unwrap().is_empty());
-    err(
-        hub.delete(&bank, &format!("/versioned/connections/{id}"))
-            .send()
-            .await,
-        410,
-        "CONNECTION_NOT_FOUND",
-    )
-    .await;
 
     // A connection without a name is fine; a blank one is stored as none.
-    let unnamed = ok(hub
-        .post(
+    let unnamed = hub
+        .post_ok(
             &bank,
             "/versioned/connections/create",
             &json!({"platform": "XERO", "name": "  "}),
         )
-        .send()
-        .await)
-    .await;
+        .await;
     assert!(unnamed["connection"]["name"].is_null());
 }
 
@@ -119,28 +112,8 @@ async fn organisations_never_see_or_touch_each_others_connections(hub: Hub) {
     let (b_id, _) = hub.connection(&b, "NETSUITE").await;
 
     // B presenting A's token is refused exactly as an unknown token is.
-    for path in ["access_token", "status"] {
-        err(
-            hub.get(
-                &b,
-                &format!("/versioned/connections/{path}?access_token={a_token}"),
-            )
-            .send()
-            .await,
-            401,
-            "INVALID_ACCESS_TOKEN",
-        )
-        .await;
-    }
-    err(
-        hub.delete(&b, &format!("/versioned/connections/{a_id}"))
-            .send()
-            .await,
-        410,
-        "CONNECTION_NOT_FOUND",
-    )
-    .await;
-    let b_list = ok(hub.get(&b, "/versioned/connections").send().await).await;
+    token_and_connection_refused(&hub, &b, &a_token, "INVALID_ACCESS_TOKEN", &a_id).await;
+    let b_list = hub.get_ok(&b, "/versioned/connections").await;
     let ids: Vec<_> = b_list["connections"]
         .as_array()
         .unwrap()
@@ -150,14 +123,12 @@ async fn organisations_never_see_or_touch_each_others_connections(hub: Hub) {
     assert_eq!(ids, vec![json!(b_id)]);
 
     // A's connection is untouched.
-    let fetched = ok(hub
-        .get(
+    let fetched = hub
+        .get_ok(
             &a,
             &format!("/versioned/connections/access_token?access_token={a_token}"),
         )
-        .send()
-        .await)
-    .await;
+        .await;
     assert_eq!(fetched["connection"]["id"], a_id);
 }
 
@@ -179,7 +150,7 @@ async fn pages_walk_every_connection_once(hub: Hub) {
     let mut path = "/versioned/connections?limit=2".to_owned();
     let mut pages = 0;
     loop {
-        let page = ok(hub.get(&bank, &path).send().await).await;
+        let page = hub.get_ok(&bank, &path).await;
         pages += 1;
         let rows = page["connections"].as_array().unwrap();
         assert!(rows.len() <= 2);
@@ -218,7 +189,7 @@ async fn creating_a_connection_is_idempotent_without_repeating_the_token(hub: Hu
         again["connection"]["access_token"].is_null(),
         "tokens are stored hashed, never replayed"
     );
-    let listed = ok(hub.get(&bank, "/versioned/connections").send().await).await;
+    let listed = hub.get_ok(&bank, "/versioned/connections").await;
     assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
     err(
         hub.post(

@@ -3,7 +3,7 @@
 use base64::Engine;
 use serde_json::json;
 
-use crate::helpers::{err, Hub};
+use crate::helpers::{err, err_in, refusals, Hub};
 
 crate::on_both_backends!(
     bad_requests_get_precise_codes,
@@ -21,32 +21,30 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
             .body(body)
             .send()
     };
-    err(
-        raw("{\"platform\":", "application/json").await,
-        400,
-        "MALFORMED_JSON",
-    )
-    .await;
-    err(
-        raw("not json", "application/json").await,
-        400,
-        "MALFORMED_JSON",
-    )
-    .await;
-    err(raw("", "application/json").await, 400, "MISSING_BODY").await;
-    err(raw("{}", "application/json").await, 400, "MISSING_FIELD").await;
-    err(
-        raw("{\"platform\": 3}", "application/json").await,
-        400,
-        "INVALID_FIELD_TYPE",
-    )
-    .await;
-    err(
-        raw("{\"platform\": \"XERO\", \"name\": 7}", "application/json").await,
-        400,
-        "INVALID_FIELD_TYPE",
-    )
-    .await;
+    let refused_bodies = [
+        ("{\"platform\":", "application/json", "MALFORMED_JSON"),
+        ("not json", "application/json", "MALFORMED_JSON"),
+        ("", "application/json", "MISSING_BODY"),
+        ("{}", "application/json", "MISSING_FIELD"),
+        (
+            "{\"platform\": 3}",
+            "application/json",
+            "INVALID_FIELD_TYPE",
+        ),
+        (
+            "{\"platform\": \"XERO\", \"name\": 7}",
+            "application/json",
+            "INVALID_FIELD_TYPE",
+        ),
+        (
+            "platform=XERO",
+            "application/x-www-form-urlencoded",
+            "UNSUPPORTED_CONTENT_TYPE",
+        ),
+    ];
+    for (body, content_type, code) in refused_bodies {
+        err_in(body, raw(body, content_type).await, 400, code).await;
+    }
     let body = err(
         raw("{\"platform\": \"QUICKBOOKS\"}", "application/json").await,
         400,
@@ -57,154 +55,99 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
         body["error_message"].as_str().unwrap().contains("platform"),
         "names the field: {body}"
     );
-    err(
-        raw("platform=XERO", "application/x-www-form-urlencoded").await,
-        400,
-        "UNSUPPORTED_CONTENT_TYPE",
-    )
-    .await;
     let long_name = json!({"platform": "XERO", "name": "x".repeat(201)});
-    err(
-        hub.post(&bank, "/versioned/connections/create", &long_name)
-            .send()
-            .await,
-        400,
-        "INVALID_FIELD_VALUE",
-    )
-    .await;
     let huge = format!(
         "{{\"platform\":\"XERO\",\"name\":\"{}\"}}",
         "x".repeat(9 * 1024 * 1024)
     );
-    err(
-        hub.http
-            .post(&create)
-            .basic_auth(&bank.client_id, Some(&bank.client_secret))
-            .header("content-type", "application/json")
-            .body(huge)
-            .send()
-            .await,
-        413,
-        "PAYLOAD_TOO_LARGE",
-    )
-    .await;
-
-    err(
-        hub.get(&bank, "/versioned/connections?limit=0")
-            .send()
-            .await,
-        400,
-        "INVALID_LIMIT",
-    )
-    .await;
-    err(
-        hub.get(&bank, "/versioned/connections?limit=501")
-            .send()
-            .await,
-        400,
-        "INVALID_LIMIT",
-    )
-    .await;
-    err(
-        hub.get(&bank, "/versioned/connections?limit=abc")
-            .send()
-            .await,
-        400,
-        "INVALID_QUERY_PARAMETER",
-    )
-    .await;
-    err(
-        hub.get(&bank, "/versioned/connections?cursor=%%%")
-            .send()
-            .await,
-        400,
-        "INVALID_CURSOR",
-    )
-    .await;
-    err(
-        hub.get(&bank, "/versioned/connections?cursor=bm90LWEtdXVpZA")
-            .send()
-            .await,
-        400,
-        "INVALID_CURSOR",
-    )
-    .await;
-    err(
-        hub.get(&bank, "/versioned/connections/access_token")
-            .send()
-            .await,
-        400,
-        "MISSING_ACCESS_TOKEN",
-    )
-    .await;
-    err(
-        hub.get(&bank, "/versioned/connections/status?access_token=")
-            .send()
-            .await,
-        400,
-        "MISSING_ACCESS_TOKEN",
-    )
-    .await;
-    err(
-        hub.get(
-            &bank,
-            "/versioned/connections/access_token?access_token=bfat_nope",
-        )
-        .send()
-        .await,
-        401,
-        "INVALID_ACCESS_TOKEN",
-    )
-    .await;
-    err(
-        hub.delete(&bank, "/versioned/connections/not-an-id")
-            .send()
-            .await,
-        400,
-        "INVALID_ID",
-    )
-    .await;
-    err(
-        hub.delete(
-            &bank,
-            "/versioned/connections/01a1fc9a-af8c-76a4-87f1-65c8c73af427",
-        )
-        .send()
-        .await,
-        410,
-        "CONNECTION_NOT_FOUND",
-    )
-    .await;
-    err(
-        hub.get(&bank, "/versioned/connections")
-            .header("X-Rutter-Version", "1999-01-01")
-            .send()
-            .await,
-        400,
-        "UNSUPPORTED_API_VERSION",
-    )
-    .await;
-    err(
-        hub.get(&bank, "/versioned/nothing-here").send().await,
-        404,
-        "ROUTE_NOT_FOUND",
-    )
-    .await;
-    err(
-        hub.http.put(hub.url("/versioned/connections")).send().await,
-        405,
-        "METHOD_NOT_ALLOWED",
+    let unknown = "/versioned/connections/01a1fc9a-af8c-76a4-87f1-65c8c73af427";
+    refusals(
+        &hub.http,
+        [
+            (
+                hub.post(&bank, "/versioned/connections/create", &long_name),
+                400,
+                "INVALID_FIELD_VALUE",
+            ),
+            (
+                hub.http
+                    .post(&create)
+                    .basic_auth(&bank.client_id, Some(&bank.client_secret))
+                    .header("content-type", "application/json")
+                    .body(huge),
+                413,
+                "PAYLOAD_TOO_LARGE",
+            ),
+            (
+                hub.get(&bank, "/versioned/connections?limit=0"),
+                400,
+                "INVALID_LIMIT",
+            ),
+            (
+                hub.get(&bank, "/versioned/connections?limit=501"),
+                400,
+                "INVALID_LIMIT",
+            ),
+            (
+                hub.get(&bank, "/versioned/connections?limit=abc"),
+                400,
+                "INVALID_QUERY_PARAMETER",
+            ),
+            (
+                hub.get(&bank, "/versioned/connections?cursor=%%%"),
+                400,
+                "INVALID_CURSOR",
+            ),
+            (
+                hub.get(&bank, "/versioned/connections?cursor=bm90LWEtdXVpZA"),
+                400,
+                "INVALID_CURSOR",
+            ),
+            (
+                hub.get(&bank, "/versioned/connections/access_token"),
+                400,
+                "MISSING_ACCESS_TOKEN",
+            ),
+            (
+                hub.get(&bank, "/versioned/connections/status?access_token="),
+                400,
+                "MISSING_ACCESS_TOKEN",
+            ),
+            (
+                hub.get(
+                    &bank,
+                    "/versioned/connections/access_token?access_token=bfat_nope",
+                ),
+                401,
+                "INVALID_ACCESS_TOKEN",
+            ),
+            (
+                hub.delete(&bank, "/versioned/connections/not-an-id"),
+                400,
+                "INVALID_ID",
+            ),
+            (hub.delete(&bank, unknown), 410, "CONNECTION_NOT_FOUND"),
+            (
+                hub.get(&bank, "/versioned/connections")
+                    .header("X-Rutter-Version", "1999-01-01"),
+                400,
+                "UNSUPPORTED_API_VERSION",
+            ),
+            (
+                hub.get(&bank, "/versioned/nothing-here"),
+                404,
+                "ROUTE_NOT_FOUND",
+            ),
+            (
+                hub.http.put(hub.url("/versioned/connections")),
+                405,
+                "METHOD_NOT_ALLOWED",
+            ),
+        ],
     )
     .await;
     // Nothing above created a connection.
-    let listed: serde_json::Value = hub
-        .get(&bank, "/versioned/connections")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = hub.get_ok(&bank, "/versioned/connections").await;
     assert!(listed["connections"].as_array().unwrap().is_empty());
 }
 
@@ -227,56 +170,38 @@ async fn bad_credentials_get_precise_codes(hub: Hub) {
         !read.headers().contains_key("connection"),
         "a refusal without a body keeps the connection"
     );
-    err(hub.http.get(&list).send().await, 401, "MISSING_CREDENTIALS").await;
-    err(
-        hub.http
-            .get(&list)
-            .header("authorization", "Bearer abc")
-            .send()
-            .await,
-        401,
-        "MALFORMED_CREDENTIALS",
-    )
-    .await;
-    err(
-        hub.http
-            .get(&list)
-            .header("authorization", "Basic !!!")
-            .send()
-            .await,
-        401,
-        "MALFORMED_CREDENTIALS",
-    )
-    .await;
     let no_colon = base64::engine::general_purpose::STANDARD.encode("just-an-id");
-    err(
-        hub.http
-            .get(&list)
-            .header("authorization", format!("Basic {no_colon}"))
-            .send()
-            .await,
-        401,
-        "MALFORMED_CREDENTIALS",
-    )
-    .await;
-    err(
-        hub.http
-            .get(&list)
-            .basic_auth(&bank.client_id, Some("bfsk_wrong"))
-            .send()
-            .await,
-        401,
-        "INVALID_CREDENTIALS",
-    )
-    .await;
-    err(
-        hub.http
-            .get(&list)
-            .basic_auth("bfci_nobody", Some(&bank.client_secret))
-            .send()
-            .await,
-        401,
-        "INVALID_CREDENTIALS",
+    let get = || hub.http.get(&list);
+    refusals(
+        &hub.http,
+        [
+            (get(), 401, "MISSING_CREDENTIALS"),
+            (
+                get().header("authorization", "Bearer abc"),
+                401,
+                "MALFORMED_CREDENTIALS",
+            ),
+            (
+                get().header("authorization", "Basic !!!"),
+                401,
+                "MALFORMED_CREDENTIALS",
+            ),
+            (
+                get().header("authorization", format!("Basic {no_colon}")),
+                401,
+                "MALFORMED_CREDENTIALS",
+            ),
+            (
+                get().basic_auth(&bank.client_id, Some("bfsk_wrong")),
+                401,
+                "INVALID_CREDENTIALS",
+            ),
+            (
+                get().basic_auth("bfci_nobody", Some(&bank.client_secret)),
+                401,
+                "INVALID_CREDENTIALS",
+            ),
+        ],
     )
     .await;
 }
@@ -290,7 +215,7 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     let bank = hub.org("Demo Bank").await;
     let other = hub.org("Other Bank").await;
     for _ in 0..3 {
-        crate::helpers::ok(hub.get(&bank, "/versioned/connections").send().await).await;
+        hub.get_ok(&bank, "/versioned/connections").await;
     }
     let resp = hub
         .get(&bank, "/versioned/connections")
@@ -300,5 +225,5 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     assert!(resp.headers().get("retry-after").is_some());
     err(Ok(resp), 429, "RATE_LIMITED").await;
     // The limit is per organisation.
-    crate::helpers::ok(hub.get(&other, "/versioned/connections").send().await).await;
+    hub.get_ok(&other, "/versioned/connections").await;
 }

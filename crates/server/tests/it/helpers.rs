@@ -127,22 +127,159 @@ impl Hub {
             .basic_auth(&creds.client_id, Some(&creds.client_secret))
     }
 
+    pub fn put(&self, creds: &Creds, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http
+            .put(self.url(path))
+            .basic_auth(&creds.client_id, Some(&creds.client_secret))
+            .json(body)
+    }
+
+    pub fn patch(&self, creds: &Creds, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http
+            .patch(self.url(path))
+            .basic_auth(&creds.client_id, Some(&creds.client_secret))
+            .json(body)
+    }
+
+    /// GETs `path` as the organisation; asserts a 200 and returns the body.
+    pub async fn get_ok(&self, creds: &Creds, path: &str) -> Value {
+        ok(self.get(creds, path).send().await).await
+    }
+
+    /// POSTs `body` to `path` as the organisation; asserts a 200 and returns the body.
+    pub async fn post_ok(&self, creds: &Creds, path: &str, body: &Value) -> Value {
+        ok(self.post(creds, path, body).send().await).await
+    }
+
+    /// GETs `path` with no credentials (probes, the sandbox platforms); asserts a 200.
+    pub async fn open_get(&self, path: &str) -> Value {
+        ok(self.http.get(self.url(path)).send().await).await
+    }
+
+    /// The text of `url` (absolute, or a path on the hub) fetched with no credentials.
+    pub async fn open_text(&self, url: &str) -> String {
+        let url = if url.starts_with("http") {
+            url.to_owned()
+        } else {
+            self.url(url)
+        };
+        let resp = self.http.get(url).send().await.unwrap();
+        resp.text().await.unwrap()
+    }
+
     /// Creates a connection through the API; returns `(id, access_token)`.
     pub async fn connection(&self, creds: &Creds, platform: &str) -> (String, String) {
-        let body = ok(self
-            .post(
+        let body = self
+            .post_ok(
                 creds,
                 "/versioned/connections/create",
                 &json!({"platform": platform, "name": "Acme Ltd"}),
             )
-            .send()
-            .await)
-        .await;
+            .await;
         let c = &body["connection"];
         (
             c["id"].as_str().unwrap().to_owned(),
             c["access_token"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// Lists the organisation as a bank on `platform` (its bank feeds configuration), with
+    /// `login_url` as its login page.
+    pub async fn list_bank(&self, creds: &Creds, platform: &str, login_url: &str, country: &str) {
+        let config =
+            json!({"display_name": "Demo Bank", "login_url": login_url, "country_code": country});
+        let path = format!("/versioned/bank_feeds/configs/{platform}");
+        ok(self.put(creds, &path, &config).send().await).await;
+    }
+
+    /// Creates a bank feed account (`fields` as `bank_feed_account`) on the connection of
+    /// `token`; returns it as the API answered.
+    pub async fn create_account(&self, creds: &Creds, token: &str, fields: Value) -> Value {
+        let body = json!({ "bank_feed_account": fields });
+        let created = self
+            .post_ok(creds, &with_token(ACCOUNTS, token), &body)
+            .await;
+        created["bank_feed_account"].clone()
+    }
+
+    /// The bank feed account `id` as the FI reads it.
+    pub async fn account(&self, creds: &Creds, token: &str, id: &str) -> Value {
+        let path = with_token(&format!("{ACCOUNTS}/{id}"), token);
+        self.get_ok(creds, &path).await["bank_feed_account"].clone()
+    }
+
+    /// Issues a link OTP for the connection of `token`.
+    pub async fn otp(&self, creds: &Creds, token: &str) -> String {
+        let issued = self
+            .post_ok(creds, &with_token(OTP, token), &json!({}))
+            .await;
+        issued["bank_feed_otp"]["otp"].as_str().unwrap().to_owned()
+    }
+}
+
+pub const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
+pub const TRANSACTIONS: &str = "/versioned/accounting/bank_feeds/transactions";
+pub const OTP: &str = "/versioned/accounting/bank_feeds/otp";
+
+/// `path` with a connection's access token in its query.
+pub fn with_token(path: &str, token: &str) -> String {
+    format!("{path}?access_token={token}")
+}
+
+/// A sandbox platform's JSON interface (`/sandbox/<slug>/api/…`), which takes no credentials.
+pub struct Sandbox<'a> {
+    hub: &'a Hub,
+    pub slug: &'static str,
+}
+
+impl<'a> Sandbox<'a> {
+    pub fn of(hub: &'a Hub, platform: &str) -> Self {
+        let slug = match platform {
+            "INTUIT_BANK_FEEDS" => "intuit",
+            "XERO" => "xero",
+            "SAGE_INTACCT" => "sage-intacct",
+            "SAGE_BUSINESS_CLOUD" => "sage-business-cloud",
+            "NETSUITE" => "netsuite",
+            other => panic!("no sandbox for {other}"),
+        };
+        Sandbox { hub, slug }
+    }
+
+    /// POSTs `body` to `/sandbox/<slug>/api<path>`.
+    pub async fn post(&self, path: &str, body: Value) -> reqwest::Result<reqwest::Response> {
+        let url = self.hub.url(&format!("/sandbox/{}/api{path}", self.slug));
+        self.hub.http.post(url).json(&body).send().await
+    }
+
+    /// GETs `/sandbox/<slug>/api<path>`; asserts a 200.
+    pub async fn get(&self, path: &str) -> Value {
+        self.hub
+            .open_get(&format!("/sandbox/{}/api{path}", self.slug))
+            .await
+    }
+
+    /// Creates a company on the platform; returns its id.
+    pub async fn company(&self, name: &str) -> String {
+        let created = ok(self.post("/companies", json!({ "name": name })).await).await;
+        created["company"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The company asks to connect the bank `bank`: the answer with its challenge.
+    pub async fn connect(&self, company: &str, bank: &Creds) -> Value {
+        let path = format!("/companies/{company}/connect");
+        ok(self.post(&path, json!({"org_id": bank.org.id})).await).await
+    }
+
+    /// A fresh link challenge for the company and the bank.
+    pub async fn challenge(&self, company: &str, bank: &Creds) -> String {
+        let connect = self.connect(company, bank).await;
+        connect["challenge"].as_str().unwrap().to_owned()
+    }
+
+    /// The bank's login sends the customer back with its OTP.
+    pub async fn redirect(&self, challenge: &str, otp: &str) -> reqwest::Result<reqwest::Response> {
+        let body = json!({"challenge": challenge, "otp": otp});
+        self.post("/link/redirect", body).await
     }
 }
 
@@ -158,28 +295,79 @@ pub async fn ok(resp: reqwest::Result<reqwest::Response>) -> Value {
 
 /// Asserts an error answer with this status and code, in the one error shape, with a request id.
 pub async fn err(resp: reqwest::Result<reqwest::Response>, status: u16, code: &str) -> Value {
+    err_in("", resp, status, code).await
+}
+
+/// Sends each request of a table and asserts its error answer (status, code); a failure names
+/// the request by its method, URL and headers.
+pub async fn refusals(
+    http: &reqwest::Client,
+    cases: impl IntoIterator<Item = (reqwest::RequestBuilder, u16, &str)>,
+) {
+    for (request, status, code) in cases {
+        let request = request.build().unwrap();
+        let case = format!(
+            "{} {} {:?}",
+            request.method(),
+            request.url(),
+            request.headers()
+        );
+        err_in(&case, http.execute(request).await, status, code).await;
+    }
+}
+
+/// [`err`] for one case of a table: a failure names `case`.
+pub async fn err_in(
+    case: &str,
+    resp: reqwest::Result<reqwest::Response>,
+    status: u16,
+    code: &str,
+) -> Value {
     let resp = resp.unwrap();
     assert!(
         resp.headers().contains_key("x-request-id"),
-        "every response carries X-Request-Id"
+        "{case}: every response carries X-Request-Id"
     );
     let got = resp.status().as_u16();
     let body: Value = resp.json().await.expect("error bodies are JSON");
     assert_eq!(
         (got, body["error_code"].as_str()),
         (status, Some(code)),
-        "body: {body}"
+        "{case}: body: {body}"
     );
     assert!(
         body["error_type"].is_string() && body["error_message"].is_string(),
-        "{body}"
+        "{case}: {body}"
     );
     body
 }
 
-/// Runs each named async test fn `(Hub)` on SQLite and on PostgreSQL.
+/// Runs each named async test fn `(Hub)` on SQLite and on PostgreSQL; with `with_clock:`, each
+/// `(Hub, Arc<ManualClock>)` on a hub whose clock the test moves.
 #[macro_export]
 macro_rules! on_both_backends {
+    (with_clock: $($case:ident),* $(,)?) => {
+        mod sqlite_with_clock {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = bankfeeds_store_tests::backends::sqlite(stringify!($case)).await.unwrap();
+                    let (hub, clock) = $crate::helpers::Hub::start_with_clock(db).await;
+                    super::$case(hub, clock).await;
+                }
+            )*
+        }
+        mod postgres_with_clock {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(db) = bankfeeds_store_tests::backends::postgres(stringify!($case)).await else { return };
+                    let (hub, clock) = $crate::helpers::Hub::start_with_clock(db).await;
+                    super::$case(hub, clock).await;
+                }
+            )*
+        }
+    };
     ($($case:ident),* $(,)?) => {
         mod sqlite {
             $(

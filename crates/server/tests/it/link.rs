@@ -1,9 +1,10 @@
 //! The FI's bank feeds configuration and link OTPs through the real router.
 
+use bankfeeds_domain::otp::OtpRefusal;
 use bankfeeds_domain::{Clock, Secret, SystemClock};
 use serde_json::json;
 
-use crate::helpers::{err, ok, Creds, Hub};
+use crate::helpers::{err_in, ok, refusals, with_token, Creds, Hub, OTP};
 
 crate::on_both_backends!(
     fi_configs_are_per_organisation_and_platform,
@@ -16,10 +17,7 @@ async fn fi_configs_are_per_organisation_and_platform(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let other = hub.org("Other Bank").await;
     let put = |creds: &Creds, platform: &str, body: serde_json::Value| {
-        hub.http
-            .put(hub.url(&format!("{CONFIGS}/{platform}")))
-            .basic_auth(&creds.client_id, Some(&creds.client_secret))
-            .json(&body)
+        hub.put(creds, &format!("{CONFIGS}/{platform}"), &body)
             .send()
     };
     let body = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login", "country_code": "us",
@@ -42,7 +40,7 @@ async fn fi_configs_are_per_organisation_and_platform(hub: Hub) {
     ok(put(&bank, "XERO", body.clone()).await).await;
     ok(put(&other, "XERO", body.clone()).await).await;
 
-    let list = ok(hub.get(&bank, CONFIGS).send().await).await;
+    let list = hub.get_ok(&bank, CONFIGS).await;
     let platforms: Vec<_> = list["bank_feeds_configs"]
         .as_array()
         .unwrap()
@@ -66,74 +64,50 @@ async fn fi_configs_are_per_organisation_and_platform(hub: Hub) {
         b[field] = value;
         b
     };
-    err(
-        put(
-            &bank,
+    let refused = [
+        (
             "XERO",
             bad("login_url", json!("javascript:alert(1)")),
-        )
-        .await,
-        400,
-        "INVALID_URL",
-    )
-    .await;
-    err(
-        put(&bank, "XERO", bad("logo_url", json!("ftp://x"))).await,
-        400,
-        "INVALID_URL",
-    )
-    .await;
-    err(
-        put(&bank, "XERO", bad("country_code", json!("ZZ"))).await,
-        400,
-        "INVALID_COUNTRY_CODE",
-    )
-    .await;
-    err(
-        put(&bank, "XERO", bad("display_name", json!(""))).await,
-        400,
-        "FIELD_TOO_LONG",
-    )
-    .await;
-    err(
-        put(&bank, "XERO", bad("login_url", json!(null))).await,
-        400,
-        "INVALID_FIELD_TYPE",
-    )
-    .await;
-    err(
-        put(&bank, "QUICKBOOKS", body.clone()).await,
-        400,
-        "INVALID_ENUM_VALUE",
-    )
-    .await;
-    let unchanged = ok(hub.get(&bank, &format!("{CONFIGS}/XERO")).send().await).await;
+            "INVALID_URL",
+        ),
+        ("XERO", bad("logo_url", json!("ftp://x")), "INVALID_URL"),
+        (
+            "XERO",
+            bad("country_code", json!("ZZ")),
+            "INVALID_COUNTRY_CODE",
+        ),
+        ("XERO", bad("display_name", json!("")), "FIELD_TOO_LONG"),
+        ("XERO", bad("login_url", json!(null)), "INVALID_FIELD_TYPE"),
+        ("QUICKBOOKS", body.clone(), "INVALID_ENUM_VALUE"),
+    ];
+    for (platform, config, code) in refused {
+        let case = format!("{platform} {config}");
+        err_in(&case, put(&bank, platform, config).await, 400, code).await;
+    }
+    let unchanged = hub.get_ok(&bank, &format!("{CONFIGS}/XERO")).await;
     assert_eq!(
         unchanged["bank_feeds_config"]["login_url"],
         "https://bank.example/login"
     );
 
     ok(hub.delete(&bank, &format!("{CONFIGS}/XERO")).send().await).await;
-    err(
-        hub.get(&bank, &format!("{CONFIGS}/XERO")).send().await,
-        410,
-        "CONFIG_NOT_FOUND",
+    let xero = format!("{CONFIGS}/XERO");
+    refusals(
+        &hub.http,
+        [
+            (hub.get(&bank, &xero), 410, "CONFIG_NOT_FOUND"),
+            (hub.delete(&bank, &xero), 410, "CONFIG_NOT_FOUND"),
+        ],
     )
     .await;
-    err(
-        hub.delete(&bank, &format!("{CONFIGS}/XERO")).send().await,
-        410,
-        "CONFIG_NOT_FOUND",
-    )
-    .await;
-    ok(hub.get(&other, &format!("{CONFIGS}/XERO")).send().await).await;
+    hub.get_ok(&other, &format!("{CONFIGS}/XERO")).await;
 }
 
 async fn otps_are_single_use_and_replace_each_other(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let (connection, token) = hub.connection(&bank, "SAGE_INTACCT").await;
-    let url = format!("/versioned/accounting/bank_feeds/otp?access_token={token}");
-    let first = ok(hub.post(&bank, &url, &json!({})).send().await).await;
+    let url = with_token(OTP, &token);
+    let first = hub.post_ok(&bank, &url, &json!({})).await;
     let otp = &first["bank_feed_otp"];
     let first_otp = otp["otp"].as_str().unwrap().to_owned();
     assert!(first_otp.starts_with("bfotp_"));
@@ -159,42 +133,32 @@ async fn otps_are_single_use_and_replace_each_other(hub: Hub) {
     .await;
     let second_otp = second["bank_feed_otp"]["otp"].as_str().unwrap().to_owned();
     let now = SystemClock.now();
-    let first_use = hub
-        .store
-        .consume_otp(&Secret::from_presented(first_otp).hash(), now)
-        .await
-        .unwrap();
-    assert_eq!(
-        first_use,
-        Err(bankfeeds_domain::otp::OtpRefusal::Superseded)
-    );
-    let used = hub
-        .store
-        .consume_otp(&Secret::from_presented(second_otp.clone()).hash(), now)
-        .await
-        .unwrap();
+    let store = &hub.store;
+    let consume = |otp: String| async move {
+        let hash = Secret::from_presented(otp).hash();
+        store.consume_otp(&hash, now).await.unwrap()
+    };
+    assert_eq!(consume(first_otp).await, Err(OtpRefusal::Superseded));
+    let used = consume(second_otp.clone()).await;
     assert_eq!(used.unwrap().1.to_string(), connection);
-    let again = hub
-        .store
-        .consume_otp(&Secret::from_presented(second_otp).hash(), now)
-        .await
-        .unwrap();
-    assert_eq!(again, Err(bankfeeds_domain::otp::OtpRefusal::AlreadyUsed));
+    assert_eq!(consume(second_otp).await, Err(OtpRefusal::AlreadyUsed));
 
     // Another organisation cannot issue OTPs for this connection.
     let other = hub.org("Other Bank").await;
-    err(
-        hub.post(&other, &url, &json!({})).send().await,
-        401,
-        "INVALID_ACCESS_TOKEN",
-    )
-    .await;
-    err(
-        hub.post(&bank, "/versioned/accounting/bank_feeds/otp", &json!({}))
-            .send()
-            .await,
-        400,
-        "MISSING_ACCESS_TOKEN",
+    refusals(
+        &hub.http,
+        [
+            (
+                hub.post(&other, &url, &json!({})),
+                401,
+                "INVALID_ACCESS_TOKEN",
+            ),
+            (
+                hub.post(&bank, OTP, &json!({})),
+                400,
+                "MISSING_ACCESS_TOKEN",
+            ),
+        ],
     )
     .await;
 }

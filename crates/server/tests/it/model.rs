@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::helpers::{ok, Creds, Hub};
+use crate::helpers::{Creds, Hub};
 
 crate::on_both_backends!(random_batch_sequences_store_each_acknowledged_transaction_once);
 
@@ -256,7 +256,7 @@ async fn stored(hub: &Hub, creds: &Creds, token: &str, account: &str) -> Vec<Val
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page = ok(hub.get(creds, &url).send().await).await;
+        let page = hub.get_ok(creds, &url).await;
         all.extend(
             page["bank_feed_transactions"]
                 .as_array()
@@ -285,21 +285,9 @@ async fn random_batch_sequences_store_each_acknowledged_transaction_once(hub: Hu
         };
         let mut accounts = Vec::new();
         for i in 0..ACCOUNTS {
-            let created = ok(hub
-                .post(
-                    &creds,
-                    &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
-                    &json!({"bank_feed_account": {"internal_bank_account_id": format!("ACC-{i}"), "bank_account_type": "bank", "currency_code": "USD"}}),
-                )
-                .send()
-                .await)
-            .await;
-            accounts.push(
-                created["bank_feed_account"]["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-            );
+            let fields = json!({"internal_bank_account_id": format!("ACC-{i}"), "bank_account_type": "bank", "currency_code": "USD"});
+            let created = hub.create_account(&creds, &token, fields).await;
+            accounts.push(created["id"].as_str().unwrap().to_owned());
         }
         // Every account is driven concurrently with the others.
         let runs: Vec<_> = accounts

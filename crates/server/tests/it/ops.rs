@@ -33,15 +33,7 @@ async fn probes_and_metrics(hub: Hub) {
         "a caller's request id is echoed"
     );
 
-    let metrics = hub
-        .http
-        .get(hub.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = hub.open_text("/metrics").await;
     assert!(
         metrics.contains(r#"bankfeeds_http_requests_total{method="POST",route="/versioned/connections/create",status="200"} 1"#),
         "{metrics}"
@@ -64,15 +56,7 @@ async fn served_openapi_matches_the_committed_copy() {
         .await
         .unwrap();
     let hub = Hub::start(db).await;
-    let served = hub
-        .http
-        .get(hub.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = hub.open_text("/openapi.json").await;
     assert_eq!(served, generated);
     let doc: serde_json::Value = serde_json::from_str(&served).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");

@@ -12,25 +12,24 @@ use bankfeeds_domain::{Clock, ManualClock, Platform, Secret, SystemClock};
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::helpers::{ok, Creds, Hub};
+use crate::helpers::{ok, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
 
 crate::on_both_backends!(
     quickbooks_links_and_shows_the_feed_in_the_browser,
     forms_without_their_csrf_token_change_nothing,
     the_link_url_tells_the_customer_where_to_start,
 );
+crate::on_both_backends!(with_clock: refused_redirects_show_a_page_and_change_nothing);
 
 async fn the_link_url_tells_the_customer_where_to_start(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    let created = ok(hub
-        .post(
+    let created = hub
+        .post_ok(
             &bank,
             "/versioned/connections/create",
             &json!({"platform": "XERO"}),
         )
-        .send()
-        .await)
-    .await;
+        .await;
     let link_url = created["connection"]["link_url"]
         .as_str()
         .unwrap()
@@ -46,11 +45,9 @@ async fn the_link_url_tells_the_customer_where_to_start(hub: Hub) {
     let page = b.get(&link_url).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("not-configured"), "{}", page.body);
+    let config = json!({"display_name": "First Demo Bank", "login_url": "https://bank.example/login", "country_code": "GB"});
     ok(hub
-        .http
-        .put(hub.url("/versioned/bank_feeds/configs/XERO"))
-        .basic_auth(&bank.client_id, Some(&bank.client_secret))
-        .json(&json!({"display_name": "First Demo Bank", "login_url": "https://bank.example/login", "country_code": "GB"}))
+        .put(&bank, "/versioned/bank_feeds/configs/XERO", &config)
         .send()
         .await)
     .await;
@@ -203,14 +200,12 @@ pub(crate) fn error_code(page: &Page) -> String {
 /// checking account and a card, and a few transactions already pushed to the checking account.
 async fn fi(hub: &Hub) -> (Creds, String, Vec<String>) {
     let bank = hub.org("Demo Bank").await;
-    let config = json!({"display_name": "Demo Bank", "login_url": hub.url("/demo-bank/login"), "country_code": "US"});
-    ok(hub
-        .http
-        .put(hub.url("/versioned/bank_feeds/configs/INTUIT_BANK_FEEDS"))
-        .basic_auth(&bank.client_id, Some(&bank.client_secret))
-        .json(&config)
-        .send()
-        .await)
+    hub.list_bank(
+        &bank,
+        "INTUIT_BANK_FEEDS",
+        &hub.url("/demo-bank/login"),
+        "US",
+    )
     .await;
     let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
     let mut accounts = Vec::new();
@@ -218,18 +213,10 @@ async fn fi(hub: &Hub) -> (Creds, String, Vec<String>) {
         ("CHK-1", "bank", "Business Checking"),
         ("CARD-1", "credit_card", "Business Card"),
     ] {
-        let body = json!({"bank_feed_account": {"internal_bank_account_id": id, "bank_account_type": kind,
-            "currency_code": "USD", "name": name, "bank_account_number": "000123456789"}});
-        let a = ok(hub
-            .post(
-                &bank,
-                &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
-                &body,
-            )
-            .send()
-            .await)
-        .await;
-        accounts.push(a["bank_feed_account"]["id"].as_str().unwrap().to_owned());
+        let fields = json!({"internal_bank_account_id": id, "bank_account_type": kind,
+            "currency_code": "USD", "name": name, "bank_account_number": "000123456789"});
+        let a = hub.create_account(&bank, &token, fields).await;
+        accounts.push(a["id"].as_str().unwrap().to_owned());
     }
     (bank, token, accounts)
 }
@@ -237,15 +224,8 @@ async fn fi(hub: &Hub) -> (Creds, String, Vec<String>) {
 async fn push(hub: &Hub, bank: &Creds, token: &str, account: &str, txs: Value, balance: &str) {
     let batch = json!({"bank_feed_transactions": {"bank_feed_account_id": account,
         "current_balance": balance.parse::<Value>().unwrap(), "transactions": txs}});
-    ok(hub
-        .post(
-            bank,
-            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
-            &batch,
-        )
-        .send()
-        .await)
-    .await;
+    hub.post_ok(bank, &with_token(TRANSACTIONS, token), &batch)
+        .await;
 }
 
 fn posted(days_ago: i64) -> String {
@@ -379,36 +359,17 @@ async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
     }
 
     // The FI sees what the platform took.
-    let listed = ok(hub
-        .get(
-            &bank,
-            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
-        )
-        .send()
-        .await)
-    .await;
+    let listed = hub.get_ok(&bank, &with_token(TRANSACTIONS, &token)).await;
     let txs = listed["bank_feed_transactions"].as_array().unwrap();
     assert_eq!(txs.len(), 3);
     assert!(
         txs.iter().all(|t| t["platform_ingested"] == true),
         "{listed}"
     );
-    let a = ok(hub
-        .get(
-            &bank,
-            &format!(
-                "/versioned/accounting/bank_feeds/accounts/{}?access_token={token}",
-                accounts[0]
-            ),
-        )
-        .send()
-        .await)
-    .await;
-    assert!(a["bank_feed_account"]["last_synced_at"].is_string(), "{a}");
+    let a = hub.account(&bank, &token, &accounts[0]).await;
+    assert!(a["last_synced_at"].is_string(), "{a}");
     assert_eq!(
-        a["bank_feed_account"]["transaction_start_date"]
-            .as_str()
-            .map(|s| &s[..10]),
+        a["transaction_start_date"].as_str().map(|s| &s[..10]),
         Some(start.as_str())
     );
 
@@ -424,19 +385,9 @@ async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
         .await,
     );
     assert_eq!(unlinked, done);
-    let card = ok(hub
-        .get(
-            &bank,
-            &format!(
-                "/versioned/accounting/bank_feeds/accounts/{}?access_token={token}",
-                accounts[1]
-            ),
-        )
-        .send()
-        .await)
-    .await;
-    assert_eq!(card["bank_feed_account"]["feed_status"], "inactive");
-    assert_eq!(card["bank_feed_account"]["transaction_ready"], false);
+    let card = hub.account(&bank, &token, &accounts[1]).await;
+    assert_eq!(card["feed_status"], "inactive");
+    assert_eq!(card["transaction_ready"], false);
 
     // No page ever held the OTP or the connection's token.
     assert!(!b.seen.contains("bfotp_"), "an OTP appeared in a page");
@@ -524,47 +475,9 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
     let (_, other_token) = hub.connection(&other, "INTUIT_BANK_FEEDS").await;
     let mut b = Browser::new(&hub);
 
-    let otp = |token: String| {
-        let hub = &hub;
-        let bank = &bank;
-        async move {
-            let o = ok(hub
-                .post(
-                    bank,
-                    &format!("/versioned/accounting/bank_feeds/otp?access_token={token}"),
-                    &json!({}),
-                )
-                .send()
-                .await)
-            .await;
-            o["bank_feed_otp"]["otp"].as_str().unwrap().to_owned()
-        }
-    };
-    let company = ok(hub
-        .http
-        .post(hub.url("/sandbox/intuit/api/companies"))
-        .json(&json!({"name": "Acme Books"}))
-        .send()
-        .await)
-    .await["company"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let challenge = || {
-        let hub = &hub;
-        let company = &company;
-        let bank = &bank;
-        async move {
-            let c = ok(hub
-                .http
-                .post(hub.url(&format!("/sandbox/intuit/api/companies/{company}/connect")))
-                .json(&json!({"org_id": bank.org.id}))
-                .send()
-                .await)
-            .await;
-            c["challenge"].as_str().unwrap().to_owned()
-        }
-    };
+    let intuit = Sandbox::of(&hub, "INTUIT_BANK_FEEDS");
+    let company = intuit.company("Acme Books").await;
+    let challenge = || intuit.challenge(&company, &bank);
     let redirect = |ch: &str, otp: &str| format!("/link/intuit/redirect?challenge={ch}&otp={otp}");
     let unbound = |ch: String| {
         let hub = &hub;
@@ -588,23 +501,12 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
     );
     assert!(unbound(ch.clone()).await);
     // An OTP of another FI.
-    let foreign = {
-        let o = ok(hub
-            .post(
-                &other,
-                &format!("/versioned/accounting/bank_feeds/otp?access_token={other_token}"),
-                &json!({}),
-            )
-            .send()
-            .await)
-        .await;
-        o["bank_feed_otp"]["otp"].as_str().unwrap().to_owned()
-    };
+    let foreign = hub.otp(&other, &other_token).await;
     let page = b.get(&redirect(&ch, &foreign)).await;
     assert_eq!(error_code(&page), "OTP_FROM_ANOTHER_FI");
     assert!(unbound(ch.clone()).await);
     // A stale challenge: eleven minutes later.
-    let code = otp(token.clone()).await;
+    let code = hub.otp(&bank, &token).await;
     clock.advance(TimeDelta::minutes(11));
     let page = b.get(&redirect(&ch, &code)).await;
     assert_eq!(error_code(&page), "CHALLENGE_EXPIRED");
@@ -623,7 +525,7 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
     );
 
     // The same fresh challenge still works with a good OTP; then both are spent.
-    let good = otp(token.clone()).await;
+    let good = hub.otp(&bank, &token).await;
     assert_eq!(
         see_other(&b.get(&redirect(&fresh, &good)).await),
         "/link/intuit/select"
@@ -631,20 +533,15 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
     let again = challenge().await;
     let page = b.get(&redirect(&again, &good)).await;
     assert_eq!(error_code(&page), "OTP_ALREADY_USED");
-    let page = b.get(&redirect(&fresh, &otp(token.clone()).await)).await;
+    let page = b
+        .get(&redirect(&fresh, &hub.otp(&bank, &token).await))
+        .await;
     assert_eq!(error_code(&page), "CHALLENGE_ALREADY_USED");
 
     // Nothing was linked by any of it.
     for a in &accounts {
-        let got = ok(hub
-            .get(
-                &bank,
-                &format!("/versioned/accounting/bank_feeds/accounts/{a}?access_token={token}"),
-            )
-            .send()
-            .await)
-        .await;
-        assert!(got["bank_feed_account"]["transaction_start_date"].is_null());
+        let got = hub.account(&bank, &token, a).await;
+        assert!(got["transaction_start_date"].is_null());
     }
     // The selection page is open for thirty minutes after the login, then refused.
     assert_eq!(b.get("/link/intuit/select").await.status, 200);
@@ -652,27 +549,4 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
     let page = b.get("/link/intuit/select").await;
     assert_eq!(error_code(&page), "LINK_NOT_IN_PROGRESS");
     assert!(!b.seen.contains("bfotp_"));
-}
-
-mod with_clock {
-    use super::*;
-
-    #[tokio::test]
-    async fn refused_redirects_on_sqlite() {
-        let db = bankfeeds_store_tests::backends::sqlite("refused_redirects_pages")
-            .await
-            .unwrap();
-        let (hub, clock) = Hub::start_with_clock(db).await;
-        refused_redirects_show_a_page_and_change_nothing(hub, clock).await;
-    }
-
-    #[tokio::test]
-    async fn refused_redirects_on_postgres() {
-        let Some(db) = bankfeeds_store_tests::backends::postgres("refused_redirects_pages").await
-        else {
-            return;
-        };
-        let (hub, clock) = Hub::start_with_clock(db).await;
-        refused_redirects_show_a_page_and_change_nothing(hub, clock).await;
-    }
 }

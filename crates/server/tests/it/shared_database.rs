@@ -20,17 +20,15 @@ async fn two_instances_on_one_postgres_serve_the_same_connections() {
 
     let bank = one.org("Demo Bank").await;
     let (id, token) = one.connection(&bank, "INTUIT_BANK_FEEDS").await;
-    let fetched = ok(two
-        .get(
+    let fetched = two
+        .get_ok(
             &bank,
             &format!("/versioned/connections/access_token?access_token={token}"),
         )
-        .send()
-        .await)
-    .await;
+        .await;
     assert_eq!(fetched["connection"]["id"], id);
     let (id2, _) = two.connection(&bank, "XERO").await;
-    let listed = ok(one.get(&bank, "/versioned/connections").send().await).await;
+    let listed = one.get_ok(&bank, "/versioned/connections").await;
     let ids: Vec<_> = listed["connections"]
         .as_array()
         .unwrap()

@@ -10,44 +10,30 @@ use bankfeeds_server::AppState;
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, Creds, Hub};
-use crate::link_flow::{fi_login, list_bank, sandbox, slug};
+use crate::helpers::{err, ok, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
+use crate::link_flow::{fi_login, list_bank};
+
+crate::on_both_backends!(
+    sync_now_takes_each_transaction_once,
+    deleted_connections_leave_the_platform,
+);
+crate::on_both_backends!(with_clock: each_platform_syncs_on_its_own_schedule);
 
 /// A company of `platform` with the FI's first account linked; returns (company, token, account).
 async fn linked(hub: &Hub, bank: &Creds, platform: &str) -> (String, String, String) {
-    let s = slug(platform);
+    let sandbox = Sandbox::of(hub, platform);
     list_bank(hub, bank, platform).await;
-    let company = ok(sandbox(
-        hub,
-        &format!("/sandbox/{s}/api/companies"),
-        &json!({"name": "Books"}),
-    )
-    .await)
-    .await;
-    let company = company["company"]["id"].as_str().unwrap().to_owned();
-    let connect = ok(sandbox(
-        hub,
-        &format!("/sandbox/{s}/api/companies/{company}/connect"),
-        &json!({"org_id": bank.org.id}),
-    )
-    .await)
-    .await;
-    let challenge = connect["challenge"].as_str().unwrap().to_owned();
+    let company = sandbox.company("Books").await;
+    let challenge = sandbox.challenge(&company, bank).await;
     let (token, accounts, otp) = fi_login(hub, bank, platform).await;
-    ok(sandbox(
-        hub,
-        &format!("/sandbox/{s}/api/link/redirect"),
-        &json!({"challenge": challenge, "otp": otp}),
-    )
-    .await)
-    .await;
+    ok(sandbox.redirect(&challenge, &otp).await).await;
     let start = (SystemClock.now() - TimeDelta::days(30)).to_rfc3339();
-    ok(sandbox(
-        hub,
-        &format!("/sandbox/{s}/api/link/complete"),
-        &json!({"challenge": challenge, "bank_feed_account_ids": [accounts[0]], "start_date": start}),
-    )
-    .await)
+    ok(sandbox
+        .post(
+            "/link/complete",
+            json!({"challenge": challenge, "bank_feed_account_ids": [accounts[0]], "start_date": start}),
+        )
+        .await)
     .await;
     (company, token, accounts[0].clone())
 }
@@ -69,28 +55,14 @@ async fn push(
             json!({"transaction_id": format!("T{i:05}"), "posted_at": posted, "amount": i - first + 1})
         })
         .collect();
-    ok(hub
-        .post(
-            bank,
-            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
-            &json!({"bank_feed_transactions": {"bank_feed_account_id": account, "current_balance": balance, "transactions": txs}}),
-        )
-        .send()
-        .await)
-    .await;
+    let batch = json!({"bank_feed_transactions": {"bank_feed_account_id": account, "current_balance": balance, "transactions": txs}});
+    hub.post_ok(bank, &with_token(TRANSACTIONS, token), &batch)
+        .await;
 }
 
 async fn not_ingested(hub: &Hub, bank: &Creds, token: &str) -> usize {
-    let listed = ok(hub
-        .get(
-            bank,
-            &format!(
-                "/versioned/accounting/bank_feeds/transactions?access_token={token}&limit=500"
-            ),
-        )
-        .send()
-        .await)
-    .await;
+    let path = format!("{}&limit=500", with_token(TRANSACTIONS, token));
+    let listed = hub.get_ok(bank, &path).await;
     listed["bank_feed_transactions"]
         .as_array()
         .unwrap()
@@ -100,15 +72,9 @@ async fn not_ingested(hub: &Hub, bank: &Creds, token: &str) -> usize {
 }
 
 async fn feed(hub: &Hub, platform: &str, company: &str, account: &str) -> Value {
-    ok(hub
-        .http
-        .get(hub.url(&format!(
-            "/sandbox/{}/api/companies/{company}/feeds/{account}",
-            slug(platform)
-        )))
-        .send()
-        .await)
-    .await
+    Sandbox::of(hub, platform)
+        .get(&format!("/companies/{company}/feeds/{account}"))
+        .await
 }
 
 async fn each_platform_syncs_on_its_own_schedule(hub: Hub, clock: Arc<ManualClock>) {
@@ -175,21 +141,12 @@ async fn each_platform_syncs_on_its_own_schedule(hub: Hub, clock: Arc<ManualCloc
 
     // An unlinked feed is no longer synced, nor can it be.
     let (_, bank, company, token, account) = &feeds[1];
-    let unlinked = ok(sandbox(
-        &hub,
-        &format!("/sandbox/xero/api/companies/{company}/feeds/{account}/unlink"),
-        &json!({}),
-    )
-    .await)
-    .await;
+    let xero = Sandbox::of(&hub, "XERO");
+    let feed_path = format!("/companies/{company}/feeds/{account}");
+    let unlinked = ok(xero.post(&format!("{feed_path}/unlink"), json!({})).await).await;
     assert_eq!(unlinked["bank_feed_account"]["feed_status"], "inactive");
     err(
-        sandbox(
-            &hub,
-            &format!("/sandbox/xero/api/companies/{company}/feeds/{account}/sync"),
-            &json!({}),
-        )
-        .await,
+        xero.post(&format!("{feed_path}/sync"), json!({})).await,
         410,
         "FEED_NOT_LINKED",
     )
@@ -201,15 +158,12 @@ async fn each_platform_syncs_on_its_own_schedule(hub: Hub, clock: Arc<ManualCloc
     // The FI can no longer push to it (Xero needs an active feed).
     let posted =
         (SystemClock.now() - TimeDelta::days(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let late = json!({"bank_feed_transactions": {"bank_feed_account_id": account, "transactions": [
+                {"transaction_id": "LATE", "posted_at": posted, "amount": 1}]}});
     err(
-        hub.post(
-            bank,
-            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
-            &json!({"bank_feed_transactions": {"bank_feed_account_id": account, "transactions": [
-                {"transaction_id": "LATE", "posted_at": posted, "amount": 1}]}}),
-        )
-        .send()
-        .await,
+        hub.post(bank, &with_token(TRANSACTIONS, token), &late)
+            .send()
+            .await,
         400,
         "FEED_NOT_READY",
     )
@@ -221,12 +175,13 @@ async fn sync_now_takes_each_transaction_once(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let (company, token, account) = linked(&hub, &bank, "NETSUITE").await;
     push(&hub, &bank, &token, &account, 0, 5, 15).await;
-    let path = format!("/sandbox/netsuite/api/companies/{company}/feeds/{account}/sync");
-    let first = ok(sandbox(&hub, &path, &json!({})).await).await;
+    let netsuite = Sandbox::of(&hub, "NETSUITE");
+    let path = format!("/companies/{company}/feeds/{account}/sync");
+    let first = ok(netsuite.post(&path, json!({})).await).await;
     assert_eq!(first["transactions_ingested"], 5);
     assert_eq!(first["statements"][0]["opening_balance"], json!(0));
     assert_eq!(first["statements"][0]["closing_balance"], json!(15));
-    let again = ok(sandbox(&hub, &path, &json!({})).await).await;
+    let again = ok(netsuite.post(&path, json!({})).await).await;
     assert_eq!(again["transactions_ingested"], 0);
     assert!(again["statements"].as_array().unwrap().is_empty());
     assert_ne!(
@@ -234,21 +189,14 @@ async fn sync_now_takes_each_transaction_once(hub: Hub) {
         "the sync time moves even when nothing is new"
     );
     // Another company cannot read or sync the feed.
-    let other = ok(sandbox(
-        &hub,
-        "/sandbox/netsuite/api/companies",
-        &json!({"name": "Other"}),
-    )
-    .await)
-    .await;
-    let other = other["company"]["id"].as_str().unwrap();
+    let other = netsuite.company("Other").await;
     err(
-        sandbox(
-            &hub,
-            &format!("/sandbox/netsuite/api/companies/{other}/feeds/{account}/sync"),
-            &json!({}),
-        )
-        .await,
+        netsuite
+            .post(
+                &format!("/companies/{other}/feeds/{account}/sync"),
+                json!({}),
+            )
+            .await,
         410,
         "FEED_NOT_LINKED",
     )
@@ -261,15 +209,16 @@ async fn deleted_connections_leave_the_platform(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let (company, token, account) = linked(&hub, &bank, "XERO").await;
     push(&hub, &bank, &token, &account, 0, 3, 6).await;
-    let feeds = format!("/sandbox/xero/api/companies/{company}/feeds");
-    let before = ok(hub.http.get(hub.url(&feeds)).send().await).await;
+    let xero = Sandbox::of(&hub, "XERO");
+    let feeds = format!("/companies/{company}/feeds");
+    let before = xero.get(&feeds).await;
     assert_eq!(
         before["bank_feed_accounts"].as_array().unwrap().len(),
         1,
         "{before}"
     );
 
-    let listed = ok(hub.get(&bank, "/versioned/connections").send().await).await;
+    let listed = hub.get_ok(&bank, "/versioned/connections").await;
     let id = listed["connections"][0]["id"].as_str().unwrap().to_owned();
     ok(hub
         .delete(&bank, &format!("/versioned/connections/{id}"))
@@ -277,10 +226,11 @@ async fn deleted_connections_leave_the_platform(hub: Hub) {
         .await)
     .await;
 
-    let after = ok(hub.http.get(hub.url(&feeds)).send().await).await;
+    let after = xero.get(&feeds).await;
     assert_eq!(after["bank_feed_accounts"], json!([]), "{after}");
     err(
-        sandbox(&hub, &format!("{feeds}/{account}/sync"), &json!({})).await,
+        xero.post(&format!("{feeds}/{account}/sync"), json!({}))
+            .await,
         410,
         "FEED_NOT_LINKED",
     )
@@ -293,31 +243,4 @@ async fn deleted_connections_leave_the_platform(hub: Hub) {
         0,
     );
     assert_eq!(run_due(&state).await.unwrap(), 0, "nothing left to sync");
-}
-
-crate::on_both_backends!(
-    sync_now_takes_each_transaction_once,
-    deleted_connections_leave_the_platform,
-);
-
-mod with_clock {
-    use super::*;
-
-    #[tokio::test]
-    async fn schedules_on_sqlite() {
-        let db = bankfeeds_store_tests::backends::sqlite("sync_schedules")
-            .await
-            .unwrap();
-        let (hub, clock) = Hub::start_with_clock(db).await;
-        each_platform_syncs_on_its_own_schedule(hub, clock).await;
-    }
-
-    #[tokio::test]
-    async fn schedules_on_postgres() {
-        let Some(db) = bankfeeds_store_tests::backends::postgres("sync_schedules").await else {
-            return;
-        };
-        let (hub, clock) = Hub::start_with_clock(db).await;
-        each_platform_syncs_on_its_own_schedule(hub, clock).await;
-    }
 }

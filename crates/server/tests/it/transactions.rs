@@ -6,7 +6,7 @@ use bankfeeds_domain::{Clock, SystemClock};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, Creds, Hub};
+use crate::helpers::{err, err_in, ok, Creds, Hub};
 
 crate::on_both_backends!(
     push_list_fetch_and_resend,
@@ -192,25 +192,14 @@ struct Feed {
 async fn feed(hub: &Hub, platform: &str, currency: &str) -> Feed {
     let creds = hub.org("Demo Bank").await;
     let (_, token) = hub.connection(&creds, platform).await;
-    let body = json!({"bank_feed_account": {
+    let fields = json!({
         "internal_bank_account_id": "0674101002388",
         "bank_account_type": "bank",
         "currency_code": currency,
         "name": "Operating",
-    }});
-    let created = ok(hub
-        .post(
-            &creds,
-            &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
-            &body,
-        )
-        .send()
-        .await)
-    .await;
-    let account = created["bank_feed_account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    });
+    let created = hub.create_account(&creds, &token, fields).await;
+    let account = created["id"].as_str().unwrap().to_owned();
     Feed {
         creds,
         token,
@@ -226,18 +215,11 @@ impl Feed {
         hub.post(&self.creds, &self.url(), body).send().await
     }
     async fn account(&self, hub: &Hub) -> Value {
-        let url = format!(
-            "/versioned/accounting/bank_feeds/accounts/{}?access_token={}",
-            self.account, self.token
-        );
-        ok(hub.get(&self.creds, &url).send().await).await["bank_feed_account"].clone()
+        hub.account(&self.creds, &self.token, &self.account).await
     }
     async fn stored(&self, hub: &Hub) -> Vec<Value> {
-        let list = ok(hub
-            .get(&self.creds, &format!("{}&limit=1000", self.url()))
-            .send()
-            .await)
-        .await;
+        let path = format!("{}&limit=1000", self.url());
+        let list = hub.get_ok(&self.creds, &path).await;
         list["bank_feed_transactions"].as_array().unwrap().clone()
     }
     async fn link(&self, hub: &Hub, start: Option<DateTime<Utc>>) {
@@ -272,11 +254,9 @@ async fn push_list_fetch_and_resend(hub: Hub) {
     let answer = ok(Ok(resp)).await;
     let rows = answer["bank_feed_transactions"].as_array().unwrap();
     assert_eq!(rows.len(), 3);
-    let job = ok(hub
-        .get(&f.creds, &format!("/versioned/jobs/{job_id}"))
-        .send()
-        .await)
-    .await;
+    let job = hub
+        .get_ok(&f.creds, &format!("/versioned/jobs/{job_id}"))
+        .await;
     assert_eq!(
         job["job"]["response"]["body"], answer,
         "the job holds exactly the answer given"
@@ -303,8 +283,8 @@ async fn push_list_fetch_and_resend(hub: Hub) {
     let stored = f.stored(&hub).await;
     assert_eq!(stored.len(), 3);
     assert!(stored.iter().all(|r| r.get("duplicate").is_none()));
-    let one = ok(hub
-        .get(
+    let one = hub
+        .get_ok(
             &f.creds,
             &format!(
                 "{TXNS}/{}?access_token={}",
@@ -312,9 +292,7 @@ async fn push_list_fetch_and_resend(hub: Hub) {
                 f.token
             ),
         )
-        .send()
-        .await)
-    .await;
+        .await;
     assert_eq!(one["bank_feed_transaction"]["transaction_id"], "T2");
 
     // The identical batch again: harmless, reported as duplicates, nothing new stored.
@@ -331,21 +309,16 @@ async fn push_list_fetch_and_resend(hub: Hub) {
         f.account,
         ts(days_ago(2) - TimeDelta::hours(1))
     );
-    let page = ok(hub.get(&f.creds, &url).send().await).await;
+    let page = hub.get_ok(&f.creds, &url).await;
     assert_eq!(page["bank_feed_transactions"][0]["transaction_id"], "T2");
     let cursor = page["next_cursor"].as_str().unwrap();
-    let next = ok(hub
-        .get(&f.creds, &format!("{url}&cursor={cursor}"))
-        .send()
-        .await)
-    .await;
+    let next = hub
+        .get_ok(&f.creds, &format!("{url}&cursor={cursor}"))
+        .await;
     assert_eq!(next["bank_feed_transactions"][0]["transaction_id"], "T3");
     assert!(next["next_cursor"].is_null());
-    let ingested = ok(hub
-        .get(&f.creds, &format!("{}&platform_ingested=true", f.url()))
-        .send()
-        .await)
-    .await;
+    let ingested_path = format!("{}&platform_ingested=true", f.url());
+    let ingested = hub.get_ok(&f.creds, &ingested_path).await;
     assert!(ingested["bank_feed_transactions"]
         .as_array()
         .unwrap()
@@ -354,55 +327,37 @@ async fn push_list_fetch_and_resend(hub: Hub) {
         .mark_ingested(f.account.parse().unwrap(), SystemClock.now())
         .await
         .unwrap();
-    let ingested = ok(hub
-        .get(&f.creds, &format!("{}&platform_ingested=true", f.url()))
-        .send()
-        .await)
-    .await;
+    let ingested = hub.get_ok(&f.creds, &ingested_path).await;
     assert_eq!(
         ingested["bank_feed_transactions"].as_array().unwrap().len(),
         3
     );
     assert!(!f.account(&hub).await["last_synced_at"].is_null());
 
-    err(
-        hub.get(&f.creds, &format!("{}&limit=1001", f.url()))
-            .send()
-            .await,
-        400,
-        "INVALID_LIMIT",
-    )
-    .await;
-    err(
-        hub.get(&f.creds, &format!("{}&posted_at_min=yesterday", f.url()))
-            .send()
-            .await,
-        400,
-        "INVALID_QUERY_PARAMETER",
-    )
-    .await;
-    err(
-        hub.get(&f.creds, &format!("{TXNS}/nope?access_token={}", f.token))
-            .send()
-            .await,
-        400,
-        "INVALID_ID",
-    )
-    .await;
-    err(
-        hub.get(
-            &f.creds,
-            &format!(
+    let refused = [
+        (format!("{}&limit=1001", f.url()), 400, "INVALID_LIMIT"),
+        (
+            format!("{}&posted_at_min=yesterday", f.url()),
+            400,
+            "INVALID_QUERY_PARAMETER",
+        ),
+        (
+            format!("{TXNS}/nope?access_token={}", f.token),
+            400,
+            "INVALID_ID",
+        ),
+        (
+            format!(
                 "{TXNS}/01a1fc9a-af8c-76a4-87f1-65c8c73af427?access_token={}",
                 f.token
             ),
-        )
-        .send()
-        .await,
-        410,
-        "TRANSACTION_NOT_FOUND",
-    )
-    .await;
+            410,
+            "TRANSACTION_NOT_FOUND",
+        ),
+    ];
+    for (path, status, code) in refused {
+        err_in(&path, hub.get(&f.creds, &path).send().await, status, code).await;
+    }
     let events = hub.store.list_events(f.creds.org.id, 0, 100).await.unwrap();
     let created = events
         .iter()
@@ -418,11 +373,7 @@ async fn push_list_fetch_and_resend(hub: Hub) {
 /// The job once the hub's queue has been drained: finished.
 async fn wait_for_job(hub: &Hub, creds: &Creds, id: &str) -> Value {
     hub.drain().await;
-    let job = ok(hub
-        .get(creds, &format!("/versioned/jobs/{id}"))
-        .send()
-        .await)
-    .await;
+    let job = hub.get_ok(creds, &format!("/versioned/jobs/{id}")).await;
     assert!(
         job["job"]["status"] == "success" || job["job"]["status"] == "failure",
         "job {id} did not finish: {job}"
@@ -559,7 +510,7 @@ async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
         }),
     ];
     for (code, body) in &cases {
-        let e = err(f.push(&hub, body).await, 400, code).await;
+        let e = err_in(code, f.push(&hub, body).await, 400, code).await;
         if *code != "BATCH_EMPTY" && *code != "BATCH_TOO_LARGE" {
             assert!(
                 e["errors"][0]["transaction_id"].is_string(),
@@ -634,13 +585,9 @@ async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
         "/versioned/accounting/bank_feeds/accounts/{a}?access_token={}",
         f.token
     );
+    let eur = json!({"bank_feed_account": {"currency_code": "EUR"}});
     err(
-        hub.http
-            .patch(hub.url(&url))
-            .basic_auth(&f.creds.client_id, Some(&f.creds.client_secret))
-            .json(&json!({"bank_feed_account": {"currency_code": "EUR"}}))
-            .send()
-            .await,
+        hub.patch(&f.creds, &url, &eur).send().await,
         409,
         "CURRENCY_LOCKED",
     )
@@ -729,72 +676,29 @@ async fn stored_state_rules_refuse_through_the_job(hub: Hub) {
         "nothing of a refused batch is applied"
     );
 
-    // History window: none before the feed start date on Intuit (Rutter door).
-    let g = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
-    g.link(&hub, Some(days_ago(10))).await;
-    err(
-        g.push(
-            &hub,
-            &batch(&g.account, vec![txn("H1", days_ago(11), json!(-1))]),
-        )
-        .await,
-        400,
-        "BEFORE_HISTORY_WINDOW",
-    )
-    .await;
-    ok(g.push(
-        &hub,
-        &batch(&g.account, vec![txn("H1", days_ago(9), json!(-1))]),
-    )
-    .await)
-    .await;
-
-    // Xero: at most a year back.
-    let x = feed(&hub, "XERO", "GBP").await;
-    x.link(&hub, None).await;
-    err(
-        x.push(
-            &hub,
-            &batch(&x.account, vec![txn("X1", days_ago(366), json!(-1))]),
-        )
-        .await,
-        400,
-        "BEFORE_HISTORY_WINDOW",
-    )
-    .await;
-    ok(x.push(
-        &hub,
-        &batch(&x.account, vec![txn("X1", days_ago(364), json!(-1))]),
-    )
-    .await)
-    .await;
-
-    // NetSuite: at most 60 days on the first import.
-    let n = feed(&hub, "NETSUITE", "USD").await;
-    n.link(&hub, None).await;
-    err(
-        n.push(
-            &hub,
-            &batch(&n.account, vec![txn("N1", days_ago(61), json!(-1))]),
-        )
-        .await,
-        400,
-        "BEFORE_HISTORY_WINDOW",
-    )
-    .await;
-    ok(n.push(
-        &hub,
-        &batch(&n.account, vec![txn("N1", days_ago(59), json!(-1))]),
-    )
-    .await)
-    .await;
+    // History windows: none before the feed start date on Intuit (Rutter door); Xero at most
+    // a year back; NetSuite at most 60 days on the first import.
+    let windows = [
+        ("INTUIT_BANK_FEEDS", "USD", Some(days_ago(10)), "H1", 11, 9),
+        ("XERO", "GBP", None, "X1", 366, 364),
+        ("NETSUITE", "USD", None, "N1", 61, 59),
+    ];
+    for (platform, currency, start, id, refused, accepted) in windows {
+        let g = feed(&hub, platform, currency).await;
+        g.link(&hub, start).await;
+        let too_old = batch(&g.account, vec![txn(id, days_ago(refused), json!(-1))]);
+        let resp = g.push(&hub, &too_old).await;
+        err_in(platform, resp, 400, "BEFORE_HISTORY_WINDOW").await;
+        let inside = batch(&g.account, vec![txn(id, days_ago(accepted), json!(-1))]);
+        ok(g.push(&hub, &inside).await).await;
+    }
 }
 
 async fn feeds_that_need_linking_refuse_until_linked(hub: Hub) {
     for platform in ["XERO", "SAGE_INTACCT", "SAGE_BUSINESS_CLOUD", "NETSUITE"] {
         let f = feed(&hub, platform, "USD").await;
         let body = batch(&f.account, vec![txn("T1", days_ago(1), json!(-1))]);
-        err(f.push(&hub, &body).await, 400, "FEED_NOT_READY").await;
+        err_in(platform, f.push(&hub, &body).await, 400, "FEED_NOT_READY").await;
         f.link(&hub, Some(days_ago(30))).await;
         let account = f.account(&hub).await;
         assert_eq!(

@@ -1,7 +1,6 @@
 //! Applying a batch: stored exactly once, with its balance, events and job outcome; refused
 //! batches write only the job's outcome.
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
 use bankfeeds_domain::batch::codes;
 use bankfeeds_domain::batch::BatchRefusal;
 use bankfeeds_domain::transaction::{
@@ -13,8 +12,8 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use crate::helpers::{
-    account, all_transactions, amount, apply, batch, connection, days, events, events_after, job,
-    last_seq, org, profile, response, run_batch, secs, submit, t0, tx, types,
+    account, active, all_transactions, amount, apply, batch, connection, days, events,
+    events_after, job, last_seq, org, profile, response, run_batch, secs, submit, t0, tx, types,
 };
 
 /// A transaction with every optional field set.
@@ -327,15 +326,7 @@ pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
     );
     // Once linked, the same batch goes through.
     store
-        .set_feed_state(
-            xa.id,
-            &FeedState {
-                feed_status: FeedStatus::Active,
-                transaction_ready: true,
-                transaction_start_date: None,
-            },
-            now,
-        )
+        .set_feed_state(xa.id, &active(None), now)
         .await
         .unwrap();
     let (j, outcome) = run_batch(&store, &xc, &xa, &xb, now + secs(6)).await;

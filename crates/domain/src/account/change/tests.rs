@@ -1,4 +1,4 @@
-use chrono::{DateTime, TimeDelta};
+use chrono::TimeDelta;
 
 use super::*;
 use crate::account::BankAccountType;
@@ -6,9 +6,7 @@ use crate::profile::{Door, PlatformProfile};
 use crate::{ConnectionId, Currency, OrgId, Platform};
 
 fn now() -> Timestamp {
-    DateTime::parse_from_rfc3339("2026-03-01T09:00:00Z")
-        .unwrap()
-        .to_utc()
+    crate::ts("2026-03-01T09:00:00Z")
 }
 
 fn account(internal_id: &str) -> BankFeedAccount {

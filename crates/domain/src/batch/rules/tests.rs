@@ -1,14 +1,10 @@
 //! The batch rules, case by case.
 
-use chrono::{DateTime, TimeDelta};
+use chrono::TimeDelta;
 
 use super::*;
 use crate::profile::Door;
-use crate::Platform;
-
-fn ts(s: &str) -> Timestamp {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
+use crate::{ts, Platform};
 
 fn now() -> Timestamp {
     ts("2024-06-15T12:00:00Z")
@@ -90,6 +86,29 @@ fn violations(
     validate_batch(p, a, batch, &vec![true; batch.len()], now()).unwrap_err()
 }
 
+/// Asserts that the violation's message holds `part`.
+fn assert_says(v: &Violation, part: &str) {
+    assert!(v.message.contains(part), "{part}: {}", v.message);
+}
+
+/// Asserts that the batch's first transaction is refused as before the history window, with a
+/// message holding each of `says`.
+fn assert_before_window(
+    p: &PlatformProfile,
+    a: &AccountContext,
+    batch: &[TransactionData],
+    says: &[&str],
+) {
+    let v = violations(p, a, batch);
+    assert_eq!(
+        (v[0].code, v[0].index),
+        (codes::BEFORE_HISTORY_WINDOW, Some(0))
+    );
+    for part in says {
+        assert_says(&v[0], part);
+    }
+}
+
 #[test]
 fn empty_batch_is_refused_and_one_transaction_accepted() {
     let v = violations(&intuit(), &account(), &[]);
@@ -155,7 +174,7 @@ fn duplicate_ids_report_later_occurrences_naming_the_first() {
         ]
     );
     assert_eq!(v[0].transaction_id.as_deref(), Some("T0"));
-    assert!(v[0].message.contains("first at #0"), "{}", v[0].message);
+    assert_says(&v[0], "first at #0");
     // Ids are compared exactly: case matters.
     let mut batch = txs(2);
     batch[0].transaction_id = "abc".to_owned();
@@ -184,7 +203,7 @@ fn blank_and_overlong_ids_are_refused() {
         ]
     );
     assert_eq!(v[1].transaction_id.as_deref(), Some("   "));
-    assert!(v[2].message.contains("256 characters"), "{}", v[2].message);
+    assert_says(&v[2], "256 characters");
 }
 
 #[test]
@@ -202,11 +221,7 @@ fn batch_must_be_chronological_for_new_and_duplicate_transactions() {
         vec![(codes::NOT_CHRONOLOGICAL, Some(1))]
     );
     let v = violations(&intuit(), &account(), &backwards);
-    assert!(
-        v[0].message.contains("transaction A (#0)"),
-        "{}",
-        v[0].message
-    );
+    assert_says(&v[0], "transaction A (#0)");
 }
 
 #[test]
@@ -244,12 +259,8 @@ fn future_dates_are_refused_without_tolerance() {
         ]
     );
     let v = violations(&intuit(), &account(), &batch);
-    assert!(
-        v[0].message.contains("transaction_date"),
-        "{}",
-        v[0].message
-    );
-    assert!(v[1].message.contains("posted_at"), "{}", v[1].message);
+    assert_says(&v[0], "transaction_date");
+    assert_says(&v[1], "posted_at");
 }
 
 #[test]
@@ -262,20 +273,11 @@ fn intuit_window_depends_on_the_door() {
     let early = start - TimeDelta::seconds(1);
     // Rutter door: nothing before the start date.
     assert_eq!(run(&intuit(), &a, &[tx("A", start)]), vec![]);
-    let v = violations(&intuit(), &a, &[tx("A", early)]);
-    assert_eq!(
-        (v[0].code, v[0].index),
-        (codes::BEFORE_HISTORY_WINDOW, Some(0))
-    );
-    assert!(
-        v[0].message.contains("limit 2024-06-01T00:00:00Z"),
-        "{}",
-        v[0].message
-    );
-    assert!(
-        v[0].message.contains("QuickBooks Online"),
-        "{}",
-        v[0].message
+    assert_before_window(
+        &intuit(),
+        &a,
+        &[tx("A", early)],
+        &["limit 2024-06-01T00:00:00Z", "QuickBooks Online"],
     );
     // Codat door: up to 7 days before.
     let codat = PlatformProfile::for_platform(Platform::IntuitBankFeeds, Door::Codat);
@@ -285,12 +287,8 @@ fn intuit_window_depends_on_the_door() {
         vec![(codes::NOT_CHRONOLOGICAL, Some(1))]
     );
     assert_eq!(run(&codat, &a, &[tx("A", limit)]), vec![]);
-    let v = violations(&codat, &a, &[tx("A", limit - TimeDelta::seconds(1))]);
-    assert_eq!(
-        (v[0].code, v[0].index),
-        (codes::BEFORE_HISTORY_WINDOW, Some(0))
-    );
-    assert!(v[0].message.contains("2024-05-25T00:00:00Z") && v[0].message.contains("7 days"));
+    let too_early = [tx("A", limit - TimeDelta::seconds(1))];
+    assert_before_window(&codat, &a, &too_early, &["2024-05-25T00:00:00Z", "7 days"]);
     // Without a start date there is no window; re-sends are never checked.
     assert_eq!(run(&intuit(), &account(), &[tx("A", early)]), vec![]);
     assert_eq!(run_with(&intuit(), &a, &[tx("A", early)], &[false]), vec![]);
@@ -302,12 +300,8 @@ fn xero_refuses_transactions_older_than_a_year() {
     let limit = now() - TimeDelta::days(365);
     assert_eq!(run(&xero, &account(), &[tx("A", limit)]), vec![]);
     let too_old = [tx("A", limit - TimeDelta::seconds(1))];
-    let v = violations(&xero, &account(), &too_old);
-    assert_eq!(
-        (v[0].code, v[0].index),
-        (codes::BEFORE_HISTORY_WINDOW, Some(0))
-    );
-    assert!(v[0].message.contains("2023-06-16T12:00:00Z") && v[0].message.contains("365 days"));
+    let says = ["2023-06-16T12:00:00Z", "365 days"];
+    assert_before_window(&xero, &account(), &too_old, &says);
     assert_eq!(run_with(&xero, &account(), &too_old, &[false]), vec![]);
     // Before the start date and too old: one violation, naming the stricter (later) limit.
     let a = AccountContext {
@@ -316,7 +310,7 @@ fn xero_refuses_transactions_older_than_a_year() {
     };
     let v = violations(&xero, &a, &too_old);
     assert_eq!(v.len(), 1);
-    assert!(v[0].message.contains("feed start date"), "{}", v[0].message);
+    assert_says(&v[0], "feed start date");
 }
 
 #[test]
@@ -347,12 +341,7 @@ fn netsuite_limits_the_first_import_to_sixty_days() {
     let limit = now() - TimeDelta::days(60);
     assert_eq!(run(&ns, &account(), &[tx("A", limit)]), vec![]);
     let old = [tx("A", limit - TimeDelta::seconds(1))];
-    let v = violations(&ns, &account(), &old);
-    assert_eq!(
-        (v[0].code, v[0].index),
-        (codes::BEFORE_HISTORY_WINDOW, Some(0))
-    );
-    assert!(v[0].message.contains("first import") && v[0].message.contains("60 days"));
+    assert_before_window(&ns, &account(), &old, &["first import", "60 days"]);
     // Later imports take older transactions, and NetSuite has no start-date window.
     let later = AccountContext {
         has_transactions: true,
@@ -393,16 +382,8 @@ fn amounts_respect_the_currency_minor_units() {
     a.principal_amount = Some(amount("1.375"));
     let v = violations(&intuit(), &account(), &[a]);
     assert_eq!(v.len(), 2);
-    assert!(
-        v[0].message.contains("interest_amount 0.125"),
-        "{}",
-        v[0].message
-    );
-    assert!(
-        v[1].message.contains("principal_amount 1.375"),
-        "{}",
-        v[1].message
-    );
+    assert_says(&v[0], "interest_amount 0.125");
+    assert_says(&v[1], "principal_amount 1.375");
 }
 
 #[test]
@@ -425,11 +406,7 @@ fn debit_and_credit_must_match_the_sign() {
     }
     let v = violations(&intuit(), &account(), &[with(debit, "5")]);
     assert_eq!((v[0].code, v[0].index), (codes::SIGN_MISMATCH, Some(0)));
-    assert!(
-        v[0].message.contains("DEBIT means money out"),
-        "{}",
-        v[0].message
-    );
+    assert_says(&v[0], "DEBIT means money out");
     assert_eq!(
         run(&intuit(), &account(), &[with(credit, "-0.01")]),
         vec![(codes::SIGN_MISMATCH, Some(0))]
