@@ -87,9 +87,9 @@ pub async fn serve(
             permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             () = shutdown.cancelled() => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // EMFILE and the like: wait for descriptors to free instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -102,7 +102,11 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let builder = builder.clone();
         let watcher = graceful.watcher();
-        let service = TowerToHyperService::new(app.clone());
+        // Handlers and middleware see the peer as axum's `ConnectInfo<SocketAddr>`.
+        let service = TowerToHyperService::new(tower::Layer::layer(
+            &axum::Extension(axum::extract::ConnectInfo(peer)),
+            app.clone(),
+        ));
         tokio::spawn(async move {
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             // Errors here are the client's (a reset, a timeout, a malformed request); hyper has
