@@ -97,7 +97,7 @@ def call(hub, auth, method, path, body=None, timeout=30):
 
 
 def setup(args, data, shadow):
-    """An organisation, a QuickBooks connection and one account per client (no shim)."""
+    """An organisation and a QuickBooks connection (no shim)."""
     env = dict(os.environ, BANKFEEDS_DATABASE_URL=f"sqlite://{data}/hub.db")
     out = subprocess.run([args.hub_bin, "org", "create", "--name", "Power Cut Bank"],
                          env=env, check=True, capture_output=True).stdout
@@ -107,22 +107,28 @@ def setup(args, data, shadow):
     status, conn = call(hub, auth, "POST", "/versioned/connections/create",
                         {"platform": "INTUIT_BANK_FEEDS", "name": "Acme"})
     assert status == 200, (status, conn)
-    token = conn["connection"]["access_token"]
+    hub.stop()
+    return auth, conn["connection"]["access_token"]
+
+
+def new_accounts(hub, auth, token, n, tag):
+    """Fresh accounts for a round. A batch the killed hub was applying stays leased to it for a
+    while (issue 12, item 9), so a round that reused its accounts would only queue behind it."""
     accounts = []
-    for i in range(args.clients):
+    for i in range(n):
         status, acc = call(hub, auth, "POST",
                            f"/versioned/accounting/bank_feeds/accounts?access_token={token}",
-                           {"bank_feed_account": {"internal_bank_account_id": f"pc-{i}",
+                           {"bank_feed_account": {"internal_bank_account_id": f"pc-{tag}-{i}",
                                                   "bank_account_type": "bank", "currency_code": "USD",
-                                                  "name": f"Account {i}", "current_balance": 0}})
+                                                  "name": f"Account {tag}-{i}", "current_balance": 0}})
         assert status == 200, (status, acc)
         accounts.append(acc["bank_feed_account"]["id"])
-    hub.stop()
-    return auth, token, accounts
+    return accounts
 
 
-def push_until_killed(hub, auth, token, account, tag, posted_at, acked, stop):
-    """Pushes batches for one account; records the ids of each batch answered 200."""
+def push_until_killed(hub, auth, token, account, tag, posted_at, acked, stop, problems):
+    """Pushes batches for one account; records the ids of each batch answered 200 (a 202, the
+    batch queued as a job because it waited too long, is not counted)."""
     n = 0
     while not stop.is_set():
         ids = [f"{tag}-{n}-{i}" for i in range(25)]
@@ -131,15 +137,16 @@ def push_until_killed(hub, auth, token, account, tag, posted_at, acked, stop):
             {"transaction_id": t, "posted_at": posted_at, "amount": "-1.25",
              "description": "power cut test", "debit_credit_memo": "DEBIT"} for t in ids]}}
         try:
-            status, _ = call(hub, auth, "POST",
+            status, answer = call(hub, auth, "POST",
                              f"/versioned/accounting/bank_feeds/transactions?access_token={token}",
                              body, timeout=10)
         except (OSError, ValueError):
             return  # the hub is gone: this batch was never acknowledged
         if status == 200:
             acked[account].update(ids)
-        elif status < 500:
-            sys.exit(f"batch refused with {status}: the test's own data is wrong")
+        elif status != 202:
+            problems.append(f"a batch was answered {status}: {answer}")
+            return
 
 
 def stored_ids(hub, auth, token, account):
@@ -149,6 +156,8 @@ def stored_ids(hub, auth, token, account):
         if cursor:
             q += f"&cursor={cursor}"
         status, page = call(hub, auth, "GET", f"/versioned/accounting/bank_feeds/transactions?{q}")
+        if status == 404 and not ids:
+            return []  # the account itself was lost (only ever with an unsafe setting)
         assert status == 200, (status, page)
         ids += [t["transaction_id"] for t in page["bank_feed_transactions"]]
         cursor = page.get("next_cursor")
@@ -186,18 +195,21 @@ def main():
     os.makedirs(shadow)
     started = time.time()
     try:
-        auth, token, accounts = setup(args, data, shadow)
+        auth, token = setup(args, data, shadow)
         posted_at = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        acked = {a: set() for a in accounts}
+        acked = {}
         lost_total, acked_total, rounds = 0, 0, 0
         for r in range(args.rounds):
             if time.time() - started > args.seconds:
                 break
             rounds += 1
             hub = Hub(args, data, shadow, free_port(), shim=shim)
-            stop = threading.Event()
+            accounts = new_accounts(hub, auth, token, args.clients, f"r{r}")
+            acked.update({a: set() for a in accounts})
+            stop, problems = threading.Event(), []
             threads = [threading.Thread(target=push_until_killed,
-                                        args=(hub, auth, token, a, f"r{r}c{i}", posted_at, acked, stop))
+                                        args=(hub, auth, token, a, f"r{r}c{i}", posted_at, acked,
+                                              stop, problems))
                        for i, a in enumerate(accounts)]
             for t in threads:
                 t.start()
@@ -206,11 +218,13 @@ def main():
             stop.set()
             for t in threads:
                 t.join()
+            if problems:
+                sys.exit(f"FAIL: {problems[0]}")
             power_cut(data, shadow)
 
             hub = Hub(args, data, shadow, free_port())
             lost, doubled = 0, 0
-            for a in accounts:
+            for a in acked:
                 ids = stored_ids(hub, auth, token, a)
                 doubled += len(ids) - len(set(ids))
                 lost += len(acked[a] - set(ids))
