@@ -37,6 +37,10 @@ pub struct Config {
     pub max_connections: u32,
     /// How long in-flight requests get to finish after SIGTERM/Ctrl-C.
     pub shutdown_grace_seconds: u64,
+    /// This instance's name, unique among the instances sharing a database and the same across
+    /// its restarts: job leases are held in its name, and a restart frees them at once.
+    /// Defaults to `<hostname>:<listen port>`.
+    pub instance_id: Option<String>,
     /// How often the QuickBooks sandbox ingests linked feeds on its own (it also pulls when a
     /// feed's page is opened).
     pub sandbox_quickbooks_sync_seconds: u64,
@@ -71,6 +75,7 @@ impl Default for Config {
             header_timeout_seconds: 10,
             max_connections: 1000,
             shutdown_grace_seconds: 30,
+            instance_id: None,
             sandbox_quickbooks_sync_seconds: 86_400,
             sandbox_sync_seconds: 3_600,
             sqlite_synchronous: SqliteSynchronous::Full,
@@ -92,6 +97,7 @@ const ENV_KEYS: &[&str] = &[
     "header_timeout_seconds",
     "max_connections",
     "shutdown_grace_seconds",
+    "instance_id",
     "sandbox_quickbooks_sync_seconds",
     "sandbox_sync_seconds",
     "sqlite_synchronous",
@@ -164,6 +170,19 @@ impl SandboxSchedule {
 }
 
 impl Config {
+    /// The instance's name: `instance_id`, or `<hostname>:<listen port>`.
+    pub fn instance(&self) -> String {
+        if let Some(id) = &self.instance_id {
+            return id.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("{host}:{}", self.listen.port())
+    }
+
     /// The socket-level limits this config asks for.
     pub fn limits(&self) -> crate::listener::Limits {
         crate::listener::Limits {

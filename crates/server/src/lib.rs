@@ -155,6 +155,7 @@ pub async fn serve_with(
     grace: Duration,
     limits: listener::Limits,
 ) -> anyhow::Result<()> {
+    jobs::recover(&state).await?;
     let workers_stop = CancellationToken::new();
     let mut workers = jobs::spawn_workers(&state, JOB_WORKERS, &workers_stop);
     let scheduler = state
@@ -195,6 +196,7 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
         config.rate_limit_per_10s,
     );
     state.sandbox_sync = config.sandbox_schedule();
+    state.instance = config.instance().into();
     state
 }
 

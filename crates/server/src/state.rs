@@ -36,6 +36,9 @@ pub struct AppState {
     /// How often this instance looks for feeds due for a scheduled sync; `None` runs no
     /// scheduler (tests drive `sync::run_due` themselves).
     pub sandbox_sync_tick: Option<Duration>,
+    /// This hub instance's name, the holder of the job leases it takes. Stable across restarts
+    /// (`instance_id` in the config), so a restarted instance frees what it held at once.
+    pub instance: Arc<str>,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
             sync_wait: Duration::from_secs(10),
             sandbox_sync: Default::default(),
             sandbox_sync_tick: Some(Duration::from_secs(30)),
+            instance: format!("hub-{}", uuid::Uuid::new_v4()).into(),
         }
     }
 }
@@ -98,5 +102,9 @@ impl JobContext for AppState {
 
     fn jobs_in_hand(&self) -> &AtomicUsize {
         &self.jobs_in_hand
+    }
+
+    fn instance(&self) -> &str {
+        &self.instance
     }
 }

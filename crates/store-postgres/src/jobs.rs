@@ -195,14 +195,15 @@ impl bankfeeds_store::JobStore for PostgresStore {
     async fn claim_job(
         &self,
         only: Option<JobId>,
+        holder: &str,
         lease_until: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Option<Job>> {
         // The claim, then the job with its bodies. Between the two the job is leased to this
         // caller, and a job's bodies never change once written (the response is written once).
         let claimed: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE jobs SET status = 'pending', locked_until = $1, attempts = attempts + 1,
-             updated_at = $2
+            "UPDATE jobs SET status = 'pending', locked_until = $1, locked_by = $4,
+             attempts = attempts + 1, updated_at = $2
          WHERE seq = (
              SELECT j.seq FROM jobs j
              WHERE j.status IN ('prequeued', 'pending')
@@ -221,6 +222,7 @@ impl bankfeeds_store::JobStore for PostgresStore {
         .bind(lease_until)
         .bind(now)
         .bind(only.map(|j| j.as_uuid()))
+        .bind(holder)
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
@@ -230,6 +232,31 @@ impl bankfeeds_store::JobStore for PostgresStore {
         let sql = format!("{SELECT} WHERE j.id = $1");
         let query = sqlx::query_as::<_, JobRow>(&sql).bind(id);
         db::optional(query, &self.pool).await
+    }
+
+    async fn renew_lease(
+        &self,
+        job: JobId,
+        holder: &str,
+        lease_until: Timestamp,
+    ) -> StoreResult<bool> {
+        let query = sqlx::query(
+            "UPDATE jobs SET locked_until = $1
+             WHERE id = $2 AND locked_by = $3 AND status IN ('prequeued', 'pending')",
+        )
+        .bind(lease_until)
+        .bind(job.as_uuid())
+        .bind(holder);
+        Ok(db::execute(query, &self.pool).await? == 1)
+    }
+
+    async fn release_leases(&self, holder: &str) -> StoreResult<u64> {
+        let query = sqlx::query(
+            "UPDATE jobs SET locked_until = NULL, locked_by = NULL
+             WHERE locked_by = $1 AND status IN ('prequeued', 'pending')",
+        )
+        .bind(holder);
+        db::execute(query, &self.pool).await
     }
 
     async fn fail_job(

@@ -205,12 +205,14 @@ impl bankfeeds_store::JobStore for SqliteStore {
     async fn claim_job(
         &self,
         only: Option<JobId>,
+        holder: &str,
         lease_until: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Option<Job>> {
         let mut tx = self.write_tx().await?;
         let claimed: Option<DbUuid> = sqlx::query_scalar(
-        "UPDATE jobs SET status = 'pending', locked_until = ?, attempts = attempts + 1, updated_at = ?
+            "UPDATE jobs SET status = 'pending', locked_until = ?, locked_by = ?,
+                attempts = attempts + 1, updated_at = ?
          WHERE seq = (
              SELECT j.seq FROM jobs j
              WHERE j.status IN ('prequeued', 'pending')
@@ -222,21 +224,53 @@ impl bankfeeds_store::JobStore for SqliteStore {
                      AND e.seq < j.seq)
              ORDER BY j.seq LIMIT 1)
          RETURNING id",
-    )
-    .bind(time::to_db(lease_until))
-    .bind(time::to_db(now))
-    .bind(time::to_db(now))
-    .bind(only.map(|j| j.to_string()))
-    .bind(only.map(|j| j.to_string()))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(map_err)?;
+        )
+        .bind(time::to_db(lease_until))
+        .bind(holder)
+        .bind(time::to_db(now))
+        .bind(time::to_db(now))
+        .bind(only.map(|j| j.to_string()))
+        .bind(only.map(|j| j.to_string()))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
         let job = match claimed {
             Some(id) => Some(load(&mut tx, id.into_uuid().into()).await?),
             None => None,
         };
         tx.commit().await.map_err(map_err)?;
         Ok(job)
+    }
+
+    async fn renew_lease(
+        &self,
+        job: JobId,
+        holder: &str,
+        lease_until: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let query = sqlx::query(
+            "UPDATE jobs SET locked_until = ?
+             WHERE id = ? AND locked_by = ? AND status IN ('prequeued', 'pending')",
+        )
+        .bind(time::to_db(lease_until))
+        .bind(job.to_string())
+        .bind(holder);
+        let renewed = db::execute(query, &mut *tx).await? == 1;
+        tx.commit().await.map_err(map_err)?;
+        Ok(renewed)
+    }
+
+    async fn release_leases(&self, holder: &str) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let query = sqlx::query(
+            "UPDATE jobs SET locked_until = NULL, locked_by = NULL
+             WHERE locked_by = ? AND status IN ('prequeued', 'pending')",
+        )
+        .bind(holder);
+        let released = db::execute(query, &mut *tx).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(released)
     }
 
     async fn fail_job(

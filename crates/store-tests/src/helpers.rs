@@ -212,7 +212,7 @@ pub(crate) async fn run_batch(
 ) -> (Job, Result<Vec<BatchItem>, BatchRefusal>) {
     let j = submit(store, &job(c, Some(account), now)).await;
     let claimed = store
-        .claim_job(Some(j.id), now + secs(60), now)
+        .claim_job(Some(j.id), "test", now + secs(60), now)
         .await
         .unwrap()
         .expect("the account's only job is claimable");
@@ -249,7 +249,10 @@ pub(crate) fn types(events: &[Event]) -> Vec<&str> {
 }
 
 pub(crate) async fn claim(store: &DynStore, only: Option<JobId>, now: Timestamp) -> Option<Job> {
-    store.claim_job(only, now + secs(60), now).await.unwrap()
+    store
+        .claim_job(only, "test", now + secs(60), now)
+        .await
+        .unwrap()
 }
 
 pub(crate) async fn status(store: &DynStore, j: &Job) -> JobStatus {

@@ -116,27 +116,30 @@ pub async fn expired_leases_are_claimed_again(store: DynStore) {
     let first = submit(&store, &job(&c, Some(&a), now)).await;
     let next = submit(&store, &job(&c, Some(&a), now)).await;
     let held = store
-        .claim_job(None, now + secs(1), now)
+        .claim_job(None, "test", now + secs(1), now)
         .await
         .unwrap()
         .unwrap();
     assert_eq!((held.id, held.attempts), (first.id, 1));
     let half = now + TimeDelta::milliseconds(500);
     assert_eq!(
-        store.claim_job(None, half + secs(60), half).await.unwrap(),
+        store
+            .claim_job(None, "test", half + secs(60), half)
+            .await
+            .unwrap(),
         None,
         "the lease holds, and the account's next job waits behind it"
     );
     assert_eq!(
         store
-            .claim_job(Some(first.id), half + secs(60), half)
+            .claim_job(Some(first.id), "test", half + secs(60), half)
             .await
             .unwrap(),
         None
     );
     let later = now + secs(2);
     let again = store
-        .claim_job(None, later + secs(60), later)
+        .claim_job(None, "test", later + secs(60), later)
         .await
         .unwrap()
         .expect("the lease expired");
@@ -147,12 +150,82 @@ pub async fn expired_leases_are_claimed_again(store: DynStore) {
     assert_eq!(store.get_job(o, first.id).await.unwrap().unwrap(), again);
     assert_eq!(
         store
-            .claim_job(None, later + secs(60), later)
+            .claim_job(None, "test", later + secs(60), later)
             .await
             .unwrap(),
         None
     );
     assert_eq!(status(&store, &next).await, JobStatus::Prequeued);
+}
+
+/// Issue 12, item 9: a lease renews while its holder works, and an instance that restarts frees
+/// what it held at once, not when the leases run out.
+pub async fn leases_are_renewed_and_released_by_their_holder(store: DynStore) {
+    let o = org(&store).await;
+    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
+    let a = account(&store, &c, "A").await;
+    let b = account(&store, &c, "B").await;
+    let now = t0();
+    let on_a = submit(&store, &job(&c, Some(&a), now)).await;
+    let on_b = submit(&store, &job(&c, Some(&b), now)).await;
+    let held = store
+        .claim_job(Some(on_a.id), "host-1", now + secs(5), now)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .claim_job(Some(on_b.id), "host-2", now + secs(5), now)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert!(store
+        .renew_lease(held.id, "host-1", now + secs(60))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .renew_lease(held.id, "host-2", now + secs(90))
+            .await
+            .unwrap(),
+        "only the holder renews"
+    );
+    let past_first_lease = now + secs(10);
+    assert_eq!(
+        store
+            .claim_job(None, "host-2", past_first_lease + secs(5), past_first_lease)
+            .await
+            .unwrap()
+            .map(|j| j.id),
+        Some(on_b.id),
+        "the renewed lease holds past its first term; B's expired one does not"
+    );
+
+    assert_eq!(store.release_leases("host-1").await.unwrap(), 1);
+    let freed = store
+        .claim_job(None, "host-3", now + secs(70), now + secs(11))
+        .await
+        .unwrap()
+        .expect("a released job is claimable at once");
+    assert_eq!((freed.id, freed.attempts), (on_a.id, 2));
+    assert_eq!(
+        store.release_leases("host-1").await.unwrap(),
+        0,
+        "nothing else held"
+    );
+
+    let done = store
+        .fail_job(freed.id, 500, &serde_json::json!({}), now + secs(12))
+        .await
+        .unwrap();
+    assert!(done.status.is_finished());
+    assert!(
+        !store
+            .renew_lease(freed.id, "host-3", now + secs(90))
+            .await
+            .unwrap(),
+        "a finished job has no lease to renew"
+    );
 }
 
 pub async fn fail_job_finishes_once(store: DynStore) {

@@ -85,6 +85,7 @@ macro_rules! __suite_cases {
             jobs: [
                 jobs_run_one_at_a_time_per_account_in_arrival_order,
                 expired_leases_are_claimed_again,
+                leases_are_renewed_and_released_by_their_holder,
                 fail_job_finishes_once,
                 get_job_is_scoped_to_the_organisation,
                 connection_jobs_list_newest_first,

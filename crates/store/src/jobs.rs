@@ -22,13 +22,28 @@ pub trait JobStore: Send + Sync {
 
     /// Claims the oldest runnable job, or only `only`: unfinished, first among its account's
     /// unfinished jobs (one batch at a time per account, in arrival order), and not leased to
-    /// another worker (or its lease expired). Marks it `pending` until `lease_until`.
+    /// another worker (or its lease expired). Marks it `pending`, leased to `holder` (a hub
+    /// instance) until `lease_until`.
     async fn claim_job(
         &self,
         only: Option<JobId>,
+        holder: &str,
         lease_until: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Option<Job>>;
+
+    /// Extends `holder`'s lease on an unfinished job to `lease_until`; false when the job is
+    /// finished or no longer leased to `holder`.
+    async fn renew_lease(
+        &self,
+        job: JobId,
+        holder: &str,
+        lease_until: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Ends every lease `holder` has on unfinished jobs, so they can be claimed at once: what an
+    /// instance held when it crashed is free again when it starts. Returns how many.
+    async fn release_leases(&self, holder: &str) -> StoreResult<u64>;
 
     /// Finishes an unfinished job with a failure (e.g. an unreadable request, or retries
     /// exhausted): `status` must be 4xx or 5xx (`Invalid` otherwise). A finished job is

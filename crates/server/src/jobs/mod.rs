@@ -1,9 +1,11 @@
 //! Running jobs: workers drain the durable queue in the database; a `prefer_sync` request runs
 //! its own job at once when it is first in its account's queue, or waits for it.
 //!
-//! Delivery is at least once (a worker that dies leaves its lease to expire and another worker
-//! claims the job again); running a job twice is harmless because the store applies a batch and
-//! records the job's outcome in one transaction, and returns a finished job unchanged.
+//! Delivery is at least once: a claimed job is leased to this instance for a short `LEASE`,
+//! renewed while it runs; if the instance dies, another claims the job once the lease runs out,
+//! and the instance itself frees its leases at once when it starts again ([`recover`]). Running
+//! a job twice is harmless because the store applies a batch and records the job's outcome in
+//! one transaction, and returns a finished job unchanged.
 
 mod runner;
 
@@ -34,6 +36,8 @@ pub trait JobContext: Clone + Send + Sync + 'static {
     fn job_finished(&self) -> &Notify;
     /// How many claims are being tried or run on this instance (see [`drain`]).
     fn jobs_in_hand(&self) -> &AtomicUsize;
+    /// This instance's name: the holder of the leases it takes.
+    fn instance(&self) -> &str;
 }
 
 /// Counts a claim attempt and the run that may follow as in hand until dropped.
@@ -52,8 +56,11 @@ impl Drop for InHand<'_> {
     }
 }
 
-/// How long a claimed job is reserved for its worker.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// How long a claim reserves a job for its worker without renewal: the longest a crashed
+/// instance that does not come back can stall an account.
+const LEASE: TimeDelta = TimeDelta::seconds(10);
+/// How often a running job's lease is renewed.
+const RENEW_EVERY: Duration = Duration::from_secs(3);
 /// After this many claims a job is given up on and finished as a server failure.
 const MAX_ATTEMPTS: u32 = 5;
 /// How often idle workers look for jobs submitted through other hub instances.
@@ -88,8 +95,25 @@ async fn run_guarded<S: JobContext>(
 ) -> Option<Job> {
     let id = job.id;
     let task_state = state.clone();
-    let result =
-        tokio::spawn(async move { run_claimed(&task_state, job, batch.as_deref()).await }).await;
+    let mut task =
+        tokio::spawn(async move { run_claimed(&task_state, job, batch.as_deref()).await });
+    let mut renew =
+        tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
+    let result = loop {
+        tokio::select! {
+            result = &mut task => break result,
+            _ = renew.tick() => {
+                let until = state.clock().now() + LEASE;
+                match state.store().renew_lease(id, state.instance(), until).await {
+                    Ok(true) => {}
+                    // Finished meanwhile, or claimed again by another instance after a stall:
+                    // the store commits only one outcome either way.
+                    Ok(false) => tracing::warn!(job_id = %id, "job lease lost while running"),
+                    Err(e) => tracing::warn!(job_id = %id, error = %e, "cannot renew a job lease"),
+                }
+            }
+        }
+    };
     state.job_finished().notify_waiters();
     match result {
         Ok(Ok(job)) => Some(job),
@@ -119,7 +143,7 @@ pub async fn run_now_or_wait<S: JobContext>(
         let now = state.clock().now();
         if let Some(claimed) = state
             .store()
-            .claim_job(Some(job.id), now + LEASE, now)
+            .claim_job(Some(job.id), state.instance(), now + LEASE, now)
             .await?
         {
             if let Some(done) = run_guarded(state, claimed, batch.clone()).await {
@@ -143,6 +167,21 @@ pub async fn run_now_or_wait<S: JobContext>(
     }
 }
 
+/// Frees the leases this instance held when it last stopped (a crash leaves them behind), so its
+/// accounts' queues move at once instead of after the leases run out. Call before the workers
+/// start.
+pub async fn recover<S: JobContext>(state: &S) -> StoreResult<u64> {
+    let released = state.store().release_leases(state.instance()).await?;
+    if released > 0 {
+        tracing::warn!(
+            released,
+            instance = state.instance(),
+            "freed the job leases this instance held when it stopped"
+        );
+    }
+    Ok(released)
+}
+
 /// Starts `count` workers that drain the queue until `shutdown`.
 pub fn spawn_workers<S: JobContext>(
     state: &S,
@@ -158,7 +197,11 @@ pub fn spawn_workers<S: JobContext>(
             while !shutdown.is_cancelled() {
                 let in_hand = InHand::new(state.jobs_in_hand());
                 let now = state.clock().now();
-                match state.store().claim_job(None, now + LEASE, now).await {
+                match state
+                    .store()
+                    .claim_job(None, state.instance(), now + LEASE, now)
+                    .await
+                {
                     Ok(Some(job)) => {
                         run_guarded(&state, job, None).await;
                     }
@@ -202,7 +245,11 @@ pub async fn drain<S: JobContext>(state: &S) -> StoreResult<usize> {
         let others = state.jobs_in_hand().load(Ordering::SeqCst);
         let in_hand = InHand::new(state.jobs_in_hand());
         let now = state.clock().now();
-        if let Some(job) = state.store().claim_job(None, now + LEASE, now).await? {
+        if let Some(job) = state
+            .store()
+            .claim_job(None, state.instance(), now + LEASE, now)
+            .await?
+        {
             run_guarded(state, job, None).await;
             ran += 1;
             continue;

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     feeds_that_need_linking_refuse_until_linked,
     idempotency_keys_replay_batches,
     a_batch_is_kept_as_sent_and_must_be_json_whole,
+    a_restarted_instance_frees_the_jobs_it_held,
 );
 
 /// The job keeps the body as sent (spacing, key order, every digit) and answers with exactly
@@ -68,43 +69,8 @@ async fn a_batch_is_kept_as_sent_and_must_be_json_whole(hub: Hub) {
 async fn a_busy_account_queues_batches_in_order(hub: Hub) {
     let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
     let first = batch(&f.account, vec![txn("Q1", days_ago(2), json!(-1))]);
-    // Hold the queue: put a job in it directly (no worker is woken) and claim it at once, as
-    // another worker would. Idle workers only poll every 250 ms, so this wins; retry if not.
     let store = hub.store.clone();
-    let creds_org = f.creds.org.id;
-    let connection = store
-        .find_connection_by_token(&bankfeeds_domain::Secret::from_presented(f.token.clone()).hash())
-        .await
-        .unwrap()
-        .unwrap();
-    let mut held = None;
-    for _ in 0..20 {
-        let now = SystemClock.now();
-        let request = bankfeeds_domain::job::JobRequest {
-            method: "POST".into(),
-            url: TXNS.into(),
-            body: bankfeeds_domain::job::RawJson::from_value(&first),
-            idempotency_key: None,
-        };
-        let job = bankfeeds_domain::Job::new(
-            bankfeeds_domain::job::JobKind::TransactionBatch,
-            creds_org,
-            connection.id,
-            Some(f.account.parse().unwrap()),
-            request,
-            now,
-        );
-        store.submit_job(&job, None).await.unwrap();
-        if let Some(job) = store
-            .claim_job(Some(job.id), now + TimeDelta::seconds(60), now)
-            .await
-            .unwrap()
-        {
-            held = Some(job);
-            break;
-        }
-    }
-    let held = held.expect("claimed a job before the workers did");
+    let held = held_job(&hub, &f, &first, "test", TimeDelta::seconds(60)).await;
     let second = batch(&f.account, vec![txn("Q2", days_ago(1), json!(-2))]);
     let answer = ok(f.push(&hub, &second).await).await;
     let envelope = &answer["async_response"];
@@ -154,6 +120,106 @@ async fn prefer_sync_answers_with_the_job_when_the_account_is_busy() {
     )
     .await;
     a_busy_account_queues_batches_in_order(hub).await;
+}
+
+/// Puts a job for `body` in the queue directly (no worker is woken) and claims it at once in
+/// `holder`'s name, as another instance's worker would. Idle workers only poll every 250 ms,
+/// so this wins; retried if not.
+async fn held_job(
+    hub: &Hub,
+    f: &Feed,
+    body: &Value,
+    holder: &str,
+    lease: TimeDelta,
+) -> bankfeeds_domain::Job {
+    let store = hub.store.clone();
+    let connection = store
+        .find_connection_by_token(&bankfeeds_domain::Secret::from_presented(f.token.clone()).hash())
+        .await
+        .unwrap()
+        .unwrap();
+    for _ in 0..20 {
+        let now = SystemClock.now();
+        let request = bankfeeds_domain::job::JobRequest {
+            method: "POST".into(),
+            url: TXNS.into(),
+            body: bankfeeds_domain::job::RawJson::from_value(body),
+            idempotency_key: None,
+        };
+        let job = bankfeeds_domain::Job::new(
+            bankfeeds_domain::job::JobKind::TransactionBatch,
+            f.creds.org.id,
+            connection.id,
+            Some(f.account.parse().unwrap()),
+            request,
+            now,
+        );
+        store.submit_job(&job, None).await.unwrap();
+        if let Some(job) = store
+            .claim_job(Some(job.id), holder, now + lease, now)
+            .await
+            .unwrap()
+        {
+            return job;
+        }
+    }
+    panic!("the workers claimed every job first");
+}
+
+/// Issue 12, item 9: an instance killed while it held a batch used to stall that account for
+/// the whole lease (60 s). Started again under the same name, it frees the lease at once.
+async fn a_restarted_instance_frees_the_jobs_it_held(hub: Hub) {
+    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let first = batch(&f.account, vec![txn("R1", days_ago(2), json!(-1))]);
+    // What a crash leaves behind: a job leased for a long time to an instance that is gone.
+    let held = held_job(&hub, &f, &first, "host-a:8080", TimeDelta::minutes(10)).await;
+    hub.drain().await;
+    assert_eq!(
+        hub.store
+            .get_job(f.creds.org.id, held.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        bankfeeds_domain::job::JobStatus::Pending,
+        "no one else may take a leased job"
+    );
+
+    // The instance comes back under its name: the job runs at once, not in ten minutes.
+    let restarted = Hub::start_with(
+        hub.store.clone(),
+        None,
+        |s| s.instance = "host-a:8080".into(),
+        0,
+    )
+    .await;
+    let mut finished = None;
+    for _ in 0..100 {
+        restarted.drain().await;
+        let job = hub
+            .store
+            .get_job(f.creds.org.id, held.id)
+            .await
+            .unwrap()
+            .unwrap();
+        if job.status.is_finished() {
+            finished = Some(job);
+            break;
+        }
+        // The restarted hub frees its leases as it starts serving, which this test can only
+        // observe, not await.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let job = finished.expect("the restarted instance freed its lease and ran the job");
+    assert_eq!(job.status, bankfeeds_domain::job::JobStatus::Success);
+    assert_eq!(job.attempts, 2);
+    let ids: Vec<_> = f
+        .stored(&hub)
+        .await
+        .iter()
+        .map(|t| t["transaction_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["R1"]);
 }
 
 const TXNS: &str = "/versioned/accounting/bank_feeds/transactions";

@@ -121,7 +121,7 @@ async fn claimed_job(f: &Fixture) -> JobId {
     f.store.submit_job(&job, None).await.unwrap();
     let claimed = f
         .store
-        .claim_job(Some(job.id), t0() + TimeDelta::seconds(60), t0())
+        .claim_job(Some(job.id), "test", t0() + TimeDelta::seconds(60), t0())
         .await
         .unwrap()
         .expect("claimable");
