@@ -50,6 +50,19 @@ pub async fn read_json_body<S: Send + Sync>(req: Request, state: &S) -> Result<B
     })
 }
 
+/// Fields the hub or the platform sets and a request may not: sending one is `READ_ONLY_FIELD`
+/// (an FI that copies a fetched resource into a write learns which part was ignored before),
+/// any other field a request does not take is `UNKNOWN_FIELD`.
+pub const READ_ONLY_FIELDS: &[&str] = &[
+    "id",
+    "feed_status",
+    "transaction_ready",
+    "last_synced_at",
+    "created_at",
+    "updated_at",
+    "platform_data",
+];
+
 /// Parses JSON, classifying failures into stable codes.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -87,6 +100,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Io => "UNREADABLE_BODY",
             serde_json::error::Category::Data if detail.starts_with("missing field") => {
                 "MISSING_FIELD"
+            }
+            // A misspelt field would otherwise be dropped without a word (`descripton` stored as
+            // no description at all).
+            serde_json::error::Category::Data if detail.starts_with("unknown field") => {
+                let named = detail.split('`').nth(1).unwrap_or_default();
+                if READ_ONLY_FIELDS.contains(&named) {
+                    "READ_ONLY_FIELD"
+                } else {
+                    "UNKNOWN_FIELD"
+                }
             }
             serde_json::error::Category::Data if detail.starts_with("unknown variant") => {
                 "INVALID_ENUM_VALUE"

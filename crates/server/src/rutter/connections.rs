@@ -17,6 +17,7 @@ use crate::http::pagination::{ListParams, PageOut};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConnectionIn {
     /// The accounting platform this customer's feeds go to.
     pub platform: Platform,

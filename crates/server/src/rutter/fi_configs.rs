@@ -15,6 +15,7 @@ use crate::http::extract::Json;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FiConfigIn {
     /// The FI's name in the platform's list of banks (1–100 characters).
     pub display_name: String,

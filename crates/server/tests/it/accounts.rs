@@ -35,8 +35,7 @@ fn seed_account(internal_id: &str) -> Value {
         "bank_account_number": "182237382",
         "line_of_business": "small business",
         "routing_number": "123456789",
-        "transaction_start_date": "2023-02-02T00:00:00.000Z",
-        "feed_status": "active"
+        "transaction_start_date": "2023-02-02T00:00:00.000Z"
     }})
 }
 
@@ -63,6 +62,14 @@ async fn account_lifecycle(hub: Hub) {
         a["feed_status"], "inactive",
         "the FI cannot activate a feed; the platform does"
     );
+    let mut activating = seed_account("another");
+    activating["bank_feed_account"]["feed_status"] = json!("active");
+    err(
+        hub.post(&bank, &accounts(&token), &activating).send().await,
+        400,
+        "READ_ONLY_FIELD",
+    )
+    .await;
     assert_eq!(
         a["transaction_ready"], true,
         "Intuit accepts transactions from creation"

@@ -11,9 +11,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::Hub;
+use crate::helpers::{err, ok, Hub};
 
-crate::on_both_backends!(made_up_methods_share_one_metrics_label);
+crate::on_both_backends!(
+    made_up_methods_share_one_metrics_label,
+    misspelt_fields_are_refused_not_dropped,
+);
 
 /// Issue 12, item 3: the raw method used to be a Prometheus label, so every made-up method was a
 /// new time series kept for ever.
@@ -150,4 +153,71 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         .unwrap();
     assert_eq!(served.status(), 200);
     shutdown.cancel();
+}
+
+/// Issue 12, item 12: `"descripton"` used to be dropped silently (200, `description: null`), and
+/// anything at all could ride along in an unknown field.
+async fn misspelt_fields_are_refused_not_dropped(hub: Hub) {
+    let creds = hub.org("Typo Bank").await;
+    let (_, token) = hub.connection(&creds, "INTUIT_BANK_FEEDS").await;
+    let accounts = format!("/versioned/accounting/bank_feeds/accounts?access_token={token}");
+    let account = serde_json::json!({"bank_feed_account": {
+        "internal_bank_account_id": "1", "bank_account_type": "bank", "currency_code": "USD",
+        "nmae": "Operating"}});
+    let refused = err(
+        hub.post(&creds, &accounts, &account).send().await,
+        400,
+        "UNKNOWN_FIELD",
+    )
+    .await;
+    assert!(
+        refused["error_message"].as_str().unwrap().contains("nmae"),
+        "{refused}"
+    );
+    let created = hub
+        .create_account(
+            &creds,
+            &token,
+            serde_json::json!({"internal_bank_account_id": "1", "bank_account_type": "bank",
+                               "currency_code": "USD"}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+
+    let txns = format!("/versioned/accounting/bank_feeds/transactions?access_token={token}");
+    let push = |extra: (&str, serde_json::Value)| {
+        let mut txn = serde_json::json!({"transaction_id": "T1", "posted_at": "2026-01-02T00:00:00Z",
+                                         "amount": "-1.00", "debit_credit_memo": "DEBIT"});
+        txn[extra.0] = extra.1;
+        serde_json::json!({"bank_feed_transactions": {"bank_feed_account_id": id, "transactions": [txn]}})
+    };
+    for (field, value) in [
+        ("descripton", serde_json::json!("Office supplies")),
+        (
+            "x",
+            serde_json::from_str(&format!("{}1{}", "[".repeat(100), "]".repeat(100))).unwrap(),
+        ),
+    ] {
+        let body = push((field, value));
+        let refused = err(
+            hub.post(&creds, &txns, &body).send().await,
+            400,
+            "UNKNOWN_FIELD",
+        )
+        .await;
+        assert!(
+            refused["error_message"].as_str().unwrap().contains(field),
+            "{refused}"
+        );
+    }
+    let listed = ok(hub
+        .get(&creds, &format!("{txns}&bank_feed_account_id={id}"))
+        .send()
+        .await)
+    .await;
+    assert_eq!(
+        listed["bank_feed_transactions"],
+        serde_json::json!([]),
+        "nothing stored"
+    );
 }

@@ -23,6 +23,7 @@ pub enum ResponseMode {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AdditionalFieldsIn {
     /// Update the account with the same `internal_bank_account_id` instead of refusing (409).
     #[serde(default)]
@@ -34,6 +35,7 @@ pub struct AdditionalFieldsIn {
 /// The FI's fields of a bank feed account. Read-only fields (`id`, `feed_status`,
 /// `transaction_ready`, `last_synced_at`) are ignored if sent: the platform owns the feed state.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountIn {
     /// The FI's own id for the account; unique within the connection.
     pub internal_bank_account_id: String,
@@ -87,6 +89,7 @@ pub struct AccountIn {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountCreateIn {
     pub bank_feed_account: AccountIn,
     /// Accepted for compatibility; account writes always complete synchronously.

@@ -12,15 +12,7 @@ use crate::http::time_param;
 pub(super) fn patch_from(
     fields: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<AccountPatch, ApiError> {
-    const READ_ONLY: &[&str] = &[
-        "id",
-        "feed_status",
-        "transaction_ready",
-        "last_synced_at",
-        "created_at",
-        "updated_at",
-        "platform_data",
-    ];
+    use crate::http::extract::READ_ONLY_FIELDS as READ_ONLY;
     let mut patch = AccountPatch::default();
     for (field, value) in fields {
         let invalid = |msg: String| {

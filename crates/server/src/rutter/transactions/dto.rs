@@ -14,6 +14,7 @@ use crate::rutter::accounts::ResponseMode;
 use crate::rutter::connections::ConnectionRefOut;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TransactionIn {
     /// The FI's id for the transaction. Must never change; unique per account.
     pub transaction_id: String,
@@ -79,6 +80,7 @@ impl From<&TransactionIn> for TransactionData {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BatchIn {
     pub bank_feed_account_id: BankFeedAccountId,
     /// The account's balance after this batch; set in the same database transaction.
@@ -88,6 +90,7 @@ pub struct BatchIn {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TransactionsCreateIn {
     pub bank_feed_transactions: BatchIn,
     /// `prefer_sync` (default) answers with the transactions when the batch is applied within
