@@ -301,7 +301,7 @@ pub async fn get_connection_status(
     delete,
     path = "/versioned/connections/{id}",
     tag = "connections",
-    params(("id" = String, Path, description = "The connection's id")),
+    params(("id" = uuid::Uuid, Path, description = "The connection's id")),
     responses(
         (status = 200, body = DeletedOut),
         (status = 400, body = crate::http::error::ErrorOut),
@@ -339,7 +339,7 @@ pub async fn delete_connection(
     post,
     path = "/versioned/connections/{id}/rotate_access_token",
     tag = "connections",
-    params(("id" = String, Path, description = "The connection's id")),
+    params(("id" = uuid::Uuid, Path, description = "The connection's id")),
     responses(
         (status = 200, body = ConnectionCreateOut),
         (status = 400, body = crate::http::error::ErrorOut),

@@ -98,7 +98,7 @@ impl From<Job> for JobOut {
     get,
     path = "/versioned/jobs/{id}",
     tag = "jobs",
-    params(("id" = String, Path, description = "The job's id")),
+    params(("id" = uuid::Uuid, Path, description = "The job's id")),
     responses(
         (status = 200, body = JobGetOut),
         (status = 400, body = crate::http::error::ErrorOut),

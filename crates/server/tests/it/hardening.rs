@@ -221,3 +221,45 @@ async fn misspelt_fields_are_refused_not_dropped(hub: Hub) {
         "nothing stored"
     );
 }
+
+/// Issue 12, item 13: what the document says of `limit` is what the server does, on every list
+/// that declares bounds.
+#[tokio::test]
+async fn documented_limits_are_the_served_ones() {
+    let hub = Hub::start(
+        bankfeeds_store_tests::backends::sqlite("limits_doc")
+            .await
+            .unwrap(),
+    )
+    .await;
+    let creds = hub.org("Doc Bank").await;
+    let (_, token) = hub.connection(&creds, "INTUIT_BANK_FEEDS").await;
+    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let Some(params) = ops["get"]["parameters"].as_array() else {
+            continue;
+        };
+        let Some(limit) = params.iter().find(|p| p["name"] == "limit") else {
+            continue;
+        };
+        let max = limit["schema"]["maximum"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{path}: limit has no documented maximum"));
+        assert_eq!(limit["schema"]["minimum"], 1, "{path}");
+        let url = |n: u64| format!("{path}?access_token={token}&limit={n}");
+        ok(hub.get(&creds, &url(max)).send().await).await;
+        err(
+            hub.get(&creds, &url(max + 1)).send().await,
+            400,
+            "INVALID_LIMIT",
+        )
+        .await;
+        err(hub.get(&creds, &url(0)).send().await, 400, "INVALID_LIMIT").await;
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 3,
+        "connections, accounts and transactions are listed"
+    );
+}

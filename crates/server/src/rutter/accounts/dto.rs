@@ -214,9 +214,11 @@ pub struct AccountDeletedOut {
 pub struct AccountListParams {
     /// The connection's access token.
     #[allow(dead_code)]
+    #[param(required = true)]
     pub access_token: Option<String>,
     pub cursor: Option<String>,
     /// Rows per page: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// e.g. `updated_at >= 2024-01-01 AND last_synced_at < 2024-02-01T00:00:00Z`.
     pub filter: Option<String>,
@@ -231,6 +233,7 @@ pub struct AccountListParams {
 pub struct AccountGetParams {
     /// The connection's access token.
     #[allow(dead_code)]
+    #[param(required = true)]
     pub access_token: Option<String>,
     pub expand: Option<String>,
 }

@@ -228,7 +228,7 @@ pub async fn list_accounts(
     get,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = String, Path, description = "The bank feed account's id"), AccountGetParams),
+    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), AccountGetParams),
     responses(
         (status = 200, body = AccountGetOut),
         (status = 400, body = crate::http::error::ErrorOut),
@@ -261,7 +261,7 @@ pub async fn get_account(
     patch,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = String, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
     request_body = AccountPatchIn,
     responses(
         (status = 200, body = AccountEnvelopeOut),
@@ -319,7 +319,7 @@ pub async fn update_account(
     delete,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = String, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = AccountDeletedOut),
         (status = 400, body = crate::http::error::ErrorOut),

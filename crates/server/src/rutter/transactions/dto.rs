@@ -257,6 +257,7 @@ pub struct TransactionGetOut {
 pub struct TransactionListParams {
     /// The connection's access token.
     #[allow(dead_code)]
+    #[param(required = true)]
     pub access_token: Option<String>,
     /// Only this account's transactions.
     pub bank_feed_account_id: Option<String>,
@@ -267,6 +268,7 @@ pub struct TransactionListParams {
     pub platform_ingested: Option<bool>,
     pub cursor: Option<String>,
     /// Rows per page: 1 to 1000, default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

@@ -302,7 +302,7 @@ pub async fn list_transactions(
     get,
     path = "/versioned/accounting/bank_feeds/transactions/{id}",
     tag = "bank feed transactions",
-    params(("id" = String, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::rutter::connections::AccessTokenParam),
+    params(("id" = uuid::Uuid, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = TransactionGetOut),
         (status = 400, body = crate::http::error::ErrorOut),
