@@ -6,10 +6,12 @@ Standard library only, so the tests run wherever Python 3 does.
 import base64
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -130,3 +132,20 @@ def stored_ids(hub, auth, token, account):
         cursor = page.get("next_cursor")
         if not cursor:
             return ids
+
+
+def run_then_kill(hub, workers, seconds):
+    """Runs each `worker(stop, problems)` in a thread, kills the hub with SIGKILL at a random
+    moment within `seconds` (a (low, high) pair), then waits for the workers; the run fails on
+    the first problem a worker reported."""
+    stop, problems = threading.Event(), []
+    threads = [threading.Thread(target=w, args=(stop, problems)) for w in workers]
+    for t in threads:
+        t.start()
+    time.sleep(random.uniform(*seconds))
+    hub.kill()
+    stop.set()
+    for t in threads:
+        t.join()
+    if problems:
+        sys.exit(f"FAIL: {problems[0]}")

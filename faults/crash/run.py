@@ -14,8 +14,8 @@ Without --database-url a temporary SQLite database is used. Standard library onl
 """
 
 import argparse
+import functools
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from hubproc import (Hub, batch_body, call, create_accounts, create_connection,  # noqa: E402
-                     create_org, free_port, stored_ids)
+                     create_org, free_port, run_then_kill, stored_ids)
 
 TXNS = "/versioned/accounting/bank_feeds/transactions"
 
@@ -113,18 +113,8 @@ def main():
         rounds = 0
         while rounds < args.rounds and time.time() - started < args.seconds:
             rounds += 1
-            stop, problems = threading.Event(), []
-            threads = [threading.Thread(target=c.run, args=(hub, auth, token, stop, problems))
-                       for c in clients]
-            for t in threads:
-                t.start()
-            time.sleep(random.uniform(0.5, 2.5))
-            hub.kill()
-            stop.set()
-            for t in threads:
-                t.join()
-            if problems:
-                sys.exit(f"FAIL: {problems[0]}")
+            run_then_kill(hub, [functools.partial(c.run, hub, auth, token) for c in clients],
+                          (0.5, 2.5))
             unanswered = sum(1 for c in clients if c.pending)
             print(f"crash {rounds}: {sum(len(c.acked) for c in clients)} acknowledged, "
                   f"{unanswered} batches unanswered, to retry", flush=True)

@@ -15,20 +15,19 @@ synchronous=normal it shows the test can fail. Standard library only.
 """
 
 import argparse
+import functools
 import os
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from hubproc import (Hub, batch_body, call, create_accounts, create_connection,  # noqa: E402
-                     create_org, free_port, stored_ids)
+                     create_org, free_port, run_then_kill, stored_ids)
 
 
 def push_until_killed(hub, auth, token, account, tag, posted_at, acked, stop, problems):
@@ -100,20 +99,9 @@ def main():
             # and a batch the killed one was applying stays leased to it for a few seconds.
             accounts = create_accounts(hub, auth, token, args.clients, f"r{r}")
             acked.update({a: set() for a in accounts})
-            stop, problems = threading.Event(), []
-            threads = [threading.Thread(target=push_until_killed,
-                                        args=(hub, auth, token, a, f"r{r}c{i}", posted_at, acked,
-                                              stop, problems))
-                       for i, a in enumerate(accounts)]
-            for t in threads:
-                t.start()
-            time.sleep(random.uniform(0.8, 3.0))
-            hub.kill()
-            stop.set()
-            for t in threads:
-                t.join()
-            if problems:
-                sys.exit(f"FAIL: {problems[0]}")
+            run_then_kill(hub, [functools.partial(push_until_killed, hub, auth, token, a,
+                                                  f"r{r}c{i}", posted_at, acked)
+                                for i, a in enumerate(accounts)], (0.8, 3.0))
             power_cut(data, shadow)
 
             hub = Hub(hub_bin, url, free_port(), log, env)

@@ -98,12 +98,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
         .unwrap();
     let job = wait_for_job(&hub, &f.creds, envelope["id"].as_str().unwrap()).await;
     assert_eq!(job["status"], "success");
-    let ids: Vec<_> = f
-        .stored(&hub)
-        .await
-        .iter()
-        .map(|t| t["transaction_id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids = f.stored_ids(&hub).await;
     assert_eq!(ids, ["Q1", "Q2"]);
 }
 
@@ -213,12 +208,7 @@ async fn a_restarted_instance_frees_the_jobs_it_held(hub: Hub) {
     let job = finished.expect("the restarted instance freed its lease and ran the job");
     assert_eq!(job.status, bankfeeds_domain::job::JobStatus::Success);
     assert_eq!(job.attempts, 2);
-    let ids: Vec<_> = f
-        .stored(&hub)
-        .await
-        .iter()
-        .map(|t| t["transaction_id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids = f.stored_ids(&hub).await;
     assert_eq!(ids, ["R1"]);
 }
 
@@ -287,6 +277,14 @@ impl Feed {
         let path = format!("{}&limit=1000", self.url());
         let list = hub.get_ok(&self.creds, &path).await;
         list["bank_feed_transactions"].as_array().unwrap().clone()
+    }
+    /// The FI's ids of the stored transactions, in feed order.
+    async fn stored_ids(&self, hub: &Hub) -> Vec<String> {
+        let stored = self.stored(hub).await;
+        stored
+            .iter()
+            .map(|t| t["transaction_id"].as_str().unwrap().to_owned())
+            .collect()
     }
     async fn link(&self, hub: &Hub, start: Option<DateTime<Utc>>) {
         let state = FeedState {
