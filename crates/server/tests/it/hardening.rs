@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bankfeeds_domain::SystemClock;
+use bankfeeds_server::client_limit::{AuthFailures, ClientLimiter};
 use bankfeeds_server::listener::Limits;
 use bankfeeds_server::AppState;
 use bankfeeds_store_tests::TestDb;
@@ -11,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::Hub;
+use crate::helpers::{with_token, Creds, Hub};
 
 crate::on_both_backends!(made_up_methods_share_one_metrics_label);
 
@@ -150,4 +151,148 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         .unwrap();
     assert_eq!(served.status(), 200);
     shutdown.cancel();
+}
+
+/// A hub with the per-client limits on: `failures` failed authentications a minute, `anonymous`
+/// requests to the anonymous routes per 10 s.
+async fn hub_with_client_limits(db: TestDb, failures: u32, anonymous: u32) -> Hub {
+    let store = db.store.clone();
+    Hub::start_with(
+        store,
+        Some(db),
+        |s| {
+            s.auth_failures = AuthFailures::per_minute(failures).map(Arc::new);
+            s.anonymous_limiter =
+                ClientLimiter::new(anonymous, Duration::from_secs(10)).map(Arc::new);
+        },
+        0,
+    )
+    .await
+}
+
+macro_rules! on_both_backends_with_client_limits {
+    ($($case:ident),*) => {
+        mod client_limits_sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = bankfeeds_store_tests::backends::sqlite(stringify!($case)).await.unwrap();
+                    super::$case(db).await;
+                }
+            )*
+        }
+        mod client_limits_postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(db) = bankfeeds_store_tests::backends::postgres(stringify!($case)).await else { return };
+                    super::$case(db).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends_with_client_limits!(
+    failed_authentication_is_limited_per_client,
+    anonymous_routes_are_limited_per_client
+);
+
+async fn assert_rate_limited(resp: reqwest::Response) {
+    assert_eq!(resp.status(), 429);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error_code"], "RATE_LIMITED", "{body}");
+    assert!(body["error_message"].is_string(), "{body}");
+}
+
+/// Issue 12, item 4: 1,500 wrong secrets in a row never met a 429. Now a client's failures
+/// (wrong or malformed secrets, unknown access tokens) are counted, and once its budget is spent
+/// it is refused, even with the right secret, on both doors.
+async fn failed_authentication_is_limited_per_client(db: TestDb) {
+    let hub = hub_with_client_limits(db, 5, 0).await;
+    let bank = hub.org("Bank").await;
+    let wrong = Creds {
+        client_id: bank.client_id.clone(),
+        client_secret: "not-the-secret".into(),
+        org: bank.org.clone(),
+    };
+    let ok = hub
+        .get(&bank, "/versioned/connections")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    for _ in 0..3 {
+        let resp = hub
+            .get(
+                &bank,
+                &with_token("/versioned/connections/status", "guessed"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    for _ in 0..2 {
+        let resp = hub
+            .get(&wrong, "/versioned/connections")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let malformed = hub
+        .http
+        .get(hub.url("/versioned/connections"))
+        .header("authorization", "Basic !!!")
+        .send()
+        .await
+        .unwrap();
+    assert_rate_limited(malformed).await;
+    // The right secret no longer helps, on either door, until the budget refills.
+    assert_rate_limited(
+        hub.get(&bank, "/versioned/connections")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let codat = hub.get(&bank, "/codat/companies").send().await.unwrap();
+    assert_eq!(codat.status(), 429);
+    assert!(codat.headers().contains_key("retry-after"));
+    let health = hub.http.get(hub.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+/// Issue 12, item 4: the routes that need no credentials have a budget per client too; the API
+/// and the health checks are not charged for it.
+async fn anonymous_routes_are_limited_per_client(db: TestDb) {
+    let hub = hub_with_client_limits(db, 0, 4).await;
+    let bank = hub.org("Bank").await;
+    for path in [
+        "/sandbox/",
+        "/demo-bank/",
+        "/sandbox/intuit/api/banks",
+        "/sandbox/",
+    ] {
+        let resp = hub.http.get(hub.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    for path in ["/sandbox/intuit/api/companies", "/demo-bank/login"] {
+        assert_rate_limited(hub.http.get(hub.url(path)).send().await.unwrap()).await;
+    }
+    let api = hub
+        .get(&bank, "/versioned/connections")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200);
+    let health = hub.http.get(hub.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
 }
