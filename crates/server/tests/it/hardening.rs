@@ -3,18 +3,24 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bankfeeds_domain::link::MAX_ACCOUNTS_PER_LINK;
 use bankfeeds_domain::SystemClock;
 use bankfeeds_server::client_limit::{AuthFailures, ClientLimiter};
 use bankfeeds_server::listener::Limits;
 use bankfeeds_server::AppState;
 use bankfeeds_store_tests::TestDb;
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{with_token, Creds, Hub};
+use crate::helpers::{err, ok, with_token, Creds, Hub, Sandbox};
+use crate::link_flow::{fi_login, list_bank};
 
-crate::on_both_backends!(made_up_methods_share_one_metrics_label);
+crate::on_both_backends!(
+    made_up_methods_share_one_metrics_label,
+    a_feed_choice_is_bounded_and_names_each_account_once
+);
 
 /// Issue 12, item 3: the raw method used to be a Prometheus label, so every made-up method was a
 /// new time series kept for ever.
@@ -295,4 +301,42 @@ async fn anonymous_routes_are_limited_per_client(db: TestDb) {
     assert_eq!(api.status(), 200);
     let health = hub.http.get(hub.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
+}
+
+/// Issue 12, item 5: one 8 MiB list of account ids held SQLite's writer for 43 s. A choice longer
+/// than any connection's accounts is refused before the store, changing nothing, and repeated
+/// ids reach the store once.
+async fn a_feed_choice_is_bounded_and_names_each_account_once(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    list_bank(&hub, &bank, "XERO").await;
+    let xero = Sandbox::of(&hub, "XERO");
+    let company = xero.company("Acme Ltd").await;
+    let challenge = xero.challenge(&company, &bank).await;
+    let (_, accounts, otp) = fi_login(&hub, &bank, "XERO").await;
+    ok(xero.redirect(&challenge, &otp).await).await;
+
+    let too_many: Vec<String> = (0..=MAX_ACCOUNTS_PER_LINK)
+        .map(|i| accounts[i % 2].clone())
+        .collect();
+    let body = json!({"challenge": challenge, "bank_feed_account_ids": too_many});
+    err(
+        xero.post("/link/complete", body).await,
+        400,
+        "TOO_MANY_ACCOUNTS",
+    )
+    .await;
+
+    // Nothing was used up: the same challenge completes, each account once.
+    let repeated = [&accounts[0], &accounts[1], &accounts[0], &accounts[0]];
+    let body = json!({"challenge": challenge, "bank_feed_account_ids": repeated});
+    let done = ok(xero.post("/link/complete", body).await).await;
+    let linked: Vec<&str> = done["bank_feed_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(linked, [accounts[0].as_str(), accounts[1].as_str()]);
+    let feeds = xero.get(&format!("/companies/{company}/feeds")).await;
+    assert_eq!(feeds["bank_feed_accounts"].as_array().unwrap().len(), 2);
 }
