@@ -3,23 +3,26 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bankfeeds_domain::account::MAX_DETAIL_CHARS;
 use bankfeeds_domain::link::MAX_ACCOUNTS_PER_LINK;
 use bankfeeds_domain::SystemClock;
 use bankfeeds_server::client_limit::{AuthFailures, ClientLimiter};
 use bankfeeds_server::listener::Limits;
 use bankfeeds_server::AppState;
 use bankfeeds_store_tests::TestDb;
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
+use crate::codat::{error, error_in, Codat};
 use crate::helpers::{err, ok, with_token, Creds, Hub, Sandbox};
 use crate::link_flow::{fi_login, list_bank};
 
 crate::on_both_backends!(
     made_up_methods_share_one_metrics_label,
-    a_feed_choice_is_bounded_and_names_each_account_once
+    a_feed_choice_is_bounded_and_names_each_account_once,
+    codat_source_accounts_keep_the_rutter_doors_length_limits
 );
 
 /// Issue 12, item 3: the raw method used to be a Prometheus label, so every made-up method was a
@@ -339,4 +342,54 @@ async fn a_feed_choice_is_bounded_and_names_each_account_once(hub: Hub) {
     assert_eq!(linked, [accounts[0].as_str(), accounts[1].as_str()]);
     let feeds = xero.get(&format!("/companies/{company}/feeds")).await;
     assert_eq!(feeds["bank_feed_accounts"].as_array().unwrap().len(), 2);
+}
+
+/// Issue 12, item 6: the Codat door skipped the Rutter door's length limits on names and
+/// numbers. Now a create, a batch item and an update are refused at once, and nothing is
+/// stored.
+async fn codat_source_accounts_keep_the_rutter_doors_length_limits(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (co, conn) = codat.company_with_connection("Bank of Dave", "gbol").await;
+    let (company, connection) = (co["id"].as_str().unwrap(), conn["id"].as_str().unwrap());
+    let base =
+        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
+    let long = "9".repeat(MAX_DETAIL_CHARS + 1);
+    let account = |field: &str, value: Value| {
+        let mut a = json!({"id": "ac-1", "accountName": "Operating", "accountType": "checking",
+            "accountNumber": "12345670", "currency": "USD", "balance": 10});
+        a[field] = value;
+        a
+    };
+    for field in ["accountName", "accountNumber", "sortCode"] {
+        let refused = error_in(
+            field,
+            codat.post(&base, account(field, json!(long))).await,
+            400,
+            "FIELD_TOO_LONG",
+        );
+        assert_eq!(refused["validation"]["errors"][0]["itemId"], field);
+    }
+    let refused = codat
+        .post(
+            &format!("{base}/batch"),
+            json!([account("accountName", json!(long))]),
+        )
+        .await;
+    assert_eq!(refused.0, 207, "{}", refused.1);
+    let (s, listed) = codat.get(&base).await;
+    assert_eq!((s, listed), (200, json!([])), "nothing was stored");
+
+    // At the limit it is taken; an update past it is refused and changes nothing.
+    let fits = "9".repeat(MAX_DETAIL_CHARS);
+    let (s, created) = codat.post(&base, account("accountName", json!(fits))).await;
+    assert_eq!(s, 200, "{created}");
+    let update = account("accountName", json!(long));
+    error(
+        codat.patch(&format!("{base}/ac-1"), update).await,
+        400,
+        "FIELD_TOO_LONG",
+    );
+    let (_, listed) = codat.get(&base).await;
+    assert_eq!(listed[0]["accountName"], json!(fits));
 }
