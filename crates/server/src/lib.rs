@@ -98,6 +98,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             http::metrics::track,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::hsts::add,
+        ))
         .layer(axum::middleware::from_fn(http::early_refusal::close_after))
         .layer(DefaultBodyLimit::max(http::extract::BODY_LIMIT))
         // A body must arrive in time too: the largest allowed at a slow ~140 kB/s.

@@ -393,3 +393,29 @@ async fn codat_source_accounts_keep_the_rutter_doors_length_limits(hub: Hub) {
     let (_, listed) = codat.get(&base).await;
     assert_eq!(listed[0]["accountName"], json!(fits));
 }
+
+/// Issue 12, item 14: behind https the hub tells browsers to keep to https (HSTS), on pages
+/// and API answers alike; over plain http it says nothing.
+#[tokio::test]
+async fn hsts_is_sent_when_the_hub_is_reached_over_https() {
+    let db = bankfeeds_store_tests::backends::sqlite("hsts")
+        .await
+        .unwrap();
+    let store = db.store.clone();
+    let https = |s: &mut AppState| s.public_base = "https://feeds.example-bank.com".into();
+    let hub = Hub::start_with(store, Some(db), https, 0).await;
+    for path in ["/healthz", "/sandbox/", "/versioned/connections"] {
+        let resp = hub.http.get(hub.url(path)).send().await.unwrap();
+        assert_eq!(
+            resp.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
+    let db = bankfeeds_store_tests::backends::sqlite("no_hsts")
+        .await
+        .unwrap();
+    let plain = Hub::start(db).await;
+    let resp = plain.http.get(plain.url("/healthz")).send().await.unwrap();
+    assert!(!resp.headers().contains_key("strict-transport-security"));
+}
