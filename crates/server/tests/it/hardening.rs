@@ -18,11 +18,13 @@ use tokio_util::sync::CancellationToken;
 use crate::codat::{error, error_in, Codat};
 use crate::helpers::{err, ok, with_token, Creds, Hub, Sandbox};
 use crate::link_flow::{fi_login, list_bank};
+use crate::pages::{field, Browser};
 
 crate::on_both_backends!(
     made_up_methods_share_one_metrics_label,
     a_feed_choice_is_bounded_and_names_each_account_once,
-    codat_source_accounts_keep_the_rutter_doors_length_limits
+    codat_source_accounts_keep_the_rutter_doors_length_limits,
+    a_nul_in_a_form_field_is_refused
 );
 
 /// Issue 12, item 3: the raw method used to be a Prometheus label, so every made-up method was a
@@ -418,4 +420,30 @@ async fn hsts_is_sent_when_the_hub_is_reached_over_https() {
     let plain = Hub::start(db).await;
     let resp = plain.http.get(plain.url("/healthz")).send().await.unwrap();
     assert!(!resp.headers().contains_key("strict-transport-security"));
+}
+
+/// Issue 12, item 14: a NUL in a form field reached PostgreSQL and came back a 500. Every
+/// page form now refuses it (raw or percent-encoded) as a 400, storing nothing.
+async fn a_nul_in_a_form_field_is_refused(hub: Hub) {
+    let mut b = Browser::new(&hub);
+    let index = b.get("/sandbox/xero/").await;
+    let csrf = field(&index, "csrf");
+    for name in ["Acme\0Ltd", "\0"] {
+        let page = b
+            .post(
+                "/sandbox/xero/companies",
+                &[("csrf", &csrf), ("name", name)],
+            )
+            .await;
+        assert_eq!(page.status, 400, "{name:?}: {}", page.body);
+    }
+    let companies = Sandbox::of(&hub, "XERO").get("/companies").await;
+    assert!(!companies.to_string().contains("Acme"), "{companies}");
+    let fine = b
+        .post(
+            "/sandbox/xero/companies",
+            &[("csrf", &csrf), ("name", "Acme Ltd")],
+        )
+        .await;
+    assert_eq!(fine.status, 303, "{}", fine.body);
 }
