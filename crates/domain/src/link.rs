@@ -19,6 +19,36 @@ pub const CHALLENGE_TTL: TimeDelta = TimeDelta::minutes(10);
 /// How long the customer has to pick feeds once the FI login has been confirmed.
 pub const SELECTION_TTL: TimeDelta = TimeDelta::minutes(30);
 
+/// Accounts one feed choice may name at most (a customer picks among one connection's accounts;
+/// a longer list is a mistake or an attack, and would hold the database's writer).
+pub const MAX_ACCOUNTS_PER_LINK: usize = 1000;
+
+/// Why a feed choice is refused before anything is looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChoiceRefusal {
+    NoAccounts,
+    TooManyAccounts,
+}
+
+/// The accounts a feed choice names, each once, in the order first named; refused when empty
+/// or longer than [`MAX_ACCOUNTS_PER_LINK`].
+pub fn feed_choice(
+    accounts: &[crate::BankFeedAccountId],
+) -> Result<Vec<crate::BankFeedAccountId>, ChoiceRefusal> {
+    if accounts.is_empty() {
+        return Err(ChoiceRefusal::NoAccounts);
+    }
+    if accounts.len() > MAX_ACCOUNTS_PER_LINK {
+        return Err(ChoiceRefusal::TooManyAccounts);
+    }
+    let mut seen = std::collections::HashSet::with_capacity(accounts.len());
+    Ok(accounts
+        .iter()
+        .copied()
+        .filter(|id| seen.insert(*id))
+        .collect())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Company {
     pub id: CompanyId,
@@ -224,6 +254,18 @@ mod tests {
 
     fn now() -> Timestamp {
         crate::ts("2026-01-01T12:00:00Z")
+    }
+
+    #[test]
+    fn a_feed_choice_names_each_account_once_and_not_too_many() {
+        let a = crate::BankFeedAccountId::new();
+        let b = crate::BankFeedAccountId::new();
+        assert_eq!(feed_choice(&[a, b, a, a, b]), Ok(vec![a, b]));
+        assert_eq!(feed_choice(&[]), Err(ChoiceRefusal::NoAccounts));
+        let many = vec![a; MAX_ACCOUNTS_PER_LINK];
+        assert_eq!(feed_choice(&many), Ok(vec![a]));
+        let too_many = vec![a; MAX_ACCOUNTS_PER_LINK + 1];
+        assert_eq!(feed_choice(&too_many), Err(ChoiceRefusal::TooManyAccounts));
     }
 
     fn challenge() -> Challenge {

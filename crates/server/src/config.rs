@@ -29,6 +29,13 @@ pub struct Config {
     /// API requests allowed per organisation per 10 seconds on one instance (Rutter's limit is
     /// 500); 0 turns the limit off.
     pub rate_limit_per_10s: u32,
+    /// Failed authentications (wrong or malformed credentials, unknown access tokens) allowed
+    /// per client address per minute on one instance; past it, 429 until the budget refills.
+    /// 0 turns the limit off.
+    pub auth_failures_per_minute: u32,
+    /// Requests per client address per 10 seconds to the routes that need no credentials (link
+    /// pages, sandbox, demo bank) on one instance; 0 turns the limit off.
+    pub anonymous_rate_limit_per_10s: u32,
     /// How long a client has to send a request's headers, counted from when the connection is
     /// ready for them (so also how long an idle keep-alive connection stays open).
     pub header_timeout_seconds: u64,
@@ -72,6 +79,8 @@ impl Default for Config {
             log_format: LogFormat::Human,
             log_level: "info".into(),
             rate_limit_per_10s: 500,
+            auth_failures_per_minute: 20,
+            anonymous_rate_limit_per_10s: 300,
             header_timeout_seconds: 10,
             max_connections: 1000,
             shutdown_grace_seconds: 30,
@@ -94,6 +103,8 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "log_level",
     "rate_limit_per_10s",
+    "auth_failures_per_minute",
+    "anonymous_rate_limit_per_10s",
     "header_timeout_seconds",
     "max_connections",
     "shutdown_grace_seconds",
@@ -296,6 +307,11 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("rate_limit_per_10s", &self.rate_limit_per_10s)
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field(
+                "anonymous_rate_limit_per_10s",
+                &self.anonymous_rate_limit_per_10s,
+            )
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .finish()
     }

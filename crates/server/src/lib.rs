@@ -3,6 +3,7 @@
 //! `main` (in the CLI crate) loads the config, sets up telemetry and calls [`run`]; tests build
 //! an [`AppState`] on a store of their own and call [`serve`] on `127.0.0.1:0`.
 
+pub mod client_limit;
 pub mod codat;
 pub mod config;
 pub mod demo_bank;
@@ -97,6 +98,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             http::metrics::track,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::hsts::add,
+        ))
         .layer(axum::middleware::from_fn(http::early_refusal::close_after))
         .layer(DefaultBodyLimit::max(http::extract::BODY_LIMIT))
         // A body must arrive in time too: the largest allowed at a slow ~140 kB/s.
@@ -116,9 +121,16 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(rutter::router())
-        .merge(platforms::sandbox::router())
-        .merge(link::router())
-        .merge(demo_bank::router())
+        .merge(
+            Router::new()
+                .merge(platforms::sandbox::router())
+                .merge(link::router())
+                .merge(demo_bank::router())
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    http::auth::limit_anonymous,
+                )),
+        )
         .merge(codat::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -197,6 +209,13 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
     );
     state.sandbox_sync = config.sandbox_schedule();
     state.instance = config.instance().into();
+    state.auth_failures =
+        client_limit::AuthFailures::per_minute(config.auth_failures_per_minute).map(Arc::new);
+    state.anonymous_limiter = client_limit::ClientLimiter::new(
+        config.anonymous_rate_limit_per_10s,
+        Duration::from_secs(10),
+    )
+    .map(Arc::new);
     state
 }
 

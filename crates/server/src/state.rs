@@ -10,6 +10,7 @@ use bankfeeds_store::DynStore;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 
+use crate::client_limit::{AuthFailures, ClientLimiter};
 use crate::jobs::{JobContext, Runners};
 use crate::metrics::Metrics;
 
@@ -19,6 +20,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub limiter: Option<Arc<DefaultKeyedRateLimiter<OrgId>>>,
+    /// Failed authentication per client address; `None` is off (the default of `new`).
+    pub auth_failures: Option<Arc<AuthFailures>>,
+    /// Requests per client address to the anonymous routes; `None` is off (the default of `new`).
+    pub anonymous_limiter: Option<Arc<ClientLimiter>>,
     /// Base of the links the hub hands out, without a trailing slash.
     pub public_base: Arc<str>,
     /// The runner of each kind of job, registered by the doors.
@@ -66,6 +71,8 @@ impl AppState {
             store,
             clock,
             limiter,
+            auth_failures: None,
+            anonymous_limiter: None,
             public_base: public_base.into(),
             job_runners: crate::job_runners(),
             job_notify: Arc::new(Notify::new()),

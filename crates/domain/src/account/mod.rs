@@ -284,6 +284,12 @@ impl PatchError {
     }
 }
 
+/// The longest `internal_bank_account_id` (the Codat door's source account `id`), in characters.
+pub const MAX_INTERNAL_ID_CHARS: usize = 255;
+/// The longest descriptive field of an account (name, numbers, line of business), in
+/// characters, on every door.
+pub const MAX_DETAIL_CHARS: usize = 1000;
+
 impl BankFeedAccount {
     /// The money fields, by name (`purchases_apr` is a rate and not among them).
     pub fn money_fields(&self) -> [(&'static str, Option<Amount>); 9] {

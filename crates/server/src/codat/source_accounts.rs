@@ -8,7 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bankfeeds_domain::account::{AccountQuery, AccountSortField, AccountSortKey, SortDirection};
+use bankfeeds_domain::account::{
+    AccountQuery, AccountSortField, AccountSortKey, SortDirection, MAX_DETAIL_CHARS,
+    MAX_INTERNAL_ID_CHARS,
+};
 use bankfeeds_domain::codat::source_account::{self as rules, Model, V2_ACCOUNT_TYPES};
 use bankfeeds_domain::customer::CustomerConnection;
 use bankfeeds_domain::profile::{Door, PlatformProfile};
@@ -77,21 +80,46 @@ pub fn account_json(a: &BankFeedAccount) -> Value {
     out
 }
 
+/// The Rutter door's length limits on an account's names and numbers, checked when the request
+/// arrives.
+fn check_lengths(body: &SourceAccountIn) -> CodatResult<()> {
+    let text = |v: &Option<String>| v.as_deref().map(|v| v.chars().count());
+    let json = |v: &Option<Value>| v.as_ref().map(|v| v.to_string().chars().count());
+    for (field, chars) in [
+        ("accountName", text(&body.account_name)),
+        ("accountNumber", text(&body.account_number)),
+        ("sortCode", text(&body.sort_code)),
+        ("modifiedDate", text(&body.modified_date)),
+        ("routingInfo", json(&body.routing_info)),
+        ("accountInfo", json(&body.account_info)),
+    ] {
+        if chars.is_some_and(|n| n > MAX_DETAIL_CHARS) {
+            return Err(field_error(
+                field,
+                "FIELD_TOO_LONG",
+                format!("`{field}` is longer than {MAX_DETAIL_CHARS} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the account a create asks for, or says why not.
 fn account_from(
     cc: &CustomerConnection,
     body: SourceAccountIn,
     now: bankfeeds_domain::Timestamp,
 ) -> CodatResult<BankFeedAccount> {
+    check_lengths(&body)?;
     let id = body
         .id
         .map(|i| i.trim().to_owned())
-        .filter(|i| !i.is_empty() && i.chars().count() <= 255)
+        .filter(|i| !i.is_empty() && i.chars().count() <= MAX_INTERNAL_ID_CHARS)
         .ok_or_else(|| {
             field_error(
                 "id",
                 "MISSING_FIELD",
-                "`id` is required (1 to 255 characters)".into(),
+                format!("`id` is required (1 to {MAX_INTERNAL_ID_CHARS} characters)"),
             )
         })?;
     let v2 = body
@@ -319,6 +347,7 @@ pub async fn update(
             format!("the body's id does not match {account:?}"),
         ));
     }
+    check_lengths(&body)?;
     let update = rules::check_update(
         &a,
         body.account_name.as_deref(),

@@ -1,13 +1,17 @@
 //! Authentication extractors: who is calling (the organisation, by HTTP Basic) and for which
-//! customer (the connection, by `?access_token=`). They run before the handler body.
+//! customer (the connection, by `?access_token=`). They run before the handler body. Failed
+//! attempts, and the routes that need no credentials, are limited per client address.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use bankfeeds_domain::{Connection, Org, Secret};
 use base64::Engine;
 use governor::clock::{Clock as _, DefaultClock};
 
+use crate::client_limit::client_key;
 use crate::http::error::ApiError;
 use crate::http::extract::query_param;
 use crate::state::AppState;
@@ -37,16 +41,19 @@ impl FromRequestParts<AppState> for OrgAuth {
             return Ok(cached.clone());
         }
         check_version(parts)?;
-        let (client_id, secret) = basic_credentials(parts)?;
+        refuse_blocked_client(parts, state)?;
+        let (client_id, secret) =
+            basic_credentials(parts).map_err(|e| count_failure(parts, state, e))?;
         let credential = state.store.find_org_credential(&client_id).await?;
         let org = match credential {
             Some(c) if c.client_secret_hash.verify(&secret) => c.org,
             // Client ids are not secret; only the secret comparison needs to be constant time.
             Some(_) | None => {
-                return Err(ApiError::unauthorized(
+                let refused = ApiError::unauthorized(
                     "INVALID_CREDENTIALS",
                     "the client id and secret do not match any organisation",
-                ));
+                );
+                return Err(count_failure(parts, state, refused));
             }
         };
         if let Some(limiter) = &state.limiter {
@@ -60,6 +67,52 @@ impl FromRequestParts<AppState> for OrgAuth {
         parts.extensions.insert(auth.clone());
         Ok(auth)
     }
+}
+
+/// A client that has spent its budget of failed authentications is refused before its
+/// credentials are looked at, so guessing costs the hub nothing and gains the client nothing.
+fn refuse_blocked_client(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    let Some(failures) = &state.auth_failures else {
+        return Ok(());
+    };
+    match failures.blocked(client_key(&parts.extensions)) {
+        Some(wait) => {
+            state.metrics.rate_limited.inc();
+            Err(ApiError::client_rate_limited(wait))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed authentication against the client; the one that spends its budget is
+/// answered 429 instead of `refused`.
+fn count_failure(parts: &Parts, state: &AppState, refused: ApiError) -> ApiError {
+    let Some(failures) = &state.auth_failures else {
+        return refused;
+    };
+    match failures.failed(client_key(&parts.extensions)) {
+        Some(wait) => {
+            state.metrics.rate_limited.inc();
+            ApiError::client_rate_limited(wait)
+        }
+        None => refused,
+    }
+}
+
+/// Middleware for the routes that need no credentials (link pages, sandbox, demo bank): a
+/// generous budget per client address.
+pub async fn limit_anonymous(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(limiter) = &state.anonymous_limiter {
+        if let Err(wait) = limiter.check(client_key(request.extensions())) {
+            state.metrics.rate_limited.inc();
+            return ApiError::client_rate_limited(wait).into_response();
+        }
+    }
+    next.run(request).await
 }
 
 fn check_version(parts: &Parts) -> Result<(), ApiError> {
@@ -137,10 +190,11 @@ impl FromRequestParts<AppState> for ConnectionAuth {
             .await?;
         // Another organisation's token is answered exactly like an unknown one.
         let connection = found.filter(|c| c.org_id == org.id).ok_or_else(|| {
-            ApiError::unauthorized(
+            let refused = ApiError::unauthorized(
                 "INVALID_ACCESS_TOKEN",
                 "the access token matches no connection",
-            )
+            );
+            count_failure(parts, state, refused)
         })?;
         if connection.is_deleted() {
             return Err(ApiError::unauthorized(

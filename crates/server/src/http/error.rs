@@ -117,6 +117,15 @@ impl ApiError {
         }
     }
 
+    /// 429 for a client address (failed authentication, anonymous routes), not an organisation.
+    pub fn client_rate_limited(retry_after_secs: u64) -> Self {
+        Self {
+            message: "too many requests from this address; retry after the Retry-After delay"
+                .into(),
+            ..Self::rate_limited(retry_after_secs)
+        }
+    }
+
     /// 500: logs the cause (with its chain) and hides it from the caller.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
         let mut chain = cause.to_string();

@@ -1,11 +1,12 @@
 //! The HTTP plumbing every door shares: the error answer, body and query extractors,
 //! authentication, idempotency, pagination, PATCH fields, list and time query parameters, and the
-//! middleware around every request (metrics, early refusals). It knows no door.
+//! middleware around every request (metrics, early refusals, HSTS). It knows no door.
 
 pub mod auth;
 pub mod early_refusal;
 pub mod error;
 pub mod extract;
+pub mod hsts;
 pub mod idempotency;
 pub mod list_query;
 pub mod metrics;

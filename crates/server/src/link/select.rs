@@ -6,7 +6,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
-use bankfeeds_domain::link::{Challenge, LinkRefusal, SELECTION_TTL};
+use bankfeeds_domain::link::{
+    feed_choice, Challenge, ChoiceRefusal, LinkRefusal, MAX_ACCOUNTS_PER_LINK, SELECTION_TTL,
+};
 use bankfeeds_domain::{BankFeedAccountId, Platform, Secret, Timestamp};
 use chrono::{NaiveDate, TimeDelta};
 use serde::Deserialize;
@@ -204,6 +206,13 @@ fn start_of(date: &str, now: Timestamp) -> Result<Timestamp, PageError> {
 
 use chrono::Datelike;
 
+fn too_many_accounts() -> PageError {
+    PageError::bad_request(
+        "TOO_MANY_ACCOUNTS",
+        format!("Choose at most {MAX_ACCOUNTS_PER_LINK} accounts at once. Go back and try again."),
+    )
+}
+
 /// The customer's choice: the chosen accounts become active feeds of the company.
 pub async fn select(
     State(state): State<AppState>,
@@ -218,11 +227,8 @@ pub async fn select(
         return Err(PageError::csrf());
     }
     let (secret, challenge) = bound_challenge(&state, platform, &headers).await?;
-    if form.account.is_empty() {
-        return Err(PageError::bad_request(
-            "NO_ACCOUNTS_SELECTED",
-            "Choose at least one account to connect. Go back and try again.",
-        ));
+    if form.account.len() > MAX_ACCOUNTS_PER_LINK {
+        return Err(too_many_accounts());
     }
     let ids = form
         .account
@@ -230,6 +236,13 @@ pub async fn select(
         .map(|a| a.parse::<BankFeedAccountId>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| refused(LinkRefusal::UnknownAccount))?;
+    let ids = feed_choice(&ids).map_err(|refusal| match refusal {
+        ChoiceRefusal::NoAccounts => PageError::bad_request(
+            "NO_ACCOUNTS_SELECTED",
+            "Choose at least one account to connect. Go back and try again.",
+        ),
+        ChoiceRefusal::TooManyAccounts => too_many_accounts(),
+    })?;
     let now = state.clock.now();
     let start = start_of(&form.start_date, now)?;
     let linked = state

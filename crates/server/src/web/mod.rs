@@ -165,14 +165,20 @@ pub fn cookie(
     HeaderValue::from_str(&c).expect("the hub's cookies are plain ASCII")
 }
 
-/// Reads a posted form (repeated fields, such as checkboxes, become lists).
+/// Reads a posted form (repeated fields, such as checkboxes, become lists). A NUL character,
+/// raw or percent-encoded, is refused: no page asks for one, and PostgreSQL cannot store it.
 pub fn form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
-    serde_html_form::from_bytes(body).map_err(|_| {
+    let invalid = || {
         PageError::bad_request(
             "INVALID_FORM",
             "The form was incomplete. Go back, reload the page and try again.",
         )
-    })
+    };
+    let nul = form_urlencoded::parse(body).any(|(k, v)| k.contains('\0') || v.contains('\0'));
+    if nul {
+        return Err(invalid());
+    }
+    serde_html_form::from_bytes(body).map_err(|_| invalid())
 }
 
 /// Money as a page shows it: the exact decimal, at least two places, never through a float.

@@ -3,18 +3,28 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bankfeeds_domain::account::MAX_DETAIL_CHARS;
+use bankfeeds_domain::link::MAX_ACCOUNTS_PER_LINK;
 use bankfeeds_domain::SystemClock;
+use bankfeeds_server::client_limit::{AuthFailures, ClientLimiter};
 use bankfeeds_server::listener::Limits;
 use bankfeeds_server::AppState;
 use bankfeeds_store_tests::TestDb;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{err, ok, Hub};
+use crate::codat::{error, error_in, Codat};
+use crate::helpers::{err, ok, with_token, Creds, Hub, Sandbox};
+use crate::link_flow::{fi_login, list_bank};
+use crate::pages::{field, Browser};
 
 crate::on_both_backends!(
     made_up_methods_share_one_metrics_label,
+    a_feed_choice_is_bounded_and_names_each_account_once,
+    codat_source_accounts_keep_the_rutter_doors_length_limits,
+    a_nul_in_a_form_field_is_refused,
     misspelt_fields_are_refused_not_dropped,
 );
 
@@ -153,6 +163,290 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         .unwrap();
     assert_eq!(served.status(), 200);
     shutdown.cancel();
+}
+
+/// A hub with the per-client limits on: `failures` failed authentications a minute, `anonymous`
+/// requests to the anonymous routes per 10 s.
+async fn hub_with_client_limits(db: TestDb, failures: u32, anonymous: u32) -> Hub {
+    let store = db.store.clone();
+    Hub::start_with(
+        store,
+        Some(db),
+        |s| {
+            s.auth_failures = AuthFailures::per_minute(failures).map(Arc::new);
+            s.anonymous_limiter =
+                ClientLimiter::new(anonymous, Duration::from_secs(10)).map(Arc::new);
+        },
+        0,
+    )
+    .await
+}
+
+macro_rules! on_both_backends_with_client_limits {
+    ($($case:ident),*) => {
+        mod client_limits_sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = bankfeeds_store_tests::backends::sqlite(stringify!($case)).await.unwrap();
+                    super::$case(db).await;
+                }
+            )*
+        }
+        mod client_limits_postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(db) = bankfeeds_store_tests::backends::postgres(stringify!($case)).await else { return };
+                    super::$case(db).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends_with_client_limits!(
+    failed_authentication_is_limited_per_client,
+    anonymous_routes_are_limited_per_client
+);
+
+async fn assert_rate_limited(resp: reqwest::Response) {
+    assert_eq!(resp.status(), 429);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error_code"], "RATE_LIMITED", "{body}");
+    assert!(body["error_message"].is_string(), "{body}");
+}
+
+/// Issue 12, item 4: 1,500 wrong secrets in a row never met a 429. Now a client's failures
+/// (wrong or malformed secrets, unknown access tokens) are counted, and once its budget is spent
+/// it is refused, even with the right secret, on both doors.
+async fn failed_authentication_is_limited_per_client(db: TestDb) {
+    let hub = hub_with_client_limits(db, 5, 0).await;
+    let bank = hub.org("Bank").await;
+    let wrong = Creds {
+        client_id: bank.client_id.clone(),
+        client_secret: "not-the-secret".into(),
+        org: bank.org.clone(),
+    };
+    let ok = hub
+        .get(&bank, "/versioned/connections")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    for _ in 0..3 {
+        let resp = hub
+            .get(
+                &bank,
+                &with_token("/versioned/connections/status", "guessed"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    for _ in 0..2 {
+        let resp = hub
+            .get(&wrong, "/versioned/connections")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let malformed = hub
+        .http
+        .get(hub.url("/versioned/connections"))
+        .header("authorization", "Basic !!!")
+        .send()
+        .await
+        .unwrap();
+    assert_rate_limited(malformed).await;
+    // The right secret no longer helps, on either door, until the budget refills.
+    assert_rate_limited(
+        hub.get(&bank, "/versioned/connections")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let codat = hub.get(&bank, "/codat/companies").send().await.unwrap();
+    assert_eq!(codat.status(), 429);
+    assert!(codat.headers().contains_key("retry-after"));
+    let health = hub.http.get(hub.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+/// Issue 12, item 4: the routes that need no credentials have a budget per client too; the API
+/// and the health checks are not charged for it.
+async fn anonymous_routes_are_limited_per_client(db: TestDb) {
+    let hub = hub_with_client_limits(db, 0, 4).await;
+    let bank = hub.org("Bank").await;
+    for path in [
+        "/sandbox/",
+        "/demo-bank/",
+        "/sandbox/intuit/api/banks",
+        "/sandbox/",
+    ] {
+        let resp = hub.http.get(hub.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    for path in ["/sandbox/intuit/api/companies", "/demo-bank/login"] {
+        assert_rate_limited(hub.http.get(hub.url(path)).send().await.unwrap()).await;
+    }
+    let api = hub
+        .get(&bank, "/versioned/connections")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200);
+    let health = hub.http.get(hub.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+/// Issue 12, item 5: one 8 MiB list of account ids held SQLite's writer for 43 s. A choice longer
+/// than any connection's accounts is refused before the store, changing nothing, and repeated
+/// ids reach the store once.
+async fn a_feed_choice_is_bounded_and_names_each_account_once(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    list_bank(&hub, &bank, "XERO").await;
+    let xero = Sandbox::of(&hub, "XERO");
+    let company = xero.company("Acme Ltd").await;
+    let challenge = xero.challenge(&company, &bank).await;
+    let (_, accounts, otp) = fi_login(&hub, &bank, "XERO").await;
+    ok(xero.redirect(&challenge, &otp).await).await;
+
+    let too_many: Vec<String> = (0..=MAX_ACCOUNTS_PER_LINK)
+        .map(|i| accounts[i % 2].clone())
+        .collect();
+    let body = json!({"challenge": challenge, "bank_feed_account_ids": too_many});
+    err(
+        xero.post("/link/complete", body).await,
+        400,
+        "TOO_MANY_ACCOUNTS",
+    )
+    .await;
+
+    // Nothing was used up: the same challenge completes, each account once.
+    let repeated = [&accounts[0], &accounts[1], &accounts[0], &accounts[0]];
+    let body = json!({"challenge": challenge, "bank_feed_account_ids": repeated});
+    let done = ok(xero.post("/link/complete", body).await).await;
+    let linked: Vec<&str> = done["bank_feed_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(linked, [accounts[0].as_str(), accounts[1].as_str()]);
+    let feeds = xero.get(&format!("/companies/{company}/feeds")).await;
+    assert_eq!(feeds["bank_feed_accounts"].as_array().unwrap().len(), 2);
+}
+
+/// Issue 12, item 6: the Codat door skipped the Rutter door's length limits on names and
+/// numbers. Now a create, a batch item and an update are refused at once, and nothing is
+/// stored.
+async fn codat_source_accounts_keep_the_rutter_doors_length_limits(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (co, conn) = codat.company_with_connection("Bank of Dave", "gbol").await;
+    let (company, connection) = (co["id"].as_str().unwrap(), conn["id"].as_str().unwrap());
+    let base =
+        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
+    let long = "9".repeat(MAX_DETAIL_CHARS + 1);
+    let account = |field: &str, value: Value| {
+        let mut a = json!({"id": "ac-1", "accountName": "Operating", "accountType": "checking",
+            "accountNumber": "12345670", "currency": "USD", "balance": 10});
+        a[field] = value;
+        a
+    };
+    for field in ["accountName", "accountNumber", "sortCode"] {
+        let refused = error_in(
+            field,
+            codat.post(&base, account(field, json!(long))).await,
+            400,
+            "FIELD_TOO_LONG",
+        );
+        assert_eq!(refused["validation"]["errors"][0]["itemId"], field);
+    }
+    let refused = codat
+        .post(
+            &format!("{base}/batch"),
+            json!([account("accountName", json!(long))]),
+        )
+        .await;
+    assert_eq!(refused.0, 207, "{}", refused.1);
+    let (s, listed) = codat.get(&base).await;
+    assert_eq!((s, listed), (200, json!([])), "nothing was stored");
+
+    // At the limit it is taken; an update past it is refused and changes nothing.
+    let fits = "9".repeat(MAX_DETAIL_CHARS);
+    let (s, created) = codat.post(&base, account("accountName", json!(fits))).await;
+    assert_eq!(s, 200, "{created}");
+    let update = account("accountName", json!(long));
+    error(
+        codat.patch(&format!("{base}/ac-1"), update).await,
+        400,
+        "FIELD_TOO_LONG",
+    );
+    let (_, listed) = codat.get(&base).await;
+    assert_eq!(listed[0]["accountName"], json!(fits));
+}
+
+/// Issue 12, item 14: behind https the hub tells browsers to keep to https (HSTS), on pages
+/// and API answers alike; over plain http it says nothing.
+#[tokio::test]
+async fn hsts_is_sent_when_the_hub_is_reached_over_https() {
+    let db = bankfeeds_store_tests::backends::sqlite("hsts")
+        .await
+        .unwrap();
+    let store = db.store.clone();
+    let https = |s: &mut AppState| s.public_base = "https://feeds.example-bank.com".into();
+    let hub = Hub::start_with(store, Some(db), https, 0).await;
+    for path in ["/healthz", "/sandbox/", "/versioned/connections"] {
+        let resp = hub.http.get(hub.url(path)).send().await.unwrap();
+        assert_eq!(
+            resp.headers()["strict-transport-security"],
+            "max-age=31536000",
+            "{path}"
+        );
+    }
+    let db = bankfeeds_store_tests::backends::sqlite("no_hsts")
+        .await
+        .unwrap();
+    let plain = Hub::start(db).await;
+    let resp = plain.http.get(plain.url("/healthz")).send().await.unwrap();
+    assert!(!resp.headers().contains_key("strict-transport-security"));
+}
+
+/// Issue 12, item 14: a NUL in a form field reached PostgreSQL and came back a 500. Every
+/// page form now refuses it (raw or percent-encoded) as a 400, storing nothing.
+async fn a_nul_in_a_form_field_is_refused(hub: Hub) {
+    let mut b = Browser::new(&hub);
+    let index = b.get("/sandbox/xero/").await;
+    let csrf = field(&index, "csrf");
+    for name in ["Acme\0Ltd", "\0"] {
+        let page = b
+            .post(
+                "/sandbox/xero/companies",
+                &[("csrf", &csrf), ("name", name)],
+            )
+            .await;
+        assert_eq!(page.status, 400, "{name:?}: {}", page.body);
+    }
+    let companies = Sandbox::of(&hub, "XERO").get("/companies").await;
+    assert!(!companies.to_string().contains("Acme"), "{companies}");
+    let fine = b
+        .post(
+            "/sandbox/xero/companies",
+            &[("csrf", &csrf), ("name", "Acme Ltd")],
+        )
+        .await;
+    assert_eq!(fine.status, 303, "{}", fine.body);
 }
 
 /// Issue 12, item 12: `"descripton"` used to be dropped silently (200, `description: null`), and

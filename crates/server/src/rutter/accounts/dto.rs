@@ -10,9 +10,9 @@ use crate::http::time_param;
 use crate::rutter::connections::ConnectionRefOut;
 
 /// The longest `internal_bank_account_id`, in characters.
-pub const MAX_ID_LEN: usize = 255;
+pub const MAX_ID_LEN: usize = bankfeeds_domain::account::MAX_INTERNAL_ID_CHARS;
 /// The longest descriptive text field, in characters.
-pub const MAX_TEXT_LEN: usize = 1000;
+pub const MAX_TEXT_LEN: usize = bankfeeds_domain::account::MAX_DETAIL_CHARS;
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json as JsonOut;
-use bankfeeds_domain::link::CompanyId;
+use bankfeeds_domain::link::{feed_choice, ChoiceRefusal, CompanyId, MAX_ACCOUNTS_PER_LINK};
 use bankfeeds_domain::{BankFeedAccountId, Secret, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -78,21 +78,20 @@ pub(super) async fn complete(
     Json(body): Json<CompleteIn>,
 ) -> ApiResult<JsonOut<FeedsOut>> {
     platform(&slug)?;
-    if body.bank_feed_account_ids.is_empty() {
-        return Err(ApiError::bad_request(
+    let accounts = feed_choice(&body.bank_feed_account_ids).map_err(|refusal| match refusal {
+        ChoiceRefusal::NoAccounts => ApiError::bad_request(
             "NO_ACCOUNTS_SELECTED",
             "choose at least one account to link",
-        ));
-    }
+        ),
+        ChoiceRefusal::TooManyAccounts => ApiError::bad_request(
+            "TOO_MANY_ACCOUNTS",
+            format!("choose at most {MAX_ACCOUNTS_PER_LINK} accounts to link at once"),
+        ),
+    })?;
     let challenge = Secret::from_presented(body.challenge).hash();
     let linked = state
         .store
-        .complete_link(
-            &challenge,
-            &body.bank_feed_account_ids,
-            body.start_date,
-            state.clock.now(),
-        )
+        .complete_link(&challenge, &accounts, body.start_date, state.clock.now())
         .await?
         .map_err(refused)?;
     Ok(JsonOut(FeedsOut {
