@@ -96,6 +96,16 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "CONFLICT", code, message)
     }
 
+    /// 415: the body is not declared as JSON.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "INVALID_REQUEST",
+            "UNSUPPORTED_CONTENT_TYPE",
+            message,
+        )
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

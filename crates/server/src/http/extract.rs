@@ -30,24 +30,37 @@ where
 }
 
 /// The raw body of a JSON request: checks the content type and the size limit.
+///
+/// A body must be declared `application/json` (or `…+json`): a form or `text/plain` body is one
+/// another site can make a browser send without asking (a CORS "simple" request), so a JSON API
+/// that took undeclared bodies could be driven from any page its users visit. An empty body
+/// needs no type, and is refused later as `MISSING_BODY` where a body is required.
 pub async fn read_json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    if let Some(ct) = req.headers().get(CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or_default();
+    let declared = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|ct| ct.to_str().unwrap_or_default().to_owned());
+    if let Some(ct) = &declared {
         let mime = ct.split(';').next().unwrap_or_default().trim();
         if !(mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")) {
-            return Err(ApiError::bad_request(
-                "UNSUPPORTED_CONTENT_TYPE",
-                format!("request body must be application/json, not {mime:?}"),
-            ));
+            return Err(ApiError::unsupported_media_type(format!(
+                "request body must be application/json, not {mime:?}"
+            )));
         }
     }
-    Bytes::from_request(req, state).await.map_err(|rejection| {
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::payload_too_large(BODY_LIMIT)
         } else {
             ApiError::bad_request("UNREADABLE_BODY", "the request body could not be read")
         }
-    })
+    })?;
+    if declared.is_none() && !bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::unsupported_media_type(
+            "a request body needs the header Content-Type: application/json",
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Fields the hub or the platform sets and a request may not: sending one is `READ_ONLY_FIELD`

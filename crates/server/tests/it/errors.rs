@@ -36,11 +36,6 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
             "application/json",
             "INVALID_FIELD_TYPE",
         ),
-        (
-            "platform=XERO",
-            "application/x-www-form-urlencoded",
-            "UNSUPPORTED_CONTENT_TYPE",
-        ),
     ];
     for (body, content_type, code) in refused_bodies {
         err_in(body, raw(body, content_type).await, 400, code).await;

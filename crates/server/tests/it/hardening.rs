@@ -26,6 +26,7 @@ crate::on_both_backends!(
     codat_source_accounts_keep_the_rutter_doors_length_limits,
     a_nul_in_a_form_field_is_refused,
     misspelt_fields_are_refused_not_dropped,
+    json_bodies_must_say_they_are_json,
 );
 
 /// Issue 12, item 3: the raw method used to be a Prometheus label, so every made-up method was a
@@ -556,4 +557,52 @@ async fn documented_limits_are_the_served_ones() {
         checked, 3,
         "connections, accounts and transactions are listed"
     );
+}
+
+/// Issue 12, item 14: a body another site's page can make a browser send without asking (a form,
+/// `text/plain`, or no type at all) is not taken as JSON, on either door.
+async fn json_bodies_must_say_they_are_json(hub: Hub) {
+    let creds = hub.org("Typed Bank").await;
+    let body = r#"{"platform": "XERO", "name": "Acme"}"#;
+    for path in ["/versioned/connections/create", "/codat/companies"] {
+        for content_type in [
+            Some("application/x-www-form-urlencoded"),
+            Some("text/plain"),
+            Some("multipart/form-data; boundary=x"),
+            None,
+        ] {
+            let mut request = hub
+                .http
+                .post(hub.url(path))
+                .basic_auth(&creds.client_id, Some(&creds.client_secret))
+                .body(body);
+            if let Some(ct) = content_type {
+                request = request.header("content-type", ct);
+            }
+            let resp = request.send().await.unwrap();
+            assert_eq!(resp.status(), 415, "{path} with {content_type:?}");
+            let answer: Value = resp.json().await.unwrap();
+            // Each door in its own error shape, with the same stable code.
+            let code = if path.starts_with("/codat") {
+                assert_eq!(answer["statusCode"], 415, "{answer}");
+                &answer["errorCode"]
+            } else {
+                &answer["error_code"]
+            };
+            assert_eq!(
+                code, "UNSUPPORTED_CONTENT_TYPE",
+                "{path} with {content_type:?}"
+            );
+        }
+    }
+    let created = hub
+        .http
+        .post(hub.url("/versioned/connections/create"))
+        .basic_auth(&creds.client_id, Some(&creds.client_secret))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200, "declared JSON is taken");
 }
