@@ -12,6 +12,19 @@ use rand::RngCore;
 use subtle::ConstantTimeEq;
 
 const COOKIE: &str = "bf_csrf";
+/// The cookie's name when browsers reach the hub over https. The `__Host-` prefix makes the
+/// browser keep it only if it is `Secure`, has `Path=/` and no `Domain`, so a sibling subdomain
+/// cannot plant a token of its own; only this name is read then. (Over plain http, as in
+/// development, a `__Host-` cookie could not be set at all.)
+const HOST_COOKIE: &str = "__Host-bf_csrf";
+
+fn cookie_name(state: &crate::state::AppState) -> &'static str {
+    if state.secure_cookies() {
+        HOST_COOKIE
+    } else {
+        COOKIE
+    }
+}
 /// The hidden field every form carries.
 pub const FIELD: &str = "csrf";
 
@@ -36,7 +49,7 @@ impl Csrf {
         if self.fresh {
             response.headers_mut().append(
                 header::SET_COOKIE,
-                super::cookie(state, COOKIE, &self.token, "/", None),
+                super::cookie(state, cookie_name(state), &self.token, "/", None),
             );
         }
         response
@@ -62,11 +75,15 @@ fn well_formed(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+impl FromRequestParts<crate::state::AppState> for Csrf {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(token) = cookie(&parts.headers, COOKIE).filter(|t| well_formed(t)) {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let name = cookie_name(state);
+        if let Some(token) = cookie(&parts.headers, name).filter(|t| well_formed(t)) {
             return Ok(Csrf {
                 token: token.to_owned(),
                 fresh: false,

@@ -606,3 +606,52 @@ async fn json_bodies_must_say_they_are_json(hub: Hub) {
         .unwrap();
     assert_eq!(created.status(), 200, "declared JSON is taken");
 }
+
+/// Issue 12, item 14: over https the CSRF cookie is `__Host-` prefixed (Secure, Path=/, no
+/// Domain), and a token under the plain name, as a sibling subdomain could plant, is not taken.
+#[tokio::test]
+async fn the_csrf_cookie_is_host_only_over_https() {
+    let db = bankfeeds_store_tests::backends::sqlite("host_cookie")
+        .await
+        .unwrap();
+    let store = db.store.clone();
+    let https = |s: &mut AppState| s.public_base = "https://feeds.example-bank.com".into();
+    let hub = Hub::start_with(store, Some(db), https, 0).await;
+    let page = hub
+        .http
+        .get(hub.url("/sandbox/xero/"))
+        .send()
+        .await
+        .unwrap();
+    let set = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let (pair, attributes) = set.split_once(';').unwrap();
+    let (name, token) = pair.split_once('=').unwrap();
+    assert_eq!(name, "__Host-bf_csrf", "{set}");
+    assert!(
+        attributes.contains("Secure") && attributes.contains("Path=/"),
+        "{set}"
+    );
+    assert!(!attributes.to_ascii_lowercase().contains("domain"), "{set}");
+
+    let post = |cookie: String| {
+        hub.http
+            .post(hub.url("/sandbox/xero/companies"))
+            .header("cookie", cookie)
+            .form(&[("csrf", token), ("name", "Acme Ltd")])
+            .send()
+    };
+    let planted = post(format!("bf_csrf={token}")).await.unwrap();
+    assert_eq!(
+        planted.status(),
+        403,
+        "a token under the plain name is not taken"
+    );
+    let ours = post(format!("__Host-bf_csrf={token}")).await.unwrap();
+    // Created: the 303 to the new company's page, followed.
+    assert_eq!(ours.status(), 200);
+    assert!(
+        ours.url().path().starts_with("/sandbox/xero/companies/"),
+        "{}",
+        ours.url()
+    );
+}
