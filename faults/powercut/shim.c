@@ -183,30 +183,21 @@ static void make_durable(int fd) {
     pthread_mutex_unlock(&lock);
 }
 
-static mode_t mode_arg(int flags, va_list ap) {
-    return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
-}
+/* The mode argument of an open call, which is there only when the flags create a file. A macro,
+ * as va_start must run in the variadic function itself. */
+#define MODE_ARG(flags)                                                     \
+    ({                                                                      \
+        mode_t mode_ = 0;                                                   \
+        if ((flags) & (O_CREAT | O_TMPFILE)) {                              \
+            va_list ap_;                                                    \
+            va_start(ap_, flags);                                           \
+            mode_ = (mode_t)va_arg(ap_, int);                               \
+            va_end(ap_);                                                    \
+        }                                                                   \
+        mode_;                                                              \
+    })
 
-int open(const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    int fd = real_open(path, flags, mode);
-    track(fd, path);
-    return fd;
-}
-
-int open64(const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    int fd = real_open64(path, flags, mode);
-    track(fd, path);
-    return fd;
-}
-
+/* `path` relative to `dirfd` (or the working directory) as a path of its own. */
 static int at_path(int dirfd, const char *path, char *out) {
     if (path[0] == '/' || dirfd == AT_FDCWD) return snprintf(out, PATH_MAX, "%s", path), 0;
     char link[64], dir[PATH_MAX];
@@ -218,26 +209,27 @@ static int at_path(int dirfd, const char *path, char *out) {
     return 0;
 }
 
-int openat(int dirfd, const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    int fd = real_openat(dirfd, path, flags, mode);
+/* What every open wrapper does with the descriptor it got: watch it if its file is watched. */
+static int opened(int fd, int dirfd, const char *path) {
     char full[PATH_MAX];
     if (fd >= 0 && at_path(dirfd, path, full) == 0) track(fd, full);
     return fd;
 }
 
+int open(const char *path, int flags, ...) {
+    return opened(real_open(path, flags, MODE_ARG(flags)), AT_FDCWD, path);
+}
+
+int open64(const char *path, int flags, ...) {
+    return opened(real_open64(path, flags, MODE_ARG(flags)), AT_FDCWD, path);
+}
+
+int openat(int dirfd, const char *path, int flags, ...) {
+    return opened(real_openat(dirfd, path, flags, MODE_ARG(flags)), dirfd, path);
+}
+
 int openat64(int dirfd, const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    int fd = real_openat64(dirfd, path, flags, mode);
-    char full[PATH_MAX];
-    if (fd >= 0 && at_path(dirfd, path, full) == 0) track(fd, full);
-    return fd;
+    return opened(real_openat64(dirfd, path, flags, MODE_ARG(flags)), dirfd, path);
 }
 
 int close(int fd) {

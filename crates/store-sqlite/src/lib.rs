@@ -62,19 +62,6 @@ pub enum Synchronous {
     Normal,
 }
 
-impl std::str::FromStr for Synchronous {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "full" => Ok(Synchronous::Full),
-            "normal" => Ok(Synchronous::Normal),
-            other => Err(format!(
-                "unknown SQLite synchronous setting {other:?} (full or normal)"
-            )),
-        }
-    }
-}
-
 #[derive(Debug)]
 struct Checkpointer {
     pool: SqlitePool,
