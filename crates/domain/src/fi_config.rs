@@ -22,11 +22,13 @@ pub struct FiConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FiConfigError {
-    #[error("field `{field}` must be 1 to {max} characters")]
+    #[error("field `{field}` must be at most {max} characters")]
     Length { field: &'static str, max: usize },
+    #[error("field `{field}` must not be empty or blank")]
+    Empty { field: &'static str },
     #[error("field `{field}` must be an absolute http(s) URL")]
     Url { field: &'static str },
-    #[error("field `country_code`: {0:?} is not an ISO 3166-1 alpha-2 country code")]
+    #[error("field `country_code`: {0:?} is not an ISO 3166-1 alpha-2 country code (upper case, e.g. GB)")]
     Country(String),
 }
 
@@ -34,11 +36,15 @@ impl FiConfigError {
     pub fn code(&self) -> &'static str {
         match self {
             FiConfigError::Length { .. } => "FIELD_TOO_LONG",
+            FiConfigError::Empty { .. } => "EMPTY_FIELD",
             FiConfigError::Url { .. } => "INVALID_URL",
             FiConfigError::Country(_) => "INVALID_COUNTRY_CODE",
         }
     }
 }
+
+/// The longest URL accepted, in characters.
+pub const MAX_URL_CHARS: usize = 2000;
 
 fn check_url(field: &'static str, value: &str) -> Result<(), FiConfigError> {
     let lower = value.to_ascii_lowercase();
@@ -50,7 +56,7 @@ fn check_url(field: &'static str, value: &str) -> Result<(), FiConfigError> {
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty()
         || value.chars().any(|c| c.is_whitespace() || c.is_control())
-        || value.len() > 2000
+        || value.chars().count() > MAX_URL_CHARS
     {
         return Err(FiConfigError::Url { field });
     }
@@ -58,13 +64,19 @@ fn check_url(field: &'static str, value: &str) -> Result<(), FiConfigError> {
 }
 
 impl FiConfig {
-    /// Checks every field; returns the config with its country code upper-cased.
+    /// Checks every field; returns the config with its display name trimmed. Lengths count the
+    /// text as sent, so the published limits (and the OpenAPI document's) are exact.
     pub fn checked(mut self) -> Result<Self, FiConfigError> {
-        let name = self.display_name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if self.display_name.chars().count() > 100 {
             return Err(FiConfigError::Length {
                 field: "display_name",
                 max: 100,
+            });
+        }
+        let name = self.display_name.trim();
+        if name.is_empty() {
+            return Err(FiConfigError::Empty {
+                field: "display_name",
             });
         }
         self.display_name = name.to_owned();
@@ -82,17 +94,16 @@ impl FiConfig {
                 max: 500,
             });
         }
-        let country = self.country_code.trim().to_ascii_uppercase();
-        if !is_country(&country) {
+        // Exactly as ISO 3166 writes them (upper case): what the document's enum lists.
+        if !is_country(&self.country_code) {
             return Err(FiConfigError::Country(self.country_code.clone()));
         }
-        self.country_code = country;
         Ok(self)
     }
 }
 
 /// ISO 3166-1 alpha-2 codes currently assigned.
-const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ \
+pub const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ \
 BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET \
 FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR \
 IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN \
@@ -115,7 +126,7 @@ mod tests {
             platform: Platform::Xero,
             display_name: " Demo Bank ".into(),
             logo_url: Some("https://bank.example/logo.png".into()),
-            country_code: "gb".into(),
+            country_code: "GB".into(),
             login_url: "https://bank.example/login".into(),
             otp_instructions: None,
             created_at: Utc::now(),
@@ -154,9 +165,15 @@ mod tests {
             "INVALID_COUNTRY_CODE"
         );
         assert_eq!(
+            bad(|c| c.country_code = "gb".into()),
+            "INVALID_COUNTRY_CODE"
+        );
+        assert_eq!(
             bad(|c| c.country_code = "GBR".into()),
             "INVALID_COUNTRY_CODE"
         );
-        assert_eq!(bad(|c| c.display_name = "  ".into()), "FIELD_TOO_LONG");
+        // Blank is not "too long": an empty string gets its own code.
+        assert_eq!(bad(|c| c.display_name = "  ".into()), "EMPTY_FIELD");
+        assert_eq!(bad(|c| c.display_name = "x".repeat(101)), "FIELD_TOO_LONG");
     }
 }

@@ -120,7 +120,13 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
-        .merge(rutter::router())
+        .merge(rutter::router().route_layer(axum::middleware::from_fn({
+            // The Rutter door takes exactly the query parameters its document declares.
+            let contract = http::query_contract::QueryContract::from_document(
+                &<openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+            );
+            move |req, next| http::query_contract::check(contract.clone(), req, next)
+        })))
         .merge(
             Router::new()
                 .merge(platforms::sandbox::router())

@@ -1,6 +1,6 @@
 //! The HTTP plumbing every door shares: the error answer, body and query extractors,
 //! authentication, idempotency, pagination, PATCH fields, list and time query parameters, and the
-//! middleware around every request (metrics, early refusals, HSTS). It knows no door.
+//! middleware around every request (metrics, early refusals, HSTS, undeclared query parameters). It knows no door.
 
 pub mod auth;
 pub mod early_refusal;
@@ -12,4 +12,5 @@ pub mod list_query;
 pub mod metrics;
 pub mod pagination;
 pub mod patch;
+pub mod query_contract;
 pub mod time_param;

@@ -133,6 +133,7 @@ pub struct DeletedOut {
 pub struct AccessTokenParam {
     /// The connection's access token.
     #[allow(dead_code)]
+    #[param(min_length = 1)]
     pub access_token: String,
 }
 

@@ -17,18 +17,41 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FiConfigIn {
-    /// The FI's name in the platform's list of banks (1–100 characters).
+    /// The FI's name in the platform's list of banks (up to 100 characters, not blank; stored
+    /// trimmed).
+    #[schema(max_length = 100, pattern = r"\S")]
     pub display_name: String,
-    /// The FI's login page (http or https). The link flow redirects customers here with a
+    /// The FI's login page (http or https). The pattern says what `domain::fi_config` checks:
+    /// a scheme, a host, no whitespace or control character anywhere. The link flow redirects customers here with a
     /// `redirect_uri` query parameter to return to after login.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[hH][tT][tT][pP][sS]?://[^/?#\s\x00-\x1f\x7f-\x9f]+[^\s\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub login_url: String,
-    /// ISO 3166-1 alpha-2 code of the FI's country, e.g. `US`.
+    /// ISO 3166-1 alpha-2 code of the FI's country, upper case, e.g. `US`.
+    #[schema(schema_with = country_code_schema)]
     pub country_code: String,
     #[serde(default)]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[hH][tT][tT][pP][sS]?://[^/?#\s\x00-\x1f\x7f-\x9f]+[^\s\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub logo_url: Option<String>,
     /// How customers obtain access, shown on the platform's link page (up to 500 characters).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub otp_instructions: Option<String>,
+}
+
+fn country_code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(
+            "ISO 3166-1 alpha-2 code of the FI's country, upper case, e.g. `US`.",
+        ))
+        .enum_values(Some(bankfeeds_domain::fi_config::COUNTRIES.split(' ')))
+        .build()
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -20,7 +20,7 @@ async fn fi_configs_are_per_organisation_and_platform(hub: Hub) {
         hub.put(creds, &format!("{CONFIGS}/{platform}"), &body)
             .send()
     };
-    let body = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login", "country_code": "us",
+    let body = json!({"display_name": "Demo Bank", "login_url": "https://bank.example/login", "country_code": "US",
                       "logo_url": "https://bank.example/logo.png", "otp_instructions": "Sign in with your online banking details."});
     let stored = ok(put(&bank, "INTUIT_BANK_FEEDS", body.clone()).await).await;
     let c = &stored["bank_feeds_config"];
@@ -76,8 +76,20 @@ async fn fi_configs_are_per_organisation_and_platform(hub: Hub) {
             bad("country_code", json!("ZZ")),
             "INVALID_COUNTRY_CODE",
         ),
-        ("XERO", bad("display_name", json!("")), "FIELD_TOO_LONG"),
+        // An empty name is empty, not too long (issue 12 item 13).
+        ("XERO", bad("display_name", json!("")), "EMPTY_FIELD"),
+        (
+            "XERO",
+            bad("display_name", json!("x".repeat(101))),
+            "FIELD_TOO_LONG",
+        ),
         ("XERO", bad("login_url", json!(null)), "INVALID_FIELD_TYPE"),
+        // Codes as ISO 3166 writes them, as the document's enum lists them.
+        (
+            "XERO",
+            bad("country_code", json!("us")),
+            "INVALID_COUNTRY_CODE",
+        ),
         ("QUICKBOOKS", body.clone(), "INVALID_ENUM_VALUE"),
     ];
     for (platform, config, code) in refused {

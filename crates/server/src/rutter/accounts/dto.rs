@@ -214,7 +214,7 @@ pub struct AccountDeletedOut {
 pub struct AccountListParams {
     /// The connection's access token.
     #[allow(dead_code)]
-    #[param(required = true)]
+    #[param(required = true, min_length = 1)]
     pub access_token: Option<String>,
     pub cursor: Option<String>,
     /// Rows per page: 1 to 500, default 50.
@@ -233,7 +233,7 @@ pub struct AccountListParams {
 pub struct AccountGetParams {
     /// The connection's access token.
     #[allow(dead_code)]
-    #[param(required = true)]
+    #[param(required = true, min_length = 1)]
     pub access_token: Option<String>,
     pub expand: Option<String>,
 }

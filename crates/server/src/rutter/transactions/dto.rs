@@ -257,7 +257,7 @@ pub struct TransactionGetOut {
 pub struct TransactionListParams {
     /// The connection's access token.
     #[allow(dead_code)]
-    #[param(required = true)]
+    #[param(required = true, min_length = 1)]
     pub access_token: Option<String>,
     /// Only this account's transactions.
     pub bank_feed_account_id: Option<String>,

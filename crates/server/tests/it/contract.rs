@@ -1,0 +1,110 @@
+//! The served OpenAPI document is the contract: what it does not declare, the server refuses.
+
+use crate::helpers::{err, ok, Hub};
+
+/// Issue 12 (item 13, and schemathesis' negative phase): an undeclared query parameter used to be
+/// ignored, so a misspelt `limt` or seed 002's deprecated `updated_at_min` answered 200 with
+/// every row. Now each operation takes exactly the query parameters its document declares.
+#[tokio::test]
+async fn undeclared_query_parameters_are_refused() {
+    let hub = Hub::start(
+        bankfeeds_store_tests::backends::sqlite("query_contract")
+            .await
+            .unwrap(),
+    )
+    .await;
+    let creds = hub.org("Contract Bank").await;
+    let (_, token) = hub.connection(&creds, "XERO").await;
+    let accounts = "/versioned/accounting/bank_feeds/accounts";
+    ok(hub
+        .get(
+            &creds,
+            &format!("{accounts}?access_token={token}&limit=5&cursor=&sort=updated_at"),
+        )
+        .send()
+        .await)
+    .await;
+    for (url, name) in [
+        (format!("{accounts}?access_token={token}&limt=5"), "limt"),
+        (
+            format!("{accounts}?access_token={token}&updated_at_min=1700000000000"),
+            "updated_at_min",
+        ),
+        // The connections list selects no connection: it takes no access token.
+        (
+            format!("/versioned/connections?access_token={token}"),
+            "access_token",
+        ),
+        (format!("/versioned/bank_feeds/configs?x=1"), "x"),
+    ] {
+        let body = err(
+            hub.get(&creds, &url).send().await,
+            400,
+            "UNKNOWN_QUERY_PARAMETER",
+        )
+        .await;
+        let message = body["error_message"].as_str().unwrap();
+        assert!(message.contains(&format!("`{name}`")), "{url}: {message}");
+    }
+    // The refusal lists what the operation does take.
+    let body = err(
+        hub.get(&creds, &format!("{accounts}?access_token={token}&limt=5"))
+            .send()
+            .await,
+        400,
+        "UNKNOWN_QUERY_PARAMETER",
+    )
+    .await;
+    assert!(
+        body["error_message"].as_str().unwrap().contains("limit"),
+        "{body}"
+    );
+    // Write operations too: a body field sent as a query parameter is not silently dropped.
+    err(
+        hub.post(
+            &creds,
+            "/versioned/connections/create?platform=XERO",
+            &serde_json::json!({"platform": "XERO"}),
+        )
+        .send()
+        .await,
+        400,
+        "UNKNOWN_QUERY_PARAMETER",
+    )
+    .await;
+}
+
+/// An access token that is present but empty is missing, and the document says it must not be
+/// empty (`minLength: 1`), so a client generator and the server agree.
+#[tokio::test]
+async fn the_document_says_an_access_token_is_not_empty() {
+    let hub = Hub::start(
+        bankfeeds_store_tests::backends::sqlite("token_doc")
+            .await
+            .unwrap(),
+    )
+    .await;
+    let creds = hub.org("Doc Bank").await;
+    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "access_token" {
+                    assert_eq!(p["schema"]["minLength"], 1, "{method} {path}");
+                    assert_eq!(p["required"], true, "{method} {path}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked} operations take an access token");
+    err(
+        hub.get(&creds, "/versioned/connections/status?access_token=")
+            .send()
+            .await,
+        400,
+        "MISSING_ACCESS_TOKEN",
+    )
+    .await;
+}
