@@ -35,7 +35,7 @@ async fn undeclared_query_parameters_are_refused() {
             format!("/versioned/connections?access_token={token}"),
             "access_token",
         ),
-        (format!("/versioned/bank_feeds/configs?x=1"), "x"),
+        ("/versioned/bank_feeds/configs?x=1".to_owned(), "x"),
     ] {
         let body = err(
             hub.get(&creds, &url).send().await,
