@@ -96,7 +96,8 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                 platform,
                 display_name,
                 logo_url,
-                country_code,
+                // A typed `gb` is meant as GB; the API takes codes only as ISO writes them.
+                country_code: country_code.trim().to_ascii_uppercase(),
                 login_url,
                 otp_instructions,
                 created_at: now,

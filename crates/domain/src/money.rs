@@ -162,8 +162,11 @@ impl utoipa::PartialSchema for Amount {
             .schema_type(utoipa::openapi::schema::Type::Number)
             .description(Some(
                 "An exact decimal amount, e.g. -300 or 1546.23. Parsed from the digits sent, never \
-                 through a float; at most as many decimal places as the currency allows.",
+                 through a float; at most 15 integer digits and 8 decimal places, and at most as \
+                 many decimal places as the currency allows.",
             ))
+            .exclusive_minimum(Some(-1e15))
+            .exclusive_maximum(Some(1e15))
             .into()
     }
 }

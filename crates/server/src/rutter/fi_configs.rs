@@ -21,9 +21,9 @@ pub struct FiConfigIn {
     /// trimmed).
     #[schema(max_length = 100, pattern = r"\S")]
     pub display_name: String,
-    /// The FI's login page (http or https). The pattern says what `domain::fi_config` checks:
-    /// a scheme, a host, no whitespace or control character anywhere. The link flow redirects customers here with a
-    /// `redirect_uri` query parameter to return to after login.
+    /// The FI's login page (http or https). The link flow redirects customers here with a
+    /// `redirect_uri` query parameter to return to after login. The pattern says what
+    /// `domain::fi_config` checks: a scheme, a host, no whitespace or control character.
     #[schema(
         max_length = 2000,
         pattern = r"^[hH][tT][tT][pP][sS]?://[^/?#\s\x00-\x1f\x7f-\x9f]+[^\s\x00-\x1f\x7f-\x9f]*$"
@@ -32,10 +32,11 @@ pub struct FiConfigIn {
     /// ISO 3166-1 alpha-2 code of the FI's country, upper case, e.g. `US`.
     #[schema(schema_with = country_code_schema)]
     pub country_code: String,
+    /// The FI's logo (http or https); empty or blank means none.
     #[serde(default)]
     #[schema(
         max_length = 2000,
-        pattern = r"^[hH][tT][tT][pP][sS]?://[^/?#\s\x00-\x1f\x7f-\x9f]+[^\s\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^(\s*|[hH][tT][tT][pP][sS]?://[^/?#\s\x00-\x1f\x7f-\x9f]+[^\s\x00-\x1f\x7f-\x9f]*)$"
     )]
     pub logo_url: Option<String>,
     /// How customers obtain access, shown on the platform's link page (up to 500 characters).

@@ -108,3 +108,59 @@ async fn the_document_says_an_access_token_is_not_empty() {
     )
     .await;
 }
+
+/// A PATCH body is documented field by field with `additionalProperties: false` at both levels,
+/// and the server refuses what the document refuses: an unknown field beside `bank_feed_account`
+/// used to be dropped silently.
+#[tokio::test]
+async fn a_patch_body_takes_only_documented_fields() {
+    let hub = Hub::start(
+        bankfeeds_store_tests::backends::sqlite("patch_doc")
+            .await
+            .unwrap(),
+    )
+    .await;
+    let creds = hub.org("Patch Bank").await;
+    let (_, token) = hub.connection(&creds, "XERO").await;
+    let account = hub
+        .create_account(
+            &creds,
+            &token,
+            serde_json::json!({"internal_bank_account_id": "chk-1", "bank_account_type": "bank",
+                               "currency_code": "USD", "name": "Checking"}),
+        )
+        .await;
+    let path = crate::helpers::with_token(
+        &format!(
+            "/versioned/accounting/bank_feeds/accounts/{}",
+            account["id"].as_str().unwrap()
+        ),
+        &token,
+    );
+    for body in [
+        serde_json::json!({"bank_feed_account": {"name": "Savings"}, "nmae": "x"}),
+        serde_json::json!({"bank_feed_account": {"nmae": "Savings"}}),
+    ] {
+        err(
+            hub.patch(&creds, &path, &body).send().await,
+            400,
+            "UNKNOWN_FIELD",
+        )
+        .await;
+    }
+    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["AccountPatchIn"]["additionalProperties"], false);
+    assert_eq!(schemas["AccountPatchFields"]["additionalProperties"], false);
+    assert!(schemas["AccountPatchFields"]["required"].is_null());
+    let patched = ok(hub
+        .patch(
+            &creds,
+            &path,
+            &serde_json::json!({"bank_feed_account": {"name": "Savings"}}),
+        )
+        .send()
+        .await)
+    .await;
+    assert_eq!(patched["bank_feed_account"]["name"], "Savings");
+}

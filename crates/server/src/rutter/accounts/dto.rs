@@ -38,13 +38,16 @@ pub struct AdditionalFieldsIn {
 #[serde(deny_unknown_fields)]
 pub struct AccountIn {
     /// The FI's own id for the account; unique within the connection.
+    #[schema(max_length = 255, pattern = r"\S")]
     pub internal_bank_account_id: String,
     pub bank_account_type: BankAccountType,
     pub currency_code: Currency,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub name: Option<String>,
     /// The platform (ledger) account this feed maps to, if known.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub account_id: Option<String>,
     #[serde(default)]
     pub parent_bank_feed_account_id: Option<BankFeedAccountId>,
@@ -52,10 +55,13 @@ pub struct AccountIn {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub transaction_start_date: Option<Timestamp>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub bank_account_number: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub routing_number: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub line_of_business: Option<String>,
     #[serde(default)]
     pub current_balance: Option<Amount>,
@@ -99,9 +105,54 @@ pub struct AccountCreateIn {
 
 /// A PATCH body: the fields to change (`null` clears a nullable field).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountPatchIn {
-    #[schema(value_type = Object)]
+    /// Read field by field by `patch::patch_from`, which tells `null` from absent; documented
+    /// as [`AccountPatchFields`].
+    #[schema(value_type = AccountPatchFields)]
     pub bank_feed_account: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The fields a PATCH may change, for the document only (the body is read by
+/// `patch::patch_from`): only those sent change, `null` clears one that may be empty, and any
+/// other field is refused (`UNKNOWN_FIELD`, or `READ_ONLY_FIELD` for what the hub sets).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatchFields {
+    #[schema(required = false, max_length = 255, pattern = r"\S")]
+    internal_bank_account_id: String,
+    #[schema(required = false)]
+    bank_account_type: BankAccountType,
+    #[schema(required = false)]
+    currency_code: Currency,
+    parent_bank_feed_account_id: Option<BankFeedAccountId>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    transaction_start_date: Option<Timestamp>,
+    current_balance: Option<Amount>,
+    #[schema(max_length = 1000)]
+    name: Option<String>,
+    #[schema(max_length = 1000)]
+    account_id: Option<String>,
+    #[schema(max_length = 1000)]
+    bank_account_number: Option<String>,
+    #[schema(max_length = 1000)]
+    routing_number: Option<String>,
+    #[schema(max_length = 1000)]
+    line_of_business: Option<String>,
+    available_balance: Option<Amount>,
+    available_credit: Option<Amount>,
+    credit_limit: Option<Amount>,
+    last_statement_balance: Option<Amount>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_statement_date: Option<Timestamp>,
+    minimum_payment_amount: Option<Amount>,
+    next_payment_amount: Option<Amount>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    next_payment_date: Option<Timestamp>,
+    past_due_amount: Option<Amount>,
+    purchases_apr: Option<Amount>,
+    finance_charges: Option<Amount>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
