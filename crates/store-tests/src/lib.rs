@@ -11,6 +11,7 @@ pub mod connections;
 pub mod credentials;
 pub mod customers;
 pub mod events;
+pub mod fairness;
 pub mod fi_configs;
 mod helpers;
 pub mod idempotency;
@@ -89,6 +90,11 @@ macro_rules! __suite_cases {
                 fail_job_finishes_once,
                 get_job_is_scoped_to_the_organisation,
                 connection_jobs_list_newest_first,
+            ],
+            fairness: [
+                a_backlog_does_not_delay_another_organisations_job,
+                a_single_worker_alternates_between_organisations,
+                concurrent_fair_claimers_take_each_job_once_in_account_order,
             ],
             idempotency: [
                 idempotent_account_writes_replay_and_refuse_reuse,
@@ -172,6 +178,7 @@ mod registration {
         ("credentials", include_str!("credentials.rs")),
         ("customers", include_str!("customers.rs")),
         ("events", include_str!("events.rs")),
+        ("fairness", include_str!("fairness.rs")),
         ("fi_configs", include_str!("fi_configs.rs")),
         ("helpers", include_str!("helpers.rs")),
         ("idempotency", include_str!("idempotency.rs")),
