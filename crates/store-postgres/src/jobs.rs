@@ -33,11 +33,15 @@ struct JobRow {
     created_at: Timestamp,
     updated_at: Timestamp,
     finished_at: Option<Timestamp>,
+    bodies_deleted_at: Option<Timestamp>,
 }
 
 impl TryFrom<JobRow> for Job {
     type Error = StoreError;
     fn try_from(r: JobRow) -> StoreResult<Self> {
+        let deleted = r.bodies_deleted_at.is_some();
+        let request_body = job::body_unless_deleted(r.request_body, deleted);
+        let response_body = job::body_unless_deleted(r.response_body, deleted);
         Ok(Job {
             id: r.id.into(),
             kind: job::kind(&r.kind)?,
@@ -45,12 +49,13 @@ impl TryFrom<JobRow> for Job {
             connection_id: r.connection_id.into(),
             bank_feed_account_id: r.account_id.map(Into::into),
             status: job::status(&r.status)?,
-            request: job::request(&r.request, r.request_body)?,
-            response: job::response(r.response_status.map(i64::from), r.response_body)?,
+            request: job::request(&r.request, request_body)?,
+            response: job::response(r.response_status.map(i64::from), response_body)?,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             created_at: r.created_at,
             updated_at: r.updated_at,
             finished_at: r.finished_at,
+            bodies_deleted_at: r.bodies_deleted_at,
         })
     }
 }
@@ -61,7 +66,7 @@ const SELECT: &str =
     "SELECT j.id, j.kind, j.org_id, j.connection_id, j.account_id, j.status, j.request,
         q.body AS request_body, j.response_status,
         COALESCE(r.body, j.response_body) AS response_body, j.attempts, j.created_at,
-        j.updated_at, j.finished_at
+        j.updated_at, j.finished_at, j.bodies_deleted_at
     FROM jobs j
     LEFT JOIN job_request_bodies q ON q.job_id = j.id
     LEFT JOIN job_response_bodies r ON r.job_id = j.id";

@@ -29,6 +29,7 @@ pub(crate) struct JobRow {
     created_at: i64,
     updated_at: i64,
     finished_at: Option<i64>,
+    bodies_deleted_at: Option<i64>,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -38,6 +39,9 @@ impl TryFrom<JobRow> for Job {
             .map_err(|_| corrupt("job_response_bodies.body"))?;
         let request_body = body::unpack(r.request_body, r.request_packed)
             .map_err(|_| corrupt("job_request_bodies.body"))?;
+        let deleted = r.bodies_deleted_at.is_some();
+        let request_body = job::body_unless_deleted(request_body, deleted);
+        let response_body = job::body_unless_deleted(response_body, deleted);
         Ok(Job {
             id: r.id.into_uuid().into(),
             kind: job::kind(&r.kind)?,
@@ -51,6 +55,7 @@ impl TryFrom<JobRow> for Job {
             created_at: time::from_db(r.created_at)?,
             updated_at: time::from_db(r.updated_at)?,
             finished_at: time::opt_from_db(r.finished_at)?,
+            bodies_deleted_at: time::opt_from_db(r.bodies_deleted_at)?,
         })
     }
 }
@@ -63,7 +68,7 @@ const SELECT: &str =
         CAST(q.body AS BLOB) AS request_body, typeof(q.body) = 'blob' AS request_packed,
         j.response_status, CAST(COALESCE(r.body, j.response_body) AS BLOB) AS response_body,
         typeof(r.body) = 'blob' AS response_packed, j.attempts, j.created_at,
-        j.updated_at, j.finished_at
+        j.updated_at, j.finished_at, j.bodies_deleted_at
     FROM jobs j
     LEFT JOIN job_request_bodies q ON q.job_id = j.id
     LEFT JOIN job_response_bodies r ON r.job_id = j.id";

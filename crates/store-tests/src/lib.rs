@@ -20,6 +20,7 @@ pub mod link;
 pub mod orgs;
 pub mod otps;
 pub mod platform_feeds;
+pub mod retention;
 pub mod store;
 pub mod transactions;
 
@@ -133,6 +134,12 @@ macro_rules! __suite_cases {
                 scheduled_syncs_find_the_feeds_due,
                 statements_belong_to_their_feed,
             ],
+            retention: [
+                expired_link_secrets_are_deleted_after_their_horizon,
+                idempotency_keys_are_kept_while_their_job_waits,
+                finished_jobs_lose_their_bodies_after_their_horizon,
+                a_purge_deletes_only_its_own_kind,
+            ],
             events: [
                 account_changes_append_events,
                 organisations_never_see_each_others_events,
@@ -187,6 +194,7 @@ mod registration {
         ("orgs", include_str!("orgs.rs")),
         ("otps", include_str!("otps.rs")),
         ("platform_feeds", include_str!("platform_feeds.rs")),
+        ("retention", include_str!("retention.rs")),
         ("store", include_str!("store.rs")),
         ("transactions", include_str!("transactions/apply.rs")),
         ("transactions", include_str!("transactions/read.rs")),
