@@ -12,10 +12,12 @@ use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::codat::{day, platform_links, Codat};
 use crate::helpers::{ok, Creds, Hub};
 
 crate::on_both_backends!(
     a_job_past_the_body_horizon_still_answers_how_it_ended,
+    a_codat_push_past_the_body_horizon_keeps_its_status,
     the_retention_task_runs_when_an_instance_starts,
 );
 
@@ -158,4 +160,62 @@ async fn the_retention_task_runs_when_an_instance_starts(hub: Hub) {
         .get_ok(&creds, &format!("/versioned/jobs/{}", jobs[0].0))
         .await;
     assert!(job["job"]["bodies_deleted_at"].is_string(), "{job}");
+}
+
+async fn a_codat_push_past_the_body_horizon_keeps_its_status(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (co, conn) = codat
+        .company_with_connection("Elaborate Events, Inc", "hcws")
+        .await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let connection = conn["id"].as_str().unwrap().to_owned();
+    let accounts =
+        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
+    codat.post(&accounts, json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
+    let start = SystemClock.now() - TimeDelta::days(10);
+    platform_links(&hub, connection.parse().unwrap(), "ac-001", start).await;
+    let push = format!(
+        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
+    );
+    let tx = |amount: f64| json!({"id": "t1", "date": day(3), "description": "tx", "amount": amount, "balance": amount, "transactionType": "Credit"});
+    let mut ops = Vec::new();
+    // The same transaction id twice with different content: a success, then a conflict.
+    for amount in [10.0, 11.0] {
+        let (s, op) = codat
+            .post(
+                &push,
+                json!({"accountId": "ac-001", "transactions": [tx(amount)]}),
+            )
+            .await;
+        assert_eq!(s, 200, "{op}");
+        let key = op["pushOperationKey"].as_str().unwrap().to_owned();
+        ops.push(codat.settled(&company, &key).await);
+    }
+    assert_eq!(
+        (ops[1]["status"].as_str(), ops[1]["statusCode"].as_i64()),
+        (Some("Failed"), Some(409))
+    );
+
+    let stop = CancellationToken::new();
+    let later = SystemClock.now() + TimeDelta::days(31);
+    let counts = run_once(
+        &hub.store,
+        &hub.state.metrics,
+        &bodies_after(30),
+        later,
+        None,
+        &stop,
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts, [("job_bodies", 2)]);
+    for (before, status) in ops.iter().zip(["Success", "Failed"]) {
+        let key = before["pushOperationKey"].as_str().unwrap();
+        let (s, after) = codat.get(&format!("/companies/{company}/push/{key}")).await;
+        assert_eq!(s, 200, "{after}");
+        assert_eq!(after["status"], status, "{after}");
+        assert_eq!(after["statusCode"], before["statusCode"]);
+        assert_eq!(after["completedOnUtc"], before["completedOnUtc"]);
+    }
 }
