@@ -279,25 +279,31 @@ impl bankfeeds_store::JobStore for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Option<Job>> {
         let only = only.map(|j| j.as_uuid());
-        let mut claimed = None;
-        if only.is_none() {
-            // Ranked without locks; another claimer may take an organisation's candidate in
-            // between, so each is tried in turn, then the whole queue (nothing runnable is missed).
-            let ranked: Vec<Uuid> = sqlx::query_scalar(RANKED_ORGS)
-                .bind(now)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-            for org in ranked {
-                claimed = claim_one(&self.pool, None, Some(org), holder, lease_until, now).await?;
-                if claimed.is_some() {
-                    break;
+        let claimed = match only {
+            Some(_) => claim_one(&self.pool, only, None, holder, lease_until, now).await?,
+            None => {
+                // Ranked without locks; another claimer may take an organisation's candidate in
+                // between, so each is tried in turn, then the whole queue. When none is ranked,
+                // nothing was runnable: the caller looks again later (an idle worker polls).
+                let ranked: Vec<Uuid> = sqlx::query_scalar(RANKED_ORGS)
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let mut claimed = None;
+                for org in &ranked {
+                    claimed =
+                        claim_one(&self.pool, None, Some(*org), holder, lease_until, now).await?;
+                    if claimed.is_some() {
+                        break;
+                    }
                 }
+                if claimed.is_none() && !ranked.is_empty() {
+                    claimed = claim_one(&self.pool, None, None, holder, lease_until, now).await?;
+                }
+                claimed
             }
-        }
-        if claimed.is_none() {
-            claimed = claim_one(&self.pool, only, None, holder, lease_until, now).await?;
-        }
+        };
         // The claim, then the job with its bodies. Between the two the job is leased to this
         // caller, and a job's bodies never change once written (the response is written once).
         let Some(id) = claimed else {
