@@ -203,6 +203,10 @@ pub struct Job {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub finished_at: Option<Timestamp>,
+    /// When retention deleted the request and response bodies of this finished job: its
+    /// `request.body` and its answer's body then read as JSON `null`, its status and HTTP
+    /// status stay.
+    pub bodies_deleted_at: Option<Timestamp>,
 }
 
 impl Job {
@@ -227,6 +231,7 @@ impl Job {
             created_at: now,
             updated_at: now,
             finished_at: None,
+            bodies_deleted_at: None,
         }
     }
 

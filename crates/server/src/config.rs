@@ -59,6 +59,17 @@ pub struct Config {
     /// Start on a PostgreSQL server or session with `fsync`, `synchronous_commit` or
     /// `full_page_writes` off instead of refusing to.
     pub postgres_allow_unsafe_settings: bool,
+    // Retention (what is deleted, and when); 0 in a horizon keeps that kind for ever.
+    /// How often this instance purges what is past its horizon (also once at start-up).
+    pub retention_interval_seconds: u64,
+    /// Hours after they expire that OTPs, uncompleted link challenges and Codat company access
+    /// tokens are deleted.
+    pub retention_expired_link_secrets_hours: u64,
+    /// Days an idempotency key is kept, and replays its answer, after its first use.
+    pub retention_idempotency_key_days: u64,
+    /// Days after a job finishes that its request and response bodies are deleted (the job
+    /// keeps its status and HTTP status).
+    pub retention_job_body_days: u64,
 }
 
 /// SQLite's `synchronous` setting, as configured.
@@ -89,6 +100,10 @@ impl Default for Config {
             sandbox_sync_seconds: 3_600,
             sqlite_synchronous: SqliteSynchronous::Full,
             postgres_allow_unsafe_settings: false,
+            retention_interval_seconds: 3_600,
+            retention_expired_link_secrets_hours: 24,
+            retention_idempotency_key_days: 7,
+            retention_job_body_days: 30,
         }
     }
 }
@@ -113,6 +128,10 @@ const ENV_KEYS: &[&str] = &[
     "sandbox_sync_seconds",
     "sqlite_synchronous",
     "postgres_allow_unsafe_settings",
+    "retention_interval_seconds",
+    "retention_expired_link_secrets_hours",
+    "retention_idempotency_key_days",
+    "retention_job_body_days",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +228,29 @@ impl Config {
         }
     }
 
+    /// What retention deletes, and how often it runs.
+    pub fn retention(
+        &self,
+    ) -> (
+        bankfeeds_domain::retention::RetentionPolicy,
+        std::time::Duration,
+    ) {
+        use bankfeeds_domain::retention::{horizon, RetentionPolicy};
+        let policy = RetentionPolicy {
+            expired_link_secrets: horizon(
+                self.retention_expired_link_secrets_hours,
+                chrono::TimeDelta::hours(1),
+            ),
+            idempotency_keys: horizon(
+                self.retention_idempotency_key_days,
+                chrono::TimeDelta::days(1),
+            ),
+            job_bodies: horizon(self.retention_job_body_days, chrono::TimeDelta::days(1)),
+        };
+        let every = std::time::Duration::from_secs(self.retention_interval_seconds);
+        (policy, every)
+    }
+
     /// Loads the layers. `file` is required to exist when given.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -236,6 +278,32 @@ impl Config {
             anyhow::ensure!(
                 (1..=366 * 86_400).contains(&secs),
                 "{name} must be between 1 second and a year"
+            );
+        }
+        anyhow::ensure!(
+            (60..=7 * 86_400).contains(&self.retention_interval_seconds),
+            "retention_interval_seconds must be between 60 and 604800 (a week)"
+        );
+        for (name, value, most) in [
+            (
+                "retention_expired_link_secrets_hours",
+                self.retention_expired_link_secrets_hours,
+                100 * 366 * 24,
+            ),
+            (
+                "retention_idempotency_key_days",
+                self.retention_idempotency_key_days,
+                100 * 366,
+            ),
+            (
+                "retention_job_body_days",
+                self.retention_job_body_days,
+                100 * 366,
+            ),
+        ] {
+            anyhow::ensure!(
+                value <= most,
+                "{name} must be at most {most} (a hundred years); 0 keeps for ever"
             );
         }
         anyhow::ensure!(
@@ -356,6 +424,38 @@ mod tests {
             jail.set_env("BANKFEEDS_LISTEN", "nonsense");
             assert!(Config::load(None, &Overrides::default()).is_err());
             assert!(Config::load(Some(Path::new("missing.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn retention_defaults_and_zero_keeps_for_ever() {
+        figment::Jail::expect_with(|jail| {
+            let (policy, every) = Config::load(None, &Overrides::default())
+                .unwrap()
+                .retention();
+            assert_eq!(every, std::time::Duration::from_secs(3600));
+            assert_eq!(
+                policy.expired_link_secrets,
+                Some(chrono::TimeDelta::hours(24))
+            );
+            assert_eq!(policy.idempotency_keys, Some(chrono::TimeDelta::days(7)));
+            assert_eq!(policy.job_bodies, Some(chrono::TimeDelta::days(30)));
+
+            jail.set_env("BANKFEEDS_RETENTION_JOB_BODY_DAYS", "0");
+            jail.set_env("BANKFEEDS_RETENTION_IDEMPOTENCY_KEY_DAYS", "2");
+            let (policy, _) = Config::load(None, &Overrides::default())
+                .unwrap()
+                .retention();
+            assert_eq!(policy.job_bodies, None, "0 keeps for ever");
+            assert_eq!(policy.idempotency_keys, Some(chrono::TimeDelta::days(2)));
+
+            jail.set_env("BANKFEEDS_RETENTION_INTERVAL_SECONDS", "0");
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            jail.set_env("BANKFEEDS_RETENTION_INTERVAL_SECONDS", "600");
+            jail.set_env("BANKFEEDS_RETENTION_JOB_BODY_DAYS", "99999999");
+            assert!(Config::load(None, &Overrides::default()).is_err());
             Ok(())
         });
     }

@@ -15,6 +15,7 @@ pub mod listener;
 pub mod metrics;
 pub mod openapi;
 pub mod platforms;
+pub mod retention;
 pub mod rutter;
 pub mod state;
 pub mod telemetry;
@@ -179,6 +180,16 @@ pub async fn serve_with(
     let scheduler = state
         .sandbox_sync_tick
         .map(|tick| platforms::sandbox::sync::spawn(state.clone(), tick, workers_stop.clone()));
+    let retention = state.retention.map(|(policy, every)| {
+        retention::spawn(
+            state.store.clone(),
+            state.metrics.clone(),
+            state.clock.clone(),
+            policy,
+            every,
+            workers_stop.clone(),
+        )
+    });
     let app = router(state);
     let server = listener::serve(listener, app, limits, shutdown.clone());
     tokio::pin!(server);
@@ -193,6 +204,9 @@ pub async fn serve_with(
     while workers.join_next().await.is_some() {}
     if let Some(scheduler) = scheduler {
         let _ = scheduler.await;
+    }
+    if let Some(retention) = retention {
+        let _ = retention.await;
     }
     Ok(())
 }
@@ -215,6 +229,7 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
     );
     state.sandbox_sync = config.sandbox_schedule();
     state.instance = config.instance().into();
+    state.retention = Some(config.retention());
     state.auth_failures =
         client_limit::AuthFailures::per_minute(config.auth_failures_per_minute).map(Arc::new);
     state.anonymous_limiter = client_limit::ClientLimiter::new(

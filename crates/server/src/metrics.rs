@@ -16,6 +16,12 @@ struct HttpLabels {
     status: u16,
 }
 
+/// Which kind of row a retention purge deleted.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RetentionLabels {
+    kind: &'static str,
+}
+
 type HistogramFamily = Family<HttpLabels, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -26,6 +32,7 @@ pub struct Metrics {
     pool_idle: Gauge,
     pool_max: Gauge,
     pub rate_limited: Counter,
+    retention_deleted: Family<RetentionLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -45,6 +52,12 @@ impl Metrics {
         let pool_idle = Gauge::default();
         let pool_max = Gauge::default();
         let rate_limited = Counter::default();
+        let retention_deleted = Family::<RetentionLabels, Counter>::default();
+        registry.register(
+            "retention_deleted",
+            "Rows deleted by retention (for job_bodies: jobs whose bodies were deleted), by kind",
+            retention_deleted.clone(),
+        );
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -79,6 +92,7 @@ impl Metrics {
             pool_idle,
             pool_max,
             rate_limited,
+            retention_deleted,
         }
     }
 
@@ -91,6 +105,13 @@ impl Metrics {
         };
         self.latency.get_or_create(&labels).observe(seconds);
         self.requests.get_or_create(&labels).inc();
+    }
+
+    /// Counts rows a retention purge deleted (`kind` is a fixed name, never client input).
+    pub fn record_retention(&self, kind: &'static str, deleted: u64) {
+        self.retention_deleted
+            .get_or_create(&RetentionLabels { kind })
+            .inc_by(deleted);
     }
 
     /// The Prometheus text exposition, with pool gauges read now.

@@ -44,6 +44,9 @@ pub struct AppState {
     /// This hub instance's name, the holder of the job leases it takes. Stable across restarts
     /// (`instance_id` in the config), so a restarted instance frees what it held at once.
     pub instance: Arc<str>,
+    /// What retention deletes and how often this instance runs it; `None` runs no retention
+    /// task (the default of `new`; tests call `retention::run_once` themselves).
+    pub retention: Option<(bankfeeds_domain::retention::RetentionPolicy, Duration)>,
 }
 
 impl AppState {
@@ -82,6 +85,7 @@ impl AppState {
             sandbox_sync: Default::default(),
             sandbox_sync_tick: Some(Duration::from_secs(30)),
             instance: format!("hub-{}", uuid::Uuid::new_v4()).into(),
+            retention: None,
         }
     }
 }

@@ -33,11 +33,15 @@ struct JobRow {
     created_at: Timestamp,
     updated_at: Timestamp,
     finished_at: Option<Timestamp>,
+    bodies_deleted_at: Option<Timestamp>,
 }
 
 impl TryFrom<JobRow> for Job {
     type Error = StoreError;
     fn try_from(r: JobRow) -> StoreResult<Self> {
+        let deleted = r.bodies_deleted_at.is_some();
+        let request_body = job::body_unless_deleted(r.request_body, deleted);
+        let response_body = job::body_unless_deleted(r.response_body, deleted);
         Ok(Job {
             id: r.id.into(),
             kind: job::kind(&r.kind)?,
@@ -45,12 +49,13 @@ impl TryFrom<JobRow> for Job {
             connection_id: r.connection_id.into(),
             bank_feed_account_id: r.account_id.map(Into::into),
             status: job::status(&r.status)?,
-            request: job::request(&r.request, r.request_body)?,
-            response: job::response(r.response_status.map(i64::from), r.response_body)?,
+            request: job::request(&r.request, request_body)?,
+            response: job::response(r.response_status.map(i64::from), response_body)?,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             created_at: r.created_at,
             updated_at: r.updated_at,
             finished_at: r.finished_at,
+            bodies_deleted_at: r.bodies_deleted_at,
         })
     }
 }
@@ -61,7 +66,7 @@ const SELECT: &str =
     "SELECT j.id, j.kind, j.org_id, j.connection_id, j.account_id, j.status, j.request,
         q.body AS request_body, j.response_status,
         COALESCE(r.body, j.response_body) AS response_body, j.attempts, j.created_at,
-        j.updated_at, j.finished_at
+        j.updated_at, j.finished_at, j.bodies_deleted_at
     FROM jobs j
     LEFT JOIN job_request_bodies q ON q.job_id = j.id
     LEFT JOIN job_response_bodies r ON r.job_id = j.id";
@@ -103,6 +108,85 @@ pub(crate) async fn finish(
         .map_err(map_err)?;
     events::append(tx, &NewEvent::job_finished(&done, status), now).await?;
     Ok(done)
+}
+
+/// Whether `j` may be claimed at `$1`: unfinished, not under an unexpired lease, and first
+/// among its account's unfinished jobs (one batch at a time per account, in arrival order).
+macro_rules! runnable {
+    () => {
+        "j.status IN ('prequeued', 'pending')
+        AND (j.locked_until IS NULL OR j.locked_until < $1)
+        AND NOT EXISTS (
+            SELECT 1 FROM jobs e
+            WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
+              AND e.seq < j.seq)"
+    };
+}
+
+/// The organisations with a runnable job, in the order a claim should serve them: the fewest jobs
+/// running (leased until after `$1`) first, then the one whose last claim is oldest (round robin
+/// among equally busy ones, so a single worker alternates too), then the oldest runnable job.
+/// Each organisation's first runnable job is found through `jobs_unfinished_by_org` and its
+/// running count through `jobs_leased_by_org`, so the cost grows with the number of
+/// organisations, not with any one's backlog (apart from the queued jobs of its accounts whose
+/// head is running, which the scan for its first runnable job steps over).
+const RANKED_ORGS: &str = concat!(
+    "SELECT o.id FROM orgs o
+    CROSS JOIN LATERAL (
+        SELECT j.seq FROM jobs j WHERE j.org_id = o.id AND ",
+    runnable!(),
+    " ORDER BY j.seq LIMIT 1) h
+    LEFT JOIN job_org_turns t ON t.org_id = o.id
+    ORDER BY (SELECT count(*) FROM jobs r
+              WHERE r.org_id = o.id AND r.status = 'pending' AND r.locked_until >= $1),
+        t.last_claimed_at ASC NULLS FIRST, h.seq
+    LIMIT 4"
+);
+
+/// Claims the oldest runnable job (of organisation `$5`, or only `$3`, when given) and records
+/// the organisation's turn, in one statement.
+///
+/// Only the head of an account's unfinished jobs is a candidate (`NOT EXISTS`), so at most one
+/// job per account can be claimed at a time; `SKIP LOCKED` passes over a candidate another
+/// claimer (or a worker finishing it) holds, and the outer `WHERE` re-checks status and lease on
+/// the row as locked, so a job is never claimed twice under one lease.
+const CLAIM: &str = concat!(
+    "WITH claimed AS (
+        UPDATE jobs SET status = 'pending', locked_until = $2, locked_by = $4,
+            attempts = attempts + 1, updated_at = $1
+        WHERE seq = (
+            SELECT j.seq FROM jobs j
+            WHERE ($3::uuid IS NULL OR j.id = $3) AND ($5::uuid IS NULL OR j.org_id = $5) AND ",
+    runnable!(),
+    " ORDER BY j.seq LIMIT 1
+            FOR UPDATE OF j SKIP LOCKED)
+          AND status IN ('prequeued', 'pending')
+          AND (locked_until IS NULL OR locked_until < $1)
+        RETURNING id, org_id),
+    turn AS (
+        INSERT INTO job_org_turns (org_id, last_claimed_at) SELECT org_id, $1 FROM claimed
+        ON CONFLICT (org_id) DO UPDATE
+        SET last_claimed_at = GREATEST(job_org_turns.last_claimed_at, excluded.last_claimed_at))
+    SELECT id FROM claimed"
+);
+
+async fn claim_one(
+    pool: &sqlx::PgPool,
+    only: Option<Uuid>,
+    org: Option<Uuid>,
+    holder: &str,
+    lease_until: Timestamp,
+    now: Timestamp,
+) -> StoreResult<Option<Uuid>> {
+    sqlx::query_scalar(CLAIM)
+        .bind(now)
+        .bind(lease_until)
+        .bind(only)
+        .bind(holder)
+        .bind(org)
+        .fetch_optional(pool)
+        .await
+        .map_err(map_err)
 }
 
 #[async_trait]
@@ -185,13 +269,8 @@ impl bankfeeds_store::JobStore for PostgresStore {
         db::all(query, &self.pool).await
     }
 
-    /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
-    /// and not held under an unexpired lease.
-    ///
-    /// Only the head of an account's unfinished jobs is a candidate (`NOT EXISTS`), so at most one
-    /// job per account can be claimed at a time; `SKIP LOCKED` passes over a candidate another
-    /// claimer (or a worker finishing it) holds, and the outer `WHERE` re-checks status and lease on
-    /// the row as locked, so a job is never claimed twice under one lease.
+    /// Claims a runnable job (or only `only`): unfinished, first in its account's queue, and not
+    /// held under an unexpired lease; fair across organisations (see [`RANKED_ORGS`]).
     async fn claim_job(
         &self,
         only: Option<JobId>,
@@ -199,33 +278,34 @@ impl bankfeeds_store::JobStore for PostgresStore {
         lease_until: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Option<Job>> {
+        let only = only.map(|j| j.as_uuid());
+        let claimed = match only {
+            Some(_) => claim_one(&self.pool, only, None, holder, lease_until, now).await?,
+            None => {
+                // Ranked without locks; another claimer may take an organisation's candidate in
+                // between, so each is tried in turn, then the whole queue. When none is ranked,
+                // nothing was runnable: the caller looks again later (an idle worker polls).
+                let ranked: Vec<Uuid> = sqlx::query_scalar(RANKED_ORGS)
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+                let mut claimed = None;
+                for org in &ranked {
+                    claimed =
+                        claim_one(&self.pool, None, Some(*org), holder, lease_until, now).await?;
+                    if claimed.is_some() {
+                        break;
+                    }
+                }
+                if claimed.is_none() && !ranked.is_empty() {
+                    claimed = claim_one(&self.pool, None, None, holder, lease_until, now).await?;
+                }
+                claimed
+            }
+        };
         // The claim, then the job with its bodies. Between the two the job is leased to this
         // caller, and a job's bodies never change once written (the response is written once).
-        let claimed: Option<Uuid> = sqlx::query_scalar(
-            "UPDATE jobs SET status = 'pending', locked_until = $1, locked_by = $4,
-             attempts = attempts + 1, updated_at = $2
-         WHERE seq = (
-             SELECT j.seq FROM jobs j
-             WHERE j.status IN ('prequeued', 'pending')
-               AND (j.locked_until IS NULL OR j.locked_until < $2)
-               AND ($3::uuid IS NULL OR j.id = $3)
-               AND NOT EXISTS (
-                   SELECT 1 FROM jobs e
-                   WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
-                     AND e.seq < j.seq)
-             ORDER BY j.seq LIMIT 1
-             FOR UPDATE OF j SKIP LOCKED)
-           AND status IN ('prequeued', 'pending')
-           AND (locked_until IS NULL OR locked_until < $2)
-         RETURNING id",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(only.map(|j| j.as_uuid()))
-        .bind(holder)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
         let Some(id) = claimed else {
             return Ok(None);
         };

@@ -19,6 +19,7 @@ mod link;
 mod orgs;
 mod otps;
 mod platform_feeds;
+mod retention;
 mod transactions;
 
 use std::str::FromStr;

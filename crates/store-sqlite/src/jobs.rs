@@ -29,6 +29,7 @@ pub(crate) struct JobRow {
     created_at: i64,
     updated_at: i64,
     finished_at: Option<i64>,
+    bodies_deleted_at: Option<i64>,
 }
 
 impl TryFrom<JobRow> for Job {
@@ -38,6 +39,9 @@ impl TryFrom<JobRow> for Job {
             .map_err(|_| corrupt("job_response_bodies.body"))?;
         let request_body = body::unpack(r.request_body, r.request_packed)
             .map_err(|_| corrupt("job_request_bodies.body"))?;
+        let deleted = r.bodies_deleted_at.is_some();
+        let request_body = job::body_unless_deleted(request_body, deleted);
+        let response_body = job::body_unless_deleted(response_body, deleted);
         Ok(Job {
             id: r.id.into_uuid().into(),
             kind: job::kind(&r.kind)?,
@@ -51,6 +55,7 @@ impl TryFrom<JobRow> for Job {
             created_at: time::from_db(r.created_at)?,
             updated_at: time::from_db(r.updated_at)?,
             finished_at: time::opt_from_db(r.finished_at)?,
+            bodies_deleted_at: time::opt_from_db(r.bodies_deleted_at)?,
         })
     }
 }
@@ -63,7 +68,7 @@ const SELECT: &str =
         CAST(q.body AS BLOB) AS request_body, typeof(q.body) = 'blob' AS request_packed,
         j.response_status, CAST(COALESCE(r.body, j.response_body) AS BLOB) AS response_body,
         typeof(r.body) = 'blob' AS response_packed, j.attempts, j.created_at,
-        j.updated_at, j.finished_at
+        j.updated_at, j.finished_at, j.bodies_deleted_at
     FROM jobs j
     LEFT JOIN job_request_bodies q ON q.job_id = j.id
     LEFT JOIN job_response_bodies r ON r.job_id = j.id";
@@ -137,6 +142,44 @@ pub(crate) async fn finish_packed(
     Ok(done)
 }
 
+/// Whether `j` may be claimed at `?3`: unfinished, not under an unexpired lease, and first
+/// among its account's unfinished jobs (one batch at a time per account, in arrival order).
+macro_rules! runnable {
+    () => {
+        "j.status IN ('prequeued', 'pending')
+        AND (j.locked_until IS NULL OR j.locked_until < ?3)
+        AND NOT EXISTS (
+            SELECT 1 FROM jobs e
+            WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
+              AND e.seq < j.seq)"
+    };
+}
+
+/// The job `?4`, if runnable.
+const ONLY_CANDIDATE: &str = concat!("SELECT j.seq FROM jobs j WHERE j.id = ?4 AND ", runnable!());
+
+/// The job to claim next, fair across organisations: from the organisation with the fewest jobs
+/// running (leased until after `?3`), then the one whose last claim is oldest (round robin among
+/// equally busy ones, so a single worker alternates too), its oldest runnable job. Each
+/// organisation's first runnable job is found through `jobs_unfinished_by_org` and its running
+/// count through `jobs_leased_by_org`, so the cost grows with the number of organisations, not
+/// with any one's backlog (apart from the queued jobs of its accounts whose head is running,
+/// which the scan for its first runnable job steps over).
+const FAIR_CANDIDATE: &str = concat!(
+    "SELECT c.head FROM (
+        SELECT o.id,
+            (SELECT j.seq FROM jobs j WHERE j.org_id = o.id AND ",
+    runnable!(),
+    " ORDER BY j.seq LIMIT 1) AS head,
+            (SELECT count(*) FROM jobs r
+             WHERE r.org_id = o.id AND r.status = 'pending' AND r.locked_until >= ?3) AS running,
+            t.last_claimed_at AS turn
+        FROM orgs o LEFT JOIN job_org_turns t ON t.org_id = o.id) c
+    WHERE c.head IS NOT NULL AND ?4 IS NULL
+    ORDER BY c.running, c.turn IS NOT NULL, c.turn, c.head
+    LIMIT 1"
+);
+
 #[async_trait]
 impl bankfeeds_store::JobStore for SqliteStore {
     async fn submit_job(
@@ -200,8 +243,8 @@ impl bankfeeds_store::JobStore for SqliteStore {
         db::all(query, &self.reader).await
     }
 
-    /// Claims the oldest runnable job (or only `only`): unfinished, first in its account's queue,
-    /// and not held under an unexpired lease.
+    /// Claims a runnable job (or only `only`): unfinished, first in its account's queue, and not
+    /// held under an unexpired lease. Among organisations, see [`FAIR_CANDIDATE`].
     async fn claim_job(
         &self,
         only: Option<JobId>,
@@ -210,32 +253,39 @@ impl bankfeeds_store::JobStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Option<Job>> {
         let mut tx = self.write_tx().await?;
-        let claimed: Option<DbUuid> = sqlx::query_scalar(
-            "UPDATE jobs SET status = 'pending', locked_until = ?, locked_by = ?,
-                attempts = attempts + 1, updated_at = ?
-         WHERE seq = (
-             SELECT j.seq FROM jobs j
-             WHERE j.status IN ('prequeued', 'pending')
-               AND (j.locked_until IS NULL OR j.locked_until < ?)
-               AND (? IS NULL OR j.id = ?)
-               AND NOT EXISTS (
-                   SELECT 1 FROM jobs e
-                   WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
-                     AND e.seq < j.seq)
-             ORDER BY j.seq LIMIT 1)
-         RETURNING id",
-        )
-        .bind(time::to_db(lease_until))
-        .bind(holder)
-        .bind(time::to_db(now))
-        .bind(time::to_db(now))
-        .bind(only.map(|j| j.to_string()))
-        .bind(only.map(|j| j.to_string()))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let candidate = if only.is_some() {
+            ONLY_CANDIDATE
+        } else {
+            FAIR_CANDIDATE
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = 'pending', locked_until = ?1, locked_by = ?2,
+                attempts = attempts + 1, updated_at = ?3
+             WHERE seq = ({candidate})
+             RETURNING id, org_id"
+        );
+        let claimed: Option<(DbUuid, String)> = sqlx::query_as(&sql)
+            .bind(time::to_db(lease_until))
+            .bind(holder)
+            .bind(time::to_db(now))
+            .bind(only.map(|j| j.to_string()))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
         let job = match claimed {
-            Some(id) => Some(load(&mut tx, id.into_uuid().into()).await?),
+            Some((id, org)) => {
+                sqlx::query(
+                    "INSERT INTO job_org_turns (org_id, last_claimed_at) VALUES (?, ?)
+                     ON CONFLICT (org_id) DO UPDATE
+                     SET last_claimed_at = MAX(last_claimed_at, excluded.last_claimed_at)",
+                )
+                .bind(org)
+                .bind(time::to_db(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                Some(load(&mut tx, id.into_uuid().into()).await?)
+            }
             None => None,
         };
         tx.commit().await.map_err(map_err)?;

@@ -24,6 +24,7 @@ mod link;
 mod orgs;
 mod otps;
 mod platform_feeds;
+mod retention;
 mod time;
 mod transactions;
 

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod credentials;
 pub mod customers;
 pub mod events;
+pub mod fairness;
 pub mod fi_configs;
 mod helpers;
 pub mod idempotency;
@@ -19,6 +20,7 @@ pub mod link;
 pub mod orgs;
 pub mod otps;
 pub mod platform_feeds;
+pub mod retention;
 pub mod store;
 pub mod transactions;
 
@@ -90,6 +92,11 @@ macro_rules! __suite_cases {
                 get_job_is_scoped_to_the_organisation,
                 connection_jobs_list_newest_first,
             ],
+            fairness: [
+                a_backlog_does_not_delay_another_organisations_job,
+                a_single_worker_alternates_between_organisations,
+                concurrent_fair_claimers_take_each_job_once_in_account_order,
+            ],
             idempotency: [
                 idempotent_account_writes_replay_and_refuse_reuse,
                 idempotent_job_submission_replays,
@@ -126,6 +133,12 @@ macro_rules! __suite_cases {
                 unlinked_feeds_go_inactive_and_stop_syncing,
                 scheduled_syncs_find_the_feeds_due,
                 statements_belong_to_their_feed,
+            ],
+            retention: [
+                expired_link_secrets_are_deleted_after_their_horizon,
+                idempotency_keys_are_kept_while_their_job_waits,
+                finished_jobs_lose_their_bodies_after_their_horizon,
+                a_purge_deletes_only_its_own_kind,
             ],
             events: [
                 account_changes_append_events,
@@ -172,6 +185,7 @@ mod registration {
         ("credentials", include_str!("credentials.rs")),
         ("customers", include_str!("customers.rs")),
         ("events", include_str!("events.rs")),
+        ("fairness", include_str!("fairness.rs")),
         ("fi_configs", include_str!("fi_configs.rs")),
         ("helpers", include_str!("helpers.rs")),
         ("idempotency", include_str!("idempotency.rs")),
@@ -180,6 +194,7 @@ mod registration {
         ("orgs", include_str!("orgs.rs")),
         ("otps", include_str!("otps.rs")),
         ("platform_feeds", include_str!("platform_feeds.rs")),
+        ("retention", include_str!("retention.rs")),
         ("store", include_str!("store.rs")),
         ("transactions", include_str!("transactions/apply.rs")),
         ("transactions", include_str!("transactions/read.rs")),

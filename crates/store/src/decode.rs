@@ -112,6 +112,15 @@ pub mod job {
         known(JobStatus::parse(s), "jobs.status")
     }
 
+    /// A body as stored, or JSON `null` once retention deleted the job's bodies.
+    pub fn body_unless_deleted(body: Option<String>, deleted: bool) -> Option<String> {
+        if deleted {
+            Some("null".to_owned())
+        } else {
+            body
+        }
+    }
+
     pub fn request(head: &str, body: Option<String>) -> StoreResult<JobRequest> {
         known(JobRequest::from_stored(head, body), "jobs.request")
     }

@@ -21,6 +21,7 @@ mod link;
 mod orgs;
 mod otps;
 mod platform_feeds;
+mod retention;
 mod transactions;
 pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
 pub use {
@@ -35,6 +36,7 @@ pub use {
     orgs::OrgStore,
     otps::OtpStore,
     platform_feeds::PlatformFeedStore,
+    retention::RetentionStore,
     transactions::TransactionStore,
 };
 
@@ -42,7 +44,8 @@ pub use {
 pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, CredentialStore, CustomerStore, EventStore, FiConfigStore,
-        JobStore, LinkStore, OrgStore, OtpStore, PlatformFeedStore, Store, TransactionStore,
+        JobStore, LinkStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store,
+        TransactionStore,
     };
 }
 
@@ -133,6 +136,7 @@ pub trait Store:
     + LinkStore
     + PlatformFeedStore
     + EventStore
+    + RetentionStore
     + Send
     + Sync
     + 'static

@@ -159,6 +159,21 @@ pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
             out["validation"]["errors"] = errors.clone();
         }
     }
+    if job.bodies_deleted_at.is_some() {
+        // Retention deleted the stored fragment: the outcome is what the HTTP status says.
+        if let Some((status, _)) = &job.response {
+            out["status"] = json!(match status {
+                200..=299 => "Success",
+                504 => "TimedOut",
+                _ => "Failed",
+            });
+            out["statusCode"] = json!(status);
+            if !(200..300).contains(status) {
+                out["errorMessage"] =
+                    json!("the details of this push operation were deleted by retention");
+            }
+        }
+    }
     if with_data {
         out["data"] = job.request.body.to_value();
     }

@@ -38,7 +38,8 @@ pub fn async_envelope(public_base: &str, job: &Job) -> AsyncEnvelopeOut {
 pub struct JobRequestOut {
     pub method: String,
     pub url: String,
-    #[schema(value_type = Object)]
+    /// The body as sent; `null` once retention deleted it (see `bodies_deleted_at`).
+    #[schema(value_type = Object, nullable)]
     pub body: serde_json::Value,
     pub idempotency_key: Option<String>,
 }
@@ -46,8 +47,9 @@ pub struct JobRequestOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobResponseOut {
     pub http_status: u16,
-    /// The body the synchronous call would have answered with.
-    #[schema(value_type = Object)]
+    /// The body the synchronous call would have answered with; `null` once retention deleted
+    /// it (see `bodies_deleted_at`).
+    #[schema(value_type = Object, nullable)]
     pub body: serde_json::Value,
 }
 
@@ -64,6 +66,12 @@ pub struct JobOut {
     pub updated_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<Timestamp>,
+    /// Present once retention deleted the job's request and response bodies (by default 30
+    /// days after it finished, `retention_job_body_days`): `request.body` and `response.body`
+    /// are then `null`; `status` and `response.http_status` still say how it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub bodies_deleted_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,6 +97,7 @@ impl From<Job> for JobOut {
             created_at: j.created_at,
             updated_at: j.updated_at,
             finished_at: j.finished_at,
+            bodies_deleted_at: j.bodies_deleted_at,
         }
     }
 }

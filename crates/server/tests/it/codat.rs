@@ -620,7 +620,7 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
 
 /// The platform links the connection's source account `internal_id` with feeds from `start`
 /// (as the customer does in the platform); answers the account as stored.
-async fn platform_links(
+pub(crate) async fn platform_links(
     hub: &Hub,
     connection: ConnectionId,
     internal_id: &str,

@@ -19,6 +19,7 @@ mod model;
 mod module_graph;
 mod ops;
 mod pages;
+mod retention;
 mod shared_database;
 mod sync;
 mod transactions;
