@@ -22,6 +22,7 @@ pub mod otp;
 pub mod page;
 pub mod platform;
 pub mod profile;
+pub mod sandbox;
 pub mod secret;
 pub mod statement;
 pub mod transaction;

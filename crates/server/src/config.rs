@@ -59,6 +59,13 @@ pub struct Config {
     /// Start on a PostgreSQL server or session with `fsync`, `synchronous_commit` or
     /// `full_page_writes` off instead of refusing to.
     pub postgres_allow_unsafe_settings: bool,
+    /// Mount the sandbox platforms (`/sandbox/`) and the demo bank (`/demo-bank/`). Off by
+    /// default: they are for trying the hub, not for production.
+    pub sandbox_enabled: bool,
+    /// The password that signs in to the sandboxes (and is every demo bank customer's
+    /// password); required, at least 12 characters, when `sandbox_enabled`. Kept in memory as
+    /// its digest only.
+    pub sandbox_password: Option<String>,
 }
 
 /// SQLite's `synchronous` setting, as configured.
@@ -89,6 +96,8 @@ impl Default for Config {
             sandbox_sync_seconds: 3_600,
             sqlite_synchronous: SqliteSynchronous::Full,
             postgres_allow_unsafe_settings: false,
+            sandbox_enabled: false,
+            sandbox_password: None,
         }
     }
 }
@@ -113,6 +122,8 @@ const ENV_KEYS: &[&str] = &[
     "sandbox_sync_seconds",
     "sqlite_synchronous",
     "postgres_allow_unsafe_settings",
+    "sandbox_enabled",
+    "sandbox_password",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +213,17 @@ impl Config {
         }
     }
 
+    /// Who may use the sandboxes and the demo bank, when they are on.
+    pub fn sandbox_access(&self) -> Option<crate::sandbox_access::SandboxAccess> {
+        let password = self
+            .sandbox_password
+            .as_deref()
+            .filter(|_| self.sandbox_enabled)?;
+        Some(crate::sandbox_access::SandboxAccess::new(
+            &bankfeeds_domain::Secret::from_presented(password),
+        ))
+    }
+
     pub fn sandbox_schedule(&self) -> SandboxSchedule {
         SandboxSchedule {
             quickbooks: chrono::TimeDelta::seconds(self.sandbox_quickbooks_sync_seconds as i64),
@@ -256,6 +278,14 @@ impl Config {
             anyhow::ensure!(
                 matches!(parsed.scheme(), "http" | "https"),
                 "public_url must be http or https"
+            );
+        }
+        if self.sandbox_enabled {
+            let password = self.sandbox_password.as_deref().unwrap_or_default();
+            anyhow::ensure!(
+                bankfeeds_domain::sandbox::password_acceptable(password),
+                "sandbox_enabled needs a sandbox_password of at least {} characters",
+                bankfeeds_domain::sandbox::MIN_PASSWORD_CHARS
             );
         }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
@@ -313,6 +343,7 @@ impl fmt::Debug for Config {
                 &self.anonymous_rate_limit_per_10s,
             )
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("sandbox_enabled", &self.sandbox_enabled)
             .finish()
     }
 }
@@ -373,6 +404,25 @@ mod tests {
             let c = Config::load(None, &Overrides::default()).unwrap();
             assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Normal);
             assert!(c.postgres_allow_unsafe_settings);
+
+            assert!(
+                c.sandbox_access().is_none(),
+                "the sandbox is off unless turned on"
+            );
+            jail.set_env("BANKFEEDS_SANDBOX_ENABLED", "true");
+            assert!(
+                Config::load(None, &Overrides::default()).is_err(),
+                "on, it needs a password"
+            );
+            jail.set_env("BANKFEEDS_SANDBOX_PASSWORD", "short");
+            assert!(Config::load(None, &Overrides::default()).is_err());
+            jail.set_env("BANKFEEDS_SANDBOX_PASSWORD", "long enough, surely");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            let access = c.sandbox_access().expect("on");
+            assert!(access.admits(&bankfeeds_domain::Secret::from_presented(
+                "long enough, surely"
+            )));
+            assert!(!format!("{c:?}").contains("surely"));
 
             jail.set_env("BANKFEEDS_SQLITE_SYNCHRONOUS", "off");
             assert!(

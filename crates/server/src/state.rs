@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::client_limit::{AuthFailures, ClientLimiter};
 use crate::jobs::{JobContext, Runners};
 use crate::metrics::Metrics;
+use crate::sandbox_access::SandboxAccess;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -44,6 +45,9 @@ pub struct AppState {
     /// This hub instance's name, the holder of the job leases it takes. Stable across restarts
     /// (`instance_id` in the config), so a restarted instance frees what it held at once.
     pub instance: Arc<str>,
+    /// The sandbox platforms and the demo bank, and who may use them: `None` (the default of
+    /// `new`, as of `serve`) mounts neither.
+    pub sandbox: Option<Arc<SandboxAccess>>,
 }
 
 impl AppState {
@@ -82,6 +86,7 @@ impl AppState {
             sandbox_sync: Default::default(),
             sandbox_sync_tick: Some(Duration::from_secs(30)),
             instance: format!("hub-{}", uuid::Uuid::new_v4()).into(),
+            sandbox: None,
         }
     }
 }
