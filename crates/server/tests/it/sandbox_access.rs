@@ -94,6 +94,22 @@ async fn off_by_default_their_routes_are_unknown(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(page.status(), 400);
+    // A connection's link page then points to no sandbox.
+    let bank = hub.org("Demo Bank").await;
+    list_bank(&hub, &bank, "XERO").await;
+    let created = hub
+        .post_ok(
+            &bank,
+            "/versioned/connections/create",
+            &json!({"platform": "XERO"}),
+        )
+        .await;
+    let link_url = created["connection"]["link_url"].as_str().unwrap();
+    let page = hub.open_text(link_url).await;
+    assert!(
+        page.contains("Connect your bank") && !page.contains("/sandbox/xero/"),
+        "{page}"
+    );
 }
 
 async fn the_pages_need_a_sign_in_and_the_json_the_password(hub: Hub) {
