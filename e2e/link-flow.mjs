@@ -4,8 +4,10 @@
 //   node e2e/link-flow.mjs [path/to/bankfeeds]        (or BANKFEEDS_BIN=path/to/bankfeeds)
 //
 // The script starts its own hub (`bankfeeds serve`) on a free loopback port with a SQLite
-// database in a temporary directory, sets up the FI through the CLI and the API, then drives the
-// browser. Whatever happens, the browser and the hub are stopped and the directory removed.
+// database in a temporary directory and the sandboxes turned on behind a sandbox password, sets
+// up the FI through the CLI and the API, then drives the browser: the sandbox sign-in (a wrong
+// password first), the demo bank with its password, the redirect's "Continue", the selection.
+// Whatever happens, the browser and the hub are stopped and the directory removed.
 //
 // Screenshot: with E2E_SCREENSHOT=1 the feed page (1200×800 viewport, full page) is saved to
 // docs/screenshots/sandbox-feed.png, the README's picture; E2E_SCREENSHOT=<path.png> saves it
@@ -36,6 +38,8 @@ const screenshotTo = (() => {
 })();
 const stepsDir = process.env.E2E_STEPS ? resolve(process.env.E2E_STEPS) : null;
 const TIMEOUT_MS = 15_000; // per browser action / navigation
+// The hub's sandbox (and demo bank) password: the sandboxes are off unless turned on.
+const SANDBOX_PASSWORD = 'e2e sandbox password';
 const OVERALL_MS = 180_000; // the whole run
 
 const log = (...a) => console.log('  ', ...a);
@@ -119,6 +123,11 @@ function hubEnv() {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('BANKFEEDS_')) delete env[k];
   return env;
+}
+
+function serveEnv() {
+  // The hub under test serves the sandboxes and the demo bank, behind the sandbox password.
+  return { ...hubEnv(), BANKFEEDS_SANDBOX_ENABLED: 'true', BANKFEEDS_SANDBOX_PASSWORD: SANDBOX_PASSWORD };
 }
 
 async function waitHealthy(base, hubProc) {
@@ -206,6 +215,8 @@ async function setUpFi(base, dbUrl) {
 // ---------------------------------------------------------------- the browser
 
 let shot = 0;
+// Error pages the walk provokes on purpose (status and path), so they are not problems.
+const expectedErrors = new Set();
 async function clickAndWait(page, locator, urlPattern, what) {
   await Promise.all([page.waitForURL(urlPattern, { waitUntil: 'load' }), locator.click()]);
   log(`${what} → ${new URL(page.url()).pathname}`);
@@ -219,12 +230,24 @@ async function walkLinkFlow(page, base) {
   const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const at = (path) => new RegExp(`^${esc(base)}${path}$`);
 
-  // The QuickBooks sandbox: a new company.
+  // The QuickBooks sandbox: first its sign-in (a wrong password is refused), then back to the
+  // page asked for.
   await page.goto(`${base}/sandbox/intuit/`, { waitUntil: 'load' });
+  check(new URL(page.url()).pathname === '/sandbox/signin', `the sandbox did not ask to sign in: ${page.url()}`);
   if (stepsDir) {
     mkdirSync(stepsDir, { recursive: true });
-    await page.screenshot({ path: join(stepsDir, '00-sandbox-index.png'), fullPage: true });
+    await page.screenshot({ path: join(stepsDir, '00-sandbox-signin.png'), fullPage: true });
   }
+  await page.locator('#sandbox-password').fill('not the password');
+  expectedErrors.add('401 /sandbox/signin');
+  const refused = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.locator('#sandbox-sign-in').click()]);
+  check(refused[0].status() === 401, `a wrong sandbox password answered ${refused[0].status()}`);
+  await page.waitForLoadState('load');
+  await page.goBack({ waitUntil: 'load' });
+  await page.locator('#sandbox-password').fill(SANDBOX_PASSWORD);
+  await clickAndWait(page, page.locator('#sandbox-sign-in'), at('/sandbox/intuit/'), 'sign in to the sandbox');
+  const session = (await page.context().cookies()).find((c) => c.name === 'bf_sandbox');
+  check(session && session.httpOnly && session.sameSite === 'Lax', `the sandbox session cookie is not HttpOnly, SameSite=Lax: ${JSON.stringify(session)}`);
   check((await page.locator('h1').innerText()) === 'Companies', 'the sandbox index has no "Companies" heading');
   await page.locator('input[name="name"]').fill('Acme Books');
   await clickAndWait(page, page.getByRole('button', { name: 'Create company' }), at('/sandbox/intuit/companies/[^/?]+'), 'create company "Acme Books"');
@@ -242,8 +265,14 @@ async function walkLinkFlow(page, base) {
   const customer = page.getByLabel('Acme Ltd');
   check((await customer.count()) === 1, 'the demo bank does not offer the customer "Acme Ltd"');
   await customer.check();
-  // Through /link/intuit/redirect (which takes the OTP) to the selection, without the OTP.
-  await clickAndWait(page, page.locator('#sign-in'), at('/link/intuit/select'), 'sign in at the demo bank');
+  check(banner.includes('sandbox password'), `the demo bank does not say what its password is: ${banner}`);
+  await page.locator('#password').fill(SANDBOX_PASSWORD);
+  // Back at the hub's /link/intuit/redirect: its GET changes nothing and asks to continue.
+  await clickAndWait(page, page.locator('#sign-in'), at('/link/intuit/redirect\\?challenge=.+'), 'sign in at the demo bank');
+  check((await page.locator('main').innerText()).includes('Acme Books'), 'the continue page does not name the company');
+  check(!(await page.content()).includes('bfotp_'), 'the continue page holds the OTP');
+  // Continue (a POST with its CSRF token) uses the OTP and goes on to the selection.
+  await clickAndWait(page, page.locator('#continue'), at('/link/intuit/select'), 'Continue');
 
   // Choose the accounts: both offered and ticked, from 30 days back by default.
   for (const a of [checking, card]) {
@@ -352,7 +381,7 @@ async function main() {
     const base = `http://127.0.0.1:${port}`;
     const logFd = openSync(logPath, 'a');
     hubProc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', dbUrl, '--public-url', base], {
-      env: hubEnv(),
+      env: serveEnv(),
       stdio: ['ignore', logFd, logFd],
     });
     closeSync(logFd);
@@ -389,7 +418,7 @@ async function main() {
           const body = await res.text().catch(() => '');
           if (body.includes('bfotp_')) problems.push(`${what}: the page holds an OTP (bfotp_…)`);
           if (body.includes(token)) problems.push(`${what}: the page holds the connection's access token`);
-          if (res.status() >= 400) problems.push(`${what}: error page`);
+          if (res.status() >= 400 && !expectedErrors.has(what)) problems.push(`${what}: error page`);
         })(),
       );
     });
@@ -397,7 +426,10 @@ async function main() {
     page.on('console', (m) => {
       if (m.type() !== 'error') return;
       // The hub serves no favicon; the browser's own request for one is not the page's doing.
-      if (new URL(m.location().url || page.url()).pathname === '/favicon.ico') return;
+      const path = new URL(m.location().url || page.url()).pathname;
+      if (path === '/favicon.ico') return;
+      // The refused sign-in the walk provokes on purpose.
+      if (expectedErrors.has(`401 ${path}`) && m.text().includes('401')) return;
       problems.push(`console error on ${page.url()}: ${m.text()} ${m.location().url ?? ''}`.trimEnd());
     });
 

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers import CALLED, OPERATIONS, Codat, check
+from helpers import CALLED, OPERATIONS, SANDBOX_PASSWORD, Codat, check
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -150,7 +150,10 @@ def hub(request):
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
                 [bin, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", db_url, "--public-url", base],
-                env=hub_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                # The sandboxes (the platform side of the links) are off unless turned on.
+                env={**hub_env(), "BANKFEEDS_SANDBOX_ENABLED": "true",
+                     "BANKFEEDS_SANDBOX_PASSWORD": SANDBOX_PASSWORD},
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )
         try:
             wait_healthy(base, proc)

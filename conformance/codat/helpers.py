@@ -130,6 +130,10 @@ def basic(client_id, client_secret):
     return "Basic " + base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
 
 
+# The sandbox password the session's hub is started with (`BANKFEEDS_SANDBOX_PASSWORD`).
+SANDBOX_PASSWORD = "codat conformance sandbox password"
+
+
 def raw_http(url, method, body=None, auth_header=None):
     """Returns (status, JSON or None)."""
     req = urllib.request.Request(url, method=method)
@@ -229,8 +233,9 @@ class Codat:
         return raw_http(f"{self.base}{path}", method, body, self.auth_header)
 
     def sandbox(self, method, path, body=None):
-        """A sandbox platform's JSON interface (the platform side; no Codat operation)."""
-        return raw_http(f"{self.base}{path}", method, body)
+        """A sandbox platform's JSON interface (the platform side; no Codat operation), with the
+        hub's sandbox password (the sandboxes are off unless turned on, and then need it)."""
+        return raw_http(f"{self.base}{path}", method, body, f"Bearer {SANDBOX_PASSWORD}")
 
     def rutter_connection_ids(self):
         status, body = self.http("GET", "/versioned/connections")
@@ -358,7 +363,10 @@ class Codat:
         m.books = books["company"]["id"]
         s, connect = self.sandbox("POST", f"/sandbox/xero/api/companies/{m.books}/connect", {"org_id": self.org["id"]})
         eq(s, 200, f"connect {connect}")
-        s, bound = self.sandbox("POST", "/sandbox/xero/api/link/redirect", {"challenge": connect["challenge"], "otp": otp.otp})
+        # The redirect back carries the binding `connect` gave this client (a link belongs to
+        # whoever started it).
+        s, bound = self.sandbox("POST", "/sandbox/xero/api/link/redirect", {
+            "challenge": connect["challenge"], "otp": otp.otp, "browser_binding": connect["browser_binding"]})
         eq(s, 200, f"redirect {bound}")
         first = [a["id"] for a in bound["bank_feed_accounts"] if a["internal_bank_account_id"] == "cur-1"]
         s, done = self.sandbox("POST", "/sandbox/xero/api/link/complete",

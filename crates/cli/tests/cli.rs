@@ -243,14 +243,59 @@ async fn demo_links_pushes_ingests_and_serves_until_stopped() {
         assert_eq!(pushed, ingested, "{row}");
         assert!(pushed.parse::<u32>().unwrap() >= 10, "{row}");
     }
-    let page = |url: String| async move {
-        let resp = reqwest::get(url).await.unwrap();
-        resp.text().await.unwrap()
+    // The sandboxes are on, behind the password the demo printed: sign in for a session.
+    let password = lines
+        .iter()
+        .find_map(|l| l.trim_start().strip_prefix("sandbox"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no sandbox password in:\n{text}"))
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let company_url = url_after("the company's feeds");
+    let base = company_url.split("/sandbox/").next().unwrap().to_owned();
+    let stranger = http.get(&company_url).send().await.unwrap();
+    assert_eq!(stranger.status(), 303, "the sandbox pages need a sign-in");
+    let cookie_of = |resp: &reqwest::Response, name: &str| -> String {
+        resp.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|c| c.to_str().unwrap())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+            .to_owned()
+    };
+    let signin = http
+        .get(format!("{base}/sandbox/signin"))
+        .send()
+        .await
+        .unwrap();
+    let csrf_cookie = cookie_of(&signin, "bf_csrf");
+    let csrf = csrf_cookie.split_once('=').unwrap().1.to_owned();
+    let signed_in = http
+        .post(format!("{base}/sandbox/signin"))
+        .header("cookie", &csrf_cookie)
+        .form(&[("csrf", csrf.as_str()), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session = cookie_of(&signed_in, "bf_sandbox");
+    let page = |url: String| {
+        let request = http.get(url).header("cookie", session.clone());
+        async move {
+            let resp = request.send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.text().await.unwrap()
+        }
     };
     let feed = page(url_after("Business Checking")).await;
     assert!(feed.contains("Card terminal settlement"), "{feed}");
     assert!(feed.contains("Payroll") || feed.contains("Rent"));
-    let company = page(url_after("the company's feeds")).await;
+    let company = page(company_url).await;
     assert_eq!(company.matches("status active").count(), 2);
 
     let status = terminate(demo);

@@ -23,6 +23,7 @@ pub mod page;
 pub mod platform;
 pub mod profile;
 pub mod retention;
+pub mod sandbox;
 pub mod secret;
 pub mod statement;
 pub mod transaction;

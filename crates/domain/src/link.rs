@@ -72,13 +72,19 @@ pub struct Challenge {
     pub bound_at: Option<Timestamp>,
     /// Set once the customer has chosen the feeds.
     pub completed_at: Option<Timestamp>,
+    /// The digest of the browser binding: a nonce the browser (or JSON client) that started the
+    /// link holds, which the redirect back must present. `None` only for challenges stored
+    /// before bindings existed, which no redirect can use.
+    pub browser: Option<SecretHash>,
 }
 
 impl Challenge {
+    /// A new challenge, bound to the browser holding the nonce whose digest is `browser`.
     pub fn generate(
         platform: Platform,
         company_id: CompanyId,
         org_id: OrgId,
+        browser: &SecretHash,
         now: Timestamp,
     ) -> (Challenge, Secret) {
         let secret = Secret::generate(SecretKind::Challenge);
@@ -93,27 +99,33 @@ impl Challenge {
                 connection_id: None,
                 bound_at: None,
                 completed_at: None,
+                browser: Some(*browser),
             },
             secret,
         )
     }
 }
 
-/// The redirect back from the FI, decided: `challenge` is what the hash found, `platform` the
-/// link pages the redirect came to, `otp` what the OTP's hash found, and `otp_connection` the
-/// platform of the OTP's connection if it is live. On success, the challenge bound to the
-/// OTP's connection, which the store writes (with the OTP used) in the transaction it read
-/// these in; on a refusal it writes nothing.
-pub fn decide_bind(
-    challenge: Option<Challenge>,
+/// The challenge half of the redirect back, which needs no OTP: `challenge` is what the hash
+/// found, `platform` the link pages the redirect came to, `browser` the digest of the binding
+/// the browser presented (its cookie, or the JSON client's field). A challenge is used only
+/// from the browser that started it, so a link started by someone else (sent to a victim to
+/// finish with their bank login) goes nowhere; the binding is checked before whether the
+/// challenge is used or expired, so another browser learns nothing about it. The redirect's
+/// page (before "Continue") and the bind itself both ask this.
+pub fn check_redirect(
+    challenge: Option<&Challenge>,
     platform: Platform,
-    otp: Option<&OtpRecord>,
-    otp_connection: Option<Platform>,
+    browser: Option<&SecretHash>,
     now: Timestamp,
-) -> Result<Challenge, LinkRefusal> {
-    let mut c = challenge.ok_or(LinkRefusal::UnknownChallenge)?;
+) -> Result<(), LinkRefusal> {
+    let c = challenge.ok_or(LinkRefusal::UnknownChallenge)?;
     if c.platform != platform {
         return Err(LinkRefusal::WrongPlatform);
+    }
+    match (&c.browser, browser) {
+        (Some(stored), Some(presented)) if stored.matches(presented) => {}
+        _ => return Err(LinkRefusal::NotThisBrowser),
     }
     if c.bound_at.is_some() {
         return Err(LinkRefusal::UsedChallenge);
@@ -121,6 +133,24 @@ pub fn decide_bind(
     if c.expires_at <= now {
         return Err(LinkRefusal::ExpiredChallenge);
     }
+    Ok(())
+}
+
+/// The redirect back from the FI, decided: the challenge as [`check_redirect`] checks it, then
+/// `otp` (what the OTP's hash found) and `otp_connection` (the platform of the OTP's connection
+/// if it is live). On success, the challenge bound to the OTP's connection, which the store
+/// writes (with the OTP used) in the transaction it read these in; on a refusal it writes
+/// nothing, so neither the challenge nor the OTP is used up.
+pub fn decide_bind(
+    challenge: Option<Challenge>,
+    platform: Platform,
+    browser: Option<&SecretHash>,
+    otp: Option<&OtpRecord>,
+    otp_connection: Option<Platform>,
+    now: Timestamp,
+) -> Result<Challenge, LinkRefusal> {
+    check_redirect(challenge.as_ref(), platform, browser, now)?;
+    let mut c = challenge.ok_or(LinkRefusal::UnknownChallenge)?;
     let otp = OtpRecord::usable(otp, now).map_err(LinkRefusal::Otp)?;
     if otp.org_id != c.org_id {
         return Err(LinkRefusal::ForeignOtp);
@@ -202,6 +232,9 @@ pub enum LinkRefusal {
     UsedChallenge,
     /// The challenge belongs to another platform's link pages.
     WrongPlatform,
+    /// The redirect came to a browser (or JSON client) other than the one that started the
+    /// link: it does not hold the challenge's binding.
+    NotThisBrowser,
     Otp(crate::otp::OtpRefusal),
     /// The OTP was issued by another FI than the one the customer picked.
     ForeignOtp,
@@ -224,6 +257,7 @@ impl LinkRefusal {
             LinkRefusal::ExpiredChallenge => "CHALLENGE_EXPIRED",
             LinkRefusal::UsedChallenge => "CHALLENGE_ALREADY_USED",
             LinkRefusal::WrongPlatform => "CHALLENGE_PLATFORM_MISMATCH",
+            LinkRefusal::NotThisBrowser => "CHALLENGE_NOT_THIS_BROWSER",
             LinkRefusal::Otp(OtpRefusal::Unknown) => "UNKNOWN_OTP",
             LinkRefusal::Otp(OtpRefusal::Expired) => "OTP_EXPIRED",
             LinkRefusal::Otp(OtpRefusal::AlreadyUsed) => "OTP_ALREADY_USED",
@@ -241,6 +275,7 @@ impl LinkRefusal {
         match self {
             LinkRefusal::ExpiredChallenge => "This link has expired. Start connecting your bank again from your accounting software.",
             LinkRefusal::UsedChallenge => "This link has already been used. Start connecting your bank again from your accounting software.",
+            LinkRefusal::NotThisBrowser => "This link was started in another browser. Nothing was connected. If you meant to connect your bank, start again from your accounting software, in this browser; if you did not start it, someone may be trying to connect your accounts to their books.",
             _ => "We could not confirm your bank login. Start connecting your bank again from your accounting software.",
         }
     }
@@ -268,8 +303,19 @@ mod tests {
         assert_eq!(feed_choice(&too_many), Err(ChoiceRefusal::TooManyAccounts));
     }
 
+    fn binding() -> SecretHash {
+        Secret::from_presented("bfbb_the-starting-browser").hash()
+    }
+
     fn challenge() -> Challenge {
-        Challenge::generate(Platform::Xero, CompanyId::new(), OrgId::new(), now()).0
+        Challenge::generate(
+            Platform::Xero,
+            CompanyId::new(),
+            OrgId::new(),
+            &binding(),
+            now(),
+        )
+        .0
     }
 
     fn otp_of(c: &Challenge) -> OtpRecord {
@@ -287,7 +333,61 @@ mod tests {
         otp: Option<&OtpRecord>,
         conn: Option<Platform>,
     ) -> Result<Challenge, LinkRefusal> {
-        decide_bind(c, Platform::Xero, otp, conn, now() + TimeDelta::minutes(1))
+        decide_bind(
+            c,
+            Platform::Xero,
+            Some(&binding()),
+            otp,
+            conn,
+            now() + TimeDelta::minutes(1),
+        )
+    }
+
+    #[test]
+    fn only_the_browser_that_started_the_link_can_bind_it() {
+        let c = challenge();
+        let otp = otp_of(&c);
+        let later = now() + TimeDelta::minutes(1);
+        let other = Secret::from_presented("bfbb_someone-else").hash();
+        for presented in [None, Some(&other)] {
+            assert_eq!(
+                decide_bind(
+                    Some(c.clone()),
+                    Platform::Xero,
+                    presented,
+                    Some(&otp),
+                    Some(Platform::Xero),
+                    later
+                ),
+                Err(LinkRefusal::NotThisBrowser)
+            );
+        }
+        // Another browser learns nothing about the challenge's state.
+        let used = Challenge {
+            bound_at: Some(now()),
+            ..c.clone()
+        };
+        assert_eq!(
+            check_redirect(Some(&used), Platform::Xero, Some(&other), later),
+            Err(LinkRefusal::NotThisBrowser)
+        );
+        // A challenge stored before bindings existed cannot be used at all.
+        let legacy = Challenge {
+            browser: None,
+            ..c.clone()
+        };
+        assert_eq!(
+            check_redirect(Some(&legacy), Platform::Xero, Some(&binding()), later),
+            Err(LinkRefusal::NotThisBrowser)
+        );
+        assert_eq!(
+            check_redirect(Some(&c), Platform::Xero, Some(&binding()), later),
+            Ok(())
+        );
+        assert_eq!(
+            LinkRefusal::NotThisBrowser.code(),
+            "CHALLENGE_NOT_THIS_BROWSER"
+        );
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub enum SecretKind {
     FeedPassword,
     /// A company's (customer's) access token, for its link page (Codat's `accessToken`).
     CompanyToken,
+    /// The nonce that binds a link challenge to the browser (or JSON client) that started it.
+    BrowserBinding,
+    /// A signed-in browser's session in the sandbox platforms.
+    SandboxSession,
 }
 
 impl SecretKind {
@@ -37,6 +41,8 @@ impl SecretKind {
             SecretKind::Challenge => "bfch_",
             SecretKind::FeedPassword => "bfpw_",
             SecretKind::CompanyToken => "bfct_",
+            SecretKind::BrowserBinding => "bfbb_",
+            SecretKind::SandboxSession => "bfss_",
         }
     }
 }
@@ -81,6 +87,11 @@ impl SecretHash {
     /// Constant-time check of a presented secret against this digest.
     pub fn verify(&self, presented: &Secret) -> bool {
         bool::from(self.0.ct_eq(&presented.hash().0))
+    }
+
+    /// Constant-time equality of two digests (a stored one and a presented one's).
+    pub fn matches(&self, other: &SecretHash) -> bool {
+        bool::from(self.0.ct_eq(&other.0))
     }
 
     pub fn to_hex(&self) -> String {

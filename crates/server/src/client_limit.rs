@@ -45,6 +45,20 @@ pub fn client_key(extensions: &Extensions) -> ClientKey {
     })
 }
 
+/// The client a request comes from, as an extractor (for handlers that count failures).
+pub struct Client(pub ClientKey);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Client(client_key(&parts.extensions)))
+    }
+}
+
 /// A keyed GCRA limiter (governor) over client keys, bounded in size.
 pub struct ClientLimiter {
     quota: Quota,

@@ -5,8 +5,10 @@
 //!
 //! It acts only for organisations that chose it: the FI's configuration for the platform must
 //! name the demo bank's login page as its `login_url`. It only ever redirects to the exact
-//! `redirect_uri` the hub itself built for a live challenge, so it is no open redirect. Being a
-//! demo it asks for no password, and says so on every page.
+//! `redirect_uri` the hub itself built for a live challenge, so it is no open redirect. It is
+//! mounted only with the sandboxes (`sandbox_enabled`), and signs a customer in only with the
+//! demo password, which is the sandbox password (checked in constant time against its digest;
+//! each wrong one counts against the client's `auth_failures_per_minute`), as its page says.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -21,6 +23,8 @@ use bankfeeds_domain::otp::NewOtp;
 use bankfeeds_domain::{Connection, ConnectionId, PageRequest, Secret};
 use serde::Deserialize;
 
+use crate::client_limit::Client;
+use crate::platforms::sandbox::signin;
 use crate::state::AppState;
 use crate::web::{self, Chrome, Csrf, PageError};
 
@@ -193,12 +197,15 @@ struct LoginForm {
     csrf: String,
     redirect_uri: String,
     customer: Option<String>,
+    #[serde(default)]
+    password: String,
 }
 
-/// "Signed in": the bank issues an OTP for the customer's connection and sends the browser
+/// Signed in with the demo password: the bank issues an OTP for the customer's connection and sends the browser
 /// back to the hub with it.
 async fn login(
     State(state): State<AppState>,
+    Client(client): Client,
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -206,6 +213,8 @@ async fn login(
     if !csrf.verify(&form.csrf) {
         return Err(PageError::csrf());
     }
+    signin::check_password(&state, client, Some(Secret::from_presented(form.password)))
+        .map_err(|r| signin::refused_page(r, "demo bank password"))?;
     let a = attempt(&state, &form.redirect_uri).await?;
     let not_customer = || {
         PageError::bad_request(

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod platforms;
 pub mod retention;
 pub mod rutter;
+pub mod sandbox_access;
 pub mod state;
 pub mod telemetry;
 pub mod web;
@@ -108,6 +109,14 @@ pub fn router(state: AppState) -> Router {
         // A body must arrive in time too: the largest allowed at a slow ~140 kB/s.
         .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
 
+    // The sandbox platforms and the demo bank exist only when turned on; otherwise their
+    // paths are unknown routes like any other.
+    let mut anonymous = Router::new().merge(link::router());
+    if state.sandbox.is_some() {
+        anonymous = anonymous
+            .merge(platforms::sandbox::router(&state))
+            .merge(demo_bank::router());
+    }
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -128,16 +137,10 @@ pub fn router(state: AppState) -> Router {
             );
             move |req, next| http::query_contract::check(contract.clone(), req, next)
         })))
-        .merge(
-            Router::new()
-                .merge(platforms::sandbox::router())
-                .merge(link::router())
-                .merge(demo_bank::router())
-                .route_layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    http::auth::limit_anonymous,
-                )),
-        )
+        .merge(anonymous.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::auth::limit_anonymous,
+        )))
         .merge(codat::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -230,6 +233,7 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
     state.sandbox_sync = config.sandbox_schedule();
     state.instance = config.instance().into();
     state.retention = Some(config.retention());
+    state.sandbox = config.sandbox_access().map(Arc::new);
     state.auth_failures =
         client_limit::AuthFailures::per_minute(config.auth_failures_per_minute).map(Arc::new);
     state.anonymous_limiter = client_limit::ClientLimiter::new(

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::client_limit::{AuthFailures, ClientLimiter};
 use crate::jobs::{JobContext, Runners};
 use crate::metrics::Metrics;
+use crate::sandbox_access::SandboxAccess;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -47,6 +48,9 @@ pub struct AppState {
     /// What retention deletes and how often this instance runs it; `None` runs no retention
     /// task (the default of `new`; tests call `retention::run_once` themselves).
     pub retention: Option<(bankfeeds_domain::retention::RetentionPolicy, Duration)>,
+    /// The sandbox platforms and the demo bank, and who may use them: `None` (the default of
+    /// `new`, as of `serve`) mounts neither.
+    pub sandbox: Option<Arc<SandboxAccess>>,
 }
 
 impl AppState {
@@ -86,6 +90,7 @@ impl AppState {
             sandbox_sync_tick: Some(Duration::from_secs(30)),
             instance: format!("hub-{}", uuid::Uuid::new_v4()).into(),
             retention: None,
+            sandbox: None,
         }
     }
 }

@@ -35,6 +35,7 @@ struct ChallengeRow {
     connection_id: Option<Uuid>,
     bound_at: Option<Timestamp>,
     completed_at: Option<Timestamp>,
+    browser_hash: Option<String>,
 }
 
 impl TryFrom<ChallengeRow> for Challenge {
@@ -50,12 +51,16 @@ impl TryFrom<ChallengeRow> for Challenge {
             connection_id: r.connection_id.map(Into::into),
             bound_at: r.bound_at,
             completed_at: r.completed_at,
+            browser: r
+                .browser_hash
+                .map(|h| known(SecretHash::from_hex(&h), "challenges.browser_hash"))
+                .transpose()?,
         })
     }
 }
 
 const CHALLENGE_COLUMNS: &str = "hash, platform, company_id, org_id, created_at, expires_at,
-    connection_id, bound_at, completed_at";
+    connection_id, bound_at, completed_at, browser_hash";
 
 /// The challenge; with `for_update`, its row stays locked until the transaction ends (a
 /// concurrent locker waits, then reads what the first one committed).
@@ -88,6 +93,7 @@ async fn bind_in(
     tx: &mut PgConnection,
     challenge: &SecretHash,
     platform: Platform,
+    browser: Option<&SecretHash>,
     otp: &SecretHash,
     now: Timestamp,
 ) -> StoreResult<Result<Challenge, LinkRefusal>> {
@@ -110,6 +116,7 @@ async fn bind_in(
     let bound = match link::decide_bind(
         found,
         platform,
+        browser,
         otp_found.as_ref(),
         connection_platform,
         now,
@@ -276,7 +283,7 @@ impl bankfeeds_store::LinkStore for PostgresStore {
     async fn create_challenge(&self, c: &Challenge) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO challenges ({CHALLENGE_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL)"
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, $7)"
         ))
         .bind(c.hash.to_hex())
         .bind(c.platform.as_str())
@@ -284,6 +291,7 @@ impl bankfeeds_store::LinkStore for PostgresStore {
         .bind(c.org_id.as_uuid())
         .bind(c.created_at)
         .bind(c.expires_at)
+        .bind(c.browser.map(|h| h.to_hex()))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
@@ -299,11 +307,12 @@ impl bankfeeds_store::LinkStore for PostgresStore {
         &self,
         challenge: &SecretHash,
         platform: Platform,
+        browser: Option<&SecretHash>,
         otp: &SecretHash,
         now: Timestamp,
     ) -> StoreResult<Result<Challenge, LinkRefusal>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let result = bind_in(&mut tx, challenge, platform, otp, now).await?;
+        let result = bind_in(&mut tx, challenge, platform, browser, otp, now).await?;
         finish(tx, result).await
     }
 

@@ -24,6 +24,7 @@ struct ChallengeRow {
     connection_id: Option<DbUuid>,
     bound_at: Option<i64>,
     completed_at: Option<i64>,
+    browser_hash: Option<String>,
 }
 
 impl TryFrom<ChallengeRow> for Challenge {
@@ -39,12 +40,16 @@ impl TryFrom<ChallengeRow> for Challenge {
             connection_id: r.connection_id.map(|u| u.into_uuid().into()),
             bound_at: time::opt_from_db(r.bound_at)?,
             completed_at: time::opt_from_db(r.completed_at)?,
+            browser: r
+                .browser_hash
+                .map(|h| known(SecretHash::from_hex(&h), "challenges.browser_hash"))
+                .transpose()?,
         })
     }
 }
 
-const CHALLENGE_COLUMNS: &str =
-    "hash, platform, company_id, org_id, created_at, expires_at, connection_id, bound_at, completed_at";
+const CHALLENGE_COLUMNS: &str = "hash, platform, company_id, org_id, created_at, expires_at,
+    connection_id, bound_at, completed_at, browser_hash";
 
 async fn load_challenge(
     conn: &mut SqliteConnection,
@@ -148,7 +153,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
     async fn create_challenge(&self, c: &Challenge) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(&format!(
-        "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL)"
+        "INSERT INTO challenges ({CHALLENGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)"
     ))
         .bind(c.hash.to_hex())
         .bind(c.platform.as_str())
@@ -156,6 +161,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         .bind(c.org_id.to_string())
         .bind(time::to_db(c.created_at))
         .bind(time::to_db(c.expires_at))
+        .bind(c.browser.map(|h| h.to_hex()))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -171,6 +177,7 @@ impl bankfeeds_store::LinkStore for SqliteStore {
         &self,
         challenge: &SecretHash,
         platform: Platform,
+        browser: Option<&SecretHash>,
         otp: &SecretHash,
         now: Timestamp,
     ) -> StoreResult<Result<Challenge, LinkRefusal>> {
@@ -183,11 +190,17 @@ impl bankfeeds_store::LinkStore for SqliteStore {
             Some(o) => live_connection_platform(&mut tx, o.connection_id).await?,
             None => None,
         };
-        let bound =
-            match link::decide_bind(found, platform, otp_found.as_ref(), otp_connection, now) {
-                Ok(bound) => bound,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
+        let bound = match link::decide_bind(
+            found,
+            platform,
+            browser,
+            otp_found.as_ref(),
+            otp_connection,
+            now,
+        ) {
+            Ok(bound) => bound,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         otps::mark_used(&mut tx, otp, now).await?;
         sqlx::query("UPDATE challenges SET connection_id = ?, bound_at = ? WHERE hash = ?")
             .bind(bound.connection_id.map(|c| c.to_string()))

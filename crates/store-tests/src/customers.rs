@@ -181,12 +181,24 @@ pub async fn unlinking_a_customer_connection_deactivates_its_feeds(store: DynSto
         created_at: at(0),
     };
     store.create_company(&books).await.unwrap();
-    let (challenge, _) = Challenge::generate(Platform::Xero, books.id, fi, at(1));
+    let (challenge, _) = Challenge::generate(
+        Platform::Xero,
+        books.id,
+        fi,
+        &crate::helpers::browser(),
+        at(1),
+    );
     store.create_challenge(&challenge).await.unwrap();
     let (otp, code) = NewOtp::generate(&c, at(1));
     store.issue_otp(&otp).await.unwrap();
     store
-        .bind_challenge(&challenge.hash, Platform::Xero, &code.hash(), at(2))
+        .bind_challenge(
+            &challenge.hash,
+            Platform::Xero,
+            Some(&crate::helpers::browser()),
+            &code.hash(),
+            at(2),
+        )
         .await
         .unwrap()
         .unwrap();

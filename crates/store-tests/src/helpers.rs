@@ -339,13 +339,18 @@ pub(crate) async fn company(store: &DynStore, platform: Platform, name: &str) ->
     company
 }
 
+/// The binding of the browser that starts the link in these tests.
+pub(crate) fn browser() -> SecretHash {
+    Secret::from_presented("bfbb_the-test-browser").hash()
+}
+
 pub(crate) async fn challenge(
     store: &DynStore,
     company: &Company,
     org: OrgId,
     now: Timestamp,
 ) -> Challenge {
-    let (challenge, _) = Challenge::generate(company.platform, company.id, org, now);
+    let (challenge, _) = Challenge::generate(company.platform, company.id, org, &browser(), now);
     store.create_challenge(&challenge).await.unwrap();
     challenge
 }
@@ -364,7 +369,7 @@ pub(crate) async fn bind(
     at: Timestamp,
 ) -> Result<Challenge, LinkRefusal> {
     store
-        .bind_challenge(&challenge.hash, platform, otp, at)
+        .bind_challenge(&challenge.hash, platform, Some(&browser()), otp, at)
         .await
         .unwrap()
 }
@@ -418,12 +423,18 @@ pub(crate) async fn linked_feed(
         created_at: t0(),
     };
     store.create_company(&books).await.unwrap();
-    let (challenge, _) = Challenge::generate(platform, books.id, fi, t0());
+    let (challenge, _) = Challenge::generate(platform, books.id, fi, &browser(), t0());
     store.create_challenge(&challenge).await.unwrap();
     let (otp, code) = NewOtp::generate(&c, t0());
     store.issue_otp(&otp).await.unwrap();
     store
-        .bind_challenge(&challenge.hash, platform, &code.hash(), t0())
+        .bind_challenge(
+            &challenge.hash,
+            platform,
+            Some(&browser()),
+            &code.hash(),
+            t0(),
+        )
         .await
         .unwrap()
         .expect("bind");

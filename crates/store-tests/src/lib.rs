@@ -106,6 +106,7 @@ macro_rules! __suite_cases {
             link: [
                 link_flow_binds_and_activates_feeds,
                 link_refusals_change_nothing,
+                a_challenge_binds_only_from_its_browser,
                 concurrent_binds_use_a_challenge_once,
                 a_deleted_connection_cannot_complete_a_link,
                 mapped_feeds_join_the_linked_company,

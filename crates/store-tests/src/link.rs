@@ -10,7 +10,7 @@ use chrono::TimeDelta;
 use tokio::task::JoinSet;
 
 use crate::helpers::{
-    bind, bind_ok, challenge, company, connection, feed_changes, link_account as account,
+    bind, bind_ok, browser, challenge, company, connection, feed_changes, link_account as account,
     linked_feed, named_org as org, otp, secs, t0, MICRO,
 };
 
@@ -90,6 +90,38 @@ pub async fn link_flow_binds_and_activates_feeds(store: DynStore) {
     assert_eq!(changed[0].payload["transaction_ready"], true);
 }
 
+/// A challenge keeps the digest of the binding of the browser that started it, and a redirect
+/// presenting no binding or another one is refused without using up the challenge or the OTP.
+pub async fn a_challenge_binds_only_from_its_browser(store: DynStore) {
+    let t0 = SystemClock.now();
+    let books = company(&store, Platform::Xero, "Demo Books Ltd").await;
+    let fi = org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let ch = challenge(&store, &books, fi, t0).await;
+    let stored = store.get_challenge(&ch.hash).await.unwrap().unwrap();
+    assert!(
+        stored.browser.is_some_and(|b| b.matches(&browser())),
+        "the binding is stored with the challenge"
+    );
+    let code = otp(&store, &xero, t0).await;
+    let other = Secret::from_presented("bfbb_another-browser").hash();
+    for presented in [None, Some(&other)] {
+        assert_eq!(
+            store
+                .bind_challenge(&ch.hash, Platform::Xero, presented, &code, t0 + secs(1))
+                .await
+                .unwrap(),
+            Err(LinkRefusal::NotThisBrowser)
+        );
+    }
+    assert_eq!(
+        store.get_challenge(&ch.hash).await.unwrap(),
+        Some(ch.clone()),
+        "the refused redirects changed nothing"
+    );
+    bind_ok(&store, &ch, &code, &xero, t0 + secs(2)).await;
+}
+
 pub async fn link_refusals_change_nothing(store: DynStore) {
     let t0 = SystemClock.now();
     let at = |n: i64| t0 + secs(n);
@@ -106,7 +138,7 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     let unknown = Secret::from_presented("bfch_unknown").hash();
     assert_eq!(
         store
-            .bind_challenge(&unknown, Platform::Xero, &code, at(1))
+            .bind_challenge(&unknown, Platform::Xero, Some(&browser()), &code, at(1))
             .await
             .unwrap(),
         Err(LinkRefusal::UnknownChallenge)
@@ -354,11 +386,13 @@ pub async fn concurrent_binds_use_a_challenge_once(store: DynStore) {
     for i in 0..8 {
         let store = store.clone();
         let hash = ch.hash;
+        let browser = browser();
         binders.spawn(async move {
             store
                 .bind_challenge(
                     &hash,
                     Platform::Xero,
+                    Some(&browser),
                     &code,
                     now + secs(1) + TimeDelta::microseconds(i),
                 )

@@ -20,14 +20,16 @@ pub trait LinkStore: Send + Sync {
 
     async fn get_challenge(&self, hash: &SecretHash) -> StoreResult<Option<Challenge>>;
 
-    /// The redirect back from the FI: checks the challenge (for `platform`'s link pages) and
-    /// uses the OTP, which must come from the FI the customer picked and belong to a connection
+    /// The redirect back from the FI: checks the challenge (for `platform`'s link pages, and
+    /// presented with `browser`, the digest of the binding the browser or JSON client holds,
+    /// which must be the one stored with it) and uses the OTP, which must come from the FI the customer picked and belong to a connection
     /// for the same platform; then binds that connection to the challenge. One database
     /// transaction: when refused, neither the challenge nor the OTP is used up.
     async fn bind_challenge(
         &self,
         challenge: &SecretHash,
         platform: Platform,
+        browser: Option<&SecretHash>,
         otp: &SecretHash,
         now: Timestamp,
     ) -> StoreResult<Result<Challenge, LinkRefusal>>;

@@ -3,7 +3,8 @@
 //! its login page, creates a connection with a checking account and a card through the API,
 //! walks the link flow over HTTP in a sandbox platform, pushes a realistic month of
 //! transactions, lets the platform ingest them, prints a summary with the URLs to open, and
-//! keeps serving until Ctrl-C.
+//! keeps serving until Ctrl-C. The sandboxes and the demo bank are turned on for it, behind a
+//! sandbox password it generates and prints (or `BANKFEEDS_SANDBOX_PASSWORD`, if set).
 
 mod data;
 
@@ -39,6 +40,8 @@ struct Api {
     org_id: String,
     client_id: String,
     client_secret: String,
+    /// The sandbox password: the sandbox's JSON interface takes it as a bearer credential.
+    sandbox_password: String,
 }
 
 impl Api {
@@ -76,7 +79,11 @@ impl Api {
 
     /// A call to the sandbox platform's JSON interface (what the customer's clicks do).
     async fn sandbox(&self, path: &str, body: &Value, what: &str) -> anyhow::Result<Value> {
-        let req = self.http.post(format!("{}{path}", self.base)).json(body);
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.sandbox_password)
+            .json(body);
         self.send(req, what).await
     }
 }
@@ -117,6 +124,18 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
     config.listen = addr;
     config.public_url = Some(format!("http://{addr}"));
     let base = config.public_base();
+    config.sandbox_enabled = true;
+    let sandbox_password = config
+        .sandbox_password
+        .clone()
+        .filter(|p| bankfeeds_domain::sandbox::password_acceptable(p))
+        .unwrap_or_else(|| {
+            // 20 random base64url characters (120 bits), easy enough to paste into a page.
+            let secret =
+                bankfeeds_domain::Secret::generate(bankfeeds_domain::SecretKind::SandboxSession);
+            secret.expose()[5..25].to_owned()
+        });
+    config.sandbox_password = Some(sandbox_password.clone());
 
     let store = bankfeeds_server::open_store(&config).await?;
     store.migrate().await?;
@@ -137,6 +156,7 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
         org_id: org.org.id.to_string(),
         client_id: org.org.client_id.clone(),
         client_secret: secret.expose().to_owned(),
+        sandbox_password,
     };
     let story = tell(&api, args.platform).await;
     let story = match story {
@@ -249,6 +269,7 @@ async fn tell(api: &Api, platform: Platform) -> anyhow::Result<Story> {
         )
         .await?;
     let challenge = str_of(&connect, "/challenge")?.to_owned();
+    let binding = str_of(&connect, "/browser_binding")?.to_owned();
     let otp = api
         .fi(
             Method::POST,
@@ -260,7 +281,7 @@ async fn tell(api: &Api, platform: Platform) -> anyhow::Result<Story> {
     let otp = str_of(&otp, "/bank_feed_otp/otp")?.to_owned();
     api.sandbox(
         &format!("/sandbox/{slug}/api/link/redirect"),
-        &json!({"challenge": challenge, "otp": otp}),
+        &json!({"challenge": challenge, "otp": otp, "browser_binding": binding}),
         "returning from the bank's login",
     )
     .await?;
@@ -362,13 +383,18 @@ fn print_summary(api: &Api, platform: Platform, s: &Story, db: &str) {
         );
     }
     println!();
-    println!("Open in a browser:");
+    println!(
+        "  sandbox      password {}  (signs in to the sandboxes and is every demo bank customer's password)",
+        api.sandbox_password
+    );
+    println!();
+    println!("Open in a browser (sign in with the sandbox password):");
     println!("  the company's feeds   {company}");
     for f in &s.feeds {
         println!("  {:<21} {company}/feeds/{}", f.name, f.id);
     }
     println!(
-        "  link another company  {}/sandbox/{slug}/  (sign in at the demo bank as \"{}\")",
+        "  link another company  {}/sandbox/{slug}/  (sign in at the demo bank as \"{}\" with the sandbox password)",
         api.base, s.customer
     );
     println!("  the demo bank         {}/demo-bank/", api.base);
@@ -377,6 +403,10 @@ fn print_summary(api: &Api, platform: Platform, s: &Story, db: &str) {
     println!(
         "  curl -u {}:{} '{}/versioned/accounting/bank_feeds/transactions?access_token={}'",
         api.client_id, api.client_secret, api.base, s.access_token
+    );
+    println!(
+        "  curl -H 'Authorization: Bearer {}' {}/sandbox/{slug}/api/companies",
+        api.sandbox_password, api.base
     );
     println!();
     println!("Press Ctrl-C to stop.");

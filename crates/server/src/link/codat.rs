@@ -120,6 +120,8 @@ struct CredentialsPage {
     bank: String,
     username: String,
     password: String,
+    /// Whether this hub serves the sandboxes (to link the customer to).
+    sandbox: bool,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +168,7 @@ pub async fn get_credentials(
         bank,
         username: credentials.username,
         password: password.expose().to_owned(),
+        sandbox: state.sandbox.is_some(),
     })?;
     page.headers_mut()
         .append(header::SET_COOKIE, cookie(&state, "", 0));

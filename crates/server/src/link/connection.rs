@@ -19,6 +19,8 @@ struct ConnectionPage {
     slug: &'static str,
     /// The FI as the platform lists it; `None` when it has not configured this platform.
     bank: Option<String>,
+    /// Whether this hub serves the sandboxes (to link the customer to).
+    sandbox: bool,
 }
 
 pub async fn connection_page(
@@ -41,6 +43,7 @@ pub async fn connection_page(
         platform: connection.platform.display_name(),
         slug: platform_slug(connection.platform),
         bank,
+        sandbox: state.sandbox.is_some(),
     })
 }
 

@@ -1,11 +1,14 @@
 //! The hub's link pages, between the platform and the FI: the redirect back from the FI's
 //! login page (challenge + OTP), and the platform's account selection with a feed start date.
 //!
-//! The OTP arrives in the redirect's query string; it is used at once and the browser is sent
-//! on (303) to the selection page, so it stays in no page, no later URL and no log (request
-//! spans name the route, never the URI). The challenge then rides in an `HttpOnly` cookie
-//! scoped to `/link` while the customer chooses.
+//! The OTP arrives in the redirect's query string. A GET of that URL changes nothing (a mail
+//! scanner's prefetch must not use the OTP up): it shows a "Continue" button, and only its POST
+//! (CSRF-checked, from the browser that started the link: see `binding`) uses the OTP and
+//! binds the challenge; the browser is then sent on (303) to the selection page, so the OTP is
+//! in no page, no later URL and no log (request spans name the route, never the URI). The
+//! challenge then rides in an `HttpOnly` cookie scoped to `/link` while the customer chooses.
 
+pub mod binding;
 pub mod codat;
 mod connection;
 pub(crate) mod select;
@@ -20,7 +23,10 @@ use crate::web::platform_slug;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/link/{platform}/redirect", get(select::redirect))
+        .route(
+            "/link/{platform}/redirect",
+            get(select::redirect_page).post(select::redirect),
+        )
         .route("/link/connections/{id}", get(connection::connection_page))
         .route(codat::START, get(codat::start).post(codat::get_credentials))
         .route(

@@ -7,15 +7,16 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
 use bankfeeds_domain::link::{
-    feed_choice, Challenge, ChoiceRefusal, LinkRefusal, MAX_ACCOUNTS_PER_LINK, SELECTION_TTL,
+    check_redirect, feed_choice, Challenge, ChoiceRefusal, LinkRefusal, MAX_ACCOUNTS_PER_LINK,
+    SELECTION_TTL,
 };
 use bankfeeds_domain::{BankFeedAccountId, Platform, Secret, Timestamp};
 use chrono::{NaiveDate, TimeDelta};
 use serde::Deserialize;
 
-use crate::web::platform_slug;
-
+use super::binding;
 use crate::state::AppState;
+use crate::web::platform_slug;
 use crate::web::{self, csrf, Chrome, Csrf, FeedRow, PageError};
 
 /// Holds the challenge while the customer picks accounts.
@@ -38,14 +39,8 @@ pub(crate) fn link_cookie(state: &AppState, value: &str, max_age: i64) -> Header
     web::cookie(state, COOKIE, value, "/link", Some(max_age))
 }
 
-/// `GET /link/{platform}/redirect?challenge=…&otp=…`: the FI sends the customer back here after
-/// its login. The OTP is used at once (or refused, changing nothing); then on to the selection.
-pub async fn redirect(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, PageError> {
-    let platform = platform(&slug)?;
+/// The challenge and OTP the FI's redirect carries in its query string.
+fn redirect_params(query: Option<String>) -> Result<(Secret, Secret), PageError> {
     let mut challenge = None;
     let mut otp = None;
     for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
@@ -55,30 +50,116 @@ pub async fn redirect(
             _ => {}
         }
     }
-    let (Some(challenge), Some(otp)) = (challenge, otp) else {
-        return Err(PageError::bad_request(
+    match (challenge, otp) {
+        (Some(c), Some(o)) => Ok((Secret::from_presented(c), Secret::from_presented(o))),
+        _ => Err(PageError::bad_request(
             "MISSING_PARAMETER",
             "This link is incomplete. Start connecting your bank again from your accounting software.",
-        ));
-    };
-    let challenge = Secret::from_presented(challenge);
+        )),
+    }
+}
+
+fn log_refusal(platform: Platform) -> impl Fn(LinkRefusal) -> PageError {
+    move |r| {
+        tracing::info!(
+            code = r.code(),
+            platform = platform.as_str(),
+            "link: redirect refused"
+        );
+        refused(r)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "link/redirect.html")]
+struct ContinuePage {
+    chrome: Chrome,
+    bank: String,
+    company: String,
+    platform: &'static str,
+    csrf: String,
+}
+
+/// `GET /link/{platform}/redirect?challenge=…&otp=…`: the FI sends the customer back here after
+/// its login. A GET changes nothing (a mail scanner's prefetch must not use the OTP up): it
+/// checks the challenge is this browser's and usable, and shows a "Continue" button.
+///
+/// Where the OTP waits between the GET and the POST: in the URL it came in, and nowhere else.
+/// The form has no `action`, so the browser posts to this very address, query string and all;
+/// the OTP is never written into the page (no hidden field), into a cookie, into a later URL
+/// or into a log (request spans name the route, never the URI), and the hub keeps nothing of
+/// it until the POST. Keeping it server-side instead would mean storing a pending OTP on a
+/// GET, a change a prefetch could make.
+pub async fn redirect_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    csrf: Csrf,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let (challenge, _otp) = redirect_params(query)?;
+    let found = state.store.get_challenge(&challenge.hash()).await?;
+    let browser = binding::presented(&state, &headers);
+    check_redirect(
+        found.as_ref(),
+        platform,
+        browser.as_ref(),
+        state.clock.now(),
+    )
+    .map_err(log_refusal(platform))?;
+    let found = found.ok_or_else(|| refused(LinkRefusal::UnknownChallenge))?;
+    let company = state
+        .store
+        .get_company(found.company_id)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    let bank = state
+        .store
+        .get_fi_config(found.org_id, platform)
+        .await?
+        .map(|c| c.display_name)
+        .unwrap_or_else(|| "your bank".to_owned());
+    let page = web::render(&ContinuePage {
+        chrome: Chrome::platform(platform, "Continue connecting your bank"),
+        bank,
+        company,
+        platform: platform.display_name(),
+        csrf: csrf.token().to_owned(),
+    })?;
+    Ok(csrf.attach(page, &state))
+}
+
+/// `POST /link/{platform}/redirect?challenge=…&otp=…`: "Continue". From the browser that
+/// started the link (its binding cookie) with the page's CSRF token, the OTP is used and the
+/// challenge bound (or refused, changing nothing); then on to the selection.
+pub async fn redirect(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    csrf: Csrf,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let platform = platform(&slug)?;
+    let form: ContinueForm = web::form(&body)?;
+    if !csrf.verify(&form.csrf) {
+        return Err(PageError::csrf());
+    }
+    let (challenge, otp) = redirect_params(query)?;
+    let browser = binding::presented(&state, &headers);
     let bound = state
         .store
         .bind_challenge(
             &challenge.hash(),
             platform,
-            &Secret::from_presented(otp).hash(),
+            browser.as_ref(),
+            &otp.hash(),
             state.clock.now(),
         )
         .await?
-        .map_err(|r| {
-            tracing::info!(
-                code = r.code(),
-                platform = platform.as_str(),
-                "link: redirect refused"
-            );
-            refused(r)
-        })?;
+        .map_err(log_refusal(platform))?;
     tracing::info!(
         company_id = %bound.company_id,
         connection_id = ?bound.connection_id,
@@ -90,6 +171,11 @@ pub async fn redirect(
         link_cookie(&state, challenge.expose(), SELECTION_TTL.num_seconds()),
     );
     Ok(response)
+}
+
+#[derive(Deserialize)]
+struct ContinueForm {
+    csrf: String,
 }
 
 /// The challenge in the cookie, if the customer is mid-selection on this platform.

@@ -25,17 +25,8 @@ impl FeedRow {
             .details
             .bank_account_number
             .as_deref()
-            .map(|n| {
-                let tail: String = n
-                    .chars()
-                    .rev()
-                    .take(4)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                format!("••{tail}")
-            })
+            .and_then(bankfeeds_domain::sandbox::last4)
+            .map(|tail| format!("••{tail}"))
             .unwrap_or_default();
         Self {
             id: a.id.to_string(),

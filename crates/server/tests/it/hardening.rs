@@ -289,10 +289,10 @@ async fn anonymous_routes_are_limited_per_client(db: TestDb) {
     let hub = hub_with_client_limits(db, 0, 4).await;
     let bank = hub.org("Bank").await;
     for path in [
-        "/sandbox/",
+        "/sandbox/signin",
         "/demo-bank/",
-        "/sandbox/intuit/api/banks",
-        "/sandbox/",
+        "/sandbox/signin",
+        "/demo-bank/",
     ] {
         let resp = hub.http.get(hub.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
@@ -623,9 +623,17 @@ async fn the_csrf_cookie_is_host_only_over_https() {
     let store = db.store.clone();
     let https = |s: &mut AppState| s.public_base = "https://feeds.example-bank.com".into();
     let hub = Hub::start_with(store, Some(db), https, 0).await;
+    let session = hub
+        .state
+        .sandbox
+        .as_ref()
+        .unwrap()
+        .open_session(bankfeeds_domain::Clock::now(&bankfeeds_domain::SystemClock));
+    let session = format!("__Host-bf_sandbox={}", session.expose());
     let page = hub
         .http
         .get(hub.url("/sandbox/xero/"))
+        .header("cookie", &session)
         .send()
         .await
         .unwrap();
@@ -646,13 +654,15 @@ async fn the_csrf_cookie_is_host_only_over_https() {
             .form(&[("csrf", token), ("name", "Acme Ltd")])
             .send()
     };
-    let planted = post(format!("bf_csrf={token}")).await.unwrap();
+    let planted = post(format!("bf_csrf={token}; {session}")).await.unwrap();
     assert_eq!(
         planted.status(),
         403,
         "a token under the plain name is not taken"
     );
-    let ours = post(format!("__Host-bf_csrf={token}")).await.unwrap();
+    let ours = post(format!("__Host-bf_csrf={token}; {session}"))
+        .await
+        .unwrap();
     // Created: the 303 to the new company's page, followed.
     assert_eq!(ours.status(), 200);
     assert!(

@@ -1,12 +1,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bankfeeds_domain::{Clock, NewOrg, Org, SystemClock};
+use bankfeeds_domain::{Clock, NewOrg, Org, Secret, SystemClock};
+use bankfeeds_server::sandbox_access::SandboxAccess;
 use bankfeeds_server::AppState;
 use bankfeeds_store::DynStore;
 use bankfeeds_store_tests::TestDb;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+
+/// The sandbox password of test hubs.
+pub const SANDBOX_PASSWORD: &str = "the test sandbox password";
 
 /// A hub serving on `127.0.0.1:<random port>`; stops when dropped.
 pub struct Hub {
@@ -59,6 +63,11 @@ impl Hub {
         );
         // Tests sync the sandbox feeds themselves, when they mean to.
         state.sandbox_sync_tick = None;
+        // The sandboxes and the demo bank are on in test hubs (off is the default of `serve`;
+        // a test that wants them off says so in `tune`).
+        state.sandbox = Some(Arc::new(SandboxAccess::new(&Secret::from_presented(
+            SANDBOX_PASSWORD,
+        ))));
         tune(&mut state);
         let shutdown = CancellationToken::new();
         tokio::spawn(bankfeeds_server::serve(
@@ -151,11 +160,6 @@ impl Hub {
         ok(self.post(creds, path, body).send().await).await
     }
 
-    /// GETs `path` with no credentials (probes, the sandbox platforms); asserts a 200.
-    pub async fn open_get(&self, path: &str) -> Value {
-        ok(self.http.get(self.url(path)).send().await).await
-    }
-
     /// The text of `url` (absolute, or a path on the hub) fetched with no credentials.
     pub async fn open_text(&self, url: &str) -> String {
         let url = if url.starts_with("http") {
@@ -226,10 +230,13 @@ pub fn with_token(path: &str, token: &str) -> String {
     format!("{path}?access_token={token}")
 }
 
-/// A sandbox platform's JSON interface (`/sandbox/<slug>/api/…`), which takes no credentials.
+/// A sandbox platform's JSON interface (`/sandbox/<slug>/api/…`), called with the sandbox
+/// password. It remembers the browser binding each `connect` answered with and sends it back
+/// with that challenge's redirect, as a client of the interface does.
 pub struct Sandbox<'a> {
     hub: &'a Hub,
     pub slug: &'static str,
+    bindings: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl<'a> Sandbox<'a> {
@@ -242,20 +249,36 @@ impl<'a> Sandbox<'a> {
             "NETSUITE" => "netsuite",
             other => panic!("no sandbox for {other}"),
         };
-        Sandbox { hub, slug }
+        Sandbox {
+            hub,
+            slug,
+            bindings: Default::default(),
+        }
     }
 
     /// POSTs `body` to `/sandbox/<slug>/api<path>`.
     pub async fn post(&self, path: &str, body: Value) -> reqwest::Result<reqwest::Response> {
         let url = self.hub.url(&format!("/sandbox/{}/api{path}", self.slug));
-        self.hub.http.post(url).json(&body).send().await
+        self.hub
+            .http
+            .post(url)
+            .bearer_auth(SANDBOX_PASSWORD)
+            .json(&body)
+            .send()
+            .await
     }
 
     /// GETs `/sandbox/<slug>/api<path>`; asserts a 200.
     pub async fn get(&self, path: &str) -> Value {
-        self.hub
-            .open_get(&format!("/sandbox/{}/api{path}", self.slug))
-            .await
+        let url = self.hub.url(&format!("/sandbox/{}/api{path}", self.slug));
+        ok(self
+            .hub
+            .http
+            .get(url)
+            .bearer_auth(SANDBOX_PASSWORD)
+            .send()
+            .await)
+        .await
     }
 
     /// Creates a company on the platform; returns its id.
@@ -267,7 +290,16 @@ impl<'a> Sandbox<'a> {
     /// The company asks to connect the bank `bank`: the answer with its challenge.
     pub async fn connect(&self, company: &str, bank: &Creds) -> Value {
         let path = format!("/companies/{company}/connect");
-        ok(self.post(&path, json!({"org_id": bank.org.id})).await).await
+        let connect = ok(self.post(&path, json!({"org_id": bank.org.id})).await).await;
+        let binding = connect["browser_binding"].as_str().unwrap().to_owned();
+        let challenge = connect["challenge"].as_str().unwrap().to_owned();
+        self.bindings.lock().unwrap().insert(challenge, binding);
+        connect
+    }
+
+    /// The browser binding `connect` answered with for `challenge`.
+    pub fn binding(&self, challenge: &str) -> String {
+        self.bindings.lock().unwrap()[challenge].clone()
     }
 
     /// A fresh link challenge for the company and the bank.
@@ -278,7 +310,18 @@ impl<'a> Sandbox<'a> {
 
     /// The bank's login sends the customer back with its OTP.
     pub async fn redirect(&self, challenge: &str, otp: &str) -> reqwest::Result<reqwest::Response> {
-        let body = json!({"challenge": challenge, "otp": otp});
+        let binding = self.bindings.lock().unwrap().get(challenge).cloned();
+        self.redirect_with(challenge, otp, binding.as_deref()).await
+    }
+
+    /// The redirect back presenting `binding` (or none).
+    pub async fn redirect_with(
+        &self,
+        challenge: &str,
+        otp: &str,
+        binding: Option<&str>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let body = json!({"challenge": challenge, "otp": otp, "browser_binding": binding});
         self.post("/link/redirect", body).await
     }
 }

@@ -12,7 +12,7 @@ use bankfeeds_domain::{Clock, ManualClock, Platform, Secret, SystemClock};
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::helpers::{ok, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
+use crate::helpers::{ok, with_token, Creds, Hub, Sandbox, SANDBOX_PASSWORD, TRANSACTIONS};
 
 crate::on_both_backends!(
     quickbooks_links_and_shows_the_feed_in_the_browser,
@@ -86,7 +86,22 @@ pub(crate) struct Page {
 }
 
 impl<'a> Browser<'a> {
+    /// A browser signed in to the sandbox (the sign-in itself is tested in `sandbox_access`).
     pub(crate) fn new(hub: &'a Hub) -> Self {
+        let mut b = Self::anonymous(hub);
+        let access = hub
+            .state
+            .sandbox
+            .as_ref()
+            .expect("the test hub's sandbox is on");
+        let session = access.open_session(SystemClock.now());
+        b.cookies
+            .insert("bf_sandbox".to_owned(), session.expose().to_owned());
+        b
+    }
+
+    /// A browser that has not signed in to anything.
+    pub(crate) fn anonymous(hub: &'a Hub) -> Self {
         Self {
             hub,
             http: reqwest::Client::builder()
@@ -152,6 +167,26 @@ impl<'a> Browser<'a> {
             .await
             .unwrap();
         self.finish(resp).await
+    }
+
+    pub(crate) fn set_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_owned(), value.to_owned());
+    }
+
+    pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name).map(String::as_str)
+    }
+
+    /// Back from the bank at `url`: its page, then "Continue" (a POST to the same address with
+    /// the page's CSRF token). A refusal of the page itself is returned as it is.
+    pub(crate) async fn come_back(&mut self, url: &str) -> Page {
+        let page = self.get(url).await;
+        if page.status != 200 {
+            return page;
+        }
+        assert!(page.body.contains("id=\"continue\""), "{}", page.body);
+        let csrf = field(&page, "csrf");
+        self.post(url, &[("csrf", &csrf)]).await
     }
 
     pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
@@ -279,6 +314,7 @@ async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
                 ("csrf", &field(&signin, "csrf")),
                 ("redirect_uri", &field(&signin, "redirect_uri")),
                 ("customer", &field(&signin, "customer")),
+                ("password", SANDBOX_PASSWORD),
             ],
         )
         .await,
@@ -286,8 +322,14 @@ async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
     assert!(back.starts_with(&hub.url("/link/intuit/redirect?challenge=")));
     assert!(back.contains("&otp=bfotp_"));
 
-    // The hub uses the OTP and moves on to the selection without it in the URL.
-    let select = see_other(&b.get(&back).await);
+    // Back at the hub, a GET changes nothing (a mail scanner may fetch it, twice): it shows
+    // "Continue", and only that POST uses the OTP and moves on to the selection.
+    for _ in 0..2 {
+        let page = b.get(&back).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Acme Books") && page.body.contains("Continue"));
+    }
+    let select = see_other(&b.come_back(&back).await);
     assert_eq!(select, "/link/intuit/select");
     let choose = b.get(&select).await;
     assert_eq!(choose.status, 200, "{}", choose.body);
@@ -477,7 +519,11 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
 
     let intuit = Sandbox::of(&hub, "INTUIT_BANK_FEEDS");
     let company = intuit.company("Acme Books").await;
-    let challenge = || intuit.challenge(&company, &bank);
+    let challenge = || async {
+        let ch = intuit.challenge(&company, &bank).await;
+        // This browser is the client that started the link.
+        (ch.clone(), intuit.binding(&ch))
+    };
     let redirect = |ch: &str, otp: &str| format!("/link/intuit/redirect?challenge={ch}&otp={otp}");
     let unbound = |ch: String| {
         let hub = &hub;
@@ -493,8 +539,9 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
     };
 
     // A wrong OTP.
-    let ch = challenge().await;
-    let page = b.get(&redirect(&ch, "bfotp_wrong")).await;
+    let (ch, binding) = challenge().await;
+    b.set_cookie("bf_binding", &binding);
+    let page = b.come_back(&redirect(&ch, "bfotp_wrong")).await;
     assert_eq!(
         (page.status, error_code(&page).as_str()),
         (400, "UNKNOWN_OTP")
@@ -502,19 +549,20 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
     assert!(unbound(ch.clone()).await);
     // An OTP of another FI.
     let foreign = hub.otp(&other, &other_token).await;
-    let page = b.get(&redirect(&ch, &foreign)).await;
+    let page = b.come_back(&redirect(&ch, &foreign)).await;
     assert_eq!(error_code(&page), "OTP_FROM_ANOTHER_FI");
     assert!(unbound(ch.clone()).await);
     // A stale challenge: eleven minutes later.
     let code = hub.otp(&bank, &token).await;
     clock.advance(TimeDelta::minutes(11));
-    let page = b.get(&redirect(&ch, &code)).await;
+    let page = b.come_back(&redirect(&ch, &code)).await;
     assert_eq!(error_code(&page), "CHALLENGE_EXPIRED");
     assert!(unbound(ch.clone()).await);
     // An expired OTP: issued, then more than an hour passes before a fresh challenge uses it.
     clock.advance(TimeDelta::minutes(50));
-    let fresh = challenge().await;
-    let page = b.get(&redirect(&fresh, &code)).await;
+    let (fresh, binding) = challenge().await;
+    b.set_cookie("bf_binding", &binding);
+    let page = b.come_back(&redirect(&fresh, &code)).await;
     assert_eq!(error_code(&page), "OTP_EXPIRED");
     assert!(unbound(fresh.clone()).await);
     // Without the link cookie there is no selection to make.
@@ -527,14 +575,16 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
     // The same fresh challenge still works with a good OTP; then both are spent.
     let good = hub.otp(&bank, &token).await;
     assert_eq!(
-        see_other(&b.get(&redirect(&fresh, &good)).await),
+        see_other(&b.come_back(&redirect(&fresh, &good)).await),
         "/link/intuit/select"
     );
-    let again = challenge().await;
-    let page = b.get(&redirect(&again, &good)).await;
+    let (again, binding) = challenge().await;
+    b.set_cookie("bf_binding", &binding);
+    let page = b.come_back(&redirect(&again, &good)).await;
     assert_eq!(error_code(&page), "OTP_ALREADY_USED");
+    b.set_cookie("bf_binding", &intuit.binding(&fresh));
     let page = b
-        .get(&redirect(&fresh, &hub.otp(&bank, &token).await))
+        .come_back(&redirect(&fresh, &hub.otp(&bank, &token).await))
         .await;
     assert_eq!(error_code(&page), "CHALLENGE_ALREADY_USED");
 

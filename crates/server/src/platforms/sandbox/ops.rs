@@ -6,7 +6,10 @@
 use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::NewOtp;
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, OrgId, Platform, Secret};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, ConnectionId, OrgId, Platform, Secret, SecretHash,
+    SecretKind,
+};
 use bankfeeds_store::{StoreError, StoreResult};
 
 use crate::state::AppState;
@@ -100,20 +103,23 @@ pub struct Connecting {
     pub login_redirect_url: String,
 }
 
-/// "Connect your bank" with the FI `org`: creates a challenge (10 minutes, single use) and
-/// names the FI's login page to send the customer to.
+/// "Connect your bank" with the FI `org`: creates a challenge (10 minutes, single use) bound to
+/// the starting browser (`browser`, the digest of its binding) and names the FI's login page to
+/// send the customer to.
 pub async fn connect(
     state: &AppState,
     platform: Platform,
     company: &Company,
     org: OrgId,
+    browser: &SecretHash,
 ) -> OpResult<Connecting> {
     let config = state
         .store
         .get_fi_config(org, platform)
         .await?
         .ok_or(Refusal::BankNotListed)?;
-    let (challenge, secret) = Challenge::generate(platform, company.id, org, state.clock.now());
+    let (challenge, secret) =
+        Challenge::generate(platform, company.id, org, browser, state.clock.now());
     state.store.create_challenge(&challenge).await?;
     let login_redirect_url = crate::link::login_redirect(state, &config, platform, &secret)
         .map_err(|_| Refusal::InvalidLoginUrl)?;
@@ -199,14 +205,27 @@ pub async fn bind_with_credentials(
         return Ok(Err(CredentialsRefusal::Invalid));
     };
     let now = state.clock.now();
-    let (challenge, secret) =
-        Challenge::generate(company.platform, company.id, connection.org_id, now);
+    // Created and bound in this one request, so its binding never leaves the server either.
+    let browser = Secret::generate(SecretKind::BrowserBinding).hash();
+    let (challenge, secret) = Challenge::generate(
+        company.platform,
+        company.id,
+        connection.org_id,
+        &browser,
+        now,
+    );
     state.store.create_challenge(&challenge).await?;
     let (otp, code) = NewOtp::generate(&connection, now);
     state.store.issue_otp(&otp).await?;
     Ok(state
         .store
-        .bind_challenge(&challenge.hash, company.platform, &code.hash(), now)
+        .bind_challenge(
+            &challenge.hash,
+            company.platform,
+            Some(&browser),
+            &code.hash(),
+            now,
+        )
         .await?
         .map(|bound| (secret, bound))
         .map_err(CredentialsRefusal::Link))

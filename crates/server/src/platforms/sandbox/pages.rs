@@ -95,11 +95,13 @@ struct PlatformLink {
 struct HomePage {
     chrome: Chrome,
     platforms: Vec<PlatformLink>,
+    csrf: String,
 }
 
-async fn home() -> Result<Response, PageError> {
-    web::render(&HomePage {
+async fn home(State(state): State<AppState>, csrf: Csrf) -> Result<Response, PageError> {
+    let page = web::render(&HomePage {
         chrome: Chrome::hub("Sandbox accounting platforms"),
+        csrf: csrf.token().to_owned(),
         platforms: Platform::ALL
             .into_iter()
             .map(|p| PlatformLink {
@@ -107,7 +109,8 @@ async fn home() -> Result<Response, PageError> {
                 name: p.display_name(),
             })
             .collect(),
-    })
+    })?;
+    Ok(csrf.attach(page, &state))
 }
 
 // --- companies ---
@@ -225,11 +228,12 @@ struct ConnectForm {
     org_id: String,
 }
 
-/// The customer picked their bank: a challenge (10 minutes, single use) is created and the
-/// browser goes to the bank's login page with the hub's `redirect_uri`.
+/// The customer picked their bank: a challenge (10 minutes, single use) is created, bound to
+/// this browser, and the browser goes to the bank's login page with the hub's `redirect_uri`.
 async fn connect(
     State(state): State<AppState>,
     Path((slug, company)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -243,8 +247,14 @@ async fn connect(
         .org_id
         .parse()
         .map_err(|_| PageError::bad_request("BANK_NOT_LISTED", "Pick a bank from the list."))?;
-    let started = ops::connect(&state, platform, &company, org).await?;
-    Ok(web::see_other(&started.login_redirect_url))
+    // The challenge belongs to this browser: the redirect back is refused anywhere else.
+    let (browser, cookie) = crate::link::binding::for_browser(&state, &headers);
+    let started = ops::connect(&state, platform, &company, org, &browser).await?;
+    let mut response = web::see_other(&started.login_redirect_url);
+    response
+        .headers_mut()
+        .append(axum::http::header::SET_COOKIE, cookie);
+    Ok(response)
 }
 
 // --- a feed ---

@@ -8,15 +8,15 @@ use bankfeeds_domain::Timestamp;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::dto::{feeds, FeedAccountOut};
 use super::platform;
 use crate::http::error::ApiResult;
 use crate::platforms::sandbox::{ops, sync};
-use crate::rutter::accounts::AccountOut;
 use crate::state::AppState;
 
 #[derive(Serialize)]
 pub(super) struct FeedsOut {
-    pub(super) bank_feed_accounts: Vec<AccountOut>,
+    pub(super) bank_feed_accounts: Vec<FeedAccountOut>,
 }
 
 /// The company's linked feeds.
@@ -26,12 +26,9 @@ pub(super) async fn list_feeds(
 ) -> ApiResult<JsonOut<FeedsOut>> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let feeds = state.store.list_company_feeds(company.id).await?;
+    let linked = state.store.list_company_feeds(company.id).await?;
     Ok(JsonOut(FeedsOut {
-        bank_feed_accounts: feeds
-            .into_iter()
-            .map(|a| AccountOut::new(a, false))
-            .collect(),
+        bank_feed_accounts: feeds(linked),
     }))
 }
 
@@ -81,7 +78,7 @@ pub(super) struct StatementWithRowsOut {
 
 #[derive(Serialize)]
 pub(super) struct FeedOut {
-    bank_feed_account: AccountOut,
+    bank_feed_account: FeedAccountOut,
     /// Newest first.
     statements: Vec<StatementWithRowsOut>,
     /// Pass as `before` for older statements.
@@ -105,7 +102,7 @@ pub(super) async fn get_feed(
     let feed = ops::feed(&state, &company, &account).await?;
     let view = sync::feed_view(&state, feed, query.before, 20).await?;
     Ok(JsonOut(FeedOut {
-        bank_feed_account: AccountOut::new(view.account, false),
+        bank_feed_account: view.account.into(),
         statements: view
             .statements
             .iter()
@@ -135,7 +132,7 @@ pub(super) struct SyncOut {
     /// The statements this sync created (none when nothing was new).
     statements: Vec<StatementOut>,
     transactions_ingested: u32,
-    bank_feed_account: AccountOut,
+    bank_feed_account: FeedAccountOut,
 }
 
 /// "Sync now": the platform ingests the feed.
@@ -151,13 +148,13 @@ pub(super) async fn sync_feed(
     Ok(JsonOut(SyncOut {
         transactions_ingested: statements.iter().map(|s| s.transaction_count).sum(),
         statements: statements.iter().map(StatementOut::from).collect(),
-        bank_feed_account: AccountOut::new(feed, false),
+        bank_feed_account: feed.into(),
     }))
 }
 
 #[derive(Serialize)]
 pub(super) struct AccountEnvelopeOut {
-    bank_feed_account: AccountOut,
+    bank_feed_account: FeedAccountOut,
 }
 
 /// The customer unlinks a feed: it becomes inactive and the platform stops ingesting it.
@@ -170,6 +167,6 @@ pub(super) async fn unlink_feed(
     let feed = ops::feed(&state, &company, &account).await?;
     let unlinked = ops::unlink(&state, &company, &feed).await?;
     Ok(JsonOut(AccountEnvelopeOut {
-        bank_feed_account: AccountOut::new(unlinked, false),
+        bank_feed_account: unlinked.into(),
     }))
 }

@@ -7,26 +7,29 @@ use bankfeeds_domain::link::{feed_choice, ChoiceRefusal, CompanyId, MAX_ACCOUNTS
 use bankfeeds_domain::{BankFeedAccountId, Secret, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::dto::{feeds, FeedAccountOut};
 use super::feeds::FeedsOut;
 use super::platform;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::time_param;
 use crate::platforms::sandbox::{ops, sync};
-use crate::rutter::accounts::AccountOut;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub(super) struct RedirectIn {
     challenge: String,
     otp: String,
+    /// The binding `…/connect` answered with: the redirect is refused
+    /// (`CHALLENGE_NOT_THIS_BROWSER`) from a client without it.
+    browser_binding: Option<String>,
 }
 
 #[derive(Serialize)]
 pub(super) struct RedirectOut {
     company_id: CompanyId,
     /// The connection's accounts the customer may link.
-    bank_feed_accounts: Vec<AccountOut>,
+    bank_feed_accounts: Vec<FeedAccountOut>,
 }
 
 fn refused(r: bankfeeds_domain::link::LinkRefusal) -> ApiError {
@@ -43,9 +46,18 @@ pub(super) async fn redirect(
     let platform = platform(&slug)?;
     let challenge = Secret::from_presented(body.challenge).hash();
     let otp = Secret::from_presented(body.otp).hash();
+    let browser = body
+        .browser_binding
+        .map(|b| Secret::from_presented(b).hash());
     let bound = state
         .store
-        .bind_challenge(&challenge, platform, &otp, state.clock.now())
+        .bind_challenge(
+            &challenge,
+            platform,
+            browser.as_ref(),
+            &otp,
+            state.clock.now(),
+        )
         .await?
         .map_err(refused)?;
     let connection = bound
@@ -55,10 +67,7 @@ pub(super) async fn redirect(
     tracing::info!(company_id = %bound.company_id, connection_id = %connection, "link: bank login confirmed");
     Ok(JsonOut(RedirectOut {
         company_id: bound.company_id,
-        bank_feed_accounts: accounts
-            .into_iter()
-            .map(|a| AccountOut::new(a, false))
-            .collect(),
+        bank_feed_accounts: feeds(accounts),
     }))
 }
 
@@ -95,10 +104,7 @@ pub(super) async fn complete(
         .await?
         .map_err(refused)?;
     Ok(JsonOut(FeedsOut {
-        bank_feed_accounts: linked
-            .into_iter()
-            .map(|a| AccountOut::new(a, false))
-            .collect(),
+        bank_feed_accounts: feeds(linked),
     }))
 }
 
@@ -114,7 +120,7 @@ pub(super) struct CredentialsOut {
     /// Carries the link to `…/link/complete`.
     challenge: String,
     company_id: CompanyId,
-    bank_feed_accounts: Vec<AccountOut>,
+    bank_feed_accounts: Vec<FeedAccountOut>,
 }
 
 /// QuickBooks: the customer typed the bank feed credentials their bank generated; like the
@@ -140,9 +146,6 @@ pub(super) async fn credentials(
     Ok(JsonOut(CredentialsOut {
         challenge: secret.expose().to_owned(),
         company_id: company.id,
-        bank_feed_accounts: accounts
-            .into_iter()
-            .map(|a| AccountOut::new(a, false))
-            .collect(),
+        bank_feed_accounts: feeds(accounts),
     }))
 }

@@ -15,6 +15,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::state::AppState;
 
+mod dto;
 mod feeds;
 mod link;
 
@@ -180,10 +181,13 @@ struct ConnectOut {
     expires_at: Timestamp,
     /// Where the customer's browser goes now: the FI's login page with `redirect_uri`.
     login_redirect_url: String,
+    /// The binding of this link to the client that started it: send it back with the
+    /// redirect (`…/link/redirect`), which is refused without it.
+    browser_binding: String,
 }
 
-/// "Connect your bank": creates a challenge (10 minutes, single use) and answers with the FI's
-/// login page to send the customer to.
+/// "Connect your bank": creates a challenge (10 minutes, single use) bound to this client and
+/// answers with the FI's login page to send the customer to, and the binding.
 async fn connect(
     State(state): State<AppState>,
     Path((slug, company)): Path<(String, String)>,
@@ -191,11 +195,13 @@ async fn connect(
 ) -> ApiResult<JsonOut<ConnectOut>> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let started = ops::connect(&state, platform, &company, body.org_id).await?;
+    let binding = crate::link::binding::for_client();
+    let started = ops::connect(&state, platform, &company, body.org_id, &binding.hash()).await?;
     Ok(JsonOut(ConnectOut {
         challenge: started.secret.expose().to_owned(),
         expires_at: started.challenge.expires_at,
         login_redirect_url: started.login_redirect_url,
+        browser_binding: binding.expose().to_owned(),
     }))
 }
 

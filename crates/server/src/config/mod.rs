@@ -70,6 +70,13 @@ pub struct Config {
     /// Days after a job finishes that its request and response bodies are deleted (the job
     /// keeps its status and HTTP status).
     pub retention_job_body_days: u64,
+    /// Mount the sandbox platforms (`/sandbox/`) and the demo bank (`/demo-bank/`). Off by
+    /// default: they are for trying the hub, not for production.
+    pub sandbox_enabled: bool,
+    /// The password that signs in to the sandboxes (and is every demo bank customer's
+    /// password); required, at least 12 characters, when `sandbox_enabled`. Kept in memory as
+    /// its digest only.
+    pub sandbox_password: Option<String>,
 }
 
 /// SQLite's `synchronous` setting, as configured.
@@ -104,6 +111,8 @@ impl Default for Config {
             retention_expired_link_secrets_hours: 24,
             retention_idempotency_key_days: 7,
             retention_job_body_days: 30,
+            sandbox_enabled: false,
+            sandbox_password: None,
         }
     }
 }
@@ -132,6 +141,8 @@ const ENV_KEYS: &[&str] = &[
     "retention_expired_link_secrets_hours",
     "retention_idempotency_key_days",
     "retention_job_body_days",
+    "sandbox_enabled",
+    "sandbox_password",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +230,17 @@ impl Config {
             header_timeout: std::time::Duration::from_secs(self.header_timeout_seconds),
             max_connections: self.max_connections as usize,
         }
+    }
+
+    /// Who may use the sandboxes and the demo bank, when they are on.
+    pub fn sandbox_access(&self) -> Option<crate::sandbox_access::SandboxAccess> {
+        let password = self
+            .sandbox_password
+            .as_deref()
+            .filter(|_| self.sandbox_enabled)?;
+        Some(crate::sandbox_access::SandboxAccess::new(
+            &bankfeeds_domain::Secret::from_presented(password),
+        ))
     }
 
     pub fn sandbox_schedule(&self) -> SandboxSchedule {
@@ -326,6 +348,14 @@ impl Config {
                 "public_url must be http or https"
             );
         }
+        if self.sandbox_enabled {
+            let password = self.sandbox_password.as_deref().unwrap_or_default();
+            anyhow::ensure!(
+                bankfeeds_domain::sandbox::password_acceptable(password),
+                "sandbox_enabled needs a sandbox_password of at least {} characters",
+                bankfeeds_domain::sandbox::MIN_PASSWORD_CHARS
+            );
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| anyhow::anyhow!("log_level {:?}: {e}", self.log_level))?;
         Ok(())
@@ -381,105 +411,10 @@ impl fmt::Debug for Config {
                 &self.anonymous_rate_limit_per_10s,
             )
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("sandbox_enabled", &self.sandbox_enabled)
             .finish()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
-    fn layers_override_in_order_and_bad_values_are_refused() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "bankfeeds.toml",
-                "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\nrate_limit_per_10s = 7",
-            )?;
-            jail.set_env("BANKFEEDS_LOG_LEVEL", "warn");
-            jail.set_env("BANKFEEDS_TEST_POSTGRES_URL", "not a setting");
-            let overrides = Overrides {
-                database_url: Some("postgres://u:pw@localhost/db".into()),
-                ..Overrides::default()
-            };
-            let c = Config::load(Some(Path::new("bankfeeds.toml")), &overrides).unwrap();
-            assert_eq!(c.listen.port(), 9000, "file overrides defaults");
-            assert_eq!(c.log_level, "warn", "environment overrides file");
-            assert_eq!(c.rate_limit_per_10s, 7);
-            assert_eq!(
-                c.backend().unwrap(),
-                Backend::Postgres,
-                "flags override all"
-            );
-            assert!(
-                !format!("{c:?}").contains("pw"),
-                "Debug redacts the password"
-            );
-            assert_eq!(c.public_base(), "http://127.0.0.1:9000");
-
-            jail.set_env("BANKFEEDS_DATABASE_URL", "mysql://x");
-            assert!(Config::load(None, &Overrides::default()).is_err());
-            jail.set_env("BANKFEEDS_DATABASE_URL", "sqlite://x.db");
-            jail.set_env("BANKFEEDS_LISTEN", "nonsense");
-            assert!(Config::load(None, &Overrides::default()).is_err());
-            assert!(Config::load(Some(Path::new("missing.toml")), &Overrides::default()).is_err());
-            Ok(())
-        });
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)]
-    fn retention_defaults_and_zero_keeps_for_ever() {
-        figment::Jail::expect_with(|jail| {
-            let (policy, every) = Config::load(None, &Overrides::default())
-                .unwrap()
-                .retention();
-            assert_eq!(every, std::time::Duration::from_secs(3600));
-            assert_eq!(
-                policy.expired_link_secrets,
-                Some(chrono::TimeDelta::hours(24))
-            );
-            assert_eq!(policy.idempotency_keys, Some(chrono::TimeDelta::days(7)));
-            assert_eq!(policy.job_bodies, Some(chrono::TimeDelta::days(30)));
-
-            jail.set_env("BANKFEEDS_RETENTION_JOB_BODY_DAYS", "0");
-            jail.set_env("BANKFEEDS_RETENTION_IDEMPOTENCY_KEY_DAYS", "2");
-            let (policy, _) = Config::load(None, &Overrides::default())
-                .unwrap()
-                .retention();
-            assert_eq!(policy.job_bodies, None, "0 keeps for ever");
-            assert_eq!(policy.idempotency_keys, Some(chrono::TimeDelta::days(2)));
-
-            jail.set_env("BANKFEEDS_RETENTION_INTERVAL_SECONDS", "0");
-            assert!(Config::load(None, &Overrides::default()).is_err());
-            jail.set_env("BANKFEEDS_RETENTION_INTERVAL_SECONDS", "600");
-            jail.set_env("BANKFEEDS_RETENTION_JOB_BODY_DAYS", "99999999");
-            assert!(Config::load(None, &Overrides::default()).is_err());
-            Ok(())
-        });
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)]
-    fn durability_is_full_unless_the_operator_says_otherwise() {
-        figment::Jail::expect_with(|jail| {
-            let c = Config::load(None, &Overrides::default()).unwrap();
-            assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Full);
-            assert!(!c.postgres_allow_unsafe_settings);
-
-            jail.set_env("BANKFEEDS_SQLITE_SYNCHRONOUS", "normal");
-            jail.set_env("BANKFEEDS_POSTGRES_ALLOW_UNSAFE_SETTINGS", "true");
-            let c = Config::load(None, &Overrides::default()).unwrap();
-            assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Normal);
-            assert!(c.postgres_allow_unsafe_settings);
-
-            jail.set_env("BANKFEEDS_SQLITE_SYNCHRONOUS", "off");
-            assert!(
-                Config::load(None, &Overrides::default()).is_err(),
-                "OFF is not offered: it can corrupt the database"
-            );
-            Ok(())
-        });
-    }
-}
+mod tests;

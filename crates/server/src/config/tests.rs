@@ -1,0 +1,114 @@
+use super::*;
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+fn layers_override_in_order_and_bad_values_are_refused() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "bankfeeds.toml",
+            "listen = \"127.0.0.1:9000\"\nlog_level = \"debug\"\nrate_limit_per_10s = 7",
+        )?;
+        jail.set_env("BANKFEEDS_LOG_LEVEL", "warn");
+        jail.set_env("BANKFEEDS_TEST_POSTGRES_URL", "not a setting");
+        let overrides = Overrides {
+            database_url: Some("postgres://u:pw@localhost/db".into()),
+            ..Overrides::default()
+        };
+        let c = Config::load(Some(Path::new("bankfeeds.toml")), &overrides).unwrap();
+        assert_eq!(c.listen.port(), 9000, "file overrides defaults");
+        assert_eq!(c.log_level, "warn", "environment overrides file");
+        assert_eq!(c.rate_limit_per_10s, 7);
+        assert_eq!(
+            c.backend().unwrap(),
+            Backend::Postgres,
+            "flags override all"
+        );
+        assert!(
+            !format!("{c:?}").contains("pw"),
+            "Debug redacts the password"
+        );
+        assert_eq!(c.public_base(), "http://127.0.0.1:9000");
+
+        jail.set_env("BANKFEEDS_DATABASE_URL", "mysql://x");
+        assert!(Config::load(None, &Overrides::default()).is_err());
+        jail.set_env("BANKFEEDS_DATABASE_URL", "sqlite://x.db");
+        jail.set_env("BANKFEEDS_LISTEN", "nonsense");
+        assert!(Config::load(None, &Overrides::default()).is_err());
+        assert!(Config::load(Some(Path::new("missing.toml")), &Overrides::default()).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+#[allow(clippy::result_large_err)]
+fn retention_defaults_and_zero_keeps_for_ever() {
+    figment::Jail::expect_with(|jail| {
+        let (policy, every) = Config::load(None, &Overrides::default())
+            .unwrap()
+            .retention();
+        assert_eq!(every, std::time::Duration::from_secs(3600));
+        assert_eq!(
+            policy.expired_link_secrets,
+            Some(chrono::TimeDelta::hours(24))
+        );
+        assert_eq!(policy.idempotency_keys, Some(chrono::TimeDelta::days(7)));
+        assert_eq!(policy.job_bodies, Some(chrono::TimeDelta::days(30)));
+
+        jail.set_env("BANKFEEDS_RETENTION_JOB_BODY_DAYS", "0");
+        jail.set_env("BANKFEEDS_RETENTION_IDEMPOTENCY_KEY_DAYS", "2");
+        let (policy, _) = Config::load(None, &Overrides::default())
+            .unwrap()
+            .retention();
+        assert_eq!(policy.job_bodies, None, "0 keeps for ever");
+        assert_eq!(policy.idempotency_keys, Some(chrono::TimeDelta::days(2)));
+
+        jail.set_env("BANKFEEDS_RETENTION_INTERVAL_SECONDS", "0");
+        assert!(Config::load(None, &Overrides::default()).is_err());
+        jail.set_env("BANKFEEDS_RETENTION_INTERVAL_SECONDS", "600");
+        jail.set_env("BANKFEEDS_RETENTION_JOB_BODY_DAYS", "99999999");
+        assert!(Config::load(None, &Overrides::default()).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+#[allow(clippy::result_large_err)]
+fn durability_is_full_unless_the_operator_says_otherwise() {
+    figment::Jail::expect_with(|jail| {
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Full);
+        assert!(!c.postgres_allow_unsafe_settings);
+
+        jail.set_env("BANKFEEDS_SQLITE_SYNCHRONOUS", "normal");
+        jail.set_env("BANKFEEDS_POSTGRES_ALLOW_UNSAFE_SETTINGS", "true");
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(c.sqlite_synchronous, SqliteSynchronous::Normal);
+        assert!(c.postgres_allow_unsafe_settings);
+
+        assert!(
+            c.sandbox_access().is_none(),
+            "the sandbox is off unless turned on"
+        );
+        jail.set_env("BANKFEEDS_SANDBOX_ENABLED", "true");
+        assert!(
+            Config::load(None, &Overrides::default()).is_err(),
+            "on, it needs a password"
+        );
+        jail.set_env("BANKFEEDS_SANDBOX_PASSWORD", "short");
+        assert!(Config::load(None, &Overrides::default()).is_err());
+        jail.set_env("BANKFEEDS_SANDBOX_PASSWORD", "long enough, surely");
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        let access = c.sandbox_access().expect("on");
+        assert!(access.admits(&bankfeeds_domain::Secret::from_presented(
+            "long enough, surely"
+        )));
+        assert!(!format!("{c:?}").contains("surely"));
+
+        jail.set_env("BANKFEEDS_SQLITE_SYNCHRONOUS", "off");
+        assert!(
+            Config::load(None, &Overrides::default()).is_err(),
+            "OFF is not offered: it can corrupt the database"
+        );
+        Ok(())
+    });
+}
