@@ -45,6 +45,7 @@ pub struct Chrome {
     /// A label next to the brand, e.g. "sandbox".
     pub tag: &'static str,
     pub accent: &'static str,
+    /// Where the brand links; empty for no link.
     pub home: String,
 }
 
@@ -71,7 +72,9 @@ impl Chrome {
             brand: "bankfeeds".to_owned(),
             tag: "",
             accent: "#2d3748",
-            home: "/sandbox/".to_owned(),
+            // The hub's own pages (link pages a customer of a real platform sees) link nowhere:
+            // the sandbox may not be mounted, and the root is no page.
+            home: String::new(),
         }
     }
 

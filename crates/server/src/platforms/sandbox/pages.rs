@@ -100,7 +100,10 @@ struct HomePage {
 
 async fn home(State(state): State<AppState>, csrf: Csrf) -> Result<Response, PageError> {
     let page = web::render(&HomePage {
-        chrome: Chrome::hub("Sandbox accounting platforms"),
+        chrome: Chrome {
+            home: "/sandbox/".to_owned(),
+            ..Chrome::hub("Sandbox accounting platforms")
+        },
         csrf: csrf.token().to_owned(),
         platforms: Platform::ALL
             .into_iter()

@@ -173,7 +173,10 @@ async fn signin_page(
     csrf: Csrf,
 ) -> Result<Response, PageError> {
     let page = web::render(&SigninPage {
-        chrome: Chrome::hub("Sign in to the sandbox"),
+        chrome: Chrome {
+            home: "/sandbox/".to_owned(),
+            ..Chrome::hub("Sign in to the sandbox")
+        },
         next: after_sign_in(query.next.as_deref()).to_owned(),
         csrf: csrf.token().to_owned(),
     })?;
