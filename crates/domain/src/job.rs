@@ -188,6 +188,32 @@ impl JobRequest {
     }
 }
 
+/// A job without its bodies: what a list needs to filter, sort and page before it loads any
+/// request or answer (a push's request body can be megabytes, so a list of thousands of jobs
+/// must not read them all).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobHead {
+    pub id: JobId,
+    pub kind: JobKind,
+    pub connection_id: ConnectionId,
+    pub status: JobStatus,
+    /// Path and query the job was requested with (no access token).
+    pub url: String,
+    /// The HTTP status of the outcome, once finished.
+    pub response_status: Option<u16>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+impl JobRequest {
+    /// The URL in a stored request head (see [`JobRequest::from_stored`]); `None` when unreadable.
+    pub fn url_from_stored(head: &str) -> Option<String> {
+        serde_json::from_str::<StoredRequestHead>(head)
+            .ok()
+            .map(|h| h.url)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: JobId,

@@ -33,7 +33,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use connection::{Connection, NewConnection};
 pub use currency::Currency;
 pub use ids::{ConnectionId, JobId, OrgId, TransactionId};
-pub use job::{Job, JobStatus};
+pub use job::{Job, JobHead, JobStatus};
 pub use money::Amount;
 pub use org::{NewOrg, Org};
 pub use page::{Cursor, Page, PageRequest};

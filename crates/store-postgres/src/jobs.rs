@@ -7,8 +7,8 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::job::RawJson;
-use bankfeeds_domain::{Job, JobId, OrgId, Timestamp};
+use bankfeeds_domain::job::{JobKind, RawJson};
+use bankfeeds_domain::{Job, JobHead, JobId, OrgId, Timestamp};
 use bankfeeds_store::decode::job;
 use bankfeeds_store::{Idem, NewEvent, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, PgConnection};
@@ -56,6 +56,35 @@ impl TryFrom<JobRow> for Job {
             updated_at: r.updated_at,
             finished_at: r.finished_at,
             bodies_deleted_at: r.bodies_deleted_at,
+        })
+    }
+}
+
+/// A job's columns without its bodies.
+#[derive(FromRow)]
+struct HeadRow {
+    id: Uuid,
+    kind: String,
+    connection_id: Uuid,
+    status: String,
+    request: String,
+    response_status: Option<i32>,
+    created_at: Timestamp,
+    finished_at: Option<Timestamp>,
+}
+
+impl TryFrom<HeadRow> for JobHead {
+    type Error = StoreError;
+    fn try_from(r: HeadRow) -> StoreResult<Self> {
+        Ok(JobHead {
+            id: r.id.into(),
+            kind: job::kind(&r.kind)?,
+            connection_id: r.connection_id.into(),
+            status: job::status(&r.status)?,
+            url: job::url(&r.request)?,
+            response_status: job::response_status(r.response_status.map(i64::from))?,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
         })
     }
 }
@@ -253,19 +282,23 @@ impl bankfeeds_store::JobStore for PostgresStore {
         row.map(Job::try_from).transpose()
     }
 
-    async fn list_connection_jobs(
+    async fn list_connection_job_heads(
         &self,
         org: OrgId,
         connection: bankfeeds_domain::ConnectionId,
+        kind: JobKind,
         limit: u32,
-    ) -> StoreResult<Vec<Job>> {
-        let sql = format!(
-            "{SELECT} WHERE j.org_id = $1 AND j.connection_id = $2 ORDER BY j.seq DESC LIMIT $3"
-        );
-        let query = sqlx::query_as::<_, JobRow>(&sql)
-            .bind(org.as_uuid())
-            .bind(connection.as_uuid())
-            .bind(i64::from(limit));
+    ) -> StoreResult<Vec<JobHead>> {
+        let query = sqlx::query_as::<_, HeadRow>(
+            "SELECT id, kind, connection_id, status, request, response_status, created_at,
+                finished_at
+            FROM jobs WHERE org_id = $1 AND connection_id = $2 AND kind = $3
+            ORDER BY seq DESC LIMIT $4",
+        )
+        .bind(org.as_uuid())
+        .bind(connection.as_uuid())
+        .bind(kind.as_str())
+        .bind(i64::from(limit));
         db::all(query, &self.pool).await
     }
 

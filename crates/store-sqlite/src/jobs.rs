@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
-use bankfeeds_domain::job::RawJson;
-use bankfeeds_domain::{Job, JobId, JobStatus, OrgId, Timestamp};
+use bankfeeds_domain::job::{JobKind, RawJson};
+use bankfeeds_domain::{Job, JobHead, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, job};
 use bankfeeds_store::{Idem, NewEvent, Outcome, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
@@ -56,6 +56,35 @@ impl TryFrom<JobRow> for Job {
             updated_at: time::from_db(r.updated_at)?,
             finished_at: time::opt_from_db(r.finished_at)?,
             bodies_deleted_at: time::opt_from_db(r.bodies_deleted_at)?,
+        })
+    }
+}
+
+/// A job's columns without its bodies.
+#[derive(FromRow)]
+struct HeadRow {
+    id: DbUuid,
+    kind: String,
+    connection_id: DbUuid,
+    status: String,
+    request: String,
+    response_status: Option<i64>,
+    created_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<HeadRow> for JobHead {
+    type Error = StoreError;
+    fn try_from(r: HeadRow) -> StoreResult<Self> {
+        Ok(JobHead {
+            id: r.id.into_uuid().into(),
+            kind: job::kind(&r.kind)?,
+            connection_id: r.connection_id.into_uuid().into(),
+            status: job::status(&r.status)?,
+            url: job::url(&r.request)?,
+            response_status: job::response_status(r.response_status)?,
+            created_at: time::from_db(r.created_at)?,
+            finished_at: time::opt_from_db(r.finished_at)?,
         })
     }
 }
@@ -227,19 +256,23 @@ impl bankfeeds_store::JobStore for SqliteStore {
         db::optional(query, &self.reader).await
     }
 
-    async fn list_connection_jobs(
+    async fn list_connection_job_heads(
         &self,
         org: OrgId,
         connection: bankfeeds_domain::ConnectionId,
+        kind: JobKind,
         limit: u32,
-    ) -> StoreResult<Vec<Job>> {
-        let sql = format!(
-            "{SELECT} WHERE j.org_id = ? AND j.connection_id = ? ORDER BY j.seq DESC LIMIT ?"
-        );
-        let query = sqlx::query_as::<_, JobRow>(&sql)
-            .bind(org.to_string())
-            .bind(connection.to_string())
-            .bind(i64::from(limit));
+    ) -> StoreResult<Vec<JobHead>> {
+        let query = sqlx::query_as::<_, HeadRow>(
+            "SELECT id, kind, connection_id, status, request, response_status, created_at,
+                finished_at
+            FROM jobs WHERE org_id = ? AND connection_id = ? AND kind = ?
+            ORDER BY seq DESC LIMIT ?",
+        )
+        .bind(org.to_string())
+        .bind(connection.to_string())
+        .bind(kind.as_str())
+        .bind(i64::from(limit));
         db::all(query, &self.reader).await
     }
 

@@ -321,7 +321,7 @@ pub async fn get_job_is_scoped_to_the_organisation(store: DynStore) {
 }
 
 pub async fn connection_jobs_list_newest_first(store: DynStore) {
-    use bankfeeds_domain::job::{JobRequest, RawJson};
+    use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
     use bankfeeds_domain::Job;
 
     let t0 = SystemClock.now();
@@ -331,15 +331,15 @@ pub async fn connection_jobs_list_newest_first(store: DynStore) {
     let (b, _) = NewConnection::generate(fi, Platform::Xero, None, t0).unwrap();
     store.create_connection(&a, None).await.unwrap();
     store.create_connection(&b, None).await.unwrap();
-    let job = |c: &bankfeeds_domain::Connection, n: i64| {
+    let job = |c: &bankfeeds_domain::Connection, n: i64, kind: JobKind| {
         Job::new(
-            bankfeeds_domain::job::JobKind::TransactionBatch,
+            kind,
             c.org_id,
             c.id,
             None,
             JobRequest {
                 method: "POST".into(),
-                url: format!("/codat/push/{n}"),
+                url: format!("/codat/push/{n}?timeoutInMinutes={n}"),
                 body: RawJson::from_value(&serde_json::json!({"n": n})),
                 idempotency_key: None,
             },
@@ -347,33 +347,52 @@ pub async fn connection_jobs_list_newest_first(store: DynStore) {
         )
     };
     let mut made = Vec::new();
-    for (c, n) in [(&a.connection, 1), (&b.connection, 2), (&a.connection, 3)] {
-        let j = job(c, n);
+    for (c, n, kind) in [
+        (&a.connection, 1, JobKind::CodatPush),
+        (&b.connection, 2, JobKind::CodatPush),
+        (&a.connection, 3, JobKind::CodatPush),
+        (&a.connection, 4, JobKind::TransactionBatch),
+    ] {
+        let j = job(c, n, kind);
         store.submit_job(&j, None).await.unwrap();
-        made.push(j.id);
+        made.push(j);
     }
+    // Finish one, so a head carries an answer's status.
+    store
+        .fail_job(made[0].id, 409, &serde_json::json!({"big": "x"}), t0)
+        .await
+        .unwrap();
     let listed = store
-        .list_connection_jobs(fi, a.connection.id, 10)
+        .list_connection_job_heads(fi, a.connection.id, JobKind::CodatPush, 10)
         .await
         .unwrap();
     let ids: Vec<_> = listed.iter().map(|j| j.id).collect();
     assert_eq!(
         ids,
-        vec![made[2], made[0]],
-        "newest first, this connection only"
+        vec![made[2].id, made[0].id],
+        "newest first, this connection and this kind only"
     );
-    assert_eq!(listed[0].request.url, "/codat/push/3");
-    assert_eq!(listed[0].request.body.to_value()["n"], 3);
+    let (newest, oldest) = (&listed[0], &listed[1]);
+    assert_eq!(newest.url, "/codat/push/3?timeoutInMinutes=3");
+    assert_eq!(
+        (newest.kind, newest.connection_id, newest.response_status),
+        (JobKind::CodatPush, a.connection.id, None)
+    );
+    assert_eq!(newest.created_at, made[2].created_at);
+    assert!(!newest.status.is_finished());
+    assert!(oldest.status.is_finished());
+    assert_eq!(oldest.response_status, Some(409));
+    assert!(oldest.finished_at.is_some());
     assert_eq!(
         store
-            .list_connection_jobs(fi, a.connection.id, 1)
+            .list_connection_job_heads(fi, a.connection.id, JobKind::CodatPush, 1)
             .await
             .unwrap()
             .len(),
         1
     );
     assert!(store
-        .list_connection_jobs(other, a.connection.id, 10)
+        .list_connection_job_heads(other, a.connection.id, JobKind::CodatPush, 10)
         .await
         .unwrap()
         .is_empty());

@@ -121,6 +121,18 @@ pub mod job {
         }
     }
 
+    /// The URL of a stored request head.
+    pub fn url(head: &str) -> StoreResult<String> {
+        known(JobRequest::url_from_stored(head), "jobs.request")
+    }
+
+    /// A finished job's HTTP status as stored.
+    pub fn response_status(status: Option<i64>) -> StoreResult<Option<u16>> {
+        status
+            .map(|s| u16::try_from(s).map_err(|_| corrupt("jobs.response_status")))
+            .transpose()
+    }
+
     pub fn request(head: &str, body: Option<String>) -> StoreResult<JobRequest> {
         known(JobRequest::from_stored(head, body), "jobs.request")
     }

@@ -2,7 +2,8 @@
 
 use crate::{Idem, Outcome, StoreResult};
 use async_trait::async_trait;
-use bankfeeds_domain::{ConnectionId, Job, JobId, OrgId, Timestamp};
+use bankfeeds_domain::job::JobKind;
+use bankfeeds_domain::{ConnectionId, Job, JobHead, JobId, OrgId, Timestamp};
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
@@ -12,13 +13,15 @@ pub trait JobStore: Send + Sync {
 
     async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>>;
 
-    /// The connection's jobs, newest first (the Codat door's push operations).
-    async fn list_connection_jobs(
+    /// The connection's jobs of `kind`, newest first, without their bodies (the Codat door's
+    /// push operations: filtered and paged on these, then loaded whole only for the page).
+    async fn list_connection_job_heads(
         &self,
         org: OrgId,
         connection: ConnectionId,
+        kind: JobKind,
         limit: u32,
-    ) -> StoreResult<Vec<Job>>;
+    ) -> StoreResult<Vec<JobHead>>;
 
     /// Claims the oldest runnable job, or only `only`: unfinished, first among its account's
     /// unfinished jobs (one batch at a time per account, in arrival order), and not leased to

@@ -83,6 +83,16 @@ impl Query {
     }
 }
 
+impl Query {
+    /// Every property path the query reads.
+    pub fn paths(&self) -> Vec<&[String]> {
+        match self {
+            Query::Clause { path, .. } => vec![path.as_slice()],
+            Query::And(qs) | Query::Or(qs) => qs.iter().flat_map(Query::paths).collect(),
+        }
+    }
+}
+
 fn lookup<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut cur = v;
     for key in path {

@@ -14,6 +14,7 @@ pub mod error;
 mod mapping;
 pub mod paging;
 pub mod push;
+mod push_list;
 mod source_accounts;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -91,7 +92,7 @@ pub fn router() -> Router<AppState> {
             "/companies/{company}/connections/{connection}/bankFeeds/info",
             get(bank_feeds::company_information),
         )
-        .route("/companies/{company}/push", get(push::list))
+        .route("/companies/{company}/push", get(push_list::list))
         .route("/companies/{company}/push/{key}", get(push::get))
         .fallback(|| async {
             CodatError::not_found("ROUTE_NOT_FOUND", "no such operation in the Codat door")

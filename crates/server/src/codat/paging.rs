@@ -5,8 +5,9 @@
 //!
 //! Lists are filtered and sorted on the resources' JSON form, as the API shows them, so every
 //! visible property can be queried. The organisation's resources are read whole for that; fine
-//! for companies and connections, and the push-operation list will want a store-side filter
-//! when an FI has very many.
+//! for companies and connections. Push operations are listed from their jobs' heads (no
+//! bodies) when the query and order read only what a head decides (`reads_only`), and only the
+//! page is rendered whole.
 
 use bankfeeds_domain::codat::query::{OrderBy, Query};
 use serde_json::{json, Value};
@@ -84,6 +85,21 @@ impl ListParams {
         Ok(p)
     }
 
+    /// Whether the query and the order read only these top-level properties (matched as the
+    /// query matches them, ignoring case) and no tags: then a list may be filtered, sorted and
+    /// paged on a partial form of its resources, and only the page rendered whole.
+    pub fn reads_only(&self, fields: &[&str]) -> bool {
+        let known = |path: &[String]| {
+            path.len() == 1 && fields.iter().any(|f| f.eq_ignore_ascii_case(&path[0]))
+        };
+        self.tags.is_none()
+            && self
+                .query
+                .as_ref()
+                .is_none_or(|q| q.paths().into_iter().all(known))
+            && self.order_by.as_ref().is_none_or(|o| known(&o.path))
+    }
+
     fn href(&self, path: &str, page: u32) -> Value {
         let mut q = form_urlencoded::Serializer::new(String::new());
         q.append_pair("page", &page.to_string());
@@ -140,6 +156,19 @@ mod tests {
         (0..n)
             .map(|i| json!({"n": i, "status": if i % 2 == 0 { "Even" } else { "Odd" }}))
             .collect()
+    }
+
+    #[test]
+    fn a_list_knows_which_properties_it_reads() {
+        let fields = &["status", "requestedOnUtc"];
+        let reads = |q: &str| ListParams::parse(Some(q)).unwrap().reads_only(fields);
+        assert!(reads(""));
+        assert!(reads("query=STATUS%3DFailed&orderBy=-requestedOnUtc"));
+        assert!(reads("query=status%3DFailed%7C%7Cstatus%3DPending"));
+        assert!(!reads("query=status%3DFailed%26%26errorMessage~x"));
+        assert!(!reads("orderBy=errorMessage"));
+        assert!(!reads("query=status.code%3D1"));
+        assert!(!reads("tags=region%3Duk"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! The job keeps the request as sent and, once finished, the Codat fragment of its outcome;
 //! a push operation is rendered from the two.
 
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use bankfeeds_domain::batch::{BatchItem, BatchRefusal};
 use bankfeeds_domain::codat::bank_transaction::{self, BankTransaction, Problem};
@@ -25,7 +25,6 @@ use serde_json::{json, Value};
 use super::company_of;
 use super::connections::connection_of;
 use super::error::{CodatError, CodatResult};
-use super::paging::ListParams;
 use super::source_accounts::account_of;
 use super::{time, CodatAuth, CodatRawJson};
 use crate::state::AppState;
@@ -42,7 +41,7 @@ pub struct CreateBankTransactionsIn {
     transactions: Option<Vec<BankTransaction>>,
 }
 
-fn timeout_of(url: &str) -> Option<i64> {
+pub(super) fn timeout_of(url: &str) -> Option<i64> {
     let query = url.split_once('?')?.1;
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "timeoutInMinutes")
@@ -132,6 +131,15 @@ fn timed_out_fragment() -> Value {
     })
 }
 
+/// A push operation's status as its HTTP status tells it (what every stored fragment says).
+pub(super) fn status_name(code: u16) -> &'static str {
+    match code {
+        200..=299 => "Success",
+        504 => "TimedOut",
+        _ => "Failed",
+    }
+}
+
 /// A push operation as Codat shows it.
 pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
     let mut out = json!({
@@ -162,11 +170,7 @@ pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
     if job.bodies_deleted_at.is_some() {
         // Retention deleted the stored fragment: the outcome is what the HTTP status says.
         if let Some((status, _)) = &job.response {
-            out["status"] = json!(match status {
-                200..=299 => "Success",
-                504 => "TimedOut",
-                _ => "Failed",
-            });
+            out["status"] = json!(status_name(*status));
             out["statusCode"] = json!(status);
             if !(200..300).contains(status) {
                 out["errorMessage"] =
@@ -182,7 +186,7 @@ pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
 
 /// A pending job past its `timeoutInMinutes` is finished as timed out (unless a worker
 /// finishes it first; the store lets only one of them win).
-async fn settle(state: &AppState, job: Job) -> StoreResult<Job> {
+pub(super) async fn settle(state: &AppState, job: Job) -> StoreResult<Job> {
     match deadline(&job) {
         Some(d) if !job.status.is_finished() && d <= state.clock.now() => {
             state
@@ -340,33 +344,6 @@ pub async fn create(
     Ok(Json(push_json(&job, &company, true)))
 }
 
-/// The company's push jobs (all its connections'), newest first.
-async fn company_jobs(
-    state: &AppState,
-    org: bankfeeds_domain::OrgId,
-    company: &str,
-) -> CodatResult<Vec<Job>> {
-    let customer = company_of(state, org, company).await?;
-    let mut jobs = Vec::new();
-    for cc in state
-        .store
-        .list_customer_connections(org, customer.id)
-        .await?
-    {
-        for job in state
-            .store
-            .list_connection_jobs(org, cc.connection.id, 10_000)
-            .await?
-        {
-            if job.kind == JobKind::CodatPush {
-                jobs.push(settle(state, job).await?);
-            }
-        }
-    }
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.created_at));
-    Ok(jobs)
-}
-
 /// `GET /companies/{companyId}/push/{pushOperationKey}`.
 pub async fn get(
     State(state): State<AppState>,
@@ -396,20 +373,6 @@ pub async fn get(
     }
     let job = settle(&state, job).await?;
     Ok(Json(push_json(&job, &company, false)))
-}
-
-/// `GET /companies/{companyId}/push`: paged, with `query` and `orderBy`.
-pub async fn list(
-    State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path(company): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    RawQuery(query): RawQuery,
-) -> CodatResult<Json<Value>> {
-    let params = ListParams::parse(query.as_deref())?;
-    let jobs = company_jobs(&state, org.id, &company).await?;
-    let items = jobs.iter().map(|j| push_json(j, &company, false)).collect();
-    Ok(Json(params.page(items, uri.path())))
 }
 
 /// `GET …/options/bankAccounts/{accountId}/bankTransactions`: what a push takes.

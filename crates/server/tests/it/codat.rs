@@ -936,6 +936,28 @@ bankfeeds_domain::job::JobKind::CodatPush,bank.org.id, cid, Some(account.id), ba
     assert!(page["results"][0].get("data").is_none());
     let (_, all) = codat.get(&format!("/companies/{company}/push")).await;
     assert_eq!(all["totalResults"], 9);
+    // Listed from the jobs' heads (issue 12, item 6: a list used to read every stored body),
+    // each item is still the whole operation, exactly as its GET shows it.
+    for op in all["results"].as_array().unwrap() {
+        let key = op["pushOperationKey"].as_str().unwrap();
+        let (_, one) = codat.get(&format!("/companies/{company}/push/{key}")).await;
+        assert_eq!(op, &one);
+    }
+    // A query on what only a stored answer holds reads the jobs whole, with the same answers.
+    let failed: Vec<Value> = all["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|op| op["status"] == "Failed")
+        .cloned()
+        .collect();
+    let (s, by_message) = codat
+        .get(&format!(
+            "/companies/{company}/push?query=errorMessage~e%26%26status%3DFailed"
+        ))
+        .await;
+    assert_eq!(s, 200, "{by_message}");
+    assert_eq!(by_message["results"], json!(failed));
     error(
         codat
             .get(&format!(

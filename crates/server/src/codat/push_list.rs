@@ -1,0 +1,129 @@
+//! `GET /companies/{companyId}/push`: the company's push operations, paged, with `query` and
+//! `orderBy`. Listed from the jobs' heads (no bodies: a push's request is up to megabytes, and
+//! a company may have thousands); only the page is read and rendered whole, unless the query
+//! reads what only a stored answer holds.
+
+use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::Json;
+use bankfeeds_domain::job::JobKind;
+use bankfeeds_domain::{JobHead, JobId};
+use chrono::TimeDelta;
+use serde_json::{json, Value};
+
+use super::company_of;
+use super::error::CodatResult;
+use super::paging::ListParams;
+use super::push::{push_json, settle, status_name, timeout_of};
+use super::{time, CodatAuth};
+use crate::state::AppState;
+
+/// The company's push operations (all its connections'), newest first, without their bodies;
+/// those past their `timeoutInMinutes` are settled first.
+async fn company_heads(
+    state: &AppState,
+    org: bankfeeds_domain::OrgId,
+    company: &str,
+) -> CodatResult<Vec<JobHead>> {
+    let customer = company_of(state, org, company).await?;
+    let mut heads = Vec::new();
+    for cc in state
+        .store
+        .list_customer_connections(org, customer.id)
+        .await?
+    {
+        let listed = state
+            .store
+            .list_connection_job_heads(org, cc.connection.id, JobKind::CodatPush, 10_000)
+            .await?;
+        for mut head in listed {
+            let deadline = timeout_of(&head.url).map(|m| head.created_at + TimeDelta::minutes(m));
+            if !head.status.is_finished() && deadline.is_some_and(|d| d <= state.clock.now()) {
+                if let Some(job) = state.store.get_job(org, head.id).await? {
+                    let job = settle(state, job).await?;
+                    head.status = job.status;
+                    head.response_status = job.response.as_ref().map(|(s, _)| *s);
+                    head.finished_at = job.finished_at;
+                }
+            }
+            heads.push(head);
+        }
+    }
+    heads.sort_by_key(|h| std::cmp::Reverse(h.created_at));
+    Ok(heads)
+}
+
+/// What a push operation's head alone decides, for filtering and ordering a list.
+const HEAD_FIELDS: &[&str] = &[
+    "companyId",
+    "pushOperationKey",
+    "dataConnectionKey",
+    "requestedOnUtc",
+    "completedOnUtc",
+    "timeoutInMinutes",
+    "status",
+    "statusCode",
+    "dataType",
+];
+
+/// The [`HEAD_FIELDS`] of a push operation, as [`push_json`] renders them.
+fn head_json(head: &JobHead, company: &str) -> Value {
+    let (status, code) = match head.response_status {
+        Some(code) if head.status.is_finished() => (status_name(code), code),
+        _ => ("Pending", 202),
+    };
+    json!({
+        "companyId": company,
+        "pushOperationKey": head.id,
+        "dataConnectionKey": head.connection_id,
+        "requestedOnUtc": time(head.created_at),
+        "completedOnUtc": head.finished_at.map(time),
+        "timeoutInMinutes": timeout_of(&head.url),
+        "status": status,
+        "statusCode": code,
+        "dataType": "bankTransactions",
+    })
+}
+
+/// `GET /companies/{companyId}/push`: paged, with `query` and `orderBy`.
+pub async fn list(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path(company): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    RawQuery(query): RawQuery,
+) -> CodatResult<Json<Value>> {
+    let params = ListParams::parse(query.as_deref())?;
+    let heads = company_heads(&state, org.id, &company).await?;
+    let whole = |id: JobId| {
+        let state = &state;
+        async move { state.store.get_job(org.id, id).await }
+    };
+    if params.reads_only(HEAD_FIELDS) {
+        // Filter, order and page on the heads; read whole only the jobs on the page.
+        let items = heads.iter().map(|h| head_json(h, &company)).collect();
+        let mut page = params.page(items, uri.path());
+        if let Some(results) = page["results"].as_array_mut() {
+            for item in results.iter_mut() {
+                let id = item["pushOperationKey"]
+                    .as_str()
+                    .and_then(|k| k.parse().ok());
+                if let Some(job) = match id {
+                    Some(id) => whole(id).await?,
+                    None => None,
+                } {
+                    *item = push_json(&job, &company, false);
+                }
+            }
+        }
+        return Ok(Json(page));
+    }
+    // The query reads what only the stored answer holds (e.g. `errorMessage`): render each job
+    // whole, one at a time, keeping only what is shown of it.
+    let mut items = Vec::with_capacity(heads.len());
+    for head in &heads {
+        if let Some(job) = whole(head.id).await? {
+            items.push(push_json(&job, &company, false));
+        }
+    }
+    Ok(Json(params.page(items, uri.path())))
+}
