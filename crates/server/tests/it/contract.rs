@@ -164,3 +164,41 @@ async fn a_patch_body_takes_only_documented_fields() {
     .await;
     assert_eq!(patched["bank_feed_account"]["name"], "Savings");
 }
+
+/// Which alternative of the documented 200 answer of `method path` the body is, by the
+/// alternatives' required properties; fails unless exactly one fits (what a generated client
+/// dispatches on).
+pub(crate) fn documented_alternative(
+    doc: &serde_json::Value,
+    method: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> String {
+    let schema =
+        &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"];
+    let resolve = |s: &serde_json::Value| -> (String, serde_json::Value) {
+        let name = s["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .unwrap_or_else(|| panic!("{method} {path}: not a component: {s}"));
+        (name.to_owned(), doc["components"]["schemas"][name].clone())
+    };
+    let (_, answer) = resolve(schema);
+    let alternatives = answer["oneOf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{method} {path}: 200 is not oneOf: {answer}"));
+    let fits: Vec<String> = alternatives
+        .iter()
+        .map(resolve)
+        .filter(|(_, s)| {
+            s["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| body.get(p.as_str().unwrap()).is_some())
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(fits.len(), 1, "{method} {path}: {body} fits {fits:?}");
+    fits[0].clone()
+}

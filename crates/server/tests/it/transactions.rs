@@ -450,6 +450,21 @@ async fn async_mode_answers_with_a_job_that_holds_the_outcome(hub: Hub) {
     let mut body = batch(&f.account, vec![txn("A1", days_ago(1), json!(-12.34))]);
     body["response_mode"] = json!("async");
     let answer = ok(f.push(&hub, &body).await).await;
+    // Both answers are in the document, told apart by their required property (issue 20: a
+    // generated client failed on the async answer, which the document did not declare).
+    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let push = "/versioned/accounting/bank_feeds/transactions";
+    assert_eq!(
+        crate::contract::documented_alternative(&doc, "post", push, &answer),
+        "AsyncEnvelopeOut"
+    );
+    let mut sync = batch(&f.account, vec![txn("A2", days_ago(1), json!(-1))]);
+    sync["response_mode"] = json!("prefer_sync");
+    let stored = ok(f.push(&hub, &sync).await).await;
+    assert_eq!(
+        crate::contract::documented_alternative(&doc, "post", push, &stored),
+        "TransactionsCreatedOut"
+    );
     let envelope = &answer["async_response"];
     let id = envelope["id"].as_str().unwrap();
     assert_eq!(

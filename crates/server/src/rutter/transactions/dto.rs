@@ -239,6 +239,18 @@ pub struct TransactionsCreatedOut {
     pub bank_feed_transactions: Vec<TransactionOut>,
 }
 
+/// What a push answers with 200: the stored transactions (`prefer_sync`, when the batch ran
+/// within the wait), or the job to poll (`async`, and `prefer_sync` falling back when the batch
+/// is still queued). Tell them apart by which property is present: `bank_feed_transactions` or
+/// `async_response`. For the document only; the handler writes either directly.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum TransactionsCreateAnswer {
+    Stored(TransactionsCreatedOut),
+    Queued(crate::rutter::jobs::AsyncEnvelopeOut),
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransactionListOut {
     pub connection: ConnectionRefOut,
