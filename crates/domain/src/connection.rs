@@ -28,6 +28,9 @@ pub struct NewConnection {
     pub access_token_hash: SecretHash,
 }
 
+/// The longest connection name, in characters as sent.
+pub const MAX_NAME_CHARS: usize = 200;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConnectionNameError {
     #[error("connection name must be at most 200 characters")]
@@ -42,10 +45,11 @@ impl NewConnection {
         name: Option<&str>,
         now: Timestamp,
     ) -> Result<(NewConnection, Secret), ConnectionNameError> {
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
-        if name.is_some_and(|n| n.chars().count() > 200) {
+        // The limit counts the name as sent (what the API document says), then it is trimmed.
+        if name.is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
             return Err(ConnectionNameError::TooLong);
         }
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
         let token = Secret::generate(SecretKind::AccessToken);
         let connection = Connection {
             id: ConnectionId::new(),

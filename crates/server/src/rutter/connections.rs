@@ -21,8 +21,10 @@ use crate::state::AppState;
 pub struct ConnectionIn {
     /// The accounting platform this customer's feeds go to.
     pub platform: Platform,
-    /// A label for the FI's own use, e.g. the customer's business name.
+    /// A label for the FI's own use, e.g. the customer's business name (up to 200 characters;
+    /// stored trimmed, blank means none).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 

@@ -236,3 +236,78 @@ async fn a_nul_in_a_json_string_is_refused() {
         "nothing stored"
     );
 }
+
+/// Lengths count the text as sent, as the document's `maxLength` does: a name padded past the
+/// limit used to pass because it was trimmed first, so the server accepted what the document
+/// calls invalid (schemathesis' negative phase).
+#[tokio::test]
+async fn documented_lengths_count_the_text_as_sent() {
+    let hub = Hub::start(
+        bankfeeds_store_tests::backends::sqlite("raw_lengths")
+            .await
+            .unwrap(),
+    )
+    .await;
+    let creds = hub.org("Length Bank").await;
+    let create = |name: String| {
+        hub.post(
+            &creds,
+            "/versioned/connections/create",
+            &serde_json::json!({"platform": "XERO", "name": name}),
+        )
+        .send()
+    };
+    ok(create("n".repeat(200)).await).await;
+    err(
+        create(format!(" {}", "n".repeat(200))).await,
+        400,
+        "INVALID_FIELD_VALUE",
+    )
+    .await;
+    let (_, token) = hub.connection(&creds, "XERO").await;
+    let path = crate::helpers::with_token("/versioned/accounting/bank_feeds/accounts", &token);
+    let account = |id: String| {
+        serde_json::json!({"bank_feed_account": {"internal_bank_account_id": id,
+            "bank_account_type": "bank", "currency_code": "USD"}})
+    };
+    err(
+        hub.post(&creds, &path, &account(format!(" {}", "i".repeat(255))))
+            .send()
+            .await,
+        400,
+        "INVALID_FIELD_VALUE",
+    )
+    .await;
+    let made = ok(hub
+        .post(&creds, &path, &account("i".repeat(255)))
+        .send()
+        .await)
+    .await;
+    let id = made["bank_feed_account"]["id"].as_str().unwrap();
+    let patch_path = crate::helpers::with_token(
+        &format!("/versioned/accounting/bank_feeds/accounts/{id}"),
+        &token,
+    );
+    err(
+        hub.patch(
+            &creds,
+            &patch_path,
+            &serde_json::json!({"bank_feed_account": {"internal_bank_account_id": format!(" {}", "j".repeat(255))}}),
+        )
+        .send()
+        .await,
+        400,
+        "INVALID_FIELD_VALUE",
+    )
+    .await;
+    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["ConnectionIn"]["properties"]["name"]["maxLength"],
+        200
+    );
+    assert_eq!(
+        schemas["AccountIn"]["properties"]["internal_bank_account_id"]["maxLength"],
+        255
+    );
+}

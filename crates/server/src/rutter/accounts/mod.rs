@@ -60,7 +60,7 @@ fn check_text(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiErr
 }
 
 fn check_account(a: &BankFeedAccount) -> Result<(), ApiError> {
-    let id = a.internal_bank_account_id.trim();
+    let id = &a.internal_bank_account_id;
     if id.is_empty() || id.chars().count() > MAX_ID_LEN {
         return Err(ApiError::bad_request(
             "INVALID_FIELD_VALUE",
@@ -104,6 +104,13 @@ pub async fn create_account(
 ) -> ApiResult<Response> {
     let c = &auth.connection;
     let input = &req.body.bank_feed_account;
+    // The limit counts the id as sent (what the API document says); it is stored trimmed.
+    if input.internal_bank_account_id.chars().count() > MAX_ID_LEN {
+        return Err(ApiError::bad_request(
+            "INVALID_FIELD_VALUE",
+            format!("field `bank_feed_account.internal_bank_account_id` must be 1 to {MAX_ID_LEN} characters"),
+        ));
+    }
     let profile = PlatformProfile::for_platform(c.platform, Door::Rutter);
     let mut account = BankFeedAccount::new(
         c.org_id,

@@ -26,10 +26,12 @@ pub(super) fn patch_from(
         };
         match field.as_str() {
             "internal_bank_account_id" => {
+                // The limit counts the id as sent, as the document says; then it is trimmed.
                 let v = value
                     .as_str()
+                    .filter(|v| v.chars().count() <= MAX_ID_LEN)
                     .map(str::trim)
-                    .filter(|v| !v.is_empty() && v.chars().count() <= MAX_ID_LEN);
+                    .filter(|v| !v.is_empty());
                 patch.internal_bank_account_id = Some(
                     v.ok_or_else(|| {
                         invalid(format!("must be a string of 1 to {MAX_ID_LEN} characters"))
