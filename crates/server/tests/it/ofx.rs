@@ -15,6 +15,7 @@ crate::on_both_backends!(
     bad_signons_are_refused_and_repeated_ones_lock_the_user,
     what_is_not_ofx_is_a_400_and_never_a_5xx,
     failed_signons_count_against_the_client_address,
+    http_1_0_with_a_portless_host_is_answered,
 );
 
 const ANON: &str = "anonymous00000000000000000000000";
@@ -558,4 +559,51 @@ async fn failed_signons_count_against_the_client_address(hub: Hub) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 429);
+}
+
+/// aqbanking speaks HTTP/1.0 with `Content-length` and a `Host` header without the port, and
+/// spells its content type as it likes.
+async fn http_1_0_with_a_portless_host_is_answered(hub: Hub) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_, _, c) = fixture(&hub).await;
+    let path = c["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&hub.base)
+        .to_owned();
+    let (user, pass) = (
+        c["user_id"].as_str().unwrap(),
+        c["password"].as_str().unwrap(),
+    );
+    // aqbanking's own shape: unclosed leaves, no time zone, a separate balance-only request.
+    let body = request(
+        102,
+        user,
+        pass,
+        &stmt(
+            "aq-1",
+            "1001",
+            "<INCTRAN><DTSTART>20240101000000.000<INCLUDE>N</INCTRAN>",
+        ),
+    );
+    let head = format!(
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: AqBanking\r\n\
+         Content-type: application/x-ofx\r\nContent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut socket = tokio::net::TcpStream::connect(hub.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (status_line, rest) = answer.split_once("\r\n").unwrap();
+    assert!(status_line.ends_with("200 OK"), "{status_line}");
+    let ofx = &rest[rest.find("\r\n\r\n").unwrap() + 4..];
+    let (_, root) = parse_document(ofx.as_bytes()).unwrap();
+    let rs = trn(&root, "BANKMSGSRSV1", "aq-1").child("STMTRS").unwrap();
+    assert!(rs.child("BANKTRANLIST").is_none());
+    assert_eq!(leaf(rs, &["LEDGERBAL", "BALAMT"]), "1000.50");
 }
