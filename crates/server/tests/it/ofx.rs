@@ -16,6 +16,7 @@ crate::on_both_backends!(
     what_is_not_ofx_is_a_400_and_never_a_5xx,
     failed_signons_count_against_the_client_address,
     http_1_0_with_a_portless_host_is_answered,
+    no_sandbox_or_link_page_offers_ofx_direct_connect,
 );
 
 const ANON: &str = "anonymous00000000000000000000000";
@@ -606,4 +607,37 @@ async fn http_1_0_with_a_portless_host_is_answered(hub: Hub) {
     let rs = trn(&root, "BANKMSGSRSV1", "aq-1").child("STMTRS").unwrap();
     assert!(rs.child("BANKTRANLIST").is_none());
     assert_eq!(leaf(rs, &["LEDGERBAL", "BALAMT"]), "1000.50");
+}
+
+/// OFX Direct Connect has no platform-side link step: no sandbox platform and no link page.
+async fn no_sandbox_or_link_page_offers_ofx_direct_connect(hub: Hub) {
+    let resp = hub
+        .http
+        .post(hub.url("/sandbox/ofx/api/companies"))
+        .bearer_auth(crate::helpers::SANDBOX_PASSWORD)
+        .json(&json!({"name": "Acme"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let intuit = hub
+        .http
+        .post(hub.url("/sandbox/intuit/api/companies"))
+        .bearer_auth(crate::helpers::SANDBOX_PASSWORD)
+        .json(&json!({"name": "Acme"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        intuit.status(),
+        200,
+        "the same call on a sandbox platform works"
+    );
+    let resp = hub
+        .http
+        .get(hub.url("/link/ofx/redirect"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
 }
