@@ -17,6 +17,7 @@ crate::on_both_backends!(
     failed_signons_count_against_the_client_address,
     http_1_0_with_a_portless_host_is_answered,
     no_sandbox_or_link_page_offers_ofx_direct_connect,
+    ofxclient_shaped_requests_are_answered,
 );
 
 const ANON: &str = "anonymous00000000000000000000000";
@@ -640,4 +641,39 @@ async fn no_sandbox_or_link_page_offers_ofx_direct_connect(hub: Hub) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
+}
+
+/// ofxclient's shape: SGML with unclosed leaves and CRLFs, an empty line inside SONRQ, a
+/// date-only DTSTART, no DTEND, a CLTCOOKIE, one card account per POST.
+async fn ofxclient_shaped_requests_are_answered(hub: Hub) {
+    let (_, _, c) = fixture(&hub).await;
+    let url = c["url"].as_str().unwrap();
+    let (user, pass) = (
+        c["user_id"].as_str().unwrap(),
+        c["password"].as_str().unwrap(),
+    );
+    let body = format!(
+        "OFXHEADER:100\r\nDATA:OFXSGML\r\nVERSION:102\r\nSECURITY:NONE\r\nENCODING:USASCII\r\n\
+         CHARSET:1252\r\nCOMPRESSION:NONE\r\nOLDFILEUID:NONE\r\nNEWFILEUID:NONE\r\n\r\n\
+         <OFX>\r\n<SIGNONMSGSRQV1>\r\n<SONRQ>\r\n<DTCLIENT>20261121045705\r\n<USERID>{user}\r\n\
+         <USERPASS>{pass}\r\n\r\n<LANGUAGE>ENG\r\n<FI>\r\n<ORG>X\r\n<FID>1\r\n</FI>\r\n\
+         <APPID>QWIN\r\n<APPVER>2500\r\n</SONRQ>\r\n</SIGNONMSGSRQV1>\r\n<CREDITCARDMSGSRQV1>\r\n\
+         <CCSTMTTRNRQ>\r\n<TRNUID>ofxclient-1\r\n<CLTCOOKIE>4\r\n<CCSTMTRQ>\r\n<CCACCTFROM>\r\n\
+         <ACCTID>4111\r\n</CCACCTFROM>\r\n<INCTRAN>\r\n<DTSTART>20240101\r\n<INCLUDE>Y\r\n\
+         </INCTRAN>\r\n</CCSTMTRQ>\r\n</CCSTMTTRNRQ>\r\n</CREDITCARDMSGSRQV1>\r\n</OFX>\r\n"
+    );
+    let root = post_ofx(&hub, url, 102, body).await;
+    assert_eq!(signon_code(&root), "0");
+    let k = trn(&root, "CREDITCARDMSGSRSV1", "ofxclient-1");
+    assert_eq!(leaf(k, &["CLTCOOKIE"]), "4");
+    let list = k.path(&["CCSTMTRS", "BANKTRANLIST"]).unwrap();
+    let fitids: Vec<_> = list
+        .children_named("STMTTRN")
+        .map(|t| t.leaf("FITID").unwrap())
+        .collect();
+    assert_eq!(fitids, ["K1"]);
+    assert!(
+        leaf(list, &["DTEND"]).starts_with("20"),
+        "DTEND is the server's now"
+    );
 }
