@@ -17,6 +17,7 @@ pub mod ids;
 pub mod job;
 pub mod link;
 pub mod money;
+pub mod ofx;
 pub mod org;
 pub mod otp;
 pub mod page;

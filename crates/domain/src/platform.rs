@@ -14,16 +14,36 @@ pub enum Platform {
     SageIntacct,
     SageBusinessCloud,
     Netsuite,
+    /// OFX Direct Connect: the customer's own software (Quicken, QuickBooks Desktop, GnuCash)
+    /// downloads the feed from the hub's `/ofx/:org_id` endpoint. There is no platform-side
+    /// link step, so no sandbox offers it.
+    OfxDirectConnect,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 5] = [
+    pub const ALL: [Platform; 6] = [
+        Platform::IntuitBankFeeds,
+        Platform::Xero,
+        Platform::SageIntacct,
+        Platform::SageBusinessCloud,
+        Platform::Netsuite,
+        Platform::OfxDirectConnect,
+    ];
+
+    /// The platforms a customer links a feed from inside the platform (the link flow, the
+    /// sandboxes, Codat's platform keys): every one but OFX Direct Connect.
+    pub const LINKED: [Platform; 5] = [
         Platform::IntuitBankFeeds,
         Platform::Xero,
         Platform::SageIntacct,
         Platform::SageBusinessCloud,
         Platform::Netsuite,
     ];
+
+    /// Whether feeds reach this platform through a platform-side link step.
+    pub fn is_linked(self) -> bool {
+        Platform::LINKED.contains(&self)
+    }
 
     /// The wire and storage name, e.g. `INTUIT_BANK_FEEDS`.
     pub fn as_str(self) -> &'static str {
@@ -33,6 +53,7 @@ impl Platform {
             Platform::SageIntacct => "SAGE_INTACCT",
             Platform::SageBusinessCloud => "SAGE_BUSINESS_CLOUD",
             Platform::Netsuite => "NETSUITE",
+            Platform::OfxDirectConnect => "OFX_DIRECT_CONNECT",
         }
     }
 
@@ -43,6 +64,9 @@ impl Platform {
             Platform::Xero => "gbol",
             Platform::SageIntacct | Platform::SageBusinessCloud => "olpr",
             Platform::Netsuite => "akxx",
+            // Codat has no such integration; the Codat door never creates one (no key maps to
+            // it) and shows this key if it lists a connection made through the Rutter door.
+            Platform::OfxDirectConnect => "ofxdc",
         }
     }
 
@@ -54,6 +78,7 @@ impl Platform {
             Platform::SageIntacct => "Sage Intacct",
             Platform::SageBusinessCloud => "Sage Business Cloud",
             Platform::Netsuite => "NetSuite",
+            Platform::OfxDirectConnect => "OFX Direct Connect",
         }
     }
 }
@@ -91,6 +116,12 @@ mod tests {
             assert_eq!(p.as_str().parse::<Platform>().unwrap(), p);
         }
         assert!("QUICKBOOKS".parse::<Platform>().is_err());
+        assert_eq!(
+            "OFX_DIRECT_CONNECT".parse::<Platform>().unwrap(),
+            Platform::OfxDirectConnect
+        );
+        assert!(!Platform::OfxDirectConnect.is_linked());
+        assert!(Platform::LINKED.iter().all(|p| p.is_linked()));
         assert!(serde_json::from_str::<Platform>("\"xero\"").is_err());
     }
 }

@@ -24,6 +24,9 @@ pub struct PlatformProfile {
     pub requires_ready_feed: bool,
     /// A new bank feed account starts `transaction_ready` (Intuit) or not (everyone else).
     pub ready_at_creation: bool,
+    /// A new bank feed account starts `active`: there is no platform-side link step (OFX
+    /// Direct Connect, where the customer's software downloads the feed directly).
+    pub active_at_creation: bool,
     /// How far before the feed's `transaction_start_date` a transaction may be posted:
     /// `Some(0)` none before it, `Some(n)` up to n days before, `None` no limit.
     pub days_before_start: Option<u32>,
@@ -42,6 +45,7 @@ impl PlatformProfile {
             max_batch: 1000,
             requires_ready_feed: true,
             ready_at_creation: false,
+            active_at_creation: false,
             days_before_start: Some(0),
             max_age_days: None,
             first_import_max_age_days: None,
@@ -65,6 +69,12 @@ impl PlatformProfile {
             Platform::Netsuite => PlatformProfile {
                 days_before_start: None,
                 first_import_max_age_days: Some(60),
+                ..base
+            },
+            Platform::OfxDirectConnect => PlatformProfile {
+                requires_ready_feed: false,
+                ready_at_creation: true,
+                active_at_creation: true,
                 ..base
             },
         }

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod link;
 pub mod listener;
 pub mod metrics;
+pub mod ofx;
 pub mod openapi;
 pub mod platforms;
 pub mod retention;
@@ -142,6 +143,7 @@ pub fn router(state: AppState) -> Router {
             http::auth::limit_anonymous,
         )))
         .merge(codat::router())
+        .merge(ofx::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(layers)

@@ -24,6 +24,8 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::connections::get_connection_status,
         rutter::connections::delete_connection,
         rutter::connections::rotate_access_token,
+        rutter::ofx_credentials::create_ofx_credentials,
+        rutter::ofx_credentials::delete_ofx_credentials,
         rutter::accounts::create_account,
         rutter::accounts::list_accounts,
         rutter::accounts::get_account,

@@ -21,6 +21,7 @@ mod fi_configs;
 mod idempotency;
 mod jobs;
 mod link;
+mod ofx;
 mod orgs;
 mod otps;
 mod platform_feeds;

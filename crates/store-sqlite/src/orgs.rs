@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use bankfeeds_domain::{NewOrg, Org, SecretHash};
+use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash};
 use bankfeeds_store::decode::known;
 use bankfeeds_store::{OrgCredential, StoreResult};
 use sqlx::FromRow;
@@ -63,6 +63,16 @@ impl bankfeeds_store::OrgStore for SqliteStore {
         rows.into_iter()
             .map(|r| r.into_credential().map(|c| c.org))
             .collect()
+    }
+
+    async fn get_org(&self, id: OrgId) -> StoreResult<Option<Org>> {
+        let row: Option<OrgRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM orgs WHERE id = ?"))
+                .bind(id.to_string())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(map_err)?;
+        row.map(|r| r.into_credential().map(|c| c.org)).transpose()
     }
 
     async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>> {

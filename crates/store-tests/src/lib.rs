@@ -17,6 +17,7 @@ mod helpers;
 pub mod idempotency;
 pub mod jobs;
 pub mod link;
+pub mod ofx;
 pub mod orgs;
 pub mod otps;
 pub mod platform_feeds;
@@ -128,6 +129,11 @@ macro_rules! __suite_cases {
                 revoking_leaves_later_sets_and_other_organisations_alone,
                 a_username_is_never_stored_twice,
             ],
+            ofx: [
+                ofx_credentials_are_hashed_replaced_and_revoked,
+                failed_ofx_signons_lock_the_user_until_the_lock_expires,
+                downloads_mark_only_what_was_returned,
+            ],
             platform_feeds: [
                 feeds_are_ingested_as_statements_once,
                 concurrent_syncs_take_each_transaction_once,
@@ -192,6 +198,7 @@ mod registration {
         ("idempotency", include_str!("idempotency.rs")),
         ("jobs", include_str!("jobs.rs")),
         ("link", include_str!("link.rs")),
+        ("ofx", include_str!("ofx.rs")),
         ("orgs", include_str!("orgs.rs")),
         ("otps", include_str!("otps.rs")),
         ("platform_feeds", include_str!("platform_feeds.rs")),

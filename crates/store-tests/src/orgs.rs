@@ -9,7 +9,13 @@ pub async fn orgs_round_trip(store: DynStore) {
     let (a, secret) = org(&store, "Demo Bank").await;
     let (b, _) = org(&store, "Other Bank").await;
     let listed = store.list_orgs().await.unwrap();
-    assert_eq!(listed, vec![a.clone(), b]);
+    assert_eq!(listed, vec![a.clone(), b.clone()]);
+    assert_eq!(store.get_org(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.get_org(b.id).await.unwrap(), Some(b));
+    assert_eq!(
+        store.get_org(bankfeeds_domain::OrgId::new()).await.unwrap(),
+        None
+    );
 
     let cred = store
         .find_org_credential(&a.client_id)

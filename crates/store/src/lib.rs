@@ -18,6 +18,7 @@ mod fi_configs;
 mod idempotency;
 mod jobs;
 mod link;
+mod ofx;
 mod orgs;
 mod otps;
 mod platform_feeds;
@@ -33,6 +34,7 @@ pub use {
     fi_configs::FiConfigStore,
     jobs::JobStore,
     link::LinkStore,
+    ofx::OfxStore,
     orgs::OrgStore,
     otps::OtpStore,
     platform_feeds::PlatformFeedStore,
@@ -44,8 +46,8 @@ pub use {
 pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, CredentialStore, CustomerStore, EventStore, FiConfigStore,
-        JobStore, LinkStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store,
-        TransactionStore,
+        JobStore, LinkStore, OfxStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore,
+        Store, TransactionStore,
     };
 }
 
@@ -134,6 +136,7 @@ pub trait Store:
     + OtpStore
     + CredentialStore
     + LinkStore
+    + OfxStore
     + PlatformFeedStore
     + EventStore
     + RetentionStore

@@ -2,13 +2,16 @@
 
 use crate::{OrgCredential, StoreResult};
 use async_trait::async_trait;
-use bankfeeds_domain::{NewOrg, Org};
+use bankfeeds_domain::{NewOrg, Org, OrgId};
 
 #[async_trait]
 pub trait OrgStore: Send + Sync {
     async fn create_org(&self, new: &NewOrg) -> StoreResult<()>;
 
     async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+
+    /// The organisation with this id (the OFX endpoint names its organisation in its path).
+    async fn get_org(&self, id: OrgId) -> StoreResult<Option<Org>>;
 
     async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>>;
 }

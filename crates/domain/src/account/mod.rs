@@ -129,7 +129,11 @@ impl BankFeedAccount {
             parent_bank_feed_account_id: None,
             bank_account_type,
             currency,
-            feed_status: FeedStatus::Inactive,
+            feed_status: if profile.active_at_creation {
+                FeedStatus::Active
+            } else {
+                FeedStatus::Inactive
+            },
             transaction_ready: profile.ready_at_creation,
             transaction_start_date: None,
             current_balance: None,

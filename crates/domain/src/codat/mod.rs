@@ -27,6 +27,7 @@ pub fn platform_name(p: Platform) -> &'static str {
         Platform::SageIntacct => "Sage Intacct Bank Feeds",
         Platform::SageBusinessCloud => "Sage Bank Feeds",
         Platform::Netsuite => "NetSuite Bank Feeds",
+        Platform::OfxDirectConnect => "OFX Direct Connect",
     }
 }
 
@@ -53,6 +54,10 @@ pub fn integration_ids(p: Platform) -> (uuid::Uuid, uuid::Uuid) {
         Platform::Netsuite => (
             0x2f1a8c3e_41b7_4d0e_9a55_0b7c9e3d1a04,
             0x8d0e4b6a_92c1_4f3e_8b7a_1c2d3e4f5a04,
+        ),
+        Platform::OfxDirectConnect => (
+            0x2f1a8c3e_41b7_4d0e_9a55_0b7c9e3d1a05,
+            0x8d0e4b6a_92c1_4f3e_8b7a_1c2d3e4f5a05,
         ),
     };
     (
@@ -98,11 +103,15 @@ mod tests {
 
     #[test]
     fn every_platform_key_round_trips() {
-        for p in Platform::ALL {
+        for p in Platform::LINKED {
             let back = platform_for_key(p.codat_key()).unwrap();
             assert_eq!(back.codat_key(), p.codat_key());
         }
         assert_eq!(platform_for_key("fbrh"), None);
+        assert_eq!(
+            platform_for_key(Platform::OfxDirectConnect.codat_key()),
+            None
+        );
         let ids: std::collections::HashSet<_> =
             Platform::ALL.into_iter().map(integration_ids).collect();
         assert_eq!(ids.len(), Platform::ALL.len());

@@ -5,6 +5,7 @@ pub mod batch_job;
 pub mod connections;
 pub mod fi_configs;
 pub mod jobs;
+pub mod ofx_credentials;
 pub mod otp;
 pub mod transactions;
 
@@ -40,6 +41,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/versioned/connections/{id}/rotate_access_token",
             post(connections::rotate_access_token),
+        )
+        .route(
+            "/versioned/connections/{id}/ofx_credentials",
+            post(ofx_credentials::create_ofx_credentials)
+                .delete(ofx_credentials::delete_ofx_credentials),
         )
         .route(
             ACCOUNTS,

@@ -27,12 +27,13 @@ pub fn platform_slug(p: Platform) -> &'static str {
         Platform::SageIntacct => "sage-intacct",
         Platform::SageBusinessCloud => "sage-business-cloud",
         Platform::Netsuite => "netsuite",
+        Platform::OfxDirectConnect => "ofx",
     }
 }
 
 /// The platform whose pages use this slug in their paths.
 pub fn platform_by_slug(slug: &str) -> Option<Platform> {
-    Platform::ALL
+    Platform::LINKED
         .into_iter()
         .find(|p| platform_slug(*p) == slug)
 }
@@ -56,6 +57,7 @@ impl Chrome {
             Platform::Xero => "#0b6fa4",
             Platform::SageIntacct | Platform::SageBusinessCloud => "#00773b",
             Platform::Netsuite => "#125580",
+            Platform::OfxDirectConnect => "#2d3748",
         };
         Self {
             title: title.into(),

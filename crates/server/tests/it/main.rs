@@ -18,6 +18,7 @@ mod link_binding;
 mod link_flow;
 mod model;
 mod module_graph;
+mod ofx;
 mod ops;
 mod pages;
 mod retention;

@@ -105,7 +105,7 @@ async fn home(State(state): State<AppState>, csrf: Csrf) -> Result<Response, Pag
             ..Chrome::hub("Sandbox accounting platforms")
         },
         csrf: csrf.token().to_owned(),
-        platforms: Platform::ALL
+        platforms: Platform::LINKED
             .into_iter()
             .map(|p| PlatformLink {
                 slug: platform_slug(p),

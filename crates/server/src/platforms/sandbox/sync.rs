@@ -58,7 +58,7 @@ pub async fn sync_feed(
 pub async fn run_due(state: &AppState) -> StoreResult<usize> {
     const BATCH: u32 = 100;
     let mut synced = 0;
-    for platform in Platform::ALL {
+    for platform in Platform::LINKED {
         let before = state.clock.now() - state.sandbox_sync.interval(platform);
         loop {
             let due = state.store.list_feeds_due(platform, before, BATCH).await?;

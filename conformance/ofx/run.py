@@ -1,0 +1,172 @@
+"""OFX Direct Connect against a real client: ofxget (ofxtools, pinned in requirements.txt).
+
+    python run.py --hub-bin target/release/bankfeeds --ofxget VENV/bin/ofxget
+
+Starts the hub on a temporary SQLite database, pushes a checking account's and a card's
+transactions through the Rutter door, issues OFX credentials, then runs ofxget `prof`,
+`acctinfo`, `stmt` (bank and card) and `stmt --all` in OFX 1.0.2 (SGML, unclosed elements) and
+2.2.0 (XML). ofxget exits 0 on OFX errors, so every answer is parsed with ofxtools and compared,
+transaction by transaction and balance by balance, with what was pushed. A wrong password must
+get SONRS 15500.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "faults"))
+import hubproc  # noqa: E402
+
+from ofxtools.Parser import OFXTree  # noqa: E402
+
+UTC = timezone.utc
+LONG = "A payee name much longer than thirty-two characters"
+CHECKING = [
+    ("C1", "2024-01-05T10:00:00Z", "-20.25", LONG, "DEBIT"),
+    ("C2", "2024-01-10T10:00:00Z", "500", "Client payment", "CREDIT"),
+    ("C3", "2024-01-20T15:30:00Z", "-5", "Coffee", "DEBIT"),
+]
+CARD = [
+    ("K1", "2024-01-07T10:00:00Z", "-75", "Hotel", "DEBIT"),
+    ("K2", "2024-01-15T10:00:00Z", "30", "Payment, thank you", "CREDIT"),
+]
+BALANCES = {"1001": (Decimal("1474.75"), Decimal("1400.00")), "4111": (Decimal("-45.00"), None)}
+
+
+def check(cond, what):
+    if not cond:
+        sys.exit(f"FAIL: {what}")
+
+
+def setup(hub, auth):
+    status, conn, _ = hubproc.call(hub, auth, "POST", "/versioned/connections/create",
+                                   {"platform": "OFX_DIRECT_CONNECT", "name": "Acme"})
+    check(status == 200, f"connection: {status} {conn}")
+    token, cid = conn["connection"]["access_token"], conn["connection"]["id"]
+    accounts = {}
+    for internal, kind, extra in [
+        ("1001", "bank", {"current_balance": 1474.75, "available_balance": 1400,
+                          "routing_number": "123456789"}),
+        ("4111", "credit_card", {"current_balance": -45}),
+    ]:
+        body = {"bank_feed_account": {"internal_bank_account_id": internal,
+                                      "bank_account_type": kind, "currency_code": "USD",
+                                      "name": f"Account {internal}", **extra}}
+        status, a, _ = hubproc.call(hub, auth, "POST",
+                                    f"/versioned/accounting/bank_feeds/accounts?access_token={token}", body)
+        check(status == 200, f"account: {status} {a}")
+        accounts[internal] = a["bank_feed_account"]["id"]
+    for internal, rows in [("1001", CHECKING), ("4111", CARD)]:
+        txs = [{"transaction_id": i, "posted_at": p, "amount": float(a), "description": d,
+                "debit_credit_memo": m} for i, p, a, d, m in rows]
+        body = {"bank_feed_transactions": {"bank_feed_account_id": accounts[internal], "transactions": txs}}
+        status, r, _ = hubproc.call(hub, auth, "POST",
+                                    f"/versioned/accounting/bank_feeds/transactions?access_token={token}", body)
+        check(status == 200, f"push: {status} {r}")
+    status, creds, _ = hubproc.call(hub, auth, "POST", f"/versioned/connections/{cid}/ofx_credentials", {})
+    check(status == 201, f"credentials: {status} {creds}")
+    return creds["ofx_credentials"]
+
+
+def ofxget(ofxget_bin, home, args):
+    env = dict(os.environ, HOME=home)
+    out = subprocess.run([ofxget_bin, *args], env=env, capture_output=True, timeout=60)
+    text = out.stdout
+    start = min((i for i in (text.find(b"OFXHEADER"), text.find(b"<?xml")) if i >= 0), default=-1)
+    check(start >= 0, f"ofxget {args[0]} printed no OFX (rc {out.returncode}): "
+          f"{out.stdout[-500:]!r} {out.stderr[-1500:]!r}")
+    tree = OFXTree()
+    tree.parse(BytesIO(text[start:]))
+    return tree.convert()
+
+
+def compare_statement(stmt, version):
+    acct = stmt.account.acctid
+    expected = {"1001": CHECKING, "4111": CARD}[acct]
+    got = [(t.fitid, t.dtposted, t.trnamt, t.name, t.memo) for t in stmt.banktranlist]
+    check(len(got) == len(expected), f"{version} {acct}: {len(got)} transactions, want {len(expected)}")
+    for (fitid, posted, amount, name, memo), (i, p, a, d, _) in zip(got, expected):
+        want_posted = datetime.fromisoformat(p.replace("Z", "+00:00")).astimezone(UTC)
+        check(fitid == i, f"{version} {acct}: FITID {fitid} != {i}")
+        check(posted == want_posted, f"{version} {i}: DTPOSTED {posted} != {want_posted}")
+        check(amount == Decimal(a), f"{version} {i}: TRNAMT {amount} != {a}")
+        check(name == d[:32].rstrip(), f"{version} {i}: NAME {name!r}")
+        if len(d) > 32:
+            check(memo and d[32:].strip() in memo, f"{version} {i}: the rest of the name in MEMO")
+    ledger, avail = BALANCES[acct]
+    check(stmt.ledgerbal.balamt == ledger, f"{version} {acct}: LEDGERBAL {stmt.ledgerbal.balamt} != {ledger}")
+    if avail is None:
+        check(stmt.availbal is None, f"{version} {acct}: unexpected AVAILBAL")
+    else:
+        check(stmt.availbal.balamt == avail, f"{version} {acct}: AVAILBAL {stmt.availbal.balamt} != {avail}")
+
+
+def run_version(ofxget_bin, creds, version):
+    home = tempfile.mkdtemp(prefix=f"ofxget-{version}-")  # a fresh profile cache per version
+    common = ["--url", creds["url"], "--org", creds["org"], "--fid", creds["fid"],
+              "--version", str(version), "--nokeyring"]
+    if version < 200:
+        common.append("--unclosedelements")
+    login = ["-u", creds["user_id"], "--password", creds["password"]]
+
+    prof = ofxget(ofxget_bin, home, ["prof", *common])
+    check(prof.signonmsgsrsv1.sonrs.status.code == 0, f"{version} prof: sign-on")
+    profrs = prof.profmsgsrsv1[0].profrs
+    urls = {ms.msgsetcore.url for ms in profrs.msgsetlist}
+    check(urls == {creds["url"]}, f"{version} prof: service URLs {urls}")
+
+    info = ofxget(ofxget_bin, home, ["acctinfo", *common, *login])
+    check(info.signonmsgsrsv1.sonrs.status.code == 0, f"{version} acctinfo: sign-on")
+    listed = {}
+    for acctinfo in info.signupmsgsrsv1[0].acctinfors:
+        for sub in acctinfo:
+            acctfrom = sub.bankacctfrom if type(sub).__name__ == "BANKACCTINFO" else sub.ccacctfrom
+            check(acctfrom is not None, f"{version} acctinfo: {sub!r}")
+            listed[acctfrom.acctid] = sub.svcstatus
+    check(listed == {"1001": "ACTIVE", "4111": "ACTIVE"}, f"{version} acctinfo: {listed}")
+
+    dates = ["-s", "20240101", "-e", "20240131"]
+    stmt = ofxget(ofxget_bin, home, ["stmt", *common, *login, "--bankid", creds["bank_id"],
+                                     "-C", "1001", "-c", "4111", *dates])
+    check(stmt.signonmsgsrsv1.sonrs.status.code == 0, f"{version} stmt: sign-on")
+    check(sorted(s.account.acctid for s in stmt.statements) == ["1001", "4111"], f"{version} stmt: accounts")
+    for s in stmt.statements:
+        compare_statement(s, version)
+
+    every = ofxget(ofxget_bin, home, ["stmt", *common, *login, "--all", *dates])
+    check(sorted(s.account.acctid for s in every.statements) == ["1001", "4111"], f"{version} stmt --all")
+    for s in every.statements:
+        compare_statement(s, version)
+
+    bad = ofxget(ofxget_bin, home, ["acctinfo", *common, "-u", creds["user_id"], "--password", "wrong-password"])
+    code = bad.signonmsgsrsv1.sonrs.status.code
+    check(code == 15500, f"{version} bad password: SONRS {code}, want 15500")
+    check(bad.signupmsgsrsv1 is None, f"{version} bad password: no other message sets")
+    print(f"ofxget {version}: prof, acctinfo, stmt (bank + card), stmt --all, bad password: OK")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--hub-bin", required=True)
+    p.add_argument("--ofxget", required=True)
+    args = p.parse_args()
+    work = tempfile.mkdtemp(prefix="bf-ofx-")
+    db = f"sqlite://{work}/hub.db"
+    hub = hubproc.Hub(args.hub_bin, db, hubproc.free_port(), f"{work}/hub.log")
+    try:
+        auth = hubproc.create_org(args.hub_bin, db, "Demo Bank")
+        creds = setup(hub, auth)
+        for version in (102, 220):
+            run_version(args.ofxget, creds, version)
+    finally:
+        hub.stop()
+
+
+if __name__ == "__main__":
+    main()
