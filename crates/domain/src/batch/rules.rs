@@ -192,6 +192,12 @@ fn label(index: usize, id: &str) -> String {
     format!("transaction {id} (#{index})")
 }
 
+/// The first instant of `t`'s UTC calendar day: the hub's calendar is UTC (an instant sent with
+/// an offset is on the UTC day it falls on).
+pub fn start_of_utc_day(t: Timestamp) -> Timestamp {
+    t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 /// The earliest `posted_at` a NEW transaction may have, from each of the profile's rules.
 struct Window {
     /// (limit, why), for each rule that applies to this account.
@@ -204,6 +210,9 @@ impl Window {
         let mut limits = Vec::new();
         if let (Some(d), Some(start)) = (profile.days_before_start, account.transaction_start_date)
         {
+            // The start date is a calendar day (the customer picks a date), in UTC: the window
+            // opens at that day's first instant, whatever time of day the date carries.
+            let start = start_of_utc_day(start);
             if let Some(limit) = start.checked_sub_signed(TimeDelta::days(i64::from(d))) {
                 let why = if d == 0 {
                     format!(

@@ -1,13 +1,13 @@
 //! Codat's bank transactions (`CreateBankTransactions`) as the core's batch: `id` is the
-//! `transaction_id`, `date` the posted date (a local date-time: any offset is ignored, as
-//! Codat does), `counterparty` the payee, `reference` the memo, and the last transaction's
+//! `transaction_id`, `date` the posted date (an instant: a date-time with an offset is that
+//! instant, one without an offset, or a plain date, is read as UTC), `counterparty` the payee, `reference` the memo, and the last transaction's
 //! `balance` the account's balance after the batch.
 //!
 //! What cannot become a transaction at all (a missing id, date or amount, an unreadable date
 //! or type) is refused before a push operation exists; the platform's rules (order, dates,
 //! history window, size) are the core's, checked when the push operation runs.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use crate::batch::BatchRequest;
 use crate::transaction::{TransactionData, TransactionType};
@@ -61,31 +61,29 @@ pub fn transaction_type(codat: &str) -> Option<TransactionType> {
     })
 }
 
-/// A Codat date: a date-time whose offset, if any, is ignored, or a plain date.
-pub fn local_date_time(s: &str) -> Option<crate::Timestamp> {
+/// A Codat date as an instant (microseconds): a date-time with an offset (`Z`, `+13:00`,
+/// `-0500`, `+05`) is that instant; one without an offset, or a plain date (midnight), is read
+/// as UTC. The hub's rules compare instants in UTC (see `batch::rules`).
+pub fn date_time(s: &str) -> Option<crate::Timestamp> {
     let s = s.trim();
-    // A date-time's first 19 characters are `YYYY-MM-DDTHH:MM:SS`, all ASCII; anything else is
-    // not a date (and must not be sliced by bytes).
-    if !s.is_ascii() {
-        return None;
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(crate::clock::truncate_micros(t.to_utc()));
     }
-    let local = if s.len() > 19 {
-        // Drop the offset (`Z`, `+01:00`, `-0500`) but keep fractional seconds.
-        let cut = s[19..].find(['Z', '+', '-']).map_or(s.len(), |i| 19 + i);
-        &s[..cut]
-    } else {
-        s
-    };
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"] {
+        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
+            return Some(crate::clock::truncate_micros(t.to_utc()));
+        }
+    }
     for fmt in [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S",
         "%Y-%m-%d %H:%M:%S%.f",
     ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(local, fmt) {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(crate::clock::truncate_micros(t.and_utc()));
         }
     }
-    NaiveDate::parse_from_str(local, "%Y-%m-%d")
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
@@ -162,7 +160,7 @@ pub fn to_batch(
                 None
             }
             Some(d) => {
-                let parsed = local_date_time(d);
+                let parsed = date_time(d);
                 if parsed.is_none() {
                     problems.push(Problem {
                         index: Some(i),
@@ -231,22 +229,35 @@ mod tests {
         }
     }
 
+    /// Seed 004: "Syncing future-dated transactions to QBO is not supported." A date is an
+    /// instant: its offset is honoured, so a New Zealand transaction from an hour ago is an hour
+    /// ago, not twelve hours ahead.
     #[test]
-    fn offsets_are_ignored_as_codat_does() {
-        let a = local_date_time("2023-01-10T14:14:14.1057478Z").unwrap();
-        let b = local_date_time("2023-01-10T14:14:14.1057478+05:00").unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a.to_rfc3339(), "2023-01-10T14:14:14.105747+00:00");
+    fn offsets_are_honoured() {
+        let utc = date_time("2023-01-10T14:14:14.1057478Z").unwrap();
+        assert_eq!(utc.to_rfc3339(), "2023-01-10T14:14:14.105747+00:00");
+        let nz = date_time("2023-01-11T03:14:14.1057478+13:00").unwrap();
+        assert_eq!(nz, utc);
+        for other in [
+            "2023-01-10T09:14:14.1057478-0500",
+            "2023-01-10T19:14:14.1057478+05",
+            "2023-01-10 14:14:14.1057478+00:00",
+        ] {
+            assert_eq!(date_time(other), Some(utc), "{other}");
+        }
+        // No offset: UTC.
+        assert_eq!(date_time("2023-01-10T14:14:14.1057478"), Some(utc));
         assert_eq!(
-            local_date_time("2023-01-10").unwrap().to_rfc3339(),
+            date_time("2023-01-10").unwrap().to_rfc3339(),
             "2023-01-10T00:00:00+00:00"
         );
-        assert!(local_date_time("10/01/2023").is_none());
+        assert!(date_time("10/01/2023").is_none());
+        assert!(date_time("2023-01-10T14:14:14+25:00").is_none());
         assert!(
-            local_date_time("2026-11-18T14:14:1éZ").is_none(),
+            date_time("2026-11-18T14:14:1éZ").is_none(),
             "no panic on non-ASCII"
         );
-        assert!(local_date_time("é").is_none());
+        assert!(date_time("é").is_none());
     }
 
     #[test]

@@ -323,8 +323,10 @@ fn sage_refuses_transactions_before_the_start_date_only() {
     for platform in [Platform::SageIntacct, Platform::SageBusinessCloud] {
         let p = profile(platform);
         assert_eq!(run(&p, &a, &[tx("A", start)]), vec![]);
+        let day = start_of_utc_day(start);
+        assert_eq!(run(&p, &a, &[tx("A", day)]), vec![]);
         assert_eq!(
-            run(&p, &a, &[tx("A", start - TimeDelta::seconds(1))]),
+            run(&p, &a, &[tx("A", day - TimeDelta::seconds(1))]),
             vec![(codes::BEFORE_HISTORY_WINDOW, Some(0))]
         );
         // No age limit without a start date.
@@ -500,4 +502,32 @@ fn violations_serialise_with_their_code() {
     let json = serde_json::to_value(&v[0]).unwrap();
     assert_eq!(json["code"], "BATCH_EMPTY");
     assert_eq!(json["index"], serde_json::Value::Null);
+}
+
+/// Seed 003: "When users link their account in Sage, they will be asked to choose the start date
+/// for the Bank Feed's transaction history. [...] You should sync transactions from that date
+/// until the present." The start date is a day (UTC): a transaction earlier on that day than the
+/// time the date happens to carry is inside the window; the day before is not.
+#[test]
+fn the_start_date_is_a_utc_calendar_day() {
+    let a = AccountContext {
+        transaction_start_date: Some(ts("2024-06-05T15:00:00Z")),
+        ..account()
+    };
+    for platform in [Platform::SageIntacct, Platform::IntuitBankFeeds] {
+        let p = profile(platform);
+        assert_eq!(run(&p, &a, &[tx("A", ts("2024-06-05T00:00:00Z"))]), vec![]);
+        // 09:00 in New Zealand on the 6th is the 5th in UTC: inside.
+        assert_eq!(run(&p, &a, &[tx("A", ts("2024-06-05T21:00:00Z"))]), vec![]);
+        assert_before_window(
+            &p,
+            &a,
+            &[tx("A", ts("2024-06-04T23:59:59Z"))],
+            &["limit 2024-06-05T00:00:00Z"],
+        );
+    }
+    assert_eq!(
+        start_of_utc_day(ts("2024-06-05T23:59:59.999999Z")),
+        ts("2024-06-05T00:00:00Z")
+    );
 }

@@ -1,0 +1,69 @@
+//! Issue 19: what an FI following Rutter's and Codat's documents (the seeds) trips over. Each
+//! test quotes the seed sentence it holds the hub to.
+
+use bankfeeds_domain::{Clock, ConnectionId, SystemClock};
+use chrono::{FixedOffset, TimeDelta};
+use serde_json::{json, Value};
+
+use crate::codat::{platform_links, Codat};
+use crate::helpers::Hub;
+
+crate::on_both_backends!(codat_dates_keep_their_offsets,);
+
+/// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
+/// feeds from ten days ago; answers (company id, push path).
+async fn linked_quickbooks(hub: &Hub, codat: &Codat<'_>) -> (String, String) {
+    let (co, conn) = codat.company_with_connection("Kiwi Ltd", "hcws").await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let connection = conn["id"].as_str().unwrap().to_owned();
+    let accounts =
+        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
+    let (s, a) = codat.post(&accounts, json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
+    assert_eq!(s, 200, "{a}");
+    let cid: ConnectionId = connection.parse().unwrap();
+    platform_links(hub, cid, "ac-001", SystemClock.now() - TimeDelta::days(10)).await;
+    let push = format!(
+        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
+    );
+    (company, push)
+}
+
+/// Pushes `txs` and answers the settled push operation.
+async fn push(codat: &Codat<'_>, company: &str, path: &str, txs: Value) -> Value {
+    let (s, op) = codat
+        .post(path, json!({"accountId": "ac-001", "transactions": txs}))
+        .await;
+    assert_eq!(s, 200, "{op}");
+    codat
+        .settled(company, op["pushOperationKey"].as_str().unwrap())
+        .await
+}
+
+/// A date-time `offset_hours` east of UTC for the instant `ago` before now, as an FI there
+/// writes it.
+fn local(ago: TimeDelta, offset_hours: i32) -> String {
+    let zone = FixedOffset::east_opt(offset_hours * 3600).unwrap();
+    (SystemClock.now() - ago)
+        .with_timezone(&zone)
+        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
+}
+
+/// Seed 004: "Syncing future-dated transactions to QBO is not supported." An hour ago in New
+/// Zealand (UTC+13) is not in the future, and an hour from now in New York (UTC-5) is: a
+/// `date`'s offset is honoured, not dropped.
+async fn codat_dates_keep_their_offsets(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (company, path) = linked_quickbooks(&hub, &codat).await;
+    let nz = json!([{"id": "nz-1", "date": local(TimeDelta::hours(1), 13), "description": "Flat white", "amount": -5.5, "balance": -5.5}]);
+    let done = push(&codat, &company, &path, nz).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    let ny = json!([{"id": "ny-1", "date": local(-TimeDelta::hours(1), -5), "description": "Bagel", "amount": -3, "balance": -8.5}]);
+    let failed = push(&codat, &company, &path, ny).await;
+    assert_eq!(failed["status"], "Failed", "{failed}");
+    assert_eq!(
+        failed["validation"]["errors"][0]["validatorName"], "FUTURE_DATED",
+        "{failed}"
+    );
+}
