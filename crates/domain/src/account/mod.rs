@@ -1,6 +1,7 @@
 //! Bank feed accounts: the FI's bank and card accounts a customer can link to a platform.
 
 pub mod change;
+pub mod deprecated_filter;
 
 pub use change::{decide_create, decide_patch, AccountRefusal};
 

@@ -6,9 +6,12 @@ use chrono::{FixedOffset, TimeDelta};
 use serde_json::{json, Value};
 
 use crate::codat::{platform_links, Codat};
-use crate::helpers::Hub;
+use crate::helpers::{err_in, with_token, Hub, ACCOUNTS};
 
-crate::on_both_backends!(codat_dates_keep_their_offsets,);
+crate::on_both_backends!(
+    codat_dates_keep_their_offsets,
+    deprecated_list_filters_filter,
+);
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
 /// feeds from ten days ago; answers (company id, push path).
@@ -66,4 +69,88 @@ async fn codat_dates_keep_their_offsets(hub: Hub) {
         failed["validation"]["errors"][0]["validatorName"], "FUTURE_DATED",
         "{failed}"
     );
+}
+
+/// Seed 002, the account list's parameters: "For those platforms [Sage Intacct and Sage Business
+/// Cloud], only updated_at_min, updated_at_max and last_synced_at_min fields are supported and
+/// not deprecated." and "updated_at_min [...] Used to filter objects with a updated_at value
+/// greater than or equal to the supplied value. Should be a Unix time in milliseconds." They
+/// filter (never ignored), alone or with `filter`.
+async fn deprecated_list_filters_filter(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "SAGE_INTACCT").await;
+    let mut updated = Vec::new();
+    for id in ["ACC-0", "ACC-1", "ACC-2"] {
+        let a = hub
+            .create_account(&bank, &token, json!({"internal_bank_account_id": id, "bank_account_type": "bank", "currency_code": "USD", "name": id}))
+            .await;
+        let at: chrono::DateTime<chrono::Utc> = a["updated_at"].as_str().unwrap().parse().unwrap();
+        updated.push(at.timestamp_millis());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let list = |query: String| {
+        let hub = &hub;
+        let bank = &bank;
+        let path = format!("{}{query}", with_token(ACCOUNTS, &token));
+        async move {
+            let page = hub.get_ok(bank, &path).await;
+            let mut names: Vec<String> = page["bank_feed_accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(
+        list(format!("&updated_at_min={}", updated[1])).await,
+        ["ACC-1", "ACC-2"]
+    );
+    assert_eq!(
+        list(format!("&updated_at_max={}", updated[1])).await,
+        ["ACC-0", "ACC-1"]
+    );
+    assert_eq!(
+        list(format!(
+            "&updated_at_min={}&updated_at_max={}",
+            updated[1], updated[1]
+        ))
+        .await,
+        ["ACC-1"]
+    );
+    assert_eq!(
+        list(format!(
+            "&updated_at_min={}&filter=updated_at%20%3C%3D%201900-01-02",
+            updated[0]
+        ))
+        .await,
+        Vec::<String>::new(),
+        "ANDed with filter"
+    );
+    assert_eq!(
+        list("&last_synced_at_min=0".to_owned()).await,
+        Vec::<String>::new(),
+        "never synced"
+    );
+    assert_eq!(
+        list("&updated_at_max=0".to_owned()).await,
+        Vec::<String>::new()
+    );
+    for query in [
+        "&updated_at_min=yesterday",
+        "&updated_at_max=1.5",
+        "&last_synced_at_min=253402300800000",
+        "&updated_at_min=-2208988800001",
+    ] {
+        let path = format!("{}{query}", with_token(ACCOUNTS, &token));
+        err_in(
+            query,
+            hub.get(&bank, &path).send().await,
+            400,
+            "INVALID_QUERY_PARAMETER",
+        )
+        .await;
+    }
 }

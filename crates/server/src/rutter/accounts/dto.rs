@@ -277,6 +277,18 @@ pub struct AccountListParams {
     pub sort: Option<String>,
     /// `platform_data` to include the platform's record of each feed.
     pub expand: Option<String>,
+    /// Deprecated (use `filter`): accounts with `updated_at` at or after this Unix time in
+    /// milliseconds (1900 to 9999). ANDed with `filter` and the others.
+    #[param(minimum = -2_208_988_800_000_i64, maximum = 253_402_300_799_999_i64)]
+    pub updated_at_min: Option<i64>,
+    /// Deprecated (use `filter`): accounts with `updated_at` at or before this Unix time in
+    /// milliseconds (1900 to 9999).
+    #[param(minimum = -2_208_988_800_000_i64, maximum = 253_402_300_799_999_i64)]
+    pub updated_at_max: Option<i64>,
+    /// Deprecated (use `filter`): accounts with `last_synced_at` at or after this Unix time in
+    /// milliseconds (1900 to 9999); never-synced accounts are left out.
+    #[param(minimum = -2_208_988_800_000_i64, maximum = 253_402_300_799_999_i64)]
+    pub last_synced_at_min: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
