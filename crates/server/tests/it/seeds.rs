@@ -11,6 +11,7 @@ use crate::helpers::{err_in, with_token, Hub, ACCOUNTS};
 crate::on_both_backends!(
     codat_dates_keep_their_offsets,
     deprecated_list_filters_filter,
+    source_accounts_are_added_as_lists,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -153,4 +154,73 @@ async fn deprecated_list_filters_filter(hub: Hub) {
         )
         .await;
     }
+}
+
+/// Seed 001: "Send a request to the PUT /connectionInfo/bankFeedAccounts endpoint and specify the
+/// bank accounts you want to add in the request body." (its example body is a list), and seed
+/// 004's create call, whose `request_body` is a list: "In the response, you will receive a list of
+/// created bank accounts." A list is added whole or not at all.
+async fn source_accounts_are_added_as_lists(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (co, conn) = codat.company_with_connection("Acme", "hcws").await;
+    let base = format!(
+        "/companies/{}/connections/{}/connectionInfo/bankFeedAccounts",
+        co["id"].as_str().unwrap(),
+        conn["id"].as_str().unwrap()
+    );
+    // Seed 001's body (less its trailing comma, which is not JSON).
+    let (s, added) = codat.put(&base, json!([{"id": "acc-003", "accountName": "account-0003", "sortCode": "123456", "accountType": "Debit", "accountNumber": "987654", "currency": "GBP", "balance": 219.23}])).await;
+    assert_eq!(s, 200, "{added}");
+    assert_eq!(added[0]["id"], "acc-003");
+    assert_eq!(added[0]["status"], "pending");
+    assert_eq!(added[0]["currency"], "GBP");
+    // Seed 004's list on create.
+    let (s, added) = codat.post(&base, json!([{"accountName": "Account 002", "accountNumber": "12345670", "accountType": "Debit", "balance": 6531.4, "currency": "GBP", "id": "352c5955-907a-4ff1-a3a2-fa9467739251", "sortCode": "123456"}, {"id": "acc-004", "accountName": "Savings", "accountType": "savings", "accountNumber": "1", "currency": "GBP", "balance": 0}])).await;
+    assert_eq!(s, 200, "{added}");
+    let ids: Vec<_> = added
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["352c5955-907a-4ff1-a3a2-fa9467739251", "acc-004"]);
+    // One object on create still answers one object.
+    let (s, one) = codat.post(&base, json!({"id": "acc-005", "accountName": "Card", "accountType": "creditCard", "accountNumber": "2", "currency": "GBP", "balance": 0})).await;
+    assert_eq!((s, one["id"].as_str()), (200, Some("acc-005")), "{one}");
+    // A refused list adds nothing: an existing id, an id twice, an invalid account, none.
+    for (case, body, code) in [
+        (
+            "exists",
+            json!([{"id": "acc-006"}, {"id": "acc-003"}]),
+            "SOURCE_ACCOUNT_EXISTS",
+        ),
+        (
+            "twice",
+            json!([{"id": "acc-006"}, {"id": "acc-006"}]),
+            "DUPLICATE_IN_BATCH",
+        ),
+        (
+            "invalid",
+            json!([{"id": "acc-006"}, {"id": "acc-007", "currency": "XYZ"}]),
+            "INVALID_CURRENCY",
+        ),
+        (
+            "no id",
+            json!([{"id": "acc-006"}, {"accountName": "x"}]),
+            "MISSING_FIELD",
+        ),
+        ("empty", json!([]), "EMPTY_BATCH"),
+    ] {
+        crate::codat::error_in(case, codat.put(&base, body.clone()).await, 400, code);
+        crate::codat::error_in(case, codat.post(&base, body).await, 400, code);
+    }
+    crate::codat::error_in(
+        "object",
+        codat.put(&base, json!({"id": "acc-006"})).await,
+        400,
+        "INVALID_FIELD_TYPE",
+    );
+    let (_, listed) = codat.get(&base).await;
+    assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
 }
