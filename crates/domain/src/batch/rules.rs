@@ -147,7 +147,7 @@ pub fn validate_batch(
         if new {
             check.not_older_than_stored(account.newest_posted_at);
         }
-        check.not_future(now);
+        check.not_future(latest_now(profile, now), now);
         if new {
             check.history_window(&window);
         }
@@ -190,6 +190,20 @@ fn label(index: usize, id: &str) -> String {
         return format!("transaction {cut}… (#{index})");
     }
     format!("transaction {id} (#{index})")
+}
+
+/// The latest a zone's clock reads at `now`: UTC+14 (Kiribati's Line Islands).
+pub const LATEST_UTC_OFFSET_HOURS: i64 = 14;
+
+/// The latest time a posted transaction may carry at `now`: `now` for instants; for local
+/// times of no known zone (the Codat door), the current time in the zone furthest ahead, so a
+/// local time that has already happened somewhere is never refused as future.
+pub fn latest_now(profile: &PlatformProfile, now: Timestamp) -> Timestamp {
+    if profile.local_times {
+        now + TimeDelta::hours(LATEST_UTC_OFFSET_HOURS)
+    } else {
+        now
+    }
 }
 
 /// The first instant of `t`'s UTC calendar day: the hub's calendar is UTC (an instant sent with
@@ -334,18 +348,28 @@ impl<'t> Check<'t, '_> {
         }
     }
 
-    fn not_future(&mut self, now: Timestamp) {
+    fn not_future(&mut self, latest: Timestamp, now: Timestamp) {
         let fields = [
             ("posted_at", Some(self.tx.posted_at)),
             ("transaction_date", self.tx.transaction_date),
         ];
         for (field, at) in fields {
-            if let Some(at) = at.filter(|at| *at > now) {
-                let what = format!(
-                    "{field} {} is in the future (now is {})",
-                    rfc3339(at),
-                    rfc3339(now)
-                );
+            if let Some(at) = at.filter(|at| *at > latest) {
+                let what = if latest == now {
+                    format!(
+                        "{field} {} is in the future (now is {})",
+                        rfc3339(at),
+                        rfc3339(now)
+                    )
+                } else {
+                    format!(
+                        "{field} {} (a local time) is in the future in every time zone (now is \
+                         {}, at most {} in the zone furthest ahead)",
+                        rfc3339(at).trim_end_matches('Z'),
+                        rfc3339(now),
+                        rfc3339(latest).trim_end_matches('Z')
+                    )
+                };
                 self.push(codes::FUTURE_DATED, &what);
             }
         }

@@ -1,13 +1,13 @@
 //! Codat's bank transactions (`CreateBankTransactions`) as the core's batch: `id` is the
-//! `transaction_id`, `date` the posted date (an instant: a date-time with an offset is that
-//! instant, one without an offset, or a plain date, is read as UTC), `counterparty` the payee, `reference` the memo, and the last transaction's
+//! `transaction_id`, `date` the posted date (a local date-time: any offset is ignored, as
+//! Codat documents), `counterparty` the payee, `reference` the memo, and the last transaction's
 //! `balance` the account's balance after the batch.
 //!
 //! What cannot become a transaction at all (a missing id, date or amount, an unreadable date
 //! or type) is refused before a push operation exists; the platform's rules (order, dates,
 //! history window, size) are the core's, checked when the push operation runs.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::batch::BatchRequest;
 use crate::transaction::{TransactionData, TransactionType};
@@ -61,29 +61,34 @@ pub fn transaction_type(codat: &str) -> Option<TransactionType> {
     })
 }
 
-/// A Codat date as an instant (microseconds): a date-time with an offset (`Z`, `+13:00`,
-/// `-0500`, `+05`) is that instant; one without an offset, or a plain date (midnight), is read
-/// as UTC. The hub's rules compare instants in UTC (see `batch::rules`).
-pub fn date_time(s: &str) -> Option<crate::Timestamp> {
+/// A Codat date as the local date-time it names: any offset is ignored, as Codat's model
+/// documents ("the offset will be ignored and only the local date/time portion will be used"),
+/// or a plain date (midnight). Stored as written; the rules read it as a local time (see
+/// `PlatformProfile::local_times`).
+pub fn local_date_time(s: &str) -> Option<crate::Timestamp> {
     let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(crate::clock::truncate_micros(t.to_utc()));
+    // A date-time's first 19 characters are `YYYY-MM-DDTHH:MM:SS`, all ASCII; anything else is
+    // not a date (and must not be sliced by bytes).
+    if !s.is_ascii() {
+        return None;
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z"] {
-        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Some(crate::clock::truncate_micros(t.to_utc()));
-        }
-    }
+    let local = if s.len() > 19 {
+        // Drop the offset (`Z`, `+01:00`, `-0500`) but keep fractional seconds.
+        let cut = s[19..].find(['Z', '+', '-']).map_or(s.len(), |i| 19 + i);
+        &s[..cut]
+    } else {
+        s
+    };
     for fmt in [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S",
         "%Y-%m-%d %H:%M:%S%.f",
     ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+        if let Ok(t) = NaiveDateTime::parse_from_str(local, fmt) {
             return Some(crate::clock::truncate_micros(t.and_utc()));
         }
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    NaiveDate::parse_from_str(local, "%Y-%m-%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
@@ -160,7 +165,7 @@ pub fn to_batch(
                 None
             }
             Some(d) => {
-                let parsed = date_time(d);
+                let parsed = local_date_time(d);
                 if parsed.is_none() {
                     problems.push(Problem {
                         index: Some(i),
@@ -229,35 +234,26 @@ mod tests {
         }
     }
 
-    /// Seed 004: "Syncing future-dated transactions to QBO is not supported." A date is an
-    /// instant: its offset is honoured, so a New Zealand transaction from an hour ago is an hour
-    /// ago, not twelve hours ahead.
+    /// Codat's model: "When pushing bank transaction data to Codat, the date is treated as a
+    /// local date. [...] If a timezone offset is included (e.g., `2023-08-22T10:21:00-05:00`),
+    /// the offset will be ignored and only the local date/time portion will be used."
     #[test]
-    fn offsets_are_honoured() {
-        let utc = date_time("2023-01-10T14:14:14.1057478Z").unwrap();
-        assert_eq!(utc.to_rfc3339(), "2023-01-10T14:14:14.105747+00:00");
-        let nz = date_time("2023-01-11T03:14:14.1057478+13:00").unwrap();
-        assert_eq!(nz, utc);
-        for other in [
-            "2023-01-10T09:14:14.1057478-0500",
-            "2023-01-10T19:14:14.1057478+05",
-            "2023-01-10 14:14:14.1057478+00:00",
-        ] {
-            assert_eq!(date_time(other), Some(utc), "{other}");
-        }
-        // No offset: UTC.
-        assert_eq!(date_time("2023-01-10T14:14:14.1057478"), Some(utc));
+    fn offsets_are_ignored_as_codat_documents() {
+        let a = local_date_time("2023-01-10T14:14:14.1057478Z").unwrap();
+        let b = local_date_time("2023-01-10T14:14:14.1057478+13:00").unwrap();
+        let c = local_date_time("2023-01-10T14:14:14.1057478-0500").unwrap();
+        assert_eq!((a, a), (b, c));
+        assert_eq!(a.to_rfc3339(), "2023-01-10T14:14:14.105747+00:00");
         assert_eq!(
-            date_time("2023-01-10").unwrap().to_rfc3339(),
+            local_date_time("2023-01-10").unwrap().to_rfc3339(),
             "2023-01-10T00:00:00+00:00"
         );
-        assert!(date_time("10/01/2023").is_none());
-        assert!(date_time("2023-01-10T14:14:14+25:00").is_none());
+        assert!(local_date_time("10/01/2023").is_none());
         assert!(
-            date_time("2026-11-18T14:14:1éZ").is_none(),
+            local_date_time("2026-11-18T14:14:1éZ").is_none(),
             "no panic on non-ASCII"
         );
-        assert!(date_time("é").is_none());
+        assert!(local_date_time("é").is_none());
     }
 
     #[test]

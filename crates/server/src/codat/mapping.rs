@@ -119,7 +119,7 @@ pub async fn create(
     let start = match body.feed_start_date.as_deref() {
         None => a.transaction_start_date.or(Some(state.clock.now())),
         Some(d) => Some(
-            bankfeeds_domain::codat::bank_transaction::date_time(d).ok_or_else(|| {
+            bankfeeds_domain::codat::bank_transaction::local_date_time(d).ok_or_else(|| {
                 CodatError::bad_request(
                     "INVALID_DATE",
                     format!("`feedStartDate` {d:?} is not a date"),

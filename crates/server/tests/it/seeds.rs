@@ -9,7 +9,7 @@ use crate::codat::{platform_links, Codat};
 use crate::helpers::{err_in, with_token, Hub, ACCOUNTS};
 
 crate::on_both_backends!(
-    codat_dates_keep_their_offsets,
+    codat_local_dates_are_future_only_once_future_everywhere,
     deprecated_list_filters_filter,
     source_accounts_are_added_as_lists,
 );
@@ -43,28 +43,40 @@ async fn push(codat: &Codat<'_>, company: &str, path: &str, txs: Value) -> Value
         .await
 }
 
-/// A date-time `offset_hours` east of UTC for the instant `ago` before now, as an FI there
-/// writes it.
-fn local(ago: TimeDelta, offset_hours: i32) -> String {
+/// The wall-clock time `offset_hours` east of UTC for the instant `ago` before now, with no
+/// offset (as Codat recommends) or with it (`with_offset`, which Codat ignores).
+fn local(ago: TimeDelta, offset_hours: i32, with_offset: bool) -> String {
     let zone = FixedOffset::east_opt(offset_hours * 3600).unwrap();
+    let fmt = if with_offset {
+        "%Y-%m-%dT%H:%M:%S%.3f%:z"
+    } else {
+        "%Y-%m-%dT%H:%M:%S%.3f"
+    };
     (SystemClock.now() - ago)
         .with_timezone(&zone)
-        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .format(fmt)
         .to_string()
 }
 
-/// Seed 004: "Syncing future-dated transactions to QBO is not supported." An hour ago in New
-/// Zealand (UTC+13) is not in the future, and an hour from now in New York (UTC-5) is: a
-/// `date`'s offset is honoured, not dropped.
-async fn codat_dates_keep_their_offsets(hub: Hub) {
+/// Seed 004: "Syncing future-dated transactions to QBO is not supported." Codat's `date` is a
+/// local time (its model: "the offset will be ignored and only the local date/time portion will
+/// be used"), so the hub cannot know its zone: a transaction from an hour ago in New Zealand
+/// (UTC+13), with or without its offset, is not refused as future-dated; one later than the
+/// time anywhere on Earth is.
+async fn codat_local_dates_are_future_only_once_future_everywhere(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let codat = Codat::new(&hub, &bank);
     let (company, path) = linked_quickbooks(&hub, &codat).await;
-    let nz = json!([{"id": "nz-1", "date": local(TimeDelta::hours(1), 13), "description": "Flat white", "amount": -5.5, "balance": -5.5}]);
+    let written = local(TimeDelta::hours(1), 13, false);
+    let nz = json!([
+        {"id": "nz-1", "date": written, "description": "Flat white", "amount": -5.5, "balance": -5.5},
+        {"id": "nz-2", "date": local(TimeDelta::minutes(59), 13, true), "description": "Scone", "amount": -4, "balance": -9.5},
+    ]);
     let done = push(&codat, &company, &path, nz).await;
     assert_eq!(done["status"], "Success", "{done}");
-    let ny = json!([{"id": "ny-1", "date": local(-TimeDelta::hours(1), -5), "description": "Bagel", "amount": -3, "balance": -8.5}]);
-    let failed = push(&codat, &company, &path, ny).await;
+    let beyond = local(-TimeDelta::hours(15), 0, false);
+    let future = json!([{"id": "f-1", "date": beyond, "description": "Tomorrow", "amount": -3, "balance": -12.5}]);
+    let failed = push(&codat, &company, &path, future).await;
     assert_eq!(failed["status"], "Failed", "{failed}");
     assert_eq!(
         failed["validation"]["errors"][0]["validatorName"], "FUTURE_DATED",

@@ -531,3 +531,26 @@ fn the_start_date_is_a_utc_calendar_day() {
         ts("2024-06-05T00:00:00Z")
     );
 }
+
+/// Seed 004: "Syncing future-dated transactions to QBO is not supported." On the Codat door a
+/// date is a local time whose zone is unknown (Codat: "the offset will be ignored and only the
+/// local date/time portion will be used"): it is future only once it is later than now in the
+/// zone furthest ahead (UTC+14), so 09:00 in New Zealand an hour ago is not refused. On the
+/// Rutter door `posted_at` is an instant and now is now.
+#[test]
+fn local_times_are_future_only_once_future_everywhere() {
+    let codat = PlatformProfile::for_platform(Platform::IntuitBankFeeds, Door::Codat);
+    assert!(codat.local_times && !intuit().local_times);
+    // An hour ago in New Zealand (UTC+13), as its wall clock read.
+    let nz = now() + TimeDelta::hours(12);
+    assert_eq!(run(&codat, &account(), &[tx("A", nz)]), vec![]);
+    let edge = now() + TimeDelta::hours(14);
+    assert_eq!(run(&codat, &account(), &[tx("A", edge)]), vec![]);
+    let v = violations(&codat, &account(), &[tx("A", edge + TimeDelta::seconds(1))]);
+    assert_eq!((v[0].code, v[0].index), (codes::FUTURE_DATED, Some(0)));
+    assert_says(&v[0], "every time zone");
+    assert_eq!(
+        run(&intuit(), &account(), &[tx("A", nz)]),
+        vec![(codes::FUTURE_DATED, Some(0))]
+    );
+}
