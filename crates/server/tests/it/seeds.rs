@@ -12,6 +12,7 @@ crate::on_both_backends!(
     codat_local_dates_are_future_only_once_future_everywhere,
     deprecated_list_filters_filter,
     source_accounts_are_added_as_lists,
+    the_tutorials_transactions_are_taken,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -235,4 +236,42 @@ async fn source_accounts_are_added_as_lists(hub: Hub) {
     );
     let (_, listed) = codat.get(&base).await;
     assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
+}
+
+/// Seed 004, the reconciliation tutorial: "Bank transactions must be synced in chronological
+/// order (from earliest to latest) based on the `cleared_on_date`." Its transaction carries
+/// `clearedOnDate` (with `modifiedDate`, `sourceModifiedDate`, `reconciled`), not `date`: the
+/// push takes it (only the dates are made recent, to pass the QuickBooks window).
+async fn the_tutorials_transactions_are_taken(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (company, path) = linked_quickbooks(&hub, &codat).await;
+    let day = crate::codat::day(1);
+    let txs = json!([{
+        "accountId": "ac-001",
+        "amount": 7991.59,
+        "balance": 8009.11,
+        "clearedOnDate": format!("{day}.1057478Z"),
+        "description": "HSBC Covent Grdn ATM W",
+        "id": "ca1ba928-fc81-4674-acb7-39205929396f",
+        "modifiedDate": format!("{}.1057478Z", crate::codat::day(2)),
+        "reconciled": false,
+        "sourceModifiedDate": format!("{}.1057478Z", crate::codat::day(2)),
+        "transactionType": "Atm",
+    }]);
+    let done = push(&codat, &company, &path, txs).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    assert_eq!(
+        done["changes"][0]["recordRef"]["id"],
+        "ca1ba928-fc81-4674-acb7-39205929396f"
+    );
+    // Neither name: the refusal names both.
+    let (s, op) = codat
+        .post(&path, json!({"accountId": "ac-001", "transactions": [{"id": "x", "amount": 1, "balance": 1, "description": "x"}]}))
+        .await;
+    let body = crate::codat::error_in("no date", (s, op), 400, "MISSING_FIELD");
+    assert!(
+        body["error"].as_str().unwrap().contains("clearedOnDate"),
+        "{body}"
+    );
 }
