@@ -76,6 +76,7 @@ macro_rules! __suite_cases {
                 patches_merge_and_clear_fields,
                 account_lists_filter_sort_and_page,
                 disconnected_accounts_leave_every_company,
+                patches_may_pause_the_feed,
                 accounts_are_never_seen_through_another_connection,
                 feed_states_apply_only_to_live_accounts,
             ],

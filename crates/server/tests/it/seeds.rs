@@ -13,6 +13,7 @@ crate::on_both_backends!(
     deprecated_list_filters_filter,
     source_accounts_are_added_as_lists,
     the_tutorials_transactions_are_taken,
+    an_fi_pauses_a_feed_with_status_inactive,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -274,4 +275,55 @@ async fn the_tutorials_transactions_are_taken(hub: Hub) {
         body["error"].as_str().unwrap().contains("clearedOnDate"),
         "{body}"
     );
+}
+
+/// Seed 002, "Update a Bank Feed Account" (supported for NetSuite), whose only example body is
+/// `{"bank_feed_account": {"status": "inactive"}}`: the FI pauses the feed without deleting it.
+async fn an_fi_pauses_a_feed_with_status_inactive(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (cid, token) = hub.connection(&bank, "NETSUITE").await;
+    let a = hub
+        .create_account(&bank, &token, json!({"internal_bank_account_id": "NS-1", "bank_account_type": "bank", "currency_code": "USD"}))
+        .await;
+    let cid: ConnectionId = cid.parse().unwrap();
+    platform_links(&hub, cid, "NS-1", SystemClock.now() - TimeDelta::days(3)).await;
+    let path = with_token(&format!("{ACCOUNTS}/{}", a["id"].as_str().unwrap()), &token);
+    let (s, paused) = {
+        let r = hub
+            .patch(
+                &bank,
+                &path,
+                &json!({"bank_feed_account": {"status": "inactive"}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(s, 200, "{paused}");
+    let paused = &paused["bank_feed_account"];
+    assert_eq!(
+        (&paused["feed_status"], &paused["transaction_ready"]),
+        (&json!("inactive"), &json!(false)),
+        "{paused}"
+    );
+    // Paused: pushes wait for the customer to link again.
+    let push = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": crate::codat::day(1) + "Z", "amount": -1}]}});
+    let resp = hub
+        .post(
+            &bank,
+            &with_token(crate::helpers::TRANSACTIONS, &token),
+            &push,
+        )
+        .send()
+        .await;
+    crate::helpers::err(resp, 400, "FEED_NOT_READY").await;
+    for (status, code) in [
+        (json!("active"), "INVALID_FIELD_VALUE"),
+        (json!("paused"), "INVALID_ENUM_VALUE"),
+        (json!(null), "INVALID_ENUM_VALUE"),
+    ] {
+        let body = json!({"bank_feed_account": {"status": status}});
+        err_in(code, hub.patch(&bank, &path, &body).send().await, 400, code).await;
+    }
 }

@@ -113,6 +113,14 @@ pub struct AccountPatchIn {
     pub bank_feed_account: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What a PATCH's `status` may say: the FI may only pause a feed.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedPause {
+    Inactive,
+}
+
 /// The fields a PATCH may change, for the document only (the body is read by
 /// `patch::patch_from`): only those sent change, `null` clears one that may be empty, and any
 /// other field is refused (`UNKNOWN_FIELD`, or `READ_ONLY_FIELD` for what the hub sets).
@@ -120,6 +128,10 @@ pub struct AccountPatchIn {
 #[allow(dead_code)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPatchFields {
+    /// `inactive` pauses the feed: it leaves the platform (`feed_status` `inactive`, not
+    /// `transaction_ready`) until the customer links it again.
+    #[schema(required = false)]
+    status: FeedPause,
     #[schema(required = false, max_length = 255, pattern = r"\S")]
     internal_bank_account_id: String,
     #[schema(required = false)]

@@ -284,7 +284,8 @@ pub async fn get_account(
     }))
 }
 
-/// Update a bank feed account's FI fields. Feed state belongs to the platform and is not patchable.
+/// Update a bank feed account's FI fields, or pause its feed (`status: inactive`). Otherwise feed
+/// state belongs to the platform and is not patchable.
 #[utoipa::path(
     patch,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
