@@ -337,10 +337,13 @@ impl<'t> Check<'t, '_> {
         }
     }
 
+    /// By the day, as the seeds speak of it: a transaction posted later on the newest stored
+    /// one's day with an earlier time (or a date-only value after a timed one) is not older.
     fn not_older_than_stored(&mut self, newest: Option<Timestamp>) {
-        if let Some(newest) = newest.filter(|n| self.tx.posted_at < *n) {
+        let day = start_of_utc_day(self.tx.posted_at);
+        if let Some(newest) = newest.filter(|n| day < start_of_utc_day(*n)) {
             let what = format!(
-                "posted_at {} is before the newest stored transaction ({})",
+                "posted_at {} is on a day before the newest stored transaction's ({})",
                 rfc3339(self.tx.posted_at),
                 rfc3339(newest)
             );

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     source_accounts_are_added_as_lists,
     the_tutorials_transactions_are_taken,
     an_fi_pauses_a_feed_with_status_inactive,
+    later_the_same_day_is_not_older_than_stored,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -326,4 +327,34 @@ async fn an_fi_pauses_a_feed_with_status_inactive(hub: Hub) {
         let body = json!({"bank_feed_account": {"status": status}});
         err_in(code, hub.patch(&bank, &path, &body).send().await, 400, code).await;
     }
+}
+
+/// Seed 004: "Bank transactions can't be older than the most recent transaction available on the
+/// destination bank account." and seed 003: "You can now post the next batch, starting from the
+/// last transaction date in the previous batch." By the date: a transaction posted later on the
+/// same day with an earlier time, or date-only, is taken; the day before is not.
+async fn later_the_same_day_is_not_older_than_stored(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    let a = hub
+        .create_account(&bank, &token, json!({"internal_bank_account_id": "QB-1", "bank_account_type": "bank", "currency_code": "USD"}))
+        .await;
+    let day = (SystemClock.now() - TimeDelta::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let path = with_token(crate::helpers::TRANSACTIONS, &token);
+    let push = |id: &str, at: String| json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": id, "posted_at": at, "amount": -1}]}});
+    for (id, at) in [
+        ("T1", format!("{day}T16:30:00Z")),
+        ("T2", format!("{day}T09:00:00Z")),
+        ("T3", format!("{day}T00:00:00Z")),
+    ] {
+        let resp = hub.post(&bank, &path, &push(id, at)).send().await;
+        crate::helpers::ok(resp).await;
+    }
+    let before = (SystemClock.now() - TimeDelta::days(3))
+        .format("%Y-%m-%dT23:59:59Z")
+        .to_string();
+    let resp = hub.post(&bank, &path, &push("T4", before)).send().await;
+    crate::helpers::err(resp, 400, "OLDER_THAN_STORED").await;
 }

@@ -233,7 +233,8 @@ fn new_transactions_may_not_precede_the_newest_stored_one() {
         ..account()
     };
     assert_eq!(run(&intuit(), &a, &[tx("A", newest)]), vec![]);
-    let older = [tx("A", newest - TimeDelta::seconds(1)), tx("B", newest)];
+    let day = start_of_utc_day(newest);
+    let older = [tx("A", day - TimeDelta::seconds(1)), tx("B", newest)];
     assert_eq!(
         run(&intuit(), &a, &older),
         vec![(codes::OLDER_THAN_STORED, Some(0))]
@@ -485,8 +486,8 @@ fn summary_lists_five_then_counts_the_rest() {
     let s = summary(&v);
     assert!(
         s.starts_with(
-            "transaction ID0 (#0): posted_at 2023-02-01T00:00:00Z is before the newest stored \
-             transaction (2023-02-02T00:00:00Z); transaction ID1 (#1): "
+            "transaction ID0 (#0): posted_at 2023-02-01T00:00:00Z is on a day before the newest \
+             stored transaction's (2023-02-02T00:00:00Z); transaction ID1 (#1): "
         ),
         "{s}"
     );
@@ -553,4 +554,32 @@ fn local_times_are_future_only_once_future_everywhere() {
         run(&intuit(), &account(), &[tx("A", nz)]),
         vec![(codes::FUTURE_DATED, Some(0))]
     );
+}
+
+/// Seed 004: "Bank transactions can't be older than the most recent transaction available on the
+/// destination bank account." and seed 003: "You can now post the next batch, starting from the
+/// last transaction date in the previous batch." The rule is about the date: later the same day
+/// with an earlier time, or a date-only value (midnight) after a timed one, is not older.
+#[test]
+fn older_than_stored_is_by_the_day() {
+    let newest = ts("2024-06-14T16:30:00Z");
+    let a = AccountContext {
+        newest_posted_at: Some(newest),
+        has_transactions: true,
+        ..account()
+    };
+    let same_day = [
+        tx("A", ts("2024-06-14T00:00:00Z")),
+        tx("B", ts("2024-06-14T09:00:00Z")),
+    ];
+    for p in [
+        intuit(),
+        profile(Platform::SageIntacct),
+        profile(Platform::Xero),
+    ] {
+        assert_eq!(run(&p, &a, &same_day), vec![]);
+        let v = violations(&p, &a, &[tx("C", ts("2024-06-13T23:59:59Z"))]);
+        assert_eq!((v[0].code, v[0].index), (codes::OLDER_THAN_STORED, Some(0)));
+        assert_says(&v[0], "day before");
+    }
 }
