@@ -15,6 +15,7 @@ crate::on_both_backends!(
     the_tutorials_transactions_are_taken,
     an_fi_pauses_a_feed_with_status_inactive,
     later_the_same_day_is_not_older_than_stored,
+    a_stored_batch_names_its_job_in_the_body,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -357,4 +358,49 @@ async fn later_the_same_day_is_not_older_than_stored(hub: Hub) {
         .to_string();
     let resp = hub.post(&bank, &path, &push("T4", before)).send().await;
     crate::helpers::err(resp, 400, "OLDER_THAN_STORED").await;
+}
+
+/// Seed 003 (Sage): "If the Bank Feed Transaction input is valid, the response will include a
+/// job ID which can be used to check the status of the POST request using Fetch a Job API. Store
+/// this job ID for reference." The default (`prefer_sync`) answer names its job in the body, not
+/// only in a header, and the job holds that same answer.
+async fn a_stored_batch_names_its_job_in_the_body(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    let a = hub
+        .create_account(&bank, &token, json!({"internal_bank_account_id": "QB-1", "bank_account_type": "bank", "currency_code": "USD"}))
+        .await;
+    let at = (SystemClock.now() - TimeDelta::days(1))
+        .format("%Y-%m-%dT10:00:00Z")
+        .to_string();
+    let body = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": at, "amount": -1}]}});
+    let resp = hub
+        .post(
+            &bank,
+            &with_token(crate::helpers::TRANSACTIONS, &token),
+            &body,
+        )
+        .send()
+        .await
+        .unwrap();
+    let header = resp.headers()["x-rutter-job-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer: Value = resp.json().await.unwrap();
+    let job = &answer["async_response"];
+    assert_eq!(job["id"], header.as_str(), "{answer}");
+    assert_eq!(job["status"], "success");
+    assert!(job["response_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/versioned/jobs/{header}")));
+    assert_eq!(answer["bank_feed_transactions"][0]["transaction_id"], "T1");
+    let fetched = hub
+        .get_ok(&bank, &format!("/versioned/jobs/{header}"))
+        .await;
+    assert_eq!(
+        fetched["job"]["response"]["body"], answer,
+        "the job holds the answer given"
+    );
 }
