@@ -84,6 +84,7 @@ macro_rules! __suite_cases {
                 applying_a_batch_stores_it_once,
                 refused_batches_write_only_the_job_outcome,
                 transaction_lists_filter_and_page,
+                a_jobs_ingestion_counts_its_own_transactions,
             ],
             jobs: [
                 jobs_run_one_at_a_time_per_account_in_arrival_order,

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     an_fi_pauses_a_feed_with_status_inactive,
     later_the_same_day_is_not_older_than_stored,
     a_stored_batch_names_its_job_in_the_body,
+    a_job_says_when_the_platform_took_it,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -403,4 +404,55 @@ async fn a_stored_batch_names_its_job_in_the_body(hub: Hub) {
         fetched["job"]["response"]["body"], answer,
         "the job holds the answer given"
     );
+}
+
+/// Seed 003 (Sage): "If the job completes successfully, transactions have synced into the
+/// accounting system." In the hub a job's `success` means stored; the job says when the platform
+/// took its transactions (`platform.ingested_at`), as Sage's sync does it.
+async fn a_job_says_when_the_platform_took_it(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (cid, token) = hub.connection(&bank, "SAGE_INTACCT").await;
+    let a = hub
+        .create_account(&bank, &token, json!({"internal_bank_account_id": "SG-1", "bank_account_type": "bank", "currency_code": "USD"}))
+        .await;
+    let cid: ConnectionId = cid.parse().unwrap();
+    platform_links(&hub, cid, "SG-1", SystemClock.now() - TimeDelta::days(5)).await;
+    let at = (SystemClock.now() - TimeDelta::days(1))
+        .format("%Y-%m-%dT10:00:00Z")
+        .to_string();
+    let body = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": at, "amount": -1}, {"transaction_id": "T2", "posted_at": at, "amount": -2}]}});
+    let answer = hub
+        .post_ok(
+            &bank,
+            &with_token(crate::helpers::TRANSACTIONS, &token),
+            &body,
+        )
+        .await;
+    let job_path = format!(
+        "/versioned/jobs/{}",
+        answer["async_response"]["id"].as_str().unwrap()
+    );
+    let job = hub.get_ok(&bank, &job_path).await;
+    assert_eq!(job["job"]["status"], "success");
+    assert_eq!(
+        job["job"]["platform"],
+        json!({"transactions_stored": 2, "transactions_ingested": 0, "ingested_at": null}),
+        "stored, not yet in Sage"
+    );
+    let account: bankfeeds_domain::BankFeedAccountId = a["id"].as_str().unwrap().parse().unwrap();
+    let took = SystemClock.now();
+    hub.store.mark_ingested(account, took).await.unwrap();
+    let job = hub.get_ok(&bank, &job_path).await;
+    let platform = &job["job"]["platform"];
+    assert_eq!(
+        (
+            &platform["transactions_stored"],
+            &platform["transactions_ingested"]
+        ),
+        (&json!(2), &json!(2)),
+        "{job}"
+    );
+    let ingested: chrono::DateTime<chrono::Utc> =
+        platform["ingested_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(ingested, took);
 }
