@@ -347,7 +347,7 @@ mod tests {
         let b = to_batch(
             Platform::IntuitBankFeeds,
             BankFeedAccountId::new(),
-            &[t.clone()],
+            std::slice::from_ref(&t),
         )
         .unwrap();
         assert_eq!(
