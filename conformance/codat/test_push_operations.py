@@ -177,7 +177,7 @@ def test_seed004_quickbooks_ingests_the_transactions_with_running_balances(codat
 # ---------------------------------------------------------------- QuickBooks' push rules
 
 RULE_ACCOUNTS = ["r-future", "r-window", "r-chrono", "r-older", "r-batch", "r-balance", "r-resend", "r-core",
-                 "r-locked", "r-errors"]
+                 "r-locked", "r-errors", "r-local", "r-sameday"]
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +218,27 @@ def test_rule_none_older_than_the_newest_in_the_account(codat, rules):
     succeeded(codat.pushed(rules.where, "r-older", [tx("o1", day(2), 1, 101)]), ["o1"])
     failed(codat.pushed(rules.where, "r-older", [tx("o0", day(4), 1, 102)]), "OLDER_THAN_STORED", "o0")
     succeeded(codat.pushed(rules.where, "r-older", [tx("o2", day(2, at="13:00:00"), 1, 102)]), ["o2"])
+
+
+def test_rule_a_local_date_is_future_only_once_it_is_future_everywhere(codat, rules):
+    # Seed 004: "Syncing future-dated transactions to QBO is not supported." The SDK's `date` is a
+    # local time ("the offset will be ignored and only the local date/time portion will be used"),
+    # so an hour ago in New Zealand (UTC+13), sent as Codat recommends (no offset), is not future;
+    # past the time in the zone furthest ahead (UTC+14) it is.
+    now = datetime.now(timezone.utc)
+    nz = (now + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%S")
+    succeeded(codat.pushed(rules.where, "r-local", [tx("l1", nz, 1, 101)]), ["l1"])
+    beyond = (now + timedelta(hours=15)).strftime("%Y-%m-%dT%H:%M:%S")
+    failed(codat.pushed(rules.where, "r-local", [tx("l2", beyond, 1, 102)]), "FUTURE_DATED", "l2")
+
+
+def test_rule_older_than_the_newest_is_by_the_date(codat, rules):
+    # Seed 004: "Bank transactions can't be older than the most recent transaction available on the
+    # destination bank account." By the date: later the same day with an earlier time is taken.
+    succeeded(codat.pushed(rules.where, "r-sameday", [tx("s1", day(2, at="16:30:00"), 1, 101)]), ["s1"])
+    succeeded(codat.pushed(rules.where, "r-sameday", [tx("s2", day(2, at="09:00:00"), 1, 102)]), ["s2"])
+    failed(codat.pushed(rules.where, "r-sameday", [tx("s0", day(3, at="23:59:59"), 1, 103)]),
+           "OLDER_THAN_STORED", "s0")
 
 
 def test_rule_at_most_1000_per_push(codat, rules):

@@ -279,6 +279,27 @@ impl Job {
     }
 }
 
+/// How far the platform has taken the transactions a batch job stored (only those it stored:
+/// a re-sent duplicate belongs to the job that first stored it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobIngestion {
+    pub stored: u64,
+    pub ingested: u64,
+    /// When the platform took the last of them it has taken.
+    pub last_ingested_at: Option<Timestamp>,
+}
+
+impl JobIngestion {
+    /// When the platform had taken every transaction the job stored: the moment seed 003's
+    /// "synced into the accounting system" happened. None while any is waiting, or when the
+    /// job stored none.
+    pub fn platform_took_all_at(&self) -> Option<Timestamp> {
+        (self.stored > 0 && self.ingested == self.stored)
+            .then_some(self.last_ingested_at)
+            .flatten()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,5 +406,25 @@ mod tests {
             "no body anywhere"
         );
         assert!(JobRequest::from_stored("not json", Some("{}".into())).is_none());
+    }
+
+    /// Seed 003: "If the job completes successfully, transactions have synced into the
+    /// accounting system." The job says when that happened: once every transaction it stored
+    /// was taken by the platform.
+    #[test]
+    fn the_platform_took_a_job_once_it_took_every_transaction() {
+        let at = crate::ts("2024-06-15T12:00:00Z");
+        let partly = JobIngestion {
+            stored: 3,
+            ingested: 2,
+            last_ingested_at: Some(at),
+        };
+        assert_eq!(partly.platform_took_all_at(), None);
+        let all = JobIngestion {
+            ingested: 3,
+            ..partly
+        };
+        assert_eq!(all.platform_took_all_at(), Some(at));
+        assert_eq!(JobIngestion::default().platform_took_all_at(), None);
     }
 }

@@ -36,6 +36,10 @@ pub struct PlatformProfile {
     pub first_import_max_age_days: Option<u32>,
     /// How many transactions the platform takes per statement when it ingests.
     pub ingest_chunk: usize,
+    /// Dates are local wall-clock times with no known zone (the Codat door: Codat ignores any
+    /// offset), not instants (the Rutter door): a date is future only once it is later than
+    /// the current time everywhere, i.e. in the zone furthest ahead (UTC+14).
+    pub local_times: bool,
 }
 
 impl PlatformProfile {
@@ -50,6 +54,7 @@ impl PlatformProfile {
             max_age_days: None,
             first_import_max_age_days: None,
             ingest_chunk: 1000,
+            local_times: door == Door::Codat,
         };
         match platform {
             Platform::IntuitBankFeeds => PlatformProfile {

@@ -315,6 +315,11 @@ impl bankfeeds_store::AccountStore for PostgresStore {
         let account = decide_patch(current, patch, now, has_transactions, parent_live)?;
         save(&mut tx, &account).await?;
         record(&mut tx, &account, EventKind::AccountUpdated, now).await?;
+        let account = if patch.deactivate_feed {
+            unlink_everywhere(&mut tx, &account, now).await?
+        } else {
+            account
+        };
         idempotency::finish(&mut tx, idem, &account).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(Outcome::Done(account))

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use bankfeeds_domain::batch::{
     decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
 };
+use bankfeeds_domain::job::JobIngestion;
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionData, TransactionQuery};
 use bankfeeds_domain::{
@@ -359,6 +360,22 @@ impl bankfeeds_store::TransactionStore for PostgresStore {
 
     /// The platform side took every stored transaction of the account: mark them ingested and
     /// move the account's `last_synced_at`.
+    async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion> {
+        let (stored, ingested, last): (i64, i64, Option<Timestamp>) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE platform_ingested), MAX(ingested_at)
+             FROM transactions WHERE job_id = $1",
+        )
+        .bind(job.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(JobIngestion {
+            stored: u64::try_from(stored).unwrap_or_default(),
+            ingested: u64::try_from(ingested).unwrap_or_default(),
+            last_ingested_at: last,
+        })
+    }
+
     async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // The account row first: it locks the account, so a batch being applied to it either

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use bankfeeds_domain::batch::{
     decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
 };
-use bankfeeds_domain::job::RawJson;
+use bankfeeds_domain::job::{JobIngestion, RawJson};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
 use bankfeeds_domain::{
@@ -333,6 +333,22 @@ impl bankfeeds_store::TransactionStore for SqliteStore {
         let marked = mark_ingested_in(&mut tx, account, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(marked)
+    }
+
+    async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion> {
+        let (stored, ingested, last): (i64, i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(platform_ingested), 0), MAX(ingested_at)
+             FROM transactions WHERE job_id = ?",
+        )
+        .bind(job.to_string())
+        .fetch_one(&self.reader)
+        .await
+        .map_err(map_err)?;
+        Ok(JobIngestion {
+            stored: u64::try_from(stored).unwrap_or_default(),
+            ingested: u64::try_from(ingested).unwrap_or_default(),
+            last_ingested_at: last.map(time::from_db).transpose()?,
+        })
     }
 }
 

@@ -324,6 +324,38 @@ pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
     );
 }
 
+/// A PATCH that pauses the feed (`deactivate_feed`, Rutter's `status: inactive`) applies its
+/// other fields and takes the feed off every company, in one transaction.
+pub async fn patches_may_pause_the_feed(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::Netsuite, "NS-P").await;
+    let at = t0() + secs(9);
+    let mut patch = AccountPatch {
+        deactivate_feed: true,
+        ..AccountPatch::default()
+    };
+    patch
+        .details
+        .insert("name".into(), serde_json::json!("Paused"));
+    let Outcome::Done(done) = store
+        .update_account(c.id, feed.id, &patch, at, None)
+        .await
+        .unwrap()
+    else {
+        panic!("no key, no replay")
+    };
+    assert_eq!(
+        (
+            done.feed_status,
+            done.transaction_ready,
+            done.details.name.as_deref()
+        ),
+        (FeedStatus::Inactive, false, Some("Paused"))
+    );
+    assert_feed_gone(&store, &books, &feed, at).await;
+    let stored = store.get_account(c.id, feed.id).await.unwrap().unwrap();
+    assert_eq!(stored, done);
+}
+
 pub async fn accounts_are_never_seen_through_another_connection(store: DynStore) {
     let c = setup(&store, Platform::Xero).await;
     let sibling = connection(&store, c.org_id, Platform::Xero).await;

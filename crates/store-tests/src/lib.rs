@@ -77,6 +77,7 @@ macro_rules! __suite_cases {
                 patches_merge_and_clear_fields,
                 account_lists_filter_sort_and_page,
                 disconnected_accounts_leave_every_company,
+                patches_may_pause_the_feed,
                 accounts_are_never_seen_through_another_connection,
                 feed_states_apply_only_to_live_accounts,
             ],
@@ -84,6 +85,7 @@ macro_rules! __suite_cases {
                 applying_a_batch_stores_it_once,
                 refused_batches_write_only_the_job_outcome,
                 transaction_lists_filter_and_page,
+                a_jobs_ingestion_counts_its_own_transactions,
             ],
             jobs: [
                 jobs_run_one_at_a_time_per_account_in_arrival_order,

@@ -3,6 +3,7 @@
 use crate::{BatchRender, StoreResult};
 use async_trait::async_trait;
 use bankfeeds_domain::batch::BatchRequest;
+use bankfeeds_domain::job::JobIngestion;
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
 use bankfeeds_domain::{
@@ -39,4 +40,7 @@ pub trait TransactionStore: Send + Sync {
     /// The platform took every stored transaction of the account: marks them ingested and
     /// moves the account's `last_synced_at`. Returns how many were newly ingested.
     async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64>;
+
+    /// How many transactions the job stored and how many of those the platform has taken.
+    async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion>;
 }

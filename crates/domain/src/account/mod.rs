@@ -1,6 +1,7 @@
 //! Bank feed accounts: the FI's bank and card accounts a customer can link to a platform.
 
 pub mod change;
+pub mod deprecated_filter;
 
 pub use change::{decide_create, decide_patch, AccountRefusal};
 
@@ -249,9 +250,11 @@ pub struct FeedState {
 }
 
 /// A PATCH: absent fields stay, `null` clears a nullable field. Feed state is the platform's
-/// to change, never the FI's, so it is not patchable.
+/// to change; the FI may only pause a feed (`deactivate_feed`, Rutter's `status: inactive`),
+/// which unlinks it from every platform company until the customer links it again.
 #[derive(Debug, Clone, Default)]
 pub struct AccountPatch {
+    pub deactivate_feed: bool,
     pub internal_bank_account_id: Option<String>,
     pub parent_bank_feed_account_id: Option<Option<BankFeedAccountId>>,
     pub bank_account_type: Option<BankAccountType>,

@@ -147,7 +147,7 @@ pub fn validate_batch(
         if new {
             check.not_older_than_stored(account.newest_posted_at);
         }
-        check.not_future(now);
+        check.not_future(latest_now(profile, now), now);
         if new {
             check.history_window(&window);
         }
@@ -192,6 +192,26 @@ fn label(index: usize, id: &str) -> String {
     format!("transaction {id} (#{index})")
 }
 
+/// The latest a zone's clock reads at `now`: UTC+14 (Kiribati's Line Islands).
+pub const LATEST_UTC_OFFSET_HOURS: i64 = 14;
+
+/// The latest time a posted transaction may carry at `now`: `now` for instants; for local
+/// times of no known zone (the Codat door), the current time in the zone furthest ahead, so a
+/// local time that has already happened somewhere is never refused as future.
+pub fn latest_now(profile: &PlatformProfile, now: Timestamp) -> Timestamp {
+    if profile.local_times {
+        now + TimeDelta::hours(LATEST_UTC_OFFSET_HOURS)
+    } else {
+        now
+    }
+}
+
+/// The first instant of `t`'s UTC calendar day: the hub's calendar is UTC (an instant sent with
+/// an offset is on the UTC day it falls on).
+pub fn start_of_utc_day(t: Timestamp) -> Timestamp {
+    t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 /// The earliest `posted_at` a NEW transaction may have, from each of the profile's rules.
 struct Window {
     /// (limit, why), for each rule that applies to this account.
@@ -204,6 +224,9 @@ impl Window {
         let mut limits = Vec::new();
         if let (Some(d), Some(start)) = (profile.days_before_start, account.transaction_start_date)
         {
+            // The start date is a calendar day (the customer picks a date), in UTC: the window
+            // opens at that day's first instant, whatever time of day the date carries.
+            let start = start_of_utc_day(start);
             if let Some(limit) = start.checked_sub_signed(TimeDelta::days(i64::from(d))) {
                 let why = if d == 0 {
                     format!(
@@ -314,10 +337,13 @@ impl<'t> Check<'t, '_> {
         }
     }
 
+    /// By the day, as the seeds speak of it: a transaction posted later on the newest stored
+    /// one's day with an earlier time (or a date-only value after a timed one) is not older.
     fn not_older_than_stored(&mut self, newest: Option<Timestamp>) {
-        if let Some(newest) = newest.filter(|n| self.tx.posted_at < *n) {
+        let day = start_of_utc_day(self.tx.posted_at);
+        if let Some(newest) = newest.filter(|n| day < start_of_utc_day(*n)) {
             let what = format!(
-                "posted_at {} is before the newest stored transaction ({})",
+                "posted_at {} is on a day before the newest stored transaction's ({})",
                 rfc3339(self.tx.posted_at),
                 rfc3339(newest)
             );
@@ -325,18 +351,28 @@ impl<'t> Check<'t, '_> {
         }
     }
 
-    fn not_future(&mut self, now: Timestamp) {
+    fn not_future(&mut self, latest: Timestamp, now: Timestamp) {
         let fields = [
             ("posted_at", Some(self.tx.posted_at)),
             ("transaction_date", self.tx.transaction_date),
         ];
         for (field, at) in fields {
-            if let Some(at) = at.filter(|at| *at > now) {
-                let what = format!(
-                    "{field} {} is in the future (now is {})",
-                    rfc3339(at),
-                    rfc3339(now)
-                );
+            if let Some(at) = at.filter(|at| *at > latest) {
+                let what = if latest == now {
+                    format!(
+                        "{field} {} is in the future (now is {})",
+                        rfc3339(at),
+                        rfc3339(now)
+                    )
+                } else {
+                    format!(
+                        "{field} {} (a local time) is in the future in every time zone (now is \
+                         {}, at most {} in the zone furthest ahead)",
+                        rfc3339(at).trim_end_matches('Z'),
+                        rfc3339(now),
+                        rfc3339(latest).trim_end_matches('Z')
+                    )
+                };
                 self.push(codes::FUTURE_DATED, &what);
             }
         }

@@ -1,6 +1,6 @@
 //! Codat's bank transactions (`CreateBankTransactions`) as the core's batch: `id` is the
-//! `transaction_id`, `date` the posted date (a local date-time: any offset is ignored, as
-//! Codat does), `counterparty` the payee, `reference` the memo, and the last transaction's
+//! `transaction_id`, `date` (or `clearedOnDate`, its older name) the posted date (a local
+//! date-time: any offset is ignored, as Codat documents), `counterparty` the payee, `reference` the memo, and the last transaction's
 //! `balance` the account's balance after the batch.
 //!
 //! What cannot become a transaction at all (a missing id, date or amount, an unreadable date
@@ -19,6 +19,8 @@ use crate::{Amount, BankFeedAccountId, Platform};
 pub struct BankTransaction {
     pub id: Option<String>,
     pub date: Option<String>,
+    /// The name older versions of Codat's model (and its reconciliation tutorial) give `date`.
+    pub cleared_on_date: Option<String>,
     pub description: Option<String>,
     pub counterparty: Option<String>,
     pub reference: Option<String>,
@@ -61,7 +63,10 @@ pub fn transaction_type(codat: &str) -> Option<TransactionType> {
     })
 }
 
-/// A Codat date: a date-time whose offset, if any, is ignored, or a plain date.
+/// A Codat date as the local date-time it names: any offset is ignored, as Codat's model
+/// documents ("the offset will be ignored and only the local date/time portion will be used"),
+/// or a plain date (midnight). Stored as written; the rules read it as a local time (see
+/// `PlatformProfile::local_times`).
 pub fn local_date_time(s: &str) -> Option<crate::Timestamp> {
     let s = s.trim();
     // A date-time's first 19 characters are `YYYY-MM-DDTHH:MM:SS`, all ASCII; anything else is
@@ -133,11 +138,16 @@ pub fn to_batch(
     let mut out = Vec::with_capacity(txs.len());
     for (i, t) in txs.iter().enumerate() {
         let mut missing = |field: &str| {
+            let message = if field == "date" {
+                format!("transactions[{i}]: `date` (or `clearedOnDate`) is required")
+            } else {
+                format!("transactions[{i}]: `{field}` is required")
+            };
             problems.push(Problem {
                 index: Some(i),
                 item_id: t.id.clone(),
                 code: "MISSING_FIELD",
-                message: format!("transactions[{i}]: `{field}` is required"),
+                message,
             });
         };
         let id = t.id.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -156,22 +166,44 @@ pub fn to_batch(
         {
             missing("description");
         }
-        let date = match t.date.as_deref() {
-            None => {
+        let date = match (t.date.as_deref(), t.cleared_on_date.as_deref()) {
+            (None, None) => {
                 missing("date");
                 None
             }
-            Some(d) => {
-                let parsed = local_date_time(d);
-                if parsed.is_none() {
-                    problems.push(Problem {
-                        index: Some(i),
-                        item_id: t.id.clone(),
-                        code: "INVALID_DATE",
-                        message: format!("transactions[{i}]: `date` {d:?} is not a date-time"),
-                    });
+            (date, cleared) => {
+                let mut read = |field: &str, raw: Option<&str>| {
+                    let raw = raw?;
+                    let parsed = local_date_time(raw);
+                    if parsed.is_none() {
+                        problems.push(Problem {
+                            index: Some(i),
+                            item_id: t.id.clone(),
+                            code: "INVALID_DATE",
+                            message: format!(
+                                "transactions[{i}]: `{field}` {raw:?} is not a date-time"
+                            ),
+                        });
+                    }
+                    parsed
+                };
+                let date_at = read("date", date);
+                let cleared_at = read("clearedOnDate", cleared);
+                match (date_at, cleared_at) {
+                    (Some(a), Some(b)) if a != b => {
+                        problems.push(Problem {
+                            index: Some(i),
+                            item_id: t.id.clone(),
+                            code: "CONFLICTING_DATES",
+                            message: format!(
+                                "transactions[{i}]: `date` and `clearedOnDate` name different \
+                                 times; send one (they are the same field)"
+                            ),
+                        });
+                        None
+                    }
+                    (a, b) => a.or(b),
                 }
-                parsed
             }
         };
         let kind = match t.transaction_type.as_deref() {
@@ -231,11 +263,15 @@ mod tests {
         }
     }
 
+    /// Codat's model: "When pushing bank transaction data to Codat, the date is treated as a
+    /// local date. [...] If a timezone offset is included (e.g., `2023-08-22T10:21:00-05:00`),
+    /// the offset will be ignored and only the local date/time portion will be used."
     #[test]
-    fn offsets_are_ignored_as_codat_does() {
+    fn offsets_are_ignored_as_codat_documents() {
         let a = local_date_time("2023-01-10T14:14:14.1057478Z").unwrap();
-        let b = local_date_time("2023-01-10T14:14:14.1057478+05:00").unwrap();
-        assert_eq!(a, b);
+        let b = local_date_time("2023-01-10T14:14:14.1057478+13:00").unwrap();
+        let c = local_date_time("2023-01-10T14:14:14.1057478-0500").unwrap();
+        assert_eq!((a, a), (b, c));
         assert_eq!(a.to_rfc3339(), "2023-01-10T14:14:14.105747+00:00");
         assert_eq!(
             local_date_time("2023-01-10").unwrap().to_rfc3339(),
@@ -295,6 +331,60 @@ mod tests {
         );
         // Only QuickBooks requires a description.
         assert!(to_batch(Platform::Xero, BankFeedAccountId::new(), &[no_desc]).is_ok());
+    }
+
+    /// Seed 004 (the reconciliation tutorial): "Bank transactions must be synced in chronological
+    /// order (from earliest to latest) based on the `cleared_on_date`." and its transaction,
+    /// `cleared_on_date='2023-01-10T14:14:14.1057478Z'`: `clearedOnDate` is the date.
+    #[test]
+    fn cleared_on_date_is_the_date() {
+        let json = r#"{"accountId": "ac-1", "amount": 7991.59, "balance": 8009.11,
+            "clearedOnDate": "2023-01-10T14:14:14.1057478Z", "description": "HSBC Covent Grdn ATM W",
+            "id": "ca1ba928-fc81-4674-acb7-39205929396f", "modifiedDate": "2023-01-09T14:14:14.1057478Z",
+            "reconciled": false, "sourceModifiedDate": "2023-01-09T14:14:14.1057478Z",
+            "transactionType": "Atm"}"#;
+        let t: BankTransaction = serde_json::from_str(json).unwrap();
+        let b = to_batch(
+            Platform::IntuitBankFeeds,
+            BankFeedAccountId::new(),
+            std::slice::from_ref(&t),
+        )
+        .unwrap();
+        assert_eq!(
+            b.transactions[0].posted_at.to_rfc3339(),
+            "2023-01-10T14:14:14.105747+00:00"
+        );
+        // Both, naming the same time: fine; different ones: refused; neither: missing.
+        let both = BankTransaction {
+            date: Some("2023-01-10T14:14:14.1057478".into()),
+            ..t.clone()
+        };
+        assert!(to_batch(Platform::IntuitBankFeeds, BankFeedAccountId::new(), &[both]).is_ok());
+        let clash = BankTransaction {
+            date: Some("2023-01-11".into()),
+            ..t.clone()
+        };
+        let p = to_batch(
+            Platform::IntuitBankFeeds,
+            BankFeedAccountId::new(),
+            &[clash],
+        )
+        .unwrap_err();
+        assert_eq!(p[0].code, "CONFLICTING_DATES");
+        let bad = BankTransaction {
+            cleared_on_date: Some("soon".into()),
+            ..t.clone()
+        };
+        let p = to_batch(Platform::IntuitBankFeeds, BankFeedAccountId::new(), &[bad]).unwrap_err();
+        assert_eq!(p[0].code, "INVALID_DATE");
+        assert!(p[0].message.contains("clearedOnDate"), "{}", p[0].message);
+        let none = BankTransaction {
+            cleared_on_date: None,
+            ..t
+        };
+        let p = to_batch(Platform::IntuitBankFeeds, BankFeedAccountId::new(), &[none]).unwrap_err();
+        assert_eq!(p[0].code, "MISSING_FIELD");
+        assert!(p[0].message.contains("clearedOnDate"), "{}", p[0].message);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! base64(client_id:client_secret)`: the very header the Rutter-shaped door takes. Errors use
 //! Codat's `ErrorMessage` shape (`error`), lists Codat's paging (`paging`).
 
+mod add_accounts;
 mod bank_feeds;
 mod companies;
 pub mod connections;
@@ -57,7 +58,9 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts",
-            get(source_accounts::list).post(source_accounts::create),
+            get(source_accounts::list)
+                .post(add_accounts::create)
+                .put(add_accounts::put),
         )
         .route(
             "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/batch",

@@ -105,7 +105,7 @@ fn check_lengths(body: &SourceAccountIn) -> CodatResult<()> {
 }
 
 /// Builds the account a create asks for, or says why not.
-fn account_from(
+pub(super) fn account_from(
     cc: &CustomerConnection,
     body: SourceAccountIn,
     now: bankfeeds_domain::Timestamp,
@@ -237,7 +237,10 @@ pub(super) async fn account_of(
         })
 }
 
-async fn store_new(state: &AppState, a: &BankFeedAccount) -> CodatResult<BankFeedAccount> {
+pub(super) async fn store_new(
+    state: &AppState,
+    a: &BankFeedAccount,
+) -> CodatResult<BankFeedAccount> {
     match state.store.create_account(a, false, None).await {
         Ok(Outcome::Done((stored, _))) => Ok(stored),
         // Only with an idempotency key, which this door does not pass.
@@ -252,19 +255,6 @@ async fn store_new(state: &AppState, a: &BankFeedAccount) -> CodatResult<BankFee
         )),
         Err(e) => Err(e.into()),
     }
-}
-
-/// `POST …/connectionInfo/bankFeedAccounts`: 200 with the account, `pending`.
-pub async fn create(
-    State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection)): Path<(String, String)>,
-    CodatJson(body): CodatJson<SourceAccountIn>,
-) -> CodatResult<Json<Value>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
-    let a = account_from(&cc, body, state.clock.now())?;
-    let stored = store_new(&state, &a).await?;
-    Ok(Json(account_json(&stored)))
 }
 
 /// `POST …/bankFeedAccounts/batch`: 201 when every account was created, 207 when some were

@@ -9,7 +9,7 @@ use bankfeeds_store::StoreResult;
 
 use crate::http::error::ApiError;
 use crate::jobs::JobRunner;
-use crate::rutter::transactions::{render_outcome, TransactionsCreateIn};
+use crate::rutter::transactions::{render_job_outcome, TransactionsCreateIn};
 use crate::state::AppState;
 
 pub struct BatchRunner;
@@ -60,9 +60,10 @@ impl JobRunner<AppState> for BatchRunner {
                 .await;
         };
         let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
+        let render = |o: &_| render_job_outcome(&state.public_base, &job, o);
         state
             .store
-            .apply_batch(job.id, batch, &profile, now, &render_outcome)
+            .apply_batch(job.id, batch, &profile, now, &render)
             .await
     }
 

@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json as JsonOut;
+use bankfeeds_domain::job::{JobIngestion, JobKind};
 use bankfeeds_domain::{Job, JobId, JobStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -72,6 +73,30 @@ pub struct JobOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub bodies_deleted_at: Option<Timestamp>,
+    /// A batch job: how many transactions it stored (re-sent duplicates belong to the job that
+    /// first stored them) and how many of those the accounting platform has taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<JobPlatformOut>,
+}
+
+/// Where a batch job's transactions are: `success` means stored by the hub; `ingested_at` says
+/// when the platform had taken every one of them (null until then).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobPlatformOut {
+    pub transactions_stored: u64,
+    pub transactions_ingested: u64,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ingested_at: Option<Timestamp>,
+}
+
+impl From<JobIngestion> for JobPlatformOut {
+    fn from(i: JobIngestion) -> Self {
+        JobPlatformOut {
+            transactions_stored: i.stored,
+            transactions_ingested: i.ingested,
+            ingested_at: i.platform_took_all_at(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -98,6 +123,7 @@ impl From<Job> for JobOut {
             updated_at: j.updated_at,
             finished_at: j.finished_at,
             bodies_deleted_at: j.bodies_deleted_at,
+            platform: None,
         }
     }
 }
@@ -127,5 +153,13 @@ pub async fn get_job(
     let job = state.store.get_job(org.id, id).await?.ok_or_else(|| {
         ApiError::gone("JOB_NOT_FOUND", format!("no job {id} in this organisation"))
     })?;
-    Ok(JsonOut(JobGetOut { job: job.into() }))
+    let ingestion = match (job.kind, job.status) {
+        (JobKind::TransactionBatch, JobStatus::Success) => {
+            Some(state.store.job_ingestion(job.id).await?)
+        }
+        _ => None,
+    };
+    let mut out = JobOut::from(job);
+    out.platform = ingestion.map(JobPlatformOut::from);
+    Ok(JsonOut(JobGetOut { job: out }))
 }

@@ -23,6 +23,7 @@ mod ops;
 mod pages;
 mod retention;
 mod sandbox_access;
+mod seeds;
 mod shared_database;
 mod sync;
 mod transactions;

@@ -198,10 +198,10 @@ async fn drive(ctx: Ctx, account: String, seed: u64) -> Model {
                 );
                 m.next_id -= 1; // that transaction was never stored
             }
-            // A new transaction older than the newest stored: refused, nothing applied.
+            // A new transaction on a day before the newest stored's: refused, nothing applied.
             5 if m.clock > 5 => {
                 m.next_id += 1;
-                let at = m.base + TimeDelta::minutes(m.clock - 5);
+                let at = m.base + TimeDelta::minutes(m.clock) - TimeDelta::days(1);
                 let txns = vec![
                     json!({"transaction_id": format!("{tag}-old-{}", m.next_id), "posted_at": at.to_rfc3339(), "amount": -1}),
                 ];

@@ -250,3 +250,46 @@ pub async fn transaction_lists_filter_and_page(store: DynStore) {
     );
     assert_eq!(store.mark_ingested(x.id, later + secs(1)).await.unwrap(), 1);
 }
+
+/// A job's transactions, and how many of them the platform has taken (`job_ingestion`).
+pub async fn a_jobs_ingestion_counts_its_own_transactions(store: DynStore) {
+    let o = org(&store).await;
+    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
+    let x = account(&store, &c, "X").await;
+    let now = t0();
+    let first = batch(
+        &x,
+        None,
+        vec![tx("A", now - days(2), "-1"), tx("B", now - days(1), "-2")],
+    );
+    let (j1, _) = run_batch(&store, &c, &x, &first, now).await;
+    let stored = store.job_ingestion(j1.id).await.unwrap();
+    assert_eq!(
+        (stored.stored, stored.ingested, stored.last_ingested_at),
+        (2, 0, None)
+    );
+    let at = now + secs(30);
+    store.mark_ingested(x.id, at).await.unwrap();
+    // A second job re-sends B (a duplicate: still the first job's) and adds C.
+    let second = batch(
+        &x,
+        None,
+        vec![
+            tx("B", now - days(1), "-2"),
+            tx("C", now - TimeDelta::hours(1), "-3"),
+        ],
+    );
+    let (j2, _) = run_batch(&store, &c, &x, &second, now + secs(40)).await;
+    let one = store.job_ingestion(j1.id).await.unwrap();
+    assert_eq!(
+        (one.stored, one.ingested, one.last_ingested_at),
+        (2, 2, Some(at))
+    );
+    let two = store.job_ingestion(j2.id).await.unwrap();
+    assert_eq!((two.stored, two.ingested), (1, 0));
+    let none = store
+        .job_ingestion(bankfeeds_domain::JobId::new())
+        .await
+        .unwrap();
+    assert_eq!(none, bankfeeds_domain::job::JobIngestion::default());
+}

@@ -233,7 +233,8 @@ fn new_transactions_may_not_precede_the_newest_stored_one() {
         ..account()
     };
     assert_eq!(run(&intuit(), &a, &[tx("A", newest)]), vec![]);
-    let older = [tx("A", newest - TimeDelta::seconds(1)), tx("B", newest)];
+    let day = start_of_utc_day(newest);
+    let older = [tx("A", day - TimeDelta::seconds(1)), tx("B", newest)];
     assert_eq!(
         run(&intuit(), &a, &older),
         vec![(codes::OLDER_THAN_STORED, Some(0))]
@@ -323,8 +324,10 @@ fn sage_refuses_transactions_before_the_start_date_only() {
     for platform in [Platform::SageIntacct, Platform::SageBusinessCloud] {
         let p = profile(platform);
         assert_eq!(run(&p, &a, &[tx("A", start)]), vec![]);
+        let day = start_of_utc_day(start);
+        assert_eq!(run(&p, &a, &[tx("A", day)]), vec![]);
         assert_eq!(
-            run(&p, &a, &[tx("A", start - TimeDelta::seconds(1))]),
+            run(&p, &a, &[tx("A", day - TimeDelta::seconds(1))]),
             vec![(codes::BEFORE_HISTORY_WINDOW, Some(0))]
         );
         // No age limit without a start date.
@@ -483,8 +486,8 @@ fn summary_lists_five_then_counts_the_rest() {
     let s = summary(&v);
     assert!(
         s.starts_with(
-            "transaction ID0 (#0): posted_at 2023-02-01T00:00:00Z is before the newest stored \
-             transaction (2023-02-02T00:00:00Z); transaction ID1 (#1): "
+            "transaction ID0 (#0): posted_at 2023-02-01T00:00:00Z is on a day before the newest \
+             stored transaction's (2023-02-02T00:00:00Z); transaction ID1 (#1): "
         ),
         "{s}"
     );
@@ -500,4 +503,83 @@ fn violations_serialise_with_their_code() {
     let json = serde_json::to_value(&v[0]).unwrap();
     assert_eq!(json["code"], "BATCH_EMPTY");
     assert_eq!(json["index"], serde_json::Value::Null);
+}
+
+/// Seed 003: "When users link their account in Sage, they will be asked to choose the start date
+/// for the Bank Feed's transaction history. [...] You should sync transactions from that date
+/// until the present." The start date is a day (UTC): a transaction earlier on that day than the
+/// time the date happens to carry is inside the window; the day before is not.
+#[test]
+fn the_start_date_is_a_utc_calendar_day() {
+    let a = AccountContext {
+        transaction_start_date: Some(ts("2024-06-05T15:00:00Z")),
+        ..account()
+    };
+    for platform in [Platform::SageIntacct, Platform::IntuitBankFeeds] {
+        let p = profile(platform);
+        assert_eq!(run(&p, &a, &[tx("A", ts("2024-06-05T00:00:00Z"))]), vec![]);
+        // 09:00 in New Zealand on the 6th is the 5th in UTC: inside.
+        assert_eq!(run(&p, &a, &[tx("A", ts("2024-06-05T21:00:00Z"))]), vec![]);
+        assert_before_window(
+            &p,
+            &a,
+            &[tx("A", ts("2024-06-04T23:59:59Z"))],
+            &["limit 2024-06-05T00:00:00Z"],
+        );
+    }
+    assert_eq!(
+        start_of_utc_day(ts("2024-06-05T23:59:59.999999Z")),
+        ts("2024-06-05T00:00:00Z")
+    );
+}
+
+/// Seed 004: "Syncing future-dated transactions to QBO is not supported." On the Codat door a
+/// date is a local time whose zone is unknown (Codat: "the offset will be ignored and only the
+/// local date/time portion will be used"): it is future only once it is later than now in the
+/// zone furthest ahead (UTC+14), so 09:00 in New Zealand an hour ago is not refused. On the
+/// Rutter door `posted_at` is an instant and now is now.
+#[test]
+fn local_times_are_future_only_once_future_everywhere() {
+    let codat = PlatformProfile::for_platform(Platform::IntuitBankFeeds, Door::Codat);
+    assert!(codat.local_times && !intuit().local_times);
+    // An hour ago in New Zealand (UTC+13), as its wall clock read.
+    let nz = now() + TimeDelta::hours(12);
+    assert_eq!(run(&codat, &account(), &[tx("A", nz)]), vec![]);
+    let edge = now() + TimeDelta::hours(14);
+    assert_eq!(run(&codat, &account(), &[tx("A", edge)]), vec![]);
+    let v = violations(&codat, &account(), &[tx("A", edge + TimeDelta::seconds(1))]);
+    assert_eq!((v[0].code, v[0].index), (codes::FUTURE_DATED, Some(0)));
+    assert_says(&v[0], "every time zone");
+    assert_eq!(
+        run(&intuit(), &account(), &[tx("A", nz)]),
+        vec![(codes::FUTURE_DATED, Some(0))]
+    );
+}
+
+/// Seed 004: "Bank transactions can't be older than the most recent transaction available on the
+/// destination bank account." and seed 003: "You can now post the next batch, starting from the
+/// last transaction date in the previous batch." The rule is about the date: later the same day
+/// with an earlier time, or a date-only value (midnight) after a timed one, is not older.
+#[test]
+fn older_than_stored_is_by_the_day() {
+    let newest = ts("2024-06-14T16:30:00Z");
+    let a = AccountContext {
+        newest_posted_at: Some(newest),
+        has_transactions: true,
+        ..account()
+    };
+    let same_day = [
+        tx("A", ts("2024-06-14T00:00:00Z")),
+        tx("B", ts("2024-06-14T09:00:00Z")),
+    ];
+    for p in [
+        intuit(),
+        profile(Platform::SageIntacct),
+        profile(Platform::Xero),
+    ] {
+        assert_eq!(run(&p, &a, &same_day), vec![]);
+        let v = violations(&p, &a, &[tx("C", ts("2024-06-13T23:59:59Z"))]);
+        assert_eq!((v[0].code, v[0].index), (codes::OLDER_THAN_STORED, Some(0)));
+        assert_says(&v[0], "day before");
+    }
 }

@@ -113,6 +113,14 @@ pub struct AccountPatchIn {
     pub bank_feed_account: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What a PATCH's `status` may say: the FI may only pause a feed.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedPause {
+    Inactive,
+}
+
 /// The fields a PATCH may change, for the document only (the body is read by
 /// `patch::patch_from`): only those sent change, `null` clears one that may be empty, and any
 /// other field is refused (`UNKNOWN_FIELD`, or `READ_ONLY_FIELD` for what the hub sets).
@@ -120,6 +128,10 @@ pub struct AccountPatchIn {
 #[allow(dead_code)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPatchFields {
+    /// `inactive` pauses the feed: it leaves the platform (`feed_status` `inactive`, not
+    /// `transaction_ready`) until the customer links it again.
+    #[schema(required = false)]
+    status: FeedPause,
     #[schema(required = false, max_length = 255, pattern = r"\S")]
     internal_bank_account_id: String,
     #[schema(required = false)]
@@ -277,6 +289,18 @@ pub struct AccountListParams {
     pub sort: Option<String>,
     /// `platform_data` to include the platform's record of each feed.
     pub expand: Option<String>,
+    /// Deprecated (use `filter`): accounts with `updated_at` at or after this Unix time in
+    /// milliseconds (1900 to 9999). ANDed with `filter` and the others.
+    #[param(minimum = -2_208_988_800_000_i64, maximum = 253_402_300_799_999_i64)]
+    pub updated_at_min: Option<i64>,
+    /// Deprecated (use `filter`): accounts with `updated_at` at or before this Unix time in
+    /// milliseconds (1900 to 9999).
+    #[param(minimum = -2_208_988_800_000_i64, maximum = 253_402_300_799_999_i64)]
+    pub updated_at_max: Option<i64>,
+    /// Deprecated (use `filter`): accounts with `last_synced_at` at or after this Unix time in
+    /// milliseconds (1900 to 9999); never-synced accounts are left out.
+    #[param(minimum = -2_208_988_800_000_i64, maximum = 253_402_300_799_999_i64)]
+    pub last_synced_at_min: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -4,7 +4,10 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
-use bankfeeds_domain::account::{AccountDetails, AccountQuery, AccountSortKey};
+use bankfeeds_domain::account::deprecated_filter::{
+    DeprecatedFilter, MAX_UNIX_MILLIS, MIN_UNIX_MILLIS,
+};
+use bankfeeds_domain::account::{AccountDetails, AccountQuery, AccountSortKey, TimeFilter};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId};
 use bankfeeds_store::{Idem, Outcome};
@@ -196,7 +199,8 @@ pub async fn list_accounts(
     Query(params): Query<AccountListParams>,
 ) -> ApiResult<JsonOut<AccountListOut>> {
     let expand = wants_platform_data(params.expand.as_deref())?;
-    let filters = list_query::parse_filter(params.filter.as_deref().unwrap_or_default())?;
+    let mut filters = list_query::parse_filter(params.filter.as_deref().unwrap_or_default())?;
+    filters.extend(deprecated_filters(&params)?);
     let (sort, direction) = list_query::parse_sort(params.sort.as_deref())?;
     let limit = pagination::check_limit(params.limit, 500)?;
     // The cursor names the sort it belongs to, so it cannot be replayed under another one.
@@ -228,6 +232,30 @@ pub async fn list_accounts(
             .collect(),
         next_cursor,
     }))
+}
+
+/// Rutter's deprecated Unix-millisecond filters as clauses of the list's filter.
+fn deprecated_filters(p: &AccountListParams) -> Result<Vec<TimeFilter>, ApiError> {
+    [
+        (DeprecatedFilter::UpdatedAtMin, p.updated_at_min),
+        (DeprecatedFilter::UpdatedAtMax, p.updated_at_max),
+        (DeprecatedFilter::LastSyncedAtMin, p.last_synced_at_min),
+    ]
+    .into_iter()
+    .filter_map(|(f, v)| v.map(|v| (f, v)))
+    .map(|(f, v)| {
+        f.clause(v).ok_or_else(|| {
+            ApiError::bad_request(
+                "INVALID_QUERY_PARAMETER",
+                format!(
+                    "`{}` {v} is not a Unix time in milliseconds between {MIN_UNIX_MILLIS} \
+                     (1900) and {MAX_UNIX_MILLIS} (9999)",
+                    f.name()
+                ),
+            )
+        })
+    })
+    .collect()
 }
 
 /// Fetch one bank feed account.
@@ -263,7 +291,8 @@ pub async fn get_account(
     }))
 }
 
-/// Update a bank feed account's FI fields. Feed state belongs to the platform and is not patchable.
+/// Update a bank feed account's FI fields, or pause its feed (`status: inactive`). Otherwise feed
+/// state belongs to the platform and is not patchable.
 #[utoipa::path(
     patch,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",

@@ -71,6 +71,24 @@ pub(super) fn patch_from(
                     })?
                     .into_update();
             }
+            // Rutter's PATCH example (seed 002, NetSuite): the FI pauses the feed. Only the
+            // customer, linking again in the platform, makes it active.
+            "status" => match value.as_str() {
+                Some("inactive") => patch.deactivate_feed = true,
+                Some("active") => {
+                    return Err(invalid(
+                        "only `inactive` (pause the feed) may be sent: a feed becomes active \
+                         when the customer links it in the accounting platform"
+                            .into(),
+                    ))
+                }
+                _ => {
+                    return Err(typed(
+                        "INVALID_ENUM_VALUE",
+                        "must be \"inactive\" (pause the feed)".into(),
+                    ))
+                }
+            },
             "current_balance" => {
                 patch.current_balance = serde_json::from_value::<Patch<_>>(value.clone())
                     .map_err(|e| invalid(e.to_string()))?

@@ -232,11 +232,17 @@ impl<'a> TransactionOutRef<'a> {
 #[derive(Serialize)]
 pub(super) struct TransactionsCreatedOutRef<'a> {
     pub(super) bank_feed_transactions: Vec<TransactionOutRef<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) async_response: Option<crate::rutter::jobs::AsyncResponseOut>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransactionsCreatedOut {
     pub bank_feed_transactions: Vec<TransactionOut>,
+    /// The job that stored them (also in the `X-Rutter-Job-Id` header); `GET` its
+    /// `response_url` to see when the platform took them.
+    #[schema(required = false)]
+    pub async_response: Option<crate::rutter::jobs::AsyncResponseOut>,
 }
 
 /// What a push answers with 200: the stored transactions (`prefer_sync`, when the batch ran

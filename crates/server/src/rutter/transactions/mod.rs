@@ -33,6 +33,26 @@ use dto::{TransactionOutRef, TransactionsCreatedOutRef};
 /// once as text. The job keeps that text, and the synchronous answer, `GET /versioned/jobs/:id`
 /// and replays all send it.
 pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
+    render(outcome, None)
+}
+
+/// [`render_outcome`] for `job`: a stored batch's answer names its job in the body
+/// (`async_response`), as seed 003 has it: "the response will include a job ID which can be used
+/// to check the status of the POST request".
+pub fn render_job_outcome(
+    public_base: &str,
+    job: &Job,
+    outcome: &Result<Vec<BatchItem>, BatchRefusal>,
+) -> (u16, RawJson) {
+    let mut envelope = async_envelope(public_base, job).async_response;
+    envelope.status = bankfeeds_domain::job::JobStatus::Success;
+    render(outcome, Some(envelope))
+}
+
+fn render(
+    outcome: &Result<Vec<BatchItem>, BatchRefusal>,
+    async_response: Option<crate::rutter::jobs::AsyncResponseOut>,
+) -> (u16, RawJson) {
     match outcome {
         Ok(items) => {
             let body = TransactionsCreatedOutRef {
@@ -40,6 +60,7 @@ pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, R
                     .iter()
                     .map(|i| TransactionOutRef::new(&i.transaction, Some(i.duplicate)))
                     .collect(),
+                async_response,
             };
             let text = serde_json::to_string(&body).expect("transactions serialise");
             (200, RawJson::trusted(text))

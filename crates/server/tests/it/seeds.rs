@@ -1,0 +1,458 @@
+//! Issue 19: what an FI following Rutter's and Codat's documents (the seeds) trips over. Each
+//! test quotes the seed sentence it holds the hub to.
+
+use bankfeeds_domain::{Clock, ConnectionId, SystemClock};
+use chrono::{FixedOffset, TimeDelta};
+use serde_json::{json, Value};
+
+use crate::codat::{platform_links, Codat};
+use crate::helpers::{err_in, with_token, Hub, ACCOUNTS};
+
+crate::on_both_backends!(
+    codat_local_dates_are_future_only_once_future_everywhere,
+    deprecated_list_filters_filter,
+    source_accounts_are_added_as_lists,
+    the_tutorials_transactions_are_taken,
+    an_fi_pauses_a_feed_with_status_inactive,
+    later_the_same_day_is_not_older_than_stored,
+    a_stored_batch_names_its_job_in_the_body,
+    a_job_says_when_the_platform_took_it,
+);
+
+/// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
+/// feeds from ten days ago; answers (company id, push path).
+async fn linked_quickbooks(hub: &Hub, codat: &Codat<'_>) -> (String, String) {
+    let (co, conn) = codat.company_with_connection("Kiwi Ltd", "hcws").await;
+    let company = co["id"].as_str().unwrap().to_owned();
+    let connection = conn["id"].as_str().unwrap().to_owned();
+    let accounts =
+        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
+    let (s, a) = codat.post(&accounts, json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
+    assert_eq!(s, 200, "{a}");
+    let cid: ConnectionId = connection.parse().unwrap();
+    platform_links(hub, cid, "ac-001", SystemClock.now() - TimeDelta::days(10)).await;
+    let push = format!(
+        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
+    );
+    (company, push)
+}
+
+/// Pushes `txs` and answers the settled push operation.
+async fn push(codat: &Codat<'_>, company: &str, path: &str, txs: Value) -> Value {
+    let (s, op) = codat
+        .post(path, json!({"accountId": "ac-001", "transactions": txs}))
+        .await;
+    assert_eq!(s, 200, "{op}");
+    codat
+        .settled(company, op["pushOperationKey"].as_str().unwrap())
+        .await
+}
+
+/// The wall-clock time `offset_hours` east of UTC for the instant `ago` before now, with no
+/// offset (as Codat recommends) or with it (`with_offset`, which Codat ignores).
+fn local(ago: TimeDelta, offset_hours: i32, with_offset: bool) -> String {
+    let zone = FixedOffset::east_opt(offset_hours * 3600).unwrap();
+    let fmt = if with_offset {
+        "%Y-%m-%dT%H:%M:%S%.3f%:z"
+    } else {
+        "%Y-%m-%dT%H:%M:%S%.3f"
+    };
+    (SystemClock.now() - ago)
+        .with_timezone(&zone)
+        .format(fmt)
+        .to_string()
+}
+
+/// Seed 004: "Syncing future-dated transactions to QBO is not supported." Codat's `date` is a
+/// local time (its model: "the offset will be ignored and only the local date/time portion will
+/// be used"), so the hub cannot know its zone: a transaction from an hour ago in New Zealand
+/// (UTC+13), with or without its offset, is not refused as future-dated; one later than the
+/// time anywhere on Earth is.
+async fn codat_local_dates_are_future_only_once_future_everywhere(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (company, path) = linked_quickbooks(&hub, &codat).await;
+    let written = local(TimeDelta::hours(1), 13, false);
+    let nz = json!([
+        {"id": "nz-1", "date": written, "description": "Flat white", "amount": -5.5, "balance": -5.5},
+        {"id": "nz-2", "date": local(TimeDelta::minutes(59), 13, true), "description": "Scone", "amount": -4, "balance": -9.5},
+    ]);
+    let done = push(&codat, &company, &path, nz).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    let beyond = local(-TimeDelta::hours(15), 0, false);
+    let future = json!([{"id": "f-1", "date": beyond, "description": "Tomorrow", "amount": -3, "balance": -12.5}]);
+    let failed = push(&codat, &company, &path, future).await;
+    assert_eq!(failed["status"], "Failed", "{failed}");
+    assert_eq!(
+        failed["validation"]["errors"][0]["validatorName"], "FUTURE_DATED",
+        "{failed}"
+    );
+}
+
+/// Seed 002, the account list's parameters: "For those platforms [Sage Intacct and Sage Business
+/// Cloud], only updated_at_min, updated_at_max and last_synced_at_min fields are supported and
+/// not deprecated." and "updated_at_min [...] Used to filter objects with a updated_at value
+/// greater than or equal to the supplied value. Should be a Unix time in milliseconds." They
+/// filter (never ignored), alone or with `filter`.
+async fn deprecated_list_filters_filter(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "SAGE_INTACCT").await;
+    let mut updated = Vec::new();
+    for id in ["ACC-0", "ACC-1", "ACC-2"] {
+        let a = hub
+            .create_account(&bank, &token, json!({"internal_bank_account_id": id, "bank_account_type": "bank", "currency_code": "USD", "name": id}))
+            .await;
+        let at: chrono::DateTime<chrono::Utc> = a["updated_at"].as_str().unwrap().parse().unwrap();
+        updated.push(at.timestamp_millis());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let list = |query: String| {
+        let hub = &hub;
+        let bank = &bank;
+        let path = format!("{}{query}", with_token(ACCOUNTS, &token));
+        async move {
+            let page = hub.get_ok(bank, &path).await;
+            let mut names: Vec<String> = page["bank_feed_accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["name"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(
+        list(format!("&updated_at_min={}", updated[1])).await,
+        ["ACC-1", "ACC-2"]
+    );
+    assert_eq!(
+        list(format!("&updated_at_max={}", updated[1])).await,
+        ["ACC-0", "ACC-1"]
+    );
+    assert_eq!(
+        list(format!(
+            "&updated_at_min={}&updated_at_max={}",
+            updated[1], updated[1]
+        ))
+        .await,
+        ["ACC-1"]
+    );
+    assert_eq!(
+        list(format!(
+            "&updated_at_min={}&filter=updated_at%20%3C%3D%201900-01-02",
+            updated[0]
+        ))
+        .await,
+        Vec::<String>::new(),
+        "ANDed with filter"
+    );
+    assert_eq!(
+        list("&last_synced_at_min=0".to_owned()).await,
+        Vec::<String>::new(),
+        "never synced"
+    );
+    assert_eq!(
+        list("&updated_at_max=0".to_owned()).await,
+        Vec::<String>::new()
+    );
+    for query in [
+        "&updated_at_min=yesterday",
+        "&updated_at_max=1.5",
+        "&last_synced_at_min=253402300800000",
+        "&updated_at_min=-2208988800001",
+    ] {
+        let path = format!("{}{query}", with_token(ACCOUNTS, &token));
+        err_in(
+            query,
+            hub.get(&bank, &path).send().await,
+            400,
+            "INVALID_QUERY_PARAMETER",
+        )
+        .await;
+    }
+}
+
+/// Seed 001: "Send a request to the PUT /connectionInfo/bankFeedAccounts endpoint and specify the
+/// bank accounts you want to add in the request body." (its example body is a list), and seed
+/// 004's create call, whose `request_body` is a list: "In the response, you will receive a list of
+/// created bank accounts." A list is added whole or not at all.
+async fn source_accounts_are_added_as_lists(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (co, conn) = codat.company_with_connection("Acme", "hcws").await;
+    let base = format!(
+        "/companies/{}/connections/{}/connectionInfo/bankFeedAccounts",
+        co["id"].as_str().unwrap(),
+        conn["id"].as_str().unwrap()
+    );
+    // Seed 001's body (less its trailing comma, which is not JSON).
+    let (s, added) = codat.put(&base, json!([{"id": "acc-003", "accountName": "account-0003", "sortCode": "123456", "accountType": "Debit", "accountNumber": "987654", "currency": "GBP", "balance": 219.23}])).await;
+    assert_eq!(s, 200, "{added}");
+    assert_eq!(added[0]["id"], "acc-003");
+    assert_eq!(added[0]["status"], "pending");
+    assert_eq!(added[0]["currency"], "GBP");
+    // Seed 004's list on create.
+    let (s, added) = codat.post(&base, json!([{"accountName": "Account 002", "accountNumber": "12345670", "accountType": "Debit", "balance": 6531.4, "currency": "GBP", "id": "352c5955-907a-4ff1-a3a2-fa9467739251", "sortCode": "123456"}, {"id": "acc-004", "accountName": "Savings", "accountType": "savings", "accountNumber": "1", "currency": "GBP", "balance": 0}])).await;
+    assert_eq!(s, 200, "{added}");
+    let ids: Vec<_> = added
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["352c5955-907a-4ff1-a3a2-fa9467739251", "acc-004"]);
+    // One object on create still answers one object.
+    let (s, one) = codat.post(&base, json!({"id": "acc-005", "accountName": "Card", "accountType": "creditCard", "accountNumber": "2", "currency": "GBP", "balance": 0})).await;
+    assert_eq!((s, one["id"].as_str()), (200, Some("acc-005")), "{one}");
+    // A refused list adds nothing: an existing id, an id twice, an invalid account, none.
+    for (case, body, code) in [
+        (
+            "exists",
+            json!([{"id": "acc-006"}, {"id": "acc-003"}]),
+            "SOURCE_ACCOUNT_EXISTS",
+        ),
+        (
+            "twice",
+            json!([{"id": "acc-006"}, {"id": "acc-006"}]),
+            "DUPLICATE_IN_BATCH",
+        ),
+        (
+            "invalid",
+            json!([{"id": "acc-006"}, {"id": "acc-007", "currency": "XYZ"}]),
+            "INVALID_CURRENCY",
+        ),
+        (
+            "no id",
+            json!([{"id": "acc-006"}, {"accountName": "x"}]),
+            "MISSING_FIELD",
+        ),
+        ("empty", json!([]), "EMPTY_BATCH"),
+    ] {
+        crate::codat::error_in(case, codat.put(&base, body.clone()).await, 400, code);
+        crate::codat::error_in(case, codat.post(&base, body).await, 400, code);
+    }
+    crate::codat::error_in(
+        "object",
+        codat.put(&base, json!({"id": "acc-006"})).await,
+        400,
+        "INVALID_FIELD_TYPE",
+    );
+    let (_, listed) = codat.get(&base).await;
+    assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
+}
+
+/// Seed 004, the reconciliation tutorial: "Bank transactions must be synced in chronological
+/// order (from earliest to latest) based on the `cleared_on_date`." Its transaction carries
+/// `clearedOnDate` (with `modifiedDate`, `sourceModifiedDate`, `reconciled`), not `date`: the
+/// push takes it (only the dates are made recent, to pass the QuickBooks window).
+async fn the_tutorials_transactions_are_taken(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let codat = Codat::new(&hub, &bank);
+    let (company, path) = linked_quickbooks(&hub, &codat).await;
+    let day = crate::codat::day(1);
+    let txs = json!([{
+        "accountId": "ac-001",
+        "amount": 7991.59,
+        "balance": 8009.11,
+        "clearedOnDate": format!("{day}.1057478Z"),
+        "description": "HSBC Covent Grdn ATM W",
+        "id": "ca1ba928-fc81-4674-acb7-39205929396f",
+        "modifiedDate": format!("{}.1057478Z", crate::codat::day(2)),
+        "reconciled": false,
+        "sourceModifiedDate": format!("{}.1057478Z", crate::codat::day(2)),
+        "transactionType": "Atm",
+    }]);
+    let done = push(&codat, &company, &path, txs).await;
+    assert_eq!(done["status"], "Success", "{done}");
+    assert_eq!(
+        done["changes"][0]["recordRef"]["id"],
+        "ca1ba928-fc81-4674-acb7-39205929396f"
+    );
+    // Neither name: the refusal names both.
+    let (s, op) = codat
+        .post(&path, json!({"accountId": "ac-001", "transactions": [{"id": "x", "amount": 1, "balance": 1, "description": "x"}]}))
+        .await;
+    let body = crate::codat::error_in("no date", (s, op), 400, "MISSING_FIELD");
+    assert!(
+        body["error"].as_str().unwrap().contains("clearedOnDate"),
+        "{body}"
+    );
+}
+
+/// Seed 002, "Update a Bank Feed Account" (supported for NetSuite), whose only example body is
+/// `{"bank_feed_account": {"status": "inactive"}}`: the FI pauses the feed without deleting it.
+async fn an_fi_pauses_a_feed_with_status_inactive(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (cid, token) = hub.connection(&bank, "NETSUITE").await;
+    let a = hub
+        .create_account(&bank, &token, json!({"internal_bank_account_id": "NS-1", "bank_account_type": "bank", "currency_code": "USD"}))
+        .await;
+    let cid: ConnectionId = cid.parse().unwrap();
+    platform_links(&hub, cid, "NS-1", SystemClock.now() - TimeDelta::days(3)).await;
+    let path = with_token(&format!("{ACCOUNTS}/{}", a["id"].as_str().unwrap()), &token);
+    let (s, paused) = {
+        let r = hub
+            .patch(
+                &bank,
+                &path,
+                &json!({"bank_feed_account": {"status": "inactive"}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(s, 200, "{paused}");
+    let paused = &paused["bank_feed_account"];
+    assert_eq!(
+        (&paused["feed_status"], &paused["transaction_ready"]),
+        (&json!("inactive"), &json!(false)),
+        "{paused}"
+    );
+    // Paused: pushes wait for the customer to link again.
+    let push = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": crate::codat::day(1) + "Z", "amount": -1}]}});
+    let resp = hub
+        .post(
+            &bank,
+            &with_token(crate::helpers::TRANSACTIONS, &token),
+            &push,
+        )
+        .send()
+        .await;
+    crate::helpers::err(resp, 400, "FEED_NOT_READY").await;
+    for (status, code) in [
+        (json!("active"), "INVALID_FIELD_VALUE"),
+        (json!("paused"), "INVALID_ENUM_VALUE"),
+        (json!(null), "INVALID_ENUM_VALUE"),
+    ] {
+        let body = json!({"bank_feed_account": {"status": status}});
+        err_in(code, hub.patch(&bank, &path, &body).send().await, 400, code).await;
+    }
+}
+
+/// Seed 004: "Bank transactions can't be older than the most recent transaction available on the
+/// destination bank account." and seed 003: "You can now post the next batch, starting from the
+/// last transaction date in the previous batch." By the date: a transaction posted later on the
+/// same day with an earlier time, or date-only, is taken; the day before is not.
+async fn later_the_same_day_is_not_older_than_stored(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    let a = hub
+        .create_account(&bank, &token, json!({"internal_bank_account_id": "QB-1", "bank_account_type": "bank", "currency_code": "USD"}))
+        .await;
+    let day = (SystemClock.now() - TimeDelta::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let path = with_token(crate::helpers::TRANSACTIONS, &token);
+    let push = |id: &str, at: String| json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": id, "posted_at": at, "amount": -1}]}});
+    for (id, at) in [
+        ("T1", format!("{day}T16:30:00Z")),
+        ("T2", format!("{day}T09:00:00Z")),
+        ("T3", format!("{day}T00:00:00Z")),
+    ] {
+        let resp = hub.post(&bank, &path, &push(id, at)).send().await;
+        crate::helpers::ok(resp).await;
+    }
+    let before = (SystemClock.now() - TimeDelta::days(3))
+        .format("%Y-%m-%dT23:59:59Z")
+        .to_string();
+    let resp = hub.post(&bank, &path, &push("T4", before)).send().await;
+    crate::helpers::err(resp, 400, "OLDER_THAN_STORED").await;
+}
+
+/// Seed 003 (Sage): "If the Bank Feed Transaction input is valid, the response will include a
+/// job ID which can be used to check the status of the POST request using Fetch a Job API. Store
+/// this job ID for reference." The default (`prefer_sync`) answer names its job in the body, not
+/// only in a header, and the job holds that same answer.
+async fn a_stored_batch_names_its_job_in_the_body(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    let a = hub
+        .create_account(&bank, &token, json!({"internal_bank_account_id": "QB-1", "bank_account_type": "bank", "currency_code": "USD"}))
+        .await;
+    let at = (SystemClock.now() - TimeDelta::days(1))
+        .format("%Y-%m-%dT10:00:00Z")
+        .to_string();
+    let body = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": at, "amount": -1}]}});
+    let resp = hub
+        .post(
+            &bank,
+            &with_token(crate::helpers::TRANSACTIONS, &token),
+            &body,
+        )
+        .send()
+        .await
+        .unwrap();
+    let header = resp.headers()["x-rutter-job-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let answer: Value = resp.json().await.unwrap();
+    let job = &answer["async_response"];
+    assert_eq!(job["id"], header.as_str(), "{answer}");
+    assert_eq!(job["status"], "success");
+    assert!(job["response_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/versioned/jobs/{header}")));
+    assert_eq!(answer["bank_feed_transactions"][0]["transaction_id"], "T1");
+    let fetched = hub
+        .get_ok(&bank, &format!("/versioned/jobs/{header}"))
+        .await;
+    assert_eq!(
+        fetched["job"]["response"]["body"], answer,
+        "the job holds the answer given"
+    );
+}
+
+/// Seed 003 (Sage): "If the job completes successfully, transactions have synced into the
+/// accounting system." In the hub a job's `success` means stored; the job says when the platform
+/// took its transactions (`platform.ingested_at`), as Sage's sync does it.
+async fn a_job_says_when_the_platform_took_it(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (cid, token) = hub.connection(&bank, "SAGE_INTACCT").await;
+    let a = hub
+        .create_account(&bank, &token, json!({"internal_bank_account_id": "SG-1", "bank_account_type": "bank", "currency_code": "USD"}))
+        .await;
+    let cid: ConnectionId = cid.parse().unwrap();
+    platform_links(&hub, cid, "SG-1", SystemClock.now() - TimeDelta::days(5)).await;
+    let at = (SystemClock.now() - TimeDelta::days(1))
+        .format("%Y-%m-%dT10:00:00Z")
+        .to_string();
+    let body = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": at, "amount": -1}, {"transaction_id": "T2", "posted_at": at, "amount": -2}]}});
+    let answer = hub
+        .post_ok(
+            &bank,
+            &with_token(crate::helpers::TRANSACTIONS, &token),
+            &body,
+        )
+        .await;
+    let job_path = format!(
+        "/versioned/jobs/{}",
+        answer["async_response"]["id"].as_str().unwrap()
+    );
+    let job = hub.get_ok(&bank, &job_path).await;
+    assert_eq!(job["job"]["status"], "success");
+    assert_eq!(
+        job["job"]["platform"],
+        json!({"transactions_stored": 2, "transactions_ingested": 0, "ingested_at": null}),
+        "stored, not yet in Sage"
+    );
+    let account: bankfeeds_domain::BankFeedAccountId = a["id"].as_str().unwrap().parse().unwrap();
+    let took = SystemClock.now();
+    hub.store.mark_ingested(account, took).await.unwrap();
+    let job = hub.get_ok(&bank, &job_path).await;
+    let platform = &job["job"]["platform"];
+    assert_eq!(
+        (
+            &platform["transactions_stored"],
+            &platform["transactions_ingested"]
+        ),
+        (&json!(2), &json!(2)),
+        "{job}"
+    );
+    let ingested: chrono::DateTime<chrono::Utc> =
+        platform["ingested_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(ingested, took);
+}
