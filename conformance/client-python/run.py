@@ -160,7 +160,7 @@ def drive(base, auth):
     if [t.transaction_id for t in stored.bank_feed_transactions] != ["t1", "t2"]:
         sys.exit(f"push sync: {stored}")
     queued = expect("push async", pushes.sync_detailed(client=client, body=batch(["t3"], 2, "async"),
-                                                        access_token=at), 200, "AsyncEnvelopeOut")
+                                                        access_token=at), 200, "TransactionsQueuedOut")
     jobs = importlib.import_module("bankfeeds_client.api.jobs.get_job")
     for _ in range(100):
         job = expect("get job", jobs.sync_detailed(uuid.UUID(queued.async_response.id), client=client),

@@ -167,7 +167,8 @@ async fn a_patch_body_takes_only_documented_fields() {
 }
 
 /// Which alternative of the documented 200 answer of `method path` the body is, by the
-/// alternatives' required properties; fails unless exactly one fits (what a generated client
+/// alternatives' required properties (and, where closed, their only properties); fails unless
+/// exactly one fits (what a generated client
 /// dispatches on).
 pub(crate) fn documented_alternative(
     doc: &serde_json::Value,
@@ -192,11 +193,18 @@ pub(crate) fn documented_alternative(
         .iter()
         .map(resolve)
         .filter(|(_, s)| {
-            s["required"]
+            let required = s["required"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .all(|p| body.get(p.as_str().unwrap()).is_some())
+                .all(|p| body.get(p.as_str().unwrap()).is_some());
+            let closed = s["additionalProperties"] == false;
+            let only_declared = body
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| s["properties"].get(k).is_some());
+            required && (!closed || only_declared)
         })
         .map(|(name, _)| name)
         .collect();

@@ -456,7 +456,7 @@ async fn async_mode_answers_with_a_job_that_holds_the_outcome(hub: Hub) {
     let push = "/versioned/accounting/bank_feeds/transactions";
     assert_eq!(
         crate::contract::documented_alternative(&doc, "post", push, &answer),
-        "AsyncEnvelopeOut"
+        "TransactionsQueuedOut"
     );
     let mut sync = batch(&f.account, vec![txn("A2", days_ago(1), json!(-1))]);
     sync["response_mode"] = json!("prefer_sync");

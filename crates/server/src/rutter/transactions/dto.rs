@@ -247,14 +247,24 @@ pub struct TransactionsCreatedOut {
 
 /// What a push answers with 200: the stored transactions (`prefer_sync`, when the batch ran
 /// within the wait), or the job to poll (`async`, and `prefer_sync` falling back when the batch
-/// is still queued). Tell them apart by which property is present: `bank_feed_transactions` or
-/// `async_response`. For the document only; the handler writes either directly.
+/// is still queued). Tell them apart by `bank_feed_transactions`: only a stored answer has it
+/// (both name the job in `async_response`). For the document only; the handler writes either.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
 pub enum TransactionsCreateAnswer {
     Stored(TransactionsCreatedOut),
-    Queued(crate::rutter::jobs::AsyncEnvelopeOut),
+    Queued(TransactionsQueuedOut),
+}
+
+/// A queued push's answer: the job to poll and nothing else (a stored answer names its job
+/// too, so only `additionalProperties: false` here keeps the two alternatives apart). For the
+/// document only.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct TransactionsQueuedOut {
+    async_response: crate::rutter::jobs::AsyncResponseOut,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

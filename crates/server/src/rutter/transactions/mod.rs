@@ -109,7 +109,7 @@ fn account_not_found() -> ApiError {
     params(crate::rutter::connections::AccessTokenParam),
     request_body = TransactionsCreateIn,
     responses(
-        (status = 200, description = "The stored transactions, or the job to poll (`async`, or `prefer_sync` still queued): one of two shapes, told apart by `bank_feed_transactions` or `async_response`", body = dto::TransactionsCreateAnswer),
+        (status = 200, description = "The stored transactions, or the job to poll (`async`, or `prefer_sync` still queued): one of two shapes: only the stored answer has `bank_feed_transactions` (both name the job in `async_response`)", body = dto::TransactionsCreateAnswer),
         (status = 400, body = crate::http::error::ErrorOut),
         (status = 401, body = crate::http::error::ErrorOut),
         (status = 409, body = crate::http::error::ErrorOut),
