@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use bankfeeds_domain::ConnectionId;
+use bankfeeds_domain::{ConnectionId, Platform};
 
 use crate::state::AppState;
 use crate::web::platform_slug;
@@ -21,6 +21,10 @@ struct ConnectionPage {
     bank: Option<String>,
     /// Whether this hub serves the sandboxes (to link the customer to).
     sandbox: bool,
+    /// An OFX Direct Connect channel has no link step: the page says what to type where
+    /// instead. The server URL is the organisation's, the same for all its customers; the
+    /// credentials themselves come from the FI, never from this page.
+    ofx_url: Option<String>,
 }
 
 pub async fn connection_page(
@@ -44,6 +48,8 @@ pub async fn connection_page(
         slug: platform_slug(connection.platform),
         bank,
         sandbox: state.sandbox.is_some(),
+        ofx_url: (connection.platform == Platform::OfxDirectConnect)
+            .then(|| format!("{}/ofx/{}", state.public_base, connection.org_id)),
     })
 }
 

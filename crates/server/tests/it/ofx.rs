@@ -641,6 +641,23 @@ async fn no_sandbox_or_link_page_offers_ofx_direct_connect(hub: Hub) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
+    // The connection's link_url says what to type where, instead of sending the customer to a
+    // platform's "connect your bank" (or to a sandbox that does not exist for OFX).
+    let bank = hub.org("Direct Bank").await;
+    let created = hub
+        .post_ok(
+            &bank,
+            "/versioned/connections/create",
+            &json!({"platform": "OFX_DIRECT_CONNECT"}),
+        )
+        .await;
+    let page = hub
+        .open_text(created["connection"]["link_url"].as_str().unwrap())
+        .await;
+    assert!(page.contains("id=\"ofx-direct-connect\""), "{page}");
+    assert!(page.contains("/ofx/"), "{page}");
+    assert!(!page.contains("Connect your bank"), "{page}");
+    assert!(!page.contains("/sandbox/"), "{page}");
 }
 
 /// ofxclient's shape: SGML with unclosed leaves and CRLFs, an empty line inside SONRQ, a
