@@ -236,6 +236,20 @@ pub struct Job {
 }
 
 impl Job {
+    /// The job without its bodies.
+    pub fn head(&self) -> JobHead {
+        JobHead {
+            id: self.id,
+            kind: self.kind,
+            connection_id: self.connection_id,
+            status: self.status,
+            url: self.request.url.clone(),
+            response_status: self.response.as_ref().map(|(s, _)| *s),
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+        }
+    }
+
     pub fn new(
         kind: JobKind,
         org_id: OrgId,

@@ -16,7 +16,7 @@ use bankfeeds_domain::codat::bank_transaction::{self, BankTransaction, Problem};
 use bankfeeds_domain::codat::source_account;
 use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::{Job, JobId, Timestamp};
+use bankfeeds_domain::{Job, JobHead, JobId, Timestamp};
 use bankfeeds_store::StoreResult;
 use chrono::TimeDelta;
 use serde::Deserialize;
@@ -48,8 +48,13 @@ pub(super) fn timeout_of(url: &str) -> Option<i64> {
         .and_then(|(_, v)| v.parse::<i64>().ok())
 }
 
+/// When a push requested at `created_at` with this URL times out, if it asked to.
+pub(super) fn deadline_at(url: &str, created_at: Timestamp) -> Option<Timestamp> {
+    timeout_of(url).map(|m| created_at + TimeDelta::minutes(m))
+}
+
 fn deadline(job: &Job) -> Option<Timestamp> {
-    timeout_of(&job.request.url).map(|m| job.created_at + TimeDelta::minutes(m))
+    deadline_at(&job.request.url, job.created_at)
 }
 
 fn problems_json(problems: &[Problem]) -> Value {
@@ -132,7 +137,7 @@ fn timed_out_fragment() -> Value {
 }
 
 /// A push operation's status as its HTTP status tells it (what every stored fragment says).
-pub(super) fn status_name(code: u16) -> &'static str {
+fn status_name(code: u16) -> &'static str {
     match code {
         200..=299 => "Success",
         504 => "TimedOut",
@@ -140,22 +145,32 @@ pub(super) fn status_name(code: u16) -> &'static str {
     }
 }
 
+/// What a push operation's head alone decides (the list filters on these), as [`push_json`]
+/// renders them: [`push_json`] starts from this.
+pub(super) fn head_json(head: &JobHead, company: &str) -> Value {
+    let (status, code) = match head.response_status {
+        Some(code) if head.status.is_finished() => (status_name(code), code),
+        _ => ("Pending", 202),
+    };
+    json!({
+        "companyId": company,
+        "pushOperationKey": head.id,
+        "dataConnectionKey": head.connection_id,
+        "requestedOnUtc": time(head.created_at),
+        "completedOnUtc": head.finished_at.map(time),
+        "timeoutInMinutes": timeout_of(&head.url),
+        "status": status,
+        "statusCode": code,
+        "dataType": "bankTransactions",
+    })
+}
+
 /// A push operation as Codat shows it.
 pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
-    let mut out = json!({
-        "companyId": company,
-        "pushOperationKey": job.id,
-        "dataConnectionKey": job.connection_id,
-        "requestedOnUtc": time(job.created_at),
-        "completedOnUtc": job.finished_at.map(time),
-        "timeoutInMinutes": timeout_of(&job.request.url),
-        "status": "Pending",
-        "statusCode": 202,
-        "errorMessage": null,
-        "validation": {"errors": [], "warnings": warnings_of(job)},
-        "dataType": "bankTransactions",
-        "changes": [],
-    });
+    let mut out = head_json(&job.head(), company);
+    out["errorMessage"] = Value::Null;
+    out["validation"] = json!({"errors": [], "warnings": warnings_of(job)});
+    out["changes"] = json!([]);
     if let Some((_, body)) = &job.response {
         let fragment = body.to_value();
         for key in ["status", "statusCode", "errorMessage", "changes"] {
@@ -168,10 +183,9 @@ pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
         }
     }
     if job.bodies_deleted_at.is_some() {
-        // Retention deleted the stored fragment: the outcome is what the HTTP status says.
+        // Retention deleted the stored fragment: the outcome is what the HTTP status says (as
+        // `head_json` already rendered it).
         if let Some((status, _)) = &job.response {
-            out["status"] = json!(status_name(*status));
-            out["statusCode"] = json!(status);
             if !(200..300).contains(status) {
                 out["errorMessage"] =
                     json!("the details of this push operation were deleted by retention");

@@ -7,14 +7,13 @@ use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::Json;
 use bankfeeds_domain::job::JobKind;
 use bankfeeds_domain::{JobHead, JobId};
-use chrono::TimeDelta;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::company_of;
 use super::error::CodatResult;
 use super::paging::ListParams;
-use super::push::{push_json, settle, status_name, timeout_of};
-use super::{time, CodatAuth};
+use super::push::{deadline_at, head_json, push_json, settle};
+use super::CodatAuth;
 use crate::state::AppState;
 
 /// The company's push operations (all its connections'), newest first, without their bodies;
@@ -36,13 +35,10 @@ async fn company_heads(
             .list_connection_job_heads(org, cc.connection.id, JobKind::CodatPush, 10_000)
             .await?;
         for mut head in listed {
-            let deadline = timeout_of(&head.url).map(|m| head.created_at + TimeDelta::minutes(m));
+            let deadline = deadline_at(&head.url, head.created_at);
             if !head.status.is_finished() && deadline.is_some_and(|d| d <= state.clock.now()) {
                 if let Some(job) = state.store.get_job(org, head.id).await? {
-                    let job = settle(state, job).await?;
-                    head.status = job.status;
-                    head.response_status = job.response.as_ref().map(|(s, _)| *s);
-                    head.finished_at = job.finished_at;
+                    head = settle(state, job).await?.head();
                 }
             }
             heads.push(head);
@@ -64,25 +60,6 @@ const HEAD_FIELDS: &[&str] = &[
     "statusCode",
     "dataType",
 ];
-
-/// The [`HEAD_FIELDS`] of a push operation, as [`push_json`] renders them.
-fn head_json(head: &JobHead, company: &str) -> Value {
-    let (status, code) = match head.response_status {
-        Some(code) if head.status.is_finished() => (status_name(code), code),
-        _ => ("Pending", 202),
-    };
-    json!({
-        "companyId": company,
-        "pushOperationKey": head.id,
-        "dataConnectionKey": head.connection_id,
-        "requestedOnUtc": time(head.created_at),
-        "completedOnUtc": head.finished_at.map(time),
-        "timeoutInMinutes": timeout_of(&head.url),
-        "status": status,
-        "statusCode": code,
-        "dataType": "bankTransactions",
-    })
-}
 
 /// `GET /companies/{companyId}/push`: paged, with `query` and `orderBy`.
 pub async fn list(
