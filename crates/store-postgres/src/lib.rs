@@ -10,14 +10,12 @@ mod connections;
 mod credentials;
 mod customers;
 mod db;
-mod error;
 mod events;
 mod fi_configs;
 mod idempotency;
 mod jobs;
 mod link;
 mod ofx;
-mod orgs;
 mod otps;
 mod platform_feeds;
 mod retention;
@@ -28,10 +26,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_store::{Durability, PoolStats, Store, StoreError, StoreResult};
+use bankfeeds_store_sql::Dialect;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-pub use error::map_err;
+pub use bankfeeds_store_sql::map_err;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -133,6 +132,22 @@ impl PostgresStore {
         &self.pool
     }
 }
+
+impl bankfeeds_store_sql::Backend for PostgresStore {
+    const DIALECT: Dialect = Dialect::Postgres;
+    type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+    type Reader = PgPool;
+
+    async fn write(&self) -> StoreResult<Self::Tx> {
+        self.pool.begin().await.map_err(map_err)
+    }
+
+    fn reader(&self) -> PgPool {
+        self.pool.clone()
+    }
+}
+
+bankfeeds_store_sql::impl_org_store!(PostgresStore);
 
 #[async_trait]
 impl Store for PostgresStore {

@@ -22,7 +22,6 @@ mod idempotency;
 mod jobs;
 mod link;
 mod ofx;
-mod orgs;
 mod otps;
 mod platform_feeds;
 mod retention;
@@ -36,10 +35,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bankfeeds_store::{Durability, PoolStats, Store, StoreError, StoreResult};
+use bankfeeds_store_sql::Dialect;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
-pub use error::map_err;
+pub use bankfeeds_store_sql::map_err;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -169,6 +169,22 @@ impl SqliteStore {
             .map_err(map_err)
     }
 }
+
+impl bankfeeds_store_sql::Backend for SqliteStore {
+    const DIALECT: Dialect = Dialect::Sqlite;
+    type Tx = sqlx::Transaction<'static, Sqlite>;
+    type Reader = SqlitePool;
+
+    fn write(&self) -> impl std::future::Future<Output = StoreResult<Self::Tx>> + Send {
+        self.write_tx()
+    }
+
+    fn reader(&self) -> SqlitePool {
+        self.reader.clone()
+    }
+}
+
+bankfeeds_store_sql::impl_org_store!(SqliteStore);
 
 #[async_trait]
 impl Store for SqliteStore {
