@@ -1,7 +1,6 @@
 //! The shapes every query here ends in, written once: run it, map sqlx's error, and turn the
 //! rows into domain values with their `TryFrom` conversion.
 
-use bankfeeds_domain::Page;
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::{Query, QueryAs};
@@ -47,21 +46,6 @@ where
     rows.into_iter().map(T::try_from).collect()
 }
 
-/// A page of a list whose query reads `limit + 1` rows (see `Page::from_overfetch`).
-pub(crate) async fn page<'q, 'c, R, T, E>(
-    query: Select<'q, R>,
-    ex: E,
-    limit: u32,
-) -> StoreResult<Page<T>>
-where
-    R: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'q,
-    T: TryFrom<R, Error = StoreError>,
-    E: Executor<'c, Database = Postgres> + 'q,
-    'c: 'q,
-{
-    Ok(Page::from_overfetch(all(query, ex).await?, limit))
-}
-
 /// Runs a write and says how many rows it changed.
 pub(crate) async fn execute<'q, 'c, E>(
     query: Query<'q, Postgres, PgArguments>,
@@ -73,19 +57,4 @@ where
 {
     let done = query.execute(ex).await.map_err(map_err)?;
     Ok(done.rows_affected())
-}
-
-/// Runs a write that must change a row: `NotFound` when it changed none.
-pub(crate) async fn execute_found<'q, 'c, E>(
-    query: Query<'q, Postgres, PgArguments>,
-    ex: E,
-) -> StoreResult<()>
-where
-    E: Executor<'c, Database = Postgres> + 'q,
-    'c: 'q,
-{
-    match execute(query, ex).await? {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
-    }
 }

@@ -5,20 +5,8 @@
 //! connect it refuses a server or session that has `fsync`, `synchronous_commit` or
 //! `full_page_writes` off, unless the operator allows it explicitly.
 
-mod accounts;
-mod connections;
-mod credentials;
-mod customers;
 mod db;
-mod events;
-mod fi_configs;
-mod idempotency;
 mod jobs;
-mod link;
-mod ofx;
-mod otps;
-mod platform_feeds;
-mod retention;
 mod transactions;
 
 use std::str::FromStr;
@@ -31,6 +19,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 pub use bankfeeds_store_sql::map_err;
+use bankfeeds_store_sql::{accounts, events, idempotency};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -148,6 +137,21 @@ impl bankfeeds_store_sql::Backend for PostgresStore {
 }
 
 bankfeeds_store_sql::impl_org_store!(PostgresStore);
+bankfeeds_store_sql::impl_account_store!(PostgresStore);
+bankfeeds_store_sql::impl_connection_store!(PostgresStore);
+bankfeeds_store_sql::impl_customer_store!(PostgresStore);
+bankfeeds_store_sql::impl_link_store!(PostgresStore);
+bankfeeds_store_sql::impl_platform_feed_store!(PostgresStore);
+bankfeeds_store_sql::impl_transaction_store!(
+    PostgresStore,
+    apply_batch = transactions::apply_batch
+);
+bankfeeds_store_sql::impl_credential_store!(PostgresStore);
+bankfeeds_store_sql::impl_event_store!(PostgresStore);
+bankfeeds_store_sql::impl_fi_config_store!(PostgresStore);
+bankfeeds_store_sql::impl_ofx_store!(PostgresStore);
+bankfeeds_store_sql::impl_otp_store!(PostgresStore);
+bankfeeds_store_sql::impl_retention_store!(PostgresStore);
 
 #[async_trait]
 impl Store for PostgresStore {

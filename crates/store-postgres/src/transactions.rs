@@ -4,87 +4,25 @@
 //! The job row and then the account row are locked (`FOR UPDATE`) before anything is read, so
 //! batches of one account (and a job run twice) take turns, as on SQLite's single writer. Every
 //! reason to refuse a batch is found before the first write, so a refused batch writes nothing
-//! but the job's outcome. Amounts cross the wire as text (`::numeric` in, `::text` out).
-
-use async_trait::async_trait;
+//! but the job's outcome. Amounts cross the wire as text (`::numeric` in) in the bulk insert.
 
 use std::collections::HashMap;
 
 use bankfeeds_domain::batch::{
     decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
 };
-use bankfeeds_domain::job::JobIngestion;
 use bankfeeds_domain::profile::PlatformProfile;
-use bankfeeds_domain::transaction::{Transaction, TransactionData, TransactionQuery};
-use bankfeeds_domain::{
-    BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
-};
-use bankfeeds_store::decode::parse;
-use bankfeeds_store::decode::transaction::{amount, debit_credit_memo, transaction_type};
-use bankfeeds_store::{BatchRender, NewEvent, StoreError, StoreResult};
-use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use bankfeeds_domain::transaction::{Transaction, TransactionData};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Job, JobId, Timestamp};
+use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::accounts::{self, Instant, Key};
+use bankfeeds_store_sql::transactions::{TransactionRow, COLUMNS};
+
+use crate::accounts::{self, Key};
 use crate::PostgresStore;
 use crate::{db, events, jobs, map_err};
-
-#[derive(FromRow)]
-pub(crate) struct TransactionRow {
-    id: Uuid,
-    org_id: Uuid,
-    connection_id: Uuid,
-    account_id: Uuid,
-    transaction_id: String,
-    posted_at: Timestamp,
-    transaction_date: Option<Timestamp>,
-    amount: String,
-    description: Option<String>,
-    memo: Option<String>,
-    payee: Option<String>,
-    transaction_type: Option<String>,
-    debit_credit_memo: Option<String>,
-    interest_amount: Option<String>,
-    principal_amount: Option<String>,
-    platform_ingested: bool,
-    ingested_at: Option<Timestamp>,
-    created_at: Timestamp,
-}
-
-impl TryFrom<TransactionRow> for Transaction {
-    type Error = StoreError;
-    fn try_from(r: TransactionRow) -> StoreResult<Self> {
-        Ok(Transaction {
-            id: r.id.into(),
-            org_id: r.org_id.into(),
-            connection_id: r.connection_id.into(),
-            bank_feed_account_id: r.account_id.into(),
-            data: TransactionData {
-                transaction_id: r.transaction_id,
-                posted_at: r.posted_at,
-                transaction_date: r.transaction_date,
-                // NUMERIC's text form (e.g. `-300.00` when written so); Amount drops the
-                // trailing zeros, so it compares equal to what the FI sent.
-                amount: parse(&r.amount, "transactions.amount")?,
-                description: r.description,
-                memo: r.memo,
-                payee: r.payee,
-                transaction_type: transaction_type(r.transaction_type)?,
-                debit_credit_memo: debit_credit_memo(r.debit_credit_memo)?,
-                interest_amount: amount(r.interest_amount, "transactions.interest_amount")?,
-                principal_amount: amount(r.principal_amount, "transactions.principal_amount")?,
-            },
-            platform_ingested: r.platform_ingested,
-            created_at: r.created_at,
-            ingested_at: r.ingested_at,
-        })
-    }
-}
-
-pub(crate) const COLUMNS: &str = "id, org_id, connection_id, account_id, transaction_id, posted_at,
-    transaction_date, amount::text AS amount, description, memo, payee, transaction_type,
-    debit_credit_memo, interest_amount::text AS interest_amount,
-    principal_amount::text AS principal_amount, platform_ingested, ingested_at, created_at";
 
 /// The stored transactions of the account among the batch's `transaction_id`s.
 async fn stored_by_transaction_id(
@@ -194,7 +132,7 @@ async fn check(
     now: Timestamp,
 ) -> StoreResult<Result<Accepted, BatchRefusal>> {
     // Locked: batches of one account (and PATCHes of it) take turns from here to commit.
-    let found = accounts::find_live(
+    let found = accounts::find_live::<PostgresStore>(
         tx,
         job.connection_id,
         Key::Id(batch.bank_feed_account_id),
@@ -273,129 +211,30 @@ async fn write(
     Ok(items)
 }
 
-#[async_trait]
-impl bankfeeds_store::TransactionStore for PostgresStore {
-    async fn apply_batch(
-        &self,
-        job_id: JobId,
-        batch: &BatchRequest,
-        profile: &PlatformProfile,
-        now: Timestamp,
-        render: BatchRender<'_>,
-    ) -> StoreResult<Job> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        // Locked: a worker applying the same job concurrently waits, then sees it finished.
-        let job = jobs::load_for_update(&mut tx, job_id).await?;
-        if job.status.is_finished() {
-            // Delivery is at least once: a job run twice answers with its first outcome.
-            return Ok(job);
-        }
-        // A refused batch writes nothing but the job's outcome: every refusal is decided in
-        // `check`, before the first write.
-        let outcome = match check(&mut tx, batch, &job, profile, now).await? {
-            Ok(accepted) => Ok(write(&mut tx, accepted, &job, batch, now).await?),
-            Err(refusal) => Err(refusal),
-        };
-        let (status, body) = render(&outcome);
-        let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(job)
+/// Applies a batch and records the job's outcome, in one transaction (see the module docs).
+pub(crate) async fn apply_batch(
+    store: &PostgresStore,
+    job_id: JobId,
+    batch: &BatchRequest,
+    profile: &PlatformProfile,
+    now: Timestamp,
+    render: BatchRender<'_>,
+) -> StoreResult<Job> {
+    let mut tx = store.pool.begin().await.map_err(map_err)?;
+    // Locked: a worker applying the same job concurrently waits, then sees it finished.
+    let job = jobs::load_for_update(&mut tx, job_id).await?;
+    if job.status.is_finished() {
+        // Delivery is at least once: a job run twice answers with its first outcome.
+        return Ok(job);
     }
-
-    async fn list_transactions(
-        &self,
-        connection: ConnectionId,
-        q: &TransactionQuery,
-    ) -> StoreResult<Page<Transaction>> {
-        let mut b = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {COLUMNS} FROM transactions WHERE connection_id = "
-        ));
-        b.push_bind(connection.as_uuid());
-        if let Some(a) = q.bank_feed_account_id {
-            b.push(" AND account_id = ").push_bind(a.as_uuid());
-        }
-        // An instant before what `timestamptz` holds cannot be bound; every stored value is after
-        // it, so the filter keeps all rows (min) or none (max). chrono ends before PostgreSQL does.
-        if let Some(t) = q.posted_at_min {
-            match accounts::instant(t.timestamp_micros()) {
-                Instant::At(t) => {
-                    b.push(" AND posted_at >= ").push_bind(t);
-                }
-                Instant::BeforeAll => {}
-                Instant::AfterAll => return Ok(Page::empty()),
-            }
-        }
-        if let Some(t) = q.posted_at_max {
-            match accounts::instant(t.timestamp_micros()) {
-                Instant::At(t) => {
-                    b.push(" AND posted_at <= ").push_bind(t);
-                }
-                Instant::BeforeAll => return Ok(Page::empty()),
-                Instant::AfterAll => {}
-            }
-        }
-        if let Some(i) = q.platform_ingested {
-            b.push(" AND platform_ingested = ").push_bind(i);
-        }
-        if let Some(after) = q.after {
-            b.push(" AND id > ").push_bind(after.as_uuid());
-        }
-        b.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(q.limit) + 1);
-        db::page(b.build_query_as::<TransactionRow>(), &self.pool, q.limit).await
-    }
-
-    async fn get_transaction(
-        &self,
-        connection: ConnectionId,
-        id: TransactionId,
-    ) -> StoreResult<Option<Transaction>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2");
-        let query = sqlx::query_as::<_, TransactionRow>(&sql)
-            .bind(connection.as_uuid())
-            .bind(id.as_uuid());
-        db::optional(query, &self.pool).await
-    }
-
-    /// The platform side took every stored transaction of the account: mark them ingested and
-    /// move the account's `last_synced_at`.
-    async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion> {
-        let (stored, ingested, last): (i64, i64, Option<Timestamp>) = sqlx::query_as(
-            "SELECT COUNT(*), COUNT(*) FILTER (WHERE platform_ingested), MAX(ingested_at)
-             FROM transactions WHERE job_id = $1",
-        )
-        .bind(job.as_uuid())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(JobIngestion {
-            stored: u64::try_from(stored).unwrap_or_default(),
-            ingested: u64::try_from(ingested).unwrap_or_default(),
-            last_ingested_at: last,
-        })
-    }
-
-    async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        // The account row first: it locks the account, so a batch being applied to it either
-        // commits before (and its transactions are marked) or waits until this commits.
-        sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(account.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let done = sqlx::query(
-            "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $1
-         WHERE account_id = $2 AND NOT platform_ingested",
-        )
-        .bind(now)
-        .bind(account.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(done.rows_affected())
-    }
+    // A refused batch writes nothing but the job's outcome: every refusal is decided in
+    // `check`, before the first write.
+    let outcome = match check(&mut tx, batch, &job, profile, now).await? {
+        Ok(accepted) => Ok(write(&mut tx, accepted, &job, batch, now).await?),
+        Err(refusal) => Err(refusal),
+    };
+    let (status, body) = render(&outcome);
+    let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(job)
 }

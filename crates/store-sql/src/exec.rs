@@ -132,13 +132,18 @@ pub trait Exec: Send {
 /// An open write transaction.
 pub trait Tx: Exec {
     fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Ends the transaction now, changing nothing (and releasing its row locks at once rather
+    /// than when the pool next uses the connection).
+    fn rollback(self) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// `Exec` for one driver's pool, connection and transaction: `$ex` turns `self` into the
-/// executor sqlx runs the query on.
+/// executor sqlx runs the query on; `[...]` holds the impl's lifetime, if any (a transaction
+/// borrowed from a connection as well as one that owns its pooled connection).
 macro_rules! exec_on {
-    ($db:ty: $($target:ty => |$s:ident| $ex:expr),+ $(,)?) => {$(
-        impl Exec for $target {
+    ($db:ty: $([$($lt:lifetime)?] $target:ty => |$s:ident| $ex:expr),+ $(,)?) => {$(
+        impl<$($lt)?> Exec for $target {
             async fn execute(&mut self, q: Sql) -> StoreResult<u64> {
                 let $s = self;
                 let mut query = sqlx::query::<$db>(&q.text);
@@ -170,15 +175,17 @@ macro_rules! exec_on {
 }
 
 exec_on! { sqlx::Sqlite:
-    sqlx::SqlitePool => |s| &*s,
-    sqlx::SqliteConnection => |s| &mut *s,
-    sqlx::Transaction<'static, sqlx::Sqlite> => |s| &mut **s,
+    [] sqlx::SqlitePool => |s| &*s,
+    [] sqlx::SqliteConnection => |s| &mut *s,
+    [] sqlx::pool::PoolConnection<sqlx::Sqlite> => |s| &mut **s,
+    ['c] sqlx::Transaction<'c, sqlx::Sqlite> => |s| &mut **s,
 }
 
 exec_on! { sqlx::Postgres:
-    sqlx::PgPool => |s| &*s,
-    sqlx::PgConnection => |s| &mut *s,
-    sqlx::Transaction<'static, sqlx::Postgres> => |s| &mut **s,
+    [] sqlx::PgPool => |s| &*s,
+    [] sqlx::PgConnection => |s| &mut *s,
+    [] sqlx::pool::PoolConnection<sqlx::Postgres> => |s| &mut **s,
+    ['c] sqlx::Transaction<'c, sqlx::Postgres> => |s| &mut **s,
 }
 
 macro_rules! tx_for {
@@ -187,8 +194,20 @@ macro_rules! tx_for {
             async fn commit(self) -> StoreResult<()> {
                 sqlx::Transaction::commit(self).await.map_err(map_err)
             }
+
+            async fn rollback(self) -> StoreResult<()> {
+                sqlx::Transaction::rollback(self).await.map_err(map_err)
+            }
         }
     )+};
 }
 
 tx_for!(sqlx::Sqlite, sqlx::Postgres);
+
+/// `$start, $start+1, …` for `n` parameters: the inside of an `IN (…)` list.
+pub fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

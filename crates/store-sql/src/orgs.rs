@@ -4,7 +4,7 @@ use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash};
 use bankfeeds_store::decode::known;
 use bankfeeds_store::{OrgCredential, StoreResult};
 
-use crate::{Backend, DbId, DbTime, Exec, Sql, Tx};
+use crate::{Backend, DbId, DbTime, Exec, Sql};
 
 #[derive(sqlx::FromRow)]
 struct OrgRow {
@@ -37,8 +37,7 @@ impl TryFrom<OrgRow> for OrgCredential {
 const SELECT: &str = "SELECT id, name, client_id, client_secret_hash, created_at FROM orgs";
 
 pub async fn create_org<B: Backend>(db: &B, new: &NewOrg) -> StoreResult<()> {
-    let mut tx = db.write().await?;
-    tx.execute(
+    db.write_one(
         Sql::new(
             "INSERT INTO orgs (id, name, client_id, client_secret_hash, created_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -50,7 +49,7 @@ pub async fn create_org<B: Backend>(db: &B, new: &NewOrg) -> StoreResult<()> {
         .bind(new.org.created_at),
     )
     .await?;
-    tx.commit().await
+    Ok(())
 }
 
 pub async fn list_orgs<B: Backend>(db: &B) -> StoreResult<Vec<Org>> {
@@ -82,32 +81,31 @@ pub async fn find_org_credential<B: Backend>(
 #[macro_export]
 macro_rules! impl_org_store {
     ($t:ty) => {
-        #[$crate::reexport::async_trait]
-        impl $crate::reexport::store::OrgStore for $t {
-            async fn create_org(
-                &self,
-                new: &$crate::reexport::domain::NewOrg,
-            ) -> $crate::reexport::store::StoreResult<()> {
-                $crate::orgs::create_org(self, new).await
+        const _: () = {
+            use $crate::reexport::domain::{NewOrg, Org, OrgId};
+            use $crate::reexport::store::{OrgCredential, OrgStore, StoreResult};
+
+            #[$crate::reexport::async_trait]
+            impl OrgStore for $t {
+                async fn create_org(&self, new: &NewOrg) -> StoreResult<()> {
+                    $crate::orgs::create_org(self, new).await
+                }
+
+                async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+                    $crate::orgs::list_orgs(self).await
+                }
+
+                async fn get_org(&self, id: OrgId) -> StoreResult<Option<Org>> {
+                    $crate::orgs::get_org(self, id).await
+                }
+
+                async fn find_org_credential(
+                    &self,
+                    client_id: &str,
+                ) -> StoreResult<Option<OrgCredential>> {
+                    $crate::orgs::find_org_credential(self, client_id).await
+                }
             }
-            async fn list_orgs(
-                &self,
-            ) -> $crate::reexport::store::StoreResult<Vec<$crate::reexport::domain::Org>> {
-                $crate::orgs::list_orgs(self).await
-            }
-            async fn get_org(
-                &self,
-                id: $crate::reexport::domain::OrgId,
-            ) -> $crate::reexport::store::StoreResult<Option<$crate::reexport::domain::Org>> {
-                $crate::orgs::get_org(self, id).await
-            }
-            async fn find_org_credential(
-                &self,
-                client_id: &str,
-            ) -> $crate::reexport::store::StoreResult<Option<$crate::reexport::store::OrgCredential>>
-            {
-                $crate::orgs::find_org_credential(self, client_id).await
-            }
-        }
+        };
     };
 }

@@ -7,7 +7,9 @@
 //! [`DbInt`], each of which encodes or decodes the column type of the backend it runs on, so a
 //! query is written once.
 
-use bankfeeds_domain::Timestamp;
+use bankfeeds_domain::{Amount, Timestamp};
+use bankfeeds_store::decode::corrupt;
+use bankfeeds_store::StoreResult;
 use chrono::DateTime;
 use rust_decimal::Decimal;
 use sqlx::encode::IsNull;
@@ -220,4 +222,11 @@ impl From<DbId> for Uuid {
     fn from(id: DbId) -> Self {
         id.0
     }
+}
+
+/// A stored amount as the domain's `Amount`; `what` names the column for the error.
+pub fn amount(stored: Option<DbAmount>, what: &str) -> StoreResult<Option<Amount>> {
+    stored
+        .map(|a| Amount::new(a.0).map_err(|_| corrupt(what)))
+        .transpose()
 }

@@ -1,7 +1,6 @@
 //! The shapes every query here ends in, written once: run it, map sqlx's error, and turn the
 //! rows into domain values with their `TryFrom` conversion.
 
-use bankfeeds_domain::Page;
 use bankfeeds_store::{StoreError, StoreResult};
 use sqlx::query::{Query, QueryAs};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -26,21 +25,6 @@ where
     row.map(T::try_from).transpose()
 }
 
-/// Exactly one row, as a domain value (`NotFound` when there is none).
-pub(crate) async fn one<'q, 'c, R, T, A, E>(
-    query: QueryAs<'q, Sqlite, R, A>,
-    ex: E,
-) -> StoreResult<T>
-where
-    R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin + 'q,
-    T: TryFrom<R, Error = StoreError>,
-    A: IntoArguments<'q, Sqlite> + 'q,
-    E: Executor<'c, Database = Sqlite> + 'q,
-    'c: 'q,
-{
-    T::try_from(query.fetch_one(ex).await.map_err(map_err)?)
-}
-
 /// Every row, as domain values.
 pub(crate) async fn all<'q, 'c, R, T, A, E>(
     query: QueryAs<'q, Sqlite, R, A>,
@@ -57,22 +41,6 @@ where
     rows.into_iter().map(T::try_from).collect()
 }
 
-/// A page of a list whose query reads `limit + 1` rows (see `Page::from_overfetch`).
-pub(crate) async fn page<'q, 'c, R, T, A, E>(
-    query: QueryAs<'q, Sqlite, R, A>,
-    ex: E,
-    limit: u32,
-) -> StoreResult<Page<T>>
-where
-    R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin + 'q,
-    T: TryFrom<R, Error = StoreError>,
-    A: IntoArguments<'q, Sqlite> + 'q,
-    E: Executor<'c, Database = Sqlite> + 'q,
-    'c: 'q,
-{
-    Ok(Page::from_overfetch(all(query, ex).await?, limit))
-}
-
 /// Runs a write and says how many rows it changed.
 pub(crate) async fn execute<'q, 'c, E>(
     query: Query<'q, Sqlite, SqliteArguments<'q>>,
@@ -84,19 +52,4 @@ where
 {
     let done = query.execute(ex).await.map_err(map_err)?;
     Ok(done.rows_affected())
-}
-
-/// Runs a write that must change a row: `NotFound` when it changed none.
-pub(crate) async fn execute_found<'q, 'c, E>(
-    query: Query<'q, Sqlite, SqliteArguments<'q>>,
-    ex: E,
-) -> StoreResult<()>
-where
-    E: Executor<'c, Database = Sqlite> + 'q,
-    'c: 'q,
-{
-    match execute(query, ex).await? {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
-    }
 }

@@ -9,22 +9,10 @@
 //! the hub acknowledged survives a power cut. `NORMAL` (synced only at checkpoints) survives a
 //! process crash but not an OS crash; it is there for operators who choose speed, explicitly.
 
-mod accounts;
 mod body;
-mod connections;
-mod credentials;
-mod customers;
 mod db;
 mod error;
-mod events;
-mod fi_configs;
-mod idempotency;
 mod jobs;
-mod link;
-mod ofx;
-mod otps;
-mod platform_feeds;
-mod retention;
 mod time;
 mod transactions;
 
@@ -40,6 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool};
 
 pub use bankfeeds_store_sql::map_err;
+use bankfeeds_store_sql::{accounts, events, idempotency};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -185,6 +174,18 @@ impl bankfeeds_store_sql::Backend for SqliteStore {
 }
 
 bankfeeds_store_sql::impl_org_store!(SqliteStore);
+bankfeeds_store_sql::impl_account_store!(SqliteStore);
+bankfeeds_store_sql::impl_connection_store!(SqliteStore);
+bankfeeds_store_sql::impl_customer_store!(SqliteStore);
+bankfeeds_store_sql::impl_link_store!(SqliteStore);
+bankfeeds_store_sql::impl_platform_feed_store!(SqliteStore);
+bankfeeds_store_sql::impl_transaction_store!(SqliteStore, apply_batch = transactions::apply_batch);
+bankfeeds_store_sql::impl_credential_store!(SqliteStore);
+bankfeeds_store_sql::impl_event_store!(SqliteStore);
+bankfeeds_store_sql::impl_fi_config_store!(SqliteStore);
+bankfeeds_store_sql::impl_ofx_store!(SqliteStore);
+bankfeeds_store_sql::impl_otp_store!(SqliteStore);
+bankfeeds_store_sql::impl_retention_store!(SqliteStore);
 
 #[async_trait]
 impl Store for SqliteStore {

@@ -2,27 +2,22 @@
 //! account's new balance, the outbox event and the job's outcome; it is worked out beforehand
 //! on a reader (see `apply_batch`).
 
-use async_trait::async_trait;
-
 use std::collections::HashMap;
 
 use bankfeeds_domain::batch::{
     decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
 };
-use bankfeeds_domain::job::{JobIngestion, RawJson};
+use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::profile::PlatformProfile;
-use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
-use bankfeeds_domain::{
-    BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
-};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Timestamp};
 use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::SqliteConnection;
 
-use crate::{body, db, events, jobs, map_err, time, SqliteStore};
+use crate::{body, events, jobs, map_err, time, SqliteStore};
 
 mod rows;
 
-pub(crate) use rows::{insert, stored_by_transaction_id, TransactionRow, COLUMNS};
+use rows::{insert, stored_by_transaction_id};
 
 /// What a batch does, worked out from one view of the store: its account (with that account's
 /// `version`, see migration 0011) and the outcome, before anything is written.
@@ -41,11 +36,11 @@ async fn plan(
     profile: &PlatformProfile,
     now: Timestamp,
 ) -> StoreResult<Plan> {
-    let found = crate::accounts::find_live(
+    let found = crate::accounts::find_live::<SqliteStore>(
         conn,
         connection,
-        "id",
-        batch.bank_feed_account_id.to_string(),
+        crate::accounts::Key::Id(batch.bank_feed_account_id),
+        false,
     )
     .await?;
     let Some(account): Option<BankFeedAccount> = found else {
@@ -237,119 +232,23 @@ async fn commit(
     Ok(job)
 }
 
-/// Marks every not-yet-ingested transaction of the account ingested and moves its
-/// `last_synced_at`, inside the caller's write transaction; says how many were marked.
-pub(crate) async fn mark_ingested_in(
-    tx: &mut SqliteConnection,
-    account: BankFeedAccountId,
+/// Applies a batch and records the job's outcome, in one write transaction.
+///
+/// SQLite has one writer, so whatever a batch does while holding it, every other batch waits
+/// for. The batch is therefore worked out first on a reader (`prepare`), and the write
+/// transaction only checks that the job is still unfinished and its account unchanged since
+/// (its `version`), then writes. If the account changed, the batch is worked out again under
+/// the lock: the outcome is always the one the store's state at commit gives.
+pub(crate) async fn apply_batch(
+    store: &SqliteStore,
+    job_id: JobId,
+    batch: &BatchRequest,
+    profile: &PlatformProfile,
     now: Timestamp,
-) -> StoreResult<u64> {
-    let marked = db::execute(
-        sqlx::query(
-            "UPDATE transactions SET platform_ingested = 1, ingested_at = ?
-             WHERE account_id = ? AND platform_ingested = 0",
-        )
-        .bind(time::to_db(now))
-        .bind(account.to_string()),
-        &mut *tx,
-    )
-    .await?;
-    db::execute(
-        sqlx::query("UPDATE bank_feed_accounts SET last_synced_at = ? WHERE id = ?")
-            .bind(time::to_db(now))
-            .bind(account.to_string()),
-        &mut *tx,
-    )
-    .await?;
-    Ok(marked)
-}
-
-#[async_trait]
-impl bankfeeds_store::TransactionStore for SqliteStore {
-    /// Applies a batch and records the job's outcome, in one write transaction.
-    ///
-    /// SQLite has one writer, so whatever a batch does while holding it, every other batch waits
-    /// for. The batch is therefore worked out first on a reader (`prepare`), and the write
-    /// transaction only checks that the job is still unfinished and its account unchanged since
-    /// (its `version`), then writes. If the account changed, the batch is worked out again under
-    /// the lock: the outcome is always the one the store's state at commit gives.
-    async fn apply_batch(
-        &self,
-        job_id: JobId,
-        batch: &BatchRequest,
-        profile: &PlatformProfile,
-        now: Timestamp,
-        render: BatchRender<'_>,
-    ) -> StoreResult<Job> {
-        let prepared = prepare(self, job_id, batch, profile, now, render).await?;
-        commit(self, job_id, prepared, batch, profile, now, render).await
-    }
-
-    async fn list_transactions(
-        &self,
-        connection: ConnectionId,
-        q: &TransactionQuery,
-    ) -> StoreResult<Page<Transaction>> {
-        let mut b = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {COLUMNS} FROM transactions WHERE connection_id = "
-        ));
-        b.push_bind(connection.to_string());
-        if let Some(a) = q.bank_feed_account_id {
-            b.push(" AND account_id = ").push_bind(a.to_string());
-        }
-        if let Some(t) = q.posted_at_min {
-            b.push(" AND posted_at >= ").push_bind(time::to_db(t));
-        }
-        if let Some(t) = q.posted_at_max {
-            b.push(" AND posted_at <= ").push_bind(time::to_db(t));
-        }
-        if let Some(i) = q.platform_ingested {
-            b.push(" AND platform_ingested = ").push_bind(i);
-        }
-        if let Some(after) = q.after {
-            b.push(" AND id > ").push_bind(after.to_string());
-        }
-        b.push(" ORDER BY id LIMIT ")
-            .push_bind(i64::from(q.limit) + 1);
-        db::page(b.build_query_as::<TransactionRow>(), &self.reader, q.limit).await
-    }
-
-    async fn get_transaction(
-        &self,
-        connection: ConnectionId,
-        id: TransactionId,
-    ) -> StoreResult<Option<Transaction>> {
-        let sql = format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = ? AND id = ?");
-        let query = sqlx::query_as::<_, TransactionRow>(&sql)
-            .bind(connection.to_string())
-            .bind(id.to_string());
-        db::optional(query, &self.reader).await
-    }
-
-    /// The platform side took every stored transaction of the account: mark them ingested and
-    /// move the account's `last_synced_at`.
-    async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
-        let mut tx = self.write_tx().await?;
-        let marked = mark_ingested_in(&mut tx, account, now).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(marked)
-    }
-
-    async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion> {
-        let (stored, ingested, last): (i64, i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(platform_ingested), 0), MAX(ingested_at)
-             FROM transactions WHERE job_id = ?",
-        )
-        .bind(job.to_string())
-        .fetch_one(&self.reader)
-        .await
-        .map_err(map_err)?;
-        Ok(JobIngestion {
-            stored: u64::try_from(stored).unwrap_or_default(),
-            ingested: u64::try_from(ingested).unwrap_or_default(),
-            last_ingested_at: last.map(time::from_db).transpose()?,
-        })
-    }
+    render: BatchRender<'_>,
+) -> StoreResult<Job> {
+    let prepared = prepare(store, job_id, batch, profile, now, render).await?;
+    commit(store, job_id, prepared, batch, profile, now, render).await
 }
 
 #[cfg(test)]

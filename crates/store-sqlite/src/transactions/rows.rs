@@ -1,68 +1,14 @@
-//! Transaction rows on SQLite: the columns, their conversion, looking a batch's ids up, inserting.
+//! A batch's rows on SQLite: looking its ids up, and inserting the new ones in multi-row INSERTs.
 
-use crate::error::DbUuid;
-use crate::{db, map_err, time};
-use bankfeeds_domain::transaction::{Transaction, TransactionData};
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, JobId};
-use bankfeeds_store::decode::parse;
-use bankfeeds_store::decode::transaction::{amount, debit_credit_memo, transaction_type};
-use bankfeeds_store::{StoreError, StoreResult};
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::HashMap;
 
-#[derive(FromRow)]
-pub(crate) struct TransactionRow {
-    id: DbUuid,
-    org_id: DbUuid,
-    connection_id: DbUuid,
-    account_id: DbUuid,
-    transaction_id: String,
-    posted_at: i64,
-    transaction_date: Option<i64>,
-    amount: String,
-    description: Option<String>,
-    memo: Option<String>,
-    payee: Option<String>,
-    transaction_type: Option<String>,
-    debit_credit_memo: Option<String>,
-    interest_amount: Option<String>,
-    principal_amount: Option<String>,
-    platform_ingested: bool,
-    ingested_at: Option<i64>,
-    created_at: i64,
-}
+use bankfeeds_domain::transaction::{Transaction, TransactionData};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, JobId};
+use bankfeeds_store::StoreResult;
+use bankfeeds_store_sql::transactions::{TransactionRow, COLUMNS};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-impl TryFrom<TransactionRow> for Transaction {
-    type Error = StoreError;
-    fn try_from(r: TransactionRow) -> StoreResult<Self> {
-        Ok(Transaction {
-            id: r.id.into_uuid().into(),
-            org_id: r.org_id.into_uuid().into(),
-            connection_id: r.connection_id.into_uuid().into(),
-            bank_feed_account_id: r.account_id.into_uuid().into(),
-            data: TransactionData {
-                transaction_id: r.transaction_id,
-                posted_at: time::from_db(r.posted_at)?,
-                transaction_date: time::opt_from_db(r.transaction_date)?,
-                amount: parse(&r.amount, "transactions.amount")?,
-                description: r.description,
-                memo: r.memo,
-                payee: r.payee,
-                transaction_type: transaction_type(r.transaction_type)?,
-                debit_credit_memo: debit_credit_memo(r.debit_credit_memo)?,
-                interest_amount: amount(r.interest_amount, "transactions.interest_amount")?,
-                principal_amount: amount(r.principal_amount, "transactions.principal_amount")?,
-            },
-            platform_ingested: r.platform_ingested,
-            created_at: time::from_db(r.created_at)?,
-            ingested_at: time::opt_from_db(r.ingested_at)?,
-        })
-    }
-}
-
-pub(crate) const COLUMNS: &str = "id, org_id, connection_id, account_id, transaction_id, posted_at,
-    transaction_date, amount, description, memo, payee, transaction_type, debit_credit_memo,
-    interest_amount, principal_amount, platform_ingested, ingested_at, created_at";
+use crate::{db, map_err, time};
 
 /// Rows per multi-row INSERT: a whole 1000-transaction batch in one statement (19 parameters a
 /// row, 19,000 in all, under SQLite's limit of 32,766). Fewer, larger statements were the

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use bankfeeds_domain::account::BankAccountType;
 use bankfeeds_domain::job::JobRequest;
 use bankfeeds_domain::profile::Door;
-use bankfeeds_domain::transaction::TransactionData;
+use bankfeeds_domain::transaction::{TransactionData, TransactionQuery};
 use bankfeeds_domain::{Connection, Currency, NewConnection, NewOrg, Platform};
 use bankfeeds_store::prelude::*;
 use bankfeeds_store::Outcome;

@@ -1,0 +1,168 @@
+//! Retention: each call deletes one bounded chunk in one short write transaction. On PostgreSQL
+//! rows another instance's purge has locked are skipped, so several hubs on one database can
+//! purge at once.
+
+use bankfeeds_domain::retention::Purge;
+use bankfeeds_domain::Timestamp;
+use bankfeeds_store::StoreResult;
+
+use crate::{Backend, Dialect, Exec, Sql, Tx};
+
+pub async fn purge<B: Backend>(
+    db: &B,
+    purge: Purge,
+    limit: u32,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    let skip = |of| B::DIALECT.skip_locked(of);
+    let mut tx = db.write().await?;
+    let deleted = match purge {
+        Purge::Otps { expired_before } => {
+            let sql = format!(
+                "DELETE FROM otps WHERE hash IN (
+                    SELECT hash FROM otps WHERE expires_at < $1
+                    ORDER BY expires_at LIMIT $2{})",
+                skip(None)
+            );
+            tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
+                .await?
+        }
+        Purge::Challenges {
+            expired_before,
+            bound_before,
+        } => {
+            let sql = format!(
+                "DELETE FROM challenges WHERE hash IN (
+                    SELECT hash FROM challenges
+                    WHERE completed_at IS NULL AND expires_at < $1
+                      AND (bound_at IS NULL OR bound_at < $3)
+                    ORDER BY expires_at LIMIT $2{})",
+                skip(None)
+            );
+            let q = Sql::new(sql)
+                .bind(expired_before)
+                .bind(limit)
+                .bind(bound_before);
+            tx.execute(q).await?
+        }
+        Purge::CustomerTokens { expired_before } => {
+            let sql = format!(
+                "DELETE FROM customer_tokens WHERE hash IN (
+                    SELECT hash FROM customer_tokens WHERE expires_at < $1
+                    ORDER BY expires_at LIMIT $2{})",
+                skip(None)
+            );
+            tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
+                .await?
+        }
+        // A key whose request may still be waiting in the queue is kept: its retry must find it.
+        Purge::IdempotencyKeys { created_before } => {
+            let sql = format!(
+                "DELETE FROM idempotency_keys WHERE (org_id, key) IN (
+                    SELECT k.org_id, k.key FROM idempotency_keys k
+                    WHERE k.created_at < $1
+                      AND NOT EXISTS (
+                          SELECT 1 FROM jobs j
+                          WHERE j.org_id = k.org_id AND j.status IN ('prequeued', 'pending')
+                            AND j.created_at <= k.created_at)
+                    ORDER BY k.created_at LIMIT $2{})",
+                skip(Some("k"))
+            );
+            tx.execute(Sql::new(sql).bind(created_before).bind(limit))
+                .await?
+        }
+        Purge::JobBodies { finished_before } => {
+            job_bodies::<B>(&mut tx, finished_before, limit, now).await?
+        }
+    };
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// Drops the bodies of the oldest finished jobs. Rows written before the bodies had tables of
+/// their own keep them in `jobs` (`response_body`, `request.body`), cleared as well. One
+/// statement on PostgreSQL; on SQLite the jobs are picked once (as a JSON array of `seq`) so
+/// the three statements act on the same jobs.
+async fn job_bodies<B: Backend>(
+    tx: &mut B::Tx,
+    finished_before: Timestamp,
+    limit: u32,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    const PICK: &str = "SELECT seq FROM jobs
+        WHERE finished_at IS NOT NULL AND bodies_deleted_at IS NULL AND finished_at < $1
+        ORDER BY finished_at, seq LIMIT $2";
+    match B::DIALECT {
+        Dialect::Postgres => {
+            let sql = format!(
+                "WITH picked AS (SELECT id FROM jobs WHERE seq IN ({PICK} FOR UPDATE SKIP LOCKED)),
+                requests AS (
+                    DELETE FROM job_request_bodies WHERE job_id IN (SELECT id FROM picked)),
+                responses AS (
+                    DELETE FROM job_response_bodies WHERE job_id IN (SELECT id FROM picked))
+                UPDATE jobs SET bodies_deleted_at = $3, response_body = NULL,
+                    request = (request::jsonb - 'body')::text
+                WHERE id IN (SELECT id FROM picked)"
+            );
+            let q = Sql::new(sql).bind(finished_before).bind(limit).bind(now);
+            tx.execute(q).await
+        }
+        Dialect::Sqlite => {
+            let picked: Picked = tx
+                .fetch_one(
+                    Sql::new(format!(
+                        "SELECT json_group_array(seq) AS seqs FROM ({PICK})"
+                    ))
+                    .bind(finished_before)
+                    .bind(limit),
+                )
+                .await?;
+            for table in ["job_request_bodies", "job_response_bodies"] {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE job_id IN (
+                        SELECT id FROM jobs WHERE seq IN (SELECT value FROM json_each($1)))"
+                );
+                tx.execute(Sql::new(sql).bind(&picked.seqs)).await?;
+            }
+            tx.execute(
+                Sql::new(
+                    "UPDATE jobs SET bodies_deleted_at = $1, response_body = NULL,
+                        request = json_remove(request, '$.body')
+                     WHERE seq IN (SELECT value FROM json_each($2))",
+                )
+                .bind(now)
+                .bind(&picked.seqs),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Picked {
+    seqs: String,
+}
+
+/// Implements `RetentionStore` for a backend type with the function above.
+#[macro_export]
+macro_rules! impl_retention_store {
+    ($t:ty) => {
+        const _: () = {
+            use $crate::reexport::domain::retention::Purge;
+            use $crate::reexport::domain::Timestamp;
+            use $crate::reexport::store::{RetentionStore, StoreResult};
+
+            #[$crate::reexport::async_trait]
+            impl RetentionStore for $t {
+                async fn purge(
+                    &self,
+                    purge: Purge,
+                    limit: u32,
+                    now: Timestamp,
+                ) -> StoreResult<u64> {
+                    $crate::retention::purge(self, purge, limit, now).await
+                }
+            }
+        };
+    };
+}

@@ -1,0 +1,199 @@
+//! Transactions: listing, reading and marking them ingested. Applying a batch is each
+//! backend's own (`TransactionStore::apply_batch`): SQLite works a batch out on a reader before
+//! it takes its one writer, PostgreSQL locks the job and the account; both ask the domain
+//! (`decide_batch`) and write in one transaction.
+
+mod rows;
+
+use bankfeeds_domain::job::JobIngestion;
+use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
+use bankfeeds_domain::{BankFeedAccountId, ConnectionId, JobId, Page, Timestamp, TransactionId};
+use bankfeeds_store::StoreResult;
+
+pub use rows::{TransactionRow, COLUMNS};
+
+use crate::accounts::{instant, Instant};
+use crate::{Arg, Backend, DbInt, DbTime, Exec, Sql, Tx};
+
+pub async fn list_transactions<B: Backend>(
+    db: &B,
+    connection: ConnectionId,
+    q: &TransactionQuery,
+) -> StoreResult<Page<Transaction>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1");
+    let mut args: Vec<Arg> = vec![connection.as_uuid().into()];
+    let mut and = |clause: &str, arg: Arg| {
+        args.push(arg);
+        sql.push_str(&format!(" AND {clause} ${}", args.len()));
+    };
+    if let Some(a) = q.bank_feed_account_id {
+        and("account_id =", a.as_uuid().into());
+    }
+    // An instant outside what the columns hold cannot be bound; every stored value is inside,
+    // so the filter keeps all rows or none.
+    if let Some(t) = q.posted_at_min {
+        match instant(t.timestamp_micros()) {
+            Instant::At(t) => and("posted_at >=", t.into()),
+            Instant::BeforeAll => {}
+            Instant::AfterAll => return Ok(Page::empty()),
+        }
+    }
+    if let Some(t) = q.posted_at_max {
+        match instant(t.timestamp_micros()) {
+            Instant::At(t) => and("posted_at <=", t.into()),
+            Instant::BeforeAll => return Ok(Page::empty()),
+            Instant::AfterAll => {}
+        }
+    }
+    if let Some(i) = q.platform_ingested {
+        and("platform_ingested =", i.into());
+    }
+    if let Some(after) = q.after {
+        and("id >", after.as_uuid().into());
+    }
+    args.push((i64::from(q.limit) + 1).into());
+    sql.push_str(&format!(" ORDER BY id LIMIT ${}", args.len()));
+    let mut query = Sql::new(sql);
+    for arg in args {
+        query.push(arg);
+    }
+    db.reader().page::<TransactionRow, _>(query, q.limit).await
+}
+
+pub async fn get_transaction<B: Backend>(
+    db: &B,
+    connection: ConnectionId,
+    id: TransactionId,
+) -> StoreResult<Option<Transaction>> {
+    let sql = format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2");
+    db.reader()
+        .optional::<TransactionRow, _>(Sql::new(sql).bind(connection.as_uuid()).bind(id.as_uuid()))
+        .await
+}
+
+#[derive(sqlx::FromRow)]
+struct Ingestion {
+    stored: DbInt,
+    ingested: DbInt,
+    last: Option<DbTime>,
+}
+
+/// How much of a job's batch the platform side has taken.
+pub async fn job_ingestion<B: Backend>(db: &B, job: JobId) -> StoreResult<JobIngestion> {
+    let found: Ingestion = db
+        .reader()
+        .fetch_one(
+            Sql::new(
+                "SELECT COUNT(*) AS stored,
+                     COUNT(*) FILTER (WHERE platform_ingested) AS ingested,
+                     MAX(ingested_at) AS last
+                 FROM transactions WHERE job_id = $1",
+            )
+            .bind(job.as_uuid()),
+        )
+        .await?;
+    Ok(JobIngestion {
+        stored: u64::try_from(found.stored.0).unwrap_or_default(),
+        ingested: u64::try_from(found.ingested.0).unwrap_or_default(),
+        last_ingested_at: found.last.map(|t| t.0),
+    })
+}
+
+/// Marks every not-yet-ingested transaction of the account ingested and moves its
+/// `last_synced_at`, inside the caller's transaction; says how many were marked. The account
+/// row first: it locks the account, so a batch being applied to it either commits before (and
+/// its transactions are marked) or waits until this commits.
+pub async fn mark_ingested_in(
+    tx: &mut impl Exec,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    tx.execute(
+        Sql::new("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(account.as_uuid()),
+    )
+    .await?;
+    tx.execute(
+        Sql::new(
+            "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $1
+             WHERE account_id = $2 AND NOT platform_ingested",
+        )
+        .bind(now)
+        .bind(account.as_uuid()),
+    )
+    .await
+}
+
+/// The platform side took every stored transaction of the account.
+pub async fn mark_ingested<B: Backend>(
+    db: &B,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    let mut tx = db.write().await?;
+    let marked = mark_ingested_in(&mut tx, account, now).await?;
+    tx.commit().await?;
+    Ok(marked)
+}
+
+/// Implements `TransactionStore` for a backend type with the functions above and the
+/// backend's own `apply_batch` (a function with the trait method's arguments).
+#[macro_export]
+macro_rules! impl_transaction_store {
+    ($t:ty, apply_batch = $apply:path) => {
+        const _: () = {
+            use $crate::reexport::domain::batch::BatchRequest;
+            use $crate::reexport::domain::job::JobIngestion;
+            use $crate::reexport::domain::profile::PlatformProfile;
+            use $crate::reexport::domain::transaction::{Transaction, TransactionQuery};
+            use $crate::reexport::domain::{
+                BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
+            };
+            use $crate::reexport::store::{BatchRender, StoreResult, TransactionStore};
+            use $crate::transactions as t;
+
+            #[$crate::reexport::async_trait]
+            impl TransactionStore for $t {
+                async fn apply_batch(
+                    &self,
+                    job: JobId,
+                    batch: &BatchRequest,
+                    profile: &PlatformProfile,
+                    now: Timestamp,
+                    render: BatchRender<'_>,
+                ) -> StoreResult<Job> {
+                    $apply(self, job, batch, profile, now, render).await
+                }
+
+                async fn list_transactions(
+                    &self,
+                    connection: ConnectionId,
+                    q: &TransactionQuery,
+                ) -> StoreResult<Page<Transaction>> {
+                    t::list_transactions(self, connection, q).await
+                }
+
+                async fn get_transaction(
+                    &self,
+                    connection: ConnectionId,
+                    id: TransactionId,
+                ) -> StoreResult<Option<Transaction>> {
+                    t::get_transaction(self, connection, id).await
+                }
+
+                async fn mark_ingested(
+                    &self,
+                    account: BankFeedAccountId,
+                    now: Timestamp,
+                ) -> StoreResult<u64> {
+                    t::mark_ingested(self, account, now).await
+                }
+
+                async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion> {
+                    t::job_ingestion(self, job).await
+                }
+            }
+        };
+    };
+}
