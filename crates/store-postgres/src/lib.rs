@@ -5,8 +5,6 @@
 //! connect it refuses a server or session that has `fsync`, `synchronous_commit` or
 //! `full_page_writes` off, unless the operator allows it explicitly.
 
-mod db;
-mod jobs;
 mod transactions;
 
 use std::str::FromStr;
@@ -19,7 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 pub use bankfeeds_store_sql::map_err;
-use bankfeeds_store_sql::{accounts, events, idempotency};
+use bankfeeds_store_sql::{accounts, events, jobs};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -140,6 +138,7 @@ bankfeeds_store_sql::impl_org_store!(PostgresStore);
 bankfeeds_store_sql::impl_account_store!(PostgresStore);
 bankfeeds_store_sql::impl_connection_store!(PostgresStore);
 bankfeeds_store_sql::impl_customer_store!(PostgresStore);
+bankfeeds_store_sql::impl_job_store!(PostgresStore);
 bankfeeds_store_sql::impl_link_store!(PostgresStore);
 bankfeeds_store_sql::impl_platform_feed_store!(PostgresStore);
 bankfeeds_store_sql::impl_transaction_store!(

@@ -22,7 +22,7 @@ use bankfeeds_store_sql::transactions::{TransactionRow, COLUMNS};
 
 use crate::accounts::{self, Key};
 use crate::PostgresStore;
-use crate::{db, events, jobs, map_err};
+use crate::{events, jobs, map_err};
 
 /// The stored transactions of the account among the batch's `transaction_id`s.
 async fn stored_by_transaction_id(
@@ -38,11 +38,10 @@ async fn stored_by_transaction_id(
     let query = sqlx::query_as::<_, TransactionRow>(&sql)
         .bind(account.as_uuid())
         .bind(ids);
-    let rows: Vec<Transaction> = db::all(query, &mut *tx).await?;
-    Ok(rows
-        .into_iter()
-        .map(|t| (t.data.transaction_id.clone(), t))
-        .collect())
+    let rows: Vec<TransactionRow> = query.fetch_all(&mut *tx).await.map_err(map_err)?;
+    rows.into_iter()
+        .map(|row| Transaction::try_from(row).map(|t| (t.data.transaction_id.clone(), t)))
+        .collect()
 }
 
 /// Inserts the rows in one statement: one array per column, `UNNEST`ed together. One SQL text
@@ -222,7 +221,7 @@ pub(crate) async fn apply_batch(
 ) -> StoreResult<Job> {
     let mut tx = store.pool.begin().await.map_err(map_err)?;
     // Locked: a worker applying the same job concurrently waits, then sees it finished.
-    let job = jobs::load_for_update(&mut tx, job_id).await?;
+    let job = jobs::load_for_update::<PostgresStore>(&mut tx, job_id).await?;
     if job.status.is_finished() {
         // Delivery is at least once: a job run twice answers with its first outcome.
         return Ok(job);
@@ -234,7 +233,7 @@ pub(crate) async fn apply_batch(
         Err(refusal) => Err(refusal),
     };
     let (status, body) = render(&outcome);
-    let job = jobs::finish(&mut tx, &job, status, &body, now).await?;
+    let job = jobs::finish::<PostgresStore>(&mut tx, &job, status, &body, now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(job)
 }

@@ -19,6 +19,7 @@ pub mod events;
 pub mod exec;
 pub mod fi_configs;
 pub mod idempotency;
+pub mod jobs;
 pub mod link;
 pub mod ofx;
 pub mod orgs;
@@ -34,7 +35,7 @@ use bankfeeds_store::StoreResult;
 
 pub use error::map_err;
 pub use exec::{Exec, Sql, SqlRow, Tx};
-pub use value::{Arg, DbAmount, DbId, DbInt, DbTime};
+pub use value::{Arg, DbAmount, DbBytes, DbId, DbInt, DbTime};
 
 /// Where the two SQL dialects differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,4 +121,5 @@ pub mod reexport {
     pub use async_trait::async_trait;
     pub use bankfeeds_domain as domain;
     pub use bankfeeds_store as store;
+    pub use serde_json;
 }

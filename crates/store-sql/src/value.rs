@@ -29,6 +29,7 @@ pub enum Arg {
     Int(Option<i64>),
     Bool(Option<bool>),
     Amount(Option<Decimal>),
+    Bytes(Option<Vec<u8>>),
 }
 
 macro_rules! arg_from {
@@ -57,6 +58,7 @@ arg_from! {
     u32 => Int,
     bool => Bool,
     Decimal => Amount,
+    Vec<u8> => Bytes,
 }
 
 impl Type<Sqlite> for Arg {
@@ -66,6 +68,18 @@ impl Type<Sqlite> for Arg {
 }
 
 impl<'q> Encode<'q, Sqlite> for Arg {
+    /// Moves text and bytes into the statement instead of copying them (a job body can be
+    /// hundreds of kilobytes).
+    fn encode(self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        let value = match self {
+            Arg::Text(Some(s)) => SqliteArgumentValue::Text(s.into()),
+            Arg::Bytes(Some(b)) => SqliteArgumentValue::Blob(b.into()),
+            other => return <Arg as Encode<'q, Sqlite>>::encode_by_ref(&other, buf),
+        };
+        buf.push(value);
+        Ok(IsNull::No)
+    }
+
     fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
         let value = match self {
             Arg::Id(Some(u)) => SqliteArgumentValue::Text(u.hyphenated().to_string().into()),
@@ -74,6 +88,7 @@ impl<'q> Encode<'q, Sqlite> for Arg {
             Arg::Int(Some(n)) => SqliteArgumentValue::Int64(*n),
             Arg::Bool(Some(b)) => SqliteArgumentValue::Int(i32::from(*b)),
             Arg::Amount(Some(d)) => SqliteArgumentValue::Text(d.to_string().into()),
+            Arg::Bytes(Some(b)) => SqliteArgumentValue::Blob(b.clone().into()),
             _ => return Ok(IsNull::Yes),
         };
         buf.push(value);
@@ -96,6 +111,7 @@ impl Encode<'_, Postgres> for Arg {
             Arg::Int(Some(n)) => <i64 as Encode<'_, Postgres>>::encode_by_ref(n, buf),
             Arg::Bool(Some(b)) => <bool as Encode<'_, Postgres>>::encode_by_ref(b, buf),
             Arg::Amount(Some(d)) => <Decimal as Encode<'_, Postgres>>::encode_by_ref(d, buf),
+            Arg::Bytes(Some(b)) => <Vec<u8> as Encode<'_, Postgres>>::encode_by_ref(b, buf),
             _ => Ok(IsNull::Yes),
         }
     }
@@ -109,6 +125,7 @@ impl Encode<'_, Postgres> for Arg {
             Arg::Int(_) => <i64 as Type<Postgres>>::type_info(),
             Arg::Bool(_) => <bool as Type<Postgres>>::type_info(),
             Arg::Amount(_) => <Decimal as Type<Postgres>>::type_info(),
+            Arg::Bytes(_) => <Vec<u8> as Type<Postgres>>::type_info(),
         })
     }
 }
@@ -118,7 +135,7 @@ impl Encode<'_, Postgres> for Arg {
 macro_rules! column {
     ($(#[$meta:meta])* $name:ident($inner:ty): sqlite $sqlite:ty => $from_sqlite:expr, postgres $pg:ty => $from_pg:expr) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[derive(Debug, Clone, PartialEq, Eq)]
         pub struct $name(pub $inner);
 
         impl Type<Sqlite> for $name {
@@ -168,6 +185,12 @@ column! {
         sqlite i64 => |micros| DateTime::from_timestamp_micros(micros)
             .ok_or_else(|| format!("timestamp out of range: {micros}").into()),
         postgres Timestamp => Ok
+}
+
+column! {
+    /// A job body's bytes: a BLOB on SQLite (`CAST(body AS BLOB)`, LZ4-packed or the JSON's
+    /// UTF-8, see `jobs::body`), the JSON text on PostgreSQL.
+    DbBytes(Vec<u8>): sqlite Vec<u8> => Ok, postgres String => |s| Ok(s.into_bytes())
 }
 
 column! {

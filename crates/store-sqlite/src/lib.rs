@@ -9,10 +9,6 @@
 //! the hub acknowledged survives a power cut. `NORMAL` (synced only at checkpoints) survives a
 //! process crash but not an OS crash; it is there for operators who choose speed, explicitly.
 
-mod body;
-mod db;
-mod error;
-mod jobs;
 mod time;
 mod transactions;
 
@@ -28,7 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool};
 
 pub use bankfeeds_store_sql::map_err;
-use bankfeeds_store_sql::{accounts, events, idempotency};
+use bankfeeds_store_sql::{accounts, events, jobs};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -177,6 +173,7 @@ bankfeeds_store_sql::impl_org_store!(SqliteStore);
 bankfeeds_store_sql::impl_account_store!(SqliteStore);
 bankfeeds_store_sql::impl_connection_store!(SqliteStore);
 bankfeeds_store_sql::impl_customer_store!(SqliteStore);
+bankfeeds_store_sql::impl_job_store!(SqliteStore);
 bankfeeds_store_sql::impl_link_store!(SqliteStore);
 bankfeeds_store_sql::impl_platform_feed_store!(SqliteStore);
 bankfeeds_store_sql::impl_transaction_store!(SqliteStore, apply_batch = transactions::apply_batch);

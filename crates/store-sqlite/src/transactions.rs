@@ -13,7 +13,7 @@ use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Job, Jo
 use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
 use sqlx::SqliteConnection;
 
-use crate::{body, events, jobs, map_err, time, SqliteStore};
+use crate::{events, jobs, map_err, time, SqliteStore};
 
 mod rows;
 
@@ -124,7 +124,7 @@ struct Prepared {
     plan: Plan,
     status: u16,
     body: RawJson,
-    packed: body::Stored<'static>,
+    packed: bankfeeds_store_sql::Arg,
 }
 
 /// Works the batch out on a reader's snapshot, while other batches hold the write lock: the
@@ -142,7 +142,7 @@ async fn prepare(
         let mut conn = store.reader.acquire().await.map_err(map_err)?;
         // One read transaction: the account's version and its rows come from one snapshot.
         let mut snapshot = sqlx::Connection::begin(&mut *conn).await.map_err(map_err)?;
-        let Some(job) = jobs::find(&mut snapshot, job_id).await? else {
+        let Some(job) = jobs::find::<SqliteStore>(&mut snapshot, job_id).await? else {
             return Ok(None);
         };
         if job.status.is_finished() {
@@ -153,7 +153,7 @@ async fn prepare(
         (job, plan)
     };
     let (status, body) = render(&plan.outcome);
-    let packed = body::pack(body.as_str()).into_owned();
+    let packed = jobs::body::pack(body.as_str());
     Ok(Some(Prepared {
         job,
         plan,
@@ -195,7 +195,7 @@ async fn commit(
     let (status, attempts) = jobs::state(&mut tx, job_id).await?;
     if status.is_finished() {
         // Delivery is at least once: a job run twice answers with its first outcome.
-        return jobs::load(&mut tx, job_id).await;
+        return jobs::load::<SqliteStore>(&mut tx, job_id).await;
     }
     // The prepared batch stands if its account is as it was (or is still not found).
     let prepared = match prepared {
@@ -217,14 +217,14 @@ async fn commit(
                 ..p.job
             };
             write(&mut tx, &job, batch, &p.plan, now).await?;
-            jobs::finish_packed(&mut tx, &job, p.status, &p.body, p.packed, now).await?
+            jobs::finish_stored(&mut tx, &job, p.status, &p.body, p.packed, now).await?
         }
         None => {
-            let job = jobs::load(&mut tx, job_id).await?;
+            let job = jobs::load::<SqliteStore>(&mut tx, job_id).await?;
             let plan = plan(&mut tx, job.connection_id, batch, profile, now).await?;
             write(&mut tx, &job, batch, &plan, now).await?;
             let (status, body) = render(&plan.outcome);
-            jobs::finish(&mut tx, &job, status, &body, now).await?
+            jobs::finish::<SqliteStore>(&mut tx, &job, status, &body, now).await?
         }
     };
     tx.commit().await.map_err(map_err)?;

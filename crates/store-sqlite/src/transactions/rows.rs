@@ -8,7 +8,7 @@ use bankfeeds_store::StoreResult;
 use bankfeeds_store_sql::transactions::{TransactionRow, COLUMNS};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::{db, map_err, time};
+use crate::{map_err, time};
 
 /// Rows per multi-row INSERT: a whole 1000-transaction batch in one statement (19 parameters a
 /// row, 19,000 in all, under SQLite's limit of 32,766). Fewer, larger statements were the
@@ -35,9 +35,13 @@ pub(crate) async fn stored_by_transaction_id(
             ids.push_bind(t.transaction_id.clone());
         }
         q.push(")");
-        let rows: Vec<Transaction> =
-            db::all(q.build_query_as::<TransactionRow>(), &mut *tx).await?;
-        for t in rows {
+        let rows: Vec<TransactionRow> = q
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        for row in rows {
+            let t = Transaction::try_from(row)?;
             found.insert(t.data.transaction_id.clone(), t);
         }
     }

@@ -8,59 +8,32 @@
 //! The column's own type says which form a value has: TEXT is the JSON as is (small bodies, and
 //! every body written before this), BLOB is LZ4 with its length prepended.
 
-use std::borrow::Cow;
+use crate::{Arg, Backend, Dialect};
 
 /// Bodies smaller than a page stay plain text: compressing them saves no page.
 const COMPRESS_FROM: usize = 4096;
 
-/// A body as bound into an INSERT.
-pub(crate) enum Stored<'a> {
-    Text(Cow<'a, str>),
-    Packed(Vec<u8>),
-}
-
-impl Stored<'_> {
-    /// The same value, owning its text.
-    pub(crate) fn into_owned(self) -> Stored<'static> {
-        match self {
-            Stored::Text(t) => Stored::Text(Cow::Owned(t.into_owned())),
-            Stored::Packed(b) => Stored::Packed(b),
-        }
+/// A body as bound into an INSERT: on SQLite, packed when large; PostgreSQL compresses large
+/// values itself, so it gets the text.
+pub fn stored<B: Backend>(json: &str) -> Arg {
+    match B::DIALECT {
+        Dialect::Sqlite => pack(json),
+        Dialect::Postgres => Arg::from(json),
     }
 }
 
-pub(crate) fn pack(json: &str) -> Stored<'_> {
+/// SQLite's form of a body: plain text when small, LZ4 with its length prepended when large.
+pub fn pack(json: &str) -> Arg {
     if json.len() < COMPRESS_FROM {
-        Stored::Text(Cow::Borrowed(json))
+        Arg::from(json)
     } else {
-        Stored::Packed(lz4_flex::compress_prepend_size(json.as_bytes()))
-    }
-}
-
-impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for Stored<'q> {
-    fn encode_by_ref(
-        &self,
-        buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
-    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        match self {
-            Stored::Text(t) => <Cow<'q, str> as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(t, buf),
-            Stored::Packed(b) => <Vec<u8> as sqlx::Encode<sqlx::Sqlite>>::encode_by_ref(b, buf),
-        }
-    }
-}
-
-impl sqlx::Type<sqlx::Sqlite> for Stored<'_> {
-    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-        <Vec<u8> as sqlx::Type<sqlx::Sqlite>>::type_info()
-    }
-    fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-        <Vec<u8> as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+        Arg::from(lz4_flex::compress_prepend_size(json.as_bytes()))
     }
 }
 
 /// The JSON text of a stored body (its bytes, as `CAST(body AS BLOB)`, and whether they are
 /// packed, as `typeof(body) = 'blob'`), or why it cannot be read.
-pub(crate) fn unpack(
+pub fn unpack(
     bytes: Option<Vec<u8>>,
     packed: Option<bool>,
 ) -> Result<Option<String>, &'static str> {
@@ -83,9 +56,9 @@ mod tests {
 
     #[test]
     fn small_bodies_stay_text_and_large_ones_round_trip_packed() {
-        assert!(matches!(pack("{\"a\":1}"), Stored::Text(t) if t == "{\"a\":1}"));
+        assert!(matches!(pack("{\"a\":1}"), Arg::Text(Some(t)) if t == "{\"a\":1}"));
         let large = format!("[{}]", vec!["{\"amount\":\"-12.34\"}"; 1000].join(","));
-        let Stored::Packed(bytes) = pack(&large) else {
+        let Arg::Bytes(Some(bytes)) = pack(&large) else {
             panic!("a large body is packed");
         };
         assert!(
