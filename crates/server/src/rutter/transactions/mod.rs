@@ -27,7 +27,6 @@ use crate::rutter::accounts::ResponseMode;
 use crate::rutter::connections::ConnectionRefOut;
 use crate::rutter::jobs::{async_envelope, AsyncEnvelopeOut};
 use crate::state::AppState;
-use dto::{TransactionOutRef, TransactionsCreatedOutRef};
 
 /// The answer a finished batch job saves: what the synchronous call would have said, rendered
 /// once as text. The job keeps that text, and the synchronous answer, `GET /versioned/jobs/:id`
@@ -55,10 +54,10 @@ fn render(
 ) -> (u16, RawJson) {
     match outcome {
         Ok(items) => {
-            let body = TransactionsCreatedOutRef {
+            let body = TransactionsCreatedOut {
                 bank_feed_transactions: items
                     .iter()
-                    .map(|i| TransactionOutRef::new(&i.transaction, Some(i.duplicate)))
+                    .map(|i| TransactionOut::new(&i.transaction, Some(i.duplicate)))
                     .collect(),
                 async_response,
             };
@@ -264,7 +263,7 @@ fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> 
     tag = "bank feed transactions",
     params(TransactionListParams),
     responses(
-        (status = 200, body = TransactionListOut),
+        (status = 200, body = TransactionListOut<'_>),
         (status = 400, body = crate::http::error::ErrorOut),
         (status = 401, body = crate::http::error::ErrorOut),
     ),
@@ -274,7 +273,7 @@ pub async fn list_transactions(
     State(state): State<AppState>,
     auth: ConnectionAuth,
     Query(p): Query<TransactionListParams>,
-) -> ApiResult<JsonOut<TransactionListOut>> {
+) -> ApiResult<Response> {
     let limit = pagination::check_limit(p.limit, 1000)?;
     let time = |raw: &Option<String>, name: &str| -> Result<Option<Timestamp>, ApiError> {
         raw.as_deref()
@@ -311,11 +310,12 @@ pub async fn list_transactions(
         connection: ConnectionRefOut::new(&auth.connection),
         bank_feed_transactions: page
             .items
-            .into_iter()
+            .iter()
             .map(|t| TransactionOut::new(t, None))
             .collect(),
         next_cursor,
-    }))
+    })
+    .into_response())
 }
 
 /// Fetch one transaction.
@@ -325,7 +325,7 @@ pub async fn list_transactions(
     tag = "bank feed transactions",
     params(("id" = uuid::Uuid, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::rutter::connections::AccessTokenParam),
     responses(
-        (status = 200, body = TransactionGetOut),
+        (status = 200, body = TransactionGetOut<'_>),
         (status = 400, body = crate::http::error::ErrorOut),
         (status = 401, body = crate::http::error::ErrorOut),
         (status = 410, body = crate::http::error::ErrorOut),
@@ -336,7 +336,7 @@ pub async fn get_transaction(
     State(state): State<AppState>,
     auth: ConnectionAuth,
     Path(id): Path<String>,
-) -> ApiResult<JsonOut<TransactionGetOut>> {
+) -> ApiResult<Response> {
     let id: TransactionId = parse_id(&id, "transaction")?;
     let t = state
         .store
@@ -350,6 +350,7 @@ pub async fn get_transaction(
         })?;
     Ok(JsonOut(TransactionGetOut {
         connection: ConnectionRefOut::new(&auth.connection),
-        bank_feed_transaction: TransactionOut::new(t, None),
-    }))
+        bank_feed_transaction: TransactionOut::new(&t, None),
+    })
+    .into_response())
 }
