@@ -144,9 +144,7 @@ pub async fn redirect(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let form: ContinueForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let (challenge, otp) = redirect_params(query)?;
     let browser = binding::presented(&state, &headers);
     let bound = state
@@ -309,9 +307,7 @@ pub async fn select(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let form: SelectForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let (secret, challenge) = bound_challenge(&state, platform, &headers).await?;
     if form.account.len() > MAX_ACCOUNTS_PER_LINK {
         return Err(too_many_accounts());

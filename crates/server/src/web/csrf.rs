@@ -39,9 +39,13 @@ impl Csrf {
         &self.token
     }
 
-    /// Whether a posted form's token matches the cookie the browser sent.
-    pub fn verify(&self, presented: &str) -> bool {
-        !self.fresh && bool::from(self.token.as_bytes().ct_eq(presented.as_bytes()))
+    /// Refuses a posted form whose token does not match the cookie the browser sent.
+    pub fn check(&self, presented: &str) -> Result<(), super::PageError> {
+        if !self.fresh && bool::from(self.token.as_bytes().ct_eq(presented.as_bytes())) {
+            Ok(())
+        } else {
+            Err(super::PageError::csrf())
+        }
     }
 
     /// Sets the cookie on a page that shows a form, when the browser does not have it yet.

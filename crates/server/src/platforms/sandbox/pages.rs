@@ -157,9 +157,7 @@ async fn create_company(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let form: CompanyForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let company = ops::create_company(&state, platform, &form.name).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}",
@@ -243,9 +241,7 @@ async fn connect(
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
     let form: ConnectForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let org: OrgId = form
         .org_id
         .parse()
@@ -352,9 +348,7 @@ async fn sync_now(
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
     let form: CsrfOnly = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let feed = ops::feed(&state, &company, &account).await?;
     sync::sync_feed(&state, platform, company.id, feed.id).await?;
     Ok(web::see_other(&format!(
@@ -374,9 +368,7 @@ async fn unlink(
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
     let form: CsrfOnly = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let feed = ops::feed(&state, &company, &account).await?;
     ops::unlink(&state, &company, &feed).await?;
     tracing::info!(platform = platform.as_str(), company_id = %company.id, bank_feed_account_id = %feed.id, "feed unlinked in the sandbox");
@@ -409,9 +401,7 @@ async fn credentials_login(
     }
     let company = ops::company(&state, platform, &company).await?;
     let form: CredentialsForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let password = bankfeeds_domain::Secret::from_presented(form.password);
     let (secret, bound) = ops::bind_with_credentials(&state, &company, &form.username, &password)
         .await?

@@ -197,9 +197,7 @@ async fn signin(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form: SigninForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     check_password(&state, client, Some(Secret::from_presented(form.password)))
         .map_err(|r| refused_page(r, "sandbox password"))?;
     let access = state.sandbox.as_ref().ok_or_else(PageError::internal)?;
@@ -231,9 +229,7 @@ async fn signout(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form: SignoutForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     if let (Some(access), Some(token)) = (&state.sandbox, session(&state, &headers)) {
         access.close_session(&token);
     }
