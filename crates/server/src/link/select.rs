@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
 use bankfeeds_domain::link::{
     check_redirect, feed_choice, Challenge, ChoiceRefusal, LinkRefusal, MAX_ACCOUNTS_PER_LINK,
     SELECTION_TTL,
@@ -238,14 +237,7 @@ pub async fn select_page(
         .await?
         .map(|c| c.display_name)
         .unwrap_or_else(|| "Your bank".to_owned());
-    let query = AccountQuery {
-        filters: Vec::new(),
-        sort: AccountSortField::UpdatedAt,
-        direction: SortDirection::Asc,
-        after: None,
-        limit: 500,
-    };
-    let accounts = state.store.list_accounts(connection, &query).await?.items;
+    let accounts = super::linkable_accounts(&state, connection).await?;
     let now = state.clock.now();
     let page = web::render(&SelectPage {
         chrome: Chrome::platform(platform, "Choose accounts"),
