@@ -11,7 +11,7 @@ use axum::Router;
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::Company;
 use bankfeeds_domain::statement::StatementId;
-use bankfeeds_domain::{OrgId, Platform};
+use bankfeeds_domain::{BankFeedAccount, OrgId, Platform};
 use serde::Deserialize;
 
 use super::ops::{self, OpError, Refusal};
@@ -339,17 +339,29 @@ async fn feed_page(
     Ok(csrf.attach(page, &state))
 }
 
+/// A button on a feed's page (sync now, unlink) posted: its platform, company and feed, once
+/// the form's CSRF token is checked.
+async fn posted_feed(
+    state: &AppState,
+    (slug, company, account): &(String, String, String),
+    csrf: &Csrf,
+    body: &[u8],
+) -> Result<(Platform, Company, BankFeedAccount), PageError> {
+    let platform = platform(slug)?;
+    let company = ops::company(state, platform, company).await?;
+    let form: CsrfOnly = web::form(body)?;
+    csrf.check(&form.csrf)?;
+    let feed = ops::feed(state, &company, account).await?;
+    Ok((platform, company, feed))
+}
+
 async fn sync_now(
     State(state): State<AppState>,
-    Path((slug, company, account)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let platform = platform(&slug)?;
-    let company = ops::company(&state, platform, &company).await?;
-    let form: CsrfOnly = web::form(&body)?;
-    csrf.check(&form.csrf)?;
-    let feed = ops::feed(&state, &company, &account).await?;
+    let (platform, company, feed) = posted_feed(&state, &path, &csrf, &body).await?;
     sync::sync_feed(&state, platform, company.id, feed.id).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}/feeds/{}",
@@ -361,15 +373,11 @@ async fn sync_now(
 
 async fn unlink(
     State(state): State<AppState>,
-    Path((slug, company, account)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let platform = platform(&slug)?;
-    let company = ops::company(&state, platform, &company).await?;
-    let form: CsrfOnly = web::form(&body)?;
-    csrf.check(&form.csrf)?;
-    let feed = ops::feed(&state, &company, &account).await?;
+    let (platform, company, feed) = posted_feed(&state, &path, &csrf, &body).await?;
     ops::unlink(&state, &company, &feed).await?;
     tracing::info!(platform = platform.as_str(), company_id = %company.id, bank_feed_account_id = %feed.id, "feed unlinked in the sandbox");
     Ok(web::see_other(&format!(
