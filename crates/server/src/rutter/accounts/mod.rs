@@ -10,7 +10,7 @@ use bankfeeds_domain::account::deprecated_filter::{
 use bankfeeds_domain::account::{AccountDetails, AccountQuery, AccountSortKey, TimeFilter};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId};
-use bankfeeds_store::{Idem, Outcome};
+use bankfeeds_store::{Idem, Outcome, StoreError};
 
 mod dto;
 mod patch;
@@ -50,6 +50,21 @@ fn not_found(id: BankFeedAccountId) -> ApiError {
         "BANK_FEED_ACCOUNT_NOT_FOUND",
         format!("no bank feed account {id} on this connection"),
     )
+}
+
+/// A store error about account `id`, its "not found" said as this door says it.
+fn store_error(id: BankFeedAccountId) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => not_found(id),
+        other => other.into(),
+    }
+}
+
+/// A create's or an update's answer: the account as written, unexpanded.
+fn written(account: BankFeedAccount) -> AccountEnvelopeOut {
+    AccountEnvelopeOut {
+        bank_feed_account: AccountOut::new(account, false),
+    }
 }
 
 fn check_text(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
@@ -152,14 +167,7 @@ pub async fn create_account(
         .is_some_and(|f| f.override_existing);
 
     let key = req.key_for(c.org_id);
-    let render = |(a, _): &(BankFeedAccount, bool)| {
-        saved(
-            200,
-            &AccountEnvelopeOut {
-                bank_feed_account: AccountOut::new(a.clone(), false),
-            },
-        )
-    };
+    let render = |(a, _): &(BankFeedAccount, bool)| saved(200, &written(a.clone()));
     let idem = key.as_ref().map(|key| Idem {
         key,
         render: &render,
@@ -172,10 +180,7 @@ pub async fn create_account(
         Outcome::Replayed(saved) => Ok(replay(saved)),
         Outcome::Done((stored, created)) => {
             tracing::info!(bank_feed_account_id = %stored.id, created, "bank feed account written");
-            Ok(JsonOut(AccountEnvelopeOut {
-                bank_feed_account: AccountOut::new(stored, false),
-            })
-            .into_response())
+            Ok(JsonOut(written(stored)).into_response())
         }
     }
 }
@@ -317,14 +322,7 @@ pub async fn update_account(
     let id = parse_account_id(&id)?;
     let patch = patch::patch_from(&req.body.bank_feed_account)?;
     let key = req.key_for(auth.connection.org_id);
-    let render = |a: &BankFeedAccount| {
-        saved(
-            200,
-            &AccountEnvelopeOut {
-                bank_feed_account: AccountOut::new(a.clone(), false),
-            },
-        )
-    };
+    let render = |a: &BankFeedAccount| saved(200, &written(a.clone()));
     let idem = key.as_ref().map(|key| Idem {
         key,
         render: &render,
@@ -334,18 +332,12 @@ pub async fn update_account(
         .store
         .update_account(auth.connection.id, id, &patch, now, idem)
         .await
-        .map_err(|e| match e {
-            bankfeeds_store::StoreError::NotFound => not_found(id),
-            other => other.into(),
-        })?;
+        .map_err(store_error(id))?;
     match outcome {
         Outcome::Replayed(saved) => Ok(replay(saved)),
         Outcome::Done(account) => {
             // Money fields were checked against the final currency inside the store's transaction.
-            Ok(JsonOut(AccountEnvelopeOut {
-                bank_feed_account: AccountOut::new(account, false),
-            })
-            .into_response())
+            Ok(JsonOut(written(account)).into_response())
         }
     }
 }
@@ -374,10 +366,7 @@ pub async fn delete_account(
         .store
         .delete_account(auth.connection.id, id, state.clock.now())
         .await
-        .map_err(|e| match e {
-            bankfeeds_store::StoreError::NotFound => not_found(id),
-            other => other.into(),
-        })?;
+        .map_err(store_error(id))?;
     Ok(JsonOut(AccountDeletedOut {
         code: "deleted",
         success: true,
