@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::auth::{ConnectionAuth, OrgAuth};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::Query;
+use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{replay, saved, IdempotentJson};
 use crate::http::pagination::{ListParams, PageOut};
 use crate::state::AppState;
@@ -318,9 +318,7 @@ pub async fn delete_connection(
     OrgAuth(org): OrgAuth,
     Path(id): Path<String>,
 ) -> ApiResult<JsonOut<DeletedOut>> {
-    let id: ConnectionId = id.parse().map_err(|_| {
-        ApiError::bad_request("INVALID_ID", format!("{id:?} is not a connection id"))
-    })?;
+    let id: ConnectionId = parse_id(&id, "connection")?;
     state
         .store
         .delete_connection(org.id, id, state.clock.now())
@@ -356,9 +354,7 @@ pub async fn rotate_access_token(
     OrgAuth(org): OrgAuth,
     Path(id): Path<String>,
 ) -> ApiResult<JsonOut<ConnectionCreateOut>> {
-    let id: ConnectionId = id.parse().map_err(|_| {
-        ApiError::bad_request("INVALID_ID", format!("{id:?} is not a connection id"))
-    })?;
+    let id: ConnectionId = parse_id(&id, "connection")?;
     let token = bankfeeds_domain::Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
     let c = state
         .store

@@ -19,7 +19,7 @@ pub use dto::*;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::Query;
+use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{replay, saved, IdempotentJson};
 use crate::http::{list_query, pagination};
 use crate::rutter::connections::ConnectionRefOut;
@@ -37,12 +37,7 @@ fn wants_platform_data(expand: Option<&str>) -> Result<bool, ApiError> {
 }
 
 fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::bad_request(
-            "INVALID_ID",
-            format!("{raw:?} is not a bank feed account id"),
-        )
-    })
+    parse_id(raw, "bank feed account")
 }
 
 fn not_found(id: BankFeedAccountId) -> ApiError {

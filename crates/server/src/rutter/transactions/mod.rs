@@ -19,7 +19,7 @@ pub use dto::*;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::Query;
+use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{replay, saved, IdempotentJson};
 use crate::http::{pagination, time_param};
 use crate::jobs;
@@ -249,11 +249,6 @@ async fn replay_job(
         }
         _ => Ok(replay(saved)),
     }
-}
-
-fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{raw:?} is not a {what} id")))
 }
 
 /// List the connection's transactions, oldest first.
