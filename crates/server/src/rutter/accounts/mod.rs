@@ -10,7 +10,7 @@ use bankfeeds_domain::account::deprecated_filter::{
 use bankfeeds_domain::account::{AccountDetails, AccountQuery, AccountSortKey, TimeFilter};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId};
-use bankfeeds_store::{Idem, Outcome, StoreError};
+use bankfeeds_store::{Outcome, StoreError};
 
 mod dto;
 mod patch;
@@ -20,7 +20,7 @@ pub use dto::*;
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
-use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::{list_query, pagination};
 use crate::rutter::connections::ConnectionRefOut;
 use crate::state::AppState;
@@ -163,10 +163,7 @@ pub async fn create_account(
 
     let key = req.key_for(c.org_id);
     let render = |(a, _): &(BankFeedAccount, bool)| saved(200, &written(a.clone()));
-    let idem = key.as_ref().map(|key| Idem {
-        key,
-        render: &render,
-    });
+    let idem = idem(&key, &render);
     match state
         .store
         .create_account(&account, override_existing, idem)
@@ -318,10 +315,7 @@ pub async fn update_account(
     let patch = patch::patch_from(&req.body.bank_feed_account)?;
     let key = req.key_for(auth.connection.org_id);
     let render = |a: &BankFeedAccount| saved(200, &written(a.clone()));
-    let idem = key.as_ref().map(|key| Idem {
-        key,
-        render: &render,
-    });
+    let idem = idem(&key, &render);
     let now = state.clock.now();
     let outcome = state
         .store

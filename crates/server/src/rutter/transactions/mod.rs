@@ -11,7 +11,7 @@ use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::TransactionQuery;
 use bankfeeds_domain::{Job, Timestamp, TransactionId};
-use bankfeeds_store::{Idem, Outcome};
+use bankfeeds_store::Outcome;
 
 mod dto;
 
@@ -20,7 +20,7 @@ pub use dto::*;
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
-use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::{pagination, time_param};
 use crate::jobs;
 use crate::rutter::accounts::ResponseMode;
@@ -181,10 +181,7 @@ pub async fn create_transactions(
     );
     let base = state.public_base.clone();
     let render = move |j: &Job| saved(200, &async_envelope(&base, j));
-    let idem = key.as_ref().map(|key| Idem {
-        key,
-        render: &render,
-    });
+    let idem = idem(&key, &render);
     let job = match state.store.submit_job(&job, idem).await? {
         Outcome::Done(job) => job,
         Outcome::Replayed(saved) => return replay_job(&state, auth.org.id, saved).await,
