@@ -41,15 +41,18 @@ pub use crate::report::{Ceiling, Machine, Read, Report, Scale, SweepPoint, Targe
 
 /// Runs the benchmark as `options` say, prints the table, writes JSON and SVG. An error (and so
 /// a non-zero exit) when anything fails, notably when a pushed transaction is not stored exactly
-/// once. Missed targets are reported, not errors.
-pub async fn run(options: Options) -> anyhow::Result<()> {
+/// once. Missed targets are reported, not errors. When `interrupted` resolves (the caller's
+/// Ctrl-C or SIGTERM), the run stops, its hubs are killed and its databases dropped.
+pub async fn run(
+    options: Options,
+    interrupted: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let sizes = Sizes::resolve(&options)?;
     let mut env = Env::new(options.hub_binary.clone(), options.database_url.as_deref())?;
     let backend = env.backend;
-    // On Ctrl-C or SIGTERM the run stops, its hubs are killed and its databases dropped.
     let outcome = tokio::select! {
         r = Box::pin(run_all(&mut env, &sizes, &options)) => r,
-        () = interrupted() => Err(anyhow::anyhow!("interrupted")),
+        () = interrupted => Err(anyhow::anyhow!("interrupted")),
     };
     env.cleanup().await;
     let report = outcome?;
@@ -71,27 +74,6 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         println!("sweep chart written to {}", path.display());
     }
     Ok(())
-}
-
-async fn interrupted() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }
 
 fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {

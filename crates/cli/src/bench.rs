@@ -58,5 +58,8 @@ pub fn run(args: &BenchArgs, database_url: Option<&str>) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(bankfeeds_bench::run(options))
+        .block_on(bankfeeds_bench::run(
+            options,
+            bankfeeds_server::signal::stop_requested(),
+        ))
 }

@@ -115,24 +115,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.
 pub(crate) async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    bankfeeds_server::signal::stop_requested().await;
     tracing::info!("shutdown requested; finishing in-flight requests");
     shutdown.cancel();
 }

@@ -210,9 +210,7 @@ async fn login(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form: LoginForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     signin::check_password(&state, client, Some(Secret::from_presented(form.password)))
         .map_err(|r| signin::refused_page(r, "demo bank password"))?;
     let a = attempt(&state, &form.redirect_uri).await?;

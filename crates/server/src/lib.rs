@@ -19,6 +19,7 @@ pub mod platforms;
 pub mod retention;
 pub mod rutter;
 pub mod sandbox_access;
+pub mod signal;
 pub mod state;
 pub mod telemetry;
 pub mod web;

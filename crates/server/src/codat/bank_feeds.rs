@@ -2,24 +2,22 @@
 //! same OTP the redirect link flow uses, for any platform), and the linked company's
 //! information.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use bankfeeds_domain::otp::NewOtp;
 use serde_json::{json, Value};
 
-use super::connections::connection_of;
+use super::connections::DataConnection;
 use super::error::{CodatError, CodatResult};
 use super::source_accounts::all_accounts;
-use super::{time, CodatAuth};
+use super::time;
 use crate::state::AppState;
 
 /// `POST {D}/bankFeeds/otp`: `{otp, expiry}`; a new one cancels the previous.
 pub async fn generate_otp(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection)): Path<(String, String)>,
+    DataConnection(cc): DataConnection,
 ) -> CodatResult<Json<Value>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     let (otp, secret) = NewOtp::generate(&cc.connection, state.clock.now());
     state.store.issue_otp(&otp).await?;
     Ok(Json(
@@ -31,10 +29,8 @@ pub async fn generate_otp(
 /// (those of its connected feeds). 404 until the connection is linked.
 pub async fn company_information(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection)): Path<(String, String)>,
+    DataConnection(cc): DataConnection,
 ) -> CodatResult<Json<Value>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     let linked = state
         .store
         .connection_company(cc.connection.id)

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bankfeeds_domain::customer::{self, Customer, CustomerConnection, CustomerId};
@@ -115,38 +115,25 @@ pub async fn get(
     Ok(Json(render(&state, &c).await?))
 }
 
-/// PUT: the company becomes exactly what the body says (absent fields are cleared).
-pub async fn replace(
+/// PUT: the company becomes exactly what the body says (absent fields are cleared). PATCH:
+/// only the fields sent change.
+pub async fn change(
     State(state): State<AppState>,
+    method: Method,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
     CodatJson(body): CodatJson<CompanyIn>,
 ) -> CodatResult<Json<Value>> {
+    let whole = method == Method::PUT;
     let mut c = company_of(&state, org.id, &company).await?;
-    c.name = name_of(body.name.as_deref())?;
-    c.description = customer::check_description(body.description.as_deref()).map_err(invalid)?;
-    c.tags = tags_of(body.tags)?;
-    c.updated_at = state.clock.now();
-    state.store.update_customer(&c).await?;
-    Ok(Json(render(&state, &c).await?))
-}
-
-/// PATCH: only the fields sent change.
-pub async fn update(
-    State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path(company): Path<String>,
-    CodatJson(body): CodatJson<CompanyIn>,
-) -> CodatResult<Json<Value>> {
-    let mut c = company_of(&state, org.id, &company).await?;
-    if body.name.is_some() {
+    if whole || body.name.is_some() {
         c.name = name_of(body.name.as_deref())?;
     }
-    if body.description.is_some() {
+    if whole || body.description.is_some() {
         c.description =
             customer::check_description(body.description.as_deref()).map_err(invalid)?;
     }
-    if body.tags.is_some() {
+    if whole || body.tags.is_some() {
         c.tags = tags_of(body.tags)?;
     }
     c.updated_at = state.clock.now();

@@ -2,7 +2,10 @@
 //! Their status follows the core: `PendingAuth` until the platform links a feed, `Linked`
 //! while one is active, `Unlinked` once unlinked here.
 
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, OriginalUri, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -62,6 +65,29 @@ pub(super) async fn connection_of(
         .get_customer_connection(org, customer.id, id)
         .await?
         .ok_or_else(|| CodatError::connection_not_found(raw))
+}
+
+/// The calling organisation's data connection named in the path (`{company}`, `{connection}`),
+/// for the operations that take no body. Those that take one look the connection up after
+/// reading it, so that a malformed body is answered first, as it always was.
+pub struct DataConnection(pub CustomerConnection);
+
+impl FromRequestParts<AppState> for DataConnection {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let CodatAuth(org) = CodatAuth::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path(path) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let named = |name: &str| path.get(name).map(String::as_str).unwrap_or_default();
+        connection_of(state, org.id, named("company"), named("connection"))
+            .await
+            .map(DataConnection)
+            .map_err(IntoResponse::into_response)
+    }
 }
 
 #[derive(Deserialize)]
@@ -126,10 +152,8 @@ pub async fn list(
 
 pub async fn get(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection)): Path<(String, String)>,
+    DataConnection(cc): DataConnection,
 ) -> CodatResult<Json<Value>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     let url = link_url(&state, &cc).await?;
     Ok(Json(connection_json(&cc, &url)))
 }

@@ -11,7 +11,7 @@ use bankfeeds_domain::{BankFeedAccount, Platform};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::connections::connection_of;
+use super::connections::{connection_of, DataConnection};
 use super::error::{CodatError, CodatResult};
 use super::source_accounts::{account_of, all_accounts};
 use super::{time, CodatAuth, CodatJson};
@@ -51,10 +51,8 @@ fn mapping_json(a: &BankFeedAccount, company: Option<&Company>) -> Value {
 /// `GET …/bankFeedAccounts/mapping`: a bare array, one entry per source account.
 pub async fn get(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection)): Path<(String, String)>,
+    DataConnection(cc): DataConnection,
 ) -> CodatResult<Json<Value>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     let linked_company = state.store.connection_company(cc.connection.id).await?;
     let accounts = all_accounts(&state, cc.connection.id).await?;
     Ok(Json(Value::Array(

@@ -38,8 +38,8 @@ pub fn router() -> Router<AppState> {
         .route(
             "/companies/{company}",
             get(companies::get)
-                .put(companies::replace)
-                .patch(companies::update)
+                .put(companies::change)
+                .patch(companies::change)
                 .delete(companies::delete),
         )
         .route(

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::company_of;
-use super::connections::connection_of;
+use super::connections::{connection_of, DataConnection};
 use super::error::{CodatError, CodatResult};
 use super::source_accounts::account_of;
 use super::{time, CodatAuth, CodatRawJson};
@@ -392,10 +392,9 @@ pub async fn get(
 /// `GET …/options/bankAccounts/{accountId}/bankTransactions`: what a push takes.
 pub async fn create_model(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection, account)): Path<(String, String, String)>,
+    DataConnection(cc): DataConnection,
+    Path((_, _, account)): Path<(String, String, String)>,
 ) -> CodatResult<Json<Value>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     account_of(&state, &cc, &account).await?;
     let qbo = cc.connection.platform == bankfeeds_domain::Platform::IntuitBankFeeds;
     let prop = |kind: &str, name: &str, description: &str, required: bool| json!({"type": kind, "displayName": name, "description": description, "required": required});

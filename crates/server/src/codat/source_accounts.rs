@@ -20,7 +20,7 @@ use bankfeeds_store::{Outcome, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::connections::connection_of;
+use super::connections::{connection_of, DataConnection};
 use super::error::{CodatError, CodatResult};
 use super::{time, CodatAuth, CodatJson};
 use crate::state::AppState;
@@ -309,10 +309,8 @@ pub async fn create_batch(
 /// `GET …/connectionInfo/bankFeedAccounts`: a bare array.
 pub async fn list(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection)): Path<(String, String)>,
+    DataConnection(cc): DataConnection,
 ) -> CodatResult<Json<Value>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     let accounts = all_accounts(&state, cc.connection.id).await?;
     Ok(Json(Value::Array(
         accounts.iter().map(account_json).collect(),
@@ -390,10 +388,9 @@ pub async fn update(
 /// `DELETE …/bankFeedAccounts/{accountId}`: 204.
 pub async fn delete(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection, account)): Path<(String, String, String)>,
+    DataConnection(cc): DataConnection,
+    Path((_, _, account)): Path<(String, String, String)>,
 ) -> CodatResult<Response> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     let a = account_of(&state, &cc, &account).await?;
     state
         .store
@@ -407,10 +404,8 @@ pub async fn delete(
 /// ignored.
 pub async fn generate_credentials(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection)): Path<(String, String)>,
+    DataConnection(cc): DataConnection,
 ) -> CodatResult<Json<Value>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     let (credentials, password) = bankfeeds_domain::credentials::BankFeedCredentials::generate(
         &cc.connection,
         state.clock.now(),
@@ -425,10 +420,8 @@ pub async fn generate_credentials(
 /// `DELETE …/bankFeedAccounts/credentials`: revokes every set of the connection; 204.
 pub async fn delete_credentials(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection)): Path<(String, String)>,
+    DataConnection(cc): DataConnection,
 ) -> CodatResult<Response> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
     state
         .store
         .revoke_credentials(cc.connection.id, state.clock.now())

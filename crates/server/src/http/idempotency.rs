@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::OrgId;
-use bankfeeds_store::{IdempotencyKey, StoredResponse};
+use bankfeeds_store::{Idem, IdempotencyKey, StoredResponse};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -121,6 +121,15 @@ pub fn replay(saved: StoredResponse) -> Response {
 }
 
 /// Renders a JSON body as it will be saved for replays.
+/// What the store needs to keep a request's answer under its key: nothing when the request
+/// came without one.
+pub fn idem<'a, T>(
+    key: &'a Option<IdempotencyKey>,
+    render: &'a (dyn Fn(&T) -> StoredResponse + Send + Sync),
+) -> Option<Idem<'a, T>> {
+    key.as_ref().map(|key| Idem { key, render })
+}
+
 pub fn saved<T: serde::Serialize>(status: u16, body: &T) -> StoredResponse {
     StoredResponse {
         status,

@@ -13,17 +13,11 @@ use bankfeeds_domain::{Secret, SecretHash, SecretKind};
 use crate::state::AppState;
 use crate::web::{self, csrf};
 
-const COOKIE: &str = "bf_binding";
-/// The cookie's name over https (see `web::csrf` for why `__Host-`).
-const HOST_COOKIE: &str = "__Host-bf_binding";
-
-fn cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookies() {
-        HOST_COOKIE
-    } else {
-        COOKIE
-    }
-}
+/// The binding's cookie (see `web::csrf` for why `__Host-` over https).
+const COOKIE: web::SiteCookie = web::SiteCookie {
+    plain: "bf_binding",
+    host: "__Host-bf_binding",
+};
 
 /// What a binding the hub generated looks like (`bfbb_` and 43 base64url characters).
 fn well_formed(value: &str) -> bool {
@@ -37,7 +31,7 @@ fn well_formed(value: &str) -> bool {
 
 /// The digest of the binding the browser presents, if any.
 pub fn presented(state: &AppState, headers: &HeaderMap) -> Option<SecretHash> {
-    csrf::cookie(headers, cookie_name(state))
+    csrf::cookie(headers, COOKIE.name(state))
         .filter(|v| well_formed(v))
         .map(|v| Secret::from_presented(v).hash())
 }
@@ -45,13 +39,13 @@ pub fn presented(state: &AppState, headers: &HeaderMap) -> Option<SecretHash> {
 /// The binding of the browser starting a link: the one it holds, or a new one; with the
 /// `Set-Cookie` that gives it to the browser (or refreshes it) for a challenge's lifetime.
 pub fn for_browser(state: &AppState, headers: &HeaderMap) -> (SecretHash, HeaderValue) {
-    let secret = csrf::cookie(headers, cookie_name(state))
+    let secret = csrf::cookie(headers, COOKIE.name(state))
         .filter(|v| well_formed(v))
         .map(Secret::from_presented)
         .unwrap_or_else(|| Secret::generate(SecretKind::BrowserBinding));
     let cookie = web::cookie(
         state,
-        cookie_name(state),
+        COOKIE.name(state),
         secret.expose(),
         "/",
         Some(CHALLENGE_TTL.num_seconds()),

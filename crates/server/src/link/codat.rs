@@ -137,9 +137,7 @@ pub async fn get_credentials(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form: Form = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let otp = csrf::cookie(&headers, COOKIE)
         .map(Secret::from_presented)
         .ok_or_else(|| refused(LinkRefusal::NotBound))?;

@@ -15,8 +15,10 @@ pub(crate) mod select;
 
 use axum::routing::get;
 use axum::Router;
+use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
 use bankfeeds_domain::fi_config::FiConfig;
-use bankfeeds_domain::{Platform, Secret};
+use bankfeeds_domain::{BankFeedAccount, ConnectionId, Platform, Secret};
+use bankfeeds_store::StoreResult;
 
 use crate::state::AppState;
 use crate::web::platform_slug;
@@ -62,4 +64,20 @@ pub fn login_redirect(
         .query_pairs_mut()
         .append_pair("redirect_uri", &redirect_uri(state, platform, challenge));
     Ok(login.to_string())
+}
+
+/// The accounts of a connection bound to a company, which the customer may link: what both
+/// the selection page and the sandbox's JSON face offer.
+pub async fn linkable_accounts(
+    state: &AppState,
+    connection: ConnectionId,
+) -> StoreResult<Vec<BankFeedAccount>> {
+    let query = AccountQuery {
+        filters: Vec::new(),
+        sort: AccountSortField::UpdatedAt,
+        direction: SortDirection::Asc,
+        after: None,
+        limit: 500,
+    };
+    Ok(state.store.list_accounts(connection, &query).await?.items)
 }

@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
 use bankfeeds_domain::link::{
     check_redirect, feed_choice, Challenge, ChoiceRefusal, LinkRefusal, MAX_ACCOUNTS_PER_LINK,
     SELECTION_TTL,
@@ -144,9 +143,7 @@ pub async fn redirect(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let form: ContinueForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let (challenge, otp) = redirect_params(query)?;
     let browser = binding::presented(&state, &headers);
     let bound = state
@@ -240,14 +237,7 @@ pub async fn select_page(
         .await?
         .map(|c| c.display_name)
         .unwrap_or_else(|| "Your bank".to_owned());
-    let query = AccountQuery {
-        filters: Vec::new(),
-        sort: AccountSortField::UpdatedAt,
-        direction: SortDirection::Asc,
-        after: None,
-        limit: 500,
-    };
-    let accounts = state.store.list_accounts(connection, &query).await?.items;
+    let accounts = super::linkable_accounts(&state, connection).await?;
     let now = state.clock.now();
     let page = web::render(&SelectPage {
         chrome: Chrome::platform(platform, "Choose accounts"),
@@ -309,9 +299,7 @@ pub async fn select(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let form: SelectForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let (secret, challenge) = bound_challenge(&state, platform, &headers).await?;
     if form.account.len() > MAX_ACCOUNTS_PER_LINK {
         return Err(too_many_accounts());

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::Job;
+use bankfeeds_domain::{Job, Timestamp};
 use bankfeeds_store::StoreResult;
 
 use crate::http::error::ApiError;
@@ -38,10 +38,7 @@ impl JobRunner<AppState> for BatchRunner {
                         "INVALID_REQUEST_BODY",
                         "the job's request could not be read",
                     );
-                    return state
-                        .store
-                        .fail_job(job.id, e.status.as_u16(), &e.body(), now)
-                        .await;
+                    return fail(state, &job, e, now).await;
                 }
             },
         };
@@ -54,10 +51,7 @@ impl JobRunner<AppState> for BatchRunner {
                 "CONNECTION_DELETED",
                 "the connection was deleted before the batch ran",
             );
-            return state
-                .store
-                .fail_job(job.id, e.status.as_u16(), &e.body(), now)
-                .await;
+            return fail(state, &job, e, now).await;
         };
         let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
         let render = |o: &_| render_job_outcome(&state.public_base, &job, o);
@@ -71,4 +65,12 @@ impl JobRunner<AppState> for BatchRunner {
         let e = ApiError::internal_opaque();
         (e.status.as_u16(), e.body())
     }
+}
+
+/// Finishes the job with the door's error as its answer.
+async fn fail(state: &AppState, job: &Job, e: ApiError, now: Timestamp) -> StoreResult<Job> {
+    state
+        .store
+        .fail_job(job.id, e.status.as_u16(), &e.body(), now)
+        .await
 }

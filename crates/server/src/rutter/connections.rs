@@ -5,14 +5,14 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::{Connection, ConnectionId, NewConnection, Platform, Timestamp};
-use bankfeeds_store::{Idem, Outcome};
+use bankfeeds_store::Outcome;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::auth::{ConnectionAuth, OrgAuth};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::Query;
-use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::extract::{parse_id, Query};
+use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::pagination::{ListParams, PageOut};
 use crate::state::AppState;
 
@@ -195,10 +195,7 @@ pub async fn create_connection(
     let key = req.key_for(org.id);
     // The saved answer leaves the token out: secrets are stored only hashed.
     let render = |c: &Connection| saved(200, &created(c, None));
-    let idem = key.as_ref().map(|key| Idem {
-        key,
-        render: &render,
-    });
+    let idem = idem(&key, &render);
     match state.store.create_connection(&new, idem).await? {
         Outcome::Replayed(saved) => Ok(replay(saved)),
         Outcome::Done(()) => {
@@ -318,9 +315,7 @@ pub async fn delete_connection(
     OrgAuth(org): OrgAuth,
     Path(id): Path<String>,
 ) -> ApiResult<JsonOut<DeletedOut>> {
-    let id: ConnectionId = id.parse().map_err(|_| {
-        ApiError::bad_request("INVALID_ID", format!("{id:?} is not a connection id"))
-    })?;
+    let id: ConnectionId = parse_id(&id, "connection")?;
     state
         .store
         .delete_connection(org.id, id, state.clock.now())
@@ -356,9 +351,7 @@ pub async fn rotate_access_token(
     OrgAuth(org): OrgAuth,
     Path(id): Path<String>,
 ) -> ApiResult<JsonOut<ConnectionCreateOut>> {
-    let id: ConnectionId = id.parse().map_err(|_| {
-        ApiError::bad_request("INVALID_ID", format!("{id:?} is not a connection id"))
-    })?;
+    let id: ConnectionId = parse_id(&id, "connection")?;
     let token = bankfeeds_domain::Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
     let c = state
         .store

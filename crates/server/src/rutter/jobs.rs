@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::parse_id;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -147,9 +148,7 @@ pub async fn get_job(
     OrgAuth(org): OrgAuth,
     Path(id): Path<String>,
 ) -> ApiResult<JsonOut<JobGetOut>> {
-    let id: JobId = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{id:?} is not a job id")))?;
+    let id: JobId = parse_id(&id, "job")?;
     let job = state.store.get_job(org.id, id).await?.ok_or_else(|| {
         ApiError::gone("JOB_NOT_FOUND", format!("no job {id} in this organisation"))
     })?;

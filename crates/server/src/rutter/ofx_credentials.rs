@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::parse_id;
 use crate::rutter::connections::DeletedOut;
 use crate::state::AppState;
 
@@ -42,9 +43,7 @@ pub struct OfxCredentialsEnvelopeOut {
 
 /// The live `OFX_DIRECT_CONNECT` connection `id` of `org`, or the error that says why not.
 async fn ofx_connection(state: &AppState, org: &Org, id: &str) -> ApiResult<Connection> {
-    let id: ConnectionId = id.parse().map_err(|_| {
-        ApiError::bad_request("INVALID_ID", format!("{id:?} is not a connection id"))
-    })?;
+    let id: ConnectionId = parse_id(id, "connection")?;
     let c = state
         .store
         .get_connection(org.id, id)

@@ -11,20 +11,14 @@ use base64::Engine;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-const COOKIE: &str = "bf_csrf";
-/// The cookie's name when browsers reach the hub over https. The `__Host-` prefix makes the
-/// browser keep it only if it is `Secure`, has `Path=/` and no `Domain`, so a sibling subdomain
-/// cannot plant a token of its own; only this name is read then. (Over plain http, as in
-/// development, a `__Host-` cookie could not be set at all.)
-const HOST_COOKIE: &str = "__Host-bf_csrf";
-
-fn cookie_name(state: &crate::state::AppState) -> &'static str {
-    if state.secure_cookies() {
-        HOST_COOKIE
-    } else {
-        COOKIE
-    }
-}
+/// The token's cookie. Over https its `__Host-` name makes the browser keep it only if it is
+/// `Secure`, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant a token of its
+/// own; only that name is read then. (Over plain http, as in development, a `__Host-` cookie
+/// could not be set at all.)
+const COOKIE: super::SiteCookie = super::SiteCookie {
+    plain: "bf_csrf",
+    host: "__Host-bf_csrf",
+};
 /// The hidden field every form carries.
 pub const FIELD: &str = "csrf";
 
@@ -39,9 +33,13 @@ impl Csrf {
         &self.token
     }
 
-    /// Whether a posted form's token matches the cookie the browser sent.
-    pub fn verify(&self, presented: &str) -> bool {
-        !self.fresh && bool::from(self.token.as_bytes().ct_eq(presented.as_bytes()))
+    /// Refuses a posted form whose token does not match the cookie the browser sent.
+    pub fn check(&self, presented: &str) -> Result<(), super::PageError> {
+        if !self.fresh && bool::from(self.token.as_bytes().ct_eq(presented.as_bytes())) {
+            Ok(())
+        } else {
+            Err(super::PageError::csrf())
+        }
     }
 
     /// Sets the cookie on a page that shows a form, when the browser does not have it yet.
@@ -49,7 +47,7 @@ impl Csrf {
         if self.fresh {
             response.headers_mut().append(
                 header::SET_COOKIE,
-                super::cookie(state, cookie_name(state), &self.token, "/", None),
+                super::cookie(state, COOKIE.name(state), &self.token, "/", None),
             );
         }
         response
@@ -82,7 +80,7 @@ impl FromRequestParts<crate::state::AppState> for Csrf {
         parts: &mut Parts,
         state: &crate::state::AppState,
     ) -> Result<Self, Self::Rejection> {
-        let name = cookie_name(state);
+        let name = COOKIE.name(state);
         if let Some(token) = cookie(&parts.headers, name).filter(|t| well_formed(t)) {
             return Ok(Csrf {
                 token: token.to_owned(),

@@ -150,6 +150,24 @@ pub fn see_other(location: &str) -> Response {
     }
 }
 
+/// A cookie of the whole site (`Path=/`) under its two names: `__Host-…` when browsers reach
+/// the hub over https, the plain one over http, where a `__Host-` cookie cannot be set.
+pub struct SiteCookie {
+    pub plain: &'static str,
+    pub host: &'static str,
+}
+
+impl SiteCookie {
+    /// The name this hub sets and reads.
+    pub fn name(&self, state: &crate::state::AppState) -> &'static str {
+        if state.secure_cookies() {
+            self.host
+        } else {
+            self.plain
+        }
+    }
+}
+
 /// A `Set-Cookie` value for one of the hub's own cookies: `HttpOnly`, `SameSite=Lax`, `Secure`
 /// when the hub is served over HTTPS. `max_age` `None` lasts the browser session; `Some(0)`
 /// deletes the cookie.

@@ -3,12 +3,10 @@
 //! JSON interface (`api`) and the web pages (`pages`) both call these, and each words the
 //! refusals in its own way.
 
-use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
 use bankfeeds_domain::link::{Challenge, Company, CompanyId, LinkRefusal};
 use bankfeeds_domain::otp::NewOtp;
 use bankfeeds_domain::{
-    BankFeedAccount, BankFeedAccountId, ConnectionId, OrgId, Platform, Secret, SecretHash,
-    SecretKind,
+    BankFeedAccount, BankFeedAccountId, OrgId, Platform, Secret, SecretHash, SecretKind,
 };
 use bankfeeds_store::{StoreError, StoreResult};
 
@@ -128,21 +126,6 @@ pub async fn connect(
         secret,
         login_redirect_url,
     })
-}
-
-/// The accounts of a connection bound to a company, which the customer may link.
-pub async fn linkable_accounts(
-    state: &AppState,
-    connection: ConnectionId,
-) -> StoreResult<Vec<BankFeedAccount>> {
-    let query = AccountQuery {
-        filters: Vec::new(),
-        sort: AccountSortField::UpdatedAt,
-        direction: SortDirection::Asc,
-        after: None,
-        limit: 500,
-    };
-    Ok(state.store.list_accounts(connection, &query).await?.items)
 }
 
 /// The customer unlinks a feed: it becomes inactive and the platform stops ingesting it.

@@ -11,7 +11,7 @@ use axum::Router;
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::Company;
 use bankfeeds_domain::statement::StatementId;
-use bankfeeds_domain::{OrgId, Platform};
+use bankfeeds_domain::{BankFeedAccount, OrgId, Platform};
 use serde::Deserialize;
 
 use super::ops::{self, OpError, Refusal};
@@ -157,9 +157,7 @@ async fn create_company(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let form: CompanyForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let company = ops::create_company(&state, platform, &form.name).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}",
@@ -243,9 +241,7 @@ async fn connect(
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
     let form: ConnectForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let org: OrgId = form
         .org_id
         .parse()
@@ -343,19 +339,29 @@ async fn feed_page(
     Ok(csrf.attach(page, &state))
 }
 
+/// A button on a feed's page (sync now, unlink) posted: its platform, company and feed, once
+/// the form's CSRF token is checked.
+async fn posted_feed(
+    state: &AppState,
+    (slug, company, account): &(String, String, String),
+    csrf: &Csrf,
+    body: &[u8],
+) -> Result<(Platform, Company, BankFeedAccount), PageError> {
+    let platform = platform(slug)?;
+    let company = ops::company(state, platform, company).await?;
+    let form: CsrfOnly = web::form(body)?;
+    csrf.check(&form.csrf)?;
+    let feed = ops::feed(state, &company, account).await?;
+    Ok((platform, company, feed))
+}
+
 async fn sync_now(
     State(state): State<AppState>,
-    Path((slug, company, account)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let platform = platform(&slug)?;
-    let company = ops::company(&state, platform, &company).await?;
-    let form: CsrfOnly = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let feed = ops::feed(&state, &company, &account).await?;
+    let (platform, company, feed) = posted_feed(&state, &path, &csrf, &body).await?;
     sync::sync_feed(&state, platform, company.id, feed.id).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}/feeds/{}",
@@ -367,17 +373,11 @@ async fn sync_now(
 
 async fn unlink(
     State(state): State<AppState>,
-    Path((slug, company, account)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let platform = platform(&slug)?;
-    let company = ops::company(&state, platform, &company).await?;
-    let form: CsrfOnly = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
-    let feed = ops::feed(&state, &company, &account).await?;
+    let (platform, company, feed) = posted_feed(&state, &path, &csrf, &body).await?;
     ops::unlink(&state, &company, &feed).await?;
     tracing::info!(platform = platform.as_str(), company_id = %company.id, bank_feed_account_id = %feed.id, "feed unlinked in the sandbox");
     Ok(web::see_other(&format!(
@@ -409,9 +409,7 @@ async fn credentials_login(
     }
     let company = ops::company(&state, platform, &company).await?;
     let form: CredentialsForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     let password = bankfeeds_domain::Secret::from_presented(form.password);
     let (secret, bound) = ops::bind_with_credentials(&state, &company, &form.username, &password)
         .await?

@@ -22,17 +22,11 @@ use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::web::{self, csrf, Chrome, Csrf, PageError};
 
-const COOKIE: &str = "bf_sandbox";
-/// The session cookie's name over https (see `web::csrf` for why `__Host-`).
-const HOST_COOKIE: &str = "__Host-bf_sandbox";
-
-fn cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookies() {
-        HOST_COOKIE
-    } else {
-        COOKIE
-    }
-}
+/// The session cookie (see `web::csrf` for why `__Host-` over https).
+const COOKIE: web::SiteCookie = web::SiteCookie {
+    plain: "bf_sandbox",
+    host: "__Host-bf_sandbox",
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -126,7 +120,7 @@ pub async fn require_password(
 }
 
 fn session(state: &AppState, headers: &HeaderMap) -> Option<Secret> {
-    csrf::cookie(headers, cookie_name(state)).map(Secret::from_presented)
+    csrf::cookie(headers, COOKIE.name(state)).map(Secret::from_presented)
 }
 
 /// Middleware for the sandbox's pages: a browser without a live session is sent to sign in,
@@ -197,9 +191,7 @@ async fn signin(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form: SigninForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     check_password(&state, client, Some(Secret::from_presented(form.password)))
         .map_err(|r| refused_page(r, "sandbox password"))?;
     let access = state.sandbox.as_ref().ok_or_else(PageError::internal)?;
@@ -210,7 +202,7 @@ async fn signin(
         SET_COOKIE,
         web::cookie(
             &state,
-            cookie_name(&state),
+            COOKIE.name(&state),
             token.expose(),
             "/",
             Some(SESSION_TTL.num_seconds()),
@@ -231,16 +223,14 @@ async fn signout(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form: SignoutForm = web::form(&body)?;
-    if !csrf.verify(&form.csrf) {
-        return Err(PageError::csrf());
-    }
+    csrf.check(&form.csrf)?;
     if let (Some(access), Some(token)) = (&state.sandbox, session(&state, &headers)) {
         access.close_session(&token);
     }
     let mut response = web::see_other("/sandbox/signin");
     response.headers_mut().append(
         SET_COOKIE,
-        web::cookie(&state, cookie_name(&state), "", "/", Some(0)),
+        web::cookie(&state, COOKIE.name(&state), "", "/", Some(0)),
     );
     Ok(response)
 }

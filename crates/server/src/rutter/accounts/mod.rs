@@ -10,7 +10,7 @@ use bankfeeds_domain::account::deprecated_filter::{
 use bankfeeds_domain::account::{AccountDetails, AccountQuery, AccountSortKey, TimeFilter};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId};
-use bankfeeds_store::{Idem, Outcome};
+use bankfeeds_store::{Outcome, StoreError};
 
 mod dto;
 mod patch;
@@ -19,8 +19,8 @@ pub use dto::*;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::Query;
-use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::extract::{parse_id, Query};
+use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::{list_query, pagination};
 use crate::rutter::connections::ConnectionRefOut;
 use crate::state::AppState;
@@ -37,12 +37,7 @@ fn wants_platform_data(expand: Option<&str>) -> Result<bool, ApiError> {
 }
 
 fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::bad_request(
-            "INVALID_ID",
-            format!("{raw:?} is not a bank feed account id"),
-        )
-    })
+    parse_id(raw, "bank feed account")
 }
 
 fn not_found(id: BankFeedAccountId) -> ApiError {
@@ -50,6 +45,21 @@ fn not_found(id: BankFeedAccountId) -> ApiError {
         "BANK_FEED_ACCOUNT_NOT_FOUND",
         format!("no bank feed account {id} on this connection"),
     )
+}
+
+/// A store error about account `id`, its "not found" said as this door says it.
+fn store_error(id: BankFeedAccountId) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => not_found(id),
+        other => other.into(),
+    }
+}
+
+/// A create's or an update's answer: the account as written, unexpanded.
+fn written(account: BankFeedAccount) -> AccountEnvelopeOut {
+    AccountEnvelopeOut {
+        bank_feed_account: AccountOut::new(account, false),
+    }
 }
 
 fn check_text(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
@@ -152,18 +162,8 @@ pub async fn create_account(
         .is_some_and(|f| f.override_existing);
 
     let key = req.key_for(c.org_id);
-    let render = |(a, _): &(BankFeedAccount, bool)| {
-        saved(
-            200,
-            &AccountEnvelopeOut {
-                bank_feed_account: AccountOut::new(a.clone(), false),
-            },
-        )
-    };
-    let idem = key.as_ref().map(|key| Idem {
-        key,
-        render: &render,
-    });
+    let render = |(a, _): &(BankFeedAccount, bool)| saved(200, &written(a.clone()));
+    let idem = idem(&key, &render);
     match state
         .store
         .create_account(&account, override_existing, idem)
@@ -172,10 +172,7 @@ pub async fn create_account(
         Outcome::Replayed(saved) => Ok(replay(saved)),
         Outcome::Done((stored, created)) => {
             tracing::info!(bank_feed_account_id = %stored.id, created, "bank feed account written");
-            Ok(JsonOut(AccountEnvelopeOut {
-                bank_feed_account: AccountOut::new(stored, false),
-            })
-            .into_response())
+            Ok(JsonOut(written(stored)).into_response())
         }
     }
 }
@@ -317,35 +314,19 @@ pub async fn update_account(
     let id = parse_account_id(&id)?;
     let patch = patch::patch_from(&req.body.bank_feed_account)?;
     let key = req.key_for(auth.connection.org_id);
-    let render = |a: &BankFeedAccount| {
-        saved(
-            200,
-            &AccountEnvelopeOut {
-                bank_feed_account: AccountOut::new(a.clone(), false),
-            },
-        )
-    };
-    let idem = key.as_ref().map(|key| Idem {
-        key,
-        render: &render,
-    });
+    let render = |a: &BankFeedAccount| saved(200, &written(a.clone()));
+    let idem = idem(&key, &render);
     let now = state.clock.now();
     let outcome = state
         .store
         .update_account(auth.connection.id, id, &patch, now, idem)
         .await
-        .map_err(|e| match e {
-            bankfeeds_store::StoreError::NotFound => not_found(id),
-            other => other.into(),
-        })?;
+        .map_err(store_error(id))?;
     match outcome {
         Outcome::Replayed(saved) => Ok(replay(saved)),
         Outcome::Done(account) => {
             // Money fields were checked against the final currency inside the store's transaction.
-            Ok(JsonOut(AccountEnvelopeOut {
-                bank_feed_account: AccountOut::new(account, false),
-            })
-            .into_response())
+            Ok(JsonOut(written(account)).into_response())
         }
     }
 }
@@ -374,10 +355,7 @@ pub async fn delete_account(
         .store
         .delete_account(auth.connection.id, id, state.clock.now())
         .await
-        .map_err(|e| match e {
-            bankfeeds_store::StoreError::NotFound => not_found(id),
-            other => other.into(),
-        })?;
+        .map_err(store_error(id))?;
     Ok(JsonOut(AccountDeletedOut {
         code: "deleted",
         success: true,

@@ -1,5 +1,5 @@
 //! The transaction's request and answer shapes (the OpenAPI schemas), and how a transaction
-//! is rendered, owned or borrowed.
+//! is rendered.
 
 use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::transaction::{
@@ -124,19 +124,22 @@ impl TransactionsCreateIn {
     }
 }
 
+// A stored transaction as the door answers with it, borrowed from the row: a batch's answer
+// renders up to 1000 of them without copying their strings first. (A comment, not a doc
+// comment: that would become the schema's description.)
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TransactionOut {
+pub struct TransactionOut<'a> {
     pub id: TransactionId,
     pub bank_feed_account_id: BankFeedAccountId,
-    pub transaction_id: String,
+    pub transaction_id: &'a str,
     #[schema(value_type = String, format = DateTime)]
     pub posted_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub transaction_date: Option<Timestamp>,
     pub amount: Amount,
-    pub description: Option<String>,
-    pub memo: Option<String>,
-    pub payee: Option<String>,
+    pub description: Option<&'a str>,
+    pub memo: Option<&'a str>,
+    pub payee: Option<&'a str>,
     pub transaction_type: Option<TransactionType>,
     pub debit_credit_memo: Option<DebitCreditMemo>,
     pub interest_amount: Option<Amount>,
@@ -153,60 +156,10 @@ pub struct TransactionOut {
     pub duplicate: Option<bool>,
 }
 
-impl TransactionOut {
-    pub fn new(t: Transaction, duplicate: Option<bool>) -> Self {
-        let d = t.data;
-        TransactionOut {
-            id: t.id,
-            bank_feed_account_id: t.bank_feed_account_id,
-            transaction_id: d.transaction_id,
-            posted_at: d.posted_at,
-            transaction_date: d.transaction_date,
-            amount: d.amount,
-            description: d.description,
-            memo: d.memo,
-            payee: d.payee,
-            transaction_type: d.transaction_type,
-            debit_credit_memo: d.debit_credit_memo,
-            interest_amount: d.interest_amount,
-            principal_amount: d.principal_amount,
-            platform_ingested: t.platform_ingested,
-            last_synced_at: t.ingested_at,
-            created_at: t.created_at,
-            duplicate,
-        }
-    }
-}
-
-/// [`TransactionOut`] rendered from a borrowed transaction, for a batch's answer: the same
-/// fields in the same order with the same rules, so the same JSON, without copying 1000 rows'
-/// strings first.
-#[derive(Serialize)]
-pub(super) struct TransactionOutRef<'a> {
-    id: TransactionId,
-    bank_feed_account_id: BankFeedAccountId,
-    transaction_id: &'a str,
-    posted_at: Timestamp,
-    transaction_date: Option<Timestamp>,
-    amount: Amount,
-    description: Option<&'a str>,
-    memo: Option<&'a str>,
-    payee: Option<&'a str>,
-    transaction_type: Option<TransactionType>,
-    debit_credit_memo: Option<DebitCreditMemo>,
-    interest_amount: Option<Amount>,
-    principal_amount: Option<Amount>,
-    platform_ingested: bool,
-    last_synced_at: Option<Timestamp>,
-    created_at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duplicate: Option<bool>,
-}
-
-impl<'a> TransactionOutRef<'a> {
-    pub(super) fn new(t: &'a Transaction, duplicate: Option<bool>) -> Self {
+impl<'a> TransactionOut<'a> {
+    pub fn new(t: &'a Transaction, duplicate: Option<bool>) -> Self {
         let d = &t.data;
-        TransactionOutRef {
+        TransactionOut {
             id: t.id,
             bank_feed_account_id: t.bank_feed_account_id,
             transaction_id: &d.transaction_id,
@@ -228,17 +181,9 @@ impl<'a> TransactionOutRef<'a> {
     }
 }
 
-/// [`TransactionsCreatedOut`], borrowed.
-#[derive(Serialize)]
-pub(super) struct TransactionsCreatedOutRef<'a> {
-    pub(super) bank_feed_transactions: Vec<TransactionOutRef<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) async_response: Option<crate::rutter::jobs::AsyncResponseOut>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TransactionsCreatedOut {
-    pub bank_feed_transactions: Vec<TransactionOut>,
+pub struct TransactionsCreatedOut<'a> {
+    pub bank_feed_transactions: Vec<TransactionOut<'a>>,
     /// The job that stored them (also in the `X-Rutter-Job-Id` header); `GET` its
     /// `response_url` to see when the platform took them.
     #[schema(required = false)]
@@ -253,7 +198,7 @@ pub struct TransactionsCreatedOut {
 #[serde(untagged)]
 #[allow(dead_code)]
 pub enum TransactionsCreateAnswer {
-    Stored(TransactionsCreatedOut),
+    Stored(TransactionsCreatedOut<'static>),
     Queued(TransactionsQueuedOut),
 }
 
@@ -268,16 +213,16 @@ pub struct TransactionsQueuedOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TransactionListOut {
+pub struct TransactionListOut<'a> {
     pub connection: ConnectionRefOut,
-    pub bank_feed_transactions: Vec<TransactionOut>,
+    pub bank_feed_transactions: Vec<TransactionOut<'a>>,
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TransactionGetOut {
+pub struct TransactionGetOut<'a> {
     pub connection: ConnectionRefOut,
-    pub bank_feed_transaction: TransactionOut,
+    pub bank_feed_transaction: TransactionOut<'a>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -298,48 +243,4 @@ pub struct TransactionListParams {
     /// Rows per page: 1 to 1000, default 50.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bankfeeds_domain::transaction::TransactionData;
-    use bankfeeds_domain::{ConnectionId, OrgId};
-
-    fn transaction(full: bool) -> Transaction {
-        let at: Timestamp = "2026-03-04T05:06:07.123456Z".parse().unwrap();
-        let amount = |s: &str| s.parse::<Amount>().unwrap();
-        Transaction {
-            id: TransactionId::new(),
-            org_id: OrgId::new(),
-            connection_id: ConnectionId::new(),
-            bank_feed_account_id: BankFeedAccountId::new(),
-            data: TransactionData {
-                transaction_id: "T-\"1\"\u{e9}".into(),
-                posted_at: at,
-                transaction_date: full.then_some(at),
-                amount: amount("-1234.50"),
-                description: full.then(|| "caf\u{e9} \\ \n".to_owned()),
-                memo: full.then(|| "m".to_owned()),
-                payee: None,
-                transaction_type: full.then_some(TransactionType::Payment),
-                debit_credit_memo: full.then_some(DebitCreditMemo::Debit),
-                interest_amount: full.then(|| amount("0.10")),
-                principal_amount: None,
-            },
-            platform_ingested: full,
-            created_at: at,
-            ingested_at: full.then_some(at),
-        }
-    }
-
-    #[test]
-    fn a_batch_answer_renders_as_transaction_out_would() {
-        for (full, duplicate) in [(true, Some(true)), (false, Some(false)), (true, None)] {
-            let t = transaction(full);
-            let owned = serde_json::to_string(&TransactionOut::new(t.clone(), duplicate)).unwrap();
-            let borrowed = serde_json::to_string(&TransactionOutRef::new(&t, duplicate)).unwrap();
-            assert_eq!(borrowed, owned);
-        }
-    }
 }

@@ -11,7 +11,7 @@ use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::TransactionQuery;
 use bankfeeds_domain::{Job, Timestamp, TransactionId};
-use bankfeeds_store::{Idem, Outcome};
+use bankfeeds_store::Outcome;
 
 mod dto;
 
@@ -19,15 +19,14 @@ pub use dto::*;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::Query;
-use crate::http::idempotency::{replay, saved, IdempotentJson};
+use crate::http::extract::{parse_id, Query};
+use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::{pagination, time_param};
 use crate::jobs;
 use crate::rutter::accounts::ResponseMode;
 use crate::rutter::connections::ConnectionRefOut;
 use crate::rutter::jobs::{async_envelope, AsyncEnvelopeOut};
 use crate::state::AppState;
-use dto::{TransactionOutRef, TransactionsCreatedOutRef};
 
 /// The answer a finished batch job saves: what the synchronous call would have said, rendered
 /// once as text. The job keeps that text, and the synchronous answer, `GET /versioned/jobs/:id`
@@ -55,10 +54,10 @@ fn render(
 ) -> (u16, RawJson) {
     match outcome {
         Ok(items) => {
-            let body = TransactionsCreatedOutRef {
+            let body = TransactionsCreatedOut {
                 bank_feed_transactions: items
                     .iter()
-                    .map(|i| TransactionOutRef::new(&i.transaction, Some(i.duplicate)))
+                    .map(|i| TransactionOut::new(&i.transaction, Some(i.duplicate)))
                     .collect(),
                 async_response,
             };
@@ -182,10 +181,7 @@ pub async fn create_transactions(
     );
     let base = state.public_base.clone();
     let render = move |j: &Job| saved(200, &async_envelope(&base, j));
-    let idem = key.as_ref().map(|key| Idem {
-        key,
-        render: &render,
-    });
+    let idem = idem(&key, &render);
     let job = match state.store.submit_job(&job, idem).await? {
         Outcome::Done(job) => job,
         Outcome::Replayed(saved) => return replay_job(&state, auth.org.id, saved).await,
@@ -252,11 +248,6 @@ async fn replay_job(
     }
 }
 
-fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{raw:?} is not a {what} id")))
-}
-
 /// List the connection's transactions, oldest first.
 #[utoipa::path(
     get,
@@ -264,7 +255,7 @@ fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> 
     tag = "bank feed transactions",
     params(TransactionListParams),
     responses(
-        (status = 200, body = TransactionListOut),
+        (status = 200, body = TransactionListOut<'_>),
         (status = 400, body = crate::http::error::ErrorOut),
         (status = 401, body = crate::http::error::ErrorOut),
     ),
@@ -274,7 +265,7 @@ pub async fn list_transactions(
     State(state): State<AppState>,
     auth: ConnectionAuth,
     Query(p): Query<TransactionListParams>,
-) -> ApiResult<JsonOut<TransactionListOut>> {
+) -> ApiResult<Response> {
     let limit = pagination::check_limit(p.limit, 1000)?;
     let time = |raw: &Option<String>, name: &str| -> Result<Option<Timestamp>, ApiError> {
         raw.as_deref()
@@ -311,11 +302,12 @@ pub async fn list_transactions(
         connection: ConnectionRefOut::new(&auth.connection),
         bank_feed_transactions: page
             .items
-            .into_iter()
+            .iter()
             .map(|t| TransactionOut::new(t, None))
             .collect(),
         next_cursor,
-    }))
+    })
+    .into_response())
 }
 
 /// Fetch one transaction.
@@ -325,7 +317,7 @@ pub async fn list_transactions(
     tag = "bank feed transactions",
     params(("id" = uuid::Uuid, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::rutter::connections::AccessTokenParam),
     responses(
-        (status = 200, body = TransactionGetOut),
+        (status = 200, body = TransactionGetOut<'_>),
         (status = 400, body = crate::http::error::ErrorOut),
         (status = 401, body = crate::http::error::ErrorOut),
         (status = 410, body = crate::http::error::ErrorOut),
@@ -336,7 +328,7 @@ pub async fn get_transaction(
     State(state): State<AppState>,
     auth: ConnectionAuth,
     Path(id): Path<String>,
-) -> ApiResult<JsonOut<TransactionGetOut>> {
+) -> ApiResult<Response> {
     let id: TransactionId = parse_id(&id, "transaction")?;
     let t = state
         .store
@@ -350,6 +342,7 @@ pub async fn get_transaction(
         })?;
     Ok(JsonOut(TransactionGetOut {
         connection: ConnectionRefOut::new(&auth.connection),
-        bank_feed_transaction: TransactionOut::new(t, None),
-    }))
+        bank_feed_transaction: TransactionOut::new(&t, None),
+    })
+    .into_response())
 }

@@ -63,7 +63,7 @@ pub(super) async fn redirect(
     let connection = bound
         .connection_id
         .expect("a bound challenge names its connection");
-    let accounts = ops::linkable_accounts(&state, connection).await?;
+    let accounts = crate::link::linkable_accounts(&state, connection).await?;
     tracing::info!(company_id = %bound.company_id, connection_id = %connection, "link: bank login confirmed");
     Ok(JsonOut(RedirectOut {
         company_id: bound.company_id,
@@ -142,7 +142,7 @@ pub(super) async fn credentials(
     let connection = bound
         .connection_id
         .expect("a bound challenge names its connection");
-    let accounts = ops::linkable_accounts(&state, connection).await?;
+    let accounts = crate::link::linkable_accounts(&state, connection).await?;
     Ok(JsonOut(CredentialsOut {
         challenge: secret.expose().to_owned(),
         company_id: company.id,

@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
-use bankfeeds_domain::link::CompanyId;
+use bankfeeds_domain::link::{Company, CompanyId};
 use bankfeeds_domain::{OrgId, Platform, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -145,6 +145,17 @@ struct CompanyOut {
     created_at: Timestamp,
 }
 
+impl From<Company> for CompanyOut {
+    fn from(c: Company) -> Self {
+        CompanyOut {
+            id: c.id,
+            platform: c.platform,
+            name: c.name,
+            created_at: c.created_at,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct CompanyEnvelopeOut {
     company: CompanyOut,
@@ -159,12 +170,7 @@ async fn create_company(
     let platform = platform(&slug)?;
     let company = ops::create_company(&state, platform, &body.name).await?;
     Ok(JsonOut(CompanyEnvelopeOut {
-        company: CompanyOut {
-            id: company.id,
-            platform,
-            name: company.name,
-            created_at: company.created_at,
-        },
+        company: company.into(),
     }))
 }
 
@@ -218,14 +224,6 @@ async fn list_companies(
     let platform = platform(&slug)?;
     let companies = state.store.list_companies(platform).await?;
     Ok(JsonOut(CompaniesOut {
-        companies: companies
-            .into_iter()
-            .map(|c| CompanyOut {
-                id: c.id,
-                platform: c.platform,
-                name: c.name,
-                created_at: c.created_at,
-            })
-            .collect(),
+        companies: companies.into_iter().map(CompanyOut::from).collect(),
     }))
 }
