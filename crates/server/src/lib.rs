@@ -34,8 +34,8 @@ use axum::Router;
 use bankfeeds_domain::job::JobKind;
 use bankfeeds_domain::SystemClock;
 use bankfeeds_store::{Durability, DynStore};
-use bankfeeds_store_postgres::PostgresStore;
-use bankfeeds_store_sqlite::SqliteStore;
+use bankfeeds_store_postgres::PostgresDb;
+use bankfeeds_store_sqlite::SqliteDb;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
@@ -57,7 +57,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
                 config::SqliteSynchronous::Full => bankfeeds_store_sqlite::Synchronous::Full,
                 config::SqliteSynchronous::Normal => bankfeeds_store_sqlite::Synchronous::Normal,
             };
-            Arc::new(SqliteStore::open(&config.database_url, synchronous).await?)
+            Arc::new(SqliteDb::open(&config.database_url, synchronous).await?)
         }
         config::Backend::Postgres => {
             let on_unsafe = if config.postgres_allow_unsafe_settings {
@@ -66,7 +66,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
                 bankfeeds_store_postgres::UnsafeSettings::Refuse
             };
             Arc::new(
-                PostgresStore::open(
+                PostgresDb::open(
                     &config.database_url,
                     config.database_max_connections,
                     on_unsafe,

@@ -10,8 +10,10 @@ mod transactions;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use bankfeeds_store::{Durability, PoolStats, Store, StoreError, StoreResult};
+use bankfeeds_domain::batch::BatchRequest;
+use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::{Job, JobId, Timestamp};
+use bankfeeds_store::{BatchRender, Durability, PoolStats, StoreError, StoreResult};
 use bankfeeds_store_sql::Dialect;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -21,8 +23,11 @@ use bankfeeds_store_sql::{accounts, events, jobs};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The store on PostgreSQL: the shared SQL over this engine.
+pub type PostgresStore = bankfeeds_store_sql::SqlStore<PostgresDb>;
+
 #[derive(Debug, Clone)]
-pub struct PostgresStore {
+pub struct PostgresDb {
     pool: PgPool,
     max_connections: u32,
     durability: Durability,
@@ -60,10 +65,10 @@ fn unsafe_settings(settings: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-impl PostgresStore {
+impl PostgresDb {
     /// Connects to a `postgres://` URL, refusing settings that can lose acknowledged commits.
     /// Does not migrate.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PostgresStore> {
         Self::open(url, max_connections, UnsafeSettings::Refuse).await
     }
 
@@ -73,7 +78,7 @@ impl PostgresStore {
         url: &str,
         max_connections: u32,
         on_unsafe: UnsafeSettings,
-    ) -> StoreResult<Self> {
+    ) -> StoreResult<PostgresStore> {
         let options = PgConnectOptions::from_str(url)
             .map_err(map_err)?
             .application_name("bankfeeds");
@@ -108,11 +113,11 @@ impl PostgresStore {
                 ),
             });
         };
-        Ok(Self {
+        Ok(PostgresStore::new(Self {
             pool,
             max_connections,
             durability,
-        })
+        }))
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -120,7 +125,8 @@ impl PostgresStore {
     }
 }
 
-impl bankfeeds_store_sql::Backend for PostgresStore {
+impl bankfeeds_store_sql::Backend for PostgresDb {
+    const NAME: &'static str = "postgres";
     const DIALECT: Dialect = Dialect::Postgres;
     type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
     type Reader = PgPool;
@@ -131,31 +137,6 @@ impl bankfeeds_store_sql::Backend for PostgresStore {
 
     fn reader(&self) -> PgPool {
         self.pool.clone()
-    }
-}
-
-bankfeeds_store_sql::impl_org_store!(PostgresStore);
-bankfeeds_store_sql::impl_account_store!(PostgresStore);
-bankfeeds_store_sql::impl_connection_store!(PostgresStore);
-bankfeeds_store_sql::impl_customer_store!(PostgresStore);
-bankfeeds_store_sql::impl_job_store!(PostgresStore);
-bankfeeds_store_sql::impl_link_store!(PostgresStore);
-bankfeeds_store_sql::impl_platform_feed_store!(PostgresStore);
-bankfeeds_store_sql::impl_transaction_store!(
-    PostgresStore,
-    apply_batch = transactions::apply_batch
-);
-bankfeeds_store_sql::impl_credential_store!(PostgresStore);
-bankfeeds_store_sql::impl_event_store!(PostgresStore);
-bankfeeds_store_sql::impl_fi_config_store!(PostgresStore);
-bankfeeds_store_sql::impl_ofx_store!(PostgresStore);
-bankfeeds_store_sql::impl_otp_store!(PostgresStore);
-bankfeeds_store_sql::impl_retention_store!(PostgresStore);
-
-#[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -184,6 +165,17 @@ impl Store for PostgresStore {
 
     fn durability(&self) -> Durability {
         self.durability.clone()
+    }
+
+    fn apply_batch<'a>(
+        &'a self,
+        job: JobId,
+        batch: &'a BatchRequest,
+        profile: &'a PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'a>,
+    ) -> impl std::future::Future<Output = StoreResult<Job>> + Send + 'a {
+        transactions::apply_batch(self, job, batch, profile, now, render)
     }
 }
 

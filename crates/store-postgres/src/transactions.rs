@@ -21,7 +21,7 @@ use uuid::Uuid;
 use bankfeeds_store_sql::transactions::{TransactionRow, COLUMNS};
 
 use crate::accounts::{self, Key};
-use crate::PostgresStore;
+use crate::PostgresDb;
 use crate::{events, jobs, map_err};
 
 /// The stored transactions of the account among the batch's `transaction_id`s.
@@ -131,7 +131,7 @@ async fn check(
     now: Timestamp,
 ) -> StoreResult<Result<Accepted, BatchRefusal>> {
     // Locked: batches of one account (and PATCHes of it) take turns from here to commit.
-    let found = accounts::find_live::<PostgresStore>(
+    let found = accounts::find_live::<PostgresDb>(
         tx,
         job.connection_id,
         Key::Id(batch.bank_feed_account_id),
@@ -212,7 +212,7 @@ async fn write(
 
 /// Applies a batch and records the job's outcome, in one transaction (see the module docs).
 pub(crate) async fn apply_batch(
-    store: &PostgresStore,
+    store: &PostgresDb,
     job_id: JobId,
     batch: &BatchRequest,
     profile: &PlatformProfile,
@@ -221,7 +221,7 @@ pub(crate) async fn apply_batch(
 ) -> StoreResult<Job> {
     let mut tx = store.pool.begin().await.map_err(map_err)?;
     // Locked: a worker applying the same job concurrently waits, then sees it finished.
-    let job = jobs::load_for_update::<PostgresStore>(&mut tx, job_id).await?;
+    let job = jobs::load_for_update::<PostgresDb>(&mut tx, job_id).await?;
     if job.status.is_finished() {
         // Delivery is at least once: a job run twice answers with its first outcome.
         return Ok(job);
@@ -233,7 +233,7 @@ pub(crate) async fn apply_batch(
         Err(refusal) => Err(refusal),
     };
     let (status, body) = render(&outcome);
-    let job = jobs::finish::<PostgresStore>(&mut tx, &job, status, &body, now).await?;
+    let job = jobs::finish::<PostgresDb>(&mut tx, &job, status, &body, now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(job)
 }

@@ -4,9 +4,9 @@ use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
 use bankfeeds_store::decode::parse;
-use bankfeeds_store::{Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{ConnectionStore, Idem, Outcome, StoreError, StoreResult};
 
-use crate::{accounts, idempotency, Backend, DbId, DbTime, Exec, Sql, Tx};
+use crate::{accounts, idempotency, Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 pub struct ConnectionRow {
@@ -58,193 +58,125 @@ pub async fn insert(tx: &mut impl Exec, new: &NewConnection) -> StoreResult<()> 
     Ok(())
 }
 
-pub async fn create_connection<B: Backend>(
-    db: &B,
-    new: &NewConnection,
-    idem: Option<Idem<'_, Connection>>,
-) -> StoreResult<Outcome<()>> {
-    let c = &new.connection;
-    let mut tx = db.write().await?;
-    if let Some(saved) = idempotency::begin(&mut tx, idem, c.created_at).await? {
-        return Ok(Outcome::Replayed(saved));
+#[async_trait::async_trait]
+impl<B: Backend> ConnectionStore for SqlStore<B> {
+    async fn create_connection(
+        &self,
+        new: &NewConnection,
+        idem: Option<Idem<'_, Connection>>,
+    ) -> StoreResult<Outcome<()>> {
+        let db = &self.0;
+        let c = &new.connection;
+        let mut tx = db.write().await?;
+        if let Some(saved) = idempotency::begin(&mut tx, idem, c.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+        insert(&mut tx, new).await?;
+        idempotency::finish(&mut tx, idem, c).await?;
+        tx.commit().await?;
+        Ok(Outcome::Done(()))
     }
-    insert(&mut tx, new).await?;
-    idempotency::finish(&mut tx, idem, c).await?;
-    tx.commit().await?;
-    Ok(Outcome::Done(()))
-}
 
-pub async fn list_connections<B: Backend>(
-    db: &B,
-    org: OrgId,
-    page: &PageRequest<ConnectionId>,
-) -> StoreResult<Page<Connection>> {
-    // One extra row tells whether another page follows.
-    let sql = format!(
-        "SELECT {COLUMNS} FROM connections
+    async fn list_connections(
+        &self,
+        org: OrgId,
+        page: &PageRequest<ConnectionId>,
+    ) -> StoreResult<Page<Connection>> {
+        let db = &self.0;
+        // One extra row tells whether another page follows.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM connections
          WHERE org_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR id > $2)
          ORDER BY id LIMIT $3"
-    );
-    let q = Sql::new(sql)
-        .bind(org.as_uuid())
-        .bind(page.after.map(|a| a.as_uuid()))
-        .bind(i64::from(page.limit) + 1);
-    db.reader().page::<ConnectionRow, _>(q, page.limit).await
-}
+        );
+        let q = Sql::new(sql)
+            .bind(org.as_uuid())
+            .bind(page.after.map(|a| a.as_uuid()))
+            .bind(i64::from(page.limit) + 1);
+        db.reader().page::<ConnectionRow, _>(q, page.limit).await
+    }
 
-pub async fn find_connection_by_token<B: Backend>(
-    db: &B,
-    token: &SecretHash,
-) -> StoreResult<Option<Connection>> {
-    let sql = format!("SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1");
-    db.reader()
-        .optional::<ConnectionRow, _>(Sql::new(sql).bind(token.to_hex()))
-        .await
-}
+    async fn find_connection_by_token(
+        &self,
+        token: &SecretHash,
+    ) -> StoreResult<Option<Connection>> {
+        let db = &self.0;
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE access_token_hash = $1");
+        db.reader()
+            .optional::<ConnectionRow, _>(Sql::new(sql).bind(token.to_hex()))
+            .await
+    }
 
-pub async fn get_connection<B: Backend>(
-    db: &B,
-    org: OrgId,
-    id: ConnectionId,
-) -> StoreResult<Option<Connection>> {
-    let sql = format!(
+    async fn get_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+    ) -> StoreResult<Option<Connection>> {
+        let db = &self.0;
+        let sql = format!(
         "SELECT {COLUMNS} FROM connections WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
     );
-    db.reader()
-        .optional::<ConnectionRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
-        .await
-}
+        db.reader()
+            .optional::<ConnectionRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
+            .await
+    }
 
-pub async fn find_connection<B: Backend>(
-    db: &B,
-    id: ConnectionId,
-) -> StoreResult<Option<Connection>> {
-    let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL");
-    db.reader()
-        .optional::<ConnectionRow, _>(Sql::new(sql).bind(id.as_uuid()))
-        .await
-}
+    async fn find_connection(&self, id: ConnectionId) -> StoreResult<Option<Connection>> {
+        let db = &self.0;
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1 AND deleted_at IS NULL");
+        db.reader()
+            .optional::<ConnectionRow, _>(Sql::new(sql).bind(id.as_uuid()))
+            .await
+    }
 
-pub async fn rotate_access_token<B: Backend>(
-    db: &B,
-    org: OrgId,
-    id: ConnectionId,
-    token: &SecretHash,
-    at: Timestamp,
-) -> StoreResult<Connection> {
-    let mut tx = db.write().await?;
-    tx.execute_found(
-        Sql::new(
-            "UPDATE connections SET access_token_hash = $1, updated_at = $2
+    async fn rotate_access_token(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        token: &SecretHash,
+        at: Timestamp,
+    ) -> StoreResult<Connection> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        tx.execute_found(
+            Sql::new(
+                "UPDATE connections SET access_token_hash = $1, updated_at = $2
              WHERE org_id = $3 AND id = $4 AND deleted_at IS NULL",
+            )
+            .bind(token.to_hex())
+            .bind(at)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid()),
         )
-        .bind(token.to_hex())
-        .bind(at)
-        .bind(org.as_uuid())
-        .bind(id.as_uuid()),
-    )
-    .await?;
-    let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1");
-    let rotated = tx
-        .one::<ConnectionRow, _>(Sql::new(sql).bind(id.as_uuid()))
         .await?;
-    tx.commit().await?;
-    Ok(rotated)
-}
+        let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1");
+        let rotated = tx
+            .one::<ConnectionRow, _>(Sql::new(sql).bind(id.as_uuid()))
+            .await?;
+        tx.commit().await?;
+        Ok(rotated)
+    }
 
-/// Deletes the connection and, with it, every live account of it.
-pub async fn delete_connection<B: Backend>(
-    db: &B,
-    org: OrgId,
-    id: ConnectionId,
-    at: Timestamp,
-) -> StoreResult<()> {
-    let mut tx = db.write().await?;
-    tx.execute_found(
-        Sql::new(
-            "UPDATE connections SET deleted_at = $3, updated_at = $3
+    /// Deletes the connection and, with it, every live account of it.
+    async fn delete_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        tx.execute_found(
+            Sql::new(
+                "UPDATE connections SET deleted_at = $3, updated_at = $3
              WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL",
+            )
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .bind(at),
         )
-        .bind(org.as_uuid())
-        .bind(id.as_uuid())
-        .bind(at),
-    )
-    .await?;
-    accounts::delete_all_of_connection(&mut tx, id, at).await?;
-    tx.commit().await
-}
-
-/// Implements `ConnectionStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_connection_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::connections as c;
-            use $crate::reexport::domain::{
-                Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash,
-                Timestamp,
-            };
-            use $crate::reexport::store::{ConnectionStore, Idem, Outcome, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl ConnectionStore for $t {
-                async fn create_connection(
-                    &self,
-                    new: &NewConnection,
-                    idem: Option<Idem<'_, Connection>>,
-                ) -> StoreResult<Outcome<()>> {
-                    c::create_connection(self, new, idem).await
-                }
-
-                async fn list_connections(
-                    &self,
-                    org: OrgId,
-                    page: &PageRequest<ConnectionId>,
-                ) -> StoreResult<Page<Connection>> {
-                    c::list_connections(self, org, page).await
-                }
-
-                async fn find_connection_by_token(
-                    &self,
-                    token: &SecretHash,
-                ) -> StoreResult<Option<Connection>> {
-                    c::find_connection_by_token(self, token).await
-                }
-
-                async fn get_connection(
-                    &self,
-                    org: OrgId,
-                    id: ConnectionId,
-                ) -> StoreResult<Option<Connection>> {
-                    c::get_connection(self, org, id).await
-                }
-
-                async fn find_connection(
-                    &self,
-                    id: ConnectionId,
-                ) -> StoreResult<Option<Connection>> {
-                    c::find_connection(self, id).await
-                }
-
-                async fn rotate_access_token(
-                    &self,
-                    org: OrgId,
-                    id: ConnectionId,
-                    token: &SecretHash,
-                    at: Timestamp,
-                ) -> StoreResult<Connection> {
-                    c::rotate_access_token(self, org, id, token, at).await
-                }
-
-                async fn delete_connection(
-                    &self,
-                    org: OrgId,
-                    id: ConnectionId,
-                    at: Timestamp,
-                ) -> StoreResult<()> {
-                    c::delete_connection(self, org, id, at).await
-                }
-            }
-        };
-    };
+        .await?;
+        accounts::delete_all_of_connection(&mut tx, id, at).await?;
+        tx.commit().await
+    }
 }

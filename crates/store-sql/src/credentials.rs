@@ -3,9 +3,9 @@
 use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::{ConnectionId, SecretHash, Timestamp};
 use bankfeeds_store::decode::known;
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{CredentialStore, StoreError, StoreResult};
 
-use crate::{Backend, DbId, DbTime, Exec, Sql};
+use crate::{Backend, DbId, DbTime, Exec, Sql, SqlStore};
 
 #[derive(sqlx::FromRow)]
 struct CredentialsRow {
@@ -35,85 +35,54 @@ impl TryFrom<CredentialsRow> for BankFeedCredentials {
     }
 }
 
-pub async fn create_credentials<B: Backend>(db: &B, c: &BankFeedCredentials) -> StoreResult<()> {
-    db.write_one(
-        Sql::new(
-            "INSERT INTO bank_feed_credentials
+#[async_trait::async_trait]
+impl<B: Backend> CredentialStore for SqlStore<B> {
+    async fn create_credentials(&self, c: &BankFeedCredentials) -> StoreResult<()> {
+        let db = &self.0;
+        db.write_one(
+            Sql::new(
+                "INSERT INTO bank_feed_credentials
              (username, org_id, connection_id, password_hash, created_at, revoked_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&c.username)
-        .bind(c.org_id.as_uuid())
-        .bind(c.connection_id.as_uuid())
-        .bind(c.password_hash.to_hex())
-        .bind(c.created_at)
-        .bind(c.revoked_at),
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn find_credentials<B: Backend>(
-    db: &B,
-    username: &str,
-) -> StoreResult<Option<BankFeedCredentials>> {
-    db.reader()
-        .optional::<CredentialsRow, _>(
-            Sql::new(
-                "SELECT username, org_id, connection_id, password_hash, created_at, revoked_at
-                 FROM bank_feed_credentials WHERE username = $1",
             )
-            .bind(username),
+            .bind(&c.username)
+            .bind(c.org_id.as_uuid())
+            .bind(c.connection_id.as_uuid())
+            .bind(c.password_hash.to_hex())
+            .bind(c.created_at)
+            .bind(c.revoked_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn find_credentials(&self, username: &str) -> StoreResult<Option<BankFeedCredentials>> {
+        let db = &self.0;
+        db.reader()
+            .optional::<CredentialsRow, _>(
+                Sql::new(
+                    "SELECT username, org_id, connection_id, password_hash, created_at, revoked_at
+                 FROM bank_feed_credentials WHERE username = $1",
+                )
+                .bind(username),
+            )
+            .await
+    }
+
+    async fn revoke_credentials(
+        &self,
+        connection: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<u64> {
+        let db = &self.0;
+        db.write_one(
+            Sql::new(
+                "UPDATE bank_feed_credentials SET revoked_at = $1
+             WHERE connection_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(connection.as_uuid()),
         )
         .await
-}
-
-pub async fn revoke_credentials<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-    at: Timestamp,
-) -> StoreResult<u64> {
-    db.write_one(
-        Sql::new(
-            "UPDATE bank_feed_credentials SET revoked_at = $1
-             WHERE connection_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(at)
-        .bind(connection.as_uuid()),
-    )
-    .await
-}
-
-/// Implements `CredentialStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_credential_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::reexport::domain::credentials::BankFeedCredentials;
-            use $crate::reexport::domain::{ConnectionId, Timestamp};
-            use $crate::reexport::store::{CredentialStore, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl CredentialStore for $t {
-                async fn create_credentials(&self, c: &BankFeedCredentials) -> StoreResult<()> {
-                    $crate::credentials::create_credentials(self, c).await
-                }
-
-                async fn find_credentials(
-                    &self,
-                    username: &str,
-                ) -> StoreResult<Option<BankFeedCredentials>> {
-                    $crate::credentials::find_credentials(self, username).await
-                }
-
-                async fn revoke_credentials(
-                    &self,
-                    connection: ConnectionId,
-                    at: Timestamp,
-                ) -> StoreResult<u64> {
-                    $crate::credentials::revoke_credentials(self, connection, at).await
-                }
-            }
-        };
-    };
+    }
 }

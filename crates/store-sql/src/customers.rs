@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, CustomerToken};
 use bankfeeds_domain::{Connection, ConnectionId, NewConnection, OrgId, SecretHash, Timestamp};
 use bankfeeds_store::decode::{count, json};
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{CustomerStore, StoreError, StoreResult};
 
 use crate::connections::{self, ConnectionRow};
-use crate::{accounts, Backend, DbId, DbInt, DbTime, Exec, Sql, Tx};
+use crate::{accounts, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct CustomerRow {
@@ -111,8 +111,11 @@ async fn select_connections(
     conn.all::<CustomerConnectionRow, _>(q).await
 }
 
-pub async fn create_customer<B: Backend>(db: &B, c: &Customer) -> StoreResult<()> {
-    db.write_one(
+#[async_trait::async_trait]
+impl<B: Backend> CustomerStore for SqlStore<B> {
+    async fn create_customer(&self, c: &Customer) -> StoreResult<()> {
+        let db = &self.0;
+        db.write_one(
         Sql::new(
             "INSERT INTO customers (id, org_id, name, description, tags, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -126,325 +129,231 @@ pub async fn create_customer<B: Backend>(db: &B, c: &Customer) -> StoreResult<()
         .bind(c.updated_at),
     )
     .await?;
-    Ok(())
-}
+        Ok(())
+    }
 
-pub async fn get_customer<B: Backend>(
-    db: &B,
-    org: OrgId,
-    id: CustomerId,
-) -> StoreResult<Option<Customer>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
-    );
-    db.reader()
-        .optional::<CustomerRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
-        .await
-}
+    async fn get_customer(&self, org: OrgId, id: CustomerId) -> StoreResult<Option<Customer>> {
+        let db = &self.0;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL"
+        );
+        db.reader()
+            .optional::<CustomerRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
+            .await
+    }
 
-pub async fn list_customers<B: Backend>(db: &B, org: OrgId) -> StoreResult<Vec<Customer>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND deleted_at IS NULL
+    async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
+        let db = &self.0;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM customers WHERE org_id = $1 AND deleted_at IS NULL
          ORDER BY created_at, id"
-    );
-    db.reader()
-        .all::<CustomerRow, _>(Sql::new(sql).bind(org.as_uuid()))
-        .await
-}
+        );
+        db.reader()
+            .all::<CustomerRow, _>(Sql::new(sql).bind(org.as_uuid()))
+            .await
+    }
 
-pub async fn update_customer<B: Backend>(db: &B, c: &Customer) -> StoreResult<()> {
-    let changed = db
-        .write_one(
-            Sql::new(
-                "UPDATE customers SET name = $1, description = $2, tags = $3, updated_at = $4
+    async fn update_customer(&self, c: &Customer) -> StoreResult<()> {
+        let db = &self.0;
+        let changed = db
+            .write_one(
+                Sql::new(
+                    "UPDATE customers SET name = $1, description = $2, tags = $3, updated_at = $4
                  WHERE org_id = $5 AND id = $6 AND deleted_at IS NULL",
+                )
+                .bind(&c.name)
+                .bind(c.description.as_deref())
+                .bind(tags(c))
+                .bind(c.updated_at)
+                .bind(c.org_id.as_uuid())
+                .bind(c.id.as_uuid()),
             )
-            .bind(&c.name)
-            .bind(c.description.as_deref())
-            .bind(tags(c))
-            .bind(c.updated_at)
-            .bind(c.org_id.as_uuid())
-            .bind(c.id.as_uuid()),
+            .await?;
+        match changed {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes the customer and its connections.
+    async fn delete_customer(&self, org: OrgId, id: CustomerId, at: Timestamp) -> StoreResult<()> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        tx.execute_found(
+            Sql::new(
+                "UPDATE customers SET deleted_at = $1, updated_at = $1
+             WHERE org_id = $2 AND id = $3 AND deleted_at IS NULL",
+            )
+            .bind(at)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid()),
         )
         .await?;
-    match changed {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
-    }
-}
-
-/// Deletes the customer and its connections.
-pub async fn delete_customer<B: Backend>(
-    db: &B,
-    org: OrgId,
-    id: CustomerId,
-    at: Timestamp,
-) -> StoreResult<()> {
-    let mut tx = db.write().await?;
-    tx.execute_found(
-        Sql::new(
-            "UPDATE customers SET deleted_at = $1, updated_at = $1
-             WHERE org_id = $2 AND id = $3 AND deleted_at IS NULL",
-        )
-        .bind(at)
-        .bind(org.as_uuid())
-        .bind(id.as_uuid()),
-    )
-    .await?;
-    tx.execute(
-        Sql::new(
-            "UPDATE connections SET deleted_at = $1, updated_at = $1
+        tx.execute(
+            Sql::new(
+                "UPDATE connections SET deleted_at = $1, updated_at = $1
              WHERE deleted_at IS NULL
                AND id IN (SELECT connection_id FROM customer_connections WHERE customer_id = $2)",
-        )
-        .bind(at)
-        .bind(id.as_uuid()),
-    )
-    .await?;
-    tx.commit().await
-}
-
-pub async fn create_customer_token<B: Backend>(db: &B, t: &CustomerToken) -> StoreResult<()> {
-    db.write_one(
-        Sql::new(
-            "INSERT INTO customer_tokens (hash, org_id, customer_id, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(t.hash.to_hex())
-        .bind(t.org_id.as_uuid())
-        .bind(t.customer_id.as_uuid())
-        .bind(t.created_at)
-        .bind(t.expires_at),
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn find_customer_token<B: Backend>(
-    db: &B,
-    hash: &SecretHash,
-) -> StoreResult<Option<CustomerToken>> {
-    let row: Option<TokenRow> = db
-        .reader()
-        .fetch_optional(
-            Sql::new(
-                "SELECT org_id, customer_id, created_at, expires_at
-                 FROM customer_tokens WHERE hash = $1",
             )
-            .bind(hash.to_hex()),
+            .bind(at)
+            .bind(id.as_uuid()),
         )
         .await?;
-    Ok(row.map(|r| CustomerToken {
-        hash: *hash,
-        org_id: r.org_id.0.into(),
-        customer_id: r.customer_id.0.into(),
-        created_at: r.created_at.0,
-        expires_at: r.expires_at.0,
-    }))
-}
-
-pub async fn create_customer_connection<B: Backend>(
-    db: &B,
-    customer: CustomerId,
-    new: &NewConnection,
-) -> StoreResult<()> {
-    let mut tx = db.write().await?;
-    // The customer stays until this commits (a concurrent delete waits).
-    let sql = format!(
-        "SELECT id FROM customers WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL{}",
-        B::DIALECT.for_share()
-    );
-    let live: Option<IdRow> = tx
-        .fetch_optional(
-            Sql::new(sql)
-                .bind(customer.as_uuid())
-                .bind(new.connection.org_id.as_uuid()),
-        )
-        .await?;
-    if live.is_none() {
-        return Err(StoreError::NotFound);
+        tx.commit().await
     }
-    connections::insert(&mut tx, new).await?;
-    tx.execute(
-        Sql::new("INSERT INTO customer_connections (connection_id, customer_id) VALUES ($1, $2)")
+
+    async fn create_customer_token(&self, t: &CustomerToken) -> StoreResult<()> {
+        let db = &self.0;
+        db.write_one(
+            Sql::new(
+                "INSERT INTO customer_tokens (hash, org_id, customer_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(t.hash.to_hex())
+            .bind(t.org_id.as_uuid())
+            .bind(t.customer_id.as_uuid())
+            .bind(t.created_at)
+            .bind(t.expires_at),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn find_customer_token(&self, hash: &SecretHash) -> StoreResult<Option<CustomerToken>> {
+        let db = &self.0;
+        let row: Option<TokenRow> = db
+            .reader()
+            .fetch_optional(
+                Sql::new(
+                    "SELECT org_id, customer_id, created_at, expires_at
+                 FROM customer_tokens WHERE hash = $1",
+                )
+                .bind(hash.to_hex()),
+            )
+            .await?;
+        Ok(row.map(|r| CustomerToken {
+            hash: *hash,
+            org_id: r.org_id.0.into(),
+            customer_id: r.customer_id.0.into(),
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+        }))
+    }
+
+    async fn create_customer_connection(
+        &self,
+        customer: CustomerId,
+        new: &NewConnection,
+    ) -> StoreResult<()> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        // The customer stays until this commits (a concurrent delete waits).
+        let sql = format!(
+            "SELECT id FROM customers WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL{}",
+            B::DIALECT.for_share()
+        );
+        let live: Option<IdRow> = tx
+            .fetch_optional(
+                Sql::new(sql)
+                    .bind(customer.as_uuid())
+                    .bind(new.connection.org_id.as_uuid()),
+            )
+            .await?;
+        if live.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        connections::insert(&mut tx, new).await?;
+        tx.execute(
+            Sql::new(
+                "INSERT INTO customer_connections (connection_id, customer_id) VALUES ($1, $2)",
+            )
             .bind(new.connection.id.as_uuid())
             .bind(customer.as_uuid()),
-    )
-    .await?;
-    tx.commit().await
-}
-
-pub async fn list_customer_connections<B: Backend>(
-    db: &B,
-    org: OrgId,
-    customer: CustomerId,
-) -> StoreResult<Vec<CustomerConnection>> {
-    select_connections(&mut db.reader(), org, customer, None).await
-}
-
-pub async fn get_customer_connection<B: Backend>(
-    db: &B,
-    org: OrgId,
-    customer: CustomerId,
-    id: ConnectionId,
-) -> StoreResult<Option<CustomerConnection>> {
-    Ok(
-        select_connections(&mut db.reader(), org, customer, Some(id))
-            .await?
-            .pop(),
-    )
-}
-
-/// Ends the customer's link of the connection and takes each active feed of it off every
-/// platform company.
-pub async fn unlink_customer_connection<B: Backend>(
-    db: &B,
-    org: OrgId,
-    customer: CustomerId,
-    id: ConnectionId,
-    at: Timestamp,
-) -> StoreResult<CustomerConnection> {
-    let mut tx = db.write().await?;
-    // The connection's row first: a concurrent delete or unlink waits its turn.
-    let sql = format!(
-        "SELECT c.id FROM connections c
-         JOIN customer_connections cc ON cc.connection_id = c.id
-         WHERE c.id = $1 AND c.org_id = $2 AND cc.customer_id = $3 AND c.deleted_at IS NULL{}",
-        B::DIALECT.for_update_of("c")
-    );
-    let live: Option<IdRow> = tx
-        .fetch_optional(
-            Sql::new(sql)
-                .bind(id.as_uuid())
-                .bind(org.as_uuid())
-                .bind(customer.as_uuid()),
         )
         .await?;
-    if live.is_none() {
-        return Err(StoreError::NotFound);
+        tx.commit().await
     }
-    tx.execute(
-        Sql::new(
-            "UPDATE customer_connections SET unlinked_at = $1
-             WHERE connection_id = $2 AND unlinked_at IS NULL",
+
+    async fn list_customer_connections(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<CustomerConnection>> {
+        let db = &self.0;
+        select_connections(&mut db.reader(), org, customer, None).await
+    }
+
+    async fn get_customer_connection(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+        id: ConnectionId,
+    ) -> StoreResult<Option<CustomerConnection>> {
+        let db = &self.0;
+        Ok(
+            select_connections(&mut db.reader(), org, customer, Some(id))
+                .await?
+                .pop(),
         )
-        .bind(at)
-        .bind(id.as_uuid()),
-    )
-    .await?;
-    let sql = format!(
-        "SELECT id FROM bank_feed_accounts
+    }
+
+    /// Ends the customer's link of the connection and takes each active feed of it off every
+    /// platform company.
+    async fn unlink_customer_connection(
+        &self,
+        org: OrgId,
+        customer: CustomerId,
+        id: ConnectionId,
+        at: Timestamp,
+    ) -> StoreResult<CustomerConnection> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        // The connection's row first: a concurrent delete or unlink waits its turn.
+        let sql = format!(
+            "SELECT c.id FROM connections c
+         JOIN customer_connections cc ON cc.connection_id = c.id
+         WHERE c.id = $1 AND c.org_id = $2 AND cc.customer_id = $3 AND c.deleted_at IS NULL{}",
+            B::DIALECT.for_update_of("c")
+        );
+        let live: Option<IdRow> = tx
+            .fetch_optional(
+                Sql::new(sql)
+                    .bind(id.as_uuid())
+                    .bind(org.as_uuid())
+                    .bind(customer.as_uuid()),
+            )
+            .await?;
+        if live.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        tx.execute(
+            Sql::new(
+                "UPDATE customer_connections SET unlinked_at = $1
+             WHERE connection_id = $2 AND unlinked_at IS NULL",
+            )
+            .bind(at)
+            .bind(id.as_uuid()),
+        )
+        .await?;
+        let sql = format!(
+            "SELECT id FROM bank_feed_accounts
          WHERE connection_id = $1 AND deleted_at IS NULL AND feed_status = 'active'
          ORDER BY id{}",
-        B::DIALECT.for_update()
-    );
-    let active: Vec<IdRow> = tx.fetch_all(Sql::new(sql).bind(id.as_uuid())).await?;
-    for account in active {
-        let key = accounts::Key::Id(account.id.0.into());
-        let current = accounts::find_live::<B>(&mut tx, id, key, true)
+            B::DIALECT.for_update()
+        );
+        let active: Vec<IdRow> = tx.fetch_all(Sql::new(sql).bind(id.as_uuid())).await?;
+        for account in active {
+            let key = accounts::Key::Id(account.id.0.into());
+            let current = accounts::find_live::<B>(&mut tx, id, key, true)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            accounts::unlink_everywhere::<B>(&mut tx, &current, at).await?;
+        }
+        let done = select_connections(&mut tx, org, customer, Some(id))
             .await?
+            .pop()
             .ok_or(StoreError::NotFound)?;
-        accounts::unlink_everywhere::<B>(&mut tx, &current, at).await?;
+        tx.commit().await?;
+        Ok(done)
     }
-    let done = select_connections(&mut tx, org, customer, Some(id))
-        .await?
-        .pop()
-        .ok_or(StoreError::NotFound)?;
-    tx.commit().await?;
-    Ok(done)
-}
-
-/// Implements `CustomerStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_customer_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::customers as c;
-            use $crate::reexport::domain::customer::{
-                Customer, CustomerConnection, CustomerId, CustomerToken,
-            };
-            use $crate::reexport::domain::{
-                ConnectionId, NewConnection, OrgId, SecretHash, Timestamp,
-            };
-            use $crate::reexport::store::{CustomerStore, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl CustomerStore for $t {
-                async fn create_customer(&self, customer: &Customer) -> StoreResult<()> {
-                    c::create_customer(self, customer).await
-                }
-
-                async fn get_customer(
-                    &self,
-                    org: OrgId,
-                    id: CustomerId,
-                ) -> StoreResult<Option<Customer>> {
-                    c::get_customer(self, org, id).await
-                }
-
-                async fn list_customers(&self, org: OrgId) -> StoreResult<Vec<Customer>> {
-                    c::list_customers(self, org).await
-                }
-
-                async fn update_customer(&self, customer: &Customer) -> StoreResult<()> {
-                    c::update_customer(self, customer).await
-                }
-
-                async fn delete_customer(
-                    &self,
-                    org: OrgId,
-                    id: CustomerId,
-                    at: Timestamp,
-                ) -> StoreResult<()> {
-                    c::delete_customer(self, org, id, at).await
-                }
-
-                async fn create_customer_token(&self, token: &CustomerToken) -> StoreResult<()> {
-                    c::create_customer_token(self, token).await
-                }
-
-                async fn find_customer_token(
-                    &self,
-                    hash: &SecretHash,
-                ) -> StoreResult<Option<CustomerToken>> {
-                    c::find_customer_token(self, hash).await
-                }
-
-                async fn create_customer_connection(
-                    &self,
-                    customer: CustomerId,
-                    new: &NewConnection,
-                ) -> StoreResult<()> {
-                    c::create_customer_connection(self, customer, new).await
-                }
-
-                async fn list_customer_connections(
-                    &self,
-                    org: OrgId,
-                    customer: CustomerId,
-                ) -> StoreResult<Vec<CustomerConnection>> {
-                    c::list_customer_connections(self, org, customer).await
-                }
-
-                async fn get_customer_connection(
-                    &self,
-                    org: OrgId,
-                    customer: CustomerId,
-                    id: ConnectionId,
-                ) -> StoreResult<Option<CustomerConnection>> {
-                    c::get_customer_connection(self, org, customer, id).await
-                }
-
-                async fn unlink_customer_connection(
-                    &self,
-                    org: OrgId,
-                    customer: CustomerId,
-                    id: ConnectionId,
-                    at: Timestamp,
-                ) -> StoreResult<CustomerConnection> {
-                    c::unlink_customer_connection(self, org, customer, id, at).await
-                }
-            }
-        };
-    };
 }

@@ -2,9 +2,9 @@
 
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{json, known};
-use bankfeeds_store::{Event, EventKind, NewEvent, StoreError, StoreResult};
+use bankfeeds_store::{Event, EventKind, EventStore, NewEvent, StoreError, StoreResult};
 
-use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql};
+use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore};
 
 /// Records the event in the caller's transaction.
 pub async fn append(tx: &mut impl Exec, e: &NewEvent, now: Timestamp) -> StoreResult<()> {
@@ -51,13 +51,11 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
-pub async fn list_events<B: Backend>(
-    db: &B,
-    org: OrgId,
-    after: i64,
-    limit: u32,
-) -> StoreResult<Vec<Event>> {
-    db.reader()
+#[async_trait::async_trait]
+impl<B: Backend> EventStore for SqlStore<B> {
+    async fn list_events(&self, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
+        let db = &self.0;
+        db.reader()
         .all::<EventRow, _>(
             Sql::new(
                 "SELECT seq, org_id, connection_id, event_type, resource_id, payload, created_at
@@ -68,27 +66,5 @@ pub async fn list_events<B: Backend>(
             .bind(limit),
         )
         .await
-}
-
-/// Implements `EventStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_event_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::reexport::domain::OrgId;
-            use $crate::reexport::store::{Event, EventStore, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl EventStore for $t {
-                async fn list_events(
-                    &self,
-                    org: OrgId,
-                    after: i64,
-                    limit: u32,
-                ) -> StoreResult<Vec<Event>> {
-                    $crate::events::list_events(self, org, after, limit).await
-                }
-            }
-        };
-    };
+    }
 }

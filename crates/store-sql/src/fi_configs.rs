@@ -3,9 +3,9 @@
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::{OrgId, Platform};
 use bankfeeds_store::decode::parse;
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{FiConfigStore, StoreError, StoreResult};
 
-use crate::{Backend, DbId, DbTime, Exec, Sql, Tx};
+use crate::{Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct ConfigRow {
@@ -41,139 +41,90 @@ impl TryFrom<ConfigRow> for FiConfig {
 const COLUMNS: &str = "org_id, platform, display_name, logo_url, country_code, login_url,
     otp_instructions, created_at, updated_at";
 
-pub async fn put_fi_config<B: Backend>(db: &B, c: &FiConfig) -> StoreResult<FiConfig> {
-    // One statement: concurrent puts of one (org, platform) take turns on the primary key.
-    let mut tx = db.write().await?;
-    let saved = tx
-        .one::<ConfigRow, _>(
-            Sql::new(format!(
-                "INSERT INTO fi_configs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+#[async_trait::async_trait]
+impl<B: Backend> FiConfigStore for SqlStore<B> {
+    async fn put_fi_config(&self, c: &FiConfig) -> StoreResult<FiConfig> {
+        let db = &self.0;
+        // One statement: concurrent puts of one (org, platform) take turns on the primary key.
+        let mut tx = db.write().await?;
+        let saved = tx
+            .one::<ConfigRow, _>(
+                Sql::new(format!(
+                    "INSERT INTO fi_configs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (org_id, platform) DO UPDATE SET
                      display_name = excluded.display_name, logo_url = excluded.logo_url,
                      country_code = excluded.country_code, login_url = excluded.login_url,
                      otp_instructions = excluded.otp_instructions, updated_at = excluded.updated_at
                  RETURNING {COLUMNS}"
-            ))
-            .bind(c.org_id.as_uuid())
-            .bind(c.platform.as_str())
-            .bind(&c.display_name)
-            .bind(c.logo_url.as_deref())
-            .bind(&c.country_code)
-            .bind(&c.login_url)
-            .bind(c.otp_instructions.as_deref())
-            .bind(c.created_at)
-            .bind(c.updated_at),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(saved)
-}
+                ))
+                .bind(c.org_id.as_uuid())
+                .bind(c.platform.as_str())
+                .bind(&c.display_name)
+                .bind(c.logo_url.as_deref())
+                .bind(&c.country_code)
+                .bind(&c.login_url)
+                .bind(c.otp_instructions.as_deref())
+                .bind(c.created_at)
+                .bind(c.updated_at),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
 
-pub async fn get_fi_config<B: Backend>(
-    db: &B,
-    org: OrgId,
-    platform: Platform,
-) -> StoreResult<Option<FiConfig>> {
-    db.reader()
-        .optional::<ConfigRow, _>(
-            Sql::new(format!(
-                "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 AND platform = $2"
-            ))
-            .bind(org.as_uuid())
-            .bind(platform.as_str()),
-        )
-        .await
-}
-
-pub async fn list_fi_configs<B: Backend>(db: &B, org: OrgId) -> StoreResult<Vec<FiConfig>> {
-    let order = B::DIALECT.bytewise();
-    db.reader()
-        .all::<ConfigRow, _>(
-            Sql::new(format!(
-                "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 ORDER BY platform{order}"
-            ))
-            .bind(org.as_uuid()),
-        )
-        .await
-}
-
-pub async fn list_fis_for_platform<B: Backend>(
-    db: &B,
-    platform: Platform,
-) -> StoreResult<Vec<FiConfig>> {
-    // UUIDs sort as their bytes on PostgreSQL, i.e. as SQLite sorts their lower-case text.
-    let order = B::DIALECT.bytewise();
-    db.reader()
-        .all::<ConfigRow, _>(
-            Sql::new(format!(
-                "SELECT {COLUMNS} FROM fi_configs WHERE platform = $1
-                 ORDER BY display_name{order}, org_id"
-            ))
-            .bind(platform.as_str()),
-        )
-        .await
-}
-
-pub async fn delete_fi_config<B: Backend>(
-    db: &B,
-    org: OrgId,
-    platform: Platform,
-) -> StoreResult<()> {
-    let deleted = db
-        .write_one(
-            Sql::new("DELETE FROM fi_configs WHERE org_id = $1 AND platform = $2")
+    async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>> {
+        let db = &self.0;
+        db.reader()
+            .optional::<ConfigRow, _>(
+                Sql::new(format!(
+                    "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 AND platform = $2"
+                ))
                 .bind(org.as_uuid())
                 .bind(platform.as_str()),
-        )
-        .await?;
-    match deleted {
-        0 => Err(StoreError::NotFound),
-        _ => Ok(()),
+            )
+            .await
     }
-}
 
-/// Implements `FiConfigStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_fi_config_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::reexport::domain::fi_config::FiConfig;
-            use $crate::reexport::domain::{OrgId, Platform};
-            use $crate::reexport::store::{FiConfigStore, StoreResult};
+    async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>> {
+        let db = &self.0;
+        let order = B::DIALECT.bytewise();
+        db.reader()
+            .all::<ConfigRow, _>(
+                Sql::new(format!(
+                    "SELECT {COLUMNS} FROM fi_configs WHERE org_id = $1 ORDER BY platform{order}"
+                ))
+                .bind(org.as_uuid()),
+            )
+            .await
+    }
 
-            #[$crate::reexport::async_trait]
-            impl FiConfigStore for $t {
-                async fn put_fi_config(&self, c: &FiConfig) -> StoreResult<FiConfig> {
-                    $crate::fi_configs::put_fi_config(self, c).await
-                }
+    async fn list_fis_for_platform(&self, platform: Platform) -> StoreResult<Vec<FiConfig>> {
+        let db = &self.0;
+        // UUIDs sort as their bytes on PostgreSQL, i.e. as SQLite sorts their lower-case text.
+        let order = B::DIALECT.bytewise();
+        db.reader()
+            .all::<ConfigRow, _>(
+                Sql::new(format!(
+                    "SELECT {COLUMNS} FROM fi_configs WHERE platform = $1
+                 ORDER BY display_name{order}, org_id"
+                ))
+                .bind(platform.as_str()),
+            )
+            .await
+    }
 
-                async fn get_fi_config(
-                    &self,
-                    org: OrgId,
-                    platform: Platform,
-                ) -> StoreResult<Option<FiConfig>> {
-                    $crate::fi_configs::get_fi_config(self, org, platform).await
-                }
-
-                async fn list_fi_configs(&self, org: OrgId) -> StoreResult<Vec<FiConfig>> {
-                    $crate::fi_configs::list_fi_configs(self, org).await
-                }
-
-                async fn list_fis_for_platform(
-                    &self,
-                    platform: Platform,
-                ) -> StoreResult<Vec<FiConfig>> {
-                    $crate::fi_configs::list_fis_for_platform(self, platform).await
-                }
-
-                async fn delete_fi_config(
-                    &self,
-                    org: OrgId,
-                    platform: Platform,
-                ) -> StoreResult<()> {
-                    $crate::fi_configs::delete_fi_config(self, org, platform).await
-                }
-            }
-        };
-    };
+    async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()> {
+        let db = &self.0;
+        let deleted = db
+            .write_one(
+                Sql::new("DELETE FROM fi_configs WHERE org_id = $1 AND platform = $2")
+                    .bind(org.as_uuid())
+                    .bind(platform.as_str()),
+            )
+            .await?;
+        match deleted {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
 }

@@ -1,11 +1,10 @@
 //! bankfeeds' storage in SQL, written once for both backends.
 //!
-//! The store traits (`bankfeeds_store`) are implemented here, generically over a [`Backend`]:
-//! what a backend must give is a write transaction, a pool to read from and its [`Dialect`]
-//! (the few places the two SQL dialects differ: row locks, arrays, JSON). `store-sqlite` and
-//! `store-postgres` keep their connection set-up, migrations and what only their engine does,
-//! and opt into each aggregate's implementation with one macro line (`orgs::impl_org_store!`):
-//! the orphan rule forbids implementing `bankfeeds_store`'s traits for their types here.
+//! The store traits (`bankfeeds_store`) are implemented here for [`SqlStore`], generically over
+//! a [`Backend`]: what an engine must give is a write transaction, a pool to read from, its
+//! [`Dialect`] (the few places the two SQL dialects differ: row locks, `SKIP LOCKED`,
+//! collation, JSON) and what only it does (`apply_batch`, migrations, health). `store-sqlite`
+//! and `store-postgres` are those engines: connection set-up, migrations and `apply_batch`.
 //!
 //! Each method **loads** the facts a rule needs (under the locks it needs), asks the domain to
 //! **decide**, and **writes** what the decision says. No rule lives here either.
@@ -31,7 +30,10 @@ pub mod value;
 
 use std::future::Future;
 
-use bankfeeds_store::StoreResult;
+use bankfeeds_domain::batch::BatchRequest;
+use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::{Job, JobId, Timestamp};
+use bankfeeds_store::{BatchRender, Durability, PoolStats, Store, StoreResult};
 
 pub use error::map_err;
 pub use exec::{Exec, Sql, SqlRow, Tx};
@@ -92,9 +94,30 @@ impl Dialect {
     }
 }
 
+/// The store the server holds: the shared SQL over one engine.
+#[derive(Debug, Clone)]
+pub struct SqlStore<B: Backend>(B);
+
+impl<B: Backend> SqlStore<B> {
+    pub fn new(backend: B) -> Self {
+        Self(backend)
+    }
+}
+
+/// The engine's own methods (its pool, say) stay reachable through the store.
+impl<B: Backend> std::ops::Deref for SqlStore<B> {
+    type Target = B;
+
+    fn deref(&self) -> &B {
+        &self.0
+    }
+}
+
 /// What a database engine gives the shared SQL.
 pub trait Backend: Send + Sync + 'static {
     const DIALECT: Dialect;
+    /// The engine's name, for logs and metrics: `sqlite` or `postgres`.
+    const NAME: &'static str;
     type Tx: Tx;
     type Reader: Exec;
 
@@ -103,6 +126,28 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Where reads run outside a transaction.
     fn reader(&self) -> Self::Reader;
+
+    /// Applies pending migrations. Safe to run concurrently from several hub instances.
+    fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Checks that the database answers.
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    fn pool_stats(&self) -> PoolStats;
+
+    /// How durable a commit is with the settings this engine runs under (checked at connect).
+    fn durability(&self) -> Durability;
+
+    /// `TransactionStore::apply_batch`, the engine's own: how a batch is worked out and
+    /// written against concurrent writers is where the engines differ most.
+    fn apply_batch<'a>(
+        &'a self,
+        job: JobId,
+        batch: &'a BatchRequest,
+        profile: &'a PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'a>,
+    ) -> impl Future<Output = StoreResult<Job>> + Send + 'a;
 
     /// Runs one write statement in a transaction of its own; says how many rows it changed.
     fn write_one(&self, q: Sql) -> impl Future<Output = StoreResult<u64>> + Send {
@@ -115,11 +160,25 @@ pub trait Backend: Send + Sync + 'static {
     }
 }
 
-/// For the macros: paths that resolve in the backend crates that expand them.
-#[doc(hidden)]
-pub mod reexport {
-    pub use async_trait::async_trait;
-    pub use bankfeeds_domain as domain;
-    pub use bankfeeds_store as store;
-    pub use serde_json;
+#[async_trait::async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    fn backend(&self) -> &'static str {
+        B::NAME
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        self.0.migrate().await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.0.ping().await
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        self.0.pool_stats()
+    }
+
+    fn durability(&self) -> Durability {
+        self.0.durability()
+    }
 }

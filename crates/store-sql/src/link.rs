@@ -15,10 +15,10 @@ use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, ConnectionId, Platform, SecretHash, Timestamp,
 };
 use bankfeeds_store::decode::{known, parse};
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{LinkStore, StoreError, StoreResult};
 
 use crate::accounts::{self, Key};
-use crate::{otps, Backend, DbId, DbTime, Exec, Sql, Tx};
+use crate::{otps, Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct ChallengeRow {
@@ -264,211 +264,142 @@ async fn complete_in<B: Backend>(
     Ok(Ok(linked))
 }
 
-pub async fn create_company<B: Backend>(db: &B, c: &Company) -> StoreResult<()> {
-    db.write_one(
-        Sql::new("INSERT INTO companies (id, platform, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(c.id.as_uuid())
-            .bind(c.platform.as_str())
-            .bind(&c.name)
-            .bind(c.created_at),
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn get_company<B: Backend>(db: &B, id: CompanyId) -> StoreResult<Option<Company>> {
-    db.reader()
-        .optional::<CompanyRow, _>(
-            Sql::new("SELECT id, platform, name, created_at FROM companies WHERE id = $1")
-                .bind(id.as_uuid()),
-        )
-        .await
-}
-
-pub async fn list_companies<B: Backend>(db: &B, platform: Platform) -> StoreResult<Vec<Company>> {
-    db.reader()
-        .all::<CompanyRow, _>(
-            Sql::new(
-                "SELECT id, platform, name, created_at FROM companies WHERE platform = $1
-                 ORDER BY created_at, id",
-            )
-            .bind(platform.as_str()),
-        )
-        .await
-}
-
-pub async fn create_challenge<B: Backend>(db: &B, c: &Challenge) -> StoreResult<()> {
-    db.write_one(
-        Sql::new(format!(
-            "INSERT INTO challenges ({CHALLENGE_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, $7)"
-        ))
-        .bind(c.hash.to_hex())
-        .bind(c.platform.as_str())
-        .bind(c.company_id.as_uuid())
-        .bind(c.org_id.as_uuid())
-        .bind(c.created_at)
-        .bind(c.expires_at)
-        .bind(c.browser.map(|h| h.to_hex())),
-    )
-    .await?;
-    Ok(())
-}
-
-pub async fn get_challenge<B: Backend>(
-    db: &B,
-    hash: &SecretHash,
-) -> StoreResult<Option<Challenge>> {
-    load_challenge::<B>(&mut db.reader(), hash, false).await
-}
-
-pub async fn bind_challenge<B: Backend>(
-    db: &B,
-    challenge: &SecretHash,
-    platform: Platform,
-    browser: Option<&SecretHash>,
-    otp: &SecretHash,
-    now: Timestamp,
-) -> StoreResult<Result<Challenge, LinkRefusal>> {
-    let mut tx = db.write().await?;
-    let result = bind_in::<B>(&mut tx, challenge, platform, browser, otp, now).await?;
-    finish(tx, result).await
-}
-
-pub async fn complete_link<B: Backend>(
-    db: &B,
-    challenge: &SecretHash,
-    accounts: &[BankFeedAccountId],
-    start: Option<Timestamp>,
-    now: Timestamp,
-) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
-    let mut tx = db.write().await?;
-    let result = complete_in::<B>(&mut tx, challenge, accounts, start, now).await?;
-    finish(tx, result).await
-}
-
 #[derive(sqlx::FromRow)]
 struct CompanyOfChallenge {
     company_id: DbId,
 }
 
-/// The company of the connection's latest completed link.
-pub async fn connection_company<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-) -> StoreResult<Option<Company>> {
-    let found: Option<CompanyOfChallenge> = db
-        .reader()
-        .fetch_optional(
+#[async_trait::async_trait]
+impl<B: Backend> LinkStore for SqlStore<B> {
+    async fn create_company(&self, c: &Company) -> StoreResult<()> {
+        let db = &self.0;
+        db.write_one(
             Sql::new(
-                "SELECT company_id FROM challenges
-                 WHERE connection_id = $1 AND completed_at IS NOT NULL
-                 ORDER BY completed_at DESC LIMIT 1",
+                "INSERT INTO companies (id, platform, name, created_at) VALUES ($1, $2, $3, $4)",
             )
-            .bind(connection.as_uuid()),
+            .bind(c.id.as_uuid())
+            .bind(c.platform.as_str())
+            .bind(&c.name)
+            .bind(c.created_at),
         )
         .await?;
-    match found {
-        None => Ok(None),
-        Some(c) => get_company(db, c.company_id.0.into()).await,
+        Ok(())
     }
-}
 
-pub async fn link_feed<B: Backend>(
-    db: &B,
-    company: CompanyId,
-    connection: ConnectionId,
-    account: BankFeedAccountId,
-    start: Option<Timestamp>,
-    now: Timestamp,
-) -> StoreResult<BankFeedAccount> {
-    let mut tx = db.write().await?;
-    if accounts::find_live::<B>(&mut tx, connection, Key::Id(account), true)
-        .await?
-        .is_none()
-    {
-        return Err(StoreError::NotFound);
+    async fn get_company(&self, id: CompanyId) -> StoreResult<Option<Company>> {
+        let db = &self.0;
+        db.reader()
+            .optional::<CompanyRow, _>(
+                Sql::new("SELECT id, platform, name, created_at FROM companies WHERE id = $1")
+                    .bind(id.as_uuid()),
+            )
+            .await
     }
-    let state = link::linked_feed_state(start);
-    let linked = accounts::set_feed_state_in::<B>(&mut tx, account, &state, now).await?;
-    link_into_company(&mut tx, company, account, now).await?;
-    tx.commit().await?;
-    Ok(linked)
-}
 
-/// Implements `LinkStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_link_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::link as l;
-            use $crate::reexport::domain::link::{Challenge, Company, CompanyId, LinkRefusal};
-            use $crate::reexport::domain::{
-                BankFeedAccount, BankFeedAccountId, ConnectionId, Platform, SecretHash, Timestamp,
-            };
-            use $crate::reexport::store::{LinkStore, StoreResult};
+    async fn list_companies(&self, platform: Platform) -> StoreResult<Vec<Company>> {
+        let db = &self.0;
+        db.reader()
+            .all::<CompanyRow, _>(
+                Sql::new(
+                    "SELECT id, platform, name, created_at FROM companies WHERE platform = $1
+                 ORDER BY created_at, id",
+                )
+                .bind(platform.as_str()),
+            )
+            .await
+    }
 
-            #[$crate::reexport::async_trait]
-            impl LinkStore for $t {
-                async fn create_company(&self, company: &Company) -> StoreResult<()> {
-                    l::create_company(self, company).await
-                }
+    async fn create_challenge(&self, c: &Challenge) -> StoreResult<()> {
+        let db = &self.0;
+        db.write_one(
+            Sql::new(format!(
+                "INSERT INTO challenges ({CHALLENGE_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, $7)"
+            ))
+            .bind(c.hash.to_hex())
+            .bind(c.platform.as_str())
+            .bind(c.company_id.as_uuid())
+            .bind(c.org_id.as_uuid())
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .bind(c.browser.map(|h| h.to_hex())),
+        )
+        .await?;
+        Ok(())
+    }
 
-                async fn get_company(&self, id: CompanyId) -> StoreResult<Option<Company>> {
-                    l::get_company(self, id).await
-                }
+    async fn get_challenge(&self, hash: &SecretHash) -> StoreResult<Option<Challenge>> {
+        let db = &self.0;
+        load_challenge::<B>(&mut db.reader(), hash, false).await
+    }
 
-                async fn list_companies(&self, platform: Platform) -> StoreResult<Vec<Company>> {
-                    l::list_companies(self, platform).await
-                }
+    async fn bind_challenge(
+        &self,
+        challenge: &SecretHash,
+        platform: Platform,
+        browser: Option<&SecretHash>,
+        otp: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Result<Challenge, LinkRefusal>> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let result = bind_in::<B>(&mut tx, challenge, platform, browser, otp, now).await?;
+        finish(tx, result).await
+    }
 
-                async fn create_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
-                    l::create_challenge(self, challenge).await
-                }
+    async fn complete_link(
+        &self,
+        challenge: &SecretHash,
+        accounts: &[BankFeedAccountId],
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let result = complete_in::<B>(&mut tx, challenge, accounts, start, now).await?;
+        finish(tx, result).await
+    }
 
-                async fn get_challenge(&self, hash: &SecretHash) -> StoreResult<Option<Challenge>> {
-                    l::get_challenge(self, hash).await
-                }
+    /// The company of the connection's latest completed link.
+    async fn connection_company(&self, connection: ConnectionId) -> StoreResult<Option<Company>> {
+        let db = &self.0;
+        let found: Option<CompanyOfChallenge> = db
+            .reader()
+            .fetch_optional(
+                Sql::new(
+                    "SELECT company_id FROM challenges
+                 WHERE connection_id = $1 AND completed_at IS NOT NULL
+                 ORDER BY completed_at DESC LIMIT 1",
+                )
+                .bind(connection.as_uuid()),
+            )
+            .await?;
+        match found {
+            None => Ok(None),
+            Some(c) => self.get_company(c.company_id.0.into()).await,
+        }
+    }
 
-                async fn bind_challenge(
-                    &self,
-                    challenge: &SecretHash,
-                    platform: Platform,
-                    browser: Option<&SecretHash>,
-                    otp: &SecretHash,
-                    now: Timestamp,
-                ) -> StoreResult<Result<Challenge, LinkRefusal>> {
-                    l::bind_challenge(self, challenge, platform, browser, otp, now).await
-                }
-
-                async fn complete_link(
-                    &self,
-                    challenge: &SecretHash,
-                    accounts: &[BankFeedAccountId],
-                    start: Option<Timestamp>,
-                    now: Timestamp,
-                ) -> StoreResult<Result<Vec<BankFeedAccount>, LinkRefusal>> {
-                    l::complete_link(self, challenge, accounts, start, now).await
-                }
-
-                async fn connection_company(
-                    &self,
-                    connection: ConnectionId,
-                ) -> StoreResult<Option<Company>> {
-                    l::connection_company(self, connection).await
-                }
-
-                async fn link_feed(
-                    &self,
-                    company: CompanyId,
-                    connection: ConnectionId,
-                    account: BankFeedAccountId,
-                    start: Option<Timestamp>,
-                    now: Timestamp,
-                ) -> StoreResult<BankFeedAccount> {
-                    l::link_feed(self, company, connection, account, start, now).await
-                }
-            }
-        };
-    };
+    async fn link_feed(
+        &self,
+        company: CompanyId,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+        start: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        if accounts::find_live::<B>(&mut tx, connection, Key::Id(account), true)
+            .await?
+            .is_none()
+        {
+            return Err(StoreError::NotFound);
+        }
+        let state = link::linked_feed_state(start);
+        let linked = accounts::set_feed_state_in::<B>(&mut tx, account, &state, now).await?;
+        link_into_company(&mut tx, company, account, now).await?;
+        tx.commit().await?;
+        Ok(linked)
+    }
 }

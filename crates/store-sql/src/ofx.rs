@@ -5,10 +5,10 @@ use bankfeeds_domain::{
     BankFeedAccountId, ConnectionId, OrgId, SecretHash, Timestamp, TransactionId,
 };
 use bankfeeds_store::decode::known;
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{OfxStore, StoreError, StoreResult};
 
 use crate::exec::placeholders;
-use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, Tx};
+use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct OfxRow {
@@ -48,173 +48,123 @@ fn int4(n: u32) -> i64 {
     i64::from(n.min(i32::MAX as u32))
 }
 
-pub async fn replace_ofx_credentials<B: Backend>(db: &B, c: &OfxCredentials) -> StoreResult<()> {
-    let mut tx = db.write().await?;
-    tx.execute(
-        Sql::new("DELETE FROM ofx_credentials WHERE connection_id = $1")
-            .bind(c.connection_id.as_uuid()),
-    )
-    .await?;
-    tx.execute(
-        Sql::new(
-            "INSERT INTO ofx_credentials (connection_id, org_id, user_id, password_hash,
-                 created_at, failed_signons, locked_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(c.connection_id.as_uuid())
-        .bind(c.org_id.as_uuid())
-        .bind(&c.user_id)
-        .bind(c.password_hash.to_hex())
-        .bind(c.created_at)
-        .bind(int4(c.failed_signons))
-        .bind(c.locked_until),
-    )
-    .await?;
-    tx.commit().await
-}
-
-pub async fn revoke_ofx_credentials<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-) -> StoreResult<bool> {
-    let deleted = db
-        .write_one(
+#[async_trait::async_trait]
+impl<B: Backend> OfxStore for SqlStore<B> {
+    async fn replace_ofx_credentials(&self, c: &OfxCredentials) -> StoreResult<()> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        tx.execute(
             Sql::new("DELETE FROM ofx_credentials WHERE connection_id = $1")
-                .bind(connection.as_uuid()),
+                .bind(c.connection_id.as_uuid()),
         )
         .await?;
-    Ok(deleted > 0)
-}
-
-pub async fn find_ofx_credentials<B: Backend>(
-    db: &B,
-    org: OrgId,
-    user_id: &str,
-) -> StoreResult<Option<OfxCredentials>> {
-    db.reader()
-        .optional::<OfxRow, _>(Sql::new(SELECT).bind(org.as_uuid()).bind(user_id))
-        .await
-}
-
-/// Counts a sign-on against the user's lock (`OfxCredentials::after` decides), the row locked
-/// so concurrent sign-ons count one after another.
-pub async fn record_ofx_signon<B: Backend>(
-    db: &B,
-    org: OrgId,
-    user_id: &str,
-    outcome: SignonOutcome,
-    now: Timestamp,
-) -> StoreResult<Option<OfxCredentials>> {
-    let mut tx = db.write().await?;
-    let sql = format!("{SELECT}{}", B::DIALECT.for_update());
-    let found: Option<OfxCredentials> = tx
-        .optional::<OfxRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(user_id))
-        .await?;
-    let Some(mut c) = found else {
-        return Ok(None);
-    };
-    let (failed, locked) = c.after(outcome, now);
-    if (failed, locked) != (c.failed_signons, c.locked_until) {
         tx.execute(
             Sql::new(
-                "UPDATE ofx_credentials SET failed_signons = $1, locked_until = $2
-                 WHERE connection_id = $3",
+                "INSERT INTO ofx_credentials (connection_id, org_id, user_id, password_hash,
+                 created_at, failed_signons, locked_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(int4(failed))
-            .bind(locked)
-            .bind(c.connection_id.as_uuid()),
+            .bind(c.connection_id.as_uuid())
+            .bind(c.org_id.as_uuid())
+            .bind(&c.user_id)
+            .bind(c.password_hash.to_hex())
+            .bind(c.created_at)
+            .bind(int4(c.failed_signons))
+            .bind(c.locked_until),
         )
         .await?;
+        tx.commit().await
     }
-    tx.commit().await?;
-    (c.failed_signons, c.locked_until) = (failed, locked);
-    Ok(Some(c))
-}
 
-pub async fn mark_downloaded<B: Backend>(
-    db: &B,
-    account: BankFeedAccountId,
-    transactions: &[TransactionId],
-    now: Timestamp,
-) -> StoreResult<u64> {
-    let mut tx = db.write().await?;
-    // The account row first, as `mark_ingested` does: it orders this after a batch being
-    // applied to the account.
-    tx.execute(
-        Sql::new("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(account.as_uuid()),
-    )
-    .await?;
-    let mut marked = 0;
-    for chunk in transactions.chunks(500) {
-        let mut q = Sql::new(format!(
-            "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $1
-             WHERE account_id = $2 AND NOT platform_ingested AND id IN ({})",
-            placeholders(3, chunk.len())
-        ))
-        .bind(now)
-        .bind(account.as_uuid());
-        for id in chunk {
-            q.push(id.as_uuid());
-        }
-        marked += tx.execute(q).await?;
+    async fn revoke_ofx_credentials(&self, connection: ConnectionId) -> StoreResult<bool> {
+        let db = &self.0;
+        let deleted = db
+            .write_one(
+                Sql::new("DELETE FROM ofx_credentials WHERE connection_id = $1")
+                    .bind(connection.as_uuid()),
+            )
+            .await?;
+        Ok(deleted > 0)
     }
-    tx.commit().await?;
-    Ok(marked)
-}
 
-/// Implements `OfxStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_ofx_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::reexport::domain::ofx::{OfxCredentials, SignonOutcome};
-            use $crate::reexport::domain::{
-                BankFeedAccountId, ConnectionId, OrgId, Timestamp, TransactionId,
-            };
-            use $crate::reexport::store::{OfxStore, StoreResult};
+    async fn find_ofx_credentials(
+        &self,
+        org: OrgId,
+        user_id: &str,
+    ) -> StoreResult<Option<OfxCredentials>> {
+        let db = &self.0;
+        db.reader()
+            .optional::<OfxRow, _>(Sql::new(SELECT).bind(org.as_uuid()).bind(user_id))
+            .await
+    }
 
-            #[$crate::reexport::async_trait]
-            impl OfxStore for $t {
-                async fn replace_ofx_credentials(&self, c: &OfxCredentials) -> StoreResult<()> {
-                    $crate::ofx::replace_ofx_credentials(self, c).await
-                }
-
-                async fn revoke_ofx_credentials(
-                    &self,
-                    connection: ConnectionId,
-                ) -> StoreResult<bool> {
-                    $crate::ofx::revoke_ofx_credentials(self, connection).await
-                }
-
-                async fn find_ofx_credentials(
-                    &self,
-                    org: OrgId,
-                    user_id: &str,
-                ) -> StoreResult<Option<OfxCredentials>> {
-                    $crate::ofx::find_ofx_credentials(self, org, user_id).await
-                }
-
-                async fn record_ofx_signon(
-                    &self,
-                    org: OrgId,
-                    user_id: &str,
-                    outcome: SignonOutcome,
-                    now: Timestamp,
-                ) -> StoreResult<Option<OfxCredentials>> {
-                    $crate::ofx::record_ofx_signon(self, org, user_id, outcome, now).await
-                }
-
-                async fn mark_downloaded(
-                    &self,
-                    account: BankFeedAccountId,
-                    transactions: &[TransactionId],
-                    now: Timestamp,
-                ) -> StoreResult<u64> {
-                    $crate::ofx::mark_downloaded(self, account, transactions, now).await
-                }
-            }
+    /// Counts a sign-on against the user's lock (`OfxCredentials::after` decides), the row locked
+    /// so concurrent sign-ons count one after another.
+    async fn record_ofx_signon(
+        &self,
+        org: OrgId,
+        user_id: &str,
+        outcome: SignonOutcome,
+        now: Timestamp,
+    ) -> StoreResult<Option<OfxCredentials>> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let sql = format!("{SELECT}{}", B::DIALECT.for_update());
+        let found: Option<OfxCredentials> = tx
+            .optional::<OfxRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(user_id))
+            .await?;
+        let Some(mut c) = found else {
+            return Ok(None);
         };
-    };
+        let (failed, locked) = c.after(outcome, now);
+        if (failed, locked) != (c.failed_signons, c.locked_until) {
+            tx.execute(
+                Sql::new(
+                    "UPDATE ofx_credentials SET failed_signons = $1, locked_until = $2
+                 WHERE connection_id = $3",
+                )
+                .bind(int4(failed))
+                .bind(locked)
+                .bind(c.connection_id.as_uuid()),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        (c.failed_signons, c.locked_until) = (failed, locked);
+        Ok(Some(c))
+    }
+
+    async fn mark_downloaded(
+        &self,
+        account: BankFeedAccountId,
+        transactions: &[TransactionId],
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        // The account row first, as `mark_ingested` does: it orders this after a batch being
+        // applied to the account.
+        tx.execute(
+            Sql::new("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(account.as_uuid()),
+        )
+        .await?;
+        let mut marked = 0;
+        for chunk in transactions.chunks(500) {
+            let mut q = Sql::new(format!(
+                "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $1
+             WHERE account_id = $2 AND NOT platform_ingested AND id IN ({})",
+                placeholders(3, chunk.len())
+            ))
+            .bind(now)
+            .bind(account.as_uuid());
+            for id in chunk {
+                q.push(id.as_uuid());
+            }
+            marked += tx.execute(q).await?;
+        }
+        tx.commit().await?;
+        Ok(marked)
+    }
 }

@@ -8,9 +8,9 @@
 
 use bankfeeds_domain::otp::{NewOtp, OtpRecord, OtpRefusal};
 use bankfeeds_domain::{ConnectionId, OrgId, SecretHash, Timestamp};
-use bankfeeds_store::{StoreError, StoreResult};
+use bankfeeds_store::{OtpStore, StoreError, StoreResult};
 
-use crate::{Backend, DbId, DbTime, Exec, Sql, Tx};
+use crate::{Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct OtpRow {
@@ -61,87 +61,65 @@ pub async fn mark_used(tx: &mut impl Exec, hash: &SecretHash, now: Timestamp) ->
     Ok(())
 }
 
-pub async fn issue_otp<B: Backend>(db: &B, otp: &NewOtp) -> StoreResult<()> {
-    let mut tx = db.write().await?;
-    // Issuers of one connection take turns here: without the lock, two could each cancel the
-    // other's (not yet visible) OTP and both insert, leaving two active. An unknown connection
-    // locks nothing and the insert below fails on its foreign key.
-    let lock = format!(
-        "SELECT id FROM connections WHERE id = $1{}",
-        B::DIALECT.for_update()
-    );
-    tx.execute(Sql::new(lock).bind(otp.connection_id.as_uuid()))
-        .await?;
-    if !otp.keeps_earlier {
+#[async_trait::async_trait]
+impl<B: Backend> OtpStore for SqlStore<B> {
+    async fn issue_otp(&self, otp: &NewOtp) -> StoreResult<()> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        // Issuers of one connection take turns here: without the lock, two could each cancel the
+        // other's (not yet visible) OTP and both insert, leaving two active. An unknown connection
+        // locks nothing and the insert below fails on its foreign key.
+        let lock = format!(
+            "SELECT id FROM connections WHERE id = $1{}",
+            B::DIALECT.for_update()
+        );
+        tx.execute(Sql::new(lock).bind(otp.connection_id.as_uuid()))
+            .await?;
+        if !otp.keeps_earlier {
+            tx.execute(
+                Sql::new(
+                    "UPDATE otps SET cancelled_at = $1
+                 WHERE connection_id = $2 AND used_at IS NULL AND cancelled_at IS NULL",
+                )
+                .bind(otp.created_at)
+                .bind(otp.connection_id.as_uuid()),
+            )
+            .await?;
+        }
         tx.execute(
             Sql::new(
-                "UPDATE otps SET cancelled_at = $1
-                 WHERE connection_id = $2 AND used_at IS NULL AND cancelled_at IS NULL",
+                "INSERT INTO otps (hash, org_id, connection_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
             )
+            .bind(otp.hash.to_hex())
+            .bind(otp.org_id.as_uuid())
+            .bind(otp.connection_id.as_uuid())
             .bind(otp.created_at)
-            .bind(otp.connection_id.as_uuid()),
+            .bind(otp.expires_at),
         )
         .await?;
+        tx.commit().await
     }
-    tx.execute(
-        Sql::new(
-            "INSERT INTO otps (hash, org_id, connection_id, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(otp.hash.to_hex())
-        .bind(otp.org_id.as_uuid())
-        .bind(otp.connection_id.as_uuid())
-        .bind(otp.created_at)
-        .bind(otp.expires_at),
-    )
-    .await?;
-    tx.commit().await
-}
 
-pub async fn consume_otp<B: Backend>(
-    db: &B,
-    hash: &SecretHash,
-    now: Timestamp,
-) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
-    let mut tx = db.write().await?;
-    let found = load_for_update::<B>(&mut tx, hash).await?;
-    match OtpRecord::usable(found.as_ref(), now) {
-        Ok(otp) => {
-            let used = (otp.org_id, otp.connection_id);
-            mark_used(&mut tx, hash, now).await?;
-            tx.commit().await?;
-            Ok(Ok(used))
-        }
-        Err(refusal) => {
-            tx.rollback().await?;
-            Ok(Err(refusal))
-        }
-    }
-}
-
-/// Implements `OtpStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_otp_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::reexport::domain::otp::{NewOtp, OtpRefusal};
-            use $crate::reexport::domain::{ConnectionId, OrgId, SecretHash, Timestamp};
-            use $crate::reexport::store::{OtpStore, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl OtpStore for $t {
-                async fn issue_otp(&self, otp: &NewOtp) -> StoreResult<()> {
-                    $crate::otps::issue_otp(self, otp).await
-                }
-
-                async fn consume_otp(
-                    &self,
-                    hash: &SecretHash,
-                    now: Timestamp,
-                ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
-                    $crate::otps::consume_otp(self, hash, now).await
-                }
+    async fn consume_otp(
+        &self,
+        hash: &SecretHash,
+        now: Timestamp,
+    ) -> StoreResult<Result<(OrgId, ConnectionId), OtpRefusal>> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let found = load_for_update::<B>(&mut tx, hash).await?;
+        match OtpRecord::usable(found.as_ref(), now) {
+            Ok(otp) => {
+                let used = (otp.org_id, otp.connection_id);
+                mark_used(&mut tx, hash, now).await?;
+                tx.commit().await?;
+                Ok(Ok(used))
             }
-        };
-    };
+            Err(refusal) => {
+                tx.rollback().await?;
+                Ok(Err(refusal))
+            }
+        }
+    }
 }

@@ -7,11 +7,11 @@ use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
 use bankfeeds_store::decode::{corrupt, count};
-use bankfeeds_store::{NewEvent, StoreError, StoreResult};
+use bankfeeds_store::{NewEvent, PlatformFeedStore, StoreError, StoreResult};
 
 use crate::accounts::{self, AccountRow, Key};
 use crate::transactions::{self, TransactionRow, COLUMNS};
-use crate::{events, Backend, DbAmount, DbId, DbInt, DbTime, Exec, Sql, Tx};
+use crate::{events, Backend, DbAmount, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct FeedConnection {
@@ -75,61 +75,6 @@ impl TryFrom<StatementRow> for Statement {
     }
 }
 
-pub async fn list_company_feeds<B: Backend>(
-    db: &B,
-    company: CompanyId,
-) -> StoreResult<Vec<BankFeedAccount>> {
-    let columns = accounts::COLUMNS
-        .split(',')
-        .map(|c| format!("a.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT {columns} FROM company_feeds f
-         JOIN bank_feed_accounts a ON a.id = f.account_id
-         WHERE f.company_id = $1 AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
-         ORDER BY f.linked_at, a.id"
-    );
-    db.reader()
-        .all::<AccountRow, _>(Sql::new(sql).bind(company.as_uuid()))
-        .await
-}
-
-pub async fn get_company_feed<B: Backend>(
-    db: &B,
-    company: CompanyId,
-    account: BankFeedAccountId,
-) -> StoreResult<Option<BankFeedAccount>> {
-    linked::<B>(&mut db.reader(), company, account, false).await
-}
-
-pub async fn unlink_feed<B: Backend>(
-    db: &B,
-    company: CompanyId,
-    account: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<BankFeedAccount> {
-    let mut tx = db.write().await?;
-    let current = linked::<B>(&mut tx, company, account, true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    // `NotFound` when another instance unlinked it while this one waited for the lock.
-    tx.execute_found(
-        Sql::new(
-            "UPDATE company_feeds SET unlinked_at = $1
-             WHERE company_id = $2 AND account_id = $3 AND unlinked_at IS NULL",
-        )
-        .bind(now)
-        .bind(company.as_uuid())
-        .bind(account.as_uuid()),
-    )
-    .await?;
-    let state = bankfeeds_domain::link::unlinked_feed_state(&current);
-    let account = accounts::set_feed_state_in::<B>(&mut tx, account, &state, now).await?;
-    tx.commit().await?;
-    Ok(account)
-}
-
 #[derive(sqlx::FromRow)]
 struct PendingRow {
     id: DbId,
@@ -141,236 +86,216 @@ struct Closing {
     closing_balance: DbAmount,
 }
 
-/// The platform takes every not-yet-ingested transaction of the feed, in statements of at most
-/// `per_statement` transactions that continue the previous statement's closing balance.
-pub async fn ingest_feed<B: Backend>(
-    db: &B,
-    company: CompanyId,
-    account: BankFeedAccountId,
-    per_statement: u32,
-    now: Timestamp,
-) -> StoreResult<Vec<Statement>> {
-    let mut tx = db.write().await?;
-    // Locked: a batch being applied to the account commits before or waits until this commits.
-    let feed = linked::<B>(&mut tx, company, account, true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let rows: Vec<PendingRow> = tx
-        .fetch_all(
-            Sql::new(
-                "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $2
-                 WHERE account_id = $1 AND NOT platform_ingested
-                 RETURNING id, amount",
-            )
-            .bind(account.as_uuid())
-            .bind(now),
-        )
-        .await?;
-    let mut pending: Vec<Pending> = rows
-        .into_iter()
-        .map(|r| Pending {
-            id: r.id.0.into(),
-            amount: r.amount.0,
-        })
-        .collect();
-    // Storage order (RETURNING gives none): ids compare as their bytes on both backends.
-    pending.sort_by_key(|p| p.id);
-    let previous: Option<Closing> = tx
-        .fetch_optional(
-            Sql::new(
-                "SELECT closing_balance FROM statements WHERE account_id = $1
-                 ORDER BY id DESC LIMIT 1",
-            )
-            .bind(account.as_uuid()),
-        )
-        .await?;
-    let statements = statement::plan(
-        company,
-        account,
-        &pending,
-        per_statement as usize,
-        previous.map(|p| p.closing_balance.0),
-        feed.current_balance.map(|b| b.as_decimal()),
-        now,
-    );
-    for s in &statements {
-        let transaction_count = i32::try_from(s.transaction_count)
-            .map_err(|_| corrupt("statements.transaction_count"))?;
-        tx.execute(
-            Sql::new(
-                "INSERT INTO statements (id, company_id, account_id, ingested_at,
-                     transaction_count, first_transaction_id, last_transaction_id,
-                     opening_balance, closing_balance)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(s.id.as_uuid())
-            .bind(company.as_uuid())
-            .bind(account.as_uuid())
-            .bind(now)
-            .bind(transaction_count)
-            .bind(s.first_transaction_id.as_uuid())
-            .bind(s.last_transaction_id.as_uuid())
-            .bind(s.opening_balance)
-            .bind(s.closing_balance),
-        )
-        .await?;
-    }
-    transactions::mark_ingested_in(&mut tx, account, now).await?;
-    let event = NewEvent::account_synced(&feed, company, pending.len(), statements.len());
-    events::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok(statements)
-}
-
-pub async fn list_statements<B: Backend>(
-    db: &B,
-    account: BankFeedAccountId,
-    before: Option<StatementId>,
-    limit: u32,
-) -> StoreResult<Vec<Statement>> {
-    db.reader()
-        .all::<StatementRow, _>(
-            Sql::new(
-                "SELECT id, company_id, account_id, ingested_at, transaction_count,
-                     first_transaction_id, last_transaction_id, opening_balance, closing_balance
-                 FROM statements WHERE account_id = $1 AND ($2 IS NULL OR id < $2)
-                 ORDER BY id DESC LIMIT $3",
-            )
-            .bind(account.as_uuid())
-            .bind(before.map(|b| b.as_uuid()))
-            .bind(limit),
-        )
-        .await
-}
-
-pub async fn statement_transactions<B: Backend>(
-    db: &B,
-    s: &Statement,
-) -> StoreResult<Vec<Transaction>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM transactions
-         WHERE account_id = $1 AND id >= $2 AND id <= $3 AND platform_ingested ORDER BY id"
-    );
-    db.reader()
-        .all::<TransactionRow, _>(
-            Sql::new(sql)
-                .bind(s.account_id.as_uuid())
-                .bind(s.first_transaction_id.as_uuid())
-                .bind(s.last_transaction_id.as_uuid()),
-        )
-        .await
-}
-
 #[derive(sqlx::FromRow)]
 struct DueFeed {
     company_id: DbId,
     account_id: DbId,
 }
 
-/// The platform's feeds not synced since `synced_before`, never-synced first.
-pub async fn list_feeds_due<B: Backend>(
-    db: &B,
-    platform: Platform,
-    synced_before: Timestamp,
-    limit: u32,
-) -> StoreResult<Vec<(CompanyId, BankFeedAccountId)>> {
-    let due: Vec<DueFeed> = db
-        .reader()
-        .fetch_all(
+#[async_trait::async_trait]
+impl<B: Backend> PlatformFeedStore for SqlStore<B> {
+    async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
+        let db = &self.0;
+        let columns = accounts::COLUMNS
+            .split(',')
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM company_feeds f
+         JOIN bank_feed_accounts a ON a.id = f.account_id
+         WHERE f.company_id = $1 AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
+         ORDER BY f.linked_at, a.id"
+        );
+        db.reader()
+            .all::<AccountRow, _>(Sql::new(sql).bind(company.as_uuid()))
+            .await
+    }
+
+    async fn get_company_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        let db = &self.0;
+        linked::<B>(&mut db.reader(), company, account, false).await
+    }
+
+    async fn unlink_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let current = linked::<B>(&mut tx, company, account, true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        // `NotFound` when another instance unlinked it while this one waited for the lock.
+        tx.execute_found(
             Sql::new(
-                "SELECT f.company_id, f.account_id FROM company_feeds f
+                "UPDATE company_feeds SET unlinked_at = $1
+             WHERE company_id = $2 AND account_id = $3 AND unlinked_at IS NULL",
+            )
+            .bind(now)
+            .bind(company.as_uuid())
+            .bind(account.as_uuid()),
+        )
+        .await?;
+        let state = bankfeeds_domain::link::unlinked_feed_state(&current);
+        let account = accounts::set_feed_state_in::<B>(&mut tx, account, &state, now).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// The platform takes every not-yet-ingested transaction of the feed, in statements of at most
+    /// `per_statement` transactions that continue the previous statement's closing balance.
+    async fn ingest_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+        per_statement: u32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Statement>> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        // Locked: a batch being applied to the account commits before or waits until this commits.
+        let feed = linked::<B>(&mut tx, company, account, true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let rows: Vec<PendingRow> = tx
+            .fetch_all(
+                Sql::new(
+                    "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $2
+                 WHERE account_id = $1 AND NOT platform_ingested
+                 RETURNING id, amount",
+                )
+                .bind(account.as_uuid())
+                .bind(now),
+            )
+            .await?;
+        let mut pending: Vec<Pending> = rows
+            .into_iter()
+            .map(|r| Pending {
+                id: r.id.0.into(),
+                amount: r.amount.0,
+            })
+            .collect();
+        // Storage order (RETURNING gives none): ids compare as their bytes on both backends.
+        pending.sort_by_key(|p| p.id);
+        let previous: Option<Closing> = tx
+            .fetch_optional(
+                Sql::new(
+                    "SELECT closing_balance FROM statements WHERE account_id = $1
+                 ORDER BY id DESC LIMIT 1",
+                )
+                .bind(account.as_uuid()),
+            )
+            .await?;
+        let statements = statement::plan(
+            company,
+            account,
+            &pending,
+            per_statement as usize,
+            previous.map(|p| p.closing_balance.0),
+            feed.current_balance.map(|b| b.as_decimal()),
+            now,
+        );
+        for s in &statements {
+            let transaction_count = i32::try_from(s.transaction_count)
+                .map_err(|_| corrupt("statements.transaction_count"))?;
+            tx.execute(
+                Sql::new(
+                    "INSERT INTO statements (id, company_id, account_id, ingested_at,
+                     transaction_count, first_transaction_id, last_transaction_id,
+                     opening_balance, closing_balance)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(s.id.as_uuid())
+                .bind(company.as_uuid())
+                .bind(account.as_uuid())
+                .bind(now)
+                .bind(transaction_count)
+                .bind(s.first_transaction_id.as_uuid())
+                .bind(s.last_transaction_id.as_uuid())
+                .bind(s.opening_balance)
+                .bind(s.closing_balance),
+            )
+            .await?;
+        }
+        transactions::mark_ingested_in(&mut tx, account, now).await?;
+        let event = NewEvent::account_synced(&feed, company, pending.len(), statements.len());
+        events::append(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        Ok(statements)
+    }
+
+    async fn list_statements(
+        &self,
+        account: BankFeedAccountId,
+        before: Option<StatementId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Statement>> {
+        let db = &self.0;
+        db.reader()
+            .all::<StatementRow, _>(
+                Sql::new(
+                    "SELECT id, company_id, account_id, ingested_at, transaction_count,
+                     first_transaction_id, last_transaction_id, opening_balance, closing_balance
+                 FROM statements WHERE account_id = $1 AND ($2 IS NULL OR id < $2)
+                 ORDER BY id DESC LIMIT $3",
+                )
+                .bind(account.as_uuid())
+                .bind(before.map(|b| b.as_uuid()))
+                .bind(limit),
+            )
+            .await
+    }
+
+    async fn statement_transactions(&self, s: &Statement) -> StoreResult<Vec<Transaction>> {
+        let db = &self.0;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM transactions
+         WHERE account_id = $1 AND id >= $2 AND id <= $3 AND platform_ingested ORDER BY id"
+        );
+        db.reader()
+            .all::<TransactionRow, _>(
+                Sql::new(sql)
+                    .bind(s.account_id.as_uuid())
+                    .bind(s.first_transaction_id.as_uuid())
+                    .bind(s.last_transaction_id.as_uuid()),
+            )
+            .await
+    }
+
+    /// The platform's feeds not synced since `synced_before`, never-synced first.
+    async fn list_feeds_due(
+        &self,
+        platform: Platform,
+        synced_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<(CompanyId, BankFeedAccountId)>> {
+        let db = &self.0;
+        let due: Vec<DueFeed> = db
+            .reader()
+            .fetch_all(
+                Sql::new(
+                    "SELECT f.company_id, f.account_id FROM company_feeds f
                  JOIN companies c ON c.id = f.company_id
                  JOIN bank_feed_accounts a ON a.id = f.account_id
                  WHERE c.platform = $1 AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
                    AND (a.last_synced_at IS NULL OR a.last_synced_at < $2)
                  ORDER BY a.last_synced_at NULLS FIRST, a.id LIMIT $3",
+                )
+                .bind(platform.as_str())
+                .bind(synced_before)
+                .bind(limit),
             )
-            .bind(platform.as_str())
-            .bind(synced_before)
-            .bind(limit),
-        )
-        .await?;
-    Ok(due
-        .into_iter()
-        .map(|d| (d.company_id.0.into(), d.account_id.0.into()))
-        .collect())
-}
-
-/// Implements `PlatformFeedStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_platform_feed_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::platform_feeds as p;
-            use $crate::reexport::domain::link::CompanyId;
-            use $crate::reexport::domain::statement::{Statement, StatementId};
-            use $crate::reexport::domain::transaction::Transaction;
-            use $crate::reexport::domain::{
-                BankFeedAccount, BankFeedAccountId, Platform, Timestamp,
-            };
-            use $crate::reexport::store::{PlatformFeedStore, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl PlatformFeedStore for $t {
-                async fn list_company_feeds(
-                    &self,
-                    company: CompanyId,
-                ) -> StoreResult<Vec<BankFeedAccount>> {
-                    p::list_company_feeds(self, company).await
-                }
-
-                async fn get_company_feed(
-                    &self,
-                    company: CompanyId,
-                    account: BankFeedAccountId,
-                ) -> StoreResult<Option<BankFeedAccount>> {
-                    p::get_company_feed(self, company, account).await
-                }
-
-                async fn unlink_feed(
-                    &self,
-                    company: CompanyId,
-                    account: BankFeedAccountId,
-                    now: Timestamp,
-                ) -> StoreResult<BankFeedAccount> {
-                    p::unlink_feed(self, company, account, now).await
-                }
-
-                async fn ingest_feed(
-                    &self,
-                    company: CompanyId,
-                    account: BankFeedAccountId,
-                    per_statement: u32,
-                    now: Timestamp,
-                ) -> StoreResult<Vec<Statement>> {
-                    p::ingest_feed(self, company, account, per_statement, now).await
-                }
-
-                async fn list_statements(
-                    &self,
-                    account: BankFeedAccountId,
-                    before: Option<StatementId>,
-                    limit: u32,
-                ) -> StoreResult<Vec<Statement>> {
-                    p::list_statements(self, account, before, limit).await
-                }
-
-                async fn statement_transactions(
-                    &self,
-                    statement: &Statement,
-                ) -> StoreResult<Vec<Transaction>> {
-                    p::statement_transactions(self, statement).await
-                }
-
-                async fn list_feeds_due(
-                    &self,
-                    platform: Platform,
-                    synced_before: Timestamp,
-                    limit: u32,
-                ) -> StoreResult<Vec<(CompanyId, BankFeedAccountId)>> {
-                    p::list_feeds_due(self, platform, synced_before, limit).await
-                }
-            }
-        };
-    };
+            .await?;
+        Ok(due
+            .into_iter()
+            .map(|d| (d.company_id.0.into(), d.account_id.0.into()))
+            .collect())
+    }
 }

@@ -4,80 +4,10 @@
 
 use bankfeeds_domain::retention::Purge;
 use bankfeeds_domain::Timestamp;
+use bankfeeds_store::RetentionStore;
 use bankfeeds_store::StoreResult;
 
-use crate::{Backend, Dialect, Exec, Sql, Tx};
-
-pub async fn purge<B: Backend>(
-    db: &B,
-    purge: Purge,
-    limit: u32,
-    now: Timestamp,
-) -> StoreResult<u64> {
-    let skip = |of| B::DIALECT.skip_locked(of);
-    let mut tx = db.write().await?;
-    let deleted = match purge {
-        Purge::Otps { expired_before } => {
-            let sql = format!(
-                "DELETE FROM otps WHERE hash IN (
-                    SELECT hash FROM otps WHERE expires_at < $1
-                    ORDER BY expires_at LIMIT $2{})",
-                skip(None)
-            );
-            tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
-                .await?
-        }
-        Purge::Challenges {
-            expired_before,
-            bound_before,
-        } => {
-            let sql = format!(
-                "DELETE FROM challenges WHERE hash IN (
-                    SELECT hash FROM challenges
-                    WHERE completed_at IS NULL AND expires_at < $1
-                      AND (bound_at IS NULL OR bound_at < $3)
-                    ORDER BY expires_at LIMIT $2{})",
-                skip(None)
-            );
-            let q = Sql::new(sql)
-                .bind(expired_before)
-                .bind(limit)
-                .bind(bound_before);
-            tx.execute(q).await?
-        }
-        Purge::CustomerTokens { expired_before } => {
-            let sql = format!(
-                "DELETE FROM customer_tokens WHERE hash IN (
-                    SELECT hash FROM customer_tokens WHERE expires_at < $1
-                    ORDER BY expires_at LIMIT $2{})",
-                skip(None)
-            );
-            tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
-                .await?
-        }
-        // A key whose request may still be waiting in the queue is kept: its retry must find it.
-        Purge::IdempotencyKeys { created_before } => {
-            let sql = format!(
-                "DELETE FROM idempotency_keys WHERE (org_id, key) IN (
-                    SELECT k.org_id, k.key FROM idempotency_keys k
-                    WHERE k.created_at < $1
-                      AND NOT EXISTS (
-                          SELECT 1 FROM jobs j
-                          WHERE j.org_id = k.org_id AND j.status IN ('prequeued', 'pending')
-                            AND j.created_at <= k.created_at)
-                    ORDER BY k.created_at LIMIT $2{})",
-                skip(Some("k"))
-            );
-            tx.execute(Sql::new(sql).bind(created_before).bind(limit))
-                .await?
-        }
-        Purge::JobBodies { finished_before } => {
-            job_bodies::<B>(&mut tx, finished_before, limit, now).await?
-        }
-    };
-    tx.commit().await?;
-    Ok(deleted)
-}
+use crate::{Backend, Dialect, Exec, Sql, SqlStore, Tx};
 
 /// Drops the bodies of the oldest finished jobs. Rows written before the bodies had tables of
 /// their own keep them in `jobs` (`response_body`, `request.body`), cleared as well. One
@@ -143,26 +73,72 @@ struct Picked {
     seqs: String,
 }
 
-/// Implements `RetentionStore` for a backend type with the function above.
-#[macro_export]
-macro_rules! impl_retention_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::reexport::domain::retention::Purge;
-            use $crate::reexport::domain::Timestamp;
-            use $crate::reexport::store::{RetentionStore, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl RetentionStore for $t {
-                async fn purge(
-                    &self,
-                    purge: Purge,
-                    limit: u32,
-                    now: Timestamp,
-                ) -> StoreResult<u64> {
-                    $crate::retention::purge(self, purge, limit, now).await
-                }
+#[async_trait::async_trait]
+impl<B: Backend> RetentionStore for SqlStore<B> {
+    async fn purge(&self, purge: Purge, limit: u32, now: Timestamp) -> StoreResult<u64> {
+        let db = &self.0;
+        let skip = |of| B::DIALECT.skip_locked(of);
+        let mut tx = db.write().await?;
+        let deleted = match purge {
+            Purge::Otps { expired_before } => {
+                let sql = format!(
+                    "DELETE FROM otps WHERE hash IN (
+                    SELECT hash FROM otps WHERE expires_at < $1
+                    ORDER BY expires_at LIMIT $2{})",
+                    skip(None)
+                );
+                tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
+                    .await?
+            }
+            Purge::Challenges {
+                expired_before,
+                bound_before,
+            } => {
+                let sql = format!(
+                    "DELETE FROM challenges WHERE hash IN (
+                    SELECT hash FROM challenges
+                    WHERE completed_at IS NULL AND expires_at < $1
+                      AND (bound_at IS NULL OR bound_at < $3)
+                    ORDER BY expires_at LIMIT $2{})",
+                    skip(None)
+                );
+                let q = Sql::new(sql)
+                    .bind(expired_before)
+                    .bind(limit)
+                    .bind(bound_before);
+                tx.execute(q).await?
+            }
+            Purge::CustomerTokens { expired_before } => {
+                let sql = format!(
+                    "DELETE FROM customer_tokens WHERE hash IN (
+                    SELECT hash FROM customer_tokens WHERE expires_at < $1
+                    ORDER BY expires_at LIMIT $2{})",
+                    skip(None)
+                );
+                tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
+                    .await?
+            }
+            // A key whose request may still be waiting in the queue is kept: its retry must find it.
+            Purge::IdempotencyKeys { created_before } => {
+                let sql = format!(
+                    "DELETE FROM idempotency_keys WHERE (org_id, key) IN (
+                    SELECT k.org_id, k.key FROM idempotency_keys k
+                    WHERE k.created_at < $1
+                      AND NOT EXISTS (
+                          SELECT 1 FROM jobs j
+                          WHERE j.org_id = k.org_id AND j.status IN ('prequeued', 'pending')
+                            AND j.created_at <= k.created_at)
+                    ORDER BY k.created_at LIMIT $2{})",
+                    skip(Some("k"))
+                );
+                tx.execute(Sql::new(sql).bind(created_before).bind(limit))
+                    .await?
+            }
+            Purge::JobBodies { finished_before } => {
+                job_bodies::<B>(&mut tx, finished_before, limit, now).await?
             }
         };
-    };
+        tx.commit().await?;
+        Ok(deleted)
+    }
 }

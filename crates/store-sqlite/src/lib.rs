@@ -17,8 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use bankfeeds_store::{Durability, PoolStats, Store, StoreError, StoreResult};
+use bankfeeds_domain::batch::BatchRequest;
+use bankfeeds_domain::profile::PlatformProfile;
+use bankfeeds_domain::{Job, JobId, Timestamp};
+use bankfeeds_store::{BatchRender, Durability, PoolStats, StoreError, StoreResult};
 use bankfeeds_store_sql::Dialect;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
@@ -28,8 +30,11 @@ use bankfeeds_store_sql::{accounts, events, jobs};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The store on SQLite: the shared SQL over this engine.
+pub type SqliteStore = bankfeeds_store_sql::SqlStore<SqliteDb>;
+
 #[derive(Debug, Clone)]
-pub struct SqliteStore {
+pub struct SqliteDb {
     writer: SqlitePool,
     reader: SqlitePool,
     max_readers: u32,
@@ -62,15 +67,15 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// checkpoint, default 1000): only reached when the checkpointer falls behind.
 const WRITER_CHECKPOINT_PAGES: &str = "10000";
 
-impl SqliteStore {
+impl SqliteDb {
     /// Opens (creating if missing) the database at a `sqlite://path` URL, fully durable. Does
     /// not migrate.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
+    pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
         Self::open(url, Synchronous::Full).await
     }
 
     /// Opens the database with the given `synchronous` setting on every connection.
-    pub async fn open(url: &str, synchronous: Synchronous) -> StoreResult<Self> {
+    pub async fn open(url: &str, synchronous: Synchronous) -> StoreResult<SqliteStore> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(map_err)?
             .create_if_missing(true)
@@ -109,13 +114,13 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self {
+        Ok(SqliteStore::new(Self {
             writer,
             reader,
             max_readers,
             checkpointer,
             synchronous,
-        })
+        }))
     }
 
     /// After a commit: copies the WAL back into the database file from the checkpointer's own
@@ -155,7 +160,8 @@ impl SqliteStore {
     }
 }
 
-impl bankfeeds_store_sql::Backend for SqliteStore {
+impl bankfeeds_store_sql::Backend for SqliteDb {
+    const NAME: &'static str = "sqlite";
     const DIALECT: Dialect = Dialect::Sqlite;
     type Tx = sqlx::Transaction<'static, Sqlite>;
     type Reader = SqlitePool;
@@ -166,28 +172,6 @@ impl bankfeeds_store_sql::Backend for SqliteStore {
 
     fn reader(&self) -> SqlitePool {
         self.reader.clone()
-    }
-}
-
-bankfeeds_store_sql::impl_org_store!(SqliteStore);
-bankfeeds_store_sql::impl_account_store!(SqliteStore);
-bankfeeds_store_sql::impl_connection_store!(SqliteStore);
-bankfeeds_store_sql::impl_customer_store!(SqliteStore);
-bankfeeds_store_sql::impl_job_store!(SqliteStore);
-bankfeeds_store_sql::impl_link_store!(SqliteStore);
-bankfeeds_store_sql::impl_platform_feed_store!(SqliteStore);
-bankfeeds_store_sql::impl_transaction_store!(SqliteStore, apply_batch = transactions::apply_batch);
-bankfeeds_store_sql::impl_credential_store!(SqliteStore);
-bankfeeds_store_sql::impl_event_store!(SqliteStore);
-bankfeeds_store_sql::impl_fi_config_store!(SqliteStore);
-bankfeeds_store_sql::impl_ofx_store!(SqliteStore);
-bankfeeds_store_sql::impl_otp_store!(SqliteStore);
-bankfeeds_store_sql::impl_retention_store!(SqliteStore);
-
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -222,5 +206,16 @@ impl Store for SqliteStore {
                     .into(),
             ),
         }
+    }
+
+    fn apply_batch<'a>(
+        &'a self,
+        job: JobId,
+        batch: &'a BatchRequest,
+        profile: &'a PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'a>,
+    ) -> impl std::future::Future<Output = StoreResult<Job>> + Send + 'a {
+        transactions::apply_batch(self, job, batch, profile, now, render)
     }
 }

@@ -13,7 +13,7 @@ use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Job, Jo
 use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
 use sqlx::SqliteConnection;
 
-use crate::{events, jobs, map_err, time, SqliteStore};
+use crate::{events, jobs, map_err, time, SqliteDb};
 
 mod rows;
 
@@ -36,7 +36,7 @@ async fn plan(
     profile: &PlatformProfile,
     now: Timestamp,
 ) -> StoreResult<Plan> {
-    let found = crate::accounts::find_live::<SqliteStore>(
+    let found = crate::accounts::find_live::<SqliteDb>(
         conn,
         connection,
         crate::accounts::Key::Id(batch.bank_feed_account_id),
@@ -131,7 +131,7 @@ struct Prepared {
 /// job, the lookups, the checks, the new rows and the answer. `None` when the job is finished
 /// or unknown (the write transaction then answers as it always has).
 async fn prepare(
-    store: &SqliteStore,
+    store: &SqliteDb,
     job_id: JobId,
     batch: &BatchRequest,
     profile: &PlatformProfile,
@@ -142,7 +142,7 @@ async fn prepare(
         let mut conn = store.reader.acquire().await.map_err(map_err)?;
         // One read transaction: the account's version and its rows come from one snapshot.
         let mut snapshot = sqlx::Connection::begin(&mut *conn).await.map_err(map_err)?;
-        let Some(job) = jobs::find::<SqliteStore>(&mut snapshot, job_id).await? else {
+        let Some(job) = jobs::find::<SqliteDb>(&mut snapshot, job_id).await? else {
             return Ok(None);
         };
         if job.status.is_finished() {
@@ -183,7 +183,7 @@ async fn version_now(
 
 /// The write transaction of `apply_batch`.
 async fn commit(
-    store: &SqliteStore,
+    store: &SqliteDb,
     job_id: JobId,
     prepared: Option<Prepared>,
     batch: &BatchRequest,
@@ -195,7 +195,7 @@ async fn commit(
     let (status, attempts) = jobs::state(&mut tx, job_id).await?;
     if status.is_finished() {
         // Delivery is at least once: a job run twice answers with its first outcome.
-        return jobs::load::<SqliteStore>(&mut tx, job_id).await;
+        return jobs::load::<SqliteDb>(&mut tx, job_id).await;
     }
     // The prepared batch stands if its account is as it was (or is still not found).
     let prepared = match prepared {
@@ -220,11 +220,11 @@ async fn commit(
             jobs::finish_stored(&mut tx, &job, p.status, &p.body, p.packed, now).await?
         }
         None => {
-            let job = jobs::load::<SqliteStore>(&mut tx, job_id).await?;
+            let job = jobs::load::<SqliteDb>(&mut tx, job_id).await?;
             let plan = plan(&mut tx, job.connection_id, batch, profile, now).await?;
             write(&mut tx, &job, batch, &plan, now).await?;
             let (status, body) = render(&plan.outcome);
-            jobs::finish::<SqliteStore>(&mut tx, &job, status, &body, now).await?
+            jobs::finish::<SqliteDb>(&mut tx, &job, status, &body, now).await?
         }
     };
     tx.commit().await.map_err(map_err)?;
@@ -240,7 +240,7 @@ async fn commit(
 /// (its `version`), then writes. If the account changed, the batch is worked out again under
 /// the lock: the outcome is always the one the store's state at commit gives.
 pub(crate) async fn apply_batch(
-    store: &SqliteStore,
+    store: &SqliteDb,
     job_id: JobId,
     batch: &BatchRequest,
     profile: &PlatformProfile,

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use bankfeeds_store::{DynStore, Store};
-use bankfeeds_store_postgres::PostgresStore;
-use bankfeeds_store_sqlite::SqliteStore;
+use bankfeeds_store_postgres::PostgresDb;
+use bankfeeds_store_sqlite::SqliteDb;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::Postgres;
 
@@ -55,7 +55,7 @@ impl Drop for Cleanup {
 pub async fn sqlite(_test: &str) -> Option<TestDb> {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("bankfeeds.db").display());
-    let store = SqliteStore::connect(&url).await.expect("open sqlite");
+    let store = SqliteDb::connect(&url).await.expect("open sqlite");
     store.migrate().await.expect("migrate sqlite");
     Some(TestDb {
         store: Arc::new(store),
@@ -89,9 +89,7 @@ pub async fn postgres(test: &str) -> Option<TestDb> {
         .await
         .unwrap_or_else(|e| panic!("cannot create a test database at {POSTGRES_URL_ENV}: {e}"));
     let cleanup = Cleanup::PgDatabase { url: url.clone() };
-    let store = PostgresStore::connect(&url, 8)
-        .await
-        .expect("open postgres");
+    let store = PostgresDb::connect(&url, 8).await.expect("open postgres");
     store.migrate().await.expect("migrate postgres");
     Some(TestDb {
         store: Arc::new(store),

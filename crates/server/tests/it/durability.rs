@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use bankfeeds_store::{Durability, DynStore, StoreError};
-use bankfeeds_store_postgres::{PostgresStore, UnsafeSettings};
-use bankfeeds_store_sqlite::{SqliteStore, Synchronous};
+use bankfeeds_store_postgres::{PostgresDb, UnsafeSettings};
+use bankfeeds_store_sqlite::{SqliteDb, Synchronous};
 
 use crate::helpers::{ok, Hub};
 
@@ -22,11 +22,7 @@ async fn sqlite_normal_is_reported_as_reduced() {
     let db = bankfeeds_store_tests::backends::sqlite("sqlite_normal")
         .await
         .unwrap();
-    let store: DynStore = Arc::new(
-        SqliteStore::open(&db.url, Synchronous::Normal)
-            .await
-            .unwrap(),
-    );
+    let store: DynStore = Arc::new(SqliteDb::open(&db.url, Synchronous::Normal).await.unwrap());
     let Durability::Reduced(why) = store.durability() else {
         panic!("synchronous=NORMAL must not be reported as fully durable");
     };
@@ -52,7 +48,7 @@ async fn postgres_refuses_synchronous_commit_off_unless_allowed() {
         .append_pair("options", "-c synchronous_commit=off");
     let url = url.to_string();
 
-    match PostgresStore::connect(&url, 2).await {
+    match PostgresDb::connect(&url, 2).await {
         Err(StoreError::Invalid { code, message }) => {
             assert_eq!(code, "UNSAFE_DATABASE_SETTINGS");
             assert!(message.contains("synchronous_commit is off"), "{message}");
@@ -64,7 +60,7 @@ async fn postgres_refuses_synchronous_commit_off_unless_allowed() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 
-    let store = PostgresStore::open(&url, 2, UnsafeSettings::Allow)
+    let store = PostgresDb::open(&url, 2, UnsafeSettings::Allow)
         .await
         .unwrap();
     let Durability::Reduced(why) = bankfeeds_store::Store::durability(&store) else {

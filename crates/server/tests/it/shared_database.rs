@@ -1,7 +1,7 @@
 //! Several hub instances on one PostgreSQL database serve the same data.
 
 use bankfeeds_store::DynStore;
-use bankfeeds_store_postgres::PostgresStore;
+use bankfeeds_store_postgres::PostgresDb;
 use std::sync::Arc;
 
 use crate::helpers::{err, ok, Hub};
@@ -12,7 +12,7 @@ async fn two_instances_on_one_postgres_serve_the_same_connections() {
         return;
     };
     // Each instance gets its own pool, as two processes would.
-    let second: DynStore = Arc::new(PostgresStore::connect(&db.url, 4).await.unwrap());
+    let second: DynStore = Arc::new(PostgresDb::connect(&db.url, 4).await.unwrap());
     let url = db.url.clone();
     let one = Hub::start(db).await;
     let two = Hub::start_on(second, None, 0).await;

@@ -7,14 +7,16 @@
 mod list;
 mod rows;
 
-use bankfeeds_domain::account::{decide_create, decide_patch, AccountPatch, FeedState};
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Timestamp};
-use bankfeeds_store::{EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
+use bankfeeds_domain::account::{
+    decide_create, decide_patch, AccountPatch, AccountQuery, FeedState,
+};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Page, Timestamp};
+use bankfeeds_store::{AccountStore, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 
-pub use list::{instant, list_accounts, Instant};
+pub use list::{instant, Instant};
 pub use rows::{find_live, save, AccountRow, Key, COLUMNS};
 
-use crate::{events, idempotency, Backend, Dialect, Exec, Sql, Tx};
+use crate::{events, idempotency, Backend, Dialect, Exec, Sql, SqlStore, Tx};
 
 /// Whether `parent` (if any) is a live account of the connection.
 async fn parent_is_live<B: Backend>(
@@ -123,225 +125,163 @@ pub async fn unlink_everywhere<B: Backend>(
     Ok(account)
 }
 
-pub async fn create_account<B: Backend>(
-    db: &B,
-    account: &BankFeedAccount,
-    override_existing: bool,
-    idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
-) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
-    let mut tx = db.write().await?;
-    if let Some(saved) = idempotency::begin(&mut tx, idem, account.created_at).await? {
-        return Ok(Outcome::Replayed(saved));
+#[async_trait::async_trait]
+impl<B: Backend> AccountStore for SqlStore<B> {
+    async fn list_accounts(
+        &self,
+        connection: ConnectionId,
+        q: &AccountQuery,
+    ) -> StoreResult<Page<BankFeedAccount>> {
+        list::list_accounts(&self.0, connection, q).await
     }
-    if B::DIALECT == Dialect::Postgres {
-        // Creates of one internal id take turns, as on SQLite's single writer: `FOR UPDATE`
-        // below cannot lock a row that does not exist yet, and without this a concurrent
-        // override of a new id would lose on the unique index instead of updating the winner's.
-        tx.execute(
-            Sql::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(format!(
-                "bank_feed_accounts:{}:{}",
-                account.connection_id, account.internal_bank_account_id
-            )),
+
+    async fn create_account(
+        &self,
+        account: &BankFeedAccount,
+        override_existing: bool,
+        idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
+    ) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        if let Some(saved) = idempotency::begin(&mut tx, idem, account.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+        if B::DIALECT == Dialect::Postgres {
+            // Creates of one internal id take turns, as on SQLite's single writer: `FOR UPDATE`
+            // below cannot lock a row that does not exist yet, and without this a concurrent
+            // override of a new id would lose on the unique index instead of updating the winner's.
+            tx.execute(
+                Sql::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(format!(
+                    "bank_feed_accounts:{}:{}",
+                    account.connection_id, account.internal_bank_account_id
+                )),
+            )
+            .await?;
+        }
+        // Locked, so a concurrent override or PATCH of the same account waits for this one.
+        let existing = find_live::<B>(
+            &mut tx,
+            account.connection_id,
+            Key::InternalId(&account.internal_bank_account_id),
+            true,
         )
         .await?;
+        let parent_live = parent_is_live::<B>(
+            &mut tx,
+            account.connection_id,
+            account.parent_bank_feed_account_id,
+        )
+        .await?;
+        let (stored, created) = decide_create(account, existing, override_existing, parent_live)?;
+        // A concurrent create of the same new internal id loses here, on the unique index, with
+        // `Conflict("bank_feed_accounts_internal_id_key")` (see `error::UNIQUE`).
+        save(&mut tx, &stored).await?;
+        let event = if created {
+            EventKind::AccountCreated
+        } else {
+            EventKind::AccountUpdated
+        };
+        record(&mut tx, &stored, event, account.created_at).await?;
+        let result = (stored, created);
+        idempotency::finish(&mut tx, idem, &result).await?;
+        tx.commit().await?;
+        Ok(Outcome::Done(result))
     }
-    // Locked, so a concurrent override or PATCH of the same account waits for this one.
-    let existing = find_live::<B>(
-        &mut tx,
-        account.connection_id,
-        Key::InternalId(&account.internal_bank_account_id),
-        true,
-    )
-    .await?;
-    let parent_live = parent_is_live::<B>(
-        &mut tx,
-        account.connection_id,
-        account.parent_bank_feed_account_id,
-    )
-    .await?;
-    let (stored, created) = decide_create(account, existing, override_existing, parent_live)?;
-    // A concurrent create of the same new internal id loses here, on the unique index, with
-    // `Conflict("bank_feed_accounts_internal_id_key")` (see `error::UNIQUE`).
-    save(&mut tx, &stored).await?;
-    let event = if created {
-        EventKind::AccountCreated
-    } else {
-        EventKind::AccountUpdated
-    };
-    record(&mut tx, &stored, event, account.created_at).await?;
-    let result = (stored, created);
-    idempotency::finish(&mut tx, idem, &result).await?;
-    tx.commit().await?;
-    Ok(Outcome::Done(result))
-}
 
-pub async fn get_account<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-) -> StoreResult<Option<BankFeedAccount>> {
-    find_live::<B>(&mut db.reader(), connection, Key::Id(id), false).await
-}
-
-pub async fn update_account<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    patch: &AccountPatch,
-    now: Timestamp,
-    idem: Option<Idem<'_, BankFeedAccount>>,
-) -> StoreResult<Outcome<BankFeedAccount>> {
-    let mut tx = db.write().await?;
-    if let Some(saved) = idempotency::begin(&mut tx, idem, now).await? {
-        return Ok(Outcome::Replayed(saved));
+    async fn get_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        let db = &self.0;
+        find_live::<B>(&mut db.reader(), connection, Key::Id(id), false).await
     }
-    let current = find_live::<B>(&mut tx, connection, Key::Id(id), true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let parent_live =
-        parent_is_live::<B>(&mut tx, connection, patch.parent_after(&current)).await?;
-    // Whether transactions exist matters only to a currency change.
-    let has_transactions = match patch.currency {
-        Some(c) if c != current.currency => has_transactions(&mut tx, id).await?,
-        _ => false,
-    };
-    let account = decide_patch(current, patch, now, has_transactions, parent_live)?;
-    save(&mut tx, &account).await?;
-    record(&mut tx, &account, EventKind::AccountUpdated, now).await?;
-    let account = if patch.deactivate_feed {
-        unlink_everywhere::<B>(&mut tx, &account, now).await?
-    } else {
-        account
-    };
-    idempotency::finish(&mut tx, idem, &account).await?;
-    tx.commit().await?;
-    Ok(Outcome::Done(account))
-}
 
-pub async fn delete_account<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let mut tx = db.write().await?;
-    let account = find_live::<B>(&mut tx, connection, Key::Id(id), true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    tx.execute(
-        Sql::new("UPDATE bank_feed_accounts SET deleted_at = $1, updated_at = $1 WHERE id = $2")
+    async fn update_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        patch: &AccountPatch,
+        now: Timestamp,
+        idem: Option<Idem<'_, BankFeedAccount>>,
+    ) -> StoreResult<Outcome<BankFeedAccount>> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        if let Some(saved) = idempotency::begin(&mut tx, idem, now).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+        let current = find_live::<B>(&mut tx, connection, Key::Id(id), true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let parent_live =
+            parent_is_live::<B>(&mut tx, connection, patch.parent_after(&current)).await?;
+        // Whether transactions exist matters only to a currency change.
+        let has_transactions = match patch.currency {
+            Some(c) if c != current.currency => has_transactions(&mut tx, id).await?,
+            _ => false,
+        };
+        let account = decide_patch(current, patch, now, has_transactions, parent_live)?;
+        save(&mut tx, &account).await?;
+        record(&mut tx, &account, EventKind::AccountUpdated, now).await?;
+        let account = if patch.deactivate_feed {
+            unlink_everywhere::<B>(&mut tx, &account, now).await?
+        } else {
+            account
+        };
+        idempotency::finish(&mut tx, idem, &account).await?;
+        tx.commit().await?;
+        Ok(Outcome::Done(account))
+    }
+
+    async fn delete_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let account = find_live::<B>(&mut tx, connection, Key::Id(id), true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.execute(
+            Sql::new(
+                "UPDATE bank_feed_accounts SET deleted_at = $1, updated_at = $1 WHERE id = $2",
+            )
             .bind(now)
             .bind(id.as_uuid()),
-    )
-    .await?;
-    record(&mut tx, &account, EventKind::AccountDeleted, now).await?;
-    tx.commit().await
-}
+        )
+        .await?;
+        record(&mut tx, &account, EventKind::AccountDeleted, now).await?;
+        tx.commit().await
+    }
 
-pub async fn disconnect_account<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-    id: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<BankFeedAccount> {
-    let mut tx = db.write().await?;
-    let current = find_live::<B>(&mut tx, connection, Key::Id(id), true)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let account = unlink_everywhere::<B>(&mut tx, &current, now).await?;
-    tx.commit().await?;
-    Ok(account)
-}
+    async fn disconnect_account(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let current = find_live::<B>(&mut tx, connection, Key::Id(id), true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let account = unlink_everywhere::<B>(&mut tx, &current, now).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
 
-pub async fn set_feed_state<B: Backend>(
-    db: &B,
-    id: BankFeedAccountId,
-    state: &FeedState,
-    now: Timestamp,
-) -> StoreResult<BankFeedAccount> {
-    let mut tx = db.write().await?;
-    let account = set_feed_state_in::<B>(&mut tx, id, state, now).await?;
-    tx.commit().await?;
-    Ok(account)
-}
-
-/// Implements `AccountStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_account_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::accounts as a;
-            use $crate::reexport::domain::account::{AccountPatch, AccountQuery, FeedState};
-            use $crate::reexport::domain::{
-                BankFeedAccount, BankFeedAccountId, ConnectionId, Page, Timestamp,
-            };
-            use $crate::reexport::store::{AccountStore, Idem, Outcome, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl AccountStore for $t {
-                async fn create_account(
-                    &self,
-                    account: &BankFeedAccount,
-                    override_existing: bool,
-                    idem: Option<Idem<'_, (BankFeedAccount, bool)>>,
-                ) -> StoreResult<Outcome<(BankFeedAccount, bool)>> {
-                    a::create_account(self, account, override_existing, idem).await
-                }
-
-                async fn get_account(
-                    &self,
-                    connection: ConnectionId,
-                    id: BankFeedAccountId,
-                ) -> StoreResult<Option<BankFeedAccount>> {
-                    a::get_account(self, connection, id).await
-                }
-
-                async fn list_accounts(
-                    &self,
-                    connection: ConnectionId,
-                    q: &AccountQuery,
-                ) -> StoreResult<Page<BankFeedAccount>> {
-                    a::list_accounts(self, connection, q).await
-                }
-
-                async fn update_account(
-                    &self,
-                    connection: ConnectionId,
-                    id: BankFeedAccountId,
-                    patch: &AccountPatch,
-                    now: Timestamp,
-                    idem: Option<Idem<'_, BankFeedAccount>>,
-                ) -> StoreResult<Outcome<BankFeedAccount>> {
-                    a::update_account(self, connection, id, patch, now, idem).await
-                }
-
-                async fn delete_account(
-                    &self,
-                    connection: ConnectionId,
-                    id: BankFeedAccountId,
-                    now: Timestamp,
-                ) -> StoreResult<()> {
-                    a::delete_account(self, connection, id, now).await
-                }
-
-                async fn disconnect_account(
-                    &self,
-                    connection: ConnectionId,
-                    id: BankFeedAccountId,
-                    now: Timestamp,
-                ) -> StoreResult<BankFeedAccount> {
-                    a::disconnect_account(self, connection, id, now).await
-                }
-
-                async fn set_feed_state(
-                    &self,
-                    id: BankFeedAccountId,
-                    state: &FeedState,
-                    now: Timestamp,
-                ) -> StoreResult<BankFeedAccount> {
-                    a::set_feed_state(self, id, state, now).await
-                }
-            }
-        };
-    };
+    async fn set_feed_state(
+        &self,
+        id: BankFeedAccountId,
+        state: &FeedState,
+        now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let account = set_feed_state_in::<B>(&mut tx, id, state, now).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
 }

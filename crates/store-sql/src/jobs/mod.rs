@@ -10,12 +10,11 @@ mod claim;
 use bankfeeds_domain::job::{JobKind, RawJson};
 use bankfeeds_domain::{ConnectionId, Job, JobHead, JobId, JobStatus, OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, job};
-use bankfeeds_store::{Idem, NewEvent, Outcome, StoreError, StoreResult};
-
-pub use claim::claim_job;
+use bankfeeds_store::{Idem, JobStore, NewEvent, Outcome, StoreError, StoreResult};
 
 use crate::{
-    events, idempotency, Arg, Backend, DbBytes, DbId, DbInt, DbTime, Dialect, Exec, Sql, Tx,
+    events, idempotency, Arg, Backend, DbBytes, DbId, DbInt, DbTime, Dialect, Exec, Sql, SqlStore,
+    Tx,
 };
 
 #[derive(sqlx::FromRow)]
@@ -205,203 +204,153 @@ pub async fn finish_stored(
     Ok(done)
 }
 
-pub async fn submit_job<B: Backend>(
-    db: &B,
-    job: &Job,
-    idem: Option<Idem<'_, Job>>,
-) -> StoreResult<Outcome<Job>> {
-    let mut tx = db.write().await?;
-    if let Some(saved) = idempotency::begin(&mut tx, idem, job.created_at).await? {
-        return Ok(Outcome::Replayed(saved));
+#[async_trait::async_trait]
+impl<B: Backend> JobStore for SqlStore<B> {
+    /// Claims a runnable job (or only `only`): unfinished, first in its account's queue, and
+    /// not held under an unexpired lease; fair across organisations (see `claim`).
+    async fn claim_job(
+        &self,
+        only: Option<JobId>,
+        holder: &str,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Job>> {
+        claim::claim_job(&self.0, only, holder, lease_until, now).await
     }
-    if let (Dialect::Postgres, Some(account)) = (B::DIALECT, job.bank_feed_account_id) {
-        // Jobs of one account are queued in `seq` order, but sequence values are handed out at
-        // INSERT and transactions commit in any order: without this, a job could become visible
-        // behind a later-numbered job of its account that a worker already claimed, and then
-        // be claimed too (two batches of one account at once, out of arrival order). Taking
-        // turns per account until commit makes `seq` order the commit order within an account,
-        // as SQLite's single writer does.
+
+    async fn submit_job(
+        &self,
+        job: &Job,
+        idem: Option<Idem<'_, Job>>,
+    ) -> StoreResult<Outcome<Job>> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        if let Some(saved) = idempotency::begin(&mut tx, idem, job.created_at).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
+        if let (Dialect::Postgres, Some(account)) = (B::DIALECT, job.bank_feed_account_id) {
+            // Jobs of one account are queued in `seq` order, but sequence values are handed out at
+            // INSERT and transactions commit in any order: without this, a job could become visible
+            // behind a later-numbered job of its account that a worker already claimed, and then
+            // be claimed too (two batches of one account at once, out of arrival order). Taking
+            // turns per account until commit makes `seq` order the commit order within an account,
+            // as SQLite's single writer does.
+            tx.execute(
+                Sql::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(format!("jobs:{account}")),
+            )
+            .await?;
+        }
+        // A repeated job id loses on the unique index: `Conflict("jobs_id_key")`.
         tx.execute(
-            Sql::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind(format!("jobs:{account}")),
-        )
-        .await?;
-    }
-    // A repeated job id loses on the unique index: `Conflict("jobs_id_key")`.
-    tx.execute(
-        Sql::new(
-            "INSERT INTO jobs (id, kind, org_id, connection_id, account_id, status, request,
+            Sql::new(
+                "INSERT INTO jobs (id, kind, org_id, connection_id, account_id, status, request,
                  attempts, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)",
-        )
-        .bind(job.id.as_uuid())
-        .bind(job.kind.as_str())
-        .bind(job.org_id.as_uuid())
-        .bind(job.connection_id.as_uuid())
-        .bind(job.bank_feed_account_id.map(|a| a.as_uuid()))
-        .bind(job.status.as_str())
-        .bind(job.request.stored_head())
-        .bind(job.created_at)
-        .bind(job.updated_at),
-    )
-    .await?;
-    tx.execute(
-        Sql::new("INSERT INTO job_request_bodies (job_id, body) VALUES ($1, $2)")
+            )
             .bind(job.id.as_uuid())
-            .bind(body::stored::<B>(job.request.body.as_str())),
-    )
-    .await?;
-    idempotency::finish(&mut tx, idem, job).await?;
-    tx.commit().await?;
-    Ok(Outcome::Done(job.clone()))
-}
+            .bind(job.kind.as_str())
+            .bind(job.org_id.as_uuid())
+            .bind(job.connection_id.as_uuid())
+            .bind(job.bank_feed_account_id.map(|a| a.as_uuid()))
+            .bind(job.status.as_str())
+            .bind(job.request.stored_head())
+            .bind(job.created_at)
+            .bind(job.updated_at),
+        )
+        .await?;
+        tx.execute(
+            Sql::new("INSERT INTO job_request_bodies (job_id, body) VALUES ($1, $2)")
+                .bind(job.id.as_uuid())
+                .bind(body::stored::<B>(job.request.body.as_str())),
+        )
+        .await?;
+        idempotency::finish(&mut tx, idem, job).await?;
+        tx.commit().await?;
+        Ok(Outcome::Done(job.clone()))
+    }
 
-pub async fn get_job<B: Backend>(db: &B, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-    let sql = format!("{} WHERE j.org_id = $1 AND j.id = $2", select::<B>());
-    db.reader()
-        .optional::<JobRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
-        .await
-}
+    async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
+        let db = &self.0;
+        let sql = format!("{} WHERE j.org_id = $1 AND j.id = $2", select::<B>());
+        db.reader()
+            .optional::<JobRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
+            .await
+    }
 
-pub async fn list_connection_job_heads<B: Backend>(
-    db: &B,
-    org: OrgId,
-    connection: ConnectionId,
-    kind: JobKind,
-    limit: u32,
-) -> StoreResult<Vec<JobHead>> {
-    db.reader()
-        .all::<HeadRow, _>(
-            Sql::new(
-                "SELECT id, kind, connection_id, status, request, response_status, created_at,
+    async fn list_connection_job_heads(
+        &self,
+        org: OrgId,
+        connection: ConnectionId,
+        kind: JobKind,
+        limit: u32,
+    ) -> StoreResult<Vec<JobHead>> {
+        let db = &self.0;
+        db.reader()
+            .all::<HeadRow, _>(
+                Sql::new(
+                    "SELECT id, kind, connection_id, status, request, response_status, created_at,
                     finished_at
                  FROM jobs WHERE org_id = $1 AND connection_id = $2 AND kind = $3
                  ORDER BY seq DESC LIMIT $4",
+                )
+                .bind(org.as_uuid())
+                .bind(connection.as_uuid())
+                .bind(kind.as_str())
+                .bind(limit),
             )
-            .bind(org.as_uuid())
-            .bind(connection.as_uuid())
-            .bind(kind.as_str())
-            .bind(limit),
-        )
-        .await
-}
+            .await
+    }
 
-pub async fn renew_lease<B: Backend>(
-    db: &B,
-    job: JobId,
-    holder: &str,
-    lease_until: Timestamp,
-) -> StoreResult<bool> {
-    let renewed = db
-        .write_one(
-            Sql::new(
-                "UPDATE jobs SET locked_until = $1
+    async fn renew_lease(
+        &self,
+        job: JobId,
+        holder: &str,
+        lease_until: Timestamp,
+    ) -> StoreResult<bool> {
+        let db = &self.0;
+        let renewed = db
+            .write_one(
+                Sql::new(
+                    "UPDATE jobs SET locked_until = $1
                  WHERE id = $2 AND locked_by = $3 AND status IN ('prequeued', 'pending')",
+                )
+                .bind(lease_until)
+                .bind(job.as_uuid())
+                .bind(holder),
             )
-            .bind(lease_until)
-            .bind(job.as_uuid())
+            .await?;
+        Ok(renewed == 1)
+    }
+
+    async fn release_leases(&self, holder: &str) -> StoreResult<u64> {
+        let db = &self.0;
+        db.write_one(
+            Sql::new(
+                "UPDATE jobs SET locked_until = NULL, locked_by = NULL
+             WHERE locked_by = $1 AND status IN ('prequeued', 'pending')",
+            )
             .bind(holder),
         )
-        .await?;
-    Ok(renewed == 1)
-}
-
-pub async fn release_leases<B: Backend>(db: &B, holder: &str) -> StoreResult<u64> {
-    db.write_one(
-        Sql::new(
-            "UPDATE jobs SET locked_until = NULL, locked_by = NULL
-             WHERE locked_by = $1 AND status IN ('prequeued', 'pending')",
-        )
-        .bind(holder),
-    )
-    .await
-}
-
-pub async fn fail_job<B: Backend>(
-    db: &B,
-    id: JobId,
-    status: u16,
-    body: &serde_json::Value,
-    now: Timestamp,
-) -> StoreResult<Job> {
-    bankfeeds_domain::job::failure_status(status)?;
-    let mut tx = db.write().await?;
-    let job = load_for_update::<B>(&mut tx, id).await?;
-    if job.status.is_finished() {
-        return Ok(job);
+        .await
     }
-    let job = finish::<B>(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
-    tx.commit().await?;
-    Ok(job)
-}
 
-/// Implements `JobStore` for a backend type with the functions above.
-#[macro_export]
-macro_rules! impl_job_store {
-    ($t:ty) => {
-        const _: () = {
-            use $crate::jobs as j;
-            use $crate::reexport::domain::job::JobKind;
-            use $crate::reexport::domain::{ConnectionId, Job, JobHead, JobId, OrgId, Timestamp};
-            use $crate::reexport::store::{Idem, JobStore, Outcome, StoreResult};
-
-            #[$crate::reexport::async_trait]
-            impl JobStore for $t {
-                async fn submit_job(
-                    &self,
-                    job: &Job,
-                    idem: Option<Idem<'_, Job>>,
-                ) -> StoreResult<Outcome<Job>> {
-                    j::submit_job(self, job, idem).await
-                }
-
-                async fn get_job(&self, org: OrgId, id: JobId) -> StoreResult<Option<Job>> {
-                    j::get_job(self, org, id).await
-                }
-
-                async fn list_connection_job_heads(
-                    &self,
-                    org: OrgId,
-                    connection: ConnectionId,
-                    kind: JobKind,
-                    limit: u32,
-                ) -> StoreResult<Vec<JobHead>> {
-                    j::list_connection_job_heads(self, org, connection, kind, limit).await
-                }
-
-                async fn claim_job(
-                    &self,
-                    only: Option<JobId>,
-                    holder: &str,
-                    lease_until: Timestamp,
-                    now: Timestamp,
-                ) -> StoreResult<Option<Job>> {
-                    j::claim_job(self, only, holder, lease_until, now).await
-                }
-
-                async fn renew_lease(
-                    &self,
-                    job: JobId,
-                    holder: &str,
-                    lease_until: Timestamp,
-                ) -> StoreResult<bool> {
-                    j::renew_lease(self, job, holder, lease_until).await
-                }
-
-                async fn release_leases(&self, holder: &str) -> StoreResult<u64> {
-                    j::release_leases(self, holder).await
-                }
-
-                async fn fail_job(
-                    &self,
-                    id: JobId,
-                    status: u16,
-                    body: &$crate::reexport::serde_json::Value,
-                    now: Timestamp,
-                ) -> StoreResult<Job> {
-                    j::fail_job(self, id, status, body, now).await
-                }
-            }
-        };
-    };
+    async fn fail_job(
+        &self,
+        id: JobId,
+        status: u16,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Job> {
+        let db = &self.0;
+        bankfeeds_domain::job::failure_status(status)?;
+        let mut tx = db.write().await?;
+        let job = load_for_update::<B>(&mut tx, id).await?;
+        if job.status.is_finished() {
+            return Ok(job);
+        }
+        let job = finish::<B>(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
 }

@@ -5,98 +5,25 @@
 
 mod rows;
 
+use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::job::JobIngestion;
+use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
-use bankfeeds_domain::{BankFeedAccountId, ConnectionId, JobId, Page, Timestamp, TransactionId};
-use bankfeeds_store::StoreResult;
+use bankfeeds_domain::{
+    BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
+};
+use bankfeeds_store::{BatchRender, StoreResult, TransactionStore};
 
 pub use rows::{TransactionRow, COLUMNS};
 
 use crate::accounts::{instant, Instant};
-use crate::{Arg, Backend, DbInt, DbTime, Exec, Sql, Tx};
-
-pub async fn list_transactions<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-    q: &TransactionQuery,
-) -> StoreResult<Page<Transaction>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1");
-    let mut args: Vec<Arg> = vec![connection.as_uuid().into()];
-    let mut and = |clause: &str, arg: Arg| {
-        args.push(arg);
-        sql.push_str(&format!(" AND {clause} ${}", args.len()));
-    };
-    if let Some(a) = q.bank_feed_account_id {
-        and("account_id =", a.as_uuid().into());
-    }
-    // An instant outside what the columns hold cannot be bound; every stored value is inside,
-    // so the filter keeps all rows or none.
-    if let Some(t) = q.posted_at_min {
-        match instant(t.timestamp_micros()) {
-            Instant::At(t) => and("posted_at >=", t.into()),
-            Instant::BeforeAll => {}
-            Instant::AfterAll => return Ok(Page::empty()),
-        }
-    }
-    if let Some(t) = q.posted_at_max {
-        match instant(t.timestamp_micros()) {
-            Instant::At(t) => and("posted_at <=", t.into()),
-            Instant::BeforeAll => return Ok(Page::empty()),
-            Instant::AfterAll => {}
-        }
-    }
-    if let Some(i) = q.platform_ingested {
-        and("platform_ingested =", i.into());
-    }
-    if let Some(after) = q.after {
-        and("id >", after.as_uuid().into());
-    }
-    args.push((i64::from(q.limit) + 1).into());
-    sql.push_str(&format!(" ORDER BY id LIMIT ${}", args.len()));
-    let mut query = Sql::new(sql);
-    for arg in args {
-        query.push(arg);
-    }
-    db.reader().page::<TransactionRow, _>(query, q.limit).await
-}
-
-pub async fn get_transaction<B: Backend>(
-    db: &B,
-    connection: ConnectionId,
-    id: TransactionId,
-) -> StoreResult<Option<Transaction>> {
-    let sql = format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2");
-    db.reader()
-        .optional::<TransactionRow, _>(Sql::new(sql).bind(connection.as_uuid()).bind(id.as_uuid()))
-        .await
-}
+use crate::{Arg, Backend, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct Ingestion {
     stored: DbInt,
     ingested: DbInt,
     last: Option<DbTime>,
-}
-
-/// How much of a job's batch the platform side has taken.
-pub async fn job_ingestion<B: Backend>(db: &B, job: JobId) -> StoreResult<JobIngestion> {
-    let found: Ingestion = db
-        .reader()
-        .fetch_one(
-            Sql::new(
-                "SELECT COUNT(*) AS stored,
-                     COUNT(*) FILTER (WHERE platform_ingested) AS ingested,
-                     MAX(ingested_at) AS last
-                 FROM transactions WHERE job_id = $1",
-            )
-            .bind(job.as_uuid()),
-        )
-        .await?;
-    Ok(JobIngestion {
-        stored: u64::try_from(found.stored.0).unwrap_or_default(),
-        ingested: u64::try_from(found.ingested.0).unwrap_or_default(),
-        last_ingested_at: found.last.map(|t| t.0),
-    })
 }
 
 /// Marks every not-yet-ingested transaction of the account ingested and moves its
@@ -125,75 +52,109 @@ pub async fn mark_ingested_in(
     .await
 }
 
-/// The platform side took every stored transaction of the account.
-pub async fn mark_ingested<B: Backend>(
-    db: &B,
-    account: BankFeedAccountId,
-    now: Timestamp,
-) -> StoreResult<u64> {
-    let mut tx = db.write().await?;
-    let marked = mark_ingested_in(&mut tx, account, now).await?;
-    tx.commit().await?;
-    Ok(marked)
-}
+#[async_trait::async_trait]
+impl<B: Backend> TransactionStore for SqlStore<B> {
+    /// The engine's own (see the module docs).
+    async fn apply_batch(
+        &self,
+        job: JobId,
+        batch: &BatchRequest,
+        profile: &PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'_>,
+    ) -> StoreResult<Job> {
+        self.0.apply_batch(job, batch, profile, now, render).await
+    }
 
-/// Implements `TransactionStore` for a backend type with the functions above and the
-/// backend's own `apply_batch` (a function with the trait method's arguments).
-#[macro_export]
-macro_rules! impl_transaction_store {
-    ($t:ty, apply_batch = $apply:path) => {
-        const _: () = {
-            use $crate::reexport::domain::batch::BatchRequest;
-            use $crate::reexport::domain::job::JobIngestion;
-            use $crate::reexport::domain::profile::PlatformProfile;
-            use $crate::reexport::domain::transaction::{Transaction, TransactionQuery};
-            use $crate::reexport::domain::{
-                BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
-            };
-            use $crate::reexport::store::{BatchRender, StoreResult, TransactionStore};
-            use $crate::transactions as t;
-
-            #[$crate::reexport::async_trait]
-            impl TransactionStore for $t {
-                async fn apply_batch(
-                    &self,
-                    job: JobId,
-                    batch: &BatchRequest,
-                    profile: &PlatformProfile,
-                    now: Timestamp,
-                    render: BatchRender<'_>,
-                ) -> StoreResult<Job> {
-                    $apply(self, job, batch, profile, now, render).await
-                }
-
-                async fn list_transactions(
-                    &self,
-                    connection: ConnectionId,
-                    q: &TransactionQuery,
-                ) -> StoreResult<Page<Transaction>> {
-                    t::list_transactions(self, connection, q).await
-                }
-
-                async fn get_transaction(
-                    &self,
-                    connection: ConnectionId,
-                    id: TransactionId,
-                ) -> StoreResult<Option<Transaction>> {
-                    t::get_transaction(self, connection, id).await
-                }
-
-                async fn mark_ingested(
-                    &self,
-                    account: BankFeedAccountId,
-                    now: Timestamp,
-                ) -> StoreResult<u64> {
-                    t::mark_ingested(self, account, now).await
-                }
-
-                async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion> {
-                    t::job_ingestion(self, job).await
-                }
-            }
+    async fn list_transactions(
+        &self,
+        connection: ConnectionId,
+        q: &TransactionQuery,
+    ) -> StoreResult<Page<Transaction>> {
+        let db = &self.0;
+        let mut sql = format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1");
+        let mut args: Vec<Arg> = vec![connection.as_uuid().into()];
+        let mut and = |clause: &str, arg: Arg| {
+            args.push(arg);
+            sql.push_str(&format!(" AND {clause} ${}", args.len()));
         };
-    };
+        if let Some(a) = q.bank_feed_account_id {
+            and("account_id =", a.as_uuid().into());
+        }
+        // An instant outside what the columns hold cannot be bound; every stored value is inside,
+        // so the filter keeps all rows or none.
+        if let Some(t) = q.posted_at_min {
+            match instant(t.timestamp_micros()) {
+                Instant::At(t) => and("posted_at >=", t.into()),
+                Instant::BeforeAll => {}
+                Instant::AfterAll => return Ok(Page::empty()),
+            }
+        }
+        if let Some(t) = q.posted_at_max {
+            match instant(t.timestamp_micros()) {
+                Instant::At(t) => and("posted_at <=", t.into()),
+                Instant::BeforeAll => return Ok(Page::empty()),
+                Instant::AfterAll => {}
+            }
+        }
+        if let Some(i) = q.platform_ingested {
+            and("platform_ingested =", i.into());
+        }
+        if let Some(after) = q.after {
+            and("id >", after.as_uuid().into());
+        }
+        args.push((i64::from(q.limit) + 1).into());
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", args.len()));
+        let mut query = Sql::new(sql);
+        for arg in args {
+            query.push(arg);
+        }
+        db.reader().page::<TransactionRow, _>(query, q.limit).await
+    }
+
+    async fn get_transaction(
+        &self,
+        connection: ConnectionId,
+        id: TransactionId,
+    ) -> StoreResult<Option<Transaction>> {
+        let db = &self.0;
+        let sql =
+            format!("SELECT {COLUMNS} FROM transactions WHERE connection_id = $1 AND id = $2");
+        db.reader()
+            .optional::<TransactionRow, _>(
+                Sql::new(sql).bind(connection.as_uuid()).bind(id.as_uuid()),
+            )
+            .await
+    }
+
+    /// The platform side took every stored transaction of the account.
+    async fn mark_ingested(&self, account: BankFeedAccountId, now: Timestamp) -> StoreResult<u64> {
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let marked = mark_ingested_in(&mut tx, account, now).await?;
+        tx.commit().await?;
+        Ok(marked)
+    }
+
+    /// How much of a job's batch the platform side has taken.
+    async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion> {
+        let db = &self.0;
+        let found: Ingestion = db
+            .reader()
+            .fetch_one(
+                Sql::new(
+                    "SELECT COUNT(*) AS stored,
+                     COUNT(*) FILTER (WHERE platform_ingested) AS ingested,
+                     MAX(ingested_at) AS last
+                 FROM transactions WHERE job_id = $1",
+                )
+                .bind(job.as_uuid()),
+            )
+            .await?;
+        Ok(JobIngestion {
+            stored: u64::try_from(found.stored.0).unwrap_or_default(),
+            ingested: u64::try_from(found.ingested.0).unwrap_or_default(),
+            last_ingested_at: found.last.map(|t| t.0),
+        })
+    }
 }

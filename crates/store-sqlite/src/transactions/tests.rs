@@ -23,7 +23,7 @@ fn t0() -> Timestamp {
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    store: SqliteStore,
+    store: crate::SqliteStore,
     connection: Connection,
     account: BankFeedAccount,
     profile: PlatformProfile,
@@ -32,7 +32,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let store = SqliteStore::connect(&url).await.unwrap();
+    let store = SqliteDb::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     let (org, _) = NewOrg::generate("Demo Bank", t0()).unwrap();
     store.create_org(&org).await.unwrap();
