@@ -104,9 +104,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
 
 #[tokio::test]
 async fn prefer_sync_answers_with_the_job_when_the_account_is_busy() {
-    let db = bankfeeds_store_tests::backends::sqlite("busy")
-        .await
-        .unwrap();
+    let db = crate::helpers::sqlite_db("busy").await;
     let hub = Hub::start_with(
         db.store.clone(),
         Some(db),
