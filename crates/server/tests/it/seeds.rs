@@ -5,8 +5,8 @@ use bankfeeds_domain::{Clock, ConnectionId, SystemClock};
 use chrono::{FixedOffset, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::codat::{platform_links, Codat};
-use crate::helpers::{err_in, with_token, Hub, ACCOUNTS};
+use crate::codat::{checking_pushes, platform_links, Codat};
+use crate::helpers::{err_in, items, with_token, Hub, ACCOUNTS};
 
 crate::on_both_backends!(
     codat_local_dates_are_future_only_once_future_everywhere,
@@ -22,18 +22,10 @@ crate::on_both_backends!(
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
 /// feeds from ten days ago; answers (company id, push path).
 async fn linked_quickbooks(hub: &Hub, codat: &Codat<'_>) -> (String, String) {
-    let (co, conn) = codat.company_with_connection("Kiwi Ltd", "hcws").await;
-    let company = co["id"].as_str().unwrap().to_owned();
-    let connection = conn["id"].as_str().unwrap().to_owned();
-    let accounts =
-        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
-    let (s, a) = codat.post(&accounts, json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
-    assert_eq!(s, 200, "{a}");
+    let (company, connection) = codat.quickbooks_checking("Kiwi Ltd").await;
     let cid: ConnectionId = connection.parse().unwrap();
     platform_links(hub, cid, "ac-001", SystemClock.now() - TimeDelta::days(10)).await;
-    let push = format!(
-        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
-    );
+    let push = checking_pushes(&company, &connection);
     (company, push)
 }
 
@@ -112,9 +104,7 @@ async fn deprecated_list_filters_filter(hub: Hub) {
         let path = format!("{}{query}", with_token(ACCOUNTS, &token));
         async move {
             let page = hub.get_ok(bank, &path).await;
-            let mut names: Vec<String> = page["bank_feed_accounts"]
-                .as_array()
-                .unwrap()
+            let mut names: Vec<String> = items(&page["bank_feed_accounts"])
                 .iter()
                 .map(|a| a["name"].as_str().unwrap().to_owned())
                 .collect();
@@ -195,9 +185,7 @@ async fn source_accounts_are_added_as_lists(hub: Hub) {
     // Seed 004's list on create.
     let (s, added) = codat.post(&base, json!([{"accountName": "Account 002", "accountNumber": "12345670", "accountType": "Debit", "balance": 6531.4, "currency": "GBP", "id": "352c5955-907a-4ff1-a3a2-fa9467739251", "sortCode": "123456"}, {"id": "acc-004", "accountName": "Savings", "accountType": "savings", "accountNumber": "1", "currency": "GBP", "balance": 0}])).await;
     assert_eq!(s, 200, "{added}");
-    let ids: Vec<_> = added
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = items(&added)
         .iter()
         .map(|a| a["id"].as_str().unwrap())
         .collect();
