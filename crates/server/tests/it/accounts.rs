@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{err, err_in, ok, Creds, Hub};
+use crate::helpers::{err, err_in, items, ok, with_token, Creds, Hub, ACCOUNTS};
 
 crate::on_both_backends!(
     account_lifecycle,
@@ -14,14 +14,12 @@ crate::on_both_backends!(
     accounts_of_other_connections_and_organisations_are_invisible,
 );
 
-const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
-
 fn accounts(token: &str) -> String {
-    format!("{ACCOUNTS}?access_token={token}")
+    with_token(ACCOUNTS, token)
 }
 
 fn account_url(id: &str, token: &str) -> String {
-    format!("{ACCOUNTS}/{id}?access_token={token}")
+    with_token(&format!("{ACCOUNTS}/{id}"), token)
 }
 
 fn seed_account(internal_id: &str) -> Value {
@@ -324,9 +322,7 @@ async fn account_lists_filter_sort_and_page(hub: Hub) {
                 }
                 let page = hub.get_ok(bank, &url).await;
                 seen.extend(
-                    page["bank_feed_accounts"]
-                        .as_array()
-                        .unwrap()
+                    items(&page["bank_feed_accounts"])
                         .iter()
                         .map(|a| a["id"].as_str().unwrap().to_owned()),
                 );

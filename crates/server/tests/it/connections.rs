@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use crate::helpers::{err, ok, refusals, with_token, Creds, Hub};
+use crate::helpers::{err, items, ok, refusals, with_token, Creds, Hub};
 
 crate::on_both_backends!(
     creating_a_connection_is_idempotent_without_repeating_the_token,
@@ -114,9 +114,7 @@ async fn organisations_never_see_or_touch_each_others_connections(hub: Hub) {
     // B presenting A's token is refused exactly as an unknown token is.
     token_and_connection_refused(&hub, &b, &a_token, "INVALID_ACCESS_TOKEN", &a_id).await;
     let b_list = hub.get_ok(&b, "/versioned/connections").await;
-    let ids: Vec<_> = b_list["connections"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = items(&b_list["connections"])
         .iter()
         .map(|c| c["id"].clone())
         .collect();

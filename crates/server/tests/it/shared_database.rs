@@ -4,7 +4,7 @@ use bankfeeds_store::DynStore;
 use bankfeeds_store_postgres::PostgresStore;
 use std::sync::Arc;
 
-use crate::helpers::{err, ok, Hub};
+use crate::helpers::{err, items, ok, Hub};
 
 #[tokio::test]
 async fn two_instances_on_one_postgres_serve_the_same_connections() {
@@ -29,9 +29,7 @@ async fn two_instances_on_one_postgres_serve_the_same_connections() {
     assert_eq!(fetched["connection"]["id"], id);
     let (id2, _) = two.connection(&bank, "XERO").await;
     let listed = one.get_ok(&bank, "/versioned/connections").await;
-    let ids: Vec<_> = listed["connections"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = items(&listed["connections"])
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect();
