@@ -85,6 +85,26 @@ pub(crate) async fn account(
     create_fresh(store, &a).await
 }
 
+/// An organisation with one Intuit connection and one account `internal_id` on it.
+pub(crate) async fn intuit_account(
+    store: &DynStore,
+    internal_id: &str,
+) -> (OrgId, Connection, BankFeedAccount) {
+    let o = org(store).await;
+    let c = connection(store, o, Platform::IntuitBankFeeds).await;
+    let a = account(store, &c, internal_id).await;
+    (o, c, a)
+}
+
+/// The stored account `a` of connection `c`, which must exist.
+pub(crate) async fn stored_account(
+    store: &DynStore,
+    c: &Connection,
+    a: &BankFeedAccount,
+) -> BankFeedAccount {
+    store.get_account(c.id, a.id).await.unwrap().unwrap()
+}
+
 /// A job for a batch on `account` (of connection `c`), accepted at `at`.
 pub(crate) fn job(c: &Connection, account: Option<&BankFeedAccount>, at: Timestamp) -> Job {
     Job::new(

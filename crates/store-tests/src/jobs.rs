@@ -7,14 +7,13 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use crate::helpers::{
-    account, all_transactions, apply, batch, claim, connection, days, events, events_after, job,
-    last_seq, named_org, org, profile, response, secs, status, submit, t0, tx, types,
+    account, all_transactions, apply, batch, claim, connection, days, events, events_after,
+    intuit_account, job, last_seq, named_org, org, profile, response, secs, status, stored_account,
+    submit, t0, tx, types,
 };
 
 pub async fn jobs_run_one_at_a_time_per_account_in_arrival_order(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     let b = account(&store, &c, "B").await;
     let now = t0();
     let a1 = submit(&store, &job(&c, Some(&a), now)).await;
@@ -109,9 +108,7 @@ pub async fn jobs_run_one_at_a_time_per_account_in_arrival_order(store: DynStore
 }
 
 pub async fn expired_leases_are_claimed_again(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     let now = t0();
     let first = submit(&store, &job(&c, Some(&a), now)).await;
     let next = submit(&store, &job(&c, Some(&a), now)).await;
@@ -161,9 +158,7 @@ pub async fn expired_leases_are_claimed_again(store: DynStore) {
 /// Issue 12, item 9: a lease renews while its holder works, and an instance that restarts frees
 /// what it held at once, not when the leases run out.
 pub async fn leases_are_renewed_and_released_by_their_holder(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (_, c, a) = intuit_account(&store, "A").await;
     let b = account(&store, &c, "B").await;
     let now = t0();
     let on_a = submit(&store, &job(&c, Some(&a), now)).await;
@@ -229,9 +224,7 @@ pub async fn leases_are_renewed_and_released_by_their_holder(store: DynStore) {
 }
 
 pub async fn fail_job_finishes_once(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     let now = t0();
     let j = submit(&store, &job(&c, Some(&a), now)).await;
     let next = submit(&store, &job(&c, Some(&a), now)).await;
@@ -282,12 +275,7 @@ pub async fn fail_job_finishes_once(store: DynStore) {
     assert!(all_transactions(&store, &c).await.is_empty());
     assert_eq!(events(&store, o).await.len(), count);
     assert_eq!(
-        store
-            .get_account(c.id, a.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .current_balance,
+        stored_account(&store, &c, &a).await.current_balance,
         a.current_balance
     );
     assert_eq!(
