@@ -165,38 +165,33 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     }
     bind_ok(&store, &ch, &code, &xero, ch.expires_at - MICRO).await;
 
-    // Unknown OTP; the challenge is still usable.
-    let ch = challenge(&store, &books, fi, t0).await;
-    let code = otp(&store, &xero, t0).await;
+    // OTPs a link refuses, using up neither them nor the challenge: an unknown one, one from
+    // another FI than the one picked, one whose connection is for another platform. Each
+    // challenge then binds with a good OTP, and the refused OTPs still work where they belong.
     let unknown_otp = Secret::from_presented("bfotp_unknown").hash();
-    assert_eq!(
-        bind(&store, &ch, Platform::Xero, &unknown_otp, at(1)).await,
-        Err(LinkRefusal::Otp(OtpRefusal::Unknown))
-    );
-    bind_ok(&store, &ch, &code, &xero, at(1)).await;
-
-    // An OTP from another FI than the one picked: neither it nor the challenge is used up, and
-    // the other FI's own flow still works with it.
-    let ch = challenge(&store, &books, fi, t0).await;
-    let code = otp(&store, &xero, t0).await;
     let foreign = otp(&store, &other_xero, t0).await;
-    assert_eq!(
-        bind(&store, &ch, Platform::Xero, &foreign, at(1)).await,
-        Err(LinkRefusal::ForeignOtp)
-    );
-    bind_ok(&store, &ch, &code, &xero, at(2)).await;
+    let qbo_code = otp(&store, &qbo, t0).await;
+    for (case, presented, refusal) in [
+        (
+            "unknown",
+            &unknown_otp,
+            LinkRefusal::Otp(OtpRefusal::Unknown),
+        ),
+        ("another FI's", &foreign, LinkRefusal::ForeignOtp),
+        (
+            "another platform's",
+            &qbo_code,
+            LinkRefusal::ConnectionPlatformMismatch,
+        ),
+    ] {
+        let ch = challenge(&store, &books, fi, t0).await;
+        let code = otp(&store, &xero, t0).await;
+        let refused = bind(&store, &ch, Platform::Xero, presented, at(1)).await;
+        assert_eq!(refused, Err(refusal), "{case} OTP");
+        bind_ok(&store, &ch, &code, &xero, at(2)).await;
+    }
     let their_ch = challenge(&store, &books, other_fi, t0).await;
     bind_ok(&store, &their_ch, &foreign, &other_xero, at(3)).await;
-
-    // The OTP's connection is for another platform; the OTP is still usable.
-    let ch = challenge(&store, &books, fi, t0).await;
-    let code = otp(&store, &xero, t0).await;
-    let qbo_code = otp(&store, &qbo, t0).await;
-    assert_eq!(
-        bind(&store, &ch, Platform::Xero, &qbo_code, at(1)).await,
-        Err(LinkRefusal::ConnectionPlatformMismatch)
-    );
-    bind_ok(&store, &ch, &code, &xero, at(2)).await;
     assert_eq!(
         store.consume_otp(&qbo_code, at(3)).await.unwrap(),
         Ok((fi, qbo.id)),
