@@ -4,7 +4,9 @@
 use bankfeeds_domain::account::FeedStatus;
 use bankfeeds_domain::link::{CompanyId, LinkRefusal, SELECTION_TTL};
 use bankfeeds_domain::otp::OtpRefusal;
-use bankfeeds_domain::{BankFeedAccount, Clock, Platform, Secret, SystemClock};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, Clock, Platform, Secret, SecretHash, SystemClock, Timestamp,
+};
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 use tokio::task::JoinSet;
@@ -13,6 +15,16 @@ use crate::helpers::{
     bind, bind_ok, browser, challenge, company, connection, feed_changes, link_account as account,
     linked_feed, named_org as org, otp, secs, t0, MICRO,
 };
+
+/// Completes the link of the challenge `hash` with the feeds `accounts` and no start date.
+async fn choose(
+    store: &DynStore,
+    hash: &SecretHash,
+    accounts: &[BankFeedAccountId],
+    at: Timestamp,
+) -> Result<Vec<BankFeedAccount>, LinkRefusal> {
+    store.complete_link(hash, accounts, None, at).await.unwrap()
+}
 
 pub async fn link_flow_binds_and_activates_feeds(store: DynStore) {
     let now = SystemClock.now();
@@ -255,18 +267,12 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
 
     // Unknown challenge; before the bind.
     assert_eq!(
-        store
-            .complete_link(&unknown, &[checking.id], None, at(10))
-            .await
-            .unwrap(),
+        choose(&store, &unknown, &[checking.id], at(10)).await,
         Err(LinkRefusal::UnknownChallenge)
     );
     let ch = challenge(&store, &books, fi, at(10)).await;
     assert_eq!(
-        store
-            .complete_link(&ch.hash, &[checking.id], None, at(11))
-            .await
-            .unwrap(),
+        choose(&store, &ch.hash, &[checking.id], at(11)).await,
         Err(LinkRefusal::NotBound)
     );
     let code = otp(&store, &xero, at(10)).await;
@@ -276,10 +282,7 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     // must not stay activated.
     for stranger in [&same_org_other_connection, &other_org, &gone] {
         assert_eq!(
-            store
-                .complete_link(&ch.hash, &[checking.id, stranger.id], None, at(13))
-                .await
-                .unwrap(),
+            choose(&store, &ch.hash, &[checking.id, stranger.id], at(13)).await,
             Err(LinkRefusal::UnknownAccount),
             "{} is not an account of the bound connection",
             stranger.internal_bank_account_id
@@ -310,19 +313,14 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     );
 
     // The valid choice still works once, then the link is done.
-    let linked = store
-        .complete_link(&ch.hash, &[checking.id], None, at(14))
+    let linked = choose(&store, &ch.hash, &[checking.id], at(14))
         .await
-        .unwrap()
         .expect("feed choice accepted");
     assert_eq!(linked.len(), 1);
     assert_eq!(linked[0].feed_status, FeedStatus::Active);
     assert_eq!(linked[0].transaction_start_date, None);
     assert_eq!(
-        store
-            .complete_link(&ch.hash, &[savings.id], None, at(15))
-            .await
-            .unwrap(),
+        choose(&store, &ch.hash, &[savings.id], at(15)).await,
         Err(LinkRefusal::NotBound)
     );
     assert_eq!(
@@ -338,10 +336,7 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     let deadline = at(21) + SELECTION_TTL;
     for late in [deadline + secs(3600), deadline] {
         assert_eq!(
-            store
-                .complete_link(&ch.hash, &[savings.id], None, late)
-                .await
-                .unwrap(),
+            choose(&store, &ch.hash, &[savings.id], late).await,
             Err(LinkRefusal::NotBound)
         );
     }
@@ -349,10 +344,8 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
         store.get_account(xero.id, savings.id).await.unwrap(),
         Some(savings.clone())
     );
-    let linked = store
-        .complete_link(&ch.hash, &[savings.id], None, deadline - MICRO)
+    let linked = choose(&store, &ch.hash, &[savings.id], deadline - MICRO)
         .await
-        .unwrap()
         .expect("feed choice accepted just in time");
     assert_eq!(linked[0].id, savings.id);
     let feeds: Vec<_> = store
@@ -428,10 +421,7 @@ pub async fn a_deleted_connection_cannot_complete_a_link(store: DynStore) {
         .delete_connection(fi, xero.id, now + secs(2))
         .await
         .unwrap();
-    let refused = store
-        .complete_link(&ch.hash, &[checking.id], None, now + secs(3))
-        .await
-        .unwrap();
+    let refused = choose(&store, &ch.hash, &[checking.id], now + secs(3)).await;
     assert_eq!(refused, Err(LinkRefusal::ConnectionDeleted));
     assert_eq!(
         store.get_account(xero.id, checking.id).await.unwrap(),
