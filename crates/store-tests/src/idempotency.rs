@@ -121,17 +121,13 @@ pub async fn idempotent_job_submission_replays(store: DynStore) {
         Outcome::Replayed(answer(202, format!("{{\"job\":\"{}\"}}", first.id)))
     );
     let reused = idem_key(key.org_id, &key.key, "fp-b");
+    let reused_idem = Idem {
+        key: &reused,
+        ..idem
+    };
     let third = job(&c, Some(&a), now + secs(2));
     assert!(matches!(
-        store
-            .submit_job(
-                &third,
-                Some(Idem {
-                    key: &reused,
-                    render: &render
-                })
-            )
-            .await,
+        store.submit_job(&third, Some(reused_idem)).await,
         Err(StoreError::IdempotencyKeyReused)
     ));
     assert_eq!(
@@ -182,17 +178,13 @@ pub async fn idempotent_connection_creation_replays(store: DynStore) {
         "the repeat stores nothing"
     );
     let reused = idem_key(key.org_id, &key.key, "fp-b");
+    let reused_idem = Idem {
+        key: &reused,
+        ..idem
+    };
     let (third, _) = fresh();
     assert!(matches!(
-        store
-            .create_connection(
-                &third,
-                Some(Idem {
-                    key: &reused,
-                    render: &render
-                })
-            )
-            .await,
+        store.create_connection(&third, Some(reused_idem)).await,
         Err(StoreError::IdempotencyKeyReused)
     ));
     let page = PageRequest {
@@ -266,6 +258,10 @@ pub async fn idempotent_account_updates_replay(store: DynStore) {
         "the repeat changes nothing"
     );
     let reused = idem_key(key.org_id, &key.key, "fp-b");
+    let reused_idem = Idem {
+        key: &reused,
+        ..idem
+    };
     assert!(matches!(
         store
             .update_account(
@@ -273,10 +269,7 @@ pub async fn idempotent_account_updates_replay(store: DynStore) {
                 a.id,
                 &rename("Third"),
                 now + secs(3),
-                Some(Idem {
-                    key: &reused,
-                    render: &render
-                })
+                Some(reused_idem)
             )
             .await,
         Err(StoreError::IdempotencyKeyReused)
