@@ -2,7 +2,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bankfeeds_domain::{Clock, ManualClock, NewOrg, Org, Secret, SystemClock};
+use bankfeeds_domain::link::Company;
+use bankfeeds_domain::{Clock, ManualClock, NewOrg, Org, Platform, Secret, SystemClock};
 use bankfeeds_server::sandbox_access::SandboxAccess;
 use bankfeeds_server::AppState;
 use bankfeeds_store::DynStore;
@@ -120,6 +121,11 @@ impl Hub {
         }
     }
 
+    /// The companies in the sandbox of `platform`.
+    pub async fn companies(&self, platform: Platform) -> Vec<Company> {
+        self.store.list_companies(platform).await.unwrap()
+    }
+
     /// Runs the hub's queue until no job can be claimed and none is running, so what the
     /// jobs did can be read at once.
     pub async fn drain(&self) {
@@ -183,15 +189,16 @@ impl Hub {
         resp.text().await.unwrap()
     }
 
+    /// Creates a connection through the API from `fields`; returns the answer.
+    pub async fn create_connection(&self, creds: &Creds, fields: Value) -> Value {
+        self.post_ok(creds, "/versioned/connections/create", &fields)
+            .await
+    }
+
     /// Creates a connection through the API; returns `(id, access_token)`.
     pub async fn connection(&self, creds: &Creds, platform: &str) -> (String, String) {
-        let body = self
-            .post_ok(
-                creds,
-                "/versioned/connections/create",
-                &json!({"platform": platform, "name": "Acme Ltd"}),
-            )
-            .await;
+        let fields = json!({"platform": platform, "name": "Acme Ltd"});
+        let body = self.create_connection(creds, fields).await;
         let c = &body["connection"];
         (
             c["id"].as_str().unwrap().to_owned(),
@@ -367,6 +374,11 @@ pub async fn ok(resp: reqwest::Result<reqwest::Response>) -> Value {
 /// Asserts an error answer with this status and code, in the one error shape, with a request id.
 pub async fn err(resp: reqwest::Result<reqwest::Response>, status: u16, code: &str) -> Value {
     err_in("", resp, status, code).await
+}
+
+/// Sends `request` and asserts its error answer, as [`err`] does.
+pub async fn refuses(request: reqwest::RequestBuilder, status: u16, code: &str) -> Value {
+    err(request.send().await, status, code).await
 }
 
 /// Sends each request of a table and asserts its error answer (status, code); a failure names
