@@ -121,12 +121,5 @@ async fn the_json_redirect_needs_the_binding_connect_gave(hub: Hub) {
     // The OTP was not used up either.
     let bound = ok(xero.redirect_with(&challenge, &otp, Some(&binding)).await).await;
     assert_eq!(bound["bank_feed_accounts"][0]["id"], accounts[0].as_str());
-    assert_eq!(
-        hub.store
-            .list_companies(Platform::Xero)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(hub.companies(Platform::Xero).await.len(), 1);
 }

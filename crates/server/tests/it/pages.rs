@@ -12,8 +12,8 @@ use bankfeeds_domain::{Clock, ManualClock, Platform, SystemClock};
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::link_binding::unbound;
 use crate::helpers::{ok, with_token, Creds, Hub, Sandbox, SANDBOX_PASSWORD, TRANSACTIONS};
+use crate::link_binding::unbound;
 
 crate::on_both_backends!(
     quickbooks_links_and_shows_the_feed_in_the_browser,
@@ -25,11 +25,7 @@ crate::on_both_backends!(with_clock: refused_redirects_show_a_page_and_change_no
 async fn the_link_url_tells_the_customer_where_to_start(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let created = hub
-        .post_ok(
-            &bank,
-            "/versioned/connections/create",
-            &json!({"platform": "XERO"}),
-        )
+        .create_connection(&bank, json!({"platform": "XERO"}))
         .await;
     let link_url = created["connection"]["link_url"]
         .as_str()
@@ -496,12 +492,7 @@ async fn forms_without_their_csrf_token_change_nothing(hub: Hub) {
         (refused.status, error_code(&refused).as_str()),
         (400, "INVALID_FORM")
     );
-    assert!(hub
-        .store
-        .list_companies(Platform::Xero)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(hub.companies(Platform::Xero).await.is_empty());
     // With the token, it works.
     let ok_page = b
         .post(
@@ -510,14 +501,7 @@ async fn forms_without_their_csrf_token_change_nothing(hub: Hub) {
         )
         .await;
     assert_eq!(ok_page.status, 303);
-    assert_eq!(
-        hub.store
-            .list_companies(Platform::Xero)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(hub.companies(Platform::Xero).await.len(), 1);
     // Unknown platforms and companies are 404 pages.
     assert_eq!(b.get("/sandbox/myob/").await.status, 404);
     let missing = b

@@ -11,7 +11,7 @@ use bankfeeds_server::client_limit::AuthFailures;
 use bankfeeds_store_tests::TestDb;
 use serde_json::json;
 
-use crate::helpers::{err, err_in, items, ok, Creds, Hub, Sandbox, SANDBOX_PASSWORD};
+use crate::helpers::{err, err_in, items, ok, refuses, Creds, Hub, Sandbox, SANDBOX_PASSWORD};
 use crate::link_flow::{fi_login, list_bank};
 use crate::pages::{error_code, field, see_other, Browser};
 
@@ -56,12 +56,7 @@ async fn off_by_default_their_routes_are_unknown(db: TestDb) {
         .await;
     }
     let unlink = "/sandbox/intuit/api/companies/x/feeds/y/unlink";
-    err(
-        http.post(hub.url(unlink)).send().await,
-        404,
-        "ROUTE_NOT_FOUND",
-    )
-    .await;
+    refuses(http.post(hub.url(unlink)), 404, "ROUTE_NOT_FOUND").await;
     let form = [("password", SANDBOX_PASSWORD)];
     let signin = http.post(hub.url("/sandbox/signin")).form(&form).send();
     err(signin.await, 404, "ROUTE_NOT_FOUND").await;
@@ -76,11 +71,7 @@ async fn off_by_default_their_routes_are_unknown(db: TestDb) {
     let bank = hub.org("Demo Bank").await;
     list_bank(&hub, &bank, "XERO").await;
     let created = hub
-        .post_ok(
-            &bank,
-            "/versioned/connections/create",
-            &json!({"platform": "XERO"}),
-        )
+        .create_connection(&bank, json!({"platform": "XERO"}))
         .await;
     let link_url = created["connection"]["link_url"].as_str().unwrap();
     let page = hub.open_text(link_url).await;
@@ -113,12 +104,7 @@ async fn the_pages_need_a_sign_in_and_the_json_the_password(hub: Hub) {
         )
         .await;
     assert!(see_other(&refused).starts_with("/sandbox/signin"));
-    assert!(hub
-        .store
-        .list_companies(Platform::IntuitBankFeeds)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(hub.companies(Platform::IntuitBankFeeds).await.is_empty());
 
     // Signing in: a session cookie (HttpOnly, checked by the browser helper), then the page.
     let signin = stranger
@@ -170,7 +156,7 @@ async fn the_pages_need_a_sign_in_and_the_json_the_password(hub: Hub) {
     // JSON: the password in Authorization, nothing else (a cookie does not do).
     let url = hub.url("/sandbox/intuit/api/companies");
     let http = &hub.http;
-    err(http.get(&url).send().await, 401, "MISSING_CREDENTIALS").await;
+    refuses(http.get(&url), 401, "MISSING_CREDENTIALS").await;
     let wrong = http.get(&url).bearer_auth("guess").send().await;
     err(wrong, 401, "INVALID_CREDENTIALS").await;
     let basic = http
@@ -382,8 +368,8 @@ async fn wrong_passwords_are_refused_and_rate_limited(db: TestDb) {
             .await;
         assert_eq!(page.status, 401);
     }
-    err(
-        hub.http.get(&url).bearer_auth("guess").send().await,
+    refuses(
+        hub.http.get(&url).bearer_auth("guess"),
         401,
         "INVALID_CREDENTIALS",
     )
