@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use crate::helpers::{err, items, ok, refusals, with_token, Creds, Hub};
+use crate::helpers::{items, ok, refusals, refuses, with_token, Creds, Hub};
 
 crate::on_both_backends!(
     creating_a_connection_is_idempotent_without_repeating_the_token,
@@ -55,7 +55,7 @@ async fn connection_lifecycle(hub: Hub) {
     let fetched = hub
         .get_ok(
             &bank,
-            &format!("/versioned/connections/access_token?access_token={token}"),
+            &with_token("/versioned/connections/access_token", &token),
         )
         .await;
     assert_eq!(fetched["connection"]["id"], id);
@@ -67,10 +67,7 @@ async fn connection_lifecycle(hub: Hub) {
     );
 
     let status = hub
-        .get_ok(
-            &bank,
-            &format!("/versioned/connections/status?access_token={token}"),
-        )
+        .get_ok(&bank, &with_token("/versioned/connections/status", &token))
         .await;
     assert_eq!(status["connection"]["id"], id);
     assert_eq!(status["connection"]["orgId"], bank.org.id.to_string());
@@ -96,11 +93,7 @@ async fn connection_lifecycle(hub: Hub) {
 
     // A connection without a name is fine; a blank one is stored as none.
     let unnamed = hub
-        .post_ok(
-            &bank,
-            "/versioned/connections/create",
-            &json!({"platform": "XERO", "name": "  "}),
-        )
+        .create_connection(&bank, json!({"platform": "XERO", "name": "  "}))
         .await;
     assert!(unnamed["connection"]["name"].is_null());
 }
@@ -124,7 +117,7 @@ async fn organisations_never_see_or_touch_each_others_connections(hub: Hub) {
     let fetched = hub
         .get_ok(
             &a,
-            &format!("/versioned/connections/access_token?access_token={a_token}"),
+            &with_token("/versioned/connections/access_token", &a_token),
         )
         .await;
     assert_eq!(fetched["connection"]["id"], a_id);
@@ -189,15 +182,13 @@ async fn creating_a_connection_is_idempotent_without_repeating_the_token(hub: Hu
     );
     let listed = hub.get_ok(&bank, "/versioned/connections").await;
     assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
-    err(
+    refuses(
         hub.post(
             &bank,
             "/versioned/connections/create",
             &json!({"platform": "NETSUITE"}),
         )
-        .header("Idempotency-Key", "customer-42")
-        .send()
-        .await,
+        .header("Idempotency-Key", "customer-42"),
         409,
         "IDEMPOTENCY_KEY_REUSED",
     )

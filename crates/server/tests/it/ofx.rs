@@ -7,7 +7,7 @@ use bankfeeds_formats::ofx::tree::Element;
 use bankfeeds_formats::ofx::Family;
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
+use crate::helpers::{ok, refuses, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
 use crate::link_flow::list_bank;
 
 crate::on_both_backends!(
@@ -29,7 +29,10 @@ fn creds_path(id: &str) -> String {
 
 /// Asks for a new set of OFX credentials for the connection `id`.
 async fn issue_credentials(hub: &Hub, bank: &Creds, id: &str) -> reqwest::Response {
-    hub.post(bank, &creds_path(id), &json!({})).send().await.unwrap()
+    hub.post(bank, &creds_path(id), &json!({}))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The user id and password of OFX credentials as the API answered them.
@@ -208,7 +211,7 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
     let id = ok(hub
         .get(
             &bank,
-            &format!("/versioned/connections/access_token?access_token={token}"),
+            &with_token("/versioned/connections/access_token", &token),
         )
         .send()
         .await)
@@ -237,8 +240,8 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
         signon_code(&post_ofx(&hub, url, 102, signon(user2, pass2)).await),
         "15500"
     );
-    err(
-        hub.delete(&bank, &creds_path(&id)).send().await,
+    refuses(
+        hub.delete(&bank, &creds_path(&id)),
         410,
         "OFX_CREDENTIALS_NOT_FOUND",
     )
@@ -246,23 +249,21 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
 
     // Only for OFX_DIRECT_CONNECT connections, only the organisation's own.
     let (qbo, _) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
-    err(
-        hub.post(&bank, &creds_path(&qbo), &json!({})).send().await,
+    refuses(
+        hub.post(&bank, &creds_path(&qbo), &json!({})),
         409,
         "NOT_AN_OFX_CONNECTION",
     )
     .await;
-    err(
-        hub.post(&bank, &creds_path("nope"), &json!({}))
-            .send()
-            .await,
+    refuses(
+        hub.post(&bank, &creds_path("nope"), &json!({})),
         400,
         "INVALID_ID",
     )
     .await;
     let other = hub.org("Other Bank").await;
-    err(
-        hub.post(&other, &creds_path(&id), &json!({})).send().await,
+    refuses(
+        hub.post(&other, &creds_path(&id), &json!({})),
         410,
         "CONNECTION_NOT_FOUND",
     )
@@ -599,11 +600,7 @@ async fn no_sandbox_or_link_page_offers_ofx_direct_connect(hub: Hub) {
     // platform's "connect your bank" (or to a sandbox that does not exist for OFX).
     let bank = hub.org("Direct Bank").await;
     let created = hub
-        .post_ok(
-            &bank,
-            "/versioned/connections/create",
-            &json!({"platform": "OFX_DIRECT_CONNECT"}),
-        )
+        .create_connection(&bank, json!({"platform": "OFX_DIRECT_CONNECT"}))
         .await;
     let page = hub
         .open_text(created["connection"]["link_url"].as_str().unwrap())

@@ -4,7 +4,7 @@ use bankfeeds_store::DynStore;
 use bankfeeds_store_postgres::PostgresStore;
 use std::sync::Arc;
 
-use crate::helpers::{err, items, ok, Hub};
+use crate::helpers::{items, ok, refuses, with_token, Hub};
 
 #[tokio::test]
 async fn two_instances_on_one_postgres_serve_the_same_connections() {
@@ -23,7 +23,7 @@ async fn two_instances_on_one_postgres_serve_the_same_connections() {
     let fetched = two
         .get_ok(
             &bank,
-            &format!("/versioned/connections/access_token?access_token={token}"),
+            &with_token("/versioned/connections/access_token", &token),
         )
         .await;
     assert_eq!(fetched["connection"]["id"], id);
@@ -40,13 +40,11 @@ async fn two_instances_on_one_postgres_serve_the_same_connections() {
         .send()
         .await)
     .await;
-    err(
+    refuses(
         one.get(
             &bank,
-            &format!("/versioned/connections/access_token?access_token={token}"),
-        )
-        .send()
-        .await,
+            &with_token("/versioned/connections/access_token", &token),
+        ),
         401,
         "CONNECTION_DELETED",
     )
