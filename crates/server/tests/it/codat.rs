@@ -6,7 +6,9 @@ use bankfeeds_domain::account::{
 };
 use bankfeeds_domain::otp::NewOtp;
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Clock, ConnectionId, Currency, SystemClock};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, Clock, ConnectionId, Currency, SystemClock,
+};
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -723,8 +725,7 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
     );
     assert!(done["completedOnUtc"].is_string());
     assert_eq!(
-        stored_account(&hub, cid, account.id).await
-            .current_balance,
+        stored_account(&hub, cid, account.id).await.current_balance,
         Some("8100.5".parse().unwrap())
     );
 

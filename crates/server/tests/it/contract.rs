@@ -1,6 +1,6 @@
 //! The served OpenAPI document is the contract: what it does not declare, the server refuses.
 
-use crate::helpers::{err, items, ok, Hub};
+use crate::helpers::{err, items, ok, refuses, Hub};
 
 /// Issue 12 (item 13, and schemathesis' negative phase): an undeclared query parameter used to be
 /// ignored, so a misspelt `limt` or a filter the hub does not implement answered 200 with every
@@ -33,20 +33,13 @@ async fn undeclared_query_parameters_are_refused() {
         ),
         ("/versioned/bank_feeds/configs?x=1".to_owned(), "x"),
     ] {
-        let body = err(
-            hub.get(&creds, &url).send().await,
-            400,
-            "UNKNOWN_QUERY_PARAMETER",
-        )
-        .await;
+        let body = refuses(hub.get(&creds, &url), 400, "UNKNOWN_QUERY_PARAMETER").await;
         let message = body["error_message"].as_str().unwrap();
         assert!(message.contains(&format!("`{name}`")), "{url}: {message}");
     }
     // The refusal lists what the operation does take.
-    let body = err(
-        hub.get(&creds, &format!("{accounts}?access_token={token}&limt=5"))
-            .send()
-            .await,
+    let body = refuses(
+        hub.get(&creds, &format!("{accounts}?access_token={token}&limt=5")),
         400,
         "UNKNOWN_QUERY_PARAMETER",
     )
@@ -56,14 +49,12 @@ async fn undeclared_query_parameters_are_refused() {
         "{body}"
     );
     // Write operations too: a body field sent as a query parameter is not silently dropped.
-    err(
+    refuses(
         hub.post(
             &creds,
             "/versioned/connections/create?platform=XERO",
             &serde_json::json!({"platform": "XERO"}),
-        )
-        .send()
-        .await,
+        ),
         400,
         "UNKNOWN_QUERY_PARAMETER",
     )
@@ -90,10 +81,8 @@ async fn the_document_says_an_access_token_is_not_empty() {
         }
     }
     assert!(checked >= 10, "{checked} operations take an access token");
-    err(
-        hub.get(&creds, "/versioned/connections/status?access_token=")
-            .send()
-            .await,
+    refuses(
+        hub.get(&creds, "/versioned/connections/status?access_token="),
         400,
         "MISSING_ACCESS_TOKEN",
     )
@@ -127,12 +116,7 @@ async fn a_patch_body_takes_only_documented_fields() {
         serde_json::json!({"bank_feed_account": {"name": "Savings"}, "nmae": "x"}),
         serde_json::json!({"bank_feed_account": {"nmae": "Savings"}}),
     ] {
-        err(
-            hub.patch(&creds, &path, &body).send().await,
-            400,
-            "UNKNOWN_FIELD",
-        )
-        .await;
+        refuses(hub.patch(&creds, &path, &body), 400, "UNKNOWN_FIELD").await;
     }
     let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
     let schemas = &doc["components"]["schemas"];
@@ -252,10 +236,8 @@ async fn documented_lengths_count_the_text_as_sent() {
         serde_json::json!({"bank_feed_account": {"internal_bank_account_id": id,
             "bank_account_type": "bank", "currency_code": "USD"}})
     };
-    err(
-        hub.post(&creds, &path, &account(format!(" {}", "i".repeat(255))))
-            .send()
-            .await,
+    refuses(
+        hub.post(&creds, &path, &account(format!(" {}", "i".repeat(255)))),
         400,
         "INVALID_FIELD_VALUE",
     )
@@ -270,17 +252,11 @@ async fn documented_lengths_count_the_text_as_sent() {
         &format!("/versioned/accounting/bank_feeds/accounts/{id}"),
         &token,
     );
-    err(
-        hub.patch(
+    refuses(hub.patch(
             &creds,
             &patch_path,
             &serde_json::json!({"bank_feed_account": {"internal_bank_account_id": format!(" {}", "j".repeat(255))}}),
-        )
-        .send()
-        .await,
-        400,
-        "INVALID_FIELD_VALUE",
-    )
+        ), 400, "INVALID_FIELD_VALUE")
     .await;
     let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
     let schemas = &doc["components"]["schemas"];

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::codat::{error, error_in, Codat};
-use crate::helpers::{err, items, ok, sqlite_db, with_token, Creds, Hub, Sandbox};
+use crate::helpers::{err, items, ok, refuses, sqlite_db, with_token, Creds, Hub, Sandbox};
 use crate::link_flow::{fi_login, list_bank};
 use crate::pages::{field, Browser};
 
@@ -419,12 +419,7 @@ async fn misspelt_fields_are_refused_not_dropped(hub: Hub) {
     let account = serde_json::json!({"bank_feed_account": {
         "internal_bank_account_id": "1", "bank_account_type": "bank", "currency_code": "USD",
         "nmae": "Operating"}});
-    let refused = err(
-        hub.post(&creds, &accounts, &account).send().await,
-        400,
-        "UNKNOWN_FIELD",
-    )
-    .await;
+    let refused = refuses(hub.post(&creds, &accounts, &account), 400, "UNKNOWN_FIELD").await;
     assert!(
         refused["error_message"].as_str().unwrap().contains("nmae"),
         "{refused}"
@@ -454,12 +449,7 @@ async fn misspelt_fields_are_refused_not_dropped(hub: Hub) {
         ),
     ] {
         let body = push((field, value));
-        let refused = err(
-            hub.post(&creds, &txns, &body).send().await,
-            400,
-            "UNKNOWN_FIELD",
-        )
-        .await;
+        let refused = refuses(hub.post(&creds, &txns, &body), 400, "UNKNOWN_FIELD").await;
         assert!(
             refused["error_message"].as_str().unwrap().contains(field),
             "{refused}"
@@ -505,13 +495,8 @@ async fn documented_limits_are_the_served_ones() {
         };
         let url = |n: u64| format!("{path}?{token}limit={n}");
         ok(hub.get(&creds, &url(max)).send().await).await;
-        err(
-            hub.get(&creds, &url(max + 1)).send().await,
-            400,
-            "INVALID_LIMIT",
-        )
-        .await;
-        err(hub.get(&creds, &url(0)).send().await, 400, "INVALID_LIMIT").await;
+        refuses(hub.get(&creds, &url(max + 1)), 400, "INVALID_LIMIT").await;
+        refuses(hub.get(&creds, &url(0)), 400, "INVALID_LIMIT").await;
         checked += 1;
     }
     assert_eq!(

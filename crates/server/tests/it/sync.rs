@@ -10,7 +10,7 @@ use bankfeeds_server::AppState;
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::helpers::{err, items, ok, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
+use crate::helpers::{err, items, ok, refuses, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
 use crate::link_flow::{fi_login, list_bank};
 
 crate::on_both_backends!(
@@ -156,10 +156,8 @@ async fn each_platform_syncs_on_its_own_schedule(hub: Hub, clock: Arc<ManualCloc
         (SystemClock.now() - TimeDelta::days(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let late = json!({"bank_feed_transactions": {"bank_feed_account_id": account, "transactions": [
                 {"transaction_id": "LATE", "posted_at": posted, "amount": 1}]}});
-    err(
-        hub.post(bank, &with_token(TRANSACTIONS, token), &late)
-            .send()
-            .await,
+    refuses(
+        hub.post(bank, &with_token(TRANSACTIONS, token), &late),
         400,
         "FEED_NOT_READY",
     )
