@@ -180,7 +180,7 @@ pub async fn concurrent_issuers_leave_one_active_otp(store: DynStore) {
     }
     let mut ok = 0;
     for secret in &secrets {
-        match consume(&store, &secret, now + secs(1)).await {
+        match consume(&store, secret, now + secs(1)).await {
             Ok(found) => {
                 assert_eq!(found, (o, c.id));
                 ok += 1;

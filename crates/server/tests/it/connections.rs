@@ -55,7 +55,7 @@ async fn connection_lifecycle(hub: Hub) {
     let fetched = hub
         .get_ok(
             &bank,
-            &with_token("/versioned/connections/access_token", &token),
+            &with_token("/versioned/connections/access_token", token),
         )
         .await;
     assert_eq!(fetched["connection"]["id"], id);
@@ -67,7 +67,7 @@ async fn connection_lifecycle(hub: Hub) {
     );
 
     let status = hub
-        .get_ok(&bank, &with_token("/versioned/connections/status", &token))
+        .get_ok(&bank, &with_token("/versioned/connections/status", token))
         .await;
     assert_eq!(status["connection"]["id"], id);
     assert_eq!(status["connection"]["orgId"], bank.org.id.to_string());

@@ -183,7 +183,7 @@ async fn fixture(hub: &Hub) -> (Creds, String, Value) {
         .send()
         .await)
     .await;
-    let resp = issue_credentials(&hub, &bank, &id).await;
+    let resp = issue_credentials(hub, &bank, &id).await;
     assert_eq!(resp.status(), 201);
     let creds: Value = resp.json().await.unwrap();
     (bank, token, creds["ofx_credentials"].clone())
