@@ -8,7 +8,9 @@ use bankfeeds_domain::{
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 
-use crate::helpers::{account, assert_feed_gone, linked_feed, org_with_secret as org, secs, t0};
+use crate::helpers::{
+    account, assert_feed_gone, events_of, linked_feed, org_with_secret as org, secs, t0,
+};
 
 async fn connection(store: &DynStore, org: &Org, platform: Platform) -> (Connection, Secret) {
     let (new, token) =
@@ -221,12 +223,9 @@ pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
         Some(other_feed.id)
     );
 
-    let deleted: Vec<_> = store
-        .list_events(c.org_id, 0, 1000)
+    let deleted: Vec<_> = events_of(&store, c.org_id, "bank_feed_account.deleted")
         .await
-        .unwrap()
         .into_iter()
-        .filter(|e| e.kind.as_str() == "bank_feed_account.deleted")
         .map(|e| (e.resource_id, e.created_at))
         .collect();
     let mut expected = vec![(feed.id.to_string(), at), (second.id.to_string(), at)];

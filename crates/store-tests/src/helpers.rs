@@ -256,6 +256,14 @@ pub(crate) async fn events(store: &DynStore, org: OrgId) -> Vec<Event> {
     store.list_events(org, 0, 1000).await.unwrap()
 }
 
+/// The organisation's events of one kind, oldest first.
+pub(crate) async fn events_of(store: &DynStore, org: OrgId, kind: &str) -> Vec<Event> {
+    let all = events(store, org).await;
+    all.into_iter()
+        .filter(|e| e.kind.as_str() == kind)
+        .collect()
+}
+
 pub(crate) async fn events_after(store: &DynStore, org: OrgId, seq: i64) -> Vec<Event> {
     store.list_events(org, seq, 1000).await.unwrap()
 }
