@@ -1,7 +1,7 @@
 //! `JobStore`: accepting jobs, claiming them one at a time per account, leases, failing them,
 //! and reading them back.
 
-use bankfeeds_domain::{Clock, JobId, JobStatus, NewConnection, Platform, SystemClock};
+use bankfeeds_domain::{Clock, JobId, JobStatus, NewConnection, Platform, SystemClock, Timestamp};
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 use serde_json::json;
@@ -11,6 +11,11 @@ use crate::helpers::{
     intuit_account, job, last_seq, named_org, org, profile, response, secs, status, stored_account,
     submit, t0, tx, types,
 };
+
+/// Whether `host` renews its lease on the job `id` until `until`.
+async fn renews(store: &DynStore, id: JobId, host: &str, until: Timestamp) -> bool {
+    store.renew_lease(id, host, until).await.unwrap()
+}
 
 pub async fn jobs_run_one_at_a_time_per_account_in_arrival_order(store: DynStore) {
     let (o, c, a) = intuit_account(&store, "A").await;
@@ -174,15 +179,9 @@ pub async fn leases_are_renewed_and_released_by_their_holder(store: DynStore) {
         .unwrap()
         .unwrap();
 
-    assert!(store
-        .renew_lease(held.id, "host-1", now + secs(60))
-        .await
-        .unwrap());
+    assert!(renews(&store, held.id, "host-1", now + secs(60)).await);
     assert!(
-        !store
-            .renew_lease(held.id, "host-2", now + secs(90))
-            .await
-            .unwrap(),
+        !renews(&store, held.id, "host-2", now + secs(90)).await,
         "only the holder renews"
     );
     let past_first_lease = now + secs(10);
@@ -215,10 +214,7 @@ pub async fn leases_are_renewed_and_released_by_their_holder(store: DynStore) {
         .unwrap();
     assert!(done.status.is_finished());
     assert!(
-        !store
-            .renew_lease(freed.id, "host-3", now + secs(90))
-            .await
-            .unwrap(),
+        !renews(&store, freed.id, "host-3", now + secs(90)).await,
         "a finished job has no lease to renew"
     );
 }
