@@ -52,12 +52,7 @@ async fn connection_lifecycle(hub: Hub) {
     assert!(token.starts_with("bfat_"));
     assert_eq!(c["link_url"], format!("{}/link/connections/{id}", hub.base));
 
-    let fetched = hub
-        .get_ok(
-            &bank,
-            &with_token("/versioned/connections/access_token", token),
-        )
-        .await;
+    let fetched = hub.connection_by_token(&bank, token).await;
     assert_eq!(fetched["connection"]["id"], id);
     assert_eq!(fetched["connection"]["platform"], "INTUIT_BANK_FEEDS");
     assert_eq!(fetched["connection"]["disabled"], false);
@@ -114,12 +109,7 @@ async fn organisations_never_see_or_touch_each_others_connections(hub: Hub) {
     assert_eq!(ids, vec![json!(b_id)]);
 
     // A's connection is untouched.
-    let fetched = hub
-        .get_ok(
-            &a,
-            &with_token("/versioned/connections/access_token", &a_token),
-        )
-        .await;
+    let fetched = hub.connection_by_token(&a, &a_token).await;
     assert_eq!(fetched["connection"]["id"], a_id);
 }
 

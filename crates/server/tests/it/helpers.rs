@@ -206,6 +206,13 @@ impl Hub {
         )
     }
 
+    /// `GET /versioned/connections/access_token` for `token` as the organisation; asserts a 200
+    /// and returns the body.
+    pub async fn connection_by_token(&self, creds: &Creds, token: &str) -> Value {
+        let path = with_token("/versioned/connections/access_token", token);
+        self.get_ok(creds, &path).await
+    }
+
     /// Lists the organisation as a bank on `platform` (its bank feeds configuration), with
     /// `login_url` as its login page.
     pub async fn list_bank(&self, creds: &Creds, platform: &str, login_url: &str, country: &str) {

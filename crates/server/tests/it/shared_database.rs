@@ -20,12 +20,7 @@ async fn two_instances_on_one_postgres_serve_the_same_connections() {
 
     let bank = one.org("Demo Bank").await;
     let (id, token) = one.connection(&bank, "INTUIT_BANK_FEEDS").await;
-    let fetched = two
-        .get_ok(
-            &bank,
-            &with_token("/versioned/connections/access_token", &token),
-        )
-        .await;
+    let fetched = two.connection_by_token(&bank, &token).await;
     assert_eq!(fetched["connection"]["id"], id);
     let (id2, _) = two.connection(&bank, "XERO").await;
     let listed = one.get_ok(&bank, "/versioned/connections").await;
