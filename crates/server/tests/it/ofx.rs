@@ -7,7 +7,7 @@ use bankfeeds_formats::ofx::tree::Element;
 use bankfeeds_formats::ofx::Family;
 use serde_json::{json, Value};
 
-use crate::helpers::{ok, refuses, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
+use crate::helpers::{ok, refuses, with_token, Creds, Hub, Sandbox, ACCOUNTS, TRANSACTIONS};
 use crate::link_flow::list_bank;
 
 crate::on_both_backends!(
@@ -208,14 +208,7 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
 
     // A new set replaces the old one; the FI's configuration names the institution.
     list_bank(&hub, &bank, "OFX_DIRECT_CONNECT").await;
-    let id = ok(hub
-        .get(
-            &bank,
-            &with_token("/versioned/connections/access_token", &token),
-        )
-        .send()
-        .await)
-    .await["connection"]["id"]
+    let id = hub.connection_by_token(&bank, &token).await["connection"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -389,14 +382,7 @@ async fn direct_connect_answers_profile_accounts_and_statements_in_both_families
         .await)
     .await;
     assert_eq!(ingested["bank_feed_transactions"], json!([]), "{ingested}");
-    let accounts = ok(hub
-        .get(
-            &bank,
-            &with_token("/versioned/accounting/bank_feeds/accounts", &token),
-        )
-        .send()
-        .await)
-    .await;
+    let accounts = hub.get_ok(&bank, &with_token(ACCOUNTS, &token)).await;
     for a in accounts["bank_feed_accounts"].as_array().unwrap() {
         assert!(a["last_synced_at"].is_string(), "{a}");
     }
