@@ -11,7 +11,7 @@ use bankfeeds_store::{DynStore, Outcome, StoreError};
 use chrono::TimeDelta;
 
 use crate::helpers::{
-    active, assert_feed_gone, connection, create_fresh as create, draft_account as account,
+    active, assert_feed_gone, connection, create_fresh as create, draft_account as account, events,
     linked_feed, secs, setup, t0,
 };
 
@@ -309,12 +309,7 @@ pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
         ),
         "only on its own connection"
     );
-    let last = store
-        .list_events(c.org_id, 0, 1000)
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let last = events(&store, c.org_id).await.pop().unwrap();
     assert_eq!(
         (last.kind.as_str(), &last.payload["feed_status"]),
         (

@@ -8,7 +8,9 @@ use bankfeeds_domain::{
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 
-use crate::helpers::{account, assert_feed_gone, linked_feed, org_with_secret as org, secs, t0};
+use crate::helpers::{
+    account, assert_feed_gone, events_of, linked_feed, org_with_secret as org, secs, t0,
+};
 
 async fn connection(store: &DynStore, org: &Org, platform: Platform) -> (Connection, Secret) {
     let (new, token) =
@@ -156,13 +158,11 @@ pub async fn access_tokens_rotate(store: DynStore) {
     let (c, old) = connection(&store, &o, Platform::Xero).await;
     let new = Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
     let at = SystemClock.now() + TimeDelta::seconds(1);
+    let refused = store
+        .rotate_access_token(other.id, c.id, &new.hash(), at)
+        .await;
     assert!(
-        matches!(
-            store
-                .rotate_access_token(other.id, c.id, &new.hash(), at)
-                .await,
-            Err(StoreError::NotFound)
-        ),
+        matches!(refused, Err(StoreError::NotFound)),
         "only its own organisation"
     );
     let rotated = store
@@ -181,13 +181,11 @@ pub async fn access_tokens_rotate(store: DynStore) {
     );
     store.delete_connection(o.id, c.id, at).await.unwrap();
     let again = Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
+    let refused = store
+        .rotate_access_token(o.id, c.id, &again.hash(), at)
+        .await;
     assert!(
-        matches!(
-            store
-                .rotate_access_token(o.id, c.id, &again.hash(), at)
-                .await,
-            Err(StoreError::NotFound)
-        ),
+        matches!(refused, Err(StoreError::NotFound)),
         "not a deleted connection"
     );
 }
@@ -225,12 +223,9 @@ pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
         Some(other_feed.id)
     );
 
-    let deleted: Vec<_> = store
-        .list_events(c.org_id, 0, 1000)
+    let deleted: Vec<_> = events_of(&store, c.org_id, "bank_feed_account.deleted")
         .await
-        .unwrap()
         .into_iter()
-        .filter(|e| e.kind.as_str() == "bank_feed_account.deleted")
         .map(|e| (e.resource_id, e.created_at))
         .collect();
     let mut expected = vec![(feed.id.to_string(), at), (second.id.to_string(), at)];

@@ -1,14 +1,18 @@
 //! `CredentialStore`: generated bank feed credentials, kept hashed, revoked per connection.
 
+use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::{Clock, NewConnection, Platform, SystemClock};
 use bankfeeds_store::DynStore;
 use chrono::TimeDelta;
 
 use crate::helpers::named_org as org;
 
-pub async fn credentials_are_stored_hashed_and_revoked_together(store: DynStore) {
-    use bankfeeds_domain::credentials::BankFeedCredentials;
+/// The stored set with this username, which must exist.
+async fn find(store: &DynStore, username: &str) -> BankFeedCredentials {
+    store.find_credentials(username).await.unwrap().unwrap()
+}
 
+pub async fn credentials_are_stored_hashed_and_revoked_together(store: DynStore) {
     let t0 = SystemClock.now();
     let fi = org(&store, "Bank A").await;
     let (a, _) = NewConnection::generate(fi, Platform::IntuitBankFeeds, None, t0).unwrap();
@@ -21,11 +25,7 @@ pub async fn credentials_are_stored_hashed_and_revoked_together(store: DynStore)
     for c in [&first, &second, &theirs] {
         store.create_credentials(c).await.unwrap();
     }
-    let found = store
-        .find_credentials(&first.username)
-        .await
-        .unwrap()
-        .unwrap();
+    let found = find(&store, &first.username).await;
     assert_eq!(found, first);
     assert!(found.admits(&p1) && !found.admits(&p2));
     assert_ne!(
@@ -45,21 +45,15 @@ pub async fn credentials_are_stored_hashed_and_revoked_together(store: DynStore)
         0
     );
     for (c, p) in [(&first, &p1), (&second, &p2)] {
-        let got = store.find_credentials(&c.username).await.unwrap().unwrap();
+        let got = find(&store, &c.username).await;
         assert_eq!(got.revoked_at, Some(at));
         assert!(!got.admits(p));
     }
-    let other = store
-        .find_credentials(&theirs.username)
-        .await
-        .unwrap()
-        .unwrap();
+    let other = find(&store, &theirs.username).await;
     assert!(other.admits(&p3), "another connection's set stays");
 }
 
 pub async fn revoking_leaves_later_sets_and_other_organisations_alone(store: DynStore) {
-    use bankfeeds_domain::credentials::BankFeedCredentials;
-
     let t0 = SystemClock.now();
     let at = |s: i64| t0 + TimeDelta::seconds(s);
     let fi = org(&store, "Bank A").await;
@@ -84,11 +78,7 @@ pub async fn revoking_leaves_later_sets_and_other_organisations_alone(store: Dyn
     );
     let (later, p2) = BankFeedCredentials::generate(&a.connection, at(2));
     store.create_credentials(&later).await.unwrap();
-    let got = store
-        .find_credentials(&later.username)
-        .await
-        .unwrap()
-        .unwrap();
+    let got = find(&store, &later.username).await;
     assert_eq!(got, later);
     assert!(got.admits(&p2), "a set made after a revocation is live");
 
@@ -100,18 +90,10 @@ pub async fn revoking_leaves_later_sets_and_other_organisations_alone(store: Dyn
             .unwrap(),
         1
     );
-    let first_now = store
-        .find_credentials(&first.username)
-        .await
-        .unwrap()
-        .unwrap();
+    let first_now = find(&store, &first.username).await;
     assert_eq!(first_now.revoked_at, Some(at(1)));
     assert!(!first_now.admits(&p1));
-    let later_now = store
-        .find_credentials(&later.username)
-        .await
-        .unwrap()
-        .unwrap();
+    let later_now = find(&store, &later.username).await;
     assert_eq!(later_now.revoked_at, Some(at(3)));
     assert!(!later_now.admits(&p2));
 
@@ -131,8 +113,6 @@ pub async fn revoking_leaves_later_sets_and_other_organisations_alone(store: Dyn
 }
 
 pub async fn a_username_is_never_stored_twice(store: DynStore) {
-    use bankfeeds_domain::credentials::BankFeedCredentials;
-
     let t0 = SystemClock.now();
     let fi = org(&store, "Bank A").await;
     let (a, _) = NewConnection::generate(fi, Platform::IntuitBankFeeds, None, t0).unwrap();
@@ -142,11 +122,7 @@ pub async fn a_username_is_never_stored_twice(store: DynStore) {
     let (mut copy, p2) = BankFeedCredentials::generate(&a.connection, t0);
     copy.username = first.username.clone();
     assert!(store.create_credentials(&copy).await.is_err());
-    let got = store
-        .find_credentials(&first.username)
-        .await
-        .unwrap()
-        .unwrap();
+    let got = find(&store, &first.username).await;
     assert_eq!(got, first, "the stored set is not replaced");
     assert!(got.admits(&p1) && !got.admits(&p2));
 }

@@ -85,6 +85,26 @@ pub(crate) async fn account(
     create_fresh(store, &a).await
 }
 
+/// An organisation with one Intuit connection and one account `internal_id` on it.
+pub(crate) async fn intuit_account(
+    store: &DynStore,
+    internal_id: &str,
+) -> (OrgId, Connection, BankFeedAccount) {
+    let o = org(store).await;
+    let c = connection(store, o, Platform::IntuitBankFeeds).await;
+    let a = account(store, &c, internal_id).await;
+    (o, c, a)
+}
+
+/// The stored account `a` of connection `c`, which must exist.
+pub(crate) async fn stored_account(
+    store: &DynStore,
+    c: &Connection,
+    a: &BankFeedAccount,
+) -> BankFeedAccount {
+    store.get_account(c.id, a.id).await.unwrap().unwrap()
+}
+
 /// A job for a batch on `account` (of connection `c`), accepted at `at`.
 pub(crate) fn job(c: &Connection, account: Option<&BankFeedAccount>, at: Timestamp) -> Job {
     Job::new(
@@ -234,6 +254,14 @@ pub(crate) async fn all_transactions(store: &DynStore, c: &Connection) -> Vec<Tr
 
 pub(crate) async fn events(store: &DynStore, org: OrgId) -> Vec<Event> {
     store.list_events(org, 0, 1000).await.unwrap()
+}
+
+/// The organisation's events of one kind, oldest first.
+pub(crate) async fn events_of(store: &DynStore, org: OrgId, kind: &str) -> Vec<Event> {
+    let all = events(store, org).await;
+    all.into_iter()
+        .filter(|e| e.kind.as_str() == kind)
+        .collect()
 }
 
 pub(crate) async fn events_after(store: &DynStore, org: OrgId, seq: i64) -> Vec<Event> {

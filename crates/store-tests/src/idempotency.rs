@@ -11,7 +11,7 @@ use bankfeeds_store::{
 };
 
 use crate::helpers::{
-    account, claim, connection, create_fresh, draft_account, job, org, secs, setup, t0,
+    claim, create_fresh, draft_account, intuit_account, job, org, secs, setup, t0,
 };
 
 type RenderAccount = dyn Fn(&(BankFeedAccount, bool)) -> StoredResponse + Send + Sync;
@@ -28,6 +28,11 @@ async fn create_keyed(
         .await
 }
 
+/// The answer saved for a request.
+fn answer(status: u16, body: String) -> StoredResponse {
+    StoredResponse { status, body }
+}
+
 /// The key `key` of organisation `org`, for the request with this fingerprint.
 fn idem_key(org: OrgId, key: &str, fingerprint: &str) -> IdempotencyKey {
     IdempotencyKey {
@@ -41,10 +46,7 @@ pub async fn idempotent_account_writes_replay_and_refuse_reuse(store: DynStore) 
     let c = setup(&store, Platform::Xero).await;
     let now = SystemClock.now();
     let key = idem_key(c.org_id, "k-1", "fp-a");
-    let render = |r: &(BankFeedAccount, bool)| StoredResponse {
-        status: 200,
-        body: format!("created {}", r.0.id),
-    };
+    let render = |r: &(BankFeedAccount, bool)| answer(200, format!("created {}", r.0.id));
     let Outcome::Done((first, true)) =
         create_keyed(&store, &draft_account(&c, "ACC-1", now), &key, &render)
             .await
@@ -100,15 +102,10 @@ pub async fn idempotent_account_writes_replay_and_refuse_reuse(store: DynStore) 
 }
 
 pub async fn idempotent_job_submission_replays(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     let now = t0();
     let key = idem_key(o, "batch-1", "fp-a");
-    let render = |j: &Job| StoredResponse {
-        status: 202,
-        body: format!("{{\"job\":\"{}\"}}", j.id),
-    };
+    let render = |j: &Job| answer(202, format!("{{\"job\":\"{}\"}}", j.id));
     let idem = Idem {
         key: &key,
         render: &render,
@@ -121,23 +118,16 @@ pub async fn idempotent_job_submission_replays(store: DynStore) {
     let second = job(&c, Some(&a), now + secs(1));
     assert_eq!(
         store.submit_job(&second, Some(idem)).await.unwrap(),
-        Outcome::Replayed(StoredResponse {
-            status: 202,
-            body: format!("{{\"job\":\"{}\"}}", first.id),
-        })
+        Outcome::Replayed(answer(202, format!("{{\"job\":\"{}\"}}", first.id)))
     );
     let reused = idem_key(key.org_id, &key.key, "fp-b");
+    let reused_idem = Idem {
+        key: &reused,
+        ..idem
+    };
     let third = job(&c, Some(&a), now + secs(2));
     assert!(matches!(
-        store
-            .submit_job(
-                &third,
-                Some(Idem {
-                    key: &reused,
-                    render: &render
-                })
-            )
-            .await,
+        store.submit_job(&third, Some(reused_idem)).await,
         Err(StoreError::IdempotencyKeyReused)
     ));
     assert_eq!(
@@ -159,10 +149,7 @@ pub async fn idempotent_job_submission_replays(store: DynStore) {
 pub async fn idempotent_connection_creation_replays(store: DynStore) {
     let o = org(&store).await;
     let key = idem_key(o, "conn-1", "fp-a");
-    let render = |c: &Connection| StoredResponse {
-        status: 201,
-        body: format!("{{\"connection\":\"{}\"}}", c.id),
-    };
+    let render = |c: &Connection| answer(201, format!("{{\"connection\":\"{}\"}}", c.id));
     let idem = Idem {
         key: &key,
         render: &render,
@@ -177,10 +164,10 @@ pub async fn idempotent_connection_creation_replays(store: DynStore) {
     let (second, second_token) = fresh();
     assert_eq!(
         store.create_connection(&second, Some(idem)).await.unwrap(),
-        Outcome::Replayed(StoredResponse {
-            status: 201,
-            body: format!("{{\"connection\":\"{}\"}}", first.connection.id),
-        })
+        Outcome::Replayed(answer(
+            201,
+            format!("{{\"connection\":\"{}\"}}", first.connection.id)
+        ))
     );
     assert_eq!(
         store
@@ -191,17 +178,13 @@ pub async fn idempotent_connection_creation_replays(store: DynStore) {
         "the repeat stores nothing"
     );
     let reused = idem_key(key.org_id, &key.key, "fp-b");
+    let reused_idem = Idem {
+        key: &reused,
+        ..idem
+    };
     let (third, _) = fresh();
     assert!(matches!(
-        store
-            .create_connection(
-                &third,
-                Some(Idem {
-                    key: &reused,
-                    render: &render
-                })
-            )
-            .await,
+        store.create_connection(&third, Some(reused_idem)).await,
         Err(StoreError::IdempotencyKeyReused)
     ));
     let page = PageRequest {
@@ -241,10 +224,7 @@ pub async fn idempotent_account_updates_replay(store: DynStore) {
     let now = SystemClock.now();
     let a = create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
     let key = idem_key(c.org_id, "patch-1", "fp-a");
-    let render = |a: &BankFeedAccount| StoredResponse {
-        status: 200,
-        body: format!("named {:?}", a.details.name),
-    };
+    let render = |a: &BankFeedAccount| answer(200, format!("named {:?}", a.details.name));
     let idem = Idem {
         key: &key,
         render: &render,
@@ -270,10 +250,7 @@ pub async fn idempotent_account_updates_replay(store: DynStore) {
             .update_account(c.id, a.id, &rename("Second"), now + secs(2), Some(idem))
             .await
             .unwrap(),
-        Outcome::Replayed(StoredResponse {
-            status: 200,
-            body: "named Some(\"First\")".into(),
-        })
+        Outcome::Replayed(answer(200, "named Some(\"First\")".into()))
     );
     assert_eq!(
         store.get_account(c.id, a.id).await.unwrap().unwrap(),
@@ -281,6 +258,10 @@ pub async fn idempotent_account_updates_replay(store: DynStore) {
         "the repeat changes nothing"
     );
     let reused = idem_key(key.org_id, &key.key, "fp-b");
+    let reused_idem = Idem {
+        key: &reused,
+        ..idem
+    };
     assert!(matches!(
         store
             .update_account(
@@ -288,10 +269,7 @@ pub async fn idempotent_account_updates_replay(store: DynStore) {
                 a.id,
                 &rename("Third"),
                 now + secs(3),
-                Some(Idem {
-                    key: &reused,
-                    render: &render
-                })
+                Some(reused_idem)
             )
             .await,
         Err(StoreError::IdempotencyKeyReused)

@@ -1,20 +1,24 @@
 //! `JobStore`: accepting jobs, claiming them one at a time per account, leases, failing them,
 //! and reading them back.
 
-use bankfeeds_domain::{Clock, JobId, JobStatus, NewConnection, Platform, SystemClock};
+use bankfeeds_domain::{Clock, JobId, JobStatus, NewConnection, Platform, SystemClock, Timestamp};
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 use serde_json::json;
 
 use crate::helpers::{
-    account, all_transactions, apply, batch, claim, connection, days, events, events_after, job,
-    last_seq, named_org, org, profile, response, secs, status, submit, t0, tx, types,
+    account, all_transactions, apply, batch, claim, connection, days, events, events_after,
+    intuit_account, job, last_seq, named_org, org, profile, response, secs, status, stored_account,
+    submit, t0, tx, types,
 };
 
+/// Whether `host` renews its lease on the job `id` until `until`.
+async fn renews(store: &DynStore, id: JobId, host: &str, until: Timestamp) -> bool {
+    store.renew_lease(id, host, until).await.unwrap()
+}
+
 pub async fn jobs_run_one_at_a_time_per_account_in_arrival_order(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     let b = account(&store, &c, "B").await;
     let now = t0();
     let a1 = submit(&store, &job(&c, Some(&a), now)).await;
@@ -109,9 +113,7 @@ pub async fn jobs_run_one_at_a_time_per_account_in_arrival_order(store: DynStore
 }
 
 pub async fn expired_leases_are_claimed_again(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     let now = t0();
     let first = submit(&store, &job(&c, Some(&a), now)).await;
     let next = submit(&store, &job(&c, Some(&a), now)).await;
@@ -161,9 +163,7 @@ pub async fn expired_leases_are_claimed_again(store: DynStore) {
 /// Issue 12, item 9: a lease renews while its holder works, and an instance that restarts frees
 /// what it held at once, not when the leases run out.
 pub async fn leases_are_renewed_and_released_by_their_holder(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (_, c, a) = intuit_account(&store, "A").await;
     let b = account(&store, &c, "B").await;
     let now = t0();
     let on_a = submit(&store, &job(&c, Some(&a), now)).await;
@@ -179,15 +179,9 @@ pub async fn leases_are_renewed_and_released_by_their_holder(store: DynStore) {
         .unwrap()
         .unwrap();
 
-    assert!(store
-        .renew_lease(held.id, "host-1", now + secs(60))
-        .await
-        .unwrap());
+    assert!(renews(&store, held.id, "host-1", now + secs(60)).await);
     assert!(
-        !store
-            .renew_lease(held.id, "host-2", now + secs(90))
-            .await
-            .unwrap(),
+        !renews(&store, held.id, "host-2", now + secs(90)).await,
         "only the holder renews"
     );
     let past_first_lease = now + secs(10);
@@ -220,18 +214,13 @@ pub async fn leases_are_renewed_and_released_by_their_holder(store: DynStore) {
         .unwrap();
     assert!(done.status.is_finished());
     assert!(
-        !store
-            .renew_lease(freed.id, "host-3", now + secs(90))
-            .await
-            .unwrap(),
+        !renews(&store, freed.id, "host-3", now + secs(90)).await,
         "a finished job has no lease to renew"
     );
 }
 
 pub async fn fail_job_finishes_once(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     let now = t0();
     let j = submit(&store, &job(&c, Some(&a), now)).await;
     let next = submit(&store, &job(&c, Some(&a), now)).await;
@@ -282,12 +271,7 @@ pub async fn fail_job_finishes_once(store: DynStore) {
     assert!(all_transactions(&store, &c).await.is_empty());
     assert_eq!(events(&store, o).await.len(), count);
     assert_eq!(
-        store
-            .get_account(c.id, a.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .current_balance,
+        stored_account(&store, &c, &a).await.current_balance,
         a.current_balance
     );
     assert_eq!(

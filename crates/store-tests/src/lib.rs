@@ -27,6 +27,26 @@ pub mod transactions;
 
 pub use backends::{TestDb, POSTGRES_URL_ENV, REQUIRE_POSTGRES_ENV};
 
+/// A measurement, not a check, on both backends: `$sqlite` and `$postgres` are ignored tests
+/// (run them with `--ignored --nocapture`) that call the invoking file's
+/// `measure(Option<TestDb>, backend name)` on a fresh database named `$name`.
+#[macro_export]
+macro_rules! measured_on_both_backends {
+    ($name:literal: $sqlite:ident, $postgres:ident) => {
+        #[tokio::test]
+        #[ignore = "a measurement; run with --ignored --nocapture"]
+        async fn $sqlite() {
+            measure($crate::backends::sqlite($name).await, "sqlite").await;
+        }
+
+        #[tokio::test]
+        #[ignore = "a measurement; run with --ignored --nocapture"]
+        async fn $postgres() {
+            measure($crate::backends::postgres($name).await, "postgres").await;
+        }
+    };
+}
+
 /// Expands to one `#[tokio::test]` per suite case, run against `$backend` (a function returning
 /// `Option<TestDb>`, `None` meaning the backend is not available here and the test is skipped).
 #[macro_export]

@@ -4,7 +4,9 @@
 use bankfeeds_domain::account::FeedStatus;
 use bankfeeds_domain::link::{CompanyId, LinkRefusal, SELECTION_TTL};
 use bankfeeds_domain::otp::OtpRefusal;
-use bankfeeds_domain::{BankFeedAccount, Clock, Platform, Secret, SystemClock};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, Clock, Platform, Secret, SecretHash, SystemClock, Timestamp,
+};
 use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 use tokio::task::JoinSet;
@@ -13,6 +15,16 @@ use crate::helpers::{
     bind, bind_ok, browser, challenge, company, connection, feed_changes, link_account as account,
     linked_feed, named_org as org, otp, secs, t0, MICRO,
 };
+
+/// Completes the link of the challenge `hash` with the feeds `accounts` and no start date.
+async fn choose(
+    store: &DynStore,
+    hash: &SecretHash,
+    accounts: &[BankFeedAccountId],
+    at: Timestamp,
+) -> Result<Vec<BankFeedAccount>, LinkRefusal> {
+    store.complete_link(hash, accounts, None, at).await.unwrap()
+}
 
 pub async fn link_flow_binds_and_activates_feeds(store: DynStore) {
     let now = SystemClock.now();
@@ -165,38 +177,33 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     }
     bind_ok(&store, &ch, &code, &xero, ch.expires_at - MICRO).await;
 
-    // Unknown OTP; the challenge is still usable.
-    let ch = challenge(&store, &books, fi, t0).await;
-    let code = otp(&store, &xero, t0).await;
+    // OTPs a link refuses, using up neither them nor the challenge: an unknown one, one from
+    // another FI than the one picked, one whose connection is for another platform. Each
+    // challenge then binds with a good OTP, and the refused OTPs still work where they belong.
     let unknown_otp = Secret::from_presented("bfotp_unknown").hash();
-    assert_eq!(
-        bind(&store, &ch, Platform::Xero, &unknown_otp, at(1)).await,
-        Err(LinkRefusal::Otp(OtpRefusal::Unknown))
-    );
-    bind_ok(&store, &ch, &code, &xero, at(1)).await;
-
-    // An OTP from another FI than the one picked: neither it nor the challenge is used up, and
-    // the other FI's own flow still works with it.
-    let ch = challenge(&store, &books, fi, t0).await;
-    let code = otp(&store, &xero, t0).await;
     let foreign = otp(&store, &other_xero, t0).await;
-    assert_eq!(
-        bind(&store, &ch, Platform::Xero, &foreign, at(1)).await,
-        Err(LinkRefusal::ForeignOtp)
-    );
-    bind_ok(&store, &ch, &code, &xero, at(2)).await;
+    let qbo_code = otp(&store, &qbo, t0).await;
+    for (case, presented, refusal) in [
+        (
+            "unknown",
+            &unknown_otp,
+            LinkRefusal::Otp(OtpRefusal::Unknown),
+        ),
+        ("another FI's", &foreign, LinkRefusal::ForeignOtp),
+        (
+            "another platform's",
+            &qbo_code,
+            LinkRefusal::ConnectionPlatformMismatch,
+        ),
+    ] {
+        let ch = challenge(&store, &books, fi, t0).await;
+        let code = otp(&store, &xero, t0).await;
+        let refused = bind(&store, &ch, Platform::Xero, presented, at(1)).await;
+        assert_eq!(refused, Err(refusal), "{case} OTP");
+        bind_ok(&store, &ch, &code, &xero, at(2)).await;
+    }
     let their_ch = challenge(&store, &books, other_fi, t0).await;
     bind_ok(&store, &their_ch, &foreign, &other_xero, at(3)).await;
-
-    // The OTP's connection is for another platform; the OTP is still usable.
-    let ch = challenge(&store, &books, fi, t0).await;
-    let code = otp(&store, &xero, t0).await;
-    let qbo_code = otp(&store, &qbo, t0).await;
-    assert_eq!(
-        bind(&store, &ch, Platform::Xero, &qbo_code, at(1)).await,
-        Err(LinkRefusal::ConnectionPlatformMismatch)
-    );
-    bind_ok(&store, &ch, &code, &xero, at(2)).await;
     assert_eq!(
         store.consume_otp(&qbo_code, at(3)).await.unwrap(),
         Ok((fi, qbo.id)),
@@ -260,18 +267,12 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
 
     // Unknown challenge; before the bind.
     assert_eq!(
-        store
-            .complete_link(&unknown, &[checking.id], None, at(10))
-            .await
-            .unwrap(),
+        choose(&store, &unknown, &[checking.id], at(10)).await,
         Err(LinkRefusal::UnknownChallenge)
     );
     let ch = challenge(&store, &books, fi, at(10)).await;
     assert_eq!(
-        store
-            .complete_link(&ch.hash, &[checking.id], None, at(11))
-            .await
-            .unwrap(),
+        choose(&store, &ch.hash, &[checking.id], at(11)).await,
         Err(LinkRefusal::NotBound)
     );
     let code = otp(&store, &xero, at(10)).await;
@@ -281,10 +282,7 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     // must not stay activated.
     for stranger in [&same_org_other_connection, &other_org, &gone] {
         assert_eq!(
-            store
-                .complete_link(&ch.hash, &[checking.id, stranger.id], None, at(13))
-                .await
-                .unwrap(),
+            choose(&store, &ch.hash, &[checking.id, stranger.id], at(13)).await,
             Err(LinkRefusal::UnknownAccount),
             "{} is not an account of the bound connection",
             stranger.internal_bank_account_id
@@ -315,19 +313,14 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     );
 
     // The valid choice still works once, then the link is done.
-    let linked = store
-        .complete_link(&ch.hash, &[checking.id], None, at(14))
+    let linked = choose(&store, &ch.hash, &[checking.id], at(14))
         .await
-        .unwrap()
         .expect("feed choice accepted");
     assert_eq!(linked.len(), 1);
     assert_eq!(linked[0].feed_status, FeedStatus::Active);
     assert_eq!(linked[0].transaction_start_date, None);
     assert_eq!(
-        store
-            .complete_link(&ch.hash, &[savings.id], None, at(15))
-            .await
-            .unwrap(),
+        choose(&store, &ch.hash, &[savings.id], at(15)).await,
         Err(LinkRefusal::NotBound)
     );
     assert_eq!(
@@ -343,10 +336,7 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
     let deadline = at(21) + SELECTION_TTL;
     for late in [deadline + secs(3600), deadline] {
         assert_eq!(
-            store
-                .complete_link(&ch.hash, &[savings.id], None, late)
-                .await
-                .unwrap(),
+            choose(&store, &ch.hash, &[savings.id], late).await,
             Err(LinkRefusal::NotBound)
         );
     }
@@ -354,10 +344,8 @@ pub async fn link_refusals_change_nothing(store: DynStore) {
         store.get_account(xero.id, savings.id).await.unwrap(),
         Some(savings.clone())
     );
-    let linked = store
-        .complete_link(&ch.hash, &[savings.id], None, deadline - MICRO)
+    let linked = choose(&store, &ch.hash, &[savings.id], deadline - MICRO)
         .await
-        .unwrap()
         .expect("feed choice accepted just in time");
     assert_eq!(linked[0].id, savings.id);
     let feeds: Vec<_> = store
@@ -433,10 +421,7 @@ pub async fn a_deleted_connection_cannot_complete_a_link(store: DynStore) {
         .delete_connection(fi, xero.id, now + secs(2))
         .await
         .unwrap();
-    let refused = store
-        .complete_link(&ch.hash, &[checking.id], None, now + secs(3))
-        .await
-        .unwrap();
+    let refused = choose(&store, &ch.hash, &[checking.id], now + secs(3)).await;
     assert_eq!(refused, Err(LinkRefusal::ConnectionDeleted));
     assert_eq!(
         store.get_account(xero.id, checking.id).await.unwrap(),

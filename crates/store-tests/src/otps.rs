@@ -3,7 +3,7 @@
 
 use bankfeeds_domain::otp::{NewOtp, OtpRefusal, OTP_TTL};
 use bankfeeds_domain::{
-    Clock, Connection, NewConnection, OrgId, Platform, Secret, SystemClock, Timestamp,
+    Clock, Connection, ConnectionId, NewConnection, OrgId, Platform, Secret, SystemClock, Timestamp,
 };
 use bankfeeds_store::DynStore;
 use chrono::TimeDelta;
@@ -24,41 +24,52 @@ async fn issue(store: &DynStore, connection: &Connection, now: Timestamp) -> (Ne
     (otp, secret)
 }
 
+/// Presents the OTP `secret` at `at`.
+async fn consume(
+    store: &DynStore,
+    secret: &Secret,
+    at: Timestamp,
+) -> Result<(OrgId, ConnectionId), OtpRefusal> {
+    store.consume_otp(&secret.hash(), at).await.unwrap()
+}
+
 pub async fn otps_are_single_use_and_expire(store: DynStore) {
     let now = SystemClock.now();
     let o = org(&store, "Demo Bank").await;
     let c1 = connection(&store, o).await;
     let c2 = connection(&store, o).await;
-    let consume = |secret: &Secret, at: Timestamp| {
-        let (store, hash) = (store.clone(), secret.hash());
-        async move { store.consume_otp(&hash, at).await.unwrap() }
-    };
 
     // Single use.
     let (_, first) = issue(&store, &c1, now).await;
-    assert_eq!(consume(&first, now + secs(1)).await, Ok((o, c1.id)));
+    assert_eq!(consume(&store, &first, now + secs(1)).await, Ok((o, c1.id)));
     assert_eq!(
-        consume(&first, now + secs(2)).await,
+        consume(&store, &first, now + secs(2)).await,
         Err(OtpRefusal::AlreadyUsed)
     );
     let unknown = Secret::from_presented("bfotp_unknown");
-    assert_eq!(consume(&unknown, now).await, Err(OtpRefusal::Unknown));
+    assert_eq!(
+        consume(&store, &unknown, now).await,
+        Err(OtpRefusal::Unknown)
+    );
 
     // Expiry: refused at `expires_at` exactly (and after), accepted one microsecond before.
     // The refusals change nothing: the OTP is still usable afterwards.
     let (otp, expiring) = issue(&store, &c1, now).await;
     assert_eq!(
-        consume(&expiring, otp.expires_at + secs(60)).await,
+        consume(&store, &expiring, otp.expires_at + secs(60)).await,
         Err(OtpRefusal::Expired)
     );
     assert_eq!(
-        consume(&expiring, otp.expires_at).await,
+        consume(&store, &expiring, otp.expires_at).await,
         Err(OtpRefusal::Expired)
     );
     let just_before = otp.expires_at - TimeDelta::microseconds(1);
-    assert_eq!(consume(&expiring, just_before).await, Ok((o, c1.id)));
     assert_eq!(
-        consume(&expiring, just_before).await,
+        consume(&store, &expiring, just_before).await,
+        Ok((o, c1.id))
+    );
+    assert_eq!(
+        consume(&store, &expiring, just_before).await,
         Err(OtpRefusal::AlreadyUsed)
     );
 
@@ -66,23 +77,32 @@ pub async fn otps_are_single_use_and_expire(store: DynStore) {
     let (_, older) = issue(&store, &c1, now).await;
     let (_, newer) = issue(&store, &c1, now + secs(1)).await;
     assert_eq!(
-        consume(&older, now + secs(2)).await,
+        consume(&store, &older, now + secs(2)).await,
         Err(OtpRefusal::Superseded)
     );
-    assert_eq!(consume(&newer, now + secs(2)).await, Ok((o, c1.id)));
+    assert_eq!(consume(&store, &newer, now + secs(2)).await, Ok((o, c1.id)));
     // Used OTPs stay used when a new one is issued; superseded ones stay superseded, even
     // once past their expiry.
     let (_, latest) = issue(&store, &c1, now + secs(3)).await;
     let late = now + OTP_TTL + secs(3600);
-    assert_eq!(consume(&first, late).await, Err(OtpRefusal::AlreadyUsed));
-    assert_eq!(consume(&newer, late).await, Err(OtpRefusal::AlreadyUsed));
-    assert_eq!(consume(&older, late).await, Err(OtpRefusal::Superseded));
+    assert_eq!(
+        consume(&store, &first, late).await,
+        Err(OtpRefusal::AlreadyUsed)
+    );
+    assert_eq!(
+        consume(&store, &newer, late).await,
+        Err(OtpRefusal::AlreadyUsed)
+    );
+    assert_eq!(
+        consume(&store, &older, late).await,
+        Err(OtpRefusal::Superseded)
+    );
 
     // Another connection's OTP is unaffected by new OTPs on this one.
     let (_, other) = issue(&store, &c2, now + secs(4)).await;
     let (_, latest_again) = issue(&store, &c1, now + secs(5)).await;
     assert_eq!(
-        consume(&latest, now + secs(6)).await,
+        consume(&store, &latest, now + secs(6)).await,
         Err(OtpRefusal::Superseded)
     );
 
@@ -93,16 +113,23 @@ pub async fn otps_are_single_use_and_expire(store: DynStore) {
         ("first", &first, OtpRefusal::AlreadyUsed),
     ];
     for (case, otp, refusal) in refused {
-        assert_eq!(consume(otp, now + secs(6)).await, Err(refusal), "{case}");
+        assert_eq!(
+            consume(&store, otp, now + secs(6)).await,
+            Err(refusal),
+            "{case}"
+        );
     }
-    assert_eq!(consume(&other, now + secs(7)).await, Ok((o, c2.id)));
+    assert_eq!(consume(&store, &other, now + secs(7)).await, Ok((o, c2.id)));
     assert_eq!(
-        consume(&latest_again, now + secs(7) + OTP_TTL).await,
+        consume(&store, &latest_again, now + secs(7) + OTP_TTL).await,
         Err(OtpRefusal::Expired)
     );
-    assert_eq!(consume(&latest_again, now + secs(7)).await, Ok((o, c1.id)));
     assert_eq!(
-        consume(&other, now + secs(8)).await,
+        consume(&store, &latest_again, now + secs(7)).await,
+        Ok((o, c1.id))
+    );
+    assert_eq!(
+        consume(&store, &other, now + secs(8)).await,
         Err(OtpRefusal::AlreadyUsed)
     );
 }
@@ -153,11 +180,7 @@ pub async fn concurrent_issuers_leave_one_active_otp(store: DynStore) {
     }
     let mut ok = 0;
     for secret in &secrets {
-        match store
-            .consume_otp(&secret.hash(), now + secs(1))
-            .await
-            .unwrap()
-        {
+        match consume(&store, secret, now + secs(1)).await {
             Ok(found) => {
                 assert_eq!(found, (o, c.id));
                 ok += 1;
@@ -184,20 +207,14 @@ pub async fn otps_issued_alongside_leave_earlier_ones_valid(store: DynStore) {
     let (second, two) = NewOtp::generate(&c.connection, t0);
     store.issue_otp(&second.alongside_earlier()).await.unwrap();
     let at = t0 + TimeDelta::seconds(1);
-    assert_eq!(
-        store.consume_otp(&one.hash(), at).await.unwrap(),
-        Ok((fi, c.connection.id))
-    );
-    assert_eq!(
-        store.consume_otp(&two.hash(), at).await.unwrap(),
-        Ok((fi, c.connection.id))
-    );
+    assert_eq!(consume(&store, &one, at).await, Ok((fi, c.connection.id)));
+    assert_eq!(consume(&store, &two, at).await, Ok((fi, c.connection.id)));
     // A normal issue still cancels what is left.
     let (third, three) = NewOtp::generate(&c.connection, t0);
     store.issue_otp(&third.alongside_earlier()).await.unwrap();
     let (fourth, _) = NewOtp::generate(&c.connection, t0);
     store.issue_otp(&fourth).await.unwrap();
-    assert!(store.consume_otp(&three.hash(), at).await.unwrap().is_err());
+    assert!(consume(&store, &three, at).await.is_err());
 }
 
 pub async fn otps_answer_with_their_own_organisation_and_connection(store: DynStore) {
@@ -209,20 +226,8 @@ pub async fn otps_answer_with_their_own_organisation_and_connection(store: DynSt
     let (_, for_a) = issue(&store, &ca, now).await;
     // Another organisation's OTP (and another connection's) never supersedes this one.
     let (_, for_b) = issue(&store, &cb, now + secs(1)).await;
-    assert_eq!(
-        store
-            .consume_otp(&for_b.hash(), now + secs(2))
-            .await
-            .unwrap(),
-        Ok((b, cb.id))
-    );
-    assert_eq!(
-        store
-            .consume_otp(&for_a.hash(), now + secs(2))
-            .await
-            .unwrap(),
-        Ok((a, ca.id))
-    );
+    assert_eq!(consume(&store, &for_b, now + secs(2)).await, Ok((b, cb.id)));
+    assert_eq!(consume(&store, &for_a, now + secs(2)).await, Ok((a, ca.id)));
 }
 
 pub async fn a_new_otp_supersedes_an_expired_unused_one(store: DynStore) {
@@ -231,41 +236,23 @@ pub async fn a_new_otp_supersedes_an_expired_unused_one(store: DynStore) {
     let c = connection(&store, o).await;
     let (_, old) = issue(&store, &c, now).await;
     let late = now + OTP_TTL + secs(1);
-    assert_eq!(
-        store.consume_otp(&old.hash(), late).await.unwrap(),
-        Err(OtpRefusal::Expired)
-    );
+    assert_eq!(consume(&store, &old, late).await, Err(OtpRefusal::Expired));
     let (_, new) = issue(&store, &c, late).await;
     // Refusals are checked in a fixed order: used, then superseded, then expired.
     assert_eq!(
-        store
-            .consume_otp(&old.hash(), late + secs(1))
-            .await
-            .unwrap(),
+        consume(&store, &old, late + secs(1)).await,
         Err(OtpRefusal::Superseded)
     );
+    assert_eq!(consume(&store, &new, late + secs(1)).await, Ok((o, c.id)));
     assert_eq!(
-        store
-            .consume_otp(&new.hash(), late + secs(1))
-            .await
-            .unwrap(),
-        Ok((o, c.id))
-    );
-    assert_eq!(
-        store
-            .consume_otp(&new.hash(), late + OTP_TTL + secs(2))
-            .await
-            .unwrap(),
+        consume(&store, &new, late + OTP_TTL + secs(2)).await,
         Err(OtpRefusal::AlreadyUsed),
         "used, even once past its expiry"
     );
     // A used OTP is not superseded by the next one either.
     issue(&store, &c, late + secs(2)).await;
     assert_eq!(
-        store
-            .consume_otp(&new.hash(), late + secs(3))
-            .await
-            .unwrap(),
+        consume(&store, &new, late + secs(3)).await,
         Err(OtpRefusal::AlreadyUsed)
     );
 }

@@ -11,7 +11,7 @@ use chrono::TimeDelta;
 use rust_decimal::Decimal;
 use tokio::task::JoinSet;
 
-use crate::helpers::{batch, linked_feed, run_batch, secs, t0, tx};
+use crate::helpers::{batch, events_of, linked_feed, run_batch, secs, t0, tx};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -115,13 +115,7 @@ pub async fn feeds_are_ingested_as_statements_once(store: DynStore) {
     assert_eq!(next[0].opening_balance, d("999.5"));
     assert_eq!(next[0].closing_balance, d("1002.5"));
 
-    let synced_events: Vec<_> = store
-        .list_events(c.org_id, 0, 1000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind.as_str() == "bank_feed_account.synced")
-        .collect();
+    let synced_events = events_of(&store, c.org_id, "bank_feed_account.synced").await;
     assert_eq!(synced_events.len(), 3);
     assert_eq!(synced_events[0].payload["transactions_ingested"], 250);
     assert_eq!(synced_events[0].payload["statements"], 3);

@@ -14,8 +14,8 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use crate::helpers::{
-    account, bind_ok, challenge, company, connection, days, job, link_account, named_org, otp,
-    response, secs, submit, t0,
+    account, bind_ok, challenge, company, connection, days, intuit_account, job, link_account,
+    named_org, otp, response, secs, submit, t0,
 };
 
 fn hours(n: i64) -> TimeDelta {
@@ -229,9 +229,7 @@ async fn key_kept(store: &DynStore, c: &Connection, name: &str) -> bool {
 pub async fn idempotency_keys_are_kept_while_their_job_waits(store: DynStore) {
     let now = t0();
     let horizon = now - days(7);
-    let fi = named_org(&store, "Demo Bank").await;
-    let c = connection(&store, fi, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (_, c, a) = intuit_account(&store, "A").await;
     // Finished jobs' keys: just past the horizon, just inside it, and five more past it.
     let mut names = vec![("past", horizon - secs(1)), ("inside", horizon + secs(1))];
     let older: Vec<String> = (0..5).map(|n| format!("older-{n}")).collect();
@@ -296,9 +294,7 @@ pub async fn idempotency_keys_are_kept_while_their_job_waits(store: DynStore) {
 pub async fn finished_jobs_lose_their_bodies_after_their_horizon(store: DynStore) {
     let now = t0();
     let horizon = now - days(30);
-    let fi = named_org(&store, "Demo Bank").await;
-    let c = connection(&store, fi, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (fi, c, a) = intuit_account(&store, "A").await;
     let body = json!({"error_code": "X", "detail": "kept until the horizon"});
     let mut finished = Vec::new();
     for at in [

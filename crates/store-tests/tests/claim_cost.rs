@@ -128,22 +128,4 @@ async fn measure(db: Option<TestDb>, backend: &str) {
     );
 }
 
-#[tokio::test]
-#[ignore = "a measurement; run with --ignored --nocapture"]
-async fn claim_cost_sqlite() {
-    measure(
-        bankfeeds_store_tests::backends::sqlite("claim_cost").await,
-        "sqlite",
-    )
-    .await;
-}
-
-#[tokio::test]
-#[ignore = "a measurement; run with --ignored --nocapture"]
-async fn claim_cost_postgres() {
-    measure(
-        bankfeeds_store_tests::backends::postgres("claim_cost").await,
-        "postgres",
-    )
-    .await;
-}
+bankfeeds_store_tests::measured_on_both_backends!("claim_cost": claim_cost_sqlite, claim_cost_postgres);

@@ -83,22 +83,4 @@ async fn measure(db: Option<TestDb>, backend: &str) {
     );
 }
 
-#[tokio::test]
-#[ignore = "a measurement; run with --ignored --nocapture"]
-async fn retention_cost_sqlite() {
-    measure(
-        bankfeeds_store_tests::backends::sqlite("retention_cost").await,
-        "sqlite",
-    )
-    .await;
-}
-
-#[tokio::test]
-#[ignore = "a measurement; run with --ignored --nocapture"]
-async fn retention_cost_postgres() {
-    measure(
-        bankfeeds_store_tests::backends::postgres("retention_cost").await,
-        "postgres",
-    )
-    .await;
-}
+bankfeeds_store_tests::measured_on_both_backends!("retention_cost": retention_cost_sqlite, retention_cost_postgres);

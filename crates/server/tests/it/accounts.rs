@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{err, err_in, ok, Creds, Hub};
+use crate::helpers::{err, err_in, items, ok, refuses, with_token, Creds, Hub, ACCOUNTS};
 
 crate::on_both_backends!(
     account_lifecycle,
@@ -14,14 +14,12 @@ crate::on_both_backends!(
     accounts_of_other_connections_and_organisations_are_invisible,
 );
 
-const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
-
 fn accounts(token: &str) -> String {
-    format!("{ACCOUNTS}?access_token={token}")
+    with_token(ACCOUNTS, token)
 }
 
 fn account_url(id: &str, token: &str) -> String {
-    format!("{ACCOUNTS}/{id}?access_token={token}")
+    with_token(&format!("{ACCOUNTS}/{id}"), token)
 }
 
 fn seed_account(internal_id: &str) -> Value {
@@ -64,8 +62,8 @@ async fn account_lifecycle(hub: Hub) {
     );
     let mut activating = seed_account("another");
     activating["bank_feed_account"]["feed_status"] = json!("active");
-    err(
-        hub.post(&bank, &accounts(&token), &activating).send().await,
+    refuses(
+        hub.post(&bank, &accounts(&token), &activating),
         400,
         "READ_ONLY_FIELD",
     )
@@ -118,14 +116,14 @@ async fn account_lifecycle(hub: Hub) {
 
     let deleted = ok(hub.delete(&bank, &account_url(id, &token)).send().await).await;
     assert_eq!(deleted, json!({"code": "deleted", "success": true}));
-    err(
-        hub.get(&bank, &account_url(id, &token)).send().await,
+    refuses(
+        hub.get(&bank, &account_url(id, &token)),
         410,
         "BANK_FEED_ACCOUNT_NOT_FOUND",
     )
     .await;
-    err(
-        hub.delete(&bank, &account_url(id, &token)).send().await,
+    refuses(
+        hub.delete(&bank, &account_url(id, &token)),
         410,
         "BANK_FEED_ACCOUNT_NOT_FOUND",
     )
@@ -243,8 +241,8 @@ async fn account_validation_refuses_each_bad_input(hub: Hub) {
     assert!(listed["bank_feed_accounts"].as_array().unwrap().is_empty());
 
     let a = create(&hub, &bank, &token, "ACC-1").await;
-    err(
-        hub.post(&bank, &url, &seed_account("ACC-1")).send().await,
+    refuses(
+        hub.post(&bank, &url, &seed_account("ACC-1")),
         409,
         "BANK_FEED_ACCOUNT_EXISTS",
     )
@@ -279,19 +277,17 @@ async fn account_validation_refuses_each_bad_input(hub: Hub) {
         unchanged["bank_feed_account"], a,
         "no refused PATCH changed anything"
     );
-    err(
-        hub.get(&bank, &account_url("nope", &token)).send().await,
+    refuses(
+        hub.get(&bank, &account_url("nope", &token)),
         400,
         "INVALID_ID",
     )
     .await;
-    err(
+    refuses(
         hub.get(
             &bank,
             &format!("{}&expand=everything", account_url(id, &token)),
-        )
-        .send()
-        .await,
+        ),
         400,
         "INVALID_QUERY_PARAMETER",
     )
@@ -324,9 +320,7 @@ async fn account_lists_filter_sort_and_page(hub: Hub) {
                 }
                 let page = hub.get_ok(bank, &url).await;
                 seen.extend(
-                    page["bank_feed_accounts"]
-                        .as_array()
-                        .unwrap()
+                    items(&page["bank_feed_accounts"])
                         .iter()
                         .map(|a| a["id"].as_str().unwrap().to_owned()),
                 );
@@ -384,13 +378,11 @@ async fn account_lists_filter_sort_and_page(hub: Hub) {
     // A cursor from one sort is refused under another.
     let page = hub.get_ok(&bank, &format!("{base}&limit=2")).await;
     let cursor = page["next_cursor"].as_str().unwrap();
-    err(
+    refuses(
         hub.get(
             &bank,
             &format!("{base}&limit=2&sort=updated_at%20ASC&cursor={cursor}"),
-        )
-        .send()
-        .await,
+        ),
         400,
         "INVALID_CURSOR",
     )

@@ -6,12 +6,15 @@ use bankfeeds_domain::account::{
 };
 use bankfeeds_domain::otp::NewOtp;
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::{BankFeedAccount, Clock, ConnectionId, Currency, SystemClock};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, Clock, ConnectionId, Currency, SystemClock,
+};
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{ok, with_token, Creds, Hub, Sandbox, ACCOUNTS, TRANSACTIONS};
+use crate::helpers::{items, ok, with_token, Creds, Hub, Sandbox, ACCOUNTS, TRANSACTIONS};
+use crate::link_flow::list_bank;
 
 crate::on_both_backends!(
     companies_round_trip_in_codats_shapes,
@@ -106,6 +109,20 @@ impl<'a> Codat<'a> {
         (company, connection)
     }
 
+    /// A company `name` with a QuickBooks (hcws) data connection and one source account on it,
+    /// `ac-001` (a USD checking account), not linked yet; answers (company id, connection id).
+    pub(crate) async fn quickbooks_checking(&self, name: &str) -> (String, String) {
+        let (co, conn) = self.company_with_connection(name, "hcws").await;
+        let company = co["id"].as_str().unwrap().to_owned();
+        let connection = conn["id"].as_str().unwrap().to_owned();
+        let accounts = format!(
+            "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts"
+        );
+        let (s, a) = self.post(&accounts, json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
+        assert_eq!(s, 200, "{a}");
+        (company, connection)
+    }
+
     /// The push operation once the hub's queue has been drained: settled.
     pub(crate) async fn settled(&self, company: &str, key: &str) -> Value {
         self.hub.drain().await;
@@ -114,6 +131,18 @@ impl<'a> Codat<'a> {
         assert_ne!(op["status"], "Pending", "push {key} still pending: {op}");
         op
     }
+}
+
+/// The stored bank feed account `id` of the connection `cid`, which must exist.
+async fn stored_account(hub: &Hub, cid: ConnectionId, id: BankFeedAccountId) -> BankFeedAccount {
+    hub.store.get_account(cid, id).await.unwrap().unwrap()
+}
+
+/// Where transactions for the source account `ac-001` are pushed.
+pub(crate) fn checking_pushes(company: &str, connection: &str) -> String {
+    format!(
+        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
+    )
 }
 
 /// Asserts an `ErrorMessage` with this status and our code.
@@ -168,9 +197,7 @@ async fn companies_round_trip_in_codats_shapes(hub: Hub) {
     assert_eq!(s, 200);
     assert_eq!(page["totalResults"], 3);
     assert_eq!(page["pageSize"], 2);
-    let names: Vec<_> = page["results"]
-        .as_array()
-        .unwrap()
+    let names: Vec<_> = items(&page["results"])
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
@@ -347,9 +374,7 @@ async fn data_connections_follow_the_core(hub: Hub) {
     assert_eq!(company_now["dataConnections"].as_array().unwrap().len(), 2);
     // One core: the Rutter-shaped door lists the same connections.
     let rutter = hub.get_ok(&bank, "/versioned/connections").await;
-    let ids: Vec<_> = rutter["connections"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = items(&rutter["connections"])
         .iter()
         .map(|c| c["id"].clone())
         .collect();
@@ -377,13 +402,7 @@ async fn data_connections_follow_the_core(hub: Hub) {
         .unwrap();
     let (otp, code) = NewOtp::generate(&connection, SystemClock.now());
     hub.store.issue_otp(&otp).await.unwrap();
-    hub.list_bank(
-        &bank,
-        "INTUIT_BANK_FEEDS",
-        "https://bank.example/login",
-        "US",
-    )
-    .await;
+    list_bank(&hub, &bank, "INTUIT_BANK_FEEDS").await;
     let intuit = Sandbox::of(&hub, "INTUIT_BANK_FEEDS");
     let books = intuit.company("Books").await;
     let challenge = intuit.challenge(&books, &bank).await;
@@ -414,12 +433,7 @@ async fn data_connections_follow_the_core(hub: Hub) {
         .patch(&format!("{base}/{id}"), json!({"status": "Unlinked"}))
         .await;
     assert_eq!((s, unlinked["status"].as_str()), (200, Some("Unlinked")));
-    let stored = hub
-        .store
-        .get_account(cid, account.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_account(&hub, cid, account.id).await;
     assert_eq!(stored.feed_status.as_str(), "inactive");
 
     // Deleting: 200 with no body; then it is gone, from both doors.
@@ -510,9 +524,7 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
         {"id": "card-1", "accountName": "Card", "accountType": "creditCard", "accountNumber": "4111", "currency": "USD", "balance": -12.5},
     ])).await;
     assert_eq!(s, 207, "{results}");
-    let codes: Vec<_> = results
-        .as_array()
-        .unwrap()
+    let codes: Vec<_> = items(&results)
         .iter()
         .map(|r| r["result"]["statusCode"].clone())
         .collect();
@@ -525,9 +537,7 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
 
     let (s, listed) = codat.get(&base).await;
     assert_eq!(s, 200);
-    let ids: Vec<_> = listed
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = items(&listed)
         .iter()
         .map(|a| a["id"].as_str().unwrap())
         .collect();
@@ -584,12 +594,7 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
         .patch(&one, json!({"id": "ac-001", "status": "disconnected"}))
         .await;
     assert_eq!((s, off["status"].as_str()), (200, Some("disconnected")));
-    let core = hub
-        .store
-        .get_account(cid, stored.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let core = stored_account(&hub, cid, stored.id).await;
     assert_eq!(
         (core.feed_status.as_str(), core.transaction_ready),
         ("inactive", false)
@@ -660,17 +665,8 @@ pub(crate) fn day(n: i64) -> String {
 async fn pushes_follow_quickbooks_rules(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let codat = Codat::new(&hub, &bank);
-    let (co, conn) = codat
-        .company_with_connection("Elaborate Events, Inc", "hcws")
-        .await;
-    let company = co["id"].as_str().unwrap().to_owned();
-    let connection = conn["id"].as_str().unwrap().to_owned();
-    let accounts =
-        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
-    codat.post(&accounts, json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
-    let push = format!(
-        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
-    );
+    let (company, connection) = codat.quickbooks_checking("Elaborate Events, Inc").await;
+    let push = checking_pushes(&company, &connection);
     let tx = |id: &str, days_ago: i64, amount: f64, balance: f64| json!({"id": id, "date": day(days_ago), "description": format!("tx {id}"), "amount": amount, "balance": balance, "transactionType": if amount < 0.0 { "Debit" } else { "Credit" }});
 
     // Not connected yet: refused, saying so.
@@ -709,7 +705,7 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
         (Some("bankTransactions"), Some(30))
     );
     assert_eq!(op["data"], body, "the request is echoed");
-    assert_eq!(op["dataConnectionKey"], conn["id"]);
+    assert_eq!(op["dataConnectionKey"], connection);
     let done = codat
         .settled(&company, op["pushOperationKey"].as_str().unwrap())
         .await;
@@ -718,9 +714,7 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
         (Some("Success"), Some(200)),
         "{done}"
     );
-    let changed: Vec<_> = done["changes"]
-        .as_array()
-        .unwrap()
+    let changed: Vec<_> = items(&done["changes"])
         .iter()
         .map(|c| c["recordRef"]["id"].as_str().unwrap())
         .collect();
@@ -731,12 +725,7 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
     );
     assert!(done["completedOnUtc"].is_string());
     assert_eq!(
-        hub.store
-            .get_account(cid, account.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .current_balance,
+        stored_account(&hub, cid, account.id).await.current_balance,
         Some("8100.5".parse().unwrap())
     );
 
@@ -897,9 +886,7 @@ bankfeeds_domain::job::JobKind::CodatPush,bank.org.id, cid, Some(account.id), ba
     assert_eq!(rutter_account["current_balance"], json!(8095.5));
     assert_eq!(rutter_account["feed_status"], "active");
     let listed = hub.get_ok(&bank, &with_token(TRANSACTIONS, &token)).await;
-    let rows: Vec<(String, String)> = listed["bank_feed_transactions"]
-        .as_array()
-        .unwrap()
+    let rows: Vec<(String, String)> = items(&listed["bank_feed_transactions"])
         .iter()
         .map(|t| {
             (
@@ -944,9 +931,7 @@ bankfeeds_domain::job::JobKind::CodatPush,bank.org.id, cid, Some(account.id), ba
         assert_eq!(op, &one);
     }
     // A query on what only a stored answer holds reads the jobs whole, with the same answers.
-    let failed: Vec<Value> = all["results"]
-        .as_array()
-        .unwrap()
+    let failed: Vec<Value> = items(&all["results"])
         .iter()
         .filter(|op| op["status"] == "Failed")
         .cloned()

@@ -8,7 +8,8 @@ use bankfeeds_domain::Clock;
 use serde_json::{json, Value};
 
 use crate::codat::{day, error, Codat};
-use crate::helpers::{ok, Hub, Sandbox};
+use crate::helpers::{items, ok, Hub, Sandbox};
+use crate::link_flow::list_bank;
 use crate::pages::{error_code, field, see_other, Browser};
 
 crate::on_both_backends!(
@@ -21,20 +22,9 @@ crate::on_both_backends!(
 async fn quickbooks_links_with_generated_credentials(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let codat = Codat::new(&hub, &bank);
-    hub.list_bank(
-        &bank,
-        "INTUIT_BANK_FEEDS",
-        "https://bank.example/login",
-        "US",
-    )
-    .await;
-    let (co, conn) = codat
-        .company_with_connection("Elaborate Events, Inc", "hcws")
-        .await;
-    let company = co["id"].as_str().unwrap().to_owned();
-    let connection = conn["id"].as_str().unwrap().to_owned();
+    list_bank(&hub, &bank, "INTUIT_BANK_FEEDS").await;
+    let (company, connection) = codat.quickbooks_checking("Elaborate Events, Inc").await;
     let base = format!("/companies/{company}/connections/{connection}");
-    codat.post(&format!("{base}/connectionInfo/bankFeedAccounts"), json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
 
     // Each call is a new set; the SDK's odd body (a JSON string) is ignored.
     let creds_path = format!("{base}/connectionInfo/bankFeedAccounts/credentials");
@@ -346,11 +336,7 @@ async fn xero_maps_accounts_by_api_after_the_link(hub: Hub) {
     let (_, accounts) = codat
         .get(&format!("{base}/connectionInfo/bankFeedAccounts"))
         .await;
-    assert!(accounts
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|a| a["status"] == "connected"));
+    assert!(items(&accounts).iter().all(|a| a["status"] == "connected"));
     let feeds = xero.get(&format!("/companies/{books}/feeds")).await;
     assert_eq!(
         feeds["bank_feed_accounts"].as_array().unwrap().len(),

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use crate::helpers::{err, ok, refusals, with_token, Creds, Hub};
+use crate::helpers::{items, ok, refusals, refuses, with_token, Creds, Hub};
 
 crate::on_both_backends!(
     creating_a_connection_is_idempotent_without_repeating_the_token,
@@ -52,12 +52,7 @@ async fn connection_lifecycle(hub: Hub) {
     assert!(token.starts_with("bfat_"));
     assert_eq!(c["link_url"], format!("{}/link/connections/{id}", hub.base));
 
-    let fetched = hub
-        .get_ok(
-            &bank,
-            &format!("/versioned/connections/access_token?access_token={token}"),
-        )
-        .await;
+    let fetched = hub.connection_by_token(&bank, token).await;
     assert_eq!(fetched["connection"]["id"], id);
     assert_eq!(fetched["connection"]["platform"], "INTUIT_BANK_FEEDS");
     assert_eq!(fetched["connection"]["disabled"], false);
@@ -67,10 +62,7 @@ async fn connection_lifecycle(hub: Hub) {
     );
 
     let status = hub
-        .get_ok(
-            &bank,
-            &format!("/versioned/connections/status?access_token={token}"),
-        )
+        .get_ok(&bank, &with_token("/versioned/connections/status", token))
         .await;
     assert_eq!(status["connection"]["id"], id);
     assert_eq!(status["connection"]["orgId"], bank.org.id.to_string());
@@ -96,11 +88,7 @@ async fn connection_lifecycle(hub: Hub) {
 
     // A connection without a name is fine; a blank one is stored as none.
     let unnamed = hub
-        .post_ok(
-            &bank,
-            "/versioned/connections/create",
-            &json!({"platform": "XERO", "name": "  "}),
-        )
+        .create_connection(&bank, json!({"platform": "XERO", "name": "  "}))
         .await;
     assert!(unnamed["connection"]["name"].is_null());
 }
@@ -114,21 +102,14 @@ async fn organisations_never_see_or_touch_each_others_connections(hub: Hub) {
     // B presenting A's token is refused exactly as an unknown token is.
     token_and_connection_refused(&hub, &b, &a_token, "INVALID_ACCESS_TOKEN", &a_id).await;
     let b_list = hub.get_ok(&b, "/versioned/connections").await;
-    let ids: Vec<_> = b_list["connections"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = items(&b_list["connections"])
         .iter()
         .map(|c| c["id"].clone())
         .collect();
     assert_eq!(ids, vec![json!(b_id)]);
 
     // A's connection is untouched.
-    let fetched = hub
-        .get_ok(
-            &a,
-            &format!("/versioned/connections/access_token?access_token={a_token}"),
-        )
-        .await;
+    let fetched = hub.connection_by_token(&a, &a_token).await;
     assert_eq!(fetched["connection"]["id"], a_id);
 }
 
@@ -191,15 +172,13 @@ async fn creating_a_connection_is_idempotent_without_repeating_the_token(hub: Hu
     );
     let listed = hub.get_ok(&bank, "/versioned/connections").await;
     assert_eq!(listed["connections"].as_array().unwrap().len(), 1);
-    err(
+    refuses(
         hub.post(
             &bank,
             "/versioned/connections/create",
             &json!({"platform": "NETSUITE"}),
         )
-        .header("Idempotency-Key", "customer-42")
-        .send()
-        .await,
+        .header("Idempotency-Key", "customer-42"),
         409,
         "IDEMPOTENCY_KEY_REUSED",
     )

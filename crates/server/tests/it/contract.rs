@@ -1,6 +1,6 @@
 //! The served OpenAPI document is the contract: what it does not declare, the server refuses.
 
-use crate::helpers::{err, ok, Hub};
+use crate::helpers::{err, items, ok, refuses, Hub};
 
 /// Issue 12 (item 13, and schemathesis' negative phase): an undeclared query parameter used to be
 /// ignored, so a misspelt `limt` or a filter the hub does not implement answered 200 with every
@@ -8,12 +8,7 @@ use crate::helpers::{err, ok, Hub};
 /// deprecated `updated_at_min` is declared and filters: `seeds.rs`).
 #[tokio::test]
 async fn undeclared_query_parameters_are_refused() {
-    let hub = Hub::start(
-        bankfeeds_store_tests::backends::sqlite("query_contract")
-            .await
-            .unwrap(),
-    )
-    .await;
+    let hub = Hub::sqlite("query_contract").await;
     let creds = hub.org("Contract Bank").await;
     let (_, token) = hub.connection(&creds, "XERO").await;
     let accounts = "/versioned/accounting/bank_feeds/accounts";
@@ -38,20 +33,13 @@ async fn undeclared_query_parameters_are_refused() {
         ),
         ("/versioned/bank_feeds/configs?x=1".to_owned(), "x"),
     ] {
-        let body = err(
-            hub.get(&creds, &url).send().await,
-            400,
-            "UNKNOWN_QUERY_PARAMETER",
-        )
-        .await;
+        let body = refuses(hub.get(&creds, &url), 400, "UNKNOWN_QUERY_PARAMETER").await;
         let message = body["error_message"].as_str().unwrap();
         assert!(message.contains(&format!("`{name}`")), "{url}: {message}");
     }
     // The refusal lists what the operation does take.
-    let body = err(
-        hub.get(&creds, &format!("{accounts}?access_token={token}&limt=5"))
-            .send()
-            .await,
+    let body = refuses(
+        hub.get(&creds, &format!("{accounts}?access_token={token}&limt=5")),
         400,
         "UNKNOWN_QUERY_PARAMETER",
     )
@@ -61,14 +49,12 @@ async fn undeclared_query_parameters_are_refused() {
         "{body}"
     );
     // Write operations too: a body field sent as a query parameter is not silently dropped.
-    err(
+    refuses(
         hub.post(
             &creds,
             "/versioned/connections/create?platform=XERO",
             &serde_json::json!({"platform": "XERO"}),
-        )
-        .send()
-        .await,
+        ),
         400,
         "UNKNOWN_QUERY_PARAMETER",
     )
@@ -79,12 +65,7 @@ async fn undeclared_query_parameters_are_refused() {
 /// empty (`minLength: 1`), so a client generator and the server agree.
 #[tokio::test]
 async fn the_document_says_an_access_token_is_not_empty() {
-    let hub = Hub::start(
-        bankfeeds_store_tests::backends::sqlite("token_doc")
-            .await
-            .unwrap(),
-    )
-    .await;
+    let hub = Hub::sqlite("token_doc").await;
     let creds = hub.org("Doc Bank").await;
     let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
     let mut checked = 0;
@@ -100,10 +81,8 @@ async fn the_document_says_an_access_token_is_not_empty() {
         }
     }
     assert!(checked >= 10, "{checked} operations take an access token");
-    err(
-        hub.get(&creds, "/versioned/connections/status?access_token=")
-            .send()
-            .await,
+    refuses(
+        hub.get(&creds, "/versioned/connections/status?access_token="),
         400,
         "MISSING_ACCESS_TOKEN",
     )
@@ -115,12 +94,7 @@ async fn the_document_says_an_access_token_is_not_empty() {
 /// used to be dropped silently.
 #[tokio::test]
 async fn a_patch_body_takes_only_documented_fields() {
-    let hub = Hub::start(
-        bankfeeds_store_tests::backends::sqlite("patch_doc")
-            .await
-            .unwrap(),
-    )
-    .await;
+    let hub = Hub::sqlite("patch_doc").await;
     let creds = hub.org("Patch Bank").await;
     let (_, token) = hub.connection(&creds, "XERO").await;
     let account = hub
@@ -142,12 +116,7 @@ async fn a_patch_body_takes_only_documented_fields() {
         serde_json::json!({"bank_feed_account": {"name": "Savings"}, "nmae": "x"}),
         serde_json::json!({"bank_feed_account": {"nmae": "Savings"}}),
     ] {
-        err(
-            hub.patch(&creds, &path, &body).send().await,
-            400,
-            "UNKNOWN_FIELD",
-        )
-        .await;
+        refuses(hub.patch(&creds, &path, &body), 400, "UNKNOWN_FIELD").await;
     }
     let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
     let schemas = &doc["components"]["schemas"];
@@ -193,9 +162,7 @@ pub(crate) fn documented_alternative(
         .iter()
         .map(resolve)
         .filter(|(_, s)| {
-            let required = s["required"]
-                .as_array()
-                .unwrap()
+            let required = items(&s["required"])
                 .iter()
                 .all(|p| body.get(p.as_str().unwrap()).is_some());
             let closed = s["additionalProperties"] == false;
@@ -217,12 +184,7 @@ pub(crate) fn documented_alternative(
 /// (`allow-x00 = false` in conformance/openapi/schemathesis.toml), so this test is what holds it.
 #[tokio::test]
 async fn a_nul_in_a_json_string_is_refused() {
-    let hub = Hub::start(
-        bankfeeds_store_tests::backends::sqlite("json_nul")
-            .await
-            .unwrap(),
-    )
-    .await;
+    let hub = Hub::sqlite("json_nul").await;
     let creds = hub.org("Nul Bank").await;
     for body in [
         r#"{"platform": "XERO", "name": "Acme\u0000Ltd"}"#,
@@ -251,12 +213,7 @@ async fn a_nul_in_a_json_string_is_refused() {
 /// calls invalid (schemathesis' negative phase).
 #[tokio::test]
 async fn documented_lengths_count_the_text_as_sent() {
-    let hub = Hub::start(
-        bankfeeds_store_tests::backends::sqlite("raw_lengths")
-            .await
-            .unwrap(),
-    )
-    .await;
+    let hub = Hub::sqlite("raw_lengths").await;
     let creds = hub.org("Length Bank").await;
     let create = |name: String| {
         hub.post(
@@ -279,10 +236,8 @@ async fn documented_lengths_count_the_text_as_sent() {
         serde_json::json!({"bank_feed_account": {"internal_bank_account_id": id,
             "bank_account_type": "bank", "currency_code": "USD"}})
     };
-    err(
-        hub.post(&creds, &path, &account(format!(" {}", "i".repeat(255))))
-            .send()
-            .await,
+    refuses(
+        hub.post(&creds, &path, &account(format!(" {}", "i".repeat(255)))),
         400,
         "INVALID_FIELD_VALUE",
     )
@@ -297,17 +252,11 @@ async fn documented_lengths_count_the_text_as_sent() {
         &format!("/versioned/accounting/bank_feeds/accounts/{id}"),
         &token,
     );
-    err(
-        hub.patch(
+    refuses(hub.patch(
             &creds,
             &patch_path,
             &serde_json::json!({"bank_feed_account": {"internal_bank_account_id": format!(" {}", "j".repeat(255))}}),
-        )
-        .send()
-        .await,
-        400,
-        "INVALID_FIELD_VALUE",
-    )
+        ), 400, "INVALID_FIELD_VALUE")
     .await;
     let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
     let schemas = &doc["components"]["schemas"];

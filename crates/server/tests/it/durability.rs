@@ -19,9 +19,7 @@ async fn a_default_store_is_fully_durable(hub: Hub) {
 
 #[tokio::test]
 async fn sqlite_normal_is_reported_as_reduced() {
-    let db = bankfeeds_store_tests::backends::sqlite("sqlite_normal")
-        .await
-        .unwrap();
+    let db = crate::helpers::sqlite_db("sqlite_normal").await;
     let store: DynStore = Arc::new(SqliteDb::open(&db.url, Synchronous::Normal).await.unwrap());
     let Durability::Reduced(why) = store.durability() else {
         panic!("synchronous=NORMAL must not be reported as fully durable");

@@ -56,6 +56,42 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
         "x".repeat(9 * 1024 * 1024)
     );
     let unknown = "/versioned/connections/01a1fc9a-af8c-76a4-87f1-65c8c73af427";
+    let refused_gets = [
+        ("/versioned/connections?limit=0", 400, "INVALID_LIMIT"),
+        ("/versioned/connections?limit=501", 400, "INVALID_LIMIT"),
+        (
+            "/versioned/connections?limit=abc",
+            400,
+            "INVALID_QUERY_PARAMETER",
+        ),
+        ("/versioned/connections?cursor=%%%", 400, "INVALID_CURSOR"),
+        (
+            "/versioned/connections?cursor=bm90LWEtdXVpZA",
+            400,
+            "INVALID_CURSOR",
+        ),
+        (
+            "/versioned/connections/access_token",
+            400,
+            "MISSING_ACCESS_TOKEN",
+        ),
+        (
+            "/versioned/connections/status?access_token=",
+            400,
+            "MISSING_ACCESS_TOKEN",
+        ),
+        (
+            "/versioned/connections/access_token?access_token=bfat_nope",
+            401,
+            "INVALID_ACCESS_TOKEN",
+        ),
+        ("/versioned/nothing-here", 404, "ROUTE_NOT_FOUND"),
+    ];
+    refusals(
+        &hub.http,
+        refused_gets.map(|(path, status, code)| (hub.get(&bank, path), status, code)),
+    )
+    .await;
     refusals(
         &hub.http,
         [
@@ -74,49 +110,6 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
                 "PAYLOAD_TOO_LARGE",
             ),
             (
-                hub.get(&bank, "/versioned/connections?limit=0"),
-                400,
-                "INVALID_LIMIT",
-            ),
-            (
-                hub.get(&bank, "/versioned/connections?limit=501"),
-                400,
-                "INVALID_LIMIT",
-            ),
-            (
-                hub.get(&bank, "/versioned/connections?limit=abc"),
-                400,
-                "INVALID_QUERY_PARAMETER",
-            ),
-            (
-                hub.get(&bank, "/versioned/connections?cursor=%%%"),
-                400,
-                "INVALID_CURSOR",
-            ),
-            (
-                hub.get(&bank, "/versioned/connections?cursor=bm90LWEtdXVpZA"),
-                400,
-                "INVALID_CURSOR",
-            ),
-            (
-                hub.get(&bank, "/versioned/connections/access_token"),
-                400,
-                "MISSING_ACCESS_TOKEN",
-            ),
-            (
-                hub.get(&bank, "/versioned/connections/status?access_token="),
-                400,
-                "MISSING_ACCESS_TOKEN",
-            ),
-            (
-                hub.get(
-                    &bank,
-                    "/versioned/connections/access_token?access_token=bfat_nope",
-                ),
-                401,
-                "INVALID_ACCESS_TOKEN",
-            ),
-            (
                 hub.delete(&bank, "/versioned/connections/not-an-id"),
                 400,
                 "INVALID_ID",
@@ -127,11 +120,6 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
                     .header("X-Rutter-Version", "1999-01-01"),
                 400,
                 "UNSUPPORTED_API_VERSION",
-            ),
-            (
-                hub.get(&bank, "/versioned/nothing-here"),
-                404,
-                "ROUTE_NOT_FOUND",
             ),
             (
                 hub.http.put(hub.url("/versioned/connections")),
@@ -203,9 +191,7 @@ async fn bad_credentials_get_precise_codes(hub: Hub) {
 
 #[tokio::test]
 async fn the_rate_limit_answers_429_with_retry_after() {
-    let db = bankfeeds_store_tests::backends::sqlite("rate_limit")
-        .await
-        .unwrap();
+    let db = crate::helpers::sqlite_db("rate_limit").await;
     let hub = Hub::start_on(db.store.clone(), Some(db), 3).await;
     let bank = hub.org("Demo Bank").await;
     let other = hub.org("Other Bank").await;

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::codat::{error, error_in, Codat};
-use crate::helpers::{err, ok, with_token, Creds, Hub, Sandbox};
+use crate::helpers::{err, items, ok, refuses, sqlite_db, with_token, Creds, Hub, Sandbox};
 use crate::link_flow::{fi_login, list_bank};
 use crate::pages::{field, Browser};
 
@@ -42,15 +42,7 @@ async fn made_up_methods_share_one_metrics_label(hub: Hub) {
             .unwrap();
         assert!(resp.status().is_client_error(), "{}", resp.status());
     }
-    let metrics = hub
-        .http
-        .get(hub.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = hub.open_text("/metrics").await;
     assert!(!metrics.contains("MADEUP"), "{metrics}");
     let other: Vec<&str> = metrics
         .lines()
@@ -63,11 +55,16 @@ async fn made_up_methods_share_one_metrics_label(hub: Hub) {
     assert_eq!(counted, 20, "{other:?}");
 }
 
-/// A hub on SQLite with the given socket limits; the token stops it.
-async fn hub_with_limits(limits: Limits) -> (String, CancellationToken, TestDb) {
-    let db = bankfeeds_store_tests::backends::sqlite("limits")
-        .await
-        .unwrap();
+/// A hub on SQLite with these socket limits; the token stops it.
+async fn hub_with_limits(
+    header_timeout: Duration,
+    max_connections: usize,
+) -> (String, CancellationToken, TestDb) {
+    let limits = Limits {
+        header_timeout,
+        max_connections,
+    };
+    let db = sqlite_db("limits").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let mut state = AppState::new(
@@ -104,11 +101,8 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
 /// Issue 12, item 2: half a header, or nothing at all, no longer holds a socket for ever.
 #[tokio::test]
 async fn slow_and_idle_clients_are_closed() {
-    let limits = Limits {
-        header_timeout: Duration::from_secs(1),
-        max_connections: 100,
-    };
-    let (addr, shutdown, _db) = hub_with_limits(limits).await;
+    // Headers must arrive within a second; the connection cap is not reached.
+    let (addr, shutdown, _db) = hub_with_limits(Duration::from_secs(1), 100).await;
 
     let mut half = TcpStream::connect(&addr).await.unwrap();
     half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
@@ -134,11 +128,8 @@ async fn slow_and_idle_clients_are_closed() {
 /// slot serves them.
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
-    let limits = Limits {
-        header_timeout: Duration::from_secs(30),
-        max_connections: 2,
-    };
-    let (addr, shutdown, _db) = hub_with_limits(limits).await;
+    // Two connections at most; headers have all the time they need.
+    let (addr, shutdown, _db) = hub_with_limits(Duration::from_secs(30), 2).await;
     let first = TcpStream::connect(&addr).await.unwrap();
     let _second = TcpStream::connect(&addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -183,30 +174,8 @@ async fn hub_with_client_limits(db: TestDb, failures: u32, anonymous: u32) -> Hu
     .await
 }
 
-macro_rules! on_both_backends_with_client_limits {
-    ($($case:ident),*) => {
-        mod client_limits_sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let db = bankfeeds_store_tests::backends::sqlite(stringify!($case)).await.unwrap();
-                    super::$case(db).await;
-                }
-            )*
-        }
-        mod client_limits_postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let Some(db) = bankfeeds_store_tests::backends::postgres(stringify!($case)).await else { return };
-                    super::$case(db).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends_with_client_limits!(
+crate::on_both_backends!(
+    with_db:
     failed_authentication_is_limited_per_client,
     anonymous_routes_are_limited_per_client
 );
@@ -337,9 +306,7 @@ async fn a_feed_choice_is_bounded_and_names_each_account_once(hub: Hub) {
     let repeated = [&accounts[0], &accounts[1], &accounts[0], &accounts[0]];
     let body = json!({"challenge": challenge, "bank_feed_account_ids": repeated});
     let done = ok(xero.post("/link/complete", body).await).await;
-    let linked: Vec<&str> = done["bank_feed_accounts"]
-        .as_array()
-        .unwrap()
+    let linked: Vec<&str> = items(&done["bank_feed_accounts"])
         .iter()
         .map(|a| a["id"].as_str().unwrap())
         .collect();
@@ -402,12 +369,8 @@ async fn codat_source_accounts_keep_the_rutter_doors_length_limits(hub: Hub) {
 /// and API answers alike; over plain http it says nothing.
 #[tokio::test]
 async fn hsts_is_sent_when_the_hub_is_reached_over_https() {
-    let db = bankfeeds_store_tests::backends::sqlite("hsts")
-        .await
-        .unwrap();
-    let store = db.store.clone();
     let https = |s: &mut AppState| s.public_base = "https://feeds.example-bank.com".into();
-    let hub = Hub::start_with(store, Some(db), https, 0).await;
+    let hub = Hub::sqlite_with("hsts", https).await;
     for path in ["/healthz", "/sandbox/", "/versioned/connections"] {
         let resp = hub.http.get(hub.url(path)).send().await.unwrap();
         assert_eq!(
@@ -416,10 +379,7 @@ async fn hsts_is_sent_when_the_hub_is_reached_over_https() {
             "{path}"
         );
     }
-    let db = bankfeeds_store_tests::backends::sqlite("no_hsts")
-        .await
-        .unwrap();
-    let plain = Hub::start(db).await;
+    let plain = Hub::sqlite("no_hsts").await;
     let resp = plain.http.get(plain.url("/healthz")).send().await.unwrap();
     assert!(!resp.headers().contains_key("strict-transport-security"));
 }
@@ -459,12 +419,7 @@ async fn misspelt_fields_are_refused_not_dropped(hub: Hub) {
     let account = serde_json::json!({"bank_feed_account": {
         "internal_bank_account_id": "1", "bank_account_type": "bank", "currency_code": "USD",
         "nmae": "Operating"}});
-    let refused = err(
-        hub.post(&creds, &accounts, &account).send().await,
-        400,
-        "UNKNOWN_FIELD",
-    )
-    .await;
+    let refused = refuses(hub.post(&creds, &accounts, &account), 400, "UNKNOWN_FIELD").await;
     assert!(
         refused["error_message"].as_str().unwrap().contains("nmae"),
         "{refused}"
@@ -494,12 +449,7 @@ async fn misspelt_fields_are_refused_not_dropped(hub: Hub) {
         ),
     ] {
         let body = push((field, value));
-        let refused = err(
-            hub.post(&creds, &txns, &body).send().await,
-            400,
-            "UNKNOWN_FIELD",
-        )
-        .await;
+        let refused = refuses(hub.post(&creds, &txns, &body), 400, "UNKNOWN_FIELD").await;
         assert!(
             refused["error_message"].as_str().unwrap().contains(field),
             "{refused}"
@@ -521,12 +471,7 @@ async fn misspelt_fields_are_refused_not_dropped(hub: Hub) {
 /// that declares bounds.
 #[tokio::test]
 async fn documented_limits_are_the_served_ones() {
-    let hub = Hub::start(
-        bankfeeds_store_tests::backends::sqlite("limits_doc")
-            .await
-            .unwrap(),
-    )
-    .await;
+    let hub = Hub::sqlite("limits_doc").await;
     let creds = hub.org("Doc Bank").await;
     let (_, token) = hub.connection(&creds, "INTUIT_BANK_FEEDS").await;
     let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
@@ -550,13 +495,8 @@ async fn documented_limits_are_the_served_ones() {
         };
         let url = |n: u64| format!("{path}?{token}limit={n}");
         ok(hub.get(&creds, &url(max)).send().await).await;
-        err(
-            hub.get(&creds, &url(max + 1)).send().await,
-            400,
-            "INVALID_LIMIT",
-        )
-        .await;
-        err(hub.get(&creds, &url(0)).send().await, 400, "INVALID_LIMIT").await;
+        refuses(hub.get(&creds, &url(max + 1)), 400, "INVALID_LIMIT").await;
+        refuses(hub.get(&creds, &url(0)), 400, "INVALID_LIMIT").await;
         checked += 1;
     }
     assert_eq!(
@@ -617,12 +557,8 @@ async fn json_bodies_must_say_they_are_json(hub: Hub) {
 /// Domain), and a token under the plain name, as a sibling subdomain could plant, is not taken.
 #[tokio::test]
 async fn the_csrf_cookie_is_host_only_over_https() {
-    let db = bankfeeds_store_tests::backends::sqlite("host_cookie")
-        .await
-        .unwrap();
-    let store = db.store.clone();
     let https = |s: &mut AppState| s.public_base = "https://feeds.example-bank.com".into();
-    let hub = Hub::start_with(store, Some(db), https, 0).await;
+    let hub = Hub::sqlite_with("host_cookie", https).await;
     let session = hub
         .state
         .sandbox

@@ -1,11 +1,14 @@
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bankfeeds_domain::{Clock, NewOrg, Org, Secret, SystemClock};
+use bankfeeds_domain::link::Company;
+use bankfeeds_domain::{Clock, ManualClock, NewOrg, Org, Platform, Secret, SystemClock};
 use bankfeeds_server::sandbox_access::SandboxAccess;
 use bankfeeds_server::AppState;
 use bankfeeds_store::DynStore;
 use bankfeeds_store_tests::TestDb;
+use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -39,6 +42,17 @@ impl Hub {
     pub async fn start(db: TestDb) -> Hub {
         let store = db.store.clone();
         Self::start_on(store, Some(db), 0).await
+    }
+
+    /// A hub on a fresh SQLite database, for a test that is about the HTTP face alone.
+    pub async fn sqlite(name: &str) -> Hub {
+        Self::start(sqlite_db(name).await).await
+    }
+
+    /// [`Hub::sqlite`] with its state adjusted by `tune` before it serves.
+    pub async fn sqlite_with(name: &str, tune: impl FnOnce(&mut AppState)) -> Hub {
+        let db = sqlite_db(name).await;
+        Self::start_with(db.store.clone(), Some(db), tune, 0).await
     }
 
     /// A hub on a store someone else owns (a second instance on the same database).
@@ -87,8 +101,8 @@ impl Hub {
     }
 
     /// A hub whose clock the test moves (challenge, OTP and schedule expiry).
-    pub async fn start_with_clock(db: TestDb) -> (Hub, Arc<bankfeeds_domain::ManualClock>) {
-        let clock = Arc::new(bankfeeds_domain::ManualClock::new(SystemClock.now()));
+    pub async fn start_with_clock(db: TestDb) -> (Hub, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let c = clock.clone();
         let store = db.store.clone();
         let hub =
@@ -107,6 +121,11 @@ impl Hub {
         }
     }
 
+    /// The companies in the sandbox of `platform`.
+    pub async fn companies(&self, platform: Platform) -> Vec<Company> {
+        self.store.list_companies(platform).await.unwrap()
+    }
+
     /// Runs the hub's queue until no job can be claimed and none is running, so what the
     /// jobs did can be read at once.
     pub async fn drain(&self) {
@@ -117,37 +136,36 @@ impl Hub {
         format!("{}{}", self.base, path)
     }
 
-    pub fn get(&self, creds: &Creds, path: &str) -> reqwest::RequestBuilder {
+    /// A `method` request to `path` as the organisation.
+    pub fn request(&self, method: Method, creds: &Creds, path: &str) -> reqwest::RequestBuilder {
         self.http
-            .get(self.url(path))
+            .request(method, self.url(path))
             .basic_auth(&creds.client_id, Some(&creds.client_secret))
+    }
+
+    pub fn get(&self, creds: &Creds, path: &str) -> reqwest::RequestBuilder {
+        self.request(Method::GET, creds, path)
     }
 
     pub fn post(&self, creds: &Creds, path: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.http
-            .post(self.url(path))
-            .basic_auth(&creds.client_id, Some(&creds.client_secret))
-            .json(body)
+        self.request(Method::POST, creds, path).json(body)
     }
 
     pub fn delete(&self, creds: &Creds, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .delete(self.url(path))
-            .basic_auth(&creds.client_id, Some(&creds.client_secret))
+        self.request(Method::DELETE, creds, path)
     }
 
     pub fn put(&self, creds: &Creds, path: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.http
-            .put(self.url(path))
-            .basic_auth(&creds.client_id, Some(&creds.client_secret))
-            .json(body)
+        self.request(Method::PUT, creds, path).json(body)
     }
 
     pub fn patch(&self, creds: &Creds, path: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.http
-            .patch(self.url(path))
-            .basic_auth(&creds.client_id, Some(&creds.client_secret))
-            .json(body)
+        self.request(Method::PATCH, creds, path).json(body)
+    }
+
+    /// GETs `path` (on the hub) with no credentials.
+    pub async fn get_anonymously(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
     }
 
     /// GETs `path` as the organisation; asserts a 200 and returns the body.
@@ -171,20 +189,28 @@ impl Hub {
         resp.text().await.unwrap()
     }
 
+    /// Creates a connection through the API from `fields`; returns the answer.
+    pub async fn create_connection(&self, creds: &Creds, fields: Value) -> Value {
+        self.post_ok(creds, "/versioned/connections/create", &fields)
+            .await
+    }
+
     /// Creates a connection through the API; returns `(id, access_token)`.
     pub async fn connection(&self, creds: &Creds, platform: &str) -> (String, String) {
-        let body = self
-            .post_ok(
-                creds,
-                "/versioned/connections/create",
-                &json!({"platform": platform, "name": "Acme Ltd"}),
-            )
-            .await;
+        let fields = json!({"platform": platform, "name": "Acme Ltd"});
+        let body = self.create_connection(creds, fields).await;
         let c = &body["connection"];
         (
             c["id"].as_str().unwrap().to_owned(),
             c["access_token"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// `GET /versioned/connections/access_token` for `token` as the organisation; asserts a 200
+    /// and returns the body.
+    pub async fn connection_by_token(&self, creds: &Creds, token: &str) -> Value {
+        let path = with_token("/versioned/connections/access_token", token);
+        self.get_ok(creds, &path).await
     }
 
     /// Lists the organisation as a bank on `platform` (its bank feeds configuration), with
@@ -194,6 +220,12 @@ impl Hub {
             json!({"display_name": "Demo Bank", "login_url": login_url, "country_code": country});
         let path = format!("/versioned/bank_feeds/configs/{platform}");
         ok(self.put(creds, &path, &config).send().await).await;
+    }
+
+    /// [`Hub::list_bank`] with the hub's demo bank as the login page.
+    pub async fn list_demo_bank(&self, creds: &Creds, platform: &str, country: &str) {
+        let login = self.url("/demo-bank/login");
+        self.list_bank(creds, platform, &login, country).await;
     }
 
     /// Creates a bank feed account (`fields` as `bank_feed_account`) on the connection of
@@ -225,6 +257,11 @@ pub const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
 pub const TRANSACTIONS: &str = "/versioned/accounting/bank_feeds/transactions";
 pub const OTP: &str = "/versioned/accounting/bank_feeds/otp";
 
+/// A fresh SQLite test database named for `name`.
+pub async fn sqlite_db(name: &str) -> TestDb {
+    bankfeeds_store_tests::backends::sqlite(name).await.unwrap()
+}
+
 /// `path` with a connection's access token in its query.
 pub fn with_token(path: &str, token: &str) -> String {
     format!("{path}?access_token={token}")
@@ -249,6 +286,11 @@ impl<'a> Sandbox<'a> {
             "NETSUITE" => "netsuite",
             other => panic!("no sandbox for {other}"),
         };
+        Self::at(hub, slug)
+    }
+
+    /// The interface at `/sandbox/<slug>/api`, whether or not a sandbox serves there.
+    pub fn at(hub: &'a Hub, slug: &'static str) -> Self {
         Sandbox {
             hub,
             slug,
@@ -341,6 +383,11 @@ pub async fn err(resp: reqwest::Result<reqwest::Response>, status: u16, code: &s
     err_in("", resp, status, code).await
 }
 
+/// Sends `request` and asserts its error answer, as [`err`] does.
+pub async fn refuses(request: reqwest::RequestBuilder, status: u16, code: &str) -> Value {
+    err(request.send().await, status, code).await
+}
+
 /// Sends each request of a table and asserts its error answer (status, code); a failure names
 /// the request by its method, URL and headers.
 pub async fn refusals(
@@ -385,50 +432,62 @@ pub async fn err_in(
     body
 }
 
+/// Runs `case` on a hub over `db`.
+pub async fn with_hub<F: Future<Output = ()>>(db: TestDb, case: impl FnOnce(Hub) -> F) {
+    case(Hub::start(db).await).await;
+}
+
+/// Runs `case` on a hub over `db` whose clock the test moves.
+pub async fn with_hub_and_clock<F: Future<Output = ()>>(
+    db: TestDb,
+    case: impl FnOnce(Hub, Arc<ManualClock>) -> F,
+) {
+    let (hub, clock) = Hub::start_with_clock(db).await;
+    case(hub, clock).await;
+}
+
+/// Runs `case` on the database itself, for a test that starts its own hub.
+pub async fn with_db<F: Future<Output = ()>>(db: TestDb, case: impl FnOnce(TestDb) -> F) {
+    case(db).await;
+}
+
 /// Runs each named async test fn `(Hub)` on SQLite and on PostgreSQL; with `with_clock:`, each
-/// `(Hub, Arc<ManualClock>)` on a hub whose clock the test moves.
+/// `(Hub, Arc<ManualClock>)` on a hub whose clock the test moves; with `with_db:`, each
+/// `(TestDb)`, for tests that start their hub themselves.
 #[macro_export]
 macro_rules! on_both_backends {
     (with_clock: $($case:ident),* $(,)?) => {
-        mod sqlite_with_clock {
+        $crate::on_both_backends!(@each sqlite_with_clock, postgres_with_clock, with_hub_and_clock: $($case),*);
+    };
+    (with_db: $($case:ident),* $(,)?) => {
+        $crate::on_both_backends!(@each sqlite_with_db, postgres_with_db, with_db: $($case),*);
+    };
+    (@each $sqlite:ident, $postgres:ident, $run:ident: $($case:ident),*) => {
+        mod $sqlite {
             $(
                 #[tokio::test]
                 async fn $case() {
                     let db = bankfeeds_store_tests::backends::sqlite(stringify!($case)).await.unwrap();
-                    let (hub, clock) = $crate::helpers::Hub::start_with_clock(db).await;
-                    super::$case(hub, clock).await;
+                    $crate::helpers::$run(db, super::$case).await;
                 }
             )*
         }
-        mod postgres_with_clock {
+        mod $postgres {
             $(
                 #[tokio::test]
                 async fn $case() {
                     let Some(db) = bankfeeds_store_tests::backends::postgres(stringify!($case)).await else { return };
-                    let (hub, clock) = $crate::helpers::Hub::start_with_clock(db).await;
-                    super::$case(hub, clock).await;
+                    $crate::helpers::$run(db, super::$case).await;
                 }
             )*
         }
     };
     ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let db = bankfeeds_store_tests::backends::sqlite(stringify!($case)).await.unwrap();
-                    super::$case($crate::helpers::Hub::start(db).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let Some(db) = bankfeeds_store_tests::backends::postgres(stringify!($case)).await else { return };
-                    super::$case($crate::helpers::Hub::start(db).await).await;
-                }
-            )*
-        }
+        $crate::on_both_backends!(@each sqlite, postgres, with_hub: $($case),*);
     };
+}
+
+/// The items of the JSON array `list` (a page's results, a link's accounts).
+pub fn items(list: &Value) -> &[Value] {
+    list.as_array().unwrap()
 }

@@ -4,7 +4,7 @@ use bankfeeds_domain::otp::OtpRefusal;
 use bankfeeds_domain::{Clock, Secret, SystemClock};
 use serde_json::json;
 
-use crate::helpers::{err_in, ok, refusals, with_token, Creds, Hub, OTP};
+use crate::helpers::{err_in, items, ok, refusals, with_token, Creds, Hub, OTP};
 
 crate::on_both_backends!(
     fi_configs_are_per_organisation_and_platform,
@@ -41,9 +41,7 @@ async fn fi_configs_are_per_organisation_and_platform(hub: Hub) {
     ok(put(&other, "XERO", body.clone()).await).await;
 
     let list = hub.get_ok(&bank, CONFIGS).await;
-    let platforms: Vec<_> = list["bank_feeds_configs"]
-        .as_array()
-        .unwrap()
+    let platforms: Vec<_> = items(&list["bank_feeds_configs"])
         .iter()
         .map(|c| c["platform"].clone())
         .collect();

@@ -6,7 +6,7 @@
 use bankfeeds_domain::{Platform, Secret};
 use serde_json::json;
 
-use crate::helpers::{err, ok, Hub, Sandbox, SANDBOX_PASSWORD};
+use crate::helpers::{err, ok, Hub, Sandbox};
 use crate::link_flow::{fi_login, list_bank};
 use crate::pages::{error_code, field, see_other, Browser};
 
@@ -15,7 +15,8 @@ crate::on_both_backends!(
     the_json_redirect_needs_the_binding_connect_gave,
 );
 
-async fn unbound(hub: &Hub, challenge: &str) -> bool {
+/// Whether the link challenge is still bound to no browser.
+pub(crate) async fn unbound(hub: &Hub, challenge: &str) -> bool {
     let c = hub
         .store
         .get_challenge(&Secret::from_presented(challenge).hash())
@@ -27,40 +28,17 @@ async fn unbound(hub: &Hub, challenge: &str) -> bool {
 
 async fn a_redirect_from_another_browser_is_refused_and_changes_nothing(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    hub.list_bank(
-        &bank,
-        "INTUIT_BANK_FEEDS",
-        &hub.url("/demo-bank/login"),
-        "US",
-    )
-    .await;
+    hub.list_demo_bank(&bank, "INTUIT_BANK_FEEDS", "US").await;
     let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
     let fields = json!({"internal_bank_account_id": "CHK-1", "bank_account_type": "bank", "currency_code": "USD"});
     hub.create_account(&bank, &token, fields).await;
 
     // The attacker starts a link in their own company; their browser holds the binding.
     let mut attacker = Browser::new(&hub);
-    let index = attacker.get("/sandbox/intuit/").await;
-    let company = see_other(
-        &attacker
-            .post(
-                "/sandbox/intuit/companies",
-                &[("csrf", &field(&index, "csrf")), ("name", "Attacker Books")],
-            )
-            .await,
-    );
-    let connect = attacker.get(&format!("{company}/connect")).await;
-    let login = see_other(
-        &attacker
-            .post(
-                &format!("{company}/connect"),
-                &[
-                    ("csrf", &field(&connect, "csrf")),
-                    ("org_id", &field(&connect, "org_id")),
-                ],
-            )
-            .await,
-    );
+    let company = attacker
+        .create_company("/sandbox/intuit", "Attacker Books")
+        .await;
+    let (_, login) = attacker.connect(&company).await;
     assert!(attacker
         .cookie("bf_binding")
         .is_some_and(|b| b.starts_with("bfbb_")));
@@ -68,19 +46,7 @@ async fn a_redirect_from_another_browser_is_refused_and_changes_nothing(hub: Hub
     // The victim opens the bank's login URL the attacker sent, signs in, and comes back.
     let mut victim = Browser::anonymous(&hub);
     let signin = victim.get(&login).await;
-    let back = see_other(
-        &victim
-            .post(
-                "/demo-bank/login",
-                &[
-                    ("csrf", &field(&signin, "csrf")),
-                    ("redirect_uri", &field(&signin, "redirect_uri")),
-                    ("customer", &field(&signin, "customer")),
-                    ("password", SANDBOX_PASSWORD),
-                ],
-            )
-            .await,
-    );
+    let back = victim.sign_in_to_demo_bank(&signin).await;
     let challenge = url::Url::parse(&back)
         .unwrap()
         .query_pairs()
@@ -155,12 +121,5 @@ async fn the_json_redirect_needs_the_binding_connect_gave(hub: Hub) {
     // The OTP was not used up either.
     let bound = ok(xero.redirect_with(&challenge, &otp, Some(&binding)).await).await;
     assert_eq!(bound["bank_feed_accounts"][0]["id"], accounts[0].as_str());
-    assert_eq!(
-        hub.store
-            .list_companies(Platform::Xero)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(hub.companies(Platform::Xero).await.len(), 1);
 }

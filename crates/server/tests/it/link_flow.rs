@@ -6,7 +6,7 @@ use bankfeeds_domain::{Clock, SystemClock};
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::json;
 
-use crate::helpers::{err, err_in, ok, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
+use crate::helpers::{err, err_in, items, ok, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
 
 crate::on_both_backends!(
     every_platform_links_end_to_end,
@@ -54,9 +54,7 @@ async fn every_platform_links_end_to_end(hub: Hub) {
 
         let banks = sandbox.get("/banks").await;
         assert!(
-            banks["banks"]
-                .as_array()
-                .unwrap()
+            items(&banks["banks"])
                 .iter()
                 .any(|b| b["org_id"] == bank.org.id.to_string()),
             "{platform}: listed"
@@ -87,9 +85,7 @@ async fn every_platform_links_end_to_end(hub: Hub) {
 
         let (token, accounts, otp) = fi_login(&hub, &bank, platform).await;
         let bound = ok(sandbox.redirect(&challenge, &otp).await).await;
-        let offered: Vec<_> = bound["bank_feed_accounts"]
-            .as_array()
-            .unwrap()
+        let offered: Vec<_> = items(&bound["bank_feed_accounts"])
             .iter()
             .map(|a| a["id"].as_str().unwrap().to_owned())
             .collect();

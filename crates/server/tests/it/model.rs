@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::helpers::{Creds, Hub};
+use crate::helpers::{items, Creds, Hub};
 
 crate::on_both_backends!(random_batch_sequences_store_each_acknowledged_transaction_once);
 
@@ -257,13 +257,7 @@ async fn stored(hub: &Hub, creds: &Creds, token: &str, account: &str) -> Vec<Val
             url.push_str(&format!("&cursor={c}"));
         }
         let page = hub.get_ok(creds, &url).await;
-        all.extend(
-            page["bank_feed_transactions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .cloned(),
-        );
+        all.extend(items(&page["bank_feed_transactions"]).iter().cloned());
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => return all,

@@ -7,7 +7,8 @@ use bankfeeds_formats::ofx::tree::Element;
 use bankfeeds_formats::ofx::Family;
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, with_token, Creds, Hub, TRANSACTIONS};
+use crate::helpers::{ok, refuses, with_token, Creds, Hub, Sandbox, ACCOUNTS, TRANSACTIONS};
+use crate::link_flow::list_bank;
 
 crate::on_both_backends!(
     ofx_connections_are_active_and_their_credentials_replaced_and_revoked,
@@ -24,6 +25,20 @@ const ANON: &str = "anonymous00000000000000000000000";
 
 fn creds_path(id: &str) -> String {
     format!("/versioned/connections/{id}/ofx_credentials")
+}
+
+/// Asks for a new set of OFX credentials for the connection `id`.
+async fn issue_credentials(hub: &Hub, bank: &Creds, id: &str) -> reqwest::Response {
+    hub.post(bank, &creds_path(id), &json!({}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The user id and password of OFX credentials as the API answered them.
+fn user_and_password(creds: &Value) -> (&str, &str) {
+    let user = creds["user_id"].as_str().unwrap();
+    (user, creds["password"].as_str().unwrap())
 }
 
 /// An OFX request in `version` (102 SGML or 220 XML) with `sets` (closed-tag message sets).
@@ -168,11 +183,7 @@ async fn fixture(hub: &Hub) -> (Creds, String, Value) {
         .send()
         .await)
     .await;
-    let resp = hub
-        .post(&bank, &creds_path(&id), &json!({}))
-        .send()
-        .await
-        .unwrap();
+    let resp = issue_credentials(hub, &bank, &id).await;
     assert_eq!(resp.status(), 201);
     let creds: Value = resp.json().await.unwrap();
     (bank, token, creds["ofx_credentials"].clone())
@@ -187,10 +198,7 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
         (&first["fid"], &first["bank_id"]),
         (&json!("1"), &json!("000000000"))
     );
-    let (user, pass) = (
-        first["user_id"].as_str().unwrap(),
-        first["password"].as_str().unwrap(),
-    );
+    let (user, pass) = user_and_password(&first);
     assert!(user.len() <= 32 && pass.len() <= 32);
     let signon = |user: &str, pass: &str| request(102, user, pass, ACCTINFO);
     assert_eq!(
@@ -199,29 +207,12 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
     );
 
     // A new set replaces the old one; the FI's configuration names the institution.
-    hub.list_bank(
-        &bank,
-        "OFX_DIRECT_CONNECT",
-        "https://bank.example/login",
-        "US",
-    )
-    .await;
-    let id = ok(hub
-        .get(
-            &bank,
-            &format!("/versioned/connections/access_token?access_token={token}"),
-        )
-        .send()
-        .await)
-    .await["connection"]["id"]
+    list_bank(&hub, &bank, "OFX_DIRECT_CONNECT").await;
+    let id = hub.connection_by_token(&bank, &token).await["connection"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let resp = hub
-        .post(&bank, &creds_path(&id), &json!({}))
-        .send()
-        .await
-        .unwrap();
+    let resp = issue_credentials(&hub, &bank, &id).await;
     assert_eq!(resp.status(), 201);
     let second = resp.json::<Value>().await.unwrap()["ofx_credentials"].clone();
     assert_eq!(second["org"], "Demo Bank");
@@ -230,10 +221,7 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
         signon_code(&post_ofx(&hub, url, 102, signon(user, pass)).await),
         "15500"
     );
-    let (user2, pass2) = (
-        second["user_id"].as_str().unwrap(),
-        second["password"].as_str().unwrap(),
-    );
+    let (user2, pass2) = user_and_password(&second);
     assert_eq!(
         signon_code(&post_ofx(&hub, url, 102, signon(user2, pass2)).await),
         "0"
@@ -245,8 +233,8 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
         signon_code(&post_ofx(&hub, url, 102, signon(user2, pass2)).await),
         "15500"
     );
-    err(
-        hub.delete(&bank, &creds_path(&id)).send().await,
+    refuses(
+        hub.delete(&bank, &creds_path(&id)),
         410,
         "OFX_CREDENTIALS_NOT_FOUND",
     )
@@ -254,43 +242,34 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
 
     // Only for OFX_DIRECT_CONNECT connections, only the organisation's own.
     let (qbo, _) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
-    err(
-        hub.post(&bank, &creds_path(&qbo), &json!({})).send().await,
+    refuses(
+        hub.post(&bank, &creds_path(&qbo), &json!({})),
         409,
         "NOT_AN_OFX_CONNECTION",
     )
     .await;
-    err(
-        hub.post(&bank, &creds_path("nope"), &json!({}))
-            .send()
-            .await,
+    refuses(
+        hub.post(&bank, &creds_path("nope"), &json!({})),
         400,
         "INVALID_ID",
     )
     .await;
     let other = hub.org("Other Bank").await;
-    err(
-        hub.post(&other, &creds_path(&id), &json!({})).send().await,
+    refuses(
+        hub.post(&other, &creds_path(&id), &json!({})),
         410,
         "CONNECTION_NOT_FOUND",
     )
     .await;
     // Deleting the connection takes its credentials with it.
-    let resp = hub
-        .post(&bank, &creds_path(&id), &json!({}))
-        .send()
-        .await
-        .unwrap();
+    let resp = issue_credentials(&hub, &bank, &id).await;
     let third = resp.json::<Value>().await.unwrap()["ofx_credentials"].clone();
     ok(hub
         .delete(&bank, &format!("/versioned/connections/{id}"))
         .send()
         .await)
     .await;
-    let (u3, p3) = (
-        third["user_id"].as_str().unwrap(),
-        third["password"].as_str().unwrap(),
-    );
+    let (u3, p3) = user_and_password(&third);
     assert_eq!(
         signon_code(&post_ofx(&hub, url, 102, signon(u3, p3)).await),
         "15500"
@@ -300,10 +279,7 @@ async fn ofx_connections_are_active_and_their_credentials_replaced_and_revoked(h
 async fn direct_connect_answers_profile_accounts_and_statements_in_both_families(hub: Hub) {
     let (bank, token, c) = fixture(&hub).await;
     let url = c["url"].as_str().unwrap();
-    let (user, pass) = (
-        c["user_id"].as_str().unwrap(),
-        c["password"].as_str().unwrap(),
-    );
+    let (user, pass) = user_and_password(&c);
     for version in [102, 220] {
         // Anonymous profile: every message set on the one URL.
         let root = post_ofx(&hub, url, version, request(version, ANON, ANON, PROF)).await;
@@ -406,14 +382,7 @@ async fn direct_connect_answers_profile_accounts_and_statements_in_both_families
         .await)
     .await;
     assert_eq!(ingested["bank_feed_transactions"], json!([]), "{ingested}");
-    let accounts = ok(hub
-        .get(
-            &bank,
-            &with_token("/versioned/accounting/bank_feeds/accounts", &token),
-        )
-        .send()
-        .await)
-    .await;
+    let accounts = hub.get_ok(&bank, &with_token(ACCOUNTS, &token)).await;
     for a in accounts["bank_feed_accounts"].as_array().unwrap() {
         assert!(a["last_synced_at"].is_string(), "{a}");
     }
@@ -422,10 +391,7 @@ async fn direct_connect_answers_profile_accounts_and_statements_in_both_families
 async fn bad_signons_are_refused_and_repeated_ones_lock_the_user(hub: Hub) {
     let (_, _, c) = fixture(&hub).await;
     let url = c["url"].as_str().unwrap();
-    let (user, pass) = (
-        c["user_id"].as_str().unwrap(),
-        c["password"].as_str().unwrap(),
-    );
+    let (user, pass) = user_and_password(&c);
     let sets = format!("{ACCTINFO}{}", stmt("s1", "1001", ALL));
     for version in [102, 220] {
         let root = post_ofx(&hub, url, version, request(version, user, "wrong", &sets)).await;
@@ -460,10 +426,7 @@ async fn bad_signons_are_refused_and_repeated_ones_lock_the_user(hub: Hub) {
 async fn what_is_not_ofx_is_a_400_and_never_a_5xx(hub: Hub) {
     let (bank, _, c) = fixture(&hub).await;
     let url = c["url"].as_str().unwrap();
-    let (user, pass) = (
-        c["user_id"].as_str().unwrap(),
-        c["password"].as_str().unwrap(),
-    );
+    let (user, pass) = user_and_password(&c);
     let post = |url: String, body: Vec<u8>| {
         let http = hub.http.clone();
         async move {
@@ -535,10 +498,7 @@ async fn failed_signons_count_against_the_client_address(hub: Hub) {
         .trim_start_matches(&hub.base)
         .to_owned();
     let url = limited.url(&path);
-    let (user, pass) = (
-        c["user_id"].as_str().unwrap(),
-        c["password"].as_str().unwrap(),
-    );
+    let (user, pass) = user_and_password(&c);
     for _ in 0..2 {
         let root = post_ofx(&limited, &url, 102, request(102, "bfnobody", "x", ACCTINFO)).await;
         assert_eq!(signon_code(&root), "15500");
@@ -573,10 +533,7 @@ async fn http_1_0_with_a_portless_host_is_answered(hub: Hub) {
         .unwrap()
         .trim_start_matches(&hub.base)
         .to_owned();
-    let (user, pass) = (
-        c["user_id"].as_str().unwrap(),
-        c["password"].as_str().unwrap(),
-    );
+    let (user, pass) = user_and_password(&c);
     // aqbanking's own shape: unclosed leaves, no time zone, a separate balance-only request.
     let body = request(
         102,
@@ -612,44 +569,24 @@ async fn http_1_0_with_a_portless_host_is_answered(hub: Hub) {
 
 /// OFX Direct Connect has no platform-side link step: no sandbox platform and no link page.
 async fn no_sandbox_or_link_page_offers_ofx_direct_connect(hub: Hub) {
-    let resp = hub
-        .http
-        .post(hub.url("/sandbox/ofx/api/companies"))
-        .bearer_auth(crate::helpers::SANDBOX_PASSWORD)
-        .json(&json!({"name": "Acme"}))
-        .send()
-        .await
-        .unwrap();
+    let company = json!({"name": "Acme"});
+    let ofx = Sandbox::at(&hub, "ofx");
+    let resp = ofx.post("/companies", company.clone()).await.unwrap();
     assert_eq!(resp.status(), 404);
-    let intuit = hub
-        .http
-        .post(hub.url("/sandbox/intuit/api/companies"))
-        .bearer_auth(crate::helpers::SANDBOX_PASSWORD)
-        .json(&json!({"name": "Acme"}))
-        .send()
-        .await
-        .unwrap();
+    let intuit = Sandbox::at(&hub, "intuit");
+    let resp = intuit.post("/companies", company).await.unwrap();
     assert_eq!(
-        intuit.status(),
+        resp.status(),
         200,
         "the same call on a sandbox platform works"
     );
-    let resp = hub
-        .http
-        .get(hub.url("/link/ofx/redirect"))
-        .send()
-        .await
-        .unwrap();
+    let resp = hub.get_anonymously("/link/ofx/redirect").await;
     assert_eq!(resp.status(), 404);
     // The connection's link_url says what to type where, instead of sending the customer to a
     // platform's "connect your bank" (or to a sandbox that does not exist for OFX).
     let bank = hub.org("Direct Bank").await;
     let created = hub
-        .post_ok(
-            &bank,
-            "/versioned/connections/create",
-            &json!({"platform": "OFX_DIRECT_CONNECT"}),
-        )
+        .create_connection(&bank, json!({"platform": "OFX_DIRECT_CONNECT"}))
         .await;
     let page = hub
         .open_text(created["connection"]["link_url"].as_str().unwrap())
@@ -665,10 +602,7 @@ async fn no_sandbox_or_link_page_offers_ofx_direct_connect(hub: Hub) {
 async fn ofxclient_shaped_requests_are_answered(hub: Hub) {
     let (_, _, c) = fixture(&hub).await;
     let url = c["url"].as_str().unwrap();
-    let (user, pass) = (
-        c["user_id"].as_str().unwrap(),
-        c["password"].as_str().unwrap(),
-    );
+    let (user, pass) = user_and_password(&c);
     let body = format!(
         "OFXHEADER:100\r\nDATA:OFXSGML\r\nVERSION:102\r\nSECURITY:NONE\r\nENCODING:USASCII\r\n\
          CHARSET:1252\r\nCOMPRESSION:NONE\r\nOLDFILEUID:NONE\r\nNEWFILEUID:NONE\r\n\r\n\

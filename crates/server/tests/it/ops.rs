@@ -52,10 +52,7 @@ async fn served_openapi_matches_the_committed_copy() {
         committed == generated,
         "openapi.json drifted from the code: regenerate it with `cargo run -- openapi > openapi.json`"
     );
-    let db = bankfeeds_store_tests::backends::sqlite("openapi")
-        .await
-        .unwrap();
-    let hub = Hub::start(db).await;
+    let hub = Hub::sqlite("openapi").await;
     let served = hub.open_text("/openapi.json").await;
     assert_eq!(served, generated);
     let doc: serde_json::Value = serde_json::from_str(&served).unwrap();
@@ -71,9 +68,7 @@ async fn served_openapi_matches_the_committed_copy() {
 
 #[tokio::test]
 async fn data_survives_a_restart_and_shutdown_is_graceful() {
-    let db = bankfeeds_store_tests::backends::sqlite("restart")
-        .await
-        .unwrap();
+    let db = crate::helpers::sqlite_db("restart").await;
     let first = Hub::start_on(db.store.clone(), None, 0).await;
     let bank = first.org("Demo Bank").await;
     let (id, token) = first.connection(&bank, "SAGE_INTACCT").await;

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bankfeeds_domain::link::CompanyId;
-use bankfeeds_domain::{Clock, ManualClock, Platform, Secret, SystemClock};
+use bankfeeds_domain::{Clock, ManualClock, Platform, SystemClock};
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 
 use crate::helpers::{ok, with_token, Creds, Hub, Sandbox, SANDBOX_PASSWORD, TRANSACTIONS};
+use crate::link_binding::unbound;
 
 crate::on_both_backends!(
     quickbooks_links_and_shows_the_feed_in_the_browser,
@@ -24,11 +25,7 @@ crate::on_both_backends!(with_clock: refused_redirects_show_a_page_and_change_no
 async fn the_link_url_tells_the_customer_where_to_start(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let created = hub
-        .post_ok(
-            &bank,
-            "/versioned/connections/create",
-            &json!({"platform": "XERO"}),
-        )
+        .create_connection(&bank, json!({"platform": "XERO"}))
         .await;
     let link_url = created["connection"]["link_url"]
         .as_str()
@@ -189,6 +186,54 @@ impl<'a> Browser<'a> {
         self.post(url, &[("csrf", &csrf)]).await
     }
 
+    /// Posts to `path` the fields `names` with the values `page` filled in, then `more`: a form
+    /// sent back as the page wrote it.
+    pub(crate) async fn submit(
+        &mut self,
+        path: &str,
+        page: &Page,
+        names: &[&str],
+        more: &[(&str, &str)],
+    ) -> Page {
+        let filled: Vec<(&str, String)> = names.iter().map(|n| (*n, field(page, n))).collect();
+        let mut form: Vec<(&str, &str)> = filled.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        form.extend_from_slice(more);
+        self.post(path, &form).await
+    }
+
+    /// In the sandbox at `sandbox` (`/sandbox/<slug>`), creates the company `name` with its
+    /// form; answers the company's page.
+    pub(crate) async fn create_company(&mut self, sandbox: &str, name: &str) -> String {
+        let index = self.get(&format!("{sandbox}/")).await;
+        let path = format!("{sandbox}/companies");
+        see_other(
+            &self
+                .submit(&path, &index, &["csrf"], &[("name", name)])
+                .await,
+        )
+    }
+
+    /// On the company page `company`, "Connect your bank" picking the bank the page offers:
+    /// answers the connect page and where picking sent the browser (the bank's login).
+    pub(crate) async fn connect(&mut self, company: &str) -> (Page, String) {
+        let path = format!("{company}/connect");
+        let page = self.get(&path).await;
+        let login = see_other(&self.submit(&path, &page, &["csrf", "org_id"], &[]).await);
+        (page, login)
+    }
+
+    /// On the demo bank's sign-in page `signin`, signs in as the customer it names with the
+    /// demo password; answers where the bank sends the browser back to.
+    pub(crate) async fn sign_in_to_demo_bank(&mut self, signin: &Page) -> String {
+        let names = ["csrf", "redirect_uri", "customer"];
+        let password = [("password", SANDBOX_PASSWORD)];
+        see_other(
+            &self
+                .submit("/demo-bank/login", signin, &names, &password)
+                .await,
+        )
+    }
+
     pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
@@ -235,13 +280,7 @@ pub(crate) fn error_code(page: &Page) -> String {
 /// checking account and a card, and a few transactions already pushed to the checking account.
 async fn fi(hub: &Hub) -> (Creds, String, Vec<String>) {
     let bank = hub.org("Demo Bank").await;
-    hub.list_bank(
-        &bank,
-        "INTUIT_BANK_FEEDS",
-        &hub.url("/demo-bank/login"),
-        "US",
-    )
-    .await;
+    hub.list_demo_bank(&bank, "INTUIT_BANK_FEEDS", "US").await;
     let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
     let mut accounts = Vec::new();
     for (id, kind, name) in [
@@ -287,38 +326,15 @@ async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
     assert!(company.body.contains("Acme Books") && company.body.contains("Connect your bank"));
 
     // Connect your bank: the demo bank is listed; picking it goes to its login page.
-    let connect = b
-        .get(&format!("/sandbox/intuit/companies/{company_id}/connect"))
-        .await;
+    let (connect, login) = b.connect(&company_page).await;
     assert!(connect.body.contains("Demo Bank"));
-    let login = see_other(
-        &b.post(
-            &format!("/sandbox/intuit/companies/{company_id}/connect"),
-            &[
-                ("csrf", &field(&connect, "csrf")),
-                ("org_id", &field(&connect, "org_id")),
-            ],
-        )
-        .await,
-    );
     assert!(login.starts_with(&hub.url("/demo-bank/login?redirect_uri=")));
 
     // The demo bank: sign in as the customer; it sends the browser back with an OTP.
     let signin = b.get(&login).await;
     assert_eq!(signin.status, 200, "{}", signin.body);
     assert!(signin.body.contains("This is a demo") && signin.body.contains("Acme Books"));
-    let back = see_other(
-        &b.post(
-            "/demo-bank/login",
-            &[
-                ("csrf", &field(&signin, "csrf")),
-                ("redirect_uri", &field(&signin, "redirect_uri")),
-                ("customer", &field(&signin, "customer")),
-                ("password", SANDBOX_PASSWORD),
-            ],
-        )
-        .await,
-    );
+    let back = b.sign_in_to_demo_bank(&signin).await;
     assert!(back.starts_with(&hub.url("/link/intuit/redirect?challenge=")));
     assert!(back.contains("&otp=bfotp_"));
 
@@ -476,12 +492,7 @@ async fn forms_without_their_csrf_token_change_nothing(hub: Hub) {
         (refused.status, error_code(&refused).as_str()),
         (400, "INVALID_FORM")
     );
-    assert!(hub
-        .store
-        .list_companies(Platform::Xero)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(hub.companies(Platform::Xero).await.is_empty());
     // With the token, it works.
     let ok_page = b
         .post(
@@ -490,14 +501,7 @@ async fn forms_without_their_csrf_token_change_nothing(hub: Hub) {
         )
         .await;
     assert_eq!(ok_page.status, 303);
-    assert_eq!(
-        hub.store
-            .list_companies(Platform::Xero)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(hub.companies(Platform::Xero).await.len(), 1);
     // Unknown platforms and companies are 404 pages.
     assert_eq!(b.get("/sandbox/myob/").await.status, 404);
     let missing = b
@@ -525,18 +529,6 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
         (ch.clone(), intuit.binding(&ch))
     };
     let redirect = |ch: &str, otp: &str| format!("/link/intuit/redirect?challenge={ch}&otp={otp}");
-    let unbound = |ch: String| {
-        let hub = &hub;
-        async move {
-            let c = hub
-                .store
-                .get_challenge(&Secret::from_presented(ch).hash())
-                .await
-                .unwrap()
-                .unwrap();
-            c.bound_at.is_none()
-        }
-    };
 
     // A wrong OTP.
     let (ch, binding) = challenge().await;
@@ -546,25 +538,25 @@ async fn refused_redirects_show_a_page_and_change_nothing(hub: Hub, clock: Arc<M
         (page.status, error_code(&page).as_str()),
         (400, "UNKNOWN_OTP")
     );
-    assert!(unbound(ch.clone()).await);
+    assert!(unbound(&hub, &ch).await);
     // An OTP of another FI.
     let foreign = hub.otp(&other, &other_token).await;
     let page = b.come_back(&redirect(&ch, &foreign)).await;
     assert_eq!(error_code(&page), "OTP_FROM_ANOTHER_FI");
-    assert!(unbound(ch.clone()).await);
+    assert!(unbound(&hub, &ch).await);
     // A stale challenge: eleven minutes later.
     let code = hub.otp(&bank, &token).await;
     clock.advance(TimeDelta::minutes(11));
     let page = b.come_back(&redirect(&ch, &code)).await;
     assert_eq!(error_code(&page), "CHALLENGE_EXPIRED");
-    assert!(unbound(ch.clone()).await);
+    assert!(unbound(&hub, &ch).await);
     // An expired OTP: issued, then more than an hour passes before a fresh challenge uses it.
     clock.advance(TimeDelta::minutes(50));
     let (fresh, binding) = challenge().await;
     b.set_cookie("bf_binding", &binding);
     let page = b.come_back(&redirect(&fresh, &code)).await;
     assert_eq!(error_code(&page), "OTP_EXPIRED");
-    assert!(unbound(fresh.clone()).await);
+    assert!(unbound(&hub, &fresh).await);
     // Without the link cookie there is no selection to make.
     let page = b.get("/link/intuit/select").await;
     assert_eq!(

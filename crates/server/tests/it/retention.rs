@@ -12,7 +12,7 @@ use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::codat::{day, platform_links, Codat};
+use crate::codat::{checking_pushes, day, platform_links, Codat};
 use crate::helpers::{ok, Creds, Hub};
 
 crate::on_both_backends!(
@@ -61,14 +61,7 @@ async fn pushed(hub: &Hub, creds: &Creds, n: usize) -> Vec<(String, Value)> {
 }
 
 async fn metrics(hub: &Hub) -> String {
-    hub.http
-        .get(hub.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    hub.open_text("/metrics").await
 }
 
 async fn a_job_past_the_body_horizon_still_answers_how_it_ended(hub: Hub) {
@@ -82,31 +75,18 @@ async fn a_job_past_the_body_horizon_still_answers_how_it_ended(hub: Hub) {
 
     let stop = CancellationToken::new();
     let now = SystemClock.now();
-    let metrics_of = &hub.state.metrics;
-    let inside = run_once(
-        &hub.store,
-        metrics_of,
-        &bodies_after(30),
-        now + TimeDelta::days(29),
-        Some(2),
-        &stop,
-    )
-    .await
-    .unwrap();
+    // A pass with a 30-day horizon, two jobs per chunk, `days` from now.
+    let policy = bodies_after(30);
+    let pass_at = |days: i64| {
+        let at = now + TimeDelta::days(days);
+        run_once(&hub.store, &hub.state.metrics, &policy, at, Some(2), &stop)
+    };
+    let inside = pass_at(29).await.unwrap();
     assert_eq!(inside, [("job_bodies", 0)]);
     assert_eq!(hub.get_ok(&creds, &path(&jobs[0].0)).await["job"], before);
 
     // Two jobs per chunk: the pass goes on until a chunk comes back short.
-    let past = run_once(
-        &hub.store,
-        metrics_of,
-        &bodies_after(30),
-        now + TimeDelta::days(31),
-        Some(2),
-        &stop,
-    )
-    .await
-    .unwrap();
+    let past = pass_at(31).await.unwrap();
     assert_eq!(past, [("job_bodies", 3)]);
     for (id, _) in &jobs {
         let after = hub.get_ok(&creds, &path(id)).await["job"].clone();
@@ -165,19 +145,10 @@ async fn the_retention_task_runs_when_an_instance_starts(hub: Hub) {
 async fn a_codat_push_past_the_body_horizon_keeps_its_status(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let codat = Codat::new(&hub, &bank);
-    let (co, conn) = codat
-        .company_with_connection("Elaborate Events, Inc", "hcws")
-        .await;
-    let company = co["id"].as_str().unwrap().to_owned();
-    let connection = conn["id"].as_str().unwrap().to_owned();
-    let accounts =
-        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
-    codat.post(&accounts, json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
+    let (company, connection) = codat.quickbooks_checking("Elaborate Events, Inc").await;
     let start = SystemClock.now() - TimeDelta::days(10);
     platform_links(&hub, connection.parse().unwrap(), "ac-001", start).await;
-    let push = format!(
-        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
-    );
+    let push = checking_pushes(&company, &connection);
     let tx = |amount: f64| json!({"id": "t1", "date": day(3), "description": "tx", "amount": amount, "balance": amount, "transactionType": "Credit"});
     let mut ops = Vec::new();
     // The same transaction id twice with different content: a success, then a conflict.

@@ -11,32 +11,9 @@ use bankfeeds_server::client_limit::AuthFailures;
 use bankfeeds_store_tests::TestDb;
 use serde_json::json;
 
-use crate::helpers::{err, err_in, ok, Creds, Hub, Sandbox, SANDBOX_PASSWORD};
+use crate::helpers::{err, err_in, items, ok, refuses, Creds, Hub, Sandbox, SANDBOX_PASSWORD};
 use crate::link_flow::{fi_login, list_bank};
 use crate::pages::{error_code, field, see_other, Browser};
-
-macro_rules! on_both_backends_with_db {
-    ($($case:ident),* $(,)?) => {
-        mod with_db_sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let db = bankfeeds_store_tests::backends::sqlite(stringify!($case)).await.unwrap();
-                    super::$case(db).await;
-                }
-            )*
-        }
-        mod with_db_postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let Some(db) = bankfeeds_store_tests::backends::postgres(stringify!($case)).await else { return };
-                    super::$case(db).await;
-                }
-            )*
-        }
-    };
-}
 
 crate::on_both_backends!(
     the_pages_need_a_sign_in_and_the_json_the_password,
@@ -44,7 +21,8 @@ crate::on_both_backends!(
     the_sandbox_json_shows_only_the_last_four_digits,
     the_demo_bank_asks_for_the_demo_password,
 );
-on_both_backends_with_db!(
+crate::on_both_backends!(
+    with_db:
     off_by_default_their_routes_are_unknown,
     wrong_passwords_are_refused_and_rate_limited,
 );
@@ -78,12 +56,7 @@ async fn off_by_default_their_routes_are_unknown(db: TestDb) {
         .await;
     }
     let unlink = "/sandbox/intuit/api/companies/x/feeds/y/unlink";
-    err(
-        http.post(hub.url(unlink)).send().await,
-        404,
-        "ROUTE_NOT_FOUND",
-    )
-    .await;
+    refuses(http.post(hub.url(unlink)), 404, "ROUTE_NOT_FOUND").await;
     let form = [("password", SANDBOX_PASSWORD)];
     let signin = http.post(hub.url("/sandbox/signin")).form(&form).send();
     err(signin.await, 404, "ROUTE_NOT_FOUND").await;
@@ -98,11 +71,7 @@ async fn off_by_default_their_routes_are_unknown(db: TestDb) {
     let bank = hub.org("Demo Bank").await;
     list_bank(&hub, &bank, "XERO").await;
     let created = hub
-        .post_ok(
-            &bank,
-            "/versioned/connections/create",
-            &json!({"platform": "XERO"}),
-        )
+        .create_connection(&bank, json!({"platform": "XERO"}))
         .await;
     let link_url = created["connection"]["link_url"].as_str().unwrap();
     let page = hub.open_text(link_url).await;
@@ -135,12 +104,7 @@ async fn the_pages_need_a_sign_in_and_the_json_the_password(hub: Hub) {
         )
         .await;
     assert!(see_other(&refused).starts_with("/sandbox/signin"));
-    assert!(hub
-        .store
-        .list_companies(Platform::IntuitBankFeeds)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(hub.companies(Platform::IntuitBankFeeds).await.is_empty());
 
     // Signing in: a session cookie (HttpOnly, checked by the browser helper), then the page.
     let signin = stranger
@@ -192,7 +156,7 @@ async fn the_pages_need_a_sign_in_and_the_json_the_password(hub: Hub) {
     // JSON: the password in Authorization, nothing else (a cookie does not do).
     let url = hub.url("/sandbox/intuit/api/companies");
     let http = &hub.http;
-    err(http.get(&url).send().await, 401, "MISSING_CREDENTIALS").await;
+    refuses(http.get(&url), 401, "MISSING_CREDENTIALS").await;
     let wrong = http.get(&url).bearer_auth("guess").send().await;
     err(wrong, 401, "INVALID_CREDENTIALS").await;
     let basic = http
@@ -268,9 +232,7 @@ async fn the_sandbox_json_shows_only_the_last_four_digits(hub: Hub) {
             "{text}"
         );
     }
-    let checking = feeds["bank_feed_accounts"]
-        .as_array()
-        .unwrap()
+    let checking = items(&feeds["bank_feed_accounts"])
         .iter()
         .find(|a| a["id"] == accounts[0].as_str())
         .unwrap();
@@ -280,9 +242,7 @@ async fn the_sandbox_json_shows_only_the_last_four_digits(hub: Hub) {
         checking.get("bank_account_number").is_none() && checking.get("routing_number").is_none()
     );
     assert_eq!(feed["bank_feed_account"]["account_number_last4"], "6789");
-    let offered_checking = offered["bank_feed_accounts"]
-        .as_array()
-        .unwrap()
+    let offered_checking = items(&offered["bank_feed_accounts"])
         .iter()
         .find(|a| a["id"] == accounts[0].as_str())
         .unwrap();
@@ -326,9 +286,7 @@ async fn the_unlink_post_needs_its_csrf_token(hub: Hub) {
     let xero = Sandbox::of(&hub, "XERO");
     let feeds = xero.get(&format!("/companies/{company}/feeds")).await;
     assert!(
-        feeds["bank_feed_accounts"]
-            .as_array()
-            .unwrap()
+        items(&feeds["bank_feed_accounts"])
             .iter()
             .all(|f| f["feed_status"] == "active"),
         "{feeds}"
@@ -350,29 +308,11 @@ async fn the_unlink_post_needs_its_csrf_token(hub: Hub) {
 
 async fn the_demo_bank_asks_for_the_demo_password(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    hub.list_bank(&bank, "XERO", &hub.url("/demo-bank/login"), "GB")
-        .await;
+    hub.list_demo_bank(&bank, "XERO", "GB").await;
     hub.connection(&bank, "XERO").await;
     let mut b = Browser::new(&hub);
-    let index = b.get("/sandbox/xero/").await;
-    let company = see_other(
-        &b.post(
-            "/sandbox/xero/companies",
-            &[("csrf", &field(&index, "csrf")), ("name", "Acme Books")],
-        )
-        .await,
-    );
-    let connect = b.get(&format!("{company}/connect")).await;
-    let login = see_other(
-        &b.post(
-            &format!("{company}/connect"),
-            &[
-                ("csrf", &field(&connect, "csrf")),
-                ("org_id", &field(&connect, "org_id")),
-            ],
-        )
-        .await,
-    );
+    let company = b.create_company("/sandbox/xero", "Acme Books").await;
+    let (_, login) = b.connect(&company).await;
     let signin = b.get(&login).await;
     assert!(signin.body.contains("type=\"password\"") && signin.body.contains("sandbox password"));
     let form = |password: &'static str| {
@@ -428,8 +368,8 @@ async fn wrong_passwords_are_refused_and_rate_limited(db: TestDb) {
             .await;
         assert_eq!(page.status, 401);
     }
-    err(
-        hub.http.get(&url).bearer_auth("guess").send().await,
+    refuses(
+        hub.http.get(&url).bearer_auth("guess"),
         401,
         "INVALID_CREDENTIALS",
     )

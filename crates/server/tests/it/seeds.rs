@@ -5,8 +5,8 @@ use bankfeeds_domain::{Clock, ConnectionId, SystemClock};
 use chrono::{FixedOffset, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::codat::{platform_links, Codat};
-use crate::helpers::{err_in, with_token, Hub, ACCOUNTS};
+use crate::codat::{checking_pushes, platform_links, Codat};
+use crate::helpers::{err_in, items, with_token, Creds, Hub, ACCOUNTS};
 
 crate::on_both_backends!(
     codat_local_dates_are_future_only_once_future_everywhere,
@@ -22,19 +22,43 @@ crate::on_both_backends!(
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
 /// feeds from ten days ago; answers (company id, push path).
 async fn linked_quickbooks(hub: &Hub, codat: &Codat<'_>) -> (String, String) {
-    let (co, conn) = codat.company_with_connection("Kiwi Ltd", "hcws").await;
-    let company = co["id"].as_str().unwrap().to_owned();
-    let connection = conn["id"].as_str().unwrap().to_owned();
-    let accounts =
-        format!("/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts");
-    let (s, a) = codat.post(&accounts, json!({"id": "ac-001", "accountName": "Checking", "accountType": "checking", "accountNumber": "12345670", "currency": "USD", "balance": 0})).await;
-    assert_eq!(s, 200, "{a}");
+    let (company, connection) = codat.quickbooks_checking("Kiwi Ltd").await;
     let cid: ConnectionId = connection.parse().unwrap();
     platform_links(hub, cid, "ac-001", SystemClock.now() - TimeDelta::days(10)).await;
-    let push = format!(
-        "/companies/{company}/connections/{connection}/push/bankAccounts/ac-001/bankTransactions"
-    );
+    let push = checking_pushes(&company, &connection);
     (company, push)
+}
+
+/// A connection on `platform` with one USD bank account `internal_id`; answers the
+/// connection's id and token and the account created.
+async fn usd_account(
+    hub: &Hub,
+    bank: &Creds,
+    platform: &str,
+    internal_id: &str,
+) -> (String, String, Value) {
+    let (cid, token) = hub.connection(bank, platform).await;
+    let fields = json!({"internal_bank_account_id": internal_id, "bank_account_type": "bank", "currency_code": "USD"});
+    (
+        cid,
+        token.clone(),
+        hub.create_account(bank, &token, fields).await,
+    )
+}
+
+/// [`usd_account`], which the platform links with feeds from `days` ago; answers the
+/// connection's token and the account.
+async fn linked_account(
+    hub: &Hub,
+    bank: &Creds,
+    platform: &str,
+    internal_id: &str,
+    days: i64,
+) -> (String, Value) {
+    let (cid, token, account) = usd_account(hub, bank, platform, internal_id).await;
+    let start = SystemClock.now() - TimeDelta::days(days);
+    platform_links(hub, cid.parse().unwrap(), internal_id, start).await;
+    (token, account)
 }
 
 /// Pushes `txs` and answers the settled push operation.
@@ -112,9 +136,7 @@ async fn deprecated_list_filters_filter(hub: Hub) {
         let path = format!("{}{query}", with_token(ACCOUNTS, &token));
         async move {
             let page = hub.get_ok(bank, &path).await;
-            let mut names: Vec<String> = page["bank_feed_accounts"]
-                .as_array()
-                .unwrap()
+            let mut names: Vec<String> = items(&page["bank_feed_accounts"])
                 .iter()
                 .map(|a| a["name"].as_str().unwrap().to_owned())
                 .collect();
@@ -195,9 +217,7 @@ async fn source_accounts_are_added_as_lists(hub: Hub) {
     // Seed 004's list on create.
     let (s, added) = codat.post(&base, json!([{"accountName": "Account 002", "accountNumber": "12345670", "accountType": "Debit", "balance": 6531.4, "currency": "GBP", "id": "352c5955-907a-4ff1-a3a2-fa9467739251", "sortCode": "123456"}, {"id": "acc-004", "accountName": "Savings", "accountType": "savings", "accountNumber": "1", "currency": "GBP", "balance": 0}])).await;
     assert_eq!(s, 200, "{added}");
-    let ids: Vec<_> = added
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = items(&added)
         .iter()
         .map(|a| a["id"].as_str().unwrap())
         .collect();
@@ -284,12 +304,7 @@ async fn the_tutorials_transactions_are_taken(hub: Hub) {
 /// `{"bank_feed_account": {"status": "inactive"}}`: the FI pauses the feed without deleting it.
 async fn an_fi_pauses_a_feed_with_status_inactive(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    let (cid, token) = hub.connection(&bank, "NETSUITE").await;
-    let a = hub
-        .create_account(&bank, &token, json!({"internal_bank_account_id": "NS-1", "bank_account_type": "bank", "currency_code": "USD"}))
-        .await;
-    let cid: ConnectionId = cid.parse().unwrap();
-    platform_links(&hub, cid, "NS-1", SystemClock.now() - TimeDelta::days(3)).await;
+    let (token, a) = linked_account(&hub, &bank, "NETSUITE", "NS-1", 3).await;
     let path = with_token(&format!("{ACCOUNTS}/{}", a["id"].as_str().unwrap()), &token);
     let (s, paused) = {
         let r = hub
@@ -337,10 +352,7 @@ async fn an_fi_pauses_a_feed_with_status_inactive(hub: Hub) {
 /// same day with an earlier time, or date-only, is taken; the day before is not.
 async fn later_the_same_day_is_not_older_than_stored(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
-    let a = hub
-        .create_account(&bank, &token, json!({"internal_bank_account_id": "QB-1", "bank_account_type": "bank", "currency_code": "USD"}))
-        .await;
+    let (_, token, a) = usd_account(&hub, &bank, "INTUIT_BANK_FEEDS", "QB-1").await;
     let day = (SystemClock.now() - TimeDelta::days(2))
         .format("%Y-%m-%d")
         .to_string();
@@ -367,10 +379,7 @@ async fn later_the_same_day_is_not_older_than_stored(hub: Hub) {
 /// only in a header, and the job holds that same answer.
 async fn a_stored_batch_names_its_job_in_the_body(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
-    let a = hub
-        .create_account(&bank, &token, json!({"internal_bank_account_id": "QB-1", "bank_account_type": "bank", "currency_code": "USD"}))
-        .await;
+    let (_, token, a) = usd_account(&hub, &bank, "INTUIT_BANK_FEEDS", "QB-1").await;
     let at = (SystemClock.now() - TimeDelta::days(1))
         .format("%Y-%m-%dT10:00:00Z")
         .to_string();
@@ -411,12 +420,7 @@ async fn a_stored_batch_names_its_job_in_the_body(hub: Hub) {
 /// took its transactions (`platform.ingested_at`), as Sage's sync does it.
 async fn a_job_says_when_the_platform_took_it(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    let (cid, token) = hub.connection(&bank, "SAGE_INTACCT").await;
-    let a = hub
-        .create_account(&bank, &token, json!({"internal_bank_account_id": "SG-1", "bank_account_type": "bank", "currency_code": "USD"}))
-        .await;
-    let cid: ConnectionId = cid.parse().unwrap();
-    platform_links(&hub, cid, "SG-1", SystemClock.now() - TimeDelta::days(5)).await;
+    let (token, a) = linked_account(&hub, &bank, "SAGE_INTACCT", "SG-1", 5).await;
     let at = (SystemClock.now() - TimeDelta::days(1))
         .format("%Y-%m-%dT10:00:00Z")
         .to_string();

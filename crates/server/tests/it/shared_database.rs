@@ -4,7 +4,7 @@ use bankfeeds_store::DynStore;
 use bankfeeds_store_postgres::PostgresDb;
 use std::sync::Arc;
 
-use crate::helpers::{err, ok, Hub};
+use crate::helpers::{items, ok, refuses, with_token, Hub};
 
 #[tokio::test]
 async fn two_instances_on_one_postgres_serve_the_same_connections() {
@@ -20,18 +20,11 @@ async fn two_instances_on_one_postgres_serve_the_same_connections() {
 
     let bank = one.org("Demo Bank").await;
     let (id, token) = one.connection(&bank, "INTUIT_BANK_FEEDS").await;
-    let fetched = two
-        .get_ok(
-            &bank,
-            &format!("/versioned/connections/access_token?access_token={token}"),
-        )
-        .await;
+    let fetched = two.connection_by_token(&bank, &token).await;
     assert_eq!(fetched["connection"]["id"], id);
     let (id2, _) = two.connection(&bank, "XERO").await;
     let listed = one.get_ok(&bank, "/versioned/connections").await;
-    let ids: Vec<_> = listed["connections"]
-        .as_array()
-        .unwrap()
+    let ids: Vec<_> = items(&listed["connections"])
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect();
@@ -42,13 +35,11 @@ async fn two_instances_on_one_postgres_serve_the_same_connections() {
         .send()
         .await)
     .await;
-    err(
+    refuses(
         one.get(
             &bank,
-            &format!("/versioned/connections/access_token?access_token={token}"),
-        )
-        .send()
-        .await,
+            &with_token("/versioned/connections/access_token", &token),
+        ),
         401,
         "CONNECTION_DELETED",
     )

@@ -10,7 +10,7 @@ use bankfeeds_server::AppState;
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
+use crate::helpers::{err, items, ok, refuses, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
 use crate::link_flow::{fi_login, list_bank};
 
 crate::on_both_backends!(
@@ -63,9 +63,7 @@ async fn push(
 async fn not_ingested(hub: &Hub, bank: &Creds, token: &str) -> usize {
     let path = format!("{}&limit=500", with_token(TRANSACTIONS, token));
     let listed = hub.get_ok(bank, &path).await;
-    listed["bank_feed_transactions"]
-        .as_array()
-        .unwrap()
+    items(&listed["bank_feed_transactions"])
         .iter()
         .filter(|t| t["platform_ingested"] == false)
         .count()
@@ -103,9 +101,7 @@ async fn each_platform_syncs_on_its_own_schedule(hub: Hub, clock: Arc<ManualCloc
     // Sage took its 250 as statements of at most 100, closing at the FI's balance.
     let (_, _, company, _, account) = &feeds[2];
     let sage = feed(&hub, "SAGE_INTACCT", company, account).await;
-    let counts: Vec<u64> = sage["statements"]
-        .as_array()
-        .unwrap()
+    let counts: Vec<u64> = items(&sage["statements"])
         .iter()
         .map(|s| s["transaction_count"].as_u64().unwrap())
         .collect();
@@ -160,10 +156,8 @@ async fn each_platform_syncs_on_its_own_schedule(hub: Hub, clock: Arc<ManualCloc
         (SystemClock.now() - TimeDelta::days(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let late = json!({"bank_feed_transactions": {"bank_feed_account_id": account, "transactions": [
                 {"transaction_id": "LATE", "posted_at": posted, "amount": 1}]}});
-    err(
-        hub.post(bank, &with_token(TRANSACTIONS, token), &late)
-            .send()
-            .await,
+    refuses(
+        hub.post(bank, &with_token(TRANSACTIONS, token), &late),
         400,
         "FEED_NOT_READY",
     )

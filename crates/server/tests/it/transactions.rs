@@ -6,7 +6,7 @@ use bankfeeds_domain::{Clock, SystemClock};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{err, err_in, ok, Creds, Hub};
+use crate::helpers::{err, err_in, ok, refuses, Creds, Hub};
 
 crate::on_both_backends!(
     push_list_fetch_and_resend,
@@ -104,9 +104,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
 
 #[tokio::test]
 async fn prefer_sync_answers_with_the_job_when_the_account_is_busy() {
-    let db = bankfeeds_store_tests::backends::sqlite("busy")
-        .await
-        .unwrap();
+    let db = crate::helpers::sqlite_db("busy").await;
     let hub = Hub::start_with(
         db.store.clone(),
         Some(db),
@@ -512,16 +510,14 @@ async fn async_mode_answers_with_a_job_that_holds_the_outcome(hub: Hub) {
 
     // Another organisation cannot read the job.
     let other = hub.org("Other Bank").await;
-    err(
-        hub.get(&other, &format!("/versioned/jobs/{id}"))
-            .send()
-            .await,
+    refuses(
+        hub.get(&other, &format!("/versioned/jobs/{id}")),
         410,
         "JOB_NOT_FOUND",
     )
     .await;
-    err(
-        hub.get(&other, "/versioned/jobs/not-a-job").send().await,
+    refuses(
+        hub.get(&other, "/versioned/jobs/not-a-job"),
         400,
         "INVALID_ID",
     )
@@ -665,12 +661,7 @@ async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
         f.token
     );
     let eur = json!({"bank_feed_account": {"currency_code": "EUR"}});
-    err(
-        hub.patch(&f.creds, &url, &eur).send().await,
-        409,
-        "CURRENCY_LOCKED",
-    )
-    .await;
+    refuses(hub.patch(&f.creds, &url, &eur), 409, "CURRENCY_LOCKED").await;
 
     // JPY allows no decimals.
     let jpy = feed(&hub, "INTUIT_BANK_FEEDS", "JPY").await;
@@ -810,11 +801,9 @@ async fn idempotency_keys_replay_batches(hub: Hub) {
     let again: Value = again.json().await.unwrap();
     assert_eq!(again, first, "the first answer, not a duplicate report");
     let other = batch(&f.account, vec![txn("I2", days_ago(1), json!(-1))]);
-    err(
+    refuses(
         hub.post(&f.creds, &f.url(), &other)
-            .header("Idempotency-Key", "batch-1")
-            .send()
-            .await,
+            .header("Idempotency-Key", "batch-1"),
         409,
         "IDEMPOTENCY_KEY_REUSED",
     )

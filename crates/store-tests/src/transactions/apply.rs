@@ -13,7 +13,8 @@ use serde_json::json;
 
 use crate::helpers::{
     account, active, all_transactions, amount, apply, batch, connection, days, events,
-    events_after, job, last_seq, org, profile, response, run_batch, secs, submit, t0, tx, types,
+    events_after, intuit_account, job, last_seq, profile, response, run_batch, secs,
+    stored_account, submit, t0, tx, types,
 };
 
 /// A transaction with every optional field set.
@@ -32,9 +33,7 @@ fn full_tx(id: &str, posted_at: Timestamp, amt: &str) -> TransactionData {
 }
 
 pub async fn applying_a_batch_stores_it_once(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     assert!(a.transaction_ready, "Intuit feeds are ready at creation");
     let now = t0();
     let sent = vec![
@@ -91,7 +90,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
     assert_eq!(t1.data.interest_amount.unwrap().to_string(), "-12.5");
     assert_eq!(t1.data.principal_amount.unwrap().to_string(), "-287.5");
 
-    let acct = store.get_account(c.id, a.id).await.unwrap().unwrap();
+    let acct = stored_account(&store, &c, &a).await;
     assert_eq!(acct.current_balance.unwrap().to_string(), "934.56");
     assert_eq!(acct.updated_at, now);
     assert_eq!(acct.last_synced_at, None);
@@ -123,7 +122,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
     assert_eq!(replayed, job1);
     assert_eq!(all_transactions(&store, &c).await, by_id);
     assert_eq!(events(&store, o).await.len(), count);
-    assert_eq!(store.get_account(c.id, a.id).await.unwrap().unwrap(), acct);
+    assert_eq!(stored_account(&store, &c, &a).await, acct);
 
     // A pure re-send (no balance) as a new job: all duplicates, nothing written but the job.
     let later = now + secs(10);
@@ -148,7 +147,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
         "duplicates answer with the stored rows"
     );
     assert_eq!(all_transactions(&store, &c).await, by_id);
-    assert_eq!(store.get_account(c.id, a.id).await.unwrap().unwrap(), acct);
+    assert_eq!(stored_account(&store, &c, &a).await, acct);
     assert_eq!(
         types(&events_after(&store, o, mark).await),
         ["job.finished"]
@@ -163,7 +162,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
     assert_eq!(job3.status, JobStatus::Success);
     assert!(outcome.unwrap().iter().all(|i| i.duplicate));
     assert_eq!(all_transactions(&store, &c).await, by_id);
-    let acct3 = store.get_account(c.id, a.id).await.unwrap().unwrap();
+    let acct3 = stored_account(&store, &c, &a).await;
     assert_eq!(acct3.current_balance.unwrap().to_string(), "934.56");
     let e = events_after(&store, o, mark).await;
     assert_eq!(
@@ -175,9 +174,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
 }
 
 pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let a = account(&store, &c, "A").await;
+    let (o, c, a) = intuit_account(&store, "A").await;
     let now = t0();
     let good = batch(
         &a,
@@ -190,7 +187,7 @@ pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
     let (_, ok) = run_batch(&store, &c, &a, &good, now).await;
     assert_eq!(ok.unwrap().len(), 2);
     let stored = all_transactions(&store, &c).await;
-    let acct = store.get_account(c.id, a.id).await.unwrap().unwrap();
+    let acct = stored_account(&store, &c, &a).await;
 
     // Refusals, each as its own job; none may touch rows, balance or the account.
     let refused = |job: &Job, want_status: u16| {
@@ -206,7 +203,7 @@ pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
         async move {
             assert_eq!(all_transactions(&store, &c).await, stored, "no new rows");
             assert_eq!(
-                store.get_account(c.id, acct.id).await.unwrap().unwrap(),
+                stored_account(&store, &c, &acct).await,
                 acct,
                 "balance and account unchanged"
             );
@@ -278,11 +275,8 @@ pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
     check_nothing_written(mark).await;
     assert!(all_transactions(&store, &other).await.is_empty());
     assert_eq!(
-        store
-            .get_account(other.id, foreign.id)
+        stored_account(&store, &other, &foreign)
             .await
-            .unwrap()
-            .unwrap()
             .current_balance,
         foreign.current_balance
     );
@@ -319,7 +313,7 @@ pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
     );
     refused(&j, 400);
     assert!(all_transactions(&store, &xc).await.is_empty());
-    assert_eq!(store.get_account(xc.id, xa.id).await.unwrap().unwrap(), xa);
+    assert_eq!(stored_account(&store, &xc, &xa).await, xa);
     assert_eq!(
         types(&events_after(&store, o, mark).await),
         ["job.finished"]

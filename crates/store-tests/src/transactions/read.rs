@@ -8,13 +8,12 @@ use bankfeeds_store::DynStore;
 use chrono::TimeDelta;
 
 use crate::helpers::{
-    account, all_transactions, batch, connection, days, org, run_batch, secs, t0, tx,
+    account, all_transactions, batch, connection, days, intuit_account, run_batch, secs,
+    stored_account, t0, tx,
 };
 
 pub async fn transaction_lists_filter_and_page(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let x = account(&store, &c, "X").await;
+    let (o, c, x) = intuit_account(&store, "X").await;
     let y = account(&store, &c, "Y").await;
     let other = connection(&store, o, Platform::IntuitBankFeeds).await;
     let z = account(&store, &other, "Z").await;
@@ -167,17 +166,9 @@ pub async fn transaction_lists_filter_and_page(store: DynStore) {
     // The platform ingests X.
     let at = now + secs(30);
     assert_eq!(store.mark_ingested(x.id, at).await.unwrap(), 5);
-    let xa = store.get_account(c.id, x.id).await.unwrap().unwrap();
+    let xa = stored_account(&store, &c, &x).await;
     assert_eq!(xa.last_synced_at, Some(at));
-    assert_eq!(
-        store
-            .get_account(c.id, y.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_synced_at,
-        None
-    );
+    assert_eq!(stored_account(&store, &c, &y).await.last_synced_at, None);
     let after_ingest = all_transactions(&store, &c).await;
     for t in &after_ingest {
         let before = all.iter().find(|b| b.id == t.id).unwrap();
@@ -215,12 +206,7 @@ pub async fn transaction_lists_filter_and_page(store: DynStore) {
     let later = at + secs(30);
     assert_eq!(store.mark_ingested(x.id, later).await.unwrap(), 0);
     assert_eq!(
-        store
-            .get_account(c.id, x.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_synced_at,
+        stored_account(&store, &c, &x).await.last_synced_at,
         Some(later)
     );
     assert!(all_transactions(&store, &c)
@@ -253,9 +239,7 @@ pub async fn transaction_lists_filter_and_page(store: DynStore) {
 
 /// A job's transactions, and how many of them the platform has taken (`job_ingestion`).
 pub async fn a_jobs_ingestion_counts_its_own_transactions(store: DynStore) {
-    let o = org(&store).await;
-    let c = connection(&store, o, Platform::IntuitBankFeeds).await;
-    let x = account(&store, &c, "X").await;
+    let (_, c, x) = intuit_account(&store, "X").await;
     let now = t0();
     let first = batch(
         &x,
