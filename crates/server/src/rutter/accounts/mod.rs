@@ -36,7 +36,7 @@ fn wants_platform_data(expand: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
-fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
+pub(crate) fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
     raw.parse().map_err(|_| {
         ApiError::bad_request(
             "INVALID_ID",
@@ -45,7 +45,7 @@ fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
     })
 }
 
-fn not_found(id: BankFeedAccountId) -> ApiError {
+pub(crate) fn not_found(id: BankFeedAccountId) -> ApiError {
     ApiError::gone(
         "BANK_FEED_ACCOUNT_NOT_FOUND",
         format!("no bank feed account {id} on this connection"),
