@@ -221,12 +221,7 @@ pub async fn account_statement(
 ) -> ApiResult<Response> {
     let format = parse_format(params.format.as_deref())?;
     let range = parse_range(params.from.as_deref(), params.to.as_deref())?;
-    let id = super::accounts::parse_account_id(&id)?;
-    let account = state
-        .store
-        .get_account(auth.connection.id, id)
-        .await?
-        .ok_or_else(|| super::accounts::not_found(id))?;
+    let account = super::accounts::find_account(&state, &auth, &id).await?;
     let stem = account.internal_bank_account_id.clone();
     serve(state, &auth, vec![account], format, range, &stem).await
 }

@@ -79,25 +79,32 @@ async fn push(hub: &Hub, bank: &Creds, token: &str, account: &str, txs: &[Tx]) {
 async fn fixture(hub: &Hub) -> (Creds, String, Account, Account) {
     let bank = hub.org("Demo Bank").await;
     let (_, token) = hub.connection(&bank, "OFX_DIRECT_CONNECT").await;
-    let checking = hub
-        .create_account(
-            &bank,
-            &token,
-            json!({"internal_bank_account_id": "1001", "bank_account_type": "bank",
-                   "currency_code": "USD", "name": "Operating", "current_balance": 1000.5,
-                   "available_balance": 900, "routing_number": "123456789"}),
-        )
-        .await;
-    let card = hub
-        .create_account(
-            &bank,
-            &token,
-            json!({"internal_bank_account_id": "4111", "bank_account_type": "credit_card",
-                   "currency_code": "JPY", "name": "Card", "current_balance": -12000}),
-        )
-        .await;
+    let mut ids = Vec::new();
+    for (number, kind, currency, extra) in [
+        (
+            "1001",
+            "bank",
+            "USD",
+            json!({"current_balance": 1000.5, "available_balance": 900, "routing_number": "123456789"}),
+        ),
+        (
+            "4111",
+            "credit_card",
+            "JPY",
+            json!({"current_balance": -12000}),
+        ),
+    ] {
+        let mut fields = json!({"internal_bank_account_id": number, "bank_account_type": kind,
+                                "currency_code": currency, "name": format!("Account {number}")});
+        fields
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let created = hub.create_account(&bank, &token, fields).await;
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
     let checking = Account {
-        id: checking["id"].as_str().unwrap().into(),
+        id: ids[0].clone(),
         number: "1001",
         currency: "USD",
         card: false,
@@ -105,7 +112,7 @@ async fn fixture(hub: &Hub) -> (Creds, String, Account, Account) {
         txs: &BANK_TXS,
     };
     let card = Account {
-        id: card["id"].as_str().unwrap().into(),
+        id: ids[1].clone(),
         number: "4111",
         currency: "JPY",
         card: true,
@@ -208,20 +215,10 @@ fn read_ofx(body: &str, card: bool, bid: Option<&str>) -> Read {
 
 fn read_csv(body: &str, currency: &str) -> Read {
     let mut r = csv::Reader::from_reader(body.as_bytes());
+    // The column set itself is the formats crate's (tested there, documented in the README).
     assert_eq!(
         r.headers().unwrap().iter().collect::<Vec<_>>(),
-        [
-            "date",
-            "posted_at",
-            "amount",
-            "currency",
-            "description",
-            "payee",
-            "memo",
-            "type",
-            "transaction_id",
-            "running_balance"
-        ]
+        bankfeeds_formats::csv::COLUMNS
     );
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     for row in &rows {

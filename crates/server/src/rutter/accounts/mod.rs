@@ -36,7 +36,7 @@ fn wants_platform_data(expand: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
-pub(crate) fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
+fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
     raw.parse().map_err(|_| {
         ApiError::bad_request(
             "INVALID_ID",
@@ -45,7 +45,7 @@ pub(crate) fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError>
     })
 }
 
-pub(crate) fn not_found(id: BankFeedAccountId) -> ApiError {
+fn not_found(id: BankFeedAccountId) -> ApiError {
     ApiError::gone(
         "BANK_FEED_ACCOUNT_NOT_FOUND",
         format!("no bank feed account {id} on this connection"),
@@ -258,6 +258,21 @@ fn deprecated_filters(p: &AccountListParams) -> Result<Vec<TimeFilter>, ApiError
     .collect()
 }
 
+/// The account `raw_id` names on the token's connection: 400 `INVALID_ID` when it is no id,
+/// 410 `BANK_FEED_ACCOUNT_NOT_FOUND` when it is not one of the connection's accounts.
+pub(crate) async fn find_account(
+    state: &AppState,
+    auth: &ConnectionAuth,
+    raw_id: &str,
+) -> ApiResult<BankFeedAccount> {
+    let id = parse_account_id(raw_id)?;
+    state
+        .store
+        .get_account(auth.connection.id, id)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
 /// Fetch one bank feed account.
 #[utoipa::path(
     get,
@@ -279,12 +294,7 @@ pub async fn get_account(
     Query(params): Query<AccountGetParams>,
 ) -> ApiResult<JsonOut<AccountGetOut>> {
     let expand = wants_platform_data(params.expand.as_deref())?;
-    let id = parse_account_id(&id)?;
-    let account = state
-        .store
-        .get_account(auth.connection.id, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
+    let account = find_account(&state, &auth, &id).await?;
     Ok(JsonOut(AccountGetOut {
         connection: ConnectionRefOut::new(&auth.connection),
         bank_feed_account: AccountOut::new(account, expand),
