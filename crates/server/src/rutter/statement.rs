@@ -242,7 +242,7 @@ pub async fn account_statement(
             )),
         (status = 400, description = "`UNSUPPORTED_FORMAT`, `FORMAT_NOT_MULTI_ACCOUNT`, `INVALID_QUERY_PARAMETER`, `INVALID_DATE_RANGE`", body = crate::http::error::ErrorOut),
         (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, description = "`BALANCE_NOT_REPORTED`: an account has no balance and the format needs one", body = crate::http::error::ErrorOut),
+        (status = 409, description = "`BALANCE_NOT_REPORTED`: an account has no balance and the format needs one; `NO_ACCOUNTS`: a CAMT.053 document needs at least one account", body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]
@@ -263,6 +263,13 @@ pub async fn connection_statement(
     }
     let range = parse_range(params.from.as_deref(), params.to.as_deref())?;
     let accounts = statements::mapping::live_accounts(&state.store, auth.connection.id).await?;
+    // The schema wants at least one `Stmt`; an empty BAI2 file (headers and trailers) is valid.
+    if accounts.is_empty() && format == StatementFormat::Camt053 {
+        return Err(ApiError::conflict(
+            "NO_ACCOUNTS",
+            "the connection has no accounts, and a CAMT.053 document needs at least one statement",
+        ));
+    }
     let stem = format!("connection-{}", auth.connection.id.as_uuid().simple());
     serve(state, &auth, accounts, format, range, &stem).await
 }

@@ -657,6 +657,9 @@ async fn bad_requests_are_refused_with_codes_before_any_byte(hub: Hub) {
         .await;
     let unbalanced = unbalanced["id"].as_str().unwrap();
     let (_, other_token) = hub.connection(&bank, "OFX_DIRECT_CONNECT").await;
+    let empty = |q: &str| {
+        format!("/versioned/accounting/bank_feeds/statement?access_token={other_token}&{q}")
+    };
     let get = |path: String| hub.get(&bank, &path);
     let conn =
         |q: &str| format!("/versioned/accounting/bank_feeds/statement?access_token={token}&{q}");
@@ -722,6 +725,7 @@ async fn bad_requests_are_refused_with_codes_before_any_byte(hub: Hub) {
             "INVALID_DATE_RANGE",
         ),
         (get(conn("format=camt053")), 409, "BALANCE_NOT_REPORTED"),
+        (get(empty("format=camt053")), 409, "NO_ACCOUNTS"),
     ];
     for format in ["qbo", "qfx", "ofx", "mt940", "camt053"] {
         cases.push((
@@ -753,4 +757,7 @@ async fn bad_requests_are_refused_with_codes_before_any_byte(hub: Hub) {
     )
     .await;
     assert!(bai2.lines().any(|l| l == "03,9,EUR/"), "{bai2}");
+    // A connection without accounts still has a well-formed (empty) BAI2 file.
+    let bai2 = download(&hub, &bank, &empty("format=bai2"), "bai2").await;
+    assert_eq!(bai2.lines().last(), Some("99,0,1,4/"), "{bai2}");
 }
