@@ -314,6 +314,30 @@ impl Api {
         Ok((page.bank_feed_transactions, page.next_cursor))
     }
 
+    /// Downloads the account's statement file in `format`, reading it as it streams and keeping
+    /// none of it: `(bytes, lines)`.
+    pub async fn statement(&self, account_id: &str, format: &str) -> anyhow::Result<(u64, u64)> {
+        let mut r = self
+            .get(&format!(
+                "/versioned/accounting/bank_feeds/accounts/{account_id}/statement"
+            ))
+            .query(&[
+                ("access_token", self.inner.token.as_str()),
+                ("format", format),
+            ])
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("statement {format}: {}", r.status());
+        }
+        let (mut bytes, mut lines) = (0u64, 0u64);
+        while let Some(chunk) = r.chunk().await? {
+            bytes += chunk.len() as u64;
+            lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+        Ok((bytes, lines))
+    }
+
     /// `GET …/accounts/:id`, checked for 200.
     pub async fn get_account(&self, id: &str) -> anyhow::Result<()> {
         let r = self

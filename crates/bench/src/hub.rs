@@ -222,6 +222,11 @@ impl Hub {
         proc_status_kib(self.pid, "VmHWM:").map(|k| k * 1024)
     }
 
+    /// The hub's resident set size now (`VmRSS`), in bytes.
+    pub fn rss(&self) -> Option<u64> {
+        proc_status_kib(self.pid, "VmRSS:").map(|k| k * 1024)
+    }
+
     /// Resets the peak so the next reading covers only what follows (Linux `clear_refs` 5).
     pub fn reset_peak_rss(&self) -> bool {
         std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5").is_ok()

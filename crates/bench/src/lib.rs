@@ -12,6 +12,8 @@
 //! - **scale**: P transactions preloaded straight into the hub's database, then ingest again; the
 //!   ratio of that rate to the rate on an empty store.
 //! - **sweep**: ingest at C = 1, 2, 4, 8, 16, charted as SVG.
+//! - **export**: one account of E transactions downloaded as statement files (CSV, BAI2); the
+//!   hub's peak RSS while it streams them against its RSS before.
 
 // This crate is a command's body: printing the results table and progress is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -37,7 +39,7 @@ use crate::report::{print_report, sweep_svg};
 
 pub use crate::modes::SWEEP;
 pub use crate::options::{Options, Sizes};
-pub use crate::report::{Ceiling, Machine, Read, Report, Scale, SweepPoint, Target};
+pub use crate::report::{Ceiling, Export, Machine, Read, Report, Scale, SweepPoint, Target};
 
 /// Runs the benchmark as `options` say, prints the table, writes JSON and SVG. An error (and so
 /// a non-zero exit) when anything fails, notably when a pushed transaction is not stored exactly

@@ -11,7 +11,7 @@ use crate::direct;
 use crate::hub::{Backend, Env, Hub};
 use crate::ingest::{self, IngestStats};
 use crate::options::{Options, Sizes};
-use crate::report::{targets, Ceiling, Machine, Read, Report, Scale, SweepPoint};
+use crate::report::{targets, Ceiling, Export, Machine, Read, Report, Scale, SweepPoint};
 use crate::{bar, mib, say};
 
 /// A hub on a fresh database, its organisation and connection.
@@ -122,6 +122,11 @@ pub(crate) async fn run_all(
     } else {
         None
     };
+    let export = if sizes.export > 0 {
+        Some(export(env, sizes.export).await?)
+    } else {
+        None
+    };
 
     let mut report = Report {
         backend: backend.name(),
@@ -138,12 +143,52 @@ pub(crate) async fn run_all(
         read: Read { feed, lookups },
         scale,
         sweep,
+        export,
         targets: Vec::new(),
         total_seconds: 0.0,
     };
     report.targets = targets(&report, backend);
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// One account of `n` transactions on a fresh hub, then its CSV and BAI2 statement files
+/// downloaded one after the other: the hub's RSS before, and its peak while it writes them.
+async fn export(env: &mut Env, n: u64) -> anyhow::Result<Export> {
+    let mut s = start_session(env, "export").await?;
+    let pb = bar(1, "accounts");
+    let accounts = s.api.create_accounts("export", 1, 1, &pb).await?;
+    pb.finish_and_clear();
+    let pb = bar(n, "export data");
+    ingest::ingest(&s.api, &accounts, &[n], 1, ingest_base(n), &pb).await?;
+    pb.finish_and_clear();
+    // Let the pushes' buffers go back before taking the idle figure.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let idle_rss_mib = mib(s.hub.rss());
+    s.hub.reset_peak_rss();
+    let mut files = Vec::new();
+    for format in ["csv", "bai2"] {
+        let started = Instant::now();
+        let (bytes, lines) = s.api.statement(&accounts[0], format).await?;
+        // CSV: a header and a row each; BAI2: at least a 16 record each.
+        if lines < n + 1 {
+            bail!("the {format} export has {lines} lines for {n} transactions");
+        }
+        files.push((format.to_owned(), bytes, started.elapsed().as_secs_f64()));
+    }
+    let peak_rss_mib = mib(s.hub.peak_rss());
+    s.hub.check_alive()?;
+    say(&format!(
+        "export: {n} transactions as csv and bai2; hub RSS {} MiB idle, {} MiB peak",
+        idle_rss_mib.map_or("?".into(), |m| format!("{m:.1}")),
+        peak_rss_mib.map_or("?".into(), |m| format!("{m:.1}"))
+    ));
+    Ok(Export {
+        transactions: n,
+        files,
+        idle_rss_mib,
+        peak_rss_mib,
+    })
 }
 
 async fn ceiling(

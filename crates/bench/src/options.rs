@@ -20,6 +20,7 @@ pub struct Options {
     pub sweep: bool,
     pub preload: Option<u64>,
     pub preload_accounts: Option<usize>,
+    pub export: Option<u64>,
     pub json: Option<PathBuf>,
     pub svg: Option<PathBuf>,
 }
@@ -34,6 +35,8 @@ pub struct Sizes {
     pub preload_accounts: usize,
     pub sweep: bool,
     pub lookup_samples: usize,
+    /// Transactions of the one account whose statement files are downloaded (0 skips).
+    pub export: u64,
 }
 
 impl Sizes {
@@ -43,6 +46,7 @@ impl Sizes {
         } else {
             (100, 1_000_000, 8, 10_000_000, 10_000, 1000)
         };
+        let export = if o.quick { 10_000 } else { 100_000 };
         let s = Sizes {
             accounts: o.accounts.unwrap_or(accounts),
             transactions: o.transactions.unwrap_or(transactions),
@@ -51,6 +55,7 @@ impl Sizes {
             preload_accounts: o.preload_accounts.unwrap_or(preload_accounts),
             sweep: o.sweep,
             lookup_samples: samples,
+            export: o.export.unwrap_or(export),
         };
         if s.accounts == 0 || s.clients == 0 || s.transactions == 0 {
             bail!("--accounts, --transactions and --clients must be at least 1");

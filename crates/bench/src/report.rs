@@ -90,6 +90,24 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
+/// Statement files of one account streamed from the hub: its memory while it writes them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Export {
+    pub transactions: u64,
+    /// `(format, bytes, seconds)` per file downloaded.
+    pub files: Vec<(String, u64, f64)>,
+    /// The hub's RSS just before the downloads, after the pushes had settled.
+    pub idle_rss_mib: Option<f64>,
+    /// Its peak RSS during the downloads (`VmHWM`, reset first).
+    pub peak_rss_mib: Option<f64>,
+}
+
+impl Export {
+    pub fn growth_mib(&self) -> Option<f64> {
+        Some(self.peak_rss_mib? - self.idle_rss_mib?)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub backend: &'static str,
@@ -106,6 +124,7 @@ pub struct Report {
     pub read: Read,
     pub scale: Option<Scale>,
     pub sweep: Option<Vec<SweepPoint>>,
+    pub export: Option<Export>,
     pub targets: Vec<Target>,
     pub total_seconds: f64,
 }
@@ -171,6 +190,15 @@ pub(crate) fn targets(r: &Report, backend: Backend) -> Vec<Target> {
         measured: peak.map_or_else(|| "unknown".into(), |v| format!("{v:.1} MiB")),
         met: peak.map(|v| v <= 150.0),
     });
+    if let Some(e) = &r.export {
+        let growth = e.growth_mib();
+        t.push(Target {
+            name: format!("export of {} tx: peak RSS over idle", e.transactions),
+            goal: "≤ 20 MiB".into(),
+            measured: growth.map_or_else(|| "unknown".into(), |g| format!("{g:.1} MiB")),
+            met: growth.map(|g| g <= 20.0),
+        });
+    }
     t
 }
 
@@ -233,6 +261,26 @@ pub(crate) fn print_report(r: &Report) {
             "hub / ceiling",
             format!("{:.2}×", r.ingest_to_ceiling),
         );
+        if let Some(e) = &r.export {
+            for (format, bytes, secs) in &e.files {
+                row(
+                    "export",
+                    &format!("{format} of {} tx", e.transactions),
+                    format!("{:.1} MiB in {secs:.2} s", *bytes as f64 / 1048576.0),
+                );
+            }
+            row(
+                "export",
+                "hub RSS idle / peak",
+                format!(
+                    "{} / {}",
+                    e.idle_rss_mib
+                        .map_or("unknown".into(), |m| format!("{m:.1} MiB")),
+                    e.peak_rss_mib
+                        .map_or("unknown".into(), |m| format!("{m:.1} MiB"))
+                ),
+            );
+        }
         let f = &r.read.feed;
         row("read", "feed pull rows/s", fmt_rate(f.rows_per_s));
         row(

@@ -33,6 +33,11 @@ pub struct BenchArgs {
     /// Accounts the preload is spread over.
     #[arg(long)]
     preload_accounts: Option<usize>,
+    /// Transactions of the one account whose statement files (CSV, BAI2) are downloaded to
+    /// measure the hub's memory while it streams them (default 100,000; 10,000 with --quick;
+    /// 0 skips).
+    #[arg(long)]
+    export: Option<u64>,
     /// Where to write the results as JSON (default bench/results-<backend>.json, none in quick).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -52,6 +57,7 @@ pub fn run(args: &BenchArgs, database_url: Option<&str>) -> anyhow::Result<()> {
         sweep: args.sweep,
         preload: args.preload,
         preload_accounts: args.preload_accounts,
+        export: args.export,
         json: args.json.clone(),
         svg: args.svg.clone(),
     };

@@ -6,6 +6,7 @@
 
 mod bench;
 mod demo;
+mod export;
 mod org;
 
 use std::path::PathBuf;
@@ -56,12 +57,21 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Benchmark ingest, reads and scale against hubs it starts itself on fresh databases.
     Bench(bench::BenchArgs),
+    /// Download a statement file (qbo, qfx, ofx, csv, bai2, mt940, camt053) from a running hub.
+    Export(export::ExportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Command::Bench(args) = &cli.command {
         return bench::run(args, cli.database_url.as_deref());
+    }
+    if let Command::Export(args) = cli.command {
+        // A client of a running hub: it needs no config and opens no database.
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(export::run(args));
     }
     let mut overrides = Overrides {
         database_url: cli.database_url.clone(),
@@ -100,7 +110,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Org { command } => org::run(command, &config).await,
         Command::Demo(args) => demo::run(args, config).await,
-        Command::Openapi | Command::Bench(_) => unreachable!("handled before config is loaded"),
+        Command::Openapi | Command::Bench(_) | Command::Export(_) => {
+            unreachable!("handled before config is loaded")
+        }
     }
 }
 

@@ -305,3 +305,126 @@ async fn demo_links_pushes_ingests_and_serves_until_stopped() {
         "the demo's database is removed on exit"
     );
 }
+
+#[tokio::test]
+async fn export_downloads_statement_files_from_a_running_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let out = bankfeeds(&db_url)
+        .args(["org", "create", "--name", "Export Bank"])
+        .output()
+        .unwrap();
+    let org: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (client_id, secret) = (
+        org["client_id"].as_str().unwrap().to_owned(),
+        org["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let port = free_port();
+    let _server = start(&db_url, port).await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let post = |path: String, body: Value| {
+        let request = http
+            .post(url(&path))
+            .basic_auth(&client_id, Some(&secret))
+            .json(&body);
+        async move {
+            let resp = request.send().await.unwrap();
+            assert!(resp.status().is_success());
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let created = post(
+        "/versioned/connections/create".into(),
+        serde_json::json!({"platform": "OFX_DIRECT_CONNECT"}),
+    )
+    .await;
+    let token = created["connection"]["access_token"].as_str().unwrap();
+    let accounts = format!("/versioned/accounting/bank_feeds/accounts?access_token={token}");
+    let account = |number: &str, balance: Value| {
+        post(
+            accounts.clone(),
+            serde_json::json!({"bank_feed_account": {"internal_bank_account_id": number,
+                "bank_account_type": "bank", "currency_code": "USD", "current_balance": balance}}),
+        )
+    };
+    let with = account("1001", serde_json::json!(80.5)).await;
+    let with = with["bank_feed_account"]["id"].as_str().unwrap().to_owned();
+    let without = account("1002", Value::Null).await;
+    let without = without["bank_feed_account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+        serde_json::json!({"bank_feed_transactions": {"bank_feed_account_id": with, "transactions": [
+            {"transaction_id": "T1", "posted_at": "2024-03-01T09:00:00Z", "amount": -19.5, "description": "Bäckerei"},
+            {"transaction_id": "T2", "posted_at": "2024-03-02T09:00:00Z", "amount": 100, "description": "Invoice 7"}]}}),
+    )
+    .await;
+    let export = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("export")
+            .args(args)
+            .env("BANKFEEDS_HUB_URL", url(""))
+            .env("BANKFEEDS_CLIENT_ID", &client_id)
+            .env("BANKFEEDS_CLIENT_SECRET", &secret)
+            .env("BANKFEEDS_ACCESS_TOKEN", token)
+            .env("BANKFEEDS_LOG_LEVEL", "warn");
+        cmd.output().unwrap()
+    };
+
+    // One account to a file.
+    let file = dir.path().join("march.csv");
+    let out = export(&[
+        "--account",
+        &with,
+        "--format",
+        "csv",
+        "--from",
+        "2024-03-01",
+        "--to",
+        "2024-03-31",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[1].starts_with("2024-03-01,2024-03-01T09:00:00Z,-19.50,USD,Bäckerei,"));
+
+    // The whole connection to stdout: both accounts, the one without a balance without one.
+    let out = export(&["--format", "bai2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bai2 = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        bai2.lines().any(|l| l == "03,1001,USD,010,0,,,015,8050,,/"),
+        "{bai2}"
+    );
+    assert!(bai2.lines().any(|l| l == "03,1002,USD/"), "{bai2}");
+    assert!(bai2.lines().last().unwrap().starts_with("99,"));
+
+    // A refusal is the hub's code on stderr, a failure status, and no file.
+    let refused = dir.path().join("refused.sta");
+    let out = export(&[
+        "--account",
+        &without,
+        "--format",
+        "mt940",
+        "--out",
+        refused.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("409 Conflict BALANCE_NOT_REPORTED"));
+    assert!(!refused.exists());
+}

@@ -21,6 +21,7 @@ pub mod rutter;
 pub mod sandbox_access;
 pub mod signal;
 pub mod state;
+pub mod statements;
 pub mod telemetry;
 pub mod web;
 
@@ -237,6 +238,7 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
     state.instance = config.instance().into();
     state.retention = Some(config.retention());
     state.sandbox = config.sandbox_access().map(Arc::new);
+    state.web_connect_intu_bid = config.web_connect_intu_bid.as_str().into();
     state.auth_failures =
         client_limit::AuthFailures::per_minute(config.auth_failures_per_minute).map(Arc::new);
     state.anonymous_limiter = client_limit::ClientLimiter::new(

@@ -31,6 +31,8 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::accounts::get_account,
         rutter::accounts::update_account,
         rutter::accounts::delete_account,
+        rutter::statement::account_statement,
+        rutter::statement::connection_statement,
         rutter::transactions::create_transactions,
         rutter::transactions::list_transactions,
         rutter::transactions::get_transaction,
@@ -41,7 +43,12 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::fi_configs::delete_fi_config,
         rutter::otp::create_otp,
     ),
-    components(schemas(error::ErrorOut, rutter::jobs::AsyncEnvelopeOut)),
+    components(schemas(
+        error::ErrorOut,
+        rutter::jobs::AsyncEnvelopeOut,
+        rutter::statement::StatementFormatParam,
+        rutter::statement::ConnectionFormatParam,
+    )),
     modifiers(&BasicAuth),
     tags(
         (name = "connections", description = "One connection per business customer and accounting platform"),

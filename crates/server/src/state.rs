@@ -51,6 +51,8 @@ pub struct AppState {
     /// The sandbox platforms and the demo bank, and who may use them: `None` (the default of
     /// `new`, as of `serve`) mounts neither.
     pub sandbox: Option<Arc<SandboxAccess>>,
+    /// `INTU.BID` written into `.qbo` and `.qfx` statement files (`web_connect_intu_bid`).
+    pub web_connect_intu_bid: Arc<str>,
 }
 
 impl AppState {
@@ -91,6 +93,7 @@ impl AppState {
             instance: format!("hub-{}", uuid::Uuid::new_v4()).into(),
             retention: None,
             sandbox: None,
+            web_connect_intu_bid: crate::config::DEFAULT_INTU_BID.into(),
         }
     }
 }

@@ -77,7 +77,14 @@ pub struct Config {
     /// password); required, at least 12 characters, when `sandbox_enabled`. Kept in memory as
     /// its digest only.
     pub sandbox_password: Option<String>,
+    /// `INTU.BID` of Web Connect statement files (`.qbo`, `.qfx`): Intuit's id for the FI,
+    /// which QuickBooks Desktop checks against its list of enrolled banks. Digits only.
+    pub web_connect_intu_bid: String,
 }
+
+/// The `INTU.BID` when none is configured: the one in common sample files. An FI enrolled with
+/// Intuit sets its own.
+pub const DEFAULT_INTU_BID: &str = "3000";
 
 /// SQLite's `synchronous` setting, as configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +120,7 @@ impl Default for Config {
             retention_job_body_days: 30,
             sandbox_enabled: false,
             sandbox_password: None,
+            web_connect_intu_bid: DEFAULT_INTU_BID.into(),
         }
     }
 }
@@ -143,6 +151,7 @@ const ENV_KEYS: &[&str] = &[
     "retention_job_body_days",
     "sandbox_enabled",
     "sandbox_password",
+    "web_connect_intu_bid",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,6 +337,11 @@ impl Config {
                 "{name} must be at most {most} (a hundred years); 0 keeps for ever"
             );
         }
+        let bid = &self.web_connect_intu_bid;
+        anyhow::ensure!(
+            (1..=10).contains(&bid.len()) && bid.bytes().all(|b| b.is_ascii_digit()),
+            "web_connect_intu_bid must be 1 to 10 digits (Intuit's id for the FI)"
+        );
         anyhow::ensure!(
             (1..=3600).contains(&self.header_timeout_seconds),
             "header_timeout_seconds must be between 1 and 3600"
@@ -412,6 +426,7 @@ impl fmt::Debug for Config {
             )
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("sandbox_enabled", &self.sandbox_enabled)
+            .field("web_connect_intu_bid", &self.web_connect_intu_bid)
             .finish()
     }
 }

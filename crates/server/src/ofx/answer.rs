@@ -1,23 +1,20 @@
 //! Answering a signed-on request: the profile, the account list, bank and card statements, and
 //! an error status for anything else, each transaction by its `TRNUID`.
 
-use bankfeeds_domain::account::{AccountQuery, AccountSortField, BankAccountType, SortDirection};
+use bankfeeds_domain::account::BankAccountType;
 use bankfeeds_domain::ofx::OfxInstitution;
-use bankfeeds_domain::transaction::{Transaction, TransactionQuery, TransactionType};
 use bankfeeds_domain::{BankFeedAccount, Org, Platform, Timestamp};
 use bankfeeds_formats::ofx::{
     AccountInfo, IncTran, OfxRequest, Profile, RequestBody, ResponseWriter, Status, TrnEcho,
     TrnKind,
 };
-use bankfeeds_formats::{
-    AccountKind, Balance, Balances, BankAccountType as OfxAccountType, Period, StatementAccount,
-    StatementCurrency, StatementHeader, StatementLine,
-};
+use bankfeeds_formats::{Balance, Balances, Period, StatementAccount, StatementHeader};
 use rust_decimal::Decimal;
 
 use super::signon::Session;
 use super::OfxHttpError;
 use crate::state::AppState;
+use crate::statements::mapping::{line, live_accounts, statement_account, TransactionPages};
 
 /// OFX 2003: no such account for this user.
 const ACCOUNT_NOT_FOUND: u32 = 2003;
@@ -42,7 +39,7 @@ pub async fn answer_all(
         .await?;
     let fi = OfxInstitution::of(&org.name, config.as_ref());
     let accounts = match &session.connection {
-        Some(c) => live_accounts(state, c.id).await?,
+        Some(c) => live_accounts(&state.store, c.id).await?,
         None => Vec::new(),
     };
     let described: Vec<(BankFeedAccount, StatementAccount)> = accounts
@@ -101,55 +98,6 @@ pub async fn answer_all(
     Ok(())
 }
 
-async fn live_accounts(
-    state: &AppState,
-    connection: bankfeeds_domain::ConnectionId,
-) -> Result<Vec<BankFeedAccount>, OfxHttpError> {
-    let mut all = Vec::new();
-    let mut query = AccountQuery {
-        filters: Vec::new(),
-        sort: AccountSortField::UpdatedAt,
-        direction: SortDirection::Asc,
-        after: None,
-        limit: 500,
-    };
-    loop {
-        let page = state.store.list_accounts(connection, &query).await?;
-        query.after = page
-            .items
-            .last()
-            .map(|a| bankfeeds_domain::account::AccountSortKey::of(a, query.sort));
-        all.extend(page.items);
-        if !page.has_more {
-            return Ok(all);
-        }
-    }
-}
-
-/// The account as OFX clients see it: `ACCTID` is the FI's `internal_bank_account_id` (unique
-/// on the connection), `BANKID` the account's routing number or the institution's.
-fn statement_account(a: &BankFeedAccount, fi: &OfxInstitution) -> StatementAccount {
-    let kind = match a.bank_account_type {
-        BankAccountType::Bank => AccountKind::Bank {
-            routing: a
-                .details
-                .routing_number
-                .clone()
-                .filter(|r| !r.trim().is_empty())
-                .unwrap_or_else(|| fi.bank_id.clone()),
-            account_type: OfxAccountType::Checking,
-        },
-        BankAccountType::CreditCard => AccountKind::Card,
-    };
-    StatementAccount {
-        account_id: a.id.to_string(),
-        kind,
-        account_number: a.internal_bank_account_id.clone(),
-        currency: StatementCurrency::new(a.currency.code(), a.currency.minor_units()),
-        name: a.details.name.clone(),
-    }
-}
-
 /// One statement answer: 2003 for an account the user does not have, 2027 for a range that
 /// ends before it starts; else the balances and, unless `INCLUDE=N` (or no `INCTRAN`), the
 /// transactions posted in the range, which are then marked downloaded.
@@ -184,11 +132,13 @@ async fn statement(
             return Ok(());
         }
     }
-    let rows = if include {
-        transactions(state, account, dtstart, dtend).await?
-    } else {
-        Vec::new()
-    };
+    let mut rows = Vec::new();
+    if include {
+        let mut pages = TransactionPages::new(&state.store, account, dtstart, dtend);
+        while let Some(page) = pages.next_page().await? {
+            rows.extend(page);
+        }
+    }
     let earliest = rows.first().map(|t| t.data.posted_at);
     let from = dtstart
         .or(earliest)
@@ -214,34 +164,6 @@ async fn statement(
     Ok(())
 }
 
-async fn transactions(
-    state: &AppState,
-    account: &BankFeedAccount,
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
-) -> Result<Vec<Transaction>, OfxHttpError> {
-    let mut query = TransactionQuery {
-        bank_feed_account_id: Some(account.id),
-        posted_at_min: from,
-        posted_at_max: to,
-        platform_ingested: None,
-        after: None,
-        limit: 1000,
-    };
-    let mut all = Vec::new();
-    loop {
-        let page = state
-            .store
-            .list_transactions(account.connection_id, &query)
-            .await?;
-        query.after = page.items.last().map(|t| t.id);
-        all.extend(page.items);
-        if !page.has_more {
-            return Ok(all);
-        }
-    }
-}
-
 /// `LEDGERBAL` is the FI's `current_balance` (0 when it has reported none: OFX requires one),
 /// `AVAILBAL` its `available_balance` when reported; both as of the account's last change.
 fn balances(a: &BankFeedAccount, now: Timestamp) -> Balances {
@@ -257,42 +179,4 @@ fn balances(a: &BankFeedAccount, now: Timestamp) -> Balances {
             as_of,
         }),
     }
-}
-
-fn line(t: &Transaction) -> StatementLine {
-    let d = &t.data;
-    StatementLine {
-        transaction_id: d.transaction_id.clone(),
-        posted_at: d.posted_at,
-        transaction_date: d.transaction_date.map(|t| t.date_naive()),
-        amount: d.amount.as_decimal(),
-        description: d.description.clone().unwrap_or_default(),
-        payee: d.payee.clone(),
-        memo: d.memo.clone(),
-        kind: d.transaction_type.and_then(trntype).map(str::to_owned),
-        check_number: None,
-        running_balance: None,
-    }
-}
-
-/// The OFX `TRNTYPE` of a transaction type; `None` leaves it to the sign (CREDIT or DEBIT).
-fn trntype(t: TransactionType) -> Option<&'static str> {
-    Some(match t {
-        TransactionType::Credit => "CREDIT",
-        TransactionType::Debit => "DEBIT",
-        TransactionType::Fee => "FEE",
-        TransactionType::Deposit => "DEP",
-        TransactionType::Transfer => "XFER",
-        TransactionType::Payment => "PAYMENT",
-        TransactionType::Interest => "INT",
-        TransactionType::Dividend => "DIV",
-        TransactionType::ServiceCharge => "SRVCHG",
-        TransactionType::Atm => "ATM",
-        TransactionType::Pos => "POS",
-        TransactionType::Check => "CHECK",
-        TransactionType::DirectDebit => "DIRECTDEBIT",
-        TransactionType::Cash => "CASH",
-        TransactionType::RepeatPayment => "REPEATPMT",
-        TransactionType::Hold | TransactionType::Unknown => return None,
-    })
 }

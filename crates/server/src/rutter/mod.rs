@@ -7,6 +7,7 @@ pub mod fi_configs;
 pub mod jobs;
 pub mod ofx_credentials;
 pub mod otp;
+pub mod statement;
 pub mod transactions;
 
 use axum::routing::{delete, get, post};
@@ -60,6 +61,14 @@ pub fn router() -> Router<AppState> {
         .route(
             TRANSACTIONS,
             get(transactions::list_transactions).post(transactions::create_transactions),
+        )
+        .route(
+            "/versioned/accounting/bank_feeds/accounts/{id}/statement",
+            get(statement::account_statement),
+        )
+        .route(
+            "/versioned/accounting/bank_feeds/statement",
+            get(statement::connection_statement),
         )
         .route(TRANSACTION, get(transactions::get_transaction))
         .route("/versioned/jobs/{id}", get(jobs::get_job))

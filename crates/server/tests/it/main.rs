@@ -25,5 +25,6 @@ mod retention;
 mod sandbox_access;
 mod seeds;
 mod shared_database;
+mod statements;
 mod sync;
 mod transactions;

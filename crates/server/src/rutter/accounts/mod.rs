@@ -255,6 +255,21 @@ fn deprecated_filters(p: &AccountListParams) -> Result<Vec<TimeFilter>, ApiError
     .collect()
 }
 
+/// The account `raw_id` names on the token's connection: 400 `INVALID_ID` when it is no id,
+/// 410 `BANK_FEED_ACCOUNT_NOT_FOUND` when it is not one of the connection's accounts.
+pub(crate) async fn find_account(
+    state: &AppState,
+    auth: &ConnectionAuth,
+    raw_id: &str,
+) -> ApiResult<BankFeedAccount> {
+    let id = parse_account_id(raw_id)?;
+    state
+        .store
+        .get_account(auth.connection.id, id)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
 /// Fetch one bank feed account.
 #[utoipa::path(
     get,
@@ -276,12 +291,7 @@ pub async fn get_account(
     Query(params): Query<AccountGetParams>,
 ) -> ApiResult<JsonOut<AccountGetOut>> {
     let expand = wants_platform_data(params.expand.as_deref())?;
-    let id = parse_account_id(&id)?;
-    let account = state
-        .store
-        .get_account(auth.connection.id, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
+    let account = find_account(&state, &auth, &id).await?;
     Ok(JsonOut(AccountGetOut {
         connection: ConnectionRefOut::new(&auth.connection),
         bank_feed_account: AccountOut::new(account, expand),
