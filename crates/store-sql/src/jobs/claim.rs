@@ -11,50 +11,10 @@ use bankfeeds_store::StoreResult;
 use super::load;
 use crate::{Backend, DbId, Dialect, Exec, Sql, Tx};
 
-/// Whether `j` may be claimed at `$3`: unfinished, not under an unexpired lease, and first
-/// among its account's unfinished jobs (one batch at a time per account, in arrival order).
-macro_rules! runnable_sqlite {
-    () => {
-        "j.status IN ('prequeued', 'pending')
-        AND (j.locked_until IS NULL OR j.locked_until < $3)
-        AND NOT EXISTS (
-            SELECT 1 FROM jobs e
-            WHERE e.account_id = j.account_id AND e.status IN ('prequeued', 'pending')
-              AND e.seq < j.seq)"
-    };
-}
-
-/// The job `$4`, if runnable.
-const SQLITE_ONLY: &str = concat!(
-    "SELECT j.seq FROM jobs j WHERE j.id = $4 AND ",
-    runnable_sqlite!()
-);
-
-/// The job to claim next, fair across organisations: from the organisation with the fewest jobs
-/// running (leased until after `$3`), then the one whose last claim is oldest (round robin among
-/// equally busy ones, so a single worker alternates too), its oldest runnable job. Each
-/// organisation's first runnable job is found through `jobs_unfinished_by_org` and its running
-/// count through `jobs_leased_by_org`, so the cost grows with the number of organisations, not
-/// with any one's backlog (apart from the queued jobs of its accounts whose head is running,
-/// which the scan for its first runnable job steps over).
-const SQLITE_FAIR: &str = concat!(
-    "SELECT c.head FROM (
-        SELECT o.id,
-            (SELECT j.seq FROM jobs j WHERE j.org_id = o.id AND ",
-    runnable_sqlite!(),
-    " ORDER BY j.seq LIMIT 1) AS head,
-            (SELECT count(*) FROM jobs r
-             WHERE r.org_id = o.id AND r.status = 'pending' AND r.locked_until >= $3) AS running,
-            t.last_claimed_at AS turn
-        FROM orgs o LEFT JOIN job_org_turns t ON t.org_id = o.id) c
-    WHERE c.head IS NOT NULL AND $4 IS NULL
-    ORDER BY c.running, c.turn IS NOT NULL, c.turn, c.head
-    LIMIT 1"
-);
-
 /// Whether `j` may be claimed at `$1`: unfinished, not under an unexpired lease, and first
 /// among its account's unfinished jobs (one batch at a time per account, in arrival order).
-macro_rules! runnable_postgres {
+/// Both engines' claims bind the time as `$1`.
+macro_rules! runnable {
     () => {
         "j.status IN ('prequeued', 'pending')
         AND (j.locked_until IS NULL OR j.locked_until < $1)
@@ -64,6 +24,31 @@ macro_rules! runnable_postgres {
               AND e.seq < j.seq)"
     };
 }
+
+/// The job `$4`, if runnable.
+const SQLITE_ONLY: &str = concat!("SELECT j.seq FROM jobs j WHERE j.id = $4 AND ", runnable!());
+
+/// The job to claim next, fair across organisations: from the organisation with the fewest jobs
+/// running (leased until after `$1`), then the one whose last claim is oldest (round robin among
+/// equally busy ones, so a single worker alternates too), its oldest runnable job. Each
+/// organisation's first runnable job is found through `jobs_unfinished_by_org` and its running
+/// count through `jobs_leased_by_org`, so the cost grows with the number of organisations, not
+/// with any one's backlog (apart from the queued jobs of its accounts whose head is running,
+/// which the scan for its first runnable job steps over).
+const SQLITE_FAIR: &str = concat!(
+    "SELECT c.head FROM (
+        SELECT o.id,
+            (SELECT j.seq FROM jobs j WHERE j.org_id = o.id AND ",
+    runnable!(),
+    " ORDER BY j.seq LIMIT 1) AS head,
+            (SELECT count(*) FROM jobs r
+             WHERE r.org_id = o.id AND r.status = 'pending' AND r.locked_until >= $1) AS running,
+            t.last_claimed_at AS turn
+        FROM orgs o LEFT JOIN job_org_turns t ON t.org_id = o.id) c
+    WHERE c.head IS NOT NULL AND $4 IS NULL
+    ORDER BY c.running, c.turn IS NOT NULL, c.turn, c.head
+    LIMIT 1"
+);
 
 /// The organisations with a runnable job, in the order a claim should serve them: the fewest jobs
 /// running (leased until after `$1`) first, then the one whose last claim is oldest (round robin
@@ -76,7 +61,7 @@ const POSTGRES_RANKED_ORGS: &str = concat!(
     "SELECT o.id FROM orgs o
     CROSS JOIN LATERAL (
         SELECT j.seq FROM jobs j WHERE j.org_id = o.id AND ",
-    runnable_postgres!(),
+    runnable!(),
     " ORDER BY j.seq LIMIT 1) h
     LEFT JOIN job_org_turns t ON t.org_id = o.id
     ORDER BY (SELECT count(*) FROM jobs r
@@ -99,7 +84,7 @@ const POSTGRES_CLAIM: &str = concat!(
         WHERE seq = (
             SELECT j.seq FROM jobs j
             WHERE ($3::uuid IS NULL OR j.id = $3) AND ($5::uuid IS NULL OR j.org_id = $5) AND ",
-    runnable_postgres!(),
+    runnable!(),
     " ORDER BY j.seq LIMIT 1
             FOR UPDATE OF j SKIP LOCKED)
           AND status IN ('prequeued', 'pending')
@@ -151,17 +136,17 @@ async fn claim_sqlite<B: Backend>(
         SQLITE_FAIR
     };
     let sql = format!(
-        "UPDATE jobs SET status = 'pending', locked_until = $1, locked_by = $2,
-            attempts = attempts + 1, updated_at = $3
+        "UPDATE jobs SET status = 'pending', locked_until = $2, locked_by = $3,
+            attempts = attempts + 1, updated_at = $1
          WHERE seq = ({candidate})
          RETURNING id, org_id"
     );
     let claimed: Option<Claimed> = tx
         .fetch_optional(
             Sql::new(sql)
+                .bind(now)
                 .bind(lease_until)
                 .bind(holder)
-                .bind(now)
                 .bind(only.map(|j| j.as_uuid())),
         )
         .await?;
