@@ -14,7 +14,7 @@ use bankfeeds_domain::batch::{
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionData};
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Job, JobId, Timestamp};
-use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
+use bankfeeds_store::{BatchRender, NewEvent, StoreError, StoreResult};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -156,14 +156,19 @@ async fn check(
         newest_posted_at,
         stored: &stored,
     };
-    // `decide_batch` accepts a batch only when it was given its account.
-    Ok(decide_batch(facts, batch, profile, now).and_then(|items| {
-        Ok(Accepted {
-            account: found.ok_or(BatchRefusal::AccountNotFound)?,
+    let decided = decide_batch(facts, batch, profile, now);
+    match (decided, found) {
+        (Ok(items), Some(account)) => Ok(Ok(Accepted {
+            account,
             newest_posted_at,
             items,
-        })
-    }))
+        })),
+        (Err(refusal), _) => Ok(Err(refusal)),
+        // `decide_batch` refuses a batch it was not given the account of.
+        (Ok(_), None) => Err(StoreError::Backend(
+            "decide_batch accepted a batch without its account".into(),
+        )),
+    }
 }
 
 /// Writes an accepted batch: the new transactions, the account's newest `posted_at` and
