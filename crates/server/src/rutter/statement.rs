@@ -131,6 +131,9 @@ impl From<StatementError> for ApiError {
             e @ StatementError::BalanceNotReported { .. } => {
                 ApiError::conflict("BALANCE_NOT_REPORTED", e.to_string())
             }
+            e @ StatementError::AccountChanging { .. } => {
+                ApiError::conflict("ACCOUNT_CHANGING", e.to_string())
+            }
             e => ApiError::internal(&e),
         }
     }
@@ -208,7 +211,7 @@ async fn serve(
             )),
         (status = 400, description = "`UNSUPPORTED_FORMAT`, `INVALID_QUERY_PARAMETER`, `INVALID_DATE_RANGE`, `INVALID_ID`", body = crate::http::error::ErrorOut),
         (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, description = "`BALANCE_NOT_REPORTED`: the format needs a balance the FI never reported", body = crate::http::error::ErrorOut),
+        (status = 409, description = "`BALANCE_NOT_REPORTED`: the format needs a balance the FI never reported; `ACCOUNT_CHANGING`: batches kept changing the account while its balances were worked out (retry)", body = crate::http::error::ErrorOut),
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
@@ -242,7 +245,7 @@ pub async fn account_statement(
             )),
         (status = 400, description = "`UNSUPPORTED_FORMAT`, `FORMAT_NOT_MULTI_ACCOUNT`, `INVALID_QUERY_PARAMETER`, `INVALID_DATE_RANGE`", body = crate::http::error::ErrorOut),
         (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, description = "`BALANCE_NOT_REPORTED`: an account has no balance and the format needs one; `NO_ACCOUNTS`: a CAMT.053 document needs at least one account", body = crate::http::error::ErrorOut),
+        (status = 409, description = "`BALANCE_NOT_REPORTED`: an account has no balance and the format needs one; `NO_ACCOUNTS`: a CAMT.053 document needs at least one account; `ACCOUNT_CHANGING`: batches kept changing an account while its balances were worked out (retry)", body = crate::http::error::ErrorOut),
     ),
     security(("basic" = []))
 )]

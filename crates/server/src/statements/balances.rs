@@ -18,7 +18,8 @@
 //!
 //! The movements are summed by one read of the rows before the file is written (page by page,
 //! like the file itself), and the file then stops at the last row that read saw, so its lines
-//! add up to its balances even while pushes continue.
+//! add up to its balances even while pushes continue. The account is read again after the sums
+//! (`super::settled`): a batch that committed in between moved it, and both are read again.
 
 use bankfeeds_domain::{BankFeedAccount, Timestamp, TransactionId};
 use bankfeeds_formats::{Balance, Balances, Period};

@@ -125,6 +125,9 @@ pub enum StatementError {
     },
     #[error(transparent)]
     Format(#[from] bankfeeds_formats::FormatError),
+    /// Batches kept changing the account while its balances were worked out.
+    #[error("account {account} kept changing while its statement was prepared; try again")]
+    AccountChanging { account: String },
     /// The reader went away mid-file.
     #[error("the reader went away")]
     Gone,
@@ -174,13 +177,13 @@ pub async fn plan(
     let (start, end) = (range.start(), range.end());
     let mut planned = Vec::with_capacity(accounts.len());
     for account in accounts {
+        let (account, m) = settled(store, account, start, end).await?;
         if format.needs_balance() && account.current_balance.is_none() {
             return Err(StatementError::BalanceNotReported {
                 format: format.name(),
                 account: account.id.to_string(),
             });
         }
-        let m = balances::movements(store, &account, start, end).await?;
         let to = end.map_or(now, |e| e.min(now));
         let from = start.or(m.earliest).unwrap_or(account.created_at).min(to);
         let period = Period { from, to };
@@ -202,6 +205,35 @@ pub async fn plan(
         intu_bid: settings.intu_bid.clone(),
         created_at: now,
         accounts: planned,
+    })
+}
+
+/// How many times an account that keeps changing is read again before the file is refused.
+const SETTLE_ATTEMPTS: usize = 10;
+
+/// The account and its rows' movements as of one moment: the sums are read after the account,
+/// in several reads, so a batch committing in between would add rows its balance does not yet
+/// include. Every batch that writes moves the account's `updated_at`, so the account is read
+/// again after the sums; while it changed, both are read again.
+async fn settled(
+    store: &DynStore,
+    mut account: BankFeedAccount,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+) -> Result<(BankFeedAccount, balances::Movements), StatementError> {
+    for _ in 0..SETTLE_ATTEMPTS {
+        let m = balances::movements(store, &account, start, end).await?;
+        let Some(now) = store.get_account(account.connection_id, account.id).await? else {
+            // Deleted meanwhile: the sums match the account as it was read.
+            return Ok((account, m));
+        };
+        if now.updated_at == account.updated_at && now.current_balance == account.current_balance {
+            return Ok((account, m));
+        }
+        account = now;
+    }
+    Err(StatementError::AccountChanging {
+        account: account.id.to_string(),
     })
 }
 

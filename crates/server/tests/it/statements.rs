@@ -10,6 +10,10 @@ use bankfeeds_formats::ofx::tree::Element;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
+use bankfeeds_domain::{BankFeedAccountId, ConnectionId};
+use bankfeeds_server::statements::{self, DateRange, FileSettings, StatementFormat};
+use chrono::{TimeDelta, Utc};
+
 use crate::helpers::{ok, refusals, with_token, Creds, Hub, ACCOUNTS, TRANSACTIONS};
 
 crate::on_both_backends!(
@@ -18,6 +22,7 @@ crate::on_both_backends!(
     a_connection_file_holds_every_account,
     a_file_spans_many_pages_of_rows,
     bad_requests_are_refused_with_codes_before_any_byte,
+    the_balances_are_of_the_account_as_it_stands_after_its_rows_are_summed,
 );
 
 const FORMATS: [&str; 7] = ["qbo", "qfx", "ofx", "csv", "bai2", "mt940", "camt053"];
@@ -760,4 +765,47 @@ async fn bad_requests_are_refused_with_codes_before_any_byte(hub: Hub) {
     // A connection without accounts still has a well-formed (empty) BAI2 file.
     let bai2 = download(&hub, &bank, &empty("format=bai2"), "bai2").await;
     assert_eq!(bai2.lines().last(), Some("99,0,1,4/"), "{bai2}");
+}
+
+/// A statement's balances are worked out from the account as it stands once its rows have been
+/// summed: an account value read before a batch committed (older, with another balance) is read
+/// again, so the file's closing balance is the one stored with the rows it counts.
+async fn the_balances_are_of_the_account_as_it_stands_after_its_rows_are_summed(hub: Hub) {
+    let (bank, token, checking, _card) = fixture(&hub).await;
+    let found = hub.connection_by_token(&bank, &token).await;
+    let connection: ConnectionId = found["connection"]["id"].as_str().unwrap().parse().unwrap();
+    let id: BankFeedAccountId = checking.id.parse().unwrap();
+    let stored = hub
+        .store
+        .get_account(connection, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut stale = stored.clone();
+    stale.updated_at -= TimeDelta::seconds(1);
+    stale.current_balance = Some("1.00".parse().unwrap());
+    let settings = FileSettings {
+        intu_bid: "3000".into(),
+    };
+    let everything = DateRange {
+        from: None,
+        to: None,
+    };
+    let plan = statements::plan(
+        &hub.store,
+        &bank.org,
+        vec![stale],
+        StatementFormat::Csv,
+        everything,
+        &settings,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let balances = &plan.accounts[0].header.balances;
+    assert_eq!(balances.closing.as_ref().unwrap().amount, checking.balance);
+    assert_eq!(
+        balances.opening.as_ref().unwrap().amount,
+        checking.balance - checking.net()
+    );
 }
