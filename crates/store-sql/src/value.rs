@@ -241,15 +241,10 @@ impl<'r> Decode<'r, Postgres> for DbInt {
     }
 }
 
-impl From<DbId> for Uuid {
-    fn from(id: DbId) -> Self {
-        id.0
+impl DbAmount {
+    /// The stored amount as the domain's `Amount` (which drops the trailing zeros `NUMERIC`
+    /// keeps); `what` names the column for the error.
+    pub fn to_amount(self, what: &str) -> StoreResult<Amount> {
+        Amount::new(self.0).map_err(|_| corrupt(what))
     }
-}
-
-/// A stored amount as the domain's `Amount`; `what` names the column for the error.
-pub fn amount(stored: Option<DbAmount>, what: &str) -> StoreResult<Option<Amount>> {
-    stored
-        .map(|a| Amount::new(a.0).map_err(|_| corrupt(what)))
-        .transpose()
 }

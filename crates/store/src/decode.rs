@@ -28,13 +28,12 @@ pub fn count(n: i64, what: &str) -> StoreResult<u32> {
     u32::try_from(n).map_err(|_| corrupt(what))
 }
 
-/// The columns of `bank_feed_accounts` both backends keep as text (PostgreSQL's balance is read
-/// as `current_balance::text`).
+/// The text columns of `bank_feed_accounts`.
 pub mod account {
     use bankfeeds_domain::account::{AccountDetails, BankAccountType, FeedStatus};
-    use bankfeeds_domain::{Amount, Currency};
+    use bankfeeds_domain::Currency;
 
-    use super::{json, known, parse};
+    use super::{json, known};
     use crate::StoreResult;
 
     pub fn account_type(s: &str) -> StoreResult<BankAccountType> {
@@ -55,13 +54,6 @@ pub mod account {
         known(FeedStatus::parse(s), "bank_feed_accounts.feed_status")
     }
 
-    /// A decimal's text form (PostgreSQL's NUMERIC keeps trailing zeros, e.g. `1833.2100`;
-    /// `Amount` drops them).
-    pub fn balance(s: Option<String>) -> StoreResult<Option<Amount>> {
-        s.map(|b| parse(&b, "bank_feed_accounts.current_balance"))
-            .transpose()
-    }
-
     pub fn details(s: &str) -> StoreResult<AccountDetails> {
         json(s, "bank_feed_accounts.details")
     }
@@ -72,18 +64,12 @@ pub mod account {
     }
 }
 
-/// The columns of `transactions` both backends keep as text.
+/// The text columns of `transactions`.
 pub mod transaction {
     use bankfeeds_domain::transaction::{DebitCreditMemo, TransactionType};
-    use bankfeeds_domain::Amount;
 
-    use super::{known, parse};
+    use super::known;
     use crate::StoreResult;
-
-    /// An amount column; `what` names it (`transactions.amount`, `transactions.interest_amount`).
-    pub fn amount(s: Option<String>, what: &str) -> StoreResult<Option<Amount>> {
-        s.map(|a| parse(&a, what)).transpose()
-    }
 
     pub fn transaction_type(s: Option<String>) -> StoreResult<Option<TransactionType>> {
         s.map(|t| known(TransactionType::parse(&t), "transactions.transaction_type"))

@@ -6,7 +6,6 @@ use bankfeeds_store::decode::account::{
 };
 use bankfeeds_store::{StoreError, StoreResult};
 
-use crate::value::amount;
 use crate::{Backend, DbAmount, DbId, DbTime, Exec, Sql};
 
 #[derive(sqlx::FromRow)]
@@ -44,7 +43,10 @@ impl TryFrom<AccountRow> for BankFeedAccount {
             feed_status: feed_status(&r.feed_status)?,
             transaction_ready: r.transaction_ready,
             transaction_start_date: r.transaction_start_date.map(|t| t.0),
-            current_balance: amount(r.current_balance, "bank_feed_accounts.current_balance")?,
+            current_balance: r
+                .current_balance
+                .map(|b| b.to_amount("bank_feed_accounts.current_balance"))
+                .transpose()?,
             details: details(&r.details)?,
             platform_data: platform_data(r.platform_data)?,
             last_synced_at: r.last_synced_at.map(|t| t.0),

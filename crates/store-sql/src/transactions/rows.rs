@@ -1,11 +1,9 @@
 //! Transaction rows: the columns and their conversion.
 
 use bankfeeds_domain::transaction::{Transaction, TransactionData};
-use bankfeeds_store::decode::corrupt;
 use bankfeeds_store::decode::transaction::{debit_credit_memo, transaction_type};
 use bankfeeds_store::{StoreError, StoreResult};
 
-use crate::value::amount;
 use crate::{DbAmount, DbId, DbTime};
 
 #[derive(sqlx::FromRow)]
@@ -45,15 +43,20 @@ impl TryFrom<TransactionRow> for Transaction {
                 transaction_date: r.transaction_date.map(|t| t.0),
                 // NUMERIC keeps the scale it was written with (`-300.00`); `Amount` drops the
                 // trailing zeros, so it compares equal to what the FI sent.
-                amount: amount(Some(r.amount), "transactions.amount")?
-                    .ok_or_else(|| corrupt("transactions.amount"))?,
+                amount: r.amount.to_amount("transactions.amount")?,
                 description: r.description,
                 memo: r.memo,
                 payee: r.payee,
                 transaction_type: transaction_type(r.transaction_type)?,
                 debit_credit_memo: debit_credit_memo(r.debit_credit_memo)?,
-                interest_amount: amount(r.interest_amount, "transactions.interest_amount")?,
-                principal_amount: amount(r.principal_amount, "transactions.principal_amount")?,
+                interest_amount: r
+                    .interest_amount
+                    .map(|a| a.to_amount("transactions.interest_amount"))
+                    .transpose()?,
+                principal_amount: r
+                    .principal_amount
+                    .map(|a| a.to_amount("transactions.principal_amount"))
+                    .transpose()?,
             },
             platform_ingested: r.platform_ingested,
             created_at: r.created_at.0,
