@@ -154,25 +154,21 @@ impl<B: Backend> CustomerStore for SqlStore<B> {
     }
 
     async fn update_customer(&self, c: &Customer) -> StoreResult<()> {
-        let db = &self.0;
-        let changed = db
-            .write_one(
-                Sql::new(
-                    "UPDATE customers SET name = $1, description = $2, tags = $3, updated_at = $4
+        let mut tx = self.0.write().await?;
+        tx.execute_found(
+            Sql::new(
+                "UPDATE customers SET name = $1, description = $2, tags = $3, updated_at = $4
                  WHERE org_id = $5 AND id = $6 AND deleted_at IS NULL",
-                )
-                .bind(&c.name)
-                .bind(c.description.as_deref())
-                .bind(tags(c))
-                .bind(c.updated_at)
-                .bind(c.org_id.as_uuid())
-                .bind(c.id.as_uuid()),
             )
-            .await?;
-        match changed {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
-        }
+            .bind(&c.name)
+            .bind(c.description.as_deref())
+            .bind(tags(c))
+            .bind(c.updated_at)
+            .bind(c.org_id.as_uuid())
+            .bind(c.id.as_uuid()),
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// Deletes the customer and its connections.

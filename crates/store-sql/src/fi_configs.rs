@@ -114,17 +114,13 @@ impl<B: Backend> FiConfigStore for SqlStore<B> {
     }
 
     async fn delete_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<()> {
-        let db = &self.0;
-        let deleted = db
-            .write_one(
-                Sql::new("DELETE FROM fi_configs WHERE org_id = $1 AND platform = $2")
-                    .bind(org.as_uuid())
-                    .bind(platform.as_str()),
-            )
-            .await?;
-        match deleted {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
-        }
+        let mut tx = self.0.write().await?;
+        tx.execute_found(
+            Sql::new("DELETE FROM fi_configs WHERE org_id = $1 AND platform = $2")
+                .bind(org.as_uuid())
+                .bind(platform.as_str()),
+        )
+        .await?;
+        tx.commit().await
     }
 }
