@@ -1,5 +1,6 @@
 //! Storage traits. Each method is one database transaction: it commits whole or not at all.
-//! Only domain types cross this boundary; SQL lives in the backend crates.
+//! Only domain types cross this boundary; SQL lives in `store-sql` (written once) and the two
+//! engine crates (`store-sqlite`, `store-postgres`).
 
 use std::sync::Arc;
 
