@@ -16,10 +16,14 @@ pub enum EventKind {
     AccountSynced,
     TransactionsCreated,
     JobFinished,
+    /// A batch reported a balance that disagrees with the transactions (a continuity break).
+    BalanceMismatch,
+    /// The FI acknowledged a continuity break, with a reason.
+    BalanceBreakAcknowledged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::AccountCreated,
         EventKind::AccountUpdated,
         EventKind::AccountDeleted,
@@ -27,6 +31,8 @@ impl EventKind {
         EventKind::AccountSynced,
         EventKind::TransactionsCreated,
         EventKind::JobFinished,
+        EventKind::BalanceMismatch,
+        EventKind::BalanceBreakAcknowledged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +44,8 @@ impl EventKind {
             EventKind::AccountSynced => "bank_feed_account.synced",
             EventKind::TransactionsCreated => "bank_feed_transactions.created",
             EventKind::JobFinished => "job.finished",
+            EventKind::BalanceMismatch => "bank_feed_account.balance_mismatch",
+            EventKind::BalanceBreakAcknowledged => "bank_feed_account.balance_break_acknowledged",
         }
     }
 

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod clock;
 pub mod codat;
 pub mod connection;
+pub mod continuity;
 pub mod credentials;
 pub mod currency;
 pub mod customer;

@@ -122,6 +122,67 @@ pub fn exact_number<S: Serializer>(d: &Decimal, serializer: S) -> Result<S::Ok, 
     n.serialize(serializer)
 }
 
+/// `d` with at least the currency's minor units, as statements write money: `1250.5` →
+/// `1250.50`, JPY `1000` → `1000`. Never rounds: digits beyond the minor units stay.
+pub fn with_minor_units(d: Decimal, minor_units: u32) -> Decimal {
+    let mut d = d.normalize();
+    if d.scale() < minor_units {
+        d.rescale(minor_units);
+    }
+    d
+}
+
+/// [`with_minor_units`] as a JSON number with exactly those digits (`1250.50`).
+pub fn json_money(d: Decimal, minor_units: u32) -> serde_json::Value {
+    let text = with_minor_units(d, minor_units).to_string();
+    serde_json::Number::from_str(&text)
+        .map(serde_json::Value::Number)
+        .unwrap_or(serde_json::Value::String(text))
+}
+
+/// An amount as statements write it: serialises as a JSON number with at least its currency's
+/// minor units (`1250.50`, JPY `1000`), see [`with_minor_units`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Money {
+    pub amount: Decimal,
+    pub minor_units: u32,
+}
+
+impl Money {
+    pub fn new(amount: Decimal, currency: crate::Currency) -> Self {
+        Money {
+            amount,
+            minor_units: currency.minor_units(),
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&with_minor_units(self.amount, self.minor_units), f)
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        json_money(self.amount, self.minor_units).serialize(serializer)
+    }
+}
+
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Number)
+            .description(Some(
+                "An exact decimal amount written with its currency's minor units (1250.50; \
+                 JPY 1000).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Money {}
+
 impl<'de> Deserialize<'de> for Amount {
     /// A JSON number, or a string holding one.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -213,6 +274,18 @@ mod tests {
         assert_eq!(serde_json::to_string(&a).unwrap(), "1833.21");
         let v = serde_json::json!({ "amount": a });
         assert_eq!(v.to_string(), r#"{"amount":1833.21}"#);
+    }
+
+    #[test]
+    fn money_keeps_its_currencys_scale() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(with_minor_units(d("1250.5"), 2).to_string(), "1250.50");
+        assert_eq!(with_minor_units(d("1000"), 0).to_string(), "1000");
+        assert_eq!(with_minor_units(d("1000.000"), 0).to_string(), "1000");
+        assert_eq!(with_minor_units(d("-0.5"), 3).to_string(), "-0.500");
+        assert_eq!(with_minor_units(d("1.234"), 2).to_string(), "1.234");
+        let v = serde_json::json!({ "balance": json_money(d("1250.5"), 2) });
+        assert_eq!(v.to_string(), r#"{"balance":1250.50}"#);
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub struct PlatformProfile {
     /// offset), not instants (the Rutter door): a date is future only once it is later than
     /// the current time everywhere, i.e. in the zone furthest ahead (UTC+14).
     pub local_times: bool,
+    /// A reported balance that disagrees with the transactions (a continuity break, see
+    /// `continuity`) refuses the batch (Xero refuses such a statement: `invalid-end-balance`)
+    /// rather than being recorded as a break.
+    pub refuses_balance_breaks: bool,
 }
 
 impl PlatformProfile {
@@ -55,6 +59,7 @@ impl PlatformProfile {
             first_import_max_age_days: None,
             ingest_chunk: 1000,
             local_times: door == Door::Codat,
+            refuses_balance_breaks: false,
         };
         match platform {
             Platform::IntuitBankFeeds => PlatformProfile {
@@ -65,6 +70,7 @@ impl PlatformProfile {
             },
             Platform::Xero => PlatformProfile {
                 max_age_days: Some(365),
+                refuses_balance_breaks: true,
                 ..base
             },
             Platform::SageIntacct | Platform::SageBusinessCloud => PlatformProfile {

@@ -1,5 +1,6 @@
 //! Transactions on PostgreSQL: a batch is checked and applied in one database transaction,
-//! together with the account's new balance, the outbox event and the job's outcome.
+//! together with the account's new balance and balance continuity, the outbox events and the
+//! job's outcome.
 //!
 //! The job row and then the account row are locked (`FOR UPDATE`) before anything is read, so
 //! batches of one account (and a job run twice) take turns, as on SQLite's single writer. Every
@@ -9,12 +10,14 @@
 use std::collections::HashMap;
 
 use bankfeeds_domain::batch::{
-    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
+    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest, Decision,
 };
+use bankfeeds_domain::continuity::{Ledger, Step};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionData};
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Job, JobId, Timestamp};
 use bankfeeds_store::{BatchRender, NewEvent, StoreError, StoreResult};
+use bankfeeds_store_sql::continuity::{load_ledger, write_step};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -119,6 +122,9 @@ struct Accepted {
     account: BankFeedAccount,
     newest_posted_at: Option<Timestamp>,
     items: Vec<BatchItem>,
+    /// The account's balance continuity before the batch, and what the batch does to it.
+    ledger: Ledger,
+    balance: Step,
 }
 
 /// Checks the batch against what is stored and the platform's rules. Reads only (and locks the
@@ -138,8 +144,8 @@ async fn check(
         true,
     )
     .await?;
-    let (newest_posted_at, stored) = match &found {
-        None => (None, HashMap::new()),
+    let (newest_posted_at, stored, ledger) = match &found {
+        None => (None, HashMap::new(), Ledger::default()),
         Some(account) => {
             let newest: Option<Timestamp> =
                 sqlx::query_scalar("SELECT newest_posted_at FROM bank_feed_accounts WHERE id = $1")
@@ -148,20 +154,24 @@ async fn check(
                     .await
                     .map_err(map_err)?;
             let stored = stored_by_transaction_id(tx, account.id, &batch.transactions).await?;
-            (newest, stored)
+            let ledger = load_ledger(tx, account.id).await?;
+            (newest, stored, ledger)
         }
     };
     let facts = BatchFacts {
         account: found.as_ref(),
         newest_posted_at,
         stored: &stored,
+        ledger,
     };
     let decided = decide_batch(facts, batch, profile, now);
     match (decided, found) {
-        (Ok(items), Some(account)) => Ok(Ok(Accepted {
+        (Ok(Decision { items, balance }), Some(account)) => Ok(Ok(Accepted {
             account,
             newest_posted_at,
             items,
+            ledger,
+            balance,
         })),
         (Err(refusal), _) => Ok(Err(refusal)),
         // `decide_batch` refuses a batch it was not given the account of.
@@ -184,6 +194,8 @@ async fn write(
         account,
         newest_posted_at,
         items,
+        ledger,
+        balance,
     } = a;
     let fresh = fresh(&items);
     if fresh.is_empty() && batch.current_balance.is_none() {
@@ -209,6 +221,7 @@ async fn write(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
+    write_step(tx, &account, job.id, ledger, &balance, newest_after, now).await?;
     let created = fresh.len();
     let event = NewEvent::transactions_created(&account, job.id, created, items.len() - created);
     events::append(tx, &event, now).await?;

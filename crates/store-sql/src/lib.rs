@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod continuity;
 pub mod credentials;
 pub mod customers;
 pub mod error;

@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use bankfeeds_domain::batch::{
-    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
+    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest, Decision,
 };
+use bankfeeds_domain::continuity::{Ledger, Step};
 use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Timestamp};
@@ -14,6 +15,7 @@ use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
 use sqlx::SqliteConnection;
 
 use crate::{events, jobs, map_err, time, SqliteDb};
+use bankfeeds_store_sql::continuity::{load_ledger, write_step};
 
 mod rows;
 
@@ -24,6 +26,9 @@ use rows::{insert, stored_by_transaction_id};
 struct Plan {
     account: Option<(BankFeedAccount, i64)>,
     newest_posted_at: Option<Timestamp>,
+    /// The account's balance continuity before the batch, and what the batch does to it.
+    ledger: Ledger,
+    balance: Option<Step>,
     outcome: Result<Vec<BatchItem>, BatchRefusal>,
 }
 
@@ -49,11 +54,15 @@ async fn plan(
             account: None,
             newest_posted_at: None,
             stored: &none,
+            ledger: Ledger::default(),
         };
+        let (outcome, balance) = Decision::split(decide_batch(facts, batch, profile, now));
         return Ok(Plan {
             account: None,
             newest_posted_at: None,
-            outcome: decide_batch(facts, batch, profile, now),
+            ledger: Ledger::default(),
+            balance,
+            outcome,
         });
     };
     let (newest, version): (Option<i64>, i64) =
@@ -64,21 +73,25 @@ async fn plan(
             .map_err(map_err)?;
     let newest_posted_at = time::opt_from_db(newest)?;
     let stored = stored_by_transaction_id(conn, account.id, &batch.transactions).await?;
+    let ledger = load_ledger(conn, account.id).await?;
     let facts = BatchFacts {
         account: Some(&account),
         newest_posted_at,
         stored: &stored,
+        ledger,
     };
-    let outcome = decide_batch(facts, batch, profile, now);
+    let (outcome, balance) = Decision::split(decide_batch(facts, batch, profile, now));
     Ok(Plan {
         account: Some((account, version)),
         newest_posted_at,
+        ledger,
+        balance,
         outcome,
     })
 }
 
 /// Writes what an accepted plan adds: the new rows, the account's newest posting date and
-/// balance, and the event.
+/// balance, its balance continuity, and the events.
 async fn write(
     tx: &mut SqliteConnection,
     job: &Job,
@@ -112,6 +125,9 @@ async fn write(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
+    if let Some(step) = &plan.balance {
+        write_step(tx, account, job.id, plan.ledger, step, newest_after, now).await?;
+    }
     let created = fresh.len();
     let event = NewEvent::transactions_created(account, job.id, created, items.len() - created);
     events::append(tx, &event, now).await

@@ -196,6 +196,10 @@ impl Recorder {
                 (400, json!({"refusal": "invalid", "codes": codes}))
             }
             Err(BatchRefusal::AccountNotFound) => (410, json!({"refusal": "account_not_found"})),
+            Err(BatchRefusal::BalanceMismatch { check, .. }) => (
+                400,
+                json!({"refusal": "balance_mismatch", "difference": check.difference.to_string()}),
+            ),
         }
     }
 

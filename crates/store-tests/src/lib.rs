@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod backends;
 pub mod connections;
+pub mod continuity;
 pub mod credentials;
 pub mod customers;
 pub mod events;
@@ -83,6 +84,10 @@ macro_rules! __suite_cases {
                 connection_pages_walk_every_row_once_in_creation_order,
                 access_tokens_rotate,
                 deleted_connections_take_their_feeds_with_them,
+            ],
+            continuity: [
+                balances_are_checked_and_recorded_with_their_batch,
+                a_refusing_platform_refuses_a_break_and_writes_nothing,
             ],
             customers: [
                 customers_round_trip_update_and_delete,
@@ -211,6 +216,7 @@ mod registration {
     const SOURCES: &[(&str, &str)] = &[
         ("accounts", include_str!("accounts.rs")),
         ("connections", include_str!("connections.rs")),
+        ("continuity", include_str!("continuity.rs")),
         ("credentials", include_str!("credentials.rs")),
         ("customers", include_str!("customers.rs")),
         ("events", include_str!("events.rs")),

@@ -2,6 +2,7 @@
 
 use crate::{Event, EventKind, StoreResult};
 use async_trait::async_trait;
+use bankfeeds_domain::continuity::BalanceReport;
 use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::{BankFeedAccount, ConnectionId, Job, JobId, OrgId};
 use serde_json::json;
@@ -70,6 +71,31 @@ impl NewEvent {
                 "job_id": job,
                 "created": created,
                 "duplicates": duplicates,
+            }),
+        }
+    }
+
+    /// A batch's reported balance broke continuity (or a break was acknowledged, `kind`
+    /// `BalanceBreakAcknowledged`): the figures, where and which batch.
+    pub fn balance(kind: EventKind, account: &BankFeedAccount, r: &BalanceReport) -> Self {
+        let mu = account.currency.minor_units();
+        let n = |d| bankfeeds_domain::money::json_money(d, mu);
+        NewEvent {
+            org_id: account.org_id,
+            connection_id: Some(account.connection_id),
+            kind,
+            resource_id: account.id.to_string(),
+            payload: json!({
+                "bank_feed_account_id": account.id,
+                "balance_report_id": r.id,
+                "seq": r.seq,
+                "job_id": r.job_id,
+                "currency": account.currency.code(),
+                "expected": r.check.expected.map(n),
+                "reported": n(r.check.reported),
+                "difference": n(r.check.difference),
+                "posted_through": r.posted_through,
+                "acknowledged_reason": r.acknowledgement.as_ref().map(|a| &a.reason),
             }),
         }
     }

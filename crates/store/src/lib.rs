@@ -11,6 +11,7 @@ use bankfeeds_domain::{Org, SecretHash};
 
 mod accounts;
 mod connections;
+mod continuity;
 mod credentials;
 mod customers;
 pub mod decode;
@@ -29,6 +30,7 @@ pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
 pub use {
     accounts::AccountStore,
     connections::ConnectionStore,
+    continuity::{AccountContinuity, Acknowledged, ContinuityStore},
     credentials::CredentialStore,
     customers::CustomerStore,
     events::{EventStore, NewEvent},
@@ -46,9 +48,9 @@ pub use {
 /// Every storage trait, for `use bankfeeds_store::prelude::*` where a `DynStore` is called.
 pub mod prelude {
     pub use crate::{
-        AccountStore, ConnectionStore, CredentialStore, CustomerStore, EventStore, FiConfigStore,
-        JobStore, LinkStore, OfxStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore,
-        Store, TransactionStore,
+        AccountStore, ConnectionStore, ContinuityStore, CredentialStore, CustomerStore, EventStore,
+        FiConfigStore, JobStore, LinkStore, OfxStore, OrgStore, OtpStore, PlatformFeedStore,
+        RetentionStore, Store, TransactionStore,
     };
 }
 
@@ -133,6 +135,7 @@ pub trait Store:
     + AccountStore
     + JobStore
     + TransactionStore
+    + ContinuityStore
     + FiConfigStore
     + OtpStore
     + CredentialStore

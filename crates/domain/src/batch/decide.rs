@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use crate::batch::rules::{validate_batch, AccountContext, Violation};
+use crate::continuity::{self, BalanceCheck, Ledger, Step};
 use crate::profile::PlatformProfile;
 use crate::transaction::{Transaction, TransactionData};
-use crate::{Amount, BankFeedAccount, BankFeedAccountId, Timestamp, TransactionId};
+use crate::{Amount, BankFeedAccount, BankFeedAccountId, Currency, Timestamp, TransactionId};
 
 /// One transaction of an applied batch, as the answer reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,13 @@ pub enum BatchRefusal {
     Invalid(Vec<Violation>),
     /// The account is not (or no longer) on the connection.
     AccountNotFound,
+    /// The reported `current_balance` disagrees with the previous balance plus the new
+    /// transactions, and the platform refuses such statements (Xero). `currency` is the
+    /// account's, to write the figures in.
+    BalanceMismatch {
+        check: BalanceCheck,
+        currency: Currency,
+    },
 }
 
 /// One `POST /bank_feeds/transactions`: a batch for one account, and optionally the account's
@@ -120,28 +128,58 @@ pub struct BatchFacts<'a> {
     pub newest_posted_at: Option<Timestamp>,
     /// The account's stored transactions with the batch's `transaction_id`s.
     pub stored: &'a HashMap<String, Transaction>,
+    /// The account's reported balances so far (see `continuity`).
+    pub ledger: Ledger,
+}
+
+/// An accepted batch: the answer's items (the new rows are [`fresh`]) and what it does to the
+/// account's balance continuity (the report to record, the ledger to keep).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub items: Vec<BatchItem>,
+    pub balance: Step,
+}
+
+impl Decision {
+    /// A decision as the answer's outcome (what a door renders) and the balance step to write.
+    pub fn split(
+        decided: Result<Decision, BatchRefusal>,
+    ) -> (Result<Vec<BatchItem>, BatchRefusal>, Option<Step>) {
+        match decided {
+            Ok(d) => (Ok(d.items), Some(d.balance)),
+            Err(refusal) => (Err(refusal), None),
+        }
+    }
 }
 
 /// Decides a batch against what is stored and the platform's rules: the answer's items (the
-/// new rows are [`fresh`]) or why the whole batch is refused. Pure, so every backend decides
-/// alike; the store writes what it returns.
+/// new rows are [`fresh`]) and its balance check, or why the whole batch is refused. Pure, so
+/// every backend decides alike; the store writes what it returns.
 pub fn decide_batch(
     facts: BatchFacts<'_>,
     batch: &BatchRequest,
     profile: &PlatformProfile,
     now: Timestamp,
-) -> Result<Vec<BatchItem>, BatchRefusal> {
+) -> Result<Decision, BatchRefusal> {
     let account = facts.account.ok_or(BatchRefusal::AccountNotFound)?;
     let is_new = classify(&batch.transactions, facts.stored)
         .map_err(|transaction_ids| BatchRefusal::Conflict { transaction_ids })?;
     let ctx = AccountContext::of(account, facts.newest_posted_at);
     validate_batch(profile, &ctx, &batch.transactions, &is_new, now)
         .map_err(BatchRefusal::Invalid)?;
-    Ok(assemble(
-        account,
-        &batch.transactions,
-        &is_new,
-        facts.stored,
-        now,
-    ))
+    let items = assemble(account, &batch.transactions, &is_new, facts.stored, now);
+    let new_amounts: Vec<_> = fresh(&items).iter().map(|t| t.data.amount).collect();
+    let balance = continuity::step(facts.ledger, &new_amounts, batch.current_balance);
+    match balance.check {
+        Some(check) if check.is_break() && profile.refuses_balance_breaks => {
+            Err(BatchRefusal::BalanceMismatch {
+                check,
+                currency: account.currency,
+            })
+        }
+        _ => Ok(Decision { items, balance }),
+    }
 }
+
+#[cfg(test)]
+mod tests;

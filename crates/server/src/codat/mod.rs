@@ -11,6 +11,7 @@ mod add_accounts;
 mod bank_feeds;
 mod companies;
 pub mod connections;
+pub mod continuity;
 pub mod error;
 mod mapping;
 pub mod paging;

@@ -118,6 +118,9 @@ pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, R
                 "itemId": id, "message": "already stored with different content", "validatorName": "TRANSACTION_ID_CONFLICT",
             })).collect::<Vec<_>>()},
         }),
+        Err(BatchRefusal::BalanceMismatch { check, currency }) => {
+            crate::codat::continuity::mismatch_fragment(check, *currency)
+        }
         Err(BatchRefusal::AccountNotFound) => json!({
             "status": "Failed",
             "statusCode": 404,

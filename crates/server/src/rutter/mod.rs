@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod batch_job;
 pub mod connections;
+pub mod continuity;
 pub mod fi_configs;
 pub mod jobs;
 pub mod ofx_credentials;
@@ -65,6 +66,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/versioned/accounting/bank_feeds/accounts/{id}/statement",
             get(statement::account_statement),
+        )
+        .route(
+            "/versioned/accounting/bank_feeds/accounts/{id}/continuity",
+            get(continuity::get_continuity),
         )
         .route(
             "/versioned/accounting/bank_feeds/statement",

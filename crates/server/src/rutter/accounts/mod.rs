@@ -40,7 +40,7 @@ fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
     parse_id(raw, "bank feed account")
 }
 
-fn not_found(id: BankFeedAccountId) -> ApiError {
+pub(crate) fn not_found(id: BankFeedAccountId) -> ApiError {
     ApiError::gone(
         "BANK_FEED_ACCOUNT_NOT_FOUND",
         format!("no bank feed account {id} on this connection"),

@@ -90,6 +90,9 @@ fn refusal_error(refusal: &BatchRefusal) -> ApiError {
                 .with_errors(serde_json::to_value(violations).expect("violations serialise"))
         }
         BatchRefusal::AccountNotFound => account_not_found(),
+        BatchRefusal::BalanceMismatch { check, currency } => {
+            crate::rutter::continuity::mismatch_error(check, *currency)
+        }
     }
 }
 

@@ -1,0 +1,245 @@
+//! `ContinuityStore`, and the balance reports `apply_batch` records with each batch.
+
+use bankfeeds_domain::batch::BatchRefusal;
+use bankfeeds_domain::continuity::{AcknowledgeRefusal, BalanceReport, Ledger};
+use bankfeeds_domain::{JobStatus, Platform};
+use bankfeeds_store::{Acknowledged, DynStore, Idem, IdempotencyKey, StoredResponse};
+use rust_decimal::Decimal;
+
+use crate::helpers::{
+    account, active, batch, connection, days, events_of, intuit_account, run_batch, stored_account,
+    t0, tx,
+};
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+pub async fn balances_are_checked_and_recorded_with_their_batch(store: DynStore) {
+    let (o, c, a) = intuit_account(&store, "A").await;
+    let now = t0();
+    let run = |id: &str, day: i64, amt: &str, balance: Option<&str>| {
+        batch(&a, balance, vec![tx(id, now - days(20 - day), amt)])
+    };
+    let none = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    assert_eq!((none.ledger, none.reports.len()), (Ledger::default(), 0));
+
+    // 1: the opening balance. 2: no balance. 3: ties out (100 − 10 + 5). 4: a break.
+    for (i, b) in [
+        run("T1", 1, "-20.00", Some("100.00")),
+        run("T2", 2, "-10", None),
+        run("T3", 3, "5", Some("95")),
+        run("T4", 4, "1", Some("50.50")),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (job, outcome) = run_batch(&store, &c, &a, b, now + days(i as i64)).await;
+        assert_eq!(job.status, JobStatus::Success, "batch {i}: {outcome:?}");
+    }
+    let found = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    assert_eq!(
+        found.ledger,
+        Ledger {
+            last_reported: Some(d("50.5")),
+            unreported: Decimal::ZERO
+        }
+    );
+    let seqs: Vec<i64> = found.reports.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    let opening = &found.reports[0].check;
+    assert!(opening.is_opening() && opening.reported == d("100"));
+    let tied = &found.reports[1].check;
+    assert_eq!(
+        (tied.unreported_amount, tied.batch_amount),
+        (d("-10"), d("5"))
+    );
+    assert_eq!(tied.expected, Some(d("95")));
+    let broken = &found.reports[2];
+    assert!(broken.check.is_break());
+    assert_eq!(broken.check.expected, Some(d("96")));
+    assert_eq!(broken.check.difference, d("-45.5"));
+    assert_eq!(broken.posted_through, Some(now - days(16)));
+    let mismatches = events_of(&store, o, "bank_feed_account.balance_mismatch").await;
+    assert_eq!(mismatches.len(), 1);
+    let p = &mismatches[0].payload;
+    assert_eq!(
+        p["difference"].to_string(),
+        "-45.50",
+        "money keeps its scale"
+    );
+    assert_eq!(p["expected"].to_string(), "96.00");
+    assert_eq!(p["seq"], 3);
+
+    // Re-sending batch 4 adds nothing and is not checked again: no report, no event.
+    let (_, resent) = run_batch(
+        &store,
+        &c,
+        &a,
+        &run("T4", 4, "1", Some("50.50")),
+        now + days(5),
+    )
+    .await;
+    assert!(resent.unwrap().iter().all(|i| i.duplicate));
+    // Nor is an old batch re-sent with the balance it had then.
+    let (_, old) = run_batch(
+        &store,
+        &c,
+        &a,
+        &run("T1", 1, "-20.00", Some("100.00")),
+        now + days(6),
+    )
+    .await;
+    assert!(old.is_ok());
+    let again = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    assert_eq!(again.reports, found.reports);
+    assert_eq!(
+        events_of(&store, o, "bank_feed_account.balance_mismatch")
+            .await
+            .len(),
+        1
+    );
+
+    // Acknowledging: only a break, once, with a reason, through its own connection only.
+    let other = connection(&store, o, Platform::IntuitBankFeeds).await;
+    let when = now + days(7);
+    let account_id = a.id;
+    let ack = |c, r, reason: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .acknowledge_break(c, account_id, r, reason, when, None)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(ack(other.id, broken.id, "x").await, Acknowledged::NotFound);
+    assert_eq!(
+        ack(c.id, found.reports[1].id, "x").await,
+        Acknowledged::Refused(AcknowledgeRefusal::NotABreak)
+    );
+    assert_eq!(
+        ack(c.id, broken.id, "   ").await,
+        Acknowledged::Refused(AcknowledgeRefusal::EmptyReason)
+    );
+    let done = ack(c.id, broken.id, " interest posted late ").await;
+    let Acknowledged::Done(done) = done else {
+        panic!("expected the break acknowledged, got {done:?}");
+    };
+    let a_ = done.acknowledgement.clone().unwrap();
+    assert_eq!(
+        (a_.reason.as_str(), a_.acknowledged_at),
+        ("interest posted late", when)
+    );
+    assert_eq!(
+        ack(c.id, broken.id, "again").await,
+        Acknowledged::Refused(AcknowledgeRefusal::AlreadyAcknowledged)
+    );
+    let after = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    assert_eq!(after.reports[2], done);
+    let acks = events_of(&store, o, "bank_feed_account.balance_break_acknowledged").await;
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        acks[0].payload["acknowledged_reason"],
+        "interest posted late"
+    );
+    assert_eq!(store.continuity(other.id, a.id).await.unwrap(), None);
+
+    // With an idempotency key, a retry answers as the first request did.
+    let (_, outcome) =
+        run_batch(&store, &c, &a, &run("T5", 5, "1", Some("7")), now + days(8)).await;
+    assert!(outcome.is_ok());
+    let latest = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    let second = latest.reports.last().unwrap().clone();
+    assert!(second.check.is_break());
+    let key = IdempotencyKey {
+        org_id: o,
+        key: "ack-1".into(),
+        fingerprint: "same request".into(),
+    };
+    let render = |r: &BalanceReport| StoredResponse {
+        status: 200,
+        body: r.id.to_string(),
+    };
+    let idem = || {
+        Some(Idem {
+            key: &key,
+            render: &render,
+        })
+    };
+    let first = store
+        .acknowledge_break(c.id, a.id, second.id, "known", when, idem())
+        .await
+        .unwrap();
+    assert!(matches!(first, Acknowledged::Done(_)), "{first:?}");
+    let retried = store
+        .acknowledge_break(c.id, a.id, second.id, "known", when, idem())
+        .await
+        .unwrap();
+    assert_eq!(
+        retried,
+        Acknowledged::Replayed(StoredResponse {
+            status: 200,
+            body: second.id.to_string()
+        })
+    );
+    assert_eq!(
+        events_of(&store, o, "bank_feed_account.balance_break_acknowledged")
+            .await
+            .len(),
+        2
+    );
+}
+
+pub async fn a_refusing_platform_refuses_a_break_and_writes_nothing(store: DynStore) {
+    let (o, _, _) = intuit_account(&store, "unused").await;
+    let c = connection(&store, o, Platform::Xero).await;
+    let a = account(&store, &c, "X").await;
+    store
+        .set_feed_state(a.id, &active(None), t0() - days(29))
+        .await
+        .unwrap();
+    let now = t0();
+    let (job, _) = run_batch(
+        &store,
+        &c,
+        &a,
+        &batch(&a, Some("7445.65"), vec![tx("T1", now - days(3), "-1")]),
+        now,
+    )
+    .await;
+    assert_eq!(job.status, JobStatus::Success);
+    let bad = batch(&a, Some("1.00"), vec![tx("T2", now - days(2), "-20.00")]);
+    let (job, outcome) = run_batch(&store, &c, &a, &bad, now + days(1)).await;
+    assert_eq!(job.status, JobStatus::Failure);
+    let Err(BatchRefusal::BalanceMismatch { check, .. }) = outcome else {
+        panic!("expected BALANCE_MISMATCH, got {outcome:?}");
+    };
+    assert_eq!(
+        (check.expected, check.difference),
+        (Some(d("7425.65")), d("-7424.65"))
+    );
+    // Nothing applied: no row, the balance and the ledger as they were, no event.
+    let found = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    assert_eq!(found.reports.len(), 1);
+    assert_eq!(found.ledger.last_reported, Some(d("7445.65")));
+    let stored = stored_account(&store, &c, &a).await;
+    assert_eq!(stored.current_balance, Some("7445.65".parse().unwrap()));
+    assert!(events_of(&store, o, "bank_feed_account.balance_mismatch")
+        .await
+        .is_empty());
+    // The corrected batch (the missing −20.00 and the FI's own balance) is applied.
+    let good = batch(
+        &a,
+        Some("7424.65"),
+        vec![
+            tx("T2", now - days(2), "-20.00"),
+            tx("T3", now - days(1), "-1"),
+        ],
+    );
+    let (job, _) = run_batch(&store, &c, &a, &good, now + days(2)).await;
+    assert_eq!(job.status, JobStatus::Success);
+    let found = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    assert_eq!(found.reports.len(), 2);
+    assert!(!found.reports[1].check.is_break());
+}
