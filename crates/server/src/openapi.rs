@@ -34,6 +34,7 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::statement::account_statement,
         rutter::statement::connection_statement,
         rutter::continuity::get_continuity,
+        rutter::continuity::acknowledge_break,
         rutter::transactions::create_transactions,
         rutter::transactions::list_transactions,
         rutter::transactions::get_transaction,

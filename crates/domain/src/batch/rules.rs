@@ -173,8 +173,23 @@ pub fn summary(violations: &[Violation]) -> String {
     if violations.len() > SUMMARY_LIMIT {
         parts.push(format!("and {} more", violations.len() - SUMMARY_LIMIT));
     }
-    parts.join("; ")
+    let mut line = parts.join("; ");
+    if violations
+        .iter()
+        .any(|v| v.code == codes::OLDER_THAN_STORED)
+    {
+        line.push_str(". ");
+        line.push_str(LATE_POSTING_HINT);
+    }
+    line
 }
+
+/// Said once with `OLDER_THAN_STORED`: what `posted_at` means and how to send a late posting.
+pub const LATE_POSTING_HINT: &str = "posted_at is the day the transaction posted to the account \
+    (the day the statement shows it), not the day it happened (that is transaction_date). A feed \
+    only grows forward, as the platforms import it: send a late (back-valued) posting with \
+    posted_at on or after the newest stored day (usually the day you send it) and its own date \
+    as transaction_date";
 
 fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)

@@ -1,10 +1,19 @@
 //! Balance continuity on the Codat door: the push operation's refusal of a batch whose
-//! `balance` breaks continuity where the platform refuses such statements (Xero, `gbol`).
+//! `balance` breaks continuity where the platform refuses such statements (Xero, `gbol`), and
+//! the source account's continuity report.
 
-use bankfeeds_domain::continuity::BalanceCheck;
+use axum::extract::{Path, State};
+use axum::Json;
+use bankfeeds_domain::continuity::{summarise, BalanceCheck, ContinuityState};
 use bankfeeds_domain::money::Money;
 use bankfeeds_domain::Currency;
 use serde_json::{json, Value};
+
+use super::connections::connection_of;
+use super::error::{CodatError, CodatResult};
+use super::source_accounts::account_of;
+use super::{time, CodatAuth};
+use crate::state::AppState;
 
 /// The push operation's fragment for a batch refused with `BALANCE_MISMATCH`.
 pub fn mismatch_fragment(check: &BalanceCheck, currency: Currency) -> Value {
@@ -34,4 +43,62 @@ pub fn mismatch_fragment(check: &BalanceCheck, currency: Currency) -> Value {
             "validatorName": "BALANCE_MISMATCH",
         }]},
     })
+}
+
+/// `GET …/connectionInfo/bankFeedAccounts/{account}/continuity` (the hub's own, beside Codat's
+/// operations): whether the source account's balances tie out, as the Rutter-shaped door's
+/// continuity report says it, in Codat's casing.
+pub async fn get(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection, account)): Path<(String, String, String)>,
+) -> CodatResult<Json<Value>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    let a = account_of(&state, &cc, &account).await?;
+    let found = state
+        .store
+        .continuity(cc.connection.id, a.id)
+        .await?
+        .ok_or_else(|| {
+            CodatError::not_found(
+                "SOURCE_ACCOUNT_NOT_FOUND",
+                format!("Source account {account} not found"),
+            )
+        })?;
+    let currency = found.account.currency;
+    let m = |d| Money::new(d, currency);
+    let summary = summarise(&found.reports);
+    Ok(Json(json!({
+        "sourceAccountId": a.internal_bank_account_id,
+        "currency": currency.code(),
+        "state": match summary.state {
+            ContinuityState::TiesOut => "TiesOut",
+            ContinuityState::Breaks => "Breaks",
+            ContinuityState::Unknown => "Unknown",
+        },
+        "lastReportedBalance": found.ledger.last_reported.map(m),
+        "unreportedAmount": m(found.ledger.unreported),
+        "segments": summary.segments.iter().map(|s| json!({
+            "firstReport": s.first_seq,
+            "lastReport": s.last_seq,
+            "openingBalance": m(s.opening),
+            "closingBalance": m(s.closing),
+            "postedFrom": s.posted_from.map(time),
+            "postedThrough": s.posted_through.map(time),
+        })).collect::<Vec<_>>(),
+        "breaks": summary.breaks.iter().map(|b| json!({
+            "id": b.id.to_string(),
+            "report": b.seq,
+            "pushOperationKey": b.job_id.to_string(),
+            "postedThrough": b.posted_through.map(time),
+            "expected": b.check.expected.map(m),
+            "reported": m(b.check.reported),
+            "difference": m(b.check.difference),
+            "reportedAt": time(b.created_at),
+            "acknowledged": b.acknowledgement.as_ref().map(|k| json!({
+                "reason": k.reason,
+                "acknowledgedAt": time(k.acknowledged_at),
+            })),
+        })).collect::<Vec<_>>(),
+    })))
 }

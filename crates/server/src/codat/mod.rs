@@ -77,6 +77,10 @@ pub fn router() -> Router<AppState> {
             axum::routing::patch(source_accounts::update).delete(source_accounts::delete),
         )
         .route(
+            "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}/continuity",
+            get(continuity::get),
+        )
+        .route(
             "/companies/{company}/connections/{connection}/push/bankAccounts/{account}/bankTransactions",
             axum::routing::post(push::create),
         )

@@ -1,17 +1,24 @@
 //! Balance continuity on the Rutter-shaped door: `GET …/accounts/:id/continuity` (does the feed
-//! tie out?) and the `BALANCE_MISMATCH` refusal of a batch whose balance breaks it where the
+//! tie out?), `POST …/continuity/breaks/:break_id/acknowledge` (a break accepted with a reason)
+//! and the `BALANCE_MISMATCH` refusal of a batch whose balance breaks it where the
 //! platform refuses such statements (Xero). The rule is `domain::continuity`.
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bankfeeds_domain::continuity::{summarise, BalanceCheck, BalanceReport, Segment};
+use bankfeeds_domain::continuity::{
+    summarise, AcknowledgeRefusal, BalanceCheck, BalanceReport, BalanceReportId, Segment,
+};
 use bankfeeds_domain::money::Money;
 use bankfeeds_domain::{Currency, JobId, Timestamp};
-use serde::Serialize;
+use bankfeeds_store::Acknowledged;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::parse_id;
+use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::state::AppState;
 
 /// The refusal of a batch whose `current_balance` does not tie out, with the figures.
@@ -218,4 +225,95 @@ pub async fn get_continuity(
             .map(|b| BreakOut::new(b, currency))
             .collect(),
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeIn {
+    /// Why the break is accepted as it is (recorded, and sent with the event).
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcknowledgeOut {
+    #[serde(rename = "break")]
+    pub break_: BreakOut,
+}
+
+fn refusal(r: AcknowledgeRefusal) -> ApiError {
+    match r {
+        AcknowledgeRefusal::EmptyReason | AcknowledgeRefusal::ReasonTooLong => {
+            ApiError::bad_request(r.code(), format!("field `reason`: {r}"))
+        }
+        AcknowledgeRefusal::NotABreak | AcknowledgeRefusal::AlreadyAcknowledged => {
+            ApiError::conflict(r.code(), r.to_string())
+        }
+    }
+}
+
+/// Acknowledge a break with a reason: the FI knows the reported balance disagrees with the
+/// transactions and accepts it as it is (the other way to resolve a break is to push the
+/// missing transactions). Recorded with the break, and a
+/// `bank_feed_account.balance_break_acknowledged` event; the feed's `state` no longer counts it.
+#[utoipa::path(
+    post,
+    path = "/versioned/accounting/bank_feeds/accounts/{id}/continuity/breaks/{break_id}/acknowledge",
+    tag = "bank feed accounts",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The bank feed account's id"),
+        ("break_id" = uuid::Uuid, Path, description = "The break's id (`breaks[].id` of the continuity report)"),
+        crate::rutter::connections::AccessTokenParam,
+    ),
+    request_body = AcknowledgeIn,
+    responses(
+        (status = 200, body = AcknowledgeOut),
+        (status = 400, description = "`INVALID_REASON`, `INVALID_ID`", body = crate::http::error::ErrorOut),
+        (status = 401, body = crate::http::error::ErrorOut),
+        (status = 409, description = "`NOT_A_BREAK`: that balance tied out; `BREAK_ALREADY_ACKNOWLEDGED`", body = crate::http::error::ErrorOut),
+        (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`, `BREAK_NOT_FOUND`", body = crate::http::error::ErrorOut),
+    ),
+    security(("basic" = []))
+)]
+pub async fn acknowledge_break(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    Path((id, break_id)): Path<(String, String)>,
+    req: IdempotentJson<AcknowledgeIn>,
+) -> ApiResult<Response> {
+    let account = super::accounts::find_account(&state, &auth, &id).await?;
+    let report: BalanceReportId = parse_id(&break_id, "break")?;
+    let currency = account.currency;
+    let key = req.key_for(auth.org.id);
+    let render = |r: &BalanceReport| {
+        saved(
+            200,
+            &AcknowledgeOut {
+                break_: BreakOut::new(r, currency),
+            },
+        )
+    };
+    let done = state
+        .store
+        .acknowledge_break(
+            auth.connection.id,
+            account.id,
+            report,
+            &req.body.reason,
+            state.clock.now(),
+            idem(&key, &render),
+        )
+        .await?;
+    match done {
+        Acknowledged::Done(r) => Ok(Json(AcknowledgeOut {
+            break_: BreakOut::new(&r, currency),
+        })
+        .into_response()),
+        Acknowledged::Replayed(saved) => Ok(replay(saved)),
+        Acknowledged::Refused(r) => Err(refusal(r)),
+        Acknowledged::NotFound => Err(ApiError::gone(
+            "BREAK_NOT_FOUND",
+            format!("no balance report {report} on this account"),
+        )),
+    }
 }

@@ -72,6 +72,10 @@ pub fn router() -> Router<AppState> {
             get(continuity::get_continuity),
         )
         .route(
+            "/versioned/accounting/bank_feeds/accounts/{id}/continuity/breaks/{break_id}/acknowledge",
+            post(continuity::acknowledge_break),
+        )
+        .route(
             "/versioned/accounting/bank_feeds/statement",
             get(statement::connection_statement),
         )

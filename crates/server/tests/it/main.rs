@@ -8,6 +8,7 @@ mod accounts;
 mod codat;
 mod codat_link;
 mod connections;
+mod continuity;
 mod contract;
 mod durability;
 mod errors;

@@ -492,8 +492,16 @@ fn summary_lists_five_then_counts_the_rest() {
         "{s}"
     );
     assert!(s.contains("ID4 (#4)") && !s.contains("ID5"), "{s}");
-    assert!(s.ends_with("; and 2 more"), "{s}");
-    assert_eq!(summary(&v[..1]), v[0].message);
+    assert!(
+        s.ends_with(&format!("; and 2 more. {LATE_POSTING_HINT}")),
+        "{s}"
+    );
+    assert_eq!(
+        summary(&v[..1]),
+        format!("{}. {LATE_POSTING_HINT}", v[0].message),
+        "the hint is said once"
+    );
+    assert_eq!(s.matches("transaction_date").count(), 2);
     assert_eq!(summary(&[]), "");
 }
 
