@@ -243,3 +243,108 @@ pub async fn a_refusing_platform_refuses_a_break_and_writes_nothing(store: DynSt
     assert_eq!(found.reports.len(), 2);
     assert!(!found.reports[1].check.is_break());
 }
+
+/// A tiny deterministic generator (xorshift64*), so a failing feed can be replayed by seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// A nonzero amount in cents, −500.00 to 500.00.
+    fn cents(&mut self) -> i64 {
+        loop {
+            let c = self.below(100_001) as i64 - 50_000;
+            if c != 0 {
+                return c;
+            }
+        }
+    }
+}
+
+fn money(cents: i64) -> String {
+    Decimal::new(cents, 2).to_string()
+}
+
+/// Random feeds: random batches, some with a balance, some where the FI's figure includes a
+/// transaction it never sent (an injected break), random re-sends of earlier batches. The
+/// continuity report finds every injected break, with its difference, and no other.
+pub async fn the_continuity_report_finds_every_injected_break_and_no_other(store: DynStore) {
+    let mut injected = 0;
+    for seed in 1..=4u64 {
+        let (_, c, a) = intuit_account(&store, &format!("P{seed}")).await;
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut sent = Vec::new();
+        let mut fi_cents: i64 = 0; // what the FI's ledger says, sent or not
+        let mut hidden_since_report: i64 = 0;
+        let mut reported_before = false;
+        let mut expected_breaks: Vec<(i64, Decimal)> = Vec::new();
+        let mut reports: i64 = 0;
+        let mut n = 0;
+        for step in 0..30 {
+            let now = t0() + days(step);
+            if !sent.is_empty() && rng.below(5) == 0 {
+                // A retry of an earlier batch, exactly as it was sent: changes nothing.
+                let i = rng.below(sent.len() as u64) as usize;
+                let (job, outcome) = run_batch(&store, &c, &a, &sent[i], now).await;
+                assert_eq!(job.status, JobStatus::Success, "seed {seed}: {outcome:?}");
+                assert!(outcome.unwrap().iter().all(|i| i.duplicate));
+                continue;
+            }
+            if reported_before && hidden_since_report == 0 && rng.below(4) == 0 {
+                // The FI books a transaction it never sends.
+                let h = rng.cents();
+                hidden_since_report += h;
+                fi_cents += h;
+            }
+            let txs: Vec<_> = (0..=rng.below(3))
+                .map(|_| {
+                    n += 1;
+                    let amt = rng.cents();
+                    fi_cents += amt;
+                    tx(
+                        &format!("{seed}-{n}"),
+                        t0() - days(400) + days(n),
+                        &money(amt),
+                    )
+                })
+                .collect();
+            let balance = (rng.below(3) > 0).then(|| money(fi_cents));
+            if balance.is_some() {
+                reports += 1;
+                if reported_before && hidden_since_report != 0 {
+                    expected_breaks.push((reports, Decimal::new(hidden_since_report, 2)));
+                }
+                reported_before = true;
+                hidden_since_report = 0;
+            }
+            let b = batch(&a, balance.as_deref(), txs);
+            let (job, outcome) = run_batch(&store, &c, &a, &b, now).await;
+            assert_eq!(job.status, JobStatus::Success, "seed {seed}: {outcome:?}");
+            sent.push(b);
+        }
+        let found = store.continuity(c.id, a.id).await.unwrap().unwrap();
+        let breaks: Vec<(i64, Decimal)> = found
+            .reports
+            .iter()
+            .filter(|r| r.check.is_break())
+            .map(|r| (r.seq, r.check.difference))
+            .collect();
+        assert_eq!(breaks, expected_breaks, "seed {seed}");
+        injected += expected_breaks.len();
+        let last = found.reports.last().map(|r| r.seq).unwrap_or_default();
+        assert_eq!(last, reports, "seed {seed}: one report per balance sent");
+    }
+    assert!(
+        injected >= 4,
+        "the feeds must inject breaks to find ({injected})"
+    );
+}

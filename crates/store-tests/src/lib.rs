@@ -88,6 +88,7 @@ macro_rules! __suite_cases {
             continuity: [
                 balances_are_checked_and_recorded_with_their_batch,
                 a_refusing_platform_refuses_a_break_and_writes_nothing,
+                the_continuity_report_finds_every_injected_break_and_no_other,
             ],
             customers: [
                 customers_round_trip_update_and_delete,

@@ -801,6 +801,31 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
         .items;
     assert_eq!(stored.len(), 3);
 
+    // The source account's continuity: the first balance opens it; QuickBooks takes a push
+    // whose last balance does not tie out, and the break is recorded with its figures.
+    let continuity = format!(
+        "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/ac-001/continuity"
+    );
+    let (s, c) = codat.get(&continuity).await;
+    assert_eq!((s, c["state"].as_str()), (200, Some("TiesOut")), "{c}");
+    assert_eq!(c["lastReportedBalance"].to_string(), "8100.50");
+    let (_, op) = codat
+        .post(
+            &push,
+            json!({"accountId": "ac-001", "transactions": [tx("b1", 2, -0.5, 42.0)]}),
+        )
+        .await;
+    let done = codat
+        .settled(&company, op["pushOperationKey"].as_str().unwrap())
+        .await;
+    assert_eq!(done["status"], "Success", "{done}");
+    let (_, c) = codat.get(&continuity).await;
+    assert_eq!(c["state"], "Breaks", "{c}");
+    assert_eq!(c["breaks"][0]["expected"].to_string(), "8100.00");
+    assert_eq!(c["breaks"][0]["difference"].to_string(), "-8058.00");
+    let (s, _) = codat.get(&continuity.replace("ac-001", "nope")).await;
+    assert_eq!(s, 404);
+
     // What cannot be a transaction is a 400 before any push operation exists.
     let e = error(codat.post(&push, json!({"accountId": "ac-001", "transactions": [{"id": "x", "date": "soon", "description": "d", "amount": 1, "balance": 1}]})).await, 400, "INVALID_DATE");
     assert_eq!(e["validation"]["errors"][0]["itemId"], "x");
@@ -899,13 +924,14 @@ bankfeeds_domain::job::JobKind::CodatPush,bank.org.id, cid, Some(account.id), ba
         ("t1", "7991.59"),
         ("t2", "-9.11"),
         ("t3", "100.5"),
+        ("b1", "-0.5"),
         ("w1", "-5"),
     ]
     .iter()
     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
     .collect();
     assert_eq!(rows, want, "{listed}");
-    assert_eq!(listed["bank_feed_transactions"][3]["description"], "refund");
+    assert_eq!(listed["bank_feed_transactions"][4]["description"], "refund");
 
     // The list: paged, filtered and ordered.
     let (s, page) = codat
@@ -922,7 +948,7 @@ bankfeeds_domain::job::JobKind::CodatPush,bank.org.id, cid, Some(account.id), ba
     );
     assert!(page["results"][0].get("data").is_none());
     let (_, all) = codat.get(&format!("/companies/{company}/push")).await;
-    assert_eq!(all["totalResults"], 9);
+    assert_eq!(all["totalResults"], 10);
     // Listed from the jobs' heads (issue 12, item 6: a list used to read every stored body),
     // each item is still the whole operation, exactly as its GET shows it.
     for op in all["results"].as_array().unwrap() {
