@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::ApiResult;
+use crate::http::responses::Refusals;
 use crate::state::AppState;
 use crate::web::platform_slug;
 
@@ -41,8 +42,7 @@ pub struct OtpEnvelopeOut {
     params(crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = OtpEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]

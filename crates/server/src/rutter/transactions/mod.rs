@@ -21,6 +21,7 @@ use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::responses::{Conflict, Gone, Refusals};
 use crate::http::{pagination, time_param};
 use crate::jobs;
 use crate::rutter::accounts::ResponseMode;
@@ -109,10 +110,7 @@ fn account_not_found() -> ApiError {
     request_body = TransactionsCreateIn,
     responses(
         (status = 200, description = "The stored transactions, or the job to poll (`async`, or `prefer_sync` still queued): one of two shapes: only the stored answer has `bank_feed_transactions` (both name the job in `async_response`)", body = dto::TransactionsCreateAnswer),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Conflict, Gone,
     ),
     security(("basic" = []))
 )]
@@ -256,8 +254,7 @@ async fn replay_job(
     params(TransactionListParams),
     responses(
         (status = 200, body = TransactionListOut<'_>),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]
@@ -318,9 +315,7 @@ pub async fn list_transactions(
     params(("id" = uuid::Uuid, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = TransactionGetOut<'_>),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
