@@ -17,6 +17,7 @@ crate::on_both_backends!(
     later_the_same_day_is_not_older_than_stored,
     a_stored_batch_names_its_job_in_the_body,
     a_job_says_when_the_platform_took_it,
+    response_mode_may_ride_in_the_query,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -459,4 +460,34 @@ async fn a_job_says_when_the_platform_took_it(hub: Hub) {
     let ingested: chrono::DateTime<chrono::Utc> =
         platform["ingested_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(ingested, took);
+}
+
+/// Seed 000 (QuickBooks): "If `response_mode=async` is specified in the request, the response
+/// will include a job ID". Written as a query parameter, it is honoured as the body's field is;
+/// given twice with different values, it is refused rather than one silently winning.
+async fn response_mode_may_ride_in_the_query(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token, a) = usd_account(&hub, &bank, "INTUIT_BANK_FEEDS", "QB-1").await;
+    let at = (SystemClock.now() - TimeDelta::days(1))
+        .format("%Y-%m-%dT10:00:00Z")
+        .to_string();
+    let body = |id: &str| json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": id, "posted_at": at, "amount": -1}]}});
+    let push = format!(
+        "{}&response_mode=async",
+        with_token(crate::helpers::TRANSACTIONS, &token)
+    );
+    let answer = hub.post_ok(&bank, &push, &body("T1")).await;
+    assert!(
+        answer["async_response"]["id"].is_string()
+            && answer.get("bank_feed_transactions").is_none(),
+        "the job, not the stored transactions: {answer}"
+    );
+    let mut both = body("T2");
+    both["response_mode"] = json!("prefer_sync");
+    let case = "query async, body prefer_sync";
+    let refused = hub.post(&bank, &push, &both).send().await;
+    err_in(case, refused, 400, "CONFLICTING_RESPONSE_MODE").await;
+    both["response_mode"] = json!("async");
+    let agreed = hub.post_ok(&bank, &push, &both).await;
+    assert!(agreed["async_response"]["id"].is_string(), "{agreed}");
 }
