@@ -24,8 +24,8 @@ pub struct OtpOut {
     pub otp: String,
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
-    /// The hub's link redirect for this connection's platform; append `challenge` (from the
-    /// login page's `redirect_uri`) and `otp` when you do not use that `redirect_uri` as is.
+    /// The hub's link redirect for this connection's platform; append `challenge` (the login
+    /// page's `challenge` parameter) and `otp` when you do not use its `redirect_uri` as is.
     pub redirect_uri: String,
 }
 
