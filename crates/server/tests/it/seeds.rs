@@ -18,6 +18,7 @@ crate::on_both_backends!(
     a_stored_batch_names_its_job_in_the_body,
     a_job_says_when_the_platform_took_it,
     response_mode_may_ride_in_the_query,
+    an_account_needs_a_currency,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -490,4 +491,25 @@ async fn response_mode_may_ride_in_the_query(hub: Hub) {
     both["response_mode"] = json!("async");
     let agreed = hub.post_ok(&bank, &push, &both).await;
     assert!(agreed["async_response"]["id"].is_string(), "{agreed}");
+}
+
+/// Seed 002 lists `currency_code` as "enum, nullable" on the bank feed account; the hub
+/// requires one (README, "An account needs a currency"): refused by name, absent or null.
+async fn an_account_needs_a_currency(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "XERO").await;
+    let path = with_token(ACCOUNTS, &token);
+    for (case, currency, code) in [
+        ("null", Some(Value::Null), "INVALID_FIELD_TYPE"),
+        ("absent", None, "MISSING_FIELD"),
+    ] {
+        let mut account = json!({"internal_bank_account_id": "NC-1", "bank_account_type": "bank"});
+        if let Some(c) = currency {
+            account["currency_code"] = c;
+        }
+        let body = json!({ "bank_feed_account": account });
+        let refused = err_in(case, hub.post(&bank, &path, &body).send().await, 400, code).await;
+        let message = refused["error_message"].as_str().unwrap();
+        assert!(message.contains("currency_code"), "{case}: {message}");
+    }
 }
