@@ -19,6 +19,7 @@ crate::on_both_backends!(
     a_job_says_when_the_platform_took_it,
     response_mode_may_ride_in_the_query,
     an_account_needs_a_currency,
+    a_card_purchase_is_money_out,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -512,4 +513,34 @@ async fn an_account_needs_a_currency(hub: Hub) {
         let message = refused["error_message"].as_str().unwrap();
         assert!(message.contains("currency_code"), "{case}: {message}");
     }
+}
+
+/// The seeds give no sign convention for cards (README, "What the seeds leave open"): a card
+/// account's amounts and balance are the holder's, as a bank account's are, so a purchase is
+/// negative, the balance owed is negative, and `DEBIT` with a positive amount is refused there
+/// too.
+async fn a_card_purchase_is_money_out(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    let fields = json!({"internal_bank_account_id": "CARD-1", "bank_account_type": "credit_card", "currency_code": "USD", "current_balance": "-100.00"});
+    let card = hub.create_account(&bank, &token, fields).await;
+    let at = (SystemClock.now() - TimeDelta::days(1))
+        .format("%Y-%m-%dT10:00:00Z")
+        .to_string();
+    let push = with_token(crate::helpers::TRANSACTIONS, &token);
+    let batch = |amount: &str, balance: &str| json!({"bank_feed_transactions": {"bank_feed_account_id": card["id"], "current_balance": balance, "transactions": [{"transaction_id": format!("P{amount}"), "posted_at": at, "amount": amount, "debit_credit_memo": "DEBIT", "description": "Office supplies"}]}});
+    let refused = hub
+        .post(&bank, &push, &batch("50.00", "-150.00"))
+        .send()
+        .await;
+    err_in("a positive DEBIT", refused, 400, "SIGN_MISMATCH").await;
+    hub.post_ok(&bank, &push, &batch("-50.00", "-150.00")).await;
+    let path = format!(
+        "/versioned/accounting/bank_feeds/accounts/{}?access_token={token}",
+        card["id"].as_str().unwrap()
+    );
+    let stored = hub.get_ok(&bank, &path).await;
+    let balance = stored["bank_feed_account"]["current_balance"].to_string();
+    let balance: rust_decimal::Decimal = balance.trim_matches('"').parse().unwrap();
+    assert_eq!(balance, rust_decimal::Decimal::new(-150, 0), "{stored}");
 }
