@@ -14,7 +14,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::pagination::{ListParams, PageOut};
-use crate::http::responses::{Gone, Refusals};
+use crate::http::responses::{BodyRefusals, Gone, Refusals};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -195,7 +195,7 @@ fn connection_out(state: &AppState, c: Connection) -> ConnectionOut {
     request_body = ConnectionIn,
     responses(
         (status = 200, body = ConnectionCreateOut),
-        Refusals,
+        Refusals, BodyRefusals,
     ),
     security(("basic" = []))
 )]

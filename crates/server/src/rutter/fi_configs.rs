@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
-use crate::http::responses::{Gone, Refusals, Unauthorized};
+use crate::http::responses::{BodyRefusals, Gone, Refusals, Unauthorized};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -128,7 +128,7 @@ fn not_configured(platform: Platform) -> ApiError {
     request_body = FiConfigIn,
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
-        Refusals,
+        Refusals, BodyRefusals,
     ),
     security(("basic" = []))
 )]

@@ -21,7 +21,7 @@ use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
-use crate::http::responses::{Conflict, Gone, Refusals};
+use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{list_query, pagination};
 use crate::rutter::connections::ConnectionRefOut;
 use crate::state::AppState;
@@ -105,7 +105,7 @@ fn check_account(a: &BankFeedAccount) -> Result<(), ApiError> {
     request_body = AccountCreateIn,
     responses(
         (status = 200, body = AccountEnvelopeOut),
-        Refusals, Conflict,
+        Refusals, BodyRefusals, Conflict,
     ),
     security(("basic" = []))
 )]
@@ -304,7 +304,7 @@ pub async fn get_account(
     request_body = AccountPatchIn,
     responses(
         (status = 200, body = AccountEnvelopeOut),
-        Refusals, Conflict, Gone,
+        Refusals, BodyRefusals, Conflict, Gone,
     ),
     security(("basic" = []))
 )]

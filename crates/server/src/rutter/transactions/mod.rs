@@ -23,7 +23,7 @@ use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
-use crate::http::responses::{Conflict, Gone, Refusals};
+use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{pagination, time_param};
 use crate::jobs;
 use crate::rutter::accounts::ResponseMode;
@@ -136,7 +136,7 @@ impl ResponseModeParam {
     request_body = TransactionsCreateIn,
     responses(
         (status = 200, description = "The stored transactions, or the job to poll (`async`, or `prefer_sync` still queued): one of two shapes: only the stored answer has `bank_feed_transactions` (both name the job in `async_response`)", body = dto::TransactionsCreateAnswer),
-        Refusals, Conflict, Gone,
+        Refusals, BodyRefusals, Conflict, Gone,
     ),
     security(("basic" = []))
 )]
