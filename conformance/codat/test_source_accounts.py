@@ -120,16 +120,22 @@ def test_list_is_a_bare_array_of_every_account_in_creation_order(codat, sa):
                  404, "COMPANY_NOT_FOUND")
 
 
-def test_update_changes_name_always_and_balance_while_pending_ignores_other_fields_400_404(codat, sa):
+def test_update_changes_name_always_and_balance_while_pending_refuses_other_changes_400_404(codat, sa):
     sdk, where = codat.sdk, sa.where
     create_seed_001(sdk, where)
     one = {**where, "account_id": "ac-001"}
+    # Seed 001: "It's only possible to update the accountName field", its example sending the
+    # whole account back: the other fields as they are are accepted, a change is refused.
     got = sdk.source_accounts.update(request={**one, "source_account": {
-        "id": "ac-001", "account_name": "Operating", "account_type": "Credit", "account_number": "999",
-        "currency": "EUR", "balance": Decimal("99.99")}})
+        "id": "ac-001", "account_name": "Operating", "account_type": "checking", "account_number": "12345670",
+        "sort_code": "12-34-56", "currency": "USD", "balance": Decimal("99.99")}})
     check(isinstance(got, shared.SourceAccount), f"not a SourceAccount: {type(got)}")
     eq((got.account_name, got.account_type, got.account_number, got.currency, D(got.balance)),
        ("Operating", "checking", "12345670", "USD", Decimal("99.99")), "name and balance changed, the rest kept")
+    for field, value in (("account_type", "Credit"), ("account_number", "999"), ("currency", "EUR")):
+        expect_error(lambda: sdk.source_accounts.update(request={**one, "source_account": {
+            "id": "ac-001", "account_name": "Renamed", field: value}}), 400, "READ_ONLY_FIELD")
+    eq(codat.accounts_by_id(where)["ac-001"].account_name, "Operating", "a refused update changes nothing")
     eq(enum_value(got.status), "pending", "status")
     eq(D(codat.accounts_by_id(where)["ac-001"].balance), Decimal("99.99"), "listed balance")
     # Sending the current status back (as a read-modify-write of the v1 model does) is no change.

@@ -7,11 +7,19 @@
 //! newest transaction, so the first new statement opens at that balance less everything new.
 //! Without a balance from the FI the platform carries on from its last closing balance (zero at
 //! first), as an accountant would see a running total.
+//!
+//! A platform imports a feed's history only from the start date the customer chose when
+//! linking (`imports_from`): what the FI sent for earlier days stays un-ingested, and is taken
+//! if the customer links the feed again with an earlier start date.
 
 use rust_decimal::Decimal;
 
+use chrono::TimeDelta;
+
+use crate::batch::rules::start_of_utc_day;
 use crate::link::CompanyId;
-use crate::{BankFeedAccountId, Timestamp, TransactionId};
+use crate::profile::{Door, PlatformProfile};
+use crate::{BankFeedAccountId, Platform, Timestamp, TransactionId};
 
 crate::define_id!(
     /// One statement a sandbox platform ingested.
@@ -30,6 +38,19 @@ pub struct Statement {
     pub last_transaction_id: TransactionId,
     pub opening_balance: Decimal,
     pub closing_balance: Decimal,
+}
+
+/// The earliest `posted_at` the platform imports for a feed linked with `start` as its start
+/// date: that calendar day (UTC), less the most any door lets an FI back-date before it
+/// (QuickBooks: the 7 days Codat documents). `None`: every transaction (no start date, or a
+/// platform that takes any history, as NetSuite does).
+pub fn imports_from(platform: Platform, start: Option<Timestamp>) -> Option<Timestamp> {
+    let start = start_of_utc_day(start?);
+    let most_before = [Door::Rutter, Door::Codat]
+        .map(|door| PlatformProfile::for_platform(platform, door).days_before_start)
+        .into_iter()
+        .try_fold(0, |most, days| Some(days?.max(most)))?;
+    start.checked_sub_signed(TimeDelta::days(i64::from(most_before)))
 }
 
 /// One transaction the platform is about to take: its id and amount.
@@ -97,6 +118,33 @@ pub fn running_balances(
 
 #[cfg(test)]
 mod tests {
+    use super::imports_from;
+    use crate::Platform;
+
+    fn instant(s: &str) -> crate::Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_platform_imports_from_the_start_day_less_the_back_dating_it_allows() {
+        let start = Some(instant("2026-03-10T15:30:00Z"));
+        assert_eq!(
+            imports_from(Platform::Xero, start),
+            Some(instant("2026-03-10T00:00:00Z")),
+            "the chosen day, from its first instant"
+        );
+        assert_eq!(
+            imports_from(Platform::IntuitBankFeeds, start),
+            Some(instant("2026-03-03T00:00:00Z")),
+            "QuickBooks takes the 7 days before the feed start date Codat documents"
+        );
+        assert_eq!(imports_from(Platform::Netsuite, start), None, "any history");
+        assert_eq!(
+            imports_from(Platform::Xero, None),
+            None,
+            "no start date chosen"
+        );
+    }
     use super::*;
 
     fn d(s: &str) -> Decimal {

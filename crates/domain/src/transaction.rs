@@ -97,6 +97,26 @@ pub struct TransactionData {
     pub principal_amount: Option<Amount>,
 }
 
+impl TransactionData {
+    /// A transaction with only what every transaction must say; the optional fields are set
+    /// with struct update syntax (`TransactionData { memo, ..TransactionData::bare(…) }`).
+    pub fn bare(transaction_id: impl Into<String>, posted_at: Timestamp, amount: Amount) -> Self {
+        TransactionData {
+            transaction_id: transaction_id.into(),
+            posted_at,
+            transaction_date: None,
+            amount,
+            description: None,
+            memo: None,
+            payee: None,
+            transaction_type: None,
+            debit_credit_memo: None,
+            interest_amount: None,
+            principal_amount: None,
+        }
+    }
+}
+
 /// A stored transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {

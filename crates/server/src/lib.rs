@@ -121,6 +121,7 @@ pub fn router(state: AppState) -> Router {
             .merge(demo_bank::router());
     }
     Router::new()
+        .route("/", get(web::landing::page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(http::metrics::get_metrics))

@@ -147,14 +147,6 @@ impl bankfeeds_store_sql::Backend for PostgresDb {
             .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
             connections: self.pool.size(),

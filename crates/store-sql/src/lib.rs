@@ -132,7 +132,12 @@ pub trait Backend: Send + Sync + 'static {
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Checks that the database answers.
-    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send {
+        async move {
+            self.reader().execute(Sql::new("SELECT 1")).await?;
+            Ok(())
+        }
+    }
 
     fn pool_stats(&self) -> PoolStats;
 

@@ -6,7 +6,7 @@ use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
-use bankfeeds_store::decode::{corrupt, count};
+use bankfeeds_store::decode::{corrupt, count, parse};
 use bankfeeds_store::{NewEvent, PlatformFeedStore, StoreError, StoreResult};
 
 use crate::accounts::{self, AccountRow, Key};
@@ -79,6 +79,11 @@ impl TryFrom<StatementRow> for Statement {
 struct PendingRow {
     id: DbId,
     amount: DbAmount,
+}
+
+#[derive(sqlx::FromRow)]
+struct CompanyPlatform {
+    platform: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -164,17 +169,29 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
         let feed = linked::<B>(&mut tx, company, account, true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let rows: Vec<PendingRow> = tx
-            .fetch_all(
-                Sql::new(
-                    "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $2
-                 WHERE account_id = $1 AND NOT platform_ingested
-                 RETURNING id, amount",
-                )
-                .bind(account.as_uuid())
-                .bind(now),
+        let company_row: CompanyPlatform = tx
+            .fetch_one(
+                Sql::new("SELECT platform FROM companies WHERE id = $1").bind(company.as_uuid()),
             )
             .await?;
+        let platform: Platform = parse(&company_row.platform, "companies.platform")?;
+        // History from before the start date the customer chose is not the platform's to take.
+        let from = statement::imports_from(platform, feed.transaction_start_date);
+        let mut take = Sql::new(if from.is_some() {
+            "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $2
+             WHERE account_id = $1 AND NOT platform_ingested AND posted_at >= $3
+             RETURNING id, amount"
+        } else {
+            "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $2
+             WHERE account_id = $1 AND NOT platform_ingested
+             RETURNING id, amount"
+        })
+        .bind(account.as_uuid())
+        .bind(now);
+        if let Some(from) = from {
+            take.push(from);
+        }
+        let rows: Vec<PendingRow> = tx.fetch_all(take).await?;
         let mut pending: Vec<Pending> = rows
             .into_iter()
             .map(|r| Pending {
@@ -224,7 +241,7 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
             )
             .await?;
         }
-        transactions::mark_ingested_in(&mut tx, account, now).await?;
+        transactions::touch_synced(&mut tx, account, now).await?;
         let event = NewEvent::account_synced(&feed, company, pending.len(), statements.len());
         events::append(&mut tx, &event, now).await?;
         tx.commit().await?;

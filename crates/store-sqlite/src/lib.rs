@@ -181,14 +181,6 @@ impl bankfeeds_store_sql::Backend for SqliteDb {
             .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
             connections: self.writer.size() + self.reader.size(),

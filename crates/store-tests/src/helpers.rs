@@ -140,19 +140,7 @@ pub(crate) async fn submit(store: &DynStore, job: &Job) -> Job {
 
 /// A bare transaction: only the required fields.
 pub(crate) fn tx(id: &str, posted_at: Timestamp, amt: &str) -> TransactionData {
-    TransactionData {
-        transaction_id: id.to_owned(),
-        posted_at,
-        transaction_date: None,
-        amount: amount(amt),
-        description: None,
-        memo: None,
-        payee: None,
-        transaction_type: None,
-        debit_credit_memo: None,
-        interest_amount: None,
-        principal_amount: None,
-    }
+    TransactionData::bare(id, posted_at, amount(amt))
 }
 
 pub(crate) fn batch(

@@ -317,9 +317,36 @@ pub async fn list(
     )))
 }
 
+/// Seed 001: "It's only possible to update the `accountName` field", while its example sends
+/// the whole account back. A field that cannot change may be sent with the value it has (a
+/// read-modify-write); a different value is refused (`READ_ONLY_FIELD`), never dropped.
+fn check_unchanged(stored: &Value, body: &SourceAccountIn) -> CodatResult<()> {
+    for (field, sent) in [
+        ("accountType", &body.account_type),
+        ("accountNumber", &body.account_number),
+        ("sortCode", &body.sort_code),
+        ("currency", &body.currency),
+    ] {
+        let Some(sent) = sent.as_deref() else {
+            continue;
+        };
+        let has = stored[field].as_str().unwrap_or_default();
+        if !sent.eq_ignore_ascii_case(has) {
+            return Err(field_error(
+                field,
+                "READ_ONLY_FIELD",
+                format!(
+                    "`{field}` cannot be changed by an update (it is {has:?}); only \
+                     accountName, balance (while not connected) and status (to disconnected) can"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `PATCH …/bankFeedAccounts/{accountId}`: the name; the balance while not connected; the
-/// status only to `disconnected`. Other fields are accepted and left as they are (as Codat
-/// does; seed 001's example sends them all).
+/// status only to `disconnected`. Other fields only as they are (`check_unchanged`).
 pub async fn update(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
@@ -336,6 +363,7 @@ pub async fn update(
         ));
     }
     check_lengths(&body)?;
+    check_unchanged(&account_json(&a), &body)?;
     let update = rules::check_update(
         &a,
         body.account_name.as_deref(),

@@ -13,4 +13,5 @@ pub mod metrics;
 pub mod pagination;
 pub mod patch;
 pub mod query_contract;
+pub mod responses;
 pub mod time_param;

@@ -60,9 +60,12 @@ pub fn login_redirect(
     challenge: &Secret,
 ) -> Result<String, url::ParseError> {
     let mut login = url::Url::parse(&config.login_url)?;
+    // The challenge rides twice, as seed 003 shows: inside `redirect_uri`, and on its own for
+    // an FI that sends the customer back through the OTP answer's `redirect_uri` instead.
     login
         .query_pairs_mut()
-        .append_pair("redirect_uri", &redirect_uri(state, platform, challenge));
+        .append_pair("redirect_uri", &redirect_uri(state, platform, challenge))
+        .append_pair("challenge", challenge.expose());
     Ok(login.to_string())
 }
 

@@ -14,6 +14,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::pagination::{ListParams, PageOut};
+use crate::http::responses::{BodyRefusals, Gone, Refusals};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,6 +45,35 @@ pub struct ConnectionCreatedOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionCreateOut {
     pub connection: ConnectionCreatedOut,
+}
+
+impl ConnectionCreateOut {
+    fn new(state: &AppState, c: &Connection, access_token: Option<String>) -> Self {
+        let connection = ConnectionCreatedOut {
+            link_url: link_url(state, c.id),
+            id: c.id,
+            access_token,
+            name: c.name.clone(),
+            platform: c.platform,
+        };
+        ConnectionCreateOut { connection }
+    }
+}
+
+/// A store's `NotFound` for connection `id` as this door says it (410); anything else as is.
+pub(crate) fn connection_gone(e: bankfeeds_store::StoreError, id: ConnectionId) -> ApiError {
+    match e {
+        bankfeeds_store::StoreError::NotFound => not_a_connection(id),
+        other => other.into(),
+    }
+}
+
+/// 410 `CONNECTION_NOT_FOUND`: no connection `id` in the caller's organisation.
+pub(crate) fn not_a_connection(id: ConnectionId) -> ApiError {
+    ApiError::gone(
+        "CONNECTION_NOT_FOUND",
+        format!("no connection {id} in this organisation"),
+    )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -165,8 +195,7 @@ fn connection_out(state: &AppState, c: Connection) -> ConnectionOut {
     request_body = ConnectionIn,
     responses(
         (status = 200, body = ConnectionCreateOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals, BodyRefusals,
     ),
     security(("basic" = []))
 )]
@@ -183,15 +212,8 @@ pub async fn create_connection(
         state.clock.now(),
     )
     .map_err(|e| ApiError::bad_request("INVALID_FIELD_VALUE", format!("field `name`: {e}")))?;
-    let created = |c: &Connection, token: Option<String>| ConnectionCreateOut {
-        connection: ConnectionCreatedOut {
-            link_url: link_url(&state, c.id),
-            id: c.id,
-            access_token: token,
-            name: c.name.clone(),
-            platform: c.platform,
-        },
-    };
+    let created =
+        |c: &Connection, token: Option<String>| ConnectionCreateOut::new(&state, c, token);
     let key = req.key_for(org.id);
     // The saved answer leaves the token out: secrets are stored only hashed.
     let render = |c: &Connection| saved(200, &created(c, None));
@@ -214,8 +236,7 @@ pub async fn create_connection(
     params(ListParams),
     responses(
         (status = 200, body = ConnectionListOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]
@@ -244,8 +265,7 @@ pub async fn list_connections(
     params(AccessTokenParam),
     responses(
         (status = 200, body = ConnectionGetOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]
@@ -266,8 +286,7 @@ pub async fn get_connection(
     params(AccessTokenParam),
     responses(
         (status = 200, body = ConnectionStatusOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]
@@ -304,9 +323,7 @@ pub async fn get_connection_status(
     params(("id" = uuid::Uuid, Path, description = "The connection's id")),
     responses(
         (status = 200, body = DeletedOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
@@ -320,13 +337,7 @@ pub async fn delete_connection(
         .store
         .delete_connection(org.id, id, state.clock.now())
         .await
-        .map_err(|e| match e {
-            bankfeeds_store::StoreError::NotFound => ApiError::gone(
-                "CONNECTION_NOT_FOUND",
-                format!("no connection {id} in this organisation"),
-            ),
-            other => other.into(),
-        })?;
+        .map_err(|e| connection_gone(e, id))?;
     tracing::info!(connection_id = %id, "connection deleted");
     Ok(JsonOut(DeletedOut { success: true }))
 }
@@ -340,9 +351,7 @@ pub async fn delete_connection(
     params(("id" = uuid::Uuid, Path, description = "The connection's id")),
     responses(
         (status = 200, body = ConnectionCreateOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
@@ -357,21 +366,8 @@ pub async fn rotate_access_token(
         .store
         .rotate_access_token(org.id, id, &token.hash(), state.clock.now())
         .await
-        .map_err(|e| match e {
-            bankfeeds_store::StoreError::NotFound => ApiError::gone(
-                "CONNECTION_NOT_FOUND",
-                format!("no connection {id} in this organisation"),
-            ),
-            other => other.into(),
-        })?;
+        .map_err(|e| connection_gone(e, id))?;
     tracing::info!(connection_id = %id, "access token rotated");
-    Ok(JsonOut(ConnectionCreateOut {
-        connection: ConnectionCreatedOut {
-            link_url: link_url(&state, c.id),
-            id: c.id,
-            access_token: Some(token.expose().to_owned()),
-            name: c.name,
-            platform: c.platform,
-        },
-    }))
+    let token = Some(token.expose().to_owned());
+    Ok(JsonOut(ConnectionCreateOut::new(&state, &c, token)))
 }

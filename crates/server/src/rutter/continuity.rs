@@ -19,6 +19,7 @@ use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::parse_id;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::responses::{BodyRefusals, Unauthorized};
 use crate::state::AppState;
 
 /// The refusal of a batch whose `current_balance` does not tie out, with the figures.
@@ -186,8 +187,8 @@ pub struct ContinuityOut {
     responses(
         (status = 200, body = ContinuityOut),
         (status = 400, description = "`INVALID_ID`", body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
+        Unauthorized,
     ),
     security(("basic" = []))
 )]
@@ -269,9 +270,9 @@ fn refusal(r: AcknowledgeRefusal) -> ApiError {
     responses(
         (status = 200, body = AcknowledgeOut),
         (status = 400, description = "`INVALID_REASON`, `INVALID_ID`", body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
         (status = 409, description = "`NOT_A_BREAK`: that balance tied out; `BREAK_ALREADY_ACKNOWLEDGED`", body = crate::http::error::ErrorOut),
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`, `BREAK_NOT_FOUND`", body = crate::http::error::ErrorOut),
+        Unauthorized, BodyRefusals,
     ),
     security(("basic" = []))
 )]

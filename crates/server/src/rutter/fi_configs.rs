@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::responses::{BodyRefusals, Gone, Refusals, Unauthorized};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -127,8 +128,7 @@ fn not_configured(platform: Platform) -> ApiError {
     request_body = FiConfigIn,
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals, BodyRefusals,
     ),
     security(("basic" = []))
 )]
@@ -164,7 +164,7 @@ pub async fn put_fi_config(
     get,
     path = "/versioned/bank_feeds/configs",
     tag = "bank feeds configuration",
-    responses((status = 200, body = FiConfigListOut), (status = 401, body = crate::http::error::ErrorOut)),
+    responses((status = 200, body = FiConfigListOut), Unauthorized),
     security(("basic" = []))
 )]
 pub async fn list_fi_configs(
@@ -185,9 +185,7 @@ pub async fn list_fi_configs(
     params(("platform" = Platform, Path, description = "The accounting platform")),
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
@@ -215,9 +213,7 @@ pub async fn get_fi_config(
     params(("platform" = Platform, Path, description = "The accounting platform")),
     responses(
         (status = 200, body = FiConfigDeletedOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::parse_id;
+use crate::http::responses::{Gone, Refusals};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -137,9 +138,7 @@ impl From<Job> for JobOut {
     params(("id" = uuid::Uuid, Path, description = "The job's id")),
     responses(
         (status = 200, body = JobGetOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::parse_id;
+use crate::http::responses::{Conflict, Gone, Refusals};
 use crate::rutter::connections::DeletedOut;
 use crate::state::AppState;
 
@@ -48,12 +49,7 @@ async fn ofx_connection(state: &AppState, org: &Org, id: &str) -> ApiResult<Conn
         .store
         .get_connection(org.id, id)
         .await?
-        .ok_or_else(|| {
-            ApiError::gone(
-                "CONNECTION_NOT_FOUND",
-                format!("no connection {id} in this organisation"),
-            )
-        })?;
+        .ok_or_else(|| crate::rutter::connections::not_a_connection(id))?;
     if c.platform != Platform::OfxDirectConnect {
         return Err(ApiError::conflict(
             "NOT_AN_OFX_CONNECTION",
@@ -74,10 +70,7 @@ async fn ofx_connection(state: &AppState, org: &Org, id: &str) -> ApiResult<Conn
     params(("id" = uuid::Uuid, Path, description = "The connection's id (an OFX_DIRECT_CONNECT one)")),
     responses(
         (status = 201, body = OfxCredentialsEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Conflict, Gone,
     ),
     security(("basic" = []))
 )]
@@ -118,10 +111,7 @@ pub async fn create_ofx_credentials(
     params(("id" = uuid::Uuid, Path, description = "The connection's id (an OFX_DIRECT_CONNECT one)")),
     responses(
         (status = 200, body = DeletedOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Conflict, Gone,
     ),
     security(("basic" = []))
 )]

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::ApiResult;
+use crate::http::responses::Refusals;
 use crate::state::AppState;
 use crate::web::platform_slug;
 
@@ -23,8 +24,8 @@ pub struct OtpOut {
     pub otp: String,
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
-    /// The hub's link redirect for this connection's platform; append `challenge` (from the
-    /// login page's `redirect_uri`) and `otp` when you do not use that `redirect_uri` as is.
+    /// The hub's link redirect for this connection's platform; append `challenge` (the login
+    /// page's `challenge` parameter) and `otp` when you do not use its `redirect_uri` as is.
     pub redirect_uri: String,
 }
 
@@ -41,8 +42,7 @@ pub struct OtpEnvelopeOut {
     params(crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = OtpEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]

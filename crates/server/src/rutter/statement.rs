@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
+use crate::http::responses::Unauthorized;
 use crate::state::AppState;
 use crate::statements::{self, DateRange, FileSettings, StatementError, StatementFormat};
 
@@ -210,9 +211,9 @@ async fn serve(
                 (String = "application/xml"),
             )),
         (status = 400, description = "`UNSUPPORTED_FORMAT`, `INVALID_QUERY_PARAMETER`, `INVALID_DATE_RANGE`, `INVALID_ID`", body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
         (status = 409, description = "`BALANCE_NOT_REPORTED`: the format needs a balance the FI never reported; `ACCOUNT_CHANGING`: batches kept changing the account while its balances were worked out (retry)", body = crate::http::error::ErrorOut),
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
+        Unauthorized,
     ),
     security(("basic" = []))
 )]
@@ -244,8 +245,8 @@ pub async fn account_statement(
                 (String = "application/xml"),
             )),
         (status = 400, description = "`UNSUPPORTED_FORMAT`, `FORMAT_NOT_MULTI_ACCOUNT`, `INVALID_QUERY_PARAMETER`, `INVALID_DATE_RANGE`", body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
         (status = 409, description = "`BALANCE_NOT_REPORTED`: an account has no balance and the format needs one; `NO_ACCOUNTS`: a CAMT.053 document needs at least one account; `ACCOUNT_CHANGING`: batches kept changing an account while its balances were worked out (retry)", body = crate::http::error::ErrorOut),
+        Unauthorized,
     ),
     security(("basic" = []))
 )]

@@ -9,6 +9,7 @@
 pub mod csrf;
 mod error;
 mod feed;
+pub mod landing;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};

@@ -543,9 +543,11 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
         .collect();
     assert_eq!(ids, ["ac-001", "acc-v1", "sav-1", "card-1", "sav-2"]);
 
-    // Updates: the name, and the balance while pending; the status only to disconnected.
+    // Updates: the name, and the balance while pending; the status only to disconnected. The
+    // other fields may be sent back as they are (seed 001: "It's only possible to update the
+    // accountName field", its example sending the whole account), never changed.
     let one = format!("{base}/ac-001");
-    let (s, renamed) = codat.patch(&one, json!({"id": "ac-001", "accountName": "Operating", "accountType": "Credit", "balance": 99.99})).await;
+    let (s, renamed) = codat.patch(&one, json!({"id": "ac-001", "accountName": "Operating", "accountType": "Checking", "currency": "USD", "balance": 99.99})).await;
     assert_eq!(
         (
             s,
@@ -565,6 +567,12 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
             "INVALID_STATUS",
         ),
         (&one, json!({"id": "other"}), 400, "ID_MISMATCH"),
+        (
+            &one,
+            json!({"id": "ac-001", "accountName": "X", "accountType": "Credit"}),
+            400,
+            "READ_ONLY_FIELD",
+        ),
         (
             &nope,
             json!({"id": "nope"}),

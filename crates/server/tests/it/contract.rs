@@ -89,6 +89,44 @@ async fn the_document_says_an_access_token_is_not_empty() {
     .await;
 }
 
+/// Every refusal the server can give before a handler runs is in the document (issue 20: a
+/// generated client fails on an answer its operation does not declare): 429 for every operation
+/// behind authentication, 413 and 415 for every operation that takes a body, each the error
+/// body; and the server does answer them so.
+#[tokio::test]
+async fn the_document_declares_the_refusals_any_request_may_get() {
+    let hub = Hub::sqlite("refusal_doc").await;
+    let creds = hub.org("Doc Bank").await;
+    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let mut with_body = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let answers = &op["responses"];
+            let error_body = |status: &str| {
+                answers[status]["content"]["application/json"]["schema"]["$ref"]
+                    == "#/components/schemas/ErrorOut"
+            };
+            if op.get("security").is_some() {
+                assert!(error_body("429"), "{method} {path} declares 429");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(error_body("413") && error_body("415"), "{method} {path}");
+                with_body += 1;
+            }
+        }
+    }
+    assert!(with_body >= 5, "{with_body} operations take a body");
+    let form = hub
+        .request(
+            reqwest::Method::POST,
+            &creds,
+            "/versioned/connections/create",
+        )
+        .header("content-type", "text/plain")
+        .body("platform=XERO");
+    refuses(form, 415, "UNSUPPORTED_CONTENT_TYPE").await;
+}
+
 /// A PATCH body is documented field by field with `additionalProperties: false` at both levels,
 /// and the server refuses what the document refuses: an unknown field beside `bank_feed_account`
 /// used to be dropped silently.

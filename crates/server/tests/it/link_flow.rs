@@ -78,6 +78,13 @@ async fn every_platform_links_end_to_end(hub: Hub) {
             login.query_pairs().any(|(k, v)| k == "lang" && v == "en"),
             "the FI's own query survives"
         );
+        // Seed 003: "my-website.com/login?challenge=f0208784-…&redirect_uri=https://link.rutterapi.com/sage_redirect?challenge=f0208784-…"
+        assert!(
+            login
+                .query_pairs()
+                .any(|(k, v)| k == "challenge" && v == challenge.as_str()),
+            "{platform}: the challenge is also a parameter of its own"
+        );
         assert_eq!(
             redirect_uri,
             format!("{}/link/{s}/redirect?challenge={challenge}", hub.base)

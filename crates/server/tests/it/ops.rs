@@ -107,3 +107,35 @@ async fn data_survives_a_restart_and_shutdown_is_graceful() {
         .unwrap()
         .unwrap();
 }
+
+/// The hub's root is a page saying where everything is, not a JSON 404 (issue 18); the
+/// sandboxes appear on it only when they are on.
+#[tokio::test]
+async fn the_root_says_where_everything_is() {
+    let hub = Hub::sqlite("landing").await;
+    let resp = hub.http.get(hub.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let html_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(html_type.starts_with("text/html"), "{html_type}");
+    assert!(resp.headers().contains_key("content-security-policy"));
+    let page = resp.text().await.unwrap();
+    for link in [
+        "/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/codat",
+        "/ofx/",
+        "/sandbox/",
+    ] {
+        assert!(page.contains(link), "the page names {link}");
+    }
+    let db = crate::helpers::sqlite_db("landing_off").await;
+    let store = db.store.clone();
+    let off = Hub::start_with(store, Some(db), |s| s.sandbox = None, 0).await;
+    let page = off.open_text("/").await;
+    assert!(
+        page.contains("/openapi.json") && !page.contains("/sandbox/"),
+        "{page}"
+    );
+}

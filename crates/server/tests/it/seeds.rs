@@ -17,6 +17,9 @@ crate::on_both_backends!(
     later_the_same_day_is_not_older_than_stored,
     a_stored_batch_names_its_job_in_the_body,
     a_job_says_when_the_platform_took_it,
+    response_mode_may_ride_in_the_query,
+    an_account_needs_a_currency,
+    a_card_purchase_is_money_out,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -459,4 +462,85 @@ async fn a_job_says_when_the_platform_took_it(hub: Hub) {
     let ingested: chrono::DateTime<chrono::Utc> =
         platform["ingested_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(ingested, took);
+}
+
+/// Seed 000 (QuickBooks): "If `response_mode=async` is specified in the request, the response
+/// will include a job ID". Written as a query parameter, it is honoured as the body's field is;
+/// given twice with different values, it is refused rather than one silently winning.
+async fn response_mode_may_ride_in_the_query(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token, a) = usd_account(&hub, &bank, "INTUIT_BANK_FEEDS", "QB-1").await;
+    let at = (SystemClock.now() - TimeDelta::days(1))
+        .format("%Y-%m-%dT10:00:00Z")
+        .to_string();
+    let body = |id: &str| json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": id, "posted_at": at, "amount": -1}]}});
+    let push = format!(
+        "{}&response_mode=async",
+        with_token(crate::helpers::TRANSACTIONS, &token)
+    );
+    let answer = hub.post_ok(&bank, &push, &body("T1")).await;
+    assert!(
+        answer["async_response"]["id"].is_string()
+            && answer.get("bank_feed_transactions").is_none(),
+        "the job, not the stored transactions: {answer}"
+    );
+    let mut both = body("T2");
+    both["response_mode"] = json!("prefer_sync");
+    let case = "query async, body prefer_sync";
+    let refused = hub.post(&bank, &push, &both).send().await;
+    err_in(case, refused, 400, "CONFLICTING_RESPONSE_MODE").await;
+    both["response_mode"] = json!("async");
+    let agreed = hub.post_ok(&bank, &push, &both).await;
+    assert!(agreed["async_response"]["id"].is_string(), "{agreed}");
+}
+
+/// Seed 002 lists `currency_code` as "enum, nullable" on the bank feed account; the hub
+/// requires one (README, "An account needs a currency"): refused by name, absent or null.
+async fn an_account_needs_a_currency(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "XERO").await;
+    let path = with_token(ACCOUNTS, &token);
+    for (case, currency, code) in [
+        ("null", Some(Value::Null), "INVALID_FIELD_TYPE"),
+        ("absent", None, "MISSING_FIELD"),
+    ] {
+        let mut account = json!({"internal_bank_account_id": "NC-1", "bank_account_type": "bank"});
+        if let Some(c) = currency {
+            account["currency_code"] = c;
+        }
+        let body = json!({ "bank_feed_account": account });
+        let refused = err_in(case, hub.post(&bank, &path, &body).send().await, 400, code).await;
+        let message = refused["error_message"].as_str().unwrap();
+        assert!(message.contains("currency_code"), "{case}: {message}");
+    }
+}
+
+/// The seeds give no sign convention for cards (README, "What the seeds leave open"): a card
+/// account's amounts and balance are the holder's, as a bank account's are, so a purchase is
+/// negative, the balance owed is negative, and `DEBIT` with a positive amount is refused there
+/// too.
+async fn a_card_purchase_is_money_out(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    let fields = json!({"internal_bank_account_id": "CARD-1", "bank_account_type": "credit_card", "currency_code": "USD", "current_balance": "-100.00"});
+    let card = hub.create_account(&bank, &token, fields).await;
+    let at = (SystemClock.now() - TimeDelta::days(1))
+        .format("%Y-%m-%dT10:00:00Z")
+        .to_string();
+    let push = with_token(crate::helpers::TRANSACTIONS, &token);
+    let batch = |amount: &str, balance: &str| json!({"bank_feed_transactions": {"bank_feed_account_id": card["id"], "current_balance": balance, "transactions": [{"transaction_id": format!("P{amount}"), "posted_at": at, "amount": amount, "debit_credit_memo": "DEBIT", "description": "Office supplies"}]}});
+    let refused = hub
+        .post(&bank, &push, &batch("50.00", "-150.00"))
+        .send()
+        .await;
+    err_in("a positive DEBIT", refused, 400, "SIGN_MISMATCH").await;
+    hub.post_ok(&bank, &push, &batch("-50.00", "-150.00")).await;
+    let path = format!(
+        "/versioned/accounting/bank_feeds/accounts/{}?access_token={token}",
+        card["id"].as_str().unwrap()
+    );
+    let stored = hub.get_ok(&bank, &path).await;
+    let balance = stored["bank_feed_account"]["current_balance"].to_string();
+    let balance: rust_decimal::Decimal = balance.trim_matches('"').parse().unwrap();
+    assert_eq!(balance, rust_decimal::Decimal::new(-150, 0), "{stored}");
 }

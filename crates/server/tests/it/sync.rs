@@ -15,27 +15,42 @@ use crate::link_flow::{fi_login, list_bank};
 
 crate::on_both_backends!(
     sync_now_takes_each_transaction_once,
+    history_before_the_chosen_start_date_is_not_imported,
     deleted_connections_leave_the_platform,
 );
 crate::on_both_backends!(with_clock: each_platform_syncs_on_its_own_schedule);
 
 /// A company of `platform` with the FI's first account linked; returns (company, token, account).
 async fn linked(hub: &Hub, bank: &Creds, platform: &str) -> (String, String, String) {
+    let (token, accounts, otp) = fi_login(hub, bank, platform).await;
+    let company = link(hub, bank, platform, &otp, &accounts[0], 30).await;
+    (company, token, accounts[0].clone())
+}
+
+/// Links `account` into a new company of `platform` with a start date `days` ago; returns the
+/// company.
+async fn link(
+    hub: &Hub,
+    bank: &Creds,
+    platform: &str,
+    otp: &str,
+    account: &str,
+    days: i64,
+) -> String {
     let sandbox = Sandbox::of(hub, platform);
     list_bank(hub, bank, platform).await;
     let company = sandbox.company("Books").await;
     let challenge = sandbox.challenge(&company, bank).await;
-    let (token, accounts, otp) = fi_login(hub, bank, platform).await;
-    ok(sandbox.redirect(&challenge, &otp).await).await;
-    let start = (SystemClock.now() - TimeDelta::days(30)).to_rfc3339();
+    ok(sandbox.redirect(&challenge, otp).await).await;
+    let start = (SystemClock.now() - TimeDelta::days(days)).to_rfc3339();
     ok(sandbox
         .post(
             "/link/complete",
-            json!({"challenge": challenge, "bank_feed_account_ids": [accounts[0]], "start_date": start}),
+            json!({"challenge": challenge, "bank_feed_account_ids": [account], "start_date": start}),
         )
         .await)
     .await;
-    (company, token, accounts[0].clone())
+    company
 }
 
 /// Pushes `n` transactions numbered from `first` (amounts 1, 2, 3, …), closing at `balance`.
@@ -195,6 +210,49 @@ async fn sync_now_takes_each_transaction_once(hub: Hub) {
         "FEED_NOT_LINKED",
     )
     .await;
+}
+
+/// Seed 003: "When users link their account in Sage, they will be asked to choose the start
+/// date for the Bank Feed's transaction history"; seed 004: QuickBooks' `feed_start_date` "is
+/// used to limit the load of historic transactions to seven days". QuickBooks takes pushes from
+/// creation, so an FI may have sent history from before the date the customer then chose: the
+/// platform imports from that date (less the seven days' back-dating), and no earlier.
+async fn history_before_the_chosen_start_date_is_not_imported(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let platform = "INTUIT_BANK_FEEDS";
+    let (token, accounts, otp) = fi_login(&hub, &bank, platform).await;
+    let account = &accounts[0];
+    let now = SystemClock.now();
+    let txs: Vec<Value> = [("OLD", 25), ("BACKDATED", 14), ("NEW", 2)]
+        .iter()
+        .map(|(id, days)| {
+            let posted = (now - TimeDelta::days(*days)).to_rfc3339_opts(SecondsFormat::Secs, true);
+            json!({"transaction_id": id, "posted_at": posted, "amount": "-10.00"})
+        })
+        .collect();
+    let batch =
+        json!({"bank_feed_transactions": {"bank_feed_account_id": account, "transactions": txs}});
+    hub.post_ok(&bank, &with_token(TRANSACTIONS, &token), &batch)
+        .await;
+
+    let company = link(&hub, &bank, platform, &otp, account, 10).await;
+    let path = format!("/companies/{company}/feeds/{account}/sync");
+    let synced = ok(Sandbox::of(&hub, platform).post(&path, json!({})).await).await;
+    assert_eq!(synced["transactions_ingested"], 2, "{synced}");
+    let listed = hub.get_ok(&bank, &with_token(TRANSACTIONS, &token)).await;
+    let ingested: Vec<(&str, bool)> = items(&listed["bank_feed_transactions"])
+        .iter()
+        .map(|t| {
+            let id = t["transaction_id"].as_str().unwrap();
+            (id, t["platform_ingested"].as_bool().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        ingested,
+        [("OLD", false), ("BACKDATED", true), ("NEW", true)],
+        "25 days back is before the start date (10 days) less 7 days of back-dating"
+    );
+    assert_eq!(not_ingested(&hub, &bank, &token).await, 1);
 }
 
 /// An FI that deletes a connection takes its feeds out of the platforms: the company no longer

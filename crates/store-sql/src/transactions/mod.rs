@@ -35,12 +35,7 @@ pub async fn mark_ingested_in(
     account: BankFeedAccountId,
     now: Timestamp,
 ) -> StoreResult<u64> {
-    tx.execute(
-        Sql::new("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(account.as_uuid()),
-    )
-    .await?;
+    touch_synced(tx, account, now).await?;
     tx.execute(
         Sql::new(
             "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $1
@@ -50,6 +45,21 @@ pub async fn mark_ingested_in(
         .bind(account.as_uuid()),
     )
     .await
+}
+
+/// Moves the account's `last_synced_at`: the platform looked at the feed, new rows or not.
+pub async fn touch_synced(
+    tx: &mut impl Exec,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    tx.execute(
+        Sql::new("UPDATE bank_feed_accounts SET last_synced_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(account.as_uuid()),
+    )
+    .await?;
+    Ok(())
 }
 
 #[async_trait::async_trait]

@@ -84,18 +84,10 @@ impl Fixture {
 
 fn batch(f: &Fixture) -> BatchRequest {
     let tx = |id: &str, amount: &str| TransactionData {
-        transaction_id: id.into(),
-        posted_at: t0() - TimeDelta::days(1),
-        transaction_date: None,
-        amount: amount.parse().unwrap(),
         description: Some("Card purchase".into()),
-        memo: None,
-        payee: None,
-        transaction_type: None,
-        debit_credit_memo: None,
-        interest_amount: None,
-        principal_amount: None,
+        ..TransactionData::bare(id, t0() - TimeDelta::days(1), amount.parse().unwrap())
     };
+
     BatchRequest {
         bank_feed_account_id: f.account.id,
         current_balance: None,

@@ -16,17 +16,8 @@ fn amount(s: &str) -> Amount {
 
 fn tx(id: &str, posted_at: Timestamp) -> TransactionData {
     TransactionData {
-        transaction_id: id.to_owned(),
-        posted_at,
-        transaction_date: None,
-        amount: amount("-12.50"),
         description: Some("Coffee".to_owned()),
-        memo: None,
-        payee: None,
-        transaction_type: None,
-        debit_credit_memo: None,
-        interest_amount: None,
-        principal_amount: None,
+        ..TransactionData::bare(id, posted_at, amount("-12.50"))
     }
 }
 

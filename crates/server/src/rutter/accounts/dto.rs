@@ -14,7 +14,7 @@ pub const MAX_ID_LEN: usize = bankfeeds_domain::account::MAX_INTERNAL_ID_CHARS;
 /// The longest descriptive text field, in characters.
 pub const MAX_TEXT_LEN: usize = bankfeeds_domain::account::MAX_DETAIL_CHARS;
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     #[default]

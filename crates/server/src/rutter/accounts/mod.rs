@@ -21,6 +21,7 @@ use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{list_query, pagination};
 use crate::rutter::connections::ConnectionRefOut;
 use crate::state::AppState;
@@ -104,9 +105,7 @@ fn check_account(a: &BankFeedAccount) -> Result<(), ApiError> {
     request_body = AccountCreateIn,
     responses(
         (status = 200, body = AccountEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, body = crate::http::error::ErrorOut),
+        Refusals, BodyRefusals, Conflict,
     ),
     security(("basic" = []))
 )]
@@ -185,8 +184,7 @@ pub async fn create_account(
     params(AccountListParams),
     responses(
         (status = 200, body = AccountListOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]
@@ -278,9 +276,7 @@ pub(crate) async fn find_account(
     params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), AccountGetParams),
     responses(
         (status = 200, body = AccountGetOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
@@ -308,10 +304,7 @@ pub async fn get_account(
     request_body = AccountPatchIn,
     responses(
         (status = 200, body = AccountEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, BodyRefusals, Conflict, Gone,
     ),
     security(("basic" = []))
 )]
@@ -349,9 +342,7 @@ pub async fn update_account(
     params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = AccountDeletedOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]

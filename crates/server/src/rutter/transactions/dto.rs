@@ -13,7 +13,7 @@ use crate::http::time_param;
 use crate::rutter::accounts::ResponseMode;
 use crate::rutter::connections::ConnectionRefOut;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionIn {
     /// The FI's id for the transaction. Must never change; unique per account.
@@ -63,19 +63,7 @@ impl From<TransactionIn> for TransactionData {
 
 impl From<&TransactionIn> for TransactionData {
     fn from(t: &TransactionIn) -> Self {
-        TransactionData {
-            transaction_id: t.transaction_id.clone(),
-            posted_at: t.posted_at,
-            transaction_date: t.transaction_date,
-            amount: t.amount,
-            description: t.description.clone(),
-            memo: t.memo.clone(),
-            payee: t.payee.clone(),
-            transaction_type: t.transaction_type,
-            debit_credit_memo: t.debit_credit_memo,
-            interest_amount: t.interest_amount,
-            principal_amount: t.principal_amount,
-        }
+        t.clone().into()
     }
 }
 

@@ -12,6 +12,8 @@ use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::TransactionQuery;
 use bankfeeds_domain::{Job, Timestamp, TransactionId};
 use bankfeeds_store::Outcome;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 mod dto;
 
@@ -21,6 +23,7 @@ use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{pagination, time_param};
 use crate::jobs;
 use crate::rutter::accounts::ResponseMode;
@@ -103,32 +106,54 @@ fn account_not_found() -> ApiError {
     )
 }
 
+/// `?response_mode=`, where seed 000 writes it ("If `response_mode=async` is specified in the
+/// request …"), besides the body's field.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResponseModeParam {
+    /// The same as the body's `response_mode`; when both are given they must agree.
+    #[serde(default)]
+    pub response_mode: Option<ResponseMode>,
+}
+
+impl ResponseModeParam {
+    /// The mode asked for in the query or the body (`prefer_sync` when neither says);
+    /// `CONFLICTING_RESPONSE_MODE` when they disagree.
+    fn mode_with(&self, body: Option<ResponseMode>) -> ApiResult<ResponseMode> {
+        match (self.response_mode, body) {
+            (Some(q), Some(b)) if q != b => Err(ApiError::bad_request(
+                "CONFLICTING_RESPONSE_MODE",
+                "response_mode in the query and in the body disagree; give it once",
+            )),
+            (q, b) => Ok(q.or(b).unwrap_or_default()),
+        }
+    }
+}
+
 /// Push a batch of posted transactions for one bank feed account.
 #[utoipa::path(
     post,
     path = "/versioned/accounting/bank_feeds/transactions",
     tag = "bank feed transactions",
-    params(crate::rutter::connections::AccessTokenParam),
+    params(crate::rutter::connections::AccessTokenParam, ResponseModeParam),
     request_body = TransactionsCreateIn,
     responses(
         (status = 200, description = "The stored transactions, or the job to poll (`async`, or `prefer_sync` still queued): one of two shapes: only the stored answer has `bank_feed_transactions` (both name the job in `async_response`)", body = dto::TransactionsCreateAnswer),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, BodyRefusals, Conflict, Gone,
     ),
     security(("basic" = []))
 )]
 pub async fn create_transactions(
     State(state): State<AppState>,
     auth: ConnectionAuth,
+    Query(query): Query<ResponseModeParam>,
     req: IdempotentJson<TransactionsCreateIn>,
 ) -> ApiResult<Response> {
     let c = &auth.connection;
     let key = req.key_for(c.org_id);
     let idempotency_key = req.key().map(str::to_owned);
     let raw_body = req.raw_body().clone();
-    let mode = req.body.response_mode.unwrap_or_default();
+    let mode = query.mode_with(req.body.response_mode)?;
     let batch = req.body.into_domain();
     let account = state
         .store
@@ -259,8 +284,7 @@ async fn replay_job(
     params(TransactionListParams),
     responses(
         (status = 200, body = TransactionListOut<'_>),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]
@@ -321,9 +345,7 @@ pub async fn list_transactions(
     params(("id" = uuid::Uuid, Path, description = "The transaction's id (the hub's, not transaction_id)"), crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = TransactionGetOut<'_>),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
