@@ -31,7 +31,7 @@ pub enum BatchRefusal {
     /// transactions, and the platform refuses such statements (Xero). `currency` is the
     /// account's, to write the figures in.
     BalanceMismatch {
-        check: BalanceCheck,
+        check: Box<BalanceCheck>,
         currency: Currency,
     },
 }
@@ -173,7 +173,7 @@ pub fn decide_batch(
     match balance.check {
         Some(check) if check.is_break() && profile.refuses_balance_breaks => {
             Err(BatchRefusal::BalanceMismatch {
-                check,
+                check: Box::new(check),
                 currency: account.currency,
             })
         }

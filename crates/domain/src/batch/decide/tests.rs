@@ -107,10 +107,16 @@ fn elsewhere_the_batch_is_accepted_with_the_break_to_record() {
 fn duplicates_do_not_count_towards_the_expected_balance() {
     let a = account(Platform::Xero);
     let first = tx("a", "-20.00", 1);
-    let stored_row = assemble(&a, &[first.clone()], &[true], &HashMap::new(), now())
-        .pop()
-        .unwrap()
-        .transaction;
+    let stored_row = assemble(
+        &a,
+        std::slice::from_ref(&first),
+        &[true],
+        &HashMap::new(),
+        now(),
+    )
+    .pop()
+    .unwrap()
+    .transaction;
     let stored = HashMap::from([("a".to_owned(), stored_row)]);
     // "a" was applied and reported 7425.65; "b" is new: 7425.65 + 5 = 7430.65.
     let d = decide(
