@@ -102,3 +102,34 @@ pub async fn get(
         })).collect::<Vec<_>>(),
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_push_names_the_figures_in_codats_shape() {
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        let check = BalanceCheck {
+            balance_before: Some(d("7445.65")),
+            unreported_amount: d("0"),
+            batch_amount: d("-20"),
+            expected: Some(d("7425.65")),
+            reported: d("1"),
+            difference: d("-7424.65"),
+        };
+        let f = mismatch_fragment(&check, Currency::from_code("USD").unwrap());
+        assert_eq!(
+            (f["status"].as_str(), f["statusCode"].as_u64()),
+            (Some("Failed"), Some(400))
+        );
+        assert_eq!(
+            f["validation"]["errors"][0]["validatorName"],
+            "BALANCE_MISMATCH"
+        );
+        let message = f["errorMessage"].as_str().unwrap();
+        for figure in ["1.00", "7445.65", "-20.00", "7425.65", "-7424.65"] {
+            assert!(message.contains(figure), "{figure} in {message}");
+        }
+    }
+}
