@@ -134,6 +134,11 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        // The API reference: Swagger UI (embedded in the binary) reading /openapi.json.
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        )
         .merge(rutter::router().route_layer(axum::middleware::from_fn({
             // The Rutter door takes exactly the query parameters its document declares.
             let contract = http::query_contract::QueryContract::from_document(
