@@ -37,6 +37,22 @@ impl TryFrom<ConnectionRow> for Connection {
 
 pub const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
 
+#[derive(sqlx::FromRow)]
+struct PlatformRow {
+    platform: String,
+}
+
+/// The platform of connection `id` (deleted or not), inside the caller's transaction.
+pub async fn platform_of(
+    tx: &mut impl Exec,
+    id: ConnectionId,
+) -> StoreResult<bankfeeds_domain::Platform> {
+    let row: PlatformRow = tx
+        .fetch_one(Sql::new("SELECT platform FROM connections WHERE id = $1").bind(id.as_uuid()))
+        .await?;
+    parse(&row.platform, "connections.platform")
+}
+
 /// Inserts a connection inside the caller's transaction.
 pub async fn insert(tx: &mut impl Exec, new: &NewConnection) -> StoreResult<()> {
     let c = &new.connection;

@@ -111,7 +111,8 @@ pub async fn unlink_everywhere<B: Backend>(
     current: &BankFeedAccount,
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
-    let state = bankfeeds_domain::link::unlinked_feed_state(current);
+    let platform = crate::connections::platform_of(tx, current.connection_id).await?;
+    let state = bankfeeds_domain::link::unlinked_feed_state(current, platform);
     let account = set_feed_state_in::<B>(tx, current.id, &state, now).await?;
     tx.execute(
         Sql::new(
