@@ -8,6 +8,12 @@ transactions through the Rutter door, issues OFX credentials, then runs ofxget `
 2.2.0 (XML). ofxget exits 0 on OFX errors, so every answer is parsed with ofxtools and compared,
 transaction by transaction and balance by balance, with what was pushed. A wrong password must
 get SONRS 15500.
+
+Then the hub is restarted on the same database serving HTTPS (`serve --tls-cert --tls-key`)
+with a self-signed certificate made here with `openssl req`, and ofxclient (which speaks only
+HTTPS and verifies certificates) signs on, lists the accounts and downloads both statements;
+it trusts the test certificate through `SSL_CERT_FILE`, set for this process before Python's
+default TLS context is first built.
 """
 
 import argparse
@@ -151,6 +157,45 @@ def run_version(ofxget_bin, creds, version):
     print(f"ofxget {version}: prof, acctinfo, stmt (bank + card), stmt --all, bad password: OK")
 
 
+def self_signed(work):
+    """A certificate for 127.0.0.1 and localhost and its key, as files."""
+    cert, key = f"{work}/tls.crt", f"{work}/tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def run_ofxclient(hub, creds):
+    """ofxclient over HTTPS: authenticate, the account list, and each statement compared."""
+    from ofxclient import Institution  # imported here: it reads SSL_CERT_FILE's trust when used
+
+    url = f"{hub.url}/ofx/{creds['url'].rsplit('/', 1)[1]}"
+    inst = Institution(id=creds["fid"], org=creds["org"], url=url,
+                       username=creds["user_id"], password=creds["password"])
+    check(inst.authenticate() == 1, "ofxclient: authenticate")
+    accounts = {a.number: a for a in inst.accounts()}
+    check(sorted(accounts) == ["1001", "4111"], f"ofxclient accounts: {sorted(accounts)}")
+    for number, account in sorted(accounts.items()):
+        days = (datetime.now() - datetime(2023, 12, 1)).days
+        raw = account.download(days=days).read().encode()
+        tree = OFXTree()
+        tree.parse(BytesIO(raw[raw.find(b"OFXHEADER"):]))
+        statements = tree.convert().statements
+        check(len(statements) == 1, f"ofxclient {number}: {len(statements)} statements")
+        compare_statement(statements[0], "ofxclient-102")
+    bad = Institution(id=creds["fid"], org=creds["org"], url=url,
+                      username=creds["user_id"], password="wrong-password")
+    try:
+        bad.authenticate()
+        check(False, "ofxclient: a wrong password was accepted")
+    except ValueError:
+        pass
+    print("ofxclient 102 over HTTPS (self-signed certificate): authenticate, accounts, "
+          "bank + card statements, bad password: OK")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--hub-bin", required=True)
@@ -164,6 +209,12 @@ def main():
         creds = setup(hub, auth)
         for version in (102, 220):
             run_version(args.ofxget, creds, version)
+        hub.stop()
+        cert, key = self_signed(work)
+        os.environ["SSL_CERT_FILE"] = cert
+        hub = hubproc.Hub(args.hub_bin, db, hubproc.free_port(), f"{work}/hub.log",
+                          tls=(cert, key))
+        run_ofxclient(hub, creds)
     finally:
         hub.stop()
 
