@@ -157,6 +157,54 @@ def run_version(ofxget_bin, creds, version):
     print(f"ofxget {version}: prof, acctinfo, stmt (bank + card), stmt --all, bad password: OK")
 
 
+ALL_VERSIONS = (102, 103, 151, 160, 200, 201, 202, 203, 210, 211, 220)
+
+
+def ofxdump_check(ofxdump_bin, raw, version, work):
+    """libofx's ofxdump (GnuCash's OFX reader; it validates against the OFX DTD with OpenSP) on
+    one answer: no error, and every FITID and both ledger balances read."""
+    path = f"{work}/answer-{version}.ofx"
+    with open(path, "wb") as f:
+        f.write(raw)
+    out = subprocess.run([ofxdump_bin, path], capture_output=True, timeout=60)
+    text = (out.stdout + out.stderr).decode("utf-8", "replace")
+    errors = [line for line in text.splitlines() if "ERROR" in line]
+    check(not errors, f"ofxdump {version}: {errors[:5]}")
+    for fitid, *_ in CHECKING + CARD:
+        check(f"ID for this transaction: {fitid}" in text, f"ofxdump {version}: FITID {fitid} not read")
+    check(text.count("Ledger balance:") >= 2, f"ofxdump {version}: ledger balances not read")
+
+
+def run_every_version(hub, creds, ofxdump_bin, work):
+    """ofxtools' client in every version it speaks: bank and card statements in one POST, answered
+    in the version asked (the header says so) and parsed back by ofxtools."""
+    from ofxtools.Client import CcStmtRq, OFXClient, StmtRq
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    end = datetime(2024, 1, 31, tzinfo=UTC)
+    for version in ALL_VERSIONS:
+        client = OFXClient(creds["url"], userid=creds["user_id"], org=creds["org"], fid=creds["fid"],
+                           version=version, bankid=creds["bank_id"],
+                           close_elements=version >= 200 or version in (103, 160))
+        raw = client.request_statements(
+            creds["password"], StmtRq(acctid="1001", accttype="CHECKING", dtstart=start, dtend=end),
+            CcStmtRq(acctid="4111", dtstart=start, dtend=end), skip_profile=True).read()
+        head = raw[:300].decode("ascii", "replace")
+        want = f"VERSION:{version}" if version < 200 else f'VERSION="{version}"'
+        check(want in head, f"{version}: answered in another version: {head!r}")
+        if ofxdump_bin:
+            ofxdump_check(ofxdump_bin, raw, version, work)
+        tree = OFXTree()
+        tree.parse(BytesIO(raw))
+        ofx = tree.convert()
+        check(ofx.signonmsgsrsv1.sonrs.status.code == 0, f"{version}: sign-on")
+        check(sorted(s.account.acctid for s in ofx.statements) == ["1001", "4111"], f"{version}: accounts")
+        for s in ofx.statements:
+            compare_statement(s, version)
+    print(f"ofxtools client, versions {', '.join(map(str, ALL_VERSIONS))}: bank + card statements "
+          f"answered in the client's version{' and read by ofxdump' if ofxdump_bin else ''}: OK")
+
+
 def self_signed(work):
     """A certificate for 127.0.0.1 and localhost and its key, as files."""
     cert, key = f"{work}/tls.crt", f"{work}/tls.key"
@@ -200,6 +248,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--hub-bin", required=True)
     p.add_argument("--ofxget", required=True)
+    p.add_argument("--ofxdump", help="libofx's ofxdump: also read every version's answer with it")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="bf-ofx-")
     db = f"sqlite://{work}/hub.db"
@@ -209,6 +258,7 @@ def main():
         creds = setup(hub, auth)
         for version in (102, 220):
             run_version(args.ofxget, creds, version)
+        run_every_version(hub, creds, args.ofxdump, work)
         hub.stop()
         cert, key = self_signed(work)
         os.environ["SSL_CERT_FILE"] = cert
