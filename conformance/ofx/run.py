@@ -9,15 +9,25 @@ transactions through the Rutter door, issues OFX credentials, then runs ofxget `
 transaction by transaction and balance by balance, with what was pushed. A wrong password must
 get SONRS 15500.
 
+Then ofxtools' client in every version it speaks (102, 103, 151, 160, 200, 201, 202, 203, 210,
+211, 220) downloads both statements in one POST: each answer must be in the version asked and
+parse back, and with --ofxdump libofx's ofxdump (GnuCash's reader, DTD-validating) must read it
+without error.
+
 Then the hub is restarted on the same database serving HTTPS (`serve --tls-cert --tls-key`)
 with a self-signed certificate made here with `openssl req`, and ofxclient (which speaks only
 HTTPS and verifies certificates) signs on, lists the accounts and downloads both statements;
 it trusts the test certificate through `SSL_CERT_FILE`, set for this process before Python's
-default TLS context is first built.
+default TLS context is first built. With --ledger-autosync, ledger-autosync syncs both accounts
+over the same HTTPS from an ofxclient.ini written by ofxclient's config code.
+
+    python run.py --hub-bin BIN --ofxget VENV/bin/ofxget --ofxdump /usr/bin/ofxdump \
+        --ledger-autosync VENV/bin/ledger-autosync
 """
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -244,11 +254,41 @@ def run_ofxclient(hub, creds):
           "bank + card statements, bad password: OK")
 
 
+def run_ledger_autosync(la_bin, hub, creds, work):
+    """ledger-autosync over HTTPS, as its users run it: an ofxclient.ini made by ofxclient's own
+    config writer (plain values: no keyring here), then a sync of every account printed as
+    ledger entries, each carrying `ofxid: FID.ACCTID.FITID` and the amount."""
+    from ofxclient import Institution
+    from ofxclient.config import OfxConfig
+
+    url = f"{hub.url}/ofx/{creds['url'].rsplit('/', 1)[1]}"
+    inst = Institution(id=creds["fid"], org=creds["org"], url=url,
+                       username=creds["user_id"], password=creds["password"])
+    ini = f"{work}/ofxclient.ini"
+    config = OfxConfig(file_name=ini)
+    for account in inst.accounts():
+        config.add_account(account)
+    config.save()
+    env = dict(os.environ, HOME=work, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    out = subprocess.run([la_bin, "-L", "-r", "-m", str((datetime.now() - datetime(2023, 12, 1)).days),
+                          "-o", ini], env=env, capture_output=True, timeout=120)
+    text = out.stdout.decode("utf-8", "replace")
+    check(out.returncode == 0, f"ledger-autosync exited {out.returncode}: {out.stderr[-1500:]!r}")
+    for acct, rows in (("1001", CHECKING), ("4111", CARD)):
+        for fitid, _, amount, _, _ in rows:
+            entry = next((e for e in text.split("\n\n") if f"ofxid: {creds['fid']}.{acct}.{fitid}" in e), None)
+            check(entry is not None, f"ledger-autosync: no entry for {acct}.{fitid} in {text[-2000:]!r}")
+            money = f"{abs(Decimal(amount)):.2f}"
+            check(money in entry, f"ledger-autosync {fitid}: {money} not in {entry!r}")
+    print("ledger-autosync 1.2.0 over HTTPS: every transaction of both accounts, with its ofxid: OK")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--hub-bin", required=True)
     p.add_argument("--ofxget", required=True)
     p.add_argument("--ofxdump", help="libofx's ofxdump: also read every version's answer with it")
+    p.add_argument("--ledger-autosync", help="ledger-autosync's script: also sync with it over HTTPS")
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix="bf-ofx-")
     db = f"sqlite://{work}/hub.db"
@@ -265,8 +305,11 @@ def main():
         hub = hubproc.Hub(args.hub_bin, db, hubproc.free_port(), f"{work}/hub.log",
                           tls=(cert, key))
         run_ofxclient(hub, creds)
+        if args.ledger_autosync:
+            run_ledger_autosync(args.ledger_autosync, hub, creds, work)
     finally:
         hub.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
