@@ -107,7 +107,10 @@ mod tests {
         let a = TrnuidUse::new("X", "PROFRQ");
         let same = TrnuidUse::new("X", "PROFRQ");
         let other = TrnuidUse::new("X", "ACCTINFORQ");
-        assert_eq!(judge_trnuids(&seen, &[a, same, other]), [New, Retry, Reused]);
+        assert_eq!(
+            judge_trnuids(&seen, &[a, same, other]),
+            [New, Retry, Reused]
+        );
     }
 
     #[test]

@@ -452,7 +452,10 @@ fn canonical_requests_ignore_the_family_and_see_what_is_asked() {
         .split_once("\r\n\r\n")
         .unwrap()
         .1
-        .replace("<DTCLIENT>20261121045705\r\n", "<DTCLIENT>20261121045705</DTCLIENT>")
+        .replace(
+            "<DTCLIENT>20261121045705\r\n",
+            "<DTCLIENT>20261121045705</DTCLIENT>",
+        )
         .replace("<USERID>alice\r\n", "<USERID>alice</USERID>")
         .replace("<USERPASS>p&amp;w\r\n", "<USERPASS>p&amp;w</USERPASS>")
         .replace("<LANGUAGE>ENG\r\n", "<LANGUAGE>ENG</LANGUAGE>")
@@ -465,7 +468,10 @@ fn canonical_requests_ignore_the_family_and_see_what_is_asked() {
         .replace("<BANKID>123456789\r\n", "<BANKID>123456789</BANKID>")
         .replace("<ACCTID>1001\r\n", "<ACCTID>1001</ACCTID>")
         .replace("<ACCTTYPE>CHECKING\r\n", "<ACCTTYPE>CHECKING</ACCTTYPE>")
-        .replace("<DTSTART>20261022\r\n", "<DTSTART>20261022000000.000[0:GMT]</DTSTART>")
+        .replace(
+            "<DTSTART>20261022\r\n",
+            "<DTSTART>20261022000000.000[0:GMT]</DTSTART>",
+        )
         .replace("<INCLUDE>Y\r\n", "<INCLUDE>Y</INCLUDE>");
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\

@@ -17,7 +17,12 @@ pub use tokio_rustls::TlsAcceptor;
 pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("tls_cert {}: not a readable PEM certificate", cert.display()))?;
+        .with_context(|| {
+            format!(
+                "tls_cert {}: not a readable PEM certificate",
+                cert.display()
+            )
+        })?;
     anyhow::ensure!(
         !chain.is_empty(),
         "tls_cert {}: no certificate in the file",

@@ -167,10 +167,21 @@ pub async fn trnuids_are_judged_per_user_and_forgotten_after_their_horizon(store
     let statement = |id: &str, from: &str| TrnuidUse::new(id, &format!("STMTRQ|1001|{from}"));
     let judged = |org, user: &'static str, uses: Vec<TrnuidUse>, at| {
         let store = store.clone();
-        async move { store.record_ofx_trnuids(org, user, &uses, at).await.unwrap() }
+        async move {
+            store
+                .record_ofx_trnuids(org, user, &uses, at)
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(
-        judged(o, "alice", vec![statement("T1", "0101"), statement("T2", "0101")], now).await,
+        judged(
+            o,
+            "alice",
+            vec![statement("T1", "0101"), statement("T2", "0101")],
+            now
+        )
+        .await,
         [New, New]
     );
     // A retry of T1, T1 asking for another range, and a new one; within one file too.
@@ -178,8 +189,12 @@ pub async fn trnuids_are_judged_per_user_and_forgotten_after_their_horizon(store
         judged(
             o,
             "alice",
-            vec![statement("T1", "0101"), statement("T1", "0201"), statement("T3", "0101"),
-                 statement("T3", "0301")],
+            vec![
+                statement("T1", "0101"),
+                statement("T1", "0201"),
+                statement("T3", "0101"),
+                statement("T3", "0301")
+            ],
             now,
         )
         .await,
@@ -199,7 +214,11 @@ pub async fn trnuids_are_judged_per_user_and_forgotten_after_their_horizon(store
         judged(other, "alice", vec![statement("T1", "0201")], now).await,
         [New]
     );
-    assert!(store.record_ofx_trnuids(o, "alice", &[], now).await.unwrap().is_empty());
+    assert!(store
+        .record_ofx_trnuids(o, "alice", &[], now)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Past the horizon a TRNUID is forgotten; one seen inside it stays.
     let later = now + days(10);
@@ -223,9 +242,18 @@ pub async fn trnuids_are_judged_per_user_and_forgotten_after_their_horizon(store
             }
         }
     }
-    assert_eq!(deleted, 5, "T1, T2, T3 of alice, T1 of bob and of the other organisation");
     assert_eq!(
-        judged(o, "alice", vec![statement("T1", "0201"), statement("T9", "0201")], later).await,
+        deleted, 5,
+        "T1, T2, T3 of alice, T1 of bob and of the other organisation"
+    );
+    assert_eq!(
+        judged(
+            o,
+            "alice",
+            vec![statement("T1", "0201"), statement("T9", "0201")],
+            later
+        )
+        .await,
         [New, Reused]
     );
 }

@@ -295,10 +295,7 @@ impl Config {
                 chrono::TimeDelta::days(1),
             ),
             job_bodies: horizon(self.retention_job_body_days, chrono::TimeDelta::days(1)),
-            ofx_trnuids: horizon(
-                self.retention_ofx_trnuid_days,
-                chrono::TimeDelta::days(1),
-            ),
+            ofx_trnuids: horizon(self.retention_ofx_trnuid_days, chrono::TimeDelta::days(1)),
         };
         let every = std::time::Duration::from_secs(self.retention_interval_seconds);
         (policy, every)

@@ -642,10 +642,22 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
     let code = |root: &Element, set: &str, id: &str| {
         leaf(trn(root, set, id), &["STATUS", "CODE"]).to_owned()
     };
-    let first = post_ofx(&hub, url, 102, request(102, user, pass, &stmt("r1", "1001", january))).await;
+    let first = post_ofx(
+        &hub,
+        url,
+        102,
+        request(102, user, pass, &stmt("r1", "1001", january)),
+    )
+    .await;
     assert_eq!(code(&first, "BANKMSGSRSV1", "r1"), "0");
     // The same request again, in the other family: answered in full again.
-    let retry = post_ofx(&hub, url, 220, request(220, user, pass, &stmt("r1", "1001", january))).await;
+    let retry = post_ofx(
+        &hub,
+        url,
+        220,
+        request(220, user, pass, &stmt("r1", "1001", january)),
+    )
+    .await;
     assert_eq!(code(&retry, "BANKMSGSRSV1", "r1"), "0");
     let lines = trn(&retry, "BANKMSGSRSV1", "r1")
         .path(&["STMTRS", "BANKTRANLIST"])
@@ -667,15 +679,31 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
     assert!(r1.child("STMTRS").is_none(), "{r1:#?}");
     assert_eq!(code(&reused, "BANKMSGSRSV1", "r2"), "0");
     // Reused for another kind of request, too.
-    let card = post_ofx(&hub, url, 220, request(220, user, pass, &ccstmt("r2", "4111", ALL))).await;
+    let card = post_ofx(
+        &hub,
+        url,
+        220,
+        request(220, user, pass, &ccstmt("r2", "4111", ALL)),
+    )
+    .await;
     assert_eq!(code(&card, "CREDITCARDMSGSRSV1", "r2"), "2019");
     // The first use is still the one that counts.
-    let again = post_ofx(&hub, url, 102, request(102, user, pass, &stmt("r1", "1001", january))).await;
+    let again = post_ofx(
+        &hub,
+        url,
+        102,
+        request(102, user, pass, &stmt("r1", "1001", january)),
+    )
+    .await;
     assert_eq!(code(&again, "BANKMSGSRSV1", "r1"), "0");
 
     // Another user's TRNUIDs are their own; anonymous profile requests are remembered for no one.
     let (id2, _) = hub.connection(&bank, "OFX_DIRECT_CONNECT").await;
-    let other = issue_credentials(&hub, &bank, &id2).await.json::<Value>().await.unwrap();
+    let other = issue_credentials(&hub, &bank, &id2)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
     let (user2, pass2) = user_and_password(&other["ofx_credentials"]);
     let acct = ACCTINFO.replace("<TRNUID>a1", "<TRNUID>r1");
     let theirs = post_ofx(&hub, url, 102, request(102, user2, pass2, &acct)).await;
