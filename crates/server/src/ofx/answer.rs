@@ -23,6 +23,8 @@ const ACCOUNT_NOT_FOUND: u32 = 2003;
 const INVALID_DATE_RANGE: u32 = 2027;
 /// OFX 2019: this `TRNUID` was used before for a different request.
 const DUPLICATE_REQUEST: u32 = 2019;
+/// The statement's status message when the FI has reported no balance for the account.
+pub const NO_BALANCE: &str = "The bank has not reported this account's balance: LEDGERBAL is 0";
 /// OFX 2000: a request this server does not handle.
 const GENERAL_ERROR: u32 = 2000;
 
@@ -191,7 +193,14 @@ async fn statement(
         },
         balances: balances(account, now),
     };
-    let mut s = w.begin_statement(echo, &header, include)?;
+    // OFX requires a LEDGERBAL and a client shows no HTTP error, so a balance the FI never
+    // reported is a 0 the statement's STATUS explains (the statement files refuse instead:
+    // 409 BALANCE_NOT_REPORTED).
+    let status = match account.current_balance {
+        Some(_) => Status::OK,
+        None => Status::new(0, NO_BALANCE),
+    };
+    let mut s = w.begin_statement_with(echo, &header, include, &status)?;
     for t in &rows {
         s.line(&line(t))?;
     }

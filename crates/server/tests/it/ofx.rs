@@ -20,6 +20,7 @@ crate::on_both_backends!(
     no_sandbox_or_link_page_offers_ofx_direct_connect,
     ofxclient_shaped_requests_are_answered,
     a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered,
+    a_balance_never_reported_is_a_zero_the_status_explains,
 );
 
 const ANON: &str = "anonymous00000000000000000000000";
@@ -712,5 +713,39 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
         let prof = PROF.replace("<DTPROFUP>19900101", "<DTPROFUP>20000101");
         let root = post_ofx(&hub, url, 102, request(102, ANON, ANON, &prof)).await;
         assert_eq!(code(&root, "PROFMSGSRSV1", "p1"), "0");
+    }
+}
+
+/// OFX requires `LEDGERBAL`; a Direct Connect client shows no HTTP error. An account whose FI
+/// never reported a balance gets 0 with a status `MESSAGE` saying why; one with a balance none.
+async fn a_balance_never_reported_is_a_zero_the_status_explains(hub: Hub) {
+    let (bank, token, c) = fixture(&hub).await;
+    hub.create_account(
+        &bank,
+        &token,
+        json!({"internal_bank_account_id": "2002", "bank_account_type": "bank",
+               "currency_code": "USD", "name": "Savings"}),
+    )
+    .await;
+    let url = c["url"].as_str().unwrap();
+    let (user, pass) = user_and_password(&c);
+    for version in [102, 220] {
+        let sets = format!(
+            "{}{}",
+            stmt(&format!("n{version}"), "2002", ALL).replace("</BANKMSGSRQV1>", ""),
+            stmt(&format!("b{version}"), "1001", ALL).replace("<BANKMSGSRQV1>", "")
+        );
+        let root = post_ofx(&hub, url, version, request(version, user, pass, &sets)).await;
+        let none = trn(&root, "BANKMSGSRSV1", &format!("n{version}"));
+        assert_eq!(leaf(none, &["STATUS", "CODE"]), "0");
+        assert_eq!(leaf(none, &["STATUS", "SEVERITY"]), "INFO");
+        assert_eq!(
+            leaf(none, &["STATUS", "MESSAGE"]),
+            "The bank has not reported this account's balance: LEDGERBAL is 0"
+        );
+        assert_eq!(leaf(none, &["STMTRS", "LEDGERBAL", "BALAMT"]), "0.00");
+        let some = trn(&root, "BANKMSGSRSV1", &format!("b{version}"));
+        assert!(some.path(&["STATUS", "MESSAGE"]).is_none(), "{some:#?}");
+        assert_eq!(leaf(some, &["STMTRS", "LEDGERBAL", "BALAMT"]), "1000.50");
     }
 }
