@@ -18,6 +18,7 @@ pub mod job;
 pub mod link;
 pub mod money;
 pub mod ofx;
+pub mod ofx_trnuid;
 pub mod org;
 pub mod otp;
 pub mod page;

@@ -23,6 +23,7 @@ pub mod signal;
 pub mod state;
 pub mod statements;
 pub mod telemetry;
+pub mod tls;
 pub mod web;
 
 use std::sync::Arc;
@@ -187,6 +188,18 @@ pub async fn serve_with(
     grace: Duration,
     limits: listener::Limits,
 ) -> anyhow::Result<()> {
+    serve_with_tls(listener, state, shutdown, grace, limits, None).await
+}
+
+/// `serve_with`, over TLS when `tls` is given.
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+    grace: Duration,
+    limits: listener::Limits,
+    tls: Option<tls::TlsAcceptor>,
+) -> anyhow::Result<()> {
     jobs::recover(&state).await?;
     let workers_stop = CancellationToken::new();
     let mut workers = jobs::spawn_workers(&state, JOB_WORKERS, &workers_stop);
@@ -204,7 +217,7 @@ pub async fn serve_with(
         )
     });
     let app = router(state);
-    let server = listener::serve(listener, app, limits, shutdown.clone());
+    let server = listener::serve(listener, app, limits, tls, shutdown.clone());
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,
@@ -261,20 +274,24 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // A bad certificate or key stops start-up before the database is touched.
+    let tls = config.tls_acceptor()?;
     let store = open_store(&config).await?;
     store.migrate().await?;
     tracing::info!(
         listen = %listener.local_addr()?,
         database = store.backend(),
+        tls = tls.is_some(),
         "bankfeeds serving"
     );
     let state = app_state(&config, store);
-    serve_with(
+    serve_with_tls(
         listener,
         state,
         shutdown,
         Duration::from_secs(config.shutdown_grace_seconds),
         config.limits().fit_to_process(),
+        tls,
     )
     .await?;
     tracing::info!("bankfeeds stopped");

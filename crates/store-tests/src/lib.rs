@@ -155,6 +155,7 @@ macro_rules! __suite_cases {
                 ofx_credentials_are_hashed_replaced_and_revoked,
                 failed_ofx_signons_lock_the_user_until_the_lock_expires,
                 downloads_mark_only_what_was_returned,
+                trnuids_are_judged_per_user_and_forgotten_after_their_horizon,
             ],
             platform_feeds: [
                 feeds_are_ingested_as_statements_once,

@@ -27,4 +27,5 @@ mod seeds;
 mod shared_database;
 mod statements;
 mod sync;
+mod tls;
 mod transactions;
