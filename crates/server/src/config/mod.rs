@@ -80,6 +80,9 @@ pub struct Config {
     /// `INTU.BID` of Web Connect statement files (`.qbo`, `.qfx`): Intuit's id for the FI,
     /// which QuickBooks Desktop checks against its list of enrolled banks. Digits only.
     pub web_connect_intu_bid: String,
+    /// Accept webhook targets over plain `http` and on loopback, private and link-local
+    /// addresses. For development and tests only: off, such targets are refused.
+    pub webhooks_allow_private: bool,
 }
 
 /// The `INTU.BID` when none is configured: the one in common sample files. An FI enrolled with
@@ -121,6 +124,7 @@ impl Default for Config {
             sandbox_enabled: false,
             sandbox_password: None,
             web_connect_intu_bid: DEFAULT_INTU_BID.into(),
+            webhooks_allow_private: false,
         }
     }
 }
@@ -152,6 +156,7 @@ const ENV_KEYS: &[&str] = &[
     "sandbox_enabled",
     "sandbox_password",
     "web_connect_intu_bid",
+    "webhooks_allow_private",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +255,12 @@ impl Config {
         Some(crate::sandbox_access::SandboxAccess::new(
             &bankfeeds_domain::Secret::from_presented(password),
         ))
+    }
+
+    pub fn webhook_settings(&self) -> crate::webhooks::WebhookSettings {
+        crate::webhooks::WebhookSettings {
+            allow_private: self.webhooks_allow_private,
+        }
     }
 
     pub fn sandbox_schedule(&self) -> SandboxSchedule {

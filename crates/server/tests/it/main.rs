@@ -28,3 +28,4 @@ mod shared_database;
 mod statements;
 mod sync;
 mod transactions;
+mod webhooks;
