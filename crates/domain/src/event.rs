@@ -150,7 +150,10 @@ mod tests {
 
     #[test]
     fn a_finished_job_records_its_door_and_outcome() {
-        assert_eq!(EventKind::job_outcome(false, true).as_str(), "job.succeeded");
+        assert_eq!(
+            EventKind::job_outcome(false, true).as_str(),
+            "job.succeeded"
+        );
         assert_eq!(EventKind::job_outcome(false, false).as_str(), "job.failed");
         assert_eq!(
             EventKind::job_outcome(true, true).as_str(),

@@ -56,13 +56,7 @@ impl NewEvent {
             connection_id: Some(job.connection_id),
             kind: EventKind::job_outcome(codat, succeeded),
             resource_id: job.id.to_string(),
-            payload: json!({
-                "job_id": job.id,
-                "connection_id": job.connection_id,
-                "bank_feed_account_id": job.bank_feed_account_id,
-                "status": job.status,
-                "http_status": http_status,
-            }),
+            payload: json!({ "job_id": job.id, "status": job.status, "http_status": http_status }),
         }
     }
 
@@ -186,13 +180,7 @@ mod tests {
         );
         assert_eq!(
             e.payload,
-            json!({
-                "job_id": job.id,
-                "connection_id": job.connection_id,
-                "bank_feed_account_id": null,
-                "status": "failure",
-                "http_status": 409,
-            })
+            json!({ "job_id": job.id, "status": "failure", "http_status": 409 })
         );
     }
 }

@@ -1,7 +1,9 @@
 //! Webhook endpoints of an organisation, and the events feed they and pollers read.
 
 use async_trait::async_trait;
-use bankfeeds_domain::webhook::{EventCursor, WebhookEndpoint, WebhookId, WebhookPatch, WebhookSecret};
+use bankfeeds_domain::webhook::{
+    EventCursor, WebhookEndpoint, WebhookId, WebhookPatch, WebhookSecret,
+};
 use bankfeeds_domain::{OrgId, Timestamp};
 
 use crate::{Event, EventKind, Idem, Outcome, StoreResult};

@@ -146,7 +146,10 @@ fn a_patch_changes_only_what_it_names_and_moves_updated_at_only_on_change() {
     assert_eq!(next.status, WebhookStatus::Disabled);
     assert_eq!(next.event_types, [EventKind::JobFailed]);
     assert_eq!(next.description.as_deref(), Some("ops"));
-    assert_eq!((next.url.as_str(), next.updated_at), (e.url.as_str(), later));
+    assert_eq!(
+        (next.url.as_str(), next.updated_at),
+        (e.url.as_str(), later)
+    );
     assert_eq!((next.id, &next.secret), (e.id, &e.secret));
     let bad = WebhookPatch {
         url: Some("http://a.example/".into()),
@@ -164,7 +167,17 @@ fn cursors_round_trip_and_refuse_anything_else() {
     assert_eq!(c.to_string(), "812.40");
     assert_eq!("812.40".parse::<EventCursor>(), Ok(c));
     assert_eq!("0.0".parse::<EventCursor>(), Ok(EventCursor::default()));
-    for bad in ["", "1", "1.", ".1", "-1.2", "1.2.3", "a.b", "+1.2", "99999999999999999999.1"] {
+    for bad in [
+        "",
+        "1",
+        "1.",
+        ".1",
+        "-1.2",
+        "1.2.3",
+        "a.b",
+        "+1.2",
+        "99999999999999999999.1",
+    ] {
         assert!(bad.parse::<EventCursor>().is_err(), "{bad}");
     }
     assert!(EventCursor { tx: 1, seq: 1 } > EventCursor { tx: 0, seq: 9 });

@@ -67,11 +67,25 @@ async fn endpoints_are_created_listed_changed_rotated_and_deleted(hub: Hub) {
         .as_array()
         .unwrap()
         .is_empty());
-    err(hub.get(&other, &path).send().await, 410, "WEBHOOK_NOT_FOUND").await;
-    err(hub.delete(&other, &path).send().await, 410, "WEBHOOK_NOT_FOUND").await;
+    err(
+        hub.get(&other, &path).send().await,
+        410,
+        "WEBHOOK_NOT_FOUND",
+    )
+    .await;
+    err(
+        hub.delete(&other, &path).send().await,
+        410,
+        "WEBHOOK_NOT_FOUND",
+    )
+    .await;
 
     let patched = ok(hub
-        .patch(&bank, &path, &json!({"enabled": false, "event_types": null, "description": null}))
+        .patch(
+            &bank,
+            &path,
+            &json!({"enabled": false, "event_types": null, "description": null}),
+        )
         .send()
         .await)
     .await["webhook"]
@@ -89,7 +103,12 @@ async fn endpoints_are_created_listed_changed_rotated_and_deleted(hub: Hub) {
 
     ok(hub.delete(&bank, &path).send().await).await;
     err(hub.get(&bank, &path).send().await, 410, "WEBHOOK_NOT_FOUND").await;
-    err(hub.delete(&bank, &path).send().await, 410, "WEBHOOK_NOT_FOUND").await;
+    err(
+        hub.delete(&bank, &path).send().await,
+        410,
+        "WEBHOOK_NOT_FOUND",
+    )
+    .await;
 }
 
 async fn bad_endpoints_are_refused_with_stable_codes(hub: Hub) {
@@ -98,16 +117,52 @@ async fn bad_endpoints_are_refused_with_stable_codes(hub: Hub) {
     refusals(
         &hub.http,
         [
-            (post(json!({"url": "http://hooks.example.com/"})), 400, "WEBHOOK_URL_NOT_ALLOWED"),
-            (post(json!({"url": "https://127.0.0.1/"})), 400, "WEBHOOK_URL_NOT_ALLOWED"),
-            (post(json!({"url": "https://169.254.169.254/"})), 400, "WEBHOOK_URL_NOT_ALLOWED"),
-            (post(json!({"url": "https://[::1]:8443/"})), 400, "WEBHOOK_URL_NOT_ALLOWED"),
-            (post(json!({"url": "not a url"})), 400, "INVALID_WEBHOOK_URL"),
-            (post(json!({"url": "https://a.example/", "event_types": ["job.exploded"]})), 400, "UNKNOWN_EVENT_TYPE"),
-            (post(json!({"url": "https://a.example/", "event_types": "job.failed"})), 400, "INVALID_FIELD_TYPE"),
-            (post(json!({"url": "https://a.example/", "secret": "whsec_mine"})), 400, "UNKNOWN_FIELD"),
+            (
+                post(json!({"url": "http://hooks.example.com/"})),
+                400,
+                "WEBHOOK_URL_NOT_ALLOWED",
+            ),
+            (
+                post(json!({"url": "https://127.0.0.1/"})),
+                400,
+                "WEBHOOK_URL_NOT_ALLOWED",
+            ),
+            (
+                post(json!({"url": "https://169.254.169.254/"})),
+                400,
+                "WEBHOOK_URL_NOT_ALLOWED",
+            ),
+            (
+                post(json!({"url": "https://[::1]:8443/"})),
+                400,
+                "WEBHOOK_URL_NOT_ALLOWED",
+            ),
+            (
+                post(json!({"url": "not a url"})),
+                400,
+                "INVALID_WEBHOOK_URL",
+            ),
+            (
+                post(json!({"url": "https://a.example/", "event_types": ["job.exploded"]})),
+                400,
+                "UNKNOWN_EVENT_TYPE",
+            ),
+            (
+                post(json!({"url": "https://a.example/", "event_types": "job.failed"})),
+                400,
+                "INVALID_FIELD_TYPE",
+            ),
+            (
+                post(json!({"url": "https://a.example/", "secret": "whsec_mine"})),
+                400,
+                "UNKNOWN_FIELD",
+            ),
             (post(json!({})), 400, "MISSING_FIELD"),
-            (hub.get(&bank, &format!("{HOOKS}/not-an-id")), 400, "INVALID_ID"),
+            (
+                hub.get(&bank, &format!("{HOOKS}/not-an-id")),
+                400,
+                "INVALID_ID",
+            ),
         ],
     )
     .await;
@@ -119,15 +174,25 @@ async fn bad_endpoints_are_refused_with_stable_codes(hub: Hub) {
     let hook = create(&hub, &bank, json!({"url": "https://a.example/"})).await;
     let path = format!("{HOOKS}/{}", hook["id"].as_str().unwrap());
     err(
-        hub.patch(&bank, &path, &json!({"url": "https://10.0.0.1/"})).send().await,
+        hub.patch(&bank, &path, &json!({"url": "https://10.0.0.1/"}))
+            .send()
+            .await,
         400,
         "WEBHOOK_URL_NOT_ALLOWED",
     )
     .await;
-    assert_eq!(hub.get_ok(&bank, &path).await["webhook"]["url"], "https://a.example/");
+    assert_eq!(
+        hub.get_ok(&bank, &path).await["webhook"]["url"],
+        "https://a.example/"
+    );
     // The twenty-first endpoint is one too many.
     for i in 1..20 {
-        create(&hub, &bank, json!({"url": format!("https://a.example/{i}")})).await;
+        create(
+            &hub,
+            &bank,
+            json!({"url": format!("https://a.example/{i}")}),
+        )
+        .await;
     }
     err(
         post(json!({"url": "https://a.example/21"})).send().await,
@@ -153,7 +218,13 @@ async fn a_creation_retried_with_its_key_is_replayed_without_the_secret(hub: Hub
     assert_eq!(again["webhook"]["id"], first["webhook"]["id"]);
     assert!(first["webhook"]["secret"].is_string());
     assert!(again["webhook"].get("secret").is_none());
-    assert_eq!(hub.get_ok(&bank, HOOKS).await["webhooks"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        hub.get_ok(&bank, HOOKS).await["webhooks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn the_events_feed_pages_the_organisations_events_in_order(hub: Hub) {
@@ -173,7 +244,11 @@ async fn the_events_feed_pages_the_organisations_events_in_order(hub: Hub) {
     let all = feed(&hub, &bank, "", 3).await;
     assert_eq!(
         types(&all),
-        ["connection.created", "bank_feed_account.created", "bank_feed_account.deleted"]
+        [
+            "connection.created",
+            "bank_feed_account.created",
+            "bank_feed_account.deleted"
+        ]
     );
     let created = &all[0];
     assert_eq!(created["connection_id"], connection.as_str());
@@ -204,21 +279,57 @@ async fn the_events_feed_pages_the_organisations_events_in_order(hub: Hub) {
     assert_eq!(tail["next_cursor"], after.as_str());
 
     // A type filter, with several types.
-    let some = feed(&hub, &bank, "&type=bank_feed_account.deleted,connection.created", 2).await;
-    assert_eq!(types(&some), ["connection.created", "bank_feed_account.deleted"]);
+    let some = feed(
+        &hub,
+        &bank,
+        "&type=bank_feed_account.deleted,connection.created",
+        2,
+    )
+    .await;
+    assert_eq!(
+        types(&some),
+        ["connection.created", "bank_feed_account.deleted"]
+    );
 
     // The other organisation sees only its own.
-    assert_eq!(types(&feed(&hub, &other, "", 1).await), ["connection.created"]);
+    assert_eq!(
+        types(&feed(&hub, &other, "", 1).await),
+        ["connection.created"]
+    );
 
     refusals(
         &hub.http,
         [
-            (hub.get(&bank, &format!("{EVENTS}?after=12")), 400, "INVALID_CURSOR"),
-            (hub.get(&bank, &format!("{EVENTS}?after=-1.2")), 400, "INVALID_CURSOR"),
-            (hub.get(&bank, &format!("{EVENTS}?type=job.exploded")), 400, "UNKNOWN_EVENT_TYPE"),
-            (hub.get(&bank, &format!("{EVENTS}?limit=0")), 400, "INVALID_LIMIT"),
-            (hub.get(&bank, &format!("{EVENTS}?limit=501")), 400, "INVALID_LIMIT"),
-            (hub.get(&bank, &format!("{EVENTS}?since=1")), 400, "UNKNOWN_QUERY_PARAMETER"),
+            (
+                hub.get(&bank, &format!("{EVENTS}?after=12")),
+                400,
+                "INVALID_CURSOR",
+            ),
+            (
+                hub.get(&bank, &format!("{EVENTS}?after=-1.2")),
+                400,
+                "INVALID_CURSOR",
+            ),
+            (
+                hub.get(&bank, &format!("{EVENTS}?type=job.exploded")),
+                400,
+                "UNKNOWN_EVENT_TYPE",
+            ),
+            (
+                hub.get(&bank, &format!("{EVENTS}?limit=0")),
+                400,
+                "INVALID_LIMIT",
+            ),
+            (
+                hub.get(&bank, &format!("{EVENTS}?limit=501")),
+                400,
+                "INVALID_LIMIT",
+            ),
+            (
+                hub.get(&bank, &format!("{EVENTS}?since=1")),
+                400,
+                "UNKNOWN_QUERY_PARAMETER",
+            ),
         ],
     )
     .await;

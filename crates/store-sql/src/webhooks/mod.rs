@@ -12,9 +12,7 @@ use bankfeeds_domain::webhook::{
 };
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, known};
-use bankfeeds_store::{
-    Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore,
-};
+use bankfeeds_store::{Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore};
 
 use crate::{idempotency, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
@@ -69,7 +67,10 @@ fn event_types_text(e: &WebhookEndpoint) -> String {
 /// Locks the organisation's row until the transaction ends (PostgreSQL; SQLite's writer is
 /// alone anyway), so webhook writes of one organisation take turns.
 async fn lock_org<B: Backend>(tx: &mut impl Exec, org: OrgId) -> StoreResult<()> {
-    let sql = format!("SELECT id FROM orgs WHERE id = $1{}", B::DIALECT.for_update());
+    let sql = format!(
+        "SELECT id FROM orgs WHERE id = $1{}",
+        B::DIALECT.for_update()
+    );
     let found: Option<IdOnly> = tx.fetch_optional(Sql::new(sql).bind(org.as_uuid())).await?;
     found.map(|_| ()).ok_or(StoreError::NotFound)
 }

@@ -66,7 +66,11 @@ impl WebhookOut {
         WebhookOut {
             id: e.id,
             url: e.url.clone(),
-            event_types: e.event_types.iter().map(|k| k.as_str().to_owned()).collect(),
+            event_types: e
+                .event_types
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
             description: e.description.clone(),
             status: e.status,
             secret: None,
