@@ -29,6 +29,7 @@ pub mod sandbox;
 pub mod secret;
 pub mod statement;
 pub mod transaction;
+pub mod webhook;
 
 pub use account::{BankFeedAccount, BankFeedAccountId};
 pub use clock::{Clock, ManualClock, SystemClock};

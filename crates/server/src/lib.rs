@@ -25,6 +25,7 @@ pub mod statements;
 pub mod telemetry;
 pub mod tls;
 pub mod web;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -258,6 +259,7 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
     state.retention = Some(config.retention());
     state.sandbox = config.sandbox_access().map(Arc::new);
     state.web_connect_intu_bid = config.web_connect_intu_bid.as_str().into();
+    state.webhooks = Arc::new(config.webhook_settings());
     state.auth_failures =
         client_limit::AuthFailures::per_minute(config.auth_failures_per_minute).map(Arc::new);
     state.anonymous_limiter = client_limit::ClientLimiter::new(

@@ -25,6 +25,7 @@ mod otps;
 mod platform_feeds;
 mod retention;
 mod transactions;
+mod webhooks;
 pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
 pub use {
     accounts::AccountStore,
@@ -41,6 +42,7 @@ pub use {
     platform_feeds::PlatformFeedStore,
     retention::RetentionStore,
     transactions::TransactionStore,
+    webhooks::WebhookStore,
 };
 
 /// Every storage trait, for `use bankfeeds_store::prelude::*` where a `DynStore` is called.
@@ -48,7 +50,7 @@ pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, CredentialStore, CustomerStore, EventStore, FiConfigStore,
         JobStore, LinkStore, OfxStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore,
-        Store, TransactionStore,
+        Store, TransactionStore, WebhookStore,
     };
 }
 
@@ -141,6 +143,7 @@ pub trait Store:
     + PlatformFeedStore
     + EventStore
     + RetentionStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

@@ -88,6 +88,9 @@ pub struct Config {
     pub tls_cert: Option<std::path::PathBuf>,
     /// The PEM private key of `tls_cert`.
     pub tls_key: Option<std::path::PathBuf>,
+    /// Accept webhook targets over plain `http` and on loopback, private and link-local
+    /// addresses. For development and tests only: off, such targets are refused.
+    pub webhooks_allow_private: bool,
 }
 
 /// The `INTU.BID` when none is configured: the one in common sample files. An FI enrolled with
@@ -132,6 +135,7 @@ impl Default for Config {
             web_connect_intu_bid: DEFAULT_INTU_BID.into(),
             tls_cert: None,
             tls_key: None,
+            webhooks_allow_private: false,
         }
     }
 }
@@ -166,6 +170,7 @@ const ENV_KEYS: &[&str] = &[
     "web_connect_intu_bid",
     "tls_cert",
     "tls_key",
+    "webhooks_allow_private",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,6 +273,12 @@ impl Config {
         Some(crate::sandbox_access::SandboxAccess::new(
             &bankfeeds_domain::Secret::from_presented(password),
         ))
+    }
+
+    pub fn webhook_settings(&self) -> crate::webhooks::WebhookSettings {
+        crate::webhooks::WebhookSettings {
+            allow_private: self.webhooks_allow_private,
+        }
     }
 
     pub fn sandbox_schedule(&self) -> SandboxSchedule {

@@ -29,3 +29,4 @@ mod statements;
 mod sync;
 mod tls;
 mod transactions;
+mod webhooks;
