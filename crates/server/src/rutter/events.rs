@@ -14,6 +14,7 @@ use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
 use crate::http::pagination::check_limit;
+use crate::http::responses::Refusals;
 use crate::state::AppState;
 
 /// The most events one page holds.
@@ -108,8 +109,7 @@ fn parse_kinds(raw: Option<&str>) -> ApiResult<Vec<EventKind>> {
     params(EventsParams),
     responses(
         (status = 200, body = EventListOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Refusals,
     ),
     security(("basic" = []))
 )]

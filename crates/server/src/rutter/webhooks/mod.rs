@@ -18,6 +18,7 @@ use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::parse_id;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals, Unauthorized};
 use crate::rutter::connections::DeletedOut;
 use crate::state::AppState;
 use dto::{WebhookEnvelopeOut, WebhookIn, WebhookListOut, WebhookOut, WebhookPatchIn};
@@ -53,9 +54,7 @@ fn store_error(id: WebhookId) -> impl Fn(StoreError) -> ApiError {
     request_body = WebhookIn,
     responses(
         (status = 201, body = WebhookEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, body = crate::http::error::ErrorOut),
+        Refusals, BodyRefusals, Conflict,
     ),
     security(("basic" = []))
 )]
@@ -108,7 +107,7 @@ pub async fn create_webhook(
     tag = "webhooks",
     responses(
         (status = 200, body = WebhookListOut),
-        (status = 401, body = crate::http::error::ErrorOut),
+        Unauthorized,
     ),
     security(("basic" = []))
 )]
@@ -130,9 +129,7 @@ pub async fn list_webhooks(
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, body = WebhookEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
@@ -161,10 +158,7 @@ pub async fn get_webhook(
     request_body = WebhookPatchIn,
     responses(
         (status = 200, body = WebhookEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 409, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, BodyRefusals, Conflict, Gone,
     ),
     security(("basic" = []))
 )]
@@ -220,9 +214,7 @@ pub async fn update_webhook(
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, body = WebhookEnvelopeOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
@@ -252,9 +244,7 @@ pub async fn rotate_webhook_secret(
     params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
     responses(
         (status = 200, body = DeletedOut),
-        (status = 400, body = crate::http::error::ErrorOut),
-        (status = 401, body = crate::http::error::ErrorOut),
-        (status = 410, body = crate::http::error::ErrorOut),
+        Refusals, Gone,
     ),
     security(("basic" = []))
 )]
