@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,9 +25,10 @@ def free_port():
 
 
 class Hub:
-    """`bankfeeds serve` on `database_url` and `port`, ready when constructed."""
+    """`bankfeeds serve` on `database_url` and `port`, ready when constructed. With `tls`, a
+    (certificate file, key file) pair, it serves HTTPS, and `url` is https."""
 
-    def __init__(self, hub_bin, database_url, port, log_path, env=None):
+    def __init__(self, hub_bin, database_url, port, log_path, env=None, tls=None):
         full_env = dict(os.environ)
         for k in ("BANKFEEDS_CONFIG", "BANKFEEDS_LISTEN"):
             full_env.pop(k, None)
@@ -36,18 +38,20 @@ class Hub:
             BANKFEEDS_RATE_LIMIT_PER_10S="0",
         )
         full_env.update(env or {})
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen(
-            [hub_bin, "serve", "--listen", f"127.0.0.1:{port}"],
-            env=full_env, stdout=self.log, stderr=self.log,
-        )
+        args = [hub_bin, "serve", "--listen", f"127.0.0.1:{port}"]
+        context = None
+        if tls:
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+            context = ssl.create_default_context(cafile=tls[0])
+        self.proc = subprocess.Popen(args, env=full_env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 sys.exit(f"the hub exited with {self.proc.returncode}; see {log_path}")
             try:
-                urllib.request.urlopen(self.url + "/readyz", timeout=1).read()
+                urllib.request.urlopen(self.url + "/readyz", timeout=1, context=context).read()
                 return
             except OSError:
                 time.sleep(0.05)

@@ -42,6 +42,13 @@ enum Command {
         /// The URL browsers reach this hub at (overrides file and BANKFEEDS_PUBLIC_URL).
         #[arg(long)]
         public_url: Option<String>,
+        /// Speak HTTPS: a PEM certificate chain, leaf first (overrides file and
+        /// BANKFEEDS_TLS_CERT; needs --tls-key).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert (overrides file and BANKFEEDS_TLS_KEY).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -78,9 +85,17 @@ fn main() -> anyhow::Result<()> {
         log_format: cli.log_format,
         ..Overrides::default()
     };
-    if let Command::Serve { listen, public_url } = &cli.command {
+    if let Command::Serve {
+        listen,
+        public_url,
+        tls_cert,
+        tls_key,
+    } = &cli.command
+    {
         overrides.listen = *listen;
         overrides.public_url = public_url.clone();
+        overrides.tls_cert = tls_cert.clone();
+        overrides.tls_key = tls_key.clone();
     }
     if let Command::Openapi = cli.command {
         print!("{}", bankfeeds_server::openapi::document());

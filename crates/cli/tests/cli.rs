@@ -428,3 +428,78 @@ async fn export_downloads_statement_files_from_a_running_hub() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("409 Conflict BALANCE_NOT_REPORTED"));
     assert!(!refused.exists());
 }
+
+/// An operator reading the logs sees each refusal with its code and whose request it was
+/// (issue 18), and never the caller's secret or the query string (which carries tokens).
+#[tokio::test]
+async fn refusals_are_logged_with_their_code_and_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let out = bankfeeds(&db_url)
+        .args(["org", "create", "--name", "Log Bank"])
+        .output()
+        .unwrap();
+    let org: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, client_id, secret) = (
+        org["id"].as_str().unwrap().to_owned(),
+        org["client_id"].as_str().unwrap().to_owned(),
+        org["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let port = free_port();
+    let log = dir.path().join("serve.log");
+    let listen = format!("127.0.0.1:{port}");
+    let server = Server(
+        bankfeeds(&db_url)
+            .env("BANKFEEDS_LOG_LEVEL", "info")
+            .args(["--log-format", "json", "serve", "--listen", &listen])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let base = format!("http://{listen}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "serve did not answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (path, status) in [
+        ("/versioned/jobs/not-an-id", 400),
+        (
+            "/versioned/connections/status?access_token=tok_secret_query",
+            401,
+        ),
+    ] {
+        let answer = http
+            .get(format!("{base}{path}"))
+            .basic_auth(&client_id, Some(&secret))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{path}");
+    }
+    terminate(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let refused: Vec<(u64, String)> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "request refused" && l["span"]["org_id"] == id.as_str())
+        .map(|l| {
+            let code = l["error_code"].as_str().unwrap().to_owned();
+            (l["status"].as_u64().unwrap(), code)
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (400, "INVALID_ID".to_owned()),
+            (401, "INVALID_ACCESS_TOKEN".to_owned())
+        ],
+        "{text}"
+    );
+    assert!(
+        !text.contains(&secret) && !text.contains("tok_secret_query"),
+        "{text}"
+    );
+}

@@ -19,6 +19,7 @@ pub mod job;
 pub mod link;
 pub mod money;
 pub mod ofx;
+pub mod ofx_trnuid;
 pub mod org;
 pub mod otp;
 pub mod page;
@@ -29,6 +30,7 @@ pub mod sandbox;
 pub mod secret;
 pub mod statement;
 pub mod transaction;
+pub mod webhook;
 
 pub use account::{BankFeedAccount, BankFeedAccountId};
 pub use clock::{Clock, ManualClock, SystemClock};

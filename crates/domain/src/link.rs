@@ -215,11 +215,15 @@ pub fn linked_feed_state(start: Option<Timestamp>) -> FeedState {
 }
 
 /// The feed state of an account whose feed was unlinked (by the platform, the customer or
-/// the FI): inactive and taking no transactions; its start date is kept for a later re-link.
-pub fn unlinked_feed_state(current: &crate::BankFeedAccount) -> FeedState {
+/// the FI): inactive; its start date is kept for a later re-link. It takes transactions only
+/// where the platform takes them before any link (QuickBooks holds them until the customer
+/// links again), so `transaction_ready` says what a push will meet.
+pub fn unlinked_feed_state(current: &crate::BankFeedAccount, platform: Platform) -> FeedState {
+    let profile =
+        crate::profile::PlatformProfile::for_platform(platform, crate::profile::Door::Rutter);
     FeedState {
         feed_status: FeedStatus::Inactive,
-        transaction_ready: false,
+        transaction_ready: profile.ready_at_creation,
         transaction_start_date: current.transaction_start_date,
     }
 }
@@ -513,10 +517,19 @@ mod tests {
             now(),
         );
         account.transaction_start_date = start;
-        let unlinked = unlinked_feed_state(&account);
+        let unlinked = unlinked_feed_state(&account, Platform::Xero);
         assert_eq!(unlinked.feed_status, FeedStatus::Inactive);
-        assert!(!unlinked.transaction_ready);
+        assert!(
+            !unlinked.transaction_ready,
+            "Xero takes nothing until linked again"
+        );
         assert_eq!(unlinked.transaction_start_date, start);
+        let quickbooks = unlinked_feed_state(&account, Platform::IntuitBankFeeds);
+        assert_eq!(quickbooks.feed_status, FeedStatus::Inactive);
+        assert!(
+            quickbooks.transaction_ready,
+            "QuickBooks takes pushes unlinked (seed 000), so the feed says it is ready"
+        );
     }
 
     #[test]

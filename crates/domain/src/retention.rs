@@ -6,7 +6,8 @@
 //! - idempotency keys, counted from when they were first used (a key replays its answer at least
 //!   this long);
 //! - job bodies (the request and the stored answer of a finished job), counted from when the job
-//!   finished. The job itself stays, with its status and HTTP status.
+//!   finished. The job itself stays, with its status and HTTP status;
+//! - OFX `TRNUID`s (see [`crate::ofx_trnuid`]), counted from when they were first seen.
 //!
 //! The store deletes in chunks of at most [`Purge::chunk`] rows per transaction, so a purge never
 //! holds SQLite's single writer for long; callers repeat a purge until a chunk comes back short.
@@ -31,6 +32,8 @@ pub struct RetentionPolicy {
     pub idempotency_keys: Option<TimeDelta>,
     /// How long a finished job keeps its request and response bodies.
     pub job_bodies: Option<TimeDelta>,
+    /// How long an OFX user's `TRNUID`s are remembered (and a reuse refused with 2019).
+    pub ofx_trnuids: Option<TimeDelta>,
 }
 
 /// One kind of row to delete, with the instants that decide which rows are past their horizon.
@@ -54,6 +57,8 @@ pub enum Purge {
     IdempotencyKeys { created_before: Timestamp },
     /// The request and response bodies of jobs that finished before this.
     JobBodies { finished_before: Timestamp },
+    /// OFX `TRNUID`s first seen before this.
+    OfxTrnuids { seen_before: Timestamp },
 }
 
 impl Purge {
@@ -73,6 +78,7 @@ impl Purge {
             Purge::CustomerTokens { .. } => "customer_tokens",
             Purge::IdempotencyKeys { .. } => "idempotency_keys",
             Purge::JobBodies { .. } => "job_bodies",
+            Purge::OfxTrnuids { .. } => "ofx_trnuids",
         }
     }
 }
@@ -99,6 +105,9 @@ impl RetentionPolicy {
         if let Some(finished_before) = before(self.job_bodies) {
             out.push(Purge::JobBodies { finished_before });
         }
+        if let Some(seen_before) = before(self.ofx_trnuids) {
+            out.push(Purge::OfxTrnuids { seen_before });
+        }
         out
     }
 }
@@ -122,6 +131,7 @@ mod tests {
             expired_link_secrets: horizon(0, TimeDelta::hours(1)),
             idempotency_keys: horizon(0, TimeDelta::days(1)),
             job_bodies: horizon(0, TimeDelta::days(1)),
+            ofx_trnuids: horizon(0, TimeDelta::days(1)),
         };
         assert_eq!(policy.purges(now()), []);
     }
@@ -132,6 +142,7 @@ mod tests {
             expired_link_secrets: horizon(24, TimeDelta::hours(1)),
             idempotency_keys: horizon(7, TimeDelta::days(1)),
             job_bodies: horizon(30, TimeDelta::days(1)),
+            ofx_trnuids: horizon(90, TimeDelta::days(1)),
         };
         let day = now() - TimeDelta::hours(24);
         assert_eq!(
@@ -155,10 +166,13 @@ mod tests {
                 Purge::JobBodies {
                     finished_before: now() - TimeDelta::days(30)
                 },
+                Purge::OfxTrnuids {
+                    seen_before: now() - TimeDelta::days(90)
+                },
             ]
         );
         let chunks: Vec<_> = policy.purges(now()).iter().map(Purge::chunk).collect();
-        assert_eq!(chunks, [CHUNK, CHUNK, CHUNK, CHUNK, JOB_BODY_CHUNK]);
+        assert_eq!(chunks, [CHUNK, CHUNK, CHUNK, CHUNK, JOB_BODY_CHUNK, CHUNK]);
         let kinds: Vec<_> = policy.purges(now()).iter().map(Purge::kind).collect();
         assert_eq!(
             kinds,
@@ -167,7 +181,8 @@ mod tests {
                 "challenges",
                 "customer_tokens",
                 "idempotency_keys",
-                "job_bodies"
+                "job_bodies",
+                "ofx_trnuids"
             ]
         );
     }
@@ -182,6 +197,7 @@ mod tests {
             expired_link_secrets: None,
             idempotency_keys: None,
             job_bodies: Some(TimeDelta::MAX),
+            ofx_trnuids: None,
         };
         assert_eq!(policy.purges(now()), []);
     }

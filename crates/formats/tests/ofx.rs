@@ -442,3 +442,52 @@ fn web_connect_file_looks_like_a_banks() {
         .unwrap();
     assert_eq!(first.leaf("NAME"), Some("Café Crème, Zürich"));
 }
+
+/// The TRNUID rule compares these: the same request in SGML with unclosed leaves and in XML has
+/// one canonical text; another range, account or request has another.
+#[test]
+fn canonical_requests_ignore_the_family_and_see_what_is_asked() {
+    let sgml = parse_request(OFXCLIENT_102.as_bytes()).unwrap();
+    let xml_text = OFXCLIENT_102
+        .split_once("\r\n\r\n")
+        .unwrap()
+        .1
+        .replace(
+            "<DTCLIENT>20261121045705\r\n",
+            "<DTCLIENT>20261121045705</DTCLIENT>",
+        )
+        .replace("<USERID>alice\r\n", "<USERID>alice</USERID>")
+        .replace("<USERPASS>p&amp;w\r\n", "<USERPASS>p&amp;w</USERPASS>")
+        .replace("<LANGUAGE>ENG\r\n", "<LANGUAGE>ENG</LANGUAGE>")
+        .replace("<ORG>HUB\r\n", "<ORG>HUB</ORG>")
+        .replace("<FID>9999\r\n", "<FID>9999</FID>")
+        .replace("<APPID>QWIN\r\n", "<APPID>QWIN</APPID>")
+        .replace("<APPVER>2500\r\n", "<APPVER>2500</APPVER>")
+        .replace("<TRNUID>abc-1\r\n", "<TRNUID>abc-1</TRNUID>")
+        .replace("<CLTCOOKIE>4\r\n", "<CLTCOOKIE>4</CLTCOOKIE>")
+        .replace("<BANKID>123456789\r\n", "<BANKID>123456789</BANKID>")
+        .replace("<ACCTID>1001\r\n", "<ACCTID>1001</ACCTID>")
+        .replace("<ACCTTYPE>CHECKING\r\n", "<ACCTTYPE>CHECKING</ACCTTYPE>")
+        .replace(
+            "<DTSTART>20261022\r\n",
+            "<DTSTART>20261022000000.000[0:GMT]</DTSTART>",
+        )
+        .replace("<INCLUDE>Y\r\n", "<INCLUDE>Y</INCLUDE>");
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\
+         <?OFX OFXHEADER=\"200\" VERSION=\"220\" SECURITY=\"NONE\" OLDFILEUID=\"NONE\" \
+         NEWFILEUID=\"NONE\"?>{xml_text}"
+    );
+    let xml = parse_request(xml.as_bytes()).unwrap();
+    let canonical = |r: &OfxRequest| r.transactions[0].body.canonical();
+    assert_eq!(canonical(&sgml), canonical(&xml));
+    let other_range = OFXCLIENT_102.replace("<DTSTART>20261022", "<DTSTART>20261023");
+    let other_range = parse_request(other_range.as_bytes()).unwrap();
+    assert_ne!(canonical(&sgml), canonical(&other_range));
+    let other_account = OFXCLIENT_102.replace("<ACCTID>1001", "<ACCTID>1002");
+    let other_account = parse_request(other_account.as_bytes()).unwrap();
+    assert_ne!(canonical(&sgml), canonical(&other_account));
+    let balances_only = OFXCLIENT_102.replace("<INCLUDE>Y", "<INCLUDE>N");
+    let balances_only = parse_request(balances_only.as_bytes()).unwrap();
+    assert_ne!(canonical(&sgml), canonical(&balances_only));
+}

@@ -23,7 +23,9 @@ pub mod signal;
 pub mod state;
 pub mod statements;
 pub mod telemetry;
+pub mod tls;
 pub mod web;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,6 +136,11 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        // The API reference: Swagger UI (embedded in the binary) reading /openapi.json.
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        )
         .merge(rutter::router().route_layer(axum::middleware::from_fn({
             // The Rutter door takes exactly the query parameters its document declares.
             let contract = http::query_contract::QueryContract::from_document(
@@ -182,6 +189,18 @@ pub async fn serve_with(
     grace: Duration,
     limits: listener::Limits,
 ) -> anyhow::Result<()> {
+    serve_with_tls(listener, state, shutdown, grace, limits, None).await
+}
+
+/// `serve_with`, over TLS when `tls` is given.
+pub async fn serve_with_tls(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+    grace: Duration,
+    limits: listener::Limits,
+    tls: Option<tls::TlsAcceptor>,
+) -> anyhow::Result<()> {
     jobs::recover(&state).await?;
     let workers_stop = CancellationToken::new();
     let mut workers = jobs::spawn_workers(&state, JOB_WORKERS, &workers_stop);
@@ -199,7 +218,7 @@ pub async fn serve_with(
         )
     });
     let app = router(state);
-    let server = listener::serve(listener, app, limits, shutdown.clone());
+    let server = listener::serve(listener, app, limits, tls, shutdown.clone());
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,
@@ -240,6 +259,7 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
     state.retention = Some(config.retention());
     state.sandbox = config.sandbox_access().map(Arc::new);
     state.web_connect_intu_bid = config.web_connect_intu_bid.as_str().into();
+    state.webhooks = Arc::new(config.webhook_settings());
     state.auth_failures =
         client_limit::AuthFailures::per_minute(config.auth_failures_per_minute).map(Arc::new);
     state.anonymous_limiter = client_limit::ClientLimiter::new(
@@ -256,20 +276,24 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // A bad certificate or key stops start-up before the database is touched.
+    let tls = config.tls_acceptor()?;
     let store = open_store(&config).await?;
     store.migrate().await?;
     tracing::info!(
         listen = %listener.local_addr()?,
         database = store.backend(),
+        tls = tls.is_some(),
         "bankfeeds serving"
     );
     let state = app_state(&config, store);
-    serve_with(
+    serve_with_tls(
         listener,
         state,
         shutdown,
         Duration::from_secs(config.shutdown_grace_seconds),
         config.limits().fit_to_process(),
+        tls,
     )
     .await?;
     tracing::info!("bankfeeds stopped");

@@ -7,6 +7,10 @@
 //!   limit so the database and the log always have descriptors left. At the cap the loop stops
 //!   accepting (new clients wait in the kernel's backlog) until a connection closes.
 //!
+//! - With TLS (`tls.rs`), the handshake must finish within `header_timeout` too, in the
+//!   connection's own task, so a client that opens a socket and says nothing holds neither the
+//!   accept loop nor its connection slot for long.
+//!
 //! Body and whole-request deadlines are tower layers in the router (`lib.rs::router`).
 
 use std::sync::Arc;
@@ -17,6 +21,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -64,12 +69,13 @@ impl Limits {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` is cancelled, then waits for open connections to
-/// finish their requests (the caller bounds that wait).
+/// Serves `app` on `listener` (over TLS when `tls` is given) until `shutdown` is cancelled, then
+/// waits for open connections to finish their requests (the caller bounds that wait).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<crate::tls::TlsAcceptor>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -107,15 +113,42 @@ pub async fn serve(
             &axum::Extension(axum::extract::ConnectInfo(peer)),
             app.clone(),
         ));
+        let tls = tls.clone();
+        let handshake_deadline = limits.header_timeout;
         tokio::spawn(async move {
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            // Errors here are the client's (a reset, a timeout, a malformed request); hyper has
-            // already answered what it could.
-            let _ = watcher.watch(connection).await;
+            // Errors here are the client's (a reset, a timeout, a malformed request, a failed
+            // handshake); hyper has already answered what it could.
+            match tls {
+                None => serve_connection(&builder, watcher, stream, service).await,
+                Some(tls) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(handshake_deadline, tls.accept(stream)).await
+                    {
+                        serve_connection(&builder, watcher, stream, service).await;
+                    }
+                }
+            }
             drop(permit);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+type Service = TowerToHyperService<
+    axum::middleware::AddExtension<Router, axum::extract::ConnectInfo<std::net::SocketAddr>>,
+>;
+
+/// One connection, plain or TLS, under the graceful-shutdown watcher.
+async fn serve_connection<S>(
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    stream: S,
+    service: Service,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let _ = watcher.watch(connection).await;
 }

@@ -44,6 +44,13 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::fi_configs::get_fi_config,
         rutter::fi_configs::delete_fi_config,
         rutter::otp::create_otp,
+        rutter::webhooks::create_webhook,
+        rutter::webhooks::list_webhooks,
+        rutter::webhooks::get_webhook,
+        rutter::webhooks::update_webhook,
+        rutter::webhooks::rotate_webhook_secret,
+        rutter::webhooks::delete_webhook,
+        rutter::events::list_events,
     ),
     components(schemas(
         error::ErrorOut,
@@ -59,6 +66,8 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         (name = "jobs", description = "Outcomes of asynchronous writes"),
         (name = "bank feeds configuration", description = "How the FI appears in each platform and where its login page is"),
         (name = "link", description = "The link flow's one-time passwords"),
+        (name = "webhooks", description = "Where the organisation's events are sent, signed (Standard Webhooks)"),
+        (name = "events", description = "The organisation's events feed, for polling and catching up"),
         (name = "health", description = "Probes"),
     )
 )]

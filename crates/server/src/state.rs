@@ -53,6 +53,8 @@ pub struct AppState {
     pub sandbox: Option<Arc<SandboxAccess>>,
     /// `INTU.BID` written into `.qbo` and `.qfx` statement files (`web_connect_intu_bid`).
     pub web_connect_intu_bid: Arc<str>,
+    /// How webhook targets are treated (`webhooks_*` in the config).
+    pub webhooks: Arc<crate::webhooks::WebhookSettings>,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             retention: None,
             sandbox: None,
             web_connect_intu_bid: crate::config::DEFAULT_INTU_BID.into(),
+            webhooks: Default::default(),
         }
     }
 }

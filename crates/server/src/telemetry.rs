@@ -40,5 +40,13 @@ pub fn request_span(req: &Request) -> Span {
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    tracing::info_span!("request", method = %req.method(), route = %route, request_id = %request_id)
+    // `org_id` is filled in once the caller has authenticated (`http::auth`), so every line a
+    // request logs, its refusal included, says whose request it was.
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        route = %route,
+        request_id = %request_id,
+        org_id = tracing::field::Empty,
+    )
 }

@@ -4,9 +4,11 @@ use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
 use bankfeeds_store::decode::parse;
-use bankfeeds_store::{ConnectionStore, Idem, Outcome, StoreError, StoreResult};
+use bankfeeds_store::{
+    ConnectionStore, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult,
+};
 
-use crate::{accounts, idempotency, Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{accounts, events, idempotency, Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 pub struct ConnectionRow {
@@ -37,6 +39,22 @@ impl TryFrom<ConnectionRow> for Connection {
 
 pub const COLUMNS: &str = "id, org_id, platform, name, created_at, updated_at, deleted_at";
 
+#[derive(sqlx::FromRow)]
+struct PlatformRow {
+    platform: String,
+}
+
+/// The platform of connection `id` (deleted or not), inside the caller's transaction.
+pub async fn platform_of(
+    tx: &mut impl Exec,
+    id: ConnectionId,
+) -> StoreResult<bankfeeds_domain::Platform> {
+    let row: PlatformRow = tx
+        .fetch_one(Sql::new("SELECT platform FROM connections WHERE id = $1").bind(id.as_uuid()))
+        .await?;
+    parse(&row.platform, "connections.platform")
+}
+
 /// Inserts a connection inside the caller's transaction.
 pub async fn insert(tx: &mut impl Exec, new: &NewConnection) -> StoreResult<()> {
     let c = &new.connection;
@@ -55,7 +73,8 @@ pub async fn insert(tx: &mut impl Exec, new: &NewConnection) -> StoreResult<()> 
         .bind(c.updated_at),
     )
     .await?;
-    Ok(())
+    let event = NewEvent::connection(EventKind::ConnectionCreated, c);
+    events::append(tx, &event, c.created_at).await
 }
 
 #[async_trait::async_trait]
@@ -166,17 +185,22 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
     ) -> StoreResult<()> {
         let db = &self.0;
         let mut tx = db.write().await?;
-        tx.execute_found(
-            Sql::new(
-                "UPDATE connections SET deleted_at = $3, updated_at = $3
-             WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL",
+        let sql = format!(
+            "UPDATE connections SET deleted_at = $3, updated_at = $3
+             WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING {COLUMNS}"
+        );
+        let deleted: Connection = tx
+            .optional::<ConnectionRow, _>(
+                Sql::new(sql)
+                    .bind(org.as_uuid())
+                    .bind(id.as_uuid())
+                    .bind(at),
             )
-            .bind(org.as_uuid())
-            .bind(id.as_uuid())
-            .bind(at),
-        )
-        .await?;
+            .await?
+            .ok_or(StoreError::NotFound)?;
         accounts::delete_all_of_connection(&mut tx, id, at).await?;
+        let event = NewEvent::connection(EventKind::ConnectionDeleted, &deleted);
+        events::append(&mut tx, &event, at).await?;
         tx.commit().await
     }
 }

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use bankfeeds_domain::customer::{Customer, CustomerConnection, CustomerId, CustomerToken};
 use bankfeeds_domain::{Connection, ConnectionId, NewConnection, OrgId, SecretHash, Timestamp};
 use bankfeeds_store::decode::{count, json};
-use bankfeeds_store::{CustomerStore, StoreError, StoreResult};
+use bankfeeds_store::{CustomerStore, NewEvent, StoreError, StoreResult};
 
 use crate::connections::{self, ConnectionRow};
-use crate::{accounts, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{accounts, events, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct CustomerRow {
@@ -345,6 +345,8 @@ impl<B: Backend> CustomerStore for SqlStore<B> {
                 .ok_or(StoreError::NotFound)?;
             accounts::unlink_everywhere::<B>(&mut tx, &current, at).await?;
         }
+        let event = NewEvent::connection_unlinked(org, id, customer);
+        events::append(&mut tx, &event, at).await?;
         let done = select_connections(&mut tx, org, customer, Some(id))
             .await?
             .pop()

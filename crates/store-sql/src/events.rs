@@ -6,6 +6,10 @@ use bankfeeds_store::{Event, EventKind, EventStore, NewEvent, StoreError, StoreR
 
 use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore};
 
+/// The columns `EventRow` reads.
+pub(crate) const COLUMNS: &str =
+    "seq, org_id, connection_id, event_type, resource_id, payload, created_at";
+
 /// Records the event in the caller's transaction.
 pub async fn append(tx: &mut impl Exec, e: &NewEvent, now: Timestamp) -> StoreResult<()> {
     tx.execute(
@@ -25,7 +29,7 @@ pub async fn append(tx: &mut impl Exec, e: &NewEvent, now: Timestamp) -> StoreRe
 }
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(crate) struct EventRow {
     seq: DbInt,
     org_id: DbId,
     connection_id: Option<DbId>,

@@ -28,6 +28,7 @@ pub mod platform_feeds;
 pub mod retention;
 pub mod transactions;
 pub mod value;
+pub mod webhooks;
 
 use std::future::Future;
 

@@ -15,10 +15,10 @@ use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, ConnectionId, Platform, SecretHash, Timestamp,
 };
 use bankfeeds_store::decode::{known, parse};
-use bankfeeds_store::{LinkStore, StoreError, StoreResult};
+use bankfeeds_store::{LinkStore, NewEvent, StoreError, StoreResult};
 
 use crate::accounts::{self, Key};
-use crate::{otps, Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{events, otps, Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct ChallengeRow {
@@ -254,6 +254,12 @@ async fn complete_in<B: Backend>(
     for id in accounts {
         linked.push(accounts::set_feed_state_in::<B>(tx, *id, &state, now).await?);
         link_into_company(tx, selection.company_id, *id, now).await?;
+    }
+    if let Some(first) = linked.first() {
+        let ids: Vec<_> = linked.iter().map(|a| a.id).collect();
+        let event =
+            NewEvent::connection_linked(first.org_id, connection, selection.company_id, &ids);
+        events::append(tx, &event, now).await?;
     }
     tx.execute(
         Sql::new("UPDATE challenges SET completed_at = $1 WHERE hash = $2")

@@ -1,6 +1,9 @@
 //! OFX Direct Connect credentials and what a download marks as ingested.
 
+use std::collections::HashMap;
+
 use bankfeeds_domain::ofx::{OfxCredentials, SignonOutcome};
+use bankfeeds_domain::ofx_trnuid::{judge_trnuids, TrnuidUse, TrnuidVerdict};
 use bankfeeds_domain::{
     BankFeedAccountId, ConnectionId, OrgId, SecretHash, Timestamp, TransactionId,
 };
@@ -42,6 +45,12 @@ impl TryFrom<OfxRow> for OfxCredentials {
 
 const SELECT: &str = "SELECT connection_id, org_id, user_id, password_hash, created_at,
         failed_signons, locked_until FROM ofx_credentials WHERE org_id = $1 AND user_id = $2";
+
+#[derive(sqlx::FromRow)]
+struct TrnuidRow {
+    trnuid: String,
+    fingerprint: String,
+}
 
 /// A stored count as the schema's `int4`.
 fn int4(n: u32) -> i64 {
@@ -132,6 +141,57 @@ impl<B: Backend> OfxStore for SqlStore<B> {
         tx.commit().await?;
         (c.failed_signons, c.locked_until) = (failed, locked);
         Ok(Some(c))
+    }
+
+    async fn record_ofx_trnuids(
+        &self,
+        org: OrgId,
+        user_id: &str,
+        uses: &[TrnuidUse],
+        now: Timestamp,
+    ) -> StoreResult<Vec<TrnuidVerdict>> {
+        if uses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = &self.0;
+        let mut tx = db.write().await?;
+        let mut seen = HashMap::new();
+        for chunk in uses.chunks(500) {
+            let mut q = Sql::new(format!(
+                "SELECT trnuid, fingerprint FROM ofx_trnuids
+                 WHERE org_id = $1 AND user_id = $2 AND trnuid IN ({})",
+                placeholders(3, chunk.len())
+            ))
+            .bind(org.as_uuid())
+            .bind(user_id);
+            for u in chunk {
+                q.push(&u.trnuid);
+            }
+            for r in tx.fetch_all::<TrnuidRow>(q).await? {
+                seen.insert(r.trnuid, r.fingerprint);
+            }
+        }
+        let verdicts = judge_trnuids(&seen, uses);
+        for (u, v) in uses.iter().zip(&verdicts) {
+            if *v == TrnuidVerdict::New {
+                // A concurrent request of the same user with the same new TRNUID wrote it first:
+                // both are answered, the first fingerprint stays.
+                tx.execute(
+                    Sql::new(
+                        "INSERT INTO ofx_trnuids (org_id, user_id, trnuid, fingerprint, seen_at)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(org.as_uuid())
+                    .bind(user_id)
+                    .bind(&u.trnuid)
+                    .bind(&u.fingerprint)
+                    .bind(now),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(verdicts)
     }
 
     async fn mark_downloaded(

@@ -6,12 +6,12 @@ use bankfeeds_domain::link::CompanyId;
 use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
-use bankfeeds_store::decode::{corrupt, count, parse};
+use bankfeeds_store::decode::{corrupt, count};
 use bankfeeds_store::{NewEvent, PlatformFeedStore, StoreError, StoreResult};
 
 use crate::accounts::{self, AccountRow, Key};
 use crate::transactions::{self, TransactionRow, COLUMNS};
-use crate::{events, Backend, DbAmount, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{connections, events, Backend, DbAmount, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct FeedConnection {
@@ -82,11 +82,6 @@ struct PendingRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct CompanyPlatform {
-    platform: String,
-}
-
-#[derive(sqlx::FromRow)]
 struct Closing {
     closing_balance: DbAmount,
 }
@@ -148,7 +143,8 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
             .bind(account.as_uuid()),
         )
         .await?;
-        let state = bankfeeds_domain::link::unlinked_feed_state(&current);
+        let platform = connections::platform_of(&mut tx, current.connection_id).await?;
+        let state = bankfeeds_domain::link::unlinked_feed_state(&current, platform);
         let account = accounts::set_feed_state_in::<B>(&mut tx, account, &state, now).await?;
         tx.commit().await?;
         Ok(account)
@@ -169,12 +165,7 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
         let feed = linked::<B>(&mut tx, company, account, true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let company_row: CompanyPlatform = tx
-            .fetch_one(
-                Sql::new("SELECT platform FROM companies WHERE id = $1").bind(company.as_uuid()),
-            )
-            .await?;
-        let platform: Platform = parse(&company_row.platform, "companies.platform")?;
+        let platform = connections::platform_of(&mut tx, feed.connection_id).await?;
         // History from before the start date the customer chose is not the platform's to take.
         let from = statement::imports_from(platform, feed.transaction_start_date);
         let mut take = Sql::new(if from.is_some() {

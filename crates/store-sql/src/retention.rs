@@ -134,6 +134,16 @@ impl<B: Backend> RetentionStore for SqlStore<B> {
                 tx.execute(Sql::new(sql).bind(created_before).bind(limit))
                     .await?
             }
+            Purge::OfxTrnuids { seen_before } => {
+                let sql = format!(
+                    "DELETE FROM ofx_trnuids WHERE (org_id, user_id, trnuid) IN (
+                    SELECT org_id, user_id, trnuid FROM ofx_trnuids WHERE seen_at < $1
+                    ORDER BY seen_at LIMIT $2{})",
+                    skip(None)
+                );
+                tx.execute(Sql::new(sql).bind(seen_before).bind(limit))
+                    .await?
+            }
             Purge::JobBodies { finished_before } => {
                 job_bodies::<B>(&mut tx, finished_before, limit, now).await?
             }

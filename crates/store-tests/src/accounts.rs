@@ -309,13 +309,22 @@ pub async fn disconnected_accounts_leave_every_company(store: DynStore) {
         ),
         "only on its own connection"
     );
-    let last = events(&store, c.org_id).await.pop().unwrap();
+    let feed_events: Vec<_> = events(&store, c.org_id)
+        .await
+        .into_iter()
+        .filter(|e| e.resource_id == feed.id.to_string())
+        .collect();
+    let kinds: Vec<_> = feed_events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
-        (last.kind.as_str(), &last.payload["feed_status"]),
-        (
+        kinds[kinds.len() - 2..],
+        [
             "bank_feed_account.feed_changed",
-            &serde_json::json!("inactive")
-        )
+            "bank_feed_account.deactivated"
+        ]
+    );
+    assert_eq!(
+        feed_events[kinds.len() - 2].payload["feed_status"],
+        serde_json::json!("inactive")
     );
 }
 

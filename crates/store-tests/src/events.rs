@@ -24,22 +24,24 @@ pub async fn account_changes_append_events(store: DynStore) {
     assert_eq!(
         types,
         [
+            "connection.created",
             "bank_feed_account.created",
             "bank_feed_account.updated",
             "bank_feed_account.feed_changed",
+            "bank_feed_account.activated",
             "bank_feed_account.deleted"
         ]
     );
-    assert!(events
+    assert!(events[1..]
         .iter()
         .all(|e| e.resource_id == a.id.to_string() && e.connection_id == Some(c.id)));
     assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert_eq!(events[2].payload["feed_status"], "active");
+    assert_eq!(events[3].payload["feed_status"], "active");
     let after = store
-        .list_events(c.org_id, events[1].seq, 100)
+        .list_events(c.org_id, events[2].seq, 100)
         .await
         .unwrap();
-    assert_eq!(after.len(), 2);
+    assert_eq!(after.len(), 3);
     // A failed write appends nothing.
     let dup = account(&c, "ACC-2", now);
     create(&store, &dup).await;
@@ -71,8 +73,13 @@ pub async fn organisations_never_see_each_others_events(store: DynStore) {
                 .to_string(),
         );
     }
-    let ea = store.list_events(a.org_id, 0, 100).await.unwrap();
-    let eb = store.list_events(b.org_id, 0, 100).await.unwrap();
+    // Each organisation's first event is its connection's creation; the accounts' follow.
+    let accounts_only = |mut events: Vec<bankfeeds_store::Event>| {
+        events.retain(|e| e.kind != bankfeeds_store::EventKind::ConnectionCreated);
+        events
+    };
+    let ea = accounts_only(store.list_events(a.org_id, 0, 100).await.unwrap());
+    let eb = accounts_only(store.list_events(b.org_id, 0, 100).await.unwrap());
     for (events, c, made) in [(&ea, &a, &made_a), (&eb, &b, &made_b)] {
         assert!(events
             .iter()
@@ -103,7 +110,8 @@ pub async fn organisations_never_see_each_others_events(store: DynStore) {
 pub async fn event_pages_walk_every_event_once_in_commit_order(store: DynStore) {
     let c = setup(&store, Platform::Xero).await;
     let now = SystemClock.now();
-    for i in 0..7 {
+    // With the connection's creation, seven events.
+    for i in 0..6 {
         create(&store, &account(&c, &format!("ACC-{i}"), now)).await;
     }
     let all = store.list_events(c.org_id, 0, 1000).await.unwrap();

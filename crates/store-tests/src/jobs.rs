@@ -244,7 +244,7 @@ pub async fn fail_job_finishes_once(store: DynStore) {
     assert_eq!(failed.created_at, j.created_at);
     assert_eq!(store.get_job(o, j.id).await.unwrap().unwrap(), failed);
     let e = events_after(&store, o, mark).await;
-    assert_eq!(types(&e), ["job.finished"]);
+    assert_eq!(types(&e), ["job.failed"]);
     assert_eq!(
         e[0].payload,
         json!({"job_id": j.id, "status": "failure", "http_status": 500})

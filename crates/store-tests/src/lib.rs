@@ -25,6 +25,7 @@ pub mod platform_feeds;
 pub mod retention;
 pub mod store;
 pub mod transactions;
+pub mod webhooks;
 
 pub use backends::{TestDb, POSTGRES_URL_ENV, REQUIRE_POSTGRES_ENV};
 
@@ -161,6 +162,7 @@ macro_rules! __suite_cases {
                 ofx_credentials_are_hashed_replaced_and_revoked,
                 failed_ofx_signons_lock_the_user_until_the_lock_expires,
                 downloads_mark_only_what_was_returned,
+                trnuids_are_judged_per_user_and_forgotten_after_their_horizon,
             ],
             platform_feeds: [
                 feeds_are_ingested_as_statements_once,
@@ -179,6 +181,13 @@ macro_rules! __suite_cases {
                 account_changes_append_events,
                 organisations_never_see_each_others_events,
                 event_pages_walk_every_event_once_in_commit_order,
+            ],
+            webhooks: [
+                webhooks_round_trip,
+                an_organisation_has_a_bounded_number_of_webhooks,
+                a_webhook_creation_replays_under_its_idempotency_key,
+                the_events_feed_pages_every_event_once_in_order,
+                connections_and_feeds_record_their_lifecycle_events,
             ],
         }
     };
@@ -221,6 +230,7 @@ mod registration {
         ("credentials", include_str!("credentials.rs")),
         ("customers", include_str!("customers.rs")),
         ("events", include_str!("events.rs")),
+        ("webhooks", include_str!("webhooks.rs")),
         ("fairness", include_str!("fairness.rs")),
         ("fi_configs", include_str!("fi_configs.rs")),
         ("helpers", include_str!("helpers.rs")),

@@ -2,6 +2,8 @@
 //! lock, and marking what a client downloaded.
 
 use bankfeeds_domain::ofx::{OfxCredentials, SignonOutcome, MAX_FAILED_SIGNONS};
+use bankfeeds_domain::ofx_trnuid::{TrnuidUse, TrnuidVerdict};
+use bankfeeds_domain::retention::RetentionPolicy;
 use bankfeeds_domain::transaction::TransactionQuery;
 use bankfeeds_domain::{Platform, Secret};
 use bankfeeds_store::DynStore;
@@ -155,4 +157,103 @@ pub async fn downloads_mark_only_what_was_returned(store: DynStore) {
     assert_eq!(left, ["X2", "X3"]);
     let a = store.get_account(c.id, x.id).await.unwrap().unwrap();
     assert_eq!(a.last_synced_at, Some(at));
+}
+
+pub async fn trnuids_are_judged_per_user_and_forgotten_after_their_horizon(store: DynStore) {
+    use TrnuidVerdict::{New, Retry, Reused};
+    let o = org(&store).await;
+    let other = org(&store).await;
+    let now = t0();
+    let statement = |id: &str, from: &str| TrnuidUse::new(id, &format!("STMTRQ|1001|{from}"));
+    let judged = |org, user: &'static str, uses: Vec<TrnuidUse>, at| {
+        let store = store.clone();
+        async move {
+            store
+                .record_ofx_trnuids(org, user, &uses, at)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        judged(
+            o,
+            "alice",
+            vec![statement("T1", "0101"), statement("T2", "0101")],
+            now
+        )
+        .await,
+        [New, New]
+    );
+    // A retry of T1, T1 asking for another range, and a new one; within one file too.
+    assert_eq!(
+        judged(
+            o,
+            "alice",
+            vec![
+                statement("T1", "0101"),
+                statement("T1", "0201"),
+                statement("T3", "0101"),
+                statement("T3", "0301")
+            ],
+            now,
+        )
+        .await,
+        [Retry, Reused, New, Reused]
+    );
+    // A reuse is not remembered in place of the first use.
+    assert_eq!(
+        judged(o, "alice", vec![statement("T1", "0101")], now).await,
+        [Retry]
+    );
+    // Another user, or the same user id in another organisation, has its own TRNUIDs.
+    assert_eq!(
+        judged(o, "bob", vec![statement("T1", "0201")], now).await,
+        [New]
+    );
+    assert_eq!(
+        judged(other, "alice", vec![statement("T1", "0201")], now).await,
+        [New]
+    );
+    assert!(store
+        .record_ofx_trnuids(o, "alice", &[], now)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Past the horizon a TRNUID is forgotten; one seen inside it stays.
+    let later = now + days(10);
+    assert_eq!(
+        judged(o, "alice", vec![statement("T9", "0101")], later).await,
+        [New]
+    );
+    let policy = RetentionPolicy {
+        expired_link_secrets: None,
+        idempotency_keys: None,
+        job_bodies: None,
+        ofx_trnuids: Some(days(5)),
+    };
+    let mut deleted = 0;
+    for purge in policy.purges(later) {
+        loop {
+            let n = store.purge(purge, 2, later).await.unwrap();
+            deleted += n;
+            if n < 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        deleted, 5,
+        "T1, T2, T3 of alice, T1 of bob and of the other organisation"
+    );
+    assert_eq!(
+        judged(
+            o,
+            "alice",
+            vec![statement("T1", "0201"), statement("T9", "0201")],
+            later
+        )
+        .await,
+        [New, Reused]
+    );
 }

@@ -207,9 +207,12 @@ pub async fn unlinked_feeds_go_inactive_and_stop_syncing(store: DynStore) {
         .unwrap()
         .is_empty());
     let events = store.list_events(c.org_id, 0, 1000).await.unwrap();
-    let last = events.last().unwrap();
-    assert_eq!(last.kind, EventKind::AccountFeedChanged);
-    assert_eq!(last.payload["feed_status"], "inactive");
+    let [.., changed, deactivated] = &events[..] else {
+        panic!("two events at least")
+    };
+    assert_eq!(changed.kind, EventKind::AccountFeedChanged);
+    assert_eq!(changed.payload["feed_status"], "inactive");
+    assert_eq!(deactivated.kind, EventKind::AccountDeactivated);
 }
 
 pub async fn scheduled_syncs_find_the_feeds_due(store: DynStore) {

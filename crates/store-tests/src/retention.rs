@@ -53,6 +53,7 @@ fn only_link_secrets(keep: TimeDelta) -> RetentionPolicy {
         expired_link_secrets: Some(keep),
         idempotency_keys: None,
         job_bodies: None,
+        ofx_trnuids: None,
     }
 }
 
@@ -131,6 +132,7 @@ pub async fn expired_link_secrets_are_deleted_after_their_horizon(store: DynStor
         expired_link_secrets: None,
         idempotency_keys: None,
         job_bodies: None,
+        ofx_trnuids: None,
     };
     assert!(purge_all(&store, never, now, 2).await.is_empty());
 
@@ -269,6 +271,7 @@ pub async fn idempotency_keys_are_kept_while_their_job_waits(store: DynStore) {
         expired_link_secrets: None,
         idempotency_keys: Some(days(7)),
         job_bodies: None,
+        ofx_trnuids: None,
     };
     let deleted = purge_all(&store, policy, now, 2).await;
     assert_eq!(deleted, BTreeMap::from([("idempotency_keys", 1 + 5 + 1)]));
@@ -313,6 +316,7 @@ pub async fn finished_jobs_lose_their_bodies_after_their_horizon(store: DynStore
         expired_link_secrets: None,
         idempotency_keys: None,
         job_bodies: Some(days(30)),
+        ofx_trnuids: None,
     };
     let deleted = purge_all(&store, policy, now, 2).await;
     assert_eq!(deleted, BTreeMap::from([("job_bodies", 3)]));

@@ -3,8 +3,12 @@
 use crate::{Event, EventKind, StoreResult};
 use async_trait::async_trait;
 use bankfeeds_domain::continuity::BalanceReport;
+use bankfeeds_domain::customer::CustomerId;
+use bankfeeds_domain::job::JobKind;
 use bankfeeds_domain::link::CompanyId;
-use bankfeeds_domain::{BankFeedAccount, ConnectionId, Job, JobId, OrgId};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, Job, JobId, JobStatus, OrgId,
+};
 use serde_json::json;
 
 #[async_trait]
@@ -42,14 +46,64 @@ impl NewEvent {
         }
     }
 
-    /// A job finished (`job` as finished, with its answer's status `http_status`).
+    /// A job finished (`job` as finished, with its answer's status `http_status`): a Rutter
+    /// job records `job.succeeded`/`job.failed`, a Codat push
+    /// `codat.push_operation.succeeded`/`failed`.
     pub fn job_finished(job: &Job, http_status: u16) -> Self {
+        let codat = job.kind == JobKind::CodatPush;
+        let succeeded = job.status == JobStatus::Success;
         NewEvent {
             org_id: job.org_id,
             connection_id: Some(job.connection_id),
-            kind: EventKind::JobFinished,
+            kind: EventKind::job_outcome(codat, succeeded),
             resource_id: job.id.to_string(),
             payload: json!({ "job_id": job.id, "status": job.status, "http_status": http_status }),
+        }
+    }
+
+    /// A connection was created or deleted.
+    pub fn connection(kind: EventKind, c: &Connection) -> Self {
+        NewEvent {
+            org_id: c.org_id,
+            connection_id: Some(c.id),
+            kind,
+            resource_id: c.id.to_string(),
+            payload: json!({
+                "connection_id": c.id,
+                "platform": c.platform,
+                "name": c.name,
+            }),
+        }
+    }
+
+    /// The customer completed the link flow: `accounts` became feeds of the platform company.
+    pub fn connection_linked(
+        org: OrgId,
+        connection: ConnectionId,
+        company: CompanyId,
+        accounts: &[BankFeedAccountId],
+    ) -> Self {
+        NewEvent {
+            org_id: org,
+            connection_id: Some(connection),
+            kind: EventKind::ConnectionLinked,
+            resource_id: connection.to_string(),
+            payload: json!({
+                "connection_id": connection,
+                "platform_company_id": company,
+                "bank_feed_account_ids": accounts,
+            }),
+        }
+    }
+
+    /// The customer's link of the connection ended (its active feeds were taken off).
+    pub fn connection_unlinked(org: OrgId, connection: ConnectionId, customer: CustomerId) -> Self {
+        NewEvent {
+            org_id: org,
+            connection_id: Some(connection),
+            kind: EventKind::ConnectionUnlinked,
+            resource_id: connection.to_string(),
+            payload: json!({ "connection_id": connection, "customer_id": customer }),
         }
     }
 
@@ -125,7 +179,7 @@ impl NewEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
+    use bankfeeds_domain::job::{JobRequest, RawJson};
 
     #[test]
     fn a_finished_job_says_its_outcome_and_its_answers_status() {
@@ -148,7 +202,7 @@ mod tests {
         let e = NewEvent::job_finished(&job, 409);
         assert_eq!(
             (e.kind, e.resource_id.clone()),
-            (EventKind::JobFinished, job.id.to_string())
+            (EventKind::JobFailed, job.id.to_string())
         );
         assert_eq!(
             e.payload,

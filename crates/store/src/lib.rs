@@ -26,6 +26,7 @@ mod otps;
 mod platform_feeds;
 mod retention;
 mod transactions;
+mod webhooks;
 pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
 pub use {
     accounts::AccountStore,
@@ -43,6 +44,7 @@ pub use {
     platform_feeds::PlatformFeedStore,
     retention::RetentionStore,
     transactions::TransactionStore,
+    webhooks::WebhookStore,
 };
 
 /// Every storage trait, for `use bankfeeds_store::prelude::*` where a `DynStore` is called.
@@ -50,7 +52,7 @@ pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, ContinuityStore, CredentialStore, CustomerStore, EventStore,
         FiConfigStore, JobStore, LinkStore, OfxStore, OrgStore, OtpStore, PlatformFeedStore,
-        RetentionStore, Store, TransactionStore,
+        RetentionStore, Store, TransactionStore, WebhookStore,
     };
 }
 
@@ -144,6 +146,7 @@ pub trait Store:
     + PlatformFeedStore
     + EventStore
     + RetentionStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

@@ -3,6 +3,7 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use bankfeeds_domain::ofx::{OfxCredentials, SignonOutcome};
+use bankfeeds_domain::ofx_trnuid::{TrnuidUse, TrnuidVerdict};
 use bankfeeds_domain::{BankFeedAccountId, ConnectionId, OrgId, Timestamp, TransactionId};
 
 #[async_trait]
@@ -31,6 +32,17 @@ pub trait OfxStore: Send + Sync {
         outcome: SignonOutcome,
         now: Timestamp,
     ) -> StoreResult<Option<OfxCredentials>>;
+
+    /// Judges the `TRNUID`s of one signed-on request of `user_id` against those the user sent
+    /// before ([`judge_trnuids`](bankfeeds_domain::ofx_trnuid::judge_trnuids)) and remembers the
+    /// new ones as seen at `now`, in one transaction. One verdict per use, in order.
+    async fn record_ofx_trnuids(
+        &self,
+        org: OrgId,
+        user_id: &str,
+        uses: &[TrnuidUse],
+        now: Timestamp,
+    ) -> StoreResult<Vec<TrnuidVerdict>>;
 
     /// An OFX client downloaded these transactions of the account: marks those not yet
     /// ingested `platform_ingested` and moves the account's `last_synced_at`, in one database

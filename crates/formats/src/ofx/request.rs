@@ -221,6 +221,54 @@ fn inctran(rq: &Element) -> Result<Option<IncTran>, OfxParseError> {
     }))
 }
 
+impl RequestBody {
+    /// A text naming exactly what this transaction asks for, the same for the same request
+    /// whatever the family, version, spelling of dates or closing of leaves: the server tells a
+    /// retried `TRNUID` from a reused one by it. Its form is stable (it is stored, digested,
+    /// for the retention horizon): change it only with a new prefix.
+    pub fn canonical(&self) -> String {
+        let date = |d: &Option<DateTime<Utc>>| {
+            d.map_or_else(String::new, |d| d.timestamp_micros().to_string())
+        };
+        let inc = |i: &Option<IncTran>| match i {
+            None => "-".to_string(),
+            Some(i) => format!(
+                "{}/{}/{}",
+                date(&i.dtstart),
+                date(&i.dtend),
+                if i.include { "Y" } else { "N" }
+            ),
+        };
+        match self {
+            RequestBody::Profile { dtprofup } => format!("v1|PROFRQ|{}", date(dtprofup)),
+            RequestBody::AccountInfo { dtacctup } => format!("v1|ACCTINFORQ|{}", date(dtacctup)),
+            RequestBody::BankStatement {
+                bank_id,
+                branch_id,
+                acct_id,
+                acct_type,
+                inctran,
+            } => format!(
+                "v1|STMTRQ|{bank_id:?}|{:?}|{acct_id:?}|{}|{}",
+                branch_id.as_deref().unwrap_or(""),
+                acct_type.ofx_name(),
+                inc(inctran)
+            ),
+            RequestBody::CardStatement { acct_id, inctran } => {
+                format!("v1|CCSTMTRQ|{acct_id:?}|{}", inc(inctran))
+            }
+            RequestBody::Unsupported {
+                message_set,
+                transaction,
+                request,
+            } => format!(
+                "v1|{message_set:?}|{transaction:?}|{:?}",
+                request.as_deref().unwrap_or("")
+            ),
+        }
+    }
+}
+
 impl OfxRequest {
     /// The transactions sorted into the order OFX wants their answers in (by message set,
     /// file order within a set), which [`super::ResponseWriter`] requires.

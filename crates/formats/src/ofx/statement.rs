@@ -100,6 +100,23 @@ impl<W: Write> ResponseWriter<W> {
         header: &StatementHeader,
         include_transactions: bool,
     ) -> Result<StatementWriter<'_, W>, FormatError> {
+        self.begin_statement_with(echo, header, include_transactions, &Status::OK)
+    }
+
+    /// [`Self::begin_statement`] with a success `status` of the caller's (code 0, with a
+    /// `MESSAGE` the client shows, e.g. that a balance is a placeholder).
+    pub fn begin_statement_with(
+        &mut self,
+        echo: &TrnEcho,
+        header: &StatementHeader,
+        include_transactions: bool,
+        status: &Status,
+    ) -> Result<StatementWriter<'_, W>, FormatError> {
+        if !status.is_ok() {
+            return Err(FormatError::Usage(
+                "a statement is answered with a success status",
+            ));
+        }
         let b = &header.balances;
         if b.closing.is_none() && b.opening.is_none() {
             return Err(FormatError::MissingBalance {
@@ -111,7 +128,7 @@ impl<W: Write> ResponseWriter<W> {
             AccountKind::Bank { .. } => (TrnKind::BankStatement, "STMTRS"),
             AccountKind::Card => (TrnKind::CardStatement, "CCSTMTRS"),
         };
-        let trn_tag = self.open_trn(&kind, echo, &Status::OK)?;
+        let trn_tag = self.open_trn(&kind, echo, status)?;
         let w = &mut self.w;
         w.open(rs)?;
         w.leaf("CURDEF", &header.account.currency.code)?;

@@ -110,6 +110,13 @@ impl From<StoreError> for CodatError {
 
 impl IntoResponse for CodatError {
     fn into_response(self) -> Response {
+        if self.status.is_client_error() {
+            tracing::info!(
+                status = self.status.as_u16(),
+                error_code = self.code,
+                "request refused"
+            );
+        }
         let mut response = (self.status, axum::Json(self.body())).into_response();
         if let Some(secs) = self.retry_after_secs {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

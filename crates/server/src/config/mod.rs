@@ -70,6 +70,9 @@ pub struct Config {
     /// Days after a job finishes that its request and response bodies are deleted (the job
     /// keeps its status and HTTP status).
     pub retention_job_body_days: u64,
+    /// Days an OFX Direct Connect user's `TRNUID`s are remembered after first use: within it a
+    /// `TRNUID` reused for a different request gets OFX status 2019.
+    pub retention_ofx_trnuid_days: u64,
     /// Mount the sandbox platforms (`/sandbox/`) and the demo bank (`/demo-bank/`). Off by
     /// default: they are for trying the hub, not for production.
     pub sandbox_enabled: bool,
@@ -80,6 +83,14 @@ pub struct Config {
     /// `INTU.BID` of Web Connect statement files (`.qbo`, `.qfx`): Intuit's id for the FI,
     /// which QuickBooks Desktop checks against its list of enrolled banks. Digits only.
     pub web_connect_intu_bid: String,
+    /// A PEM certificate chain (leaf first): with `tls_key`, the hub itself speaks HTTPS on
+    /// `listen` (and `public_url` defaults to `https://<listen>`). Both or neither.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Accept webhook targets over plain `http` and on loopback, private and link-local
+    /// addresses. For development and tests only: off, such targets are refused.
+    pub webhooks_allow_private: bool,
 }
 
 /// The `INTU.BID` when none is configured: the one in common sample files. An FI enrolled with
@@ -118,9 +129,13 @@ impl Default for Config {
             retention_expired_link_secrets_hours: 24,
             retention_idempotency_key_days: 7,
             retention_job_body_days: 30,
+            retention_ofx_trnuid_days: 30,
             sandbox_enabled: false,
             sandbox_password: None,
             web_connect_intu_bid: DEFAULT_INTU_BID.into(),
+            tls_cert: None,
+            tls_key: None,
+            webhooks_allow_private: false,
         }
     }
 }
@@ -149,9 +164,13 @@ const ENV_KEYS: &[&str] = &[
     "retention_expired_link_secrets_hours",
     "retention_idempotency_key_days",
     "retention_job_body_days",
+    "retention_ofx_trnuid_days",
     "sandbox_enabled",
     "sandbox_password",
     "web_connect_intu_bid",
+    "tls_cert",
+    "tls_key",
+    "webhooks_allow_private",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +202,10 @@ pub struct Overrides {
     pub public_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +275,12 @@ impl Config {
         ))
     }
 
+    pub fn webhook_settings(&self) -> crate::webhooks::WebhookSettings {
+        crate::webhooks::WebhookSettings {
+            allow_private: self.webhooks_allow_private,
+        }
+    }
+
     pub fn sandbox_schedule(&self) -> SandboxSchedule {
         SandboxSchedule {
             quickbooks: chrono::TimeDelta::seconds(self.sandbox_quickbooks_sync_seconds as i64),
@@ -277,6 +306,7 @@ impl Config {
                 chrono::TimeDelta::days(1),
             ),
             job_bodies: horizon(self.retention_job_body_days, chrono::TimeDelta::days(1)),
+            ofx_trnuids: horizon(self.retention_ofx_trnuid_days, chrono::TimeDelta::days(1)),
         };
         let every = std::time::Duration::from_secs(self.retention_interval_seconds);
         (policy, every)
@@ -362,6 +392,10 @@ impl Config {
                 "public_url must be http or https"
             );
         }
+        anyhow::ensure!(
+            self.tls_cert.is_some() == self.tls_key.is_some(),
+            "tls_cert and tls_key go together: give both or neither"
+        );
         if self.sandbox_enabled {
             let password = self.sandbox_password.as_deref().unwrap_or_default();
             anyhow::ensure!(
@@ -392,7 +426,16 @@ impl Config {
     pub fn public_base(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.tls_cert.is_some() => format!("https://{}", self.listen),
             None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The TLS acceptor `tls_cert` and `tls_key` make, if set; an error names the bad file.
+    pub fn tls_acceptor(&self) -> anyhow::Result<Option<crate::tls::TlsAcceptor>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => crate::tls::acceptor(cert, key).map(Some),
+            _ => Ok(None),
         }
     }
 }
@@ -427,6 +470,7 @@ impl fmt::Debug for Config {
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("sandbox_enabled", &self.sandbox_enabled)
             .field("web_connect_intu_bid", &self.web_connect_intu_bid)
+            .field("tls_cert", &self.tls_cert)
             .finish()
     }
 }

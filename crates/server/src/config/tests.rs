@@ -112,3 +112,21 @@ fn durability_is_full_unless_the_operator_says_otherwise() {
         Ok(())
     });
 }
+
+#[test]
+#[allow(clippy::result_large_err)]
+fn tls_needs_both_files_and_makes_public_url_https() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("BANKFEEDS_TLS_CERT", "cert.pem");
+        assert!(
+            Config::load(None, &Overrides::default()).is_err(),
+            "a certificate without its key is refused"
+        );
+        jail.set_env("BANKFEEDS_TLS_KEY", "key.pem");
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(c.public_base(), "https://127.0.0.1:8080");
+        let e = c.tls_acceptor().err().expect("missing files are refused");
+        assert!(e.to_string().contains("cert.pem"), "{e:#}");
+        Ok(())
+    });
+}

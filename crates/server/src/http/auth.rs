@@ -63,6 +63,7 @@ impl FromRequestParts<AppState> for OrgAuth {
                 return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
             }
         }
+        tracing::Span::current().record("org_id", tracing::field::display(org.id));
         let auth = OrgAuth(org);
         parts.extensions.insert(auth.clone());
         Ok(auth)

@@ -220,6 +220,14 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if self.status.is_client_error() {
+            // In the request's span: with its route, request id and (once known) org id.
+            tracing::info!(
+                status = self.status.as_u16(),
+                error_code = self.code,
+                "request refused"
+            );
+        }
         let mut response = (self.status, axum::Json(self.body())).into_response();
         if let Some(secs) = self.retry_after_secs {
             response

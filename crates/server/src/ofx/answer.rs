@@ -3,10 +3,11 @@
 
 use bankfeeds_domain::account::BankAccountType;
 use bankfeeds_domain::ofx::OfxInstitution;
+use bankfeeds_domain::ofx_trnuid::{TrnuidUse, TrnuidVerdict};
 use bankfeeds_domain::{BankFeedAccount, Org, Platform, Timestamp};
 use bankfeeds_formats::ofx::{
     AccountInfo, IncTran, OfxRequest, Profile, RequestBody, ResponseWriter, Status, TrnEcho,
-    TrnKind,
+    TrnKind, TrnRequest,
 };
 use bankfeeds_formats::{Balance, Balances, Period, StatementAccount, StatementHeader};
 use rust_decimal::Decimal;
@@ -20,6 +21,10 @@ use crate::statements::mapping::{line, live_accounts, statement_account, Transac
 const ACCOUNT_NOT_FOUND: u32 = 2003;
 /// OFX 2027: `DTSTART` after `DTEND`.
 const INVALID_DATE_RANGE: u32 = 2027;
+/// OFX 2019: this `TRNUID` was used before for a different request.
+const DUPLICATE_REQUEST: u32 = 2019;
+/// The statement's status message when the FI has reported no balance for the account.
+pub const NO_BALANCE: &str = "The bank has not reported this account's balance: LEDGERBAL is 0";
 /// OFX 2000: a request this server does not handle.
 const GENERAL_ERROR: u32 = 2000;
 
@@ -49,8 +54,21 @@ pub async fn answer_all(
             (a, s)
         })
         .collect();
-    for t in request.in_response_order() {
+    let order = request.in_response_order();
+    let verdicts = trnuid_verdicts(state, org, session, request, &order, now).await?;
+    for (t, verdict) in order.into_iter().zip(verdicts) {
         let echo = TrnEcho::from(t);
+        if verdict == TrnuidVerdict::Reused {
+            w.error(
+                &TrnKind::of(&t.body),
+                &echo,
+                &Status::new(
+                    DUPLICATE_REQUEST,
+                    "This TRNUID was used before for a different request",
+                ),
+            )?;
+            continue;
+        }
         match &t.body {
             RequestBody::Profile { .. } => w.profile(
                 &echo,
@@ -96,6 +114,29 @@ pub async fn answer_all(
         }
     }
     Ok(())
+}
+
+/// What each transaction's `TRNUID` is for the signed-on user (see
+/// `bankfeeds_domain::ofx_trnuid`), in `order`; an anonymous profile request remembers none.
+async fn trnuid_verdicts(
+    state: &AppState,
+    org: &Org,
+    session: &Session,
+    request: &OfxRequest,
+    order: &[&TrnRequest],
+    now: Timestamp,
+) -> Result<Vec<TrnuidVerdict>, OfxHttpError> {
+    if session.connection.is_none() {
+        return Ok(vec![TrnuidVerdict::New; order.len()]);
+    }
+    let uses: Vec<TrnuidUse> = order
+        .iter()
+        .map(|t| TrnuidUse::new(&t.trnuid, &t.body.canonical()))
+        .collect();
+    Ok(state
+        .store
+        .record_ofx_trnuids(org.id, &request.signon.user_id, &uses, now)
+        .await?)
 }
 
 /// One statement answer: 2003 for an account the user does not have, 2027 for a range that
@@ -152,7 +193,14 @@ async fn statement(
         },
         balances: balances(account, now),
     };
-    let mut s = w.begin_statement(echo, &header, include)?;
+    // OFX requires a LEDGERBAL and a client shows no HTTP error, so a balance the FI never
+    // reported is a 0 the statement's STATUS explains (the statement files refuse instead:
+    // 409 BALANCE_NOT_REPORTED).
+    let status = match account.current_balance {
+        Some(_) => Status::OK,
+        None => Status::new(0, NO_BALANCE),
+    };
+    let mut s = w.begin_statement_with(echo, &header, include, &status)?;
     for t in &rows {
         s.line(&line(t))?;
     }

@@ -4,12 +4,14 @@ pub mod accounts;
 pub mod batch_job;
 pub mod connections;
 pub mod continuity;
+pub mod events;
 pub mod fi_configs;
 pub mod jobs;
 pub mod ofx_credentials;
 pub mod otp;
 pub mod statement;
 pub mod transactions;
+pub mod webhooks;
 
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -94,5 +96,26 @@ pub fn router() -> Router<AppState> {
         .route(
             "/versioned/accounting/bank_feeds/otp",
             post(otp::create_otp),
+        )
+        .merge(webhook_routes())
+}
+
+fn webhook_routes() -> Router<AppState> {
+    use webhooks as w;
+    Router::new()
+        .route("/versioned/events", get(events::list_events))
+        .route(
+            "/versioned/webhooks",
+            get(w::list_webhooks).post(w::create_webhook),
+        )
+        .route(
+            "/versioned/webhooks/{id}",
+            get(w::get_webhook)
+                .patch(w::update_webhook)
+                .delete(w::delete_webhook),
+        )
+        .route(
+            "/versioned/webhooks/{id}/rotate_secret",
+            post(w::rotate_webhook_secret),
         )
 }

@@ -500,8 +500,8 @@ async fn documented_limits_are_the_served_ones() {
         checked += 1;
     }
     assert_eq!(
-        checked, 3,
-        "connections, accounts and transactions are listed"
+        checked, 4,
+        "connections, accounts, transactions and events are listed"
     );
 }
 

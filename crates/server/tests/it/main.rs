@@ -28,4 +28,6 @@ mod seeds;
 mod shared_database;
 mod statements;
 mod sync;
+mod tls;
 mod transactions;
+mod webhooks;

@@ -19,6 +19,8 @@ crate::on_both_backends!(
     http_1_0_with_a_portless_host_is_answered,
     no_sandbox_or_link_page_offers_ofx_direct_connect,
     ofxclient_shaped_requests_are_answered,
+    a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered,
+    a_balance_never_reported_is_a_zero_the_status_explains,
 );
 
 const ANON: &str = "anonymous00000000000000000000000";
@@ -627,4 +629,123 @@ async fn ofxclient_shaped_requests_are_answered(hub: Hub) {
         leaf(list, &["DTEND"]).starts_with("20"),
         "DTEND is the server's now"
     );
+}
+
+/// OFX 2019: a `TRNUID` names one request. Sent again asking for the same thing (a retry, in
+/// either family) it is answered again; asking for something else it is refused, alone, with the
+/// file's other transactions answered; another user's TRNUIDs are their own.
+async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(hub: Hub) {
+    let (bank, _token, c) = fixture(&hub).await;
+    let url = c["url"].as_str().unwrap();
+    let (user, pass) = user_and_password(&c);
+    let january = "<INCTRAN><DTSTART>20240101</DTSTART><INCLUDE>Y</INCLUDE></INCTRAN>";
+    let later = "<INCTRAN><DTSTART>20240115</DTSTART><INCLUDE>Y</INCLUDE></INCTRAN>";
+    let code = |root: &Element, set: &str, id: &str| {
+        leaf(trn(root, set, id), &["STATUS", "CODE"]).to_owned()
+    };
+    let first = post_ofx(
+        &hub,
+        url,
+        102,
+        request(102, user, pass, &stmt("r1", "1001", january)),
+    )
+    .await;
+    assert_eq!(code(&first, "BANKMSGSRSV1", "r1"), "0");
+    // The same request again, in the other family: answered in full again.
+    let retry = post_ofx(
+        &hub,
+        url,
+        220,
+        request(220, user, pass, &stmt("r1", "1001", january)),
+    )
+    .await;
+    assert_eq!(code(&retry, "BANKMSGSRSV1", "r1"), "0");
+    let lines = trn(&retry, "BANKMSGSRSV1", "r1")
+        .path(&["STMTRS", "BANKTRANLIST"])
+        .unwrap()
+        .children_named("STMTTRN")
+        .count();
+    assert_eq!(lines, 3);
+    // Reused for another range, beside a new one: 2019 and no STMTRS for it alone.
+    let sets = format!(
+        "{}{}",
+        stmt("r1", "1001", later).replace("</BANKMSGSRQV1>", ""),
+        stmt("r2", "1001", later).replace("<BANKMSGSRQV1>", "")
+    );
+    let reused = post_ofx(&hub, url, 102, request(102, user, pass, &sets)).await;
+    assert_eq!(signon_code(&reused), "0");
+    let r1 = trn(&reused, "BANKMSGSRSV1", "r1");
+    assert_eq!(leaf(r1, &["STATUS", "CODE"]), "2019");
+    assert_eq!(leaf(r1, &["STATUS", "SEVERITY"]), "ERROR");
+    assert!(r1.child("STMTRS").is_none(), "{r1:#?}");
+    assert_eq!(code(&reused, "BANKMSGSRSV1", "r2"), "0");
+    // Reused for another kind of request, too.
+    let card = post_ofx(
+        &hub,
+        url,
+        220,
+        request(220, user, pass, &ccstmt("r2", "4111", ALL)),
+    )
+    .await;
+    assert_eq!(code(&card, "CREDITCARDMSGSRSV1", "r2"), "2019");
+    // The first use is still the one that counts.
+    let again = post_ofx(
+        &hub,
+        url,
+        102,
+        request(102, user, pass, &stmt("r1", "1001", january)),
+    )
+    .await;
+    assert_eq!(code(&again, "BANKMSGSRSV1", "r1"), "0");
+
+    // Another user's TRNUIDs are their own; anonymous profile requests are remembered for no one.
+    let (id2, _) = hub.connection(&bank, "OFX_DIRECT_CONNECT").await;
+    let other = issue_credentials(&hub, &bank, &id2)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let (user2, pass2) = user_and_password(&other["ofx_credentials"]);
+    let acct = ACCTINFO.replace("<TRNUID>a1", "<TRNUID>r1");
+    let theirs = post_ofx(&hub, url, 102, request(102, user2, pass2, &acct)).await;
+    assert_eq!(code(&theirs, "SIGNUPMSGSRSV1", "r1"), "0");
+    for _ in 0..2 {
+        let prof = PROF.replace("<DTPROFUP>19900101", "<DTPROFUP>20000101");
+        let root = post_ofx(&hub, url, 102, request(102, ANON, ANON, &prof)).await;
+        assert_eq!(code(&root, "PROFMSGSRSV1", "p1"), "0");
+    }
+}
+
+/// OFX requires `LEDGERBAL`; a Direct Connect client shows no HTTP error. An account whose FI
+/// never reported a balance gets 0 with a status `MESSAGE` saying why; one with a balance none.
+async fn a_balance_never_reported_is_a_zero_the_status_explains(hub: Hub) {
+    let (bank, token, c) = fixture(&hub).await;
+    hub.create_account(
+        &bank,
+        &token,
+        json!({"internal_bank_account_id": "2002", "bank_account_type": "bank",
+               "currency_code": "USD", "name": "Savings"}),
+    )
+    .await;
+    let url = c["url"].as_str().unwrap();
+    let (user, pass) = user_and_password(&c);
+    for version in [102, 220] {
+        let sets = format!(
+            "{}{}",
+            stmt(&format!("n{version}"), "2002", ALL).replace("</BANKMSGSRQV1>", ""),
+            stmt(&format!("b{version}"), "1001", ALL).replace("<BANKMSGSRQV1>", "")
+        );
+        let root = post_ofx(&hub, url, version, request(version, user, pass, &sets)).await;
+        let none = trn(&root, "BANKMSGSRSV1", &format!("n{version}"));
+        assert_eq!(leaf(none, &["STATUS", "CODE"]), "0");
+        assert_eq!(leaf(none, &["STATUS", "SEVERITY"]), "INFO");
+        assert_eq!(
+            leaf(none, &["STATUS", "MESSAGE"]),
+            "The bank has not reported this account's balance: LEDGERBAL is 0"
+        );
+        assert_eq!(leaf(none, &["STMTRS", "LEDGERBAL", "BALAMT"]), "0.00");
+        let some = trn(&root, "BANKMSGSRSV1", &format!("b{version}"));
+        assert!(some.path(&["STATUS", "MESSAGE"]).is_none(), "{some:#?}");
+        assert_eq!(leaf(some, &["STMTRS", "LEDGERBAL", "BALAMT"]), "1000.50");
+    }
 }

@@ -130,6 +130,22 @@ async fn the_root_says_where_everything_is() {
     ] {
         assert!(page.contains(link), "the page names {link}");
     }
+    // The reference viewer is served from the binary (no CDN) and reads the hub's document.
+    let docs = hub.open_text("/docs/").await;
+    assert!(docs.contains("swagger-ui"), "{docs}");
+    assert!(
+        !docs.contains("https://"),
+        "nothing fetched from another site: {docs}"
+    );
+    let config = hub.open_text("/docs/swagger-initializer.js").await;
+    assert!(config.contains("/openapi.json"), "{config}");
+    let bundle = hub
+        .http
+        .get(hub.url("/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bundle.status(), 200);
     let db = crate::helpers::sqlite_db("landing_off").await;
     let store = db.store.clone();
     let off = Hub::start_with(store, Some(db), |s| s.sandbox = None, 0).await;

@@ -445,7 +445,10 @@ async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
     assert_eq!(unlinked, done);
     let card = hub.account(&bank, &token, &accounts[1]).await;
     assert_eq!(card["feed_status"], "inactive");
-    assert_eq!(card["transaction_ready"], false);
+    assert_eq!(
+        card["transaction_ready"], true,
+        "QuickBooks takes pushes while unlinked and holds them"
+    );
 
     // No page ever held the OTP or the connection's token.
     assert!(!b.seen.contains("bfotp_"), "an OTP appeared in a page");

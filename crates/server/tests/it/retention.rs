@@ -26,6 +26,7 @@ fn bodies_after(days: i64) -> RetentionPolicy {
         expired_link_secrets: None,
         idempotency_keys: None,
         job_bodies: Some(TimeDelta::days(days)),
+        ofx_trnuids: None,
     }
 }
 

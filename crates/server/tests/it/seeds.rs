@@ -20,6 +20,7 @@ crate::on_both_backends!(
     response_mode_may_ride_in_the_query,
     an_account_needs_a_currency,
     a_card_purchase_is_money_out,
+    an_unlinked_quickbooks_feed_says_it_takes_pushes,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -543,4 +544,24 @@ async fn a_card_purchase_is_money_out(hub: Hub) {
     let balance = stored["bank_feed_account"]["current_balance"].to_string();
     let balance: rust_decimal::Decimal = balance.trim_matches('"').parse().unwrap();
     assert_eq!(balance, rust_decimal::Decimal::new(-150, 0), "{stored}");
+}
+
+/// Seed 000: QuickBooks takes transactions from the account's creation and holds them until
+/// the customer links the feed. Unlinked again, it still takes them, so the feed says
+/// `transaction_ready: true` (inactive) rather than `false` while pushes succeed.
+async fn an_unlinked_quickbooks_feed_says_it_takes_pushes(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (token, a) = linked_account(&hub, &bank, "INTUIT_BANK_FEEDS", "QB-9", 3).await;
+    let path = with_token(&format!("{ACCOUNTS}/{}", a["id"].as_str().unwrap()), &token);
+    let body = json!({"bank_feed_account": {"status": "inactive"}});
+    let paused = crate::helpers::ok(hub.patch(&bank, &path, &body).send().await).await;
+    let paused = &paused["bank_feed_account"];
+    assert_eq!(
+        (&paused["feed_status"], &paused["transaction_ready"]),
+        (&json!("inactive"), &json!(true)),
+        "{paused}"
+    );
+    let push = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": crate::codat::day(1) + "Z", "amount": -1}]}});
+    let pushes = with_token(crate::helpers::TRANSACTIONS, &token);
+    hub.post_ok(&bank, &pushes, &push).await;
 }

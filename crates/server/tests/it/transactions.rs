@@ -427,7 +427,7 @@ async fn push_list_fetch_and_resend(hub: Hub) {
         .count();
     let finished = events
         .iter()
-        .filter(|e| e.kind.as_str() == "job.finished")
+        .filter(|e| e.kind.as_str() == "job.succeeded")
         .count();
     assert_eq!((created, finished), (2, 2));
 }
@@ -651,7 +651,7 @@ async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
     assert_eq!(
         events
             .iter()
-            .filter(|e| e.kind.as_str() == "job.finished")
+            .filter(|e| e.kind.as_str() == "job.succeeded")
             .count(),
         1
     );

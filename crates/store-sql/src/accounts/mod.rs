@@ -95,12 +95,16 @@ pub async fn set_feed_state_in<B: Backend>(
     let mut account: BankFeedAccount = tx
         .one::<AccountRow, _>(Sql::new(sql).bind(id.as_uuid()))
         .await?;
+    let before = account.feed_status;
     account.feed_status = state.feed_status;
     account.transaction_ready = state.transaction_ready;
     account.transaction_start_date = state.transaction_start_date;
     account.updated_at = now;
     save(tx, &account).await?;
     record(tx, &account, EventKind::AccountFeedChanged, now).await?;
+    if let Some(kind) = EventKind::feed_transition(before, account.feed_status) {
+        record(tx, &account, kind, now).await?;
+    }
     Ok(account)
 }
 
@@ -111,7 +115,8 @@ pub async fn unlink_everywhere<B: Backend>(
     current: &BankFeedAccount,
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
-    let state = bankfeeds_domain::link::unlinked_feed_state(current);
+    let platform = crate::connections::platform_of(tx, current.connection_id).await?;
+    let state = bankfeeds_domain::link::unlinked_feed_state(current, platform);
     let account = set_feed_state_in::<B>(tx, current.id, &state, now).await?;
     tx.execute(
         Sql::new(

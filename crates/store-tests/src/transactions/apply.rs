@@ -98,7 +98,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
     let new_events = events_after(&store, o, last_seq(&before)).await;
     assert_eq!(
         types(&new_events),
-        ["bank_feed_transactions.created", "job.finished"]
+        ["bank_feed_transactions.created", "job.succeeded"]
     );
     let created = &new_events[0];
     assert_eq!(created.resource_id, a.id.to_string());
@@ -150,7 +150,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
     assert_eq!(stored_account(&store, &c, &a).await, acct);
     assert_eq!(
         types(&events_after(&store, o, mark).await),
-        ["job.finished"]
+        ["job.succeeded"]
     );
 
     // The identical batch (with its balance) as a new job: all duplicates, no new rows. The
@@ -167,7 +167,7 @@ pub async fn applying_a_batch_stores_it_once(store: DynStore) {
     let e = events_after(&store, o, mark).await;
     assert_eq!(
         types(&e),
-        ["bank_feed_transactions.created", "job.finished"]
+        ["bank_feed_transactions.created", "job.succeeded"]
     );
     assert_eq!(e[0].payload["created"], json!(0));
     assert_eq!(e[0].payload["duplicates"], json!(3));
@@ -208,7 +208,7 @@ pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
                 "balance and account unchanged"
             );
             let e = events_after(&store, o, mark).await;
-            assert_eq!(types(&e), ["job.finished"], "only the job's outcome");
+            assert_eq!(types(&e), ["job.failed"], "only the job's outcome");
             e
         }
     };
@@ -314,10 +314,7 @@ pub async fn refused_batches_write_only_the_job_outcome(store: DynStore) {
     refused(&j, 400);
     assert!(all_transactions(&store, &xc).await.is_empty());
     assert_eq!(stored_account(&store, &xc, &xa).await, xa);
-    assert_eq!(
-        types(&events_after(&store, o, mark).await),
-        ["job.finished"]
-    );
+    assert_eq!(types(&events_after(&store, o, mark).await), ["job.failed"]);
     // Once linked, the same batch goes through.
     store
         .set_feed_state(xa.id, &active(None), now)

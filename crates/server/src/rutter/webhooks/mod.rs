@@ -1,0 +1,264 @@
+//! `/versioned/webhooks`: an organisation's webhook endpoints (where its events are sent, which
+//! types, the secret deliveries are signed with). The secret is shown at creation and by
+//! `rotate_secret` only; it is stored as is, because the hub signs with it.
+
+pub mod dto;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json as JsonOut;
+use bankfeeds_domain::webhook::{
+    decide_create, WebhookEndpoint, WebhookId, WebhookPatch, WebhookRefusal, WebhookRequest,
+    WebhookSecret,
+};
+use bankfeeds_store::{Outcome, StoreError};
+
+use crate::http::auth::OrgAuth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::parse_id;
+use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals, Unauthorized};
+use crate::rutter::connections::DeletedOut;
+use crate::state::AppState;
+use dto::{WebhookEnvelopeOut, WebhookIn, WebhookListOut, WebhookOut, WebhookPatchIn};
+
+fn refused(r: &WebhookRefusal) -> ApiError {
+    match r {
+        WebhookRefusal::TooMany => ApiError::conflict(r.code(), r.to_string()),
+        _ => ApiError::bad_request(r.code(), r.to_string()),
+    }
+}
+
+fn not_found(id: WebhookId) -> ApiError {
+    ApiError::gone(
+        "WEBHOOK_NOT_FOUND",
+        format!("no webhook {id} in this organisation"),
+    )
+}
+
+/// The store's refusals as this resource's errors.
+fn store_error(id: WebhookId) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => not_found(id),
+        StoreError::Conflict("webhook_limit_reached") => refused(&WebhookRefusal::TooMany),
+        other => other.into(),
+    }
+}
+
+/// Add a webhook endpoint. Its signing secret is in this answer only (and in `rotate_secret`'s).
+#[utoipa::path(
+    post,
+    path = "/versioned/webhooks",
+    tag = "webhooks",
+    request_body = WebhookIn,
+    responses(
+        (status = 201, body = WebhookEnvelopeOut),
+        Refusals, BodyRefusals, Conflict,
+    ),
+    security(("basic" = []))
+)]
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    req: IdempotentJson<WebhookIn>,
+) -> ApiResult<Response> {
+    let body = &req.body;
+    let request = WebhookRequest {
+        url: body.url.clone(),
+        event_types: body.event_types.clone().unwrap_or_default(),
+        description: body.description.clone(),
+    };
+    let allow_private = state.webhooks.allow_private;
+    let endpoint = decide_create(org.id, &request, allow_private, state.clock.now())
+        .map_err(|r| refused(&r))?;
+    let key = req.key_for(org.id);
+    // The saved answer leaves the secret out, as a connection's saves its token out.
+    let render = |e: &WebhookEndpoint| {
+        saved(
+            201,
+            &WebhookEnvelopeOut {
+                webhook: WebhookOut::new(e),
+            },
+        )
+    };
+    let idem = idem(&key, &render);
+    match state
+        .store
+        .create_webhook(&endpoint, idem)
+        .await
+        .map_err(store_error(endpoint.id))?
+    {
+        Outcome::Replayed(saved) => Ok(replay(saved)),
+        Outcome::Done(()) => {
+            tracing::info!(webhook_id = %endpoint.id, "webhook created");
+            let out = WebhookEnvelopeOut {
+                webhook: WebhookOut::with_secret(&endpoint),
+            };
+            Ok((StatusCode::CREATED, JsonOut(out)).into_response())
+        }
+    }
+}
+
+/// List the organisation's webhook endpoints, oldest first.
+#[utoipa::path(
+    get,
+    path = "/versioned/webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, body = WebhookListOut),
+        Unauthorized,
+    ),
+    security(("basic" = []))
+)]
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+) -> ApiResult<JsonOut<WebhookListOut>> {
+    let all = state.store.list_webhooks(org.id).await?;
+    Ok(JsonOut(WebhookListOut {
+        webhooks: all.iter().map(WebhookOut::new).collect(),
+    }))
+}
+
+/// Fetch one webhook endpoint (without its secret).
+#[utoipa::path(
+    get,
+    path = "/versioned/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, body = WebhookEnvelopeOut),
+        Refusals, Gone,
+    ),
+    security(("basic" = []))
+)]
+pub async fn get_webhook(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<WebhookEnvelopeOut>> {
+    let id: WebhookId = parse_id(&id, "webhook")?;
+    let e = state
+        .store
+        .get_webhook(org.id, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(JsonOut(WebhookEnvelopeOut {
+        webhook: WebhookOut::new(&e),
+    }))
+}
+
+/// Change a webhook endpoint's URL, event types, description, or whether it is enabled.
+#[utoipa::path(
+    patch,
+    path = "/versioned/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    request_body = WebhookPatchIn,
+    responses(
+        (status = 200, body = WebhookEnvelopeOut),
+        Refusals, BodyRefusals, Conflict, Gone,
+    ),
+    security(("basic" = []))
+)]
+pub async fn update_webhook(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(id): Path<String>,
+    req: IdempotentJson<WebhookPatchIn>,
+) -> ApiResult<Response> {
+    let id: WebhookId = parse_id(&id, "webhook")?;
+    let body = &req.body;
+    let patch = WebhookPatch {
+        url: body.url.clone(),
+        event_types: body
+            .event_types
+            .clone()
+            .into_update()
+            .map(Option::unwrap_or_default),
+        description: body.description.clone().into_update(),
+        enabled: body.enabled,
+    };
+    let key = req.key_for(org.id);
+    let render = |e: &WebhookEndpoint| {
+        saved(
+            200,
+            &WebhookEnvelopeOut {
+                webhook: WebhookOut::new(e),
+            },
+        )
+    };
+    let idem = idem(&key, &render);
+    let allow_private = state.webhooks.allow_private;
+    let now = state.clock.now();
+    match state
+        .store
+        .update_webhook(org.id, id, &patch, allow_private, now, idem)
+        .await
+        .map_err(store_error(id))?
+    {
+        Outcome::Replayed(saved) => Ok(replay(saved)),
+        Outcome::Done(e) => Ok(JsonOut(WebhookEnvelopeOut {
+            webhook: WebhookOut::new(&e),
+        })
+        .into_response()),
+    }
+}
+
+/// Give a webhook endpoint a new signing secret; deliveries are signed with it from now on.
+#[utoipa::path(
+    post,
+    path = "/versioned/webhooks/{id}/rotate_secret",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, body = WebhookEnvelopeOut),
+        Refusals, Gone,
+    ),
+    security(("basic" = []))
+)]
+pub async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<WebhookEnvelopeOut>> {
+    let id: WebhookId = parse_id(&id, "webhook")?;
+    let secret = WebhookSecret::generate();
+    let e = state
+        .store
+        .rotate_webhook_secret(org.id, id, &secret, state.clock.now())
+        .await
+        .map_err(store_error(id))?;
+    tracing::info!(webhook_id = %id, "webhook secret rotated");
+    Ok(JsonOut(WebhookEnvelopeOut {
+        webhook: WebhookOut::with_secret(&e),
+    }))
+}
+
+/// Delete a webhook endpoint: nothing more is sent to it.
+#[utoipa::path(
+    delete,
+    path = "/versioned/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    responses(
+        (status = 200, body = DeletedOut),
+        Refusals, Gone,
+    ),
+    security(("basic" = []))
+)]
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    OrgAuth(org): OrgAuth,
+    Path(id): Path<String>,
+) -> ApiResult<JsonOut<DeletedOut>> {
+    let id: WebhookId = parse_id(&id, "webhook")?;
+    state
+        .store
+        .delete_webhook(org.id, id)
+        .await
+        .map_err(store_error(id))?;
+    tracing::info!(webhook_id = %id, "webhook deleted");
+    Ok(JsonOut(DeletedOut { success: true }))
+}

@@ -1,0 +1,62 @@
+//! Webhook endpoints of an organisation, and the events feed they and pollers read.
+
+use async_trait::async_trait;
+use bankfeeds_domain::webhook::{
+    EventCursor, WebhookEndpoint, WebhookId, WebhookPatch, WebhookSecret,
+};
+use bankfeeds_domain::{OrgId, Timestamp};
+
+use crate::{Event, EventKind, Idem, Outcome, StoreResult};
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Adds an endpoint. `Conflict("webhook_limit_reached")` when the organisation already has
+    /// as many as the domain allows (counted under a lock, so concurrent creations cannot pass
+    /// it together).
+    async fn create_webhook(
+        &self,
+        endpoint: &WebhookEndpoint,
+        idem: Option<Idem<'_, WebhookEndpoint>>,
+    ) -> StoreResult<Outcome<()>>;
+
+    /// The organisation's endpoints, oldest first.
+    async fn list_webhooks(&self, org: OrgId) -> StoreResult<Vec<WebhookEndpoint>>;
+
+    async fn get_webhook(&self, org: OrgId, id: WebhookId) -> StoreResult<Option<WebhookEndpoint>>;
+
+    /// Applies a PATCH (the domain's `decide_patch`). `NotFound` when there is no such endpoint;
+    /// `Invalid` with the refusal's code when the domain refuses it.
+    async fn update_webhook(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        patch: &WebhookPatch,
+        allow_private: bool,
+        now: Timestamp,
+        idem: Option<Idem<'_, WebhookEndpoint>>,
+    ) -> StoreResult<Outcome<WebhookEndpoint>>;
+
+    /// Replaces the signing secret. `NotFound` when there is no such endpoint.
+    async fn rotate_webhook_secret(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        secret: &WebhookSecret,
+        now: Timestamp,
+    ) -> StoreResult<WebhookEndpoint>;
+
+    /// Deletes an endpoint. `NotFound` when there is none.
+    async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> StoreResult<()>;
+
+    /// The organisation's events after `after`, in feed order, of the given kinds (every kind
+    /// when `kinds` is empty), at most `limit`. Never returns an event while an event before it
+    /// in feed order could still commit: a reader that pages with the last cursor it got sees
+    /// every event exactly once.
+    async fn events_feed(
+        &self,
+        org: OrgId,
+        after: EventCursor,
+        kinds: &[EventKind],
+        limit: u32,
+    ) -> StoreResult<Vec<(EventCursor, Event)>>;
+}
