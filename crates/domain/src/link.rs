@@ -214,6 +214,23 @@ pub fn linked_feed_state(start: Option<Timestamp>) -> FeedState {
     }
 }
 
+/// What a platform records about a feed it linked, shown as the account's `platform_data`
+/// (`expand=platform_data`; seed 002: "the raw platform data corresponding to the Rutter
+/// object"): which platform and company hold the feed, since when, and from which start date.
+pub fn platform_record(
+    platform: Platform,
+    company: CompanyId,
+    linked_at: Timestamp,
+    start: Option<Timestamp>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "platform": platform.as_str(),
+        "company_id": company.to_string(),
+        "linked_at": linked_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "feed_start_date": start.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+    })
+}
+
 /// The feed state of an account whose feed was unlinked (by the platform, the customer or
 /// the FI): inactive; its start date is kept for a later re-link. It takes transactions only
 /// where the platform takes them before any link (QuickBooks holds them until the customer

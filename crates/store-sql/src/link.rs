@@ -226,9 +226,8 @@ async fn complete_in<B: Backend>(
     let connection = selection.connection_id;
     // The FI may have deleted the connection since the login was confirmed; its accounts are
     // kept (soft delete), so check the connection itself. Shared lock: no delete meanwhile.
-    let connection_live = live_connection_platform::<B>(tx, connection)
-        .await?
-        .is_some();
+    let platform = live_connection_platform::<B>(tx, connection).await?;
+    let connection_live = platform.is_some();
     // Every account is checked (and locked, in id order so that concurrent completions over
     // the same accounts cannot deadlock) before anything is written.
     let mut all_live = true;
@@ -252,7 +251,13 @@ async fn complete_in<B: Backend>(
     let state = link::linked_feed_state(start);
     let mut linked = Vec::with_capacity(accounts.len());
     for id in accounts {
-        linked.push(accounts::set_feed_state_in::<B>(tx, *id, &state, now).await?);
+        let mut account = accounts::set_feed_state_in::<B>(tx, *id, &state, now).await?;
+        if let Some(platform) = platform {
+            let record = link::platform_record(platform, selection.company_id, now, start);
+            accounts::set_platform_data(tx, *id, &record).await?;
+            account.platform_data = Some(record);
+        }
+        linked.push(account);
         link_into_company(tx, selection.company_id, *id, now).await?;
     }
     if let Some(first) = linked.first() {

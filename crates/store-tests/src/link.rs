@@ -62,10 +62,18 @@ pub async fn link_flow_binds_and_activates_feeds(store: DynStore) {
         .await
         .unwrap()
         .expect("feed choice accepted");
+    // What the platform recorded is the account's `platform_data` from now on.
+    let record = bankfeeds_domain::link::platform_record(
+        Platform::Xero,
+        books.id,
+        now + secs(2),
+        Some(start),
+    );
     let expected = BankFeedAccount {
         feed_status: FeedStatus::Active,
         transaction_ready: true,
         transaction_start_date: Some(start),
+        platform_data: Some(record),
         updated_at: now + secs(2),
         ..checking.clone()
     };

@@ -16,6 +16,7 @@ use crate::link_flow::{fi_login, list_bank};
 crate::on_both_backends!(
     sync_now_takes_each_transaction_once,
     history_before_the_chosen_start_date_is_not_imported,
+    a_linked_feed_shows_what_the_platform_recorded,
     deleted_connections_leave_the_platform,
 );
 crate::on_both_backends!(with_clock: each_platform_syncs_on_its_own_schedule);
@@ -295,4 +296,23 @@ async fn deleted_connections_leave_the_platform(hub: Hub) {
         0,
     );
     assert_eq!(run_due(&state).await.unwrap(), 0, "nothing left to sync");
+}
+
+/// Seed 002: `platform_data` is "the raw platform data corresponding to the Rutter object".
+/// Once a platform links the feed, `expand=platform_data` shows which platform and company
+/// hold it, since when and from which start date (issue 19: it was always null).
+async fn a_linked_feed_shows_what_the_platform_recorded(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (company, token, account) = linked(&hub, &bank, "XERO").await;
+    let path = format!(
+        "/versioned/accounting/bank_feeds/accounts/{account}?access_token={token}&expand=platform_data"
+    );
+    let got = hub.get_ok(&bank, &path).await;
+    let data = &got["bank_feed_account"]["platform_data"];
+    assert_eq!(data["platform"], "XERO", "{got}");
+    assert_eq!(data["company_id"], company.as_str());
+    assert!(
+        data["linked_at"].is_string() && data["feed_start_date"].is_string(),
+        "{data}"
+    );
 }

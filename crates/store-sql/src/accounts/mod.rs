@@ -108,6 +108,22 @@ pub async fn set_feed_state_in<B: Backend>(
     Ok(account)
 }
 
+/// Records what the platform holds about the account's feed (`platform_data`), inside the
+/// caller's transaction.
+pub async fn set_platform_data(
+    tx: &mut impl Exec,
+    id: BankFeedAccountId,
+    data: &serde_json::Value,
+) -> StoreResult<()> {
+    tx.execute(
+        Sql::new("UPDATE bank_feed_accounts SET platform_data = $1 WHERE id = $2")
+            .bind(data.to_string())
+            .bind(id.as_uuid()),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Takes a live account's feed off every platform company, inside the caller's transaction: its
 /// unlinked feed state (with the event), and the end of each company's link.
 pub async fn unlink_everywhere<B: Backend>(
