@@ -25,18 +25,10 @@ fn account(platform: Platform) -> BankFeedAccount {
 }
 
 fn tx(id: &str, amount: &str, day: i64) -> TransactionData {
+    let posted_at = ts("2026-02-01T00:00:00Z") + chrono::TimeDelta::days(day);
     TransactionData {
-        transaction_id: id.into(),
-        posted_at: ts("2026-02-01T00:00:00Z") + chrono::TimeDelta::days(day),
-        transaction_date: None,
-        amount: amount.parse().unwrap(),
         description: Some("x".into()),
-        memo: None,
-        payee: None,
-        transaction_type: None,
-        debit_credit_memo: None,
-        interest_amount: None,
-        principal_amount: None,
+        ..TransactionData::bare(id, posted_at, amount.parse().unwrap())
     }
 }
 
