@@ -189,11 +189,14 @@ async fn live_connection_platform<B: Backend>(
     }
 }
 
-/// Makes the account a feed of the company (again, if it was unlinked).
+/// Makes the account a feed of the company (again, if it was unlinked), and records what the
+/// platform holds about it as the account's `platform_data`, which `linked` gets too. Both ways
+/// of linking (the link flow's choice, the Codat door's mapping) come through here.
 async fn link_into_company(
     tx: &mut impl Exec,
     company: CompanyId,
-    account: BankFeedAccountId,
+    linked: &mut BankFeedAccount,
+    platform: Platform,
     now: Timestamp,
 ) -> StoreResult<()> {
     tx.execute(
@@ -203,10 +206,14 @@ async fn link_into_company(
              DO UPDATE SET linked_at = excluded.linked_at, unlinked_at = NULL",
         )
         .bind(company.as_uuid())
-        .bind(account.as_uuid())
+        .bind(linked.id.as_uuid())
         .bind(now),
     )
     .await?;
+    let start = linked.transaction_start_date;
+    let record = link::platform_record(platform, company, now, start);
+    accounts::set_platform_data(tx, linked.id, &record).await?;
+    linked.platform_data = Some(record);
     Ok(())
 }
 
@@ -250,15 +257,14 @@ async fn complete_in<B: Backend>(
     }
     let state = link::linked_feed_state(start);
     let mut linked = Vec::with_capacity(accounts.len());
+    // Live, so known (`check_feed_choice` refused a deleted connection above).
+    let Some(platform) = platform else {
+        return Ok(Err(LinkRefusal::ConnectionDeleted));
+    };
     for id in accounts {
         let mut account = accounts::set_feed_state_in::<B>(tx, *id, &state, now).await?;
-        if let Some(platform) = platform {
-            let record = link::platform_record(platform, selection.company_id, now, start);
-            accounts::set_platform_data(tx, *id, &record).await?;
-            account.platform_data = Some(record);
-        }
+        link_into_company(tx, selection.company_id, &mut account, platform, now).await?;
         linked.push(account);
-        link_into_company(tx, selection.company_id, *id, now).await?;
     }
     if let Some(first) = linked.first() {
         let ids: Vec<_> = linked.iter().map(|a| a.id).collect();
@@ -408,8 +414,9 @@ impl<B: Backend> LinkStore for SqlStore<B> {
             return Err(StoreError::NotFound);
         }
         let state = link::linked_feed_state(start);
-        let linked = accounts::set_feed_state_in::<B>(&mut tx, account, &state, now).await?;
-        link_into_company(&mut tx, company, account, now).await?;
+        let mut linked = accounts::set_feed_state_in::<B>(&mut tx, account, &state, now).await?;
+        let platform = crate::connections::platform_of(&mut tx, connection).await?;
+        link_into_company(&mut tx, company, &mut linked, platform, now).await?;
         tx.commit().await?;
         Ok(linked)
     }

@@ -461,6 +461,9 @@ pub async fn mapped_feeds_join_the_linked_company(store: DynStore) {
         ),
         (FeedStatus::Active, true, start, at)
     );
+    // Mapped into the company, it says so in `platform_data`, as a feed chosen in the link does.
+    let record = bankfeeds_domain::link::platform_record(Platform::Xero, books.id, at, start);
+    assert_eq!(linked.platform_data, Some(record));
     assert_eq!(
         store.get_company_feed(books.id, extra.id).await.unwrap(),
         Some(linked)
