@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use bankfeeds_domain::batch::{
-    decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest, Decision,
+    decide_batch, fresh, is_pure_resend, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
+    Decision,
 };
 use bankfeeds_domain::continuity::{Ledger, Step};
 use bankfeeds_domain::job::RawJson;
@@ -102,11 +103,10 @@ async fn write(
     let (Ok(items), Some((account, _))) = (&plan.outcome, &plan.account) else {
         return Ok(());
     };
-    let fresh = fresh(items);
-    if fresh.is_empty() && batch.current_balance.is_none() {
-        // A pure re-send: nothing to write.
+    if is_pure_resend(items) {
         return Ok(());
     }
+    let fresh = fresh(items);
     insert(tx, account, &fresh, job.id).await?;
     let newest_after = fresh
         .iter()

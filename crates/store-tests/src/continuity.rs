@@ -91,6 +91,21 @@ pub async fn balances_are_checked_and_recorded_with_their_batch(store: DynStore)
     )
     .await;
     assert!(old.is_ok());
+    // Neither re-send moves the account's balance back to the figure it had then, nor says
+    // transactions were created: a pure re-send writes nothing.
+    assert_eq!(
+        stored_account(&store, &c, &a)
+            .await
+            .current_balance
+            .map(|b| b.as_decimal()),
+        Some(d("50.5"))
+    );
+    assert_eq!(
+        events_of(&store, o, "bank_feed_transactions.created")
+            .await
+            .len(),
+        4
+    );
     let again = store.continuity(c.id, a.id).await.unwrap().unwrap();
     assert_eq!(again.reports, found.reports);
     assert_eq!(

@@ -119,6 +119,14 @@ pub fn fresh(items: &[BatchItem]) -> Vec<&Transaction> {
         .collect()
 }
 
+/// A batch none of whose transactions is new is a re-send, and writes nothing: no rows, no
+/// event, and not its `current_balance` either. That balance was true when the batch was first
+/// sent (it was checked then, see `continuity`); a stale retry must not move the account's
+/// balance back past batches applied since.
+pub fn is_pure_resend(items: &[BatchItem]) -> bool {
+    items.iter().all(|i| i.duplicate)
+}
+
 /// What a store read for a batch, in the transaction (or snapshot) it decides it in.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchFacts<'a> {

@@ -5,8 +5,8 @@ pub mod decide;
 pub mod rules;
 
 pub use decide::{
-    assemble, classify, decide_batch, fresh, BatchFacts, BatchItem, BatchRefusal, BatchRequest,
-    Decision,
+    assemble, classify, decide_batch, fresh, is_pure_resend, BatchFacts, BatchItem, BatchRefusal,
+    BatchRequest, Decision,
 };
 pub use rules::{codes, summary, validate_batch, AccountContext, Violation};
 pub use rules::{MAX_TEXT_CHARS, MAX_TRANSACTION_ID_CHARS, SUMMARY_LIMIT};
