@@ -22,7 +22,8 @@ pub enum OrgCommand {
         /// The organisation's id or client_id.
         #[arg(long)]
         org: String,
-        /// INTUIT_BANK_FEEDS, XERO, SAGE_INTACCT, SAGE_BUSINESS_CLOUD or NETSUITE.
+        /// INTUIT_BANK_FEEDS, XERO, SAGE_INTACCT, SAGE_BUSINESS_CLOUD, NETSUITE or
+        /// OFX_DIRECT_CONNECT.
         #[arg(long)]
         platform: Platform,
         #[arg(long)]
@@ -37,6 +38,12 @@ pub enum OrgCommand {
         logo_url: Option<String>,
         #[arg(long)]
         otp_instructions: Option<String>,
+        /// OFX_DIRECT_CONNECT only: the FID clients send (1 to 32 letters or digits).
+        #[arg(long)]
+        ofx_fid: Option<String>,
+        /// OFX_DIRECT_CONNECT only: the FI's nine-digit ABA routing number.
+        #[arg(long)]
+        ofx_bank_id: Option<String>,
     },
 }
 
@@ -84,6 +91,8 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
             country_code,
             logo_url,
             otp_instructions,
+            ofx_fid,
+            ofx_bank_id,
         } => {
             let orgs = store.list_orgs().await?;
             let found = orgs
@@ -100,6 +109,8 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                 country_code: country_code.trim().to_ascii_uppercase(),
                 login_url,
                 otp_instructions,
+                ofx_fid,
+                ofx_bank_id,
                 created_at: now,
                 updated_at: now,
             }
@@ -115,6 +126,8 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                     "country_code": stored.country_code,
                     "logo_url": stored.logo_url,
                     "otp_instructions": stored.otp_instructions,
+                    "ofx_fid": stored.ofx_fid,
+                    "ofx_bank_id": stored.ofx_bank_id,
                 })
             );
         }

@@ -16,6 +16,12 @@ pub struct FiConfig {
     pub login_url: String,
     /// Shown on the platform's link page: how the customer obtains access (optional).
     pub otp_instructions: Option<String>,
+    /// OFX Direct Connect only: the `FID` clients send and show (`None`: the default,
+    /// `ofx::DEFAULT_FID`). Quicken and GnuCash users type it in, so it is the FI's own.
+    pub ofx_fid: Option<String>,
+    /// OFX Direct Connect only: the FI's ABA routing number, the `BANKID` of accounts that
+    /// carry none of their own.
+    pub ofx_bank_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -30,6 +36,19 @@ pub enum FiConfigError {
     Url { field: &'static str },
     #[error("field `country_code`: {0:?} is not an ISO 3166-1 alpha-2 country code (upper case, e.g. GB)")]
     Country(String),
+    #[error("field `ofx_fid` must be 1 to 32 ASCII letters or digits")]
+    OfxFid,
+    #[error(
+        "field `ofx_bank_id` must be a nine-digit ABA routing number with a valid check digit"
+    )]
+    OfxBankId,
+    #[error(
+        "field `{field}` applies only to the OFX_DIRECT_CONNECT configuration, not {platform}"
+    )]
+    NotForPlatform {
+        field: &'static str,
+        platform: Platform,
+    },
 }
 
 impl FiConfigError {
@@ -39,6 +58,8 @@ impl FiConfigError {
             FiConfigError::Empty { .. } => "EMPTY_FIELD",
             FiConfigError::Url { .. } => "INVALID_URL",
             FiConfigError::Country(_) => "INVALID_COUNTRY_CODE",
+            FiConfigError::OfxFid | FiConfigError::OfxBankId => "INVALID_OFX_ID",
+            FiConfigError::NotForPlatform { .. } => "FIELD_NOT_FOR_PLATFORM",
         }
     }
 }
@@ -98,8 +119,50 @@ impl FiConfig {
         if !is_country(&self.country_code) {
             return Err(FiConfigError::Country(self.country_code.clone()));
         }
+        self.check_ofx_ids()?;
         Ok(self)
     }
+
+    /// `ofx_fid` and `ofx_bank_id` belong to the OFX Direct Connect configuration alone: on any
+    /// other platform they would be silently meaningless, so they are refused there.
+    fn check_ofx_ids(&self) -> Result<(), FiConfigError> {
+        for (field, value) in [
+            ("ofx_fid", &self.ofx_fid),
+            ("ofx_bank_id", &self.ofx_bank_id),
+        ] {
+            if value.is_some() && self.platform != Platform::OfxDirectConnect {
+                return Err(FiConfigError::NotForPlatform {
+                    field,
+                    platform: self.platform,
+                });
+            }
+        }
+        if let Some(fid) = &self.ofx_fid {
+            if fid.is_empty() || fid.len() > 32 || !fid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(FiConfigError::OfxFid);
+            }
+        }
+        if let Some(id) = &self.ofx_bank_id {
+            if !is_aba_routing_number(id) {
+                return Err(FiConfigError::OfxBankId);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Nine digits whose ABA checksum holds (3·d1 + 7·d2 + d3 + 3·d4 + … ≡ 0 mod 10): a typo in
+/// a routing number is caught here rather than by every customer's Quicken.
+pub fn is_aba_routing_number(id: &str) -> bool {
+    id.len() == 9
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && id
+            .bytes()
+            .zip([3, 7, 1].iter().cycle())
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum::<u32>()
+            % 10
+            == 0
 }
 
 /// ISO 3166-1 alpha-2 codes currently assigned.
@@ -129,6 +192,8 @@ mod tests {
             country_code: "GB".into(),
             login_url: "https://bank.example/login".into(),
             otp_instructions: None,
+            ofx_fid: None,
+            ofx_bank_id: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }
@@ -175,5 +240,35 @@ mod tests {
         // Blank is not "too long": an empty string gets its own code.
         assert_eq!(bad(|c| c.display_name = "  ".into()), "EMPTY_FIELD");
         assert_eq!(bad(|c| c.display_name = "x".repeat(101)), "FIELD_TOO_LONG");
+        // The OFX ids are the OFX Direct Connect configuration's alone.
+        assert_eq!(
+            bad(|c| c.ofx_fid = Some("1234".into())),
+            "FIELD_NOT_FOR_PLATFORM"
+        );
+        assert_eq!(
+            bad(|c| c.ofx_bank_id = Some("021000021".into())),
+            "FIELD_NOT_FOR_PLATFORM"
+        );
+    }
+
+    #[test]
+    fn ofx_ids_are_checked() {
+        let ofx = |fid: Option<&str>, bank: Option<&str>| {
+            let mut c = config();
+            c.platform = Platform::OfxDirectConnect;
+            c.ofx_fid = fid.map(Into::into);
+            c.ofx_bank_id = bank.map(Into::into);
+            c.checked().map(|_| ()).map_err(|e| e.code())
+        };
+        // 021000021 and 011000015 are real routing numbers; 021000022 fails the check digit.
+        assert_eq!(ofx(Some("10898"), Some("021000021")), Ok(()));
+        assert_eq!(ofx(None, Some("011000015")), Ok(()));
+        assert_eq!(ofx(Some("A1"), None), Ok(()));
+        assert_eq!(ofx(None, Some("021000022")), Err("INVALID_OFX_ID"));
+        assert_eq!(ofx(None, Some("02100002")), Err("INVALID_OFX_ID"));
+        assert_eq!(ofx(None, Some("02100002a")), Err("INVALID_OFX_ID"));
+        assert_eq!(ofx(Some(""), None), Err("INVALID_OFX_ID"));
+        assert_eq!(ofx(Some("12 3"), None), Err("INVALID_OFX_ID"));
+        assert_eq!(ofx(Some(&"1".repeat(33)), None), Err("INVALID_OFX_ID"));
     }
 }

@@ -129,6 +129,7 @@ impl OfxInstitution {
     /// `ORG` is the display name of the FI's configuration for `OFX_DIRECT_CONNECT` when there
     /// is one, else the organisation's name; cut to the 32 characters OFX allows, with anything
     /// but ASCII letters, digits, blanks and `.-&` dropped (clients put it in file names).
+    /// `FID` and `BANKID` are the configuration's `ofx_fid`/`ofx_bank_id`, else the defaults.
     pub fn of(org_name: &str, config: Option<&FiConfig>) -> Self {
         let source = config.map_or(org_name, |c| c.display_name.as_str());
         let mut org: String = source
@@ -142,8 +143,12 @@ impl OfxInstitution {
         }
         OfxInstitution {
             org,
-            fid: DEFAULT_FID.into(),
-            bank_id: DEFAULT_BANK_ID.into(),
+            fid: config
+                .and_then(|c| c.ofx_fid.clone())
+                .unwrap_or_else(|| DEFAULT_FID.into()),
+            bank_id: config
+                .and_then(|c| c.ofx_bank_id.clone())
+                .unwrap_or_else(|| DEFAULT_BANK_ID.into()),
         }
     }
 }

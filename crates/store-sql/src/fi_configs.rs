@@ -16,6 +16,8 @@ struct ConfigRow {
     country_code: String,
     login_url: String,
     otp_instructions: Option<String>,
+    ofx_fid: Option<String>,
+    ofx_bank_id: Option<String>,
     created_at: DbTime,
     updated_at: DbTime,
 }
@@ -32,6 +34,8 @@ impl TryFrom<ConfigRow> for FiConfig {
             country_code: r.country_code,
             login_url: r.login_url,
             otp_instructions: r.otp_instructions,
+            ofx_fid: r.ofx_fid,
+            ofx_bank_id: r.ofx_bank_id,
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
         })
@@ -39,7 +43,7 @@ impl TryFrom<ConfigRow> for FiConfig {
 }
 
 const COLUMNS: &str = "org_id, platform, display_name, logo_url, country_code, login_url,
-    otp_instructions, created_at, updated_at";
+    otp_instructions, ofx_fid, ofx_bank_id, created_at, updated_at";
 
 #[async_trait::async_trait]
 impl<B: Backend> FiConfigStore for SqlStore<B> {
@@ -50,11 +54,12 @@ impl<B: Backend> FiConfigStore for SqlStore<B> {
         let saved = tx
             .one::<ConfigRow, _>(
                 Sql::new(format!(
-                    "INSERT INTO fi_configs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    "INSERT INTO fi_configs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (org_id, platform) DO UPDATE SET
                      display_name = excluded.display_name, logo_url = excluded.logo_url,
                      country_code = excluded.country_code, login_url = excluded.login_url,
-                     otp_instructions = excluded.otp_instructions, updated_at = excluded.updated_at
+                     otp_instructions = excluded.otp_instructions, ofx_fid = excluded.ofx_fid,
+                     ofx_bank_id = excluded.ofx_bank_id, updated_at = excluded.updated_at
                  RETURNING {COLUMNS}"
                 ))
                 .bind(c.org_id.as_uuid())
@@ -64,6 +69,8 @@ impl<B: Backend> FiConfigStore for SqlStore<B> {
                 .bind(&c.country_code)
                 .bind(&c.login_url)
                 .bind(c.otp_instructions.as_deref())
+                .bind(c.ofx_fid.as_deref())
+                .bind(c.ofx_bank_id.as_deref())
                 .bind(c.created_at)
                 .bind(c.updated_at),
             )

@@ -15,6 +15,8 @@ fn config(org: OrgId, platform: Platform, display_name: &str, now: Timestamp) ->
         country_code: "US".into(),
         login_url: "https://bank.example/login".into(),
         otp_instructions: None,
+        ofx_fid: None,
+        ofx_bank_id: None,
         created_at: now,
         updated_at: now,
     }
@@ -112,6 +114,19 @@ pub async fn fi_configs_round_trip_and_replace(store: DynStore) {
         .await
         .unwrap()
         .is_empty());
+
+    // The OFX Direct Connect configuration keeps its FID and routing number, and replacing
+    // it without them clears them.
+    let mut ofx = config(c, Platform::OfxDirectConnect, "Bank C Direct", now);
+    ofx.ofx_fid = Some("10898".into());
+    ofx.ofx_bank_id = Some("021000021".into());
+    assert_eq!(store.put_fi_config(&ofx).await.unwrap(), ofx);
+    let plain = config(c, Platform::OfxDirectConnect, "Bank C Direct", now);
+    assert_eq!(store.put_fi_config(&plain).await.unwrap(), plain);
+    store
+        .delete_fi_config(c, Platform::OfxDirectConnect)
+        .await
+        .unwrap();
 
     // Delete: gone once, then NotFound; nothing else touched.
     store.delete_fi_config(a, Platform::Xero).await.unwrap();

@@ -44,6 +44,17 @@ pub struct FiConfigIn {
     #[serde(default)]
     #[schema(max_length = 500)]
     pub otp_instructions: Option<String>,
+    /// `OFX_DIRECT_CONNECT` only (`400 FIELD_NOT_FOR_PLATFORM` elsewhere): the `FID` OFX
+    /// clients send and show, 1 to 32 letters or digits. Default `1`.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 32, pattern = "^[A-Za-z0-9]+$")]
+    pub ofx_fid: Option<String>,
+    /// `OFX_DIRECT_CONNECT` only (`400 FIELD_NOT_FOR_PLATFORM` elsewhere): the FI's ABA routing
+    /// number, nine digits with a valid check digit (`400 INVALID_OFX_ID` otherwise), the
+    /// `BANKID` of accounts that carry no routing number of their own. Default `000000000`.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{9}$")]
+    pub ofx_bank_id: Option<String>,
 }
 
 fn country_code_schema() -> utoipa::openapi::Object {
@@ -64,6 +75,10 @@ pub struct FiConfigOut {
     pub country_code: String,
     pub logo_url: Option<String>,
     pub otp_instructions: Option<String>,
+    /// `OFX_DIRECT_CONNECT` only: the configured `FID` (null: the default, `1`).
+    pub ofx_fid: Option<String>,
+    /// `OFX_DIRECT_CONNECT` only: the configured routing number (null: the default).
+    pub ofx_bank_id: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -79,6 +94,8 @@ impl From<FiConfig> for FiConfigOut {
             country_code: c.country_code,
             logo_url: c.logo_url,
             otp_instructions: c.otp_instructions,
+            ofx_fid: c.ofx_fid,
+            ofx_bank_id: c.ofx_bank_id,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -148,6 +165,8 @@ pub async fn put_fi_config(
         country_code: body.country_code,
         login_url: body.login_url,
         otp_instructions: body.otp_instructions.filter(|t| !t.trim().is_empty()),
+        ofx_fid: body.ofx_fid,
+        ofx_bank_id: body.ofx_bank_id,
         created_at: now,
         updated_at: now,
     }

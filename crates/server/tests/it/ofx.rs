@@ -21,6 +21,7 @@ crate::on_both_backends!(
     ofxclient_shaped_requests_are_answered,
     a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered,
     a_balance_never_reported_is_a_zero_the_status_explains,
+    the_fi_configuration_names_the_fid_and_bank_id,
 );
 
 const ANON: &str = "anonymous00000000000000000000000";
@@ -748,4 +749,88 @@ async fn a_balance_never_reported_is_a_zero_the_status_explains(hub: Hub) {
         assert!(some.path(&["STATUS", "MESSAGE"]).is_none(), "{some:#?}");
         assert_eq!(leaf(some, &["STMTRS", "LEDGERBAL", "BALAMT"]), "1000.50");
     }
+}
+
+/// Issue 13: "The FI sets `org`, `fid` and `bank_id` (its routing number) in its FI
+/// configuration for `OFX_DIRECT_CONNECT`; sensible defaults otherwise."
+async fn the_fi_configuration_names_the_fid_and_bank_id(hub: Hub) {
+    let (bank, token, defaults) = fixture(&hub).await;
+    assert_eq!(
+        (&defaults["fid"], &defaults["bank_id"]),
+        (&json!("1"), &json!("000000000"))
+    );
+    // A savings account without a routing number of its own takes the FI's.
+    hub.create_account(
+        &bank,
+        &token,
+        json!({"internal_bank_account_id": "2002", "bank_account_type": "bank",
+               "currency_code": "USD", "name": "Savings", "current_balance": 10}),
+    )
+    .await;
+    let config = |platform: &str, extra: Value| {
+        let mut body = json!({"display_name": "Demo Bank Direct", "country_code": "US",
+                              "login_url": "https://bank.example/login"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        hub.put(
+            &bank,
+            &format!("/versioned/bank_feeds/configs/{platform}"),
+            &body,
+        )
+    };
+    // Only the OFX configuration takes them, and a routing number must pass its check digit.
+    refuses(
+        config("XERO", json!({"ofx_fid": "10898"})),
+        400,
+        "FIELD_NOT_FOR_PLATFORM",
+    )
+    .await;
+    for bad in [
+        json!({"ofx_bank_id": "021000022"}),
+        json!({"ofx_fid": "10 898"}),
+    ] {
+        refuses(config("OFX_DIRECT_CONNECT", bad), 400, "INVALID_OFX_ID").await;
+    }
+    let put: Value = ok(config(
+        "OFX_DIRECT_CONNECT",
+        json!({"ofx_fid": "10898", "ofx_bank_id": "021000021"}),
+    )
+    .send()
+    .await)
+    .await;
+    assert_eq!(put["bank_feeds_config"]["ofx_fid"], "10898");
+    assert_eq!(put["bank_feeds_config"]["ofx_bank_id"], "021000021");
+
+    let found = hub.connection_by_token(&bank, &token).await;
+    let id = found["connection"]["id"].as_str().unwrap();
+    let resp = issue_credentials(&hub, &bank, id).await;
+    assert_eq!(resp.status(), 201);
+    let c = resp.json::<Value>().await.unwrap()["ofx_credentials"].clone();
+    assert_eq!(
+        (&c["org"], &c["fid"], &c["bank_id"]),
+        (
+            &json!("Demo Bank Direct"),
+            &json!("10898"),
+            &json!("021000021")
+        )
+    );
+    let (user, pass) = user_and_password(&c);
+    let url = c["url"].as_str().unwrap();
+    let root = post_ofx(&hub, url, 102, request(102, user, pass, ACCTINFO)).await;
+    let rs = trn(&root, "SIGNUPMSGSRSV1", "a1")
+        .child("ACCTINFORS")
+        .unwrap();
+    let bank_id_of = |acct: &str| {
+        rs.children_named("ACCTINFO")
+            .filter_map(|i| i.child("BANKACCTINFO"))
+            .find(|b| leaf(b, &["BANKACCTFROM", "ACCTID"]) == acct)
+            .map(|b| leaf(b, &["BANKACCTFROM", "BANKID"]).to_owned())
+    };
+    assert_eq!(bank_id_of("2002").as_deref(), Some("021000021"));
+    assert_eq!(
+        bank_id_of("1001").as_deref(),
+        Some("123456789"),
+        "an account's own wins"
+    );
 }
