@@ -57,8 +57,12 @@ enum Command {
         #[command(subcommand)]
         command: org::OrgCommand,
     },
-    /// Print the OpenAPI document of the API.
-    Openapi,
+    /// Print the OpenAPI document of the Rutter-shaped API (`/openapi.json`), or with
+    /// `--codat` that of the Codat door (`/codat/openapi.json`).
+    Openapi {
+        #[arg(long)]
+        codat: bool,
+    },
     /// Try the whole story locally: a hub on a temporary database, a demo FI, a linked
     /// sandbox company and a month of transactions ingested; serves until Ctrl-C.
     Demo(demo::DemoArgs),
@@ -97,8 +101,12 @@ fn main() -> anyhow::Result<()> {
         overrides.tls_cert = tls_cert.clone();
         overrides.tls_key = tls_key.clone();
     }
-    if let Command::Openapi = cli.command {
-        print!("{}", bankfeeds_server::openapi::document());
+    if let Command::Openapi { codat } = cli.command {
+        if codat {
+            print!("{}", bankfeeds_server::codat::openapi::document());
+        } else {
+            print!("{}", bankfeeds_server::openapi::document());
+        }
         return Ok(());
     }
     let mut config = Config::load(cli.config.as_deref(), &overrides)?;
@@ -125,7 +133,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Org { command } => org::run(command, &config).await,
         Command::Demo(args) => demo::run(args, config).await,
-        Command::Openapi | Command::Bench(_) | Command::Export(_) => {
+        Command::Openapi { .. } | Command::Bench(_) | Command::Export(_) => {
             unreachable!("handled before config is loaded")
         }
     }

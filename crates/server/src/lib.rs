@@ -136,6 +136,15 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .route(
+            "/codat/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    codat::openapi::document(),
+                )
+            }),
+        )
         // The API reference: Swagger UI (embedded in the binary) reading /openapi.json.
         .merge(
             utoipa_swagger_ui::SwaggerUi::new("/docs")

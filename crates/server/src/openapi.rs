@@ -73,7 +73,7 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
 )]
 pub struct ApiDoc;
 
-struct BasicAuth;
+pub(crate) struct BasicAuth;
 
 impl Modify for BasicAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

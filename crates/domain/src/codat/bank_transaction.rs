@@ -14,7 +14,7 @@ use crate::transaction::{TransactionData, TransactionType};
 use crate::{Amount, BankFeedAccountId, Platform};
 
 /// One transaction as Codat's API carries it.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BankTransaction {
     pub id: Option<String>,

@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use super::connections::connection_of;
 use super::error::{CodatError, CodatResult};
-use super::source_accounts::{
-    account_from, account_json, all_accounts, store_new, SourceAccountIn,
-};
+use super::responses::{BodyRefused, Missing, Refused};
+use super::source_accounts::{account_from, account_json, all_accounts, store_new};
+use super::wire::{OneOrMore, SourceAccount, SourceAccountIn};
 use super::{CodatAuth, CodatJson};
 use crate::http::extract::parse_json;
 use crate::state::AppState;
@@ -25,33 +25,53 @@ pub const MAX_ACCOUNTS_PER_REQUEST: usize = 1000;
 
 /// `POST …/connectionInfo/bankFeedAccounts`: one account (200 with it, `pending`) or a list
 /// (200 with the list).
+#[utoipa::path(
+    post,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/connectionInfo/bankFeedAccounts",
+    operation_id = "create-source-account",
+    tag = "Source accounts",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    request_body = SourceAccountIn,
+    responses((status = 200, description = "The account (or, for a list, the accounts) as stored", body = OneOrMore), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection)): Path<(String, String)>,
     CodatJson(body): CodatJson<Value>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<OneOrMore>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     let bytes = body.to_string().into_bytes();
     if body.is_array() {
         let list: Vec<SourceAccountIn> = parse_json(&bytes)?;
-        return Ok(Json(Value::Array(add(&state, &cc, list).await?)));
+        return Ok(Json(OneOrMore::More(add(&state, &cc, list).await?)));
     }
     let one: SourceAccountIn = parse_json(&bytes)?;
     let a = account_from(&cc, one, state.clock.now())?;
     let stored = store_new(&state, &a).await?;
-    Ok(Json(account_json(&stored)))
+    Ok(Json(OneOrMore::One(Box::new(account_json(&stored)))))
 }
 
 /// `PUT …/connectionInfo/bankFeedAccounts`: a list of accounts to add; 200 with them.
+#[utoipa::path(
+    put,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/connectionInfo/bankFeedAccounts",
+    operation_id = "add-source-accounts",
+    tag = "Source accounts",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    request_body = Vec<SourceAccountIn>,
+    responses((status = 200, description = "The accounts as stored, in order", body = Vec<SourceAccount>), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection)): Path<(String, String)>,
     CodatJson(list): CodatJson<Vec<SourceAccountIn>>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Vec<SourceAccount>>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
-    Ok(Json(Value::Array(add(&state, &cc, list).await?)))
+    Ok(Json(add(&state, &cc, list).await?))
 }
 
 /// Checks the whole list, then stores each account; answers them as stored.
@@ -59,7 +79,7 @@ async fn add(
     state: &AppState,
     cc: &CustomerConnection,
     list: Vec<SourceAccountIn>,
-) -> CodatResult<Vec<Value>> {
+) -> CodatResult<Vec<SourceAccount>> {
     if list.is_empty() {
         return Err(CodatError::bad_request(
             "EMPTY_BATCH",

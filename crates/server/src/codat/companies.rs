@@ -4,38 +4,49 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bankfeeds_domain::customer::{self, Customer, CustomerConnection, CustomerId};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::connections::connection_json;
 use super::error::{CodatError, CodatResult};
 use super::paging::ListParams;
+use super::responses::{BodyRefused, ListQuery, Missing, Refused};
+use super::wire::{AccessToken, Company, CompanyIn, Page};
 use super::{company_of, time, CodatAuth, CodatJson};
 use crate::link::codat::page_url;
 use crate::state::AppState;
 
-pub fn company_json(state: &AppState, c: &Customer, connections: &[CustomerConnection]) -> Value {
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "description": c.description,
-        "redirect": format!("{}/link/orgs/{}/customers/{}", state.public_base, c.org_id, c.id),
-        "lastSync": connections.iter().filter_map(|c| c.last_synced_at).max().map(time),
-        "created": time(c.created_at),
-        "createdByUserName": null,
-        "products": ["bankFeeds"],
-        "tags": c.tags,
-        "referenceParentCompany": null,
-        "referenceSubsidiaryCompanies": [],
-        "dataConnections": connections.iter().map(|cc| connection_json(cc, &page_url(state, cc))).collect::<Vec<_>>(),
-    })
+pub fn company_json(state: &AppState, c: &Customer, connections: &[CustomerConnection]) -> Company {
+    Company {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        description: c.description.clone(),
+        redirect: format!(
+            "{}/link/orgs/{}/customers/{}",
+            state.public_base, c.org_id, c.id
+        ),
+        last_sync: connections
+            .iter()
+            .filter_map(|c| c.last_synced_at)
+            .max()
+            .map(time),
+        created: time(c.created_at),
+        created_by_user_name: None,
+        products: vec!["bankFeeds".into()],
+        tags: c.tags.clone(),
+        reference_parent_company: None,
+        reference_subsidiary_companies: Vec::new(),
+        data_connections: connections
+            .iter()
+            .map(|cc| connection_json(cc, &page_url(state, cc)))
+            .collect(),
+    }
 }
 
-async fn render(state: &AppState, c: &Customer) -> CodatResult<Value> {
+async fn render(state: &AppState, c: &Customer) -> CodatResult<Company> {
     let connections = state
         .store
         .list_customer_connections(c.org_id, c.id)
@@ -43,25 +54,23 @@ async fn render(state: &AppState, c: &Customer) -> CodatResult<Value> {
     Ok(company_json(state, c, &connections))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CompanyIn {
-    name: Option<String>,
-    description: Option<String>,
-    tags: Option<BTreeMap<String, String>>,
-}
-
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(invalid)`
 fn invalid(e: customer::CustomerError) -> CodatError {
-    CodatError::bad_request("INVALID_FIELD_VALUE", e.to_string()).with_validation(&json!([
-        {"itemId": e.field(), "message": e.to_string(), "validatorName": "CompanyValidator"}
-    ]))
+    CodatError::field(
+        "INVALID_FIELD_VALUE",
+        e.field(),
+        e.to_string(),
+        "CompanyValidator",
+    )
 }
 
 fn name_of(raw: Option<&str>) -> CodatResult<String> {
     let raw = raw.ok_or_else(|| {
-        CodatError::bad_request("MISSING_FIELD", "field `name` is required").with_validation(
-            &json!([{"itemId": "name", "message": "name is required", "validatorName": "CompanyValidator"}]),
+        CodatError::field(
+            "MISSING_FIELD",
+            "name",
+            "field `name` is required",
+            "CompanyValidator",
         )
     })?;
     customer::clean_name(raw).map_err(invalid)
@@ -73,11 +82,20 @@ fn tags_of(tags: Option<BTreeMap<String, String>>) -> CodatResult<BTreeMap<Strin
     Ok(tags)
 }
 
+#[utoipa::path(
+    post,
+    path = "/codat/companies",
+    operation_id = "create-company",
+    tag = "Companies",
+    request_body = CompanyIn,
+    responses((status = 200, description = "The company", body = Company), Refused, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     CodatJson(body): CodatJson<CompanyIn>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Company>> {
     let now = state.clock.now();
     let c = Customer {
         id: CustomerId::new(),
@@ -92,12 +110,21 @@ pub async fn create(
     Ok(Json(company_json(&state, &c, &[])))
 }
 
+#[utoipa::path(
+    get,
+    path = "/codat/companies",
+    operation_id = "list-companies",
+    tag = "Companies",
+    params(ListQuery),
+    responses((status = 200, description = "A page of companies", body = Page<Company>), Refused),
+    security(("basic" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Page<Value>>> {
     let params = ListParams::parse(query.as_deref())?;
     let mut items = Vec::new();
     for c in state.store.list_customers(org.id).await? {
@@ -106,25 +133,71 @@ pub async fn list(
     Ok(Json(params.page(items, uri.path())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}",
+    operation_id = "get-company",
+    tag = "Companies",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
+    responses((status = 200, description = "The company", body = Company), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Company>> {
     let c = company_of(&state, org.id, &company).await?;
     Ok(Json(render(&state, &c).await?))
 }
 
-/// PUT: the company becomes exactly what the body says (absent fields are cleared). PATCH:
-/// only the fields sent change.
-pub async fn change(
+/// Replace a company: it becomes exactly what the body says (absent fields are cleared).
+#[utoipa::path(
+    put,
+    path = "/codat/companies/{companyId}",
+    operation_id = "replace-company",
+    tag = "Companies",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
+    request_body = CompanyIn,
+    responses((status = 200, description = "The company", body = Company), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
+pub async fn replace(
+    state: State<AppState>,
+    auth: CodatAuth,
+    company: Path<String>,
+    body: CodatJson<CompanyIn>,
+) -> CodatResult<Json<Company>> {
+    change(state, true, auth, company, body).await
+}
+
+/// Update a company: only the fields sent change.
+#[utoipa::path(
+    patch,
+    path = "/codat/companies/{companyId}",
+    operation_id = "update-company",
+    tag = "Companies",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
+    request_body = CompanyIn,
+    responses((status = 200, description = "The company", body = Company), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
+pub async fn update(
+    state: State<AppState>,
+    auth: CodatAuth,
+    company: Path<String>,
+    body: CodatJson<CompanyIn>,
+) -> CodatResult<Json<Company>> {
+    change(state, false, auth, company, body).await
+}
+
+async fn change(
     State(state): State<AppState>,
-    method: Method,
+    whole: bool,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
     CodatJson(body): CodatJson<CompanyIn>,
-) -> CodatResult<Json<Value>> {
-    let whole = method == Method::PUT;
+) -> CodatResult<Json<Company>> {
     let mut c = company_of(&state, org.id, &company).await?;
     if whole || body.name.is_some() {
         c.name = name_of(body.name.as_deref())?;
@@ -142,6 +215,15 @@ pub async fn change(
 }
 
 /// 204; the company's data connections go with it.
+#[utoipa::path(
+    delete,
+    path = "/codat/companies/{companyId}",
+    operation_id = "delete-company",
+    tag = "Companies",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
+    responses((status = 204, description = "Deleted, with its data connections"), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
@@ -162,17 +244,26 @@ pub async fn delete(
 /// `GET /companies/{companyId}/accessToken`: a one-hour token (stored hashed) that opens the
 /// company's link page (`redirect?access_token=…`) with working links: fresh OTPs for its
 /// QuickBooks connections. Each call makes a new token.
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}/accessToken",
+    operation_id = "get-company-access-token",
+    tag = "Companies",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
+    responses((status = 200, description = "A new one-hour token", body = AccessToken), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn access_token(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<AccessToken>> {
     let c = company_of(&state, org.id, &company).await?;
     let (token, secret) = customer::CustomerToken::generate(&c, state.clock.now());
     state.store.create_customer_token(&token).await?;
-    Ok(Json(json!({
-        "expiresIn": customer::ACCESS_TOKEN_TTL.num_seconds(),
-        "accessToken": secret.expose(),
-        "tokenType": "Bearer",
-    })))
+    Ok(Json(AccessToken {
+        expires_in: customer::ACCESS_TOKEN_TTL.num_seconds(),
+        access_token: secret.expose().to_owned(),
+        token_type: "Bearer".into(),
+    }))
 }

@@ -12,11 +12,12 @@ use axum::Json;
 use bankfeeds_domain::codat::{self, ConnectionStatus};
 use bankfeeds_domain::customer::CustomerConnection;
 use bankfeeds_domain::{ConnectionId, NewConnection};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::error::{CodatError, CodatResult};
 use super::paging::ListParams;
+use super::responses::{BodyRefused, ListQuery, Missing, Refused};
+use super::wire::{Connection, ConnectionIn, Page, UnlinkIn, ValidationItem};
 use super::{company_of, time, CodatAuth, CodatJson};
 use crate::link::codat::link_url;
 use crate::state::AppState;
@@ -31,23 +32,23 @@ pub fn status(cc: &CustomerConnection) -> ConnectionStatus {
     }
 }
 
-pub fn connection_json(cc: &CustomerConnection, link_url: &str) -> Value {
+pub fn connection_json(cc: &CustomerConnection, link_url: &str) -> Connection {
     let c = &cc.connection;
     let (integration, source) = codat::integration_ids(c.platform);
-    json!({
-        "id": c.id,
-        "integrationId": integration,
-        "integrationKey": c.platform.codat_key(),
-        "sourceId": source,
-        "sourceType": "BankFeed",
-        "platformName": codat::platform_name(c.platform),
-        "linkUrl": link_url,
-        "status": status(cc).as_str(),
-        "lastSync": cc.last_synced_at.map(time),
-        "created": time(c.created_at),
-        "dataConnectionErrors": [],
-        "connectionInfo": {},
-    })
+    Connection {
+        id: c.id.to_string(),
+        integration_id: integration.to_string(),
+        integration_key: c.platform.codat_key().to_string(),
+        source_id: source.to_string(),
+        source_type: "BankFeed".into(),
+        platform_name: codat::platform_name(c.platform).to_string(),
+        link_url: link_url.to_owned(),
+        status: status(cc).as_str().into(),
+        last_sync: cc.last_synced_at.map(time),
+        created: time(c.created_at),
+        data_connection_errors: Vec::new(),
+        connection_info: Default::default(),
+    }
 }
 
 pub(super) async fn connection_of(
@@ -90,18 +91,22 @@ impl FromRequestParts<AppState> for DataConnection {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateIn {
-    platform_key: Option<String>,
-}
-
+#[utoipa::path(
+    post,
+    path = "/codat/companies/{companyId}/connections",
+    operation_id = "create-connection",
+    tag = "Connections",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
+    request_body = ConnectionIn,
+    responses((status = 200, description = "The data connection", body = Connection), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
-    CodatJson(body): CodatJson<CreateIn>,
-) -> CodatResult<Json<Value>> {
+    CodatJson(body): CodatJson<ConnectionIn>,
+) -> CodatResult<Json<Connection>> {
     let customer = company_of(&state, org.id, &company).await?;
     let key = body.platform_key.unwrap_or_default();
     let platform = codat::platform_for_key(&key).ok_or_else(|| {
@@ -109,7 +114,11 @@ pub async fn create(
             "UNKNOWN_PLATFORM_KEY",
             format!("{key:?} is not a bank feeds integration: use hcws, gbol, olpr or akxx"),
         )
-        .with_validation(&json!([{"itemId": "platformKey", "message": "unknown platform key", "validatorName": "PlatformKeyValidator"}]))
+        .with_validation(vec![ValidationItem::new(
+            "platformKey",
+            "unknown platform key",
+            "PlatformKeyValidator",
+        )])
     })?;
     // The Codat door addresses connections by company and id; the core's access token is
     // not handed out here (it stays usable only if the FI fetched it another way: it cannot).
@@ -129,13 +138,22 @@ pub async fn create(
     Ok(Json(connection_json(&cc, &url)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}/connections",
+    operation_id = "list-connections",
+    tag = "Connections",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ListQuery),
+    responses((status = 200, description = "A page of data connections", body = Page<Connection>), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
     OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Page<Value>>> {
     let params = ListParams::parse(query.as_deref())?;
     let customer = company_of(&state, org.id, &company).await?;
     let mut items = Vec::new();
@@ -150,27 +168,40 @@ pub async fn list(
     Ok(Json(params.page(items, uri.path())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}/connections/{connectionId}",
+    operation_id = "get-connection",
+    tag = "Connections",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    responses((status = 200, description = "The data connection", body = Connection), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     DataConnection(cc): DataConnection,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Connection>> {
     let url = link_url(&state, &cc).await?;
     Ok(Json(connection_json(&cc, &url)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnlinkIn {
-    status: String,
-}
-
 /// `PATCH {status: "Unlinked"}`: the platform stops taking the connection's feeds.
+#[utoipa::path(
+    patch,
+    path = "/codat/companies/{companyId}/connections/{connectionId}",
+    operation_id = "unlink-connection",
+    tag = "Connections",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    request_body = UnlinkIn,
+    responses((status = 200, description = "The data connection, unlinked", body = Connection), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn unlink(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection)): Path<(String, String)>,
     CodatJson(body): CodatJson<UnlinkIn>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Connection>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     if ConnectionStatus::parse(&body.status) != Some(ConnectionStatus::Unlinked) {
         return Err(CodatError::bad_request(
@@ -190,6 +221,15 @@ pub async fn unlink(
 }
 
 /// 200 with no body (what Codat's SDK expects); the connection's feeds stop.
+#[utoipa::path(
+    delete,
+    path = "/codat/companies/{companyId}/connections/{connectionId}",
+    operation_id = "delete-connection",
+    tag = "Connections",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    responses((status = 200, description = "Deleted; its feeds stop"), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,

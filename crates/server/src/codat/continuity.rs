@@ -3,20 +3,28 @@
 //! the source account's continuity report.
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
-use bankfeeds_domain::continuity::{summarise, BalanceCheck, ContinuityState};
+use bankfeeds_domain::continuity::{
+    summarise, AcknowledgeRefusal, BalanceCheck, BalanceReport, BalanceReportId, ContinuityState,
+};
 use bankfeeds_domain::money::Money;
 use bankfeeds_domain::Currency;
-use serde_json::{json, Value};
+use bankfeeds_store::Acknowledged as Acknowledged_;
 
 use super::connections::connection_of;
 use super::error::{CodatError, CodatResult};
+use super::responses::{BodyRefused, Conflicting, Missing, Refused};
 use super::source_accounts::account_of;
-use super::{time, CodatAuth};
+use super::wire::{
+    AcknowledgeIn, Acknowledged, Break, Continuity, PushOutcome, Segment, Validation,
+    ValidationItem,
+};
+use super::{time, CodatAuth, CodatJson};
 use crate::state::AppState;
 
 /// The push operation's fragment for a batch refused with `BALANCE_MISMATCH`.
-pub fn mismatch_fragment(check: &BalanceCheck, currency: Currency) -> Value {
+pub fn mismatch_fragment(check: &BalanceCheck, currency: Currency) -> PushOutcome {
     let m = |d| Money::new(d, currency);
     let expected = check.expected.map(m);
     let message = format!(
@@ -33,26 +41,32 @@ pub fn mismatch_fragment(check: &BalanceCheck, currency: Currency) -> Value {
         expected.map(|e| e.to_string()).unwrap_or_default(),
         m(check.difference),
     );
-    json!({
-        "status": "Failed",
-        "statusCode": 400,
-        "errorMessage": message,
-        "validation": {"errors": [{
-            "itemId": "balance",
-            "message": message,
-            "validatorName": "BALANCE_MISMATCH",
-        }]},
-    })
+    PushOutcome {
+        validation: Some(Validation {
+            errors: vec![ValidationItem::new("balance", &message, "BALANCE_MISMATCH")],
+            warnings: Vec::new(),
+        }),
+        ..PushOutcome::failed(400, message)
+    }
 }
 
 /// `GET …/connectionInfo/bankFeedAccounts/{account}/continuity` (the hub's own, beside Codat's
 /// operations): whether the source account's balances tie out, as the Rutter-shaped door's
 /// continuity report says it, in Codat's casing.
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/connectionInfo/bankFeedAccounts/{accountId}/continuity",
+    operation_id = "get-source-account-continuity",
+    tag = "Source accounts",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)")),
+    responses((status = 200, description = "Whether the reported balances tie out", body = Continuity), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection, account)): Path<(String, String, String)>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Continuity>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     let a = account_of(&state, &cc, &account).await?;
     let found = state
@@ -68,39 +82,117 @@ pub async fn get(
     let currency = found.account.currency;
     let m = |d| Money::new(d, currency);
     let summary = summarise(&found.reports);
-    Ok(Json(json!({
-        "sourceAccountId": a.internal_bank_account_id,
-        "currency": currency.code(),
-        "state": match summary.state {
+    Ok(Json(Continuity {
+        source_account_id: a.internal_bank_account_id.clone(),
+        currency: currency.code().into(),
+        state: match summary.state {
             ContinuityState::TiesOut => "TiesOut",
             ContinuityState::Breaks => "Breaks",
             ContinuityState::Unknown => "Unknown",
-        },
-        "lastReportedBalance": found.ledger.last_reported.map(m),
-        "unreportedAmount": m(found.ledger.unreported),
-        "segments": summary.segments.iter().map(|s| json!({
-            "firstReport": s.first_seq,
-            "lastReport": s.last_seq,
-            "openingBalance": m(s.opening),
-            "closingBalance": m(s.closing),
-            "postedFrom": s.posted_from.map(time),
-            "postedThrough": s.posted_through.map(time),
-        })).collect::<Vec<_>>(),
-        "breaks": summary.breaks.iter().map(|b| json!({
-            "id": b.id.to_string(),
-            "report": b.seq,
-            "pushOperationKey": b.job_id.to_string(),
-            "postedThrough": b.posted_through.map(time),
-            "expected": b.check.expected.map(m),
-            "reported": m(b.check.reported),
-            "difference": m(b.check.difference),
-            "reportedAt": time(b.created_at),
-            "acknowledged": b.acknowledgement.as_ref().map(|k| json!({
-                "reason": k.reason,
-                "acknowledgedAt": time(k.acknowledged_at),
-            })),
-        })).collect::<Vec<_>>(),
-    })))
+        }
+        .into(),
+        last_reported_balance: found.ledger.last_reported.map(m),
+        unreported_amount: m(found.ledger.unreported),
+        segments: summary
+            .segments
+            .iter()
+            .map(|s| Segment {
+                first_report: s.first_seq,
+                last_report: s.last_seq,
+                opening_balance: m(s.opening),
+                closing_balance: m(s.closing),
+                posted_from: s.posted_from.map(time),
+                posted_through: s.posted_through.map(time),
+            })
+            .collect(),
+        breaks: summary
+            .breaks
+            .iter()
+            .map(|b| break_of(b, currency))
+            .collect(),
+    }))
+}
+
+/// A break as the Codat door shows it.
+fn break_of(b: &BalanceReport, currency: Currency) -> Break {
+    let m = |d| Money::new(d, currency);
+    Break {
+        id: b.id.to_string(),
+        report: b.seq,
+        push_operation_key: b.job_id.to_string(),
+        posted_through: b.posted_through.map(time),
+        expected: b.check.expected.map(m),
+        reported: m(b.check.reported),
+        difference: m(b.check.difference),
+        reported_at: time(b.created_at),
+        acknowledged: b.acknowledgement.as_ref().map(|k| Acknowledged {
+            reason: k.reason.clone(),
+            acknowledged_at: time(k.acknowledged_at),
+        }),
+    }
+}
+
+/// Acknowledge a break of the source account with a reason (the hub's own operation, as the
+/// Rutter-shaped door's): the FI accepts the reported balance as it is. Recorded with the
+/// break and a `bank_feed_account.balance_break_acknowledged` event; the account's `state` no
+/// longer counts it.
+#[utoipa::path(
+    post,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/connectionInfo/bankFeedAccounts/{accountId}/continuity/breaks/{breakId}/acknowledge",
+    operation_id = "acknowledge-balance-break",
+    tag = "Source accounts",
+    params(
+        ("companyId" = uuid::Uuid, Path, description = "The company's id"),
+        ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"),
+        ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)"),
+        ("breakId" = uuid::Uuid, Path, description = "The break's id (`breaks[].id` of the continuity report)"),
+    ),
+    request_body = AcknowledgeIn,
+    responses(
+        (status = 200, description = "The break, acknowledged", body = Break),
+        Refused, Missing, Conflicting, BodyRefused,
+    ),
+    security(("basic" = []))
+)]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    CodatAuth(org): CodatAuth,
+    Path((company, connection, account, break_id)): Path<(String, String, String, String)>,
+    CodatJson(body): CodatJson<AcknowledgeIn>,
+) -> CodatResult<Json<Break>> {
+    let cc = connection_of(&state, org.id, &company, &connection).await?;
+    let a = account_of(&state, &cc, &account).await?;
+    let not_found = || {
+        CodatError::not_found(
+            "BREAK_NOT_FOUND",
+            format!("no balance break {break_id} on source account {account}"),
+        )
+    };
+    let report: BalanceReportId = break_id.parse().map_err(|_| not_found())?;
+    let done = state
+        .store
+        .acknowledge_break(
+            cc.connection.id,
+            a.id,
+            report,
+            &body.reason,
+            state.clock.now(),
+            None,
+        )
+        .await?;
+    match done {
+        Acknowledged_::Done(r) => Ok(Json(break_of(&r, a.currency))),
+        Acknowledged_::Refused(r) => Err(match r {
+            AcknowledgeRefusal::EmptyReason | AcknowledgeRefusal::ReasonTooLong => {
+                CodatError::field(r.code(), "reason", r.to_string(), "AcknowledgeValidator")
+            }
+            AcknowledgeRefusal::NotABreak | AcknowledgeRefusal::AlreadyAcknowledged => {
+                CodatError::new(StatusCode::CONFLICT, r.code(), r.to_string())
+            }
+        }),
+        // Without an idempotency key nothing is replayed.
+        Acknowledged_::Replayed(_) | Acknowledged_::NotFound => Err(not_found()),
+    }
 }
 
 #[cfg(test)]
@@ -118,7 +210,11 @@ mod tests {
             reported: d("1"),
             difference: d("-7424.65"),
         };
-        let f = mismatch_fragment(&check, Currency::from_code("USD").unwrap());
+        let f = serde_json::to_value(mismatch_fragment(
+            &check,
+            Currency::from_code("USD").unwrap(),
+        ))
+        .unwrap();
         assert_eq!(
             (f["status"].as_str(), f["statusCode"].as_u64()),
             (Some("Failed"), Some(400))

@@ -7,8 +7,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bankfeeds_store::StoreError;
 use rand::RngCore;
-use serde_json::{json, Value};
 
+use super::wire::{ErrorMessage, Validation, ValidationItem};
 use crate::http::error::ApiError;
 
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub struct CodatError {
     pub message: String,
     pub retry_after_secs: Option<u64>,
     /// `validation.errors`: `[{itemId, message, validatorName}]`.
-    pub validation: Option<Value>,
+    pub validation: Option<Validation>,
 }
 
 pub type CodatResult<T> = Result<T, CodatError>;
@@ -56,27 +56,40 @@ impl CodatError {
         )
     }
 
-    pub fn with_validation(mut self, errors: &Value) -> Self {
-        self.validation = Some(json!({"errors": errors, "warnings": []}));
+    pub fn with_validation(mut self, errors: Vec<ValidationItem>) -> Self {
+        self.validation = Some(Validation {
+            errors,
+            warnings: Vec::new(),
+        });
         self
     }
 
-    fn body(&self) -> Value {
+    /// The refusal of one field, named in `validation` by the validator that refused it.
+    pub fn field(
+        code: &'static str,
+        item: &str,
+        message: impl Into<String>,
+        validator: &str,
+    ) -> Self {
+        let message = message.into();
+        Self::bad_request(code, message.clone())
+            .with_validation(vec![ValidationItem::new(item, message, validator)])
+    }
+
+    fn body(&self) -> ErrorMessage {
         let mut id = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut id);
-        let mut body = json!({
-            "statusCode": self.status.as_u16(),
-            "service": "bankfeeds",
-            "error": self.message,
-            "errorCode": self.code,
-            "correlationId": hex::encode(id),
-            "canBeRetried": if self.status.is_server_error() || self.status == StatusCode::TOO_MANY_REQUESTS { "True" } else { "False" },
-            "detailedErrorCode": 0,
-        });
-        if let Some(v) = &self.validation {
-            body["validation"] = v.clone();
+        let retried = self.status.is_server_error() || self.status == StatusCode::TOO_MANY_REQUESTS;
+        ErrorMessage {
+            status_code: self.status.as_u16(),
+            service: "bankfeeds".into(),
+            error: self.message.clone(),
+            error_code: self.code.into(),
+            correlation_id: hex::encode(id),
+            can_be_retried: if retried { "True" } else { "False" }.into(),
+            detailed_error_code: 0,
+            validation: self.validation.clone(),
         }
-        body
     }
 }
 
@@ -95,9 +108,22 @@ impl From<ApiError> for CodatError {
             code: e.code,
             message: e.message,
             retry_after_secs: e.retry_after_secs,
-            validation: e
-                .errors
-                .map(|errors| json!({"errors": errors, "warnings": []})),
+            // Only the Rutter door's batch refusals carry items, in their own shape; each
+            // becomes one Codat item holding it whole.
+            validation: e.errors.map(|errors| Validation {
+                errors: match errors {
+                    serde_json::Value::Array(items) => items,
+                    other => vec![other],
+                }
+                .into_iter()
+                .map(|item| ValidationItem {
+                    item_id: None,
+                    message: item.to_string(),
+                    validator_name: e.code.into(),
+                })
+                .collect(),
+                warnings: Vec::new(),
+            }),
         }
     }
 }

@@ -8,12 +8,12 @@ use axum::Json;
 use bankfeeds_domain::codat::source_account;
 use bankfeeds_domain::link::Company;
 use bankfeeds_domain::{BankFeedAccount, Platform};
-use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::connections::{connection_of, DataConnection};
 use super::error::{CodatError, CodatResult};
+use super::responses::{BodyRefused, Missing, Refused};
 use super::source_accounts::{account_of, all_accounts};
+use super::wire::{AccountMapping, MappingIn, MappingResult, TargetAccount};
 use super::{time, CodatAuth, CodatJson};
 use crate::state::AppState;
 
@@ -21,7 +21,7 @@ fn maps_by_api(p: Platform) -> bool {
     matches!(p, Platform::Xero | Platform::Netsuite)
 }
 
-fn mapping_json(a: &BankFeedAccount, company: Option<&Company>) -> Value {
+fn mapping_json(a: &BankFeedAccount, company: Option<&Company>) -> AccountMapping {
     let status = source_account::status(a);
     let name = a
         .details
@@ -29,56 +29,71 @@ fn mapping_json(a: &BankFeedAccount, company: Option<&Company>) -> Value {
         .clone()
         .unwrap_or_else(|| a.internal_bank_account_id.clone());
     let connected = status == "connected";
-    json!({
-        "sourceAccountId": a.internal_bank_account_id,
-        "sourceAccountName": a.details.name,
-        "sourceAccountNumber": a.details.bank_account_number,
-        "sourceBalance": a.current_balance,
-        "sourceCurrency": a.currency.code(),
-        "targetAccountId": if connected { Some(a.id.to_string()) } else { None },
-        "targetAccountName": if connected { Some(name.clone()) } else { None },
-        "status": status,
-        "targetAccountOptions": company.map(|c| vec![json!({
-            "id": a.id,
-            "name": format!("{name} (a new bank feed in {})", c.name),
-            "balance": a.current_balance,
-            "accountNumber": a.details.bank_account_number,
-        })]).unwrap_or_default(),
-        "feedStartDate": a.transaction_start_date.map(time),
-    })
+    AccountMapping {
+        source_account_id: a.internal_bank_account_id.clone(),
+        source_account_name: a.details.name.clone(),
+        source_account_number: a.details.bank_account_number.clone(),
+        source_balance: a.current_balance,
+        source_currency: a.currency.code().into(),
+        target_account_id: connected.then(|| a.id.to_string()),
+        target_account_name: connected.then(|| name.clone()),
+        status: status.into(),
+        target_account_options: company
+            .map(|c| {
+                vec![TargetAccount {
+                    id: a.id.to_string(),
+                    name: format!("{name} (a new bank feed in {})", c.name),
+                    balance: a.current_balance,
+                    account_number: a.details.bank_account_number.clone(),
+                }]
+            })
+            .unwrap_or_default(),
+        feed_start_date: a.transaction_start_date.map(time),
+    }
 }
 
 /// `GET …/bankFeedAccounts/mapping`: a bare array, one entry per source account.
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/bankFeedAccounts/mapping",
+    operation_id = "get-bank-account-mapping",
+    tag = "Account mapping",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    responses((status = 200, description = "One entry per source account", body = Vec<AccountMapping>), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     DataConnection(cc): DataConnection,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Vec<AccountMapping>>> {
     let linked_company = state.store.connection_company(cc.connection.id).await?;
     let accounts = all_accounts(&state, cc.connection.id).await?;
-    Ok(Json(Value::Array(
+    Ok(Json(
         accounts
             .iter()
             .map(|a| mapping_json(a, linked_company.as_ref()))
             .collect(),
-    )))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MappingIn {
-    source_account_id: Option<String>,
-    target_account_id: Option<String>,
-    feed_start_date: Option<String>,
+    ))
 }
 
 /// `POST …/bankFeedAccounts/mapping`: connects a source account into the company the customer
 /// linked the connection to.
+#[utoipa::path(
+    post,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/bankFeedAccounts/mapping",
+    operation_id = "create-bank-account-mapping",
+    tag = "Account mapping",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    request_body = MappingIn,
+    responses((status = 200, description = "What the mapping did", body = MappingResult), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection)): Path<(String, String)>,
     CodatJson(body): CodatJson<MappingIn>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<MappingResult>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     let platform = cc.connection.platform;
     if !maps_by_api(platform) {
@@ -135,10 +150,10 @@ pub async fn create(
             state.clock.now(),
         )
         .await?;
-    Ok(Json(json!({
-        "sourceAccountId": linked.internal_bank_account_id,
-        "targetAccountId": linked.id,
-        "status": source_account::status(&linked),
-        "error": null,
-    })))
+    Ok(Json(MappingResult {
+        source_account_id: linked.internal_bank_account_id.clone(),
+        target_account_id: linked.id.to_string(),
+        status: source_account::status(&linked).into(),
+        error: None,
+    }))
 }

@@ -8,16 +8,21 @@
 //! Codat's `ErrorMessage` shape (`error`), lists Codat's paging (`paging`).
 
 mod add_accounts;
+mod bank_credentials;
 mod bank_feeds;
 mod companies;
 pub mod connections;
 pub mod continuity;
 pub mod error;
 mod mapping;
+pub mod openapi;
 pub mod paging;
 pub mod push;
 mod push_list;
+mod push_model;
+mod responses;
 mod source_accounts;
+pub mod wire;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -39,8 +44,8 @@ pub fn router() -> Router<AppState> {
         .route(
             "/companies/{company}",
             get(companies::get)
-                .put(companies::change)
-                .patch(companies::change)
+                .put(companies::replace)
+                .patch(companies::update)
                 .delete(companies::delete),
         )
         .route(
@@ -69,8 +74,8 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/credentials",
-            axum::routing::post(source_accounts::generate_credentials)
-                .delete(source_accounts::delete_credentials),
+            axum::routing::post(bank_credentials::generate)
+                .delete(bank_credentials::delete),
         )
         .route(
             "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}",
@@ -81,12 +86,16 @@ pub fn router() -> Router<AppState> {
             get(continuity::get),
         )
         .route(
+            "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}/continuity/breaks/{break_id}/acknowledge",
+            axum::routing::post(continuity::acknowledge),
+        )
+        .route(
             "/companies/{company}/connections/{connection}/push/bankAccounts/{account}/bankTransactions",
             axum::routing::post(push::create),
         )
         .route(
             "/companies/{company}/connections/{connection}/options/bankAccounts/{account}/bankTransactions",
-            get(push::create_model),
+            get(push_model::create_model),
         )
         .route(
             "/companies/{company}/connections/{connection}/bankFeedAccounts/mapping",

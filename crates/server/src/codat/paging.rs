@@ -10,9 +10,11 @@
 //! page is rendered whole.
 
 use bankfeeds_domain::codat::query::{OrderBy, Query};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::error::{CodatError, CodatResult};
+use super::wire::{Link, Links, Page};
 
 pub const MAX_PAGE_SIZE: u32 = 5000;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -100,18 +102,25 @@ impl ListParams {
             && self.order_by.as_ref().is_none_or(|o| known(&o.path))
     }
 
-    fn href(&self, path: &str, page: u32) -> Value {
+    fn href(&self, path: &str, page: u32) -> Link {
         let mut q = form_urlencoded::Serializer::new(String::new());
         q.append_pair("page", &page.to_string());
         q.append_pair("pageSize", &self.page_size.to_string());
         for (k, v) in &self.extra {
             q.append_pair(k, v);
         }
-        json!({"href": format!("{path}?{}", q.finish())})
+        Link {
+            href: format!("{path}?{}", q.finish()),
+        }
     }
 
-    /// Filters, sorts and pages resources (in their JSON form) into Codat's envelope.
-    pub fn page(&self, mut items: Vec<Value>, path: &str) -> Value {
+    /// Filters, sorts and pages resources, in their JSON form (so any property shown can be
+    /// queried), into Codat's envelope.
+    pub fn page<T: Serialize>(&self, items: Vec<T>, path: &str) -> Page<Value> {
+        let mut items: Vec<Value> = items
+            .into_iter()
+            .map(|i| serde_json::to_value(i).expect("a wire type serialises"))
+            .collect();
         if let Some(q) = &self.query {
             items.retain(|i| q.matches(i));
         }
@@ -128,29 +137,28 @@ impl ListParams {
             .skip(start)
             .take(self.page_size as usize)
             .collect();
-        let mut links = json!({
-            "self": {"href": path},
-            "current": self.href(path, self.page),
-        });
-        if start + results.len() < total {
-            links["next"] = self.href(path, self.page + 1);
+        let links = Links {
+            this: Link {
+                href: path.to_owned(),
+            },
+            current: self.href(path, self.page),
+            next: (start + results.len() < total).then(|| self.href(path, self.page + 1)),
+            previous: (self.page > 1 && total > 0).then(|| self.href(path, self.page - 1)),
+        };
+        Page {
+            results,
+            page_number: self.page,
+            page_size: self.page_size,
+            total_results: total,
+            links,
         }
-        if self.page > 1 && total > 0 {
-            links["previous"] = self.href(path, self.page - 1);
-        }
-        json!({
-            "results": results,
-            "pageNumber": self.page,
-            "pageSize": self.page_size,
-            "totalResults": total,
-            "_links": links,
-        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn items(n: usize) -> Vec<Value> {
         (0..n)
@@ -175,7 +183,7 @@ mod tests {
     fn pages_carry_their_links() {
         let p =
             ListParams::parse(Some("page=2&pageSize=3&query=status%3DEven&orderBy=-n")).unwrap();
-        let page = p.page(items(20), "/codat/companies");
+        let page = serde_json::to_value(p.page(items(20), "/codat/companies")).unwrap();
         assert_eq!(page["totalResults"], 10);
         let ns: Vec<i64> = page["results"]
             .as_array()
@@ -197,9 +205,12 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("page=1"));
-        let last = ListParams::parse(Some("page=4&pageSize=3&query=status%3DEven"))
-            .unwrap()
-            .page(items(20), "/x");
+        let last = serde_json::to_value(
+            ListParams::parse(Some("page=4&pageSize=3&query=status%3DEven"))
+                .unwrap()
+                .page(items(20), "/x"),
+        )
+        .unwrap();
         assert_eq!(last["results"].as_array().unwrap().len(), 1);
         assert!(last["_links"].get("next").is_none());
     }

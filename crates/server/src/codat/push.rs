@@ -12,20 +12,23 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use bankfeeds_domain::batch::{BatchItem, BatchRefusal};
-use bankfeeds_domain::codat::bank_transaction::{self, BankTransaction, Problem};
+use bankfeeds_domain::codat::bank_transaction::{self, Problem};
 use bankfeeds_domain::codat::source_account;
 use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::{Job, JobHead, JobId, Timestamp};
 use bankfeeds_store::StoreResult;
 use chrono::TimeDelta;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::company_of;
-use super::connections::{connection_of, DataConnection};
+use super::connections::connection_of;
 use super::error::{CodatError, CodatResult};
+use super::responses::{BodyRefused, Missing, Refused};
 use super::source_accounts::account_of;
+use super::wire::{
+    BankTransactionsIn, Change, PushOperation, PushOutcome, RecordRef, Validation, ValidationItem,
+};
 use super::{time, CodatAuth, CodatRawJson};
 use crate::state::AppState;
 
@@ -33,13 +36,6 @@ use crate::state::AppState;
 const JOB_PREFIX: &str = "/codat/";
 /// Longest `timeoutInMinutes` taken: a year.
 const MAX_TIMEOUT_MINUTES: i64 = 366 * 24 * 60;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateBankTransactionsIn {
-    account_id: Option<String>,
-    transactions: Option<Vec<BankTransaction>>,
-}
 
 pub(super) fn timeout_of(url: &str) -> Option<i64> {
     let query = url.split_once('?')?.1;
@@ -57,39 +53,58 @@ fn deadline(job: &Job) -> Option<Timestamp> {
     deadline_at(&job.request.url, job.created_at)
 }
 
-fn problems_json(problems: &[Problem]) -> Value {
-    Value::Array(
-        problems
-            .iter()
-            .map(|p| {
-                json!({
-                    "itemId": p.item_id.clone().or_else(|| p.index.map(|i| format!("transactions[{i}]"))),
-                    "message": p.message,
-                    "validatorName": p.code,
-                })
-            })
-            .collect(),
-    )
+fn problems_json(problems: &[Problem]) -> Vec<ValidationItem> {
+    problems
+        .iter()
+        .map(|p| ValidationItem {
+            item_id: p
+                .item_id
+                .clone()
+                .or_else(|| p.index.map(|i| format!("transactions[{i}]"))),
+            message: p.message.clone(),
+            validator_name: p.code.into(),
+        })
+        .collect()
 }
 
-fn warnings_of(job: &Job) -> Value {
-    let body: Option<CreateBankTransactionsIn> =
-        serde_json::from_str(job.request.body.as_str()).ok();
+fn warnings_of(job: &Job) -> Vec<ValidationItem> {
+    let body: Option<BankTransactionsIn> = serde_json::from_str(job.request.body.as_str()).ok();
     let txs = body.and_then(|b| b.transactions).unwrap_or_default();
     problems_json(&bank_transaction::warnings(&txs))
+}
+
+fn failed_with(status: u16, message: String, errors: Vec<ValidationItem>) -> PushOutcome {
+    PushOutcome {
+        validation: Some(Validation {
+            errors,
+            warnings: Vec::new(),
+        }),
+        ..PushOutcome::failed(status, message)
+    }
 }
 
 /// The Codat fragment a finished push job keeps as its answer.
 pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
     let fragment = match outcome {
-        Ok(items) => json!({
-            "status": "Success",
-            "statusCode": 200,
-            "changes": items.iter().filter(|i| !i.duplicate).map(|i| json!({
-                "type": "Created",
-                "recordRef": {"id": i.transaction.data.transaction_id, "dataType": "bankTransactions"},
-            })).collect::<Vec<_>>(),
-        }),
+        Ok(items) => PushOutcome {
+            status: "Success".into(),
+            status_code: 200,
+            error_message: None,
+            changes: Some(
+                items
+                    .iter()
+                    .filter(|i| !i.duplicate)
+                    .map(|i| Change {
+                        kind: "Created".into(),
+                        record_ref: RecordRef {
+                            id: i.transaction.data.transaction_id.clone(),
+                            data_type: "bankTransactions".into(),
+                        },
+                    })
+                    .collect(),
+            ),
+            validation: None,
+        },
         Err(BatchRefusal::Invalid(violations)) => {
             let problems: Vec<Problem> = violations
                 .iter()
@@ -100,43 +115,51 @@ pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, R
                     message: v.message.clone(),
                 })
                 .collect();
-            json!({
-                "status": "Failed",
-                "statusCode": 400,
-                "errorMessage": bankfeeds_domain::batch::summary(violations),
-                "validation": {"errors": problems_json(&problems)},
-            })
+            failed_with(
+                400,
+                bankfeeds_domain::batch::summary(violations),
+                problems_json(&problems),
+            )
         }
-        Err(BatchRefusal::Conflict { transaction_ids }) => json!({
-            "status": "Failed",
-            "statusCode": 409,
-            "errorMessage": format!(
+        Err(BatchRefusal::Conflict { transaction_ids }) => failed_with(
+            409,
+            format!(
                 "transaction id {} is already stored for this account with different content",
                 transaction_ids.join(", ")
             ),
-            "validation": {"errors": transaction_ids.iter().map(|id| json!({
-                "itemId": id, "message": "already stored with different content", "validatorName": "TRANSACTION_ID_CONFLICT",
-            })).collect::<Vec<_>>()},
-        }),
+            transaction_ids
+                .iter()
+                .map(|id| {
+                    ValidationItem::new(
+                        id,
+                        "already stored with different content",
+                        "TRANSACTION_ID_CONFLICT",
+                    )
+                })
+                .collect(),
+        ),
         Err(BatchRefusal::BalanceMismatch { check, currency }) => {
             crate::codat::continuity::mismatch_fragment(check, *currency)
         }
-        Err(BatchRefusal::AccountNotFound) => json!({
-            "status": "Failed",
-            "statusCode": 404,
-            "errorMessage": "the source account no longer exists",
-        }),
+        Err(BatchRefusal::AccountNotFound) => {
+            PushOutcome::failed(404, "the source account no longer exists")
+        }
     };
-    let status = fragment["statusCode"].as_u64().unwrap_or(200) as u16;
-    (status, RawJson::from_value(&fragment))
+    (
+        fragment.status_code,
+        RawJson::from_value(&to_value(&fragment)),
+    )
+}
+
+fn to_value(outcome: &PushOutcome) -> Value {
+    serde_json::to_value(outcome).expect("a push outcome serialises")
 }
 
 fn timed_out_fragment() -> Value {
-    json!({
-        "status": "TimedOut",
-        "statusCode": 504,
-        "errorMessage": "the push operation did not complete within timeoutInMinutes; nothing was applied",
-    })
+    to_value(&PushOutcome::failed(
+        504,
+        "the push operation did not complete within timeoutInMinutes; nothing was applied",
+    ))
 }
 
 /// A push operation's status as its HTTP status tells it (what every stored fragment says).
@@ -148,41 +171,45 @@ fn status_name(code: u16) -> &'static str {
     }
 }
 
-/// What a push operation's head alone decides (the list filters on these), as [`push_json`]
-/// renders them: [`push_json`] starts from this.
-pub(super) fn head_json(head: &JobHead, company: &str) -> Value {
+/// What a push operation's head alone decides (the list filters on these): the operation as
+/// its head shows it, before its stored outcome is laid over it ([`push_json`]).
+pub(super) fn head_json(head: &JobHead, company: &str) -> PushOperation {
     let (status, code) = match head.response_status {
         Some(code) if head.status.is_finished() => (status_name(code), code),
         _ => ("Pending", 202),
     };
-    json!({
-        "companyId": company,
-        "pushOperationKey": head.id,
-        "dataConnectionKey": head.connection_id,
-        "requestedOnUtc": time(head.created_at),
-        "completedOnUtc": head.finished_at.map(time),
-        "timeoutInMinutes": timeout_of(&head.url),
-        "status": status,
-        "statusCode": code,
-        "dataType": "bankTransactions",
-    })
+    PushOperation {
+        company_id: company.to_owned(),
+        push_operation_key: head.id.to_string(),
+        data_connection_key: head.connection_id.to_string(),
+        requested_on_utc: time(head.created_at),
+        completed_on_utc: head.finished_at.map(time),
+        timeout_in_minutes: timeout_of(&head.url),
+        status: status.into(),
+        status_code: code,
+        data_type: "bankTransactions".into(),
+        error_message: None,
+        validation: Validation::default(),
+        changes: Vec::new(),
+        data: None,
+    }
 }
 
 /// A push operation as Codat shows it.
-pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
+pub fn push_json(job: &Job, company: &str, with_data: bool) -> PushOperation {
     let mut out = head_json(&job.head(), company);
-    out["errorMessage"] = Value::Null;
-    out["validation"] = json!({"errors": [], "warnings": warnings_of(job)});
-    out["changes"] = json!([]);
-    if let Some((_, body)) = &job.response {
-        let fragment = body.to_value();
-        for key in ["status", "statusCode", "errorMessage", "changes"] {
-            if let Some(v) = fragment.get(key) {
-                out[key] = v.clone();
-            }
-        }
-        if let Some(errors) = fragment.pointer("/validation/errors") {
-            out["validation"]["errors"] = errors.clone();
+    out.validation.warnings = warnings_of(job);
+    let stored = job
+        .response
+        .as_ref()
+        .and_then(|(_, body)| serde_json::from_str::<PushOutcome>(body.as_str()).ok());
+    if let Some(fragment) = stored {
+        out.status = fragment.status;
+        out.status_code = fragment.status_code;
+        out.error_message = fragment.error_message;
+        out.changes = fragment.changes.unwrap_or_default();
+        if let Some(v) = fragment.validation {
+            out.validation.errors = v.errors;
         }
     }
     if job.bodies_deleted_at.is_some() {
@@ -190,13 +217,13 @@ pub fn push_json(job: &Job, company: &str, with_data: bool) -> Value {
         // `head_json` already rendered it).
         if let Some((status, _)) = &job.response {
             if !(200..300).contains(status) {
-                out["errorMessage"] =
-                    json!("the details of this push operation were deleted by retention");
+                out.error_message =
+                    Some("the details of this push operation were deleted by retention".into());
             }
         }
     }
     if with_data {
-        out["data"] = job.request.body.to_value();
+        out.data = Some(job.request.body.to_value());
     }
     out
 }
@@ -232,7 +259,10 @@ impl crate::jobs::JobRunner<AppState> for PushRunner {
     fn abandoned(&self) -> (u16, Value) {
         (
             500,
-            json!({"status": "Failed", "statusCode": 500, "errorMessage": "the push operation failed on the server too often; it was not applied"}),
+            to_value(&PushOutcome::failed(
+                500,
+                "the push operation failed on the server too often; it was not applied",
+            )),
         )
     }
 }
@@ -250,10 +280,13 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
         .get_connection(job.org_id, job.connection_id)
         .await?
     else {
-        let gone = json!({"status": "Failed", "statusCode": 404, "errorMessage": "the data connection was deleted before the push ran"});
+        let gone = to_value(&PushOutcome::failed(
+            404,
+            "the data connection was deleted before the push ran",
+        ));
         return state.store.fail_job(job.id, 404, &gone, now).await;
     };
-    let body: Result<CreateBankTransactionsIn, _> = serde_json::from_str(job.request.body.as_str());
+    let body: Result<BankTransactionsIn, _> = serde_json::from_str(job.request.body.as_str());
     let batch = body.ok().and_then(|b| {
         let account = job.bank_feed_account_id?;
         bank_transaction::to_batch(
@@ -266,7 +299,10 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
     let Some(batch) = batch else {
         // Checked when the push was accepted; only a corrupted row gets here.
         tracing::error!(job_id = %job.id, "push job request unreadable");
-        let bad = json!({"status": "Failed", "statusCode": 400, "errorMessage": "the push operation's request could not be read"});
+        let bad = to_value(&PushOutcome::failed(
+            400,
+            "the push operation's request could not be read",
+        ));
         return state.store.fail_job(job.id, 400, &bad, now).await;
     };
     let profile = PlatformProfile::for_platform(connection.platform, Door::Codat);
@@ -277,13 +313,23 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
 }
 
 /// `POST …/push/bankAccounts/{accountId}/bankTransactions`.
+#[utoipa::path(
+    post,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/push/bankAccounts/{accountId}/bankTransactions",
+    operation_id = "create-bank-transactions",
+    tag = "Transactions",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)"), ("timeoutInMinutes" = Option<u32>, Query, minimum = 1, description = "Time the push out (nothing applied) if it has not run by then")),
+    request_body = BankTransactionsIn,
+    responses((status = 200, description = "The push operation, Pending", body = PushOperation), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection, account)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
-    body: CodatRawJson<CreateBankTransactionsIn>,
-) -> CodatResult<Json<Value>> {
+    body: CodatRawJson<BankTransactionsIn>,
+) -> CodatResult<Json<PushOperation>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     let a = account_of(&state, &cc, &account).await?;
     if body
@@ -334,7 +380,7 @@ pub async fn create(
                 problems[0].message
             ),
         )
-        .with_validation(&problems_json(&problems)));
+        .with_validation(problems_json(&problems)));
     }
     let url = match timeout {
         Some(m) => format!("{JOB_PREFIX}companies/{company}/connections/{connection}/push/bankAccounts/{account}/bankTransactions?timeoutInMinutes={m}"),
@@ -362,11 +408,20 @@ pub async fn create(
 }
 
 /// `GET /companies/{companyId}/push/{pushOperationKey}`.
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}/push/{pushOperationKey}",
+    operation_id = "get-push-operation",
+    tag = "Transactions",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("pushOperationKey" = uuid::Uuid, Path, description = "The push operation's key")),
+    responses((status = 200, description = "The push operation", body = PushOperation), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, key)): Path<(String, String)>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<PushOperation>> {
     let customer = company_of(&state, org.id, &company).await?;
     let not_found = || {
         CodatError::not_found(
@@ -390,40 +445,4 @@ pub async fn get(
     }
     let job = settle(&state, job).await?;
     Ok(Json(push_json(&job, &company, false)))
-}
-
-/// `GET …/options/bankAccounts/{accountId}/bankTransactions`: what a push takes.
-pub async fn create_model(
-    State(state): State<AppState>,
-    DataConnection(cc): DataConnection,
-    Path((_, _, account)): Path<(String, String, String)>,
-) -> CodatResult<Json<Value>> {
-    account_of(&state, &cc, &account).await?;
-    let qbo = cc.connection.platform == bankfeeds_domain::Platform::IntuitBankFeeds;
-    let prop = |kind: &str, name: &str, description: &str, required: bool| json!({"type": kind, "displayName": name, "description": description, "required": required});
-    Ok(Json(json!({
-        "type": "Object",
-        "displayName": "Bank Transactions",
-        "description": "Posted transactions of one source account, oldest first, at most 1000 per push.",
-        "required": true,
-        "properties": {
-            "accountId": prop("String", "Account ID", "The source account's id.", true),
-            "transactions": {
-                "type": "Array",
-                "displayName": "Transactions",
-                "description": "At most 1000, in chronological order, none in the future, none older than the newest already pushed.",
-                "required": true,
-                "properties": {
-                    "id": prop("String", "ID", "Unique per source account; a re-send with the same content is ignored.", true),
-                    "date": prop("DateTime", "Cleared on date", if qbo { "No later than today, at most 7 days before the feed start date." } else { "No later than today." }, true),
-                    "description": prop("String", "Description", "Shown as the transaction's name.", qbo),
-                    "counterparty": prop("String", "Counterparty", "The payee.", false),
-                    "reference": prop("String", "Reference", "A memo.", false),
-                    "amount": prop("Number", "Amount", "Negative for money out.", true),
-                    "balance": prop("Number", "Balance", "The account balance after this transaction; the last one becomes the account's balance.", true),
-                    "transactionType": prop("String", "Transaction type", "One of Codat's BankTransactionType values.", false),
-                },
-            },
-        },
-    })))
 }

@@ -13,6 +13,9 @@ use super::company_of;
 use super::error::CodatResult;
 use super::paging::ListParams;
 use super::push::{deadline_at, head_json, push_json, settle};
+use super::responses::{ListQuery, Missing, Refused};
+use super::wire::Page;
+use super::wire::PushOperation;
 use super::CodatAuth;
 use crate::state::AppState;
 
@@ -62,13 +65,22 @@ const HEAD_FIELDS: &[&str] = &[
 ];
 
 /// `GET /companies/{companyId}/push`: paged, with `query` and `orderBy`.
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}/push",
+    operation_id = "list-push-operations",
+    tag = "Transactions",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ListQuery),
+    responses((status = 200, description = "A page of push operations, newest first", body = Page<PushOperation>), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
     OriginalUri(uri): OriginalUri,
     RawQuery(query): RawQuery,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Page<Value>>> {
     let params = ListParams::parse(query.as_deref())?;
     let heads = company_heads(&state, org.id, &company).await?;
     let whole = |id: JobId| {
@@ -79,17 +91,16 @@ pub async fn list(
         // Filter, order and page on the heads; read whole only the jobs on the page.
         let items = heads.iter().map(|h| head_json(h, &company)).collect();
         let mut page = params.page(items, uri.path());
-        if let Some(results) = page["results"].as_array_mut() {
-            for item in results.iter_mut() {
-                let id = item["pushOperationKey"]
-                    .as_str()
-                    .and_then(|k| k.parse().ok());
-                if let Some(job) = match id {
-                    Some(id) => whole(id).await?,
-                    None => None,
-                } {
-                    *item = push_json(&job, &company, false);
-                }
+        for item in &mut page.results {
+            let id = item["pushOperationKey"]
+                .as_str()
+                .and_then(|k| k.parse().ok());
+            if let Some(job) = match id {
+                Some(id) => whole(id).await?,
+                None => None,
+            } {
+                *item = serde_json::to_value(push_json(&job, &company, false))
+                    .expect("a push operation serialises");
             }
         }
         return Ok(Json(page));

@@ -15,69 +15,50 @@ use bankfeeds_domain::account::{
 use bankfeeds_domain::codat::source_account::{self as rules, Model, V2_ACCOUNT_TYPES};
 use bankfeeds_domain::customer::CustomerConnection;
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::{Amount, BankFeedAccount, ConnectionId, Currency};
+use bankfeeds_domain::{BankFeedAccount, ConnectionId, Currency};
 use bankfeeds_store::{Outcome, StoreError};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::connections::{connection_of, DataConnection};
 use super::error::{CodatError, CodatResult};
+use super::responses::{BodyRefused, Missing, Refused};
+use super::wire::{BatchItemOutcome, BatchItemResult, ItemStatus, SourceAccount, SourceAccountIn};
 use super::{time, CodatAuth, CodatJson};
 use crate::state::AppState;
 
-/// What a create or update may carry (V2 and v1 fields together; both are camelCase).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceAccountIn {
-    id: Option<String>,
-    account_name: Option<String>,
-    account_type: Option<String>,
-    account_number: Option<String>,
-    sort_code: Option<String>,
-    currency: Option<String>,
-    balance: Option<Amount>,
-    modified_date: Option<String>,
-    routing_info: Option<Value>,
-    account_info: Option<Value>,
-    status: Option<String>,
-    #[allow(dead_code)]
-    feed_start_date: Option<String>,
-}
-
 fn field_error(item: &str, code: &'static str, message: String) -> CodatError {
-    let validation = json!([
-        {"itemId": item, "message": message, "validatorName": "SourceAccountValidator"}
-    ]);
-    CodatError::bad_request(code, message).with_validation(&validation)
+    CodatError::field(code, item, message, "SourceAccountValidator")
 }
 
-pub fn account_json(a: &BankFeedAccount) -> Value {
+pub fn account_json(a: &BankFeedAccount) -> SourceAccount {
     let codat = rules::codat_data(a);
-    let mut out = json!({
-        "id": a.internal_bank_account_id,
-        "accountName": a.details.name,
-        "accountType": codat.get("accountType").cloned().unwrap_or(Value::Null),
-        "accountNumber": a.details.bank_account_number,
-        "sortCode": codat.get("sortCode").cloned().unwrap_or(Value::Null),
-        "currency": a.currency.code(),
-        "balance": a.current_balance,
-        "modifiedDate": time(a.updated_at),
-        "status": rules::status(a),
-        "feedStartDate": a.transaction_start_date.map(time),
-    });
-    if rules::model(a) == Model::V2 {
+    let text = |key: &str| codat.get(key).and_then(Value::as_str).map(str::to_owned);
+    let v2 = rules::model(a) == Model::V2;
+    SourceAccount {
+        id: a.internal_bank_account_id.clone(),
+        account_name: a.details.name.clone(),
+        account_type: text("accountType"),
+        account_number: a.details.bank_account_number.clone(),
+        sort_code: text("sortCode"),
+        currency: a.currency.code().into(),
+        balance: a.current_balance,
+        modified_date: time(a.updated_at),
+        status: rules::status(a).into(),
+        feed_start_date: a.transaction_start_date.map(time),
         // Always present on V2 accounts (Codat's default type is `bankcode`): the SDK tells
         // the two models apart by these fields.
-        out["routingInfo"] = codat
-            .get("routingInfo")
-            .filter(|v| v.is_object())
-            .cloned()
-            .unwrap_or_else(|| json!({"bankCode": null, "type": "bankcode"}));
-        if let Some(v) = codat.get("accountInfo").filter(|v| !v.is_null()) {
-            out["accountInfo"] = v.clone();
-        }
+        routing_info: v2.then(|| {
+            codat
+                .get("routingInfo")
+                .filter(|v| v.is_object())
+                .cloned()
+                .unwrap_or_else(|| json!({"bankCode": null, "type": "bankcode"}))
+        }),
+        account_info: codat
+            .get("accountInfo")
+            .filter(|v| v2 && !v.is_null())
+            .cloned(),
     }
-    out
 }
 
 /// The Rutter door's length limits on an account's names and numbers, checked when the request
@@ -259,6 +240,16 @@ pub(super) async fn store_new(
 
 /// `POST …/bankFeedAccounts/batch`: 201 when every account was created, 207 when some were
 /// refused; one result per account, in order.
+#[utoipa::path(
+    post,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/connectionInfo/bankFeedAccounts/batch",
+    operation_id = "create-batch-source-account",
+    tag = "Source accounts",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    request_body = Vec<SourceAccountIn>,
+    responses((status = 201, description = "Every account was created", body = Vec<BatchItemResult>), (status = 207, description = "Some were refused: one result per account, in order", body = Vec<BatchItemResult>), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn create_batch(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
@@ -289,13 +280,25 @@ pub async fn create_batch(
                 Err(e) => Err(e),
             }
         };
-        results.push(match outcome {
-            Ok(a) => json!({"sourceAccountId": source_id, "result": {"statusCode": 201, "error": null, "account": account_json(&a)}}),
+        let result = match outcome {
+            Ok(a) => BatchItemOutcome {
+                status_code: ItemStatus::Created(201),
+                error: None,
+                account: Some(account_json(&a)),
+            },
             Err(e) if e.status.is_client_error() => {
                 all_ok = false;
-                json!({"sourceAccountId": source_id, "result": {"statusCode": e.status.as_u16().to_string(), "error": e.message}})
+                BatchItemOutcome {
+                    status_code: ItemStatus::Refused(e.status.as_u16().to_string()),
+                    error: Some(e.message),
+                    account: None,
+                }
             }
             Err(e) => return Err(e),
+        };
+        results.push(BatchItemResult {
+            source_account_id: source_id,
+            result,
         });
     }
     let status = if all_ok {
@@ -303,34 +306,45 @@ pub async fn create_batch(
     } else {
         StatusCode::MULTI_STATUS
     };
-    Ok((status, Json(Value::Array(results))).into_response())
+    Ok((status, Json(results)).into_response())
 }
 
 /// `GET …/connectionInfo/bankFeedAccounts`: a bare array.
+#[utoipa::path(
+    get,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/connectionInfo/bankFeedAccounts",
+    operation_id = "list-source-accounts",
+    tag = "Source accounts",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
+    responses((status = 200, description = "Every source account of the connection", body = Vec<SourceAccount>), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     DataConnection(cc): DataConnection,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<Vec<SourceAccount>>> {
     let accounts = all_accounts(&state, cc.connection.id).await?;
-    Ok(Json(Value::Array(
-        accounts.iter().map(account_json).collect(),
-    )))
+    Ok(Json(accounts.iter().map(account_json).collect()))
 }
 
 /// Seed 001: "It's only possible to update the `accountName` field", while its example sends
 /// the whole account back. A field that cannot change may be sent with the value it has (a
 /// read-modify-write); a different value is refused (`READ_ONLY_FIELD`), never dropped.
-fn check_unchanged(stored: &Value, body: &SourceAccountIn) -> CodatResult<()> {
-    for (field, sent) in [
-        ("accountType", &body.account_type),
-        ("accountNumber", &body.account_number),
-        ("sortCode", &body.sort_code),
-        ("currency", &body.currency),
+fn check_unchanged(stored: &SourceAccount, body: &SourceAccountIn) -> CodatResult<()> {
+    for (field, sent, has) in [
+        ("accountType", &body.account_type, &stored.account_type),
+        (
+            "accountNumber",
+            &body.account_number,
+            &stored.account_number,
+        ),
+        ("sortCode", &body.sort_code, &stored.sort_code),
+        ("currency", &body.currency, &Some(stored.currency.clone())),
     ] {
         let Some(sent) = sent.as_deref() else {
             continue;
         };
-        let has = stored[field].as_str().unwrap_or_default();
+        let has = has.as_deref().unwrap_or_default();
         if !sent.eq_ignore_ascii_case(has) {
             return Err(field_error(
                 field,
@@ -347,12 +361,22 @@ fn check_unchanged(stored: &Value, body: &SourceAccountIn) -> CodatResult<()> {
 
 /// `PATCH …/bankFeedAccounts/{accountId}`: the name; the balance while not connected; the
 /// status only to `disconnected`. Other fields only as they are (`check_unchanged`).
+#[utoipa::path(
+    patch,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/connectionInfo/bankFeedAccounts/{accountId}",
+    operation_id = "update-source-account",
+    tag = "Source accounts",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)")),
+    request_body = SourceAccountIn,
+    responses((status = 200, description = "The source account", body = SourceAccount), Refused, Missing, BodyRefused),
+    security(("basic" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection, account)): Path<(String, String, String)>,
     CodatJson(body): CodatJson<SourceAccountIn>,
-) -> CodatResult<Json<Value>> {
+) -> CodatResult<Json<SourceAccount>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     let a = account_of(&state, &cc, &account).await?;
     if body.id.as_deref().is_some_and(|id| id != account) {
@@ -414,45 +438,24 @@ pub async fn update(
 }
 
 /// `DELETE …/bankFeedAccounts/{accountId}`: 204.
+#[utoipa::path(
+    delete,
+    path = "/codat/companies/{companyId}/connections/{connectionId}/connectionInfo/bankFeedAccounts/{accountId}",
+    operation_id = "delete-source-account",
+    tag = "Source accounts",
+    params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)")),
+    responses((status = 204, description = "Deleted"), Refused, Missing),
+    security(("basic" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     DataConnection(cc): DataConnection,
-    Path((_, _, account)): Path<(String, String, String)>,
+    Path((_company, _connection, account)): Path<(String, String, String)>,
 ) -> CodatResult<Response> {
     let a = account_of(&state, &cc, &account).await?;
     state
         .store
         .delete_account(cc.connection.id, a.id, state.clock.now())
-        .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// `POST …/bankFeedAccounts/credentials`: a new username and password for the customer to type
-/// into QuickBooks; each call a new set. The SDK sends an odd body (a JSON string); it is
-/// ignored.
-pub async fn generate_credentials(
-    State(state): State<AppState>,
-    DataConnection(cc): DataConnection,
-) -> CodatResult<Json<Value>> {
-    let (credentials, password) = bankfeeds_domain::credentials::BankFeedCredentials::generate(
-        &cc.connection,
-        state.clock.now(),
-    );
-    state.store.create_credentials(&credentials).await?;
-    tracing::info!(connection_id = %cc.connection.id, "bank feed credentials generated");
-    Ok(Json(
-        json!({"username": credentials.username, "password": password.expose()}),
-    ))
-}
-
-/// `DELETE …/bankFeedAccounts/credentials`: revokes every set of the connection; 204.
-pub async fn delete_credentials(
-    State(state): State<AppState>,
-    DataConnection(cc): DataConnection,
-) -> CodatResult<Response> {
-    state
-        .store
-        .revoke_credentials(cc.connection.id, state.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

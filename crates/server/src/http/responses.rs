@@ -7,14 +7,15 @@
 use std::collections::BTreeMap;
 
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::IntoResponses;
 
-fn error_answers(statuses: &[u16]) -> BTreeMap<String, RefOr<Response>> {
+/// Each status answered with the error body named `schema` (`ErrorOut` on the Rutter-shaped
+/// door, `ErrorMessage` on the Codat door).
+pub fn error_answers(schema: &str, statuses: &[u16]) -> BTreeMap<String, RefOr<Response>> {
     statuses
         .iter()
         .map(|status| {
             let body = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorOut")))
+                .schema(Some(Ref::from_schema_name(schema)))
                 .build();
             let answer = ResponseBuilder::new()
                 .description(meaning(*status))
@@ -30,6 +31,7 @@ fn meaning(status: u16) -> &'static str {
     match status {
         400 => "The request is malformed or breaks a rule",
         401 => "Missing or wrong credentials or access token",
+        404 => "No such resource (deleted, or not this organisation's)",
         409 => "The request conflicts with what is stored",
         410 => "No such resource (deleted, or not this organisation's)",
         413 => "The body is larger than 8 MiB (`PAYLOAD_TOO_LARGE`)",
@@ -39,20 +41,27 @@ fn meaning(status: u16) -> &'static str {
     }
 }
 
+/// Response sets: each a unit struct whose `IntoResponses` declares these statuses with the
+/// error body `$schema`.
+#[macro_export]
 macro_rules! error_set {
-    ($($(#[$doc:meta])* $name:ident => [$($status:literal),+];)+) => {$(
+    ($schema:literal: $($(#[$doc:meta])* $name:ident => [$($status:literal),+];)+) => {$(
         $(#[$doc])*
         pub struct $name;
 
-        impl IntoResponses for $name {
-            fn responses() -> BTreeMap<String, RefOr<Response>> {
-                error_answers(&[$($status),+])
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::Response>,
+            > {
+                $crate::http::responses::error_answers($schema, &[$($status),+])
             }
         }
     )+};
 }
 
 error_set! {
+    "ErrorOut":
     /// 400 (the request is malformed or breaks a rule), 401 (no or wrong credentials) and 429
     /// (this client failed authentication too often).
     Refusals => [400, 401, 429];

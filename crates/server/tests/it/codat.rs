@@ -42,6 +42,7 @@ impl<'a> Codat<'a> {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let method_name = method.as_str().to_ascii_lowercase();
         let mut req = self
             .hub
             .http
@@ -64,6 +65,7 @@ impl<'a> Codat<'a> {
         } else {
             serde_json::from_str(&text).unwrap()
         };
+        crate::codat_contract::holds_to_the_document(method_name, path, status, &body);
         (status, body)
     }
 
@@ -834,6 +836,49 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
     assert_eq!(c["breaks"][0]["difference"].to_string(), "-8058.00");
     let (s, _) = codat.get(&continuity.replace("ac-001", "nope")).await;
     assert_eq!(s, 404);
+    // Acknowledged with a reason through this door too (issue 17): once, only a break, not
+    // blank, and only a break of this account.
+    let ack = |id: &str| format!("{continuity}/breaks/{id}/acknowledge");
+    let break_id = c["breaks"][0]["id"].as_str().unwrap().to_owned();
+    error(
+        codat.post(&ack(&break_id), json!({"reason": " "})).await,
+        400,
+        "INVALID_REASON",
+    );
+    let unknown = uuid::Uuid::new_v4().to_string();
+    error(
+        codat.post(&ack(&unknown), json!({"reason": "x"})).await,
+        404,
+        "BREAK_NOT_FOUND",
+    );
+    error(
+        codat.post(&ack("not-an-id"), json!({"reason": "x"})).await,
+        404,
+        "BREAK_NOT_FOUND",
+    );
+    let (s, acked) = codat
+        .post(
+            &ack(&break_id),
+            json!({"reason": "Fee reversal booked by the core on the 3rd"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{acked}");
+    assert_eq!(
+        acked["acknowledged"]["reason"],
+        "Fee reversal booked by the core on the 3rd"
+    );
+    error(
+        codat
+            .post(&ack(&break_id), json!({"reason": "again"}))
+            .await,
+        409,
+        "BREAK_ALREADY_ACKNOWLEDGED",
+    );
+    let (_, c) = codat.get(&continuity).await;
+    assert_eq!(
+        c["state"], "TiesOut",
+        "an acknowledged break no longer counts: {c}"
+    );
 
     // What cannot be a transaction is a 400 before any push operation exists.
     let e = error(codat.post(&push, json!({"accountId": "ac-001", "transactions": [{"id": "x", "date": "soon", "description": "d", "amount": 1, "balance": 1}]})).await, 400, "INVALID_DATE");

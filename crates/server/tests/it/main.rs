@@ -6,6 +6,7 @@
 
 mod accounts;
 mod codat;
+mod codat_contract;
 mod codat_link;
 mod connections;
 mod continuity;
