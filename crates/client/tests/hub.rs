@@ -9,7 +9,7 @@ use bankfeeds_client::wire::accounts::{AccountIn, ResponseMode};
 use bankfeeds_client::wire::connections::ConnectionIn;
 use bankfeeds_client::wire::transactions::BatchIn;
 use bankfeeds_client::{Client, Pushed, TransactionFilter};
-use bankfeeds_domain::{NewOrg, Platform, SystemClock};
+use bankfeeds_domain::{Clock, NewOrg, Platform, SystemClock};
 use bankfeeds_server::AppState;
 use bankfeeds_store_tests::TestDb;
 use futures_util::TryStreamExt;
