@@ -22,7 +22,11 @@ const MAX_BATCH: usize = 1000;
 #[derive(clap::Args)]
 pub struct PushArgs {
     /// The connection's access token (it selects the connection).
-    #[arg(long = "connection", env = "BANKFEEDS_ACCESS_TOKEN", hide_env_values = true)]
+    #[arg(
+        long = "connection",
+        env = "BANKFEEDS_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
     access_token: String,
     /// The bank feed account's id (the hub's, as `create` answered it).
     #[arg(long)]
@@ -38,7 +42,11 @@ pub struct PushArgs {
     #[arg(long, default_value_t = MAX_BATCH)]
     batch_size: usize,
     /// The hub's base URL.
-    #[arg(long, env = "BANKFEEDS_HUB_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "BANKFEEDS_HUB_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     hub: String,
     /// The organisation's API client id.
     #[arg(long, env = "BANKFEEDS_CLIENT_ID")]
@@ -56,7 +64,11 @@ pub enum Format {
 
 impl Format {
     fn of(path: &Path) -> anyhow::Result<Format> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
             Some(e) if e == "csv" => Ok(Format::Csv),
             Some(e) if e == "jsonl" || e == "ndjson" => Ok(Format::Jsonl),
             _ => bail!(
@@ -86,10 +98,9 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
     }
     let client = Client::new(&args.hub, &args.client_id, &args.client_secret)?;
     let conn = client.connection(&args.access_token);
-    let account_id = args
-        .account
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--account {:?} is not a bank feed account id", args.account))?;
+    let account_id = args.account.parse().map_err(|_| {
+        anyhow::anyhow!("--account {:?} is not a bank feed account id", args.account)
+    })?;
 
     let bar = ProgressBar::with_draw_target(
         Some(transactions.len() as u64),
@@ -146,7 +157,10 @@ fn read_csv(text: &str) -> anyhow::Result<Vec<TransactionIn>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = reader.headers().context("the CSV has no header row")?.clone();
+    let headers = reader
+        .headers()
+        .context("the CSV has no header row")?
+        .clone();
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
@@ -157,9 +171,9 @@ fn read_csv(text: &str) -> anyhow::Result<Vec<TransactionIn>> {
                 continue;
             }
             let value = if MONEY.contains(&name) {
-                let n: serde_json::Number = cell
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("CSV line {line}: {name} {cell:?} is not a number"))?;
+                let n: serde_json::Number = cell.parse().map_err(|_| {
+                    anyhow::anyhow!("CSV line {line}: {name} {cell:?} is not a number")
+                })?;
                 Value::Number(n)
             } else {
                 Value::String(cell.to_owned())
@@ -210,7 +224,10 @@ mod tests {
         let b = batch(t.clone());
         assert_eq!(batch_key("x", 0, &b), batch_key("x", 0, &batch(t.clone())));
         assert_ne!(batch_key("x", 0, &b), batch_key("x", 1, &b));
-        assert_ne!(batch_key("x", 0, &b), batch_key("x", 0, &batch(t[..1].to_vec())));
+        assert_ne!(
+            batch_key("x", 0, &b),
+            batch_key("x", 0, &batch(t[..1].to_vec()))
+        );
     }
 
     #[test]

@@ -101,9 +101,17 @@ fn describe_item(item: &serde_json::Value) -> String {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "stored:     {}", self.stored)?;
-        writeln!(f, "duplicated: {} (stored before, identical; nothing written)", self.duplicated)?;
+        writeln!(
+            f,
+            "duplicated: {} (stored before, identical; nothing written)",
+            self.duplicated
+        )?;
         if self.replayed > 0 {
-            writeln!(f, "replayed:   {} (pushed by an earlier run of this file; nothing written)", self.replayed)?;
+            writeln!(
+                f,
+                "replayed:   {} (pushed by an earlier run of this file; nothing written)",
+                self.replayed
+            )?;
         }
         writeln!(f, "refused:    {}", self.refused())?;
         for r in &self.refusals {

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/sample-transactions.csv");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../docs/sample-transactions.csv"
+);
 
 struct Server(Child);
 
@@ -27,7 +30,11 @@ fn bankfeeds(db_url: &str) -> Command {
 }
 
 async fn serve(db_url: &str) -> (Server, String) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let server = Server(
         bankfeeds(db_url)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -48,7 +55,15 @@ async fn serve(db_url: &str) -> (Server, String) {
 
 fn push(base: &str, creds: &(String, String), token: &str, account: &str, file: &str) -> Output {
     Command::new(BIN)
-        .args(["push", "--connection", token, "--account", account, "--file", file])
+        .args([
+            "push",
+            "--connection",
+            token,
+            "--account",
+            account,
+            "--file",
+            file,
+        ])
         .args(["--hub", base, "--client-id", &creds.0])
         .env("BANKFEEDS_CLIENT_SECRET", &creds.1)
         .output()
@@ -86,13 +101,19 @@ async fn pushes_the_sample_csv_once_and_reports_refusals() {
             .json(&body)
             .send()
     };
-    let created: Value = call("/versioned/connections/create", json!({"platform": "INTUIT_BANK_FEEDS"}))
-        .await
+    let created: Value = call(
+        "/versioned/connections/create",
+        json!({"platform": "INTUIT_BANK_FEEDS"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = created["connection"]["access_token"]
+        .as_str()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = created["connection"]["access_token"].as_str().unwrap().to_owned();
+        .to_owned();
     let account: Value = call(
         &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
         json!({"bank_feed_account": {"internal_bank_account_id": "CHK-1",
@@ -103,7 +124,10 @@ async fn pushes_the_sample_csv_once_and_reports_refusals() {
     .json()
     .await
     .unwrap();
-    let account = account["bank_feed_account"]["id"].as_str().unwrap().to_owned();
+    let account = account["bank_feed_account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let first = push(&base, &creds, &token, &account, SAMPLE);
     assert!(first.status.success(), "{}", text(&first));
@@ -115,7 +139,10 @@ async fn pushes_the_sample_csv_once_and_reports_refusals() {
     let again = push(&base, &creds, &token, &account, SAMPLE);
     assert!(again.status.success(), "{}", text(&again));
     let said = String::from_utf8_lossy(&again.stdout);
-    assert!(said.contains("stored:     0") && said.contains("replayed:   12"), "{said}");
+    assert!(
+        said.contains("stored:     0") && said.contains("replayed:   12"),
+        "{said}"
+    );
 
     // JSON lines, in batches of 2: one transaction already stored (a duplicate) beside a new
     // one, then a batch reusing an id with other content, refused whole with its reason.

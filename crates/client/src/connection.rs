@@ -154,7 +154,10 @@ impl ConnectionClient {
             ("bank_feed_account_id", f.bank_feed_account_id),
             ("posted_at_min", f.posted_at_min),
             ("posted_at_max", f.posted_at_max),
-            ("platform_ingested", f.platform_ingested.map(|b| b.to_string())),
+            (
+                "platform_ingested",
+                f.platform_ingested.map(|b| b.to_string()),
+            ),
             ("limit", f.page_size.map(|n| n.to_string())),
         ];
         query.extend(fields.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));

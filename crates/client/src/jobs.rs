@@ -50,7 +50,9 @@ pub struct PendingJob {
 
 impl std::fmt::Debug for PendingJob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingJob").field("job", &self.job).finish()
+        f.debug_struct("PendingJob")
+            .field("job", &self.job)
+            .finish()
     }
 }
 

@@ -222,7 +222,9 @@ impl Client {
                     let status = resp.status().as_u16();
                     let wait = retry::retry_after(resp.headers());
                     let replayed = resp.headers().contains_key("idempotent-replayed");
-                    resp.bytes().await.map(|b| (status, b.to_vec(), wait, replayed))
+                    resp.bytes()
+                        .await
+                        .map(|b| (status, b.to_vec(), wait, replayed))
                 }
                 Err(e) => Err(e),
             };
@@ -255,7 +257,10 @@ impl Client {
 
     /// Create a connection for one business customer and platform. The answer holds its
     /// `access_token`, shown this once.
-    pub async fn create_connection(&self, connection: &ConnectionIn) -> Result<ConnectionCreateOut> {
+    pub async fn create_connection(
+        &self,
+        connection: &ConnectionIn,
+    ) -> Result<ConnectionCreateOut> {
         let call = Call::new(Method::POST, "/versioned/connections/create").json(connection);
         self.call(call).await
     }

@@ -58,10 +58,8 @@ impl RetryPolicy {
 pub(crate) fn retryable_status(status: u16, body: &[u8]) -> bool {
     match status {
         429 | 500 | 502 | 503 | 504 => true,
-        409 => {
-            serde_json::from_slice::<bankfeeds_wire::error::ErrorOut>(body)
-                .is_ok_and(|e| e.error_code == "IDEMPOTENCY_KEY_IN_USE")
-        }
+        409 => serde_json::from_slice::<bankfeeds_wire::error::ErrorOut>(body)
+            .is_ok_and(|e| e.error_code == "IDEMPOTENCY_KEY_IN_USE"),
         _ => false,
     }
 }
@@ -95,7 +93,7 @@ mod tests {
             let d = p.delay(attempt, None);
             assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
         }
-        assert_eq!(p.delay(30, None) <= p.max_delay, true);
+        assert!(p.delay(30, None) <= p.max_delay);
         assert_eq!(
             p.delay(1, Some(Duration::from_secs(3))),
             Duration::from_secs(3)

@@ -123,10 +123,19 @@ fn batch(account: &str, ids: std::ops::Range<u32>) -> BatchIn {
 async fn connections_accounts_and_pushes_round_trip(hub: Hub) {
     let (token, account) = account(&hub.client).await;
     let conn = hub.client.connection(&token);
-    assert_eq!(conn.get().await.unwrap().connection.name.as_deref(), Some("Acme Ltd"));
+    assert_eq!(
+        conn.get().await.unwrap().connection.name.as_deref(),
+        Some("Acme Ltd")
+    );
     assert!(conn.status().await.unwrap().status.is_ready);
 
-    let stored = conn.push(&batch(&account, 1..4)).await.unwrap().stored().await.unwrap();
+    let stored = conn
+        .push(&batch(&account, 1..4))
+        .await
+        .unwrap()
+        .stored()
+        .await
+        .unwrap();
     assert_eq!(stored.bank_feed_transactions.len(), 3);
     let first = &stored.bank_feed_transactions[0];
     assert_eq!(first.transaction_id, "t-0001");
@@ -134,11 +143,23 @@ async fn connections_accounts_and_pushes_round_trip(hub: Hub) {
     assert_eq!(first.duplicate, Some(false));
 
     // The same transactions again under a new key: stored nothing, reported as duplicates.
-    let again = conn.push(&batch(&account, 1..4)).await.unwrap().stored().await.unwrap();
-    assert!(again.bank_feed_transactions.iter().all(|t| t.duplicate == Some(true)));
+    let again = conn
+        .push(&batch(&account, 1..4))
+        .await
+        .unwrap()
+        .stored()
+        .await
+        .unwrap();
+    assert!(again
+        .bank_feed_transactions
+        .iter()
+        .all(|t| t.duplicate == Some(true)));
 
     let got = conn.get_transaction(&first.id.to_string()).await.unwrap();
-    assert_eq!(got.bank_feed_transaction.description.as_deref(), Some("Purchase 1"));
+    assert_eq!(
+        got.bank_feed_transaction.description.as_deref(),
+        Some("Purchase 1")
+    );
     let a = conn.get_account(&account).await.unwrap();
     assert_eq!(a.bank_feed_account.internal_bank_account_id, "chk-1");
     let otp = conn.create_otp().await.unwrap();
@@ -197,8 +218,14 @@ async fn a_reused_key_replays_and_refusals_carry_their_code(hub: Hub) {
     assert!(replay.replayed());
     let replay = replay.stored().await.unwrap();
     assert_eq!(replay.bank_feed_transactions.len(), 2);
-    assert!(replay.bank_feed_transactions.iter().all(|t| t.duplicate == Some(false)));
-    assert_eq!(first.bank_feed_transactions[0].id, replay.bank_feed_transactions[0].id);
+    assert!(replay
+        .bank_feed_transactions
+        .iter()
+        .all(|t| t.duplicate == Some(false)));
+    assert_eq!(
+        first.bank_feed_transactions[0].id,
+        replay.bank_feed_transactions[0].id
+    );
 
     // The key with another body: refused, with the hub's code.
     let other = batch(&account, 5..6);
@@ -209,7 +236,12 @@ async fn a_reused_key_replays_and_refusals_carry_their_code(hub: Hub) {
     assert_eq!(e.code(), Some("IDEMPOTENCY_KEY_REUSED"), "{e}");
     assert_eq!(e.status(), Some(409));
 
-    let e = hub.client.connection("not-a-token").get().await.unwrap_err();
+    let e = hub
+        .client
+        .connection("not-a-token")
+        .get()
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("INVALID_ACCESS_TOKEN"), "{e}");
     assert_eq!(e.status(), Some(401));
     let wrong = Client::new(hub.client.base_url(), "nobody", "nothing").unwrap();
@@ -220,7 +252,12 @@ async fn a_reused_key_replays_and_refusals_carry_their_code(hub: Hub) {
 async fn lists_stream_every_page(hub: Hub) {
     let (token, account) = account(&hub.client).await;
     let conn = hub.client.connection(&token);
-    conn.push(&batch(&account, 1..8)).await.unwrap().stored().await.unwrap();
+    conn.push(&batch(&account, 1..8))
+        .await
+        .unwrap()
+        .stored()
+        .await
+        .unwrap();
     let filter = TransactionFilter {
         page_size: Some(3),
         ..TransactionFilter::default()

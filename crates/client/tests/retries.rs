@@ -106,7 +106,10 @@ async fn retries_429_and_5xx_with_one_idempotency_key_honouring_retry_after() {
         Some((200, "", stored_answer())),
     ])
     .await;
-    let client = Client::builder(&base, "id", "secret").retry(quick()).build().unwrap();
+    let client = Client::builder(&base, "id", "secret")
+        .retry(quick())
+        .build()
+        .unwrap();
     let started = Instant::now();
     let pushed = client
         .connection("tok")
@@ -115,13 +118,29 @@ async fn retries_429_and_5xx_with_one_idempotency_key_honouring_retry_after() {
         .unwrap();
     let stored = pushed.stored().await.unwrap();
     assert!(stored.bank_feed_transactions.is_empty());
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 4);
-    let key = seen[0].idempotency_key.clone().expect("a write carries a key");
-    assert!(seen.iter().all(|s| s.idempotency_key.as_ref() == Some(&key)), "{seen:?}");
-    assert!(seen[0].request_line.starts_with("POST /versioned/accounting/bank_feeds/transactions?access_token=tok"));
-    assert!(seen[0].authorization.as_deref().unwrap().starts_with("Basic "));
+    let key = seen[0]
+        .idempotency_key
+        .clone()
+        .expect("a write carries a key");
+    assert!(
+        seen.iter()
+            .all(|s| s.idempotency_key.as_ref() == Some(&key)),
+        "{seen:?}"
+    );
+    assert!(seen[0]
+        .request_line
+        .starts_with("POST /versioned/accounting/bank_feeds/transactions?access_token=tok"));
+    assert!(seen[0]
+        .authorization
+        .as_deref()
+        .unwrap()
+        .starts_with("Basic "));
 }
 
 #[tokio::test]
@@ -130,13 +149,19 @@ async fn gives_up_after_the_last_attempt_with_the_hubs_code() {
         .map(|_| Some((503, "", error("UNAVAILABLE"))))
         .collect();
     let (base, seen) = stand_in(script).await;
-    let client = Client::builder(&base, "id", "secret").retry(quick()).build().unwrap();
+    let client = Client::builder(&base, "id", "secret")
+        .retry(quick())
+        .build()
+        .unwrap();
     let e = client.list_fi_configs().await.unwrap_err();
     assert_eq!(e.code(), Some("UNAVAILABLE"));
     assert_eq!(e.status(), Some(503));
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 4);
-    assert!(seen.iter().all(|s| s.idempotency_key.is_none()), "reads carry no key");
+    assert!(
+        seen.iter().all(|s| s.idempotency_key.is_none()),
+        "reads carry no key"
+    );
 }
 
 #[tokio::test]
@@ -146,7 +171,10 @@ async fn a_refusal_is_not_retried_and_each_call_gets_its_own_key() {
         Some((400, "", error("INVALID_FIELD_VALUE"))),
     ])
     .await;
-    let client = Client::builder(&base, "id", "secret").retry(quick()).build().unwrap();
+    let client = Client::builder(&base, "id", "secret")
+        .retry(quick())
+        .build()
+        .unwrap();
     let conn = client.connection("tok");
     for _ in 0..2 {
         let e = conn.push(&batch()).await.unwrap_err();
@@ -181,7 +209,10 @@ async fn pages_follow_next_cursor_and_a_queued_push_polls_its_job() {
         Some((200, "", job("success", json!({"http_status": 200, "body": {"bank_feed_transactions": []}})))),
     ])
     .await;
-    let client = Client::builder(&base, "id", "secret").retry(quick()).build().unwrap();
+    let client = Client::builder(&base, "id", "secret")
+        .retry(quick())
+        .build()
+        .unwrap();
     let all: Vec<_> = client.list_connections().try_collect().await.unwrap();
     assert_eq!(all.len(), 2);
     let pushed = client
@@ -193,5 +224,7 @@ async fn pages_follow_next_cursor_and_a_queued_push_polls_its_job() {
     assert!(stored.bank_feed_transactions.is_empty());
     let seen = seen.lock().unwrap();
     assert!(seen[1].request_line.contains("cursor=c1"), "{seen:?}");
-    assert!(seen[3].request_line.starts_with("GET /versioned/jobs/0191b3c4-0000-7000-8000-00000000000a"));
+    assert!(seen[3]
+        .request_line
+        .starts_with("GET /versioned/jobs/0191b3c4-0000-7000-8000-00000000000a"));
 }

@@ -19,7 +19,11 @@ use crate::state::AppState;
 
 pub use bankfeeds_wire::connections::*;
 
-fn created_out(state: &AppState, c: &Connection, access_token: Option<String>) -> ConnectionCreateOut {
+fn created_out(
+    state: &AppState,
+    c: &Connection,
+    access_token: Option<String>,
+) -> ConnectionCreateOut {
     let connection = ConnectionCreatedOut {
         link_url: link_url(state, c.id),
         id: c.id,
@@ -108,8 +112,7 @@ pub async fn create_connection(
         state.clock.now(),
     )
     .map_err(|e| ApiError::bad_request("INVALID_FIELD_VALUE", format!("field `name`: {e}")))?;
-    let created =
-        |c: &Connection, token: Option<String>| created_out(&state, c, token);
+    let created = |c: &Connection, token: Option<String>| created_out(&state, c, token);
     let key = req.key_for(org.id);
     // The saved answer leaves the token out: secrets are stored only hashed.
     let render = |c: &Connection| saved(200, &created(c, None));
