@@ -174,6 +174,31 @@ impl ConnectionClient {
         self.client.call(self.call(Method::GET, &path)).await
     }
 
+    /// A statement file (`format`: qbo, qfx, ofx, csv, bai2, mt940, camt053) of one account,
+    /// or with `account` `None` of the whole connection (bai2, camt053); `from`/`to` are days
+    /// (YYYY-MM-DD, inclusive). The answer is handed back unread: stream it with
+    /// `chunk()`.
+    pub async fn statement(
+        &self,
+        account: Option<&str>,
+        format: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        let path = match account {
+            Some(id) => format!("{ACCOUNTS}/{id}/statement"),
+            None => "/versioned/accounting/bank_feeds/statement".to_owned(),
+        };
+        let mut call = self.call(Method::GET, &path).query("format", format);
+        if let Some(from) = from {
+            call = call.query("from", from);
+        }
+        if let Some(to) = to {
+            call = call.query("to", to);
+        }
+        self.client.stream(call).await
+    }
+
     /// A one-time password for the link flow (cancels any earlier one).
     pub async fn create_otp(&self) -> Result<OtpEnvelopeOut> {
         let call = self.call(Method::POST, "/versioned/accounting/bank_feeds/otp");

@@ -123,6 +123,12 @@ pub(crate) struct Answer {
     pub(crate) replayed: bool,
 }
 
+/// An answer read whole (one that was considered for a retry), or one still to read.
+enum Sent {
+    Read(Answer),
+    Streaming(reqwest::Response),
+}
+
 /// A prepared request: what is sent again, unchanged, on each attempt.
 pub(crate) struct Call<'a> {
     method: Method,
@@ -188,8 +194,26 @@ impl Client {
         ConnectionClient::new(self.clone(), access_token)
     }
 
-    /// Sends `call`, retrying as the policy says; answers the last answer.
+    /// Sends `call`, retrying as the policy says; answers the last answer, read whole.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Answer> {
+        match self.send_streaming(call).await? {
+            Sent::Read(answer) => Ok(answer),
+            Sent::Streaming(resp) => {
+                let status = resp.status().as_u16();
+                let replayed = resp.headers().contains_key("idempotent-replayed");
+                let body = resp.bytes().await?.to_vec();
+                Ok(Answer {
+                    status,
+                    body,
+                    replayed,
+                })
+            }
+        }
+    }
+
+    /// Sends `call`, retrying as the policy says. An answer that may be retried (429, 5xx,
+    /// 409) is read to decide; any other is handed back unread, for the caller to stream.
+    async fn send_streaming(&self, call: Call<'_>) -> Result<Sent> {
         let inner = &self.inner;
         let writes = call.method != Method::GET;
         let key = match (&call.idempotency_key, writes) {
@@ -218,6 +242,9 @@ impl Client {
                     .body(body.clone());
             }
             let answer = match req.send().await {
+                Ok(resp) if !matches!(resp.status().as_u16(), 409 | 429 | 500..=599) => {
+                    return Ok(Sent::Streaming(resp));
+                }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let wait = retry::retry_after(resp.headers());
@@ -231,11 +258,11 @@ impl Client {
             match answer {
                 Ok((status, body, wait, replayed)) => {
                     if last || !retry::retryable_status(status, &body) {
-                        return Ok(Answer {
+                        return Ok(Sent::Read(Answer {
                             status,
                             body,
                             replayed,
-                        });
+                        }));
                     }
                     tokio::time::sleep(inner.retry.delay(attempt, wait)).await;
                 }
@@ -246,6 +273,23 @@ impl Client {
                     tokio::time::sleep(inner.retry.delay(attempt, None)).await;
                 }
             }
+        }
+    }
+
+    /// Sends `call` and hands back a 2xx answer unread (a statement file, to stream), or the
+    /// error any other answer carries.
+    pub(crate) async fn stream(&self, call: Call<'_>) -> Result<reqwest::Response> {
+        match self.send_streaming(call).await? {
+            Sent::Streaming(resp) if resp.status().is_success() => Ok(resp),
+            Sent::Streaming(resp) => {
+                let status = resp.status().as_u16();
+                Err(Error::from_answer(status, &resp.bytes().await?))
+            }
+            Sent::Read(answer) if (200..300).contains(&answer.status) => Err(Error::Decode {
+                status: answer.status,
+                message: "read before it could be streamed".into(),
+            }),
+            Sent::Read(answer) => Err(Error::from_answer(answer.status, &answer.body)),
         }
     }
 
