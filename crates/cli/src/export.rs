@@ -1,11 +1,12 @@
 //! `bankfeeds export`: a statement file downloaded from a running hub, as an FI's back office
 //! would fetch it, through the same API and credentials (`GET …/accounts/:id/statement`, or
-//! `GET …/bank_feeds/statement` for the whole connection). Streams to `--out` or stdout.
+//! `GET …/bank_feeds/statement` for the whole connection), through `bankfeeds-client` (its
+//! retries and error codes). Streams to `--out` or stdout.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
@@ -44,33 +45,27 @@ pub struct ExportArgs {
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let base = args.hub.trim_end_matches('/');
-    let url = match &args.account {
-        Some(id) => format!("{base}/versioned/accounting/bank_feeds/accounts/{id}/statement"),
-        None => format!("{base}/versioned/accounting/bank_feeds/statement"),
-    };
-    let mut query = vec![
-        ("access_token", args.access_token.as_str()),
-        ("format", args.format.as_str()),
-    ];
-    query.extend(args.from.as_deref().map(|f| ("from", f)));
-    query.extend(args.to.as_deref().map(|t| ("to", t)));
-    let mut resp = reqwest::Client::new()
-        .get(&url)
-        .basic_auth(&args.client_id, Some(&args.client_secret))
-        .query(&query)
-        .send()
+    let client = bankfeeds_client::Client::new(&args.hub, &args.client_id, &args.client_secret)?;
+    let mut resp = client
+        .connection(&args.access_token)
+        .statement(
+            args.account.as_deref(),
+            &args.format,
+            args.from.as_deref(),
+            args.to.as_deref(),
+        )
         .await
-        .with_context(|| format!("cannot reach the hub at {base}"))?;
-    if !resp.status().is_success() {
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
-        bail!(
-            "the hub refused the export: {status} {}: {}",
-            body["error_code"].as_str().unwrap_or("?"),
-            body["error_message"].as_str().unwrap_or("")
-        );
-    }
+        .map_err(|e| match e {
+            bankfeeds_client::Error::Api { status, body } => anyhow::anyhow!(
+                "the hub refused the export: {} {}: {}",
+                reqwest::StatusCode::from_u16(status).map_or(status.to_string(), |s| s.to_string()),
+                body.error_code,
+                body.error_message
+            ),
+            other => {
+                anyhow::Error::new(other).context(format!("cannot reach the hub at {}", args.hub))
+            }
+        })?;
     // A cut transfer must not leave a file that looks whole: write beside the target, then
     // rename.
     let (mut sink, partial): (Box<dyn Write>, Option<tempfile::NamedTempFile>) = match &args.out {

@@ -8,6 +8,8 @@ mod bench;
 mod demo;
 mod export;
 mod org;
+mod push;
+mod push_summary;
 
 use std::path::PathBuf;
 
@@ -70,6 +72,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Download a statement file (qbo, qfx, ofx, csv, bai2, mt940, camt053) from a running hub.
     Export(export::ExportArgs),
+    /// Push a file of transactions (CSV or JSON lines) to a running hub, in batches of up to
+    /// 1000, idempotently (a rerun pushes nothing twice); prints what was stored, duplicated
+    /// or refused and why.
+    Push(push::PushArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -83,6 +89,12 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(export::run(args));
+    }
+    if let Command::Push(args) = cli.command {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(push::run(args));
     }
     let mut overrides = Overrides {
         database_url: cli.database_url.clone(),
@@ -133,7 +145,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Org { command } => org::run(command, &config).await,
         Command::Demo(args) => demo::run(args, config).await,
-        Command::Openapi { .. } | Command::Bench(_) | Command::Export(_) => {
+        Command::Openapi { .. } | Command::Bench(_) | Command::Export(_) | Command::Push(_) => {
             unreachable!("handled before config is loaded")
         }
     }

@@ -13,6 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use bankfeeds_client::wire::connections::ConnectionIn;
 use bankfeeds_domain::{Clock, NewOrg, Platform, SystemClock};
 use bankfeeds_server::config::Config;
 use bankfeeds_server::web::platform_slug;
@@ -36,6 +37,8 @@ pub struct DemoArgs {
 /// The hub's API, as the demo FI and the demo customer call it.
 struct Api {
     http: reqwest::Client,
+    /// The FI's calls, through the Rust client.
+    client: bankfeeds_client::Client,
     base: String,
     org_id: String,
     client_id: String,
@@ -59,22 +62,6 @@ impl Api {
             bail!("{what} failed with {status}: {body}");
         }
         Ok(body)
-    }
-
-    /// A call to the FI's API (Basic auth with the organisation's credential).
-    async fn fi(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: &Value,
-        what: &str,
-    ) -> anyhow::Result<Value> {
-        let req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(&self.client_id, Some(&self.client_secret))
-            .json(body);
-        self.send(req, what).await
     }
 
     /// A call to the sandbox platform's JSON interface (what the customer's clicks do).
@@ -151,6 +138,7 @@ pub async fn run(args: DemoArgs, mut config: Config) -> anyhow::Result<()> {
     ));
 
     let api = Api {
+        client: bankfeeds_client::Client::new(&base, &org.org.client_id, secret.expose())?,
         http: reqwest::Client::new(),
         base: base.clone(),
         org_id: org.org.id.to_string(),
@@ -185,31 +173,32 @@ struct Story {
 }
 
 async fn tell(api: &Api, platform: Platform) -> anyhow::Result<Story> {
-    use reqwest::Method;
     let slug = platform_slug(platform);
     let customer = "Acme Coffee Roasters Ltd";
     let company_name = "Acme Coffee Roasters";
 
     // The FI lists itself on the platform, with the demo bank as its login page.
-    api.fi(
-        Method::PUT,
-        &format!("/versioned/bank_feeds/configs/{}", platform.as_str()),
-        &json!({"display_name": "Demo Bank", "country_code": "US",
-                "login_url": format!("{}/demo-bank/login", api.base)}),
-        "configuring the demo bank",
-    )
-    .await?;
+    let config = serde_json::from_value(json!({"display_name": "Demo Bank", "country_code": "US",
+        "login_url": format!("{}/demo-bank/login", api.base)}))?;
+    api.client
+        .put_fi_config(platform.as_str(), &config)
+        .await
+        .context("configuring the demo bank")?;
     // The FI's customer: a connection with a checking account and a card.
     let c = api
-        .fi(
-            Method::POST,
-            "/versioned/connections/create",
-            &json!({"platform": platform.as_str(), "name": customer}),
-            "creating the connection",
-        )
-        .await?;
-    let connection_id = str_of(&c, "/connection/id")?.to_owned();
-    let token = str_of(&c, "/connection/access_token")?.to_owned();
+        .client
+        .create_connection(&ConnectionIn {
+            platform,
+            name: Some(customer.into()),
+        })
+        .await
+        .context("creating the connection")?
+        .connection;
+    let connection_id = c.id.to_string();
+    let token = c
+        .access_token
+        .context("the new connection has no access token")?;
+    let conn = api.client.connection(&token);
     let now = SystemClock.now();
     let (checking, card) = data::month(now);
     let opening_checking = Decimal::new(1_842_055, 2);
@@ -231,20 +220,17 @@ async fn tell(api: &Api, platform: Platform) -> anyhow::Result<Story> {
             opening_card,
         ),
     ] {
-        let a = api
-            .fi(
-                Method::POST,
-                &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
-                &json!({"bank_feed_account": {
-                    "internal_bank_account_id": internal, "bank_account_type": kind,
-                    "currency_code": "USD", "name": name, "bank_account_number": account_number,
-                    "current_balance": number(opening)}}),
-                "creating an account",
-            )
-            .await?;
+        let account = serde_json::from_value(json!({
+            "internal_bank_account_id": internal, "bank_account_type": kind,
+            "currency_code": "USD", "name": name, "bank_account_number": account_number,
+            "current_balance": number(opening)}))?;
+        let a = conn
+            .create_account(account)
+            .await
+            .context("creating an account")?;
         feeds.push(Feed {
             name,
-            id: str_of(&a, "/bank_feed_account/id")?.to_owned(),
+            id: a.bank_feed_account.id.to_string(),
             pushed: 0,
             ingested: 0,
             balance: opening,
@@ -270,15 +256,12 @@ async fn tell(api: &Api, platform: Platform) -> anyhow::Result<Story> {
         .await?;
     let challenge = str_of(&connect, "/challenge")?.to_owned();
     let binding = str_of(&connect, "/browser_binding")?.to_owned();
-    let otp = api
-        .fi(
-            Method::POST,
-            &format!("/versioned/accounting/bank_feeds/otp?access_token={token}"),
-            &json!({}),
-            "issuing the OTP",
-        )
-        .await?;
-    let otp = str_of(&otp, "/bank_feed_otp/otp")?.to_owned();
+    let otp = conn
+        .create_otp()
+        .await
+        .context("issuing the OTP")?
+        .bank_feed_otp
+        .otp;
     api.sandbox(
         &format!("/sandbox/{slug}/api/link/redirect"),
         &json!({"challenge": challenge, "otp": otp, "browser_binding": binding}),
@@ -298,16 +281,16 @@ async fn tell(api: &Api, platform: Platform) -> anyhow::Result<Story> {
     for (feed, month) in feeds.iter_mut().zip([checking, card]) {
         feed.balance += month.iter().map(|t| t.amount).sum::<Decimal>();
         feed.pushed = month.len();
-        api.fi(
-            Method::POST,
-            &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
-            &json!({"bank_feed_transactions": {
-                "bank_feed_account_id": feed.id,
-                "current_balance": number(feed.balance),
-                "transactions": month.iter().map(transaction_json).collect::<Vec<_>>()}}),
-            "pushing transactions",
-        )
-        .await?;
+        let batch = serde_json::from_value(json!({
+            "bank_feed_account_id": feed.id,
+            "current_balance": number(feed.balance),
+            "transactions": month.iter().map(transaction_json).collect::<Vec<_>>()}))?;
+        conn.push(&batch)
+            .await
+            .context("pushing transactions")?
+            .stored()
+            .await
+            .context("pushing transactions")?;
     }
 
     // The platform ingests (QuickBooks would on opening the feed; the others on schedule).

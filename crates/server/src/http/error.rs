@@ -7,7 +7,6 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bankfeeds_store::StoreError;
-use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -20,20 +19,7 @@ pub struct ApiError {
     pub errors: Option<serde_json::Value>,
 }
 
-/// The error body, as documented in the OpenAPI document.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorOut {
-    /// The family of the error, e.g. `INVALID_REQUEST`.
-    pub error_type: &'static str,
-    /// A stable machine-readable code, e.g. `INVALID_ACCESS_TOKEN`.
-    pub error_code: &'static str,
-    /// A human-readable explanation. May change between releases.
-    pub error_message: String,
-    /// Present when several items were refused: one entry per problem, each with its own code.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub errors: Option<serde_json::Value>,
-}
+pub use bankfeeds_wire::error::ErrorOut;
 
 impl ApiError {
     fn new(
@@ -168,8 +154,8 @@ impl ApiError {
     /// The JSON body this error answers with (also what a job saves as its outcome).
     pub fn body(&self) -> serde_json::Value {
         serde_json::to_value(ErrorOut {
-            error_type: self.error_type,
-            error_code: self.code,
+            error_type: self.error_type.to_owned(),
+            error_code: self.code.to_owned(),
             error_message: self.message.clone(),
             errors: self.errors.clone(),
         })

@@ -28,7 +28,7 @@ impl JobRunner<AppState> for BatchRunner {
             Some(batch) => batch,
             None => match serde_json::from_str::<TransactionsCreateIn>(job.request.body.as_str()) {
                 Ok(r) => {
-                    parsed = r.into_domain();
+                    parsed = crate::rutter::transactions::batch_request(r);
                     &parsed
                 }
                 Err(e) => {

@@ -4,10 +4,10 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
-use bankfeeds_domain::{Connection, ConnectionId, NewConnection, Platform, Timestamp};
+use bankfeeds_domain::{Connection, ConnectionId, NewConnection};
 use bankfeeds_store::Outcome;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::http::auth::{ConnectionAuth, OrgAuth};
 use crate::http::error::{ApiError, ApiResult};
@@ -17,47 +17,21 @@ use crate::http::pagination::{ListParams, PageOut};
 use crate::http::responses::{BodyRefusals, Gone, Refusals};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectionIn {
-    /// The accounting platform this customer's feeds go to.
-    pub platform: Platform,
-    /// A label for the FI's own use, e.g. the customer's business name (up to 200 characters;
-    /// stored trimmed, blank means none).
-    #[serde(default)]
-    #[schema(max_length = 200)]
-    pub name: Option<String>,
-}
+pub use bankfeeds_wire::connections::*;
 
-/// A freshly created connection: the only time its `access_token` is shown.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionCreatedOut {
-    pub id: ConnectionId,
-    /// Selects this connection on later calls. Stored hashed: keep it, it cannot be shown
-    /// again (an idempotent replay of this request answers null here).
-    pub access_token: Option<String>,
-    /// Where the customer's browser goes to link feeds to the platform.
-    pub link_url: String,
-    pub name: Option<String>,
-    pub platform: Platform,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionCreateOut {
-    pub connection: ConnectionCreatedOut,
-}
-
-impl ConnectionCreateOut {
-    fn new(state: &AppState, c: &Connection, access_token: Option<String>) -> Self {
-        let connection = ConnectionCreatedOut {
-            link_url: link_url(state, c.id),
-            id: c.id,
-            access_token,
-            name: c.name.clone(),
-            platform: c.platform,
-        };
-        ConnectionCreateOut { connection }
-    }
+fn created_out(
+    state: &AppState,
+    c: &Connection,
+    access_token: Option<String>,
+) -> ConnectionCreateOut {
+    let connection = ConnectionCreatedOut {
+        link_url: link_url(state, c.id),
+        id: c.id,
+        access_token,
+        name: c.name.clone(),
+        platform: c.platform,
+    };
+    ConnectionCreateOut { connection }
 }
 
 /// A store's `NotFound` for connection `id` as this door says it (410); anything else as is.
@@ -76,87 +50,13 @@ pub(crate) fn not_a_connection(id: ConnectionId) -> ApiError {
     )
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionOut {
-    pub id: ConnectionId,
-    pub platform: Platform,
-    pub name: Option<String>,
-    pub link_url: String,
-    /// Always false while the connection exists: a deleted connection answers 401.
-    pub disabled: bool,
-    pub needs_update: bool,
-    /// Objects this connection cannot read or write. Bank feed connections support all.
-    pub unavailable_objects: Vec<String>,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: Timestamp,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionGetOut {
-    pub connection: ConnectionOut,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionListOut {
-    /// The page of connections, oldest first. Access tokens are stored hashed and never listed.
-    pub connections: Vec<ConnectionOut>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionRefOut {
-    pub id: ConnectionId,
-    #[serde(rename = "orgId")]
-    pub org_id: String,
-    pub platform: Platform,
-}
-
-impl ConnectionRefOut {
-    pub fn new(c: &Connection) -> Self {
-        ConnectionRefOut {
-            id: c.id,
-            org_id: c.org_id.to_string(),
-            platform: c.platform,
-        }
+/// The connection as another answer names it.
+pub fn connection_ref(c: &Connection) -> ConnectionRefOut {
+    ConnectionRefOut {
+        id: c.id,
+        org_id: c.org_id.to_string(),
+        platform: c.platform,
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DisabledStatusOut {
-    pub is_disabled: bool,
-    pub disabled_reason: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NeedsUpdateStatusOut {
-    pub needs_update: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatusOut {
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    /// Bank feed connections need no initial sync: ready as soon as created.
-    pub is_ready: bool,
-    pub is_healthy: bool,
-    pub link_url: String,
-    pub platform: Platform,
-    pub disabled_status: DisabledStatusOut,
-    pub needs_update_status: NeedsUpdateStatusOut,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConnectionStatusOut {
-    pub connection: ConnectionRefOut,
-    pub status: StatusOut,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeletedOut {
-    pub success: bool,
 }
 
 /// `?access_token=` as documented; the extractor reads it.
@@ -212,8 +112,7 @@ pub async fn create_connection(
         state.clock.now(),
     )
     .map_err(|e| ApiError::bad_request("INVALID_FIELD_VALUE", format!("field `name`: {e}")))?;
-    let created =
-        |c: &Connection, token: Option<String>| ConnectionCreateOut::new(&state, c, token);
+    let created = |c: &Connection, token: Option<String>| created_out(&state, c, token);
     let key = req.key_for(org.id);
     // The saved answer leaves the token out: secrets are stored only hashed.
     let render = |c: &Connection| saved(200, &created(c, None));
@@ -296,7 +195,7 @@ pub async fn get_connection_status(
 ) -> JsonOut<ConnectionStatusOut> {
     let c = auth.connection;
     JsonOut(ConnectionStatusOut {
-        connection: ConnectionRefOut::new(&c),
+        connection: connection_ref(&c),
         status: StatusOut {
             created_at: c.created_at,
             is_ready: true,
@@ -369,5 +268,5 @@ pub async fn rotate_access_token(
         .map_err(|e| connection_gone(e, id))?;
     tracing::info!(connection_id = %id, "access token rotated");
     let token = Some(token.expose().to_owned());
-    Ok(JsonOut(ConnectionCreateOut::new(&state, &c, token)))
+    Ok(JsonOut(created_out(&state, &c, token)))
 }

@@ -4,9 +4,7 @@
 use axum::extract::{Path, State};
 use axum::Json as JsonOut;
 use bankfeeds_domain::job::{JobIngestion, JobKind};
-use bankfeeds_domain::{Job, JobId, JobStatus, Timestamp};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use bankfeeds_domain::{Job, JobId, JobStatus};
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
@@ -14,18 +12,7 @@ use crate::http::extract::parse_id;
 use crate::http::responses::{Gone, Refusals};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AsyncResponseOut {
-    pub id: String,
-    /// Where to fetch the job.
-    pub response_url: String,
-    pub status: JobStatus,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AsyncEnvelopeOut {
-    pub async_response: AsyncResponseOut,
-}
+pub use bankfeeds_wire::jobs::*;
 
 pub fn async_envelope(public_base: &str, job: &Job) -> AsyncEnvelopeOut {
     AsyncEnvelopeOut {
@@ -37,96 +24,35 @@ pub fn async_envelope(public_base: &str, job: &Job) -> AsyncEnvelopeOut {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobRequestOut {
-    pub method: String,
-    pub url: String,
-    /// The body as sent; `null` once retention deleted it (see `bodies_deleted_at`).
-    #[schema(value_type = Object, nullable)]
-    pub body: serde_json::Value,
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobResponseOut {
-    pub http_status: u16,
-    /// The body the synchronous call would have answered with; `null` once retention deleted
-    /// it (see `bodies_deleted_at`).
-    #[schema(value_type = Object, nullable)]
-    pub body: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobOut {
-    pub id: JobId,
-    pub status: JobStatus,
-    pub request: JobRequestOut,
-    /// Present once the job has finished.
-    pub response: Option<JobResponseOut>,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub finished_at: Option<Timestamp>,
-    /// Present once retention deleted the job's request and response bodies (by default 30
-    /// days after it finished, `retention_job_body_days`): `request.body` and `response.body`
-    /// are then `null`; `status` and `response.http_status` still say how it ended.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub bodies_deleted_at: Option<Timestamp>,
-    /// A batch job: how many transactions it stored (re-sent duplicates belong to the job that
-    /// first stored them) and how many of those the accounting platform has taken.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<JobPlatformOut>,
-}
-
-/// Where a batch job's transactions are: `success` means stored by the hub; `ingested_at` says
-/// when the platform had taken every one of them (null until then).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobPlatformOut {
-    pub transactions_stored: u64,
-    pub transactions_ingested: u64,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub ingested_at: Option<Timestamp>,
-}
-
-impl From<JobIngestion> for JobPlatformOut {
-    fn from(i: JobIngestion) -> Self {
-        JobPlatformOut {
-            transactions_stored: i.stored,
-            transactions_ingested: i.ingested,
-            ingested_at: i.platform_took_all_at(),
-        }
+/// A batch job's ingestion as the door answers with it.
+pub fn platform_out(i: JobIngestion) -> JobPlatformOut {
+    JobPlatformOut {
+        transactions_stored: i.stored,
+        transactions_ingested: i.ingested,
+        ingested_at: i.platform_took_all_at(),
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobGetOut {
-    pub job: JobOut,
-}
-
-impl From<Job> for JobOut {
-    fn from(j: Job) -> Self {
-        JobOut {
-            id: j.id,
-            status: j.status,
-            request: JobRequestOut {
-                method: j.request.method,
-                url: j.request.url,
-                body: j.request.body.to_value(),
-                idempotency_key: j.request.idempotency_key,
-            },
-            response: j.response.map(|(http_status, body)| JobResponseOut {
-                http_status,
-                body: body.to_value(),
-            }),
-            created_at: j.created_at,
-            updated_at: j.updated_at,
-            finished_at: j.finished_at,
-            bodies_deleted_at: j.bodies_deleted_at,
-            platform: None,
-        }
+/// A job as the door answers with it (without `platform`, which needs another read).
+pub fn job_out(j: Job) -> JobOut {
+    JobOut {
+        id: j.id,
+        status: j.status,
+        request: JobRequestOut {
+            method: j.request.method,
+            url: j.request.url,
+            body: j.request.body.to_value(),
+            idempotency_key: j.request.idempotency_key,
+        },
+        response: j.response.map(|(http_status, body)| JobResponseOut {
+            http_status,
+            body: body.to_value(),
+        }),
+        created_at: j.created_at,
+        updated_at: j.updated_at,
+        finished_at: j.finished_at,
+        bodies_deleted_at: j.bodies_deleted_at,
+        platform: None,
     }
 }
 
@@ -157,7 +83,7 @@ pub async fn get_job(
         }
         _ => None,
     };
-    let mut out = JobOut::from(job);
-    out.platform = ingestion.map(JobPlatformOut::from);
+    let mut out = job_out(job);
+    out.platform = ingestion.map(platform_out);
     Ok(JsonOut(JobGetOut { job: out }))
 }

@@ -7,9 +7,6 @@
 use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::otp::NewOtp;
-use bankfeeds_domain::Timestamp;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::ApiResult;
@@ -17,22 +14,7 @@ use crate::http::responses::Refusals;
 use crate::state::AppState;
 use crate::web::platform_slug;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OtpOut {
-    /// Append as `&otp=` to the `redirect_uri` the hub gave the login page. Never show it to
-    /// the customer; it is valid once, for one hour, and only until a newer one is issued.
-    pub otp: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub expires_at: Timestamp,
-    /// The hub's link redirect for this connection's platform; append `challenge` (the login
-    /// page's `challenge` parameter) and `otp` when you do not use its `redirect_uri` as is.
-    pub redirect_uri: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OtpEnvelopeOut {
-    pub bank_feed_otp: OtpOut,
-}
+pub use bankfeeds_wire::otp::{OtpEnvelopeOut, OtpOut};
 
 /// Generate a one-time password for the connection (cancelling any earlier one).
 #[utoipa::path(

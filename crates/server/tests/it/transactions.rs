@@ -89,7 +89,7 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
     store
         .apply_batch(
             held.id,
-            &request.to_domain(),
+            &bankfeeds_server::rutter::transactions::batch_request(request),
             &profile,
             SystemClock.now(),
             &bankfeeds_server::rutter::transactions::render_outcome,

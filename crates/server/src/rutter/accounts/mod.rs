@@ -23,7 +23,6 @@ use crate::http::extract::{parse_id, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{list_query, pagination};
-use crate::rutter::connections::ConnectionRefOut;
 use crate::state::AppState;
 
 fn wants_platform_data(expand: Option<&str>) -> Result<bool, ApiError> {
@@ -59,7 +58,7 @@ fn store_error(id: BankFeedAccountId) -> impl FnOnce(StoreError) -> ApiError {
 /// A create's or an update's answer: the account as written, unexpanded.
 fn written(account: BankFeedAccount) -> AccountEnvelopeOut {
     AccountEnvelopeOut {
-        bank_feed_account: AccountOut::new(account, false),
+        bank_feed_account: account_out(account, false),
     }
 }
 
@@ -219,11 +218,11 @@ pub async fn list_accounts(
         format!("{sort_tag}|{}", AccountSortKey::of(a, sort).encode())
     });
     Ok(JsonOut(AccountListOut {
-        connection: ConnectionRefOut::new(&auth.connection),
+        connection: crate::rutter::connections::connection_ref(&auth.connection),
         bank_feed_accounts: page
             .items
             .into_iter()
-            .map(|a| AccountOut::new(a, expand))
+            .map(|a| account_out(a, expand))
             .collect(),
         next_cursor,
     }))
@@ -289,8 +288,8 @@ pub async fn get_account(
     let expand = wants_platform_data(params.expand.as_deref())?;
     let account = find_account(&state, &auth, &id).await?;
     Ok(JsonOut(AccountGetOut {
-        connection: ConnectionRefOut::new(&auth.connection),
-        bank_feed_account: AccountOut::new(account, expand),
+        connection: crate::rutter::connections::connection_ref(&auth.connection),
+        bank_feed_account: account_out(account, expand),
     }))
 }
 
@@ -358,7 +357,7 @@ pub async fn delete_account(
         .await
         .map_err(store_error(id))?;
     Ok(JsonOut(AccountDeletedOut {
-        code: "deleted",
+        code: "deleted".into(),
         success: true,
     }))
 }

@@ -27,7 +27,6 @@ use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{pagination, time_param};
 use crate::jobs;
 use crate::rutter::accounts::ResponseMode;
-use crate::rutter::connections::ConnectionRefOut;
 use crate::rutter::jobs::{async_envelope, AsyncEnvelopeOut};
 use crate::state::AppState;
 
@@ -60,7 +59,7 @@ fn render(
             let body = TransactionsCreatedOut {
                 bank_feed_transactions: items
                     .iter()
-                    .map(|i| TransactionOut::new(&i.transaction, Some(i.duplicate)))
+                    .map(|i| transaction_out(&i.transaction, Some(i.duplicate)))
                     .collect(),
                 async_response,
             };
@@ -154,7 +153,7 @@ pub async fn create_transactions(
     let idempotency_key = req.key().map(str::to_owned);
     let raw_body = req.raw_body().clone();
     let mode = query.mode_with(req.body.response_mode)?;
-    let batch = req.body.into_domain();
+    let batch = batch_request(req.body);
     let account = state
         .store
         .get_account(c.id, batch.bank_feed_account_id)
@@ -326,11 +325,11 @@ pub async fn list_transactions(
         .await?;
     let next_cursor = pagination::next_cursor(&page, |t| t.id.to_string());
     Ok(JsonOut(TransactionListOut {
-        connection: ConnectionRefOut::new(&auth.connection),
+        connection: crate::rutter::connections::connection_ref(&auth.connection),
         bank_feed_transactions: page
             .items
             .iter()
-            .map(|t| TransactionOut::new(t, None))
+            .map(|t| transaction_out(t, None))
             .collect(),
         next_cursor,
     })
@@ -366,8 +365,8 @@ pub async fn get_transaction(
             )
         })?;
     Ok(JsonOut(TransactionGetOut {
-        connection: ConnectionRefOut::new(&auth.connection),
-        bank_feed_transaction: TransactionOut::new(&t, None),
+        connection: crate::rutter::connections::connection_ref(&auth.connection),
+        bank_feed_transaction: transaction_out(&t, None),
     })
     .into_response())
 }

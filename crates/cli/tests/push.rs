@@ -1,0 +1,175 @@
+//! `bankfeeds push` against a real `bankfeeds serve`: the sample CSV stored, a rerun pushing
+//! nothing twice, and a refused batch reported with its reason.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../docs/sample-transactions.csv"
+);
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bankfeeds(db_url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("BANKFEEDS_DATABASE_URL", db_url)
+        .env("BANKFEEDS_LOG_LEVEL", "warn");
+    cmd
+}
+
+async fn serve(db_url: &str) -> (Server, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Server(
+        bankfeeds(db_url)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            return (server, base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("bankfeeds serve did not answer /healthz");
+}
+
+fn push(base: &str, creds: &(String, String), token: &str, account: &str, file: &str) -> Output {
+    Command::new(BIN)
+        .args([
+            "push",
+            "--connection",
+            token,
+            "--account",
+            account,
+            "--file",
+            file,
+        ])
+        .args(["--hub", base, "--client-id", &creds.0])
+        .env("BANKFEEDS_CLIENT_SECRET", &creds.1)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn pushes_the_sample_csv_once_and_reports_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let out = bankfeeds(&db_url)
+        .args(["org", "create", "--name", "Push Bank"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let org: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let creds = (
+        org["client_id"].as_str().unwrap().to_owned(),
+        org["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let (_server, base) = serve(&db_url).await;
+
+    let http = reqwest::Client::new();
+    let call = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .basic_auth(&creds.0, Some(&creds.1))
+            .json(&body)
+            .send()
+    };
+    let created: Value = call(
+        "/versioned/connections/create",
+        json!({"platform": "INTUIT_BANK_FEEDS"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = created["connection"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let account: Value = call(
+        &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
+        json!({"bank_feed_account": {"internal_bank_account_id": "CHK-1",
+            "bank_account_type": "bank", "currency_code": "USD"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let account = account["bank_feed_account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let first = push(&base, &creds, &token, &account, SAMPLE);
+    assert!(first.status.success(), "{}", text(&first));
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(said.contains("stored:     12"), "{said}");
+    assert!(said.contains("refused:    0"), "{said}");
+
+    // The same file again: every batch is answered from the first run; nothing is written.
+    let again = push(&base, &creds, &token, &account, SAMPLE);
+    assert!(again.status.success(), "{}", text(&again));
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        said.contains("stored:     0") && said.contains("replayed:   12"),
+        "{said}"
+    );
+
+    // JSON lines, in batches of 2: one transaction already stored (a duplicate) beside a new
+    // one, then a batch reusing an id with other content, refused whole with its reason.
+    let jsonl = dir.path().join("more.jsonl");
+    let lines = [
+        json!({"transaction_id": "CHK-2024-0012", "posted_at": "2024-03-25", "amount": 0.42, "description": "Interest", "transaction_type": "interest"}),
+        json!({"transaction_id": "CHK-2024-0013", "posted_at": "2024-03-26", "amount": -5}),
+        json!({"transaction_id": "CHK-2024-0014", "posted_at": "2024-03-27", "amount": 7.5}),
+        json!({"transaction_id": "CHK-2024-0002", "posted_at": "2024-03-28", "amount": -1}),
+    ];
+    let body: Vec<String> = lines.iter().map(Value::to_string).collect();
+    std::fs::write(&jsonl, body.join("\n")).unwrap();
+    let out = Command::new(BIN)
+        .args(["push", "--connection", &token, "--account", &account])
+        .args(["--file", jsonl.to_str().unwrap(), "--batch-size", "2"])
+        .args(["--hub", &base, "--client-id", &creds.0])
+        .env("BANKFEEDS_CLIENT_SECRET", &creds.1)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a refusal fails the run");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("stored:     1"), "{said}");
+    assert!(said.contains("duplicated: 1"), "{said}");
+    assert!(said.contains("refused:    2"), "{said}");
+    assert!(said.contains("TRANSACTION_ID_CONFLICT"), "{said}");
+
+    let bad = push(&base, &creds, &token, "not-an-id", SAMPLE);
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("--account"), "{}", text(&bad));
+}
