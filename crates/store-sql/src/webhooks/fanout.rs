@@ -33,7 +33,7 @@ struct HeadRow {
 /// before the endpoint was created is never sent to it, even while another transaction keeps
 /// the feed from listing it yet. One still in flight when the endpoint is created may or may
 /// not be (it is concurrent with the creation).
-pub async fn head<B: Backend>(db: &mut impl Exec, org: OrgId) -> StoreResult<EventCursor> {
+pub async fn head(db: &mut impl Exec, org: OrgId) -> StoreResult<EventCursor> {
     let sql = "SELECT tx, seq FROM events WHERE org_id = $1 ORDER BY tx DESC, seq DESC LIMIT 1";
     let row: Option<HeadRow> = db.fetch_optional(Sql::new(sql).bind(org.as_uuid())).await?;
     Ok(row
@@ -72,7 +72,7 @@ pub async fn fan_out<B: Backend>(
         let org: OrgId = e.org_id.0.into();
         let (Some(tx), Some(seq)) = (e.cursor_tx, e.cursor_seq) else {
             // Endpoints from before deliveries existed start at the feed's head.
-            let at = head::<B>(db, org).await?;
+            let at = head(db, org).await?;
             set_cursor(db, &e.id, at).await?;
             continue;
         };

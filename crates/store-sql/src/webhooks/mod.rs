@@ -169,7 +169,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         )
         .await?;
         // Deliveries start with the events after this one's creation.
-        let head = fanout::head::<B>(&mut tx, e.org_id).await?;
+        let head = fanout::head(&mut tx, e.org_id).await?;
         tx.execute(
             Sql::new("UPDATE webhook_endpoints SET cursor_tx = $1, cursor_seq = $2 WHERE id = $3")
                 .bind(head.tx)
