@@ -41,10 +41,12 @@ pub enum EventKind {
     BalanceMismatch,
     /// The FI acknowledged a continuity break, with a reason.
     BalanceBreakAcknowledged,
+    /// The hub disabled a webhook endpoint that kept failing (`domain::webhook::delivery`).
+    WebhookDisabled,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::ConnectionCreated,
         EventKind::ConnectionDeleted,
         EventKind::ConnectionLinked,
@@ -64,6 +66,7 @@ impl EventKind {
         EventKind::JobFinished,
         EventKind::BalanceMismatch,
         EventKind::BalanceBreakAcknowledged,
+        EventKind::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +90,7 @@ impl EventKind {
             EventKind::JobFinished => "job.finished",
             EventKind::BalanceMismatch => "bank_feed_account.balance_mismatch",
             EventKind::BalanceBreakAcknowledged => "bank_feed_account.balance_break_acknowledged",
+            EventKind::WebhookDisabled => "webhook.disabled",
         }
     }
 

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::event::EventKind;
 use crate::{OrgId, Timestamp};
 
+pub mod delivery;
+
 crate::define_id!(
     /// A webhook endpoint.
     WebhookId

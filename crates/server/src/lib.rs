@@ -226,6 +226,15 @@ pub async fn serve_with_tls(
             workers_stop.clone(),
         )
     });
+    let deliveries = webhooks::worker::Worker::new(
+        state.store.clone(),
+        state.clock.clone(),
+        state.metrics.clone(),
+        (*state.webhooks).clone(),
+        state.instance.to_string(),
+    )?
+    .spawn(workers_stop.clone())
+    .await;
     let app = router(state);
     let server = listener::serve(listener, app, limits, tls, shutdown.clone());
     tokio::pin!(server);
@@ -244,6 +253,11 @@ pub async fn serve_with_tls(
     if let Some(retention) = retention {
         let _ = retention.await;
     }
+    // A try in flight is dropped; its lease expires (or is freed at the next start) and it is
+    // sent again: at least once.
+    let mut deliveries = deliveries;
+    deliveries.abort_all();
+    while deliveries.join_next().await.is_some() {}
     Ok(())
 }
 

@@ -22,6 +22,12 @@ struct RetentionLabels {
     kind: &'static str,
 }
 
+/// How a webhook delivery try ended.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
 type HistogramFamily = Family<HttpLabels, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -33,6 +39,9 @@ pub struct Metrics {
     pool_max: Gauge,
     pub rate_limited: Counter,
     retention_deleted: Family<RetentionLabels, Counter>,
+    webhook_deliveries: Family<OutcomeLabels, Counter>,
+    webhook_latency: Histogram,
+    webhook_queue_depth: Gauge,
 }
 
 impl Default for Metrics {
@@ -57,6 +66,24 @@ impl Metrics {
             "retention_deleted",
             "Rows deleted by retention (for job_bodies: jobs whose bodies were deleted), by kind",
             retention_deleted.clone(),
+        );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        let webhook_latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        let webhook_queue_depth = Gauge::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery tries, by outcome (succeeded, failed)",
+            webhook_deliveries.clone(),
+        );
+        registry.register(
+            "webhook_delivery_duration_seconds",
+            "Time a webhook delivery try took",
+            webhook_latency.clone(),
+        );
+        registry.register(
+            "webhook_queue_depth",
+            "Webhook deliveries waiting (as the delivery worker last counted)",
+            webhook_queue_depth.clone(),
         );
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
@@ -93,6 +120,9 @@ impl Metrics {
             pool_max,
             rate_limited,
             retention_deleted,
+            webhook_deliveries,
+            webhook_latency,
+            webhook_queue_depth,
         }
     }
 
@@ -112,6 +142,19 @@ impl Metrics {
         self.retention_deleted
             .get_or_create(&RetentionLabels { kind })
             .inc_by(deleted);
+    }
+
+    /// Counts a webhook delivery try (`outcome` is a fixed name) and its duration.
+    pub fn record_webhook_delivery(&self, outcome: &'static str, seconds: f64) {
+        self.webhook_deliveries
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+        self.webhook_latency.observe(seconds);
+    }
+
+    pub fn set_webhook_queue_depth(&self, depth: u64) {
+        self.webhook_queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
     /// The Prometheus text exposition, with pool gauges read now.

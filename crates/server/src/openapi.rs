@@ -50,6 +50,8 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::webhooks::update_webhook,
         rutter::webhooks::rotate_webhook_secret,
         rutter::webhooks::delete_webhook,
+        rutter::webhooks::deliveries::recover_webhook,
+        rutter::webhooks::deliveries::list_attempts,
         rutter::events::list_events,
     ),
     components(schemas(

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod continuity;
 pub mod credentials;
 pub mod customers;
+pub mod deliveries;
 pub mod events;
 pub mod fairness;
 pub mod fi_configs;
@@ -189,6 +190,12 @@ macro_rules! __suite_cases {
                 the_events_feed_pages_every_event_once_in_order,
                 connections_and_feeds_record_their_lifecycle_events,
             ],
+            deliveries: [
+                deliveries_follow_filters_and_go_in_order_per_endpoint,
+                two_claimers_never_send_one_delivery_twice,
+                an_endpoint_failing_long_enough_is_disabled_with_an_event,
+                recover_sends_again_what_was_fanned_out_since,
+            ],
         }
     };
 }
@@ -231,6 +238,7 @@ mod registration {
         ("customers", include_str!("customers.rs")),
         ("events", include_str!("events.rs")),
         ("webhooks", include_str!("webhooks.rs")),
+        ("deliveries", include_str!("deliveries.rs")),
         ("fairness", include_str!("fairness.rs")),
         ("fi_configs", include_str!("fi_configs.rs")),
         ("helpers", include_str!("helpers.rs")),

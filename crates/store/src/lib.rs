@@ -15,6 +15,7 @@ mod continuity;
 mod credentials;
 mod customers;
 pub mod decode;
+mod deliveries;
 mod events;
 mod fi_configs;
 mod idempotency;
@@ -34,6 +35,7 @@ pub use {
     continuity::{AccountContinuity, Acknowledged, ContinuityStore},
     credentials::CredentialStore,
     customers::CustomerStore,
+    deliveries::DeliveryStore,
     events::{EventStore, NewEvent},
     fi_configs::FiConfigStore,
     jobs::JobStore,
@@ -50,9 +52,9 @@ pub use {
 /// Every storage trait, for `use bankfeeds_store::prelude::*` where a `DynStore` is called.
 pub mod prelude {
     pub use crate::{
-        AccountStore, ConnectionStore, ContinuityStore, CredentialStore, CustomerStore, EventStore,
-        FiConfigStore, JobStore, LinkStore, OfxStore, OrgStore, OtpStore, PlatformFeedStore,
-        RetentionStore, Store, TransactionStore, WebhookStore,
+        AccountStore, ConnectionStore, ContinuityStore, CredentialStore, CustomerStore,
+        DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, OfxStore, OrgStore,
+        OtpStore, PlatformFeedStore, RetentionStore, Store, TransactionStore, WebhookStore,
     };
 }
 
@@ -147,6 +149,7 @@ pub trait Store:
     + EventStore
     + RetentionStore
     + WebhookStore
+    + DeliveryStore
     + Send
     + Sync
     + 'static

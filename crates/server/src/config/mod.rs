@@ -91,6 +91,12 @@ pub struct Config {
     /// Accept webhook targets over plain `http` and on loopback, private and link-local
     /// addresses. For development and tests only: off, such targets are refused.
     pub webhooks_allow_private: bool,
+    /// Seconds before each webhook retry, comma-separated (default Svix's, 5 s … 10 h).
+    pub webhooks_retry_schedule: String,
+    /// An endpoint failing with no success for this long is disabled (default 5 days).
+    pub webhooks_disable_after_seconds: u64,
+    /// How often the idle delivery worker looks for new events and due retries.
+    pub webhooks_poll_ms: u64,
 }
 
 /// The `INTU.BID` when none is configured: the one in common sample files. An FI enrolled with
@@ -136,6 +142,9 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             webhooks_allow_private: false,
+            webhooks_retry_schedule: "5,300,1800,7200,18000,36000,36000".into(),
+            webhooks_disable_after_seconds: 5 * 86_400,
+            webhooks_poll_ms: 500,
         }
     }
 }
@@ -171,6 +180,9 @@ const ENV_KEYS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "webhooks_allow_private",
+    "webhooks_retry_schedule",
+    "webhooks_disable_after_seconds",
+    "webhooks_poll_ms",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,9 +288,12 @@ impl Config {
     }
 
     pub fn webhook_settings(&self) -> crate::webhooks::WebhookSettings {
-        crate::webhooks::WebhookSettings {
-            allow_private: self.webhooks_allow_private,
-        }
+        crate::webhooks::WebhookSettings::configured(
+            self.webhooks_allow_private,
+            &self.webhooks_retry_schedule,
+            self.webhooks_disable_after_seconds,
+            self.webhooks_poll_ms,
+        )
     }
 
     pub fn sandbox_schedule(&self) -> SandboxSchedule {
@@ -328,6 +343,11 @@ impl Config {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        let schedule = crate::webhooks::parse_schedule(&self.webhooks_retry_schedule);
+        anyhow::ensure!(
+            schedule.is_some(),
+            "webhooks_retry_schedule: seconds, comma-separated"
+        );
         self.backend()?;
         for (name, secs) in [
             (

@@ -118,4 +118,12 @@ fn webhook_routes() -> Router<AppState> {
             "/versioned/webhooks/{id}/rotate_secret",
             post(w::rotate_webhook_secret),
         )
+        .route(
+            "/versioned/webhooks/{id}/recover",
+            post(w::deliveries::recover_webhook),
+        )
+        .route(
+            "/versioned/webhooks/{id}/attempts",
+            get(w::deliveries::list_attempts),
+        )
 }

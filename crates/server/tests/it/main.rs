@@ -31,4 +31,5 @@ mod statements;
 mod sync;
 mod tls;
 mod transactions;
+mod webhook_delivery;
 mod webhooks;

@@ -4,15 +4,20 @@
 //! writer already excludes the rest), so the count a creation checks cannot change before it
 //! commits. The rules are the domain's (`domain::webhook`).
 
+mod deliveries;
+mod fanout;
 mod feed;
 
+use bankfeeds_domain::webhook::delivery::{Attempt, Delivery, RetryPolicy, TryRecord};
 use bankfeeds_domain::webhook::{
     check_room, decide_patch, WebhookEndpoint, WebhookId, WebhookPatch, WebhookSecret,
     WebhookStatus,
 };
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, known};
-use bankfeeds_store::{Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore};
+use bankfeeds_store::{
+    DeliveryStore, Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore,
+};
 
 use crate::{idempotency, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
@@ -76,7 +81,7 @@ async fn lock_org<B: Backend>(tx: &mut impl Exec, org: OrgId) -> StoreResult<()>
 }
 
 #[derive(sqlx::FromRow)]
-struct IdOnly {
+pub(super) struct IdOnly {
     #[allow(dead_code)]
     id: DbId,
 }
@@ -95,6 +100,16 @@ async fn find<B: Backend>(
     let lock = if lock { B::DIALECT.for_update() } else { "" };
     let sql = format!("{SELECT} WHERE org_id = $1 AND id = $2{lock}");
     tx.optional::<EndpointRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
+        .await
+}
+
+/// An endpoint by id alone (the delivery worker's view; no organisation to scope by).
+pub(super) async fn find_by_id(
+    tx: &mut impl Exec,
+    id: WebhookId,
+) -> StoreResult<Option<WebhookEndpoint>> {
+    let sql = format!("{SELECT} WHERE id = $1");
+    tx.optional::<EndpointRow, _>(Sql::new(sql).bind(id.as_uuid()))
         .await
 }
 
@@ -151,6 +166,15 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
             .bind(e.secret.expose())
             .bind(e.created_at)
             .bind(e.updated_at),
+        )
+        .await?;
+        // Deliveries start with the events after this one's creation.
+        let head = fanout::head(&mut tx, e.org_id).await?;
+        tx.execute(
+            Sql::new("UPDATE webhook_endpoints SET cursor_tx = $1, cursor_seq = $2 WHERE id = $3")
+                .bind(head.tx)
+                .bind(head.seq)
+                .bind(e.id.as_uuid()),
         )
         .await?;
         idempotency::finish(&mut tx, idem, e).await?;
@@ -219,6 +243,16 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
 
     async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> StoreResult<()> {
         let mut tx = self.0.write().await?;
+        for table in ["webhook_deliveries", "webhook_attempts"] {
+            tx.execute(
+                Sql::new(format!(
+                    "DELETE FROM {table} WHERE org_id = $1 AND endpoint_id = $2"
+                ))
+                .bind(org.as_uuid())
+                .bind(id.as_uuid()),
+            )
+            .await?;
+        }
         tx.execute_found(
             Sql::new("DELETE FROM webhook_endpoints WHERE org_id = $1 AND id = $2")
                 .bind(org.as_uuid())
@@ -236,5 +270,66 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         limit: u32,
     ) -> StoreResult<Vec<(bankfeeds_domain::webhook::EventCursor, Event)>> {
         feed::list::<B>(&mut self.0.reader(), org, after, kinds, limit).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> DeliveryStore for SqlStore<B> {
+    async fn fan_out_events(&self, page: u32, now: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.0.write().await?;
+        let n = fanout::fan_out::<B>(&mut tx, page, now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn claim_delivery(
+        &self,
+        holder: &str,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Delivery>> {
+        self.claim_delivery_impl(holder, lease_until, now).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        delivery: i64,
+        holder: &str,
+        record: &TryRecord,
+        policy: &RetryPolicy,
+        jitter_sample: f64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.finish_delivery_impl(delivery, holder, record, policy, jitter_sample, now)
+            .await
+    }
+
+    async fn release_delivery_leases(&self, holder: &str) -> StoreResult<u64> {
+        self.release_delivery_leases_impl(holder).await
+    }
+
+    async fn recover_webhook(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        since: Timestamp,
+        max: u32,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        self.recover_webhook_impl(org, id, since, max, now).await
+    }
+
+    async fn list_attempts(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>> {
+        self.list_attempts_impl(org, id, before, limit).await
+    }
+
+    async fn delivery_queue_depth(&self) -> StoreResult<u64> {
+        self.delivery_queue_depth_impl().await
     }
 }

@@ -2,6 +2,7 @@
 //! types, the secret deliveries are signed with). The secret is shown at creation and by
 //! `rotate_secret` only; it is stored as is, because the hub signs with it.
 
+pub mod deliveries;
 pub mod dto;
 
 use axum::extract::{Path, State};
@@ -30,7 +31,7 @@ fn refused(r: &WebhookRefusal) -> ApiError {
     }
 }
 
-fn not_found(id: WebhookId) -> ApiError {
+pub(super) fn not_found(id: WebhookId) -> ApiError {
     ApiError::gone(
         "WEBHOOK_NOT_FOUND",
         format!("no webhook {id} in this organisation"),
@@ -38,7 +39,7 @@ fn not_found(id: WebhookId) -> ApiError {
 }
 
 /// The store's refusals as this resource's errors.
-fn store_error(id: WebhookId) -> impl Fn(StoreError) -> ApiError {
+pub(super) fn store_error(id: WebhookId) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
         StoreError::NotFound => not_found(id),
         StoreError::Conflict("webhook_limit_reached") => refused(&WebhookRefusal::TooMany),

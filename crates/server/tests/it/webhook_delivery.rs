@@ -1,0 +1,352 @@
+//! Webhook delivery through a running hub (issue 15): a real receiver on 127.0.0.1 (so the hub
+//! runs with `allow_private`) verifies every signature in Rust; retries after a 500, honours
+//! `Retry-After`, disables an endpoint that keeps failing, refuses internal targets by their
+//! resolved address, recovers, lists attempts; on both backends.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use bankfeeds_domain::webhook::delivery::{verify, RetryPolicy};
+use bankfeeds_domain::webhook::WebhookSecret;
+use bankfeeds_server::webhooks::WebhookSettings;
+use serde_json::{json, Value};
+
+use crate::helpers::{err, Creds, Hub};
+
+#[derive(Debug, Clone)]
+struct Received {
+    id: String,
+    timestamp: i64,
+    signature: String,
+    body: Vec<u8>,
+    at: Instant,
+}
+
+/// A status to answer with, and a `Retry-After` to send with it.
+type Answer = (u16, Option<&'static str>);
+
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    /// Answers to give, in order; then 200.
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    r.got.lock().unwrap().push(Received {
+        id: h("webhook-id"),
+        timestamp: h("webhook-timestamp").parse().unwrap_or(0),
+        signature: h("webhook-signature"),
+        body: body.to_vec(),
+        at: Instant::now(),
+    });
+    let (status, retry_after) = r.answers.lock().unwrap().pop_front().unwrap_or((200, None));
+    let mut out = HeaderMap::new();
+    if let Some(ra) = retry_after {
+        out.insert("retry-after", ra.parse().unwrap());
+    }
+    (StatusCode::from_u16(status).unwrap(), out, "thanks")
+}
+
+impl Receiver {
+    async fn start(answers: &[Answer]) -> (Receiver, String) {
+        let r = Receiver::default();
+        r.answers.lock().unwrap().extend(answers.iter().copied());
+        let app = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(r.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (r, url)
+    }
+
+    /// The deliveries received once there are at least `n` (or after 20 s).
+    async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.got.lock().unwrap().clone();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+fn settings(schedule_secs: &[u64], disable_after: Duration) -> WebhookSettings {
+    WebhookSettings {
+        allow_private: true,
+        policy: RetryPolicy {
+            schedule: schedule_secs
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
+            jitter: 0.0,
+            disable_after,
+            max_retry_after: Duration::from_secs(60),
+        },
+        poll: Duration::from_millis(50),
+    }
+}
+
+async fn hub_with(db: bankfeeds_store_tests::TestDb, s: WebhookSettings) -> Hub {
+    let store = db.store.clone();
+    Hub::start_with(store, Some(db), move |st| st.webhooks = Arc::new(s), 0).await
+}
+
+async fn create_hook(
+    hub: &Hub,
+    creds: &Creds,
+    url: &str,
+    types: &[&str],
+) -> (String, WebhookSecret) {
+    let resp = hub
+        .post(
+            creds,
+            "/versioned/webhooks",
+            &json!({"url": url, "event_types": types}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let hook = resp.json::<Value>().await.unwrap()["webhook"].clone();
+    let secret = WebhookSecret::from_stored(hook["secret"].as_str().unwrap().into()).unwrap();
+    (hook["id"].as_str().unwrap().to_owned(), secret)
+}
+
+/// The endpoint's attempts once there are at least `n` (the receiver answers before the hub
+/// records the try).
+async fn attempts(hub: &Hub, creds: &Creds, id: &str, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = hub
+            .get_ok(creds, &format!("/versioned/webhooks/{id}/attempts"))
+            .await;
+        let list = page["attempts"].as_array().unwrap().clone();
+        if list.len() >= n || Instant::now() > deadline {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn verified(secret: &WebhookSecret, r: &Received) -> Value {
+    assert!(
+        verify(secret, &r.id, r.timestamp, &r.body, &r.signature),
+        "signature of {} verifies",
+        r.id
+    );
+    assert!((chrono::Utc::now().timestamp() - r.timestamp).abs() < 300);
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+async fn deliveries_are_signed_in_order_and_listed_as_attempts(db: bankfeeds_store_tests::TestDb) {
+    let hub = hub_with(db, settings(&[1], Duration::from_secs(3600))).await;
+    let (rx, url) = Receiver::start(&[]).await;
+    let bank = hub.org("Demo Bank").await;
+    let other = hub.org("Other Bank").await;
+    let (id, secret) = create_hook(&hub, &bank, &url, &["connection.created"]).await;
+    hub.connection(&bank, "XERO").await;
+    hub.connection(&bank, "INTUIT_BANK_FEEDS").await;
+    hub.connection(&other, "XERO").await;
+    let got = rx.wait_for(2).await;
+    assert_eq!(
+        got.len(),
+        2,
+        "only the organisation's own, of the types asked for"
+    );
+    let bodies: Vec<Value> = got.iter().map(|r| verified(&secret, r)).collect();
+    assert!(bodies.iter().all(|b| b["type"] == "connection.created"));
+    assert_eq!(
+        bodies[0]["data"]["platform"], "XERO",
+        "in order: {bodies:?}"
+    );
+    // The webhook-id is the event's id in the feed.
+    let feed = hub
+        .get_ok(&bank, "/versioned/events?type=connection.created")
+        .await;
+    let ids: Vec<&str> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, got.iter().map(|r| r.id.as_str()).collect::<Vec<_>>());
+
+    let path = format!("/versioned/webhooks/{id}/attempts");
+    let list = attempts(&hub, &bank, &id, 2).await;
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["event_id"], got[1].id, "newest first");
+    assert_eq!(list[0]["status_code"], 200);
+    assert_eq!(list[0]["outcome"], "succeeded");
+    assert_eq!(list[0]["response"], "thanks");
+    let page = hub.get_ok(&bank, &format!("{path}?limit=1")).await;
+    let next = page["next_cursor"].as_str().unwrap();
+    let rest = hub
+        .get_ok(&bank, &format!("{path}?limit=1&cursor={next}"))
+        .await;
+    assert_eq!(rest["attempts"][0]["event_id"], got[0].id);
+    // Another organisation sees nothing of it.
+    err(
+        hub.get(&other, &path).send().await,
+        410,
+        "WEBHOOK_NOT_FOUND",
+    )
+    .await;
+    let metrics = hub.open_text("/metrics").await;
+    assert!(
+        metrics.contains("bankfeeds_webhook_deliveries_total{outcome=\"succeeded\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("bankfeeds_webhook_queue_depth"));
+}
+
+async fn a_failed_delivery_is_retried_honouring_retry_after(db: bankfeeds_store_tests::TestDb) {
+    let hub = hub_with(db, settings(&[1, 1, 1], Duration::from_secs(3600))).await;
+    let (rx, url) = Receiver::start(&[(500, None), (503, Some("2"))]).await;
+    let bank = hub.org("Demo Bank").await;
+    let (id, secret) = create_hook(&hub, &bank, &url, &[]).await;
+    hub.connection(&bank, "XERO").await;
+    let got = rx.wait_for(3).await;
+    assert!(got.len() >= 3, "retried until it succeeded: {}", got.len());
+    assert!(
+        got[..3].iter().all(|r| r.id == got[0].id),
+        "the same webhook-id each time"
+    );
+    for r in &got {
+        verified(&secret, r);
+    }
+    assert!(
+        got[1].at - got[0].at >= Duration::from_millis(900),
+        "the schedule's wait"
+    );
+    assert!(
+        got[2].at - got[1].at >= Duration::from_millis(1900),
+        "Retry-After: 2"
+    );
+    let list = attempts(&hub, &bank, &id, 3).await;
+    let codes: Vec<&Value> = list.iter().map(|a| &a["status_code"]).collect();
+    assert_eq!(codes, [&json!(200), &json!(503), &json!(500)]);
+}
+
+async fn an_endpoint_that_keeps_failing_is_disabled_with_an_event(
+    db: bankfeeds_store_tests::TestDb,
+) {
+    let hub = hub_with(db, settings(&[1, 1, 1, 1, 1], Duration::from_secs(1))).await;
+    let (rx, url) = Receiver::start(&[(500, None); 10]).await;
+    let bank = hub.org("Demo Bank").await;
+    let (id, _) = create_hook(&hub, &bank, &url, &["connection.created"]).await;
+    hub.connection(&bank, "XERO").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let hook = hub
+            .get_ok(&bank, &format!("/versioned/webhooks/{id}"))
+            .await;
+        if hook["webhook"]["status"] == "disabled" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never disabled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(rx.got.lock().unwrap().len() >= 2);
+    let feed = hub
+        .get_ok(&bank, "/versioned/events?type=webhook.disabled")
+        .await;
+    let disabled = &feed["events"][0];
+    assert_eq!(disabled["data"]["webhook_id"], id.as_str());
+}
+
+async fn internal_targets_are_refused_by_their_resolved_address(db: bankfeeds_store_tests::TestDb) {
+    let strict = WebhookSettings {
+        allow_private: false,
+        ..settings(&[], Duration::from_secs(3600))
+    };
+    let hub = hub_with(db, strict).await;
+    let bank = hub.org("Demo Bank").await;
+    for url in [
+        "http://hooks.example.com/x",
+        "https://127.0.0.1/x",
+        "https://[::1]/x",
+        "https://169.254.169.254/latest",
+    ] {
+        let resp = hub
+            .post(&bank, "/versioned/webhooks", &json!({"url": url}))
+            .send()
+            .await;
+        err(resp, 400, "WEBHOOK_URL_NOT_ALLOWED").await;
+    }
+    // A name is accepted, and refused once it resolves to loopback: no request leaves.
+    let (id, _) = create_hook(
+        &hub,
+        &bank,
+        "https://localhost:9/hook",
+        &["connection.created"],
+    )
+    .await;
+    hub.connection(&bank, "XERO").await;
+    let path = format!("/versioned/webhooks/{id}/attempts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let a = hub.get_ok(&bank, &path).await;
+        if let Some(first) = a["attempts"].as_array().unwrap().first() {
+            assert_eq!(first["outcome"], "failed");
+            assert_eq!(first["status_code"], Value::Null);
+            let why = first["error"].as_str().unwrap();
+            assert!(why.contains("internal addresses"), "{why}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never tried");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn recover_sends_again_with_the_same_ids(db: bankfeeds_store_tests::TestDb) {
+    let hub = hub_with(db, settings(&[1], Duration::from_secs(3600))).await;
+    let (rx, url) = Receiver::start(&[]).await;
+    let bank = hub.org("Demo Bank").await;
+    let other = hub.org("Other Bank").await;
+    let (id, secret) = create_hook(&hub, &bank, &url, &["connection.created"]).await;
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    hub.connection(&bank, "XERO").await;
+    let first = rx.wait_for(1).await;
+    assert_eq!(first.len(), 1);
+    let path = format!("/versioned/webhooks/{id}/recover");
+    let body = json!({"since": since.to_rfc3339()});
+    let resp = hub.post(&other, &path, &body).send().await;
+    err(resp, 410, "WEBHOOK_NOT_FOUND").await;
+    let resp = hub
+        .post(&bank, &path, &json!({"since": "yesterday"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = hub.post(&bank, &path, &body).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    assert_eq!(resp.json::<Value>().await.unwrap()["queued"], 1);
+    let again = rx.wait_for(2).await;
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1].id, again[0].id, "a repeat the receiver can drop");
+    verified(&secret, &again[1]);
+}
+
+crate::on_both_backends!(with_db:
+    deliveries_are_signed_in_order_and_listed_as_attempts,
+    a_failed_delivery_is_retried_honouring_retry_after,
+    an_endpoint_that_keeps_failing_is_disabled_with_an_event,
+    internal_targets_are_refused_by_their_resolved_address,
+    recover_sends_again_with_the_same_ids,
+);

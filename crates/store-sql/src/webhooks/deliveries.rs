@@ -1,0 +1,420 @@
+//! Deliveries: claimed under a lease (as jobs are), one endpoint's in event order, each try
+//! recorded as an attempt; the domain decides the retry and the failure streak
+//! (`domain::webhook::delivery`).
+//!
+//! Order is per endpoint, not per endpoint and account: a receiver sees an organisation's events
+//! in the order they happened (an account created before its transactions, a job's success after
+//! the batch), at the price that one failing event holds back the endpoint's later ones until it
+//! is delivered or given up.
+
+use bankfeeds_domain::webhook::delivery::{
+    next_step, streak_after, Attempt, Delivery, NextStep, RetryPolicy, TryRecord, TryResult,
+};
+use bankfeeds_domain::webhook::{WebhookId, WebhookStatus};
+use bankfeeds_domain::{OrgId, Timestamp};
+use bankfeeds_store::decode::{corrupt, known};
+use bankfeeds_store::{Event, EventKind, NewEvent, StoreError, StoreResult};
+
+use super::{find_by_id, IdOnly};
+use crate::events::{EventRow, COLUMNS};
+use crate::{Backend, DbId, DbInt, DbTime, Dialect, Exec, Sql, SqlStore, Tx};
+
+/// The head of each enabled endpoint's queue that is due and not leased, soonest first.
+/// `$1` is now.
+fn candidate(d: Dialect) -> String {
+    format!(
+        "SELECT d.seq FROM webhook_endpoints w
+         JOIN webhook_deliveries d ON d.seq = (
+             SELECT min(e.seq) FROM webhook_deliveries e
+             WHERE e.endpoint_id = w.id AND e.status = 'pending')
+         WHERE w.status = 'enabled' AND d.next_attempt_at <= $1
+           AND (d.locked_until IS NULL OR d.locked_until < $1)
+         ORDER BY d.next_attempt_at, d.seq LIMIT 1{}",
+        d.skip_locked(Some("d"))
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    seq: DbInt,
+    endpoint_id: DbId,
+    event_seq: DbInt,
+    tries: DbInt,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryState {
+    endpoint_id: DbId,
+    org_id: DbId,
+    event_seq: DbInt,
+    tries: DbInt,
+    status: String,
+    locked_by: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StreakRow {
+    url: String,
+    status: String,
+    failing_since: Option<DbTime>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KindRow {
+    event_type: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    seq: DbInt,
+    endpoint_id: DbId,
+    event_seq: DbInt,
+    event_type: String,
+    attempted_at: DbTime,
+    status_code: Option<DbInt>,
+    latency_ms: DbInt,
+    response: String,
+    error: Option<String>,
+    outcome: String,
+}
+
+impl TryFrom<AttemptRow> for Attempt {
+    type Error = StoreError;
+
+    fn try_from(r: AttemptRow) -> StoreResult<Self> {
+        Ok(Attempt {
+            id: r.seq.0,
+            endpoint_id: r.endpoint_id.0.into(),
+            event_seq: r.event_seq.0,
+            event_type: known(
+                EventKind::parse(&r.event_type),
+                "webhook_attempts.event_type",
+            )?,
+            attempted_at: r.attempted_at.0,
+            status_code: r.status_code.and_then(|s| u16::try_from(s.0).ok()),
+            latency_ms: u64::try_from(r.latency_ms.0).unwrap_or(0),
+            response: r.response,
+            error: r.error,
+            succeeded: r.outcome == "succeeded",
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    n: DbInt,
+}
+
+fn count(n: DbInt) -> u64 {
+    u64::try_from(n.0).unwrap_or(0)
+}
+
+fn tries(n: &DbInt) -> StoreResult<u32> {
+    u32::try_from(n.0).map_err(|_| corrupt("webhook_deliveries.tries"))
+}
+
+async fn load_event(db: &mut impl Exec, seq: i64) -> StoreResult<Option<Event>> {
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE seq = $1");
+    db.optional::<EventRow, _>(Sql::new(sql).bind(seq)).await
+}
+
+impl<B: Backend> SqlStore<B> {
+    pub(crate) async fn claim_delivery_impl(
+        &self,
+        holder: &str,
+        lease_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Option<Delivery>> {
+        // A delivery whose event retention already purged is given up, and the next one tried.
+        for _ in 0..16 {
+            let mut tx = self.0.write().await?;
+            let sql = format!(
+                "UPDATE webhook_deliveries SET tries = tries + 1, locked_until = $2,
+                     locked_by = $3, updated_at = $1
+                 WHERE seq = ({})
+                   AND status = 'pending' AND (locked_until IS NULL OR locked_until < $1)
+                 RETURNING seq, endpoint_id, event_seq, tries",
+                candidate(B::DIALECT)
+            );
+            let claimed: Option<Claimed> = tx
+                .fetch_optional(Sql::new(sql).bind(now).bind(lease_until).bind(holder))
+                .await?;
+            let Some(c) = claimed else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            let endpoint = find_by_id(&mut tx, c.endpoint_id.0.into()).await?;
+            let event = load_event(&mut tx, c.event_seq.0).await?;
+            let (Some(endpoint), Some(event)) = (endpoint, event) else {
+                tx.execute(
+                    Sql::new("UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, locked_by = NULL WHERE seq = $1")
+                        .bind(c.seq.0),
+                )
+                .await?;
+                tx.commit().await?;
+                continue;
+            };
+            tx.commit().await?;
+            return Ok(Some(Delivery {
+                id: c.seq.0,
+                endpoint,
+                event,
+                tries_before: tries(&c.tries)?.saturating_sub(1),
+            }));
+        }
+        Ok(None)
+    }
+
+    pub(crate) async fn finish_delivery_impl(
+        &self,
+        delivery: i64,
+        holder: &str,
+        record: &TryRecord,
+        policy: &RetryPolicy,
+        jitter_sample: f64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.0.write().await?;
+        let sql = format!(
+            "SELECT endpoint_id, org_id, event_seq, tries, status, locked_by
+             FROM webhook_deliveries WHERE seq = $1{}",
+            B::DIALECT.for_update()
+        );
+        let d: DeliveryState = tx
+            .fetch_optional(Sql::new(sql).bind(delivery))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let kind: Option<KindRow> = tx
+            .fetch_optional(
+                Sql::new("SELECT event_type FROM events WHERE seq = $1").bind(d.event_seq.0),
+            )
+            .await?;
+        let succeeded = record.result.succeeded();
+        let status_code = match record.result {
+            TryResult::Answered { status, .. } => Some(i64::from(status)),
+            TryResult::NoAnswer => None,
+        };
+        tx.execute(
+            Sql::new(
+                "INSERT INTO webhook_attempts (endpoint_id, org_id, delivery_seq, event_seq,
+                     event_type, attempted_at, status_code, latency_ms, response, error, outcome)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(d.endpoint_id.0)
+            .bind(d.org_id.0)
+            .bind(delivery)
+            .bind(d.event_seq.0)
+            .bind(kind.map(|k| k.event_type).unwrap_or_default())
+            .bind(now)
+            .bind(status_code)
+            .bind(i64::try_from(record.latency_ms).unwrap_or(i64::MAX))
+            .bind(&record.response)
+            .bind(record.error.as_deref())
+            .bind(if succeeded { "succeeded" } else { "failed" }),
+        )
+        .await?;
+        if d.status != "pending" || d.locked_by.as_deref() != Some(holder) {
+            return tx.commit().await;
+        }
+        let (status, next_at) =
+            match next_step(policy, tries(&d.tries)?, &record.result, now, jitter_sample) {
+                NextStep::Delivered => ("delivered", now),
+                NextStep::RetryAt(at) => ("pending", at),
+                NextStep::GiveUp => ("failed", now),
+            };
+        tx.execute(
+            Sql::new(
+                "UPDATE webhook_deliveries SET status = $1, next_attempt_at = $2,
+                     locked_until = NULL, locked_by = NULL, updated_at = $3
+                 WHERE seq = $4",
+            )
+            .bind(status)
+            .bind(next_at)
+            .bind(now)
+            .bind(delivery),
+        )
+        .await?;
+        self.record_streak(
+            &mut tx,
+            &d.endpoint_id,
+            d.org_id.0.into(),
+            succeeded,
+            policy,
+            now,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn record_streak(
+        &self,
+        tx: &mut B::Tx,
+        endpoint: &DbId,
+        org: OrgId,
+        succeeded: bool,
+        policy: &RetryPolicy,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "SELECT url, status, failing_since FROM webhook_endpoints WHERE id = $1{}",
+            B::DIALECT.for_update()
+        );
+        let Some(e): Option<StreakRow> = tx.fetch_optional(Sql::new(sql).bind(endpoint.0)).await?
+        else {
+            return Ok(()); // deleted meanwhile
+        };
+        let before = e.failing_since.map(|t| t.0);
+        let streak = streak_after(policy, before, succeeded, now);
+        let disable = streak.disable && e.status == WebhookStatus::Enabled.as_str();
+        if streak.failing_since == before && !disable {
+            return Ok(());
+        }
+        let status = if disable {
+            WebhookStatus::Disabled.as_str()
+        } else {
+            e.status.as_str()
+        };
+        tx.execute(
+            Sql::new("UPDATE webhook_endpoints SET failing_since = $1, status = $2 WHERE id = $3")
+                .bind(streak.failing_since)
+                .bind(status)
+                .bind(endpoint.0),
+        )
+        .await?;
+        if disable {
+            let id: WebhookId = endpoint.0.into();
+            let event = NewEvent {
+                org_id: org,
+                connection_id: None,
+                kind: EventKind::WebhookDisabled,
+                resource_id: id.to_string(),
+                payload: serde_json::json!({
+                    "webhook_id": id.to_string(),
+                    "url": e.url,
+                    "failing_since": streak.failing_since,
+                }),
+            };
+            crate::events::append(tx, &event, now).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn release_delivery_leases_impl(&self, holder: &str) -> StoreResult<u64> {
+        let mut tx = self.0.write().await?;
+        let n = tx
+            .execute(
+                Sql::new(
+                    "UPDATE webhook_deliveries SET locked_until = NULL, locked_by = NULL
+                     WHERE locked_by = $1 AND status = 'pending'",
+                )
+                .bind(holder),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub(crate) async fn recover_webhook_impl(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        since: Timestamp,
+        max: u32,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let mut tx = self.0.write().await?;
+        let sql = format!(
+            "SELECT event_types, cursor_tx, cursor_seq FROM webhook_endpoints
+             WHERE org_id = $1 AND id = $2{}",
+            B::DIALECT.for_update()
+        );
+        let e: RecoverRow = tx
+            .fetch_optional(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (Some(ctx), Some(cseq)) = (e.cursor_tx, e.cursor_seq) else {
+            return tx.commit().await.map(|()| 0);
+        };
+        let kinds: Vec<&str> = e.event_types.split_whitespace().collect();
+        let filter = if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " AND event_type IN ({})",
+                crate::exec::placeholders(8, kinds.len())
+            )
+        };
+        let sql = format!(
+            "INSERT INTO webhook_deliveries (endpoint_id, org_id, event_seq, status, tries,
+                 next_attempt_at, created_at, updated_at)
+             SELECT $1, org_id, seq, 'pending', 0, $2, $2, $2 FROM events
+             WHERE org_id = $3 AND created_at >= $4
+               AND (tx < $5 OR (tx = $5 AND seq <= $6)){filter}
+             ORDER BY tx, seq LIMIT $7"
+        );
+        let mut q = Sql::new(sql)
+            .bind(id.as_uuid())
+            .bind(now)
+            .bind(org.as_uuid())
+            .bind(since)
+            .bind(ctx.0)
+            .bind(cseq.0)
+            .bind(max);
+        for k in kinds {
+            q.push(k);
+        }
+        let n = tx.execute(q).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub(crate) async fn list_attempts_impl(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Attempt>> {
+        let mut db = self.0.reader();
+        let found: Option<IdOnly> = db
+            .fetch_optional(
+                Sql::new("SELECT id FROM webhook_endpoints WHERE org_id = $1 AND id = $2")
+                    .bind(org.as_uuid())
+                    .bind(id.as_uuid()),
+            )
+            .await?;
+        found.ok_or(StoreError::NotFound)?;
+        db.all::<AttemptRow, _>(
+            Sql::new(
+                "SELECT seq, endpoint_id, event_seq, event_type, attempted_at, status_code,
+                     latency_ms, response, error, outcome
+                 FROM webhook_attempts
+                 WHERE endpoint_id = $1 AND org_id = $2 AND seq < $3
+                 ORDER BY seq DESC LIMIT $4",
+            )
+            .bind(id.as_uuid())
+            .bind(org.as_uuid())
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit),
+        )
+        .await
+    }
+
+    pub(crate) async fn delivery_queue_depth_impl(&self) -> StoreResult<u64> {
+        let row: CountRow = self
+            .0
+            .reader()
+            .fetch_one(Sql::new(
+                "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'",
+            ))
+            .await?;
+        Ok(count(row.n))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RecoverRow {
+    event_types: String,
+    cursor_tx: Option<DbInt>,
+    cursor_seq: Option<DbInt>,
+}
