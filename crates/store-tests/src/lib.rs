@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod backends;
 pub mod connections;
+pub mod connectors;
 pub mod continuity;
 pub mod credentials;
 pub mod customers;
@@ -140,6 +141,9 @@ macro_rules! __suite_cases {
                 concurrent_binds_use_a_challenge_once,
                 a_deleted_connection_cannot_complete_a_link,
                 mapped_feeds_join_the_linked_company,
+            ],
+            connectors: [
+                connector_settings_round_trip_and_stay_per_org_and_platform,
             ],
             fi_configs: [
                 fi_configs_round_trip_and_replace,

@@ -11,6 +11,7 @@ use bankfeeds_domain::{Org, SecretHash};
 
 mod accounts;
 mod connections;
+mod connectors;
 mod continuity;
 mod credentials;
 mod customers;
@@ -31,6 +32,7 @@ pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
 pub use {
     accounts::AccountStore,
     connections::ConnectionStore,
+    connectors::ConnectorStore,
     continuity::{AccountContinuity, Acknowledged, ContinuityStore},
     credentials::CredentialStore,
     customers::CustomerStore,
@@ -50,7 +52,7 @@ pub use {
 /// Every storage trait, for `use bankfeeds_store::prelude::*` where a `DynStore` is called.
 pub mod prelude {
     pub use crate::{
-        AccountStore, ConnectionStore, ContinuityStore, CredentialStore, CustomerStore, EventStore,
+        AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore, CustomerStore, EventStore,
         FiConfigStore, JobStore, LinkStore, OfxStore, OrgStore, OtpStore, PlatformFeedStore,
         RetentionStore, Store, TransactionStore, WebhookStore,
     };
@@ -133,6 +135,7 @@ pub struct PoolStats {
 pub trait Store:
     OrgStore
     + ConnectionStore
+    + ConnectorStore
     + CustomerStore
     + AccountStore
     + JobStore

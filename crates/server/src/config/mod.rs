@@ -91,6 +91,13 @@ pub struct Config {
     /// Accept webhook targets over plain `http` and on loopback, private and link-local
     /// addresses. For development and tests only: off, such targets are refused.
     pub webhooks_allow_private: bool,
+    /// Keys sealing secrets at rest: base64 of 32 bytes each, comma-separated; the first
+    /// seals, all open (`config/live.rs`). Needed before a platform goes `live`. Never logged.
+    pub secrets_key: Option<String>,
+    /// Xero's identity server, its Bank Feeds API base and its API root (`/connections`).
+    pub xero_identity_url: String,
+    pub xero_api_url: String,
+    pub xero_connections_url: String,
 }
 
 /// The `INTU.BID` when none is configured: the one in common sample files. An FI enrolled with
@@ -136,6 +143,10 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             webhooks_allow_private: false,
+            secrets_key: None,
+            xero_identity_url: crate::xero::IDENTITY_URL.into(),
+            xero_api_url: crate::xero::API_URL.into(),
+            xero_connections_url: crate::xero::CONNECTIONS_URL.into(),
         }
     }
 }
@@ -171,6 +182,10 @@ const ENV_KEYS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "webhooks_allow_private",
+    "secrets_key",
+    "xero_identity_url",
+    "xero_api_url",
+    "xero_connections_url",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -404,6 +419,7 @@ impl Config {
                 bankfeeds_domain::sandbox::MIN_PASSWORD_CHARS
             );
         }
+        self.validate_live()?;
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| anyhow::anyhow!("log_level {:?}: {e}", self.log_level))?;
         Ok(())
@@ -471,9 +487,12 @@ impl fmt::Debug for Config {
             .field("sandbox_enabled", &self.sandbox_enabled)
             .field("web_connect_intu_bid", &self.web_connect_intu_bid)
             .field("tls_cert", &self.tls_cert)
+            .field("secrets_key", &self.secrets_key.as_ref().map(|_| "REDACTED"))
+            .field("xero_api_url", &self.xero_api_url)
             .finish()
     }
 }
 
+mod live;
 #[cfg(test)]
 mod tests;
