@@ -105,9 +105,7 @@ impl Keyring {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(part)
                 .map_err(|_| KeyError::NotBase64(i + 1))?;
-            let key: [u8; KEY_LEN] = bytes
-                .try_into()
-                .map_err(|_| KeyError::WrongLength(i + 1))?;
+            let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| KeyError::WrongLength(i + 1))?;
             raw.push(key);
         }
         if raw.is_empty() {
@@ -278,7 +276,9 @@ mod tests {
         assert!(Keyring::from_config(" , ").unwrap().is_none());
         let a = Keyring::generate_key();
         let b = Keyring::generate_key();
-        let ring = Keyring::from_config(&format!(" {a} , {b}")).unwrap().unwrap();
+        let ring = Keyring::from_config(&format!(" {a} , {b}"))
+            .unwrap()
+            .unwrap();
         assert_eq!(ring.keys.len(), 2);
         assert!(!format!("{ring:?}").contains(&a), "Debug shows ids only");
         assert_eq!(

@@ -52,9 +52,9 @@ pub use {
 /// Every storage trait, for `use bankfeeds_store::prelude::*` where a `DynStore` is called.
 pub mod prelude {
     pub use crate::{
-        AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore, CustomerStore, EventStore,
-        FiConfigStore, JobStore, LinkStore, OfxStore, OrgStore, OtpStore, PlatformFeedStore,
-        RetentionStore, Store, TransactionStore, WebhookStore,
+        AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore,
+        CustomerStore, EventStore, FiConfigStore, JobStore, LinkStore, OfxStore, OrgStore,
+        OtpStore, PlatformFeedStore, RetentionStore, Store, TransactionStore, WebhookStore,
     };
 }
 

@@ -8,7 +8,9 @@ pub mod xero;
 use serde::{Deserialize, Serialize};
 
 /// Where an organisation's feeds of one platform are delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectorMode {
     /// The hub's built-in sandbox platform (the default).
@@ -211,9 +213,8 @@ mod tests {
         let now: crate::Timestamp = "2026-12-04T00:00:00Z".parse().unwrap();
         let blank = ConnectorSettings::default_for(crate::OrgId::new(), Xero, now);
         let live = Some(ConnectorMode::Live);
-        let decide = |current, mode, id, secret, key| {
-            decide_connector(Xero, current, mode, id, secret, key)
-        };
+        let decide =
+            |current, mode, id, secret, key| decide_connector(Xero, current, mode, id, secret, key);
         assert_eq!(
             decide(&blank, live, None, None, true),
             Err(ConnectorRefusal::CredentialsMissing)

@@ -140,7 +140,9 @@ mod tests {
             .map(|(i, a)| Line {
                 id: TransactionId::new(),
                 transaction_id: format!("t{i}"),
-                posted_at: format!("2026-11-{:02}T12:00:00Z", 1 + i % 28).parse().unwrap(),
+                posted_at: format!("2026-11-{:02}T12:00:00Z", 1 + i % 28)
+                    .parse()
+                    .unwrap(),
                 amount: d(a),
                 text_bytes: 20,
             })
@@ -208,7 +210,10 @@ mod tests {
 
     #[test]
     fn every_xero_answer_has_a_meaning() {
-        assert_eq!(refusal(409, Some("duplicate-statement")), Outcome::Delivered);
+        assert_eq!(
+            refusal(409, Some("duplicate-statement")),
+            Outcome::Delivered
+        );
         assert_eq!(refusal(500, Some("internal-error")), Outcome::Retry);
         assert_eq!(refusal(503, None), Outcome::Retry);
         assert_eq!(refusal(429, None), Outcome::Retry);

@@ -59,7 +59,7 @@ pub struct ConnectorEnvelopeOut {
     pub connector: ConnectorOut,
 }
 
-fn out(s: ConnectorSettings) -> ConnectorEnvelopeOut {
+fn out(s: &ConnectorSettings) -> ConnectorEnvelopeOut {
     ConnectorEnvelopeOut {
         connector: ConnectorOut {
             platform: s.platform,
@@ -145,7 +145,7 @@ pub async fn put_connector(
         credentials_changed = new_credentials,
         "connector set"
     );
-    Ok(JsonOut(out(stored)))
+    Ok(JsonOut(out(&stored)))
 }
 
 /// Whether one platform's feeds go to the sandbox or live (credentials never shown).
@@ -169,5 +169,5 @@ pub async fn get_connector(
         .get_connector(org.id, platform)
         .await?
         .unwrap_or_else(|| ConnectorSettings::default_for(org.id, platform, now));
-    Ok(JsonOut(out(settings)))
+    Ok(JsonOut(out(&settings)))
 }

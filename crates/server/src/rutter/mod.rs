@@ -3,9 +3,9 @@
 pub mod accounts;
 pub mod batch_job;
 pub mod connections;
+pub mod connectors;
 pub mod continuity;
 pub mod events;
-pub mod connectors;
 pub mod fi_configs;
 pub mod jobs;
 pub mod ofx_credentials;

@@ -14,8 +14,8 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::model::{
-    DeleteRequest, FeedConnectionIn, FeedConnectionOut, Items, Problem, StatementIn,
-    StatementOut, Tenant, TokenResponse,
+    DeleteRequest, FeedConnectionIn, FeedConnectionOut, Items, Problem, StatementIn, StatementOut,
+    Tenant, TokenResponse,
 };
 use super::{AppCredentials, TenantLimiter, Tokens, XeroEndpoints};
 
@@ -207,7 +207,9 @@ impl XeroClient {
             .await
         {
             Ok(answer) => Ok(parse::<Items<FeedConnectionIn>>(&answer)?.items),
-            Err(XeroError::Refused { status: 400, body, .. }) if body.get("items").is_some() => {
+            Err(XeroError::Refused {
+                status: 400, body, ..
+            }) if body.get("items").is_some() => {
                 Ok(serde_json::from_value::<Items<FeedConnectionIn>>(body)
                     .map_err(|e| XeroError::Protocol(e.to_string()))?
                     .items)

@@ -1,11 +1,13 @@
 //! The live Xero connector: Xero's Bank Feeds API client (`client.rs`), its shapes
-//! (`model.rs`) and the per-tenant limiter (`limiter.rs`). The spec is Xero's own
+//! (`model.rs`), the per-tenant limiter (`limiter.rs`) and new transactions as Xero's statements
+//! (`statement.rs`). The spec is Xero's own
 //! `xero-bankfeeds.openapi.yaml`; URLs come from `xero_*` in the config so tests and staging
 //! point at stand-ins.
 
 pub mod client;
 pub mod limiter;
 pub mod model;
+pub mod statement;
 
 use std::fmt;
 

@@ -21,9 +21,12 @@ struct Seen {
     body: String,
 }
 
+/// A scripted answer: status, extra headers, body.
+type Answer = (u16, Vec<(&'static str, String)>, String);
+
 #[derive(Clone, Default)]
 struct Script {
-    answers: Arc<Mutex<VecDeque<(u16, Vec<(&'static str, String)>, String)>>>,
+    answers: Arc<Mutex<VecDeque<Answer>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
@@ -56,11 +59,11 @@ async fn stand_in() -> (Script, XeroEndpoints) {
                     body: String::from_utf8_lossy(&body).into_owned(),
                 });
                 let (status, extra, body) =
-                    s.answers.lock().unwrap().pop_front().unwrap_or((
-                        500,
-                        vec![],
-                        "{}".into(),
-                    ));
+                    s.answers
+                        .lock()
+                        .unwrap()
+                        .pop_front()
+                        .unwrap_or((500, vec![], "{}".into()));
                 let mut response = (
                     StatusCode::from_u16(status).unwrap(),
                     [("content-type", "application/json")],
@@ -149,7 +152,10 @@ async fn a_statement_goes_with_tenant_token_and_idempotency_key() {
     let line = &body["items"][0]["statementLines"][0];
     assert_eq!(line["amount"].to_string(), "10.00", "exact, unsigned");
     assert_eq!(line["creditDebitIndicator"], "DEBIT");
-    assert_eq!(body["items"][0]["startBalance"]["amount"].to_string(), "100.00");
+    assert_eq!(
+        body["items"][0]["startBalance"]["amount"].to_string(),
+        "100.00"
+    );
 }
 
 #[tokio::test]
@@ -233,14 +239,18 @@ async fn refusals_carry_xero_problem_type() {
         .answer(401, &[], "{}");
     let client = client(endpoints);
     match client.create_statement(AUTH, "k", &statement()).await {
-        Err(XeroError::Refused { status, problem, .. }) => {
+        Err(XeroError::Refused {
+            status, problem, ..
+        }) => {
             assert_eq!(status, 409);
             assert_eq!(problem.kind.as_deref(), Some("duplicate-statement"));
         }
         other => panic!("{other:?}"),
     }
     match client.create_statement(AUTH, "k2", &statement()).await {
-        Err(XeroError::Refused { status, problem, .. }) => {
+        Err(XeroError::Refused {
+            status, problem, ..
+        }) => {
             assert_eq!(status, 422);
             assert_eq!(problem.kind.as_deref(), Some("invalid-end-balance"));
         }

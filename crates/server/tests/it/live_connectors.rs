@@ -20,7 +20,11 @@ async fn hub(db: TestDb, keyring: Option<Arc<Keyring>>) -> Hub {
 }
 
 fn keyring() -> Arc<Keyring> {
-    Arc::new(Keyring::from_config(&Keyring::generate_key()).unwrap().unwrap())
+    Arc::new(
+        Keyring::from_config(&Keyring::generate_key())
+            .unwrap()
+            .unwrap(),
+    )
 }
 
 async fn going_live_stores_credentials_sealed_and_never_shows_them(db: TestDb) {
@@ -49,7 +53,10 @@ async fn going_live_stores_credentials_sealed_and_never_shows_them(db: TestDb) {
     assert_eq!(put["connector"]["mode"], "live");
     assert_eq!(put["connector"]["credentials_set"], true);
     let text = put.to_string();
-    assert!(!text.contains("app-secret-1") && !text.contains("APP-ID-1"), "{text}");
+    assert!(
+        !text.contains("app-secret-1") && !text.contains("APP-ID-1"),
+        "{text}"
+    );
     let text = ok(hub.get(&bank, XERO).send().await).await.to_string();
     assert!(!text.contains("app-secret-1"), "{text}");
 
@@ -73,7 +80,11 @@ async fn going_live_stores_credentials_sealed_and_never_shows_them(db: TestDb) {
     assert_eq!(theirs["connector"]["mode"], "sandbox");
 
     // Back to the sandbox keeps the credentials; live again needs none resent.
-    let back = ok(hub.put(&bank, XERO, &json!({"mode": "sandbox"})).send().await).await;
+    let back = ok(hub
+        .put(&bank, XERO, &json!({"mode": "sandbox"}))
+        .send()
+        .await)
+    .await;
     assert_eq!(back["connector"]["mode"], "sandbox");
     assert_eq!(back["connector"]["credentials_set"], true);
     let again = ok(hub.put(&bank, XERO, &json!({"mode": "live"})).send().await).await;
@@ -84,7 +95,12 @@ async fn bad_connector_settings_are_refused_with_stable_codes(db: TestDb) {
     let hub = hub(db, Some(keyring())).await;
     let bank = hub.org("Bank").await;
     let put = |path: &str, body| hub.put(&bank, path, &body).send();
-    err(put(XERO, json!({"mode": "live"})).await, 400, "LIVE_CREDENTIALS_MISSING").await;
+    err(
+        put(XERO, json!({"mode": "live"})).await,
+        400,
+        "LIVE_CREDENTIALS_MISSING",
+    )
+    .await;
     err(
         put(XERO, json!({"client_id": "only-the-id"})).await,
         400,
@@ -139,7 +155,11 @@ async fn without_a_secrets_key_nothing_goes_live(db: TestDb) {
         "SECRETS_KEY_NOT_CONFIGURED",
     )
     .await;
-    let sandbox = ok(hub.put(&bank, XERO, &json!({"mode": "sandbox"})).send().await).await;
+    let sandbox = ok(hub
+        .put(&bank, XERO, &json!({"mode": "sandbox"}))
+        .send()
+        .await)
+    .await;
     assert_eq!(sandbox["connector"]["mode"], "sandbox");
 }
 
