@@ -487,10 +487,7 @@ impl fmt::Debug for Config {
             .field("sandbox_enabled", &self.sandbox_enabled)
             .field("web_connect_intu_bid", &self.web_connect_intu_bid)
             .field("tls_cert", &self.tls_cert)
-            .field(
-                "secrets_key",
-                &self.secrets_key.as_ref().map(|_| "REDACTED"),
-            )
+            .field("secrets_key_set", &self.secrets_key.is_some())
             .field("xero_api_url", &self.xero_api_url)
             .finish()
     }
