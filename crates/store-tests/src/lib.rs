@@ -230,6 +230,7 @@ mod registration {
     const SOURCES: &[(&str, &str)] = &[
         ("accounts", include_str!("accounts.rs")),
         ("connections", include_str!("connections.rs")),
+        ("connectors", include_str!("connectors.rs")),
         ("continuity", include_str!("continuity.rs")),
         ("credentials", include_str!("credentials.rs")),
         ("customers", include_str!("customers.rs")),
