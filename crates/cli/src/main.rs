@@ -65,6 +65,9 @@ enum Command {
         #[arg(long)]
         codat: bool,
     },
+    /// Print a new random key for `secrets_key` (base64 of 32 bytes). To rotate, put the new
+    /// key first and keep the old ones after it, comma-separated.
+    SecretsKey,
     /// Try the whole story locally: a hub on a temporary database, a demo FI, a linked
     /// sandbox company and a month of transactions ingested; serves until Ctrl-C.
     Demo(demo::DemoArgs),
@@ -121,6 +124,10 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::SecretsKey = cli.command {
+        println!("{}", bankfeeds_server::sealed::Keyring::generate_key());
+        return Ok(());
+    }
     let mut config = Config::load(cli.config.as_deref(), &overrides)?;
     if matches!(cli.command, Command::Demo(_)) && std::env::var_os("BANKFEEDS_LOG_LEVEL").is_none()
     {
@@ -145,7 +152,11 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Org { command } => org::run(command, &config).await,
         Command::Demo(args) => demo::run(args, config).await,
-        Command::Openapi { .. } | Command::Bench(_) | Command::Export(_) | Command::Push(_) => {
+        Command::Openapi { .. }
+        | Command::SecretsKey
+        | Command::Bench(_)
+        | Command::Export(_)
+        | Command::Push(_) => {
             unreachable!("handled before config is loaded")
         }
     }

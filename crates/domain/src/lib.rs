@@ -17,6 +17,7 @@ pub mod fi_config;
 pub mod ids;
 pub mod job;
 pub mod link;
+pub mod live;
 pub mod money;
 pub mod ofx;
 pub mod ofx_trnuid;

@@ -19,6 +19,7 @@ pub mod platforms;
 pub mod retention;
 pub mod rutter;
 pub mod sandbox_access;
+pub mod sealed;
 pub mod signal;
 pub mod state;
 pub mod statements;
@@ -26,6 +27,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod web;
 pub mod webhooks;
+pub mod xero;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -283,6 +285,13 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
     state.sandbox = config.sandbox_access().map(Arc::new);
     state.web_connect_intu_bid = config.web_connect_intu_bid.as_str().into();
     state.webhooks = Arc::new(config.webhook_settings());
+    // Checked when the config was loaded.
+    state.keyring = config.keyring().ok().flatten().map(Arc::new);
+    state.xero = Arc::new(xero::XeroClient::new(
+        config.xero_endpoints(),
+        Default::default(),
+        Default::default(),
+    ));
     state.auth_failures =
         client_limit::AuthFailures::per_minute(config.auth_failures_per_minute).map(Arc::new);
     state.anonymous_limiter = client_limit::ClientLimiter::new(

@@ -43,6 +43,8 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::fi_configs::list_fi_configs,
         rutter::fi_configs::get_fi_config,
         rutter::fi_configs::delete_fi_config,
+        rutter::connectors::put_connector,
+        rutter::connectors::get_connector,
         rutter::otp::create_otp,
         rutter::webhooks::create_webhook,
         rutter::webhooks::list_webhooks,

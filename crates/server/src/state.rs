@@ -55,6 +55,10 @@ pub struct AppState {
     pub web_connect_intu_bid: Arc<str>,
     /// How webhook targets are treated (`webhooks_*` in the config).
     pub webhooks: Arc<crate::webhooks::WebhookSettings>,
+    /// The keys sealing secrets at rest (`secrets_key`); `None`: nothing can go live.
+    pub keyring: Option<Arc<crate::sealed::Keyring>>,
+    /// The live Xero connector's client (endpoints from `xero_*` in the config).
+    pub xero: Arc<crate::xero::XeroClient>,
 }
 
 impl AppState {
@@ -97,6 +101,12 @@ impl AppState {
             sandbox: None,
             web_connect_intu_bid: crate::config::DEFAULT_INTU_BID.into(),
             webhooks: Default::default(),
+            keyring: None,
+            xero: Arc::new(crate::xero::XeroClient::new(
+                Default::default(),
+                Default::default(),
+                Default::default(),
+            )),
         }
     }
 }

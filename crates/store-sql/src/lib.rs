@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod connectors;
 pub mod continuity;
 pub mod credentials;
 pub mod customers;

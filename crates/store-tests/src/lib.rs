@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod backends;
 pub mod connections;
+pub mod connectors;
 pub mod continuity;
 pub mod credentials;
 pub mod customers;
@@ -142,6 +143,9 @@ macro_rules! __suite_cases {
                 a_deleted_connection_cannot_complete_a_link,
                 mapped_feeds_join_the_linked_company,
             ],
+            connectors: [
+                connector_settings_round_trip_and_stay_per_org_and_platform,
+            ],
             fi_configs: [
                 fi_configs_round_trip_and_replace,
                 organisations_never_see_each_others_fi_configs,
@@ -233,6 +237,7 @@ mod registration {
     const SOURCES: &[(&str, &str)] = &[
         ("accounts", include_str!("accounts.rs")),
         ("connections", include_str!("connections.rs")),
+        ("connectors", include_str!("connectors.rs")),
         ("continuity", include_str!("continuity.rs")),
         ("credentials", include_str!("credentials.rs")),
         ("customers", include_str!("customers.rs")),

@@ -11,6 +11,7 @@ use bankfeeds_domain::{Org, SecretHash};
 
 mod accounts;
 mod connections;
+mod connectors;
 mod continuity;
 mod credentials;
 mod customers;
@@ -32,6 +33,7 @@ pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
 pub use {
     accounts::AccountStore,
     connections::ConnectionStore,
+    connectors::ConnectorStore,
     continuity::{AccountContinuity, Acknowledged, ContinuityStore},
     credentials::CredentialStore,
     customers::CustomerStore,
@@ -52,9 +54,10 @@ pub use {
 /// Every storage trait, for `use bankfeeds_store::prelude::*` where a `DynStore` is called.
 pub mod prelude {
     pub use crate::{
-        AccountStore, ConnectionStore, ContinuityStore, CredentialStore, CustomerStore,
-        DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, OfxStore, OrgStore,
-        OtpStore, PlatformFeedStore, RetentionStore, Store, TransactionStore, WebhookStore,
+        AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore,
+        CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, OfxStore,
+        OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store, TransactionStore,
+        WebhookStore,
     };
 }
 
@@ -135,6 +138,7 @@ pub struct PoolStats {
 pub trait Store:
     OrgStore
     + ConnectionStore
+    + ConnectorStore
     + CustomerStore
     + AccountStore
     + JobStore

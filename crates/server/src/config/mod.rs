@@ -5,7 +5,6 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -97,6 +96,13 @@ pub struct Config {
     pub webhooks_disable_after_seconds: u64,
     /// How often the idle delivery worker looks for new events and due retries.
     pub webhooks_poll_ms: u64,
+    /// Keys sealing secrets at rest: base64 of 32 bytes each, comma-separated; the first
+    /// seals, all open (`config/live.rs`). Needed before a platform goes `live`. Never logged.
+    pub secrets_key: Option<String>,
+    /// Xero's identity server, its Bank Feeds API base and its API root (`/connections`).
+    pub xero_identity_url: String,
+    pub xero_api_url: String,
+    pub xero_connections_url: String,
 }
 
 /// The `INTU.BID` when none is configured: the one in common sample files. An FI enrolled with
@@ -145,6 +151,10 @@ impl Default for Config {
             webhooks_retry_schedule: "5,300,1800,7200,18000,36000,36000".into(),
             webhooks_disable_after_seconds: 5 * 86_400,
             webhooks_poll_ms: 500,
+            secrets_key: None,
+            xero_identity_url: crate::xero::IDENTITY_URL.into(),
+            xero_api_url: crate::xero::API_URL.into(),
+            xero_connections_url: crate::xero::CONNECTIONS_URL.into(),
         }
     }
 }
@@ -183,25 +193,11 @@ const ENV_KEYS: &[&str] = &[
     "webhooks_retry_schedule",
     "webhooks_disable_after_seconds",
     "webhooks_poll_ms",
+    "secrets_key",
+    "xero_identity_url",
+    "xero_api_url",
+    "xero_connections_url",
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Human,
-    Json,
-}
-
-impl FromStr for LogFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "human" => Ok(LogFormat::Human),
-            "json" => Ok(LogFormat::Json),
-            other => Err(format!("unknown log format {other:?} (human or json)")),
-        }
-    }
-}
 
 /// Values given on the command line; `None` leaves the lower layers' value.
 #[derive(Debug, Default, Serialize)]
@@ -224,34 +220,6 @@ pub struct Overrides {
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-/// How often each kind of sandbox platform ingests a linked feed on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SandboxSchedule {
-    /// QuickBooks: daily (it also pulls whenever the feed's page is opened).
-    pub quickbooks: chrono::TimeDelta,
-    /// Xero, Sage and NetSuite.
-    pub others: chrono::TimeDelta,
-}
-
-impl Default for SandboxSchedule {
-    fn default() -> Self {
-        Self {
-            quickbooks: chrono::TimeDelta::days(1),
-            others: chrono::TimeDelta::hours(1),
-        }
-    }
-}
-
-impl SandboxSchedule {
-    /// How long a feed on this platform goes between scheduled syncs.
-    pub fn interval(&self, platform: bankfeeds_domain::Platform) -> chrono::TimeDelta {
-        match platform {
-            bankfeeds_domain::Platform::IntuitBankFeeds => self.quickbooks,
-            _ => self.others,
-        }
-    }
 }
 
 impl Config {
@@ -424,6 +392,7 @@ impl Config {
                 bankfeeds_domain::sandbox::MIN_PASSWORD_CHARS
             );
         }
+        self.validate_live()?;
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| anyhow::anyhow!("log_level {:?}: {e}", self.log_level))?;
         Ok(())
@@ -491,9 +460,14 @@ impl fmt::Debug for Config {
             .field("sandbox_enabled", &self.sandbox_enabled)
             .field("web_connect_intu_bid", &self.web_connect_intu_bid)
             .field("tls_cert", &self.tls_cert)
+            .field("secrets_key_set", &self.secrets_key.is_some())
+            .field("xero_api_url", &self.xero_api_url)
             .finish()
     }
 }
 
+mod kinds;
+mod live;
+pub use kinds::{LogFormat, SandboxSchedule};
 #[cfg(test)]
 mod tests;

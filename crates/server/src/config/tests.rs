@@ -130,3 +130,31 @@ fn tls_needs_both_files_and_makes_public_url_https() {
         Ok(())
     });
 }
+
+#[test]
+#[allow(clippy::result_large_err)]
+fn secrets_keys_and_xero_urls_are_checked_and_never_shown() {
+    figment::Jail::expect_with(|jail| {
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert!(c.keyring().unwrap().is_none(), "no key by default");
+        assert_eq!(c.xero_endpoints(), crate::xero::XeroEndpoints::default());
+
+        let (a, b) = (
+            crate::sealed::Keyring::generate_key(),
+            crate::sealed::Keyring::generate_key(),
+        );
+        jail.set_env("BANKFEEDS_SECRETS_KEY", format!("{a},{b}"));
+        jail.set_env("BANKFEEDS_XERO_API_URL", "http://127.0.0.1:4010/");
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        assert!(c.keyring().unwrap().is_some());
+        assert_eq!(c.xero_endpoints().api, "http://127.0.0.1:4010");
+        assert!(!format!("{c:?}").contains(&a), "Debug hides the keys");
+
+        jail.set_env("BANKFEEDS_SECRETS_KEY", "too-short");
+        assert!(Config::load(None, &Overrides::default()).is_err());
+        jail.set_env("BANKFEEDS_SECRETS_KEY", &a);
+        jail.set_env("BANKFEEDS_XERO_API_URL", "ftp://x");
+        assert!(Config::load(None, &Overrides::default()).is_err());
+        Ok(())
+    });
+}

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod batch_job;
 pub mod connections;
+pub mod connectors;
 pub mod continuity;
 pub mod events;
 pub mod fi_configs;
@@ -92,6 +93,10 @@ pub fn router() -> Router<AppState> {
             get(fi_configs::get_fi_config)
                 .put(fi_configs::put_fi_config)
                 .delete(fi_configs::delete_fi_config),
+        )
+        .route(
+            "/versioned/bank_feeds/configs/{platform}/connector",
+            get(connectors::get_connector).put(connectors::put_connector),
         )
         .route(
             "/versioned/accounting/bank_feeds/otp",

@@ -18,6 +18,7 @@ mod helpers;
 mod link;
 mod link_binding;
 mod link_flow;
+mod live_connectors;
 mod model;
 mod module_graph;
 mod ofx;

@@ -1,0 +1,257 @@
+//! Live delivery to an accounting platform's own API (Xero's Bank Feeds API first), beside the
+//! built-in sandboxes: which one an FI chose per platform (`ConnectorMode`), the state of a
+//! live feed the FI sees (`LiveFeedState`), and Xero's rules (`xero.rs`): how statements are cut
+//! and what each of Xero's answers does to a feed.
+
+pub mod xero;
+
+use serde::{Deserialize, Serialize};
+
+/// Where an organisation's feeds of one platform are delivered.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorMode {
+    /// The hub's built-in sandbox platform (the default).
+    #[default]
+    Sandbox,
+    /// The platform's own API, with the FI's app credentials.
+    Live,
+}
+
+impl ConnectorMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorMode::Sandbox => "sandbox",
+            ConnectorMode::Live => "live",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sandbox" => Some(ConnectorMode::Sandbox),
+            "live" => Some(ConnectorMode::Live),
+            _ => None,
+        }
+    }
+}
+
+/// An organisation's choice for one platform, with the live app's credentials sealed by the
+/// server's key ring (opaque text here; only the server opens it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorSettings {
+    pub org_id: crate::OrgId,
+    pub platform: crate::Platform,
+    pub mode: ConnectorMode,
+    /// The platform app's client id and secret, each sealed for this row; `None` until set.
+    pub client_id_sealed: Option<String>,
+    pub client_secret_sealed: Option<String>,
+    pub created_at: crate::Timestamp,
+    pub updated_at: crate::Timestamp,
+}
+
+impl ConnectorSettings {
+    /// What an organisation that never chose has: the sandbox, no credentials.
+    pub fn default_for(
+        org_id: crate::OrgId,
+        platform: crate::Platform,
+        now: crate::Timestamp,
+    ) -> Self {
+        Self {
+            org_id,
+            platform,
+            mode: ConnectorMode::Sandbox,
+            client_id_sealed: None,
+            client_secret_sealed: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Whether live delivery has what it needs to start.
+    pub fn has_credentials(&self) -> bool {
+        self.client_id_sealed.is_some() && self.client_secret_sealed.is_some()
+    }
+}
+
+/// Why a connector setting is refused (the API's stable codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorRefusal {
+    #[error("this platform has no live connector; only `sandbox` is available")]
+    NoLiveConnector,
+    #[error("live delivery needs the platform app's client_id and client_secret")]
+    CredentialsMissing,
+    #[error("client_id and client_secret are set together")]
+    CredentialsIncomplete,
+    #[error("the hub has no secrets_key configured, so it cannot keep app credentials")]
+    NoSecretsKey,
+}
+
+impl ConnectorRefusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            ConnectorRefusal::NoLiveConnector => "NO_LIVE_CONNECTOR",
+            ConnectorRefusal::CredentialsMissing => "LIVE_CREDENTIALS_MISSING",
+            ConnectorRefusal::CredentialsIncomplete => "LIVE_CREDENTIALS_INCOMPLETE",
+            ConnectorRefusal::NoSecretsKey => "SECRETS_KEY_NOT_CONFIGURED",
+        }
+    }
+}
+
+/// Decides a change of an organisation's connector for a platform: `mode` (kept when `None`)
+/// and new credentials (`Some` both or neither); `have_key` whether the hub can seal. Says what
+/// the setting becomes, before sealing: `Ok(true)` when new credentials are to be stored.
+pub fn decide_connector(
+    platform: crate::Platform,
+    current: &ConnectorSettings,
+    mode: Option<ConnectorMode>,
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+    have_key: bool,
+) -> Result<(ConnectorMode, bool), ConnectorRefusal> {
+    let mode = mode.unwrap_or(current.mode);
+    let new_credentials = match (client_id, client_secret) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => true,
+        (None, None) => false,
+        _ => return Err(ConnectorRefusal::CredentialsIncomplete),
+    };
+    if (mode == ConnectorMode::Live || new_credentials) && !has_live_connector(platform) {
+        return Err(ConnectorRefusal::NoLiveConnector);
+    }
+    if new_credentials && !have_key {
+        return Err(ConnectorRefusal::NoSecretsKey);
+    }
+    if mode == ConnectorMode::Live {
+        if !have_key {
+            return Err(ConnectorRefusal::NoSecretsKey);
+        }
+        if !new_credentials && !current.has_credentials() {
+            return Err(ConnectorRefusal::CredentialsMissing);
+        }
+    }
+    Ok((mode, new_credentials))
+}
+
+/// The platforms with a live connector.
+pub fn has_live_connector(platform: crate::Platform) -> bool {
+    platform == crate::Platform::Xero
+}
+
+/// A live feed as the FI sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveFeedState {
+    /// The feed connection was asked for; the platform has not said yes yet.
+    Pending,
+    /// Statements are delivered.
+    Active,
+    /// The platform refused the feed connection (see the error code).
+    Rejected,
+    /// A statement was refused for a reason a retry cannot fix; nothing more is sent until the
+    /// FI acts (see the error code).
+    Stopped,
+    /// The customer's consent was revoked or expired: the customer must connect again.
+    ReauthorizationRequired,
+}
+
+impl LiveFeedState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveFeedState::Pending => "pending",
+            LiveFeedState::Active => "active",
+            LiveFeedState::Rejected => "rejected",
+            LiveFeedState::Stopped => "stopped",
+            LiveFeedState::ReauthorizationRequired => "reauthorization_required",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            LiveFeedState::Pending,
+            LiveFeedState::Active,
+            LiveFeedState::Rejected,
+            LiveFeedState::Stopped,
+            LiveFeedState::ReauthorizationRequired,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == s)
+    }
+
+    /// Whether statements may go to the platform.
+    pub fn delivers(self) -> bool {
+        self == LiveFeedState::Active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for mode in [ConnectorMode::Sandbox, ConnectorMode::Live] {
+            assert_eq!(ConnectorMode::parse(mode.as_str()), Some(mode));
+        }
+        assert_eq!(ConnectorMode::default(), ConnectorMode::Sandbox);
+        for state in [
+            LiveFeedState::Pending,
+            LiveFeedState::Active,
+            LiveFeedState::Rejected,
+            LiveFeedState::Stopped,
+            LiveFeedState::ReauthorizationRequired,
+        ] {
+            assert_eq!(LiveFeedState::parse(state.as_str()), Some(state));
+        }
+        assert!(LiveFeedState::Active.delivers());
+        assert!(!LiveFeedState::Stopped.delivers());
+    }
+
+    #[test]
+    fn going_live_needs_a_key_and_credentials() {
+        use crate::Platform::{Netsuite, Xero};
+        let now: crate::Timestamp = "2026-12-04T00:00:00Z".parse().unwrap();
+        let blank = ConnectorSettings::default_for(crate::OrgId::new(), Xero, now);
+        let live = Some(ConnectorMode::Live);
+        let decide =
+            |current, mode, id, secret, key| decide_connector(Xero, current, mode, id, secret, key);
+        assert_eq!(
+            decide(&blank, live, None, None, true),
+            Err(ConnectorRefusal::CredentialsMissing)
+        );
+        assert_eq!(
+            decide(&blank, live, Some("id"), Some("s"), false),
+            Err(ConnectorRefusal::NoSecretsKey)
+        );
+        assert_eq!(
+            decide(&blank, None, Some("id"), None, true),
+            Err(ConnectorRefusal::CredentialsIncomplete)
+        );
+        assert_eq!(
+            decide(&blank, None, Some(""), Some("s"), true),
+            Err(ConnectorRefusal::CredentialsIncomplete)
+        );
+        assert_eq!(
+            decide(&blank, live, Some("id"), Some("s"), true),
+            Ok((ConnectorMode::Live, true))
+        );
+        let with_credentials = ConnectorSettings {
+            client_id_sealed: Some("x".into()),
+            client_secret_sealed: Some("y".into()),
+            ..blank.clone()
+        };
+        assert_eq!(
+            decide(&with_credentials, live, None, None, true),
+            Ok((ConnectorMode::Live, false))
+        );
+        assert_eq!(
+            decide(&blank, Some(ConnectorMode::Sandbox), None, None, false),
+            Ok((ConnectorMode::Sandbox, false)),
+            "the sandbox needs nothing"
+        );
+        assert_eq!(
+            decide_connector(Netsuite, &blank, live, Some("i"), Some("s"), true),
+            Err(ConnectorRefusal::NoLiveConnector)
+        );
+    }
+}

@@ -1,0 +1,240 @@
+//! Xero's rules for statements (its Bank Feeds API, spec 16.1.0): how new transactions are cut
+//! into statements, and what each of Xero's answers does to the statement and its feed.
+//!
+//! A statement holds at most [`MAX_LINES`] lines and its body stays under [`MAX_BYTES`]; lines
+//! keep storage order; the start balance plus the signed lines equals the end balance. The
+//! balances come from the FI as `statement::plan` explains: the account's `current_balance` is
+//! the balance after the newest transaction, so the first new statement opens at that less
+//! everything new; without one the feed carries on from its last closing balance (zero at
+//! first).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::{Timestamp, TransactionId};
+
+/// Lines per statement at most (Xero's working limit).
+pub const MAX_LINES: usize = 1_000;
+/// A statement's JSON body stays under Xero's 3,000,000-byte request limit; this leaves room
+/// for the envelope.
+pub const MAX_BYTES: usize = 2_900_000;
+/// What a line costs in a body beyond its texts (field names, amount, dates, punctuation).
+const LINE_OVERHEAD: usize = 260;
+/// What a statement costs beyond its lines.
+const STATEMENT_OVERHEAD: usize = 600;
+
+/// One new transaction, in storage order, as a statement line needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub id: TransactionId,
+    /// The FI's transaction id (Xero's `transactionId`, used in its duplicate detection).
+    pub transaction_id: String,
+    pub posted_at: Timestamp,
+    /// Signed, from the customer's side (a payment out is negative).
+    pub amount: Decimal,
+    /// Bytes its texts (description, payee, reference, type) take.
+    pub text_bytes: usize,
+}
+
+/// One statement to send: a run of lines and the balances around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// Index range into the lines given to [`cut`].
+    pub lines: std::ops::Range<usize>,
+    pub start_balance: Decimal,
+    pub end_balance: Decimal,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+}
+
+/// Cuts `lines` (storage order) into statements within Xero's limits, with balances that tie
+/// out, as the module explains.
+pub fn cut(
+    lines: &[Line],
+    previous_closing: Option<Decimal>,
+    current_balance: Option<Decimal>,
+) -> Vec<Cut> {
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let total: Decimal = lines.iter().map(|l| l.amount).sum();
+    let mut balance = match (current_balance, previous_closing) {
+        (Some(current), _) => current - total,
+        (None, Some(previous)) => previous,
+        (None, None) => Decimal::ZERO,
+    };
+    let mut cuts = Vec::new();
+    let mut start = 0;
+    while start < lines.len() {
+        let mut end = start;
+        let mut bytes = STATEMENT_OVERHEAD;
+        while end < lines.len() && end - start < MAX_LINES {
+            let cost = LINE_OVERHEAD + lines[end].text_bytes;
+            if end > start && bytes + cost > MAX_BYTES {
+                break;
+            }
+            bytes += cost;
+            end += 1;
+        }
+        let opening = balance;
+        balance += lines[start..end].iter().map(|l| l.amount).sum::<Decimal>();
+        cuts.push(Cut {
+            lines: start..end,
+            start_balance: opening,
+            end_balance: balance,
+            start_date: lines[start].posted_at.date_naive(),
+            end_date: lines[end - 1].posted_at.date_naive(),
+        });
+        start = end;
+    }
+    cuts
+}
+
+/// What an answer of Xero's means for a statement (and its feed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Xero has it (`DELIVERED`, or `duplicate-statement` for one we sent before: a lost
+    /// response to our own earlier try, since every try carries the same Idempotency-Key and
+    /// transaction ids).
+    Delivered,
+    /// Xero took it and is still working on it: ask again later.
+    Pending,
+    /// Try the same statement again later (Xero's `internal-error`, a 5xx, a time-out, a 429).
+    Retry,
+    /// Refused for a reason no retry fixes: the feed stops, showing `code` (Xero's error
+    /// `type`, or `xero-http-<status>` when it gave none), until the FI acts.
+    Stop { code: String },
+    /// The consent behind the feed is gone: the customer must connect again.
+    Reauthorize,
+}
+
+/// What a refusal (`type` and HTTP status) of `POST /Statements` or a `REJECTED` statement's
+/// error means.
+pub fn refusal(status: u16, kind: Option<&str>) -> Outcome {
+    match kind {
+        Some("duplicate-statement") => Outcome::Delivered,
+        Some("internal-error") => Outcome::Retry,
+        Some(kind) => Outcome::Stop {
+            code: kind.to_owned(),
+        },
+        None if status == 429 || status >= 500 => Outcome::Retry,
+        None if status == 401 => Outcome::Reauthorize,
+        None => Outcome::Stop {
+            code: format!("xero-http-{status}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn lines(amounts: &[&str]) -> Vec<Line> {
+        amounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Line {
+                id: TransactionId::new(),
+                transaction_id: format!("t{i}"),
+                posted_at: format!("2026-11-{:02}T12:00:00Z", 1 + i % 28)
+                    .parse()
+                    .unwrap(),
+                amount: d(a),
+                text_bytes: 20,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn balances_tie_out_from_the_fi_current_balance() {
+        let ls = lines(&["-10.00", "25.50", "-3.25"]);
+        let cuts = cut(&ls, Some(d("999")), Some(d("100.00")));
+        assert_eq!(cuts.len(), 1);
+        let c = &cuts[0];
+        assert_eq!(c.lines, 0..3);
+        assert_eq!(c.end_balance, d("100.00"), "ends at the FI's balance");
+        assert_eq!(c.start_balance, d("87.75"));
+        assert_eq!(c.start_date.to_string(), "2026-11-01");
+        assert_eq!(c.end_date.to_string(), "2026-11-03");
+    }
+
+    #[test]
+    fn without_a_balance_the_feed_carries_on_from_its_last_closing() {
+        let ls = lines(&["5"]);
+        assert_eq!(cut(&ls, Some(d("40")), None)[0].start_balance, d("40"));
+        assert_eq!(cut(&ls, None, None)[0].start_balance, Decimal::ZERO);
+        assert!(cut(&[], None, Some(d("1"))).is_empty());
+    }
+
+    #[test]
+    fn statements_hold_at_most_a_thousand_lines_and_chain_their_balances() {
+        let amounts: Vec<String> = (0..2_501).map(|i| format!("{}.01", i % 7)).collect();
+        let refs: Vec<&str> = amounts.iter().map(String::as_str).collect();
+        let ls = lines(&refs);
+        let cuts = cut(&ls, None, Some(d("5000")));
+        assert_eq!(
+            cuts.iter().map(|c| c.lines.len()).collect::<Vec<_>>(),
+            [1000, 1000, 501]
+        );
+        for pair in cuts.windows(2) {
+            assert_eq!(pair[0].end_balance, pair[1].start_balance);
+            assert_eq!(pair[0].lines.end, pair[1].lines.start);
+        }
+        for c in &cuts {
+            let sum: Decimal = ls[c.lines.clone()].iter().map(|l| l.amount).sum();
+            assert_eq!(c.start_balance + sum, c.end_balance);
+        }
+        assert_eq!(cuts.last().unwrap().end_balance, d("5000"));
+    }
+
+    #[test]
+    fn statements_stay_under_the_byte_limit() {
+        let mut ls = lines(&["1"; 600]);
+        for l in &mut ls {
+            l.text_bytes = 10_000;
+        }
+        let cuts = cut(&ls, None, None);
+        assert!(cuts.len() > 1);
+        for c in &cuts {
+            let bytes = STATEMENT_OVERHEAD + c.lines.len() * (LINE_OVERHEAD + 10_000);
+            assert!(bytes <= MAX_BYTES);
+        }
+        // A single line larger than the limit still goes alone (Xero judges it).
+        ls[0].text_bytes = MAX_BYTES;
+        assert_eq!(cut(&ls, None, None)[0].lines, 0..1);
+    }
+
+    #[test]
+    fn every_xero_answer_has_a_meaning() {
+        assert_eq!(
+            refusal(409, Some("duplicate-statement")),
+            Outcome::Delivered
+        );
+        assert_eq!(refusal(500, Some("internal-error")), Outcome::Retry);
+        assert_eq!(refusal(503, None), Outcome::Retry);
+        assert_eq!(refusal(429, None), Outcome::Retry);
+        assert_eq!(refusal(401, None), Outcome::Reauthorize);
+        assert_eq!(
+            refusal(422, Some("invalid-end-balance")),
+            Outcome::Stop {
+                code: "invalid-end-balance".into()
+            }
+        );
+        assert_eq!(
+            refusal(403, Some("invalid-feed-connection")),
+            Outcome::Stop {
+                code: "invalid-feed-connection".into()
+            }
+        );
+        assert_eq!(
+            refusal(413, None),
+            Outcome::Stop {
+                code: "xero-http-413".into()
+            }
+        );
+    }
+}
