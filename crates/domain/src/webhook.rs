@@ -67,6 +67,45 @@ impl fmt::Debug for WebhookSecret {
     }
 }
 
+/// A signing secret as the store keeps it: sealed under the hub's key ring (`secrets_key`) when
+/// the hub has one, else the secret itself (`whsec_…`), since the hub must sign with it and so
+/// cannot keep only a hash. Only the server, which holds the key ring, opens it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretAtRest(String);
+
+impl SecretAtRest {
+    /// The text a store read back.
+    pub fn new(stored: String) -> Self {
+        SecretAtRest(stored)
+    }
+
+    /// The text to store.
+    pub fn as_stored(&self) -> &str {
+        &self.0
+    }
+
+    /// The secret, when it is kept unsealed.
+    pub fn clear(&self) -> Option<WebhookSecret> {
+        self.0
+            .starts_with(SECRET_PREFIX)
+            .then(|| WebhookSecret::from_stored(self.0.clone()))
+            .flatten()
+    }
+}
+
+impl From<&WebhookSecret> for SecretAtRest {
+    /// The secret kept unsealed (a hub without a `secrets_key`).
+    fn from(s: &WebhookSecret) -> Self {
+        SecretAtRest(s.expose().to_owned())
+    }
+}
+
+impl fmt::Debug for SecretAtRest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretAtRest(…)")
+    }
+}
+
 /// Whether deliveries go out. `disabled` is the organisation's choice (PATCH `enabled: false`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -101,7 +140,8 @@ pub struct WebhookEndpoint {
     pub event_types: Vec<EventKind>,
     pub description: Option<String>,
     pub status: WebhookStatus,
-    pub secret: WebhookSecret,
+    /// The signing secret as stored (see [`SecretAtRest`]).
+    pub secret: SecretAtRest,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -252,7 +292,8 @@ pub struct WebhookRequest {
     pub description: Option<String>,
 }
 
-/// A new endpoint (enabled, with a fresh secret), or why not.
+/// A new endpoint (enabled, with a fresh secret, unsealed: the server seals it when it has a
+/// key ring, once the endpoint's id names the seal's row), or why not.
 pub fn decide_create(
     org: OrgId,
     req: &WebhookRequest,
@@ -266,7 +307,7 @@ pub fn decide_create(
         event_types: parse_event_types(&req.event_types)?,
         description: clean_description(req.description.as_deref())?,
         status: WebhookStatus::Enabled,
-        secret: WebhookSecret::generate(),
+        secret: SecretAtRest::from(&WebhookSecret::generate()),
         created_at: now,
         updated_at: now,
     })

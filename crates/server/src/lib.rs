@@ -234,6 +234,7 @@ pub async fn serve_with_tls(
         state.metrics.clone(),
         (*state.webhooks).clone(),
         state.instance.to_string(),
+        state.keyring.clone(),
     )?
     .spawn(workers_stop.clone())
     .await;

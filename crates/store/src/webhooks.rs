@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use bankfeeds_domain::webhook::{
-    EventCursor, WebhookEndpoint, WebhookId, WebhookPatch, WebhookSecret,
+    EventCursor, SecretAtRest, WebhookEndpoint, WebhookId, WebhookPatch,
 };
 use bankfeeds_domain::{OrgId, Timestamp};
 
@@ -41,7 +41,7 @@ pub trait WebhookStore: Send + Sync {
         &self,
         org: OrgId,
         id: WebhookId,
-        secret: &WebhookSecret,
+        secret: &SecretAtRest,
         now: Timestamp,
     ) -> StoreResult<WebhookEndpoint>;
 

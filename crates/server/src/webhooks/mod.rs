@@ -3,6 +3,7 @@
 //! holds it to that): the worker is handed the store, the clock and the metrics.
 
 pub mod client;
+pub mod secret;
 pub mod worker;
 
 use std::time::Duration;

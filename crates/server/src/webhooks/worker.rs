@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::client::SafeClient;
 use super::WebhookSettings;
 use crate::metrics::Metrics;
+use crate::sealed::Keyring;
 
 /// Loops sending at once: one endpoint's deliveries go one at a time, so these serve different
 /// endpoints, and one that hangs for its 15 s holds only one loop.
@@ -35,6 +36,8 @@ pub struct Worker {
     pub settings: WebhookSettings,
     /// This instance's name, the holder of its leases.
     pub holder: String,
+    /// Opens the endpoints' sealed signing secrets (`secret.rs`).
+    pub keyring: Option<Arc<Keyring>>,
     client: SafeClient,
 }
 
@@ -45,6 +48,7 @@ impl Worker {
         metrics: Arc<Metrics>,
         settings: WebhookSettings,
         holder: String,
+        keyring: Option<Arc<Keyring>>,
     ) -> anyhow::Result<Self> {
         let client = SafeClient::new(settings.allow_private)?;
         Ok(Worker {
@@ -53,6 +57,7 @@ impl Worker {
             metrics,
             settings,
             holder,
+            keyring,
             client,
         })
     }
@@ -122,7 +127,9 @@ impl Worker {
         let body = delivery::body(d.event.kind, d.event.created_at, &d.event.payload);
         let timestamp = self.clock.now().timestamp();
         let started = Instant::now();
-        let Some(signature) = delivery::sign(&d.endpoint.secret, &msg_id, timestamp, &body) else {
+        let secret = super::secret::open(self.keyring.as_deref(), &d.endpoint);
+        let signature = secret.and_then(|s| delivery::sign(&s, &msg_id, timestamp, &body));
+        let Some(signature) = signature else {
             return no_answer(0, "the endpoint's secret is unreadable".into());
         };
         let headers = [

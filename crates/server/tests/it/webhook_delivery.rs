@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use bankfeeds_domain::webhook::delivery::{verify, RetryPolicy};
 use bankfeeds_domain::webhook::WebhookSecret;
+use bankfeeds_server::sealed::Keyring;
 use bankfeeds_server::webhooks::WebhookSettings;
 use serde_json::{json, Value};
 
@@ -349,4 +350,72 @@ crate::on_both_backends!(with_db:
     an_endpoint_that_keeps_failing_is_disabled_with_an_event,
     internal_targets_are_refused_by_their_resolved_address,
     recover_sends_again_with_the_same_ids,
+    signing_secrets_are_sealed_at_rest_and_still_sign,
 );
+
+/// With a `secrets_key`, an endpoint's signing secret is stored sealed (the database alone
+/// yields no key that signs), and deliveries are still signed with it, before and after a
+/// rotation.
+async fn signing_secrets_are_sealed_at_rest_and_still_sign(db: bankfeeds_store_tests::TestDb) {
+    let keys = Arc::new(
+        Keyring::from_config(&Keyring::generate_key())
+            .unwrap()
+            .unwrap(),
+    );
+    let s = settings(&[1], Duration::from_secs(3600));
+    let store = db.store.clone();
+    let hub = Hub::start_with(
+        store,
+        Some(db),
+        move |st| {
+            st.webhooks = Arc::new(s);
+            st.keyring = Some(keys);
+        },
+        0,
+    )
+    .await;
+    let (rx, url) = Receiver::start(&[]).await;
+    let bank = hub.org("Sealed Bank").await;
+    let (id, secret) = create_hook(&hub, &bank, &url, &[]).await;
+    let stored_secret = |hub: &Hub| {
+        let (store, org, id) = (hub.store.clone(), bank.org.id, id.parse().unwrap());
+        async move {
+            let e = store.get_webhook(org, id).await.unwrap().unwrap();
+            e.secret.as_stored().to_owned()
+        }
+    };
+    let at_rest = stored_secret(&hub).await;
+    assert!(!at_rest.starts_with("whsec_") && !at_rest.contains(secret.expose()));
+
+    hub.connection(&bank, "XERO").await;
+    let got = rx.wait_for(1).await;
+    assert!(!got.is_empty(), "delivered");
+    verified(&secret, &got[0]);
+
+    let resp = hub
+        .post(
+            &bank,
+            &format!("/versioned/webhooks/{id}/rotate_secret"),
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let shown = resp.json::<Value>().await.unwrap()["webhook"]["secret"].clone();
+    let rotated = WebhookSecret::from_stored(shown.as_str().unwrap().into()).unwrap();
+    assert_ne!(rotated, secret);
+    let again = stored_secret(&hub).await;
+    assert!(again != at_rest && !again.contains(rotated.expose()));
+    hub.connection(&bank, "XERO").await;
+    let got = rx.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    verified(&rotated, &got[1]);
+    assert!(!verify(
+        &secret,
+        &got[1].id,
+        got[1].timestamp,
+        &got[1].body,
+        &got[1].signature
+    ));
+}

@@ -10,8 +10,7 @@ mod feed;
 
 use bankfeeds_domain::webhook::delivery::{Attempt, Delivery, RetryPolicy, TryRecord};
 use bankfeeds_domain::webhook::{
-    check_room, decide_patch, WebhookEndpoint, WebhookId, WebhookPatch, WebhookSecret,
-    WebhookStatus,
+    check_room, decide_patch, SecretAtRest, WebhookEndpoint, WebhookId, WebhookPatch, WebhookStatus,
 };
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, known};
@@ -50,8 +49,7 @@ impl TryFrom<EndpointRow> for WebhookEndpoint {
             event_types,
             description: r.description,
             status: known(WebhookStatus::parse(&r.status), "webhook_endpoints.status")?,
-            secret: WebhookSecret::from_stored(r.secret)
-                .ok_or_else(|| corrupt("webhook_endpoints.secret"))?,
+            secret: SecretAtRest::new(r.secret),
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
         })
@@ -124,7 +122,7 @@ async fn save(tx: &mut impl Exec, e: &WebhookEndpoint) -> StoreResult<()> {
         .bind(event_types_text(e))
         .bind(e.description.as_deref())
         .bind(e.status.as_str())
-        .bind(e.secret.expose())
+        .bind(e.secret.as_stored())
         .bind(e.updated_at)
         .bind(e.id.as_uuid()),
     )
@@ -163,7 +161,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
             .bind(event_types_text(e))
             .bind(e.description.as_deref())
             .bind(e.status.as_str())
-            .bind(e.secret.expose())
+            .bind(e.secret.as_stored())
             .bind(e.created_at)
             .bind(e.updated_at),
         )
@@ -227,7 +225,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         &self,
         org: OrgId,
         id: WebhookId,
-        secret: &WebhookSecret,
+        secret: &SecretAtRest,
         now: Timestamp,
     ) -> StoreResult<WebhookEndpoint> {
         let mut tx = self.0.write().await?;

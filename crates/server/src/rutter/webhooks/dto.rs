@@ -1,6 +1,6 @@
 //! What `/versioned/webhooks` reads and writes.
 
-use bankfeeds_domain::webhook::{WebhookEndpoint, WebhookId, WebhookStatus};
+use bankfeeds_domain::webhook::{WebhookEndpoint, WebhookId, WebhookSecret, WebhookStatus};
 use bankfeeds_domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -80,9 +80,10 @@ impl WebhookOut {
     }
 
     /// The endpoint with its secret shown.
-    pub fn with_secret(e: &WebhookEndpoint) -> Self {
+    /// The endpoint with its signing secret, as created or rotated (shown only then).
+    pub fn with_secret(e: &WebhookEndpoint, secret: &WebhookSecret) -> Self {
         WebhookOut {
-            secret: Some(e.secret.expose().to_owned()),
+            secret: Some(secret.expose().to_owned()),
             ..WebhookOut::new(e)
         }
     }

@@ -1,6 +1,7 @@
 //! `/versioned/webhooks`: an organisation's webhook endpoints (where its events are sent, which
 //! types, the secret deliveries are signed with). The secret is shown at creation and by
-//! `rotate_secret` only; it is stored as is, because the hub signs with it.
+//! `rotate_secret` only; it is stored sealed under the hub's key ring when it has one
+//! (`webhooks::secret`), because the hub must sign with it (a hash would not do).
 
 pub mod deliveries;
 pub mod dto;
@@ -22,6 +23,7 @@ use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals, Unauthorized};
 use crate::rutter::connections::DeletedOut;
 use crate::state::AppState;
+use crate::webhooks::secret::at_rest;
 use dto::{WebhookEnvelopeOut, WebhookIn, WebhookListOut, WebhookOut, WebhookPatchIn};
 
 fn refused(r: &WebhookRefusal) -> ApiError {
@@ -71,8 +73,13 @@ pub async fn create_webhook(
         description: body.description.clone(),
     };
     let allow_private = state.webhooks.allow_private;
-    let endpoint = decide_create(org.id, &request, allow_private, state.clock.now())
+    let mut endpoint = decide_create(org.id, &request, allow_private, state.clock.now())
         .map_err(|r| refused(&r))?;
+    let secret = endpoint
+        .secret
+        .clear()
+        .expect("a new endpoint's secret is not sealed yet");
+    endpoint.secret = at_rest(state.keyring.as_deref(), org.id, endpoint.id, &secret);
     let key = req.key_for(org.id);
     // The saved answer leaves the secret out, as a connection's saves its token out.
     let render = |e: &WebhookEndpoint| {
@@ -94,7 +101,7 @@ pub async fn create_webhook(
         Outcome::Done(()) => {
             tracing::info!(webhook_id = %endpoint.id, "webhook created");
             let out = WebhookEnvelopeOut {
-                webhook: WebhookOut::with_secret(&endpoint),
+                webhook: WebhookOut::with_secret(&endpoint, &secret),
             };
             Ok((StatusCode::CREATED, JsonOut(out)).into_response())
         }
@@ -226,14 +233,15 @@ pub async fn rotate_webhook_secret(
 ) -> ApiResult<JsonOut<WebhookEnvelopeOut>> {
     let id: WebhookId = parse_id(&id, "webhook")?;
     let secret = WebhookSecret::generate();
+    let stored = at_rest(state.keyring.as_deref(), org.id, id, &secret);
     let e = state
         .store
-        .rotate_webhook_secret(org.id, id, &secret, state.clock.now())
+        .rotate_webhook_secret(org.id, id, &stored, state.clock.now())
         .await
         .map_err(store_error(id))?;
     tracing::info!(webhook_id = %id, "webhook secret rotated");
     Ok(JsonOut(WebhookEnvelopeOut {
-        webhook: WebhookOut::with_secret(&e),
+        webhook: WebhookOut::with_secret(&e, &secret),
     }))
 }
 

@@ -1,0 +1,78 @@
+//! A webhook endpoint's signing secret at rest: sealed under the hub's key ring
+//! (`secrets_key`) when it has one, bound to its organisation and endpoint, so the database
+//! alone never yields a key that signs. Without a key ring it is kept as is (the hub must sign
+//! with it, so a hash would not do); the README says to configure one.
+
+use bankfeeds_domain::webhook::{SecretAtRest, WebhookEndpoint, WebhookId, WebhookSecret};
+use bankfeeds_domain::OrgId;
+
+use crate::sealed::{Keyring, SealContext};
+
+fn context(org: OrgId, id: WebhookId) -> SealContext {
+    SealContext::new("webhook_secret", &format!("{org}/{id}"))
+}
+
+/// What to store for `secret`, the signing secret of endpoint `id` of `org`.
+pub fn at_rest(
+    keyring: Option<&Keyring>,
+    org: OrgId,
+    id: WebhookId,
+    secret: &WebhookSecret,
+) -> SecretAtRest {
+    match keyring {
+        Some(k) => SecretAtRest::new(k.seal_text(&context(org, id), secret.expose().as_bytes())),
+        None => SecretAtRest::from(secret),
+    }
+}
+
+/// The endpoint's signing secret, opened; `None` when it is sealed and this hub's key ring
+/// (if any) cannot open it.
+pub fn open(keyring: Option<&Keyring>, e: &WebhookEndpoint) -> Option<WebhookSecret> {
+    if let Some(clear) = e.secret.clear() {
+        return Some(clear);
+    }
+    let bytes = keyring?
+        .open_text(&context(e.org_id, e.id), e.secret.as_stored())
+        .ok()?;
+    WebhookSecret::from_stored(String::from_utf8(bytes).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use bankfeeds_domain::webhook::{decide_create, WebhookRequest};
+    use bankfeeds_domain::{Clock, SystemClock};
+
+    use super::*;
+
+    fn endpoint() -> WebhookEndpoint {
+        let req = WebhookRequest {
+            url: "https://hooks.example/in".into(),
+            event_types: Vec::new(),
+            description: None,
+        };
+        decide_create(OrgId::new(), &req, false, SystemClock.now()).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_the_key_and_only_for_its_endpoint() {
+        let keyring = Keyring::new(&[[7u8; 32]]).unwrap();
+        let other = Keyring::new(&[[8u8; 32]]).unwrap();
+        let mut e = endpoint();
+        let secret = e.secret.clear().expect("a new endpoint's secret is clear");
+        e.secret = at_rest(Some(&keyring), e.org_id, e.id, &secret);
+        assert!(e.secret.clear().is_none(), "sealed, not kept as is");
+        assert!(!e.secret.as_stored().contains(secret.expose()));
+        assert_eq!(open(Some(&keyring), &e), Some(secret.clone()));
+        assert_eq!(open(Some(&other), &e), None, "another hub's key");
+        assert_eq!(open(None, &e), None, "no key");
+        // Copied onto another endpoint, it does not open.
+        let mut moved = endpoint();
+        moved.secret = e.secret.clone();
+        assert_eq!(open(Some(&keyring), &moved), None);
+        // Without a key ring it is kept as is, and still opens once a key ring exists.
+        let mut plain = endpoint();
+        let s = plain.secret.clear().unwrap();
+        plain.secret = at_rest(None, plain.org_id, plain.id, &s);
+        assert_eq!(open(Some(&keyring), &plain), Some(s));
+    }
+}
