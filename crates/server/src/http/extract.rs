@@ -25,6 +25,16 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_json_body(req, state).await?;
+        // Every body this extractor takes is an object. serde would also read a struct from
+        // an array by position, so `[null, null]` would pass for a body whose fields are all
+        // optional; refuse anything but an object first.
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            return Err(ApiError::bad_request(
+                "INVALID_FIELD_TYPE",
+                "the request body must be a JSON object",
+            ));
+        }
         parse_json(&bytes).map(Json)
     }
 }

@@ -161,6 +161,16 @@ async fn without_a_secrets_key_nothing_goes_live(db: TestDb) {
         .await)
     .await;
     assert_eq!(sandbox["connector"]["mode"], "sandbox");
+    // A body that is not an object is refused, though every field is optional (serde alone
+    // would read `[null, null]` as a struct by position; schemathesis found it).
+    for body in [json!([null, null]), json!([]), json!("live"), json!(1)] {
+        err(
+            hub.put(&bank, XERO, &body).send().await,
+            400,
+            "INVALID_FIELD_TYPE",
+        )
+        .await;
+    }
 }
 
 crate::on_both_backends!(
