@@ -13,9 +13,9 @@ use bankfeeds_domain::webhook::delivery::{
 use bankfeeds_domain::webhook::{WebhookId, WebhookStatus};
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, known};
-use bankfeeds_store::{Event, EventKind, NewEvent, StoreError, StoreResult};
+use bankfeeds_store::{DeliveryStore, Event, EventKind, NewEvent, StoreError, StoreResult};
 
-use super::{find_by_id, IdOnly};
+use super::{fanout, find_by_id, IdOnly};
 use crate::events::{EventRow, COLUMNS};
 use crate::{Backend, DbId, DbInt, DbTime, Dialect, Exec, Sql, SqlStore, Tx};
 
@@ -118,8 +118,16 @@ async fn load_event(db: &mut impl Exec, seq: i64) -> StoreResult<Option<Event>> 
     db.optional::<EventRow, _>(Sql::new(sql).bind(seq)).await
 }
 
-impl<B: Backend> SqlStore<B> {
-    pub(crate) async fn claim_delivery_impl(
+#[async_trait::async_trait]
+impl<B: Backend> DeliveryStore for SqlStore<B> {
+    async fn fan_out_events(&self, page: u32, now: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.0.write().await?;
+        let n = fanout::fan_out::<B>(&mut tx, page, now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn claim_delivery(
         &self,
         holder: &str,
         lease_until: Timestamp,
@@ -165,7 +173,7 @@ impl<B: Backend> SqlStore<B> {
         Ok(None)
     }
 
-    pub(crate) async fn finish_delivery_impl(
+    async fn finish_delivery(
         &self,
         delivery: i64,
         holder: &str,
@@ -246,60 +254,7 @@ impl<B: Backend> SqlStore<B> {
         tx.commit().await
     }
 
-    async fn record_streak(
-        &self,
-        tx: &mut B::Tx,
-        endpoint: &DbId,
-        org: OrgId,
-        succeeded: bool,
-        policy: &RetryPolicy,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let sql = format!(
-            "SELECT url, status, failing_since FROM webhook_endpoints WHERE id = $1{}",
-            B::DIALECT.for_update()
-        );
-        let Some(e): Option<StreakRow> = tx.fetch_optional(Sql::new(sql).bind(endpoint.0)).await?
-        else {
-            return Ok(()); // deleted meanwhile
-        };
-        let before = e.failing_since.map(|t| t.0);
-        let streak = streak_after(policy, before, succeeded, now);
-        let disable = streak.disable && e.status == WebhookStatus::Enabled.as_str();
-        if streak.failing_since == before && !disable {
-            return Ok(());
-        }
-        let status = if disable {
-            WebhookStatus::Disabled.as_str()
-        } else {
-            e.status.as_str()
-        };
-        tx.execute(
-            Sql::new("UPDATE webhook_endpoints SET failing_since = $1, status = $2 WHERE id = $3")
-                .bind(streak.failing_since)
-                .bind(status)
-                .bind(endpoint.0),
-        )
-        .await?;
-        if disable {
-            let id: WebhookId = endpoint.0.into();
-            let event = NewEvent {
-                org_id: org,
-                connection_id: None,
-                kind: EventKind::WebhookDisabled,
-                resource_id: id.to_string(),
-                payload: serde_json::json!({
-                    "webhook_id": id.to_string(),
-                    "url": e.url,
-                    "failing_since": streak.failing_since,
-                }),
-            };
-            crate::events::append(tx, &event, now).await?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn release_delivery_leases_impl(&self, holder: &str) -> StoreResult<u64> {
+    async fn release_delivery_leases(&self, holder: &str) -> StoreResult<u64> {
         let mut tx = self.0.write().await?;
         let n = tx
             .execute(
@@ -314,7 +269,7 @@ impl<B: Backend> SqlStore<B> {
         Ok(n)
     }
 
-    pub(crate) async fn recover_webhook_impl(
+    async fn recover_webhook(
         &self,
         org: OrgId,
         id: WebhookId,
@@ -368,7 +323,7 @@ impl<B: Backend> SqlStore<B> {
         Ok(n)
     }
 
-    pub(crate) async fn list_attempts_impl(
+    async fn list_attempts(
         &self,
         org: OrgId,
         id: WebhookId,
@@ -400,7 +355,7 @@ impl<B: Backend> SqlStore<B> {
         .await
     }
 
-    pub(crate) async fn delivery_queue_depth_impl(&self) -> StoreResult<u64> {
+    async fn delivery_queue_depth(&self) -> StoreResult<u64> {
         let row: CountRow = self
             .0
             .reader()
@@ -409,6 +364,61 @@ impl<B: Backend> SqlStore<B> {
             ))
             .await?;
         Ok(count(row.n))
+    }
+}
+
+impl<B: Backend> SqlStore<B> {
+    async fn record_streak(
+        &self,
+        tx: &mut B::Tx,
+        endpoint: &DbId,
+        org: OrgId,
+        succeeded: bool,
+        policy: &RetryPolicy,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "SELECT url, status, failing_since FROM webhook_endpoints WHERE id = $1{}",
+            B::DIALECT.for_update()
+        );
+        let Some(e): Option<StreakRow> = tx.fetch_optional(Sql::new(sql).bind(endpoint.0)).await?
+        else {
+            return Ok(()); // deleted meanwhile
+        };
+        let before = e.failing_since.map(|t| t.0);
+        let streak = streak_after(policy, before, succeeded, now);
+        let disable = streak.disable && e.status == WebhookStatus::Enabled.as_str();
+        if streak.failing_since == before && !disable {
+            return Ok(());
+        }
+        let status = if disable {
+            WebhookStatus::Disabled.as_str()
+        } else {
+            e.status.as_str()
+        };
+        tx.execute(
+            Sql::new("UPDATE webhook_endpoints SET failing_since = $1, status = $2 WHERE id = $3")
+                .bind(streak.failing_since)
+                .bind(status)
+                .bind(endpoint.0),
+        )
+        .await?;
+        if disable {
+            let id: WebhookId = endpoint.0.into();
+            let event = NewEvent {
+                org_id: org,
+                connection_id: None,
+                kind: EventKind::WebhookDisabled,
+                resource_id: id.to_string(),
+                payload: serde_json::json!({
+                    "webhook_id": id.to_string(),
+                    "url": e.url,
+                    "failing_since": streak.failing_since,
+                }),
+            };
+            crate::events::append(tx, &event, now).await?;
+        }
+        Ok(())
     }
 }
 

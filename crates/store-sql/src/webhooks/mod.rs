@@ -8,15 +8,12 @@ mod deliveries;
 mod fanout;
 mod feed;
 
-use bankfeeds_domain::webhook::delivery::{Attempt, Delivery, RetryPolicy, TryRecord};
 use bankfeeds_domain::webhook::{
     check_room, decide_patch, SecretAtRest, WebhookEndpoint, WebhookId, WebhookPatch, WebhookStatus,
 };
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, known};
-use bankfeeds_store::{
-    DeliveryStore, Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore,
-};
+use bankfeeds_store::{Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore};
 
 use crate::{idempotency, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
@@ -268,66 +265,5 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         limit: u32,
     ) -> StoreResult<Vec<(bankfeeds_domain::webhook::EventCursor, Event)>> {
         feed::list::<B>(&mut self.0.reader(), org, after, kinds, limit).await
-    }
-}
-
-#[async_trait::async_trait]
-impl<B: Backend> DeliveryStore for SqlStore<B> {
-    async fn fan_out_events(&self, page: u32, now: Timestamp) -> StoreResult<u64> {
-        let mut tx = self.0.write().await?;
-        let n = fanout::fan_out::<B>(&mut tx, page, now).await?;
-        tx.commit().await?;
-        Ok(n)
-    }
-
-    async fn claim_delivery(
-        &self,
-        holder: &str,
-        lease_until: Timestamp,
-        now: Timestamp,
-    ) -> StoreResult<Option<Delivery>> {
-        self.claim_delivery_impl(holder, lease_until, now).await
-    }
-
-    async fn finish_delivery(
-        &self,
-        delivery: i64,
-        holder: &str,
-        record: &TryRecord,
-        policy: &RetryPolicy,
-        jitter_sample: f64,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        self.finish_delivery_impl(delivery, holder, record, policy, jitter_sample, now)
-            .await
-    }
-
-    async fn release_delivery_leases(&self, holder: &str) -> StoreResult<u64> {
-        self.release_delivery_leases_impl(holder).await
-    }
-
-    async fn recover_webhook(
-        &self,
-        org: OrgId,
-        id: WebhookId,
-        since: Timestamp,
-        max: u32,
-        now: Timestamp,
-    ) -> StoreResult<u64> {
-        self.recover_webhook_impl(org, id, since, max, now).await
-    }
-
-    async fn list_attempts(
-        &self,
-        org: OrgId,
-        id: WebhookId,
-        before: Option<i64>,
-        limit: u32,
-    ) -> StoreResult<Vec<Attempt>> {
-        self.list_attempts_impl(org, id, before, limit).await
-    }
-
-    async fn delivery_queue_depth(&self) -> StoreResult<u64> {
-        self.delivery_queue_depth_impl().await
     }
 }
