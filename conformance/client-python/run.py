@@ -142,6 +142,10 @@ def drive(base, auth):
         account.id, client=client, body=patch, access_token=at), 200, "AccountEnvelopeOut")
     if patched.bank_feed_account.name != "Main checking":
         sys.exit(f"patch account: name not changed: {patched.bank_feed_account.name}")
+    later = m.AccountCreateIn.from_dict({"response_mode": "async", "bank_feed_account": {
+        "internal_bank_account_id": "chk-2", "bank_account_type": "bank", "currency_code": "USD"}})
+    expect("create account async", accounts("create_account").sync_detailed(
+        client=client, body=later, access_token=at), 200, "AsyncEnvelopeOut")
     refused("get unknown account", accounts("get_account").sync_detailed(
         uuid.uuid4(), client=client, access_token=at), 410, "BANK_FEED_ACCOUNT_NOT_FOUND")
 

@@ -53,16 +53,24 @@ pub enum JobKind {
     TransactionBatch,
     /// A Codat-door push of bank transactions (with an optional timeout).
     CodatPush,
+    /// A Rutter-shaped bank feed account create, PATCH or DELETE sent with
+    /// `response_mode: async` (seed 002): answered with the job, run by the queue.
+    AccountWrite,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::TransactionBatch, JobKind::CodatPush];
+    pub const ALL: [JobKind; 3] = [
+        JobKind::TransactionBatch,
+        JobKind::CodatPush,
+        JobKind::AccountWrite,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::TransactionBatch => "transaction_batch",
             JobKind::CodatPush => "codat_push",
+            JobKind::AccountWrite => "account_write",
         }
     }
 

@@ -269,6 +269,7 @@ pub fn job_runners() -> jobs::Runners<AppState> {
     jobs::Runners::new(|kind| match kind {
         JobKind::TransactionBatch => Arc::new(rutter::batch_job::BatchRunner),
         JobKind::CodatPush => Arc::new(codat::push::PushRunner),
+        JobKind::AccountWrite => Arc::new(rutter::accounts::AccountWriteRunner),
     })
 }
 

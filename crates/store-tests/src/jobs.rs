@@ -293,6 +293,41 @@ pub async fn fail_job_finishes_once(store: DynStore) {
     ));
 }
 
+pub async fn finish_job_records_any_answer_once(store: DynStore) {
+    let (o, c, a) = intuit_account(&store, "A").await;
+    let now = t0();
+    let ok = submit(&store, &job(&c, Some(&a), now)).await;
+    let refused = submit(&store, &job(&c, None, now)).await;
+    let at = now + secs(2);
+    let mark = last_seq(&events(&store, o).await);
+    // A 2xx answer is a success, with its event.
+    let body = json!({"bank_feed_account": {"id": a.id}});
+    let done = store.finish_job(ok.id, 200, &body, at).await.unwrap();
+    assert_eq!(done.status, JobStatus::Success);
+    assert_eq!(response(&done), Some((200, body.clone())));
+    assert_eq!(done.finished_at, Some(at));
+    assert_eq!(store.get_job(o, ok.id).await.unwrap().unwrap(), done);
+    // Any other answer is a failure.
+    let gone = json!({"error_code": "BANK_FEED_ACCOUNT_NOT_FOUND"});
+    let failed = store.finish_job(refused.id, 410, &gone, at).await.unwrap();
+    assert_eq!(failed.status, JobStatus::Failure);
+    assert_eq!(response(&failed), Some((410, gone)));
+    let e = events_after(&store, o, mark).await;
+    assert_eq!(types(&e), ["job.succeeded", "job.failed"]);
+    // A job run twice keeps its first answer, and writes no second event.
+    let count = events(&store, o).await.len();
+    let again = store
+        .finish_job(ok.id, 500, &json!({"late": true}), at + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(again, done);
+    assert_eq!(events(&store, o).await.len(), count);
+    assert!(matches!(
+        store.finish_job(JobId::new(), 200, &body, at).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 pub async fn get_job_is_scoped_to_the_organisation(store: DynStore) {
     let o = org(&store).await;
     let theirs = org(&store).await;

@@ -121,6 +121,7 @@ macro_rules! __suite_cases {
                 expired_leases_are_claimed_again,
                 leases_are_renewed_and_released_by_their_holder,
                 fail_job_finishes_once,
+                finish_job_records_any_answer_once,
                 get_job_is_scoped_to_the_organisation,
                 connection_jobs_list_newest_first,
             ],

@@ -48,6 +48,17 @@ pub trait JobStore: Send + Sync {
     /// instance held when it crashed is free again when it starts. Returns how many.
     async fn release_leases(&self, holder: &str) -> StoreResult<u64>;
 
+    /// Finishes an unfinished job with the answer its synchronous call would have had: a 2xx
+    /// status is a success, any other a failure (with its `job.*` event). A finished job is
+    /// returned unchanged, so a job run twice keeps its first answer.
+    async fn finish_job(
+        &self,
+        job: JobId,
+        status: u16,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Job>;
+
     /// Finishes an unfinished job with a failure (e.g. an unreadable request, or retries
     /// exhausted): `status` must be 4xx or 5xx (`Invalid` otherwise). A finished job is
     /// returned unchanged.

@@ -91,7 +91,8 @@ pub struct AccountIn {
 #[serde(deny_unknown_fields)]
 pub struct AccountCreateIn {
     pub bank_feed_account: AccountIn,
-    /// Accepted for compatibility; account writes always complete synchronously.
+    /// `prefer_sync` (the default) writes the account and answers with it; `async` answers at
+    /// once with the job that will write it (`GET` its `response_url`). Also taken in the query.
     #[serde(default)]
     pub response_mode: Option<ResponseMode>,
 }
@@ -104,6 +105,37 @@ pub struct AccountPatchIn {
     /// as [`AccountPatchFields`].
     #[schema(value_type = AccountPatchFields)]
     pub bank_feed_account: serde_json::Map<String, serde_json::Value>,
+    /// As on create: `async` answers at once with the job that will apply the change.
+    #[serde(default)]
+    pub response_mode: Option<ResponseMode>,
+}
+
+/// A DELETE's optional body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDeleteIn {
+    /// As on create: `async` answers at once with the job that will delete the account.
+    #[serde(default)]
+    pub response_mode: Option<ResponseMode>,
+}
+
+/// What an account create or PATCH answers with 200: the account as written, or, with
+/// `response_mode: async`, the job that will write it (tell them apart by
+/// `bank_feed_account`). For the document only; the handler writes either.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AccountWriteAnswer {
+    Written(Box<AccountEnvelopeOut>),
+    Queued(crate::jobs::AsyncEnvelopeOut),
+}
+
+/// What a DELETE answers with 200: that the account is deleted, or, with
+/// `response_mode: async`, the job that will delete it. For the document only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AccountDeleteAnswer {
+    Deleted(AccountDeletedOut),
+    Queued(crate::jobs::AsyncEnvelopeOut),
 }
 
 /// What a PATCH's `status` may say: the FI may only pause a feed.

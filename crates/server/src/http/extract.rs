@@ -25,18 +25,26 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_json_body(req, state).await?;
-        // Every body this extractor takes is an object. serde would also read a struct from
-        // an array by position, so `[null, null]` would pass for a body whose fields are all
-        // optional; refuse anything but an object first.
-        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        if first.is_some_and(|b| *b != b'{') {
-            return Err(ApiError::bad_request(
-                "INVALID_FIELD_TYPE",
-                "the request body must be a JSON object",
-            ));
-        }
+        require_object(&bytes)?;
         parse_json(&bytes).map(Json)
     }
+}
+
+/// Every body the Rutter door takes is an object. serde would also read a struct from an array
+/// by position, so `[null, null]` would pass for a body whose fields are all optional; refuse
+/// anything but an object first.
+pub fn require_object(bytes: &[u8]) -> Result<(), ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    // Text that is no JSON at all is left to `parse_json`, which says `MALFORMED_JSON`.
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::bad_request(
+            "INVALID_FIELD_TYPE",
+            "the request body must be a JSON object",
+        ));
+    }
+    Ok(())
 }
 
 /// The raw body of a JSON request: checks the content type and the size limit.

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::http::error::ApiError;
-use crate::http::extract::{parse_json, read_json_body};
+use crate::http::extract::{parse_json, read_json_body, require_object};
 
 pub const HEADER: &str = "idempotency-key";
 const MAX_KEY_LEN: usize = 255;
@@ -77,6 +77,7 @@ where
         hasher.update(req.uri().query().unwrap_or_default());
         hasher.update(b"\n");
         let bytes = read_json_body(req, state).await?;
+        require_object(&bytes)?;
         let body = parse_json::<T>(&bytes)?;
         // `parse_json` accepted the whole body as one JSON value; only its text is still needed.
         let text = std::str::from_utf8(&bytes).map_err(|_| {

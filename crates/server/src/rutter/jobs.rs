@@ -14,6 +14,9 @@ use crate::state::AppState;
 
 pub use bankfeeds_wire::jobs::*;
 
+/// Names the job behind an accepted write.
+pub const JOB_ID_HEADER: &str = "x-rutter-job-id";
+
 pub fn async_envelope(public_base: &str, job: &Job) -> AsyncEnvelopeOut {
     AsyncEnvelopeOut {
         async_response: AsyncResponseOut {

@@ -10,6 +10,7 @@ pub mod fi_configs;
 pub mod jobs;
 pub mod ofx_credentials;
 pub mod otp;
+pub mod response_mode;
 pub mod statement;
 pub mod transactions;
 pub mod webhooks;

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     an_account_needs_a_currency,
     a_card_purchase_is_money_out,
     an_unlinked_quickbooks_feed_says_it_takes_pushes,
+    account_writes_may_answer_with_a_job,
 );
 
 /// A Codat company with a QuickBooks connection and one source account `ac-001`, linked with
@@ -564,4 +565,149 @@ async fn an_unlinked_quickbooks_feed_says_it_takes_pushes(hub: Hub) {
     let push = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": crate::codat::day(1) + "Z", "amount": -1}]}});
     let pushes = with_token(crate::helpers::TRANSACTIONS, &token);
     hub.post_ok(&bank, &pushes, &push).await;
+}
+
+/// Runs the queue and answers job `id` as the FI reads it.
+async fn settled_job(hub: &Hub, bank: &Creds, id: &str) -> Value {
+    hub.drain().await;
+    hub.get_ok(bank, &format!("/versioned/jobs/{id}")).await["job"].clone()
+}
+
+/// A write's answer when it was queued: the job's id, the same in the header and the body,
+/// and nothing of the account yet.
+async fn queued(resp: reqwest::Result<reqwest::Response>) -> String {
+    let resp = resp.unwrap();
+    assert_eq!(resp.status(), 200);
+    let header = resp.headers()["x-rutter-job-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["async_response"]["id"], header.as_str(), "{body}");
+    assert!(
+        body.get("bank_feed_account").is_none() && body.get("code").is_none(),
+        "the job, not the write's answer: {body}"
+    );
+    header
+}
+
+/// Seed 002, "Create a Bank Feed Account", "Update a Bank Feed Account" and "Delete a Bank Feed
+/// Account" each take `response_mode`: "async makes the API respond with the asynchronous
+/// response." And seed 000: "If `response_mode=async` is specified in the request, the response
+/// will include a job ID which can be used to check the status of the POST request using Fetch
+/// a Job API." Each account write, asked so in the body or the query, answers with its job at
+/// once; the job then holds exactly what the synchronous call would have answered.
+async fn account_writes_may_answer_with_a_job(hub: Hub) {
+    let bank = hub.org("Demo Bank").await;
+    let (_, token) = hub.connection(&bank, "NETSUITE").await;
+    let accounts = with_token(ACCOUNTS, &token);
+    let fields = json!({"internal_bank_account_id": "NS-9", "bank_account_type": "bank", "currency_code": "USD", "name": "Ops"});
+
+    // Create, asked in the body.
+    let create = json!({"response_mode": "async", "bank_feed_account": fields});
+    let job_id = queued(hub.post(&bank, &accounts, &create).send().await).await;
+    let job = settled_job(&hub, &bank, &job_id).await;
+    assert_eq!(
+        (&job["status"], &job["request"]["method"]),
+        (&json!("success"), &json!("POST")),
+        "{job}"
+    );
+    let created = job["response"]["body"]["bank_feed_account"].clone();
+    assert_eq!(created["internal_bank_account_id"], "NS-9", "{job}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(hub.account(&bank, &token, &id).await["name"], "Ops");
+
+    // A refusal the job finds is the synchronous call's refusal, kept by the job.
+    let again = json!({"bank_feed_account": fields});
+    let sync = hub.post(&bank, &accounts, &again).send().await;
+    let refused = crate::helpers::err(sync, 409, "BANK_FEED_ACCOUNT_EXISTS").await;
+    let job_id = queued(hub.post(&bank, &accounts, &create).send().await).await;
+    let job = settled_job(&hub, &bank, &job_id).await;
+    assert_eq!(job["status"], "failure", "{job}");
+    assert_eq!(job["response"]["http_status"], 409);
+    assert_eq!(
+        job["response"]["body"]["error_code"], refused["error_code"],
+        "{job}"
+    );
+
+    // With an Idempotency-Key, a repeat answers with the same job and writes once.
+    let other = json!({"response_mode": "async", "bank_feed_account": {"internal_bank_account_id": "NS-10", "bank_account_type": "bank", "currency_code": "USD"}});
+    let send = || {
+        hub.post(&bank, &accounts, &other)
+            .header("Idempotency-Key", "k-ns-10")
+            .send()
+    };
+    let first = queued(send().await).await;
+    let repeat: Value = send().await.unwrap().json().await.unwrap();
+    assert_eq!(repeat["async_response"]["id"], first.as_str());
+    let ns10 = settled_job(&hub, &bank, &first).await;
+    assert_eq!(ns10["status"], "success", "{ns10}");
+    let ns10 = ns10["response"]["body"]["bank_feed_account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = hub.get_ok(&bank, &accounts).await;
+    assert_eq!(
+        items(&listed["bank_feed_accounts"]).len(),
+        2,
+        "written once: {listed}"
+    );
+
+    // PATCH, asked in the query.
+    let one = with_token(&format!("{ACCOUNTS}/{id}"), &token);
+    let patch_async = format!("{one}&response_mode=async");
+    let rename = json!({"bank_feed_account": {"name": "Operations"}});
+    let job_id = queued(hub.patch(&bank, &patch_async, &rename).send().await).await;
+    let job = settled_job(&hub, &bank, &job_id).await;
+    assert_eq!(job["status"], "success", "{job}");
+    assert_eq!(
+        job["response"]["body"]["bank_feed_account"]["name"],
+        "Operations"
+    );
+    assert_eq!(hub.account(&bank, &token, &id).await["name"], "Operations");
+    // What needs no database is refused at once, never queued.
+    let bad = json!({"bank_feed_account": {"status": "paused"}});
+    err_in(
+        "bad status",
+        hub.patch(&bank, &patch_async, &bad).send().await,
+        400,
+        "INVALID_ENUM_VALUE",
+    )
+    .await;
+
+    // DELETE, asked in its optional body; an unknown account is refused at once.
+    let unknown = with_token(&format!("{ACCOUNTS}/{}", uuid::Uuid::new_v4()), &token);
+    let body = json!({"response_mode": "async"});
+    err_in(
+        "unknown",
+        hub.delete(&bank, &unknown).json(&body).send().await,
+        410,
+        "BANK_FEED_ACCOUNT_NOT_FOUND",
+    )
+    .await;
+    err_in(
+        "unknown field",
+        hub.delete(&bank, &one)
+            .json(&json!({"mode": "async"}))
+            .send()
+            .await,
+        400,
+        "UNKNOWN_FIELD",
+    )
+    .await;
+    let job_id = queued(hub.delete(&bank, &one).json(&body).send().await).await;
+    let job = settled_job(&hub, &bank, &job_id).await;
+    assert_eq!(
+        job["response"]["body"],
+        json!({"code": "deleted", "success": true}),
+        "{job}"
+    );
+    let gone = hub.get(&bank, &one).send().await;
+    crate::helpers::err(gone, 410, "BANK_FEED_ACCOUNT_NOT_FOUND").await;
+    // Without `async` (here a JSON `null` body, which the document allows), DELETE answers
+    // at once, as before.
+    let path = with_token(&format!("{ACCOUNTS}/{ns10}"), &token);
+    let answer = hub.delete(&bank, &path).json(&Value::Null).send().await;
+    let answer = crate::helpers::ok(answer).await;
+    assert_eq!(answer, json!({"code": "deleted", "success": true}));
 }

@@ -342,8 +342,18 @@ impl<B: Backend> JobStore for SqlStore<B> {
         body: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<Job> {
-        let db = &self.0;
         bankfeeds_domain::job::failure_status(status)?;
+        self.finish_job(id, status, body, now).await
+    }
+
+    async fn finish_job(
+        &self,
+        id: JobId,
+        status: u16,
+        body: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<Job> {
+        let db = &self.0;
         let mut tx = db.write().await?;
         let job = load_for_update::<B>(&mut tx, id).await?;
         if job.status.is_finished() {

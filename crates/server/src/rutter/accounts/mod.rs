@@ -1,7 +1,7 @@
 //! `/versioned/accounting/bank_feeds/accounts`: the FI publishes its customer's bank and card
 //! accounts on a connection; the customer links them in the platform.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::account::deprecated_filter::{
@@ -9,21 +9,27 @@ use bankfeeds_domain::account::deprecated_filter::{
 };
 use bankfeeds_domain::account::{AccountDetails, AccountQuery, AccountSortKey, TimeFilter};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId};
-use bankfeeds_store::{Outcome, StoreError};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Connection, Timestamp};
+use bankfeeds_store::{IdempotencyKey, Outcome, StoreError};
 
 mod dto;
 mod patch;
+mod queued;
+
+pub use queued::AccountWriteRunner;
 
 pub use dto::*;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{parse_id, Query};
+use crate::http::extract::{parse_id, parse_json, read_json_body, require_object, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{list_query, pagination};
+use crate::rutter::response_mode::ResponseModeParam;
 use crate::state::AppState;
+
+const ACCOUNTS_PATH: &str = "/versioned/accounting/bank_feeds/accounts";
 
 fn wants_platform_data(expand: Option<&str>) -> Result<bool, ApiError> {
     match expand.map(str::trim).filter(|e| !e.is_empty()) {
@@ -94,27 +100,13 @@ fn check_account(a: &BankFeedAccount) -> Result<(), ApiError> {
         .map_err(|e| ApiError::bad_request(e.code(), format!("bank_feed_account.{e}")))
 }
 
-/// Create a bank feed account (or, with `additional_fields.override_existing`, update the one
-/// with the same `internal_bank_account_id`).
-#[utoipa::path(
-    post,
-    path = "/versioned/accounting/bank_feeds/accounts",
-    tag = "bank feed accounts",
-    params(crate::rutter::connections::AccessTokenParam),
-    request_body = AccountCreateIn,
-    responses(
-        (status = 200, body = AccountEnvelopeOut),
-        Refusals, BodyRefusals, Conflict,
-    ),
-    security(("basic" = []))
-)]
-pub async fn create_account(
-    State(state): State<AppState>,
-    auth: ConnectionAuth,
-    req: IdempotentJson<AccountCreateIn>,
-) -> ApiResult<Response> {
-    let c = &auth.connection;
-    let input = &req.body.bank_feed_account;
+/// The account a create body describes, checked, and whether it may override the one with
+/// the same `internal_bank_account_id`.
+fn account_from(
+    c: &Connection,
+    input: &AccountIn,
+    now: Timestamp,
+) -> ApiResult<(BankFeedAccount, bool)> {
     // The limit counts the id as sent (what the API document says); it is stored trimmed.
     if input.internal_bank_account_id.chars().count() > MAX_ID_LEN {
         return Err(ApiError::bad_request(
@@ -130,7 +122,7 @@ pub async fn create_account(
         input.internal_bank_account_id.trim().to_owned(),
         input.bank_account_type,
         input.currency_code,
-        state.clock.now(),
+        now,
     );
     account.parent_bank_feed_account_id = input.parent_bank_feed_account_id;
     account.transaction_start_date = input.transaction_start_date;
@@ -158,21 +150,74 @@ pub async fn create_account(
         .additional_fields
         .as_ref()
         .is_some_and(|f| f.override_existing);
+    Ok((account, override_existing))
+}
 
-    let key = req.key_for(c.org_id);
+/// Writes a checked create; the answer, or the one saved under `key`.
+async fn write_create(
+    state: &AppState,
+    account: &BankFeedAccount,
+    override_existing: bool,
+    key: &Option<IdempotencyKey>,
+) -> ApiResult<Outcome<AccountEnvelopeOut>> {
     let render = |(a, _): &(BankFeedAccount, bool)| saved(200, &written(a.clone()));
-    let idem = idem(&key, &render);
-    match state
-        .store
-        .create_account(&account, override_existing, idem)
-        .await?
-    {
-        Outcome::Replayed(saved) => Ok(replay(saved)),
-        Outcome::Done((stored, created)) => {
-            tracing::info!(bank_feed_account_id = %stored.id, created, "bank feed account written");
-            Ok(JsonOut(written(stored)).into_response())
-        }
+    let idem = idem(key, &render);
+    Ok(
+        match state
+            .store
+            .create_account(account, override_existing, idem)
+            .await?
+        {
+            Outcome::Replayed(saved) => Outcome::Replayed(saved),
+            Outcome::Done((stored, created)) => {
+                tracing::info!(bank_feed_account_id = %stored.id, created, "bank feed account written");
+                Outcome::Done(written(stored))
+            }
+        },
+    )
+}
+
+/// A write's answer: the saved one on a replay, else the new one.
+fn respond(outcome: Outcome<impl serde::Serialize>) -> Response {
+    match outcome {
+        Outcome::Replayed(saved) => replay(saved),
+        Outcome::Done(body) => JsonOut(body).into_response(),
     }
+}
+
+/// Create a bank feed account (or, with `additional_fields.override_existing`, update the one
+/// with the same `internal_bank_account_id`). With `response_mode: async`, the body is checked
+/// at once and the answer is the job that writes it.
+#[utoipa::path(
+    post,
+    path = "/versioned/accounting/bank_feeds/accounts",
+    tag = "bank feed accounts",
+    params(crate::rutter::connections::AccessTokenParam, ResponseModeParam),
+    request_body = AccountCreateIn,
+    responses(
+        (status = 200, description = "The account as written, or the job to poll (`async`)", body = AccountWriteAnswer),
+        Refusals, BodyRefusals, Conflict,
+    ),
+    security(("basic" = []))
+)]
+pub async fn create_account(
+    State(state): State<AppState>,
+    auth: ConnectionAuth,
+    Query(query): Query<ResponseModeParam>,
+    req: IdempotentJson<AccountCreateIn>,
+) -> ApiResult<Response> {
+    let c = &auth.connection;
+    let mode = query.mode_with(req.body.response_mode)?;
+    let (account, override_existing) =
+        account_from(c, &req.body.bank_feed_account, state.clock.now())?;
+    let key = req.key_for(c.org_id);
+    if mode == ResponseMode::Async {
+        let write = queued::Write::new("POST", ACCOUNTS_PATH.into(), None, req.raw_body());
+        return queued::submit(&state, c, write, key).await;
+    }
+    Ok(respond(
+        write_create(&state, &account, override_existing, &key).await?,
+    ))
 }
 
 /// List the connection's bank feed accounts.
@@ -293,16 +338,58 @@ pub async fn get_account(
     }))
 }
 
+/// Writes a checked PATCH; the answer, or the one saved under `key`.
+async fn write_update(
+    state: &AppState,
+    connection: &Connection,
+    id: BankFeedAccountId,
+    body: &AccountPatchIn,
+    key: &Option<IdempotencyKey>,
+) -> ApiResult<Outcome<AccountEnvelopeOut>> {
+    let patch = patch::patch_from(&body.bank_feed_account)?;
+    let render = |a: &BankFeedAccount| saved(200, &written(a.clone()));
+    let idem = idem(key, &render);
+    let now = state.clock.now();
+    let outcome = state
+        .store
+        .update_account(connection.id, id, &patch, now, idem)
+        .await
+        .map_err(store_error(id))?;
+    // Money fields were checked against the final currency inside the store's transaction.
+    Ok(match outcome {
+        Outcome::Replayed(saved) => Outcome::Replayed(saved),
+        Outcome::Done(account) => Outcome::Done(written(account)),
+    })
+}
+
+/// Deletes the account; its transactions stay stored.
+async fn write_delete(
+    state: &AppState,
+    connection: &Connection,
+    id: BankFeedAccountId,
+) -> ApiResult<AccountDeletedOut> {
+    state
+        .store
+        .delete_account(connection.id, id, state.clock.now())
+        .await
+        .map_err(store_error(id))?;
+    Ok(AccountDeletedOut {
+        code: "deleted".into(),
+        success: true,
+    })
+}
+
 /// Update a bank feed account's FI fields, or pause its feed (`status: inactive`). Otherwise feed
-/// state belongs to the platform and is not patchable.
+/// state belongs to the platform and is not patchable. With `response_mode: async`, the body is
+/// checked at once and the answer is the job that applies it.
 #[utoipa::path(
     patch,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam, ResponseModeParam),
     request_body = AccountPatchIn,
     responses(
-        (status = 200, body = AccountEnvelopeOut),
+        (status = 200, description = "The account as written, or the job to poll (`async`)", body = AccountWriteAnswer),
         Refusals, BodyRefusals, Conflict, Gone,
     ),
     security(("basic" = []))
@@ -311,37 +398,36 @@ pub async fn update_account(
     State(state): State<AppState>,
     auth: ConnectionAuth,
     Path(id): Path<String>,
+    Query(query): Query<ResponseModeParam>,
     req: IdempotentJson<AccountPatchIn>,
 ) -> ApiResult<Response> {
-    let id = parse_account_id(&id)?;
-    let patch = patch::patch_from(&req.body.bank_feed_account)?;
-    let key = req.key_for(auth.connection.org_id);
-    let render = |a: &BankFeedAccount| saved(200, &written(a.clone()));
-    let idem = idem(&key, &render);
-    let now = state.clock.now();
-    let outcome = state
-        .store
-        .update_account(auth.connection.id, id, &patch, now, idem)
-        .await
-        .map_err(store_error(id))?;
-    match outcome {
-        Outcome::Replayed(saved) => Ok(replay(saved)),
-        Outcome::Done(account) => {
-            // Money fields were checked against the final currency inside the store's transaction.
-            Ok(JsonOut(written(account)).into_response())
-        }
+    let c = &auth.connection;
+    let mode = query.mode_with(req.body.response_mode)?;
+    let key = req.key_for(c.org_id);
+    if mode == ResponseMode::Async {
+        // What needs no database is refused now, as the synchronous call would; the job
+        // checks the rest against the account as it is when it runs.
+        patch::patch_from(&req.body.bank_feed_account)?;
+        let account = find_account(&state, &auth, &id).await?;
+        let url = format!("{ACCOUNTS_PATH}/{}", account.id);
+        let write = queued::Write::new("PATCH", url, Some(account.id), req.raw_body());
+        return queued::submit(&state, c, write, key).await;
     }
+    let id = parse_account_id(&id)?;
+    Ok(respond(write_update(&state, c, id, &req.body, &key).await?))
 }
 
-/// Delete a bank feed account. Its transactions stay stored.
+/// Delete a bank feed account. Its transactions stay stored. The body is optional; with
+/// `response_mode: async` (in it or in the query) the answer is the job that deletes it.
 #[utoipa::path(
     delete,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam, ResponseModeParam),
+    request_body(content = Option<AccountDeleteIn>, description = "Optional"),
     responses(
-        (status = 200, body = AccountDeletedOut),
-        Refusals, Gone,
+        (status = 200, description = "Deleted, or the job to poll (`async`)", body = AccountDeleteAnswer),
+        Refusals, BodyRefusals, Gone,
     ),
     security(("basic" = []))
 )]
@@ -349,15 +435,29 @@ pub async fn delete_account(
     State(state): State<AppState>,
     auth: ConnectionAuth,
     Path(id): Path<String>,
-) -> ApiResult<JsonOut<AccountDeletedOut>> {
+    Query(query): Query<ResponseModeParam>,
+    request: Request,
+) -> ApiResult<Response> {
+    let bytes = read_json_body(request, &state).await?;
+    // No body, or JSON `null` (what the document's optional body allows), asks for nothing.
+    let text = bytes.trim_ascii();
+    let body = if text.is_empty() || text == b"null" {
+        AccountDeleteIn::default()
+    } else {
+        require_object(&bytes)?;
+        parse_json::<AccountDeleteIn>(&bytes)?
+    };
+    let mode = query.mode_with(body.response_mode)?;
+    let c = &auth.connection;
+    if mode == ResponseMode::Async {
+        let account = find_account(&state, &auth, &id).await?;
+        let url = format!("{ACCOUNTS_PATH}/{}", account.id);
+        let raw = bankfeeds_domain::job::RawJson::from_value(
+            &serde_json::to_value(&body).expect("a delete body serialises"),
+        );
+        let write = queued::Write::new("DELETE", url, Some(account.id), &raw);
+        return queued::submit(&state, c, write, None).await;
+    }
     let id = parse_account_id(&id)?;
-    state
-        .store
-        .delete_account(auth.connection.id, id, state.clock.now())
-        .await
-        .map_err(store_error(id))?;
-    Ok(JsonOut(AccountDeletedOut {
-        code: "deleted".into(),
-        success: true,
-    }))
+    Ok(JsonOut(write_delete(&state, c, id).await?).into_response())
 }

@@ -12,8 +12,6 @@ use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::TransactionQuery;
 use bankfeeds_domain::{Job, Timestamp, TransactionId};
 use bankfeeds_store::Outcome;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 mod dto;
 
@@ -28,6 +26,7 @@ use crate::http::{pagination, time_param};
 use crate::jobs;
 use crate::rutter::accounts::ResponseMode;
 use crate::rutter::jobs::{async_envelope, AsyncEnvelopeOut};
+use crate::rutter::response_mode::ResponseModeParam;
 use crate::state::AppState;
 
 /// The answer a finished batch job saves: what the synchronous call would have said, rendered
@@ -103,30 +102,6 @@ fn account_not_found() -> ApiError {
         "BANK_FEED_ACCOUNT_NOT_FOUND",
         "bank_feed_account_id names no bank feed account of this connection",
     )
-}
-
-/// `?response_mode=`, where seed 000 writes it ("If `response_mode=async` is specified in the
-/// request …"), besides the body's field.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ResponseModeParam {
-    /// The same as the body's `response_mode`; when both are given they must agree.
-    #[serde(default)]
-    pub response_mode: Option<ResponseMode>,
-}
-
-impl ResponseModeParam {
-    /// The mode asked for in the query or the body (`prefer_sync` when neither says);
-    /// `CONFLICTING_RESPONSE_MODE` when they disagree.
-    fn mode_with(&self, body: Option<ResponseMode>) -> ApiResult<ResponseMode> {
-        match (self.response_mode, body) {
-            (Some(q), Some(b)) if q != b => Err(ApiError::bad_request(
-                "CONFLICTING_RESPONSE_MODE",
-                "response_mode in the query and in the body disagree; give it once",
-            )),
-            (q, b) => Ok(q.or(b).unwrap_or_default()),
-        }
-    }
 }
 
 /// Push a batch of posted transactions for one bank feed account.
@@ -234,8 +209,7 @@ pub async fn create_transactions(
     Ok(answer)
 }
 
-/// Names the job behind an accepted write.
-pub const JOB_ID_HEADER: &str = "x-rutter-job-id";
+pub use crate::rutter::jobs::JOB_ID_HEADER;
 
 /// The job's own answer once finished, else the async envelope.
 fn job_answer(state: &AppState, job: &Job) -> Response {
