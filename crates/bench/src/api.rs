@@ -126,6 +126,26 @@ impl Api {
             .query(&[("access_token", &self.inner.token)])
     }
 
+    /// Registers a webhook endpoint for every event type of the organisation.
+    pub async fn create_webhook(&self, url: &str) -> anyhow::Result<()> {
+        let r = self
+            .http
+            .post(format!("{}/versioned/webhooks", self.inner.base))
+            .basic_auth(&self.inner.client_id, Some(&self.inner.client_secret))
+            .json(&json!({ "url": url, "description": "bench: a misbehaving receiver" }))
+            .send()
+            .await
+            .context("create webhook")?;
+        if r.status() != StatusCode::CREATED {
+            bail!(
+                "create webhook {url}: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
+
     /// The typed client on the bench's connection.
     fn connection(&self) -> bankfeeds_client::ConnectionClient {
         self.client.connection(&self.inner.token)

@@ -155,12 +155,23 @@ impl Env {
 
     /// Starts `bankfeeds serve` on `url` and a free port, and waits until `/healthz` answers.
     pub async fn start_hub(&self, url: &str, label: &str) -> anyhow::Result<Hub> {
+        self.start_hub_with(url, label, &[]).await
+    }
+
+    /// `start_hub` with more settings in the hub's environment.
+    pub async fn start_hub_with(
+        &self,
+        url: &str,
+        label: &str,
+        settings: &[(&str, &str)],
+    ) -> anyhow::Result<Hub> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let listen = format!("127.0.0.1:{port}");
         let log_path = self.dir.path().join(format!("hub-{label}-{port}.log"));
         let log = std::fs::File::create(&log_path)?;
         let mut c = self.command();
         c.args(["serve", "--listen", &listen, "--database-url", url])
+            .envs(settings.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);

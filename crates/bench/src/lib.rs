@@ -14,6 +14,8 @@
 //! - **sweep**: ingest at C = 1, 2, 4, 8, 16, charted as SVG.
 //! - **export**: one account of E transactions downloaded as statement files (CSV, BAI2); the
 //!   hub's peak RSS while it streams them against its RSS before.
+//! - **webhooks**: ingest on a hub whose webhook receivers hang or answer 500, against ingest on
+//!   a hub with none, in alternating rounds; the ratio of the rates.
 
 // This crate is a command's body: printing the results table and progress is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -27,6 +29,7 @@ mod options;
 mod report;
 mod stats;
 mod svg;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 

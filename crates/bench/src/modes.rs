@@ -127,6 +127,7 @@ pub(crate) async fn run_all(
     } else {
         None
     };
+    let webhooks = Some(crate::webhooks::run(env, sizes, base).await?);
 
     let mut report = Report {
         backend: backend.name(),
@@ -144,6 +145,7 @@ pub(crate) async fn run_all(
         scale,
         sweep,
         export,
+        webhooks,
         targets: Vec::new(),
         total_seconds: 0.0,
     };

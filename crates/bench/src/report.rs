@@ -125,6 +125,8 @@ pub struct Report {
     pub scale: Option<Scale>,
     pub sweep: Option<Vec<SweepPoint>>,
     pub export: Option<Export>,
+    /// Ingest beside misbehaving webhook receivers (`webhooks.rs`).
+    pub webhooks: Option<crate::webhooks::Webhooks>,
     pub targets: Vec<Target>,
     pub total_seconds: f64,
 }
@@ -198,6 +200,9 @@ pub(crate) fn targets(r: &Report, backend: Backend) -> Vec<Target> {
             measured: growth.map_or_else(|| "unknown".into(), |g| format!("{g:.1} MiB")),
             met: growth.map(|g| g <= 20.0),
         });
+    }
+    if let Some(w) = &r.webhooks {
+        t.push(crate::webhooks::target(w));
     }
     t
 }
@@ -342,6 +347,9 @@ pub(crate) fn print_report(r: &Report) {
                 s.peak_rss_mib
                     .map_or_else(|| "unknown".into(), |m| format!("{m:.1} MiB")),
             );
+        }
+        if let Some(w) = &r.webhooks {
+            crate::webhooks::rows(w, &mut row);
         }
         if let Some(points) = &r.sweep {
             for p in points {
