@@ -16,7 +16,7 @@ use super::error::{CodatError, CodatResult};
 use super::responses::{BodyRefused, Missing, Refused};
 use super::source_accounts::{account_from, account_json, all_accounts, store_new};
 use super::wire::{OneOrMore, SourceAccount, SourceAccountIn};
-use super::{CodatAuth, CodatJson};
+use super::{CodatAnyJson, CodatAuth};
 use crate::http::extract::parse_json;
 use crate::state::AppState;
 
@@ -39,7 +39,7 @@ pub async fn create(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection)): Path<(String, String)>,
-    CodatJson(body): CodatJson<Value>,
+    CodatAnyJson(body): CodatAnyJson<Value>,
 ) -> CodatResult<Json<OneOrMore>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     let bytes = body.to_string().into_bytes();
@@ -68,7 +68,7 @@ pub async fn put(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection)): Path<(String, String)>,
-    CodatJson(list): CodatJson<Vec<SourceAccountIn>>,
+    CodatAnyJson(list): CodatAnyJson<Vec<SourceAccountIn>>,
 ) -> CodatResult<Json<Vec<SourceAccount>>> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     Ok(Json(add(&state, &cc, list).await?))

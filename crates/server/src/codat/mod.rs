@@ -34,7 +34,7 @@ use bankfeeds_domain::{Org, OrgId};
 use serde::de::DeserializeOwned;
 
 use crate::http::auth::OrgAuth;
-use crate::http::extract::{parse_json, read_json_body};
+use crate::http::extract::{parse_json, read_json_body, require_object};
 use crate::state::AppState;
 use error::{CodatError, CodatResult};
 
@@ -136,7 +136,9 @@ impl FromRequestParts<AppState> for CodatAuth {
     }
 }
 
-/// A JSON body, refused with a Codat `ErrorMessage` 400 when it does not fit.
+/// A JSON object body, refused with a Codat `ErrorMessage` 400 when it does not fit. Anything
+/// but an object is refused first (`INVALID_FIELD_TYPE`): serde reads a struct from an array
+/// by position, so `["Acme"]` would otherwise pass for `{"name": "Acme"}`.
 pub struct CodatJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CodatJson<T> {
@@ -144,7 +146,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CodatJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, CodatError> {
         let bytes = read_json_body(req, state).await?;
+        require_object(&bytes)?;
         Ok(CodatJson(parse_json(&bytes)?))
+    }
+}
+
+/// A JSON body of any shape (a list, or a list or an object), for the few operations that
+/// take one; refused with a Codat `ErrorMessage` 400 when it does not fit `T`.
+pub struct CodatAnyJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CodatAnyJson<T> {
+    type Rejection = CodatError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, CodatError> {
+        let bytes = read_json_body(req, state).await?;
+        Ok(CodatAnyJson(parse_json(&bytes)?))
     }
 }
 
@@ -159,6 +175,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CodatRawJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, CodatError> {
         let bytes = read_json_body(req, state).await?;
+        require_object(&bytes)?;
         let value = parse_json(&bytes)?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| CodatError::bad_request("UNREADABLE_BODY", "the body is not UTF-8"))?;

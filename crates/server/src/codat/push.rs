@@ -172,8 +172,8 @@ fn status_name(code: u16) -> &'static str {
 }
 
 /// What a push operation's head alone decides (the list filters on these): the operation as
-/// its head shows it, before its stored outcome is laid over it ([`push_json`]).
-pub(super) fn head_json(head: &JobHead, company: &str) -> PushOperation {
+/// its head shows it, before its stored outcome is laid over it ([`push_operation`]).
+pub(super) fn head_operation(head: &JobHead, company: &str) -> PushOperation {
     let (status, code) = match head.response_status {
         Some(code) if head.status.is_finished() => (status_name(code), code),
         _ => ("Pending", 202),
@@ -196,8 +196,8 @@ pub(super) fn head_json(head: &JobHead, company: &str) -> PushOperation {
 }
 
 /// A push operation as Codat shows it.
-pub fn push_json(job: &Job, company: &str, with_data: bool) -> PushOperation {
-    let mut out = head_json(&job.head(), company);
+pub fn push_operation(job: &Job, company: &str, with_data: bool) -> PushOperation {
+    let mut out = head_operation(&job.head(), company);
     out.validation.warnings = warnings_of(job);
     let stored = job
         .response
@@ -214,7 +214,7 @@ pub fn push_json(job: &Job, company: &str, with_data: bool) -> PushOperation {
     }
     if job.bodies_deleted_at.is_some() {
         // Retention deleted the stored fragment: the outcome is what the HTTP status says (as
-        // `head_json` already rendered it).
+        // `head_operation` already rendered it).
         if let Some((status, _)) = &job.response {
             if !(200..300).contains(status) {
                 out.error_message =
@@ -404,7 +404,7 @@ pub async fn create(
         bankfeeds_store::Outcome::Replayed(_) => job,
     };
     state.job_notify.notify_one();
-    Ok(Json(push_json(&job, &company, true)))
+    Ok(Json(push_operation(&job, &company, true)))
 }
 
 /// `GET /companies/{companyId}/push/{pushOperationKey}`.
@@ -444,5 +444,5 @@ pub async fn get(
         return Err(not_found());
     }
     let job = settle(&state, job).await?;
-    Ok(Json(push_json(&job, &company, false)))
+    Ok(Json(push_operation(&job, &company, false)))
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::company_of;
 use super::error::CodatResult;
 use super::paging::ListParams;
-use super::push::{deadline_at, head_json, push_json, settle};
+use super::push::{deadline_at, head_operation, push_operation, settle};
 use super::responses::{ListQuery, Missing, Refused};
 use super::wire::Page;
 use super::wire::PushOperation;
@@ -89,7 +89,7 @@ pub async fn list(
     };
     if params.reads_only(HEAD_FIELDS) {
         // Filter, order and page on the heads; read whole only the jobs on the page.
-        let items = heads.iter().map(|h| head_json(h, &company)).collect();
+        let items = heads.iter().map(|h| head_operation(h, &company)).collect();
         let mut page = params.page(items, uri.path());
         for item in &mut page.results {
             let id = item["pushOperationKey"]
@@ -99,7 +99,7 @@ pub async fn list(
                 Some(id) => whole(id).await?,
                 None => None,
             } {
-                *item = serde_json::to_value(push_json(&job, &company, false))
+                *item = serde_json::to_value(push_operation(&job, &company, false))
                     .expect("a push operation serialises");
             }
         }
@@ -110,7 +110,7 @@ pub async fn list(
     let mut items = Vec::with_capacity(heads.len());
     for head in &heads {
         if let Some(job) = whole(head.id).await? {
-            items.push(push_json(&job, &company, false));
+            items.push(push_operation(&job, &company, false));
         }
     }
     Ok(Json(params.page(items, uri.path())))

@@ -23,7 +23,7 @@ use super::connections::{connection_of, DataConnection};
 use super::error::{CodatError, CodatResult};
 use super::responses::{BodyRefused, Missing, Refused};
 use super::wire::{BatchItemOutcome, BatchItemResult, ItemStatus, SourceAccount, SourceAccountIn};
-use super::{time, CodatAuth, CodatJson};
+use super::{time, CodatAnyJson, CodatAuth, CodatJson};
 use crate::state::AppState;
 
 fn field_error(item: &str, code: &'static str, message: String) -> CodatError {
@@ -254,7 +254,7 @@ pub async fn create_batch(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path((company, connection)): Path<(String, String)>,
-    CodatJson(body): CodatJson<Vec<SourceAccountIn>>,
+    CodatAnyJson(body): CodatAnyJson<Vec<SourceAccountIn>>,
 ) -> CodatResult<Response> {
     let cc = connection_of(&state, org.id, &company, &connection).await?;
     if body.is_empty() {

@@ -307,6 +307,8 @@ async fn codat_errors_are_error_messages(hub: Hub) {
             "INVALID_FIELD_VALUE",
         ),
         (json!(["not", "an", "object"]), "INVALID_FIELD_TYPE"),
+        // serde would read `CompanyIn` from an array by position: refused as no object.
+        (json!(["Array Ltd"]), "INVALID_FIELD_TYPE"),
     ];
     for (body, code) in bodies {
         let case = body.to_string();
