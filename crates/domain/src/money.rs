@@ -10,7 +10,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// An exact signed amount of money, e.g. `-300`, `1546.23`. Trailing zeros are not significant:
-/// `1.50` and `1.5` are the same amount.
+/// `1.50` and `1.5` are the same amount. Parsed amounts are kept without them; an amount
+/// rendered for an answer carries its currency's scale ([`Amount::in_currency`]).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Amount(Decimal);
 
@@ -49,7 +50,14 @@ impl Amount {
 
     /// Digits after the decimal point, ignoring trailing zeros.
     pub fn fraction_digits(&self) -> u32 {
-        self.0.scale()
+        self.0.normalize().scale()
+    }
+
+    /// The same amount written with at least `currency`'s minor units, as every door, file and
+    /// page renders money (`1250.5` GBP → `1250.50`, JPY `1000` → `1000`); see
+    /// [`with_minor_units`]. Equal (and hashes equal) to `self`: only its rendering changes.
+    pub fn in_currency(self, currency: crate::Currency) -> Amount {
+        Amount(with_minor_units(self.0, currency.minor_units()))
     }
 
     /// True when the amount can be expressed in a currency with `minor_units` decimal places.
@@ -113,13 +121,6 @@ impl Serialize for Amount {
             serde_json::Number::from_str(&self.0.to_string()).map_err(serde::ser::Error::custom)?;
         n.serialize(serializer)
     }
-}
-
-/// Serializes any exact decimal (a running balance, say) as a JSON number with its digits.
-pub fn exact_number<S: Serializer>(d: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
-    let n = serde_json::Number::from_str(&d.normalize().to_string())
-        .map_err(serde::ser::Error::custom)?;
-    n.serialize(serializer)
 }
 
 /// `d` with at least the currency's minor units, as statements write money: `1250.5` →
@@ -286,6 +287,29 @@ mod tests {
         assert_eq!(with_minor_units(d("1.234"), 2).to_string(), "1.234");
         let v = serde_json::json!({ "balance": json_money(d("1250.5"), 2) });
         assert_eq!(v.to_string(), r#"{"balance":1250.50}"#);
+    }
+
+    #[test]
+    fn an_amount_in_its_currency_renders_with_its_minor_units() {
+        let gbp = crate::Currency::from_code("GBP").unwrap();
+        let jpy = crate::Currency::from_code("JPY").unwrap();
+        let bhd = crate::Currency::from_code("BHD").unwrap();
+        let a: Amount = "1250.5".parse().unwrap();
+        assert_eq!(
+            serde_json::to_string(&a.in_currency(gbp)).unwrap(),
+            "1250.50"
+        );
+        assert_eq!(a.in_currency(bhd).to_string(), "1250.500");
+        assert_eq!(a.in_currency(gbp), a, "only the rendering changes");
+        assert_eq!(a.in_currency(gbp).fraction_digits(), 1);
+        let yen: Amount = "1000".parse().unwrap();
+        assert_eq!(
+            serde_json::to_string(&yen.in_currency(jpy)).unwrap(),
+            "1000"
+        );
+        // Read back, the rendered amount is the amount.
+        let back: Amount = serde_json::from_str("1250.50").unwrap();
+        assert_eq!(back, a);
     }
 
     #[test]

@@ -35,6 +35,7 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::statement::connection_statement,
         rutter::continuity::get_continuity,
         rutter::continuity::acknowledge_break,
+        rutter::gaps::declare_closed_days,
         rutter::transactions::create_transactions,
         rutter::transactions::list_transactions,
         rutter::transactions::get_transaction,

@@ -7,9 +7,11 @@ use bankfeeds_domain::continuity::{
 };
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, JobId, Timestamp};
 use bankfeeds_store::{
-    AccountContinuity, Acknowledged, ContinuityStore, EventKind, Idem, NewEvent, StoreError,
-    StoreResult,
+    AccountContinuity, Acknowledged, ContinuityStore, DeclaredClosed, EventKind, Idem, NewEvent,
+    StoreError, StoreResult,
 };
+
+use crate::closed_days::{closed_days, declare, posting_days};
 
 use crate::accounts::{find_live, Key};
 use crate::{events, idempotency, Backend, DbAmount, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
@@ -180,6 +182,27 @@ impl<B: Backend> ContinuityStore for SqlStore<B> {
         read::<B>(&mut self.0.reader(), connection, account).await
     }
 
+    async fn declare_closed_days(
+        &self,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        now: Timestamp,
+    ) -> StoreResult<DeclaredClosed> {
+        let mut tx = self.0.write().await?;
+        // Locked: a batch posting on the range waits for the declaration, or is seen by it.
+        let Some(account) = find_live::<B>(&mut tx, connection, Key::Id(account), true).await?
+        else {
+            return Ok(DeclaredClosed::NotFound);
+        };
+        let done = declare::<B>(&mut tx, &account, from, to, now).await?;
+        if matches!(done, DeclaredClosed::Declared(_)) {
+            tx.commit().await?;
+        }
+        Ok(done)
+    }
+
     async fn acknowledge_break(
         &self,
         connection: ConnectionId,
@@ -260,9 +283,13 @@ async fn read<B: Backend>(
     let reports = tx
         .all::<ReportRow, _>(Sql::new(sql).bind(account.id.as_uuid()))
         .await?;
+    let posting_days = posting_days::<B>(tx, account.id, None).await?;
+    let closed_days = closed_days(tx, account.id).await?;
     Ok(Some(AccountContinuity {
         account,
         ledger,
         reports,
+        posting_days,
+        closed_days,
     }))
 }

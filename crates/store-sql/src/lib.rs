@@ -10,6 +10,7 @@
 //! **decide**, and **writes** what the decision says. No rule lives here either.
 
 pub mod accounts;
+pub mod closed_days;
 pub mod connections;
 pub mod connectors;
 pub mod continuity;

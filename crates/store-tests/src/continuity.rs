@@ -363,3 +363,69 @@ pub async fn the_continuity_report_finds_every_injected_break_and_no_other(store
         "the feeds must inject breaks to find ({injected})"
     );
 }
+
+/// Closed days: declared for a live account of the connection, once per range, refused over
+/// days with postings; read back with the posting days the stale rule needs.
+pub async fn closed_days_are_declared_and_read_with_the_posting_days(store: DynStore) {
+    use bankfeeds_store::DeclaredClosed;
+    let (o, c, a) = intuit_account(&store, "A").await;
+    let other = crate::helpers::connection(&store, o, Platform::IntuitBankFeeds).await;
+    let now = t0();
+    let day = |n: i64| (now - days(n)).date_naive();
+    let at = |n: i64, h: u32| day(n).and_hms_opt(h, 30, 0).unwrap().and_utc();
+    // Two on one UTC day (early and late), one five days later.
+    let b = batch(
+        &a,
+        None,
+        vec![
+            tx("T1", at(10, 0), "-1"),
+            tx("T2", at(10, 23), "-2"),
+            tx("T3", at(5, 12), "3"),
+        ],
+    );
+    let (job, outcome) = run_batch(&store, &c, &a, &b, now).await;
+    assert_eq!(job.status, JobStatus::Success, "{outcome:?}");
+    let empty = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    assert_eq!(empty.posting_days, vec![day(10), day(5)]);
+    assert!(empty.closed_days.is_empty());
+
+    let account = a.id;
+    let declare = |conn, from: i64, to: i64| {
+        let (store, from, to) = (store.clone(), day(from), day(to));
+        async move {
+            store
+                .declare_closed_days(conn, account, from, to, now)
+                .await
+                .unwrap()
+        }
+    };
+    let DeclaredClosed::Declared(first) = declare(c.id, 9, 6).await else {
+        panic!("expected the range declared");
+    };
+    assert_eq!(
+        (first.from, first.to, first.declared_at),
+        (day(9), day(6), now)
+    );
+    // Again: the same declaration, nothing new.
+    assert_eq!(
+        declare(c.id, 9, 6).await,
+        DeclaredClosed::Declared(first.clone())
+    );
+    // Over a day with postings: refused, naming the days.
+    assert_eq!(
+        declare(c.id, 11, 4).await,
+        DeclaredClosed::HasPostings(vec![day(10), day(5)])
+    );
+    assert_eq!(
+        declare(c.id, 10, 10).await,
+        DeclaredClosed::HasPostings(vec![day(10)])
+    );
+    // Another connection's account is not found.
+    assert_eq!(declare(other.id, 3, 2).await, DeclaredClosed::NotFound);
+    let DeclaredClosed::Declared(second) = declare(c.id, 3, 1).await else {
+        panic!("expected the range declared");
+    };
+    let found = store.continuity(c.id, a.id).await.unwrap().unwrap();
+    assert_eq!(found.closed_days, vec![first, second]);
+    assert_eq!(found.posting_days, vec![day(10), day(5)]);
+}

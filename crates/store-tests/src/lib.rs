@@ -92,6 +92,7 @@ macro_rules! __suite_cases {
                 balances_are_checked_and_recorded_with_their_batch,
                 a_refusing_platform_refuses_a_break_and_writes_nothing,
                 the_continuity_report_finds_every_injected_break_and_no_other,
+                closed_days_are_declared_and_read_with_the_posting_days,
             ],
             customers: [
                 customers_round_trip_update_and_delete,

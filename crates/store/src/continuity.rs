@@ -3,8 +3,10 @@
 
 use crate::{Idem, StoreResult, StoredResponse};
 use async_trait::async_trait;
+use bankfeeds_domain::continuity::gaps::ClosedDays;
 use bankfeeds_domain::continuity::{AcknowledgeRefusal, BalanceReport, BalanceReportId, Ledger};
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Timestamp};
+use chrono::NaiveDate;
 
 /// What `continuity` reads for one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +18,21 @@ pub struct AccountContinuity {
     /// break and the report just before each break (the ones in between tie out and change
     /// nothing in the summary).
     pub reports: Vec<BalanceReport>,
+    /// The days with at least one posted transaction (UTC dates of `posted_at`), ascending.
+    pub posting_days: Vec<NaiveDate>,
+    /// The day ranges the FI declared closed, by `from`.
+    pub closed_days: Vec<ClosedDays>,
+}
+
+/// What declaring a day range closed did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclaredClosed {
+    /// Recorded now, or already declared with the same range (the stored declaration).
+    Declared(ClosedDays),
+    /// Transactions are posted on these days of the range: they were not closed. Nothing written.
+    HasPostings(Vec<NaiveDate>),
+    /// No such live account on the connection.
+    NotFound,
 }
 
 /// What acknowledging a break did.
@@ -39,6 +56,18 @@ pub trait ContinuityStore: Send + Sync {
         connection: ConnectionId,
         account: BankFeedAccountId,
     ) -> StoreResult<Option<AccountContinuity>>;
+
+    /// Declares the days `from..=to` (checked by `continuity::gaps::closed_range`) closed for
+    /// a live account of the connection: no transactions were or will be posted on them.
+    /// Declaring the same range again changes nothing.
+    async fn declare_closed_days(
+        &self,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: Timestamp,
+    ) -> StoreResult<DeclaredClosed>;
 
     /// Acknowledges a break of a live account of the connection with a reason, and records
     /// the event (and the idempotency key's answer), in one transaction.

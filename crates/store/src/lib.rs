@@ -34,7 +34,7 @@ pub use {
     accounts::AccountStore,
     connections::ConnectionStore,
     connectors::ConnectorStore,
-    continuity::{AccountContinuity, Acknowledged, ContinuityStore},
+    continuity::{AccountContinuity, Acknowledged, ContinuityStore, DeclaredClosed},
     credentials::CredentialStore,
     customers::CustomerStore,
     deliveries::DeliveryStore,

@@ -11,6 +11,7 @@
 //! A batch with no new transaction is a re-send: its balance was checked when it was first
 //! sent (or belongs to an earlier point of the feed), so it is not checked again.
 
+pub mod gaps;
 mod report;
 
 use rust_decimal::Decimal;

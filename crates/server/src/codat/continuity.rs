@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use bankfeeds_domain::continuity::gaps::staleness;
 use bankfeeds_domain::continuity::{
     summarise, AcknowledgeRefusal, BalanceCheck, BalanceReport, BalanceReportId, ContinuityState,
 };
@@ -17,8 +18,8 @@ use super::error::{CodatError, CodatResult};
 use super::responses::{BodyRefused, Conflicting, Missing, Refused};
 use super::source_accounts::account_of;
 use super::wire::{
-    AcknowledgeIn, Acknowledged, Break, Continuity, PushOutcome, Segment, Validation,
-    ValidationItem,
+    AcknowledgeIn, Acknowledged, Break, ClosedDays, Continuity, PushOutcome, Segment, StaleSpan,
+    Validation, ValidationItem,
 };
 use super::{time, CodatAuth, CodatJson};
 use crate::state::AppState;
@@ -82,6 +83,8 @@ pub async fn get(
     let currency = found.account.currency;
     let m = |d| Money::new(d, currency);
     let summary = summarise(&found.reports);
+    let closed: Vec<_> = found.closed_days.iter().map(|c| (c.from, c.to)).collect();
+    let gaps = staleness(&found.posting_days, &closed, state.clock.now().date_naive());
     Ok(Json(Continuity {
         source_account_id: a.internal_bank_account_id.clone(),
         currency: currency.code().into(),
@@ -109,6 +112,30 @@ pub async fn get(
             .breaks
             .iter()
             .map(|b| break_of(b, currency))
+            .collect(),
+        stale: gaps.spans.iter().any(|x| x.ongoing),
+        rhythm_days: gaps.rhythm_days,
+        stale_after_days: gaps.threshold_days,
+        stale_spans: gaps
+            .spans
+            .iter()
+            .map(|x| StaleSpan {
+                from: x.from.to_string(),
+                to: x.to.to_string(),
+                open_days: x.open_days,
+                closed_days: x.closed_days,
+                ongoing: x.ongoing,
+            })
+            .collect(),
+        closed_days: found
+            .closed_days
+            .iter()
+            .map(|c| ClosedDays {
+                id: c.id.to_string(),
+                from: c.from.to_string(),
+                to: c.to.to_string(),
+                declared_at: time(c.declared_at),
+            })
             .collect(),
     }))
 }

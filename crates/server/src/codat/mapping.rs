@@ -33,7 +33,7 @@ fn mapping_json(a: &BankFeedAccount, company: Option<&Company>) -> AccountMappin
         source_account_id: a.internal_bank_account_id.clone(),
         source_account_name: a.details.name.clone(),
         source_account_number: a.details.bank_account_number.clone(),
-        source_balance: a.current_balance,
+        source_balance: a.current_balance.map(|b| b.in_currency(a.currency)),
         source_currency: a.currency.code().into(),
         target_account_id: connected.then(|| a.id.to_string()),
         target_account_name: connected.then(|| name.clone()),
@@ -43,7 +43,7 @@ fn mapping_json(a: &BankFeedAccount, company: Option<&Company>) -> AccountMappin
                 vec![TargetAccount {
                     id: a.id.to_string(),
                     name: format!("{name} (a new bank feed in {})", c.name),
-                    balance: a.current_balance,
+                    balance: a.current_balance.map(|b| b.in_currency(a.currency)),
                     account_number: a.details.bank_account_number.clone(),
                 }]
             })

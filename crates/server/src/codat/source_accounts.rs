@@ -41,7 +41,7 @@ pub fn account_json(a: &BankFeedAccount) -> SourceAccount {
         account_number: a.details.bank_account_number.clone(),
         sort_code: text("sortCode"),
         currency: a.currency.code().into(),
-        balance: a.current_balance,
+        balance: a.current_balance.map(|b| b.in_currency(a.currency)),
         modified_date: time(a.updated_at),
         status: rules::status(a).into(),
         feed_start_date: a.transaction_start_date.map(time),

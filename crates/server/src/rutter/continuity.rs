@@ -173,10 +173,24 @@ pub struct ContinuityOut {
     pub unreported_amount: Money,
     pub segments: Vec<SegmentOut>,
     pub breaks: Vec<BreakOut>,
+    /// Whether the feed is stale now: nothing posted for longer than its rhythm allows.
+    pub stale: bool,
+    /// The feed's usual gap between posting days, in open days (days not declared closed): the
+    /// median gap, or 1 until there are three gaps.
+    pub rhythm_days: u64,
+    /// A silence of more open days than this is stale: three times the rhythm, at least 4.
+    pub stale_after_days: u64,
+    /// The silences longer than that, oldest first (the last may be `ongoing`).
+    pub stale_spans: Vec<super::gaps::StaleSpanOut>,
+    /// The day ranges the FI declared closed (`POST …/closed_days`), by `from`: told apart from
+    /// days nothing was sent for.
+    pub closed_days: Vec<super::gaps::ClosedDaysOut>,
 }
 
 /// Whether the account's reported balances tie out with its transactions: the stretches that
-/// do, each break (where, expected, reported, difference, when) and one `state`. A balance is
+/// do, each break (where, expected, reported, difference, when) and one `state`; and its gaps:
+/// the days the FI declared closed and the stale spans (no transaction posted for longer than
+/// the feed's rhythm, declared closed days not counted). A balance is
 /// reported with a batch (`current_balance`); the first is the opening balance, each next one
 /// is expected to be the previous plus the new transactions in between.
 #[utoipa::path(
@@ -205,6 +219,7 @@ pub async fn get_continuity(
         .ok_or_else(|| super::accounts::not_found(account.id))?;
     let currency = found.account.currency;
     let summary = summarise(&found.reports);
+    let gaps = super::gaps::gaps(&found, state.clock.now().date_naive());
     Ok(Json(ContinuityOut {
         bank_feed_account_id: found.account.id.to_string(),
         currency_code: currency,
@@ -225,6 +240,11 @@ pub async fn get_continuity(
             .iter()
             .map(|b| BreakOut::new(b, currency))
             .collect(),
+        stale: gaps.stale,
+        rhythm_days: gaps.rhythm_days,
+        stale_after_days: gaps.stale_after_days,
+        stale_spans: gaps.stale_spans,
+        closed_days: gaps.closed_days,
     }))
 }
 

@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod continuity;
 pub mod events;
 pub mod fi_configs;
+pub mod gaps;
 pub mod jobs;
 pub mod ofx_credentials;
 pub mod otp;
@@ -74,6 +75,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/versioned/accounting/bank_feeds/accounts/{id}/continuity",
             get(continuity::get_continuity),
+        )
+        .route(
+            "/versioned/accounting/bank_feeds/accounts/{id}/closed_days",
+            post(gaps::declare_closed_days),
         )
         .route(
             "/versioned/accounting/bank_feeds/accounts/{id}/continuity/breaks/{break_id}/acknowledge",

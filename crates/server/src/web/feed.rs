@@ -44,7 +44,7 @@ impl FeedRow {
             active: a.feed_status == FeedStatus::Active,
             balance: a
                 .current_balance
-                .map(|b| web::money(b.as_decimal()))
+                .map(|b| web::money(b.as_decimal(), a.currency))
                 .unwrap_or_else(|| "—".to_owned()),
             last_synced: a
                 .last_synced_at

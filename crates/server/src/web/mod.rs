@@ -205,13 +205,31 @@ pub fn form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, PageError>
     serde_html_form::from_bytes(body).map_err(|_| invalid())
 }
 
-/// Money as a page shows it: the exact decimal, at least two places, never through a float.
-pub fn money(amount: rust_decimal::Decimal) -> String {
-    let mut a = amount.normalize();
-    if a.scale() < 2 {
-        a.rescale(2);
+/// Money as a page shows it: the exact decimal with its currency's minor units (`1250.50`,
+/// JPY `1000`; never rounded, never through a float) and its integer digits grouped in
+/// thousands (`1,250.50`).
+pub fn money(amount: rust_decimal::Decimal, currency: bankfeeds_domain::Currency) -> String {
+    let text =
+        bankfeeds_domain::money::with_minor_units(amount, currency.minor_units()).to_string();
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let mut grouped = String::with_capacity(text.len() + int.len() / 3);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
     }
-    a.to_string()
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
 }
 
 /// A date as a page shows it.
@@ -229,11 +247,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn money_keeps_every_digit() {
+    fn money_keeps_every_digit_and_its_currencys_scale() {
         let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
-        assert_eq!(money(d("12")), "12.00");
-        assert_eq!(money(d("-0.5")), "-0.50");
-        assert_eq!(money(d("1234.567")), "1234.567");
-        assert_eq!(money(d("0.00000001")), "0.00000001");
+        let c = |s: &str| bankfeeds_domain::Currency::from_code(s).unwrap();
+        assert_eq!(money(d("12"), c("USD")), "12.00");
+        assert_eq!(money(d("-0.5"), c("USD")), "-0.50");
+        assert_eq!(money(d("1234.567"), c("USD")), "1,234.567");
+        assert_eq!(money(d("0.00000001"), c("USD")), "0.00000001");
+        assert_eq!(money(d("1000"), c("JPY")), "1,000");
+        assert_eq!(money(d("-1250.5"), c("GBP")), "-1,250.50");
+        assert_eq!(money(d("999"), c("BHD")), "999.000");
+        assert_eq!(money(d("-123456789.1"), c("EUR")), "-123,456,789.10");
     }
 }

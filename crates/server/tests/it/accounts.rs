@@ -98,9 +98,9 @@ async fn account_lifecycle(hub: Hub) {
     .await;
     let p = &patched["bank_feed_account"];
     assert_eq!(p["name"], "Renamed");
-    assert_eq!(p["credit_limit"], json!(5000));
+    assert_eq!(p["credit_limit"].to_string(), "5000.00");
     assert!(p["routing_number"].is_null());
-    assert_eq!(p["current_balance"], json!(10.5));
+    assert_eq!(p["current_balance"].to_string(), "10.50");
     assert_eq!(
         p["bank_account_number"], "182237382",
         "fields not sent stay"

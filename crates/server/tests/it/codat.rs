@@ -490,7 +490,8 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
         ),
         (Some("ac-001"), Some("pending"), Some("checking"))
     );
-    assert_eq!(a["balance"], json!(4002));
+    // Money keeps its currency's scale (issue 17).
+    assert_eq!(a["balance"].to_string(), "4002.00");
     assert!(a["feedStartDate"].is_null());
     error(
         codat.post(&base, v2.clone()).await,
@@ -503,7 +504,18 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
         (s, v1["accountType"].as_str(), v1["currency"].as_str()),
         (200, Some("Debit"), Some("GBP"))
     );
-    assert_eq!(v1["balance"].to_string(), "1234.5");
+    assert_eq!(v1["balance"].to_string(), "1234.50");
+    let (s, yen) = codat
+        .post(
+            &base,
+            json!({"id": "acc-jpy", "accountType": "Debit", "currency": "JPY", "balance": 1000.00}),
+        )
+        .await;
+    assert_eq!(
+        (s, yen["balance"].to_string()),
+        (200, "1000".to_owned()),
+        "{yen}"
+    );
     let refused = [
         (json!({"accountName": "no id"}), "MISSING_FIELD"),
         (json!({"id": "x", "currency": "XXY"}), "INVALID_CURRENCY"),
@@ -545,7 +557,10 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
         .iter()
         .map(|a| a["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["ac-001", "acc-v1", "sav-1", "card-1", "sav-2"]);
+    assert_eq!(
+        ids,
+        ["ac-001", "acc-v1", "acc-jpy", "sav-1", "card-1", "sav-2"]
+    );
 
     // Updates: the name, and the balance while pending; the status only to disconnected. The
     // other fields may be sent back as they are (seed 001: "It's only possible to update the
@@ -622,7 +637,7 @@ async fn source_accounts_follow_codats_rules(hub: Hub) {
         "SOURCE_ACCOUNT_NOT_FOUND",
     );
     let (_, listed) = codat.get(&base).await;
-    assert_eq!(listed.as_array().unwrap().len(), 4);
+    assert_eq!(listed.as_array().unwrap().len(), 5);
     // Unknown connection or company: 404.
     error(
         codat
@@ -881,6 +896,47 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
         c["state"], "TiesOut",
         "an acknowledged break no longer counts: {c}"
     );
+    // Its gaps (issue 17): posted 12, 4, 3 and 2 days ago, a daily rhythm, so the seven
+    // silent days from 11 to 5 days ago are stale; declared closed, they no longer are.
+    let on = |n: i64| day(n)[..10].to_owned();
+    assert_eq!(
+        (
+            c["stale"].as_bool(),
+            c["rhythmDays"].as_u64(),
+            c["staleAfterDays"].as_u64()
+        ),
+        (Some(false), Some(1), Some(4)),
+        "{c}"
+    );
+    assert_eq!(
+        c["staleSpans"],
+        json!([{"from": on(11), "to": on(5), "openDays": 7, "closedDays": 0, "ongoing": false}])
+    );
+    assert_eq!(c["closedDays"], json!([]));
+    let declared = hub
+        .store
+        .declare_closed_days(
+            cid,
+            stored[0].bank_feed_account_id,
+            on(11).parse().unwrap(),
+            on(5).parse().unwrap(),
+            SystemClock.now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        declared,
+        bankfeeds_store::DeclaredClosed::Declared(_)
+    ));
+    let (_, c) = codat.get(&continuity).await;
+    assert_eq!(c["staleSpans"], json!([]), "{c}");
+    assert_eq!(
+        (
+            c["closedDays"][0]["from"].as_str(),
+            c["closedDays"][0]["to"].as_str()
+        ),
+        (Some(on(11).as_str()), Some(on(5).as_str()))
+    );
 
     // What cannot be a transaction is a 400 before any push operation exists.
     let e = error(codat.post(&push, json!({"accountId": "ac-001", "transactions": [{"id": "x", "date": "soon", "description": "d", "amount": 1, "balance": 1}]})).await, 400, "INVALID_DATE");
@@ -964,7 +1020,7 @@ bankfeeds_domain::job::JobKind::CodatPush,bank.org.id, cid, Some(account.id), ba
         rutter_account["internal_bank_account_id"], "ac-001",
         "{accounts}"
     );
-    assert_eq!(rutter_account["current_balance"], json!(8095.5));
+    assert_eq!(rutter_account["current_balance"].to_string(), "8095.50");
     assert_eq!(rutter_account["feed_status"], "active");
     let listed = hub.get_ok(&bank, &with_token(TRANSACTIONS, &token)).await;
     let rows: Vec<(String, String)> = items(&listed["bank_feed_transactions"])
@@ -979,9 +1035,9 @@ bankfeeds_domain::job::JobKind::CodatPush,bank.org.id, cid, Some(account.id), ba
     let want: Vec<(String, String)> = [
         ("t1", "7991.59"),
         ("t2", "-9.11"),
-        ("t3", "100.5"),
-        ("b1", "-0.5"),
-        ("w1", "-5"),
+        ("t3", "100.50"),
+        ("b1", "-0.50"),
+        ("w1", "-5.00"),
     ]
     .iter()
     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))

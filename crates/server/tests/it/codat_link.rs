@@ -126,9 +126,10 @@ async fn quickbooks_links_with_generated_credentials(hub: Hub) {
     for text in [
         "HSBC Covent Grdn ATM W",
         "Pacific Importers",
-        "7991.59",
+        // Money with its currency's minor units and digit grouping (issue 17).
+        "7,991.59",
         "-9.11",
-        "8000.00",
+        "8,000.00",
     ] {
         assert!(feed.body.contains(text), "{text} on the feed page");
     }

@@ -5,6 +5,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod accounts;
+mod books;
 mod codat;
 mod codat_contract;
 mod codat_link;

@@ -405,13 +405,14 @@ async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
         "Staples",
         "Invoice 1001 paid",
         "-42.50",
-        "1200.00",
+        "1,200.00",
         "-0.01",
-        // 5000.25 - (-42.50 + 1200 - 0.01) = 3842.76 opening; then 3800.26, 5000.26, 5000.25.
-        "3842.76",
-        "3800.26",
-        "5000.26",
-        "5000.25",
+        // 5000.25 - (-42.50 + 1200 - 0.01) = 3842.76 opening; then 3800.26, 5000.26, 5000.25,
+        // with their digits grouped (issue 17).
+        "3,842.76",
+        "3,800.26",
+        "5,000.26",
+        "5,000.25",
     ] {
         assert!(feed.body.contains(text), "{text} on the feed page");
     }

@@ -122,9 +122,12 @@ async fn each_platform_syncs_on_its_own_schedule(hub: Hub, clock: Arc<ManualCloc
         .map(|s| s["transaction_count"].as_u64().unwrap())
         .collect();
     assert_eq!(counts, vec![50, 100, 100], "newest first: {sage}");
-    assert_eq!(sage["statements"][0]["closing_balance"], json!(1000));
+    assert_eq!(
+        sage["statements"][0]["closing_balance"].to_string(),
+        "1000.00"
+    );
     let newest = sage["statements"][0]["transactions"].as_array().unwrap();
-    assert_eq!(newest.last().unwrap()["balance"], json!(1000));
+    assert_eq!(newest.last().unwrap()["balance"].to_string(), "1000.00");
     assert_eq!(newest.last().unwrap()["transaction_id"], "T00249");
     assert!(sage["bank_feed_account"]["last_synced_at"].is_string());
 
@@ -189,8 +192,14 @@ async fn sync_now_takes_each_transaction_once(hub: Hub) {
     let path = format!("/companies/{company}/feeds/{account}/sync");
     let first = ok(netsuite.post(&path, json!({})).await).await;
     assert_eq!(first["transactions_ingested"], 5);
-    assert_eq!(first["statements"][0]["opening_balance"], json!(0));
-    assert_eq!(first["statements"][0]["closing_balance"], json!(15));
+    assert_eq!(
+        first["statements"][0]["opening_balance"].to_string(),
+        "0.00"
+    );
+    assert_eq!(
+        first["statements"][0]["closing_balance"].to_string(),
+        "15.00"
+    );
     let again = ok(netsuite.post(&path, json!({})).await).await;
     assert_eq!(again["transactions_ingested"], 0);
     assert!(again["statements"].as_array().unwrap().is_empty());

@@ -324,11 +324,11 @@ async fn push_list_fetch_and_resend(hub: Hub) {
         "the job holds exactly the answer given"
     );
     assert_eq!(rows[0]["transaction_id"], "T1");
-    assert_eq!(rows[0]["amount"], json!(-300));
+    assert_eq!(rows[0]["amount"].to_string(), "-300.00");
     assert_eq!(
         rows[1]["amount"].to_string(),
-        "1250.5",
-        "exact, never through a float"
+        "1250.50",
+        "exact, never through a float, with the currency's minor units"
     );
     assert_eq!(rows[2]["amount"].to_string(), "-0.01");
     assert!(rows

@@ -17,6 +17,47 @@ pub struct Continuity {
     pub unreported_amount: Money,
     pub segments: Vec<Segment>,
     pub breaks: Vec<Break>,
+    /// Whether the feed is stale now: nothing posted for longer than its rhythm allows.
+    pub stale: bool,
+    /// The usual gap between posting days, in open days (not declared closed): the median,
+    /// or 1 until there are three gaps.
+    pub rhythm_days: u64,
+    /// A silence of more open days than this is stale: three times the rhythm, at least 4.
+    pub stale_after_days: u64,
+    /// Silences longer than that, oldest first (the last may be `ongoing`).
+    pub stale_spans: Vec<StaleSpan>,
+    /// Day ranges the FI declared closed, told apart from days nothing was sent for.
+    pub closed_days: Vec<ClosedDays>,
+}
+
+/// Days with no transaction posted for longer than the feed's rhythm.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StaleSpan {
+    #[schema(format = Date)]
+    pub from: String,
+    #[schema(format = Date)]
+    pub to: String,
+    /// Days in it not declared closed: nothing was sent for them.
+    pub open_days: u64,
+    /// Days in it the FI declared closed (not counted).
+    pub closed_days: u64,
+    /// It runs up to today.
+    pub ongoing: bool,
+}
+
+/// A day range the FI declared closed (both ends included).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClosedDays {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Date)]
+    pub from: String,
+    #[schema(format = Date)]
+    pub to: String,
+    #[schema(format = DateTime)]
+    pub declared_at: String,
 }
 
 /// A run of reports that tie out.

@@ -19,7 +19,9 @@ pub use account::{
 };
 pub use company::{AccessToken, Company, CompanyIn};
 pub use connection::{Connection, ConnectionIn, UnlinkIn};
-pub use continuity::{AcknowledgeIn, Acknowledged, Break, Continuity, Segment};
+pub use continuity::{
+    AcknowledgeIn, Acknowledged, Break, ClosedDays, Continuity, Segment, StaleSpan,
+};
 pub use error::{ErrorMessage, Validation, ValidationItem};
 pub use feeds::{AccountMapping, CompanyInformation, MappingIn, MappingResult, Otp, TargetAccount};
 pub use paging::{Link, Links, Page};

@@ -273,11 +273,11 @@ struct FeedPage {
 
 impl FeedPage {
     fn money(&self, d: &rust_decimal::Decimal) -> String {
-        web::money(*d)
+        web::money(*d, self.view.account.currency)
     }
 
     fn amount(&self, a: &bankfeeds_domain::Amount) -> String {
-        web::money(a.as_decimal())
+        web::money(a.as_decimal(), self.view.account.currency)
     }
 
     fn negative(&self, a: &bankfeeds_domain::Amount) -> bool {

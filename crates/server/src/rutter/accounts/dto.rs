@@ -13,8 +13,10 @@ pub const MAX_ID_LEN: usize = bankfeeds_domain::account::MAX_INTERNAL_ID_CHARS;
 pub const MAX_TEXT_LEN: usize = bankfeeds_domain::account::MAX_DETAIL_CHARS;
 
 /// An account as the door answers with it; `expand_platform_data` adds what the platform recorded.
+/// Money is written with the account currency's minor units; `purchases_apr`, a rate, as sent.
 pub fn account_out(a: BankFeedAccount, expand_platform_data: bool) -> AccountOut {
     let d = a.details;
+    let m = |x: Option<bankfeeds_domain::Amount>| x.map(|x| x.in_currency(a.currency));
     AccountOut {
         id: a.id,
         account_id: d.account_id,
@@ -26,19 +28,19 @@ pub fn account_out(a: BankFeedAccount, expand_platform_data: bool) -> AccountOut
         bank_account_type: a.bank_account_type,
         feed_status: a.feed_status,
         transaction_ready: a.transaction_ready,
-        available_balance: d.available_balance,
-        available_credit: d.available_credit,
+        available_balance: m(d.available_balance),
+        available_credit: m(d.available_credit),
         bank_account_number: d.bank_account_number,
-        credit_limit: d.credit_limit,
+        credit_limit: m(d.credit_limit),
         currency_code: a.currency,
-        current_balance: a.current_balance,
-        finance_charges: d.finance_charges,
-        last_statement_balance: d.last_statement_balance,
+        current_balance: m(a.current_balance),
+        finance_charges: m(d.finance_charges),
+        last_statement_balance: m(d.last_statement_balance),
         line_of_business: d.line_of_business,
-        minimum_payment_amount: d.minimum_payment_amount,
+        minimum_payment_amount: m(d.minimum_payment_amount),
         name: d.name,
-        next_payment_amount: d.next_payment_amount,
-        past_due_amount: d.past_due_amount,
+        next_payment_amount: m(d.next_payment_amount),
+        past_due_amount: m(d.past_due_amount),
         purchases_apr: d.purchases_apr,
         routing_number: d.routing_number,
         last_synced_at: a.last_synced_at,

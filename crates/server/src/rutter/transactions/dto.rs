@@ -3,6 +3,7 @@
 
 use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::transaction::{Transaction, TransactionData};
+use bankfeeds_domain::{Amount, Currency};
 use serde::Deserialize;
 use std::borrow::Cow;
 use utoipa::IntoParams;
@@ -37,23 +38,30 @@ pub fn batch_request(body: TransactionsCreateIn) -> BatchRequest {
 }
 
 /// A stored transaction as the door answers with it, borrowed from the row: a batch's answer
-/// renders up to 1000 of them without copying their strings first.
-pub fn transaction_out(t: &Transaction, duplicate: Option<bool>) -> TransactionOut<'_> {
+/// renders up to 1000 of them without copying their strings first. Its money is written with
+/// `currency`'s minor units (its account's currency; `None` only when the account is gone, and
+/// then the amount is written as stored).
+pub fn transaction_out(
+    t: &Transaction,
+    currency: Option<Currency>,
+    duplicate: Option<bool>,
+) -> TransactionOut<'_> {
     let d = &t.data;
+    let m = |x: Amount| currency.map_or(x, |c| x.in_currency(c));
     TransactionOut {
         id: t.id,
         bank_feed_account_id: t.bank_feed_account_id,
         transaction_id: Cow::Borrowed(&d.transaction_id),
         posted_at: d.posted_at,
         transaction_date: d.transaction_date,
-        amount: d.amount,
+        amount: m(d.amount),
         description: d.description.as_deref().map(Cow::Borrowed),
         memo: d.memo.as_deref().map(Cow::Borrowed),
         payee: d.payee.as_deref().map(Cow::Borrowed),
         transaction_type: d.transaction_type,
         debit_credit_memo: d.debit_credit_memo,
-        interest_amount: d.interest_amount,
-        principal_amount: d.principal_amount,
+        interest_amount: d.interest_amount.map(m),
+        principal_amount: d.principal_amount.map(m),
         platform_ingested: t.platform_ingested,
         last_synced_at: t.ingested_at,
         created_at: t.created_at,

@@ -10,7 +10,7 @@ use bankfeeds_domain::batch::{BatchItem, BatchRefusal};
 use bankfeeds_domain::job::{JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::transaction::TransactionQuery;
-use bankfeeds_domain::{Job, Timestamp, TransactionId};
+use bankfeeds_domain::{Currency, Job, Timestamp, TransactionId};
 use bankfeeds_store::Outcome;
 
 mod dto;
@@ -32,25 +32,29 @@ use crate::state::AppState;
 /// The answer a finished batch job saves: what the synchronous call would have said, rendered
 /// once as text. The job keeps that text, and the synchronous answer, `GET /versioned/jobs/:id`
 /// and replays all send it.
+/// Without the account's currency, amounts are written as stored.
 pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
-    render(outcome, None)
+    render(outcome, None, None)
 }
 
 /// [`render_outcome`] for `job`: a stored batch's answer names its job in the body
 /// (`async_response`), as seed 003 has it: "the response will include a job ID which can be used
 /// to check the status of the POST request".
+/// `currency` is the batch account's: money is written with its minor units.
 pub fn render_job_outcome(
     public_base: &str,
     job: &Job,
+    currency: Option<Currency>,
     outcome: &Result<Vec<BatchItem>, BatchRefusal>,
 ) -> (u16, RawJson) {
     let mut envelope = async_envelope(public_base, job).async_response;
     envelope.status = bankfeeds_domain::job::JobStatus::Success;
-    render(outcome, Some(envelope))
+    render(outcome, currency, Some(envelope))
 }
 
 fn render(
     outcome: &Result<Vec<BatchItem>, BatchRefusal>,
+    currency: Option<Currency>,
     async_response: Option<crate::rutter::jobs::AsyncResponseOut>,
 ) -> (u16, RawJson) {
     match outcome {
@@ -58,7 +62,7 @@ fn render(
             let body = TransactionsCreatedOut {
                 bank_feed_transactions: items
                     .iter()
-                    .map(|i| transaction_out(&i.transaction, Some(i.duplicate)))
+                    .map(|i| transaction_out(&i.transaction, currency, Some(i.duplicate)))
                     .collect(),
                 async_response,
             };
@@ -298,12 +302,13 @@ pub async fn list_transactions(
         .list_transactions(auth.connection.id, &query)
         .await?;
     let next_cursor = pagination::next_cursor(&page, |t| t.id.to_string());
+    let currencies = account_currencies(&state, auth.connection.id, &page.items).await?;
     Ok(JsonOut(TransactionListOut {
         connection: crate::rutter::connections::connection_ref(&auth.connection),
         bank_feed_transactions: page
             .items
             .iter()
-            .map(|t| transaction_out(t, None))
+            .map(|t| transaction_out(t, currencies.get(&t.bank_feed_account_id).copied(), None))
             .collect(),
         next_cursor,
     })
@@ -338,9 +343,35 @@ pub async fn get_transaction(
                 format!("no transaction {id} on this connection"),
             )
         })?;
+    let currencies =
+        account_currencies(&state, auth.connection.id, std::slice::from_ref(&t)).await?;
     Ok(JsonOut(TransactionGetOut {
         connection: crate::rutter::connections::connection_ref(&auth.connection),
-        bank_feed_transaction: transaction_out(&t, None),
+        bank_feed_transaction: transaction_out(
+            &t,
+            currencies.get(&t.bank_feed_account_id).copied(),
+            None,
+        ),
     })
     .into_response())
+}
+
+/// The currency of each account the transactions are on (its money's scale), one read per
+/// account. A deleted account has none; its transactions' amounts are written as stored.
+async fn account_currencies(
+    state: &AppState,
+    connection: bankfeeds_domain::ConnectionId,
+    transactions: &[bankfeeds_domain::transaction::Transaction],
+) -> ApiResult<std::collections::HashMap<bankfeeds_domain::BankFeedAccountId, Currency>> {
+    let mut out = std::collections::HashMap::new();
+    for t in transactions {
+        let id = t.bank_feed_account_id;
+        if out.contains_key(&id) {
+            continue;
+        }
+        if let Some(a) = state.store.get_account(connection, id).await? {
+            out.insert(id, a.currency);
+        }
+    }
+    Ok(out)
 }

@@ -3,9 +3,10 @@
 
 use axum::extract::{Path, State};
 use axum::Json as JsonOut;
+use bankfeeds_domain::money::Money;
 use bankfeeds_domain::statement::{Statement, StatementId};
+use bankfeeds_domain::Currency;
 use bankfeeds_domain::Timestamp;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::dto::{feeds, FeedAccountOut};
@@ -37,20 +38,19 @@ pub(super) struct StatementOut {
     id: StatementId,
     ingested_at: Timestamp,
     transaction_count: u32,
-    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
-    opening_balance: Decimal,
-    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
-    closing_balance: Decimal,
+    opening_balance: Money,
+    closing_balance: Money,
 }
 
-impl From<&Statement> for StatementOut {
-    fn from(s: &Statement) -> Self {
+impl StatementOut {
+    /// Money with the feed currency's minor units.
+    fn new(s: &Statement, currency: Currency) -> Self {
         Self {
             id: s.id,
             ingested_at: s.ingested_at,
             transaction_count: s.transaction_count,
-            opening_balance: s.opening_balance,
-            closing_balance: s.closing_balance,
+            opening_balance: Money::new(s.opening_balance, currency),
+            closing_balance: Money::new(s.closing_balance, currency),
         }
     }
 }
@@ -60,13 +60,11 @@ pub(super) struct IngestedOut {
     id: bankfeeds_domain::TransactionId,
     transaction_id: String,
     posted_at: Timestamp,
-    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
-    amount: Decimal,
+    amount: Money,
     description: Option<String>,
     payee: Option<String>,
     /// The platform's running balance after this transaction.
-    #[serde(serialize_with = "bankfeeds_domain::money::exact_number")]
-    balance: Decimal,
+    balance: Money,
 }
 
 #[derive(Serialize)]
@@ -101,13 +99,14 @@ pub(super) async fn get_feed(
     let company = ops::company(&state, platform, &company).await?;
     let feed = ops::feed(&state, &company, &account).await?;
     let view = sync::feed_view(&state, feed, query.before, 20).await?;
+    let currency = view.account.currency;
     Ok(JsonOut(FeedOut {
         bank_feed_account: view.account.into(),
         statements: view
             .statements
             .iter()
             .map(|s| StatementWithRowsOut {
-                statement: StatementOut::from(&s.statement),
+                statement: StatementOut::new(&s.statement, currency),
                 transactions: s
                     .rows
                     .iter()
@@ -115,10 +114,10 @@ pub(super) async fn get_feed(
                         id: t.id,
                         transaction_id: t.data.transaction_id.clone(),
                         posted_at: t.data.posted_at,
-                        amount: t.data.amount.as_decimal(),
+                        amount: Money::new(t.data.amount.as_decimal(), currency),
                         description: t.data.description.clone(),
                         payee: t.data.payee.clone(),
-                        balance: *balance,
+                        balance: Money::new(*balance, currency),
                     })
                     .collect(),
             })
@@ -147,7 +146,10 @@ pub(super) async fn sync_feed(
     let feed = ops::feed(&state, &company, &account).await?;
     Ok(JsonOut(SyncOut {
         transactions_ingested: statements.iter().map(|s| s.transaction_count).sum(),
-        statements: statements.iter().map(StatementOut::from).collect(),
+        statements: statements
+            .iter()
+            .map(|s| StatementOut::new(s, feed.currency))
+            .collect(),
         bank_feed_account: feed.into(),
     }))
 }
