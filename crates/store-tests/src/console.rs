@@ -159,6 +159,30 @@ pub async fn console_reads_count_and_find_only_their_organisations_data(store: D
     assert_eq!(store.count_failed_jobs(a, now + secs(2)).await.unwrap(), 0);
     assert_eq!(store.count_failed_jobs(b, now - days(1)).await.unwrap(), 0);
 
+    let failures = store.list_failed_jobs(a, None, 10).await.unwrap();
+    assert_eq!(
+        failures.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![failed.id]
+    );
+    assert_eq!(
+        store
+            .list_failed_jobs(a, Some(linked.id), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .list_failed_jobs(a, Some(waiting.id), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_failed_jobs(b, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
     let jobs = store.list_account_jobs(a, linked.id, 10).await.unwrap();
     let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
     assert_eq!(ids[0], pending.id, "newest first");

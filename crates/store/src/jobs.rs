@@ -62,6 +62,15 @@ pub trait JobStore: Send + Sync {
     /// How many of the organisation's jobs finished as failures since `since`.
     async fn count_failed_jobs(&self, org: OrgId, since: Timestamp) -> StoreResult<u64>;
 
+    /// The organisation's newest `limit` failed jobs, newest first, with their answers; only
+    /// those of `account` when given.
+    async fn list_failed_jobs(
+        &self,
+        org: OrgId,
+        account: Option<BankFeedAccountId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+
     /// The newest `limit` jobs of an account of the organisation, newest first, with their
     /// answers (for the error codes the console shows).
     async fn list_account_jobs(

@@ -161,22 +161,27 @@ pub(super) struct JobRow {
     pub status: &'static str,
     pub http_status: String,
     pub code: String,
+    pub message: String,
+    pub account: String,
     pub created: String,
     pub finished: String,
 }
 
 /// The error code in a job's answer: the Rutter door's `error_code` (or the first of its
-/// `errors`), or the Codat door's `error`.
-fn answer_code(job: &Job) -> String {
+/// `errors`), or the Codat door's `error`; and its message.
+fn answer_code(job: &Job) -> (String, String) {
     let Some((status, body)) = &job.response else {
-        return String::new();
+        return Default::default();
     };
     if *status < 400 {
-        return String::new();
+        return Default::default();
     }
     let v = body.to_value();
     let text = |v: Option<&serde_json::Value>| v.and_then(|c| c.as_str()).map(str::to_owned);
-    text(v.get("error_code"))
+    let message = text(v.get("error_message"))
+        .or_else(|| text(v.get("message")))
+        .unwrap_or_default();
+    let code = text(v.get("error_code"))
         .or_else(|| {
             text(
                 v.get("errors")
@@ -185,11 +190,19 @@ fn answer_code(job: &Job) -> String {
             )
         })
         .or_else(|| text(v.get("error")))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (code, message)
 }
 
-fn job_row(job: &Job) -> JobRow {
+pub(super) fn job_row(job: &Job) -> JobRow {
+    let (code, message) = answer_code(job);
     JobRow {
+        code,
+        message,
+        account: job
+            .bank_feed_account_id
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
         id: job.id.to_string(),
         kind: job.kind.as_str(),
         status: job.status.as_str(),
@@ -198,7 +211,6 @@ fn job_row(job: &Job) -> JobRow {
             .as_ref()
             .map(|(s, _)| s.to_string())
             .unwrap_or_default(),
-        code: answer_code(job),
         created: web::moment(job.created_at),
         finished: job.finished_at.map(web::moment).unwrap_or_default(),
     }

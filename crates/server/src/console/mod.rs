@@ -4,11 +4,12 @@
 //! `session.rs` is who is signed in (an `HttpOnly`, `SameSite=Strict` cookie whose digest is
 //! an `operator_sessions` row); `auth.rs` the setup link, sign-in (throttled per email and
 //! client address, `domain::operator::Throttle`) and sign-out; `overview.rs` the overview and
-//! its SVG chart; `feeds.rs` the connection search and a feed's page. Every read is scoped to
+//! its SVG chart; `feeds.rs` the connection search and a feed's page; `jobs.rs` failed jobs. Every read is scoped to
 //! the signed-in operator's organisation: another organisation's resource is a 404.
 
 mod auth;
 mod feeds;
+mod jobs;
 mod overview;
 mod session;
 
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(auth::logout))
         .route("/console/connections", get(feeds::connections))
         .route("/console/accounts/{id}", get(feeds::account))
+        .route("/console/jobs", get(jobs::page))
 }
 
 /// The frame of a console page.

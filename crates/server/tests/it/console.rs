@@ -155,7 +155,7 @@ async fn operators_see_their_own_organisation_and_nothing_else(hub: Hub, clock: 
 
     // Bank A: two connections, one linked with pushes, one pending; a failed batch.
     let (token1, acct1) = feed(&hub, &a, "Acme Widgets", "chk-1", "000123456789").await;
-    let (_token2, _acct2) = feed(&hub, &a, "Zed Ltd", "sav-2", "000987654321").await;
+    let (_token2, acct2) = feed(&hub, &a, "Zed Ltd", "sav-2", "000987654321").await;
     link(&hub, &clock, &acct1).await;
     push(
         &hub,
@@ -217,6 +217,18 @@ async fn operators_see_their_own_organisation_and_nothing_else(hub: Hub, clock: 
         feed_page.body
     );
 
+    // Failed jobs, with the code and message, for the organisation or one feed.
+    let failures = alice.get("/console/jobs").await;
+    assert_eq!(failures.status, 200, "{}", failures.body);
+    assert!(failures
+        .body
+        .contains("<td class=\"error-code\">TRANSACTION_ID_CONFLICT</td>"));
+    assert!(failures.body.contains("already stored for this account"));
+    let of_feed = alice.get(&format!("/console/jobs?account={acct1}")).await;
+    assert!(of_feed.body.contains("TRANSACTION_ID_CONFLICT"));
+    let of_other = alice.get(&format!("/console/jobs?account={acct2}")).await;
+    assert!(of_other.body.contains("id=\"no-failures\""));
+
     // Bank B's operator sees none of it: an empty overview, no search hits, 404 on the feed.
     let mut bob = Browser::anonymous(&hub);
     set_up(&mut bob, &link_b).await;
@@ -235,6 +247,14 @@ async fn operators_see_their_own_organisation_and_nothing_else(hub: Hub, clock: 
         !bob.seen.contains(&acct1),
         "nothing of Bank A reached Bank B's pages"
     );
+    // A filter by A's feed id shows that id back in its form, and finds nothing.
+    let none = bob.get(&format!("/console/jobs?account={acct1}")).await;
+    assert!(none.body.contains("id=\"no-failures\""));
+    assert!(bob
+        .get("/console/jobs")
+        .await
+        .body
+        .contains("id=\"no-failures\""));
 }
 
 async fn sessions_end_on_sign_out_expiry_and_disabling(hub: Hub, clock: Arc<ManualClock>) {

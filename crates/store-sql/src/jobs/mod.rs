@@ -377,6 +377,29 @@ impl<B: Backend> JobStore for SqlStore<B> {
         Ok(u64::try_from(row.n.0).unwrap_or(0))
     }
 
+    async fn list_failed_jobs(
+        &self,
+        org: OrgId,
+        account: Option<BankFeedAccountId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let sql = format!(
+            "{} WHERE j.org_id = $1 AND j.status = $2 AND ($3 IS NULL OR j.account_id = $3)
+             ORDER BY j.finished_at DESC, j.seq DESC LIMIT $4",
+            select::<B>()
+        );
+        self.0
+            .reader()
+            .all::<JobRow, _>(
+                Sql::new(sql)
+                    .bind(org.as_uuid())
+                    .bind(JobStatus::Failure.as_str())
+                    .bind(account.map(|a| a.as_uuid()))
+                    .bind(limit),
+            )
+            .await
+    }
+
     async fn list_account_jobs(
         &self,
         org: OrgId,
