@@ -80,6 +80,7 @@ macro_rules! __suite_cases {
                 org_client_ids_are_unique,
                 each_client_id_finds_only_its_own_organisation,
                 orgs_list_every_organisation_once,
+                client_secrets_rotate_and_the_old_one_stops_working,
             ],
             connections: [
                 connections_round_trip,

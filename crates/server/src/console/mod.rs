@@ -4,7 +4,7 @@
 //! `session.rs` is who is signed in (an `HttpOnly`, `SameSite=Strict` cookie whose digest is
 //! an `operator_sessions` row); `auth.rs` the setup link, sign-in (throttled per email and
 //! client address, `domain::operator::Throttle`) and sign-out; `overview.rs` the overview and
-//! its SVG chart; `feeds.rs` the connection search and a feed's page; `jobs.rs` failed jobs. Every read is scoped to
+//! its SVG chart; `feeds.rs` the connection search and a feed's page; `jobs.rs` failed jobs; `settings.rs` rotating the client secret. Every read is scoped to
 //! the signed-in operator's organisation: another organisation's resource is a 404.
 
 mod auth;
@@ -12,6 +12,7 @@ mod feeds;
 mod jobs;
 mod overview;
 mod session;
+mod settings;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -30,6 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/connections", get(feeds::connections))
         .route("/console/accounts/{id}", get(feeds::account))
         .route("/console/jobs", get(jobs::page))
+        .route("/console/settings", get(settings::page))
+        .route(
+            "/console/settings/rotate-secret",
+            post(settings::rotate_secret),
+        )
 }
 
 /// The frame of a console page.

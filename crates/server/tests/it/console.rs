@@ -19,6 +19,7 @@ crate::on_both_backends!(
     operators_see_their_own_organisation_and_nothing_else,
     sessions_end_on_sign_out_expiry_and_disabling,
     wrong_passwords_are_throttled_per_email,
+    rotating_the_client_secret_needs_confirmation_and_retires_the_old_one,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -364,4 +365,69 @@ async fn wrong_passwords_are_throttled_per_email(hub: Hub, clock: Arc<ManualCloc
         see_other(&sign_in(&mut other, "ops@bank-a.example", PASSWORD).await),
         "/console"
     );
+}
+
+async fn rotating_the_client_secret_needs_confirmation_and_retires_the_old_one(
+    hub: Hub,
+    clock: Arc<ManualClock>,
+) {
+    let a = hub.org("Bank A").await;
+    let b = hub.org("Bank B").await;
+    let (_, link) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
+    let mut browser = Browser::anonymous(&hub);
+    set_up(&mut browser, &link).await;
+    let connections = "/versioned/connections";
+    assert_eq!(hub.get(&a, connections).send().await.unwrap().status(), 200);
+
+    let settings = browser.get("/console/settings").await;
+    assert_eq!(settings.status, 200);
+    assert_eq!(text_of(&settings, "client-id"), a.client_id);
+    let csrf = field(&settings, "csrf");
+    // Without the confirmation nothing changes.
+    let unconfirmed = browser
+        .post("/console/settings/rotate-secret", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(unconfirmed.status, 400);
+    assert_eq!(hub.get(&a, connections).send().await.unwrap().status(), 200);
+    // Nor with a forged form.
+    let forged = browser
+        .post(
+            "/console/settings/rotate-secret",
+            &[("csrf", "forged"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(hub.get(&a, connections).send().await.unwrap().status(), 200);
+
+    let rotated = browser
+        .post(
+            "/console/settings/rotate-secret",
+            &[("csrf", &csrf), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let secret = text_of(&rotated, "new-client-secret");
+    assert!(secret.starts_with("bfsk_"), "{secret}");
+    // The old secret stops working; the new one works; the other bank is untouched.
+    assert_eq!(hub.get(&a, connections).send().await.unwrap().status(), 401);
+    let renewed = Creds {
+        org: a.org.clone(),
+        client_id: a.client_id.clone(),
+        client_secret: secret.clone(),
+    };
+    assert_eq!(
+        hub.get(&renewed, connections)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(hub.get(&b, connections).send().await.unwrap().status(), 200);
+    // Shown once: the settings page does not show it again.
+    assert!(!browser
+        .get("/console/settings")
+        .await
+        .body
+        .contains(&secret));
 }
