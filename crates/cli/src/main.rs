@@ -7,6 +7,7 @@
 mod bench;
 mod demo;
 mod export;
+mod operator;
 mod org;
 mod push;
 mod push_summary;
@@ -58,6 +59,11 @@ enum Command {
     Org {
         #[command(subcommand)]
         command: org::OrgCommand,
+    },
+    /// Manage the operators who sign in to an organisation's console (`/console`).
+    Operator {
+        #[command(subcommand)]
+        command: operator::OperatorCommand,
     },
     /// Print the OpenAPI document of the Rutter-shaped API (`/openapi.json`), or with
     /// `--codat` that of the Codat door (`/codat/openapi.json`).
@@ -151,6 +157,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org { command } => org::run(command, &config).await,
+        Command::Operator { command } => operator::run(command, &config).await,
         Command::Demo(args) => demo::run(args, config).await,
         Command::Openapi { .. }
         | Command::SecretsKey

@@ -30,6 +30,10 @@ pub enum SecretKind {
     BrowserBinding,
     /// A signed-in browser's session in the sandbox platforms.
     SandboxSession,
+    /// A console operator's one-time setup link.
+    OperatorSetup,
+    /// A console operator's signed-in session.
+    OperatorSession,
 }
 
 impl SecretKind {
@@ -43,6 +47,8 @@ impl SecretKind {
             SecretKind::CompanyToken => "bfct_",
             SecretKind::BrowserBinding => "bfbb_",
             SecretKind::SandboxSession => "bfss_",
+            SecretKind::OperatorSetup => "bfos_",
+            SecretKind::OperatorSession => "bfop_",
         }
     }
 }

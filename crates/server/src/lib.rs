@@ -6,6 +6,7 @@
 pub mod client_limit;
 pub mod codat;
 pub mod config;
+pub mod console;
 pub mod demo_bank;
 pub mod health;
 pub mod http;
@@ -165,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         )))
         .merge(codat::router())
         .merge(ofx::router())
+        .merge(console::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(layers)

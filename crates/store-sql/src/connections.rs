@@ -1,5 +1,6 @@
 //! Connections: one customer's channel to one platform, with its access token's digest.
 
+use bankfeeds_domain::console::{ConnectionCount, ConnectionState, SearchHit};
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
@@ -8,7 +9,7 @@ use bankfeeds_store::{
     ConnectionStore, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult,
 };
 
-use crate::{accounts, events, idempotency, Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{accounts, events, idempotency, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 pub struct ConnectionRow {
@@ -202,5 +203,121 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
         let event = NewEvent::connection(EventKind::ConnectionDeleted, &deleted);
         events::append(&mut tx, &event, at).await?;
         tx.commit().await
+    }
+
+    async fn connection_counts(&self, org: OrgId) -> StoreResult<Vec<ConnectionCount>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            platform: String,
+            active: DbInt,
+            n: DbInt,
+        }
+        let rows: Vec<Row> = self
+            .0
+            .reader()
+            .fetch_all(
+                Sql::new(
+                    "SELECT platform, active, COUNT(*) AS n FROM (
+                         SELECT c.platform,
+                                CASE WHEN EXISTS (
+                                    SELECT 1 FROM bank_feed_accounts a
+                                    WHERE a.connection_id = c.id AND a.deleted_at IS NULL
+                                      AND a.feed_status = 'active'
+                                ) THEN 1 ELSE 0 END AS active
+                         FROM connections c WHERE c.org_id = $1 AND c.deleted_at IS NULL
+                     ) t GROUP BY platform, active ORDER BY platform, active DESC",
+                )
+                .bind(org.as_uuid()),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ConnectionCount {
+                    platform: parse(&r.platform, "connections.platform")?,
+                    state: ConnectionState::of(u64::try_from(r.active.0).unwrap_or(0)),
+                    count: u64::try_from(r.n.0).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn search_connections(
+        &self,
+        org: OrgId,
+        query: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>> {
+        #[derive(sqlx::FromRow)]
+        struct Hit {
+            connection_id: DbId,
+            account_id: Option<DbId>,
+            customer: Option<String>,
+        }
+        let d = B::DIALECT;
+        // `%` and `_` typed by the operator are matched as themselves.
+        let pattern = query.map(|q| {
+            let escaped = q
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let like = |expr: String| format!("LOWER(COALESCE({expr}, '')) LIKE $2 ESCAPE '\\'");
+        let sql = format!(
+            "SELECT c.id AS connection_id, a.id AS account_id, cu.name AS customer
+             FROM connections c
+             LEFT JOIN bank_feed_accounts a ON a.connection_id = c.id AND a.deleted_at IS NULL
+             LEFT JOIN customer_connections cc ON cc.connection_id = c.id
+             LEFT JOIN customers cu ON cu.id = cc.customer_id
+             WHERE c.org_id = $1 AND c.deleted_at IS NULL
+               AND ($2 IS NULL OR {} OR {} OR {} OR {} OR {})
+             ORDER BY c.id, a.id LIMIT $3 OFFSET $4",
+            like("c.name".into()),
+            like("cu.name".into()),
+            like(d.json_text("a.details", "name")),
+            like(d.json_text("a.details", "bank_account_number")),
+            like("a.internal_bank_account_id".into()),
+        );
+        let mut reader = self.0.reader();
+        let hits: Vec<Hit> = reader
+            .fetch_all(
+                Sql::new(sql)
+                    .bind(org.as_uuid())
+                    .bind(pattern)
+                    .bind(limit)
+                    .bind(i64::try_from(offset).unwrap_or(i64::MAX)),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let connection = reader
+                .one::<ConnectionRow, _>(
+                    Sql::new(format!("SELECT {COLUMNS} FROM connections WHERE id = $1"))
+                        .bind(hit.connection_id.0),
+                )
+                .await?;
+            let account = match hit.account_id {
+                Some(id) => Some(
+                    reader
+                        .one::<accounts::AccountRow, _>(
+                            Sql::new(format!(
+                                "SELECT {} FROM bank_feed_accounts WHERE id = $1",
+                                accounts::COLUMNS
+                            ))
+                            .bind(id.0),
+                        )
+                        .await?,
+                ),
+                None => None,
+            };
+            out.push(SearchHit {
+                connection,
+                customer: hit.customer,
+                account,
+            });
+        }
+        Ok(out)
     }
 }

@@ -34,6 +34,10 @@ const UNIQUE: &[(&str, &str)] = &[
     ),
     ("orgs_client_id_key", "orgs.client_id"),
     (
+        "operators_org_email_key",
+        "operators.org_id, operators.email",
+    ),
+    (
         "connections_access_token_hash_key",
         "connections.access_token_hash",
     ),

@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod link;
 pub mod ofx;
+pub mod operators;
 pub mod orgs;
 pub mod otps;
 pub mod platform_feeds;
@@ -85,6 +86,24 @@ impl Dialect {
             (Dialect::Sqlite, _) => String::new(),
             (Dialect::Postgres, None) => " FOR UPDATE SKIP LOCKED".into(),
             (Dialect::Postgres, Some(alias)) => format!(" FOR UPDATE OF {alias} SKIP LOCKED"),
+        }
+    }
+
+    /// The UTC day of a time column, as whole days since the Unix epoch (an integer).
+    pub fn epoch_day(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("({column} / 86400000000)"),
+            Dialect::Postgres => {
+                format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / 86400) AS BIGINT)")
+            }
+        }
+    }
+
+    /// The text value of top-level key `key` of a JSON text column (`NULL` when absent).
+    pub fn json_text(self, column: &str, key: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_extract({column}, '$.{key}')"),
+            Dialect::Postgres => format!("(CAST({column} AS jsonb) ->> '{key}')"),
         }
     }
 

@@ -4,7 +4,7 @@ use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash};
 use bankfeeds_store::decode::known;
 use bankfeeds_store::{OrgCredential, OrgStore, StoreResult};
 
-use crate::{Backend, DbId, DbTime, Exec, Sql, SqlStore};
+use crate::{Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct OrgRow {
@@ -80,5 +80,16 @@ impl<B: Backend> OrgStore for SqlStore<B> {
                 Sql::new(format!("{SELECT} WHERE client_id = $1")).bind(client_id),
             )
             .await
+    }
+
+    async fn rotate_client_secret(&self, id: OrgId, hash: &SecretHash) -> StoreResult<()> {
+        let mut tx = self.0.write().await?;
+        tx.execute_found(
+            Sql::new("UPDATE orgs SET client_secret_hash = $1 WHERE id = $2")
+                .bind(hash.to_hex())
+                .bind(id.as_uuid()),
+        )
+        .await?;
+        tx.commit().await
     }
 }

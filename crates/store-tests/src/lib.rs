@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod backends;
 pub mod connections;
 pub mod connectors;
+pub mod console;
 pub mod continuity;
 pub mod credentials;
 pub mod customers;
@@ -21,6 +22,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod link;
 pub mod ofx;
+pub mod operators;
 pub mod orgs;
 pub mod otps;
 pub mod platform_feeds;
@@ -78,6 +80,7 @@ macro_rules! __suite_cases {
                 org_client_ids_are_unique,
                 each_client_id_finds_only_its_own_organisation,
                 orgs_list_every_organisation_once,
+                client_secrets_rotate_and_the_old_one_stops_working,
             ],
             connections: [
                 connections_round_trip,
@@ -151,6 +154,14 @@ macro_rules! __suite_cases {
             fi_configs: [
                 fi_configs_round_trip_and_replace,
                 organisations_never_see_each_others_fi_configs,
+            ],
+            console: [
+                console_reads_count_and_find_only_their_organisations_data,
+            ],
+            operators: [
+                operators_are_per_organisation_and_set_up_once,
+                sessions_expire_are_revoked_and_die_with_their_operator,
+                failed_sign_ins_lock_an_email_until_the_lock_ends,
             ],
             otps: [
                 otps_are_single_use_and_expire,
@@ -240,6 +251,7 @@ mod registration {
         ("accounts", include_str!("accounts.rs")),
         ("connections", include_str!("connections.rs")),
         ("connectors", include_str!("connectors.rs")),
+        ("console", include_str!("console.rs")),
         ("continuity", include_str!("continuity.rs")),
         ("credentials", include_str!("credentials.rs")),
         ("customers", include_str!("customers.rs")),
@@ -253,6 +265,7 @@ mod registration {
         ("jobs", include_str!("jobs.rs")),
         ("link", include_str!("link.rs")),
         ("ofx", include_str!("ofx.rs")),
+        ("operators", include_str!("operators.rs")),
         ("orgs", include_str!("orgs.rs")),
         ("otps", include_str!("otps.rs")),
         ("platform_feeds", include_str!("platform_feeds.rs")),

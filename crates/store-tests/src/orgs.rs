@@ -90,3 +90,32 @@ pub async fn orgs_list_every_organisation_once(store: DynStore) {
     ));
     assert_eq!(store.list_orgs().await.unwrap(), listed);
 }
+
+pub async fn client_secrets_rotate_and_the_old_one_stops_working(store: DynStore) {
+    let (a, old) = org(&store, "Demo Bank").await;
+    let (b, b_secret) = org(&store, "Other Bank").await;
+    let new = Secret::generate(bankfeeds_domain::SecretKind::ClientSecret);
+    store.rotate_client_secret(a.id, &new.hash()).await.unwrap();
+    let cred = store
+        .find_org_credential(&a.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(cred.client_secret_hash.verify(&new));
+    assert!(!cred.client_secret_hash.verify(&old));
+    let other = store
+        .find_org_credential(&b.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        other.client_secret_hash.verify(&b_secret),
+        "only that organisation's"
+    );
+    assert!(matches!(
+        store
+            .rotate_client_secret(bankfeeds_domain::OrgId::new(), &new.hash())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}

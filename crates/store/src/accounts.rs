@@ -3,7 +3,8 @@
 use crate::{Idem, Outcome, StoreResult};
 use async_trait::async_trait;
 use bankfeeds_domain::account::{AccountPatch, AccountQuery, FeedState};
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Page, Timestamp};
+use bankfeeds_domain::console::FeedCounts;
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, OrgId, Page, Timestamp};
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -66,4 +67,15 @@ pub trait AccountStore: Send + Sync {
         state: &FeedState,
         now: Timestamp,
     ) -> StoreResult<BankFeedAccount>;
+
+    /// The organisation's live feeds, linked and pending (the console's overview).
+    async fn feed_counts(&self, org: OrgId) -> StoreResult<FeedCounts>;
+
+    /// A live account of the organisation on a live connection, whichever connection (the
+    /// console's feed page).
+    async fn find_org_account(
+        &self,
+        org: OrgId,
+        id: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>>;
 }

@@ -2,6 +2,7 @@
 
 use crate::{Idem, Outcome, StoreResult};
 use async_trait::async_trait;
+use bankfeeds_domain::console::{ConnectionCount, SearchHit};
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
@@ -53,4 +54,20 @@ pub trait ConnectionStore: Send + Sync {
         id: ConnectionId,
         at: Timestamp,
     ) -> StoreResult<()>;
+
+    /// The organisation's live connections counted by platform and state (linked when one of
+    /// its live feeds is active), for the console's overview.
+    async fn connection_counts(&self, org: OrgId) -> StoreResult<Vec<ConnectionCount>>;
+
+    /// The console's search: live connections of the organisation with each of their live
+    /// feeds (or alone when they have none) whose customer (connection) name, account name,
+    /// account number or internal account id contains `query` (case-insensitive; `None`:
+    /// all), ordered by connection then account, `limit` rows from `offset`.
+    async fn search_connections(
+        &self,
+        org: OrgId,
+        query: Option<&str>,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>>;
 }

@@ -3,7 +3,7 @@
 use crate::{Idem, Outcome, StoreResult};
 use async_trait::async_trait;
 use bankfeeds_domain::job::JobKind;
-use bankfeeds_domain::{ConnectionId, Job, JobHead, JobId, OrgId, Timestamp};
+use bankfeeds_domain::{BankFeedAccountId, ConnectionId, Job, JobHead, JobId, OrgId, Timestamp};
 
 #[async_trait]
 pub trait JobStore: Send + Sync {
@@ -69,4 +69,25 @@ pub trait JobStore: Send + Sync {
         body: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<Job>;
+
+    /// How many of the organisation's jobs finished as failures since `since`.
+    async fn count_failed_jobs(&self, org: OrgId, since: Timestamp) -> StoreResult<u64>;
+
+    /// The organisation's newest `limit` failed jobs, newest first, with their answers; only
+    /// those of `account` when given.
+    async fn list_failed_jobs(
+        &self,
+        org: OrgId,
+        account: Option<BankFeedAccountId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+
+    /// The newest `limit` jobs of an account of the organisation, newest first, with their
+    /// answers (for the error codes the console shows).
+    async fn list_account_jobs(
+        &self,
+        org: OrgId,
+        account: BankFeedAccountId,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
 }

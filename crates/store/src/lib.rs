@@ -23,6 +23,7 @@ mod idempotency;
 mod jobs;
 mod link;
 mod ofx;
+mod operators;
 mod orgs;
 mod otps;
 mod platform_feeds;
@@ -43,6 +44,7 @@ pub use {
     jobs::JobStore,
     link::LinkStore,
     ofx::OfxStore,
+    operators::OperatorStore,
     orgs::OrgStore,
     otps::OtpStore,
     platform_feeds::PlatformFeedStore,
@@ -56,8 +58,8 @@ pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore,
         CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, OfxStore,
-        OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store, TransactionStore,
-        WebhookStore,
+        OperatorStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store,
+        TransactionStore, WebhookStore,
     };
 }
 
@@ -149,6 +151,7 @@ pub trait Store:
     + CredentialStore
     + LinkStore
     + OfxStore
+    + OperatorStore
     + PlatformFeedStore
     + EventStore
     + RetentionStore

@@ -2,7 +2,7 @@
 
 use crate::{OrgCredential, StoreResult};
 use async_trait::async_trait;
-use bankfeeds_domain::{NewOrg, Org, OrgId};
+use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash};
 
 #[async_trait]
 pub trait OrgStore: Send + Sync {
@@ -14,4 +14,8 @@ pub trait OrgStore: Send + Sync {
     async fn get_org(&self, id: OrgId) -> StoreResult<Option<Org>>;
 
     async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>>;
+
+    /// Replaces the organisation's client secret digest: the old secret stops working at once.
+    /// `NotFound` when there is no such organisation.
+    async fn rotate_client_secret(&self, id: OrgId, hash: &SecretHash) -> StoreResult<()>;
 }

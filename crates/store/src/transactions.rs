@@ -3,11 +3,12 @@
 use crate::{BatchRender, StoreResult};
 use async_trait::async_trait;
 use bankfeeds_domain::batch::BatchRequest;
+use bankfeeds_domain::console::DayCount;
 use bankfeeds_domain::job::JobIngestion;
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
 use bankfeeds_domain::{
-    BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
+    BankFeedAccountId, ConnectionId, Job, JobId, OrgId, Page, Timestamp, TransactionId,
 };
 
 #[async_trait]
@@ -43,4 +44,9 @@ pub trait TransactionStore: Send + Sync {
 
     /// How many transactions the job stored and how many of those the platform has taken.
     async fn job_ingestion(&self, job: JobId) -> StoreResult<JobIngestion>;
+
+    /// The organisation's transactions stored (`created_at`) and ingested by a platform
+    /// (`ingested_at`) per UTC day since `since`, oldest day first; days with neither are
+    /// left out.
+    async fn daily_counts(&self, org: OrgId, since: Timestamp) -> StoreResult<Vec<DayCount>>;
 }

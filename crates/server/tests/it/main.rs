@@ -10,6 +10,7 @@ mod codat;
 mod codat_contract;
 mod codat_link;
 mod connections;
+mod console;
 mod continuity;
 mod contract;
 mod durability;

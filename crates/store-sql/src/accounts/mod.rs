@@ -8,9 +8,10 @@ mod list;
 mod rows;
 
 use bankfeeds_domain::account::{
-    decide_create, decide_patch, AccountPatch, AccountQuery, FeedState,
+    decide_create, decide_patch, AccountPatch, AccountQuery, FeedState, FeedStatus,
 };
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Page, Timestamp};
+use bankfeeds_domain::console::FeedCounts;
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, OrgId, Page, Timestamp};
 use bankfeeds_store::{AccountStore, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 
 pub use list::{instant, Instant};
@@ -216,6 +217,52 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     ) -> StoreResult<Option<BankFeedAccount>> {
         let db = &self.0;
         find_live::<B>(&mut db.reader(), connection, Key::Id(id), false).await
+    }
+
+    async fn feed_counts(&self, org: OrgId) -> StoreResult<FeedCounts> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            feed_status: String,
+            n: crate::DbInt,
+        }
+        let rows: Vec<Row> = self
+            .0
+            .reader()
+            .fetch_all(
+                Sql::new(
+                    "SELECT a.feed_status, COUNT(*) AS n
+                     FROM bank_feed_accounts a JOIN connections c ON c.id = a.connection_id
+                     WHERE a.org_id = $1 AND a.deleted_at IS NULL AND c.deleted_at IS NULL
+                     GROUP BY a.feed_status",
+                )
+                .bind(org.as_uuid()),
+            )
+            .await?;
+        let mut counts = FeedCounts::default();
+        for r in rows {
+            let n = u64::try_from(r.n.0).unwrap_or(0);
+            match bankfeeds_store::decode::account::feed_status(&r.feed_status)? {
+                FeedStatus::Active => counts.linked += n,
+                FeedStatus::Inactive => counts.pending += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn find_org_account(
+        &self,
+        org: OrgId,
+        id: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM bank_feed_accounts
+             WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL
+               AND connection_id IN (SELECT id FROM connections WHERE deleted_at IS NULL)"
+        );
+        self.0
+            .reader()
+            .optional::<AccountRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
+            .await
     }
 
     async fn update_account(

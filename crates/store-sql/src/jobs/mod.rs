@@ -8,7 +8,9 @@ pub mod body;
 mod claim;
 
 use bankfeeds_domain::job::{JobKind, RawJson};
-use bankfeeds_domain::{ConnectionId, Job, JobHead, JobId, JobStatus, OrgId, Timestamp};
+use bankfeeds_domain::{
+    BankFeedAccountId, ConnectionId, Job, JobHead, JobId, JobStatus, OrgId, Timestamp,
+};
 use bankfeeds_store::decode::{corrupt, job};
 use bankfeeds_store::{Idem, JobStore, NewEvent, Outcome, StoreError, StoreResult};
 
@@ -362,5 +364,70 @@ impl<B: Backend> JobStore for SqlStore<B> {
         let job = finish::<B>(&mut tx, &job, status, &RawJson::from_value(body), now).await?;
         tx.commit().await?;
         Ok(job)
+    }
+
+    async fn count_failed_jobs(&self, org: OrgId, since: Timestamp) -> StoreResult<u64> {
+        #[derive(sqlx::FromRow)]
+        struct Count {
+            n: DbInt,
+        }
+        let row: Count = self
+            .0
+            .reader()
+            .fetch_one(
+                Sql::new(
+                    "SELECT COUNT(*) AS n FROM jobs
+                     WHERE org_id = $1 AND status = $2 AND finished_at >= $3",
+                )
+                .bind(org.as_uuid())
+                .bind(JobStatus::Failure.as_str())
+                .bind(since),
+            )
+            .await?;
+        Ok(u64::try_from(row.n.0).unwrap_or(0))
+    }
+
+    async fn list_failed_jobs(
+        &self,
+        org: OrgId,
+        account: Option<BankFeedAccountId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let sql = format!(
+            "{} WHERE j.org_id = $1 AND j.status = $2 AND ($3 IS NULL OR j.account_id = $3)
+             ORDER BY j.finished_at DESC, j.seq DESC LIMIT $4",
+            select::<B>()
+        );
+        self.0
+            .reader()
+            .all::<JobRow, _>(
+                Sql::new(sql)
+                    .bind(org.as_uuid())
+                    .bind(JobStatus::Failure.as_str())
+                    .bind(account.map(|a| a.as_uuid()))
+                    .bind(limit),
+            )
+            .await
+    }
+
+    async fn list_account_jobs(
+        &self,
+        org: OrgId,
+        account: BankFeedAccountId,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let sql = format!(
+            "{} WHERE j.org_id = $1 AND j.account_id = $2 ORDER BY j.seq DESC LIMIT $3",
+            select::<B>()
+        );
+        self.0
+            .reader()
+            .all::<JobRow, _>(
+                Sql::new(sql)
+                    .bind(org.as_uuid())
+                    .bind(account.as_uuid())
+                    .bind(limit),
+            )
+            .await
     }
 }

@@ -6,11 +6,12 @@
 mod rows;
 
 use bankfeeds_domain::batch::BatchRequest;
+use bankfeeds_domain::console::DayCount;
 use bankfeeds_domain::job::JobIngestion;
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
 use bankfeeds_domain::{
-    BankFeedAccountId, ConnectionId, Job, JobId, Page, Timestamp, TransactionId,
+    BankFeedAccountId, ConnectionId, Job, JobId, OrgId, Page, Timestamp, TransactionId,
 };
 use bankfeeds_store::{BatchRender, StoreResult, TransactionStore};
 
@@ -166,5 +167,42 @@ impl<B: Backend> TransactionStore for SqlStore<B> {
             ingested: u64::try_from(found.ingested.0).unwrap_or_default(),
             last_ingested_at: found.last.map(|t| t.0),
         })
+    }
+
+    async fn daily_counts(&self, org: OrgId, since: Timestamp) -> StoreResult<Vec<DayCount>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            day: DbInt,
+            pushed: DbInt,
+            ingested: DbInt,
+        }
+        let d = B::DIALECT;
+        let sql = format!(
+            "SELECT day, SUM(pushed) AS pushed, SUM(ingested) AS ingested FROM (
+                 SELECT {created} AS day, 1 AS pushed, 0 AS ingested FROM transactions
+                 WHERE org_id = $1 AND created_at >= $2
+                 UNION ALL
+                 SELECT {ingested} AS day, 0 AS pushed, 1 AS ingested FROM transactions
+                 WHERE org_id = $1 AND ingested_at >= $2
+             ) t GROUP BY day ORDER BY day",
+            created = d.epoch_day("created_at"),
+            ingested = d.epoch_day("ingested_at"),
+        );
+        let rows: Vec<Row> = self
+            .0
+            .reader()
+            .fetch_all(Sql::new(sql).bind(org.as_uuid()).bind(since))
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DayCount {
+                    day: bankfeeds_domain::console::day_from_epoch_days(r.day.0).ok_or_else(
+                        || bankfeeds_store::decode::corrupt("transactions.created_at"),
+                    )?,
+                    pushed: u64::try_from(r.pushed.0).unwrap_or(0),
+                    ingested: u64::try_from(r.ingested.0).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 }

@@ -1,0 +1,178 @@
+//! What the operator's console reports: a connection's state as the overview counts it, the
+//! days a chart covers, and how its bars are scaled.
+
+use chrono::{NaiveDate, TimeDelta};
+
+use crate::{BankFeedAccount, Connection, Platform, Timestamp};
+
+/// Days the overview's chart covers, today included.
+pub const CHART_DAYS: u32 = 14;
+/// How far back the overview counts failed jobs.
+pub const FAILED_JOBS_WINDOW: TimeDelta = TimeDelta::hours(24);
+
+/// A connection is linked when at least one of its feeds is active on its platform, pending
+/// until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ConnectionState {
+    Linked,
+    Pending,
+}
+
+impl ConnectionState {
+    pub fn of(active_feeds: u64) -> Self {
+        if active_feeds > 0 {
+            ConnectionState::Linked
+        } else {
+            ConnectionState::Pending
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Linked => "linked",
+            ConnectionState::Pending => "pending",
+        }
+    }
+}
+
+/// How many live connections of one platform are in one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionCount {
+    pub platform: Platform,
+    pub state: ConnectionState,
+    pub count: u64,
+}
+
+/// Live feeds (bank feed accounts) by whether a platform has linked them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedCounts {
+    /// Active on a platform (`feed_status` active).
+    pub linked: u64,
+    /// Waiting for the customer to link them.
+    pub pending: u64,
+}
+
+/// Transactions stored (pushed) and taken by a platform (ingested) on one UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    pub pushed: u64,
+    pub ingested: u64,
+}
+
+/// The days since the Unix epoch (UTC) as a date: how the store groups times by day.
+pub fn day_from_epoch_days(days: i64) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(TimeDelta::try_days(days)?)
+}
+
+/// `DayCount`s for each of the chart's days, zero where the store had none.
+pub fn fill_days(now: Timestamp, counts: &[DayCount]) -> Vec<DayCount> {
+    chart_days(now)
+        .into_iter()
+        .map(|day| {
+            counts
+                .iter()
+                .find(|c| c.day == day)
+                .copied()
+                .unwrap_or(DayCount {
+                    day,
+                    pushed: 0,
+                    ingested: 0,
+                })
+        })
+        .collect()
+}
+
+/// A row of the console's connection search: a live connection and one of its live feeds
+/// (`None` for a connection with no feed yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    pub connection: Connection,
+    /// The name of the customer (Codat door) the connection belongs to, if any.
+    pub customer: Option<String>,
+    pub account: Option<BankFeedAccount>,
+}
+
+/// The first instant the chart covers: the start (UTC) of the day `CHART_DAYS - 1` before
+/// today's.
+pub fn chart_start(now: Timestamp) -> Timestamp {
+    let first = now.date_naive() - TimeDelta::days(i64::from(CHART_DAYS) - 1);
+    first
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+}
+
+/// The chart's days, oldest first.
+pub fn chart_days(now: Timestamp) -> Vec<NaiveDate> {
+    let first = chart_start(now).date_naive();
+    (0..CHART_DAYS)
+        .map(|i| first + TimeDelta::days(i64::from(i)))
+        .collect()
+}
+
+/// The height of each bar for `values` in a chart `height` units tall: proportional to the
+/// largest value (which fills it), rounded up so that any non-zero value shows.
+pub fn bar_heights(values: &[u64], height: u32) -> Vec<u32> {
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&v| {
+            if max == 0 {
+                0
+            } else {
+                let h = (u128::from(v) * u128::from(height)).div_ceil(u128::from(max));
+                u32::try_from(h).unwrap_or(height)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ts;
+
+    #[test]
+    fn the_chart_covers_fourteen_days_ending_today() {
+        let now = ts("2026-03-14T17:30:00Z");
+        let days = chart_days(now);
+        assert_eq!(days.len(), 14);
+        assert_eq!(days[0].to_string(), "2026-03-01");
+        assert_eq!(days[13].to_string(), "2026-03-14");
+        assert_eq!(chart_start(now), ts("2026-03-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn bars_scale_to_the_largest_and_small_values_still_show() {
+        assert_eq!(bar_heights(&[0, 10, 5, 1], 100), vec![0, 100, 50, 10]);
+        assert_eq!(bar_heights(&[1, 1000], 100), vec![1, 100]);
+        assert_eq!(bar_heights(&[0, 0], 100), vec![0, 0]);
+        assert_eq!(bar_heights(&[], 100), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn days_count_from_the_epoch_and_missing_days_are_zero() {
+        assert_eq!(day_from_epoch_days(0).unwrap().to_string(), "1970-01-01");
+        assert_eq!(
+            day_from_epoch_days(20_000).unwrap().to_string(),
+            "2024-10-04"
+        );
+        let now = ts("2026-03-14T17:30:00Z");
+        let one = DayCount {
+            day: chart_days(now)[3],
+            pushed: 7,
+            ingested: 2,
+        };
+        let filled = fill_days(now, &[one]);
+        assert_eq!(filled.len(), 14);
+        assert_eq!(filled[3], one);
+        assert_eq!((filled[4].pushed, filled[4].ingested), (0, 0));
+    }
+
+    #[test]
+    fn a_connection_is_linked_by_one_active_feed() {
+        assert_eq!(ConnectionState::of(0), ConnectionState::Pending);
+        assert_eq!(ConnectionState::of(2), ConnectionState::Linked);
+    }
+}
