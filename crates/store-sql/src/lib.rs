@@ -22,6 +22,7 @@ pub mod fi_configs;
 pub mod idempotency;
 pub mod jobs;
 pub mod link;
+pub mod live;
 pub mod ofx;
 pub mod orgs;
 pub mod otps;

@@ -22,6 +22,7 @@ mod fi_configs;
 mod idempotency;
 mod jobs;
 mod link;
+mod live;
 mod ofx;
 mod orgs;
 mod otps;
@@ -42,6 +43,7 @@ pub use {
     fi_configs::FiConfigStore,
     jobs::JobStore,
     link::LinkStore,
+    live::{LiveFeed, LiveStatement, LiveStore, LiveTenant, StatementRender, StatementUpdate},
     ofx::OfxStore,
     orgs::OrgStore,
     otps::OtpStore,
@@ -55,8 +57,8 @@ pub use {
 pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore,
-        CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, OfxStore,
-        OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store, TransactionStore,
+        CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, LiveStore,
+        OfxStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store, TransactionStore,
         WebhookStore,
     };
 }
@@ -148,6 +150,7 @@ pub trait Store:
     + OtpStore
     + CredentialStore
     + LinkStore
+    + LiveStore
     + OfxStore
     + PlatformFeedStore
     + EventStore
