@@ -184,6 +184,9 @@ pub async fn live_feeds_round_trip_and_show_their_state(store: DynStore) {
         .iter()
         .any(|f| f.account_id == a.id));
     let b = account(&store, &c, "ACC-2").await;
+    let of = store.live_feeds_of(&[a.id, b.id]).await.unwrap();
+    assert_eq!(of.iter().map(|f| f.account_id).collect::<Vec<_>>(), [a.id]);
+    assert!(store.live_feeds_of(&[]).await.unwrap().is_empty());
     assert!(matches!(
         store
             .set_live_feed_state(b.id, LiveFeedState::Active, None, later)

@@ -117,6 +117,9 @@ pub trait LiveStore: Send + Sync {
 
     async fn get_live_feed(&self, account: BankFeedAccountId) -> StoreResult<Option<LiveFeed>>;
 
+    /// The live feeds among `accounts` (any order; accounts without one are left out).
+    async fn live_feeds_of(&self, accounts: &[BankFeedAccountId]) -> StoreResult<Vec<LiveFeed>>;
+
     /// Sets a feed's state and error (`NotFound` when the account has no live feed).
     async fn set_live_feed_state(
         &self,

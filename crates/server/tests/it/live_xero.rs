@@ -39,6 +39,7 @@ crate::on_both_backends!(with_db:
 );
 
 const TXNS: &str = "/versioned/accounting/bank_feeds/transactions";
+const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
 const XERO: &str = "/versioned/bank_feeds/configs/XERO/connector";
 
 /// What the stand-in does with the next `POST /Statements`.
@@ -551,6 +552,31 @@ async fn invalid_end_balance_stops_the_feed_with_its_reason(db: TestDb) {
         live.error_detail.as_deref(),
         Some("stand-in: invalid-end-balance")
     );
+    // The FI sees it on the account (one and listed); an account not delivered live shows none.
+    let shown = hub
+        .account(&feed.creds, &feed.token, &feed.account.to_string())
+        .await;
+    assert_eq!(shown["live_feed"]["feed_status"], "stopped");
+    assert_eq!(shown["live_feed"]["error_code"], "invalid-end-balance");
+    assert_eq!(
+        shown["live_feed"]["error_detail"],
+        "stand-in: invalid-end-balance"
+    );
+    let fields = json!({"internal_bank_account_id": "not-live", "bank_account_type": "bank",
+        "currency_code": "GBP", "name": "Savings"});
+    hub.create_account(&feed.creds, &feed.token, fields).await;
+    let listed = hub
+        .get_ok(&feed.creds, &with_token(ACCOUNTS, &feed.token))
+        .await;
+    let listed = listed["bank_feed_accounts"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    for a in listed {
+        let live = a["id"] == feed.account.to_string();
+        assert_eq!(a.get("live_feed").is_some(), live, "{a}");
+        if live {
+            assert_eq!(a["live_feed"]["feed_status"], "stopped");
+        }
+    }
     // Nothing more goes while it is stopped, and nothing is skipped: new transactions wait.
     feed.push(&hub, &["3"]).await;
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -212,6 +212,20 @@ impl<B: Backend> LiveStore for SqlStore<B> {
             .await
     }
 
+    async fn live_feeds_of(&self, accounts: &[BankFeedAccountId]) -> StoreResult<Vec<LiveFeed>> {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = Sql::new(format!(
+            "SELECT {FEED_COLUMNS} FROM live_feeds WHERE account_id IN ({})",
+            crate::exec::placeholders(1, accounts.len())
+        ));
+        for a in accounts {
+            q.push(a.as_uuid());
+        }
+        self.0.reader().all::<FeedRow, _>(q).await
+    }
+
     async fn set_live_feed_state(
         &self,
         account: BankFeedAccountId,
