@@ -240,6 +240,19 @@ pub async fn serve_with_tls(
     )?
     .spawn(workers_stop.clone())
     .await;
+    // Live delivery needs sealed app credentials, so a hub without a key ring has no live
+    // feed to serve.
+    let live = state.keyring.clone().map(|keyring| {
+        xero::worker::LiveWorker {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            client: state.xero.clone(),
+            keyring,
+            holder: state.instance.to_string(),
+            settings: (*state.live).clone(),
+        }
+        .spawn(&workers_stop)
+    });
     let app = router(state);
     let server = listener::serve(listener, app, limits, tls, shutdown.clone());
     tokio::pin!(server);
@@ -263,6 +276,12 @@ pub async fn serve_with_tls(
     let mut deliveries = deliveries;
     deliveries.abort_all();
     while deliveries.join_next().await.is_some() {}
+    // A statement in flight is dropped; its lease expires and it is sent again with the same
+    // Idempotency-Key, which Xero answers as the same statement.
+    if let Some(mut live) = live {
+        live.abort_all();
+        while live.join_next().await.is_some() {}
+    }
     Ok(())
 }
 

@@ -50,6 +50,19 @@ impl SealContext {
     }
 }
 
+/// What a platform app's sealed credential (`platform_connectors`) is bound to: its purpose
+/// and the organisation and platform. The connector setting seals them, the live worker opens.
+pub fn credential_context(
+    purpose: &str,
+    org: bankfeeds_domain::OrgId,
+    platform: bankfeeds_domain::Platform,
+) -> SealContext {
+    SealContext::new(purpose, &format!("{org}/{}", platform.as_str()))
+}
+
+pub const CLIENT_ID: &str = "connector.client_id";
+pub const CLIENT_SECRET: &str = "connector.client_secret";
+
 /// Why a sealed value did not open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {

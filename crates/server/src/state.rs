@@ -59,6 +59,8 @@ pub struct AppState {
     pub keyring: Option<Arc<crate::sealed::Keyring>>,
     /// The live Xero connector's client (endpoints from `xero_*` in the config).
     pub xero: Arc<crate::xero::XeroClient>,
+    /// How the live delivery worker paces itself (`xero/worker.rs`).
+    pub live: Arc<crate::xero::worker::LiveSettings>,
 }
 
 impl AppState {
@@ -107,6 +109,7 @@ impl AppState {
                 Default::default(),
                 Default::default(),
             )),
+            live: Default::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod fi_configs;
 pub mod idempotency;
 pub mod jobs;
 pub mod link;
+pub mod live;
 pub mod ofx;
 pub mod operators;
 pub mod orgs;

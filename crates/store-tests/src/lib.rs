@@ -21,6 +21,7 @@ mod helpers;
 pub mod idempotency;
 pub mod jobs;
 pub mod link;
+pub mod live;
 pub mod ofx;
 pub mod operators;
 pub mod orgs;
@@ -151,6 +152,13 @@ macro_rules! __suite_cases {
             connectors: [
                 connector_settings_round_trip_and_stay_per_org_and_platform,
             ],
+            live: [
+                live_tokens_are_replaced_by_compare_and_set,
+                live_feeds_round_trip_and_show_their_state,
+                statements_chain_their_balances_and_take_each_transaction_once,
+                claims_take_each_accounts_oldest_statement_once,
+                two_claimers_never_hold_one_statement,
+            ],
             fi_configs: [
                 fi_configs_round_trip_and_replace,
                 organisations_never_see_each_others_fi_configs,
@@ -264,6 +272,7 @@ mod registration {
         ("idempotency", include_str!("idempotency.rs")),
         ("jobs", include_str!("jobs.rs")),
         ("link", include_str!("link.rs")),
+        ("live", include_str!("live.rs")),
         ("ofx", include_str!("ofx.rs")),
         ("operators", include_str!("operators.rs")),
         ("orgs", include_str!("orgs.rs")),

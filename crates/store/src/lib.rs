@@ -22,6 +22,7 @@ mod fi_configs;
 mod idempotency;
 mod jobs;
 mod link;
+mod live;
 mod ofx;
 mod operators;
 mod orgs;
@@ -43,6 +44,7 @@ pub use {
     fi_configs::FiConfigStore,
     jobs::JobStore,
     link::LinkStore,
+    live::{LiveFeed, LiveStatement, LiveStore, LiveTenant, StatementRender, StatementUpdate},
     ofx::OfxStore,
     operators::OperatorStore,
     orgs::OrgStore,
@@ -57,8 +59,8 @@ pub use {
 pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore,
-        CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, OfxStore,
-        OperatorStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store,
+        CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, LiveStore,
+        OfxStore, OperatorStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store,
         TransactionStore, WebhookStore,
     };
 }
@@ -150,6 +152,7 @@ pub trait Store:
     + OtpStore
     + CredentialStore
     + LinkStore
+    + LiveStore
     + OfxStore
     + OperatorStore
     + PlatformFeedStore

@@ -1,6 +1,7 @@
 //! `/versioned/accounting/bank_feeds/accounts`: the FI's bank and card accounts on a connection.
 
 use bankfeeds_domain::account::{BankAccountType, FeedStatus};
+use bankfeeds_domain::live::LiveFeedState;
 use bankfeeds_domain::{Amount, BankFeedAccountId, Currency, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -233,6 +234,22 @@ pub struct AccountOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub platform_data: Option<Option<serde_json::Value>>,
+    /// Only for an account delivered live to the platform's own API (a live Xero connector):
+    /// the live feed's state and, when it stopped or was refused, why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_feed: Option<LiveFeedOut>,
+}
+
+/// A live feed as the FI sees it: `feed_status` says whether statements are delivered, and
+/// `error_code` (the platform's error `type`, e.g. Xero's `invalid-end-balance`, or the hub's
+/// `consent-revoked`) what to act on.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LiveFeedOut {
+    pub feed_status: LiveFeedState,
+    pub error_code: Option<String>,
+    pub error_detail: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

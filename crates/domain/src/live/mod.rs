@@ -184,6 +184,54 @@ impl LiveFeedState {
     }
 }
 
+crate::define_id!(
+    /// A statement cut for live delivery (`live_statements`); also its `Idempotency-Key`.
+    LiveStatementId
+);
+
+/// Where a live statement is on its way to the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LiveStatementStatus {
+    /// Cut, not yet accepted by the platform.
+    Queued,
+    /// The platform has it and is still working on it (Xero's `PENDING`): polled until it ends.
+    Sent,
+    /// The platform delivered it (or knew it already: a lost answer to our own earlier try).
+    Delivered,
+    /// Refused for a reason no retry fixes; its feed stopped with the reason.
+    Rejected,
+}
+
+impl LiveStatementStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveStatementStatus::Queued => "queued",
+            LiveStatementStatus::Sent => "sent",
+            LiveStatementStatus::Delivered => "delivered",
+            LiveStatementStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            LiveStatementStatus::Queued,
+            LiveStatementStatus::Sent,
+            LiveStatementStatus::Delivered,
+            LiveStatementStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+
+    /// Whether the statement still has to go (it holds its account's later statements back).
+    pub fn unfinished(self) -> bool {
+        matches!(
+            self,
+            LiveStatementStatus::Queued | LiveStatementStatus::Sent
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +252,16 @@ mod tests {
             assert_eq!(LiveFeedState::parse(state.as_str()), Some(state));
         }
         assert!(LiveFeedState::Active.delivers());
+        for status in [
+            LiveStatementStatus::Queued,
+            LiveStatementStatus::Sent,
+            LiveStatementStatus::Delivered,
+            LiveStatementStatus::Rejected,
+        ] {
+            assert_eq!(LiveStatementStatus::parse(status.as_str()), Some(status));
+        }
+        assert!(LiveStatementStatus::Sent.unfinished());
+        assert!(!LiveStatementStatus::Delivered.unfinished());
         assert!(!LiveFeedState::Stopped.delivers());
     }
 

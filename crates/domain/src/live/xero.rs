@@ -36,6 +36,25 @@ pub struct Line {
     pub text_bytes: usize,
 }
 
+impl Line {
+    /// A stored transaction as a line: its texts (description, payee, memo, the FI's id) are
+    /// what it adds to a body beyond [`LINE_OVERHEAD`].
+    pub fn of(t: &crate::transaction::Transaction) -> Self {
+        let d = &t.data;
+        Line {
+            id: t.id,
+            transaction_id: d.transaction_id.clone(),
+            posted_at: d.posted_at,
+            amount: d.amount.as_decimal(),
+            text_bytes: [&d.description, &d.payee, &d.memo]
+                .iter()
+                .map(|s| s.as_deref().map_or(0, str::len))
+                .sum::<usize>()
+                + d.transaction_id.len(),
+        }
+    }
+}
+
 /// One statement to send: a run of lines and the balances around it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cut {
@@ -90,6 +109,20 @@ pub fn cut(
     cuts
 }
 
+/// The next statements of a feed: its first opens at the FI's balance less everything new (see
+/// [`cut`]); every later one opens where the feed's last statement ended, so the chain Xero
+/// receives always ties out, whatever balance the FI reported since.
+pub fn cut_next(
+    lines: &[Line],
+    previous_end: Option<Decimal>,
+    current_balance: Option<Decimal>,
+) -> Vec<Cut> {
+    match previous_end {
+        Some(end) => cut(lines, Some(end), None),
+        None => cut(lines, None, current_balance),
+    }
+}
+
 /// What an answer of Xero's means for a statement (and its feed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -123,6 +156,14 @@ pub fn refusal(status: u16, kind: Option<&str>) -> Outcome {
             code: format!("xero-http-{status}"),
         },
     }
+}
+
+/// How long a statement waits before its next try after `attempts` tries that Xero did not
+/// answer usably (5xx, time-outs): doubling from 30 s, at most an hour. A 429's `Retry-After`
+/// is used as given instead.
+pub fn retry_delay(attempts: i64) -> chrono::TimeDelta {
+    let doublings = attempts.clamp(1, 8) - 1;
+    chrono::TimeDelta::seconds((30i64 << doublings).min(3_600))
 }
 
 #[cfg(test)]
@@ -206,6 +247,29 @@ mod tests {
         // A single line larger than the limit still goes alone (Xero judges it).
         ls[0].text_bytes = MAX_BYTES;
         assert_eq!(cut(&ls, None, None)[0].lines, 0..1);
+    }
+
+    #[test]
+    fn a_feed_chains_from_its_last_statement_once_it_has_one() {
+        let ls = lines(&["-10", "5"]);
+        let first = cut_next(&ls, None, Some(d("100")));
+        assert_eq!(
+            (first[0].start_balance, first[0].end_balance),
+            (d("105"), d("100"))
+        );
+        let later = cut_next(&ls, Some(d("100")), Some(d("7")));
+        assert_eq!(
+            (later[0].start_balance, later[0].end_balance),
+            (d("100"), d("95"))
+        );
+    }
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        let secs = |n| retry_delay(n).num_seconds();
+        assert_eq!([secs(0), secs(1), secs(2), secs(3)], [30, 30, 60, 120]);
+        assert_eq!(secs(8), 3_600);
+        assert_eq!(secs(1_000), 3_600);
     }
 
     #[test]

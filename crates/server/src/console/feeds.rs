@@ -57,7 +57,13 @@ fn status(a: &BankFeedAccount) -> &'static str {
 
 fn balance(a: &BankFeedAccount) -> String {
     a.current_balance
-        .map(|b| format!("{} {}", web::money(b.as_decimal()), a.currency.code()))
+        .map(|b| {
+            format!(
+                "{} {}",
+                web::money(b.as_decimal(), a.currency),
+                a.currency.code()
+            )
+        })
         .unwrap_or_default()
 }
 

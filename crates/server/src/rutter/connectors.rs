@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::Json as JsonOut;
 use bankfeeds_domain::live::{self, ConnectorMode, ConnectorSettings};
-use bankfeeds_domain::{OrgId, Platform, Timestamp};
+use bankfeeds_domain::{Platform, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,16 +14,9 @@ use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::responses::{BodyRefusals, Refusals};
-use crate::sealed::SealContext;
 use crate::state::AppState;
 
-/// What a sealed app credential is bound to: its purpose and the organisation and platform.
-pub fn credential_context(purpose: &str, org: OrgId, platform: Platform) -> SealContext {
-    SealContext::new(purpose, &format!("{org}/{}", platform.as_str()))
-}
-
-pub const CLIENT_ID: &str = "connector.client_id";
-pub const CLIENT_SECRET: &str = "connector.client_secret";
+pub use crate::sealed::{credential_context, CLIENT_ID, CLIENT_SECRET};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -8,6 +8,8 @@ pub mod client;
 pub mod limiter;
 pub mod model;
 pub mod statement;
+pub mod tokens;
+pub mod worker;
 
 use std::fmt;
 

@@ -1,7 +1,7 @@
 //! A live Xero feed's new transactions as the statements Xero receives: cut by
 //! `domain::live::xero::cut` (limits and balances), written in Xero's shapes.
 
-use bankfeeds_domain::live::xero::{cut, Line};
+use bankfeeds_domain::live::xero::{cut, Cut, Line};
 use bankfeeds_domain::transaction::Transaction;
 use rust_decimal::Decimal;
 
@@ -25,51 +25,47 @@ pub fn statements(
     previous_closing: Option<Decimal>,
     current_balance: Option<Decimal>,
 ) -> Vec<(StatementOut, std::ops::Range<usize>)> {
-    let lines: Vec<Line> = transactions
-        .iter()
-        .map(|t| Line {
-            id: t.id,
-            transaction_id: t.data.transaction_id.clone(),
-            posted_at: t.data.posted_at,
-            amount: t.data.amount.as_decimal(),
-            text_bytes: [&t.data.description, &t.data.payee, &t.data.memo]
-                .iter()
-                .map(|s| s.as_deref().map_or(0, str::len))
-                .sum::<usize>()
-                + t.data.transaction_id.len(),
-        })
-        .collect();
+    let lines: Vec<Line> = transactions.iter().map(Line::of).collect();
     cut(&lines, previous_closing, current_balance)
         .into_iter()
         .map(|c| {
-            let statement_lines = transactions[c.lines.clone()]
-                .iter()
-                .map(|t| {
-                    let signed = Balance::signed(t.data.amount.as_decimal());
-                    StatementLine {
-                        posted_date: t.data.posted_at.date_naive().to_string(),
-                        description: clip(t.data.description.as_deref(), DESCRIPTION_MAX),
-                        amount: signed.amount,
-                        credit_debit_indicator: signed.credit_debit_indicator,
-                        transaction_id: t.data.transaction_id.clone(),
-                        payee_name: clip(t.data.payee.as_deref(), PAYEE_MAX),
-                        reference: clip(t.data.memo.as_deref(), REFERENCE_MAX),
-                        cheque_number: None,
-                        transaction_type: None,
-                    }
-                })
-                .collect();
-            let statement = StatementOut {
-                feed_connection_id: feed_connection_id.to_owned(),
-                start_date: c.start_date.to_string(),
-                end_date: c.end_date.to_string(),
-                start_balance: Balance::signed(c.start_balance),
-                end_balance: Balance::signed(c.end_balance),
-                statement_lines,
-            };
+            let statement = statement_out(feed_connection_id, &transactions[c.lines.clone()], &c);
             (statement, c.lines)
         })
         .collect()
+}
+
+/// One cut as the statement Xero receives: `transactions` are the cut's (storage order).
+pub fn statement_out(
+    feed_connection_id: &str,
+    transactions: &[Transaction],
+    c: &Cut,
+) -> StatementOut {
+    let statement_lines = transactions
+        .iter()
+        .map(|t| {
+            let signed = Balance::signed(t.data.amount.as_decimal());
+            StatementLine {
+                posted_date: t.data.posted_at.date_naive().to_string(),
+                description: clip(t.data.description.as_deref(), DESCRIPTION_MAX),
+                amount: signed.amount,
+                credit_debit_indicator: signed.credit_debit_indicator,
+                transaction_id: t.data.transaction_id.clone(),
+                payee_name: clip(t.data.payee.as_deref(), PAYEE_MAX),
+                reference: clip(t.data.memo.as_deref(), REFERENCE_MAX),
+                cheque_number: None,
+                transaction_type: None,
+            }
+        })
+        .collect();
+    StatementOut {
+        feed_connection_id: feed_connection_id.to_owned(),
+        start_date: c.start_date.to_string(),
+        end_date: c.end_date.to_string(),
+        start_balance: Balance::signed(c.start_balance),
+        end_balance: Balance::signed(c.end_balance),
+        statement_lines,
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod link;
 mod link_binding;
 mod link_flow;
 mod live_connectors;
+mod live_xero;
 mod model;
 mod module_graph;
 mod ofx;

@@ -47,6 +47,17 @@ pub fn account_out(a: BankFeedAccount, expand_platform_data: bool) -> AccountOut
         created_at: a.created_at,
         updated_at: a.updated_at,
         platform_data: expand_platform_data.then_some(a.platform_data),
+        live_feed: None,
+    }
+}
+
+/// A live feed as the account shows it.
+pub fn live_feed_out(f: bankfeeds_store::LiveFeed) -> LiveFeedOut {
+    LiveFeedOut {
+        feed_status: f.state,
+        error_code: f.error_code,
+        error_detail: f.error_detail,
+        updated_at: f.updated_at,
     }
 }
 

@@ -262,12 +262,26 @@ pub async fn list_accounts(
     let next_cursor = pagination::next_cursor(&page, |a| {
         format!("{sort_tag}|{}", AccountSortKey::of(a, sort).encode())
     });
+    let ids: Vec<_> = page.items.iter().map(|a| a.id).collect();
+    let mut live: std::collections::HashMap<_, _> = state
+        .store
+        .live_feeds_of(&ids)
+        .await?
+        .into_iter()
+        .map(|f| (f.account_id, f))
+        .collect();
     Ok(JsonOut(AccountListOut {
         connection: crate::rutter::connections::connection_ref(&auth.connection),
         bank_feed_accounts: page
             .items
             .into_iter()
-            .map(|a| account_out(a, expand))
+            .map(|a| {
+                let feed = live.remove(&a.id).map(live_feed_out);
+                AccountOut {
+                    live_feed: feed,
+                    ..account_out(a, expand)
+                }
+            })
             .collect(),
         next_cursor,
     }))
@@ -332,9 +346,17 @@ pub async fn get_account(
 ) -> ApiResult<JsonOut<AccountGetOut>> {
     let expand = wants_platform_data(params.expand.as_deref())?;
     let account = find_account(&state, &auth, &id).await?;
+    let live_feed = state
+        .store
+        .get_live_feed(account.id)
+        .await?
+        .map(live_feed_out);
     Ok(JsonOut(AccountGetOut {
         connection: crate::rutter::connections::connection_ref(&auth.connection),
-        bank_feed_account: account_out(account, expand),
+        bank_feed_account: AccountOut {
+            live_feed,
+            ..account_out(account, expand)
+        },
     }))
 }
 

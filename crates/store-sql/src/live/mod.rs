@@ -1,0 +1,297 @@
+//! `LiveStore`: a connection's tenant and sealed tokens (replaced by compare-and-set on
+//! `token_version`), each live feed's state, and (`statements.rs`) the statement queue.
+
+mod statements;
+
+use bankfeeds_domain::live::LiveFeedState;
+use bankfeeds_domain::{BankFeedAccountId, ConnectionId, Timestamp};
+use bankfeeds_store::decode::{known, parse};
+use bankfeeds_store::{
+    LiveFeed, LiveStatement, LiveStore, LiveTenant, StatementRender, StatementUpdate, StoreError,
+    StoreResult,
+};
+
+use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
+
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    connection_id: DbId,
+    org_id: DbId,
+    platform: String,
+    tenant_id: String,
+    tokens_sealed: String,
+    access_expires_at: DbTime,
+    token_version: DbInt,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+impl TryFrom<TenantRow> for LiveTenant {
+    type Error = StoreError;
+
+    fn try_from(r: TenantRow) -> StoreResult<Self> {
+        Ok(LiveTenant {
+            connection_id: r.connection_id.0.into(),
+            org_id: r.org_id.0.into(),
+            platform: parse(&r.platform, "live_tenants.platform")?,
+            tenant_id: r.tenant_id,
+            tokens_sealed: r.tokens_sealed,
+            access_expires_at: r.access_expires_at.0,
+            token_version: r.token_version.0,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+const TENANT_COLUMNS: &str = "connection_id, org_id, platform, tenant_id, tokens_sealed,
+    access_expires_at, token_version, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct FeedRow {
+    account_id: DbId,
+    org_id: DbId,
+    connection_id: DbId,
+    feed_connection_id: Option<String>,
+    state: String,
+    error_code: Option<String>,
+    error_detail: Option<String>,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+impl TryFrom<FeedRow> for LiveFeed {
+    type Error = StoreError;
+
+    fn try_from(r: FeedRow) -> StoreResult<Self> {
+        Ok(LiveFeed {
+            account_id: r.account_id.0.into(),
+            org_id: r.org_id.0.into(),
+            connection_id: r.connection_id.0.into(),
+            feed_connection_id: r.feed_connection_id,
+            state: known(LiveFeedState::parse(&r.state), "live_feeds.state")?,
+            error_code: r.error_code,
+            error_detail: r.error_detail,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+pub(crate) const FEED_COLUMNS: &str = "account_id, org_id, connection_id, feed_connection_id,
+    state, error_code, error_detail, created_at, updated_at";
+
+/// Sets a feed's state and error inside the caller's transaction; the rows changed.
+pub(crate) async fn set_feed_state_in(
+    tx: &mut impl Exec,
+    account: BankFeedAccountId,
+    state: LiveFeedState,
+    error: Option<(&str, Option<&str>)>,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    tx.execute(
+        Sql::new(
+            "UPDATE live_feeds SET state = $2, error_code = $3, error_detail = $4, updated_at = $5
+             WHERE account_id = $1",
+        )
+        .bind(account.as_uuid())
+        .bind(state.as_str())
+        .bind(error.map(|(code, _)| code))
+        .bind(error.and_then(|(_, detail)| detail))
+        .bind(now),
+    )
+    .await
+}
+
+#[async_trait::async_trait]
+impl<B: Backend> LiveStore for SqlStore<B> {
+    async fn put_live_tenant(&self, t: &LiveTenant) -> StoreResult<LiveTenant> {
+        let mut tx = self.0.write().await?;
+        let saved = tx
+            .one::<TenantRow, _>(
+                Sql::new(format!(
+                    "INSERT INTO live_tenants ({TENANT_COLUMNS}, state)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active')
+                     ON CONFLICT (connection_id) DO UPDATE SET
+                         tenant_id = excluded.tenant_id, tokens_sealed = excluded.tokens_sealed,
+                         access_expires_at = excluded.access_expires_at,
+                         token_version = excluded.token_version, updated_at = excluded.updated_at
+                     RETURNING {TENANT_COLUMNS}"
+                ))
+                .bind(t.connection_id.as_uuid())
+                .bind(t.org_id.as_uuid())
+                .bind(t.platform.as_str())
+                .bind(t.tenant_id.as_str())
+                .bind(t.tokens_sealed.as_str())
+                .bind(t.access_expires_at)
+                .bind(t.token_version)
+                .bind(t.created_at)
+                .bind(t.updated_at),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    async fn get_live_tenant(&self, connection: ConnectionId) -> StoreResult<Option<LiveTenant>> {
+        self.0
+            .reader()
+            .optional::<TenantRow, _>(
+                Sql::new(format!(
+                    "SELECT {TENANT_COLUMNS} FROM live_tenants WHERE connection_id = $1"
+                ))
+                .bind(connection.as_uuid()),
+            )
+            .await
+    }
+
+    async fn replace_live_tokens(
+        &self,
+        connection: ConnectionId,
+        expected: i64,
+        tokens_sealed: &str,
+        access_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let changed = self
+            .0
+            .write_one(
+                Sql::new(
+                    "UPDATE live_tenants SET tokens_sealed = $3, access_expires_at = $4,
+                         token_version = token_version + 1, updated_at = $5
+                     WHERE connection_id = $1 AND token_version = $2",
+                )
+                .bind(connection.as_uuid())
+                .bind(expected)
+                .bind(tokens_sealed)
+                .bind(access_expires_at)
+                .bind(now),
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn put_live_feed(&self, f: &LiveFeed) -> StoreResult<LiveFeed> {
+        let mut tx = self.0.write().await?;
+        let saved = tx
+            .one::<FeedRow, _>(
+                Sql::new(format!(
+                    "INSERT INTO live_feeds ({FEED_COLUMNS})
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     ON CONFLICT (account_id) DO UPDATE SET
+                         connection_id = excluded.connection_id,
+                         feed_connection_id = excluded.feed_connection_id,
+                         state = excluded.state, error_code = excluded.error_code,
+                         error_detail = excluded.error_detail, updated_at = excluded.updated_at
+                     RETURNING {FEED_COLUMNS}"
+                ))
+                .bind(f.account_id.as_uuid())
+                .bind(f.org_id.as_uuid())
+                .bind(f.connection_id.as_uuid())
+                .bind(f.feed_connection_id.as_deref())
+                .bind(f.state.as_str())
+                .bind(f.error_code.as_deref())
+                .bind(f.error_detail.as_deref())
+                .bind(f.created_at)
+                .bind(f.updated_at),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    async fn get_live_feed(&self, account: BankFeedAccountId) -> StoreResult<Option<LiveFeed>> {
+        self.0
+            .reader()
+            .optional::<FeedRow, _>(
+                Sql::new(format!(
+                    "SELECT {FEED_COLUMNS} FROM live_feeds WHERE account_id = $1"
+                ))
+                .bind(account.as_uuid()),
+            )
+            .await
+    }
+
+    async fn live_feeds_of(&self, accounts: &[BankFeedAccountId]) -> StoreResult<Vec<LiveFeed>> {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = Sql::new(format!(
+            "SELECT {FEED_COLUMNS} FROM live_feeds WHERE account_id IN ({})",
+            crate::exec::placeholders(1, accounts.len())
+        ));
+        for a in accounts {
+            q.push(a.as_uuid());
+        }
+        self.0.reader().all::<FeedRow, _>(q).await
+    }
+
+    async fn set_live_feed_state(
+        &self,
+        account: BankFeedAccountId,
+        state: LiveFeedState,
+        error: Option<(&str, Option<&str>)>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.0.write().await?;
+        if set_feed_state_in(&mut tx, account, state, error, now).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await
+    }
+
+    async fn live_feeds_in_state(
+        &self,
+        state: LiveFeedState,
+        limit: u32,
+    ) -> StoreResult<Vec<LiveFeed>> {
+        self.0
+            .reader()
+            .all::<FeedRow, _>(
+                Sql::new(format!(
+                    "SELECT {FEED_COLUMNS} FROM live_feeds WHERE state = $1
+                     ORDER BY created_at, account_id LIMIT $2"
+                ))
+                .bind(state.as_str())
+                .bind(limit),
+            )
+            .await
+    }
+
+    async fn cut_live_statements(
+        &self,
+        account: BankFeedAccountId,
+        max_transactions: u32,
+        render: StatementRender<'_>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<LiveStatement>> {
+        statements::cut(&self.0, account, max_transactions, render, now).await
+    }
+
+    async fn claim_live_statements(
+        &self,
+        holder: &str,
+        lease_until: Timestamp,
+        limit: u32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<LiveStatement>> {
+        statements::claim(&self.0, holder, lease_until, limit, now).await
+    }
+
+    async fn record_live_statement(
+        &self,
+        id: bankfeeds_domain::live::LiveStatementId,
+        holder: &str,
+        update: &StatementUpdate,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        statements::record(&self.0, id, holder, update, now).await
+    }
+
+    async fn list_live_statements(
+        &self,
+        account: BankFeedAccountId,
+    ) -> StoreResult<Vec<LiveStatement>> {
+        statements::list(&self.0, account).await
+    }
+}

@@ -1,0 +1,346 @@
+//! The live statement queue: cutting an account's new transactions into statements (one
+//! transaction, the feed's row locked, each transaction marked with its statement), claiming
+//! the head of each account's queue under a lease (`SKIP LOCKED` on PostgreSQL, as
+//! `jobs/claim.rs`), and recording what the platform answered.
+
+use bankfeeds_domain::live::xero::{cut_next, Line};
+use bankfeeds_domain::live::{LiveFeedState, LiveStatementId, LiveStatementStatus};
+use bankfeeds_domain::transaction::Transaction;
+use bankfeeds_domain::{BankFeedAccountId, Timestamp};
+use bankfeeds_store::decode::known;
+use bankfeeds_store::{
+    LiveFeed, LiveStatement, StatementRender, StatementUpdate, StoreError, StoreResult,
+};
+
+use super::{set_feed_state_in, FeedRow, FEED_COLUMNS};
+use crate::exec::placeholders;
+use crate::transactions::{TransactionRow, COLUMNS as TX_COLUMNS};
+use crate::{Backend, DbAmount, DbId, DbInt, DbTime, Exec, Sql, Tx};
+
+#[derive(sqlx::FromRow)]
+struct StatementRow {
+    id: DbId,
+    org_id: DbId,
+    account_id: DbId,
+    connection_id: DbId,
+    position: DbInt,
+    status: String,
+    body: String,
+    line_count: DbInt,
+    first_transaction_id: DbId,
+    last_transaction_id: DbId,
+    start_balance: DbAmount,
+    end_balance: DbAmount,
+    platform_statement_id: Option<String>,
+    error_code: Option<String>,
+    attempts: DbInt,
+    due_at: DbTime,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+impl TryFrom<StatementRow> for LiveStatement {
+    type Error = StoreError;
+
+    fn try_from(r: StatementRow) -> StoreResult<Self> {
+        Ok(LiveStatement {
+            id: r.id.0.into(),
+            org_id: r.org_id.0.into(),
+            account_id: r.account_id.0.into(),
+            connection_id: r.connection_id.0.into(),
+            position: r.position.0,
+            status: known(
+                LiveStatementStatus::parse(&r.status),
+                "live_statements.status",
+            )?,
+            body: r.body,
+            line_count: r.line_count.0,
+            first_transaction_id: r.first_transaction_id.0.into(),
+            last_transaction_id: r.last_transaction_id.0.into(),
+            start_balance: r.start_balance.0,
+            end_balance: r.end_balance.0,
+            platform_statement_id: r.platform_statement_id,
+            error_code: r.error_code,
+            attempts: r.attempts.0,
+            due_at: r.due_at.0,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, org_id, account_id, connection_id, position, status, body,
+    line_count, first_transaction_id, last_transaction_id, start_balance, end_balance,
+    platform_statement_id, error_code, attempts, due_at, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct AccountFacts {
+    current_balance: Option<DbAmount>,
+    transaction_start_date: Option<DbTime>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Last {
+    position: DbInt,
+    end_balance: DbAmount,
+}
+
+pub async fn cut<B: Backend>(
+    db: &B,
+    account: BankFeedAccountId,
+    max_transactions: u32,
+    render: StatementRender<'_>,
+    now: Timestamp,
+) -> StoreResult<Vec<LiveStatement>> {
+    let mut tx = db.write().await?;
+    // The feed's row lock makes concurrent cuts of one account take turns.
+    let feed: LiveFeed = tx
+        .optional::<FeedRow, _>(
+            Sql::new(format!(
+                "SELECT {FEED_COLUMNS} FROM live_feeds WHERE account_id = $1{}",
+                B::DIALECT.for_update()
+            ))
+            .bind(account.as_uuid()),
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !feed.state.delivers() || feed.feed_connection_id.is_none() {
+        tx.rollback().await?;
+        return Ok(Vec::new());
+    }
+    let facts: AccountFacts = tx
+        .fetch_optional(
+            Sql::new(
+                "SELECT current_balance, transaction_start_date FROM bank_feed_accounts
+                 WHERE id = $1 AND deleted_at IS NULL",
+            )
+            .bind(account.as_uuid()),
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let last: Option<Last> = tx
+        .fetch_optional(
+            Sql::new(
+                "SELECT position, end_balance FROM live_statements WHERE account_id = $1
+                 ORDER BY position DESC LIMIT 1",
+            )
+            .bind(account.as_uuid()),
+        )
+        .await?;
+    let transactions: Vec<Transaction> = tx
+        .all::<TransactionRow, _>(
+            Sql::new(format!(
+                "SELECT {TX_COLUMNS} FROM transactions
+                 WHERE account_id = $1 AND live_statement_id IS NULL
+                   AND ($2 IS NULL OR posted_at >= $2)
+                 ORDER BY id LIMIT $3"
+            ))
+            .bind(account.as_uuid())
+            .bind(facts.transaction_start_date.map(|t| t.0))
+            .bind(max_transactions),
+        )
+        .await?;
+    let lines: Vec<Line> = transactions.iter().map(Line::of).collect();
+    let cuts = cut_next(
+        &lines,
+        last.as_ref().map(|l| l.end_balance.0),
+        facts.current_balance.map(|b| b.0),
+    );
+    let mut position = last.map_or(0, |l| l.position.0);
+    let mut made = Vec::with_capacity(cuts.len());
+    for c in &cuts {
+        position += 1;
+        let these = &transactions[c.lines.clone()];
+        let id = LiveStatementId::new();
+        let body = render(&feed, these, c);
+        let saved = tx
+            .one::<StatementRow, _>(
+                Sql::new(format!(
+                    "INSERT INTO live_statements (id, org_id, account_id, connection_id, position,
+                         status, body, line_count, first_transaction_id, last_transaction_id,
+                         start_balance, end_balance, attempts, due_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, 0, $12,
+                         $12, $12)
+                     RETURNING {COLUMNS}"
+                ))
+                .bind(id.as_uuid())
+                .bind(feed.org_id.as_uuid())
+                .bind(account.as_uuid())
+                .bind(feed.connection_id.as_uuid())
+                .bind(position)
+                .bind(body)
+                .bind(these.len() as i64)
+                .bind(these[0].id.as_uuid())
+                .bind(these[these.len() - 1].id.as_uuid())
+                .bind(c.start_balance)
+                .bind(c.end_balance)
+                .bind(now),
+            )
+            .await?;
+        let mut mark = Sql::new(format!(
+            "UPDATE transactions SET live_statement_id = $1
+             WHERE live_statement_id IS NULL AND id IN ({})",
+            placeholders(2, these.len())
+        ))
+        .bind(id.as_uuid());
+        for t in these {
+            mark.push(t.id.as_uuid());
+        }
+        if tx.execute(mark).await? != these.len() as u64 {
+            // Another cut took one of them: nothing of this one is kept.
+            tx.rollback().await?;
+            return Err(StoreError::Conflict("live_statement_transactions"));
+        }
+        made.push(saved);
+    }
+    tx.commit().await?;
+    Ok(made)
+}
+
+/// Whether `s` may be claimed at `$1`: unfinished, due, not under an unexpired lease, its feed
+/// active, and first among its account's unfinished statements.
+const RUNNABLE: &str = "s.status IN ('queued', 'sent') AND s.due_at <= $1
+    AND (s.lease_until IS NULL OR s.lease_until < $1)
+    AND EXISTS (SELECT 1 FROM live_feeds f WHERE f.account_id = s.account_id AND f.state = 'active')
+    AND NOT EXISTS (
+        SELECT 1 FROM live_statements e
+        WHERE e.account_id = s.account_id AND e.status IN ('queued', 'sent')
+          AND e.position < s.position)";
+
+pub async fn claim<B: Backend>(
+    db: &B,
+    holder: &str,
+    lease_until: Timestamp,
+    limit: u32,
+    now: Timestamp,
+) -> StoreResult<Vec<LiveStatement>> {
+    // SQLite's one writer claims in one statement; on PostgreSQL the candidates are locked
+    // `SKIP LOCKED` and the outer `WHERE` re-checks status and lease on the row as locked, so
+    // two claimers never hold one statement.
+    let sql = format!(
+        "UPDATE live_statements SET lease_holder = $2, lease_until = $3,
+             attempts = attempts + 1, updated_at = $1
+         WHERE id IN (
+             SELECT s.id FROM live_statements s WHERE {RUNNABLE}
+             ORDER BY s.due_at, s.position LIMIT $4{})
+           AND status IN ('queued', 'sent') AND (lease_until IS NULL OR lease_until < $1)
+         RETURNING {COLUMNS}",
+        B::DIALECT.skip_locked(Some("s"))
+    );
+    let mut tx = db.write().await?;
+    let mut claimed: Vec<LiveStatement> = tx
+        .all::<StatementRow, _>(
+            Sql::new(sql)
+                .bind(now)
+                .bind(holder)
+                .bind(lease_until)
+                .bind(limit),
+        )
+        .await?;
+    tx.commit().await?;
+    claimed.sort_by_key(|s| (s.due_at, s.position));
+    Ok(claimed)
+}
+
+#[derive(sqlx::FromRow)]
+struct Recorded {
+    account_id: DbId,
+}
+
+pub async fn record<B: Backend>(
+    db: &B,
+    id: LiveStatementId,
+    holder: &str,
+    update: &StatementUpdate,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let (set, status, platform_id, code, due): (&str, _, _, _, _) = match update {
+        StatementUpdate::Sent {
+            platform_statement_id,
+            poll_at,
+        } => (
+            "platform_statement_id = $4, due_at = $6",
+            LiveStatementStatus::Sent,
+            Some(platform_statement_id.as_str()),
+            None,
+            Some(*poll_at),
+        ),
+        StatementUpdate::Delivered {
+            platform_statement_id,
+        } => (
+            "platform_statement_id = COALESCE($4, platform_statement_id)",
+            LiveStatementStatus::Delivered,
+            platform_statement_id.as_deref(),
+            None,
+            None,
+        ),
+        StatementUpdate::Rejected { code, .. } => (
+            "error_code = $5",
+            LiveStatementStatus::Rejected,
+            None,
+            Some(code.as_str()),
+            None,
+        ),
+        // Keeps its status: a queued one is sent again, a sent one polled again.
+        StatementUpdate::RetryAt(at) => (
+            "due_at = $6",
+            LiveStatementStatus::Queued,
+            None,
+            None,
+            Some(*at),
+        ),
+    };
+    let status_set = match update {
+        StatementUpdate::RetryAt(_) => "status",
+        _ => "$3",
+    };
+    let sql = format!(
+        "UPDATE live_statements SET status = {status_set}, {set}, lease_holder = NULL,
+             lease_until = NULL, updated_at = $7
+         WHERE id = $1 AND lease_holder = $2 AND status IN ('queued', 'sent')
+         RETURNING account_id"
+    );
+    let mut tx = db.write().await?;
+    let recorded: Option<Recorded> = tx
+        .fetch_optional(
+            Sql::new(sql)
+                .bind(id.as_uuid())
+                .bind(holder)
+                .bind(status.as_str())
+                .bind(platform_id)
+                .bind(code)
+                .bind(due)
+                .bind(now),
+        )
+        .await?;
+    let Some(recorded) = recorded else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    if let StatementUpdate::Rejected { code, detail } = update {
+        set_feed_state_in(
+            &mut tx,
+            recorded.account_id.0.into(),
+            LiveFeedState::Stopped,
+            Some((code, detail.as_deref())),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn list<B: Backend>(
+    db: &B,
+    account: BankFeedAccountId,
+) -> StoreResult<Vec<LiveStatement>> {
+    db.reader()
+        .all::<StatementRow, _>(
+            Sql::new(format!(
+                "SELECT {COLUMNS} FROM live_statements WHERE account_id = $1 ORDER BY position"
+            ))
+            .bind(account.as_uuid()),
+        )
+        .await
+}
