@@ -92,16 +92,19 @@ const card = {
   ],
 };
 
-const money = (cents) => {
+// Plain decimal text, as the API takes it.
+const decimal = (cents) => {
   const sign = cents < 0 ? '-' : '';
   const a = Math.abs(cents);
   return `${sign}${Math.floor(a / 100)}.${String(a % 100).padStart(2, '0')}`;
 };
-const num = (cents) => Number(money(cents)); // a JSON number with ≤ 2 decimals
+// As the pages write money (issue 17): the currency's two decimals, thousands grouped.
+const money = (cents) => decimal(cents).replace(/\B(?=(\d{3})+(?!\d))(?=\d*\.)/g, ',');
+const num = (cents) => Number(decimal(cents)); // a JSON number with ≤ 2 decimals
 const cents = (text) => {
-  const m = /^(-?)(\d+)\.(\d{2})$/.exec(text.trim());
+  const m = /^(-?)(\d{1,3}(?:,\d{3})*)\.(\d{2})$/.exec(text.trim());
   check(m, `not an amount as the pages write them: ${JSON.stringify(text)}`);
-  return (m[1] ? -1 : 1) * (Number(m[2]) * 100 + Number(m[3]));
+  return (m[1] ? -1 : 1) * (Number(m[2].replaceAll(',', '')) * 100 + Number(m[3]));
 };
 
 // ---------------------------------------------------------------- the hub
