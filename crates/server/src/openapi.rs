@@ -63,7 +63,7 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::statement::StatementFormatParam,
         rutter::statement::ConnectionFormatParam,
     )),
-    modifiers(&BasicAuth),
+    modifiers(&BasicAuth, &OptionalDeleteBody),
     tags(
         (name = "connections", description = "One connection per business customer and accounting platform"),
         (name = "bank feed accounts", description = "The FI's bank and card accounts on a connection"),
@@ -94,6 +94,27 @@ impl Modify for BasicAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// A DELETE of a bank feed account may carry a body (`response_mode`) or none. utoipa marks a
+/// body of a plain type required and one of `Option<T>` nullable (`oneOf null`), which client
+/// generators then send as JSON `null` or fail on; the document says "optional, an object".
+pub(crate) struct OptionalDeleteBody;
+
+impl Modify for OptionalDeleteBody {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let body = openapi
+            .paths
+            .paths
+            .get_mut("/versioned/accounting/bank_feeds/accounts/{id}")
+            .and_then(|item| item.delete.as_mut())
+            .and_then(|op| op.request_body.as_mut());
+        if let Some(body) = body {
+            body.required = Some(utoipa::openapi::Required::False);
+            body.description =
+                Some("Optional: `{\"response_mode\": \"async\"}` answers with the job".into());
+        }
     }
 }
 

@@ -446,7 +446,7 @@ pub async fn update_account(
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
     params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam, ResponseModeParam),
-    request_body(content = Option<AccountDeleteIn>, description = "Optional"),
+    request_body(content = AccountDeleteIn, description = "Optional (`openapi.rs` marks it not required)"),
     responses(
         (status = 200, description = "Deleted, or the job to poll (`async`)", body = AccountDeleteAnswer),
         Refusals, BodyRefusals, Gone,
