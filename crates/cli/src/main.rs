@@ -1,8 +1,9 @@
 //! `bankfeeds`: one binary for the hub. Thin over the libraries: parse, load config, set up
 //! logging, call in.
 
-// Printing results to stdout is this binary's job.
-#![allow(clippy::print_stdout)]
+// Printing results to stdout is this binary's job, and notes for the operator (which database
+// a command used) to stderr, so that stdout stays machine-readable.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
 mod demo;
@@ -11,6 +12,7 @@ mod operator;
 mod org;
 mod push;
 mod push_summary;
+mod status;
 
 use std::path::PathBuf;
 
@@ -85,6 +87,12 @@ enum Command {
     /// 1000, idempotently (a rerun pushes nothing twice); prints what was stored, duplicated
     /// or refused and why.
     Push(push::PushArgs),
+    /// Report the database (migrations), the job queue, webhook deliveries and feeds; exits
+    /// non-zero when the database does not answer or lacks migrations.
+    Status(status::StatusArgs),
+    /// Back the database up: SQLite, a consistent copy while the hub serves; PostgreSQL,
+    /// prints the `pg_dump` command to run.
+    Backup(status::BackupArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -141,6 +149,20 @@ fn main() -> anyhow::Result<()> {
         config.log_level = "warn".into();
     }
     bankfeeds_server::telemetry::init(config.log_format, &config.log_level);
+    if matches!(
+        cli.command,
+        Command::Migrate
+            | Command::Org { .. }
+            | Command::Operator { .. }
+            | Command::Status(_)
+            | Command::Backup(_)
+    ) {
+        // On stderr, so what a command prints on stdout stays machine-readable.
+        eprintln!(
+            "database: {}",
+            bankfeeds_server::config::redact_url(&config.database_url)
+        );
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
@@ -159,6 +181,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Org { command } => org::run(command, &config).await,
         Command::Operator { command } => operator::run(command, &config).await,
         Command::Demo(args) => demo::run(args, config).await,
+        Command::Status(args) => status::status(args, &config).await,
+        Command::Backup(args) => status::backup(args, &config).await,
         Command::Openapi { .. }
         | Command::SecretsKey
         | Command::Bench(_)

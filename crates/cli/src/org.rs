@@ -1,8 +1,9 @@
 //! `bankfeeds org …`: organisations are created on the hub's own machine, straight in the
 //! database, since nobody can call the API before one exists.
 
+use bankfeeds_domain::console::ConnectionState;
 use bankfeeds_domain::fi_config::FiConfig;
-use bankfeeds_domain::{Clock, NewOrg, Platform, SystemClock, Timestamp};
+use bankfeeds_domain::{Clock, NewOrg, Platform, Secret, SecretKind, SystemClock, Timestamp};
 use bankfeeds_server::config::Config;
 use clap::Subcommand;
 use serde::Serialize;
@@ -16,6 +17,19 @@ pub enum OrgCommand {
     },
     /// List organisations as JSON lines.
     List,
+    /// Show an organisation: its client id and how many connections and feeds it has.
+    Show {
+        /// The organisation's id or client_id.
+        #[arg(long)]
+        org: String,
+    },
+    /// Replace the organisation's client secret and print the new one (shown only once);
+    /// the old secret stops working at once.
+    RotateSecret {
+        /// The organisation's id or client_id.
+        #[arg(long)]
+        org: String,
+    },
     /// Set how the organisation appears in a platform's list of banks and where its login
     /// page is (the same as `PUT /versioned/bank_feeds/configs/:platform`).
     Configure {
@@ -128,6 +142,56 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                     "otp_instructions": stored.otp_instructions,
                     "ofx_fid": stored.ofx_fid,
                     "ofx_bank_id": stored.ofx_bank_id,
+                })
+            );
+        }
+        OrgCommand::Show { org } => {
+            let org = crate::operator::find_org(&store, &org).await?;
+            let mut linked = 0;
+            let mut pending = 0;
+            let mut by_platform = serde_json::Map::new();
+            for c in store.connection_counts(org.id).await? {
+                match c.state {
+                    ConnectionState::Linked => linked += c.count,
+                    ConnectionState::Pending => pending += c.count,
+                }
+                let entry = by_platform
+                    .entry(c.platform.as_str().to_owned())
+                    .or_insert_with(|| serde_json::json!({"linked": 0, "pending": 0}));
+                entry[c.state.as_str()] = serde_json::json!(c.count);
+            }
+            let feeds = store.feed_counts(org.id).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "id": org.id,
+                    "name": org.name,
+                    "client_id": org.client_id,
+                    "created_at": org.created_at,
+                    "connections": {
+                        "total": linked + pending,
+                        "linked": linked,
+                        "pending": pending,
+                        "by_platform": by_platform,
+                    },
+                    "accounts": {
+                        "total": feeds.linked + feeds.pending,
+                        "linked": feeds.linked,
+                        "pending": feeds.pending,
+                    },
+                })
+            );
+        }
+        OrgCommand::RotateSecret { org } => {
+            let org = crate::operator::find_org(&store, &org).await?;
+            let secret = Secret::generate(SecretKind::ClientSecret);
+            store.rotate_client_secret(org.id, &secret.hash()).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "id": org.id,
+                    "client_id": org.client_id,
+                    "client_secret": secret.expose(),
                 })
             );
         }

@@ -147,6 +147,10 @@ impl bankfeeds_store_sql::Backend for PostgresDb {
             .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
+    fn known_migrations(&self) -> Vec<i64> {
+        MIGRATOR.iter().map(|m| m.version).collect()
+    }
+
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
             connections: self.pool.size(),

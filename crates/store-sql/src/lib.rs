@@ -30,6 +30,7 @@ pub mod orgs;
 pub mod otps;
 pub mod platform_feeds;
 pub mod retention;
+pub mod status;
 pub mod transactions;
 pub mod value;
 pub mod webhooks;
@@ -163,6 +164,9 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     fn pool_stats(&self) -> PoolStats;
+
+    /// The migration versions this build carries for the engine, ascending.
+    fn known_migrations(&self) -> Vec<i64>;
 
     /// How durable a commit is with the settings this engine runs under (checked at connect).
     fn durability(&self) -> Durability;

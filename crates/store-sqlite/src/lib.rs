@@ -181,6 +181,10 @@ impl bankfeeds_store_sql::Backend for SqliteDb {
             .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
+    fn known_migrations(&self) -> Vec<i64> {
+        MIGRATOR.iter().map(|m| m.version).collect()
+    }
+
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
             connections: self.writer.size() + self.reader.size(),

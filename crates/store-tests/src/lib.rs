@@ -28,6 +28,7 @@ pub mod orgs;
 pub mod otps;
 pub mod platform_feeds;
 pub mod retention;
+pub mod status;
 pub mod store;
 pub mod transactions;
 pub mod webhooks;
@@ -202,6 +203,9 @@ macro_rules! __suite_cases {
                 idempotency_keys_are_kept_while_their_job_waits,
                 finished_jobs_lose_their_bodies_after_their_horizon,
                 a_purge_deletes_only_its_own_kind,
+            ],
+            status: [
+                status_counts_migrations_jobs_and_feeds_across_organisations,
             ],
             events: [
                 account_changes_append_events,

@@ -29,6 +29,7 @@ mod orgs;
 mod otps;
 mod platform_feeds;
 mod retention;
+mod status;
 mod transactions;
 mod webhooks;
 pub use idempotency::{Idem, IdempotencyKey, Outcome, StoredResponse};
@@ -51,6 +52,7 @@ pub use {
     otps::OtpStore,
     platform_feeds::PlatformFeedStore,
     retention::RetentionStore,
+    status::{QueueStatus, StatusStore},
     transactions::TransactionStore,
     webhooks::WebhookStore,
 };
@@ -60,8 +62,8 @@ pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore,
         CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, LiveStore,
-        OfxStore, OperatorStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore, Store,
-        TransactionStore, WebhookStore,
+        OfxStore, OperatorStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore,
+        StatusStore, Store, TransactionStore, WebhookStore,
     };
 }
 
@@ -158,6 +160,7 @@ pub trait Store:
     + PlatformFeedStore
     + EventStore
     + RetentionStore
+    + StatusStore
     + WebhookStore
     + DeliveryStore
     + Send

@@ -1,0 +1,368 @@
+//! The operator's commands through the real binary (issue 18): `status`, `backup`,
+//! `org show` and `org rotate-secret`, on SQLite and, where the command applies, PostgreSQL.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use bankfeeds_store_tests::backends;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
+
+fn bankfeeds(db_url: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("BANKFEEDS_DATABASE_URL", db_url)
+        .env("BANKFEEDS_LOG_LEVEL", "warn")
+        .env_remove("BANKFEEDS_CONFIG");
+    cmd
+}
+
+fn run(db_url: &str, args: &[&str]) -> Output {
+    bankfeeds(db_url).args(args).output().unwrap()
+}
+
+fn ok_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start(db_url: &str, port: u16) -> Server {
+    let server = Server(
+        bankfeeds(db_url)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            // One address for every hub, so links in answers do not name the port.
+            .env("BANKFEEDS_PUBLIC_URL", "http://hub.example")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_ok()
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("bankfeeds serve did not answer /healthz");
+}
+
+/// A hub's API as one organisation.
+struct Api {
+    http: reqwest::Client,
+    port: u16,
+    client_id: String,
+    secret: String,
+}
+
+impl Api {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn call(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req
+            .basic_auth(&self.client_id, Some(&self.secret))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(self.http.get(self.url(path))).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, body) = self.call(self.http.post(self.url(path)).json(&body)).await;
+        assert!((200..300).contains(&status), "{status} {body}");
+        body
+    }
+}
+
+/// Creates an organisation with the CLI; answers (id, client_id, secret).
+fn create_org(db_url: &str, name: &str) -> (String, String, String) {
+    let org = ok_json(&run(db_url, &["org", "create", "--name", name]));
+    let s = |k: &str| org[k].as_str().unwrap().to_owned();
+    (s("id"), s("client_id"), s("client_secret"))
+}
+
+/// A connection with two accounts, and two transactions on the first, applied.
+/// Answers the connection's access token.
+async fn populate(api: &Api) -> String {
+    let created = api
+        .post(
+            "/versioned/connections/create",
+            json!({"platform": "OFX_DIRECT_CONNECT"}),
+        )
+        .await;
+    let token = created["connection"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accounts = format!("/versioned/accounting/bank_feeds/accounts?access_token={token}");
+    let mut ids = Vec::new();
+    for number in ["1001", "1002"] {
+        let a = api
+            .post(
+                &accounts,
+                json!({"bank_feed_account": {"internal_bank_account_id": number,
+                    "bank_account_type": "bank", "currency_code": "USD", "current_balance": 80.5}}),
+            )
+            .await;
+        ids.push(a["bank_feed_account"]["id"].as_str().unwrap().to_owned());
+    }
+    api.post(
+        &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+        json!({"bank_feed_transactions": {"bank_feed_account_id": ids[0], "transactions": [
+            {"transaction_id": "T1", "posted_at": "2024-03-01T09:00:00Z", "amount": -19.5, "description": "Bäckerei"},
+            {"transaction_id": "T2", "posted_at": "2024-03-02T09:00:00Z", "amount": 100, "description": "Invoice 7"}]}}),
+    )
+    .await;
+    // The batch is a job: wait until its rows are readable.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, listed) = api.get(&transactions_path(&token)).await;
+        if listed.to_string().contains("Invoice 7") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the batch was not applied");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    token
+}
+
+fn transactions_path(token: &str) -> String {
+    format!("/versioned/accounting/bank_feeds/transactions?access_token={token}")
+}
+
+/// What the hub answers about the organisation's data.
+async fn answers(api: &Api, token: &str) -> Vec<(u16, Value)> {
+    vec![
+        api.get("/versioned/connections").await,
+        api.get(&format!(
+            "/versioned/accounting/bank_feeds/accounts?access_token={token}"
+        ))
+        .await,
+        api.get(&transactions_path(token)).await,
+    ]
+}
+
+/// `status`, `org show` and `org rotate-secret` on one backend's database.
+async fn status_show_and_rotate(db_url: &str) {
+    let (org_id, client_id, secret) = create_org(db_url, "Ops Bank");
+    let port = free_port();
+    let server = start(db_url, port).await;
+    let mut api = Api {
+        http: reqwest::Client::new(),
+        port,
+        client_id: client_id.clone(),
+        secret: secret.clone(),
+    };
+    populate(&api).await;
+
+    let out = run(db_url, &["status", "--json"]);
+    let s = ok_json(&out);
+    assert!(stderr(&out).contains("database: "), "{}", stderr(&out));
+    assert_eq!(s["migrations"]["missing"], json!([]), "{s}");
+    assert_eq!(s["migrations"]["applied"], s["migrations"]["known"], "{s}");
+    assert!(
+        s["migrations"]["latest_known"].as_i64().unwrap() >= 29,
+        "{s}"
+    );
+    assert_eq!(s["jobs"]["by_status"]["success"], 1, "{s}");
+    assert_eq!(s["jobs"]["oldest_unfinished_at"], Value::Null, "{s}");
+    // OFX Direct Connect feeds are live from the start.
+    assert_eq!(s["feeds"]["linked"], 2, "{s}");
+    assert_eq!(s["feeds"]["pending"], 0, "{s}");
+    assert_eq!(s["webhook_deliveries_pending"], 0, "{s}");
+    assert!(!s["database"].as_str().unwrap().is_empty());
+
+    let human = run(db_url, &["status"]);
+    assert!(human.status.success(), "{}", stderr(&human));
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(text.contains("success 1"), "{text}");
+    assert!(text.contains("2 linked, 0 pending"), "{text}");
+
+    let shown = ok_json(&run(db_url, &["org", "show", "--org", &client_id]));
+    assert_eq!(shown["id"], org_id.as_str());
+    assert_eq!(shown["client_id"], client_id.as_str());
+    assert_eq!(shown["connections"]["total"], 1, "{shown}");
+    assert_eq!(shown["accounts"]["total"], 2, "{shown}");
+    assert!(!shown.to_string().contains(&secret));
+    let missing = run(db_url, &["org", "show", "--org", "bfci_nobody"]);
+    assert!(!missing.status.success());
+
+    assert_eq!(api.get("/versioned/connections").await.0, 200);
+    let rotated = run(db_url, &["org", "rotate-secret", "--org", &org_id]);
+    let rotated = ok_json(&rotated);
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert!(new_secret.starts_with("bfsk_") && new_secret != secret);
+    assert_eq!(
+        api.get("/versioned/connections").await.0,
+        401,
+        "the old secret stops working"
+    );
+    api.secret = new_secret;
+    assert_eq!(api.get("/versioned/connections").await.0, 200);
+    drop(server);
+}
+
+#[tokio::test]
+async fn status_show_and_rotate_secret_on_sqlite() {
+    let db = backends::sqlite("ops_status").await.unwrap();
+    status_show_and_rotate(&db.url).await;
+}
+
+#[tokio::test]
+async fn status_show_and_rotate_secret_on_postgres() {
+    let Some(db) = backends::postgres("ops_status").await else {
+        return;
+    };
+    status_show_and_rotate(&db.url).await;
+}
+
+#[test]
+fn status_fails_on_missing_migrations_and_unreachable_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    // An empty file is a SQLite database with no tables.
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let out = run(
+        &format!("sqlite://{}", empty.display()),
+        &["status", "--json"],
+    );
+    assert!(!out.status.success());
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["migrations"]["applied"], 0, "{s}");
+    assert!(!s["migrations"]["missing"].as_array().unwrap().is_empty());
+    assert!(
+        stderr(&out).contains("bankfeeds migrate"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A mistyped path is an error, not a new empty hub.
+    let nowhere = dir.path().join("nowhere.db");
+    let out = run(&format!("sqlite://{}", nowhere.display()), &["status"]);
+    assert!(!out.status.success());
+    assert!(!nowhere.exists());
+
+    let out = run(
+        "postgres://postgres:hunter2@127.0.0.1:1/bankfeeds",
+        &["status"],
+    );
+    assert!(!out.status.success());
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_to_a_hub_that_answers_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let (_, client_id, secret) = create_org(&db_url, "Backup Bank");
+    let port = free_port();
+    let _serving = start(&db_url, port).await;
+    let api = Api {
+        http: reqwest::Client::new(),
+        port,
+        client_id,
+        secret,
+    };
+    let token = populate(&api).await;
+    let before = answers(&api, &token).await;
+    assert!(
+        before.iter().all(|(status, _)| *status == 200),
+        "{before:?}"
+    );
+
+    let file = dir.path().join("copy.db");
+    let file_arg = file.to_str().unwrap();
+    let out = run(&db_url, &["backup", "--to", file_arg]);
+    let taken = ok_json(&out);
+    assert!(stderr(&out).contains("database: "));
+    assert!(taken["bytes"].as_u64().unwrap() > 0);
+    let again = run(&db_url, &["backup", "--to", file_arg]);
+    assert!(!again.status.success(), "an existing file is not replaced");
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    ok_json(&run(&db_url, &["backup", "--to", file_arg, "--force"]));
+
+    // Written after the backup: the original has it, the copy must not.
+    api.post("/versioned/connections/create", json!({"platform": "XERO"}))
+        .await;
+
+    let restored_url = format!("sqlite://{file_arg}");
+    let restored_port = free_port();
+    let _restored = start(&restored_url, restored_port).await;
+    let restored = Api {
+        port: restored_port,
+        ..api
+    };
+    let after = answers(&restored, &token).await;
+    assert_eq!(
+        after, before,
+        "the restored hub answers as the original did"
+    );
+    assert_ne!(
+        answers(
+            &Api {
+                port,
+                http: reqwest::Client::new(),
+                client_id: restored.client_id.clone(),
+                secret: restored.secret.clone(),
+            },
+            &token
+        )
+        .await[0],
+        after[0],
+        "the copy is the moment of the backup"
+    );
+    let s = ok_json(&run(&restored_url, &["status", "--json"]));
+    assert_eq!(s["migrations"]["missing"], json!([]));
+}
+
+#[tokio::test]
+async fn backup_on_postgres_prints_the_pg_dump_command_for_its_database() {
+    let Some(db) = backends::postgres("ops_backup").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hub.dump");
+    let out = run(&db.url, &["backup", "--to", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let name = db.url.rsplit('/').next().unwrap();
+    assert!(printed.starts_with("pg_dump --format=custom "), "{printed}");
+    assert!(printed.contains(&format!("/{name}'")), "{printed}");
+    assert!(printed.contains(&format!("--file='{}'", file.display())));
+    assert!(!file.exists(), "the command is printed, not run");
+}
