@@ -283,6 +283,7 @@ mod registration {
         ("otps", include_str!("otps.rs")),
         ("platform_feeds", include_str!("platform_feeds.rs")),
         ("retention", include_str!("retention.rs")),
+        ("status", include_str!("status.rs")),
         ("store", include_str!("store.rs")),
         ("transactions", include_str!("transactions/apply.rs")),
         ("transactions", include_str!("transactions/read.rs")),
