@@ -1,5 +1,9 @@
 //! The operator's request to stop: what ends `bankfeeds serve` gracefully and interrupts a
-//! bench run.
+//! bench run; and how a background loop waits between rounds without outliving it.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 /// Resolves on Ctrl-C, or on SIGTERM where there are Unix signals.
 pub async fn stop_requested() {
@@ -20,5 +24,14 @@ pub async fn stop_requested() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// Sleeps `d`, or less when `stop` is cancelled first; true when stopped. The background loops
+/// (webhook delivery, live delivery) wait with it between rounds.
+pub(crate) async fn pause(stop: &CancellationToken, d: Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => false,
+        () = stop.cancelled() => true,
     }
 }

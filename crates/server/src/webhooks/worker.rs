@@ -15,6 +15,8 @@ use bankfeeds_store::{DynStore, StoreResult};
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
+use crate::signal::pause;
+
 use super::client::SafeClient;
 use super::WebhookSettings;
 use crate::metrics::Metrics;
@@ -222,13 +224,5 @@ fn no_answer(latency_ms: u64, why: String) -> TryRecord {
         latency_ms,
         response: String::new(),
         error: Some(why),
-    }
-}
-
-/// Sleeps `d`; true if `stop` came first.
-async fn pause(stop: &CancellationToken, d: Duration) -> bool {
-    tokio::select! {
-        () = tokio::time::sleep(d) => false,
-        () = stop.cancelled() => true,
     }
 }

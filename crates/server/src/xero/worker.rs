@@ -22,6 +22,8 @@ use bankfeeds_store::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::signal::pause;
+
 use super::model::{StatementIn, StatementOut, StatementStatus};
 use super::{tokens, AppCredentials, TenantAuth, Tokens, XeroClient, XeroError};
 use crate::sealed::{credential_context, Keyring, CLIENT_ID, CLIENT_SECRET};
@@ -401,13 +403,5 @@ impl LiveWorker {
             });
         }
         set
-    }
-}
-
-/// Sleeps `d`; true if `stop` came first.
-async fn pause(stop: &CancellationToken, d: Duration) -> bool {
-    tokio::select! {
-        () = tokio::time::sleep(d) => false,
-        () = stop.cancelled() => true,
     }
 }
