@@ -1,56 +1,16 @@
 //! The binary as an operator runs it: `org create`, `serve`, SIGTERM, restart.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
+mod common;
 
-fn bankfeeds(db_url: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("BANKFEEDS_DATABASE_URL", db_url)
-        .env("BANKFEEDS_LOG_LEVEL", "warn");
-    cmd
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{bankfeeds, free_port, serve_on, Server, BIN};
 
 async fn start(db_url: &str, port: u16) -> Server {
-    let server = Server(
-        bankfeeds(db_url)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("bankfeeds serve did not answer /healthz");
+    serve_on(db_url, port, &[], Duration::from_secs(20)).await
 }
 
 fn terminate(mut server: Server) -> std::process::ExitStatus {

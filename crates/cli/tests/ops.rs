@@ -1,22 +1,15 @@
 //! The operator's commands through the real binary (issue 18): `status`, `backup`,
 //! `org show` and `org rotate-secret`, on SQLite and, where the command applies, PostgreSQL.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use bankfeeds_store_tests::backends;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
+mod common;
 
-fn bankfeeds(db_url: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("BANKFEEDS_DATABASE_URL", db_url)
-        .env("BANKFEEDS_LOG_LEVEL", "warn")
-        .env_remove("BANKFEEDS_CONFIG");
-    cmd
-}
+use common::{bankfeeds, free_port, serve_on, Server};
 
 fn run(db_url: &str, args: &[&str]) -> Output {
     bankfeeds(db_url).args(args).output().unwrap()
@@ -35,44 +28,10 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn start(db_url: &str, port: u16) -> Server {
-    let server = Server(
-        bankfeeds(db_url)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            // One address for every hub, so links in answers do not name the port.
-            .env("BANKFEEDS_PUBLIC_URL", "http://hub.example")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("bankfeeds serve did not answer /healthz");
+    // One address for every hub, so links in answers do not name the port.
+    let env = [("BANKFEEDS_PUBLIC_URL", "http://hub.example")];
+    serve_on(db_url, port, &env, Duration::from_secs(30)).await
 }
 
 /// A hub's API as one organisation.

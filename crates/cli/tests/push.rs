@@ -1,56 +1,24 @@
 //! `bankfeeds push` against a real `bankfeeds serve`: the sample CSV stored, a rerun pushing
 //! nothing twice, and a refused batch reported with its reason.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
+mod common;
+
+use common::{bankfeeds, free_port, serve_on, Server, BIN};
+
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../docs/sample-transactions.csv"
 );
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bankfeeds(db_url: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("BANKFEEDS_DATABASE_URL", db_url)
-        .env("BANKFEEDS_LOG_LEVEL", "warn");
-    cmd
-}
-
 async fn serve(db_url: &str) -> (Server, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Server(
-        bankfeeds(db_url)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
-            return (server, base);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("bankfeeds serve did not answer /healthz");
+    let port = free_port();
+    let server = serve_on(db_url, port, &[], Duration::from_secs(20)).await;
+    (server, format!("http://127.0.0.1:{port}"))
 }
 
 fn push(base: &str, creds: &(String, String), token: &str, account: &str, file: &str) -> Output {
