@@ -16,7 +16,7 @@ use bankfeeds_domain::batch::{
 use bankfeeds_domain::continuity::{Ledger, Step};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionData};
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Job, JobId, Timestamp};
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Currency, Job, JobId, Timestamp};
 use bankfeeds_store::{BatchRender, NewEvent, StoreError, StoreResult};
 use bankfeeds_store_sql::continuity::{load_ledger, write_step};
 use sqlx::PgConnection;
@@ -136,7 +136,7 @@ async fn check(
     job: &Job,
     profile: &PlatformProfile,
     now: Timestamp,
-) -> StoreResult<Result<Accepted, BatchRefusal>> {
+) -> StoreResult<(Option<Currency>, Result<Accepted, BatchRefusal>)> {
     // Locked: batches of one account (and PATCHes of it) take turns from here to commit.
     let found = accounts::find_live::<PostgresDb>(
         tx,
@@ -166,20 +166,24 @@ async fn check(
         ledger,
     };
     let decided = decide_batch(facts, batch, profile, now);
-    match (decided, found) {
-        (Ok(Decision { items, balance }), Some(account)) => Ok(Ok(Accepted {
+    let currency = found.as_ref().map(|a| a.currency);
+    let result = match (decided, found) {
+        (Ok(Decision { items, balance }), Some(account)) => Ok(Accepted {
             account,
             newest_posted_at,
             items,
             ledger,
             balance,
-        })),
-        (Err(refusal), _) => Ok(Err(refusal)),
+        }),
+        (Err(refusal), _) => Err(refusal),
         // `decide_batch` refuses a batch it was not given the account of.
-        (Ok(_), None) => Err(StoreError::Backend(
-            "decide_batch accepted a batch without its account".into(),
-        )),
-    }
+        (Ok(_), None) => {
+            return Err(StoreError::Backend(
+                "decide_batch accepted a batch without its account".into(),
+            ))
+        }
+    };
+    Ok((currency, result))
 }
 
 /// Writes an accepted batch: the new transactions, the account's newest `posted_at` and
@@ -246,11 +250,12 @@ pub(crate) async fn apply_batch(
     }
     // A refused batch writes nothing but the job's outcome: every refusal is decided in
     // `check`, before the first write.
-    let outcome = match check(&mut tx, batch, &job, profile, now).await? {
+    let (currency, checked) = check(&mut tx, batch, &job, profile, now).await?;
+    let outcome = match checked {
         Ok(accepted) => Ok(write(&mut tx, accepted, &job, batch, now).await?),
         Err(refusal) => Err(refusal),
     };
-    let (status, body) = render(&outcome);
+    let (status, body) = render(currency, &outcome);
     let job = jobs::finish::<PostgresDb>(&mut tx, &job, status, &body, now).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(job)

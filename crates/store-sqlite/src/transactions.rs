@@ -11,7 +11,9 @@ use bankfeeds_domain::batch::{
 use bankfeeds_domain::continuity::{Ledger, Step};
 use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::profile::PlatformProfile;
-use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, Job, JobId, Timestamp};
+use bankfeeds_domain::{
+    BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Job, JobId, Timestamp,
+};
 use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
 use sqlx::SqliteConnection;
 
@@ -31,6 +33,13 @@ struct Plan {
     ledger: Ledger,
     balance: Option<Step>,
     outcome: Result<Vec<BatchItem>, BatchRefusal>,
+}
+
+impl Plan {
+    /// The currency of the account the batch was worked out against, for its answer.
+    fn currency(&self) -> Option<Currency> {
+        self.account.as_ref().map(|(a, _)| a.currency)
+    }
 }
 
 /// Checks the batch against what is stored and the platform's rules. Only reads, so it runs on
@@ -168,7 +177,7 @@ async fn prepare(
         snapshot.rollback().await.map_err(map_err)?;
         (job, plan)
     };
-    let (status, body) = render(&plan.outcome);
+    let (status, body) = render(plan.currency(), &plan.outcome);
     let packed = jobs::body::pack(body.as_str());
     Ok(Some(Prepared {
         job,
@@ -239,7 +248,7 @@ async fn commit(
             let job = jobs::load::<SqliteDb>(&mut tx, job_id).await?;
             let plan = plan(&mut tx, job.connection_id, batch, profile, now).await?;
             write(&mut tx, &job, batch, &plan, now).await?;
-            let (status, body) = render(&plan.outcome);
+            let (status, body) = render(plan.currency(), &plan.outcome);
             jobs::finish::<SqliteDb>(&mut tx, &job, status, &body, now).await?
         }
     };

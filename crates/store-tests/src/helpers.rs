@@ -206,7 +206,7 @@ pub(crate) async fn apply(
     now: Timestamp,
 ) -> (Job, Vec<Result<Vec<BatchItem>, BatchRefusal>>) {
     let rec = Recorder::default();
-    let render = |o: &Result<Vec<BatchItem>, BatchRefusal>| rec.render(o);
+    let render = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| rec.render(o);
     let job = store
         .apply_batch(id, batch, profile, now, &render)
         .await

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bankfeeds_domain::batch::{BatchItem, BatchRefusal};
 use bankfeeds_domain::job::RawJson;
-use bankfeeds_domain::{Org, SecretHash};
+use bankfeeds_domain::{Currency, Org, SecretHash};
 
 mod accounts;
 mod connections;
@@ -189,6 +189,9 @@ pub type DynStore = Arc<dyn Store>;
 /// Renders a batch's outcome as the HTTP status and JSON body the job saves (rendered as text:
 /// the store keeps it and the API sends it as is). A store may work a batch out before it takes
 /// its write lock and again under it if the account changed in between; the answer stored is
-/// always the render of the outcome that was committed.
-pub type BatchRender<'a> =
-    &'a (dyn Fn(&Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) + Send + Sync);
+/// always the render of the outcome that was committed. It is handed the currency of the
+/// account the store found (under its lock, so the one the batch was applied to; `None` when
+/// there is no such account), since an answer writes money with its minor units.
+pub type BatchRender<'a> = &'a (dyn Fn(Option<Currency>, &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson)
+         + Send
+         + Sync);

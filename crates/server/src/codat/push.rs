@@ -308,7 +308,7 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
     let profile = PlatformProfile::for_platform(connection.platform, Door::Codat);
     state
         .store
-        .apply_batch(job.id, &batch, &profile, now, &render_outcome)
+        .apply_batch(job.id, &batch, &profile, now, &|_, o| render_outcome(o))
         .await
 }
 

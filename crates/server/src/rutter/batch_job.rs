@@ -54,14 +54,9 @@ impl JobRunner<AppState> for BatchRunner {
             return fail(state, &job, e, now).await;
         };
         let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
-        // The answer writes money with the account's minor units (its currency is locked once
-        // it holds transactions).
-        let currency = state
-            .store
-            .get_account(connection.id, batch.bank_feed_account_id)
-            .await?
-            .map(|a| a.currency);
-        let render = |o: &_| render_job_outcome(&state.public_base, &job, currency, o);
+        // The answer writes money with the minor units of the account the store applied the
+        // batch to, which it hands over with the outcome.
+        let render = |currency, o: &_| render_job_outcome(&state.public_base, &job, currency, o);
         state
             .store
             .apply_batch(job.id, batch, &profile, now, &render)

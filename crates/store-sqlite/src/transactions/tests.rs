@@ -159,7 +159,7 @@ async fn an_unchanged_account_commits_the_prepared_answer() {
     let b = batch(&f);
     let job = claimed_job(&f).await;
     let seen = Seen::default();
-    let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
+    let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
     let prepared = f.prepare(job, &b, &r).await;
     assert!(prepared.is_some());
     let done = f.commit(job, prepared, &b, &r).await;
@@ -183,7 +183,7 @@ async fn an_account_deleted_after_preparing_refuses_the_batch() {
     let b = batch(&f);
     let job = claimed_job(&f).await;
     let seen = Seen::default();
-    let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
+    let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
     let prepared = f.prepare(job, &b, &r).await;
     f.store
         .delete_account(f.connection.id, f.account.id, t0())
@@ -215,7 +215,7 @@ async fn rows_ingested_after_preparing_answer_as_ingested() {
     // re-send being worked out and committed.
     let first = claimed_job(&f).await;
     let seen = Seen::default();
-    let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
+    let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
     f.store
         .apply_batch(first, &b, &f.profile, t0(), &r)
         .await
@@ -246,7 +246,7 @@ async fn a_job_finished_meanwhile_keeps_its_first_outcome() {
     let b = batch(&f);
     let job = claimed_job(&f).await;
     let seen = Seen::default();
-    let r = |o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
+    let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
     let prepared = f.prepare(job, &b, &r).await;
     // Another attempt of the same job (its lease expired) finishes it first.
     let first = f

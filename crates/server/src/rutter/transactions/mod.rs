@@ -32,9 +32,12 @@ use crate::state::AppState;
 /// The answer a finished batch job saves: what the synchronous call would have said, rendered
 /// once as text. The job keeps that text, and the synchronous answer, `GET /versioned/jobs/:id`
 /// and replays all send it.
-/// Without the account's currency, amounts are written as stored.
-pub fn render_outcome(outcome: &Result<Vec<BatchItem>, BatchRefusal>) -> (u16, RawJson) {
-    render(outcome, None, None)
+/// Without the account's currency (`None`), amounts are written as stored.
+pub fn render_outcome(
+    currency: Option<Currency>,
+    outcome: &Result<Vec<BatchItem>, BatchRefusal>,
+) -> (u16, RawJson) {
+    render(outcome, currency, None)
 }
 
 /// [`render_outcome`] for `job`: a stored batch's answer names its job in the body
