@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bankfeeds_domain::{Clock, OrgId};
+use bankfeeds_domain::{Clock, Job, OrgId};
 use bankfeeds_store::DynStore;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
@@ -141,5 +141,9 @@ impl JobContext for AppState {
 
     fn instance(&self) -> &str {
         &self.instance
+    }
+
+    fn job_done(&self, job: &Job) {
+        self.metrics.record_job(job);
     }
 }

@@ -36,6 +36,18 @@ pub enum BatchRefusal {
     },
 }
 
+impl BatchRefusal {
+    /// A fixed name for the kind of refusal (metrics label it by this, never by the details).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BatchRefusal::Conflict { .. } => "conflict",
+            BatchRefusal::Invalid(_) => "invalid",
+            BatchRefusal::AccountNotFound => "account_not_found",
+            BatchRefusal::BalanceMismatch { .. } => "balance_mismatch",
+        }
+    }
+}
+
 /// One `POST /bank_feeds/transactions`: a batch for one account, and optionally the account's
 /// balance after it.
 #[derive(Debug, Clone, PartialEq, Eq)]

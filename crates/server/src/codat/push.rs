@@ -306,10 +306,19 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
         return state.store.fail_job(job.id, 400, &bad, now).await;
     };
     let profile = PlatformProfile::for_platform(connection.platform, Door::Codat);
-    state
+    let tally = crate::metrics::BatchTally::default();
+    let render = |_, o: &_| {
+        tally.see(o);
+        render_outcome(o)
+    };
+    let done = state
         .store
-        .apply_batch(job.id, &batch, &profile, now, &|_, o| render_outcome(o))
-        .await
+        .apply_batch(job.id, &batch, &profile, now, &render)
+        .await?;
+    if let Some(t) = tally.take() {
+        state.metrics.record_batch(Door::Codat, &t);
+    }
+    Ok(done)
 }
 
 /// `POST …/push/bankAccounts/{accountId}/bankTransactions`.

@@ -38,6 +38,8 @@ pub trait JobContext: Clone + Send + Sync + 'static {
     fn jobs_in_hand(&self) -> &AtomicUsize;
     /// This instance's name: the holder of the leases it takes.
     fn instance(&self) -> &str;
+    /// Told of each job this instance ran to an outcome (for metrics).
+    fn job_done(&self, _job: &Job) {}
 }
 
 /// Counts a claim attempt and the run that may follow as in hand until dropped.
@@ -76,13 +78,18 @@ async fn run_claimed<S: JobContext>(
     if job.attempts > MAX_ATTEMPTS {
         tracing::error!(job_id = %job.id, attempts = job.attempts, "job failed too often; giving up");
         let (status, body) = runner.abandoned();
-        return state
+        let failed = state
             .store()
             .fail_job(job.id, status, &body, state.clock().now())
-            .await;
+            .await?;
+        state.job_done(&failed);
+        return Ok(failed);
     }
     let done = runner.run(state, job, batch).await?;
     tracing::info!(job_id = %done.id, status = done.status.as_str(), "job finished");
+    if done.status.is_finished() {
+        state.job_done(&done);
+    }
     Ok(done)
 }
 

@@ -207,7 +207,17 @@ async fn statement(
     s.finish()?;
     if include {
         let ids: Vec<_> = rows.iter().map(|t| t.id).collect();
-        state.store.mark_downloaded(account.id, &ids, now).await?;
+        let oldest_new = rows
+            .iter()
+            .filter(|t| !t.platform_ingested)
+            .map(|t| t.created_at)
+            .min();
+        let marked = state.store.mark_downloaded(account.id, &ids, now).await?;
+        state.metrics.record_ingested(
+            Platform::OfxDirectConnect,
+            marked,
+            oldest_new.map(|t| crate::metrics::seconds_between(t, now)),
+        );
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use bankfeeds_store::StoreResult;
 
 use crate::http::error::ApiError;
 use crate::jobs::JobRunner;
+use crate::metrics::BatchTally;
 use crate::rutter::transactions::{render_job_outcome, TransactionsCreateIn};
 use crate::state::AppState;
 
@@ -56,11 +57,19 @@ impl JobRunner<AppState> for BatchRunner {
         let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
         // The answer writes money with the minor units of the account the store applied the
         // batch to, which it hands over with the outcome.
-        let render = |currency, o: &_| render_job_outcome(&state.public_base, &job, currency, o);
-        state
+        let tally = BatchTally::default();
+        let render = |currency, o: &_| {
+            tally.see(o);
+            render_job_outcome(&state.public_base, &job, currency, o)
+        };
+        let done = state
             .store
             .apply_batch(job.id, batch, &profile, now, &render)
-            .await
+            .await?;
+        if let Some(t) = tally.take() {
+            state.metrics.record_batch(Door::Rutter, &t);
+        }
+        Ok(done)
     }
 
     fn abandoned(&self) -> (u16, serde_json::Value) {

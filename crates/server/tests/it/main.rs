@@ -6,6 +6,7 @@
 
 mod accounts;
 mod books;
+mod business_metrics;
 mod codat;
 mod codat_contract;
 mod codat_link;

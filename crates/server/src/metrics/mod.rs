@@ -1,5 +1,10 @@
 //! Prometheus metrics: request counts and latency by route and status, database pool figures.
 //! One registry per app (no global recorder), so tests can run several hubs in one process.
+//! What the hub did with the feeds (batches, jobs, ingestion) is `business.rs`.
+
+mod business;
+
+pub use business::{seconds_between, BatchTally, Tally};
 
 use bankfeeds_store::PoolStats;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -42,6 +47,7 @@ pub struct Metrics {
     webhook_deliveries: Family<OutcomeLabels, Counter>,
     webhook_latency: Histogram,
     webhook_queue_depth: Gauge,
+    business: business::Business,
 }
 
 impl Default for Metrics {
@@ -111,6 +117,7 @@ impl Metrics {
             "Requests refused by the per-organisation rate limit",
             rate_limited.clone(),
         );
+        let business = business::Business::register(&mut registry);
         Self {
             registry,
             requests,
@@ -123,7 +130,28 @@ impl Metrics {
             webhook_deliveries,
             webhook_latency,
             webhook_queue_depth,
+            business,
         }
+    }
+
+    /// Counts a batch its door applied or refused, once the store committed it.
+    pub fn record_batch(&self, door: bankfeeds_domain::profile::Door, tally: &Tally) {
+        self.business.batch(door, tally);
+    }
+
+    /// Counts a job this instance finished.
+    pub fn record_job(&self, job: &bankfeeds_domain::Job) {
+        self.business.job(job);
+    }
+
+    /// Counts transactions a platform took, and how long the oldest of them waited.
+    pub fn record_ingested(
+        &self,
+        platform: bankfeeds_domain::Platform,
+        count: u64,
+        waited_seconds: Option<f64>,
+    ) {
+        self.business.ingested(platform, count, waited_seconds);
     }
 
     /// Counts one answered request and its latency under its route template.
