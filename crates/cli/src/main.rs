@@ -6,6 +6,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod config_check;
+mod database;
 mod demo;
 mod export;
 mod operator;
@@ -93,6 +95,19 @@ enum Command {
     /// Back the database up: SQLite, a consistent copy while the hub serves; PostgreSQL,
     /// prints the `pg_dump` command to run.
     Backup(status::BackupArgs),
+    /// Check the settings.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check everything `serve` needs before starting it: the settings, TLS files, the key
+    /// ring, the database (reachable, migrated, durable), the listen address; and warn about
+    /// settings not meant for production. Exits 1 on an error.
+    Check(config_check::CheckArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -142,6 +157,16 @@ fn main() -> anyhow::Result<()> {
         println!("{}", bankfeeds_server::sealed::Keyring::generate_key());
         return Ok(());
     }
+    if let Command::Config {
+        command: ConfigCommand::Check(args),
+    } = cli.command
+    {
+        // Reports a settings error as a finding instead of failing on it.
+        return tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(config_check::run(args, cli.config.as_deref(), &overrides));
+    }
     let mut config = Config::load(cli.config.as_deref(), &overrides)?;
     if matches!(cli.command, Command::Demo(_)) && std::env::var_os("BANKFEEDS_LOG_LEVEL").is_none()
     {
@@ -149,19 +174,12 @@ fn main() -> anyhow::Result<()> {
         config.log_level = "warn".into();
     }
     bankfeeds_server::telemetry::init(config.log_format, &config.log_level);
-    if matches!(
-        cli.command,
-        Command::Migrate
-            | Command::Org { .. }
-            | Command::Operator { .. }
-            | Command::Status(_)
-            | Command::Backup(_)
-    ) {
-        // On stderr, so what a command prints on stdout stays machine-readable.
-        eprintln!(
-            "database: {}",
-            bankfeeds_server::config::redact_url(&config.database_url)
-        );
+    match cli.command {
+        Command::Migrate | Command::Org { .. } | Command::Operator { .. } => {
+            database::announce(&config, true)
+        }
+        Command::Status(_) | Command::Backup(_) => database::announce(&config, false),
+        _ => {}
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -187,7 +205,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         | Command::SecretsKey
         | Command::Bench(_)
         | Command::Export(_)
-        | Command::Push(_) => {
+        | Command::Push(_)
+        | Command::Config { .. } => {
             unreachable!("handled before config is loaded")
         }
     }

@@ -219,13 +219,8 @@ fn url_without_password(raw: &str) -> String {
 /// Opening a SQLite URL creates the file; `status` and `backup` must not, so a mistyped path
 /// is an error rather than a new empty hub.
 fn sqlite_file_exists(config: &Config) -> anyhow::Result<()> {
-    if config.backend()? != Backend::Sqlite {
-        return Ok(());
+    match crate::database::sqlite_file(config) {
+        Some(path) if !path.exists() => anyhow::bail!("no database at {}", path.display()),
+        _ => Ok(()),
     }
-    let rest = config.database_url.trim_start_matches("sqlite://");
-    let path = rest.split('?').next().unwrap_or(rest);
-    if !std::path::Path::new(path).exists() {
-        anyhow::bail!("no database at {path}");
-    }
-    Ok(())
 }

@@ -325,3 +325,119 @@ async fn backup_on_postgres_prints_the_pg_dump_command_for_its_database() {
     assert!(printed.contains(&format!("--file='{}'", file.display())));
     assert!(!file.exists(), "the command is printed, not run");
 }
+
+/// `org create` where no database exists says it created a new one, once; with the default
+/// location it says that nothing named one.
+#[test]
+fn a_store_command_that_creates_a_database_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bankfeeds("sqlite://bankfeeds.db")
+        .env_remove("BANKFEEDS_DATABASE_URL")
+        .current_dir(dir.path())
+        .args(["org", "create", "--name", "First"])
+        .output()
+        .unwrap();
+    ok_json(&out);
+    let said = stderr(&out);
+    assert!(said.contains("database: sqlite://bankfeeds.db"), "{said}");
+    assert!(said.contains("a new, empty one is created"), "{said}");
+    assert!(said.contains("the default"), "{said}");
+    assert!(dir.path().join("bankfeeds.db").exists());
+
+    let again = bankfeeds("sqlite://bankfeeds.db")
+        .env_remove("BANKFEEDS_DATABASE_URL")
+        .current_dir(dir.path())
+        .args(["org", "create", "--name", "Second"])
+        .output()
+        .unwrap();
+    ok_json(&again);
+    assert!(!stderr(&again).contains("new, empty"), "{}", stderr(&again));
+}
+
+fn findings(out: &Output) -> Vec<(String, String)> {
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_owned(),
+                f["level"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `config check` reports each setting `serve` depends on, fails on what would stop it, and
+/// creates nothing.
+#[test]
+fn config_check_finds_what_serve_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.db");
+    let db_url = format!("sqlite://{}", db.display());
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+
+    // Nothing there yet: a warning, and no file made.
+    let out = run(&db_url, &["config", "check", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let f = findings(&out);
+    assert!(f.contains(&("database".into(), "warn".into())), "{f:?}");
+    assert!(!db.exists(), "a check creates no database");
+
+    let out = bankfeeds(&db_url).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = bankfeeds(&db_url)
+        .env("BANKFEEDS_LISTEN", &listen)
+        .args(["config", "check", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let f = findings(&out);
+    for check in ["settings", "database", "durability", "migrations", "listen"] {
+        assert!(f.contains(&(check.into(), "ok".into())), "{check}: {f:?}");
+    }
+
+    // A certificate that cannot be read stops `serve`, so it is an error here.
+    let out = bankfeeds(&db_url)
+        .env("BANKFEEDS_TLS_CERT", dir.path().join("missing.pem"))
+        .env("BANKFEEDS_TLS_KEY", dir.path().join("missing.key"))
+        .args(["config", "check", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(findings(&out).contains(&("tls".into(), "error".into())));
+
+    // Settings `Config` refuses are a finding too, not a crash.
+    let out = bankfeeds(&db_url)
+        .env("BANKFEEDS_WEBHOOKS_RETRY_SCHEDULE", "soon")
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ERROR settings"), "{text}");
+
+    // A port already taken is a warning (a hub may be running there).
+    let _held = std::net::TcpListener::bind(&listen).unwrap();
+    let out = bankfeeds(&db_url)
+        .env("BANKFEEDS_LISTEN", &listen)
+        .args(["config", "check", "--json"])
+        .output()
+        .unwrap();
+    assert!(findings(&out).contains(&("listen".into(), "warn".into())));
+
+    // A PostgreSQL that does not answer is an error, its password never shown.
+    let out = run(
+        "postgres://postgres:hunter2@127.0.0.1:1/bankfeeds",
+        &["config", "check"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ERROR database"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !stderr(&out).contains("hunter2"),
+        "{text}"
+    );
+}
