@@ -30,6 +30,19 @@ pub enum OrgCommand {
         #[arg(long)]
         org: String,
     },
+    /// Disable the organisation: its API credential, OFX sign-ons and console sign-ins are
+    /// refused until `org enable`; nothing is deleted and queued work still runs.
+    Disable {
+        /// The organisation's id or client_id.
+        #[arg(long)]
+        org: String,
+    },
+    /// Enable a disabled organisation again.
+    Enable {
+        /// The organisation's id or client_id.
+        #[arg(long)]
+        org: String,
+    },
     /// Set how the organisation appears in a platform's list of banks and where its login
     /// page is (the same as `PUT /versioned/bank_feeds/configs/:platform`).
     Configure {
@@ -76,6 +89,7 @@ struct OrgListed<'a> {
     name: &'a str,
     client_id: &'a str,
     created_at: Timestamp,
+    disabled_at: Option<Timestamp>,
 }
 
 pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
@@ -168,6 +182,7 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                     "name": org.name,
                     "client_id": org.client_id,
                     "created_at": org.created_at,
+                    "disabled_at": org.disabled_at,
                     "connections": {
                         "total": linked + pending,
                         "linked": linked,
@@ -195,6 +210,8 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                 })
             );
         }
+        OrgCommand::Disable { org } => set_disabled(&store, &org, Some(SystemClock.now())).await?,
+        OrgCommand::Enable { org } => set_disabled(&store, &org, None).await?,
         OrgCommand::List => {
             for org in store.list_orgs().await? {
                 println!(
@@ -204,10 +221,31 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                         name: &org.name,
                         client_id: &org.client_id,
                         created_at: org.created_at,
+                        disabled_at: org.disabled_at,
                     })?
                 );
             }
         }
     }
+    Ok(())
+}
+
+async fn set_disabled(
+    store: &bankfeeds_store::DynStore,
+    org: &str,
+    at: Option<Timestamp>,
+) -> anyhow::Result<()> {
+    let org = crate::operator::find_org(store, org).await?;
+    let org = store.set_org_disabled(org.id, at).await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "id": org.id,
+            "name": org.name,
+            "client_id": org.client_id,
+            "disabled": org.is_disabled(),
+            "disabled_at": org.disabled_at,
+        })
+    );
     Ok(())
 }

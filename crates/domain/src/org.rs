@@ -12,6 +12,16 @@ pub struct Org {
     /// Public half of the HTTP Basic credential.
     pub client_id: String,
     pub created_at: Timestamp,
+    /// Set while the hub's operator has the organisation disabled (`bankfeeds org disable`):
+    /// its credential, OFX sign-ons and console sign-ins are refused; nothing is deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<Timestamp>,
+}
+
+impl Org {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
 }
 
 /// An organisation about to be stored, with its freshly generated credential.
@@ -48,6 +58,7 @@ impl NewOrg {
             name: name.to_owned(),
             client_id,
             created_at: now,
+            disabled_at: None,
         };
         Ok((
             NewOrg {

@@ -1,6 +1,6 @@
 //! Organisations: the FIs the hub serves, with the digest of each one's client secret.
 
-use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash};
+use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash, Timestamp};
 use bankfeeds_store::decode::known;
 use bankfeeds_store::{OrgCredential, OrgStore, StoreResult};
 
@@ -13,6 +13,7 @@ struct OrgRow {
     client_id: String,
     client_secret_hash: String,
     created_at: DbTime,
+    disabled_at: Option<DbTime>,
 }
 
 impl TryFrom<OrgRow> for OrgCredential {
@@ -29,12 +30,14 @@ impl TryFrom<OrgRow> for OrgCredential {
                 name: r.name,
                 client_id: r.client_id,
                 created_at: r.created_at.0,
+                disabled_at: r.disabled_at.map(|t| t.0),
             },
         })
     }
 }
 
-const SELECT: &str = "SELECT id, name, client_id, client_secret_hash, created_at FROM orgs";
+const SELECT: &str =
+    "SELECT id, name, client_id, client_secret_hash, created_at, disabled_at FROM orgs";
 
 #[async_trait::async_trait]
 impl<B: Backend> OrgStore for SqlStore<B> {
@@ -91,5 +94,20 @@ impl<B: Backend> OrgStore for SqlStore<B> {
         )
         .await?;
         tx.commit().await
+    }
+
+    async fn set_org_disabled(&self, id: OrgId, at: Option<Timestamp>) -> StoreResult<Org> {
+        let mut tx = self.0.write().await?;
+        tx.execute_found(
+            Sql::new("UPDATE orgs SET disabled_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(id.as_uuid()),
+        )
+        .await?;
+        let found: OrgCredential = tx
+            .one::<OrgRow, _>(Sql::new(format!("{SELECT} WHERE id = $1")).bind(id.as_uuid()))
+            .await?;
+        tx.commit().await?;
+        Ok(found.org)
     }
 }

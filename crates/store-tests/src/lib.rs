@@ -83,6 +83,7 @@ macro_rules! __suite_cases {
                 each_client_id_finds_only_its_own_organisation,
                 orgs_list_every_organisation_once,
                 client_secrets_rotate_and_the_old_one_stops_working,
+                organisations_are_disabled_and_enabled_again,
             ],
             connections: [
                 connections_round_trip,

@@ -119,3 +119,33 @@ pub async fn client_secrets_rotate_and_the_old_one_stops_working(store: DynStore
         Err(StoreError::NotFound)
     ));
 }
+
+/// Disabling keeps the organisation (and reads it back disabled, by id and by credential);
+/// enabling clears it; only that organisation changes.
+pub async fn organisations_are_disabled_and_enabled_again(store: DynStore) {
+    let (a, _) = org(&store, "Demo Bank").await;
+    let (b, _) = org(&store, "Other Bank").await;
+    assert!(!a.is_disabled());
+    let at = a.created_at + chrono::TimeDelta::hours(1);
+    let disabled = store.set_org_disabled(a.id, Some(at)).await.unwrap();
+    assert_eq!(disabled.disabled_at, Some(at));
+    let by_id = store.get_org(a.id).await.unwrap().unwrap();
+    assert_eq!(by_id.disabled_at, Some(at));
+    let by_credential = store
+        .find_org_credential(&a.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(by_credential.org.is_disabled());
+    let other = store.get_org(b.id).await.unwrap().unwrap();
+    assert!(!other.is_disabled(), "only that organisation");
+    let enabled = store.set_org_disabled(a.id, None).await.unwrap();
+    assert!(!enabled.is_disabled());
+    assert!(!store.get_org(a.id).await.unwrap().unwrap().is_disabled());
+    assert!(matches!(
+        store
+            .set_org_disabled(bankfeeds_domain::OrgId::new(), Some(at))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}

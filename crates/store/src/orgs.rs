@@ -2,7 +2,7 @@
 
 use crate::{OrgCredential, StoreResult};
 use async_trait::async_trait;
-use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash};
+use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash, Timestamp};
 
 #[async_trait]
 pub trait OrgStore: Send + Sync {
@@ -18,4 +18,8 @@ pub trait OrgStore: Send + Sync {
     /// Replaces the organisation's client secret digest: the old secret stops working at once.
     /// `NotFound` when there is no such organisation.
     async fn rotate_client_secret(&self, id: OrgId, hash: &SecretHash) -> StoreResult<()>;
+
+    /// Disables the organisation from `at` (`Some`), or enables it again (`None`); returns it
+    /// as it now stands. `NotFound` when there is no such organisation.
+    async fn set_org_disabled(&self, id: OrgId, at: Option<Timestamp>) -> StoreResult<Org>;
 }

@@ -56,6 +56,13 @@ impl FromRequestParts<AppState> for OrgAuth {
                 return Err(count_failure(parts, state, refused));
             }
         };
+        if org.is_disabled() {
+            // The right credential: not a failure to count against the client.
+            return Err(ApiError::unauthorized(
+                "ORGANISATION_DISABLED",
+                "this organisation is disabled on this hub; its operator can enable it again",
+            ));
+        }
         if let Some(limiter) = &state.limiter {
             if let Err(not_until) = limiter.check_key(&org.id) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());

@@ -21,6 +21,8 @@ pub struct Session {
 
 pub const INVALID: u32 = 15500;
 pub const LOCKED: u32 = 15502;
+/// OFX's general error: what a client shows when the institution itself is not serving.
+pub const GENERAL_ERROR: u32 = 2000;
 
 pub async fn sign_on(
     state: &AppState,
@@ -43,6 +45,11 @@ pub async fn sign_on(
         connection: None,
         counts_as_failure: failure,
     };
+    if org.is_disabled() {
+        // The client cannot show an HTTP error; the sign-on's status says why.
+        let message = "This institution's service is suspended; contact the institution";
+        return Ok(refuse(GENERAL_ERROR, message, false));
+    }
     if signon.is_anonymous() {
         let only_profile = request
             .transactions

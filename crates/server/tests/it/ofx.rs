@@ -22,6 +22,7 @@ crate::on_both_backends!(
     a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered,
     a_balance_never_reported_is_a_zero_the_status_explains,
     the_fi_configuration_names_the_fid_and_bank_id,
+    a_disabled_organisation_is_refused_on_every_door_until_enabled,
 );
 
 const ANON: &str = "anonymous00000000000000000000000";
@@ -833,4 +834,48 @@ async fn the_fi_configuration_names_the_fid_and_bank_id(hub: Hub) {
         Some("123456789"),
         "an account's own wins"
     );
+}
+
+/// `bankfeeds org disable`: the Rutter and Codat doors answer 401 `ORGANISATION_DISABLED` to
+/// the right credential (not counted as a failed sign-in), OFX sign-on says so in its status,
+/// and another organisation is untouched; enabling restores all of it with nothing lost.
+async fn a_disabled_organisation_is_refused_on_every_door_until_enabled(hub: Hub) {
+    let (bank, token, c) = fixture(&hub).await;
+    let other = hub.org("Other Bank").await;
+    let url = c["url"].as_str().unwrap();
+    let (user, pass) = user_and_password(&c);
+    let sets = format!("{ACCTINFO}{}", stmt("s1", "1001", ALL));
+    let now = bankfeeds_domain::Clock::now(&bankfeeds_domain::SystemClock);
+    hub.store
+        .set_org_disabled(bank.org.id, Some(now))
+        .await
+        .unwrap();
+
+    let accounts = with_token(ACCOUNTS, &token);
+    // More refusals than the failed-sign-in budget: the right credential is never blocked.
+    for _ in 0..12 {
+        refuses(hub.get(&bank, &accounts), 401, "ORGANISATION_DISABLED").await;
+    }
+    let codat = hub
+        .http
+        .get(hub.url("/codat/companies"))
+        .basic_auth(&bank.client_id, Some(&bank.client_secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(codat.status(), 401);
+    let root = post_ofx(&hub, url, 102, request(102, user, pass, &sets)).await;
+    assert_eq!(signon_code(&root), "2000");
+    assert_eq!(root.children.len(), 1, "nothing but the sign-on answer");
+    ok(hub.get(&other, "/versioned/connections").send().await).await;
+
+    hub.store.set_org_disabled(bank.org.id, None).await.unwrap();
+    let listed = ok(hub.get(&bank, &accounts).send().await).await;
+    assert_eq!(
+        listed["bank_feed_accounts"].as_array().unwrap().len(),
+        2,
+        "{listed}"
+    );
+    let root = post_ofx(&hub, url, 102, request(102, user, pass, &sets)).await;
+    assert_eq!(signon_code(&root), "0");
 }
