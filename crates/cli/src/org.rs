@@ -37,6 +37,17 @@ pub enum OrgCommand {
         #[arg(long)]
         org: String,
     },
+    /// Delete a disabled organisation and everything it owns (connections, accounts,
+    /// transactions, jobs, events, webhooks, operators, …), in one transaction. Cannot be
+    /// undone: take a `bankfeeds backup` first.
+    Delete {
+        /// The organisation's id or client_id.
+        #[arg(long)]
+        org: String,
+        /// The organisation's name, exactly, to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
     /// Enable a disabled organisation again.
     Enable {
         /// The organisation's id or client_id.
@@ -212,6 +223,24 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
         }
         OrgCommand::Disable { org } => set_disabled(&store, &org, Some(SystemClock.now())).await?,
         OrgCommand::Enable { org } => set_disabled(&store, &org, None).await?,
+        OrgCommand::Delete { org, confirm } => {
+            let org = crate::operator::find_org(&store, &org).await?;
+            anyhow::ensure!(
+                confirm == org.name,
+                "--confirm must be the organisation's name exactly ({:?}); nothing deleted",
+                org.name
+            );
+            let erased = store.delete_org(org.id).await?;
+            let rows: serde_json::Map<String, serde_json::Value> = erased
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(table, n)| (table.to_owned(), n.into()))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"deleted": org.id, "name": org.name, "rows": rows})
+            );
+        }
         OrgCommand::List => {
             for org in store.list_orgs().await? {
                 println!(

@@ -193,6 +193,41 @@ async fn status_show_and_rotate(db_url: &str) {
     );
     api.secret = new_secret;
     assert_eq!(api.get("/versioned/connections").await.0, 200);
+
+    // Disable, refuse a delete without the name, delete: the credential stops working and
+    // the organisation is gone from the list.
+    let too_soon = run(
+        db_url,
+        &["org", "delete", "--org", &org_id, "--confirm", "Ops Bank"],
+    );
+    assert!(!too_soon.status.success());
+    assert!(
+        stderr(&too_soon).contains("disable it first"),
+        "{}",
+        stderr(&too_soon)
+    );
+    let disabled = ok_json(&run(db_url, &["org", "disable", "--org", &client_id]));
+    assert_eq!(disabled["disabled"], true, "{disabled}");
+    let (status, body) = api.get("/versioned/connections").await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (401, Some("ORGANISATION_DISABLED"))
+    );
+    let wrong = run(
+        db_url,
+        &["org", "delete", "--org", &org_id, "--confirm", "ops bank"],
+    );
+    assert!(!wrong.status.success(), "the name must match exactly");
+    let deleted = ok_json(&run(
+        db_url,
+        &["org", "delete", "--org", &org_id, "--confirm", "Ops Bank"],
+    ));
+    assert_eq!(deleted["deleted"], org_id.as_str(), "{deleted}");
+    assert_eq!(deleted["rows"]["connections"], 1, "{deleted}");
+    assert_eq!(deleted["rows"]["bank_feed_accounts"], 2, "{deleted}");
+    let listed = run(db_url, &["org", "list"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains(&org_id));
+    assert_eq!(api.get("/versioned/connections").await.0, 401);
     drop(server);
 }
 

@@ -42,7 +42,7 @@ pub use currency::Currency;
 pub use ids::{ConnectionId, JobId, OrgId, TransactionId};
 pub use job::{Job, JobHead, JobStatus};
 pub use money::Amount;
-pub use org::{NewOrg, Org};
+pub use org::{NewOrg, Org, OrgDeleteRefusal};
 pub use page::{Cursor, Page, PageRequest};
 pub use platform::Platform;
 pub use secret::{Secret, SecretHash, SecretKind};

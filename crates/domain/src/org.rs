@@ -22,6 +22,21 @@ impl Org {
     pub fn is_disabled(&self) -> bool {
         self.disabled_at.is_some()
     }
+
+    /// Deleting erases every row of the organisation, so it must be disabled first: its
+    /// callers have already been turned away, and the operator has taken two steps.
+    pub fn may_be_deleted(&self) -> Result<(), OrgDeleteRefusal> {
+        match self.disabled_at {
+            Some(_) => Ok(()),
+            None => Err(OrgDeleteRefusal::NotDisabled),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+pub enum OrgDeleteRefusal {
+    #[error("the organisation is not disabled: disable it first (`bankfeeds org disable`)")]
+    NotDisabled,
 }
 
 /// An organisation about to be stored, with its freshly generated credential.
@@ -74,6 +89,14 @@ impl NewOrg {
 mod tests {
     use super::*;
     use chrono::Utc;
+
+    #[test]
+    fn only_a_disabled_organisation_may_be_deleted() {
+        let (mut new, _) = NewOrg::generate("Demo Bank", Utc::now()).unwrap();
+        assert_eq!(new.org.may_be_deleted(), Err(OrgDeleteRefusal::NotDisabled));
+        new.org.disabled_at = Some(Utc::now());
+        assert_eq!(new.org.may_be_deleted(), Ok(()));
+    }
 
     #[test]
     fn names_are_trimmed_and_checked() {

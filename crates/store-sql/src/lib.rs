@@ -27,6 +27,7 @@ pub mod live;
 pub mod ofx;
 pub mod operators;
 pub mod orgs;
+pub mod orgs_delete;
 pub mod otps;
 pub mod platform_feeds;
 pub mod retention;

@@ -39,6 +39,14 @@ impl TryFrom<OrgRow> for OrgCredential {
 const SELECT: &str =
     "SELECT id, name, client_id, client_secret_hash, created_at, disabled_at FROM orgs";
 
+/// The organisation with this id, read where `e` runs (a transaction, to decide under it).
+pub(crate) async fn load(e: &mut impl Exec, id: OrgId) -> StoreResult<Option<Org>> {
+    let found: Option<OrgCredential> = e
+        .optional::<OrgRow, _>(Sql::new(format!("{SELECT} WHERE id = $1")).bind(id.as_uuid()))
+        .await?;
+    Ok(found.map(|c| c.org))
+}
+
 #[async_trait::async_trait]
 impl<B: Backend> OrgStore for SqlStore<B> {
     async fn create_org(&self, new: &NewOrg) -> StoreResult<()> {
@@ -68,12 +76,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
     }
 
     async fn get_org(&self, id: OrgId) -> StoreResult<Option<Org>> {
-        let db = &self.0;
-        let found: Option<OrgCredential> = db
-            .reader()
-            .optional::<OrgRow, _>(Sql::new(format!("{SELECT} WHERE id = $1")).bind(id.as_uuid()))
-            .await?;
-        Ok(found.map(|c| c.org))
+        load(&mut self.0.reader(), id).await
     }
 
     async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>> {
@@ -109,5 +112,9 @@ impl<B: Backend> OrgStore for SqlStore<B> {
             .await?;
         tx.commit().await?;
         Ok(found.org)
+    }
+
+    async fn delete_org(&self, id: OrgId) -> StoreResult<Vec<(&'static str, u64)>> {
+        self.erase_org(id).await
     }
 }

@@ -84,6 +84,7 @@ macro_rules! __suite_cases {
                 orgs_list_every_organisation_once,
                 client_secrets_rotate_and_the_old_one_stops_working,
                 organisations_are_disabled_and_enabled_again,
+                a_disabled_organisation_is_deleted_with_everything_it_owns,
             ],
             connections: [
                 connections_round_trip,

@@ -149,3 +149,56 @@ pub async fn organisations_are_disabled_and_enabled_again(store: DynStore) {
         Err(StoreError::NotFound)
     ));
 }
+
+/// `delete_org` erases an organisation's every row in one go (refused unless it was disabled),
+/// and leaves another organisation exactly as it was.
+pub async fn a_disabled_organisation_is_deleted_with_everything_it_owns(store: DynStore) {
+    use crate::helpers::{all_transactions, batch, events, intuit_account, run_batch, t0, tx};
+    let (a, ca, acct_a) = intuit_account(&store, "A-1").await;
+    let (b, cb, acct_b) = intuit_account(&store, "B-1").await;
+    for (c, acct) in [(&ca, &acct_a), (&cb, &acct_b)] {
+        let txns = vec![tx("t1", t0(), "-5.00"), tx("t2", t0(), "7.25")];
+        let (_, outcome) = run_batch(&store, c, acct, &batch(acct, None, txns), t0()).await;
+        assert!(outcome.is_ok());
+    }
+    let b_events = events(&store, b).await;
+    let b_transactions = all_transactions(&store, &cb).await;
+
+    let refused = store.delete_org(a).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Invalid {
+                code: "ORGANISATION_NOT_DISABLED",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(store.get_org(a).await.unwrap().is_some(), "nothing deleted");
+    assert_eq!(all_transactions(&store, &ca).await.len(), 2);
+
+    store.set_org_disabled(a, Some(t0())).await.unwrap();
+    let erased = store.delete_org(a).await.unwrap();
+    let count = |table: &str| erased.iter().find(|(t, _)| *t == table).map(|(_, n)| *n);
+    assert_eq!(count("transactions"), Some(2), "{erased:?}");
+    assert_eq!(count("bank_feed_accounts"), Some(1));
+    assert_eq!(count("connections"), Some(1));
+    assert_eq!(count("jobs"), Some(1));
+    assert!(count("events").unwrap() >= 2, "{erased:?}");
+
+    assert_eq!(store.get_org(a).await.unwrap(), None);
+    assert_eq!(store.get_connection(a, ca.id).await.unwrap(), None);
+    assert!(all_transactions(&store, &ca).await.is_empty());
+    assert!(events(&store, a).await.is_empty());
+    assert!(matches!(
+        store.delete_org(a).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The other organisation is untouched.
+    assert!(store.get_org(b).await.unwrap().is_some());
+    assert!(store.get_connection(b, cb.id).await.unwrap().is_some());
+    assert_eq!(all_transactions(&store, &cb).await, b_transactions);
+    assert_eq!(events(&store, b).await, b_events);
+}

@@ -22,4 +22,9 @@ pub trait OrgStore: Send + Sync {
     /// Disables the organisation from `at` (`Some`), or enables it again (`None`); returns it
     /// as it now stands. `NotFound` when there is no such organisation.
     async fn set_org_disabled(&self, id: OrgId, at: Option<Timestamp>) -> StoreResult<Org>;
+
+    /// Erases the organisation and every row it owns, in one transaction; returns how many
+    /// rows went from each table. `NotFound` when there is no such organisation; `Invalid`
+    /// `ORGANISATION_NOT_DISABLED` unless it was disabled first.
+    async fn delete_org(&self, id: OrgId) -> StoreResult<Vec<(&'static str, u64)>>;
 }
