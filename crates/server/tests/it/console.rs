@@ -22,10 +22,10 @@ crate::on_both_backends!(
     rotating_the_client_secret_needs_confirmation_and_retires_the_old_one,
 );
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// Creates an operator as `bankfeeds operator create` does; returns the setup link's path.
-async fn operator(
+pub(crate) async fn operator(
     hub: &Hub,
     org: OrgId,
     email: &str,
@@ -37,7 +37,7 @@ async fn operator(
 }
 
 /// Sets the password through the setup link; the browser is then signed in.
-async fn set_up(b: &mut Browser<'_>, link: &str) {
+pub(crate) async fn set_up(b: &mut Browser<'_>, link: &str) {
     let page = b.get(link).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let done = b
@@ -64,7 +64,7 @@ async fn sign_in(b: &mut Browser<'_>, email: &str, password: &str) -> Page {
 }
 
 /// The text of the element with `id` (up to the next tag).
-fn text_of(page: &Page, id: &str) -> String {
+pub(crate) fn text_of(page: &Page, id: &str) -> String {
     let marker = format!("id=\"{id}\">");
     let start = page
         .body
@@ -76,7 +76,7 @@ fn text_of(page: &Page, id: &str) -> String {
 }
 
 /// A connection of `bank` with one account; returns (token, account id).
-async fn feed(
+pub(crate) async fn feed(
     hub: &Hub,
     bank: &Creds,
     name: &str,
