@@ -9,7 +9,7 @@ use bankfeeds_domain::{Clock, ManualClock, OrgId};
 use bankfeeds_store::Event;
 use serde_json::json;
 
-use crate::console::{feed, operator, set_up, text_of};
+use crate::console::{feed, link, operator, push, set_up, sign_in, text_of, tx, PASSWORD};
 use crate::helpers::Hub;
 use crate::pages::{field, see_other, Browser};
 
@@ -17,6 +17,7 @@ crate::on_both_backends!(
     with_clock:
     feed_actions_are_confirmed_scoped_and_recorded,
     the_fi_configuration_is_previewed_checked_and_recorded,
+    the_overview_counts_stale_feeds_and_shows_webhook_health,
 );
 
 /// The organisation's events of `kind`, waiting briefly for a commit to show (PostgreSQL's
@@ -286,4 +287,61 @@ async fn the_fi_configuration_is_previewed_checked_and_recorded(hub: Hub, clock:
     let events = events_of(&hub, a.org.id, "organisation.client_secret_rotated", 1).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].payload["operator_id"], json!(op.id));
+}
+
+async fn the_overview_counts_stale_feeds_and_shows_webhook_health(
+    hub: Hub,
+    clock: Arc<ManualClock>,
+) {
+    let a = hub.org("Bank A").await;
+    let (_, setup) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
+    let mut alice = Browser::anonymous(&hub);
+    set_up(&mut alice, &setup).await;
+    let (token, acct) = feed(&hub, &a, "Acme Widgets", "chk-1", "000123456789").await;
+    let (_, never) = feed(&hub, &a, "Zed Ltd", "sav-2", "000987654321").await;
+    link(&hub, &clock, &acct).await;
+    link(&hub, &clock, &never).await;
+    push(&hub, &a, &token, &acct, json!([tx("t1", &clock, "1.50")])).await;
+
+    // Posted yesterday: not stale; a feed that never posted is not stale either.
+    let overview = alice.get("/console").await;
+    assert_eq!(text_of(&overview, "feeds-stale"), "0");
+    assert!(
+        !overview.body.contains("id=\"webhook-health\""),
+        "no webhooks, no section"
+    );
+    // Nine days later, silent (the floor is four open days): stale, by the report's rule.
+    clock.advance(chrono::TimeDelta::days(9));
+    // (the session has expired meanwhile)
+    let again = sign_in(&mut alice, "ops@bank-a.example", PASSWORD).await;
+    assert_eq!(see_other(&again), "/console");
+    let overview = alice.get("/console").await;
+    assert_eq!(text_of(&overview, "feeds-stale"), "1");
+    let report = hub
+        .get_ok(
+            &a,
+            &crate::helpers::with_token(
+                &format!("/versioned/accounting/bank_feeds/accounts/{acct}/continuity"),
+                &token,
+            ),
+        )
+        .await;
+    assert_eq!(
+        report["stale"], true,
+        "the continuity report agrees: {report}"
+    );
+
+    // With an endpoint, the delivery health shows.
+    let created = hub
+        .post(
+            &a,
+            "/versioned/webhooks",
+            &json!({"url": "https://hooks.example.com/bankfeeds"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let overview = alice.get("/console").await;
+    assert_eq!(text_of(&overview, "webhook-endpoints"), "1");
 }
