@@ -18,6 +18,7 @@ crate::on_both_backends!(
     feed_actions_are_confirmed_scoped_and_recorded,
     the_fi_configuration_is_previewed_checked_and_recorded,
     the_overview_counts_stale_feeds_and_shows_webhook_health,
+    resending_a_codat_quickbooks_link_issues_a_fresh_one_time_code,
 );
 
 /// The organisation's events of `kind`, waiting briefly for a commit to show (PostgreSQL's
@@ -344,4 +345,42 @@ async fn the_overview_counts_stale_feeds_and_shows_webhook_health(
     assert_eq!(created.status(), 201);
     let overview = alice.get("/console").await;
     assert_eq!(text_of(&overview, "webhook-endpoints"), "1");
+}
+
+async fn resending_a_codat_quickbooks_link_issues_a_fresh_one_time_code(
+    hub: Hub,
+    clock: Arc<ManualClock>,
+) {
+    let a = hub.org("Bank A").await;
+    let (_, setup) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
+    let mut alice = Browser::anonymous(&hub);
+    set_up(&mut alice, &setup).await;
+    let codat = crate::codat::Codat::new(&hub, &a);
+    crate::link_flow::list_bank(&hub, &a, "INTUIT_BANK_FEEDS").await;
+    codat.quickbooks_checking("Elaborate Events, Inc").await;
+    let hits = hub
+        .store
+        .search_connections(a.org.id, Some("Checking"), 0, 10)
+        .await
+        .unwrap();
+    let acct = hits[0].account.as_ref().unwrap().id;
+    let path = format!("/console/accounts/{acct}/resend-link");
+    let mut links = Vec::new();
+    for _ in 0..2 {
+        let confirm = alice.get(&path).await;
+        let sent = alice
+            .post(&path, &[("csrf", &field(&confirm, "csrf"))])
+            .await;
+        assert_eq!(sent.status, 200, "{}", sent.body);
+        links.push(text_of(&sent, "fresh-link"));
+    }
+    assert!(links[0].contains("/link/codat/start?otp="), "{}", links[0]);
+    assert_ne!(links[0], links[1], "each resend is a new code");
+    // The code works: the start page takes it (into its cookie) and sends the customer on.
+    let start = links[1]
+        .split_once("/link/")
+        .map(|(_, rest)| format!("/link/{rest}"))
+        .unwrap();
+    let mut customer = Browser::anonymous(&hub);
+    assert_eq!(see_other(&customer.get(&start).await), "/link/codat/start");
 }
