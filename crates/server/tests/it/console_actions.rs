@@ -160,6 +160,14 @@ async fn the_fi_configuration_is_previewed_checked_and_recorded(hub: Hub, clock:
     let mut alice = Browser::anonymous(&hub);
     set_up(&mut alice, &link).await;
 
+    // The hub's root page links the console.
+    let landing = Browser::anonymous(&hub).get("/").await;
+    assert!(
+        landing.body.contains("href=\"/console\""),
+        "{}",
+        landing.body
+    );
+
     let settings = alice.get("/console/settings").await;
     assert!(settings
         .body
