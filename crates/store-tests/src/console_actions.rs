@@ -10,7 +10,9 @@ use bankfeeds_domain::{Platform, Secret, SecretKind};
 use bankfeeds_store::{DynStore, StoreError};
 use serde_json::{json, Value};
 
-use crate::helpers::{account, active, batch, connection, days, events_of, named_org, run_batch, t0, tx};
+use crate::helpers::{
+    account, active, batch, connection, days, events_of, named_org, run_batch, t0, tx,
+};
 
 fn config(org: bankfeeds_domain::OrgId, now: bankfeeds_domain::Timestamp) -> FiConfig {
     FiConfig {
