@@ -128,6 +128,59 @@ pub fn bar_heights(values: &[u64], height: u32) -> Vec<u32> {
         .collect()
 }
 
+/// How far back the overview looks for a feed's posting days when it counts stale feeds: the
+/// continuity report's stale rule (`continuity::gaps`) on this window, so the count reads a
+/// bounded number of rows however old the hub is.
+pub const STALE_WINDOW_DAYS: u64 = 90;
+
+/// A feed's posting days within the window (and whether it had any before it) and its declared
+/// closed ranges: what the stale rule needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FeedDays {
+    /// Days with a posted transaction on or after the window's start, any order.
+    pub posting_days: Vec<NaiveDate>,
+    /// Whether a transaction was posted before the window's start.
+    pub posted_before: bool,
+    /// Declared closed ranges reaching into the window.
+    pub closed: Vec<(NaiveDate, NaiveDate)>,
+}
+
+/// The first day of the stale window ending `today`.
+pub fn stale_window_start(today: NaiveDate) -> NaiveDate {
+    today
+        .checked_sub_days(chrono::Days::new(STALE_WINDOW_DAYS))
+        .unwrap_or(today)
+}
+
+/// Whether the feed is stale today: the continuity report's rule (an ongoing stale span,
+/// `continuity::gaps::staleness`). A feed that posted only before the window counts as having
+/// posted on the day before it (its silence covers the whole window); one that never posted
+/// is not stale (nothing is expected of it yet), as in the report.
+pub fn is_stale(feed: &FeedDays, today: NaiveDate) -> bool {
+    let mut days = feed.posting_days.clone();
+    if feed.posted_before {
+        if let Some(before) = stale_window_start(today).pred_opt() {
+            days.push(before);
+        }
+    }
+    crate::continuity::gaps::staleness(&days, &feed.closed, today)
+        .spans
+        .iter()
+        .any(|s| s.ongoing)
+}
+
+/// The organisation's webhook delivery health, for the overview (shown when it has endpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WebhookHealth {
+    pub endpoints: u64,
+    /// Endpoints the hub disabled (or the FI did).
+    pub disabled: u64,
+    /// Deliveries still to be sent.
+    pub pending: u64,
+    /// Delivery attempts that failed in the last 24 hours.
+    pub failed_attempts: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +227,33 @@ mod tests {
     fn a_connection_is_linked_by_one_active_feed() {
         assert_eq!(ConnectionState::of(0), ConnectionState::Pending);
         assert_eq!(ConnectionState::of(2), ConnectionState::Linked);
+    }
+
+    #[test]
+    fn a_feed_is_stale_by_the_continuity_rule_within_the_window() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let today = d("2026-06-30");
+        let daily = |to: &str| FeedDays {
+            posting_days: d("2026-06-01")
+                .iter_days()
+                .take_while(|x| *x <= d(to))
+                .collect(),
+            ..FeedDays::default()
+        };
+        // Daily until four days ago: within the floor; five: stale.
+        assert!(!is_stale(&daily("2026-06-26"), today));
+        assert!(is_stale(&daily("2026-06-25"), today));
+        // The silent days declared closed do not count.
+        let mut closed = daily("2026-06-25");
+        closed.closed = vec![(d("2026-06-26"), d("2026-06-29"))];
+        assert!(!is_stale(&closed, today));
+        // Never posted: nothing expected yet. Posted only before the window: stale.
+        assert!(!is_stale(&FeedDays::default(), today));
+        let old = FeedDays {
+            posted_before: true,
+            ..FeedDays::default()
+        };
+        assert!(is_stale(&old, today));
+        assert_eq!(stale_window_start(today), d("2026-04-01"));
     }
 }

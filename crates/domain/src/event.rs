@@ -43,10 +43,14 @@ pub enum EventKind {
     BalanceBreakAcknowledged,
     /// The hub disabled a webhook endpoint that kept failing (`domain::webhook::delivery`).
     WebhookDisabled,
+    /// The organisation's client secret was replaced (the console or the command line).
+    ClientSecretRotated,
+    /// A bank feeds configuration (FI configuration) was created or replaced.
+    FiConfigUpdated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::ConnectionCreated,
         EventKind::ConnectionDeleted,
         EventKind::ConnectionLinked,
@@ -67,6 +71,8 @@ impl EventKind {
         EventKind::BalanceMismatch,
         EventKind::BalanceBreakAcknowledged,
         EventKind::WebhookDisabled,
+        EventKind::ClientSecretRotated,
+        EventKind::FiConfigUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +97,8 @@ impl EventKind {
             EventKind::BalanceMismatch => "bank_feed_account.balance_mismatch",
             EventKind::BalanceBreakAcknowledged => "bank_feed_account.balance_break_acknowledged",
             EventKind::WebhookDisabled => "webhook.disabled",
+            EventKind::ClientSecretRotated => "organisation.client_secret_rotated",
+            EventKind::FiConfigUpdated => "bank_feeds_config.updated",
         }
     }
 

@@ -143,3 +143,103 @@ pub async fn declare<B: Backend>(
     .await?;
     Ok(DeclaredClosed::Declared(declared))
 }
+
+/// `ContinuityStore::feed_days`: three statements over the window (posting days, whether each
+/// feed posted before it, closed ranges), merged per feed in the organisation's feed order.
+pub async fn feed_days<B: Backend>(
+    db: &mut impl Exec,
+    org: bankfeeds_domain::OrgId,
+    since: NaiveDate,
+) -> StoreResult<Vec<bankfeeds_domain::console::FeedDays>> {
+    use bankfeeds_domain::console::FeedDays;
+    let day_sql = match B::DIALECT {
+        Dialect::Postgres => "to_char(t.posted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        Dialect::Sqlite => {
+            "date((t.posted_at - (((t.posted_at % 1000000) + 1000000) % 1000000)) / 1000000, \
+             'unixepoch')"
+        }
+    };
+    let start: Timestamp = since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let live = "SELECT a.id FROM bank_feed_accounts a JOIN connections c ON c.id = a.connection_id
+                WHERE a.org_id = $1 AND a.deleted_at IS NULL AND c.deleted_at IS NULL";
+    #[derive(sqlx::FromRow)]
+    struct Feed {
+        id: DbId,
+        posted_before: bool,
+    }
+    let feeds: Vec<Feed> = db
+        .fetch_all(
+            Sql::new(format!(
+                "SELECT a.id, EXISTS (SELECT 1 FROM transactions t
+                     WHERE t.account_id = a.id AND t.posted_at < $2) AS posted_before
+                 FROM bank_feed_accounts a WHERE a.id IN ({live}) ORDER BY a.id"
+            ))
+            .bind(org.as_uuid())
+            .bind(start),
+        )
+        .await?;
+    #[derive(sqlx::FromRow)]
+    struct Posted {
+        account_id: DbId,
+        d: String,
+    }
+    let posted: Vec<Posted> = db
+        .fetch_all(
+            Sql::new(format!(
+                "SELECT DISTINCT t.account_id, {day_sql} AS d FROM transactions t
+                 WHERE t.account_id IN ({live}) AND t.posted_at >= $2"
+            ))
+            .bind(org.as_uuid())
+            .bind(start),
+        )
+        .await?;
+    #[derive(sqlx::FromRow)]
+    struct Closed {
+        account_id: DbId,
+        from_day: String,
+        to_day: String,
+    }
+    let closed: Vec<Closed> = db
+        .fetch_all(
+            Sql::new(format!(
+                "SELECT account_id, from_day, to_day FROM closed_days
+                 WHERE account_id IN ({live}) AND to_day >= $2"
+            ))
+            .bind(org.as_uuid())
+            .bind(since.to_string()),
+        )
+        .await?;
+    let mut out: Vec<(uuid::Uuid, FeedDays)> = feeds
+        .into_iter()
+        .map(|f| {
+            (
+                f.id.0,
+                FeedDays {
+                    posted_before: f.posted_before,
+                    ..FeedDays::default()
+                },
+            )
+        })
+        .collect();
+    let find = |out: &mut Vec<(uuid::Uuid, FeedDays)>, id: uuid::Uuid| {
+        out.binary_search_by(|(k, _)| k.cmp(&id)).ok()
+    };
+    for p in posted {
+        if let Some(i) = find(&mut out, p.account_id.0) {
+            out[i]
+                .1
+                .posting_days
+                .push(day(&p.d, "transactions.posted_at")?);
+        }
+    }
+    for c in closed {
+        if let Some(i) = find(&mut out, c.account_id.0) {
+            let range = (
+                day(&c.from_day, "closed_days.from_day")?,
+                day(&c.to_day, "closed_days.to_day")?,
+            );
+            out[i].1.closed.push(range);
+        }
+    }
+    Ok(out.into_iter().map(|(_, f)| f).collect())
+}

@@ -1,6 +1,7 @@
 //! Connections: one customer's channel to one platform, with its access token's digest.
 
 use bankfeeds_domain::console::{ConnectionCount, ConnectionState, SearchHit};
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
@@ -178,11 +179,12 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
     }
 
     /// Deletes the connection and, with it, every live account of it.
-    async fn delete_connection(
+    async fn delete_connection_by(
         &self,
         org: OrgId,
         id: ConnectionId,
         at: Timestamp,
+        by: Option<OperatorId>,
     ) -> StoreResult<()> {
         let db = &self.0;
         let mut tx = db.write().await?;
@@ -200,7 +202,7 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
             .await?
             .ok_or(StoreError::NotFound)?;
         accounts::delete_all_of_connection(&mut tx, id, at).await?;
-        let event = NewEvent::connection(EventKind::ConnectionDeleted, &deleted);
+        let event = NewEvent::connection(EventKind::ConnectionDeleted, &deleted).by_operator(by);
         events::append(&mut tx, &event, at).await?;
         tx.commit().await
     }
@@ -248,10 +250,18 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
         offset: u64,
         limit: u32,
     ) -> StoreResult<Vec<SearchHit>> {
+        // One statement: the connection's columns under `c_` names, the account's under its
+        // own (all NULL for a connection with no feed), the customer's name.
         #[derive(sqlx::FromRow)]
         struct Hit {
-            connection_id: DbId,
-            account_id: Option<DbId>,
+            c_id: DbId,
+            c_org_id: DbId,
+            c_platform: String,
+            c_name: Option<String>,
+            c_created_at: DbTime,
+            c_updated_at: DbTime,
+            #[sqlx(flatten)]
+            account: accounts::JoinedAccountRow,
             customer: Option<String>,
         }
         let d = B::DIALECT;
@@ -265,8 +275,15 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
             format!("%{escaped}%")
         });
         let like = |expr: String| format!("LOWER(COALESCE({expr}, '')) LIKE $2 ESCAPE '\\'");
+        let account_columns = accounts::COLUMNS
+            .split(',')
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
-            "SELECT c.id AS connection_id, a.id AS account_id, cu.name AS customer
+            "SELECT c.id AS c_id, c.org_id AS c_org_id, c.platform AS c_platform,
+                    c.name AS c_name, c.created_at AS c_created_at, c.updated_at AS c_updated_at,
+                    {account_columns}, cu.name AS customer
              FROM connections c
              LEFT JOIN bank_feed_accounts a ON a.connection_id = c.id AND a.deleted_at IS NULL
              LEFT JOIN customer_connections cc ON cc.connection_id = c.id
@@ -280,8 +297,9 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
             like(d.json_text("a.details", "bank_account_number")),
             like("a.internal_bank_account_id".into()),
         );
-        let mut reader = self.0.reader();
-        let hits: Vec<Hit> = reader
+        let hits: Vec<Hit> = self
+            .0
+            .reader()
             .fetch_all(
                 Sql::new(sql)
                     .bind(org.as_uuid())
@@ -292,30 +310,19 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
             .await?;
         let mut out = Vec::with_capacity(hits.len());
         for hit in hits {
-            let connection = reader
-                .one::<ConnectionRow, _>(
-                    Sql::new(format!("SELECT {COLUMNS} FROM connections WHERE id = $1"))
-                        .bind(hit.connection_id.0),
-                )
-                .await?;
-            let account = match hit.account_id {
-                Some(id) => Some(
-                    reader
-                        .one::<accounts::AccountRow, _>(
-                            Sql::new(format!(
-                                "SELECT {} FROM bank_feed_accounts WHERE id = $1",
-                                accounts::COLUMNS
-                            ))
-                            .bind(id.0),
-                        )
-                        .await?,
-                ),
-                None => None,
+            let connection = ConnectionRow {
+                id: hit.c_id,
+                org_id: hit.c_org_id,
+                platform: hit.c_platform,
+                name: hit.c_name,
+                created_at: hit.c_created_at,
+                updated_at: hit.c_updated_at,
+                deleted_at: None,
             };
             out.push(SearchHit {
-                connection,
+                connection: connection.try_into()?,
                 customer: hit.customer,
-                account,
+                account: hit.account.account().map(TryInto::try_into).transpose()?,
             });
         }
         Ok(out)

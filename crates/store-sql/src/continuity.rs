@@ -174,6 +174,14 @@ pub async fn write_step(
 
 #[async_trait::async_trait]
 impl<B: Backend> ContinuityStore for SqlStore<B> {
+    async fn feed_days(
+        &self,
+        org: bankfeeds_domain::OrgId,
+        since: chrono::NaiveDate,
+    ) -> StoreResult<Vec<bankfeeds_domain::console::FeedDays>> {
+        crate::closed_days::feed_days::<B>(&mut self.0.reader(), org, since).await
+    }
+
     async fn continuity(
         &self,
         connection: ConnectionId,

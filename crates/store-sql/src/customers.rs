@@ -80,11 +80,12 @@ struct TokenRow {
     expires_at: DbTime,
 }
 
-/// The customer's live connections (one of them when `only` is given).
+/// The customer's live connections (one of them when `only` is given; `customer` `None`:
+/// whichever customer holds `only`).
 async fn select_connections(
     conn: &mut impl Exec,
     org: OrgId,
-    customer: CustomerId,
+    customer: Option<CustomerId>,
     only: Option<ConnectionId>,
 ) -> StoreResult<Vec<CustomerConnection>> {
     let columns = connections::COLUMNS
@@ -100,12 +101,12 @@ async fn select_connections(
                 AND a.deleted_at IS NULL) AS last_synced_at
          FROM customer_connections cc
          JOIN connections c ON c.id = cc.connection_id
-         WHERE cc.customer_id = $1 AND c.org_id = $2 AND c.deleted_at IS NULL
+         WHERE ($1 IS NULL OR cc.customer_id = $1) AND c.org_id = $2 AND c.deleted_at IS NULL
            AND ($3 IS NULL OR c.id = $3)
          ORDER BY c.id"
     );
     let q = Sql::new(sql)
-        .bind(customer.as_uuid())
+        .bind(customer.map(|c| c.as_uuid()))
         .bind(org.as_uuid())
         .bind(only.map(|c| c.as_uuid()));
     conn.all::<CustomerConnectionRow, _>(q).await
@@ -276,7 +277,7 @@ impl<B: Backend> CustomerStore for SqlStore<B> {
         customer: CustomerId,
     ) -> StoreResult<Vec<CustomerConnection>> {
         let db = &self.0;
-        select_connections(&mut db.reader(), org, customer, None).await
+        select_connections(&mut db.reader(), org, Some(customer), None).await
     }
 
     async fn get_customer_connection(
@@ -287,10 +288,21 @@ impl<B: Backend> CustomerStore for SqlStore<B> {
     ) -> StoreResult<Option<CustomerConnection>> {
         let db = &self.0;
         Ok(
-            select_connections(&mut db.reader(), org, customer, Some(id))
+            select_connections(&mut db.reader(), org, Some(customer), Some(id))
                 .await?
                 .pop(),
         )
+    }
+
+    async fn find_customer_connection(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+    ) -> StoreResult<Option<CustomerConnection>> {
+        let db = &self.0;
+        Ok(select_connections(&mut db.reader(), org, None, Some(id))
+            .await?
+            .pop())
     }
 
     /// Ends the customer's link of the connection and takes each active feed of it off every
@@ -347,7 +359,7 @@ impl<B: Backend> CustomerStore for SqlStore<B> {
         }
         let event = NewEvent::connection_unlinked(org, id, customer);
         events::append(&mut tx, &event, at).await?;
-        let done = select_connections(&mut tx, org, customer, Some(id))
+        let done = select_connections(&mut tx, org, Some(customer), Some(id))
             .await?
             .pop()
             .ok_or(StoreError::NotFound)?;

@@ -1,9 +1,10 @@
 //! FI configurations: what a customer's link page shows for each platform.
 
 use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::{OrgId, Platform};
 use bankfeeds_store::decode::parse;
-use bankfeeds_store::{FiConfigStore, StoreError, StoreResult};
+use bankfeeds_store::{FiConfigStore, NewEvent, StoreError, StoreResult};
 
 use crate::{Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
@@ -47,7 +48,11 @@ const COLUMNS: &str = "org_id, platform, display_name, logo_url, country_code, l
 
 #[async_trait::async_trait]
 impl<B: Backend> FiConfigStore for SqlStore<B> {
-    async fn put_fi_config(&self, c: &FiConfig) -> StoreResult<FiConfig> {
+    async fn put_fi_config_by(
+        &self,
+        c: &FiConfig,
+        by: Option<OperatorId>,
+    ) -> StoreResult<FiConfig> {
         let db = &self.0;
         // One statement: concurrent puts of one (org, platform) take turns on the primary key.
         let mut tx = db.write().await?;
@@ -75,6 +80,8 @@ impl<B: Backend> FiConfigStore for SqlStore<B> {
                 .bind(c.updated_at),
             )
             .await?;
+        let event = NewEvent::fi_config_updated(&saved, by);
+        crate::events::append(&mut tx, &event, saved.updated_at).await?;
         tx.commit().await?;
         Ok(saved)
     }

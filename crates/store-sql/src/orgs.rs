@@ -1,8 +1,9 @@
 //! Organisations: the FIs the hub serves, with the digest of each one's client secret.
 
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash, Timestamp};
 use bankfeeds_store::decode::known;
-use bankfeeds_store::{OrgCredential, OrgStore, StoreResult};
+use bankfeeds_store::{NewEvent, OrgCredential, OrgStore, StoreResult};
 
 use crate::{Backend, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
@@ -88,7 +89,13 @@ impl<B: Backend> OrgStore for SqlStore<B> {
             .await
     }
 
-    async fn rotate_client_secret(&self, id: OrgId, hash: &SecretHash) -> StoreResult<()> {
+    async fn rotate_client_secret_by(
+        &self,
+        id: OrgId,
+        hash: &SecretHash,
+        by: Option<OperatorId>,
+        at: Timestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.0.write().await?;
         tx.execute_found(
             Sql::new("UPDATE orgs SET client_secret_hash = $1 WHERE id = $2")
@@ -96,6 +103,8 @@ impl<B: Backend> OrgStore for SqlStore<B> {
                 .bind(id.as_uuid()),
         )
         .await?;
+        let event = NewEvent::client_secret_rotated(id, by);
+        crate::events::append(&mut tx, &event, at).await?;
         tx.commit().await
     }
 

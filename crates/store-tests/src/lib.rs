@@ -10,6 +10,7 @@ pub mod backends;
 pub mod connections;
 pub mod connectors;
 pub mod console;
+pub mod console_actions;
 pub mod continuity;
 pub mod credentials;
 pub mod customers;
@@ -169,6 +170,10 @@ macro_rules! __suite_cases {
             console: [
                 console_reads_count_and_find_only_their_organisations_data,
             ],
+            console_actions: [
+                console_actions_record_their_operator,
+                feed_days_and_webhook_health_are_the_organisations,
+            ],
             operators: [
                 operators_are_per_organisation_and_set_up_once,
                 sessions_expire_are_revoked_and_die_with_their_operator,
@@ -266,6 +271,7 @@ mod registration {
         ("connections", include_str!("connections.rs")),
         ("connectors", include_str!("connectors.rs")),
         ("console", include_str!("console.rs")),
+        ("console_actions", include_str!("console_actions.rs")),
         ("continuity", include_str!("continuity.rs")),
         ("credentials", include_str!("credentials.rs")),
         ("customers", include_str!("customers.rs")),

@@ -3,6 +3,7 @@
 use crate::{Idem, Outcome, StoreResult};
 use async_trait::async_trait;
 use bankfeeds_domain::console::{ConnectionCount, SearchHit};
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::{
     Connection, ConnectionId, NewConnection, OrgId, Page, PageRequest, SecretHash, Timestamp,
 };
@@ -53,6 +54,18 @@ pub trait ConnectionStore: Send + Sync {
         org: OrgId,
         id: ConnectionId,
         at: Timestamp,
+    ) -> StoreResult<()> {
+        self.delete_connection_by(org, id, at, None).await
+    }
+
+    /// As `delete_connection`, the `connection.deleted` event naming the console operator
+    /// `by` who deleted it (`None`: the API).
+    async fn delete_connection_by(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        at: Timestamp,
+        by: Option<OperatorId>,
     ) -> StoreResult<()>;
 
     /// The organisation's live connections counted by platform and state (linked when one of

@@ -50,6 +50,16 @@ pub enum Acknowledged {
 
 #[async_trait]
 pub trait ContinuityStore: Send + Sync {
+    /// For each live feed of the organisation (on a live connection): its posting days on or
+    /// after `since`, whether it posted before, and its closed ranges reaching `since`: what
+    /// the console's overview judges staleness by (`domain::console::is_stale`). Reads only
+    /// the window's rows, so the count stays bounded however old the hub is.
+    async fn feed_days(
+        &self,
+        org: bankfeeds_domain::OrgId,
+        since: NaiveDate,
+    ) -> StoreResult<Vec<bankfeeds_domain::console::FeedDays>>;
+
     /// The continuity of a live account of the connection (`None`: no such account).
     async fn continuity(
         &self,

@@ -50,6 +50,15 @@ pub trait CustomerStore: Send + Sync {
         connection: ConnectionId,
     ) -> StoreResult<Option<CustomerConnection>>;
 
+    /// The live connection of the organisation as its customer holds it, whichever customer
+    /// (the console's feed page); `None` for a connection made without a customer (the Rutter
+    /// door) or not live.
+    async fn find_customer_connection(
+        &self,
+        org: OrgId,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<CustomerConnection>>;
+
     /// Unlinks a live connection of the customer: marks it unlinked and makes each of its
     /// active feeds `inactive` and not ready (with events), in one transaction. `NotFound`
     /// when the customer has no such live connection.

@@ -4,8 +4,10 @@ use crate::{Event, EventKind, StoreResult};
 use async_trait::async_trait;
 use bankfeeds_domain::continuity::BalanceReport;
 use bankfeeds_domain::customer::CustomerId;
+use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::job::JobKind;
 use bankfeeds_domain::link::CompanyId;
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::{
     BankFeedAccount, BankFeedAccountId, Connection, ConnectionId, Job, JobId, JobStatus, OrgId,
 };
@@ -29,6 +31,15 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// The event of a change a console operator made: its `data` names them
+    /// (`operator_id`); `None` leaves it as the API records it.
+    pub fn by_operator(mut self, by: Option<OperatorId>) -> Self {
+        if let (Some(id), Some(data)) = (by, self.payload.as_object_mut()) {
+            data.insert("operator_id".to_owned(), json!(id));
+        }
+        self
+    }
+
     /// An account was created, updated, deleted or had its feed state changed.
     pub fn account(kind: EventKind, a: &BankFeedAccount) -> Self {
         NewEvent {
@@ -72,6 +83,36 @@ impl NewEvent {
                 "connection_id": c.id,
                 "platform": c.platform,
                 "name": c.name,
+            }),
+        }
+    }
+
+    /// The organisation's client secret was rotated, by a console operator (`by`) or, with
+    /// `None`, the command line.
+    pub fn client_secret_rotated(org: OrgId, by: Option<OperatorId>) -> Self {
+        NewEvent {
+            org_id: org,
+            connection_id: None,
+            kind: EventKind::ClientSecretRotated,
+            resource_id: org.to_string(),
+            payload: json!({ "org_id": org, "operator_id": by }),
+        }
+    }
+
+    /// A bank feeds configuration was stored (`c` as stored), by a console operator (`by`) or,
+    /// with `None`, the API or the command line.
+    pub fn fi_config_updated(c: &FiConfig, by: Option<OperatorId>) -> Self {
+        NewEvent {
+            org_id: c.org_id,
+            connection_id: None,
+            kind: EventKind::FiConfigUpdated,
+            resource_id: c.platform.as_str().to_owned(),
+            payload: json!({
+                "platform": c.platform,
+                "display_name": c.display_name,
+                "login_url": c.login_url,
+                "country_code": c.country_code,
+                "operator_id": by,
             }),
         }
     }

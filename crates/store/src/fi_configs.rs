@@ -3,13 +3,25 @@
 use crate::StoreResult;
 use async_trait::async_trait;
 use bankfeeds_domain::fi_config::FiConfig;
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::{OrgId, Platform};
 
 #[async_trait]
 pub trait FiConfigStore: Send + Sync {
     /// Creates or replaces the organisation's configuration for one platform (keeping its
-    /// `created_at`); returns what is stored.
-    async fn put_fi_config(&self, config: &FiConfig) -> StoreResult<FiConfig>;
+    /// `created_at`); returns what is stored. Records `bank_feeds_config.updated` with no
+    /// operator (the API or the command line).
+    async fn put_fi_config(&self, config: &FiConfig) -> StoreResult<FiConfig> {
+        self.put_fi_config_by(config, None).await
+    }
+
+    /// As `put_fi_config`, the event naming the console operator `by` who made the change; the
+    /// change and its event in one transaction.
+    async fn put_fi_config_by(
+        &self,
+        config: &FiConfig,
+        by: Option<OperatorId>,
+    ) -> StoreResult<FiConfig>;
 
     async fn get_fi_config(&self, org: OrgId, platform: Platform) -> StoreResult<Option<FiConfig>>;
 

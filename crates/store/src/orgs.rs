@@ -2,6 +2,7 @@
 
 use crate::{OrgCredential, StoreResult};
 use async_trait::async_trait;
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::{NewOrg, Org, OrgId, SecretHash, Timestamp};
 
 #[async_trait]
@@ -16,8 +17,22 @@ pub trait OrgStore: Send + Sync {
     async fn find_org_credential(&self, client_id: &str) -> StoreResult<Option<OrgCredential>>;
 
     /// Replaces the organisation's client secret digest: the old secret stops working at once.
+    /// Records `organisation.client_secret_rotated` with no operator (the command line).
     /// `NotFound` when there is no such organisation.
-    async fn rotate_client_secret(&self, id: OrgId, hash: &SecretHash) -> StoreResult<()>;
+    async fn rotate_client_secret(&self, id: OrgId, hash: &SecretHash) -> StoreResult<()> {
+        self.rotate_client_secret_by(id, hash, None, chrono::Utc::now())
+            .await
+    }
+
+    /// As `rotate_client_secret`, the event (at `at`) naming the console operator `by` who
+    /// asked for it; the change and its event in one transaction.
+    async fn rotate_client_secret_by(
+        &self,
+        id: OrgId,
+        hash: &SecretHash,
+        by: Option<OperatorId>,
+        at: Timestamp,
+    ) -> StoreResult<()>;
 
     /// Disables the organisation from `at` (`Some`), or enables it again (`None`); returns it
     /// as it now stands. `NotFound` when there is no such organisation.

@@ -10,6 +10,15 @@ use crate::{Event, EventKind, Idem, Outcome, StoreResult};
 
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
+    /// The organisation's endpoints (and how many are disabled), its deliveries still to be
+    /// sent, and its delivery attempts that failed at or after `since`: the console's
+    /// delivery health.
+    async fn webhook_health(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+    ) -> StoreResult<bankfeeds_domain::console::WebhookHealth>;
+
     /// Adds an endpoint. `Conflict("webhook_limit_reached")` when the organisation already has
     /// as many as the domain allows (counted under a lock, so concurrent creations cannot pass
     /// it together).

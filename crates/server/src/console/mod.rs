@@ -4,11 +4,16 @@
 //! `session.rs` is who is signed in (an `HttpOnly`, `SameSite=Strict` cookie whose digest is
 //! an `operator_sessions` row); `auth.rs` the setup link, sign-in (throttled per email and
 //! client address, `domain::operator::Throttle`) and sign-out; `overview.rs` the overview and
-//! its SVG chart; `feeds.rs` the connection search and a feed's page; `jobs.rs` failed jobs; `settings.rs` rotating the client secret. Every read is scoped to
+//! its SVG chart; `feeds.rs` the connection search and a feed's page; `actions.rs` a feed's
+//! actions behind confirmation pages; `jobs.rs` failed jobs; `settings.rs` rotating the client
+//! secret and `fi_configs.rs` editing the FI configuration with a preview. Every action is
+//! an event naming the operator, or a log line where the API's own event already says it. Every read is scoped to
 //! the signed-in operator's organisation: another organisation's resource is a 404.
 
+mod actions;
 mod auth;
 mod feeds;
+mod fi_configs;
 mod jobs;
 mod overview;
 mod session;
@@ -30,11 +35,19 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(auth::logout))
         .route("/console/connections", get(feeds::connections))
         .route("/console/accounts/{id}", get(feeds::account))
+        .route(
+            "/console/accounts/{id}/{action}",
+            get(actions::confirm).post(actions::act),
+        )
         .route("/console/jobs", get(jobs::page))
         .route("/console/settings", get(settings::page))
         .route(
             "/console/settings/rotate-secret",
             post(settings::rotate_secret),
+        )
+        .route(
+            "/console/settings/fi-configs/{platform}",
+            get(fi_configs::edit).post(fi_configs::submit),
         )
 }
 

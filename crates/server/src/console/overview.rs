@@ -1,12 +1,15 @@
 //! The overview (`/console`): the organisation's connections by platform and state, its feeds
 //! linked and pending, transactions pushed and ingested per day over the last 14 days (an SVG
-//! bar chart drawn here, no JavaScript), and its failed jobs in the last 24 hours.
+//! bar chart drawn here, no JavaScript), its stale feeds (`domain::console::is_stale`, the
+//! continuity report's rule over a bounded window), its failed jobs in the last 24 hours, and
+//! its webhook delivery health when it has endpoints.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use bankfeeds_domain::console::{
-    bar_heights, chart_start, fill_days, ConnectionState, DayCount, FeedCounts, FAILED_JOBS_WINDOW,
+    bar_heights, chart_start, fill_days, is_stale, stale_window_start, ConnectionState, DayCount,
+    FeedCounts, WebhookHealth, FAILED_JOBS_WINDOW, STALE_WINDOW_DAYS,
 };
 use bankfeeds_domain::Platform;
 
@@ -104,6 +107,9 @@ struct OverviewPage {
     pushed_total: u64,
     ingested_total: u64,
     failed_jobs: u64,
+    stale_feeds: usize,
+    stale_window_days: u64,
+    webhooks: WebhookHealth,
 }
 
 pub(super) async fn page(
@@ -139,6 +145,13 @@ pub(super) async fn page(
         }
     }
     let days = fill_days(now, &store.daily_counts(org, chart_start(now)).await?);
+    let today = now.date_naive();
+    let stale_feeds = store
+        .feed_days(org, stale_window_start(today))
+        .await?
+        .iter()
+        .filter(|f| is_stale(f, today))
+        .count();
     let page = OverviewPage {
         chrome: super::chrome("Overview"),
         csrf: csrf.token().to_owned(),
@@ -154,6 +167,9 @@ pub(super) async fn page(
         failed_jobs: store
             .count_failed_jobs(org, now - FAILED_JOBS_WINDOW)
             .await?,
+        stale_feeds,
+        stale_window_days: STALE_WINDOW_DAYS,
+        webhooks: store.webhook_health(org, now - FAILED_JOBS_WINDOW).await?,
     };
     Ok(csrf.attach(web::render(&page)?, &state))
 }

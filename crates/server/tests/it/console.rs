@@ -22,10 +22,10 @@ crate::on_both_backends!(
     rotating_the_client_secret_needs_confirmation_and_retires_the_old_one,
 );
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// Creates an operator as `bankfeeds operator create` does; returns the setup link's path.
-async fn operator(
+pub(crate) async fn operator(
     hub: &Hub,
     org: OrgId,
     email: &str,
@@ -37,7 +37,7 @@ async fn operator(
 }
 
 /// Sets the password through the setup link; the browser is then signed in.
-async fn set_up(b: &mut Browser<'_>, link: &str) {
+pub(crate) async fn set_up(b: &mut Browser<'_>, link: &str) {
     let page = b.get(link).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let done = b
@@ -51,7 +51,7 @@ async fn set_up(b: &mut Browser<'_>, link: &str) {
     assert_eq!(see_other(&done), "/console");
 }
 
-async fn sign_in(b: &mut Browser<'_>, email: &str, password: &str) -> Page {
+pub(crate) async fn sign_in(b: &mut Browser<'_>, email: &str, password: &str) -> Page {
     let page = b.get("/console/login").await;
     assert_eq!(page.status, 200);
     b.submit(
@@ -64,7 +64,7 @@ async fn sign_in(b: &mut Browser<'_>, email: &str, password: &str) -> Page {
 }
 
 /// The text of the element with `id` (up to the next tag).
-fn text_of(page: &Page, id: &str) -> String {
+pub(crate) fn text_of(page: &Page, id: &str) -> String {
     let marker = format!("id=\"{id}\">");
     let start = page
         .body
@@ -76,7 +76,7 @@ fn text_of(page: &Page, id: &str) -> String {
 }
 
 /// A connection of `bank` with one account; returns (token, account id).
-async fn feed(
+pub(crate) async fn feed(
     hub: &Hub,
     bank: &Creds,
     name: &str,
@@ -97,7 +97,7 @@ async fn feed(
     (token, a["id"].as_str().unwrap().to_owned())
 }
 
-async fn link(hub: &Hub, clock: &ManualClock, account: &str) {
+pub(crate) async fn link(hub: &Hub, clock: &ManualClock, account: &str) {
     let state = bankfeeds_domain::account::FeedState {
         feed_status: FeedStatus::Active,
         transaction_ready: true,
@@ -110,7 +110,7 @@ async fn link(hub: &Hub, clock: &ManualClock, account: &str) {
 }
 
 /// Pushes a batch and runs the queue; the outcome is the job's (read back by the pages).
-async fn push(hub: &Hub, bank: &Creds, token: &str, account: &str, txs: Value) {
+pub(crate) async fn push(hub: &Hub, bank: &Creds, token: &str, account: &str, txs: Value) {
     let batch = json!({"bank_feed_transactions": {"bank_feed_account_id": account,
         "transactions": txs}});
     let sent = hub
@@ -122,7 +122,7 @@ async fn push(hub: &Hub, bank: &Creds, token: &str, account: &str, txs: Value) {
     hub.drain().await;
 }
 
-fn tx(id: &str, clock: &ManualClock, amount: &str) -> Value {
+pub(crate) fn tx(id: &str, clock: &ManualClock, amount: &str) -> Value {
     let posted = (clock.now() - TimeDelta::days(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
     json!({"transaction_id": id, "posted_at": posted, "amount": amount.parse::<Value>().unwrap(),
         "description": "coffee"})

@@ -12,6 +12,7 @@ mod codat_contract;
 mod codat_link;
 mod connections;
 mod console;
+mod console_actions;
 mod continuity;
 mod contract;
 mod durability;

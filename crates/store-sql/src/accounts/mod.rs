@@ -15,7 +15,7 @@ use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, OrgId, 
 use bankfeeds_store::{AccountStore, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 
 pub use list::{instant, Instant};
-pub use rows::{find_live, save, AccountRow, Key, COLUMNS};
+pub use rows::{find_live, save, AccountRow, JoinedAccountRow, Key, COLUMNS};
 
 use crate::{events, idempotency, Backend, Dialect, Exec, Sql, SqlStore, Tx};
 

@@ -56,6 +56,51 @@ impl TryFrom<AccountRow> for BankFeedAccount {
     }
 }
 
+/// An account's columns from an outer join: all `NULL` when the row has no account.
+#[derive(sqlx::FromRow)]
+pub struct JoinedAccountRow {
+    id: Option<DbId>,
+    org_id: Option<DbId>,
+    connection_id: Option<DbId>,
+    internal_bank_account_id: Option<String>,
+    parent_id: Option<DbId>,
+    bank_account_type: Option<String>,
+    currency_code: Option<String>,
+    feed_status: Option<String>,
+    transaction_ready: Option<bool>,
+    transaction_start_date: Option<DbTime>,
+    current_balance: Option<DbAmount>,
+    details: Option<String>,
+    platform_data: Option<String>,
+    last_synced_at: Option<DbTime>,
+    created_at: Option<DbTime>,
+    updated_at: Option<DbTime>,
+}
+
+impl JoinedAccountRow {
+    /// The account, when the join found one (its `NOT NULL` columns all present).
+    pub fn account(self) -> Option<AccountRow> {
+        Some(AccountRow {
+            id: self.id?,
+            org_id: self.org_id?,
+            connection_id: self.connection_id?,
+            internal_bank_account_id: self.internal_bank_account_id?,
+            parent_id: self.parent_id,
+            bank_account_type: self.bank_account_type?,
+            currency_code: self.currency_code?,
+            feed_status: self.feed_status?,
+            transaction_ready: self.transaction_ready?,
+            transaction_start_date: self.transaction_start_date,
+            current_balance: self.current_balance,
+            details: self.details?,
+            platform_data: self.platform_data,
+            last_synced_at: self.last_synced_at,
+            created_at: self.created_at?,
+            updated_at: self.updated_at?,
+        })
+    }
+}
+
 /// The account columns, unqualified: join them only with tables sharing none of these names
 /// (e.g. `company_feeds`).
 pub const COLUMNS: &str = "id, org_id, connection_id, internal_bank_account_id, parent_id,

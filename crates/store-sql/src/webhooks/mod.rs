@@ -7,6 +7,7 @@
 mod deliveries;
 mod fanout;
 mod feed;
+mod health;
 
 use bankfeeds_domain::webhook::{
     check_room, decide_patch, SecretAtRest, WebhookEndpoint, WebhookId, WebhookPatch, WebhookStatus,
@@ -128,6 +129,14 @@ async fn save(tx: &mut impl Exec, e: &WebhookEndpoint) -> StoreResult<()> {
 
 #[async_trait::async_trait]
 impl<B: Backend> WebhookStore for SqlStore<B> {
+    async fn webhook_health(
+        &self,
+        org: OrgId,
+        since: Timestamp,
+    ) -> StoreResult<bankfeeds_domain::console::WebhookHealth> {
+        health::webhook_health(&mut self.0.reader(), org, since).await
+    }
+
     async fn create_webhook(
         &self,
         e: &WebhookEndpoint,
