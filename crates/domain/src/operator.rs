@@ -278,15 +278,18 @@ pub struct SessionRecord {
     pub expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
     pub operator_status: OperatorStatus,
+    /// The operator's organisation is disabled (`bankfeeds org disable`).
+    pub org_disabled: bool,
 }
 
 impl SessionRecord {
-    /// A session admits its operator while it is neither revoked nor expired and the operator
-    /// is active.
+    /// A session admits its operator while it is neither revoked nor expired, the operator is
+    /// active and their organisation is not disabled.
     pub fn live(&self, now: Timestamp) -> bool {
         self.revoked_at.is_none()
             && now < self.expires_at
             && self.operator_status == OperatorStatus::Active
+            && !self.org_disabled
     }
 }
 
@@ -442,11 +445,17 @@ mod tests {
             expires_at: now + SESSION_TTL,
             revoked_at: None,
             operator_status: OperatorStatus::Active,
+            org_disabled: false,
         };
         assert!(s.live(now + TimeDelta::hours(11)));
         assert!(!s.live(s.expires_at));
         assert!(!SessionRecord {
             revoked_at: Some(now),
+            ..s.clone()
+        }
+        .live(now));
+        assert!(!SessionRecord {
+            org_disabled: true,
             ..s.clone()
         }
         .live(now));

@@ -265,6 +265,7 @@ impl<B: Backend> OperatorStore for SqlStore<B> {
             operator: OperatorRow,
             expires_at: DbTime,
             revoked_at: Option<DbTime>,
+            org_disabled_at: Option<DbTime>,
         }
         let found = self
             .0
@@ -272,8 +273,9 @@ impl<B: Backend> OperatorStore for SqlStore<B> {
             .fetch_optional::<Row>(
                 Sql::new(
                     "SELECT o.id, o.org_id, o.email, o.password_hash, o.status, o.created_at,
-                            s.expires_at, s.revoked_at
+                            s.expires_at, s.revoked_at, g.disabled_at AS org_disabled_at
                      FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
+                     JOIN orgs g ON g.id = o.org_id
                      WHERE s.hash = $1",
                 )
                 .bind(token.to_hex()),
@@ -285,6 +287,7 @@ impl<B: Backend> OperatorStore for SqlStore<B> {
             expires_at: row.expires_at.0,
             revoked_at: row.revoked_at.map(|t| t.0),
             operator_status: operator.status,
+            org_disabled: row.org_disabled_at.is_some(),
         };
         Ok(record.live(now).then_some(operator))
     }

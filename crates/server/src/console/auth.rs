@@ -217,6 +217,14 @@ pub(super) async fn login(
     match matched {
         Some(operator) => {
             state.store.clear_login_failures(&keys[0]).await?;
+            let org = state.store.get_org(operator.org_id).await?;
+            if org.is_none_or(|o| o.is_disabled()) {
+                tracing::info!(org_id = %operator.org_id, "console: sign-in to a disabled organisation");
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "This organisation is disabled on this hub. Ask the hub's operator.",
+                );
+            }
             tracing::info!(org_id = %operator.org_id, operator_id = %operator.id, "console: signed in");
             signed_in(&state, &operator).await
         }

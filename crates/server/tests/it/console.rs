@@ -320,6 +320,22 @@ async fn sessions_end_on_sign_out_expiry_and_disabling(hub: Hub, clock: Arc<Manu
     clock.advance(TimeDelta::seconds(1));
     assert_eq!(see_other(&b.get("/console").await), "/console/login");
 
+    // Disabling the organisation ends its operators' sessions and refuses sign-ins (403, the
+    // password being right); enabling it lets them back in.
+    assert_eq!(
+        see_other(&sign_in(&mut b, "ops@bank-a.example", PASSWORD).await),
+        "/console"
+    );
+    hub.store
+        .set_org_disabled(a.org.id, Some(clock.now()))
+        .await
+        .unwrap();
+    assert_eq!(see_other(&b.get("/console").await), "/console/login");
+    let refused = sign_in(&mut b, "ops@bank-a.example", PASSWORD).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("disabled"), "{}", refused.body);
+    hub.store.set_org_disabled(a.org.id, None).await.unwrap();
+
     // Disabling the operator ends their sessions at once and refuses new ones.
     assert_eq!(
         see_other(&sign_in(&mut b, "ops@bank-a.example", PASSWORD).await),
