@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{err, items, ok, refuses, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
 use crate::link_flow::{fi_login, list_bank};
+use crate::pages::Browser;
 
 crate::on_both_backends!(
     sync_now_takes_each_transaction_once,
@@ -317,6 +318,24 @@ async fn deleted_connections_disconnect_the_feed_and_keep_its_books(hub: Hub) {
         "FEED_DISCONNECTED",
     )
     .await;
+    // The pages say so too: the company lists it apart, its page keeps its statements and
+    // offers no sync or unlink.
+    let mut b = Browser::new(&hub);
+    let page = b
+        .get(&format!(
+            "/sandbox/xero/companies/{company}/feeds/{account}"
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"disconnected\""), "{}", page.body);
+    assert!(page.body.contains("data-reconcile=\"ties_out\""));
+    assert!(!page.body.contains("id=\"sync-now\""));
+    let books = b.get(&format!("/sandbox/xero/companies/{company}")).await;
+    assert!(
+        books.body.contains("id=\"disconnected-feeds\""),
+        "{}",
+        books.body
+    );
     // Never synced since, it would be due.
     let state = AppState::new(
         hub.store.clone(),
