@@ -9,6 +9,11 @@
 // password first), the demo bank with its password, the redirect's "Continue", the selection.
 // Whatever happens, the browser and the hub are stopped and the directory removed.
 //
+// Every statement on a feed page it opens must tie out (opening plus its lines is the closing
+// the bank reported) or show the difference (issue 17). The card feed is opened twice: once as
+// linked (it ties out), then after the FI pushed a batch whose balance is 4.70 off, where the new
+// statement must say "Difference of USD 4.70" and the earlier ones are left as they were.
+//
 // Screenshot: with E2E_SCREENSHOT=1 the feed page (1200×800 viewport, full page) is saved to
 // docs/screenshots/sandbox-feed.png, the README's picture; E2E_SCREENSHOT=<path.png> saves it
 // there instead. Without it nothing is written outside the temporary directory (CI runs it so).
@@ -197,6 +202,8 @@ async function setUpFi(base, dbUrl) {
       },
     });
     a.id = got.bank_feed_account.id;
+    // What the statements must open at: the FI's balance less everything it sent.
+    a.opening_cents = a.current_balance_cents - a.transactions.reduce((sum, t) => sum + t.cents, 0);
     await api(base, org, 'POST', `/versioned/accounting/bank_feeds/transactions?${q}`, {
       bank_feed_transactions: {
         bank_feed_account_id: a.id,
@@ -300,9 +307,43 @@ async function walkLinkFlow(page, base) {
 
   // The checking feed: QuickBooks pulls when the page is opened.
   await clickAndWait(page, page.locator('#feeds').getByRole('link', { name: checking.name }), at(`/sandbox/intuit/companies/[^/?]+/feeds/${esc(checking.id)}`), `open the feed "${checking.name}"`);
-  await checkFeedPage(page, checking);
+  const statuses = await checkFeedPage(page, checking);
+  check(statuses.every((st) => st !== 'difference'), `a statement of "${checking.name}" does not tie out: ${statuses}`);
+
+  // The card feed, as linked: it ties out too.
+  await page.goto(companyUrl, { waitUntil: 'load' });
+  await clickAndWait(page, page.locator('#feeds').getByRole('link', { name: card.name }), at(`/sandbox/intuit/companies/[^/?]+/feeds/${esc(card.id)}`), `open the feed "${card.name}"`);
+  const cardStatuses = await checkFeedPage(page, card);
+  check(cardStatuses.every((st) => st !== 'difference'), `a statement of "${card.name}" does not tie out: ${cardStatuses}`);
 
   check(!page.url().includes('bfotp_'), 'the final URL carries an OTP');
+}
+
+/// The FI pushes a card payment with a balance 4.70 off (−430.00 where −384.70 − 50.00 is
+/// −434.70): QuickBooks accepts it and continuity records the break; the card's page, opened
+/// again, must show the new statement's difference.
+async function breakTheCard(page, base, org, token) {
+  const t = { id: 'CARD-T03', cents: -5_000, description: 'Taxi to the airport', payee: 'Yellow Cab' };
+  const posted = new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  t.date = posted.slice(0, 10);
+  const reported = card.current_balance_cents + t.cents + 470;
+  await api(base, org, 'POST', `/versioned/accounting/bank_feeds/transactions?access_token=${encodeURIComponent(token)}`, {
+    bank_feed_transactions: {
+      bank_feed_account_id: card.id,
+      current_balance: num(reported),
+      transactions: [{ transaction_id: t.id, posted_at: posted, amount: num(t.cents), description: t.description, payee: t.payee }],
+    },
+  });
+  card.transactions.push(t);
+  card.current_balance_cents = reported;
+  log(`${card.name}: ${t.description} ${money(t.cents)} pushed with a balance of ${money(reported)} (4.70 off)`);
+  await page.reload({ waitUntil: 'load' });
+  const statuses = await checkFeedPage(page, card);
+  const differences = statuses.filter((st) => st === 'difference').length;
+  check(differences === 1, `${differences} statements of "${card.name}" show a difference, expected 1: ${statuses}`);
+  check(statuses[statuses.length - 1] === 'difference', `the newest statement of "${card.name}" does not show the difference: ${statuses}`);
+  const words = (await page.locator('section.statement .reconcile.difference').first().innerText()).trim();
+  check(words === 'Difference of USD 4.70', `the broken statement says ${JSON.stringify(words)}, expected "Difference of USD 4.70"`);
 }
 
 async function checkFeedPage(page, account) {
@@ -312,14 +353,22 @@ async function checkFeedPage(page, account) {
   const lastSynced = (await page.locator('#last-synced').innerText()).trim();
   check(/\d{4}-\d{2}-\d{2}/.test(lastSynced), `last synced is ${JSON.stringify(lastSynced)}, expected a date`);
 
-  // Statements are listed newest first; each table's rows run oldest to newest.
-  const tables = await page.locator('table.transactions').evaluateAll((ts) =>
-    ts.map((t) =>
-      [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())),
-    ),
-  );
-  check(tables.length >= 1, 'the feed page has no transactions table');
-  const rows = tables.slice().reverse().flat(); // oldest statement first
+  // Statements are listed newest first; each one's rows run oldest to newest.
+  const statements = (
+    await page.locator('section.statement').evaluateAll((ss) =>
+      ss.map((s) => ({
+        title: s.querySelector('h2').textContent.trim(),
+        opening: s.querySelector('.balances .opening')?.textContent.trim(),
+        computed: s.querySelector('.balances .computed')?.textContent.trim(),
+        closing: s.querySelector('.balances .closing')?.textContent.trim() ?? null,
+        status: s.querySelector('.reconcile')?.dataset.reconcile,
+        words: s.querySelector('.reconcile')?.textContent.trim(),
+        rows: [...s.querySelectorAll('table.transactions tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())),
+      })),
+    )
+  ).reverse(); // oldest first
+  check(statements.length >= 1, 'the feed page has no statement');
+  const rows = statements.flatMap((st) => st.rows);
   check(rows.length === account.transactions.length, `${rows.length} transactions on the feed page, expected ${account.transactions.length}`);
 
   for (const t of account.transactions) {
@@ -327,19 +376,45 @@ async function checkFeedPage(page, account) {
     check(row, `transaction "${t.description}" is not on the feed page`);
     check(row[3] === money(t.cents), `"${t.description}": amount ${row[3]}, expected ${money(t.cents)}`);
     check(row[2] === (t.payee ?? ''), `"${t.description}": payee ${JSON.stringify(row[2])}, expected ${JSON.stringify(t.payee ?? '')}`);
-    check(row[0] === postedAt(t.days, ...t.at).slice(0, 10), `"${t.description}": date ${row[0]}, expected ${postedAt(t.days, ...t.at).slice(0, 10)}`);
+    const date = t.date ?? postedAt(t.days, ...t.at).slice(0, 10);
+    check(row[0] === date, `"${t.description}": date ${row[0]}, expected ${date}`);
   }
-  // The running balance: each row's balance is the previous one plus its amount, and the last
-  // one is the balance the FI pushed.
-  const opening = account.current_balance_cents - account.transactions.reduce((s, t) => s + t.cents, 0);
-  let running = opening;
-  for (const r of rows) {
-    running += cents(r[3]);
-    check(cents(r[4]) === running, `running balance after "${r[1]}" is ${r[4]}, expected ${money(running)}`);
+
+  // Each statement: a period by posting day, its balances with their currency, the running
+  // balance from its opening, opening plus lines against the bank's closing (ties out or the
+  // difference), and the next one opening where the bank closed it.
+  const usd = (text, what) => {
+    check(text && text.startsWith('USD '), `${what} is ${JSON.stringify(text)}, expected USD and an amount`);
+    return cents(text.slice(4));
+  };
+  let opening = account.opening_cents;
+  const statuses = [];
+  for (const st of statements) {
+    check(/^Statement for \d{4}-\d{2}-\d{2}/.test(st.title), `a statement is titled ${JSON.stringify(st.title)}, expected its posting day`);
+    const day = st.title.slice('Statement for '.length, 'Statement for '.length + 10);
+    check(st.rows.every((r) => r[0] === day), `"${st.title}" holds lines of other days`);
+    check(usd(st.opening, 'an opening balance') === opening, `"${st.title}" opens at ${st.opening}, expected USD ${money(opening)}`);
+    let running = opening;
+    for (const r of st.rows) {
+      running += cents(r[3]);
+      check(cents(r[4]) === running, `running balance after "${r[1]}" is ${r[4]}, expected ${money(running)}`);
+    }
+    check(usd(st.computed, 'opening plus lines') === running, `"${st.title}": opening plus lines is ${st.computed}, expected USD ${money(running)}`);
+    if (st.closing === null) {
+      check(st.status === 'not_reported', `"${st.title}" has no closing from the bank but says ${st.status}`);
+      opening = running;
+    } else {
+      const closing = usd(st.closing, 'a closing balance');
+      const expected = closing === running ? ['ties_out', 'Ties out'] : ['difference', `Difference of USD ${money(closing - running)}`];
+      check(st.status === expected[0] && st.words === expected[1], `"${st.title}" says ${JSON.stringify(st.words)} (${st.status}), expected ${JSON.stringify(expected[1])}`);
+      opening = closing;
+    }
+    statuses.push(st.status);
   }
-  const last = rows[rows.length - 1][4];
-  check(cents(last) === account.current_balance_cents, `last running balance ${last}, expected ${money(account.current_balance_cents)}`);
-  log(`feed page: ${rows.length} transactions, running balance ${money(opening)} → ${last}, bank balance ${bankBalance}, last synced ${lastSynced}`);
+  check(opening === account.current_balance_cents, `the newest statement closes at ${money(opening)}, expected the bank's ${money(account.current_balance_cents)}`);
+  check(statuses[statuses.length - 1] !== 'not_reported', 'the newest statement has no closing balance from the bank');
+  log(`feed page: ${rows.length} transactions in ${statements.length} statements (${statuses.join(', ')}), ${money(account.opening_cents)} → ${money(opening)}, bank balance ${bankBalance}, last synced ${lastSynced}`);
+  return statuses;
 }
 
 // ---------------------------------------------------------------- main
@@ -391,7 +466,7 @@ async function main() {
     log(`hub: ${bin} serve on ${base} (${dbUrl})`);
     await waitHealthy(base, hubProc);
 
-    const { token } = await setUpFi(base, dbUrl);
+    const { org, token } = await setUpFi(base, dbUrl);
 
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -437,6 +512,7 @@ async function main() {
     });
 
     await walkLinkFlow(page, base);
+    await breakTheCard(page, base, org, token);
 
     // The rendered HTML too (the DOM as the browser ended up with it).
     const html = await page.content();

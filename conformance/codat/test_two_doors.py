@@ -32,10 +32,16 @@ def test_quickbooks_sandbox_shows_each_pushed_transaction_once_with_exact_amount
     rows = [x for st in reversed(feed["statements"]) for x in st["transactions"]]
     eq([(x["transaction_id"], x["description"], D(x["amount"]), D(x["balance"])) for x in rows],
        [(x["id"], x["description"], x["amount"], x["balance"]) for x in sent], "the feed, once each")
-    eq(len(feed["statements"]), 1, "one statement")
-    st = feed["statements"][0]
-    eq((st["transaction_count"], D(st["opening_balance"]), D(st["closing_balance"])),
-       (3, Decimal("100"), Decimal("330")), "the statement")
+    # A statement per posting day (issue 17), oldest opening at 100, the newest closing at the
+    # bank's 330 and tying out.
+    statements = list(reversed(feed["statements"]))
+    eq([st["transaction_count"] for st in statements], [1, 1, 1], "one statement per posting day")
+    days = [st["date"] for st in statements]
+    eq(days, sorted(set(days)), "each its own day, oldest first")
+    eq(D(statements[0]["opening_balance"]), Decimal("100"), "the first opening")
+    newest = statements[-1]
+    eq((D(newest["closing_balance"]), D(newest["reported_closing_balance"]), newest["reconcile"]["status"]),
+       (Decimal("330"), Decimal("330"), "ties_out"), "the newest statement")
     eq(D(codat.accounts_by_id(r.where)["r-core"].balance), Decimal("330"), "source account balance")
     # The same connection, seen from the Rutter-shaped door.
     check(r.conn in codat.rutter_connection_ids(), "the Rutter-shaped door does not list it")

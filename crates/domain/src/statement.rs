@@ -1,17 +1,33 @@
 //! What an accounting platform records when it ingests a feed: statements of the transactions it
-//! took, each with an opening and closing balance, so the platform can show a running balance.
+//! took, each with an opening and closing balance and, where the FI reported one, the closing
+//! balance the bank gives, so the platform can show whether the statement ties out.
 //!
-//! A platform takes every transaction it has not yet taken, in storage order, cut into
-//! statements of at most its profile's `ingest_chunk` (Sage takes at most 100 per statement).
-//! The balances come from the FI: the account's `current_balance` is the balance after the
-//! newest transaction, so the first new statement opens at that balance less everything new.
-//! Without a balance from the FI the platform carries on from its last closing balance (zero at
-//! first), as an accountant would see a running total.
+//! **Statements are periods by posting date**, as bank statements are: a sync takes every
+//! transaction it has not yet taken and cuts one statement per posting day (the UTC date of
+//! `posted_at`), oldest day first, each day's lines in storage order; a day with more lines than
+//! the profile's `ingest_chunk` (Sage takes at most 100 per statement) is several statements of
+//! that day. When a later sync brings transactions for a day already shown, they become another
+//! statement of that day (marked `late`) after the newest one: what the platform has shown is
+//! never rewritten, since an accountant may have reconciled it (Xero keeps each statement it
+//! accepted and only refuses repeated lines; QuickBooks and Sage show late postings as new
+//! lines to review).
+//!
+//! **Balances.** A statement opens where the platform's previous statement closed as the bank
+//! gave it (its reported closing when there is one). Its `closing_balance` is the platform's
+//! own sum, opening plus lines. The FI's `current_balance` is the balance after everything it
+//! sent, so it is the reported closing of the last statement a sync cuts; the statements before
+//! it in the same sync have no figure from the bank (their closing is carried from the lines).
+//! The first statement of a feed opens at the FI's balance less everything new, less the breaks
+//! the continuity ledger recorded before it (`domain::continuity`), so a wrong FI figure shows as
+//! a difference on the statement it falls in, never as a silently shifted opening balance.
+//! Without any balance from the FI the platform opens at zero and carries on from its last close.
+//! [`Statement::reconcile`] compares: ties out, a difference of some money, or nothing reported.
 //!
 //! A platform imports a feed's history only from the start date the customer chose when
 //! linking (`imports_from`): what the FI sent for earlier days stays un-ingested, and is taken
 //! if the customer links the feed again with an earlier start date.
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use chrono::TimeDelta;
@@ -32,12 +48,64 @@ pub struct Statement {
     pub company_id: CompanyId,
     pub account_id: BankFeedAccountId,
     pub ingested_at: Timestamp,
+    /// The posting day the statement covers (`None`: cut before statements were periods, by
+    /// sync, migration 0032).
+    pub day: Option<NaiveDate>,
+    /// A later sync's lines for a day an earlier statement already showed.
+    pub late: bool,
     pub transaction_count: u32,
-    /// The statement holds the account's transactions from `first` to `last`, in storage order.
+    /// The first and last of the statement's transactions in storage order.
     pub first_transaction_id: TransactionId,
     pub last_transaction_id: TransactionId,
     pub opening_balance: Decimal,
+    /// The platform's sum: the opening balance plus the lines.
     pub closing_balance: Decimal,
+    /// The closing balance the FI reported for this statement, when it reported one.
+    pub reported_closing: Option<Decimal>,
+}
+
+/// Whether a statement ties out: the opening balance plus the lines against the closing
+/// balance the FI reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconcile {
+    TiesOut,
+    /// `reported − (opening + lines)`.
+    Difference(Decimal),
+    /// The FI reported no balance for this statement's end; its closing is carried.
+    NotReported,
+}
+
+impl Reconcile {
+    /// The stable name the JSON face gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reconcile::TiesOut => "ties_out",
+            Reconcile::Difference(_) => "difference",
+            Reconcile::NotReported => "not_reported",
+        }
+    }
+
+    pub fn difference(self) -> Option<Decimal> {
+        match self {
+            Reconcile::Difference(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl Statement {
+    /// Where the next statement opens: the bank's closing when it gave one, else the sum.
+    pub fn bank_closing(&self) -> Decimal {
+        self.reported_closing.unwrap_or(self.closing_balance)
+    }
+
+    pub fn reconcile(&self) -> Reconcile {
+        match self.reported_closing {
+            None => Reconcile::NotReported,
+            Some(r) if r == self.closing_balance => Reconcile::TiesOut,
+            Some(r) => Reconcile::Difference(r - self.closing_balance),
+        }
+    }
 }
 
 /// The earliest `posted_at` the platform imports for a feed linked with `start` as its start
@@ -53,38 +121,67 @@ pub fn imports_from(platform: Platform, start: Option<Timestamp>) -> Option<Time
     start.checked_sub_signed(TimeDelta::days(i64::from(most_before)))
 }
 
-/// One transaction the platform is about to take: its id and amount.
+/// One transaction the platform is about to take: its id, amount and posting time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pending {
     pub id: TransactionId,
     pub amount: Decimal,
+    pub posted_at: Timestamp,
 }
 
-/// Cuts the not-yet-ingested transactions (in storage order) into statements of at most
-/// `per_statement`, with balances as the module explains. `previous_closing` is the closing
-/// balance of the platform's last statement for the account, if any; `current_balance` the
-/// account's balance as the FI last reported it.
+/// What the platform already shows of a feed, as `plan` needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Shown {
+    /// The newest statement's [`Statement::bank_closing`] (`None`: no statement yet).
+    pub closing: Option<Decimal>,
+    /// The newest posting day any statement covers.
+    pub through: Option<NaiveDate>,
+}
+
+/// What the FI has said about the feed's balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reported {
+    /// The account's `current_balance`: after every transaction it sent.
+    pub current: Option<Decimal>,
+    /// The sum of the differences of the breaks continuity recorded (the FI's figures that
+    /// disagreed with its transactions).
+    pub breaks: Decimal,
+}
+
+/// The order `plan`'s statements hold the lines in: by posting day, then storage order. Each
+/// statement takes the next `transaction_count` of them.
+pub fn in_statement_order(pending: &[Pending]) -> Vec<Pending> {
+    let mut lines = pending.to_vec();
+    lines.sort_by_key(|p| (p.posted_at.date_naive(), p.id));
+    lines
+}
+
+/// Cuts the not-yet-ingested transactions into statements by posting day, at most
+/// `per_statement` lines each, with balances as the module explains.
 pub fn plan(
     company_id: CompanyId,
     account_id: BankFeedAccountId,
     pending: &[Pending],
     per_statement: usize,
-    previous_closing: Option<Decimal>,
-    current_balance: Option<Decimal>,
+    shown: Shown,
+    reported: Reported,
     now: Timestamp,
 ) -> Vec<Statement> {
     if pending.is_empty() {
         return Vec::new();
     }
-    let total: Decimal = pending.iter().map(|p| p.amount).sum();
-    let mut balance = match (current_balance, previous_closing) {
-        (Some(current), _) => current - total,
-        (None, Some(previous)) => previous,
+    let lines = in_statement_order(pending);
+    let total: Decimal = lines.iter().map(|p| p.amount).sum();
+    let mut balance = match (shown.closing, reported.current) {
+        (Some(closing), _) => closing,
+        (None, Some(current)) => current - total - reported.breaks,
         (None, None) => Decimal::ZERO,
     };
-    pending
-        .chunks(per_statement.max(1))
+    let mut statements: Vec<Statement> = lines
+        .chunk_by(|a, b| a.posted_at.date_naive() == b.posted_at.date_naive())
+        .flat_map(|day| day.chunks(per_statement.max(1)))
         .map(|chunk| {
+            let day = chunk[0].posted_at.date_naive();
             let opening = balance;
             balance += chunk.iter().map(|p| p.amount).sum::<Decimal>();
             Statement {
@@ -92,14 +189,21 @@ pub fn plan(
                 company_id,
                 account_id,
                 ingested_at: now,
+                day: Some(day),
+                late: shown.through.is_some_and(|through| day <= through),
                 transaction_count: chunk.len() as u32,
                 first_transaction_id: chunk[0].id,
                 last_transaction_id: chunk[chunk.len() - 1].id,
                 opening_balance: opening,
                 closing_balance: balance,
+                reported_closing: None,
             }
         })
-        .collect()
+        .collect();
+    if let Some(last) = statements.last_mut() {
+        last.reported_closing = reported.current;
+    }
+    statements
 }
 
 /// The running balance after each of a statement's transactions.
@@ -151,92 +255,185 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn pending(amounts: &[Decimal]) -> Vec<Pending> {
-        amounts
-            .iter()
-            .map(|a| Pending {
-                id: TransactionId::new(),
-                amount: *a,
-            })
-            .collect()
-    }
-
     fn at() -> Timestamp {
         "2026-11-01T00:00:00Z".parse().unwrap()
     }
 
-    #[test]
-    fn the_fi_balance_closes_the_last_statement() {
-        let p = pending(&[d("-10.50"), d("200"), d("-0.25")]);
-        let s = plan(
+    /// Lines posted on the given days (`YYYY-MM-DD`) with the given amounts, in storage order.
+    fn lines(days_amounts: &[(&str, &str)]) -> Vec<Pending> {
+        days_amounts
+            .iter()
+            .map(|(day, amount)| Pending {
+                id: TransactionId::new(),
+                amount: d(amount),
+                posted_at: format!("{day}T12:00:00Z").parse().unwrap(),
+            })
+            .collect()
+    }
+
+    fn cut(p: &[Pending], per: usize, shown: Shown, current: Option<&str>) -> Vec<Statement> {
+        let reported = Reported {
+            current: current.map(d),
+            breaks: Decimal::ZERO,
+        };
+        plan(
             CompanyId::new(),
             BankFeedAccountId::new(),
-            &p,
-            1000,
-            Some(d("5")),
-            Some(d("1000")),
+            p,
+            per,
+            shown,
+            reported,
             at(),
-        );
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].transaction_count, 3);
-        assert_eq!(s[0].opening_balance, d("810.75"));
-        assert_eq!(s[0].closing_balance, d("1000"));
-        assert_eq!(s[0].first_transaction_id, p[0].id);
-        assert_eq!(s[0].last_transaction_id, p[2].id);
+        )
+    }
+
+    fn day(s: &str) -> Option<NaiveDate> {
+        Some(s.parse().unwrap())
     }
 
     #[test]
-    fn chunks_follow_the_per_statement_limit_and_chain_balances() {
-        let amounts: Vec<Decimal> = (1..=250).map(Decimal::from).collect();
-        let p = pending(&amounts);
-        let s = plan(
-            CompanyId::new(),
-            BankFeedAccountId::new(),
-            &p,
-            100,
-            None,
-            None,
-            at(),
+    fn a_statement_per_posting_day_oldest_first_whatever_the_storage_order() {
+        // Stored out of date order: the 3rd, the 1st, the 3rd again, the 2nd.
+        let p = lines(&[
+            ("2026-10-03", "-10.50"),
+            ("2026-10-01", "200"),
+            ("2026-10-03", "-0.25"),
+            ("2026-10-02", "5"),
+        ]);
+        let s = cut(&p, 1000, Shown::default(), Some("1000"));
+        let days: Vec<_> = s.iter().map(|s| s.day).collect();
+        assert_eq!(
+            days,
+            vec![day("2026-10-01"), day("2026-10-02"), day("2026-10-03")]
         );
+        assert_eq!(
+            s[0].opening_balance,
+            d("805.75"),
+            "the FI balance less everything new"
+        );
+        assert_eq!(s[0].closing_balance, s[1].opening_balance);
+        assert_eq!(s[1].closing_balance, s[2].opening_balance);
+        assert_eq!(s[2].transaction_count, 2);
+        assert_eq!(
+            (s[2].first_transaction_id, s[2].last_transaction_id),
+            (p[0].id, p[2].id)
+        );
+        assert_eq!(s[2].closing_balance, d("1000"));
+        assert_eq!(
+            s[2].reported_closing,
+            Some(d("1000")),
+            "the FI's figure closes the last"
+        );
+        assert_eq!(s[2].reconcile(), Reconcile::TiesOut);
+        assert_eq!(
+            s[0].reconcile(),
+            Reconcile::NotReported,
+            "no figure for that day's end"
+        );
+        assert!(s.iter().all(|s| !s.late));
+        assert!(
+            s.windows(2).all(|w| w[0].id < w[1].id),
+            "ids in the order cut"
+        );
+    }
+
+    #[test]
+    fn a_day_longer_than_the_profile_allows_is_several_statements_of_that_day() {
+        let amounts: Vec<(String, String)> = (1..=250)
+            .map(|i| ("2026-10-05".to_owned(), i.to_string()))
+            .collect();
+        let refs: Vec<(&str, &str)> = amounts.iter().map(|(a, b)| (&**a, &**b)).collect();
+        let s = cut(&lines(&refs), 100, Shown::default(), None);
         assert_eq!(
             s.iter().map(|s| s.transaction_count).collect::<Vec<_>>(),
             vec![100, 100, 50]
         );
-        assert_eq!(s[0].opening_balance, Decimal::ZERO);
-        assert_eq!(s[0].closing_balance, s[1].opening_balance);
-        assert_eq!(s[1].closing_balance, s[2].opening_balance);
+        assert!(s.iter().all(|s| s.day == day("2026-10-05")));
+        assert_eq!(
+            s[0].opening_balance,
+            Decimal::ZERO,
+            "no balance ever: from zero"
+        );
+        assert_eq!(s[1].opening_balance, s[0].closing_balance);
         assert_eq!(s[2].closing_balance, d("31375"));
-        assert_eq!(s[1].first_transaction_id, p[100].id);
-        assert_eq!(s[2].last_transaction_id, p[249].id);
+        assert!(s.iter().all(|s| s.reconcile() == Reconcile::NotReported));
     }
 
     #[test]
-    fn without_an_fi_balance_the_platform_carries_on_from_its_last_close() {
+    fn a_later_sync_continues_from_the_banks_closing_and_marks_late_days() {
+        let shown = Shown {
+            closing: Some(d("7445.65")),
+            through: day("2026-10-03"),
+        };
+        let p = lines(&[("2026-10-04", "-20.00"), ("2026-10-03", "1.00")]);
+        let s = cut(&p, 1000, shown, Some("7426.65"));
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].day, s[0].late),
+            (day("2026-10-03"), true),
+            "shown day: late"
+        );
+        assert_eq!((s[1].day, s[1].late), (day("2026-10-04"), false));
+        assert_eq!(s[0].opening_balance, d("7445.65"));
+        assert_eq!(s[1].reconcile(), Reconcile::TiesOut);
+    }
+
+    #[test]
+    fn a_wrong_fi_balance_is_a_difference_on_its_statement_and_the_next_opens_at_it() {
+        // The case: 7,445.65, then −20.00 with a reported balance of 1.00.
+        let shown = Shown {
+            closing: Some(d("7445.65")),
+            through: day("2026-10-03"),
+        };
+        let s = cut(
+            &lines(&[("2026-10-04", "-20.00")]),
+            1000,
+            shown,
+            Some("1.00"),
+        );
+        assert_eq!(
+            s[0].opening_balance,
+            d("7445.65"),
+            "never a shifted opening"
+        );
+        assert_eq!(s[0].closing_balance, d("7425.65"));
+        assert_eq!(s[0].reconcile(), Reconcile::Difference(d("-7424.65")));
+        assert_eq!(s[0].bank_closing(), d("1.00"));
+        let next = Shown {
+            closing: Some(s[0].bank_closing()),
+            through: s[0].day,
+        };
+        let s = cut(&lines(&[("2026-10-05", "4")]), 1000, next, Some("5.00"));
+        assert_eq!(s[0].opening_balance, d("1.00"));
+        assert_eq!(
+            s[0].reconcile(),
+            Reconcile::TiesOut,
+            "one wrong figure, one difference"
+        );
+    }
+
+    #[test]
+    fn the_first_statement_shows_the_breaks_recorded_before_it() {
+        let reported = Reported {
+            current: Some(d("1.00")),
+            breaks: d("-7424.65"),
+        };
         let s = plan(
             CompanyId::new(),
             BankFeedAccountId::new(),
-            &pending(&[d("1.01")]),
-            100,
-            Some(d("99.99")),
-            None,
+            &lines(&[("2026-10-01", "7445.65"), ("2026-10-04", "-20.00")]),
+            1000,
+            Shown::default(),
+            reported,
             at(),
         );
-        assert_eq!(s[0].opening_balance, d("99.99"));
-        assert_eq!(s[0].closing_balance, d("101.00"));
+        assert_eq!(s[0].opening_balance, Decimal::ZERO);
+        assert_eq!(s[1].reconcile(), Reconcile::Difference(d("-7424.65")));
     }
 
     #[test]
     fn nothing_new_is_no_statement() {
-        let s = plan(
-            CompanyId::new(),
-            BankFeedAccountId::new(),
-            &[],
-            100,
-            None,
-            Some(d("1")),
-            at(),
-        );
-        assert!(s.is_empty());
+        assert!(cut(&[], 100, Shown::default(), Some("1")).is_empty());
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! The sandbox platforms' side of a feed: unlinking, ingesting as statements, and finding the
-//! feeds due for a scheduled sync. How transactions fall into statements is the domain's
+//! The sandbox platforms' side of a feed: unlinking, ingesting as statements, disconnected feeds
+//! (the FI deleted the account; what was ingested stays), and finding the feeds due for a
+//! scheduled sync. How transactions fall into statements is the domain's
 //! (`domain::statement::plan`).
 
 use bankfeeds_domain::link::CompanyId;
-use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
+use bankfeeds_domain::statement::{self, Pending, Reported, Shown, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
 use bankfeeds_store::decode::{corrupt, count};
 use bankfeeds_store::{NewEvent, PlatformFeedStore, StoreError, StoreResult};
+use rust_decimal::Decimal;
 
 use crate::accounts::{self, AccountRow, Key};
 use crate::transactions::{self, TransactionRow, COLUMNS};
@@ -55,7 +57,14 @@ struct StatementRow {
     last_transaction_id: DbId,
     opening_balance: DbAmount,
     closing_balance: DbAmount,
+    period_day: Option<String>,
+    late: DbInt,
+    reported_closing: Option<DbAmount>,
 }
+
+const STATEMENT_COLUMNS: &str = "id, company_id, account_id, ingested_at, transaction_count,
+    first_transaction_id, last_transaction_id, opening_balance, closing_balance, period_day, late,
+    reported_closing";
 
 impl TryFrom<StatementRow> for Statement {
     type Error = StoreError;
@@ -66,11 +75,17 @@ impl TryFrom<StatementRow> for Statement {
             company_id: r.company_id.0.into(),
             account_id: r.account_id.0.into(),
             ingested_at: r.ingested_at.0,
+            day: r
+                .period_day
+                .map(|d| d.parse().map_err(|_| corrupt("statements.period_day")))
+                .transpose()?,
+            late: r.late.0 != 0,
             transaction_count: count(r.transaction_count.0, "statements.transaction_count")?,
             first_transaction_id: r.first_transaction_id.0.into(),
             last_transaction_id: r.last_transaction_id.0.into(),
             opening_balance: r.opening_balance.0,
             closing_balance: r.closing_balance.0,
+            reported_closing: r.reported_closing.map(|b| b.0),
         })
     }
 }
@@ -79,11 +94,87 @@ impl TryFrom<StatementRow> for Statement {
 struct PendingRow {
     id: DbId,
     amount: DbAmount,
+    posted_at: DbTime,
 }
 
 #[derive(sqlx::FromRow)]
-struct Closing {
-    closing_balance: DbAmount,
+struct Through {
+    through: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct BreakRow {
+    difference: DbAmount,
+}
+
+/// What the platform already shows of the feed: its newest statement's closing as the bank
+/// gave it, and the newest posting day shown.
+async fn shown(conn: &mut impl Exec, account: BankFeedAccountId) -> StoreResult<Shown> {
+    let newest: Option<StatementRow> = conn
+        .fetch_optional(
+            Sql::new(format!(
+                "SELECT {STATEMENT_COLUMNS} FROM statements WHERE account_id = $1
+                 ORDER BY id DESC LIMIT 1"
+            ))
+            .bind(account.as_uuid()),
+        )
+        .await?;
+    let through: Through = conn
+        .fetch_one(
+            Sql::new("SELECT MAX(period_day) AS through FROM statements WHERE account_id = $1")
+                .bind(account.as_uuid()),
+        )
+        .await?;
+    Ok(Shown {
+        closing: newest
+            .map(Statement::try_from)
+            .transpose()?
+            .map(|s| s.bank_closing()),
+        through: through
+            .through
+            .map(|d| d.parse().map_err(|_| corrupt("statements.period_day")))
+            .transpose()?,
+    })
+}
+
+/// The sum of the differences of the breaks continuity recorded for the account.
+async fn breaks(conn: &mut impl Exec, account: BankFeedAccountId) -> StoreResult<Decimal> {
+    let rows: Vec<BreakRow> = conn
+        .fetch_all(
+            Sql::new("SELECT difference FROM balance_reports WHERE account_id = $1 AND is_break")
+                .bind(account.as_uuid()),
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.difference.0).sum())
+}
+
+/// Feeds the company linked and did not unlink, `deleted`: whose account is deleted, or live;
+/// only `account` when given.
+async fn company_feeds(
+    conn: &mut impl Exec,
+    company: CompanyId,
+    account: Option<BankFeedAccountId>,
+    deleted: bool,
+) -> StoreResult<Vec<BankFeedAccount>> {
+    let columns = accounts::COLUMNS
+        .split(',')
+        .map(|c| format!("a.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let state = if deleted { "IS NOT NULL" } else { "IS NULL" };
+    let sql = format!(
+        "SELECT {columns} FROM company_feeds f
+         JOIN bank_feed_accounts a ON a.id = f.account_id
+         WHERE f.company_id = $1 AND f.unlinked_at IS NULL AND a.deleted_at {state}
+           AND ($2 IS NULL OR a.id = $2)
+         ORDER BY f.linked_at, a.id"
+    );
+    conn.all::<AccountRow, _>(
+        Sql::new(sql)
+            .bind(company.as_uuid())
+            .bind(account.map(|a| a.as_uuid())),
+    )
+    .await
 }
 
 #[derive(sqlx::FromRow)]
@@ -95,21 +186,26 @@ struct DueFeed {
 #[async_trait::async_trait]
 impl<B: Backend> PlatformFeedStore for SqlStore<B> {
     async fn list_company_feeds(&self, company: CompanyId) -> StoreResult<Vec<BankFeedAccount>> {
-        let db = &self.0;
-        let columns = accounts::COLUMNS
-            .split(',')
-            .map(|c| format!("a.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {columns} FROM company_feeds f
-         JOIN bank_feed_accounts a ON a.id = f.account_id
-         WHERE f.company_id = $1 AND f.unlinked_at IS NULL AND a.deleted_at IS NULL
-         ORDER BY f.linked_at, a.id"
-        );
-        db.reader()
-            .all::<AccountRow, _>(Sql::new(sql).bind(company.as_uuid()))
-            .await
+        company_feeds(&mut self.0.reader(), company, None, false).await
+    }
+
+    async fn list_disconnected_feeds(
+        &self,
+        company: CompanyId,
+    ) -> StoreResult<Vec<BankFeedAccount>> {
+        company_feeds(&mut self.0.reader(), company, None, true).await
+    }
+
+    async fn get_disconnected_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>> {
+        Ok(
+            company_feeds(&mut self.0.reader(), company, Some(account), true)
+                .await?
+                .pop(),
+        )
     }
 
     async fn get_company_feed(
@@ -150,8 +246,8 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
         Ok(account)
     }
 
-    /// The platform takes every not-yet-ingested transaction of the feed, in statements of at most
-    /// `per_statement` transactions that continue the previous statement's closing balance.
+    /// The platform takes every not-yet-ingested transaction of the feed, in statements by
+    /// posting day of at most `per_statement` transactions (`domain::statement::plan`).
     async fn ingest_feed(
         &self,
         company: CompanyId,
@@ -171,11 +267,11 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
         let mut take = Sql::new(if from.is_some() {
             "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $2
              WHERE account_id = $1 AND NOT platform_ingested AND posted_at >= $3
-             RETURNING id, amount"
+             RETURNING id, amount, posted_at"
         } else {
             "UPDATE transactions SET platform_ingested = TRUE, ingested_at = $2
              WHERE account_id = $1 AND NOT platform_ingested
-             RETURNING id, amount"
+             RETURNING id, amount, posted_at"
         })
         .bind(account.as_uuid())
         .bind(now);
@@ -183,54 +279,43 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
             take.push(from);
         }
         let rows: Vec<PendingRow> = tx.fetch_all(take).await?;
-        let mut pending: Vec<Pending> = rows
+        let pending: Vec<Pending> = rows
             .into_iter()
             .map(|r| Pending {
                 id: r.id.0.into(),
                 amount: r.amount.0,
+                posted_at: r.posted_at.0,
             })
             .collect();
-        // Storage order (RETURNING gives none): ids compare as their bytes on both backends.
-        pending.sort_by_key(|p| p.id);
-        let previous: Option<Closing> = tx
-            .fetch_optional(
-                Sql::new(
-                    "SELECT closing_balance FROM statements WHERE account_id = $1
-                 ORDER BY id DESC LIMIT 1",
-                )
-                .bind(account.as_uuid()),
-            )
-            .await?;
+        let shown = shown(&mut tx, account).await?;
+        let breaks = match shown.closing {
+            // Only the first statement opens from the FI's figures.
+            None => breaks(&mut tx, account).await?,
+            Some(_) => Decimal::ZERO,
+        };
+        let reported = Reported {
+            current: feed.current_balance.map(|b| b.as_decimal()),
+            breaks,
+        };
         let statements = statement::plan(
             company,
             account,
             &pending,
             per_statement as usize,
-            previous.map(|p| p.closing_balance.0),
-            feed.current_balance.map(|b| b.as_decimal()),
+            shown,
+            reported,
             now,
         );
+        // The statements hold the lines in this order, each its `transaction_count` of them.
+        let mut lines = statement::in_statement_order(&pending).into_iter();
         for s in &statements {
-            let transaction_count = i32::try_from(s.transaction_count)
-                .map_err(|_| corrupt("statements.transaction_count"))?;
-            tx.execute(
-                Sql::new(
-                    "INSERT INTO statements (id, company_id, account_id, ingested_at,
-                     transaction_count, first_transaction_id, last_transaction_id,
-                     opening_balance, closing_balance)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(s.id.as_uuid())
-                .bind(company.as_uuid())
-                .bind(account.as_uuid())
-                .bind(now)
-                .bind(transaction_count)
-                .bind(s.first_transaction_id.as_uuid())
-                .bind(s.last_transaction_id.as_uuid())
-                .bind(s.opening_balance)
-                .bind(s.closing_balance),
-            )
-            .await?;
+            insert_statement(&mut tx, s).await?;
+            let ids: Vec<_> = lines
+                .by_ref()
+                .take(s.transaction_count as usize)
+                .map(|p| p.id)
+                .collect();
+            mark_lines(&mut tx, s, &ids).await?;
         }
         transactions::touch_synced(&mut tx, account, now).await?;
         let event = NewEvent::account_synced(&feed, company, pending.len(), statements.len());
@@ -248,12 +333,11 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
         let db = &self.0;
         db.reader()
             .all::<StatementRow, _>(
-                Sql::new(
-                    "SELECT id, company_id, account_id, ingested_at, transaction_count,
-                     first_transaction_id, last_transaction_id, opening_balance, closing_balance
+                Sql::new(format!(
+                    "SELECT {STATEMENT_COLUMNS}
                  FROM statements WHERE account_id = $1 AND ($2 IS NULL OR id < $2)
-                 ORDER BY id DESC LIMIT $3",
-                )
+                 ORDER BY id DESC LIMIT $3"
+                ))
                 .bind(account.as_uuid())
                 .bind(before.map(|b| b.as_uuid()))
                 .bind(limit),
@@ -265,14 +349,13 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
         let db = &self.0;
         let sql = format!(
             "SELECT {COLUMNS} FROM transactions
-         WHERE account_id = $1 AND id >= $2 AND id <= $3 AND platform_ingested ORDER BY id"
+         WHERE account_id = $1 AND platform_statement_id = $2 ORDER BY id"
         );
         db.reader()
             .all::<TransactionRow, _>(
                 Sql::new(sql)
                     .bind(s.account_id.as_uuid())
-                    .bind(s.first_transaction_id.as_uuid())
-                    .bind(s.last_transaction_id.as_uuid()),
+                    .bind(s.id.as_uuid()),
             )
             .await
     }
@@ -306,4 +389,55 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
             .map(|d| (d.company_id.0.into(), d.account_id.0.into()))
             .collect())
     }
+}
+
+async fn insert_statement(tx: &mut impl Exec, s: &Statement) -> StoreResult<()> {
+    let transaction_count =
+        i32::try_from(s.transaction_count).map_err(|_| corrupt("statements.transaction_count"))?;
+    tx.execute(
+        Sql::new(
+            "INSERT INTO statements (id, company_id, account_id, ingested_at,
+             transaction_count, first_transaction_id, last_transaction_id,
+             opening_balance, closing_balance, period_day, late, reported_closing)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(s.id.as_uuid())
+        .bind(s.company_id.as_uuid())
+        .bind(s.account_id.as_uuid())
+        .bind(s.ingested_at)
+        .bind(transaction_count)
+        .bind(s.first_transaction_id.as_uuid())
+        .bind(s.last_transaction_id.as_uuid())
+        .bind(s.opening_balance)
+        .bind(s.closing_balance)
+        .bind(s.day.map(|d| d.to_string()))
+        .bind(i32::from(s.late))
+        .bind(s.reported_closing),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records the statement each of its lines went into.
+async fn mark_lines(
+    tx: &mut impl Exec,
+    s: &Statement,
+    ids: &[bankfeeds_domain::TransactionId],
+) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let mut sql = Sql::new(format!(
+        "UPDATE transactions SET platform_statement_id = $1
+         WHERE account_id = $2 AND id IN ({})",
+        placeholders.join(", ")
+    ))
+    .bind(s.id.as_uuid())
+    .bind(s.account_id.as_uuid());
+    for id in ids {
+        sql.push(id.as_uuid());
+    }
+    tx.execute(sql).await?;
+    Ok(())
 }

@@ -9,7 +9,8 @@ use bankfeeds_store::{DynStore, StoreError};
 use chrono::TimeDelta;
 
 use crate::helpers::{
-    account, assert_feed_gone, events_of, linked_feed, org_with_secret as org, secs, t0,
+    account, assert_feed_gone, batch, events_of, link_to, linked_feed, org_with_secret as org,
+    run_batch, secs, t0, tx,
 };
 
 async fn connection(store: &DynStore, org: &Org, platform: Platform) -> (Connection, Secret) {
@@ -190,8 +191,26 @@ pub async fn access_tokens_rotate(store: DynStore) {
     );
 }
 
-pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
+/// Deleting a connection disconnects its feeds in the platform: what the platform ingested stays
+/// (statements and their lines), it syncs them no more, and the same bank account linked again
+/// through a new connection is a new, live feed beside the disconnected one.
+pub async fn deleted_connections_leave_their_feeds_disconnected(store: DynStore) {
     let (books, c, feed) = linked_feed(&store, Platform::Xero, "XERO-X").await;
+    let lines = vec![tx("X-1", t0() - TimeDelta::days(2), "12.50")];
+    let (_, outcome) = run_batch(
+        &store,
+        &c,
+        &feed,
+        &batch(&feed, Some("112.50"), lines),
+        t0(),
+    )
+    .await;
+    outcome.expect("batch accepted");
+    let shown = store
+        .ingest_feed(books.id, feed.id, 1000, t0() + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(shown.len(), 1);
     // A second account of the same connection, and a feed of another FI in the same company's
     // platform, which must stay.
     let second = account(&store, &c, "XERO-X2").await;
@@ -201,6 +220,35 @@ pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
 
     assert_eq!(store.list_company_feeds(books.id).await.unwrap(), vec![]);
     assert_feed_gone(&store, &books, &feed, at).await;
+    let disconnected = store.list_disconnected_feeds(books.id).await.unwrap();
+    assert_eq!(
+        disconnected.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![feed.id]
+    );
+    assert_eq!(
+        store
+            .get_disconnected_feed(books.id, feed.id)
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(feed.id)
+    );
+    assert_eq!(
+        store
+            .get_disconnected_feed(other_books.id, feed.id)
+            .await
+            .unwrap(),
+        None,
+        "only the company that linked it"
+    );
+    assert_eq!(
+        store.list_statements(feed.id, None, 10).await.unwrap(),
+        shown,
+        "what the platform ingested stays"
+    );
+    let kept = store.statement_transactions(&shown[0]).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].data.transaction_id, "X-1");
     let due = store
         .list_feeds_due(Platform::Xero, at + secs(3600), 100)
         .await
@@ -235,4 +283,26 @@ pub async fn deleted_connections_take_their_feeds_with_them(store: DynStore) {
         store.delete_connection(c.org_id, c.id, at).await,
         Err(StoreError::NotFound)
     ));
+
+    // The FI connects the same bank account again and the customer links it: a live feed again,
+    // the disconnected one still shown beside it.
+    let (again, _) = NewConnection::generate(c.org_id, Platform::Xero, None, at).unwrap();
+    store.create_connection(&again, None).await.unwrap();
+    let same = account(&store, &again.connection, "XERO-X").await;
+    let relinked = link_to(&store, &books, &again.connection, &same).await;
+    assert_eq!(
+        store
+            .list_company_feeds(books.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect::<Vec<_>>(),
+        vec![relinked.id]
+    );
+    assert_eq!(relinked.internal_bank_account_id, "XERO-X");
+    assert_eq!(
+        store.list_disconnected_feeds(books.id).await.unwrap().len(),
+        1
+    );
 }

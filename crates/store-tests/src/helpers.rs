@@ -443,9 +443,21 @@ pub(crate) async fn linked_feed(
         created_at: t0(),
     };
     store.create_company(&books).await.unwrap();
-    let (challenge, _) = Challenge::generate(platform, books.id, fi, &browser(), t0());
+    let linked = link_to(store, &books, &c, &a).await;
+    (books, c, linked)
+}
+
+/// The company `books` links account `a` of connection `c` (the whole flow, from t0).
+pub(crate) async fn link_to(
+    store: &DynStore,
+    books: &Company,
+    c: &Connection,
+    a: &BankFeedAccount,
+) -> BankFeedAccount {
+    let platform = books.platform;
+    let (challenge, _) = Challenge::generate(platform, books.id, c.org_id, &browser(), t0());
     store.create_challenge(&challenge).await.unwrap();
-    let (otp, code) = NewOtp::generate(&c, t0());
+    let (otp, code) = NewOtp::generate(c, t0());
     store.issue_otp(&otp).await.unwrap();
     store
         .bind_challenge(
@@ -468,5 +480,5 @@ pub(crate) async fn linked_feed(
         .await
         .unwrap()
         .expect("complete");
-    (books, c, linked.into_iter().next().unwrap())
+    linked.into_iter().next().unwrap()
 }

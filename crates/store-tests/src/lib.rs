@@ -94,7 +94,7 @@ macro_rules! __suite_cases {
                 deleted_connections_disappear_but_their_token_is_recognised,
                 connection_pages_walk_every_row_once_in_creation_order,
                 access_tokens_rotate,
-                deleted_connections_take_their_feeds_with_them,
+                deleted_connections_leave_their_feeds_disconnected,
             ],
             continuity: [
                 balances_are_checked_and_recorded_with_their_batch,
@@ -204,6 +204,8 @@ macro_rules! __suite_cases {
                 unlinked_feeds_go_inactive_and_stop_syncing,
                 scheduled_syncs_find_the_feeds_due,
                 statements_belong_to_their_feed,
+                statements_are_periods_by_posting_day,
+                a_break_before_the_first_sync_shows_as_a_difference,
             ],
             retention: [
                 expired_link_secrets_are_deleted_after_their_horizon,

@@ -1,9 +1,10 @@
-//! `PlatformFeedStore`: a linked feed is ingested as statements exactly once, unlinking stops
-//! it, and scheduled syncs find the feeds that are due.
+//! `PlatformFeedStore`: a linked feed is ingested as statements by posting day exactly once,
+//! each with the FI's reported closing where there is one, unlinking stops it, and scheduled
+//! syncs find the feeds that are due.
 
 use bankfeeds_domain::account::FeedStatus;
 use bankfeeds_domain::link::{Company, CompanyId};
-use bankfeeds_domain::statement::Statement;
+use bankfeeds_domain::statement::{Reconcile, Statement};
 use bankfeeds_domain::transaction::TransactionQuery;
 use bankfeeds_domain::{BankFeedAccount, Connection, Platform, Timestamp};
 use bankfeeds_store::{DynStore, EventKind, StoreError};
@@ -68,6 +69,10 @@ pub async fn feeds_are_ingested_as_statements_once(store: DynStore) {
     assert_eq!(statements[0].closing_balance, statements[1].opening_balance);
     assert_eq!(statements[1].closing_balance, statements[2].opening_balance);
     assert_eq!(statements[2].closing_balance, d("1000"));
+    assert_eq!(statements[2].reconcile(), Reconcile::TiesOut);
+    assert_eq!(statements[1].reconcile(), Reconcile::NotReported);
+    let day = (t0() - TimeDelta::days(10)).date_naive();
+    assert!(statements.iter().all(|s| s.day == Some(day) && !s.late));
     assert!(statements.iter().all(|s| s.ingested_at == at));
     assert_eq!(ingested(&store, &c, true).await, 250);
     assert_eq!(ingested(&store, &c, false).await, 0);
@@ -105,15 +110,20 @@ pub async fn feeds_are_ingested_as_statements_once(store: DynStore) {
     let synced = store.get_account(c.id, feed.id).await.unwrap().unwrap();
     assert_eq!(synced.last_synced_at, Some(later));
 
-    // More arrive: the next statement carries on at the FI's new balance.
+    // More arrive for the same day, with a balance 0.50 short of 1000 + 1 + 2: the next
+    // statement opens where the last closed, is marked late (that day was shown), and shows
+    // the difference rather than a shifted opening balance.
     push(&store, &c, &feed, 250, 2, "1002.5").await;
     let next = store
         .ingest_feed(books.id, feed.id, 100, later + secs(1))
         .await
         .unwrap();
     assert_eq!(next.len(), 1);
-    assert_eq!(next[0].opening_balance, d("999.5"));
-    assert_eq!(next[0].closing_balance, d("1002.5"));
+    assert_eq!(next[0].opening_balance, d("1000"));
+    assert_eq!(next[0].closing_balance, d("1003"));
+    assert_eq!(next[0].reported_closing, Some(d("1002.5")));
+    assert_eq!(next[0].reconcile(), Reconcile::Difference(d("-0.5")));
+    assert!(next[0].late && next[0].day == Some(day));
 
     let synced_events = events_of(&store, c.org_id, "bank_feed_account.synced").await;
     assert_eq!(synced_events.len(), 3);
@@ -313,4 +323,115 @@ pub async fn statements_belong_to_their_feed(store: DynStore) {
         .await
         .unwrap()
         .is_empty());
+}
+
+pub async fn statements_are_periods_by_posting_day(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::SageBusinessCloud, "SBC-DAYS").await;
+    let day = |n: i64| t0() - TimeDelta::days(n);
+    let txs = vec![
+        tx("D5-A", day(5), "100.00"),
+        tx("D3-A", day(3), "-10.25"),
+        tx("D3-B", day(3) + secs(60), "5.00"),
+    ];
+    let (_, outcome) = run_batch(&store, &c, &feed, &batch(&feed, Some("194.75"), txs), t0()).await;
+    outcome.expect("batch accepted");
+    let at = t0() + secs(1);
+    let s = store.ingest_feed(books.id, feed.id, 100, at).await.unwrap();
+    let days: Vec<_> = s.iter().map(|s| s.day).collect();
+    assert_eq!(
+        days,
+        vec![Some(day(5).date_naive()), Some(day(3).date_naive())]
+    );
+    assert_eq!(
+        s[0].opening_balance,
+        d("100"),
+        "the FI's balance less everything new"
+    );
+    assert_eq!(s[1].reconcile(), Reconcile::TiesOut);
+    let ids = |t: Vec<bankfeeds_domain::transaction::Transaction>| {
+        t.into_iter()
+            .map(|t| t.data.transaction_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.statement_transactions(&s[0]).await.unwrap()),
+        vec!["D5-A"]
+    );
+    assert_eq!(
+        ids(store.statement_transactions(&s[1]).await.unwrap()),
+        vec!["D3-A", "D3-B"],
+        "a day's lines in storage order"
+    );
+    assert_eq!(store.list_statements(feed.id, None, 10).await.unwrap(), {
+        let mut newest_first = s.clone();
+        newest_first.reverse();
+        newest_first
+    });
+
+    // A late posting for a day already shown, and a new day: the late one is its own statement
+    // of that day, after what was shown, which is never rewritten.
+    let txs = vec![
+        tx("D3-C", day(3) + secs(3600), "2.00"),
+        tx("D1-A", day(1), "1.00"),
+    ];
+    let (_, outcome) = run_batch(&store, &c, &feed, &batch(&feed, Some("197.75"), txs), t0()).await;
+    outcome.expect("batch accepted");
+    let later = store
+        .ingest_feed(books.id, feed.id, 100, at + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        later.iter().map(|s| (s.day, s.late)).collect::<Vec<_>>(),
+        vec![
+            (Some(day(3).date_naive()), true),
+            (Some(day(1).date_naive()), false)
+        ]
+    );
+    assert_eq!(later[0].opening_balance, d("194.75"));
+    assert_eq!(later[1].reconcile(), Reconcile::TiesOut);
+    assert_eq!(
+        ids(store.statement_transactions(&s[1]).await.unwrap()),
+        vec!["D3-A", "D3-B"],
+        "the statement shown keeps its lines"
+    );
+    assert_eq!(
+        ids(store.statement_transactions(&later[0]).await.unwrap()),
+        vec!["D3-C"]
+    );
+    assert_eq!(
+        store
+            .list_statements(feed.id, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+/// A wrong FI figure recorded before the platform's first sync still shows: the first
+/// statement opens from the FI's figures without the break, so its end shows the difference.
+pub async fn a_break_before_the_first_sync_shows_as_a_difference(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::SageBusinessCloud, "SBC-BRK").await;
+    let day = |n: i64| t0() - TimeDelta::days(n);
+    let first = vec![tx("B-1", day(4), "7445.65")];
+    let (_, outcome) = run_batch(
+        &store,
+        &c,
+        &feed,
+        &batch(&feed, Some("7445.65"), first),
+        t0(),
+    )
+    .await;
+    outcome.expect("batch accepted");
+    let second = vec![tx("B-2", day(2), "-20.00")];
+    let (_, outcome) =
+        run_batch(&store, &c, &feed, &batch(&feed, Some("1.00"), second), t0()).await;
+    outcome.expect("accepted: Sage records the break");
+    let s = store
+        .ingest_feed(books.id, feed.id, 100, t0() + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[1].reconcile(), Reconcile::Difference(d("-7424.65")));
+    assert_eq!(s[1].bank_closing(), d("1.00"));
 }

@@ -19,6 +19,21 @@ pub trait PlatformFeedStore: Send + Sync {
         account: BankFeedAccountId,
     ) -> StoreResult<Option<BankFeedAccount>>;
 
+    /// The company's disconnected feeds: linked and not unlinked, but the FI has since deleted
+    /// the account (alone or with its connection). The platform keeps what it ingested and
+    /// shows it; it syncs them no more (`ingest_feed` and `list_feeds_due` leave them out).
+    async fn list_disconnected_feeds(
+        &self,
+        company: CompanyId,
+    ) -> StoreResult<Vec<BankFeedAccount>>;
+
+    /// One of the company's disconnected feeds (see `list_disconnected_feeds`).
+    async fn get_disconnected_feed(
+        &self,
+        company: CompanyId,
+        account: BankFeedAccountId,
+    ) -> StoreResult<Option<BankFeedAccount>>;
+
     /// The customer unlinks a feed in the platform: the account becomes `inactive` and not
     /// ready for transactions, and an event is recorded. `NotFound` when it is not linked.
     async fn unlink_feed(
@@ -29,8 +44,9 @@ pub trait PlatformFeedStore: Send + Sync {
     ) -> StoreResult<BankFeedAccount>;
 
     /// The platform ingests a linked feed: takes every transaction of the account it has not
-    /// taken yet, in storage order, as statements of at most `per_statement` (balances as
-    /// `domain::statement` explains), marks them `platform_ingested`, and moves the account's
+    /// taken yet, as statements by posting day of at most `per_statement` lines (balances, the
+    /// FI's reported closing and late days as `domain::statement::plan` decides), marks them
+    /// `platform_ingested` with their statement, and moves the account's
     /// `last_synced_at` even when nothing was new. One database transaction, so two hub
     /// instances syncing the same feed never take a transaction twice. `NotFound` when the
     /// feed is not linked.
@@ -50,7 +66,7 @@ pub trait PlatformFeedStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Statement>>;
 
-    /// A statement's transactions, in storage order.
+    /// A statement's transactions, in storage order (also a disconnected feed's).
     async fn statement_transactions(&self, statement: &Statement) -> StoreResult<Vec<Transaction>>;
 
     /// Linked feeds of `platform` never synced or last synced before `synced_before`: what a

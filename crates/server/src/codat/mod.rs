@@ -10,6 +10,7 @@
 mod add_accounts;
 mod bank_credentials;
 mod bank_feeds;
+mod closed_days;
 mod companies;
 pub mod connections;
 pub mod continuity;
@@ -84,6 +85,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}/continuity",
             get(continuity::get),
+        )
+        .route(
+            "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}/closedDays",
+            axum::routing::post(closed_days::declare),
         )
         .route(
             "/companies/{company}/connections/{connection}/connectionInfo/bankFeedAccounts/{account}/continuity/breaks/{break_id}/acknowledge",

@@ -7,8 +7,8 @@ use utoipa::OpenApi;
 
 use super::wire;
 use super::{
-    add_accounts, bank_credentials, bank_feeds, companies, connections, continuity, mapping, push,
-    push_list, push_model, source_accounts,
+    add_accounts, bank_credentials, bank_feeds, closed_days, companies, connections, continuity,
+    mapping, push, push_list, push_model, source_accounts,
 };
 use crate::openapi::BasicAuth;
 
@@ -43,6 +43,7 @@ use crate::openapi::BasicAuth;
         bank_credentials::delete,
         continuity::get,
         continuity::acknowledge,
+        closed_days::declare,
         push::create,
         push::get,
         push_model::create_model,

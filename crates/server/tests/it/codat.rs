@@ -913,21 +913,53 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
         json!([{"from": on(11), "to": on(5), "openDays": 7, "closedDays": 0, "ongoing": false}])
     );
     assert_eq!(c["closedDays"], json!([]));
-    let declared = hub
-        .store
-        .declare_closed_days(
-            cid,
-            stored[0].bank_feed_account_id,
-            on(11).parse().unwrap(),
-            on(5).parse().unwrap(),
-            SystemClock.now(),
-        )
-        .await
-        .unwrap();
-    assert!(matches!(
-        declared,
-        bankfeeds_store::DeclaredClosed::Declared(_)
-    ));
+    // Declared closed through this door (issue 17), as the Rutter-shaped door's
+    // `closed_days`: checked, refused where a transaction is posted, the same range again
+    // answered with the stored declaration.
+    let closed = continuity.replace("/continuity", "/closedDays");
+    error(
+        codat
+            .post(&closed, json!({"from": "2026-1-5", "to": on(5)}))
+            .await,
+        400,
+        "INVALID_DATE",
+    );
+    error(
+        codat
+            .post(&closed, json!({"from": on(5), "to": on(11)}))
+            .await,
+        400,
+        "INVALID_DATE_RANGE",
+    );
+    error(
+        codat
+            .post(&closed, json!({"from": on(12), "to": on(5)}))
+            .await,
+        409,
+        "CLOSED_DAY_HAS_TRANSACTIONS",
+    );
+    error(
+        codat
+            .post(
+                &closed.replace("ac-001", "nope"),
+                json!({"from": on(11), "to": on(5)}),
+            )
+            .await,
+        404,
+        "SOURCE_ACCOUNT_NOT_FOUND",
+    );
+    let (s, declared) = codat
+        .post(&closed, json!({"from": on(11), "to": on(5)}))
+        .await;
+    assert_eq!(s, 200, "{declared}");
+    assert_eq!(
+        (declared["from"].as_str(), declared["to"].as_str()),
+        (Some(on(11).as_str()), Some(on(5).as_str()))
+    );
+    let (s, again) = codat
+        .post(&closed, json!({"from": on(11), "to": on(5)}))
+        .await;
+    assert_eq!((s, &again["id"]), (200, &declared["id"]), "{again}");
     let (_, c) = codat.get(&continuity).await;
     assert_eq!(c["staleSpans"], json!([]), "{c}");
     assert_eq!(

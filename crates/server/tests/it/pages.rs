@@ -413,6 +413,9 @@ async fn quickbooks_links_and_shows_the_feed_in_the_browser(hub: Hub) {
         "3,800.26",
         "5,000.26",
         "5,000.25",
+        // The newest statement ends at the bank's balance: it ties out.
+        "closing from the bank <strong class=\"closing\">USD 5,000.25</strong>",
+        "data-reconcile=\"ties_out\"",
     ] {
         assert!(feed.body.contains(text), "{text} on the feed page");
     }

@@ -12,12 +12,13 @@ use serde_json::{json, Value};
 
 use crate::helpers::{err, items, ok, refuses, with_token, Creds, Hub, Sandbox, TRANSACTIONS};
 use crate::link_flow::{fi_login, list_bank};
+use crate::pages::Browser;
 
 crate::on_both_backends!(
     sync_now_takes_each_transaction_once,
     history_before_the_chosen_start_date_is_not_imported,
     a_linked_feed_shows_what_the_platform_recorded,
-    deleted_connections_leave_the_platform,
+    deleted_connections_disconnect_the_feed_and_keep_its_books,
 );
 crate::on_both_backends!(with_clock: each_platform_syncs_on_its_own_schedule);
 
@@ -267,18 +268,24 @@ async fn history_before_the_chosen_start_date_is_not_imported(hub: Hub) {
 
 /// An FI that deletes a connection takes its feeds out of the platforms: the company no longer
 /// lists the feed, and neither "sync now" nor the schedule reaches it.
-async fn deleted_connections_leave_the_platform(hub: Hub) {
+/// Deleting the connection at the FI disconnects the feed in the platform, as real platforms
+/// do: what it ingested stays readable (marked disconnected), nothing more is synced, and the
+/// same bank account connected and linked again is a live feed beside it.
+async fn deleted_connections_disconnect_the_feed_and_keep_its_books(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let (company, token, account) = linked(&hub, &bank, "XERO").await;
     push(&hub, &bank, &token, &account, 0, 3, 6).await;
     let xero = Sandbox::of(&hub, "XERO");
     let feeds = format!("/companies/{company}/feeds");
-    let before = xero.get(&feeds).await;
-    assert_eq!(
-        before["bank_feed_accounts"].as_array().unwrap().len(),
-        1,
-        "{before}"
-    );
+    ok(xero
+        .post(&format!("{feeds}/{account}/sync"), json!({}))
+        .await)
+    .await;
+    let before = feed(&hub, "XERO", &company, &account).await;
+    assert_eq!(before["disconnected"], false, "{before}");
+    let statements = before["statements"].clone();
+    assert_eq!(statements.as_array().unwrap().len(), 1, "{before}");
+    assert_eq!(statements[0]["reconcile"]["status"], "ties_out", "{before}");
 
     let listed = hub.get_ok(&bank, "/versioned/connections").await;
     let id = listed["connections"][0]["id"].as_str().unwrap().to_owned();
@@ -290,14 +297,46 @@ async fn deleted_connections_leave_the_platform(hub: Hub) {
 
     let after = xero.get(&feeds).await;
     assert_eq!(after["bank_feed_accounts"], json!([]), "{after}");
+    assert_eq!(
+        after["disconnected_bank_feed_accounts"][0]["id"], account,
+        "{after}"
+    );
+    let kept = feed(&hub, "XERO", &company, &account).await;
+    assert_eq!(kept["disconnected"], true, "{kept}");
+    assert_eq!(kept["statements"], statements, "what was ingested stays");
     err(
         xero.post(&format!("{feeds}/{account}/sync"), json!({}))
             .await,
-        410,
-        "FEED_NOT_LINKED",
+        409,
+        "FEED_DISCONNECTED",
     )
     .await;
-    // Never synced, it would be the first feed due.
+    err(
+        xero.post(&format!("{feeds}/{account}/unlink"), json!({}))
+            .await,
+        409,
+        "FEED_DISCONNECTED",
+    )
+    .await;
+    // The pages say so too: the company lists it apart, its page keeps its statements and
+    // offers no sync or unlink.
+    let mut b = Browser::new(&hub);
+    let page = b
+        .get(&format!(
+            "/sandbox/xero/companies/{company}/feeds/{account}"
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"disconnected\""), "{}", page.body);
+    assert!(page.body.contains("data-reconcile=\"ties_out\""));
+    assert!(!page.body.contains("id=\"sync-now\""));
+    let books = b.get(&format!("/sandbox/xero/companies/{company}")).await;
+    assert!(
+        books.body.contains("id=\"disconnected-feeds\""),
+        "{}",
+        books.body
+    );
+    // Never synced since, it would be due.
     let state = AppState::new(
         hub.store.clone(),
         Arc::new(SystemClock),
@@ -305,6 +344,31 @@ async fn deleted_connections_leave_the_platform(hub: Hub) {
         0,
     );
     assert_eq!(run_due(&state).await.unwrap(), 0, "nothing left to sync");
+
+    // The bank connects the account again and the company links it: a live feed again.
+    let (token, accounts, otp) = fi_login(&hub, &bank, "XERO").await;
+    let challenge = xero.challenge(&company, &bank).await;
+    ok(xero.redirect(&challenge, &otp).await).await;
+    ok(xero
+        .post(
+            "/link/complete",
+            json!({"challenge": challenge, "bank_feed_account_ids": [accounts[0]]}),
+        )
+        .await)
+    .await;
+    push(&hub, &bank, &token, &accounts[0], 0, 2, 9).await;
+    ok(xero
+        .post(&format!("{feeds}/{}/sync", accounts[0]), json!({}))
+        .await)
+    .await;
+    let now = xero.get(&feeds).await;
+    assert_eq!(now["bank_feed_accounts"][0]["id"], accounts[0], "{now}");
+    assert_eq!(now["disconnected_bank_feed_accounts"][0]["id"], account);
+    let relinked = feed(&hub, "XERO", &company, &accounts[0]).await;
+    assert_eq!(
+        relinked["statements"][0]["transaction_count"], 2,
+        "{relinked}"
+    );
 }
 
 /// Seed 002: `platform_data` is "the raw platform data corresponding to the Rutter object".

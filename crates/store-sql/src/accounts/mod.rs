@@ -58,8 +58,8 @@ async fn has_transactions(tx: &mut impl Exec, id: BankFeedAccountId) -> StoreRes
 }
 
 /// Deletes every live account of a connection inside the caller's transaction (the connection
-/// is being deleted), each with its event: their feeds leave every platform company and are no
-/// longer synced.
+/// is being deleted), each with its event: their feeds are disconnected in every platform
+/// company (no longer synced; what the platforms ingested stays, `platform_feeds.rs`).
 pub async fn delete_all_of_connection(
     tx: &mut impl Exec,
     connection: ConnectionId,

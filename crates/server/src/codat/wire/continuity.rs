@@ -111,3 +111,15 @@ pub struct AcknowledgeIn {
     #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub reason: String,
 }
+
+/// Declare a day range closed (both ends included).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedDaysIn {
+    /// The first closed day, `YYYY-MM-DD` (UTC).
+    #[schema(format = Date, min_length = 10, max_length = 10)]
+    pub from: String,
+    /// The last closed day (included); at most 366 days after `from`'s start.
+    #[schema(format = Date, min_length = 10, max_length = 10)]
+    pub to: String,
+}

@@ -20,7 +20,7 @@ pub use account::{
 pub use company::{AccessToken, Company, CompanyIn};
 pub use connection::{Connection, ConnectionIn, UnlinkIn};
 pub use continuity::{
-    AcknowledgeIn, Acknowledged, Break, ClosedDays, Continuity, Segment, StaleSpan,
+    AcknowledgeIn, Acknowledged, Break, ClosedDays, ClosedDaysIn, Continuity, Segment, StaleSpan,
 };
 pub use error::{ErrorMessage, Validation, ValidationItem};
 pub use feeds::{AccountMapping, CompanyInformation, MappingIn, MappingResult, Otp, TargetAccount};

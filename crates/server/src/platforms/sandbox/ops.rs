@@ -1,5 +1,6 @@
 //! What the sandbox platforms do, whichever face is asked: find a company or one of its linked
-//! feeds, create a company, connect a bank, link with bank feed credentials, unlink a feed. The
+//! feeds (or a disconnected one, to read), create a company, connect a bank, link with bank feed
+//! credentials, unlink a feed. The
 //! JSON interface (`api`) and the web pages (`pages`) both call these, and each words the
 //! refusals in its own way.
 
@@ -23,6 +24,9 @@ pub enum Refusal {
     MalformedFeedId(String),
     /// The company has not linked that feed.
     FeedNotLinked,
+    /// The FI deleted the feed's account (or its connection): the platform still shows what it
+    /// ingested, but syncs and unlinks it no more.
+    FeedDisconnected,
     /// A company name must be 1 to 200 characters.
     InvalidCompanyName,
     /// The bank picked is not configured for this platform.
@@ -64,16 +68,42 @@ pub async fn company(state: &AppState, platform: Platform, raw: &str) -> OpResul
         .ok_or(Refusal::CompanyNotFound)?)
 }
 
-/// The company's linked feed with this id.
+/// The company's linked feed with this id (`FeedDisconnected` when the FI deleted it since).
 pub async fn feed(state: &AppState, company: &Company, raw: &str) -> OpResult<BankFeedAccount> {
+    let shown = shown_feed(state, company, raw).await?;
+    if shown.disconnected {
+        return Err(Refusal::FeedDisconnected.into());
+    }
+    Ok(shown.account)
+}
+
+/// A feed as the company sees it: linked, or disconnected (read only).
+pub struct ShownFeed {
+    pub account: BankFeedAccount,
+    pub disconnected: bool,
+}
+
+/// The company's feed with this id, linked or disconnected: deleting a connection at the FI
+/// disconnects the feed, and never erases what the platform already ingested.
+pub async fn shown_feed(state: &AppState, company: &Company, raw: &str) -> OpResult<ShownFeed> {
     let id: BankFeedAccountId = raw
         .parse()
         .map_err(|_| Refusal::MalformedFeedId(raw.to_owned()))?;
-    Ok(state
+    if let Some(account) = state.store.get_company_feed(company.id, id).await? {
+        return Ok(ShownFeed {
+            account,
+            disconnected: false,
+        });
+    }
+    let account = state
         .store
-        .get_company_feed(company.id, id)
+        .get_disconnected_feed(company.id, id)
         .await?
-        .ok_or(Refusal::FeedNotLinked)?)
+        .ok_or(Refusal::FeedNotLinked)?;
+    Ok(ShownFeed {
+        account,
+        disconnected: true,
+    })
 }
 
 /// A company (a business's books) in the sandbox platform, named `name` (trimmed).

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::link::Company;
-use bankfeeds_domain::statement::StatementId;
+use bankfeeds_domain::statement::{Reconcile, Statement, StatementId};
 use bankfeeds_domain::{BankFeedAccount, OrgId, Platform};
 use serde::Deserialize;
 
@@ -64,6 +64,11 @@ impl From<OpError> for PageError {
                 PageError::not_found("company")
             }
             Refusal::MalformedFeedId(_) | Refusal::FeedNotLinked => PageError::not_found("feed"),
+            Refusal::FeedDisconnected => PageError::bad_request(
+                "FEED_DISCONNECTED",
+                "Your bank disconnected this feed. What was downloaded stays; connect the \
+                 account again to download new transactions.",
+            ),
             Refusal::InvalidCompanyName => PageError::bad_request(
                 "INVALID_FIELD_VALUE",
                 "A company name must be 1 to 200 characters.",
@@ -173,6 +178,8 @@ struct CompanyPage {
     slug: &'static str,
     company: Company,
     feeds: Vec<FeedRow>,
+    /// Feeds the bank disconnected: what was downloaded stays readable.
+    disconnected: Vec<FeedRow>,
 }
 
 async fn company_page(
@@ -182,10 +189,12 @@ async fn company_page(
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
     let feeds = state.store.list_company_feeds(company.id).await?;
+    let disconnected = state.store.list_disconnected_feeds(company.id).await?;
     web::render(&CompanyPage {
         chrome: Chrome::platform(platform, company.name.clone()),
         slug: platform_slug(platform),
         feeds: feeds.iter().map(FeedRow::new).collect(),
+        disconnected: disconnected.iter().map(FeedRow::new).collect(),
         company,
     })
 }
@@ -276,6 +285,35 @@ impl FeedPage {
         web::money(*d, self.view.account.currency)
     }
 
+    /// Money with its currency, as a statement's balances are shown.
+    fn balance(&self, d: &rust_decimal::Decimal) -> String {
+        format!(
+            "{} {}",
+            self.view.account.currency,
+            web::money(*d, self.view.account.currency)
+        )
+    }
+
+    /// A statement's reconcile status in words, and its stable name.
+    fn reconcile(&self, s: &Statement) -> (&'static str, String) {
+        let status = s.reconcile();
+        let words = match status {
+            Reconcile::TiesOut => "Ties out".to_owned(),
+            Reconcile::Difference(d) => format!("Difference of {}", self.balance(&d)),
+            Reconcile::NotReported => {
+                "No closing balance from the bank for this day: carried from the lines".to_owned()
+            }
+        };
+        (status.as_str(), words)
+    }
+
+    fn period(&self, s: &Statement) -> String {
+        match s.day {
+            Some(day) => format!("Statement for {day}"),
+            None => format!("Statement of {}", web::moment(s.ingested_at)),
+        }
+    }
+
     fn amount(&self, a: &bankfeeds_domain::Amount) -> String {
         web::money(a.as_decimal(), self.view.account.currency)
     }
@@ -308,7 +346,8 @@ async fn feed_page(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let mut feed = ops::feed(&state, &company, &account).await?;
+    let shown = ops::shown_feed(&state, &company, &account).await?;
+    let mut feed = shown.account;
     let before = match query.before.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(
@@ -317,7 +356,7 @@ async fn feed_page(
         ),
     };
     // QuickBooks pulls the feed whenever the customer opens it (the first page only).
-    if sync::pulls_on_open(platform) && before.is_none() {
+    if sync::pulls_on_open(platform) && before.is_none() && !shown.disconnected {
         sync::sync_feed(&state, platform, company.id, feed.id).await?;
         feed = ops::feed(&state, &company, &account).await?;
     }
@@ -325,7 +364,14 @@ async fn feed_page(
         .last_synced_at
         .map(|t| web::moment(t + state.sandbox_sync.interval(platform)))
         .unwrap_or_else(|| "soon".to_owned());
-    let view = sync::feed_view(&state, feed.clone(), before, STATEMENTS_PER_PAGE).await?;
+    let view = sync::feed_view(
+        &state,
+        feed.clone(),
+        shown.disconnected,
+        before,
+        STATEMENTS_PER_PAGE,
+    )
+    .await?;
     let page = web::render(&FeedPage {
         chrome: Chrome::platform(platform, FeedRow::new(&feed).name),
         slug: platform_slug(platform),

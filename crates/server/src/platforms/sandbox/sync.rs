@@ -102,6 +102,8 @@ pub struct StatementView {
 /// A feed as the platform shows it: the newest statements first (older ones from `before`).
 pub struct FeedView {
     pub account: BankFeedAccount,
+    /// The FI deleted the account: what was ingested is shown, nothing more is synced.
+    pub disconnected: bool,
     pub statements: Vec<StatementView>,
     /// Where the next (older) page starts, when there is one.
     pub older: Option<StatementId>,
@@ -110,6 +112,7 @@ pub struct FeedView {
 pub async fn feed_view(
     state: &AppState,
     account: BankFeedAccount,
+    disconnected: bool,
     before: Option<StatementId>,
     max_statements: u32,
 ) -> StoreResult<FeedView> {
@@ -137,6 +140,7 @@ pub async fn feed_view(
     }
     Ok(FeedView {
         account,
+        disconnected,
         statements,
         older,
     })

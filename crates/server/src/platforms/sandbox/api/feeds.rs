@@ -1,5 +1,6 @@
-//! A company's linked feeds through the JSON interface: the list, what the platform holds for
-//! one (statements and running balances), "sync now" and unlink.
+//! A company's linked feeds through the JSON interface: the list (and the disconnected ones),
+//! what the platform holds for one (statements by posting day, their balances and reconcile
+//! status, running balances; the same as the feed's page), "sync now" and unlink.
 
 use axum::extract::{Path, State};
 use axum::Json as JsonOut;
@@ -7,6 +8,7 @@ use bankfeeds_domain::money::Money;
 use bankfeeds_domain::statement::{Statement, StatementId};
 use bankfeeds_domain::Currency;
 use bankfeeds_domain::Timestamp;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::dto::{feeds, FeedAccountOut};
@@ -20,37 +22,70 @@ pub(super) struct FeedsOut {
     pub(super) bank_feed_accounts: Vec<FeedAccountOut>,
 }
 
+#[derive(Serialize)]
+pub(super) struct CompanyFeedsOut {
+    bank_feed_accounts: Vec<FeedAccountOut>,
+    /// Feeds the FI deleted: what was ingested stays readable, nothing more is synced.
+    disconnected_bank_feed_accounts: Vec<FeedAccountOut>,
+}
+
 /// The company's linked feeds.
 pub(super) async fn list_feeds(
     State(state): State<AppState>,
     Path((slug, company)): Path<(String, String)>,
-) -> ApiResult<JsonOut<FeedsOut>> {
+) -> ApiResult<JsonOut<CompanyFeedsOut>> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
     let linked = state.store.list_company_feeds(company.id).await?;
-    Ok(JsonOut(FeedsOut {
+    let disconnected = state.store.list_disconnected_feeds(company.id).await?;
+    Ok(JsonOut(CompanyFeedsOut {
         bank_feed_accounts: feeds(linked),
+        disconnected_bank_feed_accounts: feeds(disconnected),
     }))
 }
 
 #[derive(Serialize)]
 pub(super) struct StatementOut {
     id: StatementId,
+    /// The posting day the statement covers (null: cut by sync before statements were periods).
+    date: Option<NaiveDate>,
+    /// A later sync's lines for a day an earlier statement already showed.
+    late: bool,
     ingested_at: Timestamp,
     transaction_count: u32,
     opening_balance: Money,
+    /// Opening plus the lines.
     closing_balance: Money,
+    /// The closing balance the FI reported, when it reported one for this statement.
+    reported_closing_balance: Option<Money>,
+    reconcile: ReconcileOut,
+}
+
+#[derive(Serialize)]
+pub(super) struct ReconcileOut {
+    /// `ties_out`, `difference` or `not_reported`.
+    status: &'static str,
+    /// `reported_closing_balance − closing_balance`, when they differ.
+    difference: Option<Money>,
 }
 
 impl StatementOut {
     /// Money with the feed currency's minor units.
     fn new(s: &Statement, currency: Currency) -> Self {
+        let reconcile = s.reconcile();
         Self {
             id: s.id,
+            date: s.day,
+            late: s.late,
             ingested_at: s.ingested_at,
             transaction_count: s.transaction_count,
             opening_balance: Money::new(s.opening_balance, currency),
             closing_balance: Money::new(s.closing_balance, currency),
+            reported_closing_balance: s.reported_closing.map(|b| Money::new(b, currency)),
+            reconcile: ReconcileOut {
+                status: reconcile.as_str(),
+                difference: reconcile.difference().map(|d| Money::new(d, currency)),
+            },
         }
     }
 }
@@ -77,6 +112,8 @@ pub(super) struct StatementWithRowsOut {
 #[derive(Serialize)]
 pub(super) struct FeedOut {
     bank_feed_account: FeedAccountOut,
+    /// The FI deleted the account: what was ingested stays, nothing more is synced.
+    disconnected: bool,
     /// Newest first.
     statements: Vec<StatementWithRowsOut>,
     /// Pass as `before` for older statements.
@@ -97,10 +134,11 @@ pub(super) async fn get_feed(
 ) -> ApiResult<JsonOut<FeedOut>> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let feed = ops::feed(&state, &company, &account).await?;
-    let view = sync::feed_view(&state, feed, query.before, 20).await?;
+    let shown = ops::shown_feed(&state, &company, &account).await?;
+    let view = sync::feed_view(&state, shown.account, shown.disconnected, query.before, 20).await?;
     let currency = view.account.currency;
     Ok(JsonOut(FeedOut {
+        disconnected: view.disconnected,
         bank_feed_account: view.account.into(),
         statements: view
             .statements

@@ -82,6 +82,11 @@ impl From<OpError> for ApiError {
             Refusal::FeedNotLinked => {
                 ApiError::gone("FEED_NOT_LINKED", "the company has not linked that feed")
             }
+            Refusal::FeedDisconnected => ApiError::conflict(
+                "FEED_DISCONNECTED",
+                "the bank deleted this feed's connection: what was ingested stays, \
+                 but it is synced and unlinked no more; link the account again to resume",
+            ),
             Refusal::InvalidCompanyName => ApiError::bad_request(
                 "INVALID_FIELD_VALUE",
                 "field `name` must be 1 to 200 characters",
