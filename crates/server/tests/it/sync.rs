@@ -203,6 +203,12 @@ async fn sync_now_takes_each_transaction_once(hub: Hub) {
     );
     let again = ok(netsuite.post(&path, json!({})).await).await;
     assert_eq!(again["transactions_ingested"], 0);
+    // Counted once, by platform, for `/metrics`.
+    let metrics = hub.open_text("/metrics").await;
+    assert!(
+        metrics.contains("bankfeeds_transactions_ingested_total{platform=\"NETSUITE\"} 5\n"),
+        "{metrics}"
+    );
     assert!(again["statements"].as_array().unwrap().is_empty());
     assert_ne!(
         first["bank_feed_account"]["last_synced_at"], again["bank_feed_account"]["last_synced_at"],

@@ -43,6 +43,9 @@ pub async fn sync_feed(
         .ingest_feed(company, account, per_statement as u32, state.clock.now())
         .await?;
     let taken: u32 = statements.iter().map(|s| s.transaction_count).sum();
+    state
+        .metrics
+        .record_ingested(platform, u64::from(taken), None);
     tracing::info!(
         platform = platform.as_str(),
         %company,
