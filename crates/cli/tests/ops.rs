@@ -163,6 +163,9 @@ async fn status_show_and_rotate(db_url: &str) {
     // OFX Direct Connect feeds are live from the start.
     assert_eq!(s["feeds"]["linked"], 2, "{s}");
     assert_eq!(s["feeds"]["pending"], 0, "{s}");
+    // The feed that last posted in 2024 has been silent for the whole window: stale; the one
+    // that never posted is not (nothing is expected of it yet).
+    assert_eq!(s["feeds"]["stale"], 1, "{s}");
     assert_eq!(s["webhook_deliveries_pending"], 0, "{s}");
     assert!(!s["database"].as_str().unwrap().is_empty());
 
@@ -170,7 +173,7 @@ async fn status_show_and_rotate(db_url: &str) {
     assert!(human.status.success(), "{}", stderr(&human));
     let text = String::from_utf8(human.stdout).unwrap();
     assert!(text.contains("success 1"), "{text}");
-    assert!(text.contains("2 linked, 0 pending"), "{text}");
+    assert!(text.contains("2 linked, 0 pending, 1 stale"), "{text}");
 
     let shown = ok_json(&run(db_url, &["org", "show", "--org", &client_id]));
     assert_eq!(shown["id"], org_id.as_str());
