@@ -7,7 +7,10 @@
 //!   this long);
 //! - job bodies (the request and the stored answer of a finished job), counted from when the job
 //!   finished. The job itself stays, with its status and HTTP status;
-//! - OFX `TRNUID`s (see [`crate::ofx_trnuid`]), counted from when they were first seen.
+//! - OFX `TRNUID`s (see [`crate::ofx_trnuid`]), counted from when they were first seen;
+//! - webhook history: each try's attempt row, counted from the try, and each finished
+//!   delivery (delivered, or given up on), counted from when it finished. Pending deliveries
+//!   are never purged; the events themselves are kept (the feed and `recover` read them).
 //!
 //! The store deletes in chunks of at most [`Purge::chunk`] rows per transaction, so a purge never
 //! holds SQLite's single writer for long; callers repeat a purge until a chunk comes back short.
@@ -34,6 +37,8 @@ pub struct RetentionPolicy {
     pub job_bodies: Option<TimeDelta>,
     /// How long an OFX user's `TRNUID`s are remembered (and a reuse refused with 2019).
     pub ofx_trnuids: Option<TimeDelta>,
+    /// How long webhook attempts and finished deliveries are kept.
+    pub webhook_history: Option<TimeDelta>,
 }
 
 /// One kind of row to delete, with the instants that decide which rows are past their horizon.
@@ -59,6 +64,10 @@ pub enum Purge {
     JobBodies { finished_before: Timestamp },
     /// OFX `TRNUID`s first seen before this.
     OfxTrnuids { seen_before: Timestamp },
+    /// Webhook attempts made before this.
+    WebhookAttempts { attempted_before: Timestamp },
+    /// Webhook deliveries that finished (delivered or given up on) before this.
+    WebhookDeliveries { finished_before: Timestamp },
 }
 
 impl Purge {
@@ -79,6 +88,8 @@ impl Purge {
             Purge::IdempotencyKeys { .. } => "idempotency_keys",
             Purge::JobBodies { .. } => "job_bodies",
             Purge::OfxTrnuids { .. } => "ofx_trnuids",
+            Purge::WebhookAttempts { .. } => "webhook_attempts",
+            Purge::WebhookDeliveries { .. } => "webhook_deliveries",
         }
     }
 }
@@ -108,6 +119,14 @@ impl RetentionPolicy {
         if let Some(seen_before) = before(self.ofx_trnuids) {
             out.push(Purge::OfxTrnuids { seen_before });
         }
+        if let Some(before) = before(self.webhook_history) {
+            out.push(Purge::WebhookAttempts {
+                attempted_before: before,
+            });
+            out.push(Purge::WebhookDeliveries {
+                finished_before: before,
+            });
+        }
         out
     }
 }
@@ -132,6 +151,7 @@ mod tests {
             idempotency_keys: horizon(0, TimeDelta::days(1)),
             job_bodies: horizon(0, TimeDelta::days(1)),
             ofx_trnuids: horizon(0, TimeDelta::days(1)),
+            webhook_history: horizon(0, TimeDelta::days(1)),
         };
         assert_eq!(policy.purges(now()), []);
     }
@@ -143,6 +163,7 @@ mod tests {
             idempotency_keys: horizon(7, TimeDelta::days(1)),
             job_bodies: horizon(30, TimeDelta::days(1)),
             ofx_trnuids: horizon(90, TimeDelta::days(1)),
+            webhook_history: horizon(14, TimeDelta::days(1)),
         };
         let day = now() - TimeDelta::hours(24);
         assert_eq!(
@@ -169,10 +190,28 @@ mod tests {
                 Purge::OfxTrnuids {
                     seen_before: now() - TimeDelta::days(90)
                 },
+                Purge::WebhookAttempts {
+                    attempted_before: now() - TimeDelta::days(14)
+                },
+                Purge::WebhookDeliveries {
+                    finished_before: now() - TimeDelta::days(14)
+                },
             ]
         );
         let chunks: Vec<_> = policy.purges(now()).iter().map(Purge::chunk).collect();
-        assert_eq!(chunks, [CHUNK, CHUNK, CHUNK, CHUNK, JOB_BODY_CHUNK, CHUNK]);
+        assert_eq!(
+            chunks,
+            [
+                CHUNK,
+                CHUNK,
+                CHUNK,
+                CHUNK,
+                JOB_BODY_CHUNK,
+                CHUNK,
+                CHUNK,
+                CHUNK
+            ]
+        );
         let kinds: Vec<_> = policy.purges(now()).iter().map(Purge::kind).collect();
         assert_eq!(
             kinds,
@@ -182,7 +221,9 @@ mod tests {
                 "customer_tokens",
                 "idempotency_keys",
                 "job_bodies",
-                "ofx_trnuids"
+                "ofx_trnuids",
+                "webhook_attempts",
+                "webhook_deliveries"
             ]
         );
     }
@@ -198,6 +239,7 @@ mod tests {
             idempotency_keys: None,
             job_bodies: Some(TimeDelta::MAX),
             ofx_trnuids: None,
+            webhook_history: None,
         };
         assert_eq!(policy.purges(now()), []);
     }

@@ -147,6 +147,30 @@ impl<B: Backend> RetentionStore for SqlStore<B> {
             Purge::JobBodies { finished_before } => {
                 job_bodies::<B>(&mut tx, finished_before, limit, now).await?
             }
+            // Oldest first by `seq` (the primary key, in the order tries were made), so the
+            // scan stops at the first rows past the horizon.
+            Purge::WebhookAttempts { attempted_before } => {
+                let sql = format!(
+                    "DELETE FROM webhook_attempts WHERE seq IN (
+                    SELECT seq FROM webhook_attempts WHERE attempted_at < $1
+                    ORDER BY seq LIMIT $2{})",
+                    skip(None)
+                );
+                tx.execute(Sql::new(sql).bind(attempted_before).bind(limit))
+                    .await?
+            }
+            // A pending delivery is work still to do: never purged.
+            Purge::WebhookDeliveries { finished_before } => {
+                let sql = format!(
+                    "DELETE FROM webhook_deliveries WHERE seq IN (
+                    SELECT seq FROM webhook_deliveries
+                    WHERE status <> 'pending' AND updated_at < $1
+                    ORDER BY seq LIMIT $2{})",
+                    skip(None)
+                );
+                tx.execute(Sql::new(sql).bind(finished_before).bind(limit))
+                    .await?
+            }
         };
         tx.commit().await?;
         Ok(deleted)

@@ -312,3 +312,78 @@ pub async fn recover_sends_again_what_was_fanned_out_since(store: DynStore) {
     store.delete_webhook(c.org_id, e.id).await.unwrap();
     assert_eq!(store.delivery_queue_depth().await.unwrap(), 0);
 }
+
+/// Retention purges webhook attempts past their horizon and finished deliveries, never a
+/// pending one (still work to do).
+pub async fn retention_purges_webhook_history_but_never_pending_deliveries(store: DynStore) {
+    use bankfeeds_domain::retention::Purge;
+    let c = setup(&store, Platform::Xero).await;
+    let every = endpoint(&store, c.org_id, &[]).await;
+    let now = SystemClock.now();
+    create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
+    create_fresh(&store, &draft_account(&c, "ACC-2", now)).await;
+    settle(&store, 2).await;
+    let now = SystemClock.now();
+    let delivered = claim(&store, "a", now).await.unwrap();
+    store
+        .finish_delivery(delivered.id, "a", &answered(204), &policy(), 0.5, now)
+        .await
+        .unwrap();
+    let failing = claim(&store, "a", now).await.unwrap();
+    store
+        .finish_delivery(failing.id, "a", &answered(500), &policy(), 0.5, now)
+        .await
+        .unwrap();
+    let attempts = |store: DynStore| async move {
+        store
+            .list_attempts(c.org_id, every.id, None, 100)
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(attempts(store.clone()).await, 2);
+
+    // Within the horizon: nothing goes.
+    let earlier = now - secs(1);
+    let purge = |p| store.purge(p, 1000, now);
+    assert_eq!(
+        purge(Purge::WebhookAttempts {
+            attempted_before: earlier
+        })
+        .await
+        .unwrap(),
+        0
+    );
+    assert_eq!(
+        purge(Purge::WebhookDeliveries {
+            finished_before: earlier
+        })
+        .await
+        .unwrap(),
+        0
+    );
+
+    let later = now + secs(1);
+    assert_eq!(
+        purge(Purge::WebhookAttempts {
+            attempted_before: later
+        })
+        .await
+        .unwrap(),
+        2
+    );
+    assert_eq!(attempts(store.clone()).await, 0);
+    assert_eq!(
+        purge(Purge::WebhookDeliveries {
+            finished_before: later
+        })
+        .await
+        .unwrap(),
+        1,
+        "the delivered one; the failing one is still pending"
+    );
+    assert_eq!(store.delivery_queue_depth().await.unwrap(), 1);
+    // The pending delivery is still claimed and sent when its retry is due.
+    let retried = claim(&store, "a", now + secs(3600)).await.unwrap();
+    assert_eq!(retried.id, failing.id);
+}

@@ -233,6 +233,7 @@ macro_rules! __suite_cases {
                 two_claimers_never_send_one_delivery_twice,
                 an_endpoint_failing_long_enough_is_disabled_with_an_event,
                 recover_sends_again_what_was_fanned_out_since,
+                retention_purges_webhook_history_but_never_pending_deliveries,
             ],
         }
     };

@@ -231,6 +231,7 @@ pub async fn trnuids_are_judged_per_user_and_forgotten_after_their_horizon(store
         idempotency_keys: None,
         job_bodies: None,
         ofx_trnuids: Some(days(5)),
+        webhook_history: None,
     };
     let mut deleted = 0;
     for purge in policy.purges(later) {

@@ -54,6 +54,7 @@ fn only_link_secrets(keep: TimeDelta) -> RetentionPolicy {
         idempotency_keys: None,
         job_bodies: None,
         ofx_trnuids: None,
+        webhook_history: None,
     }
 }
 
@@ -133,6 +134,7 @@ pub async fn expired_link_secrets_are_deleted_after_their_horizon(store: DynStor
         idempotency_keys: None,
         job_bodies: None,
         ofx_trnuids: None,
+        webhook_history: None,
     };
     assert!(purge_all(&store, never, now, 2).await.is_empty());
 
@@ -272,6 +274,7 @@ pub async fn idempotency_keys_are_kept_while_their_job_waits(store: DynStore) {
         idempotency_keys: Some(days(7)),
         job_bodies: None,
         ofx_trnuids: None,
+        webhook_history: None,
     };
     let deleted = purge_all(&store, policy, now, 2).await;
     assert_eq!(deleted, BTreeMap::from([("idempotency_keys", 1 + 5 + 1)]));
@@ -317,6 +320,7 @@ pub async fn finished_jobs_lose_their_bodies_after_their_horizon(store: DynStore
         idempotency_keys: None,
         job_bodies: Some(days(30)),
         ofx_trnuids: None,
+        webhook_history: None,
     };
     let deleted = purge_all(&store, policy, now, 2).await;
     assert_eq!(deleted, BTreeMap::from([("job_bodies", 3)]));

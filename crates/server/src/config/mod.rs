@@ -72,6 +72,8 @@ pub struct Config {
     /// Days an OFX Direct Connect user's `TRNUID`s are remembered after first use: within it a
     /// `TRNUID` reused for a different request gets OFX status 2019.
     pub retention_ofx_trnuid_days: u64,
+    /// Days webhook attempts and finished deliveries are kept (0: for ever).
+    pub retention_webhook_days: u64,
     /// Mount the sandbox platforms (`/sandbox/`) and the demo bank (`/demo-bank/`). Off by
     /// default: they are for trying the hub, not for production.
     pub sandbox_enabled: bool,
@@ -142,6 +144,7 @@ impl Default for Config {
             retention_idempotency_key_days: 7,
             retention_job_body_days: 30,
             retention_ofx_trnuid_days: 30,
+            retention_webhook_days: 30,
             sandbox_enabled: false,
             sandbox_password: None,
             web_connect_intu_bid: DEFAULT_INTU_BID.into(),
@@ -184,6 +187,7 @@ const ENV_KEYS: &[&str] = &[
     "retention_idempotency_key_days",
     "retention_job_body_days",
     "retention_ofx_trnuid_days",
+    "retention_webhook_days",
     "sandbox_enabled",
     "sandbox_password",
     "web_connect_intu_bid",
@@ -290,6 +294,7 @@ impl Config {
             ),
             job_bodies: horizon(self.retention_job_body_days, chrono::TimeDelta::days(1)),
             ofx_trnuids: horizon(self.retention_ofx_trnuid_days, chrono::TimeDelta::days(1)),
+            webhook_history: horizon(self.retention_webhook_days, chrono::TimeDelta::days(1)),
         };
         let every = std::time::Duration::from_secs(self.retention_interval_seconds);
         (policy, every)
@@ -347,6 +352,11 @@ impl Config {
             (
                 "retention_job_body_days",
                 self.retention_job_body_days,
+                100 * 366,
+            ),
+            (
+                "retention_webhook_days",
+                self.retention_webhook_days,
                 100 * 366,
             ),
         ] {

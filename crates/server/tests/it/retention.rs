@@ -27,6 +27,7 @@ fn bodies_after(days: i64) -> RetentionPolicy {
         idempotency_keys: None,
         job_bodies: Some(TimeDelta::days(days)),
         ofx_trnuids: None,
+        webhook_history: None,
     }
 }
 
