@@ -9,6 +9,8 @@
 //! the hub acknowledged survives a power cut. `NORMAL` (synced only at checkpoints) survives a
 //! process crash but not an OS crash; it is there for operators who choose speed, explicitly.
 
+#[cfg(test)]
+mod idle_tests;
 mod time;
 mod transactions;
 
