@@ -43,10 +43,14 @@ pub enum EventKind {
     BalanceBreakAcknowledged,
     /// The hub disabled a webhook endpoint that kept failing (`domain::webhook::delivery`).
     WebhookDisabled,
+    /// An account's live feed (Xero) changed state: its feed connection was asked for,
+    /// became active or was rejected, stopped on a refused statement, needs the customer's
+    /// consent again, was restarted or removed.
+    LiveFeedChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::ConnectionCreated,
         EventKind::ConnectionDeleted,
         EventKind::ConnectionLinked,
@@ -67,6 +71,7 @@ impl EventKind {
         EventKind::BalanceMismatch,
         EventKind::BalanceBreakAcknowledged,
         EventKind::WebhookDisabled,
+        EventKind::LiveFeedChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +96,7 @@ impl EventKind {
             EventKind::BalanceMismatch => "bank_feed_account.balance_mismatch",
             EventKind::BalanceBreakAcknowledged => "bank_feed_account.balance_break_acknowledged",
             EventKind::WebhookDisabled => "webhook.disabled",
+            EventKind::LiveFeedChanged => "bank_feed_account.live_feed_changed",
         }
     }
 

@@ -3,6 +3,7 @@
 //! live feed the FI sees (`LiveFeedState`), and Xero's rules (`xero.rs`): how statements are cut
 //! and what each of Xero's answers does to a feed.
 
+pub mod consent;
 pub mod xero;
 
 use serde::{Deserialize, Serialize};
