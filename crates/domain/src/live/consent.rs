@@ -252,7 +252,10 @@ mod tests {
             tenant_id: Some("t-1".into()),
             ..back.clone()
         };
-        assert_eq!(check_choosing(Some(&picked), me.as_ref(), true, now), Ok(()));
+        assert_eq!(
+            check_choosing(Some(&picked), me.as_ref(), true, now),
+            Ok(())
+        );
         let done = LiveConsent {
             completed_at: Some(now),
             ..picked
