@@ -291,28 +291,7 @@ impl LiveWorker {
 
     /// The organisation's Xero app, opened; `None` when it has none or it does not open.
     pub(super) async fn app(&self, org: OrgId) -> StoreResult<Option<AppCredentials>> {
-        let Some(c) = self.store.get_connector(org, Platform::Xero).await? else {
-            return Ok(None);
-        };
-        let open = |purpose, sealed: Option<&String>| {
-            let bytes = self
-                .keyring
-                .open_text(&credential_context(purpose, org, Platform::Xero), sealed?)
-                .ok()?;
-            String::from_utf8(bytes).ok()
-        };
-        Ok(
-            match (
-                open(CLIENT_ID, c.client_id_sealed.as_ref()),
-                open(CLIENT_SECRET, c.client_secret_sealed.as_ref()),
-            ) {
-                (Some(client_id), Some(client_secret)) => Some(AppCredentials {
-                    client_id,
-                    client_secret,
-                }),
-                _ => None,
-            },
-        )
+        open_app(&self.store, &self.keyring, org).await
     }
 
     /// The tenant's tokens, refreshed first when stale (or `force`d); a refresh is stored by
@@ -414,4 +393,34 @@ impl LiveWorker {
         }
         set
     }
+}
+
+/// An organisation's Xero app, opened; `None` when it has none or it does not open (the
+/// consent pages need its client id too).
+pub async fn open_app(
+    store: &DynStore,
+    keyring: &Keyring,
+    org: OrgId,
+) -> StoreResult<Option<AppCredentials>> {
+    let Some(c) = store.get_connector(org, Platform::Xero).await? else {
+        return Ok(None);
+    };
+    let open = |purpose, sealed: Option<&String>| {
+        let bytes = keyring
+            .open_text(&credential_context(purpose, org, Platform::Xero), sealed?)
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    };
+    Ok(
+        match (
+            open(CLIENT_ID, c.client_id_sealed.as_ref()),
+            open(CLIENT_SECRET, c.client_secret_sealed.as_ref()),
+        ) {
+            (Some(client_id), Some(client_secret)) => Some(AppCredentials {
+                client_id,
+                client_secret,
+            }),
+            _ => None,
+        },
+    )
 }
