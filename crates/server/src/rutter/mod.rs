@@ -5,6 +5,7 @@ pub mod batch_job;
 pub mod connections;
 pub mod connectors;
 pub mod continuity;
+pub mod live_feed;
 pub mod events;
 pub mod fi_configs;
 pub mod gaps;
@@ -75,6 +76,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/versioned/accounting/bank_feeds/accounts/{id}/continuity",
             get(continuity::get_continuity),
+        )
+        .route(
+            "/versioned/accounting/bank_feeds/accounts/{id}/live_feed/restart",
+            post(live_feed::restart),
         )
         .route(
             "/versioned/accounting/bank_feeds/accounts/{id}/closed_days",
