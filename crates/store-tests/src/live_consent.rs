@@ -18,11 +18,11 @@ pub async fn a_consent_is_used_once_then_completed_into_pending_feeds(store: Dyn
     let mine = Secret::generate(SecretKind::BrowserBinding).hash();
     let other = Secret::generate(SecretKind::BrowserBinding).hash();
     let consent = LiveConsent {
-        state_hash: state.clone(),
+        state_hash: state,
         org_id: c.org_id,
         connection_id: c.id,
         platform: Platform::Xero,
-        browser: mine.clone(),
+        browser: mine,
         verifier_sealed: "sealed-verifier".into(),
         tokens_sealed: None,
         tenants: Vec::new(),
@@ -115,7 +115,7 @@ pub async fn a_consent_is_used_once_then_completed_into_pending_feeds(store: Dyn
         .unwrap();
     let state2 = Secret::generate(SecretKind::ConsentState).hash();
     let again = LiveConsent {
-        state_hash: state2.clone(),
+        state_hash: state2,
         ..consent
     };
     store.create_live_consent(&again).await.unwrap();

@@ -240,7 +240,10 @@ pub async fn callback(
         })?;
     let (keyring, app) = app_of(&state, consent.org_id).await?;
     let verifier = keyring
-        .open_text(&verifier_context(&consent.state_hash), &consent.verifier_sealed)
+        .open_text(
+            &verifier_context(&consent.state_hash),
+            &consent.verifier_sealed,
+        )
         .ok()
         .and_then(|v| String::from_utf8(v).ok())
         .ok_or_else(|| refused(ConsentRefusal::Unknown))?;

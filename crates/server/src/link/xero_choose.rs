@@ -32,8 +32,13 @@ async fn consent(
         .ok_or_else(|| refused(ConsentRefusal::Unknown))?;
     let found = state.store.get_live_consent(&secret.hash()).await?;
     let browser = binding::presented(state, headers);
-    check_choosing(found.as_ref(), browser.as_ref(), need_tenant, state.clock.now())
-        .map_err(refused)?;
+    check_choosing(
+        found.as_ref(),
+        browser.as_ref(),
+        need_tenant,
+        state.clock.now(),
+    )
+    .map_err(refused)?;
     Ok((secret, found.expect("checked")))
 }
 
@@ -180,7 +185,14 @@ pub async fn choose_accounts(
     let browser = binding::presented(&state, &headers);
     let feeds = state
         .store
-        .complete_live_consent(&secret.hash(), browser.as_ref(), &ids, Some(start), expires, now)
+        .complete_live_consent(
+            &secret.hash(),
+            browser.as_ref(),
+            &ids,
+            Some(start),
+            expires,
+            now,
+        )
         .await?
         .map_err(refused)?;
     tracing::info!(connection_id = %c.connection_id, feeds = feeds.len(), "link: live Xero feeds chosen");

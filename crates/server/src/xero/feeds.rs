@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use sha2::Digest as _;
 
 use bankfeeds_domain::account::BankAccountType;
-use bankfeeds_domain::live::xero::{account_name, account_number, feed_connection, retry_delay};
 use bankfeeds_domain::live::xero::FeedConnectionOutcome;
+use bankfeeds_domain::live::xero::{account_name, account_number, feed_connection, retry_delay};
 use bankfeeds_domain::live::LiveFeedState;
 use bankfeeds_domain::ConnectionId;
 use bankfeeds_store::{DeletionUpdate, LiveDeletion, LiveFeed, LiveTenant, StoreResult};
@@ -44,9 +44,10 @@ impl LiveWorker {
         let mut asked = 0;
         for (connection, feeds) in by_connection {
             asked += feeds.len();
-            let Some((tenant, tokens)) = self.consent_of(connection, &feeds).await? else {
+            let Some((tenant, tokens)) = self.consent_of(connection, &feeds, false).await? else {
                 continue;
             };
+            let mut refused = false;
             let auth = TenantAuth {
                 tenant_id: &tenant.tenant_id,
                 access_token: &tokens.access_token,
@@ -54,14 +55,20 @@ impl LiveWorker {
             let (new, known): (Vec<_>, Vec<_>) =
                 feeds.iter().partition(|f| f.feed_connection_id.is_none());
             if !new.is_empty() {
-                self.create(auth, &new).await?;
+                refused |= self.create(auth, &new).await?;
             }
             for feed in known {
                 let id = feed.feed_connection_id.as_deref().unwrap_or_default();
                 match self.client.get_feed_connection(auth, id).await {
                     Ok(answer) => self.judge_feed(feed, &answer).await?,
+                    Err(XeroError::Unauthorized) => refused = true,
                     Err(e) => self.feed_error(&feeds, e).await?,
                 }
+            }
+            if refused {
+                // The access token was refused: refresh it now (a refused refresh marks the
+                // feeds for re-authorisation); the next pass asks again.
+                self.consent_of(connection, &feeds, true).await?;
             }
         }
         Ok(asked)
@@ -73,6 +80,7 @@ impl LiveWorker {
         &self,
         connection: ConnectionId,
         feeds: &[LiveFeed],
+        force: bool,
     ) -> StoreResult<Option<(LiveTenant, Tokens)>> {
         let Some(tenant) = self.store.get_live_tenant(connection).await? else {
             return Ok(None);
@@ -81,7 +89,7 @@ impl LiveWorker {
             tracing::warn!(org_id = %tenant.org_id, "live Xero feed without readable app credentials");
             return Ok(None);
         };
-        match self.tokens(&tenant, &app, false).await? {
+        match self.tokens(&tenant, &app, force).await? {
             Ok(tokens) => Ok(Some((tenant, tokens))),
             Err(e) => {
                 self.feed_error(feeds, e).await?;
@@ -90,10 +98,10 @@ impl LiveWorker {
         }
     }
 
-    /// What an error of Xero's does to `feeds`: a gone consent marks them for
-    /// re-authorisation; anything else is tried again on the next pass.
+    /// What an error of Xero's does to `feeds`: a refused refresh (the consent is gone) marks
+    /// them for re-authorisation; anything else is tried again on the next pass.
     async fn feed_error(&self, feeds: &[LiveFeed], e: XeroError) -> StoreResult<()> {
-        if let XeroError::ConsentRevoked | XeroError::Unauthorized = e {
+        if let XeroError::ConsentRevoked = e {
             for feed in feeds {
                 tracing::warn!(account_id = %feed.account_id, "live feed needs the customer's consent again");
                 self.store
@@ -111,7 +119,8 @@ impl LiveWorker {
         Ok(())
     }
 
-    async fn create(&self, auth: TenantAuth<'_>, feeds: &[&LiveFeed]) -> StoreResult<()> {
+    /// Asks for `feeds`' feed connections; `true` when the access token was refused.
+    async fn create(&self, auth: TenantAuth<'_>, feeds: &[&LiveFeed]) -> StoreResult<bool> {
         let mut items = Vec::with_capacity(feeds.len());
         let mut asked = Vec::with_capacity(feeds.len());
         for feed in feeds {
@@ -128,7 +137,11 @@ impl LiveWorker {
                 .bank_account_number
                 .as_deref()
                 .unwrap_or(&a.internal_bank_account_id);
-            let name = a.details.name.as_deref().unwrap_or(&a.internal_bank_account_id);
+            let name = a
+                .details
+                .name
+                .as_deref()
+                .unwrap_or(&a.internal_bank_account_id);
             items.push(FeedConnectionOut {
                 account_token: a.id.to_string(),
                 account_number: account_number(number, card),
@@ -143,7 +156,7 @@ impl LiveWorker {
             asked.push(*feed);
         }
         if items.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         // The same feeds asked for again (after a crash or a failed call) carry the same key.
         let key = asked
@@ -158,9 +171,11 @@ impl LiveWorker {
             .await
         {
             Ok(answers) => answers,
+            Err(XeroError::Unauthorized) => return Ok(true),
             Err(e) => {
                 let owned: Vec<LiveFeed> = asked.iter().map(|f| (*f).clone()).collect();
-                return self.feed_error(&owned, e).await;
+                self.feed_error(&owned, e).await?;
+                return Ok(false);
             }
         };
         for feed in asked {
@@ -180,7 +195,7 @@ impl LiveWorker {
             }
             self.judge_feed(feed, answer).await?;
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Records what Xero said of `feed`'s connection.

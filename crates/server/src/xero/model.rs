@@ -147,7 +147,6 @@ pub struct FeedConnectionOut {
     pub currency: String,
 }
 
-
 /// A feed connection as Xero answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

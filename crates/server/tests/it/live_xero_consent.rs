@@ -55,7 +55,11 @@ fn form(body: &[u8]) -> HashMap<String, String> {
 }
 
 fn invalid_grant() -> Response {
-    (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"}).to_string()).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        json!({"error": "invalid_grant"}).to_string(),
+    )
+        .into_response()
 }
 
 /// The token endpoint's answer to a code exchange or a refused refresh; `None` for a refresh
@@ -185,7 +189,11 @@ fn query(url: &str) -> HashMap<String, String> {
 /// In `b`, "Connect to Xero" on the connection's link page: the authorize URL's parameters.
 async fn connect(b: &mut Browser<'_>, connection: ConnectionId) -> HashMap<String, String> {
     let page = b.get(&format!("/link/connections/{connection}")).await;
-    assert!(page.body.contains("id=\"connect-to-xero\""), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"connect-to-xero\""),
+        "{}",
+        page.body
+    );
     let csrf = field(&page, "csrf");
     let path = format!("/link/connections/{connection}/xero");
     query(&see_other(&b.post(&path, &[("csrf", &csrf)]).await))
@@ -246,7 +254,11 @@ async fn feed_in(hub: &Hub, account: BankFeedAccountId, state: LiveFeedState) ->
 }
 
 async fn live_changes(hub: &Hub, feed: &Feed) -> Vec<String> {
-    let events = hub.store.list_events(feed.creds.org.id, 0, 1000).await.unwrap();
+    let events = hub
+        .store
+        .list_events(feed.creds.org.id, 0, 1000)
+        .await
+        .unwrap();
     events
         .iter()
         .filter(|e| e.kind.as_str() == "bank_feed_account.live_feed_changed")
@@ -298,14 +310,20 @@ async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
     let wrong = b
         .get("/link/xero/live/callback?code=code-1&state=bfcs_forged")
         .await;
-    assert_eq!((wrong.status, error_code(&wrong).as_str()), (400, "CONSENT_UNKNOWN"));
+    assert_eq!(
+        (wrong.status, error_code(&wrong).as_str()),
+        (400, "CONSENT_UNKNOWN")
+    );
     let mut other = Browser::anonymous(&hub);
     let stolen = other.get(&back).await;
     assert_eq!(error_code(&stolen), "CONSENT_NOT_THIS_BROWSER");
     let denied = b
         .get("/link/xero/live/callback?error=access_denied&state=x")
         .await;
-    assert_eq!((denied.status, error_code(&denied).as_str()), (400, "XERO_ACCESS_DENIED"));
+    assert_eq!(
+        (denied.status, error_code(&denied).as_str()),
+        (400, "XERO_ACCESS_DENIED")
+    );
     choose(&mut b, &back, "tenant-b", &[account, card]).await;
     let replay = b.get(&back).await;
     assert_eq!(error_code(&replay), "CONSENT_USED");
@@ -322,7 +340,11 @@ async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
     let active = feed_in(&hub, account, LiveFeedState::Active).await;
     feed_in(&hub, card, LiveFeedState::Active).await;
     let asked = x.lock().unwrap().consent.fc_posts.clone();
-    assert_eq!(asked.len(), 1, "one call for the connection's feeds: {asked:?}");
+    assert_eq!(
+        asked.len(),
+        1,
+        "one call for the connection's feeds: {asked:?}"
+    );
     assert!(asked[0].0.starts_with("fc-"), "an Idempotency-Key");
     let items = asked[0].1["items"].as_array().unwrap();
     let by_token = |id: BankFeedAccountId| {
@@ -332,7 +354,11 @@ async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
             .unwrap()
             .clone()
     };
-    assert_eq!(by_token(card)["accountNumber"], "1234", "a card's last four only");
+    assert_eq!(
+        by_token(card)["accountNumber"],
+        "1234",
+        "a card's last four only"
+    );
     assert_eq!(by_token(card)["accountType"], "CREDITCARD");
     assert_eq!(by_token(account)["accountNumber"], "12-34-5612345678");
     assert_eq!(by_token(account)["accountName"], "Operating");
@@ -349,7 +375,9 @@ async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
     };
     feed.push(&hub, &["-10.50", "4"]).await;
     let all = feed.settled(&store).await;
-    assert!(all.iter().all(|s| s.status == LiveStatementStatus::Delivered));
+    assert!(all
+        .iter()
+        .all(|s| s.status == LiveStatementStatus::Delivered));
     let seen = posts(&x);
     assert_eq!(seen.len(), 1);
     assert_eq!(
@@ -378,7 +406,10 @@ async fn a_revoked_consent_waits_for_the_customer_and_a_new_one_restores_it(db: 
     let shown = hub
         .account(&feed.creds, &feed.token, &feed.account.to_string())
         .await;
-    assert_eq!(shown["live_feed"]["feed_status"], "reauthorization_required");
+    assert_eq!(
+        shown["live_feed"]["feed_status"],
+        "reauthorization_required"
+    );
     // The statement waits; the customer connects again and it is delivered.
     let mut b = Browser::anonymous(&hub);
     let authorize = connect(&mut b, feed.connection).await;
@@ -388,9 +419,15 @@ async fn a_revoked_consent_waits_for_the_customer_and_a_new_one_restores_it(db: 
     assert_eq!(all[0].status, LiveStatementStatus::Delivered);
     let seen = posts(&x);
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].authorization, "Bearer access-c1", "the new consent's token");
+    assert_eq!(
+        seen[0].authorization, "Bearer access-c1",
+        "the new consent's token"
+    );
     assert_eq!(seen[0].tenant, "tenant-a");
-    assert_eq!(seen[0].body.feed_connection_id, "fc-revoked", "the same feed");
+    assert_eq!(
+        seen[0].body.feed_connection_id, "fc-revoked",
+        "the same feed"
+    );
     assert_eq!(
         live_changes(&hub, &feed).await,
         ["reauthorization_required", "active"]
@@ -465,8 +502,7 @@ async fn a_stopped_feed_restarts_through_the_api(db: TestDb) {
             .flat_map(|(_, _, s)| s.statement_lines.iter().map(|l| l.transaction_id.clone()))
             .collect();
         if lines.len() >= 3 {
-            let expected: Vec<String> =
-                (1..=3).map(|i| format!("{}-t{i}", feed.account)).collect();
+            let expected: Vec<String> = (1..=3).map(|i| format!("{}-t{i}", feed.account)).collect();
             assert_eq!(lines, expected);
             assert_eq!(
                 accepted[0].2.start_balance.to_signed(),
@@ -477,8 +513,5 @@ async fn a_stopped_feed_restarts_through_the_api(db: TestDb) {
         assert!(Instant::now() < deadline, "not delivered after the restart");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(
-        live_changes(&hub, &feed).await,
-        ["stopped", "active"]
-    );
+    assert_eq!(live_changes(&hub, &feed).await, ["stopped", "active"]);
 }
