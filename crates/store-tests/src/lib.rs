@@ -165,6 +165,7 @@ macro_rules! __suite_cases {
                 a_consent_is_used_once_then_completed_into_pending_feeds,
                 deleting_queues_one_feed_deletion_in_the_same_transaction,
                 a_stopped_feed_restarts_and_cuts_its_refused_lines_again,
+                a_restarted_instance_frees_only_its_own_leases,
             ],
             fi_configs: [
                 fi_configs_round_trip_and_replace,

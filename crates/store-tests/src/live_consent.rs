@@ -264,3 +264,32 @@ pub async fn a_stopped_feed_restarts_and_cuts_its_refused_lines_again(store: Dyn
         Err(StoreError::NotFound)
     ));
 }
+
+pub async fn a_restarted_instance_frees_only_its_own_leases(store: DynStore) {
+    let (_, a) = fed(&store, "LEASE", &["-1"]).await;
+    cut(&store, &a, 100).await;
+    let now = SystemClock.now();
+    let holder = format!("dead-{}", a.id);
+    let held: Vec<_> = store
+        .claim_live_statements(&holder, now + secs(300), 100, now)
+        .await
+        .unwrap();
+    assert!(held.iter().any(|s| s.account_id == a.id));
+    assert_eq!(
+        store.release_live_leases("someone-else").await.unwrap(),
+        0,
+        "another instance's leases stay"
+    );
+    assert_eq!(
+        store.release_live_leases(&holder).await.unwrap(),
+        held.len() as u64
+    );
+    let again = store
+        .claim_live_statements("next", now + secs(300), 100, now)
+        .await
+        .unwrap();
+    assert!(
+        again.iter().any(|s| s.account_id == a.id),
+        "claimable at once, not after the lease"
+    );
+}

@@ -299,4 +299,8 @@ pub trait LiveStore: Send + Sync {
         &self,
         connection: ConnectionId,
     ) -> StoreResult<Vec<(BankFeedAccountId, Option<String>)>>;
+
+    /// Ends every lease `holder` holds on statements and deletions (an instance starting
+    /// again under its stable name frees what it held when it died); how many were freed.
+    async fn release_live_leases(&self, holder: &str) -> StoreResult<u64>;
 }

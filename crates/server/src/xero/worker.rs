@@ -351,6 +351,17 @@ impl LiveWorker {
         Ok(Ok(fresh))
     }
 
+    /// Frees the statements and deletions this instance (by its stable name) held when it
+    /// stopped, killed included, so they are sent again (same Idempotency-Key) at once rather
+    /// than after their lease. Call before `spawn`.
+    pub async fn release_own_leases(&self) {
+        match self.store.release_live_leases(&self.holder).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(freed = n, "freed this instance's live delivery leases"),
+            Err(e) => tracing::warn!(error = %e, "could not free this instance's live leases"),
+        }
+    }
+
     /// Runs the cutting loop and `senders` sending loops until `stop`.
     pub fn spawn(self, stop: &CancellationToken) -> tokio::task::JoinSet<()> {
         let mut set = tokio::task::JoinSet::new();

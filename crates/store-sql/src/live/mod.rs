@@ -478,4 +478,22 @@ impl<B: Backend> LiveStore for SqlStore<B> {
     ) -> StoreResult<Vec<(BankFeedAccountId, Option<String>)>> {
         deletions::list(&self.0, connection).await
     }
+
+    async fn release_live_leases(&self, holder: &str) -> StoreResult<u64> {
+        let mut tx = self.0.write().await?;
+        let mut freed = 0;
+        for table in ["live_statements", "live_feed_deletions"] {
+            freed += tx
+                .execute(
+                    Sql::new(format!(
+                        "UPDATE {table} SET lease_holder = NULL, lease_until = NULL
+                         WHERE lease_holder = $1 AND lease_until IS NOT NULL"
+                    ))
+                    .bind(holder),
+                )
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(freed)
+    }
 }
