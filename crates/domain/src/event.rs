@@ -47,10 +47,14 @@ pub enum EventKind {
     ClientSecretRotated,
     /// A bank feeds configuration (FI configuration) was created or replaced.
     FiConfigUpdated,
+    /// An account's live feed (Xero) changed state: its feed connection was asked for,
+    /// became active or was rejected, stopped on a refused statement, needs the customer's
+    /// consent again, was restarted or removed.
+    LiveFeedChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::ConnectionCreated,
         EventKind::ConnectionDeleted,
         EventKind::ConnectionLinked,
@@ -73,6 +77,7 @@ impl EventKind {
         EventKind::WebhookDisabled,
         EventKind::ClientSecretRotated,
         EventKind::FiConfigUpdated,
+        EventKind::LiveFeedChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +104,7 @@ impl EventKind {
             EventKind::WebhookDisabled => "webhook.disabled",
             EventKind::ClientSecretRotated => "organisation.client_secret_rotated",
             EventKind::FiConfigUpdated => "bank_feeds_config.updated",
+            EventKind::LiveFeedChanged => "bank_feed_account.live_feed_changed",
         }
     }
 

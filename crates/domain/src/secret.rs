@@ -34,6 +34,10 @@ pub enum SecretKind {
     OperatorSetup,
     /// A console operator's signed-in session.
     OperatorSession,
+    /// The OAuth `state` of a customer's consent at a live platform (Xero).
+    ConsentState,
+    /// The PKCE `code_verifier` of a consent (RFC 7636: 43 to 128 unreserved characters).
+    PkceVerifier,
 }
 
 impl SecretKind {
@@ -49,6 +53,8 @@ impl SecretKind {
             SecretKind::SandboxSession => "bfss_",
             SecretKind::OperatorSetup => "bfos_",
             SecretKind::OperatorSession => "bfop_",
+            SecretKind::ConsentState => "bfcs_",
+            SecretKind::PkceVerifier => "bfpk_",
         }
     }
 }

@@ -242,17 +242,22 @@ pub async fn serve_with_tls(
     .await;
     // Live delivery needs sealed app credentials, so a hub without a key ring has no live
     // feed to serve.
-    let live = state.keyring.clone().map(|keyring| {
-        xero::worker::LiveWorker {
-            store: state.store.clone(),
-            clock: state.clock.clone(),
-            client: state.xero.clone(),
-            keyring,
-            holder: state.instance.to_string(),
-            settings: (*state.live).clone(),
+    let live = match state.keyring.clone() {
+        Some(keyring) => {
+            let worker = xero::worker::LiveWorker {
+                store: state.store.clone(),
+                clock: state.clock.clone(),
+                client: state.xero.clone(),
+                keyring,
+                holder: state.instance.to_string(),
+                settings: (*state.live).clone(),
+            };
+            // Before any claim: what this instance held when it died is free again at once.
+            worker.release_own_leases().await;
+            Some(worker.spawn(&workers_stop))
         }
-        .spawn(&workers_stop)
-    });
+        None => None,
+    };
     let app = router(state);
     let server = listener::serve(listener, app, limits, tls, shutdown.clone());
     tokio::pin!(server);

@@ -34,6 +34,7 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
         rutter::statement::account_statement,
         rutter::statement::connection_statement,
         rutter::continuity::get_continuity,
+        rutter::live_feed::restart,
         rutter::continuity::acknowledge_break,
         rutter::gaps::declare_closed_days,
         rutter::transactions::create_transactions,

@@ -202,6 +202,12 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
             .await?
             .ok_or(StoreError::NotFound)?;
         accounts::delete_all_of_connection(&mut tx, id, at).await?;
+        crate::live::deletions::queue_in(
+            &mut tx,
+            crate::live::deletions::Scope::Connection(id),
+            at,
+        )
+        .await?;
         let event = NewEvent::connection(EventKind::ConnectionDeleted, &deleted).by_operator(by);
         events::append(&mut tx, &event, at).await?;
         tx.commit().await

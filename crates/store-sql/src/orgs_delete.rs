@@ -25,6 +25,8 @@ pub const ERASED: &[(&str, &str)] = &[
     ("job_request_bodies", OF_ORG_JOBS),
     ("job_response_bodies", OF_ORG_JOBS),
     ("job_org_turns", OWN),
+    ("live_feed_deletions", OWN),
+    ("live_consents", OWN),
     ("live_statements", OWN),
     ("live_feeds", OWN),
     ("live_tenants", OWN),

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod link;
 pub mod live;
+pub mod live_consent;
 pub mod ofx;
 pub mod operators;
 pub mod orgs;
@@ -163,6 +164,12 @@ macro_rules! __suite_cases {
                 claims_take_each_accounts_oldest_statement_once,
                 two_claimers_never_hold_one_statement,
             ],
+            live_consent: [
+                a_consent_is_used_once_then_completed_into_pending_feeds,
+                deleting_queues_one_feed_deletion_in_the_same_transaction,
+                a_stopped_feed_restarts_and_cuts_its_refused_lines_again,
+                a_restarted_instance_frees_only_its_own_leases,
+            ],
             fi_configs: [
                 fi_configs_round_trip_and_replace,
                 organisations_never_see_each_others_fi_configs,
@@ -288,6 +295,7 @@ mod registration {
         ("jobs", include_str!("jobs.rs")),
         ("link", include_str!("link.rs")),
         ("live", include_str!("live.rs")),
+        ("live_consent", include_str!("live_consent.rs")),
         ("ofx", include_str!("ofx.rs")),
         ("operators", include_str!("operators.rs")),
         ("orgs", include_str!("orgs.rs")),

@@ -29,7 +29,7 @@ fn render(feed: &LiveFeed, txs: &[Transaction], c: &Cut) -> String {
     )
 }
 
-async fn live_feed(store: &DynStore, c: &Connection, a: &BankFeedAccount) -> LiveFeed {
+pub(crate) async fn live_feed(store: &DynStore, c: &Connection, a: &BankFeedAccount) -> LiveFeed {
     let now = SystemClock.now();
     store
         .put_live_feed(&LiveFeed {
@@ -47,7 +47,7 @@ async fn live_feed(store: &DynStore, c: &Connection, a: &BankFeedAccount) -> Liv
         .unwrap()
 }
 
-async fn cut(store: &DynStore, a: &BankFeedAccount, max: u32) -> Vec<LiveStatement> {
+pub(crate) async fn cut(store: &DynStore, a: &BankFeedAccount, max: u32) -> Vec<LiveStatement> {
     store
         .cut_live_statements(a.id, max, &render, SystemClock.now())
         .await
@@ -55,7 +55,7 @@ async fn cut(store: &DynStore, a: &BankFeedAccount, max: u32) -> Vec<LiveStateme
 }
 
 /// A Xero account (balance 100) with a live feed and `amounts` pushed with a tying balance.
-async fn fed(
+pub(crate) async fn fed(
     store: &DynStore,
     internal_id: &str,
     amounts: &[&str],
@@ -76,7 +76,7 @@ async fn fed(
 }
 
 /// Pushes `amounts` on `a` whose balance is `before`; answers the balance after.
-async fn push(
+pub(crate) async fn push(
     store: &DynStore,
     c: &Connection,
     a: &BankFeedAccount,

@@ -45,7 +45,10 @@ pub use {
     fi_configs::FiConfigStore,
     jobs::JobStore,
     link::LinkStore,
-    live::{LiveFeed, LiveStatement, LiveStore, LiveTenant, StatementRender, StatementUpdate},
+    live::{
+        DeletionUpdate, LiveDeletion, LiveFeed, LiveStatement, LiveStore, LiveTenant,
+        StatementRender, StatementUpdate,
+    },
     ofx::OfxStore,
     operators::OperatorStore,
     orgs::OrgStore,

@@ -2,9 +2,13 @@
 //! each live feed's state, and the queue of statements cut from its new transactions.
 
 use async_trait::async_trait;
+use bankfeeds_domain::live::consent::{ConsentRefusal, ConsentTenant, LiveConsent};
 use bankfeeds_domain::live::xero::Cut;
-use bankfeeds_domain::live::{LiveFeedState, LiveStatementId, LiveStatementStatus};
+use bankfeeds_domain::live::{
+    LiveDeletionId, LiveFeedState, LiveStatementId, LiveStatementStatus, RestartRefusal,
+};
 use bankfeeds_domain::transaction::Transaction;
+use bankfeeds_domain::SecretHash;
 use bankfeeds_domain::{BankFeedAccountId, ConnectionId, OrgId, Platform, Timestamp};
 use rust_decimal::Decimal;
 
@@ -85,6 +89,28 @@ pub enum StatementUpdate {
         detail: Option<String>,
     },
     /// Try again (or poll again) at this time.
+    RetryAt(Timestamp),
+}
+
+/// A feed connection to delete at the platform: the outbox row the worker drains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveDeletion {
+    pub id: LiveDeletionId,
+    pub org_id: OrgId,
+    pub connection_id: ConnectionId,
+    /// Our account id, the feed connection's `accountToken`.
+    pub account_id: BankFeedAccountId,
+    /// Claims so far.
+    pub attempts: i64,
+    pub due_at: Timestamp,
+}
+
+/// What became of a claimed deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeletionUpdate {
+    /// Done, with what the platform said (`PENDING`, or why it could not be sent).
+    Done(String),
+    /// Try again at this time.
     RetryAt(Timestamp),
 }
 
@@ -175,4 +201,106 @@ pub trait LiveStore: Send + Sync {
         &self,
         account: BankFeedAccountId,
     ) -> StoreResult<Vec<LiveStatement>>;
+
+    /// Stores a consent the customer is starting ("Connect to Xero").
+    async fn create_live_consent(&self, consent: &LiveConsent) -> StoreResult<()>;
+
+    async fn get_live_consent(&self, state: &SecretHash) -> StoreResult<Option<LiveConsent>>;
+
+    /// The platform's redirect back: checks the consent (`domain::live::consent::
+    /// check_callback`, with `browser`) and uses it up, in one transaction; when refused,
+    /// nothing changes.
+    async fn use_live_consent(
+        &self,
+        state: &SecretHash,
+        browser: Option<&SecretHash>,
+        now: Timestamp,
+    ) -> StoreResult<Result<LiveConsent, ConsentRefusal>>;
+
+    /// Stores what the code was exchanged for: the sealed tokens and the organisations they
+    /// cover (a used, uncompleted consent only; `NotFound` otherwise).
+    async fn grant_live_consent(
+        &self,
+        state: &SecretHash,
+        tokens_sealed: &str,
+        tenants: &[ConsentTenant],
+    ) -> StoreResult<()>;
+
+    /// The customer picks the organisation (`check_choosing`, then `check_tenant`).
+    async fn choose_live_tenant(
+        &self,
+        state: &SecretHash,
+        browser: Option<&SecretHash>,
+        tenant: &str,
+        now: Timestamp,
+    ) -> StoreResult<Result<LiveConsent, ConsentRefusal>>;
+
+    /// The customer's choice of accounts, in one transaction: the consent is completed, its
+    /// tokens and tenant become the connection's (`LiveTenant`, its version moved on), each
+    /// account (of the connection, live) becomes an active, ready feed from `start` and gets
+    /// a live feed waiting for its feed connection (`pending`; an active one it already has
+    /// is kept), and every feed of the connection waiting for re-authorisation is active
+    /// again; each changed feed records `bank_feed_account.live_feed_changed`.
+    #[allow(clippy::too_many_arguments)]
+    async fn complete_live_consent(
+        &self,
+        state: &SecretHash,
+        browser: Option<&SecretHash>,
+        accounts: &[BankFeedAccountId],
+        start: Option<Timestamp>,
+        access_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Result<Vec<LiveFeed>, ConsentRefusal>>;
+
+    /// Records the platform's id of a pending feed's feed connection (the feed stays pending
+    /// until the platform says it is active). `NotFound` when the account has no live feed.
+    async fn set_live_feed_connection(
+        &self,
+        account: BankFeedAccountId,
+        feed_connection_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// The FI restarts a stopped feed once it fixed the cause, in one transaction: the
+    /// rejected statements' transactions are freed to be cut again (from where the last
+    /// delivered statement ended), the rejected statements stay as history, and the feed is
+    /// active again with a `live_feed_changed` event. `NotFound` when `account` is not a live
+    /// account of `connection`.
+    async fn restart_live_feed(
+        &self,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<Result<LiveFeed, RestartRefusal>>;
+
+    /// Leases to `holder` until `lease_until` up to `limit` due feed deletions, none under
+    /// another unexpired lease.
+    async fn claim_live_deletions(
+        &self,
+        holder: &str,
+        lease_until: Timestamp,
+        limit: u32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<LiveDeletion>>;
+
+    /// Records what became of a deletion `holder` claimed; `false` when the lease is no
+    /// longer `holder`'s.
+    async fn finish_live_deletion(
+        &self,
+        id: LiveDeletionId,
+        holder: &str,
+        update: &DeletionUpdate,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// The deletions queued for `connection`'s accounts, oldest first, done or not: the
+    /// account and the outcome (`None` while not yet sent).
+    async fn list_live_deletions(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Vec<(BankFeedAccountId, Option<String>)>>;
+
+    /// Ends every lease `holder` holds on statements and deletions (an instance starting
+    /// again under its stable name frees what it held when it died); how many were freed.
+    async fn release_live_leases(&self, holder: &str) -> StoreResult<u64>;
 }

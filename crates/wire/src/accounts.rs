@@ -252,6 +252,12 @@ pub struct LiveFeedOut {
     pub updated_at: Timestamp,
 }
 
+/// A live feed restarted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LiveFeedEnvelopeOut {
+    pub live_feed: LiveFeedOut,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AccountEnvelopeOut {
     pub bank_feed_account: AccountOut,

@@ -3,6 +3,7 @@
 //! live feed the FI sees (`LiveFeedState`), and Xero's rules (`xero.rs`): how statements are cut
 //! and what each of Xero's answers does to a feed.
 
+pub mod consent;
 pub mod xero;
 
 use serde::{Deserialize, Serialize};
@@ -189,6 +190,40 @@ crate::define_id!(
     LiveStatementId
 );
 
+crate::define_id!(
+    /// A feed connection to delete at the platform (`live_feed_deletions`, the outbox of
+    /// `POST /FeedConnections/DeleteRequests`).
+    LiveDeletionId
+);
+
+/// Why a live feed cannot be restarted by the FI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartRefusal {
+    /// The account has no live feed.
+    NoLiveFeed,
+    /// Only a stopped feed restarts; the feed is in this state.
+    NotStopped(LiveFeedState),
+}
+
+impl RestartRefusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            RestartRefusal::NoLiveFeed => "NO_LIVE_FEED",
+            RestartRefusal::NotStopped(_) => "LIVE_FEED_NOT_STOPPED",
+        }
+    }
+}
+
+/// Whether a feed in `state` may be restarted by the FI: only a stopped one (a refused
+/// statement). A rejected feed connection or a missing consent needs the customer instead.
+pub fn check_restart(state: Option<LiveFeedState>) -> Result<(), RestartRefusal> {
+    match state {
+        None => Err(RestartRefusal::NoLiveFeed),
+        Some(LiveFeedState::Stopped) => Ok(()),
+        Some(other) => Err(RestartRefusal::NotStopped(other)),
+    }
+}
+
 /// Where a live statement is on its way to the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LiveStatementStatus {
@@ -263,6 +298,23 @@ mod tests {
         assert!(LiveStatementStatus::Sent.unfinished());
         assert!(!LiveStatementStatus::Delivered.unfinished());
         assert!(!LiveFeedState::Stopped.delivers());
+    }
+
+    #[test]
+    fn only_a_stopped_feed_restarts() {
+        assert_eq!(check_restart(Some(LiveFeedState::Stopped)), Ok(()));
+        assert_eq!(check_restart(None), Err(RestartRefusal::NoLiveFeed));
+        for state in [
+            LiveFeedState::Pending,
+            LiveFeedState::Active,
+            LiveFeedState::Rejected,
+            LiveFeedState::ReauthorizationRequired,
+        ] {
+            assert_eq!(
+                check_restart(Some(state)),
+                Err(RestartRefusal::NotStopped(state))
+            );
+        }
     }
 
     #[test]

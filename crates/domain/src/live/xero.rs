@@ -166,6 +166,52 @@ pub fn retry_delay(attempts: i64) -> chrono::TimeDelta {
     chrono::TimeDelta::seconds((30i64 << doublings).min(3_600))
 }
 
+/// What Xero says of a feed connection (`POST /FeedConnections` per item, or
+/// `GET /FeedConnections/{id}`): its `status` and its error's `type`, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedConnectionOutcome {
+    /// Xero is still setting it up: ask again later.
+    Pending,
+    /// Statements may go.
+    Active,
+    /// Xero refused it: the feed shows `code` (Xero's error `type`) until the FI acts.
+    Rejected { code: String },
+}
+
+/// Reads a feed connection's answer. The spec knows `PENDING` and `REJECTED`; a connection Xero
+/// has set up answers without a status (or `ACTIVE`, as Xero's own pages call it). An error
+/// with a `PENDING` status is still pending.
+pub fn feed_connection(status: Option<&str>, error: Option<&str>) -> FeedConnectionOutcome {
+    match status.map(str::to_ascii_uppercase).as_deref() {
+        Some("PENDING") => FeedConnectionOutcome::Pending,
+        Some("REJECTED") => FeedConnectionOutcome::Rejected {
+            code: error.unwrap_or("feed-connection-rejected").to_owned(),
+        },
+        _ if error.is_some() => FeedConnectionOutcome::Rejected {
+            code: error.unwrap_or_default().to_owned(),
+        },
+        _ => FeedConnectionOutcome::Active,
+    }
+}
+
+/// The account number Xero is given for an account: a card's last four digits only (Xero's
+/// rule, and no more of a card number leaves the hub); a bank account's number, at most 40
+/// characters (its last 40).
+pub fn account_number(number: &str, card: bool) -> String {
+    let wanted: Vec<char> = if card {
+        number.chars().filter(char::is_ascii_digit).collect()
+    } else {
+        number.chars().filter(|c| !c.is_whitespace()).collect()
+    };
+    let keep = if card { 4 } else { 40 };
+    wanted[wanted.len().saturating_sub(keep)..].iter().collect()
+}
+
+/// The account name Xero is given: at most 30 characters.
+pub fn account_name(name: &str) -> String {
+    name.trim().chars().take(30).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,5 +346,40 @@ mod tests {
                 code: "xero-http-413".into()
             }
         );
+    }
+
+    #[test]
+    fn feed_connections_are_read_from_status_and_error() {
+        use FeedConnectionOutcome::*;
+        assert_eq!(feed_connection(Some("PENDING"), None), Pending);
+        assert_eq!(feed_connection(None, None), Active);
+        assert_eq!(feed_connection(Some("ACTIVE"), None), Active);
+        assert_eq!(
+            feed_connection(Some("REJECTED"), Some("invalid-organisation-bank-feeds")),
+            Rejected {
+                code: "invalid-organisation-bank-feeds".into()
+            }
+        );
+        assert_eq!(
+            feed_connection(Some("REJECTED"), None),
+            Rejected {
+                code: "feed-connection-rejected".into()
+            }
+        );
+        assert_eq!(
+            feed_connection(None, Some("invalid-request")),
+            Rejected {
+                code: "invalid-request".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_card_sends_its_last_four_digits_and_names_fit() {
+        assert_eq!(account_number("4111 1111 1111 1234", true), "1234");
+        assert_eq!(account_number("12", true), "12");
+        assert_eq!(account_number("12-34 56", false), "12-3456");
+        assert_eq!(account_number(&"9".repeat(50), false).len(), 40);
+        assert_eq!(account_name(&"x".repeat(40)).chars().count(), 30);
     }
 }

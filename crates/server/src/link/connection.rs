@@ -9,7 +9,7 @@ use bankfeeds_domain::{ConnectionId, Platform};
 
 use crate::state::AppState;
 use crate::web::platform_slug;
-use crate::web::{self, Chrome, PageError};
+use crate::web::{self, Chrome, Csrf, PageError};
 
 #[derive(Template)]
 #[template(path = "link/connection.html")]
@@ -25,11 +25,15 @@ struct ConnectionPage {
     /// instead. The server URL is the organisation's, the same for all its customers; the
     /// credentials themselves come from the FI, never from this page.
     ofx_url: Option<String>,
+    /// A live Xero connection: the page offers "Connect to Xero" (posted here) instead.
+    xero_start: Option<String>,
+    csrf: String,
 }
 
 pub async fn connection_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    csrf: Csrf,
 ) -> Result<Response, PageError> {
     let id: ConnectionId = id.parse().map_err(|_| PageError::not_found("connection"))?;
     let connection = state
@@ -42,7 +46,8 @@ pub async fn connection_page(
         .get_fi_config(connection.org_id, connection.platform)
         .await?
         .map(|c| c.display_name);
-    web::render(&ConnectionPage {
+    let live = super::xero::is_live(&state, connection.org_id, connection.platform).await?;
+    let page = web::render(&ConnectionPage {
         chrome: Chrome::hub("Connect your accounts"),
         platform: connection.platform.display_name(),
         slug: platform_slug(connection.platform),
@@ -50,7 +55,10 @@ pub async fn connection_page(
         sandbox: state.sandbox.is_some(),
         ofx_url: (connection.platform == Platform::OfxDirectConnect)
             .then(|| format!("{}/ofx/{}", state.public_base, connection.org_id)),
-    })
+        xero_start: live.then(|| format!("/link/connections/{}/xero", connection.id)),
+        csrf: csrf.token().to_owned(),
+    })?;
+    Ok(csrf.attach(page, &state))
 }
 
 struct CompanyConnection {

@@ -12,8 +12,10 @@ pub mod binding;
 pub mod codat;
 mod connection;
 pub(crate) mod select;
+pub mod xero;
+mod xero_choose;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
 use bankfeeds_domain::fi_config::FiConfig;
@@ -38,6 +40,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/link/{platform}/select",
             get(select::select_page).post(select::select),
+        )
+        .route("/link/connections/{id}/xero", post(xero::start))
+        .route(xero::CALLBACK, get(xero::callback))
+        .route(
+            xero::ORGANISATION,
+            get(xero_choose::organisation_page).post(xero_choose::choose_organisation),
+        )
+        .route(
+            xero::ACCOUNTS,
+            get(xero_choose::accounts_page).post(xero_choose::choose_accounts),
         )
 }
 

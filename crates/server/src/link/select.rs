@@ -199,21 +199,23 @@ async fn bound_challenge(
     }
 }
 
+/// The account selection and start date, the same page for the sandboxes and live Xero.
 #[derive(Template)]
 #[template(path = "link/select.html")]
-struct SelectPage {
-    chrome: Chrome,
-    slug: &'static str,
-    bank: String,
-    company: String,
-    accounts: Vec<FeedRow>,
-    start_date: String,
-    today: String,
-    csrf: String,
+pub(super) struct SelectPage {
+    pub chrome: Chrome,
+    /// Where the choice is posted.
+    pub action: String,
+    pub bank: String,
+    pub company: String,
+    pub accounts: Vec<FeedRow>,
+    pub start_date: String,
+    pub today: String,
+    pub csrf: String,
 }
 
 /// How far back the start date is suggested: a month, which every platform accepts.
-const SUGGESTED_HISTORY: TimeDelta = TimeDelta::days(30);
+pub(super) const SUGGESTED_HISTORY: TimeDelta = TimeDelta::days(30);
 
 pub async fn select_page(
     State(state): State<AppState>,
@@ -241,7 +243,7 @@ pub async fn select_page(
     let now = state.clock.now();
     let page = web::render(&SelectPage {
         chrome: Chrome::platform(platform, "Choose accounts"),
-        slug: platform_slug(platform),
+        action: format!("/link/{}/select", platform_slug(platform)),
         bank,
         company: company.name,
         accounts: accounts.iter().map(FeedRow::new).collect(),
@@ -253,14 +255,14 @@ pub async fn select_page(
 }
 
 #[derive(Deserialize)]
-struct SelectForm {
-    csrf: String,
+pub(super) struct SelectForm {
+    pub csrf: String,
     #[serde(default)]
-    account: Vec<String>,
-    start_date: String,
+    pub account: Vec<String>,
+    pub start_date: String,
 }
 
-fn start_of(date: &str, now: Timestamp) -> Result<Timestamp, PageError> {
+pub(super) fn start_of(date: &str, now: Timestamp) -> Result<Timestamp, PageError> {
     let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| {
         PageError::bad_request("INVALID_START_DATE", "Enter the feed start date as a date.")
     })?;
@@ -282,7 +284,7 @@ fn start_of(date: &str, now: Timestamp) -> Result<Timestamp, PageError> {
 
 use chrono::Datelike;
 
-fn too_many_accounts() -> PageError {
+pub(super) fn too_many_accounts() -> PageError {
     PageError::bad_request(
         "TOO_MANY_ACCOUNTS",
         format!("Choose at most {MAX_ACCOUNTS_PER_LINK} accounts at once. Go back and try again."),

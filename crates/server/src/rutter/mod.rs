@@ -9,6 +9,7 @@ pub mod events;
 pub mod fi_configs;
 pub mod gaps;
 pub mod jobs;
+pub mod live_feed;
 pub mod ofx_credentials;
 pub mod otp;
 pub mod response_mode;
@@ -75,6 +76,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/versioned/accounting/bank_feeds/accounts/{id}/continuity",
             get(continuity::get_continuity),
+        )
+        .route(
+            "/versioned/accounting/bank_feeds/accounts/{id}/live_feed/restart",
+            post(live_feed::restart),
         )
         .route(
             "/versioned/accounting/bank_feeds/accounts/{id}/closed_days",

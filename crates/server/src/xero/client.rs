@@ -197,13 +197,15 @@ impl XeroClient {
     pub async fn create_feed_connections(
         &self,
         auth: TenantAuth<'_>,
+        idempotency_key: &str,
         items: &[FeedConnectionOut],
     ) -> Result<Vec<FeedConnectionIn>, XeroError> {
         let body = Items {
             items: items.to_vec(),
         };
+        let key = Some(idempotency_key);
         match self
-            .bank_feeds(auth, Method::POST, "/FeedConnections", None, Some(&body))
+            .bank_feeds(auth, Method::POST, "/FeedConnections", key, Some(&body))
             .await
         {
             Ok(answer) => Ok(parse::<Items<FeedConnectionIn>>(&answer)?.items),
@@ -235,6 +237,7 @@ impl XeroClient {
     pub async fn delete_feed_connections(
         &self,
         auth: TenantAuth<'_>,
+        idempotency_key: &str,
         items: &[DeleteRequest],
     ) -> Result<Vec<FeedConnectionIn>, XeroError> {
         let body = Items {
@@ -245,7 +248,7 @@ impl XeroClient {
                 auth,
                 Method::POST,
                 "/FeedConnections/DeleteRequests",
-                None,
+                Some(idempotency_key),
                 Some(&body),
             )
             .await?;

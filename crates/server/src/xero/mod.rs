@@ -5,6 +5,7 @@
 //! point at stand-ins.
 
 pub mod client;
+mod feeds;
 pub mod limiter;
 pub mod model;
 pub mod statement;

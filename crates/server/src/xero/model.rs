@@ -147,14 +147,6 @@ pub struct FeedConnectionOut {
     pub currency: String,
 }
 
-/// `PENDING` or `REJECTED`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum FeedConnectionStatus {
-    Pending,
-    Rejected,
-}
-
 /// A feed connection as Xero answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -163,8 +155,10 @@ pub struct FeedConnectionIn {
     pub id: Option<String>,
     #[serde(default)]
     pub account_token: Option<String>,
+    /// `PENDING` or `REJECTED` (the spec); none, or `ACTIVE`, once set up
+    /// (`domain::live::xero::feed_connection` reads it).
     #[serde(default)]
-    pub status: Option<FeedConnectionStatus>,
+    pub status: Option<String>,
     #[serde(default)]
     pub error: Option<Problem>,
 }

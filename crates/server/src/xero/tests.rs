@@ -323,6 +323,7 @@ async fn feed_connections_answer_per_item_even_on_400() {
     let items = client(endpoints)
         .create_feed_connections(
             AUTH,
+            "key-1",
             &[model::FeedConnectionOut {
                 account_token: "acc-1".into(),
                 account_number: "1234".into(),
@@ -333,7 +334,7 @@ async fn feed_connections_answer_per_item_even_on_400() {
         )
         .await
         .unwrap();
-    assert_eq!(items[0].status, Some(model::FeedConnectionStatus::Rejected));
+    assert_eq!(items[0].status.as_deref(), Some("REJECTED"));
     assert_eq!(
         items[0].error.as_ref().unwrap().kind.as_deref(),
         Some("feed-already-connected-in-current-organisation")

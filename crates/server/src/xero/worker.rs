@@ -8,7 +8,9 @@
 //! lost answer included), retried later (429 after its `Retry-After`, 5xx and time-outs with
 //! back-off), rejected with the feed stopped and the reason shown (`invalid-end-balance`, …),
 //! or the consent gone (the feed needs re-authorisation). Refreshed tokens are stored by
-//! compare-and-set on the tenant's `token_version`.
+//! compare-and-set on the tenant's `token_version`. The same loop that cuts also asks Xero
+//! for the feed connections of feeds the customer chose and deletes the ones removed
+//! (`feeds.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,8 +56,8 @@ impl Default for LiveSettings {
 
 /// Transactions cut per feed per pass.
 const CUT_BATCH: u32 = 5_000;
-/// Active feeds cut per pass.
-const FEEDS_PER_PASS: u32 = 1_000;
+/// Active feeds cut per pass (and pending ones asked about).
+pub(super) const FEEDS_PER_PASS: u32 = 1_000;
 /// Statements one claim takes.
 const CLAIM: u32 = 4;
 
@@ -153,6 +155,8 @@ impl LiveWorker {
     pub async fn drain(&self) -> StoreResult<usize> {
         let mut total = 0;
         loop {
+            self.connect_feeds().await?;
+            self.delete_due().await?;
             self.cut_all().await?;
             let n = self.deliver_due().await?;
             if n == 0 {
@@ -286,34 +290,13 @@ impl LiveWorker {
     }
 
     /// The organisation's Xero app, opened; `None` when it has none or it does not open.
-    async fn app(&self, org: OrgId) -> StoreResult<Option<AppCredentials>> {
-        let Some(c) = self.store.get_connector(org, Platform::Xero).await? else {
-            return Ok(None);
-        };
-        let open = |purpose, sealed: Option<&String>| {
-            let bytes = self
-                .keyring
-                .open_text(&credential_context(purpose, org, Platform::Xero), sealed?)
-                .ok()?;
-            String::from_utf8(bytes).ok()
-        };
-        Ok(
-            match (
-                open(CLIENT_ID, c.client_id_sealed.as_ref()),
-                open(CLIENT_SECRET, c.client_secret_sealed.as_ref()),
-            ) {
-                (Some(client_id), Some(client_secret)) => Some(AppCredentials {
-                    client_id,
-                    client_secret,
-                }),
-                _ => None,
-            },
-        )
+    pub(super) async fn app(&self, org: OrgId) -> StoreResult<Option<AppCredentials>> {
+        open_app(&self.store, &self.keyring, org).await
     }
 
     /// The tenant's tokens, refreshed first when stale (or `force`d); a refresh is stored by
     /// compare-and-set, and when another instance refreshed first its tokens are used.
-    async fn tokens(
+    pub(super) async fn tokens(
         &self,
         tenant: &LiveTenant,
         app: &AppCredentials,
@@ -368,6 +351,17 @@ impl LiveWorker {
         Ok(Ok(fresh))
     }
 
+    /// Frees the statements and deletions this instance (by its stable name) held when it
+    /// stopped, killed included, so they are sent again (same Idempotency-Key) at once rather
+    /// than after their lease. Call before `spawn`.
+    pub async fn release_own_leases(&self) {
+        match self.store.release_live_leases(&self.holder).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(freed = n, "freed this instance's live delivery leases"),
+            Err(e) => tracing::warn!(error = %e, "could not free this instance's live leases"),
+        }
+    }
+
     /// Runs the cutting loop and `senders` sending loops until `stop`.
     pub fn spawn(self, stop: &CancellationToken) -> tokio::task::JoinSet<()> {
         let mut set = tokio::task::JoinSet::new();
@@ -375,6 +369,12 @@ impl LiveWorker {
         let s = stop.clone();
         set.spawn(async move {
             loop {
+                if let Err(e) = w.connect_feeds().await {
+                    tracing::warn!(error = %e, "asking for feed connections failed; retrying");
+                }
+                if let Err(e) = w.delete_due().await {
+                    tracing::warn!(error = %e, "deleting feed connections failed; retrying");
+                }
                 if let Err(e) = w.cut_all().await {
                     tracing::warn!(error = %e, "cutting live statements failed; retrying");
                 }
@@ -404,4 +404,34 @@ impl LiveWorker {
         }
         set
     }
+}
+
+/// An organisation's Xero app, opened; `None` when it has none or it does not open (the
+/// consent pages need its client id too).
+pub async fn open_app(
+    store: &DynStore,
+    keyring: &Keyring,
+    org: OrgId,
+) -> StoreResult<Option<AppCredentials>> {
+    let Some(c) = store.get_connector(org, Platform::Xero).await? else {
+        return Ok(None);
+    };
+    let open = |purpose, sealed: Option<&String>| {
+        let bytes = keyring
+            .open_text(&credential_context(purpose, org, Platform::Xero), sealed?)
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    };
+    Ok(
+        match (
+            open(CLIENT_ID, c.client_id_sealed.as_ref()),
+            open(CLIENT_SECRET, c.client_secret_sealed.as_ref()),
+        ) {
+            (Some(client_id), Some(client_secret)) => Some(AppCredentials {
+                client_id,
+                client_secret,
+            }),
+            _ => None,
+        },
+    )
 }

@@ -2,7 +2,8 @@
 //! keeps what it accepts (statements by `Idempotency-Key`, duplicates refused as Xero does,
 //! balances checked to tie out and chain) and can be told to fail the next call; the hub's own
 //! live worker (started by `serve_with`) cuts pushed batches into statements and delivers them.
-//! The tenant and its tokens are stored directly: the consent pages will create them.
+//! Here the tenant and its tokens are stored directly; `live_xero_consent.rs` drives the
+//! consent pages, feed connections, deletions and restarts through the same stand-in.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -44,7 +45,7 @@ const XERO: &str = "/versioned/bank_feeds/configs/XERO/connector";
 
 /// What the stand-in does with the next `POST /Statements`.
 #[derive(Debug, Clone)]
-enum Fault {
+pub(crate) enum Fault {
     Status(u16, Option<&'static str>),
     /// Accepts it, but answers only after the client gave up (a lost answer).
     Slow,
@@ -53,26 +54,28 @@ enum Fault {
 }
 
 #[derive(Debug, Clone)]
-struct Post {
-    key: String,
-    authorization: String,
-    tenant: String,
-    body: StatementOut,
-    at: Instant,
+pub(crate) struct Post {
+    pub(crate) key: String,
+    pub(crate) authorization: String,
+    pub(crate) tenant: String,
+    pub(crate) body: StatementOut,
+    pub(crate) at: Instant,
 }
 
 #[derive(Default)]
-struct Xero {
-    faults: VecDeque<Fault>,
-    posts: Vec<Post>,
+pub(crate) struct Xero {
+    pub(crate) faults: VecDeque<Fault>,
+    pub(crate) posts: Vec<Post>,
     /// Accepted statements: Xero's id by Idempotency-Key, in order.
-    accepted: Vec<(String, String, StatementOut)>,
+    pub(crate) accepted: Vec<(String, String, StatementOut)>,
     /// Each feed connection's last closing balance.
     closing: HashMap<String, Decimal>,
-    refreshes: usize,
+    pub(crate) refreshes: usize,
+    /// The identity and feed-connection side (`live_xero_consent.rs`).
+    pub(crate) consent: crate::live_xero_consent::XeroConsent,
 }
 
-type Shared = Arc<Mutex<Xero>>;
+pub(crate) type Shared = Arc<Mutex<Xero>>;
 
 fn signed(b: &bankfeeds_server::xero::model::Balance) -> Decimal {
     b.to_signed()
@@ -188,7 +191,10 @@ async fn get_statement(State(x): State<Shared>, Path(id): Path<String>) -> Respo
         .into_response()
 }
 
-async fn token(State(x): State<Shared>) -> Response {
+async fn token(State(x): State<Shared>, body: Bytes) -> Response {
+    if let Some(answer) = crate::live_xero_consent::token(&x, &body) {
+        return answer;
+    }
     let n = {
         let mut x = x.lock().unwrap();
         x.refreshes += 1;
@@ -199,9 +205,9 @@ async fn token(State(x): State<Shared>) -> Response {
     (StatusCode::OK, body.to_string()).into_response()
 }
 
-async fn stand_in() -> (Shared, XeroEndpoints) {
+pub(crate) async fn stand_in() -> (Shared, XeroEndpoints) {
     let shared = Shared::default();
-    let app = axum::Router::new()
+    let app = crate::live_xero_consent::routes(axum::Router::new())
         .route(
             "/bankfeeds.xro/1.0/Statements",
             axum::routing::post(post_statements),
@@ -223,7 +229,7 @@ async fn stand_in() -> (Shared, XeroEndpoints) {
     (shared, endpoints)
 }
 
-fn keyring() -> Arc<Keyring> {
+pub(crate) fn keyring() -> Arc<Keyring> {
     Arc::new(
         Keyring::from_config(&Keyring::generate_key())
             .unwrap()
@@ -232,7 +238,7 @@ fn keyring() -> Arc<Keyring> {
 }
 
 /// A hub instance `name` on `store` delivering to `endpoints`, fast.
-async fn instance(
+pub(crate) async fn instance(
     store: DynStore,
     db: Option<TestDb>,
     keys: Arc<Keyring>,
@@ -271,16 +277,16 @@ async fn instance(
 
 /// One live Xero feed: an organisation gone live, a connection with its consent (stored as
 /// the consent pages will), an account with a live feed.
-struct Feed {
-    creds: Creds,
-    token: String,
-    connection: ConnectionId,
-    account: BankFeedAccountId,
-    balance: Decimal,
-    pushed: usize,
+pub(crate) struct Feed {
+    pub(crate) creds: Creds,
+    pub(crate) token: String,
+    pub(crate) connection: ConnectionId,
+    pub(crate) account: BankFeedAccountId,
+    pub(crate) balance: Decimal,
+    pub(crate) pushed: usize,
 }
 
-async fn live_feed(hub: &Hub, keys: &Keyring, fc: &str, expired_token: bool) -> Feed {
+pub(crate) async fn live_feed(hub: &Hub, keys: &Keyring, fc: &str, expired_token: bool) -> Feed {
     let creds = hub.org("Live Bank").await;
     ok(hub
         .put(
@@ -359,7 +365,7 @@ async fn live_feed(hub: &Hub, keys: &Keyring, fc: &str, expired_token: bool) -> 
 
 impl Feed {
     /// Pushes `amounts` with the balance after them (so the batch ties out).
-    async fn push(&mut self, hub: &Hub, amounts: &[&str]) {
+    pub(crate) async fn push(&mut self, hub: &Hub, amounts: &[&str]) {
         let day = SystemClock.now() - TimeDelta::days(10) + TimeDelta::hours(self.pushed as i64);
         let transactions: Vec<Value> = amounts
             .iter()
@@ -379,12 +385,12 @@ impl Feed {
         hub.drain().await;
     }
 
-    async fn statements(&self, store: &DynStore) -> Vec<LiveStatement> {
+    pub(crate) async fn statements(&self, store: &DynStore) -> Vec<LiveStatement> {
         store.list_live_statements(self.account).await.unwrap()
     }
 
     /// Waits until every transaction pushed is in a statement and every statement finished.
-    async fn settled(&self, store: &DynStore) -> Vec<LiveStatement> {
+    pub(crate) async fn settled(&self, store: &DynStore) -> Vec<LiveStatement> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let all = self.statements(store).await;
@@ -398,7 +404,7 @@ impl Feed {
     }
 }
 
-fn posts(x: &Shared) -> Vec<Post> {
+pub(crate) fn posts(x: &Shared) -> Vec<Post> {
     x.lock().unwrap().posts.clone()
 }
 

@@ -24,6 +24,7 @@ mod link_binding;
 mod link_flow;
 mod live_connectors;
 mod live_xero;
+mod live_xero_consent;
 mod model;
 mod module_graph;
 mod ofx;

@@ -321,6 +321,8 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         )
         .await?;
         record(&mut tx, &account, EventKind::AccountDeleted, now).await?;
+        crate::live::deletions::queue_in(&mut tx, crate::live::deletions::Scope::Account(id), now)
+            .await?;
         tx.commit().await
     }
 
@@ -336,6 +338,8 @@ impl<B: Backend> AccountStore for SqlStore<B> {
             .await?
             .ok_or(StoreError::NotFound)?;
         let account = unlink_everywhere::<B>(&mut tx, &current, now).await?;
+        crate::live::deletions::queue_in(&mut tx, crate::live::deletions::Scope::Account(id), now)
+            .await?;
         tx.commit().await?;
         Ok(account)
     }

@@ -1,17 +1,22 @@
 //! `LiveStore`: a connection's tenant and sealed tokens (replaced by compare-and-set on
 //! `token_version`), each live feed's state, and (`statements.rs`) the statement queue.
 
+mod consent;
+pub(crate) mod deletions;
 mod statements;
 
+use bankfeeds_domain::live::consent::{ConsentRefusal, ConsentTenant, LiveConsent};
 use bankfeeds_domain::live::LiveFeedState;
+use bankfeeds_domain::live::{LiveDeletionId, RestartRefusal};
+use bankfeeds_domain::SecretHash;
 use bankfeeds_domain::{BankFeedAccountId, ConnectionId, Timestamp};
 use bankfeeds_store::decode::{known, parse};
 use bankfeeds_store::{
-    LiveFeed, LiveStatement, LiveStore, LiveTenant, StatementRender, StatementUpdate, StoreError,
-    StoreResult,
+    DeletionUpdate, EventKind, LiveDeletion, LiveFeed, LiveStatement, LiveStore, LiveTenant,
+    NewEvent, StatementRender, StatementUpdate, StoreError, StoreResult,
 };
 
-use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{events, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct TenantRow {
@@ -81,7 +86,54 @@ impl TryFrom<FeedRow> for LiveFeed {
 pub(crate) const FEED_COLUMNS: &str = "account_id, org_id, connection_id, feed_connection_id,
     state, error_code, error_detail, created_at, updated_at";
 
-/// Sets a feed's state and error inside the caller's transaction; the rows changed.
+/// A `bank_feed_account.live_feed_changed` event for `feed` as it now is.
+pub(crate) async fn record_feed_change(
+    tx: &mut impl Exec,
+    feed: &LiveFeed,
+    now: Timestamp,
+) -> StoreResult<()> {
+    record_feed_event(tx, feed, feed.state.as_str(), now).await
+}
+
+/// A `bank_feed_account.live_feed_changed` event for `feed` removed (its account deleted or
+/// unlinked; the platform is asked to delete its feed connection).
+pub(crate) async fn record_feed_removed(
+    tx: &mut impl Exec,
+    feed: &LiveFeed,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let removed = LiveFeed {
+        error_code: None,
+        error_detail: None,
+        ..feed.clone()
+    };
+    record_feed_event(tx, &removed, "removed", now).await
+}
+
+async fn record_feed_event(
+    tx: &mut impl Exec,
+    feed: &LiveFeed,
+    status: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let event = NewEvent {
+        org_id: feed.org_id,
+        connection_id: Some(feed.connection_id),
+        kind: EventKind::LiveFeedChanged,
+        resource_id: feed.account_id.to_string(),
+        payload: serde_json::json!({
+            "bank_feed_account_id": feed.account_id,
+            "connection_id": feed.connection_id,
+            "feed_status": status,
+            "error_code": feed.error_code,
+            "error_detail": feed.error_detail,
+        }),
+    };
+    events::append(tx, &event, now).await
+}
+
+/// Sets a feed's state and error inside the caller's transaction, with a `live_feed_changed`
+/// event when the state or the error changed; the rows changed.
 pub(crate) async fn set_feed_state_in(
     tx: &mut impl Exec,
     account: BankFeedAccountId,
@@ -89,18 +141,37 @@ pub(crate) async fn set_feed_state_in(
     error: Option<(&str, Option<&str>)>,
     now: Timestamp,
 ) -> StoreResult<u64> {
-    tx.execute(
-        Sql::new(
-            "UPDATE live_feeds SET state = $2, error_code = $3, error_detail = $4, updated_at = $5
-             WHERE account_id = $1",
+    let before: Option<LiveFeed> = tx
+        .optional::<FeedRow, _>(
+            Sql::new(format!(
+                "SELECT {FEED_COLUMNS} FROM live_feeds WHERE account_id = $1"
+            ))
+            .bind(account.as_uuid()),
         )
-        .bind(account.as_uuid())
-        .bind(state.as_str())
-        .bind(error.map(|(code, _)| code))
-        .bind(error.and_then(|(_, detail)| detail))
-        .bind(now),
-    )
-    .await
+        .await?;
+    let Some(before) = before else {
+        return Ok(0);
+    };
+    let after: LiveFeed = tx
+        .one::<FeedRow, _>(
+            Sql::new(format!(
+                "UPDATE live_feeds SET state = $2, error_code = $3, error_detail = $4,
+                     updated_at = $5
+                 WHERE account_id = $1 RETURNING {FEED_COLUMNS}"
+            ))
+            .bind(account.as_uuid())
+            .bind(state.as_str())
+            .bind(error.map(|(code, _)| code))
+            .bind(error.and_then(|(_, detail)| detail))
+            .bind(now),
+        )
+        .await?;
+    if (before.state, &before.error_code, &before.error_detail)
+        != (after.state, &after.error_code, &after.error_detail)
+    {
+        record_feed_change(tx, &after, now).await?;
+    }
+    Ok(1)
 }
 
 #[async_trait::async_trait]
@@ -293,5 +364,136 @@ impl<B: Backend> LiveStore for SqlStore<B> {
         account: BankFeedAccountId,
     ) -> StoreResult<Vec<LiveStatement>> {
         statements::list(&self.0, account).await
+    }
+
+    async fn create_live_consent(&self, consent: &LiveConsent) -> StoreResult<()> {
+        consent::create(&self.0, consent).await
+    }
+
+    async fn get_live_consent(&self, state: &SecretHash) -> StoreResult<Option<LiveConsent>> {
+        consent::get(&self.0, state).await
+    }
+
+    async fn use_live_consent(
+        &self,
+        state: &SecretHash,
+        browser: Option<&SecretHash>,
+        now: Timestamp,
+    ) -> StoreResult<Result<LiveConsent, ConsentRefusal>> {
+        consent::use_up(&self.0, state, browser, now).await
+    }
+
+    async fn grant_live_consent(
+        &self,
+        state: &SecretHash,
+        tokens_sealed: &str,
+        tenants: &[ConsentTenant],
+    ) -> StoreResult<()> {
+        consent::grant(&self.0, state, tokens_sealed, tenants).await
+    }
+
+    async fn choose_live_tenant(
+        &self,
+        state: &SecretHash,
+        browser: Option<&SecretHash>,
+        tenant: &str,
+        now: Timestamp,
+    ) -> StoreResult<Result<LiveConsent, ConsentRefusal>> {
+        consent::choose_tenant(&self.0, state, browser, tenant, now).await
+    }
+
+    async fn complete_live_consent(
+        &self,
+        state: &SecretHash,
+        browser: Option<&SecretHash>,
+        accounts: &[BankFeedAccountId],
+        start: Option<Timestamp>,
+        access_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Result<Vec<LiveFeed>, ConsentRefusal>> {
+        let c = consent::Choice {
+            accounts,
+            start,
+            access_expires_at,
+        };
+        consent::complete(&self.0, state, browser, &c, now).await
+    }
+
+    async fn set_live_feed_connection(
+        &self,
+        account: BankFeedAccountId,
+        feed_connection_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let changed = self
+            .0
+            .write_one(
+                Sql::new(
+                    "UPDATE live_feeds SET feed_connection_id = $2, updated_at = $3
+                     WHERE account_id = $1",
+                )
+                .bind(account.as_uuid())
+                .bind(feed_connection_id)
+                .bind(now),
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn restart_live_feed(
+        &self,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+        now: Timestamp,
+    ) -> StoreResult<Result<LiveFeed, RestartRefusal>> {
+        statements::restart(&self.0, connection, account, now).await
+    }
+
+    async fn claim_live_deletions(
+        &self,
+        holder: &str,
+        lease_until: Timestamp,
+        limit: u32,
+        now: Timestamp,
+    ) -> StoreResult<Vec<LiveDeletion>> {
+        deletions::claim(&self.0, holder, lease_until, limit, now).await
+    }
+
+    async fn finish_live_deletion(
+        &self,
+        id: LiveDeletionId,
+        holder: &str,
+        update: &DeletionUpdate,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        deletions::finish(&self.0, id, holder, update, now).await
+    }
+
+    async fn list_live_deletions(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Vec<(BankFeedAccountId, Option<String>)>> {
+        deletions::list(&self.0, connection).await
+    }
+
+    async fn release_live_leases(&self, holder: &str) -> StoreResult<u64> {
+        let mut tx = self.0.write().await?;
+        let mut freed = 0;
+        for table in ["live_statements", "live_feed_deletions"] {
+            freed += tx
+                .execute(
+                    Sql::new(format!(
+                        "UPDATE {table} SET lease_holder = NULL, lease_until = NULL
+                         WHERE lease_holder = $1 AND lease_until IS NOT NULL"
+                    ))
+                    .bind(holder),
+                )
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(freed)
     }
 }

@@ -4,7 +4,9 @@
 //! `jobs/claim.rs`), and recording what the platform answered.
 
 use bankfeeds_domain::live::xero::{cut_next, Line};
-use bankfeeds_domain::live::{LiveFeedState, LiveStatementId, LiveStatementStatus};
+use bankfeeds_domain::live::{
+    check_restart, LiveFeedState, LiveStatementId, LiveStatementStatus, RestartRefusal,
+};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccountId, Timestamp};
 use bankfeeds_store::decode::known;
@@ -81,8 +83,12 @@ struct AccountFacts {
 
 #[derive(sqlx::FromRow)]
 struct Last {
-    position: DbInt,
     end_balance: DbAmount,
+}
+
+#[derive(sqlx::FromRow)]
+struct Numbered {
+    position: Option<DbInt>,
 }
 
 pub async fn cut<B: Backend>(
@@ -118,13 +124,22 @@ pub async fn cut<B: Backend>(
         )
         .await?
         .ok_or(StoreError::NotFound)?;
+    // A rejected statement reached no one: the chain goes on from the last one that did
+    // (its transactions are cut again once the FI restarts the feed); numbering goes on.
     let last: Option<Last> = tx
         .fetch_optional(
             Sql::new(
-                "SELECT position, end_balance FROM live_statements WHERE account_id = $1
+                "SELECT end_balance FROM live_statements
+                 WHERE account_id = $1 AND status <> 'rejected'
                  ORDER BY position DESC LIMIT 1",
             )
             .bind(account.as_uuid()),
+        )
+        .await?;
+    let numbered: Option<Numbered> = tx
+        .fetch_optional(
+            Sql::new("SELECT MAX(position) AS position FROM live_statements WHERE account_id = $1")
+                .bind(account.as_uuid()),
         )
         .await?;
     let transactions: Vec<Transaction> = tx
@@ -143,10 +158,10 @@ pub async fn cut<B: Backend>(
     let lines: Vec<Line> = transactions.iter().map(Line::of).collect();
     let cuts = cut_next(
         &lines,
-        last.as_ref().map(|l| l.end_balance.0),
+        last.map(|l| l.end_balance.0),
         facts.current_balance.map(|b| b.0),
     );
-    let mut position = last.map_or(0, |l| l.position.0);
+    let mut position = numbered.and_then(|n| n.position).map_or(0, |p| p.0);
     let mut made = Vec::with_capacity(cuts.len());
     for c in &cuts {
         position += 1;
@@ -343,4 +358,55 @@ pub async fn list<B: Backend>(
             .bind(account.as_uuid()),
         )
         .await
+}
+
+pub async fn restart<B: Backend>(
+    db: &B,
+    connection: bankfeeds_domain::ConnectionId,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<Result<LiveFeed, RestartRefusal>> {
+    let mut tx = db.write().await?;
+    let key = crate::accounts::Key::Id(account);
+    if crate::accounts::find_live::<B>(&mut tx, connection, key, true)
+        .await?
+        .is_none()
+    {
+        tx.rollback().await?;
+        return Err(StoreError::NotFound);
+    }
+    let feed: Option<LiveFeed> = tx
+        .optional::<FeedRow, _>(
+            Sql::new(format!(
+                "SELECT {FEED_COLUMNS} FROM live_feeds WHERE account_id = $1{}",
+                B::DIALECT.for_update()
+            ))
+            .bind(account.as_uuid()),
+        )
+        .await?;
+    if let Err(refusal) = check_restart(feed.as_ref().map(|f| f.state)) {
+        tx.rollback().await?;
+        return Ok(Err(refusal));
+    }
+    // The refused statements' transactions go into new statements: nothing is skipped.
+    tx.execute(
+        Sql::new(
+            "UPDATE transactions SET live_statement_id = NULL
+             WHERE account_id = $1 AND live_statement_id IN (
+                 SELECT id FROM live_statements WHERE account_id = $1 AND status = 'rejected')",
+        )
+        .bind(account.as_uuid()),
+    )
+    .await?;
+    set_feed_state_in(&mut tx, account, LiveFeedState::Active, None, now).await?;
+    let restarted: LiveFeed = tx
+        .one::<FeedRow, _>(
+            Sql::new(format!(
+                "SELECT {FEED_COLUMNS} FROM live_feeds WHERE account_id = $1"
+            ))
+            .bind(account.as_uuid()),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(restarted))
 }
