@@ -251,6 +251,7 @@ pub async fn serve_with_tls(
                 keyring,
                 holder: state.instance.to_string(),
                 settings: (*state.live).clone(),
+                metrics: state.metrics.clone(),
             };
             // Before any claim: what this instance held when it died is free again at once.
             worker.release_own_leases().await;

@@ -70,6 +70,8 @@ pub struct LiveWorker {
     /// This instance's name, the holder of its leases.
     pub holder: String,
     pub settings: LiveSettings,
+    /// Counts delivered statements' lines as ingested by Xero.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// What to do with a claimed statement.
@@ -145,6 +147,11 @@ impl LiveWorker {
                 .await?
             {
                 tracing::warn!(statement_id = %s.id, "lease lost before the answer was recorded");
+            } else if let StatementUpdate::Delivered { .. } = &update {
+                let lines = u64::try_from(s.line_count).unwrap_or(0);
+                let waited = crate::metrics::seconds_between(s.created_at, now);
+                self.metrics
+                    .record_ingested(Platform::Xero, lines, Some(waited));
             }
         }
         Ok(claimed.len())

@@ -452,6 +452,12 @@ async fn batches_arrive_as_statements_in_order_with_tying_balances(db: TestDb) {
     assert_eq!(closing, Some(feed.balance), "ends at the FI's balance");
     let expected: Vec<String> = (1..=6).map(|i| format!("{}-t{i}", feed.account)).collect();
     assert_eq!(lines, expected, "every transaction once, in order");
+    // Every delivered line counts once as ingested by Xero.
+    let metrics = hub.open_text("/metrics").await;
+    assert!(
+        metrics.contains("bankfeeds_transactions_ingested_total{platform=\"XERO\"} 6\n"),
+        "{metrics}"
+    );
 
     // The stale access token was refreshed once, stored by compare-and-set, and used.
     let seen = posts(&x);
