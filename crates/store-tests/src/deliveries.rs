@@ -7,7 +7,7 @@ use std::time::Duration;
 use bankfeeds_domain::webhook::delivery::{Delivery, RetryPolicy, TryRecord, TryResult};
 use bankfeeds_domain::webhook::{decide_create, WebhookEndpoint, WebhookRequest, WebhookStatus};
 use bankfeeds_domain::{Clock, OrgId, Platform, SystemClock, Timestamp};
-use bankfeeds_store::{DynStore, StoreError};
+use bankfeeds_store::{DynStore, Outcome, StoreError};
 
 use crate::helpers::{create_fresh, draft_account, events_of, secs, setup};
 
@@ -290,23 +290,55 @@ pub async fn recover_sends_again_what_was_fanned_out_since(store: DynStore) {
     assert_eq!(store.delivery_queue_depth().await.unwrap(), 0);
     assert!(matches!(
         store
-            .recover_webhook(other.org_id, e.id, now - secs(60), 100, now)
+            .recover_webhook(other.org_id, e.id, now - secs(60), 100, now, None)
             .await,
         Err(StoreError::NotFound)
     ));
+    // Under an Idempotency-Key: a retry is answered as the first call was, queuing nothing.
+    let key = bankfeeds_store::IdempotencyKey {
+        org_id: c.org_id,
+        key: "recover-1".into(),
+        fingerprint: "POST /versioned/webhooks/recover".into(),
+    };
+    let render = |n: &u64| bankfeeds_store::StoredResponse {
+        status: 202,
+        body: format!("{{\"queued\":{n}}}"),
+    };
+    let idem = || {
+        Some(bankfeeds_store::Idem {
+            key: &key,
+            render: &render,
+        })
+    };
     let n = store
-        .recover_webhook(c.org_id, e.id, now - secs(60), 100, now)
+        .recover_webhook(c.org_id, e.id, now - secs(60), 100, now, idem())
         .await
         .unwrap();
-    assert_eq!(n, 2, "only the kinds it takes");
+    assert_eq!(n, Outcome::Done(2), "only the kinds it takes");
+    let again = store
+        .recover_webhook(c.org_id, e.id, now - secs(60), 100, now, idem())
+        .await
+        .unwrap();
+    let Outcome::Replayed(saved) = again else {
+        panic!("a retry replays: {again:?}");
+    };
+    assert_eq!(
+        (saved.status, saved.body.as_str()),
+        (202, r#"{"queued":2}"#)
+    );
+    assert_eq!(
+        store.delivery_queue_depth().await.unwrap(),
+        2,
+        "queued once"
+    );
     let d = claim(&store, "a", now).await.unwrap();
     assert_eq!(d.event.kind.as_str(), "bank_feed_account.created");
     assert_eq!(
         store
-            .recover_webhook(c.org_id, e.id, now + secs(60), 100, now)
+            .recover_webhook(c.org_id, e.id, now + secs(60), 100, now, None)
             .await
             .unwrap(),
-        0
+        Outcome::Done(0)
     );
     // A deleted endpoint takes its deliveries and attempts with it.
     store.delete_webhook(c.org_id, e.id).await.unwrap();

@@ -7,7 +7,7 @@ use bankfeeds_domain::webhook::delivery::{Attempt, Delivery, RetryPolicy, TryRec
 use bankfeeds_domain::webhook::WebhookId;
 use bankfeeds_domain::{OrgId, Timestamp};
 
-use crate::StoreResult;
+use crate::{Idem, Outcome, StoreResult};
 
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
@@ -47,7 +47,8 @@ pub trait DeliveryStore: Send + Sync {
 
     /// Sends again every event since `since` the endpoint's filter takes, up to what was
     /// already fanned out to it (at most `max`): new deliveries, after those queued. Returns
-    /// how many. `NotFound` when the organisation has no such endpoint.
+    /// how many. `NotFound` when the organisation has no such endpoint. With `idem`, a retry
+    /// under the same key is answered as the first call was and queues nothing again.
     async fn recover_webhook(
         &self,
         org: OrgId,
@@ -55,7 +56,8 @@ pub trait DeliveryStore: Send + Sync {
         since: Timestamp,
         max: u32,
         now: Timestamp,
-    ) -> StoreResult<u64>;
+        idem: Option<Idem<'_, u64>>,
+    ) -> StoreResult<Outcome<u64>>;
 
     /// The endpoint's attempts, newest first, those before `before` (an attempt id) when given.
     /// `NotFound` when the organisation has no such endpoint.

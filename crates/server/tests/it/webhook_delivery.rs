@@ -346,13 +346,24 @@ async fn recover_sends_again_with_the_same_ids(db: bankfeeds_store_tests::TestDb
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
-    let resp = hub.post(&bank, &path, &body).send().await.unwrap();
+    let keyed = || {
+        hub.post(&bank, &path, &body)
+            .header("idempotency-key", "recover-once")
+    };
+    let resp = keyed().send().await.unwrap();
     assert_eq!(resp.status(), 202);
     assert_eq!(resp.json::<Value>().await.unwrap()["queued"], 1);
     let again = rx.wait_for(2).await;
     assert_eq!(again.len(), 2);
     assert_eq!(again[1].id, again[0].id, "a repeat the receiver can drop");
     verified(&secret, &again[1]);
+    // A retry under the same key is answered as before and sends nothing more.
+    let retried = keyed().send().await.unwrap();
+    assert_eq!(retried.status(), 202);
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    assert_eq!(retried.json::<Value>().await.unwrap()["queued"], 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(rx.wait_for(2).await.len(), 2, "nothing queued again");
 }
 
 crate::on_both_backends!(with_db:

@@ -13,7 +13,9 @@ use bankfeeds_domain::webhook::delivery::{
 use bankfeeds_domain::webhook::{WebhookId, WebhookStatus};
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, known};
-use bankfeeds_store::{DeliveryStore, Event, EventKind, NewEvent, StoreError, StoreResult};
+use bankfeeds_store::{
+    DeliveryStore, Event, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult,
+};
 
 use super::{fanout, find_by_id, IdOnly};
 use crate::events::{EventRow, COLUMNS};
@@ -310,8 +312,13 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
         since: Timestamp,
         max: u32,
         now: Timestamp,
-    ) -> StoreResult<u64> {
+        idem: Option<Idem<'_, u64>>,
+    ) -> StoreResult<Outcome<u64>> {
         let mut tx = self.0.write().await?;
+        // A retry under the same key answers as the first did and queues nothing again.
+        if let Some(saved) = crate::idempotency::begin(&mut tx, idem, now).await? {
+            return Ok(Outcome::Replayed(saved));
+        }
         let sql = format!(
             "SELECT event_types, cursor_tx, cursor_seq FROM webhook_endpoints
              WHERE org_id = $1 AND id = $2{}",
@@ -322,7 +329,8 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             .await?
             .ok_or(StoreError::NotFound)?;
         let (Some(ctx), Some(cseq)) = (e.cursor_tx, e.cursor_seq) else {
-            return tx.commit().await.map(|()| 0);
+            crate::idempotency::finish(&mut tx, idem, &0).await?;
+            return tx.commit().await.map(|()| Outcome::Done(0));
         };
         let kinds: Vec<&str> = e.event_types.split_whitespace().collect();
         let filter = if kinds.is_empty() {
@@ -353,8 +361,9 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             q.push(k);
         }
         let n = tx.execute(q).await?;
+        crate::idempotency::finish(&mut tx, idem, &n).await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(Outcome::Done(n))
     }
 
     async fn list_attempts(

@@ -3,17 +3,20 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::webhook::delivery::Attempt;
 use bankfeeds_domain::webhook::WebhookId;
 use bankfeeds_domain::Timestamp;
+use bankfeeds_store::Outcome;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{not_found, store_error};
 use crate::http::auth::OrgAuth;
 use crate::http::error::ApiResult;
-use crate::http::extract::{parse_id, Json, Query};
+use crate::http::extract::{parse_id, Query};
+use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::pagination::{check_limit, decode_cursor, ListParams};
 use crate::http::responses::{BodyRefusals, Gone, Refusals};
 use crate::state::AppState;
@@ -96,16 +99,30 @@ pub async fn recover_webhook(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
     Path(id): Path<String>,
-    Json(body): Json<RecoverIn>,
-) -> ApiResult<(StatusCode, JsonOut<RecoverOut>)> {
+    req: IdempotentJson<RecoverIn>,
+) -> ApiResult<Response> {
     let id: WebhookId = parse_id(&id, "webhook")?;
-    let queued = state
+    let key = req.key_for(org.id);
+    let render = |queued: &u64| saved(202, &RecoverOut { queued: *queued });
+    let outcome = state
         .store
-        .recover_webhook(org.id, id, body.since, MAX_RECOVER, state.clock.now())
+        .recover_webhook(
+            org.id,
+            id,
+            req.body.since,
+            MAX_RECOVER,
+            state.clock.now(),
+            idem(&key, &render),
+        )
         .await
         .map_err(store_error(id))?;
-    tracing::info!(webhook_id = %id, queued, "webhook recover queued");
-    Ok((StatusCode::ACCEPTED, JsonOut(RecoverOut { queued })))
+    match outcome {
+        Outcome::Replayed(saved) => Ok(replay(saved)),
+        Outcome::Done(queued) => {
+            tracing::info!(webhook_id = %id, queued, "webhook recover queued");
+            Ok((StatusCode::ACCEPTED, JsonOut(RecoverOut { queued })).into_response())
+        }
+    }
 }
 
 /// The endpoint's delivery attempts, newest first.
