@@ -215,6 +215,17 @@ pub async fn serve_with_tls(
     tls: Option<tls::TlsAcceptor>,
 ) -> anyhow::Result<()> {
     jobs::recover(&state).await?;
+    if let Some(keyring) = &state.keyring {
+        // Secrets kept as they were before a key ring was configured, or sealed under a key
+        // since rotated out of first place, are sealed under the current key.
+        let resealed = webhooks::secret::reseal_all(&state.store, keyring).await?;
+        if resealed > 0 {
+            tracing::info!(
+                resealed,
+                "webhook signing secrets sealed under the current key"
+            );
+        }
+    }
     let workers_stop = CancellationToken::new();
     let mut workers = jobs::spawn_workers(&state, JOB_WORKERS, &workers_stop);
     let scheduler = state

@@ -232,6 +232,7 @@ macro_rules! __suite_cases {
                 webhooks_round_trip,
                 an_organisation_has_a_bounded_number_of_webhooks,
                 a_webhook_creation_replays_under_its_idempotency_key,
+                webhook_secrets_are_listed_and_replaced_only_if_unchanged,
                 the_events_feed_pages_every_event_once_in_order,
                 connections_and_feeds_record_their_lifecycle_events,
             ],

@@ -283,3 +283,44 @@ pub async fn connections_and_feeds_record_their_lifecycle_events(store: DynStore
         before
     );
 }
+
+/// Re-sealing: every endpoint's stored secret is listed with its organisation, and replaced
+/// only while it is still what was read (a rotation in between wins).
+pub async fn webhook_secrets_are_listed_and_replaced_only_if_unchanged(store: DynStore) {
+    use bankfeeds_domain::webhook::SecretAtRest;
+    let a = org(&store).await;
+    let b = org(&store).await;
+    let ea = endpoint(a, "https://a.example.com/in");
+    let eb = endpoint(b, "https://b.example.com/in");
+    for e in [&ea, &eb] {
+        store.create_webhook(e, None).await.unwrap();
+    }
+    let listed = store.webhook_secrets().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    for e in [&ea, &eb] {
+        assert!(listed
+            .iter()
+            .any(|(o, id, s)| *o == e.org_id && *id == e.id && s == &e.secret));
+    }
+    let sealed = SecretAtRest::new("c2VhbGVk".into());
+    assert!(store
+        .reseal_webhook_secret(ea.id, &ea.secret, &sealed)
+        .await
+        .unwrap());
+    let got = store.get_webhook(a, ea.id).await.unwrap().unwrap();
+    assert_eq!(got.secret, sealed);
+    // Read before that change: no longer what is stored, so nothing is replaced.
+    let other = SecretAtRest::new("b3RoZXI=".into());
+    assert!(!store
+        .reseal_webhook_secret(ea.id, &ea.secret, &other)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get_webhook(a, ea.id).await.unwrap().unwrap().secret,
+        sealed
+    );
+    assert_eq!(
+        store.get_webhook(b, eb.id).await.unwrap().unwrap().secret,
+        eb.secret
+    );
+}

@@ -57,6 +57,20 @@ pub trait WebhookStore: Send + Sync {
     /// Deletes an endpoint. `NotFound` when there is none.
     async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> StoreResult<()>;
 
+    /// Every endpoint's signing secret as stored, with its organisation and id (for re-sealing
+    /// under the key ring at start-up; at most 20 endpoints per organisation).
+    async fn webhook_secrets(&self) -> StoreResult<Vec<(OrgId, WebhookId, SecretAtRest)>>;
+
+    /// Replaces the endpoint's stored secret with `to` only if it is still `from` (a rotation
+    /// in between wins); whether it was replaced. The secret itself is unchanged: `to` holds
+    /// the same key sealed again.
+    async fn reseal_webhook_secret(
+        &self,
+        id: WebhookId,
+        from: &SecretAtRest,
+        to: &SecretAtRest,
+    ) -> StoreResult<bool>;
+
     /// The organisation's events after `after`, in feed order, of the given kinds (every kind
     /// when `kinds` is empty), at most `limit`. Never returns an event while an event before it
     /// in feed order could still commit: a reader that pages with the last cursor it got sees

@@ -6,6 +6,9 @@
 use bankfeeds_domain::webhook::{SecretAtRest, WebhookEndpoint, WebhookId, WebhookSecret};
 use bankfeeds_domain::OrgId;
 
+use bankfeeds_store::{DynStore, StoreResult};
+use base64::Engine;
+
 use crate::sealed::{Keyring, SealContext};
 
 fn context(org: OrgId, id: WebhookId) -> SealContext {
@@ -35,6 +38,44 @@ pub fn open(keyring: Option<&Keyring>, e: &WebhookEndpoint) -> Option<WebhookSec
         .open_text(&context(e.org_id, e.id), e.secret.as_stored())
         .ok()?;
     WebhookSecret::from_stored(String::from_utf8(bytes).ok()?)
+}
+
+/// Seals again, under the key ring's first key, every stored secret that is kept as is (made
+/// before a key ring was configured) or sealed under an older key (after a rotation), so the
+/// old key can be dropped. Each one is replaced only if it is still what was read (a rotation
+/// meanwhile wins). Returns how many were re-sealed; one that no key opens is left, logged.
+pub async fn reseal_all(store: &DynStore, keyring: &Keyring) -> StoreResult<usize> {
+    let mut done = 0;
+    for (org, id, stored) in store.webhook_secrets().await? {
+        let secret = match stored.clear() {
+            Some(clear) => clear,
+            None => {
+                let current = base64::engine::general_purpose::STANDARD
+                    .decode(stored.as_stored())
+                    .is_ok_and(|bytes| !keyring.needs_reseal(&bytes));
+                if current {
+                    continue;
+                }
+                let opened = keyring
+                    .open_text(&context(org, id), stored.as_stored())
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(WebhookSecret::from_stored);
+                match opened {
+                    Some(s) => s,
+                    None => {
+                        tracing::warn!(webhook_id = %id, "a webhook secret no configured key opens; rotate it");
+                        continue;
+                    }
+                }
+            }
+        };
+        let sealed = at_rest(Some(keyring), org, id, &secret);
+        if store.reseal_webhook_secret(id, &stored, &sealed).await? {
+            done += 1;
+        }
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

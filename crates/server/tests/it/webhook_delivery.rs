@@ -373,6 +373,7 @@ crate::on_both_backends!(with_db:
     internal_targets_are_refused_by_their_resolved_address,
     recover_sends_again_with_the_same_ids,
     signing_secrets_are_sealed_at_rest_and_still_sign,
+    a_key_ring_configured_later_seals_existing_secrets_at_start_up,
 );
 
 /// With a `secrets_key`, an endpoint's signing secret is stored sealed (the database alone
@@ -440,4 +441,80 @@ async fn signing_secrets_are_sealed_at_rest_and_still_sign(db: bankfeeds_store_t
         &got[1].body,
         &got[1].signature
     ));
+}
+
+/// Secrets stored before a `secrets_key` was configured are sealed when a hub with one starts,
+/// and secrets sealed under a key rotated out of first place are sealed again under the new
+/// one, so the old key can be dropped; deliveries sign with the same secret throughout.
+async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
+    db: bankfeeds_store_tests::TestDb,
+) {
+    let (old_key, new_key) = (Keyring::generate_key(), Keyring::generate_key());
+    let ring = |config: &str| Arc::new(Keyring::from_config(config).unwrap().unwrap());
+    let store = db.store.clone();
+    let start = |keys: Option<Arc<Keyring>>, db: Option<bankfeeds_store_tests::TestDb>| {
+        let s = settings(&[1], Duration::from_secs(3600));
+        Hub::start_with(
+            store.clone(),
+            db,
+            move |st| {
+                st.webhooks = Arc::new(s);
+                st.keyring = keys;
+            },
+            0,
+        )
+    };
+    let plain = start(None, None).await;
+    let (rx, url) = Receiver::start(&[]).await;
+    let bank = plain.org("Later Bank").await;
+    let (id, secret) = create_hook(&plain, &bank, &url, &[]).await;
+    let id: bankfeeds_domain::webhook::WebhookId = id.parse().unwrap();
+    let stored = || {
+        let store = store.clone();
+        async move { store.get_webhook(bank.org.id, id).await.unwrap().unwrap() }
+    };
+    assert!(
+        stored().await.secret.clear().is_some(),
+        "kept as is, no key"
+    );
+    drop(plain);
+
+    // Changes once the hub has started (it re-seals before its workers run).
+    let changed = |from: String| async move {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = stored().await;
+            if now.secret.as_stored() != from {
+                return now;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the stored secret was not re-sealed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let before = stored().await.secret.as_stored().to_owned();
+    let sealing = start(Some(ring(&old_key)), None).await;
+    let sealed = changed(before).await;
+    assert!(sealed.secret.clear().is_none());
+    assert!(!sealed.secret.as_stored().contains(secret.expose()));
+    let opened = bankfeeds_server::webhooks::secret::open(Some(&ring(&old_key)), &sealed);
+    assert_eq!(opened.as_ref(), Some(&secret), "the same secret, sealed");
+    sealing.connection(&bank, "XERO").await;
+    let got = rx.wait_for(1).await;
+    assert!(!got.is_empty(), "delivered");
+    verified(&secret, &got[0]);
+    drop(sealing);
+
+    // Rotation: the new key first, the old after it; the secret moves to the new key.
+    let rotated = start(Some(ring(&format!("{new_key},{old_key}"))), Some(db)).await;
+    let resealed = changed(sealed.secret.as_stored().to_owned()).await;
+    let only_new = ring(&new_key);
+    let opened = bankfeeds_server::webhooks::secret::open(Some(&only_new), &resealed);
+    assert_eq!(opened.as_ref(), Some(&secret), "opens without the old key");
+    rotated.connection(&bank, "XERO").await;
+    let got = rx.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    verified(&secret, &got[1]);
 }

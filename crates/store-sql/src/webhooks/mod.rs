@@ -245,6 +245,51 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         Ok(e)
     }
 
+    async fn webhook_secrets(&self) -> StoreResult<Vec<(OrgId, WebhookId, SecretAtRest)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            org_id: DbId,
+            id: DbId,
+            secret: String,
+        }
+        let rows: Vec<Row> = self
+            .0
+            .reader()
+            .fetch_all(Sql::new(
+                "SELECT org_id, id, secret FROM webhook_endpoints ORDER BY id",
+            ))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.org_id.0.into(),
+                    r.id.0.into(),
+                    SecretAtRest::new(r.secret),
+                )
+            })
+            .collect())
+    }
+
+    async fn reseal_webhook_secret(
+        &self,
+        id: WebhookId,
+        from: &SecretAtRest,
+        to: &SecretAtRest,
+    ) -> StoreResult<bool> {
+        let mut tx = self.0.write().await?;
+        let n = tx
+            .execute(
+                Sql::new("UPDATE webhook_endpoints SET secret = $1 WHERE id = $2 AND secret = $3")
+                    .bind(to.as_stored())
+                    .bind(id.as_uuid())
+                    .bind(from.as_stored()),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
     async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> StoreResult<()> {
         let mut tx = self.0.write().await?;
         for table in ["webhook_deliveries", "webhook_attempts"] {
