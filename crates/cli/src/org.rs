@@ -186,27 +186,19 @@ pub async fn run(command: OrgCommand, config: &Config) -> anyhow::Result<()> {
                 entry[c.state.as_str()] = serde_json::json!(c.count);
             }
             let feeds = store.feed_counts(org.id).await?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "id": org.id,
-                    "name": org.name,
-                    "client_id": org.client_id,
-                    "created_at": org.created_at,
-                    "disabled_at": org.disabled_at,
-                    "connections": {
-                        "total": linked + pending,
-                        "linked": linked,
-                        "pending": pending,
-                        "by_platform": by_platform,
-                    },
-                    "accounts": {
-                        "total": feeds.linked + feeds.pending,
-                        "linked": feeds.linked,
-                        "pending": feeds.pending,
-                    },
-                })
-            );
+            let mut shown = described(&org);
+            shown["connections"] = serde_json::json!({
+                "total": linked + pending,
+                "linked": linked,
+                "pending": pending,
+                "by_platform": by_platform,
+            });
+            shown["accounts"] = serde_json::json!({
+                "total": feeds.linked + feeds.pending,
+                "linked": feeds.linked,
+                "pending": feeds.pending,
+            });
+            println!("{shown}");
         }
         OrgCommand::RotateSecret { org } => {
             let org = crate::operator::find_org(&store, &org).await?;
@@ -266,15 +258,19 @@ async fn set_disabled(
 ) -> anyhow::Result<()> {
     let org = crate::operator::find_org(store, org).await?;
     let org = store.set_org_disabled(org.id, at).await?;
-    println!(
-        "{}",
-        serde_json::json!({
-            "id": org.id,
-            "name": org.name,
-            "client_id": org.client_id,
-            "disabled": org.is_disabled(),
-            "disabled_at": org.disabled_at,
-        })
-    );
+    let mut shown = described(&org);
+    shown["disabled"] = org.is_disabled().into();
+    println!("{shown}");
     Ok(())
+}
+
+/// What `org show`, `disable` and `enable` print of the organisation itself.
+fn described(org: &bankfeeds_domain::Org) -> serde_json::Value {
+    serde_json::json!({
+        "id": org.id,
+        "name": org.name,
+        "client_id": org.client_id,
+        "created_at": org.created_at,
+        "disabled_at": org.disabled_at,
+    })
 }
