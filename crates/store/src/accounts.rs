@@ -58,6 +58,18 @@ pub trait AccountStore: Send + Sync {
         connection: ConnectionId,
         id: BankFeedAccountId,
         now: Timestamp,
+    ) -> StoreResult<BankFeedAccount> {
+        self.disconnect_account_by(connection, id, now, None).await
+    }
+
+    /// As `disconnect_account`, its events naming the console operator `by` who asked
+    /// (`None`: the API).
+    async fn disconnect_account_by(
+        &self,
+        connection: ConnectionId,
+        id: BankFeedAccountId,
+        now: Timestamp,
+        by: Option<bankfeeds_domain::operator::OperatorId>,
     ) -> StoreResult<BankFeedAccount>;
 
     /// Sets the platform-side feed state (the link flow; tests). Not reachable by FIs.

@@ -202,7 +202,7 @@ pub(super) async fn act(
         Action::Unlink => {
             state
                 .store
-                .disconnect_account(connection.id, account.id, now)
+                .disconnect_account_by(connection.id, account.id, now, Some(operator))
                 .await
                 .map_err(gone)?;
             tracing::info!(org_id = %org, operator_id = %operator, bank_feed_account_id = %account.id,

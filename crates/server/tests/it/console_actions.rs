@@ -127,6 +127,16 @@ async fn feed_actions_are_confirmed_scoped_and_recorded(hub: Hub, clock: Arc<Man
     assert_eq!(see_other(&done), format!("/console/accounts/{acct}"));
     let page = alice.get(&format!("/console/accounts/{acct}")).await;
     assert_eq!(text_of(&page, "feed-status"), "pending");
+    // The unlink's events name the operator; the link before it (the platform's) names none.
+    let changed = events_of(&hub, a.org.id, "bank_feed_account.feed_changed", 2).await;
+    let last = changed.last().unwrap();
+    assert_eq!(
+        last.payload["feed_status"], "inactive",
+        "{:?}",
+        last.payload
+    );
+    assert_eq!(last.payload["operator_id"], json!(alice_op.id));
+    assert!(changed[0].payload.get("operator_id").is_none());
 
     // Delete: the connection and its feed are gone, the event names the operator.
     let confirm = alice.get(&format!("/console/accounts/{acct}/delete")).await;

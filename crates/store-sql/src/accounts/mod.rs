@@ -11,6 +11,7 @@ use bankfeeds_domain::account::{
     decide_create, decide_patch, AccountPatch, AccountQuery, FeedState, FeedStatus,
 };
 use bankfeeds_domain::console::FeedCounts;
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, OrgId, Page, Timestamp};
 use bankfeeds_store::{AccountStore, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 
@@ -89,6 +90,18 @@ pub async fn set_feed_state_in<B: Backend>(
     state: &FeedState,
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
+    set_feed_state_by::<B>(tx, id, state, now, None).await
+}
+
+/// [`set_feed_state_in`], its events naming the console operator `by` who asked (`None`: the
+/// API, the platform or the link flow).
+async fn set_feed_state_by<B: Backend>(
+    tx: &mut impl Exec,
+    id: BankFeedAccountId,
+    state: &FeedState,
+    now: Timestamp,
+    by: Option<OperatorId>,
+) -> StoreResult<BankFeedAccount> {
     let sql = format!(
         "SELECT {COLUMNS} FROM bank_feed_accounts WHERE id = $1 AND deleted_at IS NULL{}",
         B::DIALECT.for_update()
@@ -102,9 +115,10 @@ pub async fn set_feed_state_in<B: Backend>(
     account.transaction_start_date = state.transaction_start_date;
     account.updated_at = now;
     save(tx, &account).await?;
-    record(tx, &account, EventKind::AccountFeedChanged, now).await?;
+    let event = |kind| NewEvent::account(kind, &account).by_operator(by);
+    events::append(tx, &event(EventKind::AccountFeedChanged), now).await?;
     if let Some(kind) = EventKind::feed_transition(before, account.feed_status) {
-        record(tx, &account, kind, now).await?;
+        events::append(tx, &event(kind), now).await?;
     }
     Ok(account)
 }
@@ -132,9 +146,19 @@ pub async fn unlink_everywhere<B: Backend>(
     current: &BankFeedAccount,
     now: Timestamp,
 ) -> StoreResult<BankFeedAccount> {
+    unlink_everywhere_by::<B>(tx, current, now, None).await
+}
+
+/// [`unlink_everywhere`], its events naming the console operator `by` who asked.
+async fn unlink_everywhere_by<B: Backend>(
+    tx: &mut impl Exec,
+    current: &BankFeedAccount,
+    now: Timestamp,
+    by: Option<OperatorId>,
+) -> StoreResult<BankFeedAccount> {
     let platform = crate::connections::platform_of(tx, current.connection_id).await?;
     let state = bankfeeds_domain::link::unlinked_feed_state(current, platform);
-    let account = set_feed_state_in::<B>(tx, current.id, &state, now).await?;
+    let account = set_feed_state_by::<B>(tx, current.id, &state, now, by).await?;
     tx.execute(
         Sql::new(
             "UPDATE company_feeds SET unlinked_at = $1
@@ -326,18 +350,19 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         tx.commit().await
     }
 
-    async fn disconnect_account(
+    async fn disconnect_account_by(
         &self,
         connection: ConnectionId,
         id: BankFeedAccountId,
         now: Timestamp,
+        by: Option<OperatorId>,
     ) -> StoreResult<BankFeedAccount> {
         let db = &self.0;
         let mut tx = db.write().await?;
         let current = find_live::<B>(&mut tx, connection, Key::Id(id), true)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let account = unlink_everywhere::<B>(&mut tx, &current, now).await?;
+        let account = unlink_everywhere_by::<B>(&mut tx, &current, now, by).await?;
         crate::live::deletions::queue_in(&mut tx, crate::live::deletions::Scope::Account(id), now)
             .await?;
         tx.commit().await?;
