@@ -453,9 +453,6 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     let ring = |config: &str| Arc::new(Keyring::from_config(config).unwrap().unwrap());
     let store = db.store.clone();
     let start = |keys: Option<Arc<Keyring>>, db: Option<bankfeeds_store_tests::TestDb>| {
-        // A hub just dropped finishes its shutdown in the background; until then its worker
-        // may claim a delivery whose secret its key ring no longer opens and count a failed
-        // try. Enough retries leave the delivery to the hub that can sign it.
         let s = settings(&[1; 10], Duration::from_secs(3600));
         Hub::start_with(
             store.clone(),
@@ -480,7 +477,13 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
         stored().await.secret.clear().is_some(),
         "kept as is, no key"
     );
-    drop(plain);
+    // A dropped hub finishes stopping in the background (up to its 5 s grace); until then its
+    // worker could claim a delivery its key ring cannot sign. Each hub here runs alone.
+    let stop = |hub: Hub| async move {
+        drop(hub);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+    };
+    stop(plain).await;
 
     // What a hub with a key ring runs at start-up, before its workers (`serve_with`); called
     // here first so the test does not race a hub's start.
@@ -504,7 +507,7 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     let got = rx.wait_for(1).await;
     assert!(!got.is_empty(), "delivered");
     verified(&secret, &got[0]);
-    drop(sealing);
+    stop(sealing).await;
 
     // Rotation: the new key first, the old after it; the secret moves to the new key.
     let both = ring(&format!("{new_key},{old_key}"));
