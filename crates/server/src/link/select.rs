@@ -284,6 +284,33 @@ pub(super) fn start_of(date: &str, now: Timestamp) -> Result<Timestamp, PageErro
 
 use chrono::Datelike;
 
+impl SelectForm {
+    /// The accounts ticked, checked by the domain's rule for a choice of feeds (at least one,
+    /// at most `MAX_ACCOUNTS_PER_LINK`, each once); `unknown` is the page for a value that is
+    /// not an account id.
+    pub(super) fn chosen(
+        &self,
+        unknown: impl FnOnce() -> PageError,
+    ) -> Result<Vec<BankFeedAccountId>, PageError> {
+        if self.account.len() > MAX_ACCOUNTS_PER_LINK {
+            return Err(too_many_accounts());
+        }
+        let ids = self
+            .account
+            .iter()
+            .map(|a| a.parse::<BankFeedAccountId>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| unknown())?;
+        feed_choice(&ids).map_err(|refusal| match refusal {
+            ChoiceRefusal::NoAccounts => PageError::bad_request(
+                "NO_ACCOUNTS_SELECTED",
+                "Choose at least one account to connect. Go back and try again.",
+            ),
+            ChoiceRefusal::TooManyAccounts => too_many_accounts(),
+        })
+    }
+}
+
 pub(super) fn too_many_accounts() -> PageError {
     PageError::bad_request(
         "TOO_MANY_ACCOUNTS",
@@ -303,22 +330,7 @@ pub async fn select(
     let form: SelectForm = web::form(&body)?;
     csrf.check(&form.csrf)?;
     let (secret, challenge) = bound_challenge(&state, platform, &headers).await?;
-    if form.account.len() > MAX_ACCOUNTS_PER_LINK {
-        return Err(too_many_accounts());
-    }
-    let ids = form
-        .account
-        .iter()
-        .map(|a| a.parse::<BankFeedAccountId>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| refused(LinkRefusal::UnknownAccount))?;
-    let ids = feed_choice(&ids).map_err(|refusal| match refusal {
-        ChoiceRefusal::NoAccounts => PageError::bad_request(
-            "NO_ACCOUNTS_SELECTED",
-            "Choose at least one account to connect. Go back and try again.",
-        ),
-        ChoiceRefusal::TooManyAccounts => too_many_accounts(),
-    })?;
+    let ids = form.chosen(|| refused(LinkRefusal::UnknownAccount))?;
     let now = state.clock.now();
     let start = start_of(&form.start_date, now)?;
     let linked = state

@@ -9,13 +9,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
-use bankfeeds_domain::link::{feed_choice, ChoiceRefusal, MAX_ACCOUNTS_PER_LINK};
 use bankfeeds_domain::live::consent::{check_choosing, ConsentRefusal, ConsentTenant, LiveConsent};
-use bankfeeds_domain::{BankFeedAccountId, Platform, Secret};
+use bankfeeds_domain::{Platform, Secret};
 use serde::Deserialize;
 
 use super::binding;
-use super::select::{start_of, too_many_accounts, SelectForm, SelectPage, SUGGESTED_HISTORY};
+use super::select::{start_of, SelectForm, SelectPage, SUGGESTED_HISTORY};
 use super::xero::{app_of, refused, ACCOUNTS, COOKIE, COOKIE_PATH, ORGANISATION};
 use crate::state::AppState;
 use crate::web::{self, csrf, Chrome, Csrf, FeedRow, PageError};
@@ -157,22 +156,7 @@ pub async fn choose_accounts(
     let form: SelectForm = web::form(&body)?;
     csrf.check(&form.csrf)?;
     let (secret, c) = consent(&state, &headers, true).await?;
-    if form.account.len() > MAX_ACCOUNTS_PER_LINK {
-        return Err(too_many_accounts());
-    }
-    let ids = form
-        .account
-        .iter()
-        .map(|a| a.parse::<BankFeedAccountId>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| refused(ConsentRefusal::UnknownAccount))?;
-    let ids = feed_choice(&ids).map_err(|refusal| match refusal {
-        ChoiceRefusal::NoAccounts => PageError::bad_request(
-            "NO_ACCOUNTS_SELECTED",
-            "Choose at least one account to connect. Go back and try again.",
-        ),
-        ChoiceRefusal::TooManyAccounts => too_many_accounts(),
-    })?;
+    let ids = form.chosen(|| refused(ConsentRefusal::UnknownAccount))?;
     let now = state.clock.now();
     let start = start_of(&form.start_date, now)?;
     let (keyring, _) = app_of(&state, c.org_id).await?;
