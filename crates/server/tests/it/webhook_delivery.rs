@@ -507,6 +507,18 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     let got = rx.wait_for(1).await;
     assert!(!got.is_empty(), "delivered");
     verified(&secret, &got[0]);
+    // The receiver has it, but the hub may not have recorded the answer yet: stopped before
+    // that, its lease would hold the endpoint's queue (in order) until the lease ends.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store
+        .list_attempts(bank.org.id, id, None, 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the delivery was not recorded");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     stop(sealing).await;
 
     // Rotation: the new key first, the old after it; the secret moves to the new key.
