@@ -419,3 +419,46 @@ pub async fn retention_purges_webhook_history_but_never_pending_deliveries(store
     let retried = claim(&store, "a", now + secs(3600)).await.unwrap();
     assert_eq!(retried.id, failing.id);
 }
+
+/// A delivery its claimer cannot sign goes back uncounted: no attempt, the same try number for
+/// whoever claims it next, due again at the time given, and only the lease holder can hand it
+/// back.
+pub async fn a_delivery_handed_back_counts_no_try(store: DynStore) {
+    let c = setup(&store, Platform::Xero).await;
+    let e = endpoint(&store, c.org_id, &["bank_feed_account.created"]).await;
+    let now = SystemClock.now();
+    create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
+    settle(&store, 1).await;
+
+    let now = SystemClock.now();
+    let d = claim(&store, "no-key", now).await.unwrap();
+    assert_eq!(d.tries_before, 0);
+    assert!(
+        !store
+            .hand_back_delivery(d.id, "someone-else", now, now)
+            .await
+            .unwrap(),
+        "only the holder hands it back"
+    );
+    let later = now + secs(30);
+    assert!(store
+        .hand_back_delivery(d.id, "no-key", later, now)
+        .await
+        .unwrap());
+    assert!(
+        claim(&store, "with-key", now).await.is_none(),
+        "not due before the time given"
+    );
+    let again = claim(&store, "with-key", later).await.unwrap();
+    assert_eq!(again.id, d.id);
+    assert_eq!(again.tries_before, 0, "the handed-back claim was no try");
+    let attempts = store.list_attempts(c.org_id, e.id, None, 10).await.unwrap();
+    assert!(attempts.is_empty(), "nothing recorded: {attempts:?}");
+    assert!(
+        !store
+            .hand_back_delivery(d.id, "no-key", later, later)
+            .await
+            .unwrap(),
+        "its lease is another's now"
+    );
+}

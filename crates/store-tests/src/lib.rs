@@ -242,6 +242,7 @@ macro_rules! __suite_cases {
                 an_endpoint_failing_long_enough_is_disabled_with_an_event,
                 recover_sends_again_what_was_fanned_out_since,
                 retention_purges_webhook_history_but_never_pending_deliveries,
+                a_delivery_handed_back_counts_no_try,
             ],
         }
     };

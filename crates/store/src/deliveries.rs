@@ -42,6 +42,18 @@ pub trait DeliveryStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<()>;
 
+    /// Gives back a delivery `holder` claimed but could not try (it cannot open the endpoint's
+    /// signing secret: a key ring mid-rotation, or none): the claim's try is not counted, the
+    /// lease ends and the delivery is due again at `retry_at`, for whichever instance can sign
+    /// it. False when it is no longer leased to `holder` (nothing changed).
+    async fn hand_back_delivery(
+        &self,
+        delivery: i64,
+        holder: &str,
+        retry_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
     /// Ends every lease `holder` has on deliveries (an instance starting again). Returns how many.
     async fn release_delivery_leases(&self, holder: &str) -> StoreResult<u64>;
 

@@ -29,6 +29,9 @@ pub const SENDERS: usize = 4;
 const LEASE: Duration = Duration::from_secs(60);
 /// Events read per endpoint per fan-out transaction.
 const FAN_OUT_PAGE: u32 = 200;
+/// How long a delivery this instance cannot sign waits before any instance claims it again:
+/// long enough not to spin on it, short enough that a hub holding the key soon takes it.
+const HAND_BACK: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct Worker {
@@ -94,7 +97,9 @@ impl Worker {
             return Ok(false);
         };
         let started = Instant::now();
-        let record = self.send(&d).await;
+        let Some(record) = self.send(&d).await else {
+            return self.hand_back(&d).await;
+        };
         let seconds = started.elapsed().as_secs_f64();
         let outcome = if record.result.succeeded() {
             "succeeded"
@@ -124,16 +129,32 @@ impl Worker {
         Ok(true)
     }
 
-    async fn send(&self, d: &Delivery) -> TryRecord {
+    /// A delivery this hub cannot sign (its key ring lacks the key the endpoint's secret is
+    /// sealed under: a rolling key rotation, or no key ring) is no failed try of the endpoint's:
+    /// it goes back to the queue for a hub that can, and the operator hears of it here.
+    async fn hand_back(&self, d: &Delivery) -> StoreResult<bool> {
+        tracing::error!(
+            webhook_id = %d.endpoint.id,
+            event_seq = d.event.seq,
+            "this hub cannot open the webhook's signing secret (is secrets_key the key it was sealed under?); delivery handed back"
+        );
+        let now = self.clock.now();
+        let retry_at = now + chrono::Duration::from_std(HAND_BACK).unwrap_or(chrono::Duration::MAX);
+        self.store
+            .hand_back_delivery(d.id, &self.holder, retry_at, now)
+            .await?;
+        self.metrics.record_webhook_delivery("unsigned", 0.0);
+        Ok(true)
+    }
+
+    /// Signs and posts one try; `None` when this hub cannot open the endpoint's secret.
+    async fn send(&self, d: &Delivery) -> Option<TryRecord> {
         let msg_id = format!("evt_{}", d.event.seq);
         let body = delivery::body(d.event.kind, d.event.created_at, &d.event.payload);
         let timestamp = self.clock.now().timestamp();
         let started = Instant::now();
         let secret = super::secret::open(self.keyring.as_deref(), &d.endpoint);
-        let signature = secret.and_then(|s| delivery::sign(&s, &msg_id, timestamp, &body));
-        let Some(signature) = signature else {
-            return no_answer(0, "the endpoint's secret is unreadable".into());
-        };
+        let signature = secret.and_then(|s| delivery::sign(&s, &msg_id, timestamp, &body))?;
         let headers = [
             ("webhook-id", msg_id),
             ("webhook-timestamp", timestamp.to_string()),
@@ -141,7 +162,7 @@ impl Worker {
         ];
         let answer = self.client.post(&d.endpoint.url, &headers, body).await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        match answer {
+        Some(match answer {
             Ok(a) => TryRecord {
                 result: TryResult::Answered {
                     status: a.status,
@@ -155,7 +176,7 @@ impl Worker {
                 error: None,
             },
             Err(why) => no_answer(latency_ms, why),
-        }
+        })
     }
 
     /// Until nothing is left to fan out and nothing is due: what tests call to run deliveries

@@ -374,6 +374,7 @@ crate::on_both_backends!(with_db:
     recover_sends_again_with_the_same_ids,
     signing_secrets_are_sealed_at_rest_and_still_sign,
     a_key_ring_configured_later_seals_existing_secrets_at_start_up,
+    a_hub_that_cannot_open_a_secret_hands_the_delivery_back,
 );
 
 /// With a `secrets_key`, an endpoint's signing secret is stored sealed (the database alone
@@ -485,8 +486,7 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     };
     stop(plain).await;
 
-    // What a hub with a key ring runs at start-up, before its workers (`serve_with`); called
-    // here first so the test does not race a hub's start.
+    // What a hub with a key ring runs at start-up, before its workers (`serve_with`).
     let reseal = |keys: Arc<Keyring>| {
         let store = store.clone();
         async move {
@@ -495,10 +495,28 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
                 .unwrap()
         }
     };
-    assert_eq!(reseal(ring(&old_key)).await, 1);
-    assert_eq!(reseal(ring(&old_key)).await, 0, "once");
-    let sealed = stored().await;
+    // Until the hub has started, the secret may still be as it was.
+    let changed = |from: bankfeeds_domain::webhook::SecretAtRest| {
+        let stored = stored.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let now = stored().await;
+                if now.secret != from {
+                    return now;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "start-up did not seal the secret"
+                );
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+    };
+    let plain_secret = stored().await.secret;
     let sealing = start(Some(ring(&old_key)), None).await;
+    let sealed = changed(plain_secret).await;
+    assert_eq!(reseal(ring(&old_key)).await, 0, "start-up sealed it; once");
     assert!(sealed.secret.clear().is_none());
     assert!(!sealed.secret.as_stored().contains(secret.expose()));
     let opened = bankfeeds_server::webhooks::secret::open(Some(&ring(&old_key)), &sealed);
@@ -523,10 +541,13 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
 
     // Rotation: the new key first, the old after it; the secret moves to the new key.
     let both = ring(&format!("{new_key},{old_key}"));
-    assert_eq!(reseal(both.clone()).await, 1);
-    let resealed = stored().await;
-    assert_ne!(resealed.secret, sealed.secret);
-    let rotated = start(Some(both), Some(db)).await;
+    let rotated = start(Some(both.clone()), Some(db)).await;
+    let resealed = changed(sealed.secret.clone()).await;
+    assert_eq!(
+        reseal(both).await,
+        0,
+        "start-up sealed it again under the new key"
+    );
     let only_new = ring(&new_key);
     let opened = bankfeeds_server::webhooks::secret::open(Some(&only_new), &resealed);
     assert_eq!(opened.as_ref(), Some(&secret), "opens without the old key");
@@ -534,4 +555,94 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     let got = rx.wait_for(2).await;
     assert_eq!(got.len(), 2);
     verified(&secret, &got[1]);
+}
+
+/// A hub whose key ring cannot open an endpoint's sealed secret (here: none, as mid-way through
+/// a rolling key rotation a hub may still have the old ring) sends nothing and records no failed
+/// try: it hands the delivery back, counted as `unsigned` on `/metrics`, and a hub holding the
+/// key delivers it later as the endpoint's first try.
+async fn a_hub_that_cannot_open_a_secret_hands_the_delivery_back(
+    db: bankfeeds_store_tests::TestDb,
+) {
+    use bankfeeds_domain::webhook::{decide_create, WebhookRequest};
+    use bankfeeds_domain::{Clock, ManualClock, SystemClock};
+    use bankfeeds_server::webhooks::{secret, worker::Worker};
+
+    let key = Arc::new(
+        Keyring::from_config(&Keyring::generate_key())
+            .unwrap()
+            .unwrap(),
+    );
+    let s = settings(&[1; 10], Duration::from_secs(3600));
+    let store = db.store.clone();
+    // The database outlives this hub (a hub holding a `TestDb` drops it with itself).
+    let hook_settings = Arc::new(s.clone());
+    let keyless = Hub::start_with(
+        store.clone(),
+        None,
+        move |st| st.webhooks = hook_settings,
+        0,
+    )
+    .await;
+    let (rx, url) = Receiver::start(&[]).await;
+    let bank = keyless.org("Rotating Bank").await;
+    // The endpoint as a hub holding `key` created it: its secret sealed under that key.
+    let req = WebhookRequest {
+        url,
+        event_types: vec!["connection.created".into()],
+        description: None,
+    };
+    let mut endpoint = decide_create(bank.org.id, &req, true, SystemClock.now()).unwrap();
+    let clear = endpoint.secret.clear().unwrap();
+    endpoint.secret = secret::at_rest(Some(&key), bank.org.id, endpoint.id, &clear);
+    store.create_webhook(&endpoint, None).await.unwrap();
+    keyless.connection(&bank, "XERO").await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = keyless.open_text("/metrics").await;
+        if metrics.contains(r#"bankfeeds_webhook_deliveries_total{outcome="unsigned"}"#) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never handed back: {metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(keyless);
+    let attempts = store
+        .list_attempts(bank.org.id, endpoint.id, None, 10)
+        .await
+        .unwrap();
+    assert!(attempts.is_empty(), "no try recorded: {attempts:?}");
+    assert!(rx.got.lock().unwrap().is_empty(), "nothing sent unsigned");
+    assert_eq!(
+        store.delivery_queue_depth().await.unwrap(),
+        1,
+        "still queued"
+    );
+
+    // A hub holding the key, once the hand-back time has passed (the keyless hub's worker
+    // may still hand it back again while it stops; each time it is due 30 s later).
+    let clock = Arc::new(ManualClock::new(
+        SystemClock.now() + chrono::Duration::seconds(40),
+    ));
+    let holder = Worker::new(
+        store.clone(),
+        clock.clone() as Arc<dyn Clock>,
+        Arc::new(bankfeeds_server::metrics::Metrics::new()),
+        s,
+        "with-key".into(),
+        Some(key),
+    )
+    .unwrap();
+    assert_eq!(holder.drain().await.unwrap(), 1);
+    let got = rx.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    verified(&clear, &got[0]);
+    let attempts = store
+        .list_attempts(bank.org.id, endpoint.id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert!(attempts[0].succeeded);
+    drop(db);
 }

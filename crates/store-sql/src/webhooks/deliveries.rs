@@ -290,6 +290,32 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
         tx.commit().await
     }
 
+    async fn hand_back_delivery(
+        &self,
+        delivery: i64,
+        holder: &str,
+        retry_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.0.write().await?;
+        // The claim counted a try (`tries + 1`); none happened, so it is taken back.
+        let n = tx
+            .execute(
+                Sql::new(
+                    "UPDATE webhook_deliveries SET tries = tries - 1, next_attempt_at = $1,
+                         locked_until = NULL, locked_by = NULL, updated_at = $2
+                     WHERE seq = $3 AND locked_by = $4 AND status = 'pending' AND tries > 0",
+                )
+                .bind(retry_at)
+                .bind(now)
+                .bind(delivery)
+                .bind(holder),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
     async fn release_delivery_leases(&self, holder: &str) -> StoreResult<u64> {
         let mut tx = self.0.write().await?;
         let n = tx
