@@ -497,7 +497,6 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     };
     // Until the hub has started, the secret may still be as it was.
     let changed = |from: bankfeeds_domain::webhook::SecretAtRest| {
-        let stored = stored.clone();
         async move {
             let deadline = Instant::now() + Duration::from_secs(20);
             loop {
