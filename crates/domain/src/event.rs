@@ -51,10 +51,13 @@ pub enum EventKind {
     /// became active or was rejected, stopped on a refused statement, needs the customer's
     /// consent again, was restarted or removed.
     LiveFeedChanged,
+    /// A webhook endpoint was created, changed, enabled or disabled by the organisation, had
+    /// its secret rotated, was deleted, or had events queued to it again.
+    WebhookChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::ConnectionCreated,
         EventKind::ConnectionDeleted,
         EventKind::ConnectionLinked,
@@ -78,6 +81,7 @@ impl EventKind {
         EventKind::ClientSecretRotated,
         EventKind::FiConfigUpdated,
         EventKind::LiveFeedChanged,
+        EventKind::WebhookChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +109,7 @@ impl EventKind {
             EventKind::ClientSecretRotated => "organisation.client_secret_rotated",
             EventKind::FiConfigUpdated => "bank_feeds_config.updated",
             EventKind::LiveFeedChanged => "bank_feed_account.live_feed_changed",
+            EventKind::WebhookChanged => "webhook.changed",
         }
     }
 

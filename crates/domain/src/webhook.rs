@@ -362,6 +362,55 @@ pub fn decide_patch(
     Ok(next)
 }
 
+/// What changed about an endpoint, as its `webhook.changed` event says (the API's and the
+/// console's changes; the hub disabling a failing endpoint is `webhook.disabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookChange {
+    Created,
+    /// Its URL, event types or description (and perhaps its status with them).
+    Updated,
+    Enabled,
+    Disabled,
+    SecretRotated,
+    Deleted,
+    /// Events since a time were queued to it again.
+    Recovered,
+}
+
+impl WebhookChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookChange::Created => "created",
+            WebhookChange::Updated => "updated",
+            WebhookChange::Enabled => "enabled",
+            WebhookChange::Disabled => "disabled",
+            WebhookChange::SecretRotated => "secret_rotated",
+            WebhookChange::Deleted => "deleted",
+            WebhookChange::Recovered => "recovered",
+        }
+    }
+
+    /// What a PATCH that turned `before` into `after` changed: `None` when nothing did; only
+    /// the status, `Enabled` or `Disabled`; anything else, `Updated`.
+    pub fn of_patch(before: &WebhookEndpoint, after: &WebhookEndpoint) -> Option<WebhookChange> {
+        let same_but_status = WebhookEndpoint {
+            status: after.status,
+            updated_at: after.updated_at,
+            ..before.clone()
+        };
+        if *after == same_but_status {
+            if after.status == before.status {
+                return None;
+            }
+            return Some(match after.status {
+                WebhookStatus::Enabled => WebhookChange::Enabled,
+                WebhookStatus::Disabled => WebhookChange::Disabled,
+            });
+        }
+        Some(WebhookChange::Updated)
+    }
+}
+
 /// A place in an organisation's events feed: events are listed in `(tx, seq)` order, `tx`
 /// being the writing transaction's id on PostgreSQL (0 on SQLite, whose one writer commits in
 /// `seq` order). On the wire it is `<tx>.<seq>`; `0.0` is the beginning.

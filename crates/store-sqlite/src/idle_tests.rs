@@ -21,11 +21,12 @@ async fn idle_webhook_polls_do_not_need_the_writer() {
     store.create_org(&org).await.unwrap();
     let req = WebhookRequest {
         url: "https://hooks.example.com/in".into(),
-        event_types: vec![],
+        // (Not every kind: the endpoint's own creation would be waiting to be sent.)
+        event_types: vec!["bank_feed_account.created".into()],
         description: None,
     };
     let endpoint = decide_create(org.org.id, &req, false, now).unwrap();
-    store.create_webhook(&endpoint, None).await.unwrap();
+    store.create_webhook(&endpoint, None, None).await.unwrap();
     // Caught up: the endpoint starts at the feed's head.
     while store.fan_out_events(100, now).await.unwrap() > 0 {}
 

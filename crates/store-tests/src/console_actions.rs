@@ -169,7 +169,7 @@ pub async fn feed_days_and_webhook_health_are_the_organisations(store: DynStore)
         description: None,
     };
     let endpoint = decide_create(a, &req, false, now).unwrap();
-    store.create_webhook(&endpoint, None).await.unwrap();
+    store.create_webhook(&endpoint, None, None).await.unwrap();
     let health = store.webhook_health(a, now - days(1)).await.unwrap();
     assert_eq!((health.endpoints, health.disabled), (1, 0));
     assert_eq!(

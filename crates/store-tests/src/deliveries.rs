@@ -18,7 +18,7 @@ async fn endpoint(store: &DynStore, org: OrgId, types: &[&str]) -> WebhookEndpoi
         description: None,
     };
     let e = decide_create(org, &req, false, SystemClock.now()).unwrap();
-    store.create_webhook(&e, None).await.unwrap();
+    store.create_webhook(&e, None, None).await.unwrap();
     e
 }
 
@@ -71,6 +71,18 @@ pub async fn deliveries_follow_filters_and_go_in_order_per_endpoint(store: DynSt
     let only_accounts = endpoint(&store, c.org_id, &["bank_feed_account.created"]).await;
     let every = endpoint(&store, c.org_id, &[]).await;
     let elsewhere = endpoint(&store, other.org_id, &["bank_feed_account.created"]).await;
+    // With every kind, an endpoint's first delivery is its own creation.
+    settle(&store, 1).await;
+    let now = SystemClock.now();
+    let own = claim(&store, "a", now).await.unwrap();
+    assert_eq!(own.endpoint.id, every.id);
+    assert_eq!(own.event.kind.as_str(), "webhook.changed");
+    assert_eq!(own.event.payload["change"], "created");
+    assert_eq!(own.event.payload["webhook_id"], every.id.to_string());
+    store
+        .finish_delivery(own.id, "a", &answered(204), &policy(), 0.5, now)
+        .await
+        .unwrap();
     let now = SystemClock.now();
     create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
     create_fresh(&store, &draft_account(&c, "ACC-2", now)).await;
@@ -132,7 +144,8 @@ pub async fn deliveries_follow_filters_and_go_in_order_per_endpoint(store: DynSt
         .list_attempts(c.org_id, every.id, None, 10)
         .await
         .unwrap();
-    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts.len(), 2, "its creation's, then this one (newest first)");
+    assert_eq!(attempts[1].status_code, Some(204));
     assert_eq!(attempts[0].status_code, Some(500));
     assert!(!attempts[0].succeeded);
     assert_eq!(attempts[0].response, "status 500");
@@ -183,13 +196,15 @@ pub async fn deliveries_follow_filters_and_go_in_order_per_endpoint(store: DynSt
         .list_attempts(c.org_id, every.id, Some(attempts[1].id), 10)
         .await
         .unwrap();
-    assert_eq!(older.len(), 1, "paged by id");
+    assert_eq!(older.len(), 2, "paged by id: the first 500, the creation");
+    assert_eq!(older[0].status_code, Some(500));
 }
 
 pub async fn two_claimers_never_send_one_delivery_twice(store: DynStore) {
     let c = setup(&store, Platform::Xero).await;
+    // (Filtered: with every kind, each would also be sent its own and the later ones' creation.)
     for _ in 0..4 {
-        endpoint(&store, c.org_id, &[]).await;
+        endpoint(&store, c.org_id, &["bank_feed_account.created"]).await;
     }
     let now = SystemClock.now();
     for i in 0..3 {
@@ -290,7 +305,7 @@ pub async fn recover_sends_again_what_was_fanned_out_since(store: DynStore) {
     assert_eq!(store.delivery_queue_depth().await.unwrap(), 0);
     assert!(matches!(
         store
-            .recover_webhook(other.org_id, e.id, now - secs(60), 100, now, None)
+            .recover_webhook(other.org_id, e.id, now - secs(60), 100, now, None, None)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -311,12 +326,12 @@ pub async fn recover_sends_again_what_was_fanned_out_since(store: DynStore) {
         })
     };
     let n = store
-        .recover_webhook(c.org_id, e.id, now - secs(60), 100, now, idem())
+        .recover_webhook(c.org_id, e.id, now - secs(60), 100, now, None, idem())
         .await
         .unwrap();
     assert_eq!(n, Outcome::Done(2), "only the kinds it takes");
     let again = store
-        .recover_webhook(c.org_id, e.id, now - secs(60), 100, now, idem())
+        .recover_webhook(c.org_id, e.id, now - secs(60), 100, now, None, idem())
         .await
         .unwrap();
     let Outcome::Replayed(saved) = again else {
@@ -335,13 +350,16 @@ pub async fn recover_sends_again_what_was_fanned_out_since(store: DynStore) {
     assert_eq!(d.event.kind.as_str(), "bank_feed_account.created");
     assert_eq!(
         store
-            .recover_webhook(c.org_id, e.id, now + secs(60), 100, now, None)
+            .recover_webhook(c.org_id, e.id, now + secs(60), 100, now, None, None)
             .await
             .unwrap(),
         Outcome::Done(0)
     );
     // A deleted endpoint takes its deliveries and attempts with it.
-    store.delete_webhook(c.org_id, e.id).await.unwrap();
+    store
+        .delete_webhook(c.org_id, e.id, SystemClock.now(), None)
+        .await
+        .unwrap();
     assert_eq!(store.delivery_queue_depth().await.unwrap(), 0);
 }
 
@@ -350,7 +368,7 @@ pub async fn recover_sends_again_what_was_fanned_out_since(store: DynStore) {
 pub async fn retention_purges_webhook_history_but_never_pending_deliveries(store: DynStore) {
     use bankfeeds_domain::retention::Purge;
     let c = setup(&store, Platform::Xero).await;
-    let every = endpoint(&store, c.org_id, &[]).await;
+    let every = endpoint(&store, c.org_id, &["bank_feed_account.created"]).await;
     let now = SystemClock.now();
     create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
     create_fresh(&store, &draft_account(&c, "ACC-2", now)).await;

@@ -24,7 +24,7 @@ pub async fn webhooks_round_trip(store: DynStore) {
     let other = crate::helpers::org(&store).await;
     let e = endpoint(org, "https://hooks.example.com/a");
     assert_eq!(
-        store.create_webhook(&e, None).await.unwrap(),
+        store.create_webhook(&e, None, None).await.unwrap(),
         Outcome::Done(())
     );
     assert_eq!(store.get_webhook(org, e.id).await.unwrap(), Some(e.clone()));
@@ -36,7 +36,9 @@ pub async fn webhooks_round_trip(store: DynStore) {
     assert_eq!(store.get_webhook(other, e.id).await.unwrap(), None);
     assert!(store.list_webhooks(other).await.unwrap().is_empty());
     assert!(matches!(
-        store.delete_webhook(other, e.id).await,
+        store
+            .delete_webhook(other, e.id, SystemClock.now(), None)
+            .await,
         Err(StoreError::NotFound)
     ));
 
@@ -48,7 +50,7 @@ pub async fn webhooks_round_trip(store: DynStore) {
         ..WebhookPatch::default()
     };
     let Outcome::Done(patched) = store
-        .update_webhook(org, e.id, &patch, false, later, None)
+        .update_webhook(org, e.id, &patch, false, later, None, None)
         .await
         .unwrap()
     else {
@@ -66,7 +68,7 @@ pub async fn webhooks_round_trip(store: DynStore) {
         ..WebhookPatch::default()
     };
     match store
-        .update_webhook(org, e.id, &bad, false, later, None)
+        .update_webhook(org, e.id, &bad, false, later, None, None)
         .await
     {
         Err(StoreError::Invalid { code, .. }) => assert_eq!(code, "WEBHOOK_URL_NOT_ALLOWED"),
@@ -80,22 +82,57 @@ pub async fn webhooks_round_trip(store: DynStore) {
     // The store keeps the secret exactly as it is given: here as a server with a key ring
     // seals it (opaque base64, nothing like `whsec_`).
     let secret = SecretAtRest::new("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=".into());
+    let operator = bankfeeds_domain::operator::OperatorId::new();
     let rotated = store
-        .rotate_webhook_secret(org, e.id, &secret, later)
+        .rotate_webhook_secret(org, e.id, &secret, later, Some(operator))
         .await
         .unwrap();
     assert_eq!(rotated.secret, secret);
     assert_ne!(rotated.secret, e.secret);
     assert_eq!(store.get_webhook(org, e.id).await.unwrap(), Some(rotated));
 
-    store.delete_webhook(org, e.id).await.unwrap();
+    store
+        .delete_webhook(org, e.id, SystemClock.now(), Some(operator))
+        .await
+        .unwrap();
     assert_eq!(store.get_webhook(org, e.id).await.unwrap(), None);
+    // Each change is a `webhook.changed` event (the refused one none), naming the console
+    // operator who made it; none reaches another organisation.
+    let changes: Vec<_> = crate::helpers::events_of(&store, org, "webhook.changed")
+        .await
+        .into_iter()
+        .map(|ev| {
+            assert_eq!(ev.resource_id, e.id.to_string());
+            assert_eq!(ev.payload["webhook_id"], e.id.to_string());
+            (
+                ev.payload["change"].clone(),
+                ev.payload.get("operator_id").cloned(),
+            )
+        })
+        .collect();
+    let by = Some(serde_json::json!(operator));
+    assert_eq!(
+        changes,
+        vec![
+            ("created".into(), None),
+            ("updated".into(), None),
+            ("secret_rotated".into(), by.clone()),
+            ("deleted".into(), by),
+        ]
+    );
+    assert!(crate::helpers::events_of(&store, other, "webhook.changed")
+        .await
+        .is_empty());
     assert!(matches!(
-        store.delete_webhook(org, e.id).await,
+        store
+            .delete_webhook(org, e.id, SystemClock.now(), None)
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.rotate_webhook_secret(org, e.id, &secret, later).await,
+        store
+            .rotate_webhook_secret(org, e.id, &secret, later, None)
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -104,11 +141,11 @@ pub async fn an_organisation_has_a_bounded_number_of_webhooks(store: DynStore) {
     let org = org(&store).await;
     for i in 0..MAX_WEBHOOKS_PER_ORG {
         let e = endpoint(org, &format!("https://hooks.example.com/{i}"));
-        store.create_webhook(&e, None).await.unwrap();
+        store.create_webhook(&e, None, None).await.unwrap();
     }
     let one_more = endpoint(org, "https://hooks.example.com/more");
     assert!(matches!(
-        store.create_webhook(&one_more, None).await,
+        store.create_webhook(&one_more, None, None).await,
         Err(StoreError::Conflict("webhook_limit_reached"))
     ));
     assert_eq!(
@@ -118,7 +155,7 @@ pub async fn an_organisation_has_a_bounded_number_of_webhooks(store: DynStore) {
     // Other organisations are not counted.
     let other = crate::helpers::org(&store).await;
     store
-        .create_webhook(&endpoint(other, "https://hooks.example.com/x"), None)
+        .create_webhook(&endpoint(other, "https://hooks.example.com/x"), None, None)
         .await
         .unwrap();
 }
@@ -142,11 +179,11 @@ pub async fn a_webhook_creation_replays_under_its_idempotency_key(store: DynStor
         })
     };
     assert_eq!(
-        store.create_webhook(&first, idem()).await.unwrap(),
+        store.create_webhook(&first, None, idem()).await.unwrap(),
         Outcome::Done(())
     );
     let again = endpoint(org, "https://hooks.example.com/a");
-    match store.create_webhook(&again, idem()).await.unwrap() {
+    match store.create_webhook(&again, None, idem()).await.unwrap() {
         Outcome::Replayed(saved) => assert_eq!(saved.body, first.id.to_string()),
         other => panic!("{other:?}"),
     }
@@ -293,7 +330,7 @@ pub async fn webhook_secrets_are_listed_and_replaced_only_if_unchanged(store: Dy
     let ea = endpoint(a, "https://a.example.com/in");
     let eb = endpoint(b, "https://b.example.com/in");
     for e in [&ea, &eb] {
-        store.create_webhook(e, None).await.unwrap();
+        store.create_webhook(e, None, None).await.unwrap();
     }
     let listed = store.webhook_secrets().await.unwrap();
     assert_eq!(listed.len(), 2);

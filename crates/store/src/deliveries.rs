@@ -60,7 +60,9 @@ pub trait DeliveryStore: Send + Sync {
     /// Sends again every event since `since` the endpoint's filter takes, up to what was
     /// already fanned out to it (at most `max`): new deliveries, after those queued. Returns
     /// how many. `NotFound` when the organisation has no such endpoint. With `idem`, a retry
-    /// under the same key is answered as the first call was and queues nothing again.
+    /// under the same key is answered as the first call was and queues nothing again. Records a
+    /// `webhook.changed` event (`recovered`) naming the console operator `by`.
+    #[allow(clippy::too_many_arguments)]
     async fn recover_webhook(
         &self,
         org: OrgId,
@@ -68,6 +70,7 @@ pub trait DeliveryStore: Send + Sync {
         since: Timestamp,
         max: u32,
         now: Timestamp,
+        by: Option<bankfeeds_domain::operator::OperatorId>,
         idem: Option<Idem<'_, u64>>,
     ) -> StoreResult<Outcome<u64>>;
 

@@ -40,6 +40,14 @@ impl NewEvent {
         self
     }
 
+    /// The event with one more field in its `data`.
+    pub fn with(mut self, key: &str, value: impl serde::Serialize) -> Self {
+        if let Some(data) = self.payload.as_object_mut() {
+            data.insert(key.to_owned(), json!(value));
+        }
+        self
+    }
+
     /// An account was created, updated, deleted or had its feed state changed.
     pub fn account(kind: EventKind, a: &BankFeedAccount) -> Self {
         NewEvent {
@@ -96,6 +104,31 @@ impl NewEvent {
             kind: EventKind::ClientSecretRotated,
             resource_id: org.to_string(),
             payload: json!({ "org_id": org, "operator_id": by }),
+        }
+    }
+
+    /// A webhook endpoint changed (`domain::webhook::WebhookChange`), by a console operator
+    /// (`by`) or, with `None`, the API. `since` is a recovery's start.
+    pub fn webhook_changed(
+        e: &bankfeeds_domain::webhook::WebhookEndpoint,
+        change: bankfeeds_domain::webhook::WebhookChange,
+        since: Option<bankfeeds_domain::Timestamp>,
+    ) -> Self {
+        let mut payload = json!({
+            "webhook_id": e.id,
+            "change": change.as_str(),
+            "url": e.url,
+            "status": e.status,
+        });
+        if let (Some(since), Some(data)) = (since, payload.as_object_mut()) {
+            data.insert("since".to_owned(), json!(since));
+        }
+        NewEvent {
+            org_id: e.org_id,
+            connection_id: None,
+            kind: EventKind::WebhookChanged,
+            resource_id: e.id.to_string(),
+            payload,
         }
     }
 

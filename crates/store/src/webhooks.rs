@@ -1,6 +1,7 @@
 //! Webhook endpoints of an organisation, and the events feed they and pollers read.
 
 use async_trait::async_trait;
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::webhook::{
     EventCursor, SecretAtRest, WebhookEndpoint, WebhookId, WebhookPatch,
 };
@@ -21,10 +22,12 @@ pub trait WebhookStore: Send + Sync {
 
     /// Adds an endpoint. `Conflict("webhook_limit_reached")` when the organisation already has
     /// as many as the domain allows (counted under a lock, so concurrent creations cannot pass
-    /// it together).
+    /// it together). Every change here records a `webhook.changed` event naming the console
+    /// operator `by` (`None`: the API).
     async fn create_webhook(
         &self,
         endpoint: &WebhookEndpoint,
+        by: Option<OperatorId>,
         idem: Option<Idem<'_, WebhookEndpoint>>,
     ) -> StoreResult<Outcome<()>>;
 
@@ -35,6 +38,7 @@ pub trait WebhookStore: Send + Sync {
 
     /// Applies a PATCH (the domain's `decide_patch`). `NotFound` when there is no such endpoint;
     /// `Invalid` with the refusal's code when the domain refuses it.
+    #[allow(clippy::too_many_arguments)]
     async fn update_webhook(
         &self,
         org: OrgId,
@@ -42,6 +46,7 @@ pub trait WebhookStore: Send + Sync {
         patch: &WebhookPatch,
         allow_private: bool,
         now: Timestamp,
+        by: Option<OperatorId>,
         idem: Option<Idem<'_, WebhookEndpoint>>,
     ) -> StoreResult<Outcome<WebhookEndpoint>>;
 
@@ -52,10 +57,17 @@ pub trait WebhookStore: Send + Sync {
         id: WebhookId,
         secret: &SecretAtRest,
         now: Timestamp,
+        by: Option<OperatorId>,
     ) -> StoreResult<WebhookEndpoint>;
 
     /// Deletes an endpoint. `NotFound` when there is none.
-    async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> StoreResult<()>;
+    async fn delete_webhook(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        now: Timestamp,
+        by: Option<OperatorId>,
+    ) -> StoreResult<()>;
 
     /// Every endpoint's signing secret as stored, with its organisation and id (for re-sealing
     /// under the key ring at start-up; at most 20 endpoints per organisation).

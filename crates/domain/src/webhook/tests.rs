@@ -182,3 +182,57 @@ fn cursors_round_trip_and_refuse_anything_else() {
     }
     assert!(EventCursor { tx: 1, seq: 1 } > EventCursor { tx: 0, seq: 9 });
 }
+
+#[test]
+fn a_patch_names_what_it_changed() {
+    let org = OrgId::new();
+    let before = decide_create(org, &request("https://hooks.example/in"), false, now()).unwrap();
+    let patched = |p: WebhookPatch| decide_patch(&before, &p, false, now()).unwrap();
+    let change = |p: WebhookPatch| WebhookChange::of_patch(&before, &patched(p));
+
+    assert_eq!(change(WebhookPatch::default()), None, "nothing");
+    let enabled_again = WebhookPatch {
+        enabled: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(change(enabled_again), None, "already enabled");
+    let off = WebhookPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(change(off), Some(WebhookChange::Disabled));
+    let disabled = patched(WebhookPatch {
+        enabled: Some(false),
+        ..Default::default()
+    });
+    let on = decide_patch(
+        &disabled,
+        &WebhookPatch {
+            enabled: Some(true),
+            ..Default::default()
+        },
+        false,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(
+        WebhookChange::of_patch(&disabled, &on),
+        Some(WebhookChange::Enabled)
+    );
+    let moved = WebhookPatch {
+        url: Some("https://hooks.example/elsewhere".into()),
+        enabled: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(
+        change(moved),
+        Some(WebhookChange::Updated),
+        "more than the status"
+    );
+    let described = WebhookPatch {
+        description: Some(Some("ledger sync".into())),
+        ..Default::default()
+    };
+    assert_eq!(change(described), Some(WebhookChange::Updated));
+    assert_eq!(WebhookChange::SecretRotated.as_str(), "secret_rotated");
+}

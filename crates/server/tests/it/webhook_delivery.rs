@@ -220,7 +220,7 @@ async fn a_failed_delivery_is_retried_honouring_retry_after(db: bankfeeds_store_
     let hub = hub_with(db, settings(&[1, 1, 1], Duration::from_secs(3600))).await;
     let (rx, url) = Receiver::start(&[(500, None), (503, Some("2"))]).await;
     let bank = hub.org("Demo Bank").await;
-    let (id, secret) = create_hook(&hub, &bank, &url, &[]).await;
+    let (id, secret) = create_hook(&hub, &bank, &url, &["connection.created"]).await;
     hub.connection(&bank, "XERO").await;
     let got = rx.wait_for(3).await;
     assert!(got.len() >= 3, "retried until it succeeded: {}", got.len());
@@ -400,7 +400,7 @@ async fn signing_secrets_are_sealed_at_rest_and_still_sign(db: bankfeeds_store_t
     .await;
     let (rx, url) = Receiver::start(&[]).await;
     let bank = hub.org("Sealed Bank").await;
-    let (id, secret) = create_hook(&hub, &bank, &url, &[]).await;
+    let (id, secret) = create_hook(&hub, &bank, &url, &["connection.created"]).await;
     let stored_secret = |hub: &Hub| {
         let (store, org, id) = (hub.store.clone(), bank.org.id, id.parse().unwrap());
         async move {
@@ -468,7 +468,7 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     let plain = start(None, None).await;
     let (rx, url) = Receiver::start(&[]).await;
     let bank = plain.org("Later Bank").await;
-    let (id, secret) = create_hook(&plain, &bank, &url, &[]).await;
+    let (id, secret) = create_hook(&plain, &bank, &url, &["connection.created"]).await;
     let id: bankfeeds_domain::webhook::WebhookId = id.parse().unwrap();
     let stored = || {
         let store = store.clone();
@@ -496,20 +496,18 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
         }
     };
     // Until the hub has started, the secret may still be as it was.
-    let changed = |from: bankfeeds_domain::webhook::SecretAtRest| {
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                let now = stored().await;
-                if now.secret != from {
-                    return now;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "start-up did not seal the secret"
-                );
-                tokio::time::sleep(Duration::from_millis(25)).await;
+    let changed = |from: bankfeeds_domain::webhook::SecretAtRest| async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = stored().await;
+            if now.secret != from {
+                return now;
             }
+            assert!(
+                Instant::now() < deadline,
+                "start-up did not seal the secret"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     };
     let plain_secret = stored().await.secret;
@@ -594,7 +592,7 @@ async fn a_hub_that_cannot_open_a_secret_hands_the_delivery_back(
     let mut endpoint = decide_create(bank.org.id, &req, true, SystemClock.now()).unwrap();
     let clear = endpoint.secret.clear().unwrap();
     endpoint.secret = secret::at_rest(Some(&key), bank.org.id, endpoint.id, &clear);
-    store.create_webhook(&endpoint, None).await.unwrap();
+    store.create_webhook(&endpoint, None, None).await.unwrap();
     keyless.connection(&bank, "XERO").await;
 
     let deadline = Instant::now() + Duration::from_secs(20);

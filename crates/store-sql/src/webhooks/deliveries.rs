@@ -10,7 +10,7 @@
 use bankfeeds_domain::webhook::delivery::{
     next_step, streak_after, Attempt, Delivery, NextStep, RetryPolicy, TryRecord, TryResult,
 };
-use bankfeeds_domain::webhook::{WebhookId, WebhookStatus};
+use bankfeeds_domain::webhook::{WebhookChange, WebhookId, WebhookStatus};
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, known};
 use bankfeeds_store::{
@@ -338,6 +338,7 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
         since: Timestamp,
         max: u32,
         now: Timestamp,
+        by: Option<bankfeeds_domain::operator::OperatorId>,
         idem: Option<Idem<'_, u64>>,
     ) -> StoreResult<Outcome<u64>> {
         let mut tx = self.0.write().await?;
@@ -354,7 +355,16 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             .fetch_optional(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
             .await?
             .ok_or(StoreError::NotFound)?;
+        let endpoint = super::find::<B>(&mut tx, org, id, false)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let recovered = |n| {
+            NewEvent::webhook_changed(&endpoint, WebhookChange::Recovered, Some(since))
+                .by_operator(by)
+                .with("events", n)
+        };
         let (Some(ctx), Some(cseq)) = (e.cursor_tx, e.cursor_seq) else {
+            crate::events::append(&mut tx, &recovered(0), now).await?;
             crate::idempotency::finish(&mut tx, idem, &0).await?;
             return tx.commit().await.map(|()| Outcome::Done(0));
         };
@@ -387,6 +397,7 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             q.push(k);
         }
         let n = tx.execute(q).await?;
+        crate::events::append(&mut tx, &recovered(n), now).await?;
         crate::idempotency::finish(&mut tx, idem, &n).await?;
         tx.commit().await?;
         Ok(Outcome::Done(n))

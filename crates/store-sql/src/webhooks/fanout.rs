@@ -44,6 +44,20 @@ pub async fn head(db: &mut impl Exec, org: OrgId) -> StoreResult<EventCursor> {
         .unwrap_or_default())
 }
 
+/// The place of the event about `resource` this transaction just recorded.
+pub async fn own_event(db: &mut impl Exec, org: OrgId, resource: &str) -> StoreResult<EventCursor> {
+    let sql = "SELECT tx, seq FROM events WHERE org_id = $1 AND resource_id = $2
+               ORDER BY seq DESC LIMIT 1";
+    let row: HeadRow = db
+        .fetch_optional(Sql::new(sql).bind(org.as_uuid()).bind(resource))
+        .await?
+        .ok_or(bankfeeds_store::StoreError::NotFound)?;
+    Ok(EventCursor {
+        tx: row.tx.0,
+        seq: row.seq.0,
+    })
+}
+
 async fn set_cursor(db: &mut impl Exec, endpoint: &DbId, c: EventCursor) -> StoreResult<()> {
     db.execute(
         Sql::new("UPDATE webhook_endpoints SET cursor_tx = $1, cursor_seq = $2 WHERE id = $3")

@@ -9,11 +9,14 @@ mod fanout;
 mod feed;
 mod health;
 
+use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::webhook::{
-    check_room, decide_patch, SecretAtRest, WebhookEndpoint, WebhookId, WebhookPatch, WebhookStatus,
+    check_room, decide_patch, EventCursor, SecretAtRest, WebhookChange, WebhookEndpoint, WebhookId,
+    WebhookPatch, WebhookStatus,
 };
 use bankfeeds_domain::{OrgId, Timestamp};
 use bankfeeds_store::decode::{corrupt, known};
+use bankfeeds_store::NewEvent;
 use bankfeeds_store::{Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore};
 
 use crate::{idempotency, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
@@ -87,6 +90,19 @@ struct CountRow {
     n: DbInt,
 }
 
+/// Records the endpoint's `webhook.changed` event, naming the operator who made the change.
+async fn changed(
+    tx: &mut impl Exec,
+    e: &WebhookEndpoint,
+    change: WebhookChange,
+    since: Option<Timestamp>,
+    by: Option<OperatorId>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let event = NewEvent::webhook_changed(e, change, since).by_operator(by);
+    crate::events::append(tx, &event, now).await
+}
+
 async fn find<B: Backend>(
     tx: &mut impl Exec,
     org: OrgId,
@@ -140,6 +156,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
     async fn create_webhook(
         &self,
         e: &WebhookEndpoint,
+        by: Option<OperatorId>,
         idem: Option<Idem<'_, WebhookEndpoint>>,
     ) -> StoreResult<Outcome<()>> {
         let mut tx = self.0.write().await?;
@@ -172,12 +189,20 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
             .bind(e.updated_at),
         )
         .await?;
-        // Deliveries start with the events after this one's creation.
+        // Deliveries start with the events after this one's creation, its own creation the
+        // first: on PostgreSQL a transaction that began after this one may already have
+        // committed an event placed after ours in feed order, so the cursor goes before both.
         let head = fanout::head(&mut tx, e.org_id).await?;
+        changed(&mut tx, e, WebhookChange::Created, None, by, e.created_at).await?;
+        let own = fanout::own_event(&mut tx, e.org_id, &e.id.to_string()).await?;
+        let cursor = head.min(EventCursor {
+            tx: own.tx,
+            seq: own.seq - 1,
+        });
         tx.execute(
             Sql::new("UPDATE webhook_endpoints SET cursor_tx = $1, cursor_seq = $2 WHERE id = $3")
-                .bind(head.tx)
-                .bind(head.seq)
+                .bind(cursor.tx)
+                .bind(cursor.seq)
                 .bind(e.id.as_uuid()),
         )
         .await?;
@@ -205,6 +230,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         patch: &WebhookPatch,
         allow_private: bool,
         now: Timestamp,
+        by: Option<OperatorId>,
         idem: Option<Idem<'_, WebhookEndpoint>>,
     ) -> StoreResult<Outcome<WebhookEndpoint>> {
         let mut tx = self.0.write().await?;
@@ -222,6 +248,9 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         if next != current {
             save(&mut tx, &next).await?;
         }
+        if let Some(change) = WebhookChange::of_patch(&current, &next) {
+            changed(&mut tx, &next, change, None, by, now).await?;
+        }
         idempotency::finish(&mut tx, idem, &next).await?;
         tx.commit().await?;
         Ok(Outcome::Done(next))
@@ -233,6 +262,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         id: WebhookId,
         secret: &SecretAtRest,
         now: Timestamp,
+        by: Option<OperatorId>,
     ) -> StoreResult<WebhookEndpoint> {
         let mut tx = self.0.write().await?;
         let mut e = find::<B>(&mut tx, org, id, true)
@@ -241,6 +271,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         e.secret = secret.clone();
         e.updated_at = now;
         save(&mut tx, &e).await?;
+        changed(&mut tx, &e, WebhookChange::SecretRotated, None, by, now).await?;
         tx.commit().await?;
         Ok(e)
     }
@@ -290,8 +321,17 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         Ok(n == 1)
     }
 
-    async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> StoreResult<()> {
+    async fn delete_webhook(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        now: Timestamp,
+        by: Option<OperatorId>,
+    ) -> StoreResult<()> {
         let mut tx = self.0.write().await?;
+        let e = find::<B>(&mut tx, org, id, true)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         for table in ["webhook_deliveries", "webhook_attempts"] {
             tx.execute(
                 Sql::new(format!(
@@ -308,6 +348,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
                 .bind(id.as_uuid()),
         )
         .await?;
+        changed(&mut tx, &e, WebhookChange::Deleted, None, by, now).await?;
         tx.commit().await
     }
 

@@ -112,6 +112,7 @@ pub async fn recover_webhook(
             req.body.since,
             MAX_RECOVER,
             state.clock.now(),
+            None,
             idem(&key, &render),
         )
         .await

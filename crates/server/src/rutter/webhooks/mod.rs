@@ -93,7 +93,7 @@ pub async fn create_webhook(
     let idem = idem(&key, &render);
     match state
         .store
-        .create_webhook(&endpoint, idem)
+        .create_webhook(&endpoint, None, idem)
         .await
         .map_err(store_error(endpoint.id))?
     {
@@ -202,7 +202,7 @@ pub async fn update_webhook(
     let now = state.clock.now();
     match state
         .store
-        .update_webhook(org.id, id, &patch, allow_private, now, idem)
+        .update_webhook(org.id, id, &patch, allow_private, now, None, idem)
         .await
         .map_err(store_error(id))?
     {
@@ -236,7 +236,7 @@ pub async fn rotate_webhook_secret(
     let stored = at_rest(state.keyring.as_deref(), org.id, id, &secret);
     let e = state
         .store
-        .rotate_webhook_secret(org.id, id, &stored, state.clock.now())
+        .rotate_webhook_secret(org.id, id, &stored, state.clock.now(), None)
         .await
         .map_err(store_error(id))?;
     tracing::info!(webhook_id = %id, "webhook secret rotated");
@@ -265,7 +265,7 @@ pub async fn delete_webhook(
     let id: WebhookId = parse_id(&id, "webhook")?;
     state
         .store
-        .delete_webhook(org.id, id)
+        .delete_webhook(org.id, id, state.clock.now(), None)
         .await
         .map_err(store_error(id))?;
     tracing::info!(webhook_id = %id, "webhook deleted");
