@@ -21,6 +21,8 @@ crate::define_id!(
 
 /// How many endpoints one organisation may have: each is a delivery per event.
 pub const MAX_WEBHOOKS_PER_ORG: usize = 20;
+/// The most events one recover sends again.
+pub const MAX_RECOVER: u32 = 10_000;
 /// The longest URL accepted.
 pub const MAX_URL_LEN: usize = 2000;
 /// The longest description accepted (characters).

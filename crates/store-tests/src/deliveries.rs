@@ -144,7 +144,11 @@ pub async fn deliveries_follow_filters_and_go_in_order_per_endpoint(store: DynSt
         .list_attempts(c.org_id, every.id, None, 10)
         .await
         .unwrap();
-    assert_eq!(attempts.len(), 2, "its creation's, then this one (newest first)");
+    assert_eq!(
+        attempts.len(),
+        2,
+        "its creation's, then this one (newest first)"
+    );
     assert_eq!(attempts[1].status_code, Some(204));
     assert_eq!(attempts[0].status_code, Some(500));
     assert!(!attempts[0].succeeded);

@@ -6,7 +6,8 @@
 //! client address, `domain::operator::Throttle`) and sign-out; `overview.rs` the overview and
 //! its SVG chart; `feeds.rs` the connection search and a feed's page; `actions.rs` a feed's
 //! actions behind confirmation pages; `jobs.rs` failed jobs; `settings.rs` rotating the client
-//! secret and `fi_configs.rs` editing the FI configuration with a preview. Every action is
+//! secret and `fi_configs.rs` editing the FI configuration with a preview; `webhooks.rs` the
+//! webhook endpoints, their attempts and actions. Every action is
 //! an event naming the operator, or a log line where the API's own event already says it. Every read is scoped to
 //! the signed-in operator's organisation: another organisation's resource is a 404.
 
@@ -18,6 +19,7 @@ mod jobs;
 mod overview;
 mod session;
 mod settings;
+mod webhooks;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -48,6 +50,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/settings/fi-configs/{platform}",
             get(fi_configs::edit).post(fi_configs::submit),
+        )
+        .route(
+            "/console/settings/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/console/settings/webhooks/{id}", get(webhooks::show))
+        .route(
+            "/console/settings/webhooks/{id}/{action}",
+            post(webhooks::act),
         )
 }
 

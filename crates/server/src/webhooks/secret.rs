@@ -28,6 +28,28 @@ pub fn at_rest(
     }
 }
 
+/// Seals a new endpoint's fresh secret (as `decide_create` made it) for storing; returns it in
+/// clear, to be shown once.
+pub fn seal_new(keyring: Option<&Keyring>, e: &mut WebhookEndpoint) -> WebhookSecret {
+    let secret = e
+        .secret
+        .clear()
+        .expect("a new endpoint's secret is not sealed yet");
+    e.secret = at_rest(keyring, e.org_id, e.id, &secret);
+    secret
+}
+
+/// A new signing secret for endpoint `id` of `org`: in clear (shown once) and as stored.
+pub fn rotated(
+    keyring: Option<&Keyring>,
+    org: OrgId,
+    id: WebhookId,
+) -> (WebhookSecret, SecretAtRest) {
+    let secret = WebhookSecret::generate();
+    let stored = at_rest(keyring, org, id, &secret);
+    (secret, stored)
+}
+
 /// The endpoint's signing secret, opened; `None` when it is sealed and this hub's key ring
 /// (if any) cannot open it.
 pub fn open(keyring: Option<&Keyring>, e: &WebhookEndpoint) -> Option<WebhookSecret> {

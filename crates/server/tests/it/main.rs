@@ -13,6 +13,7 @@ mod codat_link;
 mod connections;
 mod console;
 mod console_actions;
+mod console_webhooks;
 mod continuity;
 mod contract;
 mod durability;

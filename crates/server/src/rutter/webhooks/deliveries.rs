@@ -21,8 +21,7 @@ use crate::http::pagination::{check_limit, decode_cursor, ListParams};
 use crate::http::responses::{BodyRefusals, Gone, Refusals};
 use crate::state::AppState;
 
-/// The most events one recover sends again.
-pub const MAX_RECOVER: u32 = 10_000;
+use bankfeeds_domain::webhook::MAX_RECOVER;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::webhook::{
     decide_create, WebhookEndpoint, WebhookId, WebhookPatch, WebhookRefusal, WebhookRequest,
-    WebhookSecret,
 };
 use bankfeeds_store::{Outcome, StoreError};
 
@@ -23,7 +22,7 @@ use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals, Unauthorized};
 use crate::rutter::connections::DeletedOut;
 use crate::state::AppState;
-use crate::webhooks::secret::at_rest;
+use crate::webhooks::secret::{rotated, seal_new};
 use dto::{WebhookEnvelopeOut, WebhookIn, WebhookListOut, WebhookOut, WebhookPatchIn};
 
 fn refused(r: &WebhookRefusal) -> ApiError {
@@ -75,11 +74,7 @@ pub async fn create_webhook(
     let allow_private = state.webhooks.allow_private;
     let mut endpoint = decide_create(org.id, &request, allow_private, state.clock.now())
         .map_err(|r| refused(&r))?;
-    let secret = endpoint
-        .secret
-        .clear()
-        .expect("a new endpoint's secret is not sealed yet");
-    endpoint.secret = at_rest(state.keyring.as_deref(), org.id, endpoint.id, &secret);
+    let secret = seal_new(state.keyring.as_deref(), &mut endpoint);
     let key = req.key_for(org.id);
     // The saved answer leaves the secret out, as a connection's saves its token out.
     let render = |e: &WebhookEndpoint| {
@@ -232,8 +227,7 @@ pub async fn rotate_webhook_secret(
     Path(id): Path<String>,
 ) -> ApiResult<JsonOut<WebhookEnvelopeOut>> {
     let id: WebhookId = parse_id(&id, "webhook")?;
-    let secret = WebhookSecret::generate();
-    let stored = at_rest(state.keyring.as_deref(), org.id, id, &secret);
+    let (secret, stored) = rotated(state.keyring.as_deref(), org.id, id);
     let e = state
         .store
         .rotate_webhook_secret(org.id, id, &stored, state.clock.now(), None)
