@@ -22,31 +22,15 @@
 // passed, 1 otherwise (with the page's text and the hub's log tail on failure); the whole run
 // is bounded (OVERALL_MS) and every browser action too (TIMEOUT_MS).
 
-import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, openSync, closeSync, mkdirSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { chromium } from 'playwright-core';
+import { api, call, check, cli, launchBrowser, log, newPage, poll, repo, run, startHub, workDir } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..');
-const bin = resolve(process.argv[2] ?? process.env.BANKFEEDS_BIN ?? join(repo, 'target/release/bankfeeds'));
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const screenshots = process.env.E2E_SCREENSHOT && process.env.E2E_SCREENSHOT !== '0';
 const shotsDir = join(repo, 'docs/screenshots');
-const TIMEOUT_MS = 15_000; // per browser action / navigation
 const OVERALL_MS = 180_000; // the whole run
 const PASSWORD = 'correct horse battery staple';
-
-const log = (...a) => console.log('  ', ...a);
-class Failure extends Error {}
-function check(cond, message) {
-  if (!cond) throw new Failure(message);
-}
 
 const DAY = 86_400_000;
 const postedAt = (daysAgo, hh) => {
@@ -55,73 +39,7 @@ const postedAt = (daysAgo, hh) => {
   return d.toISOString().replace('.000Z', 'Z');
 };
 
-// ---------------------------------------------------------------- the hub
-
-async function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-function hubEnv() {
-  // Only the flags configure the hub: no stray BANKFEEDS_* setting from the caller's shell.
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('BANKFEEDS_')) delete env[k];
-  return env;
-}
-
-async function waitHealthy(base, hubProc) {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    if (hubProc.exitCode !== null) throw new Failure(`the hub exited with ${hubProc.exitCode} before answering`);
-    try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Failure(`no answer from ${base}/healthz within 20 s`);
-}
-
-/// An API call with the organisation's credential; its status and parsed body.
-async function call(base, creds, method, path, body) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: 'Basic ' + Buffer.from(`${creds.client_id}:${creds.client_secret}`).toString('base64'),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(TIMEOUT_MS),
-  });
-  const text = await r.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return { status: r.status, json, text };
-}
-
-async function api(base, creds, method, path, body) {
-  const r = await call(base, creds, method, path, body);
-  check(r.status === 200, `${method} ${path.replace(/access_token=[^&]+/, 'access_token=…')}: ${r.status} ${r.text}`);
-  return r.json;
-}
-
-async function cli(args, dbUrl) {
-  const { stdout } = await promisify(execFile)(bin, [...args, '--database-url', dbUrl], { env: hubEnv(), timeout: 30_000 });
-  return JSON.parse(stdout.trim().split('\n').pop());
-}
+// ---------------------------------------------------------------- the FI
 
 /// An organisation and its operator (the path of the operator's one-time setup link).
 async function orgWithOperator(dbUrl, name, email) {
@@ -181,15 +99,6 @@ async function setPassword(page, base, setup) {
   await page.locator('input[name="password"]').fill(PASSWORD);
   await page.locator('input[name="confirm"]').fill(PASSWORD);
   await clickAndWait(page, page.locator('form button[type="submit"]'), /^\/console$/, 'set the password through the setup link');
-}
-
-async function poll(what, fn) {
-  const until = Date.now() + 20_000;
-  for (;;) {
-    if (await fn()) return;
-    if (Date.now() > until) throw new Failure(`${what} within 20 s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function walkConsole(page, base, bank, data) {
@@ -300,67 +209,23 @@ async function walkOtherOrganisation(page, base, other, data) {
 
 // ---------------------------------------------------------------- main
 
-let hubProc = null;
-let workDir = null;
-process.once('exit', () => {
-  if (hubProc && hubProc.exitCode === null && hubProc.signalCode === null) hubProc.kill('SIGKILL');
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.once(sig, () => {
-    console.error(`\n${sig}: stopping`);
-    process.exit(1);
-  });
-}
-
-async function main() {
-  check(existsSync(bin), `no hub binary at ${bin} (build it with 'cargo build --release -p bankfeeds-cli', or pass its path)`);
-  check(existsSync(chromiumPath), `no chromium at ${chromiumPath} (apt-get install -y chromium)`);
-
-  const work = mkdtempSync(join(tmpdir(), 'bankfeeds-e2e-console-'));
-  workDir = work;
-  const dbUrl = `sqlite://${join(work, 'e2e.db')}`;
-  const logPath = join(work, 'hub.log');
-  let browser = null;
-  const stopHub = async () => {
-    if (!hubProc || hubProc.exitCode !== null || hubProc.signalCode !== null) return;
-    const exited = new Promise((r) => hubProc.once('exit', r));
-    hubProc.kill('SIGTERM');
-    const killer = setTimeout(() => hubProc.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(killer);
-  };
-
-  let failed = null;
-  let page = null;
-  try {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
+run(
+  { name: 'the console browser test', overallMs: OVERALL_MS, pass: "the operator's console works in chromium, and one organisation sees nothing of another's" },
+  async (ctx) => {
+    const work = workDir('bankfeeds-e2e-console-');
+    const dbUrl = `sqlite://${join(work, 'e2e.db')}`;
     // The organisations and operators first (the CLI migrates the new database).
     const bank = await orgWithOperator(dbUrl, 'First Community Bank', 'ops@firstcommunity.example');
     const other = await orgWithOperator(dbUrl, 'Second Savings', 'ops@secondsavings.example');
-    const logFd = openSync(logPath, 'a');
-    hubProc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', dbUrl, '--public-url', base], {
-      env: hubEnv(),
-      stdio: ['ignore', logFd, logFd],
-    });
-    closeSync(logFd);
-    log(`hub: ${bin} serve on ${base} (${dbUrl})`);
-    await waitHealthy(base, hubProc);
+    const hub = await startHub(work, dbUrl);
+    ctx.procs.push(hub);
+    const base = hub.base;
     const data = await pushData(base, bank.org);
 
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: process.env.E2E_HEADED !== '1',
-      args: ['--no-sandbox', '--disable-background-networking'],
-    });
-    log(`browser: ${chromiumPath} ${browser.version()}`);
+    ctx.browser = await launchBrowser();
     const problems = [];
-    const newPage = async () => {
-      const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-US' });
-      context.setDefaultTimeout(TIMEOUT_MS);
-      context.setDefaultNavigationTimeout(TIMEOUT_MS);
-      const p = await context.newPage();
+    const watchedPage = async () => {
+      const p = await newPage(ctx.browser);
       p.on('request', (req) => {
         if (!req.url().startsWith(`${base}/`)) problems.push(`a request left the hub: ${req.method()} ${req.url()}`);
       });
@@ -368,50 +233,11 @@ async function main() {
       return p;
     };
 
-    page = await newPage();
-    await walkConsole(page, base, bank, data);
+    ctx.page = await watchedPage();
+    await walkConsole(ctx.page, base, bank, data);
     // The second organisation's operator, in a browser of their own (no shared cookie).
-    page = await newPage();
-    await walkOtherOrganisation(page, base, other, data);
+    ctx.page = await watchedPage();
+    await walkOtherOrganisation(ctx.page, base, other, data);
     check(problems.length === 0, `problems seen while browsing:\n      ${problems.join('\n      ')}`);
-  } catch (e) {
-    failed = e;
-  } finally {
-    if (failed && page) {
-      console.error(`\n  page at failure: ${page.url()}`);
-      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(unreadable)');
-      console.error(text.split('\n').map((l) => `    | ${l}`).slice(0, 40).join('\n'));
-    }
-    await browser?.close().catch(() => {});
-    await stopHub();
-    if (failed) {
-      let hubLog = '';
-      try {
-        hubLog = readFileSync(logPath, 'utf8');
-      } catch {
-        // no log yet
-      }
-      const tail = hubLog.replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n').slice(-30);
-      if (tail.length && tail[0] !== '') console.error(`\n  hub log (last ${tail.length} lines):\n${tail.map((l) => `    | ${l}`).join('\n')}`);
-    }
-    rmSync(work, { recursive: true, force: true });
-  }
-  if (failed) throw failed;
-}
-
-const watchdog = setTimeout(() => {
-  console.error(`\nFAIL: the console browser test took longer than ${OVERALL_MS / 1000} s`);
-  process.exit(1); // the 'exit' handler kills the hub
-}, OVERALL_MS);
-watchdog.unref();
-
-main().then(
-  () => {
-    console.log('\nPASS: the operator\'s console works in chromium, and one organisation sees nothing of another\'s');
-    process.exit(0);
-  },
-  (e) => {
-    console.error(`\nFAIL: ${e instanceof Failure ? e.message : e.stack ?? e}`);
-    process.exit(1);
   },
 );

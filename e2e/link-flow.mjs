@@ -22,36 +22,20 @@
 // E2E_STEPS=<dir> to save a full-page screenshot of the page after each click into <dir>.
 // Exit code 0 when every check passed, 1 otherwise (with the hub's log tail on failure).
 
-import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, openSync, closeSync, mkdirSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
-import { chromium } from 'playwright-core';
+import { api, check, cli, launchBrowser, log, newPage, repo, run, startHub, workDir } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..');
-const bin = resolve(process.argv[2] ?? process.env.BANKFEEDS_BIN ?? join(repo, 'target/release/bankfeeds'));
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const screenshotTo = (() => {
   const s = process.env.E2E_SCREENSHOT;
   if (!s || s === '0') return null;
   return s === '1' ? join(repo, 'docs/screenshots/sandbox-feed.png') : resolve(s);
 })();
 const stepsDir = process.env.E2E_STEPS ? resolve(process.env.E2E_STEPS) : null;
-const TIMEOUT_MS = 15_000; // per browser action / navigation
 // The hub's sandbox (and demo bank) password: the sandboxes are off unless turned on.
 const SANDBOX_PASSWORD = 'e2e sandbox password';
 const OVERALL_MS = 180_000; // the whole run
-
-const log = (...a) => console.log('  ', ...a);
-class Failure extends Error {}
-function check(cond, message) {
-  if (!cond) throw new Failure(message);
-}
 
 // ---------------------------------------------------------------- the FI's data
 //
@@ -114,67 +98,11 @@ const cents = (text) => {
 
 // ---------------------------------------------------------------- the hub
 
-async function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
-
-function hubEnv() {
-  // Only the flags configure the hub: no stray BANKFEEDS_* setting from the caller's shell.
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('BANKFEEDS_')) delete env[k];
-  return env;
-}
-
-function serveEnv() {
-  // The hub under test serves the sandboxes and the demo bank, behind the sandbox password.
-  return { ...hubEnv(), BANKFEEDS_SANDBOX_ENABLED: 'true', BANKFEEDS_SANDBOX_PASSWORD: SANDBOX_PASSWORD };
-}
-
-async function waitHealthy(base, hubProc) {
-  const until = Date.now() + 20_000;
-  while (Date.now() < until) {
-    if (hubProc.exitCode !== null) throw new Failure(`the hub exited with ${hubProc.exitCode} before answering`);
-    try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Failure(`no answer from ${base}/healthz within 20 s`);
-}
-
-async function api(base, creds, method, path, body) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: 'Basic ' + Buffer.from(`${creds.client_id}:${creds.client_secret}`).toString('base64'),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  check(r.status === 200, `${method} ${path.replace(/access_token=[^&]+/, 'access_token=…')}: ${r.status} ${text}`);
-  return JSON.parse(text);
-}
-
 /// The FI: an organisation configured for QuickBooks with the demo bank as its login page, one
 /// customer ("Acme Ltd") with a checking account and a card, and their transactions pushed.
 async function setUpFi(base, dbUrl) {
-  const { stdout } = await promisify(execFile)(bin, ['org', 'create', '--name', 'Demo Bank', '--database-url', dbUrl], {
-    env: hubEnv(),
-  });
-  const org = JSON.parse(stdout.trim().split('\n').pop());
-  check(org.client_id && org.client_secret, `org create printed no credential: ${stdout}`);
+  const org = await cli(['org', 'create', '--name', 'Demo Bank'], dbUrl);
+  check(org.client_id && org.client_secret, `org create printed no credential: ${JSON.stringify(org)}`);
   log(`org "${org.name}" created (${org.client_id})`);
 
   await api(base, org, 'PUT', '/versioned/bank_feeds/configs/INTUIT_BANK_FEEDS', {
@@ -419,152 +347,65 @@ async function checkFeedPage(page, account) {
 
 // ---------------------------------------------------------------- main
 
-// Last resort if the script is interrupted or times out: the hub must not outlive it, nor its
-// directory. (Playwright kills the browser it launched when the process exits.)
-let hubProc = null;
-let workDir = null;
-process.once('exit', () => {
-  if (hubProc && hubProc.exitCode === null && hubProc.signalCode === null) hubProc.kill('SIGKILL');
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.once(sig, () => {
-    console.error(`\n${sig}: stopping`);
-    process.exit(1);
-  });
-}
-
-async function main() {
-  check(existsSync(bin), `no hub binary at ${bin} (build it with 'cargo build --release -p bankfeeds-cli', or pass its path)`);
-  check(existsSync(chromiumPath), `no chromium at ${chromiumPath} (apt-get install -y chromium)`);
-
-  const work = mkdtempSync(join(tmpdir(), 'bankfeeds-e2e-'));
-  workDir = work;
+run({ name: 'the browser test', overallMs: OVERALL_MS, pass: 'the QuickBooks sandbox link flow works in chromium' }, async (ctx) => {
+  const work = workDir('bankfeeds-e2e-');
   const dbUrl = `sqlite://${join(work, 'e2e.db')}`;
-  const logPath = join(work, 'hub.log');
-  let browser = null;
-  const stopHub = async () => {
-    if (!hubProc || hubProc.exitCode !== null || hubProc.signalCode !== null) return;
-    const exited = new Promise((r) => hubProc.once('exit', r));
-    hubProc.kill('SIGTERM');
-    const killer = setTimeout(() => hubProc.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(killer);
-  };
+  // The hub under test serves the sandboxes and the demo bank, behind the sandbox password.
+  const hub = await startHub(work, dbUrl, { BANKFEEDS_SANDBOX_ENABLED: 'true', BANKFEEDS_SANDBOX_PASSWORD: SANDBOX_PASSWORD });
+  ctx.procs.push(hub);
+  const base = hub.base;
 
-  let failed = null;
-  let page = null;
-  try {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const logFd = openSync(logPath, 'a');
-    hubProc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', dbUrl, '--public-url', base], {
-      env: serveEnv(),
-      stdio: ['ignore', logFd, logFd],
-    });
-    closeSync(logFd);
-    log(`hub: ${bin} serve on ${base} (${dbUrl})`);
-    await waitHealthy(base, hubProc);
+  const { org, token } = await setUpFi(base, dbUrl);
 
-    const { org, token } = await setUpFi(base, dbUrl);
+  ctx.browser = await launchBrowser();
+  const page = await newPage(ctx.browser);
+  ctx.page = page;
 
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: process.env.E2E_HEADED !== '1',
-      args: ['--no-sandbox', '--disable-background-networking'],
-    });
-    log(`browser: ${chromiumPath} ${browser.version()}`);
-    const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-US' });
-    context.setDefaultTimeout(TIMEOUT_MS);
-    context.setDefaultNavigationTimeout(TIMEOUT_MS);
-    page = await context.newPage();
+  // Every response: no Cross-Origin-Opener-Policy, and no page body holding the OTP or the
+  // connection's token. Every request stays on the hub. No script error or console error.
+  const problems = [];
+  const bodies = [];
+  page.on('request', (req) => {
+    if (!req.url().startsWith(`${base}/`)) problems.push(`a request left the hub: ${req.method()} ${req.url()}`);
+  });
+  page.on('response', (res) => {
+    bodies.push(
+      (async () => {
+        const h = await res.allHeaders();
+        const what = `${res.status()} ${new URL(res.url()).pathname}`;
+        if ('cross-origin-opener-policy' in h) problems.push(`${what} sends Cross-Origin-Opener-Policy: ${h['cross-origin-opener-policy']}`);
+        if (res.status() >= 300 && res.status() < 400) return; // redirects have no body to read
+        const body = await res.text().catch(() => '');
+        if (body.includes('bfotp_')) problems.push(`${what}: the page holds an OTP (bfotp_…)`);
+        if (body.includes(token)) problems.push(`${what}: the page holds the connection's access token`);
+        if (res.status() >= 400 && !expectedErrors.has(what)) problems.push(`${what}: error page`);
+      })(),
+    );
+  });
+  page.on('pageerror', (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // The hub serves no favicon; the browser's own request for one is not the page's doing.
+    const path = new URL(m.location().url || page.url()).pathname;
+    if (path === '/favicon.ico') return;
+    // The refused sign-in the walk provokes on purpose.
+    if (expectedErrors.has(`401 ${path}`) && m.text().includes('401')) return;
+    problems.push(`console error on ${page.url()}: ${m.text()} ${m.location().url ?? ''}`.trimEnd());
+  });
 
-    // Every response: no Cross-Origin-Opener-Policy, and no page body holding the OTP or the
-    // connection's token. Every request stays on the hub. No script error or console error.
-    const problems = [];
-    const bodies = [];
-    page.on('request', (req) => {
-      if (!req.url().startsWith(`${base}/`)) problems.push(`a request left the hub: ${req.method()} ${req.url()}`);
-    });
-    page.on('response', (res) => {
-      bodies.push(
-        (async () => {
-          const h = await res.allHeaders();
-          const what = `${res.status()} ${new URL(res.url()).pathname}`;
-          if ('cross-origin-opener-policy' in h) problems.push(`${what} sends Cross-Origin-Opener-Policy: ${h['cross-origin-opener-policy']}`);
-          if (res.status() >= 300 && res.status() < 400) return; // redirects have no body to read
-          const body = await res.text().catch(() => '');
-          if (body.includes('bfotp_')) problems.push(`${what}: the page holds an OTP (bfotp_…)`);
-          if (body.includes(token)) problems.push(`${what}: the page holds the connection's access token`);
-          if (res.status() >= 400 && !expectedErrors.has(what)) problems.push(`${what}: error page`);
-        })(),
-      );
-    });
-    page.on('pageerror', (e) => problems.push(`script error on ${page.url()}: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() !== 'error') return;
-      // The hub serves no favicon; the browser's own request for one is not the page's doing.
-      const path = new URL(m.location().url || page.url()).pathname;
-      if (path === '/favicon.ico') return;
-      // The refused sign-in the walk provokes on purpose.
-      if (expectedErrors.has(`401 ${path}`) && m.text().includes('401')) return;
-      problems.push(`console error on ${page.url()}: ${m.text()} ${m.location().url ?? ''}`.trimEnd());
-    });
+  await walkLinkFlow(page, base);
+  await breakTheCard(page, base, org, token);
 
-    await walkLinkFlow(page, base);
-    await breakTheCard(page, base, org, token);
+  // The rendered HTML too (the DOM as the browser ended up with it).
+  const html = await page.content();
+  check(!html.includes('bfotp_') && !html.includes(token), 'the feed page holds an OTP or the access token');
+  await Promise.all(bodies);
+  check(problems.length === 0, `problems seen while browsing:\n      ${problems.join('\n      ')}`);
+  log(`${bodies.length} responses checked: no COOP header, no OTP or token in any page, no request off the hub`);
 
-    // The rendered HTML too (the DOM as the browser ended up with it).
-    const html = await page.content();
-    check(!html.includes('bfotp_') && !html.includes(token), 'the feed page holds an OTP or the access token');
-    await Promise.all(bodies);
-    check(problems.length === 0, `problems seen while browsing:\n      ${problems.join('\n      ')}`);
-    log(`${bodies.length} responses checked: no COOP header, no OTP or token in any page, no request off the hub`);
-
-    if (screenshotTo) {
-      mkdirSync(dirname(screenshotTo), { recursive: true });
-      await page.screenshot({ path: screenshotTo, fullPage: true });
-      log(`screenshot: ${screenshotTo}`);
-    }
-  } catch (e) {
-    failed = e;
-  } finally {
-    if (failed && page) {
-      console.error(`\n  page at failure: ${page.url()}`);
-      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(unreadable)');
-      console.error(text.split('\n').map((l) => `    | ${l}`).slice(0, 40).join('\n'));
-    }
-    await browser?.close().catch(() => {});
-    await stopHub();
-    if (failed) {
-      let hubLog = '';
-      try {
-        hubLog = readFileSync(logPath, 'utf8');
-      } catch {
-        // no log yet
-      }
-      // (the human log format colours its output even into a file)
-      const tail = hubLog.replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n').slice(-30);
-      if (tail.length && tail[0] !== '') console.error(`\n  hub log (last ${tail.length} lines):\n${tail.map((l) => `    | ${l}`).join('\n')}`);
-    }
-    rmSync(work, { recursive: true, force: true });
+  if (screenshotTo) {
+    mkdirSync(dirname(screenshotTo), { recursive: true });
+    await page.screenshot({ path: screenshotTo, fullPage: true });
+    log(`screenshot: ${screenshotTo}`);
   }
-  if (failed) throw failed;
-}
-
-const watchdog = setTimeout(() => {
-  console.error(`\nFAIL: the browser test took longer than ${OVERALL_MS / 1000} s`);
-  process.exit(1); // the 'exit' handler kills the hub
-}, OVERALL_MS);
-watchdog.unref();
-
-main().then(
-  () => {
-    console.log('\nPASS: the QuickBooks sandbox link flow works in chromium');
-    process.exit(0);
-  },
-  (e) => {
-    console.error(`\nFAIL: ${e instanceof Failure ? e.message : e.stack ?? e}`);
-    process.exit(1);
-  },
-);
+});

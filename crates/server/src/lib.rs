@@ -332,6 +332,7 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
         Default::default(),
         Default::default(),
     ));
+    state.live = Arc::new(config.live_settings());
     state.auth_failures =
         client_limit::AuthFailures::per_minute(config.auth_failures_per_minute).map(Arc::new);
     state.anonymous_limiter = client_limit::ClientLimiter::new(

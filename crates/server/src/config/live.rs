@@ -1,7 +1,13 @@
-//! The settings of live platform connectors: the key ring that seals their secrets and where
-//! each platform's API is.
+//! The settings of live platform connectors: the key ring that seals their secrets, where
+//! each platform's API is, and how the live delivery worker paces itself.
+
+use std::time::Duration;
 
 use super::Config;
+
+/// A lease must outlast one call to Xero with its retries (4 tries of up to 30 s, with
+/// back-off), or a second instance could claim a statement still in flight.
+const MIN_LEASE_SECONDS: u64 = 180;
 
 impl Config {
     pub(super) fn validate_live(&self) -> anyhow::Result<()> {
@@ -18,7 +24,34 @@ impl Config {
                 "{name} must be http or https"
             );
         }
+        anyhow::ensure!(
+            self.live_poll_seconds >= 1,
+            "live_poll_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.live_retry_base_seconds >= 1,
+            "live_retry_base_seconds must be at least 1"
+        );
+        anyhow::ensure!(
+            self.live_lease_seconds >= MIN_LEASE_SECONDS,
+            "live_lease_seconds must be at least {MIN_LEASE_SECONDS} (a call to Xero with its retries)"
+        );
         Ok(())
+    }
+
+    /// How the live delivery worker paces itself: `live_poll_seconds` between asking Xero about
+    /// a `PENDING` statement (an idle worker also looks for new work that often, at most every
+    /// 5 s), `live_lease_seconds`, and back-off from `live_retry_base_seconds`.
+    pub fn live_settings(&self) -> crate::xero::worker::LiveSettings {
+        let defaults = crate::xero::worker::LiveSettings::default();
+        let poll = Duration::from_secs(self.live_poll_seconds);
+        crate::xero::worker::LiveSettings {
+            idle: defaults.idle.min(poll),
+            poll_pending: poll,
+            lease: Duration::from_secs(self.live_lease_seconds),
+            retry_base: Duration::from_secs(self.live_retry_base_seconds),
+            ..defaults
+        }
     }
 
     /// The keys of `secrets_key`, if any.

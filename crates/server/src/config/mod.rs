@@ -105,6 +105,12 @@ pub struct Config {
     pub xero_identity_url: String,
     pub xero_api_url: String,
     pub xero_connections_url: String,
+    /// Live delivery: seconds before Xero is asked again about a `PENDING` statement.
+    pub live_poll_seconds: u64,
+    /// Live delivery: seconds a claimed statement or deletion stays this instance's.
+    pub live_lease_seconds: u64,
+    /// Live delivery: the first back-off, in seconds, after Xero did not answer usably.
+    pub live_retry_base_seconds: u64,
 }
 
 /// The `INTU.BID` when none is configured: the one in common sample files. An FI enrolled with
@@ -158,6 +164,9 @@ impl Default for Config {
             xero_identity_url: crate::xero::IDENTITY_URL.into(),
             xero_api_url: crate::xero::API_URL.into(),
             xero_connections_url: crate::xero::CONNECTIONS_URL.into(),
+            live_poll_seconds: 30,
+            live_lease_seconds: 300,
+            live_retry_base_seconds: 30,
         }
     }
 }
@@ -201,6 +210,9 @@ const ENV_KEYS: &[&str] = &[
     "xero_identity_url",
     "xero_api_url",
     "xero_connections_url",
+    "live_poll_seconds",
+    "live_lease_seconds",
+    "live_retry_base_seconds",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.

@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Duration;
 
 #[test]
 #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
@@ -155,6 +156,48 @@ fn secrets_keys_and_xero_urls_are_checked_and_never_shown() {
         jail.set_env("BANKFEEDS_SECRETS_KEY", &a);
         jail.set_env("BANKFEEDS_XERO_API_URL", "ftp://x");
         assert!(Config::load(None, &Overrides::default()).is_err());
+        Ok(())
+    });
+}
+
+#[test]
+#[allow(clippy::result_large_err)]
+fn live_worker_timings_are_configured_and_checked() {
+    figment::Jail::expect_with(|jail| {
+        let c = Config::load(None, &Overrides::default()).unwrap();
+        let s = c.live_settings();
+        assert_eq!(s.poll_pending, Duration::from_secs(30));
+        assert_eq!(s.idle, Duration::from_secs(5));
+        assert_eq!(s.lease, Duration::from_secs(300));
+        assert_eq!(s.retry_base, Duration::from_secs(30));
+
+        jail.set_env("BANKFEEDS_LIVE_POLL_SECONDS", "1");
+        jail.set_env("BANKFEEDS_LIVE_LEASE_SECONDS", "600");
+        jail.set_env("BANKFEEDS_LIVE_RETRY_BASE_SECONDS", "2");
+        let s = Config::load(None, &Overrides::default())
+            .unwrap()
+            .live_settings();
+        assert_eq!(s.poll_pending, Duration::from_secs(1));
+        assert_eq!(
+            s.idle,
+            Duration::from_secs(1),
+            "an idle worker looks as often"
+        );
+        assert_eq!(s.lease, Duration::from_secs(600));
+        assert_eq!(s.retry_base, Duration::from_secs(2));
+
+        for (key, bad) in [
+            ("BANKFEEDS_LIVE_POLL_SECONDS", "0"),
+            ("BANKFEEDS_LIVE_RETRY_BASE_SECONDS", "0"),
+            ("BANKFEEDS_LIVE_LEASE_SECONDS", "60"),
+        ] {
+            jail.set_env(key, bad);
+            assert!(
+                Config::load(None, &Overrides::default()).is_err(),
+                "{key}={bad}"
+            );
+            jail.set_env(key, "300");
+        }
         Ok(())
     });
 }

@@ -14,7 +14,7 @@ use sha2::Digest as _;
 
 use bankfeeds_domain::account::BankAccountType;
 use bankfeeds_domain::live::xero::FeedConnectionOutcome;
-use bankfeeds_domain::live::xero::{account_name, account_number, feed_connection, retry_delay};
+use bankfeeds_domain::live::xero::{account_name, account_number, feed_connection};
 use bankfeeds_domain::live::LiveFeedState;
 use bankfeeds_domain::ConnectionId;
 use bankfeeds_store::{DeletionUpdate, LiveDeletion, LiveFeed, LiveTenant, StoreResult};
@@ -237,7 +237,8 @@ impl LiveWorker {
     }
 
     async fn delete_one(&self, d: &LiveDeletion) -> StoreResult<DeletionUpdate> {
-        let later = DeletionUpdate::RetryAt(self.clock.now() + retry_delay(d.attempts));
+        let later =
+            DeletionUpdate::RetryAt(self.clock.now() + self.settings.retry_delay(d.attempts));
         let Some(tenant) = self.store.get_live_tenant(d.connection_id).await? else {
             return Ok(DeletionUpdate::Done("no-consent".into()));
         };

@@ -342,3 +342,20 @@ async fn feed_connections_answer_per_item_even_on_400() {
     let body: serde_json::Value = serde_json::from_str(&script.seen()[0].body).unwrap();
     assert_eq!(body["items"][0]["accountType"], "CREDITCARD");
 }
+
+#[test]
+fn the_workers_back_off_scales_from_its_configured_base() {
+    let secs = |s: &worker::LiveSettings, n| s.retry_delay(n).num_milliseconds();
+    let default = worker::LiveSettings::default();
+    // The domain's schedule as it is: 30 s doubling to an hour.
+    assert_eq!(secs(&default, 1), 30_000);
+    assert_eq!(secs(&default, 2), 60_000);
+    assert_eq!(secs(&default, 20), 3_600_000);
+    let fast = worker::LiveSettings {
+        retry_base: Duration::from_secs(1),
+        ..default
+    };
+    assert_eq!(secs(&fast, 1), 1_000);
+    assert_eq!(secs(&fast, 3), 4_000);
+    assert_eq!(secs(&fast, 20), 120_000, "the cap scales with the base");
+}

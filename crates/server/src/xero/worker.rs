@@ -41,6 +41,9 @@ pub struct LiveSettings {
     pub lease: Duration,
     /// Loops sending at once (each serves other accounts).
     pub senders: usize,
+    /// The first wait after Xero did not answer usably; it doubles with each try, up to 120
+    /// times this (`domain::live::xero::retry_delay`: 30 s to an hour by default).
+    pub retry_base: Duration,
 }
 
 impl Default for LiveSettings {
@@ -50,7 +53,19 @@ impl Default for LiveSettings {
             poll_pending: Duration::from_secs(30),
             lease: Duration::from_secs(300),
             senders: 2,
+            retry_base: Duration::from_secs(30),
         }
+    }
+}
+
+impl LiveSettings {
+    /// How long a statement or deletion waits after `attempts` tries Xero did not answer
+    /// usably: the domain's back-off, scaled from its 30 s base to `retry_base`.
+    pub fn retry_delay(&self, attempts: i64) -> chrono::TimeDelta {
+        let scaled = retry_delay(attempts).num_milliseconds() as i128
+            * self.retry_base.as_millis() as i128
+            / 30_000;
+        chrono::TimeDelta::milliseconds(scaled.clamp(0, i64::MAX as i128) as i64)
     }
 }
 
@@ -182,7 +197,7 @@ impl LiveWorker {
         let Some(app) = self.app(s.org_id).await? else {
             tracing::warn!(org_id = %s.org_id, "live Xero feed without readable app credentials; retrying later");
             return Ok(Step::Record(StatementUpdate::RetryAt(
-                now + retry_delay(s.attempts),
+                now + self.settings.retry_delay(s.attempts),
             )));
         };
         let mut answer = Err(XeroError::Unauthorized);
@@ -228,7 +243,7 @@ impl LiveWorker {
     /// Xero's answer as what becomes of the statement.
     fn judge(&self, s: &LiveStatement, answer: Result<StatementIn, XeroError>) -> Step {
         let now = self.clock.now();
-        let later = StatementUpdate::RetryAt(now + retry_delay(s.attempts));
+        let later = StatementUpdate::RetryAt(now + self.settings.retry_delay(s.attempts));
         let (outcome, detail) = match answer {
             Ok(x) => match x.status {
                 Some(StatementStatus::Delivered) => {

@@ -268,6 +268,7 @@ pub(crate) async fn instance(
                 poll_pending: Duration::ZERO,
                 lease: Duration::from_secs(30),
                 senders: 2,
+                ..LiveSettings::default()
             });
         },
         0,
