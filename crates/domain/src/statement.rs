@@ -174,7 +174,7 @@ pub fn plan(
     pending: &[Pending],
     per_statement: usize,
     shown: Shown,
-    reported: Reported,
+    reported: &Reported,
     now: Timestamp,
 ) -> Vec<Statement> {
     if pending.is_empty() {
@@ -303,7 +303,7 @@ mod tests {
             p,
             per,
             shown,
-            reported,
+            &reported,
             at(),
         )
     }
@@ -472,7 +472,7 @@ mod tests {
             &lines(&[("2026-10-01", "7445.65"), ("2026-10-04", "-20.00")]),
             1000,
             Shown::default(),
-            reported,
+            &reported,
             at(),
         );
         assert_eq!(s[0].opening_balance, Decimal::ZERO);
@@ -500,7 +500,15 @@ mod tests {
             ..Reported::default()
         };
         let (company, account) = (CompanyId::new(), BankFeedAccountId::new());
-        let s = plan(company, account, &p, 1000, Shown::default(), reported, at());
+        let s = plan(
+            company,
+            account,
+            &p,
+            1000,
+            Shown::default(),
+            &reported,
+            at(),
+        );
         let status: Vec<_> = s.iter().map(|s| s.reconcile()).collect();
         assert_eq!(
             status,
@@ -547,7 +555,7 @@ mod tests {
             &lines(&[("2026-10-01", "10"), ("2026-10-02", "5")]),
             1000,
             Shown::default(),
-            reported,
+            &reported,
             at(),
         );
         assert_eq!(s[0].opening_balance, d("50"));

@@ -386,7 +386,7 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
             &pending,
             per_statement as usize,
             shown,
-            reported,
+            &reported,
             now,
         );
         // The statements hold the lines in this order, each its `transaction_count` of them.
