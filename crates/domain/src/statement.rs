@@ -297,15 +297,17 @@ mod tests {
             closings: closings_of(closings),
             ..Reported::default()
         };
-        plan(
-            CompanyId::new(),
-            BankFeedAccountId::new(),
-            p,
-            per,
-            shown,
-            &reported,
-            at(),
-        )
+        cut_as(p, per, shown, &reported)
+    }
+
+    /// A first sync's statements of `p`, 1000 lines at most each, with the FI's figures.
+    fn first(p: &[Pending], reported: &Reported) -> Vec<Statement> {
+        cut_as(p, 1000, Shown::default(), reported)
+    }
+
+    fn cut_as(p: &[Pending], per: usize, shown: Shown, reported: &Reported) -> Vec<Statement> {
+        let (company, account) = (CompanyId::new(), BankFeedAccountId::new());
+        plan(company, account, p, per, shown, reported, at())
     }
 
     fn closings_of(days: &[(&str, &str)]) -> BTreeMap<NaiveDate, Decimal> {
@@ -466,14 +468,9 @@ mod tests {
             closings: closings_of(&[("2026-10-01", "7445.65"), ("2026-10-04", "1.00")]),
             ..Reported::default()
         };
-        let s = plan(
-            CompanyId::new(),
-            BankFeedAccountId::new(),
+        let s = first(
             &lines(&[("2026-10-01", "7445.65"), ("2026-10-04", "-20.00")]),
-            1000,
-            Shown::default(),
             &reported,
-            at(),
         );
         assert_eq!(s[0].opening_balance, Decimal::ZERO);
         assert_eq!(s[0].reconcile(), Reconcile::TiesOut);
@@ -499,16 +496,7 @@ mod tests {
             closings: closings_of(&closings),
             ..Reported::default()
         };
-        let (company, account) = (CompanyId::new(), BankFeedAccountId::new());
-        let s = plan(
-            company,
-            account,
-            &p,
-            1000,
-            Shown::default(),
-            &reported,
-            at(),
-        );
+        let s = first(&p, &reported);
         let status: Vec<_> = s.iter().map(|s| s.reconcile()).collect();
         assert_eq!(
             status,
@@ -549,14 +537,9 @@ mod tests {
             closings: closings_of(&[("2026-10-01", "60")]),
             ..Reported::default()
         };
-        let s = plan(
-            CompanyId::new(),
-            BankFeedAccountId::new(),
+        let s = first(
             &lines(&[("2026-10-01", "10"), ("2026-10-02", "5")]),
-            1000,
-            Shown::default(),
             &reported,
-            at(),
         );
         assert_eq!(s[0].opening_balance, d("50"));
         assert_eq!(s[0].reconcile(), Reconcile::TiesOut);
