@@ -9,8 +9,9 @@
 // password first), the demo bank with its password, the redirect's "Continue", the selection.
 // Whatever happens, the browser and the hub are stopped and the directory removed.
 //
-// Every statement on a feed page it opens must tie out (opening plus its lines is the closing
-// the bank reported) or show the difference (issue 17). The card feed is opened twice: once as
+// The FI pushes a batch per posting day, each with its balance, so every statement on a feed
+// page it opens must have the bank's closing and tie out (opening plus its lines is the closing
+// the bank reported) or show the difference; none may say "not reported" (issue 17). The card feed is opened twice: once as
 // linked (it ties out), then after the FI pushed a batch whose balance is 4.70 off, where the new
 // statement must say "Difference of USD 4.70" and the earlier ones are left as they were.
 //
@@ -132,19 +133,25 @@ async function setUpFi(base, dbUrl) {
     a.id = got.bank_feed_account.id;
     // What the statements must open at: the FI's balance less everything it sent.
     a.opening_cents = a.current_balance_cents - a.transactions.reduce((sum, t) => sum + t.cents, 0);
-    await api(base, org, 'POST', `/versioned/accounting/bank_feeds/transactions?${q}`, {
-      bank_feed_transactions: {
-        bank_feed_account_id: a.id,
-        current_balance: num(a.current_balance_cents),
-        transactions: a.transactions.map((t) => ({
-          transaction_id: t.id,
-          posted_at: postedAt(t.days, ...t.at),
-          amount: num(t.cents),
-          description: t.description,
-          ...(t.payee ? { payee: t.payee } : {}),
-        })),
-      },
-    });
+    // A batch per posting day with the bank's balance after it, so each day has its figure.
+    let balance = a.opening_cents;
+    for (const days of new Set(a.transactions.map((t) => t.days))) {
+      const day = a.transactions.filter((t) => t.days === days);
+      balance += day.reduce((sum, t) => sum + t.cents, 0);
+      await api(base, org, 'POST', `/versioned/accounting/bank_feeds/transactions?${q}`, {
+        bank_feed_transactions: {
+          bank_feed_account_id: a.id,
+          current_balance: num(balance),
+          transactions: day.map((t) => ({
+            transaction_id: t.id,
+            posted_at: postedAt(t.days, ...t.at),
+            amount: num(t.cents),
+            description: t.description,
+            ...(t.payee ? { payee: t.payee } : {}),
+          })),
+        },
+      });
+    }
     log(`${a.name}: account ${a.id}, ${a.transactions.length} transactions pushed, balance ${money(a.current_balance_cents)}`);
   }
   return { org, token };
@@ -340,7 +347,8 @@ async function checkFeedPage(page, account) {
     statuses.push(st.status);
   }
   check(opening === account.current_balance_cents, `the newest statement closes at ${money(opening)}, expected the bank's ${money(account.current_balance_cents)}`);
-  check(statuses[statuses.length - 1] !== 'not_reported', 'the newest statement has no closing balance from the bank');
+  // Every day was sent with its balance: none lacks the bank's figure.
+  check(statuses.every((st) => st !== 'not_reported'), `a statement has no closing balance from the bank: ${statuses}`);
   log(`feed page: ${rows.length} transactions in ${statements.length} statements (${statuses.join(', ')}), ${money(account.opening_cents)} → ${money(opening)}, bank balance ${bankBalance}, last synced ${lastSynced}`);
   return statuses;
 }

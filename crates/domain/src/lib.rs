@@ -32,6 +32,7 @@ pub mod retention;
 pub mod sandbox;
 pub mod secret;
 pub mod statement;
+pub mod statement_close;
 pub mod transaction;
 pub mod webhook;
 

@@ -14,18 +14,22 @@
 //!
 //! **Balances.** A statement opens where the platform's previous statement closed as the bank
 //! gave it (its reported closing when there is one). Its `closing_balance` is the platform's
-//! own sum, opening plus lines. The FI's `current_balance` is the balance after everything it
-//! sent, so it is the reported closing of the last statement a sync cuts; the statements before
-//! it in the same sync have no figure from the bank (their closing is carried from the lines).
-//! The first statement of a feed opens at the FI's balance less everything new, less the breaks
-//! the continuity ledger recorded before it (`domain::continuity`), so a wrong FI figure shows as
-//! a difference on the statement it falls in, never as a silently shifted opening balance.
-//! Without any balance from the FI the platform opens at zero and carries on from its last close.
+//! own sum, opening plus lines. Its `reported_closing` is the bank's balance at the end of its
+//! day, when the FI reported one that can be attributed to that day
+//! ([`crate::statement_close::bank_closings`]: the last report whose batch's transactions end on
+//! that day, with no line of that day stored after it); a day several statements long (the
+//! profile's chunk) gives it to its last. The first statement of a feed opens at the FI's last
+//! reported balance less the new lines it covers, less the breaks the continuity ledger
+//! recorded before it (`domain::continuity`), so a wrong FI figure shows as a difference on the
+//! statement it falls in, never as a silently shifted opening balance. Without any balance from
+//! the FI the platform opens at zero and carries on from its last close.
 //! [`Statement::reconcile`] compares: ties out, a difference of some money, or nothing reported.
 //!
 //! A platform imports a feed's history only from the start date the customer chose when
 //! linking (`imports_from`): what the FI sent for earlier days stays un-ingested, and is taken
 //! if the customer links the feed again with an earlier start date.
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -139,13 +143,19 @@ pub struct Shown {
 }
 
 /// What the FI has said about the feed's balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Reported {
-    /// The account's `current_balance`: after every transaction it sent.
+    /// The FI's last reported balance (the account's `current_balance` when it never reported).
     pub current: Option<Decimal>,
+    /// The amounts of the new lines stored after `current` was reported (the continuity
+    /// ledger's unreported amount; zero when `current` is not a report).
+    pub unreported: Decimal,
     /// The sum of the differences of the breaks continuity recorded (the FI's figures that
     /// disagreed with its transactions).
     pub breaks: Decimal,
+    /// The bank's closing balance of each posting day a report closes
+    /// ([`crate::statement_close::bank_closings`]).
+    pub closings: BTreeMap<NaiveDate, Decimal>,
 }
 
 /// The order `plan`'s statements hold the lines in: by posting day, then storage order. Each
@@ -164,7 +174,7 @@ pub fn plan(
     pending: &[Pending],
     per_statement: usize,
     shown: Shown,
-    reported: Reported,
+    reported: &Reported,
     now: Timestamp,
 ) -> Vec<Statement> {
     if pending.is_empty() {
@@ -174,16 +184,23 @@ pub fn plan(
     let total: Decimal = lines.iter().map(|p| p.amount).sum();
     let mut balance = match (shown.closing, reported.current) {
         (Some(closing), _) => closing,
-        (None, Some(current)) => current - total - reported.breaks,
+        (None, Some(current)) => current - (total - reported.unreported) - reported.breaks,
         (None, None) => Decimal::ZERO,
     };
-    let mut statements: Vec<Statement> = lines
+    lines
         .chunk_by(|a, b| a.posted_at.date_naive() == b.posted_at.date_naive())
-        .flat_map(|day| day.chunks(per_statement.max(1)))
-        .map(|chunk| {
+        .flat_map(|day| {
+            let chunks = day.chunks(per_statement.max(1));
+            let last = chunks.len() - 1;
+            chunks.enumerate().map(move |(i, chunk)| (chunk, i == last))
+        })
+        .map(|(chunk, ends_day)| {
             let day = chunk[0].posted_at.date_naive();
             let opening = balance;
-            balance += chunk.iter().map(|p| p.amount).sum::<Decimal>();
+            let closing = opening + chunk.iter().map(|p| p.amount).sum::<Decimal>();
+            let reported_closing = reported.closings.get(&day).copied().filter(|_| ends_day);
+            // The next statement opens where the bank closed this one.
+            balance = reported_closing.unwrap_or(closing);
             Statement {
                 id: StatementId::new(),
                 company_id,
@@ -195,15 +212,11 @@ pub fn plan(
                 first_transaction_id: chunk[0].id,
                 last_transaction_id: chunk[chunk.len() - 1].id,
                 opening_balance: opening,
-                closing_balance: balance,
-                reported_closing: None,
+                closing_balance: closing,
+                reported_closing,
             }
         })
-        .collect();
-    if let Some(last) = statements.last_mut() {
-        last.reported_closing = reported.current;
-    }
-    statements
+        .collect()
 }
 
 /// The running balance after each of a statement's transactions.
@@ -271,20 +284,36 @@ mod tests {
             .collect()
     }
 
-    fn cut(p: &[Pending], per: usize, shown: Shown, current: Option<&str>) -> Vec<Statement> {
+    /// `closings`: the bank's figure for each day a report closes.
+    fn cut(
+        p: &[Pending],
+        per: usize,
+        shown: Shown,
+        current: Option<&str>,
+        closings: &[(&str, &str)],
+    ) -> Vec<Statement> {
         let reported = Reported {
             current: current.map(d),
-            breaks: Decimal::ZERO,
+            closings: closings_of(closings),
+            ..Reported::default()
         };
-        plan(
-            CompanyId::new(),
-            BankFeedAccountId::new(),
-            p,
-            per,
-            shown,
-            reported,
-            at(),
-        )
+        cut_as(p, per, shown, &reported)
+    }
+
+    /// A first sync's statements of `p`, 1000 lines at most each, with the FI's figures.
+    fn first(p: &[Pending], reported: &Reported) -> Vec<Statement> {
+        cut_as(p, 1000, Shown::default(), reported)
+    }
+
+    fn cut_as(p: &[Pending], per: usize, shown: Shown, reported: &Reported) -> Vec<Statement> {
+        let (company, account) = (CompanyId::new(), BankFeedAccountId::new());
+        plan(company, account, p, per, shown, reported, at())
+    }
+
+    fn closings_of(days: &[(&str, &str)]) -> BTreeMap<NaiveDate, Decimal> {
+        days.iter()
+            .map(|(a, b)| (a.parse().unwrap(), d(b)))
+            .collect()
     }
 
     fn day(s: &str) -> Option<NaiveDate> {
@@ -300,7 +329,13 @@ mod tests {
             ("2026-10-03", "-0.25"),
             ("2026-10-02", "5"),
         ]);
-        let s = cut(&p, 1000, Shown::default(), Some("1000"));
+        let s = cut(
+            &p,
+            1000,
+            Shown::default(),
+            Some("1000"),
+            &[("2026-10-03", "1000")],
+        );
         let days: Vec<_> = s.iter().map(|s| s.day).collect();
         assert_eq!(
             days,
@@ -322,7 +357,7 @@ mod tests {
         assert_eq!(
             s[2].reported_closing,
             Some(d("1000")),
-            "the FI's figure closes the last"
+            "the FI's figure closes its day"
         );
         assert_eq!(s[2].reconcile(), Reconcile::TiesOut);
         assert_eq!(
@@ -343,7 +378,7 @@ mod tests {
             .map(|i| ("2026-10-05".to_owned(), i.to_string()))
             .collect();
         let refs: Vec<(&str, &str)> = amounts.iter().map(|(a, b)| (&**a, &**b)).collect();
-        let s = cut(&lines(&refs), 100, Shown::default(), None);
+        let s = cut(&lines(&refs), 100, Shown::default(), None, &[]);
         assert_eq!(
             s.iter().map(|s| s.transaction_count).collect::<Vec<_>>(),
             vec![100, 100, 50]
@@ -366,7 +401,13 @@ mod tests {
             through: day("2026-10-03"),
         };
         let p = lines(&[("2026-10-04", "-20.00"), ("2026-10-03", "1.00")]);
-        let s = cut(&p, 1000, shown, Some("7426.65"));
+        let s = cut(
+            &p,
+            1000,
+            shown,
+            Some("7426.65"),
+            &[("2026-10-04", "7426.65")],
+        );
         assert_eq!(s.len(), 2);
         assert_eq!(
             (s[0].day, s[0].late),
@@ -390,6 +431,7 @@ mod tests {
             1000,
             shown,
             Some("1.00"),
+            &[("2026-10-04", "1.00")],
         );
         assert_eq!(
             s[0].opening_balance,
@@ -403,7 +445,13 @@ mod tests {
             closing: Some(s[0].bank_closing()),
             through: s[0].day,
         };
-        let s = cut(&lines(&[("2026-10-05", "4")]), 1000, next, Some("5.00"));
+        let s = cut(
+            &lines(&[("2026-10-05", "4")]),
+            1000,
+            next,
+            Some("5.00"),
+            &[("2026-10-05", "5.00")],
+        );
         assert_eq!(s[0].opening_balance, d("1.00"));
         assert_eq!(
             s[0].reconcile(),
@@ -417,23 +465,91 @@ mod tests {
         let reported = Reported {
             current: Some(d("1.00")),
             breaks: d("-7424.65"),
+            closings: closings_of(&[("2026-10-01", "7445.65"), ("2026-10-04", "1.00")]),
+            ..Reported::default()
         };
-        let s = plan(
-            CompanyId::new(),
-            BankFeedAccountId::new(),
+        let s = first(
             &lines(&[("2026-10-01", "7445.65"), ("2026-10-04", "-20.00")]),
-            1000,
-            Shown::default(),
-            reported,
-            at(),
+            &reported,
         );
         assert_eq!(s[0].opening_balance, Decimal::ZERO);
+        assert_eq!(s[0].reconcile(), Reconcile::TiesOut);
         assert_eq!(s[1].reconcile(), Reconcile::Difference(d("-7424.65")));
     }
 
     #[test]
+    fn every_day_the_bank_closed_reconciles_and_the_next_opens_at_its_figure() {
+        // Three days, a balance with each; the 2nd's figure is 4.70 off.
+        let p = lines(&[
+            ("2026-10-01", "100"),
+            ("2026-10-02", "-50"),
+            ("2026-10-03", "20"),
+        ]);
+        let closings = [
+            ("2026-10-01", "1100"),
+            ("2026-10-02", "1054.70"),
+            ("2026-10-03", "1074.70"),
+        ];
+        let reported = Reported {
+            current: Some(d("1074.70")),
+            breaks: d("4.70"),
+            closings: closings_of(&closings),
+            ..Reported::default()
+        };
+        let s = first(&p, &reported);
+        let status: Vec<_> = s.iter().map(|s| s.reconcile()).collect();
+        assert_eq!(
+            status,
+            vec![
+                Reconcile::TiesOut,
+                Reconcile::Difference(d("4.70")),
+                Reconcile::TiesOut
+            ],
+            "the break's 4.70 is on its day, not in the opening"
+        );
+        assert_eq!(s[0].opening_balance, d("1000"));
+        assert_eq!(s[2].opening_balance, d("1054.70"), "where the bank closed");
+    }
+
+    #[test]
+    fn a_day_of_several_statements_gives_the_banks_figure_to_its_last() {
+        let p = lines(&[
+            ("2026-10-05", "1"),
+            ("2026-10-05", "2"),
+            ("2026-10-05", "3"),
+        ]);
+        let s = cut(&p, 2, Shown::default(), Some("6"), &[("2026-10-05", "6")]);
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            s[0].reconcile(),
+            Reconcile::NotReported,
+            "mid-day: no figure"
+        );
+        assert_eq!(s[1].reconcile(), Reconcile::TiesOut);
+    }
+
+    #[test]
+    fn lines_sent_after_the_last_report_do_not_shift_the_opening() {
+        // 60 reported after the 1st's +10; the 2nd's +5 came without a balance.
+        let reported = Reported {
+            current: Some(d("60")),
+            unreported: d("5"),
+            closings: closings_of(&[("2026-10-01", "60")]),
+            ..Reported::default()
+        };
+        let s = first(
+            &lines(&[("2026-10-01", "10"), ("2026-10-02", "5")]),
+            &reported,
+        );
+        assert_eq!(s[0].opening_balance, d("50"));
+        assert_eq!(s[0].reconcile(), Reconcile::TiesOut);
+        assert_eq!(s[1].reconcile(), Reconcile::NotReported);
+        assert_eq!(s[1].closing_balance, d("65"));
+    }
+
+    #[test]
     fn nothing_new_is_no_statement() {
-        assert!(cut(&[], 100, Shown::default(), Some("1")).is_empty());
+        assert!(cut(&[], 100, Shown::default(), Some("1"), &[]).is_empty());
     }
 
     #[test]

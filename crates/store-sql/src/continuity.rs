@@ -2,6 +2,7 @@
 //! its last row of `balance_reports`), read and written inside `apply_batch`'s transaction by
 //! both engines, and the `ContinuityStore` methods.
 
+use bankfeeds_domain::batch::rules::start_of_utc_day;
 use bankfeeds_domain::continuity::{
     acknowledge, Acknowledgement, BalanceCheck, BalanceReport, BalanceReportId, Ledger, Step,
 };
@@ -131,12 +132,16 @@ pub async fn write_step(
         )
         .await?
         .0;
+    let lines_on_day = match posted_through {
+        Some(through) => Some(lines_on_day(tx, account.id, through).await?),
+        None => None,
+    };
     tx.execute(
         Sql::new(
             "INSERT INTO balance_reports (id, org_id, connection_id, account_id, job_id, seq,
                  balance_before, unreported_amount, batch_amount, expected, reported, difference,
-                 is_break, posted_through, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 is_break, posted_through, created_at, lines_on_day)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(id.as_uuid())
         .bind(account.org_id.as_uuid())
@@ -152,7 +157,8 @@ pub async fn write_step(
         .bind(check.difference)
         .bind(check.is_break())
         .bind(posted_through)
-        .bind(now),
+        .bind(now)
+        .bind(lines_on_day),
     )
     .await?;
     if check.is_break() {
@@ -170,6 +176,23 @@ pub async fn write_step(
         events::append(tx, &event, now).await?;
     }
     Ok(())
+}
+
+/// How many of the account's transactions are posted on `through`'s UTC day or later (the
+/// newest day: nothing is posted after it), for `domain::statement_close`.
+async fn lines_on_day(
+    tx: &mut impl Exec,
+    account: BankFeedAccountId,
+    through: Timestamp,
+) -> StoreResult<i64> {
+    let (count,): (DbInt,) = tx
+        .fetch_one(
+            Sql::new("SELECT COUNT(*) FROM transactions WHERE account_id = $1 AND posted_at >= $2")
+                .bind(account.as_uuid())
+                .bind(start_of_utc_day(through)),
+        )
+        .await?;
+    Ok(count.0)
 }
 
 #[async_trait::async_trait]

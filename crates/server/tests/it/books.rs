@@ -1,17 +1,21 @@
 //! Integrity of the books (issue 17) through the real router: money answered with its
 //! currency's scale on the Rutter door; closed days declared, and stale spans reported, by the
-//! continuity report.
+//! continuity report; the sandbox statements' balances per posting day, each closed by the
+//! balance the FI reported with that day's batches.
 
 use bankfeeds_domain::account::{FeedState, FeedStatus};
 use bankfeeds_domain::{Clock, SystemClock};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, with_token, Creds, Hub, ACCOUNTS, TRANSACTIONS};
+use crate::helpers::{err, items, ok, with_token, Creds, Hub, Sandbox, ACCOUNTS, TRANSACTIONS};
+use crate::sync::linked;
 
 crate::on_both_backends!(
     money_is_answered_with_its_currencys_scale,
     closed_days_are_declared_and_stale_spans_reported,
+    every_day_sent_with_a_balance_ties_out,
+    a_wrong_fi_balance_is_a_difference_on_its_day_only,
 );
 
 fn days_ago(n: i64) -> DateTime<Utc> {
@@ -274,4 +278,163 @@ async fn closed_days_are_declared_and_stale_spans_reported(hub: Hub) {
     let c = g.continuity(&hub).await;
     assert_eq!(c["stale_spans"][0]["open_days"], 6, "{c}");
     assert_eq!(c["stale_spans"][0]["closed_days"], 4, "{c}");
+}
+
+/// `n` days ago at `hour`:00 UTC, as the API takes it.
+fn posted(n: i64, hour: u32) -> String {
+    let day = days_ago(n).date_naive().and_hms_opt(hour, 0, 0).unwrap();
+    day.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A NetSuite feed (it takes any history and accepts a break) the FI pushes to by day.
+struct Books {
+    bank: Creds,
+    token: String,
+    company: String,
+    account: String,
+}
+
+impl Books {
+    async fn new(hub: &Hub) -> Books {
+        let bank = hub.org("Demo Bank").await;
+        let (company, token, account) = linked(hub, &bank, "NETSUITE").await;
+        Books {
+            bank,
+            token,
+            company,
+            account,
+        }
+    }
+
+    /// One batch of `(id, days ago, hour, amount)` with the FI's balance after it.
+    async fn push(&self, hub: &Hub, txns: &[(&str, i64, u32, &str)], balance: &str) {
+        let transactions: Vec<Value> = txns
+            .iter()
+            .map(|(id, ago, hour, amount)| {
+                json!({"transaction_id": id, "posted_at": posted(*ago, *hour),
+                       "amount": amount.parse::<Value>().unwrap()})
+            })
+            .collect();
+        let body = json!({"bank_feed_transactions": {"bank_feed_account_id": self.account,
+            "current_balance": balance.parse::<Value>().unwrap(), "transactions": transactions}});
+        hub.post_ok(&self.bank, &with_token(TRANSACTIONS, &self.token), &body)
+            .await;
+    }
+
+    /// Sync now, then the feed's statements oldest first as
+    /// `(day, late, opening, reported closing, status, difference)`.
+    async fn sync(&self, hub: &Hub) -> Vec<[String; 6]> {
+        let sandbox = Sandbox::of(hub, "NETSUITE");
+        let path = format!("/companies/{}/feeds/{}", self.company, self.account);
+        ok(sandbox.post(&format!("{path}/sync"), json!({})).await).await;
+        let feed = sandbox.get(&path).await;
+        let mut statements: Vec<[String; 6]> = items(&feed["statements"])
+            .iter()
+            .map(|s| {
+                [
+                    s["date"].as_str().unwrap().to_owned(),
+                    s["late"].to_string(),
+                    s["opening_balance"].to_string(),
+                    s["reported_closing_balance"].to_string(),
+                    s["reconcile"]["status"].as_str().unwrap().to_owned(),
+                    s["reconcile"]["difference"].to_string(),
+                ]
+            })
+            .collect();
+        statements.reverse();
+        statements
+    }
+}
+
+fn row(ago: i64, late: bool, open: &str, bank: &str, status: &str, diff: &str) -> [String; 6] {
+    [
+        day_ago(ago),
+        late.to_string(),
+        open.into(),
+        bank.into(),
+        status.into(),
+        diff.into(),
+    ]
+}
+
+/// A batch a day, two batches on one day, and a late posting on a day already shown, each with
+/// the FI's balance after it: every statement is closed by the bank's figure for its day and
+/// ties out, and the statements shown before the late posting are as they were.
+async fn every_day_sent_with_a_balance_ties_out(hub: Hub) {
+    let b = Books::new(&hub).await;
+    b.push(
+        &hub,
+        &[("D6A", 6, 9, "100.00"), ("D6B", 6, 15, "-20.00")],
+        "1080.00",
+    )
+    .await;
+    b.push(&hub, &[("D5A", 5, 10, "-30.50")], "1049.50").await;
+    b.push(&hub, &[("D4A", 4, 8, "5.25")], "1054.75").await;
+    b.push(&hub, &[("D4B", 4, 17, "7")], "1061.75").await;
+    let first = b.sync(&hub).await;
+    assert_eq!(
+        first,
+        vec![
+            row(6, false, "1000.00", "1080.00", "ties_out", "null"),
+            row(5, false, "1080.00", "1049.50", "ties_out", "null"),
+            row(4, false, "1049.50", "1061.75", "ties_out", "null"),
+        ],
+        "each day closed by the last balance sent with its lines"
+    );
+
+    // A late posting on the 4th, then the 3rd, each batch with its balance.
+    b.push(&hub, &[("D4C", 4, 20, "-1.75")], "1060.00").await;
+    b.push(&hub, &[("D3A", 3, 9, "40")], "1100.00").await;
+    let second = b.sync(&hub).await;
+    assert_eq!(second[..3], first[..], "what was shown is never rewritten");
+    assert_eq!(
+        second[3..],
+        [
+            row(4, true, "1061.75", "1060.00", "ties_out", "null"),
+            row(3, false, "1060.00", "1100.00", "ties_out", "null"),
+        ]
+    );
+}
+
+/// Days sent with balances, the 3rd day's 4.70 off (continuity records a break, NetSuite takes
+/// it): exactly that day shows the difference, the next opens at the bank's figure and ties
+/// out. A batch spanning two days with one balance closes only its last day: the day before
+/// has no figure from the bank (`not_reported`), and a batch without a balance none either.
+async fn a_wrong_fi_balance_is_a_difference_on_its_day_only(hub: Hub) {
+    let b = Books::new(&hub).await;
+    b.push(&hub, &[("D9", 9, 12, "10")], "510.00").await;
+    b.push(&hub, &[("D8", 8, 12, "-10")], "500.00").await;
+    b.push(&hub, &[("D7", 7, 12, "-50")], "454.70").await;
+    b.push(&hub, &[("D6", 6, 12, "25")], "479.70").await;
+    b.push(&hub, &[("D5", 5, 12, "1"), ("D4", 4, 12, "2")], "482.70")
+        .await;
+    b.push(&hub, &[("D3", 3, 12, "3")], "485.70").await;
+    let body = json!({"bank_feed_transactions": {"bank_feed_account_id": b.account,
+        "transactions": [{"transaction_id": "D2", "posted_at": posted(2, 12), "amount": 4}]}});
+    hub.post_ok(&b.bank, &with_token(TRANSACTIONS, &b.token), &body)
+        .await;
+    let continuity = hub
+        .get_ok(
+            &b.bank,
+            &with_token(&format!("{ACCOUNTS}/{}/continuity", b.account), &b.token),
+        )
+        .await;
+    assert_eq!(
+        continuity["breaks"].as_array().unwrap().len(),
+        1,
+        "{continuity}"
+    );
+    assert_eq!(
+        b.sync(&hub).await,
+        vec![
+            row(9, false, "500.00", "510.00", "ties_out", "null"),
+            row(8, false, "510.00", "500.00", "ties_out", "null"),
+            row(7, false, "500.00", "454.70", "difference", "4.70"),
+            row(6, false, "454.70", "479.70", "ties_out", "null"),
+            row(5, false, "479.70", "null", "not_reported", "null"),
+            row(4, false, "480.70", "482.70", "ties_out", "null"),
+            row(3, false, "482.70", "485.70", "ties_out", "null"),
+            row(2, false, "485.70", "null", "not_reported", "null"),
+        ]
+    );
 }

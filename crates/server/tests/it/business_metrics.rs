@@ -1,14 +1,19 @@
 //! Business metrics on `/metrics`: batches by door and outcome, transactions by result, jobs
-//! by kind and status — counted once per committed batch, whatever the door's answer shape.
+//! by kind and status — counted once per committed batch, whatever the door's answer shape;
+//! the feed lag of a sandbox platform's sync.
 
 use bankfeeds_domain::account::{FeedState, FeedStatus};
-use bankfeeds_domain::{Clock, SystemClock};
+use std::sync::Arc;
+
+use bankfeeds_domain::{Clock, ManualClock, SystemClock};
 use chrono::{SecondsFormat, TimeDelta};
 use serde_json::{json, Value};
 
-use crate::helpers::{with_token, Hub};
+use crate::helpers::{ok, with_token, Hub, Sandbox};
+use crate::sync::linked;
 
 crate::on_both_backends!(batches_transactions_and_jobs_are_counted_once);
+crate::on_both_backends!(with_clock: a_sandbox_sync_measures_the_feed_lag);
 
 const TRANSACTIONS: &str = "/versioned/accounting/bank_feeds/transactions";
 
@@ -99,4 +104,31 @@ async fn batches_transactions_and_jobs_are_counted_once(hub: Hub) {
     assert_eq!(jobs("failure"), 1, "the conflict fails its job");
     // The labels are fixed names: nothing a client sent appears in the exposition.
     assert!(!metrics.contains("t-1"), "{metrics}");
+}
+
+/// A NetSuite sync three hours after the push: one lag observation of 10,800 s for NETSUITE;
+/// a sync with nothing new observes nothing.
+async fn a_sandbox_sync_measures_the_feed_lag(hub: Hub, clock: Arc<ManualClock>) {
+    let bank = hub.org("Lag Bank").await;
+    let (company, token, account) = linked(&hub, &bank, "NETSUITE").await;
+    let body = batch(&account, &[("t-1", "-10.00"), ("t-2", "25.50")]);
+    hub.post_ok(&bank, &with_token(TRANSACTIONS, &token), &body)
+        .await;
+    clock.advance(TimeDelta::hours(3));
+    let netsuite = Sandbox::of(&hub, "NETSUITE");
+    let sync = format!("/companies/{company}/feeds/{account}/sync");
+    let synced = ok(netsuite.post(&sync, json!({})).await).await;
+    assert_eq!(synced["transactions_ingested"], 2, "{synced}");
+    clock.advance(TimeDelta::hours(1));
+    ok(netsuite.post(&sync, json!({})).await).await;
+
+    let metrics = hub.open_text("/metrics").await;
+    let series =
+        |tail: &str| format!("bankfeeds_feed_ingest_lag_seconds_{tail}{{platform=\"NETSUITE\"}} ");
+    assert_eq!(sample(&metrics, &series("count")), 1, "{metrics}");
+    let sum: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&series("sum"))?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no lag sum: {metrics}"));
+    assert!((sum - 10_800.0).abs() < 1.0, "lag {sum} s: {metrics}");
 }

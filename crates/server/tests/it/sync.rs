@@ -23,7 +23,7 @@ crate::on_both_backends!(
 crate::on_both_backends!(with_clock: each_platform_syncs_on_its_own_schedule);
 
 /// A company of `platform` with the FI's first account linked; returns (company, token, account).
-async fn linked(hub: &Hub, bank: &Creds, platform: &str) -> (String, String, String) {
+pub(crate) async fn linked(hub: &Hub, bank: &Creds, platform: &str) -> (String, String, String) {
     let (token, accounts, otp) = fi_login(hub, bank, platform).await;
     let company = link(hub, bank, platform, &otp, &accounts[0], 30).await;
     (company, token, accounts[0].clone())

@@ -43,9 +43,13 @@ pub async fn sync_feed(
         .ingest_feed(company, account, per_statement as u32, state.clock.now())
         .await?;
     let taken: u32 = statements.iter().map(|s| s.transaction_count).sum();
+    let waited = match statements.first() {
+        Some(first) => oldest_wait(state, first).await?,
+        None => None,
+    };
     state
         .metrics
-        .record_ingested(platform, u64::from(taken), None);
+        .record_ingested(platform, u64::from(taken), waited);
     tracing::info!(
         platform = platform.as_str(),
         %company,
@@ -55,6 +59,18 @@ pub async fn sync_feed(
         "sandbox platform ingested a feed"
     );
     Ok(statements)
+}
+
+/// How long the oldest line a sync took waited between its push and the platform, in seconds.
+/// Lines arrive in posting-day order (`OLDER_THAN_STORED`) and a sync's first statement holds
+/// its oldest day's first lines, so the oldest push is among them.
+async fn oldest_wait(state: &AppState, first: &Statement) -> StoreResult<Option<f64>> {
+    let lines = state.store.statement_transactions(first).await?;
+    Ok(lines
+        .iter()
+        .map(|t| t.created_at)
+        .min()
+        .map(|pushed| crate::metrics::seconds_between(pushed, first.ingested_at)))
 }
 
 /// Syncs every feed that is due on every platform; returns how many feeds were synced.
