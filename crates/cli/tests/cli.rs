@@ -254,6 +254,14 @@ async fn demo_links_pushes_ingests_and_serves_until_stopped() {
     };
     let feed = page(url_after("Business Checking")).await;
     assert!(feed.contains("Card terminal settlement"), "{feed}");
+    // Pushed a day at a time with the day's closing balance, every daily statement ties out.
+    let days = feed.matches("data-reconcile=").count();
+    assert!(days >= 10, "{feed}");
+    assert_eq!(
+        feed.matches("data-reconcile=\"ties_out\"").count(),
+        days,
+        "{feed}"
+    );
     assert!(feed.contains("Payroll") || feed.contains("Rent"));
     let company = page(company_url).await;
     assert_eq!(company.matches("status active").count(), 2);

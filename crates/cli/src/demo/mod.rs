@@ -277,20 +277,25 @@ async fn tell(api: &Api, platform: Platform) -> anyhow::Result<Story> {
     )
     .await?;
 
-    // The FI pushes the month, one batch per account, with the closing balance.
-    for (feed, month) in feeds.iter_mut().zip([checking, card]) {
-        feed.balance += month.iter().map(|t| t.amount).sum::<Decimal>();
+    // The FI pushes the month as a bank's nightly export would: one batch per account and
+    // posting day, in day order, each with the balance at that day's close, so every daily
+    // statement the platform cuts carries the bank's own figure and ties out.
+    for (feed, mut month) in feeds.iter_mut().zip([checking, card]) {
+        month.sort_by_key(|t| t.posted_at);
         feed.pushed = month.len();
-        let batch = serde_json::from_value(json!({
-            "bank_feed_account_id": feed.id,
-            "current_balance": number(feed.balance),
-            "transactions": month.iter().map(transaction_json).collect::<Vec<_>>()}))?;
-        conn.push(&batch)
-            .await
-            .context("pushing transactions")?
-            .stored()
-            .await
-            .context("pushing transactions")?;
+        for day in month.chunk_by(|a, b| a.posted_at.date_naive() == b.posted_at.date_naive()) {
+            feed.balance += day.iter().map(|t| t.amount).sum::<Decimal>();
+            let batch = serde_json::from_value(json!({
+                "bank_feed_account_id": feed.id,
+                "current_balance": number(feed.balance),
+                "transactions": day.iter().map(transaction_json).collect::<Vec<_>>()}))?;
+            conn.push(&batch)
+                .await
+                .context("pushing transactions")?
+                .stored()
+                .await
+                .context("pushing transactions")?;
+        }
     }
 
     // The platform ingests (QuickBooks would on opening the feed; the others on schedule).
