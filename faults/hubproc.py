@@ -3,19 +3,53 @@
 Standard library only, so the tests run wherever Python 3 does.
 """
 
+import argparse
 import base64
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+
+
+def round_options(rounds):
+    """The options every kill -9 test takes (the hub binary, a database URL, how many rounds),
+    in a parser the test may add its own to."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--hub-bin", required=True)
+    p.add_argument("--database-url", help="default: a temporary SQLite database")
+    p.add_argument("--rounds", type=int, default=rounds)
+    return p
+
+
+def workspace(prefix, database_url):
+    """A new temporary directory, and the database to use: `database_url`, or SQLite in it."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    return work, database_url or f"sqlite://{work}/hub.db"
+
+
+def serve_in_background(server):
+    """Runs an `http.server` stand-in on a daemon thread; its base URL."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def clean_up(hub, server, work):
+    """A test's end, however it ended: its hub stopped (if one runs), its stand-in shut down,
+    its workspace removed."""
+    if hub is not None:
+        hub.stop()
+    server.shutdown()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def free_port():

@@ -13,12 +13,10 @@ drained, and no retry may wait behind a dead instance's lease.
 Without --database-url a temporary SQLite database is used. Standard library only.
 """
 
-import argparse
 import functools
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -26,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from hubproc import (Hub, batch_body, call, create_accounts, create_connection,  # noqa: E402
-                     create_org, free_port, run_then_kill, stored_ids)
+                     create_org, free_port, round_options, run_then_kill, stored_ids, workspace)
 
 TXNS = "/versioned/accounting/bank_feeds/transactions"
 
@@ -89,17 +87,13 @@ class Client:
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--hub-bin", required=True)
-    p.add_argument("--database-url", help="default: a temporary SQLite database")
-    p.add_argument("--rounds", type=int, default=10)
+    p = round_options(rounds=10)
     p.add_argument("--seconds", type=float, default=120, help="stop starting rounds after this")
     p.add_argument("--clients", type=int, default=6)
     args = p.parse_args()
     hub_bin = os.path.abspath(args.hub_bin)
 
-    work = tempfile.mkdtemp(prefix="crash-")
-    url = args.database_url or f"sqlite://{work}/hub.db"
+    work, url = workspace("crash-", args.database_url)
     log = os.path.join(work, "hub.log")
     port = free_port()  # the same address every time: the same instance, restarted
     started = time.time()

@@ -14,17 +14,14 @@ order, the chain tying out from the first balance to the last.
 Standard library only; writes only under a temporary directory, removed afterwards.
 """
 
-import argparse
 import base64
 import hashlib
 import http.client
 import json
 import random
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -181,16 +178,10 @@ def link(hub, connection, account):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--hub-bin", required=True)
-    p.add_argument("--database-url")
-    p.add_argument("--rounds", type=int, default=5)
-    args = p.parse_args()
+    args = hubproc.round_options(rounds=5).parse_args()
     server = Server(("127.0.0.1", 0), Xero)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    xero = f"http://127.0.0.1:{server.server_address[1]}"
-    work = tempfile.mkdtemp(prefix="bf-live-crash-")
-    db = args.database_url or f"sqlite://{work}/hub.db"
+    xero = hubproc.serve_in_background(server)
+    work, db = hubproc.workspace("bf-live-crash-", args.database_url)
     key = subprocess.run([args.hub_bin, "secrets-key"], check=True, capture_output=True,
                          text=True).stdout.strip()
     env = {"BANKFEEDS_SECRETS_KEY": key, "BANKFEEDS_INSTANCE_ID": "live-crash",
@@ -246,10 +237,7 @@ def main():
         print(f"live Xero crash: {args.rounds} kill -9 rounds, {len(pushed)} transactions in "
               f"{len(ACCEPTED)} statements, each delivered once ({POSTS[0]} POSTs)")
     finally:
-        if hub is not None:
-            hub.stop()
-        server.shutdown()
-        shutil.rmtree(work, ignore_errors=True)
+        hubproc.clean_up(hub, server, work)
 
 
 if __name__ == "__main__":

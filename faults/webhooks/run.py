@@ -10,11 +10,8 @@ organisation's feed: every event delivered at least once; repeats are allowed (d
 Standard library only; writes only under a temporary directory, removed afterwards.
 """
 
-import argparse
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,16 +39,10 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--hub-bin", required=True)
-    p.add_argument("--database-url")
-    p.add_argument("--rounds", type=int, default=5)
-    args = p.parse_args()
+    args = hubproc.round_options(rounds=5).parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    work = tempfile.mkdtemp(prefix="bf-webhooks-crash-")
-    db = args.database_url or f"sqlite://{work}/hub.db"
+    url = hubproc.serve_in_background(server) + "/hook"
+    work, db = hubproc.workspace("bf-webhooks-crash-", args.database_url)
     env = {"BANKFEEDS_WEBHOOKS_ALLOW_PRIVATE": "true", "BANKFEEDS_WEBHOOKS_RETRY_SCHEDULE": "0,0,0,0,0,0,0,0",
            "BANKFEEDS_WEBHOOKS_POLL_MS": "50", "BANKFEEDS_INSTANCE_ID": "webhooks-crash"}
     log = f"{work}/hub.log"
@@ -93,10 +84,7 @@ def main():
         print(f"webhooks crash: {args.rounds} kill -9 rounds, {len(want)} events, each delivered "
               f"({len(GOT)} deliveries, {len(GOT) - len(set(GOT))} repeats)")
     finally:
-        if hub is not None:
-            hub.stop()
-        server.shutdown()
-        shutil.rmtree(work, ignore_errors=True)
+        hubproc.clean_up(hub, server, work)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::hub_args::HubArgs;
+
 #[derive(clap::Args)]
 pub struct ExportArgs {
     /// The bank feed account's id; without it, one file for every account of the connection
@@ -26,26 +28,15 @@ pub struct ExportArgs {
     /// Write the file here (replaced only once it arrived whole); default stdout.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// The hub's base URL.
-    #[arg(
-        long,
-        env = "BANKFEEDS_HUB_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    hub: String,
-    /// The organisation's API client id.
-    #[arg(long, env = "BANKFEEDS_CLIENT_ID")]
-    client_id: String,
-    /// The organisation's API client secret.
-    #[arg(long, env = "BANKFEEDS_CLIENT_SECRET", hide_env_values = true)]
-    client_secret: String,
+    #[command(flatten)]
+    hub: HubArgs,
     /// The connection's access token.
     #[arg(long, env = "BANKFEEDS_ACCESS_TOKEN", hide_env_values = true)]
     access_token: String,
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let client = bankfeeds_client::Client::new(&args.hub, &args.client_id, &args.client_secret)?;
+    let client = args.hub.client()?;
     let mut resp = client
         .connection(&args.access_token)
         .statement(
@@ -62,9 +53,8 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<()> {
                 body.error_code,
                 body.error_message
             ),
-            other => {
-                anyhow::Error::new(other).context(format!("cannot reach the hub at {}", args.hub))
-            }
+            other => anyhow::Error::new(other)
+                .context(format!("cannot reach the hub at {}", args.hub.hub)),
         })?;
     // A cut transfer must not leave a file that looks whole: write beside the target, then
     // rename.

@@ -10,6 +10,7 @@ mod config_check;
 mod database;
 mod demo;
 mod export;
+mod hub_args;
 mod operator;
 mod org;
 mod push;

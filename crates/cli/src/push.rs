@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use bankfeeds_client::wire::accounts::ResponseMode;
 use bankfeeds_client::wire::transactions::{BatchIn, TransactionIn};
-use bankfeeds_client::Client;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::hub_args::HubArgs;
 use crate::push_summary::Summary;
 
 /// The most transactions the hub takes in one batch.
@@ -41,19 +41,8 @@ pub struct PushArgs {
     /// Transactions per batch, 1 to 1000.
     #[arg(long, default_value_t = MAX_BATCH)]
     batch_size: usize,
-    /// The hub's base URL.
-    #[arg(
-        long,
-        env = "BANKFEEDS_HUB_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    hub: String,
-    /// The organisation's API client id.
-    #[arg(long, env = "BANKFEEDS_CLIENT_ID")]
-    client_id: String,
-    /// The organisation's API client secret.
-    #[arg(long, env = "BANKFEEDS_CLIENT_SECRET", hide_env_values = true)]
-    client_secret: String,
+    #[command(flatten)]
+    hub: HubArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -96,7 +85,7 @@ pub async fn run(args: PushArgs) -> anyhow::Result<()> {
     if transactions.is_empty() {
         bail!("{} holds no transactions", args.file.display());
     }
-    let client = Client::new(&args.hub, &args.client_id, &args.client_secret)?;
+    let client = args.hub.client()?;
     let conn = client.connection(&args.access_token);
     let account_id = args.account.parse().map_err(|_| {
         anyhow::anyhow!("--account {:?} is not a bank feed account id", args.account)

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bankfeeds_client::wire::accounts::{AccountIn, ResponseMode};
 use bankfeeds_client::wire::connections::ConnectionIn;
-use bankfeeds_client::wire::transactions::BatchIn;
-use bankfeeds_client::{Client, Pushed, TransactionFilter};
+use bankfeeds_client::wire::transactions::{BatchIn, TransactionsCreatedOut};
+use bankfeeds_client::{Client, ConnectionClient, Pushed, TransactionFilter};
 use bankfeeds_domain::{Clock, NewOrg, Platform, SystemClock};
 use bankfeeds_server::AppState;
 use bankfeeds_store_tests::TestDb;
@@ -120,6 +120,11 @@ fn batch(account: &str, ids: std::ops::Range<u32>) -> BatchIn {
     serde_json::from_value(json!({"bank_feed_account_id": account, "transactions": txns})).unwrap()
 }
 
+/// Pushes `batch` and waits for what was stored.
+async fn push_stored(conn: &ConnectionClient, batch: &BatchIn) -> TransactionsCreatedOut<'static> {
+    conn.push(batch).await.unwrap().stored().await.unwrap()
+}
+
 async fn connections_accounts_and_pushes_round_trip(hub: Hub) {
     let (token, account) = account(&hub.client).await;
     let conn = hub.client.connection(&token);
@@ -129,13 +134,7 @@ async fn connections_accounts_and_pushes_round_trip(hub: Hub) {
     );
     assert!(conn.status().await.unwrap().status.is_ready);
 
-    let stored = conn
-        .push(&batch(&account, 1..4))
-        .await
-        .unwrap()
-        .stored()
-        .await
-        .unwrap();
+    let stored = push_stored(&conn, &batch(&account, 1..4)).await;
     assert_eq!(stored.bank_feed_transactions.len(), 3);
     let first = &stored.bank_feed_transactions[0];
     assert_eq!(first.transaction_id, "t-0001");
@@ -143,13 +142,7 @@ async fn connections_accounts_and_pushes_round_trip(hub: Hub) {
     assert_eq!(first.duplicate, Some(false));
 
     // The same transactions again under a new key: stored nothing, reported as duplicates.
-    let again = conn
-        .push(&batch(&account, 1..4))
-        .await
-        .unwrap()
-        .stored()
-        .await
-        .unwrap();
+    let again = push_stored(&conn, &batch(&account, 1..4)).await;
     assert!(again
         .bank_feed_transactions
         .iter()
@@ -252,12 +245,7 @@ async fn a_reused_key_replays_and_refusals_carry_their_code(hub: Hub) {
 async fn lists_stream_every_page(hub: Hub) {
     let (token, account) = account(&hub.client).await;
     let conn = hub.client.connection(&token);
-    conn.push(&batch(&account, 1..8))
-        .await
-        .unwrap()
-        .stored()
-        .await
-        .unwrap();
+    push_stored(&conn, &batch(&account, 1..8)).await;
     let filter = TransactionFilter {
         page_size: Some(3),
         ..TransactionFilter::default()

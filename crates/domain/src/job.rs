@@ -20,26 +20,14 @@ pub enum JobStatus {
     Failure,
 }
 
+str_enum!(JobStatus {
+    Prequeued => "prequeued",
+    Pending => "pending",
+    Success => "success",
+    Failure => "failure",
+});
+
 impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Prequeued => "prequeued",
-            JobStatus::Pending => "pending",
-            JobStatus::Success => "success",
-            JobStatus::Failure => "failure",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "prequeued" => Some(JobStatus::Prequeued),
-            "pending" => Some(JobStatus::Pending),
-            "success" => Some(JobStatus::Success),
-            "failure" => Some(JobStatus::Failure),
-            _ => None,
-        }
-    }
-
     pub fn is_finished(self) -> bool {
         matches!(self, JobStatus::Success | JobStatus::Failure)
     }
@@ -58,25 +46,18 @@ pub enum JobKind {
     AccountWrite,
 }
 
+str_enum!(JobKind {
+    TransactionBatch => "transaction_batch",
+    CodatPush => "codat_push",
+    AccountWrite => "account_write",
+});
+
 impl JobKind {
     pub const ALL: [JobKind; 3] = [
         JobKind::TransactionBatch,
         JobKind::CodatPush,
         JobKind::AccountWrite,
     ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::TransactionBatch => "transaction_batch",
-            JobKind::CodatPush => "codat_push",
-            JobKind::AccountWrite => "account_write",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
 }
 
 /// A job finished as failed must answer with an error status (4xx or 5xx); anything else is

@@ -3,6 +3,9 @@
 //! Nothing here touches a database, a socket or an async runtime; the store crates persist these
 //! types and the server translates them to and from HTTP.
 
+#[macro_use]
+mod str_enum;
+
 pub mod account;
 pub mod batch;
 pub mod clock;

@@ -36,22 +36,10 @@ pub enum OperatorStatus {
     Disabled,
 }
 
-impl OperatorStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OperatorStatus::Active => "active",
-            OperatorStatus::Disabled => "disabled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(OperatorStatus::Active),
-            "disabled" => Some(OperatorStatus::Disabled),
-            _ => None,
-        }
-    }
-}
+str_enum!(OperatorStatus {
+    Active => "active",
+    Disabled => "disabled",
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operator {

@@ -27,33 +27,25 @@ pub enum TransactionType {
     Unknown,
 }
 
-impl TransactionType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransactionType::Credit => "credit",
-            TransactionType::Debit => "debit",
-            TransactionType::Fee => "fee",
-            TransactionType::Deposit => "deposit",
-            TransactionType::Transfer => "transfer",
-            TransactionType::Payment => "payment",
-            TransactionType::Interest => "interest",
-            TransactionType::Dividend => "dividend",
-            TransactionType::ServiceCharge => "service_charge",
-            TransactionType::Atm => "atm",
-            TransactionType::Pos => "pos",
-            TransactionType::Check => "check",
-            TransactionType::DirectDebit => "direct_debit",
-            TransactionType::Cash => "cash",
-            TransactionType::RepeatPayment => "repeat_payment",
-            TransactionType::Hold => "hold",
-            TransactionType::Unknown => "unknown",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
-    }
-}
+str_enum!(TransactionType {
+    Credit => "credit",
+    Debit => "debit",
+    Fee => "fee",
+    Deposit => "deposit",
+    Transfer => "transfer",
+    Payment => "payment",
+    Interest => "interest",
+    Dividend => "dividend",
+    ServiceCharge => "service_charge",
+    Atm => "atm",
+    Pos => "pos",
+    Check => "check",
+    DirectDebit => "direct_debit",
+    Cash => "cash",
+    RepeatPayment => "repeat_payment",
+    Hold => "hold",
+    Unknown => "unknown",
+});
 
 /// Money out (`DEBIT`, negative amount) or in (`CREDIT`, positive amount).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -63,22 +55,10 @@ pub enum DebitCreditMemo {
     Credit,
 }
 
-impl DebitCreditMemo {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DebitCreditMemo::Debit => "DEBIT",
-            DebitCreditMemo::Credit => "CREDIT",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "DEBIT" => Some(DebitCreditMemo::Debit),
-            "CREDIT" => Some(DebitCreditMemo::Credit),
-            _ => None,
-        }
-    }
-}
+str_enum!(DebitCreditMemo {
+    Debit => "DEBIT",
+    Credit => "CREDIT",
+});
 
 /// What the FI says about one transaction: the content compared when the same
 /// `transaction_id` arrives again (identical ⇒ duplicate, different ⇒ conflict).

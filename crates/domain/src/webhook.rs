@@ -116,22 +116,10 @@ pub enum WebhookStatus {
     Disabled,
 }
 
-impl WebhookStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WebhookStatus::Enabled => "enabled",
-            WebhookStatus::Disabled => "disabled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "enabled" => Some(WebhookStatus::Enabled),
-            "disabled" => Some(WebhookStatus::Disabled),
-            _ => None,
-        }
-    }
-}
+str_enum!(WebhookStatus {
+    Enabled => "enabled",
+    Disabled => "disabled",
+});
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookEndpoint {

@@ -121,9 +121,12 @@ impl Modify for OptionalDeleteBody {
 
 /// The document as pretty JSON with a trailing newline, exactly as committed.
 pub fn document() -> String {
-    let mut json = ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("OpenAPI serialises");
+    pretty::<ApiDoc>()
+}
+
+/// A door's document as it is committed: pretty JSON with a trailing newline.
+pub(crate) fn pretty<D: OpenApi>() -> String {
+    let mut json = D::openapi().to_pretty_json().expect("OpenAPI serialises");
     json.push('\n');
     json
 }

@@ -21,7 +21,7 @@ use sqlx::PgPool;
 pub use bankfeeds_store_sql::map_err;
 use bankfeeds_store_sql::{accounts, events, jobs};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The store on PostgreSQL: the shared SQL over this engine.
 pub type PostgresStore = bankfeeds_store_sql::SqlStore<PostgresDb>;
@@ -127,6 +127,7 @@ impl PostgresDb {
 
 impl bankfeeds_store_sql::Backend for PostgresDb {
     const NAME: &'static str = "postgres";
+    const MIGRATOR: &'static sqlx::migrate::Migrator = &MIGRATIONS;
     const DIALECT: Dialect = Dialect::Postgres;
     type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
     type Reader = PgPool;
@@ -141,14 +142,10 @@ impl bankfeeds_store_sql::Backend for PostgresDb {
 
     async fn migrate(&self) -> StoreResult<()> {
         // sqlx holds an advisory lock while migrating, so instances starting together take turns.
-        MIGRATOR
+        Self::MIGRATOR
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))
-    }
-
-    fn known_migrations(&self) -> Vec<i64> {
-        MIGRATOR.iter().map(|m| m.version).collect()
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -146,6 +146,8 @@ pub trait Backend: Send + Sync + 'static {
     const NAME: &'static str;
     type Tx: Tx;
     type Reader: Exec;
+    /// The engine's migrations (`migrations/` in its crate; the same numbers on both).
+    const MIGRATOR: &'static sqlx::migrate::Migrator;
 
     /// Begins a write transaction (on SQLite, the one writer, taken up front).
     fn write(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
@@ -167,7 +169,9 @@ pub trait Backend: Send + Sync + 'static {
     fn pool_stats(&self) -> PoolStats;
 
     /// The migration versions this build carries for the engine, ascending.
-    fn known_migrations(&self) -> Vec<i64>;
+    fn known_migrations(&self) -> Vec<i64> {
+        Self::MIGRATOR.iter().map(|m| m.version).collect()
+    }
 
     /// How durable a commit is with the settings this engine runs under (checked at connect).
     fn durability(&self) -> Durability;

@@ -68,6 +68,18 @@ async fn job_bodies<B: Backend>(
     }
 }
 
+/// The statement most purges are: delete the first `$2` rows of `table` that `filter` picks
+/// (`$1` its horizon), in `order`, by their `key` (one column or several, comma-separated).
+/// On PostgreSQL rows another instance's purge has locked are skipped.
+fn oldest<B: Backend>(table: &str, key: &str, filter: &str, order: &str) -> String {
+    format!(
+        "DELETE FROM {table} WHERE ({key}) IN (
+            SELECT {key} FROM {table} WHERE {filter}
+            ORDER BY {order} LIMIT $2{})",
+        B::DIALECT.skip_locked(None)
+    )
+}
+
 #[derive(sqlx::FromRow)]
 struct Picked {
     seqs: String,
@@ -77,16 +89,10 @@ struct Picked {
 impl<B: Backend> RetentionStore for SqlStore<B> {
     async fn purge(&self, purge: Purge, limit: u32, now: Timestamp) -> StoreResult<u64> {
         let db = &self.0;
-        let skip = |of| B::DIALECT.skip_locked(of);
         let mut tx = db.write().await?;
         let deleted = match purge {
             Purge::Otps { expired_before } => {
-                let sql = format!(
-                    "DELETE FROM otps WHERE hash IN (
-                    SELECT hash FROM otps WHERE expires_at < $1
-                    ORDER BY expires_at LIMIT $2{})",
-                    skip(None)
-                );
+                let sql = oldest::<B>("otps", "hash", "expires_at < $1", "expires_at");
                 tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
                     .await?
             }
@@ -94,13 +100,12 @@ impl<B: Backend> RetentionStore for SqlStore<B> {
                 expired_before,
                 bound_before,
             } => {
-                let sql = format!(
-                    "DELETE FROM challenges WHERE hash IN (
-                    SELECT hash FROM challenges
-                    WHERE completed_at IS NULL AND expires_at < $1
-                      AND (bound_at IS NULL OR bound_at < $3)
-                    ORDER BY expires_at LIMIT $2{})",
-                    skip(None)
+                let sql = oldest::<B>(
+                    "challenges",
+                    "hash",
+                    "completed_at IS NULL AND expires_at < $1
+                     AND (bound_at IS NULL OR bound_at < $3)",
+                    "expires_at",
                 );
                 let q = Sql::new(sql)
                     .bind(expired_before)
@@ -109,12 +114,7 @@ impl<B: Backend> RetentionStore for SqlStore<B> {
                 tx.execute(q).await?
             }
             Purge::CustomerTokens { expired_before } => {
-                let sql = format!(
-                    "DELETE FROM customer_tokens WHERE hash IN (
-                    SELECT hash FROM customer_tokens WHERE expires_at < $1
-                    ORDER BY expires_at LIMIT $2{})",
-                    skip(None)
-                );
+                let sql = oldest::<B>("customer_tokens", "hash", "expires_at < $1", "expires_at");
                 tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
                     .await?
             }
@@ -129,18 +129,14 @@ impl<B: Backend> RetentionStore for SqlStore<B> {
                           WHERE j.org_id = k.org_id AND j.status IN ('prequeued', 'pending')
                             AND j.created_at <= k.created_at)
                     ORDER BY k.created_at LIMIT $2{})",
-                    skip(Some("k"))
+                    B::DIALECT.skip_locked(Some("k"))
                 );
                 tx.execute(Sql::new(sql).bind(created_before).bind(limit))
                     .await?
             }
             Purge::OfxTrnuids { seen_before } => {
-                let sql = format!(
-                    "DELETE FROM ofx_trnuids WHERE (org_id, user_id, trnuid) IN (
-                    SELECT org_id, user_id, trnuid FROM ofx_trnuids WHERE seen_at < $1
-                    ORDER BY seen_at LIMIT $2{})",
-                    skip(None)
-                );
+                let key = "org_id, user_id, trnuid";
+                let sql = oldest::<B>("ofx_trnuids", key, "seen_at < $1", "seen_at");
                 tx.execute(Sql::new(sql).bind(seen_before).bind(limit))
                     .await?
             }
@@ -150,23 +146,17 @@ impl<B: Backend> RetentionStore for SqlStore<B> {
             // Oldest first by `seq` (the primary key, in the order tries were made), so the
             // scan stops at the first rows past the horizon.
             Purge::WebhookAttempts { attempted_before } => {
-                let sql = format!(
-                    "DELETE FROM webhook_attempts WHERE seq IN (
-                    SELECT seq FROM webhook_attempts WHERE attempted_at < $1
-                    ORDER BY seq LIMIT $2{})",
-                    skip(None)
-                );
+                let sql = oldest::<B>("webhook_attempts", "seq", "attempted_at < $1", "seq");
                 tx.execute(Sql::new(sql).bind(attempted_before).bind(limit))
                     .await?
             }
             // A pending delivery is work still to do: never purged.
             Purge::WebhookDeliveries { finished_before } => {
-                let sql = format!(
-                    "DELETE FROM webhook_deliveries WHERE seq IN (
-                    SELECT seq FROM webhook_deliveries
-                    WHERE status <> 'pending' AND updated_at < $1
-                    ORDER BY seq LIMIT $2{})",
-                    skip(None)
+                let sql = oldest::<B>(
+                    "webhook_deliveries",
+                    "seq",
+                    "status <> 'pending' AND updated_at < $1",
+                    "seq",
                 );
                 tx.execute(Sql::new(sql).bind(finished_before).bind(limit))
                     .await?

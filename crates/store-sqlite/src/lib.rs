@@ -30,7 +30,7 @@ use sqlx::{Sqlite, SqlitePool};
 pub use bankfeeds_store_sql::map_err;
 use bankfeeds_store_sql::{accounts, events, jobs};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The store on SQLite: the shared SQL over this engine.
 pub type SqliteStore = bankfeeds_store_sql::SqlStore<SqliteDb>;
@@ -164,6 +164,7 @@ impl SqliteDb {
 
 impl bankfeeds_store_sql::Backend for SqliteDb {
     const NAME: &'static str = "sqlite";
+    const MIGRATOR: &'static sqlx::migrate::Migrator = &MIGRATIONS;
     const DIALECT: Dialect = Dialect::Sqlite;
     type Tx = sqlx::Transaction<'static, Sqlite>;
     type Reader = SqlitePool;
@@ -177,14 +178,10 @@ impl bankfeeds_store_sql::Backend for SqliteDb {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
+        Self::MIGRATOR
             .run(&self.writer)
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))
-    }
-
-    fn known_migrations(&self) -> Vec<i64> {
-        MIGRATOR.iter().map(|m| m.version).collect()
     }
 
     fn pool_stats(&self) -> PoolStats {

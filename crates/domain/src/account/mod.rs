@@ -23,22 +23,10 @@ pub enum BankAccountType {
     CreditCard,
 }
 
-impl BankAccountType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BankAccountType::Bank => "bank",
-            BankAccountType::CreditCard => "credit_card",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "bank" => Some(BankAccountType::Bank),
-            "credit_card" => Some(BankAccountType::CreditCard),
-            _ => None,
-        }
-    }
-}
+str_enum!(BankAccountType {
+    Bank => "bank",
+    CreditCard => "credit_card",
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -47,22 +35,10 @@ pub enum FeedStatus {
     Inactive,
 }
 
-impl FeedStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeedStatus::Active => "active",
-            FeedStatus::Inactive => "inactive",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(FeedStatus::Active),
-            "inactive" => Some(FeedStatus::Inactive),
-            _ => None,
-        }
-    }
-}
+str_enum!(FeedStatus {
+    Active => "active",
+    Inactive => "inactive",
+});
 
 /// The FI's descriptive and credit fields: stored as one document, changed by create/PATCH.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

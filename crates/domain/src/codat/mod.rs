@@ -75,27 +75,12 @@ pub enum ConnectionStatus {
     Deauthorized,
 }
 
-impl ConnectionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionStatus::PendingAuth => "PendingAuth",
-            ConnectionStatus::Linked => "Linked",
-            ConnectionStatus::Unlinked => "Unlinked",
-            ConnectionStatus::Deauthorized => "Deauthorized",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            ConnectionStatus::PendingAuth,
-            ConnectionStatus::Linked,
-            ConnectionStatus::Unlinked,
-            ConnectionStatus::Deauthorized,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-    }
-}
+str_enum!(ConnectionStatus {
+    PendingAuth => "PendingAuth",
+    Linked => "Linked",
+    Unlinked => "Unlinked",
+    Deauthorized => "Deauthorized",
+});
 
 #[cfg(test)]
 mod tests {

@@ -21,22 +21,10 @@ pub enum ConnectorMode {
     Live,
 }
 
-impl ConnectorMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectorMode::Sandbox => "sandbox",
-            ConnectorMode::Live => "live",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sandbox" => Some(ConnectorMode::Sandbox),
-            "live" => Some(ConnectorMode::Live),
-            _ => None,
-        }
-    }
-}
+str_enum!(ConnectorMode {
+    Sandbox => "sandbox",
+    Live => "live",
+});
 
 /// An organisation's choice for one platform, with the live app's credentials sealed by the
 /// server's key ring (opaque text here; only the server opens it).
@@ -156,29 +144,15 @@ pub enum LiveFeedState {
     ReauthorizationRequired,
 }
 
+str_enum!(LiveFeedState {
+    Pending => "pending",
+    Active => "active",
+    Rejected => "rejected",
+    Stopped => "stopped",
+    ReauthorizationRequired => "reauthorization_required",
+});
+
 impl LiveFeedState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LiveFeedState::Pending => "pending",
-            LiveFeedState::Active => "active",
-            LiveFeedState::Rejected => "rejected",
-            LiveFeedState::Stopped => "stopped",
-            LiveFeedState::ReauthorizationRequired => "reauthorization_required",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            LiveFeedState::Pending,
-            LiveFeedState::Active,
-            LiveFeedState::Rejected,
-            LiveFeedState::Stopped,
-            LiveFeedState::ReauthorizationRequired,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
-    }
-
     /// Whether statements may go to the platform.
     pub fn delivers(self) -> bool {
         self == LiveFeedState::Active
@@ -237,27 +211,14 @@ pub enum LiveStatementStatus {
     Rejected,
 }
 
+str_enum!(LiveStatementStatus {
+    Queued => "queued",
+    Sent => "sent",
+    Delivered => "delivered",
+    Rejected => "rejected",
+});
+
 impl LiveStatementStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LiveStatementStatus::Queued => "queued",
-            LiveStatementStatus::Sent => "sent",
-            LiveStatementStatus::Delivered => "delivered",
-            LiveStatementStatus::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            LiveStatementStatus::Queued,
-            LiveStatementStatus::Sent,
-            LiveStatementStatus::Delivered,
-            LiveStatementStatus::Rejected,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
-    }
-
     /// Whether the statement still has to go (it holds its account's later statements back).
     pub fn unfinished(self) -> bool {
         matches!(

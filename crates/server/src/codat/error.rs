@@ -3,13 +3,13 @@
 //! validation?}`. We add `errorCode`, our stable machine-readable code (the SDK ignores unknown
 //! properties). The status codes are those the SDK documents for each operation.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bankfeeds_store::StoreError;
 use rand::RngCore;
 
 use super::wire::{ErrorMessage, Validation, ValidationItem};
-use crate::http::error::ApiError;
+use crate::http::error::{refusal_response, ApiError};
 
 #[derive(Debug)]
 pub struct CodatError {
@@ -136,19 +136,6 @@ impl From<StoreError> for CodatError {
 
 impl IntoResponse for CodatError {
     fn into_response(self) -> Response {
-        if self.status.is_client_error() {
-            tracing::info!(
-                status = self.status.as_u16(),
-                error_code = self.code,
-                "request refused"
-            );
-        }
-        let mut response = (self.status, axum::Json(self.body())).into_response();
-        if let Some(secs) = self.retry_after_secs {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        response
+        refusal_response(self.status, self.code, self.body(), self.retry_after_secs)
     }
 }

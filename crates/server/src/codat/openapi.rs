@@ -68,9 +68,5 @@ pub struct CodatDoc;
 
 /// The document as pretty JSON with a trailing newline, exactly as committed.
 pub fn document() -> String {
-    let mut json = CodatDoc::openapi()
-        .to_pretty_json()
-        .expect("OpenAPI serialises");
-    json.push('\n');
-    json
+    crate::openapi::pretty::<CodatDoc>()
 }

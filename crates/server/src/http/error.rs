@@ -206,22 +206,33 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_client_error() {
-            // In the request's span: with its route, request id and (once known) org id.
-            tracing::info!(
-                status = self.status.as_u16(),
-                error_code = self.code,
-                "request refused"
-            );
-        }
-        let mut response = (self.status, axum::Json(self.body())).into_response();
-        if let Some(secs) = self.retry_after_secs {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
+        refusal_response(self.status, self.code, self.body(), self.retry_after_secs)
     }
+}
+
+/// A refusal as both doors answer it: a client error logged (in the request's span: with its
+/// route, request id and, once known, org id), the door's JSON body, and `Retry-After` when the
+/// caller should wait.
+pub(crate) fn refusal_response(
+    status: StatusCode,
+    code: &'static str,
+    body: impl serde::Serialize,
+    retry_after_secs: Option<u64>,
+) -> Response {
+    if status.is_client_error() {
+        tracing::info!(
+            status = status.as_u16(),
+            error_code = code,
+            "request refused"
+        );
+    }
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(secs) = retry_after_secs {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use bankfeeds_domain::{ConnectionId, Platform};
+use bankfeeds_domain::Platform;
 
 use crate::state::AppState;
 use crate::web::platform_slug;
@@ -35,12 +35,7 @@ pub async fn connection_page(
     Path(id): Path<String>,
     csrf: Csrf,
 ) -> Result<Response, PageError> {
-    let id: ConnectionId = id.parse().map_err(|_| PageError::not_found("connection"))?;
-    let connection = state
-        .store
-        .find_connection(id)
-        .await?
-        .ok_or_else(|| PageError::not_found("connection"))?;
+    let connection = super::connection_in_path(&state, &id).await?;
     let bank = state
         .store
         .get_fi_config(connection.org_id, connection.platform)

@@ -19,11 +19,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use bankfeeds_domain::account::{AccountQuery, AccountSortField, SortDirection};
 use bankfeeds_domain::fi_config::FiConfig;
-use bankfeeds_domain::{BankFeedAccount, ConnectionId, Platform, Secret};
+use bankfeeds_domain::{BankFeedAccount, Connection, ConnectionId, Platform, Secret};
 use bankfeeds_store::StoreResult;
 
 use crate::state::AppState;
-use crate::web::platform_slug;
+use crate::web::{platform_slug, PageError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -79,6 +79,13 @@ pub fn login_redirect(
         .append_pair("redirect_uri", &redirect_uri(state, platform, challenge))
         .append_pair("challenge", challenge.expose());
     Ok(login.to_string())
+}
+
+/// The live connection a link page's path names (`{id}`), or the page's 404.
+async fn connection_in_path(state: &AppState, id: &str) -> Result<Connection, PageError> {
+    let not_found = || PageError::not_found("connection");
+    let id: ConnectionId = id.parse().map_err(|_| not_found())?;
+    state.store.find_connection(id).await?.ok_or_else(not_found)
 }
 
 /// The accounts of a connection bound to a company, which the customer may link: what both

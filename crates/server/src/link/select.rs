@@ -9,7 +9,7 @@ use bankfeeds_domain::link::{
     check_redirect, feed_choice, Challenge, ChoiceRefusal, LinkRefusal, MAX_ACCOUNTS_PER_LINK,
     SELECTION_TTL,
 };
-use bankfeeds_domain::{BankFeedAccountId, Platform, Secret, Timestamp};
+use bankfeeds_domain::{BankFeedAccountId, ConnectionId, Platform, Secret, Timestamp};
 use chrono::{NaiveDate, TimeDelta};
 use serde::Deserialize;
 
@@ -215,7 +215,34 @@ pub(super) struct SelectPage {
 }
 
 /// How far back the start date is suggested: a month, which every platform accepts.
-pub(super) const SUGGESTED_HISTORY: TimeDelta = TimeDelta::days(30);
+const SUGGESTED_HISTORY: TimeDelta = TimeDelta::days(30);
+
+impl SelectPage {
+    /// The page offering `connection`'s linkable accounts, with a start date suggested
+    /// `SUGGESTED_HISTORY` back.
+    pub(super) async fn new(
+        state: &AppState,
+        connection: ConnectionId,
+        chrome: Chrome,
+        action: String,
+        bank: String,
+        company: String,
+        csrf: &Csrf,
+    ) -> Result<Self, PageError> {
+        let accounts = super::linkable_accounts(state, connection).await?;
+        let now = state.clock.now();
+        Ok(SelectPage {
+            chrome,
+            action,
+            bank,
+            company,
+            accounts: accounts.iter().map(FeedRow::new).collect(),
+            start_date: web::date(now - SUGGESTED_HISTORY),
+            today: web::date(now),
+            csrf: csrf.token().to_owned(),
+        })
+    }
+}
 
 pub async fn select_page(
     State(state): State<AppState>,
@@ -239,19 +266,18 @@ pub async fn select_page(
         .await?
         .map(|c| c.display_name)
         .unwrap_or_else(|| "Your bank".to_owned());
-    let accounts = super::linkable_accounts(&state, connection).await?;
-    let now = state.clock.now();
-    let page = web::render(&SelectPage {
-        chrome: Chrome::platform(platform, "Choose accounts"),
-        action: format!("/link/{}/select", platform_slug(platform)),
+    let chrome = Chrome::platform(platform, "Choose accounts");
+    let action = format!("/link/{}/select", platform_slug(platform));
+    let page = SelectPage::new(
+        &state,
+        connection,
+        chrome,
+        action,
         bank,
-        company: company.name,
-        accounts: accounts.iter().map(FeedRow::new).collect(),
-        start_date: web::date(now - SUGGESTED_HISTORY),
-        today: web::date(now),
-        csrf: csrf.token().to_owned(),
-    })?;
-    Ok(csrf.attach(page, &state))
+        company.name,
+        &csrf,
+    );
+    Ok(csrf.attach(web::render(&page.await?)?, &state))
 }
 
 #[derive(Deserialize)]

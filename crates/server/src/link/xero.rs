@@ -17,7 +17,7 @@ use bankfeeds_domain::live::consent::{
     pkce_challenge, ConsentRefusal, ConsentTenant, LiveConsent, CHOOSE_TTL,
 };
 use bankfeeds_domain::live::ConnectorMode;
-use bankfeeds_domain::{ConnectionId, Platform, Secret, SecretHash, SecretKind};
+use bankfeeds_domain::{Platform, Secret, SecretHash, SecretKind};
 use serde::Deserialize;
 
 use super::binding;
@@ -121,12 +121,7 @@ pub async fn start(
 ) -> Result<Response, PageError> {
     let form: StartForm = web::form(&body)?;
     csrf.check(&form.csrf)?;
-    let id: ConnectionId = id.parse().map_err(|_| PageError::not_found("connection"))?;
-    let connection = state
-        .store
-        .find_connection(id)
-        .await?
-        .ok_or_else(|| PageError::not_found("connection"))?;
+    let connection = super::connection_in_path(&state, &id).await?;
     if !is_live(&state, connection.org_id, connection.platform).await? {
         return Err(not_live());
     }

@@ -14,10 +14,10 @@ use bankfeeds_domain::{Platform, Secret};
 use serde::Deserialize;
 
 use super::binding;
-use super::select::{start_of, SelectForm, SelectPage, SUGGESTED_HISTORY};
+use super::select::{start_of, SelectForm, SelectPage};
 use super::xero::{app_of, refused, ACCOUNTS, COOKIE, COOKIE_PATH, ORGANISATION};
 use crate::state::AppState;
-use crate::web::{self, csrf, Chrome, Csrf, FeedRow, PageError};
+use crate::web::{self, csrf, Chrome, Csrf, PageError};
 use crate::xero::tokens;
 
 /// The consent in the cookie, checked for this browser (`need_tenant`: picked already).
@@ -122,19 +122,18 @@ pub async fn accounts_page(
     csrf: Csrf,
 ) -> Result<Response, PageError> {
     let (_, c) = consent(&state, &headers, true).await?;
-    let accounts = super::linkable_accounts(&state, c.connection_id).await?;
-    let now = state.clock.now();
-    let page = web::render(&SelectPage {
-        chrome: Chrome::platform(Platform::Xero, "Choose accounts"),
-        action: ACCOUNTS.to_owned(),
-        bank: bank_name(&state, &c).await?,
-        company: tenant_name(&c),
-        accounts: accounts.iter().map(FeedRow::new).collect(),
-        start_date: web::date(now - SUGGESTED_HISTORY),
-        today: web::date(now),
-        csrf: csrf.token().to_owned(),
-    })?;
-    Ok(csrf.attach(page, &state))
+    let chrome = Chrome::platform(Platform::Xero, "Choose accounts");
+    let (bank, company) = (bank_name(&state, &c).await?, tenant_name(&c));
+    let page = SelectPage::new(
+        &state,
+        c.connection_id,
+        chrome,
+        ACCOUNTS.into(),
+        bank,
+        company,
+        &csrf,
+    );
+    Ok(csrf.attach(web::render(&page.await?)?, &state))
 }
 
 #[derive(Template)]

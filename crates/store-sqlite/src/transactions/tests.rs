@@ -27,6 +27,8 @@ struct Fixture {
     connection: Connection,
     account: BankFeedAccount,
     profile: PlatformProfile,
+    /// Every outcome the renderer was asked to render.
+    seen: Seen,
 }
 
 async fn fixture() -> Fixture {
@@ -59,26 +61,36 @@ async fn fixture() -> Fixture {
         connection: c.connection,
         account,
         profile,
+        seen: Seen::default(),
     }
 }
 
 impl Fixture {
-    async fn prepare(&self, job: JobId, b: &BatchRequest, r: BatchRender<'_>) -> Option<Prepared> {
-        prepare(&self.store, job, b, &self.profile, t0(), r)
+    async fn prepare(&self, job: JobId, b: &BatchRequest) -> Option<Prepared> {
+        let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&self.seen, o);
+        prepare(&self.store, job, b, &self.profile, t0(), &r)
             .await
             .unwrap()
     }
 
-    async fn commit(
-        &self,
-        job: JobId,
-        prepared: Option<Prepared>,
-        b: &BatchRequest,
-        r: BatchRender<'_>,
-    ) -> Job {
-        commit(&self.store, job, prepared, b, &self.profile, t0(), r)
+    async fn commit(&self, job: JobId, prepared: Option<Prepared>, b: &BatchRequest) -> Job {
+        let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&self.seen, o);
+        commit(&self.store, job, prepared, b, &self.profile, t0(), &r)
             .await
             .unwrap()
+    }
+
+    /// The whole batch in one call, as the store's `apply_batch` runs it.
+    async fn apply(&self, job: JobId, b: &BatchRequest) -> Job {
+        let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&self.seen, o);
+        self.store
+            .apply_batch(job, b, &self.profile, t0(), &r)
+            .await
+            .unwrap()
+    }
+
+    fn renders(&self) -> usize {
+        self.seen.lock().unwrap().len()
     }
 }
 
@@ -158,16 +170,10 @@ async fn an_unchanged_account_commits_the_prepared_answer() {
     let f = fixture().await;
     let b = batch(&f);
     let job = claimed_job(&f).await;
-    let seen = Seen::default();
-    let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
-    let prepared = f.prepare(job, &b, &r).await;
+    let prepared = f.prepare(job, &b).await;
     assert!(prepared.is_some());
-    let done = f.commit(job, prepared, &b, &r).await;
-    assert_eq!(
-        seen.lock().unwrap().len(),
-        1,
-        "worked out once, on the reader"
-    );
+    let done = f.commit(job, prepared, &b).await;
+    assert_eq!(f.renders(), 1, "worked out once, on the reader");
     let (status, body) = done.response.unwrap();
     assert_eq!(status, 200);
     assert_eq!(
@@ -182,19 +188,13 @@ async fn an_account_deleted_after_preparing_refuses_the_batch() {
     let f = fixture().await;
     let b = batch(&f);
     let job = claimed_job(&f).await;
-    let seen = Seen::default();
-    let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
-    let prepared = f.prepare(job, &b, &r).await;
+    let prepared = f.prepare(job, &b).await;
     f.store
         .delete_account(f.connection.id, f.account.id, t0())
         .await
         .unwrap();
-    let done = f.commit(job, prepared, &b, &r).await;
-    assert_eq!(
-        seen.lock().unwrap().len(),
-        2,
-        "worked out again under the lock"
-    );
+    let done = f.commit(job, prepared, &b).await;
+    assert_eq!(f.renders(), 2, "worked out again under the lock");
     assert_eq!(done.response.unwrap().0, 404);
     assert_eq!(stored(&f).await, 0, "nothing written for a refused batch");
     // What was stored is what the API answers later.
@@ -214,14 +214,9 @@ async fn rows_ingested_after_preparing_answer_as_ingested() {
     // The batch is stored once, then sent again; the platform ingests it in between the
     // re-send being worked out and committed.
     let first = claimed_job(&f).await;
-    let seen = Seen::default();
-    let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
-    f.store
-        .apply_batch(first, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
+    f.apply(first, &b).await;
     let resend = claimed_job(&f).await;
-    let prepared = f.prepare(resend, &b, &r).await;
+    let prepared = f.prepare(resend, &b).await;
     assert_eq!(
         f.store
             .mark_ingested(f.account.id, t0() + TimeDelta::seconds(1))
@@ -229,7 +224,7 @@ async fn rows_ingested_after_preparing_answer_as_ingested() {
             .unwrap(),
         2
     );
-    let done = f.commit(resend, prepared, &b, &r).await;
+    let done = f.commit(resend, prepared, &b).await;
     let (status, body) = done.response.unwrap();
     assert_eq!(status, 200);
     assert_eq!(
@@ -245,16 +240,10 @@ async fn a_job_finished_meanwhile_keeps_its_first_outcome() {
     let f = fixture().await;
     let b = batch(&f);
     let job = claimed_job(&f).await;
-    let seen = Seen::default();
-    let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&seen, o);
-    let prepared = f.prepare(job, &b, &r).await;
+    let prepared = f.prepare(job, &b).await;
     // Another attempt of the same job (its lease expired) finishes it first.
-    let first = f
-        .store
-        .apply_batch(job, &b, &f.profile, t0(), &r)
-        .await
-        .unwrap();
-    let second = f.commit(job, prepared, &b, &r).await;
+    let first = f.apply(job, &b).await;
+    let second = f.commit(job, prepared, &b).await;
     assert_eq!(second.response, first.response);
     assert_eq!(stored(&f).await, 2, "the batch is stored once");
 }
