@@ -327,9 +327,11 @@ pub fn app_state(config: &Config, store: DynStore) -> AppState {
     state.webhooks = Arc::new(config.webhook_settings());
     // Checked when the config was loaded.
     state.keyring = config.keyring().ok().flatten().map(Arc::new);
+    // Xero's allowance per tenant is one for every instance on this database.
+    let limiter = xero::TenantLimiter::shared(state.store.clone(), state.clock.clone());
     state.xero = Arc::new(xero::XeroClient::new(
         config.xero_endpoints(),
-        Default::default(),
+        Arc::new(limiter),
         Default::default(),
     ));
     state.live = Arc::new(config.live_settings());

@@ -58,7 +58,13 @@ pub const ERASED: &[(&str, &str)] = &[
 
 /// Tables that hold no organisation's rows: the sandbox platforms' companies (the platform's
 /// side, shared by every FI), sign-in throttling by email and address, and the organisations.
-pub const NOT_OWNED: &[&str] = &["companies", "console_login_throttle", "orgs"];
+pub const NOT_OWNED: &[&str] = &[
+    "companies",
+    "console_login_throttle",
+    // Xero's budget per tenant, shared by every organisation that delivers to that tenant.
+    "live_tenant_limits",
+    "orgs",
+];
 
 impl<B: Backend> SqlStore<B> {
     pub(crate) async fn erase_org(&self, id: OrgId) -> StoreResult<Vec<(&'static str, u64)>> {

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod link;
 pub mod live;
 pub mod live_consent;
+pub mod live_limits;
 pub mod ofx;
 pub mod operators;
 pub mod orgs;
@@ -164,6 +165,10 @@ macro_rules! __suite_cases {
                 claims_take_each_accounts_oldest_statement_once,
                 two_claimers_never_hold_one_statement,
             ],
+            live_limits: [
+                instances_share_one_budget_per_tenant,
+                a_hold_stops_the_tenant_for_everyone_until_it_ends,
+            ],
             live_consent: [
                 a_consent_is_used_once_then_completed_into_pending_feeds,
                 deleting_queues_one_feed_deletion_in_the_same_transaction,
@@ -298,6 +303,7 @@ mod registration {
         ("link", include_str!("link.rs")),
         ("live", include_str!("live.rs")),
         ("live_consent", include_str!("live_consent.rs")),
+        ("live_limits", include_str!("live_limits.rs")),
         ("ofx", include_str!("ofx.rs")),
         ("operators", include_str!("operators.rs")),
         ("orgs", include_str!("orgs.rs")),

@@ -23,6 +23,7 @@ mod idempotency;
 mod jobs;
 mod link;
 mod live;
+mod live_limits;
 mod ofx;
 mod operators;
 mod orgs;
@@ -49,6 +50,7 @@ pub use {
         DeletionUpdate, LiveDeletion, LiveFeed, LiveStatement, LiveStore, LiveTenant,
         StatementRender, StatementUpdate,
     },
+    live_limits::LiveLimitStore,
     ofx::OfxStore,
     operators::OperatorStore,
     orgs::OrgStore,
@@ -64,9 +66,9 @@ pub use {
 pub mod prelude {
     pub use crate::{
         AccountStore, ConnectionStore, ConnectorStore, ContinuityStore, CredentialStore,
-        CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore, LiveStore,
-        OfxStore, OperatorStore, OrgStore, OtpStore, PlatformFeedStore, RetentionStore,
-        StatusStore, Store, TransactionStore, WebhookStore,
+        CustomerStore, DeliveryStore, EventStore, FiConfigStore, JobStore, LinkStore,
+        LiveLimitStore, LiveStore, OfxStore, OperatorStore, OrgStore, OtpStore, PlatformFeedStore,
+        RetentionStore, StatusStore, Store, TransactionStore, WebhookStore,
     };
 }
 
@@ -158,6 +160,7 @@ pub trait Store:
     + CredentialStore
     + LinkStore
     + LiveStore
+    + LiveLimitStore
     + OfxStore
     + OperatorStore
     + PlatformFeedStore

@@ -4,6 +4,7 @@
 //! and what each of Xero's answers does to a feed.
 
 pub mod consent;
+pub mod rate;
 pub mod xero;
 
 use serde::{Deserialize, Serialize};

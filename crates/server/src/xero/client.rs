@@ -354,7 +354,7 @@ impl XeroClient {
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = retry_after(response.headers()).unwrap_or(Duration::from_secs(60));
                 if let Some(tenant) = tenant {
-                    self.limiter.hold(tenant, wait);
+                    self.limiter.hold(tenant, wait).await;
                 }
                 if wait > self.retry.max_inline_wait {
                     return Err(XeroError::RateLimited(wait));

@@ -1,67 +1,80 @@
-//! Xero's limits per tenant (organisation): 60 calls a minute and 5,000 a day. Every call to a
-//! tenant takes a permit here first; a 429's `Retry-After` holds the tenant until then. The
-//! budget is per hub instance (Xero counts per app and tenant, so several instances share the
-//! one allowance: configure fewer per minute on each when running many).
+//! Xero's limits per tenant (organisation): 60 calls in any rolling minute and 5,000 in any
+//! rolling day (`domain::live::rate`). Every call to a tenant takes a permit here first; a
+//! 429's `Retry-After` holds the tenant until then. A hub serving live feeds keeps the budget
+//! in the database (`TenantLimiter::shared`), so several instances draw on Xero's one
+//! allowance per tenant and all of them respect a 429; without a store (tests, tools) it is
+//! kept in this process by the same rule.
 
 use std::collections::HashMap;
-use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use bankfeeds_domain::live::rate::{admit, hold, Allowance, TenantBudget};
+use bankfeeds_domain::{Clock, SystemClock};
+use bankfeeds_store::DynStore;
 
-/// Calls a minute and a day Xero allows one tenant.
-pub const PER_MINUTE: u32 = 60;
-pub const PER_DAY: u32 = 5_000;
+/// Xero's allowances for one tenant.
+pub const XERO: [Allowance; 2] = [Allowance::XERO_MINUTE, Allowance::XERO_DAY];
+
+/// How long to wait when the database cannot say (better late than over Xero's limit).
+const UNSURE: Duration = Duration::from_secs(1);
 
 pub struct TenantLimiter {
-    minute: DefaultKeyedRateLimiter<String>,
-    day: DefaultKeyedRateLimiter<String>,
-    held: Mutex<HashMap<String, Instant>>,
+    allowances: Vec<Allowance>,
+    clock: Arc<dyn Clock>,
+    /// Where the budgets live when instances share them.
+    store: Option<DynStore>,
+    local: Mutex<HashMap<String, TenantBudget>>,
 }
 
 impl Default for TenantLimiter {
     fn default() -> Self {
-        Self::new(PER_MINUTE, PER_DAY)
+        Self::new(&XERO)
     }
 }
 
 impl TenantLimiter {
-    /// At most `per_minute` calls a minute and `per_day` a day per tenant (each at least 1).
-    pub fn new(per_minute: u32, per_day: u32) -> Self {
-        let per_minute = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
-        let per_day = NonZeroU32::new(per_day.max(1)).expect("non-zero");
+    /// Budgets kept in this process, by `allowances`.
+    pub fn new(allowances: &[Allowance]) -> Self {
         Self {
-            minute: RateLimiter::keyed(Quota::per_minute(per_minute)),
-            day: RateLimiter::keyed(
-                Quota::with_period(Duration::from_secs(86_400) / per_day.get())
-                    .expect("non-zero period")
-                    .allow_burst(per_day),
-            ),
-            held: Mutex::new(HashMap::new()),
+            allowances: allowances.to_vec(),
+            clock: Arc::new(SystemClock),
+            store: None,
+            local: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Xero's allowances, kept in `store` and shared by every instance on it.
+    pub fn shared(store: DynStore, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            store: Some(store),
+            ..Self::default()
         }
     }
 
     /// A permit for one call to `tenant` now, or how long to wait for one.
-    pub fn try_acquire(&self, tenant: &str) -> Result<(), Duration> {
-        if let Some(wait) = self.held_for(tenant) {
-            return Err(wait);
+    pub async fn try_acquire(&self, tenant: &str) -> Result<(), Duration> {
+        let now = self.clock.now();
+        let Some(store) = &self.store else {
+            let mut local = self.local.lock().expect("limiter lock");
+            let budget = local.entry(tenant.to_owned()).or_default();
+            *budget = admit(budget, &self.allowances, now)?;
+            return Ok(());
+        };
+        match store.take_tenant_call(tenant, &self.allowances, now).await {
+            Ok(decided) => decided,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read Xero's call budget; waiting");
+                Err(UNSURE)
+            }
         }
-        let key = tenant.to_owned();
-        let now = DefaultClock::default().now();
-        self.day
-            .check_key(&key)
-            .map_err(|not_until| not_until.wait_time_from(now))?;
-        self.minute
-            .check_key(&key)
-            .map_err(|not_until| not_until.wait_time_from(now))
     }
 
     /// Waits (up to `most`) for a permit; the wait that would be needed when it is longer.
     pub async fn acquire(&self, tenant: &str, most: Duration) -> Result<(), Duration> {
         loop {
-            match self.try_acquire(tenant) {
+            match self.try_acquire(tenant).await {
                 Ok(()) => return Ok(()),
                 Err(wait) if wait > most => return Err(wait),
                 Err(wait) => tokio::time::sleep(wait.max(Duration::from_millis(1))).await,
@@ -69,23 +82,18 @@ impl TenantLimiter {
         }
     }
 
-    /// Xero said 429: no call to `tenant` for `wait`.
-    pub fn hold(&self, tenant: &str, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut held = self.held.lock().expect("limiter lock");
-        let entry = held.entry(tenant.to_owned()).or_insert(until);
-        *entry = (*entry).max(until);
-    }
-
-    fn held_for(&self, tenant: &str) -> Option<Duration> {
-        let mut held = self.held.lock().expect("limiter lock");
-        let until = *held.get(tenant)?;
-        let now = Instant::now();
-        if until <= now {
-            held.remove(tenant);
-            return None;
+    /// Xero said 429: no call to `tenant` for `wait` (from any instance, when shared).
+    pub async fn hold(&self, tenant: &str, wait: Duration) {
+        let now = self.clock.now();
+        let Some(store) = &self.store else {
+            let mut local = self.local.lock().expect("limiter lock");
+            let budget = local.entry(tenant.to_owned()).or_default();
+            *budget = hold(budget, wait, now);
+            return;
+        };
+        if let Err(e) = store.hold_tenant(tenant, wait, now).await {
+            tracing::warn!(error = %e, "could not record Xero's 429 hold");
         }
-        Some(until - now)
     }
 }
 
@@ -93,34 +101,43 @@ impl TenantLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_tenant_gets_its_minute_budget_and_no_more_others_are_untouched() {
-        let limiter = TenantLimiter::new(3, 100);
-        for _ in 0..3 {
-            assert!(limiter.try_acquire("t1").is_ok());
+    #[tokio::test]
+    async fn a_tenant_gets_half_its_minute_at_once_and_others_are_untouched() {
+        let limiter = TenantLimiter::default();
+        for _ in 0..30 {
+            assert!(limiter.try_acquire("t1").await.is_ok());
         }
-        let wait = limiter.try_acquire("t1").unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20));
-        assert!(limiter.try_acquire("t2").is_ok(), "per tenant");
+        let wait = limiter.try_acquire("t1").await.unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(2),
+            "{wait:?}"
+        );
+        assert!(limiter.try_acquire("t2").await.is_ok(), "per tenant");
     }
 
-    #[test]
-    fn the_day_budget_binds_too() {
-        let limiter = TenantLimiter::new(60, 2);
-        assert!(limiter.try_acquire("t").is_ok());
-        assert!(limiter.try_acquire("t").is_ok());
-        let wait = limiter.try_acquire("t").unwrap_err();
+    #[tokio::test]
+    async fn the_day_budget_binds_too() {
+        let two_a_day = Allowance {
+            calls: 2,
+            period: Duration::from_secs(86_400),
+        };
+        let limiter = TenantLimiter::new(&[Allowance::XERO_MINUTE, two_a_day]);
+        assert!(limiter.try_acquire("t").await.is_ok());
+        let wait = limiter.try_acquire("t").await.unwrap_err();
         assert!(wait > Duration::from_secs(3600), "{wait:?}");
     }
 
-    #[test]
-    fn retry_after_holds_the_tenant() {
+    #[tokio::test]
+    async fn retry_after_holds_the_tenant() {
         let limiter = TenantLimiter::default();
-        limiter.hold("t", Duration::from_secs(30));
-        let wait = limiter.try_acquire("t").unwrap_err();
+        limiter.hold("t", Duration::from_secs(30)).await;
+        let wait = limiter.try_acquire("t").await.unwrap_err();
         assert!(wait > Duration::from_secs(29));
-        assert!(limiter.try_acquire("u").is_ok());
-        limiter.hold("u", Duration::ZERO);
-        assert!(limiter.try_acquire("u").is_ok(), "an elapsed hold is gone");
+        assert!(limiter.try_acquire("u").await.is_ok());
+        limiter.hold("u", Duration::ZERO).await;
+        assert!(
+            limiter.try_acquire("u").await.is_ok(),
+            "an elapsed hold is gone"
+        );
     }
 }

@@ -246,6 +246,8 @@ pub(crate) async fn instance(
     name: &str,
 ) -> Hub {
     let name = name.to_owned();
+    // As `serve` does: Xero's budget per tenant lives in the database, one for all instances.
+    let limiter = TenantLimiter::shared(store.clone(), Arc::new(SystemClock));
     Hub::start_with(
         store,
         db,
@@ -254,7 +256,7 @@ pub(crate) async fn instance(
             s.instance = name.into();
             s.xero = Arc::new(XeroClient::new(
                 endpoints,
-                Arc::new(TenantLimiter::default()),
+                Arc::new(limiter),
                 RetryPolicy {
                     attempts: 3,
                     base: Duration::from_millis(20),

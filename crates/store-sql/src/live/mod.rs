@@ -3,6 +3,7 @@
 
 mod consent;
 pub(crate) mod deletions;
+mod limits;
 mod statements;
 
 use bankfeeds_domain::live::consent::{ConsentRefusal, ConsentTenant, LiveConsent};
