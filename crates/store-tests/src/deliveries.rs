@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bankfeeds_domain::webhook::delivery::{Delivery, RetryPolicy, TryRecord, TryResult};
 use bankfeeds_domain::webhook::{decide_create, WebhookEndpoint, WebhookRequest, WebhookStatus};
-use bankfeeds_domain::{Clock, OrgId, Platform, SystemClock, Timestamp};
+use bankfeeds_domain::{Clock, Connection, OrgId, Platform, SystemClock, Timestamp};
 use bankfeeds_store::{DynStore, Outcome, StoreError};
 
 use crate::helpers::{create_fresh, draft_account, events_of, secs, setup};
@@ -258,12 +258,17 @@ pub async fn two_claimers_never_send_one_delivery_twice(store: DynStore) {
     }
 }
 
+/// A connection, an endpoint taking account creations, and one delivery waiting for it.
+async fn one_waiting(store: &DynStore) -> (Connection, WebhookEndpoint) {
+    let c = setup(store, Platform::Xero).await;
+    let e = endpoint(store, c.org_id, &["bank_feed_account.created"]).await;
+    create_fresh(store, &draft_account(&c, "ACC-1", SystemClock.now())).await;
+    settle(store, 1).await;
+    (c, e)
+}
+
 pub async fn an_endpoint_failing_long_enough_is_disabled_with_an_event(store: DynStore) {
-    let c = setup(&store, Platform::Xero).await;
-    let e = endpoint(&store, c.org_id, &["bank_feed_account.created"]).await;
-    let now = SystemClock.now();
-    create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
-    settle(&store, 1).await;
+    let (c, e) = one_waiting(&store).await;
     let now = SystemClock.now();
     let p = RetryPolicy {
         disable_after: Duration::from_secs(15),
@@ -446,11 +451,7 @@ pub async fn retention_purges_webhook_history_but_never_pending_deliveries(store
 /// whoever claims it next, due again at the time given, and only the lease holder can hand it
 /// back.
 pub async fn a_delivery_handed_back_counts_no_try(store: DynStore) {
-    let c = setup(&store, Platform::Xero).await;
-    let e = endpoint(&store, c.org_id, &["bank_feed_account.created"]).await;
-    let now = SystemClock.now();
-    create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
-    settle(&store, 1).await;
+    let (c, e) = one_waiting(&store).await;
 
     let now = SystemClock.now();
     let d = claim(&store, "no-key", now).await.unwrap();

@@ -174,6 +174,7 @@ macro_rules! __suite_cases {
                 deleting_queues_one_feed_deletion_in_the_same_transaction,
                 a_stopped_feed_restarts_and_cuts_its_refused_lines_again,
                 a_restarted_instance_frees_only_its_own_leases,
+                a_consent_for_another_tenant_asks_for_new_feed_connections,
             ],
             fi_configs: [
                 fi_configs_round_trip_and_replace,

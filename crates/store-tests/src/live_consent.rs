@@ -293,3 +293,120 @@ pub async fn a_restarted_instance_frees_only_its_own_leases(store: DynStore) {
         "claimable at once, not after the lease"
     );
 }
+
+/// The customer goes through consent for `tenant` and picks `accounts`: the feeds completing
+/// it returns.
+async fn consent_to(
+    store: &DynStore,
+    c: &bankfeeds_domain::Connection,
+    tenant: &str,
+    accounts: &[bankfeeds_domain::BankFeedAccountId],
+) -> Vec<bankfeeds_store::LiveFeed> {
+    let now = SystemClock.now();
+    let state = Secret::generate(SecretKind::ConsentState).hash();
+    let browser = Secret::generate(SecretKind::BrowserBinding).hash();
+    let consent = LiveConsent {
+        state_hash: state,
+        org_id: c.org_id,
+        connection_id: c.id,
+        platform: Platform::Xero,
+        browser,
+        verifier_sealed: "sealed-verifier".into(),
+        tokens_sealed: None,
+        tenants: Vec::new(),
+        tenant_id: None,
+        created_at: now,
+        called_back_at: None,
+        completed_at: None,
+    };
+    store.create_live_consent(&consent).await.unwrap();
+    store
+        .use_live_consent(&state, Some(&browser), now)
+        .await
+        .unwrap()
+        .unwrap();
+    let tenants = vec![ConsentTenant {
+        id: tenant.into(),
+        name: format!("Books of {tenant}"),
+    }];
+    store
+        .grant_live_consent(&state, "sealed-tokens", &tenants)
+        .await
+        .unwrap();
+    store
+        .choose_live_tenant(&state, Some(&browser), tenant, now)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .complete_live_consent(
+            &state,
+            Some(&browser),
+            accounts,
+            None,
+            now + secs(1800),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A new consent for another Xero organisation cannot reuse the feed connections made in the
+/// first: every feed of the connection, chosen again or not, asks for one anew.
+pub async fn a_consent_for_another_tenant_asks_for_new_feed_connections(store: DynStore) {
+    let now = SystemClock.now();
+    let c = setup(&store, Platform::Xero).await;
+    let a = account(&store, &c, "CHK").await;
+    let b = account(&store, &c, "SAV").await;
+    consent_to(&store, &c, "t-1", &[a.id, b.id]).await;
+    for (acct, fc) in [(a.id, "fc-a"), (b.id, "fc-b")] {
+        store.set_live_feed_connection(acct, fc, now).await.unwrap();
+        store
+            .set_live_feed_state(acct, LiveFeedState::Active, None, now)
+            .await
+            .unwrap();
+    }
+    store
+        .set_live_feed_state(
+            b.id,
+            LiveFeedState::ReauthorizationRequired,
+            Some(("consent-revoked", None)),
+            now,
+        )
+        .await
+        .unwrap();
+
+    let feeds = consent_to(&store, &c, "t-2", &[a.id]).await;
+    assert_eq!(feeds.len(), 1);
+    assert_eq!(feeds[0].state, LiveFeedState::Pending);
+    assert_eq!(feeds[0].feed_connection_id, None);
+    let other = store.get_live_feed(b.id).await.unwrap().unwrap();
+    assert_eq!(
+        other.state,
+        LiveFeedState::Pending,
+        "not reactivated on t-1's"
+    );
+    assert_eq!(other.feed_connection_id, None);
+    assert_eq!(
+        store
+            .get_live_tenant(c.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .tenant_id,
+        "t-2"
+    );
+    // Back to the same organisation later, a feed's connection carries over as before.
+    store
+        .set_live_feed_connection(a.id, "fc-a2", now)
+        .await
+        .unwrap();
+    store
+        .set_live_feed_state(a.id, LiveFeedState::Active, None, now)
+        .await
+        .unwrap();
+    let feeds = consent_to(&store, &c, "t-2", &[a.id]).await;
+    assert_eq!(feeds[0].state, LiveFeedState::Active);
+    assert_eq!(feeds[0].feed_connection_id.as_deref(), Some("fc-a2"));
+}

@@ -159,6 +159,13 @@ pub fn check_tenant(consent: &LiveConsent, tenant: &str) -> Result<(), ConsentRe
     }
 }
 
+/// Whether a connection's feed connections carry over to a new consent: only when it is for
+/// the tenant they were made in. A feed connection belongs to one Xero organisation; after the
+/// customer chose another, each feed must ask that one for a feed connection anew.
+pub fn feeds_carry_over(previous_tenant: Option<&str>, chosen: Option<&str>) -> bool {
+    previous_tenant.is_none() || previous_tenant == chosen
+}
+
 /// The PKCE `code_challenge` of `verifier` (S256: base64url of its SHA-256, unpadded).
 pub fn pkce_challenge(verifier: &str) -> String {
     use base64::Engine as _;
@@ -222,6 +229,13 @@ mod tests {
             check_callback(Some(&used), me.as_ref(), now),
             Err(ConsentRefusal::Used)
         );
+    }
+
+    #[test]
+    fn feed_connections_carry_over_only_within_their_tenant() {
+        assert!(feeds_carry_over(None, Some("t-1")), "a first consent");
+        assert!(feeds_carry_over(Some("t-1"), Some("t-1")));
+        assert!(!feeds_carry_over(Some("t-1"), Some("t-2")));
     }
 
     #[test]

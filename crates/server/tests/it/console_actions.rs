@@ -23,7 +23,7 @@ crate::on_both_backends!(
 
 /// The organisation's events of `kind`, waiting briefly for a commit to show (PostgreSQL's
 /// events feed shows an event once older transactions have ended).
-async fn events_of(hub: &Hub, org: OrgId, kind: &str, at_least: usize) -> Vec<Event> {
+pub(crate) async fn events_of(hub: &Hub, org: OrgId, kind: &str, at_least: usize) -> Vec<Event> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let found: Vec<Event> = hub

@@ -3,15 +3,13 @@
 //! again and deleting (confirmed), each a `webhook.changed` event naming the operator; another
 //! organisation's operator reaches none of it.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use bankfeeds_domain::webhook::{WebhookId, WebhookStatus};
-use bankfeeds_domain::{Clock, ManualClock, OrgId};
-use bankfeeds_store::Event;
+use bankfeeds_domain::{Clock, ManualClock};
 use serde_json::json;
+use std::sync::Arc;
 
 use crate::console::{operator, set_up, text_of};
+use crate::console_actions::events_of;
 use crate::helpers::Hub;
 use crate::pages::{field, see_other, Browser, Page};
 
@@ -19,26 +17,6 @@ crate::on_both_backends!(
     with_clock:
     operators_manage_their_webhooks_and_every_change_is_recorded,
 );
-
-/// The organisation's `webhook.changed` events once there are `n` (PostgreSQL's feed shows an
-/// event once older transactions have ended).
-async fn changes(hub: &Hub, org: OrgId, n: usize) -> Vec<Event> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let found: Vec<Event> = hub
-            .store
-            .list_events(org, 0, 1000)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.kind.as_str() == "webhook.changed")
-            .collect();
-        if found.len() >= n || Instant::now() > deadline {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn error_shown(page: &Page) -> String {
     let marker = "class=\"error-code\">";
@@ -188,7 +166,7 @@ async fn operators_manage_their_webhooks_and_every_change_is_recorded(
     assert_eq!(alice.get(&page_path).await.status, 404);
 
     // Each change is an event naming Alice; none reached Bank B.
-    let events = changes(&hub, a.org.id, 5).await;
+    let events = events_of(&hub, a.org.id, "webhook.changed", 5).await;
     let seen: Vec<_> = events
         .iter()
         .map(|e| {
@@ -210,7 +188,9 @@ async fn operators_manage_their_webhooks_and_every_change_is_recorded(
         ]
     );
     assert!(events.iter().all(|e| e.resource_id == hook.id.to_string()));
-    assert!(changes(&hub, b.org.id, 0).await.is_empty());
+    assert!(events_of(&hub, b.org.id, "webhook.changed", 0)
+        .await
+        .is_empty());
     // No page ever showed Bank A's secrets to Bank B's operator.
     assert!(!bob.seen.contains(&secret) && !bob.seen.contains(&new_secret));
 }

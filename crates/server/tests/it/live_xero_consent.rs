@@ -398,6 +398,15 @@ async fn a_revoked_consent_waits_for_the_customer_and_a_new_one_restores_it(db: 
     let store = db.store.clone();
     let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
     let mut feed = live_feed(&hub, &keys, "fc-revoked", true).await;
+    // Its feed connection was made in the organisation the customer consents to again (in
+    // another, every feed would ask for a new one).
+    let mut tenant = store
+        .get_live_tenant(feed.connection)
+        .await
+        .unwrap()
+        .unwrap();
+    tenant.tenant_id = "tenant-a".into();
+    store.put_live_tenant(&tenant).await.unwrap();
     x.lock().unwrap().consent.revoked = true;
     feed.push(&hub, &["-5"]).await;
     let waiting = feed_in(&hub, feed.account, LiveFeedState::ReauthorizationRequired).await;

@@ -186,6 +186,7 @@ pub async fn choose_tenant<B: Backend>(
 #[derive(sqlx::FromRow)]
 struct Version {
     token_version: DbInt,
+    tenant_id: String,
 }
 
 /// The customer's choice of accounts.
@@ -231,11 +232,15 @@ pub async fn complete<B: Backend>(
     // instance started with the old tokens cannot overwrite them.
     let before: Option<Version> = tx
         .fetch_optional(
-            Sql::new("SELECT token_version FROM live_tenants WHERE connection_id = $1")
+            Sql::new("SELECT token_version, tenant_id FROM live_tenants WHERE connection_id = $1")
                 .bind(connection.as_uuid()),
         )
         .await?;
-    let version = before.map_or(1, |v| v.token_version.0 + 1);
+    let version = before.as_ref().map_or(1, |v| v.token_version.0 + 1);
+    let carry_over = bankfeeds_domain::live::consent::feeds_carry_over(
+        before.as_ref().map(|v| v.tenant_id.as_str()),
+        c.tenant_id.as_deref(),
+    );
     tx.execute(
         Sql::new(
             "INSERT INTO live_tenants (connection_id, org_id, platform, tenant_id, tokens_sealed,
@@ -257,9 +262,9 @@ pub async fn complete<B: Backend>(
         .bind(now),
     )
     .await?;
-    // Feeds that waited for the customer deliver again.
-    let waiting: Vec<LiveFeed> = tx
-        .all::<FeedRow, _>(
+    let waiting: Vec<LiveFeed> = if carry_over {
+        // Feeds that waited for the customer deliver again.
+        tx.all::<FeedRow, _>(
             Sql::new(format!(
                 "UPDATE live_feeds SET state = 'active', error_code = NULL, error_detail = NULL,
                      updated_at = $2
@@ -270,7 +275,23 @@ pub async fn complete<B: Backend>(
             .bind(now)
             .bind(LiveFeedState::ReauthorizationRequired.as_str()),
         )
-        .await?;
+        .await?
+    } else {
+        // Another Xero organisation: its feed connections are not this one's; every feed
+        // asks for one anew (and waits, sending nothing, until it is active).
+        tx.all::<FeedRow, _>(
+            Sql::new(format!(
+                "UPDATE live_feeds SET state = 'pending', feed_connection_id = NULL,
+                     error_code = NULL, error_detail = NULL, updated_at = $2
+                 WHERE connection_id = $1
+                   AND NOT (state = 'pending' AND feed_connection_id IS NULL)
+                 RETURNING {FEED_COLUMNS}"
+            ))
+            .bind(connection.as_uuid())
+            .bind(now),
+        )
+        .await?
+    };
     for feed in &waiting {
         record_feed_change(&mut tx, feed, now).await?;
     }
