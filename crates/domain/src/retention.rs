@@ -1,8 +1,8 @@
 //! Retention: how long the hub keeps what it no longer needs, and what a purge may delete.
 //!
 //! Three horizons, each `None` for "keep for ever":
-//! - link secrets (OTPs, link challenges never completed, Codat company access tokens), counted
-//!   from when they stopped being usable;
+//! - link secrets (OTPs, link challenges never completed, Codat company access tokens, live
+//!   consents), counted from when they stopped being usable;
 //! - idempotency keys, counted from when they were first used (a key replays its answer at least
 //!   this long);
 //! - job bodies (the request and the stored answer of a finished job), counted from when the job
@@ -56,6 +56,10 @@ pub enum Purge {
     },
     /// Codat company access tokens that expired before this.
     CustomerTokens { expired_before: Timestamp },
+    /// Live consents (the OAuth `state`, PKCE verifier and, sealed, the tokens they fetched)
+    /// made before this: none can be used any more, and a completed one's tokens were moved
+    /// to its connection.
+    LiveConsents { created_before: Timestamp },
     /// Idempotency keys first used before this, except any whose organisation still has an
     /// unfinished job accepted at or before the key (which may be that key's job: a retry must
     /// still find its answer, not queue the batch again).
@@ -85,6 +89,7 @@ impl Purge {
             Purge::Otps { .. } => "otps",
             Purge::Challenges { .. } => "challenges",
             Purge::CustomerTokens { .. } => "customer_tokens",
+            Purge::LiveConsents { .. } => "live_consents",
             Purge::IdempotencyKeys { .. } => "idempotency_keys",
             Purge::JobBodies { .. } => "job_bodies",
             Purge::OfxTrnuids { .. } => "ofx_trnuids",
@@ -109,6 +114,11 @@ impl RetentionPolicy {
                 });
             }
             out.push(Purge::CustomerTokens { expired_before });
+            // A consent is usable until its callback's deadline and then its choice's.
+            let usable = crate::live::consent::AUTHORIZE_TTL + crate::live::consent::CHOOSE_TTL;
+            if let Some(created_before) = expired_before.checked_sub_signed(usable) {
+                out.push(Purge::LiveConsents { created_before });
+            }
         }
         if let Some(created_before) = before(self.idempotency_keys) {
             out.push(Purge::IdempotencyKeys { created_before });
@@ -181,6 +191,9 @@ mod tests {
                 Purge::CustomerTokens {
                     expired_before: day
                 },
+                Purge::LiveConsents {
+                    created_before: day - TimeDelta::minutes(45)
+                },
                 Purge::IdempotencyKeys {
                     created_before: now() - TimeDelta::days(7)
                 },
@@ -206,6 +219,7 @@ mod tests {
                 CHUNK,
                 CHUNK,
                 CHUNK,
+                CHUNK,
                 JOB_BODY_CHUNK,
                 CHUNK,
                 CHUNK,
@@ -219,6 +233,7 @@ mod tests {
                 "otps",
                 "challenges",
                 "customer_tokens",
+                "live_consents",
                 "idempotency_keys",
                 "job_bodies",
                 "ofx_trnuids",

@@ -118,6 +118,16 @@ impl<B: Backend> RetentionStore for SqlStore<B> {
                 tx.execute(Sql::new(sql).bind(expired_before).bind(limit))
                     .await?
             }
+            Purge::LiveConsents { created_before } => {
+                let sql = oldest::<B>(
+                    "live_consents",
+                    "state_hash",
+                    "created_at < $1",
+                    "created_at",
+                );
+                tx.execute(Sql::new(sql).bind(created_before).bind(limit))
+                    .await?
+            }
             // A key whose request may still be waiting in the queue is kept: its retry must find it.
             Purge::IdempotencyKeys { created_before } => {
                 let sql = format!(

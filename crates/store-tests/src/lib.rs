@@ -221,6 +221,7 @@ macro_rules! __suite_cases {
                 a_break_before_the_first_sync_shows_as_a_difference,
             ],
             retention: [
+                spent_live_consents_are_deleted,
                 expired_link_secrets_are_deleted_after_their_horizon,
                 idempotency_keys_are_kept_while_their_job_waits,
                 finished_jobs_lose_their_bodies_after_their_horizon,

@@ -390,3 +390,49 @@ pub async fn a_purge_deletes_only_its_own_kind(store: DynStore) {
         OtpRefusal::Unknown
     );
 }
+
+/// Live consents past use (and the sealed tokens they hold) go with the link secrets; one
+/// still usable stays.
+pub async fn spent_live_consents_are_deleted(store: DynStore) {
+    use bankfeeds_domain::live::consent::LiveConsent;
+    use bankfeeds_domain::{Secret, SecretKind};
+    let now = t0();
+    let fi = named_org(&store, "Demo Bank").await;
+    let xero = connection(&store, fi, Platform::Xero).await;
+    let consent = |created_at| LiveConsent {
+        state_hash: Secret::generate(SecretKind::ConsentState).hash(),
+        org_id: fi,
+        connection_id: xero.id,
+        platform: Platform::Xero,
+        browser: Secret::generate(SecretKind::BrowserBinding).hash(),
+        verifier_sealed: "sealed-verifier".into(),
+        tokens_sealed: Some("sealed-tokens".into()),
+        tenants: Vec::new(),
+        tenant_id: None,
+        created_at,
+        called_back_at: None,
+        completed_at: None,
+    };
+    let old = consent(now - days(2));
+    let recent = consent(now - secs(60));
+    for c in [&old, &recent] {
+        store.create_live_consent(c).await.unwrap();
+    }
+    let deleted = store
+        .purge(
+            Purge::LiveConsents {
+                created_before: now - days(1),
+            },
+            10,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    assert_eq!(store.get_live_consent(&old.state_hash).await.unwrap(), None);
+    assert!(store
+        .get_live_consent(&recent.state_hash)
+        .await
+        .unwrap()
+        .is_some());
+}
