@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use bankfeeds_domain::live::rate::Allowance;
+use bankfeeds_domain::live::rate::XERO;
 use bankfeeds_domain::{Clock, SystemClock};
 use bankfeeds_store::DynStore;
-
-const XERO: [Allowance; 2] = [Allowance::XERO_MINUTE, Allowance::XERO_DAY];
 
 /// Two instances asking at once for the same tenant get its burst between them, not each.
 pub async fn instances_share_one_budget_per_tenant(store: DynStore) {

@@ -41,6 +41,10 @@ impl Allowance {
     }
 }
 
+/// Xero's allowances for one tenant, as every hub passes them (the store keeps one arrival
+/// time per allowance, in this order).
+pub const XERO: [Allowance; 2] = [Allowance::XERO_MINUTE, Allowance::XERO_DAY];
+
 /// What is stored per tenant: one arrival time per allowance (in the order the allowances are
 /// given; `None` before the first call) and the end of a 429's hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

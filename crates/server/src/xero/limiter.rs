@@ -9,12 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bankfeeds_domain::live::rate::{admit, hold, Allowance, TenantBudget};
+use bankfeeds_domain::live::rate::{admit, hold, Allowance, TenantBudget, XERO};
 use bankfeeds_domain::{Clock, SystemClock};
 use bankfeeds_store::DynStore;
-
-/// Xero's allowances for one tenant.
-pub const XERO: [Allowance; 2] = [Allowance::XERO_MINUTE, Allowance::XERO_DAY];
 
 /// How long to wait when the database cannot say (better late than over Xero's limit).
 const UNSURE: Duration = Duration::from_secs(1);
