@@ -150,6 +150,22 @@ pub fn check_choosing(
     Ok(())
 }
 
+/// Whether the customer may complete `consent` with the accounts chosen: still choosing, the
+/// organisation picked, and every chosen account a live account of the consent's connection
+/// (`all_chosen_live`, which the store loads once the consent is found).
+pub fn check_completion(
+    consent: Option<&LiveConsent>,
+    browser: Option<&SecretHash>,
+    all_chosen_live: bool,
+    now: Timestamp,
+) -> Result<(), ConsentRefusal> {
+    check_choosing(consent, browser, true, now)?;
+    if !all_chosen_live {
+        return Err(ConsentRefusal::UnknownAccount);
+    }
+    Ok(())
+}
+
 /// Whether `tenant` is one the consent covers.
 pub fn check_tenant(consent: &LiveConsent, tenant: &str) -> Result<(), ConsentRefusal> {
     if consent.tenants.iter().any(|t| t.id == tenant) {
@@ -269,6 +285,20 @@ mod tests {
         assert_eq!(
             check_choosing(Some(&picked), me.as_ref(), true, now),
             Ok(())
+        );
+        assert_eq!(
+            check_completion(Some(&picked), me.as_ref(), true, now),
+            Ok(())
+        );
+        assert_eq!(
+            check_completion(Some(&picked), me.as_ref(), false, now),
+            Err(ConsentRefusal::UnknownAccount),
+            "an account not live on the connection"
+        );
+        assert_eq!(
+            check_completion(Some(&back), me.as_ref(), false, now),
+            Err(ConsentRefusal::NotReady),
+            "the state of the consent is judged before the accounts"
         );
         let done = LiveConsent {
             completed_at: Some(now),

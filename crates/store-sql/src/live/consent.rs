@@ -3,7 +3,8 @@
 //! transaction.
 
 use bankfeeds_domain::live::consent::{
-    check_callback, check_choosing, check_tenant, ConsentRefusal, ConsentTenant, LiveConsent,
+    check_callback, check_choosing, check_completion, check_tenant, ConsentRefusal, ConsentTenant,
+    LiveConsent,
 };
 use bankfeeds_domain::live::LiveFeedState;
 use bankfeeds_domain::{BankFeedAccountId, SecretHash, Timestamp};
@@ -207,21 +208,25 @@ pub async fn complete<B: Backend>(
         (choice.accounts, choice.start, choice.access_expires_at);
     let mut tx = db.write().await?;
     let found = load::<B>(&mut tx, state, true).await?;
-    if let Err(refusal) = check_choosing(found.as_ref(), browser, true, now) {
+    let mut all_chosen_live = true;
+    if let Some(c) = &found {
+        for &account in chosen {
+            let key = Key::Id(account);
+            if accounts::find_live::<B>(&mut tx, c.connection_id, key, true)
+                .await?
+                .is_none()
+            {
+                all_chosen_live = false;
+                break;
+            }
+        }
+    }
+    if let Err(refusal) = check_completion(found.as_ref(), browser, all_chosen_live, now) {
         tx.rollback().await?;
         return Ok(Err(refusal));
     }
     let c = found.expect("checked");
     let connection = c.connection_id;
-    for &account in chosen {
-        if accounts::find_live::<B>(&mut tx, connection, Key::Id(account), true)
-            .await?
-            .is_none()
-        {
-            tx.rollback().await?;
-            return Ok(Err(ConsentRefusal::UnknownAccount));
-        }
-    }
     tx.execute(
         Sql::new("UPDATE live_consents SET completed_at = $2 WHERE state_hash = $1")
             .bind(state.to_hex())
