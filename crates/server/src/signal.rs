@@ -35,3 +35,23 @@ pub(crate) async fn pause(stop: &CancellationToken, d: Duration) -> bool {
         () = stop.cancelled() => true,
     }
 }
+
+/// A sending loop until `stop`: runs `round` again at once while it finds work, and waits
+/// `idle` after a round that found none or failed (the failure logged, naming `what`).
+pub(crate) async fn drain(
+    stop: CancellationToken,
+    idle: Duration,
+    what: &str,
+    mut round: impl AsyncFnMut() -> bankfeeds_store::StoreResult<bool>,
+) {
+    while !stop.is_cancelled() {
+        match round().await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "{what} failed; retrying"),
+        }
+        if pause(&stop, idle).await {
+            break;
+        }
+    }
+}

@@ -15,7 +15,7 @@ use bankfeeds_store::{DynStore, StoreResult};
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use crate::signal::pause;
+use crate::signal::{drain, pause};
 
 use super::client::SafeClient;
 use super::WebhookSettings;
@@ -219,21 +219,10 @@ impl Worker {
         for _ in 0..SENDERS {
             let w = self.clone();
             let s = stop.clone();
-            set.spawn(async move {
-                loop {
-                    if s.is_cancelled() {
-                        break;
-                    }
-                    match w.deliver_one().await {
-                        Ok(true) => continue,
-                        Ok(false) => {}
-                        Err(e) => tracing::warn!(error = %e, "webhook delivery failed; retrying"),
-                    }
-                    if pause(&s, w.settings.poll).await {
-                        break;
-                    }
-                }
-            });
+            let idle = w.settings.poll;
+            set.spawn(drain(s, idle, "webhook delivery", async move || {
+                w.deliver_one().await
+            }));
         }
         set
     }

@@ -24,7 +24,7 @@ use bankfeeds_store::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::signal::pause;
+use crate::signal::{drain, pause};
 
 use super::model::{StatementIn, StatementOut, StatementStatus};
 use super::{tokens, AppCredentials, TenantAuth, Tokens, XeroClient, XeroError};
@@ -408,21 +408,10 @@ impl LiveWorker {
         for _ in 0..self.settings.senders.max(1) {
             let w = self.clone();
             let s = stop.clone();
-            set.spawn(async move {
-                loop {
-                    if s.is_cancelled() {
-                        break;
-                    }
-                    match w.deliver_due().await {
-                        Ok(n) if n > 0 => continue,
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "live delivery failed; retrying"),
-                    }
-                    if pause(&s, w.settings.idle).await {
-                        break;
-                    }
-                }
-            });
+            let idle = w.settings.idle;
+            set.spawn(drain(s, idle, "live delivery", async move || {
+                w.deliver_due().await.map(|sent| sent > 0)
+            }));
         }
         set
     }
