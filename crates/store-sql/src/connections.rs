@@ -202,7 +202,7 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
             .await?
             .ok_or(StoreError::NotFound)?;
         accounts::delete_all_of_connection(&mut tx, id, at).await?;
-        crate::live::deletions::queue_in(
+        crate::live::deletions::queue_in::<B>(
             &mut tx,
             crate::live::deletions::Scope::Connection(id),
             at,

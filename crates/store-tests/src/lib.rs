@@ -175,6 +175,7 @@ macro_rules! __suite_cases {
                 a_stopped_feed_restarts_and_cuts_its_refused_lines_again,
                 a_restarted_instance_frees_only_its_own_leases,
                 a_consent_for_another_tenant_asks_for_new_feed_connections,
+                untried_statements_go_with_their_feed_connection_and_are_cut_again,
             ],
             fi_configs: [
                 fi_configs_round_trip_and_replace,

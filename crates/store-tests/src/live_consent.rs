@@ -410,3 +410,90 @@ pub async fn a_consent_for_another_tenant_asks_for_new_feed_connections(store: D
     assert_eq!(feeds[0].state, LiveFeedState::Active);
     assert_eq!(feeds[0].feed_connection_id.as_deref(), Some("fc-a2"));
 }
+
+/// What was cut for a feed connection that goes, and reached no one, is taken back and cut
+/// again for the next feed connection; a statement already tried stays queued (its answer may
+/// be lost), to be settled by its own retry. Both ways a feed connection goes: the account
+/// unlinked, and a consent for another Xero organisation.
+pub async fn untried_statements_go_with_their_feed_connection_and_are_cut_again(store: DynStore) {
+    let (c, a) = fed(&store, "WDR", &["-10"]).await;
+    let tried = cut(&store, &a, 100).await;
+    let now = SystemClock.now();
+    let holder = format!("w-{}", a.id);
+    let claimed: Vec<_> = store
+        .claim_live_statements(&holder, now + secs(60), 100, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.account_id == a.id)
+        .collect();
+    assert_eq!(claimed.len(), 1);
+    let retry = StatementUpdate::RetryAt(now + secs(30));
+    assert!(store
+        .record_live_statement(claimed[0].id, &holder, &retry, now)
+        .await
+        .unwrap());
+    push(&store, &c, &a, &["-5"], "90").await;
+    let untried = cut(&store, &a, 100).await;
+    assert_eq!(untried.len(), 1);
+    assert!(untried[0].body.starts_with("fc-WDR|"));
+
+    store.disconnect_account(c.id, a.id, now).await.unwrap();
+    let statuses = |all: Vec<bankfeeds_store::LiveStatement>| -> Vec<LiveStatementStatus> {
+        all.into_iter().map(|s| s.status).collect()
+    };
+    assert_eq!(
+        statuses(store.list_live_statements(a.id).await.unwrap()),
+        vec![LiveStatementStatus::Queued, LiveStatementStatus::Withdrawn],
+        "the tried one stays; the untried one is withdrawn"
+    );
+
+    // Linked again, through a consent, to a new feed connection.
+    consent_to(&store, &c, "t-1", &[a.id]).await;
+    store
+        .set_live_feed_connection(a.id, "fc-new", now)
+        .await
+        .unwrap();
+    store
+        .set_live_feed_state(a.id, LiveFeedState::Active, None, now)
+        .await
+        .unwrap();
+    let again = cut(&store, &a, 100).await;
+    assert_eq!(again.len(), 1, "the withdrawn lines, cut once more");
+    assert_eq!(again[0].line_count, 1);
+    assert_eq!(
+        again[0].first_transaction_id,
+        untried[0].first_transaction_id
+    );
+    assert!(again[0].body.starts_with("fc-new|"));
+    assert_eq!(again[0].start_balance, tried[0].end_balance);
+    assert_eq!(again[0].position, 3);
+    assert!(cut(&store, &a, 100).await.is_empty(), "each line once");
+
+    // Another Xero organisation: the feed asks for a new feed connection, and what was cut
+    // for "fc-new" and never tried goes back too.
+    consent_to(&store, &c, "t-2", &[a.id]).await;
+    let all = store.list_live_statements(a.id).await.unwrap();
+    assert_eq!(all[2].id, again[0].id);
+    assert_eq!(all[2].status, LiveStatementStatus::Withdrawn);
+    assert_eq!(
+        all[0].status,
+        LiveStatementStatus::Queued,
+        "still its own retry's"
+    );
+    store
+        .set_live_feed_connection(a.id, "fc-t2", now)
+        .await
+        .unwrap();
+    store
+        .set_live_feed_state(a.id, LiveFeedState::Active, None, now)
+        .await
+        .unwrap();
+    let third = cut(&store, &a, 100).await;
+    assert_eq!(third.len(), 1);
+    assert_eq!(
+        third[0].first_transaction_id,
+        untried[0].first_transaction_id
+    );
+    assert!(third[0].body.starts_with("fc-t2|"));
+}

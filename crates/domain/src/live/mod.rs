@@ -199,6 +199,16 @@ pub fn check_restart(state: Option<LiveFeedState>) -> Result<(), RestartRefusal>
     }
 }
 
+/// Whether a statement still in the queue is taken back when the feed connection it was cut
+/// for goes (the account unlinked or deleted, or the feed asking the platform for a new one):
+/// only one never tried, which reached no one, so its transactions can be cut again for the
+/// next feed. One tried may have reached the platform with the answer lost; it stays, to be
+/// settled by its retry under the same Idempotency-Key, as a sent one is by its polling.
+/// Withdrawing a tried one and cutting its transactions again could deliver them twice.
+pub fn withdrawn_with_its_feed(status: LiveStatementStatus, attempts: i64) -> bool {
+    status == LiveStatementStatus::Queued && attempts == 0
+}
+
 /// Where a live statement is on its way to the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LiveStatementStatus {
@@ -210,6 +220,9 @@ pub enum LiveStatementStatus {
     Delivered,
     /// Refused for a reason no retry fixes; its feed stopped with the reason.
     Rejected,
+    /// Taken back untried when the feed it was cut for went (see [`withdrawn_with_its_feed`]);
+    /// its transactions were cut again for the next feed.
+    Withdrawn,
 }
 
 str_enum!(LiveStatementStatus {
@@ -217,6 +230,7 @@ str_enum!(LiveStatementStatus {
     Sent => "sent",
     Delivered => "delivered",
     Rejected => "rejected",
+    Withdrawn => "withdrawn",
 });
 
 impl LiveStatementStatus {
@@ -254,12 +268,27 @@ mod tests {
             LiveStatementStatus::Sent,
             LiveStatementStatus::Delivered,
             LiveStatementStatus::Rejected,
+            LiveStatementStatus::Withdrawn,
         ] {
             assert_eq!(LiveStatementStatus::parse(status.as_str()), Some(status));
         }
         assert!(LiveStatementStatus::Sent.unfinished());
         assert!(!LiveStatementStatus::Delivered.unfinished());
+        assert!(!LiveStatementStatus::Withdrawn.unfinished());
         assert!(!LiveFeedState::Stopped.delivers());
+    }
+
+    #[test]
+    fn only_an_untried_queued_statement_is_withdrawn_with_its_feed() {
+        use LiveStatementStatus::*;
+        assert!(withdrawn_with_its_feed(Queued, 0));
+        assert!(
+            !withdrawn_with_its_feed(Queued, 1),
+            "tried: its answer may be lost"
+        );
+        for settled in [Sent, Delivered, Rejected, Withdrawn] {
+            assert!(!withdrawn_with_its_feed(settled, 0));
+        }
     }
 
     #[test]

@@ -345,8 +345,12 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         )
         .await?;
         record(&mut tx, &account, EventKind::AccountDeleted, now).await?;
-        crate::live::deletions::queue_in(&mut tx, crate::live::deletions::Scope::Account(id), now)
-            .await?;
+        crate::live::deletions::queue_in::<B>(
+            &mut tx,
+            crate::live::deletions::Scope::Account(id),
+            now,
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -363,8 +367,12 @@ impl<B: Backend> AccountStore for SqlStore<B> {
             .await?
             .ok_or(StoreError::NotFound)?;
         let account = unlink_everywhere_by::<B>(&mut tx, &current, now, by).await?;
-        crate::live::deletions::queue_in(&mut tx, crate::live::deletions::Scope::Account(id), now)
-            .await?;
+        crate::live::deletions::queue_in::<B>(
+            &mut tx,
+            crate::live::deletions::Scope::Account(id),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(account)
     }

@@ -11,7 +11,7 @@ use bankfeeds_domain::{BankFeedAccountId, SecretHash, Timestamp};
 use bankfeeds_store::decode::{known, parse};
 use bankfeeds_store::{LiveFeed, StoreError, StoreResult};
 
-use super::{record_feed_change, FeedRow, FEED_COLUMNS};
+use super::{record_feed_change, statements, FeedRow, FEED_COLUMNS};
 use crate::accounts::{self, Key};
 use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, Tx};
 
@@ -299,6 +299,9 @@ pub async fn complete<B: Backend>(
     };
     for feed in &waiting {
         record_feed_change(&mut tx, feed, now).await?;
+        if !carry_over {
+            statements::withdraw_untried_in::<B>(&mut tx, feed.account_id, now).await?;
+        }
     }
     let mut feeds = Vec::with_capacity(chosen.len());
     for &account in chosen {
@@ -330,7 +333,9 @@ pub async fn complete<B: Backend>(
             )
             .await?;
         if feed.state == LiveFeedState::Pending {
+            // Asking for a feed connection anew: what was cut for the old one is taken back.
             record_feed_change(&mut tx, &feed, now).await?;
+            statements::withdraw_untried_in::<B>(&mut tx, feed.account_id, now).await?;
         }
         feeds.push(feed);
     }

@@ -16,8 +16,13 @@ pub enum Scope {
 }
 
 /// Inside the caller's transaction: removes the live feeds of `scope` and queues a deletion
-/// at the platform for each (with a `live_feed_changed` event saying it is removed).
-pub async fn queue_in(tx: &mut impl Exec, scope: Scope, now: Timestamp) -> StoreResult<()> {
+/// at the platform for each (with a `live_feed_changed` event saying it is removed); the
+/// statements still queued untried for those feed connections are withdrawn.
+pub async fn queue_in<B: Backend>(
+    tx: &mut impl Exec,
+    scope: Scope,
+    now: Timestamp,
+) -> StoreResult<()> {
     let (column, id) = match scope {
         Scope::Connection(c) => ("connection_id", c.as_uuid()),
         Scope::Account(a) => ("account_id", a.as_uuid()),
@@ -45,6 +50,7 @@ pub async fn queue_in(tx: &mut impl Exec, scope: Scope, now: Timestamp) -> Store
         )
         .await?;
         record_feed_removed(tx, feed, now).await?;
+        super::statements::withdraw_untried_in::<B>(tx, feed.account_id, now).await?;
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 
 use bankfeeds_domain::live::xero::{cut_next, Line};
 use bankfeeds_domain::live::{
-    check_restart, LiveFeedState, LiveStatementId, LiveStatementStatus, RestartRefusal,
+    check_restart, withdrawn_with_its_feed, LiveFeedState, LiveStatementId, LiveStatementStatus,
+    RestartRefusal,
 };
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccountId, Timestamp};
@@ -87,6 +88,13 @@ struct Last {
 }
 
 #[derive(sqlx::FromRow)]
+struct Unfinished {
+    id: DbId,
+    status: String,
+    attempts: DbInt,
+}
+
+#[derive(sqlx::FromRow)]
 struct Numbered {
     position: Option<DbInt>,
 }
@@ -124,13 +132,13 @@ pub async fn cut<B: Backend>(
         )
         .await?
         .ok_or(StoreError::NotFound)?;
-    // A rejected statement reached no one: the chain goes on from the last one that did
+    // A rejected or withdrawn statement reached no one: the chain goes on from the last one that did
     // (its transactions are cut again once the FI restarts the feed); numbering goes on.
     let last: Option<Last> = tx
         .fetch_optional(
             Sql::new(
                 "SELECT end_balance FROM live_statements
-                 WHERE account_id = $1 AND status <> 'rejected'
+                 WHERE account_id = $1 AND status NOT IN ('rejected', 'withdrawn')
                  ORDER BY position DESC LIMIT 1",
             )
             .bind(account.as_uuid()),
@@ -210,6 +218,68 @@ pub async fn cut<B: Backend>(
     }
     tx.commit().await?;
     Ok(made)
+}
+
+/// Inside the caller's transaction, as `account`'s feed connection goes (its live feed removed,
+/// or asking the platform for a new one): withdraws the statements `withdrawn_with_its_feed`
+/// picks, which name that feed connection and reached no one, and frees their transactions
+/// (with those of rejected statements, as a restart would) to be cut for the next feed. The rows are locked first, so a claim racing this either took a
+/// statement already (it is tried, and stays) or finds it withdrawn. Returns how many went.
+pub(crate) async fn withdraw_untried_in<B: Backend>(
+    tx: &mut impl Exec,
+    account: BankFeedAccountId,
+    now: Timestamp,
+) -> StoreResult<usize> {
+    let unfinished: Vec<Unfinished> = tx
+        .fetch_all(
+            Sql::new(format!(
+                "SELECT id, status, attempts FROM live_statements
+                 WHERE account_id = $1 AND status IN ('queued', 'sent'){}",
+                B::DIALECT.for_update()
+            ))
+            .bind(account.as_uuid()),
+        )
+        .await?;
+    let mut gone = Vec::new();
+    for u in unfinished {
+        let status = known(
+            LiveStatementStatus::parse(&u.status),
+            "live_statements.status",
+        )?;
+        if withdrawn_with_its_feed(status, u.attempts.0) {
+            gone.push(u.id.0);
+        }
+    }
+    if !gone.is_empty() {
+        let mut withdraw = Sql::new(format!(
+            "UPDATE live_statements SET status = $1, updated_at = $2 WHERE id IN ({})",
+            placeholders(3, gone.len())
+        ))
+        .bind(LiveStatementStatus::Withdrawn.as_str())
+        .bind(now);
+        for id in &gone {
+            withdraw.push(*id);
+        }
+        tx.execute(withdraw).await?;
+    }
+    free_unreached_in(tx, account).await?;
+    Ok(gone.len())
+}
+
+/// Frees the transactions of `account`'s statements that reached no one (rejected, withdrawn)
+/// to be cut into new statements: nothing is skipped. A restart does it for the same feed
+/// connection; a new feed connection (`withdraw_untried_in`) for the next one.
+async fn free_unreached_in(tx: &mut impl Exec, account: BankFeedAccountId) -> StoreResult<u64> {
+    tx.execute(
+        Sql::new(
+            "UPDATE transactions SET live_statement_id = NULL
+             WHERE account_id = $1 AND live_statement_id IN (
+                 SELECT id FROM live_statements
+                 WHERE account_id = $1 AND status IN ('rejected', 'withdrawn'))",
+        )
+        .bind(account.as_uuid()),
+    )
+    .await
 }
 
 /// Whether `s` may be claimed at `$1`: unfinished, due, not under an unexpired lease, its feed
@@ -388,16 +458,7 @@ pub async fn restart<B: Backend>(
         tx.rollback().await?;
         return Ok(Err(refusal));
     }
-    // The refused statements' transactions go into new statements: nothing is skipped.
-    tx.execute(
-        Sql::new(
-            "UPDATE transactions SET live_statement_id = NULL
-             WHERE account_id = $1 AND live_statement_id IN (
-                 SELECT id FROM live_statements WHERE account_id = $1 AND status = 'rejected')",
-        )
-        .bind(account.as_uuid()),
-    )
-    .await?;
+    free_unreached_in(&mut tx, account).await?;
     set_feed_state_in(&mut tx, account, LiveFeedState::Active, None, now).await?;
     let restarted: LiveFeed = tx
         .one::<FeedRow, _>(
