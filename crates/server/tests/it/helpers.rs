@@ -168,6 +168,11 @@ impl Hub {
         self.http.get(self.url(path)).send().await.unwrap()
     }
 
+    /// GETs `path` (on the hub) with no credentials; asserts a 200 and returns the body.
+    pub async fn open_json(&self, path: &str) -> Value {
+        ok(self.http.get(self.url(path)).send().await).await
+    }
+
     /// GETs `path` as the organisation; asserts a 200 and returns the body.
     pub async fn get_ok(&self, creds: &Creds, path: &str) -> Value {
         ok(self.get(creds, path).send().await).await
