@@ -12,6 +12,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+mod feed;
+pub use feed::{batch, days_ago, Feed};
+
 /// The sandbox password of test hubs.
 pub const SANDBOX_PASSWORD: &str = "the test sandbox password";
 
