@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 mod feed;
 pub use feed::{batch, days_ago, Feed};
 
+mod wait;
+pub use wait::{poll, wait_until};
+
 /// The sandbox password of test hubs.
 pub const SANDBOX_PASSWORD: &str = "the test sandbox password";
 
@@ -498,4 +501,14 @@ macro_rules! on_both_backends {
 /// The items of the JSON array `list` (a page's results, a link's accounts).
 pub fn items(list: &Value) -> &[Value] {
     list.as_array().unwrap()
+}
+
+/// The value of the header `name` as text; empty when absent (a stand-in reading what the hub
+/// sent it).
+pub fn header(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -1,16 +1,17 @@
 //! `/versioned/webhooks` and `/versioned/events` through the real router (issue 15): endpoint
 //! CRUD with its refusals, and the events feed paged by its cursor, on both backends.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, refusals, with_token, Creds, Hub, ACCOUNTS};
+use crate::helpers::{err, ok, poll, refusals, with_token, Creds, Hub, ACCOUNTS};
 
 const HOOKS: &str = "/versioned/webhooks";
 const EVENTS: &str = "/versioned/events";
 
-async fn create(hub: &Hub, creds: &Creds, body: Value) -> Value {
+/// Creates a webhook endpoint from `body`; asserts a 201 and returns it.
+pub(crate) async fn create(hub: &Hub, creds: &Creds, body: Value) -> Value {
     let resp = hub.post(creds, HOOKS, &body).send().await.unwrap();
     assert_eq!(resp.status(), 201);
     resp.json::<Value>().await.unwrap()["webhook"].clone()
@@ -19,17 +20,12 @@ async fn create(hub: &Hub, creds: &Creds, body: Value) -> Value {
 /// The organisation's feed from the start, once it holds at least `n` events (on PostgreSQL
 /// another transaction on the server may hold the newest back for a moment).
 async fn feed(hub: &Hub, creds: &Creds, query: &str, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let page = hub
-            .get_ok(creds, &format!("{EVENTS}?limit=500{query}"))
-            .await;
-        let events = page["events"].as_array().unwrap().clone();
-        if events.len() >= n || Instant::now() > deadline {
-            return events;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let path = &format!("{EVENTS}?limit=500{query}");
+    let read = || async move {
+        let page = hub.get_ok(creds, path).await;
+        page["events"].as_array().unwrap().clone()
+    };
+    poll(Duration::from_millis(50), read, |events| events.len() >= n).await
 }
 
 fn types(events: &[Value]) -> Vec<&str> {
@@ -297,42 +293,16 @@ async fn the_events_feed_pages_the_organisations_events_in_order(hub: Hub) {
         ["connection.created"]
     );
 
-    refusals(
-        &hub.http,
-        [
-            (
-                hub.get(&bank, &format!("{EVENTS}?after=12")),
-                400,
-                "INVALID_CURSOR",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?after=-1.2")),
-                400,
-                "INVALID_CURSOR",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?type=job.exploded")),
-                400,
-                "UNKNOWN_EVENT_TYPE",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?limit=0")),
-                400,
-                "INVALID_LIMIT",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?limit=501")),
-                400,
-                "INVALID_LIMIT",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?since=1")),
-                400,
-                "UNKNOWN_QUERY_PARAMETER",
-            ),
-        ],
-    )
-    .await;
+    let refused = [
+        ("after=12", "INVALID_CURSOR"),
+        ("after=-1.2", "INVALID_CURSOR"),
+        ("type=job.exploded", "UNKNOWN_EVENT_TYPE"),
+        ("limit=0", "INVALID_LIMIT"),
+        ("limit=501", "INVALID_LIMIT"),
+        ("since=1", "UNKNOWN_QUERY_PARAMETER"),
+    ];
+    let cases = refused.map(|(query, code)| (hub.get(&bank, &format!("{EVENTS}?{query}")), 400, code));
+    refusals(&hub.http, cases).await;
 }
 
 crate::on_both_backends!(
