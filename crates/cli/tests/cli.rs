@@ -7,7 +7,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{bankfeeds, free_port, serve_on, Server, BIN};
+use common::{bankfeeds, create_org, free_port, hub_db, serve_on, Server, BIN};
 
 async fn start(db_url: &str, port: u16) -> Server {
     serve_on(db_url, port, &[], Duration::from_secs(20)).await
@@ -33,7 +33,7 @@ fn terminate(mut server: Server) -> std::process::ExitStatus {
 #[tokio::test]
 async fn org_create_serve_sigterm_and_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let db_url = hub_db(dir.path());
 
     let out = bankfeeds(&db_url)
         .args(["org", "create", "--name", "Demo Bank"])
@@ -277,16 +277,8 @@ async fn demo_links_pushes_ingests_and_serves_until_stopped() {
 #[tokio::test]
 async fn export_downloads_statement_files_from_a_running_hub() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let out = bankfeeds(&db_url)
-        .args(["org", "create", "--name", "Export Bank"])
-        .output()
-        .unwrap();
-    let org: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (client_id, secret) = (
-        org["client_id"].as_str().unwrap().to_owned(),
-        org["client_secret"].as_str().unwrap().to_owned(),
-    );
+    let db_url = hub_db(dir.path());
+    let (_, client_id, secret) = create_org(&db_url, "Export Bank");
     let port = free_port();
     let _server = start(&db_url, port).await;
     let http = reqwest::Client::new();
@@ -402,17 +394,8 @@ async fn export_downloads_statement_files_from_a_running_hub() {
 #[tokio::test]
 async fn refusals_are_logged_with_their_code_and_organisation() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let out = bankfeeds(&db_url)
-        .args(["org", "create", "--name", "Log Bank"])
-        .output()
-        .unwrap();
-    let org: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (id, client_id, secret) = (
-        org["id"].as_str().unwrap().to_owned(),
-        org["client_id"].as_str().unwrap().to_owned(),
-        org["client_secret"].as_str().unwrap().to_owned(),
-    );
+    let db_url = hub_db(dir.path());
+    let (id, client_id, secret) = create_org(&db_url, "Log Bank");
     let port = free_port();
     let log = dir.path().join("serve.log");
     let listen = format!("127.0.0.1:{port}");

@@ -9,20 +9,7 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{bankfeeds, free_port, serve_on, Server};
-
-fn run(db_url: &str, args: &[&str]) -> Output {
-    bankfeeds(db_url).args(args).output().unwrap()
-}
-
-fn ok_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
-}
+use common::{bankfeeds, create_org, free_port, hub_db, ok_json, run, serve_on, Server};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -66,13 +53,6 @@ impl Api {
         assert!((200..300).contains(&status), "{status} {body}");
         body
     }
-}
-
-/// Creates an organisation with the CLI; answers (id, client_id, secret).
-fn create_org(db_url: &str, name: &str) -> (String, String, String) {
-    let org = ok_json(&run(db_url, &["org", "create", "--name", name]));
-    let s = |k: &str| org[k].as_str().unwrap().to_owned();
-    (s("id"), s("client_id"), s("client_secret"))
 }
 
 /// A connection with two accounts, and two transactions on the first, applied.
@@ -285,7 +265,7 @@ fn status_fails_on_missing_migrations_and_unreachable_databases() {
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_to_a_hub_that_answers_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let db_url = hub_db(dir.path());
     let (_, client_id, secret) = create_org(&db_url, "Backup Bank");
     let port = free_port();
     let _serving = start(&db_url, port).await;

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
@@ -15,6 +16,33 @@ pub fn bankfeeds(db_url: &str) -> Command {
         .env("BANKFEEDS_LOG_LEVEL", "warn")
         .env_remove("BANKFEEDS_CONFIG");
     cmd
+}
+
+/// `sqlite://<dir>/hub.db`: a test's database in its temporary directory.
+pub fn hub_db(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("hub.db").display())
+}
+
+/// `bankfeeds <args>` on `db_url`, run to its end.
+pub fn run(db_url: &str, args: &[&str]) -> Output {
+    bankfeeds(db_url).args(args).output().unwrap()
+}
+
+/// Asserts the command succeeded; the one JSON object it printed.
+pub fn ok_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+/// Creates an organisation with the CLI; answers (id, client_id, secret).
+pub fn create_org(db_url: &str, name: &str) -> (String, String, String) {
+    let org = ok_json(&run(db_url, &["org", "create", "--name", name]));
+    let s = |k: &str| org[k].as_str().unwrap().to_owned();
+    (s("id"), s("client_id"), s("client_secret"))
 }
 
 pub fn free_port() -> u16 {
