@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use bankfeeds_domain::account::MAX_DETAIL_CHARS;
 use bankfeeds_domain::link::MAX_ACCOUNTS_PER_LINK;
-use bankfeeds_domain::SystemClock;
 use bankfeeds_server::client_limit::{AuthFailures, ClientLimiter};
 use bankfeeds_server::listener::Limits;
 use bankfeeds_server::AppState;
@@ -16,7 +15,9 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::codat::{error, error_in, Codat};
-use crate::helpers::{err, items, ok, refuses, sqlite_db, with_token, Creds, Hub, Sandbox};
+use crate::helpers::{
+    err, items, ok, refuses, sqlite_db, test_state, with_token, Creds, Hub, Sandbox,
+};
 use crate::link_flow::{fi_login, list_bank};
 use crate::pages::{field, Browser};
 
@@ -67,13 +68,7 @@ async fn hub_with_limits(
     let db = sqlite_db("limits").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let mut state = AppState::new(
-        db.store.clone(),
-        Arc::new(SystemClock),
-        format!("http://{addr}"),
-        0,
-    );
-    state.sandbox_sync_tick = None;
+    let state = test_state(db.store.clone(), format!("http://{addr}"), 0);
     let shutdown = CancellationToken::new();
     tokio::spawn(bankfeeds_server::serve_with(
         listener,

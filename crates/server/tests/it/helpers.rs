@@ -75,14 +75,7 @@ impl Hub {
     ) -> Hub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut state = AppState::new(
-            store.clone(),
-            Arc::new(SystemClock),
-            base.clone(),
-            rate_limit_per_10s,
-        );
-        // Tests sync the sandbox feeds themselves, when they mean to.
-        state.sandbox_sync_tick = None;
+        let mut state = test_state(store.clone(), base.clone(), rate_limit_per_10s);
         // The sandboxes and the demo bank are on in test hubs (off is the default of `serve`;
         // a test that wants them off says so in `tune`).
         state.sandbox = Some(Arc::new(SandboxAccess::new(&Secret::from_presented(
@@ -267,6 +260,15 @@ impl Hub {
 pub const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
 pub const TRANSACTIONS: &str = "/versioned/accounting/bank_feeds/transactions";
 pub const OTP: &str = "/versioned/accounting/bank_feeds/otp";
+
+/// What a test hub serves with at `base`: the system clock, `rate_limit_per_10s` per client
+/// (0: none), and no sandbox sync of its own.
+pub fn test_state(store: DynStore, base: String, rate_limit_per_10s: u32) -> AppState {
+    let mut state = AppState::new(store, Arc::new(SystemClock), base, rate_limit_per_10s);
+    // Tests sync the sandbox feeds themselves, when they mean to.
+    state.sandbox_sync_tick = None;
+    state
+}
 
 /// A fresh SQLite test database named for `name`.
 pub async fn sqlite_db(name: &str) -> TestDb {
