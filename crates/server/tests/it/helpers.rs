@@ -177,6 +177,16 @@ impl Hub {
         ok(self.get(creds, path).send().await).await
     }
 
+    /// The list `key` of the page at `path` (as the organisation) once it holds at least `n`
+    /// items, read again every 25 ms; what it held when [`poll`] gave up, otherwise.
+    pub async fn list_with_at_least(&self, creds: &Creds, path: &str, key: &str, n: usize) -> Vec<Value> {
+        let read = || async {
+            let page = self.get_ok(creds, path).await;
+            page[key].as_array().unwrap().clone()
+        };
+        poll(Duration::from_millis(25), read, |list| list.len() >= n).await
+    }
+
     /// POSTs `body` to `path` as the organisation; asserts a 200 and returns the body.
     pub async fn post_ok(&self, creds: &Creds, path: &str, body: &Value) -> Value {
         ok(self.post(creds, path, body).send().await).await

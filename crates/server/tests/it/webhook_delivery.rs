@@ -111,12 +111,8 @@ async fn create_hook(
 /// The endpoint's attempts once there are at least `n` (the receiver answers before the hub
 /// records the try).
 async fn attempts(hub: &Hub, creds: &Creds, id: &str, n: usize) -> Vec<Value> {
-    let path = &format!("/versioned/webhooks/{id}/attempts");
-    let read = || async move {
-        let page = hub.get_ok(creds, path).await;
-        page["attempts"].as_array().unwrap().clone()
-    };
-    poll(Duration::from_millis(25), read, |list| list.len() >= n).await
+    let path = format!("/versioned/webhooks/{id}/attempts");
+    hub.list_with_at_least(creds, &path, "attempts", n).await
 }
 
 fn verified(secret: &WebhookSecret, r: &Received) -> Value {

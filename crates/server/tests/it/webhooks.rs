@@ -1,11 +1,9 @@
 //! `/versioned/webhooks` and `/versioned/events` through the real router (issue 15): endpoint
 //! CRUD with its refusals, and the events feed paged by its cursor, on both backends.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, poll, refusals, with_token, Creds, Hub, ACCOUNTS};
+use crate::helpers::{err, ok, refusals, with_token, Creds, Hub, ACCOUNTS};
 
 const HOOKS: &str = "/versioned/webhooks";
 const EVENTS: &str = "/versioned/events";
@@ -20,12 +18,8 @@ pub(crate) async fn create(hub: &Hub, creds: &Creds, body: Value) -> Value {
 /// The organisation's feed from the start, once it holds at least `n` events (on PostgreSQL
 /// another transaction on the server may hold the newest back for a moment).
 async fn feed(hub: &Hub, creds: &Creds, query: &str, n: usize) -> Vec<Value> {
-    let path = &format!("{EVENTS}?limit=500{query}");
-    let read = || async move {
-        let page = hub.get_ok(creds, path).await;
-        page["events"].as_array().unwrap().clone()
-    };
-    poll(Duration::from_millis(50), read, |events| events.len() >= n).await
+    let path = format!("{EVENTS}?limit=500{query}");
+    hub.list_with_at_least(creds, &path, "events", n).await
 }
 
 fn types(events: &[Value]) -> Vec<&str> {
