@@ -7,7 +7,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{bankfeeds, create_org, free_port, hub_db, serve_on, Server, BIN};
+use common::{bankfeeds, create_org, free_port, hub_db, serve_on, Api, Server, BIN};
 
 async fn start(db_url: &str, port: u16) -> Server {
     serve_on(db_url, port, &[], Duration::from_secs(20)).await
@@ -281,29 +281,18 @@ async fn export_downloads_statement_files_from_a_running_hub() {
     let (_, client_id, secret) = create_org(&db_url, "Export Bank");
     let port = free_port();
     let _server = start(&db_url, port).await;
-    let http = reqwest::Client::new();
-    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
-    let post = |path: String, body: Value| {
-        let request = http
-            .post(url(&path))
-            .basic_auth(&client_id, Some(&secret))
-            .json(&body);
-        async move {
-            let resp = request.send().await.unwrap();
-            assert!(resp.status().is_success());
-            resp.json::<Value>().await.unwrap()
-        }
-    };
-    let created = post(
-        "/versioned/connections/create".into(),
-        serde_json::json!({"platform": "OFX_DIRECT_CONNECT"}),
-    )
-    .await;
+    let api = Api::new(port, client_id.clone(), secret.clone());
+    let created = api
+        .post(
+            "/versioned/connections/create",
+            serde_json::json!({"platform": "OFX_DIRECT_CONNECT"}),
+        )
+        .await;
     let token = created["connection"]["access_token"].as_str().unwrap();
     let accounts = format!("/versioned/accounting/bank_feeds/accounts?access_token={token}");
     let account = |number: &str, balance: Value| {
-        post(
-            accounts.clone(),
+        api.post(
+            &accounts,
             serde_json::json!({"bank_feed_account": {"internal_bank_account_id": number,
                 "bank_account_type": "bank", "currency_code": "USD", "current_balance": balance}}),
         )
@@ -315,8 +304,8 @@ async fn export_downloads_statement_files_from_a_running_hub() {
         .as_str()
         .unwrap()
         .to_owned();
-    post(
-        format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+    api.post(
+        &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
         serde_json::json!({"bank_feed_transactions": {"bank_feed_account_id": with, "transactions": [
             {"transaction_id": "T1", "posted_at": "2024-03-01T09:00:00Z", "amount": -19.5, "description": "Bäckerei"},
             {"transaction_id": "T2", "posted_at": "2024-03-02T09:00:00Z", "amount": 100, "description": "Invoice 7"}]}}),
@@ -326,7 +315,7 @@ async fn export_downloads_statement_files_from_a_running_hub() {
         let mut cmd = Command::new(BIN);
         cmd.arg("export")
             .args(args)
-            .env("BANKFEEDS_HUB_URL", url(""))
+            .env("BANKFEEDS_HUB_URL", api.url(""))
             .env("BANKFEEDS_CLIENT_ID", &client_id)
             .env("BANKFEEDS_CLIENT_SECRET", &secret)
             .env("BANKFEEDS_ACCESS_TOKEN", token)

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_bankfeeds");
 
 /// `bankfeeds` on `db_url`, quiet, with no configuration file from the environment.
@@ -29,7 +31,7 @@ pub fn run(db_url: &str, args: &[&str]) -> Output {
 }
 
 /// Asserts the command succeeded; the one JSON object it printed.
-pub fn ok_json(out: &Output) -> serde_json::Value {
+pub fn ok_json(out: &Output) -> Value {
     assert!(
         out.status.success(),
         "{}",
@@ -85,4 +87,49 @@ pub async fn serve_on(db_url: &str, port: u16, env: &[(&str, &str)], wait: Durat
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("bankfeeds serve did not answer /healthz");
+}
+
+/// A hub's API as one organisation.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub port: u16,
+    pub client_id: String,
+    pub secret: String,
+}
+
+impl Api {
+    /// The API of the hub on `port`, as the organisation of `client_id`.
+    pub fn new(port: u16, client_id: String, secret: String) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            port,
+            client_id,
+            secret,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn call(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req
+            .basic_auth(&self.client_id, Some(&self.secret))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(self.http.get(self.url(path))).await
+    }
+
+    /// POSTs `body`; asserts a 2xx and answers the body.
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, body) = self.call(self.http.post(self.url(path)).json(&body)).await;
+        assert!((200..300).contains(&status), "{status} {body}");
+        body
+    }
 }
