@@ -282,13 +282,7 @@ async fn export_downloads_statement_files_from_a_running_hub() {
     let port = free_port();
     let _server = start(&db_url, port).await;
     let api = Api::new(port, client_id.clone(), secret.clone());
-    let created = api
-        .post(
-            "/versioned/connections/create",
-            serde_json::json!({"platform": "OFX_DIRECT_CONNECT"}),
-        )
-        .await;
-    let token = created["connection"]["access_token"].as_str().unwrap();
+    let token = &api.connection("OFX_DIRECT_CONNECT").await;
     let accounts = format!("/versioned/accounting/bank_feeds/accounts?access_token={token}");
     let account = |number: &str, balance: Value| {
         api.post(

@@ -26,16 +26,7 @@ async fn start(db_url: &str, port: u16) -> Server {
 /// A connection with two accounts, and two transactions on the first, applied.
 /// Answers the connection's access token.
 async fn populate(api: &Api) -> String {
-    let created = api
-        .post(
-            "/versioned/connections/create",
-            json!({"platform": "OFX_DIRECT_CONNECT"}),
-        )
-        .await;
-    let token = created["connection"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = api.connection("OFX_DIRECT_CONNECT").await;
     let accounts = format!("/versioned/accounting/bank_feeds/accounts?access_token={token}");
     let mut ids = Vec::new();
     for number in ["1001", "1002"] {

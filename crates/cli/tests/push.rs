@@ -51,16 +51,7 @@ async fn pushes_the_sample_csv_once_and_reports_refusals() {
     let api = Api::new(port, client_id, secret);
     let base = api.url("");
 
-    let created = api
-        .post(
-            "/versioned/connections/create",
-            json!({"platform": "INTUIT_BANK_FEEDS"}),
-        )
-        .await;
-    let token = created["connection"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = api.connection("INTUIT_BANK_FEEDS").await;
     let account = api
         .post(
             &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),

@@ -126,6 +126,16 @@ impl Api {
         self.call(self.http.get(self.url(path))).await
     }
 
+    /// Creates a connection on `platform`; answers its access token.
+    pub async fn connection(&self, platform: &str) -> String {
+        let body = serde_json::json!({ "platform": platform });
+        let created = self.post("/versioned/connections/create", body).await;
+        created["connection"]["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// POSTs `body`; asserts a 2xx and answers the body.
     pub async fn post(&self, path: &str, body: Value) -> Value {
         let (status, body) = self.call(self.http.post(self.url(path)).json(&body)).await;
