@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{days_ago, err, ok, with_token, Feed, Hub, ACCOUNTS};
+use crate::helpers::{days_ago, err, ok, refuses, with_token, Feed, Hub, ACCOUNTS};
 
 crate::on_both_backends!(
     xero_refuses_a_balance_that_does_not_tie_out_and_applies_nothing,
@@ -95,22 +95,14 @@ async fn elsewhere_breaks_are_recorded_reported_and_acknowledged(hub: Hub) {
     assert_eq!(spans, vec![(1, 1), (2, 2)]);
 
     // Acknowledged with a reason; the state then ties out; again is a 409.
-    let ack = format!(
-        "{ACCOUNTS}/{}/continuity/breaks/{}/acknowledge",
-        f.account,
+    let ack = f.path(&format!(
+        "/continuity/breaks/{}/acknowledge",
         b["id"].as_str().unwrap()
-    );
-    let ack = with_token(&ack, &f.token);
-    err(
-        hub.post(&f.creds, &ack, &json!({"reason": " "}))
-            .send()
-            .await,
-        400,
-        "INVALID_REASON",
-    )
-    .await;
+    ));
+    let acknowledge = |reason: &str| hub.post(&f.creds, &ack, &json!({ "reason": reason }));
+    refuses(acknowledge(" "), 400, "INVALID_REASON").await;
     let send = || {
-        hub.post(&f.creds, &ack, &json!({"reason": "interest booked late"}))
+        acknowledge("interest booked late")
             .header("idempotency-key", "ack-1")
             .send()
     };
@@ -122,14 +114,7 @@ async fn elsewhere_breaks_are_recorded_reported_and_acknowledged(hub: Hub) {
     let replayed = send().await.unwrap();
     assert_eq!(replayed.headers()["idempotent-replayed"], "true");
     assert_eq!(replayed.json::<Value>().await.unwrap(), done);
-    err(
-        hub.post(&f.creds, &ack, &json!({"reason": "again"}))
-            .send()
-            .await,
-        409,
-        "BREAK_ALREADY_ACKNOWLEDGED",
-    )
-    .await;
+    refuses(acknowledge("again"), 409, "BREAK_ALREADY_ACKNOWLEDGED").await;
     let c = f.continuity(&hub).await;
     assert_eq!(c["state"], "ties_out");
     assert_eq!(
