@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, refusals, with_token, Creds, Hub, ACCOUNTS};
+use crate::helpers::{err, ok, refusals, refuses, with_token, Creds, Hub, ACCOUNTS};
 
 const HOOKS: &str = "/versioned/webhooks";
 const EVENTS: &str = "/versioned/events";
@@ -103,59 +103,42 @@ async fn endpoints_are_created_listed_changed_rotated_and_deleted(hub: Hub) {
 
 async fn bad_endpoints_are_refused_with_stable_codes(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    let post = |body: Value| hub.post(&bank, HOOKS, &body);
-    refusals(
-        &hub.http,
-        [
-            (
-                post(json!({"url": "http://hooks.example.com/"})),
-                400,
-                "WEBHOOK_URL_NOT_ALLOWED",
-            ),
-            (
-                post(json!({"url": "https://127.0.0.1/"})),
-                400,
-                "WEBHOOK_URL_NOT_ALLOWED",
-            ),
-            (
-                post(json!({"url": "https://169.254.169.254/"})),
-                400,
-                "WEBHOOK_URL_NOT_ALLOWED",
-            ),
-            (
-                post(json!({"url": "https://[::1]:8443/"})),
-                400,
-                "WEBHOOK_URL_NOT_ALLOWED",
-            ),
-            (
-                post(json!({"url": "not a url"})),
-                400,
-                "INVALID_WEBHOOK_URL",
-            ),
-            (
-                post(json!({"url": "https://a.example/", "event_types": ["job.exploded"]})),
-                400,
-                "UNKNOWN_EVENT_TYPE",
-            ),
-            (
-                post(json!({"url": "https://a.example/", "event_types": "job.failed"})),
-                400,
-                "INVALID_FIELD_TYPE",
-            ),
-            (
-                post(json!({"url": "https://a.example/", "secret": "whsec_mine"})),
-                400,
-                "UNKNOWN_FIELD",
-            ),
-            (post(json!({})), 400, "MISSING_FIELD"),
-            (
-                hub.get(&bank, &format!("{HOOKS}/not-an-id")),
-                400,
-                "INVALID_ID",
-            ),
-        ],
-    )
-    .await;
+    let refused = [
+        (
+            json!({"url": "http://hooks.example.com/"}),
+            "WEBHOOK_URL_NOT_ALLOWED",
+        ),
+        (
+            json!({"url": "https://127.0.0.1/"}),
+            "WEBHOOK_URL_NOT_ALLOWED",
+        ),
+        (
+            json!({"url": "https://169.254.169.254/"}),
+            "WEBHOOK_URL_NOT_ALLOWED",
+        ),
+        (
+            json!({"url": "https://[::1]:8443/"}),
+            "WEBHOOK_URL_NOT_ALLOWED",
+        ),
+        (json!({"url": "not a url"}), "INVALID_WEBHOOK_URL"),
+        (
+            json!({"url": "https://a.example/", "event_types": ["job.exploded"]}),
+            "UNKNOWN_EVENT_TYPE",
+        ),
+        (
+            json!({"url": "https://a.example/", "event_types": "job.failed"}),
+            "INVALID_FIELD_TYPE",
+        ),
+        (
+            json!({"url": "https://a.example/", "secret": "whsec_mine"}),
+            "UNKNOWN_FIELD",
+        ),
+        (json!({}), "MISSING_FIELD"),
+    ];
+    let cases = refused.map(|(body, code)| (hub.post(&bank, HOOKS, &body), 400, code));
+    refusals(&hub.http, cases).await;
+    let not_an_id = hub.get(&bank, &format!("{HOOKS}/not-an-id"));
+    refuses(not_an_id, 400, "INVALID_ID").await;
     assert!(hub.get_ok(&bank, HOOKS).await["webhooks"]
         .as_array()
         .unwrap()
@@ -184,8 +167,9 @@ async fn bad_endpoints_are_refused_with_stable_codes(hub: Hub) {
         )
         .await;
     }
-    err(
-        post(json!({"url": "https://a.example/21"})).send().await,
+    let one_more = json!({"url": "https://a.example/21"});
+    refuses(
+        hub.post(&bank, HOOKS, &one_more),
         409,
         "WEBHOOK_LIMIT_REACHED",
     )
@@ -295,7 +279,8 @@ async fn the_events_feed_pages_the_organisations_events_in_order(hub: Hub) {
         ("limit=501", "INVALID_LIMIT"),
         ("since=1", "UNKNOWN_QUERY_PARAMETER"),
     ];
-    let cases = refused.map(|(query, code)| (hub.get(&bank, &format!("{EVENTS}?{query}")), 400, code));
+    let cases =
+        refused.map(|(query, code)| (hub.get(&bank, &format!("{EVENTS}?{query}")), 400, code));
     refusals(&hub.http, cases).await;
 }
 
