@@ -9,9 +9,7 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{
-    bankfeeds, create_org, free_port, hub_db, ok_json, run, serve_on, Api, Server,
-};
+use common::{bankfeeds, create_org, free_port, hub_db, ok_json, run, serve_on, Api, Server};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -169,27 +169,20 @@ async fn closed_days_are_declared_and_stale_spans_reported(hub: Hub) {
 
     // The silence in the middle, declared closed but for three days: those three are what is
     // left of it, within the rhythm, so it is no longer stale.
-    let declared = ok(declare(&hub, &f, json!({"from": day_ago(30), "to": day_ago(24)}))
-        .await)
-    .await;
+    let declared =
+        ok(declare(&hub, &f, json!({"from": day_ago(30), "to": day_ago(24)})).await).await;
     let range = &declared["closed_days"];
     assert_eq!(
         (range["from"].as_str(), range["to"].as_str()),
         (Some(day_ago(30).as_str()), Some(day_ago(24).as_str()))
     );
-    let again = ok(declare(&hub, &f, json!({"from": day_ago(30), "to": day_ago(24)}))
-        .await)
-    .await;
+    let again = ok(declare(&hub, &f, json!({"from": day_ago(30), "to": day_ago(24)})).await).await;
     assert_eq!(
         again, declared,
         "the same range again is the same declaration"
     );
     // Up to today: the ongoing silence is declared too.
-    ok(
-        declare(&hub, &f, json!({"from": day_ago(11), "to": day_ago(0)}))
-            .await,
-    )
-    .await;
+    ok(declare(&hub, &f, json!({"from": day_ago(11), "to": day_ago(0)})).await).await;
     let c = f.continuity(&hub).await;
     assert_eq!(c["stale"], false, "{c}");
     assert_eq!(c["stale_spans"], json!([]), "{c}");
@@ -211,11 +204,7 @@ async fn closed_days_are_declared_and_stale_spans_reported(hub: Hub) {
     // days left are stale, and the span says which were closed.
     let g = feed(&hub, "USD", "100").await;
     push(&hub, &g, &txns).await;
-    ok(
-        declare(&hub, &g, json!({"from": day_ago(30), "to": day_ago(27)}))
-            .await,
-    )
-    .await;
+    ok(declare(&hub, &g, json!({"from": day_ago(30), "to": day_ago(27)})).await).await;
     let c = g.continuity(&hub).await;
     assert_eq!(c["stale_spans"][0]["open_days"], 6, "{c}");
     assert_eq!(c["stale_spans"][0]["closed_days"], 4, "{c}");

@@ -919,8 +919,18 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
     let closed = continuity.replace("/continuity", "/closedDays");
     let closed_unknown_account = closed.replace("ac-001", "nope");
     let refused = [
-        (&closed, json!({"from": "2026-1-5", "to": on(5)}), 400, "INVALID_DATE"),
-        (&closed, json!({"from": on(5), "to": on(11)}), 400, "INVALID_DATE_RANGE"),
+        (
+            &closed,
+            json!({"from": "2026-1-5", "to": on(5)}),
+            400,
+            "INVALID_DATE",
+        ),
+        (
+            &closed,
+            json!({"from": on(5), "to": on(11)}),
+            400,
+            "INVALID_DATE_RANGE",
+        ),
         (
             &closed,
             json!({"from": on(12), "to": on(5)}),

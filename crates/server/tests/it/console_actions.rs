@@ -30,7 +30,10 @@ pub(crate) async fn events_of(hub: &Hub, org: OrgId, kind: &str, at_least: usize
             .filter(|e| e.kind.as_str() == kind)
             .collect::<Vec<Event>>()
     };
-    poll(Duration::from_millis(50), read, |found| found.len() >= at_least).await
+    poll(Duration::from_millis(50), read, |found| {
+        found.len() >= at_least
+    })
+    .await
 }
 
 /// A console form: the page's `csrf` token first, then `fields`.

@@ -22,9 +22,14 @@ async fn feed(hub: &Hub, platform: &str) -> Feed {
 async fn xero_refuses_a_balance_that_does_not_tie_out_and_applies_nothing(hub: Hub) {
     let f = feed(&hub, "XERO").await;
     assert_eq!(f.continuity(&hub).await["state"], "unknown");
-    ok(f.push_card_payments(&hub, &[("T1", 5, "-1")], Some("7445.65")).await).await;
+    ok(
+        f.push_card_payments(&hub, &[("T1", 5, "-1")], Some("7445.65"))
+            .await,
+    )
+    .await;
     let refused = err(
-        f.push_card_payments(&hub, &[("T2", 4, "-20.00")], Some("1.00")).await,
+        f.push_card_payments(&hub, &[("T2", 4, "-20.00")], Some("1.00"))
+            .await,
         400,
         "BALANCE_MISMATCH",
     )
@@ -41,7 +46,11 @@ async fn xero_refuses_a_balance_that_does_not_tie_out_and_applies_nothing(hub: H
     }
     let message = refused["error_message"].as_str().unwrap();
     assert!(message.contains("7425.65") && message.contains("nothing was applied"));
-    assert_eq!(f.stored(&hub).await.len(), 1, "nothing of the refused batch");
+    assert_eq!(
+        f.stored(&hub).await.len(),
+        1,
+        "nothing of the refused batch"
+    );
     let account = f.account(&hub).await;
     assert_eq!(account["current_balance"].to_string(), "7445.65");
     // The FI sends what was missing with the figure it reports: accepted, and it ties out.
@@ -62,15 +71,21 @@ async fn xero_refuses_a_balance_that_does_not_tie_out_and_applies_nothing(hub: H
 
 async fn elsewhere_breaks_are_recorded_reported_and_acknowledged(hub: Hub) {
     let f = feed(&hub, "INTUIT_BANK_FEEDS").await;
-    ok(f.push_card_payments(&hub, &[("T1", 10, "-1")], Some("100")).await).await;
-    ok(f.push_card_payments(&hub, &[("T2", 9, "-10.5")], None).await).await;
+    ok(f.push_card_payments(&hub, &[("T1", 10, "-1")], Some("100"))
+        .await)
+    .await;
+    ok(f.push_card_payments(&hub, &[("T2", 9, "-10.5")], None)
+        .await)
+    .await;
     let c = f.continuity(&hub).await;
     assert_eq!(
         (c["state"].as_str(), c["unreported_amount"].to_string()),
         (Some("ties_out"), "-10.50".into())
     );
     // Accepted (Intuit takes the statement), and recorded as a break.
-    ok(f.push_card_payments(&hub, &[("T3", 8, "2")], Some("50")).await).await;
+    ok(f.push_card_payments(&hub, &[("T3", 8, "2")], Some("50"))
+        .await)
+    .await;
     let c = f.continuity(&hub).await;
     assert_eq!(c["state"], "breaks", "{c}");
     let b = &c["breaks"][0];

@@ -179,7 +179,13 @@ impl Hub {
 
     /// The list `key` of the page at `path` (as the organisation) once it holds at least `n`
     /// items, read again every 25 ms; what it held when [`poll`] gave up, otherwise.
-    pub async fn list_with_at_least(&self, creds: &Creds, path: &str, key: &str, n: usize) -> Vec<Value> {
+    pub async fn list_with_at_least(
+        &self,
+        creds: &Creds,
+        path: &str,
+        key: &str,
+        n: usize,
+    ) -> Vec<Value> {
         let read = || async {
             let page = self.get_ok(creds, path).await;
             page[key].as_array().unwrap().clone()

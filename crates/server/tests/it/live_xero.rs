@@ -443,7 +443,12 @@ pub(crate) fn posts(x: &Shared) -> Vec<Post> {
 }
 
 async fn batches_arrive_as_statements_in_order_with_tying_balances(db: TestDb) {
-    let Live { x, keys, store, hub } = Live::start(db).await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-1", true).await;
     feed.push(&hub, &["-10.50", "25", "-3.25"]).await;
     feed.settled(&store).await;
@@ -507,7 +512,12 @@ async fn batches_arrive_as_statements_in_order_with_tying_balances(db: TestDb) {
 }
 
 async fn a_429_is_retried_after_its_retry_after(db: TestDb) {
-    let Live { x, keys, store, hub } = Live::start(db).await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-429", false).await;
     x.lock()
         .unwrap()
@@ -526,7 +536,12 @@ async fn a_429_is_retried_after_its_retry_after(db: TestDb) {
 }
 
 async fn a_500_then_success_is_delivered_once(db: TestDb) {
-    let Live { x, keys, store, hub } = Live::start(db).await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-500", false).await;
     x.lock().unwrap().faults.push_back(Fault::Status(500, None));
     feed.push(&hub, &["-5", "6"]).await;
@@ -539,7 +554,12 @@ async fn a_500_then_success_is_delivered_once(db: TestDb) {
 }
 
 async fn a_lost_answer_then_duplicate_statement_counts_as_delivered(db: TestDb) {
-    let Live { x, keys, store, hub } = Live::start(db).await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-lost", false).await;
     x.lock().unwrap().faults.push_back(Fault::Slow);
     feed.push(&hub, &["-5"]).await;
@@ -566,7 +586,12 @@ async fn a_lost_answer_then_duplicate_statement_counts_as_delivered(db: TestDb) 
 }
 
 async fn invalid_end_balance_stops_the_feed_with_its_reason(db: TestDb) {
-    let Live { x, keys, store, hub } = Live::start(db).await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-bad", false).await;
     x.lock()
         .unwrap()

@@ -257,7 +257,12 @@ async fn live_changes(hub: &Hub, feed: &Feed) -> Vec<String> {
 }
 
 async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
-    let Live { x, keys, store, hub } = Live::start(db).await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let (creds, connection, token) = live_connection(&hub).await;
     let fields = json!({"internal_bank_account_id": "CHK", "bank_account_type": "bank",
         "currency_code": "GBP", "name": "Operating", "current_balance": 100,
@@ -360,7 +365,12 @@ async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
 }
 
 async fn a_revoked_consent_waits_for_the_customer_and_a_new_one_restores_it(db: TestDb) {
-    let Live { x, keys, store, hub } = Live::start(db).await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-revoked", true).await;
     // Its feed connection was made in the organisation the customer consents to again (in
     // another, every feed would ask for a new one).
@@ -408,7 +418,12 @@ async fn a_revoked_consent_waits_for_the_customer_and_a_new_one_restores_it(db: 
 }
 
 async fn deleting_sends_delete_requests_durably(db: TestDb) {
-    let Live { x, keys, store, hub } = Live::start(db).await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let feed = live_feed(&hub, &keys, "fc-del", false).await;
     let path = with_token(
         &format!("/versioned/accounting/bank_feeds/accounts/{}", feed.account),

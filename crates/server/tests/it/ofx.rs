@@ -415,8 +415,7 @@ async fn bad_signons_are_refused_and_repeated_ones_lock_the_user(hub: Hub) {
     let root = ask(&hub, url, 102, "bfnobody", pass, &sets).await;
     assert_eq!(signon_code(&root), "15500");
     // Anonymous is for the profile only.
-    let root = ask(&hub, url, 102, ANON, ANON, &format!("{PROF}{sets}"))
-    .await;
+    let root = ask(&hub, url, 102, ANON, ANON, &format!("{PROF}{sets}")).await;
     assert_eq!(signon_code(&root), "15500");
     // Five wrong passwords in a row (two above) lock the user, whatever the password.
     for _ in 0..3 {
@@ -646,12 +645,10 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
     let code = |root: &Element, set: &str, id: &str| {
         leaf(trn(root, set, id), &["STATUS", "CODE"]).to_owned()
     };
-    let first = ask(&hub, url, 102, user, pass, &stmt("r1", "1001", january))
-    .await;
+    let first = ask(&hub, url, 102, user, pass, &stmt("r1", "1001", january)).await;
     assert_eq!(code(&first, "BANKMSGSRSV1", "r1"), "0");
     // The same request again, in the other family: answered in full again.
-    let retry = ask(&hub, url, 220, user, pass, &stmt("r1", "1001", january))
-    .await;
+    let retry = ask(&hub, url, 220, user, pass, &stmt("r1", "1001", january)).await;
     assert_eq!(code(&retry, "BANKMSGSRSV1", "r1"), "0");
     let lines = trn(&retry, "BANKMSGSRSV1", "r1")
         .path(&["STMTRS", "BANKTRANLIST"])
@@ -673,12 +670,10 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
     assert!(r1.child("STMTRS").is_none(), "{r1:#?}");
     assert_eq!(code(&reused, "BANKMSGSRSV1", "r2"), "0");
     // Reused for another kind of request, too.
-    let card = ask(&hub, url, 220, user, pass, &ccstmt("r2", "4111", ALL))
-    .await;
+    let card = ask(&hub, url, 220, user, pass, &ccstmt("r2", "4111", ALL)).await;
     assert_eq!(code(&card, "CREDITCARDMSGSRSV1", "r2"), "2019");
     // The first use is still the one that counts.
-    let again = ask(&hub, url, 102, user, pass, &stmt("r1", "1001", january))
-    .await;
+    let again = ask(&hub, url, 102, user, pass, &stmt("r1", "1001", january)).await;
     assert_eq!(code(&again, "BANKMSGSRSV1", "r1"), "0");
 
     // Another user's TRNUIDs are their own; anonymous profile requests are remembered for no one.

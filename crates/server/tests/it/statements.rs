@@ -539,8 +539,7 @@ async fn a_date_range_keeps_its_lines_and_carries_the_balances_back(hub: Hub) {
     }
     // A single day, inclusive at both ends, on the card: K2 (-4000); K3 (+1500) is later.
     let one_day = "from=2024-01-15&to=2024-01-15";
-    let body = statement(&hub, &bank, &token, &card.id, "mt940", one_day)
-    .await;
+    let body = statement(&hub, &bank, &token, &card.id, "mt940", one_day).await;
     let got = read("mt940", &body, &card);
     check("mt940", &got, &CARD_TXS[1..2], dec("-9500"), dec("-13500"));
     // No AVAILBAL for a period that ends before the balance was reported.

@@ -5,9 +5,7 @@ use bankfeeds_domain::{Clock, SystemClock};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    batch, days_ago, err, err_in, ok, refuses, Creds, Feed, Hub, TRANSACTIONS,
-};
+use crate::helpers::{batch, days_ago, err, err_in, ok, refuses, Creds, Feed, Hub, TRANSACTIONS};
 
 crate::on_both_backends!(
     push_list_fetch_and_resend,
@@ -328,7 +326,11 @@ async fn push_list_fetch_and_resend(hub: Hub) {
     assert!(!f.account(&hub).await["last_synced_at"].is_null());
 
     let refused = [
-        (format!("{}&limit=1001", f.transactions_path()), 400, "INVALID_LIMIT"),
+        (
+            format!("{}&limit=1001", f.transactions_path()),
+            400,
+            "INVALID_LIMIT",
+        ),
         (
             format!("{}&posted_at_min=yesterday", f.transactions_path()),
             400,

@@ -273,7 +273,10 @@ async fn internal_targets_are_refused_by_their_resolved_address(db: bankfeeds_st
     let path = &format!("/versioned/webhooks/{id}/attempts");
     let tried = || hub.get_ok(&bank, path);
     let every = Duration::from_millis(100);
-    let a = wait_until("never tried", every, tried, |a| a["attempts"][0].is_object()).await;
+    let a = wait_until("never tried", every, tried, |a| {
+        a["attempts"][0].is_object()
+    })
+    .await;
     let first = &a["attempts"][0];
     assert_eq!(first["outcome"], "failed");
     assert_eq!(first["status_code"], Value::Null);
@@ -472,7 +475,12 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     verified(&secret, &got[0]);
     // The receiver has it, but the hub may not have recorded the answer yet: stopped before
     // that, its lease would hold the endpoint's queue (in order) until the lease ends.
-    let recorded = || async { store.list_attempts(bank.org.id, id, None, 10).await.unwrap() };
+    let recorded = || async {
+        store
+            .list_attempts(bank.org.id, id, None, 10)
+            .await
+            .unwrap()
+    };
     let every = Duration::from_millis(25);
     wait_until("the delivery was not recorded", every, recorded, |a| {
         !a.is_empty()
