@@ -103,6 +103,17 @@ class Hub:
         self.log.close()
 
 
+def wait_for(read, done, seconds, every=0.2):
+    """Calls read() every `every` s until done(answer) holds or `seconds` have passed; returns
+    the last answer either way, for the caller's assertions."""
+    deadline = time.time() + seconds
+    while True:
+        answer = read()
+        if done(answer) or time.time() >= deadline:
+            return answer
+        time.sleep(every)
+
+
 def call(hub, auth, method, path, body=None, timeout=30, headers=None):
     """(status, JSON body, response headers); HTTP errors are answers, not exceptions."""
     data = json.dumps(body).encode() if body is not None else None

@@ -177,6 +177,12 @@ def link(hub, connection, account):
     assert status == 200 and "xero-connected" in page, (status, page)
 
 
+def delivered():
+    """The transaction ids in the statements the stand-in accepted, in order."""
+    with LOCK:
+        return [line["transactionId"] for _, s in ACCEPTED for line in s["statementLines"]]
+
+
 def main():
     args = hubproc.round_options(rounds=5).parse_args()
     server = Server(("127.0.0.1", 0), Xero)
@@ -219,16 +225,10 @@ def main():
             time.sleep(random.uniform(0, 2.5))
             hub.kill()
             hub = None
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            with LOCK:
-                got = [line["transactionId"] for _, s in ACCEPTED for line in s["statementLines"]]
-            if len(got) >= len(pushed):
-                break
-            time.sleep(0.2)
+        hubproc.wait_for(delivered, lambda got: len(got) >= len(pushed), 120)
         time.sleep(1)
+        got = delivered()
         with LOCK:
-            got = [line["transactionId"] for _, s in ACCEPTED for line in s["statementLines"]]
             problems = list(PROBLEMS)
         assert not problems, problems[0]
         assert got == pushed, f"{len(pushed)} pushed, {len(got)} delivered; first difference at " \

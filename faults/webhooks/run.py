@@ -73,13 +73,10 @@ def main():
             after = page["next_cursor"]
             if not page["has_more"]:
                 break
-        deadline = time.time() + 90
-        while time.time() < deadline:
+        def undelivered():
             with LOCK:
-                missing = want - set(GOT)
-            if not missing:
-                break
-            time.sleep(0.2)
+                return want - set(GOT)
+        missing = hubproc.wait_for(undelivered, lambda m: not m, 90)
         assert not missing, f"{len(missing)} of {len(want)} events never delivered: {sorted(missing)[:10]}"
         print(f"webhooks crash: {args.rounds} kill -9 rounds, {len(want)} events, each delivered "
               f"({len(GOT)} deliveries, {len(GOT) - len(set(GOT))} repeats)")

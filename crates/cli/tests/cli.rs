@@ -7,7 +7,7 @@ use serde_json::Value;
 
 mod common;
 
-use common::{bankfeeds, free_port, serve_on, Server, BIN};
+use common::{bankfeeds, create_org, free_port, hub_db, serve_on, Api, Server, BIN};
 
 async fn start(db_url: &str, port: u16) -> Server {
     serve_on(db_url, port, &[], Duration::from_secs(20)).await
@@ -33,7 +33,7 @@ fn terminate(mut server: Server) -> std::process::ExitStatus {
 #[tokio::test]
 async fn org_create_serve_sigterm_and_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let db_url = hub_db(dir.path());
 
     let out = bankfeeds(&db_url)
         .args(["org", "create", "--name", "Demo Bank"])
@@ -277,41 +277,16 @@ async fn demo_links_pushes_ingests_and_serves_until_stopped() {
 #[tokio::test]
 async fn export_downloads_statement_files_from_a_running_hub() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let out = bankfeeds(&db_url)
-        .args(["org", "create", "--name", "Export Bank"])
-        .output()
-        .unwrap();
-    let org: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (client_id, secret) = (
-        org["client_id"].as_str().unwrap().to_owned(),
-        org["client_secret"].as_str().unwrap().to_owned(),
-    );
+    let db_url = hub_db(dir.path());
+    let (_, client_id, secret) = create_org(&db_url, "Export Bank");
     let port = free_port();
     let _server = start(&db_url, port).await;
-    let http = reqwest::Client::new();
-    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
-    let post = |path: String, body: Value| {
-        let request = http
-            .post(url(&path))
-            .basic_auth(&client_id, Some(&secret))
-            .json(&body);
-        async move {
-            let resp = request.send().await.unwrap();
-            assert!(resp.status().is_success());
-            resp.json::<Value>().await.unwrap()
-        }
-    };
-    let created = post(
-        "/versioned/connections/create".into(),
-        serde_json::json!({"platform": "OFX_DIRECT_CONNECT"}),
-    )
-    .await;
-    let token = created["connection"]["access_token"].as_str().unwrap();
+    let api = Api::new(port, client_id.clone(), secret.clone());
+    let token = &api.connection("OFX_DIRECT_CONNECT").await;
     let accounts = format!("/versioned/accounting/bank_feeds/accounts?access_token={token}");
     let account = |number: &str, balance: Value| {
-        post(
-            accounts.clone(),
+        api.post(
+            &accounts,
             serde_json::json!({"bank_feed_account": {"internal_bank_account_id": number,
                 "bank_account_type": "bank", "currency_code": "USD", "current_balance": balance}}),
         )
@@ -323,8 +298,8 @@ async fn export_downloads_statement_files_from_a_running_hub() {
         .as_str()
         .unwrap()
         .to_owned();
-    post(
-        format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
+    api.post(
+        &format!("/versioned/accounting/bank_feeds/transactions?access_token={token}"),
         serde_json::json!({"bank_feed_transactions": {"bank_feed_account_id": with, "transactions": [
             {"transaction_id": "T1", "posted_at": "2024-03-01T09:00:00Z", "amount": -19.5, "description": "Bäckerei"},
             {"transaction_id": "T2", "posted_at": "2024-03-02T09:00:00Z", "amount": 100, "description": "Invoice 7"}]}}),
@@ -334,7 +309,7 @@ async fn export_downloads_statement_files_from_a_running_hub() {
         let mut cmd = Command::new(BIN);
         cmd.arg("export")
             .args(args)
-            .env("BANKFEEDS_HUB_URL", url(""))
+            .env("BANKFEEDS_HUB_URL", api.url(""))
             .env("BANKFEEDS_CLIENT_ID", &client_id)
             .env("BANKFEEDS_CLIENT_SECRET", &secret)
             .env("BANKFEEDS_ACCESS_TOKEN", token)
@@ -402,17 +377,8 @@ async fn export_downloads_statement_files_from_a_running_hub() {
 #[tokio::test]
 async fn refusals_are_logged_with_their_code_and_organisation() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let out = bankfeeds(&db_url)
-        .args(["org", "create", "--name", "Log Bank"])
-        .output()
-        .unwrap();
-    let org: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (id, client_id, secret) = (
-        org["id"].as_str().unwrap().to_owned(),
-        org["client_id"].as_str().unwrap().to_owned(),
-        org["client_secret"].as_str().unwrap().to_owned(),
-    );
+    let db_url = hub_db(dir.path());
+    let (id, client_id, secret) = create_org(&db_url, "Log Bank");
     let port = free_port();
     let log = dir.path().join("serve.log");
     let listen = format!("127.0.0.1:{port}");

@@ -9,20 +9,7 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{bankfeeds, free_port, serve_on, Server};
-
-fn run(db_url: &str, args: &[&str]) -> Output {
-    bankfeeds(db_url).args(args).output().unwrap()
-}
-
-fn ok_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
-}
+use common::{bankfeeds, create_org, free_port, hub_db, ok_json, run, serve_on, Api, Server};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -34,60 +21,10 @@ async fn start(db_url: &str, port: u16) -> Server {
     serve_on(db_url, port, &env, Duration::from_secs(30)).await
 }
 
-/// A hub's API as one organisation.
-struct Api {
-    http: reqwest::Client,
-    port: u16,
-    client_id: String,
-    secret: String,
-}
-
-impl Api {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn call(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
-        let resp = req
-            .basic_auth(&self.client_id, Some(&self.secret))
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(self.http.get(self.url(path))).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let (status, body) = self.call(self.http.post(self.url(path)).json(&body)).await;
-        assert!((200..300).contains(&status), "{status} {body}");
-        body
-    }
-}
-
-/// Creates an organisation with the CLI; answers (id, client_id, secret).
-fn create_org(db_url: &str, name: &str) -> (String, String, String) {
-    let org = ok_json(&run(db_url, &["org", "create", "--name", name]));
-    let s = |k: &str| org[k].as_str().unwrap().to_owned();
-    (s("id"), s("client_id"), s("client_secret"))
-}
-
 /// A connection with two accounts, and two transactions on the first, applied.
 /// Answers the connection's access token.
 async fn populate(api: &Api) -> String {
-    let created = api
-        .post(
-            "/versioned/connections/create",
-            json!({"platform": "OFX_DIRECT_CONNECT"}),
-        )
-        .await;
-    let token = created["connection"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = api.connection("OFX_DIRECT_CONNECT").await;
     let accounts = format!("/versioned/accounting/bank_feeds/accounts?access_token={token}");
     let mut ids = Vec::new();
     for number in ["1001", "1002"] {
@@ -141,12 +78,7 @@ async fn status_show_and_rotate(db_url: &str) {
     let (org_id, client_id, secret) = create_org(db_url, "Ops Bank");
     let port = free_port();
     let server = start(db_url, port).await;
-    let mut api = Api {
-        http: reqwest::Client::new(),
-        port,
-        client_id: client_id.clone(),
-        secret: secret.clone(),
-    };
+    let mut api = Api::new(port, client_id.clone(), secret.clone());
     populate(&api).await;
 
     let out = run(db_url, &["status", "--json"]);
@@ -285,16 +217,11 @@ fn status_fails_on_missing_migrations_and_unreachable_databases() {
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_to_a_hub_that_answers_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let db_url = hub_db(dir.path());
     let (_, client_id, secret) = create_org(&db_url, "Backup Bank");
     let port = free_port();
     let _serving = start(&db_url, port).await;
-    let api = Api {
-        http: reqwest::Client::new(),
-        port,
-        client_id,
-        secret,
-    };
+    let api = Api::new(port, client_id, secret);
     let token = populate(&api).await;
     let before = answers(&api, &token).await;
     assert!(
@@ -331,12 +258,7 @@ async fn a_backup_taken_while_serving_restores_to_a_hub_that_answers_the_same() 
     );
     assert_ne!(
         answers(
-            &Api {
-                port,
-                http: reqwest::Client::new(),
-                client_id: restored.client_id.clone(),
-                secret: restored.secret.clone(),
-            },
+            &Api::new(port, restored.client_id.clone(), restored.secret.clone()),
             &token
         )
         .await[0],

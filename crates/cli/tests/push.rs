@@ -8,18 +8,12 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{bankfeeds, free_port, serve_on, Server, BIN};
+use common::{create_org, free_port, hub_db, serve_on, Api, BIN};
 
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../docs/sample-transactions.csv"
 );
-
-async fn serve(db_url: &str) -> (Server, String) {
-    let port = free_port();
-    let server = serve_on(db_url, port, &[], Duration::from_secs(20)).await;
-    (server, format!("http://127.0.0.1:{port}"))
-}
 
 fn push(base: &str, creds: &(String, String), token: &str, account: &str, file: &str) -> Output {
     Command::new(BIN)
@@ -49,49 +43,22 @@ fn text(out: &Output) -> String {
 #[tokio::test]
 async fn pushes_the_sample_csv_once_and_reports_refusals() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let out = bankfeeds(&db_url)
-        .args(["org", "create", "--name", "Push Bank"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let org: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let creds = (
-        org["client_id"].as_str().unwrap().to_owned(),
-        org["client_secret"].as_str().unwrap().to_owned(),
-    );
-    let (_server, base) = serve(&db_url).await;
+    let db_url = hub_db(dir.path());
+    let (_, client_id, secret) = create_org(&db_url, "Push Bank");
+    let creds = (client_id.clone(), secret.clone());
+    let port = free_port();
+    let _server = serve_on(&db_url, port, &[], Duration::from_secs(20)).await;
+    let api = Api::new(port, client_id, secret);
+    let base = api.url("");
 
-    let http = reqwest::Client::new();
-    let call = |path: &str, body: Value| {
-        http.post(format!("{base}{path}"))
-            .basic_auth(&creds.0, Some(&creds.1))
-            .json(&body)
-            .send()
-    };
-    let created: Value = call(
-        "/versioned/connections/create",
-        json!({"platform": "INTUIT_BANK_FEEDS"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let token = created["connection"]["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let account: Value = call(
-        &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
-        json!({"bank_feed_account": {"internal_bank_account_id": "CHK-1",
-            "bank_account_type": "bank", "currency_code": "USD"}}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let token = api.connection("INTUIT_BANK_FEEDS").await;
+    let account = api
+        .post(
+            &format!("/versioned/accounting/bank_feeds/accounts?access_token={token}"),
+            json!({"bank_feed_account": {"internal_bank_account_id": "CHK-1",
+                "bank_account_type": "bank", "currency_code": "USD"}}),
+        )
+        .await;
     let account = account["bank_feed_account"]["id"]
         .as_str()
         .unwrap()

@@ -3,12 +3,12 @@
 //! continuity report; the sandbox statements' balances per posting day, each closed by the
 //! balance the FI reported with that day's batches.
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
-use bankfeeds_domain::{Clock, SystemClock};
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::SecondsFormat;
 use serde_json::{json, Value};
 
-use crate::helpers::{err, items, ok, with_token, Creds, Hub, Sandbox, ACCOUNTS, TRANSACTIONS};
+use crate::helpers::{
+    days_ago, err, items, ok, with_token, Creds, Feed, Hub, Sandbox, ACCOUNTS, TRANSACTIONS,
+};
 use crate::sync::linked;
 
 crate::on_both_backends!(
@@ -18,84 +18,27 @@ crate::on_both_backends!(
     a_wrong_fi_balance_is_a_difference_on_its_day_only,
 );
 
-fn days_ago(n: i64) -> DateTime<Utc> {
-    SystemClock.now() - TimeDelta::days(n)
-}
-
 fn day_ago(n: i64) -> String {
     days_ago(n).date_naive().to_string()
 }
 
-struct Feed {
-    creds: Creds,
-    token: String,
-    account: String,
+/// A feed on Intuit in `currency`, its account reporting `balance`, linked from 90 days ago.
+async fn feed(hub: &Hub, currency: &str, balance: &str) -> Feed {
+    let f = Feed::new(hub, "INTUIT_BANK_FEEDS", currency, Some(balance)).await;
+    f.link(hub, Some(days_ago(90))).await;
+    f
 }
 
-impl Feed {
-    async fn new(hub: &Hub, currency: &str, balance: &str) -> Feed {
-        let creds = hub.org("Demo Bank").await;
-        let (_, token) = hub.connection(&creds, "INTUIT_BANK_FEEDS").await;
-        let fields = json!({
-            "internal_bank_account_id": "0674101002388",
-            "bank_account_type": "bank",
-            "currency_code": currency,
-            "name": "Operating",
-            "current_balance": balance.parse::<Value>().unwrap(),
-        });
-        let created = hub.create_account(&creds, &token, fields).await;
-        let account = created["id"].as_str().unwrap().to_owned();
-        let state = FeedState {
-            feed_status: FeedStatus::Active,
-            transaction_ready: true,
-            transaction_start_date: Some(days_ago(90)),
-        };
-        hub.store
-            .set_feed_state(account.parse().unwrap(), &state, SystemClock.now())
-            .await
-            .unwrap();
-        Feed {
-            creds,
-            token,
-            account,
-        }
-    }
+/// Pushes `(id, days ago, amount)`, oldest first; asserts they are taken.
+async fn push(hub: &Hub, f: &Feed, txns: &[(&str, i64, &str)]) -> Value {
+    ok(f.push_card_payments(hub, txns, None).await).await
+}
 
-    /// Pushes `(id, days ago, amount)`, oldest first.
-    async fn push(&self, hub: &Hub, txns: &[(&str, i64, &str)]) -> Value {
-        let transactions: Vec<Value> = txns
-            .iter()
-            .map(|(id, ago, amount)| {
-                json!({
-                    "transaction_id": id,
-                    "posted_at": days_ago(*ago).to_rfc3339_opts(SecondsFormat::Secs, true),
-                    "amount": amount.parse::<Value>().unwrap(),
-                    "description": "Card payment",
-                })
-            })
-            .collect();
-        let body = json!({"bank_feed_transactions": {
-            "bank_feed_account_id": self.account, "transactions": transactions}});
-        ok(hub
-            .post(&self.creds, &with_token(TRANSACTIONS, &self.token), &body)
-            .send()
-            .await)
+/// Declares the days of `body` closed.
+async fn declare(hub: &Hub, f: &Feed, body: Value) -> reqwest::Result<reqwest::Response> {
+    hub.post(&f.creds, &f.path("/closed_days"), &body)
+        .send()
         .await
-    }
-
-    fn path(&self, tail: &str) -> String {
-        with_token(&format!("{ACCOUNTS}/{}{tail}", self.account), &self.token)
-    }
-
-    async fn continuity(&self, hub: &Hub) -> Value {
-        hub.get_ok(&self.creds, &self.path("/continuity")).await
-    }
-
-    async fn declare(&self, hub: &Hub, body: Value) -> reqwest::Result<reqwest::Response> {
-        hub.post(&self.creds, &self.path("/closed_days"), &body)
-            .send()
-            .await
-    }
 }
 
 /// An amount pushed as `1250.5` in GBP is answered `1250.50` wherever the door shows it; in
@@ -106,8 +49,8 @@ async fn money_is_answered_with_its_currencys_scale(hub: Hub) {
         ("JPY", "1000", "-1000.000", "1000", "-1000"),
         ("BHD", "2.5", "0.1", "2.500", "0.100"),
     ] {
-        let f = Feed::new(&hub, currency, balance).await;
-        let account = hub.account(&f.creds, &f.token, &f.account).await;
+        let f = feed(&hub, currency, balance).await;
+        let account = f.account(&hub).await;
         assert_eq!(
             account["current_balance"].to_string(),
             want_balance,
@@ -118,7 +61,7 @@ async fn money_is_answered_with_its_currencys_scale(hub: Hub) {
             list["bank_feed_accounts"][0]["current_balance"].to_string(),
             want_balance
         );
-        let pushed = f.push(&hub, &[("T1", 1, amount)]).await;
+        let pushed = push(&hub, &f, &[("T1", 1, amount)]).await;
         let row = &pushed["bank_feed_transactions"][0];
         assert_eq!(
             row["amount"].to_string(),
@@ -147,12 +90,12 @@ async fn money_is_answered_with_its_currencys_scale(hub: Hub) {
 }
 
 async fn closed_days_are_declared_and_stale_spans_reported(hub: Hub) {
-    let f = Feed::new(&hub, "USD", "100").await;
+    let f = feed(&hub, "USD", "100").await;
     // Daily from 40 to 31 days ago, then from 20 to 12 days ago; nothing since.
     let mut txns: Vec<(String, i64)> = (31..=40).rev().map(|d| (format!("A{d}"), d)).collect();
     txns.extend((12..=20).rev().map(|d| (format!("B{d}"), d)));
     let txns: Vec<(&str, i64, &str)> = txns.iter().map(|(id, d)| (id.as_str(), *d, "-1")).collect();
-    f.push(&hub, &txns).await;
+    push(&hub, &f, &txns).await;
 
     let c = f.continuity(&hub).await;
     assert_eq!(
@@ -205,7 +148,7 @@ async fn closed_days_are_declared_and_stale_spans_reported(hub: Hub) {
         ),
     ];
     for (body, status, code) in refused {
-        err(f.declare(&hub, body).await, status, code).await;
+        err(declare(&hub, &f, body).await, status, code).await;
     }
     // Another connection of the organisation does not see the account.
     let (_, other) = hub.connection(&f.creds, "INTUIT_BANK_FEEDS").await;
@@ -226,29 +169,20 @@ async fn closed_days_are_declared_and_stale_spans_reported(hub: Hub) {
 
     // The silence in the middle, declared closed but for three days: those three are what is
     // left of it, within the rhythm, so it is no longer stale.
-    let declared = ok(f
-        .declare(&hub, json!({"from": day_ago(30), "to": day_ago(24)}))
-        .await)
-    .await;
+    let declared =
+        ok(declare(&hub, &f, json!({"from": day_ago(30), "to": day_ago(24)})).await).await;
     let range = &declared["closed_days"];
     assert_eq!(
         (range["from"].as_str(), range["to"].as_str()),
         (Some(day_ago(30).as_str()), Some(day_ago(24).as_str()))
     );
-    let again = ok(f
-        .declare(&hub, json!({"from": day_ago(30), "to": day_ago(24)}))
-        .await)
-    .await;
+    let again = ok(declare(&hub, &f, json!({"from": day_ago(30), "to": day_ago(24)})).await).await;
     assert_eq!(
         again, declared,
         "the same range again is the same declaration"
     );
     // Up to today: the ongoing silence is declared too.
-    ok(
-        f.declare(&hub, json!({"from": day_ago(11), "to": day_ago(0)}))
-            .await,
-    )
-    .await;
+    ok(declare(&hub, &f, json!({"from": day_ago(11), "to": day_ago(0)})).await).await;
     let c = f.continuity(&hub).await;
     assert_eq!(c["stale"], false, "{c}");
     assert_eq!(c["stale_spans"], json!([]), "{c}");
@@ -268,13 +202,9 @@ async fn closed_days_are_declared_and_stale_spans_reported(hub: Hub) {
 
     // Only the first four days of the middle silence declared on another feed: the six open
     // days left are stale, and the span says which were closed.
-    let g = Feed::new(&hub, "USD", "100").await;
-    g.push(&hub, &txns).await;
-    ok(
-        g.declare(&hub, json!({"from": day_ago(30), "to": day_ago(27)}))
-            .await,
-    )
-    .await;
+    let g = feed(&hub, "USD", "100").await;
+    push(&hub, &g, &txns).await;
+    ok(declare(&hub, &g, json!({"from": day_ago(30), "to": day_ago(27)})).await).await;
     let c = g.continuity(&hub).await;
     assert_eq!(c["stale_spans"][0]["open_days"], 6, "{c}");
     assert_eq!(c["stale_spans"][0]["closed_days"], 4, "{c}");

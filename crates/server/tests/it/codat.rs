@@ -917,37 +917,37 @@ async fn pushes_follow_quickbooks_rules(hub: Hub) {
     // `closed_days`: checked, refused where a transaction is posted, the same range again
     // answered with the stored declaration.
     let closed = continuity.replace("/continuity", "/closedDays");
-    error(
-        codat
-            .post(&closed, json!({"from": "2026-1-5", "to": on(5)}))
-            .await,
-        400,
-        "INVALID_DATE",
-    );
-    error(
-        codat
-            .post(&closed, json!({"from": on(5), "to": on(11)}))
-            .await,
-        400,
-        "INVALID_DATE_RANGE",
-    );
-    error(
-        codat
-            .post(&closed, json!({"from": on(12), "to": on(5)}))
-            .await,
-        409,
-        "CLOSED_DAY_HAS_TRANSACTIONS",
-    );
-    error(
-        codat
-            .post(
-                &closed.replace("ac-001", "nope"),
-                json!({"from": on(11), "to": on(5)}),
-            )
-            .await,
-        404,
-        "SOURCE_ACCOUNT_NOT_FOUND",
-    );
+    let closed_unknown_account = closed.replace("ac-001", "nope");
+    let refused = [
+        (
+            &closed,
+            json!({"from": "2026-1-5", "to": on(5)}),
+            400,
+            "INVALID_DATE",
+        ),
+        (
+            &closed,
+            json!({"from": on(5), "to": on(11)}),
+            400,
+            "INVALID_DATE_RANGE",
+        ),
+        (
+            &closed,
+            json!({"from": on(12), "to": on(5)}),
+            409,
+            "CLOSED_DAY_HAS_TRANSACTIONS",
+        ),
+        (
+            &closed_unknown_account,
+            json!({"from": on(11), "to": on(5)}),
+            404,
+            "SOURCE_ACCOUNT_NOT_FOUND",
+        ),
+    ];
+    for (path, body, status, code) in refused {
+        let case = format!("POST {path} {body}");
+        error_in(&case, codat.post(path, body).await, status, code);
+    }
     let (s, declared) = codat
         .post(&closed, json!({"from": on(11), "to": on(5)}))
         .await;

@@ -51,6 +51,20 @@ pub(crate) async fn set_up(b: &mut Browser<'_>, link: &str) {
     assert_eq!(see_other(&done), "/console");
 }
 
+/// An operator of `org` who has set a password through the setup link: the operator, and the
+/// browser that did it, signed in.
+pub(crate) async fn signed_in<'a>(
+    hub: &'a Hub,
+    clock: &ManualClock,
+    org: OrgId,
+    email: &str,
+) -> (Operator, Browser<'a>) {
+    let (op, link) = operator(hub, org, email, clock.now()).await;
+    let mut browser = Browser::anonymous(hub);
+    set_up(&mut browser, &link).await;
+    (op, browser)
+}
+
 pub(crate) async fn sign_in(b: &mut Browser<'_>, email: &str, password: &str) -> Page {
     let page = b.get("/console/login").await;
     assert_eq!(page.status, 200);
@@ -260,9 +274,7 @@ async fn operators_see_their_own_organisation_and_nothing_else(hub: Hub, clock: 
 
 async fn sessions_end_on_sign_out_expiry_and_disabling(hub: Hub, clock: Arc<ManualClock>) {
     let a = hub.org("Bank A").await;
-    let (op, link) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
-    let mut b = Browser::anonymous(&hub);
-    set_up(&mut b, &link).await;
+    let (op, mut b) = signed_in(&hub, &clock, a.org.id, "ops@bank-a.example").await;
     let cookie = b.cookie("bf_console").unwrap().to_owned();
 
     // The session cookie, as a browser receives it: HttpOnly, SameSite=Strict, whole site.
@@ -355,9 +367,8 @@ async fn sessions_end_on_sign_out_expiry_and_disabling(hub: Hub, clock: Arc<Manu
 
 async fn wrong_passwords_are_throttled_per_email(hub: Hub, clock: Arc<ManualClock>) {
     let a = hub.org("Bank A").await;
-    let (_, link) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
-    let mut b = Browser::anonymous(&hub);
-    set_up(&mut b, &link).await;
+    // The operator has set a password; another browser then guesses at it.
+    signed_in(&hub, &clock, a.org.id, "ops@bank-a.example").await;
     let mut other = Browser::anonymous(&hub);
 
     for _ in 0..MAX_FAILURES_PER_EMAIL {
@@ -389,9 +400,7 @@ async fn rotating_the_client_secret_needs_confirmation_and_retires_the_old_one(
 ) {
     let a = hub.org("Bank A").await;
     let b = hub.org("Bank B").await;
-    let (_, link) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
-    let mut browser = Browser::anonymous(&hub);
-    set_up(&mut browser, &link).await;
+    let (_, mut browser) = signed_in(&hub, &clock, a.org.id, "ops@bank-a.example").await;
     let connections = "/versioned/connections";
     assert_eq!(hub.get(&a, connections).send().await.unwrap().status(), 200);
 

@@ -3,14 +3,14 @@
 //! recorded with the operator who took it; another organisation's feed is a 404 throughout.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bankfeeds_domain::{Clock, ManualClock, OrgId};
 use bankfeeds_store::Event;
 use serde_json::json;
 
-use crate::console::{feed, link, operator, push, set_up, sign_in, text_of, tx, PASSWORD};
-use crate::helpers::Hub;
+use crate::console::{feed, link, push, sign_in, signed_in, text_of, tx, PASSWORD};
+use crate::helpers::{poll, Hub};
 use crate::pages::{field, see_other, Browser};
 
 crate::on_both_backends!(
@@ -24,32 +24,30 @@ crate::on_both_backends!(
 /// The organisation's events of `kind`, waiting briefly for a commit to show (PostgreSQL's
 /// events feed shows an event once older transactions have ended).
 pub(crate) async fn events_of(hub: &Hub, org: OrgId, kind: &str, at_least: usize) -> Vec<Event> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let found: Vec<Event> = hub
-            .store
-            .list_events(org, 0, 1000)
-            .await
-            .unwrap()
-            .into_iter()
+    let read = || async {
+        let all = hub.store.list_events(org, 0, 1000).await.unwrap();
+        all.into_iter()
             .filter(|e| e.kind.as_str() == kind)
-            .collect();
-        if found.len() >= at_least || Instant::now() > deadline {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .collect::<Vec<Event>>()
+    };
+    poll(Duration::from_millis(50), read, |found| {
+        found.len() >= at_least
+    })
+    .await
+}
+
+/// A console form: the page's `csrf` token first, then `fields`.
+fn with_csrf<'a>(csrf: &'a str, fields: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![("csrf", csrf)];
+    form.extend(fields);
+    form
 }
 
 async fn feed_actions_are_confirmed_scoped_and_recorded(hub: Hub, clock: Arc<ManualClock>) {
     let a = hub.org("Bank A").await;
     let b = hub.org("Bank B").await;
-    let (alice_op, link_a) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
-    let (_, link_b) = operator(&hub, b.org.id, "ops@bank-b.example", clock.now()).await;
-    let mut alice = Browser::anonymous(&hub);
-    set_up(&mut alice, &link_a).await;
-    let mut bob = Browser::anonymous(&hub);
-    set_up(&mut bob, &link_b).await;
+    let (alice_op, mut alice) = signed_in(&hub, &clock, a.org.id, "ops@bank-a.example").await;
+    let (_, mut bob) = signed_in(&hub, &clock, b.org.id, "ops@bank-b.example").await;
     let (_, acct) = feed(&hub, &a, "Acme Widgets", "chk-1", "000123456789").await;
     let account = hub
         .store
@@ -166,9 +164,7 @@ async fn feed_actions_are_confirmed_scoped_and_recorded(hub: Hub, clock: Arc<Man
 
 async fn the_fi_configuration_is_previewed_checked_and_recorded(hub: Hub, clock: Arc<ManualClock>) {
     let a = hub.org("Bank A").await;
-    let (op, link) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
-    let mut alice = Browser::anonymous(&hub);
-    set_up(&mut alice, &link).await;
+    let (op, mut alice) = signed_in(&hub, &clock, a.org.id, "ops@bank-a.example").await;
 
     // The hub's root page links the console.
     let landing = Browser::anonymous(&hub).get("/").await;
@@ -190,13 +186,6 @@ async fn the_fi_configuration_is_previewed_checked_and_recorded(hub: Hub, clock:
         404
     );
     let csrf = field(&form, "csrf");
-    let post = |fields: Vec<(&'static str, &'static str)>| {
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend(fields);
-        all.into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect::<Vec<_>>()
-    };
     let good = vec![
         ("display_name", "  First Community Bank "),
         ("login_url", "https://bank.example/login"),
@@ -217,11 +206,7 @@ async fn the_fi_configuration_is_previewed_checked_and_recorded(hub: Hub, clock:
             .collect();
         fields.push((field_name, value));
         fields.push(("intent", "save"));
-        let owned = post(fields);
-        let form: Vec<(&str, &str)> = owned
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let form = with_csrf(&csrf, fields);
         let refused = alice.post(path, &form).await;
         assert_eq!(refused.status, 400, "{field_name}: {}", refused.body);
         assert!(
@@ -251,11 +236,7 @@ async fn the_fi_configuration_is_previewed_checked_and_recorded(hub: Hub, clock:
     // A preview shows the customer's page with the values typed, and saves nothing.
     let mut fields = good.clone();
     fields.push(("intent", "preview"));
-    let owned = post(fields);
-    let form: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = with_csrf(&csrf, fields);
     let preview = alice.post(path, &form).await;
     assert_eq!(preview.status, 200, "{}", preview.body);
     assert!(preview
@@ -272,11 +253,7 @@ async fn the_fi_configuration_is_previewed_checked_and_recorded(hub: Hub, clock:
     // Save: stored as the API would store it, the event naming the operator.
     let mut fields = good.clone();
     fields.push(("intent", "save"));
-    let owned = post(fields);
-    let form: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let form = with_csrf(&csrf, fields);
     let saved = alice.post(path, &form).await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     assert!(saved.body.contains("id=\"fi-config-saved\""));
@@ -313,9 +290,7 @@ async fn the_overview_counts_stale_feeds_and_shows_webhook_health(
     clock: Arc<ManualClock>,
 ) {
     let a = hub.org("Bank A").await;
-    let (_, setup) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
-    let mut alice = Browser::anonymous(&hub);
-    set_up(&mut alice, &setup).await;
+    let (_, mut alice) = signed_in(&hub, &clock, a.org.id, "ops@bank-a.example").await;
     let (token, acct) = feed(&hub, &a, "Acme Widgets", "chk-1", "000123456789").await;
     let (_, never) = feed(&hub, &a, "Zed Ltd", "sav-2", "000987654321").await;
     link(&hub, &clock, &acct).await;
@@ -370,9 +345,7 @@ async fn resending_a_codat_quickbooks_link_issues_a_fresh_one_time_code(
     clock: Arc<ManualClock>,
 ) {
     let a = hub.org("Bank A").await;
-    let (_, setup) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
-    let mut alice = Browser::anonymous(&hub);
-    set_up(&mut alice, &setup).await;
+    let (_, mut alice) = signed_in(&hub, &clock, a.org.id, "ops@bank-a.example").await;
     let codat = crate::codat::Codat::new(&hub, &a);
     crate::link_flow::list_bank(&hub, &a, "INTUIT_BANK_FEEDS").await;
     codat.quickbooks_checking("Elaborate Events, Inc").await;

@@ -8,10 +8,10 @@ use bankfeeds_domain::{Clock, ManualClock};
 use serde_json::json;
 use std::sync::Arc;
 
-use crate::console::{operator, set_up, text_of};
+use crate::console::{signed_in, text_of};
 use crate::console_actions::events_of;
 use crate::helpers::Hub;
-use crate::pages::{field, see_other, Browser, Page};
+use crate::pages::{field, see_other, Page};
 
 crate::on_both_backends!(
     with_clock:
@@ -31,12 +31,8 @@ async fn operators_manage_their_webhooks_and_every_change_is_recorded(
 ) {
     let a = hub.org("Bank A").await;
     let b = hub.org("Bank B").await;
-    let (alice_op, link_a) = operator(&hub, a.org.id, "ops@bank-a.example", clock.now()).await;
-    let (_, link_b) = operator(&hub, b.org.id, "ops@bank-b.example", clock.now()).await;
-    let mut alice = Browser::anonymous(&hub);
-    set_up(&mut alice, &link_a).await;
-    let mut bob = Browser::anonymous(&hub);
-    set_up(&mut bob, &link_b).await;
+    let (alice_op, mut alice) = signed_in(&hub, &clock, a.org.id, "ops@bank-a.example").await;
+    let (_, mut bob) = signed_in(&hub, &clock, b.org.id, "ops@bank-b.example").await;
 
     let settings = alice.get("/console/settings").await;
     assert!(settings

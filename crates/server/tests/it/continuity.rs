@@ -2,115 +2,34 @@
 //! nothing applied, recorded elsewhere, reported by `GET …/continuity`, acknowledged with a
 //! reason; the late-posting hint of `OLDER_THAN_STORED`.
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
-use bankfeeds_domain::{Clock, SystemClock};
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, with_token, Creds, Hub};
+use crate::helpers::{days_ago, err, ok, refuses, with_token, Feed, Hub, ACCOUNTS};
 
 crate::on_both_backends!(
     xero_refuses_a_balance_that_does_not_tie_out_and_applies_nothing,
     elsewhere_breaks_are_recorded_reported_and_acknowledged,
 );
 
-const TXNS: &str = "/versioned/accounting/bank_feeds/transactions";
-const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
-
-fn days_ago(n: i64) -> DateTime<Utc> {
-    SystemClock.now() - TimeDelta::days(n)
-}
-
-struct Feed {
-    creds: Creds,
-    token: String,
-    account: String,
-}
-
-impl Feed {
-    async fn new(hub: &Hub, platform: &str, currency: &str) -> Feed {
-        let creds = hub.org("Demo Bank").await;
-        let (_, token) = hub.connection(&creds, platform).await;
-        let fields = json!({
-            "internal_bank_account_id": "0674101002388",
-            "bank_account_type": "bank",
-            "currency_code": currency,
-            "name": "Operating",
-            "current_balance": 1833.21,
-        });
-        let created = hub.create_account(&creds, &token, fields).await;
-        let account = created["id"].as_str().unwrap().to_owned();
-        let feed = Feed {
-            creds,
-            token,
-            account,
-        };
-        let state = FeedState {
-            feed_status: FeedStatus::Active,
-            transaction_ready: true,
-            transaction_start_date: Some(days_ago(60)),
-        };
-        hub.store
-            .set_feed_state(feed.account.parse().unwrap(), &state, SystemClock.now())
-            .await
-            .unwrap();
-        feed
-    }
-
-    /// Pushes `(id, days ago, amount)` with `balance`.
-    async fn push(
-        &self,
-        hub: &Hub,
-        txns: &[(&str, i64, &str)],
-        balance: Option<&str>,
-    ) -> reqwest::Result<reqwest::Response> {
-        let transactions: Vec<Value> = txns
-            .iter()
-            .map(|(id, ago, amount)| {
-                json!({
-                    "transaction_id": id,
-                    "posted_at": days_ago(*ago).to_rfc3339_opts(SecondsFormat::Secs, true),
-                    "amount": amount.parse::<Value>().unwrap(),
-                    "description": "Card payment",
-                })
-            })
-            .collect();
-        let mut body = json!({"bank_feed_transactions": {
-            "bank_feed_account_id": self.account, "transactions": transactions}});
-        if let Some(b) = balance {
-            body["bank_feed_transactions"]["current_balance"] = b.parse::<Value>().unwrap();
-        }
-        hub.post(&self.creds, &with_token(TXNS, &self.token), &body)
-            .send()
-            .await
-    }
-
-    fn continuity_path(&self) -> String {
-        with_token(
-            &format!("{ACCOUNTS}/{}/continuity", self.account),
-            &self.token,
-        )
-    }
-
-    async fn continuity(&self, hub: &Hub) -> Value {
-        hub.get_ok(&self.creds, &self.continuity_path()).await
-    }
-
-    async fn stored(&self, hub: &Hub) -> usize {
-        let list = hub
-            .get_ok(&self.creds, &with_token(TXNS, &self.token))
-            .await;
-        list["bank_feed_transactions"].as_array().unwrap().len()
-    }
+/// A feed on `platform` in USD, its account reporting 1,833.21, linked from 60 days ago.
+async fn feed(hub: &Hub, platform: &str) -> Feed {
+    let f = Feed::new(hub, platform, "USD", Some("1833.21")).await;
+    f.link(hub, Some(days_ago(60))).await;
+    f
 }
 
 /// The example: 7,445.65, then a batch of −20.00 reporting 1.00.
 async fn xero_refuses_a_balance_that_does_not_tie_out_and_applies_nothing(hub: Hub) {
-    let f = Feed::new(&hub, "XERO", "USD").await;
+    let f = feed(&hub, "XERO").await;
     assert_eq!(f.continuity(&hub).await["state"], "unknown");
-    ok(f.push(&hub, &[("T1", 5, "-1")], Some("7445.65")).await).await;
+    ok(
+        f.push_card_payments(&hub, &[("T1", 5, "-1")], Some("7445.65"))
+            .await,
+    )
+    .await;
     let refused = err(
-        f.push(&hub, &[("T2", 4, "-20.00")], Some("1.00")).await,
+        f.push_card_payments(&hub, &[("T2", 4, "-20.00")], Some("1.00"))
+            .await,
         400,
         "BALANCE_MISMATCH",
     )
@@ -127,11 +46,15 @@ async fn xero_refuses_a_balance_that_does_not_tie_out_and_applies_nothing(hub: H
     }
     let message = refused["error_message"].as_str().unwrap();
     assert!(message.contains("7425.65") && message.contains("nothing was applied"));
-    assert_eq!(f.stored(&hub).await, 1, "nothing of the refused batch");
-    let account = hub.account(&f.creds, &f.token, &f.account).await;
+    assert_eq!(
+        f.stored(&hub).await.len(),
+        1,
+        "nothing of the refused batch"
+    );
+    let account = f.account(&hub).await;
     assert_eq!(account["current_balance"].to_string(), "7445.65");
     // The FI sends what was missing with the figure it reports: accepted, and it ties out.
-    ok(f.push(
+    ok(f.push_card_payments(
         &hub,
         &[("T2", 4, "-20.00"), ("T3", 3, "-7424.65")],
         Some("1.00"),
@@ -147,16 +70,22 @@ async fn xero_refuses_a_balance_that_does_not_tie_out_and_applies_nothing(hub: H
 }
 
 async fn elsewhere_breaks_are_recorded_reported_and_acknowledged(hub: Hub) {
-    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD").await;
-    ok(f.push(&hub, &[("T1", 10, "-1")], Some("100")).await).await;
-    ok(f.push(&hub, &[("T2", 9, "-10.5")], None).await).await;
+    let f = feed(&hub, "INTUIT_BANK_FEEDS").await;
+    ok(f.push_card_payments(&hub, &[("T1", 10, "-1")], Some("100"))
+        .await)
+    .await;
+    ok(f.push_card_payments(&hub, &[("T2", 9, "-10.5")], None)
+        .await)
+    .await;
     let c = f.continuity(&hub).await;
     assert_eq!(
         (c["state"].as_str(), c["unreported_amount"].to_string()),
         (Some("ties_out"), "-10.50".into())
     );
     // Accepted (Intuit takes the statement), and recorded as a break.
-    ok(f.push(&hub, &[("T3", 8, "2")], Some("50")).await).await;
+    ok(f.push_card_payments(&hub, &[("T3", 8, "2")], Some("50"))
+        .await)
+    .await;
     let c = f.continuity(&hub).await;
     assert_eq!(c["state"], "breaks", "{c}");
     let b = &c["breaks"][0];
@@ -181,22 +110,14 @@ async fn elsewhere_breaks_are_recorded_reported_and_acknowledged(hub: Hub) {
     assert_eq!(spans, vec![(1, 1), (2, 2)]);
 
     // Acknowledged with a reason; the state then ties out; again is a 409.
-    let ack = format!(
-        "{ACCOUNTS}/{}/continuity/breaks/{}/acknowledge",
-        f.account,
+    let ack = f.path(&format!(
+        "/continuity/breaks/{}/acknowledge",
         b["id"].as_str().unwrap()
-    );
-    let ack = with_token(&ack, &f.token);
-    err(
-        hub.post(&f.creds, &ack, &json!({"reason": " "}))
-            .send()
-            .await,
-        400,
-        "INVALID_REASON",
-    )
-    .await;
+    ));
+    let acknowledge = |reason: &str| hub.post(&f.creds, &ack, &json!({ "reason": reason }));
+    refuses(acknowledge(" "), 400, "INVALID_REASON").await;
     let send = || {
-        hub.post(&f.creds, &ack, &json!({"reason": "interest booked late"}))
+        acknowledge("interest booked late")
             .header("idempotency-key", "ack-1")
             .send()
     };
@@ -208,14 +129,7 @@ async fn elsewhere_breaks_are_recorded_reported_and_acknowledged(hub: Hub) {
     let replayed = send().await.unwrap();
     assert_eq!(replayed.headers()["idempotent-replayed"], "true");
     assert_eq!(replayed.json::<Value>().await.unwrap(), done);
-    err(
-        hub.post(&f.creds, &ack, &json!({"reason": "again"}))
-            .send()
-            .await,
-        409,
-        "BREAK_ALREADY_ACKNOWLEDGED",
-    )
-    .await;
+    refuses(acknowledge("again"), 409, "BREAK_ALREADY_ACKNOWLEDGED").await;
     let c = f.continuity(&hub).await;
     assert_eq!(c["state"], "ties_out");
     assert_eq!(
@@ -235,7 +149,7 @@ async fn elsewhere_breaks_are_recorded_reported_and_acknowledged(hub: Hub) {
 
     // OLDER_THAN_STORED says what posted_at is and how to send a late posting.
     let late = err(
-        f.push(&hub, &[("L1", 20, "-3")], None).await,
+        f.push_card_payments(&hub, &[("L1", 20, "-3")], None).await,
         400,
         "OLDER_THAN_STORED",
     )

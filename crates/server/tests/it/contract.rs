@@ -67,7 +67,7 @@ async fn undeclared_query_parameters_are_refused() {
 async fn the_document_says_an_access_token_is_not_empty() {
     let hub = Hub::sqlite("token_doc").await;
     let creds = hub.org("Doc Bank").await;
-    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let doc = hub.open_json("/openapi.json").await;
     let mut checked = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
@@ -97,7 +97,7 @@ async fn the_document_says_an_access_token_is_not_empty() {
 async fn the_document_declares_the_refusals_any_request_may_get() {
     let hub = Hub::sqlite("refusal_doc").await;
     let creds = hub.org("Doc Bank").await;
-    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let doc = hub.open_json("/openapi.json").await;
     let mut with_body = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
@@ -156,7 +156,7 @@ async fn a_patch_body_takes_only_documented_fields() {
     ] {
         refuses(hub.patch(&creds, &path, &body), 400, "UNKNOWN_FIELD").await;
     }
-    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let doc = hub.open_json("/openapi.json").await;
     let schemas = &doc["components"]["schemas"];
     assert_eq!(schemas["AccountPatchIn"]["additionalProperties"], false);
     assert_eq!(schemas["AccountPatchFields"]["additionalProperties"], false);
@@ -296,7 +296,7 @@ async fn documented_lengths_count_the_text_as_sent() {
             &serde_json::json!({"bank_feed_account": {"internal_bank_account_id": format!(" {}", "j".repeat(255))}}),
         ), 400, "INVALID_FIELD_VALUE")
     .await;
-    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let doc = hub.open_json("/openapi.json").await;
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
         schemas["ConnectionIn"]["properties"]["name"]["maxLength"],

@@ -6,13 +6,13 @@ use bankfeeds_store::{Durability, DynStore, StoreError};
 use bankfeeds_store_postgres::{PostgresDb, UnsafeSettings};
 use bankfeeds_store_sqlite::{SqliteDb, Synchronous};
 
-use crate::helpers::{ok, Hub};
+use crate::helpers::Hub;
 
 crate::on_both_backends!(a_default_store_is_fully_durable);
 
 async fn a_default_store_is_fully_durable(hub: Hub) {
     assert_eq!(hub.store.durability(), Durability::Full);
-    let ready = ok(hub.http.get(hub.url("/readyz")).send().await).await;
+    let ready = hub.open_json("/readyz").await;
     assert_eq!(ready["durability"], "full");
     assert!(ready.get("warning").is_none(), "{ready}");
 }
@@ -26,7 +26,7 @@ async fn sqlite_normal_is_reported_as_reduced() {
     };
     assert!(why.contains("synchronous=NORMAL"), "{why}");
     let hub = Hub::start_on(store, Some(db), 0).await;
-    let ready = ok(hub.http.get(hub.url("/readyz")).send().await).await;
+    let ready = hub.open_json("/readyz").await;
     assert_eq!(ready["durability"], "reduced");
     assert!(
         ready["warning"].as_str().unwrap().contains("power fails"),

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use bankfeeds_domain::account::MAX_DETAIL_CHARS;
 use bankfeeds_domain::link::MAX_ACCOUNTS_PER_LINK;
-use bankfeeds_domain::SystemClock;
 use bankfeeds_server::client_limit::{AuthFailures, ClientLimiter};
 use bankfeeds_server::listener::Limits;
 use bankfeeds_server::AppState;
@@ -16,7 +15,9 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::codat::{error, error_in, Codat};
-use crate::helpers::{err, items, ok, refuses, sqlite_db, with_token, Creds, Hub, Sandbox};
+use crate::helpers::{
+    err, items, ok, refuses, sqlite_db, test_state, with_token, Creds, Hub, Sandbox,
+};
 use crate::link_flow::{fi_login, list_bank};
 use crate::pages::{field, Browser};
 
@@ -67,13 +68,7 @@ async fn hub_with_limits(
     let db = sqlite_db("limits").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let mut state = AppState::new(
-        db.store.clone(),
-        Arc::new(SystemClock),
-        format!("http://{addr}"),
-        0,
-    );
-    state.sandbox_sync_tick = None;
+    let state = test_state(db.store.clone(), format!("http://{addr}"), 0);
     let shutdown = CancellationToken::new();
     tokio::spawn(bankfeeds_server::serve_with(
         listener,
@@ -248,7 +243,7 @@ async fn failed_authentication_is_limited_per_client(db: TestDb) {
     let codat = hub.get(&bank, "/codat/companies").send().await.unwrap();
     assert_eq!(codat.status(), 429);
     assert!(codat.headers().contains_key("retry-after"));
-    let health = hub.http.get(hub.url("/healthz")).send().await.unwrap();
+    let health = hub.get_anonymously("/healthz").await;
     assert_eq!(health.status(), 200);
 }
 
@@ -263,11 +258,11 @@ async fn anonymous_routes_are_limited_per_client(db: TestDb) {
         "/sandbox/signin",
         "/demo-bank/",
     ] {
-        let resp = hub.http.get(hub.url(path)).send().await.unwrap();
+        let resp = hub.get_anonymously(path).await;
         assert_eq!(resp.status(), 200, "{path}");
     }
     for path in ["/sandbox/intuit/api/companies", "/demo-bank/login"] {
-        assert_rate_limited(hub.http.get(hub.url(path)).send().await.unwrap()).await;
+        assert_rate_limited(hub.get_anonymously(path).await).await;
     }
     let api = hub
         .get(&bank, "/versioned/connections")
@@ -275,7 +270,7 @@ async fn anonymous_routes_are_limited_per_client(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(api.status(), 200);
-    let health = hub.http.get(hub.url("/healthz")).send().await.unwrap();
+    let health = hub.get_anonymously("/healthz").await;
     assert_eq!(health.status(), 200);
 }
 
@@ -372,7 +367,7 @@ async fn hsts_is_sent_when_the_hub_is_reached_over_https() {
     let https = |s: &mut AppState| s.public_base = "https://feeds.example-bank.com".into();
     let hub = Hub::sqlite_with("hsts", https).await;
     for path in ["/healthz", "/sandbox/", "/versioned/connections"] {
-        let resp = hub.http.get(hub.url(path)).send().await.unwrap();
+        let resp = hub.get_anonymously(path).await;
         assert_eq!(
             resp.headers()["strict-transport-security"],
             "max-age=31536000",
@@ -380,7 +375,7 @@ async fn hsts_is_sent_when_the_hub_is_reached_over_https() {
         );
     }
     let plain = Hub::sqlite("no_hsts").await;
-    let resp = plain.http.get(plain.url("/healthz")).send().await.unwrap();
+    let resp = plain.get_anonymously("/healthz").await;
     assert!(!resp.headers().contains_key("strict-transport-security"));
 }
 
@@ -483,7 +478,7 @@ async fn documented_limits_are_the_served_ones() {
     assert_eq!(hook.status(), 201);
     let hook: serde_json::Value = hook.json().await.unwrap();
     let hook_id = hook["webhook"]["id"].as_str().unwrap().to_owned();
-    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let doc = hub.open_json("/openapi.json").await;
     let mut checked = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         // The one list under a path parameter: a webhook's attempts.

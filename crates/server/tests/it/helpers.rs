@@ -12,6 +12,12 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+mod feed;
+pub use feed::{batch, days_ago, Feed};
+
+mod wait;
+pub use wait::{poll, wait_until};
+
 /// The sandbox password of test hubs.
 pub const SANDBOX_PASSWORD: &str = "the test sandbox password";
 
@@ -69,14 +75,7 @@ impl Hub {
     ) -> Hub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut state = AppState::new(
-            store.clone(),
-            Arc::new(SystemClock),
-            base.clone(),
-            rate_limit_per_10s,
-        );
-        // Tests sync the sandbox feeds themselves, when they mean to.
-        state.sandbox_sync_tick = None;
+        let mut state = test_state(store.clone(), base.clone(), rate_limit_per_10s);
         // The sandboxes and the demo bank are on in test hubs (off is the default of `serve`;
         // a test that wants them off says so in `tune`).
         state.sandbox = Some(Arc::new(SandboxAccess::new(&Secret::from_presented(
@@ -168,9 +167,30 @@ impl Hub {
         self.http.get(self.url(path)).send().await.unwrap()
     }
 
+    /// GETs `path` (on the hub) with no credentials; asserts a 200 and returns the body.
+    pub async fn open_json(&self, path: &str) -> Value {
+        ok(self.http.get(self.url(path)).send().await).await
+    }
+
     /// GETs `path` as the organisation; asserts a 200 and returns the body.
     pub async fn get_ok(&self, creds: &Creds, path: &str) -> Value {
         ok(self.get(creds, path).send().await).await
+    }
+
+    /// The list `key` of the page at `path` (as the organisation) once it holds at least `n`
+    /// items, read again every 25 ms; what it held when [`poll`] gave up, otherwise.
+    pub async fn list_with_at_least(
+        &self,
+        creds: &Creds,
+        path: &str,
+        key: &str,
+        n: usize,
+    ) -> Vec<Value> {
+        let read = || async {
+            let page = self.get_ok(creds, path).await;
+            page[key].as_array().unwrap().clone()
+        };
+        poll(Duration::from_millis(25), read, |list| list.len() >= n).await
     }
 
     /// POSTs `body` to `path` as the organisation; asserts a 200 and returns the body.
@@ -256,6 +276,15 @@ impl Hub {
 pub const ACCOUNTS: &str = "/versioned/accounting/bank_feeds/accounts";
 pub const TRANSACTIONS: &str = "/versioned/accounting/bank_feeds/transactions";
 pub const OTP: &str = "/versioned/accounting/bank_feeds/otp";
+
+/// What a test hub serves with at `base`: the system clock, `rate_limit_per_10s` per client
+/// (0: none), and no sandbox sync of its own.
+pub fn test_state(store: DynStore, base: String, rate_limit_per_10s: u32) -> AppState {
+    let mut state = AppState::new(store, Arc::new(SystemClock), base, rate_limit_per_10s);
+    // Tests sync the sandbox feeds themselves, when they mean to.
+    state.sandbox_sync_tick = None;
+    state
+}
 
 /// A fresh SQLite test database named for `name`.
 pub async fn sqlite_db(name: &str) -> TestDb {
@@ -490,4 +519,14 @@ macro_rules! on_both_backends {
 /// The items of the JSON array `list` (a page's results, a link's accounts).
 pub fn items(list: &Value) -> &[Value] {
     list.as_array().unwrap()
+}
+
+/// The value of the header `name` as text; empty when absent (a stand-in reading what the hub
+/// sent it).
+pub fn header(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }

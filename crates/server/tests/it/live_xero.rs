@@ -28,7 +28,7 @@ use chrono::{SecondsFormat, TimeDelta};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::helpers::{ok, with_token, Creds, Hub};
+use crate::helpers::{header, ok, wait_until, with_token, Creds, Hub};
 
 crate::on_both_backends!(with_db:
     batches_arrive_as_statements_in_order_with_tying_balances,
@@ -92,13 +92,7 @@ fn problem(status: u16, kind: &str) -> Response {
 }
 
 async fn post_statements(State(x): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let h = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let h = |name: &str| header(&headers, name);
     let items: Value = serde_json::from_slice(&body).unwrap();
     let statement: StatementOut = serde_json::from_value(items["items"][0].clone()).unwrap();
     let key = h("idempotency-key");
@@ -278,6 +272,30 @@ pub(crate) async fn instance(
     .await
 }
 
+/// A hub ("one", over its own database) whose live worker delivers to a fresh stand-in Xero.
+pub(crate) struct Live {
+    /// The stand-in: what it received, and what it is told to do next.
+    pub(crate) x: Shared,
+    pub(crate) keys: Arc<Keyring>,
+    pub(crate) store: DynStore,
+    pub(crate) hub: Hub,
+}
+
+impl Live {
+    pub(crate) async fn start(db: TestDb) -> Live {
+        let (x, endpoints) = stand_in().await;
+        let keys = keyring();
+        let store = db.store.clone();
+        let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+        Live {
+            x,
+            keys,
+            store,
+            hub,
+        }
+    }
+}
+
 /// One live Xero feed: an organisation gone live, a connection with its consent (stored as
 /// the consent pages will), an account with a live feed.
 pub(crate) struct Feed {
@@ -289,26 +307,32 @@ pub(crate) struct Feed {
     pub(crate) pushed: usize,
 }
 
-pub(crate) async fn live_feed(hub: &Hub, keys: &Keyring, fc: &str, expired_token: bool) -> Feed {
+/// "Live Bank", gone live on Xero with the stand-in's app, and a connection of it on Xero:
+/// `(creds, connection, access token)`.
+pub(crate) async fn live_connection(hub: &Hub) -> (Creds, ConnectionId, String) {
     let creds = hub.org("Live Bank").await;
-    ok(hub
-        .put(
-            &creds,
-            XERO,
-            &json!({"mode": "live", "client_id": "APP-1", "client_secret": "app-secret"}),
-        )
-        .send()
-        .await)
-    .await;
+    let app = json!({"mode": "live", "client_id": "APP-1", "client_secret": "app-secret"});
+    ok(hub.put(&creds, XERO, &app).send().await).await;
     let (connection, token) = hub.connection(&creds, "XERO").await;
-    let connection: ConnectionId = connection.parse().unwrap();
+    (creds, connection.parse().unwrap(), token)
+}
+
+/// Creates an account from `fields` on the connection of `token`; returns its id.
+pub(crate) async fn account_id(
+    hub: &Hub,
+    creds: &Creds,
+    token: &str,
+    fields: Value,
+) -> BankFeedAccountId {
+    let created = hub.create_account(creds, token, fields).await;
+    created["id"].as_str().unwrap().parse().unwrap()
+}
+
+pub(crate) async fn live_feed(hub: &Hub, keys: &Keyring, fc: &str, expired_token: bool) -> Feed {
+    let (creds, connection, token) = live_connection(hub).await;
     let fields = json!({"internal_bank_account_id": fc, "bank_account_type": "bank",
         "currency_code": "GBP", "name": "Operating", "current_balance": 100});
-    let account: BankFeedAccountId = hub.create_account(&creds, &token, fields).await["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let account = account_id(hub, &creds, &token, fields).await;
     let now = SystemClock.now();
     let state = FeedState {
         feed_status: FeedStatus::Active,
@@ -356,17 +380,27 @@ pub(crate) async fn live_feed(hub: &Hub, keys: &Keyring, fc: &str, expired_token
         })
         .await
         .unwrap();
-    Feed {
-        creds,
-        token,
-        connection,
-        account,
-        balance: "100".parse().unwrap(),
-        pushed: 0,
-    }
+    Feed::new(creds, token, connection, account)
 }
 
 impl Feed {
+    /// The feed of `account`, opened with a current balance of 100 and nothing pushed yet.
+    pub(crate) fn new(
+        creds: Creds,
+        token: String,
+        connection: ConnectionId,
+        account: BankFeedAccountId,
+    ) -> Feed {
+        Feed {
+            creds,
+            token,
+            connection,
+            account,
+            balance: "100".parse().unwrap(),
+            pushed: 0,
+        }
+    }
+
     /// Pushes `amounts` with the balance after them (so the batch ties out).
     pub(crate) async fn push(&mut self, hub: &Hub, amounts: &[&str]) {
         let day = SystemClock.now() - TimeDelta::days(10) + TimeDelta::hours(self.pushed as i64);
@@ -394,16 +428,13 @@ impl Feed {
 
     /// Waits until every transaction pushed is in a statement and every statement finished.
     pub(crate) async fn settled(&self, store: &DynStore) -> Vec<LiveStatement> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let all = self.statements(store).await;
+        let read = || self.statements(store);
+        let every = Duration::from_millis(50);
+        wait_until("not delivered in time", every, read, |all| {
             let lines: i64 = all.iter().map(|s| s.line_count).sum();
-            if lines == self.pushed as i64 && all.iter().all(|s| !s.status.unfinished()) {
-                return all;
-            }
-            assert!(Instant::now() < deadline, "not delivered in time: {all:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            lines == self.pushed as i64 && all.iter().all(|s| !s.status.unfinished())
+        })
+        .await
     }
 }
 
@@ -412,10 +443,12 @@ pub(crate) fn posts(x: &Shared) -> Vec<Post> {
 }
 
 async fn batches_arrive_as_statements_in_order_with_tying_balances(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-1", true).await;
     feed.push(&hub, &["-10.50", "25", "-3.25"]).await;
     feed.settled(&store).await;
@@ -479,10 +512,12 @@ async fn batches_arrive_as_statements_in_order_with_tying_balances(db: TestDb) {
 }
 
 async fn a_429_is_retried_after_its_retry_after(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-429", false).await;
     x.lock()
         .unwrap()
@@ -501,10 +536,12 @@ async fn a_429_is_retried_after_its_retry_after(db: TestDb) {
 }
 
 async fn a_500_then_success_is_delivered_once(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-500", false).await;
     x.lock().unwrap().faults.push_back(Fault::Status(500, None));
     feed.push(&hub, &["-5", "6"]).await;
@@ -517,10 +554,12 @@ async fn a_500_then_success_is_delivered_once(db: TestDb) {
 }
 
 async fn a_lost_answer_then_duplicate_statement_counts_as_delivered(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-lost", false).await;
     x.lock().unwrap().faults.push_back(Fault::Slow);
     feed.push(&hub, &["-5"]).await;
@@ -547,10 +586,12 @@ async fn a_lost_answer_then_duplicate_statement_counts_as_delivered(db: TestDb) 
 }
 
 async fn invalid_end_balance_stops_the_feed_with_its_reason(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-bad", false).await;
     x.lock()
         .unwrap()

@@ -7,7 +7,7 @@
 //! stand-in is `live_xero.rs`'s, with Xero's identity and feed-connection side added here.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -16,13 +16,14 @@ use axum::response::{IntoResponse, Response};
 use bankfeeds_domain::live::consent::pkce_challenge;
 use bankfeeds_domain::live::{LiveFeedState, LiveStatementStatus};
 use bankfeeds_domain::{BankFeedAccountId, ConnectionId};
+use bankfeeds_server::xero::model::StatementOut;
 use bankfeeds_server::xero::tokens;
 use bankfeeds_store::LiveFeed;
 use bankfeeds_store_tests::TestDb;
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, with_token, Hub};
-use crate::live_xero::{instance, keyring, live_feed, posts, stand_in, Fault, Feed, Shared};
+use crate::helpers::{err, header, ok, wait_until, with_token, Hub};
+use crate::live_xero::{account_id, live_connection, live_feed, posts, Fault, Feed, Live, Shared};
 use crate::pages::{error_code, field, see_other, Browser};
 
 crate::on_both_backends!(with_db:
@@ -98,14 +99,6 @@ async fn connections() -> Response {
     (StatusCode::OK, body.to_string()).into_response()
 }
 
-fn header(headers: &HeaderMap, name: &str) -> String {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn post_feed_connections(
     State(x): State<Shared>,
     headers: HeaderMap,
@@ -175,8 +168,6 @@ pub(crate) fn routes(router: axum::Router<Shared>) -> axum::Router<Shared> {
         )
 }
 
-const XERO: &str = "/versioned/bank_feeds/configs/XERO/connector";
-
 /// The query pairs of `url`.
 fn query(url: &str) -> HashMap<String, String> {
     url::Url::parse(url)
@@ -242,15 +233,13 @@ async fn choose(b: &mut Browser<'_>, back: &str, tenant: &str, accounts: &[BankF
 }
 
 async fn feed_in(hub: &Hub, account: BankFeedAccountId, state: LiveFeedState) -> LiveFeed {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let feed = hub.store.get_live_feed(account).await.unwrap();
-        if let Some(f) = feed.filter(|f| f.state == state) {
-            return f;
-        }
-        assert!(Instant::now() < deadline, "feed never {state:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let read = || async { hub.store.get_live_feed(account).await.unwrap() };
+    let what = format!("feed never {state:?}");
+    let every = Duration::from_millis(50);
+    let feed = wait_until(&what, every, read, |f| {
+        f.as_ref().is_some_and(|f| f.state == state)
+    });
+    feed.await.unwrap()
 }
 
 async fn live_changes(hub: &Hub, feed: &Feed) -> Vec<String> {
@@ -268,30 +257,20 @@ async fn live_changes(hub: &Hub, feed: &Feed) -> Vec<String> {
 }
 
 async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
-    let creds = hub.org("Live Bank").await;
-    let app = json!({"mode": "live", "client_id": "APP-1", "client_secret": "app-secret"});
-    ok(hub.put(&creds, XERO, &app).send().await).await;
-    let (connection, token) = hub.connection(&creds, "XERO").await;
-    let connection: ConnectionId = connection.parse().unwrap();
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
+    let (creds, connection, token) = live_connection(&hub).await;
     let fields = json!({"internal_bank_account_id": "CHK", "bank_account_type": "bank",
         "currency_code": "GBP", "name": "Operating", "current_balance": 100,
         "bank_account_number": "12-34-56 12345678"});
-    let account: BankFeedAccountId = hub.create_account(&creds, &token, fields).await["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let account = account_id(&hub, &creds, &token, fields).await;
     let fields = json!({"internal_bank_account_id": "CARD", "bank_account_type": "credit_card",
         "currency_code": "GBP", "name": "Business card", "bank_account_number": "4111111111111234"});
-    let card: BankFeedAccountId = hub.create_account(&creds, &token, fields).await["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let card = account_id(&hub, &creds, &token, fields).await;
 
     let mut b = Browser::anonymous(&hub);
     let authorize = connect(&mut b, connection).await;
@@ -365,14 +344,7 @@ async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
     assert_eq!(by_token(account)["currency"], "GBP");
 
     // Statements then flow to the feed connection.
-    let mut feed = Feed {
-        creds,
-        token,
-        connection,
-        account,
-        balance: "100".parse().unwrap(),
-        pushed: 0,
-    };
+    let mut feed = Feed::new(creds, token, connection, account);
     feed.push(&hub, &["-10.50", "4"]).await;
     let all = feed.settled(&store).await;
     assert!(all
@@ -393,10 +365,12 @@ async fn the_consent_pages_link_live_feeds_that_xero_activates(db: TestDb) {
 }
 
 async fn a_revoked_consent_waits_for_the_customer_and_a_new_one_restores_it(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-revoked", true).await;
     // Its feed connection was made in the organisation the customer consents to again (in
     // another, every feed would ask for a new one).
@@ -444,10 +418,12 @@ async fn a_revoked_consent_waits_for_the_customer_and_a_new_one_restores_it(db: 
 }
 
 async fn deleting_sends_delete_requests_durably(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+    let Live {
+        x,
+        keys,
+        store,
+        hub,
+    } = Live::start(db).await;
     let feed = live_feed(&hub, &keys, "fc-del", false).await;
     let path = with_token(
         &format!("/versioned/accounting/bank_feeds/accounts/{}", feed.account),
@@ -455,15 +431,12 @@ async fn deleting_sends_delete_requests_durably(db: TestDb) {
     );
     ok(hub.delete(&feed.creds, &path).send().await).await;
     assert!(store.get_live_feed(feed.account).await.unwrap().is_none());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let done = store.list_live_deletions(feed.connection).await.unwrap();
-        if done == vec![(feed.account, Some("PENDING".to_owned()))] {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not deleted at Xero: {done:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let deletions = || async { store.list_live_deletions(feed.connection).await.unwrap() };
+    let every = Duration::from_millis(50);
+    wait_until("not deleted at Xero", every, deletions, |done| {
+        *done == vec![(feed.account, Some("PENDING".to_owned()))]
+    })
+    .await;
     let deletes = x.lock().unwrap().consent.deletes.clone();
     assert_eq!(deletes.len(), 1);
     assert!(deletes[0].0.starts_with("delete-"), "an Idempotency-Key");
@@ -475,10 +448,7 @@ async fn deleting_sends_delete_requests_durably(db: TestDb) {
 }
 
 async fn a_stopped_feed_restarts_through_the_api(db: TestDb) {
-    let (x, endpoints) = stand_in().await;
-    let keys = keyring();
-    let store = db.store.clone();
-    let hub = instance(store.clone(), Some(db), keys.clone(), endpoints, "one").await;
+    let Live { x, keys, hub, .. } = Live::start(db).await;
     let mut feed = live_feed(&hub, &keys, "fc-restart", false).await;
     let path = with_token(
         &format!(
@@ -503,24 +473,23 @@ async fn a_stopped_feed_restarts_through_the_api(db: TestDb) {
     let restarted = ok(hub.post(&feed.creds, &path, &json!({})).send().await).await;
     assert_eq!(restarted["live_feed"]["feed_status"], "active");
     // The refused lines and the one pushed while stopped arrive, once each, in order.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let accepted = x.lock().unwrap().accepted.clone();
-        let lines: Vec<String> = accepted
+    let lines = |accepted: &Vec<(String, String, StatementOut)>| -> Vec<String> {
+        accepted
             .iter()
             .flat_map(|(_, _, s)| s.statement_lines.iter().map(|l| l.transaction_id.clone()))
-            .collect();
-        if lines.len() >= 3 {
-            let expected: Vec<String> = (1..=3).map(|i| format!("{}-t{i}", feed.account)).collect();
-            assert_eq!(lines, expected);
-            assert_eq!(
-                accepted[0].2.start_balance.to_signed(),
-                "100".parse().unwrap()
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "not delivered after the restart");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .collect()
+    };
+    let read = || async { x.lock().unwrap().accepted.clone() };
+    let every = Duration::from_millis(50);
+    let accepted = wait_until("not delivered after the restart", every, read, |a| {
+        lines(a).len() >= 3
+    })
+    .await;
+    let expected: Vec<String> = (1..=3).map(|i| format!("{}-t{i}", feed.account)).collect();
+    assert_eq!(lines(&accepted), expected);
+    assert_eq!(
+        accepted[0].2.start_balance.to_signed(),
+        "100".parse().unwrap()
+    );
     assert_eq!(live_changes(&hub, &feed).await, ["stopped", "active"]);
 }

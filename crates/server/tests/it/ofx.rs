@@ -110,6 +110,12 @@ async fn post_ofx(hub: &Hub, url: &str, version: u16, body: String) -> Element {
     root
 }
 
+/// Sends the request `sets` in OFX `version`, signed on as `user`; the answer's root, checked
+/// as [`post_ofx`] does.
+async fn ask(hub: &Hub, url: &str, version: u16, user: &str, pass: &str, sets: &str) -> Element {
+    post_ofx(hub, url, version, request(version, user, pass, sets)).await
+}
+
 fn leaf<'a>(e: &'a Element, path: &[&str]) -> &'a str {
     let (last, parents) = path.split_last().unwrap();
     e.path(parents)
@@ -286,7 +292,7 @@ async fn direct_connect_answers_profile_accounts_and_statements_in_both_families
     let (user, pass) = user_and_password(&c);
     for version in [102, 220] {
         // Anonymous profile: every message set on the one URL.
-        let root = post_ofx(&hub, url, version, request(version, ANON, ANON, PROF)).await;
+        let root = ask(&hub, url, version, ANON, ANON, PROF).await;
         assert_eq!(signon_code(&root), "0");
         let prof = trn(&root, "PROFMSGSRSV1", "p1");
         let sets = prof.path(&["PROFRS", "MSGSETLIST"]).unwrap();
@@ -295,7 +301,7 @@ async fn direct_connect_answers_profile_accounts_and_statements_in_both_families
             assert_eq!(leaf(&s.children[0], &["MSGSETCORE", "URL"]), url);
         }
 
-        let root = post_ofx(&hub, url, version, request(version, user, pass, ACCTINFO)).await;
+        let root = ask(&hub, url, version, user, pass, ACCTINFO).await;
         let rs = trn(&root, "SIGNUPMSGSRSV1", "a1")
             .child("ACCTINFORS")
             .unwrap();
@@ -324,7 +330,7 @@ async fn direct_connect_answers_profile_accounts_and_statements_in_both_families
                 + &stmt("s4", "9999", ALL).replace("<BANKMSGSRQV1>", ""),
             ccstmt("k1", "4111", ALL)
         );
-        let root = post_ofx(&hub, url, version, request(version, user, pass, &sets)).await;
+        let root = ask(&hub, url, version, user, pass, &sets).await;
         let s1 = trn(&root, "BANKMSGSRSV1", "s1");
         assert_eq!(leaf(s1, &["CLTCOOKIE"]), "c-s1");
         let rs = s1.child("STMTRS").unwrap();
@@ -398,7 +404,7 @@ async fn bad_signons_are_refused_and_repeated_ones_lock_the_user(hub: Hub) {
     let (user, pass) = user_and_password(&c);
     let sets = format!("{ACCTINFO}{}", stmt("s1", "1001", ALL));
     for version in [102, 220] {
-        let root = post_ofx(&hub, url, version, request(version, user, "wrong", &sets)).await;
+        let root = ask(&hub, url, version, user, "wrong", &sets).await;
         assert_eq!(signon_code(&root), "15500");
         assert_eq!(
             root.children.len(),
@@ -406,23 +412,17 @@ async fn bad_signons_are_refused_and_repeated_ones_lock_the_user(hub: Hub) {
             "no other message sets after a refused sign-on"
         );
     }
-    let root = post_ofx(&hub, url, 102, request(102, "bfnobody", pass, &sets)).await;
+    let root = ask(&hub, url, 102, "bfnobody", pass, &sets).await;
     assert_eq!(signon_code(&root), "15500");
     // Anonymous is for the profile only.
-    let root = post_ofx(
-        &hub,
-        url,
-        102,
-        request(102, ANON, ANON, &format!("{PROF}{sets}")),
-    )
-    .await;
+    let root = ask(&hub, url, 102, ANON, ANON, &format!("{PROF}{sets}")).await;
     assert_eq!(signon_code(&root), "15500");
     // Five wrong passwords in a row (two above) lock the user, whatever the password.
     for _ in 0..3 {
-        let root = post_ofx(&hub, url, 102, request(102, user, "wrong", &sets)).await;
+        let root = ask(&hub, url, 102, user, "wrong", &sets).await;
         assert_eq!(signon_code(&root), "15500");
     }
-    let root = post_ofx(&hub, url, 220, request(220, user, pass, &sets)).await;
+    let root = ask(&hub, url, 220, user, pass, &sets).await;
     assert_eq!(signon_code(&root), "15502");
     assert_eq!(root.children.len(), 1);
 }
@@ -504,7 +504,7 @@ async fn failed_signons_count_against_the_client_address(hub: Hub) {
     let url = limited.url(&path);
     let (user, pass) = user_and_password(&c);
     for _ in 0..2 {
-        let root = post_ofx(&limited, &url, 102, request(102, "bfnobody", "x", ACCTINFO)).await;
+        let root = ask(&limited, &url, 102, "bfnobody", "x", ACCTINFO).await;
         assert_eq!(signon_code(&root), "15500");
     }
     let resp = limited
@@ -645,22 +645,10 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
     let code = |root: &Element, set: &str, id: &str| {
         leaf(trn(root, set, id), &["STATUS", "CODE"]).to_owned()
     };
-    let first = post_ofx(
-        &hub,
-        url,
-        102,
-        request(102, user, pass, &stmt("r1", "1001", january)),
-    )
-    .await;
+    let first = ask(&hub, url, 102, user, pass, &stmt("r1", "1001", january)).await;
     assert_eq!(code(&first, "BANKMSGSRSV1", "r1"), "0");
     // The same request again, in the other family: answered in full again.
-    let retry = post_ofx(
-        &hub,
-        url,
-        220,
-        request(220, user, pass, &stmt("r1", "1001", january)),
-    )
-    .await;
+    let retry = ask(&hub, url, 220, user, pass, &stmt("r1", "1001", january)).await;
     assert_eq!(code(&retry, "BANKMSGSRSV1", "r1"), "0");
     let lines = trn(&retry, "BANKMSGSRSV1", "r1")
         .path(&["STMTRS", "BANKTRANLIST"])
@@ -674,7 +662,7 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
         stmt("r1", "1001", later).replace("</BANKMSGSRQV1>", ""),
         stmt("r2", "1001", later).replace("<BANKMSGSRQV1>", "")
     );
-    let reused = post_ofx(&hub, url, 102, request(102, user, pass, &sets)).await;
+    let reused = ask(&hub, url, 102, user, pass, &sets).await;
     assert_eq!(signon_code(&reused), "0");
     let r1 = trn(&reused, "BANKMSGSRSV1", "r1");
     assert_eq!(leaf(r1, &["STATUS", "CODE"]), "2019");
@@ -682,22 +670,10 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
     assert!(r1.child("STMTRS").is_none(), "{r1:#?}");
     assert_eq!(code(&reused, "BANKMSGSRSV1", "r2"), "0");
     // Reused for another kind of request, too.
-    let card = post_ofx(
-        &hub,
-        url,
-        220,
-        request(220, user, pass, &ccstmt("r2", "4111", ALL)),
-    )
-    .await;
+    let card = ask(&hub, url, 220, user, pass, &ccstmt("r2", "4111", ALL)).await;
     assert_eq!(code(&card, "CREDITCARDMSGSRSV1", "r2"), "2019");
     // The first use is still the one that counts.
-    let again = post_ofx(
-        &hub,
-        url,
-        102,
-        request(102, user, pass, &stmt("r1", "1001", january)),
-    )
-    .await;
+    let again = ask(&hub, url, 102, user, pass, &stmt("r1", "1001", january)).await;
     assert_eq!(code(&again, "BANKMSGSRSV1", "r1"), "0");
 
     // Another user's TRNUIDs are their own; anonymous profile requests are remembered for no one.
@@ -709,11 +685,11 @@ async fn a_trnuid_reused_for_another_request_gets_2019_and_a_retry_is_answered(h
         .unwrap();
     let (user2, pass2) = user_and_password(&other["ofx_credentials"]);
     let acct = ACCTINFO.replace("<TRNUID>a1", "<TRNUID>r1");
-    let theirs = post_ofx(&hub, url, 102, request(102, user2, pass2, &acct)).await;
+    let theirs = ask(&hub, url, 102, user2, pass2, &acct).await;
     assert_eq!(code(&theirs, "SIGNUPMSGSRSV1", "r1"), "0");
     for _ in 0..2 {
         let prof = PROF.replace("<DTPROFUP>19900101", "<DTPROFUP>20000101");
-        let root = post_ofx(&hub, url, 102, request(102, ANON, ANON, &prof)).await;
+        let root = ask(&hub, url, 102, ANON, ANON, &prof).await;
         assert_eq!(code(&root, "PROFMSGSRSV1", "p1"), "0");
     }
 }
@@ -737,7 +713,7 @@ async fn a_balance_never_reported_is_a_zero_the_status_explains(hub: Hub) {
             stmt(&format!("n{version}"), "2002", ALL).replace("</BANKMSGSRQV1>", ""),
             stmt(&format!("b{version}"), "1001", ALL).replace("<BANKMSGSRQV1>", "")
         );
-        let root = post_ofx(&hub, url, version, request(version, user, pass, &sets)).await;
+        let root = ask(&hub, url, version, user, pass, &sets).await;
         let none = trn(&root, "BANKMSGSRSV1", &format!("n{version}"));
         assert_eq!(leaf(none, &["STATUS", "CODE"]), "0");
         assert_eq!(leaf(none, &["STATUS", "SEVERITY"]), "INFO");
@@ -818,7 +794,7 @@ async fn the_fi_configuration_names_the_fid_and_bank_id(hub: Hub) {
     );
     let (user, pass) = user_and_password(&c);
     let url = c["url"].as_str().unwrap();
-    let root = post_ofx(&hub, url, 102, request(102, user, pass, ACCTINFO)).await;
+    let root = ask(&hub, url, 102, user, pass, ACCTINFO).await;
     let rs = trn(&root, "SIGNUPMSGSRSV1", "a1")
         .child("ACCTINFORS")
         .unwrap();
@@ -864,7 +840,7 @@ async fn a_disabled_organisation_is_refused_on_every_door_until_enabled(hub: Hub
         .await
         .unwrap();
     assert_eq!(codat.status(), 401);
-    let root = post_ofx(&hub, url, 102, request(102, user, pass, &sets)).await;
+    let root = ask(&hub, url, 102, user, pass, &sets).await;
     assert_eq!(signon_code(&root), "2000");
     assert_eq!(root.children.len(), 1, "nothing but the sign-on answer");
     ok(hub.get(&other, "/versioned/connections").send().await).await;
@@ -876,6 +852,6 @@ async fn a_disabled_organisation_is_refused_on_every_door_until_enabled(hub: Hub
         2,
         "{listed}"
     );
-    let root = post_ofx(&hub, url, 102, request(102, user, pass, &sets)).await;
+    let root = ask(&hub, url, 102, user, pass, &sets).await;
     assert_eq!(signon_code(&root), "0");
 }

@@ -12,9 +12,9 @@ use crate::helpers::{ok, Hub};
 crate::on_both_backends!(probes_and_metrics);
 
 async fn probes_and_metrics(hub: Hub) {
-    let health = ok(hub.http.get(hub.url("/healthz")).send().await).await;
+    let health = hub.open_json("/healthz").await;
     assert_eq!(health["status"], "ok");
-    let ready = ok(hub.http.get(hub.url("/readyz")).send().await).await;
+    let ready = hub.open_json("/readyz").await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["database"], hub.store.backend());
 
@@ -113,7 +113,7 @@ async fn data_survives_a_restart_and_shutdown_is_graceful() {
 #[tokio::test]
 async fn the_root_says_where_everything_is() {
     let hub = Hub::sqlite("landing").await;
-    let resp = hub.http.get(hub.url("/")).send().await.unwrap();
+    let resp = hub.get_anonymously("/").await;
     assert_eq!(resp.status(), 200);
     let html_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(html_type.starts_with("text/html"), "{html_type}");

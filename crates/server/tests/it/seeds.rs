@@ -305,25 +305,24 @@ async fn the_tutorials_transactions_are_taken(hub: Hub) {
     );
 }
 
+/// The FI pauses the account at `path` as seed 002's example does: `{"status": "inactive"}`.
+async fn pause(hub: &Hub, bank: &Creds, path: &str) -> Value {
+    let body = json!({"bank_feed_account": {"status": "inactive"}});
+    crate::helpers::ok(hub.patch(bank, path, &body).send().await).await
+}
+
+/// A batch of one debit of 1 (T1, yesterday) for the account `a`.
+fn one_debit(a: &Value) -> Value {
+    json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": crate::codat::day(1) + "Z", "amount": -1}]}})
+}
+
 /// Seed 002, "Update a Bank Feed Account" (supported for NetSuite), whose only example body is
 /// `{"bank_feed_account": {"status": "inactive"}}`: the FI pauses the feed without deleting it.
 async fn an_fi_pauses_a_feed_with_status_inactive(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let (token, a) = linked_account(&hub, &bank, "NETSUITE", "NS-1", 3).await;
     let path = with_token(&format!("{ACCOUNTS}/{}", a["id"].as_str().unwrap()), &token);
-    let (s, paused) = {
-        let r = hub
-            .patch(
-                &bank,
-                &path,
-                &json!({"bank_feed_account": {"status": "inactive"}}),
-            )
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json::<Value>().await.unwrap())
-    };
-    assert_eq!(s, 200, "{paused}");
+    let paused = pause(&hub, &bank, &path).await;
     let paused = &paused["bank_feed_account"];
     assert_eq!(
         (&paused["feed_status"], &paused["transaction_ready"]),
@@ -331,15 +330,8 @@ async fn an_fi_pauses_a_feed_with_status_inactive(hub: Hub) {
         "{paused}"
     );
     // Paused: pushes wait for the customer to link again.
-    let push = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": crate::codat::day(1) + "Z", "amount": -1}]}});
-    let resp = hub
-        .post(
-            &bank,
-            &with_token(crate::helpers::TRANSACTIONS, &token),
-            &push,
-        )
-        .send()
-        .await;
+    let pushes = with_token(crate::helpers::TRANSACTIONS, &token);
+    let resp = hub.post(&bank, &pushes, &one_debit(&a)).send().await;
     crate::helpers::err(resp, 400, "FEED_NOT_READY").await;
     for (status, code) in [
         (json!("active"), "INVALID_FIELD_VALUE"),
@@ -554,17 +546,15 @@ async fn an_unlinked_quickbooks_feed_says_it_takes_pushes(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
     let (token, a) = linked_account(&hub, &bank, "INTUIT_BANK_FEEDS", "QB-9", 3).await;
     let path = with_token(&format!("{ACCOUNTS}/{}", a["id"].as_str().unwrap()), &token);
-    let body = json!({"bank_feed_account": {"status": "inactive"}});
-    let paused = crate::helpers::ok(hub.patch(&bank, &path, &body).send().await).await;
+    let paused = pause(&hub, &bank, &path).await;
     let paused = &paused["bank_feed_account"];
     assert_eq!(
         (&paused["feed_status"], &paused["transaction_ready"]),
         (&json!("inactive"), &json!(true)),
         "{paused}"
     );
-    let push = json!({"bank_feed_transactions": {"bank_feed_account_id": a["id"], "transactions": [{"transaction_id": "T1", "posted_at": crate::codat::day(1) + "Z", "amount": -1}]}});
     let pushes = with_token(crate::helpers::TRANSACTIONS, &token);
-    hub.post_ok(&bank, &pushes, &push).await;
+    hub.post_ok(&bank, &pushes, &one_debit(&a)).await;
 }
 
 /// Runs the queue and answers job `id` as the FI reads it.

@@ -133,6 +133,23 @@ fn statement_path(account: &str, token: &str, query: &str) -> String {
     format!("{ACCOUNTS}/{account}/statement?access_token={token}&{query}")
 }
 
+/// The statement of `account` in `format`, narrowed by `range` (a query, or none): downloaded
+/// and checked as [`download`] does.
+async fn statement(
+    hub: &Hub,
+    bank: &Creds,
+    token: &str,
+    account: &str,
+    format: &str,
+    range: &str,
+) -> String {
+    let query = match range {
+        "" => format!("format={format}"),
+        range => format!("format={format}&{range}"),
+    };
+    download(hub, bank, &statement_path(account, token, &query), format).await
+}
+
 /// GETs a file; asserts 200 with the format's type and an attachment name; returns the body.
 async fn download(hub: &Hub, bank: &Creds, path: &str, format: &str) -> String {
     let resp = hub.get(bank, path).send().await.unwrap();
@@ -490,34 +507,16 @@ async fn every_format_reads_back_as_pushed_for_a_usd_bank_and_a_jpy_card(hub: Hu
     let (bank, token, checking, card) = fixture(&hub).await;
     for a in [&checking, &card] {
         for format in FORMATS {
-            let body = download(
-                &hub,
-                &bank,
-                &statement_path(&a.id, &token, &format!("format={format}")),
-                format,
-            )
-            .await;
+            let body = statement(&hub, &bank, &token, &a.id, format, "").await;
             let got = read(format, &body, a);
             check(format, &got, a.txs, a.balance - a.net(), a.balance);
         }
     }
     // MT940 keeps to the SWIFT character set: accents folded, the rest replaced.
-    let mt940 = download(
-        &hub,
-        &bank,
-        &statement_path(&checking.id, &token, "format=mt940"),
-        "mt940",
-    )
-    .await;
+    let mt940 = statement(&hub, &bank, &token, &checking.id, "mt940", "").await;
     assert!(mt940.contains("Cafe Muller"), "{mt940}");
     // The available balance the FI reported rides along where the format has room for it.
-    let bai2 = download(
-        &hub,
-        &bank,
-        &statement_path(&checking.id, &token, "format=bai2"),
-        "bai2",
-    )
-    .await;
+    let bai2 = statement(&hub, &bank, &token, &checking.id, "bai2", "").await;
     assert!(bai2.contains(",045,90000,"), "{bai2}");
 }
 
@@ -539,27 +538,12 @@ async fn a_date_range_keeps_its_lines_and_carries_the_balances_back(hub: Hub) {
         }
     }
     // A single day, inclusive at both ends, on the card: K2 (-4000); K3 (+1500) is later.
-    let body = download(
-        &hub,
-        &bank,
-        &statement_path(
-            &card.id,
-            &token,
-            "format=mt940&from=2024-01-15&to=2024-01-15",
-        ),
-        "mt940",
-    )
-    .await;
+    let one_day = "from=2024-01-15&to=2024-01-15";
+    let body = statement(&hub, &bank, &token, &card.id, "mt940", one_day).await;
     let got = read("mt940", &body, &card);
     check("mt940", &got, &CARD_TXS[1..2], dec("-9500"), dec("-13500"));
     // No AVAILBAL for a period that ends before the balance was reported.
-    let qbo = download(
-        &hub,
-        &bank,
-        &statement_path(&checking.id, &token, &format!("format=qbo&{range}")),
-        "qbo",
-    )
-    .await;
+    let qbo = statement(&hub, &bank, &token, &checking.id, "qbo", range).await;
     assert!(!qbo.contains("AVAILBAL"), "{qbo}");
 }
 
@@ -624,24 +608,12 @@ async fn a_file_spans_many_pages_of_rows(hub: Hub) {
             .await)
         .await;
     }
-    let csv = download(
-        &hub,
-        &bank,
-        &statement_path(id, &token, "format=csv"),
-        "csv",
-    )
-    .await;
+    let csv = statement(&hub, &bank, &token, id, "csv", "").await;
     let got = read_csv(&csv, "USD");
     assert_eq!(got.ids.len(), total);
     assert_eq!(got.ids[1000], "T01000");
     assert_eq!(got.amounts.iter().sum::<Decimal>(), dec("1075.00"));
-    let bai2 = download(
-        &hub,
-        &bank,
-        &statement_path(id, &token, "format=bai2"),
-        "bai2",
-    )
-    .await;
+    let bai2 = statement(&hub, &bank, &token, id, "bai2", "").await;
     let (_, got) = read_bai2(&bai2, |_| 2).remove(0);
     assert_eq!(got.ids.len(), total);
     assert_eq!(
@@ -746,21 +718,9 @@ async fn bad_requests_are_refused_with_codes_before_any_byte(hub: Hub) {
     refusals(&hub.http, cases).await;
     // Formats that carry no balance, or can leave it out, still serve that account: no figure
     // is made up for it.
-    let csv = download(
-        &hub,
-        &bank,
-        &statement_path(unbalanced, &token, "format=csv"),
-        "csv",
-    )
-    .await;
+    let csv = statement(&hub, &bank, &token, unbalanced, "csv", "").await;
     assert_eq!(csv.lines().count(), 1, "{csv}");
-    let bai2 = download(
-        &hub,
-        &bank,
-        &statement_path(unbalanced, &token, "format=bai2"),
-        "bai2",
-    )
-    .await;
+    let bai2 = statement(&hub, &bank, &token, unbalanced, "bai2", "").await;
     assert!(bai2.lines().any(|l| l == "03,9,EUR/"), "{bai2}");
     // A connection without accounts still has a well-formed (empty) BAI2 file.
     let bai2 = download(&hub, &bank, &empty("format=bai2"), "bai2").await;

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use bankfeeds_domain::{Clock, NewOrg, SystemClock};
 use bankfeeds_server::listener::Limits;
-use bankfeeds_server::AppState;
 use bankfeeds_store_tests::TestDb;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::sqlite_db;
+use crate::helpers::{sqlite_db, test_state};
 
 /// A hub on SQLite serving HTTPS with a fresh self-signed certificate for 127.0.0.1; what a
 /// client needs to trust it; the token stops it.
@@ -71,13 +70,7 @@ async fn tls_hub(header_timeout: Duration) -> TlsHub {
     db.store.create_org(&new).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let mut state = AppState::new(
-        db.store.clone(),
-        Arc::new(SystemClock),
-        format!("https://{addr}"),
-        0,
-    );
-    state.sandbox_sync_tick = None;
+    let state = test_state(db.store.clone(), format!("https://{addr}"), 0);
     let shutdown = CancellationToken::new();
     tokio::spawn(bankfeeds_server::serve_with_tls(
         listener,

@@ -1,12 +1,11 @@
 //! Transactions and jobs through the real router: every rule refused and accepted, both
 //! response modes, duplicates, conflicts, idempotency.
 
-use bankfeeds_domain::account::{FeedState, FeedStatus};
 use bankfeeds_domain::{Clock, SystemClock};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{err, err_in, ok, refuses, Creds, Hub};
+use crate::helpers::{batch, days_ago, err, err_in, ok, refuses, Creds, Feed, Hub, TRANSACTIONS};
 
 crate::on_both_backends!(
     push_list_fetch_and_resend,
@@ -22,10 +21,10 @@ crate::on_both_backends!(
 /// The job keeps the body as sent (spacing, key order, every digit) and answers with exactly
 /// what the synchronous call did; a body with anything after its JSON value is refused.
 async fn a_batch_is_kept_as_sent_and_must_be_json_whole(hub: Hub) {
-    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD", None).await;
     let send = |body: String| {
         hub.http
-            .post(hub.url(&f.url()))
+            .post(hub.url(&f.transactions_path()))
             .basic_auth(&f.creds.client_id, Some(&f.creds.client_secret))
             .header("content-type", "application/json")
             .body(body)
@@ -67,7 +66,7 @@ async fn a_batch_is_kept_as_sent_and_must_be_json_whole(hub: Hub) {
 /// Batches for one account wait their turn; `prefer_sync` answers with the job when the wait
 /// is longer than it will hold the request.
 async fn a_busy_account_queues_batches_in_order(hub: Hub) {
-    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD", None).await;
     let first = batch(&f.account, vec![txn("Q1", days_ago(2), json!(-1))]);
     let store = hub.store.clone();
     let held = held_job(&hub, &f, &first, "test", TimeDelta::seconds(60)).await;
@@ -135,7 +134,7 @@ async fn held_job(
         let now = SystemClock.now();
         let request = bankfeeds_domain::job::JobRequest {
             method: "POST".into(),
-            url: TXNS.into(),
+            url: TRANSACTIONS.into(),
             body: bankfeeds_domain::job::RawJson::from_value(body),
             idempotency_key: None,
         };
@@ -162,7 +161,7 @@ async fn held_job(
 /// Issue 12, item 9: an instance killed while it held a batch used to stall that account for
 /// the whole lease (60 s). Started again under the same name, it frees the lease at once.
 async fn a_restarted_instance_frees_the_jobs_it_held(hub: Hub) {
-    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD", None).await;
     let first = batch(&f.account, vec![txn("R1", days_ago(2), json!(-1))]);
     // What a crash leaves behind: a job leased for a long time to an instance that is gone.
     let held = held_job(&hub, &f, &first, "host-a:8080", TimeDelta::minutes(10)).await;
@@ -210,14 +209,8 @@ async fn a_restarted_instance_frees_the_jobs_it_held(hub: Hub) {
     assert_eq!(ids, ["R1"]);
 }
 
-const TXNS: &str = "/versioned/accounting/bank_feeds/transactions";
-
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn days_ago(n: i64) -> DateTime<Utc> {
-    SystemClock.now() - TimeDelta::days(n)
 }
 
 fn txn(id: &str, at: DateTime<Utc>, amount: Value) -> Value {
@@ -233,72 +226,8 @@ fn txn(id: &str, at: DateTime<Utc>, amount: Value) -> Value {
     })
 }
 
-fn batch(account: &str, txns: Vec<Value>) -> Value {
-    json!({"bank_feed_transactions": {"bank_feed_account_id": account, "transactions": txns}})
-}
-
-struct Feed {
-    creds: Creds,
-    token: String,
-    account: String,
-}
-
-async fn feed(hub: &Hub, platform: &str, currency: &str) -> Feed {
-    let creds = hub.org("Demo Bank").await;
-    let (_, token) = hub.connection(&creds, platform).await;
-    let fields = json!({
-        "internal_bank_account_id": "0674101002388",
-        "bank_account_type": "bank",
-        "currency_code": currency,
-        "name": "Operating",
-    });
-    let created = hub.create_account(&creds, &token, fields).await;
-    let account = created["id"].as_str().unwrap().to_owned();
-    Feed {
-        creds,
-        token,
-        account,
-    }
-}
-
-impl Feed {
-    fn url(&self) -> String {
-        format!("{TXNS}?access_token={}", self.token)
-    }
-    async fn push(&self, hub: &Hub, body: &Value) -> reqwest::Result<reqwest::Response> {
-        hub.post(&self.creds, &self.url(), body).send().await
-    }
-    async fn account(&self, hub: &Hub) -> Value {
-        hub.account(&self.creds, &self.token, &self.account).await
-    }
-    async fn stored(&self, hub: &Hub) -> Vec<Value> {
-        let path = format!("{}&limit=1000", self.url());
-        let list = hub.get_ok(&self.creds, &path).await;
-        list["bank_feed_transactions"].as_array().unwrap().clone()
-    }
-    /// The FI's ids of the stored transactions, in feed order.
-    async fn stored_ids(&self, hub: &Hub) -> Vec<String> {
-        let stored = self.stored(hub).await;
-        stored
-            .iter()
-            .map(|t| t["transaction_id"].as_str().unwrap().to_owned())
-            .collect()
-    }
-    async fn link(&self, hub: &Hub, start: Option<DateTime<Utc>>) {
-        let state = FeedState {
-            feed_status: FeedStatus::Active,
-            transaction_ready: true,
-            transaction_start_date: start,
-        };
-        hub.store
-            .set_feed_state(self.account.parse().unwrap(), &state, SystemClock.now())
-            .await
-            .unwrap();
-    }
-}
-
 async fn push_list_fetch_and_resend(hub: Hub) {
-    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD", None).await;
     let mut body = batch(
         &f.account,
         vec![
@@ -349,7 +278,7 @@ async fn push_list_fetch_and_resend(hub: Hub) {
         .get_ok(
             &f.creds,
             &format!(
-                "{TXNS}/{}?access_token={}",
+                "{TRANSACTIONS}/{}?access_token={}",
                 rows[1]["id"].as_str().unwrap(),
                 f.token
             ),
@@ -367,7 +296,7 @@ async fn push_list_fetch_and_resend(hub: Hub) {
     // Filters and paging.
     let url = format!(
         "{}&bank_feed_account_id={}&posted_at_min={}&limit=1",
-        f.url(),
+        f.transactions_path(),
         f.account,
         ts(days_ago(2) - TimeDelta::hours(1))
     );
@@ -379,7 +308,7 @@ async fn push_list_fetch_and_resend(hub: Hub) {
         .await;
     assert_eq!(next["bank_feed_transactions"][0]["transaction_id"], "T3");
     assert!(next["next_cursor"].is_null());
-    let ingested_path = format!("{}&platform_ingested=true", f.url());
+    let ingested_path = format!("{}&platform_ingested=true", f.transactions_path());
     let ingested = hub.get_ok(&f.creds, &ingested_path).await;
     assert!(ingested["bank_feed_transactions"]
         .as_array()
@@ -397,20 +326,24 @@ async fn push_list_fetch_and_resend(hub: Hub) {
     assert!(!f.account(&hub).await["last_synced_at"].is_null());
 
     let refused = [
-        (format!("{}&limit=1001", f.url()), 400, "INVALID_LIMIT"),
         (
-            format!("{}&posted_at_min=yesterday", f.url()),
+            format!("{}&limit=1001", f.transactions_path()),
+            400,
+            "INVALID_LIMIT",
+        ),
+        (
+            format!("{}&posted_at_min=yesterday", f.transactions_path()),
             400,
             "INVALID_QUERY_PARAMETER",
         ),
         (
-            format!("{TXNS}/nope?access_token={}", f.token),
+            format!("{TRANSACTIONS}/nope?access_token={}", f.token),
             400,
             "INVALID_ID",
         ),
         (
             format!(
-                "{TXNS}/01a1fc9a-af8c-76a4-87f1-65c8c73af427?access_token={}",
+                "{TRANSACTIONS}/01a1fc9a-af8c-76a4-87f1-65c8c73af427?access_token={}",
                 f.token
             ),
             410,
@@ -446,13 +379,13 @@ async fn wait_for_job(hub: &Hub, creds: &Creds, id: &str) -> Value {
 }
 
 async fn async_mode_answers_with_a_job_that_holds_the_outcome(hub: Hub) {
-    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD", None).await;
     let mut body = batch(&f.account, vec![txn("A1", days_ago(1), json!(-12.34))]);
     body["response_mode"] = json!("async");
     let answer = ok(f.push(&hub, &body).await).await;
     // Both answers are in the document, told apart by their required property (issue 20: a
     // generated client failed on the async answer, which the document did not declare).
-    let doc = ok(hub.http.get(hub.url("/openapi.json")).send().await).await;
+    let doc = hub.open_json("/openapi.json").await;
     let push = "/versioned/accounting/bank_feeds/transactions";
     assert_eq!(
         crate::contract::documented_alternative(&doc, "post", push, &answer),
@@ -527,7 +460,7 @@ async fn async_mode_answers_with_a_job_that_holds_the_outcome(hub: Hub) {
 }
 
 async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
-    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD", None).await;
     let a = f.account.clone();
     let cases: Vec<(&str, Value)> = vec![
         ("BATCH_EMPTY", batch(&a, vec![])),
@@ -666,7 +599,7 @@ async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
     refuses(hub.patch(&f.creds, &url, &eur), 409, "CURRENCY_LOCKED").await;
 
     // JPY allows no decimals.
-    let jpy = feed(&hub, "INTUIT_BANK_FEEDS", "JPY").await;
+    let jpy = Feed::new(&hub, "INTUIT_BANK_FEEDS", "JPY", None).await;
     err(
         jpy.push(
             &hub,
@@ -687,7 +620,7 @@ async fn stateless_rules_refuse_at_once_with_their_codes(hub: Hub) {
 }
 
 async fn stored_state_rules_refuse_through_the_job(hub: Hub) {
-    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD", None).await;
     ok(f.push(
         &hub,
         &batch(
@@ -756,7 +689,7 @@ async fn stored_state_rules_refuse_through_the_job(hub: Hub) {
         ("NETSUITE", "USD", None, "N1", 61, 59),
     ];
     for (platform, currency, start, id, refused, accepted) in windows {
-        let g = feed(&hub, platform, currency).await;
+        let g = Feed::new(&hub, platform, currency, None).await;
         g.link(&hub, start).await;
         let too_old = batch(&g.account, vec![txn(id, days_ago(refused), json!(-1))]);
         let resp = g.push(&hub, &too_old).await;
@@ -768,7 +701,7 @@ async fn stored_state_rules_refuse_through_the_job(hub: Hub) {
 
 async fn feeds_that_need_linking_refuse_until_linked(hub: Hub) {
     for platform in ["XERO", "SAGE_INTACCT", "SAGE_BUSINESS_CLOUD", "NETSUITE"] {
-        let f = feed(&hub, platform, "USD").await;
+        let f = Feed::new(&hub, platform, "USD", None).await;
         let body = batch(&f.account, vec![txn("T1", days_ago(1), json!(-1))]);
         err_in(platform, f.push(&hub, &body).await, 400, "FEED_NOT_READY").await;
         f.link(&hub, Some(days_ago(30))).await;
@@ -785,16 +718,16 @@ async fn feeds_that_need_linking_refuse_until_linked(hub: Hub) {
 }
 
 async fn idempotency_keys_replay_batches(hub: Hub) {
-    let f = feed(&hub, "INTUIT_BANK_FEEDS", "USD").await;
+    let f = Feed::new(&hub, "INTUIT_BANK_FEEDS", "USD", None).await;
     let body = batch(&f.account, vec![txn("I1", days_ago(1), json!(-9.99))]);
     let first = ok(hub
-        .post(&f.creds, &f.url(), &body)
+        .post(&f.creds, &f.transactions_path(), &body)
         .header("Idempotency-Key", "batch-1")
         .send()
         .await)
     .await;
     let again = hub
-        .post(&f.creds, &f.url(), &body)
+        .post(&f.creds, &f.transactions_path(), &body)
         .header("Idempotency-Key", "batch-1")
         .send()
         .await
@@ -804,7 +737,7 @@ async fn idempotency_keys_replay_batches(hub: Hub) {
     assert_eq!(again, first, "the first answer, not a duplicate report");
     let other = batch(&f.account, vec![txn("I2", days_ago(1), json!(-1))]);
     refuses(
-        hub.post(&f.creds, &f.url(), &other)
+        hub.post(&f.creds, &f.transactions_path(), &other)
             .header("Idempotency-Key", "batch-1"),
         409,
         "IDEMPOTENCY_KEY_REUSED",

@@ -17,7 +17,8 @@ use bankfeeds_server::sealed::Keyring;
 use bankfeeds_server::webhooks::WebhookSettings;
 use serde_json::{json, Value};
 
-use crate::helpers::{err, Creds, Hub};
+use crate::helpers::{err, header, poll, wait_until, Creds, Hub};
+use crate::webhooks::create;
 
 #[derive(Debug, Clone)]
 struct Received {
@@ -39,13 +40,7 @@ struct Receiver {
 }
 
 async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
-    let h = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let h = |name: &str| header(&headers, name);
     r.got.lock().unwrap().push(Received {
         id: h("webhook-id"),
         timestamp: h("webhook-timestamp").parse().unwrap_or(0),
@@ -76,14 +71,8 @@ impl Receiver {
 
     /// The deliveries received once there are at least `n` (or after 20 s).
     async fn wait_for(&self, n: usize) -> Vec<Received> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let got = self.got.lock().unwrap().clone();
-            if got.len() >= n || Instant::now() > deadline {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let read = || async { self.got.lock().unwrap().clone() };
+        poll(Duration::from_millis(25), read, |got| got.len() >= n).await
     }
 }
 
@@ -114,17 +103,7 @@ async fn create_hook(
     url: &str,
     types: &[&str],
 ) -> (String, WebhookSecret) {
-    let resp = hub
-        .post(
-            creds,
-            "/versioned/webhooks",
-            &json!({"url": url, "event_types": types}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let hook = resp.json::<Value>().await.unwrap()["webhook"].clone();
+    let hook = create(hub, creds, json!({"url": url, "event_types": types})).await;
     let secret = WebhookSecret::from_stored(hook["secret"].as_str().unwrap().into()).unwrap();
     (hook["id"].as_str().unwrap().to_owned(), secret)
 }
@@ -132,17 +111,8 @@ async fn create_hook(
 /// The endpoint's attempts once there are at least `n` (the receiver answers before the hub
 /// records the try).
 async fn attempts(hub: &Hub, creds: &Creds, id: &str, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let page = hub
-            .get_ok(creds, &format!("/versioned/webhooks/{id}/attempts"))
-            .await;
-        let list = page["attempts"].as_array().unwrap().clone();
-        if list.len() >= n || Instant::now() > deadline {
-            return list;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let path = format!("/versioned/webhooks/{id}/attempts");
+    hub.list_with_at_least(creds, &path, "attempts", n).await
 }
 
 fn verified(secret: &WebhookSecret, r: &Received) -> Value {
@@ -252,32 +222,22 @@ async fn an_endpoint_that_keeps_failing_is_disabled_with_an_event(
     let bank = hub.org("Demo Bank").await;
     let (id, _) = create_hook(&hub, &bank, &url, &["connection.created"]).await;
     hub.connection(&bank, "XERO").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let hook = hub
-            .get_ok(&bank, &format!("/versioned/webhooks/{id}"))
-            .await;
-        if hook["webhook"]["status"] == "disabled" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never disabled");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let every = Duration::from_millis(100);
+    let path = &format!("/versioned/webhooks/{id}");
+    let hook = || hub.get_ok(&bank, path);
+    wait_until("never disabled", every, hook, |h| {
+        h["webhook"]["status"] == "disabled"
+    })
+    .await;
     assert!(rx.got.lock().unwrap().len() >= 2);
     // On PostgreSQL the feed lists an event once every transaction older than it has ended,
     // anywhere on the server (ARCHITECTURE.md, "Events, the feed and webhooks"): another test's
     // open transaction on a shared server may hold it back for a moment, never lose it.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let feed = loop {
-        let feed = hub
-            .get_ok(&bank, "/versioned/events?type=webhook.disabled")
-            .await;
-        if !feed["events"][0].is_null() {
-            break feed;
-        }
-        assert!(Instant::now() < deadline, "webhook.disabled never listed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let listed = || hub.get_ok(&bank, "/versioned/events?type=webhook.disabled");
+    let feed = wait_until("webhook.disabled never listed", every, listed, |f| {
+        !f["events"][0].is_null()
+    })
+    .await;
     let disabled = &feed["events"][0];
     assert_eq!(disabled["data"]["webhook_id"], id.as_str());
 }
@@ -310,20 +270,18 @@ async fn internal_targets_are_refused_by_their_resolved_address(db: bankfeeds_st
     )
     .await;
     hub.connection(&bank, "XERO").await;
-    let path = format!("/versioned/webhooks/{id}/attempts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let a = hub.get_ok(&bank, &path).await;
-        if let Some(first) = a["attempts"].as_array().unwrap().first() {
-            assert_eq!(first["outcome"], "failed");
-            assert_eq!(first["status_code"], Value::Null);
-            let why = first["error"].as_str().unwrap();
-            assert!(why.contains("internal addresses"), "{why}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "never tried");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let path = &format!("/versioned/webhooks/{id}/attempts");
+    let tried = || hub.get_ok(&bank, path);
+    let every = Duration::from_millis(100);
+    let a = wait_until("never tried", every, tried, |a| {
+        a["attempts"][0].is_object()
+    })
+    .await;
+    let first = &a["attempts"][0];
+    assert_eq!(first["outcome"], "failed");
+    assert_eq!(first["status_code"], Value::Null);
+    let why = first["error"].as_str().unwrap();
+    assert!(why.contains("internal addresses"), "{why}");
 }
 
 async fn recover_sends_again_with_the_same_ids(db: bankfeeds_store_tests::TestDb) {
@@ -497,18 +455,11 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     };
     // Until the hub has started, the secret may still be as it was.
     let changed = |from: bankfeeds_domain::webhook::SecretAtRest| async move {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let now = stored().await;
-            if now.secret != from {
-                return now;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "start-up did not seal the secret"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let every = Duration::from_millis(25);
+        wait_until("start-up did not seal the secret", every, stored, |now| {
+            now.secret != from
+        })
+        .await
     };
     let plain_secret = stored().await.secret;
     let sealing = start(Some(ring(&old_key)), None).await;
@@ -524,16 +475,17 @@ async fn a_key_ring_configured_later_seals_existing_secrets_at_start_up(
     verified(&secret, &got[0]);
     // The receiver has it, but the hub may not have recorded the answer yet: stopped before
     // that, its lease would hold the endpoint's queue (in order) until the lease ends.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while store
-        .list_attempts(bank.org.id, id, None, 10)
-        .await
-        .unwrap()
-        .is_empty()
-    {
-        assert!(Instant::now() < deadline, "the delivery was not recorded");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let recorded = || async {
+        store
+            .list_attempts(bank.org.id, id, None, 10)
+            .await
+            .unwrap()
+    };
+    let every = Duration::from_millis(25);
+    wait_until("the delivery was not recorded", every, recorded, |a| {
+        !a.is_empty()
+    })
+    .await;
     stop(sealing).await;
 
     // Rotation: the new key first, the old after it; the secret moves to the new key.
@@ -595,15 +547,12 @@ async fn a_hub_that_cannot_open_a_secret_hands_the_delivery_back(
     store.create_webhook(&endpoint, None, None).await.unwrap();
     keyless.connection(&bank, "XERO").await;
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let metrics = keyless.open_text("/metrics").await;
-        if metrics.contains(r#"bankfeeds_webhook_deliveries_total{outcome="unsigned"}"#) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never handed back: {metrics}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let metrics = || keyless.open_text("/metrics");
+    let every = Duration::from_millis(50);
+    wait_until("never handed back", every, metrics, |m| {
+        m.contains(r#"bankfeeds_webhook_deliveries_total{outcome="unsigned"}"#)
+    })
+    .await;
     drop(keyless);
     let attempts = store
         .list_attempts(bank.org.id, endpoint.id, None, 10)

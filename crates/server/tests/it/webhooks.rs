@@ -1,16 +1,15 @@
 //! `/versioned/webhooks` and `/versioned/events` through the real router (issue 15): endpoint
 //! CRUD with its refusals, and the events feed paged by its cursor, on both backends.
 
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
-use crate::helpers::{err, ok, refusals, with_token, Creds, Hub, ACCOUNTS};
+use crate::helpers::{err, ok, refusals, refuses, with_token, Creds, Hub, ACCOUNTS};
 
 const HOOKS: &str = "/versioned/webhooks";
 const EVENTS: &str = "/versioned/events";
 
-async fn create(hub: &Hub, creds: &Creds, body: Value) -> Value {
+/// Creates a webhook endpoint from `body`; asserts a 201 and returns it.
+pub(crate) async fn create(hub: &Hub, creds: &Creds, body: Value) -> Value {
     let resp = hub.post(creds, HOOKS, &body).send().await.unwrap();
     assert_eq!(resp.status(), 201);
     resp.json::<Value>().await.unwrap()["webhook"].clone()
@@ -19,17 +18,8 @@ async fn create(hub: &Hub, creds: &Creds, body: Value) -> Value {
 /// The organisation's feed from the start, once it holds at least `n` events (on PostgreSQL
 /// another transaction on the server may hold the newest back for a moment).
 async fn feed(hub: &Hub, creds: &Creds, query: &str, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let page = hub
-            .get_ok(creds, &format!("{EVENTS}?limit=500{query}"))
-            .await;
-        let events = page["events"].as_array().unwrap().clone();
-        if events.len() >= n || Instant::now() > deadline {
-            return events;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let path = format!("{EVENTS}?limit=500{query}");
+    hub.list_with_at_least(creds, &path, "events", n).await
 }
 
 fn types(events: &[Value]) -> Vec<&str> {
@@ -113,59 +103,42 @@ async fn endpoints_are_created_listed_changed_rotated_and_deleted(hub: Hub) {
 
 async fn bad_endpoints_are_refused_with_stable_codes(hub: Hub) {
     let bank = hub.org("Demo Bank").await;
-    let post = |body: Value| hub.post(&bank, HOOKS, &body);
-    refusals(
-        &hub.http,
-        [
-            (
-                post(json!({"url": "http://hooks.example.com/"})),
-                400,
-                "WEBHOOK_URL_NOT_ALLOWED",
-            ),
-            (
-                post(json!({"url": "https://127.0.0.1/"})),
-                400,
-                "WEBHOOK_URL_NOT_ALLOWED",
-            ),
-            (
-                post(json!({"url": "https://169.254.169.254/"})),
-                400,
-                "WEBHOOK_URL_NOT_ALLOWED",
-            ),
-            (
-                post(json!({"url": "https://[::1]:8443/"})),
-                400,
-                "WEBHOOK_URL_NOT_ALLOWED",
-            ),
-            (
-                post(json!({"url": "not a url"})),
-                400,
-                "INVALID_WEBHOOK_URL",
-            ),
-            (
-                post(json!({"url": "https://a.example/", "event_types": ["job.exploded"]})),
-                400,
-                "UNKNOWN_EVENT_TYPE",
-            ),
-            (
-                post(json!({"url": "https://a.example/", "event_types": "job.failed"})),
-                400,
-                "INVALID_FIELD_TYPE",
-            ),
-            (
-                post(json!({"url": "https://a.example/", "secret": "whsec_mine"})),
-                400,
-                "UNKNOWN_FIELD",
-            ),
-            (post(json!({})), 400, "MISSING_FIELD"),
-            (
-                hub.get(&bank, &format!("{HOOKS}/not-an-id")),
-                400,
-                "INVALID_ID",
-            ),
-        ],
-    )
-    .await;
+    let refused = [
+        (
+            json!({"url": "http://hooks.example.com/"}),
+            "WEBHOOK_URL_NOT_ALLOWED",
+        ),
+        (
+            json!({"url": "https://127.0.0.1/"}),
+            "WEBHOOK_URL_NOT_ALLOWED",
+        ),
+        (
+            json!({"url": "https://169.254.169.254/"}),
+            "WEBHOOK_URL_NOT_ALLOWED",
+        ),
+        (
+            json!({"url": "https://[::1]:8443/"}),
+            "WEBHOOK_URL_NOT_ALLOWED",
+        ),
+        (json!({"url": "not a url"}), "INVALID_WEBHOOK_URL"),
+        (
+            json!({"url": "https://a.example/", "event_types": ["job.exploded"]}),
+            "UNKNOWN_EVENT_TYPE",
+        ),
+        (
+            json!({"url": "https://a.example/", "event_types": "job.failed"}),
+            "INVALID_FIELD_TYPE",
+        ),
+        (
+            json!({"url": "https://a.example/", "secret": "whsec_mine"}),
+            "UNKNOWN_FIELD",
+        ),
+        (json!({}), "MISSING_FIELD"),
+    ];
+    let cases = refused.map(|(body, code)| (hub.post(&bank, HOOKS, &body), 400, code));
+    refusals(&hub.http, cases).await;
+    let not_an_id = hub.get(&bank, &format!("{HOOKS}/not-an-id"));
+    refuses(not_an_id, 400, "INVALID_ID").await;
     assert!(hub.get_ok(&bank, HOOKS).await["webhooks"]
         .as_array()
         .unwrap()
@@ -194,8 +167,9 @@ async fn bad_endpoints_are_refused_with_stable_codes(hub: Hub) {
         )
         .await;
     }
-    err(
-        post(json!({"url": "https://a.example/21"})).send().await,
+    let one_more = json!({"url": "https://a.example/21"});
+    refuses(
+        hub.post(&bank, HOOKS, &one_more),
         409,
         "WEBHOOK_LIMIT_REACHED",
     )
@@ -297,42 +271,17 @@ async fn the_events_feed_pages_the_organisations_events_in_order(hub: Hub) {
         ["connection.created"]
     );
 
-    refusals(
-        &hub.http,
-        [
-            (
-                hub.get(&bank, &format!("{EVENTS}?after=12")),
-                400,
-                "INVALID_CURSOR",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?after=-1.2")),
-                400,
-                "INVALID_CURSOR",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?type=job.exploded")),
-                400,
-                "UNKNOWN_EVENT_TYPE",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?limit=0")),
-                400,
-                "INVALID_LIMIT",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?limit=501")),
-                400,
-                "INVALID_LIMIT",
-            ),
-            (
-                hub.get(&bank, &format!("{EVENTS}?since=1")),
-                400,
-                "UNKNOWN_QUERY_PARAMETER",
-            ),
-        ],
-    )
-    .await;
+    let refused = [
+        ("after=12", "INVALID_CURSOR"),
+        ("after=-1.2", "INVALID_CURSOR"),
+        ("type=job.exploded", "UNKNOWN_EVENT_TYPE"),
+        ("limit=0", "INVALID_LIMIT"),
+        ("limit=501", "INVALID_LIMIT"),
+        ("since=1", "UNKNOWN_QUERY_PARAMETER"),
+    ];
+    let cases =
+        refused.map(|(query, code)| (hub.get(&bank, &format!("{EVENTS}?{query}")), 400, code));
+    refusals(&hub.http, cases).await;
 }
 
 crate::on_both_backends!(
