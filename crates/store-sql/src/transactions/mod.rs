@@ -5,15 +5,13 @@
 
 mod rows;
 
-use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::console::DayCount;
 use bankfeeds_domain::job::JobIngestion;
-use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
 use bankfeeds_domain::{
     BankFeedAccountId, ConnectionId, Job, JobId, OrgId, Page, Timestamp, TransactionId,
 };
-use bankfeeds_store::{BatchRender, StoreResult, TransactionStore};
+use bankfeeds_store::{BatchCall, StoreResult, TransactionStore};
 
 pub use rows::{TransactionRow, COLUMNS};
 
@@ -66,15 +64,8 @@ pub async fn touch_synced(
 #[async_trait::async_trait]
 impl<B: Backend> TransactionStore for SqlStore<B> {
     /// The engine's own (see the module docs).
-    async fn apply_batch(
-        &self,
-        job: JobId,
-        batch: &BatchRequest,
-        profile: &PlatformProfile,
-        now: Timestamp,
-        render: BatchRender<'_>,
-    ) -> StoreResult<Job> {
-        self.0.apply_batch(job, batch, profile, now, render).await
+    async fn apply_batch(&self, call: BatchCall<'_>) -> StoreResult<Job> {
+        self.0.apply_batch(call).await
     }
 
     async fn list_transactions(
