@@ -10,27 +10,36 @@ use bankfeeds_store::{DeletionUpdate, DynStore, StatementUpdate, StoreError};
 use crate::helpers::{account, events_of, secs, setup};
 use crate::live::{cut, fed, push};
 
-pub async fn a_consent_is_used_once_then_completed_into_pending_feeds(store: DynStore) {
-    let now = SystemClock.now();
-    let c = setup(&store, Platform::Xero).await;
-    let a = account(&store, &c, "CHK").await;
-    let state = Secret::generate(SecretKind::ConsentState).hash();
-    let mine = Secret::generate(SecretKind::BrowserBinding).hash();
-    let other = Secret::generate(SecretKind::BrowserBinding).hash();
-    let consent = LiveConsent {
-        state_hash: state,
+/// A consent of the Xero connection `c`, started from `browser` at `created_at`, not yet used.
+pub(crate) fn xero_consent(
+    c: &bankfeeds_domain::Connection,
+    browser: bankfeeds_domain::SecretHash,
+    created_at: bankfeeds_domain::Timestamp,
+) -> LiveConsent {
+    LiveConsent {
+        state_hash: Secret::generate(SecretKind::ConsentState).hash(),
         org_id: c.org_id,
         connection_id: c.id,
         platform: Platform::Xero,
-        browser: mine,
+        browser,
         verifier_sealed: "sealed-verifier".into(),
         tokens_sealed: None,
         tenants: Vec::new(),
         tenant_id: None,
-        created_at: now,
+        created_at,
         called_back_at: None,
         completed_at: None,
-    };
+    }
+}
+
+pub async fn a_consent_is_used_once_then_completed_into_pending_feeds(store: DynStore) {
+    let now = SystemClock.now();
+    let c = setup(&store, Platform::Xero).await;
+    let a = account(&store, &c, "CHK").await;
+    let mine = Secret::generate(SecretKind::BrowserBinding).hash();
+    let other = Secret::generate(SecretKind::BrowserBinding).hash();
+    let consent = xero_consent(&c, mine, now);
+    let state = consent.state_hash;
     store.create_live_consent(&consent).await.unwrap();
     assert_eq!(
         store.get_live_consent(&state).await.unwrap(),
@@ -303,22 +312,9 @@ async fn consent_to(
     accounts: &[bankfeeds_domain::BankFeedAccountId],
 ) -> Vec<bankfeeds_store::LiveFeed> {
     let now = SystemClock.now();
-    let state = Secret::generate(SecretKind::ConsentState).hash();
     let browser = Secret::generate(SecretKind::BrowserBinding).hash();
-    let consent = LiveConsent {
-        state_hash: state,
-        org_id: c.org_id,
-        connection_id: c.id,
-        platform: Platform::Xero,
-        browser,
-        verifier_sealed: "sealed-verifier".into(),
-        tokens_sealed: None,
-        tenants: Vec::new(),
-        tenant_id: None,
-        created_at: now,
-        called_back_at: None,
-        completed_at: None,
-    };
+    let consent = xero_consent(c, browser, now);
+    let state = consent.state_hash;
     store.create_live_consent(&consent).await.unwrap();
     store
         .use_live_consent(&state, Some(&browser), now)
