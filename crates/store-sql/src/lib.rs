@@ -43,7 +43,7 @@ use bankfeeds_store::{BatchCall, Durability, PoolStats, Store, StoreResult};
 
 pub use error::map_err;
 pub use exec::{Exec, Sql, SqlRow, Tx};
-pub use value::{Arg, DbAmount, DbBytes, DbId, DbInt, DbTime};
+pub use value::{Arg, CountRow, DbAmount, DbBytes, DbId, DbInt, DbTime};
 
 /// Where the two SQL dialects differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

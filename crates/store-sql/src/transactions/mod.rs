@@ -190,8 +190,8 @@ impl<B: Backend> TransactionStore for SqlStore<B> {
                     day: bankfeeds_domain::console::day_from_epoch_days(r.day.0).ok_or_else(
                         || bankfeeds_store::decode::corrupt("transactions.created_at"),
                     )?,
-                    pushed: u64::try_from(r.pushed.0).unwrap_or(0),
-                    ingested: u64::try_from(r.ingested.0).unwrap_or(0),
+                    pushed: r.pushed.count(),
+                    ingested: r.ingested.count(),
                 })
             })
             .collect()

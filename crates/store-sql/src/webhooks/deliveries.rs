@@ -19,7 +19,7 @@ use bankfeeds_store::{
 
 use super::{attempts, fanout, find_by_id, recover, IdOnly};
 use crate::events::{EventRow, COLUMNS};
-use crate::{Backend, DbId, DbInt, DbTime, Dialect, Exec, Sql, SqlStore, Tx};
+use crate::{Backend, CountRow, DbId, DbInt, DbTime, Dialect, Exec, Sql, SqlStore, Tx};
 
 /// The head of each enabled endpoint's queue that is due and not leased, soonest first.
 /// `$1` is now.
@@ -76,13 +76,14 @@ struct StreakRow {
     failing_since: Option<DbTime>,
 }
 
-#[derive(sqlx::FromRow)]
-struct CountRow {
-    n: DbInt,
-}
-
-fn count(n: DbInt) -> u64 {
-    u64::try_from(n.0).unwrap_or(0)
+/// How many deliveries are waiting to be made (or made again).
+pub(crate) async fn pending_deliveries(db: &mut impl Exec) -> StoreResult<u64> {
+    let row: CountRow = db
+        .fetch_one(Sql::new(
+            "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'",
+        ))
+        .await?;
+    Ok(row.n.count())
 }
 
 fn tries(n: &DbInt) -> StoreResult<u32> {
@@ -311,14 +312,7 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
     }
 
     async fn delivery_queue_depth(&self) -> StoreResult<u64> {
-        let row: CountRow = self
-            .0
-            .reader()
-            .fetch_one(Sql::new(
-                "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'",
-            ))
-            .await?;
-        Ok(count(row.n))
+        pending_deliveries(&mut self.0.reader()).await
     }
 }
 

@@ -11,6 +11,8 @@ mod feed;
 mod health;
 mod recover;
 
+pub(crate) use deliveries::pending_deliveries;
+
 use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::webhook::{
     check_room, decide_patch, EventCursor, SecretAtRest, WebhookChange, WebhookEndpoint, WebhookId,
@@ -21,7 +23,7 @@ use bankfeeds_store::decode::{corrupt, known};
 use bankfeeds_store::NewEvent;
 use bankfeeds_store::{Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore};
 
-use crate::{idempotency, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{idempotency, Backend, CountRow, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct EndpointRow {
@@ -86,11 +88,6 @@ async fn lock_org<B: Backend>(tx: &mut impl Exec, org: OrgId) -> StoreResult<()>
 pub(super) struct IdOnly {
     #[allow(dead_code)]
     id: DbId,
-}
-
-#[derive(sqlx::FromRow)]
-struct CountRow {
-    n: DbInt,
 }
 
 /// Records the endpoint's `webhook.changed` event, naming the operator who made the change.
