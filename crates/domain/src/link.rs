@@ -188,20 +188,18 @@ pub fn open_selection(
     }
 }
 
-/// The feed choice, checked against what the store found: whether the bound connection is
-/// still live (the FI may have deleted it since the login) and whether every chosen account is
-/// a live account of it.
+/// The feed choice, checked against what the store found: the bound connection's platform
+/// while it is still live (`None` when the FI deleted it since the login) and whether every
+/// chosen account is a live account of it. Accepted, the platform the feeds are linked on.
 pub fn check_feed_choice(
-    connection_live: bool,
+    live_platform: Option<Platform>,
     all_accounts_live: bool,
-) -> Result<(), LinkRefusal> {
-    if !connection_live {
-        Err(LinkRefusal::ConnectionDeleted)
-    } else if !all_accounts_live {
-        Err(LinkRefusal::UnknownAccount)
-    } else {
-        Ok(())
+) -> Result<Platform, LinkRefusal> {
+    let platform = live_platform.ok_or(LinkRefusal::ConnectionDeleted)?;
+    if !all_accounts_live {
+        return Err(LinkRefusal::UnknownAccount);
     }
+    Ok(platform)
 }
 
 /// The feed state of an account the customer linked into a company: active and ready to take
@@ -551,13 +549,14 @@ mod tests {
 
     #[test]
     fn a_deleted_connection_is_reported_before_unknown_accounts() {
-        assert_eq!(check_feed_choice(true, true), Ok(()));
+        let platform = Platform::IntuitBankFeeds;
+        assert_eq!(check_feed_choice(Some(platform), true), Ok(platform));
         assert_eq!(
-            check_feed_choice(false, false),
+            check_feed_choice(None, false),
             Err(LinkRefusal::ConnectionDeleted)
         );
         assert_eq!(
-            check_feed_choice(true, false),
+            check_feed_choice(Some(platform), false),
             Err(LinkRefusal::UnknownAccount)
         );
     }

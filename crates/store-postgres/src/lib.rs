@@ -10,10 +10,8 @@ mod transactions;
 use std::str::FromStr;
 use std::time::Duration;
 
-use bankfeeds_domain::batch::BatchRequest;
-use bankfeeds_domain::profile::PlatformProfile;
-use bankfeeds_domain::{Job, JobId, Timestamp};
-use bankfeeds_store::{BatchRender, Durability, PoolStats, StoreError, StoreResult};
+use bankfeeds_domain::Job;
+use bankfeeds_store::{BatchCall, Durability, PoolStats, StoreError, StoreResult};
 use bankfeeds_store_sql::Dialect;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -162,13 +160,9 @@ impl bankfeeds_store_sql::Backend for PostgresDb {
 
     fn apply_batch<'a>(
         &'a self,
-        job: JobId,
-        batch: &'a BatchRequest,
-        profile: &'a PlatformProfile,
-        now: Timestamp,
-        render: BatchRender<'a>,
+        call: BatchCall<'a>,
     ) -> impl std::future::Future<Output = StoreResult<Job>> + Send + 'a {
-        transactions::apply_batch(self, job, batch, profile, now, render)
+        transactions::apply_batch(self, call)
     }
 }
 

@@ -17,7 +17,7 @@ use bankfeeds_domain::continuity::{Ledger, Step};
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionData};
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Currency, Job, JobId, Timestamp};
-use bankfeeds_store::{BatchRender, NewEvent, StoreError, StoreResult};
+use bankfeeds_store::{BatchCall, NewEvent, StoreError, StoreResult};
 use bankfeeds_store_sql::continuity::{load_ledger, write_step};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -233,14 +233,14 @@ async fn write(
 }
 
 /// Applies a batch and records the job's outcome, in one transaction (see the module docs).
-pub(crate) async fn apply_batch(
-    store: &PostgresDb,
-    job_id: JobId,
-    batch: &BatchRequest,
-    profile: &PlatformProfile,
-    now: Timestamp,
-    render: BatchRender<'_>,
-) -> StoreResult<Job> {
+pub(crate) async fn apply_batch(store: &PostgresDb, call: BatchCall<'_>) -> StoreResult<Job> {
+    let BatchCall {
+        job: job_id,
+        batch,
+        profile,
+        now,
+        render,
+    } = call;
     let mut tx = store.pool.begin().await.map_err(map_err)?;
     // Locked: a worker applying the same job concurrently waits, then sees it finished.
     let job = jobs::load_for_update::<PostgresDb>(&mut tx, job_id).await?;

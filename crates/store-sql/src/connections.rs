@@ -242,8 +242,8 @@ impl<B: Backend> ConnectionStore for SqlStore<B> {
             .map(|r| {
                 Ok(ConnectionCount {
                     platform: parse(&r.platform, "connections.platform")?,
-                    state: ConnectionState::of(u64::try_from(r.active.0).unwrap_or(0)),
-                    count: u64::try_from(r.n.0).unwrap_or(0),
+                    state: ConnectionState::of(r.active.count()),
+                    count: r.n.count(),
                 })
             })
             .collect()

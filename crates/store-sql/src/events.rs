@@ -58,17 +58,12 @@ impl TryFrom<EventRow> for Event {
 #[async_trait::async_trait]
 impl<B: Backend> EventStore for SqlStore<B> {
     async fn list_events(&self, org: OrgId, after: i64, limit: u32) -> StoreResult<Vec<Event>> {
-        let db = &self.0;
-        db.reader()
-        .all::<EventRow, _>(
-            Sql::new(
-                "SELECT seq, org_id, connection_id, event_type, resource_id, payload, created_at
-                 FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            )
-            .bind(org.as_uuid())
-            .bind(after)
-            .bind(limit),
-        )
-        .await
+        let sql = format!(
+            "SELECT {COLUMNS} FROM events WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        self.0
+            .reader()
+            .all::<EventRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(after).bind(limit))
+            .await
     }
 }

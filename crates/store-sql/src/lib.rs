@@ -38,14 +38,12 @@ pub mod webhooks;
 
 use std::future::Future;
 
-use bankfeeds_domain::batch::BatchRequest;
-use bankfeeds_domain::profile::PlatformProfile;
-use bankfeeds_domain::{Job, JobId, Timestamp};
-use bankfeeds_store::{BatchRender, Durability, PoolStats, Store, StoreResult};
+use bankfeeds_domain::Job;
+use bankfeeds_store::{BatchCall, Durability, PoolStats, Store, StoreResult};
 
 pub use error::map_err;
 pub use exec::{Exec, Sql, SqlRow, Tx};
-pub use value::{Arg, DbAmount, DbBytes, DbId, DbInt, DbTime};
+pub use value::{Arg, CountRow, DbAmount, DbBytes, DbId, DbInt, DbTime};
 
 /// Where the two SQL dialects differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,11 +178,7 @@ pub trait Backend: Send + Sync + 'static {
     /// written against concurrent writers is where the engines differ most.
     fn apply_batch<'a>(
         &'a self,
-        job: JobId,
-        batch: &'a BatchRequest,
-        profile: &'a PlatformProfile,
-        now: Timestamp,
-        render: BatchRender<'a>,
+        call: BatchCall<'a>,
     ) -> impl Future<Output = StoreResult<Job>> + Send + 'a;
 
     /// Runs one write statement in a transaction of its own; says how many rows it changed.

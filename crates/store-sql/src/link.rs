@@ -234,11 +234,10 @@ async fn complete_in<B: Backend>(
     // The FI may have deleted the connection since the login was confirmed; its accounts are
     // kept (soft delete), so check the connection itself. Shared lock: no delete meanwhile.
     let platform = live_connection_platform::<B>(tx, connection).await?;
-    let connection_live = platform.is_some();
     // Every account is checked (and locked, in id order so that concurrent completions over
     // the same accounts cannot deadlock) before anything is written.
     let mut all_live = true;
-    if connection_live {
+    if platform.is_some() {
         let mut ids = accounts.to_vec();
         ids.sort();
         ids.dedup();
@@ -252,15 +251,12 @@ async fn complete_in<B: Backend>(
             }
         }
     }
-    if let Err(refusal) = link::check_feed_choice(connection_live, all_live) {
-        return Ok(Err(refusal));
-    }
+    let platform = match link::check_feed_choice(platform, all_live) {
+        Ok(platform) => platform,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
     let state = link::linked_feed_state(start);
     let mut linked = Vec::with_capacity(accounts.len());
-    // Live, so known (`check_feed_choice` refused a deleted connection above).
-    let Some(platform) = platform else {
-        return Ok(Err(LinkRefusal::ConnectionDeleted));
-    };
     for id in accounts {
         let mut account = accounts::set_feed_state_in::<B>(tx, *id, &state, now).await?;
         link_into_company(tx, selection.company_id, &mut account, platform, now).await?;

@@ -92,6 +92,21 @@ async fn load_setup(
         .await
 }
 
+/// The sign-in throttle of `subject`; `lock` is the row lock to take (empty for a plain read).
+async fn load_throttle(
+    db: &mut impl Exec,
+    subject: &str,
+    lock: &str,
+) -> StoreResult<Option<Throttle>> {
+    let sql = format!(
+        "SELECT failures, locked_until FROM console_login_throttle WHERE subject = $1{lock}"
+    );
+    let found = db
+        .fetch_optional::<ThrottleRow>(Sql::new(sql).bind(subject))
+        .await?;
+    Ok(found.map(Throttle::from))
+}
+
 async fn operator_by_id(tx: &mut impl Exec, id: OperatorId) -> StoreResult<Operator> {
     tx.one::<OperatorRow, _>(Sql::new(format!("{SELECT} WHERE o.id = $1")).bind(id.as_uuid()))
         .await
@@ -309,16 +324,8 @@ impl<B: Backend> OperatorStore for SqlStore<B> {
     async fn login_locked(&self, keys: &[ThrottleKey], now: Timestamp) -> StoreResult<bool> {
         let mut reader = self.0.reader();
         for key in keys {
-            let found = reader
-                .fetch_optional::<ThrottleRow>(
-                    Sql::new(
-                        "SELECT failures, locked_until FROM console_login_throttle
-                         WHERE subject = $1",
-                    )
-                    .bind(key.subject()),
-                )
-                .await?;
-            if found.is_some_and(|r| Throttle::from(r).locked(now)) {
+            let found = load_throttle(&mut reader, &key.subject(), "").await?;
+            if found.is_some_and(|t| t.locked(now)) {
                 return Ok(true);
             }
         }
@@ -329,17 +336,8 @@ impl<B: Backend> OperatorStore for SqlStore<B> {
         let mut tx = self.0.write().await?;
         for key in keys {
             let subject = key.subject();
-            let sql = format!(
-                "SELECT failures, locked_until FROM console_login_throttle WHERE subject = $1{}",
-                B::DIALECT.for_update()
-            );
-            let found = tx
-                .fetch_optional::<ThrottleRow>(Sql::new(sql).bind(&subject))
-                .await?;
-            let next = found
-                .map(Throttle::from)
-                .unwrap_or_default()
-                .after_failure(key, now);
+            let found = load_throttle(&mut tx, &subject, B::DIALECT.for_update()).await?;
+            let next = found.unwrap_or_default().after_failure(key, now);
             // An upsert, so two instances counting the first failure of a key at once both
             // count (one inserts, the other updates).
             tx.execute(

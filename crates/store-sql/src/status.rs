@@ -4,7 +4,7 @@ use bankfeeds_domain::account::FeedStatus;
 use bankfeeds_domain::console::FeedCounts;
 use bankfeeds_store::{QueueStatus, StatusStore, StoreError, StoreResult};
 
-use crate::{Backend, DbInt, DbTime, Dialect, Exec, Sql, SqlStore};
+use crate::{Backend, CountRow, DbInt, DbTime, Dialect, Exec, Sql, SqlStore};
 
 #[derive(sqlx::FromRow)]
 struct Version {
@@ -20,15 +20,6 @@ struct Counted {
 #[derive(sqlx::FromRow)]
 struct Oldest {
     oldest: Option<DbTime>,
-}
-
-#[derive(sqlx::FromRow)]
-struct Count {
-    n: DbInt,
-}
-
-fn count(n: DbInt) -> u64 {
-    u64::try_from(n.0).unwrap_or(0)
 }
 
 #[async_trait::async_trait]
@@ -50,7 +41,7 @@ impl<B: Backend> StatusStore for SqlStore<B> {
             }
         };
         let mut db = self.0.reader();
-        let found: Count = db.fetch_one(Sql::new(exists)).await?;
+        let found: CountRow = db.fetch_one(Sql::new(exists)).await?;
         if found.n.0 == 0 {
             return Ok(Vec::new());
         }
@@ -75,11 +66,7 @@ impl<B: Backend> StatusStore for SqlStore<B> {
                  WHERE status IN ('prequeued', 'pending')",
             ))
             .await?;
-        let deliveries: Count = db
-            .fetch_one(Sql::new(
-                "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'",
-            ))
-            .await?;
+        let deliveries_pending = crate::webhooks::pending_deliveries(&mut db).await?;
         let feeds: Vec<Counted> = db
             .fetch_all(Sql::new(
                 "SELECT a.feed_status AS status, COUNT(*) AS n
@@ -91,14 +78,14 @@ impl<B: Backend> StatusStore for SqlStore<B> {
         let mut counts = FeedCounts::default();
         for r in feeds {
             match bankfeeds_store::decode::account::feed_status(&r.status)? {
-                FeedStatus::Active => counts.linked += count(r.n),
-                FeedStatus::Inactive => counts.pending += count(r.n),
+                FeedStatus::Active => counts.linked += r.n.count(),
+                FeedStatus::Inactive => counts.pending += r.n.count(),
             }
         }
         Ok(QueueStatus {
-            jobs_by_status: jobs.into_iter().map(|r| (r.status, count(r.n))).collect(),
+            jobs_by_status: jobs.into_iter().map(|r| (r.status, r.n.count())).collect(),
             oldest_unfinished_job: oldest.oldest.map(|t| t.0),
-            deliveries_pending: count(deliveries.n),
+            deliveries_pending,
             feeds: counts,
         })
     }

@@ -203,6 +203,20 @@ column! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DbInt(pub i64);
 
+impl DbInt {
+    /// The column as a count of rows (`COUNT(*)`, a `SUM` of flags): never negative, so a
+    /// negative value reads as 0.
+    pub fn count(self) -> u64 {
+        u64::try_from(self.0).unwrap_or(0)
+    }
+}
+
+/// A row of one count, read as `n`.
+#[derive(sqlx::FromRow)]
+pub struct CountRow {
+    pub n: DbInt,
+}
+
 impl Type<Sqlite> for DbInt {
     fn type_info() -> SqliteTypeInfo {
         <i64 as Type<Sqlite>>::type_info()

@@ -12,9 +12,9 @@ use bankfeeds_domain::continuity::{Ledger, Step};
 use bankfeeds_domain::job::RawJson;
 use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::{
-    BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Job, JobId, Timestamp,
+    BankFeedAccount, BankFeedAccountId, ConnectionId, Currency, Job, Timestamp,
 };
-use bankfeeds_store::{BatchRender, NewEvent, StoreResult};
+use bankfeeds_store::{BatchCall, NewEvent, StoreResult};
 use sqlx::SqliteConnection;
 
 use crate::{events, jobs, map_err, time, SqliteDb};
@@ -155,14 +155,14 @@ struct Prepared {
 /// Works the batch out on a reader's snapshot, while other batches hold the write lock: the
 /// job, the lookups, the checks, the new rows and the answer. `None` when the job is finished
 /// or unknown (the write transaction then answers as it always has).
-async fn prepare(
-    store: &SqliteDb,
-    job_id: JobId,
-    batch: &BatchRequest,
-    profile: &PlatformProfile,
-    now: Timestamp,
-    render: BatchRender<'_>,
-) -> StoreResult<Option<Prepared>> {
+async fn prepare(store: &SqliteDb, call: BatchCall<'_>) -> StoreResult<Option<Prepared>> {
+    let BatchCall {
+        job: job_id,
+        batch,
+        profile,
+        now,
+        render,
+    } = call;
     let (job, plan) = {
         let mut conn = store.reader.acquire().await.map_err(map_err)?;
         // One read transaction: the account's version and its rows come from one snapshot.
@@ -209,13 +209,16 @@ async fn version_now(
 /// The write transaction of `apply_batch`.
 async fn commit(
     store: &SqliteDb,
-    job_id: JobId,
     prepared: Option<Prepared>,
-    batch: &BatchRequest,
-    profile: &PlatformProfile,
-    now: Timestamp,
-    render: BatchRender<'_>,
+    call: BatchCall<'_>,
 ) -> StoreResult<Job> {
+    let BatchCall {
+        job: job_id,
+        batch,
+        profile,
+        now,
+        render,
+    } = call;
     let mut tx = store.write_tx().await?;
     let (status, attempts) = jobs::state(&mut tx, job_id).await?;
     if status.is_finished() {
@@ -264,16 +267,9 @@ async fn commit(
 /// transaction only checks that the job is still unfinished and its account unchanged since
 /// (its `version`), then writes. If the account changed, the batch is worked out again under
 /// the lock: the outcome is always the one the store's state at commit gives.
-pub(crate) async fn apply_batch(
-    store: &SqliteDb,
-    job_id: JobId,
-    batch: &BatchRequest,
-    profile: &PlatformProfile,
-    now: Timestamp,
-    render: BatchRender<'_>,
-) -> StoreResult<Job> {
-    let prepared = prepare(store, job_id, batch, profile, now, render).await?;
-    commit(store, job_id, prepared, batch, profile, now, render).await
+pub(crate) async fn apply_batch(store: &SqliteDb, call: BatchCall<'_>) -> StoreResult<Job> {
+    let prepared = prepare(store, call).await?;
+    commit(store, prepared, call).await
 }
 
 #[cfg(test)]

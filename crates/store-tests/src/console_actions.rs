@@ -16,17 +16,8 @@ use crate::helpers::{
 
 fn config(org: bankfeeds_domain::OrgId, now: bankfeeds_domain::Timestamp) -> FiConfig {
     FiConfig {
-        org_id: org,
-        platform: Platform::Xero,
-        display_name: "First Community".into(),
         logo_url: None,
-        country_code: "US".into(),
-        login_url: "https://bank.example/login".into(),
-        otp_instructions: None,
-        ofx_fid: None,
-        ofx_bank_id: None,
-        created_at: now,
-        updated_at: now,
+        ..crate::fi_configs::config(org, Platform::Xero, "First Community", now)
     }
 }
 

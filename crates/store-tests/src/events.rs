@@ -1,15 +1,29 @@
 //! `EventStore`: the outbox. Every change appends its events in commit order, per organisation.
 
 use bankfeeds_domain::account::AccountPatch;
-use bankfeeds_domain::{Clock, Platform, SystemClock};
+use bankfeeds_domain::{BankFeedAccount, Clock, Connection, Platform, SystemClock, Timestamp};
 use bankfeeds_store::DynStore;
 
 use crate::helpers::{active, create_fresh as create, draft_account as account, setup};
 
-pub async fn account_changes_append_events(store: DynStore) {
-    let c = setup(&store, Platform::SageBusinessCloud).await;
-    let now = SystemClock.now();
-    let a = create(&store, &account(&c, "ACC-1", now)).await;
+/// The events an account's life in `account_lifecycle` writes, after its connection's.
+pub(crate) const LIFECYCLE_EVENTS: [&str; 6] = [
+    "connection.created",
+    "bank_feed_account.created",
+    "bank_feed_account.updated",
+    "bank_feed_account.feed_changed",
+    "bank_feed_account.activated",
+    "bank_feed_account.deleted",
+];
+
+/// Creates the account `ACC-1` of `c`, updates it, activates its feed and deletes it (the
+/// events `LIFECYCLE_EVENTS` names); returns it as created.
+pub(crate) async fn account_lifecycle(
+    store: &DynStore,
+    c: &Connection,
+    now: Timestamp,
+) -> BankFeedAccount {
+    let a = create(store, &account(c, "ACC-1", now)).await;
     store
         .update_account(c.id, a.id, &AccountPatch::default(), now, None)
         .await
@@ -19,19 +33,16 @@ pub async fn account_changes_append_events(store: DynStore) {
         .await
         .unwrap();
     store.delete_account(c.id, a.id, now).await.unwrap();
+    a
+}
+
+pub async fn account_changes_append_events(store: DynStore) {
+    let c = setup(&store, Platform::SageBusinessCloud).await;
+    let now = SystemClock.now();
+    let a = account_lifecycle(&store, &c, now).await;
     let events = store.list_events(c.org_id, 0, 100).await.unwrap();
     let types: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(
-        types,
-        [
-            "connection.created",
-            "bank_feed_account.created",
-            "bank_feed_account.updated",
-            "bank_feed_account.feed_changed",
-            "bank_feed_account.activated",
-            "bank_feed_account.deleted"
-        ]
-    );
+    assert_eq!(types, LIFECYCLE_EVENTS);
     assert!(events[1..]
         .iter()
         .all(|e| e.resource_id == a.id.to_string() && e.connection_id == Some(c.id)));

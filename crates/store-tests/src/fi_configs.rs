@@ -6,7 +6,13 @@ use bankfeeds_store::{DynStore, StoreError};
 
 use crate::helpers::{named_org as org, secs};
 
-fn config(org: OrgId, platform: Platform, display_name: &str, now: Timestamp) -> FiConfig {
+/// The FI `org`'s configuration for `platform`, shown as `display_name`.
+pub(crate) fn config(
+    org: OrgId,
+    platform: Platform,
+    display_name: &str,
+    now: Timestamp,
+) -> FiConfig {
     FiConfig {
         org_id: org,
         platform,

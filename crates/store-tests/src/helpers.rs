@@ -14,7 +14,7 @@ use bankfeeds_domain::{
     Amount, BankFeedAccount, Clock, Connection, Currency, Job, JobId, JobStatus, NewConnection,
     NewOrg, Org, OrgId, Platform, Secret, SecretHash, SystemClock, Timestamp,
 };
-use bankfeeds_store::{DynStore, Event, Outcome, StoreError};
+use bankfeeds_store::{BatchCall, DynStore, Event, Outcome, StoreError};
 use chrono::{DateTime, TimeDelta};
 use serde_json::{json, Value};
 
@@ -207,10 +207,14 @@ pub(crate) async fn apply(
 ) -> (Job, Vec<Result<Vec<BatchItem>, BatchRefusal>>) {
     let rec = Recorder::default();
     let render = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| rec.render(o);
-    let job = store
-        .apply_batch(id, batch, profile, now, &render)
-        .await
-        .unwrap();
+    let call = BatchCall {
+        job: id,
+        batch,
+        profile,
+        now,
+        render: &render,
+    };
+    let job = store.apply_batch(call).await.unwrap();
     (job, rec.take())
 }
 

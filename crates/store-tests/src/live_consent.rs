@@ -10,27 +10,36 @@ use bankfeeds_store::{DeletionUpdate, DynStore, StatementUpdate, StoreError};
 use crate::helpers::{account, events_of, secs, setup};
 use crate::live::{cut, fed, push};
 
-pub async fn a_consent_is_used_once_then_completed_into_pending_feeds(store: DynStore) {
-    let now = SystemClock.now();
-    let c = setup(&store, Platform::Xero).await;
-    let a = account(&store, &c, "CHK").await;
-    let state = Secret::generate(SecretKind::ConsentState).hash();
-    let mine = Secret::generate(SecretKind::BrowserBinding).hash();
-    let other = Secret::generate(SecretKind::BrowserBinding).hash();
-    let consent = LiveConsent {
-        state_hash: state,
+/// A consent of the Xero connection `c`, started from `browser` at `created_at`, not yet used.
+pub(crate) fn xero_consent(
+    c: &bankfeeds_domain::Connection,
+    browser: bankfeeds_domain::SecretHash,
+    created_at: bankfeeds_domain::Timestamp,
+) -> LiveConsent {
+    LiveConsent {
+        state_hash: Secret::generate(SecretKind::ConsentState).hash(),
         org_id: c.org_id,
         connection_id: c.id,
         platform: Platform::Xero,
-        browser: mine,
+        browser,
         verifier_sealed: "sealed-verifier".into(),
         tokens_sealed: None,
         tenants: Vec::new(),
         tenant_id: None,
-        created_at: now,
+        created_at,
         called_back_at: None,
         completed_at: None,
-    };
+    }
+}
+
+pub async fn a_consent_is_used_once_then_completed_into_pending_feeds(store: DynStore) {
+    let now = SystemClock.now();
+    let c = setup(&store, Platform::Xero).await;
+    let a = account(&store, &c, "CHK").await;
+    let mine = Secret::generate(SecretKind::BrowserBinding).hash();
+    let other = Secret::generate(SecretKind::BrowserBinding).hash();
+    let consent = xero_consent(&c, mine, now);
+    let state = consent.state_hash;
     store.create_live_consent(&consent).await.unwrap();
     assert_eq!(
         store.get_live_consent(&state).await.unwrap(),
@@ -96,14 +105,7 @@ pub async fn a_consent_is_used_once_then_completed_into_pending_feeds(store: Dyn
         .await;
     assert_eq!(done.unwrap(), Err(ConsentRefusal::Used));
     // The feed connection is recorded; a revoked consent and a new one restore delivery.
-    store
-        .set_live_feed_connection(a.id, "fc-9", now)
-        .await
-        .unwrap();
-    store
-        .set_live_feed_state(a.id, LiveFeedState::Active, None, now)
-        .await
-        .unwrap();
+    delivering(&store, a.id, "fc-9", now).await;
     store
         .set_live_feed_state(
             a.id,
@@ -294,6 +296,23 @@ pub async fn a_restarted_instance_frees_only_its_own_leases(store: DynStore) {
     );
 }
 
+/// The feed's connection on the platform is recorded as `feed_connection` and the feed is active.
+async fn delivering(
+    store: &DynStore,
+    account: bankfeeds_domain::BankFeedAccountId,
+    feed_connection: &str,
+    now: bankfeeds_domain::Timestamp,
+) {
+    store
+        .set_live_feed_connection(account, feed_connection, now)
+        .await
+        .unwrap();
+    store
+        .set_live_feed_state(account, LiveFeedState::Active, None, now)
+        .await
+        .unwrap();
+}
+
 /// The customer goes through consent for `tenant` and picks `accounts`: the feeds completing
 /// it returns.
 async fn consent_to(
@@ -303,22 +322,9 @@ async fn consent_to(
     accounts: &[bankfeeds_domain::BankFeedAccountId],
 ) -> Vec<bankfeeds_store::LiveFeed> {
     let now = SystemClock.now();
-    let state = Secret::generate(SecretKind::ConsentState).hash();
     let browser = Secret::generate(SecretKind::BrowserBinding).hash();
-    let consent = LiveConsent {
-        state_hash: state,
-        org_id: c.org_id,
-        connection_id: c.id,
-        platform: Platform::Xero,
-        browser,
-        verifier_sealed: "sealed-verifier".into(),
-        tokens_sealed: None,
-        tenants: Vec::new(),
-        tenant_id: None,
-        created_at: now,
-        called_back_at: None,
-        completed_at: None,
-    };
+    let consent = xero_consent(c, browser, now);
+    let state = consent.state_hash;
     store.create_live_consent(&consent).await.unwrap();
     store
         .use_live_consent(&state, Some(&browser), now)
@@ -361,11 +367,7 @@ pub async fn a_consent_for_another_tenant_asks_for_new_feed_connections(store: D
     let b = account(&store, &c, "SAV").await;
     consent_to(&store, &c, "t-1", &[a.id, b.id]).await;
     for (acct, fc) in [(a.id, "fc-a"), (b.id, "fc-b")] {
-        store.set_live_feed_connection(acct, fc, now).await.unwrap();
-        store
-            .set_live_feed_state(acct, LiveFeedState::Active, None, now)
-            .await
-            .unwrap();
+        delivering(&store, acct, fc, now).await;
     }
     store
         .set_live_feed_state(
@@ -398,14 +400,7 @@ pub async fn a_consent_for_another_tenant_asks_for_new_feed_connections(store: D
         "t-2"
     );
     // Back to the same organisation later, a feed's connection carries over as before.
-    store
-        .set_live_feed_connection(a.id, "fc-a2", now)
-        .await
-        .unwrap();
-    store
-        .set_live_feed_state(a.id, LiveFeedState::Active, None, now)
-        .await
-        .unwrap();
+    delivering(&store, a.id, "fc-a2", now).await;
     let feeds = consent_to(&store, &c, "t-2", &[a.id]).await;
     assert_eq!(feeds[0].state, LiveFeedState::Active);
     assert_eq!(feeds[0].feed_connection_id.as_deref(), Some("fc-a2"));

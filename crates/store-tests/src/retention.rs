@@ -400,24 +400,19 @@ pub async fn a_purge_deletes_only_its_own_kind(store: DynStore) {
 /// Live consents past use (and the sealed tokens they hold) go with the link secrets; one
 /// still usable stays.
 pub async fn spent_live_consents_are_deleted(store: DynStore) {
+    use crate::live_consent::xero_consent;
     use bankfeeds_domain::live::consent::LiveConsent;
     use bankfeeds_domain::{Secret, SecretKind};
     let now = t0();
     let fi = named_org(&store, "Demo Bank").await;
     let xero = connection(&store, fi, Platform::Xero).await;
     let consent = |created_at| LiveConsent {
-        state_hash: Secret::generate(SecretKind::ConsentState).hash(),
-        org_id: fi,
-        connection_id: xero.id,
-        platform: Platform::Xero,
-        browser: Secret::generate(SecretKind::BrowserBinding).hash(),
-        verifier_sealed: "sealed-verifier".into(),
         tokens_sealed: Some("sealed-tokens".into()),
-        tenants: Vec::new(),
-        tenant_id: None,
-        created_at,
-        called_back_at: None,
-        completed_at: None,
+        ..xero_consent(
+            &xero,
+            Secret::generate(SecretKind::BrowserBinding).hash(),
+            created_at,
+        )
     };
     let old = consent(now - days(2));
     let recent = consent(now - secs(60));

@@ -1,6 +1,5 @@
 //! `WebhookStore`: endpoints per organisation, and the events feed.
 
-use bankfeeds_domain::account::AccountPatch;
 use bankfeeds_domain::webhook::{
     decide_create, EventCursor, SecretAtRest, WebhookPatch, WebhookRequest, WebhookStatus,
     MAX_WEBHOOKS_PER_ORG,
@@ -8,6 +7,7 @@ use bankfeeds_domain::webhook::{
 use bankfeeds_domain::{Clock, OrgId, Platform, SystemClock};
 use bankfeeds_store::{DynStore, EventKind, IdempotencyKey, Outcome, StoreError, StoreResult};
 
+use crate::events::{account_lifecycle, LIFECYCLE_EVENTS};
 use crate::helpers::{active, create_fresh, draft_account, org, setup};
 
 fn endpoint(org: OrgId, url: &str) -> bankfeeds_domain::webhook::WebhookEndpoint {
@@ -224,30 +224,11 @@ pub async fn the_events_feed_pages_every_event_once_in_order(store: DynStore) {
     let c = setup(&store, Platform::Xero).await;
     let other = setup(&store, Platform::Xero).await;
     let now = SystemClock.now();
-    let a = create_fresh(&store, &draft_account(&c, "ACC-1", now)).await;
     create_fresh(&store, &draft_account(&other, "ACC-9", now)).await;
-    store
-        .update_account(c.id, a.id, &AccountPatch::default(), now, None)
-        .await
-        .unwrap();
-    store
-        .set_feed_state(a.id, &active(None), now)
-        .await
-        .unwrap();
-    store.delete_account(c.id, a.id, now).await.unwrap();
+    account_lifecycle(&store, &c, now).await;
     let all = settled_feed(&store, c.org_id, 6).await;
     let types: Vec<_> = all.iter().map(|(_, e)| e.kind.as_str()).collect();
-    assert_eq!(
-        types,
-        [
-            "connection.created",
-            "bank_feed_account.created",
-            "bank_feed_account.updated",
-            "bank_feed_account.feed_changed",
-            "bank_feed_account.activated",
-            "bank_feed_account.deleted",
-        ]
-    );
+    assert_eq!(types, LIFECYCLE_EVENTS);
     assert!(all.iter().all(|(_, e)| e.org_id == c.org_id));
     assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "cursors increase");
     // The same as the outbox in seq order.

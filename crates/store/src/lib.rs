@@ -58,7 +58,7 @@ pub use {
     platform_feeds::PlatformFeedStore,
     retention::RetentionStore,
     status::{QueueStatus, StatusStore},
-    transactions::TransactionStore,
+    transactions::{BatchCall, TransactionStore},
     webhooks::WebhookStore,
 };
 

@@ -11,20 +11,24 @@ use bankfeeds_domain::{
     BankFeedAccountId, ConnectionId, Job, JobId, OrgId, Page, Timestamp, TransactionId,
 };
 
+/// One batch to apply: the claimed job and its batch, the rules of the platform it came through,
+/// the time it is applied at, and how its outcome is rendered as the job's answer.
+#[derive(Clone, Copy)]
+pub struct BatchCall<'a> {
+    pub job: JobId,
+    pub batch: &'a BatchRequest,
+    pub profile: &'a PlatformProfile,
+    pub now: Timestamp,
+    pub render: BatchRender<'a>,
+}
+
 #[async_trait]
 pub trait TransactionStore: Send + Sync {
     /// Applies a claimed batch job in one database transaction: checks it against what is
     /// stored and the platform's rules, writes the new transactions, the account balance, the
     /// outbox event and the job's outcome (rendered by `render`) together. A refused batch
     /// writes only the job's outcome. A job already finished is returned unchanged.
-    async fn apply_batch(
-        &self,
-        job: JobId,
-        batch: &BatchRequest,
-        profile: &PlatformProfile,
-        now: Timestamp,
-        render: BatchRender<'_>,
-    ) -> StoreResult<Job>;
+    async fn apply_batch(&self, call: BatchCall<'_>) -> StoreResult<Job>;
 
     async fn list_transactions(
         &self,

@@ -17,7 +17,7 @@ use bankfeeds_domain::codat::source_account;
 use bankfeeds_domain::job::{JobKind, JobRequest, RawJson};
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::{Job, JobHead, JobId, Timestamp};
-use bankfeeds_store::StoreResult;
+use bankfeeds_store::{BatchCall, StoreResult};
 use chrono::TimeDelta;
 use serde_json::Value;
 
@@ -311,10 +311,14 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
         tally.see(o);
         render_outcome(o)
     };
-    let done = state
-        .store
-        .apply_batch(job.id, &batch, &profile, now, &render)
-        .await?;
+    let call = BatchCall {
+        job: job.id,
+        batch: &batch,
+        profile: &profile,
+        now,
+        render: &render,
+    };
+    let done = state.store.apply_batch(call).await?;
     if let Some(t) = tally.take() {
         state.metrics.record_batch(Door::Codat, &t);
     }

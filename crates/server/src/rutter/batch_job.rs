@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::profile::{Door, PlatformProfile};
 use bankfeeds_domain::{Job, Timestamp};
-use bankfeeds_store::StoreResult;
+use bankfeeds_store::{BatchCall, StoreResult};
 
 use crate::http::error::ApiError;
 use crate::jobs::JobRunner;
@@ -62,10 +62,14 @@ impl JobRunner<AppState> for BatchRunner {
             tally.see(o);
             render_job_outcome(&state.public_base, &job, currency, o)
         };
-        let done = state
-            .store
-            .apply_batch(job.id, batch, &profile, now, &render)
-            .await?;
+        let call = BatchCall {
+            job: job.id,
+            batch,
+            profile: &profile,
+            now,
+            render: &render,
+        };
+        let done = state.store.apply_batch(call).await?;
         if let Some(t) = tally.take() {
             state.metrics.record_batch(Door::Rutter, &t);
         }

@@ -86,13 +86,13 @@ async fn a_busy_account_queues_batches_in_order(hub: Hub) {
         bankfeeds_domain::profile::Door::Rutter,
     );
     store
-        .apply_batch(
-            held.id,
-            &bankfeeds_server::rutter::transactions::batch_request(request),
-            &profile,
-            SystemClock.now(),
-            &bankfeeds_server::rutter::transactions::render_outcome,
-        )
+        .apply_batch(bankfeeds_store::BatchCall {
+            job: held.id,
+            batch: &bankfeeds_server::rutter::transactions::batch_request(request),
+            profile: &profile,
+            now: SystemClock.now(),
+            render: &bankfeeds_server::rutter::transactions::render_outcome,
+        })
         .await
         .unwrap();
     let job = wait_for_job(&hub, &f.creds, envelope["id"].as_str().unwrap()).await;

@@ -264,7 +264,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
             .await?;
         let mut counts = FeedCounts::default();
         for r in rows {
-            let n = u64::try_from(r.n.0).unwrap_or(0);
+            let n = r.n.count();
             match bankfeeds_store::decode::account::feed_status(&r.feed_status)? {
                 FeedStatus::Active => counts.linked += n,
                 FeedStatus::Inactive => counts.pending += n,

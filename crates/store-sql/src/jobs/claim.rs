@@ -108,6 +108,15 @@ struct RankedOrg {
     id: DbId,
 }
 
+/// What a claim asks for: a runnable job (or only `only`) for `holder` until `lease_until`,
+/// as runnable at `now`.
+struct Claim<'a> {
+    only: Option<JobId>,
+    holder: &'a str,
+    lease_until: Timestamp,
+    now: Timestamp,
+}
+
 /// Claims a runnable job (or only `only`) for `holder` until `lease_until`.
 pub async fn claim_job<B: Backend>(
     db: &B,
@@ -116,21 +125,21 @@ pub async fn claim_job<B: Backend>(
     lease_until: Timestamp,
     now: Timestamp,
 ) -> StoreResult<Option<Job>> {
+    let claim = Claim {
+        only,
+        holder,
+        lease_until,
+        now,
+    };
     match B::DIALECT {
-        Dialect::Sqlite => claim_sqlite(db, only, holder, lease_until, now).await,
-        Dialect::Postgres => claim_postgres(db, only, holder, lease_until, now).await,
+        Dialect::Sqlite => claim_sqlite(db, &claim).await,
+        Dialect::Postgres => claim_postgres(db, &claim).await,
     }
 }
 
-async fn claim_sqlite<B: Backend>(
-    db: &B,
-    only: Option<JobId>,
-    holder: &str,
-    lease_until: Timestamp,
-    now: Timestamp,
-) -> StoreResult<Option<Job>> {
+async fn claim_sqlite<B: Backend>(db: &B, c: &Claim<'_>) -> StoreResult<Option<Job>> {
     let mut tx = db.write().await?;
-    let candidate = if only.is_some() {
+    let candidate = if c.only.is_some() {
         SQLITE_ONLY
     } else {
         SQLITE_FAIR
@@ -144,25 +153,25 @@ async fn claim_sqlite<B: Backend>(
     let claimed: Option<Claimed> = tx
         .fetch_optional(
             Sql::new(sql)
-                .bind(now)
-                .bind(lease_until)
-                .bind(holder)
-                .bind(only.map(|j| j.as_uuid())),
+                .bind(c.now)
+                .bind(c.lease_until)
+                .bind(c.holder)
+                .bind(c.only.map(|j| j.as_uuid())),
         )
         .await?;
     let job = match claimed {
-        Some(c) => {
+        Some(claimed) => {
             tx.execute(
                 Sql::new(
                     "INSERT INTO job_org_turns (org_id, last_claimed_at) VALUES ($1, $2)
                      ON CONFLICT (org_id) DO UPDATE
                      SET last_claimed_at = MAX(last_claimed_at, excluded.last_claimed_at)",
                 )
-                .bind(c.org_id.0)
-                .bind(now),
+                .bind(claimed.org_id.0)
+                .bind(c.now),
             )
             .await?;
-            Some(load::<B>(&mut tx, c.id.0.into()).await?)
+            Some(load::<B>(&mut tx, claimed.id.0.into()).await?)
         }
         None => None,
     };
@@ -170,57 +179,47 @@ async fn claim_sqlite<B: Backend>(
     Ok(job)
 }
 
-/// One claim statement (of organisation `org`, or only `only`, when given).
+/// One claim statement (of organisation `org`, or only `c.only`, when given).
 async fn claim_one<B: Backend>(
     db: &B,
-    only: Option<JobId>,
-    org: Option<DbId>,
-    holder: &str,
-    lease_until: Timestamp,
-    now: Timestamp,
+    c: &Claim<'_>,
+    org: Option<&DbId>,
 ) -> StoreResult<Option<DbId>> {
     // On the pool: each claim commits by itself, its lock held only for the statement.
     let claimed: Option<RankedOrg> = db
         .reader()
         .fetch_optional(
             Sql::new(POSTGRES_CLAIM)
-                .bind(now)
-                .bind(lease_until)
-                .bind(only.map(|j| j.as_uuid()))
-                .bind(holder)
+                .bind(c.now)
+                .bind(c.lease_until)
+                .bind(c.only.map(|j| j.as_uuid()))
+                .bind(c.holder)
                 .bind(org.map(|o| o.0)),
         )
         .await?;
     Ok(claimed.map(|c| c.id))
 }
 
-async fn claim_postgres<B: Backend>(
-    db: &B,
-    only: Option<JobId>,
-    holder: &str,
-    lease_until: Timestamp,
-    now: Timestamp,
-) -> StoreResult<Option<Job>> {
-    let claimed = match only {
-        Some(_) => claim_one(db, only, None, holder, lease_until, now).await?,
+async fn claim_postgres<B: Backend>(db: &B, c: &Claim<'_>) -> StoreResult<Option<Job>> {
+    let claimed = match c.only {
+        Some(_) => claim_one(db, c, None).await?,
         None => {
             // Ranked without locks; another claimer may take an organisation's candidate in
             // between, so each is tried in turn, then the whole queue. When none is ranked,
             // nothing was runnable: the caller looks again later (an idle worker polls).
             let ranked: Vec<RankedOrg> = db
                 .reader()
-                .fetch_all(Sql::new(POSTGRES_RANKED_ORGS).bind(now))
+                .fetch_all(Sql::new(POSTGRES_RANKED_ORGS).bind(c.now))
                 .await?;
             let mut claimed = None;
             for org in &ranked {
-                claimed =
-                    claim_one(db, None, Some(org.id.clone()), holder, lease_until, now).await?;
+                claimed = claim_one(db, c, Some(&org.id)).await?;
                 if claimed.is_some() {
                     break;
                 }
             }
             if claimed.is_none() && !ranked.is_empty() {
-                claimed = claim_one(db, None, None, holder, lease_until, now).await?;
+                claimed = claim_one(db, c, None).await?;
             }
             claimed
         }

@@ -15,8 +15,8 @@ use bankfeeds_store::decode::{corrupt, job};
 use bankfeeds_store::{Idem, JobStore, NewEvent, Outcome, StoreError, StoreResult};
 
 use crate::{
-    events, idempotency, Arg, Backend, DbBytes, DbId, DbInt, DbTime, Dialect, Exec, Sql, SqlStore,
-    Tx,
+    events, idempotency, Arg, Backend, CountRow, DbBytes, DbId, DbInt, DbTime, Dialect, Exec, Sql,
+    SqlStore, Tx,
 };
 
 #[derive(sqlx::FromRow)]
@@ -367,11 +367,7 @@ impl<B: Backend> JobStore for SqlStore<B> {
     }
 
     async fn count_failed_jobs(&self, org: OrgId, since: Timestamp) -> StoreResult<u64> {
-        #[derive(sqlx::FromRow)]
-        struct Count {
-            n: DbInt,
-        }
-        let row: Count = self
+        let row: CountRow = self
             .0
             .reader()
             .fetch_one(
@@ -384,7 +380,7 @@ impl<B: Backend> JobStore for SqlStore<B> {
                 .bind(since),
             )
             .await?;
-        Ok(u64::try_from(row.n.0).unwrap_or(0))
+        Ok(row.n.count())
     }
 
     async fn list_failed_jobs(

@@ -5,15 +5,13 @@
 
 mod rows;
 
-use bankfeeds_domain::batch::BatchRequest;
 use bankfeeds_domain::console::DayCount;
 use bankfeeds_domain::job::JobIngestion;
-use bankfeeds_domain::profile::PlatformProfile;
 use bankfeeds_domain::transaction::{Transaction, TransactionQuery};
 use bankfeeds_domain::{
     BankFeedAccountId, ConnectionId, Job, JobId, OrgId, Page, Timestamp, TransactionId,
 };
-use bankfeeds_store::{BatchRender, StoreResult, TransactionStore};
+use bankfeeds_store::{BatchCall, StoreResult, TransactionStore};
 
 pub use rows::{TransactionRow, COLUMNS};
 
@@ -66,15 +64,8 @@ pub async fn touch_synced(
 #[async_trait::async_trait]
 impl<B: Backend> TransactionStore for SqlStore<B> {
     /// The engine's own (see the module docs).
-    async fn apply_batch(
-        &self,
-        job: JobId,
-        batch: &BatchRequest,
-        profile: &PlatformProfile,
-        now: Timestamp,
-        render: BatchRender<'_>,
-    ) -> StoreResult<Job> {
-        self.0.apply_batch(job, batch, profile, now, render).await
+    async fn apply_batch(&self, call: BatchCall<'_>) -> StoreResult<Job> {
+        self.0.apply_batch(call).await
     }
 
     async fn list_transactions(
@@ -199,8 +190,8 @@ impl<B: Backend> TransactionStore for SqlStore<B> {
                     day: bankfeeds_domain::console::day_from_epoch_days(r.day.0).ok_or_else(
                         || bankfeeds_store::decode::corrupt("transactions.created_at"),
                     )?,
-                    pushed: u64::try_from(r.pushed.0).unwrap_or(0),
-                    ingested: u64::try_from(r.ingested.0).unwrap_or(0),
+                    pushed: r.pushed.count(),
+                    ingested: r.ingested.count(),
                 })
             })
             .collect()

@@ -8,18 +8,18 @@
 //! is delivered or given up.
 
 use bankfeeds_domain::webhook::delivery::{
-    next_step, streak_after, Attempt, Delivery, NextStep, RetryPolicy, TryRecord, TryResult,
+    next_step, streak_after, Attempt, Delivery, NextStep, RetryPolicy, TryRecord,
 };
 use bankfeeds_domain::webhook::{WebhookChange, WebhookId, WebhookStatus};
 use bankfeeds_domain::{OrgId, Timestamp};
-use bankfeeds_store::decode::{corrupt, known};
+use bankfeeds_store::decode::corrupt;
 use bankfeeds_store::{
     DeliveryStore, Event, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult,
 };
 
-use super::{fanout, find_by_id, IdOnly};
+use super::{attempts, fanout, find_by_id, recover, IdOnly};
 use crate::events::{EventRow, COLUMNS};
-use crate::{Backend, DbId, DbInt, DbTime, Dialect, Exec, Sql, SqlStore, Tx};
+use crate::{Backend, CountRow, DbId, DbInt, DbTime, Dialect, Exec, Sql, SqlStore, Tx};
 
 /// The head of each enabled endpoint's queue that is due and not leased, soonest first.
 /// `$1` is now.
@@ -76,54 +76,14 @@ struct StreakRow {
     failing_since: Option<DbTime>,
 }
 
-#[derive(sqlx::FromRow)]
-struct KindRow {
-    event_type: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct AttemptRow {
-    seq: DbInt,
-    endpoint_id: DbId,
-    event_seq: DbInt,
-    event_type: String,
-    attempted_at: DbTime,
-    status_code: Option<DbInt>,
-    latency_ms: DbInt,
-    response: String,
-    error: Option<String>,
-    outcome: String,
-}
-
-impl TryFrom<AttemptRow> for Attempt {
-    type Error = StoreError;
-
-    fn try_from(r: AttemptRow) -> StoreResult<Self> {
-        Ok(Attempt {
-            id: r.seq.0,
-            endpoint_id: r.endpoint_id.0.into(),
-            event_seq: r.event_seq.0,
-            event_type: known(
-                EventKind::parse(&r.event_type),
-                "webhook_attempts.event_type",
-            )?,
-            attempted_at: r.attempted_at.0,
-            status_code: r.status_code.and_then(|s| u16::try_from(s.0).ok()),
-            latency_ms: u64::try_from(r.latency_ms.0).unwrap_or(0),
-            response: r.response,
-            error: r.error,
-            succeeded: r.outcome == "succeeded",
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct CountRow {
-    n: DbInt,
-}
-
-fn count(n: DbInt) -> u64 {
-    u64::try_from(n.0).unwrap_or(0)
+/// How many deliveries are waiting to be made (or made again).
+pub(crate) async fn pending_deliveries(db: &mut impl Exec) -> StoreResult<u64> {
+    let row: CountRow = db
+        .fetch_one(Sql::new(
+            "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'",
+        ))
+        .await?;
+    Ok(row.n.count())
 }
 
 fn tries(n: &DbInt) -> StoreResult<u32> {
@@ -228,33 +188,14 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             .fetch_optional(Sql::new(sql).bind(delivery))
             .await?
             .ok_or(StoreError::NotFound)?;
-        let kind: Option<KindRow> = tx
-            .fetch_optional(
-                Sql::new("SELECT event_type FROM events WHERE seq = $1").bind(d.event_seq.0),
-            )
-            .await?;
-        let succeeded = record.result.succeeded();
-        let status_code = match record.result {
-            TryResult::Answered { status, .. } => Some(i64::from(status)),
-            TryResult::NoAnswer => None,
-        };
-        tx.execute(
-            Sql::new(
-                "INSERT INTO webhook_attempts (endpoint_id, org_id, delivery_seq, event_seq,
-                     event_type, attempted_at, status_code, latency_ms, response, error, outcome)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(d.endpoint_id.0)
-            .bind(d.org_id.0)
-            .bind(delivery)
-            .bind(d.event_seq.0)
-            .bind(kind.map(|k| k.event_type).unwrap_or_default())
-            .bind(now)
-            .bind(status_code)
-            .bind(i64::try_from(record.latency_ms).unwrap_or(i64::MAX))
-            .bind(&record.response)
-            .bind(record.error.as_deref())
-            .bind(if succeeded { "succeeded" } else { "failed" }),
+        attempts::record(
+            &mut tx,
+            &d.endpoint_id,
+            &d.org_id,
+            delivery,
+            d.event_seq.0,
+            record,
+            now,
         )
         .await?;
         if d.status != "pending" || d.locked_by.as_deref() != Some(holder) {
@@ -282,7 +223,7 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             &mut tx,
             &d.endpoint_id,
             d.org_id.0.into(),
-            succeeded,
+            record.result.succeeded(),
             policy,
             now,
         )
@@ -346,58 +287,15 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
         if let Some(saved) = crate::idempotency::begin(&mut tx, idem, now).await? {
             return Ok(Outcome::Replayed(saved));
         }
-        let sql = format!(
-            "SELECT event_types, cursor_tx, cursor_seq FROM webhook_endpoints
-             WHERE org_id = $1 AND id = $2{}",
-            B::DIALECT.for_update()
-        );
-        let e: RecoverRow = tx
-            .fetch_optional(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let endpoint = super::find::<B>(&mut tx, org, id, false)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let recovered = |n| {
-            NewEvent::webhook_changed(&endpoint, WebhookChange::Recovered, Some(since))
-                .by_operator(by)
-                .with("events", n)
+        let (endpoint, cursor) = recover::locked_endpoint::<B>(&mut tx, org, id).await?;
+        let n = match cursor {
+            Some(cursor) => recover::requeue(&mut tx, &endpoint, cursor, since, max, now).await?,
+            None => 0,
         };
-        let (Some(ctx), Some(cseq)) = (e.cursor_tx, e.cursor_seq) else {
-            crate::events::append(&mut tx, &recovered(0), now).await?;
-            crate::idempotency::finish(&mut tx, idem, &0).await?;
-            return tx.commit().await.map(|()| Outcome::Done(0));
-        };
-        let kinds: Vec<&str> = e.event_types.split_whitespace().collect();
-        let filter = if kinds.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " AND event_type IN ({})",
-                crate::exec::placeholders(8, kinds.len())
-            )
-        };
-        let sql = format!(
-            "INSERT INTO webhook_deliveries (endpoint_id, org_id, event_seq, status, tries,
-                 next_attempt_at, created_at, updated_at)
-             SELECT $1, org_id, seq, 'pending', 0, $2, $2, $2 FROM events
-             WHERE org_id = $3 AND created_at >= $4
-               AND (tx < $5 OR (tx = $5 AND seq <= $6)){filter}
-             ORDER BY tx, seq LIMIT $7"
-        );
-        let mut q = Sql::new(sql)
-            .bind(id.as_uuid())
-            .bind(now)
-            .bind(org.as_uuid())
-            .bind(since)
-            .bind(ctx.0)
-            .bind(cseq.0)
-            .bind(max);
-        for k in kinds {
-            q.push(k);
-        }
-        let n = tx.execute(q).await?;
-        crate::events::append(&mut tx, &recovered(n), now).await?;
+        let event = NewEvent::webhook_changed(&endpoint, WebhookChange::Recovered, Some(since))
+            .by_operator(by)
+            .with("events", n);
+        crate::events::append(&mut tx, &event, now).await?;
         crate::idempotency::finish(&mut tx, idem, &n).await?;
         tx.commit().await?;
         Ok(Outcome::Done(n))
@@ -410,40 +308,11 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
         before: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<Attempt>> {
-        let mut db = self.0.reader();
-        let found: Option<IdOnly> = db
-            .fetch_optional(
-                Sql::new("SELECT id FROM webhook_endpoints WHERE org_id = $1 AND id = $2")
-                    .bind(org.as_uuid())
-                    .bind(id.as_uuid()),
-            )
-            .await?;
-        found.ok_or(StoreError::NotFound)?;
-        db.all::<AttemptRow, _>(
-            Sql::new(
-                "SELECT seq, endpoint_id, event_seq, event_type, attempted_at, status_code,
-                     latency_ms, response, error, outcome
-                 FROM webhook_attempts
-                 WHERE endpoint_id = $1 AND org_id = $2 AND seq < $3
-                 ORDER BY seq DESC LIMIT $4",
-            )
-            .bind(id.as_uuid())
-            .bind(org.as_uuid())
-            .bind(before.unwrap_or(i64::MAX))
-            .bind(limit),
-        )
-        .await
+        attempts::list(&mut self.0.reader(), org, id, before, limit).await
     }
 
     async fn delivery_queue_depth(&self) -> StoreResult<u64> {
-        let row: CountRow = self
-            .0
-            .reader()
-            .fetch_one(Sql::new(
-                "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'",
-            ))
-            .await?;
-        Ok(count(row.n))
+        pending_deliveries(&mut self.0.reader()).await
     }
 }
 
@@ -500,11 +369,4 @@ impl<B: Backend> SqlStore<B> {
         }
         Ok(())
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct RecoverRow {
-    event_types: String,
-    cursor_tx: Option<DbInt>,
-    cursor_seq: Option<DbInt>,
 }

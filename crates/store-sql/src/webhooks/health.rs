@@ -36,11 +36,10 @@ pub async fn webhook_health(
             .bind(since),
         )
         .await?;
-    let n = |v: DbInt| u64::try_from(v.0).unwrap_or(0);
     Ok(WebhookHealth {
-        endpoints: n(r.endpoints),
-        disabled: n(r.disabled),
-        pending: n(r.pending),
-        failed_attempts: n(r.failed),
+        endpoints: r.endpoints.count(),
+        disabled: r.disabled.count(),
+        pending: r.pending.count(),
+        failed_attempts: r.failed.count(),
     })
 }

@@ -4,10 +4,14 @@
 //! writer already excludes the rest), so the count a creation checks cannot change before it
 //! commits. The rules are the domain's (`domain::webhook`).
 
+mod attempts;
 mod deliveries;
 mod fanout;
 mod feed;
 mod health;
+mod recover;
+
+pub(crate) use deliveries::pending_deliveries;
 
 use bankfeeds_domain::operator::OperatorId;
 use bankfeeds_domain::webhook::{
@@ -19,7 +23,7 @@ use bankfeeds_store::decode::{corrupt, known};
 use bankfeeds_store::NewEvent;
 use bankfeeds_store::{Event, EventKind, Idem, Outcome, StoreError, StoreResult, WebhookStore};
 
-use crate::{idempotency, Backend, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{idempotency, Backend, CountRow, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct EndpointRow {
@@ -57,8 +61,9 @@ impl TryFrom<EndpointRow> for WebhookEndpoint {
     }
 }
 
-const SELECT: &str = "SELECT id, org_id, url, event_types, description, status, secret, \
-                      created_at, updated_at FROM webhook_endpoints";
+/// The columns `EndpointRow` reads.
+const COLUMNS: &str =
+    "id, org_id, url, event_types, description, status, secret, created_at, updated_at";
 
 fn event_types_text(e: &WebhookEndpoint) -> String {
     e.event_types
@@ -85,11 +90,6 @@ pub(super) struct IdOnly {
     id: DbId,
 }
 
-#[derive(sqlx::FromRow)]
-struct CountRow {
-    n: DbInt,
-}
-
 /// Records the endpoint's `webhook.changed` event, naming the operator who made the change.
 async fn changed(
     tx: &mut impl Exec,
@@ -110,7 +110,8 @@ async fn find<B: Backend>(
     lock: bool,
 ) -> StoreResult<Option<WebhookEndpoint>> {
     let lock = if lock { B::DIALECT.for_update() } else { "" };
-    let sql = format!("{SELECT} WHERE org_id = $1 AND id = $2{lock}");
+    let sql =
+        format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE org_id = $1 AND id = $2{lock}");
     tx.optional::<EndpointRow, _>(Sql::new(sql).bind(org.as_uuid()).bind(id.as_uuid()))
         .await
 }
@@ -120,7 +121,7 @@ pub(super) async fn find_by_id(
     tx: &mut impl Exec,
     id: WebhookId,
 ) -> StoreResult<Option<WebhookEndpoint>> {
-    let sql = format!("{SELECT} WHERE id = $1");
+    let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1");
     tx.optional::<EndpointRow, _>(Sql::new(sql).bind(id.as_uuid()))
         .await
 }
@@ -212,7 +213,7 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
     }
 
     async fn list_webhooks(&self, org: OrgId) -> StoreResult<Vec<WebhookEndpoint>> {
-        let sql = format!("{SELECT} WHERE org_id = $1 ORDER BY id");
+        let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE org_id = $1 ORDER BY id");
         self.0
             .reader()
             .all::<EndpointRow, _>(Sql::new(sql).bind(org.as_uuid()))

@@ -8,9 +8,9 @@ use bankfeeds_domain::account::BankAccountType;
 use bankfeeds_domain::job::JobRequest;
 use bankfeeds_domain::profile::Door;
 use bankfeeds_domain::transaction::{TransactionData, TransactionQuery};
-use bankfeeds_domain::{Connection, Currency, NewConnection, NewOrg, Platform};
+use bankfeeds_domain::{Connection, Currency, JobId, NewConnection, NewOrg, Platform};
 use bankfeeds_store::prelude::*;
-use bankfeeds_store::Outcome;
+use bankfeeds_store::{BatchRender, Outcome};
 use chrono::{DateTime, TimeDelta};
 
 use super::*;
@@ -66,16 +66,30 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    /// The batch as job `job` of the fixture's platform, at `t0`, rendered by `render`.
+    fn call<'a>(
+        &'a self,
+        job: JobId,
+        b: &'a BatchRequest,
+        render: BatchRender<'a>,
+    ) -> BatchCall<'a> {
+        BatchCall {
+            job,
+            batch: b,
+            profile: &self.profile,
+            now: t0(),
+            render,
+        }
+    }
+
     async fn prepare(&self, job: JobId, b: &BatchRequest) -> Option<Prepared> {
         let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&self.seen, o);
-        prepare(&self.store, job, b, &self.profile, t0(), &r)
-            .await
-            .unwrap()
+        prepare(&self.store, self.call(job, b, &r)).await.unwrap()
     }
 
     async fn commit(&self, job: JobId, prepared: Option<Prepared>, b: &BatchRequest) -> Job {
         let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&self.seen, o);
-        commit(&self.store, job, prepared, b, &self.profile, t0(), &r)
+        commit(&self.store, prepared, self.call(job, b, &r))
             .await
             .unwrap()
     }
@@ -83,10 +97,7 @@ impl Fixture {
     /// The whole batch in one call, as the store's `apply_batch` runs it.
     async fn apply(&self, job: JobId, b: &BatchRequest) -> Job {
         let r = |_, o: &Result<Vec<BatchItem>, BatchRefusal>| render(&self.seen, o);
-        self.store
-            .apply_batch(job, b, &self.profile, t0(), &r)
-            .await
-            .unwrap()
+        self.store.apply_batch(self.call(job, b, &r)).await.unwrap()
     }
 
     fn renders(&self) -> usize {

@@ -3,22 +3,21 @@
 //! scheduled sync. How transactions fall into statements is the domain's
 //! (`domain::statement::plan`).
 
-use bankfeeds_domain::link::CompanyId;
-use std::collections::{BTreeMap, BTreeSet};
+mod reported;
+mod statements;
 
-use bankfeeds_domain::batch::rules::start_of_utc_day;
-use bankfeeds_domain::statement::{self, Pending, Reported, Shown, Statement, StatementId};
-use bankfeeds_domain::statement_close::{bank_closings, DayReport};
+use bankfeeds_domain::link::CompanyId;
+use bankfeeds_domain::statement::{self, Pending, Statement, StatementId};
 use bankfeeds_domain::transaction::Transaction;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Platform, Timestamp};
-use bankfeeds_store::decode::{corrupt, count};
 use bankfeeds_store::{NewEvent, PlatformFeedStore, StoreError, StoreResult};
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use self::reported::{breaks, reported};
+use self::statements::{insert_statement, mark_lines, shown, StatementRow, STATEMENT_COLUMNS};
 use crate::accounts::{self, AccountRow, Key};
 use crate::transactions::{self, TransactionRow, COLUMNS};
-use crate::{connections, events, Backend, DbAmount, DbId, DbInt, DbTime, Exec, Sql, SqlStore, Tx};
+use crate::{connections, events, Backend, DbAmount, DbId, DbTime, Exec, Sql, SqlStore, Tx};
 
 #[derive(sqlx::FromRow)]
 struct FeedConnection {
@@ -52,186 +51,10 @@ async fn linked<B: Backend>(
 }
 
 #[derive(sqlx::FromRow)]
-struct StatementRow {
-    id: DbId,
-    company_id: DbId,
-    account_id: DbId,
-    ingested_at: DbTime,
-    transaction_count: DbInt,
-    first_transaction_id: DbId,
-    last_transaction_id: DbId,
-    opening_balance: DbAmount,
-    closing_balance: DbAmount,
-    period_day: Option<String>,
-    late: DbInt,
-    reported_closing: Option<DbAmount>,
-}
-
-const STATEMENT_COLUMNS: &str = "id, company_id, account_id, ingested_at, transaction_count,
-    first_transaction_id, last_transaction_id, opening_balance, closing_balance, period_day, late,
-    reported_closing";
-
-impl TryFrom<StatementRow> for Statement {
-    type Error = StoreError;
-
-    fn try_from(r: StatementRow) -> StoreResult<Self> {
-        Ok(Statement {
-            id: r.id.0.into(),
-            company_id: r.company_id.0.into(),
-            account_id: r.account_id.0.into(),
-            ingested_at: r.ingested_at.0,
-            day: r
-                .period_day
-                .map(|d| d.parse().map_err(|_| corrupt("statements.period_day")))
-                .transpose()?,
-            late: r.late.0 != 0,
-            transaction_count: count(r.transaction_count.0, "statements.transaction_count")?,
-            first_transaction_id: r.first_transaction_id.0.into(),
-            last_transaction_id: r.last_transaction_id.0.into(),
-            opening_balance: r.opening_balance.0,
-            closing_balance: r.closing_balance.0,
-            reported_closing: r.reported_closing.map(|b| b.0),
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
 struct PendingRow {
     id: DbId,
     amount: DbAmount,
     posted_at: DbTime,
-}
-
-#[derive(sqlx::FromRow)]
-struct Through {
-    through: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
-struct BreakRow {
-    difference: DbAmount,
-}
-
-/// What the platform already shows of the feed: its newest statement's closing as the bank
-/// gave it, and the newest posting day shown.
-async fn shown(conn: &mut impl Exec, account: BankFeedAccountId) -> StoreResult<Shown> {
-    let newest: Option<StatementRow> = conn
-        .fetch_optional(
-            Sql::new(format!(
-                "SELECT {STATEMENT_COLUMNS} FROM statements WHERE account_id = $1
-                 ORDER BY id DESC LIMIT 1"
-            ))
-            .bind(account.as_uuid()),
-        )
-        .await?;
-    let through: Through = conn
-        .fetch_one(
-            Sql::new("SELECT MAX(period_day) AS through FROM statements WHERE account_id = $1")
-                .bind(account.as_uuid()),
-        )
-        .await?;
-    Ok(Shown {
-        closing: newest
-            .map(Statement::try_from)
-            .transpose()?
-            .map(|s| s.bank_closing()),
-        through: through
-            .through
-            .map(|d| d.parse().map_err(|_| corrupt("statements.period_day")))
-            .transpose()?,
-    })
-}
-
-/// The sum of the differences of the breaks continuity recorded for the account.
-async fn breaks(conn: &mut impl Exec, account: BankFeedAccountId) -> StoreResult<Decimal> {
-    let rows: Vec<BreakRow> = conn
-        .fetch_all(
-            Sql::new("SELECT difference FROM balance_reports WHERE account_id = $1 AND is_break")
-                .bind(account.as_uuid()),
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.difference.0).sum())
-}
-
-#[derive(sqlx::FromRow)]
-struct PostedRow {
-    posted_at: DbTime,
-}
-
-#[derive(sqlx::FromRow)]
-struct DayReportRow {
-    reported: DbAmount,
-    posted_through: DbTime,
-    lines_on_day: Option<DbInt>,
-}
-
-/// What the FI said about the balance of the feed's `pending` lines: its last reported balance
-/// and what was stored after it, the `breaks`, and the bank's closing of each pending day a
-/// report closes (`domain::statement_close`).
-async fn reported(
-    conn: &mut impl Exec,
-    feed: &BankFeedAccount,
-    pending: &[Pending],
-    breaks: Decimal,
-) -> StoreResult<Reported> {
-    let ledger = crate::continuity::load_ledger(conn, feed.id).await?;
-    let mut reported = Reported {
-        current: ledger
-            .last_reported
-            .or(feed.current_balance.map(|b| b.as_decimal())),
-        unreported: match ledger.last_reported {
-            Some(_) => ledger.unreported,
-            None => Decimal::ZERO,
-        },
-        breaks,
-        closings: BTreeMap::new(),
-    };
-    let Some(first) = pending.iter().map(|p| p.posted_at).min() else {
-        return Ok(reported);
-    };
-    let from = start_of_utc_day(first);
-    let days: BTreeSet<NaiveDate> = pending.iter().map(|p| p.posted_at.date_naive()).collect();
-    // Every line of those days, ingested or not: what each day holds now.
-    let posted: Vec<PostedRow> = conn
-        .fetch_all(
-            Sql::new(
-                "SELECT posted_at FROM transactions WHERE account_id = $1 AND posted_at >= $2",
-            )
-            .bind(feed.id.as_uuid())
-            .bind(from),
-        )
-        .await?;
-    let mut lines_now: BTreeMap<NaiveDate, u32> = days.iter().map(|d| (*d, 0)).collect();
-    for row in posted {
-        if let Some(n) = lines_now.get_mut(&row.posted_at.0.date_naive()) {
-            *n += 1;
-        }
-    }
-    let rows: Vec<DayReportRow> = conn
-        .fetch_all(
-            Sql::new(
-                "SELECT reported, posted_through, lines_on_day FROM balance_reports
-                 WHERE account_id = $1 AND posted_through >= $2 ORDER BY seq",
-            )
-            .bind(feed.id.as_uuid())
-            .bind(from),
-        )
-        .await?;
-    let reports = rows
-        .into_iter()
-        .map(|r| {
-            Ok(DayReport {
-                reported: r.reported.0,
-                posted_through: r.posted_through.0.date_naive(),
-                lines_on_day: r
-                    .lines_on_day
-                    .map(|n| count(n.0, "balance_reports.lines_on_day"))
-                    .transpose()?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    reported.closings = bank_closings(&reports, &lines_now);
-    Ok(reported)
 }
 
 /// Feeds the company linked and did not unlink, `deleted`: whose account is deleted, or live;
@@ -472,55 +295,4 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
             .map(|d| (d.company_id.0.into(), d.account_id.0.into()))
             .collect())
     }
-}
-
-async fn insert_statement(tx: &mut impl Exec, s: &Statement) -> StoreResult<()> {
-    let transaction_count =
-        i32::try_from(s.transaction_count).map_err(|_| corrupt("statements.transaction_count"))?;
-    tx.execute(
-        Sql::new(
-            "INSERT INTO statements (id, company_id, account_id, ingested_at,
-             transaction_count, first_transaction_id, last_transaction_id,
-             opening_balance, closing_balance, period_day, late, reported_closing)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(s.id.as_uuid())
-        .bind(s.company_id.as_uuid())
-        .bind(s.account_id.as_uuid())
-        .bind(s.ingested_at)
-        .bind(transaction_count)
-        .bind(s.first_transaction_id.as_uuid())
-        .bind(s.last_transaction_id.as_uuid())
-        .bind(s.opening_balance)
-        .bind(s.closing_balance)
-        .bind(s.day.map(|d| d.to_string()))
-        .bind(i32::from(s.late))
-        .bind(s.reported_closing),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Records the statement each of its lines went into.
-async fn mark_lines(
-    tx: &mut impl Exec,
-    s: &Statement,
-    ids: &[bankfeeds_domain::TransactionId],
-) -> StoreResult<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
-    let mut sql = Sql::new(format!(
-        "UPDATE transactions SET platform_statement_id = $1
-         WHERE account_id = $2 AND id IN ({})",
-        placeholders.join(", ")
-    ))
-    .bind(s.id.as_uuid())
-    .bind(s.account_id.as_uuid());
-    for id in ids {
-        sql.push(id.as_uuid());
-    }
-    tx.execute(sql).await?;
-    Ok(())
 }
