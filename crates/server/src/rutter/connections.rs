@@ -1,7 +1,7 @@
 //! `/versioned/connections`: an FI creates one connection per business customer and platform,
 //! and selects it on later calls with the connection's `access_token`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::{Connection, ConnectionId, NewConnection};
@@ -11,9 +11,10 @@ use utoipa::IntoParams;
 
 use crate::http::auth::{ConnectionAuth, OrgAuth};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{parse_id, Query};
+use crate::http::extract::Query;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::pagination::{ListParams, PageOut};
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Gone, Refusals};
 use crate::state::AppState;
 
@@ -229,9 +230,8 @@ pub async fn get_connection_status(
 pub async fn delete_connection(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ConnectionId>,
 ) -> ApiResult<JsonOut<DeletedOut>> {
-    let id: ConnectionId = parse_id(&id, "connection")?;
     state
         .store
         .delete_connection(org.id, id, state.clock.now())
@@ -257,9 +257,8 @@ pub async fn delete_connection(
 pub async fn rotate_access_token(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ConnectionId>,
 ) -> ApiResult<JsonOut<ConnectionCreateOut>> {
-    let id: ConnectionId = parse_id(&id, "connection")?;
     let token = bankfeeds_domain::Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
     let c = state
         .store

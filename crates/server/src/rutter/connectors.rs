@@ -2,17 +2,17 @@
 //! platform go to the hub's built-in sandbox (the default) or live to the platform's own API,
 //! and the live app's credentials (kept sealed under `secrets_key`, never returned).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::live::{self, ConnectorMode, ConnectorSettings};
 use bankfeeds_domain::{Platform, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::fi_configs::parse_platform;
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Refusals};
 use crate::state::AppState;
 
@@ -80,10 +80,9 @@ fn out(s: &ConnectorSettings) -> ConnectorEnvelopeOut {
 pub async fn put_connector(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
     Json(body): Json<ConnectorIn>,
 ) -> ApiResult<JsonOut<ConnectorEnvelopeOut>> {
-    let platform = parse_platform(&platform)?;
     let now = state.clock.now();
     let current = state
         .store
@@ -153,9 +152,8 @@ pub async fn put_connector(
 pub async fn get_connector(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
 ) -> ApiResult<JsonOut<ConnectorEnvelopeOut>> {
-    let platform = parse_platform(&platform)?;
     let now = state.clock.now();
     let settings = state
         .store

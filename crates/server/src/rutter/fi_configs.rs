@@ -2,7 +2,7 @@
 //! the login page the link flow sends customers to (Rutter's dashboard "Bank Feeds
 //! Configuration", as an API).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::Platform;
@@ -10,6 +10,7 @@ use bankfeeds_domain::Platform;
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::path::{InPath, PathSegment};
 use crate::http::responses::{BodyRefusals, Gone, Refusals, Unauthorized};
 use crate::state::AppState;
 
@@ -31,16 +32,19 @@ pub fn fi_config_out(c: FiConfig) -> FiConfigOut {
     }
 }
 
-pub fn parse_platform(raw: &str) -> Result<Platform, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::bad_request(
-            "INVALID_ENUM_VALUE",
-            format!(
-                "{raw:?} is not a platform; expected one of {}",
-                Platform::ALL.map(Platform::as_str).join(", ")
-            ),
-        )
-    })
+/// `{platform}` in a path: `INVALID_ENUM_VALUE` listing the platforms when it is none.
+impl PathSegment for Platform {
+    fn from_segment(raw: &str) -> Result<Self, ApiError> {
+        raw.parse().map_err(|_| {
+            ApiError::bad_request(
+                "INVALID_ENUM_VALUE",
+                format!(
+                    "{raw:?} is not a platform; expected one of {}",
+                    Platform::ALL.map(Platform::as_str).join(", ")
+                ),
+            )
+        })
+    }
 }
 
 fn not_configured(platform: Platform) -> ApiError {
@@ -66,10 +70,9 @@ fn not_configured(platform: Platform) -> ApiError {
 pub async fn put_fi_config(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
     Json(body): Json<FiConfigIn>,
 ) -> ApiResult<JsonOut<FiConfigEnvelopeOut>> {
-    let platform = parse_platform(&platform)?;
     let now = state.clock.now();
     let config = FiConfig {
         org_id: org.id,
@@ -125,9 +128,8 @@ pub async fn list_fi_configs(
 pub async fn get_fi_config(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
 ) -> ApiResult<JsonOut<FiConfigEnvelopeOut>> {
-    let platform = parse_platform(&platform)?;
     let config = state
         .store
         .get_fi_config(org.id, platform)
@@ -153,9 +155,8 @@ pub async fn get_fi_config(
 pub async fn delete_fi_config(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
 ) -> ApiResult<JsonOut<FiConfigDeletedOut>> {
-    let platform = parse_platform(&platform)?;
     state
         .store
         .delete_fi_config(org.id, platform)

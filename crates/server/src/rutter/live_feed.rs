@@ -4,14 +4,16 @@
 //! (`LiveStore::restart_live_feed`), so nothing is skipped; a rejected feed connection or a
 //! revoked consent needs the customer instead (`LIVE_FEED_NOT_STOPPED`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use bankfeeds_domain::live::RestartRefusal;
+use bankfeeds_domain::BankFeedAccountId;
 use bankfeeds_wire::accounts::LiveFeedEnvelopeOut;
 
 use super::accounts::live_feed_out;
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::path::InPath;
 use crate::http::responses::Unauthorized;
 use crate::state::AppState;
 
@@ -32,9 +34,9 @@ use crate::state::AppState;
 pub async fn restart(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
 ) -> ApiResult<Json<LiveFeedEnvelopeOut>> {
-    let account = super::accounts::find_account(&state, &auth, &id).await?;
+    let account = super::accounts::find_account(&state, &auth, id).await?;
     let restarted = state
         .store
         .restart_live_feed(auth.connection.id, account.id, state.clock.now())

@@ -4,10 +4,10 @@
 //! (`crate::statements`).
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bankfeeds_domain::BankFeedAccount;
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tokio_stream::wrappers::ReceiverStream;
@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
+use crate::http::path::InPath;
 use crate::http::responses::Unauthorized;
 use crate::state::AppState;
 use crate::statements::{self, DateRange, FileSettings, StatementError, StatementFormat};
@@ -220,12 +221,12 @@ async fn serve(
 pub async fn account_statement(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
     Query(params): Query<StatementParams>,
 ) -> ApiResult<Response> {
     let format = parse_format(params.format.as_deref())?;
     let range = parse_range(params.from.as_deref(), params.to.as_deref())?;
-    let account = super::accounts::find_account(&state, &auth, &id).await?;
+    let account = super::accounts::find_account(&state, &auth, id).await?;
     let stem = account.internal_bank_account_id.clone();
     serve(state, &auth, vec![account], format, range, &stem).await
 }

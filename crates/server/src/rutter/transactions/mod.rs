@@ -1,7 +1,7 @@
 //! `/versioned/accounting/bank_feeds/transactions`: the FI pushes posted transactions in
 //! batches for one account. Every batch becomes a job; `prefer_sync` waits for it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
@@ -19,8 +19,9 @@ pub use dto::*;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{parse_id, Query};
+use crate::http::extract::Query;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::path::{parse_id, InPath};
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{pagination, time_param};
 use crate::jobs;
@@ -292,7 +293,7 @@ pub async fn list_transactions(
         bank_feed_account_id: p
             .bank_feed_account_id
             .as_deref()
-            .map(|a| parse_id(a, "bank feed account"))
+            .map(parse_id)
             .transpose()?,
         posted_at_min: time(&p.posted_at_min, "posted_at_min")?,
         posted_at_max: time(&p.posted_at_max, "posted_at_max")?,
@@ -333,9 +334,8 @@ pub async fn list_transactions(
 pub async fn get_transaction(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<TransactionId>,
 ) -> ApiResult<Response> {
-    let id: TransactionId = parse_id(&id, "transaction")?;
     let t = state
         .store
         .get_transaction(auth.connection.id, id)

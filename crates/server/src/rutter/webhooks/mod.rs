@@ -6,7 +6,7 @@
 pub mod deliveries;
 pub mod dto;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
@@ -17,8 +17,8 @@ use bankfeeds_store::{Outcome, StoreError};
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::parse_id;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals, Unauthorized};
 use crate::rutter::connections::DeletedOut;
 use crate::state::AppState;
@@ -139,9 +139,8 @@ pub async fn list_webhooks(
 pub async fn get_webhook(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
 ) -> ApiResult<JsonOut<WebhookEnvelopeOut>> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     let e = state
         .store
         .get_webhook(org.id, id)
@@ -168,10 +167,9 @@ pub async fn get_webhook(
 pub async fn update_webhook(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
     req: IdempotentJson<WebhookPatchIn>,
 ) -> ApiResult<Response> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     let body = &req.body;
     let patch = WebhookPatch {
         url: body.url.clone(),
@@ -224,9 +222,8 @@ pub async fn update_webhook(
 pub async fn rotate_webhook_secret(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
 ) -> ApiResult<JsonOut<WebhookEnvelopeOut>> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     let (secret, stored) = rotated(state.keyring.as_deref(), org.id, id);
     let e = state
         .store
@@ -254,9 +251,8 @@ pub async fn rotate_webhook_secret(
 pub async fn delete_webhook(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
 ) -> ApiResult<JsonOut<DeletedOut>> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     state
         .store
         .delete_webhook(org.id, id, state.clock.now(), None)
