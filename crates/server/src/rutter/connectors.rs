@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::live::{self, ConnectorMode, ConnectorSettings};
-use bankfeeds_domain::{Platform, Timestamp};
+use bankfeeds_domain::{OrgId, Platform, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -64,6 +64,21 @@ fn out(s: &ConnectorSettings) -> ConnectorEnvelopeOut {
     }
 }
 
+/// The organisation's settings for `platform`: the stored ones, or the default (sandbox, no
+/// credentials) as of `now` when none are stored.
+async fn settings_of(
+    state: &AppState,
+    org: OrgId,
+    platform: Platform,
+    now: Timestamp,
+) -> ApiResult<ConnectorSettings> {
+    Ok(state
+        .store
+        .get_connector(org, platform)
+        .await?
+        .unwrap_or_else(|| ConnectorSettings::default_for(org, platform, now)))
+}
+
 /// Choose sandbox or live delivery for one platform, and set the live app's credentials.
 #[utoipa::path(
     put,
@@ -84,11 +99,7 @@ pub async fn put_connector(
     Json(body): Json<ConnectorIn>,
 ) -> ApiResult<JsonOut<ConnectorEnvelopeOut>> {
     let now = state.clock.now();
-    let current = state
-        .store
-        .get_connector(org.id, platform)
-        .await?
-        .unwrap_or_else(|| ConnectorSettings::default_for(org.id, platform, now));
+    let current = settings_of(&state, org.id, platform, now).await?;
     for (name, value, most) in [
         ("client_id", &body.client_id, 200),
         ("client_secret", &body.client_secret, 500),
@@ -154,11 +165,6 @@ pub async fn get_connector(
     OrgAuth(org): OrgAuth,
     InPath(platform): InPath<Platform>,
 ) -> ApiResult<JsonOut<ConnectorEnvelopeOut>> {
-    let now = state.clock.now();
-    let settings = state
-        .store
-        .get_connector(org.id, platform)
-        .await?
-        .unwrap_or_else(|| ConnectorSettings::default_for(org.id, platform, now));
+    let settings = settings_of(&state, org.id, platform, state.clock.now()).await?;
     Ok(JsonOut(out(&settings)))
 }
