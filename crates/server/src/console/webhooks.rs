@@ -84,6 +84,8 @@ impl AttemptRow {
 /// The form adding an endpoint, as typed.
 #[derive(Deserialize, Default)]
 pub(super) struct NewForm {
+    /// Defaulted, as every field: a form without its token is refused by the check, not read
+    /// as malformed.
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -278,7 +280,6 @@ pub(super) async fn show(
 
 #[derive(Deserialize)]
 pub(super) struct ActionForm {
-    csrf: String,
     confirm: Option<String>,
     /// The recover form's start, `YYYY-MM-DDTHH:MM` in UTC.
     since: Option<String>,
@@ -316,8 +317,7 @@ pub(super) async fn act(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: ActionForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: ActionForm = csrf.form(&body)?;
     let e = endpoint_of(&state, &session, &id).await?;
     let (org, operator, now) = (e.org_id, Some(session.operator.id), state.clock.now());
     let here = format!("/console/settings/webhooks/{}", e.id);
