@@ -5,14 +5,16 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bankfeeds_domain::{Clock, Job, OrgId};
-use bankfeeds_store::DynStore;
+use bankfeeds_domain::batch::BatchRequest;
+use bankfeeds_domain::profile::{Door, PlatformProfile};
+use bankfeeds_domain::{Clock, Job, JobId, OrgId, Timestamp};
+use bankfeeds_store::{BatchRender, DynStore, StoreResult};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 
 use crate::client_limit::{AuthFailures, ClientLimiter};
 use crate::jobs::{JobContext, Runners};
-use crate::metrics::Metrics;
+use crate::metrics::{BatchTally, Metrics};
 use crate::sandbox_access::SandboxAccess;
 
 #[derive(Clone)]
@@ -64,6 +66,32 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Applies a batch job through the store, then counts under `door` what the committed
+    /// outcome came to (`BatchTally`: the store may render twice, the last one is committed).
+    pub async fn apply_counted_batch(
+        &self,
+        door: Door,
+        job: JobId,
+        batch: &BatchRequest,
+        profile: &PlatformProfile,
+        now: Timestamp,
+        render: BatchRender<'_>,
+    ) -> StoreResult<Job> {
+        let tally = BatchTally::default();
+        let counted = |currency, o: &_| {
+            tally.see(o);
+            render(currency, o)
+        };
+        let done = self
+            .store
+            .apply_batch(job, batch, profile, now, &counted)
+            .await?;
+        if let Some(t) = tally.take() {
+            self.metrics.record_batch(door, &t);
+        }
+        Ok(done)
+    }
+
     /// Whether browsers reach the hub over HTTPS, so its cookies may be marked `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.public_base.starts_with("https://")

@@ -306,19 +306,10 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
         return state.store.fail_job(job.id, 400, &bad, now).await;
     };
     let profile = PlatformProfile::for_platform(connection.platform, Door::Codat);
-    let tally = crate::metrics::BatchTally::default();
-    let render = |_, o: &_| {
-        tally.see(o);
-        render_outcome(o)
-    };
-    let done = state
-        .store
-        .apply_batch(job.id, &batch, &profile, now, &render)
-        .await?;
-    if let Some(t) = tally.take() {
-        state.metrics.record_batch(Door::Codat, &t);
-    }
-    Ok(done)
+    let render = |_, o: &_| render_outcome(o);
+    state
+        .apply_counted_batch(Door::Codat, job.id, &batch, &profile, now, &render)
+        .await
 }
 
 /// `POST …/push/bankAccounts/{accountId}/bankTransactions`.

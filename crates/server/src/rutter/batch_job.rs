@@ -9,7 +9,6 @@ use bankfeeds_store::StoreResult;
 
 use crate::http::error::ApiError;
 use crate::jobs::JobRunner;
-use crate::metrics::BatchTally;
 use crate::rutter::transactions::{render_job_outcome, TransactionsCreateIn};
 use crate::state::AppState;
 
@@ -57,19 +56,10 @@ impl JobRunner<AppState> for BatchRunner {
         let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
         // The answer writes money with the minor units of the account the store applied the
         // batch to, which it hands over with the outcome.
-        let tally = BatchTally::default();
-        let render = |currency, o: &_| {
-            tally.see(o);
-            render_job_outcome(&state.public_base, &job, currency, o)
-        };
-        let done = state
-            .store
-            .apply_batch(job.id, batch, &profile, now, &render)
-            .await?;
-        if let Some(t) = tally.take() {
-            state.metrics.record_batch(Door::Rutter, &t);
-        }
-        Ok(done)
+        let render = |currency, o: &_| render_job_outcome(&state.public_base, &job, currency, o);
+        state
+            .apply_counted_batch(Door::Rutter, job.id, batch, &profile, now, &render)
+            .await
     }
 
     fn abandoned(&self) -> (u16, serde_json::Value) {
