@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::connections::connection_json;
 use super::error::{CodatError, CodatResult};
-use super::paging::ListParams;
+use super::paging::Listing;
 use super::responses::{BodyRefused, ListQuery, Missing, Refused};
 use super::wire::{AccessToken, Company, CompanyIn, Page};
 use super::{company_of, time, CodatAuth, CodatJson};
@@ -122,15 +122,13 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
-    OriginalUri(uri): OriginalUri,
-    RawQuery(query): RawQuery,
+    listing: Listing,
 ) -> CodatResult<Json<Page<Value>>> {
-    let params = ListParams::parse(query.as_deref())?;
     let mut items = Vec::new();
     for c in state.store.list_customers(org.id).await? {
         items.push(render(&state, &c).await?);
     }
-    Ok(Json(params.page(items, uri.path())))
+    Ok(Json(listing.page(items)))
 }
 
 #[utoipa::path(

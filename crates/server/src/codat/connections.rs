@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequestParts, OriginalUri, Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ use bankfeeds_domain::{ConnectionId, NewConnection};
 use serde_json::Value;
 
 use super::error::{CodatError, CodatResult};
-use super::paging::ListParams;
+use super::paging::Listing;
 use super::responses::{BodyRefused, ListQuery, Missing, Refused};
 use super::wire::{Connection, ConnectionIn, Page, UnlinkIn, ValidationItem};
 use super::{company_of, time, CodatAuth, CodatJson};
@@ -151,10 +151,8 @@ pub async fn list(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    RawQuery(query): RawQuery,
+    listing: Listing,
 ) -> CodatResult<Json<Page<Value>>> {
-    let params = ListParams::parse(query.as_deref())?;
     let customer = company_of(&state, org.id, &company).await?;
     let mut items = Vec::new();
     for cc in state
@@ -165,7 +163,7 @@ pub async fn list(
         let url = link_url(&state, &cc).await?;
         items.push(connection_json(&cc, &url));
     }
-    Ok(Json(params.page(items, uri.path())))
+    Ok(Json(listing.page(items)))
 }
 
 #[utoipa::path(
