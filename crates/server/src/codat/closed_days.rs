@@ -73,9 +73,6 @@ pub async fn declare(
                 ),
             ))
         }
-        DeclaredClosed::NotFound => Err(CodatError::not_found(
-            "SOURCE_ACCOUNT_NOT_FOUND",
-            format!("Source account {account} not found"),
-        )),
+        DeclaredClosed::NotFound => Err(CodatError::source_account_not_found(&account)),
     }
 }

@@ -74,12 +74,7 @@ pub async fn get(
         .store
         .continuity(cc.connection.id, a.id)
         .await?
-        .ok_or_else(|| {
-            CodatError::not_found(
-                "SOURCE_ACCOUNT_NOT_FOUND",
-                format!("Source account {account} not found"),
-            )
-        })?;
+        .ok_or_else(|| CodatError::source_account_not_found(&account))?;
     let currency = found.account.currency;
     let m = |d| Money::new(d, currency);
     let summary = summarise(&found.reports);

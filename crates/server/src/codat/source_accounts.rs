@@ -210,12 +210,7 @@ pub(super) async fn account_of(
         .await?
         .into_iter()
         .find(|a| a.internal_bank_account_id == raw)
-        .ok_or_else(|| {
-            CodatError::not_found(
-                "SOURCE_ACCOUNT_NOT_FOUND",
-                format!("Source account {raw} not found"),
-            )
-        })
+        .ok_or_else(|| CodatError::source_account_not_found(raw))
 }
 
 pub(super) async fn store_new(
@@ -420,12 +415,7 @@ pub async fn update(
     {
         Ok(Outcome::Done(a)) => a,
         Ok(Outcome::Replayed(_)) => a.clone(),
-        Err(StoreError::NotFound) => {
-            return Err(CodatError::not_found(
-                "SOURCE_ACCOUNT_NOT_FOUND",
-                format!("Source account {account} not found"),
-            ))
-        }
+        Err(StoreError::NotFound) => return Err(CodatError::source_account_not_found(&account)),
         Err(e) => return Err(e.into()),
     };
     if update.disconnect {
