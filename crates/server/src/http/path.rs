@@ -1,9 +1,13 @@
 //! A value the path names, parsed before the handler runs: `InPath<T>` for every `T` that says
-//! how it reads one segment and what it answers when the segment is not one.
+//! how it reads one segment and what it answers when the segment is not one. An operation's
+//! document declares the parameter with `params(InPath<T>)`, from the same type.
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::IntoParams;
 
 use crate::http::error::ApiError;
 
@@ -31,6 +35,22 @@ pub fn parse_id<T: NamedId>(raw: &str) -> Result<T, ApiError> {
 impl<T: NamedId> PathSegment for T {
     fn from_segment(raw: &str) -> Result<Self, ApiError> {
         parse_id(raw)
+    }
+}
+
+/// The document's word for an id's path parameter: `{id}`, a UUID, "The webhook's id".
+impl<T: NamedId> IntoParams for InPath<T> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let uuid = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)));
+        vec![ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .description(Some(format!("The {}'s id", T::WHAT)))
+            .required(utoipa::openapi::Required::True)
+            .schema(Some(uuid))
+            .build()]
     }
 }
 

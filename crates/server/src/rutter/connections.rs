@@ -220,7 +220,7 @@ pub async fn get_connection_status(
     delete,
     path = "/versioned/connections/{id}",
     tag = "connections",
-    params(("id" = uuid::Uuid, Path, description = "The connection's id")),
+    params(InPath<ConnectionId>),
     responses(
         (status = 200, body = DeletedOut),
         Refusals, Gone,
@@ -247,7 +247,7 @@ pub async fn delete_connection(
     post,
     path = "/versioned/connections/{id}/rotate_access_token",
     tag = "connections",
-    params(("id" = uuid::Uuid, Path, description = "The connection's id")),
+    params(InPath<ConnectionId>),
     responses(
         (status = 200, body = ConnectionCreateOut),
         Refusals, Gone,

@@ -84,7 +84,7 @@ async fn settings_of(
     put,
     path = "/versioned/bank_feeds/configs/{platform}/connector",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     request_body = ConnectorIn,
     responses(
         (status = 200, body = ConnectorEnvelopeOut),
@@ -156,7 +156,7 @@ pub async fn put_connector(
     get,
     path = "/versioned/bank_feeds/configs/{platform}/connector",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     responses((status = 200, body = ConnectorEnvelopeOut), Refusals),
     security(("basic" = []))
 )]

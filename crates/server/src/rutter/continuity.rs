@@ -197,7 +197,7 @@ pub struct ContinuityOut {
     get,
     path = "/versioned/accounting/bank_feeds/accounts/{id}/continuity",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = ContinuityOut),
         (status = 400, description = "`INVALID_ID`", body = crate::http::error::ErrorOut),

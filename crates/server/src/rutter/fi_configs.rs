@@ -6,6 +6,9 @@ use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::Platform;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{Ref, Required};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
@@ -29,6 +32,19 @@ pub fn fi_config_out(c: FiConfig) -> FiConfigOut {
         ofx_bank_id: c.ofx_bank_id,
         created_at: c.created_at,
         updated_at: c.updated_at,
+    }
+}
+
+/// `{platform}` in the document: one of the `Platform` schema's values.
+impl IntoParams for InPath<Platform> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![ParameterBuilder::new()
+            .name("platform")
+            .parameter_in(ParameterIn::Path)
+            .description(Some("The accounting platform"))
+            .required(Required::True)
+            .schema(Some(Ref::from_schema_name(Platform::name())))
+            .build()]
     }
 }
 
@@ -59,7 +75,7 @@ fn not_configured(platform: Platform) -> ApiError {
     put,
     path = "/versioned/bank_feeds/configs/{platform}",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     request_body = FiConfigIn,
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
@@ -118,7 +134,7 @@ pub async fn list_fi_configs(
     get,
     path = "/versioned/bank_feeds/configs/{platform}",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
         Refusals, Gone,
@@ -145,7 +161,7 @@ pub async fn get_fi_config(
     delete,
     path = "/versioned/bank_feeds/configs/{platform}",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     responses(
         (status = 200, body = FiConfigDeletedOut),
         Refusals, Gone,

@@ -118,7 +118,7 @@ pub struct ClosedDaysEnvelopeOut {
     post,
     path = "/versioned/accounting/bank_feeds/accounts/{id}/closed_days",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam),
     request_body = ClosedDaysIn,
     responses(
         (status = 200, body = ClosedDaysEnvelopeOut),

@@ -64,7 +64,7 @@ pub fn job_out(j: Job) -> JobOut {
     get,
     path = "/versioned/jobs/{id}",
     tag = "jobs",
-    params(("id" = uuid::Uuid, Path, description = "The job's id")),
+    params(InPath<JobId>),
     responses(
         (status = 200, body = JobGetOut),
         Refusals, Gone,

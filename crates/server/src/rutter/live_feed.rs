@@ -21,7 +21,7 @@ use crate::state::AppState;
     post,
     path = "/versioned/accounting/bank_feeds/accounts/{id}/live_feed/restart",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = LiveFeedEnvelopeOut),
         (status = 400, description = "`INVALID_ID`", body = crate::http::error::ErrorOut),

@@ -199,7 +199,7 @@ async fn serve(
     get,
     path = "/versioned/accounting/bank_feeds/accounts/{id}/statement",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), StatementParams),
+    params(InPath<BankFeedAccountId>, StatementParams),
     responses(
         (status = 200, description = "The file, as an attachment (`Content-Disposition`)",
             headers(("Content-Disposition" = String, description = "attachment; filename=…")),

@@ -327,7 +327,7 @@ pub(crate) async fn find_account(
     get,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), AccountGetParams),
+    params(InPath<BankFeedAccountId>, AccountGetParams),
     responses(
         (status = 200, body = AccountGetOut),
         Refusals, Gone,
@@ -404,7 +404,7 @@ async fn write_delete(
     patch,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam, ResponseModeParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam, ResponseModeParam),
     request_body = AccountPatchIn,
     responses(
         (status = 200, description = "The account as written, or the job to poll (`async`)", body = AccountWriteAnswer),
@@ -440,7 +440,7 @@ pub async fn update_account(
     delete,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam, ResponseModeParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam, ResponseModeParam),
     request_body(content = AccountDeleteIn, description = "Optional (`openapi.rs` marks it not required)"),
     responses(
         (status = 200, description = "Deleted, or the job to poll (`async`)", body = AccountDeleteAnswer),

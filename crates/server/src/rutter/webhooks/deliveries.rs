@@ -87,7 +87,7 @@ pub struct AttemptListOut {
     post,
     path = "/versioned/webhooks/{id}/recover",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     request_body = RecoverIn,
     responses(
         (status = 202, body = RecoverOut),
@@ -130,7 +130,7 @@ pub async fn recover_webhook(
     get,
     path = "/versioned/webhooks/{id}/attempts",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id"), ListParams),
+    params(InPath<WebhookId>, ListParams),
     responses(
         (status = 200, body = AttemptListOut),
         Refusals, Gone,

@@ -129,7 +129,7 @@ pub async fn list_webhooks(
     get,
     path = "/versioned/webhooks/{id}",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     responses(
         (status = 200, body = WebhookEnvelopeOut),
         Refusals, Gone,
@@ -156,7 +156,7 @@ pub async fn get_webhook(
     patch,
     path = "/versioned/webhooks/{id}",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     request_body = WebhookPatchIn,
     responses(
         (status = 200, body = WebhookEnvelopeOut),
@@ -212,7 +212,7 @@ pub async fn update_webhook(
     post,
     path = "/versioned/webhooks/{id}/rotate_secret",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     responses(
         (status = 200, body = WebhookEnvelopeOut),
         Refusals, Gone,
@@ -241,7 +241,7 @@ pub async fn rotate_webhook_secret(
     delete,
     path = "/versioned/webhooks/{id}",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     responses(
         (status = 200, body = DeletedOut),
         Refusals, Gone,
