@@ -181,13 +181,12 @@ async fn company_page(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let feeds = state.store.list_company_feeds(company.id).await?;
-    let disconnected = state.store.list_disconnected_feeds(company.id).await?;
+    let shown = ops::company_feeds(&state, &company).await?;
     web::render(&CompanyPage {
         chrome: Chrome::platform(platform, company.name.clone()),
         slug: platform_slug(platform),
-        feeds: feeds.iter().map(FeedRow::new).collect(),
-        disconnected: disconnected.iter().map(FeedRow::new).collect(),
+        feeds: shown.linked.iter().map(FeedRow::new).collect(),
+        disconnected: shown.disconnected.iter().map(FeedRow::new).collect(),
         company,
     })
 }
