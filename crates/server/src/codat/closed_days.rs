@@ -33,7 +33,6 @@ use crate::state::AppState;
         (status = 200, description = "The declaration (the stored one when it was declared before)", body = ClosedDays),
         Refused, Missing, Conflicting, BodyRefused,
     ),
-    security(("basic" = []))
 )]
 pub async fn declare(
     State(state): State<AppState>,

@@ -89,7 +89,6 @@ fn tags_of(tags: Option<BTreeMap<String, String>>) -> CodatResult<BTreeMap<Strin
     tag = "Companies",
     request_body = CompanyIn,
     responses((status = 200, description = "The company", body = Company), Refused, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -117,7 +116,6 @@ pub async fn create(
     tag = "Companies",
     params(ListQuery),
     responses((status = 200, description = "A page of companies", body = Page<Company>), Refused),
-    security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -138,7 +136,6 @@ pub async fn list(
     tag = "Companies",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 200, description = "The company", body = Company), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -158,7 +155,6 @@ pub async fn get(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     request_body = CompanyIn,
     responses((status = 200, description = "The company", body = Company), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn replace(
     state: State<AppState>,
@@ -178,7 +174,6 @@ pub async fn replace(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     request_body = CompanyIn,
     responses((status = 200, description = "The company", body = Company), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn update(
     state: State<AppState>,
@@ -220,7 +215,6 @@ async fn change(
     tag = "Companies",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 204, description = "Deleted, with its data connections"), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -249,7 +243,6 @@ pub async fn delete(
     tag = "Companies",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 200, description = "A new one-hour token", body = AccessToken), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn access_token(
     State(state): State<AppState>,

@@ -99,7 +99,6 @@ impl FromRequestParts<AppState> for DataConnection {
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     request_body = ConnectionIn,
     responses((status = 200, description = "The data connection", body = Connection), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -145,7 +144,6 @@ pub async fn create(
     tag = "Connections",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ListQuery),
     responses((status = 200, description = "A page of data connections", body = Page<Connection>), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -173,7 +171,6 @@ pub async fn list(
     tag = "Connections",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "The data connection", body = Connection), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -192,7 +189,6 @@ pub async fn get(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     request_body = UnlinkIn,
     responses((status = 200, description = "The data connection, unlinked", body = Connection), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn unlink(
     State(state): State<AppState>,
@@ -226,7 +222,6 @@ pub async fn unlink(
     tag = "Connections",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "Deleted; its feeds stop"), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,

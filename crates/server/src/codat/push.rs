@@ -321,7 +321,6 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)"), ("timeoutInMinutes" = Option<u32>, Query, minimum = 1, description = "Time the push out (nothing applied) if it has not run by then")),
     request_body = BankTransactionsIn,
     responses((status = 200, description = "The push operation, Pending", body = PushOperation), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -415,7 +414,6 @@ pub async fn create(
     tag = "Transactions",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("pushOperationKey" = uuid::Uuid, Path, description = "The push operation's key")),
     responses((status = 200, description = "The push operation", body = PushOperation), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,

@@ -72,7 +72,6 @@ const HEAD_FIELDS: &[&str] = &[
     tag = "Transactions",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ListQuery),
     responses((status = 200, description = "A page of push operations, newest first", body = Page<PushOperation>), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,

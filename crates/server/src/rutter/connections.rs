@@ -98,7 +98,6 @@ fn connection_out(state: &AppState, c: Connection) -> ConnectionOut {
         (status = 200, body = ConnectionCreateOut),
         Refusals, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_connection(
     State(state): State<AppState>,
@@ -138,7 +137,6 @@ pub async fn create_connection(
         (status = 200, body = ConnectionListOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_connections(
     State(state): State<AppState>,
@@ -167,7 +165,6 @@ pub async fn list_connections(
         (status = 200, body = ConnectionGetOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_connection(
     State(state): State<AppState>,
@@ -188,7 +185,6 @@ pub async fn get_connection(
         (status = 200, body = ConnectionStatusOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_connection_status(
     State(state): State<AppState>,
@@ -225,7 +221,6 @@ pub async fn get_connection_status(
         (status = 200, body = DeletedOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_connection(
     State(state): State<AppState>,
@@ -252,7 +247,6 @@ pub async fn delete_connection(
         (status = 200, body = ConnectionCreateOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn rotate_access_token(
     State(state): State<AppState>,

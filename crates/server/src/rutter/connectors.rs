@@ -90,7 +90,6 @@ async fn settings_of(
         (status = 200, body = ConnectorEnvelopeOut),
         Refusals, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn put_connector(
     State(state): State<AppState>,
@@ -158,7 +157,6 @@ pub async fn put_connector(
     tag = "bank feeds configuration",
     params(InPath<Platform>),
     responses((status = 200, body = ConnectorEnvelopeOut), Refusals),
-    security(("basic" = []))
 )]
 pub async fn get_connector(
     State(state): State<AppState>,

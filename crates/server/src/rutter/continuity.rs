@@ -204,7 +204,6 @@ pub struct ContinuityOut {
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_continuity(
     State(state): State<AppState>,
@@ -294,7 +293,6 @@ fn refusal(r: AcknowledgeRefusal) -> ApiError {
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`, `BREAK_NOT_FOUND`", body = crate::http::error::ErrorOut),
         Unauthorized, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn acknowledge_break(
     State(state): State<AppState>,

@@ -81,7 +81,6 @@ fn not_configured(platform: Platform) -> ApiError {
         (status = 200, body = FiConfigEnvelopeOut),
         Refusals, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn put_fi_config(
     State(state): State<AppState>,
@@ -117,7 +116,6 @@ pub async fn put_fi_config(
     path = "/versioned/bank_feeds/configs",
     tag = "bank feeds configuration",
     responses((status = 200, body = FiConfigListOut), Unauthorized),
-    security(("basic" = []))
 )]
 pub async fn list_fi_configs(
     State(state): State<AppState>,
@@ -139,7 +137,6 @@ pub async fn list_fi_configs(
         (status = 200, body = FiConfigEnvelopeOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_fi_config(
     State(state): State<AppState>,
@@ -166,7 +163,6 @@ pub async fn get_fi_config(
         (status = 200, body = FiConfigDeletedOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_fi_config(
     State(state): State<AppState>,

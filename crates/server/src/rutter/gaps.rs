@@ -127,7 +127,6 @@ pub struct ClosedDaysEnvelopeOut {
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
         Unauthorized, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn declare_closed_days(
     State(state): State<AppState>,

@@ -69,7 +69,6 @@ pub fn job_out(j: Job) -> JobOut {
         (status = 200, body = JobGetOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_job(
     State(state): State<AppState>,

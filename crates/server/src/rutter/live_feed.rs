@@ -29,7 +29,6 @@ use crate::state::AppState;
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn restart(
     State(state): State<AppState>,

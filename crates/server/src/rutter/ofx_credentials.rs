@@ -71,7 +71,6 @@ async fn ofx_connection(state: &AppState, org: &Org, id: ConnectionId) -> ApiRes
         (status = 201, body = OfxCredentialsEnvelopeOut),
         Refusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_ofx_credentials(
     State(state): State<AppState>,
@@ -112,7 +111,6 @@ pub async fn create_ofx_credentials(
         (status = 200, body = DeletedOut),
         Refusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_ofx_credentials(
     State(state): State<AppState>,

@@ -216,7 +216,6 @@ async fn serve(
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn account_statement(
     State(state): State<AppState>,
@@ -249,7 +248,6 @@ pub async fn account_statement(
         (status = 409, description = "`BALANCE_NOT_REPORTED`: an account has no balance and the format needs one; `NO_ACCOUNTS`: a CAMT.053 document needs at least one account; `ACCOUNT_CHANGING`: batches kept changing an account while its balances were worked out (retry)", body = crate::http::error::ErrorOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn connection_statement(
     State(state): State<AppState>,

@@ -195,7 +195,6 @@ fn respond(outcome: Outcome<impl serde::Serialize>) -> Response {
         (status = 200, description = "The account as written, or the job to poll (`async`)", body = AccountWriteAnswer),
         Refusals, BodyRefusals, Conflict,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_account(
     State(state): State<AppState>,
@@ -227,7 +226,6 @@ pub async fn create_account(
         (status = 200, body = AccountListOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_accounts(
     State(state): State<AppState>,
@@ -332,7 +330,6 @@ pub(crate) async fn find_account(
         (status = 200, body = AccountGetOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_account(
     State(state): State<AppState>,
@@ -410,7 +407,6 @@ async fn write_delete(
         (status = 200, description = "The account as written, or the job to poll (`async`)", body = AccountWriteAnswer),
         Refusals, BodyRefusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn update_account(
     State(state): State<AppState>,
@@ -446,7 +442,6 @@ pub async fn update_account(
         (status = 200, description = "Deleted, or the job to poll (`async`)", body = AccountDeleteAnswer),
         Refusals, BodyRefusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_account(
     State(state): State<AppState>,

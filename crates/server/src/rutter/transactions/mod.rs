@@ -123,7 +123,6 @@ fn account_not_found() -> ApiError {
         (status = 200, description = "The stored transactions, or the job to poll (`async`, or `prefer_sync` still queued): one of two shapes: only the stored answer has `bank_feed_transactions` (both name the job in `async_response`)", body = dto::TransactionsCreateAnswer),
         Refusals, BodyRefusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_transactions(
     State(state): State<AppState>,
@@ -267,7 +266,6 @@ async fn replay_job(
         (status = 200, body = TransactionListOut<'_>),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_transactions(
     State(state): State<AppState>,
@@ -329,7 +327,6 @@ pub async fn list_transactions(
         (status = 200, body = TransactionGetOut<'_>),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_transaction(
     State(state): State<AppState>,

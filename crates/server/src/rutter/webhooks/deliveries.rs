@@ -93,7 +93,6 @@ pub struct AttemptListOut {
         (status = 202, body = RecoverOut),
         Refusals, BodyRefusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn recover_webhook(
     State(state): State<AppState>,
@@ -135,7 +134,6 @@ pub async fn recover_webhook(
         (status = 200, body = AttemptListOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_attempts(
     State(state): State<AppState>,

@@ -58,7 +58,6 @@ pub(super) fn store_error(id: WebhookId) -> impl Fn(StoreError) -> ApiError {
         (status = 201, body = WebhookEnvelopeOut),
         Refusals, BodyRefusals, Conflict,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_webhook(
     State(state): State<AppState>,
@@ -112,7 +111,6 @@ pub async fn create_webhook(
         (status = 200, body = WebhookListOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_webhooks(
     State(state): State<AppState>,
@@ -134,7 +132,6 @@ pub async fn list_webhooks(
         (status = 200, body = WebhookEnvelopeOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_webhook(
     State(state): State<AppState>,
@@ -162,7 +159,6 @@ pub async fn get_webhook(
         (status = 200, body = WebhookEnvelopeOut),
         Refusals, BodyRefusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn update_webhook(
     State(state): State<AppState>,
@@ -217,7 +213,6 @@ pub async fn update_webhook(
         (status = 200, body = WebhookEnvelopeOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn rotate_webhook_secret(
     State(state): State<AppState>,
@@ -246,7 +241,6 @@ pub async fn rotate_webhook_secret(
         (status = 200, body = DeletedOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_webhook(
     State(state): State<AppState>,
