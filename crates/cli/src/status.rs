@@ -225,19 +225,12 @@ fn sqlite_file_exists(config: &Config) -> anyhow::Result<()> {
     }
 }
 
-/// Feeds stale today across every organisation, by the rule the console's overview and the
-/// continuity report use (`domain::console::is_stale`), over their window of posting days.
+/// Feeds stale today across every organisation, each counted as the console's overview
+/// counts them (`console::stale_feeds`).
 async fn stale_feeds(store: &DynStore, now: bankfeeds_domain::Timestamp) -> anyhow::Result<usize> {
-    use bankfeeds_domain::console::{is_stale, stale_window_start};
-    let today = now.date_naive();
     let mut stale = 0;
     for org in store.list_orgs().await? {
-        stale += store
-            .feed_days(org.id, stale_window_start(today))
-            .await?
-            .iter()
-            .filter(|f| is_stale(f, today))
-            .count();
+        stale += bankfeeds_server::console::stale_feeds(store, org.id, now.date_naive()).await?;
     }
     Ok(stale)
 }

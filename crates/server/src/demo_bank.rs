@@ -194,7 +194,6 @@ async fn login_page(
 
 #[derive(Deserialize)]
 struct LoginForm {
-    csrf: String,
     redirect_uri: String,
     customer: Option<String>,
     #[serde(default)]
@@ -209,8 +208,7 @@ async fn login(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: LoginForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: LoginForm = csrf.form(&body)?;
     signin::check_password(&state, client, Some(Secret::from_presented(form.password)))
         .map_err(|r| signin::refused_page(r, "demo bank password"))?;
     let a = attempt(&state, &form.redirect_uri).await?;

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations. The committed copy
 //! (`openapi.json` at the repository root) is checked against this by a test.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::error;
@@ -79,10 +79,34 @@ Errors are `{error_type, error_code, error_message}` with stable upper-snake cod
 )]
 pub struct ApiDoc;
 
+/// HTTP Basic, the scheme every operation of a door is called with, and the requirement of
+/// each operation but the probes (tag `health`), which answer anyone: declared here once rather
+/// than on each operation (one that declares its own `security` keeps it).
 pub(crate) struct BasicAuth;
 
 impl Modify for BasicAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operations = openapi.paths.paths.values_mut().flat_map(|item| {
+            [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+        });
+        for op in operations {
+            let probe = op.tags.iter().flatten().any(|t| t == "health");
+            if !probe && op.security.is_none() {
+                let basic = SecurityRequirement::new("basic", Vec::<String>::new());
+                op.security = Some(vec![basic]);
+            }
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "basic",

@@ -5,14 +5,15 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bankfeeds_domain::profile::Door;
 use bankfeeds_domain::{Clock, Job, OrgId};
-use bankfeeds_store::DynStore;
+use bankfeeds_store::{BatchCall, DynStore, StoreResult};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 
 use crate::client_limit::{AuthFailures, ClientLimiter};
 use crate::jobs::{JobContext, Runners};
-use crate::metrics::Metrics;
+use crate::metrics::{BatchTally, Metrics};
 use crate::sandbox_access::SandboxAccess;
 
 #[derive(Clone)]
@@ -64,6 +65,28 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Applies a batch job through the store, then counts under `door` what the committed
+    /// outcome came to (`BatchTally`: the store may render twice, the last one is committed).
+    pub async fn apply_counted_batch(&self, door: Door, call: BatchCall<'_>) -> StoreResult<Job> {
+        let tally = BatchTally::default();
+        let render = call.render;
+        let counted = |currency, o: &_| {
+            tally.see(o);
+            render(currency, o)
+        };
+        let done = self
+            .store
+            .apply_batch(BatchCall {
+                render: &counted,
+                ..call
+            })
+            .await?;
+        if let Some(t) = tally.take() {
+            self.metrics.record_batch(door, &t);
+        }
+        Ok(done)
+    }
+
     /// Whether browsers reach the hub over HTTPS, so its cookies may be marked `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.public_base.starts_with("https://")

@@ -33,7 +33,6 @@ pub const MAX_ACCOUNTS_PER_REQUEST: usize = 1000;
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     request_body = SourceAccountIn,
     responses((status = 200, description = "The account (or, for a list, the accounts) as stored", body = OneOrMore), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -62,7 +61,6 @@ pub async fn create(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     request_body = Vec<SourceAccountIn>,
     responses((status = 200, description = "The accounts as stored, in order", body = Vec<SourceAccount>), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn put(
     State(state): State<AppState>,

@@ -22,7 +22,6 @@ use crate::state::AppState;
     tag = "Source accounts",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "A new set; the password is shown only here", body = Credentials), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn generate(
     State(state): State<AppState>,
@@ -48,7 +47,6 @@ pub async fn generate(
     tag = "Source accounts",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 204, description = "Every set revoked"), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,

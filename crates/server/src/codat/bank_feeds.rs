@@ -21,7 +21,6 @@ use bankfeeds_domain::otp::NewOtp;
     tag = "Bank feeds",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "A new OTP (the previous one is cancelled)", body = Otp), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn generate_otp(
     State(state): State<AppState>,
@@ -44,7 +43,6 @@ pub async fn generate_otp(
     tag = "Bank feeds",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "The platform company the customer linked", body = CompanyInformation), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn company_information(
     State(state): State<AppState>,

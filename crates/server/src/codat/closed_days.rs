@@ -33,7 +33,6 @@ use crate::state::AppState;
         (status = 200, description = "The declaration (the stored one when it was declared before)", body = ClosedDays),
         Refused, Missing, Conflicting, BodyRefused,
     ),
-    security(("basic" = []))
 )]
 pub async fn declare(
     State(state): State<AppState>,
@@ -73,9 +72,6 @@ pub async fn declare(
                 ),
             ))
         }
-        DeclaredClosed::NotFound => Err(CodatError::not_found(
-            "SOURCE_ACCOUNT_NOT_FOUND",
-            format!("Source account {account} not found"),
-        )),
+        DeclaredClosed::NotFound => Err(CodatError::source_account_not_found(&account)),
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::connections::connection_json;
 use super::error::{CodatError, CodatResult};
-use super::paging::ListParams;
+use super::paging::Listing;
 use super::responses::{BodyRefused, ListQuery, Missing, Refused};
 use super::wire::{AccessToken, Company, CompanyIn, Page};
 use super::{company_of, time, CodatAuth, CodatJson};
@@ -89,7 +89,6 @@ fn tags_of(tags: Option<BTreeMap<String, String>>) -> CodatResult<BTreeMap<Strin
     tag = "Companies",
     request_body = CompanyIn,
     responses((status = 200, description = "The company", body = Company), Refused, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -117,20 +116,17 @@ pub async fn create(
     tag = "Companies",
     params(ListQuery),
     responses((status = 200, description = "A page of companies", body = Page<Company>), Refused),
-    security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
-    OriginalUri(uri): OriginalUri,
-    RawQuery(query): RawQuery,
+    listing: Listing,
 ) -> CodatResult<Json<Page<Value>>> {
-    let params = ListParams::parse(query.as_deref())?;
     let mut items = Vec::new();
     for c in state.store.list_customers(org.id).await? {
         items.push(render(&state, &c).await?);
     }
-    Ok(Json(params.page(items, uri.path())))
+    Ok(Json(listing.page(items)))
 }
 
 #[utoipa::path(
@@ -140,7 +136,6 @@ pub async fn list(
     tag = "Companies",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 200, description = "The company", body = Company), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -160,7 +155,6 @@ pub async fn get(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     request_body = CompanyIn,
     responses((status = 200, description = "The company", body = Company), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn replace(
     state: State<AppState>,
@@ -180,7 +174,6 @@ pub async fn replace(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     request_body = CompanyIn,
     responses((status = 200, description = "The company", body = Company), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn update(
     state: State<AppState>,
@@ -222,7 +215,6 @@ async fn change(
     tag = "Companies",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 204, description = "Deleted, with its data connections"), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -251,7 +243,6 @@ pub async fn delete(
     tag = "Companies",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     responses((status = 200, description = "A new one-hour token", body = AccessToken), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn access_token(
     State(state): State<AppState>,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequestParts, OriginalUri, Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ use bankfeeds_domain::{ConnectionId, NewConnection};
 use serde_json::Value;
 
 use super::error::{CodatError, CodatResult};
-use super::paging::ListParams;
+use super::paging::Listing;
 use super::responses::{BodyRefused, ListQuery, Missing, Refused};
 use super::wire::{Connection, ConnectionIn, Page, UnlinkIn, ValidationItem};
 use super::{company_of, time, CodatAuth, CodatJson};
@@ -99,7 +99,6 @@ impl FromRequestParts<AppState> for DataConnection {
     params(("companyId" = uuid::Uuid, Path, description = "The company's id")),
     request_body = ConnectionIn,
     responses((status = 200, description = "The data connection", body = Connection), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -145,16 +144,13 @@ pub async fn create(
     tag = "Connections",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ListQuery),
     responses((status = 200, description = "A page of data connections", body = Page<Connection>), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    RawQuery(query): RawQuery,
+    listing: Listing,
 ) -> CodatResult<Json<Page<Value>>> {
-    let params = ListParams::parse(query.as_deref())?;
     let customer = company_of(&state, org.id, &company).await?;
     let mut items = Vec::new();
     for cc in state
@@ -165,7 +161,7 @@ pub async fn list(
         let url = link_url(&state, &cc).await?;
         items.push(connection_json(&cc, &url));
     }
-    Ok(Json(params.page(items, uri.path())))
+    Ok(Json(listing.page(items)))
 }
 
 #[utoipa::path(
@@ -175,7 +171,6 @@ pub async fn list(
     tag = "Connections",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "The data connection", body = Connection), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -194,7 +189,6 @@ pub async fn get(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     request_body = UnlinkIn,
     responses((status = 200, description = "The data connection, unlinked", body = Connection), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn unlink(
     State(state): State<AppState>,
@@ -228,7 +222,6 @@ pub async fn unlink(
     tag = "Connections",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "Deleted; its feeds stop"), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,

@@ -61,7 +61,6 @@ pub fn mismatch_fragment(check: &BalanceCheck, currency: Currency) -> PushOutcom
     tag = "Source accounts",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)")),
     responses((status = 200, description = "Whether the reported balances tie out", body = Continuity), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -74,12 +73,7 @@ pub async fn get(
         .store
         .continuity(cc.connection.id, a.id)
         .await?
-        .ok_or_else(|| {
-            CodatError::not_found(
-                "SOURCE_ACCOUNT_NOT_FOUND",
-                format!("Source account {account} not found"),
-            )
-        })?;
+        .ok_or_else(|| CodatError::source_account_not_found(&account))?;
     let currency = found.account.currency;
     let m = |d| Money::new(d, currency);
     let summary = summarise(&found.reports);
@@ -179,7 +173,6 @@ fn break_of(b: &BalanceReport, currency: Currency) -> Break {
         (status = 200, description = "The break, acknowledged", body = Break),
         Refused, Missing, Conflicting, BodyRefused,
     ),
-    security(("basic" = []))
 )]
 pub async fn acknowledge(
     State(state): State<AppState>,

@@ -56,6 +56,14 @@ impl CodatError {
         )
     }
 
+    /// `id` is the FI's own id of the account, as the path names it.
+    pub fn source_account_not_found(id: &str) -> Self {
+        Self::not_found(
+            "SOURCE_ACCOUNT_NOT_FOUND",
+            format!("Source account {id} not found"),
+        )
+    }
+
     pub fn with_validation(mut self, errors: Vec<ValidationItem>) -> Self {
         self.validation = Some(Validation {
             errors,

@@ -60,7 +60,6 @@ fn mapping_json(a: &BankFeedAccount, company: Option<&Company>) -> AccountMappin
     tag = "Account mapping",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "One entry per source account", body = Vec<AccountMapping>), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -86,7 +85,6 @@ pub async fn get(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     request_body = MappingIn,
     responses((status = 200, description = "What the mapping did", body = MappingResult), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,

@@ -9,6 +9,8 @@
 //! bodies) when the query and order read only what a head decides (`reads_only`), and only the
 //! page is rendered whole.
 
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
 use bankfeeds_domain::codat::query::{OrderBy, Query};
 use serde::Serialize;
 use serde_json::Value;
@@ -152,6 +154,33 @@ impl ListParams {
             total_results: total,
             links,
         }
+    }
+}
+
+/// A list operation's request: its parameters, read from the query (refused with the codes of
+/// `ListParams::parse`), and the path its page's links name.
+pub struct Listing {
+    pub params: ListParams,
+    path: String,
+}
+
+impl Listing {
+    /// Filters, sorts and pages resources into Codat's envelope (`ListParams::page`).
+    pub fn page<T: Serialize>(&self, items: Vec<T>) -> Page<Value> {
+        self.params.page(items, &self.path)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Listing {
+    type Rejection = CodatError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> CodatResult<Self> {
+        let params = ListParams::parse(parts.uri.query())?;
+        let Ok(OriginalUri(uri)) = OriginalUri::from_request_parts(parts, state).await;
+        Ok(Listing {
+            params,
+            path: uri.path().to_owned(),
+        })
     }
 }
 

@@ -306,11 +306,7 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
         return state.store.fail_job(job.id, 400, &bad, now).await;
     };
     let profile = PlatformProfile::for_platform(connection.platform, Door::Codat);
-    let tally = crate::metrics::BatchTally::default();
-    let render = |_, o: &_| {
-        tally.see(o);
-        render_outcome(o)
-    };
+    let render = |_, o: &_| render_outcome(o);
     let call = BatchCall {
         job: job.id,
         batch: &batch,
@@ -318,11 +314,7 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
         now,
         render: &render,
     };
-    let done = state.store.apply_batch(call).await?;
-    if let Some(t) = tally.take() {
-        state.metrics.record_batch(Door::Codat, &t);
-    }
-    Ok(done)
+    state.apply_counted_batch(Door::Codat, call).await
 }
 
 /// `POST …/push/bankAccounts/{accountId}/bankTransactions`.
@@ -334,7 +326,6 @@ async fn run_claimed(state: &AppState, job: Job) -> StoreResult<Job> {
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)"), ("timeoutInMinutes" = Option<u32>, Query, minimum = 1, description = "Time the push out (nothing applied) if it has not run by then")),
     request_body = BankTransactionsIn,
     responses((status = 200, description = "The push operation, Pending", body = PushOperation), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -428,7 +419,6 @@ pub async fn create(
     tag = "Transactions",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("pushOperationKey" = uuid::Uuid, Path, description = "The push operation's key")),
     responses((status = 200, description = "The push operation", body = PushOperation), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,

@@ -3,7 +3,7 @@
 //! a company may have thousands); only the page is read and rendered whole, unless the query
 //! reads what only a stored answer holds.
 
-use axum::extract::{OriginalUri, Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use bankfeeds_domain::job::JobKind;
 use bankfeeds_domain::{JobHead, JobId};
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::company_of;
 use super::error::CodatResult;
-use super::paging::ListParams;
+use super::paging::Listing;
 use super::push::{deadline_at, head_operation, push_operation, settle};
 use super::responses::{ListQuery, Missing, Refused};
 use super::wire::Page;
@@ -72,25 +72,22 @@ const HEAD_FIELDS: &[&str] = &[
     tag = "Transactions",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ListQuery),
     responses((status = 200, description = "A page of push operations, newest first", body = Page<PushOperation>), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CodatAuth(org): CodatAuth,
     Path(company): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    RawQuery(query): RawQuery,
+    listing: Listing,
 ) -> CodatResult<Json<Page<Value>>> {
-    let params = ListParams::parse(query.as_deref())?;
     let heads = company_heads(&state, org.id, &company).await?;
     let whole = |id: JobId| {
         let state = &state;
         async move { state.store.get_job(org.id, id).await }
     };
-    if params.reads_only(HEAD_FIELDS) {
+    if listing.params.reads_only(HEAD_FIELDS) {
         // Filter, order and page on the heads; read whole only the jobs on the page.
         let items = heads.iter().map(|h| head_operation(h, &company)).collect();
-        let mut page = params.page(items, uri.path());
+        let mut page = listing.page(items);
         for item in &mut page.results {
             let id = item["pushOperationKey"]
                 .as_str()
@@ -113,5 +110,5 @@ pub async fn list(
             items.push(push_operation(&job, &company, false));
         }
     }
-    Ok(Json(params.page(items, uri.path())))
+    Ok(Json(listing.page(items)))
 }

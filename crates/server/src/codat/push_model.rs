@@ -19,7 +19,6 @@ use crate::state::AppState;
     tag = "Transactions",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)")),
     responses((status = 200, description = "What a push takes", body = PushOption), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn create_model(
     State(state): State<AppState>,

@@ -210,12 +210,7 @@ pub(super) async fn account_of(
         .await?
         .into_iter()
         .find(|a| a.internal_bank_account_id == raw)
-        .ok_or_else(|| {
-            CodatError::not_found(
-                "SOURCE_ACCOUNT_NOT_FOUND",
-                format!("Source account {raw} not found"),
-            )
-        })
+        .ok_or_else(|| CodatError::source_account_not_found(raw))
 }
 
 pub(super) async fn store_new(
@@ -248,7 +243,6 @@ pub(super) async fn store_new(
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     request_body = Vec<SourceAccountIn>,
     responses((status = 201, description = "Every account was created", body = Vec<BatchItemResult>), (status = 207, description = "Some were refused: one result per account, in order", body = Vec<BatchItemResult>), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn create_batch(
     State(state): State<AppState>,
@@ -317,7 +311,6 @@ pub async fn create_batch(
     tag = "Source accounts",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id")),
     responses((status = 200, description = "Every source account of the connection", body = Vec<SourceAccount>), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -369,7 +362,6 @@ fn check_unchanged(stored: &SourceAccount, body: &SourceAccountIn) -> CodatResul
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)")),
     request_body = SourceAccountIn,
     responses((status = 200, description = "The source account", body = SourceAccount), Refused, Missing, BodyRefused),
-    security(("basic" = []))
 )]
 pub async fn update(
     State(state): State<AppState>,
@@ -420,12 +412,7 @@ pub async fn update(
     {
         Ok(Outcome::Done(a)) => a,
         Ok(Outcome::Replayed(_)) => a.clone(),
-        Err(StoreError::NotFound) => {
-            return Err(CodatError::not_found(
-                "SOURCE_ACCOUNT_NOT_FOUND",
-                format!("Source account {account} not found"),
-            ))
-        }
+        Err(StoreError::NotFound) => return Err(CodatError::source_account_not_found(&account)),
         Err(e) => return Err(e.into()),
     };
     if update.disconnect {
@@ -445,7 +432,6 @@ pub async fn update(
     tag = "Source accounts",
     params(("companyId" = uuid::Uuid, Path, description = "The company's id"), ("connectionId" = uuid::Uuid, Path, description = "The data connection's id"), ("accountId" = String, Path, description = "The source account's id (the FI's own id of the account)")),
     responses((status = 204, description = "Deleted"), Refused, Missing),
-    security(("basic" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,

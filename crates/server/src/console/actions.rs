@@ -16,7 +16,6 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Connection};
 use bankfeeds_store::StoreError;
-use serde::Deserialize;
 
 use super::ConsoleSession;
 use crate::state::AppState;
@@ -154,11 +153,6 @@ pub(super) async fn confirm(
     Ok(csrf.attach(page, &state))
 }
 
-#[derive(Deserialize)]
-pub(super) struct ActionForm {
-    csrf: String,
-}
-
 pub(super) async fn act(
     State(state): State<AppState>,
     session: ConsoleSession,
@@ -166,8 +160,7 @@ pub(super) async fn act(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: ActionForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    csrf.check_form(&body)?;
     let action = action_of(&action)?;
     let (account, connection) = feed_of(&state, &session, &id).await?;
     let (org, operator) = (session.operator.org_id, session.operator.id);

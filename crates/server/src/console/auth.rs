@@ -70,7 +70,6 @@ pub(super) async fn setup_page(
 
 #[derive(Deserialize)]
 pub(super) struct SetupForm {
-    csrf: String,
     token: String,
     password: String,
     confirm: String,
@@ -81,8 +80,7 @@ pub(super) async fn setup(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: SetupForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: SetupForm = csrf.form(&body)?;
     let secret = Secret::from_presented(form.token.clone());
     let now = state.clock.now();
     let operator = state
@@ -158,7 +156,6 @@ pub(super) async fn login_page(
 
 #[derive(Deserialize)]
 pub(super) struct LoginForm {
-    csrf: String,
     email: String,
     password: String,
 }
@@ -174,8 +171,7 @@ pub(super) async fn login(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: LoginForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: LoginForm = csrf.form(&body)?;
     let now = state.clock.now();
     let email = normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_owned());
     let peer = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
@@ -236,19 +232,13 @@ pub(super) async fn login(
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct LogoutForm {
-    csrf: String,
-}
-
 pub(super) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: LogoutForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    csrf.check_form(&body)?;
     if let Some(t) = token(&state, &headers) {
         state
             .store

@@ -21,6 +21,8 @@ use crate::web::{self, Chrome, Csrf, PageError};
 /// The form's fields, as typed.
 #[derive(Deserialize, Default, Clone)]
 pub(super) struct ConfigForm {
+    /// Defaulted, as every field: a form without its token is refused by the check, not read
+    /// as malformed.
     #[serde(default)]
     csrf: String,
     #[serde(default)]

@@ -27,6 +27,7 @@ use axum::Router;
 use crate::state::AppState;
 use crate::web::Chrome;
 
+pub use overview::stale_feeds;
 pub use session::ConsoleSession;
 
 pub fn router() -> Router<AppState> {

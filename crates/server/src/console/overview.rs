@@ -11,7 +11,9 @@ use bankfeeds_domain::console::{
     bar_heights, chart_start, fill_days, is_stale, stale_window_start, ConnectionState, DayCount,
     FeedCounts, WebhookHealth, FAILED_JOBS_WINDOW, STALE_WINDOW_DAYS,
 };
-use bankfeeds_domain::Platform;
+use bankfeeds_domain::{OrgId, Platform};
+use bankfeeds_store::{DynStore, StoreResult};
+use chrono::NaiveDate;
 
 use super::ConsoleSession;
 use crate::state::AppState;
@@ -145,13 +147,7 @@ pub(super) async fn page(
         }
     }
     let days = fill_days(now, &store.daily_counts(org, chart_start(now)).await?);
-    let today = now.date_naive();
-    let stale_feeds = store
-        .feed_days(org, stale_window_start(today))
-        .await?
-        .iter()
-        .filter(|f| is_stale(f, today))
-        .count();
+    let stale_feeds = stale_feeds(store, org, now.date_naive()).await?;
     let page = OverviewPage {
         chrome: super::chrome("Overview"),
         csrf: csrf.token().to_owned(),
@@ -172,4 +168,16 @@ pub(super) async fn page(
         webhooks: store.webhook_health(org, now - FAILED_JOBS_WINDOW).await?,
     };
     Ok(csrf.attach(web::render(&page)?, &state))
+}
+
+/// How many of the organisation's feeds are stale `today` (`domain::console::is_stale`, over
+/// the window of posting days it reads): the overview's figure, and `bankfeeds status`'s summed
+/// over every organisation.
+pub async fn stale_feeds(store: &DynStore, org: OrgId, today: NaiveDate) -> StoreResult<usize> {
+    Ok(store
+        .feed_days(org, stale_window_start(today))
+        .await?
+        .iter()
+        .filter(|f| is_stale(f, today))
+        .count())
 }

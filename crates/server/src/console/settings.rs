@@ -83,7 +83,6 @@ pub(super) async fn page(
 
 #[derive(Deserialize)]
 pub(super) struct RotateForm {
-    csrf: String,
     confirm: Option<String>,
 }
 
@@ -93,8 +92,7 @@ pub(super) async fn rotate_secret(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: RotateForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: RotateForm = csrf.form(&body)?;
     if form.confirm.as_deref() != Some("yes") {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,

@@ -84,6 +84,8 @@ impl AttemptRow {
 /// The form adding an endpoint, as typed.
 #[derive(Deserialize, Default)]
 pub(super) struct NewForm {
+    /// Defaulted, as every field: a form without its token is refused by the check, not read
+    /// as malformed.
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -278,7 +280,6 @@ pub(super) async fn show(
 
 #[derive(Deserialize)]
 pub(super) struct ActionForm {
-    csrf: String,
     confirm: Option<String>,
     /// The recover form's start, `YYYY-MM-DDTHH:MM` in UTC.
     since: Option<String>,
@@ -316,14 +317,12 @@ pub(super) async fn act(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: ActionForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: ActionForm = csrf.form(&body)?;
     let e = endpoint_of(&state, &session, &id).await?;
     let (org, operator, now) = (e.org_id, Some(session.operator.id), state.clock.now());
     let here = format!("/console/settings/webhooks/{}", e.id);
-    let mut notice = String::new();
-    let mut new_secret = String::new();
-    match action.as_str() {
+    // The page shown after: the endpoint as the action left it, and what to tell of it.
+    let (e, new_secret, notice) = match action.as_str() {
         "enable" | "disable" => {
             let patch = WebhookPatch {
                 enabled: Some(action == "enable"),
@@ -341,13 +340,13 @@ pub(super) async fn act(
         "rotate-secret" => {
             confirmed(&form, "the current signing secret stops verifying at once.")?;
             let (secret, stored) = secret::rotated(state.keyring.as_deref(), org, e.id);
-            state
+            let rotated = state
                 .store
                 .rotate_webhook_secret(org, e.id, &stored, now, operator)
                 .await?;
             tracing::info!(org_id = %org, operator_id = %session.operator.id, webhook_id = %e.id,
                 "console: webhook secret rotated");
-            new_secret = secret.expose().to_owned();
+            (rotated, secret.expose().to_owned(), String::new())
         }
         "recover" => {
             let since = since_of(form.since.as_deref())?;
@@ -361,10 +360,12 @@ pub(super) async fn act(
             };
             tracing::info!(org_id = %org, operator_id = %session.operator.id, webhook_id = %e.id,
                 queued, "console: webhook recover queued");
-            notice = format!(
+            let notice = format!(
                 "{queued} events since {} queued to send again.",
                 web::moment(since)
             );
+            // A recover queues deliveries; the endpoint itself is as it was read.
+            (e, String::new(), notice)
         }
         "delete" => {
             confirmed(&form, "nothing more is sent to this endpoint.")?;
@@ -374,8 +375,7 @@ pub(super) async fn act(
             return Ok(web::see_other("/console/settings/webhooks"));
         }
         _ => return Err(PageError::not_found("action")),
-    }
-    let e = endpoint_of(&state, &session, &id).await?;
+    };
     let page = EndpointPage {
         new_secret,
         notice,

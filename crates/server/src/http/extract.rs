@@ -203,12 +203,6 @@ where
     }
 }
 
-/// An id from the path: `INVALID_ID` naming the kind (`what`) when it is not one.
-pub fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{raw:?} is not a {what} id")))
-}
-
 /// One query parameter by name, without parsing the rest.
 pub fn query_param(parts: &Parts, name: &str) -> Option<String> {
     let query = parts.uri.query()?;

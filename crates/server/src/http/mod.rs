@@ -12,6 +12,7 @@ pub mod list_query;
 pub mod metrics;
 pub mod pagination;
 pub mod patch;
+pub mod path;
 pub mod query_contract;
 pub mod responses;
 pub mod time_param;

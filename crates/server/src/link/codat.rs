@@ -12,7 +12,6 @@ use bankfeeds_domain::credentials::BankFeedCredentials;
 use bankfeeds_domain::customer::CustomerConnection;
 use bankfeeds_domain::link::LinkRefusal;
 use bankfeeds_domain::Secret;
-use serde::Deserialize;
 
 use crate::state::AppState;
 use crate::web::{self, csrf, Chrome, Csrf, PageError};
@@ -124,11 +123,6 @@ struct CredentialsPage {
     sandbox: bool,
 }
 
-#[derive(Deserialize)]
-struct Form {
-    csrf: String,
-}
-
 /// `POST /link/codat/start`: uses the OTP and shows a new set of credentials, once.
 pub async fn get_credentials(
     State(state): State<AppState>,
@@ -136,8 +130,7 @@ pub async fn get_credentials(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: Form = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    csrf.check_form(&body)?;
     let otp = csrf::cookie(&headers, COOKIE)
         .map(Secret::from_presented)
         .ok_or_else(|| refused(LinkRefusal::NotBound))?;

@@ -142,8 +142,7 @@ pub async fn redirect(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let form: ContinueForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    csrf.check_form(&body)?;
     let (challenge, otp) = redirect_params(query)?;
     let browser = binding::presented(&state, &headers);
     let bound = state
@@ -168,11 +167,6 @@ pub async fn redirect(
         link_cookie(&state, challenge.expose(), SELECTION_TTL.num_seconds()),
     );
     Ok(response)
-}
-
-#[derive(Deserialize)]
-struct ContinueForm {
-    csrf: String,
 }
 
 /// The challenge in the cookie, if the customer is mid-selection on this platform.
@@ -282,7 +276,6 @@ pub async fn select_page(
 
 #[derive(Deserialize)]
 pub(super) struct SelectForm {
-    pub csrf: String,
     #[serde(default)]
     pub account: Vec<String>,
     pub start_date: String,
@@ -353,8 +346,7 @@ pub async fn select(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let form: SelectForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: SelectForm = csrf.form(&body)?;
     let (secret, challenge) = bound_challenge(&state, platform, &headers).await?;
     let ids = form.chosen(|| refused(LinkRefusal::UnknownAccount))?;
     let now = state.clock.now();

@@ -18,7 +18,6 @@ use bankfeeds_domain::live::consent::{
 };
 use bankfeeds_domain::live::ConnectorMode;
 use bankfeeds_domain::{Platform, Secret, SecretHash, SecretKind};
-use serde::Deserialize;
 
 use super::binding;
 use crate::sealed::{Keyring, SealContext};
@@ -106,11 +105,6 @@ pub fn redirect_uri(state: &AppState) -> String {
     format!("{}{CALLBACK}", state.public_base)
 }
 
-#[derive(Deserialize)]
-struct StartForm {
-    csrf: String,
-}
-
 /// `POST /link/connections/{id}/xero`: "Connect to Xero".
 pub async fn start(
     State(state): State<AppState>,
@@ -119,8 +113,7 @@ pub async fn start(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: StartForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    csrf.check_form(&body)?;
     let connection = super::connection_in_path(&state, &id).await?;
     if !is_live(&state, connection.org_id, connection.platform).await? {
         return Err(not_live());

@@ -79,7 +79,6 @@ pub async fn organisation_page(
 
 #[derive(Deserialize)]
 struct OrganisationForm {
-    csrf: String,
     tenant: String,
 }
 
@@ -90,8 +89,7 @@ pub async fn choose_organisation(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: OrganisationForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: OrganisationForm = csrf.form(&body)?;
     let (secret, _) = consent(&state, &headers, false).await?;
     let browser = binding::presented(&state, &headers);
     state
@@ -152,8 +150,7 @@ pub async fn choose_accounts(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: SelectForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: SelectForm = csrf.form(&body)?;
     let (secret, c) = consent(&state, &headers, true).await?;
     let ids = form.chosen(|| refused(ConsentRefusal::UnknownAccount))?;
     let now = state.clock.now();

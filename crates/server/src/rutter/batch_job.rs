@@ -9,7 +9,6 @@ use bankfeeds_store::{BatchCall, StoreResult};
 
 use crate::http::error::ApiError;
 use crate::jobs::JobRunner;
-use crate::metrics::BatchTally;
 use crate::rutter::transactions::{render_job_outcome, TransactionsCreateIn};
 use crate::state::AppState;
 
@@ -57,11 +56,7 @@ impl JobRunner<AppState> for BatchRunner {
         let profile = PlatformProfile::for_platform(connection.platform, Door::Rutter);
         // The answer writes money with the minor units of the account the store applied the
         // batch to, which it hands over with the outcome.
-        let tally = BatchTally::default();
-        let render = |currency, o: &_| {
-            tally.see(o);
-            render_job_outcome(&state.public_base, &job, currency, o)
-        };
+        let render = |currency, o: &_| render_job_outcome(&state.public_base, &job, currency, o);
         let call = BatchCall {
             job: job.id,
             batch,
@@ -69,11 +64,7 @@ impl JobRunner<AppState> for BatchRunner {
             now,
             render: &render,
         };
-        let done = state.store.apply_batch(call).await?;
-        if let Some(t) = tally.take() {
-            state.metrics.record_batch(Door::Rutter, &t);
-        }
-        Ok(done)
+        state.apply_counted_batch(Door::Rutter, call).await
     }
 
     fn abandoned(&self) -> (u16, serde_json::Value) {

@@ -1,7 +1,7 @@
 //! `/versioned/connections`: an FI creates one connection per business customer and platform,
 //! and selects it on later calls with the connection's `access_token`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::{Connection, ConnectionId, NewConnection};
@@ -11,9 +11,10 @@ use utoipa::IntoParams;
 
 use crate::http::auth::{ConnectionAuth, OrgAuth};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{parse_id, Query};
+use crate::http::extract::Query;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::pagination::{ListParams, PageOut};
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Gone, Refusals};
 use crate::state::AppState;
 
@@ -97,7 +98,6 @@ fn connection_out(state: &AppState, c: Connection) -> ConnectionOut {
         (status = 200, body = ConnectionCreateOut),
         Refusals, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_connection(
     State(state): State<AppState>,
@@ -137,7 +137,6 @@ pub async fn create_connection(
         (status = 200, body = ConnectionListOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_connections(
     State(state): State<AppState>,
@@ -166,7 +165,6 @@ pub async fn list_connections(
         (status = 200, body = ConnectionGetOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_connection(
     State(state): State<AppState>,
@@ -187,7 +185,6 @@ pub async fn get_connection(
         (status = 200, body = ConnectionStatusOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_connection_status(
     State(state): State<AppState>,
@@ -219,19 +216,17 @@ pub async fn get_connection_status(
     delete,
     path = "/versioned/connections/{id}",
     tag = "connections",
-    params(("id" = uuid::Uuid, Path, description = "The connection's id")),
+    params(InPath<ConnectionId>),
     responses(
         (status = 200, body = DeletedOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_connection(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ConnectionId>,
 ) -> ApiResult<JsonOut<DeletedOut>> {
-    let id: ConnectionId = parse_id(&id, "connection")?;
     state
         .store
         .delete_connection(org.id, id, state.clock.now())
@@ -247,19 +242,17 @@ pub async fn delete_connection(
     post,
     path = "/versioned/connections/{id}/rotate_access_token",
     tag = "connections",
-    params(("id" = uuid::Uuid, Path, description = "The connection's id")),
+    params(InPath<ConnectionId>),
     responses(
         (status = 200, body = ConnectionCreateOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn rotate_access_token(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ConnectionId>,
 ) -> ApiResult<JsonOut<ConnectionCreateOut>> {
-    let id: ConnectionId = parse_id(&id, "connection")?;
     let token = bankfeeds_domain::Secret::generate(bankfeeds_domain::SecretKind::AccessToken);
     let c = state
         .store

@@ -2,17 +2,17 @@
 //! platform go to the hub's built-in sandbox (the default) or live to the platform's own API,
 //! and the live app's credentials (kept sealed under `secrets_key`, never returned).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::live::{self, ConnectorMode, ConnectorSettings};
-use bankfeeds_domain::{Platform, Timestamp};
+use bankfeeds_domain::{OrgId, Platform, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::fi_configs::parse_platform;
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Refusals};
 use crate::state::AppState;
 
@@ -64,32 +64,41 @@ fn out(s: &ConnectorSettings) -> ConnectorEnvelopeOut {
     }
 }
 
+/// The organisation's settings for `platform`: the stored ones, or the default (sandbox, no
+/// credentials) as of `now` when none are stored.
+async fn settings_of(
+    state: &AppState,
+    org: OrgId,
+    platform: Platform,
+    now: Timestamp,
+) -> ApiResult<ConnectorSettings> {
+    Ok(state
+        .store
+        .get_connector(org, platform)
+        .await?
+        .unwrap_or_else(|| ConnectorSettings::default_for(org, platform, now)))
+}
+
 /// Choose sandbox or live delivery for one platform, and set the live app's credentials.
 #[utoipa::path(
     put,
     path = "/versioned/bank_feeds/configs/{platform}/connector",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     request_body = ConnectorIn,
     responses(
         (status = 200, body = ConnectorEnvelopeOut),
         Refusals, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn put_connector(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
     Json(body): Json<ConnectorIn>,
 ) -> ApiResult<JsonOut<ConnectorEnvelopeOut>> {
-    let platform = parse_platform(&platform)?;
     let now = state.clock.now();
-    let current = state
-        .store
-        .get_connector(org.id, platform)
-        .await?
-        .unwrap_or_else(|| ConnectorSettings::default_for(org.id, platform, now));
+    let current = settings_of(&state, org.id, platform, now).await?;
     for (name, value, most) in [
         ("client_id", &body.client_id, 200),
         ("client_secret", &body.client_secret, 500),
@@ -146,21 +155,14 @@ pub async fn put_connector(
     get,
     path = "/versioned/bank_feeds/configs/{platform}/connector",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     responses((status = 200, body = ConnectorEnvelopeOut), Refusals),
-    security(("basic" = []))
 )]
 pub async fn get_connector(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
 ) -> ApiResult<JsonOut<ConnectorEnvelopeOut>> {
-    let platform = parse_platform(&platform)?;
-    let now = state.clock.now();
-    let settings = state
-        .store
-        .get_connector(org.id, platform)
-        .await?
-        .unwrap_or_else(|| ConnectorSettings::default_for(org.id, platform, now));
+    let settings = settings_of(&state, org.id, platform, state.clock.now()).await?;
     Ok(JsonOut(out(&settings)))
 }

@@ -10,15 +10,15 @@ use bankfeeds_domain::continuity::{
     summarise, AcknowledgeRefusal, BalanceCheck, BalanceReport, BalanceReportId, Segment,
 };
 use bankfeeds_domain::money::Money;
-use bankfeeds_domain::{Currency, JobId, Timestamp};
+use bankfeeds_domain::{BankFeedAccountId, Currency, JobId, Timestamp};
 use bankfeeds_store::Acknowledged;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::parse_id;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::path::{parse_id, InPath};
 use crate::http::responses::{BodyRefusals, Unauthorized};
 use crate::state::AppState;
 
@@ -197,21 +197,20 @@ pub struct ContinuityOut {
     get,
     path = "/versioned/accounting/bank_feeds/accounts/{id}/continuity",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = ContinuityOut),
         (status = 400, description = "`INVALID_ID`", body = crate::http::error::ErrorOut),
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_continuity(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
 ) -> ApiResult<Json<ContinuityOut>> {
-    let account = super::accounts::find_account(&state, &auth, &id).await?;
+    let account = super::accounts::find_account(&state, &auth, id).await?;
     let found = state
         .store
         .continuity(auth.connection.id, account.id)
@@ -294,7 +293,6 @@ fn refusal(r: AcknowledgeRefusal) -> ApiError {
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`, `BREAK_NOT_FOUND`", body = crate::http::error::ErrorOut),
         Unauthorized, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn acknowledge_break(
     State(state): State<AppState>,
@@ -302,8 +300,8 @@ pub async fn acknowledge_break(
     Path((id, break_id)): Path<(String, String)>,
     req: IdempotentJson<AcknowledgeIn>,
 ) -> ApiResult<Response> {
-    let account = super::accounts::find_account(&state, &auth, &id).await?;
-    let report: BalanceReportId = parse_id(&break_id, "break")?;
+    let account = super::accounts::find_account(&state, &auth, parse_id(&id)?).await?;
+    let report: BalanceReportId = parse_id(&break_id)?;
     let currency = account.currency;
     let key = req.key_for(auth.org.id);
     let render = |r: &BalanceReport| {

@@ -111,7 +111,6 @@ fn parse_kinds(raw: Option<&str>) -> ApiResult<Vec<EventKind>> {
         (status = 200, body = EventListOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_events(
     State(state): State<AppState>,

@@ -2,14 +2,18 @@
 //! the login page the link flow sends customers to (Rutter's dashboard "Bank Feeds
 //! Configuration", as an API).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::fi_config::FiConfig;
 use bankfeeds_domain::Platform;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{Ref, Required};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::path::{InPath, PathSegment};
 use crate::http::responses::{BodyRefusals, Gone, Refusals, Unauthorized};
 use crate::state::AppState;
 
@@ -31,16 +35,32 @@ pub fn fi_config_out(c: FiConfig) -> FiConfigOut {
     }
 }
 
-pub fn parse_platform(raw: &str) -> Result<Platform, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::bad_request(
-            "INVALID_ENUM_VALUE",
-            format!(
-                "{raw:?} is not a platform; expected one of {}",
-                Platform::ALL.map(Platform::as_str).join(", ")
-            ),
-        )
-    })
+/// `{platform}` in the document: one of the `Platform` schema's values.
+impl IntoParams for InPath<Platform> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![ParameterBuilder::new()
+            .name("platform")
+            .parameter_in(ParameterIn::Path)
+            .description(Some("The accounting platform"))
+            .required(Required::True)
+            .schema(Some(Ref::from_schema_name(Platform::name())))
+            .build()]
+    }
+}
+
+/// `{platform}` in a path: `INVALID_ENUM_VALUE` listing the platforms when it is none.
+impl PathSegment for Platform {
+    fn from_segment(raw: &str) -> Result<Self, ApiError> {
+        raw.parse().map_err(|_| {
+            ApiError::bad_request(
+                "INVALID_ENUM_VALUE",
+                format!(
+                    "{raw:?} is not a platform; expected one of {}",
+                    Platform::ALL.map(Platform::as_str).join(", ")
+                ),
+            )
+        })
+    }
 }
 
 fn not_configured(platform: Platform) -> ApiError {
@@ -55,21 +75,19 @@ fn not_configured(platform: Platform) -> ApiError {
     put,
     path = "/versioned/bank_feeds/configs/{platform}",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     request_body = FiConfigIn,
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
         Refusals, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn put_fi_config(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
     Json(body): Json<FiConfigIn>,
 ) -> ApiResult<JsonOut<FiConfigEnvelopeOut>> {
-    let platform = parse_platform(&platform)?;
     let now = state.clock.now();
     let config = FiConfig {
         org_id: org.id,
@@ -98,7 +116,6 @@ pub async fn put_fi_config(
     path = "/versioned/bank_feeds/configs",
     tag = "bank feeds configuration",
     responses((status = 200, body = FiConfigListOut), Unauthorized),
-    security(("basic" = []))
 )]
 pub async fn list_fi_configs(
     State(state): State<AppState>,
@@ -115,19 +132,17 @@ pub async fn list_fi_configs(
     get,
     path = "/versioned/bank_feeds/configs/{platform}",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     responses(
         (status = 200, body = FiConfigEnvelopeOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_fi_config(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
 ) -> ApiResult<JsonOut<FiConfigEnvelopeOut>> {
-    let platform = parse_platform(&platform)?;
     let config = state
         .store
         .get_fi_config(org.id, platform)
@@ -143,19 +158,17 @@ pub async fn get_fi_config(
     delete,
     path = "/versioned/bank_feeds/configs/{platform}",
     tag = "bank feeds configuration",
-    params(("platform" = Platform, Path, description = "The accounting platform")),
+    params(InPath<Platform>),
     responses(
         (status = 200, body = FiConfigDeletedOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_fi_config(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(platform): Path<String>,
+    InPath(platform): InPath<Platform>,
 ) -> ApiResult<JsonOut<FiConfigDeletedOut>> {
-    let platform = parse_platform(&platform)?;
     state
         .store
         .delete_fi_config(org.id, platform)

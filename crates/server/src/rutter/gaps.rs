@@ -2,10 +2,10 @@
 //! a day range closed, with no transactions) and the continuity report's `stale_spans` and
 //! `closed_days`. The rules are `domain::continuity::gaps`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::continuity::gaps::{closed_range, staleness, ClosedDays, StaleSpan};
-use bankfeeds_domain::Timestamp;
+use bankfeeds_domain::{BankFeedAccountId, Timestamp};
 use bankfeeds_store::{AccountContinuity, DeclaredClosed};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Unauthorized};
 use crate::state::AppState;
 
@@ -117,7 +118,7 @@ pub struct ClosedDaysEnvelopeOut {
     post,
     path = "/versioned/accounting/bank_feeds/accounts/{id}/closed_days",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam),
     request_body = ClosedDaysIn,
     responses(
         (status = 200, body = ClosedDaysEnvelopeOut),
@@ -126,15 +127,14 @@ pub struct ClosedDaysEnvelopeOut {
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
         Unauthorized, BodyRefusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn declare_closed_days(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
     Json(body): Json<ClosedDaysIn>,
 ) -> ApiResult<JsonOut<ClosedDaysEnvelopeOut>> {
-    let account = super::accounts::find_account(&state, &auth, &id).await?;
+    let account = super::accounts::find_account(&state, &auth, id).await?;
     let (from, to) = closed_range(&body.from, &body.to)
         .map_err(|r| ApiError::bad_request(r.code(), r.to_string()))?;
     let done = state

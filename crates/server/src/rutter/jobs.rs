@@ -1,14 +1,14 @@
 //! `/versioned/jobs/:id`: the outcome of an asynchronous write, exactly as the synchronous call
 //! would have answered.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json as JsonOut;
 use bankfeeds_domain::job::{JobIngestion, JobKind};
 use bankfeeds_domain::{Job, JobId, JobStatus};
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::parse_id;
+use crate::http::path::InPath;
 use crate::http::responses::{Gone, Refusals};
 use crate::state::AppState;
 
@@ -64,19 +64,17 @@ pub fn job_out(j: Job) -> JobOut {
     get,
     path = "/versioned/jobs/{id}",
     tag = "jobs",
-    params(("id" = uuid::Uuid, Path, description = "The job's id")),
+    params(InPath<JobId>),
     responses(
         (status = 200, body = JobGetOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_job(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<JobId>,
 ) -> ApiResult<JsonOut<JobGetOut>> {
-    let id: JobId = parse_id(&id, "job")?;
     let job = state.store.get_job(org.id, id).await?.ok_or_else(|| {
         ApiError::gone("JOB_NOT_FOUND", format!("no job {id} in this organisation"))
     })?;

@@ -4,14 +4,16 @@
 //! (`LiveStore::restart_live_feed`), so nothing is skipped; a rejected feed connection or a
 //! revoked consent needs the customer instead (`LIVE_FEED_NOT_STOPPED`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use bankfeeds_domain::live::RestartRefusal;
+use bankfeeds_domain::BankFeedAccountId;
 use bankfeeds_wire::accounts::LiveFeedEnvelopeOut;
 
 use super::accounts::live_feed_out;
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::path::InPath;
 use crate::http::responses::Unauthorized;
 use crate::state::AppState;
 
@@ -19,7 +21,7 @@ use crate::state::AppState;
     post,
     path = "/versioned/accounting/bank_feeds/accounts/{id}/live_feed/restart",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam),
     responses(
         (status = 200, body = LiveFeedEnvelopeOut),
         (status = 400, description = "`INVALID_ID`", body = crate::http::error::ErrorOut),
@@ -27,14 +29,13 @@ use crate::state::AppState;
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn restart(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
 ) -> ApiResult<Json<LiveFeedEnvelopeOut>> {
-    let account = super::accounts::find_account(&state, &auth, &id).await?;
+    let account = super::accounts::find_account(&state, &auth, id).await?;
     let restarted = state
         .store
         .restart_live_feed(auth.connection.id, account.id, state.clock.now())

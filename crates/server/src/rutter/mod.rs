@@ -8,6 +8,7 @@ pub mod continuity;
 pub mod events;
 pub mod fi_configs;
 pub mod gaps;
+pub mod ids;
 pub mod jobs;
 pub mod live_feed;
 pub mod ofx_credentials;

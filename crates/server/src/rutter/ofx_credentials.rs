@@ -5,7 +5,7 @@
 //! old one stops working at once), `DELETE` revokes it. `Idempotency-Key` does not apply, as for
 //! OTPs: a hashed secret cannot be replayed, and a retry simply makes the newest set the one.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json as JsonOut;
 use bankfeeds_domain::ofx::{OfxCredentials, OfxInstitution};
@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::parse_id;
+use crate::http::path::InPath;
 use crate::http::responses::{Conflict, Gone, Refusals};
 use crate::rutter::connections::DeletedOut;
 use crate::state::AppState;
@@ -43,8 +43,7 @@ pub struct OfxCredentialsEnvelopeOut {
 }
 
 /// The live `OFX_DIRECT_CONNECT` connection `id` of `org`, or the error that says why not.
-async fn ofx_connection(state: &AppState, org: &Org, id: &str) -> ApiResult<Connection> {
-    let id: ConnectionId = parse_id(id, "connection")?;
+async fn ofx_connection(state: &AppState, org: &Org, id: ConnectionId) -> ApiResult<Connection> {
     let c = state
         .store
         .get_connection(org.id, id)
@@ -72,14 +71,13 @@ async fn ofx_connection(state: &AppState, org: &Org, id: &str) -> ApiResult<Conn
         (status = 201, body = OfxCredentialsEnvelopeOut),
         Refusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_ofx_credentials(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ConnectionId>,
 ) -> ApiResult<(StatusCode, JsonOut<OfxCredentialsEnvelopeOut>)> {
-    let c = ofx_connection(&state, &org, &id).await?;
+    let c = ofx_connection(&state, &org, id).await?;
     let (creds, password) = OfxCredentials::generate(&c, state.clock.now());
     state.store.replace_ofx_credentials(&creds).await?;
     let config = state
@@ -113,14 +111,13 @@ pub async fn create_ofx_credentials(
         (status = 200, body = DeletedOut),
         Refusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_ofx_credentials(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<ConnectionId>,
 ) -> ApiResult<JsonOut<DeletedOut>> {
-    let c = ofx_connection(&state, &org, &id).await?;
+    let c = ofx_connection(&state, &org, id).await?;
     if !state.store.revoke_ofx_credentials(c.id).await? {
         return Err(ApiError::gone(
             "OFX_CREDENTIALS_NOT_FOUND",

@@ -26,7 +26,6 @@ pub use bankfeeds_wire::otp::{OtpEnvelopeOut, OtpOut};
         (status = 200, body = OtpEnvelopeOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_otp(
     State(state): State<AppState>,

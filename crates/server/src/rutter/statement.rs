@@ -4,10 +4,10 @@
 //! (`crate::statements`).
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bankfeeds_domain::BankFeedAccount;
+use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tokio_stream::wrappers::ReceiverStream;
@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
+use crate::http::path::InPath;
 use crate::http::responses::Unauthorized;
 use crate::state::AppState;
 use crate::statements::{self, DateRange, FileSettings, StatementError, StatementFormat};
@@ -198,7 +199,7 @@ async fn serve(
     get,
     path = "/versioned/accounting/bank_feeds/accounts/{id}/statement",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), StatementParams),
+    params(InPath<BankFeedAccountId>, StatementParams),
     responses(
         (status = 200, description = "The file, as an attachment (`Content-Disposition`)",
             headers(("Content-Disposition" = String, description = "attachment; filename=…")),
@@ -215,17 +216,16 @@ async fn serve(
         (status = 410, description = "`BANK_FEED_ACCOUNT_NOT_FOUND`: no such account on this connection", body = crate::http::error::ErrorOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn account_statement(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
     Query(params): Query<StatementParams>,
 ) -> ApiResult<Response> {
     let format = parse_format(params.format.as_deref())?;
     let range = parse_range(params.from.as_deref(), params.to.as_deref())?;
-    let account = super::accounts::find_account(&state, &auth, &id).await?;
+    let account = super::accounts::find_account(&state, &auth, id).await?;
     let stem = account.internal_bank_account_id.clone();
     serve(state, &auth, vec![account], format, range, &stem).await
 }
@@ -248,7 +248,6 @@ pub async fn account_statement(
         (status = 409, description = "`BALANCE_NOT_REPORTED`: an account has no balance and the format needs one; `NO_ACCOUNTS`: a CAMT.053 document needs at least one account; `ACCOUNT_CHANGING`: batches kept changing an account while its balances were worked out (retry)", body = crate::http::error::ErrorOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn connection_statement(
     State(state): State<AppState>,

@@ -9,6 +9,8 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use base64::Engine;
 use rand::RngCore;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 /// The token's cookie. Over https its `__Host-` name makes the browser keep it only if it is
@@ -22,6 +24,12 @@ const COOKIE: super::SiteCookie = super::SiteCookie {
 /// The hidden field every form carries.
 pub const FIELD: &str = "csrf";
 
+/// The hidden field, read from a posted form beside whatever else the form holds.
+#[derive(Deserialize)]
+struct Token {
+    csrf: String,
+}
+
 pub struct Csrf {
     token: String,
     /// The cookie did not come with the request: the response must set it.
@@ -33,13 +41,27 @@ impl Csrf {
         &self.token
     }
 
-    /// Refuses a posted form whose token does not match the cookie the browser sent.
+    /// Refuses a posted token that does not match the cookie the browser sent.
     pub fn check(&self, presented: &str) -> Result<(), super::PageError> {
         if !self.fresh && bool::from(self.token.as_bytes().ct_eq(presented.as_bytes())) {
             Ok(())
         } else {
             Err(super::PageError::csrf())
         }
+    }
+
+    /// Reads a posted form (`web::form`) and refuses it unless its hidden token matches the
+    /// cookie: the form first (`INVALID_FORM`), then the token (`CSRF_TOKEN_INVALID`).
+    pub fn form<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, super::PageError> {
+        let form = super::form(body)?;
+        self.check_form(body)?;
+        Ok(form)
+    }
+
+    /// Refuses a posted form (one with nothing else to read) unless its hidden token matches.
+    pub fn check_form(&self, body: &[u8]) -> Result<(), super::PageError> {
+        let Token { csrf } = super::form(body)?;
+        self.check(&csrf)
     }
 
     /// Sets the cookie on a page that shows a form, when the browser does not have it yet.

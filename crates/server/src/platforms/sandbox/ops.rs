@@ -1,5 +1,5 @@
 //! What the sandbox platforms do, whichever face is asked: find a company or one of its linked
-//! feeds (or a disconnected one, to read), create a company, connect a bank, link with bank feed
+//! feeds (or a disconnected one, to read), list its feeds, create a company, connect a bank, link with bank feed
 //! credentials, unlink a feed. The
 //! JSON interface (`api`) and the web pages (`pages`) both call these, and each words the
 //! refusals in its own way.
@@ -103,6 +103,20 @@ pub async fn shown_feed(state: &AppState, company: &Company, raw: &str) -> OpRes
     Ok(ShownFeed {
         account,
         disconnected: true,
+    })
+}
+
+/// The company's feeds as it sees them: those it linked, and those the FI disconnected since
+/// (what was ingested stays readable).
+pub struct CompanyFeeds {
+    pub linked: Vec<BankFeedAccount>,
+    pub disconnected: Vec<BankFeedAccount>,
+}
+
+pub async fn company_feeds(state: &AppState, company: &Company) -> StoreResult<CompanyFeeds> {
+    Ok(CompanyFeeds {
+        linked: state.store.list_company_feeds(company.id).await?,
+        disconnected: state.store.list_disconnected_feeds(company.id).await?,
     })
 }
 

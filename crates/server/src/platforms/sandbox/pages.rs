@@ -83,11 +83,6 @@ impl From<OpError> for PageError {
     }
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
 // --- the list of sandboxes ---
 
 struct PlatformLink {
@@ -150,7 +145,6 @@ async fn index(
 
 #[derive(Deserialize)]
 struct CompanyForm {
-    csrf: String,
     name: String,
 }
 
@@ -161,8 +155,7 @@ async fn create_company(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let form: CompanyForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: CompanyForm = csrf.form(&body)?;
     let company = ops::create_company(&state, platform, &form.name).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}",
@@ -188,13 +181,12 @@ async fn company_page(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let feeds = state.store.list_company_feeds(company.id).await?;
-    let disconnected = state.store.list_disconnected_feeds(company.id).await?;
+    let shown = ops::company_feeds(&state, &company).await?;
     web::render(&CompanyPage {
         chrome: Chrome::platform(platform, company.name.clone()),
         slug: platform_slug(platform),
-        feeds: feeds.iter().map(FeedRow::new).collect(),
-        disconnected: disconnected.iter().map(FeedRow::new).collect(),
+        feeds: shown.linked.iter().map(FeedRow::new).collect(),
+        disconnected: shown.disconnected.iter().map(FeedRow::new).collect(),
         company,
     })
 }
@@ -234,7 +226,6 @@ async fn connect_page(
 
 #[derive(Deserialize)]
 struct ConnectForm {
-    csrf: String,
     org_id: String,
 }
 
@@ -249,8 +240,7 @@ async fn connect(
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let form: ConnectForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: ConnectForm = csrf.form(&body)?;
     let org: OrgId = form
         .org_id
         .parse()
@@ -395,8 +385,7 @@ async fn posted_feed(
 ) -> Result<(Platform, Company, BankFeedAccount), PageError> {
     let platform = platform(slug)?;
     let company = ops::company(state, platform, company).await?;
-    let form: CsrfOnly = web::form(body)?;
-    csrf.check(&form.csrf)?;
+    csrf.check_form(body)?;
     let feed = ops::feed(state, &company, account).await?;
     Ok((platform, company, feed))
 }
@@ -435,7 +424,6 @@ async fn unlink(
 
 #[derive(Deserialize)]
 struct CredentialsForm {
-    csrf: String,
     username: String,
     password: String,
 }
@@ -454,8 +442,7 @@ async fn credentials_login(
         return Err(PageError::not_found("page"));
     }
     let company = ops::company(&state, platform, &company).await?;
-    let form: CredentialsForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: CredentialsForm = csrf.form(&body)?;
     let password = bankfeeds_domain::Secret::from_presented(form.password);
     let (secret, bound) = ops::bind_with_credentials(&state, &company, &form.username, &password)
         .await?

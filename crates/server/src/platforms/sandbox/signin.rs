@@ -179,7 +179,6 @@ async fn signin_page(
 
 #[derive(Deserialize)]
 struct SigninForm {
-    csrf: String,
     password: String,
     next: Option<String>,
 }
@@ -190,8 +189,7 @@ async fn signin(
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: SigninForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    let form: SigninForm = csrf.form(&body)?;
     check_password(&state, client, Some(Secret::from_presented(form.password)))
         .map_err(|r| refused_page(r, "sandbox password"))?;
     let access = state.sandbox.as_ref().ok_or_else(PageError::internal)?;
@@ -211,19 +209,13 @@ async fn signin(
     Ok(response)
 }
 
-#[derive(Deserialize)]
-struct SignoutForm {
-    csrf: String,
-}
-
 async fn signout(
     State(state): State<AppState>,
     headers: HeaderMap,
     csrf: Csrf,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form: SignoutForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
+    csrf.check_form(&body)?;
     if let (Some(access), Some(token)) = (&state.sandbox, session(&state, &headers)) {
         access.close_session(&token);
     }

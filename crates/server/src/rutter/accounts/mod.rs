@@ -1,7 +1,7 @@
 //! `/versioned/accounting/bank_feeds/accounts`: the FI publishes its customer's bank and card
 //! accounts on a connection; the customer links them in the platform.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
 use bankfeeds_domain::account::deprecated_filter::{
@@ -22,8 +22,9 @@ pub use dto::*;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{parse_id, parse_json, read_json_body, require_object, Query};
+use crate::http::extract::{parse_json, read_json_body, require_object, Query};
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{list_query, pagination};
 use crate::rutter::response_mode::ResponseModeParam;
@@ -40,10 +41,6 @@ fn wants_platform_data(expand: Option<&str>) -> Result<bool, ApiError> {
             format!("expand supports only `platform_data`, not {other:?}"),
         )),
     }
-}
-
-fn parse_account_id(raw: &str) -> Result<BankFeedAccountId, ApiError> {
-    parse_id(raw, "bank feed account")
 }
 
 pub(crate) fn not_found(id: BankFeedAccountId) -> ApiError {
@@ -198,7 +195,6 @@ fn respond(outcome: Outcome<impl serde::Serialize>) -> Response {
         (status = 200, description = "The account as written, or the job to poll (`async`)", body = AccountWriteAnswer),
         Refusals, BodyRefusals, Conflict,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_account(
     State(state): State<AppState>,
@@ -230,7 +226,6 @@ pub async fn create_account(
         (status = 200, body = AccountListOut),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_accounts(
     State(state): State<AppState>,
@@ -311,14 +306,13 @@ fn deprecated_filters(p: &AccountListParams) -> Result<Vec<TimeFilter>, ApiError
     .collect()
 }
 
-/// The account `raw_id` names on the token's connection: 400 `INVALID_ID` when it is no id,
-/// 410 `BANK_FEED_ACCOUNT_NOT_FOUND` when it is not one of the connection's accounts.
+/// The account `id` on the token's connection: 410 `BANK_FEED_ACCOUNT_NOT_FOUND` when it is
+/// not one of the connection's accounts.
 pub(crate) async fn find_account(
     state: &AppState,
     auth: &ConnectionAuth,
-    raw_id: &str,
+    id: BankFeedAccountId,
 ) -> ApiResult<BankFeedAccount> {
-    let id = parse_account_id(raw_id)?;
     state
         .store
         .get_account(auth.connection.id, id)
@@ -331,21 +325,20 @@ pub(crate) async fn find_account(
     get,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), AccountGetParams),
+    params(InPath<BankFeedAccountId>, AccountGetParams),
     responses(
         (status = 200, body = AccountGetOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_account(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
     Query(params): Query<AccountGetParams>,
 ) -> ApiResult<JsonOut<AccountGetOut>> {
     let expand = wants_platform_data(params.expand.as_deref())?;
-    let account = find_account(&state, &auth, &id).await?;
+    let account = find_account(&state, &auth, id).await?;
     let live_feed = state
         .store
         .get_live_feed(account.id)
@@ -408,18 +401,17 @@ async fn write_delete(
     patch,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam, ResponseModeParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam, ResponseModeParam),
     request_body = AccountPatchIn,
     responses(
         (status = 200, description = "The account as written, or the job to poll (`async`)", body = AccountWriteAnswer),
         Refusals, BodyRefusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn update_account(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
     Query(query): Query<ResponseModeParam>,
     req: IdempotentJson<AccountPatchIn>,
 ) -> ApiResult<Response> {
@@ -430,12 +422,11 @@ pub async fn update_account(
         // What needs no database is refused now, as the synchronous call would; the job
         // checks the rest against the account as it is when it runs.
         patch::patch_from(&req.body.bank_feed_account)?;
-        let account = find_account(&state, &auth, &id).await?;
+        let account = find_account(&state, &auth, id).await?;
         let url = format!("{ACCOUNTS_PATH}/{}", account.id);
         let write = queued::Write::new("PATCH", url, Some(account.id), req.raw_body());
         return queued::submit(&state, c, write, key).await;
     }
-    let id = parse_account_id(&id)?;
     Ok(respond(write_update(&state, c, id, &req.body, &key).await?))
 }
 
@@ -445,18 +436,17 @@ pub async fn update_account(
     delete,
     path = "/versioned/accounting/bank_feeds/accounts/{id}",
     tag = "bank feed accounts",
-    params(("id" = uuid::Uuid, Path, description = "The bank feed account's id"), crate::rutter::connections::AccessTokenParam, ResponseModeParam),
+    params(InPath<BankFeedAccountId>, crate::rutter::connections::AccessTokenParam, ResponseModeParam),
     request_body(content = AccountDeleteIn, description = "Optional (`openapi.rs` marks it not required)"),
     responses(
         (status = 200, description = "Deleted, or the job to poll (`async`)", body = AccountDeleteAnswer),
         Refusals, BodyRefusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_account(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BankFeedAccountId>,
     Query(query): Query<ResponseModeParam>,
     request: Request,
 ) -> ApiResult<Response> {
@@ -472,7 +462,7 @@ pub async fn delete_account(
     let mode = query.mode_with(body.response_mode)?;
     let c = &auth.connection;
     if mode == ResponseMode::Async {
-        let account = find_account(&state, &auth, &id).await?;
+        let account = find_account(&state, &auth, id).await?;
         let url = format!("{ACCOUNTS_PATH}/{}", account.id);
         let raw = bankfeeds_domain::job::RawJson::from_value(
             &serde_json::to_value(&body).expect("a delete body serialises"),
@@ -480,6 +470,5 @@ pub async fn delete_account(
         let write = queued::Write::new("DELETE", url, Some(account.id), &raw);
         return queued::submit(&state, c, write, None).await;
     }
-    let id = parse_account_id(&id)?;
     Ok(JsonOut(write_delete(&state, c, id).await?).into_response())
 }

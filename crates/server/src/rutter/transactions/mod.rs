@@ -1,7 +1,7 @@
 //! `/versioned/accounting/bank_feeds/transactions`: the FI pushes posted transactions in
 //! batches for one account. Every batch becomes a job; `prefer_sync` waits for it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
@@ -19,8 +19,9 @@ pub use dto::*;
 
 use crate::http::auth::ConnectionAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{parse_id, Query};
+use crate::http::extract::Query;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::path::{parse_id, InPath};
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals};
 use crate::http::{pagination, time_param};
 use crate::jobs;
@@ -122,7 +123,6 @@ fn account_not_found() -> ApiError {
         (status = 200, description = "The stored transactions, or the job to poll (`async`, or `prefer_sync` still queued): one of two shapes: only the stored answer has `bank_feed_transactions` (both name the job in `async_response`)", body = dto::TransactionsCreateAnswer),
         Refusals, BodyRefusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_transactions(
     State(state): State<AppState>,
@@ -266,7 +266,6 @@ async fn replay_job(
         (status = 200, body = TransactionListOut<'_>),
         Refusals,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_transactions(
     State(state): State<AppState>,
@@ -292,7 +291,7 @@ pub async fn list_transactions(
         bank_feed_account_id: p
             .bank_feed_account_id
             .as_deref()
-            .map(|a| parse_id(a, "bank feed account"))
+            .map(parse_id)
             .transpose()?,
         posted_at_min: time(&p.posted_at_min, "posted_at_min")?,
         posted_at_max: time(&p.posted_at_max, "posted_at_max")?,
@@ -328,14 +327,12 @@ pub async fn list_transactions(
         (status = 200, body = TransactionGetOut<'_>),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_transaction(
     State(state): State<AppState>,
     auth: ConnectionAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<TransactionId>,
 ) -> ApiResult<Response> {
-    let id: TransactionId = parse_id(&id, "transaction")?;
     let t = state
         .store
         .get_transaction(auth.connection.id, id)

@@ -1,7 +1,7 @@
 //! `POST /versioned/webhooks/:id/recover` (send again what was sent since a time) and
 //! `GET /versioned/webhooks/:id/attempts` (each try: status, latency, the start of the answer).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
@@ -15,9 +15,10 @@ use utoipa::ToSchema;
 use super::{not_found, store_error};
 use crate::http::auth::OrgAuth;
 use crate::http::error::ApiResult;
-use crate::http::extract::{parse_id, Query};
+use crate::http::extract::Query;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
 use crate::http::pagination::{check_limit, decode_cursor, ListParams};
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Gone, Refusals};
 use crate::state::AppState;
 
@@ -86,21 +87,19 @@ pub struct AttemptListOut {
     post,
     path = "/versioned/webhooks/{id}/recover",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     request_body = RecoverIn,
     responses(
         (status = 202, body = RecoverOut),
         Refusals, BodyRefusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn recover_webhook(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
     req: IdempotentJson<RecoverIn>,
 ) -> ApiResult<Response> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     let key = req.key_for(org.id);
     let render = |queued: &u64| saved(202, &RecoverOut { queued: *queued });
     let outcome = state
@@ -130,20 +129,18 @@ pub async fn recover_webhook(
     get,
     path = "/versioned/webhooks/{id}/attempts",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id"), ListParams),
+    params(InPath<WebhookId>, ListParams),
     responses(
         (status = 200, body = AttemptListOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_attempts(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
     Query(params): Query<ListParams>,
 ) -> ApiResult<JsonOut<AttemptListOut>> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     let limit = check_limit(params.limit, 500)?;
     let before = decode_cursor(params.cursor.as_deref(), |k| k.parse::<i64>().ok())?;
     let mut found = state

@@ -6,7 +6,7 @@
 pub mod deliveries;
 pub mod dto;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json as JsonOut;
@@ -17,8 +17,8 @@ use bankfeeds_store::{Outcome, StoreError};
 
 use crate::http::auth::OrgAuth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::parse_id;
 use crate::http::idempotency::{idem, replay, saved, IdempotentJson};
+use crate::http::path::InPath;
 use crate::http::responses::{BodyRefusals, Conflict, Gone, Refusals, Unauthorized};
 use crate::rutter::connections::DeletedOut;
 use crate::state::AppState;
@@ -58,7 +58,6 @@ pub(super) fn store_error(id: WebhookId) -> impl Fn(StoreError) -> ApiError {
         (status = 201, body = WebhookEnvelopeOut),
         Refusals, BodyRefusals, Conflict,
     ),
-    security(("basic" = []))
 )]
 pub async fn create_webhook(
     State(state): State<AppState>,
@@ -112,7 +111,6 @@ pub async fn create_webhook(
         (status = 200, body = WebhookListOut),
         Unauthorized,
     ),
-    security(("basic" = []))
 )]
 pub async fn list_webhooks(
     State(state): State<AppState>,
@@ -129,19 +127,17 @@ pub async fn list_webhooks(
     get,
     path = "/versioned/webhooks/{id}",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     responses(
         (status = 200, body = WebhookEnvelopeOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn get_webhook(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
 ) -> ApiResult<JsonOut<WebhookEnvelopeOut>> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     let e = state
         .store
         .get_webhook(org.id, id)
@@ -157,21 +153,19 @@ pub async fn get_webhook(
     patch,
     path = "/versioned/webhooks/{id}",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     request_body = WebhookPatchIn,
     responses(
         (status = 200, body = WebhookEnvelopeOut),
         Refusals, BodyRefusals, Conflict, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn update_webhook(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
     req: IdempotentJson<WebhookPatchIn>,
 ) -> ApiResult<Response> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     let body = &req.body;
     let patch = WebhookPatch {
         url: body.url.clone(),
@@ -214,19 +208,17 @@ pub async fn update_webhook(
     post,
     path = "/versioned/webhooks/{id}/rotate_secret",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     responses(
         (status = 200, body = WebhookEnvelopeOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn rotate_webhook_secret(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
 ) -> ApiResult<JsonOut<WebhookEnvelopeOut>> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     let (secret, stored) = rotated(state.keyring.as_deref(), org.id, id);
     let e = state
         .store
@@ -244,19 +236,17 @@ pub async fn rotate_webhook_secret(
     delete,
     path = "/versioned/webhooks/{id}",
     tag = "webhooks",
-    params(("id" = uuid::Uuid, Path, description = "The webhook's id")),
+    params(InPath<WebhookId>),
     responses(
         (status = 200, body = DeletedOut),
         Refusals, Gone,
     ),
-    security(("basic" = []))
 )]
 pub async fn delete_webhook(
     State(state): State<AppState>,
     OrgAuth(org): OrgAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<WebhookId>,
 ) -> ApiResult<JsonOut<DeletedOut>> {
-    let id: WebhookId = parse_id(&id, "webhook")?;
     state
         .store
         .delete_webhook(org.id, id, state.clock.now(), None)

@@ -36,11 +36,10 @@ pub(super) async fn list_feeds(
 ) -> ApiResult<JsonOut<CompanyFeedsOut>> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let linked = state.store.list_company_feeds(company.id).await?;
-    let disconnected = state.store.list_disconnected_feeds(company.id).await?;
+    let shown = ops::company_feeds(&state, &company).await?;
     Ok(JsonOut(CompanyFeedsOut {
-        bank_feed_accounts: feeds(linked),
-        disconnected_bank_feed_accounts: feeds(disconnected),
+        bank_feed_accounts: feeds(shown.linked),
+        disconnected_bank_feed_accounts: feeds(shown.disconnected),
     }))
 }
 
