@@ -20,8 +20,9 @@
 //! that day, with no line of that day stored after it); a day several statements long (the
 //! profile's chunk) gives it to its last. The first statement of a feed opens at the FI's last
 //! reported balance less the new lines it covers, less the breaks the continuity ledger
-//! recorded before it (`domain::continuity`), so a wrong FI figure shows as a difference on the
-//! statement it falls in, never as a silently shifted opening balance. Without any balance from
+//! recorded on those lines' days (`domain::continuity`), so a wrong FI figure shows as a
+//! difference on the statement it falls in, never as a silently shifted opening balance; a
+//! break on days before the platform's window falls in no statement and is not shown. Without any balance from
 //! the FI the platform opens at zero and carries on from its last close.
 //! [`Statement::reconcile`] compares: ties out, a difference of some money, or nothing reported.
 //!

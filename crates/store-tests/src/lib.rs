@@ -220,6 +220,7 @@ macro_rules! __suite_cases {
                 statements_belong_to_their_feed,
                 statements_are_periods_by_posting_day,
                 a_break_before_the_first_sync_shows_as_a_difference,
+                a_break_before_the_window_is_not_the_first_statements,
             ],
             retention: [
                 spent_live_consents_are_deleted,

@@ -445,14 +445,7 @@ pub async fn untried_statements_go_with_their_feed_connection_and_are_cut_again(
 
     // Linked again, through a consent, to a new feed connection.
     consent_to(&store, &c, "t-1", &[a.id]).await;
-    store
-        .set_live_feed_connection(a.id, "fc-new", now)
-        .await
-        .unwrap();
-    store
-        .set_live_feed_state(a.id, LiveFeedState::Active, None, now)
-        .await
-        .unwrap();
+    delivering(&store, a.id, "fc-new", now).await;
     let again = cut(&store, &a, 100).await;
     assert_eq!(again.len(), 1, "the withdrawn lines, cut once more");
     assert_eq!(again[0].line_count, 1);
@@ -476,14 +469,7 @@ pub async fn untried_statements_go_with_their_feed_connection_and_are_cut_again(
         LiveStatementStatus::Queued,
         "still its own retry's"
     );
-    store
-        .set_live_feed_connection(a.id, "fc-t2", now)
-        .await
-        .unwrap();
-    store
-        .set_live_feed_state(a.id, LiveFeedState::Active, None, now)
-        .await
-        .unwrap();
+    delivering(&store, a.id, "fc-t2", now).await;
     let third = cut(&store, &a, 100).await;
     assert_eq!(third.len(), 1);
     assert_eq!(

@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 use rust_decimal::Decimal;
 use tokio::task::JoinSet;
 
-use crate::helpers::{batch, events_of, linked_feed, run_batch, secs, t0, tx};
+use crate::helpers::{active, batch, events_of, linked_feed, run_batch, secs, t0, tx};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -434,4 +434,34 @@ pub async fn a_break_before_the_first_sync_shows_as_a_difference(store: DynStore
     assert_eq!(s.len(), 2);
     assert_eq!(s[1].reconcile(), Reconcile::Difference(d("-7424.65")));
     assert_eq!(s[1].bank_closing(), d("1.00"));
+}
+
+/// A break the FI's figures made on days before the platform's window (the customer's start
+/// date) falls in no statement the platform shows: the first statement opens at the bank's
+/// balance before its own lines and ties out, rather than carrying that old difference.
+pub async fn a_break_before_the_window_is_not_the_first_statements(store: DynStore) {
+    let (books, c, feed) = linked_feed(&store, Platform::SageBusinessCloud, "SBC-WIN").await;
+    let day = |n: i64| t0() - TimeDelta::days(n);
+    for (id, posted, amount, balance) in [
+        ("W-1", day(4), "7445.65", "7445.65"),
+        ("W-2", day(3), "-20.00", "1.00"),
+        ("W-3", day(0), "5.00", "6.00"),
+    ] {
+        let lines = vec![tx(id, posted, amount)];
+        let (_, outcome) =
+            run_batch(&store, &c, &feed, &batch(&feed, Some(balance), lines), t0()).await;
+        outcome.expect("accepted: Sage records a break");
+    }
+    store
+        .set_feed_state(feed.id, &active(Some(day(1))), t0())
+        .await
+        .unwrap();
+    let s = store
+        .ingest_feed(books.id, feed.id, 100, t0() + secs(1))
+        .await
+        .unwrap();
+    assert_eq!(s.len(), 1, "only the window's day");
+    assert_eq!(s[0].opening_balance, d("1.00"));
+    assert_eq!(s[0].bank_closing(), d("6.00"));
+    assert_eq!(s[0].reconcile(), Reconcile::TiesOut);
 }

@@ -199,7 +199,7 @@ impl<B: Backend> PlatformFeedStore for SqlStore<B> {
         let shown = shown(&mut tx, account).await?;
         let breaks = match shown.closing {
             // Only the first statement opens from the FI's figures.
-            None => breaks(&mut tx, account).await?,
+            None => breaks(&mut tx, account, &pending).await?,
             Some(_) => Decimal::ZERO,
         };
         let reported = reported(&mut tx, &feed, &pending, breaks).await?;

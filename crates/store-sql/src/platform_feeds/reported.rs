@@ -19,15 +19,25 @@ struct BreakRow {
     difference: DbAmount,
 }
 
-/// The sum of the differences of the breaks continuity recorded for the account.
+/// The sum of the differences of the breaks continuity recorded for the account on the days of
+/// the `pending` lines or later. A break whose batch ended before the first of them fell on
+/// days before the platform's window, in no statement it shows: the opening absorbs it.
 pub(super) async fn breaks(
     conn: &mut impl Exec,
     account: BankFeedAccountId,
+    pending: &[Pending],
 ) -> StoreResult<Decimal> {
+    let Some(first) = pending.iter().map(|p| p.posted_at).min() else {
+        return Ok(Decimal::ZERO);
+    };
     let rows: Vec<BreakRow> = conn
         .fetch_all(
-            Sql::new("SELECT difference FROM balance_reports WHERE account_id = $1 AND is_break")
-                .bind(account.as_uuid()),
+            Sql::new(
+                "SELECT difference FROM balance_reports
+                 WHERE account_id = $1 AND is_break AND posted_through >= $2",
+            )
+            .bind(account.as_uuid())
+            .bind(start_of_utc_day(first)),
         )
         .await?;
     Ok(rows.iter().map(|r| r.difference.0).sum())
