@@ -234,23 +234,11 @@ async fn complete_in<B: Backend>(
     // The FI may have deleted the connection since the login was confirmed; its accounts are
     // kept (soft delete), so check the connection itself. Shared lock: no delete meanwhile.
     let platform = live_connection_platform::<B>(tx, connection).await?;
-    // Every account is checked (and locked, in id order so that concurrent completions over
-    // the same accounts cannot deadlock) before anything is written.
-    let mut all_live = true;
-    if platform.is_some() {
-        let mut ids = accounts.to_vec();
-        ids.sort();
-        ids.dedup();
-        for id in ids {
-            if accounts::find_live::<B>(tx, connection, Key::Id(id), true)
-                .await?
-                .is_none()
-            {
-                all_live = false;
-                break;
-            }
-        }
-    }
+    // Every account is checked (and locked) before anything is written.
+    let all_live = match platform {
+        Some(_) => accounts::all_live_locked::<B>(tx, connection, accounts).await?,
+        None => true,
+    };
     let platform = match link::check_feed_choice(platform, all_live) {
         Ok(platform) => platform,
         Err(refusal) => return Ok(Err(refusal)),

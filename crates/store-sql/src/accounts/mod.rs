@@ -16,7 +16,7 @@ use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, ConnectionId, OrgId, 
 use bankfeeds_store::{AccountStore, EventKind, Idem, NewEvent, Outcome, StoreError, StoreResult};
 
 pub use list::{instant, Instant};
-pub use rows::{find_live, save, AccountRow, JoinedAccountRow, Key, COLUMNS};
+pub use rows::{all_live_locked, find_live, save, AccountRow, JoinedAccountRow, Key, COLUMNS};
 
 use crate::{events, idempotency, Backend, Dialect, Exec, Sql, SqlStore, Tx};
 

@@ -181,3 +181,25 @@ pub async fn find_live<B: Backend>(
     tx.optional::<AccountRow, _>(Sql::new(sql).bind(connection.as_uuid()).bind(value))
         .await
 }
+
+/// Whether every one of `ids` is a live account of the connection, each row locked until the
+/// caller's transaction ends. Locked in id order, so that concurrent completions over the same
+/// accounts (a link, a Xero consent) cannot deadlock; stops at the first that is not live.
+pub async fn all_live_locked<B: Backend>(
+    tx: &mut impl Exec,
+    connection: ConnectionId,
+    ids: &[BankFeedAccountId],
+) -> StoreResult<bool> {
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        if find_live::<B>(tx, connection, Key::Id(id), true)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -12,7 +12,7 @@ use bankfeeds_store::decode::{known, parse};
 use bankfeeds_store::{LiveFeed, StoreError, StoreResult};
 
 use super::{record_feed_change, statements, FeedRow, FEED_COLUMNS};
-use crate::accounts::{self, Key};
+use crate::accounts;
 use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, Tx};
 
 #[derive(sqlx::FromRow)]
@@ -208,19 +208,10 @@ pub async fn complete<B: Backend>(
         (choice.accounts, choice.start, choice.access_expires_at);
     let mut tx = db.write().await?;
     let found = load::<B>(&mut tx, state, true).await?;
-    let mut all_chosen_live = true;
-    if let Some(c) = &found {
-        for &account in chosen {
-            let key = Key::Id(account);
-            if accounts::find_live::<B>(&mut tx, c.connection_id, key, true)
-                .await?
-                .is_none()
-            {
-                all_chosen_live = false;
-                break;
-            }
-        }
-    }
+    let all_chosen_live = match &found {
+        Some(c) => accounts::all_live_locked::<B>(&mut tx, c.connection_id, chosen).await?,
+        None => false,
+    };
     if let Err(refusal) = check_completion(found.as_ref(), browser, all_chosen_live, now) {
         tx.rollback().await?;
         return Ok(Err(refusal));

@@ -132,8 +132,9 @@ pub async fn cut<B: Backend>(
         )
         .await?
         .ok_or(StoreError::NotFound)?;
-    // A rejected or withdrawn statement reached no one: the chain goes on from the last one that did
-    // (its transactions are cut again once the FI restarts the feed); numbering goes on.
+    // A rejected or withdrawn statement reached no one: the chain goes on from the last one
+    // that did (their transactions are cut again after a restart or a new feed connection);
+    // numbering goes on.
     let last: Option<Last> = tx
         .fetch_optional(
             Sql::new(
@@ -223,13 +224,14 @@ pub async fn cut<B: Backend>(
 /// Inside the caller's transaction, as `account`'s feed connection goes (its live feed removed,
 /// or asking the platform for a new one): withdraws the statements `withdrawn_with_its_feed`
 /// picks, which name that feed connection and reached no one, and frees their transactions
-/// (with those of rejected statements, as a restart would) to be cut for the next feed. The rows are locked first, so a claim racing this either took a
-/// statement already (it is tried, and stays) or finds it withdrawn. Returns how many went.
+/// (with those of rejected statements, as a restart would) to be cut for the next feed. The
+/// rows are locked first, so a claim racing this either took a statement already (it is
+/// tried, and stays) or finds it withdrawn.
 pub(crate) async fn withdraw_untried_in<B: Backend>(
     tx: &mut impl Exec,
     account: BankFeedAccountId,
     now: Timestamp,
-) -> StoreResult<usize> {
+) -> StoreResult<()> {
     let unfinished: Vec<Unfinished> = tx
         .fetch_all(
             Sql::new(format!(
@@ -263,7 +265,7 @@ pub(crate) async fn withdraw_untried_in<B: Backend>(
         tx.execute(withdraw).await?;
     }
     free_unreached_in(tx, account).await?;
-    Ok(gone.len())
+    Ok(())
 }
 
 /// Frees the transactions of `account`'s statements that reached no one (rejected, withdrawn)
