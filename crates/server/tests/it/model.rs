@@ -103,6 +103,21 @@ impl Model {
             .collect()
     }
 
+    /// The newest posting time the account holds. Not the model's clock: that also moved for
+    /// transactions never stored (a refused key reuse), and a day before it can be the stored
+    /// newest's own day when the clock has just passed midnight UTC.
+    fn newest_stored(&self) -> Option<DateTime<Utc>> {
+        self.acknowledged
+            .iter()
+            .map(|t| {
+                let at = t["posted_at"].as_str().unwrap();
+                DateTime::parse_from_rfc3339(at)
+                    .unwrap()
+                    .with_timezone(&Utc)
+            })
+            .max()
+    }
+
     fn acknowledge(&mut self, txns: &[Value]) {
         for t in txns {
             let id = t["transaction_id"].as_str().unwrap().to_owned();
@@ -199,9 +214,9 @@ async fn drive(ctx: Ctx, account: String, seed: u64) -> Model {
                 m.next_id -= 1; // that transaction was never stored
             }
             // A new transaction on a day before the newest stored's: refused, nothing applied.
-            5 if m.clock > 5 => {
+            5 if m.newest_stored().is_some() => {
                 m.next_id += 1;
-                let at = m.base + TimeDelta::minutes(m.clock) - TimeDelta::days(1);
+                let at = m.newest_stored().unwrap() - TimeDelta::days(1);
                 let txns = vec![
                     json!({"transaction_id": format!("{tag}-old-{}", m.next_id), "posted_at": at.to_rfc3339(), "amount": -1}),
                 ];
