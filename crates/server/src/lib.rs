@@ -167,7 +167,17 @@ pub fn router(state: AppState) -> Router {
         .merge(codat::router())
         .merge(ofx::router())
         .merge(console::router())
-        .fallback(|| async { ApiError::route_not_found() })
+        .fallback({
+            // An empty id segment of a Rutter-door operation is a malformed id, not a typo.
+            let empty = http::empty_segment::EmptySegments::from_document(
+                &<openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+            );
+            move |method: axum::http::Method, uri: axum::http::Uri| async move {
+                empty
+                    .refusal(&method, uri.path())
+                    .unwrap_or_else(ApiError::route_not_found)
+            }
+        })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(layers)
         .with_state(state)

@@ -86,6 +86,13 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
             "INVALID_ACCESS_TOKEN",
         ),
         ("/versioned/nothing-here", 404, "ROUTE_NOT_FOUND"),
+        // An empty id where the operation takes one is a malformed id, not an unknown route.
+        (
+            "/versioned/accounting/bank_feeds/accounts/",
+            400,
+            "INVALID_ID",
+        ),
+        ("/versioned/nothing-here/", 404, "ROUTE_NOT_FOUND"),
     ];
     refusals(
         &hub.http,
@@ -115,6 +122,11 @@ async fn bad_requests_get_precise_codes(hub: Hub) {
                 "INVALID_ID",
             ),
             (hub.delete(&bank, unknown), 410, "CONNECTION_NOT_FOUND"),
+            (
+                hub.delete(&bank, "/versioned/connections/"),
+                400,
+                "INVALID_ID",
+            ),
             (
                 hub.get(&bank, "/versioned/connections")
                     .header("X-Rutter-Version", "1999-01-01"),
