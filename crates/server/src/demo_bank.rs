@@ -11,7 +11,6 @@
 //! each wrong one counts against the client's `auth_failures_per_minute`), as its page says.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -26,7 +25,7 @@ use serde::Deserialize;
 use crate::client_limit::Client;
 use crate::platforms::sandbox::signin;
 use crate::state::AppState;
-use crate::web::{self, Chrome, Csrf, PageError};
+use crate::web::{self, Chrome, Csrf, PageError, Posted};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -205,10 +204,8 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     Client(client): Client,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, .. }: Posted<LoginForm>,
 ) -> Result<Response, PageError> {
-    let form: LoginForm = csrf.form(&body)?;
     signin::check_password(&state, client, Some(Secret::from_presented(form.password)))
         .map_err(|r| signin::refused_page(r, "demo bank password"))?;
     let a = attempt(&state, &form.redirect_uri).await?;

@@ -11,7 +11,6 @@
 //! `connection.deleted` event naming the operator.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use bankfeeds_domain::{BankFeedAccount, BankFeedAccountId, Connection};
@@ -19,7 +18,7 @@ use bankfeeds_store::StoreError;
 
 use super::ConsoleSession;
 use crate::state::AppState;
-use crate::web::{self, Chrome, Csrf, PageError};
+use crate::web::{self, Chrome, Csrf, PageError, Posted};
 
 /// What an operator can do to a feed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -157,10 +156,8 @@ pub(super) async fn act(
     State(state): State<AppState>,
     session: ConsoleSession,
     Path((id, action)): Path<(String, String)>,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { csrf, .. }: Posted,
 ) -> Result<Response, PageError> {
-    csrf.check_form(&body)?;
     let action = action_of(&action)?;
     let (account, connection) = feed_of(&state, &session, &id).await?;
     let (org, operator) = (session.operator.org_id, session.operator.id);

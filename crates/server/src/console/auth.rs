@@ -6,7 +6,6 @@
 //! email costs the same hash as a known one, so timing does not tell which emails exist.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -19,7 +18,7 @@ use serde::Deserialize;
 use super::session::{set_cookie, token};
 use crate::client_limit::Client;
 use crate::state::AppState;
-use crate::web::{self, Chrome, Csrf, PageError};
+use crate::web::{self, Chrome, Csrf, PageError, Posted};
 
 #[derive(Template)]
 #[template(path = "console/setup.html")]
@@ -77,10 +76,8 @@ pub(super) struct SetupForm {
 
 pub(super) async fn setup(
     State(state): State<AppState>,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, csrf }: Posted<SetupForm>,
 ) -> Result<Response, PageError> {
-    let form: SetupForm = csrf.form(&body)?;
     let secret = Secret::from_presented(form.token.clone());
     let now = state.clock.now();
     let operator = state
@@ -168,10 +165,8 @@ const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
 pub(super) async fn login(
     State(state): State<AppState>,
     Client(client): Client,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, csrf }: Posted<LoginForm>,
 ) -> Result<Response, PageError> {
-    let form: LoginForm = csrf.form(&body)?;
     let now = state.clock.now();
     let email = normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_owned());
     let peer = client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
@@ -235,10 +230,8 @@ pub(super) async fn login(
 pub(super) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    _: Posted,
 ) -> Result<Response, PageError> {
-    csrf.check_form(&body)?;
     if let Some(t) = token(&state, &headers) {
         state
             .store

@@ -6,7 +6,6 @@
 //! `bank_feeds_config.updated` event naming the operator.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,15 +15,11 @@ use serde::Deserialize;
 
 use super::ConsoleSession;
 use crate::state::AppState;
-use crate::web::{self, Chrome, Csrf, PageError};
+use crate::web::{self, Chrome, Csrf, PageError, Posted};
 
 /// The form's fields, as typed.
 #[derive(Deserialize, Default, Clone)]
 pub(super) struct ConfigForm {
-    /// Defaulted, as every field: a form without its token is refused by the check, not read
-    /// as malformed.
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     intent: String,
     #[serde(default)]
@@ -150,12 +145,9 @@ pub(super) async fn submit(
     State(state): State<AppState>,
     session: ConsoleSession,
     Path(platform): Path<String>,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, csrf }: Posted<ConfigForm>,
 ) -> Result<Response, PageError> {
     let platform = platform_of(&platform)?;
-    let form: ConfigForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
     let org = session.operator.org_id;
     let checked = form.config(org, platform, state.clock.now());
     let mut view = page(&session, &csrf, platform, form.clone());

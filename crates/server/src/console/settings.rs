@@ -5,7 +5,6 @@
 //! `organisation.client_secret_rotated` event naming the operator.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,7 +13,7 @@ use serde::Deserialize;
 
 use super::ConsoleSession;
 use crate::state::AppState;
-use crate::web::{self, Chrome, Csrf, PageError};
+use crate::web::{self, Chrome, Csrf, PageError, Posted};
 
 #[derive(Template)]
 #[template(path = "console/settings.html")]
@@ -89,10 +88,8 @@ pub(super) struct RotateForm {
 pub(super) async fn rotate_secret(
     State(state): State<AppState>,
     session: ConsoleSession,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, csrf }: Posted<RotateForm>,
 ) -> Result<Response, PageError> {
-    let form: RotateForm = csrf.form(&body)?;
     if form.confirm.as_deref() != Some("yes") {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,

@@ -6,7 +6,6 @@
 //! target policy), and every change is a `webhook.changed` event naming the operator.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -22,7 +21,7 @@ use serde::Deserialize;
 
 use super::ConsoleSession;
 use crate::state::AppState;
-use crate::web::{self, Chrome, Csrf, PageError};
+use crate::web::{self, Chrome, Csrf, PageError, Posted};
 use crate::webhooks::secret;
 
 /// Attempts shown on an endpoint's page, newest first.
@@ -84,10 +83,6 @@ impl AttemptRow {
 /// The form adding an endpoint, as typed.
 #[derive(Deserialize, Default)]
 pub(super) struct NewForm {
-    /// Defaulted, as every field: a form without its token is refused by the check, not read
-    /// as malformed.
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     url: String,
     #[serde(default)]
@@ -168,11 +163,8 @@ pub(super) async fn list(
 pub(super) async fn create(
     State(state): State<AppState>,
     session: ConsoleSession,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, csrf }: Posted<NewForm>,
 ) -> Result<Response, PageError> {
-    let form: NewForm = web::form(&body)?;
-    csrf.check(&form.csrf)?;
     match add(&state, &session, &form).await? {
         Ok((endpoint, secret)) => {
             let page = EndpointPage {
@@ -314,10 +306,8 @@ pub(super) async fn act(
     State(state): State<AppState>,
     session: ConsoleSession,
     Path((id, action)): Path<(String, String)>,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, csrf }: Posted<ActionForm>,
 ) -> Result<Response, PageError> {
-    let form: ActionForm = csrf.form(&body)?;
     let e = endpoint_of(&state, &session, &id).await?;
     let (org, operator, now) = (e.org_id, Some(session.operator.id), state.clock.now());
     let here = format!("/console/settings/webhooks/{}", e.id);

@@ -4,7 +4,6 @@
 //! a freshly generated username and password to type into QuickBooks.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -14,7 +13,7 @@ use bankfeeds_domain::link::LinkRefusal;
 use bankfeeds_domain::Secret;
 
 use crate::state::AppState;
-use crate::web::{self, csrf, Chrome, Csrf, PageError};
+use crate::web::{self, csrf, Chrome, Csrf, PageError, Posted};
 
 const COOKIE: &str = "bf_codat";
 pub const START: &str = "/link/codat/start";
@@ -127,10 +126,8 @@ struct CredentialsPage {
 pub async fn get_credentials(
     State(state): State<AppState>,
     headers: HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    _: Posted,
 ) -> Result<Response, PageError> {
-    csrf.check_form(&body)?;
     let otp = csrf::cookie(&headers, COOKIE)
         .map(Secret::from_presented)
         .ok_or_else(|| refused(LinkRefusal::NotBound))?;

@@ -1,7 +1,6 @@
 //! The redirect back from the FI and the account selection that follows it.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -16,7 +15,7 @@ use serde::Deserialize;
 use super::binding;
 use crate::state::AppState;
 use crate::web::platform_slug;
-use crate::web::{self, csrf, Chrome, Csrf, FeedRow, PageError};
+use crate::web::{self, csrf, Chrome, Csrf, FeedRow, PageError, Posted};
 
 /// Holds the challenge while the customer picks accounts.
 const COOKIE: &str = "bf_link";
@@ -138,11 +137,9 @@ pub async fn redirect(
     Path(slug): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    _: Posted,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    csrf.check_form(&body)?;
     let (challenge, otp) = redirect_params(query)?;
     let browser = binding::presented(&state, &headers);
     let bound = state
@@ -275,7 +272,7 @@ pub async fn select_page(
 }
 
 #[derive(Deserialize)]
-pub(super) struct SelectForm {
+pub struct SelectForm {
     #[serde(default)]
     pub account: Vec<String>,
     pub start_date: String,
@@ -342,11 +339,9 @@ pub async fn select(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, .. }: Posted<SelectForm>,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let form: SelectForm = csrf.form(&body)?;
     let (secret, challenge) = bound_challenge(&state, platform, &headers).await?;
     let ids = form.chosen(|| refused(LinkRefusal::UnknownAccount))?;
     let now = state.clock.now();

@@ -9,7 +9,6 @@
 //! (`xero_choose.rs`). Xero's refusals (`access_denied`, a bad code) and an unreachable Xero
 //! are pages with a code, never a 500; no token or code is ever logged or shown.
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -22,7 +21,7 @@ use bankfeeds_domain::{Platform, Secret, SecretHash, SecretKind};
 use super::binding;
 use crate::sealed::{Keyring, SealContext};
 use crate::state::AppState;
-use crate::web::{self, Csrf, PageError};
+use crate::web::{self, PageError, Posted};
 use crate::xero::worker::open_app;
 use crate::xero::{tokens, AppCredentials, XeroError, SCOPES};
 
@@ -110,10 +109,8 @@ pub async fn start(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    _: Posted,
 ) -> Result<Response, PageError> {
-    csrf.check_form(&body)?;
     let connection = super::connection_in_path(&state, &id).await?;
     if !is_live(&state, connection.org_id, connection.platform).await? {
         return Err(not_live());

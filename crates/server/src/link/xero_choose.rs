@@ -5,7 +5,6 @@
 //! Each step is checked against the consent in the `bf_xero` cookie and this browser's binding.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
@@ -17,7 +16,7 @@ use super::binding;
 use super::select::{start_of, SelectForm, SelectPage};
 use super::xero::{app_of, refused, ACCOUNTS, COOKIE, COOKIE_PATH, ORGANISATION};
 use crate::state::AppState;
-use crate::web::{self, csrf, Chrome, Csrf, PageError};
+use crate::web::{self, csrf, Chrome, Csrf, PageError, Posted};
 use crate::xero::tokens;
 
 /// The consent in the cookie, checked for this browser (`need_tenant`: picked already).
@@ -78,7 +77,7 @@ pub async fn organisation_page(
 }
 
 #[derive(Deserialize)]
-struct OrganisationForm {
+pub struct OrganisationForm {
     tenant: String,
 }
 
@@ -86,10 +85,8 @@ struct OrganisationForm {
 pub async fn choose_organisation(
     State(state): State<AppState>,
     headers: HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, .. }: Posted<OrganisationForm>,
 ) -> Result<Response, PageError> {
-    let form: OrganisationForm = csrf.form(&body)?;
     let (secret, _) = consent(&state, &headers, false).await?;
     let browser = binding::presented(&state, &headers);
     state
@@ -147,10 +144,8 @@ struct DonePage {
 pub async fn choose_accounts(
     State(state): State<AppState>,
     headers: HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, .. }: Posted<SelectForm>,
 ) -> Result<Response, PageError> {
-    let form: SelectForm = csrf.form(&body)?;
     let (secret, c) = consent(&state, &headers, true).await?;
     let ids = form.chosen(|| refused(ConsentRefusal::UnknownAccount))?;
     let now = state.clock.now();

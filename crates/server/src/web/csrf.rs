@@ -3,10 +3,11 @@
 //! a hidden field; a post is accepted only when the two match (compared in constant time). A
 //! page on another site can make the browser post, but cannot read the cookie to fill the field.
 
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
@@ -24,10 +25,43 @@ const COOKIE: super::SiteCookie = super::SiteCookie {
 /// The hidden field every form carries.
 pub const FIELD: &str = "csrf";
 
-/// The hidden field, read from a posted form beside whatever else the form holds.
+/// The hidden field, read from a posted form beside whatever else the form holds. Missing, it
+/// is refused as a token that does not match (403), as a cross-site post would be, not as a
+/// malformed form (400).
 #[derive(Deserialize)]
 struct Token {
+    #[serde(default)]
     csrf: String,
+}
+
+/// A posted form whose hidden token matches the cookie, read as a `T`: the form first
+/// (`INVALID_FORM`), then the token (`CSRF_TOKEN_INVALID`). `csrf` sets the cookie again on a
+/// page the handler answers with. The default `T` is a form with nothing else to read.
+pub struct Posted<T = TokenOnly> {
+    pub form: T,
+    pub csrf: Csrf,
+}
+
+/// A form that carries only its token (sign out, a confirmation button).
+#[derive(Deserialize)]
+pub struct TokenOnly {}
+
+impl<T: DeserializeOwned> FromRequest<crate::state::AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &crate::state::AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(csrf) = Csrf::from_request_parts(&mut parts, state).await;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let checked = super::form(&body).and_then(|form| {
+            let Token { csrf: presented } = super::form(&body)?;
+            csrf.check(&presented).map(|()| form)
+        });
+        let form = checked.map_err(IntoResponse::into_response)?;
+        Ok(Posted { form, csrf })
+    }
 }
 
 pub struct Csrf {
@@ -48,20 +82,6 @@ impl Csrf {
         } else {
             Err(super::PageError::csrf())
         }
-    }
-
-    /// Reads a posted form (`web::form`) and refuses it unless its hidden token matches the
-    /// cookie: the form first (`INVALID_FORM`), then the token (`CSRF_TOKEN_INVALID`).
-    pub fn form<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, super::PageError> {
-        let form = super::form(body)?;
-        self.check_form(body)?;
-        Ok(form)
-    }
-
-    /// Refuses a posted form (one with nothing else to read) unless its hidden token matches.
-    pub fn check_form(&self, body: &[u8]) -> Result<(), super::PageError> {
-        let Token { csrf } = super::form(body)?;
-        self.check(&csrf)
     }
 
     /// Sets the cookie on a page that shows a form, when the browser does not have it yet.

@@ -16,7 +16,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bankfeeds_domain::Platform;
 
-pub use csrf::Csrf;
+pub use csrf::{Csrf, Posted};
 pub use error::PageError;
 pub use feed::FeedRow;
 

@@ -491,10 +491,16 @@ async fn forms_without_their_csrf_token_change_nothing(hub: Hub) {
         (refused.status, error_code(&refused).as_str()),
         (403, "CSRF_TOKEN_INVALID")
     );
-    // A form with a field missing.
+    // A form without its token is refused as a cross-site post, like a wrong one.
     let refused = b
         .post("/sandbox/xero/companies", &[("name", "Evil Ltd")])
         .await;
+    assert_eq!(
+        (refused.status, error_code(&refused).as_str()),
+        (403, "CSRF_TOKEN_INVALID")
+    );
+    // With its token, a form with a field missing is malformed.
+    let refused = b.post("/sandbox/xero/companies", &[("csrf", &token)]).await;
     assert_eq!(
         (refused.status, error_code(&refused).as_str()),
         (400, "INVALID_FORM")

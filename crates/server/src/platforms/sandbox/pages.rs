@@ -3,7 +3,6 @@
 //! transactions with a running balance. Every form carries a CSRF token.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -18,7 +17,7 @@ use super::ops::{self, OpError, Refusal};
 use super::sync::{self, FeedView};
 use crate::state::AppState;
 use crate::web::platform_slug;
-use crate::web::{self, Chrome, Csrf, FeedRow, PageError};
+use crate::web::{self, Chrome, Csrf, FeedRow, PageError, Posted};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -151,11 +150,9 @@ struct CompanyForm {
 async fn create_company(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, .. }: Posted<CompanyForm>,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
-    let form: CompanyForm = csrf.form(&body)?;
     let company = ops::create_company(&state, platform, &form.name).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}",
@@ -235,12 +232,10 @@ async fn connect(
     State(state): State<AppState>,
     Path((slug, company)): Path<(String, String)>,
     headers: axum::http::HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, .. }: Posted<ConnectForm>,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     let company = ops::company(&state, platform, &company).await?;
-    let form: ConnectForm = csrf.form(&body)?;
     let org: OrgId = form
         .org_id
         .parse()
@@ -375,17 +370,14 @@ async fn feed_page(
     Ok(csrf.attach(page, &state))
 }
 
-/// A button on a feed's page (sync now, unlink) posted: its platform, company and feed, once
-/// the form's CSRF token is checked.
+/// A button on a feed's page (sync now, unlink) posted (its CSRF token checked): its
+/// platform, company and feed.
 async fn posted_feed(
     state: &AppState,
     (slug, company, account): &(String, String, String),
-    csrf: &Csrf,
-    body: &[u8],
 ) -> Result<(Platform, Company, BankFeedAccount), PageError> {
     let platform = platform(slug)?;
     let company = ops::company(state, platform, company).await?;
-    csrf.check_form(body)?;
     let feed = ops::feed(state, &company, account).await?;
     Ok((platform, company, feed))
 }
@@ -393,10 +385,9 @@ async fn posted_feed(
 async fn sync_now(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
-    csrf: Csrf,
-    body: Bytes,
+    _: Posted,
 ) -> Result<Response, PageError> {
-    let (platform, company, feed) = posted_feed(&state, &path, &csrf, &body).await?;
+    let (platform, company, feed) = posted_feed(&state, &path).await?;
     sync::sync_feed(&state, platform, company.id, feed.id).await?;
     Ok(web::see_other(&format!(
         "/sandbox/{}/companies/{}/feeds/{}",
@@ -409,10 +400,9 @@ async fn sync_now(
 async fn unlink(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
-    csrf: Csrf,
-    body: Bytes,
+    _: Posted,
 ) -> Result<Response, PageError> {
-    let (platform, company, feed) = posted_feed(&state, &path, &csrf, &body).await?;
+    let (platform, company, feed) = posted_feed(&state, &path).await?;
     ops::unlink(&state, &company, &feed).await?;
     tracing::info!(platform = platform.as_str(), company_id = %company.id, bank_feed_account_id = %feed.id, "feed unlinked in the sandbox");
     Ok(web::see_other(&format!(
@@ -434,15 +424,13 @@ struct CredentialsForm {
 async fn credentials_login(
     State(state): State<AppState>,
     Path((slug, company)): Path<(String, String)>,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, .. }: Posted<CredentialsForm>,
 ) -> Result<Response, PageError> {
     let platform = platform(&slug)?;
     if !sync::takes_credentials(platform) {
         return Err(PageError::not_found("page"));
     }
     let company = ops::company(&state, platform, &company).await?;
-    let form: CredentialsForm = csrf.form(&body)?;
     let password = bankfeeds_domain::Secret::from_presented(form.password);
     let (secret, bound) = ops::bind_with_credentials(&state, &company, &form.username, &password)
         .await?

@@ -5,7 +5,6 @@
 //! (`auth_failures_per_minute`), as a wrong API secret does.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Query, Request, State};
 use axum::http::header::{AUTHORIZATION, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +19,7 @@ use serde::Deserialize;
 use crate::client_limit::{Client, ClientKey};
 use crate::http::error::ApiError;
 use crate::state::AppState;
-use crate::web::{self, csrf, Chrome, Csrf, PageError};
+use crate::web::{self, csrf, Chrome, Csrf, PageError, Posted};
 
 /// The session cookie (see `web::csrf` for why `__Host-` over https).
 const COOKIE: web::SiteCookie = web::SiteCookie {
@@ -186,10 +185,8 @@ struct SigninForm {
 async fn signin(
     State(state): State<AppState>,
     Client(client): Client,
-    csrf: Csrf,
-    body: Bytes,
+    Posted { form, .. }: Posted<SigninForm>,
 ) -> Result<Response, PageError> {
-    let form: SigninForm = csrf.form(&body)?;
     check_password(&state, client, Some(Secret::from_presented(form.password)))
         .map_err(|r| refused_page(r, "sandbox password"))?;
     let access = state.sandbox.as_ref().ok_or_else(PageError::internal)?;
@@ -212,10 +209,8 @@ async fn signin(
 async fn signout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    csrf: Csrf,
-    body: Bytes,
+    _: Posted,
 ) -> Result<Response, PageError> {
-    csrf.check_form(&body)?;
     if let (Some(access), Some(token)) = (&state.sandbox, session(&state, &headers)) {
         access.close_session(&token);
     }
