@@ -2,6 +2,8 @@
 //! pending live feeds with the tenant's tokens; deleting queues a feed deletion in the same
 //! transaction; a stopped feed restarts and cuts its refused transactions again.
 
+use std::collections::BTreeSet;
+
 use bankfeeds_domain::live::consent::{ConsentRefusal, ConsentTenant, LiveConsent};
 use bankfeeds_domain::live::{LiveFeedState, LiveStatementStatus, RestartRefusal};
 use bankfeeds_domain::{Clock, Platform, Secret, SecretKind, SystemClock};
@@ -399,11 +401,38 @@ pub async fn a_consent_for_another_tenant_asks_for_new_feed_connections(store: D
             .tenant_id,
         "t-2"
     );
-    // Back to the same organisation later, a feed's connection carries over as before.
+    // The feed connections made in t-1 are deleted there, not in t-2 (where `accountToken`
+    // would name the new ones).
+    let at = SystemClock.now();
+    let lease = at + secs(60);
+    let left: BTreeSet<_> = store
+        .claim_live_deletions("one", lease, 10, at)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.account_id, d.tenant_id))
+        .collect();
+    let t1 = Some("t-1".to_owned());
+    assert_eq!(left, BTreeSet::from([(a.id, t1.clone()), (b.id, t1)]));
+    // Back to the same organisation later, a feed's connection carries over as before, and
+    // nothing is deleted.
     delivering(&store, a.id, "fc-a2", now).await;
     let feeds = consent_to(&store, &c, "t-2", &[a.id]).await;
     assert_eq!(feeds[0].state, LiveFeedState::Active);
     assert_eq!(feeds[0].feed_connection_id.as_deref(), Some("fc-a2"));
+    assert_eq!(store.list_live_deletions(c.id).await.unwrap().len(), 2);
+    // A feed that goes later is deleted in the organisation it is in then.
+    let at = SystemClock.now();
+    store.delete_account(c.id, a.id, at).await.unwrap();
+    let gone = store
+        .claim_live_deletions("one", lease, 10, at)
+        .await
+        .unwrap();
+    let gone: Vec<_> = gone
+        .iter()
+        .map(|d| (d.account_id, d.tenant_id.as_deref()))
+        .collect();
+    assert_eq!(gone, [(a.id, Some("t-2"))]);
 }
 
 /// What was cut for a feed connection that goes, and reached no one, is taken back and cut

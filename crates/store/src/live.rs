@@ -100,6 +100,10 @@ pub struct LiveDeletion {
     pub connection_id: ConnectionId,
     /// Our account id, the feed connection's `accountToken`.
     pub account_id: BankFeedAccountId,
+    /// The platform organisation the feed connection is in (Xero's tenant), as it was when the
+    /// deletion was queued; `None` on rows queued before it was recorded: the connection's
+    /// tenant when it is sent.
+    pub tenant_id: Option<String>,
     /// Claims so far.
     pub attempts: i64,
     pub due_at: Timestamp,

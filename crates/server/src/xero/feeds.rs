@@ -252,8 +252,11 @@ impl LiveWorker {
             }
             Err(_) => return Ok(later),
         };
+        // In the organisation the feed connection was made in, which after a consent for
+        // another one is no longer the connection's; the customer's tokens still reach it while
+        // their consent for it stands (otherwise Xero refuses, and that is the outcome).
         let auth = TenantAuth {
-            tenant_id: &tenant.tenant_id,
+            tenant_id: d.tenant_id.as_deref().unwrap_or(&tenant.tenant_id),
             access_token: &tokens.access_token,
         };
         let request = [DeleteRequest {

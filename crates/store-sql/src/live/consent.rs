@@ -11,7 +11,7 @@ use bankfeeds_domain::{BankFeedAccountId, SecretHash, Timestamp};
 use bankfeeds_store::decode::{known, parse};
 use bankfeeds_store::{LiveFeed, StoreError, StoreResult};
 
-use super::{record_feed_change, statements, FeedRow, FEED_COLUMNS};
+use super::{deletions, record_feed_change, statements, FeedRow, FEED_COLUMNS};
 use crate::accounts;
 use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, Tx};
 
@@ -292,6 +292,11 @@ pub async fn complete<B: Backend>(
         record_feed_change(&mut tx, feed, now).await?;
         if !carry_over {
             statements::withdraw_untried_in::<B>(&mut tx, feed.account_id, now).await?;
+            // The feed's connection in the organisation left behind is deleted there, so it
+            // does not linger in that organisation's bank accounts.
+            if let Some(left) = &before {
+                deletions::insert_in(&mut tx, feed, Some(&left.tenant_id), now).await?;
+            }
         }
     }
     let mut feeds = Vec::with_capacity(chosen.len());

@@ -36,22 +36,37 @@ pub async fn queue_in<B: Backend>(
         )
         .await?;
     for feed in &gone {
-        tx.execute(
-            Sql::new(
-                "INSERT INTO live_feed_deletions (id, org_id, connection_id, account_id,
-                     attempts, due_at, created_at)
-                 VALUES ($1, $2, $3, $4, 0, $5, $5)",
-            )
-            .bind(LiveDeletionId::new().as_uuid())
-            .bind(feed.org_id.as_uuid())
-            .bind(feed.connection_id.as_uuid())
-            .bind(feed.account_id.as_uuid())
-            .bind(now),
-        )
-        .await?;
+        insert_in(tx, feed, None, now).await?;
         record_feed_removed(tx, feed, now).await?;
         super::statements::withdraw_untried_in::<B>(tx, feed.account_id, now).await?;
     }
+    Ok(())
+}
+
+/// Inside the caller's transaction: queues the deletion of `feed`'s feed connection in
+/// platform organisation `tenant`, or, when `None`, in the connection's tenant of now.
+pub async fn insert_in(
+    tx: &mut impl Exec,
+    feed: &LiveFeed,
+    tenant: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    tx.execute(
+        Sql::new(
+            "INSERT INTO live_feed_deletions (id, org_id, connection_id, account_id, tenant_id,
+                 attempts, due_at, created_at)
+             VALUES ($1, $2, $3, $4,
+                 COALESCE($6, (SELECT tenant_id FROM live_tenants WHERE connection_id = $3)),
+                 0, $5, $5)",
+        )
+        .bind(LiveDeletionId::new().as_uuid())
+        .bind(feed.org_id.as_uuid())
+        .bind(feed.connection_id.as_uuid())
+        .bind(feed.account_id.as_uuid())
+        .bind(now)
+        .bind(tenant),
+    )
+    .await?;
     Ok(())
 }
 
@@ -61,6 +76,7 @@ struct DeletionRow {
     org_id: DbId,
     connection_id: DbId,
     account_id: DbId,
+    tenant_id: Option<String>,
     attempts: DbInt,
     due_at: DbTime,
 }
@@ -74,13 +90,14 @@ impl TryFrom<DeletionRow> for LiveDeletion {
             org_id: r.org_id.0.into(),
             connection_id: r.connection_id.0.into(),
             account_id: r.account_id.0.into(),
+            tenant_id: r.tenant_id,
             attempts: r.attempts.0,
             due_at: r.due_at.0,
         })
     }
 }
 
-const COLUMNS: &str = "id, org_id, connection_id, account_id, attempts, due_at";
+const COLUMNS: &str = "id, org_id, connection_id, account_id, tenant_id, attempts, due_at";
 
 pub async fn claim<B: Backend>(
     db: &B,
