@@ -9,10 +9,9 @@ use axum::Json;
 use bankfeeds_domain::continuity::gaps::{closed_range, ClosedDaysRefusal};
 use bankfeeds_store::DeclaredClosed;
 
-use super::connections::connection_of;
 use super::error::{CodatError, CodatResult};
 use super::responses::{BodyRefused, Conflicting, Missing, Refused};
-use super::source_accounts::account_of;
+use super::source_accounts::source_account_of;
 use super::wire::{ClosedDays, ClosedDaysIn};
 use super::{time, CodatAuth, CodatJson};
 use crate::state::AppState;
@@ -40,8 +39,7 @@ pub async fn declare(
     Path((company, connection, account)): Path<(String, String, String)>,
     CodatJson(body): CodatJson<ClosedDaysIn>,
 ) -> CodatResult<Json<ClosedDays>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
-    let a = account_of(&state, &cc, &account).await?;
+    let (cc, a) = source_account_of(&state, org.id, (&company, &connection, &account)).await?;
     let (from, to) = closed_range(&body.from, &body.to).map_err(|r| {
         let field = match r {
             ClosedDaysRefusal::InvalidDate(field) => field,

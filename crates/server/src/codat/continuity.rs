@@ -13,10 +13,9 @@ use bankfeeds_domain::money::Money;
 use bankfeeds_domain::Currency;
 use bankfeeds_store::Acknowledged as Acknowledged_;
 
-use super::connections::connection_of;
 use super::error::{CodatError, CodatResult};
 use super::responses::{BodyRefused, Conflicting, Missing, Refused};
-use super::source_accounts::account_of;
+use super::source_accounts::{source_account_of, SourceAccountAt};
 use super::wire::{
     AcknowledgeIn, Acknowledged, Break, ClosedDays, Continuity, PushOutcome, Segment, StaleSpan,
     Validation, ValidationItem,
@@ -64,16 +63,13 @@ pub fn mismatch_fragment(check: &BalanceCheck, currency: Currency) -> PushOutcom
 )]
 pub async fn get(
     State(state): State<AppState>,
-    CodatAuth(org): CodatAuth,
-    Path((company, connection, account)): Path<(String, String, String)>,
+    SourceAccountAt(cc, a): SourceAccountAt,
 ) -> CodatResult<Json<Continuity>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
-    let a = account_of(&state, &cc, &account).await?;
     let found = state
         .store
         .continuity(cc.connection.id, a.id)
         .await?
-        .ok_or_else(|| CodatError::source_account_not_found(&account))?;
+        .ok_or_else(|| CodatError::source_account_not_found(&a.internal_bank_account_id))?;
     let currency = found.account.currency;
     let m = |d| Money::new(d, currency);
     let summary = summarise(&found.reports);
@@ -180,8 +176,7 @@ pub async fn acknowledge(
     Path((company, connection, account, break_id)): Path<(String, String, String, String)>,
     CodatJson(body): CodatJson<AcknowledgeIn>,
 ) -> CodatResult<Json<Break>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
-    let a = account_of(&state, &cc, &account).await?;
+    let (cc, a) = source_account_of(&state, org.id, (&company, &connection, &account)).await?;
     let not_found = || {
         CodatError::not_found(
             "BREAK_NOT_FOUND",

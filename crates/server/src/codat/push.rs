@@ -22,10 +22,9 @@ use chrono::TimeDelta;
 use serde_json::Value;
 
 use super::company_of;
-use super::connections::connection_of;
 use super::error::{CodatError, CodatResult};
 use super::responses::{BodyRefused, Missing, Refused};
-use super::source_accounts::account_of;
+use super::source_accounts::source_account_of;
 use super::wire::{
     BankTransactionsIn, Change, PushOperation, PushOutcome, RecordRef, Validation, ValidationItem,
 };
@@ -334,8 +333,7 @@ pub async fn create(
     RawQuery(query): RawQuery,
     body: CodatRawJson<BankTransactionsIn>,
 ) -> CodatResult<Json<PushOperation>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
-    let a = account_of(&state, &cc, &account).await?;
+    let (cc, a) = source_account_of(&state, org.id, (&company, &connection, &account)).await?;
     if body
         .value
         .account_id

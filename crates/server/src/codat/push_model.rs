@@ -1,15 +1,12 @@
 //! `GET …/options/bankAccounts/{accountId}/bankTransactions`: what a push takes, property by
 //! property, with the platform's date rule.
 
-use axum::extract::{Path, State};
 use axum::Json;
 
-use super::connections::DataConnection;
 use super::error::CodatResult;
 use super::responses::{Missing, Refused};
-use super::source_accounts::account_of;
+use super::source_accounts::SourceAccountAt;
 use super::wire::PushOption;
-use crate::state::AppState;
 
 /// `GET …/options/bankAccounts/{accountId}/bankTransactions`: what a push takes.
 #[utoipa::path(
@@ -21,11 +18,8 @@ use crate::state::AppState;
     responses((status = 200, description = "What a push takes", body = PushOption), Refused, Missing),
 )]
 pub async fn create_model(
-    State(state): State<AppState>,
-    DataConnection(cc): DataConnection,
-    Path((_company, _connection, account)): Path<(String, String, String)>,
+    SourceAccountAt(cc, _): SourceAccountAt,
 ) -> CodatResult<Json<PushOption>> {
-    account_of(&state, &cc, &account).await?;
     let qbo = cc.connection.platform == bankfeeds_domain::Platform::IntuitBankFeeds;
     let leaf = PushOption::leaf;
     let date = if qbo {

@@ -2,9 +2,10 @@
 //! connection. The Codat `id` is the account's `internal_bank_account_id`. Created with the V2
 //! model (or the v1 model, whose only required field is `id`) and answered in the same model.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,7 +16,7 @@ use bankfeeds_domain::account::{
 use bankfeeds_domain::codat::source_account::{self as rules, Model, V2_ACCOUNT_TYPES};
 use bankfeeds_domain::customer::CustomerConnection;
 use bankfeeds_domain::profile::{Door, PlatformProfile};
-use bankfeeds_domain::{BankFeedAccount, ConnectionId, Currency};
+use bankfeeds_domain::{BankFeedAccount, ConnectionId, Currency, OrgId};
 use bankfeeds_store::{Outcome, StoreError};
 use serde_json::{json, Value};
 
@@ -213,6 +214,39 @@ pub(super) async fn account_of(
         .ok_or_else(|| CodatError::source_account_not_found(raw))
 }
 
+/// The calling organisation's data connection and source account the path names, looked up
+/// by the operations that take a body once it has been read (a malformed body is answered
+/// first, as it always was).
+pub(super) async fn source_account_of(
+    state: &AppState,
+    org: OrgId,
+    (company, connection, account): (&str, &str, &str),
+) -> CodatResult<(CustomerConnection, BankFeedAccount)> {
+    let cc = connection_of(state, org, company, connection).await?;
+    let a = account_of(state, &cc, account).await?;
+    Ok((cc, a))
+}
+
+/// The source account named in the path (`{company}`, `{connection}`, `{account}`) with its
+/// data connection, for the operations that take no body, as `DataConnection` is.
+pub struct SourceAccountAt(pub CustomerConnection, pub BankFeedAccount);
+
+impl FromRequestParts<AppState> for SourceAccountAt {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let DataConnection(cc) = DataConnection::from_request_parts(parts, state).await?;
+        let Path(path) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let raw = path.get("account").map(String::as_str).unwrap_or_default();
+        let a = account_of(state, &cc, raw)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(SourceAccountAt(cc, a))
+    }
+}
+
 pub(super) async fn store_new(
     state: &AppState,
     a: &BankFeedAccount,
@@ -369,8 +403,7 @@ pub async fn update(
     Path((company, connection, account)): Path<(String, String, String)>,
     CodatJson(body): CodatJson<SourceAccountIn>,
 ) -> CodatResult<Json<SourceAccount>> {
-    let cc = connection_of(&state, org.id, &company, &connection).await?;
-    let a = account_of(&state, &cc, &account).await?;
+    let (cc, a) = source_account_of(&state, org.id, (&company, &connection, &account)).await?;
     if body.id.as_deref().is_some_and(|id| id != account) {
         return Err(field_error(
             "id",
@@ -435,10 +468,8 @@ pub async fn update(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    DataConnection(cc): DataConnection,
-    Path((_company, _connection, account)): Path<(String, String, String)>,
+    SourceAccountAt(cc, a): SourceAccountAt,
 ) -> CodatResult<Response> {
-    let a = account_of(&state, &cc, &account).await?;
     state
         .store
         .delete_account(cc.connection.id, a.id, state.clock.now())
