@@ -162,6 +162,7 @@ macro_rules! __suite_cases {
                 live_tokens_are_replaced_by_compare_and_set,
                 live_feeds_round_trip_and_show_their_state,
                 statements_chain_their_balances_and_take_each_transaction_once,
+                a_first_cut_smaller_than_the_backlog_opens_below_all_of_it,
                 claims_take_each_accounts_oldest_statement_once,
                 two_claimers_never_hold_one_statement,
             ],

@@ -278,6 +278,23 @@ async fn claim(store: &DynStore, holder: &str, now: Timestamp) -> Vec<LiveStatem
         .unwrap()
 }
 
+/// A backlog larger than one cut: the first statement opens at the FI's balance less every
+/// unsent transaction, not only those the cut takes, and the rest chain from it.
+pub async fn a_first_cut_smaller_than_the_backlog_opens_below_all_of_it(store: DynStore) {
+    // 100 before, then -10.25, 5, -1: the FI reports 93.75 after all three.
+    let (_, a) = fed(&store, "BIG-1", &["-10.25", "5", "-1"]).await;
+    let first = cut(&store, &a, 2).await;
+    assert_eq!(
+        (first[0].start_balance, first[0].end_balance),
+        (d("100"), d("94.75"))
+    );
+    let rest = cut(&store, &a, 2).await;
+    assert_eq!(
+        (rest[0].start_balance, rest[0].end_balance),
+        (d("94.75"), d("93.75"))
+    );
+}
+
 pub async fn claims_take_each_accounts_oldest_statement_once(store: DynStore) {
     let (c, a) = fed(&store, "ACC-1", &["-1", "-2"]).await;
     cut(&store, &a, 1).await;

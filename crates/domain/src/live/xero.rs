@@ -4,9 +4,10 @@
 //! A statement holds at most [`MAX_LINES`] lines and its body stays under [`MAX_BYTES`]; lines
 //! keep storage order; the start balance plus the signed lines equals the end balance. The
 //! balances come from the FI as `statement::plan` explains: the account's `current_balance` is
-//! the balance after the newest transaction, so the first new statement opens at that less
-//! everything new; without one the feed carries on from its last closing balance (zero at
-//! first).
+//! the balance after the newest transaction, so the feed's first statement opens at that less
+//! every transaction not yet sent (all of them, not only those one cut takes); every later
+//! statement opens where the last one ended, so the chain Xero receives always ties out,
+//! whatever balance the FI reported since ([`opening`]).
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -66,22 +67,25 @@ pub struct Cut {
     pub end_date: NaiveDate,
 }
 
-/// Cuts `lines` (storage order) into statements within Xero's limits, with balances that tie
-/// out, as the module explains.
-pub fn cut(
-    lines: &[Line],
-    previous_closing: Option<Decimal>,
+/// Where a feed's next statement opens: where its last one ended (`previous_end`); before its
+/// first, at the FI's balance less `unsent`, the sum of every transaction not yet in a
+/// statement; with neither, at zero.
+pub fn opening(
+    previous_end: Option<Decimal>,
     current_balance: Option<Decimal>,
-) -> Vec<Cut> {
-    if lines.is_empty() {
-        return Vec::new();
-    }
-    let total: Decimal = lines.iter().map(|l| l.amount).sum();
-    let mut balance = match (current_balance, previous_closing) {
-        (Some(current), _) => current - total,
-        (None, Some(previous)) => previous,
+    unsent: Decimal,
+) -> Decimal {
+    match (previous_end, current_balance) {
+        (Some(end), _) => end,
+        (None, Some(current)) => current - unsent,
         (None, None) => Decimal::ZERO,
-    };
+    }
+}
+
+/// Cuts `lines` (storage order) into statements within Xero's limits, the first opening at
+/// `opening`, each next one where the last ended.
+pub fn cut(lines: &[Line], opening: Decimal) -> Vec<Cut> {
+    let mut balance = opening;
     let mut cuts = Vec::new();
     let mut start = 0;
     while start < lines.len() {
@@ -95,11 +99,11 @@ pub fn cut(
             bytes += cost;
             end += 1;
         }
-        let opening = balance;
+        let start_balance = balance;
         balance += lines[start..end].iter().map(|l| l.amount).sum::<Decimal>();
         cuts.push(Cut {
             lines: start..end,
-            start_balance: opening,
+            start_balance,
             end_balance: balance,
             start_date: lines[start].posted_at.date_naive(),
             end_date: lines[end - 1].posted_at.date_naive(),
@@ -107,20 +111,6 @@ pub fn cut(
         start = end;
     }
     cuts
-}
-
-/// The next statements of a feed: its first opens at the FI's balance less everything new (see
-/// [`cut`]); every later one opens where the feed's last statement ended, so the chain Xero
-/// receives always ties out, whatever balance the FI reported since.
-pub fn cut_next(
-    lines: &[Line],
-    previous_end: Option<Decimal>,
-    current_balance: Option<Decimal>,
-) -> Vec<Cut> {
-    match previous_end {
-        Some(end) => cut(lines, Some(end), None),
-        None => cut(lines, None, current_balance),
-    }
 }
 
 /// What an answer of Xero's means for a statement (and its feed).
@@ -236,10 +226,14 @@ mod tests {
             .collect()
     }
 
+    fn total(ls: &[Line]) -> Decimal {
+        ls.iter().map(|l| l.amount).sum()
+    }
+
     #[test]
     fn balances_tie_out_from_the_fi_current_balance() {
         let ls = lines(&["-10.00", "25.50", "-3.25"]);
-        let cuts = cut(&ls, Some(d("999")), Some(d("100.00")));
+        let cuts = cut(&ls, opening(None, Some(d("100.00")), total(&ls)));
         assert_eq!(cuts.len(), 1);
         let c = &cuts[0];
         assert_eq!(c.lines, 0..3);
@@ -252,9 +246,10 @@ mod tests {
     #[test]
     fn without_a_balance_the_feed_carries_on_from_its_last_closing() {
         let ls = lines(&["5"]);
-        assert_eq!(cut(&ls, Some(d("40")), None)[0].start_balance, d("40"));
-        assert_eq!(cut(&ls, None, None)[0].start_balance, Decimal::ZERO);
-        assert!(cut(&[], None, Some(d("1"))).is_empty());
+        let open = |previous| opening(previous, None, total(&ls));
+        assert_eq!(cut(&ls, open(Some(d("40"))))[0].start_balance, d("40"));
+        assert_eq!(cut(&ls, open(None))[0].start_balance, Decimal::ZERO);
+        assert!(cut(&[], d("1")).is_empty());
     }
 
     #[test]
@@ -262,7 +257,7 @@ mod tests {
         let amounts: Vec<String> = (0..2_501).map(|i| format!("{}.01", i % 7)).collect();
         let refs: Vec<&str> = amounts.iter().map(String::as_str).collect();
         let ls = lines(&refs);
-        let cuts = cut(&ls, None, Some(d("5000")));
+        let cuts = cut(&ls, opening(None, Some(d("5000")), total(&ls)));
         assert_eq!(
             cuts.iter().map(|c| c.lines.len()).collect::<Vec<_>>(),
             [1000, 1000, 501]
@@ -284,7 +279,7 @@ mod tests {
         for l in &mut ls {
             l.text_bytes = 10_000;
         }
-        let cuts = cut(&ls, None, None);
+        let cuts = cut(&ls, Decimal::ZERO);
         assert!(cuts.len() > 1);
         for c in &cuts {
             let bytes = STATEMENT_OVERHEAD + c.lines.len() * (LINE_OVERHEAD + 10_000);
@@ -292,21 +287,32 @@ mod tests {
         }
         // A single line larger than the limit still goes alone (Xero judges it).
         ls[0].text_bytes = MAX_BYTES;
-        assert_eq!(cut(&ls, None, None)[0].lines, 0..1);
+        assert_eq!(cut(&ls, Decimal::ZERO)[0].lines, 0..1);
     }
 
     #[test]
     fn a_feed_chains_from_its_last_statement_once_it_has_one() {
         let ls = lines(&["-10", "5"]);
-        let first = cut_next(&ls, None, Some(d("100")));
+        let first = cut(&ls, opening(None, Some(d("100")), total(&ls)));
         assert_eq!(
             (first[0].start_balance, first[0].end_balance),
             (d("105"), d("100"))
         );
-        let later = cut_next(&ls, Some(d("100")), Some(d("7")));
+        let later = cut(&ls, opening(Some(d("100")), Some(d("7")), total(&ls)));
         assert_eq!(
             (later[0].start_balance, later[0].end_balance),
             (d("100"), d("95"))
+        );
+    }
+
+    #[test]
+    fn the_first_statement_opens_below_every_unsent_line_not_only_those_it_takes() {
+        // Three unsent lines, one cut taking two: the FI's 100 is after all three.
+        let all = lines(&["-10", "5", "20"]);
+        let first = cut(&all[..2], opening(None, Some(d("100")), total(&all)));
+        assert_eq!(
+            (first[0].start_balance, first[0].end_balance),
+            (d("85"), d("80"))
         );
     }
 

@@ -1,7 +1,7 @@
 //! A live Xero feed's new transactions as the statements Xero receives: cut by
 //! `domain::live::xero::cut` (limits and balances), written in Xero's shapes.
 
-use bankfeeds_domain::live::xero::{cut, Cut, Line};
+use bankfeeds_domain::live::xero::{cut, opening, Cut, Line};
 use bankfeeds_domain::transaction::Transaction;
 use rust_decimal::Decimal;
 
@@ -17,8 +17,8 @@ fn clip(text: Option<&str>, most: usize) -> Option<String> {
     (!text.is_empty()).then(|| text.chars().take(most).collect())
 }
 
-/// The statements for `feed_connection_id` of `transactions` (storage order, not yet sent),
-/// with the first and last transaction of each.
+/// The statements for `feed_connection_id` of `transactions` (storage order: every one not yet
+/// sent), with the first and last transaction of each.
 pub fn statements(
     feed_connection_id: &str,
     transactions: &[Transaction],
@@ -26,7 +26,8 @@ pub fn statements(
     current_balance: Option<Decimal>,
 ) -> Vec<(StatementOut, std::ops::Range<usize>)> {
     let lines: Vec<Line> = transactions.iter().map(Line::of).collect();
-    cut(&lines, previous_closing, current_balance)
+    let unsent = lines.iter().map(|l| l.amount).sum();
+    cut(&lines, opening(previous_closing, current_balance, unsent))
         .into_iter()
         .map(|c| {
             let statement = statement_out(feed_connection_id, &transactions[c.lines.clone()], &c);

@@ -6,7 +6,7 @@ use bankfeeds_domain::live::LiveDeletionId;
 use bankfeeds_domain::{BankFeedAccountId, ConnectionId, Timestamp};
 use bankfeeds_store::{DeletionUpdate, LiveDeletion, LiveFeed, StoreError, StoreResult};
 
-use super::{record_feed_removed, FeedRow, FEED_COLUMNS};
+use super::{record_feed_event, FeedRow, FEED_COLUMNS};
 use crate::{Backend, DbId, DbInt, DbTime, Exec, Sql, Tx};
 
 /// Whose live feeds go.
@@ -41,6 +41,21 @@ pub async fn queue_in<B: Backend>(
         super::statements::withdraw_untried_in::<B>(tx, feed.account_id, now).await?;
     }
     Ok(())
+}
+
+/// A `bank_feed_account.live_feed_changed` event for `feed` removed (its account deleted or
+/// unlinked; the platform is asked to delete its feed connection).
+async fn record_feed_removed(
+    tx: &mut impl Exec,
+    feed: &LiveFeed,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let removed = LiveFeed {
+        error_code: None,
+        error_detail: None,
+        ..feed.clone()
+    };
+    record_feed_event(tx, &removed, "removed", now).await
 }
 
 /// Inside the caller's transaction: queues the deletion of `feed`'s feed connection in

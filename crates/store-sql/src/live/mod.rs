@@ -1,7 +1,9 @@
 //! `LiveStore`: a connection's tenant and sealed tokens (replaced by compare-and-set on
-//! `token_version`), each live feed's state, and (`statements.rs`) the statement queue.
+//! `token_version`), each live feed's state, and the statement queue (`cut.rs` fills it,
+//! `statements.rs` drains it).
 
 mod consent;
+mod cut;
 pub(crate) mod deletions;
 mod limits;
 mod statements;
@@ -96,22 +98,7 @@ pub(crate) async fn record_feed_change(
     record_feed_event(tx, feed, feed.state.as_str(), now).await
 }
 
-/// A `bank_feed_account.live_feed_changed` event for `feed` removed (its account deleted or
-/// unlinked; the platform is asked to delete its feed connection).
-pub(crate) async fn record_feed_removed(
-    tx: &mut impl Exec,
-    feed: &LiveFeed,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let removed = LiveFeed {
-        error_code: None,
-        error_detail: None,
-        ..feed.clone()
-    };
-    record_feed_event(tx, &removed, "removed", now).await
-}
-
-async fn record_feed_event(
+pub(super) async fn record_feed_event(
     tx: &mut impl Exec,
     feed: &LiveFeed,
     status: &str,
@@ -337,7 +324,7 @@ impl<B: Backend> LiveStore for SqlStore<B> {
         render: StatementRender<'_>,
         now: Timestamp,
     ) -> StoreResult<Vec<LiveStatement>> {
-        statements::cut(&self.0, account, max_transactions, render, now).await
+        cut::cut(&self.0, account, max_transactions, render, now).await
     }
 
     async fn claim_live_statements(
