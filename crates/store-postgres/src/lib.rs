@@ -138,6 +138,15 @@ impl bankfeeds_store_sql::Backend for PostgresDb {
         self.pool.clone()
     }
 
+    async fn snapshot(&self) -> StoreResult<Self::Tx> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        Ok(tx)
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         // sqlx holds an advisory lock while migrating, so instances starting together take turns.
         Self::MIGRATOR

@@ -210,7 +210,11 @@ impl<B: Backend> ContinuityStore for SqlStore<B> {
         connection: ConnectionId,
         account: BankFeedAccountId,
     ) -> StoreResult<Option<AccountContinuity>> {
-        read::<B>(&mut self.0.reader(), connection, account).await
+        // One snapshot: the ledger, the reports and the posting days are compared.
+        let mut tx = self.0.snapshot().await?;
+        let found = read::<B>(&mut tx, connection, account).await?;
+        tx.rollback().await?;
+        Ok(found)
     }
 
     async fn declare_closed_days(

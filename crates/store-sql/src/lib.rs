@@ -153,6 +153,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Where reads run outside a transaction.
     fn reader(&self) -> Self::Reader;
 
+    /// Begins a read-only transaction whose queries all see one snapshot, for a read of several
+    /// queries whose figures are compared with each other (on PostgreSQL each query outside one
+    /// sees its own). Ended with `rollback`.
+    fn snapshot(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+
     /// Applies pending migrations. Safe to run concurrently from several hub instances.
     fn migrate(&self) -> impl Future<Output = StoreResult<()>> + Send;
 

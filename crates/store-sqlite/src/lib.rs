@@ -175,6 +175,12 @@ impl bankfeeds_store_sql::Backend for SqliteDb {
         self.reader.clone()
     }
 
+    /// A deferred transaction on a reader: in WAL mode its first read fixes the snapshot every
+    /// later one sees, and it never blocks the writer.
+    async fn snapshot(&self) -> StoreResult<Self::Tx> {
+        self.reader.begin().await.map_err(map_err)
+    }
+
     async fn migrate(&self) -> StoreResult<()> {
         Self::MIGRATOR
             .run(&self.writer)
