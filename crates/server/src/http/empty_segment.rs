@@ -12,6 +12,7 @@ use axum::http::Method;
 use utoipa::openapi::OpenApi;
 
 use crate::http::error::ApiError;
+use crate::http::query_contract::operations;
 
 /// One segment of a path template: fixed text, or a parameter's name.
 #[derive(Debug)]
@@ -34,16 +35,7 @@ impl EmptySegments {
             .iter()
             .filter(|(path, _)| path.contains('{'))
             .map(|(path, item)| {
-                let methods = [
-                    (Method::GET, item.get.is_some()),
-                    (Method::POST, item.post.is_some()),
-                    (Method::PUT, item.put.is_some()),
-                    (Method::PATCH, item.patch.is_some()),
-                    (Method::DELETE, item.delete.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(m, has)| has.then_some(m))
-                .collect();
+                let methods = operations(item).map(|(method, _)| method).collect();
                 let segments = path
                     .split('/')
                     .map(

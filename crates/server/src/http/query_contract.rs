@@ -10,9 +10,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::OpenApi;
 
 use crate::http::error::ApiError;
@@ -28,22 +29,14 @@ impl QueryContract {
         let mut declared = HashMap::new();
         for (path, item) in &doc.paths.paths {
             let shared = item.parameters.iter().flatten();
-            let operations = [
-                ("GET", &item.get),
-                ("POST", &item.post),
-                ("PUT", &item.put),
-                ("PATCH", &item.patch),
-                ("DELETE", &item.delete),
-            ];
-            for (method, op) in operations {
-                let Some(op) = op else { continue };
+            for (method, op) in operations(item) {
                 let names = shared
                     .clone()
                     .chain(op.parameters.iter().flatten())
                     .filter(|p| matches!(p.parameter_in, ParameterIn::Query))
                     .map(|p| p.name.clone())
                     .collect();
-                declared.insert((method.to_owned(), path.clone()), names);
+                declared.insert((method.as_str().to_owned(), path.clone()), names);
             }
         }
         Arc::new(Self { declared })
@@ -62,6 +55,19 @@ impl QueryContract {
             .find(|k| !names.contains(k.as_ref()))
             .map(|k| (k.into_owned(), names))
     }
+}
+
+/// The operations a path of the document declares, by method (the ones the doors use).
+pub fn operations(item: &PathItem) -> impl Iterator<Item = (Method, &Operation)> {
+    [
+        (Method::GET, &item.get),
+        (Method::POST, &item.post),
+        (Method::PUT, &item.put),
+        (Method::PATCH, &item.patch),
+        (Method::DELETE, &item.delete),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| op.as_ref().map(|op| (method, op)))
 }
 
 /// The middleware: apply with `route_layer` so `MatchedPath` is known.

@@ -15,6 +15,10 @@ use crate::exec::placeholders;
 use crate::transactions::{TransactionRow, COLUMNS as TX_COLUMNS};
 use crate::{Backend, DbAmount, DbInt, DbTime, Exec, Sql, Tx};
 
+/// The account's transactions not yet in a statement (`$1` the account, `$2` its start date).
+const UNSENT: &str = "FROM transactions WHERE account_id = $1 AND live_statement_id IS NULL
+                       AND ($2 IS NULL OR posted_at >= $2)";
+
 #[derive(sqlx::FromRow)]
 struct AccountFacts {
     current_balance: Option<DbAmount>,
@@ -96,36 +100,27 @@ pub async fn cut<B: Backend>(
         .await?;
     let transactions: Vec<Transaction> = tx
         .all::<TransactionRow, _>(
-            Sql::new(format!(
-                "SELECT {TX_COLUMNS} FROM transactions
-                 WHERE account_id = $1 AND live_statement_id IS NULL
-                   AND ($2 IS NULL OR posted_at >= $2)
-                 ORDER BY id LIMIT $3"
-            ))
-            .bind(account.as_uuid())
-            .bind(start)
-            .bind(max_transactions),
+            Sql::new(format!("SELECT {TX_COLUMNS} {UNSENT} ORDER BY id LIMIT $3"))
+                .bind(account.as_uuid())
+                .bind(start)
+                .bind(max_transactions),
         )
         .await?;
     let lines: Vec<Line> = transactions.iter().map(Line::of).collect();
     // Before the first statement, the FI's balance is after every unsent transaction, not
-    // only the ones this cut takes.
-    let unsent = match (&last, &lines[..]) {
-        (None, [_, ..]) => tx
-            .fetch_all::<Unsent>(
-                Sql::new(
-                    "SELECT amount FROM transactions
-                     WHERE account_id = $1 AND live_statement_id IS NULL
-                       AND ($2 IS NULL OR posted_at >= $2)",
-                )
+    // only the ones this cut takes: when the cap left some unread, they are summed too.
+    let unsent: Decimal = if last.is_none() && lines.len() >= max_transactions as usize {
+        tx.fetch_all::<Unsent>(
+            Sql::new(format!("SELECT amount {UNSENT}"))
                 .bind(account.as_uuid())
                 .bind(start),
-            )
-            .await?
-            .into_iter()
-            .map(|r| r.amount.0)
-            .sum(),
-        _ => Decimal::ZERO,
+        )
+        .await?
+        .into_iter()
+        .map(|r| r.amount.0)
+        .sum()
+    } else {
+        lines.iter().map(|l| l.amount).sum()
     };
     let open = opening(
         last.map(|l| l.end_balance.0),
