@@ -168,9 +168,9 @@ pub trait LiveStore: Send + Sync {
 
     /// In one transaction: the account's transactions not yet in a statement (from its
     /// `transaction_start_date`, storage order, at most `max_transactions`) cut by
-    /// `domain::live::xero::cut_next` into queued statements due at `now`, each written by
-    /// `render`; each transaction is marked with its statement, so none is ever in two. Only an
-    /// active feed is cut; answers the statements made (none when nothing is new).
+    /// `domain::live::xero::cut` from `opening` into queued statements due at `now`, each
+    /// written by `render`; each transaction is marked with its statement, so none is ever in
+    /// two. Only an active feed is cut; answers the statements made (none when nothing is new).
     async fn cut_live_statements(
         &self,
         account: BankFeedAccountId,
